@@ -1,0 +1,74 @@
+/** Every key of the table is built here and nowhere else. */
+import type { Device } from '../../domain/device';
+import type { EntryPoint, SortField } from '../../domain/query';
+import { INDEXES, type IndexDefinition } from './schema';
+
+export interface TableKey {
+  pk: string;
+  sk: string;
+}
+
+/** FNV-1a: a stable, fast hash for write sharding (not security). */
+export function shardOf(id: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % shards;
+}
+
+export const deviceKey = (id: string): TableKey => ({ pk: `DEVICE#${id}`, sk: 'DEVICE' });
+export const deviceEventKey = (id: string, timestamp: string): TableKey => ({ pk: `DEVICE#${id}`, sk: `EVENT#${timestamp}` });
+export const DEVICE_EVENT_PREFIX = 'EVENT#';
+export const outboxKey = (eventId: string): TableKey => ({ pk: `OUTBOX#${eventId}`, sk: 'OUTBOX' });
+
+/** Statistics counters: one item per scope and shard, so no single item takes a fleet's writes. */
+export const statsScopeAll = 'ALL';
+export const statsScopeDms = (dms: string) => `DMS#${dms}`;
+export const statsKey = (scope: string, shard: number): TableKey => ({ pk: `STATS#${scope}#${shard}`, sk: 'STATS' });
+
+/** An index entry of a device: the device item itself (ALL) or a companion item (status, DMS, tag). */
+export interface DeviceEntry {
+  key: TableKey;
+  /** Entry partition prefix, completed by `#<shard>`. */
+  prefix: string;
+}
+
+export function entryPrefix(entry: Exclude<EntryPoint, { kind: 'ID' }>): string {
+  return entry.kind === 'ALL' ? 'ALL' : `${entry.kind}#${entry.value}`;
+}
+
+export const entryPartition = (prefix: string, shard: number) => `${prefix}#${shard}`;
+
+/** The companion entries of a device (besides the device item, which is its ALL entry). */
+export function companionEntries(device: Device): DeviceEntry[] {
+  return [
+    { key: { pk: `DEVICE#${device.id}`, sk: 'ENTRY#STATUS' }, prefix: entryPrefix({ kind: 'STATUS', value: device.status }) },
+    { key: { pk: `DEVICE#${device.id}`, sk: 'ENTRY#DMS' }, prefix: entryPrefix({ kind: 'DMS', value: device.dms_owner }) },
+    ...device.tags.map((tag) => ({ key: { pk: `DEVICE#${device.id}`, sk: `ENTRY#TAG#${tag}` }, prefix: entryPrefix({ kind: 'TAG', value: tag }) })),
+  ];
+}
+
+/** Devices without an identity sort after every date ('~' > digits), like NULLS LAST. */
+export const NO_EXPIRATION = '~';
+
+/** The sort-key values a device carries in every entry. */
+export function sortAttributes(device: Device): Record<string, string> {
+  return {
+    [INDEXES.byCreated.sortKey]: `${device.creation_timestamp}#${device.id}`,
+    [INDEXES.byId.sortKey]: device.id,
+    [INDEXES.byExpiration.sortKey]: `${device.identity?.expiration_date ?? NO_EXPIRATION}#${device.id}`,
+  };
+}
+
+export function indexFor(sortBy: SortField): IndexDefinition {
+  switch (sortBy) {
+    case 'creation_timestamp':
+      return INDEXES.byCreated;
+    case 'id':
+      return INDEXES.byId;
+    case 'identity.expiration_date':
+      return INDEXES.byExpiration;
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The single-table design, defined once: the CDK table (lib/constructs/device-table.ts) and the
+ * local/test tables (createTableInput) are both built from this module. docs/data-model.md explains it.
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+export const PARTITION_KEY = 'pk';
+export const SORT_KEY = 'sk';
+/** Epoch-seconds attribute that DynamoDB TTL deletes on (published outbox records). */
+export const TTL_ATTRIBUTE = 'ttl';
+
+export interface IndexDefinition {
+  name: string;
+  partitionKey: string;
+  sortKey: string;
+}
+
+/** Entry-point indexes: one partition attribute (`epk`), one index per sort order. */
+export const INDEXES = {
+  byCreated: { name: 'entry-by-created', partitionKey: 'epk', sortKey: 'esk_created' },
+  byId: { name: 'entry-by-id', partitionKey: 'epk', sortKey: 'esk_id' },
+  byExpiration: { name: 'entry-by-expiration', partitionKey: 'epk', sortKey: 'esk_exp' },
+} as const satisfies Record<string, IndexDefinition>;
+
+export const ALL_INDEXES: IndexDefinition[] = Object.values(INDEXES);
+
+/** Attributes that are keys of the table or of an index: all strings. */
+export function keyAttributes(): string[] {
+  return [...new Set([PARTITION_KEY, SORT_KEY, ...ALL_INDEXES.flatMap((i) => [i.partitionKey, i.sortKey])])];
+}
+
+/** CreateTable input for a local or test table (on-demand, stream NEW_AND_OLD_IMAGES). */
+export function createTableInput(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: keyAttributes().map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+    KeySchema: [
+      { AttributeName: PARTITION_KEY, KeyType: 'HASH' },
+      { AttributeName: SORT_KEY, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: ALL_INDEXES.map((i) => ({
+      IndexName: i.name,
+      KeySchema: [
+        { AttributeName: i.partitionKey, KeyType: 'HASH' },
+        { AttributeName: i.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    })),
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+  };
+}

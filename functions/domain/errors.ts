@@ -1,0 +1,99 @@
+/**
+ * Domain errors. Each carries a stable machine `code`; the HTTP layer maps classes to status codes
+ * in one table (functions/shared/http-errors.ts), never by string-matching names.
+ */
+export interface FieldProblem {
+  field: string;
+  problem: string;
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Input that does not satisfy the schema; `details` names each offending field. */
+export class ValidationError extends DomainError {
+  readonly code = 'VALIDATION_ERROR';
+  constructor(
+    message: string,
+    readonly details: FieldProblem[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** A body that is not JSON, or a request that cannot be understood at all. */
+export class MalformedRequestError extends DomainError {
+  readonly code = 'MALFORMED_REQUEST';
+}
+
+export class InvalidBookmarkError extends DomainError {
+  readonly code = 'INVALID_BOOKMARK';
+  constructor(options?: { cause?: unknown }) {
+    super('bookmark is malformed or does not belong to this query', options);
+  }
+}
+
+export class DeviceNotFoundError extends DomainError {
+  readonly code = 'DEVICE_NOT_FOUND';
+  constructor(readonly deviceId: string) {
+    super(`device ${deviceId} not found`);
+  }
+}
+
+export class RouteNotFoundError extends DomainError {
+  readonly code = 'NOT_FOUND';
+  constructor(what: string) {
+    super(`${what} not found`);
+  }
+}
+
+export class DeviceAlreadyExistsError extends DomainError {
+  readonly code = 'DEVICE_ALREADY_EXISTS';
+  constructor(readonly deviceId: string, options?: { cause?: unknown }) {
+    super(`device ${deviceId} already exists`, options);
+  }
+}
+
+/** The operation is not allowed in the resource's current state (e.g. a decommissioned device). */
+export class InvalidStateError extends DomainError {
+  readonly code = 'INVALID_STATE';
+}
+
+/** `If-Match` named a version that is not the stored one. */
+export class PreconditionFailedError extends DomainError {
+  readonly code = 'VERSION_MISMATCH';
+  constructor(readonly expected: number, readonly actual: number) {
+    super(`If-Match "${expected}" does not match the current version "${actual}"`);
+  }
+}
+
+/** Optimistic-concurrency loss inside a write: the stored version moved under us. Retried by use cases. */
+export class VersionConflictError extends DomainError {
+  readonly code = 'VERSION_CONFLICT';
+  constructor(readonly id: string, options?: { cause?: unknown }) {
+    super(`version of ${id} changed concurrently`, options);
+  }
+}
+
+export class PayloadTooLargeError extends DomainError {
+  readonly code = 'PAYLOAD_TOO_LARGE';
+}
+
+export class UnsupportedMediaTypeError extends DomainError {
+  readonly code = 'UNSUPPORTED_MEDIA_TYPE';
+}
+
+/** Well-formed but unacceptable input (e.g. an already-expired certificate). */
+export class UnprocessableError extends DomainError {
+  readonly code = 'UNPROCESSABLE';
+}
+
+/** Transient contention that survived every retry. */
+export class ContentionError extends DomainError {
+  readonly code = 'CONTENTION';
+}

@@ -1,0 +1,46 @@
+/**
+ * Lifecycle events bound for the bus (CONTRACT §6). They are written to the outbox in the same
+ * transaction as the change they describe; the publisher turns them into CloudEvents.
+ */
+import type { Device, DeviceStatus } from './device';
+import { shadowOf } from './device';
+
+export type OutboxEventType =
+  | 'device.create'
+  | 'device.update'
+  | 'device.status.update'
+  | 'device.identity.update'
+  | 'device.slot.update'
+  | 'device.decommission'
+  | 'device-group.create'
+  | 'device-group.update'
+  | 'device-group.delete'
+  | 'dms.update';
+
+export interface OutboxEvent {
+  /** Stable id: the CloudEvents `id`, kept across redeliveries. */
+  id: string;
+  type: OutboxEventType;
+  subject: string;
+  time: string;
+  data: unknown;
+}
+
+export const deviceSubject = (id: string) => `device/${id}`;
+
+export function deviceCreated(id: string, device: Device, time: string): OutboxEvent {
+  return { id, type: 'device.create', subject: deviceSubject(device.id), time, data: device };
+}
+
+export function deviceUpdated(id: string, before: Device, after: Device, time: string): OutboxEvent {
+  return { id, type: 'device.update', subject: deviceSubject(after.id), time, data: { previous: shadowOf(before), updated: shadowOf(after) } };
+}
+
+/** `device.status.update`; data carries the device id and both statuses. */
+export function statusUpdated(id: string, deviceId: string, previous: DeviceStatus, updated: DeviceStatus, time: string): OutboxEvent {
+  return { id, type: 'device.status.update', subject: deviceSubject(deviceId), time, data: { previous: { status: previous }, updated: { status: updated } } };
+}
+
+export function deviceDecommissioned(id: string, before: Device, after: Device, time: string): OutboxEvent {
+  return { id, type: 'device.decommission', subject: deviceSubject(after.id), time, data: { previous: before, updated: after } };
+}

@@ -1,0 +1,67 @@
+/** PATCH semantics for the device shadow: RFC 7396 merge patch and RFC 6902 JSON patch. */
+import { applyPatch, type Operation } from 'fast-json-patch';
+import type { DeviceShadow, JsonValue } from './device';
+import { ValidationError } from './errors';
+import { problemsOf, shadowSchema } from './schemas';
+
+export const MERGE_PATCH = 'application/merge-patch+json';
+export const JSON_PATCH = 'application/json-patch+json';
+
+const PATCHABLE = ['tags', 'metadata', 'icon', 'icon_color'];
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** RFC 7396: objects merge recursively, `null` removes a member, anything else replaces. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObject(patch)) return patch;
+  const result: Record<string, unknown> = isObject(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = mergePatch(result[key], value);
+  }
+  return result;
+}
+
+function validated(candidate: unknown): DeviceShadow {
+  const parsed = shadowSchema.safeParse(candidate);
+  if (!parsed.success) throw new ValidationError('patched device is invalid', problemsOf(parsed.error));
+  return { ...parsed.data, tags: [...new Set(parsed.data.tags)], metadata: parsed.data.metadata as Record<string, JsonValue> };
+}
+
+/**
+ * Applies a patch of the given media type to the shadow and returns the validated result.
+ * Only `tags`, `metadata`, `icon` and `icon_color` may be touched; anything else is a 400.
+ */
+export function applyShadowPatch(shadow: DeviceShadow, mediaType: string, patch: unknown): DeviceShadow {
+  const base = structuredClone(shadow);
+  if (mediaType === MERGE_PATCH) {
+    if (!isObject(patch)) throw new ValidationError('a merge patch must be a JSON object', [{ field: '(body)', problem: 'expected an object' }]);
+    const unknown = Object.keys(patch).filter((k) => !PATCHABLE.includes(k));
+    if (unknown.length > 0)
+      throw new ValidationError('only tags, metadata, icon and icon_color can be patched', unknown.map((k) => ({ field: k, problem: 'not patchable' })));
+    const removed = PATCHABLE.filter((k) => k !== 'metadata' && patch[k] === null);
+    if (removed.length > 0) throw new ValidationError('required fields cannot be removed', removed.map((k) => ({ field: k, problem: 'cannot be null' })));
+    return validated(mergePatch(base, patch));
+  }
+  if (!Array.isArray(patch)) throw new ValidationError('a JSON patch must be an array of operations', [{ field: '(body)', problem: 'expected an array' }]);
+  const problems = patch.flatMap((op: unknown, i) => {
+    if (!isObject(op) || typeof op.path !== 'string') return [{ field: `[${i}]`, problem: 'not a JSON patch operation' }];
+    const top = op.path.split('/')[1] ?? '';
+    const from = typeof op.from === 'string' ? (op.from.split('/')[1] ?? '') : undefined;
+    if (!PATCHABLE.includes(top) || (from !== undefined && !PATCHABLE.includes(from)))
+      return [{ field: `[${i}].path`, problem: `'${op.path}' is not a patchable path` }];
+    return [];
+  });
+  if (problems.length > 0) throw new ValidationError('only tags, metadata, icon and icon_color can be patched', problems);
+  try {
+    const result = applyPatch(base, patch as Operation[], true, true).newDocument;
+    return validated(result);
+  } catch (error) {
+    if (error instanceof ValidationError) throw error;
+    // fast-json-patch throws JsonPatchError for invalid operations and failed `test`s.
+    const message = error instanceof Error ? error.message.split('\n')[0]! : 'invalid JSON patch';
+    throw new ValidationError('JSON patch could not be applied', [{ field: '(body)', problem: message }]);
+  }
+}

@@ -1,0 +1,50 @@
+/** Device list queries: sort orders and the choice of an indexed entry point (CONTRACT §5). */
+import type { Filter } from './filters';
+
+export const SORT_FIELDS = ['creation_timestamp', 'id', 'identity.expiration_date'] as const;
+export type SortField = (typeof SORT_FIELDS)[number];
+export const SORT_MODES = ['asc', 'desc'] as const;
+export type SortMode = (typeof SORT_MODES)[number];
+
+export const DEFAULT_PAGE_SIZE = 25;
+export const MAX_PAGE_SIZE = 1000;
+
+export interface DeviceListQuery {
+  filters: Filter[];
+  sortBy: SortField;
+  sortMode: SortMode;
+  pageSize: number;
+  bookmark?: string;
+}
+
+/**
+ * Where a list starts reading. `ALL` walks every device (sharded); the others read only the devices
+ * that can match. `ID` is a single-item read.
+ */
+export type EntryPoint =
+  | { kind: 'ALL' }
+  | { kind: 'ID'; value: string }
+  | { kind: 'TAG'; value: string }
+  | { kind: 'DMS'; value: string }
+  | { kind: 'STATUS'; value: string };
+
+/** Filters that can be served by an index, most selective first. */
+export const INDEXED_FILTERS = ['id[eq]', 'tags[ct]', 'dms_owner[eq]', 'status[eq]'] as const;
+
+/**
+ * Picks the most selective indexed filter: an exact id, then a tag, then a DMS, then a status
+ * (a status partition is typically the largest). The remaining filters are applied to what is read.
+ */
+export function chooseEntryPoint(filters: readonly Filter[]): EntryPoint {
+  const find = <K extends Filter['kind']>(kind: K, field: string, op: string) =>
+    filters.find((f) => f.kind === kind && f.field === field && f.op === op);
+  const id = find('string', 'id', 'eq');
+  if (id?.kind === 'string') return { kind: 'ID', value: id.values[0]! };
+  const tag = find('tags', 'tags', 'ct');
+  if (tag?.kind === 'tags') return { kind: 'TAG', value: tag.value };
+  const dms = find('string', 'dms_owner', 'eq');
+  if (dms?.kind === 'string') return { kind: 'DMS', value: dms.values[0]! };
+  const status = find('status', 'status', 'eq');
+  if (status?.kind === 'status') return { kind: 'STATUS', value: status.values[0]! };
+  return { kind: 'ALL' };
+}

@@ -1,0 +1,113 @@
+/**
+ * Request and resource schemas. The same zod schemas validate requests at the edge and generate the
+ * OpenAPI document (functions/shared/openapi.ts), so the two cannot drift.
+ */
+import { z } from 'zod';
+import { DEVICE_EVENT_TYPES, DEVICE_STATUSES, ID_PATTERN, SLOT_STATUSES, SLOT_TYPES, type FieldProblem } from './index';
+
+export const MAX_TAGS = 50;
+
+export const idSchema = z
+  .string()
+  .regex(ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 : _ . -')
+  .meta({ description: 'Immutable id: 1-128 characters of [A-Za-z0-9:_.-].', example: 'device-001' });
+
+export const tagSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  // eslint-disable-next-line no-control-regex
+  .regex(/^[^\u0000-\u001f#]+$/, 'must not contain control characters or #');
+
+export const tagsSchema = z.array(tagSchema).max(MAX_TAGS).meta({ description: `Up to ${MAX_TAGS} tags; duplicates are removed.` });
+// Bodies are parsed JSON already, so any value here is JSON; z.unknown keeps the OpenAPI schema flat.
+export const metadataSchema = z.record(z.string(), z.unknown()).meta({ description: 'Free JSON object.' });
+export const iconSchema = z.string().min(1).max(64);
+export const iconColorSchema = z
+  .string()
+  .regex(/^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$/, 'must be a hex color like #25ee32');
+
+export const createDeviceSchema = z
+  .strictObject({
+    id: idSchema,
+    dms_id: idSchema.meta({ description: 'The DMS that owns the device; selects its renewal policy.' }),
+    tags: tagsSchema.optional(),
+    metadata: metadataSchema.optional(),
+    icon: iconSchema.optional(),
+    icon_color: iconColorSchema.optional(),
+  })
+  .meta({ id: 'CreateDevice' });
+
+/** What a PATCH must leave behind: the four patchable fields, valid. */
+export const shadowSchema = z.strictObject({
+  tags: tagsSchema,
+  metadata: metadataSchema,
+  icon: iconSchema,
+  icon_color: iconColorSchema,
+});
+
+const inlineEventSchema = z.object({ type: z.enum(DEVICE_EVENT_TYPES), description: z.string() });
+
+export const slotSchema = z
+  .object({
+    status: z.enum(SLOT_STATUSES),
+    active_version: z.number().int(),
+    type: z.enum(SLOT_TYPES),
+    secrets: z.record(z.string(), z.string()),
+    expiration_date: z.iso.datetime().optional(),
+    events: z.record(z.string(), inlineEventSchema),
+  })
+  .meta({ id: 'Slot' });
+
+export const deviceSchema = z
+  .object({
+    id: idSchema,
+    tags: z.array(z.string()),
+    status: z.enum(DEVICE_STATUSES),
+    icon: z.string(),
+    icon_color: z.string(),
+    creation_timestamp: z.iso.datetime(),
+    metadata: metadataSchema,
+    dms_owner: z.string(),
+    identity: slotSchema.optional(),
+    slots: z.record(z.string(), slotSchema),
+    events: z.record(z.string(), inlineEventSchema).meta({ description: 'The 20 most recent events, keyed by timestamp.' }),
+    version: z.number().int().meta({ description: 'Optimistic-concurrency version; also sent as ETag.' }),
+  })
+  .meta({ id: 'Device' });
+
+export const deviceEventSchema = z
+  .object({
+    timestamp: z.iso.datetime(),
+    type: z.enum(DEVICE_EVENT_TYPES),
+    description: z.string(),
+    slot: z.string().optional(),
+  })
+  .meta({ id: 'DeviceEvent' });
+
+export const errorSchema = z
+  .object({
+    err: z.string(),
+    code: z.string(),
+    details: z.array(z.object({ field: z.string(), problem: z.string() })).optional(),
+  })
+  .meta({ id: 'Error' });
+
+export const statsSchema = z
+  .object({
+    total: z.number().int(),
+    status_distribution: z.object(Object.fromEntries(DEVICE_STATUSES.map((s) => [s, z.number().int()]))),
+  })
+  .meta({ id: 'DeviceStats' });
+
+export const listOf = <T extends z.ZodType>(item: T, id: string) =>
+  z.object({ next: z.string().meta({ description: 'Bookmark of the next page; empty on the last page.' }), list: z.array(item) }).meta({ id });
+
+/** Converts zod issues into the contract's `details` entries. */
+export function problemsOf(error: z.ZodError, prefix = ''): FieldProblem[] {
+  return error.issues.map((issue) => {
+    let field = [prefix, ...issue.path.map(String)].filter((p) => p !== '').join('.');
+    if (issue.code === 'unrecognized_keys') field = [field, ...issue.keys].filter((p) => p !== '').join('.');
+    return { field: field || '(body)', problem: issue.message };
+  });
+}

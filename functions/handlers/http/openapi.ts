@@ -1,0 +1,7 @@
+import { httpHandler, ok } from '../../shared/http';
+import { openApiDocument } from '../../shared/openapi';
+
+/** The document is built once per cold start from the same schemas that validate requests. */
+let document: unknown;
+
+export const handler = httpHandler({}, async () => ok((document ??= openApiDocument())));

@@ -1,0 +1,41 @@
+/** The composition root: builds adapters once per cold start and hands them to the use cases. */
+import { randomUUID } from 'node:crypto';
+import { deviceService, type DeviceService } from '../app/devices';
+import type { Clock } from '../app/ports';
+import { bookmarkCodec } from '../adapters/dynamodb/bookmark';
+import { createDocumentClient } from '../adapters/dynamodb/client';
+import { deviceRepository } from '../adapters/dynamodb/device-repository';
+import { loadConfig, type ServiceConfig } from './config';
+
+export interface Services {
+  config: ServiceConfig;
+  devices: DeviceService;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export function createServices(config: ServiceConfig, clock: Clock = systemClock): Services {
+  const client = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
+  const repository = deviceRepository({
+    client,
+    tableName: config.tableName,
+    listShards: config.listShards,
+    statsShards: config.statsShards,
+    bookmarks: bookmarkCodec(config.bookmarkSecret),
+    readBudget: config.listReadBudget,
+  });
+  return { config, devices: deviceService({ devices: repository, clock, newId: randomUUID }) };
+}
+
+let current: Services | undefined;
+
+/** The process-wide services, created from the environment on first use (cold start). */
+export function services(): Services {
+  current ??= createServices(loadConfig());
+  return current;
+}
+
+/** Test and local-service hook: replace the process-wide services. */
+export function setServices(next: Services | undefined): void {
+  current = next;
+}

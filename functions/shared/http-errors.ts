@@ -1,0 +1,50 @@
+/** One table maps error classes to HTTP status codes. Messages reach clients only below 500. */
+import {
+  ContentionError,
+  DeviceAlreadyExistsError,
+  DeviceNotFoundError,
+  DomainError,
+  InvalidBookmarkError,
+  InvalidStateError,
+  MalformedRequestError,
+  PayloadTooLargeError,
+  PreconditionFailedError,
+  RouteNotFoundError,
+  UnprocessableError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+  type FieldProblem,
+} from '../domain/errors';
+
+type ErrorClass = abstract new (...args: never[]) => DomainError;
+
+export const ERROR_STATUS: ReadonlyArray<readonly [ErrorClass, number]> = [
+  [ValidationError, 400],
+  [MalformedRequestError, 400],
+  [InvalidBookmarkError, 400],
+  [DeviceNotFoundError, 404],
+  [RouteNotFoundError, 404],
+  [DeviceAlreadyExistsError, 409],
+  [InvalidStateError, 409],
+  [PreconditionFailedError, 412],
+  [PayloadTooLargeError, 413],
+  [UnsupportedMediaTypeError, 415],
+  [UnprocessableError, 422],
+  [ContentionError, 503],
+];
+
+export interface ErrorBody {
+  err: string;
+  code: string;
+  details?: FieldProblem[];
+}
+
+/** Status and body for any thrown value; unknown errors become a 500 without internals. */
+export function errorResponse(error: unknown): { statusCode: number; body: ErrorBody } {
+  const statusCode = ERROR_STATUS.find(([cls]) => error instanceof cls)?.[1] ?? 500;
+  if (statusCode === 503) return { statusCode, body: { err: 'service busy, try again', code: 'SERVICE_BUSY' } };
+  if (statusCode >= 500 || !(error instanceof DomainError)) return { statusCode: 500, body: { err: 'internal server error', code: 'INTERNAL_ERROR' } };
+  const body: ErrorBody = { err: error.message, code: error.code };
+  if (error instanceof ValidationError) body.details = error.details;
+  return { statusCode, body };
+}

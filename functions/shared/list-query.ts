@@ -1,0 +1,48 @@
+/** Query-string parsing for device lists and statistics (CONTRACT §1 lists, §5 filters and sort). */
+import { ValidationError, type FieldProblem } from '../domain/errors';
+import { compileCriterion, type Filter, splitFilterParam } from '../domain/filters';
+import { DEFAULT_PAGE_SIZE, type DeviceListQuery, MAX_PAGE_SIZE, SORT_FIELDS, SORT_MODES, type SortField, type SortMode } from '../domain/query';
+
+function throwIf(problems: FieldProblem[], message: string) {
+  if (problems.length > 0) throw new ValidationError(message, problems);
+}
+
+export function parseFilters(query: URLSearchParams): Filter[] {
+  const filters: Filter[] = [];
+  const problems: FieldProblem[] = [];
+  query.getAll('filter').forEach((param, i) => {
+    const criterion = splitFilterParam(param);
+    if (!criterion) {
+      problems.push({ field: `filter[${i}]`, problem: `'${param}' is not of the form field[operator]value` });
+      return;
+    }
+    const { filter, problem } = compileCriterion(criterion, `filter[${i}]`);
+    if (filter) filters.push(filter);
+    if (problem) problems.push(problem);
+  });
+  throwIf(problems, 'invalid filter');
+  return filters;
+}
+
+export function parsePaging(query: URLSearchParams): { pageSize: number; bookmark?: string; problems: FieldProblem[] } {
+  const problems: FieldProblem[] = [];
+  const raw = query.get('page_size');
+  let pageSize = DEFAULT_PAGE_SIZE;
+  if (raw !== null) {
+    pageSize = Number(raw);
+    if (!/^\d+$/.test(raw) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) problems.push({ field: 'page_size', problem: `must be an integer from 1 to ${MAX_PAGE_SIZE}` });
+  }
+  const bookmark = query.get('bookmark') || undefined;
+  return { pageSize, bookmark, problems };
+}
+
+export function parseListQuery(query: URLSearchParams): DeviceListQuery {
+  const filters = parseFilters(query);
+  const { pageSize, bookmark, problems } = parsePaging(query);
+  const sortBy = (query.get('sort_by') ?? 'creation_timestamp') as SortField;
+  if (!SORT_FIELDS.includes(sortBy)) problems.push({ field: 'sort_by', problem: `must be one of ${SORT_FIELDS.join(', ')}` });
+  const sortMode = (query.get('sort_mode') ?? 'asc') as SortMode;
+  if (!SORT_MODES.includes(sortMode)) problems.push({ field: 'sort_mode', problem: 'must be asc or desc' });
+  throwIf(problems, 'invalid list parameters');
+  return { filters, sortBy, sortMode, pageSize, bookmark };
+}

@@ -1,0 +1,219 @@
+/**
+ * Change feed: one record per item written, in commit order (the engine's DynamoDB Streams emulation).
+ *
+ * Stock dynalite writes (PutItem, UpdateItem, DeleteItem, BatchWriteItem) are observed through two
+ * hooks: `db.updateIndexes`, which every stock write action calls under the item lock with the old
+ * and the new item, and the table store's `put`/`del`, whose completion is the commit. Transactions
+ * commit through their own LevelDB batch and report their writes with {@link ChangeFeed.emit}.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { db, type ErrorCallback, type Store, type SubDb, type TableDescription, type WireItem, type WireValue } from './dynalite';
+
+export interface ChangeRecord {
+  eventID: string;
+  eventName: 'INSERT' | 'MODIFY' | 'REMOVE';
+  tableName: string;
+  /** Wire format, e.g. `{ S: 'x' }`; binary values are base64 strings at runtime. */
+  keys: Record<string, AttributeValue>;
+  oldImage?: Record<string, AttributeValue>;
+  newImage?: Record<string, AttributeValue>;
+  /** Strictly increasing across the engine; zero-padded decimal so string order == numeric order. */
+  sequenceNumber: string;
+  /** Epoch seconds, rounded down (as DynamoDB Streams reports it). */
+  approximateCreationDateTime: number;
+}
+
+export type ChangeListener = (records: ChangeRecord[]) => void;
+
+/** One committed item write: no old item = created, no new item = deleted. */
+export interface CommittedWrite {
+  table: TableDescription;
+  oldItem?: WireItem | null;
+  newItem?: WireItem | null;
+}
+
+/** Length of a sequence number; AWS's are 21 to 40 digits. */
+const SEQUENCE_DIGITS = 25;
+
+// Symbol.for, not a module-local WeakMap: dynalite is loaded through Node's own require, so one
+// dynalite instance may be shared by several copies of this module (jest loads one per test file).
+const HOOKS = Symbol.for('device-manager.local-engine.store-hooks');
+const PATCHED = Symbol.for('device-manager.local-engine.patched');
+
+interface PendingWrite {
+  table: TableDescription;
+  oldItem: WireItem | undefined;
+}
+
+interface StoreHooks {
+  feed: ChangeFeed;
+  /** Old item of a stock write between its index update and its item write, by table and item key. */
+  pending: Map<string, PendingWrite>;
+}
+
+type Hooked<T> = T & { [HOOKS]?: StoreHooks; [PATCHED]?: true };
+
+const pendingKey = (tableName: string, key: string): string => `${tableName}\u0000${key}`;
+
+/** Listeners and sequence numbers of one engine. */
+export class ChangeFeed {
+  private readonly listeners = new Set<ChangeListener>();
+  // Seeded with the start time so that sequence numbers keep increasing across restarts of an
+  // engine on the same data folder (as long as the clock does not go backwards).
+  private readonly base = BigInt(Date.now()) * 1_000_000n;
+  private counter = 0n;
+
+  /**
+   * @param emitUnchanged also emit MODIFY for writes that leave the item exactly as it was;
+   *   DynamoDB Streams writes no record for those, so the default is false.
+   */
+  constructor(private readonly emitUnchanged = false) {}
+
+  /** Adds a listener; returns the function that removes it. */
+  subscribe(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Removes every listener (the engine is stopping). */
+  clear(): void {
+    this.listeners.clear();
+  }
+
+  /**
+   * Emits the records of writes that have just been committed, in the order given. Must be called
+   * before the writes' item locks are released, so that records of one item keep the commit order.
+   */
+  emit(writes: CommittedWrite[]): void {
+    if (this.listeners.size === 0) return;
+    const records: ChangeRecord[] = [];
+    for (const write of writes) {
+      const record = this.toRecord(write);
+      if (record) records.push(record);
+    }
+    if (records.length === 0) return;
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(records);
+      } catch (err) {
+        // A failing consumer must not fail (or half-fail) the write that has already committed.
+        console.error('[local-engine] change listener failed', err);
+      }
+    }
+  }
+
+  /** Starts observing the stock write actions of a dynalite store. */
+  attach(store: Store): void {
+    installUpdateIndexesHook();
+    const hooked = store as Hooked<Store>;
+    hooked[HOOKS] = { feed: this, pending: new Map() };
+    const getItemDb = store.getItemDb;
+    store.getItemDb = (name: string) => {
+      const subDb = getItemDb.call(store, name) as Hooked<SubDb>;
+      if (!subDb[PATCHED]) patchItemDb(subDb, name, hooked[HOOKS]!);
+      return subDb;
+    };
+  }
+
+  private toRecord({ table, oldItem, newItem }: CommittedWrite): ChangeRecord | undefined {
+    const source = newItem ?? oldItem;
+    if (!source) return undefined; // deleting an item that does not exist writes nothing
+    if (oldItem && newItem && !this.emitUnchanged && itemsEqual(oldItem, newItem)) return undefined;
+    const keys: WireItem = {};
+    for (const { AttributeName } of table.KeySchema) {
+      const value = source[AttributeName];
+      if (value) keys[AttributeName] = value;
+    }
+    this.counter += 1n;
+    return {
+      eventID: randomUUID().replace(/-/g, ''),
+      eventName: !oldItem ? 'INSERT' : !newItem ? 'REMOVE' : 'MODIFY',
+      tableName: table.TableName,
+      keys: copy(keys),
+      ...(oldItem ? { oldImage: copy(oldItem) } : {}),
+      ...(newItem ? { newImage: copy(newItem) } : {}),
+      sequenceNumber: (this.base + this.counter).toString().padStart(SEQUENCE_DIGITS, '0'),
+      approximateCreationDateTime: Math.floor(Date.now() / 1000),
+    };
+  }
+}
+
+/** Wraps `db.updateIndexes` once per dynalite instance to note the old item of every stock write. */
+function installUpdateIndexesHook(): void {
+  const module = db as Hooked<typeof db>;
+  if (module[PATCHED]) return;
+  const original = db.updateIndexes;
+  db.updateIndexes = function updateIndexes(store, table, existingItem, item, cb) {
+    const hooks = (store as Hooked<Store>)[HOOKS];
+    const source = item ?? existingItem;
+    // Stores without hooks are the engine's own stand-in stores (transactions report their writes).
+    if (!hooks || !source) return original(store, table, existingItem, item, cb);
+    const key = pendingKey(table.TableName, db.createKey(source, table));
+    hooks.pending.set(key, { table, oldItem: existingItem ?? undefined });
+    original(store, table, existingItem, item, (err) => {
+      if (err) hooks.pending.delete(key);
+      cb(err);
+    });
+  };
+  module[PATCHED] = true;
+}
+
+/** Emits a record when a stock write's item `put`/`del` completes, i.e. at commit, before its lock is released. */
+function patchItemDb(subDb: Hooked<SubDb>, tableName: string, hooks: StoreHooks): void {
+  const put = subDb.put;
+  const del = subDb.del;
+  const commit = (key: string, newItem: WireItem | undefined, cb: ErrorCallback) => (err?: Error | null) => {
+    const pending = hooks.pending.get(pendingKey(tableName, key));
+    hooks.pending.delete(pendingKey(tableName, key));
+    if (!err && pending) hooks.feed.emit([{ table: pending.table, oldItem: pending.oldItem, newItem }]);
+    cb(err);
+  };
+  subDb.put = (key, value, cb) => put.call(subDb, key, value, commit(key, value, cb));
+  subDb.del = (key, cb) => del.call(subDb, key, commit(key, undefined, cb));
+  subDb[PATCHED] = true;
+}
+
+/** Copies an item into plain objects (dynalite's are prototype-less and may be shared with a response). */
+function copy(item: WireItem): Record<string, AttributeValue> {
+  return JSON.parse(JSON.stringify(item)) as Record<string, AttributeValue>;
+}
+
+/** Deep equality of two items in wire format; sets compare regardless of order. */
+export function itemsEqual(a: WireItem, b: WireItem): boolean {
+  const keysA = Object.keys(a);
+  if (keysA.length !== Object.keys(b).length) return false;
+  return keysA.every((name) => {
+    const other = b[name];
+    const value = a[name];
+    return other !== undefined && value !== undefined && valuesEqual(value, other);
+  });
+}
+
+function valuesEqual(a: WireValue, b: WireValue): boolean {
+  const [typeA] = Object.keys(a);
+  const [typeB] = Object.keys(b);
+  if (typeA === undefined || typeA !== typeB) return false;
+  const x = a[typeA];
+  const y = b[typeA];
+  switch (typeA) {
+    case 'SS':
+    case 'NS':
+    case 'BS': {
+      const setA = x as string[];
+      const setB = y as string[];
+      return setA.length === setB.length && setA.every((member) => setB.includes(member));
+    }
+    case 'L': {
+      const listA = x as WireValue[];
+      const listB = y as WireValue[];
+      return listA.length === listB.length && listA.every((member, i) => valuesEqual(member, listB[i]!));
+    }
+    case 'M':
+      return itemsEqual(x as WireItem, y as WireItem);
+    default:
+      return x === y;
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Local DynamoDB engine: dynalite (LevelDB-backed DynamoDB emulator) extended, without forking it,
+ * with TransactWriteItems, TransactGetItems and a change feed that emulates DynamoDB Streams.
+ *
+ * dynalite's HTTP server has a single `request` listener; the engine replaces it with one that sends
+ * the two transaction targets to {@link ./transactions} and everything else to dynalite. See
+ * docs/local-engine.md for what is emulated and the known gaps versus DynamoDB.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { crc32 } from 'node:zlib';
+import { ChangeFeed, type ChangeRecord } from './change-feed';
+import { actionValidations, createDynalite, db, type DynaliteError, type Store } from './dynalite';
+import { IdempotencyCache, transactGetItems, transactWriteItems, type TransactionContext } from './transactions';
+
+export type { ChangeRecord } from './change-feed';
+
+export interface EngineOptions {
+  /** 0 or undefined = a free port. */
+  port?: number;
+  /** Default '127.0.0.1'. */
+  host?: string;
+  /** undefined = in memory; else a LevelDB folder that survives restarts. */
+  dataDir?: string;
+  /** 0..1: probability of cancelling a transaction with TransactionConflict (default 0), to exercise client retry code. */
+  conflictRate?: number;
+  /**
+   * Also emit MODIFY records for writes that leave an item unchanged (default false: DynamoDB
+   * Streams writes no record for a PutItem/UpdateItem that changes no data).
+   */
+  emitUnchangedWrites?: boolean;
+}
+
+export interface Engine {
+  /** e.g. 'http://127.0.0.1:54321' */
+  endpoint: string;
+  port: number;
+  /** Subscribe to committed writes; records arrive in commit order, one per item written. Returns an unsubscribe function. */
+  onChange(listener: (records: ChangeRecord[]) => void): () => void;
+  /** Stop the HTTP server and close the store cleanly (no data written before stop is lost). */
+  stop(): Promise<void>;
+}
+
+/** Same limit as dynalite's own handler. */
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
+type ExtensionHandler = (ctx: TransactionContext, input: unknown) => Promise<Record<string, unknown>>;
+
+const EXTENSION_TARGETS: Record<string, ExtensionHandler> = {
+  'DynamoDB_20120810.TransactWriteItems': transactWriteItems,
+  'DynamoDB_20120810.TransactGetItems': transactGetItems,
+};
+
+/**
+ * Starts an engine: a dynalite server whose tables become ACTIVE at once, extended with
+ * transactions and the change feed, listening on `host:port`.
+ *
+ * @param options port, host, data folder and conflict injection; all optional.
+ * @returns the running engine; call {@link Engine.stop} to shut it down.
+ */
+export async function startEngine(options: EngineOptions = {}): Promise<Engine> {
+  const conflictRate = options.conflictRate ?? 0;
+  if (!(conflictRate >= 0 && conflictRate <= 1)) throw new RangeError(`conflictRate must be between 0 and 1, got ${conflictRate}`);
+  const host = options.host ?? '127.0.0.1';
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+
+  // dynalite keeps its store private; catch it as dynalite's index.js creates it.
+  let store: Store | undefined;
+  const create = db.create;
+  let server: Server;
+  db.create = (storeOptions) => (store = create.call(db, storeOptions));
+  try {
+    server = createDynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  } finally {
+    db.create = create;
+  }
+  if (!store) throw new Error('dynalite did not create its store through db.create (unexpected dynalite version?)');
+  // LevelDB opens lazily; open now so that a locked or unreadable data folder fails the start.
+  await store.db.open();
+
+  installReturnValuesOnConditionCheckFailure();
+  const feed = new ChangeFeed(options.emitUnchangedWrites ?? false);
+  feed.attach(store);
+  const ctx: TransactionContext = { store, feed, tokens: new IdempotencyCache(), conflictRate, random: Math.random };
+
+  const [dynaliteListener] = server.listeners('request') as RequestListener[];
+  if (!dynaliteListener) throw new Error('dynalite server has no request listener');
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const target = req.headers['x-amz-target'];
+    const handler = typeof target === 'string' ? EXTENSION_TARGETS[target] : undefined;
+    if (handler && req.method === 'POST') handleExtension(ctx, handler, req, res);
+    else dynaliteListener(req, res);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    endpoint: `http://${urlHost}:${port}`,
+    port,
+    onChange: (listener) => feed.subscribe(listener),
+    stop() {
+      // dynalite's close stops accepting connections, lets in-flight requests finish, then waits
+      // for pending LevelDB operations and closes the store.
+      stopping ??= new Promise<void>((resolve, reject) => {
+        server.close((err?: Error) => {
+          feed.clear();
+          if (err) reject(err);
+          else resolve();
+        });
+        // Idle keep-alive sockets would otherwise hold the server open until the client drops them.
+        server.closeIdleConnections();
+      });
+      return stopping;
+    },
+  };
+}
+
+const RVOCCF_INSTALLED = Symbol.for('device-manager.local-engine.return-values-on-condition-check-failure');
+
+/**
+ * Teaches dynalite's PutItem, UpdateItem and DeleteItem `ReturnValuesOnConditionCheckFailure`
+ * (dynalite predates it and strips it as an unknown member): the member is added to their validation
+ * shapes, and a failed condition then carries the existing item as `Item` of the
+ * ConditionalCheckFailedException, as DynamoDB returns it. Installed once per dynalite instance.
+ */
+function installReturnValuesOnConditionCheckFailure(): void {
+  const module = db as typeof db & { [RVOCCF_INSTALLED]?: true };
+  if (module[RVOCCF_INSTALLED]) return;
+  for (const validation of [actionValidations.putItem, actionValidations.updateItem, actionValidations.deleteItem]) {
+    validation.types.ReturnValuesOnConditionCheckFailure = { type: 'String', enum: ['ALL_OLD', 'NONE'] };
+  }
+  const checkConditional = db.checkConditional;
+  db.checkConditional = (data, existingItem) => {
+    const err = checkConditional(data, existingItem);
+    if (err?.body && existingItem && data.ReturnValuesOnConditionCheckFailure === 'ALL_OLD') {
+      err.body = { ...err.body, Item: existingItem } as DynaliteError['body'];
+    }
+    return err;
+  };
+  module[RVOCCF_INSTALLED] = true;
+}
+
+function handleExtension(ctx: TransactionContext, handler: ExtensionHandler, req: IncomingMessage, res: ServerResponse): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > MAX_REQUEST_BYTES) tooLarge = true;
+    else chunks.push(chunk);
+  });
+  req.on('error', () => res.destroy());
+  req.on('end', () => {
+    if (tooLarge) {
+      res.statusCode = 413;
+      res.end();
+      return;
+    }
+    if (req.headers.origin) res.setHeader('Access-Control-Allow-Origin', '*');
+    let input: unknown;
+    try {
+      input = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      send(res, 400, { __type: 'com.amazon.coral.service#SerializationException' });
+      return;
+    }
+    handler(ctx, input).then(
+      (body) => send(res, 200, body),
+      (err: DynaliteError) => {
+        if (err.statusCode && err.body) {
+          send(res, err.statusCode, err.body);
+          return;
+        }
+        console.error('[local-engine] internal error', err);
+        send(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: String(err.message ?? err) });
+      },
+    );
+  });
+}
+
+/** Sends a JSON response with the headers DynamoDB (and dynalite) send. */
+function send(res: ServerResponse, statusCode: number, body: unknown): void {
+  const json = JSON.stringify(body);
+  res.statusCode = statusCode;
+  res.setHeader('x-amzn-RequestId', randomBytes(39).toString('base64').toUpperCase().replace(/[+/]/g, '0'));
+  res.setHeader('x-amz-crc32', crc32(json) >>> 0);
+  res.setHeader('Content-Type', 'application/x-amz-json-1.0');
+  res.setHeader('Content-Length', Buffer.byteLength(json, 'utf8'));
+  res.end(json);
+}

@@ -1,0 +1,167 @@
+/**
+ * The local API: turns each HTTP request into an API Gateway HTTP API (payload 2.0) event and invokes
+ * the real Lambda handler of its route, exactly as API Gateway would.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { HTTP_ROUTES, type HttpRoute } from '../functions/handlers/http/routes';
+
+type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** API Gateway's own payload limit; the handlers enforce the contract's smaller one. */
+const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
+
+interface CompiledRoute {
+  route: HttpRoute;
+  pattern: RegExp;
+  params: string[];
+}
+
+function compile(route: HttpRoute): CompiledRoute {
+  const params: string[] = [];
+  const source = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{(\w+)\\?\}/g, (_, name: string) => {
+    params.push(name);
+    return '([^/]+)';
+  });
+  return { route, pattern: new RegExp(`^${source.replace(/\\\{|\\\}/g, '')}$`), params };
+}
+
+export interface LocalServerOptions {
+  port?: number;
+  host?: string;
+  routes?: readonly HttpRoute[];
+  /** Resolves a route's handler module; defaults to importing functions/handlers/http/<handler>. */
+  loadHandler?: (route: HttpRoute) => Promise<LambdaHandler>;
+}
+
+export interface LocalServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const defaultLoader = async (route: HttpRoute): Promise<LambdaHandler> => {
+  const module = (await import(`../functions/handlers/http/${route.handler}`)) as { handler: LambdaHandler };
+  return module.handler;
+};
+
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= GATEWAY_MAX_BODY) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > GATEWAY_MAX_BODY ? Buffer.alloc(GATEWAY_MAX_BODY + 1) : chunks.length ? Buffer.concat(chunks) : undefined));
+    req.on('error', reject);
+  });
+}
+
+function lambdaContext(requestId: string, name: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
+    memoryLimitInMB: '512',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 30000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function send(res: ServerResponse, status: number, body: string | undefined, headers: Record<string, string | number | boolean> = {}) {
+  res.writeHead(status, Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, String(v)])));
+  res.end(body);
+}
+
+/** Starts the local API on loopback (default 127.0.0.1) and a free port unless one is given. */
+export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
+  const compiled = (options.routes ?? HTTP_ROUTES).map(compile);
+  const load = options.loadHandler ?? defaultLoader;
+  const handlers = new Map<HttpRoute, Promise<LambdaHandler>>();
+  const host = options.host ?? '127.0.0.1';
+
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const method = (req.method ?? 'GET').toUpperCase();
+      const candidates = compiled.filter((c) => c.pattern.test(url.pathname));
+      const match = candidates.find((c) => c.route.method === method);
+      if (!match) {
+        send(res, 404, JSON.stringify({ err: `no route for ${method} ${url.pathname}`, code: 'NOT_FOUND' }), { 'content-type': 'application/json' });
+        return;
+      }
+      const groups = match.pattern.exec(url.pathname)!.slice(1);
+      const pathParameters = Object.fromEntries(match.params.map((name, i) => [name, safeDecode(groups[i]!)]));
+      const body = await readBody(req);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+      const queryStringParameters: Record<string, string> = {};
+      for (const key of new Set(url.searchParams.keys())) queryStringParameters[key] = url.searchParams.getAll(key).join(',');
+      const requestId = randomUUID();
+      const routeKey = `${match.route.method} ${match.route.path}`;
+      const now = new Date();
+      const event: APIGatewayProxyEventV2 = {
+        version: '2.0',
+        routeKey,
+        rawPath: url.pathname,
+        rawQueryString: url.search.replace(/^\?/, ''),
+        headers,
+        queryStringParameters: Object.keys(queryStringParameters).length ? queryStringParameters : undefined,
+        pathParameters: match.params.length ? pathParameters : undefined,
+        requestContext: {
+          accountId: '000000000000',
+          apiId: 'local',
+          domainName: headers.host ?? host,
+          domainPrefix: 'local',
+          http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+          requestId,
+          routeKey,
+          stage: '$default',
+          time: now.toISOString(),
+          timeEpoch: now.getTime(),
+        },
+        body: body?.toString('base64'),
+        isBase64Encoded: body !== undefined,
+      };
+      let handler = handlers.get(match.route);
+      if (!handler) handlers.set(match.route, (handler = load(match.route)));
+      const result = await (await handler)(event, lambdaContext(requestId, match.route.handler));
+      send(res, result.statusCode ?? 200, result.body, result.headers ?? {});
+    })().catch((error: unknown) => {
+      console.error('local server: handler crashed', error);
+      if (!res.headersSent) send(res, 500, JSON.stringify({ err: 'internal server error', code: 'INTERNAL_ERROR' }), { 'content-type': 'application/json' });
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, resolve);
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
