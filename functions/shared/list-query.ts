@@ -7,7 +7,7 @@ function throwIf(problems: FieldProblem[], message: string) {
   if (problems.length > 0) throw new ValidationError(message, problems);
 }
 
-export function parseFilters(query: URLSearchParams): Filter[] {
+function collectFilters(query: URLSearchParams): { filters: Filter[]; problems: FieldProblem[] } {
   const filters: Filter[] = [];
   const problems: FieldProblem[] = [];
   query.getAll('filter').forEach((param, i) => {
@@ -20,6 +20,11 @@ export function parseFilters(query: URLSearchParams): Filter[] {
     if (filter) filters.push(filter);
     if (problem) problems.push(problem);
   });
+  return { filters, problems };
+}
+
+export function parseFilters(query: URLSearchParams): Filter[] {
+  const { filters, problems } = collectFilters(query);
   throwIf(problems, 'invalid filter');
   return filters;
 }
@@ -37,8 +42,10 @@ export function parsePaging(query: URLSearchParams): { pageSize: number; bookmar
 }
 
 export function parseListQuery(query: URLSearchParams): DeviceListQuery {
-  const filters = parseFilters(query);
-  const { pageSize, bookmark, problems } = parsePaging(query);
+  const { filters, problems } = collectFilters(query);
+  const paging = parsePaging(query);
+  problems.push(...paging.problems);
+  const { pageSize, bookmark } = paging;
   const sortBy = (query.get('sort_by') ?? 'creation_timestamp') as SortField;
   if (!SORT_FIELDS.includes(sortBy)) problems.push({ field: 'sort_by', problem: `must be one of ${SORT_FIELDS.join(', ')}` });
   const sortMode = (query.get('sort_mode') ?? 'asc') as SortMode;

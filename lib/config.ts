@@ -1,0 +1,298 @@
+/**
+ * Typed deployment settings, read once from CDK context and validated before any construct is built.
+ *
+ * Settings come from the `deviceManager` context object (cdk.json, or `-c deviceManager='{...}'`), and
+ * any single top-level setting can be overridden with its own key `deviceManager:<setting>`
+ * (`-c deviceManager:stageName=prod`, `-c deviceManager:auth='{"type":"jwt",...}'`).
+ * An invalid setting fails synth with an error that names it.
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import type { Node } from 'constructs';
+import { DEFAULT_LIST_SHARDS, DEFAULT_STATS_SHARDS } from '../functions/shared/config';
+
+/** The context key holding the settings object; also the prefix of the per-setting keys. */
+export const CONTEXT_KEY = 'deviceManager';
+
+/** What happens to stateful resources (the table, log groups) when the stack is deleted. */
+export type RemovalPolicyName = 'retain' | 'destroy';
+
+/** How API callers are authenticated. `none` exists for throwaway development stacks only. */
+export type AuthConfig =
+  | { readonly type: 'iam' }
+  | { readonly type: 'jwt'; readonly issuer: string; readonly audience: readonly string[] }
+  | { readonly type: 'none'; readonly iUnderstandThisIsInsecure: true };
+
+export interface DeploymentConfig {
+  /** Names the stack `DeviceManager-<stageName>`. */
+  readonly stageName: string;
+  readonly removalPolicy: RemovalPolicyName;
+  /** Write shards of the list entry points (LIST_SHARDS of the functions). */
+  readonly listShards: number;
+  /** Shards of the statistics counters (STATS_SHARDS of the functions). */
+  readonly statsShards: number;
+  /** Retention of every log group the stack creates; one of CloudWatch's allowed values. */
+  readonly logRetentionDays: number;
+  /** Interval of the status sweeper. */
+  readonly sweepRateMinutes: number;
+  /** Renewal deltas used for devices whose DMS has no policy (`90d`, `36h`, `30m`). */
+  readonly renewalDefaults: { readonly preventiveDelta: string; readonly criticalDelta: string };
+  /** `Source` of the events published on the stack's bus. */
+  readonly eventSource: string;
+  /** AWS IoT Core registry sync. */
+  readonly iotSync: { readonly enabled: boolean; readonly metadataKeys: readonly string[] };
+  readonly auth: AuthConfig;
+  /** Default route throttling of the API stage. */
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+}
+
+export const DEFAULT_CONFIG: DeploymentConfig = {
+  stageName: 'dev',
+  removalPolicy: 'retain',
+  listShards: DEFAULT_LIST_SHARDS,
+  statsShards: DEFAULT_STATS_SHARDS,
+  logRetentionDays: 30,
+  sweepRateMinutes: 5,
+  renewalDefaults: { preventiveDelta: '60d', criticalDelta: '14d' },
+  eventSource: 'device-manager',
+  iotSync: { enabled: false, metadataKeys: [] },
+  auth: { type: 'iam' },
+  throttle: { rateLimit: 100, burstLimit: 200 },
+};
+
+/** An invalid deployment setting; `setting` is its dotted path, e.g. `deviceManager.listShards`. */
+export class DeploymentConfigError extends Error {
+  constructor(
+    readonly setting: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${setting} ${problem}`, options);
+    this.name = 'DeploymentConfigError';
+  }
+}
+
+/** The retention values CloudWatch Logs accepts (RetentionDays, without INFINITE). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** AWS IoT allows 50 attributes on a typed thing; `status` and `dms_owner` take two. */
+const MAX_IOT_METADATA_KEYS = 48;
+
+type Kind = 'string' | 'integer' | 'json';
+
+/** Top-level settings and how a string from `-c deviceManager:<setting>=...` is read. */
+const SETTINGS: Record<keyof DeploymentConfig, Kind> = {
+  stageName: 'string',
+  removalPolicy: 'string',
+  listShards: 'integer',
+  statsShards: 'integer',
+  logRetentionDays: 'integer',
+  sweepRateMinutes: 'integer',
+  renewalDefaults: 'json',
+  eventSource: 'string',
+  iotSync: 'json',
+  auth: 'json',
+  throttle: 'json',
+};
+
+type Raw = Record<string, unknown>;
+
+function isObject(value: unknown): value is Raw {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function objectAt(value: unknown, setting: string): Raw {
+  if (!isObject(value)) throw new DeploymentConfigError(setting, `must be an object (got ${describe(value)})`);
+  return value;
+}
+
+function rejectUnknownKeys(value: Raw, setting: string, known: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw new DeploymentConfigError(`${setting}.${key}`, `is not a known setting (known: ${known.join(', ')})`);
+  }
+}
+
+function integer(value: unknown, fallback: number, setting: string, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new DeploymentConfigError(setting, `must be an integer from ${min} to ${max} (got ${describe(value)})`);
+  }
+  return value;
+}
+
+function matching(value: unknown, fallback: string, setting: string, pattern: RegExp, rule: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !pattern.test(value)) throw new DeploymentConfigError(setting, `must be ${rule} (got ${describe(value)})`);
+  return value;
+}
+
+const DURATION = /^([1-9][0-9]{0,5})([dhm])$/;
+const MINUTES_PER_UNIT = { d: 1440, h: 60, m: 1 } as const;
+
+function durationMinutes(value: string): number {
+  const [, amount, unit] = DURATION.exec(value) ?? [];
+  return Number(amount) * MINUTES_PER_UNIT[unit as keyof typeof MINUTES_PER_UNIT];
+}
+
+function parseRenewalDefaults(value: unknown): DeploymentConfig['renewalDefaults'] {
+  const setting = `${CONTEXT_KEY}.renewalDefaults`;
+  if (value === undefined) return DEFAULT_CONFIG.renewalDefaults;
+  const raw = objectAt(value, setting);
+  rejectUnknownKeys(raw, setting, ['preventiveDelta', 'criticalDelta']);
+  const rule = "a duration such as '90d', '36h' or '30m'";
+  const defaults = DEFAULT_CONFIG.renewalDefaults;
+  const preventiveDelta = matching(raw.preventiveDelta, defaults.preventiveDelta, `${setting}.preventiveDelta`, DURATION, rule);
+  const criticalDelta = matching(raw.criticalDelta, defaults.criticalDelta, `${setting}.criticalDelta`, DURATION, rule);
+  if (durationMinutes(criticalDelta) >= durationMinutes(preventiveDelta)) {
+    throw new DeploymentConfigError(`${setting}.criticalDelta`, `must be shorter than preventiveDelta (${criticalDelta} >= ${preventiveDelta})`);
+  }
+  return { preventiveDelta, criticalDelta };
+}
+
+/** Thing attribute names AWS IoT accepts. */
+const IOT_ATTRIBUTE_NAME = /^[a-zA-Z0-9_.,@/:#-]{1,128}$/;
+
+function parseIotSync(value: unknown): DeploymentConfig['iotSync'] {
+  const setting = `${CONTEXT_KEY}.iotSync`;
+  if (value === undefined) return DEFAULT_CONFIG.iotSync;
+  const raw = objectAt(value, setting);
+  rejectUnknownKeys(raw, setting, ['enabled', 'metadataKeys']);
+  const enabled = raw.enabled ?? DEFAULT_CONFIG.iotSync.enabled;
+  if (typeof enabled !== 'boolean') throw new DeploymentConfigError(`${setting}.enabled`, `must be true or false (got ${describe(enabled)})`);
+  const keys = raw.metadataKeys ?? [];
+  const rule = `must be an array of at most ${MAX_IOT_METADATA_KEYS} distinct AWS IoT attribute names`;
+  if (!Array.isArray(keys) || keys.length > MAX_IOT_METADATA_KEYS || new Set(keys).size !== keys.length) {
+    throw new DeploymentConfigError(`${setting}.metadataKeys`, `${rule} (got ${describe(keys)})`);
+  }
+  keys.forEach((key: unknown, i) => {
+    if (typeof key !== 'string' || !IOT_ATTRIBUTE_NAME.test(key)) {
+      throw new DeploymentConfigError(`${setting}.metadataKeys[${i}]`, `must match ${IOT_ATTRIBUTE_NAME} (got ${describe(key)})`);
+    }
+  });
+  return { enabled, metadataKeys: keys as string[] };
+}
+
+function parseAuth(value: unknown): AuthConfig {
+  const setting = `${CONTEXT_KEY}.auth`;
+  if (value === undefined) return DEFAULT_CONFIG.auth;
+  const raw = objectAt(value, setting);
+  switch (raw.type) {
+    case 'iam':
+      rejectUnknownKeys(raw, setting, ['type']);
+      return { type: 'iam' };
+    case 'jwt': {
+      rejectUnknownKeys(raw, setting, ['type', 'issuer', 'audience']);
+      const { issuer, audience } = raw;
+      if (typeof issuer !== 'string' || !/^https:\/\/[^\s/]+(\/\S*)?$/.test(issuer)) {
+        throw new DeploymentConfigError(`${setting}.issuer`, `is required for JWT auth and must be an https:// URL (got ${describe(issuer)})`);
+      }
+      if (!Array.isArray(audience) || audience.length === 0 || !audience.every((a) => typeof a === 'string' && a.trim() !== '')) {
+        throw new DeploymentConfigError(`${setting}.audience`, `is required for JWT auth and must be a non-empty array of non-empty strings (got ${describe(audience)})`);
+      }
+      return { type: 'jwt', issuer, audience: [...(audience as string[])] };
+    }
+    case 'none':
+      rejectUnknownKeys(raw, setting, ['type', 'iUnderstandThisIsInsecure']);
+      if (raw.iUnderstandThisIsInsecure !== true) {
+        throw new DeploymentConfigError(
+          `${setting}.iUnderstandThisIsInsecure`,
+          "must be true to deploy an API without any authorizer (anyone on the internet can call it; development stacks only). Use auth.type 'iam' or 'jwt' otherwise",
+        );
+      }
+      return { type: 'none', iUnderstandThisIsInsecure: true };
+    default:
+      throw new DeploymentConfigError(`${setting}.type`, `must be 'iam', 'jwt' or 'none' (got ${describe(raw.type)})`);
+  }
+}
+
+function parseThrottle(value: unknown): DeploymentConfig['throttle'] {
+  const setting = `${CONTEXT_KEY}.throttle`;
+  if (value === undefined) return DEFAULT_CONFIG.throttle;
+  const raw = objectAt(value, setting);
+  rejectUnknownKeys(raw, setting, ['rateLimit', 'burstLimit']);
+  // The API Gateway account-level quotas (per region) are 10,000 requests/s and a burst of 5,000.
+  return {
+    rateLimit: integer(raw.rateLimit, DEFAULT_CONFIG.throttle.rateLimit, `${setting}.rateLimit`, 1, 10000),
+    burstLimit: integer(raw.burstLimit, DEFAULT_CONFIG.throttle.burstLimit, `${setting}.burstLimit`, 1, 5000),
+  };
+}
+
+/**
+ * Validates raw settings (the `deviceManager` context object) and fills in the defaults.
+ * Pure: no CDK involved, so tests can call it directly.
+ * @throws DeploymentConfigError naming the first invalid setting.
+ */
+export function parseConfig(raw: unknown): DeploymentConfig {
+  const input = raw === undefined || raw === null ? {} : objectAt(raw, CONTEXT_KEY);
+  rejectUnknownKeys(input, CONTEXT_KEY, Object.keys(SETTINGS));
+  const at = (name: keyof DeploymentConfig) => `${CONTEXT_KEY}.${name}`;
+  const d = DEFAULT_CONFIG;
+
+  const removalPolicy = input.removalPolicy ?? d.removalPolicy;
+  if (removalPolicy !== 'retain' && removalPolicy !== 'destroy') {
+    throw new DeploymentConfigError(at('removalPolicy'), `must be 'retain' or 'destroy' (got ${describe(removalPolicy)})`);
+  }
+  const logRetentionDays = input.logRetentionDays ?? d.logRetentionDays;
+  if (!(LOG_RETENTION_DAYS as readonly unknown[]).includes(logRetentionDays)) {
+    throw new DeploymentConfigError(at('logRetentionDays'), `must be one of ${LOG_RETENTION_DAYS.join(', ')} (got ${describe(logRetentionDays)})`);
+  }
+
+  return {
+    // The stage becomes part of the stack name: CloudFormation allows letters, digits and hyphens.
+    stageName: matching(input.stageName, d.stageName, at('stageName'), /^[A-Za-z][A-Za-z0-9-]{0,31}$/, 'a letter followed by up to 31 letters, digits or hyphens'),
+    removalPolicy,
+    // Same ranges as the functions' loader (functions/shared/config.ts), so a deployed value never fails a cold start.
+    listShards: integer(input.listShards, d.listShards, at('listShards'), 1, 64),
+    statsShards: integer(input.statsShards, d.statsShards, at('statsShards'), 1, 100),
+    logRetentionDays: logRetentionDays as number,
+    sweepRateMinutes: integer(input.sweepRateMinutes, d.sweepRateMinutes, at('sweepRateMinutes'), 1, 1440),
+    renewalDefaults: parseRenewalDefaults(input.renewalDefaults),
+    // EventBridge reserves sources starting with `aws.`.
+    eventSource: matching(input.eventSource, d.eventSource, at('eventSource'), /^(?!aws\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/, "1-256 letters, digits, '.', '_', '/' or '-', not starting with 'aws.'"),
+    iotSync: parseIotSync(input.iotSync),
+    auth: parseAuth(input.auth),
+    throttle: parseThrottle(input.throttle),
+  };
+}
+
+/** Context values given on the command line are strings: read them as the setting's type. */
+function fromContextString(name: string, kind: Kind, value: string, key: string): unknown {
+  if (kind === 'string') return value;
+  if (kind === 'integer') return /^-?[0-9]+$/.test(value.trim()) ? Number(value) : value;
+  try {
+    return JSON.parse(value);
+  } catch (cause) {
+    throw new DeploymentConfigError(key, `must be JSON for ${CONTEXT_KEY}.${name} (got ${describe(value)})`, { cause });
+  }
+}
+
+/**
+ * Reads the settings from a construct's context: the `deviceManager` object, overridden by any
+ * `deviceManager:<setting>` keys, then validated by {@link parseConfig}.
+ */
+export function configFromContext(node: Node): DeploymentConfig {
+  let base: unknown = node.tryGetContext(CONTEXT_KEY);
+  if (typeof base === 'string') {
+    try {
+      base = JSON.parse(base);
+    } catch (cause) {
+      throw new DeploymentConfigError(CONTEXT_KEY, `must be a JSON object (got ${describe(base)})`, { cause });
+    }
+  }
+  const merged: Raw = base === undefined || base === null ? {} : { ...objectAt(base, CONTEXT_KEY) };
+  for (const [name, kind] of Object.entries(SETTINGS)) {
+    const key = `${CONTEXT_KEY}:${name}`;
+    const value: unknown = node.tryGetContext(key);
+    if (value !== undefined) merged[name] = typeof value === 'string' ? fromContextString(name, kind, value, key) : value;
+  }
+  return parseConfig(merged);
+}
+
+/** The CDK removal policy of a setting value. */
+export function toRemovalPolicy(name: RemovalPolicyName): RemovalPolicy {
+  return name === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+}
