@@ -28,10 +28,8 @@ export interface LocalService {
 /** Starts engine (unless DYNAMODB_ENDPOINT is set), table and API; returns a handle to stop them. */
 export async function startLocalService({ env = process.env, quiet = false }: LocalServiceOptions = {}): Promise<LocalService> {
   const say = (line: string) => quiet || console.log(line);
-  // Local defaults: the SDK needs a region and credentials even for the embedded engine.
-  env.AWS_REGION ??= 'us-east-1';
-  env.AWS_ACCESS_KEY_ID ??= 'local';
-  env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  // The SDK needs a region, and credentials even for the embedded engine (which ignores them).
+  env.AWS_REGION ??= process.env.AWS_REGION ?? 'us-east-1';
   const tableName = (env.TABLE_NAME ??= 'device-manager-local');
 
   let engine: Engine | undefined;
@@ -39,6 +37,8 @@ export async function startLocalService({ env = process.env, quiet = false }: Lo
     const inMemory = env.IN_MEMORY === 'true';
     const dataDir = inMemory ? undefined : (env.DATA_DIR ?? '.data/dynamodb');
     engine = await startEngine({ dataDir, port: intVar(env, 'DYNAMODB_PORT', 0, 0, 65535) });
+    process.env.AWS_ACCESS_KEY_ID ??= 'local';
+    process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
     env.DYNAMODB_ENDPOINT = engine.endpoint;
     say(`embedded DynamoDB engine on ${engine.endpoint} (${dataDir ? `data in ${dataDir}` : 'in memory'})`);
   }

@@ -70,7 +70,11 @@ export interface BatchOperation {
 /** The main LevelDB (abstract-level), as wrapped by dynalite with callback-style methods. */
 export interface MainDb {
   open(): Promise<void>;
+  /** With a callback, dynalite answers on a later turn (setImmediate); without, it returns the tracked promise. */
   batch(ops: BatchOperation[], cb: ErrorCallback): void;
+  batch(ops: BatchOperation[]): Promise<void>;
+  /** abstract-level's multi-get (not wrapped by dynalite): values in key order, undefined when missing. */
+  getMany(keys: string[]): Promise<(WireItem | undefined)[]>;
   status: string;
 }
 

@@ -186,7 +186,8 @@ export async function transactWriteItems(ctx: TransactionContext, input: unknown
         ops.push(outcome.write.newItem ? { type: 'put', key: itemKey, value: outcome.write.newItem } : { type: 'del', key: itemKey });
         writes.push({ table: action.table, oldItem: existing[i], newItem: outcome.write.newItem });
       });
-      if (ops.length > 0) await call<void>((cb) => ctx.store.db.batch(ops, cb));
+      // One atomic batch; the promise form is tracked by dynalite's shutdown (stop waits for it).
+      if (ops.length > 0) await ctx.store.db.batch(ops);
       // Still under the locks: records of one item are emitted in commit order.
       ctx.feed.emit(writes);
     });
@@ -361,8 +362,14 @@ async function withLocks<T>(store: Store, prepared: PreparedAction[], body: () =
   }
 }
 
-function readItems(store: Store, prepared: PreparedAction[]): Promise<(WireItem | undefined)[]> {
-  return Promise.all(prepared.map(({ table, key }) => call<WireItem | undefined>((cb) => store.getItemDb(table.TableName).get(key, cb))));
+/**
+ * Reads the items of a transaction in one multi-get. Every item lock is held, and a lock hand-over
+ * costs an event-loop turn, so fewer asynchronous hops under the locks mean more transactions/s on
+ * a hot item.
+ */
+async function readItems(store: Store, prepared: PreparedAction[]): Promise<(WireItem | undefined)[]> {
+  const items = await store.db.getMany(prepared.map(({ table, key }) => itemDbPrefix(table.TableName) + key));
+  return items.map((item) => item ?? undefined);
 }
 
 interface Outcome {

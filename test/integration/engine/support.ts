@@ -86,7 +86,17 @@ export async function scanAll(client: DynamoDBClient, tableName: string): Promis
     items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start);
-  return items.map((item) => JSON.stringify(item, Object.keys(item).sort())).sort().map((json) => JSON.parse(json) as Record<string, AttributeValue>);
+  return items
+    .map((item) => ({ item, json: canonicalJson(item) }))
+    .sort((a, b) => (a.json < b.json ? -1 : a.json > b.json ? 1 : 0))
+    .map(({ item }) => item);
+}
+
+/** JSON with object keys sorted at every level. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, val: unknown) =>
+    val && typeof val === 'object' && !Array.isArray(val) ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => (a < b ? -1 : 1))) : val,
+  );
 }
 
 /** Every item of one GSI partition, in index order. */

@@ -102,7 +102,7 @@ describe('TransactWriteItems', () => {
         new TransactWriteItemsCommand({
           TransactItems: [
             { Put: { TableName: 'devices', Item: { pk: S('cx-new'), owner: S('carol') } } },
-            { Update: { TableName: 'devices', Key: { pk: S('cx-1') }, UpdateExpression: 'SET owner = :dave', ConditionExpression: 'v = :two', ExpressionAttributeValues: { ':dave': S('dave'), ':two': N(2) }, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
+            { Update: { TableName: 'devices', Key: { pk: S('cx-1') }, UpdateExpression: 'SET #o = :dave', ConditionExpression: 'v = :two', ExpressionAttributeNames: { '#o': 'owner' }, ExpressionAttributeValues: { ':dave': S('dave'), ':two': N(2) }, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
             { Delete: { TableName: 'devices', Key: { pk: S('cx-2') } } },
             { ConditionCheck: { TableName: 'devices', Key: { pk: S('cx-missing') }, ConditionExpression: 'attribute_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
           ],
@@ -294,25 +294,40 @@ describe('TransactWriteItems', () => {
     let remaining = 200;
     let cancellations = 0;
     const worker = async (workerId: number) => {
+      // Optimistic concurrency: write `current + 1` on condition that the counter is still `current`;
+      // a cancellation returns the counter as it is now (ALL_OLD), to retry with.
+      let current = Number((await getItem('counters', { id: S('hot') }))?.n?.N);
       while (remaining > 0) {
         remaining--;
-        for (;;) {
-          const current = Number((await getItem('counters', { id: S('hot') }))?.n?.N);
+        for (let attempt = 1; ; attempt++) {
           try {
             await h.client.send(
               new TransactWriteItemsCommand({
                 TransactItems: [
-                  { Update: { TableName: 'counters', Key: { id: S('hot') }, UpdateExpression: 'SET n = :next', ConditionExpression: 'n = :current', ExpressionAttributeValues: { ':next': N(current + 1), ':current': N(current) } } },
+                  {
+                    Update: {
+                      TableName: 'counters',
+                      Key: { id: S('hot') },
+                      UpdateExpression: 'SET n = :next',
+                      ConditionExpression: 'n = :current',
+                      ExpressionAttributeValues: { ':next': N(current + 1), ':current': N(current) },
+                      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+                    },
+                  },
                   { Put: { TableName: 'ledger', Item: { pk: S('hot-log'), sk: N(current + 1), by: N(workerId) }, ConditionExpression: 'attribute_not_exists(pk)' } },
                   { Update: { TableName: 'counters', Key: { id: S(`worker-${workerId}`) }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': N(1) } } },
                   { ConditionCheck: { TableName: 'devices', Key: { pk: S('never-there') }, ConditionExpression: 'attribute_not_exists(pk)' } },
                 ],
               }),
             );
+            current++;
             break;
           } catch (err) {
             if (!(err instanceof TransactionCanceledException)) throw err;
             cancellations++;
+            current = Number(err.CancellationReasons?.[0]?.Item?.n?.N);
+            // Jittered exponential backoff, as the SDK retry strategies do.
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(16, 2 ** attempt)));
           }
         }
       }
@@ -325,6 +340,7 @@ describe('TransactWriteItems', () => {
     let perWorker = 0;
     for (let i = 0; i < 16; i++) perWorker += Number((await getItem('counters', { id: S(`worker-${i}`) }))?.n?.N ?? 0);
     expect(perWorker).toBe(200);
+    console.log('cancellations', cancellations);
     expect(cancellations).toBeGreaterThan(0); // the contention was real
   });
 
@@ -338,9 +354,11 @@ describe('TransactWriteItems', () => {
         const picked = shuffled(keys).slice(0, 3);
         await h.client.send(
           new TransactWriteItemsCommand({
-            TransactItems: picked.map((key, i) => ({
-              Update: { TableName: i % 2 ? 'counters' : 'devices', Key: i % 2 ? { id: S(`dl-${key}`) } : { pk: S(`dl-${key}`) }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': N(1) } },
-            })),
+            TransactItems: picked.map(
+              (key, i): TransactWriteItem => ({
+                Update: { TableName: i % 2 ? 'counters' : 'devices', Key: { [i % 2 ? 'id' : 'pk']: S(`dl-${key}`) }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': N(1) } },
+              }),
+            ),
           }),
         );
         committed++;

@@ -1,0 +1,144 @@
+/**
+ * The HTTP API: one route and one function per entry of HTTP_ROUTES (functions/handlers/http/routes.ts),
+ * every route behind an authorizer, a throttled default stage with JSON access logs.
+ */
+import { Annotations, Duration, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpNoneAuthorizer,
+  type HttpStage,
+  type IHttpRouteAuthorizer,
+  LogGroupLogDestination,
+  PayloadFormatVersion,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { HTTP_ROUTES, type HttpRoute } from '../../functions/handlers/http/routes';
+import { type AuthConfig, type DeploymentConfig, toRemovalPolicy } from '../config';
+import { ServiceFunction } from './service-function';
+
+export interface DeviceApiProps {
+  readonly config: DeploymentConfig;
+  readonly table: ITable;
+  /** @default HTTP_ROUTES */
+  readonly routes?: readonly HttpRoute[];
+}
+
+/** One JSON line per request; every value is a string so that a missing one (`-`) stays valid JSON. */
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  routeKey: '$context.routeKey',
+  path: '$context.path',
+  protocol: '$context.protocol',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationLatency: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+  // The caller: the IAM principal with IAM auth, the token subject with JWT auth.
+  userArn: '$context.identity.userArn',
+  subject: '$context.authorizer.claims.sub',
+};
+
+/** `get-device` → `GetDevice`: construct ids, hence logical ids, follow the handler file. */
+function pascalCase(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+}
+
+export class DeviceApi extends Construct {
+  readonly httpApi: HttpApi;
+  readonly stage: HttpStage;
+  readonly accessLogGroup: LogGroup;
+  /** The function of each route, by handler file name. */
+  readonly functions: ReadonlyMap<string, ServiceFunction>;
+
+  constructor(scope: Construct, id: string, props: DeviceApiProps) {
+    super(scope, id);
+    const { config, table } = props;
+    const routes = props.routes ?? HTTP_ROUTES;
+
+    // The stage is added below, with throttling and access logs, instead of the bare default one.
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: `Device Manager API (${config.stageName})`,
+      createDefaultStage: false,
+    });
+
+    this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
+      retention: config.logRetentionDays as RetentionDays,
+      removalPolicy: toRemovalPolicy(config.removalPolicy),
+    });
+    this.stage = this.httpApi.addStage('DefaultStage', {
+      autoDeploy: true,
+      throttle: config.throttle,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogGroup),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+
+    const authorizer = this.authorizer(config.auth);
+    const functions = new Map<string, ServiceFunction>();
+    for (const route of routes) {
+      if (functions.has(route.handler)) throw new Error(`route handler '${route.handler}' is used by two routes; each route owns one function`);
+      const name = pascalCase(route.handler);
+      const fn = new ServiceFunction(this, name, {
+        entry: `http/${route.handler}`,
+        description: `${route.method} ${route.path}`,
+        config,
+        table,
+        tableAccess: route.table,
+        timeout: Duration.seconds(10),
+      });
+      functions.set(route.handler, fn);
+      this.httpApi.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration: new HttpLambdaIntegration(`${name}Integration`, fn.function, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 }),
+        authorizer,
+        authorizationScopes: config.auth.type === 'jwt' ? [route.scope] : undefined,
+      });
+    }
+    this.functions = functions;
+
+    if (config.auth.type === 'none') {
+      Annotations.of(this).addWarningV2(
+        'device-manager:unauthenticatedApi',
+        `auth.type is 'none': every route of this API can be called by anyone on the internet. Development stacks only.`,
+      );
+      Validations.of(this.httpApi).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: "The deployment explicitly set deviceManager.auth = {type: 'none', iUnderstandThisIsInsecure: true} for a development stack; a synth warning says so.",
+      });
+    }
+  }
+
+  /** The stage URL (ends with `/`). */
+  get url(): string {
+    return this.stage.url;
+  }
+
+  private authorizer(auth: AuthConfig): IHttpRouteAuthorizer {
+    switch (auth.type) {
+      case 'iam':
+        return new HttpIamAuthorizer();
+      case 'jwt':
+        return new HttpJwtAuthorizer('JwtAuthorizer', auth.issuer, { jwtAudience: [...auth.audience] });
+      case 'none':
+        return new HttpNoneAuthorizer();
+    }
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The one DynamoDB table, built from the single-table schema (functions/adapters/dynamodb/schema.ts)
+ * so that the deployed table, the local engine and the test tables cannot disagree on key or index names.
+ */
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { ALL_INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../../functions/adapters/dynamodb/schema';
+import { type RemovalPolicyName, toRemovalPolicy } from '../config';
+
+export interface DeviceTableProps {
+  /** `retain` (default) keeps the table, with deletion protection, when the stack is deleted. */
+  readonly removalPolicy?: RemovalPolicyName;
+}
+
+export class DeviceTable extends Construct {
+  readonly table: Table;
+
+  constructor(scope: Construct, id: string, props: DeviceTableProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? 'retain';
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: PARTITION_KEY, type: AttributeType.STRING },
+      sortKey: { name: SORT_KEY, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // The outbox publisher reads changes from the stream; both images let it diff status changes.
+      stream: StreamViewType.NEW_AND_OLD_IMAGES,
+      timeToLiveAttribute: TTL_ATTRIBUTE,
+      removalPolicy: toRemovalPolicy(removalPolicy),
+      // A retained table must also survive a stray `cdk destroy` or a replacement in the console.
+      deletionProtection: removalPolicy === 'retain',
+    });
+    for (const index of ALL_INDEXES) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: AttributeType.STRING },
+        projectionType: ProjectionType.ALL,
+      });
+    }
+  }
+}

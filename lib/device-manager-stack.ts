@@ -1,0 +1,31 @@
+/** The Device Manager service: one table, one HTTP API with a function per route. */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { DeploymentConfig } from './config';
+import { DeviceApi } from './constructs/api';
+import { DeviceTable } from './constructs/device-table';
+
+export interface DeviceManagerStackProps extends StackProps {
+  readonly config: DeploymentConfig;
+}
+
+export class DeviceManagerStack extends Stack {
+  readonly table: DeviceTable;
+  readonly api: DeviceApi;
+
+  constructor(scope: Construct, id: string, props: DeviceManagerStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    this.table = new DeviceTable(this, 'DeviceTable', { removalPolicy: config.removalPolicy });
+    this.api = new DeviceApi(this, 'Api', { config, table: this.table.table });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API; routes start with /v2' });
+    new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'The device table' });
+  }
+}
+
+/** The stack name of a stage. */
+export function stackName(config: DeploymentConfig): string {
+  return `DeviceManager-${config.stageName}`;
+}
