@@ -18,13 +18,13 @@ import {
   entryPartition,
   entryPrefix,
   indexFor,
-  outboxKey,
   shardOf,
   sortAttributes,
   statsKey,
   statsScopeAll,
   statsScopeDms,
 } from './keys';
+import { outboxPuts, OUTBOX_TTL_SECONDS } from './outbox';
 import { INDEXES, type IndexDefinition } from './schema';
 import { cancellationCodes, transactWrite } from './transact';
 
@@ -53,7 +53,7 @@ export function emptyDistribution(): StatusDistribution {
 }
 
 export function deviceRepository(options: DeviceRepositoryOptions): DeviceRepository & { readonly itemsRead: number } {
-  const { client, tableName: TableName, listShards, statsShards, bookmarks, readBudget = 2000, outboxTtlSeconds = 7 * 24 * 3600 } = options;
+  const { client, tableName: TableName, listShards, statsShards, bookmarks, readBudget = 2000, outboxTtlSeconds = OUTBOX_TTL_SECONDS } = options;
   let itemsRead = 0;
 
   const parseDoc = (item: Item): Device => JSON.parse(item.doc as string) as Device;
@@ -94,7 +94,6 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
       delta[after.status] = 1;
     }
     const statsShard = shardOf(after.id, statsShards);
-    const expiresAt = Math.floor(Date.parse(change.outbox[0]?.time ?? after.creation_timestamp) / 1000) + outboxTtlSeconds;
 
     return {
       TransactItems: [
@@ -104,7 +103,7 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
         ...change.events.map((event) => ({ Put: { TableName, Item: { ...deviceEventKey(after.id, event.timestamp), kind: 'event', ...event } } })),
         ...counterUpdate(statsScopeAll, statsShard, delta),
         ...counterUpdate(statsScopeDms(after.dms_owner), statsShard, delta),
-        ...change.outbox.map((event) => ({ Put: { TableName, Item: { ...outboxKey(event.id), kind: 'outbox', event: JSON.stringify(event), ttl: expiresAt } } })),
+        ...outboxPuts(TableName, change.outbox, outboxTtlSeconds),
       ],
     };
   }
