@@ -8,6 +8,7 @@ import { Agent, request } from 'node:http';
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { bookmarkCodec } from '../functions/adapters/dynamodb/bookmark';
 import { createDocumentClient } from '../functions/adapters/dynamodb/client';
+import { policyRepository } from '../functions/adapters/dynamodb/policy-repository';
 import { deviceRepository } from '../functions/adapters/dynamodb/device-repository';
 import { deviceKey, statsKey } from '../functions/adapters/dynamodb/keys';
 import { INDEXES } from '../functions/adapters/dynamodb/schema';
@@ -25,7 +26,8 @@ async function main() {
   const service = await startLocalService({ env: { IN_MEMORY: 'true', PORT: '0', TABLE_NAME: tableName, LIST_SHARDS: '4', STATS_SHARDS: '4' }, quiet: true });
   const raw = createDocumentClient({ endpoint: service.engine!.endpoint, region: 'us-east-1' });
   const repository = deviceRepository({ client: raw, tableName, listShards: 4, statsShards: 4, bookmarks: bookmarkCodec('bench') });
-  const seeder = deviceService({ devices: repository, clock: { now: () => new Date() }, newId: randomUUID });
+  const policies = policyRepository({ client: raw, tableName, bookmarks: bookmarkCodec('bench') });
+  const seeder = deviceService({ devices: repository, policies, clock: { now: () => new Date() }, newId: randomUUID });
   // node:http with a keep-alive agent: fetch (undici) alone adds ~0.35 ms per call on loopback here,
   // which would measure the client rather than the service.
   const agent = new Agent({ keepAlive: true, maxSockets: 32 });

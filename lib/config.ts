@@ -8,6 +8,7 @@
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
+import { parseDuration } from '../functions/domain/duration';
 import { DEFAULT_LIST_SHARDS, DEFAULT_STATS_SHARDS } from '../functions/shared/config';
 
 /** The context key holding the settings object; also the prefix of the per-setting keys. */
@@ -130,24 +131,22 @@ function matching(value: unknown, fallback: string, setting: string, pattern: Re
   return value;
 }
 
-const DURATION = /^([1-9][0-9]{0,5})([dhm])$/;
-const MINUTES_PER_UNIT = { d: 1440, h: 60, m: 1 } as const;
-
-function durationMinutes(value: string): number {
-  const [, amount, unit] = DURATION.exec(value) ?? [];
-  return Number(amount) * MINUTES_PER_UNIT[unit as keyof typeof MINUTES_PER_UNIT];
-}
-
 function parseRenewalDefaults(value: unknown): DeploymentConfig['renewalDefaults'] {
   const setting = `${CONTEXT_KEY}.renewalDefaults`;
   if (value === undefined) return DEFAULT_CONFIG.renewalDefaults;
   const raw = objectAt(value, setting);
   rejectUnknownKeys(raw, setting, ['preventiveDelta', 'criticalDelta']);
-  const rule = "a duration such as '90d', '36h' or '30m'";
   const defaults = DEFAULT_CONFIG.renewalDefaults;
-  const preventiveDelta = matching(raw.preventiveDelta, defaults.preventiveDelta, `${setting}.preventiveDelta`, DURATION, rule);
-  const criticalDelta = matching(raw.criticalDelta, defaults.criticalDelta, `${setting}.criticalDelta`, DURATION, rule);
-  if (durationMinutes(criticalDelta) >= durationMinutes(preventiveDelta)) {
+  // The same parser as the DMS renewal policies, so defaults accept exactly what the API accepts.
+  const duration = (name: 'preventiveDelta' | 'criticalDelta'): [string, number] => {
+    const value = raw[name] ?? defaults[name];
+    const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+    if (ms === undefined) throw new DeploymentConfigError(`${setting}.${name}`, `must be a duration such as '90d', '36h', '30m' or '1d12h' (got ${describe(value)})`);
+    return [value as string, ms];
+  };
+  const [preventiveDelta, preventiveMs] = duration('preventiveDelta');
+  const [criticalDelta, criticalMs] = duration('criticalDelta');
+  if (criticalMs >= preventiveMs) {
     throw new DeploymentConfigError(`${setting}.criticalDelta`, `must be shorter than preventiveDelta (${criticalDelta} >= ${preventiveDelta})`);
   }
   return { preventiveDelta, criticalDelta };

@@ -1,4 +1,7 @@
-/** Device registry use cases (CONTRACT §4): register, read, list, patch, decommission, history, stats. */
+/**
+ * Device registry use cases (CONTRACT §4): register, read, list, patch, decommission, history, stats,
+ * and the slot operations: bind a certificate or secret, revoke, read a stored version.
+ */
 import {
   type Device,
   type DeviceEvent,
@@ -9,53 +12,71 @@ import {
   shadowOf,
   withInlineEvents,
 } from '../domain/device';
-import { ContentionError, DeviceNotFoundError, PreconditionFailedError, ValidationError, VersionConflictError } from '../domain/errors';
-import type { Filter } from '../domain/filters';
-import { deviceCreated, deviceDecommissioned, deviceUpdated, statusUpdated, type OutboxEvent } from '../domain/outbox';
+import { ContentionError, DeviceNotFoundError, PreconditionFailedError, SlotNotFoundError, ValidationError, VersionConflictError } from '../domain/errors';
+import { statusesAllowed, type Filter } from '../domain/filters';
+import { deviceCreated, deviceUpdated, type OutboxEvent } from '../domain/outbox';
 import { applyShadowPatch } from '../domain/patch';
-import type { DeviceListQuery } from '../domain/query';
-import type { Clock, DeviceRepository, DeviceStats, IdGenerator, Page } from './ports';
+import { defaultPolicy, type DmsPolicy, policyWindows } from '../domain/policy';
+import { chooseEntryPoint, type DeviceListQuery } from '../domain/query';
+import { bindSlot, decommissionDevice, IDENTITY_SLOT, refreshSlots, revokeSlot, type RevocationReason, type SlotMaterial, type SlotVersion } from '../domain/slots';
+import { DEFAULT_RENEWAL, type RenewalSettings, type RenewalWindows } from '../domain/status';
+import type { Clock, DeviceChange, DeviceRepository, DeviceStats, IdGenerator, Page, PolicyRepository } from './ports';
 
 export interface DeviceServiceDeps {
   devices: DeviceRepository;
+  policies: PolicyRepository;
   clock: Clock;
   newId: IdGenerator;
+  /** Renewal policy of a DMS that has none stored. */
+  defaults?: RenewalSettings;
   /** How many times a blind write (no If-Match) re-reads and re-applies after losing a version race. */
   maxVersionRetries?: number;
 }
 
 /** What a mutation computes from the current device; undefined means "nothing to change". */
-interface Mutation {
-  after: Device;
-  events: DeviceEvent[];
-  outbox: OutboxEvent[];
-}
+type Mutation = Omit<DeviceChange, 'before'>;
 
 export type DeviceService = ReturnType<typeof deviceService>;
 
-export function deviceService({ devices, clock, newId, maxVersionRetries = 10 }: DeviceServiceDeps) {
+export function deviceService({ devices, policies, clock, newId, defaults = DEFAULT_RENEWAL, maxVersionRetries = 10 }: DeviceServiceDeps) {
   async function load(id: string): Promise<Device> {
     const device = await devices.get(id);
     if (!device) throw new DeviceNotFoundError(id);
     return device;
   }
 
+  async function policyOf(dms: string): Promise<DmsPolicy> {
+    return (await policies.get(dms)) ?? defaultPolicy(dms, defaults);
+  }
+
+  async function windowsOf(device: Device): Promise<RenewalWindows> {
+    return policyWindows(await policyOf(device.dms_owner));
+  }
+
   /**
    * Read-modify-write with optimistic concurrency. With `ifMatch` a lost race is the client's 412;
    * without it the change is re-applied to the fresh device, so blind writers never lose updates.
+   * `first` lets a caller start from a device it has read already (the sweeper's index read).
    */
-  async function mutate(id: string, ifMatch: number | undefined, change: (device: Device, now: Date) => Mutation | undefined): Promise<Device> {
+  async function mutate(
+    id: string,
+    ifMatch: number | undefined,
+    change: (device: Device, now: Date) => Promise<Mutation | undefined> | Mutation | undefined,
+    first?: Device,
+  ): Promise<{ device: Device; changed: boolean }> {
+    let current = first;
     for (let attempt = 0; attempt <= maxVersionRetries; attempt++) {
-      const current = await load(id);
+      current ??= await load(id);
       if (ifMatch !== undefined && current.version !== ifMatch) throw new PreconditionFailedError(ifMatch, current.version);
-      const mutation = change(current, clock.now());
-      if (!mutation) return current;
+      const mutation = await change(current, clock.now());
+      if (!mutation) return { device: current, changed: false };
       try {
         await devices.save({ before: current, ...mutation });
-        return mutation.after;
+        return { device: mutation.after, changed: true };
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
         if (ifMatch !== undefined) throw new PreconditionFailedError(ifMatch, current.version + 1);
+        current = undefined;
       }
     }
     throw new ContentionError(`device ${id} is being changed concurrently; try again`);
@@ -67,6 +88,11 @@ export function deviceService({ devices, clock, newId, maxVersionRetries = 10 }:
     const events = kinds.map((k, i) => ({ ...k, timestamp: stamps[i]! }));
     const after: Device = { ...next, events: withInlineEvents(before.events, events), version: before.version + 1 };
     return { after, events, time: stamps[0]! };
+  }
+
+  async function activeVersion(device: Device, slot: string): Promise<SlotVersion | undefined> {
+    const current = slot === IDENTITY_SLOT ? device.identity : device.slots[slot];
+    return current ? devices.getSlotVersion(device.id, slot, current.active_version) : undefined;
   }
 
   return {
@@ -84,7 +110,7 @@ export function deviceService({ devices, clock, newId, maxVersionRetries = 10 }:
     },
 
     async patch(id: string, mediaType: string, patch: unknown, ifMatch?: number): Promise<Device> {
-      return mutate(id, ifMatch, (current, now) => {
+      const { device } = await mutate(id, ifMatch, (current, now) => {
         const shadow: DeviceShadow = applyShadowPatch(shadowOf(current), mediaType, patch);
         if (JSON.stringify(shadow) === JSON.stringify(shadowOf(current))) return undefined;
         const { after, events, time } = record(current, { ...current, ...shadow }, now, [
@@ -92,22 +118,75 @@ export function deviceService({ devices, clock, newId, maxVersionRetries = 10 }:
         ]);
         return { after, events, outbox: [deviceUpdated(newId(), current, after, time)] };
       });
+      return device;
     },
 
-    /** Decommission: terminal; idempotent (a decommissioned device is returned unchanged). */
+    /** Decommission: terminal; revokes the active identity; idempotent. */
     async decommission(id: string, ifMatch?: number): Promise<Device> {
-      return mutate(id, ifMatch, (current, now) => {
+      const { device } = await mutate(id, ifMatch, async (current, now) => {
         if (current.status === 'DECOMMISSIONED') return undefined;
-        const { after, events, time } = record(current, { ...current, status: 'DECOMMISSIONED' }, now, [
-          { type: 'DECOMMISSIONED', description: 'Device decommissioned' },
-          { type: 'STATUS-UPDATED', description: `Status updated from '${current.status}' to 'DECOMMISSIONED'` },
-        ]);
-        return {
-          after,
-          events,
-          outbox: [deviceDecommissioned(newId(), current, after, time), statusUpdated(newId(), id, current.status, 'DECOMMISSIONED', events[1]!.timestamp)],
-        };
+        return decommissionDevice(current, await activeVersion(current, IDENTITY_SLOT), await windowsOf(current), now, newId);
       });
+      return device;
+    },
+
+    /** Binds a certificate or secret to the identity slot or an extra slot. */
+    async bind(id: string, slot: string, material: SlotMaterial, ifMatch?: number): Promise<Device> {
+      const { device } = await mutate(id, ifMatch, async (current, now) => {
+        const previous = await activeVersion(current, slot);
+        return bindSlot({ device: current, slot, material, previous, policy: await windowsOf(current), now, ids: newId });
+      });
+      return device;
+    },
+
+    /** Revokes the active version of a slot; revoking a revoked slot returns the device unchanged. */
+    async revoke(id: string, slot: string, reason: RevocationReason, ifMatch?: number): Promise<Device> {
+      const { device } = await mutate(id, ifMatch, async (current, now) => {
+        const existing = slot === IDENTITY_SLOT ? current.identity : current.slots[slot];
+        if (!existing) throw new SlotNotFoundError(id, slot);
+        return revokeSlot({ device: current, slot, reason, active: await activeVersion(current, slot), policy: await windowsOf(current), now, ids: newId });
+      });
+      return device;
+    },
+
+    async slotVersion(id: string, slot: string, version: number): Promise<SlotVersion> {
+      await load(id);
+      const stored = await devices.getSlotVersion(id, slot, version);
+      if (!stored) throw new SlotNotFoundError(id, slot, version);
+      return stored;
+    },
+
+    /**
+     * Time-driven re-evaluation of one device (the sweeper): persists status changes, or only moves
+     * the device in the due index. Racing sweepers cannot record a transition twice: the loser's
+     * conditional write fails, it re-reads, and finds nothing left to change.
+     */
+    async refresh(found: Device, policyCache?: Map<string, RenewalWindows>): Promise<boolean> {
+      const windows = async (device: Device) => {
+        const cached = policyCache?.get(device.dms_owner);
+        if (cached) return cached;
+        const w = await windowsOf(device);
+        policyCache?.set(device.dms_owner, w);
+        return w;
+      };
+      let transitioned = false;
+      let first: Device | undefined = found;
+      for (let attempt = 0; attempt <= maxVersionRetries; attempt++) {
+        const device = first ?? (await devices.get(found.id));
+        first = undefined;
+        if (!device) return transitioned;
+        const { mutation, due } = refreshSlots(device, await windows(device), clock.now(), newId);
+        try {
+          if (mutation) {
+            await devices.save({ before: device, ...mutation });
+            transitioned = true;
+          } else await devices.setDue(device.id, device.version, due);
+          return transitioned;
+        } catch (error) {
+          if (!(error instanceof VersionConflictError)) throw error;
+        }
+      }
+      throw new ContentionError(`device ${found.id} is being changed concurrently`);
     },
 
     async events(id: string, pageSize: number, bookmark?: string): Promise<Page<DeviceEvent>> {
@@ -120,9 +199,26 @@ export function deviceService({ devices, clock, newId, maxVersionRetries = 10 }:
         throw new ValidationError('statistics cannot be filtered by status', [{ field: 'filter', problem: "'status' is not accepted by statistics" }]);
       return devices.stats(filters);
     },
+
+    /**
+     * Statistics of the devices matching `filters`, `status` filters allowed (group statistics; the
+     * stats route keeps refusing them). A status filter only masks the distribution of the other
+     * filters, so the counters still serve `dms_owner[eq]` alone; the status index is used instead
+     * when it is the only indexed entry point.
+     */
+    async statsOfMatching(filters: readonly Filter[]): Promise<DeviceStats> {
+      const rest = filters.filter((f) => f.kind !== 'status');
+      if (rest.length === filters.length || (rest.length > 0 && chooseEntryPoint(rest).kind === 'ALL')) return devices.stats(filters);
+      const allowed = new Set<string>(statusesAllowed(filters));
+      const { status_distribution } = await devices.stats(rest);
+      const distribution = Object.fromEntries(Object.entries(status_distribution).map(([s, n]) => [s, allowed.has(s) ? n : 0])) as DeviceStats['status_distribution'];
+      return { total: Object.values(distribution).reduce((a, b) => a + b, 0), status_distribution: distribution };
+    },
   };
 }
 
 function changedFields(before: DeviceShadow, after: DeviceShadow): string[] {
   return (Object.keys(after) as (keyof DeviceShadow)[]).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
 }
+
+export type { OutboxEvent };

@@ -1,8 +1,11 @@
 /** The interfaces use cases need; adapters implement them, the composition root wires them. */
 import type { Device, DeviceEvent, DeviceStatus } from '../domain/device';
 import type { Filter } from '../domain/filters';
+import type { DeviceGroup } from '../domain/groups';
 import type { OutboxEvent } from '../domain/outbox';
+import type { DmsPolicy } from '../domain/policy';
 import type { DeviceListQuery } from '../domain/query';
+import type { SlotVersion } from '../domain/slots';
 
 export interface Clock {
   now(): Date;
@@ -22,6 +25,16 @@ export interface DeviceChange {
   after: Device;
   events: DeviceEvent[];
   outbox: OutboxEvent[];
+  /** Slot versions to store (new ones, or existing ones whose status changed). */
+  versions?: SlotVersion[];
+  /** Next status boundary in epoch ms; null removes the device from the due index; undefined keeps it. */
+  due?: number | null;
+}
+
+/** A device read from the due index, with where it was found. */
+export interface DueDevice {
+  device: Device;
+  due: number;
 }
 
 export type StatusDistribution = Record<DeviceStatus, number>;
@@ -42,4 +55,66 @@ export interface DeviceRepository {
   listEvents(id: string, pageSize: number, bookmark?: string): Promise<Page<DeviceEvent>>;
   /** Exact statistics of the devices matching the filters (which never include `status`). */
   stats(filters: readonly Filter[]): Promise<DeviceStats>;
+  getSlotVersion(id: string, slot: string, version: number): Promise<SlotVersion | undefined>;
+  /** Devices of one due shard whose boundary is at or before `now`, oldest first. */
+  dueDevices(shard: number, now: number, limit: number): Promise<DueDevice[]>;
+  /** Moves a device in the due index without changing it, if it is still at `version`. */
+  setDue(id: string, version: number, due: number | null): Promise<void>;
+  /** Every device of a DMS, page by page (for policy re-evaluation). */
+  devicesOfDms(dms: string, shard: number, limit: number, after?: string): Promise<{ devices: Device[]; next?: string }>;
+  readonly dueShards: number;
+  readonly listShards: number;
+}
+
+/** A pending re-evaluation of every device of a DMS after its policy changed. */
+export interface PolicyJob {
+  dms: string;
+  /** Per list shard: the position reached, 'done', or absent (not started). */
+  progress: Record<string, string>;
+  policyVersion: number;
+}
+
+export interface PolicyRepository {
+  get(dms: string): Promise<DmsPolicy | undefined>;
+  list(pageSize: number, bookmark?: string): Promise<Page<DmsPolicy>>;
+  /** Writes the policy (conditioned on `before`'s version, or absence), its outbox record and a re-evaluation job. */
+  save(before: DmsPolicy | undefined, after: DmsPolicy, outbox: OutboxEvent[]): Promise<void>;
+  jobs(): Promise<PolicyJob[]>;
+  /** Records progress, or deletes the job when `done`. Ignored if the job was replaced meanwhile. */
+  updateJob(job: PolicyJob, done: boolean): Promise<void>;
+}
+
+/** Every stored group, read at one hierarchy version (strongly consistent). */
+export interface GroupSnapshot {
+  /** Bumped by every structural change (create under a parent, re-parent, delete). */
+  hierarchyVersion: number;
+  groups: DeviceGroup[];
+}
+
+/**
+ * One atomic change of groups: puts (a create when `before` is absent, else conditioned on
+ * `before.version`), deletes (conditioned on their version), their name reservations and the outbox.
+ * With `hierarchyVersion` the change is also conditioned on the hierarchy still being at that
+ * version, and bumps it: structural checks made on a snapshot then hold when the change commits.
+ */
+export interface GroupChange {
+  puts: { before?: DeviceGroup; after: DeviceGroup }[];
+  deletes: DeviceGroup[];
+  hierarchyVersion?: number;
+  outbox: OutboxEvent[];
+}
+
+export interface GroupRepository {
+  get(id: string): Promise<DeviceGroup | undefined>;
+  /** The groups that exist among `ids` (any order). */
+  getMany(ids: readonly string[]): Promise<DeviceGroup[]>;
+  snapshot(): Promise<GroupSnapshot>;
+  /** Groups by id, ascending. */
+  list(pageSize: number, bookmark?: string): Promise<Page<DeviceGroup>>;
+  /**
+   * Writes the change atomically. Throws GroupAlreadyExistsError (create of an existing id),
+   * GroupNameTakenError (a name another group holds), VersionConflictError (a group's version or the
+   * hierarchy version moved).
+   */
+  save(change: GroupChange): Promise<void>;
 }

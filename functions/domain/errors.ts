@@ -97,3 +97,68 @@ export class UnprocessableError extends DomainError {
 export class ContentionError extends DomainError {
   readonly code = 'CONTENTION';
 }
+
+// Device groups (CONTRACT §2 "Device group").
+
+export class GroupNotFoundError extends DomainError {
+  readonly code = 'GROUP_NOT_FOUND';
+  constructor(readonly groupId: string) {
+    super(`device group ${groupId} not found`);
+  }
+}
+
+/** `parent_id` names a group that does not exist (404, distinct code from the group in the path). */
+export class ParentGroupNotFoundError extends DomainError {
+  readonly code = 'PARENT_GROUP_NOT_FOUND';
+  constructor(readonly parentId: string) {
+    super(`parent group ${parentId} not found`);
+  }
+}
+
+export class GroupAlreadyExistsError extends DomainError {
+  readonly code = 'GROUP_ALREADY_EXISTS';
+  constructor(readonly groupId: string, options?: { cause?: unknown }) {
+    super(`device group ${groupId} already exists`, options);
+  }
+}
+
+/** Group names are unique, compared case-insensitively (see functions/domain/groups.ts). */
+export class GroupNameTakenError extends DomainError {
+  readonly code = 'GROUP_NAME_TAKEN';
+  constructor(readonly groupName: string, options?: { cause?: unknown }) {
+    super(`a device group named '${groupName}' already exists`, options);
+  }
+}
+
+/** Deleting a group that has children without `?cascade=true`. */
+export class GroupHasChildrenError extends DomainError {
+  readonly code = 'GROUP_HAS_CHILDREN';
+  constructor(readonly groupId: string, readonly children: number) {
+    super(`device group ${groupId} has ${children} child group(s); delete them first or use ?cascade=true`);
+  }
+}
+
+/** Self-parenting or re-parenting under a descendant: a 400 naming `parent_id`. */
+export class GroupCycleError extends ValidationError {
+  constructor(readonly groupId: string, readonly parentId: string) {
+    super(`device group ${groupId} cannot be placed under ${parentId}: that would create a cycle`, [
+      { field: 'parent_id', problem: parentId === groupId ? 'a group cannot be its own parent' : `'${parentId}' is ${groupId} itself or one of its descendants` },
+    ]);
+  }
+}
+
+/** The hierarchy would be deeper than GROUP_MAX_DEPTH levels (a root is level 1). */
+export class GroupDepthExceededError extends ValidationError {
+  constructor(readonly groupId: string, readonly depth: number, readonly maxDepth: number) {
+    super(`device group hierarchy would be ${depth} levels deep; the limit is ${maxDepth}`, [
+      { field: 'parent_id', problem: `placing ${groupId} there makes the hierarchy ${depth} levels deep (limit ${maxDepth})` },
+    ]);
+  }
+}
+
+export class SlotNotFoundError extends DomainError {
+  readonly code = 'SLOT_NOT_FOUND';
+  constructor(readonly deviceId: string, readonly slot: string, readonly version?: number) {
+    super(version === undefined ? `device ${deviceId} has no slot '${slot}'` : `device ${deviceId} has no version ${version} of slot '${slot}'`);
+  }
+}

@@ -2,7 +2,7 @@
  * The device filter language of CONTRACT §5, shared by `GET /devices` query filters and group criteria.
  * Pure: parsing returns problems instead of throwing so callers can name the offending parameter.
  */
-import { DEVICE_STATUSES, type Device, type JsonValue } from './device';
+import { DEVICE_STATUSES, type Device, type DeviceStatus, type JsonValue } from './device';
 import type { FieldProblem } from './errors';
 
 export const STRING_FIELDS = ['id', 'dms_owner', 'icon'] as const;
@@ -200,4 +200,12 @@ export function matchesFilter(device: Device, f: Filter): boolean {
 /** True when the device satisfies every filter (filters are ANDed). */
 export function matchesAll(device: Device, filters: readonly Filter[]): boolean {
   return filters.every((f) => matchesFilter(device, f));
+}
+
+/**
+ * The statuses that every `status` filter among `filters` admits (all seven when there is none):
+ * lets statistics honour status criteria by masking a per-status distribution.
+ */
+export function statusesAllowed(filters: readonly Filter[]): DeviceStatus[] {
+  return DEVICE_STATUSES.filter((status) => filters.every((f) => f.kind !== 'status' || (f.op === 'ne' ? status !== f.values[0] : f.values.includes(status))));
 }

@@ -4,6 +4,7 @@
  */
 import type { Device, DeviceStatus } from './device';
 import { shadowOf } from './device';
+import type { GroupView } from './groups';
 
 export type OutboxEventType =
   | 'device.create'
@@ -43,4 +44,21 @@ export function statusUpdated(id: string, deviceId: string, previous: DeviceStat
 
 export function deviceDecommissioned(id: string, before: Device, after: Device, time: string): OutboxEvent {
   return { id, type: 'device.decommission', subject: deviceSubject(after.id), time, data: { previous: before, updated: after } };
+}
+
+export const groupSubject = (id: string) => `device-group/${id}`;
+
+/** `device-group.create`; data is the group as served (inherited_criteria included). */
+export function groupCreated(id: string, group: GroupView, time: string): OutboxEvent {
+  return { id, type: 'device-group.create', subject: groupSubject(group.id), time, data: group };
+}
+
+/** `device-group.update`; data is `{previous, updated}`, both as served. */
+export function groupUpdated(id: string, previous: GroupView, updated: GroupView, time: string): OutboxEvent {
+  return { id, type: 'device-group.update', subject: groupSubject(updated.id), time, data: { previous, updated } };
+}
+
+/** `device-group.delete`; data is the group as it was (one event per group a cascade deletes). */
+export function groupDeleted(id: string, group: GroupView, time: string): OutboxEvent {
+  return { id, type: 'device-group.delete', subject: groupSubject(group.id), time, data: group };
 }

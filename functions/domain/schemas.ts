@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { DEVICE_EVENT_TYPES, DEVICE_STATUSES, ID_PATTERN, SLOT_STATUSES, SLOT_TYPES, type FieldProblem } from './index';
+import { MAX_GROUP_CRITERIA, MAX_GROUP_DESCRIPTION_LENGTH, MAX_GROUP_NAME_LENGTH } from './groups';
 
 export const MAX_TAGS = 50;
 
@@ -110,4 +111,69 @@ export function problemsOf(error: z.ZodError, prefix = ''): FieldProblem[] {
     if (issue.code === 'unrecognized_keys') field = [field, ...issue.keys].filter((p) => p !== '').join('.');
     return { field: field || '(body)', problem: issue.message };
   });
+}
+
+// Device groups (CONTRACT §2). Criteria are checked here for shape only; their fields, operators and
+// values are validated by compileGroupCriteria (functions/domain/groups.ts), naming `criteria[i]`.
+
+export const groupCriterionSchema = z
+  .strictObject({
+    field: z.string().min(1).meta({ description: 'A device filter field of CONTRACT §5: id, dms_owner, icon, status, tags, creation_timestamp, identity.expiration_date, metadata.<dotted.path>.' }),
+    operand: z.string().min(1).meta({ description: 'An operator valid for the field (the same as in `filter=field[op]value`).' }),
+    value: z.string().meta({ description: 'Always a string, as in a filter parameter: `in`/`nin` take comma-separated values; metadata values are read as JSON when they parse (e.g. "5" is a number).' }),
+  })
+  .meta({ id: 'GroupCriterion', example: { field: 'tags', operand: 'ct', value: 'eu' } });
+
+export const groupNameSchema = z
+  .string()
+  .min(1)
+  .max(MAX_GROUP_NAME_LENGTH)
+  // eslint-disable-next-line no-control-regex
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters')
+  .refine((s) => s.trim() === s, 'must not start or end with whitespace')
+  .meta({ description: `1-${MAX_GROUP_NAME_LENGTH} characters, unique among groups compared case-insensitively (Unicode NFKC, then lower case).`, example: 'Production EU' });
+
+const groupFields = {
+  name: groupNameSchema,
+  description: z.string().max(MAX_GROUP_DESCRIPTION_LENGTH).optional().meta({ description: 'Free text; omitted means "".' }),
+  parent_id: idSchema.nullable().optional().meta({ description: 'The parent group; null or omitted makes a root group.' }),
+  criteria: z.array(groupCriterionSchema).max(MAX_GROUP_CRITERIA).meta({ description: `Up to ${MAX_GROUP_CRITERIA} criteria, ANDed with each other and with every ancestor's; [] matches every device the ancestors match.` }),
+};
+
+export const createGroupSchema = z
+  .strictObject({ id: idSchema.optional().meta({ description: 'Group id (device id rules); a UUID is generated when omitted.', example: 'eu-prod' }), ...groupFields })
+  .meta({ id: 'CreateDeviceGroup' });
+
+/**
+ * PUT body. The read-only fields of a served group are tolerated and ignored so that GET → edit → PUT
+ * works; `id`, when given, must be the id in the path. Concurrency is If-Match's job, not `version`'s.
+ */
+export const replaceGroupSchema = z
+  .strictObject({
+    ...groupFields,
+    id: idSchema.optional().meta({ description: 'Ignored when equal to the id in the path; anything else is 400.' }),
+    inherited_criteria: z.array(z.unknown()).optional().meta({ readOnly: true, description: 'Ignored.' }),
+    created_at: z.unknown().optional().meta({ readOnly: true, description: 'Ignored.' }),
+    updated_at: z.unknown().optional().meta({ readOnly: true, description: 'Ignored.' }),
+    version: z.unknown().optional().meta({ readOnly: true, description: 'Ignored: send If-Match to make the replacement conditional.' }),
+  })
+  .meta({ id: 'ReplaceDeviceGroup' });
+
+export const deviceGroupSchema = z
+  .object({
+    id: idSchema,
+    name: z.string(),
+    description: z.string(),
+    parent_id: z.string().nullable().meta({ description: 'null for a root group (never omitted).' }),
+    criteria: z.array(groupCriterionSchema).meta({ description: "The group's own criteria." }),
+    inherited_criteria: z.array(groupCriterionSchema).meta({ description: "Every ancestor's criteria, root first (the root's, then its child's, … then the parent's). Members match these AND criteria." }),
+    created_at: z.iso.datetime(),
+    updated_at: z.iso.datetime(),
+    version: z.number().int().meta({ description: 'Optimistic-concurrency version; also sent as ETag.' }),
+  })
+  .meta({ id: 'DeviceGroup' });
+
+/** Zod issue paths `criteria.2.value` read `criteria[2].value`, like the criteria problems do. */
+export function groupProblemsOf(error: z.ZodError): FieldProblem[] {
+  return problemsOf(error).map((p) => ({ ...p, field: p.field.replace(/\.(\d+)(?=\.|$)/g, '[$1]') }));
 }

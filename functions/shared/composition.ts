@@ -1,15 +1,18 @@
 /** The composition root: builds adapters once per cold start and hands them to the use cases. */
 import { randomUUID } from 'node:crypto';
 import { deviceService, type DeviceService } from '../app/devices';
-import type { Clock } from '../app/ports';
+import type { Clock, DeviceRepository, PolicyRepository } from '../app/ports';
 import { bookmarkCodec } from '../adapters/dynamodb/bookmark';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { deviceRepository } from '../adapters/dynamodb/device-repository';
+import { policyRepository } from '../adapters/dynamodb/policy-repository';
 import { loadConfig, type ServiceConfig } from './config';
 
 export interface Services {
   config: ServiceConfig;
   devices: DeviceService;
+  repository: DeviceRepository;
+  policies: PolicyRepository;
 }
 
 export const systemClock: Clock = { now: () => new Date() };
@@ -23,8 +26,10 @@ export function createServices(config: ServiceConfig, clock: Clock = systemClock
     statsShards: config.statsShards,
     bookmarks: bookmarkCodec(config.bookmarkSecret),
     readBudget: config.listReadBudget,
+    dueShards: config.dueShards,
   });
-  return { config, devices: deviceService({ devices: repository, clock, newId: randomUUID }) };
+  const policies = policyRepository({ client, tableName: config.tableName, bookmarks: bookmarkCodec(config.bookmarkSecret) });
+  return { config, repository, policies, devices: deviceService({ devices: repository, policies, clock, newId: randomUUID, defaults: config.renewalDefaults }) };
 }
 
 let current: Services | undefined;

@@ -4,8 +4,14 @@
  */
 import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { ALL_INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../../functions/adapters/dynamodb/schema';
+import { ALL_INDEXES, type IndexDefinition, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../../functions/adapters/dynamodb/schema';
 import { type RemovalPolicyName, toRemovalPolicy } from '../config';
+
+/** The schema's projections (ALL unless an index says otherwise); a new one must be mapped here. */
+const PROJECTIONS: Record<NonNullable<IndexDefinition['projection']>, ProjectionType> = {
+  ALL: ProjectionType.ALL,
+  KEYS_ONLY: ProjectionType.KEYS_ONLY,
+};
 
 export interface DeviceTableProps {
   /** `retain` (default) keeps the table, with deletion protection, when the stack is deleted. */
@@ -35,7 +41,7 @@ export class DeviceTable extends Construct {
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
-        projectionType: ProjectionType.ALL,
+        projectionType: PROJECTIONS[index.projection ?? 'ALL'],
       });
     }
   }

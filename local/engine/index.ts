@@ -78,7 +78,12 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   }
   if (!store) throw new Error('dynalite did not create its store through db.create (unexpected dynalite version?)');
   // LevelDB opens lazily; open now so that a locked or unreadable data folder fails the start.
-  await store.db.open();
+  try {
+    await store.db.open();
+  } catch (err) {
+    const reason = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+    throw new Error(`cannot open the data folder ${options.dataDir}: ${reason}`, { cause: err });
+  }
 
   installReturnValuesOnConditionCheckFailure();
   const feed = new ChangeFeed(options.emitUnchangedWrites ?? false);

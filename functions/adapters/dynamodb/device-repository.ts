@@ -2,10 +2,12 @@
  * DeviceRepository on the single table. One change = one TransactWriteItems: the device item
  * (conditioned on its version), its index entries, its events, the statistics counters and the outbox.
  */
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { DeviceChange, DeviceRepository, DeviceStats, Page, StatusDistribution } from '../../app/ports';
 import { DEVICE_STATUSES, type Device, type DeviceEvent } from '../../domain/device';
+import type { SlotVersion } from '../../domain/slots';
 import { DeviceAlreadyExistsError, VersionConflictError } from '../../domain/errors';
 import { type Filter, matchesAll } from '../../domain/filters';
 import { chooseEntryPoint, type DeviceListQuery, type EntryPoint } from '../../domain/query';
@@ -15,6 +17,10 @@ import {
   DEVICE_EVENT_PREFIX,
   deviceEventKey,
   deviceKey,
+  dueAttributes,
+  duePartition,
+  dueUpTo,
+  slotVersionKey,
   entryPartition,
   entryPrefix,
   indexFor,
@@ -25,7 +31,7 @@ import {
   statsScopeDms,
 } from './keys';
 import { outboxPuts, OUTBOX_TTL_SECONDS } from './outbox';
-import { INDEXES, type IndexDefinition } from './schema';
+import { DUE_INDEX, INDEXES, type IndexDefinition } from './schema';
 import { cancellationCodes, transactWrite } from './transact';
 
 export interface DeviceRepositoryOptions {
@@ -35,6 +41,8 @@ export interface DeviceRepositoryOptions {
   listShards: number;
   /** Write shards of each statistics counter scope. */
   statsShards: number;
+  /** Write shards of the due index. */
+  dueShards?: number;
   bookmarks: BookmarkCodec;
   /** Items a list request may read before it returns a partial page with a bookmark. */
   readBudget?: number;
@@ -53,7 +61,7 @@ export function emptyDistribution(): StatusDistribution {
 }
 
 export function deviceRepository(options: DeviceRepositoryOptions): DeviceRepository & { readonly itemsRead: number } {
-  const { client, tableName: TableName, listShards, statsShards, bookmarks, readBudget = 2000, outboxTtlSeconds = OUTBOX_TTL_SECONDS } = options;
+  const { client, tableName: TableName, listShards, statsShards, dueShards = 4, bookmarks, readBudget = 2000, outboxTtlSeconds = OUTBOX_TTL_SECONDS } = options;
   let itemsRead = 0;
 
   const parseDoc = (item: Item): Device => JSON.parse(item.doc as string) as Device;
@@ -75,14 +83,51 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
     return [{ Update: { TableName, Key: statsKey(scope, shard), UpdateExpression: `ADD ${adds.join(', ')}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values } }];
   }
 
+  /** The device item write: a Put when registering, else an Update that keeps or moves the due key. */
+  function deviceWrite(change: DeviceChange, doc: string) {
+    const { before, after, due } = change;
+    const index = { epk: entryPartition(entryPrefix({ kind: 'ALL' }), shardOf(after.id, listShards)), ...sortAttributes(after) };
+    if (!before) {
+      const dueAttrs = typeof due === 'number' ? dueAttributes(after.id, due, dueShards) : {};
+      return { Put: { TableName, Item: { ...deviceKey(after.id), kind: 'device', ...index, ...dueAttrs, version: after.version, doc }, ConditionExpression: 'attribute_not_exists(pk)' } };
+    }
+    const values: Record<string, unknown> = { ':doc': doc, ':next': after.version, ':v': before.version };
+    const sets = ['#doc = :doc', '#version = :next'];
+    for (const [name, value] of Object.entries(index)) {
+      values[`:${name}`] = value;
+      sets.push(`${name} = :${name}`);
+    }
+    let remove = '';
+    if (typeof due === 'number') {
+      const attrs = dueAttributes(after.id, due, dueShards);
+      values[':dp'] = attrs.due_pk;
+      values[':ds'] = attrs.due_sk;
+      sets.push('due_pk = :dp', 'due_sk = :ds');
+    } else if (due === null) remove = ' REMOVE due_pk, due_sk';
+    return {
+      Update: {
+        TableName,
+        Key: deviceKey(after.id),
+        UpdateExpression: `SET ${sets.join(', ')}${remove}`,
+        ConditionExpression: '#version = :v',
+        ExpressionAttributeNames: { '#doc': 'doc', '#version': 'version' },
+        ExpressionAttributeValues: values,
+      },
+    };
+  }
+
+  function versionItem(version: SlotVersion): Item {
+    return {
+      ...slotVersionKey(version.device_id, version.slot, version.version),
+      kind: 'slot-version',
+      ...(version.certificate ? { serial: version.certificate.serial_number } : {}),
+      doc: JSON.stringify(version),
+    };
+  }
+
   function transaction(change: DeviceChange): TransactWriteCommandInput {
     const { before, after } = change;
     const doc = JSON.stringify(after);
-    const shard = shardOf(after.id, listShards);
-    const deviceItem: Item = { ...deviceKey(after.id), kind: 'device', epk: entryPartition(entryPrefix({ kind: 'ALL' }), shard), ...sortAttributes(after), version: after.version, doc };
-    const condition = before
-      ? { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': before.version } }
-      : { ConditionExpression: 'attribute_not_exists(pk)' };
     const entries = companionEntries(after);
     const kept = new Set(entries.map((e) => e.key.sk));
     const removed = before ? companionEntries(before).filter((e) => !kept.has(e.key.sk)) : [];
@@ -97,9 +142,10 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
 
     return {
       TransactItems: [
-        { Put: { TableName, Item: deviceItem, ...condition } },
+        deviceWrite(change, doc),
         ...entries.map((e) => ({ Put: { TableName, Item: entryItem(after, e.key, e.prefix, doc) } })),
         ...removed.map((e) => ({ Delete: { TableName, Key: e.key } })),
+        ...(change.versions ?? []).map((v) => ({ Put: { TableName, Item: versionItem(v) } })),
         ...change.events.map((event) => ({ Put: { TableName, Item: { ...deviceEventKey(after.id, event.timestamp), kind: 'event', ...event } } })),
         ...counterUpdate(statsScopeAll, statsShard, delta),
         ...counterUpdate(statsScopeDms(after.dms_owner), statsShard, delta),
@@ -236,6 +282,56 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
   return {
     get itemsRead() {
       return itemsRead;
+    },
+    dueShards,
+    listShards,
+
+    async getSlotVersion(id, slot, version) {
+      const out = await client.send(new GetCommand({ TableName, Key: slotVersionKey(id, slot, version), ConsistentRead: true }));
+      if (out.Item) itemsRead++;
+      return out.Item ? (JSON.parse(out.Item.doc as string) as SlotVersion) : undefined;
+    },
+
+    async dueDevices(shard, now, limit) {
+      const out = await query({
+        IndexName: DUE_INDEX.name,
+        KeyConditionExpression: '#p = :p AND #s <= :upTo',
+        ExpressionAttributeNames: { '#p': DUE_INDEX.partitionKey, '#s': DUE_INDEX.sortKey },
+        ExpressionAttributeValues: { ':p': duePartition(shard), ':upTo': dueUpTo(now) },
+        Limit: limit,
+      });
+      return (out.Items ?? []).map((item) => ({ device: parseDoc(item), due: Date.parse(String(item[DUE_INDEX.sortKey]).split('#')[0]!) }));
+    },
+
+    async setDue(id, version, due) {
+      const attrs = due === null ? undefined : dueAttributes(id, due, dueShards);
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName,
+            Key: deviceKey(id),
+            UpdateExpression: attrs ? 'SET due_pk = :dp, due_sk = :ds' : 'REMOVE due_pk, due_sk',
+            ConditionExpression: '#version = :v',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: attrs ? { ':v': version, ':dp': attrs.due_pk, ':ds': attrs.due_sk } : { ':v': version },
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) throw new VersionConflictError(id, { cause: error });
+        throw error;
+      }
+    },
+
+    async devicesOfDms(dms, shard, limit, after) {
+      const out = await query({
+        IndexName: INDEXES.byId.name,
+        KeyConditionExpression: after === undefined ? '#p = :p' : '#p = :p AND #s > :a',
+        ExpressionAttributeNames: after === undefined ? { '#p': INDEXES.byId.partitionKey } : { '#p': INDEXES.byId.partitionKey, '#s': INDEXES.byId.sortKey },
+        ExpressionAttributeValues: { ':p': entryPartition(entryPrefix({ kind: 'DMS', value: dms }), shard), ...(after === undefined ? {} : { ':a': after }) },
+        Limit: limit,
+      });
+      const devices = (out.Items ?? []).map(parseDoc);
+      return { devices, next: out.LastEvaluatedKey ? devices.at(-1)?.id : undefined };
     },
 
     async get(id) {

@@ -1,4 +1,5 @@
 /** Every key of the table is built here and nowhere else. */
+import { createHash } from 'node:crypto';
 import type { Device } from '../../domain/device';
 import type { EntryPoint, SortField } from '../../domain/query';
 import { INDEXES, type IndexDefinition } from './schema';
@@ -72,3 +73,34 @@ export function indexFor(sortBy: SortField): IndexDefinition {
       return INDEXES.byExpiration;
   }
 }
+
+/** A stored slot version: `SLOT#<slot>#<version, zero-padded so versions sort>`. */
+export const slotVersionKey = (id: string, slot: string, version: number): TableKey => ({ pk: `DEVICE#${id}`, sk: `SLOT#${slot}#${String(version).padStart(6, '0')}` });
+
+/** Due-index attributes of a device with a next status boundary at `at` (epoch ms). */
+export function dueAttributes(id: string, at: number, shards: number): { due_pk: string; due_sk: string } {
+  return { due_pk: duePartition(shardOf(id, shards)), due_sk: `${new Date(at).toISOString()}#${id}` };
+}
+export const duePartition = (shard: number) => `DUE#${shard}`;
+/** Upper bound of due sort keys at `at`: every boundary ≤ at sorts before it ('~' > any id character). */
+export const dueUpTo = (at: number) => `${new Date(at).toISOString()}#~`;
+
+/** Renewal policies of DMSs: one small partition, listed with a Query. */
+export const POLICIES_PK = 'DMS_POLICIES';
+export const policyKey = (dms: string): TableKey => ({ pk: POLICIES_PK, sk: `DMS#${dms}` });
+
+/** Pending re-evaluation jobs (a DMS policy changed): one small partition the sweeper reads. */
+export const JOBS_PK = 'SWEEP_JOBS';
+export const policyJobKey = (dms: string): TableKey => ({ pk: JOBS_PK, sk: `DMS#${dms}` });
+
+/**
+ * Device groups: one small partition (`GROUPS`) holds every group, so the group list and the
+ * structural checks are Queries, never Scans. `HIERARCHY` is the version every structural change
+ * bumps. A name reservation per group (`GROUPNAME#<sha-256 of the name key>`) makes names unique
+ * atomically; hashing bounds the key size whatever the name's normalised length.
+ */
+export const GROUPS_PK = 'GROUPS';
+export const GROUP_SK_PREFIX = 'GROUP#';
+export const groupKey = (id: string): TableKey => ({ pk: GROUPS_PK, sk: `${GROUP_SK_PREFIX}${id}` });
+export const groupHierarchyKey = (): TableKey => ({ pk: GROUPS_PK, sk: 'HIERARCHY' });
+export const groupNameReservationKey = (nameKey: string): TableKey => ({ pk: `GROUPNAME#${createHash('sha256').update(nameKey).digest('hex')}`, sk: 'GROUPNAME' });

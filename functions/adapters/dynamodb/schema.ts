@@ -13,6 +13,8 @@ export interface IndexDefinition {
   name: string;
   partitionKey: string;
   sortKey: string;
+  /** Attributes copied into the index (default ALL). */
+  projection?: 'ALL' | 'KEYS_ONLY';
 }
 
 /** Entry-point indexes: one partition attribute (`epk`), one index per sort order. */
@@ -22,7 +24,16 @@ export const INDEXES = {
   byExpiration: { name: 'entry-by-expiration', partitionKey: 'epk', sortKey: 'esk_exp' },
 } as const satisfies Record<string, IndexDefinition>;
 
-export const ALL_INDEXES: IndexDefinition[] = Object.values(INDEXES);
+/**
+ * Sparse, write-sharded index of devices with a future status boundary: `due_pk = DUE#<shard>`,
+ * `due_sk = <boundary ISO>#<id>`. Only device items that have a boundary carry these attributes.
+ */
+export const DUE_INDEX = { name: 'due-by-time', partitionKey: 'due_pk', sortKey: 'due_sk' } as const satisfies IndexDefinition;
+
+/** Certificate serial → slot version (sparse: x509 version items only). */
+export const SERIAL_INDEX = { name: 'version-by-serial', partitionKey: 'serial', sortKey: 'pk', projection: 'KEYS_ONLY' } as const satisfies IndexDefinition;
+
+export const ALL_INDEXES: IndexDefinition[] = [...Object.values(INDEXES), DUE_INDEX, SERIAL_INDEX];
 
 /** Attributes that are keys of the table or of an index: all strings. */
 export function keyAttributes(): string[] {
@@ -45,7 +56,7 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
         { AttributeName: i.partitionKey, KeyType: 'HASH' },
         { AttributeName: i.sortKey, KeyType: 'RANGE' },
       ],
-      Projection: { ProjectionType: 'ALL' },
+      Projection: { ProjectionType: i.projection ?? 'ALL' },
     })),
     StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
   };

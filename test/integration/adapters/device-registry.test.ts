@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { deviceService } from '../../../functions/app/devices';
 import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
+import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
 import { deviceRepository } from '../../../functions/adapters/dynamodb/device-repository';
 import { DEVICE_STATUSES, type Device } from '../../../functions/domain/device';
 import { DeviceAlreadyExistsError, DeviceNotFoundError, InvalidBookmarkError, PreconditionFailedError } from '../../../functions/domain/errors';
@@ -25,7 +26,8 @@ afterAll(async () => {
 function setup(table: TestTable, listShards = 4) {
   const clock = testClock();
   const repository = deviceRepository({ client: table.documentClient, tableName: table.tableName, listShards, statsShards: 3, bookmarks: bookmarkCodec('k') });
-  const service = deviceService({ devices: repository, clock, newId: randomUUID });
+  const policies = policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks: bookmarkCodec('k') });
+  const service = deviceService({ devices: repository, policies, clock, newId: randomUUID });
   return { clock, repository, service };
 }
 

@@ -41,8 +41,9 @@ describe('keys', () => {
 
   it('declares every index key attribute once, as a string, with the stream on', () => {
     const input = createTableInput('t');
-    expect(input.AttributeDefinitions?.map((a) => a.AttributeName).sort()).toEqual(['epk', 'esk_created', 'esk_exp', 'esk_id', 'pk', 'sk']);
-    expect(input.GlobalSecondaryIndexes?.map((g) => g.IndexName)).toEqual(['entry-by-created', 'entry-by-id', 'entry-by-expiration']);
+    expect(input.AttributeDefinitions?.map((a) => a.AttributeName).sort()).toEqual(['due_pk', 'due_sk', 'epk', 'esk_created', 'esk_exp', 'esk_id', 'pk', 'serial', 'sk']);
+    expect(input.GlobalSecondaryIndexes?.map((g) => g.IndexName)).toEqual(['entry-by-created', 'entry-by-id', 'entry-by-expiration', 'due-by-time', 'version-by-serial']);
+    expect(input.GlobalSecondaryIndexes?.find((g) => g.IndexName === 'version-by-serial')?.Projection).toEqual({ ProjectionType: 'KEYS_ONLY' });
     expect(input.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' });
   });
 });

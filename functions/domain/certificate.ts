@@ -1,0 +1,52 @@
+/** X.509 certificates as the registry sees them (node:crypto only; no AWS). */
+import { createHash, X509Certificate } from 'node:crypto';
+import { ValidationError } from './errors';
+
+export interface ParsedCertificate {
+  /** PEM of the (first) certificate, normalised. */
+  pem: string;
+  /** Lowercase hex without separators or leading zero padding. */
+  serial_number: string;
+  issuer: string;
+  subject: string;
+  not_before: string;
+  not_after: string;
+  /** SHA-256 of the DER: also the AWS IoT certificate id. */
+  sha256_fingerprint: string;
+  /** SHA-256 of the DER SubjectPublicKeyInfo: equal across renewals with the same key pair. */
+  public_key_sha256: string;
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
+
+/** Distinguished names on one line, most specific first as in RFC 4514 order of the text form. */
+const dn = (text: string) => text.split('\n').filter(Boolean).join(', ');
+
+/** Parses a PEM certificate; anything else is a 400 naming the `certificate` field. */
+export function parseCertificate(pem: unknown, field = 'certificate'): ParsedCertificate {
+  const invalid = (problem: string) => new ValidationError('not a certificate', [{ field, problem }]);
+  if (typeof pem !== 'string') throw invalid('must be a PEM string');
+  const block = PEM_CERT.exec(pem)?.[0];
+  if (!block) throw invalid('no PEM CERTIFICATE block');
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(block);
+  } catch {
+    throw invalid('the PEM block is not a valid X.509 certificate');
+  }
+  const der = cert.raw;
+  const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
+  return {
+    pem: cert.toString(),
+    serial_number: cert.serialNumber.toLowerCase().replace(/[^0-9a-f]/g, '').replace(/^0+(?=.)/, ''),
+    issuer: dn(cert.issuer),
+    subject: dn(cert.subject),
+    not_before: new Date(Date.parse(cert.validFrom)).toISOString(),
+    not_after: new Date(Date.parse(cert.validTo)).toISOString(),
+    sha256_fingerprint: createHash('sha256').update(der).digest('hex'),
+    public_key_sha256: createHash('sha256').update(spki).digest('hex'),
+  };
+}
+
+/** Anything that looks like a PEM private key (never accepted as a slot secret). */
+export const PRIVATE_KEY_PEM = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;

@@ -1,0 +1,244 @@
+/**
+ * Identity and extra slots, pure: binding a new version, revoking, and time-driven status refresh.
+ * Each function returns the device after the change and everything the change must record.
+ */
+import type { ParsedCertificate } from './certificate';
+import { type Device, type DeviceEvent, type DeviceEventType, type Slot, type SlotStatus, type SlotType, nextEventTimestamps, withInlineEvents } from './device';
+import { InvalidStateError, UnprocessableError } from './errors';
+import { type OutboxEvent, deviceSubject, statusUpdated } from './outbox';
+import { clockOf, deviceStatusOf, nextDeviceChange, type RenewalWindows, slotStatusAt } from './status';
+
+/** The slot name that addresses the identity slot in version routes. */
+export const IDENTITY_SLOT = 'identity';
+
+/** RFC 5280 CRLReason names, in the PascalCase the contract uses. */
+export const REVOCATION_REASONS = [
+  'Unspecified',
+  'KeyCompromise',
+  'CACompromise',
+  'AffiliationChanged',
+  'Superseded',
+  'CessationOfOperation',
+  'CertificateHold',
+  'RemoveFromCRL',
+  'PrivilegeWithdrawn',
+  'AACompromise',
+] as const;
+export type RevocationReason = (typeof REVOCATION_REASONS)[number];
+
+/** Accepts the RFC's camelCase (`keyCompromise`) as well as PascalCase. */
+export function revocationReasonOf(text: string): RevocationReason | undefined {
+  return REVOCATION_REASONS.find((r) => r.toLowerCase() === text.toLowerCase());
+}
+
+export type SlotVersionStatus = 'ACTIVE' | 'SUPERSEDED' | 'REVOKED';
+
+/** One stored version of a slot: the full certificate (x509) or the opaque secret reference. */
+export interface SlotVersion {
+  device_id: string;
+  slot: string;
+  version: number;
+  type: SlotType;
+  status: SlotVersionStatus;
+  created_at: string;
+  expiration_date?: string;
+  certificate?: ParsedCertificate;
+  secret?: string;
+  revocation_reason?: RevocationReason;
+  revoked_at?: string;
+}
+
+export type SlotMaterial = { type: 'x509'; certificate: ParsedCertificate } | { type: Exclude<SlotType, 'x509'>; secret: string; expiration_date?: string };
+
+export interface SlotMutation {
+  after: Device;
+  events: DeviceEvent[];
+  outbox: OutboxEvent[];
+  versions: SlotVersion[];
+  /** Next status boundary (epoch ms), or null when the device has none. */
+  due: number | null;
+}
+
+type Ids = () => string;
+
+const slotOf = (device: Device, name: string): Slot | undefined => (name === IDENTITY_SLOT ? device.identity : device.slots[name]);
+
+function withSlot(device: Device, name: string, slot: Slot): Device {
+  return name === IDENTITY_SLOT ? { ...device, identity: slot } : { ...device, slots: { ...device.slots, [name]: slot } };
+}
+
+interface PlannedEvent {
+  type: DeviceEventType;
+  description: string;
+  /** Recorded on this slot's inline events too. */
+  slot?: string;
+}
+
+/**
+ * Applies slot changes to a device and records them: device status follows the identity slot; every
+ * status change is one STATUS-UPDATED (on the device for the identity, on the slot for extra slots).
+ */
+function finish(before: Device, draft: Device, planned: PlannedEvent[], outboxFor: (time: string) => OutboxEvent[], versions: SlotVersion[], policy: RenewalWindows, now: Date, ids: Ids): SlotMutation {
+  const status = deviceStatusOf(draft);
+  const all = [...planned];
+  if (status !== before.status) all.push({ type: 'STATUS-UPDATED', description: `Status updated from '${before.status}' to '${status}'` });
+  const stamps = nextEventTimestamps(before, now, all.length);
+  const events: DeviceEvent[] = all.map((e, i) => ({ timestamp: stamps[i]!, type: e.type, description: e.description, ...(e.slot ? { slot: e.slot } : {}) }));
+  let after: Device = { ...draft, status, events: withInlineEvents(before.events, events), version: before.version + 1 };
+  for (const [i, e] of all.entries()) {
+    if (!e.slot) continue;
+    const slot = slotOf(after, e.slot)!;
+    after = withSlot(after, e.slot, { ...slot, events: withInlineEvents(slot.events, [events[i]!]) });
+  }
+  const time = stamps[0]!;
+  const outbox = outboxFor(time);
+  if (status !== before.status) outbox.push(statusUpdated(ids(), before.id, before.status, status, stamps.at(-1)!));
+  return { after, events, outbox, versions, due: nextDeviceChange(after, policy, now.getTime()) ?? null };
+}
+
+function slotEventType(slotName: string, previous: Slot | undefined, updated: Slot): OutboxEvent['type'] {
+  void previous;
+  void updated;
+  return slotName === IDENTITY_SLOT ? 'device.identity.update' : 'device.slot.update';
+}
+
+function slotOutbox(ids: Ids, device: Device, name: string, previous: Slot | undefined, updated: Slot, time: string): OutboxEvent {
+  const type = slotEventType(name, previous, updated);
+  const data = type === 'device.identity.update' ? { previous: previous ?? null, updated } : { slot: name, previous: previous ?? null, updated };
+  return { id: ids(), type, subject: deviceSubject(device.id), time, data };
+}
+
+export interface BindInput {
+  device: Device;
+  slot: string;
+  material: SlotMaterial;
+  /** The stored active version of the slot, if any (decides RENEWED versus RE-PROVISIONED). */
+  previous?: SlotVersion;
+  policy: RenewalWindows;
+  now: Date;
+  ids: Ids;
+}
+
+/** Binds a new version to a slot: PROVISIONED (first), RENEWED (same key or secret) or RE-PROVISIONED. */
+export function bindSlot({ device, slot: name, material, previous, policy, now, ids }: BindInput): SlotMutation {
+  if (device.status === 'DECOMMISSIONED') throw new InvalidStateError(`device ${device.id} is decommissioned`);
+  const expiration = material.type === 'x509' ? material.certificate.not_after : material.expiration_date;
+  if (expiration !== undefined && Date.parse(expiration) <= now.getTime()) throw new UnprocessableError(`the ${material.type === 'x509' ? 'certificate' : 'secret'} expired at ${expiration}`);
+  const existing = slotOf(device, name);
+  const version = existing ? existing.active_version + 1 : 0;
+  const secret = material.type === 'x509' ? material.certificate.serial_number : material.secret;
+  const sameKey = previous && (material.type === 'x509' ? previous.certificate?.public_key_sha256 === material.certificate.public_key_sha256 : previous.secret === material.secret);
+  const kind: DeviceEventType = !existing ? 'PROVISIONED' : sameKey ? 'RENEWED' : 'RE-PROVISIONED';
+  const expiresAt = expiration === undefined ? undefined : Date.parse(expiration);
+  const updated: Slot = {
+    status: slotStatusAt({ revoked: false, expiresAt }, policy, now.getTime()),
+    active_version: version,
+    type: material.type,
+    secrets: { ...existing?.secrets, [String(version)]: secret },
+    ...(expiration !== undefined ? { expiration_date: new Date(expiresAt!).toISOString() } : {}),
+    events: existing?.events ?? {},
+  };
+  const stored: SlotVersion = {
+    device_id: device.id,
+    slot: name,
+    version,
+    type: material.type,
+    status: 'ACTIVE',
+    created_at: now.toISOString(),
+    ...(updated.expiration_date ? { expiration_date: updated.expiration_date } : {}),
+    ...(material.type === 'x509' ? { certificate: material.certificate } : { secret: material.secret }),
+  };
+  const versions = [stored, ...(previous && previous.status === 'ACTIVE' ? [{ ...previous, status: 'SUPERSEDED' as const }] : [])];
+  const label = material.type === 'x509' ? `certificate ${secret}` : `${material.type} secret`;
+  const description = `${kind === 'PROVISIONED' ? 'Provisioned' : kind === 'RENEWED' ? 'Renewed' : 'Re-provisioned'} slot '${name}' with ${label} (version ${version})`;
+  return finish(device, withSlot(device, name, updated), [{ type: kind, description, slot: name }], (time) => [slotOutbox(ids, device, name, existing, updated, time)], versions, policy, now, ids);
+}
+
+export interface RevokeInput {
+  device: Device;
+  slot: string;
+  reason: RevocationReason;
+  /** The stored active version (marked REVOKED). */
+  active?: SlotVersion;
+  policy: RenewalWindows;
+  now: Date;
+  ids: Ids;
+}
+
+/** Revokes the active version of a slot; undefined when it is revoked already (idempotent). */
+export function revokeSlot({ device, slot: name, reason, active, policy, now, ids }: RevokeInput): SlotMutation | undefined {
+  const existing = slotOf(device, name);
+  if (!existing || existing.status === 'REVOKED') return undefined;
+  const updated: Slot = { ...existing, status: 'REVOKED' };
+  const versions = active ? [{ ...active, status: 'REVOKED' as const, revocation_reason: reason, revoked_at: now.toISOString() }] : [];
+  const description = `Revoked slot '${name}' version ${existing.active_version} (reason ${reason})`;
+  return finish(device, withSlot(device, name, updated), [{ type: 'REVOKED', description, slot: name }], (time) => [slotOutbox(ids, device, name, existing, updated, time)], versions, policy, now, ids);
+}
+
+/**
+ * Time-driven refresh: re-evaluates every slot against the policy at `now`. Returns the mutation when
+ * a status changed, or only the next boundary when nothing did.
+ */
+export function refreshSlots(device: Device, policy: RenewalWindows, now: Date, ids: Ids): { mutation?: SlotMutation; due: number | null } {
+  if (device.status === 'DECOMMISSIONED') return { due: null };
+  const t = now.getTime();
+  let draft = device;
+  const planned: PlannedEvent[] = [];
+  const outbox: ((time: string) => OutboxEvent)[] = [];
+  const names = [...(device.identity ? [IDENTITY_SLOT] : []), ...Object.keys(device.slots).sort()];
+  for (const name of names) {
+    const slot = slotOf(device, name)!;
+    const status: SlotStatus = slotStatusAt(clockOf(slot), policy, t);
+    if (status === slot.status) continue;
+    const updated = { ...slot, status };
+    draft = withSlot(draft, name, updated);
+    planned.push({ type: 'STATUS-UPDATED', description: `Slot '${name}' status updated from '${slot.status}' to '${status}'`, slot: name });
+    // The identity's change is told by device.status.update; an extra slot's by device.slot.update.
+    if (name !== IDENTITY_SLOT) outbox.push((time) => slotOutbox(ids, device, name, slot, updated, time));
+  }
+  if (planned.length === 0) return { due: nextDeviceChange(device, policy, t) ?? null };
+  // The identity slot's change is the device's STATUS-UPDATED: record it once, on the device.
+  const identityOnly = planned.filter((p) => p.slot !== IDENTITY_SLOT);
+  const mutation = finish(device, draft, identityOnly, (time) => outbox.map((o) => o(time)), [], policy, now, ids);
+  if (draft.identity && draft.identity.status !== device.identity?.status) {
+    // Mirror the device-level STATUS-UPDATED onto the identity slot's own inline events.
+    const statusEvent = mutation.events.find((e) => e.type === 'STATUS-UPDATED' && e.slot === undefined);
+    if (statusEvent) {
+      const identity = mutation.after.identity!;
+      mutation.after = { ...mutation.after, identity: { ...identity, events: withInlineEvents(identity.events, [statusEvent]) } };
+    }
+  }
+  return { mutation, due: mutation.due };
+}
+
+/** Decommission: terminal. Revokes the active identity version (CessationOfOperation). */
+export function decommissionDevice(device: Device, activeIdentity: SlotVersion | undefined, policy: RenewalWindows, now: Date, ids: Ids): SlotMutation | undefined {
+  if (device.status === 'DECOMMISSIONED') return undefined;
+  let draft: Device = { ...device, status: 'DECOMMISSIONED' };
+  const planned: PlannedEvent[] = [{ type: 'DECOMMISSIONED', description: 'Device decommissioned' }];
+  const versions: SlotVersion[] = [];
+  const identity = device.identity;
+  let revokedIdentity: Slot | undefined;
+  if (identity && identity.status !== 'REVOKED') {
+    revokedIdentity = { ...identity, status: 'REVOKED' };
+    draft = { ...draft, identity: revokedIdentity };
+    planned.push({ type: 'REVOKED', description: `Revoked slot '${IDENTITY_SLOT}' version ${identity.active_version} (reason CessationOfOperation)`, slot: IDENTITY_SLOT });
+    if (activeIdentity) versions.push({ ...activeIdentity, status: 'REVOKED', revocation_reason: 'CessationOfOperation', revoked_at: now.toISOString() });
+  }
+  const mutation = finish(
+    device,
+    draft,
+    planned,
+    (time) => [
+      { id: ids(), type: 'device.decommission', subject: deviceSubject(device.id), time, data: { previous: device, updated: null } },
+      ...(revokedIdentity ? [slotOutbox(ids, device, IDENTITY_SLOT, identity, revokedIdentity, time)] : []),
+    ],
+    versions,
+    policy,
+    now,
+    ids,
+  );
+  // The decommission event carries the final device.
+  mutation.outbox[0] = { ...mutation.outbox[0]!, data: { previous: device, updated: mutation.after } };
+  return { ...mutation, due: null };
+}

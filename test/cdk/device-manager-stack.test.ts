@@ -1,0 +1,192 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { createTableInput } from '../../functions/adapters/dynamodb/schema';
+import { HTTP_ROUTES, type HttpRoute } from '../../functions/handlers/http/routes';
+import { asArray, refOf, resourcesOf, statementsOfRole, type Synthesized, synthesize } from './helpers';
+
+const READ = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
+const WRITE = [...READ, 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'].sort();
+const EXPECTED_ACTIONS: Record<HttpRoute['table'], string[]> = { none: [], read: READ, write: WRITE };
+
+let dev: Synthesized;
+beforeAll(() => {
+  dev = synthesize();
+});
+
+/** The function behind a route, followed through the template: route → integration → function. */
+function functionOfRoute(s: Synthesized, route: HttpRoute): { id: string; props: Record<string, any> } {
+  const resources = s.template.toJSON().Resources;
+  const [, cfnRoute] = resourcesOf(s.template, 'AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties?.RouteKey === `${route.method} ${route.path}`) ?? [];
+  if (!cfnRoute) throw new Error(`no route ${route.method} ${route.path}`);
+  const target = cfnRoute.Properties!.Target['Fn::Join'][1] as unknown[];
+  expect(target[0]).toBe('integrations/');
+  const integration = resources[refOf(target[1])!];
+  expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+  const id = refOf(integration.Properties.IntegrationUri)!;
+  expect(resources[id].Type).toBe('AWS::Lambda::Function');
+  return { id, props: resources[id].Properties };
+}
+
+describe('the device table', () => {
+  it('has exactly the keys, attributes and indexes of the single-table schema', () => {
+    const local = createTableInput('unused');
+    const tables = resourcesOf(dev.template, 'AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(1);
+    const table = tables[0]![1] as { Properties: Record<string, any> };
+    expect(table.Properties.KeySchema).toEqual(local.KeySchema);
+    expect(table.Properties.AttributeDefinitions).toEqual(expect.arrayContaining(local.AttributeDefinitions!));
+    expect(table.Properties.AttributeDefinitions).toHaveLength(local.AttributeDefinitions!.length);
+    expect(table.Properties.GlobalSecondaryIndexes).toEqual(local.GlobalSecondaryIndexes);
+    expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+  });
+
+  it('streams both images, keeps point-in-time recovery and expires items on the TTL attribute', () => {
+    dev.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+    });
+  });
+
+  it('is retained, with deletion protection, by default', () => {
+    dev.template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
+    });
+  });
+
+  it('is deleted with the stack, unprotected, when removalPolicy is destroy', () => {
+    const { template } = synthesize({ removalPolicy: 'destroy', stageName: 'scratch' });
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete', Properties: Match.objectLike({ DeletionProtectionEnabled: false }) });
+    for (const [, logGroup] of resourcesOf(template, 'AWS::Logs::LogGroup')) expect(logGroup.DeletionPolicy).toBe('Delete');
+  });
+});
+
+describe('the HTTP API', () => {
+  it('has one route per HTTP_ROUTES entry and no other, each behind the IAM authorizer', () => {
+    const routes = resourcesOf(dev.template, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!);
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual(HTTP_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    for (const route of routes) expect(route.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  it.each(HTTP_ROUTES.map((r) => [`${r.method} ${r.path}`, r] as const))('routes %s to its own function', (_key, route) => {
+    const fn = functionOfRoute(dev, route);
+    expect(fn.props.Description).toBe(`${route.method} ${route.path}`);
+  });
+
+  it('has one function per route (none shared)', () => {
+    const ids = HTTP_ROUTES.map((route) => functionOfRoute(dev, route).id);
+    expect(new Set(ids).size).toBe(HTTP_ROUTES.length);
+    expect(resourcesOf(dev.template, 'AWS::Lambda::Function')).toHaveLength(HTTP_ROUTES.length);
+  });
+
+  it('deploys a throttled default stage that writes JSON access logs to a log group with retention', () => {
+    const stages = resourcesOf(dev.template, 'AWS::ApiGatewayV2::Stage');
+    expect(stages).toHaveLength(1);
+    const stage = stages[0]![1];
+    expect(stage.Properties).toMatchObject({ StageName: '$default', AutoDeploy: true, DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 } });
+    const logGroup = dev.template.toJSON().Resources[refOf(stage.Properties!.AccessLogSettings.DestinationArn)!];
+    expect(logGroup).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+    const format = JSON.parse(stage.Properties!.AccessLogSettings.Format);
+    expect(format).toMatchObject({ requestId: '$context.requestId', routeKey: '$context.routeKey', status: '$context.status' });
+  });
+
+  it('takes throttling from the configuration', () => {
+    const { template } = synthesize({ throttle: { rateLimit: 20, burstLimit: 40 } });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 } });
+  });
+});
+
+describe('the functions', () => {
+  it('all run nodejs22.x on arm64 with 512 MB, 10 s and source maps', () => {
+    for (const [, fn] of resourcesOf(dev.template, 'AWS::Lambda::Function')) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        MemorySize: 512,
+        Timeout: 10,
+        Handler: 'index.handler',
+        Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: '--enable-source-maps' }) },
+      });
+    }
+  });
+
+  it('each log to their own log group, with the configured retention', () => {
+    const resources = dev.template.toJSON().Resources;
+    const logGroups = resourcesOf(dev.template, 'AWS::Lambda::Function').map(([, fn]) => refOf(fn.Properties!.LoggingConfig?.LogGroup));
+    expect(new Set(logGroups).size).toBe(HTTP_ROUTES.length);
+    for (const id of logGroups) expect(resources[id!]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 }, DeletionPolicy: 'Retain' });
+
+    const { template } = synthesize({ logRetentionDays: 90 });
+    for (const [, logGroup] of resourcesOf(template, 'AWS::Logs::LogGroup')) expect(logGroup.Properties!.RetentionInDays).toBe(90);
+  });
+
+  it.each(HTTP_ROUTES.map((r) => [r.handler, r] as const))('%s gets the table settings only if it uses the table', (_handler, route) => {
+    const variables = functionOfRoute(dev, route).props.Environment.Variables;
+    const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
+    if (route.table === 'none') {
+      expect(variables).toEqual({ NODE_OPTIONS: '--enable-source-maps' });
+    } else {
+      expect(variables).toEqual({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: { Ref: tableId }, LIST_SHARDS: '4', STATS_SHARDS: '4' });
+    }
+  });
+
+  it('pass the configured shard counts', () => {
+    const { template } = synthesize({ listShards: 8, statsShards: 16 });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ LIST_SHARDS: '8', STATS_SHARDS: '16' }) } });
+  });
+});
+
+describe('least privilege', () => {
+  it.each(HTTP_ROUTES.map((r) => [r.handler, r.table, r] as const))('%s (table access %s) has exactly the actions its access implies', (_handler, access, route) => {
+    const fn = functionOfRoute(dev, route);
+    const roleId = refOf(fn.props.Role)!;
+    const statements = statementsOfRole(dev.template, roleId);
+    const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
+    const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
+    const indexArn = { 'Fn::Join': ['', [tableArn, '/index/*']] };
+
+    const dynamo = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith('dynamodb:')));
+    const actions = [...new Set(dynamo.flatMap((s) => asArray(s.Action)))].sort();
+    expect(actions).toEqual(EXPECTED_ACTIONS[access]);
+    for (const statement of dynamo) {
+      expect(statement.Effect).toBe('Allow');
+      for (const resource of asArray(statement.Resource)) {
+        expect([tableArn, indexArn]).toContainEqual(resource);
+        // Only Query means anything on an index.
+        if (JSON.stringify(resource) === JSON.stringify(indexArn)) expect(asArray(statement.Action)).toEqual(['dynamodb:Query']);
+      }
+    }
+
+    // Logs: only its own log group, and nothing else.
+    const others = statements.filter((s) => !dynamo.includes(s));
+    expect(others).toEqual([{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [refOf(fn.props.LoggingConfig.LogGroup), 'Arn'] } }]);
+  });
+
+  it('uses no managed policies (no AWSLambdaBasicExecutionRole) and no wildcard action or resource', () => {
+    for (const [, role] of resourcesOf(dev.template, 'AWS::IAM::Role')) {
+      expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties!.AssumeRolePolicyDocument.Statement).toEqual([{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }]);
+    }
+    const statements = resourcesOf(dev.template, 'AWS::IAM::Policy').flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      for (const action of asArray(statement.Action)) expect(action).not.toContain('*');
+      for (const resource of asArray(statement.Resource)) expect(resource).not.toBe('*');
+    }
+  });
+});
+
+describe('outputs', () => {
+  it('exports the API URL and the table name', () => {
+    const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
+    const apiId = resourcesOf(dev.template, 'AWS::ApiGatewayV2::Api')[0]![0];
+    dev.template.hasOutput('TableName', { Value: { Ref: tableId } });
+    dev.template.hasOutput('ApiUrl', { Value: { 'Fn::Join': ['', Match.arrayWith([{ Ref: apiId }])] } });
+  });
+
+  it('names the stack after the stage', () => {
+    expect(dev.stack.stackName).toBe('DeviceManager-dev');
+    expect(synthesize({ stageName: 'prod' }).stack.stackName).toBe('DeviceManager-prod');
+  });
+});

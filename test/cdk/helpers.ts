@@ -1,0 +1,88 @@
+/** Builds the stack the way bin/app.ts does, minus asset bundling and CloudFormation validation (fast). */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { CONTEXT_KEY, type DeploymentConfig, parseConfig } from '../../lib/config';
+import { DeviceManagerStack, stackName } from '../../lib/device-manager-stack';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/** The feature flags of cdk.json, so the tests synthesize what `cdk synth` does. */
+function featureFlags(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+  const { [CONTEXT_KEY]: _settings, ...flags } = cdkJson.context ?? {};
+  return flags;
+}
+
+export interface Synthesized {
+  app: App;
+  stack: DeviceManagerStack;
+  config: DeploymentConfig;
+  template: Template;
+}
+
+/** Synthesizes a stack from raw `deviceManager` settings. */
+export function synthesize(rawConfig?: unknown): Synthesized {
+  const app = new App({
+    context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [] },
+    builtinCloudFormationValidation: false,
+  });
+  const config = parseConfig(rawConfig);
+  const stack = new DeviceManagerStack(app, stackName(config), { config });
+  return { app, stack, config, template: Template.fromStack(stack) };
+}
+
+/** Runs the AWS Solutions pack over a construct tree; returns the unacknowledged findings. */
+export function nagFindings(scope: IConstruct): { rule: string; severity: string; paths: string[] }[] {
+  const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(scope);
+  return report.violations.map((v) => ({ rule: v.ruleName, severity: v.severity ?? '', paths: v.violatingResources.map((r) => r.constructPath ?? '') }));
+}
+
+/** Every acknowledgement (rule id → reason) recorded with Validations.of(...).acknowledge in a tree. */
+export function acknowledgements(scope: IConstruct): Map<string, Set<string>> {
+  const found = new Map<string, Set<string>>();
+  for (const construct of scope.node.findAll()) {
+    for (const entry of construct.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+        const rule = id.replace(/^annotation::/i, '');
+        found.set(rule, (found.get(rule) ?? new Set()).add(String(reason)));
+      }
+    }
+  }
+  return found;
+}
+
+type Resource = { Type: string; Properties?: Record<string, any>; Metadata?: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+
+export function resourcesOf(template: Template, type: string): [string, Resource][] {
+  return Object.entries(template.findResources(type) as Record<string, Resource>);
+}
+
+/** Logical id of a `{ Ref }` or `{ Fn::GetAtt: [id, attr] }`. */
+export function refOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+  return v.Ref ?? v['Fn::GetAtt']?.[0];
+}
+
+export interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+export const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** All policy statements that apply to a role: inline policies and AWS::IAM::Policy resources attached to it. */
+export function statementsOfRole(template: Template, roleId: string): Statement[] {
+  const role = template.toJSON().Resources[roleId] as Resource;
+  const inline = (role.Properties?.Policies ?? []).flatMap((p: { PolicyDocument: { Statement: Statement[] } }) => p.PolicyDocument.Statement);
+  const attached = resourcesOf(template, 'AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties?.Roles ?? []).some((r: unknown) => refOf(r) === roleId))
+    .flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as Statement[]);
+  return [...inline, ...attached];
+}

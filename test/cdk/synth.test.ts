@@ -1,0 +1,57 @@
+/**
+ * The real thing: `cdk synth` through cdk.json and bin/app.ts, with esbuild bundling every function
+ * and cdk-nag as a validation plugin (any unacknowledged finding fails the synth). Offline.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { HTTP_ROUTES } from '../../functions/handlers/http/routes';
+import { REPO_ROOT } from './helpers';
+
+const run = promisify(execFile);
+
+const ENV = {
+  ...process.env,
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  CDK_DISABLE_VERSION_CHECK: 'true',
+  CDK_DISABLE_CLI_TELEMETRY: 'true',
+};
+
+type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, any> }> };
+
+describe('cdk synth', () => {
+  let outdir: string;
+  let template: Template;
+
+  beforeAll(async () => {
+    outdir = mkdtempSync(path.join(tmpdir(), 'device-manager-synth-'));
+    await run('npx', ['cdk', 'synth', '--quiet', '--no-notices', '-o', outdir], { cwd: REPO_ROOT, env: ENV, maxBuffer: 64 * 1024 * 1024 });
+    template = JSON.parse(readFileSync(path.join(outdir, 'DeviceManager-dev.template.json'), 'utf8')) as Template;
+  }, 120_000);
+
+  afterAll(() => {
+    if (outdir) rmSync(outdir, { recursive: true, force: true });
+  });
+
+  it('bundles every function into a self-contained index.js that exports handler', async () => {
+    const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(HTTP_ROUTES.length);
+    for (const fn of functions) {
+      const asset = path.join(outdir, fn.Metadata!['aws:asset:path']);
+      const bundle = path.join(asset, 'index.js');
+      expect(existsSync(bundle)).toBe(true);
+      expect(statSync(bundle).size).toBeGreaterThan(1000);
+      expect(existsSync(`${bundle}.map`)).toBe(true);
+      // Loaded from the temp directory, with no node_modules in reach: it must carry its dependencies.
+      const { stdout } = await run(process.execPath, ['-e', `process.stdout.write(typeof require(${JSON.stringify(bundle)}).handler)`], { cwd: asset, env: ENV });
+      expect(stdout).toBe('function');
+    }
+  });
+
+  it('ran cdk-nag from bin/app.ts and recorded its acknowledgements in the template', () => {
+    const acknowledged = Object.values(template.Resources).flatMap((r) => (r.Metadata?.cdk_nag?.rules_to_suppress ?? []) as { id: string }[]).map((s) => s.id);
+    expect(acknowledged).toContain('AwsSolutions-L1');
+  });
+});
