@@ -4,7 +4,8 @@
  * Lambda handlers over HTTP on 127.0.0.1:$PORT. DYNAMODB_ENDPOINT points it at an existing DynamoDB.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createServices, setServices } from '../functions/shared/composition';
+import { sweep, type SweepReport } from '../functions/app/sweep';
+import { createServices, type Services, setServices, systemClock } from '../functions/shared/composition';
 import { intVar, loadConfig } from '../functions/shared/config';
 import { ensureTable } from './create-table';
 import { startEngine, type Engine } from './engine';
@@ -22,7 +23,40 @@ export interface LocalService {
   url: string;
   engine?: Engine;
   tableName: string;
+  /** Runs one sweep now (waiting for a running one first). */
+  sweepNow(): Promise<SweepReport>;
   stop(): Promise<void>;
+}
+
+/**
+ * The sweeper of the deployed stack runs on a schedule; locally it runs in this process every
+ * `intervalSeconds` (0 disables the timer), never two at once.
+ */
+function startSweepTimer(services: Services, intervalSeconds: number, say: (line: string) => void) {
+  let running: Promise<SweepReport> | undefined;
+  const runNow = async (): Promise<SweepReport> => {
+    while (running) await running.catch(() => undefined);
+    running = sweep(
+      { devices: services.repository, policies: services.policies, service: services.devices, clock: systemClock },
+      { deadline: Date.now() + Math.max(5, intervalSeconds) * 800, log: (message, detail) => say(`${message} ${JSON.stringify(detail)}`) },
+    );
+    try {
+      const report = await running;
+      if (report.due + report.reevaluated > 0) say(`sweep: ${JSON.stringify(report)}`);
+      return report;
+    } finally {
+      running = undefined;
+    }
+  };
+  const timer = intervalSeconds > 0 ? setInterval(() => void runNow().catch((error: unknown) => console.error('sweep failed', error)), intervalSeconds * 1000) : undefined;
+  if (intervalSeconds > 0) say(`sweeper every ${intervalSeconds}s`);
+  return {
+    runNow,
+    async stop() {
+      if (timer) clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
 }
 
 /** Starts engine (unless DYNAMODB_ENDPOINT is set), table and API; returns a handle to stop them. */
@@ -48,15 +82,19 @@ export async function startLocalService({ env = process.env, quiet = false }: Lo
   client.destroy();
   say(`table ${tableName} ${created}`);
 
-  setServices(createServices(config));
+  const services = createServices(config);
+  setServices(services);
   const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1' });
   say(`device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json)`);
+  const sweeper = startSweepTimer(services, intVar(env, 'SWEEP_INTERVAL_SECONDS', 60, 0, 86400), say);
 
   return {
     url: server.url,
     engine,
     tableName,
+    sweepNow: sweeper.runNow,
     async stop() {
+      await sweeper.stop();
       await server.close();
       await engine?.stop();
       setServices(undefined);

@@ -31,10 +31,11 @@ export interface DeviceChange {
   due?: number | null;
 }
 
-/** A device read from the due index, with where it was found. */
-export interface DueDevice {
-  device: Device;
-  due: number;
+/** A page of the due index: devices whose boundary has passed, and where to continue. */
+export interface DuePage {
+  devices: Device[];
+  /** Position after the last device of the page; undefined on the last page. */
+  next?: string;
 }
 
 export type StatusDistribution = Record<DeviceStatus, number>;
@@ -56,8 +57,8 @@ export interface DeviceRepository {
   /** Exact statistics of the devices matching the filters (which never include `status`). */
   stats(filters: readonly Filter[]): Promise<DeviceStats>;
   getSlotVersion(id: string, slot: string, version: number): Promise<SlotVersion | undefined>;
-  /** Devices of one due shard whose boundary is at or before `now`, oldest first. */
-  dueDevices(shard: number, now: number, limit: number): Promise<DueDevice[]>;
+  /** Devices of one due shard whose boundary is at or before `now`, oldest first, after `after`. */
+  dueDevices(shard: number, now: number, limit: number, after?: string): Promise<DuePage>;
   /** Moves a device in the due index without changing it, if it is still at `version`. */
   setDue(id: string, version: number, due: number | null): Promise<void>;
   /** Every device of a DMS, page by page (for policy re-evaluation). */

@@ -177,3 +177,56 @@ export const deviceGroupSchema = z
 export function groupProblemsOf(error: z.ZodError): FieldProblem[] {
   return problemsOf(error).map((p) => ({ ...p, field: p.field.replace(/\.(\d+)(?=\.|$)/g, '[$1]') }));
 }
+
+export const bindCertificateSchema = z
+  .strictObject({ certificate: z.string().min(1).meta({ description: 'PEM certificate (the first CERTIFICATE block is used).' }) })
+  .meta({ id: 'BindCertificate' });
+
+export const bindSlotSchema = z
+  .union([
+    z.strictObject({ type: z.literal('x509').optional(), certificate: z.string().min(1) }),
+    z.strictObject({
+      type: z.enum(['SSH_KEY', 'TOKEN', 'OTHER']),
+      secret: z.string().min(1).max(4096).meta({ description: 'Opaque reference to the secret (never a private key).' }),
+      expiration_date: z.iso.datetime({ offset: true }).optional(),
+    }),
+  ])
+  .meta({ id: 'BindSlot' });
+
+export const revokeSchema = z
+  .strictObject({ reason: z.string().min(1).meta({ description: 'RFC 5280 reason name, e.g. KeyCompromise, CessationOfOperation (case-insensitive).' }) })
+  .meta({ id: 'Revoke' });
+
+const durationSchema = z.string().meta({ description: 'Duration: 90d, 36h, 30m, or combined like 1d12h.', example: '60d' });
+
+export const renewalSettingsSchema = z.strictObject({ preventive_delta: durationSchema, critical_delta: durationSchema });
+
+export const putPolicySchema = z
+  .strictObject({ name: z.string().min(1).max(256).optional(), settings: renewalSettingsSchema })
+  .meta({ id: 'PutDmsPolicy' });
+
+export const policySchema = z
+  .object({ id: z.string(), name: z.string(), settings: renewalSettingsSchema, version: z.number().int().meta({ description: '0: the deployment defaults (no stored policy).' }) })
+  .meta({ id: 'DmsPolicy' });
+
+export const slotVersionSchema = z
+  .object({
+    slot: z.string(),
+    version: z.number().int(),
+    type: z.enum(SLOT_TYPES),
+    status: z.enum(['ACTIVE', 'SUPERSEDED', 'REVOKED']),
+    created_at: z.iso.datetime(),
+    expiration_date: z.iso.datetime().optional(),
+    certificate: z.string().optional().meta({ description: 'PEM (x509)' }),
+    serial_number: z.string().optional(),
+    issuer: z.string().optional(),
+    subject: z.string().optional(),
+    not_before: z.iso.datetime().optional(),
+    not_after: z.iso.datetime().optional(),
+    sha256_fingerprint: z.string().optional(),
+    public_key_sha256: z.string().optional(),
+    secret: z.string().optional(),
+    revocation_reason: z.string().optional(),
+    revoked_at: z.iso.datetime().optional(),
+  })
+  .meta({ id: 'SlotVersion' });

@@ -1,18 +1,23 @@
 /** The composition root: builds adapters once per cold start and hands them to the use cases. */
 import { randomUUID } from 'node:crypto';
 import { deviceService, type DeviceService } from '../app/devices';
+import { policyService, type PolicyService } from '../app/policies';
+import { groupService, type GroupService } from '../app/groups';
 import type { Clock, DeviceRepository, PolicyRepository } from '../app/ports';
 import { bookmarkCodec } from '../adapters/dynamodb/bookmark';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { deviceRepository } from '../adapters/dynamodb/device-repository';
+import { groupRepository } from '../adapters/dynamodb/group-repository';
 import { policyRepository } from '../adapters/dynamodb/policy-repository';
 import { loadConfig, type ServiceConfig } from './config';
 
 export interface Services {
   config: ServiceConfig;
   devices: DeviceService;
+  dms: PolicyService;
   repository: DeviceRepository;
   policies: PolicyRepository;
+  groups: GroupService;
 }
 
 export const systemClock: Clock = { now: () => new Date() };
@@ -29,7 +34,16 @@ export function createServices(config: ServiceConfig, clock: Clock = systemClock
     dueShards: config.dueShards,
   });
   const policies = policyRepository({ client, tableName: config.tableName, bookmarks: bookmarkCodec(config.bookmarkSecret) });
-  return { config, repository, policies, devices: deviceService({ devices: repository, policies, clock, newId: randomUUID, defaults: config.renewalDefaults }) };
+  const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID, defaults: config.renewalDefaults });
+  const groups = groupService({
+    groups: groupRepository({ client, tableName: config.tableName, bookmarks: bookmarkCodec(config.bookmarkSecret) }),
+    devices,
+    clock,
+    newId: randomUUID,
+    maxDepth: config.groupMaxDepth,
+  });
+  const dms = policyService({ policies, clock, newId: randomUUID, defaults: config.renewalDefaults });
+  return { config, repository, policies, devices, dms, groups };
 }
 
 let current: Services | undefined;

@@ -4,6 +4,7 @@
  */
 import { settingsProblems } from '../domain/policy';
 import { DEFAULT_RENEWAL, type RenewalSettings } from '../domain/status';
+import { DEFAULT_GROUP_MAX_DEPTH } from '../domain/groups';
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, problem: string) {
@@ -49,7 +50,6 @@ export function intVar(env: Env, name: string, fallback: number, min: number, ma
 
 export const DEFAULT_LIST_SHARDS = 4;
 export const DEFAULT_STATS_SHARDS = 4;
-export const DEFAULT_GROUP_MAX_DEPTH = 10;
 export const DEFAULT_DUE_SHARDS = 4;
 
 function renewalDefaults(env: Env): RenewalSettings {

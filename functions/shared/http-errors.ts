@@ -15,6 +15,13 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
   type FieldProblem,
+  GroupAlreadyExistsError,
+  GroupCycleError,
+  GroupDepthExceededError,
+  GroupHasChildrenError,
+  GroupNameTakenError,
+  GroupNotFoundError,
+  ParentGroupNotFoundError,
 } from '../domain/errors';
 
 type ErrorClass = abstract new (...args: never[]) => DomainError;
@@ -33,6 +40,14 @@ export const ERROR_STATUS: ReadonlyArray<readonly [ErrorClass, number]> = [
   [UnsupportedMediaTypeError, 415],
   [UnprocessableError, 422],
   [ContentionError, 503],
+  [GroupNotFoundError, 404],
+  [ParentGroupNotFoundError, 404],
+  [GroupAlreadyExistsError, 409],
+  [GroupNameTakenError, 409],
+  [GroupHasChildrenError, 409],
+  // Subclasses of ValidationError (400, with details naming parent_id); listed for the record.
+  [GroupCycleError, 400],
+  [GroupDepthExceededError, 400],
 ];
 
 export interface ErrorBody {

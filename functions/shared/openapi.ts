@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { DEVICE_STATUSES } from '../domain/device';
 import { DATE_OPS, METADATA_OPS, STATUS_OPS, STRING_OPS, TAG_OPS } from '../domain/filters';
 import { INDEXED_FILTERS, MAX_PAGE_SIZE, SORT_FIELDS } from '../domain/query';
-import { createDeviceSchema, deviceEventSchema, deviceSchema, errorSchema, listOf, statsSchema } from '../domain/schemas';
+import { createDeviceSchema, createGroupSchema, deviceEventSchema, deviceGroupSchema, deviceSchema, errorSchema, listOf, replaceGroupSchema, statsSchema, bindCertificateSchema, bindSlotSchema, policySchema, putPolicySchema, revokeSchema, slotVersionSchema } from '../domain/schemas';
 import { HTTP_ROUTES } from '../handlers/http/routes';
 import { MAX_BODY_BYTES } from './http';
 
@@ -51,6 +51,131 @@ const deviceResponse = (description: string) => ({ description, headers: { ETag:
 
 type Operation = Record<string, unknown>;
 
+const groupIdParam = { ...idParam, description: 'Group id (device id rules).' };
+const groupResponse = (description: string) => ({ description, headers: { ETag: { schema: { type: 'string' } } }, ...json(ref('DeviceGroup')) });
+const groupList = listOf(deviceGroupSchema, 'DeviceGroupList');
+const groupChoices = [
+  'Membership is dynamic: a device is a member when it matches the group\'s `criteria` AND every ancestor\'s (served as `inherited_criteria`, root first).',
+  'Criteria use the device filter fields and operators of `GET /v2/devices` (`{field, operand, value}`, value always a string); an unknown field or operator, or a value of the wrong type, is 400 with `details` naming `criteria[i]`.',
+  '`parent_id` is null for a root group (never omitted). A missing parent is 404 PARENT_GROUP_NOT_FOUND; self-parenting or a parent among the group\'s descendants is 400 naming `parent_id`; the hierarchy is at most GROUP_MAX_DEPTH levels deep (default 10, a root being level 1), beyond that 400.',
+  'Names are unique compared case-insensitively (Unicode NFKC, then lower case): 409 GROUP_NAME_TAKEN. Changing a group\'s criteria changes its descendants\' membership; only the changed group gets an event.',
+].join(' ');
+
+const GROUP_OPERATIONS: Record<string, Operation> = {
+  'POST /v2/device-groups': {
+    summary: 'Create a device group (event device-group.create)',
+    description: `Without \`id\` a UUID is generated. ${groupChoices}`,
+    requestBody: { required: true, ...json(ref('CreateDeviceGroup')) },
+    responses: {
+      '201': groupResponse('Created'),
+      '404': error('parent_id names no group (PARENT_GROUP_NOT_FOUND)'),
+      '409': error('The id exists (GROUP_ALREADY_EXISTS) or the name is taken (GROUP_NAME_TAKEN)'),
+      '413': error(`Body over ${MAX_BODY_BYTES} bytes`),
+      '415': error('Content type is not application/json'),
+    },
+  },
+  'GET /v2/device-groups': {
+    summary: 'List device groups, by id ascending',
+    description: 'Every group with its `inherited_criteria`. Reads only the groups partition (no Scan).',
+    parameters: [...paging],
+    responses: { '200': { description: 'A page', ...json(ref('DeviceGroupList')) } },
+  },
+  'GET /v2/device-groups/{id}': { summary: 'Read a device group', parameters: [groupIdParam], responses: { '200': groupResponse('The group'), '404': error('Unknown group') } },
+  'PUT /v2/device-groups/{id}': {
+    summary: 'Replace name, description, parent_id and criteria (event device-group.update, data {previous, updated})',
+    description: `An omitted description becomes "", an omitted parent_id makes the group a root. The read-only fields of a served group (id equal to the path's, inherited_criteria, created_at, updated_at, version) are accepted and ignored, so GET → edit → PUT works; make it conditional with If-Match. A replacement that changes nothing returns the group unchanged: no event, no new version. ${groupChoices}`,
+    parameters: [groupIdParam, ifMatch],
+    requestBody: { required: true, ...json(ref('ReplaceDeviceGroup')) },
+    responses: {
+      '200': groupResponse('The replaced group'),
+      '404': error('Unknown group (GROUP_NOT_FOUND) or parent (PARENT_GROUP_NOT_FOUND)'),
+      '409': error('The name is taken (GROUP_NAME_TAKEN)'),
+      '412': error('If-Match does not match'),
+      '413': error('Body too large'),
+      '415': error('Content type is not application/json'),
+    },
+  },
+  'DELETE /v2/device-groups/{id}': {
+    summary: 'Delete a device group (event device-group.delete per deleted group)',
+    description:
+      'A group with children is 409 GROUP_HAS_CHILDREN unless `cascade=true`, which deletes the whole subtree, leaves first: in one transaction up to 25 groups, otherwise in several, each leaving a valid tree (repeat the request if it was interrupted). Devices are never touched: membership is computed.',
+    parameters: [groupIdParam, ifMatch, { name: 'cascade', in: 'query', schema: { type: 'boolean', default: false } }],
+    responses: { '204': { description: 'Deleted' }, '404': error('Unknown group'), '409': error('The group has children and cascade is not true'), '412': error('If-Match does not match') },
+  },
+  'GET /v2/device-groups/{id}/devices': {
+    summary: "The group's member devices",
+    description:
+      'The same query parameters and result as `GET /v2/devices`, restricted to the effective criteria (ancestors\' and own) ANDed with the request\'s filters. The most selective indexed filter among all of them (id[eq], tags[ct], dms_owner[eq], status[eq], in that order) is the entry point, so a group with an indexed criterion never reads the whole fleet. A bookmark belongs to the group\'s criteria at the time: after the group (or an ancestor) changes, it is 400 INVALID_BOOKMARK.',
+    parameters: [groupIdParam, filterParam, ...sorting, ...paging],
+    responses: { '200': { description: 'A page of devices', ...json(ref('DeviceList')) }, '404': error('Unknown group') },
+  },
+  'GET /v2/device-groups/{id}/stats': {
+    summary: "Statistics of the group's members",
+    description:
+      'The shape of `GET /v2/stats/devices` over the members; `status` criteria (and `status` filters here) are allowed and mask the distribution. Counters serve it at constant cost when the effective criteria are only dms_owner[eq] and status criteria; otherwise the devices of the best indexed entry point are read once.',
+    parameters: [groupIdParam, filterParam],
+    responses: { '200': { description: 'Counts', ...json(ref('DeviceStats')) }, '404': error('Unknown group') },
+  },
+};
+
+const slotParam = { name: 'slot', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9:_.-]{1,128}$' }, description: 'Extra slot name; `identity` is reserved for the identity slot.' };
+const dmsParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9:_.-]{1,128}$' } };
+const policyResponse = (description: string) => ({ description, headers: { ETag: { schema: { type: 'string' } } }, ...json(ref('DmsPolicy')) });
+const BIND_DESCRIPTION = [
+  'A new version becomes active: version 0 with event PROVISIONED, then RENEWED when the public key (x509) or the secret is unchanged, RE-PROVISIONED when it differs.',
+  'Earlier versions are kept (the previous active one becomes SUPERSEDED). The slot status follows CONTRACT §3 at bind time with the DMS policy (or the defaults).',
+  'x509: the first PEM CERTIFICATE block is parsed; the secret recorded is the serial in lowercase hex. Not a certificate: 400; already expired: 422; decommissioned device: 409.',
+].join(' ');
+
+const SLOT_OPERATIONS: Record<string, Operation> = {
+  'PUT /v2/devices/{id}/idslot': {
+    summary: 'Bind an identity certificate (PROVISIONED, RENEWED or RE-PROVISIONED)',
+    description: `${BIND_DESCRIPTION} The device status follows its identity slot.`,
+    parameters: [idParam, ifMatch],
+    requestBody: { required: true, ...json(ref('BindCertificate')) },
+    responses: { '200': deviceResponse('The device'), '404': error('Unknown device'), '409': error('Decommissioned device'), '412': error('If-Match does not match'), '415': error('Not application/json'), '422': error('Certificate already expired') },
+  },
+  'POST /v2/devices/{id}/idslot/revoke': {
+    summary: 'Revoke the active identity version (device REVOKED)',
+    description: 'Reasons are RFC 5280 CRLReason names (PascalCase or camelCase). Revoking a revoked slot returns the device unchanged.',
+    parameters: [idParam, ifMatch],
+    requestBody: { required: true, ...json(ref('Revoke')) },
+    responses: { '200': deviceResponse('The device'), '404': error('Unknown device or no identity slot'), '412': error('If-Match does not match') },
+  },
+  'PUT /v2/devices/{id}/slots/{slot}': {
+    summary: 'Bind a certificate or a secret to an extra slot',
+    description: `${BIND_DESCRIPTION} Non-x509 types take {type, secret, expiration_date?}; the secret is an opaque reference, and anything that looks like a PEM private key is 400. A secret without expiration_date stays ACTIVE. Extra slots have their own status and events; the device status follows the identity slot only.`,
+    parameters: [idParam, slotParam, ifMatch],
+    requestBody: { required: true, ...json(ref('BindSlot')) },
+    responses: { '200': deviceResponse('The device'), '404': error('Unknown device'), '409': error('Decommissioned device'), '412': error('If-Match does not match'), '422': error('Already expired') },
+  },
+  'POST /v2/devices/{id}/slots/{slot}/revoke': {
+    summary: 'Revoke the active version of an extra slot',
+    parameters: [idParam, slotParam, ifMatch],
+    requestBody: { required: true, ...json(ref('Revoke')) },
+    responses: { '200': deviceResponse('The device'), '404': error('Unknown device or slot'), '412': error('If-Match does not match') },
+  },
+  'GET /v2/devices/{id}/slots/{slot}/versions/{n}': {
+    summary: 'One stored version of a slot (`identity` names the identity slot)',
+    parameters: [idParam, { ...slotParam, description: 'Slot name, or `identity`.' }, { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } }],
+    responses: { '200': { description: 'The version: PEM and parsed fields for x509', ...json(ref('SlotVersion')) }, '404': error('Unknown device, slot or version') },
+  },
+  'GET /v2/dms': { summary: 'Stored DMS renewal policies', parameters: [...paging], responses: { '200': { description: 'A page of policies', ...json({ type: 'object', properties: { next: { type: 'string' }, list: { type: 'array', items: ref('DmsPolicy') } } }) } } },
+  'GET /v2/dms/{id}': {
+    summary: 'The renewal policy a DMS follows',
+    description: 'A DMS without a stored policy follows the deployment defaults (60d / 14d unless configured): answered with version 0.',
+    parameters: [dmsParam],
+    responses: { '200': policyResponse('The policy') },
+  },
+  'PUT /v2/dms/{id}': {
+    summary: 'Create or replace a DMS renewal policy (event dms.update)',
+    description: 'critical_delta must be shorter than preventive_delta. Every device of the DMS is re-evaluated by the sweeper (within one sweep interval), not inside the request.',
+    parameters: [dmsParam, ifMatch],
+    requestBody: { required: true, ...json(ref('PutDmsPolicy')) },
+    responses: { '200': policyResponse('The stored policy'), '412': error('If-Match does not match'), '415': error('Not application/json') },
+  },
+};
+
 const OPERATIONS: Record<string, Operation> = {
   'POST /v2/devices': {
     summary: 'Register a device (event CREATED, status NO_IDENTITY)',
@@ -89,11 +214,15 @@ const OPERATIONS: Record<string, Operation> = {
     responses: { '200': { description: 'Counts', ...json(ref('DeviceStats')) } },
   },
   'GET /v2/openapi.json': { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', ...json({ type: 'object' }) } } },
+  ...GROUP_OPERATIONS,
+  ...SLOT_OPERATIONS,
 };
 
 function componentSchemas(): Record<string, unknown> {
   // Referencing the schemas registers them; the registry export turns them into components.
   void [createDeviceSchema, deviceSchema, deviceEventSchema, errorSchema, statsSchema, deviceList, eventList];
+  void [createGroupSchema, replaceGroupSchema, deviceGroupSchema, groupList];
+  void [bindCertificateSchema, bindSlotSchema, revokeSchema, putPolicySchema, policySchema, slotVersionSchema];
   const { schemas } = z.toJSONSchema(z.globalRegistry, { uri: (id) => `#/components/schemas/${id}` });
   return Object.fromEntries(
     Object.entries(schemas).map(([id, schema]) => {
@@ -122,7 +251,7 @@ export function openApiDocument(): Record<string, unknown> {
       title: 'device-manager',
       version: '2.0.0',
       description:
-        'Device lifecycle manager. Errors are {err, code, details?}. Every device has an integer `version`, sent as ETag; writes accept If-Match. Lists return {next, list}; next is "" on the last page. Timestamps are RFC 3339 UTC with milliseconds.',
+        'Device lifecycle manager. Errors are {err, code, details?}. Every device and device group has an integer `version`, sent as ETag; writes accept If-Match. Lists return {next, list}; next is "" on the last page. Timestamps are RFC 3339 UTC with milliseconds.',
     },
     servers: [{ url: '/' }],
     paths,

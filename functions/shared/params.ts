@@ -1,5 +1,8 @@
 /** Path parameters, validated once. */
-import { DeviceNotFoundError, ID_PATTERN } from '../domain';
+import type { z } from 'zod';
+import { DeviceNotFoundError, GroupNotFoundError, ID_PATTERN, ValidationError } from '../domain';
+import { problemsOf, revokeSchema } from '../domain/schemas';
+import { IDENTITY_SLOT, REVOCATION_REASONS, revocationReasonOf, type RevocationReason } from '../domain/slots';
 import type { HttpRequest } from './http';
 
 /** A syntactically impossible id cannot name a device: 404, the same answer as an unknown one. */
@@ -7,4 +10,41 @@ export function deviceIdOf(request: HttpRequest): string {
   const id = request.pathParameters.id ?? '';
   if (!ID_PATTERN.test(id)) throw new DeviceNotFoundError(id);
   return id;
+}
+
+/** Group ids follow the device id rule; an impossible one is a 404 like an unknown one. */
+export function groupIdOf(request: HttpRequest): string {
+  const id = request.pathParameters.id ?? '';
+  if (!ID_PATTERN.test(id)) throw new GroupNotFoundError(id);
+  return id;
+}
+
+/** Validates a parsed JSON body against a schema: 400 with details naming each offending field. */
+export function bodyOf<T extends z.ZodType>(request: HttpRequest, schema: T, what = 'request body'): z.infer<T> {
+  const parsed = schema.safeParse(request.body);
+  if (!parsed.success) throw new ValidationError(`invalid ${what}`, problemsOf(parsed.error));
+  return parsed.data;
+}
+
+/** An extra slot name: the device id rule, and not the reserved `identity`. */
+export function slotNameOf(request: HttpRequest, allowIdentity = false): string {
+  const slot = request.pathParameters.slot ?? '';
+  if (!ID_PATTERN.test(slot)) throw new ValidationError('invalid slot name', [{ field: 'slot', problem: 'must be 1-128 characters of A-Z a-z 0-9 : _ . -' }]);
+  if (slot === IDENTITY_SLOT && !allowIdentity) throw new ValidationError('invalid slot name', [{ field: 'slot', problem: "'identity' names the identity slot: use /idslot" }]);
+  return slot;
+}
+
+/** A DMS id in the path: the device id rule. */
+export function dmsIdOf(request: HttpRequest): string {
+  const id = request.pathParameters.id ?? '';
+  if (!ID_PATTERN.test(id)) throw new ValidationError('invalid DMS id', [{ field: 'id', problem: 'must be 1-128 characters of A-Z a-z 0-9 : _ . -' }]);
+  return id;
+}
+
+/** `{"reason": "<RFC 5280 reason>"}` of a revocation request. */
+export function reasonOf(request: HttpRequest): RevocationReason {
+  const { reason } = bodyOf(request, revokeSchema);
+  const known = revocationReasonOf(reason);
+  if (!known) throw new ValidationError('unknown revocation reason', [{ field: 'reason', problem: `must be one of ${REVOCATION_REASONS.join(', ')}` }]);
+  return known;
 }

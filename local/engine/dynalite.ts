@@ -75,6 +75,8 @@ export interface MainDb {
   batch(ops: BatchOperation[]): Promise<void>;
   /** abstract-level's multi-get (not wrapped by dynalite): values in key order, undefined when missing. */
   getMany(keys: string[]): Promise<(WireItem | undefined)[]>;
+  /** Graceful close (waits for tracked operations). */
+  close(cb: ErrorCallback): void;
   status: string;
 }
 

@@ -43,6 +43,9 @@ export interface Engine {
   stop(): Promise<void>;
 }
 
+/** How long stop() lets in-flight requests finish before cutting their connections. */
+const FORCE_CLOSE_MS = 5000;
+
 /** Same limit as dynalite's own handler. */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
@@ -67,16 +70,17 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
 
   // dynalite keeps its store private; catch it as dynalite's index.js creates it.
-  let store: Store | undefined;
+  let created: Store | undefined;
   const create = db.create;
   let server: Server;
-  db.create = (storeOptions) => (store = create.call(db, storeOptions));
+  db.create = (storeOptions) => (created = create.call(db, storeOptions));
   try {
     server = createDynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   } finally {
     db.create = create;
   }
-  if (!store) throw new Error('dynalite did not create its store through db.create (unexpected dynalite version?)');
+  if (!created) throw new Error('dynalite did not create its store through db.create (unexpected dynalite version?)');
+  const store: Store = created;
   // LevelDB opens lazily; open now so that a locked or unreadable data folder fails the start.
   try {
     await store.db.open();
@@ -90,27 +94,36 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   feed.attach(store);
   const ctx: TransactionContext = { store, feed, tokens: new IdempotencyCache(), conflictRate, random: Math.random };
 
+  let stopping: Promise<void> | undefined;
   const [dynaliteListener] = server.listeners('request') as RequestListener[];
   if (!dynaliteListener) throw new Error('dynalite server has no request listener');
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    // While stopping, answer and close: a client that keeps its keep-alive connection busy would
+    // otherwise keep the server (which only closes idle connections) open forever.
+    if (stopping) res.setHeader('Connection', 'close');
     const target = req.headers['x-amz-target'];
     const handler = typeof target === 'string' ? EXTENSION_TARGETS[target] : undefined;
     if (handler && req.method === 'POST') handleExtension(ctx, handler, req, res);
     else dynaliteListener(req, res);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // e.g. EADDRINUSE: release the store (and the data folder's lock) before failing.
+    await new Promise<void>((resolve) => store.db.close(() => resolve()));
+    throw err;
+  }
   const { port } = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
-  let stopping: Promise<void> | undefined;
   return {
     endpoint: `http://${urlHost}:${port}`,
     port,
@@ -119,7 +132,10 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       // dynalite's close stops accepting connections, lets in-flight requests finish, then waits
       // for pending LevelDB operations and closes the store.
       stopping ??= new Promise<void>((resolve, reject) => {
+        // Last resort against a request that never completes (e.g. a client stalled mid-body).
+        const force = setTimeout(() => server.closeAllConnections(), FORCE_CLOSE_MS).unref();
         server.close((err?: Error) => {
+          clearTimeout(force);
           feed.clear();
           if (err) reject(err);
           else resolve();

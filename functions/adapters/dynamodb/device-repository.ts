@@ -292,15 +292,17 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
       return out.Item ? (JSON.parse(out.Item.doc as string) as SlotVersion) : undefined;
     },
 
-    async dueDevices(shard, now, limit) {
+    async dueDevices(shard, now, limit, after) {
       const out = await query({
         IndexName: DUE_INDEX.name,
-        KeyConditionExpression: '#p = :p AND #s <= :upTo',
+        KeyConditionExpression: after === undefined ? '#p = :p AND #s <= :upTo' : '#p = :p AND #s BETWEEN :after AND :upTo',
         ExpressionAttributeNames: { '#p': DUE_INDEX.partitionKey, '#s': DUE_INDEX.sortKey },
-        ExpressionAttributeValues: { ':p': duePartition(shard), ':upTo': dueUpTo(now) },
+        // BETWEEN is inclusive: appending a character past every id makes `after` itself excluded.
+        ExpressionAttributeValues: { ':p': duePartition(shard), ':upTo': dueUpTo(now), ...(after === undefined ? {} : { ':after': `${after}\u0000` }) },
         Limit: limit,
       });
-      return (out.Items ?? []).map((item) => ({ device: parseDoc(item), due: Date.parse(String(item[DUE_INDEX.sortKey]).split('#')[0]!) }));
+      const items = out.Items ?? [];
+      return { devices: items.map(parseDoc), next: out.LastEvaluatedKey ? String(items.at(-1)?.[DUE_INDEX.sortKey]) : undefined };
     },
 
     async setDue(id, version, due) {

@@ -99,7 +99,7 @@ test('starts on a given port, and stop frees it promptly even with an idle keep-
   await again.stop();
 });
 
-test('a data folder keeps tables, items and indexes across a restart; nothing acknowledged before stop is lost', async () => {
+test('a data folder keeps tables, items and indexes across a restart', async () => {
   const dir = join(dataDir, 'restart');
   await withEngine(await startEngine({ dataDir: dir }), async (client) => {
     await createTable(client, 'durable', { hash: 'pk', gsis: { byKind: { hash: 'kind', range: 'pk' } } });
@@ -122,6 +122,57 @@ test('a data folder keeps tables, items and indexes across a restart; nothing ac
     expect(await queryIndex(client, 'durable', 'byKind', 'kind', 'tx')).toHaveLength(25);
     expect(await queryIndex(client, 'durable', 'byKind', 'kind', 'batch')).toHaveLength(25);
   });
+});
+
+test('stop under load returns promptly, and every write acknowledged before it survives a restart', async () => {
+  const dir = join(dataDir, 'under-load');
+  const engine = await startEngine({ dataDir: dir });
+  const client = clientFor(engine);
+  await createTable(client, 'load', { hash: 'pk' });
+  const acknowledged: string[] = [];
+  let running = true;
+  // Busy keep-alive connections: the server must still close them once stopping.
+  const worker = async (w: number) => {
+    for (let i = 0; running; i++) {
+      const pk = `w${w}-${i}`;
+      try {
+        if (i % 3 === 0) {
+          await client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: 'load', Item: { pk: S(pk) } } }] }));
+        } else {
+          await client.send(new PutItemCommand({ TableName: 'load', Item: { pk: S(pk) } }));
+        }
+        acknowledged.push(pk);
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 5)); // refused once stopping: fine
+      }
+    }
+  };
+  const workers = Array.from({ length: 4 }, (_, w) => worker(w));
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  const started = Date.now();
+  await engine.stop();
+  expect(Date.now() - started).toBeLessThan(2000);
+  running = false;
+  await Promise.all(workers);
+  client.destroy();
+  expect(acknowledged.length).toBeGreaterThan(10);
+
+  await withEngine(await startEngine({ dataDir: dir }), async (again) => {
+    const stored = new Set((await scanAll(again, 'load')).map((item) => item.pk?.S));
+    expect(acknowledged.filter((pk) => !stored.has(pk))).toEqual([]);
+  });
+});
+
+test('a port in use fails the start and releases the data folder', async () => {
+  const dir = join(dataDir, 'port-in-use');
+  const first = await startEngine();
+  try {
+    await expect(startEngine({ port: first.port, dataDir: dir })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+  } finally {
+    await first.stop();
+  }
+  const second = await startEngine({ dataDir: dir });
+  await second.stop();
 });
 
 test('change-feed sequence numbers keep increasing across a restart on the same data folder', async () => {

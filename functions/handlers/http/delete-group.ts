@@ -1,0 +1,13 @@
+import { ValidationError } from '../../domain/errors';
+import { services } from '../../shared/composition';
+import { httpHandler, ifMatchOf } from '../../shared/http';
+import { groupIdOf } from '../../shared/params';
+
+export const handler = httpHandler({}, async (request) => {
+  const id = groupIdOf(request);
+  const cascade = request.query.get('cascade');
+  if (cascade !== null && cascade !== 'true' && cascade !== 'false')
+    throw new ValidationError('invalid cascade', [{ field: 'cascade', problem: 'must be true or false' }]);
+  await services().groups.remove(id, { cascade: cascade === 'true', ifMatch: ifMatchOf(request) });
+  return { statusCode: 204 };
+});

@@ -1,0 +1,16 @@
+import { ValidationError } from '../../domain/errors';
+import { groupProblemsOf, replaceGroupSchema } from '../../domain/schemas';
+import { services } from '../../shared/composition';
+import { httpHandler, ifMatchOf, ok } from '../../shared/http';
+import { groupIdOf } from '../../shared/params';
+
+export const handler = httpHandler({ accepts: ['application/json'] }, async (request) => {
+  const id = groupIdOf(request);
+  const parsed = replaceGroupSchema.safeParse(request.body);
+  if (!parsed.success) throw new ValidationError('invalid device group', groupProblemsOf(parsed.error));
+  if (parsed.data.id !== undefined && parsed.data.id !== id)
+    throw new ValidationError('a group id cannot change', [{ field: 'id', problem: `must be the id in the path ('${id}') or omitted` }]);
+  const { name, description, parent_id, criteria } = parsed.data;
+  const group = await services().groups.replace(id, { name, description, parent_id, criteria }, ifMatchOf(request));
+  return ok(group, group.version);
+});
