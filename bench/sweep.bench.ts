@@ -1,0 +1,143 @@
+/**
+ * `npm run bench:sweep`: the sweeper reads only what is due. Fleets of 2,000 and 20,000 devices with
+ * the same 200 due: items read per sweep (target ≤ 1.2 × due) and sweep time (20k / 2k ≤ 1.3); then
+ * the lag from a boundary to the persisted status in the local service (≤ interval + 10 s).
+ */
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import { performance } from 'node:perf_hooks';
+import { deviceService } from '../functions/app/devices';
+import { sweep } from '../functions/app/sweep';
+import { bookmarkCodec } from '../functions/adapters/dynamodb/bookmark';
+import { createDocumentClient } from '../functions/adapters/dynamodb/client';
+import { deviceRepository } from '../functions/adapters/dynamodb/device-repository';
+import { policyRepository } from '../functions/adapters/dynamodb/policy-repository';
+import { parseCertificate, type ParsedCertificate } from '../functions/domain/certificate';
+import { ensureTable } from '../local/create-table';
+import { startEngine } from '../local/engine';
+import { startLocalService } from '../local/main';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { fmt, inParallel, printTable } from './support';
+
+const DAY = 86_400_000;
+const DUE = 200;
+const SMALL = 2000;
+const LARGE = Number(process.env.BENCH_LARGE_FLEET ?? 20000);
+const INTERVAL_SECONDS = 5;
+
+async function pem(notAfter: Date): Promise<string> {
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = await crypto.subtle.generateKey(alg, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({ serialNumber: randomUUID().replace(/-/g, '').slice(0, 16), name: 'CN=bench', notBefore: new Date('2020-01-01'), notAfter, keys, signingAlgorithm: alg });
+  return cert.toString('pem');
+}
+
+async function fleetSweeps() {
+  const engine = await startEngine();
+  const tableName = `sweep-${randomUUID()}`;
+  const admin = new DynamoDBClient({ endpoint: engine.endpoint, region: 'us-east-1' });
+  await ensureTable(admin, tableName);
+  admin.destroy();
+  const client = createDocumentClient({ endpoint: engine.endpoint, region: 'us-east-1' });
+  const t0 = Date.parse('2026-03-15T10:00:00.000Z');
+  let now = t0;
+  const clock = { now: () => new Date(now) };
+  const bookmarks = bookmarkCodec('bench');
+  const repository = deviceRepository({ client, tableName, listShards: 4, statsShards: 4, dueShards: 4, bookmarks });
+  const policies = policyRepository({ client, tableName, bookmarks });
+  const service = deviceService({ devices: repository, policies, clock, newId: randomUUID });
+  const far = parseCertificate(await pem(new Date(t0 + 730 * DAY)));
+
+  const seed = (prefix: string, count: number, cert: ParsedCertificate | undefined) =>
+    inParallel(
+      Array.from({ length: count }, (_, i) => `${prefix}-${i}`),
+      16,
+      async (id, i) => {
+        await service.register({ id, dms_id: `dms-${i % 10}` });
+        // Half of the background fleet has an identity far from any boundary, half none.
+        if (cert && (prefix.startsWith('due') || i % 2 === 0)) await service.bind(id, 'identity', { type: 'x509', certificate: cert });
+      },
+    );
+
+  const measureSweep = async () => {
+    const read = repository.itemsRead;
+    const started = performance.now();
+    const report = await sweep({ devices: repository, policies, service, clock }, { deadline: Date.now() + 600_000 });
+    return { report, ms: performance.now() - started, read: repository.itemsRead - read };
+  };
+
+  console.log(`seeding ${SMALL} devices (${DUE} due)…`);
+  await seed('bg-a', SMALL - DUE, far);
+  await seed('due-a', DUE, parseCertificate(await pem(new Date(t0 + 61 * DAY))));
+  now = t0 + 2 * DAY;
+  const small = await measureSweep();
+
+  console.log(`seeding up to ${LARGE} devices (${DUE} newly due)…`);
+  await seed('bg-b', LARGE - SMALL - DUE, far);
+  await seed('due-b', DUE, parseCertificate(await pem(new Date(t0 + 63 * DAY))));
+  now = t0 + 4 * DAY;
+  const large = await measureSweep();
+
+  printTable(
+    'Sweep cost by fleet size (same 200 due)',
+    ['fleet', 'due read', 'transitions', 'items read', 'read / due', 'sweep ms'],
+    [
+      [SMALL, small.report.due, small.report.transitioned, small.read, `${fmt(small.read / small.report.due)}×`, small.ms],
+      [LARGE, large.report.due, large.report.transitioned, large.read, `${fmt(large.read / large.report.due)}×`, large.ms],
+      [`ratio ${LARGE / 1000}k/${SMALL / 1000}k`, '', '', `${fmt(large.read / small.read)}×`, '', `${fmt(large.ms / small.ms)}×`],
+    ],
+  );
+  client.destroy();
+  await engine.stop();
+}
+
+async function localLag() {
+  const service = await startLocalService({ env: { IN_MEMORY: 'true', PORT: '0', TABLE_NAME: `lag-${randomUUID()}`, SWEEP_INTERVAL_SECONDS: String(INTERVAL_SECONDS) }, quiet: true });
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${service.url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return (await res.json()) as { status: string };
+  };
+  const lags: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const boundary = Date.now() + 3000 + i * 1700;
+    await api('POST', '/v2/devices', { id: `lag-${i}`, dms_id: 'dms-lag' });
+    await api('PUT', `/v2/devices/lag-${i}/idslot`, { certificate: await pem(new Date(boundary + 60 * DAY)) });
+  }
+  const pending = new Set([0, 1, 2]);
+  const started = Date.now();
+  // The boundary (ACTIVE → RENEWAL_PENDING) is the identity's expiry minus the default 60 days.
+  const boundaryOf = new Map<number, number>();
+  for (const i of pending) {
+    const device = (await api('GET', `/v2/devices/lag-${i}`)) as unknown as { identity: { expiration_date: string } };
+    boundaryOf.set(i, Date.parse(device.identity.expiration_date) - 60 * DAY);
+  }
+  while (pending.size > 0 && Date.now() - started < (INTERVAL_SECONDS + 30) * 1000) {
+    for (const i of [...pending]) {
+      const device = await api('GET', `/v2/devices/lag-${i}`);
+      if (device.status === 'RENEWAL_PENDING') {
+        lags.push((Date.now() - boundaryOf.get(i)!) / 1000);
+        pending.delete(i);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await service.stop();
+  printTable(
+    `Boundary → persisted status in the local service (sweep interval ${INTERVAL_SECONDS} s; target ≤ interval + 10 s)`,
+    ['device', 'lag s'],
+    [...lags.map((l, i) => [`lag-${i}`, l] as (string | number)[]), ['not persisted in time', pending.size]],
+  );
+}
+
+async function main() {
+  process.env.AWS_ACCESS_KEY_ID ??= 'local';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  await fleetSweeps();
+  await localLag();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
