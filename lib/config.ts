@@ -9,7 +9,8 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { parseDuration } from '../functions/domain/duration';
-import { DEFAULT_LIST_SHARDS, DEFAULT_STATS_SHARDS } from '../functions/shared/config';
+import { DEFAULT_GROUP_MAX_DEPTH } from '../functions/domain/groups';
+import { DEFAULT_DUE_SHARDS, DEFAULT_LIST_SHARDS, DEFAULT_STATS_SHARDS } from '../functions/shared/config';
 
 /** The context key holding the settings object; also the prefix of the per-setting keys. */
 export const CONTEXT_KEY = 'deviceManager';
@@ -31,11 +32,21 @@ export interface DeploymentConfig {
   readonly listShards: number;
   /** Shards of the statistics counters (STATS_SHARDS of the functions). */
   readonly statsShards: number;
+  /**
+   * Write shards of the due index (DUE_SHARDS of the functions). The sweeper reads shards 0..n-1 only:
+   * lowering it on a populated table strands the due markers of the dropped shards.
+   */
+  readonly dueShards: number;
+  /** Levels of the device group hierarchy, a root being level 1 (GROUP_MAX_DEPTH of the functions). */
+  readonly groupMaxDepth: number;
   /** Retention of every log group the stack creates; one of CloudWatch's allowed values. */
   readonly logRetentionDays: number;
   /** Interval of the status sweeper. */
   readonly sweepRateMinutes: number;
-  /** Renewal deltas used for devices whose DMS has no policy (`90d`, `36h`, `30m`). */
+  /**
+   * Renewal deltas used for devices whose DMS has no policy (`90d`, `36h`, `30m`); the functions read
+   * them as DEFAULT_PREVENTIVE_DELTA and DEFAULT_CRITICAL_DELTA.
+   */
   readonly renewalDefaults: { readonly preventiveDelta: string; readonly criticalDelta: string };
   /** `Source` of the events published on the stack's bus. */
   readonly eventSource: string;
@@ -51,6 +62,8 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   removalPolicy: 'retain',
   listShards: DEFAULT_LIST_SHARDS,
   statsShards: DEFAULT_STATS_SHARDS,
+  dueShards: DEFAULT_DUE_SHARDS,
+  groupMaxDepth: DEFAULT_GROUP_MAX_DEPTH,
   logRetentionDays: 30,
   sweepRateMinutes: 5,
   renewalDefaults: { preventiveDelta: '60d', criticalDelta: '14d' },
@@ -86,6 +99,8 @@ const SETTINGS: Record<keyof DeploymentConfig, Kind> = {
   removalPolicy: 'string',
   listShards: 'integer',
   statsShards: 'integer',
+  dueShards: 'integer',
+  groupMaxDepth: 'integer',
   logRetentionDays: 'integer',
   sweepRateMinutes: 'integer',
   renewalDefaults: 'json',
@@ -244,9 +259,11 @@ export function parseConfig(raw: unknown): DeploymentConfig {
     // The stage becomes part of the stack name: CloudFormation allows letters, digits and hyphens.
     stageName: matching(input.stageName, d.stageName, at('stageName'), /^[A-Za-z][A-Za-z0-9-]{0,31}$/, 'a letter followed by up to 31 letters, digits or hyphens'),
     removalPolicy,
-    // Same ranges as the functions' loader (functions/shared/config.ts), so a deployed value never fails a cold start.
+    // Within the ranges of the functions' loader (functions/shared/config.ts), so a deployed value never fails a cold start.
     listShards: integer(input.listShards, d.listShards, at('listShards'), 1, 64),
     statsShards: integer(input.statsShards, d.statsShards, at('statsShards'), 1, 100),
+    dueShards: integer(input.dueShards, d.dueShards, at('dueShards'), 1, 64),
+    groupMaxDepth: integer(input.groupMaxDepth, d.groupMaxDepth, at('groupMaxDepth'), 1, 50),
     logRetentionDays: logRetentionDays as number,
     sweepRateMinutes: integer(input.sweepRateMinutes, d.sweepRateMinutes, at('sweepRateMinutes'), 1, 1440),
     renewalDefaults: parseRenewalDefaults(input.renewalDefaults),

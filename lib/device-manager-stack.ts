@@ -1,9 +1,10 @@
-/** The Device Manager service: one table, one HTTP API with a function per route. */
+/** The Device Manager service: one table, one HTTP API with a function per route, the status sweeper. */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { DeploymentConfig } from './config';
 import { DeviceApi } from './constructs/api';
 import { DeviceTable } from './constructs/device-table';
+import { Sweeper } from './constructs/sweeper';
 
 export interface DeviceManagerStackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -12,6 +13,7 @@ export interface DeviceManagerStackProps extends StackProps {
 export class DeviceManagerStack extends Stack {
   readonly table: DeviceTable;
   readonly api: DeviceApi;
+  readonly sweeper: Sweeper;
 
   constructor(scope: Construct, id: string, props: DeviceManagerStackProps) {
     super(scope, id, props);
@@ -19,9 +21,11 @@ export class DeviceManagerStack extends Stack {
 
     this.table = new DeviceTable(this, 'DeviceTable', { removalPolicy: config.removalPolicy });
     this.api = new DeviceApi(this, 'Api', { config, table: this.table.table });
+    this.sweeper = new Sweeper(this, 'Sweeper', { config, table: this.table.table });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API; routes start with /v2' });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'The device table' });
+    new CfnOutput(this, 'SweeperFunctionName', { value: this.sweeper.function.function.functionName, description: 'The status sweeper; invoke it to sweep now' });
   }
 }
 

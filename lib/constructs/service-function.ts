@@ -30,13 +30,50 @@ export const TABLE_WRITE_ACTIONS: readonly string[] = [
 const INDEX_ACTIONS: readonly string[] = ['dynamodb:Query'];
 
 /**
- * Grants exactly what a table access level implies: item actions on the table, Query on its
- * indexes, and nothing at all for `none`.
+ * What a function does to the table: an access level, or exactly the item actions it calls
+ * (a subset of {@link TABLE_WRITE_ACTIONS}) when its calls are known to be narrower than a level.
  */
-export function grantTableAccess(grantee: IGrantable, table: ITable, access: TableAccess): void {
-  if (access === 'none') return;
-  Grant.addToPrincipal({ grantee, actions: [...(access === 'write' ? TABLE_WRITE_ACTIONS : TABLE_READ_ACTIONS)], resourceArns: [table.tableArn] });
-  Grant.addToPrincipal({ grantee, actions: [...INDEX_ACTIONS], resourceArns: [`${table.tableArn}/index/*`] });
+export type TableGrant = TableAccess | { readonly actions: readonly string[] };
+
+/** The item actions a grant implies; empty for `none`. */
+export function tableActionsOf(grant: TableGrant): readonly string[] {
+  if (grant === 'none') return [];
+  if (grant === 'read') return TABLE_READ_ACTIONS;
+  if (grant === 'write') return TABLE_WRITE_ACTIONS;
+  const unknown = grant.actions.filter((action) => !TABLE_WRITE_ACTIONS.includes(action));
+  if (grant.actions.length === 0 || unknown.length > 0) {
+    throw new Error(`table actions must be a non-empty subset of ${TABLE_WRITE_ACTIONS.join(', ')} (got ${JSON.stringify(grant.actions)})`);
+  }
+  return grant.actions;
+}
+
+/**
+ * Grants exactly what a table grant implies: its item actions on the table, Query on the table's
+ * indexes if it queries at all, and nothing for `none`.
+ */
+export function grantTableAccess(grantee: IGrantable, table: ITable, grant: TableGrant): void {
+  const actions = tableActionsOf(grant);
+  if (actions.length === 0) return;
+  Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [table.tableArn] });
+  if (actions.some((action) => INDEX_ACTIONS.includes(action))) {
+    Grant.addToPrincipal({ grantee, actions: [...INDEX_ACTIONS], resourceArns: [`${table.tableArn}/index/*`] });
+  }
+}
+
+/**
+ * The runtime settings of a function that uses the table, under the names functions/shared/config.ts
+ * reads, so that the deployed functions follow the deployment settings rather than their own defaults.
+ */
+export function tableEnvironment(table: ITable, config: DeploymentConfig): Record<string, string> {
+  return {
+    TABLE_NAME: table.tableName,
+    LIST_SHARDS: String(config.listShards),
+    STATS_SHARDS: String(config.statsShards),
+    DUE_SHARDS: String(config.dueShards),
+    GROUP_MAX_DEPTH: String(config.groupMaxDepth),
+    DEFAULT_PREVENTIVE_DELTA: config.renewalDefaults.preventiveDelta,
+    DEFAULT_CRITICAL_DELTA: config.renewalDefaults.criticalDelta,
+  };
 }
 
 export interface ServiceFunctionProps {
@@ -46,12 +83,12 @@ export interface ServiceFunctionProps {
   readonly config: DeploymentConfig;
   /** The device table, and what the function does to it. */
   readonly table: ITable;
-  readonly tableAccess: TableAccess;
+  readonly tableAccess: TableGrant;
   /** @default 10 seconds (API functions) */
   readonly timeout?: Duration;
   /** @default 512 */
   readonly memorySize?: number;
-  /** Added to the defaults (NODE_OPTIONS and, with table access, TABLE_NAME/LIST_SHARDS/STATS_SHARDS). */
+  /** Added to the defaults (NODE_OPTIONS and, with table access, {@link tableEnvironment}). */
   readonly environment?: Record<string, string>;
 }
 
@@ -83,11 +120,7 @@ export class ServiceFunction extends Construct implements IGrantable {
     this.grantPrincipal = this.role;
     this.logGroup.grantWrite(this.role);
     grantTableAccess(this.role, props.table, props.tableAccess);
-
-    const tableEnvironment: Record<string, string> =
-      props.tableAccess === 'none'
-        ? {}
-        : { TABLE_NAME: props.table.tableName, LIST_SHARDS: String(config.listShards), STATS_SHARDS: String(config.statsShards) };
+    const usesTable = tableActionsOf(props.tableAccess).length > 0;
 
     this.function = new NodejsFunction(this, 'Function', {
       entry: path.join(REPO_ROOT, 'functions', 'handlers', `${props.entry}.ts`),
@@ -101,7 +134,7 @@ export class ServiceFunction extends Construct implements IGrantable {
       timeout: props.timeout ?? Duration.seconds(10),
       role: this.role,
       logGroup: this.logGroup,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...tableEnvironment, ...props.environment },
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...(usesTable ? tableEnvironment(props.table, config) : {}), ...props.environment },
       bundling: {
         format: OutputFormat.CJS,
         target: 'node22',
@@ -120,13 +153,13 @@ export class ServiceFunction extends Construct implements IGrantable {
       reason:
         'The runtime is pinned to nodejs22.x on purpose (a supported LTS runtime): the bundle targets node22 and the code is tested on Node 22. Moving to a newer runtime is a deliberate, tested change, not an automatic one.',
     });
-    if (props.tableAccess !== 'none') {
+    if (tableActionsOf(props.tableAccess).includes('dynamodb:Query')) {
       // cdk-nag findings are acknowledged one by one: this one names this table's index ARN exactly.
       const tableLogicalId = Stack.of(this).resolve((props.table.node.defaultChild as CfnTable).logicalId) as string;
       Validations.of(this.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
         reason:
-          'dynamodb:Query on `<table ARN>/index/*` covers exactly the global secondary indexes of the device table (functions/adapters/dynamodb/schema.ts), which the list queries use; no action is wildcarded.',
+          'dynamodb:Query on `<table ARN>/index/*` covers exactly the global secondary indexes of the device table (functions/adapters/dynamodb/schema.ts), which the list queries and the sweeper use; no action is wildcarded.',
       });
     }
   }

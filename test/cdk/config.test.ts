@@ -9,6 +9,8 @@ describe('parseConfig', () => {
       removalPolicy: 'retain',
       listShards: 4,
       statsShards: 4,
+      dueShards: 4,
+      groupMaxDepth: 10,
       logRetentionDays: 30,
       sweepRateMinutes: 5,
       renewalDefaults: { preventiveDelta: '60d', criticalDelta: '14d' },
@@ -25,6 +27,8 @@ describe('parseConfig', () => {
       removalPolicy: 'destroy',
       listShards: 16,
       statsShards: 100,
+      dueShards: 64,
+      groupMaxDepth: 50,
       logRetentionDays: 365,
       sweepRateMinutes: 1,
       renewalDefaults: { preventiveDelta: '90d', criticalDelta: '36h' },
@@ -53,6 +57,13 @@ describe('parseConfig', () => {
     ['listShards 2.5', { listShards: 2.5 }, /^deviceManager\.listShards must be an integer/],
     ['listShards as a string', { listShards: '4' }, /^deviceManager\.listShards must be an integer/],
     ['statsShards 101', { statsShards: 101 }, /^deviceManager\.statsShards must be an integer from 1 to 100/],
+    ['dueShards 0', { dueShards: 0 }, /^deviceManager\.dueShards must be an integer from 1 to 64 \(got 0\)/],
+    ['dueShards 65', { dueShards: 65 }, /^deviceManager\.dueShards must be an integer from 1 to 64 \(got 65\)/],
+    ['dueShards 1.5', { dueShards: 1.5 }, /^deviceManager\.dueShards must be an integer/],
+    ['dueShards as a string', { dueShards: '8' }, /^deviceManager\.dueShards must be an integer/],
+    ['groupMaxDepth 0', { groupMaxDepth: 0 }, /^deviceManager\.groupMaxDepth must be an integer from 1 to 50 \(got 0\)/],
+    ['groupMaxDepth 51', { groupMaxDepth: 51 }, /^deviceManager\.groupMaxDepth must be an integer from 1 to 50 \(got 51\)/],
+    ['groupMaxDepth null', { groupMaxDepth: null }, /^deviceManager\.groupMaxDepth must be an integer/],
     ['an unknown removalPolicy', { removalPolicy: 'delete' }, /^deviceManager\.removalPolicy must be 'retain' or 'destroy'/],
     ['a retention CloudWatch does not offer', { logRetentionDays: 31 }, /^deviceManager\.logRetentionDays must be one of 1, 3, 5/],
     ['sweepRateMinutes 0', { sweepRateMinutes: 0 }, /^deviceManager\.sweepRateMinutes must be an integer from 1 to 1440/],
@@ -111,6 +122,19 @@ describe('configFromContext', () => {
   it('names the context key whose JSON does not parse', () => {
     const app = new App({ context: { 'deviceManager:auth': '{type: jwt}' } });
     expect(() => configFromContext(app.node)).toThrow(/^deviceManager:auth must be JSON/);
+  });
+
+  it('reads the integer overrides of the due shards and the group depth', () => {
+    const app = new App({ context: { 'deviceManager:dueShards': '16', 'deviceManager:groupMaxDepth': '5' } });
+    expect(configFromContext(app.node)).toMatchObject({ dueShards: 16, groupMaxDepth: 5 });
+  });
+
+  it.each([
+    ['deviceManager:dueShards', '0', 'deviceManager.dueShards must be an integer from 1 to 64 (got 0)'],
+    ['deviceManager:groupMaxDepth', 'deep', 'deviceManager.groupMaxDepth must be an integer from 1 to 50 (got "deep")'],
+  ])('names the setting when the override %s=%s is invalid', (key, value, message) => {
+    const app = new App({ context: { [key]: value } });
+    expect(() => configFromContext(app.node)).toThrow(message);
   });
 
   it('names the setting when an override is invalid', () => {

@@ -1,6 +1,12 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { createTableInput } from '../../functions/adapters/dynamodb/schema';
 import { HTTP_ROUTES, type HttpRoute } from '../../functions/handlers/http/routes';
+import { loadConfig } from '../../functions/shared/config';
+import { grantTableAccess, tableActionsOf } from '../../lib/constructs/service-function';
 import { asArray, refOf, resourcesOf, statementsOfRole, type Synthesized, synthesize } from './helpers';
 
 const READ = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
@@ -24,6 +30,16 @@ function functionOfRoute(s: Synthesized, route: HttpRoute): { id: string; props:
   const id = refOf(integration.Properties.IntegrationUri)!;
   expect(resources[id].Type).toBe('AWS::Lambda::Function');
   return { id, props: resources[id].Properties };
+}
+
+/** Logical id of the sweeper function. */
+function sweeperId(s: Synthesized): string {
+  return s.stack.getLogicalId(s.stack.sweeper.function.function.node.defaultChild as CfnFunction);
+}
+
+/** Every function that uses the table: the routes with table access, and the sweeper. */
+function tableFunctionIds(s: Synthesized): string[] {
+  return [...HTTP_ROUTES.filter((r) => r.table !== 'none').map((r) => functionOfRoute(s, r).id), sweeperId(s)];
 }
 
 describe('the device table', () => {
@@ -77,7 +93,8 @@ describe('the HTTP API', () => {
   it('has one function per route (none shared)', () => {
     const ids = HTTP_ROUTES.map((route) => functionOfRoute(dev, route).id);
     expect(new Set(ids).size).toBe(HTTP_ROUTES.length);
-    expect(resourcesOf(dev.template, 'AWS::Lambda::Function')).toHaveLength(HTTP_ROUTES.length);
+    // The only other function is the sweeper.
+    expect(resourcesOf(dev.template, 'AWS::Lambda::Function').map(([id]) => id).sort()).toEqual([...ids, sweeperId(dev)].sort());
   });
 
   it('deploys a throttled default stage that writes JSON access logs to a log group with retention', () => {
@@ -98,13 +115,13 @@ describe('the HTTP API', () => {
 });
 
 describe('the functions', () => {
-  it('all run nodejs22.x on arm64 with 512 MB, 10 s and source maps', () => {
-    for (const [, fn] of resourcesOf(dev.template, 'AWS::Lambda::Function')) {
+  it('all run nodejs22.x on arm64 with 512 MB and source maps; the API functions time out after 10 s', () => {
+    for (const [id, fn] of resourcesOf(dev.template, 'AWS::Lambda::Function')) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         MemorySize: 512,
-        Timeout: 10,
+        Timeout: id === sweeperId(dev) ? 300 : 10,
         Handler: 'index.handler',
         Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: '--enable-source-maps' }) },
       });
@@ -114,7 +131,7 @@ describe('the functions', () => {
   it('each log to their own log group, with the configured retention', () => {
     const resources = dev.template.toJSON().Resources;
     const logGroups = resourcesOf(dev.template, 'AWS::Lambda::Function').map(([, fn]) => refOf(fn.Properties!.LoggingConfig?.LogGroup));
-    expect(new Set(logGroups).size).toBe(HTTP_ROUTES.length);
+    expect(new Set(logGroups).size).toBe(HTTP_ROUTES.length + 1);
     for (const id of logGroups) expect(resources[id!]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 }, DeletionPolicy: 'Retain' });
 
     const { template } = synthesize({ logRetentionDays: 90 });
@@ -127,13 +144,56 @@ describe('the functions', () => {
     if (route.table === 'none') {
       expect(variables).toEqual({ NODE_OPTIONS: '--enable-source-maps' });
     } else {
-      expect(variables).toEqual({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: { Ref: tableId }, LIST_SHARDS: '4', STATS_SHARDS: '4' });
+      expect(variables).toEqual({
+        NODE_OPTIONS: '--enable-source-maps',
+        TABLE_NAME: { Ref: tableId },
+        LIST_SHARDS: '4',
+        STATS_SHARDS: '4',
+        DUE_SHARDS: '4',
+        GROUP_MAX_DEPTH: '10',
+        DEFAULT_PREVENTIVE_DELTA: '60d',
+        DEFAULT_CRITICAL_DELTA: '14d',
+      });
     }
   });
 
-  it('pass the configured shard counts', () => {
-    const { template } = synthesize({ listShards: 8, statsShards: 16 });
-    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ LIST_SHARDS: '8', STATS_SHARDS: '16' }) } });
+  it('that use the table, the sweeper included, all get the configured runtime settings', () => {
+    const s = synthesize({ listShards: 8, statsShards: 16, dueShards: 32, groupMaxDepth: 3, renewalDefaults: { preventiveDelta: '90d', criticalDelta: '36h' } });
+    const resources = s.template.toJSON().Resources;
+    const ids = tableFunctionIds(s);
+    expect(ids).toHaveLength(HTTP_ROUTES.filter((r) => r.table !== 'none').length + 1);
+    for (const id of ids) {
+      expect(resources[id].Properties.Environment.Variables).toMatchObject({
+        LIST_SHARDS: '8',
+        STATS_SHARDS: '16',
+        DUE_SHARDS: '32',
+        GROUP_MAX_DEPTH: '3',
+        DEFAULT_PREVENTIVE_DELTA: '90d',
+        DEFAULT_CRITICAL_DELTA: '36h',
+      });
+    }
+  });
+
+  // The names and ranges must be the runtime loader's: a deployed value must never fail a cold start.
+  const extremes: [string, Record<string, unknown>, Record<string, unknown>][] = [
+    [
+      'the largest',
+      { listShards: 64, statsShards: 100, dueShards: 64, groupMaxDepth: 50, renewalDefaults: { preventiveDelta: '365d', criticalDelta: '1d12h' } },
+      { listShards: 64, statsShards: 100, dueShards: 64, groupMaxDepth: 50, renewalDefaults: { preventive_delta: '365d', critical_delta: '1d12h' } },
+    ],
+    [
+      'the smallest',
+      { listShards: 1, statsShards: 1, dueShards: 1, groupMaxDepth: 1, renewalDefaults: { preventiveDelta: '2m', criticalDelta: '1m' } },
+      { listShards: 1, statsShards: 1, dueShards: 1, groupMaxDepth: 1, renewalDefaults: { preventive_delta: '2m', critical_delta: '1m' } },
+    ],
+  ];
+  it.each(extremes)('hand %s settings to the runtime loader (functions/shared/config.ts), which reads them back', (_name, raw, expected) => {
+    const s = synthesize(raw);
+    const resources = s.template.toJSON().Resources;
+    for (const id of tableFunctionIds(s)) {
+      const env = { ...resources[id].Properties.Environment.Variables, TABLE_NAME: 'devices-test' } as Record<string, string>;
+      expect(loadConfig(env)).toMatchObject({ tableName: 'devices-test', ...expected });
+    }
   });
 });
 
@@ -163,6 +223,25 @@ describe('least privilege', () => {
     expect(others).toEqual([{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [refOf(fn.props.LoggingConfig.LogGroup), 'Arn'] } }]);
   });
 
+  it('refuses an explicit table grant outside the write level (no Scan, no wildcard)', () => {
+    for (const actions of [['dynamodb:GetItem', 'dynamodb:Scan'], ['dynamodb:*'], []]) {
+      expect(() => tableActionsOf({ actions })).toThrow(/^table actions must be a non-empty subset of dynamodb:GetItem, /);
+    }
+    expect(tableActionsOf({ actions: ['dynamodb:GetItem'] })).toEqual(['dynamodb:GetItem']);
+  });
+
+  it('grants Query on the indexes only to a function that queries', () => {
+    const stack = new Stack();
+    const table = new Table(stack, 'Table', { partitionKey: { name: 'pk', type: AttributeType.STRING } });
+    const role = new Role(stack, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    grantTableAccess(role, table, { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
+    const roleId = stack.getLogicalId(role.node.defaultChild as never);
+    const tableId = stack.getLogicalId(table.node.defaultChild as never);
+    expect(statementsOfRole(Template.fromStack(stack), roleId)).toEqual([
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [tableId, 'Arn'] } },
+    ]);
+  });
+
   it('uses no managed policies (no AWSLambdaBasicExecutionRole) and no wildcard action or resource', () => {
     for (const [, role] of resourcesOf(dev.template, 'AWS::IAM::Role')) {
       expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
@@ -178,10 +257,11 @@ describe('least privilege', () => {
 });
 
 describe('outputs', () => {
-  it('exports the API URL and the table name', () => {
+  it('exports the API URL, the table name and the sweeper function name', () => {
     const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
     const apiId = resourcesOf(dev.template, 'AWS::ApiGatewayV2::Api')[0]![0];
     dev.template.hasOutput('TableName', { Value: { Ref: tableId } });
+    dev.template.hasOutput('SweeperFunctionName', { Value: { Ref: sweeperId(dev) } });
     dev.template.hasOutput('ApiUrl', { Value: { 'Fn::Join': ['', Match.arrayWith([{ Ref: apiId }])] } });
   });
 

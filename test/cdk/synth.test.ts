@@ -37,7 +37,8 @@ describe('cdk synth', () => {
 
   it('bundles every function into a self-contained index.js that exports handler', async () => {
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(HTTP_ROUTES.length);
+    // One per route, plus the sweeper.
+    expect(functions).toHaveLength(HTTP_ROUTES.length + 1);
     for (const fn of functions) {
       const asset = path.join(outdir, fn.Metadata!['aws:asset:path']);
       const bundle = path.join(asset, 'index.js');
@@ -48,6 +49,15 @@ describe('cdk synth', () => {
       const { stdout } = await run(process.execPath, ['-e', `process.stdout.write(typeof require(${JSON.stringify(bundle)}).handler)`], { cwd: asset, env: ENV });
       expect(stdout).toBe('function');
     }
+  });
+
+  it("bundles the sweeper from functions/handlers/scheduled/sweep.ts into the schedule's target", () => {
+    const rules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    expect(rules).toHaveLength(1);
+    const sweeper = template.Resources[rules[0]!.Properties.Targets[0].Arn['Fn::GetAtt'][0] as string]!;
+    expect(sweeper.Type).toBe('AWS::Lambda::Function');
+    // A string only that handler logs: the bundle is built from the right entry.
+    expect(readFileSync(path.join(outdir, sweeper.Metadata!['aws:asset:path'], 'index.js'), 'utf8')).toContain('sweep finished');
   });
 
   it('ran cdk-nag from bin/app.ts and recorded its acknowledgements in the template', () => {
