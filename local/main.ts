@@ -3,6 +3,7 @@
  * ./.data unless IN_MEMORY=true), creates the table from the shared schema, and serves the real
  * Lambda handlers over HTTP on 127.0.0.1:$PORT. DYNAMODB_ENDPOINT points it at an existing DynamoDB.
  */
+import './env-defaults';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { sweep, type SweepReport } from '../functions/app/sweep';
 import { createServices, type Services, setServices, systemClock } from '../functions/shared/composition';
@@ -11,7 +12,6 @@ import { ensureTable } from './create-table';
 import { startEngine, type Engine } from './engine';
 import { startLocalServer } from './server';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 export interface LocalServiceOptions {
   env?: Record<string, string | undefined>;

@@ -20,7 +20,7 @@ import { defaultPolicy, type DmsPolicy, policyWindows } from '../domain/policy';
 import { chooseEntryPoint, type DeviceListQuery } from '../domain/query';
 import { bindSlot, decommissionDevice, IDENTITY_SLOT, refreshSlots, revokeSlot, type RevocationReason, type SlotMaterial, type SlotVersion } from '../domain/slots';
 import { DEFAULT_RENEWAL, type RenewalSettings, type RenewalWindows } from '../domain/status';
-import type { Clock, DeviceChange, DeviceRepository, DeviceStats, IdGenerator, Page, PolicyRepository } from './ports';
+import { type Clock, type DeviceChange, type DeviceRepository, type DeviceStats, type IdGenerator, NO_TELEMETRY, type Page, type PolicyRepository, type Telemetry } from './ports';
 
 export interface DeviceServiceDeps {
   devices: DeviceRepository;
@@ -31,6 +31,7 @@ export interface DeviceServiceDeps {
   defaults?: RenewalSettings;
   /** How many times a blind write (no If-Match) re-reads and re-applies after losing a version race. */
   maxVersionRetries?: number;
+  telemetry?: Telemetry;
 }
 
 /** What a mutation computes from the current device; undefined means "nothing to change". */
@@ -38,7 +39,14 @@ type Mutation = Omit<DeviceChange, 'before'>;
 
 export type DeviceService = ReturnType<typeof deviceService>;
 
-export function deviceService({ devices, policies, clock, newId, defaults = DEFAULT_RENEWAL, maxVersionRetries = 10 }: DeviceServiceDeps) {
+export function deviceService({ devices, policies, clock, newId, defaults = DEFAULT_RENEWAL, maxVersionRetries = 10, telemetry = NO_TELEMETRY }: DeviceServiceDeps) {
+  /** Every stored change goes through here, so every status change is counted once. */
+  async function save(change: DeviceChange): Promise<void> {
+    await devices.save(change);
+    if (!change.before) telemetry.deviceCreated();
+    else if (change.before.status !== change.after.status) telemetry.statusChanged(change.before.status, change.after.status);
+  }
+
   async function load(id: string): Promise<Device> {
     const device = await devices.get(id);
     if (!device) throw new DeviceNotFoundError(id);
@@ -71,7 +79,7 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
       const mutation = await change(current, clock.now());
       if (!mutation) return { device: current, changed: false };
       try {
-        await devices.save({ before: current, ...mutation });
+        await save({ before: current, ...mutation });
         return { device: mutation.after, changed: true };
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
@@ -99,7 +107,7 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
     async register(input: NewDeviceInput): Promise<Device> {
       const now = clock.now();
       const { device, event } = newDevice(input, now);
-      await devices.save({ after: device, events: [event], outbox: [deviceCreated(newId(), device, event.timestamp)] });
+      await save({ after: device, events: [event], outbox: [deviceCreated(newId(), device, event.timestamp)] });
       return device;
     },
 
@@ -178,7 +186,7 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
         const { mutation, due } = refreshSlots(device, await windows(device), clock.now(), newId);
         try {
           if (mutation) {
-            await devices.save({ before: device, ...mutation });
+            await save({ before: device, ...mutation });
             transitioned = true;
           } else await devices.setDue(device.id, device.version, due);
           return transitioned;

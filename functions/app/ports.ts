@@ -36,7 +36,17 @@ export interface DuePage {
   devices: Device[];
   /** Position after the last device of the page; undefined on the last page. */
   next?: string;
+  /** Boundary (epoch ms) of the first device of the page: the oldest when the page is a shard's first. */
+  firstDue?: number;
 }
+
+/** Where use cases report what operators count (metrics); a no-op by default. */
+export interface Telemetry {
+  deviceCreated(): void;
+  statusChanged(from: DeviceStatus, to: DeviceStatus): void;
+}
+
+export const NO_TELEMETRY: Telemetry = { deviceCreated: () => undefined, statusChanged: () => undefined };
 
 export type StatusDistribution = Record<DeviceStatus, number>;
 

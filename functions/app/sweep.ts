@@ -87,6 +87,7 @@ export async function sweep({ devices, policies, service, clock }: SweepDeps, { 
       do {
         if (outOfTime()) return;
         const page = await devices.dueDevices(shard, now, pageSize, after);
+        if (after === undefined && page.firstDue !== undefined) report.oldestDue = Math.min(report.oldestDue ?? page.firstDue, page.firstDue);
         for (const device of page.devices) {
           if (outOfTime()) return;
           report.due++;

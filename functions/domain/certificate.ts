@@ -38,7 +38,7 @@ export function parseCertificate(pem: unknown, field = 'certificate'): ParsedCer
   const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
   return {
     pem: cert.toString(),
-    serial_number: cert.serialNumber.toLowerCase().replace(/[^0-9a-f]/g, '').replace(/^0+(?=.)/, ''),
+    serial_number: normaliseSerial(cert.serialNumber),
     issuer: dn(cert.issuer),
     subject: dn(cert.subject),
     not_before: new Date(Date.parse(cert.validFrom)).toISOString(),
@@ -46,6 +46,14 @@ export function parseCertificate(pem: unknown, field = 'certificate'): ParsedCer
     sha256_fingerprint: createHash('sha256').update(der).digest('hex'),
     public_key_sha256: createHash('sha256').update(spki).digest('hex'),
   };
+}
+
+/**
+ * A certificate serial as the registry keys it: lowercase hex without separators (`:`, `-`, spaces)
+ * or leading zero padding. `3F:0A:01` and `3f-0a-01` both become `3f0a01`.
+ */
+export function normaliseSerial(serial: string): string {
+  return serial.toLowerCase().replace(/[^0-9a-f]/g, '').replace(/^0+(?=.)/, '');
 }
 
 /** Anything that looks like a PEM private key (never accepted as a slot secret). */

@@ -3,13 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { deviceService, type DeviceService } from '../app/devices';
 import { policyService, type PolicyService } from '../app/policies';
 import { groupService, type GroupService } from '../app/groups';
-import type { Clock, DeviceRepository, PolicyRepository } from '../app/ports';
+import type { Clock, DeviceRepository, PolicyRepository, Telemetry } from '../app/ports';
 import { bookmarkCodec } from '../adapters/dynamodb/bookmark';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { deviceRepository } from '../adapters/dynamodb/device-repository';
 import { groupRepository } from '../adapters/dynamodb/group-repository';
 import { policyRepository } from '../adapters/dynamodb/policy-repository';
 import { loadConfig, type ServiceConfig } from './config';
+import { METRIC, metrics, MetricUnit } from './observability';
 
 export interface Services {
   config: ServiceConfig;
@@ -21,6 +22,16 @@ export interface Services {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/** Use-case telemetry as CloudWatch metrics: devices created, status transitions by target status. */
+export const metricsTelemetry: Telemetry = {
+  deviceCreated: () => metrics.addMetric(METRIC.devicesCreated, MetricUnit.Count, 1),
+  statusChanged: (_from, to) => {
+    const single = metrics.singleMetric();
+    single.addDimension('status', to);
+    single.addMetric(METRIC.statusTransitions, MetricUnit.Count, 1);
+  },
+};
 
 export function createServices(config: ServiceConfig, clock: Clock = systemClock): Services {
   const client = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
@@ -34,7 +45,7 @@ export function createServices(config: ServiceConfig, clock: Clock = systemClock
     dueShards: config.dueShards,
   });
   const policies = policyRepository({ client, tableName: config.tableName, bookmarks: bookmarkCodec(config.bookmarkSecret) });
-  const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID, defaults: config.renewalDefaults });
+  const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID, defaults: config.renewalDefaults, telemetry: metricsTelemetry });
   const groups = groupService({
     groups: groupRepository({ client, tableName: config.tableName, bookmarks: bookmarkCodec(config.bookmarkSecret) }),
     devices,

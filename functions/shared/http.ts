@@ -2,10 +2,12 @@
  * The middy chain every HTTP handler shares: size and media-type checks, JSON parsing, the error table,
  * and JSON responses with ETags. Handlers only parse → call a use case → return a result.
  */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../domain/errors';
 import { errorResponse } from './http-errors';
+import { flushMetrics, logger } from './observability';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -34,7 +36,7 @@ export interface HttpResult {
 export interface HttpHandlerOptions {
   /** Media types accepted for the body; a body is then required. */
   accepts?: string[];
-  /** Logs unexpected errors; defaults to console.error. */
+  /** Logs unexpected errors; defaults to the structured logger. */
   log?: (message: string, error: unknown) => void;
 }
 
@@ -85,13 +87,22 @@ function toResponse(result: HttpResult): APIGatewayProxyStructuredResultV2 {
 
 /** Builds a Lambda handler for one route. */
 export function httpHandler(options: HttpHandlerOptions, fn: (request: HttpRequest) => Promise<HttpResult>): Handler {
-  const log = options.log ?? ((message, error) => console.error(message, error));
+  const log = options.log ?? ((message, error) => logger.error(message, error as Error));
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
     .use({
+      before: async (request) => {
+        // Correlation ids on every log line of this invocation.
+        const { requestId, routeKey } = request.event.requestContext;
+        logger.appendKeys({ request_id: requestId, route: routeKey, ...(request.event.pathParameters?.id ? { resource_id: request.event.pathParameters.id } : {}) });
+      },
+      after: async () => flushMetrics(),
       onError: async (request) => {
         const { statusCode, body } = errorResponse(request.error);
         if (statusCode >= 500) log('request failed', request.error);
+        else logger.info('request rejected', { status: statusCode, code: body.code });
         request.response = toResponse({ statusCode, body, headers: statusCode === 503 ? { 'retry-after': '1' } : undefined });
+        flushMetrics();
       },
     })
     .handler(async (event) => toResponse(await fn(toRequest(event, options.accepts))));

@@ -302,7 +302,12 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
         Limit: limit,
       });
       const items = out.Items ?? [];
-      return { devices: items.map(parseDoc), next: out.LastEvaluatedKey ? String(items.at(-1)?.[DUE_INDEX.sortKey]) : undefined };
+      const first = items[0]?.[DUE_INDEX.sortKey];
+      return {
+        devices: items.map(parseDoc),
+        next: out.LastEvaluatedKey ? String(items.at(-1)?.[DUE_INDEX.sortKey]) : undefined,
+        firstDue: first === undefined ? undefined : Date.parse(String(first).split('#')[0]!),
+      };
     },
 
     async setDue(id, version, due) {

@@ -28,13 +28,15 @@ afterAll(async () => {
 
 function setup(table: TestTable) {
   const clock = testClock('2026-03-15T10:00:00.000Z');
+  const transitions: string[] = [];
+  const telemetry = { deviceCreated: () => transitions.push('created'), statusChanged: (from: string, to: string) => transitions.push(`${from}>${to}`) };
   const bookmarks = bookmarkCodec('k');
   const repository = deviceRepository({ client: table.documentClient, tableName: table.tableName, listShards: 4, statsShards: 2, dueShards: 3, bookmarks });
   const policies = policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks });
-  const service = deviceService({ devices: repository, policies, clock, newId: randomUUID });
+  const service = deviceService({ devices: repository, policies, clock, newId: randomUUID, telemetry });
   const dms = policyService({ policies, clock, newId: randomUUID });
   const run = (svc: Pick<DeviceService, 'refresh'> = service) => sweep({ devices: repository, policies, service: svc, clock }, { deadline: Date.now() + 60_000, pageSize: 7 });
-  return { clock, repository, policies, service, dms, run };
+  return { clock, repository, policies, service, dms, run, transitions };
 }
 
 async function statusEvents(table: TestTable) {
@@ -141,6 +143,10 @@ describe('racing sweepers and policy changes', () => {
     // 24 at bind (NO_IDENTITY → ACTIVE) + 24 transitions
     expect(history).toHaveLength(48);
     expect((await ctx.service.stats([])).status_distribution).toMatchObject({ RENEWAL_PENDING: 24, ACTIVE: 0 });
+    // Telemetry counts each stored transition once, racing or not.
+    expect(ctx.transitions.filter((t) => t === 'created')).toHaveLength(24);
+    expect(ctx.transitions.filter((t) => t === 'NO_IDENTITY>ACTIVE')).toHaveLength(24);
+    expect(ctx.transitions.filter((t) => t === 'ACTIVE>RENEWAL_PENDING')).toHaveLength(24);
   });
 
   it('a policy change re-evaluates every device of its DMS through the sweeper', async () => {
