@@ -8,6 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { sweep, type SweepReport } from '../functions/app/sweep';
 import { createServices, type Services, setServices, systemClock } from '../functions/shared/composition';
 import { intVar, loadConfig } from '../functions/shared/config';
+import { authConfigFrom } from './auth';
 import { ensureTable } from './create-table';
 import { startEngine, type Engine } from './engine';
 import { startLocalServer } from './server';
@@ -84,8 +85,9 @@ export async function startLocalService({ env = process.env, quiet = false }: Lo
 
   const services = createServices(config);
   setServices(services);
-  const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1' });
-  say(`device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json)`);
+  const auth = authConfigFrom(env);
+  const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1', auth });
+  say(`device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json), ${auth ? `JWT auth: issuer ${auth.issuer}` : 'auth off (loopback only)'}`);
   const sweeper = startSweepTimer(services, intVar(env, 'SWEEP_INTERVAL_SECONDS', 60, 0, 86400), say);
 
   return {

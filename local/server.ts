@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { jwtAuthorizer, type LocalAuthConfig } from './auth';
 import { HTTP_ROUTES, type HttpRoute } from '../functions/handlers/http/routes';
 
 type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -34,6 +35,8 @@ export interface LocalServerOptions {
   routes?: readonly HttpRoute[];
   /** Resolves a route's handler module; defaults to importing functions/handlers/http/<handler>. */
   loadHandler?: (route: HttpRoute) => Promise<LambdaHandler>;
+  /** Verify JWTs like the deployed JWT authorizer; off when absent. */
+  auth?: LocalAuthConfig;
 }
 
 export interface LocalServer {
@@ -88,6 +91,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const load = options.loadHandler ?? defaultLoader;
   const handlers = new Map<HttpRoute, Promise<LambdaHandler>>();
   const host = options.host ?? '127.0.0.1';
+  const authorize = options.auth ? jwtAuthorizer(options.auth) : undefined;
 
   const server: Server = createServer((req, res) => {
     void (async () => {
@@ -99,6 +103,15 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         send(res, 404, JSON.stringify({ err: `no route for ${method} ${url.pathname}`, code: 'NOT_FOUND' }), { 'content-type': 'application/json' });
         return;
       }
+      let authorizer: APIGatewayProxyEventV2WithJWTAuthorizer['requestContext']['authorizer'] | undefined;
+      if (authorize) {
+        const verdict = await authorize(req.headers.authorization, match.route.scope);
+        if (!verdict.ok) {
+          send(res, verdict.status, JSON.stringify({ err: verdict.message, code: verdict.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN' }), { 'content-type': 'application/json' });
+          return;
+        }
+        authorizer = { principalId: String(verdict.claims.sub ?? ''), integrationLatency: 0, jwt: { claims: verdict.claims as Record<string, string>, scopes: verdict.scopes } };
+      }
       const groups = match.pattern.exec(url.pathname)!.slice(1);
       const pathParameters = Object.fromEntries(match.params.map((name, i) => [name, safeDecode(groups[i]!)]));
       const body = await readBody(req);
@@ -109,7 +122,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       const requestId = randomUUID();
       const routeKey = `${match.route.method} ${match.route.path}`;
       const now = new Date();
-      const event: APIGatewayProxyEventV2 = {
+      const event: APIGatewayProxyEventV2 | APIGatewayProxyEventV2WithJWTAuthorizer = {
         version: '2.0',
         routeKey,
         rawPath: url.pathname,
@@ -126,6 +139,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
           requestId,
           routeKey,
           stage: '$default',
+          ...(authorizer ? { authorizer } : {}),
           time: now.toISOString(),
           timeEpoch: now.getTime(),
         },
@@ -134,7 +148,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       };
       let handler = handlers.get(match.route);
       if (!handler) handlers.set(match.route, (handler = load(match.route)));
-      const result = await (await handler)(event, lambdaContext(requestId, match.route.handler));
+      const result = await (await handler)(event as APIGatewayProxyEventV2, lambdaContext(requestId, match.route.handler));
       send(res, result.statusCode ?? 200, result.body, result.headers ?? {});
     })().catch((error: unknown) => {
       console.error('local server: handler crashed', error);
