@@ -2,9 +2,15 @@
  * Request and resource schemas. The same zod schemas validate requests at the edge and generate the
  * OpenAPI document (functions/shared/openapi.ts), so the two cannot drift.
  */
-import { z } from 'zod';
+import { array, enum as enumOf, iso, literal, number, object, record, strictObject, string, union, unknown, type ZodError, type ZodType } from 'zod';
 import { DEVICE_EVENT_TYPES, DEVICE_STATUSES, ID_PATTERN, SLOT_STATUSES, SLOT_TYPES, type FieldProblem } from './index';
 import { MAX_GROUP_CRITERIA, MAX_GROUP_DESCRIPTION_LENGTH, MAX_GROUP_NAME_LENGTH } from './groups';
+
+/**
+ * Only the builders the schemas use. A `z` namespace import would bundle all of zod (its locales
+ * included): 450 KB instead of 85 KB in every Lambda.
+ */
+const z = { array, enum: enumOf, iso, literal, number, object, record, strictObject, string, union, unknown };
 
 export const MAX_TAGS = 50;
 
@@ -101,11 +107,11 @@ export const statsSchema = z
   })
   .meta({ id: 'DeviceStats' });
 
-export const listOf = <T extends z.ZodType>(item: T, id: string) =>
+export const listOf = <T extends ZodType>(item: T, id: string) =>
   z.object({ next: z.string().meta({ description: 'Bookmark of the next page; empty on the last page.' }), list: z.array(item) }).meta({ id });
 
 /** Converts zod issues into the contract's `details` entries. */
-export function problemsOf(error: z.ZodError, prefix = ''): FieldProblem[] {
+export function problemsOf(error: ZodError, prefix = ''): FieldProblem[] {
   return error.issues.map((issue) => {
     let field = [prefix, ...issue.path.map(String)].filter((p) => p !== '').join('.');
     if (issue.code === 'unrecognized_keys') field = [field, ...issue.keys].filter((p) => p !== '').join('.');
@@ -174,7 +180,7 @@ export const deviceGroupSchema = z
   .meta({ id: 'DeviceGroup' });
 
 /** Zod issue paths `criteria.2.value` read `criteria[2].value`, like the criteria problems do. */
-export function groupProblemsOf(error: z.ZodError): FieldProblem[] {
+export function groupProblemsOf(error: ZodError): FieldProblem[] {
   return problemsOf(error).map((p) => ({ ...p, field: p.field.replace(/\.(\d+)(?=\.|$)/g, '[$1]') }));
 }
 

@@ -2,7 +2,7 @@
  * The OpenAPI 3.1 document, generated from the zod schemas that validate requests and from the route
  * table, so neither can drift from the code. Choices the contract leaves open are written here.
  */
-import { z } from 'zod';
+import { globalRegistry, toJSONSchema } from 'zod';
 import { DEVICE_STATUSES } from '../domain/device';
 import { DATE_OPS, METADATA_OPS, STATUS_OPS, STRING_OPS, TAG_OPS } from '../domain/filters';
 import { INDEXED_FILTERS, MAX_PAGE_SIZE, SORT_FIELDS } from '../domain/query';
@@ -223,7 +223,7 @@ function componentSchemas(): Record<string, unknown> {
   void [createDeviceSchema, deviceSchema, deviceEventSchema, errorSchema, statsSchema, deviceList, eventList];
   void [createGroupSchema, replaceGroupSchema, deviceGroupSchema, groupList];
   void [bindCertificateSchema, bindSlotSchema, revokeSchema, putPolicySchema, policySchema, slotVersionSchema];
-  const { schemas } = z.toJSONSchema(z.globalRegistry, { uri: (id) => `#/components/schemas/${id}` });
+  const { schemas } = toJSONSchema(globalRegistry, { uri: (id) => `#/components/schemas/${id}` });
   return Object.fromEntries(
     Object.entries(schemas).map(([id, schema]) => {
       const { $schema: _s, $id: _i, ...rest } = schema as Record<string, unknown>;

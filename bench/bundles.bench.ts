@@ -1,0 +1,68 @@
+/**
+ * `npm run bench:bundles`: every Lambda bundle built as the stack builds it (esbuild, CJS, node22,
+ * minified, linked source maps, `@aws-sdk/*` left to the runtime), its size, and its module initialisation time
+ * measured here (median of fresh `node --enable-source-maps` processes requiring it), beside a bundle
+ * that only creates a DynamoDB document client. Targets: every bundle ≤ 400 KB; init ≤ 1.5× baseline.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { buildSync } from 'esbuild';
+import { fmt, percentile, printTable } from './support';
+
+const ROOT = path.resolve(__dirname, '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 9);
+const MAX_KB = 400;
+const MAX_INIT_RATIO = 1.5;
+
+function handlerEntries(): string[] {
+  const dir = path.join(ROOT, 'functions', 'handlers');
+  const walk = (d: string): string[] =>
+    readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : e.name.endsWith('.ts') && e.name !== 'routes.ts' ? [path.join(d, e.name)] : []));
+  return walk(dir).sort();
+}
+
+function bundle(entry: string, outdir: string): string {
+  const outfile = path.join(outdir, 'index.js');
+  // The options of lib/constructs/service-function.ts (NodejsFunction bundling).
+  buildSync({ entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node22', minify: true, sourcemap: 'linked', sourcesContent: false, external: ['@aws-sdk/*'], logLevel: 'error', absWorkingDir: ROOT });
+  return outfile;
+}
+
+/** Median milliseconds to require the bundle in a fresh process, as a Lambda cold start does. */
+function initMs(file: string): number {
+  const script = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
+  const env = { ...process.env, TABLE_NAME: 'bench', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', POWERTOOLS_METRICS_DISABLED: 'true' };
+  const samples = Array.from({ length: RUNS }, () => Number(execFileSync(process.execPath, ['--enable-source-maps', '-e', script], { env, encoding: 'utf8' })));
+  return percentile(samples.sort((a, b) => a - b), 50);
+}
+
+function main() {
+  // Inside the repository, so the bundles resolve `@aws-sdk/*` from node_modules as Lambda resolves
+  // them from the runtime's SDK.
+  mkdirSync(path.join(ROOT, '.bench'), { recursive: true });
+  const work = mkdtempSync(path.join(ROOT, '.bench', 'bundles-'));
+  try {
+    const baselineEntry = path.join(ROOT, 'bench', 'fixtures', 'bare-client.ts');
+    const baselineFile = bundle(baselineEntry, path.join(work, 'baseline'));
+    const baseline = { kb: statSync(baselineFile).size / 1024, ms: initMs(baselineFile) };
+    const rows: (string | number)[][] = [['(bare DynamoDB document client)', baseline.kb, baseline.ms, '1.00×', '']];
+    let worstKb = 0;
+    let worstRatio = 0;
+    for (const entry of handlerEntries()) {
+      const name = path.relative(path.join(ROOT, 'functions', 'handlers'), entry).replace(/\.ts$/, '');
+      const file = bundle(entry, path.join(work, name));
+      const kb = statSync(file).size / 1024;
+      const ms = initMs(file);
+      worstKb = Math.max(worstKb, kb);
+      worstRatio = Math.max(worstRatio, ms / baseline.ms);
+      rows.push([name, kb, ms, `${fmt(ms / baseline.ms)}×`, kb <= MAX_KB && ms / baseline.ms <= MAX_INIT_RATIO ? 'ok' : 'OVER']);
+    }
+    printTable(`Lambda bundles: size and module init (median of ${RUNS} cold processes, --enable-source-maps)`, ['function', 'KB', 'init ms', 'init ratio', `≤${MAX_KB} KB, ≤${MAX_INIT_RATIO}×`], rows);
+    console.log(`\nlargest bundle ${fmt(worstKb)} KB (target ≤ ${MAX_KB}); worst init ratio ${fmt(worstRatio)}× (target ≤ ${MAX_INIT_RATIO}×)`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main();
