@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import type { DeploymentConfig } from './config';
 import { DeviceApi } from './constructs/api';
 import { DeviceTable } from './constructs/device-table';
+import { Monitoring } from './constructs/monitoring';
 import { Sweeper } from './constructs/sweeper';
 
 export interface DeviceManagerStackProps extends StackProps {
@@ -14,6 +15,7 @@ export class DeviceManagerStack extends Stack {
   readonly table: DeviceTable;
   readonly api: DeviceApi;
   readonly sweeper: Sweeper;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: DeviceManagerStackProps) {
     super(scope, id, props);
@@ -22,9 +24,16 @@ export class DeviceManagerStack extends Stack {
     this.table = new DeviceTable(this, 'DeviceTable', { removalPolicy: config.removalPolicy });
     this.api = new DeviceApi(this, 'Api', { config, table: this.table.table });
     this.sweeper = new Sweeper(this, 'Sweeper', { config, table: this.table.table });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      config,
+      api: this.api.httpApi,
+      apiFunctions: [...this.api.functions.values()].map((f) => f.function),
+      sweeper: this.sweeper.function.function,
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API; routes start with /v2' });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'The device table' });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName, description: 'CloudWatch dashboard of the service' });
     new CfnOutput(this, 'SweeperFunctionName', { value: this.sweeper.function.function.functionName, description: 'The status sweeper; invoke it to sweep now' });
   }
 }

@@ -5,24 +5,13 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from './observability-names';
 
-export const SERVICE_NAME = 'device-manager';
+export { METRIC, METRICS_NAMESPACE, SERVICE_NAME };
 
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });
 
-export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'DeviceManager', serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });
-
-/** Metric names, in one place so dashboards and alarms (lib/) name the same ones. */
-export const METRIC = {
-  devicesCreated: 'DevicesCreated',
-  statusTransitions: 'StatusTransitions',
-  sweepDuration: 'SweepDuration',
-  sweepLag: 'SweepLag',
-  sweepFailures: 'SweepFailures',
-  publishFailures: 'PublishFailures',
-  unknownSerials: 'UnknownSerials',
-  iotSyncFailures: 'IotSyncFailures',
-} as const;
+export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });
 
 export { MetricUnit };
 
