@@ -2,34 +2,19 @@
  * End to end over HTTP: the local service (embedded engine + real handlers behind the API Gateway
  * event adapter) started by the test run, every route and every documented error status.
  */
-import { randomUUID } from 'node:crypto';
 import { HTTP_ROUTES } from '../../functions/handlers/http/routes';
-import { startLocalService, type LocalService } from '../../local/main';
+import type { LocalService } from '../../local/main';
+import { call as request, type Reply, startTestService } from '../support/http';
 
 let service: LocalService;
 beforeAll(async () => {
-  service = await startLocalService({ env: { IN_MEMORY: 'true', PORT: '0', TABLE_NAME: `devices-${randomUUID()}` }, quiet: true });
+  service = await startTestService();
 });
 afterAll(async () => {
   await service.stop();
 });
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: any;
-}
-
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  const init: RequestInit = { method, headers: { ...headers } };
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
-  }
-  const res = await fetch(`${service.url}${path}`, init);
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
-}
+const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => request(service.url, method, path, body, headers);
 
 const expectError = (reply: Reply, status: number, code: string) => {
   expect(reply.status).toBe(status);

@@ -2,23 +2,17 @@
  * Device groups end to end over HTTP: the local service (embedded engine + real handlers behind the
  * API Gateway event adapter), every group route and its documented errors.
  */
-import { randomUUID } from 'node:crypto';
 import { DEVICE_STATUSES } from '../../functions/domain/device';
-import { startLocalService, type LocalService } from '../../local/main';
+import type { LocalService } from '../../local/main';
+import { call, type Reply, startTestService } from '../support/http';
 
 let service: LocalService;
 beforeAll(async () => {
-  service = await startLocalService({ env: { IN_MEMORY: 'true', PORT: '0', TABLE_NAME: `devices-${randomUUID()}`, GROUP_MAX_DEPTH: '4' }, quiet: true });
+  service = await startTestService({ GROUP_MAX_DEPTH: '4' });
 });
 afterAll(async () => {
   await service.stop();
 });
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: any;
-}
 
 /** A non-2xx reply, thrown so that expected errors read `await expect(send(...)).rejects…`. */
 class HttpError extends Error {
@@ -29,15 +23,8 @@ class HttpError extends Error {
 }
 
 async function send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  const init: RequestInit = { method, headers: { ...headers } };
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
-  }
-  const res = await fetch(`${service.url}${path}`, init);
-  const text = await res.text();
-  const reply = { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
-  if (res.status >= 400) throw new HttpError(reply.status, reply.body);
+  const reply = await call(service.url, method, path, body, headers);
+  if (reply.status >= 400) throw new HttpError(reply.status, reply.body);
   return reply;
 }
 

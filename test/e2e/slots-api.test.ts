@@ -2,27 +2,19 @@
  * End to end over HTTP: identity and extra slots, revocation, versions, DMS policies and the sweeper
  * of the local service.
  */
-import { randomUUID } from 'node:crypto';
-import { startLocalService, type LocalService } from '../../local/main';
+import type { LocalService } from '../../local/main';
 import { certificate, newKeyPair } from '../support/certificates';
+import { call as request, startTestService } from '../support/http';
 
 let service: LocalService;
 beforeAll(async () => {
-  service = await startLocalService({ env: { IN_MEMORY: 'true', PORT: '0', TABLE_NAME: `devices-${randomUUID()}`, SWEEP_INTERVAL_SECONDS: '0' }, quiet: true });
+  service = await startTestService();
 });
 afterAll(async () => {
   await service.stop();
 });
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${service.url}${path}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
-}
+const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => request(service.url, method, path, body, headers);
 
 const DAY = 86_400_000;
 const inDays = (days: number) => new Date(Date.now() + days * DAY);
