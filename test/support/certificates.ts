@@ -1,10 +1,11 @@
 /** Real X.509 certificates for tests, generated in-process with WebCrypto (@peculiar/x509). */
 import 'reflect-metadata';
+import type { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
-export type KeyPair = CryptoKeyPair;
+export type KeyPair = webcrypto.CryptoKeyPair;
 
 export function newKeyPair(): Promise<KeyPair> {
   return crypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as Promise<KeyPair>;
