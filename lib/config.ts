@@ -51,7 +51,12 @@ export interface DeploymentConfig {
   /** `Source` of the events published on the stack's bus. */
   readonly eventSource: string;
   /** AWS IoT Core registry sync. */
-  readonly iotSync: { readonly enabled: boolean; readonly metadataKeys: readonly string[] };
+  readonly iotSync: {
+    readonly enabled: boolean;
+    readonly metadataKeys: readonly string[];
+    /** What a decommission does to the identity certificate in AWS IoT (default INACTIVE). */
+    readonly decommissionCertificateStatus?: 'INACTIVE' | 'REVOKED';
+  };
   readonly auth: AuthConfig;
   /** Default route throttling of the API stage. */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
@@ -174,7 +179,7 @@ function parseIotSync(value: unknown): DeploymentConfig['iotSync'] {
   const setting = `${CONTEXT_KEY}.iotSync`;
   if (value === undefined) return DEFAULT_CONFIG.iotSync;
   const raw = objectAt(value, setting);
-  rejectUnknownKeys(raw, setting, ['enabled', 'metadataKeys']);
+  rejectUnknownKeys(raw, setting, ['enabled', 'metadataKeys', 'decommissionCertificateStatus']);
   const enabled = raw.enabled ?? DEFAULT_CONFIG.iotSync.enabled;
   if (typeof enabled !== 'boolean') throw new DeploymentConfigError(`${setting}.enabled`, `must be true or false (got ${describe(enabled)})`);
   const keys = raw.metadataKeys ?? [];
@@ -187,7 +192,11 @@ function parseIotSync(value: unknown): DeploymentConfig['iotSync'] {
       throw new DeploymentConfigError(`${setting}.metadataKeys[${i}]`, `must match ${IOT_ATTRIBUTE_NAME} (got ${describe(key)})`);
     }
   });
-  return { enabled, metadataKeys: keys as string[] };
+  const status = raw.decommissionCertificateStatus;
+  if (status !== undefined && status !== 'INACTIVE' && status !== 'REVOKED') {
+    throw new DeploymentConfigError(`${setting}.decommissionCertificateStatus`, `must be 'INACTIVE' or 'REVOKED' (got ${describe(status)})`);
+  }
+  return { enabled, metadataKeys: keys as string[], ...(status === undefined ? {} : { decommissionCertificateStatus: status }) };
 }
 
 function parseAuth(value: unknown): AuthConfig {

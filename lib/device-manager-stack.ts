@@ -4,6 +4,8 @@ import type { Construct } from 'constructs';
 import type { DeploymentConfig } from './config';
 import { DeviceApi } from './constructs/api';
 import { DeviceTable } from './constructs/device-table';
+import { DeviceEvents } from './constructs/events';
+import { IotSync } from './constructs/iot-sync';
 import { Monitoring } from './constructs/monitoring';
 import { Sweeper } from './constructs/sweeper';
 
@@ -16,6 +18,9 @@ export class DeviceManagerStack extends Stack {
   readonly api: DeviceApi;
   readonly sweeper: Sweeper;
   readonly monitoring: Monitoring;
+  readonly events: DeviceEvents;
+  /** Only when iotSync.enabled. */
+  readonly iotSync?: IotSync;
 
   constructor(scope: Construct, id: string, props: DeviceManagerStackProps) {
     super(scope, id, props);
@@ -24,6 +29,8 @@ export class DeviceManagerStack extends Stack {
     this.table = new DeviceTable(this, 'DeviceTable', { removalPolicy: config.removalPolicy });
     this.api = new DeviceApi(this, 'Api', { config, table: this.table.table });
     this.sweeper = new Sweeper(this, 'Sweeper', { config, table: this.table.table });
+    this.events = new DeviceEvents(this, 'Events', { config, table: this.table.table });
+    if (config.iotSync.enabled) this.iotSync = new IotSync(this, 'IotSync', { config, table: this.table.table, bus: this.events.bus });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,
       api: this.api.httpApi,
@@ -34,6 +41,7 @@ export class DeviceManagerStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API; routes start with /v2' });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'The device table' });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName, description: 'CloudWatch dashboard of the service' });
+    new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName, description: 'The bus of the lifecycle events (CloudEvents in Detail); subscribe with a rule on it' });
     new CfnOutput(this, 'SweeperFunctionName', { value: this.sweeper.function.function.functionName, description: 'The status sweeper; invoke it to sweep now' });
   }
 }

@@ -11,6 +11,7 @@ import { intVar, loadConfig } from '../functions/shared/config';
 import { authConfigFrom } from './auth';
 import { ensureTable } from './create-table';
 import { startEngine, type Engine } from './engine';
+import { type LocalEvents, startLocalEvents } from './events';
 import { startLocalServer } from './server';
 
 
@@ -26,6 +27,8 @@ export interface LocalService {
   tableName: string;
   /** Runs one sweep now (waiting for a running one first). */
   sweepNow(): Promise<SweepReport>;
+  /** The local bus: its events file, and a wait for every change so far to be published and delivered. */
+  events: Pick<LocalEvents, 'file' | 'drain'>;
   stop(): Promise<void>;
 }
 
@@ -85,8 +88,10 @@ export async function startLocalService({ env = process.env, quiet = false }: Lo
 
   const services = createServices(config);
   setServices(services);
+  const events = startLocalEvents({ env, services, engine, tableName, say });
+  say(`events: ${engine ? 'published from the change feed' : 'not published (no embedded engine)'}, ${events.file ? `appended to ${events.file}` : 'no events file'}`);
   const auth = authConfigFrom(env);
-  const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1', auth });
+  const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1', auth, localRoutes: events.routes });
   say(`device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json), ${auth ? `JWT auth: issuer ${auth.issuer}` : 'auth off (loopback only)'}`);
   const sweeper = startSweepTimer(services, intVar(env, 'SWEEP_INTERVAL_SECONDS', 60, 0, 86400), say);
 
@@ -95,9 +100,11 @@ export async function startLocalService({ env = process.env, quiet = false }: Lo
     engine,
     tableName,
     sweepNow: sweeper.runNow,
+    events: { file: events.file, drain: events.drain },
     async stop() {
       await sweeper.stop();
       await server.close();
+      await events.stop();
       await engine?.stop();
       setServices(undefined);
     },

@@ -37,6 +37,17 @@ export interface LocalServerOptions {
   loadHandler?: (route: HttpRoute) => Promise<LambdaHandler>;
   /** Verify JWTs like the deployed JWT authorizer; off when absent. */
   auth?: LocalAuthConfig;
+  /**
+   * Local-only endpoints (e.g. `POST /_local/events`), served before the API routes and never part
+   * of HTTP_ROUTES, the OpenAPI document or the deployed API. They take and return JSON.
+   */
+  localRoutes?: readonly LocalRoute[];
+}
+
+export interface LocalRoute {
+  method: 'GET' | 'POST';
+  path: string;
+  handle(body: unknown): Promise<{ status: number; body: unknown }>;
 }
 
 export interface LocalServer {
@@ -97,6 +108,20 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const method = (req.method ?? 'GET').toUpperCase();
+      const local = options.localRoutes?.find((r) => r.method === method && r.path === url.pathname);
+      if (local) {
+        const raw = await readBody(req);
+        let body: unknown;
+        try {
+          body = raw ? JSON.parse(raw.toString('utf8')) : undefined;
+        } catch {
+          send(res, 400, JSON.stringify({ err: 'body is not JSON', code: 'MALFORMED_REQUEST' }), { 'content-type': 'application/json' });
+          return;
+        }
+        const result = await local.handle(body);
+        send(res, result.status, JSON.stringify(result.body), { 'content-type': 'application/json' });
+        return;
+      }
       const candidates = compiled.filter((c) => c.pattern.test(url.pathname));
       const match = candidates.find((c) => c.route.method === method);
       if (!match) {

@@ -18,7 +18,19 @@ import { deviceCreated, deviceUpdated, type OutboxEvent } from '../domain/outbox
 import { applyShadowPatch } from '../domain/patch';
 import { defaultPolicy, type DmsPolicy, policyWindows } from '../domain/policy';
 import { chooseEntryPoint, type DeviceListQuery } from '../domain/query';
-import { bindSlot, decommissionDevice, IDENTITY_SLOT, refreshSlots, revokeSlot, type RevocationReason, type SlotMaterial, type SlotVersion } from '../domain/slots';
+import {
+  applyCertificateStatus,
+  bindSlot,
+  type CertificateStatus,
+  decommissionDevice,
+  IDENTITY_SLOT,
+  refreshSlots,
+  revokeSlot,
+  type RevocationReason,
+  type SlotMaterial,
+  type SlotVersion,
+} from '../domain/slots';
+import { normaliseSerial } from '../domain/certificate';
 import { DEFAULT_RENEWAL, type RenewalSettings, type RenewalWindows } from '../domain/status';
 import { type Clock, type DeviceChange, type DeviceRepository, type DeviceStats, type IdGenerator, NO_TELEMETRY, type Page, type PolicyRepository, type Telemetry } from './ports';
 
@@ -157,6 +169,56 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
       return device;
     },
 
+    /**
+     * A certificate status reported by the CA (`certificate.status.update`): every stored version
+     * holding the serial follows it. The slot's active version changes the device through the same
+     * mutation path as the API (events, statistics, outbox, version item); a superseded version only
+     * has its version item rewritten. An empty result means the serial belongs to no device.
+     */
+    async applyCertificateStatus(serial: string, status: CertificateStatus, reason?: RevocationReason): Promise<CertificateStatusResult[]> {
+      const refs = await devices.findSlotVersionsBySerial(normaliseSerial(serial));
+      const results: CertificateStatusResult[] = [];
+      for (const ref of refs) {
+        let result: CertificateStatusResult = { device_id: ref.deviceId, slot: ref.slot, version: ref.version, outcome: 'unchanged', note: 'device not found' };
+        for (let attempt = 0; attempt <= maxVersionRetries; attempt++) {
+          // Set by the change when only a superseded version item is to be rewritten.
+          const versionOnly: { next?: SlotVersion; stored?: SlotVersion } = {};
+          const { changed } = await mutate(ref.deviceId, undefined, async (device, now) => {
+            const stored = await devices.getSlotVersion(ref.deviceId, ref.slot, ref.version);
+            if (!stored) {
+              result = { ...result, note: 'version not found' };
+              return undefined;
+            }
+            const outcome = applyCertificateStatus({ device, version: stored, status, reason, policy: await windowsOf(device), now, ids: newId });
+            if (outcome.kind === 'mutation') {
+              result = { ...result, outcome: 'changed', note: `device status ${device.status} -> ${outcome.mutation.after.status}` };
+              return outcome.mutation;
+            }
+            if (outcome.kind === 'version') {
+              Object.assign(versionOnly, { next: outcome.version, stored });
+              result = { ...result, outcome: 'version-updated', note: `superseded version is now ${outcome.version.status}` };
+            } else result = { ...result, outcome: 'unchanged', note: outcome.note };
+            return undefined;
+          }).catch((error: unknown) => {
+            // An index entry without its device cannot happen through the use cases; report, do not fail.
+            if (error instanceof DeviceNotFoundError) return { changed: false };
+            throw error;
+          });
+          if (changed || !versionOnly.next || !versionOnly.stored) break;
+          try {
+            await devices.saveSlotVersion(versionOnly.next, versionOnly.stored);
+            break;
+          } catch (error) {
+            // The version item moved (another report, a revocation): read again and decide again.
+            if (!(error instanceof VersionConflictError)) throw error;
+            result = { ...result, outcome: 'unchanged', note: 'version item kept changing' };
+          }
+        }
+        results.push(result);
+      }
+      return results;
+    },
+
     async slotVersion(id: string, slot: string, version: number): Promise<SlotVersion> {
       await load(id);
       const stored = await devices.getSlotVersion(id, slot, version);
@@ -227,6 +289,16 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
 
 function changedFields(before: DeviceShadow, after: DeviceShadow): string[] {
   return (Object.keys(after) as (keyof DeviceShadow)[]).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+}
+
+/** What a reported certificate status did to one stored version holding the serial. */
+export interface CertificateStatusResult {
+  device_id: string;
+  slot: string;
+  version: number;
+  /** `changed`: the device changed (events, outbox); `version-updated`: only a superseded version item. */
+  outcome: 'changed' | 'version-updated' | 'unchanged';
+  note: string;
 }
 
 export type { OutboxEvent };

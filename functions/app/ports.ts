@@ -31,6 +31,13 @@ export interface DeviceChange {
   due?: number | null;
 }
 
+/** Where a stored slot version lives. */
+export interface SlotVersionRef {
+  deviceId: string;
+  slot: string;
+  version: number;
+}
+
 /** A page of the due index: devices whose boundary has passed, and where to continue. */
 export interface DuePage {
   devices: Device[];
@@ -67,6 +74,13 @@ export interface DeviceRepository {
   /** Exact statistics of the devices matching the filters (which never include `status`). */
   stats(filters: readonly Filter[]): Promise<DeviceStats>;
   getSlotVersion(id: string, slot: string, version: number): Promise<SlotVersion | undefined>;
+  /** The stored slot versions whose certificate has this serial (lowercase hex), through the serial index. */
+  findSlotVersionsBySerial(serial: string): Promise<SlotVersionRef[]>;
+  /**
+   * Rewrites one stored version alone (a superseded version's status), if it still is `previous`;
+   * throws VersionConflictError otherwise.
+   */
+  saveSlotVersion(version: SlotVersion, previous: SlotVersion): Promise<void>;
   /** Devices of one due shard whose boundary is at or before `now`, oldest first, after `after`. */
   dueDevices(shard: number, now: number, limit: number, after?: string): Promise<DuePage>;
   /** Moves a device in the due index without changing it, if it is still at `version`. */
@@ -128,4 +142,72 @@ export interface GroupRepository {
    * hierarchy version moved).
    */
   save(change: GroupChange): Promise<void>;
+}
+
+// Events (CONTRACT §6): the bus, the dead-letter queue of the publisher, and the AWS IoT registry (§7).
+
+/** A CloudEvents 1.0 envelope as published on the bus (the `Detail` of one bus entry). */
+export interface CloudEvent {
+  specversion: '1.0';
+  /** The outbox event id: stable across redeliveries. */
+  id: string;
+  source: string;
+  type: string;
+  subject: string;
+  time: string;
+  datacontenttype: 'application/json';
+  data: unknown;
+}
+
+/** What became of one event handed to the bus. */
+export type PublishOutcome = { ok: true } | { ok: false; code: string; message: string; retryable: boolean };
+
+export interface EventPublisher {
+  /** Sends events in the given order; returns one outcome per event, in the same order. Never throws for a failed entry. */
+  publish(events: readonly CloudEvent[]): Promise<PublishOutcome[]>;
+}
+
+/** An event (or an outbox record that could not be read) the publisher gave up on, and why. */
+export interface DeadLetter {
+  reason: { code: string; message: string; attempts: number };
+  event?: CloudEvent;
+  /** Where it came from (stream sequence number, the raw record when it could not be parsed). */
+  record?: Record<string, unknown>;
+}
+
+export interface DeadLetterQueue {
+  /** Throws when the letter could not be stored: the caller must then keep the record for a retry. */
+  send(letter: DeadLetter): Promise<void>;
+}
+
+/** A thing of the AWS IoT registry. */
+export interface IotThing {
+  name: string;
+  version: number;
+  attributes: Record<string, string>;
+  thingTypeName?: string;
+}
+
+export type IotCertificateStatus = 'ACTIVE' | 'INACTIVE' | 'REVOKED' | 'PENDING_TRANSFER' | 'REGISTER_INACTIVE' | 'PENDING_ACTIVATION';
+
+export interface IotCertificate {
+  id: string;
+  status: IotCertificateStatus;
+}
+
+/**
+ * The AWS IoT registry calls the sync needs. Implementations retry throttling themselves and
+ * translate "already there" and "not there" into these results.
+ */
+export interface IotRegistry {
+  describeThing(name: string): Promise<IotThing | undefined>;
+  /** 'exists' when a thing of that name exists with another configuration. */
+  createThing(name: string, attributes: Record<string, string>, thingTypeName?: string): Promise<'created' | 'exists'>;
+  /** Merges `attributes` ('' removes one); throws IotVersionConflictError when the thing moved past `expectedVersion`. */
+  updateThing(name: string, attributes: Record<string, string>, expectedVersion: number, thingTypeName?: string): Promise<void>;
+  describeCertificate(id: string): Promise<IotCertificate | undefined>;
+  updateCertificate(id: string, status: 'INACTIVE' | 'REVOKED'): Promise<void>;
+  attachPrincipal(thingName: string, principal: string): Promise<void>;
+  /** A principal that is not attached (or no longer exists) counts as detached. */
+  detachPrincipal(thingName: string, principal: string): Promise<void>;
 }

@@ -162,3 +162,11 @@ export class SlotNotFoundError extends DomainError {
     super(version === undefined ? `device ${deviceId} has no slot '${slot}'` : `device ${deviceId} has no version ${version} of slot '${slot}'`);
   }
 }
+
+/** The AWS IoT thing moved past the version an update expected (the IoT sync re-reads and re-applies). */
+export class IotVersionConflictError extends DomainError {
+  readonly code = 'IOT_VERSION_CONFLICT';
+  constructor(readonly thingName: string, options?: { cause?: unknown }) {
+    super(`AWS IoT thing ${thingName} changed concurrently`, options);
+  }
+}

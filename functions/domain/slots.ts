@@ -78,10 +78,21 @@ interface PlannedEvent {
  * Applies slot changes to a device and records them: device status follows the identity slot; every
  * status change is one STATUS-UPDATED (on the device for the identity, on the slot for extra slots).
  */
-function finish(before: Device, draft: Device, planned: PlannedEvent[], outboxFor: (time: string) => OutboxEvent[], versions: SlotVersion[], policy: RenewalWindows, now: Date, ids: Ids): SlotMutation {
+function finish(
+  before: Device,
+  draft: Device,
+  planned: PlannedEvent[],
+  outboxFor: (time: string) => OutboxEvent[],
+  versions: SlotVersion[],
+  policy: RenewalWindows,
+  now: Date,
+  ids: Ids,
+  /** Appended to the device STATUS-UPDATED description, e.g. why the status changed. */
+  statusNote?: string,
+): SlotMutation {
   const status = deviceStatusOf(draft);
   const all = [...planned];
-  if (status !== before.status) all.push({ type: 'STATUS-UPDATED', description: `Status updated from '${before.status}' to '${status}'` });
+  if (status !== before.status) all.push({ type: 'STATUS-UPDATED', description: `Status updated from '${before.status}' to '${status}'${statusNote ? ` (${statusNote})` : ''}` });
   const stamps = nextEventTimestamps(before, now, all.length);
   const events: DeviceEvent[] = all.map((e, i) => ({ timestamp: stamps[i]!, type: e.type, description: e.description, ...(e.slot ? { slot: e.slot } : {}) }));
   let after: Device = { ...draft, status, events: withInlineEvents(before.events, events), version: before.version + 1 };
@@ -241,4 +252,102 @@ export function decommissionDevice(device: Device, activeIdentity: SlotVersion |
   // The decommission event carries the final device.
   mutation.outbox[0] = { ...mutation.outbox[0]!, data: { previous: device, updated: mutation.after } };
   return { ...mutation, due: null };
+}
+
+/** The DetailType of the certificate status events the registry consumes (CONTRACT §6). */
+export const CERTIFICATE_STATUS_DETAIL_TYPE = 'certificate.status.update';
+
+/** Certificate statuses a CA reports (CONTRACT §6, consumed `certificate.status.update`). */
+export const CERTIFICATE_STATUSES = ['REVOKED', 'ACTIVE', 'EXPIRED'] as const;
+export type CertificateStatus = (typeof CERTIFICATE_STATUSES)[number];
+
+/**
+ * How far ahead of a certificate's `not_after` an `EXPIRED` report is still believed (clock skew
+ * between the CA and the registry). An earlier report is ignored: the status rules would undo it.
+ */
+export const EXPIRY_SKEW_MS = 5 * 60_000;
+
+export interface CertificateStatusInput {
+  device: Device;
+  /** The stored version that holds the certificate. */
+  version: SlotVersion;
+  status: CertificateStatus;
+  /** For REVOKED; default Unspecified. */
+  reason?: RevocationReason;
+  policy: RenewalWindows;
+  now: Date;
+  ids: Ids;
+}
+
+/** What a reported certificate status does to a device (pure). */
+export type CertificateStatusOutcome =
+  /** The version is the slot's active one: the device changes through the usual mutation. */
+  | { kind: 'mutation'; mutation: SlotMutation }
+  /** A superseded version: only its stored version item changes. */
+  | { kind: 'version'; version: SlotVersion }
+  /** Nothing to change; `note` says why. */
+  | { kind: 'none'; note: string };
+
+const withoutRevocation = (version: SlotVersion, status: SlotVersionStatus): SlotVersion => {
+  const { revocation_reason: _reason, revoked_at: _at, ...rest } = version;
+  return { ...rest, status };
+};
+
+/**
+ * Applies a status reported by the CA for one stored certificate version. Only the slot's active
+ * version moves the slot (and, for the identity, the device): REVOKED revokes it with the reported
+ * reason; ACTIVE releases a CertificateHold (any other revocation is permanent), after which the
+ * status rules decide the slot's status; EXPIRED marks the slot EXPIRED once the certificate's
+ * not_after is (nearly) reached. A superseded version only has its version item updated.
+ */
+export function applyCertificateStatus({ device, version, status, reason = 'Unspecified', policy, now, ids }: CertificateStatusInput): CertificateStatusOutcome {
+  const name = version.slot;
+  const slot = slotOf(device, name);
+  const label = `slot '${name}' version ${version.version}`;
+  if (!slot) return { kind: 'none', note: `the device has no ${label}` };
+  const active = slot.active_version === version.version;
+
+  if (status === 'REVOKED') {
+    if (version.status === 'REVOKED') return { kind: 'none', note: `${label} is revoked already` };
+    if (!active) return { kind: 'version', version: { ...version, status: 'REVOKED', revocation_reason: reason, revoked_at: now.toISOString() } };
+    const mutation = revokeSlot({ device, slot: name, reason, active: version, policy, now, ids });
+    return mutation ? { kind: 'mutation', mutation } : { kind: 'none', note: `${label} is revoked already` };
+  }
+
+  if (status === 'ACTIVE') {
+    if (version.status !== 'REVOKED') return { kind: 'none', note: `${label} is not revoked` };
+    if (version.revocation_reason !== 'CertificateHold') return { kind: 'none', note: `${label} was revoked with reason ${version.revocation_reason ?? 'Unspecified'}, which is permanent (only CertificateHold is released)` };
+    if (!active) return { kind: 'version', version: withoutRevocation(version, 'SUPERSEDED') };
+    if (device.status === 'DECOMMISSIONED') return { kind: 'none', note: `device ${device.id} is decommissioned` };
+    const updated: Slot = { ...slot, status: slotStatusAt({ revoked: false, expiresAt: slot.expiration_date === undefined ? undefined : Date.parse(slot.expiration_date) }, policy, now.getTime()) };
+    const note = 'certificate hold released';
+    return { kind: 'mutation', mutation: slotStatusChange(device, name, slot, updated, [withoutRevocation(version, 'ACTIVE')], note, policy, now, ids) };
+  }
+
+  // EXPIRED: the status rules stay the source of truth, so a report well before not_after is ignored.
+  if (!active) return { kind: 'none', note: `${label} is superseded; expiry changes nothing` };
+  if (slot.status === 'REVOKED' || slot.status === 'EXPIRED') return { kind: 'none', note: `${label} is ${slot.status} already` };
+  const expiresAt = slot.expiration_date === undefined ? undefined : Date.parse(slot.expiration_date);
+  if (expiresAt !== undefined && now.getTime() < expiresAt - EXPIRY_SKEW_MS) return { kind: 'none', note: `${label} expires at ${slot.expiration_date}, not yet` };
+  return { kind: 'mutation', mutation: slotStatusChange(device, name, slot, { ...slot, status: 'EXPIRED' }, [], 'reported expired by the CA', policy, now, ids) };
+}
+
+/**
+ * A slot status change that is not a bind or a revocation: recorded like the sweeper's transitions
+ * (the identity's change is the device's STATUS-UPDATED, mirrored on the slot; an extra slot gets
+ * its own STATUS-UPDATED and `device.slot.update`), plus the slot event of the identity.
+ */
+function slotStatusChange(device: Device, name: string, slot: Slot, updated: Slot, versions: SlotVersion[], note: string, policy: RenewalWindows, now: Date, ids: Ids): SlotMutation {
+  const draft = withSlot(device, name, updated);
+  const planned: PlannedEvent[] =
+    name === IDENTITY_SLOT ? [] : [{ type: 'STATUS-UPDATED', description: `Slot '${name}' status updated from '${slot.status}' to '${updated.status}' (${note})`, slot: name }];
+  const mutation = finish(device, draft, planned, (time) => [slotOutbox(ids, device, name, slot, updated, time)], versions, policy, now, ids, note);
+  if (name === IDENTITY_SLOT) {
+    const statusEvent = mutation.events.find((e) => e.type === 'STATUS-UPDATED' && e.slot === undefined);
+    if (statusEvent) {
+      const identity = mutation.after.identity!;
+      mutation.after = { ...mutation.after, identity: { ...identity, events: withInlineEvents(identity.events, [statusEvent]) } };
+    }
+  }
+  return mutation;
 }

@@ -74,3 +74,87 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     renewalDefaults: renewalDefaults(env),
   };
 }
+
+/** The default `Source` of published events (CONTRACT §6); EVENT_SOURCE overrides it. */
+export const DEFAULT_EVENT_SOURCE = 'device-manager';
+/** EventBridge sources: no `aws.` prefix (reserved). Same rule as lib/config.ts. */
+const EVENT_SOURCE_PATTERN = /^(?!aws\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/;
+
+/** EVENT_SOURCE, validated, or the default. */
+export function eventSourceOf(env: Env): string {
+  const source = env.EVENT_SOURCE || DEFAULT_EVENT_SOURCE;
+  if (!EVENT_SOURCE_PATTERN.test(source)) throw new ConfigError('EVENT_SOURCE', `must be 1-256 letters, digits, '.', '_', '/' or '-', not starting with 'aws.', got '${source}'`);
+  return source;
+}
+
+/** The outbox publisher (functions/handlers/stream/publish-outbox.ts). */
+export interface PublisherConfig {
+  eventBusName: string;
+  eventSource: string;
+  /** Where events that cannot be published go, with the reason. */
+  deadLetterQueueUrl: string;
+  /** Sends of one entry before it is dead-lettered, the first included. */
+  maxAttempts: number;
+  region?: string;
+  eventBridgeEndpoint?: string;
+  sqsEndpoint?: string;
+}
+
+export function loadPublisherConfig(env: Env = process.env): PublisherConfig {
+  return {
+    eventBusName: required(env, 'EVENT_BUS_NAME'),
+    eventSource: eventSourceOf(env),
+    deadLetterQueueUrl: required(env, 'PUBLISH_DLQ_URL'),
+    maxAttempts: intVar(env, 'PUBLISH_MAX_ATTEMPTS', 6, 1, 20),
+    region: env.AWS_REGION,
+    eventBridgeEndpoint: env.EVENTBRIDGE_ENDPOINT || undefined,
+    sqsEndpoint: env.SQS_ENDPOINT || undefined,
+  };
+}
+
+/** AWS IoT thing attributes: at most 50 on a thing with a thing type, 3 without one. */
+export const IOT_MAX_ATTRIBUTES_TYPED = 50;
+export const IOT_MAX_ATTRIBUTES_UNTYPED = 3;
+/** Thing attribute names AWS IoT accepts (same rule as lib/config.ts). */
+export const IOT_ATTRIBUTE_NAME = /^[a-zA-Z0-9_.,@/:#-]{1,128}$/;
+
+/** The AWS IoT registry sync (functions/handlers/events/iot-sync.ts, CONTRACT §7). */
+export interface IotSyncConfig {
+  /** IOT_SYNC_ENABLED=true; when false the handler acknowledges every message and does nothing. */
+  enabled: boolean;
+  /** Device metadata keys copied to thing attributes, in order, up to the attribute limit. */
+  metadataKeys: string[];
+  /** Thing type of the things (allows 50 attributes); unset = untyped things (3 attributes). */
+  thingTypeName?: string;
+  /** What a decommission does to the identity certificate in AWS IoT. */
+  decommissionCertificateStatus: 'INACTIVE' | 'REVOKED';
+  region?: string;
+  /** Account of the certificate ARNs; default: the account in the function's ARN. */
+  accountId?: string;
+  /** Points the IoT client elsewhere; locally, unset means a dry run. */
+  iotEndpoint?: string;
+}
+
+export function loadIotSyncConfig(env: Env = process.env): IotSyncConfig {
+  const metadataKeys = (env.IOT_METADATA_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  const invalid = metadataKeys.find((k) => !IOT_ATTRIBUTE_NAME.test(k));
+  if (invalid !== undefined) throw new ConfigError('IOT_METADATA_KEYS', `'${invalid}' is not an AWS IoT attribute name (${IOT_ATTRIBUTE_NAME})`);
+  const thingTypeName = env.IOT_THING_TYPE || undefined;
+  if (thingTypeName !== undefined && !/^[a-zA-Z0-9:_-]{1,128}$/.test(thingTypeName)) throw new ConfigError('IOT_THING_TYPE', `must be 1-128 of [a-zA-Z0-9:_-], got '${thingTypeName}'`);
+  const status = env.IOT_DECOMMISSION_CERTIFICATE_STATUS || 'INACTIVE';
+  if (status !== 'INACTIVE' && status !== 'REVOKED') throw new ConfigError('IOT_DECOMMISSION_CERTIFICATE_STATUS', `must be INACTIVE or REVOKED, got '${status}'`);
+  const accountId = env.AWS_ACCOUNT_ID || undefined;
+  if (accountId !== undefined && !/^\d{12}$/.test(accountId)) throw new ConfigError('AWS_ACCOUNT_ID', `must be 12 digits, got '${accountId}'`);
+  return {
+    enabled: env.IOT_SYNC_ENABLED === 'true',
+    metadataKeys,
+    thingTypeName,
+    decommissionCertificateStatus: status,
+    region: env.AWS_REGION,
+    accountId,
+    iotEndpoint: env.IOT_ENDPOINT || undefined,
+  };
+}

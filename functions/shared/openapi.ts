@@ -9,6 +9,7 @@ import { INDEXED_FILTERS, MAX_PAGE_SIZE, SORT_FIELDS } from '../domain/query';
 import { createDeviceSchema, createGroupSchema, deviceEventSchema, deviceGroupSchema, deviceSchema, errorSchema, listOf, replaceGroupSchema, statsSchema, bindCertificateSchema, bindSlotSchema, policySchema, putPolicySchema, revokeSchema, slotVersionSchema } from '../domain/schemas';
 import { HTTP_ROUTES } from '../handlers/http/routes';
 import { MAX_BODY_BYTES } from './http';
+import { EVENTS_DOCUMENT } from './openapi-events';
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
@@ -255,6 +256,8 @@ export function openApiDocument(): Record<string, unknown> {
     },
     servers: [{ url: '/' }],
     paths,
+    // Lifecycle events on EventBridge and the AWS IoT sync (CONTRACT §6, §7): not HTTP, documented here.
+    'x-events': EVENTS_DOCUMENT,
     components: {
       schemas: componentSchemas(),
       securitySchemes: { jwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Scopes devices:read, devices:write, groups:write, dms:write.' } },

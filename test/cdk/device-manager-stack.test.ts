@@ -37,6 +37,15 @@ function sweeperId(s: Synthesized): string {
   return s.stack.getLogicalId(s.stack.sweeper.function.function.node.defaultChild as CfnFunction);
 }
 
+/** Logical ids and timeouts of the event functions (test/cdk/events.test.ts covers them). */
+function eventFunctions(s: Synthesized): Map<string, number> {
+  const id = (f: { function: { node: { defaultChild?: unknown } } }) => s.stack.getLogicalId(f.function.node.defaultChild as CfnFunction);
+  return new Map([
+    [id(s.stack.events.publisher), 60],
+    [id(s.stack.events.certificateIntake), 30],
+  ]);
+}
+
 /** Every function that uses the table: the routes with table access, and the sweeper. */
 function tableFunctionIds(s: Synthesized): string[] {
   return [...HTTP_ROUTES.filter((r) => r.table !== 'none').map((r) => functionOfRoute(s, r).id), sweeperId(s)];
@@ -93,8 +102,8 @@ describe('the HTTP API', () => {
   it('has one function per route (none shared)', () => {
     const ids = HTTP_ROUTES.map((route) => functionOfRoute(dev, route).id);
     expect(new Set(ids).size).toBe(HTTP_ROUTES.length);
-    // The only other function is the sweeper.
-    expect(resourcesOf(dev.template, 'AWS::Lambda::Function').map(([id]) => id).sort()).toEqual([...ids, sweeperId(dev)].sort());
+    // The only other functions are the sweeper and the event functions.
+    expect(resourcesOf(dev.template, 'AWS::Lambda::Function').map(([id]) => id).sort()).toEqual([...ids, sweeperId(dev), ...eventFunctions(dev).keys()].sort());
   });
 
   it('deploys a throttled default stage that writes JSON access logs to a log group with retention', () => {
@@ -121,7 +130,7 @@ describe('the functions', () => {
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         MemorySize: 512,
-        Timeout: id === sweeperId(dev) ? 300 : 10,
+        Timeout: id === sweeperId(dev) ? 300 : (eventFunctions(dev).get(id) ?? 10),
         Handler: 'index.handler',
         Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: '--enable-source-maps' }) },
       });
@@ -131,7 +140,7 @@ describe('the functions', () => {
   it('each log to their own log group, with the configured retention', () => {
     const resources = dev.template.toJSON().Resources;
     const logGroups = resourcesOf(dev.template, 'AWS::Lambda::Function').map(([, fn]) => refOf(fn.Properties!.LoggingConfig?.LogGroup));
-    expect(new Set(logGroups).size).toBe(HTTP_ROUTES.length + 1);
+    expect(new Set(logGroups).size).toBe(HTTP_ROUTES.length + 1 + eventFunctions(dev).size);
     for (const id of logGroups) expect(resources[id!]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 }, DeletionPolicy: 'Retain' });
 
     const { template } = synthesize({ logRetentionDays: 90 });

@@ -3,7 +3,7 @@
  * (conditioned on its version), its index entries, its events, the statistics counters and the outbox.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { DeviceChange, DeviceRepository, DeviceStats, Page, StatusDistribution } from '../../app/ports';
 import { DEVICE_STATUSES, type Device, type DeviceEvent } from '../../domain/device';
@@ -21,6 +21,7 @@ import {
   duePartition,
   dueUpTo,
   slotVersionKey,
+  parseSlotVersionKey,
   entryPartition,
   entryPrefix,
   indexFor,
@@ -31,7 +32,7 @@ import {
   statsScopeDms,
 } from './keys';
 import { outboxPuts, OUTBOX_TTL_SECONDS } from './outbox';
-import { DUE_INDEX, INDEXES, type IndexDefinition } from './schema';
+import { DUE_INDEX, INDEXES, type IndexDefinition, SERIAL_INDEX } from './schema';
 import { cancellationCodes, transactWrite } from './transact';
 
 export interface DeviceRepositoryOptions {
@@ -290,6 +291,44 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
       const out = await client.send(new GetCommand({ TableName, Key: slotVersionKey(id, slot, version), ConsistentRead: true }));
       if (out.Item) itemsRead++;
       return out.Item ? (JSON.parse(out.Item.doc as string) as SlotVersion) : undefined;
+    },
+
+    async findSlotVersionsBySerial(serial) {
+      const found = [];
+      let startKey: Item | undefined;
+      do {
+        const out = await query({
+          IndexName: SERIAL_INDEX.name,
+          KeyConditionExpression: '#s = :s',
+          ExpressionAttributeNames: { '#s': SERIAL_INDEX.partitionKey },
+          ExpressionAttributeValues: { ':s': serial },
+          ExclusiveStartKey: startKey,
+        });
+        for (const item of out.Items ?? []) {
+          const ref = parseSlotVersionKey(item);
+          if (ref) found.push(ref);
+        }
+        startKey = out.LastEvaluatedKey;
+      } while (startKey);
+      return found;
+    },
+
+    async saveSlotVersion(version, previous) {
+      try {
+        await client.send(
+          new PutCommand({
+            TableName,
+            Item: versionItem(version),
+            // The whole stored document as the version: any change since it was read is a conflict.
+            ConditionExpression: '#doc = :previous',
+            ExpressionAttributeNames: { '#doc': 'doc' },
+            ExpressionAttributeValues: { ':previous': JSON.stringify(previous) },
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) throw new VersionConflictError(`${version.device_id}/${version.slot}/${version.version}`, { cause: error });
+        throw error;
+      }
     },
 
     async dueDevices(shard, now, limit, after) {

@@ -77,6 +77,14 @@ export function indexFor(sortBy: SortField): IndexDefinition {
 /** A stored slot version: `SLOT#<slot>#<version, zero-padded so versions sort>`. */
 export const slotVersionKey = (id: string, slot: string, version: number): TableKey => ({ pk: `DEVICE#${id}`, sk: `SLOT#${slot}#${String(version).padStart(6, '0')}` });
 
+/** The device, slot and version a slot-version key names (slot names never contain `#`); undefined for any other key. */
+export function parseSlotVersionKey(key: { pk?: unknown; sk?: unknown }): { deviceId: string; slot: string; version: number } | undefined {
+  const device = typeof key.pk === 'string' ? /^DEVICE#(.+)$/.exec(key.pk) : null;
+  const slot = typeof key.sk === 'string' ? /^SLOT#([^#]+)#(\d+)$/.exec(key.sk) : null;
+  if (!device || !slot) return undefined;
+  return { deviceId: device[1]!, slot: slot[1]!, version: Number(slot[2]) };
+}
+
 /** Due-index attributes of a device with a next status boundary at `at` (epoch ms). */
 export function dueAttributes(id: string, at: number, shards: number): { due_pk: string; due_sk: string } {
   return { due_pk: duePartition(shardOf(id, shards)), due_sk: `${new Date(at).toISOString()}#${id}` };

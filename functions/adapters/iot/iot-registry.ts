@@ -1,0 +1,121 @@
+/**
+ * IotRegistry on AWS IoT Core: SDK exceptions become results or domain errors at this boundary
+ * (ResourceNotFound → undefined, ResourceAlreadyExists → 'exists', VersionConflict →
+ * IotVersionConflictError), and throttling or a transient service error is retried with backoff.
+ */
+import {
+  AttachThingPrincipalCommand,
+  CreateThingCommand,
+  DescribeCertificateCommand,
+  DescribeThingCommand,
+  DetachThingPrincipalCommand,
+  type IoTClient,
+  UpdateCertificateCommand,
+  UpdateThingCommand,
+} from '@aws-sdk/client-iot';
+import type { IotCertificateStatus, IotRegistry } from '../../app/ports';
+import { IotVersionConflictError } from '../../domain/errors';
+
+export interface IotRetryPolicy {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_IOT_RETRY: IotRetryPolicy = { attempts: 6, baseDelayMs: 100, maxDelayMs: 5000 };
+
+/** Errors that mean "try again later" (the SDK's own retries have already run out). */
+const TRANSIENT = new Set(['ThrottlingException', 'ServiceUnavailableException', 'InternalFailureException', 'InternalException']);
+
+export interface IotRegistryOptions {
+  client: IoTClient;
+  retry?: IotRetryPolicy;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  log?: (message: string, detail: Record<string, unknown>) => void;
+}
+
+const nameOf = (error: unknown) => (error instanceof Error ? error.name : '');
+
+export function iotRegistry({ client, retry = DEFAULT_IOT_RETRY, sleep = (ms) => new Promise((r) => setTimeout(r, ms)), random = Math.random, log = () => undefined }: IotRegistryOptions): IotRegistry {
+  /** One call with bounded full-jitter backoff on throttling; other errors go to the caller at once. */
+  async function call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await send();
+      } catch (error) {
+        if (!TRANSIENT.has(nameOf(error)) || attempt >= retry.attempts) throw error;
+        const delay = random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+        log('iot: throttled; retrying', { operation, attempt, error: nameOf(error), delayMs: Math.round(delay) });
+        await sleep(delay);
+      }
+    }
+  }
+
+  return {
+    async describeThing(thingName) {
+      try {
+        const out = await call('DescribeThing', () => client.send(new DescribeThingCommand({ thingName })));
+        return { name: out.thingName ?? thingName, version: out.version ?? 0, attributes: out.attributes ?? {}, ...(out.thingTypeName ? { thingTypeName: out.thingTypeName } : {}) };
+      } catch (error) {
+        if (nameOf(error) === 'ResourceNotFoundException') return undefined;
+        throw error;
+      }
+    },
+
+    async createThing(thingName, attributes, thingTypeName) {
+      try {
+        await call('CreateThing', () => client.send(new CreateThingCommand({ thingName, ...(thingTypeName ? { thingTypeName } : {}), attributePayload: { attributes } })));
+        return 'created';
+      } catch (error) {
+        // Same name, other configuration (the same configuration succeeds): the caller reads and updates it.
+        if (nameOf(error) === 'ResourceAlreadyExistsException') return 'exists';
+        throw error;
+      }
+    },
+
+    async updateThing(thingName, attributes, expectedVersion, thingTypeName) {
+      try {
+        await call('UpdateThing', () =>
+          client.send(new UpdateThingCommand({ thingName, ...(thingTypeName ? { thingTypeName } : {}), attributePayload: { attributes, merge: true }, expectedVersion })),
+        );
+      } catch (error) {
+        if (nameOf(error) === 'VersionConflictException') throw new IotVersionConflictError(thingName, { cause: error });
+        throw error;
+      }
+    },
+
+    async describeCertificate(certificateId) {
+      try {
+        const out = await call('DescribeCertificate', () => client.send(new DescribeCertificateCommand({ certificateId })));
+        return { id: certificateId, status: (out.certificateDescription?.status ?? 'ACTIVE') as IotCertificateStatus };
+      } catch (error) {
+        if (nameOf(error) === 'ResourceNotFoundException') return undefined;
+        throw error;
+      }
+    },
+
+    async updateCertificate(certificateId, newStatus) {
+      try {
+        await call('UpdateCertificate', () => client.send(new UpdateCertificateCommand({ certificateId, newStatus })));
+      } catch (error) {
+        // The certificate reached a status it cannot leave (e.g. REVOKED) meanwhile: nothing left to do.
+        if (nameOf(error) !== 'CertificateStateException') throw error;
+        log('iot: certificate status cannot change; left as it is', { certificateId, newStatus, error: (error as Error).message });
+      }
+    },
+
+    async attachPrincipal(thingName, principal) {
+      // Attaching an attached principal succeeds: idempotent as it is.
+      await call('AttachThingPrincipal', () => client.send(new AttachThingPrincipalCommand({ thingName, principal })));
+    },
+
+    async detachPrincipal(thingName, principal) {
+      try {
+        await call('DetachThingPrincipal', () => client.send(new DetachThingPrincipalCommand({ thingName, principal })));
+      } catch (error) {
+        if (nameOf(error) !== 'ResourceNotFoundException') throw error;
+      }
+    },
+  };
+}

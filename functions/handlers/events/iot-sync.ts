@@ -1,0 +1,82 @@
+/**
+ * AWS IoT Core registry sync (CONTRACT §7): EventBridge rule on the device events → SQS → here (SQS
+ * event source with ReportBatchItemFailures). The messages of one device in a batch are synced once,
+ * from the stored device; a device that fails reports all its messages, which SQS delivers again
+ * and, after five receives, moves to the dead-letter queue.
+ */
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SyncHints } from '../../app/iot-sync';
+import { iotSyncService } from '../../shared/composition';
+import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../shared/observability';
+
+/** Devices synced at once within a batch. */
+const CONCURRENCY = 4;
+
+interface DeviceWork {
+  messageIds: string[];
+  superseded: Set<number>;
+}
+
+/** The account of a function ARN (`arn:aws:lambda:<region>:<account>:function:<name>`). */
+export function accountOf(functionArn: string | undefined): string {
+  return functionArn?.split(':')[4] ?? '';
+}
+
+/** The device a bus event is about, and what it hints; undefined for events that are not a device's. */
+export function deviceWorkOf(body: string): { deviceId: string; supersededIdentityVersion?: number } | undefined {
+  const event = JSON.parse(body) as { detail?: { type?: string; subject?: string; data?: { previous?: { active_version?: number } | null; updated?: { active_version?: number } | null } } };
+  const match = /^device\/(.+)$/.exec(event.detail?.subject ?? '');
+  if (!match) return undefined;
+  const { type, data } = event.detail ?? {};
+  const before = data?.previous?.active_version;
+  const after = data?.updated?.active_version;
+  const superseded = type === 'device.identity.update' && typeof before === 'number' && before !== after ? before : undefined;
+  return { deviceId: match[1]!, ...(superseded === undefined ? {} : { supersededIdentityVersion: superseded }) };
+}
+
+export async function handler(event: SQSEvent, context: Pick<Context, 'invokedFunctionArn'> & Partial<Context>): Promise<SQSBatchResponse> {
+  if (context.functionName) logger.addContext(context as Context);
+  const { config, sync } = iotSyncService(accountOf(context.invokedFunctionArn));
+  if (!config.enabled) {
+    logger.info('iot-sync is disabled (IOT_SYNC_ENABLED); messages acknowledged', { messages: event.Records.length });
+    return { batchItemFailures: [] };
+  }
+  const failed: string[] = [];
+  const work = new Map<string, DeviceWork>();
+  for (const record of event.Records) {
+    let target: ReturnType<typeof deviceWorkOf>;
+    try {
+      target = deviceWorkOf(record.body);
+    } catch (error) {
+      // Unreadable: fail it, so it ends in the dead-letter queue for a look rather than vanishing.
+      logger.error('iot-sync: unreadable message', { messageId: record.messageId, error: error instanceof Error ? error.message : String(error) });
+      failed.push(record.messageId);
+      continue;
+    }
+    if (!target) continue;
+    const entry = work.get(target.deviceId) ?? { messageIds: [], superseded: new Set<number>() };
+    entry.messageIds.push(record.messageId);
+    if (target.supersededIdentityVersion !== undefined) entry.superseded.add(target.supersededIdentityVersion);
+    work.set(target.deviceId, entry);
+  }
+
+  const queue = [...work.entries()];
+  await Promise.all(
+    Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const [deviceId, { messageIds, superseded }] = next;
+        const hints: SyncHints = { supersededIdentityVersions: [...superseded] };
+        try {
+          const report = await sync.syncDevice(deviceId, hints);
+          logger.info('iot-sync: device synced', { ...report });
+        } catch (error) {
+          metrics.addMetric(METRIC.iotSyncFailures, MetricUnit.Count, 1);
+          logger.error('iot-sync: device failed; its messages will be delivered again', { deviceId, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+          failed.push(...messageIds);
+        }
+      }
+    }),
+  );
+  flushMetrics();
+  return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+}

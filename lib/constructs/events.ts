@@ -1,0 +1,158 @@
+/**
+ * Lifecycle events (CONTRACT §6): the stack's bus with an archive for replay, the outbox publisher
+ * (table stream → bus) with its dead-letter queue, and the certificate status intake (rule on
+ * `certificate.status.update` → function) with its own. Every dead-letter queue has a depth alarm.
+ */
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { CfnTable, ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Archive, EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Grant } from 'aws-cdk-lib/aws-iam';
+import { EventSourceMapping, FilterCriteria, FilterRule, type IDestination, type IEventSourceDlq, type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { OUTBOX_KIND } from '../../functions/adapters/dynamodb/outbox';
+import { SERIAL_INDEX } from '../../functions/adapters/dynamodb/schema';
+import { CERTIFICATE_STATUS_DETAIL_TYPE } from '../../functions/domain/slots';
+import { type DeploymentConfig, toRemovalPolicy } from '../config';
+import { ServiceFunction } from './service-function';
+
+/** How long the archive keeps published events for replay. */
+export const EVENT_ARCHIVE_RETENTION = Duration.days(90);
+/** Publisher: time for a batch of 100 records with bounded retries and backoff. */
+export const PUBLISHER_TIMEOUT = Duration.seconds(60);
+/** Stream retries of a failing batch (bisected each time) before the on-failure destination. */
+export const STREAM_RETRY_ATTEMPTS = 10;
+/** What the certificate intake does to the table: reads and writes of the device save path, no scans, no batch reads. */
+export const CERTIFICATE_INTAKE_TABLE_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'];
+/** The stream actions the event source mapping needs (the DynamoDB developer guide's policy for Lambda triggers). */
+export const STREAM_READ_ACTIONS: readonly string[] = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'];
+
+/** An encrypted, TLS-only dead-letter queue that keeps messages 14 days, with an alarm as soon as one arrives. */
+export function deadLetterQueue(scope: Construct, id: string, config: DeploymentConfig, holds: string): { queue: Queue; alarm: Alarm } {
+  const queue = new Queue(scope, id, {
+    encryption: QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+    removalPolicy: toRemovalPolicy(config.removalPolicy),
+  });
+  Validations.of(queue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason: `This queue is itself a dead-letter queue (${holds}); a dead-letter queue of a dead-letter queue would only move the problem. Its depth alarm tells operators to look.`,
+  });
+  const alarm = new Alarm(scope, `${id}Depth`, {
+    alarmDescription: `Messages in the dead-letter queue: ${holds}. Inspect, fix the cause, then redrive.`,
+    metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+    threshold: 0,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  });
+  return { queue, alarm };
+}
+
+/**
+ * An SQS failure destination that grants exactly sqs:SendMessage on the queue (the stock ones also
+ * grant GetQueueAttributes and GetQueueUrl, which Lambda does not need to deliver there).
+ */
+export function sendOnlyDestination(queue: Queue): IEventSourceDlq & IDestination {
+  return {
+    bind(_target: unknown, fn: IFunction) {
+      Grant.addToPrincipal({ grantee: fn, actions: ['sqs:SendMessage'], resourceArns: [queue.queueArn] });
+      return { destination: queue.queueArn };
+    },
+  };
+}
+
+export interface DeviceEventsProps {
+  readonly config: DeploymentConfig;
+  /** The device table; its stream feeds the publisher. */
+  readonly table: ITable;
+}
+
+export class DeviceEvents extends Construct {
+  readonly bus: EventBus;
+  readonly archive: Archive;
+  readonly publisher: ServiceFunction;
+  readonly streamMapping: EventSourceMapping;
+  readonly publishDeadLetterQueue: Queue;
+  readonly certificateIntake: ServiceFunction;
+  readonly certificateRule: Rule;
+  readonly certificateDeadLetterQueue: Queue;
+  readonly alarms: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: DeviceEventsProps) {
+    super(scope, id);
+    const { config, table } = props;
+    if (!table.tableStreamArn) throw new Error('the device table must have a stream (NEW_AND_OLD_IMAGES) for the outbox publisher');
+
+    this.bus = new EventBus(this, 'Bus', { eventBusName: `device-manager-${config.stageName}`, description: `Device Manager lifecycle events (${config.stageName})` });
+    this.archive = this.bus.archive('Archive', {
+      description: 'Every Device Manager event, for replay',
+      eventPattern: { source: [config.eventSource] },
+      retention: EVENT_ARCHIVE_RETENTION,
+    });
+
+    // The publisher: stream → bus; what it cannot publish goes to its dead-letter queue with the reason.
+    const publishDlq = deadLetterQueue(this, 'PublishDeadLetterQueue', config, 'events the outbox publisher could not put on the bus, and stream batches that kept failing');
+    this.publishDeadLetterQueue = publishDlq.queue;
+    this.alarms.push(publishDlq.alarm);
+    this.publisher = new ServiceFunction(this, 'Publisher', {
+      entry: 'stream/publish-outbox',
+      description: 'Outbox publisher: table stream to the EventBridge bus',
+      config,
+      table,
+      tableAccess: 'none',
+      timeout: PUBLISHER_TIMEOUT,
+      environment: { EVENT_BUS_NAME: this.bus.eventBusName, EVENT_SOURCE: config.eventSource, PUBLISH_DLQ_URL: this.publishDeadLetterQueue.queueUrl },
+    });
+    this.bus.grantPutEventsTo(this.publisher.role);
+    Grant.addToPrincipal({ grantee: this.publisher.role, actions: ['sqs:SendMessage'], resourceArns: [this.publishDeadLetterQueue.queueArn] });
+    Grant.addToPrincipal({ grantee: this.publisher.role, actions: [...STREAM_READ_ACTIONS], resourceArns: [`${table.tableArn}/stream/*`] });
+    const tableLogicalId = Stack.of(this).resolve((table.node.defaultChild as CfnTable).logicalId) as string;
+    Validations.of(this.publisher.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/stream/*]`,
+      reason:
+        'The stream actions are scoped to `<table ARN>/stream/*`: the streams of the device table only (the stream label changes when a stream is re-enabled), as in the DynamoDB developer guide policy for Lambda triggers; ListStreams has no narrower resource.',
+    });
+
+    this.streamMapping = new EventSourceMapping(this, 'StreamMapping', {
+      target: this.publisher.function,
+      eventSourceArn: table.tableStreamArn,
+      // Never lost: a new or replaced mapping starts from the oldest record still in the stream (24 h).
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      batchSize: 100,
+      // Per-shard order: one batch of a shard at a time.
+      parallelizationFactor: 1,
+      bisectBatchOnError: true,
+      reportBatchItemFailures: true,
+      retryAttempts: STREAM_RETRY_ATTEMPTS,
+      onFailure: sendOnlyDestination(this.publishDeadLetterQueue),
+      // Only new outbox records reach the function (TTL deletions and every other item are filtered out).
+      filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { kind: { S: FilterRule.isEqual(OUTBOX_KIND) } } } })],
+    });
+
+    // Certificate status intake: rule → function; retried, then dead-lettered.
+    const certificateDlq = deadLetterQueue(this, 'CertificateDeadLetterQueue', config, 'certificate.status.update events the intake could not apply');
+    this.certificateDeadLetterQueue = certificateDlq.queue;
+    this.alarms.push(certificateDlq.alarm);
+    this.certificateIntake = new ServiceFunction(this, 'CertificateIntake', {
+      entry: 'events/certificate-status',
+      description: 'Certificate status intake: certificate.status.update to the slot versions',
+      config,
+      table,
+      tableAccess: { actions: CERTIFICATE_INTAKE_TABLE_ACTIONS },
+      timeout: Duration.seconds(30),
+    });
+    // The serial index alone, not every index of the table.
+    Grant.addToPrincipal({ grantee: this.certificateIntake.role, actions: ['dynamodb:Query'], resourceArns: [`${table.tableArn}/index/${SERIAL_INDEX.name}`] });
+    this.certificateIntake.function.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: sendOnlyDestination(this.certificateDeadLetterQueue) });
+    this.certificateRule = new Rule(this, 'CertificateStatusRule', {
+      eventBus: this.bus,
+      description: 'Certificate status updates from the CA to the Device Manager certificate intake',
+      eventPattern: { detailType: [CERTIFICATE_STATUS_DETAIL_TYPE] },
+      targets: [new LambdaFunction(this.certificateIntake.function, { deadLetterQueue: this.certificateDeadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(24) })],
+    });
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Events in the local service, wired like the deployed stack: the engine's change feed → the outbox
+ * publisher (the real stream handler) → a local bus (local/event-sink.ts) → the certificate intake
+ * and, when IOT_SYNC_ENABLED=true, the IoT sync (a dry run unless IOT_ENDPOINT is set). Also the
+ * local-only `POST /_local/events` endpoint through which `npm run event` puts events on that bus.
+ */
+import type { SQSRecord } from 'aws-lambda';
+import { outboxPublisher } from '../functions/app/publish';
+import type { DeadLetterQueue } from '../functions/app/ports';
+import { CERTIFICATE_STATUS_DETAIL_TYPE, handler as certificateHandler } from '../functions/handlers/events/certificate-status';
+import { handler as iotSyncHandler } from '../functions/handlers/events/iot-sync';
+import { handler as publishHandler } from '../functions/handlers/stream/publish-outbox';
+import { createIotSync, type Services, setIotSync, setPublisher } from '../functions/shared/composition';
+import { eventSourceOf, loadIotSyncConfig } from '../functions/shared/config';
+import type { Engine } from './engine';
+import { startStreamFeed, type StreamFeed } from './engine/stream-feed';
+import { type BusEvent, LOCAL_ACCOUNT, type LocalEventSink, type LocalTarget, type PutEntry, startLocalEventSink } from './event-sink';
+import { dryRunIotRegistry } from './iot-dry-run';
+import type { LocalRoute } from './server';
+
+export const LOCAL_EVENTS_PATH = '/_local/events';
+export const DEFAULT_EVENTS_FILE = '.data/events.ndjson';
+
+export interface LocalEvents {
+  sink: LocalEventSink;
+  /** The events file, if one is kept. */
+  file?: string;
+  routes: LocalRoute[];
+  /** Resolves once every change so far is published and every delivery it caused is done. */
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface LocalEventsOptions {
+  env: Record<string, string | undefined>;
+  services: Services;
+  /** The embedded engine; without it (DYNAMODB_ENDPOINT) nothing is published. */
+  engine?: Engine;
+  tableName: string;
+  say: (line: string) => void;
+}
+
+/** LOCAL_EVENTS_FILE, else `.data/events.ndjson` (none with IN_MEMORY=true); an empty value keeps no file. */
+export function eventsFileOf(env: Record<string, string | undefined>): string | undefined {
+  if (env.LOCAL_EVENTS_FILE !== undefined) return env.LOCAL_EVENTS_FILE || undefined;
+  return env.IN_MEMORY === 'true' ? undefined : DEFAULT_EVENTS_FILE;
+}
+
+function sqsRecordOf(event: BusEvent): SQSRecord {
+  return {
+    messageId: event.id,
+    receiptHandle: event.id,
+    body: JSON.stringify(event),
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'events.amazonaws.com', ApproximateFirstReceiveTimestamp: String(Date.now()) },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:${event.region}:${LOCAL_ACCOUNT}:iot-sync`,
+    awsRegion: event.region,
+  };
+}
+
+export function startLocalEvents({ env, services, engine, tableName, say }: LocalEventsOptions): LocalEvents {
+  const region = env.AWS_REGION ?? 'us-east-1';
+  const source = eventSourceOf(env);
+  const file = eventsFileOf(env);
+  const functionArn = (name: string) => `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:${name}`;
+
+  const targets: LocalTarget[] = [
+    {
+      name: 'certificate-status',
+      matches: (e) => e['detail-type'] === CERTIFICATE_STATUS_DETAIL_TYPE,
+      deliver: async (e) => {
+        const report = await certificateHandler(e);
+        say(`certificate.status.update: ${report.outcome}${report.results.map((r) => ` [${r.device_id} ${r.slot} v${r.version}: ${r.outcome}, ${r.note}]`).join('')}`);
+        return report;
+      },
+    },
+  ];
+  const iotConfig = loadIotSyncConfig(env);
+  if (iotConfig.enabled) {
+    setIotSync({ config: iotConfig, sync: createIotSync({ ...iotConfig, region }, LOCAL_ACCOUNT, services.repository, iotConfig.iotEndpoint ? undefined : dryRunIotRegistry(say)) });
+    targets.push({
+      name: 'iot-sync',
+      matches: (e) => e.source === source && e['detail-type'].startsWith('device.'),
+      deliver: (e) => iotSyncHandler({ Records: [sqsRecordOf(e)] }, { invokedFunctionArn: functionArn('iot-sync') }),
+    });
+    say(`IoT sync on (${iotConfig.iotEndpoint ? `AWS IoT at ${iotConfig.iotEndpoint}` : 'dry run: calls are logged'})`);
+  }
+
+  const sink = startLocalEventSink({ file, region, targets, say });
+  const deadLetters: DeadLetterQueue = {
+    async send(letter) {
+      say(`dead letter (${letter.reason.code}): ${letter.reason.message} ${JSON.stringify(letter.event ?? letter.record)}`);
+    },
+  };
+  setPublisher(outboxPublisher({ bus: sink, deadLetters, source }));
+  const feed: StreamFeed | undefined = engine ? startStreamFeed({ engine, tableName, handler: publishHandler, batchSize: 100, maxRetries: 3 }) : undefined;
+
+  const put: LocalRoute = {
+    method: 'POST',
+    path: LOCAL_EVENTS_PATH,
+    async handle(body) {
+      const entry = body as Partial<PutEntry> | undefined;
+      if (typeof entry?.['detail-type'] !== 'string' || typeof entry.detail !== 'object' || entry.detail === null) {
+        return { status: 400, body: { err: 'expected {"source", "detail-type", "detail": {...}}', code: 'VALIDATION_ERROR' } };
+      }
+      const result = await sink.put({ source: typeof entry.source === 'string' ? entry.source : 'local', 'detail-type': entry['detail-type'], detail: entry.detail, time: entry.time });
+      return { status: 200, body: result };
+    },
+  };
+
+  async function drain() {
+    for (;;) {
+      const before = sink.count;
+      await feed?.drain();
+      await sink.drain();
+      await feed?.drain();
+      if (sink.count === before) return;
+    }
+  }
+
+  return {
+    sink,
+    file,
+    routes: [put],
+    drain,
+    async stop() {
+      await drain();
+      await feed?.stop();
+      setPublisher(undefined);
+      setIotSync(undefined);
+    },
+  };
+}
