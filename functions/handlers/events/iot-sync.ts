@@ -6,7 +6,7 @@
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { SyncHints } from '../../app/iot-sync';
-import { iotSyncService } from '../../shared/composition';
+import { iotSyncService } from '../../shared/iot-composition';
 import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../shared/observability';
 
 /** Devices synced at once within a batch. */

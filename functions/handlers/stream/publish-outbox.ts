@@ -8,7 +8,7 @@ import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEven
 import type { OutboxRecord } from '../../app/publish';
 import { OUTBOX_KIND } from '../../adapters/dynamodb/outbox';
 import type { OutboxEvent } from '../../domain/outbox';
-import { publisher } from '../../shared/composition';
+import { publisher } from '../../shared/publisher-composition';
 import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../shared/observability';
 
 function isOutboxEvent(value: unknown): value is OutboxEvent {

@@ -5,7 +5,8 @@ import { outboxPublisher } from '../../../functions/app/publish';
 import type { CloudEvent, PublishOutcome } from '../../../functions/app/ports';
 import { handler as iotHandler, accountOf, deviceWorkOf } from '../../../functions/handlers/events/iot-sync';
 import { handler as publishHandler, outboxRecordsOf } from '../../../functions/handlers/stream/publish-outbox';
-import { setIotSync, setPublisher } from '../../../functions/shared/composition';
+import { setIotSync } from '../../../functions/shared/iot-composition';
+import { setPublisher } from '../../../functions/shared/publisher-composition';
 import { loadIotSyncConfig } from '../../../functions/shared/config';
 
 afterEach(() => {

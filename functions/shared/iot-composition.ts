@@ -1,0 +1,46 @@
+/**
+ * The composition root of the AWS IoT sync (queue → IoT): the device repository (reads) and the IoT
+ * client, kept apart so that no other function loads the IoT client.
+ */
+import { iotSync, type IotSync } from '../app/iot-sync';
+import type { DeviceRepository, IotRegistry } from '../app/ports';
+import { createIotClient } from '../adapters/iot/client';
+import { iotRegistry } from '../adapters/iot/iot-registry';
+import { services } from './composition';
+import { ConfigError, IOT_MAX_ATTRIBUTES_TYPED, IOT_MAX_ATTRIBUTES_UNTYPED, type IotSyncConfig, loadIotSyncConfig } from './config';
+import { logger } from './observability';
+
+/** The IoT sync: the device repository (reads only) and AWS IoT, or the registry given (a dry run, a test fake). */
+export function createIotSync(config: IotSyncConfig, accountId: string, devices: DeviceRepository, iot?: IotRegistry): IotSync {
+  if (!config.region) throw new ConfigError('AWS_REGION', 'is required for certificate ARNs');
+  const log = (message: string, detail: Record<string, unknown>) => logger.info(message, detail);
+  return iotSync({
+    devices,
+    iot: iot ?? iotRegistry({ client: createIotClient({ region: config.region, endpoint: config.iotEndpoint }), log }),
+    settings: {
+      region: config.region,
+      accountId: config.accountId ?? accountId,
+      metadataKeys: config.metadataKeys,
+      thingTypeName: config.thingTypeName,
+      maxAttributes: config.thingTypeName ? IOT_MAX_ATTRIBUTES_TYPED : IOT_MAX_ATTRIBUTES_UNTYPED,
+      decommissionCertificateStatus: config.decommissionCertificateStatus,
+    },
+    log,
+  });
+}
+
+let currentIotSync: { config: IotSyncConfig; sync: IotSync } | undefined;
+
+/** The process-wide IoT sync; `accountId` (from the function's ARN) is used unless AWS_ACCOUNT_ID is set. */
+export function iotSyncService(accountId: string): { config: IotSyncConfig; sync: IotSync } {
+  if (!currentIotSync) {
+    const config = loadIotSyncConfig();
+    currentIotSync = { config, sync: createIotSync(config, accountId, services().repository) };
+  }
+  return currentIotSync;
+}
+
+/** Test and local-service hook: replace the process-wide IoT sync. */
+export function setIotSync(next: { config: IotSyncConfig; sync: IotSync } | undefined): void {
+  currentIotSync = next;
+}
