@@ -59,16 +59,28 @@ const pendingKey = (tableName: string, key: string): string => `${tableName}\u00
 /** Listeners and sequence numbers of one engine. */
 export class ChangeFeed {
   private readonly listeners = new Set<ChangeListener>();
-  // Seeded with the start time so that sequence numbers keep increasing across restarts of an
-  // engine on the same data folder (as long as the clock does not go backwards).
-  private readonly base = BigInt(Date.now()) * 1_000_000n;
-  private counter = 0n;
+  private last: bigint;
 
   /**
    * @param emitUnchanged also emit MODIFY for writes that leave the item exactly as it was;
    *   DynamoDB Streams writes no record for those, so the default is false.
+   * @param resumeAfter the last sequence number of a previous run on the same data (0 if unknown):
+   *   numbers continue above it, or above the start time in milliseconds x 1,000,000 if that is
+   *   higher (the clock alone covers a run that ended without saving its last number, as long as
+   *   the clock has not gone backwards).
    */
-  constructor(private readonly emitUnchanged = false) {}
+  constructor(
+    private readonly emitUnchanged = false,
+    resumeAfter = 0n,
+  ) {
+    const clock = BigInt(Date.now()) * 1_000_000n;
+    this.last = resumeAfter > clock ? resumeAfter : clock;
+  }
+
+  /** The last sequence number handed out (or, before the first record, the seed). */
+  get lastSequenceNumber(): bigint {
+    return this.last;
+  }
 
   /** Adds a listener; returns the function that removes it. */
   subscribe(listener: ChangeListener): () => void {
@@ -127,7 +139,7 @@ export class ChangeFeed {
       const value = source[AttributeName];
       if (value) keys[AttributeName] = value;
     }
-    this.counter += 1n;
+    this.last += 1n;
     return {
       eventID: randomUUID().replace(/-/g, ''),
       eventName: !oldItem ? 'INSERT' : !newItem ? 'REMOVE' : 'MODIFY',
@@ -135,7 +147,7 @@ export class ChangeFeed {
       keys: copy(keys),
       ...(oldItem ? { oldImage: copy(oldItem) } : {}),
       ...(newItem ? { newImage: copy(newItem) } : {}),
-      sequenceNumber: (this.base + this.counter).toString().padStart(SEQUENCE_DIGITS, '0'),
+      sequenceNumber: this.last.toString().padStart(SEQUENCE_DIGITS, '0'),
       approximateCreationDateTime: Math.floor(Date.now() / 1000),
     };
   }

@@ -27,6 +27,8 @@ export interface IndexDescription {
   IndexName: string;
   KeySchema: KeySchemaElement[];
   Projection: { ProjectionType: string; NonKeyAttributes?: string[] };
+  /** GSIs only. */
+  IndexStatus?: string;
 }
 
 export interface TableDescription {
@@ -70,6 +72,10 @@ export interface BatchOperation {
 /** The main LevelDB (abstract-level), as wrapped by dynalite with callback-style methods. */
 export interface MainDb {
   open(): Promise<void>;
+  /** Without a callback, the tracked promise; resolves undefined when the key is missing. */
+  get(key: string): Promise<unknown>;
+  /** Without a callback, the tracked promise (a graceful close waits for it). */
+  put(key: string, value: unknown): Promise<void>;
   /** With a callback, dynalite answers on a later turn (setImmediate); without, it returns the tracked promise. */
   batch(ops: BatchOperation[], cb: ErrorCallback): void;
   batch(ops: BatchOperation[]): Promise<void>;
@@ -83,6 +89,8 @@ export interface MainDb {
 export interface Store {
   options: { maxItemSize: number; path?: string };
   db: MainDb;
+  /** Table descriptions by table name. */
+  tableDb: SubDb;
   getTable(name: string, checkStatus: boolean, cb: ValueCallback<TableDescription>): void;
   getItemDb(name: string): SubDb;
   getIndexDb(indexType: 'Local' | 'Global', tableName: string, indexName: string): SubDb;

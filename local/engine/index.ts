@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
 import { ChangeFeed, type ChangeRecord } from './change-feed';
 import { actionValidations, createDynalite, db, type DynaliteError, type Store } from './dynalite';
+import { isTableOperation, TableStatus } from './table-status';
 import { IdempotencyCache, transactGetItems, transactWriteItems, type TransactionContext } from './transactions';
 
 export type { ChangeRecord } from './change-feed';
@@ -45,6 +46,12 @@ export interface Engine {
 
 /** How long stop() lets in-flight requests finish before cutting their connections. */
 const FORCE_CLOSE_MS = 5000;
+
+/**
+ * Where the store keeps the last change-feed sequence number of a run, written at stop (outside
+ * dynalite's key prefixes `table~`, `item-`, `index-` and `tag-`, so no table operation sees it).
+ */
+const LAST_SEQUENCE_KEY = 'engine~change-feed~last-sequence-number';
 
 /** Same limit as dynalite's own handler. */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
@@ -90,8 +97,9 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   }
 
   installReturnValuesOnConditionCheckFailure();
-  const feed = new ChangeFeed(options.emitUnchangedWrites ?? false);
+  const feed = new ChangeFeed(options.emitUnchangedWrites ?? false, await lastSequenceNumber(store));
   feed.attach(store);
+  const tables = new TableStatus(store);
   const ctx: TransactionContext = { store, feed, tokens: new IdempotencyCache(), conflictRate, random: Math.random };
 
   let stopping: Promise<void> | undefined;
@@ -104,8 +112,13 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     if (stopping) res.setHeader('Connection', 'close');
     const target = req.headers['x-amz-target'];
     const handler = typeof target === 'string' ? EXTENSION_TARGETS[target] : undefined;
-    if (handler && req.method === 'POST') handleExtension(ctx, handler, req, res);
-    else dynaliteListener(req, res);
+    if (handler && req.method === 'POST') {
+      handleExtension(ctx, handler, req, res);
+      return;
+    }
+    // dynalite answers table operations before the table is ACTIVE (or gone): wait for it.
+    if (isTableOperation(target)) tables.holdAnswer(res);
+    dynaliteListener(req, res);
   });
 
   try {
@@ -132,6 +145,12 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       // dynalite's close stops accepting connections, lets in-flight requests finish, then waits
       // for pending LevelDB operations and closes the store.
       stopping ??= new Promise<void>((resolve, reject) => {
+        // Save the last sequence number for the next start on this data folder. This 'close'
+        // listener runs before the one dynalite's close registers below, which only then starts
+        // closing the store: the store waits for this write, as for any operation in progress.
+        server.once('close', () => {
+          store.db.put(LAST_SEQUENCE_KEY, feed.lastSequenceNumber.toString()).catch(() => undefined);
+        });
         // Last resort against a request that never completes (e.g. a client stalled mid-body).
         const force = setTimeout(() => server.closeAllConnections(), FORCE_CLOSE_MS).unref();
         server.close((err?: Error) => {
@@ -146,6 +165,16 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       return stopping;
     },
   };
+}
+
+/** The last sequence number saved by a previous run on the store's data (0 if none). */
+async function lastSequenceNumber(store: Store): Promise<bigint> {
+  try {
+    const saved = await store.db.get(LAST_SEQUENCE_KEY);
+    return typeof saved === 'string' && /^\d{1,40}$/.test(saved) ? BigInt(saved) : 0n;
+  } catch {
+    return 0n; // numbers then continue above the start time, as without a saved number
+  }
 }
 
 const RVOCCF_INSTALLED = Symbol.for('device-manager.local-engine.return-values-on-condition-check-failure');

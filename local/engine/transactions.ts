@@ -431,6 +431,7 @@ async function evaluate(store: Store, action: PreparedAction, existing: WireItem
   const standIn: Store = {
     options: store.options,
     db: store.db,
+    tableDb: store.tableDb,
     getTable: ((_name: string, checkStatus: unknown, cb?: ValueCallback<TableDescription>) =>
       (typeof checkStatus === 'function' ? (checkStatus as ValueCallback<TableDescription>) : cb!)(null, action.table)) as Store['getTable'],
     getItemDb: () => itemDb,

@@ -326,8 +326,10 @@ describe('TransactWriteItems', () => {
             if (!(err instanceof TransactionCanceledException)) throw err;
             cancellations++;
             current = Number(err.CancellationReasons?.[0]?.Item?.n?.N);
-            // Jittered exponential backoff, as the SDK retry strategies do.
-            await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(16, 2 ** attempt)));
+            // Jittered exponential backoff, as the SDK retry strategies do. The cap is high enough for
+            // the contenders to spread out: with a low one (16 ms) all 16 workers keep colliding, and
+            // on a loaded machine the thousands of wasted attempts could outlast the test timeout.
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(256, 2 ** attempt)));
           }
         }
       }
