@@ -15,8 +15,12 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** Runs `op(i)` `count` times with `concurrency` in flight; latency in ms. */
-export async function measure(count: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<Measurement> {
+/**
+ * Runs `op(i)` `count` times with `concurrency` in flight; latency in ms. A warm-up of `warmup` calls
+ * (not measured) runs first, so that both sides of a comparison are measured with warm code paths.
+ */
+export async function measure(count: number, concurrency: number, op: (i: number) => Promise<unknown>, warmup = count): Promise<Measurement> {
+  for (let i = 0; i < warmup; i++) await op(count + i);
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
