@@ -7,7 +7,7 @@ import { createTableInput } from '../../functions/adapters/dynamodb/schema';
 import { HTTP_ROUTES, type HttpRoute } from '../../functions/handlers/http/routes';
 import { loadConfig } from '../../functions/shared/config';
 import { grantTableAccess, tableActionsOf } from '../../lib/constructs/service-function';
-import { asArray, refOf, resourcesOf, statementsOfRole, type Synthesized, synthesize } from './helpers';
+import { asArray, refOf, resourcesOf, statementsOfRole, type Synthesized, synthesize, defaultTableEnvironment } from './helpers';
 
 const READ = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
 const WRITE = [...READ, 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'].sort();
@@ -153,16 +153,7 @@ describe('the functions', () => {
     if (route.table === 'none') {
       expect(variables).toEqual({ NODE_OPTIONS: '--enable-source-maps' });
     } else {
-      expect(variables).toEqual({
-        NODE_OPTIONS: '--enable-source-maps',
-        TABLE_NAME: { Ref: tableId },
-        LIST_SHARDS: '4',
-        STATS_SHARDS: '4',
-        DUE_SHARDS: '4',
-        GROUP_MAX_DEPTH: '10',
-        DEFAULT_PREVENTIVE_DELTA: '60d',
-        DEFAULT_CRITICAL_DELTA: '14d',
-      });
+      expect(variables).toEqual(defaultTableEnvironment(tableId));
     }
   });
 

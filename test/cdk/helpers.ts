@@ -86,3 +86,17 @@ export function statementsOfRole(template: Template, roleId: string): Statement[
     .flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as Statement[]);
   return [...inline, ...attached];
 }
+
+/** The environment every table-using function gets with the default settings. */
+export function defaultTableEnvironment(tableId: string): Record<string, unknown> {
+  return {
+    NODE_OPTIONS: '--enable-source-maps',
+    TABLE_NAME: { Ref: tableId },
+    LIST_SHARDS: '4',
+    STATS_SHARDS: '4',
+    DUE_SHARDS: '4',
+    GROUP_MAX_DEPTH: '10',
+    DEFAULT_PREVENTIVE_DELTA: '60d',
+    DEFAULT_CRITICAL_DELTA: '14d',
+  };
+}

@@ -1,5 +1,5 @@
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { asArray, refOf, resourcesOf, statementsOfRole, type Synthesized, synthesize } from './helpers';
+import { asArray, refOf, resourcesOf, statementsOfRole, type Synthesized, synthesize, defaultTableEnvironment } from './helpers';
 
 /** The write level minus BatchGetItem, which a sweep never calls. */
 const SWEEPER_TABLE_ACTIONS = ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
@@ -68,16 +68,7 @@ describe('the sweeper function', () => {
 
   it('gets the table settings', () => {
     const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
-    expect(sweeperOf(dev).props.Environment.Variables).toEqual({
-      NODE_OPTIONS: '--enable-source-maps',
-      TABLE_NAME: { Ref: tableId },
-      LIST_SHARDS: '4',
-      STATS_SHARDS: '4',
-      DUE_SHARDS: '4',
-      GROUP_MAX_DEPTH: '10',
-      DEFAULT_PREVENTIVE_DELTA: '60d',
-      DEFAULT_CRITICAL_DELTA: '14d',
-    });
+    expect(sweeperOf(dev).props.Environment.Variables).toEqual(defaultTableEnvironment(tableId));
   });
 
   it('may do exactly the item reads and writes of a sweep on the table, Query on its indexes, write its logs, and nothing else', () => {
