@@ -242,12 +242,16 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('uses no managed policies (no AWSLambdaBasicExecutionRole) and no wildcard action or resource', () => {
-    for (const [, role] of resourcesOf(dev.template, 'AWS::IAM::Role')) {
+  it.each([
+    ['defaults', () => dev],
+    ['IoT sync on', () => synthesize({ iotSync: { enabled: true, metadataKeys: ['firmware_version'] } })],
+  ])('uses no managed policies (no AWSLambdaBasicExecutionRole) and no wildcard action or resource (%s)', (_name, stack) => {
+    const { template } = stack();
+    for (const [, role] of resourcesOf(template, 'AWS::IAM::Role')) {
       expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties!.AssumeRolePolicyDocument.Statement).toEqual([{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }]);
     }
-    const statements = resourcesOf(dev.template, 'AWS::IAM::Policy').flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const statements = resourcesOf(template, 'AWS::IAM::Policy').flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
     expect(statements.length).toBeGreaterThan(0);
     for (const statement of statements) {
       for (const action of asArray(statement.Action)) expect(action).not.toContain('*');
