@@ -22,11 +22,12 @@ interface CompiledRoute {
 
 function compile(route: HttpRoute): CompiledRoute {
   const params: string[] = [];
-  const source = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{(\w+)\\?\}/g, (_, name: string) => {
+  // Escape the literal parts, then turn each `{name}` into a capture of one path segment.
+  const source = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_, name: string) => {
     params.push(name);
     return '([^/]+)';
   });
-  return { route, pattern: new RegExp(`^${source.replace(/\\\{|\\\}/g, '')}$`), params };
+  return { route, pattern: new RegExp(`^${source}$`), params };
 }
 
 export interface LocalServerOptions {

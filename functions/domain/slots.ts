@@ -107,16 +107,11 @@ function finish(
   return { after, events, outbox, versions, due: nextDeviceChange(after, policy, now.getTime()) ?? null };
 }
 
-function slotEventType(slotName: string, previous: Slot | undefined, updated: Slot): OutboxEvent['type'] {
-  void previous;
-  void updated;
-  return slotName === IDENTITY_SLOT ? 'device.identity.update' : 'device.slot.update';
-}
-
+/** `device.identity.update` for the identity slot, `device.slot.update` (naming the slot) for others. */
 function slotOutbox(ids: Ids, device: Device, name: string, previous: Slot | undefined, updated: Slot, time: string): OutboxEvent {
-  const type = slotEventType(name, previous, updated);
-  const data = type === 'device.identity.update' ? { previous: previous ?? null, updated } : { slot: name, previous: previous ?? null, updated };
-  return { id: ids(), type, subject: deviceSubject(device.id), time, data };
+  const subject = deviceSubject(device.id);
+  if (name === IDENTITY_SLOT) return { id: ids(), type: 'device.identity.update', subject, time, data: { previous: previous ?? null, updated } };
+  return { id: ids(), type: 'device.slot.update', subject, time, data: { slot: name, previous: previous ?? null, updated } };
 }
 
 export interface BindInput {
