@@ -1,7 +1,7 @@
 /** PATCH semantics for the device shadow: RFC 7396 merge patch and RFC 6902 JSON patch. */
 import { applyPatch, type Operation } from 'fast-json-patch';
 import type { DeviceShadow, JsonValue } from './device';
-import { ValidationError } from './errors';
+import { ValidationError, type FieldProblem } from './errors';
 import { problemsOf, shadowSchema } from './schemas';
 
 export const MERGE_PATCH = 'application/merge-patch+json';
@@ -50,9 +50,10 @@ export function applyShadowPatch(shadow: DeviceShadow, mediaType: string, patch:
     if (!isObject(op) || typeof op.path !== 'string') return [{ field: `[${i}]`, problem: 'not a JSON patch operation' }];
     const top = op.path.split('/')[1] ?? '';
     const from = typeof op.from === 'string' ? (op.from.split('/')[1] ?? '') : undefined;
-    if (!PATCHABLE.includes(top) || (from !== undefined && !PATCHABLE.includes(from)))
-      return [{ field: `[${i}].path`, problem: `'${op.path}' is not a patchable path` }];
-    return [];
+    const bad: FieldProblem[] = [];
+    if (!PATCHABLE.includes(top)) bad.push({ field: `[${i}].path`, problem: `'${op.path}' is not a patchable path` });
+    if (from !== undefined && !PATCHABLE.includes(from)) bad.push({ field: `[${i}].from`, problem: `'${String(op.from)}' is not a patchable path` });
+    return bad;
   });
   if (problems.length > 0) throw new ValidationError('only tags, metadata, icon and icon_color can be patched', problems);
   try {

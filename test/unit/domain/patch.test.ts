@@ -73,6 +73,17 @@ describe('RFC 6902 JSON patch', () => {
     expect(() => applyShadowPatch(shadow, JSON_PATCH, { op: 'add' })).toThrow('must be an array');
   });
 
+  it('names `from`, not `path`, when only the source of a move or copy is outside the patchable fields', () => {
+    let caught: unknown;
+    try {
+      applyShadowPatch(shadow, JSON_PATCH, [{ op: 'move', from: '/status', path: '/metadata/x' }]);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ValidationError);
+    expect((caught as ValidationError).details).toEqual([{ field: '[0].from', problem: "'/status' is not a patchable path" }]);
+  });
+
   it('rejects a result that breaks the schema (metadata replaced by a string)', () => {
     expect(() => applyShadowPatch(shadow, JSON_PATCH, [{ op: 'replace', path: '/metadata', value: 'x' }])).toThrow('patched device is invalid');
     expect(() => applyShadowPatch(shadow, JSON_PATCH, [{ op: 'remove', path: '/icon' }])).toThrow('patched device is invalid');
