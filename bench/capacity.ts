@@ -131,7 +131,9 @@ export function meterClient(client: DynamoDBDocumentClient, raw: DynamoDBDocumen
     const targets = targetsOf(name, input);
     if (targets.length === 0) {
       const output = await send(command);
-      meter.rcu += readUnits(name, input, output);
+      const rcu = readUnits(name, input, output);
+      meter.rcu += rcu;
+      if (process.env.BENCH_DEBUG) console.log(`  ${name} ${String(input.IndexName ?? '')}: ${rcu} RCU, ${((output.Items as unknown[]) ?? []).length} items`);
       return output;
     }
     const before = await Promise.all(targets.map((t) => image(t.key)));
@@ -141,8 +143,10 @@ export function meterClient(client: DynamoDBDocumentClient, raw: DynamoDBDocumen
     if (name === 'TransactWriteCommand') meter.maxTransaction = Math.max(meter.maxTransaction, targets.length);
     targets.forEach((t, i) => {
       const factor = t.transactional ? 2 : 1;
-      meter.wcu += units(Math.max(itemSize(before[i]), itemSize(after[i])), 1024) * factor;
-      if (t.kind !== 'ConditionCheck') for (const index of indexes) meter.wcu += indexWrites(index, before[i], after[i]);
+      const table = units(Math.max(itemSize(before[i]), itemSize(after[i])), 1024) * factor;
+      const gsi = t.kind === 'ConditionCheck' ? 0 : indexes.reduce((n, index) => n + indexWrites(index, before[i], after[i]), 0);
+      meter.wcu += table + gsi;
+      if (process.env.BENCH_DEBUG) console.log(`  ${t.kind} ${String(t.key[PARTITION_KEY])} ${String(t.key[SORT_KEY])}: table ${table}, indexes ${gsi} (${Math.max(itemSize(before[i]), itemSize(after[i]))} B)`);
     });
     return output;
   };

@@ -111,8 +111,10 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
     return items.map((item) => docs.get(idOfEntry(item))).filter((d): d is Device => d !== undefined);
   }
 
-  async function readyMetadataKeys(): Promise<string[]> {
+  /** The back-filled keys; read only when a filter names an indexed key (a Query of the small state partition, cached). */
+  async function readyMetadataKeys(filters?: readonly Filter[]): Promise<string[]> {
     if (indexedMetadataKeys.length === 0) return [];
+    if (filters && !indexedMetadataFilter(filters, indexedMetadataKeys)) return [];
     const ready = await indexes.ready();
     return indexedMetadataKeys.filter((k) => ready.has(k));
   }
@@ -246,7 +248,7 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
     },
 
     async list(q) {
-      const ready = await readyMetadataKeys();
+      const ready = await readyMetadataKeys(q.filters);
       const entry = chooseEntryPoint(q.filters, ready);
       const fingerprint = { e: entry, f: q.filters, s: q.sortBy, m: q.sortMode };
       if (entry.kind === 'ID') {
@@ -299,7 +301,7 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
       if (filters.length === 0) return counters.statusCounters(statsScopeAll);
       const only = filters.length === 1 ? filters[0] : undefined;
       if (only?.kind === 'string' && only.field === 'dms_owner' && only.op === 'eq') return counters.statusCounters(statsScopeDms(only.values[0]!));
-      const ready = await readyMetadataKeys();
+      const ready = await readyMetadataKeys(filters);
       const meta = only ? indexedMetadataFilter([only], ready) : undefined;
       if (meta) return counters.metadataCounters(meta.key, meta.texts);
       const entry = chooseEntryPoint(filters, ready);
