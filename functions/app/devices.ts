@@ -12,7 +12,7 @@ import {
   shadowOf,
   withInlineEvents,
 } from '../domain/device';
-import { ContentionError, DeviceNotFoundError, PreconditionFailedError, SlotNotFoundError, ValidationError, VersionConflictError } from '../domain/errors';
+import { ContentionError, DeviceNotFoundError, PolicyMovedError, PreconditionFailedError, SlotNotFoundError, ValidationError, VersionConflictError } from '../domain/errors';
 import { statusesAllowed, type Filter } from '../domain/filters';
 import { deviceCreated, deviceUpdated, type OutboxEvent } from '../domain/outbox';
 import { applyShadowPatch } from '../domain/patch';
@@ -105,7 +105,7 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
         return { device: mutation.after, changed: true };
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
-        if (ifMatch !== undefined) throw new PreconditionFailedError(ifMatch, current.version + 1);
+        if (ifMatch !== undefined && !(error instanceof PolicyMovedError)) throw new PreconditionFailedError(ifMatch, current.version + 1);
         current = undefined;
       }
     }

@@ -248,13 +248,14 @@ describe('policy race', () => {
     const ctx = setup(table, { policies: gated });
     const dms = policyService({ policies: stored, clock: ctx.clock, newId: randomUUID });
     await ctx.service.register({ id: 'racer', dms_id: 'dms-r' });
-    // Expires in 40 days: ACTIVE under the default 60d/14d? No: RENEWAL_PENDING (40 < 60). Under 30d/7d: ACTIVE.
+    // Expires in 40 days: ACTIVE under a 30d/7d policy, RENEWAL_PENDING under 50d/7d.
     await dms.put('dms-r', { settings: { preventive_delta: '30d', critical_delta: '7d' } });
     const pem = (await certificate({ notAfter: new Date(Date.parse('2026-03-15T10:00:00Z') + 40 * DAY) })).pem;
 
     let release!: () => void;
     pause = new Promise<void>((resolve) => (release = resolve));
-    const binding = ctx.service.bind('racer', 'identity', { type: 'x509', certificate: parseCertificate(pem) });
+    // With If-Match: a moved policy is not the client's 412, the bind is recomputed on the same version.
+    const binding = ctx.service.bind('racer', 'identity', { type: 'x509', certificate: parseCertificate(pem) }, 1);
     await policyRead; // the bind holds the 30d policy
     await dms.put('dms-r', { settings: { preventive_delta: '50d', critical_delta: '7d' } });
     const report = await sweep({ devices: ctx.repository, policies: stored, service: ctx.service, clock: ctx.clock }, { deadline: Date.now() + 60_000 });
