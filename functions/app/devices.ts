@@ -290,12 +290,12 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
     /**
      * Statistics of the devices matching `filters`, `status` filters allowed (group statistics; the
      * stats route keeps refusing them). A status filter only masks the distribution of the other
-     * filters, so the counters still serve `dms_owner[eq]` alone; the status index is used instead
+     * filters, so the counters still serve `dms_owner[eq]` or an indexed metadata value alone; the status index is used instead
      * when it is the only indexed entry point.
      */
     async statsOfMatching(filters: readonly Filter[]): Promise<DeviceStats> {
       const rest = filters.filter((f) => f.kind !== 'status');
-      if (rest.length === filters.length || (rest.length > 0 && chooseEntryPoint(rest).kind === 'ALL')) return devices.stats(filters);
+      if (rest.length === filters.length || (rest.length > 0 && chooseEntryPoint(rest, devices.indexedMetadataKeys).kind === 'ALL')) return devices.stats(filters);
       const allowed = new Set<string>(statusesAllowed(filters));
       const { status_distribution } = await devices.stats(rest);
       const distribution = Object.fromEntries(Object.entries(status_distribution).map(([s, n]) => [s, allowed.has(s) ? n : 0])) as DeviceStats['status_distribution'];

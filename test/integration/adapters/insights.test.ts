@@ -100,6 +100,11 @@ describe('indexed metadata keys', () => {
       // Counter items only: values × stats shards.
       expect(ctx.repository.itemsRead - before).toBeLessThanOrEqual(2 * 2);
     }
+    // Group statistics: an indexed value with a status criterion is its counters, masked.
+    const before = ctx.repository.itemsRead;
+    const masked = await ctx.service.statsOfMatching([f('metadata.fw[eq]1.3.0'), f('status[ne]DECOMMISSIONED')]);
+    expect(masked).toEqual(distributionOf(all.filter((d) => matchesAll(d, [f('metadata.fw[eq]1.3.0'), f('status[ne]DECOMMISSIONED')]))));
+    expect(ctx.repository.itemsRead - before).toBeLessThanOrEqual(2);
   });
 
   it('gives the value distribution, most common first, with other', async () => {
