@@ -222,6 +222,11 @@ describe('transaction limits', () => {
     expect((await ctx.service.list(page([f('tags[ct]old-49')]))).list).toEqual([]);
     expect(await ctx.service.stats([f('metadata.k9[eq]b9')])).toMatchObject({ total: 1 });
     expect(await ctx.service.stats([f('metadata.k9[eq]a9')])).toMatchObject({ total: 0 });
+    // The largest policy-dependent change: a bind moves every entry's sort key and the status (88 actions).
+    const bound = await ctx.service.bind('wide', 'identity', { type: 'x509', certificate: parseCertificate((await certificate({ notAfter: new Date(Date.parse('2026-03-15T10:00:00Z') + 300 * DAY) })).pem) });
+    expect(bound.status).toBe('ACTIVE');
+    expect(await ctx.service.stats([f('metadata.k9[eq]b9')])).toMatchObject({ total: 1, status_distribution: expect.objectContaining({ ACTIVE: 1, NO_IDENTITY: 0 }) });
+    expect((await ctx.service.list({ ...page([f('tags[ct]new-0')]), sortBy: 'identity.expiration_date' })).list.map((d) => d.id)).toEqual(['wide']);
     // Fewer tags: the positions past the end are deleted.
     await ctx.service.patch('wide', MERGE_PATCH, { tags: ['only'] });
     const entries = (await table.documentClient.send(new ScanCommand({ TableName: table.tableName }))).Items!.filter((i) => String(i.sk).startsWith('ENTRY#TAG#'));
