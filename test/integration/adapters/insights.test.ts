@@ -234,6 +234,28 @@ describe('transaction limits', () => {
   });
 });
 
+describe('items written before slim entries', () => {
+  it('are rewritten in the slim form at their first change: listed once by tag, counted once', async () => {
+    const table = await freshTable(engine);
+    const ctx = setup(table, { keys: [] });
+    await ctx.service.register({ id: 'legacy', dms_id: 'dms-a', tags: ['eu', 'x'] });
+    // Make it look like an item of the previous layout: no marker, tag entries keyed by tag.
+    const { UpdateCommand, DeleteCommand, PutCommand } = await import('@aws-sdk/lib-dynamodb');
+    await table.documentClient.send(new UpdateCommand({ TableName: table.tableName, Key: { pk: 'DEVICE#legacy', sk: 'DEVICE' }, UpdateExpression: 'REMOVE mk' }));
+    for (const [i, tag] of ['eu', 'x'].entries()) {
+      const entry = (await table.documentClient.send(new ScanCommand({ TableName: table.tableName }))).Items!.find((item) => item.sk === `ENTRY#TAG#0${i}`)!;
+      await table.documentClient.send(new DeleteCommand({ TableName: table.tableName, Key: { pk: entry.pk, sk: entry.sk } }));
+      await table.documentClient.send(new PutCommand({ TableName: table.tableName, Item: { ...entry, sk: `ENTRY#TAG#${tag}` } }));
+    }
+    const fresh = setup(table, { keys: [] });
+    await fresh.service.patch('legacy', MERGE_PATCH, { icon: 'chip' });
+    expect((await fresh.service.list(page([f('tags[ct]eu')]))).list.map((d) => d.id)).toEqual(['legacy']);
+    const tagEntries = (await table.documentClient.send(new ScanCommand({ TableName: table.tableName }))).Items!.filter((i) => String(i.sk).startsWith('ENTRY#TAG#')).map((i) => i.sk);
+    expect(tagEntries.sort()).toEqual(['ENTRY#TAG#00', 'ENTRY#TAG#01']);
+    expect(await fresh.service.stats([])).toMatchObject({ total: 1, status_distribution: expect.objectContaining({ NO_IDENTITY: 1 }) });
+  });
+});
+
 describe('policy race', () => {
   it('a bind computed with the old policy cannot commit after the policy change: it is recomputed with the new one', async () => {
     const table = await freshTable(engine);
