@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
 import { ChangeFeed, type ChangeRecord } from './change-feed';
 import { actionValidations, createDynalite, db, type DynaliteError, type Store } from './dynalite';
+import { installSizeLimits } from './limits';
 import { isTableOperation, TableStatus } from './table-status';
 import { IdempotencyCache, transactGetItems, transactWriteItems, type TransactionContext } from './transactions';
 
@@ -97,6 +98,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   }
 
   installReturnValuesOnConditionCheckFailure();
+  installSizeLimits();
   const feed = new ChangeFeed(options.emitUnchangedWrites ?? false, await lastSequenceNumber(store));
   feed.attach(store);
   const tables = new TableStatus(store);

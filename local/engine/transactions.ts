@@ -27,6 +27,7 @@ import {
   type ValueCallback,
   type WireItem,
 } from './dynalite';
+import { itemSize, MAX_TRANSACTION_BYTES, TRANSACTION_TOO_LARGE } from './limits';
 
 const NS = 'com.amazonaws.dynamodb.v20120810#';
 const MAX_ACTIONS = 100;
@@ -163,6 +164,8 @@ export async function transactWriteItems(ctx: TransactionContext, input: unknown
     return kinds[0]!;
   });
 
+  checkTransactionSize(prepared.map((action) => (action.kind === 'Put' ? action.data.Item : action.data.Key) as WireItem));
+
   if (typeof token === 'string' && ctx.tokens.begin(token, fingerprint) === 'replay') return {};
   try {
     if (ctx.conflictRate > 0 && ctx.random() < ctx.conflictRate) {
@@ -176,6 +179,8 @@ export async function transactWriteItems(ctx: TransactionContext, input: unknown
       if (outcomes.some((outcome) => outcome.reason)) {
         throw cancellation(outcomes.map((outcome) => outcome.reason ?? { Code: 'None' }));
       }
+      // The items as the transaction leaves them (or finds them, for deletes and condition checks).
+      checkTransactionSize(outcomes.map((outcome, i) => outcome.write?.newItem ?? existing[i] ?? (prepared[i]!.data.Key as WireItem)));
       const ops: BatchOperation[] = [];
       const writes: CommittedWrite[] = [];
       outcomes.forEach((outcome, i) => {
@@ -211,6 +216,7 @@ export async function transactGetItems(ctx: TransactionContext, input: unknown):
     return 'Get';
   });
   const found = await withLocks(ctx.store, prepared, () => readItems(ctx.store, prepared));
+  checkTransactionSize(found.filter((item): item is WireItem => item !== undefined));
   const responses = prepared.map((action, i) => {
     const item = found[i];
     if (!item) return {};
@@ -218,6 +224,13 @@ export async function transactGetItems(ctx: TransactionContext, input: unknown):
     return { Item: paths ? db.mapPaths(paths, item) : item };
   });
   return { Responses: responses };
+}
+
+/** DynamoDB's 4 MB limit on the aggregate size of the items of one transaction. */
+function checkTransactionSize(items: WireItem[]): void {
+  let total = 0;
+  for (const item of items) total += itemSize(item);
+  if (total > MAX_TRANSACTION_BYTES) throw validationError(TRANSACTION_TOO_LARGE);
 }
 
 function asObject(input: unknown): Record<string, unknown> {
