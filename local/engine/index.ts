@@ -14,10 +14,12 @@ import { crc32 } from 'node:zlib';
 import { ChangeFeed, type ChangeRecord } from './change-feed';
 import { actionValidations, createDynalite, db, type DynaliteError, type Store } from './dynalite';
 import { installSizeLimits } from './limits';
+import { DEFAULT_STREAM_RETENTION_MS, durableStream, lastStoredSequenceNumber, type DurableStream } from './stream-store';
 import { isTableOperation, TableStatus } from './table-status';
 import { IdempotencyCache, transactGetItems, transactWriteItems, type TransactionContext } from './transactions';
 
 export type { ChangeRecord } from './change-feed';
+export type { DurableStream } from './stream-store';
 
 export interface EngineOptions {
   /** 0 or undefined = a free port. */
@@ -33,6 +35,8 @@ export interface EngineOptions {
    * Streams writes no record for a PutItem/UpdateItem that changes no data).
    */
   emitUnchangedWrites?: boolean;
+  /** How long stream records are kept (default 24 hours, as DynamoDB Streams). */
+  streamRetentionMs?: number;
 }
 
 export interface Engine {
@@ -41,6 +45,8 @@ export interface Engine {
   port: number;
   /** Subscribe to committed writes; records arrive in commit order, one per item written. Returns an unsubscribe function. */
   onChange(listener: (records: ChangeRecord[]) => void): () => void;
+  /** The stored stream: records kept (in the store, with the writes) for the retention period, and consumer checkpoints. */
+  stream: DurableStream;
   /** Stop the HTTP server and close the store cleanly (no data written before stop is lost). */
   stop(): Promise<void>;
 }
@@ -53,6 +59,9 @@ const FORCE_CLOSE_MS = 5000;
  * dynalite's key prefixes `table~`, `item-`, `index-` and `tag-`, so no table operation sees it).
  */
 const LAST_SEQUENCE_KEY = 'engine~change-feed~last-sequence-number';
+
+/** How often records older than the retention period are trimmed. */
+const TRIM_INTERVAL_MS = 60_000;
 
 /** Same limit as dynalite's own handler. */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
@@ -99,8 +108,11 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
 
   installReturnValuesOnConditionCheckFailure();
   installSizeLimits();
-  const feed = new ChangeFeed(options.emitUnchangedWrites ?? false, await lastSequenceNumber(store));
+  const [saved, stored] = await Promise.all([lastSequenceNumber(store), lastStoredSequenceNumber(store)]);
+  const feed = new ChangeFeed(options.emitUnchangedWrites ?? false, saved > stored ? saved : stored);
   feed.attach(store);
+  const stream = durableStream(store, feed, options.streamRetentionMs ?? DEFAULT_STREAM_RETENTION_MS);
+  const trim = () => void stream.trim().catch((err: unknown) => console.error('[local-engine] trimming the stream failed', err));
   const tables = new TableStatus(store);
   const ctx: TransactionContext = { store, feed, tokens: new IdempotencyCache(), conflictRate, random: Math.random };
 
@@ -137,15 +149,19 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     throw err;
   }
   const { port } = server.address() as AddressInfo;
+  trim();
+  const trimTimer = setInterval(trim, TRIM_INTERVAL_MS).unref();
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
   return {
     endpoint: `http://${urlHost}:${port}`,
     port,
     onChange: (listener) => feed.subscribe(listener),
+    stream,
     stop() {
       // dynalite's close stops accepting connections, lets in-flight requests finish, then waits
       // for pending LevelDB operations and closes the store.
+      clearInterval(trimTimer);
       stopping ??= new Promise<void>((resolve, reject) => {
         // Save the last sequence number for the next start on this data folder. This 'close'
         // listener runs before the one dynalite's close registers below, which only then starts

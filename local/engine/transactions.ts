@@ -191,10 +191,18 @@ export async function transactWriteItems(ctx: TransactionContext, input: unknown
         ops.push(outcome.write.newItem ? { type: 'put', key: itemKey, value: outcome.write.newItem } : { type: 'del', key: itemKey });
         writes.push({ table: action.table, oldItem: existing[i], newItem: outcome.write.newItem });
       });
-      // One atomic batch; the promise form is tracked by dynalite's shutdown (stop waits for it).
-      if (ops.length > 0) await ctx.store.db.batch(ops);
+      // One atomic batch with the stream records; the promise form is tracked by dynalite's
+      // shutdown (stop waits for it).
+      const records = ctx.feed.prepare(writes);
+      ops.push(...records.ops);
+      try {
+        if (ops.length > 0) await ctx.store.db.batch(ops);
+      } catch (err) {
+        ctx.feed.abandoned(records);
+        throw err;
+      }
       // Still under the locks: records of one item are emitted in commit order.
-      ctx.feed.emit(writes);
+      ctx.feed.committed(records);
     });
   } catch (err) {
     if (typeof token === 'string') ctx.tokens.abort(token);
