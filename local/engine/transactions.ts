@@ -7,6 +7,7 @@
  * action succeeds, all recorded writes are committed in one LevelDB batch, so readers never observe
  * half a transaction; otherwise nothing is written and the cancellation reasons are returned.
  */
+import { createHash } from 'node:crypto';
 import type { ChangeFeed, CommittedWrite } from './change-feed';
 import {
   actions,
@@ -147,7 +148,9 @@ export async function transactWriteItems(ctx: TransactionContext, input: unknown
   const request = asObject(input);
   // Fingerprint before validation: dynalite's validators normalise (and strip) parts of the request.
   const token = request.ClientRequestToken;
-  const fingerprint = stableStringify({ ...request, ClientRequestToken: undefined });
+  // A digest, not the request: the cache holds up to 100,000 tokens for 10 minutes, and a request
+  // can weigh megabytes.
+  const fingerprint = createHash('sha256').update(stableStringify({ ...request, ClientRequestToken: undefined })).digest('base64');
   const items = checkTransactItems(request.TransactItems);
   checkCommonMembers(request);
   if (token !== undefined && (typeof token !== 'string' || token.length < 1 || token.length > 36)) {

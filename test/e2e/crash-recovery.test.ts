@@ -7,67 +7,32 @@
  * `device.create` event in the events file (a replay after the crash may deliver an event again,
  * with the same id).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { spawnLocalService, type ChildService } from '../support/child-service';
 import { call } from '../support/http';
 
-const ROOT = resolve(__dirname, '../..');
 const IN_FLIGHT = 16;
 /** Acknowledged registrations per run before the kill. */
 const ACKS_BEFORE_KILL = 150;
 const KILLS = 2;
 
 let dir: string;
-const children: ChildProcess[] = [];
+const children: ChildService[] = [];
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'crash-recovery-'));
 });
 afterAll(async () => {
   // Whatever happened, leave no service running.
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const service of children) service.kill('SIGKILL');
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Running {
-  url: string;
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  output: string[];
-}
-
-/** Starts `tsx local/main.ts` on the test's data folder and waits for its URL. */
-async function startService(): Promise<Running> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PORT: '0',
-    DATA_DIR: join(dir, 'dynamodb'),
-    LOCAL_EVENTS_FILE: join(dir, 'events.ndjson'),
-    TABLE_NAME: 'crash-devices',
-    SWEEP_INTERVAL_SECONDS: '0',
-  };
-  delete env.IN_MEMORY;
-  delete env.DYNAMODB_ENDPOINT;
-  delete env.AUTH_JWKS;
-  // `node --import tsx`, not the tsx CLI: the CLI runs the service in a child process of its own,
-  // which a SIGKILL of the CLI would leave running.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const output: string[] = [];
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const url = await new Promise<string>((found, failed) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      output.push(line);
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)\/v2/.exec(line);
-      if (match) found(match[1]!);
-    });
-    void exited.then((code) => failed(new Error(`the service exited (${code}) before listening:\n${output.join('\n')}`)));
-  });
-  return { url, child, exited, output };
+async function startService(): Promise<ChildService> {
+  const service = await spawnLocalService({ DATA_DIR: join(dir, 'dynamodb'), LOCAL_EVENTS_FILE: join(dir, 'events.ndjson'), TABLE_NAME: 'crash-devices' });
+  children.push(service);
+  return service;
 }
 
 /**
@@ -124,7 +89,7 @@ test(
           // Kill while the clients keep sending: requests in flight are lost, unacknowledged.
           if (count >= ACKS_BEFORE_KILL && !killed) {
             killed = true;
-            service.child.kill('SIGKILL');
+            service.kill('SIGKILL');
           }
         },
         Number.MAX_SAFE_INTEGER,
@@ -149,7 +114,7 @@ test(
       expect(Object.fromEntries(Object.entries(stats.body.status_distribution as Record<string, number>).filter(([, n]) => n > 0))).toEqual(recount);
     } finally {
       // A graceful stop publishes everything committed before it exits.
-      service.child.kill('SIGTERM');
+      service.kill('SIGTERM');
       expect(await service.exited).toBe(0);
     }
 
