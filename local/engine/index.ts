@@ -112,7 +112,10 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const feed = new ChangeFeed(options.emitUnchangedWrites ?? false, saved > stored ? saved : stored);
   feed.attach(store);
   const stream = durableStream(store, feed, options.streamRetentionMs ?? DEFAULT_STREAM_RETENTION_MS);
-  const trim = () => void stream.trim().catch((err: unknown) => console.error('[local-engine] trimming the stream failed', err));
+  const trim = () =>
+    void stream.trim().catch((err: unknown) => {
+      if (!stopping) console.error('[local-engine] trimming the stream failed', err);
+    });
   const tables = new TableStatus(store);
   const ctx: TransactionContext = { store, feed, tokens: new IdempotencyCache(), conflictRate, random: Math.random };
 

@@ -130,6 +130,9 @@ export function startStreamFeed(options: StreamFeedOptions): StreamFeed {
         await advance(batch.at(-1)!.dynamodb!.SequenceNumber!);
         return;
       }
+      // Retry at once, but after the event loop has had a turn (a handler that fails without I/O
+      // would otherwise starve it).
+      await new Promise((resolve) => setImmediate(resolve));
     }
   };
 

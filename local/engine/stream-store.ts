@@ -27,8 +27,8 @@ export interface DurableStream {
   checkpoint(consumer: string): Promise<string | undefined>;
   /** Saves a consumer's position (the last sequence number it has handled). */
   saveCheckpoint(consumer: string, sequenceNumber: string): Promise<void>;
-  /** Deletes the records older than the retention period; resolves to how many were deleted. */
-  trim(): Promise<number>;
+  /** Deletes the records older than the retention period (as of `now`, default the clock); resolves to how many were deleted. */
+  trim(now?: number): Promise<number>;
 }
 
 type Entry = [string, unknown];
@@ -60,7 +60,7 @@ export async function lastStoredSequenceNumber(store: Store): Promise<bigint> {
   return last;
 }
 
-export function durableStream(store: Store, feed: ChangeFeed, retentionMs: number, now: () => number = Date.now): DurableStream {
+export function durableStream(store: Store, feed: ChangeFeed, retentionMs: number): DurableStream {
   return {
     async read(tableName, after, limit) {
       const prefix = streamKeyPrefix(tableName);
@@ -80,8 +80,8 @@ export function durableStream(store: Store, feed: ChangeFeed, retentionMs: numbe
     async saveCheckpoint(consumer, sequenceNumber) {
       await store.db.put(CHECKPOINT_PREFIX + consumer, sequenceNumber);
     },
-    async trim() {
-      const cutoffSeconds = Math.floor((now() - retentionMs) / 1000);
+    async trim(now = Date.now()) {
+      const cutoffSeconds = Math.floor((now - retentionMs) / 1000);
       let deleted = 0;
       for (const table of await tableNames(store)) {
         const prefix = streamKeyPrefix(table);
