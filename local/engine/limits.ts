@@ -86,22 +86,27 @@ function checkKeySizes(item: WireItem, table: TableDescription): DynaliteError |
   return undefined;
 }
 
-const INSTALLED = Symbol.for('device-manager.local-engine.limits');
+const ORIGINALS = Symbol.for('device-manager.local-engine.limits.originals');
+
+interface Originals {
+  itemSize: (item: WireItem, ...rest: unknown[]) => number;
+  validateItem: typeof db.validateItem;
+  validateKey: typeof db.validateKey;
+}
 
 /**
  * Makes dynalite measure items and keys in bytes. Its validators and actions call `db.itemSize(item)`
  * (one argument) for the 400 KB check and `db.validateItem` / `db.validateKey` for keys; its capacity
- * arithmetic calls its own `itemSize` with more arguments and is left alone. Installed once per
- * dynalite instance.
+ * arithmetic calls its own `itemSize` with more arguments and is left alone.
+ *
+ * dynalite is loaded once per process and shared by every copy of this module (jest loads one per
+ * test file, and tears the previous file's globals down), so each engine start installs its own
+ * copy's wrappers around dynalite's originals, kept on the module.
  */
 export function installSizeLimits(): void {
-  const module = db as typeof db & { [INSTALLED]?: true; itemSize: (item: WireItem, ...rest: unknown[]) => number };
-  if (module[INSTALLED]) return;
-  const originalSize = module.itemSize;
-  module.itemSize = (item: WireItem, ...rest: unknown[]) => (rest.length === 0 ? itemSize(item) : originalSize(item, ...rest));
-  const validateItem = db.validateItem;
-  db.validateItem = (item, table) => validateItem(item, table) ?? checkKeySizes(item, table);
-  const validateKey = db.validateKey;
-  db.validateKey = (key, table) => validateKey(key, table) ?? checkKeySizes(key, table);
-  module[INSTALLED] = true;
+  const module = db as typeof db & { [ORIGINALS]?: Originals; itemSize: Originals['itemSize'] };
+  const originals = (module[ORIGINALS] ??= { itemSize: module.itemSize, validateItem: db.validateItem, validateKey: db.validateKey });
+  module.itemSize = (item: WireItem, ...rest: unknown[]) => (rest.length === 0 ? itemSize(item) : originals.itemSize(item, ...rest));
+  db.validateItem = (item, table) => originals.validateItem(item, table) ?? checkKeySizes(item, table);
+  db.validateKey = (key, table) => originals.validateKey(key, table) ?? checkKeySizes(key, table);
 }
