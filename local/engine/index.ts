@@ -1,6 +1,7 @@
 /**
  * Local DynamoDB engine: dynalite (LevelDB-backed DynamoDB emulator) extended, without forking it,
- * with TransactWriteItems, TransactGetItems and a change feed that emulates DynamoDB Streams.
+ * with TransactWriteItems, TransactGetItems, DynamoDB's size limits and a durable change stream
+ * (records stored in the write's own LevelDB batch, kept 24 hours) that emulates DynamoDB Streams.
  *
  * dynalite's HTTP server has a single `request` listener; the engine replaces it with one that sends
  * the two transaction targets to {@link ./transactions} and everything else to dynalite. See
@@ -57,6 +58,7 @@ const FORCE_CLOSE_MS = 5000;
 /**
  * Where the store keeps the last change-feed sequence number of a run, written at stop (outside
  * dynalite's key prefixes `table~`, `item-`, `index-` and `tag-`, so no table operation sees it).
+ * A start also looks at the last stored stream record, which covers a run that crashed.
  */
 const LAST_SEQUENCE_KEY = 'engine~change-feed~last-sequence-number';
 
