@@ -1,5 +1,5 @@
 /**
- * Events in the local service, wired like the deployed stack: the engine's change feed → the outbox
+ * Events in the local service, wired like the deployed stack: the engine's stored stream → the outbox
  * publisher (the real stream handler) → a local bus (local/event-sink.ts) → the certificate intake
  * and, when IOT_SYNC_ENABLED=true, the IoT sync (a dry run unless IOT_ENDPOINT is set). Also the
  * local-only `POST /_local/events` endpoint through which `npm run event` puts events on that bus.
@@ -22,6 +22,12 @@ import type { LocalRoute } from './server';
 
 export const LOCAL_EVENTS_PATH = '/_local/events';
 export const DEFAULT_EVENTS_FILE = '.data/events.ndjson';
+/**
+ * The outbox publisher's checkpoint in the engine's stored stream: it moves only after the publisher
+ * has put a batch's events on the local bus (appended to the events file), so a crash replays what
+ * was not yet published (at least once; redelivered events keep their id).
+ */
+export const OUTBOX_CONSUMER = 'outbox-publisher';
 
 export interface LocalEvents {
   sink: LocalEventSink;
@@ -97,7 +103,7 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
     },
   };
   setPublisher(outboxPublisher({ bus: sink, deadLetters, source }));
-  const feed: StreamFeed | undefined = engine ? startStreamFeed({ engine, tableName, handler: publishHandler, batchSize: 100, maxRetries: 3 }) : undefined;
+  const feed: StreamFeed | undefined = engine ? startStreamFeed({ engine, tableName, handler: publishHandler, batchSize: 100, maxRetries: 3, consumer: OUTBOX_CONSUMER }) : undefined;
 
   const put: LocalRoute = {
     method: 'POST',

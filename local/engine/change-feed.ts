@@ -3,12 +3,14 @@
  *
  * Stock dynalite writes (PutItem, UpdateItem, DeleteItem, BatchWriteItem) are observed through two
  * hooks: `db.updateIndexes`, which every stock write action calls under the item lock with the old
- * and the new item, and the table store's `put`/`del`, whose completion is the commit. Transactions
- * commit through their own LevelDB batch and report their writes with {@link ChangeFeed.emit}.
+ * and the new item, and the table store's `put`/`del`, which the engine turns into one LevelDB
+ * batch of the item and its stream record. Transactions put the records of their writes
+ * ({@link ChangeFeed.prepare}) into their own batch. The records stay in the store (the durable
+ * stream, read by {@link ./stream-store}) and are pushed to listeners as they commit.
  */
 import { randomUUID } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { db, type ErrorCallback, type Store, type SubDb, type TableDescription, type WireItem, type WireValue } from './dynalite';
+import { db, itemDbPrefix, type BatchOperation, type ErrorCallback, type Store, type SubDb, type TableDescription, type WireItem, type WireValue } from './dynalite';
 
 export interface ChangeRecord {
   eventID: string;
@@ -48,6 +50,7 @@ interface PendingWrite {
 
 interface StoreHooks {
   feed: ChangeFeed;
+  store: Store;
   /** Old item of a stock write between its index update and its item write, by table and item key. */
   pending: Map<string, PendingWrite>;
 }
@@ -56,18 +59,41 @@ type Hooked<T> = T & { [HOOKS]?: StoreHooks; [PATCHED]?: true };
 
 const pendingKey = (tableName: string, key: string): string => `${tableName}\u0000${key}`;
 
-/** Listeners and sequence numbers of one engine. */
+/** Where stream records live in the store: one key per record, by table, in sequence order. */
+export const streamKeyPrefix = (tableName: string): string => `${STREAM_PREFIX}${tableName}~`;
+const STREAM_PREFIX = 'engine~stream~';
+export const streamKey = (tableName: string, sequenceNumber: string): string => streamKeyPrefix(tableName) + sequenceNumber;
+export const formatSequenceNumber = (value: bigint): string => value.toString().padStart(SEQUENCE_DIGITS, '0');
+
+/** Records given sequence numbers for a commit, and the store operations that persist them with it. */
+export interface PreparedRecords {
+  records: ChangeRecord[];
+  ops: BatchOperation[];
+}
+
+/**
+ * Sequence numbers, listeners and the commit watermark of one engine.
+ *
+ * A write's records get their sequence numbers *before* its LevelDB batch (the records are written
+ * in that same batch), and batches of different items may complete out of order. The watermark is
+ * the highest sequence number below which nothing is still being committed: readers of the stored
+ * stream stop there, and listeners receive records in sequence order as it advances, so no reader
+ * ever passes a record that is about to appear.
+ */
 export class ChangeFeed {
   private readonly listeners = new Set<ChangeListener>();
   private last: bigint;
+  /** Sequence numbers handed out whose batch has not completed. */
+  private readonly inFlight = new Set<bigint>();
+  /** Committed records waiting for a lower sequence number still in flight, in sequence order. */
+  private waiting: ChangeRecord[] = [];
 
   /**
    * @param emitUnchanged also emit MODIFY for writes that leave the item exactly as it was;
    *   DynamoDB Streams writes no record for those, so the default is false.
    * @param resumeAfter the last sequence number of a previous run on the same data (0 if unknown):
    *   numbers continue above it, or above the start time in milliseconds x 1,000,000 if that is
-   *   higher (the clock alone covers a run that ended without saving its last number, as long as
-   *   the clock has not gone backwards).
+   *   higher.
    */
   constructor(
     private readonly emitUnchanged = false,
@@ -80,6 +106,13 @@ export class ChangeFeed {
   /** The last sequence number handed out (or, before the first record, the seed). */
   get lastSequenceNumber(): bigint {
     return this.last;
+  }
+
+  /** Every record with a sequence number up to this one is committed (or was abandoned). */
+  get watermark(): string {
+    let low = this.last;
+    for (const sequence of this.inFlight) if (sequence - 1n < low) low = sequence - 1n;
+    return formatSequenceNumber(low);
   }
 
   /** Adds a listener; returns the function that removes it. */
@@ -96,20 +129,50 @@ export class ChangeFeed {
   }
 
   /**
-   * Emits the records of writes that have just been committed, in the order given. Must be called
-   * before the writes' item locks are released, so that records of one item keep the commit order.
+   * Builds the records of writes about to be committed and gives them sequence numbers; the
+   * returned `ops` persist them and go into the writes' own LevelDB batch. Follow with
+   * {@link committed} or {@link abandoned} once the batch completes.
    */
-  emit(writes: CommittedWrite[]): void {
-    if (this.listeners.size === 0) return;
+  prepare(writes: CommittedWrite[]): PreparedRecords {
     const records: ChangeRecord[] = [];
     for (const write of writes) {
       const record = this.toRecord(write);
       if (record) records.push(record);
     }
-    if (records.length === 0) return;
+    return { records, ops: records.map((record) => ({ type: 'put', key: streamKey(record.tableName, record.sequenceNumber), value: record as unknown as WireItem })) };
+  }
+
+  /**
+   * The batch holding these records has committed. Must be called before the writes' item locks are
+   * released, so that the records of one item keep the commit order.
+   */
+  committed({ records }: PreparedRecords): void {
+    for (const record of records) {
+      this.inFlight.delete(BigInt(record.sequenceNumber));
+      this.waiting.push(record);
+    }
+    if (records.length > 0) this.release();
+  }
+
+  /** The batch failed: its records never existed (their sequence numbers are skipped). */
+  abandoned({ records }: PreparedRecords): void {
+    for (const record of records) this.inFlight.delete(BigInt(record.sequenceNumber));
+    if (records.length > 0) this.release();
+  }
+
+  /** Emits the waiting records up to the watermark, in sequence order, grouped by commit as far as order allows. */
+  private release(): void {
+    const watermark = this.watermark;
+    this.waiting.sort((a, b) => (a.sequenceNumber < b.sequenceNumber ? -1 : 1));
+    let count = 0;
+    while (count < this.waiting.length && this.waiting[count]!.sequenceNumber <= watermark) count++;
+    if (count === 0) return;
+    const ready = this.waiting.slice(0, count);
+    this.waiting = this.waiting.slice(count);
+    if (this.listeners.size === 0) return;
     for (const listener of [...this.listeners]) {
       try {
-        listener(records);
+        listener(ready.map(copyRecord));
       } catch (err) {
         // A failing consumer must not fail (or half-fail) the write that has already committed.
         console.error('[local-engine] change listener failed', err);
@@ -121,7 +184,7 @@ export class ChangeFeed {
   attach(store: Store): void {
     installUpdateIndexesHook();
     const hooked = store as Hooked<Store>;
-    hooked[HOOKS] = { feed: this, pending: new Map() };
+    hooked[HOOKS] = { feed: this, pending: new Map(), store };
     const getItemDb = store.getItemDb;
     store.getItemDb = (name: string) => {
       const subDb = getItemDb.call(store, name) as Hooked<SubDb>;
@@ -140,6 +203,7 @@ export class ChangeFeed {
       if (value) keys[AttributeName] = value;
     }
     this.last += 1n;
+    this.inFlight.add(this.last);
     return {
       eventID: randomUUID().replace(/-/g, ''),
       eventName: !oldItem ? 'INSERT' : !newItem ? 'REMOVE' : 'MODIFY',
@@ -147,7 +211,7 @@ export class ChangeFeed {
       keys: copy(keys),
       ...(oldItem ? { oldImage: copy(oldItem) } : {}),
       ...(newItem ? { newImage: copy(newItem) } : {}),
-      sequenceNumber: this.last.toString().padStart(SEQUENCE_DIGITS, '0'),
+      sequenceNumber: formatSequenceNumber(this.last),
       approximateCreationDateTime: Math.floor(Date.now() / 1000),
     };
   }
@@ -173,19 +237,38 @@ function installUpdateIndexesHook(): void {
   module[PATCHED] = true;
 }
 
-/** Emits a record when a stock write's item `put`/`del` completes, i.e. at commit, before its lock is released. */
+/**
+ * Makes a stock write's item `put`/`del` one LevelDB batch with its stream record (the record is
+ * built from the old item noted by the index hook), and reports the commit before the item lock is
+ * released.
+ */
 function patchItemDb(subDb: Hooked<SubDb>, tableName: string, hooks: StoreHooks): void {
   const put = subDb.put;
   const del = subDb.del;
-  const commit = (key: string, newItem: WireItem | undefined, cb: ErrorCallback) => (err?: Error | null) => {
+  const write = (key: string, newItem: WireItem | undefined, cb: ErrorCallback, plain: () => void) => {
     const pending = hooks.pending.get(pendingKey(tableName, key));
     hooks.pending.delete(pendingKey(tableName, key));
-    if (!err && pending) hooks.feed.emit([{ table: pending.table, oldItem: pending.oldItem, newItem }]);
-    cb(err);
+    const prepared = pending ? hooks.feed.prepare([{ table: pending.table, oldItem: pending.oldItem, newItem }]) : undefined;
+    if (!prepared || prepared.records.length === 0) {
+      plain();
+      return;
+    }
+    const itemKey = itemDbPrefix(tableName) + key;
+    const itemOp: BatchOperation = newItem ? { type: 'put', key: itemKey, value: newItem } : { type: 'del', key: itemKey };
+    hooks.store.db.batch([itemOp, ...prepared.ops], (err) => {
+      if (err) hooks.feed.abandoned(prepared);
+      else hooks.feed.committed(prepared);
+      cb(err);
+    });
   };
-  subDb.put = (key, value, cb) => put.call(subDb, key, value, commit(key, value, cb));
-  subDb.del = (key, cb) => del.call(subDb, key, commit(key, undefined, cb));
+  subDb.put = (key, value, cb) => write(key, value, cb, () => put.call(subDb, key, value, cb));
+  subDb.del = (key, cb) => write(key, undefined, cb, () => del.call(subDb, key, cb));
   subDb[PATCHED] = true;
+}
+
+/** A listener's own copy of a record. */
+function copyRecord(record: ChangeRecord): ChangeRecord {
+  return JSON.parse(JSON.stringify(record)) as ChangeRecord;
 }
 
 /** Copies an item into plain objects (dynalite's are prototype-less and may be shared with a response). */

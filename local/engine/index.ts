@@ -1,6 +1,7 @@
 /**
  * Local DynamoDB engine: dynalite (LevelDB-backed DynamoDB emulator) extended, without forking it,
- * with TransactWriteItems, TransactGetItems and a change feed that emulates DynamoDB Streams.
+ * with TransactWriteItems, TransactGetItems, DynamoDB's size limits and a durable change stream
+ * (records stored in the write's own LevelDB batch, kept 24 hours) that emulates DynamoDB Streams.
  *
  * dynalite's HTTP server has a single `request` listener; the engine replaces it with one that sends
  * the two transaction targets to {@link ./transactions} and everything else to dynalite. See
@@ -13,10 +14,13 @@ import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
 import { ChangeFeed, type ChangeRecord } from './change-feed';
 import { actionValidations, createDynalite, db, type DynaliteError, type Store } from './dynalite';
+import { installSizeLimits } from './limits';
+import { DEFAULT_STREAM_RETENTION_MS, durableStream, lastStoredSequenceNumber, type DurableStream } from './stream-store';
 import { isTableOperation, TableStatus } from './table-status';
 import { IdempotencyCache, transactGetItems, transactWriteItems, type TransactionContext } from './transactions';
 
 export type { ChangeRecord } from './change-feed';
+export type { DurableStream } from './stream-store';
 
 export interface EngineOptions {
   /** 0 or undefined = a free port. */
@@ -32,6 +36,8 @@ export interface EngineOptions {
    * Streams writes no record for a PutItem/UpdateItem that changes no data).
    */
   emitUnchangedWrites?: boolean;
+  /** How long stream records are kept (default 24 hours, as DynamoDB Streams). */
+  streamRetentionMs?: number;
 }
 
 export interface Engine {
@@ -40,6 +46,8 @@ export interface Engine {
   port: number;
   /** Subscribe to committed writes; records arrive in commit order, one per item written. Returns an unsubscribe function. */
   onChange(listener: (records: ChangeRecord[]) => void): () => void;
+  /** The stored stream: records kept (in the store, with the writes) for the retention period, and consumer checkpoints. */
+  stream: DurableStream;
   /** Stop the HTTP server and close the store cleanly (no data written before stop is lost). */
   stop(): Promise<void>;
 }
@@ -50,8 +58,12 @@ const FORCE_CLOSE_MS = 5000;
 /**
  * Where the store keeps the last change-feed sequence number of a run, written at stop (outside
  * dynalite's key prefixes `table~`, `item-`, `index-` and `tag-`, so no table operation sees it).
+ * A start also looks at the last stored stream record, which covers a run that crashed.
  */
 const LAST_SEQUENCE_KEY = 'engine~change-feed~last-sequence-number';
+
+/** How often records older than the retention period are trimmed. */
+const TRIM_INTERVAL_MS = 60_000;
 
 /** Same limit as dynalite's own handler. */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
@@ -97,8 +109,15 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   }
 
   installReturnValuesOnConditionCheckFailure();
-  const feed = new ChangeFeed(options.emitUnchangedWrites ?? false, await lastSequenceNumber(store));
+  installSizeLimits();
+  const [saved, stored] = await Promise.all([lastSequenceNumber(store), lastStoredSequenceNumber(store)]);
+  const feed = new ChangeFeed(options.emitUnchangedWrites ?? false, saved > stored ? saved : stored);
   feed.attach(store);
+  const stream = durableStream(store, feed, options.streamRetentionMs ?? DEFAULT_STREAM_RETENTION_MS);
+  const trim = () =>
+    void stream.trim().catch((err: unknown) => {
+      if (!stopping) console.error('[local-engine] trimming the stream failed', err);
+    });
   const tables = new TableStatus(store);
   const ctx: TransactionContext = { store, feed, tokens: new IdempotencyCache(), conflictRate, random: Math.random };
 
@@ -135,15 +154,19 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     throw err;
   }
   const { port } = server.address() as AddressInfo;
+  trim();
+  const trimTimer = setInterval(trim, TRIM_INTERVAL_MS).unref();
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
   return {
     endpoint: `http://${urlHost}:${port}`,
     port,
     onChange: (listener) => feed.subscribe(listener),
+    stream,
     stop() {
       // dynalite's close stops accepting connections, lets in-flight requests finish, then waits
       // for pending LevelDB operations and closes the store.
+      clearInterval(trimTimer);
       stopping ??= new Promise<void>((resolve, reject) => {
         // Save the last sequence number for the next start on this data folder. This 'close'
         // listener runs before the one dynalite's close registers below, which only then starts

@@ -1,7 +1,8 @@
 /**
  * Stream feed: delivers an engine's change records of one table to a Lambda-style handler, as a
  * Lambda event source mapping on a DynamoDB stream (StreamViewType NEW_AND_OLD_IMAGES, with
- * ReportBatchItemFailures) does: in commit order, in batches, one batch at a time.
+ * ReportBatchItemFailures) does: in commit order, in batches, one batch at a time. Records are read
+ * from the engine's stored stream, so a named consumer resumes where it stopped, even after a crash.
  */
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { ChangeRecord, Engine } from './index';
@@ -19,29 +20,38 @@ export interface StreamFeedOptions {
   maxRetries?: number;
   /** Where dropped batches are reported; default `console`. */
   logger?: Pick<Console, 'error'>;
+  /**
+   * A durable consumer name: its position is saved in the engine's store after each handled batch,
+   * and a feed started again with that name (after a restart or a crash) resumes after it, from the
+   * oldest kept record the first time. Without one, delivery starts with the records committed after
+   * the feed starts and the position lives in memory.
+   */
+  consumer?: string;
 }
 
 export interface StreamFeed {
-  /** resolves when every record emitted so far has been delivered */
+  /** Resolves when every record committed so far has been delivered (or dropped). */
   drain(): Promise<void>;
-  /** Stops listening; resolves once the batch being delivered (if any) is done. Records not yet delivered are discarded. */
+  /** Stops delivering; resolves once the batch being delivered (if any) is done. Undelivered records stay in the stream. */
   stop(): Promise<void>;
 }
 
 type LambdaAttributeMap = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['Keys']>;
 
 /**
- * Starts delivering the change records of `tableName` to `handler`.
+ * Starts delivering the change records of `tableName` to `handler`, read from the engine's stored
+ * stream in sequence order.
  *
  * A batch fails when the handler throws (or rejects), or returns `batchItemFailures`; delivery
  * then resumes from the first failed record (the lowest failed sequence number; an identifier that
  * is empty or not in the batch fails the whole batch), up to `maxRetries` times, after which the
- * failed records are logged and dropped. Records are only delivered after a previous batch is done.
+ * failed records are logged and dropped. The position (and a consumer's saved checkpoint) only moves
+ * past records that were handled or dropped: delivery is at least once.
  *
  * @returns controls to wait for delivery ({@link StreamFeed.drain}) and to stop.
  */
 export function startStreamFeed(options: StreamFeedOptions): StreamFeed {
-  const { engine, tableName, handler } = options;
+  const { engine, tableName, handler, consumer } = options;
   const batchSize = options.batchSize ?? 100;
   const maxRetries = options.maxRetries ?? 3;
   const logger = options.logger ?? console;
@@ -52,13 +62,22 @@ export function startStreamFeed(options: StreamFeedOptions): StreamFeed {
   // A stream ARN ends with the stream label, its creation time.
   const label = new Date().toISOString().replace(/Z$/, '');
   const eventSourceARN = `arn:aws:dynamodb:${region}:000000000000:table/${tableName}/stream/${label}`;
+  const stream = engine.stream;
 
-  const queue: DynamoDBRecord[] = [];
-  let enqueued = 0; // records ever queued
-  let settled = 0; // records delivered or dropped
+  // The last sequence number handled (or dropped). A consumer starts at its checkpoint; an anonymous
+  // feed at the records committed from now on.
+  let position: string | undefined = consumer ? undefined : stream.watermark();
+  const ready: Promise<void> = consumer
+    ? stream.checkpoint(consumer).then((saved) => {
+        position = saved;
+      })
+    : Promise.resolve();
+  /** Everything committed up to this sequence number has been read and settled. */
+  let settledThrough = '';
   let stopped = false;
+  let wanted = true; // records may be waiting
   let running: Promise<void> | undefined;
-  const waiters: { target: number; resolve: () => void }[] = [];
+  const waiters: { target: string; resolve: () => void }[] = [];
 
   const toLambdaRecord = (record: ChangeRecord): DynamoDBRecord => ({
     eventID: record.eventID,
@@ -78,11 +97,15 @@ export function startStreamFeed(options: StreamFeedOptions): StreamFeed {
     eventSourceARN,
   });
 
-  const settle = (count: number) => {
-    settled += count;
+  const advance = async (sequenceNumber: string) => {
+    position = sequenceNumber;
+    if (consumer) await stream.saveCheckpoint(consumer, sequenceNumber);
+  };
+
+  const wake = () => {
     for (let i = waiters.length - 1; i >= 0; i--) {
       const waiter = waiters[i]!;
-      if (settled >= waiter.target) {
+      if (stopped || settledThrough >= waiter.target) {
         waiters.splice(i, 1);
         waiter.resolve();
       }
@@ -90,25 +113,26 @@ export function startStreamFeed(options: StreamFeedOptions): StreamFeed {
   };
 
   /** Delivers one batch (with its retries); returns when its records are settled. */
-  const deliverBatch = async (): Promise<void> => {
-    let batch = queue.slice(0, batchSize);
+  const deliverBatch = async (records: ChangeRecord[]): Promise<void> => {
+    let batch = records.map(toLambdaRecord);
     for (let attempt = 0; ; attempt++) {
       const failedFrom = await invoke(batch);
       const succeeded = failedFrom ?? batch.length;
-      queue.splice(0, succeeded); // checkpoint: records before the first failure are done
-      settle(succeeded);
+      // Checkpoint: records before the first failure are done.
+      if (succeeded > 0) await advance(batch[succeeded - 1]!.dynamodb!.SequenceNumber!);
       if (failedFrom === undefined) return;
       batch = batch.slice(failedFrom);
-      if (attempt >= maxRetries || stopped) {
-        if (!stopped) {
-          logger.error(
-            `[stream-feed] ${tableName}: dropping ${batch.length} record(s) after ${attempt + 1} failed attempt(s), sequence numbers ${batch[0]?.dynamodb?.SequenceNumber}..${batch.at(-1)?.dynamodb?.SequenceNumber}`,
-          );
-        }
-        queue.splice(0, batch.length);
-        settle(batch.length);
+      if (stopped) return; // not settled: delivered again by the next feed of this consumer
+      if (attempt >= maxRetries) {
+        logger.error(
+          `[stream-feed] ${tableName}: dropping ${batch.length} record(s) after ${attempt + 1} failed attempt(s), sequence numbers ${batch[0]?.dynamodb?.SequenceNumber}..${batch.at(-1)?.dynamodb?.SequenceNumber}`,
+        );
+        await advance(batch.at(-1)!.dynamodb!.SequenceNumber!);
         return;
       }
+      // Retry at once, but after the event loop has had a turn (a handler that fails without I/O
+      // would otherwise starve it).
+      await new Promise((resolve) => setImmediate(resolve));
     }
   };
 
@@ -132,41 +156,57 @@ export function startStreamFeed(options: StreamFeedOptions): StreamFeed {
   };
 
   const pump = () => {
-    if (running || stopped || queue.length === 0) return;
+    if (running || stopped) return;
     running = (async () => {
+      await ready;
       // Let the records of writes committed in the same tick join one batch.
       await new Promise((resolve) => setImmediate(resolve));
-      while (!stopped && queue.length > 0) await deliverBatch();
+      while (!stopped && wanted) {
+        wanted = false;
+        for (;;) {
+          const through = stream.watermark();
+          const records = await stream.read(tableName, position, batchSize);
+          if (stopped) return;
+          if (records.length > 0) await deliverBatch(records);
+          if (records.length < batchSize) {
+            // Caught up with everything committed up to `through` (unless stopped mid-batch).
+            if (!stopped && through > settledThrough) settledThrough = through;
+            wake();
+            break;
+          }
+        }
+      }
     })()
-      .catch((err: unknown) => logger.error(`[stream-feed] ${tableName}: delivery failed`, err))
+      .catch((err: unknown) => {
+        if (!stopped) logger.error(`[stream-feed] ${tableName}: delivery failed`, err);
+        wanted = true; // try again on the next commit
+      })
       .finally(() => {
         running = undefined;
-        pump();
+        if (wanted && !stopped) pump();
       });
   };
 
   const unsubscribe = engine.onChange((records) => {
-    if (stopped) return;
-    for (const record of records) {
-      if (record.tableName !== tableName) continue;
-      queue.push(toLambdaRecord(record));
-      enqueued++;
-    }
+    if (stopped || !records.some((record) => record.tableName === tableName)) return;
+    wanted = true;
     pump();
   });
+  pump(); // a consumer may have records from before (a restart): deliver them now
 
   return {
     drain() {
-      if (stopped || settled >= enqueued) return Promise.resolve();
-      return new Promise((resolve) => waiters.push({ target: enqueued, resolve }));
+      const target = stream.watermark();
+      if (stopped || settledThrough >= target) return Promise.resolve();
+      wanted = true;
+      pump();
+      return new Promise((resolve) => waiters.push({ target, resolve }));
     },
     async stop() {
       stopped = true;
       unsubscribe();
       await running;
-      // Nothing more will be delivered: release anyone waiting for it.
-      settle(queue.length);
-      queue.length = 0;
+      wake(); // nothing more will be delivered: release anyone waiting for it
     },
   };
 }

@@ -7,6 +7,7 @@
  * action succeeds, all recorded writes are committed in one LevelDB batch, so readers never observe
  * half a transaction; otherwise nothing is written and the cancellation reasons are returned.
  */
+import { createHash } from 'node:crypto';
 import type { ChangeFeed, CommittedWrite } from './change-feed';
 import {
   actions,
@@ -27,6 +28,7 @@ import {
   type ValueCallback,
   type WireItem,
 } from './dynalite';
+import { itemSize, MAX_TRANSACTION_BYTES, TRANSACTION_TOO_LARGE } from './limits';
 
 const NS = 'com.amazonaws.dynamodb.v20120810#';
 const MAX_ACTIONS = 100;
@@ -146,7 +148,9 @@ export async function transactWriteItems(ctx: TransactionContext, input: unknown
   const request = asObject(input);
   // Fingerprint before validation: dynalite's validators normalise (and strip) parts of the request.
   const token = request.ClientRequestToken;
-  const fingerprint = stableStringify({ ...request, ClientRequestToken: undefined });
+  // A digest, not the request: the cache holds up to 100,000 tokens for 10 minutes, and a request
+  // can weigh megabytes.
+  const fingerprint = createHash('sha256').update(stableStringify({ ...request, ClientRequestToken: undefined })).digest('base64');
   const items = checkTransactItems(request.TransactItems);
   checkCommonMembers(request);
   if (token !== undefined && (typeof token !== 'string' || token.length < 1 || token.length > 36)) {
@@ -163,6 +167,8 @@ export async function transactWriteItems(ctx: TransactionContext, input: unknown
     return kinds[0]!;
   });
 
+  checkTransactionSize(prepared.map((action) => (action.kind === 'Put' ? action.data.Item : action.data.Key) as WireItem));
+
   if (typeof token === 'string' && ctx.tokens.begin(token, fingerprint) === 'replay') return {};
   try {
     if (ctx.conflictRate > 0 && ctx.random() < ctx.conflictRate) {
@@ -176,6 +182,8 @@ export async function transactWriteItems(ctx: TransactionContext, input: unknown
       if (outcomes.some((outcome) => outcome.reason)) {
         throw cancellation(outcomes.map((outcome) => outcome.reason ?? { Code: 'None' }));
       }
+      // The items as the transaction leaves them (or finds them, for deletes and condition checks).
+      checkTransactionSize(outcomes.map((outcome, i) => outcome.write?.newItem ?? existing[i] ?? (prepared[i]!.data.Key as WireItem)));
       const ops: BatchOperation[] = [];
       const writes: CommittedWrite[] = [];
       outcomes.forEach((outcome, i) => {
@@ -186,10 +194,18 @@ export async function transactWriteItems(ctx: TransactionContext, input: unknown
         ops.push(outcome.write.newItem ? { type: 'put', key: itemKey, value: outcome.write.newItem } : { type: 'del', key: itemKey });
         writes.push({ table: action.table, oldItem: existing[i], newItem: outcome.write.newItem });
       });
-      // One atomic batch; the promise form is tracked by dynalite's shutdown (stop waits for it).
-      if (ops.length > 0) await ctx.store.db.batch(ops);
+      // One atomic batch with the stream records; the promise form is tracked by dynalite's
+      // shutdown (stop waits for it).
+      const records = ctx.feed.prepare(writes);
+      ops.push(...records.ops);
+      try {
+        if (ops.length > 0) await ctx.store.db.batch(ops);
+      } catch (err) {
+        ctx.feed.abandoned(records);
+        throw err;
+      }
       // Still under the locks: records of one item are emitted in commit order.
-      ctx.feed.emit(writes);
+      ctx.feed.committed(records);
     });
   } catch (err) {
     if (typeof token === 'string') ctx.tokens.abort(token);
@@ -211,6 +227,7 @@ export async function transactGetItems(ctx: TransactionContext, input: unknown):
     return 'Get';
   });
   const found = await withLocks(ctx.store, prepared, () => readItems(ctx.store, prepared));
+  checkTransactionSize(found.filter((item): item is WireItem => item !== undefined));
   const responses = prepared.map((action, i) => {
     const item = found[i];
     if (!item) return {};
@@ -218,6 +235,13 @@ export async function transactGetItems(ctx: TransactionContext, input: unknown):
     return { Item: paths ? db.mapPaths(paths, item) : item };
   });
   return { Responses: responses };
+}
+
+/** DynamoDB's 4 MB limit on the aggregate size of the items of one transaction. */
+function checkTransactionSize(items: WireItem[]): void {
+  let total = 0;
+  for (const item of items) total += itemSize(item);
+  if (total > MAX_TRANSACTION_BYTES) throw validationError(TRANSACTION_TOO_LARGE);
 }
 
 function asObject(input: unknown): Record<string, unknown> {

@@ -1,0 +1,81 @@
+/**
+ * `npm run bench:rss`: the memory the local service holds while a fleet is registered. Starts
+ * local/main.ts as a child process on a temporary data folder (as `npm start` runs), registers
+ * DEVICES devices (default 20,000) through the HTTP API with 16 requests in flight, and prints the
+ * service's resident set size (RSS, from /proc) after start, after registering, after its events
+ * are all published, and at its peak. RSS_IN_MEMORY=true runs it with IN_MEMORY=true instead.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { spawnLocalService } from '../test/support/child-service';
+import { fmt, inParallel, printTable } from './support';
+
+const DEVICES = Number(process.env.DEVICES ?? 20000);
+const IN_FLIGHT = 16;
+
+/** VmRSS and VmHWM (peak) of a process, in MB. */
+function memoryOf(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+async function post(url: string, body: unknown): Promise<number> {
+  const response = await fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-rss-'));
+  const inMemory = process.env.RSS_IN_MEMORY === 'true';
+  const service = await spawnLocalService({
+    ...(inMemory ? { IN_MEMORY: 'true' } : { DATA_DIR: join(dir, 'dynamodb') }),
+    LOCAL_EVENTS_FILE: join(dir, 'events.ndjson'),
+    TABLE_NAME: 'bench-rss',
+  });
+  try {
+    const rows: (string | number)[][] = [];
+    const sample = (label: string) => {
+      const { rss, peak } = memoryOf(service.pid);
+      rows.push([label, rss, peak]);
+      console.log(`${label}: RSS ${fmt(rss)} MB (peak ${fmt(peak)} MB)`);
+    };
+    sample('started');
+    const started = performance.now();
+    let done = 0;
+    await inParallel(
+      Array.from({ length: DEVICES }, (_, i) => i),
+      IN_FLIGHT,
+      async (i) => {
+        const status = await post(`${service.url}/v2/devices`, { id: `rss-${i}`, dms_id: `dms-${i % 10}`, tags: ['bench', `t${i % 7}`], metadata: { firmware_version: `1.${i % 5}.0`, site: `site-${i % 50}` } });
+        if (status !== 201) throw new Error(`registration ${i}: ${status}`);
+        if (++done % 5000 === 0) console.log(`${done}/${DEVICES} registered (${fmt(done / ((performance.now() - started) / 1000))}/s)`);
+      },
+    );
+    const seconds = (performance.now() - started) / 1000;
+    sample(`${DEVICES} registered`);
+    // The publisher may lag behind the registrations: wait until the events file stops growing.
+    let size = -1;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const now = statSync(join(dir, 'events.ndjson')).size;
+      if (now === size) break;
+      size = now;
+    }
+    sample('events published');
+    printTable(`Local service memory, ${DEVICES} devices registered at ${fmt(DEVICES / seconds)}/s (${IN_FLIGHT} in flight, ${inMemory ? 'in memory' : 'data folder'})`, ['moment', 'RSS MB', 'peak MB'], rows);
+  } finally {
+    service.kill('SIGTERM');
+    await service.exited;
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
