@@ -13,6 +13,7 @@ import { ensureTable } from './create-table';
 import { startEngine, type Engine } from './engine';
 import { type LocalEvents, startLocalEvents } from './events';
 import { startLocalServer } from './server';
+import { DASHBOARD_DIST } from '../web/paths';
 
 
 export interface LocalServiceOptions {
@@ -91,8 +92,11 @@ export async function startLocalService({ env = process.env, quiet = false }: Lo
   const events = startLocalEvents({ env, services, engine, tableName, say });
   say(`events: ${engine ? 'published from the change feed' : 'not published (no embedded engine)'}, ${events.file ? `appended to ${events.file}` : 'no events file'}`);
   const auth = authConfigFrom(env);
-  const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1', auth, localRoutes: events.routes });
+  // The dashboard signs in with a pasted token when the API checks JWTs, and not at all otherwise.
+  const dashboard = { dir: DASHBOARD_DIST, config: auth ? ({ auth: 'token' } as const) : ({ auth: 'none' } as const) };
+  const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1', auth, localRoutes: events.routes, dashboard });
   say(`device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json), ${auth ? `JWT auth: issuer ${auth.issuer}` : 'auth off (loopback only)'}`);
+  say(`dashboard on ${server.url}/`);
   const sweeper = startSweepTimer(services, intVar(env, 'SWEEP_INTERVAL_SECONDS', 60, 0, 86400), say);
 
   return {
