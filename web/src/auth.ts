@@ -67,7 +67,8 @@ export async function startAuth(): Promise<void> {
   configureApi({
     token: () => token,
     onUnauthorized: (error: ApiError) => {
-      if (state.mode === 'none') return;
+      // Parallel requests fail together: the first 401 explains, the rest find the token gone.
+      if (state.mode === 'none' || !state.signedIn) return;
       const exp = token ? tokenExpiry(token) : undefined;
       const expired = /expired/i.test(error.message) || (exp !== undefined && exp * 1000 <= Date.now());
       const when = exp !== undefined ? ` at ${new Date(exp * 1000).toISOString()}` : '';

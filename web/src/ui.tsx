@@ -14,13 +14,14 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-/** Runs `load` when `deps` change; keeps the last error so the page can show it. */
+/** Runs `load` when `deps` change (or on reload); the error is kept so the page can show it. */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   const [state, setState] = useState<{ data?: T; error?: unknown; loading: boolean }>({ loading: true });
   const [tick, setTick] = useState(0);
   useEffect(() => {
     let live = true;
-    setState((s) => ({ ...s, loading: true }));
+    // Drop the previous value: a page must never show (and act on) the last id's data while loading.
+    setState({ loading: true });
     load().then(
       (data) => live && setState({ data, loading: false }),
       (error: unknown) => live && setState({ error, loading: false }),

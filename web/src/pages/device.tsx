@@ -177,46 +177,36 @@ function Timeline({ id, refresh }: { id: string; refresh: number }) {
   );
 }
 
-/** Runs one action; a failure becomes a message naming what the API said (a 412 explained). */
-function useAction(onDone: () => void) {
-  const [state, setState] = useState<{ busy: boolean; error?: string; ok?: string }>({ busy: false });
+/**
+ * Runs one action; success goes to the page's notice (the forms remount with the new version), a
+ * failure stays in the form as a message naming what the API said (a 412 explained).
+ */
+function useAction(onDone: (notice: string) => void) {
+  const [state, setState] = useState<{ busy: boolean; error?: string }>({ busy: false });
   const run = async (label: string, action: () => Promise<unknown>, explain?: (e: ApiError) => Promise<string | undefined>) => {
     setState({ busy: true });
     try {
       await action();
-      setState({ busy: false, ok: `${label}: done.` });
-      onDone();
+      setState({ busy: false });
+      onDone(`${label}: done.`);
     } catch (error) {
       const special = error instanceof ApiError && explain ? await explain(error) : undefined;
       setState({ busy: false, error: special ?? `${label} failed: ${messageOf(error)}` });
     }
   };
-  const feedback = (
-    <>
-      {state.error && (
-        <p class="error" role="alert">
-          {state.error}
-        </p>
-      )}
-      {state.ok && (
-        <p class="ok" role="status">
-          {state.ok}
-        </p>
-      )}
-    </>
+  const feedback = state.error && (
+    <p class="error" role="alert">
+      {state.error}
+    </p>
   );
   return { run, busy: state.busy, feedback };
 }
 
-function EditShadow({ data, onDone }: { data: Loaded; onDone: () => void }) {
+function EditShadow({ data, onDone }: { data: Loaded; onDone: (notice?: string) => void }) {
   const { device, etag } = data;
   const [tags, setTags] = useState(device.tags.join(', '));
   const [metadata, setMetadata] = useState(JSON.stringify(device.metadata, null, 2));
   const { run, busy, feedback } = useAction(onDone);
-  useEffect(() => {
-    setTags(device.tags.join(', '));
-    setMetadata(JSON.stringify(device.metadata, null, 2));
-  }, [device.version]);
   const conflict = async (e: ApiError) => {
     if (e.status !== 412) return undefined;
     const now = await get<Device>(`/devices/${seg(device.id)}`).then(
@@ -265,7 +255,7 @@ function EditShadow({ data, onDone }: { data: Loaded; onDone: () => void }) {
         <button type="submit" disabled={busy}>
           Save (version {device.version})
         </button>
-        <button type="button" class="secondary" onClick={onDone}>
+        <button type="button" class="secondary" onClick={() => onDone()}>
           Reload the device
         </button>
       </div>
@@ -274,13 +264,10 @@ function EditShadow({ data, onDone }: { data: Loaded; onDone: () => void }) {
   );
 }
 
-function BindCertificate({ device, onDone }: { device: Device; onDone: () => void }) {
+function BindCertificate({ device, onDone }: { device: Device; onDone: (notice?: string) => void }) {
   const [slot, setSlot] = useState('identity');
   const [pem, setPem] = useState('');
-  const { run, busy, feedback } = useAction(() => {
-    setPem('');
-    onDone();
-  });
+  const { run, busy, feedback } = useAction(onDone);
   return (
     <form
       class="card"
@@ -309,7 +296,7 @@ function BindCertificate({ device, onDone }: { device: Device; onDone: () => voi
   );
 }
 
-function Revoke({ device, onDone }: { device: Device; onDone: () => void }) {
+function Revoke({ device, onDone }: { device: Device; onDone: (notice?: string) => void }) {
   const revocable = slotsOf(device).filter(([, s]) => s.status !== 'REVOKED');
   const [slot, setSlot] = useState(revocable[0]?.[0] ?? '');
   const [reason, setReason] = useState<string>('KeyCompromise');
@@ -350,12 +337,12 @@ function Revoke({ device, onDone }: { device: Device; onDone: () => void }) {
   );
 }
 
-function Decommission({ device, onDone }: { device: Device; onDone: () => void }) {
+function Decommission({ device, onDone }: { device: Device; onDone: (notice?: string) => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [typed, setTyped] = useState('');
-  const { run, busy, feedback } = useAction(() => {
+  const { run, busy, feedback } = useAction((notice) => {
     dialog.current?.close();
-    onDone();
+    onDone(notice);
   });
   return (
     <div class="card">
@@ -393,8 +380,12 @@ function Decommission({ device, onDone }: { device: Device; onDone: () => void }
 
 export function DevicePage({ id }: { id: string }) {
   const [refresh, setRefresh] = useState(0);
+  const [notice, setNotice] = useState<string>();
   const loaded = useLoad(() => load(id), [id, refresh]);
-  const reload = () => setRefresh((n) => n + 1);
+  const reload = (message?: string) => {
+    setNotice(message);
+    setRefresh((n) => n + 1);
+  };
   return (
     <>
       <p>
@@ -444,11 +435,16 @@ export function DevicePage({ id }: { id: string }) {
               </section>
               <section aria-labelledby="actions-title">
                 <h2 id="actions-title">Actions</h2>
+                {notice && (
+                  <p class="ok" role="status">
+                    {notice}
+                  </p>
+                )}
                 {device.status === 'DECOMMISSIONED' ? (
                   <p class="muted">Decommissioned devices take no further changes.</p>
                 ) : (
                   <div class="grid">
-                    <EditShadow data={data} onDone={reload} />
+                    <EditShadow key={device.version} data={data} onDone={reload} />
                     <BindCertificate device={device} onDone={reload} />
                     <Revoke device={device} onDone={reload} />
                     <Decommission device={device} onDone={reload} />

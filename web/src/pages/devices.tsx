@@ -3,7 +3,7 @@
  * view is the URL (`#/devices?status=ACTIVE&sort_by=id&bookmark=...&prev=...`): applying filters or
  * turning a page pushes a history entry, so links can be shared and the back button steps back.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { METADATA_OPS } from '../../../functions/domain/filters';
 import { get, seg } from '../api';
 import { href, navigate } from '../router';
@@ -51,10 +51,6 @@ function metaRows(view: URLSearchParams): MetaRow[] {
 function Filters({ view, dms }: { view: URLSearchParams; dms: string[] }) {
   const [form, setForm] = useState(() => Object.fromEntries(['status', 'dms', 'tag', 'id', 'expires_before', 'sort_by', 'sort_mode', 'page_size'].map((k) => [k, view.get(k) ?? ''])));
   const [meta, setMeta] = useState<MetaRow[]>(() => metaRows(view));
-  useEffect(() => {
-    setForm(Object.fromEntries(['status', 'dms', 'tag', 'id', 'expires_before', 'sort_by', 'sort_mode', 'page_size'].map((k) => [k, view.get(k) ?? ''])));
-    setMeta(metaRows(view));
-  }, [view.toString()]);
   const field = (name: string) => ({ id: `f-${name}`, name, value: form[name] ?? '', onInput: (e: Event) => setForm({ ...form, [name]: (e.currentTarget as HTMLInputElement).value }) });
   const apply = (e: Event) => {
     e.preventDefault();
@@ -184,7 +180,8 @@ export function DevicesPage({ query }: { query: URLSearchParams }) {
   return (
     <>
       <h1>Devices{group ? ` of group ${group}` : ''}</h1>
-      <Filters view={query} dms={dms.data ?? []} />
+      {/* Keyed by the view: the back button resets the controls to the view it returns to. */}
+      <Filters key={key} view={query} dms={dms.data ?? []} />
       <Section what="the devices" loaded={page}>
         {(p) => (
           <>

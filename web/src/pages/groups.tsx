@@ -3,7 +3,7 @@
  * or edit a group with a criteria builder; the criteria inherited from the chosen parent are shown,
  * since members must match them too.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { DATE_FIELDS, DATE_OPS, METADATA_OPS, STATUS_OPS, STRING_FIELDS, STRING_OPS, TAG_OPS } from '../../../functions/domain/filters';
 import { api, ApiError, get, seg } from '../api';
 import { href, navigate } from '../router';
@@ -138,20 +138,13 @@ function CriteriaBuilder({ criteria, onChange }: { criteria: Criterion[]; onChan
   );
 }
 
-function GroupForm({ groups, editing, parentHint, onSaved }: { groups: Group[]; editing?: Group; parentHint?: string; onSaved: () => void }) {
+function GroupForm({ groups, editing, parentHint, onSaved }: { groups: Group[]; editing?: Group; parentHint?: string; onSaved: (notice: string) => void }) {
   const [id, setId] = useState('');
   const [name, setName] = useState(editing?.name ?? '');
   const [description, setDescription] = useState(editing?.description ?? '');
   const [parent, setParent] = useState(editing?.parent_id ?? parentHint ?? '');
   const [criteria, setCriteria] = useState<Criterion[]>(editing?.criteria ?? []);
-  const [message, setMessage] = useState<{ error?: string; ok?: string }>({});
-  useEffect(() => {
-    setName(editing?.name ?? '');
-    setDescription(editing?.description ?? '');
-    setParent(editing?.parent_id ?? parentHint ?? '');
-    setCriteria(editing?.criteria ?? []);
-    setMessage({});
-  }, [editing?.id, editing?.version, parentHint]);
+  const [error, setError] = useState<string>();
   const parentGroup = groups.find((g) => g.id === parent);
   const inherited = parentGroup ? [...parentGroup.inherited_criteria, ...parentGroup.criteria] : [];
   const save = async (e: Event) => {
@@ -160,15 +153,15 @@ function GroupForm({ groups, editing, parentHint, onSaved }: { groups: Group[]; 
     try {
       if (editing) {
         await api('PUT', `/device-groups/${seg(editing.id)}`, { body, ifMatch: `"${editing.version}"` });
-        setMessage({ ok: `Saved ${editing.id}.` });
+        onSaved(`Saved ${editing.id}.`);
       } else {
         const { data } = await api<Group>('POST', '/device-groups', { body: { ...body, ...(id ? { id } : {}), ...(parent ? {} : { parent_id: undefined }) } });
+        onSaved(`Created ${data.id}.`);
         navigate(href(['groups', data.id]));
       }
-      onSaved();
     } catch (error) {
       const conflict = error instanceof ApiError && error.status === 412;
-      setMessage({ error: conflict ? `Not saved: someone else changed this group since you opened it (you edited version ${editing?.version}). Reload the page, review, and save again.` : `Not saved: ${messageOf(error)}` });
+      setError(conflict ? `Not saved: someone else changed this group since you opened it (you edited version ${editing?.version}). Reload the page, review, and save again.` : `Not saved: ${messageOf(error)}`);
     }
   };
   return (
@@ -218,14 +211,9 @@ function GroupForm({ groups, editing, parentHint, onSaved }: { groups: Group[]; 
           </a>
         )}
       </div>
-      {message.error && (
+      {error && (
         <p class="error" role="alert">
-          {message.error}
-        </p>
-      )}
-      {message.ok && (
-        <p class="ok" role="status">
-          {message.ok}
+          {error}
         </p>
       )}
     </form>
@@ -234,10 +222,16 @@ function GroupForm({ groups, editing, parentHint, onSaved }: { groups: Group[]; 
 
 export function GroupsPage({ selected, query }: { selected?: string; query: URLSearchParams }) {
   const [refresh, setRefresh] = useState(0);
+  const [notice, setNotice] = useState<string>();
   const groups = useLoad(() => allPages((bookmark) => get<ListPage<Group>>('/device-groups', { page_size: '1000', ...(bookmark ? { bookmark } : {}) }).then((r) => r.data)), [refresh]);
   return (
     <>
       <h1>Groups</h1>
+      {notice && (
+        <p class="ok" role="status">
+          {notice}
+        </p>
+      )}
       <Section what="the device groups" loaded={groups}>
         {(list) => {
           const editing = selected && selected !== 'new' ? list.find((g) => g.id === selected) : undefined;
@@ -257,7 +251,10 @@ export function GroupsPage({ selected, query }: { selected?: string; query: URLS
                   No group {selected}.
                 </p>
               ) : (
-                <GroupForm key={editing?.id ?? 'new'} groups={list} editing={editing} parentHint={query.get('parent') ?? undefined} onSaved={() => setRefresh((n) => n + 1)} />
+                <GroupForm key={editing ? `${editing.id}@${editing.version}` : `new-${query.get('parent') ?? ''}`} groups={list} editing={editing} parentHint={query.get('parent') ?? undefined} onSaved={(message) => {
+                    setNotice(message);
+                    setRefresh((n) => n + 1);
+                  }} />
               )}
             </div>
           );
