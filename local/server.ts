@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { jwtAuthorizer, type LocalAuthConfig } from './auth';
 import { HTTP_ROUTES, type HttpRoute } from '../functions/handlers/http/routes';
+import type { DashboardRuntimeConfig } from '../web/runtime-config';
 import { dashboardCsp } from '../web/security-headers';
 
 type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -46,11 +47,9 @@ export interface LocalServerOptions {
    */
   localRoutes?: readonly LocalRoute[];
   /** The built web dashboard, served at `/` (GET outside /v2): its folder and its runtime settings. */
-  dashboard?: { dir: string; config: DashboardConfig };
+  dashboard?: { dir: string; config: DashboardRuntimeConfig };
 }
 
-/** What the dashboard reads from `/dashboard-config.json`: how it signs in. */
-export type DashboardConfig = { auth: 'none' } | { auth: 'token' } | { auth: 'oidc'; authority: string; client_id: string; scope: string };
 
 const STATIC_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 

@@ -7,12 +7,12 @@
  * A 401 from the API (expired or rejected token) drops the token and asks to sign in again, saying why.
  */
 import { type User, UserManager, WebStorageStateStore } from 'oidc-client-ts';
+import type { DashboardRuntimeConfig } from '../runtime-config';
 import { type ApiError, configureApi } from './api';
 
-export type DashboardConfig = { auth: 'none' } | { auth: 'token' } | { auth: 'oidc'; authority: string; client_id: string; scope: string };
 
 export interface AuthState {
-  mode: DashboardConfig['auth'];
+  mode: DashboardRuntimeConfig['auth'];
   /** Whether API calls can be made now. */
   signedIn: boolean;
   /** Why the user must sign in (again). */
@@ -76,7 +76,7 @@ export async function startAuth(): Promise<void> {
     },
   });
   const res = await fetch('/dashboard-config.json');
-  const config = (res.ok ? await res.json() : { auth: 'none' }) as DashboardConfig;
+  const config = (res.ok ? await res.json() : { auth: 'none' }) as DashboardRuntimeConfig;
   if (config.auth === 'none') return set({ mode: 'none', signedIn: true });
   if (config.auth === 'token') {
     const saved = sessionStorage.getItem(TOKEN_KEY);

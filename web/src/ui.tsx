@@ -73,6 +73,19 @@ export function StatusBar({ distribution }: { distribution: Partial<Record<Devic
   );
 }
 
+/** What the colours of the status bars mean. */
+export function StatusLegend() {
+  return (
+    <ul class="legend" aria-label="Status colours">
+      {DEVICE_STATUSES.map((s) => (
+        <li key={s} class={`s-${s}`}>
+          {statusLabel(s)}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 /** `2026-03-15 10:00 UTC` */
 export function when(iso: string | number | undefined): string {
   if (iso === undefined) return '—';

@@ -8,7 +8,7 @@ import { get, seg } from '../api';
 import { ForecastChart } from '../chart';
 import { href, navigate } from '../router';
 import type { DeviceStats, DmsPolicy, ExpirationForecast, ListPage, MetadataDistribution } from '../types';
-import { allPages, DEVICE_STATUSES, Section, StatusBar, statusLabel, useLoad, when } from '../ui';
+import { allPages, DEVICE_STATUSES, Section, StatusBar, StatusLegend, statusLabel, useLoad, when } from '../ui';
 
 const HORIZONS = [
   { days: 84, label: 'next 12 weeks' },
@@ -156,11 +156,14 @@ function Metadata({ extra }: { extra: string[] }) {
           return all.length === 0 ? (
             <p class="muted">No indexed metadata keys are configured (INDEXED_METADATA_KEYS locally, indexedMetadataKeys in the stack).</p>
           ) : (
-            <div class="grid">
-              {all.map((k) => (
-                <Distribution key={k} metaKey={k} />
-              ))}
-            </div>
+            <>
+              <div class="grid">
+                {all.map((k) => (
+                  <Distribution key={k} metaKey={k} />
+                ))}
+              </div>
+              <StatusLegend />
+            </>
           );
         }}
       </Section>

@@ -8,7 +8,7 @@ import { DATE_FIELDS, DATE_OPS, METADATA_OPS, STATUS_OPS, STRING_FIELDS, STRING_
 import { api, ApiError, get, seg } from '../api';
 import { href, navigate } from '../router';
 import type { Criterion, DeviceStats, Group, ListPage } from '../types';
-import { allPages, DEVICE_STATUSES, messageOf, Section, StatusBar, statusLabel, useLoad } from '../ui';
+import { allPages, DEVICE_STATUSES, messageOf, Section, StatusBar, StatusLegend, statusLabel, useLoad } from '../ui';
 
 const FIELDS = [...STRING_FIELDS, 'status', 'tags', ...DATE_FIELDS, 'metadata'] as const;
 
@@ -245,6 +245,7 @@ export function GroupsPage({ selected, query }: { selected?: string; query: URLS
                   </a>
                 </p>
                 {list.length ? <TreeNodes nodes={tree(list)} /> : <p class="muted">No groups yet.</p>}
+                {list.length > 0 && <StatusLegend />}
               </section>
               {selected && selected !== 'new' && !editing ? (
                 <p class="error" role="alert">
