@@ -98,6 +98,8 @@ export async function startLocalService({ env = process.env, quiet = false }: Lo
   say(`device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json), ${auth ? `JWT auth: issuer ${auth.issuer}` : 'auth off (loopback only)'}`);
   say(`dashboard on ${server.url}/`);
   const sweeper = startSweepTimer(services, intVar(env, 'SWEEP_INTERVAL_SECONDS', 60, 0, 86400), say);
+  // A first sweep at once: newly indexed keys (INDEXED_METADATA_KEYS) are back-filled without waiting a period.
+  void sweeper.runNow().catch((error: unknown) => console.error('sweep failed', error));
 
   return {
     url: server.url,
