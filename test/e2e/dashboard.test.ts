@@ -197,6 +197,11 @@ describe('Devices page', () => {
     await eventually(rowIds, (v) => expect(v).toEqual(['dev-pending', 'dev-soon']));
     await page.getByRole('button', { name: 'Previous page' }).click();
     await eventually(rowIds, (v) => expect(v).toEqual(first));
+    // A column header sorts too: by id again flips the order.
+    await page.getByRole('link', { name: 'Id ▲' }).click();
+    await page.waitForURL(/sort_mode=desc/);
+    await eventually(rowIds, (v) => expect(v.slice(0, 2)).toEqual(['dev-soon', 'dev-pending']));
+    expect(await page.getByRole('columnheader', { name: 'Id ▼' }).getAttribute('aria-sort')).toBe('descending');
   });
 
   it('shows the API error of a bad filter in words', async () => {

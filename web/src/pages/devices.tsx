@@ -162,6 +162,25 @@ function Filters({ view, dms }: { view: URLSearchParams; dms: string[] }) {
   );
 }
 
+/** A column header that sorts by its field (again: the other way), back to the first page. */
+function SortHeader({ view, field, label }: { view: URLSearchParams; field: string; label: string }) {
+  const current = view.get('sort_by') || 'creation_timestamp';
+  const desc = view.get('sort_mode') === 'desc';
+  const active = current === field;
+  const next = new URLSearchParams(view);
+  for (const k of ['bookmark', 'prev', 'sort_by', 'sort_mode']) next.delete(k);
+  if (field !== 'creation_timestamp') next.set('sort_by', field);
+  if (active && !desc) next.set('sort_mode', 'desc');
+  return (
+    <th scope="col" aria-sort={active ? (desc ? 'descending' : 'ascending') : undefined}>
+      <a href={href(['devices'], next)} title={`Sort by ${label.toLowerCase()}`}>
+        {label}
+        {active ? (desc ? ' ▼' : ' ▲') : ''}
+      </a>
+    </th>
+  );
+}
+
 export function DevicesPage({ query }: { query: URLSearchParams }) {
   const key = query.toString();
   const group = query.get('group');
@@ -193,12 +212,12 @@ export function DevicesPage({ query }: { query: URLSearchParams }) {
               <table class="devices">
                 <thead>
                   <tr>
-                    <th scope="col">Id</th>
+                    <SortHeader view={query} field="id" label="Id" />
                     <th scope="col">Status</th>
                     <th scope="col">DMS</th>
                     <th scope="col">Tags</th>
-                    <th scope="col">Identity expires</th>
-                    <th scope="col">Created</th>
+                    <SortHeader view={query} field="identity.expiration_date" label="Identity expires" />
+                    <SortHeader view={query} field="creation_timestamp" label="Created" />
                   </tr>
                 </thead>
                 <tbody>
