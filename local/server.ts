@@ -212,7 +212,9 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
 
 /** The dashboard's files (a fixed set: no path from the request reaches the file system) and its config. */
 async function serveDashboard(res: ServerResponse, pathname: string, dashboard: NonNullable<LocalServerOptions['dashboard']>) {
-  const headers = { 'content-security-policy': dashboardCsp(), 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-cache' };
+  // With OIDC sign-in the page also calls the issuer (discovery, token endpoint).
+  const issuer = dashboard.config.auth === 'oidc' ? [new URL(dashboard.config.authority).origin] : [];
+  const headers = { 'content-security-policy': dashboardCsp(issuer), 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-cache' };
   if (pathname === '/dashboard-config.json') {
     send(res, 200, JSON.stringify(dashboard.config), { ...headers, 'content-type': 'application/json' });
     return;

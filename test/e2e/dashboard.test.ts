@@ -4,7 +4,9 @@
  * expired token. One browser for the file; screenshots of each page at 1280 px and 390 px go to
  * docs/screenshots/ (shown in the README).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -349,6 +351,83 @@ describe('signing in with a token (AUTH_JWKS)', () => {
       await p.getByRole('button', { name: 'Use this token' }).click();
       await expectText(p.locator('.tile.total'), '0 devices');
       await p.getByRole('button', { name: 'Sign out' }).waitFor();
+    } finally {
+      await p.close();
+    }
+  });
+});
+
+describe('signing in with OIDC (authorization code + PKCE)', () => {
+  const AUDIENCE = 'device-manager';
+  let issuer: Server;
+  let issuerUrl: string;
+  let authed: LocalService;
+  const seen: { challenge?: string; verifier?: string; clientId?: string; method?: string } = {};
+
+  /** A minimal OpenID provider: discovery, an authorize endpoint that signs the user in at once, a token endpoint that checks PKCE. */
+  beforeAll(async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const jwks = path.join(mkdtempSync(path.join(tmpdir(), 'jwks-')), 'jwks.json');
+    writeFileSync(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }));
+    issuer = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', issuerUrl);
+      const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*' };
+      if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
+      if (url.pathname === '/.well-known/openid-configuration') {
+        res.writeHead(200, { ...cors, 'content-type': 'application/json' });
+        return void res.end(JSON.stringify({ issuer: issuerUrl, authorization_endpoint: `${issuerUrl}/authorize`, token_endpoint: `${issuerUrl}/token`, jwks_uri: `${issuerUrl}/jwks`, response_types_supported: ['code'], code_challenge_methods_supported: ['S256'] }));
+      }
+      if (url.pathname === '/authorize') {
+        seen.challenge = url.searchParams.get('code_challenge') ?? undefined;
+        seen.method = url.searchParams.get('code_challenge_method') ?? undefined;
+        seen.clientId = url.searchParams.get('client_id') ?? undefined;
+        const back = new URL(url.searchParams.get('redirect_uri')!);
+        back.searchParams.set('code', 'code-1');
+        back.searchParams.set('state', url.searchParams.get('state')!);
+        return void res.writeHead(302, { location: back.toString() }).end();
+      }
+      if (url.pathname === '/token') {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          const form = new URLSearchParams(body);
+          seen.verifier = form.get('code_verifier') ?? undefined;
+          const pkce = createHash('sha256').update(seen.verifier ?? '').digest('base64url') === seen.challenge && form.get('code') === 'code-1';
+          if (!pkce) return void res.writeHead(400, { ...cors, 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_grant' }));
+          const jwt = (claims: Record<string, unknown>, audience: string) =>
+            new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuerUrl).setAudience(audience).setSubject('operator-1').setIssuedAt().setExpirationTime('10m').sign(privateKey);
+          void Promise.all([jwt({ scope: 'devices:read devices:write groups:write dms:write' }, AUDIENCE), jwt({ email: 'operator@example.test' }, 'dashboard')]).then(([access, id]) => {
+            res.writeHead(200, { ...cors, 'content-type': 'application/json' });
+            res.end(JSON.stringify({ access_token: access, id_token: id, token_type: 'Bearer', expires_in: 600, scope: 'openid devices:read devices:write groups:write dms:write' }));
+          });
+        });
+        return;
+      }
+      res.writeHead(404, cors).end();
+    });
+    await new Promise<void>((resolve) => issuer.listen(0, '127.0.0.1', resolve));
+    issuerUrl = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`;
+    authed = await startTestService({ AUTH_JWKS: jwks, AUTH_ISSUER: issuerUrl, AUTH_AUDIENCE: AUDIENCE, AUTH_OIDC_CLIENT_ID: 'dashboard' });
+    await call(authed.url, 'POST', '/v2/devices', { id: 'oidc-device', dms_id: 'dms-a' }, { authorization: `Bearer ${await new SignJWT({ scope: 'devices:write' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuerUrl).setAudience(AUDIENCE).setExpirationTime('5m').sign(privateKey)}` });
+  });
+  afterAll(async () => {
+    await authed?.stop();
+    await new Promise((resolve) => issuer?.close(resolve));
+  });
+
+  it('signs in at the issuer, returns to the same view, and calls the API with the access token', async () => {
+    const p = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      p.setDefaultTimeout(10_000);
+      await p.goto(`${authed.url}/#/devices`);
+      await p.getByRole('button', { name: 'Sign in with your identity provider' }).click();
+      await p.waitForURL(/code=code-1/);
+      await p.waitForURL(`${authed.url}/#/devices`);
+      await p.getByRole('link', { name: 'oidc-device' }).waitFor();
+      await p.getByRole('button', { name: 'Sign out operator@example.test' }).waitFor();
+      expect(seen).toMatchObject({ clientId: 'dashboard', method: 'S256' });
+      expect(seen.verifier).toMatch(/^[A-Za-z0-9._~-]{43,128}$/);
+      expect(createHash('sha256').update(seen.verifier!).digest('base64url')).toBe(seen.challenge);
     } finally {
       await p.close();
     }

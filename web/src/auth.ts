@@ -101,6 +101,8 @@ export async function startAuth(): Promise<void> {
       const user = await manager.signinRedirectCallback();
       const back = (user.state as string | undefined) ?? '#/';
       history.replaceState(null, '', `/${back}`);
+      // replaceState fires no hashchange: tell the router the view is back.
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
       return fromUser(user);
     } catch (error) {
       history.replaceState(null, '', '/');

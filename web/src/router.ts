@@ -28,11 +28,18 @@ export function navigate(target: string): void {
   location.hash = target.replace(/^#/, '');
 }
 
+function sameRoute(route: Route, hash: string): boolean {
+  const next = parseHash(hash);
+  return next.path.join('/') === route.path.join('/') && next.query.toString() === route.query.toString();
+}
+
 export function useRoute(): Route {
   const [route, setRoute] = useState(() => parseHash(location.hash));
   useEffect(() => {
-    const update = () => setRoute(parseHash(location.hash));
+    const update = () => setRoute((current) => (sameRoute(current, location.hash) ? current : parseHash(location.hash)));
     window.addEventListener('hashchange', update);
+    // The URL may have changed between the first render and now (the sign-in redirect replaces it).
+    update();
     return () => window.removeEventListener('hashchange', update);
   }, []);
   return route;
