@@ -5,6 +5,7 @@
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import { useEffect, useRef } from 'preact/hooks';
 import type { ExpirationForecast } from './types';
+import { Head } from './ui';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
@@ -43,14 +44,7 @@ export function ForecastChart({ forecast }: { forecast: ExpirationForecast }) {
         <summary>The numbers</summary>
         <div class="scroll">
           <table>
-            <thead>
-              <tr>
-                <th scope="col">From</th>
-                <th scope="col">Until</th>
-                <th scope="col">Identity</th>
-                <th scope="col">Slots</th>
-              </tr>
-            </thead>
+            <Head columns={['From', 'Until', 'Identity', 'Slots']} />
             <tbody>
               {forecast.buckets.map((b) => (
                 <tr key={b.start}>

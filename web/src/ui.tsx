@@ -86,6 +86,45 @@ export function StatusLegend() {
   );
 }
 
+/** A table head of plain column names. */
+export function Head({ columns }: { columns: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c) => (
+          <th key={c} scope="col">
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
+/** The options of a select, value = label unless `label` says otherwise. */
+export function Options({ values, label = (v) => v }: { values: readonly string[]; label?: (value: string) => string }) {
+  return (
+    <>
+      {values.map((v) => (
+        <option key={v} value={v}>
+          {label(v)}
+        </option>
+      ))}
+    </>
+  );
+}
+
+/** One `dt`/`dd` pair, left out when there is no value; `code` for serials and hashes. */
+export function Fact({ label, value, code }: { label: string; value: ComponentChildren; code?: 'plain' | 'hash' }) {
+  if (value === undefined || value === null || value === false || value === '') return null;
+  return (
+    <>
+      <dt>{label}</dt>
+      <dd>{code ? <code class={code === 'hash' ? 'hash' : undefined}>{value}</code> : value}</dd>
+    </>
+  );
+}
+
 /** `2026-03-15 10:00 UTC` */
 export function when(iso: string | number | undefined): string {
   if (iso === undefined) return '—';

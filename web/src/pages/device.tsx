@@ -9,7 +9,7 @@ import { api, ApiError, get, seg } from '../api';
 import { href } from '../router';
 import { statusReason } from '../status-reason';
 import type { Device, DeviceEvent, DmsPolicy, ListPage, Slot, SlotVersion } from '../types';
-import { ErrorBox, messageOf, Section, StatusBadge, useLoad, when } from '../ui';
+import { ErrorBox, Fact, messageOf, Options, Section, StatusBadge, useLoad, when } from '../ui';
 
 interface Loaded {
   device: Device;
@@ -72,64 +72,14 @@ function Versions({ device, name, slot, versions }: { device: Device; name: stri
               )}
             </div>
             <dl class="facts">
-              {v.subject && (
-                <>
-                  <dt>Subject</dt>
-                  <dd>{v.subject}</dd>
-                </>
-              )}
-              {v.issuer && (
-                <>
-                  <dt>Issuer</dt>
-                  <dd>{v.issuer}</dd>
-                </>
-              )}
-              {v.not_before && (
-                <>
-                  <dt>Valid</dt>
-                  <dd>
-                    {when(v.not_before)} – {when(v.not_after)}
-                  </dd>
-                </>
-              )}
-              {!v.not_before && v.expiration_date && (
-                <>
-                  <dt>Expires</dt>
-                  <dd>{when(v.expiration_date)}</dd>
-                </>
-              )}
-              {v.serial_number && (
-                <>
-                  <dt>Serial</dt>
-                  <dd>
-                    <code>{v.serial_number}</code>
-                  </dd>
-                </>
-              )}
-              {v.sha256_fingerprint && (
-                <>
-                  <dt>SHA-256</dt>
-                  <dd>
-                    <code class="hash">{v.sha256_fingerprint}</code>
-                  </dd>
-                </>
-              )}
-              {v.public_key_sha256 && (
-                <>
-                  <dt>Public key SHA-256</dt>
-                  <dd>
-                    <code class="hash">{v.public_key_sha256}</code>
-                  </dd>
-                </>
-              )}
-              {v.secret && (
-                <>
-                  <dt>Secret</dt>
-                  <dd>
-                    <code>{v.secret}</code>
-                  </dd>
-                </>
-              )}
+              <Fact label="Subject" value={v.subject} />
+              <Fact label="Issuer" value={v.issuer} />
+              <Fact label="Valid" value={v.not_before && `${when(v.not_before)} – ${when(v.not_after)}`} />
+              <Fact label="Expires" value={!v.not_before && v.expiration_date && when(v.expiration_date)} />
+              <Fact label="Serial" value={v.serial_number} code="plain" />
+              <Fact label="SHA-256" value={v.sha256_fingerprint} code="hash" />
+              <Fact label="Public key SHA-256" value={v.public_key_sha256} code="hash" />
+              <Fact label="Secret" value={v.secret} code="plain" />
             </dl>
           </li>
         ))}
@@ -315,19 +265,11 @@ function Revoke({ device, onDone }: { device: Device; onDone: (notice?: string) 
       <h3 id="revoke-title">Revoke</h3>
       <label for="revoke-slot">Slot</label>
       <select id="revoke-slot" value={slot} onChange={(e) => setSlot(e.currentTarget.value)}>
-        {revocable.map(([name]) => (
-          <option key={name} value={name}>
-            {name}
-          </option>
-        ))}
+        <Options values={revocable.map(([name]) => name)} />
       </select>
       <label for="revoke-reason">Reason</label>
       <select id="revoke-reason" value={reason} onChange={(e) => setReason(e.currentTarget.value)}>
-        {REVOCATION_REASONS.map((r) => (
-          <option key={r} value={r}>
-            {r}
-          </option>
-        ))}
+        <Options values={REVOCATION_REASONS} />
       </select>
       <button type="submit" class="danger" disabled={busy}>
         Revoke the active version

@@ -8,7 +8,7 @@ import { METADATA_OPS } from '../../../functions/domain/filters';
 import { get, seg } from '../api';
 import { href, navigate } from '../router';
 import type { Device, DmsPolicy, ListPage } from '../types';
-import { DEVICE_STATUSES, Section, StatusBadge, statusLabel, useLoad, when } from '../ui';
+import { DEVICE_STATUSES, Options, Section, StatusBadge, statusLabel, useLoad, when } from '../ui';
 
 const SORTS = [
   { value: 'creation_timestamp', label: 'Created' },
@@ -66,11 +66,7 @@ function Filters({ view, dms }: { view: URLSearchParams; dms: string[] }) {
         <label for="f-status">Status</label>
         <select {...field('status')} onChange={field('status').onInput}>
           <option value="">any</option>
-          {DEVICE_STATUSES.map((s) => (
-            <option key={s} value={s}>
-              {statusLabel(s)}
-            </option>
-          ))}
+          <Options values={DEVICE_STATUSES} label={statusLabel} />
         </select>
       </div>
       <div>
@@ -105,11 +101,7 @@ function Filters({ view, dms }: { view: URLSearchParams; dms: string[] }) {
             <label>
               <span class="sr-only">Operator {i + 1}</span>
               <select value={m.op} onChange={(e) => setMeta(meta.map((x, j) => (j === i ? { ...x, op: e.currentTarget.value } : x)))}>
-                {METADATA_OPS.map((op) => (
-                  <option key={op} value={op}>
-                    {op}
-                  </option>
-                ))}
+                <Options values={METADATA_OPS} />
               </select>
             </label>
             <label>

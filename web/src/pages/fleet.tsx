@@ -8,7 +8,7 @@ import { get, seg } from '../api';
 import { ForecastChart } from '../chart';
 import { href, navigate } from '../router';
 import type { DeviceStats, DmsPolicy, ExpirationForecast, ListPage, MetadataDistribution } from '../types';
-import { allPages, DEVICE_STATUSES, Section, StatusBar, StatusLegend, statusLabel, useLoad, when } from '../ui';
+import { allPages, DEVICE_STATUSES, Head, Section, StatusBar, StatusLegend, statusLabel, useLoad, when } from '../ui';
 
 const HORIZONS = [
   { days: 84, label: 'next 12 weeks' },
@@ -91,13 +91,7 @@ function Distribution({ metaKey }: { metaKey: string }) {
         {(d) => (
           <div class="scroll">
             <table>
-              <thead>
-                <tr>
-                  <th scope="col">Value</th>
-                  <th scope="col">Devices</th>
-                  <th scope="col">Statuses</th>
-                </tr>
-              </thead>
+              <Head columns={['Value', 'Devices', 'Statuses']} />
               <tbody>
                 {d.values.map((v) => (
                   <tr key={v.value}>
@@ -183,15 +177,7 @@ function Policies() {
           ) : (
             <div class="scroll">
               <table>
-                <thead>
-                  <tr>
-                    <th scope="col">DMS</th>
-                    <th scope="col">Name</th>
-                    <th scope="col">Renewal pending</th>
-                    <th scope="col">Expiring soon</th>
-                    <th scope="col">Devices</th>
-                  </tr>
-                </thead>
+                <Head columns={['DMS', 'Name', 'Renewal pending', 'Expiring soon', 'Devices']} />
                 <tbody>
                   {list.map((p) => (
                     <tr key={p.id}>

@@ -8,7 +8,7 @@ import { DATE_FIELDS, DATE_OPS, METADATA_OPS, STATUS_OPS, STRING_FIELDS, STRING_
 import { api, ApiError, get, seg } from '../api';
 import { href, navigate } from '../router';
 import type { Criterion, DeviceStats, Group, ListPage } from '../types';
-import { allPages, DEVICE_STATUSES, messageOf, Section, StatusBar, StatusLegend, statusLabel, useLoad } from '../ui';
+import { allPages, DEVICE_STATUSES, messageOf, Options, Section, StatusBar, StatusLegend, statusLabel, useLoad } from '../ui';
 
 const FIELDS = [...STRING_FIELDS, 'status', 'tags', ...DATE_FIELDS, 'metadata'] as const;
 
@@ -88,11 +88,7 @@ function CriteriaBuilder({ criteria, onChange }: { criteria: Criterion[]; onChan
             <label>
               <span class="sr-only">Field of criterion {i + 1}</span>
               <select value={base} onChange={(e) => update(i, { field: e.currentTarget.value === 'metadata' ? 'metadata.' : e.currentTarget.value, operand: operandsOf(e.currentTarget.value)[0]! })}>
-                {FIELDS.map((f) => (
-                  <option key={f} value={f}>
-                    {f}
-                  </option>
-                ))}
+                <Options values={FIELDS} />
               </select>
             </label>
             {isMeta && (
@@ -104,22 +100,14 @@ function CriteriaBuilder({ criteria, onChange }: { criteria: Criterion[]; onChan
             <label>
               <span class="sr-only">Operator of criterion {i + 1}</span>
               <select value={c.operand} onChange={(e) => update(i, { operand: e.currentTarget.value })}>
-                {operandsOf(base).map((op) => (
-                  <option key={op} value={op}>
-                    {op}
-                  </option>
-                ))}
+                <Options values={operandsOf(base)} />
               </select>
             </label>
             <label>
               <span class="sr-only">Value of criterion {i + 1}</span>
               {base === 'status' && c.operand !== 'in' ? (
                 <select value={c.value} onChange={(e) => update(i, { value: e.currentTarget.value })}>
-                  {DEVICE_STATUSES.map((s) => (
-                    <option key={s} value={s}>
-                      {statusLabel(s)}
-                    </option>
-                  ))}
+                  <Options values={DEVICE_STATUSES} label={statusLabel} />
                 </select>
               ) : (
                 <input value={c.value} placeholder={(DATE_FIELDS as readonly string[]).includes(base) ? '2027-01-01T00:00:00Z' : 'value'} onInput={(e) => update(i, { value: e.currentTarget.value })} />
