@@ -147,7 +147,8 @@ export function deviceTransaction(ctx: WriteContext, change: DeviceChange) {
     TransactItems: [
       deviceWrite(ctx, change, marker),
       ...(change.policy ? [policyCheck(TableName, change.policy)] : []),
-      ...entryWrites(ctx, before ? entryItems(ctx, before, beforeKeys) : new Map(), afterEntries),
+      // Entries of a legacy item are all rewritten in the slim form (same keys for status and DMS).
+      ...entryWrites(ctx, before && marker !== null ? entryItems(ctx, before, beforeKeys) : new Map(), afterEntries),
       ...legacyTags.map((sk) => ({ Delete: { TableName, Key: { pk: deviceKey(after.id).pk, sk } } })),
       ...(change.versions ?? []).map((v) => ({ Put: { TableName, Item: versionItem(v) } })),
       ...change.events.map((event) => ({ Put: { TableName, Item: { ...deviceEventKey(after.id, event.timestamp), kind: 'event', ...event } } })),
