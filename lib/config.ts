@@ -67,6 +67,24 @@ export interface DeploymentConfig {
   readonly auth: AuthConfig;
   /** Default route throttling of the API stage. */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * The web dashboard (S3 + CloudFront, the API on the same origin). Browsers sign in with OIDC
+   * (authorization code + PKCE) at `auth.issuer`, so it needs JWT auth (or none, for development).
+   */
+  readonly dashboard: DashboardConfig;
+}
+
+export interface DashboardConfig {
+  readonly enabled: boolean;
+  /** The OIDC client (a public client, no secret) registered at the issuer; required with JWT auth. */
+  readonly clientId?: string;
+  /** Scopes requested at sign-in; the access token must carry the route scopes. */
+  readonly scope: string;
+  /**
+   * Origins besides the issuer that the page may call (Content-Security-Policy connect-src), e.g. a
+   * Cognito hosted UI domain serving the token endpoint.
+   */
+  readonly connectSources: readonly string[];
 }
 
 export const DEFAULT_CONFIG: DeploymentConfig = {
@@ -84,6 +102,7 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   iotSync: { enabled: false, metadataKeys: [] },
   auth: { type: 'iam' },
   throttle: { rateLimit: 100, burstLimit: 200 },
+  dashboard: { enabled: false, scope: 'openid devices:read devices:write groups:write dms:write', connectSources: [] },
 };
 
 /** An invalid deployment setting; `setting` is its dotted path, e.g. `deviceManager.listShards`. */
@@ -122,6 +141,7 @@ const SETTINGS: Record<keyof DeploymentConfig, Kind> = {
   iotSync: 'json',
   auth: 'json',
   throttle: 'json',
+  dashboard: 'json',
 };
 
 type Raw = Record<string, unknown>;
@@ -262,6 +282,34 @@ function parseThrottle(value: unknown): DeploymentConfig['throttle'] {
   };
 }
 
+const HTTPS_ORIGIN = /^https:\/\/[A-Za-z0-9.-]+(:\d+)?$/;
+
+function parseDashboard(value: unknown, auth: AuthConfig): DashboardConfig {
+  const setting = `${CONTEXT_KEY}.dashboard`;
+  const d = DEFAULT_CONFIG.dashboard;
+  if (value === undefined) return d;
+  const raw = objectAt(value, setting);
+  rejectUnknownKeys(raw, setting, ['enabled', 'clientId', 'scope', 'connectSources']);
+  const enabled = raw.enabled ?? d.enabled;
+  if (typeof enabled !== 'boolean') throw new DeploymentConfigError(`${setting}.enabled`, `must be true or false (got ${describe(enabled)})`);
+  const clientId = raw.clientId;
+  if (clientId !== undefined && (typeof clientId !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(clientId))) {
+    throw new DeploymentConfigError(`${setting}.clientId`, `must be 1-256 printable characters without spaces (got ${describe(clientId)})`);
+  }
+  const scope = matching(raw.scope, d.scope, `${setting}.scope`, /^[\x21-\x7e]+( [\x21-\x7e]+)*$/, 'space-separated OAuth scopes');
+  const sources = raw.connectSources ?? [];
+  if (!Array.isArray(sources) || sources.length > 10 || !sources.every((s) => typeof s === 'string' && HTTPS_ORIGIN.test(s))) {
+    throw new DeploymentConfigError(`${setting}.connectSources`, `must be up to 10 https origins such as 'https://auth.example.com' (got ${describe(sources)})`);
+  }
+  if (enabled && auth.type === 'iam') {
+    throw new DeploymentConfigError(`${setting}.enabled`, "needs auth.type 'jwt' (browsers sign in with OIDC at the JWT issuer; they cannot sign IAM requests), or 'none' for development");
+  }
+  if (enabled && auth.type === 'jwt' && clientId === undefined) {
+    throw new DeploymentConfigError(`${setting}.clientId`, 'is required with JWT auth: the OIDC client id the dashboard signs in with');
+  }
+  return { enabled, scope, connectSources: sources as string[], ...(clientId === undefined ? {} : { clientId: clientId as string }) };
+}
+
 /**
  * Validates raw settings (the `deviceManager` context object) and fills in the defaults.
  * Pure: no CDK involved, so tests can call it directly.
@@ -282,6 +330,7 @@ export function parseConfig(raw: unknown): DeploymentConfig {
     throw new DeploymentConfigError(at('logRetentionDays'), `must be one of ${LOG_RETENTION_DAYS.join(', ')} (got ${describe(logRetentionDays)})`);
   }
 
+  const auth = parseAuth(input.auth);
   return {
     // The stage becomes part of the stack name: CloudFormation allows letters, digits and hyphens.
     stageName: matching(input.stageName, d.stageName, at('stageName'), /^[A-Za-z][A-Za-z0-9-]{0,31}$/, 'a letter followed by up to 31 letters, digits or hyphens'),
@@ -298,8 +347,9 @@ export function parseConfig(raw: unknown): DeploymentConfig {
     // EventBridge reserves sources starting with `aws.`.
     eventSource: matching(input.eventSource, d.eventSource, at('eventSource'), /^(?!aws\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/, "1-256 letters, digits, '.', '_', '/' or '-', not starting with 'aws.'"),
     iotSync: parseIotSync(input.iotSync),
-    auth: parseAuth(input.auth),
+    auth,
     throttle: parseThrottle(input.throttle),
+    dashboard: parseDashboard(input.dashboard, auth),
   };
 }
 

@@ -3,6 +3,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { DeploymentConfig } from './config';
 import { DeviceApi } from './constructs/api';
+import { Dashboard } from './constructs/dashboard';
 import { DeviceTable } from './constructs/device-table';
 import { DeviceEvents } from './constructs/events';
 import { IotSync } from './constructs/iot-sync';
@@ -21,6 +22,8 @@ export class DeviceManagerStack extends Stack {
   readonly events: DeviceEvents;
   /** Only when iotSync.enabled. */
   readonly iotSync?: IotSync;
+  /** Only when dashboard.enabled. */
+  readonly dashboard?: Dashboard;
 
   constructor(scope: Construct, id: string, props: DeviceManagerStackProps) {
     super(scope, id, props);
@@ -31,6 +34,7 @@ export class DeviceManagerStack extends Stack {
     this.sweeper = new Sweeper(this, 'Sweeper', { config, table: this.table.table });
     this.events = new DeviceEvents(this, 'Events', { config, table: this.table.table });
     if (config.iotSync.enabled) this.iotSync = new IotSync(this, 'IotSync', { config, table: this.table.table, bus: this.events.bus });
+    if (config.dashboard.enabled) this.dashboard = new Dashboard(this, 'Dashboard', { config, api: this.api.httpApi });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,
       api: this.api.httpApi,
@@ -42,6 +46,7 @@ export class DeviceManagerStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'The device table' });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName, description: 'CloudWatch dashboard of the service' });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName, description: 'The bus of the lifecycle events (CloudEvents in Detail); subscribe with a rule on it' });
+    if (this.dashboard) new CfnOutput(this, 'DashboardUrl', { value: this.dashboard.url, description: 'The web dashboard; the API is also served there under /v2' });
     new CfnOutput(this, 'SweeperFunctionName', { value: this.sweeper.function.function.functionName, description: 'The status sweeper; invoke it to sweep now' });
   }
 }

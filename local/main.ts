@@ -8,11 +8,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { sweep, type SweepReport } from '../functions/app/sweep';
 import { createServices, type Services, setServices, systemClock } from '../functions/shared/composition';
 import { intVar, loadConfig } from '../functions/shared/config';
-import { authConfigFrom } from './auth';
+import type { DashboardRuntimeConfig } from '../web/runtime-config';
+import { authConfigFrom, type LocalAuthConfig } from './auth';
 import { ensureTable } from './create-table';
 import { startEngine, type Engine } from './engine';
 import { type LocalEvents, startLocalEvents } from './events';
 import { startLocalServer } from './server';
+import { DASHBOARD_DIST } from '../web/paths';
 
 
 export interface LocalServiceOptions {
@@ -63,6 +65,12 @@ function startSweepTimer(services: Services, intervalSeconds: number, say: (line
   };
 }
 
+function dashboardConfigOf(env: Record<string, string | undefined>, auth: LocalAuthConfig | undefined): DashboardRuntimeConfig {
+  if (!auth) return { auth: 'none' };
+  if (!env.AUTH_OIDC_CLIENT_ID) return { auth: 'token' };
+  return { auth: 'oidc', authority: auth.issuer, client_id: env.AUTH_OIDC_CLIENT_ID, scope: env.AUTH_OIDC_SCOPE ?? 'openid devices:read devices:write groups:write dms:write' };
+}
+
 /** Starts engine (unless DYNAMODB_ENDPOINT is set), table and API; returns a handle to stop them. */
 export async function startLocalService({ env = process.env, quiet = false }: LocalServiceOptions = {}): Promise<LocalService> {
   const say = (line: string) => quiet || console.log(line);
@@ -91,8 +99,12 @@ export async function startLocalService({ env = process.env, quiet = false }: Lo
   const events = startLocalEvents({ env, services, engine, tableName, say });
   say(`events: ${engine ? 'published from the change feed' : 'not published (no embedded engine)'}, ${events.file ? `appended to ${events.file}` : 'no events file'}`);
   const auth = authConfigFrom(env);
-  const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1', auth, localRoutes: events.routes });
+  // The dashboard signs in at the issuer (OIDC code + PKCE) when AUTH_OIDC_CLIENT_ID names a client,
+  // asks for a pasted token when the API only checks JWTs, and does not sign in otherwise.
+  const dashboard = { dir: DASHBOARD_DIST, config: dashboardConfigOf(env, auth) };
+  const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1', auth, localRoutes: events.routes, dashboard });
   say(`device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json), ${auth ? `JWT auth: issuer ${auth.issuer}` : 'auth off (loopback only)'}`);
+  say(`dashboard on ${server.url}/`);
   const sweeper = startSweepTimer(services, intVar(env, 'SWEEP_INTERVAL_SECONDS', 60, 0, 86400), say);
   // A first sweep at once: newly indexed keys (INDEXED_METADATA_KEYS) are back-filled without waiting a period.
   void sweeper.runNow().catch((error: unknown) => console.error('sweep failed', error));

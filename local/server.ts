@@ -3,11 +3,14 @@
  * the real Lambda handler of its route, exactly as API Gateway would.
  */
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { jwtAuthorizer, type LocalAuthConfig } from './auth';
 import { HTTP_ROUTES, type HttpRoute } from '../functions/handlers/http/routes';
+import type { DashboardRuntimeConfig } from '../web/runtime-config';
+import { dashboardCsp } from '../web/security-headers';
 
 type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -43,7 +46,12 @@ export interface LocalServerOptions {
    * of HTTP_ROUTES, the OpenAPI document or the deployed API. They take and return JSON.
    */
   localRoutes?: readonly LocalRoute[];
+  /** The built web dashboard, served at `/` (GET outside /v2): its folder and its runtime settings. */
+  dashboard?: { dir: string; config: DashboardRuntimeConfig };
 }
+
+
+const STATIC_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
 export interface LocalRoute {
   method: 'GET' | 'POST';
@@ -123,6 +131,10 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         send(res, result.status, JSON.stringify(result.body), { 'content-type': 'application/json' });
         return;
       }
+      if (options.dashboard && (method === 'GET' || method === 'HEAD') && !url.pathname.startsWith('/v2/')) {
+        await serveDashboard(res, url.pathname, options.dashboard);
+        return;
+      }
       const candidates = compiled.filter((c) => c.pattern.test(url.pathname));
       const match = candidates.find((c) => c.route.method === method);
       if (!match) {
@@ -196,6 +208,29 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         server.closeAllConnections();
       }),
   };
+}
+
+/** The dashboard's files (a fixed set: no path from the request reaches the file system) and its config. */
+async function serveDashboard(res: ServerResponse, pathname: string, dashboard: NonNullable<LocalServerOptions['dashboard']>) {
+  // With OIDC sign-in the page also calls the issuer (discovery, token endpoint).
+  const issuer = dashboard.config.auth === 'oidc' ? [new URL(dashboard.config.authority).origin] : [];
+  const headers = { 'content-security-policy': dashboardCsp(issuer), 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-cache' };
+  if (pathname === '/dashboard-config.json') {
+    send(res, 200, JSON.stringify(dashboard.config), { ...headers, 'content-type': 'application/json' });
+    return;
+  }
+  const file = pathname === '/' ? 'index.html' : pathname.slice(1);
+  const type = STATIC_TYPES[file.slice(file.lastIndexOf('.'))];
+  if (!type || !/^[a-z-]+\.(html|js|css)$/.test(file)) {
+    send(res, 404, JSON.stringify({ err: `no such file ${pathname}`, code: 'NOT_FOUND' }), { 'content-type': 'application/json' });
+    return;
+  }
+  try {
+    send(res, 200, await readFile(`${dashboard.dir}/${file}`, 'utf8'), { ...headers, 'content-type': type });
+  } catch {
+    const hint = file === 'index.html' ? ' (run `npm run build:web`)' : '';
+    send(res, 404, JSON.stringify({ err: `dashboard file ${file} not built${hint}`, code: 'NOT_FOUND' }), { 'content-type': 'application/json' });
+  }
 }
 
 function safeDecode(segment: string): string {

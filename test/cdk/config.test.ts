@@ -19,6 +19,7 @@ describe('parseConfig', () => {
       iotSync: { enabled: false, metadataKeys: [] },
       auth: { type: 'iam' },
       throttle: { rateLimit: 100, burstLimit: 200 },
+      dashboard: { enabled: false, scope: 'openid devices:read devices:write groups:write dms:write', connectSources: [] },
     });
   });
 
@@ -38,6 +39,7 @@ describe('parseConfig', () => {
       iotSync: { enabled: true, metadataKeys: ['firmware_version', 'location'] },
       auth: { type: 'jwt', issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', audience: ['client-1'] },
       throttle: { rateLimit: 500, burstLimit: 1000 },
+      dashboard: { enabled: true, clientId: 'dashboard-client', scope: 'openid api/devices:read', connectSources: ['https://auth.example.com'] },
     };
     expect(parseConfig(raw)).toEqual(raw);
   });
