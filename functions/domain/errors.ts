@@ -93,6 +93,18 @@ export class UnprocessableError extends DomainError {
   readonly code = 'UNPROCESSABLE';
 }
 
+/** A hard delete of a device that is not DECOMMISSIONED (decommission it first). */
+export class DeviceNotDecommissionedError extends UnprocessableError {
+  constructor(readonly id: string, readonly status: string) {
+    super(`device ${id} is ${status}: only a DECOMMISSIONED device can be deleted`);
+  }
+}
+
+/** A list that would read more than the read budget to answer (e.g. an in-memory sort): 422 naming what to narrow. */
+export class QueryTooBroadError extends DomainError {
+  readonly code = 'QUERY_TOO_BROAD';
+}
+
 /** Transient contention that survived every retry. */
 export class ContentionError extends DomainError {
   readonly code = 'CONTENTION';

@@ -4,12 +4,14 @@
  * functions neither bundle nor load those clients.
  */
 import { randomUUID } from 'node:crypto';
+import { deviceDeletion, type DeviceDeletion } from '../app/device-deletion';
 import { deviceService, type DeviceService } from '../app/devices';
 import { policyService, type PolicyService } from '../app/policies';
 import { groupService, type GroupService } from '../app/groups';
 import type { Clock, DeviceRepository, PolicyRepository, Telemetry } from '../app/ports';
 import { bookmarkCodec } from '../adapters/dynamodb/bookmark';
 import { createDocumentClient } from '../adapters/dynamodb/client';
+import { devicePurge } from '../adapters/dynamodb/device-purge';
 import { deviceRepository } from '../adapters/dynamodb/device-repository';
 import { groupRepository } from '../adapters/dynamodb/group-repository';
 import { policyRepository } from '../adapters/dynamodb/policy-repository';
@@ -23,6 +25,8 @@ export interface Services {
   repository: DeviceRepository;
   policies: PolicyRepository;
   groups: GroupService;
+  /** Hard delete of decommissioned devices (the Lamassu edge). */
+  deletion: DeviceDeletion;
 }
 
 export const systemClock: Clock = { now: () => new Date() };
@@ -58,7 +62,9 @@ export function createServices(config: ServiceConfig, clock: Clock = systemClock
     maxDepth: config.groupMaxDepth,
   });
   const dms = policyService({ policies, clock, newId: randomUUID, defaults: config.renewalDefaults });
-  return { config, repository, policies, devices, dms, groups };
+  const purge = devicePurge({ client, tableName: config.tableName, statsShards: config.statsShards });
+  const deletion = deviceDeletion({ devices: repository, purge, clock, newId: randomUUID });
+  return { config, repository, policies, devices, dms, groups, deletion };
 }
 
 let current: Services | undefined;
