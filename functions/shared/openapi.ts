@@ -10,6 +10,7 @@ import { createDeviceSchema, createGroupSchema, deviceEventSchema, deviceGroupSc
 import { HTTP_ROUTES } from '../handlers/http/routes';
 import { MAX_BODY_BYTES } from './http';
 import { EVENTS_DOCUMENT } from './openapi-events';
+import { LAMASSU_OPERATIONS, LAMASSU_SCHEMAS } from './openapi-lamassu';
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
@@ -217,6 +218,7 @@ const OPERATIONS: Record<string, Operation> = {
   'GET /v2/openapi.json': { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', ...json({ type: 'object' }) } } },
   ...GROUP_OPERATIONS,
   ...SLOT_OPERATIONS,
+  ...LAMASSU_OPERATIONS,
 };
 
 function componentSchemas(): Record<string, unknown> {
@@ -240,7 +242,7 @@ export function openApiDocument(): Record<string, unknown> {
     if (!op) throw new Error(`route ${route.method} ${route.path} has no OpenAPI operation`);
     paths[route.path] ??= {};
     paths[route.path]![route.method.toLowerCase()] = {
-      operationId: route.handler.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()),
+      operationId: route.handler.replace(/[-/](\w)/g, (_, c: string) => c.toUpperCase()),
       security: [{ jwt: [route.scope] }],
       ...op,
       responses: { ...common, ...(op.responses as object), '500': error('Internal error (no details)') },
@@ -259,7 +261,7 @@ export function openApiDocument(): Record<string, unknown> {
     // Lifecycle events on EventBridge and the AWS IoT sync (CONTRACT §6, §7): not HTTP, documented here.
     'x-events': EVENTS_DOCUMENT,
     components: {
-      schemas: componentSchemas(),
+      schemas: { ...componentSchemas(), ...LAMASSU_SCHEMAS },
       securitySchemes: { jwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Scopes devices:read, devices:write, groups:write, dms:write.' } },
     },
   };

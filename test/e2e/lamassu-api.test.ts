@@ -145,3 +145,13 @@ describe('query syntax and paging', () => {
     expect(narrow.body.list.map((d: { id: string }) => d.id)).toEqual(['q-4', 'q-3']);
   });
 });
+
+it('documents every v1 route in the OpenAPI document, with Lamassu schemas', async () => {
+  const doc = (await call('GET', '/v2/openapi.json')).body;
+  const v1 = Object.keys(doc.paths).filter((p) => p.startsWith(V1));
+  expect(v1.length).toBe(11);
+  expect(Object.keys(doc.paths[`${V1}/devices/{id}/metadata`])).toEqual(['put', 'patch']);
+  expect(doc.paths[`${V1}/devices/{id}`].get.responses['400'].description).toContain('device not found');
+  expect(doc.paths[`${V1}/devices/{id}`].delete.operationId).toBe('lamassuDeleteDevice');
+  expect(doc.components.schemas.LamassuSlotDocument.properties.versions).toBeDefined();
+});

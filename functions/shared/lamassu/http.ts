@@ -21,18 +21,8 @@ import {
 import { services } from '../composition';
 import { bookmarkCodec } from '../../adapters/dynamodb/bookmark';
 import { httpHandler, type HttpHandlerOptions, type HttpRequest, type HttpResult } from '../http';
-import { toLamassuDevice } from './model';
+import { LAMASSU_ERRORS, toLamassuDevice } from './model';
 import type { ListDeps } from './query';
-
-/** Lamassu's error messages (core/pkg/errs/device.go). */
-export const LAMASSU_ERRORS = {
-  deviceNotFound: 'device not found',
-  deviceAlreadyExists: 'device already exists',
-  deviceInvalidStatus: 'device status does not allow this operation',
-  groupNotFound: 'device group not found',
-  groupAlreadyExists: 'device group already exists',
-  groupCircularReference: 'circular parent reference detected',
-} as const;
 
 type ErrorClass = abstract new (...args: never[]) => DomainError;
 

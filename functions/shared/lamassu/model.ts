@@ -56,6 +56,16 @@ export function toLamassuDevice(device: Device) {
 
 export type LamassuDevice = ReturnType<typeof toLamassuDevice>;
 
+/** Lamassu's error messages (core/pkg/errs/device.go). */
+export const LAMASSU_ERRORS = {
+  deviceNotFound: 'device not found',
+  deviceAlreadyExists: 'device already exists',
+  deviceInvalidStatus: 'device status does not allow this operation',
+  groupNotFound: 'device group not found',
+  groupAlreadyExists: 'device group already exists',
+  groupCircularReference: 'circular parent reference detected',
+} as const;
+
 // Query fields and operands (resources.DeviceFilterableFields and ParseOperandName).
 
 type FieldType = 'string' | 'array' | 'date' | 'enum' | 'json';
