@@ -26,6 +26,11 @@ export interface OutboxEvent {
   subject: string;
   time: string;
   data: unknown;
+  /**
+   * The whole device before and after the change, recorded only when Lamassu-typed events are on
+   * (setting lamassuEvents): Lamassu's consumers expect full devices in status and identity events.
+   */
+  devices?: { previous: Device | null; updated: Device | null };
 }
 
 export const deviceSubject = (id: string) => `device/${id}`;

@@ -23,7 +23,7 @@ let file: string;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'device-manager-lamassu-'));
   file = path.join(dir, 'events.ndjson');
-  service = await startTestService({ LOCAL_EVENTS_FILE: file, LIST_READ_BUDGET: '100' });
+  service = await startTestService({ LOCAL_EVENTS_FILE: file, LIST_READ_BUDGET: '100', LAMASSU_EVENTS: 'true' });
 });
 afterAll(async () => {
   await service?.stop();
@@ -52,8 +52,27 @@ describe('after the flows', () => {
     const events = readFileSync(file, 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as { 'detail-type': string; detail: { subject: string; data: { id?: string; status?: string } } });
-    const mine = events.filter((e) => e.detail.subject === 'device/ra-dev-1').map((e) => e['detail-type']);
+      .map((l) => JSON.parse(l) as { 'detail-type': string; source: string; detail: { subject: string; data: any } });
+    const mine = events.filter((e) => e.detail.subject === 'device/ra-dev-1' && e.source !== 'service/devmanager').map((e) => e['detail-type']);
+    // LAMASSU_EVENTS=true: Lamassu's types and source, full devices, and the CA revocation request.
+    const lamassu = events.filter((e) => e.source === 'service/devmanager');
+    expect(lamassu.filter((e) => e.detail.subject === 'device/ra-dev-1').map((e) => e['detail-type'])).toEqual([
+      'device.create',
+      'device.identity.update',
+      'device.status.update',
+      'device.identity.update',
+      'device.identity.update',
+      'device.metadata.update',
+      'device.metadata.update',
+      'device.identity.update',
+      'device.status.update',
+      'device.delete',
+    ]);
+    const statusUpdate = lamassu.find((e) => e['detail-type'] === 'device.status.update' && e.detail.subject === 'device/ra-dev-1')!;
+    expect(statusUpdate.detail.data).toMatchObject({ previous: { status: 'NO_IDENTITY' }, updated: { status: 'ACTIVE', identity: { versions: { '0': '0a1b2c3d4e' } } } });
+    expect(lamassu.filter((e) => e['detail-type'] === 'ca.certificate.revoke.request' && e.detail.data.device_id === 'ra-dev-1').map((e) => e.detail.data)).toEqual([
+      { serial_number: '0100aa', status: 'REVOKED', revocation_reason: 'CessationOfOperation', device_id: 'ra-dev-1' },
+    ]);
     expect(mine.at(-1)).toBe('device.delete');
     expect(mine).toContain('device.decommission');
     expect(events.find((e) => e['detail-type'] === 'device.delete')!.detail.data).toMatchObject({ id: 'ra-dev-1', status: 'DECOMMISSIONED' });
