@@ -21,6 +21,7 @@ import { VersionConflictError } from '../../domain/errors';
 import type { OutboxEvent } from '../../domain/outbox';
 import { DEVICE_EVENT_PREFIX, deviceKey, shardOf, statsKey, statsScopeAll, statsScopeDms, type TableKey } from './keys';
 import { OUTBOX_TTL_SECONDS, outboxPuts } from './outbox';
+import { TTL_ATTRIBUTE } from './schema';
 import { cancellationCodes, transactWrite } from './transact';
 
 /** History kept after a purge: device events and stored slot versions (certificates). */
@@ -97,7 +98,7 @@ export function devicePurge({ client, tableName: TableName, statsShards, retenti
       await Promise.all(
         keys.slice(i, i + concurrency).map((Key) =>
           client
-            .send(new UpdateCommand({ TableName, Key, UpdateExpression: 'SET #ttl = :t', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeNames: { '#ttl': 'ttl' }, ExpressionAttributeValues: { ':t': at } }))
+            .send(new UpdateCommand({ TableName, Key, UpdateExpression: 'SET #ttl = :t', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE }, ExpressionAttributeValues: { ':t': at } }))
             .catch(() => undefined),
         ),
       );
