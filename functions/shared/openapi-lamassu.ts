@@ -7,6 +7,7 @@ import { DEVICE_STATUSES, SLOT_STATUSES } from '../domain/device';
 import { MAX_PAGE_SIZE } from '../domain/query';
 import { LAMASSU_PREFIX } from '../handlers/http/routes';
 import { MAX_JSONPATH_LENGTH } from './lamassu/jsonpath';
+import { filterQueryParam } from './openapi-parts';
 import { LAMASSU_ERRORS } from './lamassu/model';
 
 type Operation = Record<string, unknown>;
@@ -90,19 +91,14 @@ export const LAMASSU_SCHEMAS: Record<string, unknown> = {
 };
 
 const query = [
-  {
-    name: 'filter',
-    in: 'query',
-    style: 'form',
-    explode: true,
-    schema: { type: 'array', items: { type: 'string' } },
-    description: [
+  filterQueryParam(
+    [
       "Lamassu's `field[operand]value`. Fields id, dms_owner (string: eq/equal, eq_ic/equal_ignorecase, ne/notequal, ne_ic, ct/contains, ct_ic/contains_ignorecase, nc/notcontains, nc_ic, in, in_ic, nin, nin_ic),",
       'creation_timestamp (bf/before, eq/equal, af/after), status (eq/equal, ne/notequal, in), tags (ct/contains, ct_ic/contains_ignorecase),',
       `metadata and identity_slot (jsonpath: a JSONPath of at most ${MAX_JSONPATH_LENGTH} characters; a device matches when it selects a value, or for \`<path> <op> <JSON literal>\` when a selected value satisfies it; applied to what the other filters read, within the read budget).`,
       'Unknown fields and malformed filters are ignored as Lamassu does; an unknown operand of a known field is 400.',
     ].join(' '),
-  },
+  ),
   { name: 'sort_by', in: 'query', schema: { type: 'string' }, description: 'creation_timestamp (default), id, identity.expiration_date (indexed); dms_owner, status and metadata[jsonpath]$.simple.path sort in memory, at most LIST_READ_BUDGET matching devices, else 422 QUERY_TOO_BROAD. Other values are ignored.' },
   { name: 'sort_mode', in: 'query', schema: { type: 'string', enum: ['asc', 'desc'] }, description: 'Anything but desc is asc.' },
   { name: 'page_size', in: 'query', schema: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: 25 }, description: 'Invalid values are ignored (25); larger ones are capped.' },

@@ -11,6 +11,7 @@ import { HTTP_ROUTES } from '../handlers/http/routes';
 import { MAX_BODY_BYTES } from './http';
 import { EVENTS_DOCUMENT } from './openapi-events';
 import { LAMASSU_OPERATIONS, LAMASSU_SCHEMAS } from './openapi-lamassu';
+import { filterQueryParam } from './openapi-parts';
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
@@ -25,13 +26,8 @@ const paging = [
   { name: 'page_size', in: 'query', schema: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: 25 } },
   { name: 'bookmark', in: 'query', schema: { type: 'string' }, description: 'Opaque `next` of the previous page; only valid with the same filters and sort. Tampered bookmarks are 400.' },
 ];
-const filterParam = {
-  name: 'filter',
-  in: 'query',
-  style: 'form',
-  explode: true,
-  schema: { type: 'array', items: { type: 'string' } },
-  description: [
+const filterParam = filterQueryParam(
+  [
     '`field[op]value`, repeatable, ANDed; `in`/`nin` take comma-separated values.',
     `String fields id, dms_owner, icon: ${STRING_OPS.join(' ')}. status: ${STATUS_OPS.join(' ')} (values ${DEVICE_STATUSES.join(', ')}).`,
     `tags: ${TAG_OPS.join(' ')}. creation_timestamp, identity.expiration_date: ${DATE_OPS.join(' ')} (RFC 3339).`,
@@ -39,7 +35,7 @@ const filterParam = {
     `Indexed entry points (no full read of the fleet): ${INDEXED_FILTERS.join(', ')}, chosen in that order; other filters are applied to what that entry point reads.`,
     'A list request reads at most LIST_READ_BUDGET items (default 2000); when selective non-indexed filters exhaust it, the page may be shorter than page_size with a non-empty `next`.',
   ].join(' '),
-};
+);
 const sorting = [
   { name: 'sort_by', in: 'query', schema: { type: 'string', enum: [...SORT_FIELDS], default: 'creation_timestamp' }, description: 'Devices without an identity sort after all others by identity.expiration_date (like NULLS LAST in ascending order).' },
   { name: 'sort_mode', in: 'query', schema: { type: 'string', enum: ['asc', 'desc'], default: 'asc' } },
