@@ -289,10 +289,13 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
   };
 }
 
-/** Each device event of the change also records the whole device before and after. */
+/** The events whose Lamassu form carries whole devices their own data lacks. */
+const SNAPSHOT_TYPES: ReadonlySet<string> = new Set(['device.update', 'device.status.update', 'device.identity.update']);
+
+/** Those events of the change also record the whole device before and after. */
 function withSnapshots(change: DeviceChange): DeviceChange {
   const devices = { previous: change.before ?? null, updated: change.after };
-  return { ...change, outbox: change.outbox.map((e) => (e.type.startsWith('device.') ? { ...e, devices } : e)) };
+  return { ...change, outbox: change.outbox.map((e) => (SNAPSHOT_TYPES.has(e.type) ? { ...e, devices } : e)) };
 }
 
 function changedFields(before: DeviceShadow, after: DeviceShadow): string[] {
