@@ -3,7 +3,10 @@
  * case inputs. Go clients send `null` for empty slices and maps and `""` for unset strings; unknown
  * fields are ignored as Go's encoding/json does.
  */
-import { z } from 'zod';
+import { array, enum as enumOf, literal, number, object, record, strictObject, string, union, unknown, type infer as Infer, type ZodType } from 'zod';
+
+// Only the builders used: a `z` namespace import would bundle all of zod (see domain/schemas.ts).
+const z = { array, enum: enumOf, literal, number, object, record, strictObject, string, union, unknown };
 import { normaliseSerial, parseCertificate } from '../../domain/certificate';
 import type { Device, JsonValue, NewDeviceInput } from '../../domain/device';
 import { ValidationError, type FieldProblem } from '../../domain/errors';
@@ -15,7 +18,7 @@ import { orEmpty, translateCriterion } from './model';
 
 const nullableString = z.string().nullish();
 
-function parse<T extends z.ZodType>(schema: T, body: unknown, what: string): z.infer<T> {
+function parse<T extends ZodType>(schema: T, body: unknown, what: string): Infer<T> {
   const parsed = schema.safeParse(body);
   if (!parsed.success) throw new ValidationError(`invalid ${what}`, problemsOf(parsed.error));
   return parsed.data;
@@ -117,7 +120,7 @@ const groupBody = z.object({
 });
 
 /** Lamassu's criteria (long or short operand names) → ours; Lamassu refuses unknown fields here. */
-function groupCriteriaOf(criteria: z.infer<typeof criterionBody>[]): Criterion[] {
+function groupCriteriaOf(criteria: Infer<typeof criterionBody>[]): Criterion[] {
   return criteria.map((c, i) => {
     const t = translateCriterion(c.field, c.operand, c.value);
     const fail = (problem: string) => new ValidationError(problem, [{ field: `criteria[${i}]`, problem }]);
