@@ -103,13 +103,25 @@ export type LamassuCriterion =
   | { kind: 'ignored' }
   | { kind: 'invalid'; message: string };
 
+/**
+ * Lamassu decodes a JSONPath filter once more (Go's url.QueryUnescape, `+` as space), so clients
+ * may send it encoded twice; a value that does not decode is kept as it is, as there.
+ */
+function queryUnescape(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    return value;
+  }
+}
+
 /** One Lamassu criterion (query filter or group criterion) in our filter language. */
 export function translateCriterion(field: string, operand: string, value: string): LamassuCriterion {
   const type = LAMASSU_DEVICE_FIELDS[field];
   if (!type) return { kind: 'ignored' };
   const op = OPERANDS[type][operand.toLowerCase()];
   if (!op) return { kind: 'invalid', message: `invalid filter operand '${operand}' for field '${field}' of type ${FIELD_TYPE_NUMBER[type]}` };
-  if (type === 'json') return { kind: 'jsonpath', field: field as 'metadata' | 'identity_slot', expression: value };
+  if (type === 'json') return { kind: 'jsonpath', field: field as 'metadata' | 'identity_slot', expression: queryUnescape(value) };
   return { kind: 'native', criterion: { field, operand: op, value } };
 }
 
