@@ -57,6 +57,11 @@ export interface DeploymentConfig {
   readonly renewalDefaults: { readonly preventiveDelta: string; readonly criticalDelta: string };
   /** `Source` of the events published on the stack's bus. */
   readonly eventSource: string;
+  /**
+   * Also publish Lamassu-typed events (source `service/devmanager`) and CA revocation requests
+   * (docs/lamassu-compatibility.md); the functions read it as LAMASSU_EVENTS. Default false.
+   */
+  readonly lamassuEvents?: boolean;
   /** AWS IoT Core registry sync. */
   readonly iotSync: {
     readonly enabled: boolean;
@@ -138,6 +143,7 @@ const SETTINGS: Record<keyof DeploymentConfig, Kind> = {
   sweepRateMinutes: 'integer',
   renewalDefaults: 'json',
   eventSource: 'string',
+  lamassuEvents: 'json',
   iotSync: 'json',
   auth: 'json',
   throttle: 'json',
@@ -346,11 +352,19 @@ export function parseConfig(raw: unknown): DeploymentConfig {
     renewalDefaults: parseRenewalDefaults(input.renewalDefaults),
     // EventBridge reserves sources starting with `aws.`.
     eventSource: matching(input.eventSource, d.eventSource, at('eventSource'), /^(?!aws\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/, "1-256 letters, digits, '.', '_', '/' or '-', not starting with 'aws.'"),
+    ...lamassuEventsSetting(input.lamassuEvents, at('lamassuEvents')),
     iotSync: parseIotSync(input.iotSync),
     auth,
     throttle: parseThrottle(input.throttle),
     dashboard: parseDashboard(input.dashboard, auth),
   };
+}
+
+/** `lamassuEvents`: a boolean; absent means off (and stays absent, like the defaults). */
+function lamassuEventsSetting(value: unknown, setting: string): { lamassuEvents?: boolean } {
+  if (value === undefined) return {};
+  if (typeof value !== 'boolean') throw new DeploymentConfigError(setting, `must be true or false (got ${describe(value)})`);
+  return { lamassuEvents: value };
 }
 
 /** Context values given on the command line are strings: read them as the setting's type. */

@@ -5,6 +5,7 @@
  * local-only `POST /_local/events` endpoint through which `npm run event` puts events on that bus.
  */
 import type { SQSRecord } from 'aws-lambda';
+import { lamassuEventsOf } from '../functions/app/lamassu-events';
 import { outboxPublisher } from '../functions/app/publish';
 import type { DeadLetterQueue } from '../functions/app/ports';
 import { CERTIFICATE_STATUS_DETAIL_TYPE, handler as certificateHandler } from '../functions/handlers/events/certificate-status';
@@ -102,7 +103,7 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
       say(`dead letter (${letter.reason.code}): ${letter.reason.message} ${JSON.stringify(letter.event ?? letter.record)}`);
     },
   };
-  setPublisher(outboxPublisher({ bus: sink, deadLetters, source }));
+  setPublisher(outboxPublisher({ bus: sink, deadLetters, source, ...(env.LAMASSU_EVENTS === 'true' ? { derive: lamassuEventsOf } : {}) }));
   const feed: StreamFeed | undefined = engine ? startStreamFeed({ engine, tableName, handler: publishHandler, batchSize: 100, maxRetries: 3, consumer: OUTBOX_CONSUMER }) : undefined;
 
   const put: LocalRoute = {

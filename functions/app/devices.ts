@@ -44,6 +44,8 @@ export interface DeviceServiceDeps {
   /** How many times a blind write (no If-Match) re-reads and re-applies after losing a version race. */
   maxVersionRetries?: number;
   telemetry?: Telemetry;
+  /** Record the whole device before and after in each device event (for Lamassu-typed events). */
+  deviceSnapshots?: boolean;
 }
 
 /** What a mutation computes from the current device; undefined means "nothing to change". */
@@ -51,10 +53,10 @@ type Mutation = Omit<DeviceChange, 'before'>;
 
 export type DeviceService = ReturnType<typeof deviceService>;
 
-export function deviceService({ devices, policies, clock, newId, defaults = DEFAULT_RENEWAL, maxVersionRetries = 10, telemetry = NO_TELEMETRY }: DeviceServiceDeps) {
+export function deviceService({ devices, policies, clock, newId, defaults = DEFAULT_RENEWAL, maxVersionRetries = 10, telemetry = NO_TELEMETRY, deviceSnapshots = false }: DeviceServiceDeps) {
   /** Every stored change goes through here, so every status change is counted once. */
   async function save(change: DeviceChange): Promise<void> {
-    await devices.save(change);
+    await devices.save(deviceSnapshots ? withSnapshots(change) : change);
     if (!change.before) telemetry.deviceCreated();
     else if (change.before.status !== change.after.status) telemetry.statusChanged(change.before.status, change.after.status);
   }
@@ -302,6 +304,15 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
       return { total: Object.values(distribution).reduce((a, b) => a + b, 0), status_distribution: distribution };
     },
   };
+}
+
+/** The events whose Lamassu form carries whole devices their own data lacks. */
+const SNAPSHOT_TYPES: ReadonlySet<string> = new Set(['device.update', 'device.status.update', 'device.identity.update']);
+
+/** Those events of the change also record the whole device before and after. */
+function withSnapshots(change: DeviceChange): DeviceChange {
+  const devices = { previous: change.before ?? null, updated: change.after };
+  return { ...change, outbox: change.outbox.map((e) => (SNAPSHOT_TYPES.has(e.type) ? { ...e, devices } : e)) };
 }
 
 function changedFields(before: DeviceShadow, after: DeviceShadow): string[] {

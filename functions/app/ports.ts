@@ -120,6 +120,16 @@ export interface DeviceRepository {
   readonly listShards: number;
 }
 
+/**
+ * Hard deletion of a decommissioned device (Lamassu's `DELETE /devices/{id}`). The device and its
+ * index entries go, the statistics stop counting it and `outbox` is written, atomically; its history
+ * (events, slot versions) is kept for audit until the retention expires.
+ */
+export interface DevicePurge {
+  /** Throws VersionConflictError when the stored device is no longer at `device.version`. */
+  purge(device: Device, outbox: OutboxEvent[]): Promise<void>;
+}
+
 /** A pending re-evaluation of every device of a DMS after its policy changed. */
 export interface PolicyJob {
   dms: string;

@@ -53,6 +53,8 @@ export interface OutboxPublisherDeps {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   log?: (message: string, detail: Record<string, unknown>) => void;
+  /** Further events derived from a record, published after it (Lamassu-typed events). */
+  derive?: (event: OutboxEvent) => CloudEvent[];
 }
 
 export type OutboxPublisher = ReturnType<typeof outboxPublisher>;
@@ -69,7 +71,7 @@ interface Pending {
   event: CloudEvent;
 }
 
-export function outboxPublisher({ bus, deadLetters, source, retry = DEFAULT_PUBLISH_RETRY, sleep = defaultSleep, random = Math.random, log = () => undefined }: OutboxPublisherDeps) {
+export function outboxPublisher({ bus, deadLetters, source, retry = DEFAULT_PUBLISH_RETRY, sleep = defaultSleep, random = Math.random, log = () => undefined, derive }: OutboxPublisherDeps) {
   /** Full-jitter exponential backoff before the `attempt`-th resend. */
   const backoff = (attempt: number) => random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
 
@@ -84,6 +86,13 @@ export function outboxPublisher({ bus, deadLetters, source, retry = DEFAULT_PUBL
     async publish(records: readonly OutboxRecord[]): Promise<PublishReport> {
       const report: PublishReport = { published: 0, deadLettered: 0, sent: 0, retries: 0, failed: [] };
       const done = new Set<string>();
+      // A record is done once every event it yields is published or dead-lettered.
+      const open = new Map<string, number>();
+      const finish = (position: string) => {
+        const left = (open.get(position) ?? 1) - 1;
+        open.set(position, left);
+        if (left <= 0) done.add(position);
+      };
 
       const deadLetter = async (position: string, letter: DeadLetter): Promise<boolean> => {
         try {
@@ -105,7 +114,9 @@ export function outboxPublisher({ bus, deadLetters, source, retry = DEFAULT_PUBL
       const queue: Pending[] = [];
       for (const record of records) {
         if (record.event) {
-          queue.push({ position: record.position, event: toCloudEvent(record.event, source) });
+          const events = [toCloudEvent(record.event, source), ...(derive?.(record.event) ?? [])];
+          open.set(record.position, events.length);
+          for (const event of events) queue.push({ position: record.position, event });
           continue;
         }
         const reason = { code: 'MalformedOutboxRecord', message: record.malformed?.message ?? 'no outbox event in the record', attempts: 0 };
@@ -134,12 +145,12 @@ export function outboxPublisher({ bus, deadLetters, source, retry = DEFAULT_PUBL
             const outcome = outcomes[i] ?? { ok: false as const, code: 'NoResult', message: 'the bus returned no result for this entry', retryable: true };
             if (outcome.ok) {
               report.published++;
-              done.add(entry.position);
+              finish(entry.position);
             } else if (outcome.retryable && attempt < retry.attempts) again.push(entry);
             else {
               const message = outcome.retryable ? `retries exhausted after ${attempt} attempts: ${outcome.message}` : outcome.message;
               if (!(await deadLetter(entry.position, { reason: { code: outcome.code, message, attempts: attempt }, event: entry.event, record: { position: entry.position } }))) return halt();
-              done.add(entry.position);
+              finish(entry.position);
             }
           }
           if (again.length > 0) {

@@ -98,11 +98,19 @@ export class UnprocessableError extends DomainError {
   readonly code = 'UNPROCESSABLE';
 }
 
-/** Statistics that no index or counter serves and that would read more than the read budget (CONTRACT §8). */
+/**
+ * A list or statistics request that no index or counter serves and that would read more than the read
+ * budget (CONTRACT §8): 422 naming what to index or narrow.
+ */
 export class QueryTooBroadError extends DomainError {
   readonly code = 'QUERY_TOO_BROAD';
-  constructor(readonly filter: string, budget: number) {
-    super(`statistics filtered this way read more than ${budget} devices; add an indexed filter, or index '${filter}' (INDEXED_METADATA_KEYS)`);
+  constructor(message: string, readonly filter?: string) {
+    super(message);
+  }
+
+  /** Statistics filtered by `filter`, which no index serves, over `budget` devices. */
+  static statistics(filter: string, budget: number): QueryTooBroadError {
+    return new QueryTooBroadError(`statistics filtered this way read more than ${budget} devices; add an indexed filter, or index '${filter}' (INDEXED_METADATA_KEYS)`, filter);
   }
 }
 
@@ -111,6 +119,13 @@ export class IndexNotReadyError extends DomainError {
   readonly code = 'INDEX_NOT_READY';
   constructor(readonly key: string) {
     super(`metadata key '${key}' is being indexed (back-fill in progress); try again later`);
+  }
+}
+
+/** A hard delete of a device that is not DECOMMISSIONED (decommission it first). */
+export class DeviceNotDecommissionedError extends UnprocessableError {
+  constructor(readonly id: string, readonly status: string) {
+    super(`device ${id} is ${status}: only a DECOMMISSIONED device can be deleted`);
   }
 }
 

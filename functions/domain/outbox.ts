@@ -13,6 +13,7 @@ export type OutboxEventType =
   | 'device.identity.update'
   | 'device.slot.update'
   | 'device.decommission'
+  | 'device.delete'
   | 'device-group.create'
   | 'device-group.update'
   | 'device-group.delete'
@@ -25,6 +26,11 @@ export interface OutboxEvent {
   subject: string;
   time: string;
   data: unknown;
+  /**
+   * The whole device before and after the change, recorded only when Lamassu-typed events are on
+   * (setting lamassuEvents): Lamassu's consumers expect full devices in status and identity events.
+   */
+  devices?: { previous: Device | null; updated: Device | null };
 }
 
 export const deviceSubject = (id: string) => `device/${id}`;
@@ -44,6 +50,11 @@ export function statusUpdated(id: string, deviceId: string, previous: DeviceStat
 
 export function deviceDecommissioned(id: string, before: Device, after: Device, time: string): OutboxEvent {
   return { id, type: 'device.decommission', subject: deviceSubject(after.id), time, data: { previous: before, updated: after } };
+}
+
+/** `device.delete` (hard delete of a decommissioned device); data is the device as it was. */
+export function deviceDeleted(id: string, device: Device, time: string): OutboxEvent {
+  return { id, type: 'device.delete', subject: deviceSubject(device.id), time, data: device };
 }
 
 export const groupSubject = (id: string) => `device-group/${id}`;

@@ -112,10 +112,12 @@ export const listOf = <T extends ZodType>(item: T, id: string) =>
 
 /** Converts zod issues into the contract's `details` entries. */
 export function problemsOf(error: ZodError, prefix = ''): FieldProblem[] {
-  return error.issues.map((issue) => {
-    let field = [prefix, ...issue.path.map(String)].filter((p) => p !== '').join('.');
-    if (issue.code === 'unrecognized_keys') field = [field, ...issue.keys].filter((p) => p !== '').join('.');
-    return { field: field || '(body)', problem: issue.message };
+  return error.issues.flatMap((issue) => {
+    const field = [prefix, ...issue.path.map(String)].filter((p) => p !== '').join('.');
+    // CONTRACT §1: one entry per offending field, so each unknown key is named on its own.
+    if (issue.code === 'unrecognized_keys')
+      return issue.keys.map((key) => ({ field: [field, key].filter((p) => p !== '').join('.'), problem: `unknown field '${key}'` }));
+    return [{ field: field || '(body)', problem: issue.message }];
   });
 }
 

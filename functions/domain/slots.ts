@@ -43,12 +43,27 @@ export interface SlotVersion {
   created_at: string;
   expiration_date?: string;
   certificate?: ParsedCertificate;
+  /** Serial of an x509 version bound by reference (no PEM known, e.g. through the Lamassu edge). */
+  serial_number?: string;
   secret?: string;
   revocation_reason?: RevocationReason;
   revoked_at?: string;
 }
 
-export type SlotMaterial = { type: 'x509'; certificate: ParsedCertificate } | { type: Exclude<SlotType, 'x509'>; secret: string; expiration_date?: string };
+export type SlotMaterial =
+  | { type: 'x509'; certificate: ParsedCertificate }
+  /**
+   * An x509 certificate known only by its serial and expiration (a Lamassu RA binds this way): the
+   * caller says whether it kept the key pair (RENEWED) since there is no public key to compare.
+   */
+  | { type: 'x509'; serial_number: string; expiration_date: string; same_key?: boolean }
+  | { type: Exclude<SlotType, 'x509'>; secret: string; expiration_date?: string };
+
+/** The secret a material stores in the slot's `secrets` map: the certificate serial for x509. */
+function secretOf(material: SlotMaterial): string {
+  if ('certificate' in material) return material.certificate.serial_number;
+  return 'serial_number' in material ? material.serial_number : material.secret;
+}
 
 export interface SlotMutation {
   after: Device;
@@ -128,12 +143,18 @@ export interface BindInput {
 /** Binds a new version to a slot: PROVISIONED (first), RENEWED (same key or secret) or RE-PROVISIONED. */
 export function bindSlot({ device, slot: name, material, previous, policy, now, ids }: BindInput): SlotMutation {
   if (device.status === 'DECOMMISSIONED') throw new InvalidStateError(`device ${device.id} is decommissioned`);
-  const expiration = material.type === 'x509' ? material.certificate.not_after : material.expiration_date;
+  const expiration = 'certificate' in material ? material.certificate.not_after : material.expiration_date;
   if (expiration !== undefined && Date.parse(expiration) <= now.getTime()) throw new UnprocessableError(`the ${material.type === 'x509' ? 'certificate' : 'secret'} expired at ${expiration}`);
   const existing = slotOf(device, name);
   const version = existing ? existing.active_version + 1 : 0;
-  const secret = material.type === 'x509' ? material.certificate.serial_number : material.secret;
-  const sameKey = previous && (material.type === 'x509' ? previous.certificate?.public_key_sha256 === material.certificate.public_key_sha256 : previous.secret === material.secret);
+  const secret = secretOf(material);
+  const sameKey =
+    previous &&
+    ('certificate' in material
+      ? previous.certificate?.public_key_sha256 === material.certificate.public_key_sha256
+      : 'serial_number' in material
+        ? material.same_key === true
+        : previous.secret === material.secret);
   const kind: DeviceEventType = !existing ? 'PROVISIONED' : sameKey ? 'RENEWED' : 'RE-PROVISIONED';
   const expiresAt = expiration === undefined ? undefined : Date.parse(expiration);
   const updated: Slot = {
@@ -152,7 +173,7 @@ export function bindSlot({ device, slot: name, material, previous, policy, now, 
     status: 'ACTIVE',
     created_at: now.toISOString(),
     ...(updated.expiration_date ? { expiration_date: updated.expiration_date } : {}),
-    ...(material.type === 'x509' ? { certificate: material.certificate } : { secret: material.secret }),
+    ...('certificate' in material ? { certificate: material.certificate } : 'serial_number' in material ? { serial_number: material.serial_number } : { secret: material.secret }),
   };
   const versions = [stored, ...(previous && previous.status === 'ACTIVE' ? [{ ...previous, status: 'SUPERSEDED' as const }] : [])];
   const label = material.type === 'x509' ? `certificate ${secret}` : `${material.type} secret`;

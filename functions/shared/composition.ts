@@ -4,6 +4,7 @@
  * functions neither bundle nor load those clients.
  */
 import { randomUUID } from 'node:crypto';
+import { deviceDeletion, type DeviceDeletion } from '../app/device-deletion';
 import { deviceService, type DeviceService } from '../app/devices';
 import { policyService, type PolicyService } from '../app/policies';
 import { groupService, type GroupService } from '../app/groups';
@@ -11,6 +12,7 @@ import { insightsService, type InsightsService } from '../app/insights';
 import type { Clock, DeviceRepository, PolicyRepository, Telemetry } from '../app/ports';
 import { bookmarkCodec } from '../adapters/dynamodb/bookmark';
 import { createDocumentClient } from '../adapters/dynamodb/client';
+import { devicePurge } from '../adapters/dynamodb/device-purge';
 import { deviceRepository } from '../adapters/dynamodb/device-repository';
 import { groupRepository } from '../adapters/dynamodb/group-repository';
 import { policyRepository } from '../adapters/dynamodb/policy-repository';
@@ -25,6 +27,8 @@ export interface Services {
   policies: PolicyRepository;
   groups: GroupService;
   insights: InsightsService;
+  /** Hard delete of decommissioned devices (the Lamassu edge). */
+  deletion: DeviceDeletion;
 }
 
 export const systemClock: Clock = { now: () => new Date() };
@@ -53,7 +57,7 @@ export function createServices(config: ServiceConfig, clock: Clock = systemClock
     indexedMetadataKeys: config.indexedMetadataKeys,
   });
   const policies = policyRepository({ client, tableName: config.tableName, bookmarks: bookmarkCodec(config.bookmarkSecret) });
-  const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID, defaults: config.renewalDefaults, telemetry: metricsTelemetry });
+  const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID, defaults: config.renewalDefaults, telemetry: metricsTelemetry, deviceSnapshots: config.lamassuEvents });
   const groups = groupService({
     groups: groupRepository({ client, tableName: config.tableName, bookmarks: bookmarkCodec(config.bookmarkSecret) }),
     devices,
@@ -62,7 +66,9 @@ export function createServices(config: ServiceConfig, clock: Clock = systemClock
     maxDepth: config.groupMaxDepth,
   });
   const dms = policyService({ policies, clock, newId: randomUUID, defaults: config.renewalDefaults });
-  return { config, repository, policies, devices, dms, groups, insights: insightsService({ devices: repository, clock }) };
+  const purge = devicePurge({ client, tableName: config.tableName, statsShards: config.statsShards });
+  const deletion = deviceDeletion({ devices: repository, purge, clock, newId: randomUUID });
+  return { config, repository, policies, devices, dms, groups, insights: insightsService({ devices: repository, clock }), deletion };
 }
 
 let current: Services | undefined;

@@ -34,6 +34,8 @@ export interface ServiceConfig {
   dueShards: number;
   /** Renewal policy of DMSs without a stored one. */
   renewalDefaults: RenewalSettings;
+  /** LAMASSU_EVENTS=true: device events record whole devices, for the Lamassu-typed events. */
+  lamassuEvents: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -90,6 +92,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     groupMaxDepth: intVar(env, 'GROUP_MAX_DEPTH', DEFAULT_GROUP_MAX_DEPTH, 1, 64),
     dueShards: intVar(env, 'DUE_SHARDS', DEFAULT_DUE_SHARDS, 1, 64),
     renewalDefaults: renewalDefaults(env),
+    lamassuEvents: env.LAMASSU_EVENTS === 'true',
   };
 }
 
@@ -116,6 +119,8 @@ export interface PublisherConfig {
   region?: string;
   eventBridgeEndpoint?: string;
   sqsEndpoint?: string;
+  /** LAMASSU_EVENTS=true: also publish Lamassu-typed events and CA revocation requests. */
+  lamassuEvents: boolean;
 }
 
 export function loadPublisherConfig(env: Env = process.env): PublisherConfig {
@@ -127,6 +132,7 @@ export function loadPublisherConfig(env: Env = process.env): PublisherConfig {
     region: env.AWS_REGION,
     eventBridgeEndpoint: env.EVENTBRIDGE_ENDPOINT || undefined,
     sqsEndpoint: env.SQS_ENDPOINT || undefined,
+    lamassuEvents: env.LAMASSU_EVENTS === 'true',
   };
 }
 

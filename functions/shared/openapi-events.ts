@@ -31,8 +31,13 @@ export const EVENTS_DOCUMENT = {
     { type: 'device.identity.update', subject: device, data: '{previous, updated}: the identity slot (previous null on the first bind)' },
     { type: 'device.slot.update', subject: device, data: '{slot, previous, updated}: an extra slot' },
     { type: 'device.decommission', subject: device, data: '{previous, updated}: the whole device before and after' },
+    { type: 'device.delete', subject: device, data: 'the device as it was (hard delete of a DECOMMISSIONED device through the Lamassu edge)' },
     { type: 'device-group.create | device-group.update | device-group.delete', subject: 'device-group/<id>', data: 'the group, or {previous, updated}' },
     { type: 'dms.update', subject: 'dms/<id>', data: '{previous, updated}' },
+  ],
+  lamassu: [
+    "Setting lamassuEvents (LAMASSU_EVENTS=true): each device event is also published in Lamassu's type with source service/devmanager and id '<event id>/lamassu': device.create, device.metadata.update (from device.update), device.status.update, device.identity.update ({previous, updated} whole devices in Lamassu's model) and device.delete.",
+    "With it, an identity revocation (decommission included) also publishes ca.certificate.revoke.request (subject certificate/<serial>, id '<event id>/revocation'): {serial_number, status: REVOKED, revocation_reason, device_id}, the body of Lamassu's CA PUT /api/ca/v1/certificates/{serial_number}/status. See docs/lamassu-compatibility.md.",
   ],
   delivery: [
     'At least once, never lost: each event is written in the same DynamoDB transaction as its change (outbox) and published from the table stream.',

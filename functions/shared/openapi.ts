@@ -10,6 +10,8 @@ import { createDeviceSchema, createGroupSchema, deviceEventSchema, deviceGroupSc
 import { HTTP_ROUTES } from '../handlers/http/routes';
 import { MAX_BODY_BYTES } from './http';
 import { EVENTS_DOCUMENT } from './openapi-events';
+import { LAMASSU_OPERATIONS, LAMASSU_SCHEMAS } from './openapi-lamassu';
+import { filterQueryParam } from './openapi-parts';
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
@@ -24,13 +26,8 @@ const paging = [
   { name: 'page_size', in: 'query', schema: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: 25 } },
   { name: 'bookmark', in: 'query', schema: { type: 'string' }, description: 'Opaque `next` of the previous page; only valid with the same filters and sort. Tampered bookmarks are 400.' },
 ];
-const filterParam = {
-  name: 'filter',
-  in: 'query',
-  style: 'form',
-  explode: true,
-  schema: { type: 'array', items: { type: 'string' } },
-  description: [
+const filterParam = filterQueryParam(
+  [
     '`field[op]value`, repeatable, ANDed; `in`/`nin` take comma-separated values.',
     `String fields id, dms_owner, icon: ${STRING_OPS.join(' ')}. status: ${STATUS_OPS.join(' ')} (values ${DEVICE_STATUSES.join(', ')}).`,
     `tags: ${TAG_OPS.join(' ')}. creation_timestamp, identity.expiration_date: ${DATE_OPS.join(' ')} (RFC 3339).`,
@@ -38,7 +35,7 @@ const filterParam = {
     `Indexed entry points (no full read of the fleet): ${INDEXED_FILTERS.join(', ')}, and metadata.<key>[eq|in] for each indexed metadata key (INDEXED_METADATA_KEYS; listed in x-indexed-metadata-keys; after id and tags, before dms_owner and status) once its back-fill is done; chosen in that order; other filters are applied to what that entry point reads.`,
     'A list request reads at most LIST_READ_BUDGET items (default 2000); when selective non-indexed filters exhaust it, the page may be shorter than page_size with a non-empty `next`.',
   ].join(' '),
-};
+);
 const sorting = [
   { name: 'sort_by', in: 'query', schema: { type: 'string', enum: [...SORT_FIELDS], default: 'creation_timestamp' }, description: 'Devices without an identity sort after all others by identity.expiration_date (like NULLS LAST in ascending order).' },
   { name: 'sort_mode', in: 'query', schema: { type: 'string', enum: ['asc', 'desc'], default: 'asc' } },
@@ -267,6 +264,7 @@ const OPERATIONS: Record<string, Operation> = {
   'GET /v2/openapi.json': { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', ...json({ type: 'object' }) } } },
   ...GROUP_OPERATIONS,
   ...SLOT_OPERATIONS,
+  ...LAMASSU_OPERATIONS,
 };
 
 function componentSchemas(): Record<string, unknown> {
@@ -291,7 +289,7 @@ export function openApiDocument(indexedMetadataKeys: readonly string[] = []): Re
     if (!op) throw new Error(`route ${route.method} ${route.path} has no OpenAPI operation`);
     paths[route.path] ??= {};
     paths[route.path]![route.method.toLowerCase()] = {
-      operationId: route.handler.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()),
+      operationId: route.handler.replace(/[-/](\w)/g, (_, c: string) => c.toUpperCase()),
       security: [{ jwt: [route.scope] }],
       ...op,
       responses: { ...common, ...(op.responses as object), '500': error('Internal error (no details)') },
@@ -311,7 +309,7 @@ export function openApiDocument(indexedMetadataKeys: readonly string[] = []): Re
     // Lifecycle events on EventBridge and the AWS IoT sync (CONTRACT §6, §7): not HTTP, documented here.
     'x-events': EVENTS_DOCUMENT,
     components: {
-      schemas: componentSchemas(),
+      schemas: { ...componentSchemas(), ...LAMASSU_SCHEMAS },
       securitySchemes: { jwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Scopes devices:read, devices:write, groups:write, dms:write.' } },
     },
   };

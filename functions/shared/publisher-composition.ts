@@ -2,6 +2,7 @@
  * The composition root of the outbox publisher (stream → bus): EventBridge and SQS only, so the
  * publisher neither bundles nor loads the DynamoDB or IoT clients.
  */
+import { lamassuEventsOf } from '../app/lamassu-events';
 import { DEFAULT_PUBLISH_RETRY, outboxPublisher, type OutboxPublisher } from '../app/publish';
 import type { DeadLetterQueue, EventPublisher } from '../app/ports';
 import { createEventBridgeClient } from '../adapters/eventbridge/client';
@@ -24,7 +25,7 @@ export function createPublisher(
     adapters.bus ?? eventBridgePublisher({ client: createEventBridgeClient({ region: config.region, endpoint: config.eventBridgeEndpoint }), eventBusName: need(config.eventBusName, 'EVENT_BUS_NAME') });
   const deadLetters =
     adapters.deadLetters ?? sqsDeadLetterQueue({ client: createSqsClient({ region: config.region, endpoint: config.sqsEndpoint }), queueUrl: need(config.deadLetterQueueUrl, 'PUBLISH_DLQ_URL') });
-  return outboxPublisher({ bus, deadLetters, source: config.eventSource, retry: { ...DEFAULT_PUBLISH_RETRY, attempts: config.maxAttempts }, log: (message, detail) => logger.warn(message, detail) });
+  return outboxPublisher({ bus, deadLetters, source: config.eventSource, retry: { ...DEFAULT_PUBLISH_RETRY, attempts: config.maxAttempts }, log: (message, detail) => logger.warn(message, detail), ...(config.lamassuEvents ? { derive: lamassuEventsOf } : {}) });
 }
 
 let currentPublisher: OutboxPublisher | undefined;

@@ -105,7 +105,7 @@ export class DeviceEvents extends Construct {
       table,
       tableAccess: 'none',
       timeout: PUBLISHER_TIMEOUT,
-      environment: { EVENT_BUS_NAME: this.bus.eventBusName, EVENT_SOURCE: config.eventSource, PUBLISH_DLQ_URL: this.publishDeadLetterQueue.queueUrl },
+      environment: { EVENT_BUS_NAME: this.bus.eventBusName, EVENT_SOURCE: config.eventSource, PUBLISH_DLQ_URL: this.publishDeadLetterQueue.queueUrl, ...(config.lamassuEvents ? { LAMASSU_EVENTS: 'true' } : {}) },
     });
     this.bus.grantPutEventsTo(this.publisher.role);
     Grant.addToPrincipal({ grantee: this.publisher.role, actions: ['sqs:SendMessage'], resourceArns: [this.publishDeadLetterQueue.queueArn] });

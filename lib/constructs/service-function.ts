@@ -73,6 +73,7 @@ export function tableEnvironment(table: ITable, config: DeploymentConfig): Recor
     GROUP_MAX_DEPTH: String(config.groupMaxDepth),
     DEFAULT_PREVENTIVE_DELTA: config.renewalDefaults.preventiveDelta,
     DEFAULT_CRITICAL_DELTA: config.renewalDefaults.criticalDelta,
+    ...(config.lamassuEvents ? { LAMASSU_EVENTS: 'true' } : {}),
   };
 }
 

@@ -21,6 +21,9 @@ const ENV = {
 
 type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, any> }> };
 
+/** Bundling and loading time grow with the number of functions (one per route, plus three). */
+const FUNCTIONS_BUDGET_MS = 60_000 + 8_000 * (HTTP_ROUTES.length + 3);
+
 describe('cdk synth', () => {
   let outdir: string;
   let template: Template;
@@ -29,7 +32,7 @@ describe('cdk synth', () => {
     outdir = mkdtempSync(path.join(tmpdir(), 'device-manager-synth-'));
     await run('npx', ['cdk', 'synth', '--quiet', '--no-notices', '-o', outdir], { cwd: REPO_ROOT, env: ENV, maxBuffer: 64 * 1024 * 1024 });
     template = JSON.parse(readFileSync(path.join(outdir, 'DeviceManager-dev.template.json'), 'utf8')) as Template;
-  }, 120_000);
+  }, FUNCTIONS_BUDGET_MS);
 
   afterAll(() => {
     if (outdir) rmSync(outdir, { recursive: true, force: true });
@@ -55,7 +58,7 @@ describe('cdk synth', () => {
       expect(stdout).toBe('function');
       rmSync(sdkOnly, { recursive: true, force: true });
     }
-  });
+  }, FUNCTIONS_BUDGET_MS);
 
   it("bundles the sweeper from functions/handlers/scheduled/sweep.ts into the schedule's target", () => {
     const rules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties.ScheduleExpression !== undefined);

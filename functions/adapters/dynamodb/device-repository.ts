@@ -322,7 +322,7 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
           readBudget: statsReadBudget,
           count,
           onBudgetSpent: () => {
-            throw new QueryTooBroadError(filterToIndex(filters), statsReadBudget);
+            throw QueryTooBroadError.statistics(filterToIndex(filters), statsReadBudget);
           },
         }),
       );

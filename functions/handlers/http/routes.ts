@@ -17,6 +17,31 @@ export interface HttpRoute {
   table: TableAccess;
 }
 
+/** Lamassu's device manager routes (backend/pkg/routes/devmanager.go), under its gateway prefix. */
+export const LAMASSU_PREFIX = '/api/devmanager/v1';
+
+const LAMASSU_ROUTES: readonly HttpRoute[] = (
+  [
+    ['GET', '/stats', 'get-stats', 'devices:read', 'read'],
+    ['GET', '/devices', 'list-devices', 'devices:read', 'read'],
+    ['POST', '/devices', 'create-device', 'devices:write', 'write'],
+    ['GET', '/devices/{id}', 'get-device', 'devices:read', 'read'],
+    ['DELETE', '/devices/{id}', 'delete-device', 'devices:write', 'write'],
+    ['PUT', '/devices/{id}/idslot', 'bind-identity', 'devices:write', 'write'],
+    ['PUT', '/devices/{id}/metadata', 'update-metadata', 'devices:write', 'write'],
+    ['PATCH', '/devices/{id}/metadata', 'patch-metadata', 'devices:write', 'write'],
+    ['DELETE', '/devices/{id}/decommission', 'decommission-device', 'devices:write', 'write'],
+    ['GET', '/devices/dms/{id}', 'list-dms-devices', 'devices:read', 'read'],
+    ['POST', '/device-groups', 'create-group', 'groups:write', 'write'],
+    ['GET', '/device-groups', 'list-groups', 'devices:read', 'read'],
+    ['GET', '/device-groups/{id}', 'get-group', 'devices:read', 'read'],
+    ['PUT', '/device-groups/{id}', 'update-group', 'groups:write', 'write'],
+    ['DELETE', '/device-groups/{id}', 'delete-group', 'groups:write', 'write'],
+    ['GET', '/device-groups/{id}/devices', 'list-group-devices', 'devices:read', 'read'],
+    ['GET', '/device-groups/{id}/stats', 'group-stats', 'devices:read', 'read'],
+  ] as const
+).map(([method, path, handler, scope, table]) => ({ method, path: `${LAMASSU_PREFIX}${path}`, handler: `lamassu/${handler}`, scope, table }));
+
 export const HTTP_ROUTES: readonly HttpRoute[] = [
   { method: 'POST', path: '/v2/devices', handler: 'create-device', scope: 'devices:write', table: 'write' },
   { method: 'GET', path: '/v2/devices', handler: 'list-devices', scope: 'devices:read', table: 'read' },
@@ -43,4 +68,6 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
   { method: 'DELETE', path: '/v2/device-groups/{id}', handler: 'delete-group', scope: 'groups:write', table: 'write' },
   { method: 'GET', path: '/v2/device-groups/{id}/devices', handler: 'list-group-devices', scope: 'devices:read', table: 'read' },
   { method: 'GET', path: '/v2/device-groups/{id}/stats', handler: 'group-stats', scope: 'devices:read', table: 'read' },
+  // The Lamassu-compatible edge (docs/lamassu-compatibility.md): same use cases, Lamassu's wire format.
+  ...LAMASSU_ROUTES,
 ];

@@ -5,7 +5,8 @@ describe('publisher configuration', () => {
   const env = { EVENT_BUS_NAME: 'bus', PUBLISH_DLQ_URL: 'https://sqs/dlq', AWS_REGION: 'eu-west-1' };
 
   it('reads the bus, the source (default device-manager), the DLQ and the attempts', () => {
-    expect(loadPublisherConfig(env)).toEqual({ eventBusName: 'bus', eventSource: 'device-manager', deadLetterQueueUrl: 'https://sqs/dlq', maxAttempts: 6, region: 'eu-west-1', eventBridgeEndpoint: undefined, sqsEndpoint: undefined });
+    expect(loadPublisherConfig(env)).toEqual({ eventBusName: 'bus', eventSource: 'device-manager', deadLetterQueueUrl: 'https://sqs/dlq', maxAttempts: 6, region: 'eu-west-1', eventBridgeEndpoint: undefined, sqsEndpoint: undefined, lamassuEvents: false });
+    expect(loadPublisherConfig({ ...env, LAMASSU_EVENTS: 'true' }).lamassuEvents).toBe(true);
     expect(loadPublisherConfig({ ...env, EVENT_SOURCE: 'acme.dm', PUBLISH_MAX_ATTEMPTS: '3' })).toMatchObject({ eventSource: 'acme.dm', maxAttempts: 3 });
   });
 

@@ -1,0 +1,23 @@
+/**
+ * Lamassu `PUT /v1/devices/{id}/idslot` with its slot document (the RA's enroll and re-enroll): the
+ * active version's serial is bound as a new version of our identity slot, with the PEM when the
+ * caller adds `certificate`; the same serial again changes nothing (or revokes, if the document
+ * says REVOKED).
+ */
+import { services } from '../../../shared/composition';
+import { ifMatchOf } from '../../../shared/http';
+import { identityChangeOf } from '../../../shared/lamassu/bodies';
+import { deviceResult, lamassuHandler } from '../../../shared/lamassu/http';
+import { IDENTITY_SLOT } from '../../../domain/slots';
+import { deviceIdOf } from '../../../shared/params';
+
+export const handler = lamassuHandler({ accepts: ['application/json'] }, async (request) => {
+  const id = deviceIdOf(request);
+  const devices = services().devices;
+  const current = await devices.get(id);
+  const change = identityChangeOf(request.body, current);
+  const ifMatch = ifMatchOf(request);
+  if (change.kind === 'none') return deviceResult(current);
+  if (change.kind === 'revoke') return deviceResult(await devices.revoke(id, IDENTITY_SLOT, 'Unspecified', ifMatch));
+  return deviceResult(await devices.bind(id, IDENTITY_SLOT, change.material, ifMatch));
+});

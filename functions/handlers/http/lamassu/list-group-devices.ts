@@ -1,0 +1,13 @@
+/** Lamassu `GET /v1/device-groups/{id}/devices`: members, with Lamassu's query syntax and paging. */
+import { services } from '../../../shared/composition';
+import { ok } from '../../../shared/http';
+import { lamassuHandler, listDeps } from '../../../shared/lamassu/http';
+import { lamassuList } from '../../../shared/lamassu/query';
+import { groupIdOf } from '../../../shared/params';
+
+export const handler = lamassuHandler({}, async (request) => {
+  const id = groupIdOf(request);
+  const groups = services().groups;
+  await groups.get(id); // an unknown group is a 404 even when the query is a bookmark
+  return ok(await lamassuList(request.query, listDeps((q) => groups.members(id, q))));
+});

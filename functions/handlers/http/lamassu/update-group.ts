@@ -1,0 +1,13 @@
+/** Lamassu `PUT /v1/device-groups/{id}`: replaces name, description, parent and criteria. */
+import { services } from '../../../shared/composition';
+import { ifMatchOf, ok } from '../../../shared/http';
+import { groupInputOf } from '../../../shared/lamassu/bodies';
+import { lamassuHandler } from '../../../shared/lamassu/http';
+import { toLamassuGroup } from '../../../shared/lamassu/model';
+import { groupIdOf } from '../../../shared/params';
+
+export const handler = lamassuHandler({ accepts: ['application/json'] }, async (request) => {
+  const id = groupIdOf(request);
+  const group = await services().groups.replace(id, groupInputOf(request.body, false), ifMatchOf(request));
+  return ok(toLamassuGroup(group), group.version);
+});

@@ -1,0 +1,14 @@
+/** Lamassu `PUT|PATCH /v1/devices/{id}/metadata` with `{"patches": [{op, path, value}]}` on the metadata. */
+import { services } from '../../../shared/composition';
+import { ifMatchOf } from '../../../shared/http';
+import { metadataPatchOf } from '../../../shared/lamassu/bodies';
+import { deviceResult, lamassuHandler } from '../../../shared/lamassu/http';
+import { deviceIdOf } from '../../../shared/params';
+
+export const handler = lamassuHandler({ accepts: ['application/json'] }, async (request) => {
+  const id = deviceIdOf(request);
+  const patch = metadataPatchOf(request.body);
+  const devices = services().devices;
+  const device = patch.length === 0 ? await devices.get(id) : await devices.patch(id, 'application/json-patch+json', patch, ifMatchOf(request));
+  return deviceResult(device);
+});
