@@ -8,8 +8,9 @@
  * the device's own partition, without knowing their sort keys.
  *
  * Atomicity within DynamoDB's transaction limits (100 actions): the last transaction deletes the
- * device item (conditioned on its version), decrements the DECOMMISSIONED counters (all devices and
- * the device's DMS) and writes the outbox record, with as many companion deletes as fit. A device
+ * device item (conditioned on its version), takes the device out of every counter it is in (its
+ * status in all devices and its DMS, and its indexed metadata values, as the device item's index
+ * marker names them) and writes the outbox record, with as many companion deletes as fit. A device
  * with more companions (more than ~95: it cannot happen with 50 tags at most) first has the rest
  * deleted in transactions that each re-check the device's version, so a concurrent change stops the
  * purge before the device item goes.
@@ -19,7 +20,9 @@ import type { DevicePurge } from '../../app/ports';
 import type { Device } from '../../domain/device';
 import { VersionConflictError } from '../../domain/errors';
 import type { OutboxEvent } from '../../domain/outbox';
-import { DEVICE_EVENT_PREFIX, deviceKey, shardOf, statsKey, statsScopeAll, statsScopeDms, type TableKey } from './keys';
+import { counterUpdates, deviceCells } from './counters';
+import { MARKER_ATTRIBUTE, markerKeys } from './device-writes';
+import { DEVICE_EVENT_PREFIX, deviceKey, type TableKey } from './keys';
 import { OUTBOX_TTL_SECONDS, outboxPuts } from './outbox';
 import { TTL_ATTRIBUTE } from './schema';
 import { cancellationCodes, transactWrite } from './transact';
@@ -30,8 +33,6 @@ export const RETAINED_PREFIXES = [DEVICE_EVENT_PREFIX, 'SLOT#'] as const;
 export const PURGE_RETENTION_DAYS = 400;
 
 const MAX_TRANSACTION_ACTIONS = 100;
-/** The counter attribute of a status (the device repository's naming). */
-const counterAttribute = (status: string) => `c_${status}`;
 
 export interface DevicePurgeOptions {
   client: DynamoDBDocumentClient;
@@ -44,8 +45,10 @@ export interface DevicePurgeOptions {
 }
 
 export function devicePurge({ client, tableName: TableName, statsShards, retentionDays = PURGE_RETENTION_DAYS, outboxTtlSeconds = OUTBOX_TTL_SECONDS, concurrency = 8 }: DevicePurgeOptions): DevicePurge {
-  async function partitionKeys(id: string): Promise<TableKey[]> {
+  /** The keys of the device's partition, and the indexed keys its counters reflect (the device item's marker). */
+  async function partition(id: string): Promise<{ keys: TableKey[]; marker: Set<string> }> {
     const keys: TableKey[] = [];
+    let marker = new Set<string>();
     let start: Record<string, unknown> | undefined;
     do {
       const out = await client.send(
@@ -53,15 +56,19 @@ export function devicePurge({ client, tableName: TableName, statsShards, retenti
           TableName,
           KeyConditionExpression: 'pk = :pk',
           ExpressionAttributeValues: { ':pk': deviceKey(id).pk },
-          ProjectionExpression: 'pk, sk',
+          ProjectionExpression: 'pk, sk, #mk',
+          ExpressionAttributeNames: { '#mk': MARKER_ATTRIBUTE },
           ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
       );
-      for (const item of out.Items ?? []) keys.push({ pk: String(item.pk), sk: String(item.sk) });
+      for (const item of out.Items ?? []) {
+        keys.push({ pk: String(item.pk), sk: String(item.sk) });
+        if (typeof item[MARKER_ATTRIBUTE] === 'string') marker = markerKeys(item[MARKER_ATTRIBUTE]);
+      }
       start = out.LastEvaluatedKey;
     } while (start);
-    return keys;
+    return { keys, marker };
   }
 
   const versionCondition = (device: Device) => ({
@@ -70,18 +77,6 @@ export function devicePurge({ client, tableName: TableName, statsShards, retenti
     ExpressionAttributeNames: { '#version': 'version' },
     ExpressionAttributeValues: { ':v': device.version },
   });
-
-  function counterDecrement(scope: string, device: Device) {
-    return {
-      Update: {
-        TableName,
-        Key: statsKey(scope, shardOf(device.id, statsShards)),
-        UpdateExpression: 'ADD #c :minus',
-        ExpressionAttributeNames: { '#c': counterAttribute(device.status) },
-        ExpressionAttributeValues: { ':minus': -1 },
-      },
-    };
-  }
 
   async function send(device: Device, items: NonNullable<Parameters<typeof transactWrite>[1]['TransactItems']>) {
     try {
@@ -107,14 +102,13 @@ export function devicePurge({ client, tableName: TableName, statsShards, retenti
 
   return {
     async purge(device, outbox) {
-      const keys = await partitionKeys(device.id);
+      const { keys, marker } = await partition(device.id);
       const deviceSk = deviceKey(device.id).sk;
       const retained = keys.filter((k) => RETAINED_PREFIXES.some((p) => k.sk.startsWith(p)));
       const companions = keys.filter((k) => k.sk !== deviceSk && !retained.includes(k));
       const final = [
         { Delete: { TableName, ...versionCondition(device) } },
-        counterDecrement(statsScopeAll, device),
-        counterDecrement(statsScopeDms(device.dms_owner), device),
+        ...counterUpdates(TableName, deviceCells(device, marker, statsShards), []),
         ...outboxPuts(TableName, outbox, outboxTtlSeconds),
       ];
       const room = MAX_TRANSACTION_ACTIONS - final.length;

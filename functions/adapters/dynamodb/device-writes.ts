@@ -10,6 +10,7 @@
  * ≤ 3 events + 2 status counters + 10 metadata counters + 4 forecast counters + ≤ 3 outbox + 1 policy
  * check = 88. docs/data-model.md keeps the full count.
  */
+import { normaliseSerial } from '../../domain/certificate';
 import type { DeviceChange } from '../../app/ports';
 import type { Device } from '../../domain/device';
 import type { SlotVersion } from '../../domain/slots';
@@ -68,11 +69,18 @@ function entryWrites(ctx: WriteContext, before: Map<string, Item>, after: Map<st
   return [...puts, ...deletes];
 }
 
+/** The serial an x509 version is found by (serial index): its certificate's, or the one it was bound by. */
+function indexedSerial(version: SlotVersion): string | undefined {
+  if (version.certificate) return version.certificate.serial_number;
+  return version.type === 'x509' && version.serial_number ? normaliseSerial(version.serial_number) : undefined;
+}
+
 function versionItem(version: SlotVersion): Item {
+  const serial = indexedSerial(version);
   return {
     ...slotVersionKey(version.device_id, version.slot, version.version),
     kind: 'slot-version',
-    ...(version.certificate ? { serial: version.certificate.serial_number } : {}),
+    ...(serial ? { serial } : {}),
     doc: JSON.stringify(version),
   };
 }

@@ -12,6 +12,7 @@ import { devicePurge, PURGE_RETENTION_DAYS } from '../../../functions/adapters/d
 import { deviceRepository } from '../../../functions/adapters/dynamodb/device-repository';
 import { deviceKey } from '../../../functions/adapters/dynamodb/keys';
 import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
+import { compileCriterion } from '../../../functions/domain/filters';
 import { DeviceNotDecommissionedError, DeviceNotFoundError, VersionConflictError } from '../../../functions/domain/errors';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import { IDENTITY_SLOT } from '../../../functions/domain/slots';
@@ -125,4 +126,26 @@ it('deletes more companions than one transaction holds (another entry layout), t
   expect(left.length).toBeGreaterThan(0);
   expect(left.every((i) => /^(EVENT|SLOT)#/.test(String(i.sk)))).toBe(true);
   expect(await repository.get('wide')).toBeUndefined();
+});
+
+it('takes the purged device out of the counters of its indexed metadata value too', async () => {
+  const table = await freshTable(engine);
+  const clock = testClock();
+  const repository = deviceRepository({ client: table.documentClient, tableName: table.tableName, listShards: 2, statsShards: 3, bookmarks: bookmarkCodec('k'), indexedMetadataKeys: ['fw'] });
+  const policies = policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks: bookmarkCodec('k') });
+  const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID });
+  const deletion = deviceDeletion({ devices: repository, purge: devicePurge({ client: table.documentClient, tableName: table.tableName, statsShards: 3 }), clock, newId: randomUUID });
+  expect((await repository.backfillIndexes(Date.now() + 60_000, 50)).complete).toBe(true);
+  await devices.register({ id: 'old-fw', dms_id: 'dms-p', metadata: { fw: '1.3.0' } });
+  await devices.register({ id: 'old-fw-2', dms_id: 'dms-p', metadata: { fw: '1.3.0' } });
+  await devices.decommission('old-fw');
+  expect(await repository.metadataValues('fw')).toEqual([{ value: '"1.3.0"', stats: expect.objectContaining({ total: 2 }) }]);
+
+  await deletion.remove('old-fw');
+
+  expect(await repository.metadataValues('fw')).toEqual([
+    { value: '"1.3.0"', stats: { total: 1, status_distribution: expect.objectContaining({ NO_IDENTITY: 1, DECOMMISSIONED: 0 }) } },
+  ]);
+  const byFirmware = compileCriterion({ field: 'metadata.fw', operand: 'eq', value: '1.3.0' }, 'filter').filter!;
+  expect(await repository.stats([byFirmware])).toMatchObject({ total: 1 });
 });
