@@ -34,13 +34,13 @@ export function refused(what: string, reply: ApiReply): ApiError {
   return new ApiError(`${what}: ${reply.status} ${body.code ?? ''} ${body.err ?? ''}${details ? ` (${details})` : ''}`.replace(/\s+/g, ' ').trim(), reply.status, reply.body);
 }
 
-/** Query string of device filters (repeatable `filter=`), plus other parameters. */
+/**
+ * Query string of device filters (repeatable `filter=`) and other parameters, every value
+ * percent-encoded (a space as %20, never `+`, so that a SigV4 signature reads the same on both ends).
+ */
 export function filterQuery(filters: string[], extra: Record<string, string> = {}): string {
-  const query = new URLSearchParams();
-  for (const f of filters) query.append('filter', f);
-  for (const [k, v] of Object.entries(extra)) query.set(k, v);
-  const text = query.toString();
-  return text ? `?${text}` : '';
+  const pairs = [...filters.map((f) => ['filter', f] as const), ...Object.entries(extra)];
+  return pairs.length === 0 ? '' : `?${pairs.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`;
 }
 
 /** Maps with at most `limit` calls in flight, keeping the order. */
