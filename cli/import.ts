@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
 import { normaliseSerial } from '../functions/domain/certificate';
+import { ID_PATTERN } from '../functions/domain/device';
 import { compareDevice, isSame, type ExistingDevice, type Steps } from './compare';
 import { ApiError } from './errors';
 import type { ApiClient, ApiReply } from './http-client';
@@ -108,6 +109,20 @@ async function certificateOf(row: DeviceRow, baseDir: string): Promise<Certifica
   }
 }
 
+/** Whether most of the last rows met an existing device (a moving window of 64 rows). */
+export function existingTracker(window = 64, threshold = 0.5) {
+  const seen: boolean[] = [];
+  let hits = 0;
+  return {
+    record(exists: boolean) {
+      seen.push(exists);
+      if (exists) hits++;
+      if (seen.length > window && seen.shift()) hits--;
+    },
+    likely: () => seen.length >= window / 4 && hits / seen.length > threshold,
+  };
+}
+
 /** Runs the import; resolves with the counts once every line has its outcome. */
 export async function runImport({ client, source, concurrency, update, onProblem, progress, retries = () => 0 }: ImportOptions): Promise<ImportSummary> {
   const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
@@ -132,12 +147,15 @@ export async function runImport({ client, source, concurrency, update, onProblem
     return outcome ?? 'done';
   };
 
-  const reconcile = async (row: DeviceRow, cert: Certificate | undefined, ourCreate: boolean): Promise<LineResult> => {
+  const reconcile = async (row: DeviceRow, cert: Certificate | undefined, ourCreate: boolean, known?: ExistingDevice): Promise<LineResult> => {
     const id = row.id!;
     for (let round = 0; round < RECONCILE_ROUNDS; round++) {
-      const read = await client.send('GET', devicePath(id));
-      if (read.status !== 200) return refusal(row, read, 'existing device not readable: ');
-      const device = read.body as ExistingDevice;
+      let device = round === 0 ? known : undefined;
+      if (!device) {
+        const read = await client.send('GET', devicePath(id));
+        if (read.status !== 200) return refusal(row, read, 'existing device not readable: ');
+        device = read.body as ExistingDevice;
+      }
       if (cert && cert.serial === undefined) return { line: row.line, id, outcome: 'invalid', err: 'certificate not readable', details: [{ field: 'certificate', problem: 'not a PEM X.509 certificate' }] };
       const comparison = compareDevice(row, cert?.serial, device);
       if (isSame(comparison)) return { line: row.line, id, outcome: ourCreate && round === 0 ? 'created' : 'unchanged' };
@@ -156,10 +174,21 @@ export async function runImport({ client, source, concurrency, update, onProblem
     return { line: row.line, id, outcome: 'failed', status: 412, err: `the device kept changing under ${RECONCILE_ROUNDS} attempts` };
   };
 
+  // A re-run (or a resumed run) meets mostly devices that exist: once most recent rows did, a row
+  // reads its device first (one GET instead of a refused POST and a GET).
+  const existing = existingTracker();
+
   const importRow = async (row: DeviceRow): Promise<LineResult> => {
     const cert = await certificateOf(row, source.baseDir);
     if (cert && 'outcome' in cert) return cert;
+    if (existing.likely() && row.id !== undefined && ID_PATTERN.test(row.id)) {
+      const read = await client.send('GET', devicePath(row.id));
+      existing.record(read.status === 200);
+      if (read.status === 200) return reconcile(row, cert, false, read.body as ExistingDevice);
+      if (read.status !== 404) return refusal(row, read, 'existing device not readable: ');
+    }
     const created = await client.send('POST', '/v2/devices', { body: row.create });
+    existing.record(created.status === 409);
     if (created.status === 201) {
       const steps = { bind: cert !== undefined, revoke: row.revoked !== undefined, decommission: row.decommissioned === true };
       const done = await finish(row, cert, (created.body as { version: number }).version, steps, false);
