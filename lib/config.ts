@@ -6,6 +6,7 @@
  * (`-c deviceManager:stageName=prod`, `-c deviceManager:auth='{"type":"jwt",...}'`).
  * An invalid setting fails synth with an error that names it.
  */
+import { indexedKeysProblem } from '../functions/domain/insights';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { parseDuration } from '../functions/domain/duration';
@@ -39,6 +40,12 @@ export interface DeploymentConfig {
   readonly dueShards: number;
   /** Levels of the device group hierarchy, a root being level 1 (GROUP_MAX_DEPTH of the functions). */
   readonly groupMaxDepth: number;
+  /**
+   * Metadata keys (dotted paths, at most 10) with index entries and counters: indexed
+   * `metadata.<key>[eq|in]` filters, counter statistics, `GET /v2/stats/metadata/{key}`
+   * (INDEXED_METADATA_KEYS of the functions). A key added later is back-filled by the sweeper.
+   */
+  readonly indexedMetadataKeys: readonly string[];
   /** Retention of every log group the stack creates; one of CloudWatch's allowed values. */
   readonly logRetentionDays: number;
   /** Interval of the status sweeper. */
@@ -69,6 +76,7 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   statsShards: DEFAULT_STATS_SHARDS,
   dueShards: DEFAULT_DUE_SHARDS,
   groupMaxDepth: DEFAULT_GROUP_MAX_DEPTH,
+  indexedMetadataKeys: [],
   logRetentionDays: 30,
   sweepRateMinutes: 5,
   renewalDefaults: { preventiveDelta: '60d', criticalDelta: '14d' },
@@ -106,6 +114,7 @@ const SETTINGS: Record<keyof DeploymentConfig, Kind> = {
   statsShards: 'integer',
   dueShards: 'integer',
   groupMaxDepth: 'integer',
+  indexedMetadataKeys: 'json',
   logRetentionDays: 'integer',
   sweepRateMinutes: 'integer',
   renewalDefaults: 'json',
@@ -174,6 +183,15 @@ function parseRenewalDefaults(value: unknown): DeploymentConfig['renewalDefaults
 
 /** Thing attribute names AWS IoT accepts. */
 const IOT_ATTRIBUTE_NAME = /^[a-zA-Z0-9_.,@/:#-]{1,128}$/;
+
+/** The same rule as the functions' INDEXED_METADATA_KEYS loader, so a deployed value never fails a cold start. */
+function parseIndexedKeys(value: unknown, setting: string): string[] {
+  if (value === undefined) return [...DEFAULT_CONFIG.indexedMetadataKeys];
+  if (!Array.isArray(value) || value.some((k) => typeof k !== 'string')) throw new DeploymentConfigError(setting, `must be an array of strings (got ${describe(value)})`);
+  const problem = indexedKeysProblem(value as string[]);
+  if (problem) throw new DeploymentConfigError(setting, problem);
+  return value as string[];
+}
 
 function parseIotSync(value: unknown): DeploymentConfig['iotSync'] {
   const setting = `${CONTEXT_KEY}.iotSync`;
@@ -273,6 +291,7 @@ export function parseConfig(raw: unknown): DeploymentConfig {
     statsShards: integer(input.statsShards, d.statsShards, at('statsShards'), 1, 100),
     dueShards: integer(input.dueShards, d.dueShards, at('dueShards'), 1, 64),
     groupMaxDepth: integer(input.groupMaxDepth, d.groupMaxDepth, at('groupMaxDepth'), 1, 50),
+    indexedMetadataKeys: parseIndexedKeys(input.indexedMetadataKeys, at('indexedMetadataKeys')),
     logRetentionDays: logRetentionDays as number,
     sweepRateMinutes: integer(input.sweepRateMinutes, d.sweepRateMinutes, at('sweepRateMinutes'), 1, 1440),
     renewalDefaults: parseRenewalDefaults(input.renewalDefaults),

@@ -94,6 +94,8 @@ export async function startLocalService({ env = process.env, quiet = false }: Lo
   const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1', auth, localRoutes: events.routes });
   say(`device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json), ${auth ? `JWT auth: issuer ${auth.issuer}` : 'auth off (loopback only)'}`);
   const sweeper = startSweepTimer(services, intVar(env, 'SWEEP_INTERVAL_SECONDS', 60, 0, 86400), say);
+  // A first sweep at once: newly indexed keys (INDEXED_METADATA_KEYS) are back-filled without waiting a period.
+  void sweeper.runNow().catch((error: unknown) => console.error('sweep failed', error));
 
   return {
     url: server.url,

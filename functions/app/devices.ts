@@ -74,6 +74,16 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
   }
 
   /**
+   * Runs a policy-dependent computation with the device's DMS policy and stamps the resulting
+   * mutation with the policy version: the write then commits only if the policy is unchanged.
+   */
+  async function withPolicy(device: Device, compute: (windows: RenewalWindows) => Promise<Mutation | undefined> | Mutation | undefined): Promise<Mutation | undefined> {
+    const policy = await policyOf(device.dms_owner);
+    const mutation = await compute(policyWindows(policy));
+    return mutation && { ...mutation, policy: { dms: policy.id, version: policy.version } };
+  }
+
+  /**
    * Read-modify-write with optimistic concurrency. With `ifMatch` a lost race is the client's 412;
    * without it the change is re-applied to the fresh device, so blind writers never lose updates.
    * `first` lets a caller start from a device it has read already (the sweeper's index read).
@@ -145,7 +155,8 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
     async decommission(id: string, ifMatch?: number): Promise<Device> {
       const { device } = await mutate(id, ifMatch, async (current, now) => {
         if (current.status === 'DECOMMISSIONED') return undefined;
-        return decommissionDevice(current, await activeVersion(current, IDENTITY_SLOT), await windowsOf(current), now, newId);
+        const active = await activeVersion(current, IDENTITY_SLOT);
+        return withPolicy(current, (windows) => decommissionDevice(current, active, windows, now, newId));
       });
       return device;
     },
@@ -154,7 +165,7 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
     async bind(id: string, slot: string, material: SlotMaterial, ifMatch?: number): Promise<Device> {
       const { device } = await mutate(id, ifMatch, async (current, now) => {
         const previous = await activeVersion(current, slot);
-        return bindSlot({ device: current, slot, material, previous, policy: await windowsOf(current), now, ids: newId });
+        return withPolicy(current, (windows) => bindSlot({ device: current, slot, material, previous, policy: windows, now, ids: newId }));
       });
       return device;
     },
@@ -164,7 +175,8 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
       const { device } = await mutate(id, ifMatch, async (current, now) => {
         const existing = slot === IDENTITY_SLOT ? current.identity : current.slots[slot];
         if (!existing) throw new SlotNotFoundError(id, slot);
-        return revokeSlot({ device: current, slot, reason, active: await activeVersion(current, slot), policy: await windowsOf(current), now, ids: newId });
+        const active = await activeVersion(current, slot);
+        return withPolicy(current, (windows) => revokeSlot({ device: current, slot, reason, active, policy: windows, now, ids: newId }));
       });
       return device;
     },
@@ -189,10 +201,11 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
               result = { ...result, note: 'version not found' };
               return undefined;
             }
-            const outcome = applyCertificateStatus({ device, version: stored, status, reason, policy: await windowsOf(device), now, ids: newId });
+            const policy = await policyOf(device.dms_owner);
+            const outcome = applyCertificateStatus({ device, version: stored, status, reason, policy: policyWindows(policy), now, ids: newId });
             if (outcome.kind === 'mutation') {
               result = { ...result, outcome: 'changed', note: `device status ${device.status} -> ${outcome.mutation.after.status}` };
-              return outcome.mutation;
+              return { ...outcome.mutation, policy: { dms: policy.id, version: policy.version } };
             }
             if (outcome.kind === 'version') {
               Object.assign(versionOnly, { next: outcome.version, stored });
@@ -231,13 +244,13 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
      * the device in the due index. Racing sweepers cannot record a transition twice: the loser's
      * conditional write fails, it re-reads, and finds nothing left to change.
      */
-    async refresh(found: Device, policyCache?: Map<string, RenewalWindows>): Promise<boolean> {
-      const windows = async (device: Device) => {
+    async refresh(found: Device, policyCache?: Map<string, DmsPolicy>): Promise<boolean> {
+      const policyFor = async (device: Device) => {
         const cached = policyCache?.get(device.dms_owner);
         if (cached) return cached;
-        const w = await windowsOf(device);
-        policyCache?.set(device.dms_owner, w);
-        return w;
+        const policy = await policyOf(device.dms_owner);
+        policyCache?.set(device.dms_owner, policy);
+        return policy;
       };
       let transitioned = false;
       let first: Device | undefined = found;
@@ -245,15 +258,19 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
         const device = first ?? (await devices.get(found.id));
         first = undefined;
         if (!device) return transitioned;
-        const { mutation, due } = refreshSlots(device, await windows(device), clock.now(), newId);
+        const policy = await policyFor(device);
+        const used = { dms: policy.id, version: policy.version };
+        const { mutation, due } = refreshSlots(device, policyWindows(policy), clock.now(), newId);
         try {
           if (mutation) {
-            await save({ before: device, ...mutation });
+            await save({ before: device, ...mutation, policy: used });
             transitioned = true;
-          } else await devices.setDue(device.id, device.version, due);
+          } else await devices.setDue(device.id, device.version, due, used);
           return transitioned;
         } catch (error) {
           if (!(error instanceof VersionConflictError)) throw error;
+          // The device or its policy moved: read both again.
+          policyCache?.delete(device.dms_owner);
         }
       }
       throw new ContentionError(`device ${found.id} is being changed concurrently`);

@@ -29,6 +29,27 @@ export interface DeviceChange {
   versions?: SlotVersion[];
   /** Next status boundary in epoch ms; null removes the device from the due index; undefined keeps it. */
   due?: number | null;
+  /**
+   * The DMS policy the change was computed with (version 0: the deployment defaults, no stored
+   * policy). The change commits only if that is still the stored policy, so a change computed with
+   * an old policy cannot land after the policy change's re-evaluation has passed the device.
+   */
+  policy?: { dms: string; version: number };
+}
+
+/** What one back-fill step of the indexed keys did. */
+export interface BackfillReport {
+  /** Devices newly indexed. */
+  indexed: number;
+  /** False when the deadline stopped it with devices left. */
+  complete: boolean;
+}
+
+/** One value of an indexed metadata key and the statistics of the devices holding it. */
+export interface MetadataValueStats {
+  /** The value's JSON text. */
+  value: string;
+  stats: DeviceStats;
 }
 
 /** Where a stored slot version lives. */
@@ -83,8 +104,16 @@ export interface DeviceRepository {
   saveSlotVersion(version: SlotVersion, previous: SlotVersion): Promise<void>;
   /** Devices of one due shard whose boundary is at or before `now`, oldest first, after `after`. */
   dueDevices(shard: number, now: number, limit: number, after?: string): Promise<DuePage>;
-  /** Moves a device in the due index without changing it, if it is still at `version`. */
-  setDue(id: string, version: number, due: number | null): Promise<void>;
+  /** Moves a device in the due index without changing it, if it is still at `version` (and the policy at the version used). */
+  setDue(id: string, version: number, due: number | null, policy?: DeviceChange['policy']): Promise<void>;
+  /** The indexed metadata keys (INDEXED_METADATA_KEYS). */
+  readonly indexedMetadataKeys: readonly string[];
+  /** Every value of an indexed metadata key with the statistics of its devices (from counters; any order). */
+  metadataValues(key: string): Promise<MetadataValueStats[]>;
+  /** Active certificates (identity) and secrets (slots) by UTC expiration day (`YYYY-MM-DD`), up to `lastDay`, in all or one DMS. */
+  expirationsByDay(dms: string | undefined, lastDay: string): Promise<Map<string, { identity: number; slots: number }>>;
+  /** Back-fills newly indexed keys (metadata keys, the forecast) until `deadline`; resumable. */
+  backfillIndexes(deadline: number, pageSize: number): Promise<BackfillReport>;
   /** Every device of a DMS, page by page (for policy re-evaluation). */
   devicesOfDms(dms: string, shard: number, limit: number, after?: string): Promise<{ devices: Device[]; next?: string }>;
   readonly dueShards: number;

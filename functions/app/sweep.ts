@@ -5,7 +5,7 @@
  * next run finishes the rest; racing runs cannot record a transition twice.
  */
 import type { Device } from '../domain/device';
-import type { RenewalWindows } from '../domain/status';
+import type { DmsPolicy } from '../domain/policy';
 import type { DeviceService } from './devices';
 import type { Clock, DeviceRepository, PolicyJob, PolicyRepository } from './ports';
 
@@ -35,12 +35,14 @@ export interface SweepReport {
   complete: boolean;
   /** Oldest passed boundary seen (epoch ms): the sweep lag is `now - oldestDue`. */
   oldestDue?: number;
+  /** Devices back-filled for a newly indexed key (metadata key or the forecast). */
+  backfilled: number;
 }
 
 export async function sweep({ devices, policies, service, clock }: SweepDeps, { deadline, pageSize = 100, log = () => undefined }: SweepOptions): Promise<SweepReport> {
   const now = clock.now().getTime();
-  const report: SweepReport = { due: 0, transitioned: 0, reevaluated: 0, failed: 0, complete: true };
-  const policyCache = new Map<string, RenewalWindows>();
+  const report: SweepReport = { due: 0, transitioned: 0, reevaluated: 0, failed: 0, complete: true, backfilled: 0 };
+  const policyCache = new Map<string, DmsPolicy>();
   const outOfTime = () => {
     if (Date.now() < deadline) return false;
     report.complete = false;
@@ -56,7 +58,12 @@ export async function sweep({ devices, policies, service, clock }: SweepDeps, { 
     }
   };
 
-  // Policy changes first: their devices may have crossed boundaries under the new windows.
+  // Newly indexed keys first (usually nothing to do: one Query of the index states).
+  const backfill = await devices.backfillIndexes(deadline, pageSize);
+  report.backfilled = backfill.indexed;
+  if (!backfill.complete) report.complete = false;
+
+  // Policy changes next: their devices may have crossed boundaries under the new windows.
   for (const job of await policies.jobs()) {
     if (outOfTime()) break;
     await runJob(job);

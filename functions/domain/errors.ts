@@ -93,6 +93,22 @@ export class UnprocessableError extends DomainError {
   readonly code = 'UNPROCESSABLE';
 }
 
+/** Statistics that no index or counter serves and that would read more than the read budget (CONTRACT §8). */
+export class QueryTooBroadError extends DomainError {
+  readonly code = 'QUERY_TOO_BROAD';
+  constructor(readonly filter: string, budget: number) {
+    super(`statistics filtered this way read more than ${budget} devices; add an indexed filter, or index '${filter}' (INDEXED_METADATA_KEYS)`);
+  }
+}
+
+/** An indexed key whose back-fill has not finished: its counters are not complete yet. */
+export class IndexNotReadyError extends DomainError {
+  readonly code = 'INDEX_NOT_READY';
+  constructor(readonly key: string) {
+    super(`metadata key '${key}' is being indexed (back-fill in progress); try again later`);
+  }
+}
+
 /** Transient contention that survived every retry. */
 export class ContentionError extends DomainError {
   readonly code = 'CONTENTION';

@@ -11,7 +11,7 @@ export const STRING_OPS = ['eq', 'ne', 'ct', 'nc', 'in', 'nin', 'eq_ic', 'ne_ic'
 export const STATUS_OPS = ['eq', 'ne', 'in'] as const;
 export const TAG_OPS = ['ct', 'ct_ic'] as const;
 export const DATE_OPS = ['bf', 'af', 'eq'] as const;
-export const METADATA_OPS = ['eq', 'ne', 'ct', 'gt', 'ge', 'lt', 'le', 'exists'] as const;
+export const METADATA_OPS = ['eq', 'ne', 'ct', 'gt', 'ge', 'lt', 'le', 'exists', 'in'] as const;
 
 /** A criterion as written by a client: `filter=<field>[<operand>]<value>` or a group criterion object. */
 export interface Criterion {
@@ -163,6 +163,9 @@ function metadataMatches(device: Device, f: Extract<Filter, { kind: 'metadata' }
       return valueEquals(actual, f);
     case 'ne':
       return !valueEquals(actual, f);
+    case 'in':
+      // Comma-separated values, each compared like eq.
+      return f.raw.split(',').some((raw) => valueEquals(actual, { ...f, raw, json: parseJson(raw) }));
     case 'ct':
       if (typeof actual === 'string') return actual.includes(f.raw);
       if (Array.isArray(actual)) return actual.some((el) => valueEquals(el, f));

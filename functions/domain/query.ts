@@ -1,5 +1,6 @@
 /** Device list queries: sort orders and the choice of an indexed entry point (CONTRACT §5). */
 import type { Filter } from './filters';
+import { textsMatching } from './insights';
 
 export const SORT_FIELDS = ['creation_timestamp', 'id', 'identity.expiration_date'] as const;
 export type SortField = (typeof SORT_FIELDS)[number];
@@ -25,23 +26,40 @@ export type EntryPoint =
   | { kind: 'ALL' }
   | { kind: 'ID'; value: string }
   | { kind: 'TAG'; value: string }
+  /** Devices whose indexed metadata `key` has one of these JSON texts (an `eq` or `in` filter). */
+  | { kind: 'META'; key: string; texts: string[] }
   | { kind: 'DMS'; value: string }
   | { kind: 'STATUS'; value: string };
 
-/** Filters that can be served by an index, most selective first. */
+/** Filters that can be served by an index, most selective first (plus `metadata.<indexed key>[eq|in]` after tags). */
 export const INDEXED_FILTERS = ['id[eq]', 'tags[ct]', 'dms_owner[eq]', 'status[eq]'] as const;
 
+/** The indexed metadata filter among `filters` (`metadata.<key>[eq|in]` with `key` among `indexedKeys`), if any. */
+export function indexedMetadataFilter(filters: readonly Filter[], indexedKeys: readonly string[]): { key: string; texts: string[] } | undefined {
+  for (const f of filters) {
+    if (f.kind !== 'metadata' || (f.op !== 'eq' && f.op !== 'in')) continue;
+    const key = f.path.join('.');
+    if (!indexedKeys.includes(key)) continue;
+    const raws = f.op === 'in' ? f.raw.split(',') : [f.raw];
+    return { key, texts: [...new Set(raws.flatMap(textsMatching))] };
+  }
+  return undefined;
+}
+
 /**
- * Picks the most selective indexed filter: an exact id, then a tag, then a DMS, then a status
- * (a status partition is typically the largest). The remaining filters are applied to what is read.
+ * Picks the most selective indexed filter: an exact id, then a tag, then an indexed metadata value
+ * (among the back-filled `indexedKeys`), then a DMS, then a status (a status partition is typically
+ * the largest). The remaining filters are applied to what is read.
  */
-export function chooseEntryPoint(filters: readonly Filter[]): EntryPoint {
+export function chooseEntryPoint(filters: readonly Filter[], indexedKeys: readonly string[] = []): EntryPoint {
   const find = <K extends Filter['kind']>(kind: K, field: string, op: string) =>
     filters.find((f) => f.kind === kind && f.field === field && f.op === op);
   const id = find('string', 'id', 'eq');
   if (id?.kind === 'string') return { kind: 'ID', value: id.values[0]! };
   const tag = find('tags', 'tags', 'ct');
   if (tag?.kind === 'tags') return { kind: 'TAG', value: tag.value };
+  const meta = indexedMetadataFilter(filters, indexedKeys);
+  if (meta) return { kind: 'META', ...meta };
   const dms = find('string', 'dms_owner', 'eq');
   if (dms?.kind === 'string') return { kind: 'DMS', value: dms.values[0]! };
   const status = find('status', 'status', 'eq');

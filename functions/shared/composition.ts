@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { deviceService, type DeviceService } from '../app/devices';
 import { policyService, type PolicyService } from '../app/policies';
 import { groupService, type GroupService } from '../app/groups';
+import { insightsService, type InsightsService } from '../app/insights';
 import type { Clock, DeviceRepository, PolicyRepository, Telemetry } from '../app/ports';
 import { bookmarkCodec } from '../adapters/dynamodb/bookmark';
 import { createDocumentClient } from '../adapters/dynamodb/client';
@@ -23,6 +24,7 @@ export interface Services {
   repository: DeviceRepository;
   policies: PolicyRepository;
   groups: GroupService;
+  insights: InsightsService;
 }
 
 export const systemClock: Clock = { now: () => new Date() };
@@ -46,7 +48,9 @@ export function createServices(config: ServiceConfig, clock: Clock = systemClock
     statsShards: config.statsShards,
     bookmarks: bookmarkCodec(config.bookmarkSecret),
     readBudget: config.listReadBudget,
+    statsReadBudget: config.statsReadBudget,
     dueShards: config.dueShards,
+    indexedMetadataKeys: config.indexedMetadataKeys,
   });
   const policies = policyRepository({ client, tableName: config.tableName, bookmarks: bookmarkCodec(config.bookmarkSecret) });
   const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID, defaults: config.renewalDefaults, telemetry: metricsTelemetry });
@@ -58,7 +62,7 @@ export function createServices(config: ServiceConfig, clock: Clock = systemClock
     maxDepth: config.groupMaxDepth,
   });
   const dms = policyService({ policies, clock, newId: randomUUID, defaults: config.renewalDefaults });
-  return { config, repository, policies, devices, dms, groups };
+  return { config, repository, policies, devices, dms, groups, insights: insightsService({ devices: repository, clock }) };
 }
 
 let current: Services | undefined;

@@ -5,6 +5,7 @@
 import { settingsProblems } from '../domain/policy';
 import { DEFAULT_RENEWAL, type RenewalSettings } from '../domain/status';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../domain/groups';
+import { indexedKeysProblem } from '../domain/insights';
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, problem: string) {
@@ -24,6 +25,10 @@ export interface ServiceConfig {
   bookmarkSecret: string;
   /** Items one list request may read before returning a partial page. */
   listReadBudget: number;
+  /** Items one statistics request may read before it answers 422 QUERY_TOO_BROAD. */
+  statsReadBudget: number;
+  /** Metadata keys with index entries and counters (INDEXED_METADATA_KEYS, comma-separated, ≤ 10 dotted paths). */
+  indexedMetadataKeys: string[];
   /** Levels of the device group hierarchy, a root being level 1 (GROUP_MAX_DEPTH). */
   groupMaxDepth: number;
   dueShards: number;
@@ -52,6 +57,17 @@ export const DEFAULT_LIST_SHARDS = 4;
 export const DEFAULT_STATS_SHARDS = 4;
 export const DEFAULT_DUE_SHARDS = 4;
 
+/** INDEXED_METADATA_KEYS: comma-separated dotted paths, at most 10. */
+export function indexedMetadataKeysOf(env: Env): string[] {
+  const keys = (env.INDEXED_METADATA_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  const problem = indexedKeysProblem(keys);
+  if (problem) throw new ConfigError('INDEXED_METADATA_KEYS', problem);
+  return keys;
+}
+
 function renewalDefaults(env: Env): RenewalSettings {
   const settings = { preventive_delta: env.DEFAULT_PREVENTIVE_DELTA || DEFAULT_RENEWAL.preventive_delta, critical_delta: env.DEFAULT_CRITICAL_DELTA || DEFAULT_RENEWAL.critical_delta };
   const problem = settingsProblems(settings, 'defaults')[0];
@@ -69,6 +85,8 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     statsShards: intVar(env, 'STATS_SHARDS', DEFAULT_STATS_SHARDS, 1, 100),
     bookmarkSecret: env.BOOKMARK_SECRET || `bookmark:${tableName}`,
     listReadBudget: intVar(env, 'LIST_READ_BUDGET', 2000, 100, 100000),
+    statsReadBudget: intVar(env, 'STATS_READ_BUDGET', 10000, 100, 1000000),
+    indexedMetadataKeys: indexedMetadataKeysOf(env),
     groupMaxDepth: intVar(env, 'GROUP_MAX_DEPTH', DEFAULT_GROUP_MAX_DEPTH, 1, 64),
     dueShards: intVar(env, 'DUE_SHARDS', DEFAULT_DUE_SHARDS, 1, 64),
     renewalDefaults: renewalDefaults(env),

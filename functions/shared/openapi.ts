@@ -35,7 +35,7 @@ const filterParam = {
     `String fields id, dms_owner, icon: ${STRING_OPS.join(' ')}. status: ${STATUS_OPS.join(' ')} (values ${DEVICE_STATUSES.join(', ')}).`,
     `tags: ${TAG_OPS.join(' ')}. creation_timestamp, identity.expiration_date: ${DATE_OPS.join(' ')} (RFC 3339).`,
     `metadata.<dotted.path>: ${METADATA_OPS.join(' ')}; the value is read as JSON when it parses (numbers compare as numbers), else as a string; exists takes true|false.`,
-    `Indexed entry points (no full read of the fleet): ${INDEXED_FILTERS.join(', ')}, chosen in that order; other filters are applied to what that entry point reads.`,
+    `Indexed entry points (no full read of the fleet): ${INDEXED_FILTERS.join(', ')}, and metadata.<key>[eq|in] for each indexed metadata key (INDEXED_METADATA_KEYS; listed in x-indexed-metadata-keys; after id and tags, before dms_owner and status) once its back-fill is done; chosen in that order; other filters are applied to what that entry point reads.`,
     'A list request reads at most LIST_READ_BUDGET items (default 2000); when selective non-indexed filters exhaust it, the page may be shorter than page_size with a non-empty `next`.',
   ].join(' '),
 };
@@ -210,9 +210,59 @@ const OPERATIONS: Record<string, Operation> = {
   },
   'GET /v2/stats/devices': {
     summary: 'Device statistics',
-    description: 'Without filters, or with only dms_owner[eq], read from counters kept by every write (constant cost). Other filters count the devices read through the best indexed entry point. `status` filters are 400.',
+    description:
+      'Without filters, with only dms_owner[eq], or with only one metadata.<indexed key>[eq|in], read from counters kept by every write (constant cost). Other filters count the devices read through the best indexed entry point, reading at most STATS_READ_BUDGET items (default 10000): beyond it the answer is 422 QUERY_TOO_BROAD naming the filter to index. `status` filters are 400.',
     parameters: [filterParam],
-    responses: { '200': { description: 'Counts', ...json(ref('DeviceStats')) } },
+    responses: { '200': { description: 'Counts', ...json(ref('DeviceStats')) }, '422': error('QUERY_TOO_BROAD: no index serves these filters within the read budget') },
+  },
+  'GET /v2/stats/metadata/{key}': {
+    summary: 'Value distribution of an indexed metadata key',
+    description:
+      'From counters kept by every write (its cost grows with the number of distinct values, not the fleet). Values are JSON texts (`"1.4.2"`, `3`, `true`; objects with sorted keys), most common first (ties by text); `other` counts the devices holding any value beyond `limit`. Devices without the key are not counted. A key not indexed is 400; a key still being back-filled is 409 INDEX_NOT_READY.',
+    parameters: [
+      { name: 'key', in: 'path', required: true, schema: { type: 'string' }, description: 'An indexed metadata key (dotted path).' },
+      { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+    ],
+    responses: {
+      '200': {
+        description: 'The distribution',
+        ...json({
+          type: 'object',
+          required: ['key', 'values', 'other'],
+          properties: {
+            key: { type: 'string' },
+            values: { type: 'array', items: { type: 'object', required: ['value', 'total', 'status_distribution'], properties: { value: { type: 'string' }, total: { type: 'integer' }, status_distribution: { type: 'object', additionalProperties: { type: 'integer' } } } } },
+            other: { type: 'integer' },
+          },
+        }),
+      },
+      '409': error('INDEX_NOT_READY: the key is being back-filled'),
+    },
+  },
+  'GET /v2/stats/expirations': {
+    summary: 'Expiry forecast',
+    description:
+      'Counts the active (not revoked, not superseded, not decommissioned) identity certificates and extra-slot secrets by expiration, from per-day counters kept in the same transaction as every change: the cost grows with the horizon, not the fleet. Buckets are UTC, start inclusive, end exclusive; the first bucket starts today (00:00 UTC) and the last ends at today + horizon_days; weeks start on Monday, months on the 1st. `already_expired` counts those whose expiration day is before today.',
+    parameters: [
+      { name: 'bucket', in: 'query', schema: { type: 'string', enum: ['day', 'week', 'month'], default: 'week' } },
+      { name: 'horizon_days', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 730, default: 90 } },
+      { name: 'filter', in: 'query', schema: { type: 'string' }, description: 'Only `dms_owner[eq]<dms>`.' },
+    ],
+    responses: {
+      '200': {
+        description: 'The forecast',
+        ...json({
+          type: 'object',
+          required: ['generated_at', 'bucket', 'already_expired', 'buckets'],
+          properties: {
+            generated_at: { type: 'string', format: 'date-time' },
+            bucket: { type: 'string', enum: ['day', 'week', 'month'] },
+            already_expired: { type: 'integer' },
+            buckets: { type: 'array', items: { type: 'object', required: ['start', 'end', 'identity', 'slots'], properties: { start: { type: 'string', format: 'date-time' }, end: { type: 'string', format: 'date-time' }, identity: { type: 'integer' }, slots: { type: 'integer' } } } },
+          },
+        }),
+      },
+    },
   },
   'GET /v2/openapi.json': { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', ...json({ type: 'object' }) } } },
   ...GROUP_OPERATIONS,
@@ -233,7 +283,8 @@ function componentSchemas(): Record<string, unknown> {
   );
 }
 
-export function openApiDocument(): Record<string, unknown> {
+/** The document; `indexedMetadataKeys` (INDEXED_METADATA_KEYS) are listed as `x-indexed-metadata-keys`. */
+export function openApiDocument(indexedMetadataKeys: readonly string[] = []): Record<string, unknown> {
   const paths: Record<string, Record<string, Operation>> = {};
   for (const route of HTTP_ROUTES) {
     const op = OPERATIONS[`${route.method} ${route.path}`];
@@ -255,6 +306,7 @@ export function openApiDocument(): Record<string, unknown> {
         'Device lifecycle manager. Errors are {err, code, details?}. Every device and device group has an integer `version`, sent as ETag; writes accept If-Match. Lists return {next, list}; next is "" on the last page. Timestamps are RFC 3339 UTC with milliseconds.',
     },
     servers: [{ url: '/' }],
+    'x-indexed-metadata-keys': [...indexedMetadataKeys],
     paths,
     // Lifecycle events on EventBridge and the AWS IoT sync (CONTRACT §6, §7): not HTTP, documented here.
     'x-events': EVENTS_DOCUMENT,

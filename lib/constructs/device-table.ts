@@ -11,6 +11,7 @@ import { type RemovalPolicyName, toRemovalPolicy } from '../config';
 const PROJECTIONS: Record<NonNullable<IndexDefinition['projection']>, ProjectionType> = {
   ALL: ProjectionType.ALL,
   KEYS_ONLY: ProjectionType.KEYS_ONLY,
+  INCLUDE: ProjectionType.INCLUDE,
 };
 
 export interface DeviceTableProps {
@@ -42,6 +43,7 @@ export class DeviceTable extends Construct {
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
         projectionType: PROJECTIONS[index.projection ?? 'ALL'],
+        ...(index.include ? { nonKeyAttributes: [...index.include] } : {}),
       });
     }
   }

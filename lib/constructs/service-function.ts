@@ -134,7 +134,13 @@ export class ServiceFunction extends Construct implements IGrantable {
       timeout: props.timeout ?? Duration.seconds(10),
       role: this.role,
       logGroup: this.logGroup,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...(usesTable ? tableEnvironment(props.table, config) : {}), ...props.environment },
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        // Every function, table or not: the OpenAPI document names the indexed metadata keys too.
+        ...(config.indexedMetadataKeys.length > 0 ? { INDEXED_METADATA_KEYS: config.indexedMetadataKeys.join(',') } : {}),
+        ...(usesTable ? tableEnvironment(props.table, config) : {}),
+        ...props.environment,
+      },
       bundling: {
         format: OutputFormat.CJS,
         target: 'node22',

@@ -1,19 +1,21 @@
 /**
- * DeviceRepository on the single table. One change = one TransactWriteItems: the device item
- * (conditioned on its version), its index entries, its events, the statistics counters and the outbox.
+ * DeviceRepository on the single table: reads, and the composition of the parts that each have one
+ * reason to change: device-writes.ts (the transaction of a change), list-cursor.ts (reading entry
+ * points), counters.ts (statistics, metadata and forecast counters), index-backfill.ts (indexed keys).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { DeviceChange, DeviceRepository, DeviceStats, Page, StatusDistribution } from '../../app/ports';
-import { DEVICE_STATUSES, type Device, type DeviceEvent } from '../../domain/device';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DeviceRepository, DeviceStats } from '../../app/ports';
+import type { Device, DeviceEvent } from '../../domain/device';
 import type { SlotVersion } from '../../domain/slots';
-import { DeviceAlreadyExistsError, VersionConflictError } from '../../domain/errors';
+import { DeviceAlreadyExistsError, IndexNotReadyError, InvalidBookmarkError, QueryTooBroadError, VersionConflictError } from '../../domain/errors';
 import { type Filter, matchesAll } from '../../domain/filters';
-import { chooseEntryPoint, type DeviceListQuery, type EntryPoint } from '../../domain/query';
+import { chooseEntryPoint, type DeviceListQuery, type EntryPoint, indexedMetadataFilter, type SortField } from '../../domain/query';
 import { type BookmarkCodec } from './bookmark';
+import { counterReader, emptyDistribution, FORECAST_KEY, totalOf } from './counters';
+import { parseDeviceItem, policyCheck, versionItem, type WriteContext, deviceTransaction } from './device-writes';
+import { indexState } from './index-backfill';
 import {
-  companionEntries,
   DEVICE_EVENT_PREFIX,
   deviceEventKey,
   deviceKey,
@@ -24,21 +26,22 @@ import {
   parseSlotVersionKey,
   entryPartition,
   entryPrefix,
+  entryPrefixes,
   indexFor,
-  shardOf,
-  sortAttributes,
-  statsKey,
   statsScopeAll,
   statsScopeDms,
 } from './keys';
-import { outboxPuts, OUTBOX_TTL_SECONDS } from './outbox';
-import { DUE_INDEX, INDEXES, type IndexDefinition, SERIAL_INDEX } from './schema';
+import { idOfEntry, listEntry, tableReader, visitEntry } from './list-cursor';
+import { OUTBOX_TTL_SECONDS } from './outbox';
+import { DUE_INDEX, INDEXES, SERIAL_INDEX } from './schema';
 import { cancellationCodes, transactWrite } from './transact';
+
+export { emptyDistribution } from './counters';
 
 export interface DeviceRepositoryOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
-  /** Write shards of every entry partition (all devices, a status, a DMS, a tag). */
+  /** Write shards of every entry partition (all devices, a status, a DMS, a tag, a metadata value). */
   listShards: number;
   /** Write shards of each statistics counter scope. */
   statsShards: number;
@@ -47,249 +50,91 @@ export interface DeviceRepositoryOptions {
   bookmarks: BookmarkCodec;
   /** Items a list request may read before it returns a partial page with a bookmark. */
   readBudget?: number;
+  /** Items a statistics request may read before it answers 422 QUERY_TOO_BROAD. */
+  statsReadBudget?: number;
   /** Seconds an outbox record is kept before TTL deletes it (the stream has it within seconds). */
   outboxTtlSeconds?: number;
+  /** Metadata keys with entries and counters (INDEXED_METADATA_KEYS, ≤ 10 dotted paths). */
+  indexedMetadataKeys?: readonly string[];
 }
 
 type Item = Record<string, unknown>;
-type StatusDelta = Partial<Record<string, number>>;
 
-const STATUS_ATTR = (status: string) => `c_${status}`;
+/** Shape of a list position per sort order: a forged bookmark position is a 400, never a key. */
+const POSITION: Record<SortField, RegExp> = {
+  creation_timestamp: /^(\d{4}-\d{2}-\d{2}T[\d:.]+Z#[A-Za-z0-9:_.-]{1,128})?$/,
+  id: /^([A-Za-z0-9:_.-]{1,128})?$/,
+  'identity.expiration_date': /^((\d{4}-\d{2}-\d{2}T[\d:.]+Z|~)#[A-Za-z0-9:_.-]{1,128})?$/,
+};
 
-/** Emptily-initialised status distribution with all seven statuses. */
-export function emptyDistribution(): StatusDistribution {
-  return Object.fromEntries(DEVICE_STATUSES.map((s) => [s, 0])) as StatusDistribution;
+/** The filter a statistics request should index to become cheap: the first one no index serves. */
+function filterToIndex(filters: readonly Filter[]): string {
+  const f = filters.find((x) => x.kind === 'metadata') ?? filters.find((x) => x.kind !== 'status') ?? filters[0];
+  return f ? f.field : '(none)';
+}
+
+/** Whether the entry point (plus status, which the index carries) decides every filter by itself. */
+function entryDecides(entry: Exclude<EntryPoint, { kind: 'ID' }>, filters: readonly Filter[], indexedKeys: readonly string[]): boolean {
+  return filters.every((f) => {
+    if (f.kind === 'status') return true;
+    if (entry.kind === 'TAG') return f.kind === 'tags' && f.op === 'ct' && f.value === entry.value;
+    if (entry.kind === 'DMS') return f.kind === 'string' && f.field === 'dms_owner' && f.op === 'eq' && f.values[0] === entry.value;
+    if (entry.kind === 'META') return indexedMetadataFilter([f], indexedKeys)?.key === entry.key && filters.filter((x) => x.kind === 'metadata').length === 1;
+    return false;
+  });
 }
 
 export function deviceRepository(options: DeviceRepositoryOptions): DeviceRepository & { readonly itemsRead: number } {
-  const { client, tableName: TableName, listShards, statsShards, dueShards = 4, bookmarks, readBudget = 2000, outboxTtlSeconds = OUTBOX_TTL_SECONDS } = options;
-  let itemsRead = 0;
+  const {
+    client,
+    tableName: TableName,
+    listShards,
+    statsShards,
+    dueShards = 4,
+    bookmarks,
+    readBudget = 2000,
+    statsReadBudget = 10000,
+    outboxTtlSeconds = OUTBOX_TTL_SECONDS,
+    indexedMetadataKeys = [],
+  } = options;
+  const ctx: WriteContext = { TableName, listShards, statsShards, dueShards, outboxTtlSeconds, indexedKeys: new Set([...indexedMetadataKeys, FORECAST_KEY]) };
+  const reader = tableReader(client, TableName);
+  let counterItems = 0;
+  const counters = counterReader(client, TableName, statsShards, (n) => (counterItems += n));
+  const indexes = indexState(client, reader, ctx);
+  const query = reader.query;
+  let directReads = 0;
 
-  const parseDoc = (item: Item): Device => JSON.parse(item.doc as string) as Device;
-
-  function entryItem(device: Device, key: { pk: string; sk: string }, prefix: string, doc: string): Item {
-    return { ...key, kind: 'entry', epk: entryPartition(prefix, shardOf(device.id, listShards)), ...sortAttributes(device), doc };
+  /** Hydrates index items into devices (strongly consistent: the sweeper acts on them). */
+  async function hydrate(items: Item[]): Promise<Device[]> {
+    const docs = await reader.devices(items.map(idOfEntry), true);
+    return items.map((item) => docs.get(idOfEntry(item))).filter((d): d is Device => d !== undefined);
   }
 
-  function counterUpdate(scope: string, shard: number, delta: StatusDelta) {
-    const entries = Object.entries(delta).filter(([, n]) => n !== 0);
-    if (entries.length === 0) return [];
-    const names: Record<string, string> = {};
-    const values: Record<string, number> = {};
-    const adds = entries.map(([status, n], i) => {
-      names[`#s${i}`] = STATUS_ATTR(status);
-      values[`:n${i}`] = n!;
-      return `#s${i} :n${i}`;
-    });
-    return [{ Update: { TableName, Key: statsKey(scope, shard), UpdateExpression: `ADD ${adds.join(', ')}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values } }];
+  /** The back-filled keys; read only when a filter names an indexed key (a Query of the small state partition, cached). */
+  async function readyMetadataKeys(filters?: readonly Filter[]): Promise<string[]> {
+    if (indexedMetadataKeys.length === 0) return [];
+    if (filters && !indexedMetadataFilter(filters, indexedMetadataKeys)) return [];
+    const ready = await indexes.ready();
+    return indexedMetadataKeys.filter((k) => ready.has(k));
   }
 
-  /** The device item write: a Put when registering, else an Update that keeps or moves the due key. */
-  function deviceWrite(change: DeviceChange, doc: string) {
-    const { before, after, due } = change;
-    const index = { epk: entryPartition(entryPrefix({ kind: 'ALL' }), shardOf(after.id, listShards)), ...sortAttributes(after) };
-    if (!before) {
-      const dueAttrs = typeof due === 'number' ? dueAttributes(after.id, due, dueShards) : {};
-      return { Put: { TableName, Item: { ...deviceKey(after.id), kind: 'device', ...index, ...dueAttrs, version: after.version, doc }, ConditionExpression: 'attribute_not_exists(pk)' } };
-    }
-    const values: Record<string, unknown> = { ':doc': doc, ':next': after.version, ':v': before.version };
-    const sets = ['#doc = :doc', '#version = :next'];
-    for (const [name, value] of Object.entries(index)) {
-      values[`:${name}`] = value;
-      sets.push(`${name} = :${name}`);
-    }
-    let remove = '';
-    if (typeof due === 'number') {
-      const attrs = dueAttributes(after.id, due, dueShards);
-      values[':dp'] = attrs.due_pk;
-      values[':ds'] = attrs.due_sk;
-      sets.push('due_pk = :dp', 'due_sk = :ds');
-    } else if (due === null) remove = ' REMOVE due_pk, due_sk';
-    return {
-      Update: {
-        TableName,
-        Key: deviceKey(after.id),
-        UpdateExpression: `SET ${sets.join(', ')}${remove}`,
-        ConditionExpression: '#version = :v',
-        ExpressionAttributeNames: { '#doc': 'doc', '#version': 'version' },
-        ExpressionAttributeValues: values,
-      },
-    };
-  }
-
-  function versionItem(version: SlotVersion): Item {
-    return {
-      ...slotVersionKey(version.device_id, version.slot, version.version),
-      kind: 'slot-version',
-      ...(version.certificate ? { serial: version.certificate.serial_number } : {}),
-      doc: JSON.stringify(version),
-    };
-  }
-
-  function transaction(change: DeviceChange): TransactWriteCommandInput {
-    const { before, after } = change;
-    const doc = JSON.stringify(after);
-    const entries = companionEntries(after);
-    const kept = new Set(entries.map((e) => e.key.sk));
-    const removed = before ? companionEntries(before).filter((e) => !kept.has(e.key.sk)) : [];
-
-    const delta: StatusDelta = {};
-    if (!before) delta[after.status] = 1;
-    else if (before.status !== after.status) {
-      delta[before.status] = -1;
-      delta[after.status] = 1;
-    }
-    const statsShard = shardOf(after.id, statsShards);
-
-    return {
-      TransactItems: [
-        deviceWrite(change, doc),
-        ...entries.map((e) => ({ Put: { TableName, Item: entryItem(after, e.key, e.prefix, doc) } })),
-        ...removed.map((e) => ({ Delete: { TableName, Key: e.key } })),
-        ...(change.versions ?? []).map((v) => ({ Put: { TableName, Item: versionItem(v) } })),
-        ...change.events.map((event) => ({ Put: { TableName, Item: { ...deviceEventKey(after.id, event.timestamp), kind: 'event', ...event } } })),
-        ...counterUpdate(statsScopeAll, statsShard, delta),
-        ...counterUpdate(statsScopeDms(after.dms_owner), statsShard, delta),
-        ...outboxPuts(TableName, change.outbox, outboxTtlSeconds),
-      ],
-    };
-  }
-
-  async function query(input: Omit<QueryCommandInput, 'TableName'>) {
-    const out = await client.send(new QueryCommand({ TableName, ...input }));
-    itemsRead += out.ScannedCount ?? out.Items?.length ?? 0;
-    return out;
-  }
-
-  /** One shard of an entry partition, read lazily in growing chunks. */
-  class ShardCursor {
-    buffer: Item[] = [];
-    done = false;
-    private startKey: Item | undefined;
-    private chunk: number;
-    constructor(
-      private readonly partition: string,
-      private readonly index: IndexDefinition,
-      private readonly descending: boolean,
-      private readonly after: string | undefined,
-      chunk: number,
-    ) {
-      this.chunk = chunk;
-    }
-    async fill(): Promise<void> {
-      if (this.done || this.buffer.length > 0) return;
-      const { index, after } = this;
-      const out = await query({
-        IndexName: index.name,
-        KeyConditionExpression: after === undefined ? '#p = :p' : `#p = :p AND #s ${this.descending ? '<' : '>'} :a`,
-        ExpressionAttributeNames: after === undefined ? { '#p': index.partitionKey } : { '#p': index.partitionKey, '#s': index.sortKey },
-        ExpressionAttributeValues: after === undefined ? { ':p': this.partition } : { ':p': this.partition, ':a': after },
-        ScanIndexForward: !this.descending,
-        Limit: this.chunk,
-        ExclusiveStartKey: this.startKey,
-      });
-      this.buffer = out.Items ?? [];
-      this.startKey = out.LastEvaluatedKey;
-      this.done = out.LastEvaluatedKey === undefined;
-      this.chunk = Math.min(this.chunk * 2, 1000);
-    }
-  }
-
-  /**
-   * Lists one entry point in sort order: a k-way merge of its shards, each read lazily so a page
-   * reads little more than it returns. Resumes strictly after the bookmarked sort key.
-   */
-  async function listEntry(entry: Exclude<EntryPoint, { kind: 'ID' }>, q: DeviceListQuery, fingerprint: unknown): Promise<Page<Device>> {
-    const index = indexFor(q.sortBy);
-    const descending = q.sortMode === 'desc';
-    const after = q.bookmark ? bookmarks.decode(fingerprint, q.bookmark) : undefined;
-    const chunk = Math.ceil(q.pageSize / listShards) + 1;
-    const prefix = entryPrefix(entry);
-    const cursors = Array.from({ length: listShards }, (_, s) => new ShardCursor(entryPartition(prefix, s), index, descending, after, chunk));
-    const readAtStart = itemsRead;
-    const page: Device[] = [];
-    let lastExamined = after;
-
-    const nextItem = async (): Promise<Item | undefined> => {
-      await Promise.all(cursors.map((c) => c.fill()));
-      let best: ShardCursor | undefined;
-      for (const c of cursors) {
-        const head = c.buffer[0];
-        if (!head) continue;
-        const key = head[index.sortKey] as string;
-        const bestKey = best?.buffer[0]?.[index.sortKey] as string | undefined;
-        if (bestKey === undefined || (descending ? key > bestKey : key < bestKey)) best = c;
-      }
-      return best?.buffer.shift();
-    };
-
-    for (;;) {
-      const budgetLeft = itemsRead - readAtStart < readBudget;
-      if (!budgetLeft) return { list: page, next: bookmarks.encode(fingerprint, lastExamined ?? '') };
-      const item = await nextItem();
-      if (!item) return { list: page, next: '' };
-      const device = parseDoc(item);
-      if (!matchesAll(device, q.filters)) {
-        lastExamined = item[index.sortKey] as string;
-        continue;
-      }
-      // A further match exists: the page is full and there is a next page.
-      if (page.length === q.pageSize) return { list: page, next: bookmarks.encode(fingerprint, lastExamined!) };
-      page.push(device);
-      lastExamined = item[index.sortKey] as string;
-    }
-  }
-
-  /** Reads every device of an entry point (all shards, no order) and hands each to `visit`. */
-  async function visitEntry(entry: Exclude<EntryPoint, { kind: 'ID' }>, visit: (device: Device) => void): Promise<void> {
-    const prefix = entryPrefix(entry);
-    await Promise.all(
-      Array.from({ length: listShards }, async (_, s) => {
-        let startKey: Item | undefined;
-        do {
-          const out = await query({
-            IndexName: INDEXES.byCreated.name,
-            KeyConditionExpression: '#p = :p',
-            ExpressionAttributeNames: { '#p': INDEXES.byCreated.partitionKey },
-            ExpressionAttributeValues: { ':p': entryPartition(prefix, s) },
-            ExclusiveStartKey: startKey,
-          });
-          for (const item of out.Items ?? []) visit(parseDoc(item));
-          startKey = out.LastEvaluatedKey;
-        } while (startKey);
-      }),
-    );
-  }
-
-  async function counters(scope: string): Promise<DeviceStats> {
+  const stats = (count: (add: (status: string) => void) => Promise<void>): Promise<DeviceStats> => {
     const distribution = emptyDistribution();
-    let keys: Item[] = Array.from({ length: statsShards }, (_, s) => ({ ...statsKey(scope, s) }));
-    while (keys.length > 0) {
-      const batch = keys.slice(0, 100);
-      keys = keys.slice(100);
-      let request: Record<string, { Keys: Item[] }> | undefined = { [TableName]: { Keys: batch } };
-      while (request && Object.keys(request).length > 0) {
-        const out = await client.send(new BatchGetCommand({ RequestItems: request }));
-        for (const item of out.Responses?.[TableName] ?? []) {
-          itemsRead++;
-          for (const status of DEVICE_STATUSES) distribution[status] += Number(item[STATUS_ATTR(status)] ?? 0);
-        }
-        request = out.UnprocessedKeys as typeof request;
-      }
-    }
-    return { total: Object.values(distribution).reduce((a, b) => a + b, 0), status_distribution: distribution };
-  }
+    return count((status) => (distribution[status as keyof typeof distribution] += 1)).then(() => ({ total: totalOf(distribution), status_distribution: distribution }));
+  };
 
   return {
     get itemsRead() {
-      return itemsRead;
+      return reader.itemsRead + counterItems + directReads;
     },
     dueShards,
     listShards,
+    indexedMetadataKeys,
 
     async getSlotVersion(id, slot, version) {
       const out = await client.send(new GetCommand({ TableName, Key: slotVersionKey(id, slot, version), ConsistentRead: true }));
-      if (out.Item) itemsRead++;
+      if (out.Item) directReads++;
       return out.Item ? (JSON.parse(out.Item.doc as string) as SlotVersion) : undefined;
     },
 
@@ -343,27 +188,27 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
       const items = out.Items ?? [];
       const first = items[0]?.[DUE_INDEX.sortKey];
       return {
-        devices: items.map(parseDoc),
+        devices: await hydrate(items),
         next: out.LastEvaluatedKey ? String(items.at(-1)?.[DUE_INDEX.sortKey]) : undefined,
         firstDue: first === undefined ? undefined : Date.parse(String(first).split('#')[0]!),
       };
     },
 
-    async setDue(id, version, due) {
+    async setDue(id, version, due, policy) {
       const attrs = due === null ? undefined : dueAttributes(id, due, dueShards);
+      const update = {
+        TableName,
+        Key: deviceKey(id),
+        UpdateExpression: attrs ? 'SET due_pk = :dp, due_sk = :ds' : 'REMOVE due_pk, due_sk',
+        ConditionExpression: '#version = :v',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: attrs ? { ':v': version, ':dp': attrs.due_pk, ':ds': attrs.due_sk } : { ':v': version },
+      };
       try {
-        await client.send(
-          new UpdateCommand({
-            TableName,
-            Key: deviceKey(id),
-            UpdateExpression: attrs ? 'SET due_pk = :dp, due_sk = :ds' : 'REMOVE due_pk, due_sk',
-            ConditionExpression: '#version = :v',
-            ExpressionAttributeNames: { '#version': 'version' },
-            ExpressionAttributeValues: attrs ? { ':v': version, ':dp': attrs.due_pk, ':ds': attrs.due_sk } : { ':v': version },
-          }),
-        );
+        if (policy) await transactWrite(client, { TransactItems: [{ Update: update }, policyCheck(TableName, policy)] });
+        else await client.send(new UpdateCommand(update));
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) throw new VersionConflictError(id, { cause: error });
+        if (error instanceof ConditionalCheckFailedException || cancellationCodes(error)?.includes('ConditionalCheckFailed')) throw new VersionConflictError(id, { cause: error });
         throw error;
       }
     },
@@ -376,38 +221,56 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
         ExpressionAttributeValues: { ':p': entryPartition(entryPrefix({ kind: 'DMS', value: dms }), shard), ...(after === undefined ? {} : { ':a': after }) },
         Limit: limit,
       });
-      const devices = (out.Items ?? []).map(parseDoc);
-      return { devices, next: out.LastEvaluatedKey ? devices.at(-1)?.id : undefined };
+      const items = out.Items ?? [];
+      const last = items.at(-1);
+      return { devices: await hydrate(items), next: out.LastEvaluatedKey && last ? String(last[INDEXES.byId.sortKey]) : undefined };
     },
 
     async get(id) {
       const out = await client.send(new GetCommand({ TableName, Key: deviceKey(id), ConsistentRead: true }));
-      if (out.Item) itemsRead++;
-      return out.Item ? parseDoc(out.Item) : undefined;
+      if (out.Item) directReads++;
+      return out.Item ? parseDeviceItem(out.Item) : undefined;
     },
 
     async save(change) {
       try {
-        await transactWrite(client, transaction(change));
+        await transactWrite(client, deviceTransaction(ctx, change));
       } catch (error) {
         const codes = cancellationCodes(error);
-        if (codes?.[0] === 'ConditionalCheckFailed') {
+        // The device write is first, the policy check (when there is one) second.
+        if (codes?.[0] === 'ConditionalCheckFailed' || (change.policy && codes?.[1] === 'ConditionalCheckFailed')) {
           if (change.before) throw new VersionConflictError(change.after.id, { cause: error });
-          throw new DeviceAlreadyExistsError(change.after.id, { cause: error });
+          if (codes[0] === 'ConditionalCheckFailed') throw new DeviceAlreadyExistsError(change.after.id, { cause: error });
+          throw new VersionConflictError(change.after.id, { cause: error });
         }
         throw error;
       }
     },
 
     async list(q) {
-      const entry = chooseEntryPoint(q.filters);
+      const ready = await readyMetadataKeys(q.filters);
+      const entry = chooseEntryPoint(q.filters, ready);
       const fingerprint = { e: entry, f: q.filters, s: q.sortBy, m: q.sortMode };
       if (entry.kind === 'ID') {
         if (q.bookmark) bookmarks.decode(fingerprint, q.bookmark);
         const device = await this.get(entry.value);
         return { list: device && matchesAll(device, q.filters) ? [device] : [], next: '' };
       }
-      return listEntry(entry, q, fingerprint);
+      const after = q.bookmark ? bookmarks.decode(fingerprint, q.bookmark) : undefined;
+      if (after !== undefined && !POSITION[q.sortBy].test(after)) throw new InvalidBookmarkError();
+      const page = await listEntry({
+        reader,
+        index: indexFor(q.sortBy),
+        prefixes: entryPrefixes(entry),
+        shards: listShards,
+        descending: q.sortMode === 'desc',
+        after,
+        pageSize: q.pageSize,
+        filters: q.filters,
+        needsDocument: !entryDecides(entry, q.filters, ready),
+        readBudget,
+      });
+      return { list: page.list, next: page.resumeAfter === undefined ? '' : bookmarks.encode(fingerprint, page.resumeAfter) };
     },
 
     async listEvents(id, pageSize, bookmark) {
@@ -430,20 +293,51 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
       return { list, next: more ? bookmarks.encode(fingerprint, list.at(-1)!.timestamp) : '' };
     },
 
+    /**
+     * Counters when the filters are none, `dms_owner[eq]` alone or one back-filled indexed metadata
+     * `[eq|in]` alone; otherwise the best entry point is read once, within the statistics budget.
+     */
     async stats(filters: readonly Filter[]) {
-      if (filters.length === 0) return counters(statsScopeAll);
-      const only = filters[0];
-      if (filters.length === 1 && only?.kind === 'string' && only.field === 'dms_owner' && only.op === 'eq') return counters(statsScopeDms(only.values[0]!));
-      const entry = chooseEntryPoint(filters);
-      const distribution = emptyDistribution();
-      const count = (device: Device) => {
-        if (matchesAll(device, filters)) distribution[device.status]++;
-      };
+      if (filters.length === 0) return counters.statusCounters(statsScopeAll);
+      const only = filters.length === 1 ? filters[0] : undefined;
+      if (only?.kind === 'string' && only.field === 'dms_owner' && only.op === 'eq') return counters.statusCounters(statsScopeDms(only.values[0]!));
+      const ready = await readyMetadataKeys(filters);
+      const meta = only ? indexedMetadataFilter([only], ready) : undefined;
+      if (meta) return counters.metadataCounters(meta.key, meta.texts);
+      const entry = chooseEntryPoint(filters, ready);
       if (entry.kind === 'ID') {
-        const device = await this.get(entry.value);
-        if (device) count(device);
-      } else await visitEntry(entry, count);
-      return { total: Object.values(distribution).reduce((a, b) => a + b, 0), status_distribution: distribution };
+        return stats(async (count) => {
+          const device = await this.get(entry.value);
+          if (device && matchesAll(device, filters)) count(device.status);
+        });
+      }
+      return stats((count) =>
+        visitEntry({
+          reader,
+          prefixes: entryPrefixes(entry),
+          shards: listShards,
+          filters,
+          needsDocument: !entryDecides(entry, filters, ready),
+          readBudget: statsReadBudget,
+          count,
+          onBudgetSpent: () => {
+            throw new QueryTooBroadError(filterToIndex(filters), statsReadBudget);
+          },
+        }),
+      );
+    },
+
+    async metadataValues(key) {
+      if (!(await readyMetadataKeys()).includes(key)) throw new IndexNotReadyError(key);
+      return counters.metadataDistribution(key);
+    },
+
+    async expirationsByDay(dms, lastDay) {
+      return counters.forecastDays(dms, lastDay);
+    },
+
+    backfillIndexes(deadline, pageSize) {
+      return indexes.backfill(deadline, pageSize);
     },
   };
 }

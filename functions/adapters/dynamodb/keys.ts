@@ -1,6 +1,7 @@
 /** Every key of the table is built here and nowhere else. */
 import { createHash } from 'node:crypto';
 import type { Device } from '../../domain/device';
+import { metadataText } from '../../domain/insights';
 import type { EntryPoint, SortField } from '../../domain/query';
 import { INDEXES, type IndexDefinition } from './schema';
 
@@ -29,27 +30,73 @@ export const statsScopeAll = 'ALL';
 export const statsScopeDms = (dms: string) => `DMS#${dms}`;
 export const statsKey = (scope: string, shard: number): TableKey => ({ pk: `STATS#${scope}#${shard}`, sk: 'STATS' });
 
-/** An index entry of a device: the device item itself (ALL) or a companion item (status, DMS, tag). */
+/** An index entry of a device: a slim companion item (status, DMS, tag position, indexed metadata key). */
 export interface DeviceEntry {
   key: TableKey;
   /** Entry partition prefix, completed by `#<shard>`. */
   prefix: string;
 }
 
-export function entryPrefix(entry: Exclude<EntryPoint, { kind: 'ID' }>): string {
-  return entry.kind === 'ALL' ? 'ALL' : `${entry.kind}#${entry.value}`;
+/** Values longer than this are keyed by their SHA-256 (key attributes are at most 1 KB as sort keys). */
+const MAX_VALUE_KEY = 256;
+/** The key form of a metadata value's JSON text. */
+export const valueKey = (text: string) => (Buffer.byteLength(text) <= MAX_VALUE_KEY ? text : `#${createHash('sha256').update(text).digest('hex')}`);
+
+/** The entry partition prefixes of an entry point (one per value of an `in`). */
+export function entryPrefixes(entry: Exclude<EntryPoint, { kind: 'ID' }>): string[] {
+  switch (entry.kind) {
+    case 'ALL':
+      return ['ALL'];
+    case 'META':
+      return entry.texts.map((text) => `META#${entry.key}=${valueKey(text)}`);
+    default:
+      return [`${entry.kind}#${entry.value}`];
+  }
 }
+
+/** The single prefix of an entry point with one partition. */
+export const entryPrefix = (entry: Exclude<EntryPoint, { kind: 'ID' | 'META' }>) => entryPrefixes(entry)[0]!;
 
 export const entryPartition = (prefix: string, shard: number) => `${prefix}#${shard}`;
 
-/** The companion entries of a device (besides the device item, which is its ALL entry). */
-export function companionEntries(device: Device): DeviceEntry[] {
-  return [
-    { key: { pk: `DEVICE#${device.id}`, sk: 'ENTRY#STATUS' }, prefix: entryPrefix({ kind: 'STATUS', value: device.status }) },
-    { key: { pk: `DEVICE#${device.id}`, sk: 'ENTRY#DMS' }, prefix: entryPrefix({ kind: 'DMS', value: device.dms_owner }) },
-    ...device.tags.map((tag) => ({ key: { pk: `DEVICE#${device.id}`, sk: `ENTRY#TAG#${tag}` }, prefix: entryPrefix({ kind: 'TAG', value: tag }) })),
+/** Tag entries are positional (`ENTRY#TAG#<index>`): replacing the tag at a position overwrites one item. */
+export const tagEntrySk = (index: number) => `ENTRY#TAG#${String(index).padStart(2, '0')}`;
+export const ENTRY_SK_PREFIX = 'ENTRY#';
+
+/**
+ * The companion entries of a device (besides the device item, which is its ALL entry): status, DMS,
+ * one per tag position and one per indexed metadata key among `metadataKeys` the device has.
+ */
+export function companionEntries(device: Device, metadataKeys: readonly string[] = []): DeviceEntry[] {
+  const pk = `DEVICE#${device.id}`;
+  const entries: DeviceEntry[] = [
+    { key: { pk, sk: 'ENTRY#STATUS' }, prefix: entryPrefix({ kind: 'STATUS', value: device.status }) },
+    { key: { pk, sk: 'ENTRY#DMS' }, prefix: entryPrefix({ kind: 'DMS', value: device.dms_owner }) },
+    ...device.tags.map((tag, i) => ({ key: { pk, sk: tagEntrySk(i) }, prefix: entryPrefix({ kind: 'TAG', value: tag }) })),
   ];
+  for (const key of metadataKeys) {
+    const text = metadataText(device, key);
+    if (text !== undefined) entries.push({ key: { pk, sk: `ENTRY#META#${key}` }, prefix: entryPrefixes({ kind: 'META', key, texts: [text] })[0]! });
+  }
+  return entries;
 }
+
+/** Counters of one indexed metadata key: one partition per shard, one item per value (its key form). */
+export const metadataStatsPartition = (key: string, shard: number) => `MSTATS#${key}#${shard}`;
+export const metadataStatsKey = (key: string, shard: number, text: string): TableKey => ({ pk: metadataStatsPartition(key, shard), sk: valueKey(text) });
+
+/** Expiry forecast counters: per scope and shard, one item per expiration month (`YYYY-MM`) holding per-day attributes. */
+export const forecastPartition = (scope: string, shard: number) => `FORECAST#${scope}#${shard}`;
+export const forecastKey = (scope: string, shard: number, day: string): TableKey => ({ pk: forecastPartition(scope, shard), sk: day.slice(0, 7) });
+/** Attribute of a forecast month item: `i<DD>` (identities) or `s<DD>` (extra slots) expiring that day. */
+export const forecastAttribute = (kind: 'identity' | 'slots', day: string) => `${kind === 'identity' ? 'i' : 's'}${day.slice(8, 10)}`;
+
+/**
+ * Index back-fill state: one item per indexed metadata key (and `@forecast`), `filling` with the
+ * back-fill's progress until every existing device is indexed, then `ready`.
+ */
+export const INDEX_STATE_PK = 'INDEX_STATE';
+export const indexStateKey = (key: string): TableKey => ({ pk: INDEX_STATE_PK, sk: `KEY#${key}` });
 
 /** Devices without an identity sort after every date ('~' > digits), like NULLS LAST. */
 export const NO_EXPIRATION = '~';

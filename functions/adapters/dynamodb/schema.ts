@@ -14,21 +14,30 @@ export interface IndexDefinition {
   partitionKey: string;
   sortKey: string;
   /** Attributes copied into the index (default ALL). */
-  projection?: 'ALL' | 'KEYS_ONLY';
+  projection?: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
+  /** The non-key attributes of an INCLUDE projection. */
+  include?: readonly string[];
 }
 
-/** Entry-point indexes: one partition attribute (`epk`), one index per sort order. */
+/** The device status, carried by the device item and every entry so status filters and counts need no device read. */
+export const STATUS_ATTRIBUTE = 'st';
+
+/**
+ * Entry-point indexes: one partition attribute (`epk`), one index per sort order. Slim: they hold the
+ * keys and the status only; a page's devices are read from the table (BatchGetItem).
+ */
 export const INDEXES = {
-  byCreated: { name: 'entry-by-created', partitionKey: 'epk', sortKey: 'esk_created' },
-  byId: { name: 'entry-by-id', partitionKey: 'epk', sortKey: 'esk_id' },
-  byExpiration: { name: 'entry-by-expiration', partitionKey: 'epk', sortKey: 'esk_exp' },
+  byCreated: { name: 'entry-by-created', partitionKey: 'epk', sortKey: 'esk_created', projection: 'INCLUDE', include: [STATUS_ATTRIBUTE] },
+  byId: { name: 'entry-by-id', partitionKey: 'epk', sortKey: 'esk_id', projection: 'INCLUDE', include: [STATUS_ATTRIBUTE] },
+  byExpiration: { name: 'entry-by-expiration', partitionKey: 'epk', sortKey: 'esk_exp', projection: 'INCLUDE', include: [STATUS_ATTRIBUTE] },
 } as const satisfies Record<string, IndexDefinition>;
 
 /**
  * Sparse, write-sharded index of devices with a future status boundary: `due_pk = DUE#<shard>`,
- * `due_sk = <boundary ISO>#<id>`. Only device items that have a boundary carry these attributes.
+ * `due_sk = <boundary ISO>#<id>`. Only device items that have a boundary carry these attributes;
+ * keys only: the sweeper reads the due devices from the table.
  */
-export const DUE_INDEX = { name: 'due-by-time', partitionKey: 'due_pk', sortKey: 'due_sk' } as const satisfies IndexDefinition;
+export const DUE_INDEX = { name: 'due-by-time', partitionKey: 'due_pk', sortKey: 'due_sk', projection: 'KEYS_ONLY' } as const satisfies IndexDefinition;
 
 /** Certificate serial → slot version (sparse: x509 version items only). */
 export const SERIAL_INDEX = { name: 'version-by-serial', partitionKey: 'serial', sortKey: 'pk', projection: 'KEYS_ONLY' } as const satisfies IndexDefinition;
@@ -56,7 +65,7 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
         { AttributeName: i.partitionKey, KeyType: 'HASH' },
         { AttributeName: i.sortKey, KeyType: 'RANGE' },
       ],
-      Projection: { ProjectionType: i.projection ?? 'ALL' },
+      Projection: { ProjectionType: i.projection ?? 'ALL', ...(i.include ? { NonKeyAttributes: [...i.include] } : {}) },
     })),
     StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
   };

@@ -30,6 +30,8 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
   { method: 'POST', path: '/v2/devices/{id}/slots/{slot}/revoke', handler: 'revoke-slot', scope: 'devices:write', table: 'write' },
   { method: 'GET', path: '/v2/devices/{id}/slots/{slot}/versions/{n}', handler: 'get-slot-version', scope: 'devices:read', table: 'read' },
   { method: 'GET', path: '/v2/stats/devices', handler: 'device-stats', scope: 'devices:read', table: 'read' },
+  { method: 'GET', path: '/v2/stats/metadata/{key}', handler: 'metadata-stats', scope: 'devices:read', table: 'read' },
+  { method: 'GET', path: '/v2/stats/expirations', handler: 'expiration-stats', scope: 'devices:read', table: 'read' },
   { method: 'GET', path: '/v2/dms', handler: 'list-dms', scope: 'devices:read', table: 'read' },
   { method: 'GET', path: '/v2/dms/{id}', handler: 'get-dms', scope: 'devices:read', table: 'read' },
   { method: 'PUT', path: '/v2/dms/{id}', handler: 'put-dms', scope: 'dms:write', table: 'write' },

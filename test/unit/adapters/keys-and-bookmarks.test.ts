@@ -13,8 +13,8 @@ describe('keys', () => {
     expect(companionEntries(device)).toEqual([
       { key: { pk: 'DEVICE#dev-1', sk: 'ENTRY#STATUS' }, prefix: 'STATUS#NO_IDENTITY' },
       { key: { pk: 'DEVICE#dev-1', sk: 'ENTRY#DMS' }, prefix: 'DMS#dms-a' },
-      { key: { pk: 'DEVICE#dev-1', sk: 'ENTRY#TAG#eu' }, prefix: 'TAG#eu' },
-      { key: { pk: 'DEVICE#dev-1', sk: 'ENTRY#TAG#x' }, prefix: 'TAG#x' },
+      { key: { pk: 'DEVICE#dev-1', sk: 'ENTRY#TAG#00' }, prefix: 'TAG#eu' },
+      { key: { pk: 'DEVICE#dev-1', sk: 'ENTRY#TAG#01' }, prefix: 'TAG#x' },
     ]);
     expect(entryPrefix({ kind: 'ALL' })).toBe('ALL');
     expect(entryPartition('TAG#eu', 3)).toBe('TAG#eu#3');

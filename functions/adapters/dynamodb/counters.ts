@@ -1,0 +1,191 @@
+/**
+ * Counters kept in the same transaction as every device change: statistics per scope (status
+ * distribution), per indexed metadata value (status distribution) and the expiry forecast (per day).
+ * A device contributes a set of counter cells; a change writes the difference of its before and after
+ * cells, one `ADD` per counter item. Reads are BatchGetItem or Query of a few small partitions.
+ */
+import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DeviceStats, StatusDistribution } from '../../app/ports';
+import { DEVICE_STATUSES, type Device } from '../../domain/device';
+import { forecastEntries, metadataText } from '../../domain/insights';
+import {
+  forecastAttribute,
+  forecastKey,
+  forecastPartition,
+  metadataStatsKey,
+  metadataStatsPartition,
+  shardOf,
+  statsKey,
+  statsScopeAll,
+  statsScopeDms,
+  type TableKey,
+} from './keys';
+
+type Item = Record<string, unknown>;
+
+export const STATUS_ATTR = (status: string) => `c_${status}`;
+/** The pseudo-key of the expiry forecast in a device's index marker (it is back-filled like a metadata key). */
+export const FORECAST_KEY = '@forecast';
+
+/** Emptily-initialised status distribution with all seven statuses. */
+export function emptyDistribution(): StatusDistribution {
+  return Object.fromEntries(DEVICE_STATUSES.map((s) => [s, 0])) as StatusDistribution;
+}
+
+export const totalOf = (distribution: StatusDistribution) => Object.values(distribution).reduce((a, b) => a + b, 0);
+
+/** One counted unit: an attribute of a counter item, plus attributes the item carries (the value text). */
+interface Cell {
+  key: TableKey;
+  attr: string;
+  set?: Item;
+}
+
+/**
+ * The cells a device adds to: its status in scopes ALL and its DMS, its status under each indexed
+ * metadata value among `keys`, and (when `keys` holds FORECAST_KEY) its expiring certificates and secrets.
+ */
+export function deviceCells(device: Device, keys: ReadonlySet<string>, statsShards: number): Cell[] {
+  const shard = shardOf(device.id, statsShards);
+  const status = STATUS_ATTR(device.status);
+  const scopes = [statsScopeAll, statsScopeDms(device.dms_owner)];
+  const cells: Cell[] = scopes.map((scope) => ({ key: statsKey(scope, shard), attr: status }));
+  for (const key of keys) {
+    if (key === FORECAST_KEY) {
+      for (const entry of forecastEntries(device)) for (const scope of scopes) cells.push({ key: forecastKey(scope, shard, entry.day), attr: forecastAttribute(entry.kind, entry.day) });
+      continue;
+    }
+    const text = metadataText(device, key);
+    if (text !== undefined) cells.push({ key: metadataStatsKey(key, shard, text), attr: status, set: { v: text } });
+  }
+  return cells;
+}
+
+/** Updates turning the `before` cells into the `after` cells: one `ADD` per counter item that changes. */
+export function counterUpdates(TableName: string, before: readonly Cell[], after: readonly Cell[]) {
+  const items = new Map<string, { key: TableKey; adds: Map<string, number>; set?: Item }>();
+  const add = (cell: Cell, n: number) => {
+    const id = `${cell.key.pk}\u0000${cell.key.sk}`;
+    let item = items.get(id);
+    if (!item) items.set(id, (item = { key: cell.key, adds: new Map() }));
+    item.adds.set(cell.attr, (item.adds.get(cell.attr) ?? 0) + n);
+    if (cell.set) item.set = cell.set;
+  };
+  before.forEach((c) => add(c, -1));
+  after.forEach((c) => add(c, 1));
+  const updates = [];
+  for (const { key, adds, set } of items.values()) {
+    const changes = [...adds].filter(([, n]) => n !== 0);
+    if (changes.length === 0) continue;
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const terms = changes.map(([attr, n], i) => {
+      names[`#a${i}`] = attr;
+      values[`:n${i}`] = n;
+      return `#a${i} :n${i}`;
+    });
+    const sets = Object.entries(set ?? {}).map(([attr, value], i) => {
+      names[`#s${i}`] = attr;
+      values[`:s${i}`] = value;
+      return `#s${i} = :s${i}`;
+    });
+    updates.push({
+      Update: { TableName, Key: key, UpdateExpression: `ADD ${terms.join(', ')}${sets.length ? ` SET ${sets.join(', ')}` : ''}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values },
+    });
+  }
+  return updates;
+}
+
+function addStatuses(distribution: StatusDistribution, item: Item): void {
+  for (const status of DEVICE_STATUSES) distribution[status] += Number(item[STATUS_ATTR(status)] ?? 0);
+}
+
+/** Reads counter items and how many were read. */
+export interface CounterReader {
+  statusCounters(scope: string): Promise<DeviceStats>;
+  metadataCounters(key: string, texts: readonly string[]): Promise<DeviceStats>;
+  metadataDistribution(key: string): Promise<{ value: string; stats: DeviceStats }[]>;
+  forecastDays(dms: string | undefined, lastDay: string): Promise<Map<string, { identity: number; slots: number }>>;
+}
+
+export function counterReader(client: DynamoDBDocumentClient, TableName: string, statsShards: number, onRead: (items: number) => void): CounterReader {
+  const shards = Array.from({ length: statsShards }, (_, s) => s);
+
+  async function batchGet(keys: TableKey[]): Promise<Item[]> {
+    const found: Item[] = [];
+    for (let i = 0; i < keys.length; i += 100) {
+      let request: Record<string, { Keys: Item[] }> | undefined = { [TableName]: { Keys: keys.slice(i, i + 100).map((k) => ({ ...k })) } };
+      while (request && Object.keys(request).length > 0) {
+        const out = await client.send(new BatchGetCommand({ RequestItems: request }));
+        const items = out.Responses?.[TableName] ?? [];
+        onRead(items.length);
+        found.push(...items);
+        request = out.UnprocessedKeys as typeof request;
+      }
+    }
+    return found;
+  }
+
+  async function queryAll(pk: string, upTo?: string): Promise<Item[]> {
+    const found: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const out = await client.send(
+        new QueryCommand({
+          TableName,
+          KeyConditionExpression: upTo === undefined ? 'pk = :pk' : 'pk = :pk AND sk <= :upTo',
+          ExpressionAttributeValues: upTo === undefined ? { ':pk': pk } : { ':pk': pk, ':upTo': upTo },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      onRead(out.Items?.length ?? 0);
+      found.push(...(out.Items ?? []));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return found;
+  }
+
+  const stats = (items: Item[]): DeviceStats => {
+    const distribution = emptyDistribution();
+    items.forEach((item) => addStatuses(distribution, item));
+    return { total: totalOf(distribution), status_distribution: distribution };
+  };
+
+  return {
+    async statusCounters(scope) {
+      return stats(await batchGet(shards.map((s) => statsKey(scope, s))));
+    },
+    async metadataCounters(key, texts) {
+      return stats(await batchGet(texts.flatMap((text) => shards.map((s) => metadataStatsKey(key, s, text)))));
+    },
+    async metadataDistribution(key) {
+      const values = new Map<string, StatusDistribution>();
+      const parts = await Promise.all(shards.map((s) => queryAll(metadataStatsPartition(key, s))));
+      for (const item of parts.flat()) {
+        const value = String(item.v);
+        let distribution = values.get(value);
+        if (!distribution) values.set(value, (distribution = emptyDistribution()));
+        addStatuses(distribution, item);
+      }
+      return [...values].map(([value, distribution]) => ({ value, stats: { total: totalOf(distribution), status_distribution: distribution } })).filter((v) => v.stats.total > 0);
+    },
+    async forecastDays(dms, lastDay) {
+      const scope = dms === undefined ? statsScopeAll : statsScopeDms(dms);
+      const days = new Map<string, { identity: number; slots: number }>();
+      const parts = await Promise.all(shards.map((s) => queryAll(forecastPartition(scope, s), lastDay.slice(0, 7))));
+      for (const item of parts.flat()) {
+        const month = String(item.sk);
+        for (const [attr, n] of Object.entries(item)) {
+          const match = /^([is])(\d{2})$/.exec(attr);
+          if (!match || typeof n !== 'number' || n === 0) continue;
+          const day = `${month}-${match[2]}`;
+          const counts = days.get(day) ?? { identity: 0, slots: 0 };
+          if (match[1] === 'i') counts.identity += n;
+          else counts.slots += n;
+          days.set(day, counts);
+        }
+      }
+      return days;
+    },
+  };
+}

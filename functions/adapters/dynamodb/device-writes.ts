@@ -1,0 +1,190 @@
+/**
+ * The writes of one device change, as one TransactWriteItems: the device item (conditioned on its
+ * version and index marker), the index entries that differ, slot versions, events, counters, the
+ * outbox, and a check that the DMS policy the change used is still the stored one.
+ *
+ * Worst case (CONTRACT §8: any valid change fits in 100 actions), with 50 tags and 10 indexed keys:
+ * a PATCH replacing every tag and every indexed value writes 1 device + 50 tag entries + 10 metadata
+ * entries + 1 event + 20 metadata counters (old value −1, new value +1) + 1 outbox = 83; a bind that
+ * moves the expiration (every entry's sort key) and the status writes 1 + 62 entries + 2 versions +
+ * ≤ 3 events + 2 status counters + 10 metadata counters + 4 forecast counters + ≤ 3 outbox + 1 policy
+ * check = 88. docs/data-model.md keeps the full count.
+ */
+import type { DeviceChange } from '../../app/ports';
+import type { Device } from '../../domain/device';
+import type { SlotVersion } from '../../domain/slots';
+import { counterUpdates, deviceCells, FORECAST_KEY } from './counters';
+import { companionEntries, deviceEventKey, deviceKey, dueAttributes, entryPartition, entryPrefix, policyKey, shardOf, slotVersionKey, sortAttributes, type TableKey } from './keys';
+import { outboxPuts } from './outbox';
+import { STATUS_ATTRIBUTE } from './schema';
+
+type Item = Record<string, unknown>;
+
+/** Attribute of the device item naming the indexed keys its entries and counters reflect. */
+export const MARKER_ATTRIBUTE = 'mk';
+const MARKER = Symbol('index marker');
+
+/** The marker text of a key set: `,a,b,` (sorted), so a condition can compare it exactly. */
+export const markerText = (keys: ReadonlySet<string>) => `,${[...keys].sort().join(',')},`;
+export const markerKeys = (text: string): Set<string> => new Set(text.split(',').filter(Boolean));
+
+/** The device of a stored item, remembering (invisibly to JSON) which indexed keys the item reflects. */
+export function parseDeviceItem(item: Item): Device {
+  const device = JSON.parse(item.doc as string) as Device;
+  Object.defineProperty(device, MARKER, { value: typeof item[MARKER_ATTRIBUTE] === 'string' ? item[MARKER_ATTRIBUTE] : null, enumerable: false });
+  return device;
+}
+
+/**
+ * The marker a device was read with: a string, null for an item written before markers existed
+ * (no indexed key, no forecast), undefined for a device not read from the table.
+ */
+const markerOf = (device: Device): string | null | undefined => (device as unknown as Record<symbol, string | null | undefined>)[MARKER];
+
+export interface WriteContext {
+  TableName: string;
+  listShards: number;
+  statsShards: number;
+  dueShards: number;
+  outboxTtlSeconds: number;
+  /** Indexed metadata keys and FORECAST_KEY: what every change keeps up to date. */
+  indexedKeys: ReadonlySet<string>;
+}
+
+const metadataKeysOf = (keys: ReadonlySet<string>) => [...keys].filter((k) => k !== FORECAST_KEY);
+
+/** The entry items of a device, by sort key. */
+function entryItems(ctx: WriteContext, device: Device, keys: ReadonlySet<string>): Map<string, Item> {
+  const shard = shardOf(device.id, ctx.listShards);
+  const sorts = sortAttributes(device);
+  return new Map(companionEntries(device, metadataKeysOf(keys)).map((e) => [e.key.sk, { ...e.key, kind: 'entry', epk: entryPartition(e.prefix, shard), ...sorts, [STATUS_ATTRIBUTE]: device.status }]));
+}
+
+/** Puts of the entries that are new or differ, Deletes of the entries that are gone. */
+function entryWrites(ctx: WriteContext, before: Map<string, Item>, after: Map<string, Item>) {
+  const { TableName } = ctx;
+  const puts = [...after].filter(([sk, item]) => JSON.stringify(before.get(sk)) !== JSON.stringify(item)).map(([, Item]) => ({ Put: { TableName, Item } }));
+  const deletes = [...before].filter(([sk]) => !after.has(sk)).map(([, item]) => ({ Delete: { TableName, Key: { pk: item.pk, sk: item.sk } as TableKey } }));
+  return [...puts, ...deletes];
+}
+
+function versionItem(version: SlotVersion): Item {
+  return {
+    ...slotVersionKey(version.device_id, version.slot, version.version),
+    kind: 'slot-version',
+    ...(version.certificate ? { serial: version.certificate.serial_number } : {}),
+    doc: JSON.stringify(version),
+  };
+}
+export { versionItem };
+
+/** The condition that the device item still has the marker it was read with. */
+function markerCondition(marker: string | null, values: Item): string {
+  if (marker === null) return 'attribute_not_exists(#mk)';
+  values[':mk'] = marker;
+  return '#mk = :mk';
+}
+
+/** The device item write: a Put when registering, else an Update conditioned on version and marker. */
+function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: string | null | undefined) {
+  const { TableName, listShards, dueShards } = ctx;
+  const { before, after, due } = change;
+  const doc = JSON.stringify(after);
+  const index = { epk: entryPartition(entryPrefix({ kind: 'ALL' }), shardOf(after.id, listShards)), ...sortAttributes(after), [STATUS_ATTRIBUTE]: after.status, [MARKER_ATTRIBUTE]: markerText(ctx.indexedKeys) };
+  if (!before) {
+    const dueAttrs = typeof due === 'number' ? dueAttributes(after.id, due, dueShards) : {};
+    return { Put: { TableName, Item: { ...deviceKey(after.id), kind: 'device', ...index, ...dueAttrs, version: after.version, doc }, ConditionExpression: 'attribute_not_exists(pk)' } };
+  }
+  const values: Item = { ':doc': doc, ':next': after.version, ':v': before.version };
+  const sets = ['#doc = :doc', '#version = :next'];
+  for (const [name, value] of Object.entries(index)) {
+    const placeholder = name === MARKER_ATTRIBUTE ? ':mkAfter' : `:${name}`;
+    values[placeholder] = value;
+    sets.push(`${name === MARKER_ATTRIBUTE ? '#mk' : name} = ${placeholder}`);
+  }
+  let remove = '';
+  if (typeof due === 'number') {
+    const attrs = dueAttributes(after.id, due, dueShards);
+    values[':dp'] = attrs.due_pk;
+    values[':ds'] = attrs.due_sk;
+    sets.push('due_pk = :dp', 'due_sk = :ds');
+  } else if (due === null) remove = ' REMOVE due_pk, due_sk';
+  // A device not read from the table is taken as reflecting the current keys (no marker check).
+  const condition = beforeMarker === undefined ? '' : ` AND ${markerCondition(beforeMarker, values)}`;
+  return {
+    Update: {
+      TableName,
+      Key: deviceKey(after.id),
+      UpdateExpression: `SET ${sets.join(', ')}${remove}`,
+      ConditionExpression: `#version = :v${condition}`,
+      ExpressionAttributeNames: { '#doc': 'doc', '#version': 'version', '#mk': MARKER_ATTRIBUTE },
+      ExpressionAttributeValues: values,
+    },
+  };
+}
+
+/** A check that the DMS policy is still at the version used (0: no stored policy, the defaults). */
+export function policyCheck(TableName: string, policy: NonNullable<DeviceChange['policy']>) {
+  return {
+    ConditionCheck: {
+      TableName,
+      Key: policyKey(policy.dms),
+      ...(policy.version === 0 ? { ConditionExpression: 'attribute_not_exists(pk)' } : { ConditionExpression: '#version = :pv', ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':pv': policy.version } }),
+    },
+  };
+}
+
+/** The transaction of one change. The device write comes first (its cancellation code is the version check). */
+export function deviceTransaction(ctx: WriteContext, change: DeviceChange) {
+  const { TableName } = ctx;
+  const { before, after } = change;
+  const marker = before ? markerOf(before) : undefined;
+  const beforeKeys = marker === undefined ? ctx.indexedKeys : marker === null ? new Set<string>() : markerKeys(marker);
+  return {
+    TransactItems: [
+      deviceWrite(ctx, change, marker),
+      ...(change.policy ? [policyCheck(TableName, change.policy)] : []),
+      ...entryWrites(ctx, before ? entryItems(ctx, before, beforeKeys) : new Map(), entryItems(ctx, after, ctx.indexedKeys)),
+      ...(change.versions ?? []).map((v) => ({ Put: { TableName, Item: versionItem(v) } })),
+      ...change.events.map((event) => ({ Put: { TableName, Item: { ...deviceEventKey(after.id, event.timestamp), kind: 'event', ...event } } })),
+      ...counterUpdates(TableName, before ? deviceCells(before, beforeKeys, ctx.statsShards) : [], deviceCells(after, ctx.indexedKeys, ctx.statsShards)),
+      ...outboxPuts(TableName, change.outbox, ctx.outboxTtlSeconds),
+    ],
+  };
+}
+
+/**
+ * Back-fill of one key for one stored device: its entry and counters for `key`, and the marker,
+ * conditioned on the device still being at the version and marker it was read with. The version is
+ * not bumped: clients see no change.
+ */
+export function reindexTransaction(ctx: WriteContext, device: Device, key: string) {
+  const { TableName } = ctx;
+  const marker = markerOf(device) ?? null;
+  const beforeKeys = marker === null ? new Set<string>() : markerKeys(marker);
+  const afterKeys = new Set([...beforeKeys, key]);
+  const values: Item = { ':v': device.version, ':next': markerText(afterKeys) };
+  const condition = markerCondition(marker, values);
+  return {
+    TransactItems: [
+      {
+        Update: {
+          TableName,
+          Key: deviceKey(device.id),
+          UpdateExpression: 'SET #mk = :next',
+          ConditionExpression: `#version = :v AND ${condition}`,
+          ExpressionAttributeNames: { '#version': 'version', '#mk': MARKER_ATTRIBUTE },
+          ExpressionAttributeValues: values,
+        },
+      },
+      ...entryWrites(ctx, entryItems(ctx, device, beforeKeys), entryItems(ctx, device, afterKeys)),
+      ...counterUpdates(TableName, deviceCells(device, beforeKeys, ctx.statsShards), deviceCells(device, afterKeys, ctx.statsShards)),
+    ],
+  };
+}
+
+/** Whether a stored device already reflects `key`. */
+export const isIndexedFor = (device: Device, key: string) => {
+  const marker = markerOf(device);
+  return marker !== undefined && marker !== null && markerKeys(marker).has(key);
+};

@@ -1,0 +1,121 @@
+/**
+ * Indexed keys (metadata keys and the expiry forecast) and their back-fill. Every change keeps the
+ * configured keys up to date for the device it writes; a key added to a table with data is
+ * back-filled by the sweeper: a walk of every device (the all-devices entry partitions, by id), one
+ * conditional transaction per device not yet indexed for the key, progress recorded per shard so a
+ * walk spans runs. The key is `ready` (used as an index and a counter) once the walk is done.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { BackfillReport } from '../../app/ports';
+import { FORECAST_KEY } from './counters';
+import { isIndexedFor, reindexTransaction, type WriteContext } from './device-writes';
+import { idOfEntry, type TableReader } from './list-cursor';
+import { entryPartition, entryPrefix, INDEX_STATE_PK, indexStateKey } from './keys';
+import { INDEXES } from './schema';
+import { cancellationCodes, transactWrite } from './transact';
+
+interface KeyState {
+  key: string;
+  state: 'filling' | 'ready';
+  /** Per list shard: the last id indexed, or 'done'. */
+  progress: Record<string, string>;
+}
+
+/** How long the set of ready keys is cached: a key becomes ready once, so staleness only delays its use. */
+const READY_CACHE_MS = 15_000;
+
+export interface IndexState {
+  /** Configured keys whose back-fill is done. */
+  ready(): Promise<Set<string>>;
+  backfill(deadline: number, pageSize: number): Promise<BackfillReport>;
+}
+
+export function indexState(client: DynamoDBDocumentClient, reader: TableReader, ctx: WriteContext, now: () => number = Date.now): IndexState {
+  const { TableName } = ctx;
+  let cache: { at: number; ready: Set<string> } | undefined;
+
+  async function states(): Promise<Map<string, KeyState>> {
+    const out = await client.send(new QueryCommand({ TableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': INDEX_STATE_PK }, ConsistentRead: true }));
+    return new Map((out.Items ?? []).map((item) => [String(item.key), { key: String(item.key), state: item.state as KeyState['state'], progress: (item.progress as Record<string, string>) ?? {} }]));
+  }
+
+  async function saveState(state: KeyState, expected?: KeyState): Promise<boolean> {
+    try {
+      await client.send(
+        new PutCommand({
+          TableName,
+          Item: { ...indexStateKey(state.key), kind: 'index-state', ...state },
+          ...(expected ? { ConditionExpression: '#state = :s', ExpressionAttributeNames: { '#state': 'state' }, ExpressionAttributeValues: { ':s': expected.state } } : { ConditionExpression: 'attribute_not_exists(pk)' }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Indexes one device for `key` unless a change did it first (it then carries the key in its marker). */
+  async function reindex(id: string, key: string): Promise<boolean> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const device = (await reader.devices([id], true)).get(id);
+      if (!device || isIndexedFor(device, key)) return false;
+      try {
+        await transactWrite(client, reindexTransaction(ctx, device, key));
+        return true;
+      } catch (error) {
+        if (cancellationCodes(error)?.[0] !== 'ConditionalCheckFailed') throw error;
+      }
+    }
+    return false;
+  }
+
+  return {
+    async ready() {
+      if (cache && now() - cache.at < READY_CACHE_MS) return cache.ready;
+      const all = await states();
+      const ready = new Set([...ctx.indexedKeys].filter((k) => all.get(k)?.state === 'ready'));
+      cache = { at: now(), ready };
+      return ready;
+    },
+
+    async backfill(deadline, pageSize) {
+      const report: BackfillReport = { indexed: 0, complete: true };
+      const all = await states();
+      for (const key of [...ctx.indexedKeys].sort((a, b) => (a === FORECAST_KEY ? -1 : b === FORECAST_KEY ? 1 : a.localeCompare(b)))) {
+        let state = all.get(key);
+        if (state?.state === 'ready') continue;
+        if (!state) {
+          state = { key, state: 'filling', progress: {} };
+          if (!(await saveState(state))) continue;
+        }
+        const progress = { ...state.progress };
+        for (let shard = 0; shard < ctx.listShards; shard++) {
+          while (progress[shard] !== 'done') {
+            if (Date.now() >= deadline) {
+              report.complete = false;
+              await saveState({ ...state, progress }, state);
+              return report;
+            }
+            const after = progress[shard];
+            const out = await reader.query({
+              IndexName: INDEXES.byId.name,
+              KeyConditionExpression: after === undefined ? '#p = :p' : '#p = :p AND #s > :a',
+              ExpressionAttributeNames: after === undefined ? { '#p': INDEXES.byId.partitionKey } : { '#p': INDEXES.byId.partitionKey, '#s': INDEXES.byId.sortKey },
+              ExpressionAttributeValues: { ':p': entryPartition(entryPrefix({ kind: 'ALL' }), shard), ...(after === undefined ? {} : { ':a': after }) },
+              Limit: pageSize,
+            });
+            for (const item of out.Items ?? []) if (await reindex(idOfEntry(item), key)) report.indexed++;
+            const last = out.Items?.at(-1);
+            progress[shard] = out.LastEvaluatedKey && last ? String(last[INDEXES.byId.sortKey]) : 'done';
+            await saveState({ ...state, progress }, state);
+          }
+        }
+        await saveState({ key, state: 'ready', progress }, state);
+        cache = undefined;
+      }
+      return report;
+    },
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * Reading an entry point: a k-way merge of its partitions (values × shards), each read lazily in
+ * growing chunks from a slim index (keys, sort keys, status), with the page's devices read from the
+ * table by BatchGetItem. Status filters apply to the index items; other filters to the devices.
+ */
+import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { Device } from '../../domain/device';
+import { type Filter, matchesAll } from '../../domain/filters';
+import { parseDeviceItem } from './device-writes';
+import { deviceKey, entryPartition } from './keys';
+import { INDEXES, type IndexDefinition, STATUS_ATTRIBUTE } from './schema';
+
+type Item = Record<string, unknown>;
+
+export interface TableReader {
+  query(input: Omit<QueryCommandInput, 'TableName'>): Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>;
+  /** The stored devices of these ids (missing ones absent), by id. */
+  devices(ids: readonly string[], consistent: boolean): Promise<Map<string, Device>>;
+  /** Items read so far (index and table). */
+  readonly itemsRead: number;
+}
+
+export function tableReader(client: DynamoDBDocumentClient, TableName: string): TableReader {
+  let itemsRead = 0;
+  return {
+    get itemsRead() {
+      return itemsRead;
+    },
+    async query(input) {
+      const out = await client.send(new QueryCommand({ TableName, ...input }));
+      itemsRead += out.ScannedCount ?? out.Items?.length ?? 0;
+      return out;
+    },
+    async devices(ids, consistent) {
+      const found = new Map<string, Device>();
+      const unique = [...new Set(ids)];
+      for (let i = 0; i < unique.length; i += 100) {
+        let request: Record<string, { Keys: Item[]; ConsistentRead: boolean }> | undefined = { [TableName]: { Keys: unique.slice(i, i + 100).map((id) => ({ ...deviceKey(id) })), ConsistentRead: consistent } };
+        while (request && Object.keys(request).length > 0) {
+          const out = await client.send(new BatchGetCommand({ RequestItems: request }));
+          for (const item of out.Responses?.[TableName] ?? []) {
+            itemsRead++;
+            const device = parseDeviceItem(item);
+            found.set(device.id, device);
+          }
+          request = out.UnprocessedKeys as typeof request;
+        }
+      }
+      return found;
+    },
+  };
+}
+
+/** A reader that also counts its own reads: one request's budget is not spent by a concurrent one. */
+export function scopedReader(reader: TableReader): TableReader {
+  let own = 0;
+  return {
+    get itemsRead() {
+      return own;
+    },
+    async query(input) {
+      const out = await reader.query(input);
+      own += (out as { ScannedCount?: number }).ScannedCount ?? out.Items?.length ?? 0;
+      return out;
+    },
+    async devices(ids, consistent) {
+      const found = await reader.devices(ids, consistent);
+      own += found.size;
+      return found;
+    },
+  };
+}
+
+/** The device id of an entry or device item (`pk = DEVICE#<id>`). */
+export const idOfEntry = (item: Item) => String(item.pk).slice('DEVICE#'.length);
+
+/** Whether an index item passes the status filters (the index holds each device's status). */
+export function statusPasses(item: Item, filters: readonly Filter[]): boolean {
+  const status = item[STATUS_ATTRIBUTE] as string | undefined;
+  if (status === undefined) return true;
+  return filters.every((f) => f.kind !== 'status' || (f.op === 'ne' ? status !== f.values[0] : f.values.includes(status)));
+}
+
+/** One partition of an entry point, read lazily in growing chunks. */
+class PartitionCursor {
+  buffer: Item[] = [];
+  done = false;
+  private startKey: Item | undefined;
+  constructor(
+    private readonly reader: TableReader,
+    private readonly partition: string,
+    private readonly index: IndexDefinition,
+    private readonly descending: boolean,
+    private readonly after: string | undefined,
+    private chunk: number,
+  ) {}
+  async fill(): Promise<void> {
+    if (this.done || this.buffer.length > 0) return;
+    const { index, after } = this;
+    const out = await this.reader.query({
+      IndexName: index.name,
+      KeyConditionExpression: after === undefined ? '#p = :p' : `#p = :p AND #s ${this.descending ? '<' : '>'} :a`,
+      ExpressionAttributeNames: after === undefined ? { '#p': index.partitionKey } : { '#p': index.partitionKey, '#s': index.sortKey },
+      ExpressionAttributeValues: after === undefined ? { ':p': this.partition } : { ':p': this.partition, ':a': after },
+      ScanIndexForward: !this.descending,
+      Limit: this.chunk,
+      ExclusiveStartKey: this.startKey,
+    });
+    this.buffer = out.Items ?? [];
+    this.startKey = out.LastEvaluatedKey;
+    this.done = out.LastEvaluatedKey === undefined;
+    this.chunk = Math.min(this.chunk * 2, 1000);
+  }
+}
+
+export interface EntryPage {
+  list: Device[];
+  /** Sort key of the last item examined, to resume after; undefined when the entry point is exhausted. */
+  resumeAfter?: string;
+  /** True when the read budget stopped the page. */
+  budgetSpent: boolean;
+}
+
+export interface ListEntryInput {
+  reader: TableReader;
+  index: IndexDefinition;
+  prefixes: readonly string[];
+  shards: number;
+  descending: boolean;
+  after?: string;
+  pageSize: number;
+  filters: readonly Filter[];
+  /** False when the entry point and the status already decide every filter (no device read to decide). */
+  needsDocument: boolean;
+  readBudget: number;
+}
+
+/** Lists one entry point in sort order, strictly after `after`. */
+export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
+  const { index, prefixes, shards, descending, after, pageSize, filters, needsDocument, readBudget } = input;
+  const reader = scopedReader(input.reader);
+  // Half again the even share: hashed ids are not spread perfectly, and a refill costs a Query (a
+  // read unit's half at least) where a few more slim items in the first one cost nothing.
+  const chunk = Math.ceil((1.5 * pageSize) / (shards * prefixes.length)) + 1;
+  const cursors = prefixes.flatMap((prefix) => Array.from({ length: shards }, (_, s) => new PartitionCursor(reader, entryPartition(prefix, s), index, descending, after, chunk)));
+  const readAtStart = reader.itemsRead;
+  const page: Device[] = [];
+  let lastExamined = after;
+  const sortKeyOf = (item: Item) => item[index.sortKey] as string;
+
+  const nextItem = async (): Promise<Item | undefined> => {
+    await Promise.all(cursors.map((c) => c.fill()));
+    let best: PartitionCursor | undefined;
+    for (const c of cursors) {
+      const head = c.buffer[0];
+      if (!head) continue;
+      const bestKey = best ? sortKeyOf(best.buffer[0]!) : undefined;
+      if (bestKey === undefined || (descending ? sortKeyOf(head) > bestKey : sortKeyOf(head) < bestKey)) best = c;
+    }
+    return best?.buffer.shift();
+  };
+
+  for (;;) {
+    if (reader.itemsRead - readAtStart >= readBudget) return { list: page, resumeAfter: lastExamined ?? '', budgetSpent: true };
+    // One round: the next few items in order; only those passing the status filters are candidates.
+    const want = pageSize - page.length + 1;
+    const round: { item: Item; candidate: boolean }[] = [];
+    let candidates = 0;
+    let exhausted = false;
+    while (candidates < want) {
+      const item = await nextItem();
+      if (!item) {
+        exhausted = true;
+        break;
+      }
+      const candidate = statusPasses(item, filters);
+      round.push({ item, candidate });
+      if (candidate) candidates++;
+    }
+    // Without document filters the lookahead candidate (the one past a full page) needs no read.
+    const toRead = round.filter((r) => r.candidate).slice(0, needsDocument ? undefined : pageSize - page.length).map((r) => idOfEntry(r.item));
+    const docs = toRead.length > 0 ? await reader.devices(toRead, false) : new Map<string, Device>();
+    for (const { item, candidate } of round) {
+      const id = idOfEntry(item);
+      const device = docs.get(id);
+      const matches = candidate && (device ? matchesAll(device, filters) : !needsDocument && !toRead.includes(id));
+      if (matches && page.length === pageSize) return { list: page, resumeAfter: lastExamined, budgetSpent: false };
+      if (matches && device) page.push(device);
+      lastExamined = sortKeyOf(item);
+    }
+    if (exhausted) return { list: page, budgetSpent: false };
+  }
+}
+
+/** Reads every item of an entry point (all partitions, no order), handing the matching devices' statuses to `count`. */
+export async function visitEntry(input: Omit<ListEntryInput, 'index' | 'descending' | 'after' | 'pageSize'> & { count: (status: string) => void; onBudgetSpent: () => never }): Promise<void> {
+  const { prefixes, shards, filters, needsDocument, readBudget, count, onBudgetSpent } = input;
+  const reader = scopedReader(input.reader);
+  const index = INDEXES.byCreated;
+  let spent = false;
+  // Every partition walk stops at its next step once one of them has spent the budget.
+  const checkBudget = () => {
+    if (spent || reader.itemsRead > readBudget) {
+      spent = true;
+      onBudgetSpent();
+    }
+  };
+  await Promise.all(
+    prefixes.flatMap((prefix) =>
+      Array.from({ length: shards }, async (_, s) => {
+        let startKey: Item | undefined;
+        do {
+          checkBudget();
+          const out = await reader.query({
+            IndexName: index.name,
+            KeyConditionExpression: '#p = :p',
+            ExpressionAttributeNames: { '#p': index.partitionKey },
+            ExpressionAttributeValues: { ':p': entryPartition(prefix, s) },
+            Limit: 1000,
+            ExclusiveStartKey: startKey,
+          });
+          const candidates = (out.Items ?? []).filter((item) => statusPasses(item, filters));
+          if (!needsDocument) candidates.forEach((item) => count(item[STATUS_ATTRIBUTE] as string));
+          else {
+            checkBudget();
+            const docs = await reader.devices(candidates.map(idOfEntry), false);
+            for (const device of docs.values()) if (matchesAll(device, filters)) count(device.status);
+          }
+          startKey = out.LastEvaluatedKey;
+        } while (startKey);
+      }),
+    ),
+  );
+  checkBudget();
+}

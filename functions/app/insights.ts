@@ -1,0 +1,37 @@
+/** Fleet insights use cases (CONTRACT §9): the value distribution of an indexed metadata key, the expiry forecast. */
+import { ValidationError } from '../domain/errors';
+import { type Forecast, type ForecastQuery, foldForecast } from '../domain/insights';
+import type { Clock, DeviceRepository, DeviceStats } from './ports';
+
+export const DEFAULT_VALUE_LIMIT = 100;
+export const MAX_VALUE_LIMIT = 1000;
+
+export interface MetadataDistribution {
+  key: string;
+  values: ({ value: string } & DeviceStats)[];
+  other: number;
+}
+
+export function insightsService({ devices, clock }: { devices: DeviceRepository; clock: Clock }) {
+  return {
+    /** The `limit` most common values of an indexed key (ties by value text), and how many devices hold any other value. */
+    async metadataDistribution(key: string, limit: number = DEFAULT_VALUE_LIMIT): Promise<MetadataDistribution> {
+      if (!devices.indexedMetadataKeys.includes(key))
+        throw new ValidationError(`metadata key '${key}' is not indexed`, [{ field: 'key', problem: `not among the indexed metadata keys (${devices.indexedMetadataKeys.join(', ') || 'none configured'})` }]);
+      const values = (await devices.metadataValues(key)).sort((a, b) => b.stats.total - a.stats.total || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+      return {
+        key,
+        values: values.slice(0, limit).map((v) => ({ value: v.value, ...v.stats })),
+        other: values.slice(limit).reduce((n, v) => n + v.stats.total, 0),
+      };
+    },
+
+    async expirations(query: ForecastQuery): Promise<Forecast> {
+      const now = clock.now();
+      const lastDay = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) + query.horizonDays * 86_400_000).toISOString().slice(0, 10);
+      return foldForecast(await devices.expirationsByDay(query.dms, lastDay), query, now);
+    },
+  };
+}
+
+export type InsightsService = ReturnType<typeof insightsService>;
