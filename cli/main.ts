@@ -129,12 +129,13 @@ function program(io: CliIo, setExit: (code: number) => void): Command {
     .description('write every matching device as NDJSON to stdout (import recreates them)')
     .option('--filter <filter>', 'device filter field[op]value, repeatable (ANDed)', collect, [])
     .option('--group <id>', 'only the members of this device group')
+    .addOption(new Option('--page-size <n>', 'devices per list request').default(1000).argParser(integer(1, 1000)))
     .addOption(concurrencyOption())
     .addOption(progressOption())
-    .action(async (options: ConnectionOptions & { filter: string[]; group?: string; concurrency: number; progressInterval: number }) => {
+    .action(async (options: ConnectionOptions & { filter: string[]; group?: string; pageSize: number; concurrency: number; progressInterval: number }) => {
       const client = await connect(options, options.concurrency, io.env);
       try {
-        const count = await runExport({ client, filters: options.filter, group: options.group, out: io.stdout, concurrency: options.concurrency, progress: startProgress({ label: 'export', stream: io.stderr, intervalSeconds: options.progressInterval }) });
+        const count = await runExport({ client, filters: options.filter, group: options.group, out: io.stdout, pageSize: options.pageSize, concurrency: options.concurrency, progress: startProgress({ label: 'export', stream: io.stderr, intervalSeconds: options.progressInterval }) });
         io.stderr.write(`export: ${count} devices\n`);
       } finally {
         client.close();
