@@ -4,10 +4,5 @@
  * `npm start` runs the local service too): no build step to forget, and stack traces point at the
  * .ts files. tsx compiles each file once and caches it, so a start costs a few hundred milliseconds.
  */
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 require('tsx/cjs');
-const { run } = require('./main.ts');
-
-run(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+require('./main.ts').main();

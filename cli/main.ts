@@ -195,9 +195,16 @@ export async function run(argv: string[], io: CliIo = { stdout: process.stdout, 
   }
 }
 
-if (require.main === module) {
+/** Runs as a program: exit code from `run`; a closed stdout (`export | head`) ends quietly. */
+export function main(): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
   void run(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
 }
+
+if (require.main === module) main();
