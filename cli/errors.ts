@@ -20,3 +20,11 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 }
+
+/** The API stayed unreachable through every retry: the run stops (exit code 2) rather than fail each line. */
+export class ApiUnreachableError extends Error {
+  constructor(api: string, options: { cause: unknown }) {
+    super(`cannot reach ${api}: ${(options.cause as Error).message}`, options);
+    this.name = 'ApiUnreachableError';
+  }
+}

@@ -72,16 +72,21 @@ async function exportLine(client: ApiClient, device: ListedDevice): Promise<Reco
   return line;
 }
 
+/** The statistics route of the fleet or of a group, narrowed by filters. */
+export function statsPath(filters: string[], group?: string): string {
+  return `${group ? `/v2/device-groups/${enc(group)}/stats` : '/v2/stats/devices'}${filterQuery(filters)}`;
+}
+
 /** The number of devices to export, when the statistics can tell (else the progress has no total). */
 async function totalOf(client: ApiClient, filters: string[], group?: string): Promise<number | undefined> {
-  const reply = await client.send('GET', group ? `/v2/device-groups/${enc(group)}/stats` : `/v2/stats/devices${filterQuery(filters)}`);
+  const reply = await client.send('GET', statsPath(filters, group));
   return reply.status === 200 ? (reply.body as { total: number }).total : undefined;
 }
 
 /** Writes the devices; resolves with their number. */
 export async function runExport({ client, filters, group, out, concurrency, pageSize = 1000, progress }: ExportOptions): Promise<number> {
   // A group's members are its criteria; filters narrow them further.
-  const total = group && filters.length > 0 ? undefined : await totalOf(client, filters, group).catch(() => undefined);
+  const total = await totalOf(client, filters, group).catch(() => undefined);
   const base = group ? `/v2/device-groups/${enc(group)}/devices` : '/v2/devices';
   let bookmark = '';
   let written = 0;

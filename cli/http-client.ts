@@ -5,6 +5,7 @@
 import { Agent as HttpAgent, type IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setTimeout as sleepFor } from 'node:timers/promises';
+import { ApiUnreachableError } from './errors';
 import { DEFAULT_RETRY, isRetryableNetworkError, isRetryableStatus, retryDelayMs, type RetryPolicy } from './retry';
 import type { Authenticator } from './sigv4';
 
@@ -93,7 +94,7 @@ export function apiClient({ api, authenticate, concurrency, retry = DEFAULT_RETR
         } catch (error) {
           if (!isRetryableNetworkError(error)) throw error;
           const delay = retryDelayMs(retry, attempt, undefined, Date.now(), random());
-          if (delay === undefined) throw error;
+          if (delay === undefined) throw new ApiUnreachableError(api.origin, { cause: error });
           onRetry?.(String((error as { code?: string }).code));
           await sleep(delay);
         }

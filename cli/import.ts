@@ -12,7 +12,7 @@ import path from 'node:path';
 import { normaliseSerial } from '../functions/domain/certificate';
 import { ID_PATTERN } from '../functions/domain/device';
 import { compareDevice, isSame, type ExistingDevice, type Steps } from './compare';
-import { ApiError } from './errors';
+import { ApiError, ApiUnreachableError } from './errors';
 import type { ApiClient, ApiReply } from './http-client';
 import type { Progress } from './progress';
 import type { DeviceRow, FieldProblem, SourceItem } from './rows';
@@ -204,7 +204,7 @@ export async function runImport({ client, source, concurrency, update, onProblem
     try {
       result = 'invalid' in item ? { ...item.invalid, outcome: 'invalid' } : await importRow(item.row);
     } catch (error) {
-      if (error instanceof ApiError) throw error;
+      if (error instanceof ApiError || error instanceof ApiUnreachableError) throw error;
       const row = 'row' in item ? item.row : item.invalid;
       result = { line: row.line, id: row.id, outcome: 'failed', err: (error as Error).message };
     }

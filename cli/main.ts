@@ -3,8 +3,8 @@
  * forecast over the public API of a local or deployed device-manager (CONTRACT §10).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ApiError, UsageError } from './errors';
-import { runExport, filterQuery, refused } from './export';
+import { ApiError, ApiUnreachableError, UsageError } from './errors';
+import { filterQuery, refused, runExport, statsPath } from './export';
 import { apiClient, type ApiClient } from './http-client';
 import { allGood, formatSummary, reportWriter, runImport, type LineResult } from './import';
 import { startProgress } from './progress';
@@ -145,12 +145,11 @@ function program(io: CliIo, setExit: (code: number) => void): Command {
   withConnection(root.command('stats'))
     .description('device counts by status')
     .option('--filter <filter>', 'device filter field[op]value, repeatable (not status)', collect, [])
-    .option('--group <id>', 'the statistics of this device group')
+    .option('--group <id>', 'the statistics of this device group (filters narrow it)')
     .action(async (options: ConnectionOptions & { filter: string[]; group?: string }) => {
       const client = await connect(options, 1, io.env);
       try {
-        const path = options.group ? `/v2/device-groups/${encodeURIComponent(options.group)}/stats` : `/v2/stats/devices${filterQuery(options.filter)}`;
-        const reply = await client.send('GET', path);
+        const reply = await client.send('GET', statsPath(options.filter, options.group));
         if (reply.status !== 200) throw refused('stats', reply);
         io.stdout.write(`${renderStats(reply.body as DeviceStats)}\n`);
       } finally {
@@ -189,7 +188,7 @@ export async function run(argv: string[], io: CliIo = { stdout: process.stdout, 
     return code;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof UsageError || error instanceof ApiError) io.stderr.write(`device-manager: ${error.message}\n`);
+    if (error instanceof UsageError || error instanceof ApiError || error instanceof ApiUnreachableError) io.stderr.write(`device-manager: ${error.message}\n`);
     else io.stderr.write(`device-manager: ${(error as Error).message ?? String(error)}${(error as { code?: string }).code ? ` (${(error as { code?: string }).code})` : ''}\n`);
     return 2;
   }

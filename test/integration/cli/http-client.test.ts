@@ -1,5 +1,6 @@
 /** The CLI's HTTP client against a loopback server: retries of 429/503/5xx and lost connections, Retry-After. */
 import { createServer, type Server } from 'node:http';
+import { ApiUnreachableError } from '../../../cli/errors';
 import { apiClient } from '../../../cli/http-client';
 
 let server: Server;
@@ -49,6 +50,16 @@ describe('CLI HTTP client', () => {
     expect(await client.send('GET', '/v2/stats/devices')).toMatchObject({ status: 500, attempts: 3, body: { code: 'INTERNAL' } });
     script = [json(400, { code: 'VALIDATION_ERROR' })];
     expect(await client.send('POST', '/v2/devices', { body: {} })).toMatchObject({ status: 400, attempts: 1 });
+    client.close();
+  });
+
+  it('an API that stays unreachable through the retries is an ApiUnreachableError', async () => {
+    script = Array(3).fill((_res: unknown, req: import('node:http').IncomingMessage) => req.socket.destroy());
+    const client = apiClient({ api: base, concurrency: 1, retry: { maxAttempts: 3, baseMs: 1, capMs: 1 }, sleep: async () => undefined });
+    const failure = client.send('GET', '/v2/stats/devices');
+    await expect(failure).rejects.toThrow(ApiUnreachableError);
+    await expect(failure).rejects.toThrow(`cannot reach ${base.origin}: socket hang up`);
+    expect(bodies).toHaveLength(3);
     client.close();
   });
 });
