@@ -3,7 +3,7 @@
  * with bad rows mixed in, a re-run, --update, and a run killed midway then resumed.
  */
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { certificate } from '../support/certificates';
@@ -15,6 +15,8 @@ jest.setTimeout(600_000);
 
 let service: LocalService;
 const dir = mkdtempSync(path.join(tmpdir(), 'cli-import-'));
+// certificate files live beside the CSV (their paths resolve against its folder)
+mkdirSync(path.join(dir, 'certs'));
 const ROWS = 10_000;
 const CERT_EVERY = 1000;
 
@@ -41,7 +43,7 @@ beforeAll(async () => {
     let cert = '';
     if (i % CERT_EVERY === 0) {
       cert = `certs/dev-${i}.pem`;
-      writeFileSync(path.join(dir, 'certs', `dev-${i}.pem`), pem, { flag: 'w' });
+      writeFileSync(path.join(dir, 'certs', `dev-${i}.pem`), pem);
     }
     lines.push([`dev-${i}`, `dms-${i % 3}`, `line-${i % 7};batch`, '#112233', String(i), cert].join(','));
   }
@@ -50,9 +52,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await service.stop();
 });
-
-// certificates live beside the CSV (paths resolve against its folder)
-require('node:fs').mkdirSync(path.join(dir, 'certs'), { recursive: true });
 
 const badRows = Array.from({ length: ROWS }, (_, i) => i).filter(isBad);
 const good = ROWS - badRows.length;
