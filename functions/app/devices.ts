@@ -12,7 +12,7 @@ import {
   shadowOf,
   withInlineEvents,
 } from '../domain/device';
-import { ContentionError, DeviceNotFoundError, PreconditionFailedError, SlotNotFoundError, ValidationError, VersionConflictError } from '../domain/errors';
+import { ContentionError, DeviceNotFoundError, PolicyMovedError, PreconditionFailedError, SlotNotFoundError, ValidationError, VersionConflictError } from '../domain/errors';
 import { statusesAllowed, type Filter } from '../domain/filters';
 import { deviceCreated, deviceUpdated, type OutboxEvent } from '../domain/outbox';
 import { applyShadowPatch } from '../domain/patch';
@@ -105,7 +105,7 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
         return { device: mutation.after, changed: true };
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
-        if (ifMatch !== undefined) throw new PreconditionFailedError(ifMatch, current.version + 1);
+        if (ifMatch !== undefined && !(error instanceof PolicyMovedError)) throw new PreconditionFailedError(ifMatch, current.version + 1);
         current = undefined;
       }
     }
@@ -290,12 +290,12 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
     /**
      * Statistics of the devices matching `filters`, `status` filters allowed (group statistics; the
      * stats route keeps refusing them). A status filter only masks the distribution of the other
-     * filters, so the counters still serve `dms_owner[eq]` alone; the status index is used instead
+     * filters, so the counters still serve `dms_owner[eq]` or an indexed metadata value alone; the status index is used instead
      * when it is the only indexed entry point.
      */
     async statsOfMatching(filters: readonly Filter[]): Promise<DeviceStats> {
       const rest = filters.filter((f) => f.kind !== 'status');
-      if (rest.length === filters.length || (rest.length > 0 && chooseEntryPoint(rest).kind === 'ALL')) return devices.stats(filters);
+      if (rest.length === filters.length || (rest.length > 0 && chooseEntryPoint(rest, devices.indexedMetadataKeys).kind === 'ALL')) return devices.stats(filters);
       const allowed = new Set<string>(statusesAllowed(filters));
       const { status_distribution } = await devices.stats(rest);
       const distribution = Object.fromEntries(Object.entries(status_distribution).map(([s, n]) => [s, allowed.has(s) ? n : 0])) as DeviceStats['status_distribution'];

@@ -74,10 +74,15 @@ export class PreconditionFailedError extends DomainError {
 
 /** Optimistic-concurrency loss inside a write: the stored version moved under us. Retried by use cases. */
 export class VersionConflictError extends DomainError {
-  readonly code = 'VERSION_CONFLICT';
+  readonly code: string = 'VERSION_CONFLICT';
   constructor(readonly id: string, options?: { cause?: unknown }) {
     super(`version of ${id} changed concurrently`, options);
   }
+}
+
+/** The DMS policy a device change was computed with changed before it committed: recompute (not the client's 412). */
+export class PolicyMovedError extends VersionConflictError {
+  override readonly code = 'POLICY_MOVED';
 }
 
 export class PayloadTooLargeError extends DomainError {

@@ -11,6 +11,7 @@ describe('parseConfig', () => {
       statsShards: 4,
       dueShards: 4,
       groupMaxDepth: 10,
+      indexedMetadataKeys: [],
       logRetentionDays: 30,
       sweepRateMinutes: 5,
       renewalDefaults: { preventiveDelta: '60d', criticalDelta: '14d' },
@@ -29,6 +30,7 @@ describe('parseConfig', () => {
       statsShards: 100,
       dueShards: 64,
       groupMaxDepth: 50,
+      indexedMetadataKeys: ['firmware_version', 'site.building'],
       logRetentionDays: 365,
       sweepRateMinutes: 1,
       renewalDefaults: { preventiveDelta: '90d', criticalDelta: '36h' },
@@ -87,6 +89,9 @@ describe('parseConfig', () => {
     ['a non-boolean iotSync.enabled', { iotSync: { enabled: 'yes' } }, /^deviceManager\.iotSync\.enabled must be true or false/],
     ['throttle rate 0', { throttle: { rateLimit: 0 } }, /^deviceManager\.throttle\.rateLimit must be an integer from 1 to 10000/],
     ['settings that are not an object', ['dev'], /^deviceManager must be an object/],
+    ['more than 10 indexed metadata keys', { indexedMetadataKeys: Array.from({ length: 11 }, (_, i) => `k${i}`) }, /^deviceManager\.indexedMetadataKeys at most 10 keys/],
+    ['an indexed metadata key that is not a dotted path', { indexedMetadataKeys: ['a..b'] }, /^deviceManager\.indexedMetadataKeys 'a\.\.b' is not a dotted path/],
+    ['indexed metadata keys that are not strings', { indexedMetadataKeys: 'fw' }, /^deviceManager\.indexedMetadataKeys must be an array of strings/],
   ];
 
   it.each(invalid)('rejects %s, naming the setting', (_name, raw, message) => {

@@ -157,6 +157,14 @@ describe('the functions', () => {
     }
   });
 
+  it('all get the indexed metadata keys (the OpenAPI function too), which the runtime loader reads back', () => {
+    const s = synthesize({ indexedMetadataKeys: ['firmware_version', 'site.building'] });
+    const functions = Object.values(s.template.toJSON().Resources as Record<string, { Type: string; Properties: { Environment?: { Variables?: Record<string, string> } } }>).filter((r) => r.Type === 'AWS::Lambda::Function');
+    const withKeys = functions.filter((f) => f.Properties.Environment?.Variables?.INDEXED_METADATA_KEYS === 'firmware_version,site.building');
+    expect(withKeys.length).toBeGreaterThanOrEqual(HTTP_ROUTES.length + 1);
+    expect(loadConfig({ TABLE_NAME: 't', INDEXED_METADATA_KEYS: 'firmware_version,site.building' }).indexedMetadataKeys).toEqual(['firmware_version', 'site.building']);
+  });
+
   it('that use the table, the sweeper included, all get the configured runtime settings', () => {
     const s = synthesize({ listShards: 8, statsShards: 16, dueShards: 32, groupMaxDepth: 3, renewalDefaults: { preventiveDelta: '90d', criticalDelta: '36h' } });
     const resources = s.template.toJSON().Resources;

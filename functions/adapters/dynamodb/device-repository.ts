@@ -8,7 +8,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } fr
 import type { DeviceRepository, DeviceStats } from '../../app/ports';
 import type { Device, DeviceEvent } from '../../domain/device';
 import type { SlotVersion } from '../../domain/slots';
-import { DeviceAlreadyExistsError, IndexNotReadyError, InvalidBookmarkError, QueryTooBroadError, VersionConflictError } from '../../domain/errors';
+import { DeviceAlreadyExistsError, IndexNotReadyError, InvalidBookmarkError, PolicyMovedError, QueryTooBroadError, VersionConflictError } from '../../domain/errors';
 import { type Filter, matchesAll } from '../../domain/filters';
 import { chooseEntryPoint, type DeviceListQuery, type EntryPoint, indexedMetadataFilter, type SortField } from '../../domain/query';
 import { type BookmarkCodec } from './bookmark';
@@ -208,7 +208,8 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
         if (policy) await transactWrite(client, { TransactItems: [{ Update: update }, policyCheck(TableName, policy)] });
         else await client.send(new UpdateCommand(update));
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException || cancellationCodes(error)?.includes('ConditionalCheckFailed')) throw new VersionConflictError(id, { cause: error });
+        if (error instanceof ConditionalCheckFailedException || cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') throw new VersionConflictError(id, { cause: error });
+        if (cancellationCodes(error)?.[1] === 'ConditionalCheckFailed') throw new PolicyMovedError(id, { cause: error });
         throw error;
       }
     },
@@ -238,11 +239,11 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
       } catch (error) {
         const codes = cancellationCodes(error);
         // The device write is first, the policy check (when there is one) second.
-        if (codes?.[0] === 'ConditionalCheckFailed' || (change.policy && codes?.[1] === 'ConditionalCheckFailed')) {
+        if (codes?.[0] === 'ConditionalCheckFailed') {
           if (change.before) throw new VersionConflictError(change.after.id, { cause: error });
-          if (codes[0] === 'ConditionalCheckFailed') throw new DeviceAlreadyExistsError(change.after.id, { cause: error });
-          throw new VersionConflictError(change.after.id, { cause: error });
+          throw new DeviceAlreadyExistsError(change.after.id, { cause: error });
         }
+        if (change.policy && codes?.[1] === 'ConditionalCheckFailed') throw new PolicyMovedError(change.after.id, { cause: error });
         throw error;
       }
     },

@@ -140,11 +140,16 @@ export function deviceTransaction(ctx: WriteContext, change: DeviceChange) {
   const { before, after } = change;
   const marker = before ? markerOf(before) : undefined;
   const beforeKeys = marker === undefined ? ctx.indexedKeys : marker === null ? new Set<string>() : markerKeys(marker);
+  const afterEntries = entryItems(ctx, after, ctx.indexedKeys);
+  // An item written before slim entries (no marker) has its tag entries keyed by tag: drop them once.
+  const legacyTags = before && marker === null ? before.tags.map((tag) => `ENTRY#TAG#${tag}`).filter((sk) => !afterEntries.has(sk)) : [];
   return {
     TransactItems: [
       deviceWrite(ctx, change, marker),
       ...(change.policy ? [policyCheck(TableName, change.policy)] : []),
-      ...entryWrites(ctx, before ? entryItems(ctx, before, beforeKeys) : new Map(), entryItems(ctx, after, ctx.indexedKeys)),
+      // Entries of a legacy item are all rewritten in the slim form (same keys for status and DMS).
+      ...entryWrites(ctx, before && marker !== null ? entryItems(ctx, before, beforeKeys) : new Map(), afterEntries),
+      ...legacyTags.map((sk) => ({ Delete: { TableName, Key: { pk: deviceKey(after.id).pk, sk } } })),
       ...(change.versions ?? []).map((v) => ({ Put: { TableName, Item: versionItem(v) } })),
       ...change.events.map((event) => ({ Put: { TableName, Item: { ...deviceEventKey(after.id, event.timestamp), kind: 'event', ...event } } })),
       ...counterUpdates(TableName, before ? deviceCells(before, beforeKeys, ctx.statsShards) : [], deviceCells(after, ctx.indexedKeys, ctx.statsShards)),

@@ -100,6 +100,11 @@ describe('indexed metadata keys', () => {
       // Counter items only: values × stats shards.
       expect(ctx.repository.itemsRead - before).toBeLessThanOrEqual(2 * 2);
     }
+    // Group statistics: an indexed value with a status criterion is its counters, masked.
+    const before = ctx.repository.itemsRead;
+    const masked = await ctx.service.statsOfMatching([f('metadata.fw[eq]1.3.0'), f('status[ne]DECOMMISSIONED')]);
+    expect(masked).toEqual(distributionOf(all.filter((d) => matchesAll(d, [f('metadata.fw[eq]1.3.0'), f('status[ne]DECOMMISSIONED')]))));
+    expect(ctx.repository.itemsRead - before).toBeLessThanOrEqual(2);
   });
 
   it('gives the value distribution, most common first, with other', async () => {
@@ -217,6 +222,11 @@ describe('transaction limits', () => {
     expect((await ctx.service.list(page([f('tags[ct]old-49')]))).list).toEqual([]);
     expect(await ctx.service.stats([f('metadata.k9[eq]b9')])).toMatchObject({ total: 1 });
     expect(await ctx.service.stats([f('metadata.k9[eq]a9')])).toMatchObject({ total: 0 });
+    // The largest policy-dependent change: a bind moves every entry's sort key and the status (88 actions).
+    const bound = await ctx.service.bind('wide', 'identity', { type: 'x509', certificate: parseCertificate((await certificate({ notAfter: new Date(Date.parse('2026-03-15T10:00:00Z') + 300 * DAY) })).pem) });
+    expect(bound.status).toBe('ACTIVE');
+    expect(await ctx.service.stats([f('metadata.k9[eq]b9')])).toMatchObject({ total: 1, status_distribution: expect.objectContaining({ ACTIVE: 1, NO_IDENTITY: 0 }) });
+    expect((await ctx.service.list({ ...page([f('tags[ct]new-0')]), sortBy: 'identity.expiration_date' })).list.map((d) => d.id)).toEqual(['wide']);
     // Fewer tags: the positions past the end are deleted.
     await ctx.service.patch('wide', MERGE_PATCH, { tags: ['only'] });
     const entries = (await table.documentClient.send(new ScanCommand({ TableName: table.tableName }))).Items!.filter((i) => String(i.sk).startsWith('ENTRY#TAG#'));
@@ -248,13 +258,14 @@ describe('policy race', () => {
     const ctx = setup(table, { policies: gated });
     const dms = policyService({ policies: stored, clock: ctx.clock, newId: randomUUID });
     await ctx.service.register({ id: 'racer', dms_id: 'dms-r' });
-    // Expires in 40 days: ACTIVE under the default 60d/14d? No: RENEWAL_PENDING (40 < 60). Under 30d/7d: ACTIVE.
+    // Expires in 40 days: ACTIVE under a 30d/7d policy, RENEWAL_PENDING under 50d/7d.
     await dms.put('dms-r', { settings: { preventive_delta: '30d', critical_delta: '7d' } });
     const pem = (await certificate({ notAfter: new Date(Date.parse('2026-03-15T10:00:00Z') + 40 * DAY) })).pem;
 
     let release!: () => void;
     pause = new Promise<void>((resolve) => (release = resolve));
-    const binding = ctx.service.bind('racer', 'identity', { type: 'x509', certificate: parseCertificate(pem) });
+    // With If-Match: a moved policy is not the client's 412, the bind is recomputed on the same version.
+    const binding = ctx.service.bind('racer', 'identity', { type: 'x509', certificate: parseCertificate(pem) }, 1);
     await policyRead; // the bind holds the 30d policy
     await dms.put('dms-r', { settings: { preventive_delta: '50d', critical_delta: '7d' } });
     const report = await sweep({ devices: ctx.repository, policies: stored, service: ctx.service, clock: ctx.clock }, { deadline: Date.now() + 60_000 });
