@@ -1,0 +1,209 @@
+/**
+ * `device-manager` (`npm run cli -- <command>`): bulk import and export, statistics and the expiry
+ * forecast over the public API of a local or deployed device-manager (CONTRACT §10).
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ApiError, ApiUnreachableError, UsageError } from './errors';
+import { filterQuery, refused, runExport, statsPath } from './export';
+import { apiClient, type ApiClient } from './http-client';
+import { allGood, formatSummary, reportWriter, runImport, type LineResult } from './import';
+import { startProgress } from './progress';
+import { DEFAULT_RETRY } from './retry';
+import { defaultSigV4Authenticator, type Authenticator } from './sigv4';
+import { formatOf, openSource } from './sources';
+import { renderForecast, renderStats, type DeviceStats, type ExpirationForecast } from './tables';
+
+export const DEFAULT_API = 'http://127.0.0.1:3000';
+export const DEFAULT_CONCURRENCY = 16;
+/** Problem lines echoed on stderr; the report file has them all. */
+const ECHOED_PROBLEMS = 20;
+
+type Output = NodeJS.WritableStream & { isTTY?: boolean };
+
+export interface CliIo {
+  stdout: Output;
+  stderr: Output;
+  env: NodeJS.ProcessEnv;
+}
+
+interface ConnectionOptions {
+  api: string;
+  token?: string;
+  aws?: boolean;
+  region?: string;
+  retries: number;
+}
+
+function integer(min: number, max: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+async function authenticator(options: ConnectionOptions, api: URL, env: NodeJS.ProcessEnv): Promise<Authenticator | undefined> {
+  const token = options.token ?? env.DEVICE_MANAGER_TOKEN;
+  if (options.aws && token) throw new UsageError('pass either --token (or DEVICE_MANAGER_TOKEN) or --aws, not both');
+  if (options.aws) return defaultSigV4Authenticator(api, options.region, env);
+  if (token) return async () => ({ authorization: `Bearer ${token}` });
+  return undefined;
+}
+
+async function connect(options: ConnectionOptions, concurrency: number, env: NodeJS.ProcessEnv, onRetry?: () => void): Promise<ApiClient> {
+  let api: URL;
+  try {
+    api = new URL(options.api);
+  } catch {
+    throw new UsageError(`--api: '${options.api}' is not a URL`);
+  }
+  if (api.protocol !== 'http:' && api.protocol !== 'https:') throw new UsageError(`--api: ${api.protocol} is not http or https`);
+  return apiClient({ api, authenticate: await authenticator(options, api, env), concurrency, retry: { ...DEFAULT_RETRY, maxAttempts: options.retries + 1 }, onRetry });
+}
+
+function describe(result: LineResult): string {
+  const details = result.details?.map((d) => `${d.field}: ${d.problem}`).join('; ');
+  return `line ${result.line}${result.id ? ` (${result.id})` : ''}: ${result.outcome}${result.status ? ` ${result.status}` : ''}${result.code ? ` ${result.code}` : ''}: ${result.err ?? ''}${details ? ` [${details}]` : ''}`;
+}
+
+/** Builds the command tree; each action resolves with its exit code. */
+function program(io: CliIo, setExit: (code: number) => void): Command {
+  const root = new Command('device-manager')
+    .description('Bulk import and export of devices, fleet statistics and the expiry forecast, over the device-manager API')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError();
+
+  const withConnection = (command: Command) =>
+    command
+      .option('--api <url>', 'API base URL (also $DEVICE_MANAGER_API)', io.env.DEVICE_MANAGER_API ?? DEFAULT_API)
+      .option('--token <jwt>', 'bearer token (default $DEVICE_MANAGER_TOKEN)')
+      .option('--aws', 'sign requests with AWS SigV4 (default credential chain, service execute-api)')
+      .option('--region <region>', 'SigV4 region when the URL does not name one (default $AWS_REGION)')
+      .addOption(new Option('--retries <n>', 'retries of a throttled (429), unavailable (503/5xx) or lost request').default(DEFAULT_RETRY.maxAttempts - 1).argParser(integer(0, 20)))
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+
+  const concurrencyOption = () => new Option('--concurrency <n>', 'requests in flight').default(DEFAULT_CONCURRENCY).argParser(integer(1, 256));
+  const progressOption = () => new Option('--progress-interval <seconds>', 'seconds between progress lines when stderr is not a terminal (0: none)').default(5).argParser(integer(0, 3600));
+
+  withConnection(root.command('import').argument('<file>', 'CSV (header: id,dms_id,tags,icon,icon_color,certificate,metadata.<path>...) or NDJSON; - reads stdin'))
+    .description('create the devices of a file; re-runs are safe (unchanged, conflict, or --update)')
+    .addOption(concurrencyOption())
+    .addOption(new Option('--format <format>', 'file format when the extension does not tell').choices(['csv', 'ndjson']))
+    .option('--update', 'patch devices that exist with other content (If-Match) instead of reporting a conflict')
+    .option('--report <file>', 'write every line that did not go in, and why, as NDJSON')
+    .addOption(progressOption())
+    .action(async (file: string, options: ConnectionOptions & { concurrency: number; format?: string; update?: boolean; report?: string; progressInterval: number }) => {
+      let retries = 0;
+      const source = openSource(file, formatOf(file, options.format));
+      const client = await connect(options, options.concurrency, io.env, () => retries++);
+      const report = options.report ? reportWriter(options.report) : undefined;
+      let echoed = 0;
+      try {
+        const summary = await runImport({
+          client,
+          source,
+          concurrency: options.concurrency,
+          update: options.update === true,
+          retries: () => retries,
+          progress: startProgress({ label: 'import', stream: io.stderr, intervalSeconds: options.progressInterval }),
+          onProblem: async (result) => {
+            if (echoed++ < ECHOED_PROBLEMS) io.stderr.write(`${describe(result)}\n`);
+            else if (echoed === ECHOED_PROBLEMS + 1 && !report) io.stderr.write('… more problem lines: pass --report <file> to list them all\n');
+            await report?.write(result);
+          },
+        });
+        io.stdout.write(`${formatSummary(file, summary)}\n`);
+        if (options.report) io.stdout.write(`report: ${options.report}\n`);
+        setExit(allGood(summary) ? 0 : 1);
+      } finally {
+        await report?.close();
+        client.close();
+      }
+    });
+
+  withConnection(root.command('export'))
+    .description('write every matching device as NDJSON to stdout (import recreates them)')
+    .option('--filter <filter>', 'device filter field[op]value, repeatable (ANDed)', collect, [])
+    .option('--group <id>', 'only the members of this device group')
+    .addOption(new Option('--page-size <n>', 'devices per list request').default(1000).argParser(integer(1, 1000)))
+    .addOption(concurrencyOption())
+    .addOption(progressOption())
+    .action(async (options: ConnectionOptions & { filter: string[]; group?: string; pageSize: number; concurrency: number; progressInterval: number }) => {
+      const client = await connect(options, options.concurrency, io.env);
+      try {
+        const count = await runExport({ client, filters: options.filter, group: options.group, out: io.stdout, pageSize: options.pageSize, concurrency: options.concurrency, progress: startProgress({ label: 'export', stream: io.stderr, intervalSeconds: options.progressInterval }) });
+        io.stderr.write(`export: ${count} devices\n`);
+      } finally {
+        client.close();
+      }
+    });
+
+  withConnection(root.command('stats'))
+    .description('device counts by status')
+    .option('--filter <filter>', 'device filter field[op]value, repeatable (not status)', collect, [])
+    .option('--group <id>', 'the statistics of this device group (filters narrow it)')
+    .action(async (options: ConnectionOptions & { filter: string[]; group?: string }) => {
+      const client = await connect(options, 1, io.env);
+      try {
+        const reply = await client.send('GET', statsPath(options.filter, options.group));
+        if (reply.status !== 200) throw refused('stats', reply);
+        io.stdout.write(`${renderStats(reply.body as DeviceStats)}\n`);
+      } finally {
+        client.close();
+      }
+    });
+
+  withConnection(root.command('forecast'))
+    .description('certificates and secrets expiring per day, week or month')
+    .addOption(new Option('--bucket <bucket>', 'bucket size').choices(['day', 'week', 'month']).default('week'))
+    .addOption(new Option('--horizon <days>', 'days ahead').default(90).argParser(integer(1, 730)))
+    .option('--filter <filter>', 'device filter, e.g. dms_owner[eq]dms-1, repeatable', collect, [])
+    .action(async (options: ConnectionOptions & { bucket: string; horizon: number; filter: string[] }) => {
+      const client = await connect(options, 1, io.env);
+      try {
+        const reply = await client.send('GET', `/v2/stats/expirations${filterQuery(options.filter, { bucket: options.bucket, horizon_days: String(options.horizon) })}`);
+        if (reply.status !== 200) throw refused('forecast', reply);
+        io.stdout.write(`${renderForecast(reply.body as ExpirationForecast)}\n`);
+      } finally {
+        client.close();
+      }
+    });
+
+  return root;
+}
+
+/**
+ * Runs the CLI with `argv` (the arguments after the program name); resolves with the exit code:
+ * 0 done (import: every line created, unchanged or updated), 1 import lines left over, 2 usage,
+ * authentication or API failure.
+ */
+export async function run(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  let code = 0;
+  try {
+    await program(io, (c) => (code = c)).parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof UsageError || error instanceof ApiError || error instanceof ApiUnreachableError) io.stderr.write(`device-manager: ${error.message}\n`);
+    else io.stderr.write(`device-manager: ${(error as Error).message ?? String(error)}${(error as { code?: string }).code ? ` (${(error as { code?: string }).code})` : ''}\n`);
+    return 2;
+  }
+}
+
+/** Runs as a program: exit code from `run`; a closed stdout (`export | head`) ends quietly. */
+export function main(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
+  void run(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+if (require.main === module) main();
