@@ -10,6 +10,7 @@
 import type { Device, JsonValue } from '../domain/device';
 import { IotVersionConflictError } from '../domain/errors';
 import { IDENTITY_SLOT } from '../domain/slots';
+import { metadataAt } from '../domain/filters';
 import type { DeviceRepository, IotRegistry, IotThing } from './ports';
 
 /** AWS IoT thing attribute values: at most 800 of these characters. */
@@ -35,13 +36,9 @@ export function attributeValueOf(value: JsonValue | undefined): string | undefin
 
 /** A metadata value by key: the key itself first, else read as a dotted path (`location.building`). */
 function metadataValue(metadata: Record<string, JsonValue>, key: string): JsonValue | undefined {
-  if (key in metadata) return metadata[key];
-  let current: JsonValue | undefined = metadata;
-  for (const part of key.split('.')) {
-    if (typeof current !== 'object' || current === null || Array.isArray(current)) return undefined;
-    current = (current as Record<string, JsonValue>)[part];
-  }
-  return current;
+  // Own keys only: `toString` is a key like any other, never Object.prototype's member.
+  if (Object.hasOwn(metadata, key)) return metadata[key];
+  return metadataAt(metadata, key.split('.'));
 }
 
 /** The attributes the sync owns: `status`, `dms_owner`, then the configured metadata keys that fit the limit. */
