@@ -12,7 +12,7 @@ import {
   shadowOf,
   withInlineEvents,
 } from '../domain/device';
-import { ContentionError, DeviceNotFoundError, PreconditionFailedError, SlotNotFoundError, ValidationError, VersionConflictError } from '../domain/errors';
+import { DeviceNotFoundError, PreconditionFailedError, SlotNotFoundError, ValidationError, VersionConflictError } from '../domain/errors';
 import { statusesAllowed, type Filter } from '../domain/filters';
 import { deviceCreated, deviceUpdated, type OutboxEvent } from '../domain/outbox';
 import { applyShadowPatch } from '../domain/patch';
@@ -33,6 +33,7 @@ import {
 import { normaliseSerial } from '../domain/certificate';
 import { DEFAULT_RENEWAL, type RenewalSettings, type RenewalWindows } from '../domain/status';
 import { type Clock, type DeviceChange, type DeviceRepository, type DeviceStats, type IdGenerator, NO_TELEMETRY, type Page, type PolicyRepository, type Telemetry } from './ports';
+import { retryOnConflict, type RetryOptions } from './retry';
 
 export interface DeviceServiceDeps {
   devices: DeviceRepository;
@@ -41,8 +42,8 @@ export interface DeviceServiceDeps {
   newId: IdGenerator;
   /** Renewal policy of a DMS that has none stored. */
   defaults?: RenewalSettings;
-  /** How many times a blind write (no If-Match) re-reads and re-applies after losing a version race. */
-  maxVersionRetries?: number;
+  /** Backoff and time bound of a blind write (no If-Match) that re-reads and re-applies after losing a version race. */
+  retry?: RetryOptions;
   telemetry?: Telemetry;
 }
 
@@ -51,7 +52,7 @@ type Mutation = Omit<DeviceChange, 'before'>;
 
 export type DeviceService = ReturnType<typeof deviceService>;
 
-export function deviceService({ devices, policies, clock, newId, defaults = DEFAULT_RENEWAL, maxVersionRetries = 10, telemetry = NO_TELEMETRY }: DeviceServiceDeps) {
+export function deviceService({ devices, policies, clock, newId, defaults = DEFAULT_RENEWAL, retry = {}, telemetry = NO_TELEMETRY }: DeviceServiceDeps) {
   /** Every stored change goes through here, so every status change is counted once. */
   async function save(change: DeviceChange): Promise<void> {
     await devices.save(change);
@@ -84,22 +85,20 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
     change: (device: Device, now: Date) => Promise<Mutation | undefined> | Mutation | undefined,
     first?: Device,
   ): Promise<{ device: Device; changed: boolean }> {
-    let current = first;
-    for (let attempt = 0; attempt <= maxVersionRetries; attempt++) {
-      current ??= await load(id);
+    return retryOnConflict(retry, `device ${id}`, async (attempt) => {
+      const current = (attempt === 0 ? first : undefined) ?? (await load(id));
       if (ifMatch !== undefined && current.version !== ifMatch) throw new PreconditionFailedError(ifMatch, current.version);
       const mutation = await change(current, clock.now());
       if (!mutation) return { device: current, changed: false };
       try {
         await save({ before: current, ...mutation });
-        return { device: mutation.after, changed: true };
       } catch (error) {
-        if (!(error instanceof VersionConflictError)) throw error;
-        if (ifMatch !== undefined) throw new PreconditionFailedError(ifMatch, current.version + 1);
-        current = undefined;
+        // With If-Match a lost race is the client's 412; without it, retried on the fresh device.
+        if (error instanceof VersionConflictError && ifMatch !== undefined) throw new PreconditionFailedError(ifMatch, current.version + 1);
+        throw error;
       }
-    }
-    throw new ContentionError(`device ${id} is being changed concurrently; try again`);
+      return { device: mutation.after, changed: true };
+    });
   }
 
   /** Builds the events of a change and the device document that records them inline. */
@@ -180,7 +179,7 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
       const results: CertificateStatusResult[] = [];
       for (const ref of refs) {
         let result: CertificateStatusResult = { device_id: ref.deviceId, slot: ref.slot, version: ref.version, outcome: 'unchanged', note: 'device not found' };
-        for (let attempt = 0; attempt <= maxVersionRetries; attempt++) {
+        await retryOnConflict(retry, `slot version ${ref.slot}/${ref.version} of device ${ref.deviceId}`, async () => {
           // Set by the change when only a superseded version item is to be rewritten.
           const versionOnly: { next?: SlotVersion; stored?: SlotVersion } = {};
           const { changed } = await mutate(ref.deviceId, undefined, async (device, now) => {
@@ -204,16 +203,11 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
             if (error instanceof DeviceNotFoundError) return { changed: false };
             throw error;
           });
-          if (changed || !versionOnly.next || !versionOnly.stored) break;
-          try {
-            await devices.saveSlotVersion(versionOnly.next, versionOnly.stored);
-            break;
-          } catch (error) {
-            // The version item moved (another report, a revocation): read again and decide again.
-            if (!(error instanceof VersionConflictError)) throw error;
-            result = { ...result, outcome: 'unchanged', note: 'version item kept changing' };
-          }
-        }
+          if (changed || !versionOnly.next || !versionOnly.stored) return;
+          // A VersionConflictError here: the version item moved (another report, a revocation),
+          // so it is read again and decided again.
+          await devices.saveSlotVersion(versionOnly.next, versionOnly.stored);
+        });
         results.push(result);
       }
       return results;
@@ -240,23 +234,16 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
         return w;
       };
       let transitioned = false;
-      let first: Device | undefined = found;
-      for (let attempt = 0; attempt <= maxVersionRetries; attempt++) {
-        const device = first ?? (await devices.get(found.id));
-        first = undefined;
+      return retryOnConflict(retry, `device ${found.id}`, async (attempt) => {
+        const device = attempt === 0 ? found : await devices.get(found.id);
         if (!device) return transitioned;
         const { mutation, due } = refreshSlots(device, await windows(device), clock.now(), newId);
-        try {
-          if (mutation) {
-            await save({ before: device, ...mutation });
-            transitioned = true;
-          } else await devices.setDue(device.id, device.version, due);
-          return transitioned;
-        } catch (error) {
-          if (!(error instanceof VersionConflictError)) throw error;
-        }
-      }
-      throw new ContentionError(`device ${found.id} is being changed concurrently`);
+        if (mutation) {
+          await save({ before: device, ...mutation });
+          transitioned = true;
+        } else await devices.setDue(device.id, device.version, due);
+        return transitioned;
+      });
     },
 
     async events(id: string, pageSize: number, bookmark?: string): Promise<Page<DeviceEvent>> {

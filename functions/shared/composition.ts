@@ -14,6 +14,7 @@ import { deviceRepository } from '../adapters/dynamodb/device-repository';
 import { groupRepository } from '../adapters/dynamodb/group-repository';
 import { policyRepository } from '../adapters/dynamodb/policy-repository';
 import { loadConfig, type ServiceConfig } from './config';
+import { DEFAULT_BACKOFF } from '../domain/backoff';
 import { METRIC, metrics, MetricUnit } from './observability';
 
 export interface Services {
@@ -49,13 +50,15 @@ export function createServices(config: ServiceConfig, clock: Clock = systemClock
     dueShards: config.dueShards,
   });
   const policies = policyRepository({ client, tableName: config.tableName, bookmarks: bookmarkCodec(config.bookmarkSecret) });
-  const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID, defaults: config.renewalDefaults, telemetry: metricsTelemetry });
+  const retry = { policy: { ...DEFAULT_BACKOFF, budgetMs: config.versionRetrySeconds * 1000 } };
+  const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID, defaults: config.renewalDefaults, telemetry: metricsTelemetry, retry });
   const groups = groupService({
     groups: groupRepository({ client, tableName: config.tableName, bookmarks: bookmarkCodec(config.bookmarkSecret) }),
     devices,
     clock,
     newId: randomUUID,
     maxDepth: config.groupMaxDepth,
+    retry,
   });
   const dms = policyService({ policies, clock, newId: randomUUID, defaults: config.renewalDefaults });
   return { config, repository, policies, devices, dms, groups };

@@ -5,6 +5,7 @@
 import { settingsProblems } from '../domain/policy';
 import { DEFAULT_RENEWAL, type RenewalSettings } from '../domain/status';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../domain/groups';
+import { DEFAULT_BACKOFF } from '../domain/backoff';
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, problem: string) {
@@ -29,6 +30,8 @@ export interface ServiceConfig {
   dueShards: number;
   /** Renewal policy of DMSs without a stored one. */
   renewalDefaults: RenewalSettings;
+  /** Seconds a blind write keeps retrying lost version races before answering 503 (VERSION_RETRY_SECONDS). */
+  versionRetrySeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -72,6 +75,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     groupMaxDepth: intVar(env, 'GROUP_MAX_DEPTH', DEFAULT_GROUP_MAX_DEPTH, 1, 64),
     dueShards: intVar(env, 'DUE_SHARDS', DEFAULT_DUE_SHARDS, 1, 64),
     renewalDefaults: renewalDefaults(env),
+    versionRetrySeconds: intVar(env, 'VERSION_RETRY_SECONDS', DEFAULT_BACKOFF.budgetMs / 1000, 1, 60),
   };
 }
 

@@ -5,7 +5,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../domain/errors';
+import { ContentionError, MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../domain/errors';
 import { errorResponse } from './http-errors';
 import { flushMetrics, logger } from './observability';
 
@@ -101,7 +101,7 @@ export function httpHandler(options: HttpHandlerOptions, fn: (request: HttpReque
         const { statusCode, body } = errorResponse(request.error);
         if (statusCode >= 500) log('request failed', request.error);
         else logger.info('request rejected', { status: statusCode, code: body.code });
-        request.response = toResponse({ statusCode, body, headers: statusCode === 503 ? { 'retry-after': '1' } : undefined });
+        request.response = toResponse({ statusCode, body, headers: statusCode === 503 ? { 'retry-after': String(request.error instanceof ContentionError ? request.error.retryAfterSeconds : 1) } : undefined });
         flushMetrics();
       },
     })
