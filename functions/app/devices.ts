@@ -27,6 +27,7 @@ import {
   refreshSlots,
   revokeSlot,
   type RevocationReason,
+  slotOf,
   type SlotMaterial,
   type SlotVersion,
 } from '../domain/slots';
@@ -110,7 +111,7 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
   }
 
   async function activeVersion(device: Device, slot: string): Promise<SlotVersion | undefined> {
-    const current = slot === IDENTITY_SLOT ? device.identity : device.slots[slot];
+    const current = slotOf(device, slot);
     return current ? devices.getSlotVersion(device.id, slot, current.active_version) : undefined;
   }
 
@@ -161,7 +162,7 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
     /** Revokes the active version of a slot; revoking a revoked slot returns the device unchanged. */
     async revoke(id: string, slot: string, reason: RevocationReason, ifMatch?: number): Promise<Device> {
       const { device } = await mutate(id, ifMatch, async (current, now) => {
-        const existing = slot === IDENTITY_SLOT ? current.identity : current.slots[slot];
+        const existing = slotOf(current, slot);
         if (!existing) throw new SlotNotFoundError(id, slot);
         return revokeSlot({ device: current, slot, reason, active: await activeVersion(current, slot), policy: await windowsOf(current), now, ids: newId });
       });

@@ -2,7 +2,7 @@
 import { applyPatch, type Operation } from 'fast-json-patch';
 import type { DeviceShadow, JsonValue } from './device';
 import { ValidationError, type FieldProblem } from './errors';
-import { problemsOf, shadowSchema } from './schemas';
+import { MAX_METADATA_DEPTH, nestsDeeper, problemsOf, shadowSchema } from './schemas';
 
 export const MERGE_PATCH = 'application/merge-patch+json';
 export const JSON_PATCH = 'application/json-patch+json';
@@ -79,6 +79,9 @@ export function applyShadowPatch(shadow: DeviceShadow, mediaType: string, patch:
     return bad;
   });
   if (problems.length > 0) throw new ValidationError('only tags, metadata, icon and icon_color can be patched', problems);
+  // A value too deep for any patchable field: refused before the patch library walks it recursively.
+  if (patch.some((op: Record<string, unknown>) => nestsDeeper(op.value, MAX_METADATA_DEPTH)))
+    throw new ValidationError('patched device is invalid', [{ field: 'metadata', problem: `nests deeper than ${MAX_METADATA_DEPTH} levels` }]);
   try {
     // One operation at a time, so each pointer is checked against the document it applies to.
     let doc: unknown = base;
