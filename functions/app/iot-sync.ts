@@ -60,6 +60,8 @@ export function thingAttributesOf(device: Device, metadataKeys: readonly string[
 }
 
 export interface IotSyncSettings {
+  /** The AWS partition of the certificate ARNs (`aws`, `aws-cn`, `aws-us-gov`). */
+  partition: string;
   region: string;
   accountId: string;
   metadataKeys: readonly string[];
@@ -95,7 +97,7 @@ export interface IotSyncReport {
 export type IotSync = ReturnType<typeof iotSync>;
 
 export function iotSync({ devices, iot, settings, maxVersionRetries = 5, log = () => undefined }: IotSyncDeps) {
-  const certificateArn = (id: string) => `arn:aws:iot:${settings.region}:${settings.accountId}:cert/${id}`;
+  const certificateArn = (id: string) => `arn:${settings.partition}:iot:${settings.region}:${settings.accountId}:cert/${id}`;
   const managed = managedKeys(settings.metadataKeys, settings.maxAttributes);
 
   /** The attribute changes that make `thing` match `desired` (merge semantics: '' removes). */
