@@ -14,6 +14,7 @@ import { deviceRepository } from '../adapters/dynamodb/device-repository';
 import { groupRepository } from '../adapters/dynamodb/group-repository';
 import { policyRepository } from '../adapters/dynamodb/policy-repository';
 import { loadConfig, type ServiceConfig } from './config';
+import { bookmarkSecret } from './bookmark-secret';
 import { DEFAULT_BACKOFF } from '../domain/backoff';
 import { METRIC, metrics, MetricUnit } from './observability';
 
@@ -40,20 +41,22 @@ export const metricsTelemetry: Telemetry = {
 
 export function createServices(config: ServiceConfig, clock: Clock = systemClock): Services {
   const client = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
+  // The key is read once per cold start before the first request (loadBookmarkSecret in the HTTP chain).
+  const bookmarks = bookmarkCodec(config.bookmarkSecret ?? bookmarkSecret);
   const repository = deviceRepository({
     client,
     tableName: config.tableName,
     listShards: config.listShards,
     statsShards: config.statsShards,
-    bookmarks: bookmarkCodec(config.bookmarkSecret),
+    bookmarks,
     readBudget: config.listReadBudget,
     dueShards: config.dueShards,
   });
-  const policies = policyRepository({ client, tableName: config.tableName, bookmarks: bookmarkCodec(config.bookmarkSecret) });
+  const policies = policyRepository({ client, tableName: config.tableName, bookmarks: bookmarks });
   const retry = { policy: { ...DEFAULT_BACKOFF, budgetMs: config.versionRetrySeconds * 1000 } };
   const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID, defaults: config.renewalDefaults, telemetry: metricsTelemetry, retry });
   const groups = groupService({
-    groups: groupRepository({ client, tableName: config.tableName, bookmarks: bookmarkCodec(config.bookmarkSecret) }),
+    groups: groupRepository({ client, tableName: config.tableName, bookmarks: bookmarks }),
     devices,
     clock,
     newId: randomUUID,

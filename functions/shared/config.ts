@@ -21,8 +21,10 @@ export interface ServiceConfig {
   dynamodbEndpoint?: string;
   listShards: number;
   statsShards: number;
-  /** Keys the integrity check of list bookmarks. */
-  bookmarkSecret: string;
+  /** Keys the integrity check of list bookmarks: the key itself (BOOKMARK_SECRET, the local service)... */
+  bookmarkSecret?: string;
+  /** ...or the Secrets Manager secret holding it (BOOKMARK_SECRET_ARN, set by the stack). */
+  bookmarkSecretArn?: string;
   /** Items one list request may read before returning a partial page. */
   listReadBudget: number;
   /** Levels of the device group hierarchy, a root being level 1 (GROUP_MAX_DEPTH). */
@@ -62,6 +64,13 @@ function renewalDefaults(env: Env): RenewalSettings {
   return settings;
 }
 
+/** BOOKMARK_SECRET (a real key, 32+ characters, never a name anyone can read) or BOOKMARK_SECRET_ARN. */
+export function bookmarkSecretConfig(env: Env): Pick<ServiceConfig, 'bookmarkSecret' | 'bookmarkSecretArn'> {
+  const secret = env.BOOKMARK_SECRET || undefined;
+  if (secret !== undefined && secret.length < 32) throw new ConfigError('BOOKMARK_SECRET', 'must be at least 32 characters (a random key)');
+  return { bookmarkSecret: secret, bookmarkSecretArn: env.BOOKMARK_SECRET_ARN || undefined };
+}
+
 export function loadConfig(env: Env = process.env): ServiceConfig {
   const tableName = required(env, 'TABLE_NAME');
   return {
@@ -70,7 +79,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT || undefined,
     listShards: intVar(env, 'LIST_SHARDS', DEFAULT_LIST_SHARDS, 1, 64),
     statsShards: intVar(env, 'STATS_SHARDS', DEFAULT_STATS_SHARDS, 1, 100),
-    bookmarkSecret: env.BOOKMARK_SECRET || `bookmark:${tableName}`,
+    ...bookmarkSecretConfig(env),
     listReadBudget: intVar(env, 'LIST_READ_BUDGET', 2000, 100, 100000),
     groupMaxDepth: intVar(env, 'GROUP_MAX_DEPTH', DEFAULT_GROUP_MAX_DEPTH, 1, 64),
     dueShards: intVar(env, 'DUE_SHARDS', DEFAULT_DUE_SHARDS, 1, 64),

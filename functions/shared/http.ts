@@ -7,6 +7,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ContentionError, MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../domain/errors';
 import { errorResponse } from './http-errors';
+import { loadBookmarkSecret } from './bookmark-secret';
 import { flushMetrics, logger } from './observability';
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -92,6 +93,7 @@ export function httpHandler(options: HttpHandlerOptions, fn: (request: HttpReque
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use({
       before: async (request) => {
+        await loadBookmarkSecret();
         // Correlation ids on every log line of this invocation.
         const { requestId, routeKey } = request.event.requestContext;
         logger.appendKeys({ request_id: requestId, route: routeKey, ...(request.event.pathParameters?.id ? { resource_id: request.event.pathParameters.id } : {}) });

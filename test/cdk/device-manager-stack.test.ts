@@ -153,7 +153,8 @@ describe('the functions', () => {
     if (route.table === 'none') {
       expect(variables).toEqual({ NODE_OPTIONS: '--enable-source-maps' });
     } else {
-      expect(variables).toEqual(defaultTableEnvironment(tableId));
+      const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
+      expect(variables).toEqual({ ...defaultTableEnvironment(tableId), BOOKMARK_SECRET_ARN: { Ref: secretId } });
     }
   });
 
@@ -218,9 +219,13 @@ describe('least privilege', () => {
       }
     }
 
-    // Logs: only its own log group, and nothing else.
+    // Logs: only its own log group; the bookmark key: read, that secret only; nothing else.
     const others = statements.filter((s) => !dynamo.includes(s));
-    expect(others).toEqual([{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [refOf(fn.props.LoggingConfig.LogGroup), 'Arn'] } }]);
+    const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
+    expect(others).toEqual([
+      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [refOf(fn.props.LoggingConfig.LogGroup), 'Arn'] } },
+      ...(access === 'none' ? [] : [{ Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: { Ref: secretId } }]),
+    ]);
   });
 
   it('refuses an explicit table grant outside the write level (no Scan, no wildcard)', () => {
