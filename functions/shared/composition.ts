@@ -16,7 +16,7 @@ import { policyRepository } from '../adapters/dynamodb/policy-repository';
 import { loadConfig, type ServiceConfig } from './config';
 import { bookmarkSecret } from './bookmark-secret';
 import { DEFAULT_BACKOFF } from '../domain/backoff';
-import { METRIC, metrics, MetricUnit } from './observability';
+import { METRIC, metrics, MetricUnit, tracer } from './observability';
 
 export interface Services {
   config: ServiceConfig;
@@ -41,6 +41,8 @@ export const metricsTelemetry: Telemetry = {
 
 export function createServices(config: ServiceConfig, clock: Clock = systemClock): Services {
   const client = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
+  // DynamoDB calls as X-Ray subsegments (a no-op when tracing is off).
+  tracer.captureAWSv3Client(client);
   // The key is read once per cold start before the first request (loadBookmarkSecret in the HTTP chain).
   const bookmarks = bookmarkCodec(config.bookmarkSecret ?? bookmarkSecret);
   const repository = deviceRepository({

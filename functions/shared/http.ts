@@ -3,12 +3,13 @@
  * and JSON responses with ETags. Handlers only parse → call a use case → return a result.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ContentionError, MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../domain/errors';
 import { errorResponse } from './http-errors';
 import { loadBookmarkSecret } from './bookmark-secret';
-import { flushMetrics, logger } from './observability';
+import { flushMetrics, logger, tracer } from './observability';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -91,6 +92,8 @@ export function httpHandler(options: HttpHandlerOptions, fn: (request: HttpReque
   const log = options.log ?? ((message, error) => logger.error(message, error as Error));
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    // Errors become responses below, so a trace records them as answered, not as crashes.
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use({
       before: async (request) => {
         await loadBookmarkSecret();

@@ -1,5 +1,5 @@
 /** Operations (issue 10 item 10): alarms on every function, the sweeper and the outbox stream; DLQs; partitions. */
-import { resourcesOf, refOf, synthesize, type Synthesized } from './helpers';
+import { isXray, resourcesOf, refOf, statementsOfRole, synthesize, type Synthesized } from './helpers';
 
 const withIot = synthesize({ iotSync: { enabled: true, metadataKeys: ['firmware_version'] } });
 
@@ -53,4 +53,25 @@ it('names no partition: every ARN is built from AWS::Partition (GovCloud, China)
     expect(text.match(/arn:aws[a-z-]*:/g) ?? []).toEqual([]);
     expect(text).toContain('"Ref":"AWS::Partition"');
   }
+});
+
+describe('tracing (Powertools Tracer, X-Ray)', () => {
+  it.each([
+    ['on by default', withIot, true],
+    ['off with tracing: false', synthesize({ tracing: false, iotSync: { enabled: true, metadataKeys: [] } }), false],
+  ])('%s: active tracing, its X-Ray grant and the Tracer switch on every function', (_name, s, on) => {
+    const functions = resourcesOf(s.template, 'AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThan(20);
+    for (const [, fn] of functions) {
+      const props = fn.Properties as Props;
+      expect(props.TracingConfig).toEqual(on ? { Mode: 'Active' } : undefined);
+      expect(props.Environment.Variables.POWERTOOLS_TRACE_ENABLED).toBe(on ? undefined : 'false');
+      const xray = statementsOfRole(s.template, refOf(props.Role)!, { xray: true }).filter(isXray);
+      expect(xray).toHaveLength(on ? 1 : 0);
+    }
+  });
+
+  it('refuses a tracing setting that is not a boolean', () => {
+    expect(() => synthesize({ tracing: 'yes' })).toThrow('deviceManager.tracing must be true or false');
+  });
 });
