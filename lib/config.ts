@@ -62,6 +62,14 @@ export interface DeploymentConfig {
    * (docs/lamassu-compatibility.md); the functions read it as LAMASSU_EVENTS. Default false.
    */
   readonly lamassuEvents?: boolean;
+  /**
+   * `source` values the certificate intake accepts `certificate.status.update` from (the CA's): an event
+   * with the right detail-type from any other source is not delivered, so a principal that may merely
+   * PutEvents on the bus cannot revoke identities.
+   */
+  readonly certificateSources: readonly string[];
+  /** Powertools Tracer and active X-Ray tracing on every function. */
+  readonly tracing: boolean;
   /** AWS IoT Core registry sync. */
   readonly iotSync: {
     readonly enabled: boolean;
@@ -104,6 +112,8 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   sweepRateMinutes: 5,
   renewalDefaults: { preventiveDelta: '60d', criticalDelta: '14d' },
   eventSource: 'device-manager',
+  certificateSources: ['lamassu.ca'],
+  tracing: true,
   iotSync: { enabled: false, metadataKeys: [] },
   auth: { type: 'iam' },
   throttle: { rateLimit: 100, burstLimit: 200 },
@@ -144,6 +154,8 @@ const SETTINGS: Record<keyof DeploymentConfig, Kind> = {
   renewalDefaults: 'json',
   eventSource: 'string',
   lamassuEvents: 'json',
+  certificateSources: 'json',
+  tracing: 'json',
   iotSync: 'json',
   auth: 'json',
   throttle: 'json',
@@ -241,6 +253,27 @@ function parseIotSync(value: unknown): DeploymentConfig['iotSync'] {
     throw new DeploymentConfigError(`${setting}.decommissionCertificateStatus`, `must be 'INACTIVE' or 'REVOKED' (got ${describe(status)})`);
   }
   return { enabled, metadataKeys: keys as string[], ...(status === undefined ? {} : { decommissionCertificateStatus: status }) };
+}
+
+/** EventBridge sources (PutEvents `Source`): 1-256 characters; `aws.` ones are AWS services'. */
+const EVENT_SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/;
+
+function parseCertificateSources(value: unknown): readonly string[] {
+  const setting = `${CONTEXT_KEY}.certificateSources`;
+  if (value === undefined) return DEFAULT_CONFIG.certificateSources;
+  if (!Array.isArray(value) || value.length === 0 || value.length > 10 || new Set(value).size !== value.length) {
+    throw new DeploymentConfigError(setting, `must be an array of 1 to 10 distinct event sources (got ${describe(value)})`);
+  }
+  value.forEach((source: unknown, i) => {
+    if (typeof source !== 'string' || !EVENT_SOURCE_NAME.test(source)) throw new DeploymentConfigError(`${setting}[${i}]`, `must match ${EVENT_SOURCE_NAME} (got ${describe(source)})`);
+  });
+  return [...(value as string[])];
+}
+
+function boolean(value: unknown, fallback: boolean, setting: string): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new DeploymentConfigError(setting, `must be true or false (got ${describe(value)})`);
+  return value;
 }
 
 function parseAuth(value: unknown): AuthConfig {
@@ -353,6 +386,8 @@ export function parseConfig(raw: unknown): DeploymentConfig {
     // EventBridge reserves sources starting with `aws.`.
     eventSource: matching(input.eventSource, d.eventSource, at('eventSource'), /^(?!aws\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/, "1-256 letters, digits, '.', '_', '/' or '-', not starting with 'aws.'"),
     ...lamassuEventsSetting(input.lamassuEvents, at('lamassuEvents')),
+    certificateSources: parseCertificateSources(input.certificateSources),
+    tracing: boolean(input.tracing, d.tracing, at('tracing')),
     iotSync: parseIotSync(input.iotSync),
     auth,
     throttle: parseThrottle(input.throttle),

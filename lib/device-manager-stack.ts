@@ -8,6 +8,7 @@ import { DeviceTable } from './constructs/device-table';
 import { DeviceEvents } from './constructs/events';
 import { IotSync } from './constructs/iot-sync';
 import { Monitoring } from './constructs/monitoring';
+import { ServiceFunction } from './constructs/service-function';
 import { Sweeper } from './constructs/sweeper';
 
 export interface DeviceManagerStackProps extends StackProps {
@@ -35,11 +36,17 @@ export class DeviceManagerStack extends Stack {
     this.events = new DeviceEvents(this, 'Events', { config, table: this.table.table });
     if (config.iotSync.enabled) this.iotSync = new IotSync(this, 'IotSync', { config, table: this.table.table, bus: this.events.bus });
     if (config.dashboard.enabled) this.dashboard = new Dashboard(this, 'Dashboard', { config, api: this.api.httpApi });
+    const apiFunctions = [...this.api.functions.values()].map((f) => f.function);
+    const sweeper = this.sweeper.function.function;
+    // Every function of the stack is alarmed, including those added after this was written.
+    const allFunctions = this.node.findAll().filter((c): c is ServiceFunction => c instanceof ServiceFunction).map((f) => f.function);
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,
       api: this.api.httpApi,
-      apiFunctions: [...this.api.functions.values()].map((f) => f.function),
-      sweeper: this.sweeper.function.function,
+      apiFunctions,
+      sweeper,
+      otherFunctions: allFunctions.filter((f) => f !== sweeper && !apiFunctions.includes(f)),
+      publisher: this.events.publisher.function,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API; routes start with /v2' });

@@ -88,7 +88,7 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
   ];
   const iotConfig = loadIotSyncConfig(env);
   if (iotConfig.enabled) {
-    setIotSync({ config: iotConfig, sync: createIotSync({ ...iotConfig, region }, LOCAL_ACCOUNT, services.repository, iotConfig.iotEndpoint ? undefined : dryRunIotRegistry(say)) });
+    setIotSync({ config: iotConfig, sync: createIotSync({ ...iotConfig, region }, { partition: 'aws', account: LOCAL_ACCOUNT }, services.repository, iotConfig.iotEndpoint ? undefined : dryRunIotRegistry(say)) });
     targets.push({
       name: 'iot-sync',
       matches: (e) => e.source === source && e['detail-type'].startsWith('device.'),

@@ -10,6 +10,7 @@ import { createServices, type Services, setServices, systemClock } from '../func
 import { intVar, loadConfig } from '../functions/shared/config';
 import type { DashboardRuntimeConfig } from '../web/runtime-config';
 import { authConfigFrom, type LocalAuthConfig } from './auth';
+import { localBookmarkSecret } from './bookmark-secret';
 import { ensureTable } from './create-table';
 import { startEngine, type Engine } from './engine';
 import { type LocalEvents, startLocalEvents } from './events';
@@ -88,6 +89,7 @@ export async function startLocalService({ env = process.env, quiet = false }: Lo
     env.DYNAMODB_ENDPOINT = engine.endpoint;
     say(`embedded DynamoDB engine on ${engine.endpoint} (${dataDir ? `data in ${dataDir}` : 'in memory'})`);
   }
+  env.BOOKMARK_SECRET = localBookmarkSecret(env);
   const config = loadConfig(env);
   const client = new DynamoDBClient({ region: config.region, endpoint: config.dynamodbEndpoint });
   const created = await ensureTable(client, tableName);

@@ -12,7 +12,7 @@ import {
   shadowOf,
   withInlineEvents,
 } from '../domain/device';
-import { ContentionError, DeviceNotFoundError, PolicyMovedError, PreconditionFailedError, SlotNotFoundError, ValidationError, VersionConflictError } from '../domain/errors';
+import { DeviceNotFoundError, PolicyMovedError, PreconditionFailedError, SlotNotFoundError, ValidationError, VersionConflictError } from '../domain/errors';
 import { statusesAllowed, type Filter } from '../domain/filters';
 import { deviceCreated, deviceUpdated, type OutboxEvent } from '../domain/outbox';
 import { applyShadowPatch } from '../domain/patch';
@@ -27,12 +27,14 @@ import {
   refreshSlots,
   revokeSlot,
   type RevocationReason,
+  slotOf,
   type SlotMaterial,
   type SlotVersion,
 } from '../domain/slots';
 import { normaliseSerial } from '../domain/certificate';
 import { DEFAULT_RENEWAL, type RenewalSettings, type RenewalWindows } from '../domain/status';
 import { type Clock, type DeviceChange, type DeviceRepository, type DeviceStats, type IdGenerator, NO_TELEMETRY, type Page, type PolicyRepository, type Telemetry } from './ports';
+import { retryOnConflict, type RetryOptions } from './retry';
 
 export interface DeviceServiceDeps {
   devices: DeviceRepository;
@@ -41,8 +43,8 @@ export interface DeviceServiceDeps {
   newId: IdGenerator;
   /** Renewal policy of a DMS that has none stored. */
   defaults?: RenewalSettings;
-  /** How many times a blind write (no If-Match) re-reads and re-applies after losing a version race. */
-  maxVersionRetries?: number;
+  /** Backoff and time bound of a blind write (no If-Match) that re-reads and re-applies after losing a version race. */
+  retry?: RetryOptions;
   telemetry?: Telemetry;
   /** Record the whole device before and after in each device event (for Lamassu-typed events). */
   deviceSnapshots?: boolean;
@@ -53,7 +55,7 @@ type Mutation = Omit<DeviceChange, 'before'>;
 
 export type DeviceService = ReturnType<typeof deviceService>;
 
-export function deviceService({ devices, policies, clock, newId, defaults = DEFAULT_RENEWAL, maxVersionRetries = 10, telemetry = NO_TELEMETRY, deviceSnapshots = false }: DeviceServiceDeps) {
+export function deviceService({ devices, policies, clock, newId, defaults = DEFAULT_RENEWAL, retry = {}, telemetry = NO_TELEMETRY, deviceSnapshots = false }: DeviceServiceDeps) {
   /** Every stored change goes through here, so every status change is counted once. */
   async function save(change: DeviceChange): Promise<void> {
     await devices.save(deviceSnapshots ? withSnapshots(change) : change);
@@ -96,22 +98,21 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
     change: (device: Device, now: Date) => Promise<Mutation | undefined> | Mutation | undefined,
     first?: Device,
   ): Promise<{ device: Device; changed: boolean }> {
-    let current = first;
-    for (let attempt = 0; attempt <= maxVersionRetries; attempt++) {
-      current ??= await load(id);
+    return retryOnConflict(retry, `device ${id}`, async (attempt) => {
+      const current = (attempt === 0 ? first : undefined) ?? (await load(id));
       if (ifMatch !== undefined && current.version !== ifMatch) throw new PreconditionFailedError(ifMatch, current.version);
       const mutation = await change(current, clock.now());
       if (!mutation) return { device: current, changed: false };
       try {
         await save({ before: current, ...mutation });
-        return { device: mutation.after, changed: true };
       } catch (error) {
-        if (!(error instanceof VersionConflictError)) throw error;
-        if (ifMatch !== undefined && !(error instanceof PolicyMovedError)) throw new PreconditionFailedError(ifMatch, current.version + 1);
-        current = undefined;
+        // With If-Match a lost race is the client's 412 (a moved policy is not: the change is recomputed);
+        // without it, the change is retried on the fresh device.
+        if (error instanceof VersionConflictError && !(error instanceof PolicyMovedError) && ifMatch !== undefined) throw new PreconditionFailedError(ifMatch, current.version + 1);
+        throw error;
       }
-    }
-    throw new ContentionError(`device ${id} is being changed concurrently; try again`);
+      return { device: mutation.after, changed: true };
+    });
   }
 
   /** Builds the events of a change and the device document that records them inline. */
@@ -123,7 +124,7 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
   }
 
   async function activeVersion(device: Device, slot: string): Promise<SlotVersion | undefined> {
-    const current = slot === IDENTITY_SLOT ? device.identity : device.slots[slot];
+    const current = slotOf(device, slot);
     return current ? devices.getSlotVersion(device.id, slot, current.active_version) : undefined;
   }
 
@@ -175,7 +176,7 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
     /** Revokes the active version of a slot; revoking a revoked slot returns the device unchanged. */
     async revoke(id: string, slot: string, reason: RevocationReason, ifMatch?: number): Promise<Device> {
       const { device } = await mutate(id, ifMatch, async (current, now) => {
-        const existing = slot === IDENTITY_SLOT ? current.identity : current.slots[slot];
+        const existing = slotOf(current, slot);
         if (!existing) throw new SlotNotFoundError(id, slot);
         const active = await activeVersion(current, slot);
         return withPolicy(current, (windows) => revokeSlot({ device: current, slot, reason, active, policy: windows, now, ids: newId }));
@@ -194,7 +195,7 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
       const results: CertificateStatusResult[] = [];
       for (const ref of refs) {
         let result: CertificateStatusResult = { device_id: ref.deviceId, slot: ref.slot, version: ref.version, outcome: 'unchanged', note: 'device not found' };
-        for (let attempt = 0; attempt <= maxVersionRetries; attempt++) {
+        await retryOnConflict(retry, `slot version ${ref.slot}/${ref.version} of device ${ref.deviceId}`, async () => {
           // Set by the change when only a superseded version item is to be rewritten.
           const versionOnly: { next?: SlotVersion; stored?: SlotVersion } = {};
           const { changed } = await mutate(ref.deviceId, undefined, async (device, now) => {
@@ -219,16 +220,11 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
             if (error instanceof DeviceNotFoundError) return { changed: false };
             throw error;
           });
-          if (changed || !versionOnly.next || !versionOnly.stored) break;
-          try {
-            await devices.saveSlotVersion(versionOnly.next, versionOnly.stored);
-            break;
-          } catch (error) {
-            // The version item moved (another report, a revocation): read again and decide again.
-            if (!(error instanceof VersionConflictError)) throw error;
-            result = { ...result, outcome: 'unchanged', note: 'version item kept changing' };
-          }
-        }
+          if (changed || !versionOnly.next || !versionOnly.stored) return;
+          // A VersionConflictError here: the version item moved (another report, a revocation),
+          // so it is read again and decided again.
+          await devices.saveSlotVersion(versionOnly.next, versionOnly.stored);
+        });
         results.push(result);
       }
       return results;
@@ -255,10 +251,8 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
         return policy;
       };
       let transitioned = false;
-      let first: Device | undefined = found;
-      for (let attempt = 0; attempt <= maxVersionRetries; attempt++) {
-        const device = first ?? (await devices.get(found.id));
-        first = undefined;
+      return retryOnConflict(retry, `device ${found.id}`, async (attempt) => {
+        const device = attempt === 0 ? found : await devices.get(found.id);
         if (!device) return transitioned;
         const policy = await policyFor(device);
         const used = { dms: policy.id, version: policy.version };
@@ -270,12 +264,11 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
           } else await devices.setDue(device.id, device.version, due, used);
           return transitioned;
         } catch (error) {
-          if (!(error instanceof VersionConflictError)) throw error;
           // The device or its policy moved: read both again.
-          policyCache?.delete(device.dms_owner);
+          if (error instanceof VersionConflictError) policyCache?.delete(device.dms_owner);
+          throw error;
         }
-      }
-      throw new ContentionError(`device ${found.id} is being changed concurrently`);
+      });
     },
 
     async events(id: string, pageSize: number, bookmark?: string): Promise<Page<DeviceEvent>> {

@@ -8,7 +8,7 @@
  * under concurrent changes; a lost race is re-read and re-validated.
  */
 import type { Device } from '../domain/device';
-import { ContentionError, GroupAlreadyExistsError, GroupNotFoundError, GroupHasChildrenError, PreconditionFailedError, VersionConflictError } from '../domain/errors';
+import { GroupAlreadyExistsError, GroupNotFoundError, GroupHasChildrenError, PreconditionFailedError } from '../domain/errors';
 import type { Filter } from '../domain/filters';
 import {
   ancestorsOf,
@@ -28,6 +28,7 @@ import { isoTimestamp } from '../domain/device';
 import { groupCreated, groupDeleted, groupUpdated } from '../domain/outbox';
 import type { DeviceListQuery } from '../domain/query';
 import type { Clock, DeviceStats, GroupRepository, IdGenerator, Page } from './ports';
+import { retryOnConflict, type RetryOptions } from './retry';
 
 /** The device use cases groups read their members through. */
 export interface GroupMemberSource {
@@ -43,7 +44,8 @@ export interface GroupServiceDeps {
   newId: IdGenerator;
   /** Levels of the hierarchy, a root being level 1 (GROUP_MAX_DEPTH). */
   maxDepth?: number;
-  maxVersionRetries?: number;
+  /** Backoff and time bound of a change that lost a race (re-read, re-validated, re-applied). */
+  retry?: RetryOptions;
   /** Groups deleted per transaction by a cascade (3 actions each + 1: within the 100-action limit). */
   deleteChunk?: number;
 }
@@ -59,7 +61,7 @@ export interface DeleteOptions {
 
 export type GroupService = ReturnType<typeof groupService>;
 
-export function groupService({ groups, devices, clock, newId, maxDepth = DEFAULT_GROUP_MAX_DEPTH, maxVersionRetries = 10, deleteChunk = 25 }: GroupServiceDeps) {
+export function groupService({ groups, devices, clock, newId, maxDepth = DEFAULT_GROUP_MAX_DEPTH, retry = {}, deleteChunk = 25 }: GroupServiceDeps) {
   /**
    * Adds every ancestor of `targets` to a map, one batch read per level (a chain is at most
    * `maxDepth` long): reads never need the whole partition.
@@ -103,7 +105,7 @@ export function groupService({ groups, devices, clock, newId, maxDepth = DEFAULT
       compileGroupCriteria(request.criteria);
       const id = request.id ?? newId();
       const parentId = request.parent_id ?? null;
-      for (let attempt = 0; attempt <= maxVersionRetries; attempt++) {
+      return retryOnConflict(retry, 'device groups', async () => {
         const now = clock.now();
         const group = newGroup(id, request, now);
         let ancestors: DeviceGroup[] = [];
@@ -118,14 +120,9 @@ export function groupService({ groups, devices, clock, newId, maxDepth = DEFAULT
           hierarchyVersion = snap.hierarchyVersion;
         }
         const view = viewOf(group, ancestors);
-        try {
-          await groups.save({ puts: [{ after: group }], deletes: [], hierarchyVersion, outbox: [groupCreated(newId(), view, group.created_at)] });
-          return view;
-        } catch (error) {
-          if (!(error instanceof VersionConflictError)) throw error;
-        }
-      }
-      throw new ContentionError('device groups are being changed concurrently; try again');
+        await groups.save({ puts: [{ after: group }], deletes: [], hierarchyVersion, outbox: [groupCreated(newId(), view, group.created_at)] });
+        return view;
+      });
     },
 
     async get(id: string): Promise<GroupView> {
@@ -152,7 +149,8 @@ export function groupService({ groups, devices, clock, newId, maxDepth = DEFAULT
     async replace(id: string, input: GroupInput, ifMatch?: number): Promise<GroupView> {
       compileGroupCriteria(input.criteria);
       const parentId = input.parent_id ?? null;
-      for (let attempt = 0; attempt <= maxVersionRetries; attempt++) {
+      // A lost race is re-read: a moved version is then the client's 412 (If-Match) or re-applied (blind PUT).
+      return retryOnConflict(retry, `device group ${id}`, async () => {
         let current = await groups.get(id);
         if (!current) throw new GroupNotFoundError(id);
         let map: Map<string, DeviceGroup>;
@@ -171,15 +169,9 @@ export function groupService({ groups, devices, clock, newId, maxDepth = DEFAULT
         const next = replacedGroup(current, input, clock.now());
         if (!next) return before;
         const after = viewOf(next, chain(next, map));
-        try {
-          await groups.save({ puts: [{ before: current, after: next }], deletes: [], hierarchyVersion, outbox: [groupUpdated(newId(), before, after, next.updated_at)] });
-          return after;
-        } catch (error) {
-          // Re-read: a moved version is then the client's 412 (If-Match) or re-applied (blind PUT).
-          if (!(error instanceof VersionConflictError)) throw error;
-        }
-      }
-      throw new ContentionError(`device group ${id} is being changed concurrently; try again`);
+        await groups.save({ puts: [{ before: current, after: next }], deletes: [], hierarchyVersion, outbox: [groupUpdated(newId(), before, after, next.updated_at)] });
+        return after;
+      });
     },
 
     /**
@@ -190,7 +182,7 @@ export function groupService({ groups, devices, clock, newId, maxDepth = DEFAULT
      */
     async remove(id: string, { cascade = false, ifMatch }: DeleteOptions = {}): Promise<void> {
       let progressed = false;
-      for (let attempt = 0; attempt <= maxVersionRetries; attempt++) {
+      return retryOnConflict(retry, `device group ${id}`, async () => {
         const snap = await groups.snapshot();
         const map = snapshotMap(snap.groups);
         const target = map.get(id);
@@ -203,20 +195,14 @@ export function groupService({ groups, devices, clock, newId, maxDepth = DEFAULT
         if (doomed.length > 1 && !cascade) throw new GroupHasChildrenError(id, doomed.filter((g) => g.parent_id === id).length);
         const time = isoTimestamp(clock.now());
         let hierarchyVersion = snap.hierarchyVersion;
-        try {
-          for (let i = 0; i < doomed.length; i += deleteChunk) {
-            const chunk = doomed.slice(i, i + deleteChunk);
-            const outbox = chunk.map((g) => groupDeleted(newId(), viewOf(g, chain(g, map)), time));
-            await groups.save({ puts: [], deletes: chunk, hierarchyVersion, outbox });
-            hierarchyVersion++;
-            progressed = true;
-          }
-          return;
-        } catch (error) {
-          if (!(error instanceof VersionConflictError)) throw error;
+        for (let i = 0; i < doomed.length; i += deleteChunk) {
+          const chunk = doomed.slice(i, i + deleteChunk);
+          const outbox = chunk.map((g) => groupDeleted(newId(), viewOf(g, chain(g, map)), time));
+          await groups.save({ puts: [], deletes: chunk, hierarchyVersion, outbox });
+          hierarchyVersion++;
+          progressed = true;
         }
-      }
-      throw new ContentionError(`device group ${id} is being changed concurrently; try again`);
+      });
     },
 
     /**

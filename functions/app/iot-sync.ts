@@ -10,6 +10,7 @@
 import type { Device, JsonValue } from '../domain/device';
 import { IotVersionConflictError } from '../domain/errors';
 import { IDENTITY_SLOT } from '../domain/slots';
+import { metadataAt } from '../domain/filters';
 import type { DeviceRepository, IotRegistry, IotThing } from './ports';
 
 /** AWS IoT thing attribute values: at most 800 of these characters. */
@@ -35,13 +36,9 @@ export function attributeValueOf(value: JsonValue | undefined): string | undefin
 
 /** A metadata value by key: the key itself first, else read as a dotted path (`location.building`). */
 function metadataValue(metadata: Record<string, JsonValue>, key: string): JsonValue | undefined {
-  if (key in metadata) return metadata[key];
-  let current: JsonValue | undefined = metadata;
-  for (const part of key.split('.')) {
-    if (typeof current !== 'object' || current === null || Array.isArray(current)) return undefined;
-    current = (current as Record<string, JsonValue>)[part];
-  }
-  return current;
+  // Own keys only: `toString` is a key like any other, never Object.prototype's member.
+  if (Object.hasOwn(metadata, key)) return metadata[key];
+  return metadataAt(metadata, key.split('.'));
 }
 
 /** The attributes the sync owns: `status`, `dms_owner`, then the configured metadata keys that fit the limit. */
@@ -63,6 +60,8 @@ export function thingAttributesOf(device: Device, metadataKeys: readonly string[
 }
 
 export interface IotSyncSettings {
+  /** The AWS partition of the certificate ARNs (`aws`, `aws-cn`, `aws-us-gov`). */
+  partition: string;
   region: string;
   accountId: string;
   metadataKeys: readonly string[];
@@ -98,7 +97,7 @@ export interface IotSyncReport {
 export type IotSync = ReturnType<typeof iotSync>;
 
 export function iotSync({ devices, iot, settings, maxVersionRetries = 5, log = () => undefined }: IotSyncDeps) {
-  const certificateArn = (id: string) => `arn:aws:iot:${settings.region}:${settings.accountId}:cert/${id}`;
+  const certificateArn = (id: string) => `arn:${settings.partition}:iot:${settings.region}:${settings.accountId}:cert/${id}`;
   const managed = managedKeys(settings.metadataKeys, settings.maxAttributes);
 
   /** The attribute changes that make `thing` match `desired` (merge semantics: '' removes). */

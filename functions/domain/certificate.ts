@@ -17,6 +17,9 @@ export interface ParsedCertificate {
   public_key_sha256: string;
 }
 
+/** 20 octets in hex. */
+export const MAX_SERIAL_HEX = 40;
+
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
 
 /** Distinguished names on one line, most specific first as in RFC 4514 order of the text form. */
@@ -34,6 +37,8 @@ export function parseCertificate(pem: unknown, field = 'certificate'): ParsedCer
   } catch {
     throw invalid('the PEM block is not a valid X.509 certificate');
   }
+  // RFC 5280 4.1.2.2: at most 20 octets. The serial is stored inline on the device, so it is bounded.
+  if (normaliseSerial(cert.serialNumber).length > MAX_SERIAL_HEX) throw invalid('the serial number is longer than 20 octets (RFC 5280)');
   const der = cert.raw;
   const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
   return {

@@ -129,9 +129,14 @@ export class DeviceNotDecommissionedError extends UnprocessableError {
   }
 }
 
-/** Transient contention that survived every retry. */
+/** Transient contention that outlasted the retries; the client may try again after `retryAfterSeconds`. */
 export class ContentionError extends DomainError {
   readonly code = 'CONTENTION';
+  readonly retryAfterSeconds: number;
+  constructor(message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+    super(message, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds ?? 1;
+  }
 }
 
 // Device groups (CONTRACT §2 "Device group").

@@ -133,10 +133,14 @@ function deepEqual(a: unknown, b: unknown): boolean {
   return ka.length === kb.length && ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
-function metadataAt(metadata: Record<string, JsonValue>, path: string[]): JsonValue | undefined {
+/**
+ * The value at a metadata path, or undefined. Only the document's own keys count: `toString`,
+ * `__proto__` or `constructor` are plain keys, never members inherited from Object.prototype.
+ */
+export function metadataAt(metadata: Record<string, JsonValue>, path: readonly string[]): JsonValue | undefined {
   let node: JsonValue | undefined = metadata;
   for (const key of path) {
-    if (node === null || typeof node !== 'object' || Array.isArray(node)) return undefined;
+    if (node === null || typeof node !== 'object' || Array.isArray(node) || !Object.hasOwn(node, key)) return undefined;
     node = node[key];
   }
   return node;

@@ -19,17 +19,55 @@ export const idSchema = z
   .regex(ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 : _ . -')
   .meta({ description: 'Immutable id: 1-128 characters of [A-Za-z0-9:_.-].', example: 'device-001' });
 
+/** Well-formed UTF-16 (no lone surrogate): what DynamoDB and EventBridge store as UTF-8 unchanged. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const wellFormed = (text: string) => !LONE_SURROGATE.test(text);
+
 export const tagSchema = z
   .string()
   .min(1)
   .max(128)
   // eslint-disable-next-line no-control-regex
-  .regex(/^[^\u0000-\u001f#]+$/, 'must not contain control characters or #');
+  .regex(/^[^\u0000-\u001f#]+$/, 'must not contain control characters or #')
+  .refine(wellFormed, 'must be well-formed Unicode (no lone surrogate)');
 
 export const tagsSchema = z.array(tagSchema).max(MAX_TAGS).meta({ description: `Up to ${MAX_TAGS} tags; duplicates are removed.` });
+/** CONTRACT §8: metadata is at most 16 KiB as compact UTF-8 JSON, and nests at most 8 levels. */
+export const MAX_METADATA_BYTES = 16 * 1024;
+export const MAX_METADATA_DEPTH = 8;
+
+/** Whether a JSON value has more than `max` levels of containers (iterative: any input is safe). */
+export function nestsDeeper(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * Why metadata breaks the limits, or undefined. Depth counts containers, the metadata object being
+ * level 1. Iterative and checked before serializing, so no input can exhaust the stack.
+ */
+export function metadataProblem(metadata: Record<string, unknown>): string | undefined {
+  if (nestsDeeper(metadata, MAX_METADATA_DEPTH)) return `nests deeper than ${MAX_METADATA_DEPTH} levels`;
+  const bytes = new TextEncoder().encode(JSON.stringify(metadata)).length;
+  if (bytes > MAX_METADATA_BYTES) return `is ${bytes} bytes as compact UTF-8 JSON; the limit is ${MAX_METADATA_BYTES}`;
+  return undefined;
+}
+
 // Bodies are parsed JSON already, so any value here is JSON; z.unknown keeps the OpenAPI schema flat.
-export const metadataSchema = z.record(z.string(), z.unknown()).meta({ description: 'Free JSON object.' });
-export const iconSchema = z.string().min(1).max(64);
+export const metadataSchema = z
+  .record(z.string(), z.unknown())
+  .superRefine((metadata, ctx) => {
+    const problem = metadataProblem(metadata);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .meta({ description: `Free JSON object: at most ${MAX_METADATA_BYTES} bytes (16 KiB) as compact UTF-8 JSON, nesting at most ${MAX_METADATA_DEPTH} levels (the object itself is level 1).` });
+export const iconSchema = z.string().min(1).max(64).refine(wellFormed, 'must be well-formed Unicode (no lone surrogate)');
 export const iconColorSchema = z
   .string()
   .regex(/^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$/, 'must be a hex color like #25ee32');
@@ -195,7 +233,12 @@ export const bindSlotSchema = z
     z.strictObject({ type: z.literal('x509').optional(), certificate: z.string().min(1) }),
     z.strictObject({
       type: z.enum(['SSH_KEY', 'TOKEN', 'OTHER']),
-      secret: z.string().min(1).max(4096).meta({ description: 'Opaque reference to the secret (never a private key).' }),
+      secret: z
+        .string()
+        .min(1)
+        .max(4096)
+        .regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/, 'must be printable ASCII without " or \\')
+        .meta({ description: 'Opaque reference to the secret (never a private key), e.g. an ARN or URI: 1-4096 printable ASCII characters without `"` or `\\`.' }),
       expiration_date: z.iso.datetime({ offset: true }).optional(),
     }),
   ])

@@ -76,10 +76,25 @@ export interface SlotMutation {
 
 type Ids = () => string;
 
-const slotOf = (device: Device, name: string): Slot | undefined => (name === IDENTITY_SLOT ? device.identity : device.slots[name]);
+/** Extra slots a device may hold besides its identity: bounds the device, so every event of it fits EventBridge. */
+export const MAX_EXTRA_SLOTS = 4;
+/** Versions whose secret a slot lists inline (`secrets`), newest first kept; every version is served by the versions route. */
+export const INLINE_SECRET_LIMIT = 3;
+
+/** The slot by name; own slots only (`toString` is a slot name like any other). */
+export const slotOf = (device: Device, name: string): Slot | undefined =>
+  name === IDENTITY_SLOT ? device.identity : Object.hasOwn(device.slots, name) ? device.slots[name] : undefined;
 
 function withSlot(device: Device, name: string, slot: Slot): Device {
   return name === IDENTITY_SLOT ? { ...device, identity: slot } : { ...device, slots: { ...device.slots, [name]: slot } };
+}
+
+/** The newest INLINE_SECRET_LIMIT entries of a version → secret map. */
+function recentSecrets(secrets: Record<string, string>): Record<string, string> {
+  const keep = Object.keys(secrets)
+    .sort((a, b) => Number(a) - Number(b))
+    .slice(-INLINE_SECRET_LIMIT);
+  return Object.fromEntries(keep.map((k) => [k, secrets[k]!]));
 }
 
 interface PlannedEvent {
@@ -146,6 +161,8 @@ export function bindSlot({ device, slot: name, material, previous, policy, now, 
   const expiration = 'certificate' in material ? material.certificate.not_after : material.expiration_date;
   if (expiration !== undefined && Date.parse(expiration) <= now.getTime()) throw new UnprocessableError(`the ${material.type === 'x509' ? 'certificate' : 'secret'} expired at ${expiration}`);
   const existing = slotOf(device, name);
+  if (!existing && name !== IDENTITY_SLOT && Object.keys(device.slots).length >= MAX_EXTRA_SLOTS)
+    throw new InvalidStateError(`device ${device.id} already has ${MAX_EXTRA_SLOTS} extra slots, the limit`);
   const version = existing ? existing.active_version + 1 : 0;
   const secret = secretOf(material);
   const sameKey =
@@ -161,7 +178,7 @@ export function bindSlot({ device, slot: name, material, previous, policy, now, 
     status: slotStatusAt({ revoked: false, expiresAt }, policy, now.getTime()),
     active_version: version,
     type: material.type,
-    secrets: { ...existing?.secrets, [String(version)]: secret },
+    secrets: recentSecrets({ ...existing?.secrets, [String(version)]: secret }),
     ...(expiration !== undefined ? { expiration_date: new Date(expiresAt!).toISOString() } : {}),
     events: existing?.events ?? {},
   };

@@ -10,14 +10,16 @@ import { policyService, type PolicyService } from '../app/policies';
 import { groupService, type GroupService } from '../app/groups';
 import { insightsService, type InsightsService } from '../app/insights';
 import type { Clock, DeviceRepository, PolicyRepository, Telemetry } from '../app/ports';
-import { bookmarkCodec } from '../adapters/dynamodb/bookmark';
+import { bookmarkCodec, type BookmarkCodec } from '../adapters/dynamodb/bookmark';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { devicePurge } from '../adapters/dynamodb/device-purge';
 import { deviceRepository } from '../adapters/dynamodb/device-repository';
 import { groupRepository } from '../adapters/dynamodb/group-repository';
 import { policyRepository } from '../adapters/dynamodb/policy-repository';
 import { loadConfig, type ServiceConfig } from './config';
-import { METRIC, metrics, MetricUnit } from './observability';
+import { bookmarkSecret } from './bookmark-secret';
+import { DEFAULT_BACKOFF } from '../domain/backoff';
+import { METRIC, metrics, MetricUnit, tracer } from './observability';
 
 export interface Services {
   config: ServiceConfig;
@@ -29,6 +31,8 @@ export interface Services {
   insights: InsightsService;
   /** Hard delete of decommissioned devices (the Lamassu edge). */
   deletion: DeviceDeletion;
+  /** The bookmark codec every list shares (the Lamassu edge's lists too). */
+  bookmarks: BookmarkCodec;
 }
 
 export const systemClock: Clock = { now: () => new Date() };
@@ -45,30 +49,36 @@ export const metricsTelemetry: Telemetry = {
 
 export function createServices(config: ServiceConfig, clock: Clock = systemClock): Services {
   const client = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
+  // DynamoDB calls as X-Ray subsegments (a no-op when tracing is off).
+  tracer.captureAWSv3Client(client);
+  // The key is read once per cold start before the first request (loadBookmarkSecret in the HTTP chain).
+  const bookmarks = bookmarkCodec(config.bookmarkSecret ?? bookmarkSecret);
   const repository = deviceRepository({
     client,
     tableName: config.tableName,
     listShards: config.listShards,
     statsShards: config.statsShards,
-    bookmarks: bookmarkCodec(config.bookmarkSecret),
+    bookmarks,
     readBudget: config.listReadBudget,
     statsReadBudget: config.statsReadBudget,
     dueShards: config.dueShards,
     indexedMetadataKeys: config.indexedMetadataKeys,
   });
-  const policies = policyRepository({ client, tableName: config.tableName, bookmarks: bookmarkCodec(config.bookmarkSecret) });
-  const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID, defaults: config.renewalDefaults, telemetry: metricsTelemetry, deviceSnapshots: config.lamassuEvents });
+  const policies = policyRepository({ client, tableName: config.tableName, bookmarks });
+  const retry = { policy: { ...DEFAULT_BACKOFF, budgetMs: config.versionRetrySeconds * 1000 } };
+  const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID, defaults: config.renewalDefaults, telemetry: metricsTelemetry, retry, deviceSnapshots: config.lamassuEvents });
   const groups = groupService({
-    groups: groupRepository({ client, tableName: config.tableName, bookmarks: bookmarkCodec(config.bookmarkSecret) }),
+    groups: groupRepository({ client, tableName: config.tableName, bookmarks }),
     devices,
     clock,
     newId: randomUUID,
     maxDepth: config.groupMaxDepth,
+    retry,
   });
   const dms = policyService({ policies, clock, newId: randomUUID, defaults: config.renewalDefaults });
   const purge = devicePurge({ client, tableName: config.tableName, statsShards: config.statsShards });
   const deletion = deviceDeletion({ devices: repository, purge, clock, newId: randomUUID });
-  return { config, repository, policies, devices, dms, groups, insights: insightsService({ devices: repository, clock }), deletion };
+  return { config, repository, policies, devices, dms, groups, insights: insightsService({ devices: repository, clock }), deletion, bookmarks };
 }
 
 let current: Services | undefined;

@@ -6,6 +6,7 @@ import { settingsProblems } from '../domain/policy';
 import { DEFAULT_RENEWAL, type RenewalSettings } from '../domain/status';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../domain/groups';
 import { indexedKeysProblem } from '../domain/insights';
+import { DEFAULT_BACKOFF } from '../domain/backoff';
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, problem: string) {
@@ -21,8 +22,10 @@ export interface ServiceConfig {
   dynamodbEndpoint?: string;
   listShards: number;
   statsShards: number;
-  /** Keys the integrity check of list bookmarks. */
-  bookmarkSecret: string;
+  /** Keys the integrity check of list bookmarks: the key itself (BOOKMARK_SECRET, the local service)... */
+  bookmarkSecret?: string;
+  /** ...or the Secrets Manager secret holding it (BOOKMARK_SECRET_ARN, set by the stack). */
+  bookmarkSecretArn?: string;
   /** Items one list request may read before returning a partial page. */
   listReadBudget: number;
   /** Items one statistics request may read before it answers 422 QUERY_TOO_BROAD. */
@@ -36,6 +39,8 @@ export interface ServiceConfig {
   renewalDefaults: RenewalSettings;
   /** LAMASSU_EVENTS=true: device events record whole devices, for the Lamassu-typed events. */
   lamassuEvents: boolean;
+  /** Seconds a blind write keeps retrying lost version races before answering 503 (VERSION_RETRY_SECONDS). */
+  versionRetrySeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -77,6 +82,13 @@ function renewalDefaults(env: Env): RenewalSettings {
   return settings;
 }
 
+/** BOOKMARK_SECRET (a real key, 32+ characters, never a name anyone can read) or BOOKMARK_SECRET_ARN. */
+export function bookmarkSecretConfig(env: Env): Pick<ServiceConfig, 'bookmarkSecret' | 'bookmarkSecretArn'> {
+  const secret = env.BOOKMARK_SECRET || undefined;
+  if (secret !== undefined && secret.length < 32) throw new ConfigError('BOOKMARK_SECRET', 'must be at least 32 characters (a random key)');
+  return { bookmarkSecret: secret, bookmarkSecretArn: env.BOOKMARK_SECRET_ARN || undefined };
+}
+
 export function loadConfig(env: Env = process.env): ServiceConfig {
   const tableName = required(env, 'TABLE_NAME');
   return {
@@ -85,7 +97,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT || undefined,
     listShards: intVar(env, 'LIST_SHARDS', DEFAULT_LIST_SHARDS, 1, 64),
     statsShards: intVar(env, 'STATS_SHARDS', DEFAULT_STATS_SHARDS, 1, 100),
-    bookmarkSecret: env.BOOKMARK_SECRET || `bookmark:${tableName}`,
+    ...bookmarkSecretConfig(env),
     listReadBudget: intVar(env, 'LIST_READ_BUDGET', 2000, 100, 100000),
     statsReadBudget: intVar(env, 'STATS_READ_BUDGET', 10000, 100, 1000000),
     indexedMetadataKeys: indexedMetadataKeysOf(env),
@@ -93,6 +105,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     dueShards: intVar(env, 'DUE_SHARDS', DEFAULT_DUE_SHARDS, 1, 64),
     renewalDefaults: renewalDefaults(env),
     lamassuEvents: env.LAMASSU_EVENTS === 'true',
+    versionRetrySeconds: intVar(env, 'VERSION_RETRY_SECONDS', DEFAULT_BACKOFF.budgetMs / 1000, 1, 60),
   };
 }
 

@@ -3,11 +3,13 @@
  * and JSON responses with ETags. Handlers only parse → call a use case → return a result.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../domain/errors';
+import { ContentionError, MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../domain/errors';
 import { errorResponse } from './http-errors';
-import { flushMetrics, logger } from './observability';
+import { loadBookmarkSecret } from './bookmark-secret';
+import { flushMetrics, logger, tracer } from './observability';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -90,8 +92,11 @@ export function httpHandler(options: HttpHandlerOptions, fn: (request: HttpReque
   const log = options.log ?? ((message, error) => logger.error(message, error as Error));
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    // Errors become responses below, so a trace records them as answered, not as crashes.
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use({
       before: async (request) => {
+        await loadBookmarkSecret();
         // Correlation ids on every log line of this invocation.
         const { requestId, routeKey } = request.event.requestContext;
         logger.appendKeys({ request_id: requestId, route: routeKey, ...(request.event.pathParameters?.id ? { resource_id: request.event.pathParameters.id } : {}) });
@@ -101,7 +106,7 @@ export function httpHandler(options: HttpHandlerOptions, fn: (request: HttpReque
         const { statusCode, body } = errorResponse(request.error);
         if (statusCode >= 500) log('request failed', request.error);
         else logger.info('request rejected', { status: statusCode, code: body.code });
-        request.response = toResponse({ statusCode, body, headers: statusCode === 503 ? { 'retry-after': '1' } : undefined });
+        request.response = toResponse({ statusCode, body, headers: statusCode === 503 ? { 'retry-after': String(request.error instanceof ContentionError ? request.error.retryAfterSeconds : 1) } : undefined });
         flushMetrics();
       },
     })

@@ -11,15 +11,22 @@ import { ConfigError, IOT_MAX_ATTRIBUTES_TYPED, IOT_MAX_ATTRIBUTES_UNTYPED, type
 import { logger } from './observability';
 
 /** The IoT sync: the device repository (reads only) and AWS IoT, or the registry given (a dry run, a test fake). */
-export function createIotSync(config: IotSyncConfig, accountId: string, devices: DeviceRepository, iot?: IotRegistry): IotSync {
+/** Where the function runs, from its ARN: the partition and account of the certificate ARNs. */
+export interface ArnOwner {
+  partition: string;
+  account: string;
+}
+
+export function createIotSync(config: IotSyncConfig, owner: ArnOwner, devices: DeviceRepository, iot?: IotRegistry): IotSync {
   if (!config.region) throw new ConfigError('AWS_REGION', 'is required for certificate ARNs');
   const log = (message: string, detail: Record<string, unknown>) => logger.info(message, detail);
   return iotSync({
     devices,
     iot: iot ?? iotRegistry({ client: createIotClient({ region: config.region, endpoint: config.iotEndpoint }), log }),
     settings: {
+      partition: owner.partition,
       region: config.region,
-      accountId: config.accountId ?? accountId,
+      accountId: config.accountId ?? owner.account,
       metadataKeys: config.metadataKeys,
       thingTypeName: config.thingTypeName,
       maxAttributes: config.thingTypeName ? IOT_MAX_ATTRIBUTES_TYPED : IOT_MAX_ATTRIBUTES_UNTYPED,
@@ -31,11 +38,11 @@ export function createIotSync(config: IotSyncConfig, accountId: string, devices:
 
 let currentIotSync: { config: IotSyncConfig; sync: IotSync } | undefined;
 
-/** The process-wide IoT sync; `accountId` (from the function's ARN) is used unless AWS_ACCOUNT_ID is set. */
-export function iotSyncService(accountId: string): { config: IotSyncConfig; sync: IotSync } {
+/** The process-wide IoT sync; the owner's account (from the function's ARN) is used unless AWS_ACCOUNT_ID is set. */
+export function iotSyncService(owner: ArnOwner): { config: IotSyncConfig; sync: IotSync } {
   if (!currentIotSync) {
     const config = loadIotSyncConfig();
-    currentIotSync = { config, sync: createIotSync(config, accountId, services().repository) };
+    currentIotSync = { config, sync: createIotSync(config, owner, services().repository) };
   }
   return currentIotSync;
 }

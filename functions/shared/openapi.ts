@@ -12,6 +12,7 @@ import { MAX_BODY_BYTES } from './http';
 import { EVENTS_DOCUMENT } from './openapi-events';
 import { LAMASSU_OPERATIONS, LAMASSU_SCHEMAS } from './openapi-lamassu';
 import { filterQueryParam } from './openapi-parts';
+import { INLINE_SECRET_LIMIT, MAX_EXTRA_SLOTS } from '../domain/slots';
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
@@ -142,10 +143,10 @@ const SLOT_OPERATIONS: Record<string, Operation> = {
   },
   'PUT /v2/devices/{id}/slots/{slot}': {
     summary: 'Bind a certificate or a secret to an extra slot',
-    description: `${BIND_DESCRIPTION} Non-x509 types take {type, secret, expiration_date?}; the secret is an opaque reference, and anything that looks like a PEM private key is 400. A secret without expiration_date stays ACTIVE. Extra slots have their own status and events; the device status follows the identity slot only.`,
+    description: `${BIND_DESCRIPTION} Non-x509 types take {type, secret, expiration_date?}; the secret is an opaque reference, and anything that looks like a PEM private key is 400. A secret without expiration_date stays ACTIVE. Extra slots have their own status and events; the device status follows the identity slot only. A device holds at most ${MAX_EXTRA_SLOTS} extra slots besides its identity (a new one beyond that is 409 INVALID_STATE), and a slot lists the secrets of its newest ${INLINE_SECRET_LIMIT} versions inline (\`secrets\`; every version is served by the versions route): so every event of a valid device fits EventBridge's 256 KB entry.`,
     parameters: [idParam, slotParam, ifMatch],
     requestBody: { required: true, ...json(ref('BindSlot')) },
-    responses: { '200': deviceResponse('The device'), '404': error('Unknown device'), '409': error('Decommissioned device'), '412': error('If-Match does not match'), '422': error('Already expired') },
+    responses: { '200': deviceResponse('The device'), '404': error('Unknown device'), '409': error(`Decommissioned device, or a new slot beyond the ${MAX_EXTRA_SLOTS} extra slots`), '412': error('If-Match does not match'), '422': error('Already expired') },
   },
   'POST /v2/devices/{id}/slots/{slot}/revoke': {
     summary: 'Revoke the active version of an extra slot',

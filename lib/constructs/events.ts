@@ -151,7 +151,8 @@ export class DeviceEvents extends Construct {
     this.certificateRule = new Rule(this, 'CertificateStatusRule', {
       eventBus: this.bus,
       description: 'Certificate status updates from the CA to the Device Manager certificate intake',
-      eventPattern: { detailType: [CERTIFICATE_STATUS_DETAIL_TYPE] },
+      // The CA's source too: the detail-type alone would let anyone allowed to PutEvents on the bus revoke identities.
+      eventPattern: { source: [...config.certificateSources], detailType: [CERTIFICATE_STATUS_DETAIL_TYPE] },
       targets: [new LambdaFunction(this.certificateIntake.function, { deadLetterQueue: this.certificateDeadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(24) })],
     });
   }

@@ -67,7 +67,8 @@ export class IotSync extends Construct {
       eventBus: bus,
       description: 'Device Manager device events to the AWS IoT registry sync',
       eventPattern: { source: [config.eventSource], detailType: Match.prefix('device.') },
-      targets: [new SqsQueue(this.queue, { retryAttempts: 8, maxEventAge: Duration.hours(24) })],
+      // What EventBridge cannot deliver to the queue (after its retries) lands in the sync's DLQ too.
+      targets: [new SqsQueue(this.queue, { retryAttempts: 8, maxEventAge: Duration.hours(24), deadLetterQueue: this.deadLetterQueue })],
     });
 
     this.function = new ServiceFunction(this, 'Sync', {

@@ -16,6 +16,24 @@ export interface MonitoringProps {
   readonly api: HttpApi;
   readonly apiFunctions: readonly IFunction[];
   readonly sweeper: IFunction;
+  /** Every other function of the stack (publisher, certificate intake, IoT sync...): each gets an error alarm. */
+  readonly otherFunctions: readonly IFunction[];
+  /** The outbox publisher, fed by the table stream: its iterator age says how late events are. */
+  readonly publisher: IFunction;
+}
+
+/** Iterator age (ms) of the outbox stream beyond which events are late enough to page someone. */
+export const ITERATOR_AGE_LIMIT_MS = 10 * 60 * 1000;
+
+/**
+ * Period and missing-data rule of the SweepLag alarm for a sweep interval: two intervals (at most a
+ * day, CloudWatch's longest evaluation range), so every period holds at least one run of a live
+ * sweeper and no data means it stopped (breaching). When two intervals exceed a day, a period may
+ * hold no run at all: missing data then keeps the alarm's state.
+ */
+export function sweepLagAlarmShape(sweepRateMinutes: number): { periodMinutes: number; treatMissingData: TreatMissingData } {
+  const periodMinutes = Math.min(2 * sweepRateMinutes, 1440);
+  return { periodMinutes, treatMissingData: 2 * sweepRateMinutes <= 1440 ? TreatMissingData.BREACHING : TreatMissingData.MISSING };
 }
 
 export class Monitoring extends Construct {
@@ -54,18 +72,47 @@ export class Monitoring extends Construct {
       }),
     );
     const lagLimitSeconds = 2 * config.sweepRateMinutes * 60;
+    const lag = sweepLagAlarmShape(config.sweepRateMinutes);
     this.alarms.push(
       new Alarm(this, 'SweepLag', {
-        alarmDescription: `A status boundary waited more than twice the sweep interval (${lagLimitSeconds} s) to be persisted`,
-        metric: serviceMetric(METRIC.sweepLag, 'Maximum'),
+        alarmDescription: `A status boundary waited more than twice the sweep interval (${lagLimitSeconds} s) to be persisted, or the sweeper reported nothing for ${lag.periodMinutes} minutes`,
+        metric: serviceMetric(METRIC.sweepLag, 'Maximum').with({ period: Duration.minutes(lag.periodMinutes) }),
         threshold: lagLimitSeconds,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.BREACHING,
+        treatMissingData: lag.treatMissingData,
       }),
     );
 
-    const functionErrors: IMetric[] = [...props.apiFunctions, sweeper].map((f) => f.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }));
+    this.alarms.push(
+      new Alarm(this, 'OutboxIteratorAge', {
+        alarmDescription: `The outbox publisher is more than ${ITERATOR_AGE_LIMIT_MS / 60000} minutes behind the table stream (records expire after 24 h)`,
+        metric: props.publisher.metric('IteratorAge', { period: Duration.minutes(5), statistic: 'Maximum' }),
+        threshold: ITERATOR_AGE_LIMIT_MS,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        // No writes, no batches: nothing is late.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+
+    // Every function but the sweeper (alarmed above on its own interval): an unhandled error, a timeout
+    // or a crash. API functions answer errors as responses, so any Lambda error there is a real fault.
+    for (const fn of [...props.apiFunctions, ...props.otherFunctions]) {
+      this.alarms.push(
+        new Alarm(this, `${fn.node.path.split('/').slice(1, -1).join('').replace(/[^A-Za-z0-9]/g, '')}Errors`, {
+          alarmDescription: `Function ${fn.node.scope!.node.path} failed (unhandled error, timeout or crash)`,
+          metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+          threshold: 0,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+
+    const functionErrors: IMetric[] = [...props.apiFunctions, ...props.otherFunctions, sweeper].map((f) => f.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }));
     this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `DeviceManager-${config.stageName}` });
     this.dashboard.addWidgets(
       new TextWidget({ markdown: `# Device Manager (${config.stageName})\nAPI, lifecycle metrics and the status sweeper.`, width: 24, height: 2 }),

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { CfnTable, ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -139,9 +139,13 @@ export class ServiceFunction extends Construct implements IGrantable {
         NODE_OPTIONS: '--enable-source-maps',
         // Every function, table or not: the OpenAPI document names the indexed metadata keys too.
         ...(config.indexedMetadataKeys.length > 0 ? { INDEXED_METADATA_KEYS: config.indexedMetadataKeys.join(',') } : {}),
+        ...(config.tracing ? {} : { POWERTOOLS_TRACE_ENABLED: 'false' }),
         ...(usesTable ? tableEnvironment(props.table, config) : {}),
         ...props.environment,
       },
+      // Active X-Ray tracing (setting `tracing`): CDK grants xray:PutTraceSegments and
+      // xray:PutTelemetryRecords to the role, and the Powertools Tracer in the handler chain records.
+      tracing: config.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       bundling: {
         format: OutputFormat.CJS,
         target: 'node22',
@@ -156,6 +160,13 @@ export class ServiceFunction extends Construct implements IGrantable {
       },
     });
 
+    if (config.tracing) {
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          "Active tracing: CDK grants xray:PutTraceSegments and xray:PutTelemetryRecords, which AWS X-Ray only allows on '*' (no resource-level permissions); no other statement of this role uses a wildcard resource (tested).",
+      });
+    }
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason:

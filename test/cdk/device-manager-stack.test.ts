@@ -7,7 +7,7 @@ import { createTableInput } from '../../functions/adapters/dynamodb/schema';
 import { HTTP_ROUTES, type HttpRoute } from '../../functions/handlers/http/routes';
 import { loadConfig } from '../../functions/shared/config';
 import { grantTableAccess, tableActionsOf } from '../../lib/constructs/service-function';
-import { asArray, refOf, resourcesOf, statementsOfRole, type Synthesized, synthesize, defaultTableEnvironment } from './helpers';
+import { asArray, refOf, resourcesOf, statementsOfRole, isXray, type Statement, type Synthesized, synthesize, defaultTableEnvironment } from './helpers';
 
 const READ = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
 const WRITE = [...READ, 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'].sort();
@@ -153,7 +153,8 @@ describe('the functions', () => {
     if (route.table === 'none') {
       expect(variables).toEqual({ NODE_OPTIONS: '--enable-source-maps' });
     } else {
-      expect(variables).toEqual(defaultTableEnvironment(tableId));
+      const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
+      expect(variables).toEqual({ ...defaultTableEnvironment(tableId), BOOKMARK_SECRET_ARN: { Ref: secretId } });
     }
   });
 
@@ -226,9 +227,13 @@ describe('least privilege', () => {
       }
     }
 
-    // Logs: only its own log group, and nothing else.
+    // Logs: only its own log group; the bookmark key: read, that secret only; nothing else.
     const others = statements.filter((s) => !dynamo.includes(s));
-    expect(others).toEqual([{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [refOf(fn.props.LoggingConfig.LogGroup), 'Arn'] } }]);
+    const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
+    expect(others).toEqual([
+      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [refOf(fn.props.LoggingConfig.LogGroup), 'Arn'] } },
+      ...(access === 'none' ? [] : [{ Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: { Ref: secretId } }]),
+    ]);
   });
 
   it('refuses an explicit table grant outside the write level (no Scan, no wildcard)', () => {
@@ -261,7 +266,8 @@ describe('least privilege', () => {
     }
     const statements = resourcesOf(template, 'AWS::IAM::Policy').flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
     expect(statements.length).toBeGreaterThan(0);
-    for (const statement of statements) {
+    // Active tracing's X-Ray statement is the one wildcard resource (X-Ray has no resource ARNs).
+    for (const statement of (statements as Statement[]).filter((s) => !isXray(s))) {
       for (const action of asArray(statement.Action)) expect(action).not.toContain('*');
       for (const resource of asArray(statement.Resource)) expect(resource).not.toBe('*');
     }

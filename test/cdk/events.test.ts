@@ -93,20 +93,28 @@ describe('the outbox publisher', () => {
 });
 
 describe('the certificate intake', () => {
-  it('is the target of a rule on certificate.status.update, retried, with a DLQ for delivery and for failed runs', () => {
+  it("is the target of a rule on certificate.status.update from the CA's source, retried, with a DLQ for delivery and for failed runs", () => {
     const events = dev.stack.events;
     const intake = idOf(dev, events.certificateIntake.function);
     const dlq = arnOf(idOf(dev, events.certificateDeadLetterQueue));
     const rule = resource(dev, idOf(dev, events.certificateRule)).Properties;
     expect(rule).toMatchObject({
       EventBusName: { Ref: resourcesOf(dev.template, 'AWS::Events::EventBus')[0]![0] },
-      EventPattern: { 'detail-type': ['certificate.status.update'] },
+      EventPattern: { source: ['lamassu.ca'], 'detail-type': ['certificate.status.update'] },
       Targets: [{ Arn: arnOf(intake), DeadLetterConfig: { Arn: dlq }, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 } }],
     });
     const invokeConfig = resourcesOf(dev.template, 'AWS::Lambda::EventInvokeConfig').find(([, c]) => refOf(c.Properties!.FunctionName) === intake)!;
     expect(invokeConfig[1].Properties).toMatchObject({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: dlq } } });
     const permissions = resourcesOf(dev.template, 'AWS::Lambda::Permission').filter(([, p]) => refOf(p.Properties!.FunctionName) === intake);
     expect(permissions.map(([, p]) => p.Properties)).toEqual([{ Action: 'lambda:InvokeFunction', FunctionName: arnOf(intake), Principal: 'events.amazonaws.com', SourceArn: arnOf(idOf(dev, events.certificateRule)) }]);
+  });
+
+  it('matches exactly the configured certificateSources, and refuses an invalid list', () => {
+    const custom = synthesize({ certificateSources: ['acme.pki', 'lamassu.ca.eu'] });
+    const rule = resource(custom, idOf(custom, custom.stack.events.certificateRule)).Properties;
+    expect(rule!.EventPattern).toEqual({ source: ['acme.pki', 'lamassu.ca.eu'], 'detail-type': ['certificate.status.update'] });
+    expect(() => synthesize({ certificateSources: [] })).toThrow('deviceManager.certificateSources must be an array of 1 to 10 distinct event sources');
+    expect(() => synthesize({ certificateSources: ['ok', ' bad'] })).toThrow('deviceManager.certificateSources[1] must match');
   });
 
   it('may Query the serial index only, do the device writes, send to its DLQ and write its logs', () => {

@@ -77,14 +77,21 @@ export interface Statement {
 
 export const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
-/** All policy statements that apply to a role: inline policies and AWS::IAM::Policy resources attached to it. */
-export function statementsOfRole(template: Template, roleId: string): Statement[] {
+/** The statement CDK adds to a function's role for active tracing (X-Ray allows no narrower resource). */
+export const XRAY_STATEMENT: Statement = { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' };
+export const isXray = (s: Statement) => s.Effect === 'Allow' && s.Resource === '*' && JSON.stringify([...asArray(s.Action)].sort()) === JSON.stringify(XRAY_STATEMENT.Action);
+
+/**
+ * All policy statements that apply to a role: inline policies and AWS::IAM::Policy resources attached
+ * to it; the X-Ray statement of active tracing is left out (test/cdk/operations.test.ts checks it).
+ */
+export function statementsOfRole(template: Template, roleId: string, { xray = false } = {}): Statement[] {
   const role = template.toJSON().Resources[roleId] as Resource;
   const inline = (role.Properties?.Policies ?? []).flatMap((p: { PolicyDocument: { Statement: Statement[] } }) => p.PolicyDocument.Statement);
   const attached = resourcesOf(template, 'AWS::IAM::Policy')
     .filter(([, p]) => (p.Properties?.Roles ?? []).some((r: unknown) => refOf(r) === roleId))
     .flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as Statement[]);
-  return [...inline, ...attached];
+  return [...inline, ...attached].filter((s) => xray || !isXray(s));
 }
 
 /** The environment every table-using function gets with the default settings. */

@@ -276,7 +276,8 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
 
     async listEvents(id, pageSize, bookmark) {
       const fingerprint = { events: id };
-      const after = bookmark ? bookmarks.decode(fingerprint, bookmark) : undefined;
+      // An events position is an event timestamp (functions/domain/device.ts nextEventTimestamps).
+      const after = bookmark ? bookmarks.decode(fingerprint, bookmark, isEventTimestamp) : undefined;
       const out = await query({
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
         ExpressionAttributeValues: { ':pk': deviceKey(id).pk, ':prefix': DEVICE_EVENT_PREFIX },
@@ -342,3 +343,5 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
     },
   };
 }
+
+const isEventTimestamp = (position: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(position);

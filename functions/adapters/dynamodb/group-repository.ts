@@ -9,6 +9,7 @@ import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { GroupChange, GroupRepository, GroupSnapshot, Page } from '../../app/ports';
 import { GroupAlreadyExistsError, GroupNameTakenError, VersionConflictError } from '../../domain/errors';
 import { type DeviceGroup, groupNameKey } from '../../domain/groups';
+import { ID_PATTERN } from '../../domain/device';
 import type { BookmarkCodec } from './bookmark';
 import { GROUP_SK_PREFIX, GROUPS_PK, groupHierarchyKey, groupKey, groupNameReservationKey } from './keys';
 import { OUTBOX_TTL_SECONDS, outboxPuts } from './outbox';
@@ -184,7 +185,8 @@ export function groupRepository(options: GroupRepositoryOptions): GroupRepositor
 
     async list(pageSize, bookmark): Promise<Page<DeviceGroup>> {
       const fingerprint = { groups: 'by-id' };
-      const after = bookmark ? bookmarks.decode(fingerprint, bookmark) : undefined;
+      // A position is the last id served.
+      const after = bookmark ? bookmarks.decode(fingerprint, bookmark, (p) => ID_PATTERN.test(p)) : undefined;
       const out = await query({
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
         ExpressionAttributeValues: { ':pk': GROUPS_PK, ':prefix': GROUP_SK_PREFIX },

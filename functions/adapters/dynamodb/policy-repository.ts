@@ -3,6 +3,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { PolicyJob, PolicyRepository } from '../../app/ports';
 import { VersionConflictError } from '../../domain/errors';
+import { ID_PATTERN } from '../../domain/device';
 import type { DmsPolicy } from '../../domain/policy';
 import type { BookmarkCodec } from './bookmark';
 import { JOBS_PK, POLICIES_PK, policyJobKey, policyKey } from './keys';
@@ -25,7 +26,8 @@ export function policyRepository({ client, tableName: TableName, bookmarks }: Po
 
     async list(pageSize, bookmark) {
       const fingerprint = { policies: true };
-      const after = bookmark ? bookmarks.decode(fingerprint, bookmark) : undefined;
+      // A position is the last id served.
+      const after = bookmark ? bookmarks.decode(fingerprint, bookmark, (p) => ID_PATTERN.test(p)) : undefined;
       const out = await client.send(
         new QueryCommand({
           TableName,

@@ -6,7 +6,7 @@
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { SyncHints } from '../../app/iot-sync';
-import { iotSyncService } from '../../shared/iot-composition';
+import { type ArnOwner, iotSyncService } from '../../shared/iot-composition';
 import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../shared/observability';
 
 /** Devices synced at once within a batch. */
@@ -17,9 +17,10 @@ interface DeviceWork {
   superseded: Set<number>;
 }
 
-/** The account of a function ARN (`arn:aws:lambda:<region>:<account>:function:<name>`). */
-export function accountOf(functionArn: string | undefined): string {
-  return functionArn?.split(':')[4] ?? '';
+/** The partition and account of a function ARN (`arn:<partition>:lambda:<region>:<account>:function:<name>`). */
+export function ownerOf(functionArn: string | undefined): ArnOwner {
+  const parts = functionArn?.split(':') ?? [];
+  return { partition: parts[1] || 'aws', account: parts[4] ?? '' };
 }
 
 /** The device a bus event is about, and what it hints; undefined for events that are not a device's. */
@@ -36,7 +37,7 @@ export function deviceWorkOf(body: string): { deviceId: string; supersededIdenti
 
 export async function handler(event: SQSEvent, context: Pick<Context, 'invokedFunctionArn'> & Partial<Context>): Promise<SQSBatchResponse> {
   if (context.functionName) logger.addContext(context as Context);
-  const { config, sync } = iotSyncService(accountOf(context.invokedFunctionArn));
+  const { config, sync } = iotSyncService(ownerOf(context.invokedFunctionArn));
   if (!config.enabled) {
     logger.info('iot-sync is disabled (IOT_SYNC_ENABLED); messages acknowledged', { messages: event.Records.length });
     return { batchItemFailures: [] };

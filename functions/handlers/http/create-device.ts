@@ -7,6 +7,8 @@ import { httpHandler } from '../../shared/http';
 export const handler = httpHandler({ accepts: ['application/json'] }, async (request) => {
   const parsed = createDeviceSchema.safeParse(request.body);
   if (!parsed.success) throw new ValidationError('invalid device', problemsOf(parsed.error));
-  const device = await services().devices.register({ ...parsed.data, metadata: parsed.data.metadata as Record<string, JsonValue> | undefined });
+  // The validated metadata itself: zod's copy would drop an own `__proto__` key.
+  const { metadata } = request.body as { metadata?: Record<string, JsonValue> };
+  const device = await services().devices.register({ ...parsed.data, metadata });
   return { statusCode: 201, body: device, version: device.version, headers: { location: `/v2/devices/${encodeURIComponent(device.id)}` } };
 });

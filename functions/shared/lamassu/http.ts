@@ -19,7 +19,6 @@ import {
   ValidationError,
 } from '../../domain/errors';
 import { services } from '../composition';
-import { bookmarkCodec } from '../../adapters/dynamodb/bookmark';
 import { httpHandler, type HttpHandlerOptions, type HttpRequest, type HttpResult } from '../http';
 import { LAMASSU_ERRORS, toLamassuDevice } from './model';
 import type { ListDeps } from './query';
@@ -72,13 +71,6 @@ export const deviceResult = (device: Device, statusCode = 200): HttpResult => ({
 
 /** The list dependencies every v1 device list shares. */
 export function listDeps(list: ListDeps['list'], scope?: ListDeps['scope']): ListDeps {
-  const { config } = services();
-  return { list, codec: bookmarkCodecOf(config.bookmarkSecret), readBudget: config.listReadBudget, scope };
-}
-
-const codecs = new Map<string, ReturnType<typeof bookmarkCodec>>();
-function bookmarkCodecOf(secret: string) {
-  let codec = codecs.get(secret);
-  if (!codec) codecs.set(secret, (codec = bookmarkCodec(secret)));
-  return codec;
+  const { config, bookmarks } = services();
+  return { list, codec: bookmarks, readBudget: config.listReadBudget, scope };
 }

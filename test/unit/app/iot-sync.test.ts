@@ -69,7 +69,7 @@ function setup(current: Device | undefined, settings: Partial<IotSyncSettings> =
       getSlotVersion: async (_id, slot, version) => versions.find((v) => v.slot === slot && v.version === version),
     },
     iot: registry,
-    settings: { region: REGION, accountId: ACCOUNT, metadataKeys: ['firmware_version', 'location'], thingTypeName: 'device-manager', maxAttributes: 50, decommissionCertificateStatus: 'INACTIVE', ...settings },
+    settings: { partition: 'aws', region: REGION, accountId: ACCOUNT, metadataKeys: ['firmware_version', 'location'], thingTypeName: 'device-manager', maxAttributes: 50, decommissionCertificateStatus: 'INACTIVE', ...settings },
   });
 }
 
@@ -147,6 +147,13 @@ describe('syncing a device', () => {
     expect(inputs(DescribeCertificateCommand)).toEqual([{ certificateId: FP0 }]);
     expect(inputs(AttachThingPrincipalCommand)).toEqual([{ thingName: 'cam_01', principal: arn(FP0) }]);
     expect(report.certificate).toBe('attached');
+  });
+
+  it("names the certificate in the function's partition (GovCloud, China)", async () => {
+    iot.on(DescribeThingCommand).rejects(notFound());
+    iot.on(DescribeCertificateCommand).resolves({ certificateDescription: { certificateId: FP0, status: 'ACTIVE' } });
+    await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE') }), { partition: 'aws-cn' }).syncDevice('cam.01');
+    expect(inputs(AttachThingPrincipalCommand)).toEqual([{ thingName: 'cam_01', principal: `arn:aws-cn:iot:${REGION}:${ACCOUNT}:cert/${FP0}` }]);
   });
 
   it('skips the attachment when the certificate is not registered in AWS IoT', async () => {

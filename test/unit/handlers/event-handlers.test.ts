@@ -3,7 +3,7 @@ import type { DynamoDBRecord, SQSRecord } from 'aws-lambda';
 import type { IotSync } from '../../../functions/app/iot-sync';
 import { outboxPublisher } from '../../../functions/app/publish';
 import type { CloudEvent, PublishOutcome } from '../../../functions/app/ports';
-import { handler as iotHandler, accountOf, deviceWorkOf } from '../../../functions/handlers/events/iot-sync';
+import { handler as iotHandler, ownerOf, deviceWorkOf } from '../../../functions/handlers/events/iot-sync';
 import { handler as publishHandler, outboxRecordsOf } from '../../../functions/handlers/stream/publish-outbox';
 import { setIotSync } from '../../../functions/shared/iot-composition';
 import { setPublisher } from '../../../functions/shared/publisher-composition';
@@ -61,8 +61,9 @@ describe('iot-sync handler', () => {
   const message = (id: string, detail: unknown): SQSRecord => ({ messageId: id, body: JSON.stringify({ 'detail-type': 'x', source: 'device-manager', detail }) }) as SQSRecord;
   const config = { ...loadIotSyncConfig({ AWS_REGION: 'eu-west-1' }), enabled: true };
 
-  it('takes the account from the function ARN and the device from the subject', () => {
-    expect(accountOf('arn:aws:lambda:eu-west-1:123456789012:function:iot-sync')).toBe('123456789012');
+  it('takes the partition and account from the function ARN and the device from the subject', () => {
+    expect(ownerOf('arn:aws:lambda:eu-west-1:123456789012:function:iot-sync')).toEqual({ partition: 'aws', account: '123456789012' });
+    expect(ownerOf('arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:iot-sync')).toEqual({ partition: 'aws-us-gov', account: '123456789012' });
     expect(deviceWorkOf(JSON.stringify({ detail: { subject: 'device/a.b', type: 'device.update' } }))).toEqual({ deviceId: 'a.b' });
     expect(deviceWorkOf(JSON.stringify({ detail: { subject: 'device/a', type: 'device.identity.update', data: { previous: { active_version: 0 }, updated: { active_version: 1 } } } }))).toEqual({
       deviceId: 'a',

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { DeviceNotFoundError, InvalidBookmarkError, PreconditionFailedError, ValidationError } from '../../../functions/domain/errors';
+import { ContentionError, DeviceNotFoundError, InvalidBookmarkError, PreconditionFailedError, ValidationError } from '../../../functions/domain/errors';
 import { errorResponse } from '../../../functions/shared/http-errors';
 import { httpHandler, ifMatchOf, MAX_BODY_BYTES, toRequest } from '../../../functions/shared/http';
 import { parseListQuery } from '../../../functions/shared/list-query';
@@ -75,6 +75,16 @@ describe('error table', () => {
     expect(JSON.parse(res.body!)).toEqual({ err: 'internal server error', code: 'INTERNAL_ERROR' });
     expect(res.body).not.toContain('secret-table');
     expect(log).toHaveBeenCalledTimes(1);
+  });
+
+  it('answers contention that outlasted the retries with 503 and its Retry-After', async () => {
+    const handler = httpHandler({ log: () => undefined }, async () => {
+      throw new ContentionError('device d is being changed concurrently; try again', { retryAfterSeconds: 2 });
+    });
+    const res = await handler(event({ body: undefined }), {} as Context);
+    expect(res.statusCode).toBe(503);
+    expect(res.headers).toEqual(expect.objectContaining({ 'retry-after': '2' }));
+    expect(JSON.parse(res.body!)).toEqual({ err: 'service busy, try again', code: 'SERVICE_BUSY' });
   });
 
   it('sends ETag and JSON on success', async () => {
