@@ -131,11 +131,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         send(res, result.status, JSON.stringify(result.body), { 'content-type': 'application/json' });
         return;
       }
-      if (options.dashboard && (method === 'GET' || method === 'HEAD') && !url.pathname.startsWith('/v2/')) {
+      const candidates = compiled.filter((c) => c.pattern.test(url.pathname));
+      // The dashboard has every GET that is not an API path (/v2 or another mounted API, e.g. the Lamassu edge).
+      if (options.dashboard && (method === 'GET' || method === 'HEAD') && !url.pathname.startsWith('/v2/') && candidates.length === 0) {
         await serveDashboard(res, url.pathname, options.dashboard);
         return;
       }
-      const candidates = compiled.filter((c) => c.pattern.test(url.pathname));
       const match = candidates.find((c) => c.route.method === method);
       if (!match) {
         send(res, 404, JSON.stringify({ err: `no route for ${method} ${url.pathname}`, code: 'NOT_FOUND' }), { 'content-type': 'application/json' });
