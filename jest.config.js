@@ -10,4 +10,6 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(@middy|jose)/)'],
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   testTimeout: 30000,
+  // Both cores: the CLI and browser suites wait mostly on a local service or a child process.
+  maxWorkers: 2,
 };
