@@ -24,6 +24,8 @@ export function itemSize(item: Item | undefined): number {
 function valueSize(v: unknown): number {
   if (v === null || v === undefined || typeof v === 'boolean') return 1;
   if (typeof v === 'string') return Buffer.byteLength(v);
+  // Binary (B): its length in bytes.
+  if (v instanceof Uint8Array) return v.byteLength;
   if (typeof v === 'number') return Math.ceil(String(Math.abs(v)).replace(/[.-]/g, '').replace(/^0+/, '').length / 2) + 1;
   if (v instanceof Set) return [...v].reduce((n: number, e) => n + valueSize(e), 0);
   if (Array.isArray(v)) return 3 + v.reduce((n: number, e) => n + 1 + valueSize(e), 0);

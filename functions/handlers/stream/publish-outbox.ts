@@ -6,7 +6,7 @@
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { OutboxRecord } from '../../app/publish';
-import { OUTBOX_KIND } from '../../adapters/dynamodb/outbox';
+import { OUTBOX_KIND, outboxEventJson } from '../../adapters/dynamodb/outbox';
 import type { OutboxEvent } from '../../domain/outbox';
 import { publisher } from '../../shared/publisher-composition';
 import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../shared/observability';
@@ -25,12 +25,14 @@ export function outboxRecordsOf(records: readonly DynamoDBRecord[]): OutboxRecor
     // The mapping's filter passes only these; the local stream feed passes everything.
     if (record.eventName !== 'INSERT' || image?.kind?.S !== OUTBOX_KIND) continue;
     const position = record.dynamodb?.SequenceNumber ?? '';
-    const raw = image.event?.S;
+    // As stored (gzip bytes, base64-encoded in stream images, or JSON text), for a dead letter.
+    const raw = image.event?.B ?? image.event?.S;
     try {
-      const event: unknown = JSON.parse(raw ?? '');
+      const stored = image.event?.B !== undefined ? Buffer.from(image.event.B, 'base64') : (image.event?.S ?? '');
+      const event: unknown = JSON.parse(outboxEventJson(stored));
       out.push(isOutboxEvent(event) ? { position, event } : { position, malformed: { message: 'the event attribute is not an outbox event', raw } });
     } catch {
-      out.push({ position, malformed: { message: 'the event attribute is not JSON', raw: raw ?? record.dynamodb?.Keys } });
+      out.push({ position, malformed: { message: 'the event attribute is not (gzip-compressed) JSON', raw: raw ?? record.dynamodb?.Keys } });
     }
   }
   return out;

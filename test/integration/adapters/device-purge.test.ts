@@ -2,6 +2,7 @@
  * The hard delete (DevicePurge + the deletion use case) on the real adapters and the embedded
  * engine: what goes, what stays for audit, the counters and the outbox, and the version race.
  */
+import { outboxEventJson } from '../../../functions/adapters/dynamodb/outbox';
 import { randomUUID } from 'node:crypto';
 import { PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { deviceDeletion } from '../../../functions/app/device-deletion';
@@ -45,7 +46,7 @@ async function itemsOf(table: TestTable, pk: string) {
 
 async function outboxTypes(table: TestTable) {
   const out = await table.documentClient.send(new ScanCommand({ TableName: table.tableName }));
-  return (out.Items ?? []).filter((i) => i.kind === 'outbox').map((i) => JSON.parse(String(i.event)) as { type: string; subject: string; data: { id: string } });
+  return (out.Items ?? []).filter((i) => i.kind === 'outbox').map((i) => JSON.parse(outboxEventJson(i.event as Uint8Array)) as { type: string; subject: string; data: { id: string } });
 }
 
 it('deletes the device, its entries and its count; keeps events and slot versions with a ttl; writes device.delete', async () => {

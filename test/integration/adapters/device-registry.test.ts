@@ -1,6 +1,7 @@
 /**
  * The registry's use cases on the real DynamoDB adapter and the embedded engine (never mocked).
  */
+import { outboxEventJson } from '../../../functions/adapters/dynamodb/outbox';
 import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { deviceService } from '../../../functions/app/devices';
@@ -64,7 +65,7 @@ describe('register, read, decommission', () => {
     expect(device.identity).toBeUndefined();
     expect(await service.get('dev-1')).toEqual(device);
     const items = await scanAll(table);
-    expect(items.filter((i) => i.kind === 'outbox').map((i) => JSON.parse(i.event as string).type)).toEqual(['device.create']);
+    expect(items.filter((i) => i.kind === 'outbox').map((i) => JSON.parse(outboxEventJson(i.event as Uint8Array)).type)).toEqual(['device.create']);
     expect(items.filter((i) => i.kind === 'event')).toEqual([expect.objectContaining({ type: 'CREATED', timestamp: device.creation_timestamp })]);
     expect(await repository.stats([])).toEqual({ total: 1, status_distribution: expect.objectContaining({ NO_IDENTITY: 1, ACTIVE: 0 }) });
   });
@@ -87,7 +88,7 @@ describe('register, read, decommission', () => {
     expect(again).toEqual(after);
     const stats = await repository.stats([]);
     expect(stats.status_distribution).toMatchObject({ NO_IDENTITY: 0, DECOMMISSIONED: 1 });
-    const outbox = (await scanAll(table)).filter((i) => i.kind === 'outbox').map((i) => JSON.parse(i.event as string));
+    const outbox = (await scanAll(table)).filter((i) => i.kind === 'outbox').map((i) => JSON.parse(outboxEventJson(i.event as Uint8Array)));
     expect(outbox.map((e) => e.type).sort()).toEqual(['device.create', 'device.decommission', 'device.status.update']);
     expect(outbox.find((e) => e.type === 'device.status.update').data).toEqual({ previous: { status: 'NO_IDENTITY' }, updated: { status: 'DECOMMISSIONED' } });
     expect(await service.list({ filters: [f('status[eq]DECOMMISSIONED')], sortBy: 'id', sortMode: 'asc', pageSize: 10 })).toMatchObject({ list: [{ id: 'dev-1' }] });

@@ -3,6 +3,7 @@
  * with their outbox records and name reservations, the hierarchy under concurrent changes, cascade
  * deletes across several transactions, and members and statistics through the device use cases.
  */
+import { outboxEventJson } from '../../../functions/adapters/dynamodb/outbox';
 import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
@@ -64,7 +65,7 @@ async function scanAll(table: TestTable) {
 }
 
 const outboxOf = async (table: TestTable) =>
-  (await scanAll(table)).filter((i) => i.kind === 'outbox').map((i) => JSON.parse(i.event as string) as { type: string; subject: string; data: any });
+  (await scanAll(table)).filter((i) => i.kind === 'outbox').map((i) => JSON.parse(outboxEventJson(i.event as Uint8Array)) as { type: string; subject: string; data: any });
 
 /** Every stored group's parent exists and no chain loops. */
 function assertForest(groups: DeviceGroup[]) {

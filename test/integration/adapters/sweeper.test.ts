@@ -2,6 +2,7 @@
  * The sweeper on the real adapter and the embedded engine: exactly one transition per boundary,
  * crash recovery, racing sweepers, policy re-evaluation, statistics equal to a recount.
  */
+import { outboxEventJson } from '../../../functions/adapters/dynamodb/outbox';
 import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { deviceService, type DeviceService } from '../../../functions/app/devices';
@@ -44,7 +45,7 @@ async function statusEvents(table: TestTable) {
   const items = out.Items ?? [];
   return {
     history: items.filter((i) => i.kind === 'event' && i.type === 'STATUS-UPDATED'),
-    outbox: items.filter((i) => i.kind === 'outbox').map((i) => JSON.parse(i.event as string) as { type: string; subject: string }),
+    outbox: items.filter((i) => i.kind === 'outbox').map((i) => JSON.parse(outboxEventJson(i.event as Uint8Array)) as { type: string; subject: string }),
   };
 }
 

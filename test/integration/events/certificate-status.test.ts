@@ -3,6 +3,7 @@
  * version, the device changes through the usual transaction (events, statistics, outbox, version
  * item), a superseded version only has its item rewritten, an unknown serial is acknowledged and counted.
  */
+import { outboxEventJson } from '../../../functions/adapters/dynamodb/outbox';
 import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventBridgeEvent } from 'aws-lambda';
@@ -46,7 +47,7 @@ async function outboxOf(id: string) {
   const out = await table.documentClient.send(new ScanCommand({ TableName: table.tableName, FilterExpression: 'kind = :k', ExpressionAttributeValues: { ':k': 'outbox' } }));
   // A scan returns them in key order; their times give the commit order.
   return (out.Items ?? [])
-    .map((i) => JSON.parse(i.event as string) as { type: string; subject: string; time: string }).filter((e) => e.subject === `device/${id}`)
+    .map((i) => JSON.parse(outboxEventJson(i.event as Uint8Array)) as { type: string; subject: string; time: string }).filter((e) => e.subject === `device/${id}`)
     .sort((a, b) => a.time.localeCompare(b.time));
 }
 

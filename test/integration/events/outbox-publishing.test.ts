@@ -6,6 +6,7 @@
  * outbox events are each published at least once with their stable id: after de-duplication by id,
  * published = outbox records written; none lost, none dead-lettered, each device's events in order.
  */
+import { outboxEventJson } from '../../../functions/adapters/dynamodb/outbox';
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -212,7 +213,7 @@ it(`publishes every outbox record of ${CHANGES} mixed changes at least once, los
   let startKey: Record<string, unknown> | undefined;
   do {
     const out = await table.documentClient.send(new ScanCommand({ TableName: table.tableName, FilterExpression: 'kind = :k', ExpressionAttributeValues: { ':k': 'outbox' }, ExclusiveStartKey: startKey }));
-    for (const item of out.Items ?? []) outbox.push(JSON.parse(item.event as string) as { id: string; subject: string });
+    for (const item of out.Items ?? []) outbox.push(JSON.parse(outboxEventJson(item.event as Uint8Array)) as { id: string; subject: string });
     startKey = out.LastEvaluatedKey;
   } while (startKey);
   const publishedIds = new Set(published.map((p) => p.id));

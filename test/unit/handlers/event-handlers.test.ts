@@ -2,6 +2,8 @@
 import type { DynamoDBRecord, SQSRecord } from 'aws-lambda';
 import type { IotSync } from '../../../functions/app/iot-sync';
 import { outboxPublisher } from '../../../functions/app/publish';
+import { outboxItem } from '../../../functions/adapters/dynamodb/outbox';
+import type { OutboxEvent } from '../../../functions/domain/outbox';
 import type { CloudEvent, PublishOutcome } from '../../../functions/app/ports';
 import { handler as iotHandler, ownerOf, deviceWorkOf } from '../../../functions/handlers/events/iot-sync';
 import { handler as publishHandler, outboxRecordsOf } from '../../../functions/handlers/stream/publish-outbox';
@@ -30,8 +32,21 @@ describe('publish-outbox handler', () => {
     const records = outboxRecordsOf([outboxRecord('1', evt('a')), deviceRecord('2'), outboxRecord('3', evt('b'), 'MODIFY'), outboxRecord('4', '{nope'), outboxRecord('5', { id: 'x' })]);
     expect(records).toEqual([
       { position: '1', event: evt('a') },
-      { position: '4', malformed: { message: 'the event attribute is not JSON', raw: '{nope' } },
+      { position: '4', malformed: { message: 'the event attribute is not (gzip-compressed) JSON', raw: '{nope' } },
       { position: '5', malformed: { message: 'the event attribute is not an outbox event', raw: '{"id":"x"}' } },
+    ]);
+  });
+
+  it('reads the gzip-compressed event the repository writes (base64 in the stream image) and marks corrupt bytes', () => {
+    const item = outboxItem(evt('z') as OutboxEvent);
+    const binary = (seq: string, bytes: Uint8Array): DynamoDBRecord => ({
+      eventName: 'INSERT',
+      dynamodb: { SequenceNumber: seq, NewImage: { kind: { S: 'outbox' }, event: { B: Buffer.from(bytes).toString('base64') } } },
+    });
+    const corrupt = Buffer.from('not gzip at all');
+    expect(outboxRecordsOf([binary('1', item.event as Uint8Array), binary('2', corrupt)])).toEqual([
+      { position: '1', event: evt('z') },
+      { position: '2', malformed: { message: 'the event attribute is not (gzip-compressed) JSON', raw: corrupt.toString('base64') } },
     ]);
   });
 
