@@ -195,3 +195,32 @@ export function loadIotSyncConfig(env: Env = process.env): IotSyncConfig {
     iotEndpoint: env.IOT_ENDPOINT || undefined,
   };
 }
+
+/** The CA revocation call (functions/handlers/events/ca-revocation.ts, setting caApiUrl). */
+export interface CaRevocationConfig {
+  /** Base URL of Lamassu's CA service: https, or http to a loopback address. */
+  caApiUrl: string;
+  /** Per-request timeout in ms. */
+  timeoutMs: number;
+}
+
+/** True for a URL the CA may be called at: https, or http to a loopback host (lib/config.ts applies the same rule). */
+export function isCaApiUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password || url.search || url.hash) return false;
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+}
+
+export function loadCaRevocationConfig(env: Env = process.env): CaRevocationConfig {
+  const caApiUrl = env.CA_API_URL ?? '';
+  if (!isCaApiUrl(caApiUrl)) throw new ConfigError('CA_API_URL', `must be an https URL (or http to a loopback host) without credentials, query or fragment, got '${caApiUrl}'`);
+  const timeoutMs = Number(env.CA_TIMEOUT_MS ?? '5000');
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 30_000) throw new ConfigError('CA_TIMEOUT_MS', `must be an integer from 100 to 30000, got '${env.CA_TIMEOUT_MS}'`);
+  return { caApiUrl, timeoutMs };
+}
