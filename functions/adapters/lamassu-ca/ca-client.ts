@@ -40,8 +40,10 @@ export function lamassuCa({ baseUrl, timeoutMs = DEFAULT_CA_TIMEOUT_MS, headers 
         });
         text = await response.text();
       } catch (error) {
-        const what = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError') ? `no answer within ${timeoutMs} ms` : 'request failed';
-        throw new CaRequestError(`CA ${what}: ${error instanceof Error ? error.message : String(error)}`, true, undefined, { cause: error });
+        // Duck-typed: the timeout's DOMException is not an Error of every realm.
+        const { name, message } = (error ?? {}) as { name?: string; message?: string };
+        const what = name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${timeoutMs} ms` : 'request failed';
+        throw new CaRequestError(`CA ${what}: ${message ?? String(error)}`, true, undefined, { cause: error });
       }
       const { status } = response;
       if (status >= 200 && status < 300) return 'revoked';
