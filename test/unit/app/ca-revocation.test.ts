@@ -10,6 +10,8 @@ import { LAMASSU_EVENT_SOURCE, REVOCATION_REQUEST_TYPE } from '../../../function
 import { CaRequestError } from '../../../functions/app/ports';
 import type { RetryTimer } from '../../../functions/app/retry';
 import { lamassuCa } from '../../../functions/adapters/lamassu-ca/ca-client';
+import { handler } from '../../../functions/handlers/events/ca-revocation';
+import { createCaRevocation, setCaRevocation } from '../../../functions/shared/ca-composition';
 import { isCaApiUrl, loadCaRevocationConfig } from '../../../functions/shared/config';
 
 interface Received {
@@ -22,6 +24,8 @@ interface Received {
 /** Answers come from `script` in order (the last one repeats); each is a status and a body, or 'hang'. */
 let script: Array<{ status: number; body?: unknown } | 'hang'> = [];
 let received: Received[] = [];
+/** Answers by request path, ahead of `script` (for concurrent requests, whose order is not fixed). */
+let byPath: Record<string, { status: number; body?: unknown }> = {};
 let server: Server;
 let baseUrl: string;
 
@@ -31,7 +35,7 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       received.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      const answer = script.length > 1 ? script.shift()! : script[0]!;
+      const answer = byPath[req.url ?? ''] ?? (script.length > 1 ? script.shift()! : script[0]!);
       if (answer === 'hang') return; // never answers: the client's timeout must fire
       res.writeHead(answer.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(answer.body ?? {}));
@@ -49,6 +53,7 @@ afterAll(async () => {
 beforeEach(() => {
   script = [{ status: 200, body: { serial_number: 'x', status: 'REVOKED' } }];
   received = [];
+  byPath = {};
 });
 
 function fakeTimer(): RetryTimer & { sleeps: number[] } {
@@ -205,6 +210,22 @@ describe('CA revocation use case (batch of SQS messages)', () => {
   it('reads the request from the event the publisher puts on the bus', () => {
     expect(revocationRequestOf(message('m1').body)).toEqual({ serialNumber: SERIAL, revocationReason: 'CessationOfOperation', deviceId: 'dev-1' });
     expect(() => revocationRequestOf(message('m1', { serial_number: SERIAL, status: 'ACTIVE' }).body)).toThrow('status must be REVOKED');
+  });
+});
+
+describe('CA revocation handler (SQS event source)', () => {
+  afterEach(() => setCaRevocation(undefined));
+
+  it('calls the CA configured by its composition root and reports the failed messages as batch item failures', async () => {
+    setCaRevocation(createCaRevocation(loadCaRevocationConfig({ CA_API_URL: baseUrl })));
+    byPath = { '/api/ca/v1/certificates/ab-cd/status': { status: 400, body: { err: 'bad request' } } };
+    const records = [message('ok'), message('rejected', { serial_number: 'ab-cd', status: 'REVOKED', revocation_reason: 'KeyCompromise' })].map((m) => ({ messageId: m.messageId, body: m.body }));
+    const response = await handler({ Records: records } as never);
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'rejected' }] });
+    expect(received.map((r) => [r.method, r.url, JSON.parse(r.body)]).sort()).toEqual([
+      ['PUT', `/api/ca/v1/certificates/${SERIAL}/status`, { status: 'REVOKED', revocation_reason: 'CessationOfOperation' }],
+      ['PUT', '/api/ca/v1/certificates/ab-cd/status', { status: 'REVOKED', revocation_reason: 'KeyCompromise' }],
+    ].sort());
   });
 });
 
