@@ -11,7 +11,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { parseDuration } from '../functions/domain/duration';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../functions/domain/groups';
-import { DEFAULT_DUE_SHARDS, DEFAULT_LIST_SHARDS, DEFAULT_STATS_SHARDS, isCaApiUrl } from '../functions/shared/config';
+import { DEFAULT_DUE_SHARDS, DEFAULT_LIST_SHARDS, DEFAULT_STATS_SHARDS, isCaApiUrl, SECRET_ARN } from '../functions/shared/config';
 
 /** The context key holding the settings object; also the prefix of the per-setting keys. */
 export const CONTEXT_KEY = 'deviceManager';
@@ -68,6 +68,11 @@ export interface DeploymentConfig {
    * a queue with retries and a dead-letter queue (lib/constructs/ca-revocation.ts). Default: unset.
    */
   readonly caApiUrl?: string;
+  /**
+   * With caApiUrl: a Secrets Manager secret (ARN) whose string is the Authorization header value sent
+   * to the CA (e.g. `Bearer ...`); the function may read only that secret. Default: unset (no header).
+   */
+  readonly caApiAuthHeaderSecretArn?: string;
   /**
    * `source` values the certificate intake accepts `certificate.status.update` from (the CA's): an event
    * with the right detail-type from any other source is not delivered, so a principal that may merely
@@ -161,6 +166,7 @@ const SETTINGS: Record<keyof DeploymentConfig, Kind> = {
   eventSource: 'string',
   lamassuEvents: 'json',
   caApiUrl: 'string',
+  caApiAuthHeaderSecretArn: 'string',
   certificateSources: 'json',
   tracing: 'json',
   iotSync: 'json',
@@ -394,6 +400,7 @@ export function parseConfig(raw: unknown): DeploymentConfig {
     eventSource: matching(input.eventSource, d.eventSource, at('eventSource'), /^(?!aws\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/, "1-256 letters, digits, '.', '_', '/' or '-', not starting with 'aws.'"),
     ...lamassuEventsSetting(input.lamassuEvents, at('lamassuEvents')),
     ...caApiUrlSetting(input.caApiUrl, input.lamassuEvents === true, at('caApiUrl')),
+    ...caApiAuthSetting(input.caApiAuthHeaderSecretArn, input.caApiUrl !== undefined, at('caApiAuthHeaderSecretArn')),
     certificateSources: parseCertificateSources(input.certificateSources),
     tracing: boolean(input.tracing, d.tracing, at('tracing')),
     iotSync: parseIotSync(input.iotSync),
@@ -418,6 +425,14 @@ function caApiUrlSetting(value: unknown, lamassuEvents: boolean, setting: string
   }
   if (!lamassuEvents) throw new DeploymentConfigError(setting, 'needs lamassuEvents: true (the revocation requests it sends are Lamassu events)');
   return { caApiUrl: value };
+}
+
+/** `caApiAuthHeaderSecretArn`: a Secrets Manager secret ARN, only with caApiUrl. */
+function caApiAuthSetting(value: unknown, caApiUrl: boolean, setting: string): { caApiAuthHeaderSecretArn?: string } {
+  if (value === undefined) return {};
+  if (typeof value !== 'string' || !SECRET_ARN.test(value)) throw new DeploymentConfigError(setting, `must be a complete Secrets Manager secret ARN, with its 6-character suffix (got ${describe(value)})`);
+  if (!caApiUrl) throw new DeploymentConfigError(setting, 'needs caApiUrl');
+  return { caApiAuthHeaderSecretArn: value };
 }
 
 /** Context values given on the command line are strings: read them as the setting's type. */

@@ -3,13 +3,14 @@
  * publisher's `ca.certificate.revoke.request` events (source `service/devmanager`) → an SQS queue
  * (dead-letter queue after 5 receives, with a depth alarm) → functions/handlers/events/ca-revocation.ts
  * with ReportBatchItemFailures, which PUTs each to Lamassu's CA. The function has no table access
- * and no AWS permission beyond its logs and the queue.
+ * and no AWS permission beyond its logs, the queue and (caApiAuthHeaderSecretArn) the one secret.
  */
 import { Duration } from 'aws-cdk-lib';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { Grant } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -58,8 +59,10 @@ export class CaRevocation extends Construct {
       table,
       tableAccess: 'none',
       timeout: CA_REVOCATION_TIMEOUT,
-      environment: { CA_API_URL: config.caApiUrl },
+      environment: { CA_API_URL: config.caApiUrl, ...(config.caApiAuthHeaderSecretArn ? { CA_AUTH_HEADER_SECRET_ARN: config.caApiAuthHeaderSecretArn } : {}) },
     });
+    // Only the one secret, only the call Powertools makes, and only when there is one.
+    if (config.caApiAuthHeaderSecretArn) Grant.addToPrincipal({ grantee: this.function.role, actions: ['secretsmanager:GetSecretValue'], resourceArns: [config.caApiAuthHeaderSecretArn] });
     this.function.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: CA_REVOCATION_MAX_CONCURRENCY }));
   }
 }

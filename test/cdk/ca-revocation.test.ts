@@ -90,6 +90,22 @@ describe('CA revocation construct', () => {
     for (const s of statements.filter((st) => JSON.stringify(st.Action).includes('sqs:'))) expect(refOf(s.Resource)).toBe(idOf(construct.queue));
   });
 
+  it('with caApiAuthHeaderSecretArn, may read that one secret (GetSecretValue only) and gets its ARN', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:lamassu-ca-token-AbCdEf';
+    const withAuth = synthesize({ stageName: 'dev', lamassuEvents: true, caApiUrl: CA, caApiAuthHeaderSecretArn: arn });
+    const c = withAuth.stack.caRevocation!;
+    const id = (x: { node: { defaultChild?: unknown } }) => withAuth.stack.getLogicalId(x.node.defaultChild as never);
+    const fn = withAuth.template.toJSON().Resources[id(c.function.function)].Properties;
+    expect(fn.Environment.Variables.CA_AUTH_HEADER_SECRET_ARN).toBe(arn);
+    const statements = statementsOfRole(withAuth.template, id(c.function.role)).filter((st) => JSON.stringify(st.Action).includes('secretsmanager:'));
+    expect(statements).toEqual([{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: arn }]);
+    expect(nagFindings(withAuth.stack)).toEqual([]);
+    // Without the setting: no secret access at all.
+    expect(JSON.stringify(statementsOfRole(on.template, idOf(construct.function.role)))).not.toContain('secretsmanager');
+    expect(() => parseConfig({ lamassuEvents: true, caApiUrl: CA, caApiAuthHeaderSecretArn: arn.slice(0, -7) })).toThrow(/^deviceManager\.caApiAuthHeaderSecretArn must be a complete Secrets Manager secret ARN/);
+    expect(() => parseConfig({ lamassuEvents: true, caApiAuthHeaderSecretArn: arn })).toThrow(/^deviceManager\.caApiAuthHeaderSecretArn needs caApiUrl/);
+  });
+
   it('passes cdk-nag with nothing new to acknowledge beyond the dead-letter queue', () => {
     const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {

@@ -19,8 +19,8 @@ export interface LamassuCaOptions {
   baseUrl: string;
   /** Per-request timeout. */
   timeoutMs?: number;
-  /** Extra request headers (an Authorization header, for one). */
-  headers?: Record<string, string>;
+  /** Extra request headers (an Authorization header, for one), or a function giving them per request (a secret read with a cache). */
+  headers?: Record<string, string> | (() => Promise<Record<string, string>>);
   fetch?: typeof fetch;
 }
 
@@ -29,12 +29,14 @@ export function lamassuCa({ baseUrl, timeoutMs = DEFAULT_CA_TIMEOUT_MS, headers 
   return {
     async revoke(request: CaRevocationRequest): Promise<CaRevocationOutcome> {
       const url = `${base}${CA_STATUS_PATH}/${encodeURIComponent(request.serialNumber)}/status`;
+      // Outside the try: a header that cannot be had (a missing secret) is no CA failure to retry.
+      const extra = typeof headers === 'function' ? await headers() : headers;
       let response: Response;
       let text: string;
       try {
         response = await doFetch(url, {
           method: 'PUT',
-          headers: { ...headers, 'content-type': 'application/json', accept: 'application/json' },
+          headers: { ...extra, 'content-type': 'application/json', accept: 'application/json' },
           body: JSON.stringify({ status: 'REVOKED', revocation_reason: request.revocationReason }),
           signal: AbortSignal.timeout(timeoutMs),
         });

@@ -3,6 +3,8 @@
  * CA: the exact request, the answer translation of the adapter, and the batch use case's retries and
  * batch item failures (with a fake timer, so no real sleeps).
  */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CA_BACKOFF, type CaRevocationMessage, caRevocationService, revocationRequestOf } from '../../../functions/app/ca-revocation';
@@ -226,6 +228,37 @@ describe('CA revocation handler (SQS event source)', () => {
       ['PUT', `/api/ca/v1/certificates/${SERIAL}/status`, { status: 'REVOKED', revocation_reason: 'CessationOfOperation' }],
       ['PUT', '/api/ca/v1/certificates/ab-cd/status', { status: 'REVOKED', revocation_reason: 'KeyCompromise' }],
     ].sort());
+  });
+});
+
+describe('CA authorization from a Secrets Manager secret (CA_AUTH_HEADER_SECRET_ARN)', () => {
+  const secrets = mockClient(SecretsManagerClient);
+  const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:lamassu-ca-token-AbCdEf';
+  beforeEach(() => secrets.reset());
+  afterAll(() => secrets.restore());
+
+  it('sends the secret as the Authorization header, reading it once for many requests (cached)', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'Bearer s3cr3t\n' });
+    const service = createCaRevocation(loadCaRevocationConfig({ CA_API_URL: baseUrl, CA_AUTH_HEADER_SECRET_ARN: ARN }));
+    const report = await service.handleBatch([message('m1'), message('m2', { serial_number: 'ab-cd', status: 'REVOKED' })]);
+    expect(report.failed).toEqual([]);
+    expect(received.map((r) => r.headers.authorization)).toEqual(['Bearer s3cr3t', 'Bearer s3cr3t']);
+    await service.handleBatch([message('m3')]);
+    expect(received[2]!.headers.authorization).toBe('Bearer s3cr3t');
+    expect(secrets.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([{ SecretId: ARN }]);
+  });
+
+  it('an empty secret fails the message without calling the CA', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: '  ' });
+    const other = ARN.replace('AbCdEf', 'XyZxYz');
+    const service = createCaRevocation(loadCaRevocationConfig({ CA_API_URL: baseUrl, CA_AUTH_HEADER_SECRET_ARN: other }));
+    const report = await service.handleBatch([message('m1')]);
+    expect(report.failed).toEqual(['m1']);
+    expect(received).toHaveLength(0);
+  });
+
+  it('refuses an ARN that is not a complete secret ARN', () => {
+    expect(() => loadCaRevocationConfig({ CA_API_URL: baseUrl, CA_AUTH_HEADER_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:lamassu-ca-token' })).toThrow('CA_AUTH_HEADER_SECRET_ARN');
   });
 });
 
