@@ -11,7 +11,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { parseDuration } from '../functions/domain/duration';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../functions/domain/groups';
-import { DEFAULT_DUE_SHARDS, DEFAULT_LIST_SHARDS, DEFAULT_STATS_SHARDS } from '../functions/shared/config';
+import { DEFAULT_DUE_SHARDS, DEFAULT_LIST_SHARDS, DEFAULT_STATS_SHARDS, isCaApiUrl, SECRET_ARN } from '../functions/shared/config';
 
 /** The context key holding the settings object; also the prefix of the per-setting keys. */
 export const CONTEXT_KEY = 'deviceManager';
@@ -62,6 +62,17 @@ export interface DeploymentConfig {
    * (docs/lamassu-compatibility.md); the functions read it as LAMASSU_EVENTS. Default false.
    */
   readonly lamassuEvents?: boolean;
+  /**
+   * Base URL of Lamassu's CA service (https, or http to a loopback host). With lamassuEvents, the
+   * revocation requests are also sent there (`PUT /api/ca/v1/certificates/{serial}/status`) through
+   * a queue with retries and a dead-letter queue (lib/constructs/ca-revocation.ts). Default: unset.
+   */
+  readonly caApiUrl?: string;
+  /**
+   * With caApiUrl: a Secrets Manager secret (ARN) whose string is the Authorization header value sent
+   * to the CA (e.g. `Bearer ...`); the function may read only that secret. Default: unset (no header).
+   */
+  readonly caApiAuthHeaderSecretArn?: string;
   /**
    * `source` values the certificate intake accepts `certificate.status.update` from (the CA's): an event
    * with the right detail-type from any other source is not delivered, so a principal that may merely
@@ -154,6 +165,8 @@ const SETTINGS: Record<keyof DeploymentConfig, Kind> = {
   renewalDefaults: 'json',
   eventSource: 'string',
   lamassuEvents: 'json',
+  caApiUrl: 'string',
+  caApiAuthHeaderSecretArn: 'string',
   certificateSources: 'json',
   tracing: 'json',
   iotSync: 'json',
@@ -386,6 +399,8 @@ export function parseConfig(raw: unknown): DeploymentConfig {
     // EventBridge reserves sources starting with `aws.`.
     eventSource: matching(input.eventSource, d.eventSource, at('eventSource'), /^(?!aws\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/, "1-256 letters, digits, '.', '_', '/' or '-', not starting with 'aws.'"),
     ...lamassuEventsSetting(input.lamassuEvents, at('lamassuEvents')),
+    ...caApiUrlSetting(input.caApiUrl, input.lamassuEvents === true, at('caApiUrl')),
+    ...caApiAuthSetting(input.caApiAuthHeaderSecretArn, input.caApiUrl !== undefined, at('caApiAuthHeaderSecretArn')),
     certificateSources: parseCertificateSources(input.certificateSources),
     tracing: boolean(input.tracing, d.tracing, at('tracing')),
     iotSync: parseIotSync(input.iotSync),
@@ -400,6 +415,24 @@ function lamassuEventsSetting(value: unknown, setting: string): { lamassuEvents?
   if (value === undefined) return {};
   if (typeof value !== 'boolean') throw new DeploymentConfigError(setting, `must be true or false (got ${describe(value)})`);
   return { lamassuEvents: value };
+}
+
+/** `caApiUrl`: an https URL (http only to a loopback host), and only with lamassuEvents (which publishes the requests it serves). */
+function caApiUrlSetting(value: unknown, lamassuEvents: boolean, setting: string): { caApiUrl?: string } {
+  if (value === undefined) return {};
+  if (typeof value !== 'string' || !isCaApiUrl(value)) {
+    throw new DeploymentConfigError(setting, `must be an https URL (or http to localhost, 127.0.0.1 or [::1]) without credentials, query or fragment (got ${describe(value)})`);
+  }
+  if (!lamassuEvents) throw new DeploymentConfigError(setting, 'needs lamassuEvents: true (the revocation requests it sends are Lamassu events)');
+  return { caApiUrl: value };
+}
+
+/** `caApiAuthHeaderSecretArn`: a Secrets Manager secret ARN, only with caApiUrl. */
+function caApiAuthSetting(value: unknown, caApiUrl: boolean, setting: string): { caApiAuthHeaderSecretArn?: string } {
+  if (value === undefined) return {};
+  if (typeof value !== 'string' || !SECRET_ARN.test(value)) throw new DeploymentConfigError(setting, `must be a complete Secrets Manager secret ARN, with its 6-character suffix (got ${describe(value)})`);
+  if (!caApiUrl) throw new DeploymentConfigError(setting, 'needs caApiUrl');
+  return { caApiAuthHeaderSecretArn: value };
 }
 
 /** Context values given on the command line are strings: read them as the setting's type. */

@@ -3,6 +3,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { DeploymentConfig } from './config';
 import { DeviceApi } from './constructs/api';
+import { CaRevocation } from './constructs/ca-revocation';
 import { Dashboard } from './constructs/dashboard';
 import { DeviceTable } from './constructs/device-table';
 import { DeviceEvents } from './constructs/events';
@@ -23,6 +24,8 @@ export class DeviceManagerStack extends Stack {
   readonly events: DeviceEvents;
   /** Only when iotSync.enabled. */
   readonly iotSync?: IotSync;
+  /** Only when caApiUrl is set (with lamassuEvents). */
+  readonly caRevocation?: CaRevocation;
   /** Only when dashboard.enabled. */
   readonly dashboard?: Dashboard;
 
@@ -35,6 +38,7 @@ export class DeviceManagerStack extends Stack {
     this.sweeper = new Sweeper(this, 'Sweeper', { config, table: this.table.table });
     this.events = new DeviceEvents(this, 'Events', { config, table: this.table.table });
     if (config.iotSync.enabled) this.iotSync = new IotSync(this, 'IotSync', { config, table: this.table.table, bus: this.events.bus });
+    if (config.caApiUrl && config.lamassuEvents) this.caRevocation = new CaRevocation(this, 'CaRevocation', { config: { ...config, caApiUrl: config.caApiUrl }, table: this.table.table, bus: this.events.bus });
     if (config.dashboard.enabled) this.dashboard = new Dashboard(this, 'Dashboard', { config, api: this.api.httpApi });
     const apiFunctions = [...this.api.functions.values()].map((f) => f.function);
     const sweeper = this.sweeper.function.function;

@@ -250,3 +250,37 @@ export interface IotRegistry {
   /** A principal that is not attached (or no longer exists) counts as detached. */
   detachPrincipal(thingName: string, principal: string): Promise<void>;
 }
+
+/** A revocation asked of the CA (Lamassu's UpdateCertificateStatusBody plus the serial it is for). */
+export interface CaRevocationRequest {
+  /** The serial as the CA names it (Lamassu: lower-case hex pairs joined by `-`). */
+  serialNumber: string;
+  /** Lamassu's revocation reason name, e.g. `CessationOfOperation`. */
+  revocationReason: string;
+  /** The device the certificate belonged to, for the logs. */
+  deviceId?: string;
+}
+
+/**
+ * What the CA made of a revocation: revoked now, already revoked (or otherwise past a status it can
+ * leave), or a serial it does not know. Anything else is a {@link CaRequestError}.
+ */
+export type CaRevocationOutcome = 'revoked' | 'already-revoked' | 'unknown-serial';
+
+/** The CA that issued the devices' certificates, asked to revoke one so its CRL and OCSP stop answering "good". */
+export interface CaRevocation {
+  revoke(request: CaRevocationRequest): Promise<CaRevocationOutcome>;
+}
+
+/** A revocation the CA did not take: `retryable` for throttling, server errors, timeouts and network failures. */
+export class CaRequestError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'CaRequestError';
+  }
+}

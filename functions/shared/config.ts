@@ -195,3 +195,39 @@ export function loadIotSyncConfig(env: Env = process.env): IotSyncConfig {
     iotEndpoint: env.IOT_ENDPOINT || undefined,
   };
 }
+
+/** The CA revocation call (functions/handlers/events/ca-revocation.ts, setting caApiUrl). */
+export interface CaRevocationConfig {
+  /** Base URL of Lamassu's CA service: https, or http to a loopback address. */
+  caApiUrl: string;
+  /** Per-request timeout in ms. */
+  timeoutMs: number;
+  /** Secrets Manager secret whose string is the Authorization header value sent to the CA (CA_AUTH_HEADER_SECRET_ARN). */
+  authHeaderSecretArn?: string;
+}
+
+/** True for a URL the CA may be called at: https, or http to a loopback host (lib/config.ts applies the same rule). */
+export function isCaApiUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password || url.search || url.hash) return false;
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+}
+
+export function loadCaRevocationConfig(env: Env = process.env): CaRevocationConfig {
+  const caApiUrl = env.CA_API_URL ?? '';
+  if (!isCaApiUrl(caApiUrl)) throw new ConfigError('CA_API_URL', `must be an https URL (or http to a loopback host) without credentials, query or fragment, got '${caApiUrl}'`);
+  const timeoutMs = Number(env.CA_TIMEOUT_MS ?? '5000');
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 30_000) throw new ConfigError('CA_TIMEOUT_MS', `must be an integer from 100 to 30000, got '${env.CA_TIMEOUT_MS}'`);
+  const authHeaderSecretArn = env.CA_AUTH_HEADER_SECRET_ARN || undefined;
+  if (authHeaderSecretArn !== undefined && !SECRET_ARN.test(authHeaderSecretArn)) throw new ConfigError('CA_AUTH_HEADER_SECRET_ARN', `must be a complete Secrets Manager secret ARN (with its 6-character suffix), got '${authHeaderSecretArn}'`);
+  return { caApiUrl, timeoutMs, ...(authHeaderSecretArn ? { authHeaderSecretArn } : {}) };
+}
+
+/** A complete Secrets Manager secret ARN, with its 6-character suffix (lib/config.ts applies it to caApiAuthHeaderSecretArn). */
+export const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;

@@ -14,4 +14,6 @@ export const METRIC = {
   publishFailures: 'PublishFailures',
   unknownSerials: 'UnknownSerials',
   iotSyncFailures: 'IotSyncFailures',
+  caRevocationFailures: 'CaRevocationFailures',
+  caUnknownSerials: 'CaUnknownSerials',
 } as const;

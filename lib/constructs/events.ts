@@ -53,6 +53,21 @@ export function deadLetterQueue(scope: Construct, id: string, config: Deployment
 }
 
 /**
+ * The encrypted, TLS-only work queue of a Lambda consumer: a visibility timeout of six times the
+ * function's timeout (AWS's advice for a Lambda event source), 4 days' retention, and `dlq` after
+ * `maxReceives` receives.
+ */
+export function workQueue(scope: Construct, id: string, props: { functionTimeout: Duration; deadLetterQueue: Queue; maxReceives: number }): Queue {
+  return new Queue(scope, id, {
+    encryption: QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    visibilityTimeout: Duration.seconds(props.functionTimeout.toSeconds() * 6),
+    retentionPeriod: Duration.days(4),
+    deadLetterQueue: { queue: props.deadLetterQueue, maxReceiveCount: props.maxReceives },
+  });
+}
+
+/**
  * An SQS failure destination that grants exactly sqs:SendMessage on the queue (the stock ones also
  * grant GetQueueAttributes and GetQueueUrl, which Lambda does not need to deliver there).
  */

@@ -12,10 +12,10 @@ import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { Grant } from 'aws-cdk-lib/aws-iam';
 import { CfnThingType } from 'aws-cdk-lib/aws-iot';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { DeploymentConfig } from '../config';
-import { deadLetterQueue } from './events';
+import { deadLetterQueue, workQueue } from './events';
 import { ServiceFunction } from './service-function';
 
 /** The IoT calls of the sync, on things (and the thing type they are given). */
@@ -55,14 +55,7 @@ export class IotSync extends Construct {
     const dlq = deadLetterQueue(this, 'DeadLetterQueue', config, `device events the IoT sync failed ${IOT_SYNC_MAX_RECEIVES} times`);
     this.deadLetterQueue = dlq.queue;
     this.alarms.push(dlq.alarm);
-    this.queue = new Queue(this, 'Queue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      // AWS's advice for a Lambda event source: six times the function timeout.
-      visibilityTimeout: Duration.seconds(IOT_SYNC_TIMEOUT.toSeconds() * 6),
-      retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: IOT_SYNC_MAX_RECEIVES },
-    });
+    this.queue = workQueue(this, 'Queue', { functionTimeout: IOT_SYNC_TIMEOUT, deadLetterQueue: this.deadLetterQueue, maxReceives: IOT_SYNC_MAX_RECEIVES });
     this.rule = new Rule(this, 'DeviceEventsRule', {
       eventBus: bus,
       description: 'Device Manager device events to the AWS IoT registry sync',

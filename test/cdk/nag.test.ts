@@ -7,6 +7,7 @@ const configs: [string, unknown][] = [
   ['the default (IAM) deployment', undefined],
   ['a JWT deployment', { auth: { type: 'jwt', issuer: 'https://idp.example.com', audience: ['api'] } }],
   ['a destroyable deployment', { removalPolicy: 'destroy' }],
+  ['a deployment calling Lamassu\'s CA', { lamassuEvents: true, caApiUrl: 'https://ca.example.com' }],
   ['an unauthenticated development deployment', { auth: { type: 'none', iUnderstandThisIsInsecure: true } }],
 ];
 
