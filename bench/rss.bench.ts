@@ -5,23 +5,16 @@
  * service's resident set size (RSS, from /proc) after start, after registering, after its events
  * are all published, and at its peak. RSS_IN_MEMORY=true runs it with IN_MEMORY=true instead.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { spawnLocalService } from '../test/support/child-service';
-import { fmt, inParallel, printTable } from './support';
+import { fmt, inParallel, memoryOf, printTable } from './support';
 
 const DEVICES = Number(process.env.DEVICES ?? 20000);
 const IN_FLIGHT = 16;
-
-/** VmRSS and VmHWM (peak) of a process, in MB. */
-function memoryOf(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
-}
 
 async function post(url: string, body: unknown): Promise<number> {
   const response = await fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
@@ -40,9 +33,9 @@ async function main() {
   try {
     const rows: (string | number)[][] = [];
     const sample = (label: string) => {
-      const { rss, peak } = memoryOf(service.pid);
-      rows.push([label, rss, peak]);
-      console.log(`${label}: RSS ${fmt(rss)} MB (peak ${fmt(peak)} MB)`);
+      const { rss, peak, anon, file } = memoryOf(service.pid);
+      rows.push([label, rss, anon, file, peak]);
+      console.log(`${label}: RSS ${fmt(rss)} MB (anonymous ${fmt(anon)}, file-backed ${fmt(file)}; peak ${fmt(peak)} MB)`);
     };
     sample('started');
     const started = performance.now();
@@ -67,7 +60,7 @@ async function main() {
       size = now;
     }
     sample('events published');
-    printTable(`Local service memory, ${DEVICES} devices registered at ${fmt(DEVICES / seconds)}/s (${IN_FLIGHT} in flight, ${inMemory ? 'in memory' : 'data folder'})`, ['moment', 'RSS MB', 'peak MB'], rows);
+    printTable(`Local service memory, ${DEVICES} devices registered at ${fmt(DEVICES / seconds)}/s (${IN_FLIGHT} in flight, ${inMemory ? 'in memory' : 'data folder'})`, ['moment', 'RSS MB', 'anonymous MB', 'file-backed MB', 'peak MB'], rows);
   } finally {
     service.kill('SIGTERM');
     await service.exited;

@@ -2,26 +2,29 @@
  * `npm run bench:scale`: the local service (embedded engine, data on disk) grown to FLEET devices
  * (default 20,000) through the HTTP API, measured at 1,000 devices and at FLEET in one run: p50/p99
  * and items read of GET, lists (all, tag, indexed metadata value, sort by id), statistics (all, DMS,
- * indexed metadata), the metadata distribution, the forecast, a sweep with 1% due, and the process
- * RSS (run with NODE_OPTIONS=--expose-gc to collect first). Targets (FLEET / 1,000): indexed metadata list and stats ≤ 1.3×, forecast ≤ 1.3×, sweep
+ * indexed metadata), the metadata distribution, the forecast, a sweep with 1% due, and the service's
+ * RSS. The service runs in this process (its repository counts the items read), started with the
+ * heap flags of `npm start` (package.json); the fleet is registered by a separate process
+ * (fixtures/scale-fleet.ts), so the RSS is the service's and not a load generator's. Targets (FLEET / 1,000): indexed metadata list and stats ≤ 1.3×, forecast ≤ 1.3×, sweep
  * reads per due device ≤ 1.2×; RSS after registering ≤ 400 MB.
  */
 import '../local/env-defaults';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { services } from '../functions/shared/composition';
 import { startLocalService } from '../local/main';
 import { certificate } from '../test/support/certificates';
-import { fmt, inParallel, percentile, printTable } from './support';
+import { FIRMWARE, scaleDeviceId, TAGS } from './fixtures/scale-fleet';
+import { fmt, inParallel, memoryOf, percentile, printTable } from './support';
 
 const FLEET = Number(process.env.FLEET ?? 20000);
 const SMALL = 1000;
 const SAMPLES = 25;
 const CONCURRENCY = 16;
-const FIRMWARE = ['1.2.0', '1.3.0', '1.4.2', '2.0.0', '2.1.0'];
-const TAGS = Array.from({ length: 10 }, (_, i) => `line-${i}`);
 const DAY = 86_400_000;
 
 interface Row {
@@ -48,17 +51,19 @@ async function main() {
 
   let registered = 0;
   const started = performance.now();
+  /** Registers devices registered..size-1 from a separate process (fixtures/scale-fleet.ts). */
   async function growTo(size: number) {
     const from = registered;
-    await inParallel(
-      Array.from({ length: size - from }, (_, i) => from + i),
-      CONCURRENCY,
-      async (i) => {
-        await post('/v2/devices', { id: `dev-${String(i).padStart(7, '0')}`, dms_id: `dms-${i % 20}`, tags: [TAGS[i % TAGS.length]!, 'fleet'], metadata: { firmware_version: FIRMWARE[i % FIRMWARE.length], location: `Building-${i % 50}`, serial: i } });
-        registered++;
-        if (registered % 1000 === 0) process.stdout.write(`\rregistered ${registered}/${FLEET} (${(registered / ((performance.now() - started) / 1000)).toFixed(0)}/s)   `);
-      },
-    );
+    const driver = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures/scale-fleet.ts'), service.url, String(from), String(size), String(CONCURRENCY)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    driver.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      for (const match of chunk.matchAll(/registered (\d+)/g)) {
+        registered = from + Number(match[1]);
+        process.stdout.write(`\rregistered ${registered}/${FLEET} (${(registered / ((performance.now() - started) / 1000)).toFixed(0)}/s)   `);
+      }
+    });
+    const code = await new Promise<number | null>((done) => driver.once('exit', done));
+    if (code !== 0) throw new Error(`registering devices ${from}..${size - 1} failed (exit ${code})`);
+    registered = size;
   }
 
   /** 1% of the fleet gets an identity whose renewal boundary (expiry − 60 days) passes within seconds. */
@@ -67,7 +72,7 @@ async function main() {
     // Far enough ahead that every bind lands before it (a loaded machine binds slowly).
     const boundary = Date.now() + 5_000 + count * 150;
     await inParallel(Array.from({ length: count }, (_, i) => i), 8, async (i) => {
-      const id = `dev-${String(Math.floor((i * size) / count)).padStart(7, '0')}`;
+      const id = scaleDeviceId(Math.floor((i * size) / count));
       await post(`/v2/devices/${id}/idslot`, { certificate: (await certificate({ notAfter: new Date(boundary + 60 * DAY + i) })).pem }, 'PUT');
     });
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, boundary + 1000 - Date.now())));
@@ -90,7 +95,7 @@ async function main() {
       latencies.sort((a, b) => a - b);
       rows.set(name, { p50: percentile(latencies, 50), p99: percentile(latencies, 99), items: items / SAMPLES });
     };
-    await sample('GET device', (i) => `/v2/devices/dev-${String((i * 7919) % size).padStart(7, '0')}`);
+    await sample('GET device', (i) => `/v2/devices/${scaleDeviceId((i * 7919) % size)}`);
     await sample('list all', () => '/v2/devices?page_size=25');
     await sample('list tag', (i) => `/v2/devices?page_size=25&filter=tags[ct]${TAGS[i % TAGS.length]}`);
     await sample('list indexed metadata', (i) => `/v2/devices?page_size=25&filter=metadata.firmware_version[eq]${FIRMWARE[i % FIRMWARE.length]}`);
@@ -112,11 +117,11 @@ async function main() {
   const small = await measure(SMALL);
   await growTo(FLEET);
   const registerSeconds = (performance.now() - started) / 1000;
-  global.gc?.();
-  const memory = process.memoryUsage();
-  const rss = memory.rss / 2 ** 20;
+  const memory = memoryOf('self');
+  const rss = memory.rss;
+  const heap = process.memoryUsage();
   console.log(
-    `\nregistered ${FLEET} devices through the API in ${registerSeconds.toFixed(0)} s (${(FLEET / registerSeconds).toFixed(0)}/s, ${CONCURRENCY} in flight); RSS ${rss.toFixed(0)} MB (V8 heap ${(memory.heapUsed / 2 ** 20).toFixed(0)} MB, external ${(memory.external / 2 ** 20).toFixed(0)} MB${global.gc ? ', after a GC' : ''})`,
+    `\nregistered ${FLEET} devices through the API in ${registerSeconds.toFixed(0)} s (${(FLEET / registerSeconds).toFixed(0)}/s, ${CONCURRENCY} in flight); service RSS ${rss.toFixed(0)} MB (anonymous ${memory.anon.toFixed(0)}, file-backed ${memory.file.toFixed(0)}; peak ${memory.peak.toFixed(0)}), V8 heap ${(heap.heapUsed / 2 ** 20).toFixed(0)} MB used of ${(heap.heapTotal / 2 ** 20).toFixed(0)} MB committed (limit ${(getHeapStatistics().heap_size_limit / 2 ** 20).toFixed(0)} MB)`,
   );
   const large = await measure(FLEET);
 

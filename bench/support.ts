@@ -1,4 +1,5 @@
 /** Shared helpers of the benchmark scripts: timing, percentiles, tables. */
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -65,4 +66,11 @@ export async function inParallel<T>(items: T[], concurrency: number, fn: (item: 
       }
     }),
   );
+}
+
+/** A process's resident memory from /proc (Linux), in MB: all, anonymous, file-backed, and the peak. */
+export function memoryOf(pid: number | 'self'): { rss: number; anon: number; file: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) / 1024;
+  return { rss: mb('VmRSS'), anon: mb('RssAnon'), file: mb('RssFile'), peak: mb('VmHWM') };
 }

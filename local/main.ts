@@ -4,6 +4,7 @@
  * Lambda handlers over HTTP on 127.0.0.1:$PORT. DYNAMODB_ENDPOINT points it at an existing DynamoDB.
  */
 import './env-defaults';
+import { getHeapStatistics } from 'node:v8';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { sweep, type SweepReport } from '../functions/app/sweep';
 import { createServices, type Services, setServices, systemClock } from '../functions/shared/composition';
@@ -14,6 +15,7 @@ import { localBookmarkSecret } from './bookmark-secret';
 import { ensureTable } from './create-table';
 import { startEngine, type Engine } from './engine';
 import { type LocalEvents, startLocalEvents } from './events';
+import { LOCAL_NODE_FLAGS } from './node-flags';
 import { startLocalServer } from './server';
 import { DASHBOARD_DIST } from '../web/paths';
 
@@ -72,6 +74,16 @@ function dashboardConfigOf(env: Record<string, string | undefined>, auth: LocalA
   return { auth: 'oidc', authority: auth.issuer, client_id: env.AUTH_OIDC_CLIENT_ID, scope: env.AUTH_OIDC_SCOPE ?? 'openid devices:read devices:write groups:write dms:write' };
 }
 
+/**
+ * The V8 heap limit this process runs with, and a hint when it was not started as `npm start`
+ * starts it (node-flags.ts): the default limit lets the heap grow to several times what it holds.
+ */
+function heapLine(): string {
+  const limit = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
+  const flagged = LOCAL_NODE_FLAGS.every((flag) => process.execArgv.includes(flag));
+  return `V8 heap limit ${limit} MB${flagged ? '' : ` (npm start runs node with ${LOCAL_NODE_FLAGS.join(' ')}: less memory held; see docs/local-engine.md)`}`;
+}
+
 /** Starts engine (unless DYNAMODB_ENDPOINT is set), table and API; returns a handle to stop them. */
 export async function startLocalService({ env = process.env, quiet = false }: LocalServiceOptions = {}): Promise<LocalService> {
   const say = (line: string) => quiet || console.log(line);
@@ -107,6 +119,7 @@ export async function startLocalService({ env = process.env, quiet = false }: Lo
   const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1', auth, localRoutes: events.routes, dashboard });
   say(`device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json), ${auth ? `JWT auth: issuer ${auth.issuer}` : 'auth off (loopback only)'}`);
   say(`dashboard on ${server.url}/`);
+  say(heapLine());
   const sweeper = startSweepTimer(services, intVar(env, 'SWEEP_INTERVAL_SECONDS', 60, 0, 86400), say);
   // A first sweep at once: newly indexed keys (INDEXED_METADATA_KEYS) are back-filled without waiting a period.
   void sweeper.runNow().catch((error: unknown) => console.error('sweep failed', error));

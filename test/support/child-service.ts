@@ -2,6 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { LOCAL_NODE_FLAGS } from '../../local/node-flags';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -28,8 +29,8 @@ export async function spawnLocalService(env: Record<string, string>): Promise<Ch
   delete childEnv.AUTH_JWKS;
   Object.assign(childEnv, env);
   // `node --import tsx`, not the tsx CLI: the CLI runs the service in a child process of its own,
-  // which a SIGKILL of the CLI would leave running.
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  // which a SIGKILL of the CLI would leave running. The heap settings are those of `npm start`.
+  const child: ChildProcess = spawn(process.execPath, [...LOCAL_NODE_FLAGS, '--import', 'tsx', 'local/main.ts'], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
