@@ -3,7 +3,9 @@
  * local/main.ts as a child process on a temporary data folder (as `npm start` runs), registers
  * DEVICES devices (default 20,000) through the HTTP API with 16 requests in flight, and prints the
  * service's resident set size (RSS, from /proc) after start, after registering, after its events
- * are all published, and at its peak. RSS_IN_MEMORY=true runs it with IN_MEMORY=true instead.
+ * are all published, and at its peak, anonymous and file-backed. RSS_IN_MEMORY=true runs it with
+ * IN_MEMORY=true instead; RSS_NODE_DEFAULTS=true with node's default heap settings instead of
+ * those of `npm start` (local/node-flags.ts), for a before/after in one go.
  */
 import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -25,11 +27,12 @@ async function post(url: string, body: unknown): Promise<number> {
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'bench-rss-'));
   const inMemory = process.env.RSS_IN_MEMORY === 'true';
+  const nodeDefaults = process.env.RSS_NODE_DEFAULTS === 'true';
   const service = await spawnLocalService({
     ...(inMemory ? { IN_MEMORY: 'true' } : { DATA_DIR: join(dir, 'dynamodb') }),
     LOCAL_EVENTS_FILE: join(dir, 'events.ndjson'),
     TABLE_NAME: 'bench-rss',
-  });
+  }, nodeDefaults ? [] : undefined);
   try {
     const rows: (string | number)[][] = [];
     const sample = (label: string) => {
@@ -60,7 +63,7 @@ async function main() {
       size = now;
     }
     sample('events published');
-    printTable(`Local service memory, ${DEVICES} devices registered at ${fmt(DEVICES / seconds)}/s (${IN_FLIGHT} in flight, ${inMemory ? 'in memory' : 'data folder'})`, ['moment', 'RSS MB', 'anonymous MB', 'file-backed MB', 'peak MB'], rows);
+    printTable(`Local service memory, ${DEVICES} devices registered at ${fmt(DEVICES / seconds)}/s (${IN_FLIGHT} in flight, ${inMemory ? 'in memory' : 'data folder'}, ${nodeDefaults ? "node's default heap settings" : 'the heap settings of npm start'})`, ['moment', 'RSS MB', 'anonymous MB', 'file-backed MB', 'peak MB'], rows);
   } finally {
     service.kill('SIGTERM');
     await service.exited;

@@ -20,9 +20,9 @@ export interface ChildService {
 /**
  * Starts local/main.ts on a free port with `env` over this process's environment (IN_MEMORY,
  * DYNAMODB_ENDPOINT and AUTH_JWKS removed: a data folder, the embedded engine, no auth), and waits
- * for the line that gives its URL.
+ * for the line that gives its URL. `nodeFlags`: node's options, by default those of `npm start`.
  */
-export async function spawnLocalService(env: Record<string, string>): Promise<ChildService> {
+export async function spawnLocalService(env: Record<string, string>, nodeFlags: readonly string[] = LOCAL_NODE_FLAGS): Promise<ChildService> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', SWEEP_INTERVAL_SECONDS: '0' };
   delete childEnv.IN_MEMORY;
   delete childEnv.DYNAMODB_ENDPOINT;
@@ -30,7 +30,7 @@ export async function spawnLocalService(env: Record<string, string>): Promise<Ch
   Object.assign(childEnv, env);
   // `node --import tsx`, not the tsx CLI: the CLI runs the service in a child process of its own,
   // which a SIGKILL of the CLI would leave running. The heap settings are those of `npm start`.
-  const child: ChildProcess = spawn(process.execPath, [...LOCAL_NODE_FLAGS, '--import', 'tsx', 'local/main.ts'], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'local/main.ts'], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
