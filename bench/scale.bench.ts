@@ -118,10 +118,9 @@ async function main() {
   await growTo(FLEET);
   const registerSeconds = (performance.now() - started) / 1000;
   const memory = memoryOf('self');
-  const rss = memory.rss;
   const heap = process.memoryUsage();
   console.log(
-    `\nregistered ${FLEET} devices through the API in ${registerSeconds.toFixed(0)} s (${(FLEET / registerSeconds).toFixed(0)}/s, ${CONCURRENCY} in flight); service RSS ${rss.toFixed(0)} MB (anonymous ${memory.anon.toFixed(0)}, file-backed ${memory.file.toFixed(0)}; peak ${memory.peak.toFixed(0)}), V8 heap ${(heap.heapUsed / 2 ** 20).toFixed(0)} MB used of ${(heap.heapTotal / 2 ** 20).toFixed(0)} MB committed (limit ${(getHeapStatistics().heap_size_limit / 2 ** 20).toFixed(0)} MB)`,
+    `\nregistered ${FLEET} devices through the API in ${registerSeconds.toFixed(0)} s (${(FLEET / registerSeconds).toFixed(0)}/s, ${CONCURRENCY} in flight); service RSS ${memory.rss.toFixed(0)} MB (anonymous ${memory.anon.toFixed(0)}, file-backed ${memory.file.toFixed(0)}; peak ${memory.peak.toFixed(0)}), V8 heap ${(heap.heapUsed / 2 ** 20).toFixed(0)} MB used of ${(heap.heapTotal / 2 ** 20).toFixed(0)} MB committed (limit ${(getHeapStatistics().heap_size_limit / 2 ** 20).toFixed(0)} MB)`,
   );
   const large = await measure(FLEET);
 
@@ -133,7 +132,7 @@ async function main() {
   printTable(`Scale: ${SMALL} vs ${FLEET} devices (ms; items read per request)`, ['request', `p50 ${SMALL}`, `p99 ${SMALL}`, `items ${SMALL}`, `p50 ${FLEET}`, `p99 ${FLEET}`, `items ${FLEET}`, 'items ratio'], rows);
   const ratio = (name: string) => large.get(name)!.items / small.get(name)!.items;
   console.log(
-    `targets: indexed metadata list ${fmt(ratio('list indexed metadata'))}× and stats ${fmt(ratio('stats indexed metadata'))}× (≤ 1.3), forecast ${fmt(ratio('forecast (week, 90 d)'))}× (≤ 1.3), sweep reads/due ${fmt(ratio('sweep 1% due (per due device)'))}× (≤ 1.2), RSS ${rss.toFixed(0)} MB (≤ 400)`,
+    `targets: indexed metadata list ${fmt(ratio('list indexed metadata'))}× and stats ${fmt(ratio('stats indexed metadata'))}× (≤ 1.3), forecast ${fmt(ratio('forecast (week, 90 d)'))}× (≤ 1.3), sweep reads/due ${fmt(ratio('sweep 1% due (per due device)'))}× (≤ 1.2), RSS ${memory.rss.toFixed(0)} MB (≤ 400)`,
   );
   await service.stop();
   rmSync(dataDir, { recursive: true, force: true });

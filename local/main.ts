@@ -80,7 +80,9 @@ function dashboardConfigOf(env: Record<string, string | undefined>, auth: LocalA
  */
 function heapLine(): string {
   const limit = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
-  const flagged = LOCAL_NODE_FLAGS.every((flag) => process.execArgv.includes(flag));
+  // Flags count from the command line and from NODE_OPTIONS alike.
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  const flagged = LOCAL_NODE_FLAGS.every((flag) => given.includes(flag));
   return `V8 heap limit ${limit} MB${flagged ? '' : ` (npm start runs node with ${LOCAL_NODE_FLAGS.join(' ')}: less memory held; see docs/local-engine.md)`}`;
 }
 

@@ -9,7 +9,8 @@
  * (its growing factor depends on the heap limit: 4.0 from a 2 GB limit up, 1.3–2.0 below) and keeps
  * 16 MB semi-spaces. With a 1 GB limit the factor is ≤ 1.6 and 4 MB semi-spaces hold the young
  * generation to 8 MB. Measured with `npm run bench:rss` (docs/local-engine.md, Memory): 30,000
- * devices 318 → 216 MB RSS at the same registration rate; 100,000 devices 438 → 251 MB.
+ * devices 318 → 216 MB RSS; 100,000 devices 438 → 251 MB (registrations/s within this machine's noise,
+ * perhaps up to 15% fewer: docs/local-engine.md).
  * 1 GB stays far above what the service holds (a request body is ≤ 16 MB, a statistics query reads
  * at most STATS_READ_BUDGET items).
  */
