@@ -1,6 +1,6 @@
 /**
  * `device-manager` (`npm run cli -- <command>`): bulk import and export, statistics and the expiry
- * forecast over the public API of a local or deployed device-manager (CONTRACT §10).
+ * forecast over the public API of a local or deployed device-manager (docs/api.md, Dashboard and command line).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ApiError, ApiUnreachableError, UsageError } from './errors';

@@ -1,13 +1,13 @@
 /** `stats` and `forecast` as text tables (pure: the API's JSON in, lines out). */
 import { DEVICE_STATUSES } from '../functions/domain/device';
 
-/** `GET /v2/stats/devices` (CONTRACT §4). */
+/** `GET /v2/stats/devices` (docs/api.md, Endpoints). */
 export interface DeviceStats {
   total: number;
   status_distribution: Record<string, number>;
 }
 
-/** `GET /v2/stats/expirations` (CONTRACT §9). */
+/** `GET /v2/stats/expirations` (docs/api.md, Fleet insights). */
 export interface ExpirationForecast {
   generated_at: string;
   bucket: string;

@@ -1,5 +1,5 @@
 /**
- * The local service's bookmark key (CONTRACT §8): random, never derived from a name. Kept next to the
+ * The local service's bookmark key (docs/api.md, Limits and edges): random, never derived from a name. Kept next to the
  * engine's data folder so bookmarks survive a restart; in memory only with IN_MEMORY=true.
  */
 import { randomBytes } from 'node:crypto';

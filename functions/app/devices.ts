@@ -1,5 +1,5 @@
 /**
- * Device registry use cases (CONTRACT §4): register, read, list, patch, decommission, history, stats,
+ * Device registry use cases (docs/api.md, Endpoints): register, read, list, patch, decommission, history, stats,
  * and the slot operations: bind a certificate or secret, revoke, read a stored version.
  */
 import {

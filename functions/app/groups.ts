@@ -1,5 +1,5 @@
 /**
- * Device group use cases (CONTRACT §2, §4): create, read, list, replace, delete (cascade), and the
+ * Device group use cases (docs/api.md, Resources and Endpoints): create, read, list, replace, delete (cascade), and the
  * group's members and statistics through the device use cases.
  *
  * Consistency: structural changes (a create under a parent, a change of parent, a delete) validate

@@ -1,4 +1,4 @@
-/** Fleet insights use cases (CONTRACT §9): the value distribution of an indexed metadata key, the expiry forecast. */
+/** Fleet insights use cases (docs/api.md, Fleet insights): the value distribution of an indexed metadata key, the expiry forecast. */
 import { ValidationError } from '../domain/errors';
 import { type Forecast, type ForecastQuery, foldForecast } from '../domain/insights';
 import type { Clock, DeviceRepository, DeviceStats } from './ports';

@@ -1,5 +1,5 @@
 /**
- * AWS IoT Core registry sync (CONTRACT §7): one thing per device, kept equal to the registry.
+ * AWS IoT Core registry sync (docs/api.md, AWS IoT Core registry sync): one thing per device, kept equal to the registry.
  *
  * The sync reconciles from the device as stored, not from the event that triggered it: the queue in
  * front of it does not keep order and delivers at least once, so reading the current device makes a
@@ -47,7 +47,7 @@ export function managedKeys(metadataKeys: readonly string[], maxAttributes: numb
   return ['status', 'dms_owner', ...own.slice(0, Math.max(0, maxAttributes - 2))];
 }
 
-/** The thing attributes of a device (CONTRACT §7). */
+/** The thing attributes of a device (docs/api.md, AWS IoT Core registry sync). */
 export function thingAttributesOf(device: Device, metadataKeys: readonly string[], maxAttributes: number): Record<string, string> {
   const attributes: Record<string, string> = { status: device.status };
   const dms = attributeValueOf(device.dms_owner);

@@ -183,7 +183,7 @@ export interface GroupRepository {
   save(change: GroupChange): Promise<void>;
 }
 
-// Events (CONTRACT §6): the bus, the dead-letter queue of the publisher, and the AWS IoT registry (§7).
+// Events (docs/api.md, Events on EventBridge): the bus, the dead-letter queue of the publisher, and the AWS IoT registry (docs/api.md, AWS IoT Core registry sync).
 
 /** A CloudEvents 1.0 envelope as published on the bus (the `Detail` of one bus entry). */
 export interface CloudEvent {

@@ -1,5 +1,5 @@
 /**
- * Backoff of a lost optimistic-concurrency race (CONTRACT §8): full jitter (a uniformly random sleep
+ * Backoff of a lost optimistic-concurrency race (docs/api.md, Limits and edges): full jitter (a uniformly random sleep
  * up to an exponentially growing cap, AWS Architecture Blog "Exponential Backoff And Jitter") and a
  * time bound rather than an attempt count, so many blind writers to one item spread out and all land,
  * and a caller gives up (503) only after seconds of contention. Pure: time and randomness are arguments.

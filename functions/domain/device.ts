@@ -1,4 +1,4 @@
-/** The device resource (CONTRACT §2) and the pure rules that build and change it. */
+/** The device resource (docs/api.md, Resources) and the pure rules that build and change it. */
 
 export const DEVICE_STATUSES = [
   'NO_IDENTITY',
@@ -71,7 +71,7 @@ export interface Device {
   version: number;
 }
 
-/** The fields a PATCH may change (CONTRACT §4). */
+/** The fields a PATCH may change (docs/api.md, Endpoints). */
 export interface DeviceShadow {
   tags: string[];
   metadata: Record<string, JsonValue>;

@@ -100,7 +100,7 @@ export class UnprocessableError extends DomainError {
 
 /**
  * A list or statistics request that no index or counter serves and that would read more than the read
- * budget (CONTRACT §8): 422 naming what to index or narrow.
+ * budget (docs/api.md, Limits and edges): 422 naming what to index or narrow.
  */
 export class QueryTooBroadError extends DomainError {
   readonly code = 'QUERY_TOO_BROAD';
@@ -139,7 +139,7 @@ export class ContentionError extends DomainError {
   }
 }
 
-// Device groups (CONTRACT §2 "Device group").
+// Device groups (docs/api.md, Resources, Device group).
 
 export class GroupNotFoundError extends DomainError {
   readonly code = 'GROUP_NOT_FOUND';

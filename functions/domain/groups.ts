@@ -1,5 +1,5 @@
 /**
- * Device groups (CONTRACT §2): named, hierarchical, dynamic sets of devices. A device belongs to a
+ * Device groups (docs/api.md, Resources): named, hierarchical, dynamic sets of devices. A device belongs to a
  * group when it matches the group's criteria AND the criteria of every ancestor. Pure: the hierarchy
  * is handed in as a map, time and ids come in as arguments.
  */
@@ -50,7 +50,7 @@ export function groupNameKey(name: string): string {
 }
 
 /**
- * Validates criteria strictly against the device filter language of CONTRACT §5 and compiles them.
+ * Validates criteria strictly against the device filter language (docs/api.md, Filters and sort) and compiles them.
  * Problems name the criterion's index: `criteria[2]`.
  */
 export function compileGroupCriteria(criteria: readonly Criterion[], field = 'criteria'): Filter[] {

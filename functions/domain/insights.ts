@@ -1,5 +1,5 @@
 /**
- * Fleet insights (CONTRACT §9), pure: what a device contributes to the indexed metadata keys and to
+ * Fleet insights (docs/api.md, Fleet insights), pure: what a device contributes to the indexed metadata keys and to
  * the expiry forecast, and how forecast days fold into the buckets of `GET /stats/expirations`.
  */
 import type { Device, JsonValue } from './device';
@@ -19,7 +19,7 @@ export function indexedKeysProblem(keys: readonly string[]): string | undefined 
   return undefined;
 }
 
-/** JSON text with object keys sorted, so equal values (CONTRACT: compared as their JSON text) have one text. */
+/** JSON text with object keys sorted, so equal values (docs/api.md, Fleet insights: compared as their JSON text) have one text. */
 export function canonicalJson(value: JsonValue): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

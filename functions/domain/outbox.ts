@@ -1,5 +1,5 @@
 /**
- * Lifecycle events bound for the bus (CONTRACT §6). They are written to the outbox in the same
+ * Lifecycle events bound for the bus (docs/api.md, Events on EventBridge). They are written to the outbox in the same
  * transaction as the change they describe; the publisher turns them into CloudEvents.
  */
 import type { Device, DeviceStatus } from './device';

@@ -1,4 +1,4 @@
-/** DMS renewal policies (CONTRACT §2): preventive and critical deltas before a certificate expires. */
+/** DMS renewal policies (docs/api.md, Resources): preventive and critical deltas before a certificate expires. */
 import { ValidationError, type FieldProblem } from './errors';
 import { parseDuration } from './duration';
 import { DEFAULT_RENEWAL, type RenewalSettings, type RenewalWindows, windowsOf } from './status';

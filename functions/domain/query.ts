@@ -1,4 +1,4 @@
-/** Device list queries: sort orders and the choice of an indexed entry point (CONTRACT §5). */
+/** Device list queries: sort orders and the choice of an indexed entry point (docs/api.md, Filters and sort). */
 import type { Filter } from './filters';
 import { textsMatching } from './insights';
 

@@ -32,7 +32,7 @@ export const tagSchema = z
   .refine(wellFormed, 'must be well-formed Unicode (no lone surrogate)');
 
 export const tagsSchema = z.array(tagSchema).max(MAX_TAGS).meta({ description: `Up to ${MAX_TAGS} tags; duplicates are removed.` });
-/** CONTRACT §8: metadata is at most 16 KiB as compact UTF-8 JSON, and nests at most 8 levels. */
+/** docs/api.md, Limits and edges: metadata is at most 16 KiB as compact UTF-8 JSON, and nests at most 8 levels. */
 export const MAX_METADATA_BYTES = 16 * 1024;
 export const MAX_METADATA_DEPTH = 8;
 
@@ -152,19 +152,19 @@ export const listOf = <T extends ZodType>(item: T, id: string) =>
 export function problemsOf(error: ZodError, prefix = ''): FieldProblem[] {
   return error.issues.flatMap((issue) => {
     const field = [prefix, ...issue.path.map(String)].filter((p) => p !== '').join('.');
-    // CONTRACT §1: one entry per offending field, so each unknown key is named on its own.
+    // docs/api.md, Wire conventions: one entry per offending field, so each unknown key is named on its own.
     if (issue.code === 'unrecognized_keys')
       return issue.keys.map((key) => ({ field: [field, key].filter((p) => p !== '').join('.'), problem: `unknown field '${key}'` }));
     return [{ field: field || '(body)', problem: issue.message }];
   });
 }
 
-// Device groups (CONTRACT §2). Criteria are checked here for shape only; their fields, operators and
+// Device groups (docs/api.md, Resources). Criteria are checked here for shape only; their fields, operators and
 // values are validated by compileGroupCriteria (functions/domain/groups.ts), naming `criteria[i]`.
 
 export const groupCriterionSchema = z
   .strictObject({
-    field: z.string().min(1).meta({ description: 'A device filter field of CONTRACT §5: id, dms_owner, icon, status, tags, creation_timestamp, identity.expiration_date, metadata.<dotted.path>.' }),
+    field: z.string().min(1).meta({ description: 'A device filter field (docs/api.md, Filters and sort): id, dms_owner, icon, status, tags, creation_timestamp, identity.expiration_date, metadata.<dotted.path>.' }),
     operand: z.string().min(1).meta({ description: 'An operator valid for the field (the same as in `filter=field[op]value`).' }),
     value: z.string().meta({ description: 'Always a string, as in a filter parameter: `in`/`nin` take comma-separated values; metadata values are read as JSON when they parse (e.g. "5" is a number).' }),
   })

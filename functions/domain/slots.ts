@@ -287,10 +287,10 @@ export function decommissionDevice(device: Device, activeIdentity: SlotVersion |
   return { ...mutation, due: null };
 }
 
-/** The DetailType of the certificate status events the registry consumes (CONTRACT §6). */
+/** The DetailType of the certificate status events the registry consumes (docs/api.md, Events on EventBridge). */
 export const CERTIFICATE_STATUS_DETAIL_TYPE = 'certificate.status.update';
 
-/** Certificate statuses a CA reports (CONTRACT §6, consumed `certificate.status.update`). */
+/** Certificate statuses a CA reports (docs/api.md, Events on EventBridge, consumed `certificate.status.update`). */
 export const CERTIFICATE_STATUSES = ['REVOKED', 'ACTIVE', 'EXPIRED'] as const;
 export type CertificateStatus = (typeof CERTIFICATE_STATUSES)[number];
 

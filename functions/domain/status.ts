@@ -1,5 +1,5 @@
 /**
- * The status rules of CONTRACT §3, pure: for a slot with certificate not_after = E, preventive delta P,
+ * The status rules (docs/api.md, Status rules), pure: for a slot with certificate not_after = E, preventive delta P,
  * critical delta C, at time now: REVOKED if revoked; else EXPIRED if now ≥ E; else EXPIRING_SOON if
  * now ≥ E − C; else RENEWAL_PENDING if now ≥ E − P; else ACTIVE.
  */

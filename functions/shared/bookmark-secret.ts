@@ -1,5 +1,5 @@
 /**
- * The HMAC key of the bookmarks (CONTRACT §8): never derived from a public name. In AWS the stack
+ * The HMAC key of the bookmarks (docs/api.md, Limits and edges): never derived from a public name. In AWS the stack
  * provisions a Secrets Manager secret (BOOKMARK_SECRET_ARN), read once per cold start with Powertools
  * Parameters; the local service passes its own random key as BOOKMARK_SECRET.
  */

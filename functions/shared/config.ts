@@ -109,7 +109,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
   };
 }
 
-/** The default `Source` of published events (CONTRACT §6); EVENT_SOURCE overrides it. */
+/** The default `Source` of published events (docs/api.md, Events on EventBridge); EVENT_SOURCE overrides it. */
 export const DEFAULT_EVENT_SOURCE = 'device-manager';
 /** EventBridge sources: no `aws.` prefix (reserved). Same rule as lib/config.ts. */
 const EVENT_SOURCE_PATTERN = /^(?!aws\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/;
@@ -155,7 +155,7 @@ export const IOT_MAX_ATTRIBUTES_UNTYPED = 3;
 /** Thing attribute names AWS IoT accepts (same rule as lib/config.ts). */
 export const IOT_ATTRIBUTE_NAME = /^[a-zA-Z0-9_.,@/:#-]{1,128}$/;
 
-/** The AWS IoT registry sync (functions/handlers/events/iot-sync.ts, CONTRACT §7). */
+/** The AWS IoT registry sync (functions/handlers/events/iot-sync.ts, docs/api.md, AWS IoT Core registry sync). */
 export interface IotSyncConfig {
   /** IOT_SYNC_ENABLED=true; when false the handler acknowledges every message and does nothing. */
   enabled: boolean;

@@ -50,7 +50,7 @@ function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<st
   return out;
 }
 
-/** Turns the API Gateway event into an HttpRequest, enforcing the body rules of CONTRACT §1. */
+/** Turns the API Gateway event into an HttpRequest, enforcing the body rules (docs/api.md, Wire conventions). */
 export function toRequest(event: APIGatewayProxyEventV2, accepts: string[] | undefined): HttpRequest {
   const headers = lowerCaseHeaders(event.headers);
   const raw = event.body === undefined || event.body === null ? undefined : event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');

@@ -1,4 +1,4 @@
-/** Query-string parsing for device lists and statistics (CONTRACT §1 lists, §5 filters and sort). */
+/** Query-string parsing for device lists and statistics (docs/api.md: Wire conventions (lists), Filters and sort). */
 import { ValidationError, type FieldProblem } from '../domain/errors';
 import { compileCriterion, type Filter, splitFilterParam } from '../domain/filters';
 import { DEFAULT_PAGE_SIZE, type DeviceListQuery, MAX_PAGE_SIZE, SORT_FIELDS, SORT_MODES, type SortField, type SortMode } from '../domain/query';

@@ -1,5 +1,5 @@
 /**
- * The events of CONTRACT §6 and the IoT sync of §7, as the `x-events` extension of the OpenAPI
+ * The events (docs/api.md, Events on EventBridge) and the IoT sync (docs/api.md, AWS IoT Core registry sync), as the `x-events` extension of the OpenAPI
  * document: what is published on the bus, what is consumed, and the choices the contract leaves open.
  */
 import { CERTIFICATE_STATUS_DETAIL_TYPE, CERTIFICATE_STATUSES, REVOCATION_REASONS } from '../domain/slots';

@@ -122,7 +122,7 @@ const dmsParam = { name: 'id', in: 'path', required: true, schema: { type: 'stri
 const policyResponse = (description: string) => ({ description, headers: { ETag: { schema: { type: 'string' } } }, ...json(ref('DmsPolicy')) });
 const BIND_DESCRIPTION = [
   'A new version becomes active: version 0 with event PROVISIONED, then RENEWED when the public key (x509) or the secret is unchanged, RE-PROVISIONED when it differs.',
-  'Earlier versions are kept (the previous active one becomes SUPERSEDED). The slot status follows CONTRACT §3 at bind time with the DMS policy (or the defaults).',
+  'Earlier versions are kept (the previous active one becomes SUPERSEDED). The slot status follows the status rules (docs/api.md, Status rules) at bind time with the DMS policy (or the defaults).',
   'x509: the first PEM CERTIFICATE block is parsed; the secret recorded is the serial in lowercase hex. Not a certificate: 400; already expired: 422; decommissioned device: 409.',
 ].join(' ');
 
@@ -307,7 +307,7 @@ export function openApiDocument(indexedMetadataKeys: readonly string[] = []): Re
     servers: [{ url: '/' }],
     'x-indexed-metadata-keys': [...indexedMetadataKeys],
     paths,
-    // Lifecycle events on EventBridge and the AWS IoT sync (CONTRACT §6, §7): not HTTP, documented here.
+    // Lifecycle events on EventBridge and the AWS IoT sync (docs/api.md, Events on EventBridge and AWS IoT Core registry sync): not HTTP, documented here.
     'x-events': EVENTS_DOCUMENT,
     components: {
       schemas: { ...componentSchemas(), ...LAMASSU_SCHEMAS },

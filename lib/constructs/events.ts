@@ -1,5 +1,5 @@
 /**
- * Lifecycle events (CONTRACT §6): the stack's bus with an archive for replay, the outbox publisher
+ * Lifecycle events (docs/api.md, Events on EventBridge): the stack's bus with an archive for replay, the outbox publisher
  * (table stream → bus) with its dead-letter queue, and the certificate status intake (rule on
  * `certificate.status.update` → function) with its own. Every dead-letter queue has a depth alarm.
  */

@@ -1,5 +1,5 @@
 /**
- * AWS IoT Core registry sync (CONTRACT §7): a rule on the device events → an SQS queue (dead-letter
+ * AWS IoT Core registry sync (docs/api.md, AWS IoT Core registry sync): a rule on the device events → an SQS queue (dead-letter
  * queue after 5 receives) → functions/handlers/events/iot-sync.ts with ReportBatchItemFailures and
  * bounded concurrency. Things get a thing type (searchable `status` and `dms_owner`), which allows
  * 50 attributes where an untyped thing has 3. Only created when iotSync.enabled.

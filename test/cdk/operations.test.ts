@@ -1,4 +1,4 @@
-/** Operations (issue 10 item 10): alarms on every function, the sweeper and the outbox stream; DLQs; partitions. */
+/** Operations (docs/operations.md): alarms on every function, the sweeper and the outbox stream; DLQs; partitions. */
 import { isXray, resourcesOf, refOf, statementsOfRole, synthesize, type Synthesized } from './helpers';
 
 const withIot = synthesize({ iotSync: { enabled: true, metadataKeys: ['firmware_version'] } });

@@ -1,5 +1,5 @@
 /**
- * CONTRACT §8: blind writers (no If-Match) to one resource are all applied, at least 50 at once;
+ * docs/api.md, Limits and edges: blind writers (no If-Match) to one resource are all applied, at least 50 at once;
  * lost version races back off with jitter instead of failing with 503.
  */
 import type { LocalService } from '../../local/main';

@@ -1,5 +1,5 @@
 /**
- * Fleet insights over HTTP (CONTRACT §9): `GET /v2/stats/metadata/{key}`, `GET /v2/stats/expirations`,
+ * Fleet insights over HTTP (docs/api.md, Fleet insights): `GET /v2/stats/metadata/{key}`, `GET /v2/stats/expirations`,
  * counter statistics by indexed metadata, and 422 QUERY_TOO_BROAD (§8).
  */
 import type { LocalService } from '../../local/main';

@@ -1,5 +1,5 @@
 /**
- * The layering of STYLE.md, enforced: the domain and the use cases know nothing of AWS, middy or
+ * The layering of docs/architecture.md (Layers), enforced: the domain and the use cases know nothing of AWS, middy or
  * Lambda events; the domain does not reach into the use cases, adapters or handlers.
  */
 import { readdirSync, readFileSync } from 'node:fs';

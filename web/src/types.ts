@@ -1,4 +1,4 @@
-/** Wire shapes of the API (CONTRACT §2, §9), from the domain types where they exist. */
+/** Wire shapes of the API (docs/api.md, Resources and Fleet insights), from the domain types where they exist. */
 import type { DeviceStatus, Slot } from '../../functions/domain/device';
 import type { Criterion } from '../../functions/domain/filters';
 

@@ -3,7 +3,7 @@
  * version and index marker), the index entries that differ, slot versions, events, counters, the
  * outbox, and a check that the DMS policy the change used is still the stored one.
  *
- * Worst case (CONTRACT §8: any valid change fits in 100 actions), with 50 tags and 10 indexed keys:
+ * Worst case (docs/api.md, Limits and edges: any valid change fits in 100 actions), with 50 tags and 10 indexed keys:
  * a PATCH replacing every tag and every indexed value writes 1 device + 50 tag entries + 10 metadata
  * entries + 1 event + 20 metadata counters (old value −1, new value +1) + 1 outbox = 83; a bind that
  * moves the expiration (every entry's sort key) and the status writes 1 + 62 entries + 2 versions +

@@ -1,4 +1,4 @@
-/** Outbox records: written in the same transaction as the change they describe (CONTRACT §6). */
+/** Outbox records: written in the same transaction as the change they describe (docs/api.md, Events on EventBridge). */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { OutboxEvent } from '../../domain/outbox';
 import { outboxKey } from './keys';

@@ -1,5 +1,5 @@
 /**
- * Certificate status intake (CONTRACT §6, consumed): an EventBridge rule on DetailType
+ * Certificate status intake (docs/api.md, Events on EventBridge, consumed): an EventBridge rule on DetailType
  * `certificate.status.update` → here. The stored version holding `detail.data.updated.serial_number`
  * follows the reported status (REVOKED, ACTIVE, EXPIRED). A serial that belongs to no device is
  * acknowledged and counted (metric UnknownSerials), and so is an event that cannot be read: neither

@@ -81,7 +81,7 @@ export const LAMASSU_DEVICE_FIELDS: Readonly<Record<string, FieldType>> = {
   identity_slot: 'json',
 };
 
-/** Long operand names (and the short ones) per field type, mapped to our operators (CONTRACT §5). */
+/** Long operand names (and the short ones) per field type, mapped to our operators (docs/api.md, Filters and sort). */
 const OPERANDS: Readonly<Record<FieldType, Readonly<Record<string, string>>>> = {
   string: {
     eq: 'eq', equal: 'eq', eq_ic: 'eq_ic', equal_ignorecase: 'eq_ic', ne: 'ne', notequal: 'ne', ne_ic: 'ne_ic', notequal_ignorecase: 'ne_ic',

@@ -142,7 +142,7 @@ export interface ListDeps {
   /** The v2 list of the scope (all devices, a DMS, a group's members). */
   list(query: DeviceListQuery): Promise<Page<Device>>;
   codec: PositionCodec;
-  /** Devices one request may examine (CONTRACT §8). */
+  /** Devices one request may examine (docs/api.md, Limits and edges). */
   readBudget: number;
   /** Filters the route adds (e.g. the DMS of `/devices/dms/{id}`). */
   scope?: Criterion[];

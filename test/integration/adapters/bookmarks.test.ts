@@ -1,5 +1,5 @@
 /**
- * CONTRACT §8: a decoded bookmark position is validated before it is used. A bookmark correctly
+ * docs/api.md, Limits and edges: a decoded bookmark position is validated before it is used. A bookmark correctly
  * signed (with a leaked or guessed key) but holding a position its list never writes is a 400.
  */
 import { randomUUID } from 'node:crypto';

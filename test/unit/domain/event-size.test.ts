@@ -1,5 +1,5 @@
 /**
- * CONTRACT §8: no event of a valid device exceeds EventBridge's 256 KB entry limit. The largest valid
+ * docs/api.md, Limits and edges: no event of a valid device exceeds EventBridge's 256 KB entry limit. The largest valid
  * device (every field at its limit, with the widest UTF-8 characters allowed) goes through every
  * device event type, each measured as the PutEvents entry the publisher sends, sized as EventBridge
  * sizes it.

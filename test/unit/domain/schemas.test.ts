@@ -1,6 +1,6 @@
 import { bindCertificateSchema, createDeviceSchema, problemsOf } from '../../../functions/domain/schemas';
 
-describe('problemsOf (CONTRACT §1: one details entry per offending field)', () => {
+describe('problemsOf (docs/api.md, Wire conventions: one details entry per offending field)', () => {
   it('names every unknown body key in its own entry', () => {
     const parsed = bindCertificateSchema.safeParse({ certificate: 'x', status: 'ACTIVE', active_version: 0, type: 'x509', versions: {}, events: {} });
     expect(parsed.success).toBe(false);

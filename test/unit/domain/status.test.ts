@@ -23,7 +23,7 @@ const policyArb = fc
   .map(([a, b]): RenewalWindows => ({ preventiveMs: Math.max(a, b), criticalMs: Math.min(a, b) }));
 const expiresAt = Date.parse('2027-03-15T10:00:00Z');
 
-describe('status rules (CONTRACT §3), property-based', () => {
+describe('status rules (docs/api.md, Status rules), property-based', () => {
   it('follows the rule at every instant', () => {
     fc.assert(
       fc.property(policyArb, fc.integer({ min: -800 * DAY, max: 10 * DAY }), (policy, offset) => {

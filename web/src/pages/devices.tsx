@@ -20,7 +20,7 @@ const PAGE_SIZES = ['10', '25', '50', '100'];
 /** The dashboard's view parameters that narrow the list (paging and sorting aside). */
 const FILTER_PARAMS = ['status', 'dms', 'tag', 'id', 'meta', 'expires_before', 'group'] as const;
 
-/** The API query of a view: each control becomes one `filter=field[op]value` of CONTRACT §5. */
+/** The API query of a view: each control becomes one `filter=field[op]value` (docs/api.md, Filters and sort). */
 export function apiQuery(view: URLSearchParams): URLSearchParams {
   const q = new URLSearchParams();
   const filter = (f: string) => q.append('filter', f);

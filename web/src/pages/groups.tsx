@@ -12,7 +12,7 @@ import { allPages, DEVICE_STATUSES, messageOf, Options, Section, StatusBar, Stat
 
 const FIELDS = [...STRING_FIELDS, 'status', 'tags', ...DATE_FIELDS, 'metadata'] as const;
 
-/** The operators valid for a criterion field (CONTRACT §5). */
+/** The operators valid for a criterion field (docs/api.md, Filters and sort). */
 function operandsOf(field: string): readonly string[] {
   if ((STRING_FIELDS as readonly string[]).includes(field)) return STRING_OPS;
   if (field === 'status') return STATUS_OPS;
