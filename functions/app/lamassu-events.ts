@@ -36,12 +36,17 @@ function update(event: OutboxEvent, type: string): CloudEvent[] {
   return [envelope(event, 'lamassu', type, { previous: lamassu(event.devices.previous), updated: lamassu(event.devices.updated) })];
 }
 
-/** The revocation request of an identity update that revoked the active certificate. */
+/**
+ * The revocation request of an identity update that revoked the active certificate, only when the
+ * record names it as one the service can tie to the device (`caRevocation`: the PEM was bound, or the
+ * CA reported it for this device). A serial bound by reference alone is never sent: anyone allowed
+ * to bind could otherwise have the service's CA credential revoke any certificate of the CA.
+ */
 function revocation(event: OutboxEvent): CloudEvent[] {
   const { previous, updated } = (event.data ?? {}) as { previous?: Slot | null; updated?: Slot | null };
   if (!updated || updated.status !== 'REVOKED' || previous?.status === 'REVOKED' || updated.type !== 'x509') return [];
   const serial = updated.secrets[String(updated.active_version)];
-  if (!serial) return [];
+  if (!serial || !event.caRevocation || normalised(event.caRevocation.serial_number) !== normalised(serial)) return [];
   const decommissioned = event.devices?.updated?.status === 'DECOMMISSIONED';
   const data = {
     serial_number: lamassuSerial(serial),
@@ -51,6 +56,8 @@ function revocation(event: OutboxEvent): CloudEvent[] {
   };
   return [envelope(event, 'revocation', REVOCATION_REQUEST_TYPE, data, `certificate/${data.serial_number}`)];
 }
+
+const normalised = (serial: string) => lamassuSerial(serial).toLowerCase();
 
 /** The Lamassu events of one outbox record (none for group and DMS events, extra slots, decommission). */
 export function lamassuEventsOf(event: OutboxEvent): CloudEvent[] {

@@ -31,6 +31,12 @@ export interface OutboxEvent {
    * (setting lamassuEvents): Lamassu's consumers expect full devices in status and identity events.
    */
   devices?: { previous: Device | null; updated: Device | null };
+  /**
+   * On an identity revocation, the certificate the CA may be asked to revoke (`ca.certificate.revoke.request`
+   * with lamassuEvents): set only for a certificate the service can tie to the device (domain/slots.ts
+   * `caRevocable`). Not published in our own events.
+   */
+  caRevocation?: { serial_number: string };
 }
 
 export const deviceSubject = (id: string) => `device/${id}`;

@@ -48,6 +48,28 @@ export interface SlotVersion {
   secret?: string;
   revocation_reason?: RevocationReason;
   revoked_at?: string;
+  /**
+   * When a status the CA reported for this certificate (`certificate.status.update`) was last applied
+   * to this version: the CA itself ties the certificate to the device. Not served by the API.
+   */
+  ca_reported_at?: string;
+}
+
+/**
+ * Whether the service may ask the CA to revoke this version's certificate. Only for a certificate it
+ * can tie to the device: the certificate itself (PEM) was bound, or the CA reported a status for it
+ * that was applied here. A serial bound by reference alone (anyone allowed to bind can name any
+ * serial) is never pushed: the service's CA credential would revoke a certificate of someone else.
+ */
+export function caRevocable(version: SlotVersion | undefined): version is SlotVersion {
+  return version?.type === 'x509' && (version.certificate !== undefined || version.ca_reported_at !== undefined);
+}
+
+/** The outbox record's `caRevocation` for a revoked identity version (none when it is not {@link caRevocable}). */
+function caRevocationOf(name: string, version: SlotVersion | undefined): Pick<OutboxEvent, 'caRevocation'> {
+  if (name !== IDENTITY_SLOT || !caRevocable(version)) return {};
+  const serial = version.certificate?.serial_number ?? version.serial_number;
+  return serial ? { caRevocation: { serial_number: serial } } : {};
 }
 
 export type SlotMaterial =
@@ -138,9 +160,9 @@ function finish(
 }
 
 /** `device.identity.update` for the identity slot, `device.slot.update` (naming the slot) for others. */
-function slotOutbox(ids: Ids, device: Device, name: string, previous: Slot | undefined, updated: Slot, time: string): OutboxEvent {
+function slotOutbox(ids: Ids, device: Device, name: string, previous: Slot | undefined, updated: Slot, time: string, revoked?: SlotVersion): OutboxEvent {
   const subject = deviceSubject(device.id);
-  if (name === IDENTITY_SLOT) return { id: ids(), type: 'device.identity.update', subject, time, data: { previous: previous ?? null, updated } };
+  if (name === IDENTITY_SLOT) return { id: ids(), type: 'device.identity.update', subject, time, data: { previous: previous ?? null, updated }, ...caRevocationOf(name, revoked) };
   return { id: ids(), type: 'device.slot.update', subject, time, data: { slot: name, previous: previous ?? null, updated } };
 }
 
@@ -216,7 +238,7 @@ export function revokeSlot({ device, slot: name, reason, active, policy, now, id
   const updated: Slot = { ...existing, status: 'REVOKED' };
   const versions = active ? [{ ...active, status: 'REVOKED' as const, revocation_reason: reason, revoked_at: now.toISOString() }] : [];
   const description = `Revoked slot '${name}' version ${existing.active_version} (reason ${reason})`;
-  return finish(device, withSlot(device, name, updated), [{ type: 'REVOKED', description, slot: name }], (time) => [slotOutbox(ids, device, name, existing, updated, time)], versions, policy, now, ids);
+  return finish(device, withSlot(device, name, updated), [{ type: 'REVOKED', description, slot: name }], (time) => [slotOutbox(ids, device, name, existing, updated, time, active)], versions, policy, now, ids);
 }
 
 /**
@@ -275,7 +297,7 @@ export function decommissionDevice(device: Device, activeIdentity: SlotVersion |
     planned,
     (time) => [
       { id: ids(), type: 'device.decommission', subject: deviceSubject(device.id), time, data: { previous: device, updated: null } },
-      ...(revokedIdentity ? [slotOutbox(ids, device, IDENTITY_SLOT, identity, revokedIdentity, time)] : []),
+      ...(revokedIdentity ? [slotOutbox(ids, device, IDENTITY_SLOT, identity, revokedIdentity, time, activeIdentity)] : []),
     ],
     versions,
     policy,
@@ -339,22 +361,24 @@ export function applyCertificateStatus({ device, version, status, reason = 'Unsp
   const label = `slot '${name}' version ${version.version}`;
   if (!slot) return { kind: 'none', note: `the device has no ${label}` };
   const active = slot.active_version === version.version;
+  // What the CA reports ties the certificate to this device (see caRevocable).
+  const reported: SlotVersion = { ...version, ca_reported_at: now.toISOString() };
 
   if (status === 'REVOKED') {
     if (version.status === 'REVOKED') return { kind: 'none', note: `${label} is revoked already` };
-    if (!active) return { kind: 'version', version: { ...version, status: 'REVOKED', revocation_reason: reason, revoked_at: now.toISOString() } };
-    const mutation = revokeSlot({ device, slot: name, reason, active: version, policy, now, ids });
+    if (!active) return { kind: 'version', version: { ...reported, status: 'REVOKED', revocation_reason: reason, revoked_at: now.toISOString() } };
+    const mutation = revokeSlot({ device, slot: name, reason, active: reported, policy, now, ids });
     return mutation ? { kind: 'mutation', mutation } : { kind: 'none', note: `${label} is revoked already` };
   }
 
   if (status === 'ACTIVE') {
     if (version.status !== 'REVOKED') return { kind: 'none', note: `${label} is not revoked` };
     if (version.revocation_reason !== 'CertificateHold') return { kind: 'none', note: `${label} was revoked with reason ${version.revocation_reason ?? 'Unspecified'}, which is permanent (only CertificateHold is released)` };
-    if (!active) return { kind: 'version', version: withoutRevocation(version, 'SUPERSEDED') };
+    if (!active) return { kind: 'version', version: withoutRevocation(reported, 'SUPERSEDED') };
     if (device.status === 'DECOMMISSIONED') return { kind: 'none', note: `device ${device.id} is decommissioned` };
     const updated: Slot = { ...slot, status: slotStatusAt({ revoked: false, expiresAt: slot.expiration_date === undefined ? undefined : Date.parse(slot.expiration_date) }, policy, now.getTime()) };
     const note = 'certificate hold released';
-    return { kind: 'mutation', mutation: slotStatusChange(device, name, slot, updated, [withoutRevocation(version, 'ACTIVE')], note, policy, now, ids) };
+    return { kind: 'mutation', mutation: slotStatusChange(device, name, slot, updated, [withoutRevocation(reported, 'ACTIVE')], note, policy, now, ids) };
   }
 
   // EXPIRED: the status rules stay the source of truth, so a report well before not_after is ignored.

@@ -37,7 +37,7 @@ export const EVENTS_DOCUMENT = {
   ],
   lamassu: [
     "Setting lamassuEvents (LAMASSU_EVENTS=true): each device event is also published in Lamassu's type with source service/devmanager and id '<event id>/lamassu': device.create, device.metadata.update (from device.update), device.status.update, device.identity.update ({previous, updated} whole devices in Lamassu's model) and device.delete.",
-    "With it, an identity revocation (decommission included) also publishes ca.certificate.revoke.request (subject certificate/<serial>, id '<event id>/revocation'): {serial_number, status: REVOKED, revocation_reason, device_id}, the body of Lamassu's CA PUT /api/ca/v1/certificates/{serial_number}/status. See docs/lamassu-compatibility.md.",
+    "With it, an identity revocation (decommission included) also publishes ca.certificate.revoke.request (subject certificate/<serial>, id '<event id>/revocation'): {serial_number, status: REVOKED, revocation_reason, device_id}, the body of Lamassu's CA PUT /api/ca/v1/certificates/{serial_number}/status; only for a certificate tied to the device (its PEM was bound, or the CA reported a status for it that was applied to this device), never for a serial bound by reference alone. See docs/lamassu-compatibility.md.",
   ],
   delivery: [
     'At least once, never lost: each event is written in the same DynamoDB transaction as its change (outbox) and published from the table stream.',

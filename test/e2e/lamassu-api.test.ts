@@ -70,9 +70,9 @@ describe('after the flows', () => {
     ]);
     const statusUpdate = lamassu.find((e) => e['detail-type'] === 'device.status.update' && e.detail.subject === 'device/ra-dev-1')!;
     expect(statusUpdate.detail.data).toMatchObject({ previous: { status: 'NO_IDENTITY' }, updated: { status: 'ACTIVE', identity: { versions: { '0': '0a1b2c3d4e' } } } });
-    expect(lamassu.filter((e) => e['detail-type'] === 'ca.certificate.revoke.request' && e.detail.data.device_id === 'ra-dev-1').map((e) => e.detail.data)).toEqual([
-      { serial_number: '0100aa', status: 'REVOKED', revocation_reason: 'CessationOfOperation', device_id: 'ra-dev-1' },
-    ]);
+    // The RA bound serials by reference only (no PEM, never reported by the CA for this device): the
+    // decommission asks the CA to revoke nothing, or any caller could have any certificate revoked.
+    expect(lamassu.filter((e) => e['detail-type'] === 'ca.certificate.revoke.request').map((e) => e.detail.data)).toEqual([]);
     expect(mine.at(-1)).toBe('device.delete');
     expect(mine).toContain('device.decommission');
     expect(events.find((e) => e['detail-type'] === 'device.delete')!.detail.data).toMatchObject({ id: 'ra-dev-1', status: 'DECOMMISSIONED' });
@@ -118,6 +118,16 @@ describe('identity slot document', () => {
     expect((await call('DELETE', `${V1}/devices/pem-1/decommission`)).body.status).toBe('DECOMMISSIONED');
     const late = await call('PUT', `${V1}/devices/pem-1/idslot`, { active_version: 1, versions: { '1': 'abcdef' }, expiration_date: '2036-01-01T00:00:00Z' });
     expect(late).toMatchObject({ status: 422, body: { err: 'device status does not allow this operation' } });
+  });
+
+  it('asks the CA to revoke the certificate whose PEM was bound (and nothing for serials bound by reference)', async () => {
+    await service.events.drain();
+    const requests = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { 'detail-type': string; detail: { data: unknown } })
+      .filter((e) => e['detail-type'] === 'ca.certificate.revoke.request');
+    expect(requests.map((e) => e.detail.data)).toEqual([{ serial_number: '0c0ffee1', status: 'REVOKED', revocation_reason: 'Unspecified', device_id: 'pem-1' }]);
   });
 });
 

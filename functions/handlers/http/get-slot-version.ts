@@ -6,7 +6,7 @@ import { deviceIdOf, slotNameOf } from '../../shared/params';
 
 /** The wire shape: certificate fields flattened beside the version's own. */
 export function presentVersion(v: SlotVersion) {
-  const { certificate, device_id: _device, ...rest } = v;
+  const { certificate, device_id: _device, ca_reported_at: _reported, ...rest } = v;
   if (!certificate) return rest;
   const { pem, ...fields } = certificate;
   return { ...rest, certificate: pem, ...fields };

@@ -23,13 +23,16 @@ interface Received {
   body: string;
 }
 
-/** Answers come from `script` in order (the last one repeats); each is a status and a body, or 'hang'. */
-let script: Array<{ status: number; body?: unknown } | 'hang'> = [];
+/** Answers come from `script` in order (the last one repeats); each is a status, a body and headers, or 'hang'. */
+let script: Array<{ status: number; body?: unknown; headers?: Record<string, string> } | 'hang'> = [];
 let received: Received[] = [];
 /** Answers by request path, ahead of `script` (for concurrent requests, whose order is not fixed). */
-let byPath: Record<string, { status: number; body?: unknown }> = {};
+let byPath: Record<string, { status: number; body?: unknown; headers?: Record<string, string> }> = {};
 let server: Server;
 let baseUrl: string;
+let elsewhere: Server;
+let elsewhereUrl: string;
+let elsewhereHits: Received[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -39,23 +42,33 @@ beforeAll(async () => {
       received.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
       const answer = byPath[req.url ?? ''] ?? (script.length > 1 ? script.shift()! : script[0]!);
       if (answer === 'hang') return; // never answers: the client's timeout must fire
-      res.writeHead(answer.status, { 'content-type': 'application/json' });
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
       res.end(JSON.stringify(answer.body ?? {}));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // Another origin a redirect may point at: it answers 200 to anything and records what it got.
+  elsewhere = createServer((req, res) => {
+    elsewhereHits.push({ method: req.method, url: req.url, headers: req.headers, body: '' });
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{}');
+  });
+  await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+  elsewhereUrl = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
   server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  elsewhere.closeAllConnections();
+  await Promise.all([new Promise((resolve) => server.close(resolve)), new Promise((resolve) => elsewhere.close(resolve))]);
 });
 
 beforeEach(() => {
   script = [{ status: 200, body: { serial_number: 'x', status: 'REVOKED' } }];
   received = [];
   byPath = {};
+  elsewhereHits = [];
 });
 
 function fakeTimer(): RetryTimer & { sleeps: number[] } {
@@ -146,6 +159,54 @@ describe('Lamassu CA adapter', () => {
       .revoke({ serialNumber: SERIAL, revocationReason: 'Unspecified' })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'CaRequestError', retryable: true });
+  });
+});
+
+describe('Lamassu CA adapter: redirects and credentials in errors', () => {
+  const TOKEN = 'Bearer s3cr3t-t0k3n-value';
+
+  it.each([301, 302, 303, 307, 308])('a %i to another origin is refused: not followed, not counted as revoked, not retried in the invocation', async (status) => {
+    script = [{ status, headers: { location: `${elsewhereUrl}/api/ca/v1/certificates/${SERIAL}/status` } }];
+    const error = await lamassuCa({ baseUrl, headers: { authorization: TOKEN } })
+      .revoke({ serialNumber: SERIAL, revocationReason: 'Unspecified' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CaRequestError);
+    expect(error).toMatchObject({ status, retryable: false });
+    expect((error as Error).message).toBe(`CA answered ${status} to ${elsewhereUrl}: redirects are refused (set caApiUrl to the final URL)`);
+    expect(received).toHaveLength(1);
+    expect(elsewhereHits).toHaveLength(0);
+  });
+
+  it('a redirect fails the message (delivered again by the queue, then dead-lettered), with one CA call', async () => {
+    script = [{ status: 307, headers: { location: `${elsewhereUrl}/x` } }];
+    const timer = fakeTimer();
+    const report = await caRevocationService({ ca: lamassuCa({ baseUrl }), timer }).handleBatch([message('m1')]);
+    expect(report).toEqual({ failed: ['m1'], counts: { revoked: 0, 'already-revoked': 0, 'unknown-serial': 0, ignored: 0, failed: 1 } });
+    expect(received).toHaveLength(1);
+    expect(timer.sleeps).toEqual([]);
+    expect(elsewhereHits).toHaveLength(0);
+  });
+
+  it('a CA error body echoing the Authorization header is logged without it (nor its token, nor anything shaped like a credential)', async () => {
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjYSJ9.c2lnbmF0dXJl';
+    script = [{ status: 401, body: { err: 'unauthorized', request: { headers: { Authorization: TOKEN } }, hint: 's3cr3t-t0k3n-value is not valid', other: `Basic dXNlcjpwYXNz, token=${jwt}` } }];
+    const logged: string[] = [];
+    const service = caRevocationService({ ca: lamassuCa({ baseUrl, headers: { authorization: TOKEN } }), timer: fakeTimer(), log: (_level, message, detail) => logged.push(`${message} ${JSON.stringify(detail)}`) });
+    const report = await service.handleBatch([message('m1')]);
+    expect(report.failed).toEqual(['m1']);
+    expect(received[0]!.headers.authorization).toBe(TOKEN);
+    const line = logged.join('\n');
+    expect(line).toContain('CA answered 401');
+    expect(line).toContain('[REDACTED]');
+    for (const secret of ['s3cr3t', 'dXNlcjpwYXNz', jwt, 'eyJ']) expect(line).not.toContain(secret);
+  });
+
+  it('a credential cut by the 300-character limit is redacted before the cut', async () => {
+    script = [{ status: 500, body: { err: `${'x'.repeat(280)} ${TOKEN}` } }];
+    const error = (await lamassuCa({ baseUrl, headers: { authorization: TOKEN } })
+      .revoke({ serialNumber: SERIAL, revocationReason: 'Unspecified' })
+      .catch((e: unknown) => e)) as Error;
+    expect(error.message).not.toMatch(/s3c/);
   });
 });
 

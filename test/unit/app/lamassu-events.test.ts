@@ -13,7 +13,16 @@ const now = new Date('2026-03-15T10:00:00.000Z');
 const base: Device = newDevice({ id: 'cam-1', dms_id: 'dms-1', metadata: { fw: '1.0' } }, now).device;
 const slot = (status: Slot['status'], serial = 'a1b2c'): Slot => ({ status, active_version: 0, type: 'x509', secrets: { '0': serial }, expiration_date: '2027-03-15T10:00:00.000Z', events: {} });
 const withIdentity = (status: Slot['status'], deviceStatus: Device['status']): Device => ({ ...base, status: deviceStatus, identity: slot(status), version: 3 });
-const record = (type: OutboxEvent['type'], data: unknown, devices?: OutboxEvent['devices']): OutboxEvent => ({ id: 'evt-1', type, subject: 'device/cam-1', time: now.toISOString(), data, ...(devices ? { devices } : {}) });
+const record = (type: OutboxEvent['type'], data: unknown, devices?: OutboxEvent['devices'], caRevocation?: OutboxEvent['caRevocation']): OutboxEvent => ({
+  id: 'evt-1',
+  type,
+  subject: 'device/cam-1',
+  time: now.toISOString(),
+  data,
+  ...(devices ? { devices } : {}),
+  ...(caRevocation ? { caRevocation } : {}),
+});
+const tied = { serial_number: 'a1b2c' };
 
 describe('lamassuEventsOf', () => {
   it('device.create and device.delete: Lamassu devices (versions map, whole-byte serials), source service/devmanager', () => {
@@ -36,14 +45,22 @@ describe('lamassuEventsOf', () => {
 
   it('an identity revocation asks the CA to revoke: CessationOfOperation on decommission, Unspecified otherwise', () => {
     const decommissioned = withIdentity('REVOKED', 'DECOMMISSIONED');
-    const events = lamassuEventsOf(record('device.identity.update', { previous: slot('ACTIVE'), updated: slot('REVOKED') }, { previous: withIdentity('ACTIVE', 'ACTIVE'), updated: decommissioned }));
+    const events = lamassuEventsOf(record('device.identity.update', { previous: slot('ACTIVE'), updated: slot('REVOKED') }, { previous: withIdentity('ACTIVE', 'ACTIVE'), updated: decommissioned }, tied));
     expect(events.map((e) => e.type)).toEqual(['device.identity.update', REVOCATION_REQUEST_TYPE]);
     expect(events[1]).toMatchObject({ id: 'evt-1/revocation', subject: 'certificate/0a1b2c', data: { serial_number: '0a1b2c', status: 'REVOKED', revocation_reason: 'CessationOfOperation', device_id: 'cam-1' } });
-    const plain = lamassuEventsOf(record('device.identity.update', { previous: slot('ACTIVE'), updated: slot('REVOKED') }));
+    const plain = lamassuEventsOf(record('device.identity.update', { previous: slot('ACTIVE'), updated: slot('REVOKED') }, undefined, tied));
     expect(plain).toEqual([expect.objectContaining({ type: REVOCATION_REQUEST_TYPE, data: expect.objectContaining({ revocation_reason: 'Unspecified' }) })]);
     // A bind, or an already revoked slot, asks nothing.
     expect(lamassuEventsOf(record('device.identity.update', { previous: null, updated: slot('ACTIVE') })).map((e) => e.type)).toEqual([]);
-    expect(lamassuEventsOf(record('device.identity.update', { previous: slot('REVOKED'), updated: slot('REVOKED') }))).toEqual([]);
+    expect(lamassuEventsOf(record('device.identity.update', { previous: slot('REVOKED'), updated: slot('REVOKED') }, undefined, tied))).toEqual([]);
+  });
+
+  it('asks nothing for a certificate the record does not tie to the device (bound by reference), or ties to another serial', () => {
+    const revoked = { previous: slot('ACTIVE'), updated: slot('REVOKED') };
+    expect(lamassuEventsOf(record('device.identity.update', revoked)).map((e) => e.type)).toEqual([]);
+    expect(lamassuEventsOf(record('device.identity.update', revoked, undefined, { serial_number: 'ffff' })).map((e) => e.type)).toEqual([]);
+    // The same serial in Lamassu's whole-byte form is the same certificate.
+    expect(lamassuEventsOf(record('device.identity.update', revoked, undefined, { serial_number: '0A1B2C' })).map((e) => e.type)).toEqual([REVOCATION_REQUEST_TYPE]);
   });
 });
 
