@@ -1,7 +1,7 @@
 /**
  * JWT verification for the local service, as API Gateway's JWT authorizer does it: a bearer token
  * signed by a key of the JWKS, with the configured issuer and audience, whose `scope` (space
- * separated) or `scp` claim holds the route's scope. Off unless AUTH_JWKS is set.
+ * separated) or `scp` claim holds the route's scope (after AUTH_SCOPE_PREFIX). Off unless AUTH_JWKS is set.
  */
 import { readFileSync } from 'node:fs';
 import { requiredScope, type Scope } from '../functions/handlers/http/routes';
