@@ -11,6 +11,8 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { parseDuration } from '../functions/domain/duration';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../functions/domain/groups';
+import { isCorsOrigin } from '../functions/shared/cors';
+import { defaultDashboardScope } from '../functions/handlers/http/routes';
 import { DEFAULT_DUE_SHARDS, DEFAULT_LIST_SHARDS, DEFAULT_STATS_SHARDS, isCaApiUrl, SECRET_ARN } from '../functions/shared/config';
 
 /** The context key holding the settings object; also the prefix of the per-setting keys. */
@@ -22,7 +24,16 @@ export type RemovalPolicyName = 'retain' | 'destroy';
 /** How API callers are authenticated. `none` exists for throwaway development stacks only. */
 export type AuthConfig =
   | { readonly type: 'iam' }
-  | { readonly type: 'jwt'; readonly issuer: string; readonly audience: readonly string[] }
+  | {
+      readonly type: 'jwt';
+      readonly issuer: string;
+      readonly audience: readonly string[];
+      /**
+       * Put before every route scope (`device-manager/` → `device-manager/devices:read`): Cognito names
+       * resource-server scopes `<identifier>/<name>`. Default: none (bare scopes).
+       */
+      readonly scopePrefix?: string;
+    }
   | { readonly type: 'none'; readonly iUnderstandThisIsInsecure: true };
 
 export interface DeploymentConfig {
@@ -74,6 +85,11 @@ export interface DeploymentConfig {
    */
   readonly caApiAuthHeaderSecretArn?: string;
   /**
+   * With caApiAuthHeaderSecretArn: the customer-managed KMS key (ARN) that encrypts that secret; the
+   * CA caller gets kms:Decrypt on it (through Secrets Manager only). Default: unset (AWS-managed key).
+   */
+  readonly caApiAuthHeaderSecretKmsKeyArn?: string;
+  /**
    * `source` values the certificate intake accepts `certificate.status.update` from (the CA's): an event
    * with the right detail-type from any other source is not delivered, so a principal that may merely
    * PutEvents on the bus cannot revoke identities.
@@ -96,6 +112,17 @@ export interface DeploymentConfig {
    * (authorization code + PKCE) at `auth.issuer`, so it needs JWT auth (or none, for development).
    */
   readonly dashboard: DashboardConfig;
+  /** Where every alarm of the stack notifies: an existing SNS topic, or a new topic with one e-mail subscription. Default: no action. */
+  readonly alarms?: AlarmsConfig;
+  /** Browser origins allowed to call the HTTP API from another origin (CORS). Default: none (no CORS). */
+  readonly cors?: CorsConfig;
+}
+
+export type AlarmsConfig = { readonly topicArn: string } | { readonly email: string };
+
+export interface CorsConfig {
+  /** Origins such as `https://dashboard.example.com` (http only for localhost, 127.0.0.1 or [::1]). */
+  readonly allowedOrigins: readonly string[];
 }
 
 export interface DashboardConfig {
@@ -128,7 +155,7 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   iotSync: { enabled: false, metadataKeys: [] },
   auth: { type: 'iam' },
   throttle: { rateLimit: 100, burstLimit: 200 },
-  dashboard: { enabled: false, scope: 'openid devices:read devices:write groups:write dms:write', connectSources: [] },
+  dashboard: { enabled: false, scope: defaultDashboardScope(), connectSources: [] },
 };
 
 /** An invalid deployment setting; `setting` is its dotted path, e.g. `deviceManager.listShards`. */
@@ -167,12 +194,15 @@ const SETTINGS: Record<keyof DeploymentConfig, Kind> = {
   lamassuEvents: 'json',
   caApiUrl: 'string',
   caApiAuthHeaderSecretArn: 'string',
+  caApiAuthHeaderSecretKmsKeyArn: 'string',
   certificateSources: 'json',
   tracing: 'json',
   iotSync: 'json',
   auth: 'json',
   throttle: 'json',
   dashboard: 'json',
+  alarms: 'json',
+  cors: 'json',
 };
 
 type Raw = Record<string, unknown>;
@@ -298,15 +328,19 @@ function parseAuth(value: unknown): AuthConfig {
       rejectUnknownKeys(raw, setting, ['type']);
       return { type: 'iam' };
     case 'jwt': {
-      rejectUnknownKeys(raw, setting, ['type', 'issuer', 'audience']);
-      const { issuer, audience } = raw;
+      rejectUnknownKeys(raw, setting, ['type', 'issuer', 'audience', 'scopePrefix']);
+      const { issuer, audience, scopePrefix } = raw;
       if (typeof issuer !== 'string' || !/^https:\/\/[^\s/]+(\/\S*)?$/.test(issuer)) {
         throw new DeploymentConfigError(`${setting}.issuer`, `is required for JWT auth and must be an https:// URL (got ${describe(issuer)})`);
       }
       if (!Array.isArray(audience) || audience.length === 0 || !audience.every((a) => typeof a === 'string' && a.trim() !== '')) {
         throw new DeploymentConfigError(`${setting}.audience`, `is required for JWT auth and must be a non-empty array of non-empty strings (got ${describe(audience)})`);
       }
-      return { type: 'jwt', issuer, audience: [...(audience as string[])] };
+      // What a scope may contain (RFC 6749 scope-token: printable ASCII but space, '"' and '\\').
+      if (scopePrefix !== undefined && (typeof scopePrefix !== 'string' || !/^[\x21\x23-\x5b\x5d-\x7e]{1,200}$/.test(scopePrefix))) {
+        throw new DeploymentConfigError(`${setting}.scopePrefix`, `must be 1-200 printable characters without spaces, quotes or backslashes, e.g. 'device-manager/' (got ${describe(scopePrefix)})`);
+      }
+      return { type: 'jwt', issuer, audience: [...(audience as string[])], ...(scopePrefix === undefined ? {} : { scopePrefix: scopePrefix as string }) };
     }
     case 'none':
       rejectUnknownKeys(raw, setting, ['type', 'iUnderstandThisIsInsecure']);
@@ -339,7 +373,7 @@ const HTTPS_ORIGIN = /^https:\/\/[A-Za-z0-9.-]+(:\d+)?$/;
 function parseDashboard(value: unknown, auth: AuthConfig): DashboardConfig {
   const setting = `${CONTEXT_KEY}.dashboard`;
   const d = DEFAULT_CONFIG.dashboard;
-  if (value === undefined) return d;
+  if (value === undefined) return auth.type === 'jwt' && auth.scopePrefix ? { ...d, scope: defaultDashboardScope(auth.scopePrefix) } : d;
   const raw = objectAt(value, setting);
   rejectUnknownKeys(raw, setting, ['enabled', 'clientId', 'scope', 'connectSources']);
   const enabled = raw.enabled ?? d.enabled;
@@ -348,7 +382,8 @@ function parseDashboard(value: unknown, auth: AuthConfig): DashboardConfig {
   if (clientId !== undefined && (typeof clientId !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(clientId))) {
     throw new DeploymentConfigError(`${setting}.clientId`, `must be 1-256 printable characters without spaces (got ${describe(clientId)})`);
   }
-  const scope = matching(raw.scope, d.scope, `${setting}.scope`, /^[\x21-\x7e]+( [\x21-\x7e]+)*$/, 'space-separated OAuth scopes');
+  // The default asks for every route scope, under the deployment's scope prefix.
+  const scope = matching(raw.scope, defaultDashboardScope(auth.type === 'jwt' ? auth.scopePrefix : undefined), `${setting}.scope`, /^[\x21-\x7e]+( [\x21-\x7e]+)*$/, 'space-separated OAuth scopes');
   const sources = raw.connectSources ?? [];
   if (!Array.isArray(sources) || sources.length > 10 || !sources.every((s) => typeof s === 'string' && HTTPS_ORIGIN.test(s))) {
     throw new DeploymentConfigError(`${setting}.connectSources`, `must be up to 10 https origins such as 'https://auth.example.com' (got ${describe(sources)})`);
@@ -401,13 +436,61 @@ export function parseConfig(raw: unknown): DeploymentConfig {
     ...lamassuEventsSetting(input.lamassuEvents, at('lamassuEvents')),
     ...caApiUrlSetting(input.caApiUrl, input.lamassuEvents === true, at('caApiUrl')),
     ...caApiAuthSetting(input.caApiAuthHeaderSecretArn, input.caApiUrl !== undefined, at('caApiAuthHeaderSecretArn')),
+    ...kmsKeySetting(input.caApiAuthHeaderSecretKmsKeyArn, input.caApiAuthHeaderSecretArn !== undefined, at('caApiAuthHeaderSecretKmsKeyArn')),
     certificateSources: parseCertificateSources(input.certificateSources),
     tracing: boolean(input.tracing, d.tracing, at('tracing')),
     iotSync: parseIotSync(input.iotSync),
     auth,
     throttle: parseThrottle(input.throttle),
     dashboard: parseDashboard(input.dashboard, auth),
+    ...alarmsSetting(input.alarms, at('alarms')),
+    ...corsSetting(input.cors, at('cors')),
   };
+}
+
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+/** A plain address (SNS confirms it by mail): no display name, no spaces. */
+const EMAIL = /^[^\s@<>"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+
+/** `caApiAuthHeaderSecretKmsKeyArn`: a KMS key ARN (not an alias), only with caApiAuthHeaderSecretArn. */
+function kmsKeySetting(value: unknown, secret: boolean, setting: string): { caApiAuthHeaderSecretKmsKeyArn?: string } {
+  if (value === undefined) return {};
+  if (typeof value !== 'string' || !KMS_KEY_ARN.test(value)) throw new DeploymentConfigError(setting, `must be a KMS key ARN such as 'arn:aws:kms:eu-west-1:123456789012:key/<key id>' (got ${describe(value)})`);
+  if (!secret) throw new DeploymentConfigError(setting, 'needs caApiAuthHeaderSecretArn (the secret the key encrypts)');
+  return { caApiAuthHeaderSecretKmsKeyArn: value };
+}
+
+/** `alarms`: exactly one of `topicArn` (an existing SNS topic) and `email` (a new topic). */
+function alarmsSetting(value: unknown, setting: string): { alarms?: AlarmsConfig } {
+  if (value === undefined) return {};
+  const raw = objectAt(value, setting);
+  rejectUnknownKeys(raw, setting, ['topicArn', 'email']);
+  const keys = Object.keys(raw);
+  if (keys.length !== 1) throw new DeploymentConfigError(setting, `must have exactly one of topicArn and email (got ${describe(value)})`);
+  if (raw.topicArn !== undefined) {
+    if (typeof raw.topicArn !== 'string' || !SNS_TOPIC_ARN.test(raw.topicArn)) throw new DeploymentConfigError(`${setting}.topicArn`, `must be an SNS topic ARN such as 'arn:aws:sns:eu-west-1:123456789012:ops' (got ${describe(raw.topicArn)})`);
+    return { alarms: { topicArn: raw.topicArn } };
+  }
+  if (typeof raw.email !== 'string' || !EMAIL.test(raw.email)) throw new DeploymentConfigError(`${setting}.email`, `must be an e-mail address such as 'ops@example.com' (got ${describe(raw.email)})`);
+  return { alarms: { email: raw.email } };
+}
+
+/** `cors`: `{allowedOrigins: [...]}`, 1 to 20 distinct origins without path or trailing slash. */
+function corsSetting(value: unknown, setting: string): { cors?: CorsConfig } {
+  if (value === undefined) return {};
+  const raw = objectAt(value, setting);
+  rejectUnknownKeys(raw, setting, ['allowedOrigins']);
+  const origins = raw.allowedOrigins;
+  if (!Array.isArray(origins) || origins.length === 0 || origins.length > 20 || new Set(origins).size !== origins.length) {
+    throw new DeploymentConfigError(`${setting}.allowedOrigins`, `must be an array of 1 to 20 distinct origins (got ${describe(origins)})`);
+  }
+  origins.forEach((origin: unknown, i) => {
+    if (typeof origin !== 'string' || !isCorsOrigin(origin)) {
+      throw new DeploymentConfigError(`${setting}.allowedOrigins[${i}]`, `must be an origin such as 'https://dashboard.example.com' (scheme and host, no path; http only to localhost) (got ${describe(origin)})`);
+    }
+  });
+  return { cors: { allowedOrigins: [...(origins as string[])] } };
 }
 
 /** `lamassuEvents`: a boolean; absent means off (and stays absent, like the defaults). */

@@ -2,6 +2,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { DeploymentConfig } from './config';
+import { AlarmActions } from './constructs/alarm-actions';
 import { DeviceApi } from './constructs/api';
 import { CaRevocation } from './constructs/ca-revocation';
 import { Dashboard } from './constructs/dashboard';
@@ -28,6 +29,8 @@ export class DeviceManagerStack extends Stack {
   readonly caRevocation?: CaRevocation;
   /** Only when dashboard.enabled. */
   readonly dashboard?: Dashboard;
+  /** Only when the `alarms` setting is given. */
+  readonly alarmActions?: AlarmActions;
 
   constructor(scope: Construct, id: string, props: DeviceManagerStackProps) {
     super(scope, id, props);
@@ -52,6 +55,8 @@ export class DeviceManagerStack extends Stack {
       otherFunctions: allFunctions.filter((f) => f !== sweeper && !apiFunctions.includes(f)),
       publisher: this.events.publisher.function,
     });
+
+    if (config.alarms) this.alarmActions = new AlarmActions(this, 'AlarmActions', { alarms: config.alarms, stageName: config.stageName });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API; routes start with /v2' });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'The device table' });

@@ -11,6 +11,7 @@ import { createServices, type Services, setServices, systemClock } from '../func
 import { intVar, loadConfig } from '../functions/shared/config';
 import type { DashboardRuntimeConfig } from '../web/runtime-config';
 import { authConfigFrom, type LocalAuthConfig } from './auth';
+import { corsPolicyFrom } from './cors';
 import { localBookmarkSecret } from './bookmark-secret';
 import { ensureTable } from './create-table';
 import { startEngine, type Engine } from './engine';
@@ -18,6 +19,7 @@ import { type LocalEvents, startLocalEvents } from './events';
 import { LOCAL_NODE_FLAGS } from './node-flags';
 import { startLocalServer } from './server';
 import { DASHBOARD_DIST } from '../web/paths';
+import { defaultDashboardScope } from '../functions/handlers/http/routes';
 
 
 export interface LocalServiceOptions {
@@ -71,7 +73,7 @@ function startSweepTimer(services: Services, intervalSeconds: number, say: (line
 function dashboardConfigOf(env: Record<string, string | undefined>, auth: LocalAuthConfig | undefined): DashboardRuntimeConfig {
   if (!auth) return { auth: 'none' };
   if (!env.AUTH_OIDC_CLIENT_ID) return { auth: 'token' };
-  return { auth: 'oidc', authority: auth.issuer, client_id: env.AUTH_OIDC_CLIENT_ID, scope: env.AUTH_OIDC_SCOPE ?? 'openid devices:read devices:write groups:write dms:write' };
+  return { auth: 'oidc', authority: auth.issuer, client_id: env.AUTH_OIDC_CLIENT_ID, scope: env.AUTH_OIDC_SCOPE ?? defaultDashboardScope(auth.scopePrefix) };
 }
 
 /**
@@ -118,7 +120,8 @@ export async function startLocalService({ env = process.env, quiet = false }: Lo
   // The dashboard signs in at the issuer (OIDC code + PKCE) when AUTH_OIDC_CLIENT_ID names a client,
   // asks for a pasted token when the API only checks JWTs, and does not sign in otherwise.
   const dashboard = { dir: DASHBOARD_DIST, config: dashboardConfigOf(env, auth) };
-  const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1', auth, localRoutes: events.routes, dashboard });
+  const cors = corsPolicyFrom(env);
+  const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1', auth, localRoutes: events.routes, dashboard, cors });
   say(`device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json), ${auth ? `JWT auth: issuer ${auth.issuer}` : 'auth off (loopback only)'}`);
   say(`dashboard on ${server.url}/`);
   say(heapLine());

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { jwtAuthorizer, type LocalAuthConfig } from './auth';
+import { applyCors, type CorsPolicy } from './cors';
 import { HTTP_ROUTES, type HttpRoute } from '../functions/handlers/http/routes';
 import type { DashboardRuntimeConfig } from '../web/runtime-config';
 import { dashboardCsp } from '../web/security-headers';
@@ -48,6 +49,8 @@ export interface LocalServerOptions {
   localRoutes?: readonly LocalRoute[];
   /** The built web dashboard, served at `/` (GET outside /v2): its folder and its runtime settings. */
   dashboard?: { dir: string; config: DashboardRuntimeConfig };
+  /** Browser origins allowed to call the API (local/cors.ts); no CORS when absent. */
+  cors?: CorsPolicy;
 }
 
 
@@ -115,6 +118,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
 
   const server: Server = createServer((req, res) => {
     void (async () => {
+      if (options.cors && applyCors(options.cors, req, res)) return;
       const url = new URL(req.url ?? '/', 'http://localhost');
       const method = (req.method ?? 'GET').toUpperCase();
       const local = options.localRoutes?.find((r) => r.method === method && r.path === url.pathname);

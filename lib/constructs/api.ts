@@ -6,6 +6,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Annotations, Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  CorsHttpMethod,
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
@@ -19,7 +20,9 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { HTTP_ROUTES, type HttpRoute } from '../../functions/handlers/http/routes';
+import { HTTP_ROUTES, type HttpRoute, requiredScope } from '../../functions/handlers/http/routes';
+import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS } from '../../functions/shared/cors';
+import { Grant } from 'aws-cdk-lib/aws-iam';
 import { type AuthConfig, type DeploymentConfig, toRemovalPolicy } from '../config';
 import { ServiceFunction } from './service-function';
 
@@ -78,6 +81,19 @@ export class DeviceApi extends Construct {
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: `Device Manager API (${config.stageName})`,
       createDefaultStage: false,
+      // Setting `cors`: API Gateway answers preflights itself (no route, no authorizer) and adds the
+      // Access-Control-* headers for the allowed origins; the local server does the same (local/cors.ts).
+      ...(config.cors
+        ? {
+            corsPreflight: {
+              allowOrigins: [...config.cors.allowedOrigins],
+              allowMethods: CORS_ALLOWED_METHODS.map((m) => CorsHttpMethod[m]),
+              allowHeaders: [...CORS_ALLOWED_HEADERS],
+              exposeHeaders: [...CORS_EXPOSED_HEADERS],
+              maxAge: Duration.seconds(CORS_MAX_AGE_SECONDS),
+            },
+          }
+        : {}),
     });
 
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
@@ -116,18 +132,19 @@ export class DeviceApi extends Construct {
         description: `${route.method} ${route.path}`,
         config,
         table,
-        tableAccess: route.table,
+        tableAccess: route.actions ? { actions: route.actions } : route.table,
         timeout: Duration.seconds(10),
         environment: route.table === 'none' ? undefined : { BOOKMARK_SECRET_ARN: this.bookmarkSecret.secretArn },
       });
-      if (route.table !== 'none') this.bookmarkSecret.grantRead(fn.role);
+      // GetSecretValue only: Powertools' secrets provider calls nothing else (no DescribeSecret).
+      if (route.table !== 'none') Grant.addToPrincipal({ grantee: fn.role, actions: ['secretsmanager:GetSecretValue'], resourceArns: [this.bookmarkSecret.secretArn] });
       functions.set(route.handler, fn);
       this.httpApi.addRoutes({
         path: route.path,
         methods: [HttpMethod[route.method]],
         integration: new HttpLambdaIntegration(`${name}Integration`, fn.function, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 }),
         authorizer,
-        authorizationScopes: config.auth.type === 'jwt' ? [route.scope] : undefined,
+        authorizationScopes: config.auth.type === 'jwt' ? [requiredScope(route.scope, config.auth.scopePrefix)] : undefined,
       });
     }
     this.functions = functions;

@@ -3,14 +3,15 @@
  * publisher's `ca.certificate.revoke.request` events (source `service/devmanager`) → an SQS queue
  * (dead-letter queue after 5 receives, with a depth alarm) → functions/handlers/events/ca-revocation.ts
  * with ReportBatchItemFailures, which PUTs each to Lamassu's CA. The function has no table access
- * and no AWS permission beyond its logs, the queue and (caApiAuthHeaderSecretArn) the one secret.
+ * and no AWS permission beyond its logs, the queue and (caApiAuthHeaderSecretArn) the one secret, with
+ * kms:Decrypt on its customer-managed key (caApiAuthHeaderSecretKmsKeyArn) through Secrets Manager.
  */
 import { Duration } from 'aws-cdk-lib';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { Grant } from 'aws-cdk-lib/aws-iam';
+import { Grant, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -63,6 +64,18 @@ export class CaRevocation extends Construct {
     });
     // Only the one secret, only the call Powertools makes, and only when there is one.
     if (config.caApiAuthHeaderSecretArn) Grant.addToPrincipal({ grantee: this.function.role, actions: ['secretsmanager:GetSecretValue'], resourceArns: [config.caApiAuthHeaderSecretArn] });
+    // A secret under a customer-managed key: Decrypt on that key only, and only when Secrets Manager
+    // asks on the function's behalf (kms:ViaService), not for direct use of the key.
+    if (config.caApiAuthHeaderSecretKmsKeyArn) {
+      const keyRegion = config.caApiAuthHeaderSecretKmsKeyArn.split(':')[3];
+      this.function.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [config.caApiAuthHeaderSecretKmsKeyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${keyRegion}.amazonaws.com` } },
+        }),
+      );
+    }
     this.function.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: CA_REVOCATION_MAX_CONCURRENCY }));
   }
 }

@@ -4,7 +4,8 @@
  * API on the same origin under `/v2/*` (no CORS, one address). The page learns how to sign in from
  * `dashboard-config.json`, written next to it at deployment.
  */
-import { Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
+import * as path from 'node:path';
+import { DockerImage, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
 import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   AllowedMethods,
@@ -23,15 +24,17 @@ import { HttpOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
-import { DASHBOARD_DIST } from '../../web/paths';
+import { buildDashboardSync } from '../../web/build';
+import { DASHBOARD_SOURCE } from '../../web/paths';
 import type { DashboardRuntimeConfig } from '../../web/runtime-config';
 import { dashboardCsp } from '../../web/security-headers';
 import { type DeploymentConfig, toRemovalPolicy } from '../config';
+import { nagPseudo } from './nag-ids';
 
 export interface DashboardProps {
   readonly config: DeploymentConfig;
   readonly api: IHttpApi;
-  /** The built dashboard (`npm run build:web`). @default web/dist */
+  /** A built dashboard folder. @default built from web/src at synthesis (bundling of the asset) */
   readonly assetPath?: string;
 }
 
@@ -39,6 +42,27 @@ export interface DashboardProps {
 export function dashboardRuntimeConfig(config: DeploymentConfig): DashboardRuntimeConfig {
   if (config.auth.type !== 'jwt') return { auth: 'none' };
   return { auth: 'oidc', authority: config.auth.issuer, client_id: config.dashboard.clientId ?? '', scope: config.dashboard.scope };
+}
+
+/**
+ * The dashboard asset, built at synthesis from the sources (web/, without its own build output): synth
+ * deploys what it builds, with no `npm run build:web` before it. The build is esbuild in this process
+ * (local bundling), never Docker.
+ */
+export function dashboardAsset() {
+  return Source.asset(path.dirname(DASHBOARD_SOURCE), {
+    exclude: ['dist', 'node_modules', '*.tsbuildinfo'],
+    bundling: {
+      // Required by the type; never pulled, since the local build below either succeeds or throws.
+      image: DockerImage.fromRegistry('local-build-only'),
+      local: {
+        tryBundle(outputDir: string): boolean {
+          buildDashboardSync(outputDir);
+          return true;
+        },
+      },
+    },
+  });
 }
 
 export class Dashboard extends Construct {
@@ -110,7 +134,7 @@ export class Dashboard extends Construct {
     );
 
     const deployment = new BucketDeployment(this, 'Deploy', {
-      sources: [Source.asset(props.assetPath ?? DASHBOARD_DIST), Source.jsonData('dashboard-config.json', dashboardRuntimeConfig(config))],
+      sources: [props.assetPath ? Source.asset(props.assetPath) : dashboardAsset(), Source.jsonData('dashboard-config.json', dashboardRuntimeConfig(config))],
       destinationBucket: this.bucket,
       distribution: this.distribution,
       distributionPaths: ['/*'],
@@ -119,12 +143,13 @@ export class Dashboard extends Construct {
     });
     // The deployment's own function (CDK's BucketDeployment handler, one per stack): each finding
     // acknowledged by its exact id, so a new permission would still be reported.
+    const pseudo = nagPseudo(Stack.of(this));
     const bucketId = Stack.of(this).resolve((this.bucket.node.defaultChild as CfnBucket).logicalId) as string;
     const copy = 'CDK BucketDeployment copies the built dashboard from the CDK asset bucket into the dashboard bucket (replacing and pruning objects)';
     Validations.of(deployment.handlerRole).acknowledge(
       { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'CDK BucketDeployment: its Lambda handler writes its logs through the AWS managed basic execution policy.' },
       ...['GetBucket*', 'GetObject*', 'List*', 'Abort*', 'DeleteObject*'].map((action) => ({ id: `AwsSolutions-IAM5[Action::s3:${action}]`, reason: `${copy}: CDK grants read/write as action groups (s3:${action}).` })),
-      { id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]', reason: `${copy}: it reads the asset objects of the CDK bootstrap bucket.` },
+      { id: `AwsSolutions-IAM5[Resource::arn:${pseudo.partition}:s3:::cdk-hnb659fds-assets-${pseudo.account}-${pseudo.region}/*]`, reason: `${copy}: it reads the asset objects of the CDK bootstrap bucket.` },
       { id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`, reason: `${copy}: it writes every object of the dashboard bucket, and only that bucket.` },
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'CDK BucketDeployment invalidates the distribution after copying: cloudfront:CreateInvalidation and GetInvalidation take no resource narrower than *.' },
     );

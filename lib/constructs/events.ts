@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { OUTBOX_KIND } from '../../functions/adapters/dynamodb/outbox';
 import { SERIAL_INDEX } from '../../functions/adapters/dynamodb/schema';
 import { CERTIFICATE_STATUS_DETAIL_TYPE } from '../../functions/domain/slots';
+import { LAMASSU_EVENT_SOURCE } from '../../functions/app/lamassu-events';
 import { type DeploymentConfig, toRemovalPolicy } from '../config';
 import { ServiceFunction } from './service-function';
 
@@ -28,6 +29,11 @@ export const STREAM_RETRY_ATTEMPTS = 10;
 export const CERTIFICATE_INTAKE_TABLE_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'];
 /** The stream actions the event source mapping needs (the DynamoDB developer guide's policy for Lambda triggers). */
 export const STREAM_READ_ACTIONS: readonly string[] = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'];
+
+/** The sources the publisher puts on the bus, all archived for replay. */
+export function archivedSources(config: DeploymentConfig): string[] {
+  return [config.eventSource, ...(config.lamassuEvents && config.eventSource !== LAMASSU_EVENT_SOURCE ? [LAMASSU_EVENT_SOURCE] : [])];
+}
 
 /** An encrypted, TLS-only dead-letter queue that keeps messages 14 days, with an alarm as soon as one arrives. */
 export function deadLetterQueue(scope: Construct, id: string, config: DeploymentConfig, holds: string): { queue: Queue; alarm: Alarm } {
@@ -105,7 +111,9 @@ export class DeviceEvents extends Construct {
     this.bus = new EventBus(this, 'Bus', { eventBusName: `device-manager-${config.stageName}`, description: `Device Manager lifecycle events (${config.stageName})` });
     this.archive = this.bus.archive('Archive', {
       description: 'Every Device Manager event, for replay',
-      eventPattern: { source: [config.eventSource] },
+      // With lamassuEvents the bus also carries Lamassu-typed events and CA revocation requests
+      // (source `service/devmanager`): archived too, so they can be replayed.
+      eventPattern: { source: archivedSources(config) },
       retention: EVENT_ARCHIVE_RETENTION,
     });
 

@@ -4,7 +4,8 @@
  * bounded concurrency. Things get a thing type (searchable `status` and `dms_owner`), which allows
  * 50 attributes where an untyped thing has 3. Only created when iotSync.enabled.
  */
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { nagPseudo } from './nag-ids';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Match, Rule } from 'aws-cdk-lib/aws-events';
@@ -22,6 +23,13 @@ import { ServiceFunction } from './service-function';
 export const IOT_THING_ACTIONS: readonly string[] = ['iot:CreateThing', 'iot:UpdateThing', 'iot:DescribeThing', 'iot:AttachThingPrincipal', 'iot:DetachThingPrincipal'];
 /** The IoT calls of the sync, on certificates. */
 export const IOT_CERTIFICATE_ACTIONS: readonly string[] = ['iot:DescribeCertificate', 'iot:UpdateCertificate'];
+/**
+ * Why `cert/*`, what it exposes, and how to narrow it (also in docs/operations.md). AWS IoT names a
+ * certificate by its fingerprint, unknown until a device's certificate is bound, and certificates take
+ * no tags, so no ARN pattern or condition key can single out this fleet's certificates.
+ */
+export const IOT_CERTIFICATE_BLAST_RADIUS =
+  'Certificate ids are the fingerprints of the certificates bound to devices, known only at run time, and AWS IoT certificates take no tags, so iot:DescribeCertificate and iot:UpdateCertificate apply to every certificate of this account and region. Blast radius: a compromised sync function could set ANY certificate of the account and region to INACTIVE or REVOKED (disconnecting devices this service does not manage). Narrow it by deploying the fleet in an account (or region) whose IoT registry holds only this fleet, or by a permissions boundary or SCP that denies iot:UpdateCertificate outside the fleet.';
 export const IOT_SYNC_TIMEOUT = Duration.seconds(60);
 /** Receives of a message before it moves to the dead-letter queue. */
 export const IOT_SYNC_MAX_RECEIVES = 5;
@@ -51,6 +59,9 @@ export class IotSync extends Construct {
       thingTypeName: `DeviceManager-${config.stageName}`,
       thingTypeProperties: { thingTypeDescription: 'Devices of the Device Manager registry', searchableAttributes: ['status', 'dms_owner'] },
     });
+    // Retained whatever removalPolicy says: AWS IoT refuses to delete a thing type that things still
+    // use (a stack deletion would fail), and the things outlive the stack anyway.
+    this.thingType.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
     const dlq = deadLetterQueue(this, 'DeadLetterQueue', config, `device events the IoT sync failed ${IOT_SYNC_MAX_RECEIVES} times`);
     this.deadLetterQueue = dlq.queue;
@@ -84,9 +95,16 @@ export class IotSync extends Construct {
     const iotArn = (resource: string) => `arn:${partition}:iot:${region}:${account}:${resource}`;
     Grant.addToPrincipal({ grantee: this.function.role, actions: [...IOT_THING_ACTIONS], resourceArns: [iotArn('thing/*'), iotArn(`thingtype/${this.thingType.ref}`)] });
     Grant.addToPrincipal({ grantee: this.function.role, actions: [...IOT_CERTIFICATE_ACTIONS], resourceArns: [iotArn('cert/*')] });
-    const reason = (what: string) =>
-      `The sync names its ${what} at run time (one per device, created by the sync itself), so the resource is every ${what} of this account and region; AWS IoT allows no narrower pattern for device-derived names, and the actions are the seven the sync calls.`;
-    Validations.of(this.function.role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:thing/*]', reason: reason('thing') });
-    Validations.of(this.function.role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:cert/*]', reason: reason('certificate') });
+    const pseudo = nagPseudo(Stack.of(this));
+    const nagArn = (resource: string) => `AwsSolutions-IAM5[Resource::arn:${pseudo.partition}:iot:${pseudo.region}:${pseudo.account}:${resource}]`;
+    Validations.of(this.function.role).acknowledge({
+      id: nagArn('thing/*'),
+      reason:
+        'The sync names its things at run time (one per device id, created by the sync itself), so the resource is every thing of this account and region; AWS IoT allows no narrower pattern for device-derived names, and the actions are the five thing calls the sync makes.',
+    });
+    Validations.of(this.function.role).acknowledge({
+      id: nagArn('cert/*'),
+      reason: IOT_CERTIFICATE_BLAST_RADIUS,
+    });
   }
 }

@@ -1,9 +1,9 @@
 /**
  * Alarms and a dashboard for operators: API 5xx rate, sweeper errors and lag, function errors, and
  * the service's own metrics (embedded metric format from Powertools, namespace DeviceManager,
- * dimension `service`). Alarms have no action: attach your SNS topic or incident tool to them.
+ * dimension `service`). Alarm actions: the `alarms` setting (lib/constructs/alarm-actions.ts).
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, type IAlarm, type IMetric, SingleValueWidget, TextWidget, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -113,7 +113,8 @@ export class Monitoring extends Construct {
     }
 
     const functionErrors: IMetric[] = [...props.apiFunctions, ...props.otherFunctions, sweeper].map((f) => f.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }));
-    this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `DeviceManager-${config.stageName}` });
+    // Dashboards are global to the account: the region keeps the same stage in two regions apart.
+    this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `DeviceManager-${config.stageName}-${Stack.of(this).region}` });
     this.dashboard.addWidgets(
       new TextWidget({ markdown: `# Device Manager (${config.stageName})\nAPI, lifecycle metrics and the status sweeper.`, width: 24, height: 2 }),
       new GraphWidget({ title: 'API requests and 5xx', left: [requests, errors5xx], right: [errorRate], width: 12 }),

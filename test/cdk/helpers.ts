@@ -24,14 +24,17 @@ export interface Synthesized {
   template: Template;
 }
 
-/** Synthesizes a stack from raw `deviceManager` settings. */
-export function synthesize(rawConfig?: unknown): Synthesized {
+/**
+ * Synthesizes a stack from raw `deviceManager` settings; `env` gives it a concrete account and region,
+ * as `cdk deploy` does (bin/app.ts passes CDK_DEFAULT_ACCOUNT/REGION on).
+ */
+export function synthesize(rawConfig?: unknown, { env }: { env?: { account: string; region: string } } = {}): Synthesized {
   const app = new App({
     context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [] },
     builtinCloudFormationValidation: false,
   });
   const config = parseConfig(rawConfig);
-  const stack = new DeviceManagerStack(app, stackName(config), { config });
+  const stack = new DeviceManagerStack(app, stackName(config), { config, ...(env ? { env } : {}) });
   return { app, stack, config, template: Template.fromStack(stack) };
 }
 
