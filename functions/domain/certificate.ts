@@ -20,7 +20,39 @@ export interface ParsedCertificate {
 /** 20 octets in hex. */
 export const MAX_SERIAL_HEX = 40;
 
-const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
+const BEGIN = '-----BEGIN CERTIFICATE-----';
+const END = '-----END CERTIFICATE-----';
+
+/**
+ * The first PEM CERTIFICATE block of `text`, found in one forward pass: the first BEGIN, then the
+ * first END after it (a lazy regex restarted at every BEGIN was quadratic on a body of repeated
+ * BEGIN lines). `scan` is told each stretch of text searched, so tests can count the work.
+ */
+export function firstPemBlock(text: string, scan: (from: number, to: number) => void = () => {}): string | undefined {
+  const begin = text.indexOf(BEGIN);
+  scan(0, begin === -1 ? text.length : begin + BEGIN.length);
+  if (begin === -1) return undefined;
+  // At least one character between the markers, as before.
+  const end = text.indexOf(END, begin + BEGIN.length + 1);
+  scan(begin + BEGIN.length, end === -1 ? text.length : end + END.length);
+  return end === -1 ? undefined : text.slice(begin, end + END.length);
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * OpenSSL's printed time (`Jan  5 00:00:00 2026 GMT`) as ISO 8601, or undefined when it is not a
+ * real instant: an invalid UTCTime (month 13, Feb 31) prints `Bad time value`, and Date.parse would
+ * roll a Feb 31 over into March.
+ */
+export function certificateTime(text: string): string | undefined {
+  const m = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d+)? (\d{4}) GMT$/.exec(text);
+  if (!m) return undefined;
+  const [month, day, h, min, sec, year] = [MONTHS.indexOf(m[1]!), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])];
+  const at = new Date(Date.UTC(year, month, day, h, min, sec));
+  if (month < 0 || at.getUTCFullYear() !== year || at.getUTCMonth() !== month || at.getUTCDate() !== day || at.getUTCHours() !== h || at.getUTCMinutes() !== min || at.getUTCSeconds() !== sec) return undefined;
+  return at.toISOString();
+}
 
 /** Distinguished names on one line, most specific first as in RFC 4514 order of the text form. */
 const dn = (text: string) => text.split('\n').filter(Boolean).join(', ');
@@ -29,7 +61,7 @@ const dn = (text: string) => text.split('\n').filter(Boolean).join(', ');
 export function parseCertificate(pem: unknown, field = 'certificate'): ParsedCertificate {
   const invalid = (problem: string) => new ValidationError('not a certificate', [{ field, problem }]);
   if (typeof pem !== 'string') throw invalid('must be a PEM string');
-  const block = PEM_CERT.exec(pem)?.[0];
+  const block = firstPemBlock(pem);
   if (!block) throw invalid('no PEM CERTIFICATE block');
   let cert: X509Certificate;
   try {
@@ -40,14 +72,23 @@ export function parseCertificate(pem: unknown, field = 'certificate'): ParsedCer
   // RFC 5280 4.1.2.2: at most 20 octets. The serial is stored inline on the device, so it is bounded.
   if (normaliseSerial(cert.serialNumber).length > MAX_SERIAL_HEX) throw invalid('the serial number is longer than 20 octets (RFC 5280)');
   const der = cert.raw;
-  const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
+  let spki: Buffer;
+  try {
+    spki = cert.publicKey.export({ type: 'spki', format: 'der' });
+  } catch {
+    throw invalid('the public key algorithm or curve is not supported');
+  }
+  const notBefore = certificateTime(cert.validFrom);
+  const notAfter = certificateTime(cert.validTo);
+  if (notBefore === undefined) throw invalid('notBefore is not a valid time');
+  if (notAfter === undefined) throw invalid('notAfter is not a valid time');
   return {
     pem: cert.toString(),
     serial_number: normaliseSerial(cert.serialNumber),
     issuer: dn(cert.issuer),
     subject: dn(cert.subject),
-    not_before: new Date(Date.parse(cert.validFrom)).toISOString(),
-    not_after: new Date(Date.parse(cert.validTo)).toISOString(),
+    not_before: notBefore,
+    not_after: notAfter,
     sha256_fingerprint: createHash('sha256').update(der).digest('hex'),
     public_key_sha256: createHash('sha256').update(spki).digest('hex'),
   };

@@ -108,9 +108,10 @@ export class QueryTooBroadError extends DomainError {
     super(message);
   }
 
-  /** Statistics filtered by `filter`, which no index serves, over `budget` devices. */
-  static statistics(filter: string, budget: number): QueryTooBroadError {
-    return new QueryTooBroadError(`statistics filtered this way read more than ${budget} devices; add an indexed filter, or index '${filter}' (INDEXED_METADATA_KEYS)`, filter);
+  /** Statistics filtered by `filter`, which no index serves, over `budget` devices (or past the time budget). */
+  static statistics(filter: string, budget: number, spent: 'items' | 'time' = 'items'): QueryTooBroadError {
+    const over = spent === 'time' ? "ran past the request's time budget" : `read more than ${budget} devices (or their byte budget)`;
+    return new QueryTooBroadError(`statistics filtered this way ${over}; add an indexed filter, or index '${filter}' (INDEXED_METADATA_KEYS)`, filter);
   }
 }
 

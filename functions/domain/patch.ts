@@ -46,6 +46,8 @@ function readPointer(op: Record<string, unknown>): { field: 'path' | 'from'; poi
   return undefined;
 }
 
+const tooDeep = () => new ValidationError('patched device is invalid', [{ field: 'metadata', problem: `nests deeper than ${MAX_METADATA_DEPTH} levels` }]);
+
 function validated(candidate: unknown): DeviceShadow {
   const parsed = shadowSchema.safeParse(candidate);
   if (!parsed.success) throw new ValidationError('patched device is invalid', problemsOf(parsed.error));
@@ -66,6 +68,8 @@ export function applyShadowPatch(shadow: DeviceShadow, mediaType: string, patch:
       throw new ValidationError('only tags, metadata, icon and icon_color can be patched', unknown.map((k) => ({ field: k, problem: 'not patchable' })));
     const removed = PATCHABLE.filter((k) => k !== 'metadata' && patch[k] === null);
     if (removed.length > 0) throw new ValidationError('required fields cannot be removed', removed.map((k) => ({ field: k, problem: 'cannot be null' })));
+    // Checked before mergePatch recurses into it: a metadata nested thousands deep is a 400, not a stack overflow.
+    if (nestsDeeper(patch.metadata, MAX_METADATA_DEPTH)) throw tooDeep();
     return validated(mergePatch(base, patch));
   }
   if (!Array.isArray(patch)) throw new ValidationError('a JSON patch must be an array of operations', [{ field: '(body)', problem: 'expected an array' }]);
@@ -80,8 +84,7 @@ export function applyShadowPatch(shadow: DeviceShadow, mediaType: string, patch:
   });
   if (problems.length > 0) throw new ValidationError('only tags, metadata, icon and icon_color can be patched', problems);
   // A value too deep for any patchable field: refused before the patch library walks it recursively.
-  if (patch.some((op: Record<string, unknown>) => nestsDeeper(op.value, MAX_METADATA_DEPTH)))
-    throw new ValidationError('patched device is invalid', [{ field: 'metadata', problem: `nests deeper than ${MAX_METADATA_DEPTH} levels` }]);
+  if (patch.some((op: Record<string, unknown>) => nestsDeeper(op.value, MAX_METADATA_DEPTH))) throw tooDeep();
   try {
     // One operation at a time, so each pointer is checked against the document it applies to.
     let doc: unknown = base;

@@ -10,12 +10,24 @@ export type SortMode = (typeof SORT_MODES)[number];
 export const DEFAULT_PAGE_SIZE = 25;
 export const MAX_PAGE_SIZE = 1000;
 
+/**
+ * Budgets that keep one request inside Lambda's limits: a page's devices serialized stay under the
+ * 6 MB response limit (LIST_BYTE_BUDGET), and a statistics or in-memory read stops, 422
+ * QUERY_TOO_BROAD, after this many bytes of devices (STATS_READ_BYTE_BUDGET) or milliseconds
+ * (REQUEST_TIME_BUDGET_MS, under the API functions' 10 s timeout).
+ */
+export const DEFAULT_LIST_BYTE_BUDGET = 5_000_000;
+export const DEFAULT_STATS_READ_BYTE_BUDGET = 64 * 1024 * 1024;
+export const DEFAULT_REQUEST_TIME_BUDGET_MS = 6000;
+
 export interface DeviceListQuery {
   filters: Filter[];
   sortBy: SortField;
   sortMode: SortMode;
   pageSize: number;
   bookmark?: string;
+  /** Serialized bytes the page's devices may hold, below the repository's own byte budget. */
+  maxBytes?: number;
 }
 
 /**

@@ -61,6 +61,9 @@ export function createServices(config: ServiceConfig, clock: Clock = systemClock
     bookmarks,
     readBudget: config.listReadBudget,
     statsReadBudget: config.statsReadBudget,
+    listByteBudget: config.listByteBudget,
+    statsReadByteBudget: config.statsReadByteBudget,
+    timeBudgetMs: config.requestTimeBudgetMs,
     dueShards: config.dueShards,
     indexedMetadataKeys: config.indexedMetadataKeys,
   });

@@ -7,6 +7,7 @@ import { DEFAULT_RENEWAL, type RenewalSettings } from '../domain/status';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../domain/groups';
 import { indexedKeysProblem } from '../domain/insights';
 import { DEFAULT_BACKOFF } from '../domain/backoff';
+import { DEFAULT_LIST_BYTE_BUDGET, DEFAULT_REQUEST_TIME_BUDGET_MS, DEFAULT_STATS_READ_BYTE_BUDGET } from '../domain/query';
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, problem: string) {
@@ -30,6 +31,12 @@ export interface ServiceConfig {
   listReadBudget: number;
   /** Items one statistics request may read before it answers 422 QUERY_TOO_BROAD. */
   statsReadBudget: number;
+  /** Serialized bytes of devices one list page may hold, under Lambda's 6 MB response limit. */
+  listByteBudget: number;
+  /** Bytes of devices a statistics request may read before it answers 422 QUERY_TOO_BROAD. */
+  statsReadByteBudget: number;
+  /** Milliseconds a request may read or evaluate filters before it stops, under the function's timeout. */
+  requestTimeBudgetMs: number;
   /** Metadata keys with index entries and counters (INDEXED_METADATA_KEYS, comma-separated, ≤ 10 dotted paths). */
   indexedMetadataKeys: string[];
   /** Levels of the device group hierarchy, a root being level 1 (GROUP_MAX_DEPTH). */
@@ -100,6 +107,9 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     ...bookmarkSecretConfig(env),
     listReadBudget: intVar(env, 'LIST_READ_BUDGET', 2000, 100, 100000),
     statsReadBudget: intVar(env, 'STATS_READ_BUDGET', 10000, 100, 1000000),
+    listByteBudget: intVar(env, 'LIST_BYTE_BUDGET', DEFAULT_LIST_BYTE_BUDGET, 100_000, 5_500_000),
+    statsReadByteBudget: intVar(env, 'STATS_READ_BYTE_BUDGET', DEFAULT_STATS_READ_BYTE_BUDGET, 100_000, 1_000_000_000),
+    requestTimeBudgetMs: intVar(env, 'REQUEST_TIME_BUDGET_MS', DEFAULT_REQUEST_TIME_BUDGET_MS, 100, 9000),
     indexedMetadataKeys: indexedMetadataKeysOf(env),
     groupMaxDepth: intVar(env, 'GROUP_MAX_DEPTH', DEFAULT_GROUP_MAX_DEPTH, 1, 64),
     dueShards: intVar(env, 'DUE_SHARDS', DEFAULT_DUE_SHARDS, 1, 64),

@@ -10,7 +10,7 @@ import type { Device, DeviceEvent } from '../../domain/device';
 import type { SlotVersion } from '../../domain/slots';
 import { DeviceAlreadyExistsError, IndexNotReadyError, InvalidBookmarkError, PolicyMovedError, QueryTooBroadError, VersionConflictError } from '../../domain/errors';
 import { type Filter, matchesAll } from '../../domain/filters';
-import { chooseEntryPoint, type DeviceListQuery, type EntryPoint, indexedMetadataFilter, type SortField } from '../../domain/query';
+import { chooseEntryPoint, DEFAULT_LIST_BYTE_BUDGET, DEFAULT_REQUEST_TIME_BUDGET_MS, DEFAULT_STATS_READ_BYTE_BUDGET, type DeviceListQuery, type EntryPoint, indexedMetadataFilter, type SortField } from '../../domain/query';
 import { type BookmarkCodec } from './bookmark';
 import { counterReader, emptyDistribution, FORECAST_KEY, totalOf } from './counters';
 import { parseDeviceItem, policyCheck, versionItem, type WriteContext, deviceTransaction } from './device-writes';
@@ -52,6 +52,13 @@ export interface DeviceRepositoryOptions {
   readBudget?: number;
   /** Items a statistics request may read before it answers 422 QUERY_TOO_BROAD. */
   statsReadBudget?: number;
+  /** Serialized bytes of devices one list page may hold (LIST_BYTE_BUDGET). */
+  listByteBudget?: number;
+  /** Bytes of devices a statistics request may read before it answers 422 QUERY_TOO_BROAD (STATS_READ_BYTE_BUDGET). */
+  statsReadByteBudget?: number;
+  /** Milliseconds a statistics request may read before it answers 422 QUERY_TOO_BROAD (REQUEST_TIME_BUDGET_MS). */
+  timeBudgetMs?: number;
+  now?: () => number;
   /** Seconds an outbox record is kept before TTL deletes it (the stream has it within seconds). */
   outboxTtlSeconds?: number;
   /** Metadata keys with entries and counters (INDEXED_METADATA_KEYS, ≤ 10 dotted paths). */
@@ -94,6 +101,10 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
     bookmarks,
     readBudget = 2000,
     statsReadBudget = 10000,
+    listByteBudget = DEFAULT_LIST_BYTE_BUDGET,
+    statsReadByteBudget = DEFAULT_STATS_READ_BYTE_BUDGET,
+    timeBudgetMs = DEFAULT_REQUEST_TIME_BUDGET_MS,
+    now = Date.now,
     outboxTtlSeconds = OUTBOX_TTL_SECONDS,
     indexedMetadataKeys = [],
   } = options;
@@ -270,6 +281,8 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
         filters: q.filters,
         needsDocument: !entryDecides(entry, q.filters, ready),
         readBudget,
+        byteBudget: Math.min(listByteBudget, q.maxBytes ?? listByteBudget),
+        atLeastOne: q.maxBytes === undefined,
       });
       return { list: page.list, next: page.resumeAfter === undefined ? '' : bookmarks.encode(fingerprint, page.resumeAfter) };
     },
@@ -313,6 +326,7 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
           if (device && matchesAll(device, filters)) count(device.status);
         });
       }
+      const deadline = now() + timeBudgetMs;
       return stats((count) =>
         visitEntry({
           reader,
@@ -321,9 +335,12 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
           filters,
           needsDocument: !entryDecides(entry, filters, ready),
           readBudget: statsReadBudget,
+          readByteBudget: statsReadByteBudget,
+          deadline,
+          now,
           count,
           onBudgetSpent: () => {
-            throw QueryTooBroadError.statistics(filterToIndex(filters), statsReadBudget);
+            throw QueryTooBroadError.statistics(filterToIndex(filters), statsReadBudget, now() > deadline ? 'time' : 'items');
           },
         }),
       );

@@ -133,11 +133,24 @@ export interface ListEntryInput {
   /** False when the entry point and the status already decide every filter (no device read to decide). */
   needsDocument: boolean;
   readBudget: number;
+  /** Serialized bytes of devices the page may hold: it ends early, with a position, when full. */
+  byteBudget?: number;
+  /**
+   * Whether a page holds at least one device even past the byte budget (true for a whole page;
+   * false when a caller fills the rest of its own page, which may then end empty with a position).
+   */
+  atLeastOne?: boolean;
+  /** Epoch milliseconds after which a statistics walk stops (the request's time budget). */
+  deadline?: number;
+  now?: () => number;
 }
+
+/** Serialized bytes of a device, as a page or a response counts them. */
+export const deviceBytes = (device: Device) => Buffer.byteLength(JSON.stringify(device));
 
 /** Lists one entry point in sort order, strictly after `after`. */
 export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
-  const { index, prefixes, shards, descending, after, pageSize, filters, needsDocument, readBudget } = input;
+  const { index, prefixes, shards, descending, after, pageSize, filters, needsDocument, readBudget, byteBudget = Number.POSITIVE_INFINITY, atLeastOne = true } = input;
   const reader = scopedReader(input.reader);
   // Half again the even share: hashed ids are not spread perfectly, and a refill costs a Query (a
   // read unit's half at least) where a few more slim items in the first one cost nothing.
@@ -145,6 +158,7 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
   const cursors = prefixes.flatMap((prefix) => Array.from({ length: shards }, (_, s) => new PartitionCursor(reader, entryPartition(prefix, s), index, descending, after, chunk)));
   const readAtStart = reader.itemsRead;
   const page: Device[] = [];
+  let pageBytes = 0;
   let lastExamined = after;
   const sortKeyOf = (item: Item) => item[index.sortKey] as string;
 
@@ -185,7 +199,13 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
       const device = docs.get(id);
       const matches = candidate && (device ? matchesAll(device, filters) : !needsDocument && !toRead.includes(id));
       if (matches && page.length === pageSize) return { list: page, resumeAfter: lastExamined, budgetSpent: false };
-      if (matches && device) page.push(device);
+      if (matches && device) {
+        // A device that would pass the byte budget starts the next page.
+        const bytes = deviceBytes(device);
+        if ((page.length > 0 || !atLeastOne) && pageBytes + bytes > byteBudget && lastExamined !== undefined) return { list: page, resumeAfter: lastExamined, budgetSpent: false };
+        pageBytes += bytes;
+        page.push(device);
+      }
       lastExamined = sortKeyOf(item);
     }
     if (exhausted) return { list: page, budgetSpent: false };
@@ -193,14 +213,18 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
 }
 
 /** Reads every item of an entry point (all partitions, no order), handing the matching devices' statuses to `count`. */
-export async function visitEntry(input: Omit<ListEntryInput, 'index' | 'descending' | 'after' | 'pageSize'> & { count: (status: string) => void; onBudgetSpent: () => never }): Promise<void> {
-  const { prefixes, shards, filters, needsDocument, readBudget, count, onBudgetSpent } = input;
+export async function visitEntry(
+  input: Omit<ListEntryInput, 'index' | 'descending' | 'after' | 'pageSize' | 'byteBudget' | 'atLeastOne'> & { readByteBudget?: number; count: (status: string) => void; onBudgetSpent: () => never },
+): Promise<void> {
+  const { prefixes, shards, filters, needsDocument, readBudget, readByteBudget = Number.POSITIVE_INFINITY, deadline = Number.POSITIVE_INFINITY, now = Date.now, count, onBudgetSpent } = input;
   const reader = scopedReader(input.reader);
   const index = INDEXES.byCreated;
   let spent = false;
-  // Every partition walk stops at its next step once one of them has spent the budget.
+  let bytesRead = 0;
+  // Every partition walk stops at its next step once one of them has spent a budget: items, bytes
+  // of devices read (large metadata makes each item slower) or time.
   const checkBudget = () => {
-    if (spent || reader.itemsRead > readBudget) {
+    if (spent || reader.itemsRead > readBudget || bytesRead > readByteBudget || now() > deadline) {
       spent = true;
       onBudgetSpent();
     }
@@ -224,7 +248,10 @@ export async function visitEntry(input: Omit<ListEntryInput, 'index' | 'descendi
           else {
             checkBudget();
             const docs = await reader.devices(candidates.map(idOfEntry), false);
-            for (const device of docs.values()) if (matchesAll(device, filters)) count(device.status);
+            for (const device of docs.values()) {
+              bytesRead += deviceBytes(device);
+              if (matchesAll(device, filters)) count(device.status);
+            }
           }
           startKey = out.LastEvaluatedKey;
         } while (startKey);

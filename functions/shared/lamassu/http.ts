@@ -72,5 +72,5 @@ export const deviceResult = (device: Device, statusCode = 200): HttpResult => ({
 /** The list dependencies every v1 device list shares. */
 export function listDeps(list: ListDeps['list'], scope?: ListDeps['scope']): ListDeps {
   const { config, bookmarks } = services();
-  return { list, codec: bookmarks, readBudget: config.listReadBudget, scope };
+  return { list, codec: bookmarks, readBudget: config.listReadBudget, scope, byteBudget: config.listByteBudget, timeBudgetMs: config.requestTimeBudgetMs };
 }

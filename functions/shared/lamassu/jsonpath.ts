@@ -1,20 +1,31 @@
 /**
- * Lamassu's `metadata[jsonpath]<expr>` filters and `sort_by=metadata[jsonpath]<expr>` sorts,
- * evaluated with jsonpath-plus (safe evaluator, no `eval`). Lamassu hands the expression to
- * PostgreSQL; here a device matches when the path selects at least one value (`$.env`,
- * `$.tags[?(@.key == "production")]`) or, for a predicate `<path> <op> <JSON literal>`
- * (`$.firmware == "1.4.2"`, `$.battery < 20`), when one selected value satisfies it.
+ * Lamassu's `metadata[jsonpath]<expr>` filters and `sort_by=metadata[jsonpath]<expr>` sorts.
+ * Lamassu hands the expression to PostgreSQL; here the path is RFC 9535 JSONPath, parsed and
+ * evaluated by the bounded engine of jsonpath-engine.ts (no regular expressions, every node visited
+ * charged to the request's budget). A device matches when the path selects at least one value
+ * (`$.env`, `$.tags[?(@.key == "production")]`) or, for a predicate `<path> <op> <JSON literal>`
+ * (`$.firmware == "1.4.2"`, `$.battery < 20`, PostgreSQL's form), when one selected value
+ * satisfies it.
  */
-import { JSONPath } from 'jsonpath-plus';
+import { evaluate, JsonPathBudget, JsonPathSyntaxError, parseJsonPath, type Query } from './jsonpath-engine';
+
+export { JsonPathBudget, JsonPathBudgetError } from './jsonpath-engine';
 
 export const MAX_JSONPATH_LENGTH = 500;
+/** Nodes one request's JSONPath filters and sorts may visit, produce or compare, all devices together. */
+export const JSONPATH_MAX_STEPS = 1_000_000;
+/** The largest node list one selection may hold. */
+export const JSONPATH_MAX_NODES = 10_000;
 const OPERATORS = ['==', '!=', '<=', '>=', '<', '>'] as const;
 type Operator = (typeof OPERATORS)[number];
 
 export interface JsonPathPredicate {
-  path: string;
+  path: Query;
   comparison?: { op: Operator; value: unknown };
 }
+
+/** A budget for one request: JSONPATH_MAX_STEPS steps and JSONPATH_MAX_NODES nodes until `deadline`. */
+export const jsonPathBudget = (deadline?: number, now?: () => number) => new JsonPathBudget(JSONPATH_MAX_STEPS, JSONPATH_MAX_NODES, deadline, now);
 
 /** Splits `path op literal` at the first operator outside brackets, parentheses and quotes. */
 function splitComparison(expr: string): { path: string; op: Operator; literal: string } | undefined {
@@ -56,21 +67,17 @@ export function compileJsonPath(raw: string): JsonPathPredicate | string {
     }
   }
   try {
-    JSONPath({ path, json: {}, wrap: true, eval: 'safe' });
+    return { path: parseJsonPath(path).query, ...(comparison ? { comparison } : {}) };
   } catch (error) {
-    return `'${raw}' is not a valid JSONPath expression: ${(error as Error).message}`;
+    if (error instanceof JsonPathSyntaxError) return `'${raw}' is not a valid JSONPath expression: ${error.message}`;
+    throw error;
   }
-  return { path, ...(comparison ? { comparison } : {}) };
 }
 
-/** The values a path selects in a document (none when it selects nothing or cannot be applied). */
-export function select(path: string, json: unknown): unknown[] {
+/** The values a path selects in a document (none when the document is not an object or array). */
+export function select(path: Query, json: unknown, budget: JsonPathBudget): unknown[] {
   if (json === null || typeof json !== 'object') return [];
-  try {
-    return JSONPath({ path, json: json as object, wrap: true, eval: 'safe' }) as unknown[];
-  } catch {
-    return [];
-  }
+  return evaluate(path, json, budget);
 }
 
 function compare(a: unknown, op: Operator, b: unknown): boolean {
@@ -90,8 +97,8 @@ function compare(a: unknown, op: Operator, b: unknown): boolean {
   }
 }
 
-export function matchesJsonPath(predicate: JsonPathPredicate, json: unknown): boolean {
-  const values = select(predicate.path, json);
+export function matchesJsonPath(predicate: JsonPathPredicate, json: unknown, budget: JsonPathBudget): boolean {
+  const values = select(predicate.path, json, budget);
   const { comparison } = predicate;
   return comparison ? values.some((v) => compare(v, comparison.op, comparison.value)) : values.length > 0;
 }

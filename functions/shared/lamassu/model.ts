@@ -117,9 +117,12 @@ function queryUnescape(value: string): string {
 
 /** One Lamassu criterion (query filter or group criterion) in our filter language. */
 export function translateCriterion(field: string, operand: string, value: string): LamassuCriterion {
-  const type = LAMASSU_DEVICE_FIELDS[field];
+  // Own keys only: `constructor`, `__proto__` or `toString` are unknown fields, not Object members.
+  const type = Object.hasOwn(LAMASSU_DEVICE_FIELDS, field) ? LAMASSU_DEVICE_FIELDS[field] : undefined;
   if (!type) return { kind: 'ignored' };
-  const op = OPERANDS[type][operand.toLowerCase()];
+  const operands = OPERANDS[type];
+  const lower = operand.toLowerCase();
+  const op = Object.hasOwn(operands, lower) ? operands[lower] : undefined;
   if (!op) return { kind: 'invalid', message: `invalid filter operand '${operand}' for field '${field}' of type ${FIELD_TYPE_NUMBER[type]}` };
   if (type === 'json') return { kind: 'jsonpath', field: field as 'metadata' | 'identity_slot', expression: queryUnescape(value) };
   return { kind: 'native', criterion: { field, operand: op, value } };

@@ -11,8 +11,8 @@ import type { DeviceStats, Page } from '../../app/ports';
 import { DEVICE_STATUSES, type Device } from '../../domain/device';
 import { InvalidBookmarkError, QueryTooBroadError, ValidationError, type FieldProblem } from '../../domain/errors';
 import { compileCriteria, type Criterion, type Filter } from '../../domain/filters';
-import { DEFAULT_PAGE_SIZE, type DeviceListQuery, MAX_PAGE_SIZE, SORT_FIELDS, type SortField, type SortMode } from '../../domain/query';
-import { compareSortValues, compileJsonPath, type JsonPathPredicate, matchesJsonPath, select } from './jsonpath';
+import { DEFAULT_LIST_BYTE_BUDGET, DEFAULT_PAGE_SIZE, DEFAULT_REQUEST_TIME_BUDGET_MS, type DeviceListQuery, MAX_PAGE_SIZE, SORT_FIELDS, type SortField, type SortMode } from '../../domain/query';
+import { compareSortValues, compileJsonPath, type JsonPathBudget, JsonPathBudgetError, jsonPathBudget, type JsonPathPredicate, matchesJsonPath, select } from './jsonpath';
 import { toLamassuDevice, toLamassuSlot, translateCriterion } from './model';
 
 /** A v1 list query, as carried in its bookmarks. */
@@ -116,16 +116,39 @@ export function parseLamassuQuery(params: URLSearchParams, codec: PositionCodec)
   return { query };
 }
 
-function compileQueryFilters(query: LamassuQuery): { filters: Filter[]; predicates: { field: 'metadata' | 'identity_slot'; predicate: JsonPathPredicate }[] } {
+type Predicates = { field: 'metadata' | 'identity_slot'; expression: string; predicate: JsonPathPredicate }[];
+
+function compileQueryFilters(query: LamassuQuery): { filters: Filter[]; predicates: Predicates; sortPath?: JsonPathPredicate['path'] } {
   const { filters, problems } = compileCriteria(query.criteria, (i) => `filter[${i}]`);
   if (problems.length > 0) throw new ValidationError('invalid filter', problems);
-  const predicates = query.jsonpath.map(({ field, expression }) => {
+  const compile = (expression: string) => {
     const predicate = compileJsonPath(expression);
     if (typeof predicate === 'string') throw new ValidationError('invalid filter', [{ field: 'filter', problem: predicate }]);
-    return { field, predicate };
-  });
-  return { filters, predicates };
+    return predicate;
+  };
+  const predicates = query.jsonpath.map(({ field, expression }) => ({ field, expression, predicate: compile(expression) }));
+  const sortPath = 'expression' in query.sort ? compile(query.sort.expression).path : undefined;
+  return { filters, predicates, ...(sortPath ? { sortPath } : {}) };
 }
+
+/**
+ * The request's filter over devices: every JSONPath predicate, all charged to one budget. A budget
+ * overrun is a 422 QUERY_TOO_BROAD naming the filter that was being evaluated.
+ */
+function keeper(predicates: Predicates, budget: JsonPathBudget): (d: Device) => boolean {
+  return (d) =>
+    predicates.every(({ field, expression, predicate }) => {
+      try {
+        return matchesJsonPath(predicate, jsonOf(d, field), budget);
+      } catch (error) {
+        if (error instanceof JsonPathBudgetError) throw new QueryTooBroadError(`${field}[jsonpath]${expression}: ${error.message}; narrow it or add indexed filters (dms_owner, tags, status)`, `${field}[jsonpath]`);
+        throw error;
+      }
+    });
+}
+
+/** Serialized bytes of a device in a response (what the page byte budget counts). */
+const bytesOf = (d: Device) => Buffer.byteLength(JSON.stringify(toLamassuDevice(d)));
 
 /** The document a Lamassu JSONPath filter of `field` is applied to. */
 function jsonOf(device: Device, field: 'metadata' | 'identity_slot'): unknown {
@@ -133,8 +156,16 @@ function jsonOf(device: Device, field: 'metadata' | 'identity_slot'): unknown {
   return device.identity ? toLamassuSlot(device.identity) : null;
 }
 
-function sortValue(device: Device, sort: LamassuQuery['sort']): unknown {
-  if (sort.field === 'metadata') return 'expression' in sort ? select(sort.expression, device.metadata)[0] : undefined;
+function sortValue(device: Device, sort: LamassuQuery['sort'], path: JsonPathPredicate['path'] | undefined, budget: JsonPathBudget): unknown {
+  if (sort.field === 'metadata') {
+    if (!path) return undefined;
+    try {
+      return select(path, device.metadata, budget)[0];
+    } catch (error) {
+      if (error instanceof JsonPathBudgetError) throw new QueryTooBroadError(`sorting by metadata[jsonpath]${'expression' in sort ? sort.expression : ''}: ${error.message}`, 'sort_by');
+      throw error;
+    }
+  }
   return sort.field === 'dms_owner' ? device.dms_owner : device.status;
 }
 
@@ -146,14 +177,28 @@ export interface ListDeps {
   readBudget: number;
   /** Filters the route adds (e.g. the DMS of `/devices/dms/{id}`). */
   scope?: Criterion[];
+  /** Serialized bytes of devices one page may hold (under Lambda's 6 MB response limit). */
+  byteBudget?: number;
+  /** Milliseconds one request may spend reading and evaluating JSONPath (under the function's timeout). */
+  timeBudgetMs?: number;
+  now?: () => number;
+}
+
+/** The budget of one request's JSONPath evaluation, ending at its time budget. */
+function requestBudget(deps: ListDeps): { budget: JsonPathBudget; deadline: number; now: () => number } {
+  const now = deps.now ?? Date.now;
+  const deadline = now() + (deps.timeBudgetMs ?? DEFAULT_REQUEST_TIME_BUDGET_MS);
+  return { budget: jsonPathBudget(deadline, now), deadline, now };
 }
 
 /** One page of a v1 list, in Lamassu's `{next, list}` shape. */
 export async function lamassuList(params: URLSearchParams, deps: ListDeps): Promise<{ next: string; list: ReturnType<typeof toLamassuDevice>[] }> {
   const { query, position } = parseLamassuQuery(params, deps.codec);
   const scoped: LamassuQuery = { ...query, criteria: [...(deps.scope ?? []), ...query.criteria] };
-  const { filters, predicates } = compileQueryFilters(scoped);
-  const keep = (d: Device) => predicates.every(({ field, predicate }) => matchesJsonPath(predicate, jsonOf(d, field)));
+  const { filters, predicates, sortPath } = compileQueryFilters(scoped);
+  const { budget, deadline, now } = requestBudget(deps);
+  const keep = keeper(predicates, budget);
+  const byteBudget = deps.byteBudget ?? DEFAULT_LIST_BYTE_BUDGET;
   const wrap = (p: Omit<Position, 'q'>) => deps.codec.encode(V1_BOOKMARK_QUERY, JSON.stringify({ q: query, ...p }));
   const page = (list: Device[], next: string) => ({ next, list: list.map(toLamassuDevice) });
 
@@ -165,30 +210,46 @@ export async function lamassuList(params: URLSearchParams, deps: ListDeps): Prom
     }
     // JSONPath filters: read pages no larger than what is still missing, so the v2 bookmark is
     // always a position between two pages and nothing read is skipped or served twice.
+    // Each read is given the bytes still free, so the page stays within the byte budget too.
     const found: Device[] = [];
     let bookmark = position?.b;
     let examined = 0;
+    let bytes = 0;
     do {
-      const out = await deps.list({ ...base, pageSize: query.pageSize - found.length, bookmark });
+      const out = await deps.list({ ...base, pageSize: query.pageSize - found.length, bookmark, maxBytes: byteBudget - bytes });
       examined += out.list.length;
-      found.push(...out.list.filter(keep));
+      for (const d of out.list.filter(keep)) {
+        found.push(d);
+        bytes += bytesOf(d);
+      }
       bookmark = out.next || undefined;
-    } while (bookmark && found.length < query.pageSize && examined < deps.readBudget);
+      // An empty read after a partial page: the next device does not fit the bytes left.
+      if (out.list.length === 0 && found.length > 0) break;
+    } while (bookmark && found.length < query.pageSize && examined < deps.readBudget && bytes < byteBudget && now() < deadline);
     return page(found, bookmark ? wrap({ b: bookmark }) : '');
   }
 
   // In-memory sort (no index holds this order): read every match within the budget, then page.
-  const all = await readAllMatching(filters, keep, deps, `sorting by ${query.sort.field}`);
+  const all = await readAllMatching(filters, keep, deps, `sorting by ${query.sort.field}`, deadline, now);
   const direction = query.sortMode === 'desc' ? -1 : 1;
+  // Each device's sort value is computed once (a JSONPath sort charges the request's budget).
+  const values = new Map(all.map((d) => [d, sortValue(d, query.sort, sortPath, budget)]));
   all.sort((a, b) => {
-    const va = sortValue(a, query.sort);
-    const vb = sortValue(b, query.sort);
+    const va = values.get(a);
+    const vb = values.get(b);
     // Missing values stay last in both directions.
     if (va === undefined || vb === undefined) return compareSortValues(va, vb) || (a.id < b.id ? -1 : 1);
     return direction * compareSortValues(va, vb) || (a.id < b.id ? -1 : 1);
   });
   const offset = position?.o ?? 0;
-  const slice = all.slice(offset, offset + query.pageSize);
+  const slice: Device[] = [];
+  let bytes = 0;
+  for (const d of all.slice(offset, offset + query.pageSize)) {
+    bytes += bytesOf(d);
+    // The page ends early when the next device would pass the byte budget (never empty).
+    if (bytes > byteBudget && slice.length > 0) break;
+    slice.push(d);
+  }
   const end = offset + slice.length;
   return page(slice, end < all.length ? wrap({ o: end }) : '');
 }
@@ -197,7 +258,7 @@ export async function lamassuList(params: URLSearchParams, deps: ListDeps): Prom
  * Every device matching, read within the budget; beyond it a 422 QUERY_TOO_BROAD saying `what`
  * needs narrower filters.
  */
-async function readAllMatching(filters: Filter[], keep: (d: Device) => boolean, deps: ListDeps, what: string): Promise<Device[]> {
+async function readAllMatching(filters: Filter[], keep: (d: Device) => boolean, deps: ListDeps, what: string, deadline: number, now: () => number): Promise<Device[]> {
   const all: Device[] = [];
   let bookmark: string | undefined;
   let examined = 0;
@@ -206,6 +267,7 @@ async function readAllMatching(filters: Filter[], keep: (d: Device) => boolean, 
     examined += out.list.length;
     if (examined > deps.readBudget)
       throw new QueryTooBroadError(`${what} reads every matching device and more than ${deps.readBudget} match: add indexed filters (dms_owner, tags, status)`);
+    if (now() > deadline) throw new QueryTooBroadError(`${what} reads every matching device and ran past the request's time budget: add indexed filters (dms_owner, tags, status)`);
     all.push(...out.list.filter(keep));
     bookmark = out.next || undefined;
   } while (bookmark);
@@ -222,8 +284,8 @@ export async function lamassuStats(params: URLSearchParams, deps: ListDeps & { s
   const { query } = parseLamassuQuery(withoutBookmark, deps.codec);
   const { filters, predicates } = compileQueryFilters({ ...query, criteria: [...(deps.scope ?? []), ...query.criteria] });
   if (predicates.length === 0) return deps.stats(filters);
-  const keep = (d: Device) => predicates.every(({ field, predicate }) => matchesJsonPath(predicate, jsonOf(d, field)));
-  const devices = await readAllMatching(filters, keep, deps, 'statistics with a JSONPath filter');
+  const { budget, deadline, now } = requestBudget(deps);
+  const devices = await readAllMatching(filters, keeper(predicates, budget), deps, 'statistics with a JSONPath filter', deadline, now);
   const status_distribution = Object.fromEntries(DEVICE_STATUSES.map((st) => [st, devices.filter((d) => d.status === st).length])) as DeviceStats['status_distribution'];
   return { total: devices.length, status_distribution };
 }

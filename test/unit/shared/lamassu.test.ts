@@ -1,5 +1,5 @@
 /** The Lamassu translation, pure: operands, serials, JSONPath predicates and sort order. */
-import { compareSortValues, compileJsonPath, matchesJsonPath } from '../../../functions/shared/lamassu/jsonpath';
+import { compareSortValues, compileJsonPath, jsonPathBudget, matchesJsonPath } from '../../../functions/shared/lamassu/jsonpath';
 import { lamassuOperandOf, lamassuSerial, translateCriterion } from '../../../functions/shared/lamassu/model';
 
 describe('translateCriterion', () => {
@@ -52,7 +52,7 @@ describe('JSONPath predicates', () => {
   ])('%s → %s', (expr, expected) => {
     const predicate = compileJsonPath(expr);
     expect(typeof predicate).toBe('object');
-    expect(matchesJsonPath(predicate as Exclude<typeof predicate, string>, doc)).toBe(expected);
+    expect(matchesJsonPath(predicate as Exclude<typeof predicate, string>, doc, jsonPathBudget())).toBe(expected);
   });
 
   it('refuses what is not a JSONPath, an unreadable literal, and overlong expressions', () => {
