@@ -16,6 +16,7 @@ import { ensureTable } from './create-table';
 import { startEngine, type Engine } from './engine';
 import { type LocalEvents, startLocalEvents } from './events';
 import { LOCAL_NODE_FLAGS } from './node-flags';
+import { allowedHostsFrom } from './guards';
 import { startLocalServer } from './server';
 import { DASHBOARD_DIST } from '../web/paths';
 
@@ -89,6 +90,9 @@ function heapLine(): string {
 /** Starts engine (unless DYNAMODB_ENDPOINT is set), table and API; returns a handle to stop them. */
 export async function startLocalService({ env = process.env, quiet = false }: LocalServiceOptions = {}): Promise<LocalService> {
   const say = (line: string) => quiet || console.log(line);
+  // Device data, the bookmark key and the events stay the user's own: every file this process
+  // creates (LevelDB's included, which takes no mode) is 0600, every folder 0700.
+  process.umask(0o077);
   // The SDK needs a region, and credentials even for the embedded engine (which ignores them).
   env.AWS_REGION ??= process.env.AWS_REGION ?? 'us-east-1';
   const tableName = (env.TABLE_NAME ??= 'device-manager-local');
@@ -118,7 +122,7 @@ export async function startLocalService({ env = process.env, quiet = false }: Lo
   // The dashboard signs in at the issuer (OIDC code + PKCE) when AUTH_OIDC_CLIENT_ID names a client,
   // asks for a pasted token when the API only checks JWTs, and does not sign in otherwise.
   const dashboard = { dir: DASHBOARD_DIST, config: dashboardConfigOf(env, auth) };
-  const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1', auth, localRoutes: events.routes, dashboard });
+  const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1', auth, allowedHosts: allowedHostsFrom(env), localRoutes: events.routes, dashboard });
   say(`device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json), ${auth ? `JWT auth: issuer ${auth.issuer}` : 'auth off (loopback only)'}`);
   say(`dashboard on ${server.url}/`);
   say(heapLine());
