@@ -32,6 +32,7 @@ interface ConnectionOptions {
   aws?: boolean;
   region?: string;
   retries: number;
+  insecure?: boolean;
 }
 
 function integer(min: number, max: number) {
@@ -44,10 +45,18 @@ function integer(min: number, max: number) {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** A host name that never leaves this machine. */
+export function isLoopback(url: URL): boolean {
+  const host = url.hostname.toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
 async function authenticator(options: ConnectionOptions, api: URL, env: NodeJS.ProcessEnv): Promise<Authenticator | undefined> {
   const token = options.token ?? env.DEVICE_MANAGER_TOKEN;
   if (options.aws && token) throw new UsageError('pass either --token (or DEVICE_MANAGER_TOKEN) or --aws, not both');
   if (options.aws) return defaultSigV4Authenticator(api, options.region, env);
+  if (token && api.protocol === 'http:' && !isLoopback(api) && !options.insecure)
+    throw new UsageError(`refusing to send the token in clear text to ${api.origin}: use https, a loopback address, or --insecure`);
   if (token) return async () => ({ authorization: `Bearer ${token}` });
   return undefined;
 }
@@ -82,6 +91,7 @@ function program(io: CliIo, setExit: (code: number) => void): Command {
       .option('--token <jwt>', 'bearer token (default $DEVICE_MANAGER_TOKEN)')
       .option('--aws', 'sign requests with AWS SigV4 (default credential chain, service execute-api)')
       .option('--region <region>', 'SigV4 region when the URL does not name one (default $AWS_REGION)')
+      .option('--insecure', 'send the bearer token over plain http to a host that is not loopback')
       .addOption(new Option('--retries <n>', 'retries of a throttled (429), unavailable (503/5xx) or lost request').default(DEFAULT_RETRY.maxAttempts - 1).argParser(integer(0, 20)))
       .exitOverride()
       .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });

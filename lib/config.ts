@@ -136,6 +136,12 @@ export interface DashboardConfig {
    * Cognito hosted UI domain serving the token endpoint.
    */
   readonly connectSources: readonly string[];
+  /**
+   * A custom domain for the API (a regional ACM certificate of the stack's region). When set, the
+   * API's default `execute-api` endpoint is disabled (it answers 403), CloudFront's `/v2/*` origin is
+   * this name, and a DNS record must point the name at the stack output `ApiDomainTarget`.
+   */
+  readonly apiDomain?: { readonly name: string; readonly certificateArn: string };
 }
 
 export const DEFAULT_CONFIG: DeploymentConfig = {
@@ -375,7 +381,7 @@ function parseDashboard(value: unknown, auth: AuthConfig): DashboardConfig {
   const d = DEFAULT_CONFIG.dashboard;
   if (value === undefined) return auth.type === 'jwt' && auth.scopePrefix ? { ...d, scope: defaultDashboardScope(auth.scopePrefix) } : d;
   const raw = objectAt(value, setting);
-  rejectUnknownKeys(raw, setting, ['enabled', 'clientId', 'scope', 'connectSources']);
+  rejectUnknownKeys(raw, setting, ['enabled', 'clientId', 'scope', 'connectSources', 'apiDomain']);
   const enabled = raw.enabled ?? d.enabled;
   if (typeof enabled !== 'boolean') throw new DeploymentConfigError(`${setting}.enabled`, `must be true or false (got ${describe(enabled)})`);
   const clientId = raw.clientId;
@@ -394,7 +400,22 @@ function parseDashboard(value: unknown, auth: AuthConfig): DashboardConfig {
   if (enabled && auth.type === 'jwt' && clientId === undefined) {
     throw new DeploymentConfigError(`${setting}.clientId`, 'is required with JWT auth: the OIDC client id the dashboard signs in with');
   }
-  return { enabled, scope, connectSources: sources as string[], ...(clientId === undefined ? {} : { clientId: clientId as string }) };
+  const apiDomain = parseApiDomain(raw.apiDomain, `${setting}.apiDomain`);
+  if (apiDomain && !enabled) throw new DeploymentConfigError(`${setting}.apiDomain`, 'needs dashboard.enabled: it closes the execute-api endpoint behind CloudFront');
+  return { enabled, scope, connectSources: sources as string[], ...(clientId === undefined ? {} : { clientId: clientId as string }), ...(apiDomain ? { apiDomain } : {}) };
+}
+
+function parseApiDomain(value: unknown, setting: string): DashboardConfig['apiDomain'] {
+  if (value === undefined) return undefined;
+  const raw = objectAt(value, setting);
+  rejectUnknownKeys(raw, setting, ['name', 'certificateArn']);
+  if (typeof raw.name !== 'string' || !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(raw.name)) {
+    throw new DeploymentConfigError(`${setting}.name`, `must be a lower-case DNS name such as 'api.devices.example.com' (got ${describe(raw.name)})`);
+  }
+  if (typeof raw.certificateArn !== 'string' || !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(raw.certificateArn)) {
+    throw new DeploymentConfigError(`${setting}.certificateArn`, `must be the ARN of an ACM certificate (got ${describe(raw.certificateArn)})`);
+  }
+  return { name: raw.name, certificateArn: raw.certificateArn };
 }
 
 /**

@@ -42,7 +42,7 @@ export class DeviceManagerStack extends Stack {
     this.events = new DeviceEvents(this, 'Events', { config, table: this.table.table });
     if (config.iotSync.enabled) this.iotSync = new IotSync(this, 'IotSync', { config, table: this.table.table, bus: this.events.bus });
     if (config.caApiUrl && config.lamassuEvents) this.caRevocation = new CaRevocation(this, 'CaRevocation', { config: { ...config, caApiUrl: config.caApiUrl }, table: this.table.table, bus: this.events.bus });
-    if (config.dashboard.enabled) this.dashboard = new Dashboard(this, 'Dashboard', { config, api: this.api.httpApi });
+    if (config.dashboard.enabled) this.dashboard = new Dashboard(this, 'Dashboard', { config, api: this.api.httpApi, apiDomainName: this.api.domainName?.name });
     const apiFunctions = [...this.api.functions.values()].map((f) => f.function);
     const sweeper = this.sweeper.function.function;
     // Every function of the stack is alarmed, including those added after this was written.
@@ -58,7 +58,10 @@ export class DeviceManagerStack extends Stack {
 
     if (config.alarms) this.alarmActions = new AlarmActions(this, 'AlarmActions', { alarms: config.alarms, stageName: config.stageName });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API; routes start with /v2' });
+    new CfnOutput(this, 'ApiUrl', { value: this.api.domainName ? `https://${this.api.domainName.name}/` : this.api.url, description: 'Base URL of the HTTP API; routes start with /v2' });
+    if (this.api.domainName) {
+      new CfnOutput(this, 'ApiDomainTarget', { value: this.api.domainName.regionalDomainName, description: `Point a DNS record (CNAME or alias) for ${config.dashboard.apiDomain?.name} here: the API answers only there` });
+    }
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'The device table' });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName, description: 'CloudWatch dashboard of the service' });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName, description: 'The bus of the lifecycle events (CloudEvents in Detail); subscribe with a rule on it' });

@@ -1,11 +1,17 @@
 /**
- * JWT verification for the local service, as API Gateway's JWT authorizer does it: a bearer token
- * signed by a key of the JWKS, with the configured issuer and audience, whose `scope` (space
- * separated) or `scp` claim holds the route's scope (after AUTH_SCOPE_PREFIX). Off unless AUTH_JWKS is set.
+ * JWT verification for the local service, as API Gateway's JWT authorizer does it (no laxer): a
+ * bearer token whose header names (`kid`) a key of the JWKS, signed with an RSA algorithm (RS256,
+ * RS384, RS512), with the configured issuer, `aud` (or, without `aud`, `client_id`) one of the
+ * audiences, an `exp` in the future, `nbf` and `iat` (when present) not in the future, and whose
+ * `scope` (space separated) or `scp` claim holds the route's scope (after AUTH_SCOPE_PREFIX). Off
+ * unless AUTH_JWKS is set.
  */
 import { readFileSync } from 'node:fs';
 import { requiredScope, type Scope } from '../functions/handlers/http/routes';
-import { createLocalJWKSet, createRemoteJWKSet, errors, type JWTPayload, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify, type JWTVerifyGetKey } from 'jose';
+
+/** API Gateway's HTTP API JWT authorizer verifies RSA signatures only. */
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512'];
 
 export interface LocalAuthConfig {
   /** A JWKS file path or an http(s) URL. */
@@ -37,13 +43,19 @@ export function jwtAuthorizer(config: LocalAuthConfig): (authorization: string |
   return async (authorization, scope) => {
     const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
     if (!token) return { ok: false, status: 401, message: 'missing bearer token' };
+    const invalid = (reason: string): AuthResult => ({ ok: false, status: 401, message: `invalid token (${reason})` });
     let claims: JWTPayload;
     try {
-      ({ payload: claims } = await jwtVerify(token, keys, { issuer: config.issuer, audience: config.audience }));
+      // Without a kid, jose would try the only key of a one-key JWKS; API Gateway refuses the token.
+      if (typeof decodeProtectedHeader(token).kid !== 'string') return invalid('no kid in the header');
+      ({ payload: claims } = await jwtVerify(token, keys, { issuer: config.issuer, algorithms: JWT_ALGORITHMS, requiredClaims: ['exp'] }));
     } catch (error) {
-      const reason = error instanceof errors.JOSEError ? error.code : 'invalid token';
-      return { ok: false, status: 401, message: `invalid token (${reason})` };
+      return invalid(error instanceof errors.JOSEError ? error.code : 'invalid token');
     }
+    // API Gateway reads client_id only when the token has no aud (access tokens of some issuers).
+    const audiences = claims.aud !== undefined ? [claims.aud].flat() : [claims.client_id];
+    if (!audiences.some((a) => typeof a === 'string' && config.audience.includes(a))) return invalid('audience not accepted');
+    if (claims.iat !== undefined && claims.iat > Math.floor(Date.now() / 1000)) return invalid('iat in the future');
     const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : Array.isArray(claims.scp) ? (claims.scp as string[]) : [];
     const required = requiredScope(scope, config.scopePrefix);
     if (!scopes.includes(required)) return { ok: false, status: 403, message: `token lacks the scope ${required}` };

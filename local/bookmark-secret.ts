@@ -16,7 +16,7 @@ export function localBookmarkSecret(env: Record<string, string | undefined>): st
   try {
     return readFileSync(file, 'utf8').trim();
   } catch {
-    mkdirSync(path.dirname(file), { recursive: true });
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const key = newKey();
     try {
       writeFileSync(file, key, { mode: 0o600, flag: 'wx' });

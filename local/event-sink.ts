@@ -54,7 +54,7 @@ export interface LocalEventSink extends EventPublisher {
 }
 
 export function startLocalEventSink({ file, region, targets = [], say = () => undefined }: LocalEventSinkOptions): LocalEventSink {
-  if (file) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file) mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
   let count = 0;
   // One delivery chain per target keeps each target's events in bus order, like a FIFO in front of it.
   const chains = new Map<string, Promise<unknown>>();
@@ -62,7 +62,7 @@ export function startLocalEventSink({ file, region, targets = [], say = () => un
   function record(source: string, detailType: string, detail: unknown, time: string): BusEvent {
     const event: BusEvent = { version: '0', id: randomUUID(), 'detail-type': detailType, source, account: LOCAL_ACCOUNT, time, region, resources: [], detail };
     count++;
-    if (file) appendFileSync(file, `${JSON.stringify(event)}\n`);
+    if (file) appendFileSync(file, `${JSON.stringify(event)}\n`, { mode: 0o600 });
     const d = detail as Partial<CloudEvent> | undefined;
     say(`event ${detailType} ${d?.subject ?? ''} (id ${d?.id ?? event.id})`.replace(/\s+/g, ' '));
     return event;

@@ -6,7 +6,9 @@
  *   npm run event -- certificate-active <serial>             ACTIVE (releases a CertificateHold)
  *   npm run event -- certificate-expired <serial>            EXPIRED
  *
- * The service is found at LOCAL_URL, else http://127.0.0.1:$PORT (PORT default 3000).
+ * The service is found at LOCAL_URL, else http://127.0.0.1:$PORT (PORT default 3000). With JWT auth
+ * on (AUTH_JWKS), LOCAL_TOKEN (else DEVICE_MANAGER_TOKEN, as the CLI reads) is sent as the bearer
+ * token; it needs the devices:write scope.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -31,6 +33,11 @@ export function certificateStatusEntry(serial: string, status: (typeof COMMANDS)
   };
 }
 
+/** JSON, and the bearer token when one is given. */
+export function eventHeaders(token: string | undefined): Record<string, string> {
+  return { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, serial, reason] = argv;
   if (!command || !(command in COMMANDS) || !serial) {
@@ -39,9 +46,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const base = process.env.LOCAL_URL ?? `http://127.0.0.1:${process.env.PORT ?? '3000'}`;
   const entry = certificateStatusEntry(serial, COMMANDS[command as Command], reason);
+  const token = process.env.LOCAL_TOKEN ?? process.env.DEVICE_MANAGER_TOKEN;
   let res: Response;
   try {
-    res = await fetch(`${base}/_local/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(entry) });
+    res = await fetch(`${base}/_local/events`, { method: 'POST', headers: eventHeaders(token), body: JSON.stringify(entry) });
   } catch (error) {
     console.error(`no local service at ${base} (start it with npm start): ${error instanceof Error ? error.message : String(error)}`);
     return 1;

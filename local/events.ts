@@ -109,6 +109,8 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
   const put: LocalRoute = {
     method: 'POST',
     path: LOCAL_EVENTS_PATH,
+    // What a CA's status update can do (revoke a device's certificate) is a device write.
+    scope: 'devices:write',
     async handle(body) {
       const entry = body as Partial<PutEntry> | undefined;
       if (typeof entry?.['detail-type'] !== 'string' || typeof entry.detail !== 'object' || entry.detail === null) {

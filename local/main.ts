@@ -17,6 +17,7 @@ import { ensureTable } from './create-table';
 import { startEngine, type Engine } from './engine';
 import { type LocalEvents, startLocalEvents } from './events';
 import { LOCAL_NODE_FLAGS } from './node-flags';
+import { allowedHostsFrom } from './guards';
 import { startLocalServer } from './server';
 import { DASHBOARD_DIST } from '../web/paths';
 import { defaultDashboardScope } from '../functions/handlers/http/routes';
@@ -91,6 +92,9 @@ function heapLine(): string {
 /** Starts engine (unless DYNAMODB_ENDPOINT is set), table and API; returns a handle to stop them. */
 export async function startLocalService({ env = process.env, quiet = false }: LocalServiceOptions = {}): Promise<LocalService> {
   const say = (line: string) => quiet || console.log(line);
+  // Device data, the bookmark key and the events stay the user's own: every file this process
+  // creates (LevelDB's included, which takes no mode) is 0600, every folder 0700.
+  process.umask(0o077);
   // The SDK needs a region, and credentials even for the embedded engine (which ignores them).
   env.AWS_REGION ??= process.env.AWS_REGION ?? 'us-east-1';
   const tableName = (env.TABLE_NAME ??= 'device-manager-local');
@@ -121,7 +125,7 @@ export async function startLocalService({ env = process.env, quiet = false }: Lo
   // asks for a pasted token when the API only checks JWTs, and does not sign in otherwise.
   const dashboard = { dir: DASHBOARD_DIST, config: dashboardConfigOf(env, auth) };
   const cors = corsPolicyFrom(env);
-  const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1', auth, localRoutes: events.routes, dashboard, cors });
+  const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1', auth, allowedHosts: allowedHostsFrom(env), localRoutes: events.routes, dashboard, cors });
   say(`device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json), ${auth ? `JWT auth: issuer ${auth.issuer}` : 'auth off (loopback only)'}`);
   say(`dashboard on ${server.url}/`);
   say(heapLine());

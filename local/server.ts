@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { jwtAuthorizer, type LocalAuthConfig } from './auth';
 import { applyCors, type CorsPolicy } from './cors';
+import { authRefusal, hostGuard, isClientAbort, mediaTypeRefusal, type Refusal } from './guards';
 import { HTTP_ROUTES, type HttpRoute } from '../functions/handlers/http/routes';
 import type { DashboardRuntimeConfig } from '../web/runtime-config';
 import { dashboardCsp } from '../web/security-headers';
@@ -42,9 +43,12 @@ export interface LocalServerOptions {
   loadHandler?: (route: HttpRoute) => Promise<LambdaHandler>;
   /** Verify JWTs like the deployed JWT authorizer; off when absent. */
   auth?: LocalAuthConfig;
+  /** Host names served besides the loopback ones (local/guards.ts); others get 421. */
+  allowedHosts?: readonly string[];
   /**
    * Local-only endpoints (e.g. `POST /_local/events`), served before the API routes and never part
-   * of HTTP_ROUTES, the OpenAPI document or the deployed API. They take and return JSON.
+   * of HTTP_ROUTES, the OpenAPI document or the deployed API. They take and return JSON, and need a
+   * token with their scope when `auth` is on, like the API routes.
    */
   localRoutes?: readonly LocalRoute[];
   /** The built web dashboard, served at `/` (GET outside /v2): its folder and its runtime settings. */
@@ -59,6 +63,7 @@ const STATIC_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-
 export interface LocalRoute {
   method: 'GET' | 'POST';
   path: string;
+  scope: string;
   handle(body: unknown): Promise<{ status: number; body: unknown }>;
 }
 
@@ -115,14 +120,22 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const handlers = new Map<HttpRoute, Promise<LambdaHandler>>();
   const host = options.host ?? '127.0.0.1';
   const authorize = options.auth ? jwtAuthorizer(options.auth) : undefined;
+  const checkHost = hostGuard(options.allowedHosts);
+  const refuse = (res: ServerResponse, refusal: Refusal) => send(res, refusal.status, JSON.stringify(refusal.body), { 'content-type': 'application/json' });
 
   const server: Server = createServer((req, res) => {
     void (async () => {
+      const misdirected = checkHost(req.headers.host, (server.address() as AddressInfo).port);
+      if (misdirected) return refuse(res, misdirected);
       if (options.cors && applyCors(options.cors, req, res)) return;
       const url = new URL(req.url ?? '/', 'http://localhost');
       const method = (req.method ?? 'GET').toUpperCase();
       const local = options.localRoutes?.find((r) => r.method === method && r.path === url.pathname);
       if (local) {
+        const verdict = await authorize?.(req.headers.authorization, local.scope);
+        if (verdict && !verdict.ok) return refuse(res, authRefusal(verdict));
+        const unsupported = mediaTypeRefusal(req);
+        if (unsupported) return refuse(res, unsupported);
         const raw = await readBody(req);
         let body: unknown;
         try {
@@ -149,10 +162,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       let authorizer: APIGatewayProxyEventV2WithJWTAuthorizer['requestContext']['authorizer'] | undefined;
       if (authorize) {
         const verdict = await authorize(req.headers.authorization, match.route.scope);
-        if (!verdict.ok) {
-          send(res, verdict.status, JSON.stringify({ err: verdict.message, code: verdict.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN' }), { 'content-type': 'application/json' });
-          return;
-        }
+        if (!verdict.ok) return refuse(res, authRefusal(verdict));
         authorizer = { principalId: String(verdict.claims.sub ?? ''), integrationLatency: 0, jwt: { claims: verdict.claims as Record<string, string>, scopes: verdict.scopes } };
       }
       const groups = match.pattern.exec(url.pathname)!.slice(1);
@@ -194,6 +204,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       const result = await (await handler)(event as APIGatewayProxyEventV2, lambdaContext(requestId, match.route.handler));
       send(res, result.statusCode ?? 200, result.body, result.headers ?? {});
     })().catch((error: unknown) => {
+      // A client that went away mid-upload: no one to answer, nothing broken.
+      if (isClientAbort(error)) return void res.destroy();
       console.error('local server: handler crashed', error);
       if (!res.headersSent) send(res, 500, JSON.stringify({ err: 'internal server error', code: 'INTERNAL_ERROR' }), { 'content-type': 'application/json' });
     });

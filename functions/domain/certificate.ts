@@ -70,7 +70,8 @@ export function parseCertificate(pem: unknown, field = 'certificate'): ParsedCer
     throw invalid('the PEM block is not a valid X.509 certificate');
   }
   // RFC 5280 4.1.2.2: at most 20 octets. The serial is stored inline on the device, so it is bounded.
-  if (normaliseSerial(cert.serialNumber).length > MAX_SERIAL_HEX) throw invalid('the serial number is longer than 20 octets (RFC 5280)');
+  const serialProblem = certificateSerialProblem(cert.serialNumber);
+  if (serialProblem) throw invalid(serialProblem);
   const der = cert.raw;
   let spki: Buffer;
   try {
@@ -100,6 +101,17 @@ export function parseCertificate(pem: unknown, field = 'certificate'): ParsedCer
  */
 export function normaliseSerial(serial: string): string {
   return serial.toLowerCase().replace(/[^0-9a-f]/g, '').replace(/^0+(?=.)/, '');
+}
+
+/**
+ * Why a certificate's serial (as node:crypto prints it: hex, `-` when negative) cannot be stored,
+ * or undefined. RFC 5280 4.1.2.2: a positive integer of at most 20 octets. A negative one is refused
+ * rather than stored without its sign, where it would collide with the positive serial.
+ */
+export function certificateSerialProblem(serial: string): string | undefined {
+  if (serial.trim().startsWith('-')) return 'the serial number is negative (RFC 5280: a positive integer)';
+  if (normaliseSerial(serial).length > MAX_SERIAL_HEX) return 'the serial number is longer than 20 octets (RFC 5280)';
+  return undefined;
 }
 
 /** Anything that looks like a PEM private key (never accepted as a slot secret). */

@@ -19,17 +19,39 @@ export const idSchema = z
   .regex(ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 : _ . -')
   .meta({ description: 'Immutable id: 1-128 characters of [A-Za-z0-9:_.-].', example: 'device-001' });
 
-/** Well-formed UTF-16 (no lone surrogate): what DynamoDB and EventBridge store as UTF-8 unchanged. */
+/**
+ * Well-formed UTF-16 (no lone surrogate): what DynamoDB and EventBridge store as UTF-8 unchanged.
+ * A lone surrogate would be stored as U+FFFD, so `x\uD800` and `x\uFFFD` would become one name.
+ */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const wellFormed = (text: string) => !LONE_SURROGATE.test(text);
+export const WELL_FORMED_PROBLEM = 'must be well-formed Unicode (no lone surrogate)';
 
-export const tagSchema = z
-  .string()
+/** Every string the API stores starts here: a lone surrogate is a 400, never a silent U+FFFD. */
+export const storedText = () => z.string().refine(wellFormed, WELL_FORMED_PROBLEM);
+
+/** Whether any key or string inside a JSON value holds a lone surrogate (iterative). */
+export function hasLoneSurrogate(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node === 'string') {
+      if (!wellFormed(node)) return true;
+    } else if (typeof node === 'object' && node !== null) {
+      for (const [key, child] of Object.entries(node)) {
+        if (!wellFormed(key)) return true;
+        stack.push(child);
+      }
+    }
+  }
+  return false;
+}
+
+export const tagSchema = storedText()
   .min(1)
   .max(128)
   // eslint-disable-next-line no-control-regex
-  .regex(/^[^\u0000-\u001f#]+$/, 'must not contain control characters or #')
-  .refine(wellFormed, 'must be well-formed Unicode (no lone surrogate)');
+  .regex(/^[^\u0000-\u001f#]+$/, 'must not contain control characters or #');
 
 export const tagsSchema = z.array(tagSchema).max(MAX_TAGS).meta({ description: `Up to ${MAX_TAGS} tags; duplicates are removed.` });
 /** docs/api.md, Limits and edges: metadata is at most 16 KiB as compact UTF-8 JSON, and nests at most 8 levels. */
@@ -54,6 +76,7 @@ export function nestsDeeper(value: unknown, max: number): boolean {
  */
 export function metadataProblem(metadata: Record<string, unknown>): string | undefined {
   if (nestsDeeper(metadata, MAX_METADATA_DEPTH)) return `nests deeper than ${MAX_METADATA_DEPTH} levels`;
+  if (hasLoneSurrogate(metadata)) return `${WELL_FORMED_PROBLEM} in every key and string`;
   const bytes = new TextEncoder().encode(JSON.stringify(metadata)).length;
   if (bytes > MAX_METADATA_BYTES) return `is ${bytes} bytes as compact UTF-8 JSON; the limit is ${MAX_METADATA_BYTES}`;
   return undefined;
@@ -67,7 +90,7 @@ export const metadataSchema = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
   .meta({ description: `Free JSON object: at most ${MAX_METADATA_BYTES} bytes (16 KiB) as compact UTF-8 JSON, nesting at most ${MAX_METADATA_DEPTH} levels (the object itself is level 1).` });
-export const iconSchema = z.string().min(1).max(64).refine(wellFormed, 'must be well-formed Unicode (no lone surrogate)');
+export const iconSchema = storedText().min(1).max(64);
 export const iconColorSchema = z
   .string()
   .regex(/^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$/, 'must be a hex color like #25ee32');
@@ -164,14 +187,13 @@ export function problemsOf(error: ZodError, prefix = ''): FieldProblem[] {
 
 export const groupCriterionSchema = z
   .strictObject({
-    field: z.string().min(1).meta({ description: 'A device filter field (docs/api.md, Filters and sort): id, dms_owner, icon, status, tags, creation_timestamp, identity.expiration_date, metadata.<dotted.path>.' }),
-    operand: z.string().min(1).meta({ description: 'An operator valid for the field (the same as in `filter=field[op]value`).' }),
-    value: z.string().meta({ description: 'Always a string, as in a filter parameter: `in`/`nin` take comma-separated values; metadata values are read as JSON when they parse (e.g. "5" is a number).' }),
+    field: storedText().min(1).meta({ description: 'A device filter field (docs/api.md, Filters and sort): id, dms_owner, icon, status, tags, creation_timestamp, identity.expiration_date, metadata.<dotted.path>.' }),
+    operand: storedText().min(1).meta({ description: 'An operator valid for the field (the same as in `filter=field[op]value`).' }),
+    value: storedText().meta({ description: 'Always a string, as in a filter parameter: `in`/`nin` take comma-separated values; metadata values are read as JSON when they parse (e.g. "5" is a number).' }),
   })
   .meta({ id: 'GroupCriterion', example: { field: 'tags', operand: 'ct', value: 'eu' } });
 
-export const groupNameSchema = z
-  .string()
+export const groupNameSchema = storedText()
   .min(1)
   .max(MAX_GROUP_NAME_LENGTH)
   // eslint-disable-next-line no-control-regex
@@ -181,7 +203,7 @@ export const groupNameSchema = z
 
 const groupFields = {
   name: groupNameSchema,
-  description: z.string().max(MAX_GROUP_DESCRIPTION_LENGTH).optional().meta({ description: 'Free text; omitted means "".' }),
+  description: storedText().max(MAX_GROUP_DESCRIPTION_LENGTH).optional().meta({ description: 'Free text; omitted means "".' }),
   parent_id: idSchema.nullable().optional().meta({ description: 'The parent group; null or omitted makes a root group.' }),
   criteria: z.array(groupCriterionSchema).max(MAX_GROUP_CRITERIA).meta({ description: `Up to ${MAX_GROUP_CRITERIA} criteria, ANDed with each other and with every ancestor's; [] matches every device the ancestors match.` }),
 };
@@ -245,7 +267,7 @@ export const bindSlotSchema = z
   .meta({ id: 'BindSlot' });
 
 export const revokeSchema = z
-  .strictObject({ reason: z.string().min(1).meta({ description: 'RFC 5280 reason name, e.g. KeyCompromise, CessationOfOperation (case-insensitive).' }) })
+  .strictObject({ reason: storedText().min(1).meta({ description: 'RFC 5280 reason name, e.g. KeyCompromise, CessationOfOperation (case-insensitive).' }) })
   .meta({ id: 'Revoke' });
 
 const durationSchema = z.string().meta({ description: 'Duration: 90d, 36h, 30m, or combined like 1d12h.', example: '60d' });
@@ -253,7 +275,7 @@ const durationSchema = z.string().meta({ description: 'Duration: 90d, 36h, 30m, 
 export const renewalSettingsSchema = z.strictObject({ preventive_delta: durationSchema, critical_delta: durationSchema });
 
 export const putPolicySchema = z
-  .strictObject({ name: z.string().min(1).max(256).optional(), settings: renewalSettingsSchema })
+  .strictObject({ name: storedText().min(1).max(256).optional(), settings: renewalSettingsSchema })
   .meta({ id: 'PutDmsPolicy' });
 
 export const policySchema = z

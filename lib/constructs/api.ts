@@ -5,8 +5,10 @@
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Annotations, Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import {
   CorsHttpMethod,
+  DomainName,
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
@@ -67,6 +69,8 @@ export class DeviceApi extends Construct {
   readonly httpApi: HttpApi;
   readonly stage: HttpStage;
   readonly accessLogGroup: LogGroup;
+  /** The custom domain (setting dashboard.apiDomain), with the execute-api endpoint disabled. */
+  readonly domainName?: DomainName;
   /** The HMAC key of the bookmarks (Secrets Manager). */
   readonly bookmarkSecret: Secret;
   /** The function of each route, by handler file name. */
@@ -78,6 +82,8 @@ export class DeviceApi extends Construct {
     const routes = props.routes ?? HTTP_ROUTES;
 
     // The stage is added below, with throttling and access logs, instead of the bare default one.
+    // With a custom domain behind CloudFront, the default endpoint would be a way around CloudFront.
+    const apiDomain = config.dashboard.enabled ? config.dashboard.apiDomain : undefined;
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: `Device Manager API (${config.stageName})`,
       createDefaultStage: false,
@@ -94,7 +100,11 @@ export class DeviceApi extends Construct {
             },
           }
         : {}),
+      ...(apiDomain ? { disableExecuteApiEndpoint: true } : {}),
     });
+    if (apiDomain) {
+      this.domainName = new DomainName(this, 'Domain', { domainName: apiDomain.name, certificate: Certificate.fromCertificateArn(this, 'DomainCertificate', apiDomain.certificateArn) });
+    }
 
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
       retention: config.logRetentionDays as RetentionDays,
@@ -103,6 +113,7 @@ export class DeviceApi extends Construct {
     this.stage = this.httpApi.addStage('DefaultStage', {
       autoDeploy: true,
       throttle: config.throttle,
+      ...(this.domainName ? { domainMapping: { domainName: this.domainName } } : {}),
       accessLogSettings: {
         destination: new LogGroupLogDestination(this.accessLogGroup),
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),

@@ -34,6 +34,8 @@ import { nagPseudo } from './nag-ids';
 export interface DashboardProps {
   readonly config: DeploymentConfig;
   readonly api: IHttpApi;
+  /** The API's custom domain (dashboard.apiDomain): CloudFront's origin instead of execute-api. */
+  readonly apiDomainName?: string;
   /** A built dashboard folder. @default built from web/src at synthesis (bundling of the asset) */
   readonly assetPath?: string;
 }
@@ -99,8 +101,9 @@ export class Dashboard extends Construct {
       },
     });
 
-    // `https://<id>.execute-api.<region>.amazonaws.com` → the host name CloudFront connects to.
-    const apiDomain = Fn.select(2, Fn.split('/', props.api.apiEndpoint));
+    // `https://<id>.execute-api.<region>.amazonaws.com` → the host name CloudFront connects to; with
+    // a custom domain the execute-api endpoint is disabled (403), so CloudFront connects to that name.
+    const apiDomain = props.apiDomainName ?? Fn.select(2, Fn.split('/', props.api.apiEndpoint));
     this.distribution = new Distribution(this, 'Distribution', {
       comment: `Device Manager dashboard (${config.stageName})`,
       defaultRootObject: 'index.html',

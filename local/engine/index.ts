@@ -86,7 +86,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const conflictRate = options.conflictRate ?? 0;
   if (!(conflictRate >= 0 && conflictRate <= 1)) throw new RangeError(`conflictRate must be between 0 and 1, got ${conflictRate}`);
   const host = options.host ?? '127.0.0.1';
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
 
   // dynalite keeps its store private; catch it as dynalite's index.js creates it.
   let created: Store | undefined;

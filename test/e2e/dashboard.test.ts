@@ -284,6 +284,18 @@ describe('Device page', () => {
     await open('#/devices/no-such-device');
     await expectText(page.getByRole('alert').first(), /Could not load device no-such-device\..*HTTP 404/);
   });
+
+  it('shows a link with broken percent-encoding as an invalid link, not a blank page', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    for (const [hash, segment] of [['#/devices/%E0%A4%A', '%E0%A4%A'], ['#/groups/%', '%']] as const) {
+      await open(hash);
+      await expectText(page.getByRole('alert').first(), new RegExp(`This link is not valid: '${segment}' is not percent-encoded text`));
+      // The shell still renders around the message.
+      await expectText(page.getByRole('navigation', { name: 'Main' }), /Fleet/);
+    }
+    expect(errors).toEqual([]);
+  });
 });
 
 describe('Groups page', () => {

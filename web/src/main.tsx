@@ -48,6 +48,12 @@ function SignIn({ auth }: { auth: AuthState }) {
 function Page() {
   const route = useRoute();
   const [first, id] = route.path;
+  if (route.malformed !== undefined)
+    return (
+      <div class="error" role="alert">
+        This link is not valid: '{route.malformed}' is not percent-encoded text, so it names no device or group. <a href={href(['fleet'])}>Go to the fleet</a>.
+      </div>
+    );
   if (first === 'devices' && id !== undefined) return <DevicePage id={id} />;
   if (first === 'devices') return <DevicesPage query={route.query} />;
   if (first === 'groups') return <GroupsPage selected={id} query={route.query} />;

@@ -4,25 +4,9 @@
  * one index.html and never has to rewrite unknown paths (which would also swallow the API's 404s).
  */
 import { useEffect, useState } from 'preact/hooks';
+import { parseHash, type Route } from './hash-route';
 
-export interface Route {
-  /** Decoded path segments: `#/devices/a%2Fb` → ['devices', 'a/b']. */
-  path: string[];
-  query: URLSearchParams;
-}
-
-export function parseHash(hash: string): Route {
-  const raw = hash.replace(/^#/, '') || '/fleet';
-  const at = raw.indexOf('?');
-  const path = (at < 0 ? raw : raw.slice(0, at)).split('/').filter(Boolean).map((s) => decodeURIComponent(s));
-  return { path, query: new URLSearchParams(at < 0 ? '' : raw.slice(at + 1)) };
-}
-
-/** A link target: `href(['devices', id])`, `href(['devices'], query)`. */
-export function href(path: string[], query?: URLSearchParams | Record<string, string>): string {
-  const q = new URLSearchParams(query).toString();
-  return `#/${path.map(encodeURIComponent).join('/')}${q ? `?${q}` : ''}`;
-}
+export { href, parseHash, type Route } from './hash-route';
 
 export function navigate(target: string): void {
   location.hash = target.replace(/^#/, '');

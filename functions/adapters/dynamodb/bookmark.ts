@@ -39,6 +39,9 @@ export function bookmarkCodec(secret: string | (() => string)): BookmarkCodec {
       const [payload, signature, ...rest] = bookmark.split('.');
       if (!payload || !signature || rest.length > 0) throw new InvalidBookmarkError();
       const given = Buffer.from(signature, 'base64url');
+      // Node's decoder skips what is not base64url (`=`, `!`) and ignores spare low bits: only the
+      // canonical text of the decoded bytes is the signature that was issued.
+      if (given.toString('base64url') !== signature) throw new InvalidBookmarkError();
       const expected = mac(payload);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new InvalidBookmarkError();
       let parsed: unknown;
