@@ -143,7 +143,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         return;
       }
       let authorizer: APIGatewayProxyEventV2WithJWTAuthorizer['requestContext']['authorizer'] | undefined;
-      if (authorize) {
+      // A route without scope (Lamassu's health check) has no authorizer, as deployed.
+      if (authorize && match.route.scope !== null) {
         const verdict = await authorize(req.headers.authorization, match.route.scope);
         if (!verdict.ok) {
           send(res, verdict.status, JSON.stringify({ err: verdict.message, code: verdict.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN' }), { 'content-type': 'application/json' });
