@@ -160,7 +160,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         return;
       }
       let authorizer: APIGatewayProxyEventV2WithJWTAuthorizer['requestContext']['authorizer'] | undefined;
-      if (authorize) {
+      // A route without scope (Lamassu's health check) has no authorizer, as deployed.
+      if (authorize && match.route.scope !== null) {
         const verdict = await authorize(req.headers.authorization, match.route.scope);
         if (!verdict.ok) return refuse(res, authRefusal(verdict));
         authorizer = { principalId: String(verdict.claims.sub ?? ''), integrationLatency: 0, jwt: { claims: verdict.claims as Record<string, string>, scopes: verdict.scopes } };

@@ -15,6 +15,7 @@ import {
 import { DeviceNotFoundError, PolicyMovedError, PreconditionFailedError, SlotNotFoundError, ValidationError, VersionConflictError } from '../domain/errors';
 import { statusesAllowed, type Filter } from '../domain/filters';
 import { deviceCreated, deviceUpdated, type OutboxEvent } from '../domain/outbox';
+import { appendLifecycle, lifecycleOf, withLifecycle } from '../domain/lifecycle';
 import { applyShadowPatch } from '../domain/patch';
 import { defaultPolicy, type DmsPolicy, policyWindows } from '../domain/policy';
 import { chooseEntryPoint, type DeviceListQuery } from '../domain/query';
@@ -58,6 +59,8 @@ export type DeviceService = ReturnType<typeof deviceService>;
 export function deviceService({ devices, policies, clock, newId, defaults = DEFAULT_RENEWAL, retry = {}, telemetry = NO_TELEMETRY, deviceSnapshots = false }: DeviceServiceDeps) {
   /** Every stored change goes through here, so every status change is counted once. */
   async function save(change: DeviceChange): Promise<void> {
+    // The lifecycle list (domain/lifecycle.ts) the device item keeps beside its document.
+    withLifecycle(change.after, appendLifecycle(change.before ? lifecycleOf(change.before) : [], change.events));
     await devices.save(deviceSnapshots ? withSnapshots(change) : change);
     if (!change.before) telemetry.deviceCreated();
     else if (change.before.status !== change.after.status) telemetry.statusChanged(change.before.status, change.after.status);

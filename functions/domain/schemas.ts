@@ -91,9 +91,17 @@ export const metadataSchema = z
   })
   .meta({ description: `Free JSON object: at most ${MAX_METADATA_BYTES} bytes (16 KiB) as compact UTF-8 JSON, nesting at most ${MAX_METADATA_DEPTH} levels (the object itself is level 1).` });
 export const iconSchema = storedText().min(1).max(64);
+/** One CSS hex colour: #rgb, #rrggbb or #rrggbbaa. */
+const HEX_COLOR = '#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})';
+export const ICON_COLOR_PATTERN = `^${HEX_COLOR}(?:-${HEX_COLOR})?$`;
+/**
+ * A hex colour, or Lamassu's `<colour>-<background>` pair (`#0f67ff-#F0F8FF`), which Lamassu's
+ * dashboard and RA profiles write and split on `-`. Stored and returned as given.
+ */
 export const iconColorSchema = z
   .string()
-  .regex(/^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$/, 'must be a hex color like #25ee32');
+  .regex(new RegExp(ICON_COLOR_PATTERN), 'must be a hex color like #25ee32, or a color-background pair like #0f67ff-#F0F8FF')
+  .meta({ description: 'A hex colour (`#25ee32`; 3, 6 or 8 digits) or a `<colour>-<background>` pair of them (`#0f67ff-#F0F8FF`, the form Lamassu writes). Stored and returned as given.' });
 
 export const createDeviceSchema = z
   .strictObject({

@@ -5,6 +5,7 @@
  */
 import { DEVICE_STATUSES, SLOT_STATUSES } from '../domain/device';
 import { MAX_PAGE_SIZE } from '../domain/query';
+import { ICON_COLOR_PATTERN } from '../domain/schemas';
 import { LAMASSU_PREFIX } from '../handlers/http/routes';
 import { MAX_JSONPATH_LENGTH } from './lamassu/jsonpath';
 import { filterQueryParam } from './openapi-parts';
@@ -42,7 +43,7 @@ export const LAMASSU_SCHEMAS: Record<string, unknown> = {
       tags: { type: 'array', items: { type: 'string' } },
       status: { type: 'string', enum: [...DEVICE_STATUSES] },
       icon: { type: 'string' },
-      icon_color: { type: 'string' },
+      icon_color: { type: 'string', description: 'As registered: a hex colour or a `<colour>-<background>` pair.' },
       creation_timestamp: { type: 'string', format: 'date-time' },
       metadata: { type: 'object' },
       dms_owner: { type: 'string' },
@@ -55,8 +56,16 @@ export const LAMASSU_SCHEMAS: Record<string, unknown> = {
   LamassuCreateDevice: {
     type: 'object',
     required: ['id', 'dms_id'],
-    description: 'resources.CreateDeviceBody. `alias` is accepted and not stored; `null` tags/metadata are empty; `""` icon/icon_color take the defaults; unknown fields are ignored.',
-    properties: { id: { type: 'string' }, alias: { type: ['string', 'null'] }, tags: { type: ['array', 'null'], items: { type: 'string' } }, metadata: { type: ['object', 'null'] }, dms_id: { type: 'string' }, icon: { type: ['string', 'null'] }, icon_color: { type: ['string', 'null'] } },
+    description: 'resources.CreateDeviceBody. `alias` is accepted and not stored; `null` tags/metadata are empty; `""` icon/icon_color take the defaults (Lamassu itself refuses an empty icon_color); unknown fields are ignored. `icon_color` is a hex colour or Lamassu\'s `<colour>-<background>` pair (`#0f67ff-#F0F8FF`), stored and returned as given; anything else is 400.',
+    properties: {
+      id: { type: 'string' },
+      alias: { type: ['string', 'null'] },
+      tags: { type: ['array', 'null'], items: { type: 'string' } },
+      metadata: { type: ['object', 'null'] },
+      dms_id: { type: 'string' },
+      icon: { type: ['string', 'null'] },
+      icon_color: { type: ['string', 'null'], pattern: ICON_COLOR_PATTERN },
+    },
   },
   LamassuSlotDocument: {
     type: 'object',
@@ -177,4 +186,13 @@ export const LAMASSU_OPERATIONS: Record<string, Operation> = Object.fromEntries(
     return [`${method} ${LAMASSU_PREFIX}${path}`, { tags: tag, ...op }];
   }),
 );
+LAMASSU_OPERATIONS['GET /api/devmanager/health'] = {
+  tags: tag,
+  summary: "Lamassu's health check (no auth)",
+  description:
+    "As Lamassu serves `GET /health` behind its gateway: no authorizer (the route's only exception; an Authorization header is ignored), no data access. `build` and `build_time` are empty (Lamassu's dashboard then shows no build line).",
+  responses: {
+    '200': { description: 'The service answers', ...json({ type: 'object', required: ['health', 'version', 'build', 'build_time'], properties: { health: { type: 'boolean', const: true }, version: { type: 'string' }, build: { type: 'string' }, build_time: { type: 'string' } } }) },
+  },
+};
 LAMASSU_OPERATIONS[`PATCH ${LAMASSU_PREFIX}/devices/{id}/metadata`] = { ...LAMASSU_OPERATIONS[`PUT ${LAMASSU_PREFIX}/devices/{id}/metadata`] };

@@ -291,9 +291,9 @@ export function openApiDocument(indexedMetadataKeys: readonly string[] = []): Re
     paths[route.path] ??= {};
     paths[route.path]![route.method.toLowerCase()] = {
       operationId: route.handler.replace(/[-/](\w)/g, (_, c: string) => c.toUpperCase()),
-      security: [{ jwt: [route.scope] }],
+      security: route.scope === null ? [] : [{ jwt: [route.scope] }],
       ...op,
-      responses: { ...common, ...(op.responses as object), '500': error('Internal error (no details)') },
+      responses: { ...(route.scope === null ? {} : common), ...(op.responses as object), '500': error('Internal error (no details)') },
     };
   }
   return {

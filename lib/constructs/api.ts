@@ -1,6 +1,6 @@
 /**
  * The HTTP API: one route and one function per entry of HTTP_ROUTES (functions/handlers/http/routes.ts),
- * every route behind an authorizer, a throttled default stage with JSON access logs.
+ * every route behind an authorizer (except Lamassu's data-free health check), a throttled default stage with JSON access logs.
  */
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Annotations, Duration, Validations } from 'aws-cdk-lib';
@@ -150,13 +150,20 @@ export class DeviceApi extends Construct {
       // GetSecretValue only: Powertools' secrets provider calls nothing else (no DescribeSecret).
       if (route.table !== 'none') Grant.addToPrincipal({ grantee: fn.role, actions: ['secretsmanager:GetSecretValue'], resourceArns: [this.bookmarkSecret.secretArn] });
       functions.set(route.handler, fn);
-      this.httpApi.addRoutes({
+      const added = this.httpApi.addRoutes({
         path: route.path,
         methods: [HttpMethod[route.method]],
         integration: new HttpLambdaIntegration(`${name}Integration`, fn.function, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 }),
-        authorizer,
-        authorizationScopes: config.auth.type === 'jwt' ? [requiredScope(route.scope, config.auth.scopePrefix)] : undefined,
+        authorizer: route.scope === null ? new HttpNoneAuthorizer() : authorizer,
+        authorizationScopes: config.auth.type === 'jwt' && route.scope !== null ? [requiredScope(route.scope, config.auth.scopePrefix)] : undefined,
       });
+      if (route.scope === null) {
+        for (const r of added)
+          Validations.of(r).acknowledge({
+            id: 'AwsSolutions-APIG4',
+            reason: `${route.method} ${route.path} is Lamassu's health check, which Lamassu serves without auth and its dashboard reads: it returns only {health, version, build, build_time}, and its function has no table access, no secret and no environment. Every other route has the authorizer.`,
+          });
+      }
     }
     this.functions = functions;
 

@@ -1,12 +1,13 @@
+import { Validations } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { HTTP_ROUTES } from '../../functions/handlers/http/routes';
-import { resourcesOf, synthesize } from './helpers';
+import { nagFindings, resourcesOf, synthesize } from './helpers';
 
 const routeKeys = HTTP_ROUTES.map((r) => `${r.method} ${r.path}`).sort();
 
 describe('JWT auth', () => {
   const issuer = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_example';
-  const { template } = synthesize({ auth: { type: 'jwt', issuer, audience: ['client-a', 'client-b'] } });
+  const { stack, template } = synthesize({ auth: { type: 'jwt', issuer, audience: ['client-a', 'client-b'] } });
 
   it('creates one JWT authorizer with the configured issuer and audience', () => {
     const authorizers = resourcesOf(template, 'AWS::ApiGatewayV2::Authorizer');
@@ -22,19 +23,31 @@ describe('JWT auth', () => {
     const authorizerId = resourcesOf(template, 'AWS::ApiGatewayV2::Authorizer')[0]![0];
     const routes = resourcesOf(template, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!);
     expect(routes.map((r) => r.RouteKey).sort()).toEqual(routeKeys);
-    for (const route of HTTP_ROUTES) {
+    for (const route of HTTP_ROUTES.filter((r) => r.scope !== null)) {
       const cfn = routes.find((r) => r.RouteKey === `${route.method} ${route.path}`);
       expect(cfn).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId }, AuthorizationScopes: [route.scope] });
     }
   });
+
+  it("leaves only Lamassu's health check open, with a reasoned cdk-nag acknowledgement on that route alone", () => {
+    expect(HTTP_ROUTES.filter((r) => r.scope === null).map((r) => `${r.method} ${r.path} ${r.table}`)).toEqual(['GET /api/devmanager/health none']);
+    const open = resourcesOf(template, 'AWS::ApiGatewayV2::Route').filter(([, r]) => r.Properties!.AuthorizationType !== 'JWT');
+    expect(open.map(([, r]) => [r.Properties!.RouteKey, r.Properties!.AuthorizationType, r.Properties!.AuthorizationScopes])).toEqual([['GET /api/devmanager/health', 'NONE', undefined]]);
+    // The acknowledgement sits on that route's construct only (not on the API).
+    const acknowledged = stack.node
+      .findAll()
+      .filter((c) => c.node.metadata.some((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && Object.keys(m.data as object).some((id) => id.endsWith('AwsSolutions-APIG4'))));
+    expect(acknowledged.map((c) => c.node.path)).toEqual([expect.stringMatching(/GET--api--devmanager--health$/)]);
+    expect(nagFindings(stack).filter((f) => f.rule.includes('APIG4'))).toEqual([]);
+  });
 });
 
 describe('IAM auth (the default)', () => {
-  it('sets AWS_IAM on every route and creates no authorizer resource or scopes', () => {
+  it('sets AWS_IAM on every route but the health check and creates no authorizer resource or scopes', () => {
     const { template } = synthesize();
     expect(resourcesOf(template, 'AWS::ApiGatewayV2::Authorizer')).toHaveLength(0);
     for (const [, route] of resourcesOf(template, 'AWS::ApiGatewayV2::Route')) {
-      expect(route.Properties!.AuthorizationType).toBe('AWS_IAM');
+      expect(route.Properties!.AuthorizationType).toBe(route.Properties!.RouteKey === 'GET /api/devmanager/health' ? 'NONE' : 'AWS_IAM');
       expect(route.Properties!.AuthorizationScopes).toBeUndefined();
     }
   });

@@ -80,4 +80,13 @@ describe('JWT auth on the local service', () => {
     expect((await call('POST', '/v2/devices', writer, { id: 'jwt-2', dms_id: 'dms' })).status).toBe(201);
     expect((await call('GET', '/v2/devices/jwt-2', await sign({ scp: ['devices:read'] }))).status).toBe(200);
   });
+
+  it("serves Lamassu's health check without auth (as Lamassu does), and only that route", async () => {
+    const body = { health: true, version: expect.stringMatching(/^\d+\.\d+\.\d+/), build: '', build_time: '' };
+    expect(await call('GET', '/api/devmanager/health')).toEqual({ status: 200, body });
+    // The Lamassu dashboard sends its own bearer token (BackendStatusDialog.tsx:59-61): not checked here.
+    expect(await call('GET', '/api/devmanager/health', await foreignSign({ scope: 'devices:read' }))).toEqual({ status: 200, body });
+    expect((await call('GET', '/api/devmanager/v1/stats')).status).toBe(401);
+    expect((await call('GET', '/api/devmanager/v1/devices')).status).toBe(401);
+  });
 });

@@ -22,7 +22,7 @@ const CERT_EVERY = 1000;
 
 /** Every 500th row is bad, in turn: a bad colour, a bad id, no DMS, a ragged record, a tag too long. */
 const BAD_KINDS = [
-  { cells: (i: number) => [`dev-${i}`, 'dms-1', 'a', '#zz', '1', ''], details: [{ field: 'icon_color', problem: 'must be a hex color like #25ee32' }], status: 400 },
+  { cells: (i: number) => [`dev-${i}`, 'dms-1', 'a', '#zz', '1', ''], details: [{ field: 'icon_color', problem: 'must be a hex color like #25ee32, or a color-background pair like #0f67ff-#F0F8FF' }], status: 400 },
   { cells: () => ['bad id!', 'dms-1', 'a', '', '1', ''], details: [{ field: 'id', problem: 'must be 1-128 characters of A-Z a-z 0-9 : _ . -' }], status: 400 },
   { cells: (i: number) => [`dev-${i}`, '', 'a', '', '1', ''], details: [{ field: 'dms_id' }], status: 400 },
   { cells: (i: number) => [`dev-${i}`, 'dms-1'], details: [{ field: '(row)', problem: 'has 2 cells, the header has 6' }], status: undefined },

@@ -13,6 +13,7 @@
 import { normaliseSerial } from '../../domain/certificate';
 import type { DeviceChange } from '../../app/ports';
 import type { Device } from '../../domain/device';
+import { type LifecycleEvent, storedLifecycleOf, withLifecycle } from '../../domain/lifecycle';
 import type { SlotVersion } from '../../domain/slots';
 import { counterUpdates, deviceCells, FORECAST_KEY } from './counters';
 import { companionEntries, deviceEventKey, deviceKey, dueAttributes, entryPartition, entryPrefix, policyKey, shardOf, slotVersionKey, sortAttributes, type TableKey } from './keys';
@@ -33,8 +34,19 @@ export const markerKeys = (text: string): Set<string> => new Set(text.split(',')
 export function parseDeviceItem(item: Item): Device {
   const device = JSON.parse(item.doc as string) as Device;
   Object.defineProperty(device, MARKER, { value: typeof item[MARKER_ATTRIBUTE] === 'string' ? item[MARKER_ATTRIBUTE] : null, enumerable: false });
+  // An item written before the lifecycle list has none: lifecycleOf then reads the inline events.
+  if (typeof item[LIFECYCLE_ATTRIBUTE] === 'string') withLifecycle(device, JSON.parse(item[LIFECYCLE_ATTRIBUTE]) as LifecycleEvent[]);
   return device;
 }
+
+/** Attribute of the device item holding its lifecycle list (domain/lifecycle.ts) as JSON. */
+export const LIFECYCLE_ATTRIBUTE = 'lc';
+
+/** The lifecycle attribute to write: the list the change attached, if any. */
+const lifecycleAttribute = (device: Device): Item => {
+  const events = storedLifecycleOf(device);
+  return events ? { [LIFECYCLE_ATTRIBUTE]: JSON.stringify(events) } : {};
+};
 
 /**
  * The marker a device was read with: a string, null for an item written before markers existed
@@ -101,10 +113,15 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
   const index = { epk: entryPartition(entryPrefix({ kind: 'ALL' }), shardOf(after.id, listShards)), ...sortAttributes(after), [STATUS_ATTRIBUTE]: after.status, [MARKER_ATTRIBUTE]: markerText(ctx.indexedKeys) };
   if (!before) {
     const dueAttrs = typeof due === 'number' ? dueAttributes(after.id, due, dueShards) : {};
-    return { Put: { TableName, Item: { ...deviceKey(after.id), kind: 'device', ...index, ...dueAttrs, version: after.version, doc }, ConditionExpression: 'attribute_not_exists(pk)' } };
+    return { Put: { TableName, Item: { ...deviceKey(after.id), kind: 'device', ...index, ...dueAttrs, version: after.version, doc, ...lifecycleAttribute(after) }, ConditionExpression: 'attribute_not_exists(pk)' } };
   }
   const values: Item = { ':doc': doc, ':next': after.version, ':v': before.version };
   const sets = ['#doc = :doc', '#version = :next'];
+  const lifecycle = lifecycleAttribute(after)[LIFECYCLE_ATTRIBUTE];
+  if (lifecycle !== undefined) {
+    values[':lc'] = lifecycle;
+    sets.push(`${LIFECYCLE_ATTRIBUTE} = :lc`);
+  }
   for (const [name, value] of Object.entries(index)) {
     const placeholder = name === MARKER_ATTRIBUTE ? ':mkAfter' : `:${name}`;
     values[placeholder] = value;

@@ -59,7 +59,8 @@ export interface HttpRoute {
   path: string;
   /** File name (without .ts) under functions/handlers/http/, exporting `handler`. */
   handler: string;
-  scope: Scope;
+  /** The JWT scope the route's authorizer requires; null only for Lamassu's health check, which has no authorizer. */
+  scope: Scope | null;
   table: TableAccess;
   /** The exact table actions, when narrower than `table` (every write route has them). */
   actions?: readonly TableAction[];
@@ -125,4 +126,6 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
   { method: 'GET', path: '/v2/device-groups/{id}/stats', handler: 'group-stats', scope: 'devices:read', table: 'read' },
   // The Lamassu-compatible edge (docs/lamassu-compatibility.md): same use cases, Lamassu's wire format.
   ...LAMASSU_ROUTES,
+  // Lamassu serves its health check without auth; its dashboard reads it (docs/lamassu-compatibility.md).
+  { method: 'GET', path: '/api/devmanager/health', handler: 'lamassu/health', scope: null, table: 'none' },
 ];

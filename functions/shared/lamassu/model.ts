@@ -6,6 +6,8 @@
 import type { Device, JsonValue, Slot } from '../../domain/device';
 import type { Criterion } from '../../domain/filters';
 import type { GroupView } from '../../domain/groups';
+import { lifecycleOf } from '../../domain/lifecycle';
+import pkg from '../../../package.json';
 
 /** Lamassu's `models.Slot`: the secrets map is named `versions`. */
 export interface LamassuSlot {
@@ -37,8 +39,43 @@ export function toLamassuSlot(slot: Slot): LamassuSlot {
   };
 }
 
+type LamassuEvents = Record<string, { type: string; description: string }>;
+
+/**
+ * The device's lifecycle (domain/lifecycle.ts) as Lamassu records it (backend/pkg/services/
+ * devicemanager.go and dmsmanager.go): device events CREATED (no description), STATUS-UPDATED
+ * (`Status updated from 'A' to 'B'`) and DECOMMISSIONED (no description); identity slot events
+ * PROVISIONED (no description), RENEWED and RE-PROVISIONED (`New Active Version set to N`, which
+ * Lamassu's dashboard parses to link the certificate) and a revocation as the slot's STATUS-UPDATED
+ * (`Identity Slot Status updated from '<device status>' to 'REVOKED'`). Slot events appear only in
+ * the slot: Lamassu's dashboard merges both maps into one timeline.
+ */
+export function lamassuEventsOf(device: Device): { device: LamassuEvents; identity: LamassuEvents } {
+  const out = { device: {} as LamassuEvents, identity: {} as LamassuEvents };
+  let status = 'NO_IDENTITY';
+  for (const e of lifecycleOf(device)) {
+    if (e.slot === undefined) {
+      const change = /^Status updated from '([A-Z_]+)' to '([A-Z_]+)'/.exec(e.description);
+      if (e.type === 'STATUS-UPDATED' && change) {
+        out.device[e.timestamp] = { type: e.type, description: `Status updated from '${change[1]}' to '${change[2]}'` };
+        status = change[2]!;
+      } else if (e.type === 'CREATED' || e.type === 'DECOMMISSIONED') out.device[e.timestamp] = { type: e.type, description: '' };
+      else out.device[e.timestamp] = { type: e.type, description: e.description };
+      if (e.type === 'DECOMMISSIONED') status = 'DECOMMISSIONED';
+      continue;
+    }
+    const version = /\(version (\d+)\)/.exec(e.description)?.[1];
+    if (e.type === 'PROVISIONED') out.identity[e.timestamp] = { type: e.type, description: '' };
+    else if ((e.type === 'RENEWED' || e.type === 'RE-PROVISIONED') && version !== undefined) out.identity[e.timestamp] = { type: e.type, description: `New Active Version set to ${version}` };
+    else if (e.type === 'REVOKED') out.identity[e.timestamp] = { type: 'STATUS-UPDATED', description: `Identity Slot Status updated from '${status}' to 'REVOKED'` };
+    else out.identity[e.timestamp] = { type: e.type, description: e.description };
+  }
+  return out;
+}
+
 /** Lamassu's `models.Device` (no `version`: it travels as the ETag). */
 export function toLamassuDevice(device: Device) {
+  const events = lamassuEventsOf(device);
   return {
     id: device.id,
     tags: device.tags,
@@ -48,13 +85,22 @@ export function toLamassuDevice(device: Device) {
     creation_timestamp: device.creation_timestamp,
     metadata: device.metadata,
     dms_owner: device.dms_owner,
-    ...(device.identity ? { identity: toLamassuSlot(device.identity) } : {}),
+    ...(device.identity ? { identity: { ...toLamassuSlot(device.identity), events: events.identity } } : {}),
     slots: Object.fromEntries(Object.entries(device.slots).map(([name, slot]) => [name, toLamassuSlot(slot)])),
-    events: device.events,
+    events: events.device,
   };
 }
 
 export type LamassuDevice = ReturnType<typeof toLamassuDevice>;
+
+/**
+ * Lamassu's health body (backend/pkg/controllers/healtcheck.go): `health`, `version`, `build`,
+ * `build_time`. `build` is empty: Lamassu's dashboard then shows no build line, where a build
+ * without an RFC 3339 `build_time` would break its date formatting.
+ */
+export function lamassuHealth() {
+  return { health: true, version: pkg.version, build: '', build_time: '' };
+}
 
 /** Lamassu's error messages (core/pkg/errs/device.go). */
 export const LAMASSU_ERRORS = {

@@ -48,7 +48,7 @@ it('every event of the largest valid device fits one PutEvents entry', async () 
     tags: Array.from({ length: MAX_TAGS }, (_, i) => `${i}`.padEnd(128, WIDE)),
     metadata: largestMetadata(),
     icon: WIDE.repeat(64),
-    icon_color: '#25ee32ff',
+    icon_color: '#25ee32ff-#f0f8ffff', // the longest form: a colour-background pair of 8-digit colours
   });
   const { device: created, event } = newDevice({ ...input, metadata: input.metadata as Record<string, string> }, now);
   let device: Device = created;
