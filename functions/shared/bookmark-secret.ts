@@ -3,7 +3,6 @@
  * provisions a Secrets Manager secret (BOOKMARK_SECRET_ARN), read once per cold start with Powertools
  * Parameters; the local service passes its own random key as BOOKMARK_SECRET.
  */
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { bookmarkSecretConfig, ConfigError } from './config';
 
 let key: string | undefined;
@@ -17,6 +16,8 @@ export async function loadBookmarkSecret(env: Record<string, string | undefined>
     return;
   }
   if (config.bookmarkSecretArn === undefined) return;
+  // Loaded here, not at module load: the Secrets Manager client is required only where a key is read.
+  const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
   // maxAge: the key is kept for the life of the execution environment.
   const value = await getSecret(config.bookmarkSecretArn, { maxAge: Number.MAX_SAFE_INTEGER });
   if (typeof value !== 'string' || value.length < 32) throw new ConfigError('BOOKMARK_SECRET_ARN', 'the secret must hold a string of at least 32 characters');

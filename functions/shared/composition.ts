@@ -1,98 +1,46 @@
 /**
- * The composition root: builds adapters once per cold start and hands them to the use cases. The
- * event functions' adapters (EventBridge, SQS, IoT) are composed in event-composition.ts, so the API
- * functions neither bundle nor load those clients.
+ * The whole composition at once, for the local service, tests and benches: every capability of
+ * compose/*, built over one table context. Handlers import only their capability's module
+ * (compose/devices.ts, groups.ts, ...), so a function bundles and loads only what its route uses.
+ * The event functions' adapters (EventBridge, SQS, IoT) are composed in their own roots.
  */
-import { randomUUID } from 'node:crypto';
-import { deviceDeletion, type DeviceDeletion } from '../app/device-deletion';
-import { deviceService, type DeviceService } from '../app/devices';
-import { policyService, type PolicyService } from '../app/policies';
-import { groupService, type GroupService } from '../app/groups';
-import { insightsService, type InsightsService } from '../app/insights';
-import type { Clock, DeviceRepository, PolicyRepository, Telemetry } from '../app/ports';
-import { bookmarkCodec, type BookmarkCodec } from '../adapters/dynamodb/bookmark';
-import { createDocumentClient } from '../adapters/dynamodb/client';
-import { devicePurge } from '../adapters/dynamodb/device-purge';
-import { deviceRepository } from '../adapters/dynamodb/device-repository';
-import { groupRepository } from '../adapters/dynamodb/group-repository';
-import { policyRepository } from '../adapters/dynamodb/policy-repository';
-import { loadConfig, type ServiceConfig } from './config';
-import { bookmarkSecret } from './bookmark-secret';
-import { DEFAULT_BACKOFF } from '../domain/backoff';
-import { METRIC, metrics, MetricUnit, tracer } from './observability';
+import type { Clock } from '../app/ports';
+import type { ServiceConfig } from './config';
+import { createTableContext, installedServices, type Services, systemClock, type TableContext, tableContext } from './compose/context';
+import { createDeletion, deletion } from './compose/deletion';
+import { createDevices, devices } from './compose/devices';
+import { createGroups, groups } from './compose/groups';
+import { createInsights, insights } from './compose/insights';
+import { createDms, dms } from './compose/policies';
+import { createDeviceRepository, createPolicyRepository, deviceRepository, policyRepository } from './compose/repositories';
 
-export interface Services {
-  config: ServiceConfig;
-  devices: DeviceService;
-  dms: PolicyService;
-  repository: DeviceRepository;
-  policies: PolicyRepository;
-  groups: GroupService;
-  insights: InsightsService;
-  /** Hard delete of decommissioned devices (the Lamassu edge). */
-  deletion: DeviceDeletion;
-  /** The bookmark codec every list shares (the Lamassu edge's lists too). */
-  bookmarks: BookmarkCodec;
-}
-
-export const systemClock: Clock = { now: () => new Date() };
-
-/** Use-case telemetry as CloudWatch metrics: devices created, status transitions by target status. */
-export const metricsTelemetry: Telemetry = {
-  deviceCreated: () => metrics.addMetric(METRIC.devicesCreated, MetricUnit.Count, 1),
-  statusChanged: (_from, to) => {
-    const single = metrics.singleMetric();
-    single.addDimension('status', to);
-    single.addMetric(METRIC.statusTransitions, MetricUnit.Count, 1);
-  },
-};
+export { metricsTelemetry, type Services, setServices, systemClock } from './compose/context';
 
 export function createServices(config: ServiceConfig, clock: Clock = systemClock): Services {
-  const client = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
-  // DynamoDB calls as X-Ray subsegments (a no-op when tracing is off).
-  tracer.captureAWSv3Client(client);
-  // The key is read once per cold start before the first request (loadBookmarkSecret in the HTTP chain).
-  const bookmarks = bookmarkCodec(config.bookmarkSecret ?? bookmarkSecret);
-  const repository = deviceRepository({
-    client,
-    tableName: config.tableName,
-    listShards: config.listShards,
-    statsShards: config.statsShards,
-    bookmarks,
-    readBudget: config.listReadBudget,
-    statsReadBudget: config.statsReadBudget,
-    listByteBudget: config.listByteBudget,
-    statsReadByteBudget: config.statsReadByteBudget,
-    timeBudgetMs: config.requestTimeBudgetMs,
-    dueShards: config.dueShards,
-    indexedMetadataKeys: config.indexedMetadataKeys,
-  });
-  const policies = policyRepository({ client, tableName: config.tableName, bookmarks });
-  const retry = { policy: { ...DEFAULT_BACKOFF, budgetMs: config.versionRetrySeconds * 1000 } };
-  const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID, defaults: config.renewalDefaults, telemetry: metricsTelemetry, retry, deviceSnapshots: config.lamassuEvents });
-  const groups = groupService({
-    groups: groupRepository({ client, tableName: config.tableName, bookmarks }),
+  return servicesOver(createTableContext(config, clock));
+}
+
+function servicesOver(context: TableContext): Services {
+  const repository = createDeviceRepository(context);
+  const policies = createPolicyRepository(context);
+  const devices = createDevices(context, repository, policies);
+  return {
+    config: context.config,
+    repository,
+    policies,
     devices,
-    clock,
-    newId: randomUUID,
-    maxDepth: config.groupMaxDepth,
-    retry,
-  });
-  const dms = policyService({ policies, clock, newId: randomUUID, defaults: config.renewalDefaults });
-  const purge = devicePurge({ client, tableName: config.tableName, statsShards: config.statsShards });
-  const deletion = deviceDeletion({ devices: repository, purge, clock, newId: randomUUID });
-  return { config, repository, policies, devices, dms, groups, insights: insightsService({ devices: repository, clock }), deletion, bookmarks };
+    dms: createDms(context, policies),
+    groups: createGroups(context, devices),
+    insights: createInsights(context, repository),
+    deletion: createDeletion(context, repository),
+    bookmarks: context.bookmarks,
+  };
 }
 
-let current: Services | undefined;
-
-/** The process-wide services, created from the environment on first use (cold start). */
+/** Every capability: the installed services, or the process-wide ones built from the environment. */
 export function services(): Services {
-  current ??= createServices(loadConfig());
-  return current;
-}
-
-/** Test and local-service hook: replace the process-wide services. */
-export function setServices(next: Services | undefined): void {
-  current = next;
+  const installed = installedServices();
+  if (installed) return installed;
+  const { config, bookmarks } = tableContext();
+  return { config, bookmarks, repository: deviceRepository(), policies: policyRepository(), devices: devices(), dms: dms(), groups: groups(), insights: insights(), deletion: deletion() };
 }

@@ -3,13 +3,13 @@
  * and JSON responses with ETags. Handlers only parse → call a use case → return a result.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ContentionError, MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../domain/errors';
 import { errorResponse } from './http-errors';
 import { loadBookmarkSecret } from './bookmark-secret';
-import { flushMetrics, logger, tracer } from './observability';
+import { flushMetrics, logger } from './observability';
+import { tracing } from './tracing';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -90,10 +90,11 @@ function toResponse(result: HttpResult): APIGatewayProxyStructuredResultV2 {
 /** Builds a Lambda handler for one route. */
 export function httpHandler(options: HttpHandlerOptions, fn: (request: HttpRequest) => Promise<HttpResult>): Handler {
   const log = options.log ?? ((message, error) => logger.error(message, error as Error));
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    // Errors become responses below, so a trace records them as answered, not as crashes.
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  const chain = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().use(injectLambdaContext(logger, { resetKeys: true }));
+  // X-Ray only where tracing records (tracing.ts); errors become responses below, so a trace records them as answered.
+  const traced = tracing();
+  if (traced) chain.use(traced.handlerMiddleware());
+  return chain
     .use({
       before: async (request) => {
         await loadBookmarkSecret();

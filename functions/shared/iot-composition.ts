@@ -6,7 +6,7 @@ import { iotSync, type IotSync } from '../app/iot-sync';
 import type { DeviceRepository, IotRegistry } from '../app/ports';
 import { createIotClient } from '../adapters/iot/client';
 import { iotRegistry } from '../adapters/iot/iot-registry';
-import { services } from './composition';
+import { deviceRepository } from './compose/repositories';
 import { ConfigError, IOT_MAX_ATTRIBUTES_TYPED, IOT_MAX_ATTRIBUTES_UNTYPED, type IotSyncConfig, loadIotSyncConfig } from './config';
 import { logger } from './observability';
 
@@ -42,7 +42,7 @@ let currentIotSync: { config: IotSyncConfig; sync: IotSync } | undefined;
 export function iotSyncService(owner: ArnOwner): { config: IotSyncConfig; sync: IotSync } {
   if (!currentIotSync) {
     const config = loadIotSyncConfig();
-    currentIotSync = { config, sync: createIotSync(config, owner, services().repository) };
+    currentIotSync = { config, sync: createIotSync(config, owner, deviceRepository()) };
   }
   return currentIotSync;
 }

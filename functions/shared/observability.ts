@@ -5,7 +5,6 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from './observability-names';
 
 export { METRIC, METRICS_NAMESPACE, SERVICE_NAME };
@@ -15,12 +14,6 @@ export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_N
 export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });
 
 export { MetricUnit };
-
-/**
- * X-Ray traces (Powertools Tracer): on in Lambda when the stack's `tracing` setting is (active
- * tracing); POWERTOOLS_TRACE_ENABLED=false turns it off. Outside Lambda it records nothing.
- */
-export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });
 
 /** Publishes what a handler recorded; nothing when it recorded nothing (no empty EMF blobs). */
 export function flushMetrics(): void {

@@ -11,6 +11,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { TableAccess } from '../../functions/handlers/http/routes';
+import { TRACING_MODULE } from '../../functions/shared/tracing';
 import { type DeploymentConfig, toRemovalPolicy } from '../config';
 
 /** The repository root: entries, the lock file and esbuild's working directory are resolved from it. */
@@ -75,6 +76,19 @@ export function tableEnvironment(table: ITable, config: DeploymentConfig): Recor
     DEFAULT_CRITICAL_DELTA: config.renewalDefaults.criticalDelta,
     ...(config.lamassuEvents ? { LAMASSU_EVENTS: 'true' } : {}),
   };
+}
+
+/**
+ * Bundles functions/shared/tracing-xray.ts as `tracing-xray.js` beside the function's `index.js`,
+ * with the function's own esbuild options (a NodejsFunction command hook: the same esbuild, locally
+ * or in the bundling image).
+ */
+export function tracingBundleCommands(inputDir: string, outputDir: string): string[] {
+  const entry = path.posix.join(inputDir, 'functions', 'shared', `${TRACING_MODULE}.ts`);
+  const outfile = path.posix.join(outputDir, `${TRACING_MODULE}.js`);
+  return [
+    `npx --no-install esbuild --bundle "${entry}" --platform=node --format=cjs --target=node22 --minify --sourcemap --sources-content=false '--external:@aws-sdk/*' --log-level=warning "--outfile=${outfile}"`,
+  ];
 }
 
 export interface ServiceFunctionProps {
@@ -157,6 +171,9 @@ export class ServiceFunction extends Construct implements IGrantable {
         // DynamoDB client alone) to every function and slow every cold start. Everything else
         // (middy, zod, Powertools) is bundled and tree-shaken; `npm run bench:bundles` measures it.
         externalModules: ['@aws-sdk/*'],
+        // With tracing, the Powertools Tracer (and the X-Ray SDK, half a bundle) as a second file
+        // that functions/shared/tracing.ts loads only where tracing records.
+        ...(config.tracing ? { commandHooks: { beforeBundling: () => [], beforeInstall: () => [], afterBundling: tracingBundleCommands } } : {}),
       },
     });
 

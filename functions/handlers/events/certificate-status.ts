@@ -11,7 +11,7 @@ import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { enum as enumOf, looseObject, object, string } from 'zod';
 import type { CertificateStatusResult } from '../../app/devices';
 import { CERTIFICATE_STATUS_DETAIL_TYPE, CERTIFICATE_STATUSES, type CertificateStatus, revocationReasonOf } from '../../domain/slots';
-import { services } from '../../shared/composition';
+import { devices } from '../../shared/compose/devices';
 import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../shared/observability';
 
 export { CERTIFICATE_STATUS_DETAIL_TYPE };
@@ -49,7 +49,7 @@ export async function handler(event: EventBridgeEvent<string, unknown>, context?
   const reason = reasonText === undefined ? undefined : revocationReasonOf(reasonText);
   if (reasonText !== undefined && reason === undefined) logger.warn('certificate.status.update: unknown revocation reason, using Unspecified', { reason: reasonText });
 
-  const results = await services().devices.applyCertificateStatus(updated.serial_number, updated.status, reason);
+  const results = await devices().applyCertificateStatus(updated.serial_number, updated.status, reason);
   const detail = { eventId: event.id, serial: updated.serial_number, status: updated.status };
   if (results.length === 0) {
     metrics.addMetric(METRIC.unknownSerials, MetricUnit.Count, 1);

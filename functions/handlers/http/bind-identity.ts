@@ -1,13 +1,13 @@
 import { parseCertificate } from '../../domain/certificate';
 import { bindCertificateSchema } from '../../domain/schemas';
 import { IDENTITY_SLOT } from '../../domain/slots';
-import { services } from '../../shared/composition';
+import { devices } from '../../shared/compose/devices';
 import { httpHandler, ifMatchOf, ok } from '../../shared/http';
 import { bodyOf, deviceIdOf } from '../../shared/params';
 
 export const handler = httpHandler({ accepts: ['application/json'] }, async (request) => {
   const id = deviceIdOf(request);
   const { certificate } = bodyOf(request, bindCertificateSchema);
-  const device = await services().devices.bind(id, IDENTITY_SLOT, { type: 'x509', certificate: parseCertificate(certificate) }, ifMatchOf(request));
+  const device = await devices().bind(id, IDENTITY_SLOT, { type: 'x509', certificate: parseCertificate(certificate) }, ifMatchOf(request));
   return ok(device, device.version);
 });

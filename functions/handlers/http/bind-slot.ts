@@ -2,7 +2,7 @@ import { parseCertificate, PRIVATE_KEY_PEM } from '../../domain/certificate';
 import { ValidationError } from '../../domain/errors';
 import { bindSlotSchema } from '../../domain/schemas';
 import type { SlotMaterial } from '../../domain/slots';
-import { services } from '../../shared/composition';
+import { devices } from '../../shared/compose/devices';
 import { httpHandler, ifMatchOf, ok } from '../../shared/http';
 import { bodyOf, deviceIdOf, slotNameOf } from '../../shared/params';
 
@@ -17,6 +17,6 @@ export const handler = httpHandler({ accepts: ['application/json'] }, async (req
     if (PRIVATE_KEY_PEM.test(body.secret)) throw new ValidationError('a slot secret must not be a private key', [{ field: 'secret', problem: 'looks like a PEM private key' }]);
     material = { type: body.type, secret: body.secret, ...(body.expiration_date ? { expiration_date: new Date(body.expiration_date).toISOString() } : {}) };
   }
-  const device = await services().devices.bind(id, slot, material, ifMatchOf(request));
+  const device = await devices().bind(id, slot, material, ifMatchOf(request));
   return ok(device, device.version);
 });

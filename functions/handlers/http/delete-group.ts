@@ -1,5 +1,5 @@
 import { ValidationError } from '../../domain/errors';
-import { services } from '../../shared/composition';
+import { groups } from '../../shared/compose/groups';
 import { httpHandler, ifMatchOf } from '../../shared/http';
 import { groupIdOf } from '../../shared/params';
 
@@ -8,6 +8,6 @@ export const handler = httpHandler({}, async (request) => {
   const cascade = request.query.get('cascade');
   if (cascade !== null && cascade !== 'true' && cascade !== 'false')
     throw new ValidationError('invalid cascade', [{ field: 'cascade', problem: 'must be true or false' }]);
-  await services().groups.remove(id, { cascade: cascade === 'true', ifMatch: ifMatchOf(request) });
+  await groups().remove(id, { cascade: cascade === 'true', ifMatch: ifMatchOf(request) });
   return { statusCode: 204 };
 });

@@ -1,5 +1,5 @@
 import { parseForecastQuery } from '../../domain/insights';
-import { services } from '../../shared/composition';
+import { insights } from '../../shared/compose/insights';
 import { httpHandler, ok } from '../../shared/http';
 
-export const handler = httpHandler({}, async (request) => ok(await services().insights.expirations(parseForecastQuery(request.query))));
+export const handler = httpHandler({}, async (request) => ok(await insights().expirations(parseForecastQuery(request.query))));

@@ -1,8 +1,8 @@
-import { services } from '../../shared/composition';
+import { dms } from '../../shared/compose/policies';
 import { httpHandler, ok } from '../../shared/http';
 import { dmsIdOf } from '../../shared/params';
 
 export const handler = httpHandler({}, async (request) => {
-  const policy = await services().dms.get(dmsIdOf(request));
+  const policy = await dms().get(dmsIdOf(request));
   return ok(policy, policy.version);
 });

@@ -1,6 +1,6 @@
 import { ValidationError } from '../../domain/errors';
 import type { SlotVersion } from '../../domain/slots';
-import { services } from '../../shared/composition';
+import { devices } from '../../shared/compose/devices';
 import { httpHandler, ok } from '../../shared/http';
 import { deviceIdOf, slotNameOf } from '../../shared/params';
 
@@ -17,5 +17,5 @@ export const handler = httpHandler({}, async (request) => {
   const slot = slotNameOf(request, true);
   const raw = request.pathParameters.n ?? '';
   if (!/^\d{1,6}$/.test(raw)) throw new ValidationError('invalid version', [{ field: 'n', problem: 'must be a non-negative integer' }]);
-  return ok(presentVersion(await services().devices.slotVersion(id, slot, Number(raw))));
+  return ok(presentVersion(await devices().slotVersion(id, slot, Number(raw))));
 });

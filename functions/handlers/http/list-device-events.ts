@@ -1,5 +1,5 @@
 import { ValidationError } from '../../domain/errors';
-import { services } from '../../shared/composition';
+import { devices } from '../../shared/compose/devices';
 import { httpHandler, ok } from '../../shared/http';
 import { parsePaging } from '../../shared/list-query';
 import { deviceIdOf } from '../../shared/params';
@@ -8,5 +8,5 @@ export const handler = httpHandler({}, async (request) => {
   const id = deviceIdOf(request);
   const { pageSize, bookmark, problems } = parsePaging(request.query);
   if (problems.length > 0) throw new ValidationError('invalid list parameters', problems);
-  return ok(await services().devices.events(id, pageSize, bookmark));
+  return ok(await devices().events(id, pageSize, bookmark));
 });

@@ -1,10 +1,10 @@
 import { ValidationError } from '../../domain/errors';
-import { services } from '../../shared/composition';
+import { dms } from '../../shared/compose/policies';
 import { httpHandler, ok } from '../../shared/http';
 import { parsePaging } from '../../shared/list-query';
 
 export const handler = httpHandler({}, async (request) => {
   const { pageSize, bookmark, problems } = parsePaging(request.query);
   if (problems.length > 0) throw new ValidationError('invalid list parameters', problems);
-  return ok(await services().dms.list(pageSize, bookmark));
+  return ok(await dms().list(pageSize, bookmark));
 });

@@ -1,10 +1,10 @@
 import { ValidationError } from '../../domain/errors';
-import { services } from '../../shared/composition';
+import { groups } from '../../shared/compose/groups';
 import { httpHandler, ok } from '../../shared/http';
 import { parsePaging } from '../../shared/list-query';
 
 export const handler = httpHandler({}, async (request) => {
   const { pageSize, bookmark, problems } = parsePaging(request.query);
   if (problems.length > 0) throw new ValidationError('invalid list parameters', problems);
-  return ok(await services().groups.list(pageSize, bookmark));
+  return ok(await groups().list(pageSize, bookmark));
 });

@@ -1,9 +1,9 @@
 import { JSON_PATCH, MERGE_PATCH } from '../../domain/patch';
-import { services } from '../../shared/composition';
+import { devices } from '../../shared/compose/devices';
 import { httpHandler, ifMatchOf, ok } from '../../shared/http';
 import { deviceIdOf } from '../../shared/params';
 
 export const handler = httpHandler({ accepts: [MERGE_PATCH, JSON_PATCH] }, async (request) => {
-  const device = await services().devices.patch(deviceIdOf(request), request.mediaType!, request.body, ifMatchOf(request));
+  const device = await devices().patch(deviceIdOf(request), request.mediaType!, request.body, ifMatchOf(request));
   return ok(device, device.version);
 });

@@ -1,10 +1,10 @@
-import { services } from '../../shared/composition';
+import { devices } from '../../shared/compose/devices';
 import { httpHandler, ifMatchOf, ok } from '../../shared/http';
 import { deviceIdOf, reasonOf, slotNameOf } from '../../shared/params';
 
 export const handler = httpHandler({ accepts: ['application/json'] }, async (request) => {
   const id = deviceIdOf(request);
   const slot = slotNameOf(request);
-  const device = await services().devices.revoke(id, slot, reasonOf(request), ifMatchOf(request));
+  const device = await devices().revoke(id, slot, reasonOf(request), ifMatchOf(request));
   return ok(device, device.version);
 });

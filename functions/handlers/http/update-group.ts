@@ -1,6 +1,6 @@
 import { ValidationError } from '../../domain/errors';
 import { groupProblemsOf, replaceGroupSchema } from '../../domain/schemas';
-import { services } from '../../shared/composition';
+import { groups } from '../../shared/compose/groups';
 import { httpHandler, ifMatchOf, ok } from '../../shared/http';
 import { groupIdOf } from '../../shared/params';
 
@@ -11,6 +11,6 @@ export const handler = httpHandler({ accepts: ['application/json'] }, async (req
   if (parsed.data.id !== undefined && parsed.data.id !== id)
     throw new ValidationError('a group id cannot change', [{ field: 'id', problem: `must be the id in the path ('${id}') or omitted` }]);
   const { name, description, parent_id, criteria } = parsed.data;
-  const group = await services().groups.replace(id, { name, description, parent_id, criteria }, ifMatchOf(request));
+  const group = await groups().replace(id, { name, description, parent_id, criteria }, ifMatchOf(request));
   return ok(group, group.version);
 });

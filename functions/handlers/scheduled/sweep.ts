@@ -1,14 +1,16 @@
 /** Scheduled sweeper (EventBridge schedule → Lambda). Stops before its time budget runs out. */
 import type { Context } from 'aws-lambda';
 import { sweep, type SweepReport } from '../../app/sweep';
-import { services, systemClock } from '../../shared/composition';
+import { systemClock } from '../../shared/compose/context';
+import { devices as deviceUseCases } from '../../shared/compose/devices';
+import { deviceRepository, policyRepository } from '../../shared/compose/repositories';
 import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../shared/observability';
 
 /** Time kept free at the end of an invocation for the last writes and the report. */
 const SAFETY_MS = 10_000;
 
 export async function handler(_event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SweepReport> {
-  const { repository, policies, devices } = services();
+  const [repository, policies, devices] = [deviceRepository(), policyRepository(), deviceUseCases()];
   const started = Date.now();
   const report = await sweep(
     { devices: repository, policies, service: devices, clock: systemClock },

@@ -18,7 +18,7 @@ import {
   ParentGroupNotFoundError,
   ValidationError,
 } from '../../domain/errors';
-import { services } from '../composition';
+import { listSettings } from '../compose/context';
 import { httpHandler, type HttpHandlerOptions, type HttpRequest, type HttpResult } from '../http';
 import { LAMASSU_ERRORS, toLamassuDevice } from './model';
 import type { ListDeps } from './query';
@@ -71,6 +71,6 @@ export const deviceResult = (device: Device, statusCode = 200): HttpResult => ({
 
 /** The list dependencies every v1 device list shares. */
 export function listDeps(list: ListDeps['list'], scope?: ListDeps['scope']): ListDeps {
-  const { config, bookmarks } = services();
+  const { config, bookmarks } = listSettings();
   return { list, codec: bookmarks, readBudget: config.listReadBudget, scope, byteBudget: config.listByteBudget, timeBudgetMs: config.requestTimeBudgetMs };
 }

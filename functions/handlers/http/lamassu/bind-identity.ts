@@ -4,7 +4,7 @@
  * caller adds `certificate`; the same serial again changes nothing (or revokes, if the document
  * says REVOKED).
  */
-import { services } from '../../../shared/composition';
+import { devices as deviceUseCases } from '../../../shared/compose/devices';
 import { ifMatchOf } from '../../../shared/http';
 import { identityChangeOf } from '../../../shared/lamassu/bodies';
 import { deviceResult, lamassuHandler } from '../../../shared/lamassu/http';
@@ -13,7 +13,7 @@ import { deviceIdOf } from '../../../shared/params';
 
 export const handler = lamassuHandler({ accepts: ['application/json'] }, async (request) => {
   const id = deviceIdOf(request);
-  const devices = services().devices;
+  const devices = deviceUseCases();
   const current = await devices.get(id);
   const change = identityChangeOf(request.body, current);
   const ifMatch = ifMatchOf(request);

@@ -1,9 +1,9 @@
 /** Lamassu `POST /v1/devices` with its CreateDeviceBody (`alias`, `null` tags and metadata, `""` icons). */
-import { services } from '../../../shared/composition';
+import { devices } from '../../../shared/compose/devices';
 import { deviceResult, lamassuHandler } from '../../../shared/lamassu/http';
 import { newDeviceOf } from '../../../shared/lamassu/bodies';
 
 export const handler = lamassuHandler({ accepts: ['application/json'] }, async (request) => {
-  const device = await services().devices.register(newDeviceOf(request.body));
+  const device = await devices().register(newDeviceOf(request.body));
   return { ...deviceResult(device, 201), headers: { location: `/api/devmanager/v1/devices/${encodeURIComponent(device.id)}` } };
 });

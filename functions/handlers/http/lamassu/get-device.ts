@@ -2,8 +2,8 @@
  * Lamassu `GET /v1/devices/{id}`. An unknown device is 400 `device not found`: Lamassu's SDK maps
  * exactly that to ErrDeviceNotFound, on which its RA registers the device just in time.
  */
-import { services } from '../../../shared/composition';
+import { devices } from '../../../shared/compose/devices';
 import { deviceResult, lamassuHandler } from '../../../shared/lamassu/http';
 import { deviceIdOf } from '../../../shared/params';
 
-export const handler = lamassuHandler({ deviceNotFoundStatus: 400 }, async (request) => deviceResult(await services().devices.get(deviceIdOf(request))));
+export const handler = lamassuHandler({ deviceNotFoundStatus: 400 }, async (request) => deviceResult(await devices().get(deviceIdOf(request))));

@@ -1,5 +1,5 @@
 /** Lamassu `GET /v1/device-groups/{id}/devices`: members, with Lamassu's query syntax and paging. */
-import { services } from '../../../shared/composition';
+import { groups as groupUseCases } from '../../../shared/compose/groups';
 import { ok } from '../../../shared/http';
 import { lamassuHandler, listDeps } from '../../../shared/lamassu/http';
 import { lamassuList } from '../../../shared/lamassu/query';
@@ -7,7 +7,7 @@ import { groupIdOf } from '../../../shared/params';
 
 export const handler = lamassuHandler({}, async (request) => {
   const id = groupIdOf(request);
-  const groups = services().groups;
+  const groups = groupUseCases();
   await groups.get(id); // an unknown group is a 404 even when the query is a bookmark
   return ok(await lamassuList(request.query, listDeps((q) => groups.members(id, q))));
 });

@@ -2,7 +2,7 @@
  * Lamassu `GET /v1/device-groups`. Lamassu's controller names the bookmark `next_bookmark` while its
  * SDK reads `next`: both are sent.
  */
-import { services } from '../../../shared/composition';
+import { groups } from '../../../shared/compose/groups';
 import { ok } from '../../../shared/http';
 import { lamassuHandler } from '../../../shared/lamassu/http';
 import { toLamassuGroup } from '../../../shared/lamassu/model';
@@ -11,6 +11,6 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../../domain/query';
 export const handler = lamassuHandler({}, async (request) => {
   const size = Number.parseInt(request.query.get('page_size') ?? '', 10);
   const pageSize = Number.isFinite(size) && size > 0 ? Math.min(size, MAX_PAGE_SIZE) : DEFAULT_PAGE_SIZE;
-  const page = await services().groups.list(pageSize, request.query.get('bookmark') || undefined);
+  const page = await groups().list(pageSize, request.query.get('bookmark') || undefined);
   return ok({ next: page.next, next_bookmark: page.next, list: page.list.map(toLamassuGroup) });
 });

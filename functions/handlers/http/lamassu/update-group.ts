@@ -1,5 +1,5 @@
 /** Lamassu `PUT /v1/device-groups/{id}`: replaces name, description, parent and criteria. */
-import { services } from '../../../shared/composition';
+import { groups } from '../../../shared/compose/groups';
 import { ifMatchOf, ok } from '../../../shared/http';
 import { groupInputOf } from '../../../shared/lamassu/bodies';
 import { lamassuHandler } from '../../../shared/lamassu/http';
@@ -8,6 +8,6 @@ import { groupIdOf } from '../../../shared/params';
 
 export const handler = lamassuHandler({ accepts: ['application/json'] }, async (request) => {
   const id = groupIdOf(request);
-  const group = await services().groups.replace(id, groupInputOf(request.body, false), ifMatchOf(request));
+  const group = await groups().replace(id, groupInputOf(request.body, false), ifMatchOf(request));
   return ok(toLamassuGroup(group), group.version);
 });

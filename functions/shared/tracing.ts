@@ -1,0 +1,43 @@
+/**
+ * X-Ray traces (Powertools Tracer), loaded only where they record: in Lambda, unless the stack's
+ * `tracing` setting is off (POWERTOOLS_TRACE_ENABLED=false), the rule the Tracer itself applies.
+ * The Tracer lives in tracing-xray.ts, which the stack bundles as a second file of each function
+ * (`tracing-xray.js`), so a bundle without it stays small and a cold start without tracing never
+ * loads the X-Ray SDK. Locally and in tests it resolves to the TypeScript source.
+ */
+import path from 'node:path';
+import type { MiddlewareObj } from '@middy/core';
+
+/** File name, without extension, of the Tracer module beside this one (or beside the bundle). */
+export const TRACING_MODULE = 'tracing-xray';
+
+export interface TracingHooks {
+  /** The middy middleware that records the invocation as a subsegment. */
+  handlerMiddleware(): MiddlewareObj;
+  /** Records the client's AWS calls as subsegments. */
+  captureAWSv3Client<T>(client: T): T;
+}
+
+/** Whether the Tracer would record here: Powertools' own rule (Lambda, not SAM or Amplify mocks, not switched off). */
+export function tracingEnabled(env: Record<string, string | undefined> = process.env): boolean {
+  if ((env.POWERTOOLS_TRACE_ENABLED ?? '').toLowerCase() === 'false') return false;
+  const executionEnv = env.AWS_EXECUTION_ENV ?? '';
+  return executionEnv !== '' && executionEnv !== 'AWS_Lambda_amplify-mock' && (env.AWS_SAM_LOCAL ?? '') === '';
+}
+
+let loaded: TracingHooks | null | undefined;
+
+/** The Tracer's hooks when tracing records, else undefined (nothing loaded). */
+export function tracing(): TracingHooks | undefined {
+  if (loaded === undefined) {
+    // A computed path: the bundler leaves it to run time instead of inlining the X-Ray SDK.
+    const file = path.join(__dirname, TRACING_MODULE);
+    loaded = tracingEnabled() ? (require(file) as { hooks: TracingHooks }).hooks : null;
+  }
+  return loaded ?? undefined;
+}
+
+/** Test hook: decide again on next use. */
+export function resetTracing(): void {
+  loaded = undefined;
+}

@@ -1,0 +1,113 @@
+/**
+ * Each function bundles only what its route uses (functions/shared/compose/*), and the X-Ray SDK
+ * only as the side file that tracing loads: budgets in bytes and module lists, from esbuild metafiles
+ * built with the stack's options (lib/constructs/service-function.ts).
+ */
+import { execFileSync, execSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { buildSync, type Metafile } from 'esbuild';
+import { createDocumentClient } from '../../functions/adapters/dynamodb/client';
+import { tracingBundleCommands } from '../../lib/constructs/service-function';
+import { resetTracing, tracing, tracingEnabled } from '../../functions/shared/tracing';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const MAX_BUNDLE_BYTES = 250 * 1024;
+let work: string;
+
+beforeAll(() => {
+  // Inside the repository, so a bundle resolves `@aws-sdk/*` from node_modules as Lambda does from its runtime.
+  mkdirSync(path.join(ROOT, '.bench'), { recursive: true });
+  work = mkdtempSync(path.join(ROOT, '.bench', 'bundle-test-'));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function bundle(handler: string): { file: string; bytes: number; inputs: string[] } {
+  const outfile = path.join(work, handler, 'index.js');
+  const result = buildSync({
+    entryPoints: [path.join(ROOT, 'functions', 'handlers', `${handler}.ts`)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    minify: true,
+    external: ['@aws-sdk/*'],
+    metafile: true,
+    logLevel: 'error',
+    absWorkingDir: ROOT,
+  });
+  const metafile: Metafile = result.metafile!;
+  return { file: outfile, bytes: statSync(outfile).size, inputs: Object.keys(metafile.inputs) };
+}
+
+const TRACER = /node_modules\/(aws-xray-sdk-core|@aws-lambda-powertools\/tracer)\//;
+const LAMASSU = /functions\/shared\/lamassu\/|openapi-lamassu/;
+const OPENAPI = /functions\/shared\/openapi/;
+const GROUPS = /functions\/app\/groups\.ts|group-repository\.ts/;
+const PURGE = /device-purge\.ts/;
+
+describe('function bundles', () => {
+  it.each([
+    ['http/get-device', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE]],
+    ['http/list-devices', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE]],
+    ['http/create-group', [TRACER, LAMASSU, OPENAPI, PURGE]],
+    ['http/lamassu/create-device', [TRACER, OPENAPI, GROUPS, PURGE]],
+    ['http/openapi', [TRACER, GROUPS, PURGE]],
+    ['scheduled/sweep', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE]],
+  ])('%s stays within 250 KB and holds none of the modules its route does not use', (handler, absent) => {
+    const { bytes, inputs } = bundle(handler);
+    expect(bytes).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
+    expect(inputs.filter((input) => absent.some((re) => re.test(input)))).toEqual([]);
+  });
+
+  it('the checks can fail: the Lamassu delete route bundles the Lamassu edge and the purge', () => {
+    const { inputs } = bundle('http/lamassu/delete-device');
+    expect(inputs.some((input) => LAMASSU.test(input))).toBe(true);
+    expect(inputs.some((input) => PURGE.test(input))).toBe(true);
+    expect(inputs.some((input) => GROUPS.test(input))).toBe(false);
+  });
+});
+
+describe('tracing as a side file', () => {
+  const loadsTracer = (file: string, env: Record<string, string>) =>
+    execFileSync(
+      process.execPath,
+      ['-e', `require(${JSON.stringify(file)});process.stdout.write(String(Object.keys(require.cache).some((k)=>k.endsWith('tracing-xray.js'))))`],
+      { env: { PATH: process.env.PATH, TABLE_NAME: 't', AWS_REGION: 'us-east-1', POWERTOOLS_METRICS_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env }, encoding: 'utf8' },
+    );
+
+  it('the stack hook builds it beside the bundle; the bundle loads it only where tracing records', () => {
+    const { file } = bundle('http/get-device');
+    for (const command of tracingBundleCommands(ROOT, path.dirname(file))) execSync(command, { cwd: ROOT, stdio: 'pipe' });
+    expect(statSync(path.join(path.dirname(file), 'tracing-xray.js')).size).toBeGreaterThan(50 * 1024);
+    expect(loadsTracer(file, { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' })).toBe('true');
+    expect(loadsTracer(file, { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', POWERTOOLS_TRACE_ENABLED: 'false' })).toBe('false');
+    expect(loadsTracer(file, {})).toBe('false');
+  });
+
+  it("follows the Tracer's own rule for when it records", () => {
+    expect(tracingEnabled({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' })).toBe(true);
+    expect(tracingEnabled({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', POWERTOOLS_TRACE_ENABLED: 'FALSE' })).toBe(false);
+    expect(tracingEnabled({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', AWS_SAM_LOCAL: 'true' })).toBe(false);
+    expect(tracingEnabled({ AWS_EXECUTION_ENV: 'AWS_Lambda_amplify-mock' })).toBe(false);
+    expect(tracingEnabled({})).toBe(false);
+  });
+
+  it('resolves to the TypeScript source when run unbundled (tests, the local service)', () => {
+    const saved = process.env.AWS_EXECUTION_ENV;
+    process.env.AWS_EXECUTION_ENV = 'AWS_Lambda_nodejs22.x';
+    try {
+      resetTracing();
+      const hooks = tracing();
+      expect(typeof hooks?.handlerMiddleware().before).toBe('function');
+      const client = createDocumentClient({ region: 'us-east-1' });
+      hooks?.captureAWSv3Client(client);
+      expect(client.middlewareStack.identify().some((name) => name.startsWith('XRaySDKInstrumentation'))).toBe(true);
+    } finally {
+      if (saved === undefined) delete process.env.AWS_EXECUTION_ENV;
+      else process.env.AWS_EXECUTION_ENV = saved;
+      resetTracing();
+    }
+  });
+});
