@@ -10,7 +10,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, A
 import { jwtAuthorizer, type LocalAuthConfig } from './auth';
 import { applyCors, type CorsPolicy } from './cors';
 import { authRefusal, hostGuard, isClientAbort, mediaTypeRefusal, type Refusal } from './guards';
-import { HTTP_ROUTES, type HttpRoute } from '../functions/handlers/http/routes';
+import { HTTP_ROUTES, type HttpRoute, type Scope } from '../functions/handlers/http/routes';
 import type { DashboardRuntimeConfig } from '../web/runtime-config';
 import { dashboardCsp } from '../web/security-headers';
 
@@ -63,7 +63,7 @@ const STATIC_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-
 export interface LocalRoute {
   method: 'GET' | 'POST';
   path: string;
-  scope: string;
+  scope: Scope;
   handle(body: unknown): Promise<{ status: number; body: unknown }>;
 }
 
