@@ -27,7 +27,7 @@ export const tagSchema = z
   .string()
   .min(1)
   .max(128)
-  // eslint-disable-next-line no-control-regex
+  // Control characters are exactly what this pattern rejects.
   .regex(/^[^\u0000-\u001f#]+$/, 'must not contain control characters or #')
   .refine(wellFormed, 'must be well-formed Unicode (no lone surrogate)');
 
@@ -174,7 +174,7 @@ export const groupNameSchema = z
   .string()
   .min(1)
   .max(MAX_GROUP_NAME_LENGTH)
-  // eslint-disable-next-line no-control-regex
+  // Control characters are exactly what this pattern rejects.
   .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters')
   .refine((s) => s.trim() === s, 'must not start or end with whitespace')
   .meta({ description: `1-${MAX_GROUP_NAME_LENGTH} characters, unique among groups compared case-insensitively (Unicode NFKC, then lower case).`, example: 'Production EU' });

@@ -24,13 +24,35 @@ export interface Synthesized {
   template: Template;
 }
 
-/** Synthesizes a stack from raw `deviceManager` settings. */
+/**
+ * One synthesis per settings profile (the parsed settings, so `{}` and `{stageName: 'dev'}` share one)
+ * for the whole test file: a synthesis of the stack takes seconds. Treat the result as read-only; a
+ * test that adds constructs takes a `freshSynthesize`.
+ */
+const synthesized = new Map<string, Synthesized>();
+
+/** Synthesizes a stack from raw `deviceManager` settings (cached per profile; invalid settings throw). */
 export function synthesize(rawConfig?: unknown): Synthesized {
+  const config = parseConfig(rawConfig);
+  const key = JSON.stringify(config);
+  let result = synthesized.get(key);
+  if (!result) {
+    result = build(config);
+    synthesized.set(key, result);
+  }
+  return result;
+}
+
+/** A synthesis of its own, for a test that changes the construct tree. */
+export function freshSynthesize(rawConfig?: unknown): Synthesized {
+  return build(parseConfig(rawConfig));
+}
+
+function build(config: DeploymentConfig): Synthesized {
   const app = new App({
     context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [] },
     builtinCloudFormationValidation: false,
   });
-  const config = parseConfig(rawConfig);
   const stack = new DeviceManagerStack(app, stackName(config), { config });
   return { app, stack, config, template: Template.fromStack(stack) };
 }
