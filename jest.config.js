@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The soak tier (jest.soak.config.js, `npm run test:soak`) runs these, at full size.
+  testPathIgnorePatterns: ['/node_modules/', '\\.soak\\.test\\.ts$'],
   transform: {
     '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
@@ -10,6 +12,7 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(@middy|jose)/)'],
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   testTimeout: 30000,
-  // Both cores: the CLI and browser suites wait mostly on a local service or a child process.
-  maxWorkers: 2,
+  // Every core (jest's default leaves one free): the CLI, HTTP and browser suites wait mostly on a
+  // local service or a child process.
+  maxWorkers: '100%',
 };

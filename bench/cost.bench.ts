@@ -93,7 +93,6 @@ async function main() {
 }
 
 function ALL_INDEX_NAMES(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { ALL_INDEXES } = require('../functions/adapters/dynamodb/schema') as typeof import('../functions/adapters/dynamodb/schema');
   return ALL_INDEXES.map((i) => `${i.name} ${i.projection ?? 'ALL'}`).join(', ');
 }

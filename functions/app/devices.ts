@@ -76,10 +76,6 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
     return (await policies.get(dms)) ?? defaultPolicy(dms, defaults);
   }
 
-  async function windowsOf(device: Device): Promise<RenewalWindows> {
-    return policyWindows(await policyOf(device.dms_owner));
-  }
-
   /**
    * Runs a policy-dependent computation with the device's DMS policy and stamps the resulting
    * mutation with the policy version: the write then commits only if the policy is unchanged.

@@ -1,6 +1,6 @@
 /** PATCH semantics for the device shadow: RFC 7396 merge patch and RFC 6902 JSON patch. */
 import { applyPatch, type Operation } from 'fast-json-patch';
-import type { DeviceShadow, JsonValue } from './device';
+import type { DeviceShadow } from './device';
 import { ValidationError, type FieldProblem } from './errors';
 import { MAX_METADATA_DEPTH, nestsDeeper, problemsOf, shadowSchema } from './schemas';
 

@@ -50,7 +50,7 @@ export function hasLoneSurrogate(value: unknown): boolean {
 export const tagSchema = storedText()
   .min(1)
   .max(128)
-  // eslint-disable-next-line no-control-regex
+  // Control characters are exactly what this pattern rejects.
   .regex(/^[^\u0000-\u001f#]+$/, 'must not contain control characters or #');
 
 export const tagsSchema = z.array(tagSchema).max(MAX_TAGS).meta({ description: `Up to ${MAX_TAGS} tags; duplicates are removed.` });
@@ -204,7 +204,7 @@ export const groupCriterionSchema = z
 export const groupNameSchema = storedText()
   .min(1)
   .max(MAX_GROUP_NAME_LENGTH)
-  // eslint-disable-next-line no-control-regex
+  // Control characters are exactly what this pattern rejects.
   .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters')
   .refine((s) => s.trim() === s, 'must not start or end with whitespace')
   .meta({ description: `1-${MAX_GROUP_NAME_LENGTH} characters, unique among groups compared case-insensitively (Unicode NFKC, then lower case).`, example: 'Production EU' });

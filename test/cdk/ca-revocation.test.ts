@@ -12,7 +12,7 @@ const CA = 'https://ca.lamassu.example.com';
 const on = synthesize({ stageName: 'dev', lamassuEvents: true, caApiUrl: CA });
 const construct = on.stack.caRevocation!;
 const idOf = (c: { node: { defaultChild?: unknown } }) => on.stack.getLogicalId(c.node.defaultChild as never);
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- CloudFormation properties are asserted field by field
+// `any`: CloudFormation properties are asserted field by field.
 const propertiesOf = (id: string) => on.template.toJSON().Resources[id].Properties as any;
 
 describe('caApiUrl setting', () => {

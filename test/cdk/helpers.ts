@@ -25,15 +25,37 @@ export interface Synthesized {
 }
 
 /**
- * Synthesizes a stack from raw `deviceManager` settings; `env` gives it a concrete account and region,
- * as `cdk deploy` does (bin/app.ts passes CDK_DEFAULT_ACCOUNT/REGION on).
+ * One synthesis per settings profile and environment (the parsed settings, so `{}` and
+ * `{stageName: 'dev'}` share one) for the whole test file: a synthesis of the stack takes seconds. Treat
+ * the result as read-only; a test that adds constructs takes a `freshSynthesize`. `env` gives the stack
+ * a concrete account and region, as `cdk deploy` does (bin/app.ts passes CDK_DEFAULT_ACCOUNT/REGION on).
  */
-export function synthesize(rawConfig?: unknown, { env }: { env?: { account: string; region: string } } = {}): Synthesized {
+const synthesized = new Map<string, Synthesized>();
+
+type Env = { account: string; region: string };
+
+/** Synthesizes a stack from raw `deviceManager` settings (cached per profile; invalid settings throw). */
+export function synthesize(rawConfig?: unknown, { env }: { env?: Env } = {}): Synthesized {
+  const config = parseConfig(rawConfig);
+  const key = JSON.stringify([config, env ?? null]);
+  let result = synthesized.get(key);
+  if (!result) {
+    result = build(config, env);
+    synthesized.set(key, result);
+  }
+  return result;
+}
+
+/** A synthesis of its own, for a test that changes the construct tree. */
+export function freshSynthesize(rawConfig?: unknown, { env }: { env?: Env } = {}): Synthesized {
+  return build(parseConfig(rawConfig), env);
+}
+
+function build(config: DeploymentConfig, env?: Env): Synthesized {
   const app = new App({
     context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [] },
     builtinCloudFormationValidation: false,
   });
-  const config = parseConfig(rawConfig);
   const stack = new DeviceManagerStack(app, stackName(config), { config, ...(env ? { env } : {}) });
   return { app, stack, config, template: Template.fromStack(stack) };
 }

@@ -9,7 +9,7 @@ import { HTTP_ROUTES, LAMASSU_PREFIX } from '../../functions/handlers/http/route
 import { resourcesOf, type Synthesized, synthesize } from './helpers';
 
 const idOf = (s: Synthesized, construct: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnFunction);
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- CloudFormation properties are asserted field by field
+// `any`: CloudFormation properties are asserted field by field.
 const variablesOf = (s: Synthesized, construct: { node: { defaultChild?: unknown } }) => (s.template.toJSON().Resources[idOf(s, construct)] as { Properties: any }).Properties.Environment.Variables as Record<string, unknown>;
 
 const dev = synthesize({ stageName: 'dev' });

@@ -1,7 +1,7 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import type { CfnTable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { acknowledgements, nagFindings, synthesize } from './helpers';
+import { acknowledgements, freshSynthesize, nagFindings, synthesize } from './helpers';
 
 const configs: [string, unknown][] = [
   ['the default (IAM) deployment', undefined],
@@ -52,7 +52,7 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it('still catches a real problem (the check is live)', () => {
-    const { stack } = synthesize();
+    const { stack } = freshSynthesize();
     const role = new Role(stack, 'Careless', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     role.addToPolicy(new PolicyStatement({ actions: ['dynamodb:*'], resources: ['*'] }));
     const rules = nagFindings(stack).map((f) => f.rule);

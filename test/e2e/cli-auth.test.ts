@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { cli, summaryCounts } from '../support/cli';
-import { call } from '../support/http';
 import { independentSignature } from '../support/sigv4';
 import { startLocalService, type LocalService } from '../../local/main';
 

@@ -38,10 +38,10 @@ const readLines = (file: string) =>
   readFileSync(file, 'utf8')
     .trim()
     .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any
+    .map((l) => JSON.parse(l) as Record<string, any>);
 
 /** What must survive a round trip, per device. */
-const essence = (d: Record<string, any>) => ({ // eslint-disable-line @typescript-eslint/no-explicit-any
+const essence = (d: Record<string, any>) => ({
   id: d.id,
   dms_owner: d.dms_owner,
   status: d.status,

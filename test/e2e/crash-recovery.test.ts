@@ -2,7 +2,7 @@
  * `kill -9` of the local service under load, then a restart on the same data folder: the real
  * local/main.ts (through tsx) runs as a child process on a temporary data folder while 16 clients register
  * devices; it is killed (SIGKILL, no chance to flush anything) after a number of acknowledged
- * registrations, twice, then restarted and stopped gracefully. Every acknowledged device is stored,
+ * registrations (twice in the soak tier), then restarted and stopped gracefully. Every acknowledged device is stored,
  * the statistics equal a recount of the stored devices, and every stored device has exactly one
  * `device.create` event in the events file (a replay after the crash may deliver an event again,
  * with the same id).
@@ -12,11 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnLocalService, type ChildService } from '../support/child-service';
 import { call } from '../support/http';
+import { bySize } from '../support/tier';
 
 const IN_FLIGHT = 16;
-/** Acknowledged registrations per run before the kill. */
-const ACKS_BEFORE_KILL = 150;
-const KILLS = 2;
+/** Acknowledged registrations per run before the kill (the soak tier: more, and a second kill). */
+const ACKS_BEFORE_KILL = bySize(60, 150);
+const KILLS = bySize(1, 2);
 
 let dir: string;
 const children: ChildService[] = [];
@@ -135,5 +136,5 @@ test(
     expect([...createIds.keys()].filter((subject) => !storedSubjects.has(subject))).toEqual([]);
     expect(stored.length).toBeGreaterThanOrEqual(KILLS * ACKS_BEFORE_KILL + 50);
   },
-  240_000,
+  bySize(240_000, 600_000),
 );

@@ -10,8 +10,9 @@ import { HTTP_ROUTES, type HttpRoute } from '../../functions/handlers/http/route
 import type { LocalService } from '../../local/main';
 import { certificate } from '../support/certificates';
 import { call, startTestService } from '../support/http';
+import { bySize } from '../support/tier';
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
+const RUNS = Number(process.env.FUZZ_RUNS ?? bySize(300, 2000));
 
 let service: LocalService;
 let client: DynamoDBClient;
@@ -179,4 +180,4 @@ it(`${RUNS} generated requests over every route: no 5xx, and a rejected write ch
     { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? 20261202), endOnFailure: true },
   );
   expect([...seen].sort()).toEqual(HTTP_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
-}, 180_000);
+}, bySize(180_000, 900_000));

@@ -5,7 +5,7 @@ import { startLocalService, type LocalService } from '../../local/main';
 export interface Reply {
   status: number;
   headers: Headers;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
+  // `any`: response bodies are asserted field by field.
   body: any;
 }
 

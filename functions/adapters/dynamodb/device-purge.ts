@@ -19,7 +19,6 @@ import { QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-s
 import type { DevicePurge } from '../../app/ports';
 import type { Device } from '../../domain/device';
 import { VersionConflictError } from '../../domain/errors';
-import type { OutboxEvent } from '../../domain/outbox';
 import { counterUpdates, deviceCells } from './counters';
 import { MARKER_ATTRIBUTE, markerKeys } from './device-writes';
 import { DEVICE_EVENT_PREFIX, deviceKey, type TableKey } from './keys';

@@ -3,7 +3,7 @@
  * after page 1 Lamassu's SDK sends only `bookmark` (and `sort_mode=asc`, whatever page 1 used), so a
  * v1 bookmark carries the whole query with the position, signed with the bookmark secret.
  */
-import { array, enum as enumOf, literal, number, object, record, strictObject, string, union, unknown, type infer as Infer, type ZodType } from 'zod';
+import { array, enum as enumOf, literal, number, object, record, strictObject, string, union, unknown } from 'zod';
 
 // Only the builders used: a `z` namespace import would bundle all of zod (see domain/schemas.ts).
 const z = { array, enum: enumOf, literal, number, object, record, strictObject, string, union, unknown };

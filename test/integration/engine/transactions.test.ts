@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GetCommand, TransactGetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { IdempotencyCache } from '../../../local/engine/transactions';
+import { bySize } from '../../support/tier';
 import { createTable, queryIndex, recordChanges, scanAll, startHarness, type Harness } from './support';
 
 let h: Harness;
@@ -289,9 +290,12 @@ describe('TransactWriteItems', () => {
     });
   });
 
-  test('200 increments by 16 concurrent optimistic transactions (retrying cancellations) end at exactly 200', async () => {
+  // Sizes: each increment is an HTTP round trip and a lock hand-over on one hot item; the soak tier runs 200 by 16.
+  const INCREMENTS = bySize(64, 200);
+  const CONTENDERS = bySize(8, 16);
+  test(`${INCREMENTS} increments by ${CONTENDERS} concurrent optimistic transactions (retrying cancellations) end at exactly ${INCREMENTS}`, async () => {
     await h.client.send(new PutItemCommand({ TableName: 'counters', Item: { id: S('hot'), n: N(0) } }));
-    let remaining = 200;
+    let remaining = INCREMENTS;
     let cancellations = 0;
     const worker = async (workerId: number) => {
       // Optimistic concurrency: write `current + 1` on condition that the counter is still `current`;
@@ -334,24 +338,26 @@ describe('TransactWriteItems', () => {
         }
       }
     };
-    await Promise.all(Array.from({ length: 16 }, (_, i) => worker(i)));
+    await Promise.all(Array.from({ length: CONTENDERS }, (_, i) => worker(i)));
 
-    expect(await getItem('counters', { id: S('hot') })).toEqual({ id: S('hot'), n: N(200) });
+    expect(await getItem('counters', { id: S('hot') })).toEqual({ id: S('hot'), n: N(INCREMENTS) });
     const log = (await scanAll(h.client, 'ledger')).filter((item) => item.pk?.S === 'hot-log');
-    expect(log.map((item) => Number(item.sk?.N)).sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(log.map((item) => Number(item.sk?.N)).sort((a, b) => a - b)).toEqual(Array.from({ length: INCREMENTS }, (_, i) => i + 1));
     let perWorker = 0;
-    for (let i = 0; i < 16; i++) perWorker += Number((await getItem('counters', { id: S(`worker-${i}`) }))?.n?.N ?? 0);
-    expect(perWorker).toBe(200);
+    for (let i = 0; i < CONTENDERS; i++) perWorker += Number((await getItem('counters', { id: S(`worker-${i}`) }))?.n?.N ?? 0);
+    expect(perWorker).toBe(INCREMENTS);
     expect(cancellations).toBeGreaterThan(0); // the contention was real
   });
 
+  const LOCKERS = bySize(8, 16);
+  const ROUNDS = bySize(6, 12);
   test('overlapping transactions in every order, mixed with single-item writes, never deadlock', async () => {
     const keys = ['a', 'b', 'c', 'd', 'e'];
     let committed = 0;
     let singles = 0;
     const shuffled = <T>(list: T[]) => [...list].sort(() => Math.random() - 0.5);
     const worker = async () => {
-      for (let round = 0; round < 12; round++) {
+      for (let round = 0; round < ROUNDS; round++) {
         const picked = shuffled(keys).slice(0, 3);
         await h.client.send(
           new TransactWriteItemsCommand({
@@ -367,7 +373,7 @@ describe('TransactWriteItems', () => {
         singles++;
       }
     };
-    await Promise.all(Array.from({ length: 16 }, worker));
+    await Promise.all(Array.from({ length: LOCKERS }, worker));
 
     let total = 0;
     let singleTotal = 0;
@@ -377,7 +383,7 @@ describe('TransactWriteItems', () => {
       total += Number(counter?.n?.N ?? 0);
       singleTotal += Number(counter?.s?.N ?? 0);
     }
-    expect(committed).toBe(16 * 12);
+    expect(committed).toBe(LOCKERS * ROUNDS);
     expect(total).toBe(3 * committed);
     expect(singleTotal).toBe(singles);
   });

@@ -30,9 +30,11 @@ import type { Engine } from '../../../local/engine';
 import { startStreamFeed } from '../../../local/engine/stream-feed';
 import { certificate, newKeyPair } from '../../support/certificates';
 import { freshTable, startTestEngine, type TestTable } from '../../support/dynamo';
+import { bySize } from '../../support/tier';
 
-const CHANGES = 2000;
-const DEVICES = 160;
+/** 400 changes exercise every kind of change and fault; the soak tier runs 2,000. */
+const CHANGES = bySize(400, 2000);
+const DEVICES = bySize(80, 160);
 const WORKERS = 8;
 const ENTRY_FAILURE_RATE = 0.1;
 /** Requests that time out after EventBridge took them: the retry publishes their entries twice. */
@@ -266,4 +268,4 @@ it(`publishes every outbox record of ${CHANGES} mixed changes at least once, los
   expect(Object.fromEntries(firstPublished)).toEqual(Object.fromEntries(streamBySubject));
   eventBridge.restore();
   sqs.restore();
-}, 120_000);
+}, bySize(300_000, 900_000)); // a guard against a hang, generous for a loaded machine

@@ -95,6 +95,5 @@ it('every event of the largest valid device fits one PutEvents entry', async () 
 
   expect(Object.keys(sizes).sort()).toEqual(['device.create', 'device.decommission', 'device.identity.update', 'device.slot.update', 'device.status.update', 'device.update']);
   for (const [type, bytes] of Object.entries(sizes)) expect([type, bytes <= MAX_REQUEST_BYTES]).toEqual([type, true]);
-  // eslint-disable-next-line no-console
   console.log(`largest entries (bytes, limit ${MAX_REQUEST_BYTES}): ${JSON.stringify(sizes)}`);
 });
