@@ -4,7 +4,7 @@
  * API on the same origin under `/v2/*` (no CORS, one address). The page learns how to sign in from
  * `dashboard-config.json`, written next to it at deployment.
  */
-import { Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   AllowedMethods,
@@ -119,12 +119,15 @@ export class Dashboard extends Construct {
     });
     // The deployment's own function (CDK's BucketDeployment handler, one per stack): each finding
     // acknowledged by its exact id, so a new permission would still be reported.
+    // cdk-nag writes pseudo parameters as `<AWS::Region>` without an environment, as values with one (cdk deploy).
+    const stack = Stack.of(this);
+    const written = (value: string, name: string) => (Token.isUnresolved(value) ? `<AWS::${name}>` : value);
     const bucketId = Stack.of(this).resolve((this.bucket.node.defaultChild as CfnBucket).logicalId) as string;
     const copy = 'CDK BucketDeployment copies the built dashboard from the CDK asset bucket into the dashboard bucket (replacing and pruning objects)';
     Validations.of(deployment.handlerRole).acknowledge(
       { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'CDK BucketDeployment: its Lambda handler writes its logs through the AWS managed basic execution policy.' },
       ...['GetBucket*', 'GetObject*', 'List*', 'Abort*', 'DeleteObject*'].map((action) => ({ id: `AwsSolutions-IAM5[Action::s3:${action}]`, reason: `${copy}: CDK grants read/write as action groups (s3:${action}).` })),
-      { id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]', reason: `${copy}: it reads the asset objects of the CDK bootstrap bucket.` },
+      { id: `AwsSolutions-IAM5[Resource::arn:${written(stack.partition, 'Partition')}:s3:::cdk-hnb659fds-assets-${written(stack.account, 'AccountId')}-${written(stack.region, 'Region')}/*]`, reason: `${copy}: it reads the asset objects of the CDK bootstrap bucket.` },
       { id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`, reason: `${copy}: it writes every object of the dashboard bucket, and only that bucket.` },
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'CDK BucketDeployment invalidates the distribution after copying: cloudfront:CreateInvalidation and GetInvalidation take no resource narrower than *.' },
     );

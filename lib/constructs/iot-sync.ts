@@ -4,7 +4,7 @@
  * bounded concurrency. Things get a thing type (searchable `status` and `dms_owner`), which allows
  * 50 attributes where an untyped thing has 3. Only created when iotSync.enabled.
  */
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Match, Rule } from 'aws-cdk-lib/aws-events';
@@ -86,7 +86,11 @@ export class IotSync extends Construct {
     Grant.addToPrincipal({ grantee: this.function.role, actions: [...IOT_CERTIFICATE_ACTIONS], resourceArns: [iotArn('cert/*')] });
     const reason = (what: string) =>
       `The sync names its ${what} at run time (one per device, created by the sync itself), so the resource is every ${what} of this account and region; AWS IoT allows no narrower pattern for device-derived names, and the actions are the seven the sync calls.`;
-    Validations.of(this.function.role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:thing/*]', reason: reason('thing') });
-    Validations.of(this.function.role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:cert/*]', reason: reason('certificate') });
+    // cdk-nag writes a pseudo parameter as `<AWS::Region>` in an environment-agnostic stack and as its
+    // value once `cdk deploy` resolves an account and region: the id must follow.
+    const written = (value: string, name: string) => (Token.isUnresolved(value) ? `<AWS::${name}>` : value);
+    const nagIotArn = (resource: string) => `arn:${written(partition, 'Partition')}:iot:${written(region, 'Region')}:${written(account, 'AccountId')}:${resource}`;
+    Validations.of(this.function.role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${nagIotArn('thing/*')}]`, reason: reason('thing') });
+    Validations.of(this.function.role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${nagIotArn('cert/*')}]`, reason: reason('certificate') });
   }
 }
