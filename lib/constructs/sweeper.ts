@@ -12,12 +12,13 @@ import { ServiceFunction, TABLE_WRITE_ACTIONS } from './service-function';
 
 /**
  * What a sweep calls: Query (the `due-by-time` index, the entry indexes for the devices of a DMS
- * whose policy changed, the job partition), GetItem (device and policy re-reads), and the writes of a
- * transition (TransactWriteItems over the device, entries, events, counters, versions and outbox,
- * UpdateItem of the due marker, Put/Delete of job progress). The write level minus BatchGetItem,
- * which a sweep never calls.
+ * whose policy changed, the job partition), BatchGetItem (list pages of due devices, of a DMS whose
+ * policy changed and of the metadata back-fill are hydrated by key), GetItem (device and policy
+ * re-reads), and the writes of a transition (TransactWriteItems over the device, entries, events,
+ * counters, versions and outbox, UpdateItem of the due marker, Put/Delete of job progress): the
+ * write level. `npm run test:deployed` proves it against the calls the bundled sweeper makes.
  */
-export const SWEEPER_TABLE_ACTIONS: readonly string[] = TABLE_WRITE_ACTIONS.filter((action) => action !== 'dynamodb:BatchGetItem');
+export const SWEEPER_TABLE_ACTIONS: readonly string[] = TABLE_WRITE_ACTIONS;
 
 /** A sweep stops starting work 10 s before its remaining time runs out (the handler's safety margin). */
 export const SWEEPER_TIMEOUT = Duration.minutes(5);

@@ -10,7 +10,7 @@ import type { Device, DeviceEvent } from '../../domain/device';
 import type { SlotVersion } from '../../domain/slots';
 import { DeviceAlreadyExistsError, IndexNotReadyError, InvalidBookmarkError, PolicyMovedError, QueryTooBroadError, VersionConflictError } from '../../domain/errors';
 import { type Filter, matchesAll } from '../../domain/filters';
-import { chooseEntryPoint, DEFAULT_LIST_BYTE_BUDGET, DEFAULT_REQUEST_TIME_BUDGET_MS, DEFAULT_STATS_READ_BYTE_BUDGET, type DeviceListQuery, type EntryPoint, indexedMetadataFilter, type SortField } from '../../domain/query';
+import { chooseEntryPoint, DEFAULT_LIST_BYTE_BUDGET, DEFAULT_REQUEST_TIME_BUDGET_MS, DEFAULT_STATS_READ_BYTE_BUDGET, type EntryPoint, indexedMetadataFilter, type SortField } from '../../domain/query';
 import { type BookmarkCodec } from './bookmark';
 import { counterReader, emptyDistribution, FORECAST_KEY, totalOf } from './counters';
 import { parseDeviceItem, policyCheck, versionItem, type WriteContext, deviceTransaction } from './device-writes';

@@ -1,0 +1,127 @@
+/**
+ * `npm run bench:deployed`: the AWS latency model of the service, measured on the deploy simulation
+ * (docs/deployed-simulation.md). The everything-on profile is synthesized with bundling as `cdk deploy`
+ * would; every route and every other function is driven through the simulation's AWS endpoint, which
+ * counts the AWS calls of each request and how many of them are sequential round trips. Cold init is
+ * the time to load each bundle from cdk.out in a fresh runtime process (Node built-ins and the AWS
+ * SDK only), median of BENCH_RUNS, as a ratio to a bundle holding only a bare DynamoDB client.
+ * DEPLOYED_SIM_OUT=<folder> reuses a synthesized output (the one `npm run test:deployed` keeps).
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { buildSync } from 'esbuild';
+import { createServer } from 'node:net';
+import type { Manifest } from '../test/deployed/global-setup';
+import { LambdaContainer, prepareRuntime } from '../test/deployed/support/lambda-runtime';
+import { profiles } from '../test/deployed/support/profiles';
+import { certificateStatusFlow, driveRoutes, policyChange, startCaFake, startWorld } from '../test/deployed/support/scenario';
+import { synthProfile, type SynthResult } from '../test/deployed/support/synth';
+import type { SimFunction } from '../test/deployed/support/template';
+import { fmt, percentile, printTable } from './support';
+
+const ROOT = path.resolve(__dirname, '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function synthesized(): Promise<{ result: SynthResult; caPort: number; cleanup?: string }> {
+  const keep = process.env.DEPLOYED_SIM_OUT;
+  const manifestFile = keep ? path.join(path.resolve(keep), 'manifest.json') : undefined;
+  if (manifestFile && existsSync(manifestFile)) {
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
+    const result = manifest.results.find((r) => r.profile === 'everything-on' && r.ok);
+    if (result) return { result, caPort: manifest.caPort };
+  }
+  const root = mkdtempSync(path.join(tmpdir(), 'deploy-sim-bench-'));
+  const caPort = await freePort();
+  const profile = profiles(caPort).find((p) => p.name === 'everything-on')!;
+  const result = await synthProfile(profile, path.join(root, profile.name));
+  if (!result.ok) throw new Error(result.error);
+  return { result, caPort, cleanup: root };
+}
+
+/** Median cold init (ms) of a function's bundle in fresh runtime processes. */
+async function coldInit(fn: SimFunction, runtime: { nodePath: string; bootstrap: string }): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const c = new LambdaContainer(fn, { ...runtime, region: 'eu-west-1', account: '123456789012', endpointUrl: 'http://127.0.0.1:9', xrayDaemon: '127.0.0.1:9', accessKeyId: () => 'ASIASIMBENCH000000000' });
+    samples.push(await c.initMs);
+    await c.stop();
+  }
+  return percentile(samples.sort((a, b) => a - b), 50);
+}
+
+async function main() {
+  const { result, caPort, cleanup } = await synthesized();
+  const world = await startWorld(result);
+  const ca = await startCaFake(caPort);
+  const caSecret = [...world.stack.functions.values()].map((f) => f.environment.CA_AUTH_HEADER_SECRET_ARN).find(Boolean);
+  if (caSecret) world.endpoint.secretValues.set(caSecret, 'Bearer bench');
+  try {
+    // The flows of the test tier; the first request of a route is its cold one and is measured too,
+    // but calls are counted per request whatever the container's state.
+    const outcomes = await driveRoutes(world);
+    await world.settle();
+    await certificateStatusFlow(world);
+    await world.settle();
+    await policyChange(world);
+    await world.schedule(world.fn('Sweep'));
+    await world.settle();
+    if (world.endpoint.denials.length > 0) throw new Error(`denied: ${JSON.stringify(world.endpoint.denials)}`);
+
+    const runtime = prepareRuntime(path.dirname(result.outdir));
+    // The baseline: a bundle holding only a bare DynamoDB document client, built like the functions.
+    const baselineDir = path.join(path.dirname(result.outdir), 'bench-baseline');
+    mkdirSync(baselineDir, { recursive: true });
+    buildSync({ entryPoints: [path.join(ROOT, 'bench', 'fixtures', 'bare-client.ts')], outfile: path.join(baselineDir, 'index.js'), bundle: true, platform: 'node', format: 'cjs', target: 'node22', minify: true, sourcemap: 'linked', sourcesContent: false, external: ['@aws-sdk/*'], logLevel: 'error', absWorkingDir: ROOT });
+    const anyFn = [...world.stack.functions.values()][0]!;
+    const baselineFn: SimFunction = { ...anyFn, logicalId: 'BareClient', name: 'bare-client', assetDir: baselineDir, handler: 'index.handler', environment: { TABLE_NAME: 'bench', NODE_OPTIONS: '--enable-source-maps' } };
+    const baseline = await coldInit(baselineFn, runtime);
+
+    const initOf = new Map<string, number>();
+    for (const fn of world.stack.functions.values()) initOf.set(fn.logicalId, await coldInit(fn, runtime));
+
+    const rows: (string | number)[][] = [['(bare DynamoDB document client)', '', '', '', baseline, '1.00×']];
+    const seen = new Set<string>();
+    for (const o of outcomes) {
+      if (seen.has(o.routeKey)) continue;
+      seen.add(o.routeKey);
+      const init = initOf.get(o.function)!;
+      rows.push([o.routeKey, o.status, o.calls, o.rounds, init, `${fmt(init / baseline)}×`]);
+    }
+    // The functions behind no route: the largest invocation of each.
+    const routed = new Set(world.stack.routes.map((r) => r.function.logicalId));
+    for (const fn of world.stack.functions.values()) {
+      if (routed.has(fn.logicalId)) continue;
+      const runs = world.invocations.filter((i) => i.function === fn.logicalId);
+      const worst = runs.reduce((m, i) => (i.calls > m.calls ? i : m), { calls: 0, rounds: 0, trigger: 'not invoked' } as { calls: number; rounds: number; trigger: string });
+      const init = initOf.get(fn.logicalId)!;
+      rows.push([`${fn.logicalId.replace(/Function[0-9A-F]{8}$/, '')} (${worst.trigger.split(' ')[0]}, ${runs.length} inv.)`, '', worst.calls, worst.rounds, init, `${fmt(init / baseline)}×`]);
+    }
+    printTable(
+      `Deployed simulation (everything-on profile): AWS calls per request and cold init of the bundle (median of ${RUNS} fresh runtime processes)`,
+      ['route / function', 'status', 'AWS calls', 'sequential', 'init ms', 'init ratio'],
+      rows,
+    );
+    const ratios = [...initOf.values()].map((ms) => ms / baseline);
+    console.log(`\n${world.endpoint.calls.length} AWS calls authorized, ${world.endpoint.denials.length} denied; worst init ratio ${fmt(Math.max(...ratios))}×, median ${fmt(percentile(ratios.sort((a, b) => a - b), 50))}×`);
+  } finally {
+    await world.stop();
+    await new Promise((resolve) => ca.server.close(resolve));
+    if (cleanup) rmSync(cleanup, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,365 @@
+/**
+ * The simulation's AWS endpoint (AWS_ENDPOINT_URL of every simulated function): identifies the
+ * calling function by the access key id in the SigV4 Authorization header, authorizes the call
+ * against that function's role policies from the template, then answers it: DynamoDB from the
+ * embedded engine, EventBridge from the local bus, SQS, IoT and Secrets Manager from small fakes.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { evaluate } from './iam';
+import type { SimFunction, SimStack } from './template';
+
+export interface AwsCall {
+  function: string;
+  service: string;
+  action: string;
+  resources: string[];
+  allowed: boolean;
+}
+
+export interface Denial {
+  function: string;
+  action: string;
+  resource: string;
+}
+
+export interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  body: string;
+}
+
+/** What the endpoint hands to the rest of the simulation. */
+export interface EndpointSinks {
+  /** PutEvents entries, as EventBridge events, on the named bus. */
+  putEvent(busName: string, event: Record<string, unknown>): void;
+  /** SendMessage to a queue (by ARN). */
+  sendMessage(queueArn: string, body: string, attributes?: unknown): string;
+}
+
+export interface Invocation {
+  function: string;
+  calls: number;
+  /** Calls started while no other call of the invocation was in flight: sequential round trips. */
+  rounds: number;
+  inFlight: number;
+}
+
+type Need = [action: string, resource: string];
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({
+  status,
+  headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID(), ...headers },
+  body: JSON.stringify(body),
+});
+
+export class SimEndpoint {
+  readonly calls: AwsCall[] = [];
+  readonly denials: Denial[] = [];
+  /** Requests the endpoint could not answer (an operation the fakes do not know). */
+  readonly unsupported: string[] = [];
+  /** The invocation each function is running now (invocations of one function are serial). */
+  readonly current = new Map<string, Invocation>();
+  /** IoT fake: things and certificates (id → status). */
+  readonly things = new Map<string, { thingName: string; thingTypeName?: string; attributes: Record<string, string>; version: number; principals: Set<string> }>();
+  readonly certificates = new Map<string, string>();
+  readonly iotCalls: { action: string; target: string; detail?: unknown }[] = [];
+  /** Secrets Manager fake: ARN → value. */
+  readonly secretValues = new Map<string, string>();
+  private readonly byKey = new Map<string, SimFunction>();
+  private server!: Server;
+  private udp!: Socket;
+  url = '';
+  xrayAddress = '';
+
+  constructor(
+    private readonly stack: SimStack,
+    private readonly engineEndpoint: string,
+    private readonly sinks: EndpointSinks,
+  ) {
+    let i = 0;
+    for (const fn of stack.functions.values()) this.byKey.set(`ASIASIM${String(++i).padStart(13, '0')}`, fn);
+  }
+
+  accessKeyOf(fn: SimFunction): string {
+    for (const [key, f] of this.byKey) if (f === fn) return key;
+    throw new Error(`no key for ${fn.logicalId}`);
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      void this.handle(req).then(
+        (reply) => {
+          res.writeHead(reply.status, reply.headers ?? {});
+          res.end(reply.body);
+        },
+        (error: unknown) => {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ __type: 'InternalFailure', message: String(error) }));
+        },
+      );
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    // The X-Ray daemon: segments arrive over UDP and are dropped.
+    this.udp = createSocket('udp4');
+    await new Promise<void>((resolve) => this.udp.bind(0, '127.0.0.1', resolve));
+    this.xrayAddress = `127.0.0.1:${this.udp.address().port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await new Promise<void>((resolve) => this.udp.close(() => resolve()));
+  }
+
+  /** Checks calls made on a function's behalf by AWS itself (an event source mapping uses the function's role). */
+  authorizeService(fn: SimFunction, service: string, needs: Need[]): boolean {
+    return this.authorize(fn, service, needs);
+  }
+
+  private authorize(fn: SimFunction, service: string, needs: Need[]): boolean {
+    let allowed = true;
+    for (const [action, resource] of needs) {
+      const ok = evaluate(fn.statements, action, resource) === 'allowed';
+      if (!ok) {
+        allowed = false;
+        this.denials.push({ function: fn.logicalId, action, resource });
+      }
+    }
+    const actions = [...new Set(needs.map(([a]) => a))];
+    this.calls.push({ function: fn.logicalId, service, action: actions.join('+'), resources: [...new Set(needs.map(([, r]) => r))], allowed });
+    return allowed;
+  }
+
+  private async handle(req: IncomingMessage): Promise<Reply> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const auth = String(req.headers.authorization ?? '');
+    const m = /Credential=([A-Z0-9]+)\/\d{8}\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request/.exec(auth);
+    const fn = m ? this.byKey.get(m[1]!) : undefined;
+    if (!m || !fn) return json(403, { __type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
+    const service = m[3]!;
+    const invocation = this.current.get(fn.logicalId);
+    if (invocation) {
+      invocation.calls++;
+      if (invocation.inFlight === 0) invocation.rounds++;
+      invocation.inFlight++;
+    }
+    try {
+      switch (service) {
+        case 'dynamodb':
+          return await this.dynamodb(fn, req, body);
+        case 'events':
+          return this.events(fn, req, body);
+        case 'sqs':
+          return this.sqs(fn, req, body);
+        case 'secretsmanager':
+          return this.secretsManager(fn, req, body);
+        case 'iot':
+          return this.iot(fn, req, body);
+        default:
+          this.unsupported.push(`${fn.logicalId}: service ${service}`);
+          return json(400, { __type: 'UnknownOperationException', message: `the simulation has no ${service}` });
+      }
+    } finally {
+      if (invocation) invocation.inFlight--;
+    }
+  }
+
+  private denied(fn: SimFunction, needs: Need[]): string {
+    const [action, resource] = needs.find(([a, r]) => evaluate(fn.statements, a, r) !== 'allowed')!;
+    return `User: arn:aws:sts::${this.stack.account}:assumed-role/${fn.roleArn.split('/').pop()}/${fn.name} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`;
+  }
+
+  private tableArn(name: string): string {
+    return name.startsWith('arn:') ? name : `arn:aws:dynamodb:${this.stack.region}:${this.stack.account}:table/${name}`;
+  }
+
+  private async dynamodb(fn: SimFunction, req: IncomingMessage, body: Buffer): Promise<Reply> {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const op = target.replace(/^DynamoDB_20120810\./, '');
+    const input = JSON.parse(body.toString('utf8') || '{}') as Record<string, any>;
+    const needs: Need[] = [];
+    const a = (action: string) => `dynamodb:${action}`;
+    switch (op) {
+      case 'BatchGetItem':
+      case 'BatchWriteItem':
+        for (const table of Object.keys(input.RequestItems ?? {})) needs.push([a(op), this.tableArn(table)]);
+        break;
+      case 'TransactWriteItems':
+        for (const item of input.TransactItems ?? []) {
+          const [kind, spec] = Object.entries(item)[0] as [string, { TableName: string }];
+          const action = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem' }[kind];
+          if (!action) throw new Error(`TransactWriteItems entry ${kind}`);
+          needs.push([a(action), this.tableArn(spec.TableName)]);
+        }
+        break;
+      case 'TransactGetItems':
+        for (const item of input.TransactItems ?? []) needs.push([a('GetItem'), this.tableArn(item.Get.TableName)]);
+        break;
+      case 'Query':
+      case 'Scan':
+        needs.push([a(op), input.IndexName ? `${this.tableArn(input.TableName)}/index/${input.IndexName}` : this.tableArn(input.TableName)]);
+        break;
+      default:
+        needs.push([a(op), this.tableArn(input.TableName)]);
+    }
+    if (!this.authorize(fn, 'dynamodb', needs)) return json(400, { __type: 'com.amazon.coral.service#AccessDeniedException', Message: this.denied(fn, needs) });
+    const forwarded = await fetch(this.engineEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': String(req.headers['content-type'] ?? 'application/x-amz-json-1.0'), 'x-amz-target': target, authorization: String(req.headers.authorization), 'x-amz-date': String(req.headers['x-amz-date'] ?? '') },
+      body,
+    });
+    const headers: Record<string, string> = {};
+    for (const name of ['content-type', 'x-amz-crc32', 'x-amzn-requestid']) {
+      const v = forwarded.headers.get(name);
+      if (v) headers[name] = v;
+    }
+    return { status: forwarded.status, headers, body: await forwarded.text() };
+  }
+
+  private events(fn: SimFunction, req: IncomingMessage, body: Buffer): Reply {
+    const op = String(req.headers['x-amz-target'] ?? '').replace(/^AWSEvents\./, '');
+    const input = JSON.parse(body.toString('utf8')) as { Entries?: { EventBusName?: string; Source: string; DetailType: string; Detail: string; Resources?: string[]; Time?: string }[] };
+    if (op !== 'PutEvents') {
+      this.unsupported.push(`${fn.logicalId}: events ${op}`);
+      return json(400, { __type: 'UnknownOperationException', message: op });
+    }
+    const busName = (name = 'default') => (name.startsWith('arn:') ? name.split('/').pop()! : name);
+    const busArn = (name?: string) => `arn:aws:events:${this.stack.region}:${this.stack.account}:event-bus/${busName(name)}`;
+    const needs: Need[] = (input.Entries ?? []).map((e) => ['events:PutEvents', busArn(e.EventBusName)]);
+    if (!this.authorize(fn, 'events', needs)) return json(400, { __type: 'AccessDeniedException', message: this.denied(fn, needs) });
+    const entries = (input.Entries ?? []).map((e) => {
+      const id = randomUUID();
+      this.sinks.putEvent(busName(e.EventBusName), {
+        version: '0',
+        id,
+        'detail-type': e.DetailType,
+        source: e.Source,
+        account: this.stack.account,
+        time: e.Time ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        region: this.stack.region,
+        resources: e.Resources ?? [],
+        detail: JSON.parse(e.Detail),
+      });
+      return { EventId: id };
+    });
+    return json(200, { FailedEntryCount: 0, Entries: entries }, { 'content-type': 'application/x-amz-json-1.1' });
+  }
+
+  private queueArnOf(url: string): string {
+    const queue = [...this.stack.queues.values()].find((q) => q.url === url);
+    return queue?.arn ?? `arn:aws:sqs:${this.stack.region}:${this.stack.account}:${url.split('/').pop()}`;
+  }
+
+  private sqs(fn: SimFunction, req: IncomingMessage, body: Buffer): Reply {
+    const op = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSQS\./, '');
+    const input = JSON.parse(body.toString('utf8')) as { QueueUrl: string; MessageBody?: string; MessageAttributes?: unknown; Entries?: { Id: string; MessageBody: string }[] };
+    const arn = this.queueArnOf(input.QueueUrl);
+    const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+    if (op === 'SendMessage') {
+      const needs: Need[] = [['sqs:SendMessage', arn]];
+      if (!this.authorize(fn, 'sqs', needs)) return json(400, { __type: 'com.amazonaws.sqs#AccessDenied', message: this.denied(fn, needs) });
+      const id = this.sinks.sendMessage(arn, input.MessageBody ?? '', input.MessageAttributes);
+      return json(200, { MessageId: id, MD5OfMessageBody: md5(input.MessageBody ?? '') });
+    }
+    if (op === 'SendMessageBatch') {
+      const needs: Need[] = [['sqs:SendMessage', arn]];
+      if (!this.authorize(fn, 'sqs', needs)) return json(400, { __type: 'com.amazonaws.sqs#AccessDenied', message: this.denied(fn, needs) });
+      const Successful = (input.Entries ?? []).map((e) => ({ Id: e.Id, MessageId: this.sinks.sendMessage(arn, e.MessageBody), MD5OfMessageBody: md5(e.MessageBody) }));
+      return json(200, { Successful, Failed: [] });
+    }
+    this.unsupported.push(`${fn.logicalId}: sqs ${op}`);
+    return json(400, { __type: 'UnknownOperationException', message: op });
+  }
+
+  private secretsManager(fn: SimFunction, req: IncomingMessage, body: Buffer): Reply {
+    const op = String(req.headers['x-amz-target'] ?? '').replace(/^secretsmanager\./, '');
+    const input = JSON.parse(body.toString('utf8')) as { SecretId: string };
+    const arn = input.SecretId.startsWith('arn:') ? input.SecretId : ([...this.stack.secrets].find(([, name]) => name === input.SecretId)?.[0] ?? input.SecretId);
+    const needs: Need[] = [[`secretsmanager:${op}`, arn]];
+    if (!this.authorize(fn, 'secretsmanager', needs)) return json(400, { __type: 'AccessDeniedException', message: this.denied(fn, needs) });
+    const value = this.secretValues.get(arn);
+    if (value === undefined) return json(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
+    if (op !== 'GetSecretValue') {
+      this.unsupported.push(`${fn.logicalId}: secretsmanager ${op}`);
+      return json(400, { __type: 'UnknownOperationException', message: op });
+    }
+    return json(200, { ARN: arn, Name: arn.split(':').pop(), SecretString: value, VersionId: 'v1', VersionStages: ['AWSCURRENT'], CreatedDate: 1767225600 }, { 'content-type': 'application/x-amz-json-1.1' });
+  }
+
+  private iot(fn: SimFunction, req: IncomingMessage, body: Buffer): Reply {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const method = req.method ?? 'GET';
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const arn = (resource: string) => `arn:aws:iot:${this.stack.region}:${this.stack.account}:${resource}`;
+    const input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, any>) : {};
+    const err = (status: number, type: string, message: string): Reply => ({ status, headers: { 'content-type': 'application/json', 'x-amzn-errortype': type }, body: JSON.stringify({ message }) });
+    let action: string;
+    let needs: Need[];
+    if (parts[0] === 'things' && parts.length === 2) {
+      action = { POST: 'CreateThing', PATCH: 'UpdateThing', GET: 'DescribeThing', DELETE: 'DeleteThing' }[method] ?? '';
+      needs = [[`iot:${action}`, arn(`thing/${parts[1]}`)]];
+      if (input.thingTypeName) needs.push([`iot:${action}`, arn(`thingtype/${input.thingTypeName}`)]);
+    } else if (parts[0] === 'things' && parts[2] === 'principals') {
+      action = { PUT: 'AttachThingPrincipal', DELETE: 'DetachThingPrincipal', GET: 'ListThingPrincipals' }[method] ?? '';
+      needs = [[`iot:${action}`, arn(`thing/${parts[1]}`)]];
+    } else if (parts[0] === 'certificates' && parts.length === 2) {
+      action = { GET: 'DescribeCertificate', PUT: 'UpdateCertificate' }[method] ?? '';
+      needs = [[`iot:${action}`, arn(`cert/${parts[1]}`)]];
+    } else {
+      action = '';
+      needs = [];
+    }
+    if (!action) {
+      this.unsupported.push(`${fn.logicalId}: iot ${method} ${url.pathname}`);
+      return err(400, 'InvalidRequestException', `the simulation does not know ${method} ${url.pathname}`);
+    }
+    if (!this.authorize(fn, 'iot', needs)) return err(403, 'AccessDeniedException', this.denied(fn, needs));
+    const name = parts[1]!;
+    this.iotCalls.push({ action, target: name, detail: input });
+    const thing = this.things.get(name);
+    const ok = (value: unknown = {}): Reply => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
+    switch (action) {
+      case 'CreateThing':
+        if (thing) return err(409, 'ResourceAlreadyExistsException', 'exists');
+        this.things.set(name, { thingName: name, thingTypeName: input.thingTypeName, attributes: input.attributePayload?.attributes ?? {}, version: 1, principals: new Set() });
+        return ok({ thingName: name, thingArn: arn(`thing/${name}`), thingId: randomUUID() });
+      case 'DescribeThing':
+        if (!thing) return err(404, 'ResourceNotFoundException', 'no thing');
+        return ok({ thingName: name, thingTypeName: thing.thingTypeName, attributes: thing.attributes, version: thing.version });
+      case 'UpdateThing':
+        if (!thing) return err(404, 'ResourceNotFoundException', 'no thing');
+        if (input.expectedVersion !== undefined && input.expectedVersion !== thing.version) return err(409, 'VersionConflictException', 'version');
+        thing.attributes = input.attributePayload?.merge ? { ...thing.attributes, ...input.attributePayload.attributes } : (input.attributePayload?.attributes ?? thing.attributes);
+        for (const [k, v] of Object.entries(thing.attributes)) if (v === '') delete thing.attributes[k];
+        thing.version++;
+        return ok();
+      case 'AttachThingPrincipal':
+      case 'DetachThingPrincipal': {
+        if (!thing) return err(404, 'ResourceNotFoundException', 'no thing');
+        const principal = String(req.headers['x-amzn-principal'] ?? '');
+        if (action === 'AttachThingPrincipal') thing.principals.add(principal);
+        else thing.principals.delete(principal);
+        return ok();
+      }
+      case 'ListThingPrincipals':
+        return ok({ principals: [...(thing?.principals ?? [])] });
+      case 'DescribeCertificate': {
+        const status = this.certificates.get(name);
+        if (!status) return err(404, 'ResourceNotFoundException', 'no certificate');
+        return ok({ certificateDescription: { certificateId: name, certificateArn: arn(`cert/${name}`), status } });
+      }
+      case 'UpdateCertificate': {
+        if (!this.certificates.has(name)) return err(404, 'ResourceNotFoundException', 'no certificate');
+        this.certificates.set(name, url.searchParams.get('newStatus') ?? '');
+        return ok();
+      }
+    }
+    return err(400, 'InvalidRequestException', action);
+  }
+}

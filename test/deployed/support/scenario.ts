@@ -1,0 +1,284 @@
+/**
+ * The flows the deploy simulation drives through one synthesized profile: every route of the
+ * template's HTTP API, the stream publisher, the sweeper's schedule, the certificate intake's rule,
+ * and (when the profile has them) the IoT sync and the CA caller from their queues. Any AWS call a
+ * function's role does not allow fails, naming the function, the action and the resource.
+ */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import * as path from 'node:path';
+import { certificate } from '../../support/certificates';
+import type { Manifest } from '../global-setup';
+import { prepareRuntime } from './lambda-runtime';
+import type { ProfileName } from './profiles';
+import type { SynthResult } from './synth';
+import { loadStack, type SimStack } from './template';
+import { type ApiResponse, World } from './world';
+
+const MANIFEST_ENV = 'DEPLOYED_SIM_MANIFEST';
+const DAY = 86_400_000;
+const inDays = (days: number) => new Date(Date.now() + days * DAY);
+
+export function readManifest(): Manifest {
+  const file = process.env[MANIFEST_ENV];
+  if (!file) throw new Error(`${MANIFEST_ENV} is not set: run through \`npm run test:deployed\` (jest -c jest.deployed.config.js)`);
+  return JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+}
+
+/** Starts a world for a synthesized profile (the bench uses it too). */
+export async function startWorld(result: SynthResult): Promise<World> {
+  const runtime = prepareRuntime(path.dirname(result.outdir));
+  const stack: SimStack = loadStack(result.outdir, result.stackName!, '123456789012', 'eu-west-1');
+  return World.start(stack, runtime);
+}
+
+export interface CaFake {
+  server: Server;
+  requests: { method: string; url: string; authorization?: string; body: string }[];
+}
+
+export async function startCaFake(port: number): Promise<CaFake> {
+  const requests: CaFake['requests'] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ serial_number: (req.url ?? '').split('/').at(-2), status: 'REVOKED' }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { server, requests };
+}
+
+/** A request and the status it must get. */
+interface Step {
+  method: string;
+  path: string;
+  body?: unknown;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  /** Expected status, or statuses separated by `|`; default: any 2xx. */
+  status?: number | string;
+}
+
+const V1 = '/api/devmanager/v1';
+
+/** Every route at least once, in an order where each finds what it needs. */
+async function routeSteps(indexed: boolean): Promise<Step[]> {
+  const id1 = await certificate({ notAfter: inDays(365), subject: 'CN=sim-1' });
+  const tls = await certificate({ notAfter: inDays(400) });
+  const v1Cert = await certificate({ notAfter: inDays(300), subject: 'CN=lam-1' });
+  const id2 = await certificate({ notAfter: inDays(200), subject: 'CN=sim-2' });
+  return [
+    { method: 'GET', path: '/v2/openapi.json' },
+    { method: 'POST', path: '/v2/devices', body: { id: 'sim-1', dms_id: 'dms-sim', metadata: { model: 'x1', site: { region: 'eu' } } }, status: 201 },
+    { method: 'POST', path: '/v2/devices', body: { id: 'sim-2', dms_id: 'dms-sim', tags: ['eu'] }, status: 201 },
+    { method: 'GET', path: '/v2/devices', query: { page_size: '10' } },
+    { method: 'GET', path: '/v2/devices/sim-1' },
+    { method: 'PATCH', path: '/v2/devices/sim-1', body: [{ op: 'add', path: '/tags/-', value: 'sim' }], headers: { 'content-type': 'application/json-patch+json' } },
+    { method: 'PUT', path: '/v2/devices/sim-1/idslot', body: { certificate: id1.pem } },
+    { method: 'PUT', path: '/v2/devices/sim-1/slots/tls-server', body: { certificate: tls.pem } },
+    { method: 'GET', path: '/v2/devices/sim-1/slots/identity/versions/0' },
+    { method: 'POST', path: '/v2/devices/sim-1/slots/tls-server/revoke', body: { reason: 'Superseded' } },
+    { method: 'GET', path: '/v2/devices/sim-1/events' },
+    { method: 'GET', path: '/v2/stats/devices' },
+    { method: 'GET', path: '/v2/stats/expirations', query: { horizon_days: '400' } },
+    // An indexed key answers once the sweeper has back-filled it (409 INDEX_NOT_READY before); any other key is a 400.
+    { method: 'GET', path: '/v2/stats/metadata/model', status: indexed ? '200|409' : '400' },
+    { method: 'GET', path: '/v2/dms' },
+    { method: 'GET', path: '/v2/dms/dms-sim' },
+    { method: 'PUT', path: '/v2/dms/dms-sim', body: { name: 'Simulated', settings: { preventive_delta: '60d', critical_delta: '14d' } } },
+    { method: 'POST', path: '/v2/device-groups', body: { id: 'grp-sim', name: 'Sim fleet', criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-sim' }] }, status: 201 },
+    { method: 'GET', path: '/v2/device-groups' },
+    { method: 'GET', path: '/v2/device-groups/grp-sim' },
+    { method: 'PUT', path: '/v2/device-groups/grp-sim', body: { name: 'Sim fleet 2', criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-sim' }] } },
+    { method: 'GET', path: '/v2/device-groups/grp-sim/devices' },
+    { method: 'GET', path: '/v2/device-groups/grp-sim/stats' },
+    { method: 'PUT', path: '/v2/devices/sim-2/idslot', body: { certificate: id2.pem } },
+    { method: 'POST', path: '/v2/devices/sim-2/idslot/revoke', body: { reason: 'KeyCompromise' } },
+    { method: 'DELETE', path: '/v2/device-groups/grp-sim' },
+    // The Lamassu-compatible edge.
+    { method: 'POST', path: `${V1}/devices`, body: { id: 'lam-1', dms_id: 'dms-lam', alias: 'camera', tags: [], metadata: { model: 'l1' }, icon: '', icon_color: '' } },
+    { method: 'GET', path: `${V1}/devices` },
+    { method: 'GET', path: `${V1}/devices/lam-1` },
+    { method: 'GET', path: `${V1}/devices/dms/dms-lam` },
+    { method: 'PUT', path: `${V1}/devices/lam-1/metadata`, body: { metadata: { model: 'l2' } } },
+    { method: 'PATCH', path: `${V1}/devices/lam-1/metadata`, body: { patches: [{ op: 'add', path: '/site', value: 'b1' }] } },
+    { method: 'PUT', path: `${V1}/devices/lam-1/idslot`, body: { status: 'ACTIVE', active_version: 0, type: 'x509', versions: { '0': v1Cert.serial }, expiration_date: inDays(300).toISOString() } },
+    { method: 'GET', path: `${V1}/stats` },
+    { method: 'POST', path: `${V1}/device-groups`, body: { id: 'lgrp', name: 'Lamassu group', criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-lam' }] } },
+    { method: 'GET', path: `${V1}/device-groups` },
+    { method: 'GET', path: `${V1}/device-groups/lgrp` },
+    { method: 'PUT', path: `${V1}/device-groups/lgrp`, body: { name: 'Lamassu group 2', criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-lam' }] } },
+    { method: 'GET', path: `${V1}/device-groups/lgrp/devices` },
+    { method: 'GET', path: `${V1}/device-groups/lgrp/stats` },
+    { method: 'DELETE', path: `${V1}/device-groups/lgrp` },
+    { method: 'DELETE', path: `${V1}/devices/lam-1/decommission` },
+    { method: 'DELETE', path: `${V1}/devices/lam-1` },
+    { method: 'DELETE', path: '/v2/devices/sim-2' },
+  ];
+}
+
+export interface RouteOutcome {
+  routeKey: string;
+  function: string;
+  status: number;
+  expected: string;
+  calls: number;
+  rounds: number;
+  body: unknown;
+}
+
+/** Runs every route step; returns what each request got. */
+export async function driveRoutes(world: World): Promise<RouteOutcome[]> {
+  const outcomes: RouteOutcome[] = [];
+  for (const step of await routeSteps(isIndexed(world, 'model'))) {
+    const r: ApiResponse = await world.request(step.method, step.path, { body: step.body, query: step.query, headers: step.headers });
+    outcomes.push({ routeKey: r.route.routeKey, function: r.route.function.logicalId, status: r.status, expected: step.status ? String(step.status) : '2xx', calls: r.invocation.calls, rounds: r.invocation.rounds, body: r.body });
+  }
+  return outcomes;
+}
+
+/** Usable outside jest (the bench): a request that must get what a flow needs. */
+function must(r: ApiResponse, ok: (r: ApiResponse) => boolean): void {
+  if (!ok(r)) throw new Error(`${r.route.routeKey} answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
+}
+
+export const meetsExpectation = (o: RouteOutcome) => (o.expected === '2xx' ? o.status >= 200 && o.status < 300 : o.expected.split('|').includes(String(o.status)));
+
+/** True when the profile's functions index a metadata key (INDEXED_METADATA_KEYS from the template). */
+export function isIndexed(world: World, key: string): boolean {
+  return [...world.stack.functions.values()].some((f) => (f.environment.INDEXED_METADATA_KEYS ?? '').split(',').includes(key));
+}
+
+/** The denials as one readable line each: function, action, resource. */
+export function describeDenials(world: World): string[] {
+  return world.endpoint.denials.map((d) => `${d.function} was denied ${d.action} on ${d.resource}`);
+}
+
+export function describeFailures(world: World): string[] {
+  return world.failures.map((f) => `${f.function} (${f.trigger}): ${f.error}\n${f.logs.split('\n').slice(-12).join('\n')}`);
+}
+
+/** The IoT certificate id of a PEM: its SHA-256 fingerprint, lower-case hex. */
+export function iotCertificateId(pem: string): string {
+  return new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
+}
+
+
+/** A device bound to a certificate the CA then revokes: the CA's `certificate.status.update` on the bus. */
+export async function certificateStatusFlow(w: World): Promise<void> {
+  const { pem, serial } = await certificate({ notAfter: inDays(200), subject: 'CN=sim-ca-1' });
+  must(await w.request('POST', '/v2/devices', { body: { id: 'sim-ca-1', dms_id: 'dms-sim' } }), (r) => r.status === 201);
+  // Registered in AWS IoT, as a device's certificate would be: the sync attaches it to the thing.
+  w.endpoint.certificates.set(iotCertificateId(pem), 'ACTIVE');
+  must(await w.request('PUT', '/v2/devices/sim-ca-1/idslot', { body: { certificate: pem } }), (r) => r.status === 200);
+  await w.settle();
+  const bus = w.stack.busNames[0]!;
+  const rule = w.stack.rules.find((r) => (r.pattern?.['detail-type'] as string[] | undefined)?.includes('certificate.status.update'));
+  const source = (rule?.pattern?.source as string[])[0]!;
+  const time = new Date().toISOString();
+  w.putEvent(bus, {
+    version: '0', id: 'ca-event-1', 'detail-type': 'certificate.status.update', source, account: w.stack.account, time, region: w.stack.region, resources: [],
+    detail: { specversion: '1.0', id: 'ca-1', source, type: 'certificate.status.update', subject: `certificate/${serial}`, time, datacontenttype: 'application/json', data: { updated: { serial_number: serial, status: 'REVOKED', revocation_reason: 'KeyCompromise' } } },
+  });
+}
+
+/** A device of a DMS whose renewal policy then moves its renewal boundary into the past. */
+export async function policyChange(w: World): Promise<void> {
+  must(await w.request('POST', '/v2/devices', { body: { id: 'sim-sweep', dms_id: 'dms-sweep' } }), (r) => r.status === 201);
+  must(await w.request('PUT', '/v2/devices/sim-sweep/idslot', { body: { certificate: (await certificate({ notAfter: inDays(80) })).pem } }), (r) => r.body?.status === 'ACTIVE');
+  must(await w.request('PUT', '/v2/dms/dms-sweep', { body: { settings: { preventive_delta: '90d', critical_delta: '30d' } } }), (r) => r.status === 200);
+}
+
+/** Registers the test file's tests for one profile. */
+export function simulateProfile(name: ProfileName): void {
+  let result: SynthResult;
+  let world: World | undefined;
+  let ca: CaFake | undefined;
+  const manifest = readManifest();
+  result = manifest.results.find((r) => r.profile === name)!;
+
+  beforeAll(async () => {
+    if (!result.ok) return;
+    world = await startWorld(result);
+    if ([...world.stack.functions.values()].some((f) => f.environment.CA_API_URL)) ca = await startCaFake(manifest.caPort);
+    const caSecret = [...world.stack.functions.values()].map((f) => f.environment.CA_AUTH_HEADER_SECRET_ARN).find(Boolean);
+    if (caSecret) world.endpoint.secretValues.set(caSecret, 'Bearer sim-ca-token');
+  });
+  afterAll(async () => {
+    await world?.stop();
+    if (ca) await new Promise((resolve) => ca!.server.close(resolve));
+  });
+
+  const needWorld = (): World => {
+    if (!world) throw new Error(`profile ${name} did not synthesize`);
+    return world;
+  };
+
+  it('synthesizes with bundling for account 123456789012 in eu-west-1 with no validation finding', () => {
+    expect(result.error).toBeUndefined();
+    expect(result.ok).toBe(true);
+  });
+
+  it('serves every route of the template from its bundle, under its role, with its environment', async () => {
+    const w = needWorld();
+    const outcomes = await driveRoutes(w);
+    const missed = outcomes.filter((o) => !meetsExpectation(o)).map((o) => `${o.routeKey} → ${o.status} (expected ${o.expected}): ${JSON.stringify(o.body).slice(0, 300)}`);
+    expect(missed).toEqual([]);
+    const called = new Set(outcomes.map((o) => o.routeKey));
+    expect(w.stack.routes.map((r) => r.routeKey).filter((k) => !called.has(k))).toEqual([]);
+    expect(describeDenials(w)).toEqual([]);
+  });
+
+  it('publishes the outbox from the table stream to the bus, and the rules deliver it', async () => {
+    const w = needWorld();
+    await w.settle();
+    expect(describeFailures(w)).toEqual([]);
+    const types = w.busEvents.map((e) => e.event['detail-type']);
+    expect(types).toEqual(expect.arrayContaining(['device.create', 'device.identity.update', 'device.status.update']));
+    expect(describeDenials(w)).toEqual([]);
+  });
+
+  it('the certificate intake applies a CA status update from its rule', async () => {
+    const w = needWorld();
+    await certificateStatusFlow(w);
+    await w.settle();
+    expect(describeFailures(w)).toEqual([]);
+    expect((await w.request('GET', '/v2/devices/sim-ca-1')).body).toMatchObject({ status: 'REVOKED', identity: { status: 'REVOKED' } });
+    if (w.stack.functions.size > 0 && [...w.stack.functions.values()].some((f) => f.environment.IOT_SYNC_ENABLED === 'true')) {
+      // The IoT sync followed the device: a thing with the certificate attached, then marked revoked.
+      expect(w.endpoint.things.get('sim-ca-1')?.attributes.status).toBe('REVOKED');
+      expect(w.endpoint.iotCalls.map((c) => c.action)).toEqual(expect.arrayContaining(['CreateThing', 'AttachThingPrincipal']));
+    }
+    if (ca) {
+      // The CA caller put the revocation of the decommissioned Lamassu device's identity, with the secret's header.
+      expect(ca.requests.length).toBeGreaterThan(0);
+      expect(ca.requests[0]).toMatchObject({ method: 'PUT', authorization: 'Bearer sim-ca-token' });
+    }
+    expect(describeDenials(w)).toEqual([]);
+  });
+
+  it('the sweeper, from its schedule, moves a device whose DMS policy changed past its renewal boundary to RENEWAL_PENDING', async () => {
+    const w = needWorld();
+    await policyChange(w);
+    const sweep = await w.schedule(w.fn('Sweep'));
+    expect(describeDenials(w)).toEqual([]);
+    expect(sweep.ok).toBe(true);
+    expect((await w.request('GET', '/v2/devices/sim-sweep')).body.status).toBe('RENEWAL_PENDING');
+    // The sweep back-fills the indexed keys: the metadata statistics answer.
+    if (isIndexed(w, 'model')) expect((await w.request('GET', '/v2/stats/metadata/model')).status).toBe(200);
+    await w.settle();
+    expect(describeFailures(w)).toEqual([]);
+  });
+
+  it('made no AWS call its role does not allow, and no call the simulation does not know', () => {
+    const w = needWorld();
+    expect(describeDenials(w)).toEqual([]);
+    expect(w.endpoint.unsupported).toEqual([]);
+    expect(w.endpoint.calls.length).toBeGreaterThan(0);
+  });
+}
