@@ -48,7 +48,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 /** A host name that never leaves this machine. */
 export function isLoopback(url: URL): boolean {
   const host = url.hostname.toLowerCase();
-  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+  return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 async function authenticator(options: ConnectionOptions, api: URL, env: NodeJS.ProcessEnv): Promise<Authenticator | undefined> {
