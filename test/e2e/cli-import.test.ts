@@ -1,5 +1,5 @@
 /**
- * End to end: `device-manager import` against the local service (in-memory engine): a 10,000-row CSV
+ * End to end: `device-manager import` against the local service (in-memory engine): a 1,000-row CSV (10,000 in the soak tier)
  * with bad rows mixed in, a re-run, --update, and a run killed midway then resumed.
  */
 import { once } from 'node:events';
@@ -9,6 +9,7 @@ import path from 'node:path';
 import { certificate } from '../support/certificates';
 import { cli, spawnBin, summaryCounts } from '../support/cli';
 import { call, startTestService } from '../support/http';
+import { bySize } from '../support/tier';
 import type { LocalService } from '../../local/main';
 
 jest.setTimeout(600_000);
@@ -17,10 +18,13 @@ let service: LocalService;
 const dir = mkdtempSync(path.join(tmpdir(), 'cli-import-'));
 // certificate files live beside the CSV (their paths resolve against its folder)
 mkdirSync(path.join(dir, 'certs'));
-const ROWS = 10_000;
-const CERT_EVERY = 1000;
+/** 1,000 rows hold every kind of bad row; the soak tier imports 10,000. */
+const ROWS = bySize(1_000, 10_000);
+/** Bad rows sit midway between two multiples of this. */
+const BAD_EVERY = bySize(100, 500);
+const CERT_EVERY = bySize(200, 1000);
 
-/** Every 500th row is bad, in turn: a bad colour, a bad id, no DMS, a ragged record, a tag too long. */
+/** Every BAD_EVERY-th row is bad, in turn: a bad colour, a bad id, no DMS, a ragged record, a tag too long. */
 const BAD_KINDS = [
   { cells: (i: number) => [`dev-${i}`, 'dms-1', 'a', '#zz', '1', ''], details: [{ field: 'icon_color', problem: 'must be a hex color like #25ee32, or a color-background pair like #0f67ff-#F0F8FF' }], status: 400 },
   { cells: () => ['bad id!', 'dms-1', 'a', '', '1', ''], details: [{ field: 'id', problem: 'must be 1-128 characters of A-Z a-z 0-9 : _ . -' }], status: 400 },
@@ -28,8 +32,8 @@ const BAD_KINDS = [
   { cells: (i: number) => [`dev-${i}`, 'dms-1'], details: [{ field: '(row)', problem: 'has 2 cells, the header has 6' }], status: undefined },
   { cells: (i: number) => [`dev-${i}`, 'dms-1', 'x'.repeat(129), '', '1', ''], details: [{ field: 'tags.0' }], status: 400 },
 ];
-const isBad = (i: number) => i % 500 === 250;
-const badKind = (i: number) => BAD_KINDS[Math.floor(i / 500) % BAD_KINDS.length]!;
+const isBad = (i: number) => i % BAD_EVERY === BAD_EVERY / 2;
+const badKind = (i: number) => BAD_KINDS[Math.floor(i / BAD_EVERY) % BAD_KINDS.length]!;
 
 beforeAll(async () => {
   service = await startTestService();
@@ -57,7 +61,7 @@ const badRows = Array.from({ length: ROWS }, (_, i) => i).filter(isBad);
 const good = ROWS - badRows.length;
 
 describe('device-manager import', () => {
-  it('imports 10,000 rows: bad rows reported with line number and the API details, the run goes on', async () => {
+  it(`imports ${ROWS.toLocaleString('en')} rows: bad rows reported with line number and the API details, the run goes on`, async () => {
     const report = path.join(dir, 'report.ndjson');
     const r = await cli(['import', path.join(dir, 'fleet.csv'), '--api', service.url, '--report', report, '--progress-interval', '1']);
     expect(r.code).toBe(1);
@@ -105,7 +109,7 @@ describe('device-manager import', () => {
   });
 
   it('a run killed midway and run again: every row ends created or unchanged', async () => {
-    const count = 1500;
+    const count = bySize(800, 1500);
     const file = path.join(dir, 'resume.ndjson');
     writeFileSync(file, Array.from({ length: count }, (_, i) => JSON.stringify({ id: `res-${i}`, dms_id: 'dms-resume', tags: ['r'], metadata: { i } })).join('\n'));
     const child = spawnBin(['import', file, '--api', service.url, '--concurrency', '4', '--progress-interval', '0']);
