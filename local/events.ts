@@ -1,7 +1,8 @@
 /**
  * Events in the local service, wired like the deployed stack: the engine's stored stream → the outbox
  * publisher (the real stream handler) → a local bus (local/event-sink.ts) → the certificate intake
- * and, when IOT_SYNC_ENABLED=true, the IoT sync (a dry run unless IOT_ENDPOINT is set). Also the
+ * (retrying a serial not found while the engine's indexes lag, ENGINE_INDEX_LAG_MS) and, when
+ * IOT_SYNC_ENABLED=true, the IoT sync (a dry run unless IOT_ENDPOINT is set). Also the
  * local-only `POST /_local/events` endpoint through which `npm run event` puts events on that bus.
  */
 import type { SQSRecord } from 'aws-lambda';
