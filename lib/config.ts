@@ -13,7 +13,7 @@ import { parseDuration } from '../functions/domain/duration';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../functions/domain/groups';
 import { isCorsOrigin } from '../functions/shared/cors';
 import { defaultDashboardScope } from '../functions/handlers/http/routes';
-import { DEFAULT_DUE_SHARDS, DEFAULT_LIST_SHARDS, DEFAULT_STATS_SHARDS, isCaApiUrl, SECRET_ARN } from '../functions/shared/config';
+import { DEFAULT_DUE_SHARDS, DEFAULT_LIST_SHARDS, DEFAULT_STATS_SHARDS, DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS, isCaApiUrl, MAX_UNKNOWN_SERIAL_RETRY_SECONDS, SECRET_ARN } from '../functions/shared/config';
 
 /** The context key holding the settings object; also the prefix of the per-setting keys. */
 export const CONTEXT_KEY = 'deviceManager';
@@ -95,6 +95,12 @@ export interface DeploymentConfig {
    * PutEvents on the bus cannot revoke identities.
    */
   readonly certificateSources: readonly string[];
+  /**
+   * How long the certificate intake retries a status whose serial it does not find (the serial index
+   * is read eventually consistently, so a status right after a bind can miss it) before it takes the
+   * serial for one of no device; the functions read it as UNKNOWN_SERIAL_RETRY_SECONDS. Default 600.
+   */
+  readonly unknownSerialRetrySeconds: number;
   /** Powertools Tracer and active X-Ray tracing on every function. */
   readonly tracing: boolean;
   /** AWS IoT Core registry sync. */
@@ -157,6 +163,7 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   renewalDefaults: { preventiveDelta: '60d', criticalDelta: '14d' },
   eventSource: 'device-manager',
   certificateSources: ['lamassu.ca'],
+  unknownSerialRetrySeconds: DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS,
   tracing: true,
   iotSync: { enabled: false, metadataKeys: [] },
   auth: { type: 'iam' },
@@ -202,6 +209,7 @@ const SETTINGS: Record<keyof DeploymentConfig, Kind> = {
   caApiAuthHeaderSecretArn: 'string',
   caApiAuthHeaderSecretKmsKeyArn: 'string',
   certificateSources: 'json',
+  unknownSerialRetrySeconds: 'integer',
   tracing: 'json',
   iotSync: 'json',
   auth: 'json',
@@ -459,6 +467,7 @@ export function parseConfig(raw: unknown): DeploymentConfig {
     ...caApiAuthSetting(input.caApiAuthHeaderSecretArn, input.caApiUrl !== undefined, at('caApiAuthHeaderSecretArn')),
     ...kmsKeySetting(input.caApiAuthHeaderSecretKmsKeyArn, input.caApiAuthHeaderSecretArn !== undefined, at('caApiAuthHeaderSecretKmsKeyArn')),
     certificateSources: parseCertificateSources(input.certificateSources),
+    unknownSerialRetrySeconds: integer(input.unknownSerialRetrySeconds, d.unknownSerialRetrySeconds, at('unknownSerialRetrySeconds'), 0, MAX_UNKNOWN_SERIAL_RETRY_SECONDS),
     tracing: boolean(input.tracing, d.tracing, at('tracing')),
     iotSync: parseIotSync(input.iotSync),
     auth,

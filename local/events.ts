@@ -1,20 +1,21 @@
 /**
  * Events in the local service, wired like the deployed stack: the engine's stored stream → the outbox
  * publisher (the real stream handler) → a local bus (local/event-sink.ts) → the certificate intake
- * and, when IOT_SYNC_ENABLED=true, the IoT sync (a dry run unless IOT_ENDPOINT is set). Also the
+ * (retrying a serial not found while the engine's indexes lag, ENGINE_INDEX_LAG_MS) and, when
+ * IOT_SYNC_ENABLED=true, the IoT sync (a dry run unless IOT_ENDPOINT is set). Also the
  * local-only `POST /_local/events` endpoint through which `npm run event` puts events on that bus.
  */
 import type { SQSRecord } from 'aws-lambda';
 import { lamassuEventsOf } from '../functions/app/lamassu-events';
 import { outboxPublisher } from '../functions/app/publish';
 import type { DeadLetterQueue } from '../functions/app/ports';
-import { CERTIFICATE_STATUS_DETAIL_TYPE, handler as certificateHandler } from '../functions/handlers/events/certificate-status';
+import { CERTIFICATE_STATUS_DETAIL_TYPE, type CertificateIntakeReport, intake as certificateIntake } from '../functions/handlers/events/certificate-status';
 import { handler as iotSyncHandler } from '../functions/handlers/events/iot-sync';
 import { handler as publishHandler } from '../functions/handlers/stream/publish-outbox';
 import type { Services } from '../functions/shared/composition';
 import { createIotSync, setIotSync } from '../functions/shared/iot-composition';
 import { setPublisher } from '../functions/shared/publisher-composition';
-import { eventSourceOf, loadIotSyncConfig } from '../functions/shared/config';
+import { eventSourceOf, intVar, loadIotSyncConfig, MAX_UNKNOWN_SERIAL_RETRY_SECONDS } from '../functions/shared/config';
 import type { Engine } from './engine';
 import { startStreamFeed, type StreamFeed } from './engine/stream-feed';
 import { type BusEvent, LOCAL_ACCOUNT, type LocalEventSink, type LocalTarget, type PutEntry, startLocalEventSink } from './event-sink';
@@ -55,6 +56,20 @@ export function eventsFileOf(env: Record<string, string | undefined>): string | 
   return env.IN_MEMORY === 'true' ? undefined : DEFAULT_EVENTS_FILE;
 }
 
+/**
+ * The certificate intake's retry of a serial not found, locally. The engine reads indexes strongly
+ * unless ENGINE_INDEX_LAG_MS is set, so by default a serial not found is final at once; with a lag
+ * (or UNKNOWN_SERIAL_RETRY_SECONDS), it is retried as the deployed queue does, at a short interval
+ * (the lag, within 50 ms to 5 s) for the window (UNKNOWN_SERIAL_RETRY_SECONDS, else five lags, at
+ * least 1 s). The retries hold the intake's delivery chain, so later status events wait behind them.
+ */
+export function localUnknownSerialRetry(env: Record<string, string | undefined>): { windowMs: number; delayMs: number } {
+  const lag = intVar(env, 'ENGINE_INDEX_LAG_MS', 0, 0, 600_000);
+  const set = env.UNKNOWN_SERIAL_RETRY_SECONDS !== undefined && env.UNKNOWN_SERIAL_RETRY_SECONDS !== '';
+  const windowMs = set ? intVar(env, 'UNKNOWN_SERIAL_RETRY_SECONDS', 0, 0, MAX_UNKNOWN_SERIAL_RETRY_SECONDS) * 1000 : lag > 0 ? Math.max(1000, 5 * lag) : 0;
+  return { windowMs, delayMs: Math.min(5000, Math.max(50, lag || 1000)) };
+}
+
 function sqsRecordOf(event: BusEvent): SQSRecord {
   return {
     messageId: event.id,
@@ -75,12 +90,18 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
   const file = eventsFileOf(env);
   const functionArn = (name: string) => `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:${name}`;
 
+  const retry = localUnknownSerialRetry(env);
   const targets: LocalTarget[] = [
     {
       name: 'certificate-status',
       matches: (e) => e['detail-type'] === CERTIFICATE_STATUS_DETAIL_TYPE,
       deliver: async (e) => {
-        const report = await certificateHandler(e);
+        const retryUntil = Date.now() + retry.windowMs;
+        let report: CertificateIntakeReport;
+        while ((report = await certificateIntake(e, { retryUntil })).outcome === 'retry') {
+          say(`certificate.status.update: serial ${report.serial} not found yet; retried in ${retry.delayMs} ms`);
+          await new Promise((resolve) => setTimeout(resolve, retry.delayMs));
+        }
         say(`certificate.status.update: ${report.outcome}${report.results.map((r) => ` [${r.device_id} ${r.slot} v${r.version}: ${r.outcome}, ${r.note}]`).join('')}`);
         return report;
       },

@@ -103,11 +103,12 @@ export async function startLocalService({ env = process.env, quiet = false }: Lo
   if (!env.DYNAMODB_ENDPOINT) {
     const inMemory = env.IN_MEMORY === 'true';
     const dataDir = inMemory ? undefined : (env.DATA_DIR ?? '.data/dynamodb');
-    engine = await startEngine({ dataDir, port: intVar(env, 'DYNAMODB_PORT', 0, 0, 65535) });
+    engine = await startEngine({ dataDir, port: intVar(env, 'DYNAMODB_PORT', 0, 0, 65535), indexLagMs: intVar(env, 'ENGINE_INDEX_LAG_MS', 0, 0, 600_000) });
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
     env.DYNAMODB_ENDPOINT = engine.endpoint;
-    say(`embedded DynamoDB engine on ${engine.endpoint} (${dataDir ? `data in ${dataDir}` : 'in memory'})`);
+    const lag = intVar(env, 'ENGINE_INDEX_LAG_MS', 0, 0, 600_000);
+    say(`embedded DynamoDB engine on ${engine.endpoint} (${dataDir ? `data in ${dataDir}` : 'in memory'}${lag ? `; global secondary indexes lag ${lag} ms behind writes` : ''})`);
   }
   env.BOOKMARK_SECRET = localBookmarkSecret(env);
   const config = loadConfig(env);

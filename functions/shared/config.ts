@@ -67,6 +67,21 @@ export function intVar(env: Env, name: string, fallback: number, min: number, ma
   return n;
 }
 
+/**
+ * How long a certificate status for a serial not found is retried (UNKNOWN_SERIAL_RETRY_SECONDS):
+ * the serial index (a GSI) is read eventually consistently, so a status arriving right after a bind
+ * may not find the version. GSI propagation is usually well under a second, but has no upper bound
+ * (a GSI under write pressure can lag minutes); ten minutes covers such episodes with margin, while a
+ * serial of no device (a certificate of another service) costs only a few retries before it is
+ * acknowledged and counted.
+ */
+export const DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS = 600;
+export const MAX_UNKNOWN_SERIAL_RETRY_SECONDS = 3600;
+
+export function unknownSerialRetrySecondsOf(env: Env): number {
+  return intVar(env, 'UNKNOWN_SERIAL_RETRY_SECONDS', DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS, 0, MAX_UNKNOWN_SERIAL_RETRY_SECONDS);
+}
+
 export const DEFAULT_LIST_SHARDS = 4;
 export const DEFAULT_STATS_SHARDS = 4;
 export const DEFAULT_DUE_SHARDS = 4;

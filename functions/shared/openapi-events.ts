@@ -51,7 +51,7 @@ export const EVENTS_DOCUMENT = {
       `Every stored slot version holding the serial follows the status. REVOKED revokes it (reason from detail.data.updated.revocation_reason, one of ${REVOCATION_REASONS.join(', ')}, else Unspecified).`,
       "ACTIVE releases a CertificateHold (other revocations are permanent); the slot status is then re-evaluated by the status rules. EXPIRED marks the slot EXPIRED once not_after is at most 5 minutes away (an earlier report is ignored: the status rules would undo it).",
       "Only the slot's active version changes the slot and device (events, statistics, outbox, as through the API); a superseded version only has its stored version updated.",
-      'A serial that belongs to no device, or an unreadable event, is acknowledged and counted (metric UnknownSerials), not retried.',
+      'A serial not found is retried (the serial index is eventually consistent: a version bound a moment ago may not be in it yet) every minute for unknownSerialRetrySeconds (default 600) from when the event was queued; still not found, it belongs to no device: acknowledged and counted (metric UnknownSerials). An unreadable event is acknowledged at once.',
     ],
   },
   iot_sync: [

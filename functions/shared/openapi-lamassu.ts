@@ -71,7 +71,7 @@ export const LAMASSU_SCHEMAS: Record<string, unknown> = {
     type: 'object',
     required: ['active_version', 'versions'],
     description:
-      "Lamassu's Slot[string] as its RA sends it. The serial of `versions[active_version]` is bound as a new version of the identity slot (our version numbers are ours). `expiration_date` is required unless `certificate` (our extension: the PEM of that serial) is given. The latest event of type RENEWED marks a same-key renewal. The active serial already bound changes nothing, or revokes it when `status` is REVOKED.",
+      "Lamassu's Slot[string] as its RA sends it. The serial of `versions[active_version]` is bound as a new version of the identity slot (our version numbers are ours). `expiration_date` is required unless `certificate` (our extension: the PEM of that serial) is given. The latest event of type RENEWED marks a same-key renewal. The active serial already bound changes nothing, or revokes it when `status` is REVOKED. A serial bound without its `certificate` is never sent to the CA for revocation (ca.certificate.revoke.request) unless the CA itself reported it for this device: see docs/lamassu-compatibility.md.",
     properties: { ...slot.properties, versions: { type: ['object', 'null'], additionalProperties: { type: 'string' } }, certificate: { type: ['string', 'null'], description: 'PEM (optional)' } },
   },
   LamassuMetadataPatch: {

@@ -1,15 +1,17 @@
 /**
  * Lifecycle events (docs/api.md, Events on EventBridge): the stack's bus with an archive for replay, the outbox publisher
  * (table stream → bus) with its dead-letter queue, and the certificate status intake (rule on
- * `certificate.status.update` → function) with its own. Every dead-letter queue has a depth alarm.
+ * `certificate.status.update` → SQS queue → function) with its own. Every dead-letter queue has a
+ * depth alarm.
  */
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { CfnTable, ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Archive, EventBus, Rule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { Grant } from 'aws-cdk-lib/aws-iam';
 import { EventSourceMapping, FilterCriteria, FilterRule, type IDestination, type IEventSourceDlq, type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { OUTBOX_KIND } from '../../functions/adapters/dynamodb/outbox';
@@ -27,6 +29,21 @@ export const PUBLISHER_TIMEOUT = Duration.seconds(60);
 export const STREAM_RETRY_ATTEMPTS = 10;
 /** What the certificate intake does to the table: reads and writes of the device save path, no scans, no batch reads. */
 export const CERTIFICATE_INTAKE_TABLE_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'];
+/** Certificate intake: a batch of 10 status updates, each a serial index query and a device transaction. */
+export const CERTIFICATE_INTAKE_TIMEOUT = Duration.seconds(30);
+/**
+ * How soon a certificate status is delivered again after a failure or a serial not found yet: the
+ * queue's visibility timeout (Lambda requires it to be at least the function's timeout).
+ */
+export const CERTIFICATE_RETRY_INTERVAL = Duration.seconds(60);
+/** Receives beyond the unknown-serial retries that other failures (throttling, timeouts) get before the dead-letter queue. */
+export const CERTIFICATE_EXTRA_RECEIVES = 5;
+
+/** Receives of a certificate status before the dead-letter queue: the whole unknown-serial window, plus room for other failures. */
+export function certificateMaxReceives(unknownSerialRetrySeconds: number): number {
+  return Math.ceil(unknownSerialRetrySeconds / CERTIFICATE_RETRY_INTERVAL.toSeconds()) + 1 + CERTIFICATE_EXTRA_RECEIVES;
+}
+
 /** The stream actions the event source mapping needs (the DynamoDB developer guide's policy for Lambda triggers). */
 export const STREAM_READ_ACTIONS: readonly string[] = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'];
 
@@ -63,11 +80,11 @@ export function deadLetterQueue(scope: Construct, id: string, config: Deployment
  * function's timeout (AWS's advice for a Lambda event source), 4 days' retention, and `dlq` after
  * `maxReceives` receives.
  */
-export function workQueue(scope: Construct, id: string, props: { functionTimeout: Duration; deadLetterQueue: Queue; maxReceives: number }): Queue {
+export function workQueue(scope: Construct, id: string, props: { functionTimeout: Duration; deadLetterQueue: Queue; maxReceives: number; visibilityTimeout?: Duration }): Queue {
   return new Queue(scope, id, {
     encryption: QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
-    visibilityTimeout: Duration.seconds(props.functionTimeout.toSeconds() * 6),
+    visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(props.functionTimeout.toSeconds() * 6),
     retentionPeriod: Duration.days(4),
     deadLetterQueue: { queue: props.deadLetterQueue, maxReceiveCount: props.maxReceives },
   });
@@ -100,6 +117,7 @@ export class DeviceEvents extends Construct {
   readonly publishDeadLetterQueue: Queue;
   readonly certificateIntake: ServiceFunction;
   readonly certificateRule: Rule;
+  readonly certificateQueue: Queue;
   readonly certificateDeadLetterQueue: Queue;
   readonly alarms: Alarm[] = [];
 
@@ -156,27 +174,38 @@ export class DeviceEvents extends Construct {
       filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { kind: { S: FilterRule.isEqual(OUTBOX_KIND) } } } })],
     });
 
-    // Certificate status intake: rule → function; retried, then dead-lettered.
-    const certificateDlq = deadLetterQueue(this, 'CertificateDeadLetterQueue', config, 'certificate.status.update events the intake could not apply');
+    // Certificate status intake: rule → queue → function. A serial not found yet (the serial index is
+    // eventually consistent) is a batch item failure, delivered again every CERTIFICATE_RETRY_INTERVAL
+    // for unknownSerialRetrySeconds; other failures are retried too; then the dead-letter queue.
+    const maxReceives = certificateMaxReceives(config.unknownSerialRetrySeconds);
+    const certificateDlq = deadLetterQueue(this, 'CertificateDeadLetterQueue', config, `certificate.status.update events the intake could not apply after ${maxReceives} receives, or EventBridge could not queue`);
     this.certificateDeadLetterQueue = certificateDlq.queue;
     this.alarms.push(certificateDlq.alarm);
+    this.certificateQueue = workQueue(this, 'CertificateQueue', {
+      functionTimeout: CERTIFICATE_INTAKE_TIMEOUT,
+      visibilityTimeout: CERTIFICATE_RETRY_INTERVAL,
+      deadLetterQueue: this.certificateDeadLetterQueue,
+      maxReceives,
+    });
     this.certificateIntake = new ServiceFunction(this, 'CertificateIntake', {
       entry: 'events/certificate-status',
       description: 'Certificate status intake: certificate.status.update to the slot versions',
       config,
       table,
       tableAccess: { actions: CERTIFICATE_INTAKE_TABLE_ACTIONS },
-      timeout: Duration.seconds(30),
+      timeout: CERTIFICATE_INTAKE_TIMEOUT,
+      environment: { UNKNOWN_SERIAL_RETRY_SECONDS: String(config.unknownSerialRetrySeconds) },
     });
     // The serial index alone, not every index of the table.
     Grant.addToPrincipal({ grantee: this.certificateIntake.role, actions: ['dynamodb:Query'], resourceArns: [`${table.tableArn}/index/${SERIAL_INDEX.name}`] });
-    this.certificateIntake.function.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: sendOnlyDestination(this.certificateDeadLetterQueue) });
+    this.certificateIntake.function.addEventSource(new SqsEventSource(this.certificateQueue, { batchSize: 10, reportBatchItemFailures: true }));
     this.certificateRule = new Rule(this, 'CertificateStatusRule', {
       eventBus: this.bus,
       description: 'Certificate status updates from the CA to the Device Manager certificate intake',
       // The CA's source too: the detail-type alone would let anyone allowed to PutEvents on the bus revoke identities.
       eventPattern: { source: [...config.certificateSources], detailType: [CERTIFICATE_STATUS_DETAIL_TYPE] },
-      targets: [new LambdaFunction(this.certificateIntake.function, { deadLetterQueue: this.certificateDeadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(24) })],
+      // What EventBridge cannot deliver to the queue (after its retries) lands in the dead-letter queue too.
+      targets: [new SqsQueue(this.certificateQueue, { deadLetterQueue: this.certificateDeadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(24) })],
     });
   }
 }

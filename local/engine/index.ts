@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
 import { ChangeFeed, type ChangeRecord } from './change-feed';
 import { actionValidations, createDynalite, db, type DynaliteError, type Store } from './dynalite';
+import { installIndexLag } from './index-lag';
 import { installSizeLimits } from './limits';
 import { DEFAULT_STREAM_RETENTION_MS, durableStream, lastStoredSequenceNumber, type DurableStream } from './stream-store';
 import { isTableOperation, TableStatus } from './table-status';
@@ -38,6 +39,13 @@ export interface EngineOptions {
   emitUnchangedWrites?: boolean;
   /** How long stream records are kept (default 24 hours, as DynamoDB Streams). */
   streamRetentionMs?: number;
+  /**
+   * Index-lag mode (ENGINE_INDEX_LAG_MS of the local service): a Query on a global secondary index
+   * sees an entry only this many ms after the write that made it (default 0: at once). See ./index-lag.ts.
+   */
+  indexLagMs?: number;
+  /** The clock that ages writes in index-lag mode (default Date.now); tests move it instead of sleeping. */
+  indexLagClock?: () => number;
 }
 
 export interface Engine {
@@ -85,6 +93,8 @@ const EXTENSION_TARGETS: Record<string, ExtensionHandler> = {
 export async function startEngine(options: EngineOptions = {}): Promise<Engine> {
   const conflictRate = options.conflictRate ?? 0;
   if (!(conflictRate >= 0 && conflictRate <= 1)) throw new RangeError(`conflictRate must be between 0 and 1, got ${conflictRate}`);
+  const indexLagMs = options.indexLagMs ?? 0;
+  if (!(Number.isInteger(indexLagMs) && indexLagMs >= 0)) throw new RangeError(`indexLagMs must be a non-negative integer, got ${indexLagMs}`);
   const host = options.host ?? '127.0.0.1';
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
 
@@ -114,6 +124,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const feed = new ChangeFeed(options.emitUnchangedWrites ?? false, saved > stored ? saved : stored);
   feed.attach(store);
   const stream = durableStream(store, feed, options.streamRetentionMs ?? DEFAULT_STREAM_RETENTION_MS);
+  installIndexLag(store, feed, indexLagMs, options.indexLagClock);
   const trim = () =>
     void stream.trim().catch((err: unknown) => {
       if (!stopping) console.error('[local-engine] trimming the stream failed', err);

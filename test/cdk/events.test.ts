@@ -6,7 +6,7 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { DeploymentConfigError, parseConfig } from '../../lib/config';
-import { CERTIFICATE_INTAKE_TABLE_ACTIONS, STREAM_READ_ACTIONS } from '../../lib/constructs/events';
+import { CERTIFICATE_INTAKE_TABLE_ACTIONS, certificateMaxReceives, STREAM_READ_ACTIONS } from '../../lib/constructs/events';
 import { IOT_CERTIFICATE_ACTIONS, IOT_THING_ACTIONS } from '../../lib/constructs/iot-sync';
 import { loadIotSyncConfig, loadPublisherConfig } from '../../functions/shared/config';
 import { asArray, nagFindings, refOf, resourcesOf, type Statement, statementsOfRole, type Synthesized, synthesize } from './helpers';
@@ -50,7 +50,7 @@ describe('the bus', () => {
 
 describe('the outbox publisher', () => {
   it('is fed by the table stream: INSERTs of outbox records only, bisected, partial failures reported, bounded retries, then the DLQ', () => {
-    const mappings = resourcesOf(dev.template, 'AWS::Lambda::EventSourceMapping');
+    const mappings = resourcesOf(dev.template, 'AWS::Lambda::EventSourceMapping').filter(([, m]) => refOf(m.Properties!.FunctionName) === idOf(dev, dev.stack.events.publisher.function));
     expect(mappings).toHaveLength(1);
     expect(mappings[0]![1].Properties).toEqual({
       FunctionName: { Ref: idOf(dev, dev.stack.events.publisher.function) },
@@ -93,20 +93,36 @@ describe('the outbox publisher', () => {
 });
 
 describe('the certificate intake', () => {
-  it("is the target of a rule on certificate.status.update from the CA's source, retried, with a DLQ for delivery and for failed runs", () => {
+  it("is fed by a queue that a rule on certificate.status.update from the CA's source fills; retried every minute for the unknown-serial window, then the DLQ", () => {
     const events = dev.stack.events;
     const intake = idOf(dev, events.certificateIntake.function);
     const dlq = arnOf(idOf(dev, events.certificateDeadLetterQueue));
+    const queueId = idOf(dev, events.certificateQueue);
     const rule = resource(dev, idOf(dev, events.certificateRule)).Properties;
     expect(rule).toMatchObject({
       EventBusName: { Ref: resourcesOf(dev.template, 'AWS::Events::EventBus')[0]![0] },
       EventPattern: { source: ['lamassu.ca'], 'detail-type': ['certificate.status.update'] },
-      Targets: [{ Arn: arnOf(intake), DeadLetterConfig: { Arn: dlq }, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 } }],
+      Targets: [{ Arn: arnOf(queueId), DeadLetterConfig: { Arn: dlq }, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 } }],
     });
-    const invokeConfig = resourcesOf(dev.template, 'AWS::Lambda::EventInvokeConfig').find(([, c]) => refOf(c.Properties!.FunctionName) === intake)!;
-    expect(invokeConfig[1].Properties).toMatchObject({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: dlq } } });
-    const permissions = resourcesOf(dev.template, 'AWS::Lambda::Permission').filter(([, p]) => refOf(p.Properties!.FunctionName) === intake);
-    expect(permissions.map(([, p]) => p.Properties)).toEqual([{ Action: 'lambda:InvokeFunction', FunctionName: arnOf(intake), Principal: 'events.amazonaws.com', SourceArn: arnOf(idOf(dev, events.certificateRule)) }]);
+    // 600 s of unknown-serial retries at one per minute (11 receives) and 5 more for other failures.
+    expect(certificateMaxReceives(600)).toBe(16);
+    expect(resource(dev, queueId).Properties).toMatchObject({ VisibilityTimeout: 60, SqsManagedSseEnabled: true, RedrivePolicy: { deadLetterTargetArn: dlq, maxReceiveCount: 16 } });
+    const mapping = resourcesOf(dev.template, 'AWS::Lambda::EventSourceMapping').find(([, m]) => refOf(m.Properties!.FunctionName) === intake)!;
+    expect(mapping[1].Properties).toEqual({ FunctionName: { Ref: intake }, EventSourceArn: arnOf(queueId), BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    const fn = resource(dev, intake).Properties;
+    expect(fn).toMatchObject({ Timeout: 30, Environment: { Variables: { UNKNOWN_SERIAL_RETRY_SECONDS: '600' } } });
+    // Not invoked by EventBridge any more: no invoke permission, no async-invoke configuration.
+    expect(resourcesOf(dev.template, 'AWS::Lambda::Permission').filter(([, p]) => refOf(p.Properties!.FunctionName) === intake)).toEqual([]);
+    expect(resourcesOf(dev.template, 'AWS::Lambda::EventInvokeConfig').filter(([, c]) => refOf(c.Properties!.FunctionName) === intake)).toEqual([]);
+  });
+
+  it('takes unknownSerialRetrySeconds (0 to 3600) and sizes the receives by it', () => {
+    const short = synthesize({ unknownSerialRetrySeconds: 120 });
+    const events = short.stack.events;
+    expect(resource(short, idOf(short, events.certificateQueue)).Properties.RedrivePolicy.maxReceiveCount).toBe(certificateMaxReceives(120));
+    expect(resource(short, idOf(short, events.certificateIntake.function)).Properties.Environment.Variables.UNKNOWN_SERIAL_RETRY_SECONDS).toBe('120');
+    expect(() => parseConfig({ unknownSerialRetrySeconds: 3601 })).toThrow(DeploymentConfigError);
+    expect(() => parseConfig({ unknownSerialRetrySeconds: -1 })).toThrow('unknownSerialRetrySeconds');
   });
 
   it('matches exactly the configured certificateSources, and refuses an invalid list', () => {
@@ -117,14 +133,14 @@ describe('the certificate intake', () => {
     expect(() => synthesize({ certificateSources: ['ok', ' bad'] })).toThrow('deviceManager.certificateSources[1] must match');
   });
 
-  it('may Query the serial index only, do the device writes, send to its DLQ and write its logs', () => {
+  it('may Query the serial index only, do the device writes, consume its queue and write its logs', () => {
     const events = dev.stack.events;
     expect(sorted(roleStatements(dev, events.certificateIntake))).toEqual(
       sorted([
         logsStatement(dev, events.certificateIntake),
         { Effect: 'Allow', Action: [...CERTIFICATE_INTAKE_TABLE_ACTIONS], Resource: tableArn(dev) },
         { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [tableArn(dev), '/index/version-by-serial']] } },
-        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(idOf(dev, events.certificateDeadLetterQueue)) },
+        { Effect: 'Allow', Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'], Resource: arnOf(idOf(dev, events.certificateQueue)) },
       ]),
     );
   });
@@ -158,7 +174,7 @@ describe('the AWS IoT sync', () => {
   it('creates nothing of it when iotSync is off (the default)', () => {
     expect(dev.stack.iotSync).toBeUndefined();
     expect(resourcesOf(dev.template, 'AWS::IoT::ThingType')).toEqual([]);
-    expect(resourcesOf(dev.template, 'AWS::SQS::Queue')).toHaveLength(2);
+    expect(resourcesOf(dev.template, 'AWS::SQS::Queue')).toHaveLength(3);
     const statements = resourcesOf(dev.template, 'AWS::IAM::Policy').flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as Statement[]);
     expect(statements.flatMap((st) => asArray(st.Action)).filter((a) => a.startsWith('iot:'))).toEqual([]);
   });

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { parseCertificate } from '../../../functions/domain/certificate';
-import { handler } from '../../../functions/handlers/events/certificate-status';
+import { intake as handler } from '../../../functions/handlers/events/certificate-status';
 import { createServices, type Services, setServices } from '../../../functions/shared/composition';
 import { loadConfig } from '../../../functions/shared/config';
 import { METRIC, metrics } from '../../../functions/shared/observability';
