@@ -7,7 +7,6 @@ import type { Device, JsonValue, Slot } from '../../domain/device';
 import type { Criterion } from '../../domain/filters';
 import type { GroupView } from '../../domain/groups';
 import { lifecycleOf } from '../../domain/lifecycle';
-import pkg from '../../../package.json';
 
 /** Lamassu's `models.Slot`: the secrets map is named `versions`. */
 export interface LamassuSlot {
@@ -92,15 +91,6 @@ export function toLamassuDevice(device: Device) {
 }
 
 export type LamassuDevice = ReturnType<typeof toLamassuDevice>;
-
-/**
- * Lamassu's health body (backend/pkg/controllers/healtcheck.go): `health`, `version`, `build`,
- * `build_time`. `build` is empty: Lamassu's dashboard then shows no build line, where a build
- * without an RFC 3339 `build_time` would break its date formatting.
- */
-export function lamassuHealth() {
-  return { health: true, version: pkg.version, build: '', build_time: '' };
-}
 
 /** Lamassu's error messages (core/pkg/errs/device.go). */
 export const LAMASSU_ERRORS = {
