@@ -235,10 +235,11 @@ describe("Lamassu dashboard: a device's page through its lifecycle", () => {
     expectHeader(device);
     expect(device.status).toBe('DECOMMISSIONED');
     expect(device.identity.status).toBe('REVOKED'); // :680 Assign Identity enabled again
+    // As Lamassu records a decommission: DECOMMISSIONED (TimelineEventItem.tsx:55-57 'Event'), no status change.
     expect(timeline(device).slice(0, 3).map((e) => [e.source, e.type, e.description])).toEqual([
-      ['device', 'STATUS-UPDATED', "Status updated from 'ACTIVE' to 'DECOMMISSIONED'"],
       ['identity', 'STATUS-UPDATED', "Identity Slot Status updated from 'DECOMMISSIONED' to 'REVOKED'"],
       ['device', 'DECOMMISSIONED', ''],
+      ['identity', 'RENEWED', 'New Active Version set to 1'],
     ]);
   });
 

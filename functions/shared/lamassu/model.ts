@@ -7,7 +7,6 @@ import type { Device, JsonValue, Slot } from '../../domain/device';
 import type { Criterion } from '../../domain/filters';
 import type { GroupView } from '../../domain/groups';
 import { lifecycleOf } from '../../domain/lifecycle';
-import pkg from '../../../package.json';
 
 /** Lamassu's `models.Slot`: the secrets map is named `versions`. */
 export interface LamassuSlot {
@@ -44,7 +43,8 @@ type LamassuEvents = Record<string, { type: string; description: string }>;
 /**
  * The device's lifecycle (domain/lifecycle.ts) as Lamassu records it (backend/pkg/services/
  * devicemanager.go and dmsmanager.go): device events CREATED (no description), STATUS-UPDATED
- * (`Status updated from 'A' to 'B'`) and DECOMMISSIONED (no description); identity slot events
+ * (`Status updated from 'A' to 'B'`) and DECOMMISSIONED (no description, and no status change
+ * besides it); identity slot events
  * PROVISIONED (no description), RENEWED and RE-PROVISIONED (`New Active Version set to N`, which
  * Lamassu's dashboard parses to link the certificate) and a revocation as the slot's STATUS-UPDATED
  * (`Identity Slot Status updated from '<device status>' to 'REVOKED'`). Slot events appear only in
@@ -57,7 +57,8 @@ export function lamassuEventsOf(device: Device): { device: LamassuEvents; identi
     if (e.slot === undefined) {
       const change = /^Status updated from '([A-Z_]+)' to '([A-Z_]+)'/.exec(e.description);
       if (e.type === 'STATUS-UPDATED' && change) {
-        out.device[e.timestamp] = { type: e.type, description: `Status updated from '${change[1]}' to '${change[2]}'` };
+        // Lamassu records a decommission as DECOMMISSIONED alone, never as a status change.
+        if (change[2] !== 'DECOMMISSIONED') out.device[e.timestamp] = { type: e.type, description: `Status updated from '${change[1]}' to '${change[2]}'` };
         status = change[2]!;
       } else if (e.type === 'CREATED' || e.type === 'DECOMMISSIONED') out.device[e.timestamp] = { type: e.type, description: '' };
       else out.device[e.timestamp] = { type: e.type, description: e.description };
@@ -92,15 +93,6 @@ export function toLamassuDevice(device: Device) {
 }
 
 export type LamassuDevice = ReturnType<typeof toLamassuDevice>;
-
-/**
- * Lamassu's health body (backend/pkg/controllers/healtcheck.go): `health`, `version`, `build`,
- * `build_time`. `build` is empty: Lamassu's dashboard then shows no build line, where a build
- * without an RFC 3339 `build_time` would break its date formatting.
- */
-export function lamassuHealth() {
-  return { health: true, version: pkg.version, build: '', build_time: '' };
-}
 
 /** Lamassu's error messages (core/pkg/errs/device.go). */
 export const LAMASSU_ERRORS = {

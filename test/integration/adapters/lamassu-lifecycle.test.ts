@@ -1,24 +1,19 @@
 /**
  * The lifecycle list behind the Lamassu device view (domain/lifecycle.ts, docs/data-model.md), on
- * the real adapters and the embedded engine: a device with 1,000 metadata updates and 100 renewals
- * still shows CREATED and every renewal, the item stays within DynamoDB's 400 KB, and a device
- * stored before the list existed still renders and gains the list on its next change.
+ * the real adapters and the embedded engine: a device with more metadata updates than the 20 inline
+ * events still shows CREATED and every renewal; a device stored before the list existed still
+ * renders and gains the list on its next change. The full-size run (1,000 metadata updates and 100
+ * renewals) is lamassu-lifecycle.soak.test.ts.
  */
-import { randomUUID } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
-import { deviceRepository } from '../../../functions/adapters/dynamodb/device-repository';
 import { LIFECYCLE_ATTRIBUTE } from '../../../functions/adapters/dynamodb/device-writes';
 import { deviceKey } from '../../../functions/adapters/dynamodb/keys';
-import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
-import { deviceService } from '../../../functions/app/devices';
-import { INLINE_EVENT_LIMIT } from '../../../functions/domain/device';
-import { LIFECYCLE_MAX_BYTES } from '../../../functions/domain/lifecycle';
 import { MERGE_PATCH } from '../../../functions/domain/patch';
 import { IDENTITY_SLOT } from '../../../functions/domain/slots';
 import { toLamassuDevice } from '../../../functions/shared/lamassu/model';
 import type { Engine } from '../../../local/engine';
-import { freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
+import { freshTable, startTestEngine } from '../../support/dynamo';
+import { busyDeviceKeepsItsLifecycle, byReference, DAY, lifecycleSetup } from '../../support/lifecycle';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -28,64 +23,13 @@ afterAll(async () => {
   await engine.stop();
 });
 
-function setup(table: TestTable) {
-  const clock = testClock();
-  const repository = deviceRepository({ client: table.documentClient, tableName: table.tableName, listShards: 2, statsShards: 3, bookmarks: bookmarkCodec('k') });
-  const policies = policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks: bookmarkCodec('k') });
-  return { clock, repository, devices: deviceService({ devices: repository, policies, clock, newId: randomUUID }) };
-}
-
-const DAY = 86_400_000;
-/** A certificate bound by reference, as Lamassu's RA binds: serial and expiration; RENEWED when the key is kept. */
-const byReference = (n: number, now: Date, sameKey = true) => ({ type: 'x509' as const, serial_number: (0x1000 + n).toString(16), expiration_date: new Date(now.getTime() + 90 * DAY).toISOString(), same_key: sameKey });
-
-/** DynamoDB's item size: attribute names plus values (strings in UTF-8, numbers about their digits). */
-function itemBytes(item: Record<string, unknown>): number {
-  let bytes = 0;
-  for (const [name, value] of Object.entries(item)) bytes += Buffer.byteLength(name) + (typeof value === 'string' ? Buffer.byteLength(value) : String(value).length + 1);
-  return bytes;
-}
-
-it('a device with 1,000 metadata updates and 100 renewals keeps CREATED and all 100 renewals in the Lamassu view, within 400 KB', async () => {
-  const table = await freshTable(engine);
-  const { devices, repository, clock } = setup(table);
-  await devices.register({ id: 'busy', dms_id: 'ra-1', icon_color: '#0f67ff-#F0F8FF' });
-  await devices.bind('busy', IDENTITY_SLOT, byReference(0, clock.now(), false));
-  for (let renewal = 1; renewal <= 100; renewal++) {
-    for (let update = 0; update < 10; update++) await devices.patch('busy', MERGE_PATCH, { metadata: { counter: renewal * 10 + update } });
-    clock.advance(DAY);
-    await devices.bind('busy', IDENTITY_SLOT, byReference(renewal, clock.now()));
-  }
-  await devices.decommission('busy');
-
-  const stored = await table.documentClient.send(new GetCommand({ TableName: table.tableName, Key: deviceKey('busy') }));
-  const item = stored.Item!;
-  expect(itemBytes(item)).toBeLessThan(400 * 1024);
-  expect(Buffer.byteLength(item[LIFECYCLE_ATTRIBUTE] as string)).toBeLessThanOrEqual(LIFECYCLE_MAX_BYTES);
-  // The document (what /v2 serves and events carry) is unchanged: 20 inline events, no list.
-  const doc = JSON.parse(item.doc as string) as Record<string, unknown>;
-  expect(Object.keys(doc.events as object)).toHaveLength(INLINE_EVENT_LIMIT);
-  expect(item.doc as string).not.toContain('New Active Version');
-
-  const view = toLamassuDevice((await repository.get('busy'))!);
-  const deviceEvents = Object.entries(view.events).sort(([a], [b]) => a.localeCompare(b));
-  expect(deviceEvents[0]![1]).toEqual({ type: 'CREATED', description: '' });
-  expect(deviceEvents.map(([, e]) => e.type)).toEqual(['CREATED', 'STATUS-UPDATED', 'DECOMMISSIONED', 'STATUS-UPDATED']);
-  expect(deviceEvents[1]![1]).toEqual({ type: 'STATUS-UPDATED', description: "Status updated from 'NO_IDENTITY' to 'ACTIVE'" });
-  const identityEvents = Object.entries(view.identity!.events).sort(([a], [b]) => a.localeCompare(b));
-  expect(identityEvents[0]![1]).toEqual({ type: 'PROVISIONED', description: '' });
-  const renewals = identityEvents.filter(([, e]) => e.type === 'RENEWED').map(([, e]) => e.description);
-  expect(renewals).toEqual(Array.from({ length: 100 }, (_, i) => `New Active Version set to ${i + 1}`));
-  expect(identityEvents.at(-1)![1]).toEqual({ type: 'STATUS-UPDATED', description: "Identity Slot Status updated from 'DECOMMISSIONED' to 'REVOKED'" });
-  // No event in both maps (Lamassu's dashboard merges them into one timeline), no metadata update.
-  expect(Object.keys(view.events).filter((t) => Object.hasOwn(view.identity!.events, t))).toEqual([]);
-  expect([...deviceEvents, ...identityEvents].filter(([, e]) => e.type === 'SHADOW-UPDATED')).toEqual([]);
-  expect(view.icon_color).toBe('#0f67ff-#F0F8FF');
-}, 120_000);
+it('a device with 60 metadata updates and 6 renewals keeps CREATED and every renewal in the Lamassu view', async () => {
+  await busyDeviceKeepsItsLifecycle(await freshTable(engine), 6, 10);
+});
 
 it('a device stored without the list renders from its inline events and gains the list on its next change', async () => {
   const table = await freshTable(engine);
-  const { devices, repository, clock } = setup(table);
+  const { devices, repository, clock } = lifecycleSetup(table);
   await devices.register({ id: 'legacy', dms_id: 'ra-1' });
   await devices.bind('legacy', IDENTITY_SLOT, byReference(0, clock.now(), false));
   clock.advance(DAY);

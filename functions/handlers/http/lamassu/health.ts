@@ -4,6 +4,6 @@
  * and this function no data access: it says that the service answers, nothing about devices.
  */
 import { httpHandler, ok } from '../../../shared/http';
-import { lamassuHealth } from '../../../shared/lamassu/model';
+import { lamassuHealth } from '../../../shared/lamassu/health';
 
 export const handler = httpHandler({}, async () => ok(lamassuHealth()));
