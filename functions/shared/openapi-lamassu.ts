@@ -7,7 +7,7 @@ import { DEVICE_STATUSES, SLOT_STATUSES } from '../domain/device';
 import { MAX_PAGE_SIZE } from '../domain/query';
 import { ICON_COLOR_PATTERN } from '../domain/schemas';
 import { LAMASSU_PREFIX } from '../handlers/http/routes';
-import { MAX_JSONPATH_LENGTH } from './lamassu/jsonpath';
+import { JSONPATH_MAX_NODES, JSONPATH_MAX_STEPS, MAX_JSONPATH_LENGTH } from './lamassu/jsonpath';
 import { filterQueryParam } from './openapi-parts';
 import { LAMASSU_ERRORS } from './lamassu/model';
 
@@ -104,7 +104,7 @@ const query = [
     [
       "Lamassu's `field[operand]value`. Fields id, dms_owner (string: eq/equal, eq_ic/equal_ignorecase, ne/notequal, ne_ic, ct/contains, ct_ic/contains_ignorecase, nc/notcontains, nc_ic, in, in_ic, nin, nin_ic),",
       'creation_timestamp (bf/before, eq/equal, af/after), status (eq/equal, ne/notequal, in), tags (ct/contains, ct_ic/contains_ignorecase),',
-      `metadata and identity_slot (jsonpath: a JSONPath of at most ${MAX_JSONPATH_LENGTH} characters; a device matches when it selects a value, or for \`<path> <op> <JSON literal>\` when a selected value satisfies it; applied to what the other filters read, within the read budget).`,
+      `metadata and identity_slot (jsonpath: an RFC 9535 JSONPath of at most ${MAX_JSONPATH_LENGTH} characters without match() and search() (400: regular expressions are not run); a device matches when it selects a value, or for \`<path> <op> <JSON literal>\` when a selected value satisfies it; applied to what the other filters read, within the read budget; one request's JSONPath evaluation visits at most ${JSONPATH_MAX_STEPS} nodes and holds at most ${JSONPATH_MAX_NODES} in one selection within REQUEST_TIME_BUDGET_MS, else 422 QUERY_TOO_BROAD; a page holds at most LIST_BYTE_BUDGET bytes of devices and may end early with a \`next\`).`,
       'Unknown fields and malformed filters are ignored as Lamassu does; an unknown operand of a known field is 400.',
     ].join(' '),
   ),

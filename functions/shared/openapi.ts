@@ -34,7 +34,7 @@ const filterParam = filterQueryParam(
     `tags: ${TAG_OPS.join(' ')}. creation_timestamp, identity.expiration_date: ${DATE_OPS.join(' ')} (RFC 3339).`,
     `metadata.<dotted.path>: ${METADATA_OPS.join(' ')}; the value is read as JSON when it parses (numbers compare as numbers), else as a string; exists takes true|false.`,
     `Indexed entry points (no full read of the fleet): ${INDEXED_FILTERS.join(', ')}, and metadata.<key>[eq|in] for each indexed metadata key (INDEXED_METADATA_KEYS; listed in x-indexed-metadata-keys; after id and tags, before dms_owner and status) once its back-fill is done; chosen in that order; other filters are applied to what that entry point reads.`,
-    'A list request reads at most LIST_READ_BUDGET items (default 2000); when selective non-indexed filters exhaust it, the page may be shorter than page_size with a non-empty `next`.',
+    'A list request reads at most LIST_READ_BUDGET items (default 2000); when selective non-indexed filters exhaust it, the page may be shorter than page_size with a non-empty `next`. A page also ends early, with a `next`, when its devices would pass LIST_BYTE_BUDGET bytes serialized (default 5,000,000: under Lambda\'s 6 MB response limit).',
   ].join(' '),
 );
 const sorting = [

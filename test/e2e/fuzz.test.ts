@@ -1,7 +1,8 @@
 /**
  * Fuzzing every route of functions/handlers/http/routes.ts (iterated, so routes added later are
  * covered) against the local service: generated path parameters, filters, bookmarks, headers and
- * bodies, valid-looking and hostile. Asserts no 5xx, and that a rejected write changes nothing: the
+ * bodies, valid-looking and hostile (JSONPath expressions, deep JSON, PEM armor, mutated certificate
+ * DER among them). Asserts no 5xx, and that a rejected write changes nothing: the
  * whole table (devices, events, statistics counters, groups, outbox) is compared before and after.
  */
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -9,6 +10,7 @@ import fc from 'fast-check';
 import { HTTP_ROUTES, type HttpRoute } from '../../functions/handlers/http/routes';
 import type { LocalService } from '../../local/main';
 import { certificate } from '../support/certificates';
+import { deepJsonText, JSONPATH_PIECES, mutateDer, pemArmor } from '../support/hostile';
 import { call, startTestService } from '../support/http';
 import { bySize } from '../support/tier';
 
@@ -66,8 +68,12 @@ const pathParam = (name: string) =>
 const filterField = fc.constantFrom('id', 'dms_owner', 'icon', 'status', 'tags', 'creation_timestamp', 'identity.expiration_date', 'metadata.fw', 'metadata.toString', 'metadata.__proto__', 'metadata.loc.b', 'metadata.', 'metadata..x', 'colour', '');
 const filterOp = fc.constantFrom('eq', 'ne', 'ct', 'nc', 'in', 'nin', 'eq_ic', 'ct_ic', 'bf', 'af', 'gt', 'ge', 'lt', 'le', 'exists', 'zz', '');
 const filterValue = fc.oneof(fc.constantFrom('ACTIVE', 'eu', 'true', 'false', '1.0', '3', '2026-01-01T00:00:00Z', 'x,y', '{"a":1}', '[1,2]', 'null', ''), weird);
+/** JSONPath expressions from valid and broken pieces (Lamassu's `metadata[jsonpath]` filters). */
+const jsonPath = fc.array(fc.constantFrom(...JSONPATH_PIECES), { maxLength: 8 }).map((pieces) => `$${pieces.join('')}`);
 const filter = fc.oneof(
   fc.tuple(filterField, filterOp, filterValue).map(([f, o, v]) => `${f}[${o}]${v}`),
+  fc.tuple(fc.constantFrom('metadata', 'identity_slot'), jsonPath).map(([f, p]) => `${f}[jsonpath]${p}`),
+  fc.constantFrom('constructor[eq]x', '__proto__[eq]x', 'toString[eq]x', 'hasOwnProperty[eq]x', 'id[constructor]x'),
   weird,
 );
 const bookmark = fc.oneof(
@@ -117,8 +123,16 @@ const jsonPatch = fc.array(
   ),
   { maxLength: 4 },
 );
+/** Certificates: PEM armor only (repeated or near-miss markers) and DER with one byte changed. */
+const certificateText = fc.oneof(
+  fc.constant('PEM'),
+  fc.string(),
+  fc.tuple(fc.integer({ min: 1, max: 16 * 1024 }), fc.constantFrom('-----BEGIN CERTIFICATE-----\n', '-----BEGIN CERTIFICATE-----', '-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\n')).map(([n, unit]) => pemArmor(n, unit)),
+  fc.tuple(fc.nat(), fc.nat({ max: 255 })).map(([at, value]) => mutateDer(pem, at, value)),
+);
 const otherBodies = fc.oneof(
-  fc.record({ certificate: fc.oneof(fc.constant('PEM'), fc.string()) }, { requiredKeys: [] }),
+  fc.record({ certificate: certificateText }, { requiredKeys: [] }),
+  fc.record({ versions: fc.record({ '0': certificateText }) }, { requiredKeys: [] }),
   fc.record({ type: fc.constantFrom('TOKEN', 'SSH_KEY', 'OTHER', 'x509', 'bad'), secret: fc.oneof(fc.string({ maxLength: 50 }), jsonValue), expiration_date: fc.oneof(fc.constantFrom('2030-01-01T00:00:00Z', '2000-01-01T00:00:00Z', 'never'), jsonValue) }, { requiredKeys: [] }),
   fc.record({ reason: fc.oneof(fc.constantFrom('KeyCompromise', 'superseded', 'nope'), jsonValue) }, { requiredKeys: [] }),
   fc.record({ name: fc.oneof(fc.string({ maxLength: 20 }), jsonValue), settings: fc.oneof(fc.record({ preventive_delta: fc.constantFrom('60d', '1h', 'x', '0d'), critical_delta: fc.constantFrom('14d', '90d', '') }), jsonValue) }, { requiredKeys: [] }),
@@ -138,6 +152,13 @@ const body = fc.oneof(
   { weight: 3, arbitrary: otherBodies.map((b) => JSON.stringify(b)) },
   { weight: 1, arbitrary: jsonValue.map((b) => JSON.stringify(b)) },
   { weight: 1, arbitrary: fc.constantFrom('', '{', 'null', '[]', '{"a":1}{', `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`, '\u0000') },
+  // Deep JSON where metadata goes: merge patches, creations, JSON patch values, Lamassu patches.
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 1, max: 6000 }), fc.constantFrom('{"metadata":%}', '{"id":"deep","dms_id":"d","metadata":%}', '[{"op":"add","path":"/metadata/x","value":%}]', '{"patches":[{"op":"add","path":"/x","value":%}]}'))
+      .map(([depth, shape]) => shape.replace('%', deepJsonText(depth))),
+  },
 );
 const headers = fc.record(
   {

@@ -73,3 +73,10 @@ export function mutateDer(pem: string, at: number, value: number): string {
   der[at % der.length] = value & 0xff;
   return toPem(der);
 }
+
+/** Pieces of JSONPath, valid and not, that the fuzz generators concatenate after `$`. */
+export const JSONPATH_PIECES = [
+  '.env', '.n', '.t', '.*', '..*', '..n', '[0]', '[-1]', '[0:2]', '[::-1]', '[*]', "['env']", '["a","b"]', '[?@.n > 1]', '[?@ == 4]',
+  '[?length(@) > 2]', '[?count(@.*) > 1]', '[?value(@..n) == 3]', '[?!@.x]', '[?(@.a || @.b) && !(@.c)]', '[?match(@.env, "a+")]', '[?search(@, "(a|aa)+")]',
+  '[?@.a ==]', '[?(', ')]', '[', ']', '..', '.', ' == 1', " == 'prod'", ' < 20', '[?length(length(', '"', "'", '\\', '[?@.__proto__]', '.constructor', '.toString',
+];

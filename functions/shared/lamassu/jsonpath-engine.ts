@@ -217,14 +217,21 @@ class Parser {
     return { kind: 'slice', start, end, step };
   }
 
-  private int(): number {
+  /** `-?(0|[1-9][0-9]*)`, consumed; returns where it started. `-0` is a number but not an integer. */
+  private integerPart(what: 'an integer' | 'a number'): number {
     const start = this.pos;
     if (this.peek() === '-') this.next();
-    if (!isDigit(this.peek())) this.fail('expected an integer');
+    if (!isDigit(this.peek())) this.fail(`expected ${what}`);
     if (this.peek() === '0') {
       this.next();
-      if (this.s[start] === '-' || isDigit(this.peek())) this.fail('an integer cannot start with 0 or be -0');
+      if (isDigit(this.peek())) this.fail(`${what} cannot start with 0`);
+      if (what === 'an integer' && this.s[start] === '-') this.fail('an integer cannot be -0');
     } else while (isDigit(this.peek())) this.next();
+    return start;
+  }
+
+  private int(): number {
+    const start = this.integerPart('an integer');
     const n = Number(this.s.slice(start, this.pos));
     if (Math.abs(n) > MAX_SAFE) this.fail('an integer outside the I-JSON range');
     return n;
@@ -281,42 +288,27 @@ class Parser {
 
   private logical(): Logical {
     this.enter();
-    let left = this.and();
-    for (;;) {
-      const save = this.pos;
-      this.ws();
-      if (this.peek() === '|' && this.peek(1) === '|') {
-        this.next();
-        this.next();
-        this.ws();
-        left = { kind: 'or', left, right: this.and() };
-        this.steps++;
-      } else {
-        this.pos = save;
-        break;
-      }
-    }
+    const expr = this.chain('||', 'or', () => this.chain('&&', 'and', () => this.basic()));
     this.leave();
-    return left;
+    return expr;
   }
 
-  private and(): Logical {
-    let left = this.basic();
+  /** `operand (op operand)*`, left-associative: `||` over `&&` over basic expressions. */
+  private chain(op: '||' | '&&', kind: 'or' | 'and', operand: () => Logical): Logical {
+    let left = operand();
     for (;;) {
       const save = this.pos;
       this.ws();
-      if (this.peek() === '&' && this.peek(1) === '&') {
-        this.next();
-        this.next();
-        this.ws();
-        left = { kind: 'and', left, right: this.basic() };
-        this.steps++;
-      } else {
+      if (!this.s.startsWith(op, this.pos)) {
         this.pos = save;
-        break;
+        return left;
       }
+      this.next();
+      this.next();
+      this.ws();
+      left = { kind, left, right: operand() };
+      this.steps++;
     }
-    return left;
   }
 
   private basic(): Logical {
@@ -394,13 +386,7 @@ class Parser {
   }
 
   private number(): number {
-    const start = this.pos;
-    if (this.peek() === '-') this.next();
-    if (!isDigit(this.peek())) this.fail('expected a number');
-    if (this.peek() === '0') {
-      this.next();
-      if (isDigit(this.peek())) this.fail('a number cannot start with 0');
-    } else while (isDigit(this.peek())) this.next();
+    const start = this.integerPart('a number');
     if (this.peek() === '.') {
       this.next();
       if (!isDigit(this.peek())) this.fail('expected a digit after .');

@@ -4,9 +4,11 @@
  * bounds counted in steps, never timed.
  */
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { dirname, join } from 'node:path';
 import { evaluate, JsonPathBudget, JsonPathBudgetError, JsonPathSyntaxError, MAX_NESTING, parseJsonPath } from '../../../functions/shared/lamassu/jsonpath-engine';
 import { compileJsonPath, JSONPATH_MAX_STEPS, jsonPathBudget, matchesJsonPath } from '../../../functions/shared/lamassu/jsonpath';
+import { branchyMetadata, JSONPATH_PIECES } from '../../support/hostile';
 
 interface Case {
   name: string;
@@ -134,5 +136,33 @@ describe('Lamassu forms', () => {
 
   it('answers a parse error naming the expression and the position', () => {
     expect(compileJsonPath('$[?(@.a ==)]')).toMatch(/'\$\[\?\(@\.a ==\)\]' is not a valid JSONPath expression: .* at position 10/);
+  });
+});
+
+describe('generated expressions', () => {
+  const doc = { env: 'prod', n: 3, t: branchyMetadata(), a: [1, 'x', { b: null }] };
+  it('parse in linear steps, fail only with a syntax error, and evaluate within the budget', () => {
+    const expression = fc.array(fc.constantFrom(...JSONPATH_PIECES), { maxLength: 10 }).map((pieces) => `$${pieces.join('')}`);
+    fc.assert(
+      fc.property(expression, (text) => {
+        let parsed: ReturnType<typeof parseJsonPath>;
+        try {
+          parsed = parseJsonPath(text);
+        } catch (error) {
+          expect(error).toBeInstanceOf(JsonPathSyntaxError);
+          return;
+        }
+        expect(parsed.steps).toBeLessThanOrEqual(2 * text.length + 1);
+        const b = new JsonPathBudget(20_000, 5_000);
+        try {
+          evaluate(parsed.query, doc, b);
+        } catch (error) {
+          expect(error).toBeInstanceOf(JsonPathBudgetError);
+        }
+        // A charge may overshoot by one string's length at most (length() and string order).
+        expect(b.steps).toBeLessThanOrEqual(20_000 + 100);
+      }),
+      { numRuns: 2000, seed: 20261206 },
+    );
   });
 });
