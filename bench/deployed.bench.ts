@@ -96,7 +96,7 @@ async function main() {
       if (seen.has(o.routeKey)) continue;
       seen.add(o.routeKey);
       const init = initOf.get(o.function)!;
-      rows.push([o.routeKey, o.status, o.calls, o.rounds, init, `${fmt(init / baseline)}×`]);
+      rows.push([o.routeKey, o.status, String(o.calls), String(o.rounds), init, `${fmt(init / baseline)}×`]);
     }
     // The functions behind no route: the largest invocation of each.
     const routed = new Set(world.stack.routes.map((r) => r.function.logicalId));
@@ -105,7 +105,7 @@ async function main() {
       const runs = world.invocations.filter((i) => i.function === fn.logicalId);
       const worst = runs.reduce((m, i) => (i.calls > m.calls ? i : m), { calls: 0, rounds: 0, trigger: 'not invoked' } as { calls: number; rounds: number; trigger: string });
       const init = initOf.get(fn.logicalId)!;
-      rows.push([`${fn.logicalId.replace(/Function[0-9A-F]{8}$/, '')} (${worst.trigger.split(' ')[0]}, ${runs.length} inv.)`, '', worst.calls, worst.rounds, init, `${fmt(init / baseline)}×`]);
+      rows.push([`${fn.logicalId.replace(/Function[0-9A-F]{8}$/, '')} (${worst.trigger.split(' ')[0]}, ${runs.length} inv.)`, '', String(worst.calls), String(worst.rounds), init, `${fmt(init / baseline)}×`]);
     }
     printTable(
       `Deployed simulation (everything-on profile): AWS calls per request and cold init of the bundle (median of ${RUNS} fresh runtime processes)`,

@@ -62,6 +62,8 @@ interface Step {
   headers?: Record<string, string>;
   /** Expected status, or statuses separated by `|`; default: any 2xx. */
   status?: number | string;
+  /** Only where the template has the route (a route some settings or versions do not have). */
+  ifRouted?: boolean;
 }
 
 const V1 = '/api/devmanager/v1';
@@ -101,6 +103,7 @@ async function routeSteps(indexed: boolean): Promise<Step[]> {
     { method: 'POST', path: '/v2/devices/sim-2/idslot/revoke', body: { reason: 'KeyCompromise' } },
     { method: 'DELETE', path: '/v2/device-groups/grp-sim' },
     // The Lamassu-compatible edge.
+    { method: 'GET', path: '/api/devmanager/health', ifRouted: true },
     { method: 'POST', path: `${V1}/devices`, body: { id: 'lam-1', dms_id: 'dms-lam', alias: 'camera', tags: [], metadata: { model: 'l1' }, icon: '', icon_color: '' } },
     { method: 'GET', path: `${V1}/devices` },
     { method: 'GET', path: `${V1}/devices/lam-1` },
@@ -136,6 +139,8 @@ export interface RouteOutcome {
 export async function driveRoutes(world: World): Promise<RouteOutcome[]> {
   const outcomes: RouteOutcome[] = [];
   for (const step of await routeSteps(isIndexed(world, 'model'))) {
+    // Coverage stays strict: a route of the template that no step reaches fails the flow test.
+    if (step.ifRouted && !world.hasRoute(step.method, step.path)) continue;
     const r: ApiResponse = await world.request(step.method, step.path, { body: step.body, query: step.query, headers: step.headers });
     outcomes.push({ routeKey: r.route.routeKey, function: r.route.function.logicalId, status: r.status, expected: step.status ? String(step.status) : '2xx', calls: r.invocation.calls, rounds: r.invocation.rounds, body: r.body });
   }

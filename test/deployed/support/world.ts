@@ -131,6 +131,10 @@ export class World {
     return run;
   }
 
+  hasRoute(method: string, rawPath: string): boolean {
+    return this.stack.routes.some((r) => r.method === method && routePattern(r.path).test(rawPath));
+  }
+
   /** An HTTP API request, as API Gateway (payload 2.0) hands it to the route's function. */
   async request(method: string, rawPath: string, options: { body?: unknown; headers?: Record<string, string>; query?: Record<string, string> } = {}): Promise<ApiResponse> {
     const route = this.stack.routes.find((r) => r.method === method && routePattern(r.path).test(rawPath));
