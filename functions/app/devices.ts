@@ -15,7 +15,6 @@ import {
 import { DeviceNotFoundError, PolicyMovedError, PreconditionFailedError, SlotNotFoundError, ValidationError, VersionConflictError } from '../domain/errors';
 import { statusesAllowed, type Filter } from '../domain/filters';
 import { deviceCreated, deviceUpdated, type OutboxEvent } from '../domain/outbox';
-import { applyShadowPatch } from '../domain/patch';
 import { defaultPolicy, type DmsPolicy, policyWindows } from '../domain/policy';
 import { chooseEntryPoint, type DeviceListQuery } from '../domain/query';
 import {
@@ -143,6 +142,9 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
     },
 
     async patch(id: string, mediaType: string, patch: unknown, ifMatch?: number): Promise<Device> {
+      // Loaded on first use: the patch rules bring the request schemas (zod) and fast-json-patch,
+      // which a function that never patches should not load at its cold start.
+      const { applyShadowPatch } = await import('../domain/patch');
       const { device } = await mutate(id, ifMatch, (current, now) => {
         const shadow: DeviceShadow = applyShadowPatch(shadowOf(current), mediaType, patch);
         if (JSON.stringify(shadow) === JSON.stringify(shadowOf(current))) return undefined;
