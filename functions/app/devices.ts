@@ -13,12 +13,10 @@ import {
   withInlineEvents,
 } from '../domain/device';
 import { DeviceNotFoundError, PolicyMovedError, PreconditionFailedError, SlotNotFoundError, ValidationError, VersionConflictError } from '../domain/errors';
-import { statusesAllowed, type Filter } from '../domain/filters';
+import type { Filter } from '../domain/filters';
 import { deviceCreated, deviceUpdated, type OutboxEvent } from '../domain/outbox';
 import { appendLifecycle, lifecycleOf, withLifecycle } from '../domain/lifecycle';
-import { applyShadowPatch } from '../domain/patch';
 import { defaultPolicy, type DmsPolicy, policyWindows } from '../domain/policy';
-import { chooseEntryPoint, type DeviceListQuery } from '../domain/query';
 import {
   applyCertificateStatus,
   bindSlot,
@@ -35,6 +33,7 @@ import {
 import { normaliseSerial } from '../domain/certificate';
 import { DEFAULT_RENEWAL, type RenewalSettings, type RenewalWindows } from '../domain/status';
 import { type Clock, type DeviceChange, type DeviceRepository, type DeviceStats, type IdGenerator, NO_TELEMETRY, type Page, type PolicyRepository, type Telemetry } from './ports';
+import { deviceReads } from './device-reads';
 import { retryOnConflict, type RetryOptions } from './retry';
 
 export interface DeviceServiceDeps {
@@ -57,6 +56,8 @@ type Mutation = Omit<DeviceChange, 'before'>;
 export type DeviceService = ReturnType<typeof deviceService>;
 
 export function deviceService({ devices, policies, clock, newId, defaults = DEFAULT_RENEWAL, retry = {}, telemetry = NO_TELEMETRY, deviceSnapshots = false }: DeviceServiceDeps) {
+  const reads = deviceReads({ devices });
+
   /** Every stored change goes through here, so every status change is counted once. */
   async function save(change: DeviceChange): Promise<void> {
     // The lifecycle list (domain/lifecycle.ts) the device item keeps beside its document.
@@ -137,11 +138,12 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
 
     get: load,
 
-    list(query: DeviceListQuery): Promise<Page<Device>> {
-      return devices.list(query);
-    },
+    list: reads.list,
 
     async patch(id: string, mediaType: string, patch: unknown, ifMatch?: number): Promise<Device> {
+      // Loaded on first use: the patch rules bring the request schemas (zod) and fast-json-patch,
+      // which a function that never patches should not load at its cold start.
+      const { applyShadowPatch } = await import('../domain/patch');
       const { device } = await mutate(id, ifMatch, (current, now) => {
         const shadow: DeviceShadow = applyShadowPatch(shadowOf(current), mediaType, patch);
         if (JSON.stringify(shadow) === JSON.stringify(shadowOf(current))) return undefined;
@@ -281,20 +283,7 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
       return devices.stats(filters);
     },
 
-    /**
-     * Statistics of the devices matching `filters`, `status` filters allowed (group statistics; the
-     * stats route keeps refusing them). A status filter only masks the distribution of the other
-     * filters, so the counters still serve `dms_owner[eq]` or an indexed metadata value alone; the status index is used instead
-     * when it is the only indexed entry point.
-     */
-    async statsOfMatching(filters: readonly Filter[]): Promise<DeviceStats> {
-      const rest = filters.filter((f) => f.kind !== 'status');
-      if (rest.length === filters.length || (rest.length > 0 && chooseEntryPoint(rest, devices.indexedMetadataKeys).kind === 'ALL')) return devices.stats(filters);
-      const allowed = new Set<string>(statusesAllowed(filters));
-      const { status_distribution } = await devices.stats(rest);
-      const distribution = Object.fromEntries(Object.entries(status_distribution).map(([s, n]) => [s, allowed.has(s) ? n : 0])) as DeviceStats['status_distribution'];
-      return { total: Object.values(distribution).reduce((a, b) => a + b, 0), status_distribution: distribution };
-    },
+    statsOfMatching: reads.statsOfMatching,
   };
 }
 

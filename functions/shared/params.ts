@@ -1,8 +1,6 @@
-/** Path parameters, validated once. */
-import type { z } from 'zod';
+/** Path parameters, validated once (request bodies: body.ts, which brings the schemas). */
 import { DeviceNotFoundError, GroupNotFoundError, ID_PATTERN, ValidationError } from '../domain';
-import { problemsOf, revokeSchema } from '../domain/schemas';
-import { IDENTITY_SLOT, REVOCATION_REASONS, revocationReasonOf, type RevocationReason } from '../domain/slots';
+import { IDENTITY_SLOT } from '../domain/slots';
 import type { HttpRequest } from './http';
 
 /** A syntactically impossible id cannot name a device: 404, the same answer as an unknown one. */
@@ -19,13 +17,6 @@ export function groupIdOf(request: HttpRequest): string {
   return id;
 }
 
-/** Validates a parsed JSON body against a schema: 400 with details naming each offending field. */
-export function bodyOf<T extends z.ZodType>(request: HttpRequest, schema: T, what = 'request body'): z.infer<T> {
-  const parsed = schema.safeParse(request.body);
-  if (!parsed.success) throw new ValidationError(`invalid ${what}`, problemsOf(parsed.error));
-  return parsed.data;
-}
-
 /** An extra slot name: the device id rule, and not the reserved `identity`. */
 export function slotNameOf(request: HttpRequest, allowIdentity = false): string {
   const slot = request.pathParameters.slot ?? '';
@@ -39,12 +30,4 @@ export function dmsIdOf(request: HttpRequest): string {
   const id = request.pathParameters.id ?? '';
   if (!ID_PATTERN.test(id)) throw new ValidationError('invalid DMS id', [{ field: 'id', problem: 'must be 1-128 characters of A-Z a-z 0-9 : _ . -' }]);
   return id;
-}
-
-/** `{"reason": "<RFC 5280 reason>"}` of a revocation request. */
-export function reasonOf(request: HttpRequest): RevocationReason {
-  const { reason } = bodyOf(request, revokeSchema);
-  const known = revocationReasonOf(reason);
-  if (!known) throw new ValidationError('unknown revocation reason', [{ field: 'reason', problem: `must be one of ${REVOCATION_REASONS.join(', ')}` }]);
-  return known;
 }

@@ -69,6 +69,19 @@ describe('function bundles', () => {
   });
 });
 
+describe('what a cold start evaluates', () => {
+  const zodLoaded = (file: string) =>
+    execFileSync(process.execPath, ['-e', `require(${JSON.stringify(file)});process.stdout.write(String(Object.keys(globalThis).some((k)=>k.startsWith('__zod'))))`], {
+      env: { PATH: process.env.PATH, TABLE_NAME: 't', AWS_REGION: 'us-east-1', POWERTOOLS_METRICS_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      encoding: 'utf8',
+    });
+
+  it('a route without a body loads no schemas (zod); a route with one does', () => {
+    expect(zodLoaded(bundle('http/get-device').file)).toBe('false');
+    expect(zodLoaded(bundle('http/create-device').file)).toBe('true');
+  });
+});
+
 describe('tracing as a side file', () => {
   const loadsTracer = (file: string, env: Record<string, string>) =>
     execFileSync(

@@ -3,7 +3,8 @@ import { bindCertificateSchema } from '../../domain/schemas';
 import { IDENTITY_SLOT } from '../../domain/slots';
 import { devices } from '../../shared/compose/devices';
 import { httpHandler, ifMatchOf, ok } from '../../shared/http';
-import { bodyOf, deviceIdOf } from '../../shared/params';
+import { bodyOf } from '../../shared/body';
+import { deviceIdOf } from '../../shared/params';
 
 export const handler = httpHandler({ accepts: ['application/json'] }, async (request) => {
   const id = deviceIdOf(request);

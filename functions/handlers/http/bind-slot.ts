@@ -4,7 +4,8 @@ import { bindSlotSchema } from '../../domain/schemas';
 import type { SlotMaterial } from '../../domain/slots';
 import { devices } from '../../shared/compose/devices';
 import { httpHandler, ifMatchOf, ok } from '../../shared/http';
-import { bodyOf, deviceIdOf, slotNameOf } from '../../shared/params';
+import { bodyOf } from '../../shared/body';
+import { deviceIdOf, slotNameOf } from '../../shared/params';
 
 export const handler = httpHandler({ accepts: ['application/json'] }, async (request) => {
   const id = deviceIdOf(request);

@@ -1,7 +1,8 @@
 import { IDENTITY_SLOT } from '../../domain/slots';
 import { devices } from '../../shared/compose/devices';
 import { httpHandler, ifMatchOf, ok } from '../../shared/http';
-import { deviceIdOf, reasonOf } from '../../shared/params';
+import { reasonOf } from '../../shared/body';
+import { deviceIdOf } from '../../shared/params';
 
 export const handler = httpHandler({ accepts: ['application/json'] }, async (request) => {
   const id = deviceIdOf(request);

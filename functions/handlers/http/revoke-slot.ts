@@ -1,6 +1,7 @@
 import { devices } from '../../shared/compose/devices';
 import { httpHandler, ifMatchOf, ok } from '../../shared/http';
-import { deviceIdOf, reasonOf, slotNameOf } from '../../shared/params';
+import { reasonOf } from '../../shared/body';
+import { deviceIdOf, slotNameOf } from '../../shared/params';
 
 export const handler = httpHandler({ accepts: ['application/json'] }, async (request) => {
   const id = deviceIdOf(request);

@@ -1,15 +1,14 @@
 /** The device group use cases: process-wide, for the group routes. */
 import { randomUUID } from 'node:crypto';
-import type { DeviceService } from '../../app/devices';
-import { groupService, type GroupService } from '../../app/groups';
+import { type GroupMemberSource, groupService, type GroupService } from '../../app/groups';
 import { groupRepository } from '../../adapters/dynamodb/group-repository';
 import { processWide, type TableContext } from './context';
-import { devices } from './devices';
+import { deviceReads } from './device-reads';
 
-export function createGroups({ client, config, clock, bookmarks, retry }: TableContext, deviceUseCases: DeviceService): GroupService {
+export function createGroups({ client, config, clock, bookmarks, retry }: TableContext, members: GroupMemberSource): GroupService {
   return groupService({
     groups: groupRepository({ client, tableName: config.tableName, bookmarks }),
-    devices: deviceUseCases,
+    devices: members,
     clock,
     newId: randomUUID,
     maxDepth: config.groupMaxDepth,
@@ -17,4 +16,4 @@ export function createGroups({ client, config, clock, bookmarks, retry }: TableC
   });
 }
 
-export const groups = processWide((s) => s.groups, (context) => createGroups(context, devices()));
+export const groups = processWide((s) => s.groups, (context) => createGroups(context, deviceReads()));

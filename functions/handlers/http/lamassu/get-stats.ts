@@ -1,10 +1,10 @@
 /** Lamassu `GET /v1/stats`: `{total, status_distribution}` of the devices matching its filters. */
-import { devices as deviceUseCases } from '../../../shared/compose/devices';
+import { deviceReads } from '../../../shared/compose/device-reads';
 import { ok } from '../../../shared/http';
 import { lamassuHandler, listDeps } from '../../../shared/lamassu/http';
 import { lamassuStats } from '../../../shared/lamassu/query';
 
 export const handler = lamassuHandler({}, async (request) => {
-  const devices = deviceUseCases();
+  const devices = deviceReads();
   return ok(await lamassuStats(request.query, { ...listDeps((q) => devices.list(q)), stats: (filters) => devices.statsOfMatching(filters) }));
 });

@@ -1,5 +1,5 @@
 /** Lamassu `GET /v1/devices/dms/{id}`: the devices of one DMS, same query syntax as the list. */
-import { devices } from '../../../shared/compose/devices';
+import { deviceReads } from '../../../shared/compose/device-reads';
 import { ok } from '../../../shared/http';
 import { lamassuHandler, listDeps } from '../../../shared/lamassu/http';
 import { lamassuList } from '../../../shared/lamassu/query';
@@ -7,5 +7,5 @@ import { dmsIdOf } from '../../../shared/params';
 
 export const handler = lamassuHandler({}, async (request) => {
   const dms = dmsIdOf(request);
-  return ok(await lamassuList(request.query, listDeps((q) => devices().list(q), [{ field: 'dms_owner', operand: 'eq', value: dms }])));
+  return ok(await lamassuList(request.query, listDeps((q) => deviceReads().list(q), [{ field: 'dms_owner', operand: 'eq', value: dms }])));
 });
