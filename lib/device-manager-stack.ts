@@ -3,6 +3,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { DeploymentConfig } from './config';
 import { AlarmActions } from './constructs/alarm-actions';
+import { acknowledgeGuard } from './validation';
 import { DeviceApi } from './constructs/api';
 import { CaRevocation } from './constructs/ca-revocation';
 import { Dashboard } from './constructs/dashboard';
@@ -57,6 +58,12 @@ export class DeviceManagerStack extends Stack {
     });
 
     if (config.alarms) this.alarmActions = new AlarmActions(this, 'AlarmActions', { alarms: config.alarms, stageName: config.stageName });
+    else {
+      acknowledgeGuard(this, {
+        cloudwatch_alarm_action_check:
+          'This deployment gives no `alarms` setting, so its alarms have no action (they still change state and show on the dashboard); set alarms.topicArn or alarms.email and every alarm notifies that topic (docs/deployment.md).',
+      });
+    }
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.domainName ? `https://${this.api.domainName.name}/` : this.api.url, description: 'Base URL of the HTTP API; routes start with /v2' });
     if (this.api.domainName) {

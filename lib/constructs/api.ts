@@ -27,6 +27,7 @@ import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS, CORS_
 import { Grant } from 'aws-cdk-lib/aws-iam';
 import { type AuthConfig, type DeploymentConfig, toRemovalPolicy } from '../config';
 import { ServiceFunction } from './service-function';
+import { acknowledgeGuard, GUARD_REASONS } from '../validation';
 
 export interface DeviceApiProps {
   readonly config: DeploymentConfig;
@@ -109,6 +110,15 @@ export class DeviceApi extends Construct {
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
       retention: config.logRetentionDays as RetentionDays,
       removalPolicy: toRemovalPolicy(config.removalPolicy),
+    });
+    acknowledgeGuard(this.accessLogGroup, {
+      cloudwatch_log_group_retention_period_check: GUARD_REASONS.cloudwatch_log_group_retention_period_check,
+      cloudwatch_log_group_encrypted_check: 'The access logs hold request metadata (route, status, latency, caller id), no bodies or tokens; CloudWatch Logs encrypts them at rest with service keys.',
+    });
+    // The routes' integrations add one Lambda permission per function: principal apigateway.amazonaws.com, conditioned on this API's ARN.
+    acknowledgeGuard(this.httpApi, {
+      lambda_function_public_access_prohibited_check:
+        'Each permission lets only API Gateway (apigateway.amazonaws.com) invoke a route function, with SourceArn set to this API and route; no account or public principal can invoke it.',
     });
     this.stage = this.httpApi.addStage('DefaultStage', {
       autoDeploy: true,

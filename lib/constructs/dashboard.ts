@@ -30,6 +30,7 @@ import type { DashboardRuntimeConfig } from '../../web/runtime-config';
 import { dashboardCsp } from '../../web/security-headers';
 import { type DeploymentConfig, toRemovalPolicy } from '../config';
 import { nagPseudo } from './nag-ids';
+import { acknowledgeGuard, GUARD_REASONS } from '../validation';
 
 export interface DashboardProps {
   readonly config: DeploymentConfig;
@@ -88,6 +89,16 @@ export class Dashboard extends Construct {
       reason: 'The bucket holds only the public build of the dashboard, replaced whole at each deployment; CloudFront is its only reader, so request logs would repeat what CloudFront sees.',
     });
 
+    const assetsOnly = 'The bucket holds only the public build of the dashboard, replaced whole (and pruned) at each deployment from the CDK asset; CloudFront is its only reader';
+    acknowledgeGuard(this.bucket, {
+      s3_bucket_default_encryption_kms_check: `${assetsOnly}: public files need no customer-managed key; SSE-S3 encrypts them at rest.`,
+      s3_bucket_versioning_enabled_check: `${assetsOnly}: the previous version is the previous deployment's asset, redeployed from source.`,
+      s3_bucket_logging_enabled_check: `${assetsOnly}: request logs would repeat what CloudFront sees.`,
+      s3_event_notifications_enabled_check: `${assetsOnly}: nothing reacts to its changes.`,
+      s3_lifecycle_policy_check: `${assetsOnly}: no object outlives a deployment, so nothing ages out.`,
+      s3_bucket_object_lock_enabled_check: `${assetsOnly}: every deployment replaces and deletes objects, which Object Lock would forbid.`,
+    });
+
     // The issuer serves OIDC discovery and (usually) the token endpoint the page calls at sign-in.
     const issuerOrigin = config.auth.type === 'jwt' ? new URL(config.auth.issuer).origin : undefined;
     this.headers = new ResponseHeadersPolicy(this, 'SecurityHeaders', {
@@ -136,6 +147,14 @@ export class Dashboard extends Construct {
       { id: 'AwsSolutions-CFR4', reason: 'The distribution uses the default *.cloudfront.net certificate, whose minimum TLS version CloudFront fixes; a custom domain would set TLSv1.2_2021.' },
     );
 
+    acknowledgeGuard(this.distribution, {
+      cloudfront_origin_failover_enabled_check: 'One bucket and one API, both regional services of this stack: a failover origin would need a second region to fail over to, which a single-region stack does not have.',
+      cloudfront_access_logs_enabled_check: 'API requests are logged by the API stage access logs; the static files carry no data worth a second request log.',
+      cloudfront_custom_ssl_certificate_check: 'The distribution uses the default *.cloudfront.net certificate (no custom domain configured); a custom domain would bring its own ACM certificate.',
+      cloudfront_sni_enabled_check: 'The default *.cloudfront.net certificate is served by CloudFront for every client; SNI applies to a custom certificate, which this distribution does not have.',
+      cloudfront_security_policy_check: 'With the default *.cloudfront.net certificate CloudFront fixes the TLS policy (TLSv1 minimum cannot be raised); a custom domain would set TLSv1.2_2021.',
+    });
+
     const deployment = new BucketDeployment(this, 'Deploy', {
       sources: [props.assetPath ? Source.asset(props.assetPath) : dashboardAsset(), Source.jsonData('dashboard-config.json', dashboardRuntimeConfig(config))],
       destinationBucket: this.bucket,
@@ -156,6 +175,10 @@ export class Dashboard extends Construct {
       { id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`, reason: `${copy}: it writes every object of the dashboard bucket, and only that bucket.` },
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'CDK BucketDeployment invalidates the distribution after copying: cloudfront:CreateInvalidation and GetInvalidation take no resource narrower than *.' },
     );
+    acknowledgeGuard(deployment.handlerRole.node.scope!, {
+      lambda_inside_vpc_check: "CDK BucketDeployment's handler copies between two S3 buckets and invalidates CloudFront, all AWS endpoints with IAM; there is nothing in a VPC to reach.",
+      cloudwatch_log_group_encrypted_check: "CDK BucketDeployment's handler logs only object keys it copies (public dashboard files); CloudWatch Logs encrypts them at rest with service keys.",
+    });
     Validations.of(deployment.handlerRole.node.scope!).acknowledge({
       id: 'AwsSolutions-L1',
       reason: "CDK BucketDeployment's handler runtime is chosen by the CDK version (a Python runtime it tests with); it is upgraded with aws-cdk-lib, not per stack.",

@@ -2,6 +2,7 @@
  * The one DynamoDB table, built from the single-table schema (functions/adapters/dynamodb/schema.ts)
  * so that the deployed table, the local engine and the test tables cannot disagree on key or index names.
  */
+import { acknowledgeGuard } from '../validation';
 import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { ALL_INDEXES, type IndexDefinition, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../../functions/adapters/dynamodb/schema';
@@ -36,6 +37,10 @@ export class DeviceTable extends Construct {
       removalPolicy: toRemovalPolicy(removalPolicy),
       // A retained table must also survive a stray `cdk destroy` or a replacement in the console.
       deletionProtection: removalPolicy === 'retain',
+    });
+    acknowledgeGuard(this.table, {
+      dynamodb_table_encrypted_kms_check:
+        'Encrypted at rest with the DynamoDB-owned key (the default); the items hold device records and certificate public data, no secrets, and a customer-managed key would add a KMS request to reads and writes (cost, throttling) without protecting more.',
     });
     for (const index of ALL_INDEXES) {
       this.table.addGlobalSecondaryIndex({

@@ -20,6 +20,7 @@ import { CERTIFICATE_STATUS_DETAIL_TYPE } from '../../functions/domain/slots';
 import { LAMASSU_EVENT_SOURCE } from '../../functions/app/lamassu-events';
 import { type DeploymentConfig, toRemovalPolicy } from '../config';
 import { ServiceFunction } from './service-function';
+import { acknowledgeGuard } from '../validation';
 
 /** How long the archive keeps published events for replay. */
 export const EVENT_ARCHIVE_RETENTION = Duration.days(90);
@@ -64,6 +65,7 @@ export function deadLetterQueue(scope: Construct, id: string, config: Deployment
     id: 'AwsSolutions-SQS3',
     reason: `This queue is itself a dead-letter queue (${holds}); a dead-letter queue of a dead-letter queue would only move the problem. Its depth alarm tells operators to look.`,
   });
+  acknowledgeGuard(queue, { sqs_dlq_check: `This queue is itself a dead-letter queue (${holds}); its depth alarm tells operators to look, and nothing reads from it automatically.` });
   const alarm = new Alarm(scope, `${id}Depth`, {
     alarmDescription: `Messages in the dead-letter queue: ${holds}. Inspect, fix the cause, then redrive.`,
     metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),

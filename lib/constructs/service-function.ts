@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import type { TableAccess } from '../../functions/handlers/http/routes';
 import { TRACING_MODULE } from '../../functions/shared/tracing';
 import { type DeploymentConfig, toRemovalPolicy } from '../config';
+import { acknowledgeGuard, GUARD_REASONS } from '../validation';
 
 /** The repository root: entries, the lock file and esbuild's working directory are resolved from it. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -189,6 +190,7 @@ export class ServiceFunction extends Construct implements IGrantable {
       reason:
         'The runtime is pinned to nodejs22.x on purpose (a supported LTS runtime): the bundle targets node22 and the code is tested on Node 22. Moving to a newer runtime is a deliberate, tested change, not an automatic one.',
     });
+    acknowledgeGuard(this, GUARD_REASONS);
     if (tableActionsOf(props.tableAccess).includes('dynamodb:Query')) {
       // cdk-nag findings are acknowledged one by one: this one names this table's index ARN exactly.
       const tableLogicalId = Stack.of(this).resolve((props.table.node.defaultChild as CfnTable).logicalId) as string;

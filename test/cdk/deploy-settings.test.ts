@@ -8,26 +8,11 @@ import { parseConfig } from '../../lib/config';
 import { IOT_CERTIFICATE_BLAST_RADIUS } from '../../lib/constructs/iot-sync';
 import { LAMASSU_EVENT_SOURCE } from '../../functions/app/lamassu-events';
 import { HTTP_ROUTES } from '../../functions/handlers/http/routes';
+import { EVERYTHING_ON, KEY, SECRET } from './profiles';
 import { acknowledgements, asArray, nagFindings, resourcesOf, statementsOfRole, synthesize } from './helpers';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
-const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ca-auth-AbCdEf';
-const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
-/** Every feature on: Cognito-style scopes, dashboard, IoT sync, Lamassu events and CA calls, indexed keys, alarms, CORS. */
-export const EVERYTHING_ON = {
-  stageName: 'prod',
-  auth: { type: 'jwt', issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example', audience: ['client-id'], scopePrefix: 'device-manager/' },
-  dashboard: { enabled: true, clientId: 'client-id' },
-  iotSync: { enabled: true, metadataKeys: ['model'] },
-  lamassuEvents: true,
-  caApiUrl: 'https://ca.example.com',
-  caApiAuthHeaderSecretArn: SECRET,
-  caApiAuthHeaderSecretKmsKeyArn: KEY,
-  indexedMetadataKeys: ['model'],
-  alarms: { email: 'ops@example.com' },
-  cors: { allowedOrigins: ['https://lamassu.example.com'] },
-};
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ops';
 // Five syntheses serve every test below (each takes seconds).
