@@ -3,6 +3,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { configFromContext } from '../lib/config';
 import { DeviceManagerStack, stackName } from '../lib/device-manager-stack';
+import { cfnGuardValidator } from '../lib/validation';
 
 const app = new App();
 const config = configFromContext(app.node);
@@ -18,3 +19,6 @@ new DeviceManagerStack(app, stackName(config), {
 // cdk-nag 3 is a policy validation plugin: any unacknowledged finding fails synth. Acknowledgements
 // are also written to the template's metadata (`cdk_nag.rules_to_suppress`) as an audit trail.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }));
+// cfn-guard with AWS Control Tower's proactive controls (lib/validation.ts): a finding fails synth too,
+// unless acknowledged on its construct with the reason.
+Validations.of(app).addPlugins(cfnGuardValidator());

@@ -168,11 +168,11 @@ export class DeviceApi extends Construct {
         authorizationScopes: config.auth.type === 'jwt' && route.scope !== null ? [requiredScope(route.scope, config.auth.scopePrefix)] : undefined,
       });
       if (route.scope === null) {
-        for (const r of added)
-          Validations.of(r).acknowledge({
-            id: 'AwsSolutions-APIG4',
-            reason: `${route.method} ${route.path} is Lamassu's health check, which Lamassu serves without auth and its dashboard reads: it returns only {health, version, build, build_time}, and its function has no table access, no secret and no environment. Every other route has the authorizer.`,
-          });
+        const reason = `${route.method} ${route.path} is Lamassu's health check, which Lamassu serves without auth and its dashboard reads: it returns only {health, version, build, build_time}, and its function has no table access, no secret and no environment. Every other route has the authorizer.`;
+        for (const r of added) {
+          Validations.of(r).acknowledge({ id: 'AwsSolutions-APIG4', reason });
+          acknowledgeGuard(r, { api_gw_v2_authorization_type_configured_check: reason });
+        }
       }
     }
     this.functions = functions;
@@ -185,6 +185,9 @@ export class DeviceApi extends Construct {
       Validations.of(this.httpApi).acknowledge({
         id: 'AwsSolutions-APIG4',
         reason: "The deployment explicitly set deviceManager.auth = {type: 'none', iUnderstandThisIsInsecure: true} for a development stack; a synth warning says so.",
+      });
+      acknowledgeGuard(this.httpApi, {
+        api_gw_v2_authorization_type_configured_check: "The deployment explicitly set deviceManager.auth = {type: 'none', iUnderstandThisIsInsecure: true} for a development stack; a synth warning says so.",
       });
     }
   }

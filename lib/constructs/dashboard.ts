@@ -30,7 +30,7 @@ import type { DashboardRuntimeConfig } from '../../web/runtime-config';
 import { dashboardCsp } from '../../web/security-headers';
 import { type DeploymentConfig, toRemovalPolicy } from '../config';
 import { nagPseudo } from './nag-ids';
-import { acknowledgeGuard, GUARD_REASONS } from '../validation';
+import { acknowledgeGuard } from '../validation';
 
 export interface DashboardProps {
   readonly config: DeploymentConfig;

@@ -227,6 +227,9 @@ export function simulateProfile(name: ProfileName): void {
   it('synthesizes with bundling for account 123456789012 in eu-west-1 with no validation finding', () => {
     expect(result.error).toBeUndefined();
     expect(result.ok).toBe(true);
+    // Both plugins of bin/app.ts ran over the template and found nothing unacknowledged.
+    const report = JSON.parse(readFileSync(path.join(result.outdir, 'validation-report.json'), 'utf8')) as { pluginReports: { pluginName: string; conclusion: string }[] };
+    expect(report.pluginReports.find((p) => p.pluginName === 'cdk-validator-cfnguard')?.conclusion).toBe('success');
   });
 
   it('serves every route of the template from its bundle, under its role, with its environment', async () => {
