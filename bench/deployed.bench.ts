@@ -11,8 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
-import { createServer } from 'node:net';
-import type { Manifest } from '../test/deployed/global-setup';
+import { freePort, type Manifest } from '../test/deployed/global-setup';
 import { LambdaContainer, prepareRuntime } from '../test/deployed/support/lambda-runtime';
 import { profiles } from '../test/deployed/support/profiles';
 import { certificateStatusFlow, driveRoutes, policyChange, startCaFake, startWorld } from '../test/deployed/support/scenario';
@@ -22,16 +21,6 @@ import { fmt, percentile, printTable } from './support';
 
 const ROOT = path.resolve(__dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function synthesized(): Promise<{ result: SynthResult; caPort: number; cleanup?: string }> {
   const keep = process.env.DEPLOYED_SIM_OUT;

@@ -18,7 +18,7 @@ export interface Manifest {
 export const MANIFEST_ENV = 'DEPLOYED_SIM_MANIFEST';
 
 /** A free loopback port for the fake CA, known before synthesis (caApiUrl is a setting). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
