@@ -23,9 +23,18 @@ const OPS = 400;
 
 async function main() {
   const tableName = `bench-${randomUUID()}`;
-  const service = await startLocalService({ env: { IN_MEMORY: 'true', PORT: '0', TABLE_NAME: tableName, LIST_SHARDS: '4', STATS_SHARDS: '4' }, quiet: true });
+  const service = await startLocalService({
+    env: { IN_MEMORY: 'true', PORT: '0', TABLE_NAME: tableName, LIST_SHARDS: '4', STATS_SHARDS: '4' },
+    quiet: true,
+  });
   const raw = createDocumentClient({ endpoint: service.engine!.endpoint, region: 'us-east-1' });
-  const repository = deviceRepository({ client: raw, tableName, listShards: 4, statsShards: 4, bookmarks: bookmarkCodec('bench') });
+  const repository = deviceRepository({
+    client: raw,
+    tableName,
+    listShards: 4,
+    statsShards: 4,
+    bookmarks: bookmarkCodec('bench'),
+  });
   const policies = policyRepository({ client: raw, tableName, bookmarks: bookmarkCodec('bench') });
   const seeder = deviceService({ devices: repository, policies, clock: { now: () => new Date() }, newId: randomUUID });
   // node:http with a keep-alive agent: fetch (undici) alone adds ~0.35 ms per call on loopback here,
@@ -34,12 +43,17 @@ async function main() {
   const { port } = new URL(service.url);
   const api = (path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
     new Promise<string>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: init.headers, agent }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => ((res.statusCode ?? 500) >= 400 ? reject(new Error(`${res.statusCode} ${text}`)) : resolve(text)));
-      });
+      const req = request(
+        { host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: init.headers, agent },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () =>
+            (res.statusCode ?? 500) >= 400 ? reject(new Error(`${res.statusCode} ${text}`)) : resolve(text),
+          );
+        },
+      );
       req.on('error', reject);
       req.end(init.body);
     });
@@ -48,7 +62,13 @@ async function main() {
     inParallel(
       Array.from({ length: to - from }, (_, i) => from + i),
       16,
-      (n) => seeder.register({ id: `seed-${n}`, dms_id: `dms-${n % 10}`, tags: n % 40 === 0 ? ['bench-tag', `t${n % 7}`] : [`t${n % 7}`], metadata: { n } }),
+      (n) =>
+        seeder.register({
+          id: `seed-${n}`,
+          dms_id: `dms-${n % 10}`,
+          tags: n % 40 === 0 ? ['bench-tag', `t${n % 7}`] : [`t${n % 7}`],
+          metadata: { n },
+        }),
     );
 
   console.log(`seeding ${SMALL_FLEET} devices…`);
@@ -56,21 +76,54 @@ async function main() {
 
   const rows: (string | number)[][] = [];
   const compare = (name: string, c: number, service: Measurement, direct: Measurement) =>
-    rows.push([name, c, service.p50, service.p99, service.perSecond, direct.p50, direct.p99, direct.perSecond, `${fmt(service.p50 / direct.p50)}×`]);
+    rows.push([
+      name,
+      c,
+      service.p50,
+      service.p99,
+      service.perSecond,
+      direct.p50,
+      direct.p99,
+      direct.perSecond,
+      `${fmt(service.p50 / direct.p50)}×`,
+    ]);
 
-  const body = (i: number, c: number) => JSON.stringify({ id: `new-${c}-${i}`, dms_id: 'dms-bench', tags: ['fresh'], metadata: { i } });
+  const body = (i: number, c: number) =>
+    JSON.stringify({ id: `new-${c}-${i}`, dms_id: 'dms-bench', tags: ['fresh'], metadata: { i } });
   for (const c of [1, 16]) {
-    const create = await measure(OPS, c, (i) => api('/v2/devices', { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(i, c) }));
-    const put = await measure(OPS, c, (i) => raw.send(new PutCommand({ TableName: tableName, Item: { pk: `RAW#${c}#${i}`, sk: 'RAW', doc: body(i, c) } })));
+    const create = await measure(OPS, c, (i) =>
+      api('/v2/devices', { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(i, c) }),
+    );
+    const put = await measure(OPS, c, (i) =>
+      raw.send(new PutCommand({ TableName: tableName, Item: { pk: `RAW#${c}#${i}`, sk: 'RAW', doc: body(i, c) } })),
+    );
     compare('create (POST vs PutItem)', c, create, put);
     const get = await measure(OPS, c, (i) => api(`/v2/devices/seed-${(i * 7) % SMALL_FLEET}`));
-    const getItem = await measure(OPS, c, (i) => raw.send(new GetCommand({ TableName: tableName, Key: deviceKey(`seed-${(i * 7) % SMALL_FLEET}`), ConsistentRead: true })));
+    const getItem = await measure(OPS, c, (i) =>
+      raw.send(
+        new GetCommand({ TableName: tableName, Key: deviceKey(`seed-${(i * 7) % SMALL_FLEET}`), ConsistentRead: true }),
+      ),
+    );
     compare('get (GET vs GetItem)', c, get, getItem);
     const list = await measure(OPS / 4, c, () => api('/v2/devices?filter=tags[ct]t3&page_size=25'));
-    const query = await measure(OPS / 4, c, () => raw.send(new QueryCommand({ TableName: tableName, IndexName: INDEXES.byCreated.name, KeyConditionExpression: 'epk = :p', ExpressionAttributeValues: { ':p': 'TAG#t3#0' }, Limit: 25 })));
+    const query = await measure(OPS / 4, c, () =>
+      raw.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: INDEXES.byCreated.name,
+          KeyConditionExpression: 'epk = :p',
+          ExpressionAttributeValues: { ':p': 'TAG#t3#0' },
+          Limit: 25,
+        }),
+      ),
+    );
     compare('list by tag, page 25 (vs one Query)', c, list, query);
     const stats = await measure(OPS, c, () => api('/v2/stats/devices'));
-    const batch = await measure(OPS, c, () => raw.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: [0, 1, 2, 3].map((s) => statsKey('ALL', s)) } } })));
+    const batch = await measure(OPS, c, () =>
+      raw.send(
+        new BatchGetCommand({ RequestItems: { [tableName]: { Keys: [0, 1, 2, 3].map((s) => statsKey('ALL', s)) } } }),
+      ),
+    );
     compare('stats (vs BatchGet of counters)', c, stats, batch);
   }
   printTable(
@@ -92,7 +145,12 @@ async function main() {
     ['tag t3', [f('t3')]],
   ] as const) {
     const before = repository.itemsRead;
-    const page = await repository.list({ filters: [...filters], sortBy: 'creation_timestamp', sortMode: 'asc', pageSize: 25 });
+    const page = await repository.list({
+      filters: [...filters],
+      sortBy: 'creation_timestamp',
+      sortMode: 'asc',
+      pageSize: 25,
+    });
     const read = repository.itemsRead - before;
     pages.push([name, page.list.length, read, `${fmt(read / page.list.length)}×`]);
   }

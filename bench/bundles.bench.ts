@@ -21,31 +21,66 @@ const MAX_INIT_RATIO = 1.3;
 function handlerEntries(): string[] {
   const dir = path.join(ROOT, 'functions', 'handlers');
   const walk = (d: string): string[] =>
-    readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : e.name.endsWith('.ts') && e.name !== 'routes.ts' ? [path.join(d, e.name)] : []));
+    readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory()
+        ? walk(path.join(d, e.name))
+        : e.name.endsWith('.ts') && e.name !== 'routes.ts'
+          ? [path.join(d, e.name)]
+          : [],
+    );
   return walk(dir).sort();
 }
 
 function bundle(entry: string, outdir: string): string {
   const outfile = path.join(outdir, 'index.js');
   // The options of lib/constructs/service-function.ts (NodejsFunction bundling).
-  buildSync({ entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node22', minify: true, sourcemap: 'linked', sourcesContent: false, external: ['@aws-sdk/*'], logLevel: 'error', absWorkingDir: ROOT });
+  buildSync({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    minify: true,
+    sourcemap: 'linked',
+    sourcesContent: false,
+    external: ['@aws-sdk/*'],
+    logLevel: 'error',
+    absWorkingDir: ROOT,
+  });
   return outfile;
 }
 
 /** Milliseconds to require the bundle in a fresh process, as a Lambda cold start does. */
 function initSample(file: string, extraEnv: Record<string, string> = {}): number {
   const script = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
-  const env = { ...process.env, ...extraEnv, TABLE_NAME: 'bench', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', POWERTOOLS_METRICS_DISABLED: 'true' };
+  const env = {
+    ...process.env,
+    ...extraEnv,
+    TABLE_NAME: 'bench',
+    AWS_REGION: 'us-east-1',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  };
   return Number(execFileSync(process.execPath, ['--enable-source-maps', '-e', script], { env, encoding: 'utf8' }));
 }
 
-const median = (samples: number[]) => percentile([...samples].sort((a, b) => a - b), 50);
+const median = (samples: number[]) =>
+  percentile(
+    [...samples].sort((a, b) => a - b),
+    50,
+  );
 
 /**
  * Median init of the bundle and of the baseline, sampled in alternation: the ratio compares runs
  * made under the same machine load (a shared machine's load drifts over a whole table).
  */
-function pairedInit(file: string, baselineFile: string, baselines: number[], extraEnv: Record<string, string> = {}): { ms: number; ratio: number } {
+function pairedInit(
+  file: string,
+  baselineFile: string,
+  baselines: number[],
+  extraEnv: Record<string, string> = {},
+): { ms: number; ratio: number } {
   const own: number[] = [];
   const base: number[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -79,13 +114,28 @@ function main() {
     }
     // With tracing on (as in Lambda with the `tracing` setting): the side file is loaded too.
     const traced = path.join(work, 'http', 'get-device', 'index.js');
-    for (const command of tracingBundleCommands(ROOT, path.dirname(traced))) execSync(command, { cwd: ROOT, stdio: 'pipe' });
+    for (const command of tracingBundleCommands(ROOT, path.dirname(traced)))
+      execSync(command, { cwd: ROOT, stdio: 'pipe' });
     const tracerKb = statSync(path.join(path.dirname(traced), 'tracing-xray.js')).size / 1024;
     const tracedInit = pairedInit(traced, baselineFile, [], { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' });
-    rows.unshift(['(bare DynamoDB document client)', statSync(baselineFile).size / 1024, median(baselines), '1.00×', '']);
-    printTable(`Lambda bundles: size and module init (median of ${RUNS} cold processes each, alternating with the baseline, --enable-source-maps)`, ['function', 'KB', 'init ms', 'init ratio', `≤${MAX_KB} KB, ≤${MAX_INIT_RATIO}×`], rows);
-    console.log(`\ntracing side file tracing-xray.js ${fmt(tracerKb)} KB, loaded only where tracing records; http/get-device with tracing on: init ${fmt(tracedInit.ms)} ms, ${fmt(tracedInit.ratio)}×`);
-    console.log(`largest bundle ${fmt(worstKb)} KB (target ≤ ${MAX_KB}); worst init ratio ${fmt(worstRatio)}× (target ≤ ${MAX_INIT_RATIO}×)`);
+    rows.unshift([
+      '(bare DynamoDB document client)',
+      statSync(baselineFile).size / 1024,
+      median(baselines),
+      '1.00×',
+      '',
+    ]);
+    printTable(
+      `Lambda bundles: size and module init (median of ${RUNS} cold processes each, alternating with the baseline, --enable-source-maps)`,
+      ['function', 'KB', 'init ms', 'init ratio', `≤${MAX_KB} KB, ≤${MAX_INIT_RATIO}×`],
+      rows,
+    );
+    console.log(
+      `\ntracing side file tracing-xray.js ${fmt(tracerKb)} KB, loaded only where tracing records; http/get-device with tracing on: init ${fmt(tracedInit.ms)} ms, ${fmt(tracedInit.ratio)}×`,
+    );
+    console.log(
+      `largest bundle ${fmt(worstKb)} KB (target ≤ ${MAX_KB}); worst init ratio ${fmt(worstRatio)}× (target ≤ ${MAX_INIT_RATIO}×)`,
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -26,10 +26,12 @@ function valueSize(v: unknown): number {
   if (typeof v === 'string') return Buffer.byteLength(v);
   // Binary (B): its length in bytes.
   if (v instanceof Uint8Array) return v.byteLength;
-  if (typeof v === 'number') return Math.ceil(String(Math.abs(v)).replace(/[.-]/g, '').replace(/^0+/, '').length / 2) + 1;
+  if (typeof v === 'number')
+    return Math.ceil(String(Math.abs(v)).replace(/[.-]/g, '').replace(/^0+/, '').length / 2) + 1;
   if (v instanceof Set) return [...v].reduce((n: number, e) => n + valueSize(e), 0);
   if (Array.isArray(v)) return 3 + v.reduce((n: number, e) => n + 1 + valueSize(e), 0);
-  if (typeof v === 'object') return 3 + Object.entries(v as Item).reduce((n, [k, e]) => n + 1 + Buffer.byteLength(k) + valueSize(e), 0);
+  if (typeof v === 'object')
+    return 3 + Object.entries(v as Item).reduce((n, [k, e]) => n + 1 + Buffer.byteLength(k) + valueSize(e), 0);
   return 8;
 }
 
@@ -40,7 +42,13 @@ function projected(index: IndexDefinition, item: Item | undefined): Item | undef
   if (!item || item[index.partitionKey] === undefined || item[index.sortKey] === undefined) return undefined;
   const projection = index.projection ?? 'ALL';
   if (projection === 'ALL') return item;
-  const keep = new Set([PARTITION_KEY, SORT_KEY, index.partitionKey, index.sortKey, ...(projection === 'INCLUDE' ? (index.include ?? []) : [])]);
+  const keep = new Set([
+    PARTITION_KEY,
+    SORT_KEY,
+    index.partitionKey,
+    index.sortKey,
+    ...(projection === 'INCLUDE' ? (index.include ?? []) : []),
+  ]);
   return Object.fromEntries(Object.entries(item).filter(([k]) => keep.has(k)));
 }
 
@@ -87,8 +95,13 @@ function targetsOf(name: string, input: Record<string, unknown>): Target[] {
   if (name === 'UpdateCommand') return [{ kind: 'Update', key: input.Key as Item, transactional: false }];
   if (name === 'DeleteCommand') return [{ kind: 'Delete', key: input.Key as Item, transactional: false }];
   if (name === 'BatchWriteCommand') {
-    return Object.values(input.RequestItems as Record<string, Record<string, Record<string, Item>>[]>).flatMap((requests) =>
-      requests.map((r) => (r.PutRequest ? { kind: 'Put' as const, key: keyOf(r.PutRequest.Item!), transactional: false } : { kind: 'Delete' as const, key: r.DeleteRequest!.Key!, transactional: false })),
+    return Object.values(input.RequestItems as Record<string, Record<string, Record<string, Item>>[]>).flatMap(
+      (requests) =>
+        requests.map((r) =>
+          r.PutRequest
+            ? { kind: 'Put' as const, key: keyOf(r.PutRequest.Item!), transactional: false }
+            : { kind: 'Delete' as const, key: r.DeleteRequest!.Key!, transactional: false },
+        ),
     );
   }
   return [];
@@ -96,12 +109,20 @@ function targetsOf(name: string, input: Record<string, unknown>): Target[] {
 
 function readUnits(name: string, input: Record<string, unknown>, output: Record<string, unknown>): number {
   const factor = (consistent: unknown) => (consistent === true ? 1 : 0.5);
-  if (name === 'GetCommand') return units(itemSize(output.Item as Item | undefined), 4096) * factor(input.ConsistentRead);
-  if (name === 'QueryCommand') return units(((output.Items as Item[] | undefined) ?? []).reduce((n, i) => n + itemSize(i), 0), 4096) * factor(input.ConsistentRead);
+  if (name === 'GetCommand')
+    return units(itemSize(output.Item as Item | undefined), 4096) * factor(input.ConsistentRead);
+  if (name === 'QueryCommand')
+    return (
+      units(
+        ((output.Items as Item[] | undefined) ?? []).reduce((n, i) => n + itemSize(i), 0),
+        4096,
+      ) * factor(input.ConsistentRead)
+    );
   if (name === 'BatchGetCommand') {
     const requests = input.RequestItems as Record<string, { ConsistentRead?: boolean }>;
     return Object.entries((output.Responses as Record<string, Item[]> | undefined) ?? {}).reduce(
-      (n, [table, items]) => n + items.reduce((m, i) => m + units(itemSize(i), 4096) * factor(requests[table]?.ConsistentRead), 0),
+      (n, [table, items]) =>
+        n + items.reduce((m, i) => m + units(itemSize(i), 4096) * factor(requests[table]?.ConsistentRead), 0),
       0,
     );
   }
@@ -112,7 +133,12 @@ function readUnits(name: string, input: Record<string, unknown>, output: Record<
  * Wraps `client.send` so every request is billed on the returned meter. `raw` reads item images
  * without being billed; `tableName` is the table the service writes.
  */
-export function meterClient(client: DynamoDBDocumentClient, raw: DynamoDBDocumentClient, tableName: string, indexes: IndexDefinition[] = ALL_INDEXES): CapacityMeter {
+export function meterClient(
+  client: DynamoDBDocumentClient,
+  raw: DynamoDBDocumentClient,
+  tableName: string,
+  indexes: IndexDefinition[] = ALL_INDEXES,
+): CapacityMeter {
   const meter: CapacityMeter = {
     wcu: 0,
     rcu: 0,
@@ -126,7 +152,8 @@ export function meterClient(client: DynamoDBDocumentClient, raw: DynamoDBDocumen
     },
   };
   const send = client.send.bind(client) as (command: unknown) => Promise<Record<string, unknown>>;
-  const image = async (key: Item) => (await raw.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item;
+  const image = async (key: Item) =>
+    (await raw.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item;
   (client as unknown as { send: (command: unknown) => Promise<unknown> }).send = async (command: unknown) => {
     const name = (command as object).constructor.name;
     const input = (command as { input: Record<string, unknown> }).input;
@@ -135,7 +162,10 @@ export function meterClient(client: DynamoDBDocumentClient, raw: DynamoDBDocumen
       const output = await send(command);
       const rcu = readUnits(name, input, output);
       meter.rcu += rcu;
-      if (process.env.BENCH_DEBUG) console.log(`  ${name} ${String(input.IndexName ?? '')}: ${rcu} RCU, ${((output.Items as unknown[]) ?? []).length} items`);
+      if (process.env.BENCH_DEBUG)
+        console.log(
+          `  ${name} ${String(input.IndexName ?? '')}: ${rcu} RCU, ${((output.Items as unknown[]) ?? []).length} items`,
+        );
       return output;
     }
     const before = await Promise.all(targets.map((t) => image(t.key)));
@@ -146,9 +176,13 @@ export function meterClient(client: DynamoDBDocumentClient, raw: DynamoDBDocumen
     targets.forEach((t, i) => {
       const factor = t.transactional ? 2 : 1;
       const table = units(Math.max(itemSize(before[i]), itemSize(after[i])), 1024) * factor;
-      const gsi = t.kind === 'ConditionCheck' ? 0 : indexes.reduce((n, index) => n + indexWrites(index, before[i], after[i]), 0);
+      const gsi =
+        t.kind === 'ConditionCheck' ? 0 : indexes.reduce((n, index) => n + indexWrites(index, before[i], after[i]), 0);
       meter.wcu += table + gsi;
-      if (process.env.BENCH_DEBUG) console.log(`  ${t.kind} ${String(t.key[PARTITION_KEY])} ${String(t.key[SORT_KEY])}: table ${table}, indexes ${gsi} (${Math.max(itemSize(before[i]), itemSize(after[i]))} B)`);
+      if (process.env.BENCH_DEBUG)
+        console.log(
+          `  ${t.kind} ${String(t.key[PARTITION_KEY])} ${String(t.key[SORT_KEY])}: table ${table}, indexes ${gsi} (${Math.max(itemSize(before[i]), itemSize(after[i]))} B)`,
+        );
     });
     return output;
   };

@@ -29,7 +29,14 @@ const INDEXED = (process.env.INDEXED_METADATA_KEYS ?? 'firmware_version,location
 async function pem(notAfter: Date): Promise<string> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const keys = await crypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({ serialNumber: randomUUID().replace(/-/g, '').slice(0, 16), name: 'CN=bench', notBefore: new Date('2020-01-01'), notAfter, keys, signingAlgorithm: alg });
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomUUID().replace(/-/g, '').slice(0, 16),
+    name: 'CN=bench',
+    notBefore: new Date('2020-01-01'),
+    notAfter,
+    keys,
+    signingAlgorithm: alg,
+  });
   return cert.toString('pem');
 }
 
@@ -44,7 +51,14 @@ async function main() {
   const client = createDocumentClient({ endpoint: engine.endpoint });
   const raw = createDocumentClient({ endpoint: engine.endpoint });
   const meter = meterClient(client, raw, tableName);
-  const repository = deviceRepository({ client, tableName, listShards: 4, statsShards: 4, bookmarks: bookmarkCodec('bench'), indexedMetadataKeys: INDEXED } as Parameters<typeof deviceRepository>[0]);
+  const repository = deviceRepository({
+    client,
+    tableName,
+    listShards: 4,
+    statsShards: 4,
+    bookmarks: bookmarkCodec('bench'),
+    indexedMetadataKeys: INDEXED,
+  } as Parameters<typeof deviceRepository>[0]);
   const policies = policyRepository({ client, tableName, bookmarks: bookmarkCodec('bench') });
   const service = deviceService({ devices: repository, policies, clock: { now: () => new Date() }, newId: randomUUID });
   // Index back-fill (when the repository has one) on the empty table: the indexed keys become ready.
@@ -57,31 +71,63 @@ async function main() {
     rows.push([what, meter.wcu, meter.rcu, meter.actions, meter.maxTransaction]);
   };
 
-  for (let i = 0; i < FLEET; i++) await service.register({ id: `filler-${i}`, dms_id: 'dms-1', tags: ['line-3', 'sensor'], metadata: metadata(i) });
+  for (let i = 0; i < FLEET; i++)
+    await service.register({ id: `filler-${i}`, dms_id: 'dms-1', tags: ['line-3', 'sensor'], metadata: metadata(i) });
   const id = 'device-2kb';
-  await measure('register (2 KB, 2 tags)', () => service.register({ id, dms_id: 'dms-1', tags: ['line-3', 'sensor'], metadata: metadata(0) }));
+  await measure('register (2 KB, 2 tags)', () =>
+    service.register({ id, dms_id: 'dms-1', tags: ['line-3', 'sensor'], metadata: metadata(0) }),
+  );
   const size = JSON.stringify(await service.get(id)).length;
-  await measure('PATCH metadata value', () => service.patch(id, 'application/merge-patch+json', { metadata: { firmware_version: '1.4.3' } }));
-  await measure('PATCH replace one tag', () => service.patch(id, 'application/merge-patch+json', { tags: ['line-4', 'sensor'] }));
+  await measure('PATCH metadata value', () =>
+    service.patch(id, 'application/merge-patch+json', { metadata: { firmware_version: '1.4.3' } }),
+  );
+  await measure('PATCH replace one tag', () =>
+    service.patch(id, 'application/merge-patch+json', { tags: ['line-4', 'sensor'] }),
+  );
   const certificate = parseCertificate(await pem(new Date(Date.now() + 365 * 86_400_000)));
   await measure('bind identity certificate', () => service.bind(id, 'identity', { type: 'x509', certificate }));
-  await measure('renew identity certificate', async () => service.bind(id, 'identity', { type: 'x509', certificate: parseCertificate(await pem(new Date(Date.now() + 400 * 86_400_000))) }));
+  await measure('renew identity certificate', async () =>
+    service.bind(id, 'identity', {
+      type: 'x509',
+      certificate: parseCertificate(await pem(new Date(Date.now() + 400 * 86_400_000))),
+    }),
+  );
   await measure('decommission', () => service.decommission(id));
   await measure('GET device', () => service.get(id));
-  await measure('list page of 25 (all)', () => service.list({ filters: [], sortBy: 'creation_timestamp', sortMode: 'asc', pageSize: 25 }));
-  await measure('list page of 25 (tag)', () => service.list({ filters: [{ kind: 'tags', field: 'tags', op: 'ct', value: 'sensor' }], sortBy: 'creation_timestamp', sortMode: 'asc', pageSize: 25 }));
+  await measure('list page of 25 (all)', () =>
+    service.list({ filters: [], sortBy: 'creation_timestamp', sortMode: 'asc', pageSize: 25 }),
+  );
+  await measure('list page of 25 (tag)', () =>
+    service.list({
+      filters: [{ kind: 'tags', field: 'tags', op: 'ct', value: 'sensor' }],
+      sortBy: 'creation_timestamp',
+      sortMode: 'asc',
+      pageSize: 25,
+    }),
+  );
   await measure('stats (all)', () => service.stats([]));
 
   const wide = 'device-50-tags';
-  await service.register({ id: wide, dms_id: 'dms-1', tags: Array.from({ length: 50 }, (_, i) => `old-${i}`), metadata: metadata(1) });
+  await service.register({
+    id: wide,
+    dms_id: 'dms-1',
+    tags: Array.from({ length: 50 }, (_, i) => `old-${i}`),
+    metadata: metadata(1),
+  });
   let swap = 'ok';
   await measure('PATCH replace all 50 tags', () =>
-    service.patch(wide, 'application/merge-patch+json', { tags: Array.from({ length: 50 }, (_, i) => `new-${i}`) }).catch((error: unknown) => {
-      swap = `failed: ${error instanceof Error ? error.message.slice(0, 80) : String(error)}`;
-    }),
+    service
+      .patch(wide, 'application/merge-patch+json', { tags: Array.from({ length: 50 }, (_, i) => `new-${i}`) })
+      .catch((error: unknown) => {
+        swap = `failed: ${error instanceof Error ? error.message.slice(0, 80) : String(error)}`;
+      }),
   );
 
-  printTable(`Capacity per request (device document ${size} bytes; indexes: ${ALL_INDEX_NAMES()})`, ['request', 'write units', 'read units', 'write actions', 'largest transaction'], rows);
+  printTable(
+    `Capacity per request (device document ${size} bytes; indexes: ${ALL_INDEX_NAMES()})`,
+    ['request', 'write units', 'read units', 'write actions', 'largest transaction'],
+    rows,
+  );
   console.log(`50-tag swap: ${swap}`);
   const change = rows.find((r) => r[0] === 'PATCH metadata value')!;
   const page = rows.find((r) => r[0] === 'list page of 25 (all)')!;
@@ -93,7 +139,8 @@ async function main() {
 }
 
 function ALL_INDEX_NAMES(): string {
-  const { ALL_INDEXES } = require('../functions/adapters/dynamodb/schema') as typeof import('../functions/adapters/dynamodb/schema');
+  const { ALL_INDEXES } =
+    require('../functions/adapters/dynamodb/schema') as typeof import('../functions/adapters/dynamodb/schema');
   return ALL_INDEXES.map((i) => `${i.name} ${i.projection ?? 'ALL'}`).join(', ');
 }
 

@@ -14,7 +14,13 @@ import { buildSync } from 'esbuild';
 import { freePort, type Manifest } from '../test/deployed/global-setup';
 import { LambdaContainer, prepareRuntime } from '../test/deployed/support/lambda-runtime';
 import { profiles } from '../test/deployed/support/profiles';
-import { certificateStatusFlow, driveRoutes, policyChange, startCaFake, startWorld } from '../test/deployed/support/scenario';
+import {
+  certificateStatusFlow,
+  driveRoutes,
+  policyChange,
+  startCaFake,
+  startWorld,
+} from '../test/deployed/support/scenario';
 import { synthProfile, type SynthResult } from '../test/deployed/support/synth';
 import type { SimFunction } from '../test/deployed/support/template';
 import { fmt, percentile, printTable } from './support';
@@ -42,18 +48,30 @@ async function synthesized(): Promise<{ result: SynthResult; caPort: number; cle
 async function coldInit(fn: SimFunction, runtime: { nodePath: string; bootstrap: string }): Promise<number> {
   const samples: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const c = new LambdaContainer(fn, { ...runtime, region: 'eu-west-1', account: '123456789012', endpointUrl: 'http://127.0.0.1:9', xrayDaemon: '127.0.0.1:9', accessKeyId: () => 'ASIASIMBENCH000000000' });
+    const c = new LambdaContainer(fn, {
+      ...runtime,
+      region: 'eu-west-1',
+      account: '123456789012',
+      endpointUrl: 'http://127.0.0.1:9',
+      xrayDaemon: '127.0.0.1:9',
+      accessKeyId: () => 'ASIASIMBENCH000000000',
+    });
     samples.push(await c.initMs);
     await c.stop();
   }
-  return percentile(samples.sort((a, b) => a - b), 50);
+  return percentile(
+    samples.sort((a, b) => a - b),
+    50,
+  );
 }
 
 async function main() {
   const { result, caPort, cleanup } = await synthesized();
   const world = await startWorld(result);
   const ca = await startCaFake(caPort);
-  const caSecret = [...world.stack.functions.values()].map((f) => f.environment.CA_AUTH_HEADER_SECRET_ARN).find(Boolean);
+  const caSecret = [...world.stack.functions.values()]
+    .map((f) => f.environment.CA_AUTH_HEADER_SECRET_ARN)
+    .find(Boolean);
   if (caSecret) world.endpoint.secretValues.set(caSecret, 'Bearer bench');
   try {
     // The flows of the test tier; the first request of a route is its cold one and is measured too,
@@ -71,9 +89,29 @@ async function main() {
     // The baseline: a bundle holding only a bare DynamoDB document client, built like the functions.
     const baselineDir = path.join(path.dirname(result.outdir), 'bench-baseline');
     mkdirSync(baselineDir, { recursive: true });
-    buildSync({ entryPoints: [path.join(ROOT, 'bench', 'fixtures', 'bare-client.ts')], outfile: path.join(baselineDir, 'index.js'), bundle: true, platform: 'node', format: 'cjs', target: 'node22', minify: true, sourcemap: 'linked', sourcesContent: false, external: ['@aws-sdk/*'], logLevel: 'error', absWorkingDir: ROOT });
+    buildSync({
+      entryPoints: [path.join(ROOT, 'bench', 'fixtures', 'bare-client.ts')],
+      outfile: path.join(baselineDir, 'index.js'),
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node22',
+      minify: true,
+      sourcemap: 'linked',
+      sourcesContent: false,
+      external: ['@aws-sdk/*'],
+      logLevel: 'error',
+      absWorkingDir: ROOT,
+    });
     const anyFn = [...world.stack.functions.values()][0]!;
-    const baselineFn: SimFunction = { ...anyFn, logicalId: 'BareClient', name: 'bare-client', assetDir: baselineDir, handler: 'index.handler', environment: { TABLE_NAME: 'bench', NODE_OPTIONS: '--enable-source-maps' } };
+    const baselineFn: SimFunction = {
+      ...anyFn,
+      logicalId: 'BareClient',
+      name: 'bare-client',
+      assetDir: baselineDir,
+      handler: 'index.handler',
+      environment: { TABLE_NAME: 'bench', NODE_OPTIONS: '--enable-source-maps' },
+    };
     const baseline = await coldInit(baselineFn, runtime);
 
     const initOf = new Map<string, number>();
@@ -92,9 +130,20 @@ async function main() {
     for (const fn of world.stack.functions.values()) {
       if (routed.has(fn.logicalId)) continue;
       const runs = world.invocations.filter((i) => i.function === fn.logicalId);
-      const worst = runs.reduce((m, i) => (i.calls > m.calls ? i : m), { calls: 0, rounds: 0, trigger: 'not invoked' } as { calls: number; rounds: number; trigger: string });
+      const worst = runs.reduce((m, i) => (i.calls > m.calls ? i : m), {
+        calls: 0,
+        rounds: 0,
+        trigger: 'not invoked',
+      } as { calls: number; rounds: number; trigger: string });
       const init = initOf.get(fn.logicalId)!;
-      rows.push([`${fn.logicalId.replace(/Function[0-9A-F]{8}$/, '')} (${worst.trigger.split(' ')[0]}, ${runs.length} inv.)`, '', String(worst.calls), String(worst.rounds), init, `${fmt(init / baseline)}×`]);
+      rows.push([
+        `${fn.logicalId.replace(/Function[0-9A-F]{8}$/, '')} (${worst.trigger.split(' ')[0]}, ${runs.length} inv.)`,
+        '',
+        String(worst.calls),
+        String(worst.rounds),
+        init,
+        `${fmt(init / baseline)}×`,
+      ]);
     }
     printTable(
       `Deployed simulation (everything-on profile): AWS calls per request and cold init of the bundle (median of ${RUNS} fresh runtime processes)`,
@@ -102,7 +151,14 @@ async function main() {
       rows,
     );
     const ratios = [...initOf.values()].map((ms) => ms / baseline);
-    console.log(`\n${world.endpoint.calls.length} AWS calls authorized, ${world.endpoint.denials.length} denied; worst init ratio ${fmt(Math.max(...ratios))}×, median ${fmt(percentile(ratios.sort((a, b) => a - b), 50))}×`);
+    console.log(
+      `\n${world.endpoint.calls.length} AWS calls authorized, ${world.endpoint.denials.length} denied; worst init ratio ${fmt(Math.max(...ratios))}×, median ${fmt(
+        percentile(
+          ratios.sort((a, b) => a - b),
+          50,
+        ),
+      )}×`,
+    );
   } finally {
     await world.stop();
     await new Promise((resolve) => ca.server.close(resolve));

@@ -7,7 +7,12 @@
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-import { CreateTableCommand, DynamoDBClient, PutItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
 import { startEngine } from '../local/engine';
 
 const MEASURE_MS = 1000;
@@ -69,15 +74,36 @@ async function main(): Promise<void> {
       client.send(
         new TransactWriteItemsCommand({
           TransactItems: [
-            { Put: { TableName: 'bench', Item: { pk: { S: `${prefix}-${n}-a` }, v: { N: String(n) } }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Put: {
+                TableName: 'bench',
+                Item: { pk: { S: `${prefix}-${n}-a` }, v: { N: String(n) } },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
             { Put: { TableName: 'bench', Item: { pk: { S: `${prefix}-${n}-b` }, v: { N: String(n) } } } },
-            { Update: { TableName: 'bench', Key: { pk: { S: `${prefix}-${n}-c` } }, UpdateExpression: 'ADD v :one', ExpressionAttributeValues: { ':one': { N: '1' } } } },
-            { ConditionCheck: { TableName: 'bench', Key: { pk: { S: `${prefix}-${n}-d` } }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Update: {
+                TableName: 'bench',
+                Key: { pk: { S: `${prefix}-${n}-c` } },
+                UpdateExpression: 'ADD v :one',
+                ExpressionAttributeValues: { ':one': { N: '1' } },
+              },
+            },
+            {
+              ConditionCheck: {
+                TableName: 'bench',
+                Key: { pk: { S: `${prefix}-${n}-d` } },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
           ],
         }),
       );
     const put = (prefix: string) => (n: number) =>
-      client.send(new PutItemCommand({ TableName: 'bench', Item: { pk: { S: `${prefix}-${n}` }, v: { N: String(n) } } }));
+      client.send(
+        new PutItemCommand({ TableName: 'bench', Item: { pk: { S: `${prefix}-${n}` }, v: { N: String(n) } } }),
+      );
 
     const results: Result[] = [];
     for (const [name, op] of [
@@ -90,17 +116,37 @@ async function main(): Promise<void> {
       }
     }
 
-    const rate = (name: string, inFlight: number) => results.find((r) => r.name.startsWith(name) && r.inFlight === inFlight)?.perSecond ?? NaN;
-    console.log(`local engine benchmark (${MEASURE_MS} ms per row after ${WARMUP_MS} ms warm-up, in-memory store, ${engine.endpoint})\n`);
-    console.log(table(['operation', 'in flight', 'ops/s'], results.map((r) => [r.name, String(r.inFlight), r.perSecond.toFixed(0)])));
+    const rate = (name: string, inFlight: number) =>
+      results.find((r) => r.name.startsWith(name) && r.inFlight === inFlight)?.perSecond ?? NaN;
+    console.log(
+      `local engine benchmark (${MEASURE_MS} ms per row after ${WARMUP_MS} ms warm-up, in-memory store, ${engine.endpoint})\n`,
+    );
+    console.log(
+      table(
+        ['operation', 'in flight', 'ops/s'],
+        results.map((r) => [r.name, String(r.inFlight), r.perSecond.toFixed(0)]),
+      ),
+    );
     console.log('');
     console.log(
       table(
         ['ratio', 'sequential', `${IN_FLIGHT} in flight`],
         [
-          ['PutItem/s ÷ transactions/s', (rate('PutItem', 1) / rate('Transact', 1)).toFixed(2), (rate('PutItem', IN_FLIGHT) / rate('Transact', IN_FLIGHT)).toFixed(2)],
-          [`${IN_FLIGHT} in flight ÷ sequential (transactions)`, '', (rate('Transact', IN_FLIGHT) / rate('Transact', 1)).toFixed(2)],
-          [`${IN_FLIGHT} in flight ÷ sequential (PutItem)`, '', (rate('PutItem', IN_FLIGHT) / rate('PutItem', 1)).toFixed(2)],
+          [
+            'PutItem/s ÷ transactions/s',
+            (rate('PutItem', 1) / rate('Transact', 1)).toFixed(2),
+            (rate('PutItem', IN_FLIGHT) / rate('Transact', IN_FLIGHT)).toFixed(2),
+          ],
+          [
+            `${IN_FLIGHT} in flight ÷ sequential (transactions)`,
+            '',
+            (rate('Transact', IN_FLIGHT) / rate('Transact', 1)).toFixed(2),
+          ],
+          [
+            `${IN_FLIGHT} in flight ÷ sequential (PutItem)`,
+            '',
+            (rate('PutItem', IN_FLIGHT) / rate('PutItem', 1)).toFixed(2),
+          ],
         ],
       ),
     );
@@ -112,8 +158,13 @@ async function main(): Promise<void> {
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;
-  return [line(header), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n');
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;
+  return [
+    line(header),
+    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
 }
 
 main().catch((err: unknown) => {

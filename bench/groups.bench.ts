@@ -56,18 +56,47 @@ async function fleetOf(endpoint: string, size: number) {
   await inParallel(
     Array.from({ length: size }, (_, n) => n),
     16,
-    (n) => devices.register({ id: `seed-${n}`, dms_id: isMatching(n) ? 'dms-bench' : `dms-${n % 10}`, tags: [`t${n % 7}`], metadata: { n, bench: isMatching(n) } }),
+    (n) =>
+      devices.register({
+        id: `seed-${n}`,
+        dms_id: isMatching(n) ? 'dms-bench' : `dms-${n % 10}`,
+        tags: [`t${n % 7}`],
+        metadata: { n, bench: isMatching(n) },
+      }),
   );
-  for (const n of Array.from({ length: SMALL_FLEET }, (_, i) => i).filter(isMatching).slice(0, 20)) await devices.decommission(`seed-${n}`);
+  for (const n of Array.from({ length: SMALL_FLEET }, (_, i) => i)
+    .filter(isMatching)
+    .slice(0, 20))
+    await devices.decommission(`seed-${n}`);
 
-  await groups.create({ id: 'bench', name: 'Bench DMS', criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-bench' }] });
-  await groups.create({ id: 'bench-live', name: 'Bench live', parent_id: 'bench', criteria: [{ field: 'status', operand: 'ne', value: 'DECOMMISSIONED' }] });
-  await groups.create({ id: 'bench-meta', name: 'Bench metadata', parent_id: 'bench', criteria: [{ field: 'metadata.n', operand: 'ge', value: '0' }] });
-  await groups.create({ id: 'contrast', name: 'No indexed criterion', criteria: [{ field: 'metadata.bench', operand: 'eq', value: 'true' }] });
+  await groups.create({
+    id: 'bench',
+    name: 'Bench DMS',
+    criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-bench' }],
+  });
+  await groups.create({
+    id: 'bench-live',
+    name: 'Bench live',
+    parent_id: 'bench',
+    criteria: [{ field: 'status', operand: 'ne', value: 'DECOMMISSIONED' }],
+  });
+  await groups.create({
+    id: 'bench-meta',
+    name: 'Bench metadata',
+    parent_id: 'bench',
+    criteria: [{ field: 'metadata.n', operand: 'ge', value: '0' }],
+  });
+  await groups.create({
+    id: 'contrast',
+    name: 'No indexed criterion',
+    criteria: [{ field: 'metadata.bench', operand: 'eq', value: 'true' }],
+  });
 
   const run = (p: Probe): Promise<number> =>
     p.op === 'members'
-      ? groups.members(p.group, { filters: [], sortBy: 'creation_timestamp', sortMode: 'asc', pageSize: PAGE }).then((r) => r.list.length)
+      ? groups
+          .members(p.group, { filters: [], sortBy: 'creation_timestamp', sortMode: 'asc', pageSize: PAGE })
+          .then((r) => r.list.length)
       : groups.stats(p.group).then((st) => st.total);
   return {
     size,
@@ -100,7 +129,8 @@ async function main() {
     };
     const s = await cost(small);
     const l = await cost(large);
-    if (s.result !== l.result) throw new Error(`${p.name}: ${s.result} at ${SMALL_FLEET} but ${l.result} at ${LARGE_FLEET}`);
+    if (s.result !== l.result)
+      throw new Error(`${p.name}: ${s.result} at ${SMALL_FLEET} but ${l.result} at ${LARGE_FLEET}`);
     // Warm up, then alternate the two fleets call by call so that machine noise hits both alike.
     for (let i = 0; i < 10; i++) await Promise.all([small.run(p), large.run(p)]);
     const times = { small: [] as number[], large: [] as number[] };
@@ -108,13 +138,35 @@ async function main() {
       times.small.push((await measure(1, 1, () => small.run(p))).p50);
       times.large.push((await measure(1, 1, () => large.run(p))).p50);
     }
-    const p50 = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+    const p50 = (xs: number[]) =>
+      percentile(
+        [...xs].sort((a, b) => a - b),
+        50,
+      );
     const [ts, tl] = [p50(times.small), p50(times.large)];
-    rows.push([p.name, String(s.result), String(s.items), String(l.items), `${fmt(l.items / s.items)}×`, ts, tl, `${fmt(tl / ts)}×`]);
+    rows.push([
+      p.name,
+      String(s.result),
+      String(s.items),
+      String(l.items),
+      `${fmt(l.items / s.items)}×`,
+      ts,
+      tl,
+      `${fmt(tl / ts)}×`,
+    ]);
   }
   printTable(
     `Device group members and statistics, ${SMALL_FLEET} vs ${LARGE_FLEET} devices, same ${MATCHING} matching (items read incl. group items; p50 of ${RUNS} alternating runs, ms; target ratio ≤ 1.3 except the contrast)`,
-    ['operation (group criteria)', 'result', `items ${SMALL_FLEET / 1000}k`, `items ${LARGE_FLEET / 1000}k`, 'items ratio', `p50 ${SMALL_FLEET / 1000}k`, `p50 ${LARGE_FLEET / 1000}k`, 'p50 ratio'],
+    [
+      'operation (group criteria)',
+      'result',
+      `items ${SMALL_FLEET / 1000}k`,
+      `items ${LARGE_FLEET / 1000}k`,
+      'items ratio',
+      `p50 ${SMALL_FLEET / 1000}k`,
+      `p50 ${LARGE_FLEET / 1000}k`,
+      'p50 ratio',
+    ],
     rows,
   );
   small.close();

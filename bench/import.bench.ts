@@ -20,30 +20,60 @@ const run = promisify(execFile);
 const root = path.resolve(__dirname, '..');
 
 async function bare(api: string, first: number, count: number): Promise<{ count: number; seconds: number }> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/fixtures/import-baseline.ts', api, String(first), String(count), String(CONCURRENCY)], { cwd: root });
+  const { stdout } = await run(
+    process.execPath,
+    ['--import', 'tsx', 'bench/fixtures/import-baseline.ts', api, String(first), String(count), String(CONCURRENCY)],
+    { cwd: root },
+  );
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as { count: number; seconds: number };
 }
 
 async function main() {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-import-'));
   const file = path.join(dir, 'fleet.csv');
-  writeFileSync(file, [IMPORT_CSV_HEADER, ...Array.from({ length: ROWS }, (_, n) => importCsvLine('cli', n)), ''].join('\n'));
-  const service = await startLocalService({ env: { IN_MEMORY: 'true', PORT: '0', TABLE_NAME: `bench-${randomUUID()}`, SWEEP_INTERVAL_SECONDS: '0' }, quiet: true });
+  writeFileSync(
+    file,
+    [IMPORT_CSV_HEADER, ...Array.from({ length: ROWS }, (_, n) => importCsvLine('cli', n)), ''].join('\n'),
+  );
+  const service = await startLocalService({
+    env: { IN_MEMORY: 'true', PORT: '0', TABLE_NAME: `bench-${randomUUID()}`, SWEEP_INTERVAL_SECONDS: '0' },
+    quiet: true,
+  });
   try {
-    console.log(`warming up, then ${ROWS / 2} bare POSTs, a ${ROWS}-row CLI import, ${ROWS / 2} bare POSTs (concurrency ${CONCURRENCY})…`);
+    console.log(
+      `warming up, then ${ROWS / 2} bare POSTs, a ${ROWS}-row CLI import, ${ROWS / 2} bare POSTs (concurrency ${CONCURRENCY})…`,
+    );
     await bare(service.url, 1_000_000, 500);
     const first = await bare(service.url, 0, ROWS / 2);
-    const { stdout } = await run(process.execPath, ['cli/device-manager.cjs', 'import', file, '--api', service.url, '--concurrency', String(CONCURRENCY), '--progress-interval', '0'], { cwd: root });
+    const { stdout } = await run(
+      process.execPath,
+      [
+        'cli/device-manager.cjs',
+        'import',
+        file,
+        '--api',
+        service.url,
+        '--concurrency',
+        String(CONCURRENCY),
+        '--progress-interval',
+        '0',
+      ],
+      { cwd: root },
+    );
     const second = await bare(service.url, ROWS / 2, ROWS / 2);
     const summary = /(\d+) lines in ([\d.]+)s/.exec(stdout);
     const created = /created\s+(\d+)/.exec(stdout)?.[1];
     if (!summary || Number(created) !== ROWS) throw new Error(`unexpected CLI summary:\n${stdout}`);
     const cliRate = ROWS / Number(summary[2]);
     const bareRate = (first.count + second.count) / (first.seconds + second.seconds);
-    printTable(`Import of ${ROWS} devices at concurrency ${CONCURRENCY} (rows/s)`, ['client', 'rows', 'seconds', 'rows/s'], [
-      ['bare POST loop', first.count + second.count, first.seconds + second.seconds, bareRate],
-      ['device-manager import (CSV)', ROWS, Number(summary[2]), cliRate],
-    ]);
+    printTable(
+      `Import of ${ROWS} devices at concurrency ${CONCURRENCY} (rows/s)`,
+      ['client', 'rows', 'seconds', 'rows/s'],
+      [
+        ['bare POST loop', first.count + second.count, first.seconds + second.seconds, bareRate],
+        ['device-manager import (CSV)', ROWS, Number(summary[2]), cliRate],
+      ],
+    );
     console.log(`\nCLI rate / bare loop rate: ${fmt(cliRate / bareRate)}× (target ≥ 0.9×)`);
   } finally {
     await service.stop();

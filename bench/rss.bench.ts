@@ -19,7 +19,11 @@ const DEVICES = Number(process.env.DEVICES ?? 20000);
 const IN_FLIGHT = 16;
 
 async function post(url: string, body: unknown): Promise<number> {
-  const response = await fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const response = await fetch(url, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  });
   await response.arrayBuffer();
   return response.status;
 }
@@ -28,17 +32,22 @@ async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'bench-rss-'));
   const inMemory = process.env.RSS_IN_MEMORY === 'true';
   const nodeDefaults = process.env.RSS_NODE_DEFAULTS === 'true';
-  const service = await spawnLocalService({
-    ...(inMemory ? { IN_MEMORY: 'true' } : { DATA_DIR: join(dir, 'dynamodb') }),
-    LOCAL_EVENTS_FILE: join(dir, 'events.ndjson'),
-    TABLE_NAME: 'bench-rss',
-  }, nodeDefaults ? [] : undefined);
+  const service = await spawnLocalService(
+    {
+      ...(inMemory ? { IN_MEMORY: 'true' } : { DATA_DIR: join(dir, 'dynamodb') }),
+      LOCAL_EVENTS_FILE: join(dir, 'events.ndjson'),
+      TABLE_NAME: 'bench-rss',
+    },
+    nodeDefaults ? [] : undefined,
+  );
   try {
     const rows: (string | number)[][] = [];
     const sample = (label: string) => {
       const { rss, peak, anon, file } = memoryOf(service.pid);
       rows.push([label, rss, anon, file, peak]);
-      console.log(`${label}: RSS ${fmt(rss)} MB (anonymous ${fmt(anon)}, file-backed ${fmt(file)}; peak ${fmt(peak)} MB)`);
+      console.log(
+        `${label}: RSS ${fmt(rss)} MB (anonymous ${fmt(anon)}, file-backed ${fmt(file)}; peak ${fmt(peak)} MB)`,
+      );
     };
     sample('started');
     const started = performance.now();
@@ -47,9 +56,15 @@ async function main() {
       Array.from({ length: DEVICES }, (_, i) => i),
       IN_FLIGHT,
       async (i) => {
-        const status = await post(`${service.url}/v2/devices`, { id: `rss-${i}`, dms_id: `dms-${i % 10}`, tags: ['bench', `t${i % 7}`], metadata: { firmware_version: `1.${i % 5}.0`, site: `site-${i % 50}` } });
+        const status = await post(`${service.url}/v2/devices`, {
+          id: `rss-${i}`,
+          dms_id: `dms-${i % 10}`,
+          tags: ['bench', `t${i % 7}`],
+          metadata: { firmware_version: `1.${i % 5}.0`, site: `site-${i % 50}` },
+        });
         if (status !== 201) throw new Error(`registration ${i}: ${status}`);
-        if (++done % 5000 === 0) console.log(`${done}/${DEVICES} registered (${fmt(done / ((performance.now() - started) / 1000))}/s)`);
+        if (++done % 5000 === 0)
+          console.log(`${done}/${DEVICES} registered (${fmt(done / ((performance.now() - started) / 1000))}/s)`);
       },
     );
     const seconds = (performance.now() - started) / 1000;
@@ -63,7 +78,11 @@ async function main() {
       size = now;
     }
     sample('events published');
-    printTable(`Local service memory, ${DEVICES} devices registered at ${fmt(DEVICES / seconds)}/s (${IN_FLIGHT} in flight, ${inMemory ? 'in memory' : 'data folder'}, ${nodeDefaults ? "node's default heap settings" : 'the heap settings of npm start'})`, ['moment', 'RSS MB', 'anonymous MB', 'file-backed MB', 'peak MB'], rows);
+    printTable(
+      `Local service memory, ${DEVICES} devices registered at ${fmt(DEVICES / seconds)}/s (${IN_FLIGHT} in flight, ${inMemory ? 'in memory' : 'data folder'}, ${nodeDefaults ? "node's default heap settings" : 'the heap settings of npm start'})`,
+      ['moment', 'RSS MB', 'anonymous MB', 'file-backed MB', 'peak MB'],
+      rows,
+    );
   } finally {
     service.kill('SIGTERM');
     await service.exited;

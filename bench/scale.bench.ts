@@ -36,7 +36,15 @@ interface Row {
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'scale-'));
   const service = await startLocalService({
-    env: { DATA_DIR: join(dataDir, 'db'), PORT: '0', TABLE_NAME: 'scale', SWEEP_INTERVAL_SECONDS: '86400', INDEXED_METADATA_KEYS: 'firmware_version,location', LOCAL_EVENTS_FILE: '', STATS_READ_BUDGET: '1000000' },
+    env: {
+      DATA_DIR: join(dataDir, 'db'),
+      PORT: '0',
+      TABLE_NAME: 'scale',
+      SWEEP_INTERVAL_SECONDS: '86400',
+      INDEXED_METADATA_KEYS: 'firmware_version,location',
+      LOCAL_EVENTS_FILE: '',
+      STATS_READ_BUDGET: '1000000',
+    },
     quiet: true,
   });
   await service.sweepNow();
@@ -47,18 +55,33 @@ async function main() {
     if (res.status >= 300) throw new Error(`${init?.method ?? 'GET'} ${path}: ${res.status} ${JSON.stringify(body)}`);
     return body;
   };
-  const post = (path: string, body: unknown, method = 'POST') => api(path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const post = (path: string, body: unknown, method = 'POST') =>
+    api(path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   let registered = 0;
   const started = performance.now();
   /** Registers devices registered..size-1 from a separate process (fixtures/scale-fleet.ts). */
   async function growTo(size: number) {
     const from = registered;
-    const driver = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures/scale-fleet.ts'), service.url, String(from), String(size), String(CONCURRENCY)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const driver = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(__dirname, 'fixtures/scale-fleet.ts'),
+        service.url,
+        String(from),
+        String(size),
+        String(CONCURRENCY),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     driver.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       for (const match of chunk.matchAll(/registered (\d+)/g)) {
         registered = from + Number(match[1]);
-        process.stdout.write(`\rregistered ${registered}/${FLEET} (${(registered / ((performance.now() - started) / 1000)).toFixed(0)}/s)   `);
+        process.stdout.write(
+          `\rregistered ${registered}/${FLEET} (${(registered / ((performance.now() - started) / 1000)).toFixed(0)}/s)   `,
+        );
       }
     });
     const code = await new Promise<number | null>((done) => driver.once('exit', done));
@@ -71,10 +94,18 @@ async function main() {
     const count = Math.max(1, Math.floor(size / 100));
     // Far enough ahead that every bind lands before it (a loaded machine binds slowly).
     const boundary = Date.now() + 5_000 + count * 150;
-    await inParallel(Array.from({ length: count }, (_, i) => i), 8, async (i) => {
-      const id = scaleDeviceId(Math.floor((i * size) / count));
-      await post(`/v2/devices/${id}/idslot`, { certificate: (await certificate({ notAfter: new Date(boundary + 60 * DAY + i) })).pem }, 'PUT');
-    });
+    await inParallel(
+      Array.from({ length: count }, (_, i) => i),
+      8,
+      async (i) => {
+        const id = scaleDeviceId(Math.floor((i * size) / count));
+        await post(
+          `/v2/devices/${id}/idslot`,
+          { certificate: (await certificate({ notAfter: new Date(boundary + 60 * DAY + i) })).pem },
+          'PUT',
+        );
+      },
+    );
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, boundary + 1000 - Date.now())));
     return count;
   }
@@ -98,7 +129,10 @@ async function main() {
     await sample('GET device', (i) => `/v2/devices/${scaleDeviceId((i * 7919) % size)}`);
     await sample('list all', () => '/v2/devices?page_size=25');
     await sample('list tag', (i) => `/v2/devices?page_size=25&filter=tags[ct]${TAGS[i % TAGS.length]}`);
-    await sample('list indexed metadata', (i) => `/v2/devices?page_size=25&filter=metadata.firmware_version[eq]${FIRMWARE[i % FIRMWARE.length]}`);
+    await sample(
+      'list indexed metadata',
+      (i) => `/v2/devices?page_size=25&filter=metadata.firmware_version[eq]${FIRMWARE[i % FIRMWARE.length]}`,
+    );
     await sample('list sort by id', () => '/v2/devices?page_size=25&sort_by=id');
     await sample('stats all', () => '/v2/stats/devices');
     await sample('stats DMS', (i) => `/v2/stats/devices?filter=dms_owner[eq]dms-${i % 20}`);
@@ -108,7 +142,11 @@ async function main() {
     const before = repository.itemsRead;
     const t = performance.now();
     const report = await service.sweepNow();
-    rows.set('sweep 1% due (per due device)', { p50: performance.now() - t, p99: NaN, items: (repository.itemsRead - before) / Math.max(1, report.due) });
+    rows.set('sweep 1% due (per due device)', {
+      p50: performance.now() - t,
+      p99: NaN,
+      items: (repository.itemsRead - before) / Math.max(1, report.due),
+    });
     if (report.due < due) console.log(`\nsweep at ${size}: ${report.due} due of ${due} expected`);
     return rows;
   }
@@ -129,7 +167,20 @@ async function main() {
     const b = large.get(name)!;
     return [name, a.p50, a.p99, a.items, b.p50, b.p99, b.items, a.items > 0 ? b.items / a.items : NaN];
   });
-  printTable(`Scale: ${SMALL} vs ${FLEET} devices (ms; items read per request)`, ['request', `p50 ${SMALL}`, `p99 ${SMALL}`, `items ${SMALL}`, `p50 ${FLEET}`, `p99 ${FLEET}`, `items ${FLEET}`, 'items ratio'], rows);
+  printTable(
+    `Scale: ${SMALL} vs ${FLEET} devices (ms; items read per request)`,
+    [
+      'request',
+      `p50 ${SMALL}`,
+      `p99 ${SMALL}`,
+      `items ${SMALL}`,
+      `p50 ${FLEET}`,
+      `p99 ${FLEET}`,
+      `items ${FLEET}`,
+      'items ratio',
+    ],
+    rows,
+  );
   const ratio = (name: string) => large.get(name)!.items / small.get(name)!.items;
   console.log(
     `targets: indexed metadata list ${fmt(ratio('list indexed metadata'))}× and stats ${fmt(ratio('stats indexed metadata'))}× (≤ 1.3), forecast ${fmt(ratio('forecast (week, 90 d)'))}× (≤ 1.3), sweep reads/due ${fmt(ratio('sweep 1% due (per due device)'))}× (≤ 1.2), RSS ${memory.rss.toFixed(0)} MB (≤ 400)`,

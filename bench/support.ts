@@ -20,7 +20,12 @@ export function percentile(sorted: number[], p: number): number {
  * Runs `op(i)` `count` times with `concurrency` in flight; latency in ms. A warm-up of `warmup` calls
  * (not measured) runs first, so that both sides of a comparison are measured with warm code paths.
  */
-export async function measure(count: number, concurrency: number, op: (i: number) => Promise<unknown>, warmup = count): Promise<Measurement> {
+export async function measure(
+  count: number,
+  concurrency: number,
+  op: (i: number) => Promise<unknown>,
+  warmup = count,
+): Promise<Measurement> {
   for (let i = 0; i < warmup; i++) await op(count + i);
   const latencies: number[] = [];
   let next = 0;
@@ -56,7 +61,11 @@ export function fmt(n: number): string {
 }
 
 /** Runs with a bounded number in flight. */
-export async function inParallel<T>(items: T[], concurrency: number, fn: (item: T, i: number) => Promise<unknown>): Promise<void> {
+export async function inParallel<T>(
+  items: T[],
+  concurrency: number,
+  fn: (item: T, i: number) => Promise<unknown>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {

@@ -29,7 +29,14 @@ const INTERVAL_SECONDS = 5;
 async function pem(notAfter: Date): Promise<string> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const keys = await crypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({ serialNumber: randomUUID().replace(/-/g, '').slice(0, 16), name: 'CN=bench', notBefore: new Date('2020-01-01'), notAfter, keys, signingAlgorithm: alg });
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomUUID().replace(/-/g, '').slice(0, 16),
+    name: 'CN=bench',
+    notBefore: new Date('2020-01-01'),
+    notAfter,
+    keys,
+    signingAlgorithm: alg,
+  });
   return cert.toString('pem');
 }
 
@@ -56,7 +63,8 @@ async function fleetSweeps() {
       async (id, i) => {
         await service.register({ id, dms_id: `dms-${i % 10}` });
         // Half of the background fleet has an identity far from any boundary, half none.
-        if (cert && (prefix.startsWith('due') || i % 2 === 0)) await service.bind(id, 'identity', { type: 'x509', certificate: cert });
+        if (cert && (prefix.startsWith('due') || i % 2 === 0))
+          await service.bind(id, 'identity', { type: 'x509', certificate: cert });
       },
     );
 
@@ -83,9 +91,30 @@ async function fleetSweeps() {
     'Sweep cost by fleet size (same 200 due)',
     ['fleet', 'due read', 'transitions', 'items read', 'read / due', 'sweep ms'],
     [
-      [SMALL, small.report.due, small.report.transitioned, small.read, `${fmt(small.read / small.report.due)}×`, small.ms],
-      [LARGE, large.report.due, large.report.transitioned, large.read, `${fmt(large.read / large.report.due)}×`, large.ms],
-      [`ratio ${LARGE / 1000}k/${SMALL / 1000}k`, '', '', `${fmt(large.read / small.read)}×`, '', `${fmt(large.ms / small.ms)}×`],
+      [
+        SMALL,
+        small.report.due,
+        small.report.transitioned,
+        small.read,
+        `${fmt(small.read / small.report.due)}×`,
+        small.ms,
+      ],
+      [
+        LARGE,
+        large.report.due,
+        large.report.transitioned,
+        large.read,
+        `${fmt(large.read / large.report.due)}×`,
+        large.ms,
+      ],
+      [
+        `ratio ${LARGE / 1000}k/${SMALL / 1000}k`,
+        '',
+        '',
+        `${fmt(large.read / small.read)}×`,
+        '',
+        `${fmt(large.ms / small.ms)}×`,
+      ],
     ],
   );
   client.destroy();
@@ -93,9 +122,21 @@ async function fleetSweeps() {
 }
 
 async function localLag() {
-  const service = await startLocalService({ env: { IN_MEMORY: 'true', PORT: '0', TABLE_NAME: `lag-${randomUUID()}`, SWEEP_INTERVAL_SECONDS: String(INTERVAL_SECONDS) }, quiet: true });
+  const service = await startLocalService({
+    env: {
+      IN_MEMORY: 'true',
+      PORT: '0',
+      TABLE_NAME: `lag-${randomUUID()}`,
+      SWEEP_INTERVAL_SECONDS: String(INTERVAL_SECONDS),
+    },
+    quiet: true,
+  });
   const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${service.url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${service.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     return (await res.json()) as { status: string };
   };
   const lags: number[] = [];

@@ -53,7 +53,12 @@ export function sameJson(a: unknown, b: unknown): boolean {
   }
   const ka = Object.keys(a);
   const kb = Object.keys(b);
-  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return (
+    ka.length === kb.length &&
+    ka.every(
+      (k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+    )
+  );
 }
 
 function sameField(field: ShadowField, wanted: unknown, device: ExistingDevice): boolean {
@@ -70,7 +75,13 @@ function sameField(field: ShadowField, wanted: unknown, device: ExistingDevice):
  * (lowercase hex, as the API keys it) when the row binds one.
  */
 export function compareDevice(row: DeviceRow, serial: string | undefined, device: ExistingDevice): Comparison {
-  const result: Comparison = { differences: [], patch: [], fixed: [], rebind: false, complete: { bind: false, revoke: false, decommission: false } };
+  const result: Comparison = {
+    differences: [],
+    patch: [],
+    fixed: [],
+    rebind: false,
+    complete: { bind: false, revoke: false, decommission: false },
+  };
   const decommissioned = device.status === 'DECOMMISSIONED';
   if (row.create.dms_id !== undefined && row.create.dms_id !== device.dms_owner) result.fixed.push('dms_owner');
   if (decommissioned && !row.decommissioned) result.fixed.push('status');
@@ -79,7 +90,11 @@ export function compareDevice(row: DeviceRow, serial: string | undefined, device
     const wanted = row.create[field];
     if (sameField(field, wanted, device)) continue;
     result.differences.push(field);
-    result.patch.push({ op: 'replace', path: `/${field}`, value: field === 'tags' && Array.isArray(wanted) ? [...new Set(wanted)] : wanted });
+    result.patch.push({
+      op: 'replace',
+      path: `/${field}`,
+      value: field === 'tags' && Array.isArray(wanted) ? [...new Set(wanted)] : wanted,
+    });
   }
   if (serial !== undefined) {
     const identity = device.identity;
@@ -90,7 +105,8 @@ export function compareDevice(row: DeviceRow, serial: string | undefined, device
       result.differences.push('identity');
       result.rebind = true;
     } else if (revoked && row.revoked === undefined && !row.decommissioned) result.fixed.push('identity.status');
-    if (row.revoked !== undefined && !decommissioned && (result.complete.bind || result.rebind || !revoked)) result.complete.revoke = true;
+    if (row.revoked !== undefined && !decommissioned && (result.complete.bind || result.rebind || !revoked))
+      result.complete.revoke = true;
   }
   if (row.decommissioned && !decommissioned) result.complete.decommission = true;
   // A decommissioned device is read-only: what differs cannot be patched.

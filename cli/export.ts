@@ -31,7 +31,13 @@ interface ListedDevice {
 export function refused(what: string, reply: ApiReply): ApiError {
   const body = (reply.body ?? {}) as { err?: string; code?: string; details?: { field: string; problem: string }[] };
   const details = body.details?.map((d) => `${d.field}: ${d.problem}`).join('; ');
-  return new ApiError(`${what}: ${reply.status} ${body.code ?? ''} ${body.err ?? ''}${details ? ` (${details})` : ''}`.replace(/\s+/g, ' ').trim(), reply.status, reply.body);
+  return new ApiError(
+    `${what}: ${reply.status} ${body.code ?? ''} ${body.err ?? ''}${details ? ` (${details})` : ''}`
+      .replace(/\s+/g, ' ')
+      .trim(),
+    reply.status,
+    reply.body,
+  );
 }
 
 /**
@@ -64,7 +70,10 @@ const enc = encodeURIComponent;
 async function exportLine(client: ApiClient, device: ListedDevice): Promise<Record<string, unknown>> {
   const line: Record<string, unknown> = { ...device, dms_id: device.dms_owner };
   if (device.identity?.type !== 'x509') return line;
-  const reply = await client.send('GET', `/v2/devices/${enc(device.id)}/slots/identity/versions/${device.identity.active_version}`);
+  const reply = await client.send(
+    'GET',
+    `/v2/devices/${enc(device.id)}/slots/identity/versions/${device.identity.active_version}`,
+  );
   if (reply.status !== 200) throw refused(`certificate of ${device.id}`, reply);
   const version = reply.body as { certificate?: string; revocation_reason?: string };
   if (version.certificate) line.certificate = version.certificate;
@@ -84,14 +93,25 @@ async function totalOf(client: ApiClient, filters: string[], group?: string): Pr
 }
 
 /** Writes the devices; resolves with their number. */
-export async function runExport({ client, filters, group, out, concurrency, pageSize = 1000, progress }: ExportOptions): Promise<number> {
+export async function runExport({
+  client,
+  filters,
+  group,
+  out,
+  concurrency,
+  pageSize = 1000,
+  progress,
+}: ExportOptions): Promise<number> {
   // A group's members are its criteria; filters narrow them further.
   const total = await totalOf(client, filters, group).catch(() => undefined);
   const base = group ? `/v2/device-groups/${enc(group)}/devices` : '/v2/devices';
   let bookmark = '';
   let written = 0;
   do {
-    const reply = await client.send('GET', `${base}${filterQuery(filters, { page_size: String(pageSize), ...(bookmark ? { bookmark } : {}) })}`);
+    const reply = await client.send(
+      'GET',
+      `${base}${filterQuery(filters, { page_size: String(pageSize), ...(bookmark ? { bookmark } : {}) })}`,
+    );
     if (reply.status !== 200) throw refused('list devices', reply);
     const page = reply.body as { next: string; list: ListedDevice[] };
     const lines = await mapLimit(page.list, concurrency, (device) => exportLine(client, device));

@@ -52,9 +52,19 @@ function parseBody(text: string): unknown {
 }
 
 /** A client for the API at `api` (its path, e.g. a stage, prefixes every request path). */
-export function apiClient({ api, authenticate, concurrency, retry = DEFAULT_RETRY, sleep = sleepFor, random = Math.random, onRetry }: ApiClientOptions): ApiClient {
+export function apiClient({
+  api,
+  authenticate,
+  concurrency,
+  retry = DEFAULT_RETRY,
+  sleep = sleepFor,
+  random = Math.random,
+  onRetry,
+}: ApiClientOptions): ApiClient {
   const secure = api.protocol === 'https:';
-  const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: concurrency }) : new HttpAgent({ keepAlive: true, maxSockets: concurrency });
+  const agent = secure
+    ? new HttpsAgent({ keepAlive: true, maxSockets: concurrency })
+    : new HttpAgent({ keepAlive: true, maxSockets: concurrency });
   const send = secure ? httpsRequest : httpRequest;
   const prefix = api.pathname.replace(/\/+$/, '');
 
@@ -65,7 +75,13 @@ export function apiClient({ api, authenticate, concurrency, retry = DEFAULT_RETR
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', reject);
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parseBody(Buffer.concat(chunks).toString('utf8')) }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: parseBody(Buffer.concat(chunks).toString('utf8')),
+          }),
+        );
       });
       req.on('error', reject);
       req.end(body);
@@ -75,7 +91,12 @@ export function apiClient({ api, authenticate, concurrency, retry = DEFAULT_RETR
   return {
     async send(method, path, options = {}) {
       const url = new URL(`${api.origin}${prefix}${path}`);
-      const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+      const body =
+        options.body === undefined
+          ? undefined
+          : typeof options.body === 'string'
+            ? options.body
+            : JSON.stringify(options.body);
       const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
       if (body !== undefined) {
         headers['content-type'] = options.contentType ?? 'application/json';

@@ -60,15 +60,28 @@ export interface ImportOptions {
 const RECONCILE_ROUNDS = 5;
 
 function errorFields(reply: ApiReply): Pick<LineResult, 'status' | 'code' | 'err' | 'details'> {
-  const body = (typeof reply.body === 'object' && reply.body !== null ? reply.body : {}) as { code?: string; err?: string; details?: FieldProblem[] };
-  return { status: reply.status, code: body.code, err: body.err ?? (typeof reply.body === 'string' ? reply.body.slice(0, 200) : `HTTP ${reply.status}`), ...(body.details ? { details: body.details } : {}) };
+  const body = (typeof reply.body === 'object' && reply.body !== null ? reply.body : {}) as {
+    code?: string;
+    err?: string;
+    details?: FieldProblem[];
+  };
+  return {
+    status: reply.status,
+    code: body.code,
+    err: body.err ?? (typeof reply.body === 'string' ? reply.body.slice(0, 200) : `HTTP ${reply.status}`),
+    ...(body.details ? { details: body.details } : {}),
+  };
 }
 
 /** 401/403 would refuse every row alike: the run stops instead of failing a million lines. */
 function stopOnAuth(reply: ApiReply): void {
   if (reply.status === 401 || reply.status === 403) {
     const { err, code } = errorFields(reply);
-    throw new ApiError(`the API refused the credentials: ${reply.status} ${code ?? ''} ${err ?? ''}`.trim(), reply.status, reply.body);
+    throw new ApiError(
+      `the API refused the credentials: ${reply.status} ${code ?? ''} ${err ?? ''}`.trim(),
+      reply.status,
+      reply.body,
+    );
   }
 }
 
@@ -77,7 +90,12 @@ function refusal(row: DeviceRow, reply: ApiReply, prefix = ''): LineResult {
   stopOnAuth(reply);
   const fields = errorFields(reply);
   // 409 here is a state the row cannot be applied in (a decommissioned device); 404/412 mean the device moved.
-  const outcome: Outcome = reply.status === 409 ? 'conflict' : reply.status >= 400 && reply.status < 500 && reply.status !== 404 && reply.status !== 412 ? 'invalid' : 'failed';
+  const outcome: Outcome =
+    reply.status === 409
+      ? 'conflict'
+      : reply.status >= 400 && reply.status < 500 && reply.status !== 404 && reply.status !== 412
+        ? 'invalid'
+        : 'failed';
   return { line: row.line, id: row.id, outcome, ...fields, err: `${prefix}${fields.err}` };
 }
 
@@ -99,7 +117,18 @@ async function certificateOf(row: DeviceRow, baseDir: string): Promise<Certifica
     try {
       pem = await readFile(file, 'utf8');
     } catch (error) {
-      return { line: row.line, id: row.id, outcome: 'invalid', err: 'certificate file not readable', details: [{ field: 'certificate', problem: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }] };
+      return {
+        line: row.line,
+        id: row.id,
+        outcome: 'invalid',
+        err: 'certificate file not readable',
+        details: [
+          {
+            field: 'certificate',
+            problem: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+          },
+        ],
+      };
     }
   }
   try {
@@ -124,7 +153,15 @@ export function existingTracker(window = 64, threshold = 0.5) {
 }
 
 /** Runs the import; resolves with the counts once every line has its outcome. */
-export async function runImport({ client, source, concurrency, update, onProblem, progress, retries = () => 0 }: ImportOptions): Promise<ImportSummary> {
+export async function runImport({
+  client,
+  source,
+  concurrency,
+  update,
+  onProblem,
+  progress,
+  retries = () => 0,
+}: ImportOptions): Promise<ImportSummary> {
   const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
   const started = Date.now();
   let lines = 0;
@@ -134,20 +171,42 @@ export async function runImport({ client, source, concurrency, update, onProblem
    * The steps after a create or a patch, as the row asks: bind the certificate, revoke it, decommission.
    * `guard` sends If-Match (a reconcile); 'moved' means a concurrent writer changed the device (412).
    */
-  const finish = async (row: DeviceRow, cert: Certificate | undefined, version: number, steps: Steps, guard: boolean): Promise<LineResult | 'done' | 'moved'> => {
+  const finish = async (
+    row: DeviceRow,
+    cert: Certificate | undefined,
+    version: number,
+    steps: Steps,
+    guard: boolean,
+  ): Promise<LineResult | 'done' | 'moved'> => {
     const step = async (method: string, suffix: string, body: unknown, what: string) => {
-      const reply = await client.send(method, `${devicePath(row.id!)}${suffix}`, { body, headers: guard ? etag(version) : {} });
+      const reply = await client.send(method, `${devicePath(row.id!)}${suffix}`, {
+        body,
+        headers: guard ? etag(version) : {},
+      });
       if (reply.status === 200) version = (reply.body as { version: number }).version;
-      return reply.status === 200 ? undefined : reply.status === 412 && guard ? 'moved' : refusal(row, reply, `${what}: `);
+      return reply.status === 200
+        ? undefined
+        : reply.status === 412 && guard
+          ? 'moved'
+          : refusal(row, reply, `${what}: `);
     };
     const outcome =
-      (steps.bind && cert ? await step('PUT', '/idslot', { certificate: cert.pem }, 'identity not bound') : undefined) ??
-      (steps.revoke && row.revoked ? await step('POST', '/idslot/revoke', { reason: row.revoked }, 'identity not revoked') : undefined) ??
+      (steps.bind && cert
+        ? await step('PUT', '/idslot', { certificate: cert.pem }, 'identity not bound')
+        : undefined) ??
+      (steps.revoke && row.revoked
+        ? await step('POST', '/idslot/revoke', { reason: row.revoked }, 'identity not revoked')
+        : undefined) ??
       (steps.decommission ? await step('DELETE', '', undefined, 'not decommissioned') : undefined);
     return outcome ?? 'done';
   };
 
-  const reconcile = async (row: DeviceRow, cert: Certificate | undefined, ourCreate: boolean, known?: ExistingDevice): Promise<LineResult> => {
+  const reconcile = async (
+    row: DeviceRow,
+    cert: Certificate | undefined,
+    ourCreate: boolean,
+    known?: ExistingDevice,
+  ): Promise<LineResult> => {
     const id = row.id!;
     for (let round = 0; round < RECONCILE_ROUNDS; round++) {
       let device = round === 0 ? known : undefined;
@@ -156,22 +215,55 @@ export async function runImport({ client, source, concurrency, update, onProblem
         if (read.status !== 200) return refusal(row, read, 'existing device not readable: ');
         device = read.body as ExistingDevice;
       }
-      if (cert && cert.serial === undefined) return { line: row.line, id, outcome: 'invalid', err: 'certificate not readable', details: [{ field: 'certificate', problem: 'not a PEM X.509 certificate' }] };
+      if (cert && cert.serial === undefined)
+        return {
+          line: row.line,
+          id,
+          outcome: 'invalid',
+          err: 'certificate not readable',
+          details: [{ field: 'certificate', problem: 'not a PEM X.509 certificate' }],
+        };
       const comparison = compareDevice(row, cert?.serial, device);
-      if (isSame(comparison)) return { line: row.line, id, outcome: ourCreate && round === 0 ? 'created' : 'unchanged' };
-      if (comparison.fixed.length > 0 || (comparison.differences.length > 0 && !update)) return { line: row.line, id, outcome: 'conflict', status: 409, code: 'CONFLICT', err: `device exists with other ${comparison.differences.join(', ')}${comparison.fixed.length > 0 ? '' : ' (--update patches it)'}`, differences: comparison.differences };
+      if (isSame(comparison))
+        return { line: row.line, id, outcome: ourCreate && round === 0 ? 'created' : 'unchanged' };
+      if (comparison.fixed.length > 0 || (comparison.differences.length > 0 && !update))
+        return {
+          line: row.line,
+          id,
+          outcome: 'conflict',
+          status: 409,
+          code: 'CONFLICT',
+          err: `device exists with other ${comparison.differences.join(', ')}${comparison.fixed.length > 0 ? '' : ' (--update patches it)'}`,
+          differences: comparison.differences,
+        };
       let version = device.version;
       if (comparison.patch.length > 0) {
-        const patched = await client.send('PATCH', devicePath(id), { body: comparison.patch, contentType: 'application/json-patch+json', headers: etag(version) });
+        const patched = await client.send('PATCH', devicePath(id), {
+          body: comparison.patch,
+          contentType: 'application/json-patch+json',
+          headers: etag(version),
+        });
         if (patched.status === 412) continue;
         if (patched.status !== 200) return refusal(row, patched);
         version = (patched.body as { version: number }).version;
       }
-      const done = await finish(row, cert, version, { ...comparison.complete, bind: comparison.rebind || comparison.complete.bind }, true);
+      const done = await finish(
+        row,
+        cert,
+        version,
+        { ...comparison.complete, bind: comparison.rebind || comparison.complete.bind },
+        true,
+      );
       if (done === 'moved') continue;
       return done === 'done' ? { line: row.line, id, outcome: 'updated' } : done;
     }
-    return { line: row.line, id, outcome: 'failed', status: 412, err: `the device kept changing under ${RECONCILE_ROUNDS} attempts` };
+    return {
+      line: row.line,
+      id,
+      outcome: 'failed',
+      status: 412,
+      err: `the device kept changing under ${RECONCILE_ROUNDS} attempts`,
+    };
   };
 
   // A re-run (or a resumed run) meets mostly devices that exist: once most recent rows did, a row
@@ -190,7 +282,11 @@ export async function runImport({ client, source, concurrency, update, onProblem
     const created = await client.send('POST', '/v2/devices', { body: row.create });
     existing.record(created.status === 409);
     if (created.status === 201) {
-      const steps = { bind: cert !== undefined, revoke: row.revoked !== undefined, decommission: row.decommissioned === true };
+      const steps = {
+        bind: cert !== undefined,
+        revoke: row.revoked !== undefined,
+        decommission: row.decommissioned === true,
+      };
       const done = await finish(row, cert, (created.body as { version: number }).version, steps, false);
       return done === 'done' || done === 'moved' ? { line: row.line, id: row.id, outcome: 'created' } : done;
     }
@@ -211,7 +307,11 @@ export async function runImport({ client, source, concurrency, update, onProblem
     lines++;
     counts[result.outcome]++;
     if (!GOOD_OUTCOMES.includes(result.outcome)) await onProblem?.(result);
-    progress?.update({ done: lines, fraction: source.size ? source.bytesRead() / source.size : undefined, detail: summaryWords(counts, retries()) });
+    progress?.update({
+      done: lines,
+      fraction: source.size ? source.bytesRead() / source.size : undefined,
+      detail: summaryWords(counts, retries()),
+    });
   };
 
   const iterator = source.items[Symbol.asyncIterator]();

@@ -38,7 +38,8 @@ interface ConnectionOptions {
 function integer(min: number, max: number) {
   return (value: string) => {
     const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    if (!/^\d+$/.test(value) || n < min || n > max)
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
     return n;
   };
 }
@@ -51,25 +52,43 @@ export function isLoopback(url: URL): boolean {
   return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
-async function authenticator(options: ConnectionOptions, api: URL, env: NodeJS.ProcessEnv): Promise<Authenticator | undefined> {
+async function authenticator(
+  options: ConnectionOptions,
+  api: URL,
+  env: NodeJS.ProcessEnv,
+): Promise<Authenticator | undefined> {
   const token = options.token ?? env.DEVICE_MANAGER_TOKEN;
   if (options.aws && token) throw new UsageError('pass either --token (or DEVICE_MANAGER_TOKEN) or --aws, not both');
   if (options.aws) return defaultSigV4Authenticator(api, options.region, env);
   if (token && api.protocol === 'http:' && !isLoopback(api) && !options.insecure)
-    throw new UsageError(`refusing to send the token in clear text to ${api.origin}: use https, a loopback address, or --insecure`);
+    throw new UsageError(
+      `refusing to send the token in clear text to ${api.origin}: use https, a loopback address, or --insecure`,
+    );
   if (token) return async () => ({ authorization: `Bearer ${token}` });
   return undefined;
 }
 
-async function connect(options: ConnectionOptions, concurrency: number, env: NodeJS.ProcessEnv, onRetry?: () => void): Promise<ApiClient> {
+async function connect(
+  options: ConnectionOptions,
+  concurrency: number,
+  env: NodeJS.ProcessEnv,
+  onRetry?: () => void,
+): Promise<ApiClient> {
   let api: URL;
   try {
     api = new URL(options.api);
   } catch {
     throw new UsageError(`--api: '${options.api}' is not a URL`);
   }
-  if (api.protocol !== 'http:' && api.protocol !== 'https:') throw new UsageError(`--api: ${api.protocol} is not http or https`);
-  return apiClient({ api, authenticate: await authenticator(options, api, env), concurrency, retry: { ...DEFAULT_RETRY, maxAttempts: options.retries + 1 }, onRetry });
+  if (api.protocol !== 'http:' && api.protocol !== 'https:')
+    throw new UsageError(`--api: ${api.protocol} is not http or https`);
+  return apiClient({
+    api,
+    authenticate: await authenticator(options, api, env),
+    concurrency,
+    retry: { ...DEFAULT_RETRY, maxAttempts: options.retries + 1 },
+    onRetry,
+  });
 }
 
 function describe(result: LineResult): string {
@@ -80,7 +99,9 @@ function describe(result: LineResult): string {
 /** Builds the command tree; each action resolves with its exit code. */
 function program(io: CliIo, setExit: (code: number) => void): Command {
   const root = new Command('device-manager')
-    .description('Bulk import and export of devices, fleet statistics and the expiry forecast, over the device-manager API')
+    .description(
+      'Bulk import and export of devices, fleet statistics and the expiry forecast, over the device-manager API',
+    )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError();
@@ -92,48 +113,80 @@ function program(io: CliIo, setExit: (code: number) => void): Command {
       .option('--aws', 'sign requests with AWS SigV4 (default credential chain, service execute-api)')
       .option('--region <region>', 'SigV4 region when the URL does not name one (default $AWS_REGION)')
       .option('--insecure', 'send the bearer token over plain http to a host that is not loopback')
-      .addOption(new Option('--retries <n>', 'retries of a throttled (429), unavailable (503/5xx) or lost request').default(DEFAULT_RETRY.maxAttempts - 1).argParser(integer(0, 20)))
+      .addOption(
+        new Option('--retries <n>', 'retries of a throttled (429), unavailable (503/5xx) or lost request')
+          .default(DEFAULT_RETRY.maxAttempts - 1)
+          .argParser(integer(0, 20)),
+      )
       .exitOverride()
       .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
-  const concurrencyOption = () => new Option('--concurrency <n>', 'requests in flight').default(DEFAULT_CONCURRENCY).argParser(integer(1, 256));
-  const progressOption = () => new Option('--progress-interval <seconds>', 'seconds between progress lines when stderr is not a terminal (0: none)').default(5).argParser(integer(0, 3600));
+  const concurrencyOption = () =>
+    new Option('--concurrency <n>', 'requests in flight').default(DEFAULT_CONCURRENCY).argParser(integer(1, 256));
+  const progressOption = () =>
+    new Option(
+      '--progress-interval <seconds>',
+      'seconds between progress lines when stderr is not a terminal (0: none)',
+    )
+      .default(5)
+      .argParser(integer(0, 3600));
 
-  withConnection(root.command('import').argument('<file>', 'CSV (header: id,dms_id,tags,icon,icon_color,certificate,metadata.<path>...) or NDJSON; - reads stdin'))
+  withConnection(
+    root
+      .command('import')
+      .argument(
+        '<file>',
+        'CSV (header: id,dms_id,tags,icon,icon_color,certificate,metadata.<path>...) or NDJSON; - reads stdin',
+      ),
+  )
     .description('create the devices of a file; re-runs are safe (unchanged, conflict, or --update)')
     .addOption(concurrencyOption())
-    .addOption(new Option('--format <format>', 'file format when the extension does not tell').choices(['csv', 'ndjson']))
+    .addOption(
+      new Option('--format <format>', 'file format when the extension does not tell').choices(['csv', 'ndjson']),
+    )
     .option('--update', 'patch devices that exist with other content (If-Match) instead of reporting a conflict')
     .option('--report <file>', 'write every line that did not go in, and why, as NDJSON')
     .addOption(progressOption())
-    .action(async (file: string, options: ConnectionOptions & { concurrency: number; format?: string; update?: boolean; report?: string; progressInterval: number }) => {
-      let retries = 0;
-      const source = openSource(file, formatOf(file, options.format));
-      const client = await connect(options, options.concurrency, io.env, () => retries++);
-      const report = options.report ? reportWriter(options.report) : undefined;
-      let echoed = 0;
-      try {
-        const summary = await runImport({
-          client,
-          source,
-          concurrency: options.concurrency,
-          update: options.update === true,
-          retries: () => retries,
-          progress: startProgress({ label: 'import', stream: io.stderr, intervalSeconds: options.progressInterval }),
-          onProblem: async (result) => {
-            if (echoed++ < ECHOED_PROBLEMS) io.stderr.write(`${describe(result)}\n`);
-            else if (echoed === ECHOED_PROBLEMS + 1 && !report) io.stderr.write('… more problem lines: pass --report <file> to list them all\n');
-            await report?.write(result);
-          },
-        });
-        io.stdout.write(`${formatSummary(file, summary)}\n`);
-        if (options.report) io.stdout.write(`report: ${options.report}\n`);
-        setExit(allGood(summary) ? 0 : 1);
-      } finally {
-        await report?.close();
-        client.close();
-      }
-    });
+    .action(
+      async (
+        file: string,
+        options: ConnectionOptions & {
+          concurrency: number;
+          format?: string;
+          update?: boolean;
+          report?: string;
+          progressInterval: number;
+        },
+      ) => {
+        let retries = 0;
+        const source = openSource(file, formatOf(file, options.format));
+        const client = await connect(options, options.concurrency, io.env, () => retries++);
+        const report = options.report ? reportWriter(options.report) : undefined;
+        let echoed = 0;
+        try {
+          const summary = await runImport({
+            client,
+            source,
+            concurrency: options.concurrency,
+            update: options.update === true,
+            retries: () => retries,
+            progress: startProgress({ label: 'import', stream: io.stderr, intervalSeconds: options.progressInterval }),
+            onProblem: async (result) => {
+              if (echoed++ < ECHOED_PROBLEMS) io.stderr.write(`${describe(result)}\n`);
+              else if (echoed === ECHOED_PROBLEMS + 1 && !report)
+                io.stderr.write('… more problem lines: pass --report <file> to list them all\n');
+              await report?.write(result);
+            },
+          });
+          io.stdout.write(`${formatSummary(file, summary)}\n`);
+          if (options.report) io.stdout.write(`report: ${options.report}\n`);
+          setExit(allGood(summary) ? 0 : 1);
+        } finally {
+          await report?.close();
+          client.close();
+        }
+      },
+    );
 
   withConnection(root.command('export'))
     .description('write every matching device as NDJSON to stdout (import recreates them)')
@@ -142,15 +195,33 @@ function program(io: CliIo, setExit: (code: number) => void): Command {
     .addOption(new Option('--page-size <n>', 'devices per list request').default(1000).argParser(integer(1, 1000)))
     .addOption(concurrencyOption())
     .addOption(progressOption())
-    .action(async (options: ConnectionOptions & { filter: string[]; group?: string; pageSize: number; concurrency: number; progressInterval: number }) => {
-      const client = await connect(options, options.concurrency, io.env);
-      try {
-        const count = await runExport({ client, filters: options.filter, group: options.group, out: io.stdout, pageSize: options.pageSize, concurrency: options.concurrency, progress: startProgress({ label: 'export', stream: io.stderr, intervalSeconds: options.progressInterval }) });
-        io.stderr.write(`export: ${count} devices\n`);
-      } finally {
-        client.close();
-      }
-    });
+    .action(
+      async (
+        options: ConnectionOptions & {
+          filter: string[];
+          group?: string;
+          pageSize: number;
+          concurrency: number;
+          progressInterval: number;
+        },
+      ) => {
+        const client = await connect(options, options.concurrency, io.env);
+        try {
+          const count = await runExport({
+            client,
+            filters: options.filter,
+            group: options.group,
+            out: io.stdout,
+            pageSize: options.pageSize,
+            concurrency: options.concurrency,
+            progress: startProgress({ label: 'export', stream: io.stderr, intervalSeconds: options.progressInterval }),
+          });
+          io.stderr.write(`export: ${count} devices\n`);
+        } finally {
+          client.close();
+        }
+      },
+    );
 
   withConnection(root.command('stats'))
     .description('device counts by status')
@@ -175,7 +246,10 @@ function program(io: CliIo, setExit: (code: number) => void): Command {
     .action(async (options: ConnectionOptions & { bucket: string; horizon: number; filter: string[] }) => {
       const client = await connect(options, 1, io.env);
       try {
-        const reply = await client.send('GET', `/v2/stats/expirations${filterQuery(options.filter, { bucket: options.bucket, horizon_days: String(options.horizon) })}`);
+        const reply = await client.send(
+          'GET',
+          `/v2/stats/expirations${filterQuery(options.filter, { bucket: options.bucket, horizon_days: String(options.horizon) })}`,
+        );
         if (reply.status !== 200) throw refused('forecast', reply);
         io.stdout.write(`${renderForecast(reply.body as ExpirationForecast)}\n`);
       } finally {
@@ -191,15 +265,22 @@ function program(io: CliIo, setExit: (code: number) => void): Command {
  * 0 done (import: every line created, unchanged or updated), 1 import lines left over, 2 usage,
  * authentication or API failure.
  */
-export async function run(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+export async function run(
+  argv: string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<number> {
   let code = 0;
   try {
     await program(io, (c) => (code = c)).parseAsync(argv, { from: 'user' });
     return code;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof UsageError || error instanceof ApiError || error instanceof ApiUnreachableError) io.stderr.write(`device-manager: ${error.message}\n`);
-    else io.stderr.write(`device-manager: ${(error as Error).message ?? String(error)}${(error as { code?: string }).code ? ` (${(error as { code?: string }).code})` : ''}\n`);
+    if (error instanceof UsageError || error instanceof ApiError || error instanceof ApiUnreachableError)
+      io.stderr.write(`device-manager: ${error.message}\n`);
+    else
+      io.stderr.write(
+        `device-manager: ${(error as Error).message ?? String(error)}${(error as { code?: string }).code ? ` (${(error as { code?: string }).code})` : ''}\n`,
+      );
     return 2;
   }
 }

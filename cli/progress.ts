@@ -28,7 +28,11 @@ export function formatDuration(seconds: number): string {
 }
 
 /** Rate (items/s) and ETA (s) from the items done, the fraction read and the elapsed time. */
-export function rateAndEta(done: number, fraction: number | undefined, elapsedSeconds: number): { rate: number; eta?: number } {
+export function rateAndEta(
+  done: number,
+  fraction: number | undefined,
+  elapsedSeconds: number,
+): { rate: number; eta?: number } {
   const rate = elapsedSeconds > 0 ? done / elapsedSeconds : 0;
   if (fraction === undefined || fraction <= 0) return { rate };
   return { rate, eta: (elapsedSeconds * (1 - Math.min(1, fraction))) / fraction };
@@ -69,14 +73,25 @@ export function startProgress({ label, stream, intervalSeconds, now = Date.now }
       update(snapshot) {
         last = snapshot;
         const { rate, eta } = rateAndEta(snapshot.done, snapshot.fraction, (now() - started) / 1000);
-        bar.update(Math.round((snapshot.fraction ?? 0) * 1000), { done: snapshot.done, rate: Math.round(rate), eta_text: eta === undefined ? '?' : formatDuration(eta), detail: snapshot.detail ?? '' });
+        bar.update(Math.round((snapshot.fraction ?? 0) * 1000), {
+          done: snapshot.done,
+          rate: Math.round(rate),
+          eta_text: eta === undefined ? '?' : formatDuration(eta),
+          detail: snapshot.detail ?? '',
+        });
       },
       stop() {
         bar.stop();
       },
     };
   }
-  const timer = intervalSeconds > 0 ? setInterval(() => stream.write(`${progressLine(label, last, (now() - started) / 1000)}\n`), intervalSeconds * 1000) : undefined;
+  const timer =
+    intervalSeconds > 0
+      ? setInterval(
+          () => stream.write(`${progressLine(label, last, (now() - started) / 1000)}\n`),
+          intervalSeconds * 1000,
+        )
+      : undefined;
   timer?.unref();
   return {
     update(snapshot) {

@@ -23,7 +23,20 @@ export function isRetryableStatus(status: number): boolean {
 /** Network failures worth another attempt (the request may or may not have reached the server). */
 export function isRetryableNetworkError(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNABORTED', 'UND_ERR_SOCKET'].includes(code);
+  return (
+    typeof code === 'string' &&
+    [
+      'ECONNRESET',
+      'ECONNREFUSED',
+      'EPIPE',
+      'ETIMEDOUT',
+      'EAI_AGAIN',
+      'ENETUNREACH',
+      'EHOSTUNREACH',
+      'ECONNABORTED',
+      'UND_ERR_SOCKET',
+    ].includes(code)
+  );
 }
 
 /** `Retry-After` in milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
@@ -40,7 +53,13 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
  * How long to wait before attempt `attempt + 1` (attempt counts from 1), or undefined when the
  * attempts are spent. `random` is in [0, 1).
  */
-export function retryDelayMs(policy: RetryPolicy, attempt: number, retryAfter: string | undefined, now: number, random: number): number | undefined {
+export function retryDelayMs(
+  policy: RetryPolicy,
+  attempt: number,
+  retryAfter: string | undefined,
+  now: number,
+  random: number,
+): number | undefined {
   if (attempt >= policy.maxAttempts) return undefined;
   const told = parseRetryAfter(retryAfter, now);
   if (told !== undefined) return told;

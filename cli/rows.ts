@@ -40,7 +40,9 @@ export type SourceItem = { row: DeviceRow } | { invalid: InvalidLine };
 const READ_ONLY_FIELDS = ['status', 'creation_timestamp', 'events', 'version', 'identity', 'slots', 'dms_owner'];
 
 /** Where a CSV column goes. */
-export type CsvColumn = { kind: 'id' | 'dms_id' | 'tags' | 'icon' | 'icon_color' | 'certificate' } | { kind: 'metadata'; path: string[] };
+export type CsvColumn =
+  | { kind: 'id' | 'dms_id' | 'tags' | 'icon' | 'icon_color' | 'certificate' }
+  | { kind: 'metadata'; path: string[] };
 
 const PLAIN_COLUMNS = new Set(['id', 'dms_id', 'tags', 'icon', 'icon_color', 'certificate']);
 
@@ -54,7 +56,9 @@ export function csvColumns(header: string[]): CsvColumn[] {
     if (PLAIN_COLUMNS.has(name)) return { kind: name as 'id' };
     const path = /^metadata\.(.+)$/.exec(name)?.[1]?.split('.');
     if (path && path.every((p) => p !== '')) return { kind: 'metadata', path };
-    throw new UsageError(`CSV header: unknown column '${name}' (expected id, dms_id, tags, icon, icon_color, certificate, metadata.<path>)`);
+    throw new UsageError(
+      `CSV header: unknown column '${name}' (expected id, dms_id, tags, icon, icon_color, certificate, metadata.<path>)`,
+    );
   });
   if (!seen.has('id')) throw new UsageError("CSV header: no 'id' column");
   return columns;
@@ -92,7 +96,14 @@ export function rowFromCsv(columns: CsvColumn[], cells: string[], line: number):
   const idAt = columns.findIndex((c) => c.kind === 'id');
   const id = cells[idAt] || undefined;
   if (cells.length !== columns.length) {
-    return { invalid: { line, id, err: 'wrong number of columns', details: [{ field: '(row)', problem: `has ${cells.length} cells, the header has ${columns.length}` }] } };
+    return {
+      invalid: {
+        line,
+        id,
+        err: 'wrong number of columns',
+        details: [{ field: '(row)', problem: `has ${cells.length} cells, the header has ${columns.length}` }],
+      },
+    };
   }
   const create: Record<string, unknown> = {};
   const details: FieldProblem[] = [];
@@ -102,7 +113,11 @@ export function rowFromCsv(columns: CsvColumn[], cells: string[], line: number):
     switch (column.kind) {
       case 'metadata': {
         const metadata = (create.metadata ??= {}) as Record<string, unknown>;
-        if (cell !== '' && !setPath(metadata, column.path, metadataValue(cell))) details.push({ field: `metadata.${column.path.join('.')}`, problem: 'conflicts with another metadata column' });
+        if (cell !== '' && !setPath(metadata, column.path, metadataValue(cell)))
+          details.push({
+            field: `metadata.${column.path.join('.')}`,
+            problem: 'conflicts with another metadata column',
+          });
         break;
       }
       case 'tags':
@@ -131,19 +146,31 @@ export function rowFromJson(text: string, line: number): SourceItem {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { invalid: { line, err: 'not JSON', details: [{ field: '(line)', problem: `not valid JSON: ${(error as Error).message}` }] } };
+    return {
+      invalid: {
+        line,
+        err: 'not JSON',
+        details: [{ field: '(line)', problem: `not valid JSON: ${(error as Error).message}` }],
+      },
+    };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { invalid: { line, err: 'not a JSON object', details: [{ field: '(line)', problem: 'must be a JSON object' }] } };
+    return {
+      invalid: { line, err: 'not a JSON object', details: [{ field: '(line)', problem: 'must be a JSON object' }] },
+    };
   }
   const source = value as Record<string, unknown>;
   const id = typeof source.id === 'string' ? source.id : undefined;
   const create: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(source)) if (!READ_ONLY_FIELDS.includes(key) && key !== 'certificate' && key !== 'revocation_reason') create[key] = field;
+  for (const [key, field] of Object.entries(source))
+    if (!READ_ONLY_FIELDS.includes(key) && key !== 'certificate' && key !== 'revocation_reason') create[key] = field;
   if (create.dms_id === undefined && source.dms_owner !== undefined) create.dms_id = source.dms_owner;
   const row: DeviceRow = { line, id, create };
   if (source.certificate !== undefined) {
-    if (typeof source.certificate !== 'string') return { invalid: { line, id, err: 'invalid row', details: [{ field: 'certificate', problem: 'must be a PEM string' }] } };
+    if (typeof source.certificate !== 'string')
+      return {
+        invalid: { line, id, err: 'invalid row', details: [{ field: 'certificate', problem: 'must be a PEM string' }] },
+      };
     row.certificate = { pem: source.certificate };
   }
   if (source.status === 'DECOMMISSIONED') row.decommissioned = true;

@@ -24,7 +24,10 @@ export type Authenticator = (request: OutgoingRequest) => Promise<Record<string,
  * VPC endpoint and China partition hosts); undefined for a custom domain.
  */
 export function regionFromUrl(url: URL): string | undefined {
-  return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname)?.[1] ?? /\.execute-api\.([a-z0-9-]+)\.vpce\.amazonaws\.com$/.exec(url.hostname)?.[1];
+  return (
+    /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname)?.[1] ??
+    /\.execute-api\.([a-z0-9-]+)\.vpce\.amazonaws\.com$/.exec(url.hostname)?.[1]
+  );
 }
 
 export interface SigV4Options {
@@ -40,8 +43,20 @@ export interface SigV4Options {
  * Signs every request. The payload hash is part of the signature but not sent as a header
  * (API Gateway does not need `x-amz-content-sha256`), as the AWS CLI does for execute-api.
  */
-export function sigV4Authenticator({ credentials, region, service = SIGNING_SERVICE, signingDate }: SigV4Options): Authenticator {
-  const signer = new SignatureV4({ credentials, region, service, sha256: Hash.bind(null, 'sha256'), applyChecksum: false, uriEscapePath: true });
+export function sigV4Authenticator({
+  credentials,
+  region,
+  service = SIGNING_SERVICE,
+  signingDate,
+}: SigV4Options): Authenticator {
+  const signer = new SignatureV4({
+    credentials,
+    region,
+    service,
+    sha256: Hash.bind(null, 'sha256'),
+    applyChecksum: false,
+    uriEscapePath: true,
+  });
   return async ({ method, url, headers, body }) => {
     const query: Record<string, string | string[]> = {};
     for (const [key, value] of url.searchParams) {
@@ -62,13 +77,18 @@ export function sigV4Authenticator({ credentials, region, service = SIGNING_SERV
       { signingDate: signingDate?.() },
     );
     const added: Record<string, string> = {};
-    for (const [name, value] of Object.entries(signed.headers)) if (headers[name] === undefined && name !== 'host') added[name] = value;
+    for (const [name, value] of Object.entries(signed.headers))
+      if (headers[name] === undefined && name !== 'host') added[name] = value;
     return added;
   };
 }
 
 /** `--aws` with the default credential chain (environment, profile, SSO, container, instance). */
-export async function defaultSigV4Authenticator(api: URL, regionOption: string | undefined, env: NodeJS.ProcessEnv): Promise<Authenticator> {
+export async function defaultSigV4Authenticator(
+  api: URL,
+  regionOption: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<Authenticator> {
   const region = regionOption ?? regionFromUrl(api) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!region) throw new UsageError(`--aws: cannot tell the region from ${api.host}; pass --region or set AWS_REGION`);
   const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');

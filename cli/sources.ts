@@ -23,7 +23,8 @@ export interface ImportSource {
 /** The format from `--format` or the file's extension. */
 export function formatOf(file: string, option?: string): FileFormat {
   const format = option ?? (/\.csv$/i.test(file) ? 'csv' : /\.(ndjson|jsonl|json)$/i.test(file) ? 'ndjson' : undefined);
-  if (format !== 'csv' && format !== 'ndjson') throw new UsageError(`cannot tell the format of ${file}: name it .csv or .ndjson, or pass --format csv|ndjson`);
+  if (format !== 'csv' && format !== 'ndjson')
+    throw new UsageError(`cannot tell the format of ${file}: name it .csv or .ndjson, or pass --format csv|ndjson`);
   return format;
 }
 
@@ -45,15 +46,29 @@ export function openSource(file: string, format: FileFormat): ImportSource {
 }
 
 function csvSource(stream: NodeJS.ReadableStream, size: number | undefined, baseDir: string): ImportSource {
-  const parser = parse({ info: true, relax_column_count: true, skip_empty_lines: true, bom: true, trim: true, skip_records_with_error: true });
+  const parser = parse({
+    info: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    bom: true,
+    trim: true,
+    skip_records_with_error: true,
+  });
   stream.pipe(parser);
   let bytes = 0;
   // Malformed records (e.g. an unclosed quote) are skipped by the parser and reported as invalid lines.
   const skipped: SourceItem[] = [];
-  parser.on('skip', (error: Error & { lines?: number }) => skipped.push({ invalid: { line: error.lines ?? 0, err: 'malformed CSV', details: [{ field: '(row)', problem: error.message }] } }));
+  parser.on('skip', (error: Error & { lines?: number }) =>
+    skipped.push({
+      invalid: { line: error.lines ?? 0, err: 'malformed CSV', details: [{ field: '(row)', problem: error.message }] },
+    }),
+  );
   async function* items(): AsyncGenerator<SourceItem> {
     let columns: CsvColumn[] | undefined;
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number; bytes: number } }>) {
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: string[];
+      info: { lines: number; bytes: number };
+    }>) {
       bytes = info.bytes;
       while (skipped.length > 0) yield skipped.shift()!;
       if (!columns) {

@@ -19,13 +19,24 @@ export interface ExpirationForecast {
 export function renderTable(header: string[], rows: (string | number)[][], rightAligned: boolean[]): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  return cells.map((r) => r.map((c, i) => (rightAligned[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((r) =>
+      r
+        .map((c, i) => (rightAligned[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 const percent = (n: number, total: number) => (total > 0 ? ((100 * n) / total).toFixed(1) : '0.0');
 
 export function renderStats(stats: DeviceStats): string {
-  const rows: (string | number)[][] = DEVICE_STATUSES.map((s) => [s, stats.status_distribution[s] ?? 0, percent(stats.status_distribution[s] ?? 0, stats.total)]);
+  const rows: (string | number)[][] = DEVICE_STATUSES.map((s) => [
+    s,
+    stats.status_distribution[s] ?? 0,
+    percent(stats.status_distribution[s] ?? 0, stats.total),
+  ]);
   rows.push(['total', stats.total, stats.total > 0 ? '100.0' : '0.0']);
   return renderTable(['status', 'devices', '%'], rows, [false, true, true]);
 }
@@ -36,7 +47,13 @@ function day(timestamp: string): string {
 }
 
 export function renderForecast(forecast: ExpirationForecast): string {
-  const rows: (string | number)[][] = forecast.buckets.map((b) => [day(b.start), day(b.end), b.identity, b.slots, b.identity + b.slots]);
+  const rows: (string | number)[][] = forecast.buckets.map((b) => [
+    day(b.start),
+    day(b.end),
+    b.identity,
+    b.slots,
+    b.identity + b.slots,
+  ]);
   const sum = (key: 'identity' | 'slots') => forecast.buckets.reduce((n, b) => n + b[key], 0);
   rows.push(['total', '', sum('identity'), sum('slots'), sum('identity') + sum('slots')]);
   return [

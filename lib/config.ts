@@ -13,7 +13,15 @@ import { parseDuration } from '../functions/domain/duration';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../functions/domain/groups';
 import { isCorsOrigin } from '../functions/shared/cors';
 import { defaultDashboardScope } from '../functions/handlers/http/routes';
-import { DEFAULT_DUE_SHARDS, DEFAULT_LIST_SHARDS, DEFAULT_STATS_SHARDS, DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS, isCaApiUrl, MAX_UNKNOWN_SERIAL_RETRY_SECONDS, SECRET_ARN } from '../functions/shared/config';
+import {
+  DEFAULT_DUE_SHARDS,
+  DEFAULT_LIST_SHARDS,
+  DEFAULT_STATS_SHARDS,
+  DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS,
+  isCaApiUrl,
+  MAX_UNKNOWN_SERIAL_RETRY_SECONDS,
+  SECRET_ARN,
+} from '../functions/shared/config';
 
 /** The context key holding the settings object; also the prefix of the per-setting keys. */
 export const CONTEXT_KEY = 'deviceManager';
@@ -184,7 +192,9 @@ export class DeploymentConfigError extends Error {
 }
 
 /** The retention values CloudWatch Logs accepts (RetentionDays, without INFINITE). */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
 
 /** AWS IoT allows 50 attributes on a typed thing; `status` and `dms_owner` take two. */
 const MAX_IOT_METADATA_KEYS = 48;
@@ -237,7 +247,8 @@ function objectAt(value: unknown, setting: string): Raw {
 
 function rejectUnknownKeys(value: Raw, setting: string, known: readonly string[]): void {
   for (const key of Object.keys(value)) {
-    if (!known.includes(key)) throw new DeploymentConfigError(`${setting}.${key}`, `is not a known setting (known: ${known.join(', ')})`);
+    if (!known.includes(key))
+      throw new DeploymentConfigError(`${setting}.${key}`, `is not a known setting (known: ${known.join(', ')})`);
   }
 }
 
@@ -251,7 +262,8 @@ function integer(value: unknown, fallback: number, setting: string, min: number,
 
 function matching(value: unknown, fallback: string, setting: string, pattern: RegExp, rule: string): string {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !pattern.test(value)) throw new DeploymentConfigError(setting, `must be ${rule} (got ${describe(value)})`);
+  if (typeof value !== 'string' || !pattern.test(value))
+    throw new DeploymentConfigError(setting, `must be ${rule} (got ${describe(value)})`);
   return value;
 }
 
@@ -265,13 +277,20 @@ function parseRenewalDefaults(value: unknown): DeploymentConfig['renewalDefaults
   const duration = (name: 'preventiveDelta' | 'criticalDelta'): [string, number] => {
     const value = raw[name] ?? defaults[name];
     const ms = typeof value === 'string' ? parseDuration(value) : undefined;
-    if (ms === undefined) throw new DeploymentConfigError(`${setting}.${name}`, `must be a duration such as '90d', '36h', '30m' or '1d12h' (got ${describe(value)})`);
+    if (ms === undefined)
+      throw new DeploymentConfigError(
+        `${setting}.${name}`,
+        `must be a duration such as '90d', '36h', '30m' or '1d12h' (got ${describe(value)})`,
+      );
     return [value as string, ms];
   };
   const [preventiveDelta, preventiveMs] = duration('preventiveDelta');
   const [criticalDelta, criticalMs] = duration('criticalDelta');
   if (criticalMs >= preventiveMs) {
-    throw new DeploymentConfigError(`${setting}.criticalDelta`, `must be shorter than preventiveDelta (${criticalDelta} >= ${preventiveDelta})`);
+    throw new DeploymentConfigError(
+      `${setting}.criticalDelta`,
+      `must be shorter than preventiveDelta (${criticalDelta} >= ${preventiveDelta})`,
+    );
   }
   return { preventiveDelta, criticalDelta };
 }
@@ -282,7 +301,8 @@ const IOT_ATTRIBUTE_NAME = /^[a-zA-Z0-9_.,@/:#-]{1,128}$/;
 /** The same rule as the functions' INDEXED_METADATA_KEYS loader, so a deployed value never fails a cold start. */
 function parseIndexedKeys(value: unknown, setting: string): string[] {
   if (value === undefined) return [...DEFAULT_CONFIG.indexedMetadataKeys];
-  if (!Array.isArray(value) || value.some((k) => typeof k !== 'string')) throw new DeploymentConfigError(setting, `must be an array of strings (got ${describe(value)})`);
+  if (!Array.isArray(value) || value.some((k) => typeof k !== 'string'))
+    throw new DeploymentConfigError(setting, `must be an array of strings (got ${describe(value)})`);
   const problem = indexedKeysProblem(value as string[]);
   if (problem) throw new DeploymentConfigError(setting, problem);
   return value as string[];
@@ -294,7 +314,8 @@ function parseIotSync(value: unknown): DeploymentConfig['iotSync'] {
   const raw = objectAt(value, setting);
   rejectUnknownKeys(raw, setting, ['enabled', 'metadataKeys', 'decommissionCertificateStatus']);
   const enabled = raw.enabled ?? DEFAULT_CONFIG.iotSync.enabled;
-  if (typeof enabled !== 'boolean') throw new DeploymentConfigError(`${setting}.enabled`, `must be true or false (got ${describe(enabled)})`);
+  if (typeof enabled !== 'boolean')
+    throw new DeploymentConfigError(`${setting}.enabled`, `must be true or false (got ${describe(enabled)})`);
   const keys = raw.metadataKeys ?? [];
   const rule = `must be an array of at most ${MAX_IOT_METADATA_KEYS} distinct AWS IoT attribute names`;
   if (!Array.isArray(keys) || keys.length > MAX_IOT_METADATA_KEYS || new Set(keys).size !== keys.length) {
@@ -302,14 +323,24 @@ function parseIotSync(value: unknown): DeploymentConfig['iotSync'] {
   }
   keys.forEach((key: unknown, i) => {
     if (typeof key !== 'string' || !IOT_ATTRIBUTE_NAME.test(key)) {
-      throw new DeploymentConfigError(`${setting}.metadataKeys[${i}]`, `must match ${IOT_ATTRIBUTE_NAME} (got ${describe(key)})`);
+      throw new DeploymentConfigError(
+        `${setting}.metadataKeys[${i}]`,
+        `must match ${IOT_ATTRIBUTE_NAME} (got ${describe(key)})`,
+      );
     }
   });
   const status = raw.decommissionCertificateStatus;
   if (status !== undefined && status !== 'INACTIVE' && status !== 'REVOKED') {
-    throw new DeploymentConfigError(`${setting}.decommissionCertificateStatus`, `must be 'INACTIVE' or 'REVOKED' (got ${describe(status)})`);
+    throw new DeploymentConfigError(
+      `${setting}.decommissionCertificateStatus`,
+      `must be 'INACTIVE' or 'REVOKED' (got ${describe(status)})`,
+    );
   }
-  return { enabled, metadataKeys: keys as string[], ...(status === undefined ? {} : { decommissionCertificateStatus: status }) };
+  return {
+    enabled,
+    metadataKeys: keys as string[],
+    ...(status === undefined ? {} : { decommissionCertificateStatus: status }),
+  };
 }
 
 /** EventBridge sources (PutEvents `Source`): 1-256 characters; `aws.` ones are AWS services'. */
@@ -319,17 +350,22 @@ function parseCertificateSources(value: unknown): readonly string[] {
   const setting = `${CONTEXT_KEY}.certificateSources`;
   if (value === undefined) return DEFAULT_CONFIG.certificateSources;
   if (!Array.isArray(value) || value.length === 0 || value.length > 10 || new Set(value).size !== value.length) {
-    throw new DeploymentConfigError(setting, `must be an array of 1 to 10 distinct event sources (got ${describe(value)})`);
+    throw new DeploymentConfigError(
+      setting,
+      `must be an array of 1 to 10 distinct event sources (got ${describe(value)})`,
+    );
   }
   value.forEach((source: unknown, i) => {
-    if (typeof source !== 'string' || !EVENT_SOURCE_NAME.test(source)) throw new DeploymentConfigError(`${setting}[${i}]`, `must match ${EVENT_SOURCE_NAME} (got ${describe(source)})`);
+    if (typeof source !== 'string' || !EVENT_SOURCE_NAME.test(source))
+      throw new DeploymentConfigError(`${setting}[${i}]`, `must match ${EVENT_SOURCE_NAME} (got ${describe(source)})`);
   });
   return [...(value as string[])];
 }
 
 function boolean(value: unknown, fallback: boolean, setting: string): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new DeploymentConfigError(setting, `must be true or false (got ${describe(value)})`);
+  if (typeof value !== 'boolean')
+    throw new DeploymentConfigError(setting, `must be true or false (got ${describe(value)})`);
   return value;
 }
 
@@ -345,16 +381,37 @@ function parseAuth(value: unknown): AuthConfig {
       rejectUnknownKeys(raw, setting, ['type', 'issuer', 'audience', 'scopePrefix']);
       const { issuer, audience, scopePrefix } = raw;
       if (typeof issuer !== 'string' || !/^https:\/\/[^\s/]+(\/\S*)?$/.test(issuer)) {
-        throw new DeploymentConfigError(`${setting}.issuer`, `is required for JWT auth and must be an https:// URL (got ${describe(issuer)})`);
+        throw new DeploymentConfigError(
+          `${setting}.issuer`,
+          `is required for JWT auth and must be an https:// URL (got ${describe(issuer)})`,
+        );
       }
-      if (!Array.isArray(audience) || audience.length === 0 || !audience.every((a) => typeof a === 'string' && a.trim() !== '')) {
-        throw new DeploymentConfigError(`${setting}.audience`, `is required for JWT auth and must be a non-empty array of non-empty strings (got ${describe(audience)})`);
+      if (
+        !Array.isArray(audience) ||
+        audience.length === 0 ||
+        !audience.every((a) => typeof a === 'string' && a.trim() !== '')
+      ) {
+        throw new DeploymentConfigError(
+          `${setting}.audience`,
+          `is required for JWT auth and must be a non-empty array of non-empty strings (got ${describe(audience)})`,
+        );
       }
       // What a scope may contain (RFC 6749 scope-token: printable ASCII but space, '"' and '\\').
-      if (scopePrefix !== undefined && (typeof scopePrefix !== 'string' || !/^[\x21\x23-\x5b\x5d-\x7e]{1,200}$/.test(scopePrefix))) {
-        throw new DeploymentConfigError(`${setting}.scopePrefix`, `must be 1-200 printable characters without spaces, quotes or backslashes, e.g. 'device-manager/' (got ${describe(scopePrefix)})`);
+      if (
+        scopePrefix !== undefined &&
+        (typeof scopePrefix !== 'string' || !/^[\x21\x23-\x5b\x5d-\x7e]{1,200}$/.test(scopePrefix))
+      ) {
+        throw new DeploymentConfigError(
+          `${setting}.scopePrefix`,
+          `must be 1-200 printable characters without spaces, quotes or backslashes, e.g. 'device-manager/' (got ${describe(scopePrefix)})`,
+        );
       }
-      return { type: 'jwt', issuer, audience: [...(audience as string[])], ...(scopePrefix === undefined ? {} : { scopePrefix: scopePrefix as string }) };
+      return {
+        type: 'jwt',
+        issuer,
+        audience: [...(audience as string[])],
+        ...(scopePrefix === undefined ? {} : { scopePrefix: scopePrefix as string }),
+      };
     }
     case 'none':
       rejectUnknownKeys(raw, setting, ['type', 'iUnderstandThisIsInsecure']);
@@ -387,41 +444,87 @@ const HTTPS_ORIGIN = /^https:\/\/[A-Za-z0-9.-]+(:\d+)?$/;
 function parseDashboard(value: unknown, auth: AuthConfig): DashboardConfig {
   const setting = `${CONTEXT_KEY}.dashboard`;
   const d = DEFAULT_CONFIG.dashboard;
-  if (value === undefined) return auth.type === 'jwt' && auth.scopePrefix ? { ...d, scope: defaultDashboardScope(auth.scopePrefix) } : d;
+  if (value === undefined)
+    return auth.type === 'jwt' && auth.scopePrefix ? { ...d, scope: defaultDashboardScope(auth.scopePrefix) } : d;
   const raw = objectAt(value, setting);
   rejectUnknownKeys(raw, setting, ['enabled', 'clientId', 'scope', 'connectSources', 'apiDomain']);
   const enabled = raw.enabled ?? d.enabled;
-  if (typeof enabled !== 'boolean') throw new DeploymentConfigError(`${setting}.enabled`, `must be true or false (got ${describe(enabled)})`);
+  if (typeof enabled !== 'boolean')
+    throw new DeploymentConfigError(`${setting}.enabled`, `must be true or false (got ${describe(enabled)})`);
   const clientId = raw.clientId;
   if (clientId !== undefined && (typeof clientId !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(clientId))) {
-    throw new DeploymentConfigError(`${setting}.clientId`, `must be 1-256 printable characters without spaces (got ${describe(clientId)})`);
+    throw new DeploymentConfigError(
+      `${setting}.clientId`,
+      `must be 1-256 printable characters without spaces (got ${describe(clientId)})`,
+    );
   }
   // The default asks for every route scope, under the deployment's scope prefix.
-  const scope = matching(raw.scope, defaultDashboardScope(auth.type === 'jwt' ? auth.scopePrefix : undefined), `${setting}.scope`, /^[\x21-\x7e]+( [\x21-\x7e]+)*$/, 'space-separated OAuth scopes');
+  const scope = matching(
+    raw.scope,
+    defaultDashboardScope(auth.type === 'jwt' ? auth.scopePrefix : undefined),
+    `${setting}.scope`,
+    /^[\x21-\x7e]+( [\x21-\x7e]+)*$/,
+    'space-separated OAuth scopes',
+  );
   const sources = raw.connectSources ?? [];
-  if (!Array.isArray(sources) || sources.length > 10 || !sources.every((s) => typeof s === 'string' && HTTPS_ORIGIN.test(s))) {
-    throw new DeploymentConfigError(`${setting}.connectSources`, `must be up to 10 https origins such as 'https://auth.example.com' (got ${describe(sources)})`);
+  if (
+    !Array.isArray(sources) ||
+    sources.length > 10 ||
+    !sources.every((s) => typeof s === 'string' && HTTPS_ORIGIN.test(s))
+  ) {
+    throw new DeploymentConfigError(
+      `${setting}.connectSources`,
+      `must be up to 10 https origins such as 'https://auth.example.com' (got ${describe(sources)})`,
+    );
   }
   if (enabled && auth.type === 'iam') {
-    throw new DeploymentConfigError(`${setting}.enabled`, "needs auth.type 'jwt' (browsers sign in with OIDC at the JWT issuer; they cannot sign IAM requests), or 'none' for development");
+    throw new DeploymentConfigError(
+      `${setting}.enabled`,
+      "needs auth.type 'jwt' (browsers sign in with OIDC at the JWT issuer; they cannot sign IAM requests), or 'none' for development",
+    );
   }
   if (enabled && auth.type === 'jwt' && clientId === undefined) {
-    throw new DeploymentConfigError(`${setting}.clientId`, 'is required with JWT auth: the OIDC client id the dashboard signs in with');
+    throw new DeploymentConfigError(
+      `${setting}.clientId`,
+      'is required with JWT auth: the OIDC client id the dashboard signs in with',
+    );
   }
   const apiDomain = parseApiDomain(raw.apiDomain, `${setting}.apiDomain`);
-  if (apiDomain && !enabled) throw new DeploymentConfigError(`${setting}.apiDomain`, 'needs dashboard.enabled: it closes the execute-api endpoint behind CloudFront');
-  return { enabled, scope, connectSources: sources as string[], ...(clientId === undefined ? {} : { clientId: clientId as string }), ...(apiDomain ? { apiDomain } : {}) };
+  if (apiDomain && !enabled)
+    throw new DeploymentConfigError(
+      `${setting}.apiDomain`,
+      'needs dashboard.enabled: it closes the execute-api endpoint behind CloudFront',
+    );
+  return {
+    enabled,
+    scope,
+    connectSources: sources as string[],
+    ...(clientId === undefined ? {} : { clientId: clientId as string }),
+    ...(apiDomain ? { apiDomain } : {}),
+  };
 }
 
 function parseApiDomain(value: unknown, setting: string): DashboardConfig['apiDomain'] {
   if (value === undefined) return undefined;
   const raw = objectAt(value, setting);
   rejectUnknownKeys(raw, setting, ['name', 'certificateArn']);
-  if (typeof raw.name !== 'string' || !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(raw.name)) {
-    throw new DeploymentConfigError(`${setting}.name`, `must be a lower-case DNS name such as 'api.devices.example.com' (got ${describe(raw.name)})`);
+  if (
+    typeof raw.name !== 'string' ||
+    !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(raw.name)
+  ) {
+    throw new DeploymentConfigError(
+      `${setting}.name`,
+      `must be a lower-case DNS name such as 'api.devices.example.com' (got ${describe(raw.name)})`,
+    );
   }
-  if (typeof raw.certificateArn !== 'string' || !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(raw.certificateArn)) {
-    throw new DeploymentConfigError(`${setting}.certificateArn`, `must be the ARN of an ACM certificate (got ${describe(raw.certificateArn)})`);
+  if (
+    typeof raw.certificateArn !== 'string' ||
+    !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(raw.certificateArn)
+  ) {
+    throw new DeploymentConfigError(
+      `${setting}.certificateArn`,
+      `must be the ARN of an ACM certificate (got ${describe(raw.certificateArn)})`,
+    );
   }
   return { name: raw.name, certificateArn: raw.certificateArn };
 }
@@ -439,17 +542,29 @@ export function parseConfig(raw: unknown): DeploymentConfig {
 
   const removalPolicy = input.removalPolicy ?? d.removalPolicy;
   if (removalPolicy !== 'retain' && removalPolicy !== 'destroy') {
-    throw new DeploymentConfigError(at('removalPolicy'), `must be 'retain' or 'destroy' (got ${describe(removalPolicy)})`);
+    throw new DeploymentConfigError(
+      at('removalPolicy'),
+      `must be 'retain' or 'destroy' (got ${describe(removalPolicy)})`,
+    );
   }
   const logRetentionDays = input.logRetentionDays ?? d.logRetentionDays;
   if (!(LOG_RETENTION_DAYS as readonly unknown[]).includes(logRetentionDays)) {
-    throw new DeploymentConfigError(at('logRetentionDays'), `must be one of ${LOG_RETENTION_DAYS.join(', ')} (got ${describe(logRetentionDays)})`);
+    throw new DeploymentConfigError(
+      at('logRetentionDays'),
+      `must be one of ${LOG_RETENTION_DAYS.join(', ')} (got ${describe(logRetentionDays)})`,
+    );
   }
 
   const auth = parseAuth(input.auth);
   return {
     // The stage becomes part of the stack name: CloudFormation allows letters, digits and hyphens.
-    stageName: matching(input.stageName, d.stageName, at('stageName'), /^[A-Za-z][A-Za-z0-9-]{0,31}$/, 'a letter followed by up to 31 letters, digits or hyphens'),
+    stageName: matching(
+      input.stageName,
+      d.stageName,
+      at('stageName'),
+      /^[A-Za-z][A-Za-z0-9-]{0,31}$/,
+      'a letter followed by up to 31 letters, digits or hyphens',
+    ),
     removalPolicy,
     // Within the ranges of the functions' loader (functions/shared/config.ts), so a deployed value never fails a cold start.
     listShards: integer(input.listShards, d.listShards, at('listShards'), 1, 64),
@@ -461,13 +576,29 @@ export function parseConfig(raw: unknown): DeploymentConfig {
     sweepRateMinutes: integer(input.sweepRateMinutes, d.sweepRateMinutes, at('sweepRateMinutes'), 1, 1440),
     renewalDefaults: parseRenewalDefaults(input.renewalDefaults),
     // EventBridge reserves sources starting with `aws.`.
-    eventSource: matching(input.eventSource, d.eventSource, at('eventSource'), /^(?!aws\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/, "1-256 letters, digits, '.', '_', '/' or '-', not starting with 'aws.'"),
+    eventSource: matching(
+      input.eventSource,
+      d.eventSource,
+      at('eventSource'),
+      /^(?!aws\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/,
+      "1-256 letters, digits, '.', '_', '/' or '-', not starting with 'aws.'",
+    ),
     ...lamassuEventsSetting(input.lamassuEvents, at('lamassuEvents')),
     ...caApiUrlSetting(input.caApiUrl, input.lamassuEvents === true, at('caApiUrl')),
     ...caApiAuthSetting(input.caApiAuthHeaderSecretArn, input.caApiUrl !== undefined, at('caApiAuthHeaderSecretArn')),
-    ...kmsKeySetting(input.caApiAuthHeaderSecretKmsKeyArn, input.caApiAuthHeaderSecretArn !== undefined, at('caApiAuthHeaderSecretKmsKeyArn')),
+    ...kmsKeySetting(
+      input.caApiAuthHeaderSecretKmsKeyArn,
+      input.caApiAuthHeaderSecretArn !== undefined,
+      at('caApiAuthHeaderSecretKmsKeyArn'),
+    ),
     certificateSources: parseCertificateSources(input.certificateSources),
-    unknownSerialRetrySeconds: integer(input.unknownSerialRetrySeconds, d.unknownSerialRetrySeconds, at('unknownSerialRetrySeconds'), 0, MAX_UNKNOWN_SERIAL_RETRY_SECONDS),
+    unknownSerialRetrySeconds: integer(
+      input.unknownSerialRetrySeconds,
+      d.unknownSerialRetrySeconds,
+      at('unknownSerialRetrySeconds'),
+      0,
+      MAX_UNKNOWN_SERIAL_RETRY_SECONDS,
+    ),
     tracing: boolean(input.tracing, d.tracing, at('tracing')),
     iotSync: parseIotSync(input.iotSync),
     auth,
@@ -486,7 +617,11 @@ const EMAIL = /^[^\s@<>"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 /** `caApiAuthHeaderSecretKmsKeyArn`: a KMS key ARN (not an alias), only with caApiAuthHeaderSecretArn. */
 function kmsKeySetting(value: unknown, secret: boolean, setting: string): { caApiAuthHeaderSecretKmsKeyArn?: string } {
   if (value === undefined) return {};
-  if (typeof value !== 'string' || !KMS_KEY_ARN.test(value)) throw new DeploymentConfigError(setting, `must be a KMS key ARN such as 'arn:aws:kms:eu-west-1:123456789012:key/<key id>' (got ${describe(value)})`);
+  if (typeof value !== 'string' || !KMS_KEY_ARN.test(value))
+    throw new DeploymentConfigError(
+      setting,
+      `must be a KMS key ARN such as 'arn:aws:kms:eu-west-1:123456789012:key/<key id>' (got ${describe(value)})`,
+    );
   if (!secret) throw new DeploymentConfigError(setting, 'needs caApiAuthHeaderSecretArn (the secret the key encrypts)');
   return { caApiAuthHeaderSecretKmsKeyArn: value };
 }
@@ -497,12 +632,21 @@ function alarmsSetting(value: unknown, setting: string): { alarms?: AlarmsConfig
   const raw = objectAt(value, setting);
   rejectUnknownKeys(raw, setting, ['topicArn', 'email']);
   const keys = Object.keys(raw);
-  if (keys.length !== 1) throw new DeploymentConfigError(setting, `must have exactly one of topicArn and email (got ${describe(value)})`);
+  if (keys.length !== 1)
+    throw new DeploymentConfigError(setting, `must have exactly one of topicArn and email (got ${describe(value)})`);
   if (raw.topicArn !== undefined) {
-    if (typeof raw.topicArn !== 'string' || !SNS_TOPIC_ARN.test(raw.topicArn)) throw new DeploymentConfigError(`${setting}.topicArn`, `must be an SNS topic ARN such as 'arn:aws:sns:eu-west-1:123456789012:ops' (got ${describe(raw.topicArn)})`);
+    if (typeof raw.topicArn !== 'string' || !SNS_TOPIC_ARN.test(raw.topicArn))
+      throw new DeploymentConfigError(
+        `${setting}.topicArn`,
+        `must be an SNS topic ARN such as 'arn:aws:sns:eu-west-1:123456789012:ops' (got ${describe(raw.topicArn)})`,
+      );
     return { alarms: { topicArn: raw.topicArn } };
   }
-  if (typeof raw.email !== 'string' || !EMAIL.test(raw.email)) throw new DeploymentConfigError(`${setting}.email`, `must be an e-mail address such as 'ops@example.com' (got ${describe(raw.email)})`);
+  if (typeof raw.email !== 'string' || !EMAIL.test(raw.email))
+    throw new DeploymentConfigError(
+      `${setting}.email`,
+      `must be an e-mail address such as 'ops@example.com' (got ${describe(raw.email)})`,
+    );
   return { alarms: { email: raw.email } };
 }
 
@@ -512,12 +656,23 @@ function corsSetting(value: unknown, setting: string): { cors?: CorsConfig } {
   const raw = objectAt(value, setting);
   rejectUnknownKeys(raw, setting, ['allowedOrigins']);
   const origins = raw.allowedOrigins;
-  if (!Array.isArray(origins) || origins.length === 0 || origins.length > 20 || new Set(origins).size !== origins.length) {
-    throw new DeploymentConfigError(`${setting}.allowedOrigins`, `must be an array of 1 to 20 distinct origins (got ${describe(origins)})`);
+  if (
+    !Array.isArray(origins) ||
+    origins.length === 0 ||
+    origins.length > 20 ||
+    new Set(origins).size !== origins.length
+  ) {
+    throw new DeploymentConfigError(
+      `${setting}.allowedOrigins`,
+      `must be an array of 1 to 20 distinct origins (got ${describe(origins)})`,
+    );
   }
   origins.forEach((origin: unknown, i) => {
     if (typeof origin !== 'string' || !isCorsOrigin(origin)) {
-      throw new DeploymentConfigError(`${setting}.allowedOrigins[${i}]`, `must be an origin such as 'https://dashboard.example.com' (scheme and host, no path; http only to localhost) (got ${describe(origin)})`);
+      throw new DeploymentConfigError(
+        `${setting}.allowedOrigins[${i}]`,
+        `must be an origin such as 'https://dashboard.example.com' (scheme and host, no path; http only to localhost) (got ${describe(origin)})`,
+      );
     }
   });
   return { cors: { allowedOrigins: [...(origins as string[])] } };
@@ -526,7 +681,8 @@ function corsSetting(value: unknown, setting: string): { cors?: CorsConfig } {
 /** `lamassuEvents`: a boolean; absent means off (and stays absent, like the defaults). */
 function lamassuEventsSetting(value: unknown, setting: string): { lamassuEvents?: boolean } {
   if (value === undefined) return {};
-  if (typeof value !== 'boolean') throw new DeploymentConfigError(setting, `must be true or false (got ${describe(value)})`);
+  if (typeof value !== 'boolean')
+    throw new DeploymentConfigError(setting, `must be true or false (got ${describe(value)})`);
   return { lamassuEvents: value };
 }
 
@@ -534,16 +690,27 @@ function lamassuEventsSetting(value: unknown, setting: string): { lamassuEvents?
 function caApiUrlSetting(value: unknown, lamassuEvents: boolean, setting: string): { caApiUrl?: string } {
   if (value === undefined) return {};
   if (typeof value !== 'string' || !isCaApiUrl(value)) {
-    throw new DeploymentConfigError(setting, `must be an https URL (or http to localhost, 127.0.0.1 or [::1]) without credentials, query or fragment (got ${describe(value)})`);
+    throw new DeploymentConfigError(
+      setting,
+      `must be an https URL (or http to localhost, 127.0.0.1 or [::1]) without credentials, query or fragment (got ${describe(value)})`,
+    );
   }
-  if (!lamassuEvents) throw new DeploymentConfigError(setting, 'needs lamassuEvents: true (the revocation requests it sends are Lamassu events)');
+  if (!lamassuEvents)
+    throw new DeploymentConfigError(
+      setting,
+      'needs lamassuEvents: true (the revocation requests it sends are Lamassu events)',
+    );
   return { caApiUrl: value };
 }
 
 /** `caApiAuthHeaderSecretArn`: a Secrets Manager secret ARN, only with caApiUrl. */
 function caApiAuthSetting(value: unknown, caApiUrl: boolean, setting: string): { caApiAuthHeaderSecretArn?: string } {
   if (value === undefined) return {};
-  if (typeof value !== 'string' || !SECRET_ARN.test(value)) throw new DeploymentConfigError(setting, `must be a complete Secrets Manager secret ARN, with its 6-character suffix (got ${describe(value)})`);
+  if (typeof value !== 'string' || !SECRET_ARN.test(value))
+    throw new DeploymentConfigError(
+      setting,
+      `must be a complete Secrets Manager secret ARN, with its 6-character suffix (got ${describe(value)})`,
+    );
   if (!caApiUrl) throw new DeploymentConfigError(setting, 'needs caApiUrl');
   return { caApiAuthHeaderSecretArn: value };
 }
@@ -576,7 +743,8 @@ export function configFromContext(node: Node): DeploymentConfig {
   for (const [name, kind] of Object.entries(SETTINGS)) {
     const key = `${CONTEXT_KEY}:${name}`;
     const value: unknown = node.tryGetContext(key);
-    if (value !== undefined) merged[name] = typeof value === 'string' ? fromContextString(name, kind, value, key) : value;
+    if (value !== undefined)
+      merged[name] = typeof value === 'string' ? fromContextString(name, kind, value, key) : value;
   }
   return parseConfig(merged);
 }

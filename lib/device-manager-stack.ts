@@ -41,13 +41,27 @@ export class DeviceManagerStack extends Stack {
     this.api = new DeviceApi(this, 'Api', { config, table: this.table.table });
     this.sweeper = new Sweeper(this, 'Sweeper', { config, table: this.table.table });
     this.events = new DeviceEvents(this, 'Events', { config, table: this.table.table });
-    if (config.iotSync.enabled) this.iotSync = new IotSync(this, 'IotSync', { config, table: this.table.table, bus: this.events.bus });
-    if (config.caApiUrl && config.lamassuEvents) this.caRevocation = new CaRevocation(this, 'CaRevocation', { config: { ...config, caApiUrl: config.caApiUrl }, table: this.table.table, bus: this.events.bus });
-    if (config.dashboard.enabled) this.dashboard = new Dashboard(this, 'Dashboard', { config, api: this.api.httpApi, apiDomainName: this.api.domainName?.name });
+    if (config.iotSync.enabled)
+      this.iotSync = new IotSync(this, 'IotSync', { config, table: this.table.table, bus: this.events.bus });
+    if (config.caApiUrl && config.lamassuEvents)
+      this.caRevocation = new CaRevocation(this, 'CaRevocation', {
+        config: { ...config, caApiUrl: config.caApiUrl },
+        table: this.table.table,
+        bus: this.events.bus,
+      });
+    if (config.dashboard.enabled)
+      this.dashboard = new Dashboard(this, 'Dashboard', {
+        config,
+        api: this.api.httpApi,
+        apiDomainName: this.api.domainName?.name,
+      });
     const apiFunctions = [...this.api.functions.values()].map((f) => f.function);
     const sweeper = this.sweeper.function.function;
     // Every function of the stack is alarmed, including those added after this was written.
-    const allFunctions = this.node.findAll().filter((c): c is ServiceFunction => c instanceof ServiceFunction).map((f) => f.function);
+    const allFunctions = this.node
+      .findAll()
+      .filter((c): c is ServiceFunction => c instanceof ServiceFunction)
+      .map((f) => f.function);
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,
       api: this.api.httpApi,
@@ -57,7 +71,11 @@ export class DeviceManagerStack extends Stack {
       publisher: this.events.publisher.function,
     });
 
-    if (config.alarms) this.alarmActions = new AlarmActions(this, 'AlarmActions', { alarms: config.alarms, stageName: config.stageName });
+    if (config.alarms)
+      this.alarmActions = new AlarmActions(this, 'AlarmActions', {
+        alarms: config.alarms,
+        stageName: config.stageName,
+      });
     else {
       acknowledgeGuard(this, {
         cloudwatch_alarm_action_check:
@@ -65,15 +83,34 @@ export class DeviceManagerStack extends Stack {
       });
     }
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.domainName ? `https://${this.api.domainName.name}/` : this.api.url, description: 'Base URL of the HTTP API; routes start with /v2' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.api.domainName ? `https://${this.api.domainName.name}/` : this.api.url,
+      description: 'Base URL of the HTTP API; routes start with /v2',
+    });
     if (this.api.domainName) {
-      new CfnOutput(this, 'ApiDomainTarget', { value: this.api.domainName.regionalDomainName, description: `Point a DNS record (CNAME or alias) for ${config.dashboard.apiDomain?.name} here: the API answers only there` });
+      new CfnOutput(this, 'ApiDomainTarget', {
+        value: this.api.domainName.regionalDomainName,
+        description: `Point a DNS record (CNAME or alias) for ${config.dashboard.apiDomain?.name} here: the API answers only there`,
+      });
     }
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'The device table' });
-    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName, description: 'CloudWatch dashboard of the service' });
-    new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName, description: 'The bus of the lifecycle events (CloudEvents in Detail); subscribe with a rule on it' });
-    if (this.dashboard) new CfnOutput(this, 'DashboardUrl', { value: this.dashboard.url, description: 'The web dashboard; the API is also served there under /v2' });
-    new CfnOutput(this, 'SweeperFunctionName', { value: this.sweeper.function.function.functionName, description: 'The status sweeper; invoke it to sweep now' });
+    new CfnOutput(this, 'DashboardName', {
+      value: this.monitoring.dashboard.dashboardName,
+      description: 'CloudWatch dashboard of the service',
+    });
+    new CfnOutput(this, 'EventBusName', {
+      value: this.events.bus.eventBusName,
+      description: 'The bus of the lifecycle events (CloudEvents in Detail); subscribe with a rule on it',
+    });
+    if (this.dashboard)
+      new CfnOutput(this, 'DashboardUrl', {
+        value: this.dashboard.url,
+        description: 'The web dashboard; the API is also served there under /v2',
+      });
+    new CfnOutput(this, 'SweeperFunctionName', {
+      value: this.sweeper.function.function.functionName,
+      description: 'The status sweeper; invoke it to sweep now',
+    });
   }
 }
 

@@ -8,7 +8,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { requiredScope, type Scope } from '../functions/handlers/http/routes';
-import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors,
+  type JWTPayload,
+  jwtVerify,
+  type JWTVerifyGetKey,
+} from 'jose';
 
 /** API Gateway's HTTP API JWT authorizer verifies RSA signatures only. */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512'];
@@ -22,7 +30,9 @@ export interface LocalAuthConfig {
   scopePrefix?: string;
 }
 
-export type AuthResult = { ok: true; claims: JWTPayload; scopes: string[] } | { ok: false; status: 401 | 403; message: string };
+export type AuthResult =
+  | { ok: true; claims: JWTPayload; scopes: string[] }
+  | { ok: false; status: 401 | 403; message: string };
 
 /** Reads AUTH_JWKS, AUTH_ISSUER, AUTH_AUDIENCE (comma separated), AUTH_SCOPE_PREFIX; undefined when auth is off. */
 export function authConfigFrom(env: Record<string, string | undefined>): LocalAuthConfig | undefined {
@@ -32,11 +42,16 @@ export function authConfigFrom(env: Record<string, string | undefined>): LocalAu
   if (!issuer) throw new Error('configuration AUTH_ISSUER: is required with AUTH_JWKS');
   if (audience.length === 0) throw new Error('configuration AUTH_AUDIENCE: is required with AUTH_JWKS');
   const scopePrefix = env.AUTH_SCOPE_PREFIX;
-  if (scopePrefix !== undefined && !/^[\x21\x23-\x5b\x5d-\x7e]{0,200}$/.test(scopePrefix)) throw new Error('configuration AUTH_SCOPE_PREFIX: must be printable characters without spaces, quotes or backslashes');
+  if (scopePrefix !== undefined && !/^[\x21\x23-\x5b\x5d-\x7e]{0,200}$/.test(scopePrefix))
+    throw new Error(
+      'configuration AUTH_SCOPE_PREFIX: must be printable characters without spaces, quotes or backslashes',
+    );
   return { jwks: env.AUTH_JWKS, issuer, audience, ...(scopePrefix ? { scopePrefix } : {}) };
 }
 
-export function jwtAuthorizer(config: LocalAuthConfig): (authorization: string | undefined, scope: Scope) => Promise<AuthResult> {
+export function jwtAuthorizer(
+  config: LocalAuthConfig,
+): (authorization: string | undefined, scope: Scope) => Promise<AuthResult> {
   const keys: JWTVerifyGetKey = /^https?:\/\//.test(config.jwks)
     ? createRemoteJWKSet(new URL(config.jwks))
     : createLocalJWKSet(JSON.parse(readFileSync(config.jwks, 'utf8')) as Parameters<typeof createLocalJWKSet>[0]);
@@ -48,15 +63,25 @@ export function jwtAuthorizer(config: LocalAuthConfig): (authorization: string |
     try {
       // Without a kid, jose would try the only key of a one-key JWKS; API Gateway refuses the token.
       if (typeof decodeProtectedHeader(token).kid !== 'string') return invalid('no kid in the header');
-      ({ payload: claims } = await jwtVerify(token, keys, { issuer: config.issuer, algorithms: JWT_ALGORITHMS, requiredClaims: ['exp'] }));
+      ({ payload: claims } = await jwtVerify(token, keys, {
+        issuer: config.issuer,
+        algorithms: JWT_ALGORITHMS,
+        requiredClaims: ['exp'],
+      }));
     } catch (error) {
       return invalid(error instanceof errors.JOSEError ? error.code : 'invalid token');
     }
     // API Gateway reads client_id only when the token has no aud (access tokens of some issuers).
     const audiences = claims.aud !== undefined ? [claims.aud].flat() : [claims.client_id];
-    if (!audiences.some((a) => typeof a === 'string' && config.audience.includes(a))) return invalid('audience not accepted');
+    if (!audiences.some((a) => typeof a === 'string' && config.audience.includes(a)))
+      return invalid('audience not accepted');
     if (claims.iat !== undefined && claims.iat > Math.floor(Date.now() / 1000)) return invalid('iat in the future');
-    const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : Array.isArray(claims.scp) ? (claims.scp as string[]) : [];
+    const scopes =
+      typeof claims.scope === 'string'
+        ? claims.scope.split(' ')
+        : Array.isArray(claims.scp)
+          ? (claims.scp as string[])
+          : [];
     const required = requiredScope(scope, config.scopePrefix);
     if (!scopes.includes(required)) return { ok: false, status: 403, message: `token lacks the scope ${required}` };
     return { ok: true, claims, scopes };

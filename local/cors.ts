@@ -5,7 +5,13 @@
  * Access-Control-* headers are added only for an allowed origin. Off when the variable is unset.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, isCorsOrigin } from '../functions/shared/cors';
+import {
+  CORS_ALLOWED_HEADERS,
+  CORS_ALLOWED_METHODS,
+  CORS_EXPOSED_HEADERS,
+  CORS_MAX_AGE_SECONDS,
+  isCorsOrigin,
+} from '../functions/shared/cors';
 
 export interface CorsPolicy {
   allowedOrigins: readonly string[];
@@ -19,7 +25,10 @@ export function corsPolicyFrom(env: Record<string, string | undefined>): CorsPol
     .filter(Boolean);
   if (origins.length === 0) return undefined;
   const bad = origins.find((o) => !isCorsOrigin(o));
-  if (bad) throw new Error(`configuration CORS_ALLOWED_ORIGINS: '${bad}' is not an origin such as https://dashboard.example.com (scheme and host, no path; http only to localhost)`);
+  if (bad)
+    throw new Error(
+      `configuration CORS_ALLOWED_ORIGINS: '${bad}' is not an origin such as https://dashboard.example.com (scheme and host, no path; http only to localhost)`,
+    );
   return { allowedOrigins: origins };
 }
 
@@ -32,7 +41,8 @@ export function applyCors(policy: CorsPolicy, req: IncomingMessage, res: ServerR
   const allowed = origin !== undefined && policy.allowedOrigins.includes(origin);
   // Caches must keep answers for different origins apart.
   res.setHeader('vary', 'origin');
-  const preflight = req.method === 'OPTIONS' && origin !== undefined && req.headers['access-control-request-method'] !== undefined;
+  const preflight =
+    req.method === 'OPTIONS' && origin !== undefined && req.headers['access-control-request-method'] !== undefined;
   if (preflight) {
     res.writeHead(
       204,

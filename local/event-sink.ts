@@ -53,14 +53,29 @@ export interface LocalEventSink extends EventPublisher {
   readonly count: number;
 }
 
-export function startLocalEventSink({ file, region, targets = [], say = () => undefined }: LocalEventSinkOptions): LocalEventSink {
+export function startLocalEventSink({
+  file,
+  region,
+  targets = [],
+  say = () => undefined,
+}: LocalEventSinkOptions): LocalEventSink {
   if (file) mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
   let count = 0;
   // One delivery chain per target keeps each target's events in bus order, like a FIFO in front of it.
   const chains = new Map<string, Promise<unknown>>();
 
   function record(source: string, detailType: string, detail: unknown, time: string): BusEvent {
-    const event: BusEvent = { version: '0', id: randomUUID(), 'detail-type': detailType, source, account: LOCAL_ACCOUNT, time, region, resources: [], detail };
+    const event: BusEvent = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': detailType,
+      source,
+      account: LOCAL_ACCOUNT,
+      time,
+      region,
+      resources: [],
+      detail,
+    };
     count++;
     if (file) appendFileSync(file, `${JSON.stringify(event)}\n`, { mode: 0o600 });
     const d = detail as Partial<CloudEvent> | undefined;
@@ -73,17 +88,15 @@ export function startLocalEventSink({ file, region, targets = [], say = () => un
       .filter((t) => t.matches(event))
       .map((target) => {
         const previous = chains.get(target.name) ?? Promise.resolve();
-        const delivery = previous.then(
-          async (): Promise<Delivery> => {
-            try {
-              return { target: target.name, ok: true, result: await target.deliver(event) };
-            } catch (error) {
-              const message = error instanceof Error ? error.message : String(error);
-              say(`event ${event['detail-type']}: delivery to ${target.name} failed: ${message}`);
-              return { target: target.name, ok: false, error: message };
-            }
-          },
-        );
+        const delivery = previous.then(async (): Promise<Delivery> => {
+          try {
+            return { target: target.name, ok: true, result: await target.deliver(event) };
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            say(`event ${event['detail-type']}: delivery to ${target.name} failed: ${message}`);
+            return { target: target.name, ok: false, error: message };
+          }
+        });
         chains.set(target.name, delivery);
         return delivery;
       });

@@ -12,11 +12,20 @@
  */
 import { randomUUID } from 'node:crypto';
 
-const COMMANDS = { 'certificate-revoked': 'REVOKED', 'certificate-active': 'ACTIVE', 'certificate-expired': 'EXPIRED' } as const;
+const COMMANDS = {
+  'certificate-revoked': 'REVOKED',
+  'certificate-active': 'ACTIVE',
+  'certificate-expired': 'EXPIRED',
+} as const;
 type Command = keyof typeof COMMANDS;
 
 /** The bus entry of a CA's certificate status update: a CloudEvents envelope whose data.updated is the certificate. */
-export function certificateStatusEntry(serial: string, status: (typeof COMMANDS)[Command], reason?: string, now = new Date()) {
+export function certificateStatusEntry(
+  serial: string,
+  status: (typeof COMMANDS)[Command],
+  reason?: string,
+  now = new Date(),
+) {
   return {
     source: 'local.ca',
     'detail-type': 'certificate.status.update',
@@ -49,17 +58,28 @@ async function main(argv: string[]): Promise<number> {
   const token = process.env.LOCAL_TOKEN ?? process.env.DEVICE_MANAGER_TOKEN;
   let res: Response;
   try {
-    res = await fetch(`${base}/_local/events`, { method: 'POST', headers: eventHeaders(token), body: JSON.stringify(entry) });
+    res = await fetch(`${base}/_local/events`, {
+      method: 'POST',
+      headers: eventHeaders(token),
+      body: JSON.stringify(entry),
+    });
   } catch (error) {
-    console.error(`no local service at ${base} (start it with npm start): ${error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      `no local service at ${base} (start it with npm start): ${error instanceof Error ? error.message : String(error)}`,
+    );
     return 1;
   }
-  const body = (await res.json()) as { deliveries?: { target: string; ok: boolean; result?: { outcome?: string; results?: unknown[] }; error?: string }[] };
+  const body = (await res.json()) as {
+    deliveries?: { target: string; ok: boolean; result?: { outcome?: string; results?: unknown[] }; error?: string }[];
+  };
   if (!res.ok) {
     console.error(`${res.status}: ${JSON.stringify(body)}`);
     return 1;
   }
-  for (const d of body.deliveries ?? []) console.log(`${d.target}: ${d.ok ? `${d.result?.outcome ?? 'ok'} ${JSON.stringify(d.result?.results ?? [])}` : `failed: ${d.error}`}`);
+  for (const d of body.deliveries ?? [])
+    console.log(
+      `${d.target}: ${d.ok ? `${d.result?.outcome ?? 'ok'} ${JSON.stringify(d.result?.results ?? [])}` : `failed: ${d.error}`}`,
+    );
   return (body.deliveries ?? []).every((d) => d.ok) ? 0 : 1;
 }
 

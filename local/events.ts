@@ -9,7 +9,11 @@ import type { SQSRecord } from 'aws-lambda';
 import { lamassuEventsOf } from '../functions/app/lamassu-events';
 import { outboxPublisher } from '../functions/app/publish';
 import type { DeadLetterQueue } from '../functions/app/ports';
-import { CERTIFICATE_STATUS_DETAIL_TYPE, type CertificateIntakeReport, intake as certificateIntake } from '../functions/handlers/events/certificate-status';
+import {
+  CERTIFICATE_STATUS_DETAIL_TYPE,
+  type CertificateIntakeReport,
+  intake as certificateIntake,
+} from '../functions/handlers/events/certificate-status';
 import { handler as iotSyncHandler } from '../functions/handlers/events/iot-sync';
 import { handler as publishHandler } from '../functions/handlers/stream/publish-outbox';
 import type { Services } from '../functions/shared/composition';
@@ -18,7 +22,14 @@ import { setPublisher } from '../functions/shared/publisher-composition';
 import { eventSourceOf, intVar, loadIotSyncConfig, MAX_UNKNOWN_SERIAL_RETRY_SECONDS } from '../functions/shared/config';
 import type { Engine } from './engine';
 import { startStreamFeed, type StreamFeed } from './engine/stream-feed';
-import { type BusEvent, LOCAL_ACCOUNT, type LocalEventSink, type LocalTarget, type PutEntry, startLocalEventSink } from './event-sink';
+import {
+  type BusEvent,
+  LOCAL_ACCOUNT,
+  type LocalEventSink,
+  type LocalTarget,
+  type PutEntry,
+  startLocalEventSink,
+} from './event-sink';
 import { dryRunIotRegistry } from './iot-dry-run';
 import type { LocalRoute } from './server';
 
@@ -63,10 +74,17 @@ export function eventsFileOf(env: Record<string, string | undefined>): string | 
  * (the lag, within 50 ms to 5 s) for the window (UNKNOWN_SERIAL_RETRY_SECONDS, else five lags, at
  * least 1 s). The retries hold the intake's delivery chain, so later status events wait behind them.
  */
-export function localUnknownSerialRetry(env: Record<string, string | undefined>): { windowMs: number; delayMs: number } {
+export function localUnknownSerialRetry(env: Record<string, string | undefined>): {
+  windowMs: number;
+  delayMs: number;
+} {
   const lag = intVar(env, 'ENGINE_INDEX_LAG_MS', 0, 0, 600_000);
   const set = env.UNKNOWN_SERIAL_RETRY_SECONDS !== undefined && env.UNKNOWN_SERIAL_RETRY_SECONDS !== '';
-  const windowMs = set ? intVar(env, 'UNKNOWN_SERIAL_RETRY_SECONDS', 0, 0, MAX_UNKNOWN_SERIAL_RETRY_SECONDS) * 1000 : lag > 0 ? Math.max(1000, 5 * lag) : 0;
+  const windowMs = set
+    ? intVar(env, 'UNKNOWN_SERIAL_RETRY_SECONDS', 0, 0, MAX_UNKNOWN_SERIAL_RETRY_SECONDS) * 1000
+    : lag > 0
+      ? Math.max(1000, 5 * lag)
+      : 0;
   return { windowMs, delayMs: Math.min(5000, Math.max(50, lag || 1000)) };
 }
 
@@ -75,7 +93,12 @@ function sqsRecordOf(event: BusEvent): SQSRecord {
     messageId: event.id,
     receiptHandle: event.id,
     body: JSON.stringify(event),
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'events.amazonaws.com', ApproximateFirstReceiveTimestamp: String(Date.now()) },
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: String(Date.now()),
+      SenderId: 'events.amazonaws.com',
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+    },
     messageAttributes: {},
     md5OfBody: '',
     eventSource: 'aws:sqs',
@@ -102,14 +125,24 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
           say(`certificate.status.update: serial ${report.serial} not found yet; retried in ${retry.delayMs} ms`);
           await new Promise((resolve) => setTimeout(resolve, retry.delayMs));
         }
-        say(`certificate.status.update: ${report.outcome}${report.results.map((r) => ` [${r.device_id} ${r.slot} v${r.version}: ${r.outcome}, ${r.note}]`).join('')}`);
+        say(
+          `certificate.status.update: ${report.outcome}${report.results.map((r) => ` [${r.device_id} ${r.slot} v${r.version}: ${r.outcome}, ${r.note}]`).join('')}`,
+        );
         return report;
       },
     },
   ];
   const iotConfig = loadIotSyncConfig(env);
   if (iotConfig.enabled) {
-    setIotSync({ config: iotConfig, sync: createIotSync({ ...iotConfig, region }, { partition: 'aws', account: LOCAL_ACCOUNT }, services.repository, iotConfig.iotEndpoint ? undefined : dryRunIotRegistry(say)) });
+    setIotSync({
+      config: iotConfig,
+      sync: createIotSync(
+        { ...iotConfig, region },
+        { partition: 'aws', account: LOCAL_ACCOUNT },
+        services.repository,
+        iotConfig.iotEndpoint ? undefined : dryRunIotRegistry(say),
+      ),
+    });
     targets.push({
       name: 'iot-sync',
       matches: (e) => e.source === source && e['detail-type'].startsWith('device.'),
@@ -121,11 +154,29 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
   const sink = startLocalEventSink({ file, region, targets, say });
   const deadLetters: DeadLetterQueue = {
     async send(letter) {
-      say(`dead letter (${letter.reason.code}): ${letter.reason.message} ${JSON.stringify(letter.event ?? letter.record)}`);
+      say(
+        `dead letter (${letter.reason.code}): ${letter.reason.message} ${JSON.stringify(letter.event ?? letter.record)}`,
+      );
     },
   };
-  setPublisher(outboxPublisher({ bus: sink, deadLetters, source, ...(env.LAMASSU_EVENTS === 'true' ? { derive: lamassuEventsOf } : {}) }));
-  const feed: StreamFeed | undefined = engine ? startStreamFeed({ engine, tableName, handler: publishHandler, batchSize: 100, maxRetries: 3, consumer: OUTBOX_CONSUMER }) : undefined;
+  setPublisher(
+    outboxPublisher({
+      bus: sink,
+      deadLetters,
+      source,
+      ...(env.LAMASSU_EVENTS === 'true' ? { derive: lamassuEventsOf } : {}),
+    }),
+  );
+  const feed: StreamFeed | undefined = engine
+    ? startStreamFeed({
+        engine,
+        tableName,
+        handler: publishHandler,
+        batchSize: 100,
+        maxRetries: 3,
+        consumer: OUTBOX_CONSUMER,
+      })
+    : undefined;
 
   const put: LocalRoute = {
     method: 'POST',
@@ -135,9 +186,17 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
     async handle(body) {
       const entry = body as Partial<PutEntry> | undefined;
       if (typeof entry?.['detail-type'] !== 'string' || typeof entry.detail !== 'object' || entry.detail === null) {
-        return { status: 400, body: { err: 'expected {"source", "detail-type", "detail": {...}}', code: 'VALIDATION_ERROR' } };
+        return {
+          status: 400,
+          body: { err: 'expected {"source", "detail-type", "detail": {...}}', code: 'VALIDATION_ERROR' },
+        };
       }
-      const result = await sink.put({ source: typeof entry.source === 'string' ? entry.source : 'local', 'detail-type': entry['detail-type'], detail: entry.detail, time: entry.time });
+      const result = await sink.put({
+        source: typeof entry.source === 'string' ? entry.source : 'local',
+        'detail-type': entry['detail-type'],
+        detail: entry.detail,
+        time: entry.time,
+      });
       return { status: 200, body: result };
     },
   };

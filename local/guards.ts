@@ -26,20 +26,33 @@ export function allowedHostsFrom(env: Record<string, string | undefined>): strin
  * Refuses (421) a request whose Host is not a loopback name or one of `extra`: with the server's
  * own port, or no port. Names in `extra` may carry a port, which must then match exactly.
  */
-export function hostGuard(extra: readonly string[] = []): (host: string | undefined, port: number) => Refusal | undefined {
+export function hostGuard(
+  extra: readonly string[] = [],
+): (host: string | undefined, port: number) => Refusal | undefined {
   const names = new Set([...LOOPBACK_HOSTS, ...extra]);
   return (host, port) => {
     const given = (host ?? '').trim().toLowerCase();
     const match = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(given);
-    const ok = match !== null && (names.has(given) || (names.has(match[1]!) && (match[2] === undefined || Number(match[2]) === port)));
+    const ok =
+      match !== null &&
+      (names.has(given) || (names.has(match[1]!) && (match[2] === undefined || Number(match[2]) === port)));
     if (ok) return undefined;
-    return { status: 421, body: { err: `Host '${given.slice(0, 100)}' is not served here: only ${[...names].join(', ')} (ALLOWED_HOSTS adds names)`, code: 'MISDIRECTED_REQUEST' } };
+    return {
+      status: 421,
+      body: {
+        err: `Host '${given.slice(0, 100)}' is not served here: only ${[...names].join(', ')} (ALLOWED_HOSTS adds names)`,
+        code: 'MISDIRECTED_REQUEST',
+      },
+    };
   };
 }
 
 /** The contract's answer to a failed authorization. */
 export function authRefusal(verdict: Extract<AuthResult, { ok: false }>): Refusal {
-  return { status: verdict.status, body: { err: verdict.message, code: verdict.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN' } };
+  return {
+    status: verdict.status,
+    body: { err: verdict.message, code: verdict.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN' },
+  };
 }
 
 /**
@@ -50,7 +63,10 @@ export function mediaTypeRefusal(req: IncomingMessage): Refusal | undefined {
   if (req.method !== 'POST') return undefined;
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/json') return undefined;
-  return { status: 415, body: { err: `content-type must be application/json, not '${type.slice(0, 100)}'`, code: 'UNSUPPORTED_MEDIA_TYPE' } };
+  return {
+    status: 415,
+    body: { err: `content-type must be application/json, not '${type.slice(0, 100)}'`, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  };
 }
 
 /** Whether a failure is the client going away mid-request (nothing to report: the socket is gone). */

@@ -17,16 +17,27 @@ export function dryRunIotRegistry(say: (line: string) => void): IotRegistry & { 
     },
     async createThing(name, attributes, thingTypeName) {
       log('CreateThing', { thingName: name, thingTypeName, attributes });
-      things.set(name, { name, version: 1, attributes: { ...attributes }, ...(thingTypeName ? { thingTypeName } : {}) });
+      things.set(name, {
+        name,
+        version: 1,
+        attributes: { ...attributes },
+        ...(thingTypeName ? { thingTypeName } : {}),
+      });
       return 'created';
     },
     async updateThing(name, attributes, expectedVersion, thingTypeName) {
       log('UpdateThing', { thingName: name, thingTypeName, attributes, expectedVersion });
       const thing = things.get(name)!;
       const merged = { ...thing.attributes };
-      for (const [k, v] of Object.entries(attributes)) if (v === '') delete merged[k];
-      else merged[k] = v;
-      things.set(name, { ...thing, attributes: merged, version: thing.version + 1, ...(thingTypeName ? { thingTypeName } : {}) });
+      for (const [k, v] of Object.entries(attributes))
+        if (v === '') delete merged[k];
+        else merged[k] = v;
+      things.set(name, {
+        ...thing,
+        attributes: merged,
+        version: thing.version + 1,
+        ...(thingTypeName ? { thingTypeName } : {}),
+      });
     },
     async describeCertificate(id) {
       return { id, status: certificates.get(id) ?? 'ACTIVE' };

@@ -22,7 +22,6 @@ import { startLocalServer } from './server';
 import { DASHBOARD_DIST } from '../web/paths';
 import { defaultDashboardScope } from '../functions/handlers/http/routes';
 
-
 export interface LocalServiceOptions {
   env?: Record<string, string | undefined>;
   /** Print where everything listens. */
@@ -50,7 +49,10 @@ function startSweepTimer(services: Services, intervalSeconds: number, say: (line
     while (running) await running.catch(() => undefined);
     running = sweep(
       { devices: services.repository, policies: services.policies, service: services.devices, clock: systemClock },
-      { deadline: Date.now() + Math.max(5, intervalSeconds) * 800, log: (message, detail) => say(`${message} ${JSON.stringify(detail)}`) },
+      {
+        deadline: Date.now() + Math.max(5, intervalSeconds) * 800,
+        log: (message, detail) => say(`${message} ${JSON.stringify(detail)}`),
+      },
     );
     try {
       const report = await running;
@@ -60,7 +62,13 @@ function startSweepTimer(services: Services, intervalSeconds: number, say: (line
       running = undefined;
     }
   };
-  const timer = intervalSeconds > 0 ? setInterval(() => void runNow().catch((error: unknown) => console.error('sweep failed', error)), intervalSeconds * 1000) : undefined;
+  const timer =
+    intervalSeconds > 0
+      ? setInterval(
+          () => void runNow().catch((error: unknown) => console.error('sweep failed', error)),
+          intervalSeconds * 1000,
+        )
+      : undefined;
   if (intervalSeconds > 0) say(`sweeper every ${intervalSeconds}s`);
   return {
     runNow,
@@ -71,10 +79,18 @@ function startSweepTimer(services: Services, intervalSeconds: number, say: (line
   };
 }
 
-function dashboardConfigOf(env: Record<string, string | undefined>, auth: LocalAuthConfig | undefined): DashboardRuntimeConfig {
+function dashboardConfigOf(
+  env: Record<string, string | undefined>,
+  auth: LocalAuthConfig | undefined,
+): DashboardRuntimeConfig {
   if (!auth) return { auth: 'none' };
   if (!env.AUTH_OIDC_CLIENT_ID) return { auth: 'token' };
-  return { auth: 'oidc', authority: auth.issuer, client_id: env.AUTH_OIDC_CLIENT_ID, scope: env.AUTH_OIDC_SCOPE ?? defaultDashboardScope(auth.scopePrefix) };
+  return {
+    auth: 'oidc',
+    authority: auth.issuer,
+    client_id: env.AUTH_OIDC_CLIENT_ID,
+    scope: env.AUTH_OIDC_SCOPE ?? defaultDashboardScope(auth.scopePrefix),
+  };
 }
 
 /**
@@ -90,7 +106,10 @@ function heapLine(): string {
 }
 
 /** Starts engine (unless DYNAMODB_ENDPOINT is set), table and API; returns a handle to stop them. */
-export async function startLocalService({ env = process.env, quiet = false }: LocalServiceOptions = {}): Promise<LocalService> {
+export async function startLocalService({
+  env = process.env,
+  quiet = false,
+}: LocalServiceOptions = {}): Promise<LocalService> {
   const say = (line: string) => quiet || console.log(line);
   // Device data, the bookmark key and the events stay the user's own: every file this process
   // creates (LevelDB's included, which takes no mode) is 0600, every folder 0700.
@@ -103,12 +122,18 @@ export async function startLocalService({ env = process.env, quiet = false }: Lo
   if (!env.DYNAMODB_ENDPOINT) {
     const inMemory = env.IN_MEMORY === 'true';
     const dataDir = inMemory ? undefined : (env.DATA_DIR ?? '.data/dynamodb');
-    engine = await startEngine({ dataDir, port: intVar(env, 'DYNAMODB_PORT', 0, 0, 65535), indexLagMs: intVar(env, 'ENGINE_INDEX_LAG_MS', 0, 0, 600_000) });
+    engine = await startEngine({
+      dataDir,
+      port: intVar(env, 'DYNAMODB_PORT', 0, 0, 65535),
+      indexLagMs: intVar(env, 'ENGINE_INDEX_LAG_MS', 0, 0, 600_000),
+    });
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
     env.DYNAMODB_ENDPOINT = engine.endpoint;
     const lag = intVar(env, 'ENGINE_INDEX_LAG_MS', 0, 0, 600_000);
-    say(`embedded DynamoDB engine on ${engine.endpoint} (${dataDir ? `data in ${dataDir}` : 'in memory'}${lag ? `; global secondary indexes lag ${lag} ms behind writes` : ''})`);
+    say(
+      `embedded DynamoDB engine on ${engine.endpoint} (${dataDir ? `data in ${dataDir}` : 'in memory'}${lag ? `; global secondary indexes lag ${lag} ms behind writes` : ''})`,
+    );
   }
   env.BOOKMARK_SECRET = localBookmarkSecret(env);
   const config = loadConfig(env);
@@ -120,14 +145,26 @@ export async function startLocalService({ env = process.env, quiet = false }: Lo
   const services = createServices(config);
   setServices(services);
   const events = startLocalEvents({ env, services, engine, tableName, say });
-  say(`events: ${engine ? 'published from the change feed' : 'not published (no embedded engine)'}, ${events.file ? `appended to ${events.file}` : 'no events file'}`);
+  say(
+    `events: ${engine ? 'published from the change feed' : 'not published (no embedded engine)'}, ${events.file ? `appended to ${events.file}` : 'no events file'}`,
+  );
   const auth = authConfigFrom(env);
   // The dashboard signs in at the issuer (OIDC code + PKCE) when AUTH_OIDC_CLIENT_ID names a client,
   // asks for a pasted token when the API only checks JWTs, and does not sign in otherwise.
   const dashboard = { dir: DASHBOARD_DIST, config: dashboardConfigOf(env, auth) };
   const cors = corsPolicyFrom(env);
-  const server = await startLocalServer({ port: intVar(env, 'PORT', 3000, 0, 65535), host: '127.0.0.1', auth, allowedHosts: allowedHostsFrom(env), localRoutes: events.routes, dashboard, cors });
-  say(`device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json), ${auth ? `JWT auth: issuer ${auth.issuer}` : 'auth off (loopback only)'}`);
+  const server = await startLocalServer({
+    port: intVar(env, 'PORT', 3000, 0, 65535),
+    host: '127.0.0.1',
+    auth,
+    allowedHosts: allowedHostsFrom(env),
+    localRoutes: events.routes,
+    dashboard,
+    cors,
+  });
+  say(
+    `device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json), ${auth ? `JWT auth: issuer ${auth.issuer}` : 'auth off (loopback only)'}`,
+  );
   say(`dashboard on ${server.url}/`);
   say(heapLine());
   const sweeper = startSweepTimer(services, intVar(env, 'SWEEP_INTERVAL_SECONDS', 60, 0, 86400), say);

@@ -6,7 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
 import { jwtAuthorizer, type LocalAuthConfig } from './auth';
 import { applyCors, type CorsPolicy } from './cors';
 import { authRefusal, hostGuard, isClientAbort, mediaTypeRefusal, type Refusal } from './guards';
@@ -57,8 +62,11 @@ export interface LocalServerOptions {
   cors?: CorsPolicy;
 }
 
-
-const STATIC_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+const STATIC_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+};
 
 export interface LocalRoute {
   method: 'GET' | 'POST';
@@ -86,7 +94,15 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
       size += chunk.length;
       if (size <= GATEWAY_MAX_BODY) chunks.push(chunk);
     });
-    req.on('end', () => resolve(size > GATEWAY_MAX_BODY ? Buffer.alloc(GATEWAY_MAX_BODY + 1) : chunks.length ? Buffer.concat(chunks) : undefined));
+    req.on('end', () =>
+      resolve(
+        size > GATEWAY_MAX_BODY
+          ? Buffer.alloc(GATEWAY_MAX_BODY + 1)
+          : chunks.length
+            ? Buffer.concat(chunks)
+            : undefined,
+      ),
+    );
     req.on('error', reject);
   });
 }
@@ -108,7 +124,12 @@ function lambdaContext(requestId: string, name: string): Context {
   };
 }
 
-function send(res: ServerResponse, status: number, body: string | undefined, headers: Record<string, string | number | boolean> = {}) {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string | undefined,
+  headers: Record<string, string | number | boolean> = {},
+) {
   res.writeHead(status, Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, String(v)])));
   res.end(body);
 }
@@ -121,7 +142,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const host = options.host ?? '127.0.0.1';
   const authorize = options.auth ? jwtAuthorizer(options.auth) : undefined;
   const checkHost = hostGuard(options.allowedHosts);
-  const refuse = (res: ServerResponse, refusal: Refusal) => send(res, refusal.status, JSON.stringify(refusal.body), { 'content-type': 'application/json' });
+  const refuse = (res: ServerResponse, refusal: Refusal) =>
+    send(res, refusal.status, JSON.stringify(refusal.body), { 'content-type': 'application/json' });
 
   const server: Server = createServer((req, res) => {
     void (async () => {
@@ -141,7 +163,9 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         try {
           body = raw ? JSON.parse(raw.toString('utf8')) : undefined;
         } catch {
-          send(res, 400, JSON.stringify({ err: 'body is not JSON', code: 'MALFORMED_REQUEST' }), { 'content-type': 'application/json' });
+          send(res, 400, JSON.stringify({ err: 'body is not JSON', code: 'MALFORMED_REQUEST' }), {
+            'content-type': 'application/json',
+          });
           return;
         }
         const result = await local.handle(body);
@@ -150,13 +174,20 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       }
       const candidates = compiled.filter((c) => c.pattern.test(url.pathname));
       // The dashboard has every GET that is not an API path (/v2 or another mounted API, e.g. the Lamassu edge).
-      if (options.dashboard && (method === 'GET' || method === 'HEAD') && !url.pathname.startsWith('/v2/') && candidates.length === 0) {
+      if (
+        options.dashboard &&
+        (method === 'GET' || method === 'HEAD') &&
+        !url.pathname.startsWith('/v2/') &&
+        candidates.length === 0
+      ) {
         await serveDashboard(res, url.pathname, options.dashboard);
         return;
       }
       const match = candidates.find((c) => c.route.method === method);
       if (!match) {
-        send(res, 404, JSON.stringify({ err: `no route for ${method} ${url.pathname}`, code: 'NOT_FOUND' }), { 'content-type': 'application/json' });
+        send(res, 404, JSON.stringify({ err: `no route for ${method} ${url.pathname}`, code: 'NOT_FOUND' }), {
+          'content-type': 'application/json',
+        });
         return;
       }
       let authorizer: APIGatewayProxyEventV2WithJWTAuthorizer['requestContext']['authorizer'] | undefined;
@@ -164,15 +195,21 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       if (authorize && match.route.scope !== null) {
         const verdict = await authorize(req.headers.authorization, match.route.scope);
         if (!verdict.ok) return refuse(res, authRefusal(verdict));
-        authorizer = { principalId: String(verdict.claims.sub ?? ''), integrationLatency: 0, jwt: { claims: verdict.claims as Record<string, string>, scopes: verdict.scopes } };
+        authorizer = {
+          principalId: String(verdict.claims.sub ?? ''),
+          integrationLatency: 0,
+          jwt: { claims: verdict.claims as Record<string, string>, scopes: verdict.scopes },
+        };
       }
       const groups = match.pattern.exec(url.pathname)!.slice(1);
       const pathParameters = Object.fromEntries(match.params.map((name, i) => [name, safeDecode(groups[i]!)]));
       const body = await readBody(req);
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+      for (const [k, v] of Object.entries(req.headers))
+        if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
       const queryStringParameters: Record<string, string> = {};
-      for (const key of new Set(url.searchParams.keys())) queryStringParameters[key] = url.searchParams.getAll(key).join(',');
+      for (const key of new Set(url.searchParams.keys()))
+        queryStringParameters[key] = url.searchParams.getAll(key).join(',');
       const requestId = randomUUID();
       const routeKey = `${match.route.method} ${match.route.path}`;
       const now = new Date();
@@ -189,7 +226,13 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
           apiId: 'local',
           domainName: headers.host ?? host,
           domainPrefix: 'local',
-          http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+          http: {
+            method,
+            path: url.pathname,
+            protocol: `HTTP/${req.httpVersion}`,
+            sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+            userAgent: headers['user-agent'] ?? '',
+          },
           requestId,
           routeKey,
           stage: '$default',
@@ -202,13 +245,19 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       };
       let handler = handlers.get(match.route);
       if (!handler) handlers.set(match.route, (handler = load(match.route)));
-      const result = await (await handler)(event as APIGatewayProxyEventV2, lambdaContext(requestId, match.route.handler));
+      const result = await (await handler)(
+        event as APIGatewayProxyEventV2,
+        lambdaContext(requestId, match.route.handler),
+      );
       send(res, result.statusCode ?? 200, result.body, result.headers ?? {});
     })().catch((error: unknown) => {
       // A client that went away mid-upload: no one to answer, nothing broken.
       if (isClientAbort(error)) return void res.destroy();
       console.error('local server: handler crashed', error);
-      if (!res.headersSent) send(res, 500, JSON.stringify({ err: 'internal server error', code: 'INTERNAL_ERROR' }), { 'content-type': 'application/json' });
+      if (!res.headersSent)
+        send(res, 500, JSON.stringify({ err: 'internal server error', code: 'INTERNAL_ERROR' }), {
+          'content-type': 'application/json',
+        });
     });
   });
 
@@ -229,10 +278,19 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
 }
 
 /** The dashboard's files (a fixed set: no path from the request reaches the file system) and its config. */
-async function serveDashboard(res: ServerResponse, pathname: string, dashboard: NonNullable<LocalServerOptions['dashboard']>) {
+async function serveDashboard(
+  res: ServerResponse,
+  pathname: string,
+  dashboard: NonNullable<LocalServerOptions['dashboard']>,
+) {
   // With OIDC sign-in the page also calls the issuer (discovery, token endpoint).
   const issuer = dashboard.config.auth === 'oidc' ? [new URL(dashboard.config.authority).origin] : [];
-  const headers = { 'content-security-policy': dashboardCsp(issuer), 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-cache' };
+  const headers = {
+    'content-security-policy': dashboardCsp(issuer),
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-cache',
+  };
   if (pathname === '/dashboard-config.json') {
     send(res, 200, JSON.stringify(dashboard.config), { ...headers, 'content-type': 'application/json' });
     return;
@@ -240,14 +298,18 @@ async function serveDashboard(res: ServerResponse, pathname: string, dashboard: 
   const file = pathname === '/' ? 'index.html' : pathname.slice(1);
   const type = STATIC_TYPES[file.slice(file.lastIndexOf('.'))];
   if (!type || !/^[a-z-]+\.(html|js|css)$/.test(file)) {
-    send(res, 404, JSON.stringify({ err: `no such file ${pathname}`, code: 'NOT_FOUND' }), { 'content-type': 'application/json' });
+    send(res, 404, JSON.stringify({ err: `no such file ${pathname}`, code: 'NOT_FOUND' }), {
+      'content-type': 'application/json',
+    });
     return;
   }
   try {
     send(res, 200, await readFile(`${dashboard.dir}/${file}`, 'utf8'), { ...headers, 'content-type': type });
   } catch {
     const hint = file === 'index.html' ? ' (run `npm run build:web`)' : '';
-    send(res, 404, JSON.stringify({ err: `dashboard file ${file} not built${hint}`, code: 'NOT_FOUND' }), { 'content-type': 'application/json' });
+    send(res, 404, JSON.stringify({ err: `dashboard file ${file} not built${hint}`, code: 'NOT_FOUND' }), {
+      'content-type': 'application/json',
+    });
   }
 }
 

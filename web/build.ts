@@ -30,7 +30,8 @@ function options(outdir: string): BuildOptions {
 }
 
 const copyStatic = (outdir: string) => {
-  for (const file of ['index.html', 'styles.css']) copyFileSync(path.join(__dirname, 'static', file), path.join(outdir, file));
+  for (const file of ['index.html', 'styles.css'])
+    copyFileSync(path.join(__dirname, 'static', file), path.join(outdir, file));
 };
 
 export async function buildDashboard(outdir: string = DASHBOARD_DIST): Promise<void> {
@@ -48,7 +49,9 @@ export function buildDashboardSync(outdir: string): void {
 
 /** Gzipped size in bytes of each built file. */
 export function gzippedSizes(outdir: string = DASHBOARD_DIST): Record<string, number> {
-  return Object.fromEntries(DASHBOARD_FILES.map((f) => [f, gzipSync(readFileSync(path.join(outdir, f)), { level: 9 }).length]));
+  return Object.fromEntries(
+    DASHBOARD_FILES.map((f) => [f, gzipSync(readFileSync(path.join(outdir, f)), { level: 9 }).length]),
+  );
 }
 
 if (require.main === module) {
@@ -56,7 +59,9 @@ if (require.main === module) {
     () => {
       const sizes = gzippedSizes();
       const total = Object.values(sizes).reduce((a, b) => a + b, 0);
-      console.log(`dashboard built in ${path.relative(process.cwd(), DASHBOARD_DIST)} (${(total / 1024).toFixed(1)} KB gzipped)`);
+      console.log(
+        `dashboard built in ${path.relative(process.cwd(), DASHBOARD_DIST)} (${(total / 1024).toFixed(1)} KB gzipped)`,
+      );
     },
     (error: unknown) => {
       console.error(error);

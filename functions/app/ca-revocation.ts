@@ -37,14 +37,23 @@ export interface CaRevocationDeps {
 
 /** The request of a bus event; undefined for an event of another type. Throws on an unreadable message. */
 export function revocationRequestOf(body: string): CaRevocationRequest | undefined {
-  const event = JSON.parse(body) as { 'detail-type'?: string; detail?: { type?: string; data?: Record<string, unknown> } };
+  const event = JSON.parse(body) as {
+    'detail-type'?: string;
+    detail?: { type?: string; data?: Record<string, unknown> };
+  };
   const type = event.detail?.type ?? event['detail-type'];
   if (type !== REVOCATION_REQUEST_TYPE) return undefined;
   const data = event.detail?.data ?? {};
   const { serial_number: serial, revocation_reason: reason, device_id: deviceId } = data;
-  if (typeof serial !== 'string' || !/^[0-9a-fA-F][0-9a-fA-F:-]*$/.test(serial)) throw new Error(`detail.data.serial_number must be a hex serial, got ${JSON.stringify(serial)}`);
-  if (data.status !== 'REVOKED') throw new Error(`detail.data.status must be REVOKED, got ${JSON.stringify(data.status)}`);
-  return { serialNumber: serial, revocationReason: typeof reason === 'string' ? reason : 'Unspecified', ...(typeof deviceId === 'string' ? { deviceId } : {}) };
+  if (typeof serial !== 'string' || !/^[0-9a-fA-F][0-9a-fA-F:-]*$/.test(serial))
+    throw new Error(`detail.data.serial_number must be a hex serial, got ${JSON.stringify(serial)}`);
+  if (data.status !== 'REVOKED')
+    throw new Error(`detail.data.status must be REVOKED, got ${JSON.stringify(data.status)}`);
+  return {
+    serialNumber: serial,
+    revocationReason: typeof reason === 'string' ? reason : 'Unspecified',
+    ...(typeof deviceId === 'string' ? { deviceId } : {}),
+  };
 }
 
 export interface CaRevocationService {
@@ -52,7 +61,12 @@ export interface CaRevocationService {
   handleBatch(messages: CaRevocationMessage[]): Promise<CaBatchReport>;
 }
 
-export function caRevocationService({ ca, policy = CA_BACKOFF, timer = REAL_TIMER, log = () => undefined }: CaRevocationDeps): CaRevocationService {
+export function caRevocationService({
+  ca,
+  policy = CA_BACKOFF,
+  timer = REAL_TIMER,
+  log = () => undefined,
+}: CaRevocationDeps): CaRevocationService {
   /** One revocation, retried while the CA's answer is retryable and the budget lasts. */
   async function revoke(request: CaRevocationRequest): Promise<CaRevocationOutcome> {
     const start = timer.now();
@@ -63,7 +77,12 @@ export function caRevocationService({ ca, policy = CA_BACKOFF, timer = REAL_TIME
         if (!(error instanceof CaRequestError) || !error.retryable) throw error;
         const delay = backoffDelay(policy, retry, timer.now() - start, timer.random());
         if (delay === undefined) throw error;
-        log('warn', 'ca-revocation: retrying', { serial: request.serialNumber, retry: retry + 1, delayMs: delay, error: error.message });
+        log('warn', 'ca-revocation: retrying', {
+          serial: request.serialNumber,
+          retry: retry + 1,
+          delayMs: delay,
+          error: error.message,
+        });
         await timer.sleep(delay);
       }
     }
@@ -75,14 +94,23 @@ export function caRevocationService({ ca, policy = CA_BACKOFF, timer = REAL_TIME
       request = revocationRequestOf(message.body);
     } catch (error) {
       // Unreadable: failed, so it ends in the dead-letter queue for a look rather than vanishing.
-      log('error', 'ca-revocation: unreadable message', { messageId: message.messageId, error: error instanceof Error ? error.message : String(error) });
+      log('error', 'ca-revocation: unreadable message', {
+        messageId: message.messageId,
+        error: error instanceof Error ? error.message : String(error),
+      });
       return 'failed';
     }
     if (!request) return 'ignored';
     try {
       const outcome = await revoke(request);
-      const detail = { messageId: message.messageId, serial: request.serialNumber, deviceId: request.deviceId, outcome };
-      if (outcome === 'unknown-serial') log('warn', 'ca-revocation: the CA does not know the serial; acknowledged', detail);
+      const detail = {
+        messageId: message.messageId,
+        serial: request.serialNumber,
+        deviceId: request.deviceId,
+        outcome,
+      };
+      if (outcome === 'unknown-serial')
+        log('warn', 'ca-revocation: the CA does not know the serial; acknowledged', detail);
       else log('info', 'ca-revocation: revoked at the CA', detail);
       return outcome;
     } catch (error) {
@@ -99,7 +127,13 @@ export function caRevocationService({ ca, policy = CA_BACKOFF, timer = REAL_TIME
     revoke,
     async handleBatch(messages) {
       const outcomes = await Promise.all(messages.map(handleOne));
-      const counts: Record<CaMessageOutcome, number> = { revoked: 0, 'already-revoked': 0, 'unknown-serial': 0, ignored: 0, failed: 0 };
+      const counts: Record<CaMessageOutcome, number> = {
+        revoked: 0,
+        'already-revoked': 0,
+        'unknown-serial': 0,
+        ignored: 0,
+        failed: 0,
+      };
       for (const outcome of outcomes) counts[outcome]++;
       return { failed: messages.filter((_, i) => outcomes[i] === 'failed').map((m) => m.messageId), counts };
     },

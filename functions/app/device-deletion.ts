@@ -4,7 +4,12 @@
  * stays for audit (see DevicePurge).
  */
 import type { Device } from '../domain/device';
-import { ContentionError, DeviceNotDecommissionedError, DeviceNotFoundError, VersionConflictError } from '../domain/errors';
+import {
+  ContentionError,
+  DeviceNotDecommissionedError,
+  DeviceNotFoundError,
+  VersionConflictError,
+} from '../domain/errors';
 import { deviceDeleted } from '../domain/outbox';
 import type { Clock, DevicePurge, DeviceRepository, IdGenerator } from './ports';
 

@@ -24,10 +24,16 @@ export function deviceReads({ devices }: { devices: DeviceRepository }) {
      */
     async statsOfMatching(filters: readonly Filter[]): Promise<DeviceStats> {
       const rest = filters.filter((f) => f.kind !== 'status');
-      if (rest.length === filters.length || (rest.length > 0 && chooseEntryPoint(rest, devices.indexedMetadataKeys).kind === 'ALL')) return devices.stats(filters);
+      if (
+        rest.length === filters.length ||
+        (rest.length > 0 && chooseEntryPoint(rest, devices.indexedMetadataKeys).kind === 'ALL')
+      )
+        return devices.stats(filters);
       const allowed = new Set<string>(statusesAllowed(filters));
       const { status_distribution } = await devices.stats(rest);
-      const distribution = Object.fromEntries(Object.entries(status_distribution).map(([s, n]) => [s, allowed.has(s) ? n : 0])) as DeviceStats['status_distribution'];
+      const distribution = Object.fromEntries(
+        Object.entries(status_distribution).map(([s, n]) => [s, allowed.has(s) ? n : 0]),
+      ) as DeviceStats['status_distribution'];
       return { total: Object.values(distribution).reduce((a, b) => a + b, 0), status_distribution: distribution };
     },
   };

@@ -12,7 +12,14 @@ import {
   shadowOf,
   withInlineEvents,
 } from '../domain/device';
-import { DeviceNotFoundError, PolicyMovedError, PreconditionFailedError, SlotNotFoundError, ValidationError, VersionConflictError } from '../domain/errors';
+import {
+  DeviceNotFoundError,
+  PolicyMovedError,
+  PreconditionFailedError,
+  SlotNotFoundError,
+  ValidationError,
+  VersionConflictError,
+} from '../domain/errors';
 import type { Filter } from '../domain/filters';
 import { deviceCreated, deviceUpdated, type OutboxEvent } from '../domain/outbox';
 import { appendLifecycle, lifecycleOf, withLifecycle } from '../domain/lifecycle';
@@ -32,7 +39,17 @@ import {
 } from '../domain/slots';
 import { normaliseSerial } from '../domain/certificate';
 import { DEFAULT_RENEWAL, type RenewalSettings, type RenewalWindows } from '../domain/status';
-import { type Clock, type DeviceChange, type DeviceRepository, type DeviceStats, type IdGenerator, NO_TELEMETRY, type Page, type PolicyRepository, type Telemetry } from './ports';
+import {
+  type Clock,
+  type DeviceChange,
+  type DeviceRepository,
+  type DeviceStats,
+  type IdGenerator,
+  NO_TELEMETRY,
+  type Page,
+  type PolicyRepository,
+  type Telemetry,
+} from './ports';
 import { deviceReads } from './device-reads';
 import { retryOnConflict, type RetryOptions } from './retry';
 
@@ -55,7 +72,16 @@ type Mutation = Omit<DeviceChange, 'before'>;
 
 export type DeviceService = ReturnType<typeof deviceService>;
 
-export function deviceService({ devices, policies, clock, newId, defaults = DEFAULT_RENEWAL, retry = {}, telemetry = NO_TELEMETRY, deviceSnapshots = false }: DeviceServiceDeps) {
+export function deviceService({
+  devices,
+  policies,
+  clock,
+  newId,
+  defaults = DEFAULT_RENEWAL,
+  retry = {},
+  telemetry = NO_TELEMETRY,
+  deviceSnapshots = false,
+}: DeviceServiceDeps) {
   const reads = deviceReads({ devices });
 
   /** Every stored change goes through here, so every status change is counted once. */
@@ -64,7 +90,8 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
     withLifecycle(change.after, appendLifecycle(change.before ? lifecycleOf(change.before) : [], change.events));
     await devices.save(deviceSnapshots ? withSnapshots(change) : change);
     if (!change.before) telemetry.deviceCreated();
-    else if (change.before.status !== change.after.status) telemetry.statusChanged(change.before.status, change.after.status);
+    else if (change.before.status !== change.after.status)
+      telemetry.statusChanged(change.before.status, change.after.status);
   }
 
   async function load(id: string): Promise<Device> {
@@ -81,7 +108,10 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
    * Runs a policy-dependent computation with the device's DMS policy and stamps the resulting
    * mutation with the policy version: the write then commits only if the policy is unchanged.
    */
-  async function withPolicy(device: Device, compute: (windows: RenewalWindows) => Promise<Mutation | undefined> | Mutation | undefined): Promise<Mutation | undefined> {
+  async function withPolicy(
+    device: Device,
+    compute: (windows: RenewalWindows) => Promise<Mutation | undefined> | Mutation | undefined,
+  ): Promise<Mutation | undefined> {
     const policy = await policyOf(device.dms_owner);
     const mutation = await compute(policyWindows(policy));
     return mutation && { ...mutation, policy: { dms: policy.id, version: policy.version } };
@@ -100,7 +130,8 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
   ): Promise<{ device: Device; changed: boolean }> {
     return retryOnConflict(retry, `device ${id}`, async (attempt) => {
       const current = (attempt === 0 ? first : undefined) ?? (await load(id));
-      if (ifMatch !== undefined && current.version !== ifMatch) throw new PreconditionFailedError(ifMatch, current.version);
+      if (ifMatch !== undefined && current.version !== ifMatch)
+        throw new PreconditionFailedError(ifMatch, current.version);
       const mutation = await change(current, clock.now());
       if (!mutation) return { device: current, changed: false };
       try {
@@ -108,7 +139,8 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
       } catch (error) {
         // With If-Match a lost race is the client's 412 (a moved policy is not: the change is recomputed);
         // without it, the change is retried on the fresh device.
-        if (error instanceof VersionConflictError && !(error instanceof PolicyMovedError) && ifMatch !== undefined) throw new PreconditionFailedError(ifMatch, current.version + 1);
+        if (error instanceof VersionConflictError && !(error instanceof PolicyMovedError) && ifMatch !== undefined)
+          throw new PreconditionFailedError(ifMatch, current.version + 1);
         throw error;
       }
       return { device: mutation.after, changed: true };
@@ -116,7 +148,12 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
   }
 
   /** Builds the events of a change and the device document that records them inline. */
-  function record(before: Device, next: Omit<Device, 'events' | 'version'>, now: Date, kinds: Omit<DeviceEvent, 'timestamp'>[]) {
+  function record(
+    before: Device,
+    next: Omit<Device, 'events' | 'version'>,
+    now: Date,
+    kinds: Omit<DeviceEvent, 'timestamp'>[],
+  ) {
     const stamps = nextEventTimestamps(before, now, kinds.length);
     const events = kinds.map((k, i) => ({ ...k, timestamp: stamps[i]! }));
     const after: Device = { ...next, events: withInlineEvents(before.events, events), version: before.version + 1 };
@@ -169,7 +206,9 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
     async bind(id: string, slot: string, material: SlotMaterial, ifMatch?: number): Promise<Device> {
       const { device } = await mutate(id, ifMatch, async (current, now) => {
         const previous = await activeVersion(current, slot);
-        return withPolicy(current, (windows) => bindSlot({ device: current, slot, material, previous, policy: windows, now, ids: newId }));
+        return withPolicy(current, (windows) =>
+          bindSlot({ device: current, slot, material, previous, policy: windows, now, ids: newId }),
+        );
       });
       return device;
     },
@@ -180,7 +219,9 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
         const existing = slotOf(current, slot);
         if (!existing) throw new SlotNotFoundError(id, slot);
         const active = await activeVersion(current, slot);
-        return withPolicy(current, (windows) => revokeSlot({ device: current, slot, reason, active, policy: windows, now, ids: newId }));
+        return withPolicy(current, (windows) =>
+          revokeSlot({ device: current, slot, reason, active, policy: windows, now, ids: newId }),
+        );
       });
       return device;
     },
@@ -191,11 +232,21 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
      * mutation path as the API (events, statistics, outbox, version item); a superseded version only
      * has its version item rewritten. An empty result means the serial belongs to no device.
      */
-    async applyCertificateStatus(serial: string, status: CertificateStatus, reason?: RevocationReason): Promise<CertificateStatusResult[]> {
+    async applyCertificateStatus(
+      serial: string,
+      status: CertificateStatus,
+      reason?: RevocationReason,
+    ): Promise<CertificateStatusResult[]> {
       const refs = await devices.findSlotVersionsBySerial(normaliseSerial(serial));
       const results: CertificateStatusResult[] = [];
       for (const ref of refs) {
-        let result: CertificateStatusResult = { device_id: ref.deviceId, slot: ref.slot, version: ref.version, outcome: 'unchanged', note: 'device not found' };
+        let result: CertificateStatusResult = {
+          device_id: ref.deviceId,
+          slot: ref.slot,
+          version: ref.version,
+          outcome: 'unchanged',
+          note: 'device not found',
+        };
         await retryOnConflict(retry, `slot version ${ref.slot}/${ref.version} of device ${ref.deviceId}`, async () => {
           // Set by the change when only a superseded version item is to be rewritten.
           const versionOnly: { next?: SlotVersion; stored?: SlotVersion } = {};
@@ -206,14 +257,30 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
               return undefined;
             }
             const policy = await policyOf(device.dms_owner);
-            const outcome = applyCertificateStatus({ device, version: stored, status, reason, policy: policyWindows(policy), now, ids: newId });
+            const outcome = applyCertificateStatus({
+              device,
+              version: stored,
+              status,
+              reason,
+              policy: policyWindows(policy),
+              now,
+              ids: newId,
+            });
             if (outcome.kind === 'mutation') {
-              result = { ...result, outcome: 'changed', note: `device status ${device.status} -> ${outcome.mutation.after.status}` };
+              result = {
+                ...result,
+                outcome: 'changed',
+                note: `device status ${device.status} -> ${outcome.mutation.after.status}`,
+              };
               return { ...outcome.mutation, policy: { dms: policy.id, version: policy.version } };
             }
             if (outcome.kind === 'version') {
               Object.assign(versionOnly, { next: outcome.version, stored });
-              result = { ...result, outcome: 'version-updated', note: `superseded version is now ${outcome.version.status}` };
+              result = {
+                ...result,
+                outcome: 'version-updated',
+                note: `superseded version is now ${outcome.version.status}`,
+              };
             } else result = { ...result, outcome: 'unchanged', note: outcome.note };
             return undefined;
           }).catch((error: unknown) => {
@@ -279,7 +346,9 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
 
     stats(filters: readonly Filter[]): Promise<DeviceStats> {
       if (filters.some((f) => f.field === 'status'))
-        throw new ValidationError('statistics cannot be filtered by status', [{ field: 'filter', problem: "'status' is not accepted by statistics" }]);
+        throw new ValidationError('statistics cannot be filtered by status', [
+          { field: 'filter', problem: "'status' is not accepted by statistics" },
+        ]);
       return devices.stats(filters);
     },
 
@@ -288,7 +357,11 @@ export function deviceService({ devices, policies, clock, newId, defaults = DEFA
 }
 
 /** The events whose Lamassu form carries whole devices their own data lacks. */
-const SNAPSHOT_TYPES: ReadonlySet<string> = new Set(['device.update', 'device.status.update', 'device.identity.update']);
+const SNAPSHOT_TYPES: ReadonlySet<string> = new Set([
+  'device.update',
+  'device.status.update',
+  'device.identity.update',
+]);
 
 /** Those events of the change also record the whole device before and after. */
 function withSnapshots(change: DeviceChange): DeviceChange {
@@ -297,7 +370,9 @@ function withSnapshots(change: DeviceChange): DeviceChange {
 }
 
 function changedFields(before: DeviceShadow, after: DeviceShadow): string[] {
-  return (Object.keys(after) as (keyof DeviceShadow)[]).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+  return (Object.keys(after) as (keyof DeviceShadow)[]).filter(
+    (k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]),
+  );
 }
 
 /** What a reported certificate status did to one stored version holding the serial. */

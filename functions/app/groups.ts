@@ -8,7 +8,12 @@
  * under concurrent changes; a lost race is re-read and re-validated.
  */
 import type { Device } from '../domain/device';
-import { GroupAlreadyExistsError, GroupNotFoundError, GroupHasChildrenError, PreconditionFailedError } from '../domain/errors';
+import {
+  GroupAlreadyExistsError,
+  GroupNotFoundError,
+  GroupHasChildrenError,
+  PreconditionFailedError,
+} from '../domain/errors';
 import type { Filter } from '../domain/filters';
 import {
   ancestorsOf,
@@ -61,7 +66,15 @@ export interface DeleteOptions {
 
 export type GroupService = ReturnType<typeof groupService>;
 
-export function groupService({ groups, devices, clock, newId, maxDepth = DEFAULT_GROUP_MAX_DEPTH, retry = {}, deleteChunk = 25 }: GroupServiceDeps) {
+export function groupService({
+  groups,
+  devices,
+  clock,
+  newId,
+  maxDepth = DEFAULT_GROUP_MAX_DEPTH,
+  retry = {},
+  deleteChunk = 25,
+}: GroupServiceDeps) {
   /**
    * Adds every ancestor of `targets` to a map, one batch read per level (a chain is at most
    * `maxDepth` long): reads never need the whole partition.
@@ -71,7 +84,13 @@ export function groupService({ groups, devices, clock, newId, maxDepth = DEFAULT
     const requested = new Set<string>();
     for (let level = 0; level <= maxDepth; level++) {
       // A parent asked for and not found was deleted under us: ancestorsOf reports the broken chain.
-      const missing = [...new Set([...known.values()].map((g) => g.parent_id).filter((p): p is string => p !== null && !known.has(p) && !requested.has(p)))];
+      const missing = [
+        ...new Set(
+          [...known.values()]
+            .map((g) => g.parent_id)
+            .filter((p): p is string => p !== null && !known.has(p) && !requested.has(p)),
+        ),
+      ];
       if (missing.length === 0) break;
       for (const p of missing) requested.add(p);
       for (const g of await groups.getMany(missing)) known.set(g.id, g);
@@ -98,7 +117,8 @@ export function groupService({ groups, devices, clock, newId, maxDepth = DEFAULT
     return new Map(groupsRead.map((g) => [g.id, g]));
   }
 
-  const chain = (g: Pick<DeviceGroup, 'id' | 'parent_id'>, map: ReadonlyMap<string, DeviceGroup>) => ancestorsOf(g, map) ?? [];
+  const chain = (g: Pick<DeviceGroup, 'id' | 'parent_id'>, map: ReadonlyMap<string, DeviceGroup>) =>
+    ancestorsOf(g, map) ?? [];
 
   return {
     async create(request: NewGroupRequest): Promise<GroupView> {
@@ -120,7 +140,12 @@ export function groupService({ groups, devices, clock, newId, maxDepth = DEFAULT
           hierarchyVersion = snap.hierarchyVersion;
         }
         const view = viewOf(group, ancestors);
-        await groups.save({ puts: [{ after: group }], deletes: [], hierarchyVersion, outbox: [groupCreated(newId(), view, group.created_at)] });
+        await groups.save({
+          puts: [{ after: group }],
+          deletes: [],
+          hierarchyVersion,
+          outbox: [groupCreated(newId(), view, group.created_at)],
+        });
         return view;
       });
     },
@@ -162,14 +187,20 @@ export function groupService({ groups, devices, clock, newId, maxDepth = DEFAULT
           if (!current) throw new GroupNotFoundError(id);
           hierarchyVersion = snap.hierarchyVersion;
         } else map = await withAncestors([current]);
-        if (ifMatch !== undefined && current.version !== ifMatch) throw new PreconditionFailedError(ifMatch, current.version);
+        if (ifMatch !== undefined && current.version !== ifMatch)
+          throw new PreconditionFailedError(ifMatch, current.version);
         if (hierarchyVersion !== undefined) checkPlacement(id, parentId, map, maxDepth);
 
         const before = viewOf(current, chain(current, map));
         const next = replacedGroup(current, input, clock.now());
         if (!next) return before;
         const after = viewOf(next, chain(next, map));
-        await groups.save({ puts: [{ before: current, after: next }], deletes: [], hierarchyVersion, outbox: [groupUpdated(newId(), before, after, next.updated_at)] });
+        await groups.save({
+          puts: [{ before: current, after: next }],
+          deletes: [],
+          hierarchyVersion,
+          outbox: [groupUpdated(newId(), before, after, next.updated_at)],
+        });
         return after;
       });
     },
@@ -190,9 +221,11 @@ export function groupService({ groups, devices, clock, newId, maxDepth = DEFAULT
           if (progressed) return;
           throw new GroupNotFoundError(id);
         }
-        if (ifMatch !== undefined && target.version !== ifMatch) throw new PreconditionFailedError(ifMatch, target.version);
+        if (ifMatch !== undefined && target.version !== ifMatch)
+          throw new PreconditionFailedError(ifMatch, target.version);
         const doomed = subtreeLeavesFirst(target, map.values());
-        if (doomed.length > 1 && !cascade) throw new GroupHasChildrenError(id, doomed.filter((g) => g.parent_id === id).length);
+        if (doomed.length > 1 && !cascade)
+          throw new GroupHasChildrenError(id, doomed.filter((g) => g.parent_id === id).length);
         const time = isoTimestamp(clock.now());
         let hierarchyVersion = snap.hierarchyVersion;
         for (let i = 0; i < doomed.length; i += deleteChunk) {

@@ -17,8 +17,15 @@ export function insightsService({ devices, clock }: { devices: DeviceRepository;
     /** The `limit` most common values of an indexed key (ties by value text), and how many devices hold any other value. */
     async metadataDistribution(key: string, limit: number = DEFAULT_VALUE_LIMIT): Promise<MetadataDistribution> {
       if (!devices.indexedMetadataKeys.includes(key))
-        throw new ValidationError(`metadata key '${key}' is not indexed`, [{ field: 'key', problem: `not among the indexed metadata keys (${devices.indexedMetadataKeys.join(', ') || 'none configured'})` }]);
-      const values = (await devices.metadataValues(key)).sort((a, b) => b.stats.total - a.stats.total || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+        throw new ValidationError(`metadata key '${key}' is not indexed`, [
+          {
+            field: 'key',
+            problem: `not among the indexed metadata keys (${devices.indexedMetadataKeys.join(', ') || 'none configured'})`,
+          },
+        ]);
+      const values = (await devices.metadataValues(key)).sort(
+        (a, b) => b.stats.total - a.stats.total || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0),
+      );
       return {
         key,
         values: values.slice(0, limit).map((v) => ({ value: v.value, ...v.stats })),
@@ -28,7 +35,11 @@ export function insightsService({ devices, clock }: { devices: DeviceRepository;
 
     async expirations(query: ForecastQuery): Promise<Forecast> {
       const now = clock.now();
-      const lastDay = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) + query.horizonDays * 86_400_000).toISOString().slice(0, 10);
+      const lastDay = new Date(
+        Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) + query.horizonDays * 86_400_000,
+      )
+        .toISOString()
+        .slice(0, 10);
       return foldForecast(await devices.expirationsByDay(query.dms, lastDay), query, now);
     },
   };

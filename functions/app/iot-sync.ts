@@ -48,7 +48,11 @@ export function managedKeys(metadataKeys: readonly string[], maxAttributes: numb
 }
 
 /** The thing attributes of a device (docs/api.md, AWS IoT Core registry sync). */
-export function thingAttributesOf(device: Device, metadataKeys: readonly string[], maxAttributes: number): Record<string, string> {
+export function thingAttributesOf(
+  device: Device,
+  metadataKeys: readonly string[],
+  maxAttributes: number,
+): Record<string, string> {
   const attributes: Record<string, string> = { status: device.status };
   const dms = attributeValueOf(device.dms_owner);
   if (dms) attributes.dms_owner = dms;
@@ -97,7 +101,8 @@ export interface IotSyncReport {
 export type IotSync = ReturnType<typeof iotSync>;
 
 export function iotSync({ devices, iot, settings, maxVersionRetries = 5, log = () => undefined }: IotSyncDeps) {
-  const certificateArn = (id: string) => `arn:${settings.partition}:iot:${settings.region}:${settings.accountId}:cert/${id}`;
+  const certificateArn = (id: string) =>
+    `arn:${settings.partition}:iot:${settings.region}:${settings.accountId}:cert/${id}`;
   const managed = managedKeys(settings.metadataKeys, settings.maxAttributes);
 
   /** The attribute changes that make `thing` match `desired` (merge semantics: '' removes). */
@@ -109,7 +114,10 @@ export function iotSync({ devices, iot, settings, maxVersionRetries = 5, log = (
   }
 
   /** Creates or updates the thing; a version conflict re-reads and re-applies. */
-  async function ensureThing(name: string, desired: Record<string, string>): Promise<'created' | 'updated' | 'unchanged'> {
+  async function ensureThing(
+    name: string,
+    desired: Record<string, string>,
+  ): Promise<'created' | 'updated' | 'unchanged'> {
     const type = settings.thingTypeName;
     for (let attempt = 0; attempt <= maxVersionRetries; attempt++) {
       const thing = await iot.describeThing(name);
@@ -141,7 +149,13 @@ export function iotSync({ devices, iot, settings, maxVersionRetries = 5, log = (
     /** Makes the device's thing and identity certificate in AWS IoT match the stored device. */
     async syncDevice(deviceId: string, hints: SyncHints = {}): Promise<IotSyncReport> {
       const name = thingNameOf(deviceId);
-      const report: IotSyncReport = { deviceId, thingName: name, thing: 'unchanged', certificate: 'none', detached: [] };
+      const report: IotSyncReport = {
+        deviceId,
+        thingName: name,
+        thing: 'unchanged',
+        certificate: 'none',
+        detached: [],
+      };
       const device = await devices.get(deviceId);
       if (!device) {
         log('iot-sync: device not found; nothing to sync', { deviceId });
@@ -165,14 +179,18 @@ export function iotSync({ devices, iot, settings, maxVersionRetries = 5, log = (
 
       const certificate = await iot.describeCertificate(fingerprint);
       if (!certificate) {
-        log('iot-sync: the identity certificate is not registered in AWS IoT; not attached', { deviceId, certificateId: fingerprint });
+        log('iot-sync: the identity certificate is not registered in AWS IoT; not attached', {
+          deviceId,
+          certificateId: fingerprint,
+        });
         return { ...report, certificate: 'not-registered' };
       }
       const arn = certificateArn(fingerprint);
       if (device.status === 'DECOMMISSIONED') {
         const target = settings.decommissionCertificateStatus;
         // REVOKED is final in AWS IoT: a revoked certificate stays revoked whatever the target.
-        if (certificate.status !== target && certificate.status !== 'REVOKED') await iot.updateCertificate(fingerprint, target);
+        if (certificate.status !== target && certificate.status !== 'REVOKED')
+          await iot.updateCertificate(fingerprint, target);
         await iot.detachPrincipal(name, arn);
         report.detached.push(arn);
         return { ...report, certificate: 'decommissioned' };
@@ -183,7 +201,10 @@ export function iotSync({ devices, iot, settings, maxVersionRetries = 5, log = (
       }
       if (certificate.status === 'REVOKED') {
         // A released hold: the registry's certificate is valid again, but the sync never re-activates one in AWS IoT.
-        log('iot-sync: the identity certificate is REVOKED in AWS IoT; it stays so (re-activate it deliberately if intended)', { deviceId, certificateId: fingerprint });
+        log(
+          'iot-sync: the identity certificate is REVOKED in AWS IoT; it stays so (re-activate it deliberately if intended)',
+          { deviceId, certificateId: fingerprint },
+        );
       }
       await iot.attachPrincipal(name, arn);
       return { ...report, certificate: 'attached' };

@@ -17,7 +17,13 @@ import type { CloudEvent } from './ports';
 export const LAMASSU_EVENT_SOURCE = 'service/devmanager';
 export const REVOCATION_REQUEST_TYPE = 'ca.certificate.revoke.request';
 
-const envelope = (event: OutboxEvent, suffix: string, type: string, data: unknown, subject = event.subject): CloudEvent => ({
+const envelope = (
+  event: OutboxEvent,
+  suffix: string,
+  type: string,
+  data: unknown,
+  subject = event.subject,
+): CloudEvent => ({
   specversion: '1.0',
   id: `${event.id}/${suffix}`,
   source: LAMASSU_EVENT_SOURCE,
@@ -33,7 +39,12 @@ const lamassu = (device: Device | null | undefined) => (device ? toLamassuDevice
 /** `{previous, updated}` of full Lamassu devices, when the record has the snapshots. */
 function update(event: OutboxEvent, type: string): CloudEvent[] {
   if (!event.devices) return [];
-  return [envelope(event, 'lamassu', type, { previous: lamassu(event.devices.previous), updated: lamassu(event.devices.updated) })];
+  return [
+    envelope(event, 'lamassu', type, {
+      previous: lamassu(event.devices.previous),
+      updated: lamassu(event.devices.updated),
+    }),
+  ];
 }
 
 /**

@@ -29,11 +29,25 @@ export function policyService({ policies, clock, newId, defaults = DEFAULT_RENEW
       for (let attempt = 0; attempt < 5; attempt++) {
         const stored = await policies.get(dms);
         const current = stored ?? defaultPolicy(dms, defaults);
-        if (ifMatch !== undefined && ifMatch !== current.version) throw new PreconditionFailedError(ifMatch, current.version);
-        const after: DmsPolicy = { id: dms, name: input.name ?? current.name, settings: { ...input.settings }, version: current.version + 1 };
+        if (ifMatch !== undefined && ifMatch !== current.version)
+          throw new PreconditionFailedError(ifMatch, current.version);
+        const after: DmsPolicy = {
+          id: dms,
+          name: input.name ?? current.name,
+          settings: { ...input.settings },
+          version: current.version + 1,
+        };
         const time = clock.now().toISOString();
         try {
-          await policies.save(stored, after, [{ id: newId(), type: 'dms.update', subject: `dms/${dms}`, time, data: { previous: current, updated: after } }]);
+          await policies.save(stored, after, [
+            {
+              id: newId(),
+              type: 'dms.update',
+              subject: `dms/${dms}`,
+              time,
+              data: { previous: current, updated: after },
+            },
+          ]);
           return after;
         } catch (error) {
           if (!(error instanceof VersionConflictError)) throw error;

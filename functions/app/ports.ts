@@ -115,7 +115,12 @@ export interface DeviceRepository {
   /** Back-fills newly indexed keys (metadata keys, the forecast) until `deadline`; resumable. */
   backfillIndexes(deadline: number, pageSize: number): Promise<BackfillReport>;
   /** Every device of a DMS, page by page (for policy re-evaluation). */
-  devicesOfDms(dms: string, shard: number, limit: number, after?: string): Promise<{ devices: Device[]; next?: string }>;
+  devicesOfDms(
+    dms: string,
+    shard: number,
+    limit: number,
+    after?: string,
+  ): Promise<{ devices: Device[]; next?: string }>;
   readonly dueShards: number;
   readonly listShards: number;
 }
@@ -227,7 +232,13 @@ export interface IotThing {
   thingTypeName?: string;
 }
 
-export type IotCertificateStatus = 'ACTIVE' | 'INACTIVE' | 'REVOKED' | 'PENDING_TRANSFER' | 'REGISTER_INACTIVE' | 'PENDING_ACTIVATION';
+export type IotCertificateStatus =
+  | 'ACTIVE'
+  | 'INACTIVE'
+  | 'REVOKED'
+  | 'PENDING_TRANSFER'
+  | 'REGISTER_INACTIVE'
+  | 'PENDING_ACTIVATION';
 
 export interface IotCertificate {
   id: string;
@@ -243,7 +254,12 @@ export interface IotRegistry {
   /** 'exists' when a thing of that name exists with another configuration. */
   createThing(name: string, attributes: Record<string, string>, thingTypeName?: string): Promise<'created' | 'exists'>;
   /** Merges `attributes` ('' removes one); throws IotVersionConflictError when the thing moved past `expectedVersion`. */
-  updateThing(name: string, attributes: Record<string, string>, expectedVersion: number, thingTypeName?: string): Promise<void>;
+  updateThing(
+    name: string,
+    attributes: Record<string, string>,
+    expectedVersion: number,
+    thingTypeName?: string,
+  ): Promise<void>;
   describeCertificate(id: string): Promise<IotCertificate | undefined>;
   updateCertificate(id: string, status: 'INACTIVE' | 'REVOKED'): Promise<void>;
   attachPrincipal(thingName: string, principal: string): Promise<void>;

@@ -61,7 +61,16 @@ export type OutboxPublisher = ReturnType<typeof outboxPublisher>;
 
 /** The CloudEvents 1.0 envelope of an outbox event; its `id` is the outbox event's, stable across redeliveries. */
 export function toCloudEvent(event: OutboxEvent, source: string): CloudEvent {
-  return { specversion: '1.0', id: event.id, source, type: event.type, subject: event.subject, time: event.time, datacontenttype: 'application/json', data: event.data };
+  return {
+    specversion: '1.0',
+    id: event.id,
+    source,
+    type: event.type,
+    subject: event.subject,
+    time: event.time,
+    datacontenttype: 'application/json',
+    data: event.data,
+  };
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -71,7 +80,16 @@ interface Pending {
   event: CloudEvent;
 }
 
-export function outboxPublisher({ bus, deadLetters, source, retry = DEFAULT_PUBLISH_RETRY, sleep = defaultSleep, random = Math.random, log = () => undefined, derive }: OutboxPublisherDeps) {
+export function outboxPublisher({
+  bus,
+  deadLetters,
+  source,
+  retry = DEFAULT_PUBLISH_RETRY,
+  sleep = defaultSleep,
+  random = Math.random,
+  log = () => undefined,
+  derive,
+}: OutboxPublisherDeps) {
   /** Full-jitter exponential backoff before the `attempt`-th resend. */
   const backoff = (attempt: number) => random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
 
@@ -98,10 +116,19 @@ export function outboxPublisher({ bus, deadLetters, source, retry = DEFAULT_PUBL
         try {
           await deadLetters.send(letter);
           report.deadLettered++;
-          log('publish: dead-lettered', { position, eventId: letter.event?.id, type: letter.event?.type, ...letter.reason });
+          log('publish: dead-lettered', {
+            position,
+            eventId: letter.event?.id,
+            type: letter.event?.type,
+            ...letter.reason,
+          });
           return true;
         } catch (error) {
-          log('publish: the dead-letter queue failed; the record will be delivered again', { position, eventId: letter.event?.id, error: error instanceof Error ? error.message : String(error) });
+          log('publish: the dead-letter queue failed; the record will be delivered again', {
+            position,
+            eventId: letter.event?.id,
+            error: error instanceof Error ? error.message : String(error),
+          });
           return false;
         }
       };
@@ -119,8 +146,18 @@ export function outboxPublisher({ bus, deadLetters, source, retry = DEFAULT_PUBL
           for (const event of events) queue.push({ position: record.position, event });
           continue;
         }
-        const reason = { code: 'MalformedOutboxRecord', message: record.malformed?.message ?? 'no outbox event in the record', attempts: 0 };
-        if (!(await deadLetter(record.position, { reason, record: { position: record.position, raw: record.malformed?.raw } }))) return halt();
+        const reason = {
+          code: 'MalformedOutboxRecord',
+          message: record.malformed?.message ?? 'no outbox event in the record',
+          attempts: 0,
+        };
+        if (
+          !(await deadLetter(record.position, {
+            reason,
+            record: { position: record.position, raw: record.malformed?.raw },
+          }))
+        )
+          return halt();
         done.add(record.position);
       }
 
@@ -142,14 +179,28 @@ export function outboxPublisher({ bus, deadLetters, source, retry = DEFAULT_PUBL
           const outcomes = await bus.publish(pending.map((p) => p.event));
           const again: Pending[] = [];
           for (const [i, entry] of pending.entries()) {
-            const outcome = outcomes[i] ?? { ok: false as const, code: 'NoResult', message: 'the bus returned no result for this entry', retryable: true };
+            const outcome = outcomes[i] ?? {
+              ok: false as const,
+              code: 'NoResult',
+              message: 'the bus returned no result for this entry',
+              retryable: true,
+            };
             if (outcome.ok) {
               report.published++;
               finish(entry.position);
             } else if (outcome.retryable && attempt < retry.attempts) again.push(entry);
             else {
-              const message = outcome.retryable ? `retries exhausted after ${attempt} attempts: ${outcome.message}` : outcome.message;
-              if (!(await deadLetter(entry.position, { reason: { code: outcome.code, message, attempts: attempt }, event: entry.event, record: { position: entry.position } }))) return halt();
+              const message = outcome.retryable
+                ? `retries exhausted after ${attempt} attempts: ${outcome.message}`
+                : outcome.message;
+              if (
+                !(await deadLetter(entry.position, {
+                  reason: { code: outcome.code, message, attempts: attempt },
+                  event: entry.event,
+                  record: { position: entry.position },
+                }))
+              )
+                return halt();
               finish(entry.position);
             }
           }

@@ -27,7 +27,11 @@ export interface RetryOptions {
  * runs; once the time budget is spent, throws ContentionError (503 with `Retry-After`) saying `what`.
  * Any other error is rethrown at once.
  */
-export async function retryOnConflict<T>({ policy = DEFAULT_BACKOFF, timer = REAL_TIMER }: RetryOptions, what: string, attempt: (retry: number) => Promise<T>): Promise<T> {
+export async function retryOnConflict<T>(
+  { policy = DEFAULT_BACKOFF, timer = REAL_TIMER }: RetryOptions,
+  what: string,
+  attempt: (retry: number) => Promise<T>,
+): Promise<T> {
   const start = timer.now();
   for (let retry = 0; ; retry++) {
     try {
@@ -35,7 +39,11 @@ export async function retryOnConflict<T>({ policy = DEFAULT_BACKOFF, timer = REA
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;
       const delay = backoffDelay(policy, retry, timer.now() - start, timer.random());
-      if (delay === undefined) throw new ContentionError(`${what} is being changed concurrently; try again`, { cause: error, retryAfterSeconds: retryAfterSeconds(policy) });
+      if (delay === undefined)
+        throw new ContentionError(`${what} is being changed concurrently; try again`, {
+          cause: error,
+          retryAfterSeconds: retryAfterSeconds(policy),
+        });
       await timer.sleep(delay);
     }
   }

@@ -39,7 +39,10 @@ export interface SweepReport {
   backfilled: number;
 }
 
-export async function sweep({ devices, policies, service, clock }: SweepDeps, { deadline, pageSize = 100, log = () => undefined }: SweepOptions): Promise<SweepReport> {
+export async function sweep(
+  { devices, policies, service, clock }: SweepDeps,
+  { deadline, pageSize = 100, log = () => undefined }: SweepOptions,
+): Promise<SweepReport> {
   const now = clock.now().getTime();
   const report: SweepReport = { due: 0, transitioned: 0, reevaluated: 0, failed: 0, complete: true, backfilled: 0 };
   const policyCache = new Map<string, DmsPolicy>();
@@ -54,7 +57,10 @@ export async function sweep({ devices, policies, service, clock }: SweepDeps, { 
       if (await service.refresh(device, policyCache)) report.transitioned++;
     } catch (error) {
       report.failed++;
-      log('sweep: device failed, left for the next run', { deviceId: device.id, error: error instanceof Error ? error.message : String(error) });
+      log('sweep: device failed, left for the next run', {
+        deviceId: device.id,
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
   };
 
@@ -94,7 +100,8 @@ export async function sweep({ devices, policies, service, clock }: SweepDeps, { 
       do {
         if (outOfTime()) return;
         const page = await devices.dueDevices(shard, now, pageSize, after);
-        if (after === undefined && page.firstDue !== undefined) report.oldestDue = Math.min(report.oldestDue ?? page.firstDue, page.firstDue);
+        if (after === undefined && page.firstDue !== undefined)
+          report.oldestDue = Math.min(report.oldestDue ?? page.firstDue, page.firstDue);
         for (const device of page.devices) {
           if (outOfTime()) return;
           report.due++;

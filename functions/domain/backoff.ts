@@ -25,7 +25,12 @@ export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 10, capMs: 2000, budgetM
  * The sleep before retry number `retry` (0 for the first), or undefined when the budget is spent.
  * `random` is uniform in [0, 1); the sleep never runs past the budget.
  */
-export function backoffDelay(policy: BackoffPolicy, retry: number, elapsedMs: number, random: number): number | undefined {
+export function backoffDelay(
+  policy: BackoffPolicy,
+  retry: number,
+  elapsedMs: number,
+  random: number,
+): number | undefined {
   const left = policy.budgetMs - elapsedMs;
   if (left <= 0) return undefined;
   const cap = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(retry, 30));

@@ -48,9 +48,25 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 export function certificateTime(text: string): string | undefined {
   const m = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d+)? (\d{4}) GMT$/.exec(text);
   if (!m) return undefined;
-  const [month, day, h, min, sec, year] = [MONTHS.indexOf(m[1]!), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])];
+  const [month, day, h, min, sec, year] = [
+    MONTHS.indexOf(m[1]!),
+    Number(m[2]),
+    Number(m[3]),
+    Number(m[4]),
+    Number(m[5]),
+    Number(m[6]),
+  ];
   const at = new Date(Date.UTC(year, month, day, h, min, sec));
-  if (month < 0 || at.getUTCFullYear() !== year || at.getUTCMonth() !== month || at.getUTCDate() !== day || at.getUTCHours() !== h || at.getUTCMinutes() !== min || at.getUTCSeconds() !== sec) return undefined;
+  if (
+    month < 0 ||
+    at.getUTCFullYear() !== year ||
+    at.getUTCMonth() !== month ||
+    at.getUTCDate() !== day ||
+    at.getUTCHours() !== h ||
+    at.getUTCMinutes() !== min ||
+    at.getUTCSeconds() !== sec
+  )
+    return undefined;
   return at.toISOString();
 }
 
@@ -100,7 +116,10 @@ export function parseCertificate(pem: unknown, field = 'certificate'): ParsedCer
  * or leading zero padding. `3F:0A:01` and `3f-0a-01` both become `3f0a01`.
  */
 export function normaliseSerial(serial: string): string {
-  return serial.toLowerCase().replace(/[^0-9a-f]/g, '').replace(/^0+(?=.)/, '');
+  return serial
+    .toLowerCase()
+    .replace(/[^0-9a-f]/g, '')
+    .replace(/^0+(?=.)/, '');
 }
 
 /**

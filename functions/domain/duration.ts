@@ -7,6 +7,7 @@ export function parseDuration(text: string): number | undefined {
   const match = DURATION.exec(text);
   if (!match || text.length === 0) return undefined;
   const [, d, h, m, s] = match;
-  const ms = Number(d ?? 0) * UNIT_MS.d + Number(h ?? 0) * UNIT_MS.h + Number(m ?? 0) * UNIT_MS.m + Number(s ?? 0) * UNIT_MS.s;
+  const ms =
+    Number(d ?? 0) * UNIT_MS.d + Number(h ?? 0) * UNIT_MS.h + Number(m ?? 0) * UNIT_MS.m + Number(s ?? 0) * UNIT_MS.s;
   return ms > 0 && Number.isSafeInteger(ms) ? ms : undefined;
 }

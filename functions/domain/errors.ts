@@ -54,7 +54,10 @@ export class RouteNotFoundError extends DomainError {
 
 export class DeviceAlreadyExistsError extends DomainError {
   readonly code = 'DEVICE_ALREADY_EXISTS';
-  constructor(readonly deviceId: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly deviceId: string,
+    options?: { cause?: unknown },
+  ) {
     super(`device ${deviceId} already exists`, options);
   }
 }
@@ -67,7 +70,10 @@ export class InvalidStateError extends DomainError {
 /** `If-Match` named a version that is not the stored one. */
 export class PreconditionFailedError extends DomainError {
   readonly code = 'VERSION_MISMATCH';
-  constructor(readonly expected: number, readonly actual: number) {
+  constructor(
+    readonly expected: number,
+    readonly actual: number,
+  ) {
     super(`If-Match "${expected}" does not match the current version "${actual}"`);
   }
 }
@@ -75,7 +81,10 @@ export class PreconditionFailedError extends DomainError {
 /** Optimistic-concurrency loss inside a write: the stored version moved under us. Retried by use cases. */
 export class VersionConflictError extends DomainError {
   readonly code: string = 'VERSION_CONFLICT';
-  constructor(readonly id: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly id: string,
+    options?: { cause?: unknown },
+  ) {
     super(`version of ${id} changed concurrently`, options);
   }
 }
@@ -104,14 +113,23 @@ export class UnprocessableError extends DomainError {
  */
 export class QueryTooBroadError extends DomainError {
   readonly code = 'QUERY_TOO_BROAD';
-  constructor(message: string, readonly filter?: string) {
+  constructor(
+    message: string,
+    readonly filter?: string,
+  ) {
     super(message);
   }
 
   /** Statistics filtered by `filter`, which no index serves, over `budget` devices (or past the time budget). */
   static statistics(filter: string, budget: number, spent: 'items' | 'time' = 'items'): QueryTooBroadError {
-    const over = spent === 'time' ? "ran past the request's time budget" : `read more than ${budget} devices (or their byte budget)`;
-    return new QueryTooBroadError(`statistics filtered this way ${over}; add an indexed filter, or index '${filter}' (INDEXED_METADATA_KEYS)`, filter);
+    const over =
+      spent === 'time'
+        ? "ran past the request's time budget"
+        : `read more than ${budget} devices (or their byte budget)`;
+    return new QueryTooBroadError(
+      `statistics filtered this way ${over}; add an indexed filter, or index '${filter}' (INDEXED_METADATA_KEYS)`,
+      filter,
+    );
   }
 }
 
@@ -125,7 +143,10 @@ export class IndexNotReadyError extends DomainError {
 
 /** A hard delete of a device that is not DECOMMISSIONED (decommission it first). */
 export class DeviceNotDecommissionedError extends UnprocessableError {
-  constructor(readonly id: string, readonly status: string) {
+  constructor(
+    readonly id: string,
+    readonly status: string,
+  ) {
     super(`device ${id} is ${status}: only a DECOMMISSIONED device can be deleted`);
   }
 }
@@ -159,7 +180,10 @@ export class ParentGroupNotFoundError extends DomainError {
 
 export class GroupAlreadyExistsError extends DomainError {
   readonly code = 'GROUP_ALREADY_EXISTS';
-  constructor(readonly groupId: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly groupId: string,
+    options?: { cause?: unknown },
+  ) {
     super(`device group ${groupId} already exists`, options);
   }
 }
@@ -167,7 +191,10 @@ export class GroupAlreadyExistsError extends DomainError {
 /** Group names are unique, compared case-insensitively (see functions/domain/groups.ts). */
 export class GroupNameTakenError extends DomainError {
   readonly code = 'GROUP_NAME_TAKEN';
-  constructor(readonly groupName: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly groupName: string,
+    options?: { cause?: unknown },
+  ) {
     super(`a device group named '${groupName}' already exists`, options);
   }
 }
@@ -175,40 +202,70 @@ export class GroupNameTakenError extends DomainError {
 /** Deleting a group that has children without `?cascade=true`. */
 export class GroupHasChildrenError extends DomainError {
   readonly code = 'GROUP_HAS_CHILDREN';
-  constructor(readonly groupId: string, readonly children: number) {
+  constructor(
+    readonly groupId: string,
+    readonly children: number,
+  ) {
     super(`device group ${groupId} has ${children} child group(s); delete them first or use ?cascade=true`);
   }
 }
 
 /** Self-parenting or re-parenting under a descendant: a 400 naming `parent_id`. */
 export class GroupCycleError extends ValidationError {
-  constructor(readonly groupId: string, readonly parentId: string) {
+  constructor(
+    readonly groupId: string,
+    readonly parentId: string,
+  ) {
     super(`device group ${groupId} cannot be placed under ${parentId}: that would create a cycle`, [
-      { field: 'parent_id', problem: parentId === groupId ? 'a group cannot be its own parent' : `'${parentId}' is ${groupId} itself or one of its descendants` },
+      {
+        field: 'parent_id',
+        problem:
+          parentId === groupId
+            ? 'a group cannot be its own parent'
+            : `'${parentId}' is ${groupId} itself or one of its descendants`,
+      },
     ]);
   }
 }
 
 /** The hierarchy would be deeper than GROUP_MAX_DEPTH levels (a root is level 1). */
 export class GroupDepthExceededError extends ValidationError {
-  constructor(readonly groupId: string, readonly depth: number, readonly maxDepth: number) {
+  constructor(
+    readonly groupId: string,
+    readonly depth: number,
+    readonly maxDepth: number,
+  ) {
     super(`device group hierarchy would be ${depth} levels deep; the limit is ${maxDepth}`, [
-      { field: 'parent_id', problem: `placing ${groupId} there makes the hierarchy ${depth} levels deep (limit ${maxDepth})` },
+      {
+        field: 'parent_id',
+        problem: `placing ${groupId} there makes the hierarchy ${depth} levels deep (limit ${maxDepth})`,
+      },
     ]);
   }
 }
 
 export class SlotNotFoundError extends DomainError {
   readonly code = 'SLOT_NOT_FOUND';
-  constructor(readonly deviceId: string, readonly slot: string, readonly version?: number) {
-    super(version === undefined ? `device ${deviceId} has no slot '${slot}'` : `device ${deviceId} has no version ${version} of slot '${slot}'`);
+  constructor(
+    readonly deviceId: string,
+    readonly slot: string,
+    readonly version?: number,
+  ) {
+    super(
+      version === undefined
+        ? `device ${deviceId} has no slot '${slot}'`
+        : `device ${deviceId} has no version ${version} of slot '${slot}'`,
+    );
   }
 }
 
 /** The AWS IoT thing moved past the version an update expected (the IoT sync re-reads and re-applies). */
 export class IotVersionConflictError extends DomainError {
   readonly code = 'IOT_VERSION_CONFLICT';
-  constructor(readonly thingName: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly thingName: string,
+    options?: { cause?: unknown },
+  ) {
     super(`AWS IoT thing ${thingName} changed concurrently`, options);
   }
 }

@@ -7,7 +7,20 @@ import type { FieldProblem } from './errors';
 
 export const STRING_FIELDS = ['id', 'dms_owner', 'icon'] as const;
 export const DATE_FIELDS = ['creation_timestamp', 'identity.expiration_date'] as const;
-export const STRING_OPS = ['eq', 'ne', 'ct', 'nc', 'in', 'nin', 'eq_ic', 'ne_ic', 'ct_ic', 'nc_ic', 'in_ic', 'nin_ic'] as const;
+export const STRING_OPS = [
+  'eq',
+  'ne',
+  'ct',
+  'nc',
+  'in',
+  'nin',
+  'eq_ic',
+  'ne_ic',
+  'ct_ic',
+  'nc_ic',
+  'in_ic',
+  'nin_ic',
+] as const;
 export const STATUS_OPS = ['eq', 'ne', 'in'] as const;
 export const TAG_OPS = ['ct', 'ct_ic'] as const;
 export const DATE_OPS = ['bf', 'af', 'eq'] as const;
@@ -25,7 +38,14 @@ export type Filter =
   | { kind: 'status'; field: 'status'; op: (typeof STATUS_OPS)[number]; values: string[] }
   | { kind: 'tags'; field: 'tags'; op: (typeof TAG_OPS)[number]; value: string }
   | { kind: 'date'; field: (typeof DATE_FIELDS)[number]; op: (typeof DATE_OPS)[number]; at: number }
-  | { kind: 'metadata'; field: string; path: string[]; op: (typeof METADATA_OPS)[number]; raw: string; json: JsonValue | undefined };
+  | {
+      kind: 'metadata';
+      field: string;
+      path: string[];
+      op: (typeof METADATA_OPS)[number];
+      raw: string;
+      json: JsonValue | undefined;
+    };
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -74,7 +94,8 @@ export function compileCriterion(c: Criterion, where: string): { filter?: Filter
     const path = field.slice('metadata.'.length).split('.');
     if (path.some((p) => p.length === 0)) return fail(`'${field}' is not a valid metadata path`);
     if (!includes(METADATA_OPS, op)) return fail(`unknown operator '${op}' for field '${field}'`);
-    if (op === 'exists' && value !== 'true' && value !== 'false') return fail(`exists takes true or false, not '${value}'`);
+    if (op === 'exists' && value !== 'true' && value !== 'false')
+      return fail(`exists takes true or false, not '${value}'`);
     if (['gt', 'ge', 'lt', 'le'].includes(op) && value.length === 0) return fail(`empty value for ${field}[${op}]`);
     return { filter: { kind: 'metadata', field, path, op, raw: value, json: parseJson(value) } };
   }
@@ -90,7 +111,10 @@ function parseJson(value: string): JsonValue | undefined {
 }
 
 /** Compiles many criteria, collecting every problem. */
-export function compileCriteria(criteria: Criterion[], where: (index: number) => string): { filters: Filter[]; problems: FieldProblem[] } {
+export function compileCriteria(
+  criteria: Criterion[],
+  where: (index: number) => string,
+): { filters: Filter[]; problems: FieldProblem[] } {
   const filters: Filter[] = [];
   const problems: FieldProblem[] = [];
   criteria.forEach((c, i) => {
@@ -130,7 +154,10 @@ function deepEqual(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) !== Array.isArray(b)) return false;
   const ka = Object.keys(a);
   const kb = Object.keys(b);
-  return ka.length === kb.length && ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return (
+    ka.length === kb.length &&
+    ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  );
 }
 
 /**
@@ -214,5 +241,7 @@ export function matchesAll(device: Device, filters: readonly Filter[]): boolean 
  * lets statistics honour status criteria by masking a per-status distribution.
  */
 export function statusesAllowed(filters: readonly Filter[]): DeviceStatus[] {
-  return DEVICE_STATUSES.filter((status) => filters.every((f) => f.kind !== 'status' || (f.op === 'ne' ? status !== f.values[0] : f.values.includes(status))));
+  return DEVICE_STATUSES.filter((status) =>
+    filters.every((f) => f.kind !== 'status' || (f.op === 'ne' ? status !== f.values[0] : f.values.includes(status))),
+  );
 }

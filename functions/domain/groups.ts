@@ -63,7 +63,10 @@ export function compileGroupCriteria(criteria: readonly Criterion[], field = 'cr
  * The ancestors of a group, root first, looked up in `groups`. Undefined when the chain is broken (a
  * parent missing, which only a concurrent cascade delete can cause) or loops (never stored).
  */
-export function ancestorsOf(group: Pick<DeviceGroup, 'id' | 'parent_id'>, groups: ReadonlyMap<string, DeviceGroup>): DeviceGroup[] | undefined {
+export function ancestorsOf(
+  group: Pick<DeviceGroup, 'id' | 'parent_id'>,
+  groups: ReadonlyMap<string, DeviceGroup>,
+): DeviceGroup[] | undefined {
   const chain: DeviceGroup[] = [];
   const seen = new Set([group.id]);
   for (let parentId = group.parent_id; parentId !== null; ) {
@@ -88,7 +91,17 @@ export function effectiveCriteria(group: DeviceGroup, ancestors: readonly Device
 
 export function viewOf(group: DeviceGroup, ancestors: readonly DeviceGroup[]): GroupView {
   const { id, name, description, parent_id, criteria, created_at, updated_at, version } = group;
-  return { id, name, description, parent_id, criteria, inherited_criteria: inheritedCriteria(ancestors), created_at, updated_at, version };
+  return {
+    id,
+    name,
+    description,
+    parent_id,
+    criteria,
+    inherited_criteria: inheritedCriteria(ancestors),
+    created_at,
+    updated_at,
+    version,
+  };
 }
 
 /** Direct children of every group, by parent id. */
@@ -138,7 +151,12 @@ export function heightOf(id: string, groups: Iterable<DeviceGroup>): number {
  * (GroupCycleError, 400), and the deepest group of the moved subtree stays within `maxDepth` levels
  * (GroupDepthExceededError, 400). A new group has no descendants.
  */
-export function checkPlacement(id: string, parentId: string | null, groups: ReadonlyMap<string, DeviceGroup>, maxDepth: number): void {
+export function checkPlacement(
+  id: string,
+  parentId: string | null,
+  groups: ReadonlyMap<string, DeviceGroup>,
+  maxDepth: number,
+): void {
   const height = groups.has(id) ? heightOf(id, groups.values()) : 1;
   if (parentId === null) {
     if (height > maxDepth) throw new GroupDepthExceededError(id, height, maxDepth);
@@ -150,7 +168,11 @@ export function checkPlacement(id: string, parentId: string | null, groups: Read
   // Walk up from the new parent: meeting the group itself means the parent is one of its descendants.
   let parentDepth = 0;
   const seen = new Set<string>();
-  for (let at: DeviceGroup | undefined = parent; at; at = at.parent_id === null ? undefined : groups.get(at.parent_id)) {
+  for (
+    let at: DeviceGroup | undefined = parent;
+    at;
+    at = at.parent_id === null ? undefined : groups.get(at.parent_id)
+  ) {
     if (at.id === id) throw new GroupCycleError(id, parentId);
     if (seen.has(at.id)) break; // a stored loop cannot exist; do not spin if it ever did
     seen.add(at.id);

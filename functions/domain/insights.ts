@@ -33,7 +33,8 @@ export function canonicalJson(value: JsonValue): string {
 export function metadataValue(metadata: Record<string, JsonValue>, key: string): JsonValue | undefined {
   let node: JsonValue | undefined = metadata;
   for (const segment of key.split('.')) {
-    if (node === null || typeof node !== 'object' || Array.isArray(node) || !Object.hasOwn(node, segment)) return undefined;
+    if (node === null || typeof node !== 'object' || Array.isArray(node) || !Object.hasOwn(node, segment))
+      return undefined;
     node = node[segment];
   }
   return node;
@@ -74,7 +75,8 @@ export function forecastEntries(device: Device): ForecastEntry[] {
   if (device.status === 'DECOMMISSIONED') return [];
   const out: ForecastEntry[] = [];
   const add = (kind: ForecastEntry['kind'], slot: Device['identity']) => {
-    if (slot && slot.status !== 'REVOKED' && slot.expiration_date) out.push({ day: slot.expiration_date.slice(0, 10), kind });
+    if (slot && slot.status !== 'REVOKED' && slot.expiration_date)
+      out.push({ day: slot.expiration_date.slice(0, 10), kind });
   };
   add('identity', device.identity);
   for (const slot of Object.values(device.slots)) add('slots', slot);
@@ -95,10 +97,12 @@ export interface ForecastQuery {
 export function parseForecastQuery(query: URLSearchParams): ForecastQuery {
   const problems = [];
   const bucket = (query.get('bucket') ?? 'week') as ForecastBucket;
-  if (!FORECAST_BUCKETS.includes(bucket)) problems.push({ field: 'bucket', problem: `must be one of ${FORECAST_BUCKETS.join(', ')}` });
+  if (!FORECAST_BUCKETS.includes(bucket))
+    problems.push({ field: 'bucket', problem: `must be one of ${FORECAST_BUCKETS.join(', ')}` });
   const rawHorizon = query.get('horizon_days') ?? '90';
   const horizonDays = Number(rawHorizon);
-  if (!/^\d{1,4}$/.test(rawHorizon) || horizonDays < 1 || horizonDays > MAX_HORIZON_DAYS) problems.push({ field: 'horizon_days', problem: `must be an integer from 1 to ${MAX_HORIZON_DAYS}` });
+  if (!/^\d{1,4}$/.test(rawHorizon) || horizonDays < 1 || horizonDays > MAX_HORIZON_DAYS)
+    problems.push({ field: 'horizon_days', problem: `must be an integer from 1 to ${MAX_HORIZON_DAYS}` });
   let dms: string | undefined;
   query.getAll('filter').forEach((f, i) => {
     const match = /^dms_owner\[eq\](.+)$/.exec(f);
@@ -139,7 +143,11 @@ export interface Forecast {
  * starts today (not at the calendar start of its week or month: days before today are already
  * expired) and the last ends at the horizon; weeks start on Monday, months on the 1st.
  */
-export function foldForecast(days: ReadonlyMap<string, { identity: number; slots: number }>, q: ForecastQuery, now: Date): Forecast {
+export function foldForecast(
+  days: ReadonlyMap<string, { identity: number; slots: number }>,
+  q: ForecastQuery,
+  now: Date,
+): Forecast {
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
   const horizon = today + q.horizonDays * DAY_MS;
   const todayText = dayOf(today);
@@ -148,7 +156,12 @@ export function foldForecast(days: ReadonlyMap<string, { identity: number; slots
   const buckets: ForecastBucketCount[] = [];
   for (let start = today; start < horizon; ) {
     const end = Math.min(nextBoundary(start, q.bucket), horizon);
-    const bucket = { start: new Date(start).toISOString().replace('.000Z', 'Z'), end: new Date(end).toISOString().replace('.000Z', 'Z'), identity: 0, slots: 0 };
+    const bucket = {
+      start: new Date(start).toISOString().replace('.000Z', 'Z'),
+      end: new Date(end).toISOString().replace('.000Z', 'Z'),
+      identity: 0,
+      slots: 0,
+    };
     for (let day = start; day < end; day += DAY_MS) {
       const n = days.get(dayOf(day));
       if (n) {
@@ -159,5 +172,10 @@ export function foldForecast(days: ReadonlyMap<string, { identity: number; slots
     buckets.push(bucket);
     start = end;
   }
-  return { generated_at: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), bucket: q.bucket, already_expired: alreadyExpired, buckets };
+  return {
+    generated_at: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    bucket: q.bucket,
+    already_expired: alreadyExpired,
+    buckets,
+  };
 }

@@ -25,7 +25,8 @@ export type LifecycleEvent = DeviceEvent;
 
 const LIFECYCLE = Symbol('lifecycle events');
 
-export const isLifecycleEvent = (e: DeviceEvent): boolean => e.type !== 'SHADOW-UPDATED' && (e.slot === undefined || e.slot === IDENTITY);
+export const isLifecycleEvent = (e: DeviceEvent): boolean =>
+  e.type !== 'SHADOW-UPDATED' && (e.slot === undefined || e.slot === IDENTITY);
 
 /** The list a device was read or written with, if any (a device stored before it existed has none). */
 export function storedLifecycleOf(device: Device): LifecycleEvent[] | undefined {
@@ -54,7 +55,12 @@ export function inlineLifecycleOf(device: Device): LifecycleEvent[] {
   for (const [timestamp, e] of Object.entries(identity)) {
     if (Object.hasOwn(device.events, timestamp)) continue;
     // Older than the device's inline window: a status event there is the device's mirrored one.
-    events.push({ timestamp, type: e.type, description: e.description, ...(e.type === 'STATUS-UPDATED' ? {} : { slot: IDENTITY }) });
+    events.push({
+      timestamp,
+      type: e.type,
+      description: e.description,
+      ...(e.type === 'STATUS-UPDATED' ? {} : { slot: IDENTITY }),
+    });
   }
   return events.sort((a, b) => a.timestamp.localeCompare(b.timestamp));
 }
@@ -70,7 +76,15 @@ const sizeOf = (e: LifecycleEvent) => encoder.encode(JSON.stringify(e)).length +
  * LIFECYCLE_MAX_BYTES by dropping the oldest events after the first (CREATED stays).
  */
 export function appendLifecycle(previous: readonly LifecycleEvent[], added: readonly DeviceEvent[]): LifecycleEvent[] {
-  const all = [...previous, ...added.filter(isLifecycleEvent).map((e) => ({ timestamp: e.timestamp, type: e.type, description: e.description, ...(e.slot ? { slot: e.slot } : {}) }))];
+  const all = [
+    ...previous,
+    ...added.filter(isLifecycleEvent).map((e) => ({
+      timestamp: e.timestamp,
+      type: e.type,
+      description: e.description,
+      ...(e.slot ? { slot: e.slot } : {}),
+    })),
+  ];
   let bytes = 2 + all.reduce((n, e) => n + sizeOf(e), 0);
   if (bytes <= LIFECYCLE_MAX_BYTES || all.length < 2) return all;
   let drop = 1;

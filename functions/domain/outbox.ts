@@ -46,16 +46,40 @@ export function deviceCreated(id: string, device: Device, time: string): OutboxE
 }
 
 export function deviceUpdated(id: string, before: Device, after: Device, time: string): OutboxEvent {
-  return { id, type: 'device.update', subject: deviceSubject(after.id), time, data: { previous: shadowOf(before), updated: shadowOf(after) } };
+  return {
+    id,
+    type: 'device.update',
+    subject: deviceSubject(after.id),
+    time,
+    data: { previous: shadowOf(before), updated: shadowOf(after) },
+  };
 }
 
 /** `device.status.update`; data carries the device id and both statuses. */
-export function statusUpdated(id: string, deviceId: string, previous: DeviceStatus, updated: DeviceStatus, time: string): OutboxEvent {
-  return { id, type: 'device.status.update', subject: deviceSubject(deviceId), time, data: { previous: { status: previous }, updated: { status: updated } } };
+export function statusUpdated(
+  id: string,
+  deviceId: string,
+  previous: DeviceStatus,
+  updated: DeviceStatus,
+  time: string,
+): OutboxEvent {
+  return {
+    id,
+    type: 'device.status.update',
+    subject: deviceSubject(deviceId),
+    time,
+    data: { previous: { status: previous }, updated: { status: updated } },
+  };
 }
 
 export function deviceDecommissioned(id: string, before: Device, after: Device, time: string): OutboxEvent {
-  return { id, type: 'device.decommission', subject: deviceSubject(after.id), time, data: { previous: before, updated: after } };
+  return {
+    id,
+    type: 'device.decommission',
+    subject: deviceSubject(after.id),
+    time,
+    data: { previous: before, updated: after },
+  };
 }
 
 /** `device.delete` (hard delete of a decommissioned device); data is the device as it was. */

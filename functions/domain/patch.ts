@@ -22,7 +22,13 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   const result: Record<string, unknown> = isObject(target) ? { ...target } : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete result[key];
-    else Object.defineProperty(result, key, { value: mergePatch(Object.hasOwn(result, key) ? result[key] : undefined, value), enumerable: true, writable: true, configurable: true });
+    else
+      Object.defineProperty(result, key, {
+        value: mergePatch(Object.hasOwn(result, key) ? result[key] : undefined, value),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   }
   return result;
 }
@@ -33,7 +39,8 @@ function ownPointer(doc: unknown, pointer: string): boolean {
   for (const raw of pointer.split('/').slice(1)) {
     const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
     if (typeof node !== 'object' || node === null) return false;
-    if (Array.isArray(node) ? !/^(0|[1-9]\d*)$/.test(key) || Number(key) >= node.length : !Object.hasOwn(node, key)) return false;
+    if (Array.isArray(node) ? !/^(0|[1-9]\d*)$/.test(key) || Number(key) >= node.length : !Object.hasOwn(node, key))
+      return false;
     node = (node as Record<string, unknown>)[key];
   }
   return true;
@@ -46,7 +53,10 @@ function readPointer(op: Record<string, unknown>): { field: 'path' | 'from'; poi
   return undefined;
 }
 
-const tooDeep = () => new ValidationError('patched device is invalid', [{ field: 'metadata', problem: `nests deeper than ${MAX_METADATA_DEPTH} levels` }]);
+const tooDeep = () =>
+  new ValidationError('patched device is invalid', [
+    { field: 'metadata', problem: `nests deeper than ${MAX_METADATA_DEPTH} levels` },
+  ]);
 
 function validated(candidate: unknown): DeviceShadow {
   const parsed = shadowSchema.safeParse(candidate);
@@ -62,27 +72,43 @@ function validated(candidate: unknown): DeviceShadow {
 export function applyShadowPatch(shadow: DeviceShadow, mediaType: string, patch: unknown): DeviceShadow {
   const base = structuredClone(shadow);
   if (mediaType === MERGE_PATCH) {
-    if (!isObject(patch)) throw new ValidationError('a merge patch must be a JSON object', [{ field: '(body)', problem: 'expected an object' }]);
+    if (!isObject(patch))
+      throw new ValidationError('a merge patch must be a JSON object', [
+        { field: '(body)', problem: 'expected an object' },
+      ]);
     const unknown = Object.keys(patch).filter((k) => !PATCHABLE.includes(k));
     if (unknown.length > 0)
-      throw new ValidationError('only tags, metadata, icon and icon_color can be patched', unknown.map((k) => ({ field: k, problem: 'not patchable' })));
+      throw new ValidationError(
+        'only tags, metadata, icon and icon_color can be patched',
+        unknown.map((k) => ({ field: k, problem: 'not patchable' })),
+      );
     const removed = PATCHABLE.filter((k) => k !== 'metadata' && patch[k] === null);
-    if (removed.length > 0) throw new ValidationError('required fields cannot be removed', removed.map((k) => ({ field: k, problem: 'cannot be null' })));
+    if (removed.length > 0)
+      throw new ValidationError(
+        'required fields cannot be removed',
+        removed.map((k) => ({ field: k, problem: 'cannot be null' })),
+      );
     // Checked before mergePatch recurses into it: a metadata nested thousands deep is a 400, not a stack overflow.
     if (nestsDeeper(patch.metadata, MAX_METADATA_DEPTH)) throw tooDeep();
     return validated(mergePatch(base, patch));
   }
-  if (!Array.isArray(patch)) throw new ValidationError('a JSON patch must be an array of operations', [{ field: '(body)', problem: 'expected an array' }]);
+  if (!Array.isArray(patch))
+    throw new ValidationError('a JSON patch must be an array of operations', [
+      { field: '(body)', problem: 'expected an array' },
+    ]);
   const problems = patch.flatMap((op: unknown, i) => {
-    if (!isObject(op) || typeof op.path !== 'string') return [{ field: `[${i}]`, problem: 'not a JSON patch operation' }];
+    if (!isObject(op) || typeof op.path !== 'string')
+      return [{ field: `[${i}]`, problem: 'not a JSON patch operation' }];
     const top = op.path.split('/')[1] ?? '';
     const from = typeof op.from === 'string' ? (op.from.split('/')[1] ?? '') : undefined;
     const bad: FieldProblem[] = [];
     if (!PATCHABLE.includes(top)) bad.push({ field: `[${i}].path`, problem: `'${op.path}' is not a patchable path` });
-    if (from !== undefined && !PATCHABLE.includes(from)) bad.push({ field: `[${i}].from`, problem: `'${String(op.from)}' is not a patchable path` });
+    if (from !== undefined && !PATCHABLE.includes(from))
+      bad.push({ field: `[${i}].from`, problem: `'${String(op.from)}' is not a patchable path` });
     return bad;
   });
-  if (problems.length > 0) throw new ValidationError('only tags, metadata, icon and icon_color can be patched', problems);
+  if (problems.length > 0)
+    throw new ValidationError('only tags, metadata, icon and icon_color can be patched', problems);
   // A value too deep for any patchable field: refused before the patch library walks it recursively.
   if (patch.some((op: Record<string, unknown>) => nestsDeeper(op.value, MAX_METADATA_DEPTH))) throw tooDeep();
   try {
@@ -91,7 +117,9 @@ export function applyShadowPatch(shadow: DeviceShadow, mediaType: string, patch:
     (patch as Record<string, unknown>[]).forEach((op, i) => {
       const reads = readPointer(op);
       if (reads && typeof reads.pointer === 'string' && !ownPointer(doc, reads.pointer))
-        throw new ValidationError('JSON patch could not be applied', [{ field: `[${i}].${reads.field}`, problem: `'${reads.pointer}' does not exist` }]);
+        throw new ValidationError('JSON patch could not be applied', [
+          { field: `[${i}].${reads.field}`, problem: `'${reads.pointer}' does not exist` },
+        ]);
       doc = applyPatch(doc, [op as unknown as Operation], true, true).newDocument;
     });
     return validated(doc);

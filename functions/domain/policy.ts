@@ -16,9 +16,18 @@ export function settingsProblems(settings: RenewalSettings, prefix = 'settings')
   const problems: FieldProblem[] = [];
   const p = parseDuration(settings.preventive_delta);
   const c = parseDuration(settings.critical_delta);
-  if (p === undefined) problems.push({ field: `${prefix}.preventive_delta`, problem: `'${settings.preventive_delta}' is not a duration like 90d, 36h or 30m` });
-  if (c === undefined) problems.push({ field: `${prefix}.critical_delta`, problem: `'${settings.critical_delta}' is not a duration like 14d, 36h or 30m` });
-  if (p !== undefined && c !== undefined && c >= p) problems.push({ field: `${prefix}.critical_delta`, problem: 'must be shorter than preventive_delta' });
+  if (p === undefined)
+    problems.push({
+      field: `${prefix}.preventive_delta`,
+      problem: `'${settings.preventive_delta}' is not a duration like 90d, 36h or 30m`,
+    });
+  if (c === undefined)
+    problems.push({
+      field: `${prefix}.critical_delta`,
+      problem: `'${settings.critical_delta}' is not a duration like 14d, 36h or 30m`,
+    });
+  if (p !== undefined && c !== undefined && c >= p)
+    problems.push({ field: `${prefix}.critical_delta`, problem: 'must be shorter than preventive_delta' });
   return problems;
 }
 

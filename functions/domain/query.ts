@@ -47,7 +47,10 @@ export type EntryPoint =
 export const INDEXED_FILTERS = ['id[eq]', 'tags[ct]', 'dms_owner[eq]', 'status[eq]'] as const;
 
 /** The indexed metadata filter among `filters` (`metadata.<key>[eq|in]` with `key` among `indexedKeys`), if any. */
-export function indexedMetadataFilter(filters: readonly Filter[], indexedKeys: readonly string[]): { key: string; texts: string[] } | undefined {
+export function indexedMetadataFilter(
+  filters: readonly Filter[],
+  indexedKeys: readonly string[],
+): { key: string; texts: string[] } | undefined {
   for (const f of filters) {
     if (f.kind !== 'metadata' || (f.op !== 'eq' && f.op !== 'in')) continue;
     const key = f.path.join('.');

@@ -2,7 +2,21 @@
  * Request and resource schemas. The same zod schemas validate requests at the edge and generate the
  * OpenAPI document (functions/shared/openapi.ts), so the two cannot drift.
  */
-import { array, enum as enumOf, iso, literal, number, object, record, strictObject, string, union, unknown, type ZodError, type ZodType } from 'zod';
+import {
+  array,
+  enum as enumOf,
+  iso,
+  literal,
+  number,
+  object,
+  record,
+  strictObject,
+  string,
+  union,
+  unknown,
+  type ZodError,
+  type ZodType,
+} from 'zod';
 import { DEVICE_EVENT_TYPES, DEVICE_STATUSES, ID_PATTERN, SLOT_STATUSES, SLOT_TYPES, type FieldProblem } from './index';
 import { MAX_GROUP_CRITERIA, MAX_GROUP_DESCRIPTION_LENGTH, MAX_GROUP_NAME_LENGTH } from './groups';
 
@@ -53,7 +67,10 @@ export const tagSchema = storedText()
   // Control characters are exactly what this pattern rejects.
   .regex(/^[^\u0000-\u001f#]+$/, 'must not contain control characters or #');
 
-export const tagsSchema = z.array(tagSchema).max(MAX_TAGS).meta({ description: `Up to ${MAX_TAGS} tags; duplicates are removed.` });
+export const tagsSchema = z
+  .array(tagSchema)
+  .max(MAX_TAGS)
+  .meta({ description: `Up to ${MAX_TAGS} tags; duplicates are removed.` });
 /** docs/api.md, Limits and edges: metadata is at most 16 KiB as compact UTF-8 JSON, and nests at most 8 levels. */
 export const MAX_METADATA_BYTES = 16 * 1024;
 export const MAX_METADATA_DEPTH = 8;
@@ -89,7 +106,9 @@ export const metadataSchema = z
     const problem = metadataProblem(metadata);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
-  .meta({ description: `Free JSON object: at most ${MAX_METADATA_BYTES} bytes (16 KiB) as compact UTF-8 JSON, nesting at most ${MAX_METADATA_DEPTH} levels (the object itself is level 1).` });
+  .meta({
+    description: `Free JSON object: at most ${MAX_METADATA_BYTES} bytes (16 KiB) as compact UTF-8 JSON, nesting at most ${MAX_METADATA_DEPTH} levels (the object itself is level 1).`,
+  });
 export const iconSchema = storedText().min(1).max(64);
 /** One CSS hex colour: #rgb, #rrggbb or #rrggbbaa. */
 const HEX_COLOR = '#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})';
@@ -100,8 +119,14 @@ export const ICON_COLOR_PATTERN = `^${HEX_COLOR}(?:-${HEX_COLOR})?$`;
  */
 export const iconColorSchema = z
   .string()
-  .regex(new RegExp(ICON_COLOR_PATTERN), 'must be a hex color like #25ee32, or a color-background pair like #0f67ff-#F0F8FF')
-  .meta({ description: 'A hex colour (`#25ee32`; 3, 6 or 8 digits) or a `<colour>-<background>` pair of them (`#0f67ff-#F0F8FF`, the form Lamassu writes). Stored and returned as given.' });
+  .regex(
+    new RegExp(ICON_COLOR_PATTERN),
+    'must be a hex color like #25ee32, or a color-background pair like #0f67ff-#F0F8FF',
+  )
+  .meta({
+    description:
+      'A hex colour (`#25ee32`; 3, 6 or 8 digits) or a `<colour>-<background>` pair of them (`#0f67ff-#F0F8FF`, the form Lamassu writes). Stored and returned as given.',
+  });
 
 export const createDeviceSchema = z
   .strictObject({
@@ -147,7 +172,9 @@ export const deviceSchema = z
     dms_owner: z.string(),
     identity: slotSchema.optional(),
     slots: z.record(z.string(), slotSchema),
-    events: z.record(z.string(), inlineEventSchema).meta({ description: 'The 20 most recent events, keyed by timestamp.' }),
+    events: z
+      .record(z.string(), inlineEventSchema)
+      .meta({ description: 'The 20 most recent events, keyed by timestamp.' }),
     version: z.number().int().meta({ description: 'Optimistic-concurrency version; also sent as ETag.' }),
   })
   .meta({ id: 'Device' });
@@ -177,7 +204,12 @@ export const statsSchema = z
   .meta({ id: 'DeviceStats' });
 
 export const listOf = <T extends ZodType>(item: T, id: string) =>
-  z.object({ next: z.string().meta({ description: 'Bookmark of the next page; empty on the last page.' }), list: z.array(item) }).meta({ id });
+  z
+    .object({
+      next: z.string().meta({ description: 'Bookmark of the next page; empty on the last page.' }),
+      list: z.array(item),
+    })
+    .meta({ id });
 
 /** Converts zod issues into the contract's `details` entries. */
 export function problemsOf(error: ZodError, prefix = ''): FieldProblem[] {
@@ -185,7 +217,10 @@ export function problemsOf(error: ZodError, prefix = ''): FieldProblem[] {
     const field = [prefix, ...issue.path.map(String)].filter((p) => p !== '').join('.');
     // docs/api.md, Wire conventions: one entry per offending field, so each unknown key is named on its own.
     if (issue.code === 'unrecognized_keys')
-      return issue.keys.map((key) => ({ field: [field, key].filter((p) => p !== '').join('.'), problem: `unknown field '${key}'` }));
+      return issue.keys.map((key) => ({
+        field: [field, key].filter((p) => p !== '').join('.'),
+        problem: `unknown field '${key}'`,
+      }));
     return [{ field: field || '(body)', problem: issue.message }];
   });
 }
@@ -195,9 +230,17 @@ export function problemsOf(error: ZodError, prefix = ''): FieldProblem[] {
 
 export const groupCriterionSchema = z
   .strictObject({
-    field: storedText().min(1).meta({ description: 'A device filter field (docs/api.md, Filters and sort): id, dms_owner, icon, status, tags, creation_timestamp, identity.expiration_date, metadata.<dotted.path>.' }),
-    operand: storedText().min(1).meta({ description: 'An operator valid for the field (the same as in `filter=field[op]value`).' }),
-    value: storedText().meta({ description: 'Always a string, as in a filter parameter: `in`/`nin` take comma-separated values; metadata values are read as JSON when they parse (e.g. "5" is a number).' }),
+    field: storedText().min(1).meta({
+      description:
+        'A device filter field (docs/api.md, Filters and sort): id, dms_owner, icon, status, tags, creation_timestamp, identity.expiration_date, metadata.<dotted.path>.',
+    }),
+    operand: storedText()
+      .min(1)
+      .meta({ description: 'An operator valid for the field (the same as in `filter=field[op]value`).' }),
+    value: storedText().meta({
+      description:
+        'Always a string, as in a filter parameter: `in`/`nin` take comma-separated values; metadata values are read as JSON when they parse (e.g. "5" is a number).',
+    }),
   })
   .meta({ id: 'GroupCriterion', example: { field: 'tags', operand: 'ct', value: 'eu' } });
 
@@ -207,17 +250,36 @@ export const groupNameSchema = storedText()
   // Control characters are exactly what this pattern rejects.
   .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters')
   .refine((s) => s.trim() === s, 'must not start or end with whitespace')
-  .meta({ description: `1-${MAX_GROUP_NAME_LENGTH} characters, unique among groups compared case-insensitively (Unicode NFKC, then lower case).`, example: 'Production EU' });
+  .meta({
+    description: `1-${MAX_GROUP_NAME_LENGTH} characters, unique among groups compared case-insensitively (Unicode NFKC, then lower case).`,
+    example: 'Production EU',
+  });
 
 const groupFields = {
   name: groupNameSchema,
-  description: storedText().max(MAX_GROUP_DESCRIPTION_LENGTH).optional().meta({ description: 'Free text; omitted means "".' }),
-  parent_id: idSchema.nullable().optional().meta({ description: 'The parent group; null or omitted makes a root group.' }),
-  criteria: z.array(groupCriterionSchema).max(MAX_GROUP_CRITERIA).meta({ description: `Up to ${MAX_GROUP_CRITERIA} criteria, ANDed with each other and with every ancestor's; [] matches every device the ancestors match.` }),
+  description: storedText()
+    .max(MAX_GROUP_DESCRIPTION_LENGTH)
+    .optional()
+    .meta({ description: 'Free text; omitted means "".' }),
+  parent_id: idSchema
+    .nullable()
+    .optional()
+    .meta({ description: 'The parent group; null or omitted makes a root group.' }),
+  criteria: z
+    .array(groupCriterionSchema)
+    .max(MAX_GROUP_CRITERIA)
+    .meta({
+      description: `Up to ${MAX_GROUP_CRITERIA} criteria, ANDed with each other and with every ancestor's; [] matches every device the ancestors match.`,
+    }),
 };
 
 export const createGroupSchema = z
-  .strictObject({ id: idSchema.optional().meta({ description: 'Group id (device id rules); a UUID is generated when omitted.', example: 'eu-prod' }), ...groupFields })
+  .strictObject({
+    id: idSchema
+      .optional()
+      .meta({ description: 'Group id (device id rules); a UUID is generated when omitted.', example: 'eu-prod' }),
+    ...groupFields,
+  })
   .meta({ id: 'CreateDeviceGroup' });
 
 /**
@@ -231,7 +293,10 @@ export const replaceGroupSchema = z
     inherited_criteria: z.array(z.unknown()).optional().meta({ readOnly: true, description: 'Ignored.' }),
     created_at: z.unknown().optional().meta({ readOnly: true, description: 'Ignored.' }),
     updated_at: z.unknown().optional().meta({ readOnly: true, description: 'Ignored.' }),
-    version: z.unknown().optional().meta({ readOnly: true, description: 'Ignored: send If-Match to make the replacement conditional.' }),
+    version: z
+      .unknown()
+      .optional()
+      .meta({ readOnly: true, description: 'Ignored: send If-Match to make the replacement conditional.' }),
   })
   .meta({ id: 'ReplaceDeviceGroup' });
 
@@ -242,7 +307,10 @@ export const deviceGroupSchema = z
     description: z.string(),
     parent_id: z.string().nullable().meta({ description: 'null for a root group (never omitted).' }),
     criteria: z.array(groupCriterionSchema).meta({ description: "The group's own criteria." }),
-    inherited_criteria: z.array(groupCriterionSchema).meta({ description: "Every ancestor's criteria, root first (the root's, then its child's, … then the parent's). Members match these AND criteria." }),
+    inherited_criteria: z.array(groupCriterionSchema).meta({
+      description:
+        "Every ancestor's criteria, root first (the root's, then its child's, … then the parent's). Members match these AND criteria.",
+    }),
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
     version: z.number().int().meta({ description: 'Optimistic-concurrency version; also sent as ETag.' }),
@@ -255,7 +323,9 @@ export function groupProblemsOf(error: ZodError): FieldProblem[] {
 }
 
 export const bindCertificateSchema = z
-  .strictObject({ certificate: z.string().min(1).meta({ description: 'PEM certificate (the first CERTIFICATE block is used).' }) })
+  .strictObject({
+    certificate: z.string().min(1).meta({ description: 'PEM certificate (the first CERTIFICATE block is used).' }),
+  })
   .meta({ id: 'BindCertificate' });
 
 export const bindSlotSchema = z
@@ -268,26 +338,43 @@ export const bindSlotSchema = z
         .min(1)
         .max(4096)
         .regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/, 'must be printable ASCII without " or \\')
-        .meta({ description: 'Opaque reference to the secret (never a private key), e.g. an ARN or URI: 1-4096 printable ASCII characters without `"` or `\\`.' }),
+        .meta({
+          description:
+            'Opaque reference to the secret (never a private key), e.g. an ARN or URI: 1-4096 printable ASCII characters without `"` or `\\`.',
+        }),
       expiration_date: z.iso.datetime({ offset: true }).optional(),
     }),
   ])
   .meta({ id: 'BindSlot' });
 
 export const revokeSchema = z
-  .strictObject({ reason: storedText().min(1).meta({ description: 'RFC 5280 reason name, e.g. KeyCompromise, CessationOfOperation (case-insensitive).' }) })
+  .strictObject({
+    reason: storedText()
+      .min(1)
+      .meta({ description: 'RFC 5280 reason name, e.g. KeyCompromise, CessationOfOperation (case-insensitive).' }),
+  })
   .meta({ id: 'Revoke' });
 
-const durationSchema = z.string().meta({ description: 'Duration: 90d, 36h, 30m, or combined like 1d12h.', example: '60d' });
+const durationSchema = z
+  .string()
+  .meta({ description: 'Duration: 90d, 36h, 30m, or combined like 1d12h.', example: '60d' });
 
-export const renewalSettingsSchema = z.strictObject({ preventive_delta: durationSchema, critical_delta: durationSchema });
+export const renewalSettingsSchema = z.strictObject({
+  preventive_delta: durationSchema,
+  critical_delta: durationSchema,
+});
 
 export const putPolicySchema = z
   .strictObject({ name: storedText().min(1).max(256).optional(), settings: renewalSettingsSchema })
   .meta({ id: 'PutDmsPolicy' });
 
 export const policySchema = z
-  .object({ id: z.string(), name: z.string(), settings: renewalSettingsSchema, version: z.number().int().meta({ description: '0: the deployment defaults (no stored policy).' }) })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    settings: renewalSettingsSchema,
+    version: z.number().int().meta({ description: '0: the deployment defaults (no stored policy).' }),
+  })
   .meta({ id: 'DmsPolicy' });
 
 export const slotVersionSchema = z

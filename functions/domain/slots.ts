@@ -3,7 +3,16 @@
  * Each function returns the device after the change and everything the change must record.
  */
 import type { ParsedCertificate } from './certificate';
-import { type Device, type DeviceEvent, type DeviceEventType, type Slot, type SlotStatus, type SlotType, nextEventTimestamps, withInlineEvents } from './device';
+import {
+  type Device,
+  type DeviceEvent,
+  type DeviceEventType,
+  type Slot,
+  type SlotStatus,
+  type SlotType,
+  nextEventTimestamps,
+  withInlineEvents,
+} from './device';
 import { InvalidStateError, UnprocessableError } from './errors';
 import { type OutboxEvent, deviceSubject, statusUpdated } from './outbox';
 import { clockOf, deviceStatusOf, nextDeviceChange, type RenewalWindows, slotStatusAt } from './status';
@@ -108,7 +117,9 @@ export const slotOf = (device: Device, name: string): Slot | undefined =>
   name === IDENTITY_SLOT ? device.identity : Object.hasOwn(device.slots, name) ? device.slots[name] : undefined;
 
 function withSlot(device: Device, name: string, slot: Slot): Device {
-  return name === IDENTITY_SLOT ? { ...device, identity: slot } : { ...device, slots: { ...device.slots, [name]: slot } };
+  return name === IDENTITY_SLOT
+    ? { ...device, identity: slot }
+    : { ...device, slots: { ...device.slots, [name]: slot } };
 }
 
 /** The newest INLINE_SECRET_LIMIT entries of a version → secret map. */
@@ -144,10 +155,24 @@ function finish(
 ): SlotMutation {
   const status = deviceStatusOf(draft);
   const all = [...planned];
-  if (status !== before.status) all.push({ type: 'STATUS-UPDATED', description: `Status updated from '${before.status}' to '${status}'${statusNote ? ` (${statusNote})` : ''}` });
+  if (status !== before.status)
+    all.push({
+      type: 'STATUS-UPDATED',
+      description: `Status updated from '${before.status}' to '${status}'${statusNote ? ` (${statusNote})` : ''}`,
+    });
   const stamps = nextEventTimestamps(before, now, all.length);
-  const events: DeviceEvent[] = all.map((e, i) => ({ timestamp: stamps[i]!, type: e.type, description: e.description, ...(e.slot ? { slot: e.slot } : {}) }));
-  let after: Device = { ...draft, status, events: withInlineEvents(before.events, events), version: before.version + 1 };
+  const events: DeviceEvent[] = all.map((e, i) => ({
+    timestamp: stamps[i]!,
+    type: e.type,
+    description: e.description,
+    ...(e.slot ? { slot: e.slot } : {}),
+  }));
+  let after: Device = {
+    ...draft,
+    status,
+    events: withInlineEvents(before.events, events),
+    version: before.version + 1,
+  };
   for (const [i, e] of all.entries()) {
     if (!e.slot) continue;
     const slot = slotOf(after, e.slot)!;
@@ -160,10 +185,32 @@ function finish(
 }
 
 /** `device.identity.update` for the identity slot, `device.slot.update` (naming the slot) for others. */
-function slotOutbox(ids: Ids, device: Device, name: string, previous: Slot | undefined, updated: Slot, time: string, revoked?: SlotVersion): OutboxEvent {
+function slotOutbox(
+  ids: Ids,
+  device: Device,
+  name: string,
+  previous: Slot | undefined,
+  updated: Slot,
+  time: string,
+  revoked?: SlotVersion,
+): OutboxEvent {
   const subject = deviceSubject(device.id);
-  if (name === IDENTITY_SLOT) return { id: ids(), type: 'device.identity.update', subject, time, data: { previous: previous ?? null, updated }, ...caRevocationOf(name, revoked) };
-  return { id: ids(), type: 'device.slot.update', subject, time, data: { slot: name, previous: previous ?? null, updated } };
+  if (name === IDENTITY_SLOT)
+    return {
+      id: ids(),
+      type: 'device.identity.update',
+      subject,
+      time,
+      data: { previous: previous ?? null, updated },
+      ...caRevocationOf(name, revoked),
+    };
+  return {
+    id: ids(),
+    type: 'device.slot.update',
+    subject,
+    time,
+    data: { slot: name, previous: previous ?? null, updated },
+  };
 }
 
 export interface BindInput {
@@ -181,7 +228,8 @@ export interface BindInput {
 export function bindSlot({ device, slot: name, material, previous, policy, now, ids }: BindInput): SlotMutation {
   if (device.status === 'DECOMMISSIONED') throw new InvalidStateError(`device ${device.id} is decommissioned`);
   const expiration = 'certificate' in material ? material.certificate.not_after : material.expiration_date;
-  if (expiration !== undefined && Date.parse(expiration) <= now.getTime()) throw new UnprocessableError(`the ${material.type === 'x509' ? 'certificate' : 'secret'} expired at ${expiration}`);
+  if (expiration !== undefined && Date.parse(expiration) <= now.getTime())
+    throw new UnprocessableError(`the ${material.type === 'x509' ? 'certificate' : 'secret'} expired at ${expiration}`);
   const existing = slotOf(device, name);
   if (!existing && name !== IDENTITY_SLOT && Object.keys(device.slots).length >= MAX_EXTRA_SLOTS)
     throw new InvalidStateError(`device ${device.id} already has ${MAX_EXTRA_SLOTS} extra slots, the limit`);
@@ -212,12 +260,28 @@ export function bindSlot({ device, slot: name, material, previous, policy, now, 
     status: 'ACTIVE',
     created_at: now.toISOString(),
     ...(updated.expiration_date ? { expiration_date: updated.expiration_date } : {}),
-    ...('certificate' in material ? { certificate: material.certificate } : 'serial_number' in material ? { serial_number: material.serial_number } : { secret: material.secret }),
+    ...('certificate' in material
+      ? { certificate: material.certificate }
+      : 'serial_number' in material
+        ? { serial_number: material.serial_number }
+        : { secret: material.secret }),
   };
-  const versions = [stored, ...(previous && previous.status === 'ACTIVE' ? [{ ...previous, status: 'SUPERSEDED' as const }] : [])];
+  const versions = [
+    stored,
+    ...(previous && previous.status === 'ACTIVE' ? [{ ...previous, status: 'SUPERSEDED' as const }] : []),
+  ];
   const label = material.type === 'x509' ? `certificate ${secret}` : `${material.type} secret`;
   const description = `${kind === 'PROVISIONED' ? 'Provisioned' : kind === 'RENEWED' ? 'Renewed' : 'Re-provisioned'} slot '${name}' with ${label} (version ${version})`;
-  return finish(device, withSlot(device, name, updated), [{ type: kind, description, slot: name }], (time) => [slotOutbox(ids, device, name, existing, updated, time)], versions, policy, now, ids);
+  return finish(
+    device,
+    withSlot(device, name, updated),
+    [{ type: kind, description, slot: name }],
+    (time) => [slotOutbox(ids, device, name, existing, updated, time)],
+    versions,
+    policy,
+    now,
+    ids,
+  );
 }
 
 export interface RevokeInput {
@@ -232,20 +296,44 @@ export interface RevokeInput {
 }
 
 /** Revokes the active version of a slot; undefined when it is revoked already (idempotent). */
-export function revokeSlot({ device, slot: name, reason, active, policy, now, ids }: RevokeInput): SlotMutation | undefined {
+export function revokeSlot({
+  device,
+  slot: name,
+  reason,
+  active,
+  policy,
+  now,
+  ids,
+}: RevokeInput): SlotMutation | undefined {
   const existing = slotOf(device, name);
   if (!existing || existing.status === 'REVOKED') return undefined;
   const updated: Slot = { ...existing, status: 'REVOKED' };
-  const versions = active ? [{ ...active, status: 'REVOKED' as const, revocation_reason: reason, revoked_at: now.toISOString() }] : [];
+  const versions = active
+    ? [{ ...active, status: 'REVOKED' as const, revocation_reason: reason, revoked_at: now.toISOString() }]
+    : [];
   const description = `Revoked slot '${name}' version ${existing.active_version} (reason ${reason})`;
-  return finish(device, withSlot(device, name, updated), [{ type: 'REVOKED', description, slot: name }], (time) => [slotOutbox(ids, device, name, existing, updated, time, active)], versions, policy, now, ids);
+  return finish(
+    device,
+    withSlot(device, name, updated),
+    [{ type: 'REVOKED', description, slot: name }],
+    (time) => [slotOutbox(ids, device, name, existing, updated, time, active)],
+    versions,
+    policy,
+    now,
+    ids,
+  );
 }
 
 /**
  * Time-driven refresh: re-evaluates every slot against the policy at `now`. Returns the mutation when
  * a status changed, or only the next boundary when nothing did.
  */
-export function refreshSlots(device: Device, policy: RenewalWindows, now: Date, ids: Ids): { mutation?: SlotMutation; due: number | null } {
+export function refreshSlots(
+  device: Device,
+  policy: RenewalWindows,
+  now: Date,
+  ids: Ids,
+): { mutation?: SlotMutation; due: number | null } {
   if (device.status === 'DECOMMISSIONED') return { due: null };
   const t = now.getTime();
   let draft = device;
@@ -258,7 +346,11 @@ export function refreshSlots(device: Device, policy: RenewalWindows, now: Date, 
     if (status === slot.status) continue;
     const updated = { ...slot, status };
     draft = withSlot(draft, name, updated);
-    planned.push({ type: 'STATUS-UPDATED', description: `Slot '${name}' status updated from '${slot.status}' to '${status}'`, slot: name });
+    planned.push({
+      type: 'STATUS-UPDATED',
+      description: `Slot '${name}' status updated from '${slot.status}' to '${status}'`,
+      slot: name,
+    });
     // The identity's change is told by device.status.update; an extra slot's by device.slot.update.
     if (name !== IDENTITY_SLOT) outbox.push((time) => slotOutbox(ids, device, name, slot, updated, time));
   }
@@ -271,14 +363,23 @@ export function refreshSlots(device: Device, policy: RenewalWindows, now: Date, 
     const statusEvent = mutation.events.find((e) => e.type === 'STATUS-UPDATED' && e.slot === undefined);
     if (statusEvent) {
       const identity = mutation.after.identity!;
-      mutation.after = { ...mutation.after, identity: { ...identity, events: withInlineEvents(identity.events, [statusEvent]) } };
+      mutation.after = {
+        ...mutation.after,
+        identity: { ...identity, events: withInlineEvents(identity.events, [statusEvent]) },
+      };
     }
   }
   return { mutation, due: mutation.due };
 }
 
 /** Decommission: terminal. Revokes the active identity version (CessationOfOperation). */
-export function decommissionDevice(device: Device, activeIdentity: SlotVersion | undefined, policy: RenewalWindows, now: Date, ids: Ids): SlotMutation | undefined {
+export function decommissionDevice(
+  device: Device,
+  activeIdentity: SlotVersion | undefined,
+  policy: RenewalWindows,
+  now: Date,
+  ids: Ids,
+): SlotMutation | undefined {
   if (device.status === 'DECOMMISSIONED') return undefined;
   let draft: Device = { ...device, status: 'DECOMMISSIONED' };
   const planned: PlannedEvent[] = [{ type: 'DECOMMISSIONED', description: 'Device decommissioned' }];
@@ -288,16 +389,34 @@ export function decommissionDevice(device: Device, activeIdentity: SlotVersion |
   if (identity && identity.status !== 'REVOKED') {
     revokedIdentity = { ...identity, status: 'REVOKED' };
     draft = { ...draft, identity: revokedIdentity };
-    planned.push({ type: 'REVOKED', description: `Revoked slot '${IDENTITY_SLOT}' version ${identity.active_version} (reason CessationOfOperation)`, slot: IDENTITY_SLOT });
-    if (activeIdentity) versions.push({ ...activeIdentity, status: 'REVOKED', revocation_reason: 'CessationOfOperation', revoked_at: now.toISOString() });
+    planned.push({
+      type: 'REVOKED',
+      description: `Revoked slot '${IDENTITY_SLOT}' version ${identity.active_version} (reason CessationOfOperation)`,
+      slot: IDENTITY_SLOT,
+    });
+    if (activeIdentity)
+      versions.push({
+        ...activeIdentity,
+        status: 'REVOKED',
+        revocation_reason: 'CessationOfOperation',
+        revoked_at: now.toISOString(),
+      });
   }
   const mutation = finish(
     device,
     draft,
     planned,
     (time) => [
-      { id: ids(), type: 'device.decommission', subject: deviceSubject(device.id), time, data: { previous: device, updated: null } },
-      ...(revokedIdentity ? [slotOutbox(ids, device, IDENTITY_SLOT, identity, revokedIdentity, time, activeIdentity)] : []),
+      {
+        id: ids(),
+        type: 'device.decommission',
+        subject: deviceSubject(device.id),
+        time,
+        data: { previous: device, updated: null },
+      },
+      ...(revokedIdentity
+        ? [slotOutbox(ids, device, IDENTITY_SLOT, identity, revokedIdentity, time, activeIdentity)]
+        : []),
     ],
     versions,
     policy,
@@ -355,7 +474,15 @@ const withoutRevocation = (version: SlotVersion, status: SlotVersionStatus): Slo
  * status rules decide the slot's status; EXPIRED marks the slot EXPIRED once the certificate's
  * not_after is (nearly) reached. A superseded version only has its version item updated.
  */
-export function applyCertificateStatus({ device, version, status, reason = 'Unspecified', policy, now, ids }: CertificateStatusInput): CertificateStatusOutcome {
+export function applyCertificateStatus({
+  device,
+  version,
+  status,
+  reason = 'Unspecified',
+  policy,
+  now,
+  ids,
+}: CertificateStatusInput): CertificateStatusOutcome {
   const name = version.slot;
   const slot = slotOf(device, name);
   const label = `slot '${name}' version ${version.version}`;
@@ -366,27 +493,73 @@ export function applyCertificateStatus({ device, version, status, reason = 'Unsp
 
   if (status === 'REVOKED') {
     if (version.status === 'REVOKED') return { kind: 'none', note: `${label} is revoked already` };
-    if (!active) return { kind: 'version', version: { ...reported, status: 'REVOKED', revocation_reason: reason, revoked_at: now.toISOString() } };
+    if (!active)
+      return {
+        kind: 'version',
+        version: { ...reported, status: 'REVOKED', revocation_reason: reason, revoked_at: now.toISOString() },
+      };
     const mutation = revokeSlot({ device, slot: name, reason, active: reported, policy, now, ids });
     return mutation ? { kind: 'mutation', mutation } : { kind: 'none', note: `${label} is revoked already` };
   }
 
   if (status === 'ACTIVE') {
     if (version.status !== 'REVOKED') return { kind: 'none', note: `${label} is not revoked` };
-    if (version.revocation_reason !== 'CertificateHold') return { kind: 'none', note: `${label} was revoked with reason ${version.revocation_reason ?? 'Unspecified'}, which is permanent (only CertificateHold is released)` };
+    if (version.revocation_reason !== 'CertificateHold')
+      return {
+        kind: 'none',
+        note: `${label} was revoked with reason ${version.revocation_reason ?? 'Unspecified'}, which is permanent (only CertificateHold is released)`,
+      };
     if (!active) return { kind: 'version', version: withoutRevocation(reported, 'SUPERSEDED') };
     if (device.status === 'DECOMMISSIONED') return { kind: 'none', note: `device ${device.id} is decommissioned` };
-    const updated: Slot = { ...slot, status: slotStatusAt({ revoked: false, expiresAt: slot.expiration_date === undefined ? undefined : Date.parse(slot.expiration_date) }, policy, now.getTime()) };
+    const updated: Slot = {
+      ...slot,
+      status: slotStatusAt(
+        {
+          revoked: false,
+          expiresAt: slot.expiration_date === undefined ? undefined : Date.parse(slot.expiration_date),
+        },
+        policy,
+        now.getTime(),
+      ),
+    };
     const note = 'certificate hold released';
-    return { kind: 'mutation', mutation: slotStatusChange(device, name, slot, updated, [withoutRevocation(reported, 'ACTIVE')], note, policy, now, ids) };
+    return {
+      kind: 'mutation',
+      mutation: slotStatusChange(
+        device,
+        name,
+        slot,
+        updated,
+        [withoutRevocation(reported, 'ACTIVE')],
+        note,
+        policy,
+        now,
+        ids,
+      ),
+    };
   }
 
   // EXPIRED: the status rules stay the source of truth, so a report well before not_after is ignored.
   if (!active) return { kind: 'none', note: `${label} is superseded; expiry changes nothing` };
-  if (slot.status === 'REVOKED' || slot.status === 'EXPIRED') return { kind: 'none', note: `${label} is ${slot.status} already` };
+  if (slot.status === 'REVOKED' || slot.status === 'EXPIRED')
+    return { kind: 'none', note: `${label} is ${slot.status} already` };
   const expiresAt = slot.expiration_date === undefined ? undefined : Date.parse(slot.expiration_date);
-  if (expiresAt !== undefined && now.getTime() < expiresAt - EXPIRY_SKEW_MS) return { kind: 'none', note: `${label} expires at ${slot.expiration_date}, not yet` };
-  return { kind: 'mutation', mutation: slotStatusChange(device, name, slot, { ...slot, status: 'EXPIRED' }, [], 'reported expired by the CA', policy, now, ids) };
+  if (expiresAt !== undefined && now.getTime() < expiresAt - EXPIRY_SKEW_MS)
+    return { kind: 'none', note: `${label} expires at ${slot.expiration_date}, not yet` };
+  return {
+    kind: 'mutation',
+    mutation: slotStatusChange(
+      device,
+      name,
+      slot,
+      { ...slot, status: 'EXPIRED' },
+      [],
+      'reported expired by the CA',
+      policy,
+      now,
+      ids,
+    ),
+  };
 }
 
 /**
@@ -394,16 +567,47 @@ export function applyCertificateStatus({ device, version, status, reason = 'Unsp
  * (the identity's change is the device's STATUS-UPDATED, mirrored on the slot; an extra slot gets
  * its own STATUS-UPDATED and `device.slot.update`), plus the slot event of the identity.
  */
-function slotStatusChange(device: Device, name: string, slot: Slot, updated: Slot, versions: SlotVersion[], note: string, policy: RenewalWindows, now: Date, ids: Ids): SlotMutation {
+function slotStatusChange(
+  device: Device,
+  name: string,
+  slot: Slot,
+  updated: Slot,
+  versions: SlotVersion[],
+  note: string,
+  policy: RenewalWindows,
+  now: Date,
+  ids: Ids,
+): SlotMutation {
   const draft = withSlot(device, name, updated);
   const planned: PlannedEvent[] =
-    name === IDENTITY_SLOT ? [] : [{ type: 'STATUS-UPDATED', description: `Slot '${name}' status updated from '${slot.status}' to '${updated.status}' (${note})`, slot: name }];
-  const mutation = finish(device, draft, planned, (time) => [slotOutbox(ids, device, name, slot, updated, time)], versions, policy, now, ids, note);
+    name === IDENTITY_SLOT
+      ? []
+      : [
+          {
+            type: 'STATUS-UPDATED',
+            description: `Slot '${name}' status updated from '${slot.status}' to '${updated.status}' (${note})`,
+            slot: name,
+          },
+        ];
+  const mutation = finish(
+    device,
+    draft,
+    planned,
+    (time) => [slotOutbox(ids, device, name, slot, updated, time)],
+    versions,
+    policy,
+    now,
+    ids,
+    note,
+  );
   if (name === IDENTITY_SLOT) {
     const statusEvent = mutation.events.find((e) => e.type === 'STATUS-UPDATED' && e.slot === undefined);
     if (statusEvent) {
       const identity = mutation.after.identity!;
-      mutation.after = { ...mutation.after, identity: { ...identity, events: withInlineEvents(identity.events, [statusEvent]) } };
+      mutation.after = {
+        ...mutation.after,
+        identity: { ...identity, events: withInlineEvents(identity.events, [statusEvent]) },
+      };
     }
   }
   return mutation;

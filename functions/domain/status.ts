@@ -23,7 +23,8 @@ export const DEFAULT_RENEWAL: RenewalSettings = { preventive_delta: '60d', criti
 export function windowsOf(settings: RenewalSettings): RenewalWindows {
   const preventiveMs = parseDuration(settings.preventive_delta);
   const criticalMs = parseDuration(settings.critical_delta);
-  if (preventiveMs === undefined || criticalMs === undefined || criticalMs >= preventiveMs) throw new RangeError(`invalid renewal settings ${JSON.stringify(settings)}`);
+  if (preventiveMs === undefined || criticalMs === undefined || criticalMs >= preventiveMs)
+    throw new RangeError(`invalid renewal settings ${JSON.stringify(settings)}`);
   return { preventiveMs, criticalMs };
 }
 
@@ -52,7 +53,10 @@ export function nextSlotChange(slot: SlotClock, policy: RenewalWindows, now: num
 }
 
 export function clockOf(slot: Pick<Slot, 'status' | 'expiration_date'>): SlotClock {
-  return { revoked: slot.status === 'REVOKED', expiresAt: slot.expiration_date === undefined ? undefined : Date.parse(slot.expiration_date) };
+  return {
+    revoked: slot.status === 'REVOKED',
+    expiresAt: slot.expiration_date === undefined ? undefined : Date.parse(slot.expiration_date),
+  };
 }
 
 /** DECOMMISSIONED once decommissioned, NO_IDENTITY without identity, else the identity's status. */
@@ -62,7 +66,11 @@ export function deviceStatusOf(device: Pick<Device, 'status' | 'identity'>): Dev
 }
 
 /** The next instant any slot of the device changes status; undefined when none will (or decommissioned). */
-export function nextDeviceChange(device: Pick<Device, 'status' | 'identity' | 'slots'>, policy: RenewalWindows, now: number): number | undefined {
+export function nextDeviceChange(
+  device: Pick<Device, 'status' | 'identity' | 'slots'>,
+  policy: RenewalWindows,
+  now: number,
+): number | undefined {
   if (device.status === 'DECOMMISSIONED') return undefined;
   const slots = [device.identity, ...Object.values(device.slots)].filter((s): s is Slot => s !== undefined);
   const changes = slots.map((s) => nextSlotChange(clockOf(s), policy, now)).filter((t): t is number => t !== undefined);

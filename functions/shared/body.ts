@@ -16,6 +16,9 @@ export function bodyOf<T extends z.ZodType>(request: HttpRequest, schema: T, wha
 export function reasonOf(request: HttpRequest): RevocationReason {
   const { reason } = bodyOf(request, revokeSchema);
   const known = revocationReasonOf(reason);
-  if (!known) throw new ValidationError('unknown revocation reason', [{ field: 'reason', problem: `must be one of ${REVOCATION_REASONS.join(', ')}` }]);
+  if (!known)
+    throw new ValidationError('unknown revocation reason', [
+      { field: 'reason', problem: `must be one of ${REVOCATION_REASONS.join(', ')}` },
+    ]);
   return known;
 }

@@ -20,13 +20,18 @@ export async function loadBookmarkSecret(env: Record<string, string | undefined>
   const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
   // maxAge: the key is kept for the life of the execution environment.
   const value = await getSecret(config.bookmarkSecretArn, { maxAge: Number.MAX_SAFE_INTEGER });
-  if (typeof value !== 'string' || value.length < 32) throw new ConfigError('BOOKMARK_SECRET_ARN', 'the secret must hold a string of at least 32 characters');
+  if (typeof value !== 'string' || value.length < 32)
+    throw new ConfigError('BOOKMARK_SECRET_ARN', 'the secret must hold a string of at least 32 characters');
   key = value;
 }
 
 /** The key, once loaded; a function that uses bookmarks without BOOKMARK_SECRET(_ARN) fails naming it. */
 export function bookmarkSecret(): string {
-  if (key === undefined) throw new ConfigError('BOOKMARK_SECRET_ARN', 'is required to sign bookmarks (BOOKMARK_SECRET locally), and must be loaded first');
+  if (key === undefined)
+    throw new ConfigError(
+      'BOOKMARK_SECRET_ARN',
+      'is required to sign bookmarks (BOOKMARK_SECRET locally), and must be loaded first',
+    );
   return key;
 }
 

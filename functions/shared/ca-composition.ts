@@ -16,7 +16,11 @@ export const CA_AUTH_SECRET_MAX_AGE_SECONDS = 300;
 function authorizationFrom(secretArn: string): () => Promise<Record<string, string>> {
   const read = async () => {
     const value = await getSecret(secretArn, { maxAge: CA_AUTH_SECRET_MAX_AGE_SECONDS });
-    if (typeof value !== 'string' || value.trim() === '') throw new ConfigError('CA_AUTH_HEADER_SECRET_ARN', 'the secret must hold the Authorization header value as a non-empty string');
+    if (typeof value !== 'string' || value.trim() === '')
+      throw new ConfigError(
+        'CA_AUTH_HEADER_SECRET_ARN',
+        'the secret must hold the Authorization header value as a non-empty string',
+      );
     return { authorization: value.trim() };
   };
   let pending: Promise<Record<string, string>> | undefined;

@@ -6,13 +6,25 @@
  */
 import type { Clock } from '../app/ports';
 import type { ServiceConfig } from './config';
-import { createTableContext, installedServices, type Services, systemClock, type TableContext, tableContext } from './compose/context';
+import {
+  createTableContext,
+  installedServices,
+  type Services,
+  systemClock,
+  type TableContext,
+  tableContext,
+} from './compose/context';
 import { createDeletion, deletion } from './compose/deletion';
 import { createDevices, devices } from './compose/devices';
 import { createGroups, groups } from './compose/groups';
 import { createInsights, insights } from './compose/insights';
 import { createDms, dms } from './compose/policies';
-import { createDeviceRepository, createPolicyRepository, deviceRepository, policyRepository } from './compose/repositories';
+import {
+  createDeviceRepository,
+  createPolicyRepository,
+  deviceRepository,
+  policyRepository,
+} from './compose/repositories';
 
 export { metricsTelemetry, type Services, setServices, systemClock } from './compose/context';
 
@@ -42,5 +54,15 @@ export function services(): Services {
   const installed = installedServices();
   if (installed) return installed;
   const { config, bookmarks } = tableContext();
-  return { config, bookmarks, repository: deviceRepository(), policies: policyRepository(), devices: devices(), dms: dms(), groups: groups(), insights: insights(), deletion: deletion() };
+  return {
+    config,
+    bookmarks,
+    repository: deviceRepository(),
+    policies: policyRepository(),
+    devices: devices(),
+    dms: dms(),
+    groups: groups(),
+    insights: insights(),
+    deletion: deletion(),
+  };
 }

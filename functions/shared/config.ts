@@ -7,10 +7,17 @@ import { DEFAULT_RENEWAL, type RenewalSettings } from '../domain/status';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../domain/groups';
 import { indexedKeysProblem } from '../domain/insights';
 import { DEFAULT_BACKOFF } from '../domain/backoff';
-import { DEFAULT_LIST_BYTE_BUDGET, DEFAULT_REQUEST_TIME_BUDGET_MS, DEFAULT_STATS_READ_BYTE_BUDGET } from '../domain/query';
+import {
+  DEFAULT_LIST_BYTE_BUDGET,
+  DEFAULT_REQUEST_TIME_BUDGET_MS,
+  DEFAULT_STATS_READ_BYTE_BUDGET,
+} from '../domain/query';
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, problem: string) {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
     super(`configuration ${variable}: ${problem}`);
     this.name = 'ConfigError';
   }
@@ -63,7 +70,8 @@ export function intVar(env: Env, name: string, fallback: number, min: number, ma
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(name, `must be an integer from ${min} to ${max}, got '${raw}'`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got '${raw}'`);
   return n;
 }
 
@@ -79,7 +87,13 @@ export const DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS = 600;
 export const MAX_UNKNOWN_SERIAL_RETRY_SECONDS = 3600;
 
 export function unknownSerialRetrySecondsOf(env: Env): number {
-  return intVar(env, 'UNKNOWN_SERIAL_RETRY_SECONDS', DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS, 0, MAX_UNKNOWN_SERIAL_RETRY_SECONDS);
+  return intVar(
+    env,
+    'UNKNOWN_SERIAL_RETRY_SECONDS',
+    DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS,
+    0,
+    MAX_UNKNOWN_SERIAL_RETRY_SECONDS,
+  );
 }
 
 export const DEFAULT_LIST_SHARDS = 4;
@@ -98,16 +112,24 @@ export function indexedMetadataKeysOf(env: Env): string[] {
 }
 
 function renewalDefaults(env: Env): RenewalSettings {
-  const settings = { preventive_delta: env.DEFAULT_PREVENTIVE_DELTA || DEFAULT_RENEWAL.preventive_delta, critical_delta: env.DEFAULT_CRITICAL_DELTA || DEFAULT_RENEWAL.critical_delta };
+  const settings = {
+    preventive_delta: env.DEFAULT_PREVENTIVE_DELTA || DEFAULT_RENEWAL.preventive_delta,
+    critical_delta: env.DEFAULT_CRITICAL_DELTA || DEFAULT_RENEWAL.critical_delta,
+  };
   const problem = settingsProblems(settings, 'defaults')[0];
-  if (problem) throw new ConfigError(problem.field.endsWith('critical_delta') ? 'DEFAULT_CRITICAL_DELTA' : 'DEFAULT_PREVENTIVE_DELTA', problem.problem);
+  if (problem)
+    throw new ConfigError(
+      problem.field.endsWith('critical_delta') ? 'DEFAULT_CRITICAL_DELTA' : 'DEFAULT_PREVENTIVE_DELTA',
+      problem.problem,
+    );
   return settings;
 }
 
 /** BOOKMARK_SECRET (a real key, 32+ characters, never a name anyone can read) or BOOKMARK_SECRET_ARN. */
 export function bookmarkSecretConfig(env: Env): Pick<ServiceConfig, 'bookmarkSecret' | 'bookmarkSecretArn'> {
   const secret = env.BOOKMARK_SECRET || undefined;
-  if (secret !== undefined && secret.length < 32) throw new ConfigError('BOOKMARK_SECRET', 'must be at least 32 characters (a random key)');
+  if (secret !== undefined && secret.length < 32)
+    throw new ConfigError('BOOKMARK_SECRET', 'must be at least 32 characters (a random key)');
   return { bookmarkSecret: secret, bookmarkSecretArn: env.BOOKMARK_SECRET_ARN || undefined };
 }
 
@@ -142,7 +164,11 @@ const EVENT_SOURCE_PATTERN = /^(?!aws\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/;
 /** EVENT_SOURCE, validated, or the default. */
 export function eventSourceOf(env: Env): string {
   const source = env.EVENT_SOURCE || DEFAULT_EVENT_SOURCE;
-  if (!EVENT_SOURCE_PATTERN.test(source)) throw new ConfigError('EVENT_SOURCE', `must be 1-256 letters, digits, '.', '_', '/' or '-', not starting with 'aws.', got '${source}'`);
+  if (!EVENT_SOURCE_PATTERN.test(source))
+    throw new ConfigError(
+      'EVENT_SOURCE',
+      `must be 1-256 letters, digits, '.', '_', '/' or '-', not starting with 'aws.', got '${source}'`,
+    );
   return source;
 }
 
@@ -203,13 +229,17 @@ export function loadIotSyncConfig(env: Env = process.env): IotSyncConfig {
     .map((k) => k.trim())
     .filter(Boolean);
   const invalid = metadataKeys.find((k) => !IOT_ATTRIBUTE_NAME.test(k));
-  if (invalid !== undefined) throw new ConfigError('IOT_METADATA_KEYS', `'${invalid}' is not an AWS IoT attribute name (${IOT_ATTRIBUTE_NAME})`);
+  if (invalid !== undefined)
+    throw new ConfigError('IOT_METADATA_KEYS', `'${invalid}' is not an AWS IoT attribute name (${IOT_ATTRIBUTE_NAME})`);
   const thingTypeName = env.IOT_THING_TYPE || undefined;
-  if (thingTypeName !== undefined && !/^[a-zA-Z0-9:_-]{1,128}$/.test(thingTypeName)) throw new ConfigError('IOT_THING_TYPE', `must be 1-128 of [a-zA-Z0-9:_-], got '${thingTypeName}'`);
+  if (thingTypeName !== undefined && !/^[a-zA-Z0-9:_-]{1,128}$/.test(thingTypeName))
+    throw new ConfigError('IOT_THING_TYPE', `must be 1-128 of [a-zA-Z0-9:_-], got '${thingTypeName}'`);
   const status = env.IOT_DECOMMISSION_CERTIFICATE_STATUS || 'INACTIVE';
-  if (status !== 'INACTIVE' && status !== 'REVOKED') throw new ConfigError('IOT_DECOMMISSION_CERTIFICATE_STATUS', `must be INACTIVE or REVOKED, got '${status}'`);
+  if (status !== 'INACTIVE' && status !== 'REVOKED')
+    throw new ConfigError('IOT_DECOMMISSION_CERTIFICATE_STATUS', `must be INACTIVE or REVOKED, got '${status}'`);
   const accountId = env.AWS_ACCOUNT_ID || undefined;
-  if (accountId !== undefined && !/^\d{12}$/.test(accountId)) throw new ConfigError('AWS_ACCOUNT_ID', `must be 12 digits, got '${accountId}'`);
+  if (accountId !== undefined && !/^\d{12}$/.test(accountId))
+    throw new ConfigError('AWS_ACCOUNT_ID', `must be 12 digits, got '${accountId}'`);
   return {
     enabled: env.IOT_SYNC_ENABLED === 'true',
     metadataKeys,
@@ -246,11 +276,20 @@ export function isCaApiUrl(value: string): boolean {
 
 export function loadCaRevocationConfig(env: Env = process.env): CaRevocationConfig {
   const caApiUrl = env.CA_API_URL ?? '';
-  if (!isCaApiUrl(caApiUrl)) throw new ConfigError('CA_API_URL', `must be an https URL (or http to a loopback host) without credentials, query or fragment, got '${caApiUrl}'`);
+  if (!isCaApiUrl(caApiUrl))
+    throw new ConfigError(
+      'CA_API_URL',
+      `must be an https URL (or http to a loopback host) without credentials, query or fragment, got '${caApiUrl}'`,
+    );
   const timeoutMs = Number(env.CA_TIMEOUT_MS ?? '5000');
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 30_000) throw new ConfigError('CA_TIMEOUT_MS', `must be an integer from 100 to 30000, got '${env.CA_TIMEOUT_MS}'`);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 30_000)
+    throw new ConfigError('CA_TIMEOUT_MS', `must be an integer from 100 to 30000, got '${env.CA_TIMEOUT_MS}'`);
   const authHeaderSecretArn = env.CA_AUTH_HEADER_SECRET_ARN || undefined;
-  if (authHeaderSecretArn !== undefined && !SECRET_ARN.test(authHeaderSecretArn)) throw new ConfigError('CA_AUTH_HEADER_SECRET_ARN', `must be a complete Secrets Manager secret ARN (with its 6-character suffix), got '${authHeaderSecretArn}'`);
+  if (authHeaderSecretArn !== undefined && !SECRET_ARN.test(authHeaderSecretArn))
+    throw new ConfigError(
+      'CA_AUTH_HEADER_SECRET_ARN',
+      `must be a complete Secrets Manager secret ARN (with its 6-character suffix), got '${authHeaderSecretArn}'`,
+    );
   return { caApiUrl, timeoutMs, ...(authHeaderSecretArn ? { authHeaderSecretArn } : {}) };
 }
 

@@ -64,7 +64,8 @@ export interface ErrorBody {
 export function errorResponse(error: unknown): { statusCode: number; body: ErrorBody } {
   const statusCode = ERROR_STATUS.find(([cls]) => error instanceof cls)?.[1] ?? 500;
   if (statusCode === 503) return { statusCode, body: { err: 'service busy, try again', code: 'SERVICE_BUSY' } };
-  if (statusCode >= 500 || !(error instanceof DomainError)) return { statusCode: 500, body: { err: 'internal server error', code: 'INTERNAL_ERROR' } };
+  if (statusCode >= 500 || !(error instanceof DomainError))
+    return { statusCode: 500, body: { err: 'internal server error', code: 'INTERNAL_ERROR' } };
   const body: ErrorBody = { err: error.message, code: error.code };
   if (error instanceof ValidationError) body.details = error.details;
   return { statusCode, body };

@@ -5,7 +5,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { ContentionError, MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../domain/errors';
+import {
+  ContentionError,
+  MalformedRequestError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../domain/errors';
 import { errorResponse } from './http-errors';
 import { loadBookmarkSecret } from './bookmark-secret';
 import { flushMetrics, logger } from './observability';
@@ -53,14 +59,23 @@ function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<st
 /** Turns the API Gateway event into an HttpRequest, enforcing the body rules (docs/api.md, Wire conventions). */
 export function toRequest(event: APIGatewayProxyEventV2, accepts: string[] | undefined): HttpRequest {
   const headers = lowerCaseHeaders(event.headers);
-  const raw = event.body === undefined || event.body === null ? undefined : event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
-  if (raw && raw.byteLength > MAX_BODY_BYTES) throw new PayloadTooLargeError(`body is ${raw.byteLength} bytes; the limit is ${MAX_BODY_BYTES}`);
+  const raw =
+    event.body === undefined || event.body === null
+      ? undefined
+      : event.isBase64Encoded
+        ? Buffer.from(event.body, 'base64')
+        : Buffer.from(event.body, 'utf8');
+  if (raw && raw.byteLength > MAX_BODY_BYTES)
+    throw new PayloadTooLargeError(`body is ${raw.byteLength} bytes; the limit is ${MAX_BODY_BYTES}`);
   const mediaType = headers['content-type']?.split(';')[0]?.trim().toLowerCase();
   let body: unknown;
   if (accepts) {
     if (!mediaType || !accepts.includes(mediaType))
-      throw new UnsupportedMediaTypeError(`content type must be ${accepts.join(' or ')}${mediaType ? `, not ${mediaType}` : ''}`);
-    if (!raw || raw.byteLength === 0) throw new ValidationError('a request body is required', [{ field: '(body)', problem: 'missing' }]);
+      throw new UnsupportedMediaTypeError(
+        `content type must be ${accepts.join(' or ')}${mediaType ? `, not ${mediaType}` : ''}`,
+      );
+    if (!raw || raw.byteLength === 0)
+      throw new ValidationError('a request body is required', [{ field: '(body)', problem: 'missing' }]);
     try {
       body = JSON.parse(raw.toString('utf8'));
     } catch {
@@ -84,13 +99,19 @@ function toResponse(result: HttpResult): APIGatewayProxyStructuredResultV2 {
   const headers: Record<string, string> = { ...result.headers };
   if (result.version !== undefined) headers.etag = `"${result.version}"`;
   if (result.body === undefined) return { statusCode: result.statusCode, headers };
-  return { statusCode: result.statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(result.body) };
+  return {
+    statusCode: result.statusCode,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(result.body),
+  };
 }
 
 /** Builds a Lambda handler for one route. */
 export function httpHandler(options: HttpHandlerOptions, fn: (request: HttpRequest) => Promise<HttpResult>): Handler {
   const log = options.log ?? ((message, error) => logger.error(message, error as Error));
-  const chain = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().use(injectLambdaContext(logger, { resetKeys: true }));
+  const chain = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().use(
+    injectLambdaContext(logger, { resetKeys: true }),
+  );
   // X-Ray only where tracing records (tracing.ts); errors become responses below, so a trace records them as answered.
   const traced = tracing();
   if (traced) chain.use(traced.handlerMiddleware());
@@ -100,14 +121,27 @@ export function httpHandler(options: HttpHandlerOptions, fn: (request: HttpReque
         await loadBookmarkSecret();
         // Correlation ids on every log line of this invocation.
         const { requestId, routeKey } = request.event.requestContext;
-        logger.appendKeys({ request_id: requestId, route: routeKey, ...(request.event.pathParameters?.id ? { resource_id: request.event.pathParameters.id } : {}) });
+        logger.appendKeys({
+          request_id: requestId,
+          route: routeKey,
+          ...(request.event.pathParameters?.id ? { resource_id: request.event.pathParameters.id } : {}),
+        });
       },
       after: async () => flushMetrics(),
       onError: async (request) => {
         const { statusCode, body } = errorResponse(request.error);
         if (statusCode >= 500) log('request failed', request.error);
         else logger.info('request rejected', { status: statusCode, code: body.code });
-        request.response = toResponse({ statusCode, body, headers: statusCode === 503 ? { 'retry-after': String(request.error instanceof ContentionError ? request.error.retryAfterSeconds : 1) } : undefined });
+        request.response = toResponse({
+          statusCode,
+          body,
+          headers:
+            statusCode === 503
+              ? {
+                  'retry-after': String(request.error instanceof ContentionError ? request.error.retryAfterSeconds : 1),
+                }
+              : undefined,
+        });
         flushMetrics();
       },
     })
@@ -119,7 +153,10 @@ export function ifMatchOf(request: HttpRequest): number | undefined {
   const raw = request.headers['if-match']?.trim();
   if (raw === undefined || raw === '*') return undefined;
   const match = /^(?:W\/)?"?(\d{1,15})"?$/.exec(raw);
-  if (!match) throw new ValidationError('If-Match must be an ETag like "3"', [{ field: 'If-Match', problem: `'${raw}' is not a version` }]);
+  if (!match)
+    throw new ValidationError('If-Match must be an ETag like "3"', [
+      { field: 'If-Match', problem: `'${raw}' is not a version` },
+    ]);
   return Number(match[1]);
 }
 

@@ -7,7 +7,13 @@ import type { DeviceRepository, IotRegistry } from '../app/ports';
 import { createIotClient } from '../adapters/iot/client';
 import { iotRegistry } from '../adapters/iot/iot-registry';
 import { deviceRepository } from './compose/repositories';
-import { ConfigError, IOT_MAX_ATTRIBUTES_TYPED, IOT_MAX_ATTRIBUTES_UNTYPED, type IotSyncConfig, loadIotSyncConfig } from './config';
+import {
+  ConfigError,
+  IOT_MAX_ATTRIBUTES_TYPED,
+  IOT_MAX_ATTRIBUTES_UNTYPED,
+  type IotSyncConfig,
+  loadIotSyncConfig,
+} from './config';
 import { logger } from './observability';
 
 /** The IoT sync: the device repository (reads only) and AWS IoT, or the registry given (a dry run, a test fake). */
@@ -17,7 +23,12 @@ export interface ArnOwner {
   account: string;
 }
 
-export function createIotSync(config: IotSyncConfig, owner: ArnOwner, devices: DeviceRepository, iot?: IotRegistry): IotSync {
+export function createIotSync(
+  config: IotSyncConfig,
+  owner: ArnOwner,
+  devices: DeviceRepository,
+  iot?: IotRegistry,
+): IotSync {
   if (!config.region) throw new ConfigError('AWS_REGION', 'is required for certificate ARNs');
   const log = (message: string, detail: Record<string, unknown>) => logger.info(message, detail);
   return iotSync({

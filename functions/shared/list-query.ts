@@ -1,7 +1,15 @@
 /** Query-string parsing for device lists and statistics (docs/api.md: Wire conventions (lists), Filters and sort). */
 import { ValidationError, type FieldProblem } from '../domain/errors';
 import { compileCriterion, type Filter, splitFilterParam } from '../domain/filters';
-import { DEFAULT_PAGE_SIZE, type DeviceListQuery, MAX_PAGE_SIZE, SORT_FIELDS, SORT_MODES, type SortField, type SortMode } from '../domain/query';
+import {
+  DEFAULT_PAGE_SIZE,
+  type DeviceListQuery,
+  MAX_PAGE_SIZE,
+  SORT_FIELDS,
+  SORT_MODES,
+  type SortField,
+  type SortMode,
+} from '../domain/query';
 
 function throwIf(problems: FieldProblem[], message: string) {
   if (problems.length > 0) throw new ValidationError(message, problems);
@@ -35,7 +43,8 @@ export function parsePaging(query: URLSearchParams): { pageSize: number; bookmar
   let pageSize = DEFAULT_PAGE_SIZE;
   if (raw !== null) {
     pageSize = Number(raw);
-    if (!/^\d+$/.test(raw) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) problems.push({ field: 'page_size', problem: `must be an integer from 1 to ${MAX_PAGE_SIZE}` });
+    if (!/^\d+$/.test(raw) || pageSize < 1 || pageSize > MAX_PAGE_SIZE)
+      problems.push({ field: 'page_size', problem: `must be an integer from 1 to ${MAX_PAGE_SIZE}` });
   }
   const bookmark = query.get('bookmark') || undefined;
   return { pageSize, bookmark, problems };
@@ -47,7 +56,8 @@ export function parseListQuery(query: URLSearchParams): DeviceListQuery {
   problems.push(...paging.problems);
   const { pageSize, bookmark } = paging;
   const sortBy = (query.get('sort_by') ?? 'creation_timestamp') as SortField;
-  if (!SORT_FIELDS.includes(sortBy)) problems.push({ field: 'sort_by', problem: `must be one of ${SORT_FIELDS.join(', ')}` });
+  if (!SORT_FIELDS.includes(sortBy))
+    problems.push({ field: 'sort_by', problem: `must be one of ${SORT_FIELDS.join(', ')}` });
   const sortMode = (query.get('sort_mode') ?? 'asc') as SortMode;
   if (!SORT_MODES.includes(sortMode)) problems.push({ field: 'sort_mode', problem: 'must be asc or desc' });
   throwIf(problems, 'invalid list parameters');

@@ -12,7 +12,7 @@ export const EVENTS_DOCUMENT = {
   source: `Source of every published entry: '${DEFAULT_EVENT_SOURCE}' unless the deployment sets eventSource.`,
   envelope: {
     description:
-      'DetailType is the event type; Detail is a CloudEvents 1.0 JSON envelope. `id` is the outbox event id: stable across redeliveries, so subscribers de-duplicate on it. `time` is the time of the change (also the entry\'s Time).',
+      "DetailType is the event type; Detail is a CloudEvents 1.0 JSON envelope. `id` is the outbox event id: stable across redeliveries, so subscribers de-duplicate on it. `time` is the time of the change (also the entry's Time).",
     example: {
       specversion: '1.0',
       id: '3f2b7c1e-8d4a-4f5e-9b1a-2c3d4e5f6a7b',
@@ -27,12 +27,28 @@ export const EVENTS_DOCUMENT = {
   published: [
     { type: 'device.create', subject: device, data: 'the device' },
     { type: 'device.update', subject: device, data: '{previous, updated}: tags, metadata, icon, icon_color' },
-    { type: 'device.status.update', subject: device, data: '{previous: {status}, updated: {status}}; only when the status changes' },
-    { type: 'device.identity.update', subject: device, data: '{previous, updated}: the identity slot (previous null on the first bind)' },
+    {
+      type: 'device.status.update',
+      subject: device,
+      data: '{previous: {status}, updated: {status}}; only when the status changes',
+    },
+    {
+      type: 'device.identity.update',
+      subject: device,
+      data: '{previous, updated}: the identity slot (previous null on the first bind)',
+    },
     { type: 'device.slot.update', subject: device, data: '{slot, previous, updated}: an extra slot' },
     { type: 'device.decommission', subject: device, data: '{previous, updated}: the whole device before and after' },
-    { type: 'device.delete', subject: device, data: 'the device as it was (hard delete of a DECOMMISSIONED device through the Lamassu edge)' },
-    { type: 'device-group.create | device-group.update | device-group.delete', subject: 'device-group/<id>', data: 'the group, or {previous, updated}' },
+    {
+      type: 'device.delete',
+      subject: device,
+      data: 'the device as it was (hard delete of a DECOMMISSIONED device through the Lamassu edge)',
+    },
+    {
+      type: 'device-group.create | device-group.update | device-group.delete',
+      subject: 'device-group/<id>',
+      data: 'the group, or {previous, updated}',
+    },
     { type: 'dms.update', subject: 'dms/<id>', data: '{previous, updated}' },
   ],
   lamassu: [
@@ -49,7 +65,7 @@ export const EVENTS_DOCUMENT = {
     data: `detail.data.updated = {serial_number, status, revocation_reason?}; status one of ${CERTIFICATE_STATUSES.join(', ')} (any case); serial_number hex with or without ':' or '-' separators`,
     behaviour: [
       `Every stored slot version holding the serial follows the status. REVOKED revokes it (reason from detail.data.updated.revocation_reason, one of ${REVOCATION_REASONS.join(', ')}, else Unspecified).`,
-      "ACTIVE releases a CertificateHold (other revocations are permanent); the slot status is then re-evaluated by the status rules. EXPIRED marks the slot EXPIRED once not_after is at most 5 minutes away (an earlier report is ignored: the status rules would undo it).",
+      'ACTIVE releases a CertificateHold (other revocations are permanent); the slot status is then re-evaluated by the status rules. EXPIRED marks the slot EXPIRED once not_after is at most 5 minutes away (an earlier report is ignored: the status rules would undo it).',
       "Only the slot's active version changes the slot and device (events, statistics, outbox, as through the API); a superseded version only has its stored version updated.",
       'A serial not found is retried (the serial index is eventually consistent: a version bound a moment ago may not be in it yet) every minute for unknownSerialRetrySeconds (default 600) from when the event was queued; still not found, it belongs to no device: acknowledged and counted (metric UnknownSerials). An unreadable event is acknowledged at once.',
     ],

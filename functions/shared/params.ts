@@ -20,14 +20,23 @@ export function groupIdOf(request: HttpRequest): string {
 /** An extra slot name: the device id rule, and not the reserved `identity`. */
 export function slotNameOf(request: HttpRequest, allowIdentity = false): string {
   const slot = request.pathParameters.slot ?? '';
-  if (!ID_PATTERN.test(slot)) throw new ValidationError('invalid slot name', [{ field: 'slot', problem: 'must be 1-128 characters of A-Z a-z 0-9 : _ . -' }]);
-  if (slot === IDENTITY_SLOT && !allowIdentity) throw new ValidationError('invalid slot name', [{ field: 'slot', problem: "'identity' names the identity slot: use /idslot" }]);
+  if (!ID_PATTERN.test(slot))
+    throw new ValidationError('invalid slot name', [
+      { field: 'slot', problem: 'must be 1-128 characters of A-Z a-z 0-9 : _ . -' },
+    ]);
+  if (slot === IDENTITY_SLOT && !allowIdentity)
+    throw new ValidationError('invalid slot name', [
+      { field: 'slot', problem: "'identity' names the identity slot: use /idslot" },
+    ]);
   return slot;
 }
 
 /** A DMS id in the path: the device id rule. */
 export function dmsIdOf(request: HttpRequest): string {
   const id = request.pathParameters.id ?? '';
-  if (!ID_PATTERN.test(id)) throw new ValidationError('invalid DMS id', [{ field: 'id', problem: 'must be 1-128 characters of A-Z a-z 0-9 : _ . -' }]);
+  if (!ID_PATTERN.test(id))
+    throw new ValidationError('invalid DMS id', [
+      { field: 'id', problem: 'must be 1-128 characters of A-Z a-z 0-9 : _ . -' },
+    ]);
   return id;
 }

@@ -22,10 +22,25 @@ export function createPublisher(
     return value;
   };
   const bus =
-    adapters.bus ?? eventBridgePublisher({ client: createEventBridgeClient({ region: config.region, endpoint: config.eventBridgeEndpoint }), eventBusName: need(config.eventBusName, 'EVENT_BUS_NAME') });
+    adapters.bus ??
+    eventBridgePublisher({
+      client: createEventBridgeClient({ region: config.region, endpoint: config.eventBridgeEndpoint }),
+      eventBusName: need(config.eventBusName, 'EVENT_BUS_NAME'),
+    });
   const deadLetters =
-    adapters.deadLetters ?? sqsDeadLetterQueue({ client: createSqsClient({ region: config.region, endpoint: config.sqsEndpoint }), queueUrl: need(config.deadLetterQueueUrl, 'PUBLISH_DLQ_URL') });
-  return outboxPublisher({ bus, deadLetters, source: config.eventSource, retry: { ...DEFAULT_PUBLISH_RETRY, attempts: config.maxAttempts }, log: (message, detail) => logger.warn(message, detail), ...(config.lamassuEvents ? { derive: lamassuEventsOf } : {}) });
+    adapters.deadLetters ??
+    sqsDeadLetterQueue({
+      client: createSqsClient({ region: config.region, endpoint: config.sqsEndpoint }),
+      queueUrl: need(config.deadLetterQueueUrl, 'PUBLISH_DLQ_URL'),
+    });
+  return outboxPublisher({
+    bus,
+    deadLetters,
+    source: config.eventSource,
+    retry: { ...DEFAULT_PUBLISH_RETRY, attempts: config.maxAttempts },
+    log: (message, detail) => logger.warn(message, detail),
+    ...(config.lamassuEvents ? { derive: lamassuEventsOf } : {}),
+  });
 }
 
 let currentPublisher: OutboxPublisher | undefined;
@@ -40,4 +55,3 @@ export function publisher(): OutboxPublisher {
 export function setPublisher(next: OutboxPublisher | undefined): void {
   currentPublisher = next;
 }
-

@@ -28,7 +28,10 @@ export class AlarmActions extends Construct {
     const { alarms } = props;
     if ('topicArn' in alarms) this.topic = Topic.fromTopicArn(this, 'Topic', alarms.topicArn);
     else {
-      const topic = new Topic(this, 'Topic', { displayName: `Device Manager (${props.stageName}) alarms`, enforceSSL: true });
+      const topic = new Topic(this, 'Topic', {
+        displayName: `Device Manager (${props.stageName}) alarms`,
+        enforceSSL: true,
+      });
       topic.addSubscription(new EmailSubscription(alarms.email));
       Validations.of(topic).acknowledge({
         id: 'AwsSolutions-SNS2',

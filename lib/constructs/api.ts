@@ -23,7 +23,12 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { HTTP_ROUTES, type HttpRoute, requiredScope } from '../../functions/handlers/http/routes';
-import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS } from '../../functions/shared/cors';
+import {
+  CORS_ALLOWED_HEADERS,
+  CORS_ALLOWED_METHODS,
+  CORS_EXPOSED_HEADERS,
+  CORS_MAX_AGE_SECONDS,
+} from '../../functions/shared/cors';
 import { Grant } from 'aws-cdk-lib/aws-iam';
 import { type AuthConfig, type DeploymentConfig, toRemovalPolicy } from '../config';
 import { ServiceFunction } from './service-function';
@@ -104,7 +109,10 @@ export class DeviceApi extends Construct {
       ...(apiDomain ? { disableExecuteApiEndpoint: true } : {}),
     });
     if (apiDomain) {
-      this.domainName = new DomainName(this, 'Domain', { domainName: apiDomain.name, certificate: Certificate.fromCertificateArn(this, 'DomainCertificate', apiDomain.certificateArn) });
+      this.domainName = new DomainName(this, 'Domain', {
+        domainName: apiDomain.name,
+        certificate: Certificate.fromCertificateArn(this, 'DomainCertificate', apiDomain.certificateArn),
+      });
     }
 
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
@@ -113,7 +121,8 @@ export class DeviceApi extends Construct {
     });
     acknowledgeGuard(this.accessLogGroup, {
       cloudwatch_log_group_retention_period_check: GUARD_REASONS.cloudwatch_log_group_retention_period_check,
-      cloudwatch_log_group_encrypted_check: 'The access logs hold request metadata (route, status, latency, caller id), no bodies or tokens; CloudWatch Logs encrypts them at rest with service keys.',
+      cloudwatch_log_group_encrypted_check:
+        'The access logs hold request metadata (route, status, latency, caller id), no bodies or tokens; CloudWatch Logs encrypts them at rest with service keys.',
     });
     // The routes' integrations add one Lambda permission per function: principal apigateway.amazonaws.com, conditioned on this API's ARN.
     acknowledgeGuard(this.httpApi, {
@@ -146,7 +155,8 @@ export class DeviceApi extends Construct {
     const authorizer = this.authorizer(config.auth);
     const functions = new Map<string, ServiceFunction>();
     for (const route of routes) {
-      if (functions.has(route.handler)) throw new Error(`route handler '${route.handler}' is used by two routes; each route owns one function`);
+      if (functions.has(route.handler))
+        throw new Error(`route handler '${route.handler}' is used by two routes; each route owns one function`);
       const name = pascalCase(route.handler);
       const fn = new ServiceFunction(this, name, {
         entry: `http/${route.handler}`,
@@ -158,14 +168,24 @@ export class DeviceApi extends Construct {
         environment: route.table === 'none' ? undefined : { BOOKMARK_SECRET_ARN: this.bookmarkSecret.secretArn },
       });
       // GetSecretValue only: Powertools' secrets provider calls nothing else (no DescribeSecret).
-      if (route.table !== 'none') Grant.addToPrincipal({ grantee: fn.role, actions: ['secretsmanager:GetSecretValue'], resourceArns: [this.bookmarkSecret.secretArn] });
+      if (route.table !== 'none')
+        Grant.addToPrincipal({
+          grantee: fn.role,
+          actions: ['secretsmanager:GetSecretValue'],
+          resourceArns: [this.bookmarkSecret.secretArn],
+        });
       functions.set(route.handler, fn);
       const added = this.httpApi.addRoutes({
         path: route.path,
         methods: [HttpMethod[route.method]],
-        integration: new HttpLambdaIntegration(`${name}Integration`, fn.function, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 }),
+        integration: new HttpLambdaIntegration(`${name}Integration`, fn.function, {
+          payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+        }),
         authorizer: route.scope === null ? new HttpNoneAuthorizer() : authorizer,
-        authorizationScopes: config.auth.type === 'jwt' && route.scope !== null ? [requiredScope(route.scope, config.auth.scopePrefix)] : undefined,
+        authorizationScopes:
+          config.auth.type === 'jwt' && route.scope !== null
+            ? [requiredScope(route.scope, config.auth.scopePrefix)]
+            : undefined,
       });
       if (route.scope === null) {
         const reason = `${route.method} ${route.path} is Lamassu's health check, which Lamassu serves without auth and its dashboard reads: it returns only {health, version, build, build_time}, and its function has no table access, no secret and no environment. Every other route has the authorizer.`;
@@ -184,10 +204,12 @@ export class DeviceApi extends Construct {
       );
       Validations.of(this.httpApi).acknowledge({
         id: 'AwsSolutions-APIG4',
-        reason: "The deployment explicitly set deviceManager.auth = {type: 'none', iUnderstandThisIsInsecure: true} for a development stack; a synth warning says so.",
+        reason:
+          "The deployment explicitly set deviceManager.auth = {type: 'none', iUnderstandThisIsInsecure: true} for a development stack; a synth warning says so.",
       });
       acknowledgeGuard(this.httpApi, {
-        api_gw_v2_authorization_type_configured_check: "The deployment explicitly set deviceManager.auth = {type: 'none', iUnderstandThisIsInsecure: true} for a development stack; a synth warning says so.",
+        api_gw_v2_authorization_type_configured_check:
+          "The deployment explicitly set deviceManager.auth = {type: 'none', iUnderstandThisIsInsecure: true} for a development stack; a synth warning says so.",
       });
     }
   }

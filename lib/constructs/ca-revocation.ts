@@ -42,16 +42,31 @@ export class CaRevocation extends Construct {
   constructor(scope: Construct, id: string, props: CaRevocationProps) {
     super(scope, id);
     const { config, table, bus } = props;
-    const dlq = deadLetterQueue(this, 'DeadLetterQueue', config, `CA revocation requests Lamassu's CA did not take after ${CA_REVOCATION_MAX_RECEIVES} receives`);
+    const dlq = deadLetterQueue(
+      this,
+      'DeadLetterQueue',
+      config,
+      `CA revocation requests Lamassu's CA did not take after ${CA_REVOCATION_MAX_RECEIVES} receives`,
+    );
     this.deadLetterQueue = dlq.queue;
     this.alarms.push(dlq.alarm);
-    this.queue = workQueue(this, 'Queue', { functionTimeout: CA_REVOCATION_TIMEOUT, deadLetterQueue: this.deadLetterQueue, maxReceives: CA_REVOCATION_MAX_RECEIVES });
+    this.queue = workQueue(this, 'Queue', {
+      functionTimeout: CA_REVOCATION_TIMEOUT,
+      deadLetterQueue: this.deadLetterQueue,
+      maxReceives: CA_REVOCATION_MAX_RECEIVES,
+    });
     this.rule = new Rule(this, 'RevocationRequestRule', {
       eventBus: bus,
       description: "Device Manager CA revocation requests to Lamassu's CA API",
       eventPattern: { source: [LAMASSU_EVENT_SOURCE], detailType: [REVOCATION_REQUEST_TYPE] },
       // What EventBridge cannot deliver to the queue (after its retries) lands in the dead-letter queue too.
-      targets: [new SqsQueue(this.queue, { retryAttempts: 8, maxEventAge: Duration.hours(24), deadLetterQueue: this.deadLetterQueue })],
+      targets: [
+        new SqsQueue(this.queue, {
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(24),
+          deadLetterQueue: this.deadLetterQueue,
+        }),
+      ],
     });
     this.function = new ServiceFunction(this, 'Call', {
       entry: 'events/ca-revocation',
@@ -60,10 +75,18 @@ export class CaRevocation extends Construct {
       table,
       tableAccess: 'none',
       timeout: CA_REVOCATION_TIMEOUT,
-      environment: { CA_API_URL: config.caApiUrl, ...(config.caApiAuthHeaderSecretArn ? { CA_AUTH_HEADER_SECRET_ARN: config.caApiAuthHeaderSecretArn } : {}) },
+      environment: {
+        CA_API_URL: config.caApiUrl,
+        ...(config.caApiAuthHeaderSecretArn ? { CA_AUTH_HEADER_SECRET_ARN: config.caApiAuthHeaderSecretArn } : {}),
+      },
     });
     // Only the one secret, only the call Powertools makes, and only when there is one.
-    if (config.caApiAuthHeaderSecretArn) Grant.addToPrincipal({ grantee: this.function.role, actions: ['secretsmanager:GetSecretValue'], resourceArns: [config.caApiAuthHeaderSecretArn] });
+    if (config.caApiAuthHeaderSecretArn)
+      Grant.addToPrincipal({
+        grantee: this.function.role,
+        actions: ['secretsmanager:GetSecretValue'],
+        resourceArns: [config.caApiAuthHeaderSecretArn],
+      });
     // A secret under a customer-managed key: Decrypt on that key only, and only when Secrets Manager
     // asks on the function's behalf (kms:ViaService), not for direct use of the key.
     if (config.caApiAuthHeaderSecretKmsKeyArn) {
@@ -76,6 +99,12 @@ export class CaRevocation extends Construct {
         }),
       );
     }
-    this.function.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: CA_REVOCATION_MAX_CONCURRENCY }));
+    this.function.function.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: CA_REVOCATION_MAX_CONCURRENCY,
+      }),
+    );
   }
 }

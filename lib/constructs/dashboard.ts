@@ -44,7 +44,12 @@ export interface DashboardProps {
 /** What the page reads at `/dashboard-config.json` (local/server.ts serves the same shape). */
 export function dashboardRuntimeConfig(config: DeploymentConfig): DashboardRuntimeConfig {
   if (config.auth.type !== 'jwt') return { auth: 'none' };
-  return { auth: 'oidc', authority: config.auth.issuer, client_id: config.dashboard.clientId ?? '', scope: config.dashboard.scope };
+  return {
+    auth: 'oidc',
+    authority: config.auth.issuer,
+    client_id: config.dashboard.clientId ?? '',
+    scope: config.dashboard.scope,
+  };
 }
 
 /**
@@ -86,10 +91,12 @@ export class Dashboard extends Construct {
     });
     Validations.of(this.bucket).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'The bucket holds only the public build of the dashboard, replaced whole at each deployment; CloudFront is its only reader, so request logs would repeat what CloudFront sees.',
+      reason:
+        'The bucket holds only the public build of the dashboard, replaced whole at each deployment; CloudFront is its only reader, so request logs would repeat what CloudFront sees.',
     });
 
-    const assetsOnly = 'The bucket holds only the public build of the dashboard, replaced whole (and pruned) at each deployment from the CDK asset; CloudFront is its only reader';
+    const assetsOnly =
+      'The bucket holds only the public build of the dashboard, replaced whole (and pruned) at each deployment from the CDK asset; CloudFront is its only reader';
     acknowledgeGuard(this.bucket, {
       s3_bucket_default_encryption_kms_check: `${assetsOnly}: public files need no customer-managed key; SSE-S3 encrypts them at rest.`,
       s3_bucket_versioning_enabled_check: `${assetsOnly}: the previous version is the previous deployment's asset, redeployed from source.`,
@@ -104,8 +111,19 @@ export class Dashboard extends Construct {
     this.headers = new ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'Device Manager dashboard: CSP, HSTS and friends',
       securityHeadersBehavior: {
-        contentSecurityPolicy: { contentSecurityPolicy: dashboardCsp([...(issuerOrigin ? [issuerOrigin] : []), ...config.dashboard.connectSources]), override: true },
-        strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, preload: true, override: true },
+        contentSecurityPolicy: {
+          contentSecurityPolicy: dashboardCsp([
+            ...(issuerOrigin ? [issuerOrigin] : []),
+            ...config.dashboard.connectSources,
+          ]),
+          override: true,
+        },
+        strictTransportSecurity: {
+          accessControlMaxAge: Duration.days(730),
+          includeSubdomains: true,
+          preload: true,
+          override: true,
+        },
         contentTypeOptions: { override: true },
         frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },
         referrerPolicy: { referrerPolicy: HeadersReferrerPolicy.NO_REFERRER, override: true },
@@ -141,22 +159,46 @@ export class Dashboard extends Construct {
       },
     });
     Validations.of(this.distribution).acknowledge(
-      { id: 'AwsSolutions-CFR1', reason: 'Operators sign in from wherever they work; access is controlled by the OIDC sign-in and the API authorizer, not by geography.' },
-      { id: 'AwsSolutions-CFR2', reason: 'The distribution serves static files and forwards /v2 to the API, which authenticates every route and is throttled per stage; a WAF web ACL can be attached per deployment.' },
-      { id: 'AwsSolutions-CFR3', reason: 'API requests are logged by the API stage access logs; the static files carry no data worth a second request log.' },
-      { id: 'AwsSolutions-CFR4', reason: 'The distribution uses the default *.cloudfront.net certificate, whose minimum TLS version CloudFront fixes; a custom domain would set TLSv1.2_2021.' },
+      {
+        id: 'AwsSolutions-CFR1',
+        reason:
+          'Operators sign in from wherever they work; access is controlled by the OIDC sign-in and the API authorizer, not by geography.',
+      },
+      {
+        id: 'AwsSolutions-CFR2',
+        reason:
+          'The distribution serves static files and forwards /v2 to the API, which authenticates every route and is throttled per stage; a WAF web ACL can be attached per deployment.',
+      },
+      {
+        id: 'AwsSolutions-CFR3',
+        reason:
+          'API requests are logged by the API stage access logs; the static files carry no data worth a second request log.',
+      },
+      {
+        id: 'AwsSolutions-CFR4',
+        reason:
+          'The distribution uses the default *.cloudfront.net certificate, whose minimum TLS version CloudFront fixes; a custom domain would set TLSv1.2_2021.',
+      },
     );
 
     acknowledgeGuard(this.distribution, {
-      cloudfront_origin_failover_enabled_check: 'One bucket and one API, both regional services of this stack: a failover origin would need a second region to fail over to, which a single-region stack does not have.',
-      cloudfront_access_logs_enabled_check: 'API requests are logged by the API stage access logs; the static files carry no data worth a second request log.',
-      cloudfront_custom_ssl_certificate_check: 'The distribution uses the default *.cloudfront.net certificate (no custom domain configured); a custom domain would bring its own ACM certificate.',
-      cloudfront_sni_enabled_check: 'The default *.cloudfront.net certificate is served by CloudFront for every client; SNI applies to a custom certificate, which this distribution does not have.',
-      cloudfront_security_policy_check: 'With the default *.cloudfront.net certificate CloudFront fixes the TLS policy (TLSv1 minimum cannot be raised); a custom domain would set TLSv1.2_2021.',
+      cloudfront_origin_failover_enabled_check:
+        'One bucket and one API, both regional services of this stack: a failover origin would need a second region to fail over to, which a single-region stack does not have.',
+      cloudfront_access_logs_enabled_check:
+        'API requests are logged by the API stage access logs; the static files carry no data worth a second request log.',
+      cloudfront_custom_ssl_certificate_check:
+        'The distribution uses the default *.cloudfront.net certificate (no custom domain configured); a custom domain would bring its own ACM certificate.',
+      cloudfront_sni_enabled_check:
+        'The default *.cloudfront.net certificate is served by CloudFront for every client; SNI applies to a custom certificate, which this distribution does not have.',
+      cloudfront_security_policy_check:
+        'With the default *.cloudfront.net certificate CloudFront fixes the TLS policy (TLSv1 minimum cannot be raised); a custom domain would set TLSv1.2_2021.',
     });
 
     const deployment = new BucketDeployment(this, 'Deploy', {
-      sources: [props.assetPath ? Source.asset(props.assetPath) : dashboardAsset(), Source.jsonData('dashboard-config.json', dashboardRuntimeConfig(config))],
+      sources: [
+        props.assetPath ? Source.asset(props.assetPath) : dashboardAsset(),
+        Source.jsonData('dashboard-config.json', dashboardRuntimeConfig(config)),
+      ],
       destinationBucket: this.bucket,
       distribution: this.distribution,
       distributionPaths: ['/*'],
@@ -167,21 +209,42 @@ export class Dashboard extends Construct {
     // acknowledged by its exact id, so a new permission would still be reported.
     const pseudo = nagPseudo(Stack.of(this));
     const bucketId = Stack.of(this).resolve((this.bucket.node.defaultChild as CfnBucket).logicalId) as string;
-    const copy = 'CDK BucketDeployment copies the built dashboard from the CDK asset bucket into the dashboard bucket (replacing and pruning objects)';
+    const copy =
+      'CDK BucketDeployment copies the built dashboard from the CDK asset bucket into the dashboard bucket (replacing and pruning objects)';
     Validations.of(deployment.handlerRole).acknowledge(
-      { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'CDK BucketDeployment: its Lambda handler writes its logs through the AWS managed basic execution policy.' },
-      ...['GetBucket*', 'GetObject*', 'List*', 'Abort*', 'DeleteObject*'].map((action) => ({ id: `AwsSolutions-IAM5[Action::s3:${action}]`, reason: `${copy}: CDK grants read/write as action groups (s3:${action}).` })),
-      { id: `AwsSolutions-IAM5[Resource::arn:${pseudo.partition}:s3:::cdk-hnb659fds-assets-${pseudo.account}-${pseudo.region}/*]`, reason: `${copy}: it reads the asset objects of the CDK bootstrap bucket.` },
-      { id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`, reason: `${copy}: it writes every object of the dashboard bucket, and only that bucket.` },
-      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'CDK BucketDeployment invalidates the distribution after copying: cloudfront:CreateInvalidation and GetInvalidation take no resource narrower than *.' },
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason:
+          'CDK BucketDeployment: its Lambda handler writes its logs through the AWS managed basic execution policy.',
+      },
+      ...['GetBucket*', 'GetObject*', 'List*', 'Abort*', 'DeleteObject*'].map((action) => ({
+        id: `AwsSolutions-IAM5[Action::s3:${action}]`,
+        reason: `${copy}: CDK grants read/write as action groups (s3:${action}).`,
+      })),
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:${pseudo.partition}:s3:::cdk-hnb659fds-assets-${pseudo.account}-${pseudo.region}/*]`,
+        reason: `${copy}: it reads the asset objects of the CDK bootstrap bucket.`,
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
+        reason: `${copy}: it writes every object of the dashboard bucket, and only that bucket.`,
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'CDK BucketDeployment invalidates the distribution after copying: cloudfront:CreateInvalidation and GetInvalidation take no resource narrower than *.',
+      },
     );
     acknowledgeGuard(deployment.handlerRole.node.scope!, {
-      lambda_inside_vpc_check: "CDK BucketDeployment's handler copies between two S3 buckets and invalidates CloudFront, all AWS endpoints with IAM; there is nothing in a VPC to reach.",
-      cloudwatch_log_group_encrypted_check: "CDK BucketDeployment's handler logs only object keys it copies (public dashboard files); CloudWatch Logs encrypts them at rest with service keys.",
+      lambda_inside_vpc_check:
+        "CDK BucketDeployment's handler copies between two S3 buckets and invalidates CloudFront, all AWS endpoints with IAM; there is nothing in a VPC to reach.",
+      cloudwatch_log_group_encrypted_check:
+        "CDK BucketDeployment's handler logs only object keys it copies (public dashboard files); CloudWatch Logs encrypts them at rest with service keys.",
     });
     Validations.of(deployment.handlerRole.node.scope!).acknowledge({
       id: 'AwsSolutions-L1',
-      reason: "CDK BucketDeployment's handler runtime is chosen by the CDK version (a Python runtime it tests with); it is upgraded with aws-cdk-lib, not per stack.",
+      reason:
+        "CDK BucketDeployment's handler runtime is chosen by the CDK version (a Python runtime it tests with); it is upgraded with aws-cdk-lib, not per stack.",
     });
   }
 

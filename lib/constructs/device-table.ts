@@ -5,7 +5,13 @@
 import { acknowledgeGuard } from '../validation';
 import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { ALL_INDEXES, type IndexDefinition, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../../functions/adapters/dynamodb/schema';
+import {
+  ALL_INDEXES,
+  type IndexDefinition,
+  PARTITION_KEY,
+  SORT_KEY,
+  TTL_ATTRIBUTE,
+} from '../../functions/adapters/dynamodb/schema';
 import { type RemovalPolicyName, toRemovalPolicy } from '../config';
 
 /** The schema's projections (ALL unless an index says otherwise); a new one must be mapped here. */

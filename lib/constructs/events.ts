@@ -10,7 +10,15 @@ import type { CfnTable, ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Archive, EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { Grant } from 'aws-cdk-lib/aws-iam';
-import { EventSourceMapping, FilterCriteria, FilterRule, type IDestination, type IEventSourceDlq, type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import {
+  EventSourceMapping,
+  FilterCriteria,
+  FilterRule,
+  type IDestination,
+  type IEventSourceDlq,
+  type IFunction,
+  StartingPosition,
+} from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -29,7 +37,13 @@ export const PUBLISHER_TIMEOUT = Duration.seconds(60);
 /** Stream retries of a failing batch (bisected each time) before the on-failure destination. */
 export const STREAM_RETRY_ATTEMPTS = 10;
 /** What the certificate intake does to the table: reads and writes of the device save path, no scans, no batch reads. */
-export const CERTIFICATE_INTAKE_TABLE_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'];
+export const CERTIFICATE_INTAKE_TABLE_ACTIONS: readonly string[] = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:ConditionCheckItem',
+];
 /** Certificate intake: a batch of 10 status updates, each a serial index query and a device transaction. */
 export const CERTIFICATE_INTAKE_TIMEOUT = Duration.seconds(30);
 /**
@@ -46,15 +60,28 @@ export function certificateMaxReceives(unknownSerialRetrySeconds: number): numbe
 }
 
 /** The stream actions the event source mapping needs (the DynamoDB developer guide's policy for Lambda triggers). */
-export const STREAM_READ_ACTIONS: readonly string[] = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'];
+export const STREAM_READ_ACTIONS: readonly string[] = [
+  'dynamodb:DescribeStream',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+  'dynamodb:ListStreams',
+];
 
 /** The sources the publisher puts on the bus, all archived for replay. */
 export function archivedSources(config: DeploymentConfig): string[] {
-  return [config.eventSource, ...(config.lamassuEvents && config.eventSource !== LAMASSU_EVENT_SOURCE ? [LAMASSU_EVENT_SOURCE] : [])];
+  return [
+    config.eventSource,
+    ...(config.lamassuEvents && config.eventSource !== LAMASSU_EVENT_SOURCE ? [LAMASSU_EVENT_SOURCE] : []),
+  ];
 }
 
 /** An encrypted, TLS-only dead-letter queue that keeps messages 14 days, with an alarm as soon as one arrives. */
-export function deadLetterQueue(scope: Construct, id: string, config: DeploymentConfig, holds: string): { queue: Queue; alarm: Alarm } {
+export function deadLetterQueue(
+  scope: Construct,
+  id: string,
+  config: DeploymentConfig,
+  holds: string,
+): { queue: Queue; alarm: Alarm } {
   const queue = new Queue(scope, id, {
     encryption: QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
@@ -65,7 +92,9 @@ export function deadLetterQueue(scope: Construct, id: string, config: Deployment
     id: 'AwsSolutions-SQS3',
     reason: `This queue is itself a dead-letter queue (${holds}); a dead-letter queue of a dead-letter queue would only move the problem. Its depth alarm tells operators to look.`,
   });
-  acknowledgeGuard(queue, { sqs_dlq_check: `This queue is itself a dead-letter queue (${holds}); its depth alarm tells operators to look, and nothing reads from it automatically.` });
+  acknowledgeGuard(queue, {
+    sqs_dlq_check: `This queue is itself a dead-letter queue (${holds}); its depth alarm tells operators to look, and nothing reads from it automatically.`,
+  });
   const alarm = new Alarm(scope, `${id}Depth`, {
     alarmDescription: `Messages in the dead-letter queue: ${holds}. Inspect, fix the cause, then redrive.`,
     metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
@@ -82,7 +111,11 @@ export function deadLetterQueue(scope: Construct, id: string, config: Deployment
  * function's timeout (AWS's advice for a Lambda event source), 4 days' retention, and `dlq` after
  * `maxReceives` receives.
  */
-export function workQueue(scope: Construct, id: string, props: { functionTimeout: Duration; deadLetterQueue: Queue; maxReceives: number; visibilityTimeout?: Duration }): Queue {
+export function workQueue(
+  scope: Construct,
+  id: string,
+  props: { functionTimeout: Duration; deadLetterQueue: Queue; maxReceives: number; visibilityTimeout?: Duration },
+): Queue {
   return new Queue(scope, id, {
     encryption: QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
@@ -126,9 +159,13 @@ export class DeviceEvents extends Construct {
   constructor(scope: Construct, id: string, props: DeviceEventsProps) {
     super(scope, id);
     const { config, table } = props;
-    if (!table.tableStreamArn) throw new Error('the device table must have a stream (NEW_AND_OLD_IMAGES) for the outbox publisher');
+    if (!table.tableStreamArn)
+      throw new Error('the device table must have a stream (NEW_AND_OLD_IMAGES) for the outbox publisher');
 
-    this.bus = new EventBus(this, 'Bus', { eventBusName: `device-manager-${config.stageName}`, description: `Device Manager lifecycle events (${config.stageName})` });
+    this.bus = new EventBus(this, 'Bus', {
+      eventBusName: `device-manager-${config.stageName}`,
+      description: `Device Manager lifecycle events (${config.stageName})`,
+    });
     this.archive = this.bus.archive('Archive', {
       description: 'Every Device Manager event, for replay',
       // With lamassuEvents the bus also carries Lamassu-typed events and CA revocation requests
@@ -138,7 +175,12 @@ export class DeviceEvents extends Construct {
     });
 
     // The publisher: stream → bus; what it cannot publish goes to its dead-letter queue with the reason.
-    const publishDlq = deadLetterQueue(this, 'PublishDeadLetterQueue', config, 'events the outbox publisher could not put on the bus, and stream batches that kept failing');
+    const publishDlq = deadLetterQueue(
+      this,
+      'PublishDeadLetterQueue',
+      config,
+      'events the outbox publisher could not put on the bus, and stream batches that kept failing',
+    );
     this.publishDeadLetterQueue = publishDlq.queue;
     this.alarms.push(publishDlq.alarm);
     this.publisher = new ServiceFunction(this, 'Publisher', {
@@ -148,11 +190,24 @@ export class DeviceEvents extends Construct {
       table,
       tableAccess: 'none',
       timeout: PUBLISHER_TIMEOUT,
-      environment: { EVENT_BUS_NAME: this.bus.eventBusName, EVENT_SOURCE: config.eventSource, PUBLISH_DLQ_URL: this.publishDeadLetterQueue.queueUrl, ...(config.lamassuEvents ? { LAMASSU_EVENTS: 'true' } : {}) },
+      environment: {
+        EVENT_BUS_NAME: this.bus.eventBusName,
+        EVENT_SOURCE: config.eventSource,
+        PUBLISH_DLQ_URL: this.publishDeadLetterQueue.queueUrl,
+        ...(config.lamassuEvents ? { LAMASSU_EVENTS: 'true' } : {}),
+      },
     });
     this.bus.grantPutEventsTo(this.publisher.role);
-    Grant.addToPrincipal({ grantee: this.publisher.role, actions: ['sqs:SendMessage'], resourceArns: [this.publishDeadLetterQueue.queueArn] });
-    Grant.addToPrincipal({ grantee: this.publisher.role, actions: [...STREAM_READ_ACTIONS], resourceArns: [`${table.tableArn}/stream/*`] });
+    Grant.addToPrincipal({
+      grantee: this.publisher.role,
+      actions: ['sqs:SendMessage'],
+      resourceArns: [this.publishDeadLetterQueue.queueArn],
+    });
+    Grant.addToPrincipal({
+      grantee: this.publisher.role,
+      actions: [...STREAM_READ_ACTIONS],
+      resourceArns: [`${table.tableArn}/stream/*`],
+    });
     const tableLogicalId = Stack.of(this).resolve((table.node.defaultChild as CfnTable).logicalId) as string;
     Validations.of(this.publisher.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/stream/*]`,
@@ -173,14 +228,24 @@ export class DeviceEvents extends Construct {
       retryAttempts: STREAM_RETRY_ATTEMPTS,
       onFailure: sendOnlyDestination(this.publishDeadLetterQueue),
       // Only new outbox records reach the function (TTL deletions and every other item are filtered out).
-      filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { kind: { S: FilterRule.isEqual(OUTBOX_KIND) } } } })],
+      filters: [
+        FilterCriteria.filter({
+          eventName: FilterRule.isEqual('INSERT'),
+          dynamodb: { NewImage: { kind: { S: FilterRule.isEqual(OUTBOX_KIND) } } },
+        }),
+      ],
     });
 
     // Certificate status intake: rule → queue → function. A serial not found yet (the serial index is
     // eventually consistent) is a batch item failure, delivered again every CERTIFICATE_RETRY_INTERVAL
     // for unknownSerialRetrySeconds; other failures are retried too; then the dead-letter queue.
     const maxReceives = certificateMaxReceives(config.unknownSerialRetrySeconds);
-    const certificateDlq = deadLetterQueue(this, 'CertificateDeadLetterQueue', config, `certificate.status.update events the intake could not apply after ${maxReceives} receives, or EventBridge could not queue`);
+    const certificateDlq = deadLetterQueue(
+      this,
+      'CertificateDeadLetterQueue',
+      config,
+      `certificate.status.update events the intake could not apply after ${maxReceives} receives, or EventBridge could not queue`,
+    );
     this.certificateDeadLetterQueue = certificateDlq.queue;
     this.alarms.push(certificateDlq.alarm);
     this.certificateQueue = workQueue(this, 'CertificateQueue', {
@@ -199,15 +264,27 @@ export class DeviceEvents extends Construct {
       environment: { UNKNOWN_SERIAL_RETRY_SECONDS: String(config.unknownSerialRetrySeconds) },
     });
     // The serial index alone, not every index of the table.
-    Grant.addToPrincipal({ grantee: this.certificateIntake.role, actions: ['dynamodb:Query'], resourceArns: [`${table.tableArn}/index/${SERIAL_INDEX.name}`] });
-    this.certificateIntake.function.addEventSource(new SqsEventSource(this.certificateQueue, { batchSize: 10, reportBatchItemFailures: true }));
+    Grant.addToPrincipal({
+      grantee: this.certificateIntake.role,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${table.tableArn}/index/${SERIAL_INDEX.name}`],
+    });
+    this.certificateIntake.function.addEventSource(
+      new SqsEventSource(this.certificateQueue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
     this.certificateRule = new Rule(this, 'CertificateStatusRule', {
       eventBus: this.bus,
       description: 'Certificate status updates from the CA to the Device Manager certificate intake',
       // The CA's source too: the detail-type alone would let anyone allowed to PutEvents on the bus revoke identities.
       eventPattern: { source: [...config.certificateSources], detailType: [CERTIFICATE_STATUS_DETAIL_TYPE] },
       // What EventBridge cannot deliver to the queue (after its retries) lands in the dead-letter queue too.
-      targets: [new SqsQueue(this.certificateQueue, { deadLetterQueue: this.certificateDeadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(24) })],
+      targets: [
+        new SqsQueue(this.certificateQueue, {
+          deadLetterQueue: this.certificateDeadLetterQueue,
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
     });
   }
 }

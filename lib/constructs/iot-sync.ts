@@ -20,7 +20,13 @@ import { deadLetterQueue, workQueue } from './events';
 import { ServiceFunction } from './service-function';
 
 /** The IoT calls of the sync, on things (and the thing type they are given). */
-export const IOT_THING_ACTIONS: readonly string[] = ['iot:CreateThing', 'iot:UpdateThing', 'iot:DescribeThing', 'iot:AttachThingPrincipal', 'iot:DetachThingPrincipal'];
+export const IOT_THING_ACTIONS: readonly string[] = [
+  'iot:CreateThing',
+  'iot:UpdateThing',
+  'iot:DescribeThing',
+  'iot:AttachThingPrincipal',
+  'iot:DetachThingPrincipal',
+];
 /** The IoT calls of the sync, on certificates. */
 export const IOT_CERTIFICATE_ACTIONS: readonly string[] = ['iot:DescribeCertificate', 'iot:UpdateCertificate'];
 /**
@@ -57,22 +63,40 @@ export class IotSync extends Construct {
 
     this.thingType = new CfnThingType(this, 'ThingType', {
       thingTypeName: `DeviceManager-${config.stageName}`,
-      thingTypeProperties: { thingTypeDescription: 'Devices of the Device Manager registry', searchableAttributes: ['status', 'dms_owner'] },
+      thingTypeProperties: {
+        thingTypeDescription: 'Devices of the Device Manager registry',
+        searchableAttributes: ['status', 'dms_owner'],
+      },
     });
     // Retained whatever removalPolicy says: AWS IoT refuses to delete a thing type that things still
     // use (a stack deletion would fail), and the things outlive the stack anyway.
     this.thingType.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
-    const dlq = deadLetterQueue(this, 'DeadLetterQueue', config, `device events the IoT sync failed ${IOT_SYNC_MAX_RECEIVES} times`);
+    const dlq = deadLetterQueue(
+      this,
+      'DeadLetterQueue',
+      config,
+      `device events the IoT sync failed ${IOT_SYNC_MAX_RECEIVES} times`,
+    );
     this.deadLetterQueue = dlq.queue;
     this.alarms.push(dlq.alarm);
-    this.queue = workQueue(this, 'Queue', { functionTimeout: IOT_SYNC_TIMEOUT, deadLetterQueue: this.deadLetterQueue, maxReceives: IOT_SYNC_MAX_RECEIVES });
+    this.queue = workQueue(this, 'Queue', {
+      functionTimeout: IOT_SYNC_TIMEOUT,
+      deadLetterQueue: this.deadLetterQueue,
+      maxReceives: IOT_SYNC_MAX_RECEIVES,
+    });
     this.rule = new Rule(this, 'DeviceEventsRule', {
       eventBus: bus,
       description: 'Device Manager device events to the AWS IoT registry sync',
       eventPattern: { source: [config.eventSource], detailType: Match.prefix('device.') },
       // What EventBridge cannot deliver to the queue (after its retries) lands in the sync's DLQ too.
-      targets: [new SqsQueue(this.queue, { retryAttempts: 8, maxEventAge: Duration.hours(24), deadLetterQueue: this.deadLetterQueue })],
+      targets: [
+        new SqsQueue(this.queue, {
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(24),
+          deadLetterQueue: this.deadLetterQueue,
+        }),
+      ],
     });
 
     this.function = new ServiceFunction(this, 'Sync', {
@@ -90,13 +114,28 @@ export class IotSync extends Construct {
         IOT_DECOMMISSION_CERTIFICATE_STATUS: config.iotSync.decommissionCertificateStatus ?? 'INACTIVE',
       },
     });
-    this.function.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: IOT_SYNC_MAX_CONCURRENCY }));
+    this.function.function.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: IOT_SYNC_MAX_CONCURRENCY,
+      }),
+    );
 
     const iotArn = (resource: string) => `arn:${partition}:iot:${region}:${account}:${resource}`;
-    Grant.addToPrincipal({ grantee: this.function.role, actions: [...IOT_THING_ACTIONS], resourceArns: [iotArn('thing/*'), iotArn(`thingtype/${this.thingType.ref}`)] });
-    Grant.addToPrincipal({ grantee: this.function.role, actions: [...IOT_CERTIFICATE_ACTIONS], resourceArns: [iotArn('cert/*')] });
+    Grant.addToPrincipal({
+      grantee: this.function.role,
+      actions: [...IOT_THING_ACTIONS],
+      resourceArns: [iotArn('thing/*'), iotArn(`thingtype/${this.thingType.ref}`)],
+    });
+    Grant.addToPrincipal({
+      grantee: this.function.role,
+      actions: [...IOT_CERTIFICATE_ACTIONS],
+      resourceArns: [iotArn('cert/*')],
+    });
     const pseudo = nagPseudo(Stack.of(this));
-    const nagArn = (resource: string) => `AwsSolutions-IAM5[Resource::arn:${pseudo.partition}:iot:${pseudo.region}:${pseudo.account}:${resource}]`;
+    const nagArn = (resource: string) =>
+      `AwsSolutions-IAM5[Resource::arn:${pseudo.partition}:iot:${pseudo.region}:${pseudo.account}:${resource}]`;
     Validations.of(this.function.role).acknowledge({
       id: nagArn('thing/*'),
       reason:

@@ -5,7 +5,19 @@
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
-import { Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, type IAlarm, type IMetric, SingleValueWidget, TextWidget, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  Metric,
+  type IAlarm,
+  type IMetric,
+  SingleValueWidget,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/shared/observability-names';
@@ -31,9 +43,15 @@ export const ITERATOR_AGE_LIMIT_MS = 10 * 60 * 1000;
  * sweeper and no data means it stopped (breaching). When two intervals exceed a day, a period may
  * hold no run at all: missing data then keeps the alarm's state.
  */
-export function sweepLagAlarmShape(sweepRateMinutes: number): { periodMinutes: number; treatMissingData: TreatMissingData } {
+export function sweepLagAlarmShape(sweepRateMinutes: number): {
+  periodMinutes: number;
+  treatMissingData: TreatMissingData;
+} {
   const periodMinutes = Math.min(2 * sweepRateMinutes, 1440);
-  return { periodMinutes, treatMissingData: 2 * sweepRateMinutes <= 1440 ? TreatMissingData.BREACHING : TreatMissingData.MISSING };
+  return {
+    periodMinutes,
+    treatMissingData: 2 * sweepRateMinutes <= 1440 ? TreatMissingData.BREACHING : TreatMissingData.MISSING,
+  };
 }
 
 export class Monitoring extends Construct {
@@ -44,11 +62,22 @@ export class Monitoring extends Construct {
     super(scope, id);
     const { config, api, sweeper } = props;
     const serviceMetric = (name: string, statistic: string, dimensions: Record<string, string> = {}) =>
-      new Metric({ namespace: METRICS_NAMESPACE, metricName: name, statistic, period: Duration.minutes(5), dimensionsMap: { service: SERVICE_NAME, ...dimensions } });
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: name,
+        statistic,
+        period: Duration.minutes(5),
+        dimensionsMap: { service: SERVICE_NAME, ...dimensions },
+      });
 
     const requests = api.metricCount({ period: Duration.minutes(5), statistic: 'Sum' });
     const errors5xx = api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' });
-    const errorRate = new MathExpression({ expression: '100 * errors / MAX([requests, 1])', usingMetrics: { errors: errors5xx, requests }, label: '5xx %', period: Duration.minutes(5) });
+    const errorRate = new MathExpression({
+      expression: '100 * errors / MAX([requests, 1])',
+      usingMetrics: { errors: errors5xx, requests },
+      label: '5xx %',
+      period: Duration.minutes(5),
+    });
     this.alarms.push(
       new Alarm(this, 'Api5xxRate', {
         alarmDescription: 'More than 1% of API requests answered 5xx over 15 minutes',
@@ -101,33 +130,64 @@ export class Monitoring extends Construct {
     // or a crash. API functions answer errors as responses, so any Lambda error there is a real fault.
     for (const fn of [...props.apiFunctions, ...props.otherFunctions]) {
       this.alarms.push(
-        new Alarm(this, `${fn.node.path.split('/').slice(1, -1).join('').replace(/[^A-Za-z0-9]/g, '')}Errors`, {
-          alarmDescription: `Function ${fn.node.scope!.node.path} failed (unhandled error, timeout or crash)`,
-          metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-          threshold: 0,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
+        new Alarm(
+          this,
+          `${fn.node.path
+            .split('/')
+            .slice(1, -1)
+            .join('')
+            .replace(/[^A-Za-z0-9]/g, '')}Errors`,
+          {
+            alarmDescription: `Function ${fn.node.scope!.node.path} failed (unhandled error, timeout or crash)`,
+            metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+            threshold: 0,
+            comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluationPeriods: 1,
+            treatMissingData: TreatMissingData.NOT_BREACHING,
+          },
+        ),
       );
     }
 
-    const functionErrors: IMetric[] = [...props.apiFunctions, ...props.otherFunctions, sweeper].map((f) => f.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }));
+    const functionErrors: IMetric[] = [...props.apiFunctions, ...props.otherFunctions, sweeper].map((f) =>
+      f.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+    );
     // Dashboards are global to the account: the region keeps the same stage in two regions apart.
-    this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `DeviceManager-${config.stageName}-${Stack.of(this).region}` });
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: `DeviceManager-${config.stageName}-${Stack.of(this).region}`,
+    });
     this.dashboard.addWidgets(
-      new TextWidget({ markdown: `# Device Manager (${config.stageName})\nAPI, lifecycle metrics and the status sweeper.`, width: 24, height: 2 }),
+      new TextWidget({
+        markdown: `# Device Manager (${config.stageName})\nAPI, lifecycle metrics and the status sweeper.`,
+        width: 24,
+        height: 2,
+      }),
       new GraphWidget({ title: 'API requests and 5xx', left: [requests, errors5xx], right: [errorRate], width: 12 }),
-      new GraphWidget({ title: 'API latency (p50, p99)', left: [api.metricLatency({ statistic: 'p50' }), api.metricLatency({ statistic: 'p99' })], width: 12 }),
+      new GraphWidget({
+        title: 'API latency (p50, p99)',
+        left: [api.metricLatency({ statistic: 'p50' }), api.metricLatency({ statistic: 'p99' })],
+        width: 12,
+      }),
       new GraphWidget({ title: 'Devices created', left: [serviceMetric(METRIC.devicesCreated, 'Sum')], width: 8 }),
       new GraphWidget({
         title: 'Status transitions by status',
-        left: ['ACTIVE', 'RENEWAL_PENDING', 'EXPIRING_SOON', 'EXPIRED', 'REVOKED', 'DECOMMISSIONED'].map((status) => serviceMetric(METRIC.statusTransitions, 'Sum', { status })),
+        left: ['ACTIVE', 'RENEWAL_PENDING', 'EXPIRING_SOON', 'EXPIRED', 'REVOKED', 'DECOMMISSIONED'].map((status) =>
+          serviceMetric(METRIC.statusTransitions, 'Sum', { status }),
+        ),
         width: 8,
       }),
-      new GraphWidget({ title: 'Sweep duration (ms) and lag (s)', left: [serviceMetric(METRIC.sweepDuration, 'Maximum')], right: [serviceMetric(METRIC.sweepLag, 'Maximum')], width: 8 }),
+      new GraphWidget({
+        title: 'Sweep duration (ms) and lag (s)',
+        left: [serviceMetric(METRIC.sweepDuration, 'Maximum')],
+        right: [serviceMetric(METRIC.sweepLag, 'Maximum')],
+        width: 8,
+      }),
       new GraphWidget({ title: 'Function errors', left: functionErrors, width: 16, stacked: true }),
-      new SingleValueWidget({ title: 'Sweep failures (devices left for the next run)', metrics: [serviceMetric(METRIC.sweepFailures, 'Sum')], width: 8 }),
+      new SingleValueWidget({
+        title: 'Sweep failures (devices left for the next run)',
+        metrics: [serviceMetric(METRIC.sweepFailures, 'Sum')],
+        width: 8,
+      }),
     );
   }
 }

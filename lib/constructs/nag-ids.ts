@@ -15,5 +15,9 @@ export interface NagPseudo {
 /** The partition, region and account of a stack as cdk-nag writes them in a finding id. */
 export function nagPseudo(stack: Stack): NagPseudo {
   const written = (value: string, name: string) => (Token.isUnresolved(value) ? `<AWS::${name}>` : value);
-  return { partition: written(stack.partition, 'Partition'), region: written(stack.region, 'Region'), account: written(stack.account, 'AccountId') };
+  return {
+    partition: written(stack.partition, 'Partition'),
+    region: written(stack.region, 'Region'),
+    account: written(stack.account, 'AccountId'),
+  };
 }

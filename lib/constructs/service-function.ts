@@ -44,7 +44,9 @@ export function tableActionsOf(grant: TableGrant): readonly string[] {
   if (grant === 'write') return TABLE_WRITE_ACTIONS;
   const unknown = grant.actions.filter((action) => !TABLE_WRITE_ACTIONS.includes(action));
   if (grant.actions.length === 0 || unknown.length > 0) {
-    throw new Error(`table actions must be a non-empty subset of ${TABLE_WRITE_ACTIONS.join(', ')} (got ${JSON.stringify(grant.actions)})`);
+    throw new Error(
+      `table actions must be a non-empty subset of ${TABLE_WRITE_ACTIONS.join(', ')} (got ${JSON.stringify(grant.actions)})`,
+    );
   }
   return grant.actions;
 }
@@ -153,7 +155,9 @@ export class ServiceFunction extends Construct implements IGrantable {
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         // Every function, table or not: the OpenAPI document names the indexed metadata keys too.
-        ...(config.indexedMetadataKeys.length > 0 ? { INDEXED_METADATA_KEYS: config.indexedMetadataKeys.join(',') } : {}),
+        ...(config.indexedMetadataKeys.length > 0
+          ? { INDEXED_METADATA_KEYS: config.indexedMetadataKeys.join(',') }
+          : {}),
         ...(config.tracing ? {} : { POWERTOOLS_TRACE_ENABLED: 'false' }),
         ...(usesTable ? tableEnvironment(props.table, config) : {}),
         ...props.environment,
@@ -174,7 +178,11 @@ export class ServiceFunction extends Construct implements IGrantable {
         externalModules: ['@aws-sdk/*'],
         // With tracing, the Powertools Tracer (and the X-Ray SDK, half a bundle) as a second file
         // that functions/shared/tracing.ts loads only where tracing records.
-        ...(config.tracing ? { commandHooks: { beforeBundling: () => [], beforeInstall: () => [], afterBundling: tracingBundleCommands } } : {}),
+        ...(config.tracing
+          ? {
+              commandHooks: { beforeBundling: () => [], beforeInstall: () => [], afterBundling: tracingBundleCommands },
+            }
+          : {}),
       },
     });
 

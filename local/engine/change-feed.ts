@@ -10,7 +10,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { db, itemDbPrefix, type BatchOperation, type ErrorCallback, type Store, type SubDb, type TableDescription, type WireItem, type WireValue } from './dynalite';
+import {
+  db,
+  itemDbPrefix,
+  type BatchOperation,
+  type ErrorCallback,
+  type Store,
+  type SubDb,
+  type TableDescription,
+  type WireItem,
+  type WireValue,
+} from './dynalite';
 
 export interface ChangeRecord {
   eventID: string;
@@ -62,7 +72,8 @@ const pendingKey = (tableName: string, key: string): string => `${tableName}\u00
 /** Where stream records live in the store: one key per record, by table, in sequence order. */
 export const streamKeyPrefix = (tableName: string): string => `${STREAM_PREFIX}${tableName}~`;
 const STREAM_PREFIX = 'engine~stream~';
-export const streamKey = (tableName: string, sequenceNumber: string): string => streamKeyPrefix(tableName) + sequenceNumber;
+export const streamKey = (tableName: string, sequenceNumber: string): string =>
+  streamKeyPrefix(tableName) + sequenceNumber;
 export const formatSequenceNumber = (value: bigint): string => value.toString().padStart(SEQUENCE_DIGITS, '0');
 
 /** Records given sequence numbers for a commit, and the store operations that persist them with it. */
@@ -139,7 +150,14 @@ export class ChangeFeed {
       const record = this.toRecord(write);
       if (record) records.push(record);
     }
-    return { records, ops: records.map((record) => ({ type: 'put', key: streamKey(record.tableName, record.sequenceNumber), value: record as unknown as WireItem })) };
+    return {
+      records,
+      ops: records.map((record) => ({
+        type: 'put',
+        key: streamKey(record.tableName, record.sequenceNumber),
+        value: record as unknown as WireItem,
+      })),
+    };
   }
 
   /**
@@ -248,13 +266,17 @@ function patchItemDb(subDb: Hooked<SubDb>, tableName: string, hooks: StoreHooks)
   const write = (key: string, newItem: WireItem | undefined, cb: ErrorCallback, plain: () => void) => {
     const pending = hooks.pending.get(pendingKey(tableName, key));
     hooks.pending.delete(pendingKey(tableName, key));
-    const prepared = pending ? hooks.feed.prepare([{ table: pending.table, oldItem: pending.oldItem, newItem }]) : undefined;
+    const prepared = pending
+      ? hooks.feed.prepare([{ table: pending.table, oldItem: pending.oldItem, newItem }])
+      : undefined;
     if (!prepared || prepared.records.length === 0) {
       plain();
       return;
     }
     const itemKey = itemDbPrefix(tableName) + key;
-    const itemOp: BatchOperation = newItem ? { type: 'put', key: itemKey, value: newItem } : { type: 'del', key: itemKey };
+    const itemOp: BatchOperation = newItem
+      ? { type: 'put', key: itemKey, value: newItem }
+      : { type: 'del', key: itemKey };
     hooks.store.db.batch([itemOp, ...prepared.ops], (err) => {
       if (err) hooks.feed.abandoned(prepared);
       else hooks.feed.committed(prepared);

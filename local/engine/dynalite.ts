@@ -111,17 +111,32 @@ export interface DbModule {
   createKey(item: WireItem, table: TableDescription): string;
   validateItem(item: WireItem, table: TableDescription): DynaliteError | undefined | null;
   validateKey(key: WireItem, table: TableDescription): DynaliteError | undefined | null;
-  validateUpdates(attributeUpdates: unknown, expressionUpdates: unknown, table: TableDescription): DynaliteError | undefined | null;
+  validateUpdates(
+    attributeUpdates: unknown,
+    expressionUpdates: unknown,
+    table: TableDescription,
+  ): DynaliteError | undefined | null;
   validateKeyPaths(nestedPaths: unknown, table: TableDescription): DynaliteError | undefined | null;
   checkConditional(data: ActionData, existingItem: WireItem | undefined): DynaliteError | undefined | null;
-  updateIndexes(store: Store, table: TableDescription, existingItem: WireItem | undefined | null, item: WireItem | undefined | null, cb: ErrorCallback): void;
+  updateIndexes(
+    store: Store,
+    table: TableDescription,
+    existingItem: WireItem | undefined | null,
+    item: WireItem | undefined | null,
+    cb: ErrorCallback,
+  ): void;
   mapPaths(paths: unknown, item: WireItem): WireItem;
   validationError(message: string): DynaliteError;
 }
 
 export interface ValidationsModule {
   checkTypes(data: ActionData, types: Record<string, unknown>): ActionData;
-  checkValidations(data: ActionData, types: Record<string, unknown>, custom: ValidationModule['custom'], store: Store): void;
+  checkValidations(
+    data: ActionData,
+    types: Record<string, unknown>,
+    custom: ValidationModule['custom'],
+    store: Store,
+  ): void;
 }
 
 export const createDynalite = load('dynalite') as (options: Record<string, unknown>) => Server;

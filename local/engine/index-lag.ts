@@ -50,8 +50,14 @@ const indexKeyOf = (item: WireItem | undefined, names: readonly string[]): strin
  * Turns the mode on for one engine's store. `now` is the clock that ages the writes (tests move it).
  * Returns the function that stops noting writes.
  */
-export function installIndexLag(store: Store, feed: ChangeFeed, lagMs: number, now: () => number = Date.now): () => void {
-  if (!(Number.isInteger(lagMs) && lagMs >= 0)) throw new RangeError(`indexLagMs must be a non-negative integer, got ${lagMs}`);
+export function installIndexLag(
+  store: Store,
+  feed: ChangeFeed,
+  lagMs: number,
+  now: () => number = Date.now,
+): () => void {
+  if (!(Number.isInteger(lagMs) && lagMs >= 0))
+    throw new RangeError(`indexLagMs must be a non-negative integer, got ${lagMs}`);
   if (lagMs === 0) return () => undefined;
   installQueryPatch();
   const state: LagState = { lagMs, now, recent: new Map() };
@@ -61,7 +67,11 @@ export function installIndexLag(store: Store, feed: ChangeFeed, lagMs: number, n
     for (const record of records) {
       const key = itemKey(record.tableName, Object.keys(record.keys), record.keys);
       const writes = state.recent.get(key) ?? [];
-      writes.push({ at, ...(record.oldImage ? { oldImage: record.oldImage as unknown as WireItem } : {}), ...(record.newImage ? { newImage: record.newImage as unknown as WireItem } : {}) });
+      writes.push({
+        at,
+        ...(record.oldImage ? { oldImage: record.oldImage as unknown as WireItem } : {}),
+        ...(record.newImage ? { newImage: record.newImage as unknown as WireItem } : {}),
+      });
       // Re-inserted: the map stays ordered by each key's last write, so pruning stops at the first young one.
       state.recent.delete(key);
       state.recent.set(key, writes);
@@ -80,11 +90,22 @@ function prune(state: LagState): void {
 
 /** Whether a GSI entry is still invisible: a write younger than the lag gave the item this index key. */
 function hidden(state: LagState, table: TableDescription, indexKeyNames: readonly string[], entry: WireItem): boolean {
-  const writes = state.recent.get(itemKey(table.TableName, table.KeySchema.map((k) => k.AttributeName), entry));
+  const writes = state.recent.get(
+    itemKey(
+      table.TableName,
+      table.KeySchema.map((k) => k.AttributeName),
+      entry,
+    ),
+  );
   if (!writes) return false;
   const horizon = state.now() - state.lagMs;
   const current = indexKeyOf(entry, indexKeyNames);
-  return writes.some((w) => w.at > horizon && indexKeyOf(w.newImage, indexKeyNames) === current && indexKeyOf(w.oldImage, indexKeyNames) !== current);
+  return writes.some(
+    (w) =>
+      w.at > horizon &&
+      indexKeyOf(w.newImage, indexKeyNames) === current &&
+      indexKeyOf(w.oldImage, indexKeyNames) !== current,
+  );
 }
 
 /**
@@ -98,13 +119,19 @@ function installQueryPatch(): void {
   const original = module.queryTable;
   module.queryTable = function queryTable(store, table, data, opts, isLocal, fetchFromItemDb, startKeyNames, cb) {
     const state = (store as WithLag<Store>)[STATE];
-    const index = data.IndexName && !isLocal ? table.GlobalSecondaryIndexes?.find((i) => i.IndexName === data.IndexName) : undefined;
-    if (!state || !index) return original.call(this, store, table, data, opts, isLocal, fetchFromItemDb, startKeyNames, cb);
+    const index =
+      data.IndexName && !isLocal
+        ? table.GlobalSecondaryIndexes?.find((i) => i.IndexName === data.IndexName)
+        : undefined;
+    if (!state || !index)
+      return original.call(this, store, table, data, opts, isLocal, fetchFromItemDb, startKeyNames, cb);
     prune(state);
     const names = index.KeySchema.map((k) => k.AttributeName);
     const view: Store = Object.create(store) as Store;
     view.getIndexDb = (type, tableName, indexName) => {
-      const indexDb = store.getIndexDb(type, tableName, indexName) as ReturnType<Store['getIndexDb']> & { createValueStream(o: unknown): NodeJS.ReadableStream };
+      const indexDb = store.getIndexDb(type, tableName, indexName) as ReturnType<Store['getIndexDb']> & {
+        createValueStream(o: unknown): NodeJS.ReadableStream;
+      };
       return Object.assign(Object.create(indexDb) as typeof indexDb, {
         createValueStream(options: unknown) {
           const visible = new Transform({

@@ -16,7 +16,12 @@ import { ChangeFeed, type ChangeRecord } from './change-feed';
 import { actionValidations, createDynalite, db, type DynaliteError, type Store } from './dynalite';
 import { installIndexLag } from './index-lag';
 import { installSizeLimits } from './limits';
-import { DEFAULT_STREAM_RETENTION_MS, durableStream, lastStoredSequenceNumber, type DurableStream } from './stream-store';
+import {
+  DEFAULT_STREAM_RETENTION_MS,
+  durableStream,
+  lastStoredSequenceNumber,
+  type DurableStream,
+} from './stream-store';
 import { isTableOperation, TableStatus } from './table-status';
 import { IdempotencyCache, transactGetItems, transactWriteItems, type TransactionContext } from './transactions';
 
@@ -92,9 +97,11 @@ const EXTENSION_TARGETS: Record<string, ExtensionHandler> = {
  */
 export async function startEngine(options: EngineOptions = {}): Promise<Engine> {
   const conflictRate = options.conflictRate ?? 0;
-  if (!(conflictRate >= 0 && conflictRate <= 1)) throw new RangeError(`conflictRate must be between 0 and 1, got ${conflictRate}`);
+  if (!(conflictRate >= 0 && conflictRate <= 1))
+    throw new RangeError(`conflictRate must be between 0 and 1, got ${conflictRate}`);
   const indexLagMs = options.indexLagMs ?? 0;
-  if (!(Number.isInteger(indexLagMs) && indexLagMs >= 0)) throw new RangeError(`indexLagMs must be a non-negative integer, got ${indexLagMs}`);
+  if (!(Number.isInteger(indexLagMs) && indexLagMs >= 0))
+    throw new RangeError(`indexLagMs must be a non-negative integer, got ${indexLagMs}`);
   const host = options.host ?? '127.0.0.1';
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
 
@@ -236,7 +243,12 @@ function installReturnValuesOnConditionCheckFailure(): void {
   module[RVOCCF_INSTALLED] = true;
 }
 
-function handleExtension(ctx: TransactionContext, handler: ExtensionHandler, req: IncomingMessage, res: ServerResponse): void {
+function handleExtension(
+  ctx: TransactionContext,
+  handler: ExtensionHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   const chunks: Buffer[] = [];
   let size = 0;
   let tooLarge = false;
@@ -268,7 +280,10 @@ function handleExtension(ctx: TransactionContext, handler: ExtensionHandler, req
           return;
         }
         console.error('[local-engine] internal error', err);
-        send(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: String(err.message ?? err) });
+        send(res, 500, {
+          __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+          message: String(err.message ?? err),
+        });
       },
     );
   });

@@ -23,8 +23,10 @@ export const MAX_SORT_KEY_BYTES = 1024;
 /** DynamoDB's wording for a transaction over 4 MB (ValidationException). */
 export const TRANSACTION_TOO_LARGE = 'Transaction request cannot be larger than 4 MB';
 // dynalite's wording, which is DynamoDB's (the missing space in "of2048" included).
-const PARTITION_KEY_TOO_LARGE = 'One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes';
-const SORT_KEY_TOO_LARGE = 'One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes';
+const PARTITION_KEY_TOO_LARGE =
+  'One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes';
+const SORT_KEY_TOO_LARGE =
+  'One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes';
 
 /** The size of an item (attribute names plus values) by DynamoDB's rules. */
 export function itemSize(item: WireItem): number {
@@ -105,8 +107,13 @@ interface Originals {
  */
 export function installSizeLimits(): void {
   const module = db as typeof db & { [ORIGINALS]?: Originals; itemSize: Originals['itemSize'] };
-  const originals = (module[ORIGINALS] ??= { itemSize: module.itemSize, validateItem: db.validateItem, validateKey: db.validateKey });
-  module.itemSize = (item: WireItem, ...rest: unknown[]) => (rest.length === 0 ? itemSize(item) : originals.itemSize(item, ...rest));
+  const originals = (module[ORIGINALS] ??= {
+    itemSize: module.itemSize,
+    validateItem: db.validateItem,
+    validateKey: db.validateKey,
+  });
+  module.itemSize = (item: WireItem, ...rest: unknown[]) =>
+    rest.length === 0 ? itemSize(item) : originals.itemSize(item, ...rest);
   db.validateItem = (item, table) => originals.validateItem(item, table) ?? checkKeySizes(item, table);
   db.validateKey = (key, table) => originals.validateKey(key, table) ?? checkKeySizes(key, table);
 }

@@ -55,8 +55,10 @@ export function startStreamFeed(options: StreamFeedOptions): StreamFeed {
   const batchSize = options.batchSize ?? 100;
   const maxRetries = options.maxRetries ?? 3;
   const logger = options.logger ?? console;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new RangeError(`batchSize must be an integer from 1 to 10000, got ${batchSize}`);
-  if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new RangeError(`maxRetries must be a non-negative integer, got ${maxRetries}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
+    throw new RangeError(`batchSize must be an integer from 1 to 10000, got ${batchSize}`);
+  if (!Number.isInteger(maxRetries) || maxRetries < 0)
+    throw new RangeError(`maxRetries must be a non-negative integer, got ${maxRetries}`);
 
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   // A stream ARN ends with the stream label, its creation time.
@@ -148,7 +150,9 @@ export function startStreamFeed(options: StreamFeedOptions): StreamFeed {
     if (!failures || failures.length === 0) return undefined;
     let first = batch.length;
     for (const failure of failures) {
-      const index = batch.findIndex((record) => failure?.itemIdentifier && record.dynamodb?.SequenceNumber === failure.itemIdentifier);
+      const index = batch.findIndex(
+        (record) => failure?.itemIdentifier && record.dynamodb?.SequenceNumber === failure.itemIdentifier,
+      );
       if (index < 0) return 0; // missing or unknown identifier: the whole batch failed
       first = Math.min(first, index);
     }
@@ -215,7 +219,8 @@ export function startStreamFeed(options: StreamFeedOptions): StreamFeed {
 function mapSize(map: Record<string, unknown> | undefined): number {
   if (!map) return 0;
   let size = 0;
-  for (const [name, value] of Object.entries(map)) size += Buffer.byteLength(name) + valueSize(value as Record<string, unknown>);
+  for (const [name, value] of Object.entries(map))
+    size += Buffer.byteLength(name) + valueSize(value as Record<string, unknown>);
   return size;
 }
 

@@ -60,7 +60,9 @@ export class TableStatus {
       this.listen(name, written);
       let table: TableDescription | undefined;
       try {
-        table = (await call<WireItem | undefined>((cb) => this.store.tableDb.get(name, cb))) as TableDescription | undefined;
+        table = (await call<WireItem | undefined>((cb) => this.store.tableDb.get(name, cb))) as
+          | TableDescription
+          | undefined;
       } catch {
         table = undefined;
       }
@@ -95,14 +97,18 @@ export class TableStatus {
 }
 
 function isSettled(table: TableDescription): boolean {
-  return table.TableStatus === 'ACTIVE' && (table.GlobalSecondaryIndexes ?? []).every((index) => (index.IndexStatus ?? 'ACTIVE') === 'ACTIVE');
+  return (
+    table.TableStatus === 'ACTIVE' &&
+    (table.GlobalSecondaryIndexes ?? []).every((index) => (index.IndexStatus ?? 'ACTIVE') === 'ACTIVE')
+  );
 }
 
 /** The TableName of a `{ TableDescription }` answer body, if it is one. */
 function describedTable(body: unknown): string | undefined {
   if (typeof body !== 'string' && !Buffer.isBuffer(body)) return undefined;
   try {
-    const name = (JSON.parse(body.toString()) as { TableDescription?: { TableName?: unknown } }).TableDescription?.TableName;
+    const name = (JSON.parse(body.toString()) as { TableDescription?: { TableName?: unknown } }).TableDescription
+      ?.TableName;
     return typeof name === 'string' ? name : undefined;
   } catch {
     return undefined;

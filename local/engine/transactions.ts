@@ -47,7 +47,14 @@ type WriteKind = 'ConditionCheck' | 'Put' | 'Delete' | 'Update';
 const WRITE_KINDS: readonly WriteKind[] = ['ConditionCheck', 'Put', 'Delete', 'Update'];
 
 /** Members of dynalite's single-item requests that the transaction shapes do not have. */
-const NOT_IN_TRANSACTIONS = ['ReturnValues', 'Expected', 'ConditionalOperator', 'AttributeUpdates', 'AttributesToGet', 'ConsistentRead'];
+const NOT_IN_TRANSACTIONS = [
+  'ReturnValues',
+  'Expected',
+  'ConditionalOperator',
+  'AttributeUpdates',
+  'AttributesToGet',
+  'ConsistentRead',
+];
 
 interface PreparedAction {
   kind: WriteKind | 'Get';
@@ -112,7 +119,10 @@ export class IdempotencyCache {
     }
     if (done) return 'replay';
     if (running !== undefined) {
-      throw serviceError('TransactionInProgressException', 'The transaction with the given request token is already in progress.');
+      throw serviceError(
+        'TransactionInProgressException',
+        'The transaction with the given request token is already in progress.',
+      );
     }
     this.running.set(token, fingerprint);
     return 'run';
@@ -150,7 +160,9 @@ export async function transactWriteItems(ctx: TransactionContext, input: unknown
   const token = request.ClientRequestToken;
   // A digest, not the request: the cache holds up to 100,000 tokens for 10 minutes, and a request
   // can weigh megabytes.
-  const fingerprint = createHash('sha256').update(stableStringify({ ...request, ClientRequestToken: undefined })).digest('base64');
+  const fingerprint = createHash('sha256')
+    .update(stableStringify({ ...request, ClientRequestToken: undefined }))
+    .digest('base64');
   const items = checkTransactItems(request.TransactItems);
   checkCommonMembers(request);
   if (token !== undefined && (typeof token !== 'string' || token.length < 1 || token.length > 36)) {
@@ -161,20 +173,31 @@ export async function transactWriteItems(ctx: TransactionContext, input: unknown
 
   const prepared = await prepare(ctx.store, items, (entry) => {
     const kinds = WRITE_KINDS.filter((kind) => entry[kind] != null);
-    if (kinds.length !== 1 || Object.keys(entry).some((name) => entry[name] != null && !WRITE_KINDS.includes(name as WriteKind))) {
+    if (
+      kinds.length !== 1 ||
+      Object.keys(entry).some((name) => entry[name] != null && !WRITE_KINDS.includes(name as WriteKind))
+    ) {
       throw validationError('TransactItems can only contain one of Check, Put, Update or Delete');
     }
     return kinds[0]!;
   });
 
-  checkTransactionSize(prepared.map((action) => (action.kind === 'Put' ? action.data.Item : action.data.Key) as WireItem));
+  checkTransactionSize(
+    prepared.map((action) => (action.kind === 'Put' ? action.data.Item : action.data.Key) as WireItem),
+  );
 
   if (typeof token === 'string' && ctx.tokens.begin(token, fingerprint) === 'replay') return {};
   try {
     if (ctx.conflictRate > 0 && ctx.random() < ctx.conflictRate) {
       // Injected conflict: as if another transaction held one of the items.
       const victim = Math.floor(ctx.random() * prepared.length);
-      throw cancellation(prepared.map((_, i) => (i === victim ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' } : { Code: 'None' })));
+      throw cancellation(
+        prepared.map((_, i) =>
+          i === victim
+            ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' }
+            : { Code: 'None' },
+        ),
+      );
     }
     await withLocks(ctx.store, prepared, async () => {
       const existing = await readItems(ctx.store, prepared);
@@ -183,7 +206,9 @@ export async function transactWriteItems(ctx: TransactionContext, input: unknown
         throw cancellation(outcomes.map((outcome) => outcome.reason ?? { Code: 'None' }));
       }
       // The items as the transaction leaves them (or finds them, for deletes and condition checks).
-      checkTransactionSize(outcomes.map((outcome, i) => outcome.write?.newItem ?? existing[i] ?? (prepared[i]!.data.Key as WireItem)));
+      checkTransactionSize(
+        outcomes.map((outcome, i) => outcome.write?.newItem ?? existing[i] ?? (prepared[i]!.data.Key as WireItem)),
+      );
       const ops: BatchOperation[] = [];
       const writes: CommittedWrite[] = [];
       outcomes.forEach((outcome, i) => {
@@ -191,7 +216,11 @@ export async function transactWriteItems(ctx: TransactionContext, input: unknown
         const action = prepared[i]!;
         ops.push(...outcome.write.indexOps);
         const itemKey = itemDbPrefix(action.table.TableName) + action.key;
-        ops.push(outcome.write.newItem ? { type: 'put', key: itemKey, value: outcome.write.newItem } : { type: 'del', key: itemKey });
+        ops.push(
+          outcome.write.newItem
+            ? { type: 'put', key: itemKey, value: outcome.write.newItem }
+            : { type: 'del', key: itemKey },
+        );
         writes.push({ table: action.table, oldItem: existing[i], newItem: outcome.write.newItem });
       });
       // One atomic batch with the stream records; the promise form is tracked by dynalite's
@@ -256,12 +285,16 @@ function asObject(input: unknown): Record<string, unknown> {
 
 function checkTransactItems(items: unknown): Record<string, unknown>[] {
   if (items == null) {
-    throw validationError("1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null");
+    throw validationError(
+      "1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null",
+    );
   }
   if (!Array.isArray(items)) throw validationError("Value at 'transactItems' must be a list");
   if (items.length < 1 || items.length > MAX_ACTIONS) {
     const bound = items.length < 1 ? 'greater than or equal to 1' : `less than or equal to ${MAX_ACTIONS}`;
-    throw validationError(`1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length ${bound}`);
+    throw validationError(
+      `1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length ${bound}`,
+    );
   }
   return items.map((entry, i) => {
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
@@ -317,7 +350,8 @@ async function prepare(
     }
     delete member.ReturnValuesOnConditionCheckFailure;
     for (const name of NOT_IN_TRANSACTIONS) delete member[name];
-    const required = kind === 'Update' ? 'UpdateExpression' : kind === 'ConditionCheck' ? 'ConditionExpression' : undefined;
+    const required =
+      kind === 'Update' ? 'UpdateExpression' : kind === 'ConditionCheck' ? 'ConditionExpression' : undefined;
     if (required && member[required] == null) {
       throw validationError(
         `1 validation error detected: Value null at '${path}.${required[0]!.toLowerCase()}${required.slice(1)}' failed to satisfy constraint: Member must not be null`,
@@ -341,9 +375,9 @@ async function prepare(
     const invalid =
       kind === 'Put'
         ? db.validateItem(data.Item, table)
-        : db.validateKey(data.Key, table) ??
+        : (db.validateKey(data.Key, table) ??
           (kind === 'Update' ? db.validateUpdates(undefined, data._updates, table) : undefined) ??
-          (kind === 'Get' ? db.validateKeyPaths(data._projection?.nestedPaths, table) : undefined);
+          (kind === 'Get' ? db.validateKeyPaths(data._projection?.nestedPaths, table) : undefined));
     if (invalid) throw invalid;
     const key = db.createKey(kind === 'Put' ? data.Item : data.Key, table);
     const itemId = `${table.TableName}\u0000${key}`;
@@ -423,7 +457,8 @@ async function evaluate(store: Store, action: PreparedAction, existing: WireItem
     }
     // Errors found while applying the action (e.g. an operand of the wrong type) cancel the
     // transaction with a ValidationError reason, as in DynamoDB.
-    if (type.endsWith('#ValidationException')) return { reason: { Code: 'ValidationError', Message: err.body?.message ?? err.message } };
+    if (type.endsWith('#ValidationException'))
+      return { reason: { Code: 'ValidationError', Message: err.body?.message ?? err.message } };
     throw err;
   };
 
@@ -435,7 +470,11 @@ async function evaluate(store: Store, action: PreparedAction, existing: WireItem
   const recorded: { newItem?: WireItem; indexOps: BatchOperation[] } = { indexOps: [] };
   const indexDeletes: BatchOperation[] = [];
   const indexPuts: BatchOperation[] = [];
-  const recordingDb = (prefix: string, onPut: (key: string, value: WireItem) => void, onDel: (key: string) => void): SubDb => ({
+  const recordingDb = (
+    prefix: string,
+    onPut: (key: string, value: WireItem) => void,
+    onDel: (key: string) => void,
+  ): SubDb => ({
     lock: (_key, exec) => exec((done) => done), // the transaction already holds the real locks
     get: (_key, cb) => cb(null, existing),
     put: (key, value, cb) => {
@@ -457,7 +496,10 @@ async function evaluate(store: Store, action: PreparedAction, existing: WireItem
     db: store.db,
     tableDb: store.tableDb,
     getTable: ((_name: string, checkStatus: unknown, cb?: ValueCallback<TableDescription>) =>
-      (typeof checkStatus === 'function' ? (checkStatus as ValueCallback<TableDescription>) : cb!)(null, action.table)) as Store['getTable'],
+      (typeof checkStatus === 'function' ? (checkStatus as ValueCallback<TableDescription>) : cb!)(
+        null,
+        action.table,
+      )) as Store['getTable'],
     getItemDb: () => itemDb,
     getIndexDb: (indexType, tableName, indexName) =>
       recordingDb(
@@ -489,7 +531,9 @@ function cancellation(reasons: CancellationReason[]): DynaliteError {
 function stableStringify(value: unknown): string {
   return JSON.stringify(value, (_key, val: unknown) =>
     val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : val,
   );
 }

@@ -16,7 +16,8 @@ beforeAll(async () => {
   await buildDashboard();
 });
 
-const apiOf = (template: ReturnType<typeof synthesize>['template']) => resourcesOf(template, 'AWS::ApiGatewayV2::Api')[0]![1].Properties!;
+const apiOf = (template: ReturnType<typeof synthesize>['template']) =>
+  resourcesOf(template, 'AWS::ApiGatewayV2::Api')[0]![1].Properties!;
 const apiOrigin = (template: ReturnType<typeof synthesize>['template']) => {
   const config = resourcesOf(template, 'AWS::CloudFront::Distribution')[0]![1].Properties!.DistributionConfig;
   const behavior = config.CacheBehaviors.find((b: { PathPattern: string }) => b.PathPattern === '/v2/*');
@@ -25,12 +26,18 @@ const apiOrigin = (template: ReturnType<typeof synthesize>['template']) => {
 
 describe('dashboard.apiDomain', () => {
   it('disables the execute-api endpoint, maps the stage to the custom domain and makes it the CloudFront origin', () => {
-    const { stack, template } = synthesize({ auth: JWT, dashboard: { ...DASHBOARD, apiDomain: { name: 'api.devices.example.com', certificateArn: CERT } } });
+    const { stack, template } = synthesize({
+      auth: JWT,
+      dashboard: { ...DASHBOARD, apiDomain: { name: 'api.devices.example.com', certificateArn: CERT } },
+    });
     expect(apiOf(template).DisableExecuteApiEndpoint).toBe(true);
     const domains = resourcesOf(template, 'AWS::ApiGatewayV2::DomainName');
     expect(domains).toHaveLength(1);
     const [domainId, domain] = domains[0]!;
-    expect(domain.Properties).toMatchObject({ DomainName: 'api.devices.example.com', DomainNameConfigurations: [{ CertificateArn: CERT, EndpointType: 'REGIONAL' }] });
+    expect(domain.Properties).toMatchObject({
+      DomainName: 'api.devices.example.com',
+      DomainNameConfigurations: [{ CertificateArn: CERT, EndpointType: 'REGIONAL' }],
+    });
     const mappings = resourcesOf(template, 'AWS::ApiGatewayV2::ApiMapping');
     expect(mappings).toHaveLength(1);
     const mapping = mappings[0]![1].Properties!;
@@ -53,10 +60,26 @@ describe('dashboard.apiDomain', () => {
 
   it('needs the dashboard, a DNS name and an ACM certificate ARN', () => {
     const domain = { name: 'api.devices.example.com', certificateArn: CERT };
-    expect(() => parseConfig({ auth: JWT, dashboard: { enabled: false, apiDomain: domain } })).toThrow(/deviceManager.dashboard.apiDomain needs dashboard.enabled/);
-    expect(() => parseConfig({ auth: JWT, dashboard: { ...DASHBOARD, apiDomain: { ...domain, name: 'https://api.example.com' } } })).toThrow(/apiDomain.name must be a lower-case DNS name/);
-    expect(() => parseConfig({ auth: JWT, dashboard: { ...DASHBOARD, apiDomain: { ...domain, certificateArn: 'arn:aws:iam::123456789012:role/x' } } })).toThrow(DeploymentConfigError);
-    expect(() => parseConfig({ auth: JWT, dashboard: { ...DASHBOARD, apiDomain: { ...domain, zone: 'x' } } })).toThrow(/apiDomain.zone is not a known setting/);
-    expect(parseConfig({ auth: JWT, dashboard: { ...DASHBOARD, apiDomain: domain } }).dashboard.apiDomain).toEqual(domain);
+    expect(() => parseConfig({ auth: JWT, dashboard: { enabled: false, apiDomain: domain } })).toThrow(
+      /deviceManager.dashboard.apiDomain needs dashboard.enabled/,
+    );
+    expect(() =>
+      parseConfig({
+        auth: JWT,
+        dashboard: { ...DASHBOARD, apiDomain: { ...domain, name: 'https://api.example.com' } },
+      }),
+    ).toThrow(/apiDomain.name must be a lower-case DNS name/);
+    expect(() =>
+      parseConfig({
+        auth: JWT,
+        dashboard: { ...DASHBOARD, apiDomain: { ...domain, certificateArn: 'arn:aws:iam::123456789012:role/x' } },
+      }),
+    ).toThrow(DeploymentConfigError);
+    expect(() => parseConfig({ auth: JWT, dashboard: { ...DASHBOARD, apiDomain: { ...domain, zone: 'x' } } })).toThrow(
+      /apiDomain.zone is not a known setting/,
+    );
+    expect(parseConfig({ auth: JWT, dashboard: { ...DASHBOARD, apiDomain: domain } }).dashboard.apiDomain).toEqual(
+      domain,
+    );
   });
 });

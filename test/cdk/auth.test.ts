@@ -25,18 +25,34 @@ describe('JWT auth', () => {
     expect(routes.map((r) => r.RouteKey).sort()).toEqual(routeKeys);
     for (const route of HTTP_ROUTES.filter((r) => r.scope !== null)) {
       const cfn = routes.find((r) => r.RouteKey === `${route.method} ${route.path}`);
-      expect(cfn).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId }, AuthorizationScopes: [route.scope] });
+      expect(cfn).toMatchObject({
+        AuthorizationType: 'JWT',
+        AuthorizerId: { Ref: authorizerId },
+        AuthorizationScopes: [route.scope],
+      });
     }
   });
 
   it("leaves only Lamassu's health check open, with a reasoned cdk-nag acknowledgement on that route alone", () => {
-    expect(HTTP_ROUTES.filter((r) => r.scope === null).map((r) => `${r.method} ${r.path} ${r.table}`)).toEqual(['GET /api/devmanager/health none']);
-    const open = resourcesOf(template, 'AWS::ApiGatewayV2::Route').filter(([, r]) => r.Properties!.AuthorizationType !== 'JWT');
-    expect(open.map(([, r]) => [r.Properties!.RouteKey, r.Properties!.AuthorizationType, r.Properties!.AuthorizationScopes])).toEqual([['GET /api/devmanager/health', 'NONE', undefined]]);
+    expect(HTTP_ROUTES.filter((r) => r.scope === null).map((r) => `${r.method} ${r.path} ${r.table}`)).toEqual([
+      'GET /api/devmanager/health none',
+    ]);
+    const open = resourcesOf(template, 'AWS::ApiGatewayV2::Route').filter(
+      ([, r]) => r.Properties!.AuthorizationType !== 'JWT',
+    );
+    expect(
+      open.map(([, r]) => [r.Properties!.RouteKey, r.Properties!.AuthorizationType, r.Properties!.AuthorizationScopes]),
+    ).toEqual([['GET /api/devmanager/health', 'NONE', undefined]]);
     // The acknowledgement sits on that route's construct only (not on the API).
     const acknowledged = stack.node
       .findAll()
-      .filter((c) => c.node.metadata.some((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && Object.keys(m.data as object).some((id) => id.endsWith('AwsSolutions-APIG4'))));
+      .filter((c) =>
+        c.node.metadata.some(
+          (m) =>
+            m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY &&
+            Object.keys(m.data as object).some((id) => id.endsWith('AwsSolutions-APIG4')),
+        ),
+      );
     expect(acknowledged.map((c) => c.node.path)).toEqual([expect.stringMatching(/GET--api--devmanager--health$/)]);
     expect(nagFindings(stack).filter((f) => f.rule.includes('APIG4'))).toEqual([]);
   });
@@ -47,7 +63,9 @@ describe('IAM auth (the default)', () => {
     const { template } = synthesize();
     expect(resourcesOf(template, 'AWS::ApiGatewayV2::Authorizer')).toHaveLength(0);
     for (const [, route] of resourcesOf(template, 'AWS::ApiGatewayV2::Route')) {
-      expect(route.Properties!.AuthorizationType).toBe(route.Properties!.RouteKey === 'GET /api/devmanager/health' ? 'NONE' : 'AWS_IAM');
+      expect(route.Properties!.AuthorizationType).toBe(
+        route.Properties!.RouteKey === 'GET /api/devmanager/health' ? 'NONE' : 'AWS_IAM',
+      );
       expect(route.Properties!.AuthorizationScopes).toBeUndefined();
     }
   });
@@ -58,7 +76,8 @@ describe('no auth (development only)', () => {
     const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       const { stack, template } = synthesize({ auth: { type: 'none', iUnderstandThisIsInsecure: true } });
-      for (const [, route] of resourcesOf(template, 'AWS::ApiGatewayV2::Route')) expect(route.Properties!.AuthorizationType).toBe('NONE');
+      for (const [, route] of resourcesOf(template, 'AWS::ApiGatewayV2::Route'))
+        expect(route.Properties!.AuthorizationType).toBe('NONE');
       Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp("auth.type is 'none'"));
       expect(printed).toHaveBeenCalledWith(expect.stringContaining('can be called by anyone on the internet'));
     } finally {
@@ -67,6 +86,8 @@ describe('no auth (development only)', () => {
   });
 
   it('cannot be reached without the flag', () => {
-    expect(() => synthesize({ auth: { type: 'none' } })).toThrow(/deviceManager\.auth\.iUnderstandThisIsInsecure must be true/);
+    expect(() => synthesize({ auth: { type: 'none' } })).toThrow(
+      /deviceManager\.auth\.iUnderstandThisIsInsecure must be true/,
+    );
   });
 });

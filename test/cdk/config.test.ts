@@ -22,7 +22,11 @@ describe('parseConfig', () => {
       iotSync: { enabled: false, metadataKeys: [] },
       auth: { type: 'iam' },
       throttle: { rateLimit: 100, burstLimit: 200 },
-      dashboard: { enabled: false, scope: 'openid devices:read devices:write groups:write dms:write', connectSources: [] },
+      dashboard: {
+        enabled: false,
+        scope: 'openid devices:read devices:write groups:write dms:write',
+        connectSources: [],
+      },
     });
   });
 
@@ -43,22 +47,38 @@ describe('parseConfig', () => {
       unknownSerialRetrySeconds: 900,
       tracing: false,
       iotSync: { enabled: true, metadataKeys: ['firmware_version', 'location'] },
-      auth: { type: 'jwt', issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', audience: ['client-1'] },
+      auth: {
+        type: 'jwt',
+        issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc',
+        audience: ['client-1'],
+      },
       throttle: { rateLimit: 500, burstLimit: 1000 },
-      dashboard: { enabled: true, clientId: 'dashboard-client', scope: 'openid api/devices:read', connectSources: ['https://auth.example.com'] },
+      dashboard: {
+        enabled: true,
+        clientId: 'dashboard-client',
+        scope: 'openid api/devices:read',
+        connectSources: ['https://auth.example.com'],
+      },
     };
     expect(parseConfig(raw)).toEqual(raw);
   });
 
   it('fills the missing half of a partly given nested setting', () => {
-    const config = parseConfig({ renewalDefaults: { criticalDelta: '7d' }, throttle: { burstLimit: 50 }, iotSync: { enabled: true } });
+    const config = parseConfig({
+      renewalDefaults: { criticalDelta: '7d' },
+      throttle: { burstLimit: 50 },
+      iotSync: { enabled: true },
+    });
     expect(config.renewalDefaults).toEqual({ preventiveDelta: '60d', criticalDelta: '7d' });
     expect(config.throttle).toEqual({ rateLimit: 100, burstLimit: 50 });
     expect(config.iotSync).toEqual({ enabled: true, metadataKeys: [] });
   });
 
   it('accepts the development-only unauthenticated mode only with its explicit flag', () => {
-    expect(parseConfig({ auth: { type: 'none', iUnderstandThisIsInsecure: true } }).auth).toEqual({ type: 'none', iUnderstandThisIsInsecure: true });
+    expect(parseConfig({ auth: { type: 'none', iUnderstandThisIsInsecure: true } }).auth).toEqual({
+      type: 'none',
+      iUnderstandThisIsInsecure: true,
+    });
   });
 
   const invalid: [string, unknown, RegExp][] = [
@@ -71,35 +91,127 @@ describe('parseConfig', () => {
     ['dueShards 65', { dueShards: 65 }, /^deviceManager\.dueShards must be an integer from 1 to 64 \(got 65\)/],
     ['dueShards 1.5', { dueShards: 1.5 }, /^deviceManager\.dueShards must be an integer/],
     ['dueShards as a string', { dueShards: '8' }, /^deviceManager\.dueShards must be an integer/],
-    ['groupMaxDepth 0', { groupMaxDepth: 0 }, /^deviceManager\.groupMaxDepth must be an integer from 1 to 50 \(got 0\)/],
-    ['groupMaxDepth 51', { groupMaxDepth: 51 }, /^deviceManager\.groupMaxDepth must be an integer from 1 to 50 \(got 51\)/],
+    [
+      'groupMaxDepth 0',
+      { groupMaxDepth: 0 },
+      /^deviceManager\.groupMaxDepth must be an integer from 1 to 50 \(got 0\)/,
+    ],
+    [
+      'groupMaxDepth 51',
+      { groupMaxDepth: 51 },
+      /^deviceManager\.groupMaxDepth must be an integer from 1 to 50 \(got 51\)/,
+    ],
     ['groupMaxDepth null', { groupMaxDepth: null }, /^deviceManager\.groupMaxDepth must be an integer/],
-    ['an unknown removalPolicy', { removalPolicy: 'delete' }, /^deviceManager\.removalPolicy must be 'retain' or 'destroy'/],
-    ['a retention CloudWatch does not offer', { logRetentionDays: 31 }, /^deviceManager\.logRetentionDays must be one of 1, 3, 5/],
-    ['sweepRateMinutes 0', { sweepRateMinutes: 0 }, /^deviceManager\.sweepRateMinutes must be an integer from 1 to 1440/],
-    ['a stage name CloudFormation rejects', { stageName: 'dev_1' }, /^deviceManager\.stageName must be a letter followed by/],
+    [
+      'an unknown removalPolicy',
+      { removalPolicy: 'delete' },
+      /^deviceManager\.removalPolicy must be 'retain' or 'destroy'/,
+    ],
+    [
+      'a retention CloudWatch does not offer',
+      { logRetentionDays: 31 },
+      /^deviceManager\.logRetentionDays must be one of 1, 3, 5/,
+    ],
+    [
+      'sweepRateMinutes 0',
+      { sweepRateMinutes: 0 },
+      /^deviceManager\.sweepRateMinutes must be an integer from 1 to 1440/,
+    ],
+    [
+      'a stage name CloudFormation rejects',
+      { stageName: 'dev_1' },
+      /^deviceManager\.stageName must be a letter followed by/,
+    ],
     ['an empty stage name', { stageName: '' }, /^deviceManager\.stageName/],
     ['an event source in the aws. namespace', { eventSource: 'aws.iot' }, /^deviceManager\.eventSource must be/],
-    ['a malformed delta', { renewalDefaults: { preventiveDelta: '60 days' } }, /^deviceManager\.renewalDefaults\.preventiveDelta must be a duration/],
-    ['a critical delta not shorter than the preventive one', { renewalDefaults: { preventiveDelta: '14d', criticalDelta: '336h' } }, /^deviceManager\.renewalDefaults\.criticalDelta must be shorter than preventiveDelta/],
-    ['JWT auth without an issuer', { auth: { type: 'jwt', audience: ['a'] } }, /^deviceManager\.auth\.issuer is required for JWT auth/],
-    ['JWT auth with an http issuer', { auth: { type: 'jwt', issuer: 'http://idp.example.com', audience: ['a'] } }, /^deviceManager\.auth\.issuer .*https:\/\//],
-    ['JWT auth without an audience', { auth: { type: 'jwt', issuer: 'https://idp.example.com' } }, /^deviceManager\.auth\.audience is required for JWT auth/],
-    ['JWT auth with an empty audience', { auth: { type: 'jwt', issuer: 'https://idp.example.com', audience: [] } }, /^deviceManager\.auth\.audience/],
-    ['auth none without the flag', { auth: { type: 'none' } }, /^deviceManager\.auth\.iUnderstandThisIsInsecure must be true/],
-    ['auth none with a truthy non-true flag', { auth: { type: 'none', iUnderstandThisIsInsecure: 'yes' } }, /^deviceManager\.auth\.iUnderstandThisIsInsecure must be true/],
-    ['an unknown auth type', { auth: { type: 'cognito' } }, /^deviceManager\.auth\.type must be 'iam', 'jwt' or 'none'/],
+    [
+      'a malformed delta',
+      { renewalDefaults: { preventiveDelta: '60 days' } },
+      /^deviceManager\.renewalDefaults\.preventiveDelta must be a duration/,
+    ],
+    [
+      'a critical delta not shorter than the preventive one',
+      { renewalDefaults: { preventiveDelta: '14d', criticalDelta: '336h' } },
+      /^deviceManager\.renewalDefaults\.criticalDelta must be shorter than preventiveDelta/,
+    ],
+    [
+      'JWT auth without an issuer',
+      { auth: { type: 'jwt', audience: ['a'] } },
+      /^deviceManager\.auth\.issuer is required for JWT auth/,
+    ],
+    [
+      'JWT auth with an http issuer',
+      { auth: { type: 'jwt', issuer: 'http://idp.example.com', audience: ['a'] } },
+      /^deviceManager\.auth\.issuer .*https:\/\//,
+    ],
+    [
+      'JWT auth without an audience',
+      { auth: { type: 'jwt', issuer: 'https://idp.example.com' } },
+      /^deviceManager\.auth\.audience is required for JWT auth/,
+    ],
+    [
+      'JWT auth with an empty audience',
+      { auth: { type: 'jwt', issuer: 'https://idp.example.com', audience: [] } },
+      /^deviceManager\.auth\.audience/,
+    ],
+    [
+      'auth none without the flag',
+      { auth: { type: 'none' } },
+      /^deviceManager\.auth\.iUnderstandThisIsInsecure must be true/,
+    ],
+    [
+      'auth none with a truthy non-true flag',
+      { auth: { type: 'none', iUnderstandThisIsInsecure: 'yes' } },
+      /^deviceManager\.auth\.iUnderstandThisIsInsecure must be true/,
+    ],
+    [
+      'an unknown auth type',
+      { auth: { type: 'cognito' } },
+      /^deviceManager\.auth\.type must be 'iam', 'jwt' or 'none'/,
+    ],
     ['auth without a type', { auth: {} }, /^deviceManager\.auth\.type/],
-    ['an extra key on IAM auth', { auth: { type: 'iam', issuer: 'https://x' } }, /^deviceManager\.auth\.issuer is not a known setting/],
+    [
+      'an extra key on IAM auth',
+      { auth: { type: 'iam', issuer: 'https://x' } },
+      /^deviceManager\.auth\.issuer is not a known setting/,
+    ],
     ['a misspelt setting', { listShard: 4 }, /^deviceManager\.listShard is not a known setting/],
-    ['duplicate IoT metadata keys', { iotSync: { metadataKeys: ['a', 'a'] } }, /^deviceManager\.iotSync\.metadataKeys must be an array/],
-    ['an IoT metadata key AWS IoT rejects', { iotSync: { metadataKeys: ['ok', 'not ok'] } }, /^deviceManager\.iotSync\.metadataKeys\[1\] must match/],
-    ['a non-boolean iotSync.enabled', { iotSync: { enabled: 'yes' } }, /^deviceManager\.iotSync\.enabled must be true or false/],
-    ['throttle rate 0', { throttle: { rateLimit: 0 } }, /^deviceManager\.throttle\.rateLimit must be an integer from 1 to 10000/],
+    [
+      'duplicate IoT metadata keys',
+      { iotSync: { metadataKeys: ['a', 'a'] } },
+      /^deviceManager\.iotSync\.metadataKeys must be an array/,
+    ],
+    [
+      'an IoT metadata key AWS IoT rejects',
+      { iotSync: { metadataKeys: ['ok', 'not ok'] } },
+      /^deviceManager\.iotSync\.metadataKeys\[1\] must match/,
+    ],
+    [
+      'a non-boolean iotSync.enabled',
+      { iotSync: { enabled: 'yes' } },
+      /^deviceManager\.iotSync\.enabled must be true or false/,
+    ],
+    [
+      'throttle rate 0',
+      { throttle: { rateLimit: 0 } },
+      /^deviceManager\.throttle\.rateLimit must be an integer from 1 to 10000/,
+    ],
     ['settings that are not an object', ['dev'], /^deviceManager must be an object/],
-    ['more than 10 indexed metadata keys', { indexedMetadataKeys: Array.from({ length: 11 }, (_, i) => `k${i}`) }, /^deviceManager\.indexedMetadataKeys at most 10 keys/],
-    ['an indexed metadata key that is not a dotted path', { indexedMetadataKeys: ['a..b'] }, /^deviceManager\.indexedMetadataKeys 'a\.\.b' is not a dotted path/],
-    ['indexed metadata keys that are not strings', { indexedMetadataKeys: 'fw' }, /^deviceManager\.indexedMetadataKeys must be an array of strings/],
+    [
+      'more than 10 indexed metadata keys',
+      { indexedMetadataKeys: Array.from({ length: 11 }, (_, i) => `k${i}`) },
+      /^deviceManager\.indexedMetadataKeys at most 10 keys/,
+    ],
+    [
+      'an indexed metadata key that is not a dotted path',
+      { indexedMetadataKeys: ['a..b'] },
+      /^deviceManager\.indexedMetadataKeys 'a\.\.b' is not a dotted path/,
+    ],
+    [
+      'indexed metadata keys that are not strings',
+      { indexedMetadataKeys: 'fw' },
+      /^deviceManager\.indexedMetadataKeys must be an array of strings/,
+    ],
   ];
 
   it.each(invalid)('rejects %s, naming the setting', (_name, raw, message) => {
@@ -152,6 +264,8 @@ describe('configFromContext', () => {
 
   it('names the setting when an override is invalid', () => {
     const app = new App({ context: { 'deviceManager:listShards': '0' } });
-    expect(() => configFromContext(app.node)).toThrow('deviceManager.listShards must be an integer from 1 to 64 (got 0)');
+    expect(() => configFromContext(app.node)).toThrow(
+      'deviceManager.listShards must be an integer from 1 to 64 (got 0)',
+    );
   });
 });

@@ -21,7 +21,9 @@ it('builds the dashboard into the staged asset at synthesis, from the sources, n
   new Dashboard(stack, 'Dashboard', { config, api: new HttpApi(stack, 'Api') });
   const assembly = app.synth();
 
-  const manifest = JSON.parse(readFileSync(path.join(assembly.directory, 'DashboardOnly.assets.json'), 'utf8')) as { files: Record<string, { source: { path: string; packaging?: string } }> };
+  const manifest = JSON.parse(readFileSync(path.join(assembly.directory, 'DashboardOnly.assets.json'), 'utf8')) as {
+    files: Record<string, { source: { path: string; packaging?: string } }>;
+  };
   const staged = Object.values(manifest.files)
     .map((f) => path.join(assembly.directory, f.source.path))
     .filter((dir) => existsSync(path.join(dir, 'index.html')));

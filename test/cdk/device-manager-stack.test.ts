@@ -7,10 +7,26 @@ import { createTableInput } from '../../functions/adapters/dynamodb/schema';
 import { HTTP_ROUTES, type HttpRoute } from '../../functions/handlers/http/routes';
 import { loadConfig } from '../../functions/shared/config';
 import { grantTableAccess, tableActionsOf } from '../../lib/constructs/service-function';
-import { asArray, refOf, resourcesOf, statementsOfRole, isXray, type Statement, type Synthesized, synthesize, defaultTableEnvironment } from './helpers';
+import {
+  asArray,
+  refOf,
+  resourcesOf,
+  statementsOfRole,
+  isXray,
+  type Statement,
+  type Synthesized,
+  synthesize,
+  defaultTableEnvironment,
+} from './helpers';
 
 const READ = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
-const WRITE = [...READ, 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'].sort();
+const WRITE = [
+  ...READ,
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+].sort();
 const EXPECTED_ACTIONS: Record<HttpRoute['table'], string[]> = { none: [], read: READ, write: WRITE };
 
 let dev: Synthesized;
@@ -21,7 +37,10 @@ beforeAll(() => {
 /** The function behind a route, followed through the template: route → integration → function. */
 function functionOfRoute(s: Synthesized, route: HttpRoute): { id: string; props: Record<string, any> } {
   const resources = s.template.toJSON().Resources;
-  const [, cfnRoute] = resourcesOf(s.template, 'AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties?.RouteKey === `${route.method} ${route.path}`) ?? [];
+  const [, cfnRoute] =
+    resourcesOf(s.template, 'AWS::ApiGatewayV2::Route').find(
+      ([, r]) => r.Properties?.RouteKey === `${route.method} ${route.path}`,
+    ) ?? [];
   if (!cfnRoute) throw new Error(`no route ${route.method} ${route.path}`);
   const target = cfnRoute.Properties!.Target['Fn::Join'][1] as unknown[];
   expect(target[0]).toBe('integrations/');
@@ -39,7 +58,8 @@ function sweeperId(s: Synthesized): string {
 
 /** Logical ids and timeouts of the event functions (test/cdk/events.test.ts covers them). */
 function eventFunctions(s: Synthesized): Map<string, number> {
-  const id = (f: { function: { node: { defaultChild?: unknown } } }) => s.stack.getLogicalId(f.function.node.defaultChild as CfnFunction);
+  const id = (f: { function: { node: { defaultChild?: unknown } } }) =>
+    s.stack.getLogicalId(f.function.node.defaultChild as CfnFunction);
   return new Map([
     [id(s.stack.events.publisher), 60],
     [id(s.stack.events.certificateIntake), 30],
@@ -82,8 +102,12 @@ describe('the device table', () => {
 
   it('is deleted with the stack, unprotected, when removalPolicy is destroy', () => {
     const { template } = synthesize({ removalPolicy: 'destroy', stageName: 'scratch' });
-    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete', Properties: Match.objectLike({ DeletionProtectionEnabled: false }) });
-    for (const [, logGroup] of resourcesOf(template, 'AWS::Logs::LogGroup')) expect(logGroup.DeletionPolicy).toBe('Delete');
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Delete',
+      Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
+    });
+    for (const [, logGroup] of resourcesOf(template, 'AWS::Logs::LogGroup'))
+      expect(logGroup.DeletionPolicy).toBe('Delete');
   });
 });
 
@@ -92,35 +116,53 @@ describe('the HTTP API', () => {
     const routes = resourcesOf(dev.template, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!);
     expect(routes.map((r) => r.RouteKey).sort()).toEqual(HTTP_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
     // Lamassu's health check is the one route without authorizer (test/cdk/auth.test.ts).
-    for (const route of routes) expect(route.AuthorizationType).toBe(route.RouteKey === 'GET /api/devmanager/health' ? 'NONE' : 'AWS_IAM');
+    for (const route of routes)
+      expect(route.AuthorizationType).toBe(route.RouteKey === 'GET /api/devmanager/health' ? 'NONE' : 'AWS_IAM');
   });
 
-  it.each(HTTP_ROUTES.map((r) => [`${r.method} ${r.path}`, r] as const))('routes %s to its own function', (_key, route) => {
-    const fn = functionOfRoute(dev, route);
-    expect(fn.props.Description).toBe(`${route.method} ${route.path}`);
-  });
+  it.each(HTTP_ROUTES.map((r) => [`${r.method} ${r.path}`, r] as const))(
+    'routes %s to its own function',
+    (_key, route) => {
+      const fn = functionOfRoute(dev, route);
+      expect(fn.props.Description).toBe(`${route.method} ${route.path}`);
+    },
+  );
 
   it('has one function per route (none shared)', () => {
     const ids = HTTP_ROUTES.map((route) => functionOfRoute(dev, route).id);
     expect(new Set(ids).size).toBe(HTTP_ROUTES.length);
     // The only other functions are the sweeper and the event functions.
-    expect(resourcesOf(dev.template, 'AWS::Lambda::Function').map(([id]) => id).sort()).toEqual([...ids, sweeperId(dev), ...eventFunctions(dev).keys()].sort());
+    expect(
+      resourcesOf(dev.template, 'AWS::Lambda::Function')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([...ids, sweeperId(dev), ...eventFunctions(dev).keys()].sort());
   });
 
   it('deploys a throttled default stage that writes JSON access logs to a log group with retention', () => {
     const stages = resourcesOf(dev.template, 'AWS::ApiGatewayV2::Stage');
     expect(stages).toHaveLength(1);
     const stage = stages[0]![1];
-    expect(stage.Properties).toMatchObject({ StageName: '$default', AutoDeploy: true, DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 } });
+    expect(stage.Properties).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+    });
     const logGroup = dev.template.toJSON().Resources[refOf(stage.Properties!.AccessLogSettings.DestinationArn)!];
     expect(logGroup).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
     const format = JSON.parse(stage.Properties!.AccessLogSettings.Format);
-    expect(format).toMatchObject({ requestId: '$context.requestId', routeKey: '$context.routeKey', status: '$context.status' });
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+    });
   });
 
   it('takes throttling from the configuration', () => {
     const { template } = synthesize({ throttle: { rateLimit: 20, burstLimit: 40 } });
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 } });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+    });
   });
 });
 
@@ -140,35 +182,61 @@ describe('the functions', () => {
 
   it('each log to their own log group, with the configured retention', () => {
     const resources = dev.template.toJSON().Resources;
-    const logGroups = resourcesOf(dev.template, 'AWS::Lambda::Function').map(([, fn]) => refOf(fn.Properties!.LoggingConfig?.LogGroup));
+    const logGroups = resourcesOf(dev.template, 'AWS::Lambda::Function').map(([, fn]) =>
+      refOf(fn.Properties!.LoggingConfig?.LogGroup),
+    );
     expect(new Set(logGroups).size).toBe(HTTP_ROUTES.length + 1 + eventFunctions(dev).size);
-    for (const id of logGroups) expect(resources[id!]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 }, DeletionPolicy: 'Retain' });
+    for (const id of logGroups)
+      expect(resources[id!]).toMatchObject({
+        Type: 'AWS::Logs::LogGroup',
+        Properties: { RetentionInDays: 30 },
+        DeletionPolicy: 'Retain',
+      });
 
     const { template } = synthesize({ logRetentionDays: 90 });
-    for (const [, logGroup] of resourcesOf(template, 'AWS::Logs::LogGroup')) expect(logGroup.Properties!.RetentionInDays).toBe(90);
+    for (const [, logGroup] of resourcesOf(template, 'AWS::Logs::LogGroup'))
+      expect(logGroup.Properties!.RetentionInDays).toBe(90);
   });
 
-  it.each(HTTP_ROUTES.map((r) => [r.handler, r] as const))('%s gets the table settings only if it uses the table', (_handler, route) => {
-    const variables = functionOfRoute(dev, route).props.Environment.Variables;
-    const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
-    if (route.table === 'none') {
-      expect(variables).toEqual({ NODE_OPTIONS: '--enable-source-maps' });
-    } else {
-      const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
-      expect(variables).toEqual({ ...defaultTableEnvironment(tableId), BOOKMARK_SECRET_ARN: { Ref: secretId } });
-    }
-  });
+  it.each(HTTP_ROUTES.map((r) => [r.handler, r] as const))(
+    '%s gets the table settings only if it uses the table',
+    (_handler, route) => {
+      const variables = functionOfRoute(dev, route).props.Environment.Variables;
+      const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
+      if (route.table === 'none') {
+        expect(variables).toEqual({ NODE_OPTIONS: '--enable-source-maps' });
+      } else {
+        const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
+        expect(variables).toEqual({ ...defaultTableEnvironment(tableId), BOOKMARK_SECRET_ARN: { Ref: secretId } });
+      }
+    },
+  );
 
   it('all get the indexed metadata keys (the OpenAPI function too), which the runtime loader reads back', () => {
     const s = synthesize({ indexedMetadataKeys: ['firmware_version', 'site.building'] });
-    const functions = Object.values(s.template.toJSON().Resources as Record<string, { Type: string; Properties: { Environment?: { Variables?: Record<string, string> } } }>).filter((r) => r.Type === 'AWS::Lambda::Function');
-    const withKeys = functions.filter((f) => f.Properties.Environment?.Variables?.INDEXED_METADATA_KEYS === 'firmware_version,site.building');
+    const functions = Object.values(
+      s.template.toJSON().Resources as Record<
+        string,
+        { Type: string; Properties: { Environment?: { Variables?: Record<string, string> } } }
+      >,
+    ).filter((r) => r.Type === 'AWS::Lambda::Function');
+    const withKeys = functions.filter(
+      (f) => f.Properties.Environment?.Variables?.INDEXED_METADATA_KEYS === 'firmware_version,site.building',
+    );
     expect(withKeys.length).toBeGreaterThanOrEqual(HTTP_ROUTES.length + 1);
-    expect(loadConfig({ TABLE_NAME: 't', INDEXED_METADATA_KEYS: 'firmware_version,site.building' }).indexedMetadataKeys).toEqual(['firmware_version', 'site.building']);
+    expect(
+      loadConfig({ TABLE_NAME: 't', INDEXED_METADATA_KEYS: 'firmware_version,site.building' }).indexedMetadataKeys,
+    ).toEqual(['firmware_version', 'site.building']);
   });
 
   it('that use the table, the sweeper included, all get the configured runtime settings', () => {
-    const s = synthesize({ listShards: 8, statsShards: 16, dueShards: 32, groupMaxDepth: 3, renewalDefaults: { preventiveDelta: '90d', criticalDelta: '36h' } });
+    const s = synthesize({
+      listShards: 8,
+      statsShards: 16,
+      dueShards: 32,
+      groupMaxDepth: 3,
+      renewalDefaults: { preventiveDelta: '90d', criticalDelta: '36h' },
+    });
     const resources = s.template.toJSON().Resources;
     const ids = tableFunctionIds(s);
     expect(ids).toHaveLength(HTTP_ROUTES.filter((r) => r.table !== 'none').length + 1);
@@ -188,58 +256,100 @@ describe('the functions', () => {
   const extremes: [string, Record<string, unknown>, Record<string, unknown>][] = [
     [
       'the largest',
-      { listShards: 64, statsShards: 100, dueShards: 64, groupMaxDepth: 50, renewalDefaults: { preventiveDelta: '365d', criticalDelta: '1d12h' } },
-      { listShards: 64, statsShards: 100, dueShards: 64, groupMaxDepth: 50, renewalDefaults: { preventive_delta: '365d', critical_delta: '1d12h' } },
+      {
+        listShards: 64,
+        statsShards: 100,
+        dueShards: 64,
+        groupMaxDepth: 50,
+        renewalDefaults: { preventiveDelta: '365d', criticalDelta: '1d12h' },
+      },
+      {
+        listShards: 64,
+        statsShards: 100,
+        dueShards: 64,
+        groupMaxDepth: 50,
+        renewalDefaults: { preventive_delta: '365d', critical_delta: '1d12h' },
+      },
     ],
     [
       'the smallest',
-      { listShards: 1, statsShards: 1, dueShards: 1, groupMaxDepth: 1, renewalDefaults: { preventiveDelta: '2m', criticalDelta: '1m' } },
-      { listShards: 1, statsShards: 1, dueShards: 1, groupMaxDepth: 1, renewalDefaults: { preventive_delta: '2m', critical_delta: '1m' } },
+      {
+        listShards: 1,
+        statsShards: 1,
+        dueShards: 1,
+        groupMaxDepth: 1,
+        renewalDefaults: { preventiveDelta: '2m', criticalDelta: '1m' },
+      },
+      {
+        listShards: 1,
+        statsShards: 1,
+        dueShards: 1,
+        groupMaxDepth: 1,
+        renewalDefaults: { preventive_delta: '2m', critical_delta: '1m' },
+      },
     ],
   ];
-  it.each(extremes)('hand %s settings to the runtime loader (functions/shared/config.ts), which reads them back', (_name, raw, expected) => {
-    const s = synthesize(raw);
-    const resources = s.template.toJSON().Resources;
-    for (const id of tableFunctionIds(s)) {
-      const env = { ...resources[id].Properties.Environment.Variables, TABLE_NAME: 'devices-test' } as Record<string, string>;
-      expect(loadConfig(env)).toMatchObject({ tableName: 'devices-test', ...expected });
-    }
-  });
+  it.each(extremes)(
+    'hand %s settings to the runtime loader (functions/shared/config.ts), which reads them back',
+    (_name, raw, expected) => {
+      const s = synthesize(raw);
+      const resources = s.template.toJSON().Resources;
+      for (const id of tableFunctionIds(s)) {
+        const env = { ...resources[id].Properties.Environment.Variables, TABLE_NAME: 'devices-test' } as Record<
+          string,
+          string
+        >;
+        expect(loadConfig(env)).toMatchObject({ tableName: 'devices-test', ...expected });
+      }
+    },
+  );
 });
 
 describe('least privilege', () => {
-  it.each(HTTP_ROUTES.map((r) => [r.handler, r.table, r] as const))('%s (table access %s) has exactly the actions its route entry implies', (_handler, access, route) => {
-    const fn = functionOfRoute(dev, route);
-    const roleId = refOf(fn.props.Role)!;
-    const statements = statementsOfRole(dev.template, roleId);
-    const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
-    const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
-    const indexArn = { 'Fn::Join': ['', [tableArn, '/index/*']] };
+  it.each(HTTP_ROUTES.map((r) => [r.handler, r.table, r] as const))(
+    '%s (table access %s) has exactly the actions its route entry implies',
+    (_handler, access, route) => {
+      const fn = functionOfRoute(dev, route);
+      const roleId = refOf(fn.props.Role)!;
+      const statements = statementsOfRole(dev.template, roleId);
+      const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
+      const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
+      const indexArn = { 'Fn::Join': ['', [tableArn, '/index/*']] };
 
-    const dynamo = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith('dynamodb:')));
-    const actions = [...new Set(dynamo.flatMap((s) => asArray(s.Action)))].sort();
-    expect(actions).toEqual(route.actions ? [...route.actions].sort() : EXPECTED_ACTIONS[access]);
-    for (const statement of dynamo) {
-      expect(statement.Effect).toBe('Allow');
-      for (const resource of asArray(statement.Resource)) {
-        expect([tableArn, indexArn]).toContainEqual(resource);
-        // Only Query means anything on an index.
-        if (JSON.stringify(resource) === JSON.stringify(indexArn)) expect(asArray(statement.Action)).toEqual(['dynamodb:Query']);
+      const dynamo = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith('dynamodb:')));
+      const actions = [...new Set(dynamo.flatMap((s) => asArray(s.Action)))].sort();
+      expect(actions).toEqual(route.actions ? [...route.actions].sort() : EXPECTED_ACTIONS[access]);
+      for (const statement of dynamo) {
+        expect(statement.Effect).toBe('Allow');
+        for (const resource of asArray(statement.Resource)) {
+          expect([tableArn, indexArn]).toContainEqual(resource);
+          // Only Query means anything on an index.
+          if (JSON.stringify(resource) === JSON.stringify(indexArn))
+            expect(asArray(statement.Action)).toEqual(['dynamodb:Query']);
+        }
       }
-    }
 
-    // Logs: only its own log group; the bookmark key: GetSecretValue (all Powertools calls), that secret only; nothing else.
-    const others = statements.filter((s) => !dynamo.includes(s));
-    const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
-    expect(others).toEqual([
-      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [refOf(fn.props.LoggingConfig.LogGroup), 'Arn'] } },
-      ...(access === 'none' ? [] : [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: secretId } }]),
-    ]);
-  });
+      // Logs: only its own log group; the bookmark key: GetSecretValue (all Powertools calls), that secret only; nothing else.
+      const others = statements.filter((s) => !dynamo.includes(s));
+      const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
+      expect(others).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [refOf(fn.props.LoggingConfig.LogGroup), 'Arn'] },
+        },
+        ...(access === 'none'
+          ? []
+          : [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: secretId } }]),
+      ]);
+    },
+  );
 
   it('refuses an explicit table grant outside the write level (no Scan, no wildcard)', () => {
     for (const actions of [['dynamodb:GetItem', 'dynamodb:Scan'], ['dynamodb:*'], []]) {
-      expect(() => tableActionsOf({ actions })).toThrow(/^table actions must be a non-empty subset of dynamodb:GetItem, /);
+      expect(() => tableActionsOf({ actions })).toThrow(
+        /^table actions must be a non-empty subset of dynamodb:GetItem, /,
+      );
     }
     expect(tableActionsOf({ actions: ['dynamodb:GetItem'] })).toEqual(['dynamodb:GetItem']);
   });
@@ -252,27 +362,38 @@ describe('least privilege', () => {
     const roleId = stack.getLogicalId(role.node.defaultChild as never);
     const tableId = stack.getLogicalId(table.node.defaultChild as never);
     expect(statementsOfRole(Template.fromStack(stack), roleId)).toEqual([
-      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [tableId, 'Arn'] } },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
+      },
     ]);
   });
 
   it.each([
     ['defaults', () => dev],
     ['IoT sync on', () => synthesize({ iotSync: { enabled: true, metadataKeys: ['firmware_version'] } })],
-  ])('uses no managed policies (no AWSLambdaBasicExecutionRole) and no wildcard action or resource (%s)', (_name, stack) => {
-    const { template } = stack();
-    for (const [, role] of resourcesOf(template, 'AWS::IAM::Role')) {
-      expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
-      expect(role.Properties!.AssumeRolePolicyDocument.Statement).toEqual([{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }]);
-    }
-    const statements = resourcesOf(template, 'AWS::IAM::Policy').flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
-    expect(statements.length).toBeGreaterThan(0);
-    // Active tracing's X-Ray statement is the one wildcard resource (X-Ray has no resource ARNs).
-    for (const statement of (statements as Statement[]).filter((s) => !isXray(s))) {
-      for (const action of asArray(statement.Action)) expect(action).not.toContain('*');
-      for (const resource of asArray(statement.Resource)) expect(resource).not.toBe('*');
-    }
-  });
+  ])(
+    'uses no managed policies (no AWSLambdaBasicExecutionRole) and no wildcard action or resource (%s)',
+    (_name, stack) => {
+      const { template } = stack();
+      for (const [, role] of resourcesOf(template, 'AWS::IAM::Role')) {
+        expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
+        expect(role.Properties!.AssumeRolePolicyDocument.Statement).toEqual([
+          { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+        ]);
+      }
+      const statements = resourcesOf(template, 'AWS::IAM::Policy').flatMap(
+        ([, p]) => p.Properties!.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+      );
+      expect(statements.length).toBeGreaterThan(0);
+      // Active tracing's X-Ray statement is the one wildcard resource (X-Ray has no resource ARNs).
+      for (const statement of (statements as Statement[]).filter((s) => !isXray(s))) {
+        for (const action of asArray(statement.Action)) expect(action).not.toContain('*');
+        for (const resource of asArray(statement.Resource)) expect(resource).not.toBe('*');
+      }
+    },
+  );
 });
 
 describe('outputs', () => {

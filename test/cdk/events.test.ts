@@ -6,31 +6,59 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { DeploymentConfigError, parseConfig } from '../../lib/config';
-import { CERTIFICATE_INTAKE_TABLE_ACTIONS, certificateMaxReceives, STREAM_READ_ACTIONS } from '../../lib/constructs/events';
+import {
+  CERTIFICATE_INTAKE_TABLE_ACTIONS,
+  certificateMaxReceives,
+  STREAM_READ_ACTIONS,
+} from '../../lib/constructs/events';
 import { IOT_CERTIFICATE_ACTIONS, IOT_THING_ACTIONS } from '../../lib/constructs/iot-sync';
 import { loadIotSyncConfig, loadPublisherConfig } from '../../functions/shared/config';
-import { asArray, nagFindings, refOf, resourcesOf, type Statement, statementsOfRole, type Synthesized, synthesize } from './helpers';
+import {
+  asArray,
+  nagFindings,
+  refOf,
+  resourcesOf,
+  type Statement,
+  statementsOfRole,
+  type Synthesized,
+  synthesize,
+} from './helpers';
 
 let dev: Synthesized;
 let iot: Synthesized;
 beforeAll(() => {
   dev = synthesize();
-  iot = synthesize({ iotSync: { enabled: true, metadataKeys: ['firmware_version', 'location'], decommissionCertificateStatus: 'REVOKED' } });
+  iot = synthesize({
+    iotSync: {
+      enabled: true,
+      metadataKeys: ['firmware_version', 'location'],
+      decommissionCertificateStatus: 'REVOKED',
+    },
+  });
 });
 
 /** Logical id of an L2 construct's resource, or of an L1 resource itself. */
-const idOf = (s: Synthesized, construct: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnFunction);
-const resource = (s: Synthesized, id: string) => s.template.toJSON().Resources[id] as { Type: string; Properties: Record<string, any> };
+const idOf = (s: Synthesized, construct: { node: { defaultChild?: unknown } }) =>
+  s.stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnFunction);
+const resource = (s: Synthesized, id: string) =>
+  s.template.toJSON().Resources[id] as { Type: string; Properties: Record<string, any> };
 const tableId = (s: Synthesized) => resourcesOf(s.template, 'AWS::DynamoDB::Table')[0]![0];
 const tableArn = (s: Synthesized) => ({ 'Fn::GetAtt': [tableId(s), 'Arn'] });
 const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
-const sorted = (statements: Statement[]) => statements.map((st) => ({ ...st, Action: asArray(st.Action).sort() })).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+const sorted = (statements: Statement[]) =>
+  statements
+    .map((st) => ({ ...st, Action: asArray(st.Action).sort() }))
+    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 
 function roleStatements(s: Synthesized, fn: { function: { node: { defaultChild?: unknown } } }): Statement[] {
   return statementsOfRole(s.template, refOf(resource(s, idOf(s, fn.function)).Properties.Role)!);
 }
 function logsStatement(s: Synthesized, fn: { function: { node: { defaultChild?: unknown } } }): Statement {
-  return { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(refOf(resource(s, idOf(s, fn.function)).Properties.LoggingConfig.LogGroup)!) };
+  return {
+    Effect: 'Allow',
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Resource: arnOf(refOf(resource(s, idOf(s, fn.function)).Properties.LoggingConfig.LogGroup)!),
+  };
 }
 
 describe('the bus', () => {
@@ -43,14 +71,22 @@ describe('the bus', () => {
 
   it('archives every event of the configured source for replay (90 days)', () => {
     const busId = resourcesOf(dev.template, 'AWS::Events::EventBus')[0]![0];
-    dev.template.hasResourceProperties('AWS::Events::Archive', { SourceArn: arnOf(busId), EventPattern: { source: ['device-manager'] }, RetentionDays: 90 });
-    synthesize({ eventSource: 'acme.dm' }).template.hasResourceProperties('AWS::Events::Archive', { EventPattern: { source: ['acme.dm'] } });
+    dev.template.hasResourceProperties('AWS::Events::Archive', {
+      SourceArn: arnOf(busId),
+      EventPattern: { source: ['device-manager'] },
+      RetentionDays: 90,
+    });
+    synthesize({ eventSource: 'acme.dm' }).template.hasResourceProperties('AWS::Events::Archive', {
+      EventPattern: { source: ['acme.dm'] },
+    });
   });
 });
 
 describe('the outbox publisher', () => {
   it('is fed by the table stream: INSERTs of outbox records only, bisected, partial failures reported, bounded retries, then the DLQ', () => {
-    const mappings = resourcesOf(dev.template, 'AWS::Lambda::EventSourceMapping').filter(([, m]) => refOf(m.Properties!.FunctionName) === idOf(dev, dev.stack.events.publisher.function));
+    const mappings = resourcesOf(dev.template, 'AWS::Lambda::EventSourceMapping').filter(
+      ([, m]) => refOf(m.Properties!.FunctionName) === idOf(dev, dev.stack.events.publisher.function),
+    );
     expect(mappings).toHaveLength(1);
     expect(mappings[0]![1].Properties).toEqual({
       FunctionName: { Ref: idOf(dev, dev.stack.events.publisher.function) },
@@ -62,7 +98,11 @@ describe('the outbox publisher', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       MaximumRetryAttempts: 10,
       DestinationConfig: { OnFailure: { Destination: arnOf(idOf(dev, dev.stack.events.publishDeadLetterQueue)) } },
-      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { NewImage: { kind: { S: ['outbox'] } } } }) }] },
+      FilterCriteria: {
+        Filters: [
+          { Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { NewImage: { kind: { S: ['outbox'] } } } }) },
+        ],
+      },
     });
   });
 
@@ -75,8 +115,16 @@ describe('the outbox publisher', () => {
       PUBLISH_DLQ_URL: { Ref: idOf(dev, dev.stack.events.publishDeadLetterQueue) },
     });
     const s = synthesize({ eventSource: 'acme.device-manager' });
-    const env = { ...resource(s, idOf(s, s.stack.events.publisher.function)).Properties.Environment.Variables, EVENT_BUS_NAME: 'bus', PUBLISH_DLQ_URL: 'https://sqs/dlq' };
-    expect(loadPublisherConfig(env)).toMatchObject({ eventBusName: 'bus', eventSource: 'acme.device-manager', deadLetterQueueUrl: 'https://sqs/dlq' });
+    const env = {
+      ...resource(s, idOf(s, s.stack.events.publisher.function)).Properties.Environment.Variables,
+      EVENT_BUS_NAME: 'bus',
+      PUBLISH_DLQ_URL: 'https://sqs/dlq',
+    };
+    expect(loadPublisherConfig(env)).toMatchObject({
+      eventBusName: 'bus',
+      eventSource: 'acme.device-manager',
+      deadLetterQueueUrl: 'https://sqs/dlq',
+    });
   });
 
   it('may only put events on the bus, send to its DLQ, read the table’s streams and write its logs', () => {
@@ -84,9 +132,17 @@ describe('the outbox publisher', () => {
     expect(sorted(roleStatements(dev, events.publisher))).toEqual(
       sorted([
         logsStatement(dev, events.publisher),
-        { Effect: 'Allow', Action: 'events:PutEvents', Resource: arnOf(resourcesOf(dev.template, 'AWS::Events::EventBus')[0]![0]) },
+        {
+          Effect: 'Allow',
+          Action: 'events:PutEvents',
+          Resource: arnOf(resourcesOf(dev.template, 'AWS::Events::EventBus')[0]![0]),
+        },
         { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(idOf(dev, events.publishDeadLetterQueue)) },
-        { Effect: 'Allow', Action: [...STREAM_READ_ACTIONS], Resource: { 'Fn::Join': ['', [tableArn(dev), '/stream/*']] } },
+        {
+          Effect: 'Allow',
+          Action: [...STREAM_READ_ACTIONS],
+          Resource: { 'Fn::Join': ['', [tableArn(dev), '/stream/*']] },
+        },
       ]),
     );
   });
@@ -102,25 +158,55 @@ describe('the certificate intake', () => {
     expect(rule).toMatchObject({
       EventBusName: { Ref: resourcesOf(dev.template, 'AWS::Events::EventBus')[0]![0] },
       EventPattern: { source: ['lamassu.ca'], 'detail-type': ['certificate.status.update'] },
-      Targets: [{ Arn: arnOf(queueId), DeadLetterConfig: { Arn: dlq }, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 } }],
+      Targets: [
+        {
+          Arn: arnOf(queueId),
+          DeadLetterConfig: { Arn: dlq },
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 },
+        },
+      ],
     });
     // 600 s of unknown-serial retries at one per minute (11 receives) and 5 more for other failures.
     expect(certificateMaxReceives(600)).toBe(16);
-    expect(resource(dev, queueId).Properties).toMatchObject({ VisibilityTimeout: 60, SqsManagedSseEnabled: true, RedrivePolicy: { deadLetterTargetArn: dlq, maxReceiveCount: 16 } });
-    const mapping = resourcesOf(dev.template, 'AWS::Lambda::EventSourceMapping').find(([, m]) => refOf(m.Properties!.FunctionName) === intake)!;
-    expect(mapping[1].Properties).toEqual({ FunctionName: { Ref: intake }, EventSourceArn: arnOf(queueId), BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    expect(resource(dev, queueId).Properties).toMatchObject({
+      VisibilityTimeout: 60,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: dlq, maxReceiveCount: 16 },
+    });
+    const mapping = resourcesOf(dev.template, 'AWS::Lambda::EventSourceMapping').find(
+      ([, m]) => refOf(m.Properties!.FunctionName) === intake,
+    )!;
+    expect(mapping[1].Properties).toEqual({
+      FunctionName: { Ref: intake },
+      EventSourceArn: arnOf(queueId),
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
     const fn = resource(dev, intake).Properties;
     expect(fn).toMatchObject({ Timeout: 30, Environment: { Variables: { UNKNOWN_SERIAL_RETRY_SECONDS: '600' } } });
     // Not invoked by EventBridge any more: no invoke permission, no async-invoke configuration.
-    expect(resourcesOf(dev.template, 'AWS::Lambda::Permission').filter(([, p]) => refOf(p.Properties!.FunctionName) === intake)).toEqual([]);
-    expect(resourcesOf(dev.template, 'AWS::Lambda::EventInvokeConfig').filter(([, c]) => refOf(c.Properties!.FunctionName) === intake)).toEqual([]);
+    expect(
+      resourcesOf(dev.template, 'AWS::Lambda::Permission').filter(
+        ([, p]) => refOf(p.Properties!.FunctionName) === intake,
+      ),
+    ).toEqual([]);
+    expect(
+      resourcesOf(dev.template, 'AWS::Lambda::EventInvokeConfig').filter(
+        ([, c]) => refOf(c.Properties!.FunctionName) === intake,
+      ),
+    ).toEqual([]);
   });
 
   it('takes unknownSerialRetrySeconds (0 to 3600) and sizes the receives by it', () => {
     const short = synthesize({ unknownSerialRetrySeconds: 120 });
     const events = short.stack.events;
-    expect(resource(short, idOf(short, events.certificateQueue)).Properties.RedrivePolicy.maxReceiveCount).toBe(certificateMaxReceives(120));
-    expect(resource(short, idOf(short, events.certificateIntake.function)).Properties.Environment.Variables.UNKNOWN_SERIAL_RETRY_SECONDS).toBe('120');
+    expect(resource(short, idOf(short, events.certificateQueue)).Properties.RedrivePolicy.maxReceiveCount).toBe(
+      certificateMaxReceives(120),
+    );
+    expect(
+      resource(short, idOf(short, events.certificateIntake.function)).Properties.Environment.Variables
+        .UNKNOWN_SERIAL_RETRY_SECONDS,
+    ).toBe('120');
     expect(() => parseConfig({ unknownSerialRetrySeconds: 3601 })).toThrow(DeploymentConfigError);
     expect(() => parseConfig({ unknownSerialRetrySeconds: -1 })).toThrow('unknownSerialRetrySeconds');
   });
@@ -128,9 +214,16 @@ describe('the certificate intake', () => {
   it('matches exactly the configured certificateSources, and refuses an invalid list', () => {
     const custom = synthesize({ certificateSources: ['acme.pki', 'lamassu.ca.eu'] });
     const rule = resource(custom, idOf(custom, custom.stack.events.certificateRule)).Properties;
-    expect(rule!.EventPattern).toEqual({ source: ['acme.pki', 'lamassu.ca.eu'], 'detail-type': ['certificate.status.update'] });
-    expect(() => synthesize({ certificateSources: [] })).toThrow('deviceManager.certificateSources must be an array of 1 to 10 distinct event sources');
-    expect(() => synthesize({ certificateSources: ['ok', ' bad'] })).toThrow('deviceManager.certificateSources[1] must match');
+    expect(rule!.EventPattern).toEqual({
+      source: ['acme.pki', 'lamassu.ca.eu'],
+      'detail-type': ['certificate.status.update'],
+    });
+    expect(() => synthesize({ certificateSources: [] })).toThrow(
+      'deviceManager.certificateSources must be an array of 1 to 10 distinct event sources',
+    );
+    expect(() => synthesize({ certificateSources: ['ok', ' bad'] })).toThrow(
+      'deviceManager.certificateSources[1] must match',
+    );
   });
 
   it('may Query the serial index only, do the device writes, consume its queue and write its logs', () => {
@@ -139,8 +232,22 @@ describe('the certificate intake', () => {
       sorted([
         logsStatement(dev, events.certificateIntake),
         { Effect: 'Allow', Action: [...CERTIFICATE_INTAKE_TABLE_ACTIONS], Resource: tableArn(dev) },
-        { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [tableArn(dev), '/index/version-by-serial']] } },
-        { Effect: 'Allow', Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'], Resource: arnOf(idOf(dev, events.certificateQueue)) },
+        {
+          Effect: 'Allow',
+          Action: 'dynamodb:Query',
+          Resource: { 'Fn::Join': ['', [tableArn(dev), '/index/version-by-serial']] },
+        },
+        {
+          Effect: 'Allow',
+          Action: [
+            'sqs:ChangeMessageVisibility',
+            'sqs:DeleteMessage',
+            'sqs:GetQueueAttributes',
+            'sqs:GetQueueUrl',
+            'sqs:ReceiveMessage',
+          ],
+          Resource: arnOf(idOf(dev, events.certificateQueue)),
+        },
       ]),
     );
   });
@@ -152,19 +259,35 @@ describe('dead-letter queues', () => {
     ['with', () => iot, 3],
   ] as const)('are encrypted, TLS only and alarmed on their depth, %s the IoT sync', (_name, get, count) => {
     const s = get();
-    const queues = [s.stack.events.publishDeadLetterQueue, s.stack.events.certificateDeadLetterQueue, ...(s.stack.iotSync ? [s.stack.iotSync.deadLetterQueue] : [])];
+    const queues = [
+      s.stack.events.publishDeadLetterQueue,
+      s.stack.events.certificateDeadLetterQueue,
+      ...(s.stack.iotSync ? [s.stack.iotSync.deadLetterQueue] : []),
+    ];
     expect(queues).toHaveLength(count);
-    const alarms = resourcesOf(s.template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties!).filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
+    const alarms = resourcesOf(s.template, 'AWS::CloudWatch::Alarm')
+      .map(([, a]) => a.Properties!)
+      .filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
     expect(alarms).toHaveLength(count);
     for (const queue of queues) {
       const id = idOf(s, queue);
       expect(resource(s, id).Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
       s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: id }],
-        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
       });
       expect(alarms).toContainEqual(
-        expect.objectContaining({ Namespace: 'AWS/SQS', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }], Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', Statistic: 'Maximum' }),
+        expect.objectContaining({
+          Namespace: 'AWS/SQS',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }],
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+          Statistic: 'Maximum',
+        }),
       );
     }
   });
@@ -175,7 +298,9 @@ describe('the AWS IoT sync', () => {
     expect(dev.stack.iotSync).toBeUndefined();
     expect(resourcesOf(dev.template, 'AWS::IoT::ThingType')).toEqual([]);
     expect(resourcesOf(dev.template, 'AWS::SQS::Queue')).toHaveLength(3);
-    const statements = resourcesOf(dev.template, 'AWS::IAM::Policy').flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as Statement[]);
+    const statements = resourcesOf(dev.template, 'AWS::IAM::Policy').flatMap(
+      ([, p]) => p.Properties!.PolicyDocument.Statement as Statement[],
+    );
     expect(statements.flatMap((st) => asArray(st.Action)).filter((a) => a.startsWith('iot:'))).toEqual([]);
   });
 
@@ -187,17 +312,36 @@ describe('the AWS IoT sync', () => {
       EventPattern: { source: ['device-manager'], 'detail-type': [{ prefix: 'device.' }] },
       Targets: [{ Arn: arnOf(queueId) }],
     });
-    expect(resource(iot, queueId).Properties).toMatchObject({ VisibilityTimeout: 360, RedrivePolicy: { deadLetterTargetArn: arnOf(idOf(iot, sync.deadLetterQueue)), maxReceiveCount: 5 } });
-    const mapping = resourcesOf(iot.template, 'AWS::Lambda::EventSourceMapping').find(([, m]) => JSON.stringify(m.Properties!.EventSourceArn) === JSON.stringify(arnOf(queueId)))!;
-    expect(mapping[1].Properties).toMatchObject({ FunctionName: { Ref: idOf(iot, sync.function.function) }, BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'], ScalingConfig: { MaximumConcurrency: 5 } });
+    expect(resource(iot, queueId).Properties).toMatchObject({
+      VisibilityTimeout: 360,
+      RedrivePolicy: { deadLetterTargetArn: arnOf(idOf(iot, sync.deadLetterQueue)), maxReceiveCount: 5 },
+    });
+    const mapping = resourcesOf(iot.template, 'AWS::Lambda::EventSourceMapping').find(
+      ([, m]) => JSON.stringify(m.Properties!.EventSourceArn) === JSON.stringify(arnOf(queueId)),
+    )!;
+    expect(mapping[1].Properties).toMatchObject({
+      FunctionName: { Ref: idOf(iot, sync.function.function) },
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
   });
 
   it('gives things a thing type (50 attributes) and hands the settings to the function, whose loader reads them back', () => {
     const sync = iot.stack.iotSync!;
     const thingTypeId = idOf(iot, sync.thingType);
-    expect(resource(iot, thingTypeId).Properties).toEqual({ ThingTypeName: 'DeviceManager-dev', ThingTypeProperties: { SearchableAttributes: ['status', 'dms_owner'], ThingTypeDescription: expect.any(String) } });
+    expect(resource(iot, thingTypeId).Properties).toEqual({
+      ThingTypeName: 'DeviceManager-dev',
+      ThingTypeProperties: { SearchableAttributes: ['status', 'dms_owner'], ThingTypeDescription: expect.any(String) },
+    });
     const variables = resource(iot, idOf(iot, sync.function.function)).Properties.Environment.Variables;
-    expect(variables).toMatchObject({ IOT_SYNC_ENABLED: 'true', IOT_METADATA_KEYS: 'firmware_version,location', IOT_THING_TYPE: { Ref: thingTypeId }, IOT_DECOMMISSION_CERTIFICATE_STATUS: 'REVOKED', TABLE_NAME: { Ref: tableId(iot) } });
+    expect(variables).toMatchObject({
+      IOT_SYNC_ENABLED: 'true',
+      IOT_METADATA_KEYS: 'firmware_version,location',
+      IOT_THING_TYPE: { Ref: thingTypeId },
+      IOT_DECOMMISSION_CERTIFICATE_STATUS: 'REVOKED',
+      TABLE_NAME: { Ref: tableId(iot) },
+    });
     expect(loadIotSyncConfig({ ...variables, IOT_THING_TYPE: 'DeviceManager-dev' })).toMatchObject({
       enabled: true,
       metadataKeys: ['firmware_version', 'location'],
@@ -208,19 +352,46 @@ describe('the AWS IoT sync', () => {
 
   it('may call exactly the seven IoT actions, on things (and its thing type) and certificates of this account and region, and read devices by key', () => {
     const sync = iot.stack.iotSync!;
-    const iotArn = (rest: unknown[]) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iot:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ...rest]] });
+    const iotArn = (rest: unknown[]) => ({
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':iot:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ...rest],
+      ],
+    });
     const queueArn = arnOf(idOf(iot, sync.queue));
     expect(sorted(roleStatements(iot, sync.function))).toEqual(
       sorted([
         logsStatement(iot, sync.function),
         { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: tableArn(iot) },
-        { Effect: 'Allow', Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'], Resource: queueArn },
-        { Effect: 'Allow', Action: [...IOT_THING_ACTIONS], Resource: [iotArn([':thing/*']), iotArn([':thingtype/', { Ref: idOf(iot, sync.thingType) }])] },
+        {
+          Effect: 'Allow',
+          Action: [
+            'sqs:ChangeMessageVisibility',
+            'sqs:DeleteMessage',
+            'sqs:GetQueueAttributes',
+            'sqs:GetQueueUrl',
+            'sqs:ReceiveMessage',
+          ],
+          Resource: queueArn,
+        },
+        {
+          Effect: 'Allow',
+          Action: [...IOT_THING_ACTIONS],
+          Resource: [iotArn([':thing/*']), iotArn([':thingtype/', { Ref: idOf(iot, sync.thingType) }])],
+        },
         { Effect: 'Allow', Action: [...IOT_CERTIFICATE_ACTIONS], Resource: iotArn([':cert/*']) },
       ]),
     );
     expect([...IOT_THING_ACTIONS, ...IOT_CERTIFICATE_ACTIONS].sort()).toEqual(
-      ['iot:AttachThingPrincipal', 'iot:CreateThing', 'iot:DescribeCertificate', 'iot:DescribeThing', 'iot:DetachThingPrincipal', 'iot:UpdateCertificate', 'iot:UpdateThing'].sort(),
+      [
+        'iot:AttachThingPrincipal',
+        'iot:CreateThing',
+        'iot:DescribeCertificate',
+        'iot:DescribeThing',
+        'iot:DetachThingPrincipal',
+        'iot:UpdateCertificate',
+        'iot:UpdateThing',
+      ].sort(),
     );
   });
 
@@ -236,8 +407,12 @@ describe('the AWS IoT sync', () => {
 
   it('takes decommissionCertificateStatus INACTIVE or REVOKED only', () => {
     expect(parseConfig({ iotSync: { enabled: true } }).iotSync).toEqual({ enabled: true, metadataKeys: [] });
-    expect(parseConfig({ iotSync: { decommissionCertificateStatus: 'REVOKED' } }).iotSync.decommissionCertificateStatus).toBe('REVOKED');
+    expect(
+      parseConfig({ iotSync: { decommissionCertificateStatus: 'REVOKED' } }).iotSync.decommissionCertificateStatus,
+    ).toBe('REVOKED');
     expect(() => parseConfig({ iotSync: { decommissionCertificateStatus: 'DELETED' } })).toThrow(DeploymentConfigError);
-    expect(() => parseConfig({ iotSync: { decommissionCertificateStatus: 'DELETED' } })).toThrow(/^deviceManager\.iotSync\.decommissionCertificateStatus must be 'INACTIVE' or 'REVOKED'/);
+    expect(() => parseConfig({ iotSync: { decommissionCertificateStatus: 'DELETED' } })).toThrow(
+      /^deviceManager\.iotSync\.decommissionCertificateStatus must be 'INACTIVE' or 'REVOKED'/,
+    );
   });
 });

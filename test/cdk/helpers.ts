@@ -12,7 +12,9 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 /** The feature flags of cdk.json, so the tests synthesize what `cdk synth` does. */
 function featureFlags(): Record<string, unknown> {
-  const cdkJson = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+  const cdkJson = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
   const { [CONTEXT_KEY]: _settings, ...flags } = cdkJson.context ?? {};
   return flags;
 }
@@ -26,7 +28,10 @@ export interface Synthesized {
 
 /** An App as `cdk synth` makes it (cdk.json's feature flags), without bundling or CloudFormation validation. */
 export function testApp(): App {
-  return new App({ context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+  return new App({
+    context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [] },
+    builtinCloudFormationValidation: false,
+  });
 }
 
 /**
@@ -65,7 +70,11 @@ function build(config: DeploymentConfig, env?: Env): Synthesized {
 /** Runs the AWS Solutions pack over a construct tree; returns the unacknowledged findings. */
 export function nagFindings(scope: IConstruct): { rule: string; severity: string; paths: string[] }[] {
   const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(scope);
-  return report.violations.map((v) => ({ rule: v.ruleName, severity: v.severity ?? '', paths: v.violatingResources.map((r) => r.constructPath ?? '') }));
+  return report.violations.map((v) => ({
+    rule: v.ruleName,
+    severity: v.severity ?? '',
+    paths: v.violatingResources.map((r) => r.constructPath ?? ''),
+  }));
 }
 
 /** Every cdk-nag acknowledgement (rule id → reason) recorded with Validations.of(...).acknowledge in a tree. */
@@ -85,7 +94,13 @@ export function acknowledgements(scope: IConstruct): Map<string, Set<string>> {
   return found;
 }
 
-type Resource = { Type: string; Properties?: Record<string, any>; Metadata?: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+type Resource = {
+  Type: string;
+  Properties?: Record<string, any>;
+  Metadata?: Record<string, any>;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+};
 
 export function resourcesOf(template: Template, type: string): [string, Resource][] {
   return Object.entries(template.findResources(type) as Record<string, Resource>);
@@ -107,8 +122,15 @@ export interface Statement {
 export const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
 /** The statement CDK adds to a function's role for active tracing (X-Ray allows no narrower resource). */
-export const XRAY_STATEMENT: Statement = { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' };
-export const isXray = (s: Statement) => s.Effect === 'Allow' && s.Resource === '*' && JSON.stringify([...asArray(s.Action)].sort()) === JSON.stringify(XRAY_STATEMENT.Action);
+export const XRAY_STATEMENT: Statement = {
+  Effect: 'Allow',
+  Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+  Resource: '*',
+};
+export const isXray = (s: Statement) =>
+  s.Effect === 'Allow' &&
+  s.Resource === '*' &&
+  JSON.stringify([...asArray(s.Action)].sort()) === JSON.stringify(XRAY_STATEMENT.Action);
 
 /**
  * All policy statements that apply to a role: inline policies and AWS::IAM::Policy resources attached
@@ -116,7 +138,9 @@ export const isXray = (s: Statement) => s.Effect === 'Allow' && s.Resource === '
  */
 export function statementsOfRole(template: Template, roleId: string, { xray = false } = {}): Statement[] {
   const role = template.toJSON().Resources[roleId] as Resource;
-  const inline = (role.Properties?.Policies ?? []).flatMap((p: { PolicyDocument: { Statement: Statement[] } }) => p.PolicyDocument.Statement);
+  const inline = (role.Properties?.Policies ?? []).flatMap(
+    (p: { PolicyDocument: { Statement: Statement[] } }) => p.PolicyDocument.Statement,
+  );
   const attached = resourcesOf(template, 'AWS::IAM::Policy')
     .filter(([, p]) => (p.Properties?.Roles ?? []).some((r: unknown) => refOf(r) === roleId))
     .flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as Statement[]);

@@ -8,9 +8,14 @@ import { loadConfig, loadPublisherConfig } from '../../functions/shared/config';
 import { HTTP_ROUTES, LAMASSU_PREFIX } from '../../functions/handlers/http/routes';
 import { resourcesOf, type Synthesized, synthesize } from './helpers';
 
-const idOf = (s: Synthesized, construct: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnFunction);
+const idOf = (s: Synthesized, construct: { node: { defaultChild?: unknown } }) =>
+  s.stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnFunction);
 // `any`: CloudFormation properties are asserted field by field.
-const variablesOf = (s: Synthesized, construct: { node: { defaultChild?: unknown } }) => (s.template.toJSON().Resources[idOf(s, construct)] as { Properties: any }).Properties.Environment.Variables as Record<string, unknown>;
+const variablesOf = (s: Synthesized, construct: { node: { defaultChild?: unknown } }) =>
+  (s.template.toJSON().Resources[idOf(s, construct)] as { Properties: any }).Properties.Environment.Variables as Record<
+    string,
+    unknown
+  >;
 
 const dev = synthesize({ stageName: 'dev' });
 const on = synthesize({ stageName: 'dev', lamassuEvents: true });
@@ -18,7 +23,9 @@ const v1 = HTTP_ROUTES.filter((r) => r.path.startsWith(LAMASSU_PREFIX));
 
 it('has the 17 Lamassu routes, each behind the IAM authorizer with its own function', () => {
   expect(v1).toHaveLength(17);
-  const routes = resourcesOf(dev.template, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties as { RouteKey: string; AuthorizationType: string; Target: unknown });
+  const routes = resourcesOf(dev.template, 'AWS::ApiGatewayV2::Route').map(
+    ([, r]) => r.Properties as { RouteKey: string; AuthorizationType: string; Target: unknown },
+  );
   for (const route of v1) {
     const deployed = routes.find((r) => r.RouteKey === `${route.method} ${route.path}`);
     expect(deployed).toMatchObject({ AuthorizationType: 'AWS_IAM' });
@@ -32,7 +39,11 @@ it('lamassuEvents: true reaches the API functions (snapshots) and the publisher 
   expect(variablesOf(on, on.stack.events.publisher.function).LAMASSU_EVENTS).toBe('true');
   expect(variablesOf(dev, dev.stack.events.publisher.function).LAMASSU_EVENTS).toBeUndefined();
   expect(variablesOf(dev, dev.stack.api.functions.get('lamassu/get-device')!.function).LAMASSU_EVENTS).toBeUndefined();
-  const publisherEnv = { ...variablesOf(on, on.stack.events.publisher.function), EVENT_BUS_NAME: 'bus', PUBLISH_DLQ_URL: 'https://sqs/dlq' } as Record<string, string>;
+  const publisherEnv = {
+    ...variablesOf(on, on.stack.events.publisher.function),
+    EVENT_BUS_NAME: 'bus',
+    PUBLISH_DLQ_URL: 'https://sqs/dlq',
+  } as Record<string, string>;
   expect(loadPublisherConfig(publisherEnv).lamassuEvents).toBe(true);
   expect(loadConfig({ TABLE_NAME: 't', LAMASSU_EVENTS: 'true' }).lamassuEvents).toBe(true);
   expect(loadConfig({ TABLE_NAME: 't' }).lamassuEvents).toBe(false);

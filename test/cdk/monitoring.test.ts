@@ -13,14 +13,29 @@ describe('monitoring', () => {
       ComparisonOperator: 'GreaterThanThreshold',
       Metrics: Match.arrayWith([
         Match.objectLike({ Expression: '100 * errors / MAX([requests, 1])' }),
-        Match.objectLike({ Id: 'errors', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: '5xx', Namespace: 'AWS/ApiGateway' }) }) }),
-        Match.objectLike({ Id: 'requests', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Count', Namespace: 'AWS/ApiGateway' }) }) }),
+        Match.objectLike({
+          Id: 'errors',
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: '5xx', Namespace: 'AWS/ApiGateway' }),
+          }),
+        }),
+        Match.objectLike({
+          Id: 'requests',
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: 'Count', Namespace: 'AWS/ApiGateway' }),
+          }),
+        }),
       ]),
     });
   });
 
   it('alarms on sweeper errors and on a sweep lag above twice the interval', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmDescription: Match.stringLikeRegexp('sweeper failed'), MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 0 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmDescription: Match.stringLikeRegexp('sweeper failed'),
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Threshold: 0,
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: METRIC.sweepLag,
       Namespace: METRICS_NAMESPACE,
@@ -36,7 +51,8 @@ describe('monitoring', () => {
     const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
     expect(Object.keys(dashboards)).toHaveLength(1);
     const body = JSON.stringify(Object.values(dashboards)[0]!.Properties.DashboardBody);
-    for (const name of [METRIC.devicesCreated, METRIC.statusTransitions, METRIC.sweepDuration, METRIC.sweepLag, '5xx']) expect(body).toContain(name);
+    for (const name of [METRIC.devicesCreated, METRIC.statusTransitions, METRIC.sweepDuration, METRIC.sweepLag, '5xx'])
+      expect(body).toContain(name);
     template.hasOutput('DashboardName', {});
   });
 });

@@ -7,7 +7,7 @@ const configs: [string, unknown][] = [
   ['the default (IAM) deployment', undefined],
   ['a JWT deployment', { auth: { type: 'jwt', issuer: 'https://idp.example.com', audience: ['api'] } }],
   ['a destroyable deployment', { removalPolicy: 'destroy' }],
-  ['a deployment calling Lamassu\'s CA', { lamassuEvents: true, caApiUrl: 'https://ca.example.com' }],
+  ["a deployment calling Lamassu's CA", { lamassuEvents: true, caApiUrl: 'https://ca.example.com' }],
   ['an unauthenticated development deployment', { auth: { type: 'none', iUnderstandThisIsInsecure: true } }],
 ];
 
@@ -23,7 +23,8 @@ describe('cdk-nag AwsSolutions', () => {
       const warnings = annotations.findWarning('*', Match.anyValue()).map((w) => String(w.entry.data));
       const noAuth = name.includes('unauthenticated');
       expect(warnings).toEqual(noAuth ? [expect.stringContaining("auth.type is 'none'")] : []);
-      for (const [message] of printed.mock.calls) expect(noAuth && String(message).includes("auth.type is 'none'")).toBe(true);
+      for (const [message] of printed.mock.calls)
+        expect(noAuth && String(message).includes("auth.type is 'none'")).toBe(true);
     } finally {
       printed.mockRestore();
     }
@@ -56,6 +57,8 @@ describe('cdk-nag AwsSolutions', () => {
     const role = new Role(stack, 'Careless', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     role.addToPolicy(new PolicyStatement({ actions: ['dynamodb:*'], resources: ['*'] }));
     const rules = nagFindings(stack).map((f) => f.rule);
-    expect(rules).toEqual(expect.arrayContaining(['AwsSolutions-IAM5[Action::dynamodb:*]', 'AwsSolutions-IAM5[Resource::*]']));
+    expect(rules).toEqual(
+      expect.arrayContaining(['AwsSolutions-IAM5[Action::dynamodb:*]', 'AwsSolutions-IAM5[Resource::*]']),
+    );
   });
 });

@@ -4,24 +4,52 @@ import { isXray, resourcesOf, refOf, statementsOfRole, synthesize, type Synthesi
 const withIot = synthesize({ iotSync: { enabled: true, metadataKeys: ['firmware_version'] } });
 
 type Props = Record<string, any>;
-const alarms = (s: Synthesized): Props[] => resourcesOf(s.template, 'AWS::CloudWatch::Alarm').map(([id, r]) => ({ id, ...(r.Properties as Props) }));
+const alarms = (s: Synthesized): Props[] =>
+  resourcesOf(s.template, 'AWS::CloudWatch::Alarm').map(([id, r]) => ({ id, ...(r.Properties as Props) }));
 const functionOf = (alarm: Props) => refOf(alarm.Dimensions?.find((d: Props) => d.Name === 'FunctionName')?.Value);
 
 describe('alarms', () => {
   it('every function of the stack has an error alarm', () => {
     const functions = resourcesOf(withIot.template, 'AWS::Lambda::Function').map(([id]) => id);
     expect(functions.length).toBeGreaterThan(20);
-    const alarmed = new Set(alarms(withIot).filter((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === 'Errors').map(functionOf));
+    const alarmed = new Set(
+      alarms(withIot)
+        .filter((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === 'Errors')
+        .map(functionOf),
+    );
     expect(functions.filter((f) => !alarmed.has(f))).toEqual([]);
-    const byFunction = alarms(withIot).filter((a) => a.MetricName === 'Errors' && functionOf(a) === withIot.stack.resolve((withIot.stack.iotSync!.function.function.node.defaultChild as any).logicalId));
-    expect(byFunction).toEqual([expect.objectContaining({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', Statistic: 'Sum', Period: 300, TreatMissingData: 'notBreaching' })]);
+    const byFunction = alarms(withIot).filter(
+      (a) =>
+        a.MetricName === 'Errors' &&
+        functionOf(a) ===
+          withIot.stack.resolve((withIot.stack.iotSync!.function.function.node.defaultChild as any).logicalId),
+    );
+    expect(byFunction).toEqual([
+      expect.objectContaining({
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Statistic: 'Sum',
+        Period: 300,
+        TreatMissingData: 'notBreaching',
+      }),
+    ]);
   });
 
   it('watches the iterator age of the outbox stream mapping', () => {
-    const publisher = withIot.stack.resolve((withIot.stack.events.publisher.function.node.defaultChild as any).logicalId);
+    const publisher = withIot.stack.resolve(
+      (withIot.stack.events.publisher.function.node.defaultChild as any).logicalId,
+    );
     const age = alarms(withIot).filter((a) => a.MetricName === 'IteratorAge');
     expect(age).toEqual([
-      expect.objectContaining({ Namespace: 'AWS/Lambda', Statistic: 'Maximum', Period: 300, Threshold: 600000, EvaluationPeriods: 2, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' }),
+      expect.objectContaining({
+        Namespace: 'AWS/Lambda',
+        Statistic: 'Maximum',
+        Period: 300,
+        Threshold: 600000,
+        EvaluationPeriods: 2,
+        DatapointsToAlarm: 2,
+        TreatMissingData: 'notBreaching',
+      }),
     ]);
     expect(functionOf(age[0]!)).toBe(publisher);
   });
@@ -32,18 +60,38 @@ describe('alarms', () => {
     [60, 7200, 'breaching'],
     [720, 86400, 'breaching'],
     [1440, 86400, 'missing'],
-  ])('SweepLag with sweepRateMinutes %i: period %i s, missing data %s, threshold two intervals', (rate, period, missing) => {
-    const lag = alarms(synthesize({ sweepRateMinutes: rate })).filter((a) => a.id.startsWith('MonitoringSweepLag'));
-    expect(lag).toEqual([expect.objectContaining({ Period: period, TreatMissingData: missing, Threshold: 2 * rate * 60, EvaluationPeriods: 1, Statistic: 'Maximum' })]);
-  });
+  ])(
+    'SweepLag with sweepRateMinutes %i: period %i s, missing data %s, threshold two intervals',
+    (rate, period, missing) => {
+      const lag = alarms(synthesize({ sweepRateMinutes: rate })).filter((a) => a.id.startsWith('MonitoringSweepLag'));
+      expect(lag).toEqual([
+        expect.objectContaining({
+          Period: period,
+          TreatMissingData: missing,
+          Threshold: 2 * rate * 60,
+          EvaluationPeriods: 1,
+          Statistic: 'Maximum',
+        }),
+      ]);
+    },
+  );
 });
 
 it('the IoT sync rule dead-letters what it cannot deliver to the queue', () => {
-  const rule = resourcesOf(withIot.template, 'AWS::Events::Rule').find(([id]) => id.startsWith('IotSyncDeviceEventsRule'))![1].Properties as Props;
+  const rule = resourcesOf(withIot.template, 'AWS::Events::Rule').find(([id]) =>
+    id.startsWith('IotSyncDeviceEventsRule'),
+  )![1].Properties as Props;
   const dlq = withIot.stack.resolve((withIot.stack.iotSync!.deadLetterQueue.node.defaultChild as any).logicalId);
-  expect(rule.Targets).toEqual([expect.objectContaining({ DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlq, 'Arn'] } }, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 } })]);
+  expect(rule.Targets).toEqual([
+    expect.objectContaining({
+      DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlq, 'Arn'] } },
+      RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 },
+    }),
+  ]);
   // EventBridge may send to the DLQ.
-  const policies = resourcesOf(withIot.template, 'AWS::SQS::QueuePolicy').filter(([, p]) => (p.Properties!.Queues as unknown[]).some((q) => refOf(q) === dlq));
+  const policies = resourcesOf(withIot.template, 'AWS::SQS::QueuePolicy').filter(([, p]) =>
+    (p.Properties!.Queues as unknown[]).some((q) => refOf(q) === dlq),
+  );
   expect(JSON.stringify(policies)).toContain('events.amazonaws.com');
 });
 

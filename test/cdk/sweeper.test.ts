@@ -1,8 +1,24 @@
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { asArray, refOf, resourcesOf, statementsOfRole, type Synthesized, synthesize, defaultTableEnvironment } from './helpers';
+import {
+  asArray,
+  refOf,
+  resourcesOf,
+  statementsOfRole,
+  type Synthesized,
+  synthesize,
+  defaultTableEnvironment,
+} from './helpers';
 
 /** The write level: list pages (due devices, a DMS's devices, the metadata back-fill) are hydrated by BatchGetItem. */
-const SWEEPER_TABLE_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
+const SWEEPER_TABLE_ACTIONS = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+];
 
 let dev: Synthesized;
 beforeAll(() => {
@@ -17,7 +33,9 @@ function sweeperOf(s: Synthesized): { id: string; props: Record<string, any> } {
 describe('the sweep schedule', () => {
   it('is one enabled rule that runs every 5 minutes by default and targets only the sweeper', () => {
     // The schedules (the event rules on the bus are test/cdk/events.test.ts's).
-    const rules = resourcesOf(dev.template, 'AWS::Events::Rule').filter(([, r]) => r.Properties?.ScheduleExpression !== undefined);
+    const rules = resourcesOf(dev.template, 'AWS::Events::Rule').filter(
+      ([, r]) => r.Properties?.ScheduleExpression !== undefined,
+    );
     expect(rules).toHaveLength(1);
     const rule = rules[0]![1].Properties!;
     expect(rule.ScheduleExpression).toBe('rate(5 minutes)');
@@ -37,12 +55,21 @@ describe('the sweep schedule', () => {
   });
 
   it('may be invoked by EventBridge only from that rule', () => {
-    const ruleId = resourcesOf(dev.template, 'AWS::Events::Rule').find(([, r]) => r.Properties?.ScheduleExpression !== undefined)![0];
+    const ruleId = resourcesOf(dev.template, 'AWS::Events::Rule').find(
+      ([, r]) => r.Properties?.ScheduleExpression !== undefined,
+    )![0];
     const fromEvents = resourcesOf(dev.template, 'AWS::Lambda::Permission').filter(
-      ([, p]) => p.Properties!.Principal === 'events.amazonaws.com' && JSON.stringify(p.Properties!.FunctionName).includes(`"${sweeperOf(dev).id}"`),
+      ([, p]) =>
+        p.Properties!.Principal === 'events.amazonaws.com' &&
+        JSON.stringify(p.Properties!.FunctionName).includes(`"${sweeperOf(dev).id}"`),
     );
     expect(fromEvents.map(([, p]) => p.Properties)).toEqual([
-      { Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': [sweeperOf(dev).id, 'Arn'] }, Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] } },
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': [sweeperOf(dev).id, 'Arn'] },
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+      },
     ]);
   });
 });
@@ -50,20 +77,33 @@ describe('the sweep schedule', () => {
 describe('the sweeper function', () => {
   it('runs nodejs22.x on arm64 with 512 MB and a 5 minute timeout, without reserved concurrency', () => {
     const { props } = sweeperOf(dev);
-    expect(props).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 512, Timeout: 300, Handler: 'index.handler' });
+    expect(props).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 512,
+      Timeout: 300,
+      Handler: 'index.handler',
+    });
     // Overlapping sweeps are safe (one conditional write per device): nothing to serialise.
     expect(props.ReservedConcurrentExecutions).toBeUndefined();
     expect(props.Description).toBe('Status sweeper (every 5 min)');
   });
 
   it('is not retried after a failed run: the next scheduled run is the retry', () => {
-    const configs = resourcesOf(dev.template, 'AWS::Lambda::EventInvokeConfig').filter(([, c]) => refOf(c.Properties!.FunctionName) === sweeperOf(dev).id);
-    expect(configs.map(([, c]) => c.Properties)).toEqual([{ FunctionName: { Ref: sweeperOf(dev).id }, Qualifier: '$LATEST', MaximumRetryAttempts: 0 }]);
+    const configs = resourcesOf(dev.template, 'AWS::Lambda::EventInvokeConfig').filter(
+      ([, c]) => refOf(c.Properties!.FunctionName) === sweeperOf(dev).id,
+    );
+    expect(configs.map(([, c]) => c.Properties)).toEqual([
+      { FunctionName: { Ref: sweeperOf(dev).id }, Qualifier: '$LATEST', MaximumRetryAttempts: 0 },
+    ]);
   });
 
   it('logs to its own log group with the configured retention', () => {
     const logGroupId = refOf(sweeperOf(dev).props.LoggingConfig?.LogGroup)!;
-    expect(dev.template.toJSON().Resources[logGroupId]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+    expect(dev.template.toJSON().Resources[logGroupId]).toMatchObject({
+      Type: 'AWS::Logs::LogGroup',
+      Properties: { RetentionInDays: 30 },
+    });
   });
 
   it('gets the table settings', () => {

@@ -13,15 +13,26 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 describe('cfn-guard', () => {
   it('fails the synth of a stack with a queue that has no dead-letter queue, naming the rule and the construct', () => {
     const outdir = mkdtempSync(path.join(tmpdir(), 'careless-'));
-    const run = spawnSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(__dirname, 'fixtures', 'careless-app.ts')], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, CDK_OUTDIR: outdir },
-      encoding: 'utf8',
-    });
+    const run = spawnSync(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+        path.join(__dirname, 'fixtures', 'careless-app.ts'),
+      ],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, CDK_OUTDIR: outdir },
+        encoding: 'utf8',
+      },
+    );
     expect(run.status).not.toBe(0);
     expect(run.stdout + run.stderr).toMatch(/ValidationFailed[\s\S]*sqs_dlq_check/);
     const report = JSON.parse(readFileSync(path.join(outdir, 'validation-report.json'), 'utf8')) as {
-      pluginReports: { pluginName: string; conclusion: string; violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }[];
+      pluginReports: {
+        pluginName: string;
+        conclusion: string;
+        violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[];
+      }[];
     };
     const guard = report.pluginReports.find((p) => p.pluginName === 'cdk-validator-cfnguard');
     expect(guard?.conclusion).toBe('failure');

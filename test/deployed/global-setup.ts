@@ -45,7 +45,9 @@ export default async function globalSetup(): Promise<void> {
   // One at a time: each synth runs esbuild for every function and the machine may be small.
   for (const profile of profiles(caPort)) {
     const result = await synthProfile(profile, path.join(root, profile.name));
-    console.log(`\ndeploy simulation: synthesized ${profile.name} in ${(result.ms / 1000).toFixed(1)} s${result.ok ? '' : ' (FAILED)'}`);
+    console.log(
+      `\ndeploy simulation: synthesized ${profile.name} in ${(result.ms / 1000).toFixed(1)} s${result.ok ? '' : ' (FAILED)'}`,
+    );
     results.push(result);
   }
   writeFileSync(manifestFile, JSON.stringify({ caPort, results } satisfies Manifest, null, 2));

@@ -18,10 +18,21 @@ it('a bookmark forged with the table name as key is a 400, not a 500', async () 
   expect(reply.status).toBe(400);
   expect(reply.body).toEqual({ err: expect.any(String), code: 'INVALID_BOOKMARK' });
   // Genuine bookmarks keep working.
-  for (let i = 0; i < 3; i++) await call(service.url, 'PATCH', '/v2/devices/d1', { metadata: { i } }, { 'content-type': 'application/merge-patch+json' });
+  for (let i = 0; i < 3; i++)
+    await call(
+      service.url,
+      'PATCH',
+      '/v2/devices/d1',
+      { metadata: { i } },
+      { 'content-type': 'application/merge-patch+json' },
+    );
   const first = await call(service.url, 'GET', '/v2/devices/d1/events?page_size=2');
   expect(first.body.next).not.toBe('');
-  const second = await call(service.url, 'GET', `/v2/devices/d1/events?page_size=2&bookmark=${encodeURIComponent(first.body.next)}`);
+  const second = await call(
+    service.url,
+    'GET',
+    `/v2/devices/d1/events?page_size=2&bookmark=${encodeURIComponent(first.body.next)}`,
+  );
   expect(second.status).toBe(200);
   expect(second.body.list).toHaveLength(2);
 });

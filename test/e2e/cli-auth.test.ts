@@ -24,10 +24,28 @@ describe('--token against the local service with JWT auth', () => {
   beforeAll(async () => {
     const { publicKey, privateKey } = await generateKeyPair('RS256');
     const jwks = path.join(dir, 'jwks.json');
-    writeFileSync(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }));
-    sign = (scope) => new SignJWT({ scope }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer('https://issuer.test/').setAudience('device-manager').setIssuedAt().setExpirationTime('5m').sign(privateKey);
+    writeFileSync(
+      jwks,
+      JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }),
+    );
+    sign = (scope) =>
+      new SignJWT({ scope })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setIssuer('https://issuer.test/')
+        .setAudience('device-manager')
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(privateKey);
     service = await startLocalService({
-      env: { IN_MEMORY: 'true', PORT: '0', TABLE_NAME: `devices-${randomUUID()}`, SWEEP_INTERVAL_SECONDS: '0', AUTH_JWKS: jwks, AUTH_ISSUER: 'https://issuer.test/', AUTH_AUDIENCE: 'device-manager' },
+      env: {
+        IN_MEMORY: 'true',
+        PORT: '0',
+        TABLE_NAME: `devices-${randomUUID()}`,
+        SWEEP_INTERVAL_SECONDS: '0',
+        AUTH_JWKS: jwks,
+        AUTH_ISSUER: 'https://issuer.test/',
+        AUTH_AUDIENCE: 'device-manager',
+      },
       quiet: true,
     });
   });
@@ -36,7 +54,14 @@ describe('--token against the local service with JWT auth', () => {
   });
 
   it('imports with a writer token and reads stats with DEVICE_MANAGER_TOKEN', async () => {
-    const imported = await cli(['import', file, '--api', service.url, '--token', await sign('devices:read devices:write')]);
+    const imported = await cli([
+      'import',
+      file,
+      '--api',
+      service.url,
+      '--token',
+      await sign('devices:read devices:write'),
+    ]);
     expect(summaryCounts(imported.stdout)).toMatchObject({ created: 3 });
     expect(imported.code).toBe(0);
     const stats = await cli(['stats', '--api', service.url], { DEVICE_MANAGER_TOKEN: await sign('devices:read') });
@@ -48,15 +73,28 @@ describe('--token against the local service with JWT auth', () => {
     const anonymous = await cli(['stats', '--api', service.url]);
     expect(anonymous.code).toBe(2);
     expect(anonymous.stderr).toBe('device-manager: stats: 401 UNAUTHORIZED missing bearer token\n');
-    const reader = await cli(['import', path.join(dir, 'three.csv'), '--api', service.url, '--token', await sign('devices:read')]);
+    const reader = await cli([
+      'import',
+      path.join(dir, 'three.csv'),
+      '--api',
+      service.url,
+      '--token',
+      await sign('devices:read'),
+    ]);
     expect(reader.code).toBe(2);
-    expect(reader.stderr).toContain('device-manager: the API refused the credentials: 403 FORBIDDEN token lacks the scope devices:write');
+    expect(reader.stderr).toContain(
+      'device-manager: the API refused the credentials: 403 FORBIDDEN token lacks the scope devices:write',
+    );
     expect(reader.stdout).toBe('');
   });
 
   it('refuses --token with --aws', async () => {
     const both = await cli(['stats', '--api', service.url, '--token', 'x', '--aws', '--region', 'eu-west-1']);
-    expect(both).toEqual({ code: 2, stdout: '', stderr: 'device-manager: pass either --token (or DEVICE_MANAGER_TOKEN) or --aws, not both\n' });
+    expect(both).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'device-manager: pass either --token (or DEVICE_MANAGER_TOKEN) or --aws, not both\n',
+    });
   });
 });
 
@@ -85,7 +123,11 @@ describe('--aws SigV4 as the API receives it', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     api = `http://127.0.0.1:${(server.address() as { port: number }).port}/prod`;
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', AWS_SESSION_TOKEN: 'session-1' });
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+      AWS_SESSION_TOKEN: 'session-1',
+    });
     delete process.env.AWS_PROFILE;
   });
   afterAll(async () => {
@@ -95,10 +137,20 @@ describe('--aws SigV4 as the API receives it', () => {
 
   it('signs every request for execute-api in the given region with the default credential chain', async () => {
     expect((await cli(['import', file, '--api', api, '--aws', '--region', 'eu-west-1'])).code).toBe(0);
-    expect((await cli(['stats', '--api', api, '--aws', '--region', 'eu-west-1', '--filter', 'dms_owner[eq]dms 1'])).code).toBe(0);
-    expect(received.map((r) => `${r.method} ${r.url.split('?')[0]}`)).toEqual(['POST /prod/v2/devices', 'POST /prod/v2/devices', 'POST /prod/v2/devices', 'GET /prod/v2/stats/devices']);
+    expect(
+      (await cli(['stats', '--api', api, '--aws', '--region', 'eu-west-1', '--filter', 'dms_owner[eq]dms 1'])).code,
+    ).toBe(0);
+    expect(received.map((r) => `${r.method} ${r.url.split('?')[0]}`)).toEqual([
+      'POST /prod/v2/devices',
+      'POST /prod/v2/devices',
+      'POST /prod/v2/devices',
+      'GET /prod/v2/stats/devices',
+    ]);
     for (const r of received) {
-      const auth = /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/(\d{8})\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(String(r.headers.authorization));
+      const auth =
+        /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/(\d{8})\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(
+          String(r.headers.authorization),
+        );
       expect(auth).not.toBeNull();
       const signed = auth![2]!.split(';');
       expect(signed).toEqual(expect.arrayContaining(['host', 'x-amz-date', 'x-amz-security-token']));
@@ -122,6 +174,10 @@ describe('--aws SigV4 as the API receives it', () => {
 
   it('needs a region when the URL names none', async () => {
     const r = await cli(['stats', '--api', api, '--aws']);
-    expect(r).toEqual({ code: 2, stdout: '', stderr: `device-manager: --aws: cannot tell the region from ${new URL(api).host}; pass --region or set AWS_REGION\n` });
+    expect(r).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `device-manager: --aws: cannot tell the region from ${new URL(api).host}; pass --region or set AWS_REGION\n`,
+    });
   });
 });

@@ -22,13 +22,21 @@ const DAY = 86_400_000;
 /** Identity expiries per device kind, in days from now (default policy 60d / 14d). */
 const EXPIRIES = { active: 200, renewal: 30, expiring: 7 } as const;
 
-const start = (env: Record<string, string>) => startLocalService({ env: { PORT: '0', TABLE_NAME: `devices-${randomUUID()}`, SWEEP_INTERVAL_SECONDS: '0', ...env }, quiet: true });
+const start = (env: Record<string, string>) =>
+  startLocalService({
+    env: { PORT: '0', TABLE_NAME: `devices-${randomUUID()}`, SWEEP_INTERVAL_SECONDS: '0', ...env },
+    quiet: true,
+  });
 
 /** `export` into a file (stdout as a file stream, as a shell redirect would). */
 async function exportTo(file: string, args: string[]): Promise<{ code: number; stderr: string }> {
   const out = createWriteStream(file);
   let stderr = '';
-  const code = await run(['export', ...args, '--progress-interval', '0'], { stdout: out, stderr: { write: (s: string) => ((stderr += s), true) } as unknown as NodeJS.WritableStream, env: {} });
+  const code = await run(['export', ...args, '--progress-interval', '0'], {
+    stdout: out,
+    stderr: { write: (s: string) => ((stderr += s), true) } as unknown as NodeJS.WritableStream,
+    env: {},
+  });
   out.end();
   await once(out, 'finish');
   return { code, stderr };
@@ -61,7 +69,14 @@ describe('export and import round trip', () => {
     source = await start({ IN_MEMORY: 'true' });
     const lines: string[] = [];
     for (let i = 0; i < FLEET; i++) {
-      const device: Record<string, unknown> = { id: `rt-${i}`, dms_id: `dms-${i % 4}`, tags: [`t${i % 5}`, ...(i % 2 ? ['odd'] : [])], metadata: { i, site: { floor: i % 3 } }, icon: `icon-${i % 2}`, icon_color: i % 2 ? '#ff0000' : '#00ff00' };
+      const device: Record<string, unknown> = {
+        id: `rt-${i}`,
+        dms_id: `dms-${i % 4}`,
+        tags: [`t${i % 5}`, ...(i % 2 ? ['odd'] : [])],
+        metadata: { i, site: { floor: i % 3 } },
+        icon: `icon-${i % 2}`,
+        icon_color: i % 2 ? '#ff0000' : '#00ff00',
+      };
       if (i < 30) {
         const kind = (['active', 'renewal', 'expiring'] as const)[i % 3]!;
         device.certificate = (await certificate({ notAfter: new Date(Date.now() + EXPIRIES[kind] * DAY) })).pem;
@@ -71,8 +86,12 @@ describe('export and import round trip', () => {
     writeFileSync(path.join(dir, 'seed.ndjson'), `${lines.join('\n')}\n`);
     const seeded = await cli(['import', path.join(dir, 'seed.ndjson'), '--api', source.url]);
     expect(seeded.code).toBe(0);
-    for (const id of ['rt-0', 'rt-1', 'rt-2']) expect((await call(source.url, 'POST', `/v2/devices/${id}/idslot/revoke`, { reason: 'KeyCompromise' })).status).toBe(200);
-    for (const id of ['rt-3', 'rt-4', 'rt-100', 'rt-101']) expect((await call(source.url, 'DELETE', `/v2/devices/${id}`)).status).toBe(200);
+    for (const id of ['rt-0', 'rt-1', 'rt-2'])
+      expect(
+        (await call(source.url, 'POST', `/v2/devices/${id}/idslot/revoke`, { reason: 'KeyCompromise' })).status,
+      ).toBe(200);
+    for (const id of ['rt-3', 'rt-4', 'rt-100', 'rt-101'])
+      expect((await call(source.url, 'DELETE', `/v2/devices/${id}`)).status).toBe(200);
     statsBefore = (await call(source.url, 'GET', '/v2/stats/devices')).body;
   });
 
@@ -93,7 +112,9 @@ describe('export and import round trip', () => {
 
     const forecast = await cli(['forecast', '--api', source.url, '--bucket', 'month', '--horizon', '365']);
     expect(forecast.code).toBe(0);
-    const api = (await call(source.url, 'GET', '/v2/stats/expirations?bucket=month&horizon_days=365')).body as { buckets: { identity: number }[] };
+    const api = (await call(source.url, 'GET', '/v2/stats/expirations?bucket=month&horizon_days=365')).body as {
+      buckets: { identity: number }[];
+    };
     const total = api.buckets.reduce((n, b) => n + b.identity, 0);
     // Active identities: 30 bound, 3 revoked, rt-3 and rt-4 decommissioned (their identity revoked).
     expect(total).toBe(25);
@@ -106,9 +127,28 @@ describe('export and import round trip', () => {
 
   it('exports by filter and by group, following bookmarks', async () => {
     const byDms = path.join(dir, 'dms-2.ndjson');
-    expect((await exportTo(byDms, ['--api', source.url, '--filter', 'dms_owner[eq]dms-2', '--page-size', '7'])).code).toBe(0);
-    expect(readLines(byDms).map((d) => d.id).sort()).toEqual(Array.from({ length: FLEET }, (_, i) => i).filter((i) => i % 4 === 2).map((i) => `rt-${i}`).sort());
-    expect((await call(source.url, 'POST', '/v2/device-groups', { id: 'odd', name: 'Odd', criteria: [{ field: 'tags', operand: 'ct', value: 'odd' }] })).status).toBe(201);
+    expect(
+      (await exportTo(byDms, ['--api', source.url, '--filter', 'dms_owner[eq]dms-2', '--page-size', '7'])).code,
+    ).toBe(0);
+    expect(
+      readLines(byDms)
+        .map((d) => d.id)
+        .sort(),
+    ).toEqual(
+      Array.from({ length: FLEET }, (_, i) => i)
+        .filter((i) => i % 4 === 2)
+        .map((i) => `rt-${i}`)
+        .sort(),
+    );
+    expect(
+      (
+        await call(source.url, 'POST', '/v2/device-groups', {
+          id: 'odd',
+          name: 'Odd',
+          criteria: [{ field: 'tags', operand: 'ct', value: 'odd' }],
+        })
+      ).status,
+    ).toBe(201);
     const byGroup = path.join(dir, 'odd.ndjson');
     const r = await exportTo(byGroup, ['--api', source.url, '--group', 'odd', '--page-size', '9']);
     expect(r.stderr).toContain(`export: ${FLEET / 2} devices`);
@@ -123,7 +163,12 @@ describe('export and import round trip', () => {
     const before = readLines(exported);
     expect(before).toHaveLength(FLEET);
     expect(before.filter((d) => typeof d.certificate === 'string')).toHaveLength(30);
-    expect(before.filter((d) => d.revocation_reason === 'KeyCompromise').map((d) => d.id).sort()).toEqual(['rt-0', 'rt-1', 'rt-2']);
+    expect(
+      before
+        .filter((d) => d.revocation_reason === 'KeyCompromise')
+        .map((d) => d.id)
+        .sort(),
+    ).toEqual(['rt-0', 'rt-1', 'rt-2']);
     await source.stop();
     stopped = true;
 
@@ -131,7 +176,14 @@ describe('export and import round trip', () => {
     try {
       const imported = await cli(['import', exported, '--api', target.url]);
       expect(imported.stderr).not.toContain('invalid');
-      expect(summaryCounts(imported.stdout)).toEqual({ created: FLEET, unchanged: 0, updated: 0, conflict: 0, invalid: 0, failed: 0 });
+      expect(summaryCounts(imported.stdout)).toEqual({
+        created: FLEET,
+        unchanged: 0,
+        updated: 0,
+        conflict: 0,
+        invalid: 0,
+        failed: 0,
+      });
       expect(imported.code).toBe(0);
       expect((await call(target.url, 'GET', '/v2/stats/devices')).body).toEqual(statsBefore);
       const after = path.join(dir, 'after.ndjson');

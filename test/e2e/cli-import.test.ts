@@ -26,11 +26,32 @@ const CERT_EVERY = bySize(200, 1000);
 
 /** Every BAD_EVERY-th row is bad, in turn: a bad colour, a bad id, no DMS, a ragged record, a tag too long. */
 const BAD_KINDS = [
-  { cells: (i: number) => [`dev-${i}`, 'dms-1', 'a', '#zz', '1', ''], details: [{ field: 'icon_color', problem: 'must be a hex color like #25ee32, or a color-background pair like #0f67ff-#F0F8FF' }], status: 400 },
-  { cells: () => ['bad id!', 'dms-1', 'a', '', '1', ''], details: [{ field: 'id', problem: 'must be 1-128 characters of A-Z a-z 0-9 : _ . -' }], status: 400 },
+  {
+    cells: (i: number) => [`dev-${i}`, 'dms-1', 'a', '#zz', '1', ''],
+    details: [
+      {
+        field: 'icon_color',
+        problem: 'must be a hex color like #25ee32, or a color-background pair like #0f67ff-#F0F8FF',
+      },
+    ],
+    status: 400,
+  },
+  {
+    cells: () => ['bad id!', 'dms-1', 'a', '', '1', ''],
+    details: [{ field: 'id', problem: 'must be 1-128 characters of A-Z a-z 0-9 : _ . -' }],
+    status: 400,
+  },
   { cells: (i: number) => [`dev-${i}`, '', 'a', '', '1', ''], details: [{ field: 'dms_id' }], status: 400 },
-  { cells: (i: number) => [`dev-${i}`, 'dms-1'], details: [{ field: '(row)', problem: 'has 2 cells, the header has 6' }], status: undefined },
-  { cells: (i: number) => [`dev-${i}`, 'dms-1', 'x'.repeat(129), '', '1', ''], details: [{ field: 'tags.0' }], status: 400 },
+  {
+    cells: (i: number) => [`dev-${i}`, 'dms-1'],
+    details: [{ field: '(row)', problem: 'has 2 cells, the header has 6' }],
+    status: undefined,
+  },
+  {
+    cells: (i: number) => [`dev-${i}`, 'dms-1', 'x'.repeat(129), '', '1', ''],
+    details: [{ field: 'tags.0' }],
+    status: 400,
+  },
 ];
 const isBad = (i: number) => i % BAD_EVERY === BAD_EVERY / 2;
 const badKind = (i: number) => BAD_KINDS[Math.floor(i / BAD_EVERY) % BAD_KINDS.length]!;
@@ -63,10 +84,29 @@ const good = ROWS - badRows.length;
 describe('device-manager import', () => {
   it(`imports ${ROWS.toLocaleString('en')} rows: bad rows reported with line number and the API details, the run goes on`, async () => {
     const report = path.join(dir, 'report.ndjson');
-    const r = await cli(['import', path.join(dir, 'fleet.csv'), '--api', service.url, '--report', report, '--progress-interval', '1']);
+    const r = await cli([
+      'import',
+      path.join(dir, 'fleet.csv'),
+      '--api',
+      service.url,
+      '--report',
+      report,
+      '--progress-interval',
+      '1',
+    ]);
     expect(r.code).toBe(1);
-    expect(summaryCounts(r.stdout)).toEqual({ created: good, unchanged: 0, updated: 0, conflict: 0, invalid: badRows.length, failed: 0 });
-    const lines = readFileSync(report, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { line: number; outcome: string; status?: number; details: unknown[] });
+    expect(summaryCounts(r.stdout)).toEqual({
+      created: good,
+      unchanged: 0,
+      updated: 0,
+      conflict: 0,
+      invalid: badRows.length,
+      failed: 0,
+    });
+    const lines = readFileSync(report, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; outcome: string; status?: number; details: unknown[] });
     lines.sort((a, b) => a.line - b.line);
     expect(lines.map((l) => l.line)).toEqual(badRows.map((i) => i + 2));
     lines.forEach((l, n) => {
@@ -80,30 +120,55 @@ describe('device-manager import', () => {
     expect(stats.body.total).toBe(good);
     expect(stats.body.status_distribution.ACTIVE).toBe(ROWS / CERT_EVERY);
     const device = await call(service.url, 'GET', '/v2/devices/dev-1');
-    expect(device.body).toMatchObject({ dms_owner: 'dms-1', tags: ['line-1', 'batch'], icon_color: '#112233', metadata: { n: 1 } });
+    expect(device.body).toMatchObject({
+      dms_owner: 'dms-1',
+      tags: ['line-1', 'batch'],
+      icon_color: '#112233',
+      metadata: { n: 1 },
+    });
   });
 
   it('a re-run of the same file changes nothing: every good row is unchanged', async () => {
     const r = await cli(['import', path.join(dir, 'fleet.csv'), '--api', service.url, '--progress-interval', '0']);
-    expect(summaryCounts(r.stdout)).toEqual({ created: 0, unchanged: good, updated: 0, conflict: 0, invalid: badRows.length, failed: 0 });
+    expect(summaryCounts(r.stdout)).toEqual({
+      created: 0,
+      unchanged: good,
+      updated: 0,
+      conflict: 0,
+      invalid: badRows.length,
+      failed: 0,
+    });
     expect(r.code).toBe(1);
     expect((await call(service.url, 'GET', '/v2/devices/dev-1')).body.version).toBe(1);
   });
 
   it('a device with other content is a conflict, patched under If-Match with --update; another DMS never is', async () => {
     const file = path.join(dir, 'changed.csv');
-    writeFileSync(file, 'id,dms_id,tags,metadata.n\ndev-1,dms-1,relabelled,1\ndev-2,dms-2,line-2;batch;new,2\ndev-4,dms-0,line-4;batch,4\n');
+    writeFileSync(
+      file,
+      'id,dms_id,tags,metadata.n\ndev-1,dms-1,relabelled,1\ndev-2,dms-2,line-2;batch;new,2\ndev-4,dms-0,line-4;batch,4\n',
+    );
     const conflict = await cli(['import', file, '--api', service.url, '--report', path.join(dir, 'conflicts.ndjson')]);
     expect(conflict.code).toBe(1);
     expect(summaryCounts(conflict.stdout)).toMatchObject({ conflict: 3, updated: 0 });
-    const reported = readFileSync(path.join(dir, 'conflicts.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; differences: string[] });
-    expect(Object.fromEntries(reported.map((l) => [l.id, l.differences]))).toEqual({ 'dev-1': ['tags'], 'dev-2': ['tags'], 'dev-4': ['dms_owner'] });
+    const reported = readFileSync(path.join(dir, 'conflicts.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; differences: string[] });
+    expect(Object.fromEntries(reported.map((l) => [l.id, l.differences]))).toEqual({
+      'dev-1': ['tags'],
+      'dev-2': ['tags'],
+      'dev-4': ['dms_owner'],
+    });
 
     const updated = await cli(['import', file, '--api', service.url, '--update']);
     expect(summaryCounts(updated.stdout)).toMatchObject({ updated: 2, conflict: 1 });
     const dev1 = await call(service.url, 'GET', '/v2/devices/dev-1');
     expect(dev1.body).toMatchObject({ tags: ['relabelled'], version: 2, metadata: { n: 1 } });
-    expect((await call(service.url, 'GET', '/v2/devices/dev-4')).body).toMatchObject({ dms_owner: 'dms-1', version: 1 });
+    expect((await call(service.url, 'GET', '/v2/devices/dev-4')).body).toMatchObject({
+      dms_owner: 'dms-1',
+      version: 1,
+    });
     const again = await cli(['import', file, '--api', service.url, '--update']);
     expect(summaryCounts(again.stdout)).toMatchObject({ unchanged: 2, conflict: 1 });
   });
@@ -111,10 +176,16 @@ describe('device-manager import', () => {
   it('a run killed midway and run again: every row ends created or unchanged', async () => {
     const count = bySize(800, 1500);
     const file = path.join(dir, 'resume.ndjson');
-    writeFileSync(file, Array.from({ length: count }, (_, i) => JSON.stringify({ id: `res-${i}`, dms_id: 'dms-resume', tags: ['r'], metadata: { i } })).join('\n'));
+    writeFileSync(
+      file,
+      Array.from({ length: count }, (_, i) =>
+        JSON.stringify({ id: `res-${i}`, dms_id: 'dms-resume', tags: ['r'], metadata: { i } }),
+      ).join('\n'),
+    );
     const child = spawnBin(['import', file, '--api', service.url, '--concurrency', '4', '--progress-interval', '0']);
     const exited = once(child, 'exit');
-    const resumeTotal = async () => (await call(service.url, 'GET', '/v2/stats/devices?filter=dms_owner[eq]dms-resume')).body.total as number;
+    const resumeTotal = async () =>
+      (await call(service.url, 'GET', '/v2/stats/devices?filter=dms_owner[eq]dms-resume')).body.total as number;
     while ((await resumeTotal()) < 200) {
       if (child.exitCode !== null) throw new Error('the import ended before it could be killed');
       await new Promise((r) => setTimeout(r, 50));

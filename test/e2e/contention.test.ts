@@ -21,7 +21,15 @@ const WRITERS = 50;
 it(`${WRITERS} concurrent blind PATCHes of one device are all applied`, async () => {
   expect((await call(service.url, 'POST', '/v2/devices', { id: 'hot', dms_id: 'dms-1' })).status).toBe(201);
   const replies = await Promise.all(
-    Array.from({ length: WRITERS }, (_, i) => call(service.url, 'PATCH', '/v2/devices/hot', { metadata: { [`w${i}`]: i } }, { 'content-type': 'application/merge-patch+json' })),
+    Array.from({ length: WRITERS }, (_, i) =>
+      call(
+        service.url,
+        'PATCH',
+        '/v2/devices/hot',
+        { metadata: { [`w${i}`]: i } },
+        { 'content-type': 'application/merge-patch+json' },
+      ),
+    ),
   );
   expect(replies.map((r) => r.status)).toEqual(replies.map(() => 200));
   const device = (await call(service.url, 'GET', '/v2/devices/hot')).body;
@@ -34,7 +42,9 @@ it(`${WRITERS} concurrent blind PATCHes of one device are all applied`, async ()
 it('20 concurrent blind PUTs of one group are all applied', async () => {
   const body = (i: number) => ({ name: `group ${i}`, criteria: [{ field: 'tags', operand: 'ct', value: `t${i}` }] });
   expect((await call(service.url, 'POST', '/v2/device-groups', { id: 'hot-group', ...body(-1) })).status).toBe(201);
-  const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => call(service.url, 'PUT', '/v2/device-groups/hot-group', body(i))));
+  const replies = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => call(service.url, 'PUT', '/v2/device-groups/hot-group', body(i))),
+  );
   expect(replies.map((r) => r.status)).toEqual(replies.map(() => 200));
   expect((await call(service.url, 'GET', '/v2/device-groups/hot-group')).body.version).toBe(21);
 }, 60_000);

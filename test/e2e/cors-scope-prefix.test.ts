@@ -23,18 +23,42 @@ beforeAll(async () => {
   const { publicKey, privateKey } = await generateKeyPair('RS256');
   const dir = mkdtempSync(path.join(tmpdir(), 'jwks-'));
   const jwks = path.join(dir, 'jwks.json');
-  writeFileSync(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }));
-  sign = (scope) => new SignJWT({ scope }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('operator-1').setExpirationTime('5m').sign(privateKey);
-  const env = { AUTH_JWKS: jwks, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_SCOPE_PREFIX: 'device-manager/', CORS_ALLOWED_ORIGINS: `${ALLOWED}, http://localhost:8080` };
+  writeFileSync(
+    jwks,
+    JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }),
+  );
+  sign = (scope) =>
+    new SignJWT({ scope })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject('operator-1')
+      .setExpirationTime('5m')
+      .sign(privateKey);
+  const env = {
+    AUTH_JWKS: jwks,
+    AUTH_ISSUER: ISSUER,
+    AUTH_AUDIENCE: AUDIENCE,
+    AUTH_SCOPE_PREFIX: 'device-manager/',
+    CORS_ALLOWED_ORIGINS: `${ALLOWED}, http://localhost:8080`,
+  };
   server = await startLocalServer({ auth: authConfigFrom(env), cors: corsPolicyFrom(env) });
 });
 afterAll(async () => {
   await server.close();
 });
 
-const get = async (token: string, origin?: string) => fetch(`${server.url}${OPENAPI}`, { headers: { authorization: `Bearer ${token}`, ...(origin ? { origin } : {}) } });
+const get = async (token: string, origin?: string) =>
+  fetch(`${server.url}${OPENAPI}`, { headers: { authorization: `Bearer ${token}`, ...(origin ? { origin } : {}) } });
 const preflight = (origin: string) =>
-  fetch(`${server.url}/v2/devices/d-1`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'authorization,content-type,if-match' } });
+  fetch(`${server.url}/v2/devices/d-1`, {
+    method: 'OPTIONS',
+    headers: {
+      origin,
+      'access-control-request-method': 'PATCH',
+      'access-control-request-headers': 'authorization,content-type,if-match',
+    },
+  });
 
 describe('AUTH_SCOPE_PREFIX', () => {
   it('accepts a token with the prefixed scope and refuses one with the bare scope', async () => {
@@ -47,7 +71,14 @@ describe('AUTH_SCOPE_PREFIX', () => {
   it('without the prefix, the bare scope is the one required', async () => {
     const config = authConfigFrom({ AUTH_JWKS: 'unused.json', AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE });
     expect(config?.scopePrefix).toBeUndefined();
-    expect(() => authConfigFrom({ AUTH_JWKS: 'unused.json', AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_SCOPE_PREFIX: 'a b/' })).toThrow(/^configuration AUTH_SCOPE_PREFIX/);
+    expect(() =>
+      authConfigFrom({
+        AUTH_JWKS: 'unused.json',
+        AUTH_ISSUER: ISSUER,
+        AUTH_AUDIENCE: AUDIENCE,
+        AUTH_SCOPE_PREFIX: 'a b/',
+      }),
+    ).toThrow(/^configuration AUTH_SCOPE_PREFIX/);
   });
 });
 
@@ -56,10 +87,18 @@ describe('CORS_ALLOWED_ORIGINS', () => {
     const res = await preflight(ALLOWED);
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
-    expect(res.headers.get('access-control-allow-methods')?.split(',')).toEqual(expect.arrayContaining(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']));
-    expect(res.headers.get('access-control-allow-headers')?.split(',')).toEqual(['authorization', 'content-type', 'if-match']);
+    expect(res.headers.get('access-control-allow-methods')?.split(',')).toEqual(
+      expect.arrayContaining(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
+    );
+    expect(res.headers.get('access-control-allow-headers')?.split(',')).toEqual([
+      'authorization',
+      'content-type',
+      'if-match',
+    ]);
     expect(res.headers.get('vary')).toBe('origin');
-    expect((await preflight('http://localhost:8080')).headers.get('access-control-allow-origin')).toBe('http://localhost:8080');
+    expect((await preflight('http://localhost:8080')).headers.get('access-control-allow-origin')).toBe(
+      'http://localhost:8080',
+    );
   });
 
   it('gives a preflight from another origin no Access-Control-* header', async () => {
@@ -83,10 +122,15 @@ describe('CORS_ALLOWED_ORIGINS', () => {
 
   it('is off without the variable (OPTIONS is then no route), and refuses a value that is not an origin', async () => {
     expect(corsPolicyFrom({})).toBeUndefined();
-    expect(() => corsPolicyFrom({ CORS_ALLOWED_ORIGINS: 'https://ok.example.com,https://bad.example.com/path' })).toThrow("configuration CORS_ALLOWED_ORIGINS: 'https://bad.example.com/path' is not an origin");
+    expect(() =>
+      corsPolicyFrom({ CORS_ALLOWED_ORIGINS: 'https://ok.example.com,https://bad.example.com/path' }),
+    ).toThrow("configuration CORS_ALLOWED_ORIGINS: 'https://bad.example.com/path' is not an origin");
     const plain = await startLocalServer({});
     try {
-      const res = await fetch(`${plain.url}${OPENAPI}`, { method: 'OPTIONS', headers: { origin: ALLOWED, 'access-control-request-method': 'GET' } });
+      const res = await fetch(`${plain.url}${OPENAPI}`, {
+        method: 'OPTIONS',
+        headers: { origin: ALLOWED, 'access-control-request-method': 'GET' },
+      });
       expect(res.status).toBe(404);
       expect(res.headers.get('access-control-allow-origin')).toBeNull();
     } finally {

@@ -31,7 +31,11 @@ afterAll(async () => {
 });
 
 async function startService(): Promise<ChildService> {
-  const service = await spawnLocalService({ DATA_DIR: join(dir, 'dynamodb'), LOCAL_EVENTS_FILE: join(dir, 'events.ndjson'), TABLE_NAME: 'crash-devices' });
+  const service = await spawnLocalService({
+    DATA_DIR: join(dir, 'dynamodb'),
+    LOCAL_EVENTS_FILE: join(dir, 'events.ndjson'),
+    TABLE_NAME: 'crash-devices',
+  });
   children.push(service);
   return service;
 }
@@ -40,7 +44,12 @@ async function startService(): Promise<ChildService> {
  * Registers devices with IN_FLIGHT clients until the service stops answering (or `stopAfter`
  * acknowledgements, then resolves). Returns the ids acknowledged with 201.
  */
-async function register(url: string, prefix: string, onAck: (count: number) => void, stopAfter: number): Promise<string[]> {
+async function register(
+  url: string,
+  prefix: string,
+  onAck: (count: number) => void,
+  stopAfter: number,
+): Promise<string[]> {
   const acked: string[] = [];
   let next = 0;
   let down = false;
@@ -49,7 +58,12 @@ async function register(url: string, prefix: string, onAck: (count: number) => v
       while (!down && acked.length < stopAfter) {
         const id = `${prefix}-${next++}`;
         try {
-          const reply = await call(url, 'POST', '/v2/devices', { id, dms_id: `dms-${next % 3}`, tags: ['crash', `t${next % 5}`], metadata: { run: prefix } });
+          const reply = await call(url, 'POST', '/v2/devices', {
+            id,
+            dms_id: `dms-${next % 3}`,
+            tags: ['crash', `t${next % 5}`],
+            metadata: { run: prefix },
+          });
           if (reply.status !== 201) throw new Error(`${id}: ${reply.status} ${JSON.stringify(reply.body)}`);
           acked.push(id);
           onAck(acked.length);
@@ -68,7 +82,11 @@ async function listAll(url: string): Promise<{ id: string; status: string }[]> {
   const devices: { id: string; status: string }[] = [];
   let next = '';
   do {
-    const reply = await call(url, 'GET', `/v2/devices?page_size=500${next ? `&bookmark=${encodeURIComponent(next)}` : ''}`);
+    const reply = await call(
+      url,
+      'GET',
+      `/v2/devices?page_size=500${next ? `&bookmark=${encodeURIComponent(next)}` : ''}`,
+    );
     expect(reply.status).toBe(200);
     devices.push(...reply.body.list.map((d: { id: string; status: string }) => ({ id: d.id, status: d.status })));
     next = reply.body.next;
@@ -112,7 +130,11 @@ test(
       const recount: Record<string, number> = {};
       for (const { status } of stored) recount[status] = (recount[status] ?? 0) + 1;
       expect(stats.body.total).toBe(stored.length);
-      expect(Object.fromEntries(Object.entries(stats.body.status_distribution as Record<string, number>).filter(([, n]) => n > 0))).toEqual(recount);
+      expect(
+        Object.fromEntries(
+          Object.entries(stats.body.status_distribution as Record<string, number>).filter(([, n]) => n > 0),
+        ),
+      ).toEqual(recount);
     } finally {
       // A graceful stop publishes everything committed before it exits.
       service.kill('SIGTERM');

@@ -30,14 +30,21 @@ let pendingKeys: Awaited<ReturnType<typeof certificate>>['keys'];
 jest.setTimeout(120_000);
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   await buildDashboard();
   // The OpenAPI handler lists the indexed keys from its own environment (process.env), as in Lambda.
   process.env.INDEXED_METADATA_KEYS = 'firmware_version';
-  [service, browser] = await Promise.all([startTestService({ INDEXED_METADATA_KEYS: 'firmware_version' }), chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })]);
+  [service, browser] = await Promise.all([
+    startTestService({ INDEXED_METADATA_KEYS: 'firmware_version' }),
+    chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] }),
+  ]);
   await service.sweepNow(); // the start-up sweep back-fills the (empty) metadata index: the key is ready
   const api = (method: string, p: string, body?: unknown) => call(service.url, method, p, body);
-  await api('PUT', '/v2/dms/dms-a', { name: 'Factory A', settings: { preventive_delta: '60d', critical_delta: '14d' } });
+  await api('PUT', '/v2/dms/dms-a', {
+    name: 'Factory A',
+    settings: { preventive_delta: '60d', critical_delta: '14d' },
+  });
   // Twelve devices: two pages of ten. Statuses from their identity certificates' expiry.
   const plan: [string, number | undefined, string][] = [
     ['dev-active', 200, 'line-1'],
@@ -45,9 +52,19 @@ beforeAll(async () => {
     ['dev-soon', 7, 'line-2'],
     ['dev-none', undefined, 'line-2'],
   ];
-  for (let i = 1; i <= 8; i++) plan.push([`dev-${String(i).padStart(2, '0')}`, 100 + i * 10, i % 2 ? 'line-1' : 'line-2']);
+  for (let i = 1; i <= 8; i++)
+    plan.push([`dev-${String(i).padStart(2, '0')}`, 100 + i * 10, i % 2 ? 'line-1' : 'line-2']);
   for (const [id, days, tag] of plan) {
-    expect((await api('POST', '/v2/devices', { id, dms_id: id === 'dev-none' ? 'dms-b' : 'dms-a', tags: [tag], metadata: { firmware_version: days && days > 150 ? '1.5.0' : '1.4.2' } })).status).toBe(201);
+    expect(
+      (
+        await api('POST', '/v2/devices', {
+          id,
+          dms_id: id === 'dev-none' ? 'dms-b' : 'dms-a',
+          tags: [tag],
+          metadata: { firmware_version: days && days > 150 ? '1.5.0' : '1.4.2' },
+        })
+      ).status,
+    ).toBe(201);
     if (days === undefined) continue;
     const cert = await certificate({ notAfter: inDays(days), subject: `CN=${id}, O=Example` });
     if (id === 'dev-pending') pendingKeys = cert.keys;
@@ -80,7 +97,6 @@ async function shoot(p: Page, name: string) {
   await p.setViewportSize({ width: 1280, height: 900 });
 }
 
-
 /** Waits (up to 10 s) until `read` passes `check`; then fails with the last value's assertion. */
 async function eventually<T>(read: () => Promise<T>, check: (value: T) => void): Promise<void> {
   const until = Date.now() + 10_000;
@@ -101,7 +117,12 @@ async function expectText(locator: Locator, expected: string | RegExp): Promise<
   try {
     await locator.filter({ hasText: expected }).first().waitFor({ timeout: 10_000 });
   } catch {
-    expect(await locator.first().textContent({ timeout: 1000 }).catch(() => '(no such element)')).toMatch(expected);
+    expect(
+      await locator
+        .first()
+        .textContent({ timeout: 1000 })
+        .catch(() => '(no such element)'),
+    ).toMatch(expected);
   }
 }
 
@@ -139,7 +160,9 @@ describe('Fleet page', () => {
     // The forecast: identity certificates of dev-soon (7 d) and dev-pending (30 d), its tls-server slot (50 d).
     await page.locator('.chart canvas').waitFor();
     await expectText(page.locator('.callout'), /0 already expired/);
-    const forecast = await page.locator('.chart table tbody tr').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+    const forecast = await page
+      .locator('.chart table tbody tr')
+      .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
     expect(forecast.length).toBeGreaterThanOrEqual(12);
     expect(forecast.reduce((n, row) => n + Number(row[2]), 0)).toBe(2);
     expect(forecast.reduce((n, row) => n + Number(row[3]), 0)).toBe(1);
@@ -158,7 +181,9 @@ describe('Fleet page', () => {
 
   it('says so when a statistics route answers an error, instead of a blank section', async () => {
     await open('#/fleet?key=not.indexed');
-    const alert = page.getByRole('alert').filter({ hasText: 'Could not load the distribution of metadata.not.indexed' });
+    const alert = page
+      .getByRole('alert')
+      .filter({ hasText: 'Could not load the distribution of metadata.not.indexed' });
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/HTTP 400/);
     await expectText(page.locator('.tile.total'), '12 devices');
@@ -176,7 +201,9 @@ describe('Devices page', () => {
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.waitForURL(/tag=line-2/);
     expect(page.url()).toMatch(/sort_by=id/);
-    await eventually(rowIds, (v) => expect(v).toEqual(['dev-soon', 'dev-none', 'dev-08', 'dev-06', 'dev-04', 'dev-02']));
+    await eventually(rowIds, (v) =>
+      expect(v).toEqual(['dev-soon', 'dev-none', 'dev-08', 'dev-06', 'dev-04', 'dev-02']),
+    );
 
     await page.getByRole('button', { name: 'Add metadata filter' }).click();
     await page.getByLabel('Metadata key 1').fill('firmware_version');
@@ -212,22 +239,34 @@ describe('Devices page', () => {
   });
 
   it('lists the members of a group', async () => {
-    await call(service.url, 'POST', '/v2/device-groups', { id: 'line-1-only', name: 'Line 1', criteria: [{ field: 'tags', operand: 'ct', value: 'line-1' }] });
+    await call(service.url, 'POST', '/v2/device-groups', {
+      id: 'line-1-only',
+      name: 'Line 1',
+      criteria: [{ field: 'tags', operand: 'ct', value: 'line-1' }],
+    });
     await open('#/devices?group=line-1-only&sort_by=id');
-    await eventually(rowIds, (v) => expect(v).toEqual(['dev-01', 'dev-03', 'dev-05', 'dev-07', 'dev-active', 'dev-pending']));
+    await eventually(rowIds, (v) =>
+      expect(v).toEqual(['dev-01', 'dev-03', 'dev-05', 'dev-07', 'dev-active', 'dev-pending']),
+    );
   });
 });
 
 describe('Device page', () => {
   it('explains the status, lists every version with a PEM download and the full timeline', async () => {
     await open('#/devices/dev-pending');
-    await expectText(page.locator('#status-reason'), /Identity certificate version 0 \(serial [0-9a-f]+\) entered its renewal window on .* \(60d before its expiry on .*policy of DMS dms-a\)/);
+    await expectText(
+      page.locator('#status-reason'),
+      /Identity certificate version 0 \(serial [0-9a-f]+\) entered its renewal window on .* \(60d before its expiry on .*policy of DMS dms-a\)/,
+    );
     await expectText(page.locator('#status-next'), /Next: expiring soon on .* \(in 16 days\)/);
     const tls = page.locator('.slot', { hasText: 'Slot tls-server' });
     await expectText(tls, 'CN=dev-pending tls');
     const identity = page.locator('.slot', { hasText: 'Identity' });
     await expectText(identity, 'SHA-256');
-    const [download] = await Promise.all([page.waitForEvent('download'), identity.getByRole('button', { name: 'Download PEM' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      identity.getByRole('button', { name: 'Download PEM' }).click(),
+    ]);
     expect(download.suggestedFilename()).toBe('dev-pending-identity-v0.pem');
     expect(readFileSync(await download.path(), 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
     await expectText(page.locator('.timeline'), 'CREATED');
@@ -247,10 +286,19 @@ describe('Device page', () => {
 
     // Another writer changes the device while the form shows the previous version.
     await page.getByRole('button', { name: `Save (version ${saved.body.version})` }).waitFor();
-    await call(service.url, 'PATCH', '/v2/devices/dev-active', { tags: ['changed-elsewhere'] }, { 'content-type': 'application/merge-patch+json' });
+    await call(
+      service.url,
+      'PATCH',
+      '/v2/devices/dev-active',
+      { tags: ['changed-elsewhere'] },
+      { 'content-type': 'application/merge-patch+json' },
+    );
     await page.getByLabel('Tags (comma-separated)').fill('mine');
     await page.getByRole('button', { name: /^Save \(version/ }).click();
-    await expectText(page.getByRole('alert'), `Not saved: someone else changed this device since you opened it (you edited version ${saved.body.version}; it is now at version ${saved.body.version + 1})`);
+    await expectText(
+      page.getByRole('alert'),
+      `Not saved: someone else changed this device since you opened it (you edited version ${saved.body.version}; it is now at version ${saved.body.version + 1})`,
+    );
     expect((await call(service.url, 'GET', '/v2/devices/dev-active')).body.tags).toEqual(['changed-elsewhere']);
   });
 
@@ -261,13 +309,19 @@ describe('Device page', () => {
     await page.getByRole('button', { name: 'Bind', exact: true }).click();
     await expectText(page.getByRole('status'), 'Binding the certificate to identity: done.');
     await expectText(page.locator('.timeline'), 'RENEWED');
-    await expectText(page.locator('.slot', { hasText: 'Identity' }).getByRole('listitem', { name: 'version 1' }), 'CN=dev-pending renewed');
+    await expectText(
+      page.locator('.slot', { hasText: 'Identity' }).getByRole('listitem', { name: 'version 1' }),
+      'CN=dev-pending renewed',
+    );
     await expectText(page.locator('#status-reason'), 'Identity certificate version 1');
 
     await page.getByLabel('Reason').selectOption('KeyCompromise');
     await page.getByRole('button', { name: 'Revoke the active version' }).click();
     await expectText(page.locator('#status-title'), 'revoked');
-    await expectText(page.locator('#status-reason'), /version 1 \(serial [0-9a-f]+\) was revoked \(reason KeyCompromise\)/);
+    await expectText(
+      page.locator('#status-reason'),
+      /version 1 \(serial [0-9a-f]+\) was revoked \(reason KeyCompromise\)/,
+    );
 
     await page.getByRole('button', { name: 'Decommission…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Decommission dev-pending?' });
@@ -288,9 +342,15 @@ describe('Device page', () => {
   it('shows a link with broken percent-encoding as an invalid link, not a blank page', async () => {
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    for (const [hash, segment] of [['#/devices/%E0%A4%A', '%E0%A4%A'], ['#/groups/%', '%']] as const) {
+    for (const [hash, segment] of [
+      ['#/devices/%E0%A4%A', '%E0%A4%A'],
+      ['#/groups/%', '%'],
+    ] as const) {
       await open(hash);
-      await expectText(page.getByRole('alert').first(), new RegExp(`This link is not valid: '${segment}' is not percent-encoded text`));
+      await expectText(
+        page.getByRole('alert').first(),
+        new RegExp(`This link is not valid: '${segment}' is not percent-encoded text`),
+      );
       // The shell still renders around the message.
       await expectText(page.getByRole('navigation', { name: 'Main' }), /Fleet/);
     }
@@ -319,7 +379,11 @@ describe('Groups page', () => {
     await page.getByRole('button', { name: 'Create group' }).click();
     await page.waitForURL(/#\/groups\/factory-a-line-2$/);
     const created = await call(service.url, 'GET', '/v2/device-groups/factory-a-line-2');
-    expect(created.body).toMatchObject({ parent_id: 'factory-a', criteria: [{ field: 'tags', operand: 'ct', value: 'line-2' }], inherited_criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-a' }] });
+    expect(created.body).toMatchObject({
+      parent_id: 'factory-a',
+      criteria: [{ field: 'tags', operand: 'ct', value: 'line-2' }],
+      inherited_criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-a' }],
+    });
 
     // dms-a has 11 devices; 5 of them carry line-2 (dev-none is dms-b).
     await page.getByRole('link', { name: '11 members of factory-a: list them' }).waitFor();
@@ -342,10 +406,25 @@ describe('signing in with a token (AUTH_JWKS)', () => {
   beforeAll(async () => {
     const { publicKey, privateKey } = await generateKeyPair('RS256');
     const jwks = path.join(mkdtempSync(path.join(tmpdir(), 'jwks-')), 'jwks.json');
-    writeFileSync(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }));
+    writeFileSync(
+      jwks,
+      JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }),
+    );
     sign = (expires) =>
-      new SignJWT({ scope: 'devices:read devices:write groups:write' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(ISSUER).setAudience('device-manager').setSubject('operator-1').setIssuedAt(Math.floor(Date.now() / 1000) - 600).setExpirationTime(expires).sign(privateKey);
-    authed = await startTestService({ AUTH_JWKS: jwks, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: 'device-manager', TABLE_NAME: `devices-${randomUUID()}` });
+      new SignJWT({ scope: 'devices:read devices:write groups:write' })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setIssuer(ISSUER)
+        .setAudience('device-manager')
+        .setSubject('operator-1')
+        .setIssuedAt(Math.floor(Date.now() / 1000) - 600)
+        .setExpirationTime(expires)
+        .sign(privateKey);
+    authed = await startTestService({
+      AUTH_JWKS: jwks,
+      AUTH_ISSUER: ISSUER,
+      AUTH_AUDIENCE: 'device-manager',
+      TABLE_NAME: `devices-${randomUUID()}`,
+    });
   });
   afterAll(async () => {
     await authed?.stop();
@@ -355,9 +434,14 @@ describe('signing in with a token (AUTH_JWKS)', () => {
     const p = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     try {
       await p.goto(`${authed.url}/#/fleet`);
-      await p.getByLabel('Access token (JWT) from the issuer the API trusts').fill(await sign(Math.floor(Date.now() / 1000) - 60));
+      await p
+        .getByLabel('Access token (JWT) from the issuer the API trusts')
+        .fill(await sign(Math.floor(Date.now() / 1000) - 60));
       await p.getByRole('button', { name: 'Use this token' }).click();
-      await expectText(p.getByRole('alert'), /Your token has expired at .* \(the API said: invalid token \(ERR_JWT_EXPIRED\)\)\. Sign in again\./);
+      await expectText(
+        p.getByRole('alert'),
+        /Your token has expired at .* \(the API said: invalid token \(ERR_JWT_EXPIRED\)\)\. Sign in again\./,
+      );
       await shoot(p, 'signin');
       await p.getByLabel('Access token (JWT) from the issuer the API trusts').fill(await sign('10m'));
       await p.getByRole('button', { name: 'Use this token' }).click();
@@ -380,14 +464,26 @@ describe('signing in with OIDC (authorization code + PKCE)', () => {
   beforeAll(async () => {
     const { publicKey, privateKey } = await generateKeyPair('RS256');
     const jwks = path.join(mkdtempSync(path.join(tmpdir(), 'jwks-')), 'jwks.json');
-    writeFileSync(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }));
+    writeFileSync(
+      jwks,
+      JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }),
+    );
     issuer = createServer((req, res) => {
       const url = new URL(req.url ?? '/', issuerUrl);
       const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*' };
       if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
       if (url.pathname === '/.well-known/openid-configuration') {
         res.writeHead(200, { ...cors, 'content-type': 'application/json' });
-        return void res.end(JSON.stringify({ issuer: issuerUrl, authorization_endpoint: `${issuerUrl}/authorize`, token_endpoint: `${issuerUrl}/token`, jwks_uri: `${issuerUrl}/jwks`, response_types_supported: ['code'], code_challenge_methods_supported: ['S256'] }));
+        return void res.end(
+          JSON.stringify({
+            issuer: issuerUrl,
+            authorization_endpoint: `${issuerUrl}/authorize`,
+            token_endpoint: `${issuerUrl}/token`,
+            jwks_uri: `${issuerUrl}/jwks`,
+            response_types_supported: ['code'],
+            code_challenge_methods_supported: ['S256'],
+          }),
+        );
       }
       if (url.pathname === '/authorize') {
         seen.challenge = url.searchParams.get('code_challenge') ?? undefined;
@@ -404,13 +500,37 @@ describe('signing in with OIDC (authorization code + PKCE)', () => {
         req.on('end', () => {
           const form = new URLSearchParams(body);
           seen.verifier = form.get('code_verifier') ?? undefined;
-          const pkce = createHash('sha256').update(seen.verifier ?? '').digest('base64url') === seen.challenge && form.get('code') === 'code-1';
-          if (!pkce) return void res.writeHead(400, { ...cors, 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_grant' }));
+          const pkce =
+            createHash('sha256')
+              .update(seen.verifier ?? '')
+              .digest('base64url') === seen.challenge && form.get('code') === 'code-1';
+          if (!pkce)
+            return void res
+              .writeHead(400, { ...cors, 'content-type': 'application/json' })
+              .end(JSON.stringify({ error: 'invalid_grant' }));
           const jwt = (claims: Record<string, unknown>, audience: string) =>
-            new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuerUrl).setAudience(audience).setSubject('operator-1').setIssuedAt().setExpirationTime('10m').sign(privateKey);
-          void Promise.all([jwt({ scope: 'devices:read devices:write groups:write dms:write' }, AUDIENCE), jwt({ email: 'operator@example.test' }, 'dashboard')]).then(([access, id]) => {
+            new SignJWT(claims)
+              .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+              .setIssuer(issuerUrl)
+              .setAudience(audience)
+              .setSubject('operator-1')
+              .setIssuedAt()
+              .setExpirationTime('10m')
+              .sign(privateKey);
+          void Promise.all([
+            jwt({ scope: 'devices:read devices:write groups:write dms:write' }, AUDIENCE),
+            jwt({ email: 'operator@example.test' }, 'dashboard'),
+          ]).then(([access, id]) => {
             res.writeHead(200, { ...cors, 'content-type': 'application/json' });
-            res.end(JSON.stringify({ access_token: access, id_token: id, token_type: 'Bearer', expires_in: 600, scope: 'openid devices:read devices:write groups:write dms:write' }));
+            res.end(
+              JSON.stringify({
+                access_token: access,
+                id_token: id,
+                token_type: 'Bearer',
+                expires_in: 600,
+                scope: 'openid devices:read devices:write groups:write dms:write',
+              }),
+            );
           });
         });
         return;
@@ -419,8 +539,21 @@ describe('signing in with OIDC (authorization code + PKCE)', () => {
     });
     await new Promise<void>((resolve) => issuer.listen(0, '127.0.0.1', resolve));
     issuerUrl = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`;
-    authed = await startTestService({ AUTH_JWKS: jwks, AUTH_ISSUER: issuerUrl, AUTH_AUDIENCE: AUDIENCE, AUTH_OIDC_CLIENT_ID: 'dashboard' });
-    await call(authed.url, 'POST', '/v2/devices', { id: 'oidc-device', dms_id: 'dms-a' }, { authorization: `Bearer ${await new SignJWT({ scope: 'devices:write' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuerUrl).setAudience(AUDIENCE).setExpirationTime('5m').sign(privateKey)}` });
+    authed = await startTestService({
+      AUTH_JWKS: jwks,
+      AUTH_ISSUER: issuerUrl,
+      AUTH_AUDIENCE: AUDIENCE,
+      AUTH_OIDC_CLIENT_ID: 'dashboard',
+    });
+    await call(
+      authed.url,
+      'POST',
+      '/v2/devices',
+      { id: 'oidc-device', dms_id: 'dms-a' },
+      {
+        authorization: `Bearer ${await new SignJWT({ scope: 'devices:write' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuerUrl).setAudience(AUDIENCE).setExpirationTime('5m').sign(privateKey)}`,
+      },
+    );
   });
   afterAll(async () => {
     await authed?.stop();

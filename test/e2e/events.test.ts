@@ -31,13 +31,23 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const call = (method: string, route: string, body?: unknown, headers: Record<string, string> = {}) => request(service.url, method, route, body, headers);
+const call = (method: string, route: string, body?: unknown, headers: Record<string, string> = {}) =>
+  request(service.url, method, route, body, headers);
 
 interface BusLine {
   'detail-type': string;
   source: string;
   account: string;
-  detail: { specversion: string; id: string; source: string; type: string; subject: string; time: string; datacontenttype: string; data: any };
+  detail: {
+    specversion: string;
+    id: string;
+    source: string;
+    type: string;
+    subject: string;
+    time: string;
+    datacontenttype: string;
+    data: any;
+  };
 }
 const lines = (): BusLine[] =>
   readFileSync(file, 'utf8')
@@ -47,8 +57,20 @@ const lines = (): BusLine[] =>
 const ofDevice = (id: string) => lines().filter((l) => l.detail.subject === `device/${id}`);
 
 it('publishes create, bind, revoke and decommission as CloudEvents, in order, once each', async () => {
-  expect((await call('POST', '/v2/devices', { id: 'ev-1', dms_id: 'dms-e2e', metadata: { firmware_version: '1.0' } })).status).toBe(201);
-  expect((await call('PATCH', '/v2/devices/ev-1', { metadata: { firmware_version: '1.1' } }, { 'content-type': 'application/merge-patch+json' })).status).toBe(200);
+  expect(
+    (await call('POST', '/v2/devices', { id: 'ev-1', dms_id: 'dms-e2e', metadata: { firmware_version: '1.0' } }))
+      .status,
+  ).toBe(201);
+  expect(
+    (
+      await call(
+        'PATCH',
+        '/v2/devices/ev-1',
+        { metadata: { firmware_version: '1.1' } },
+        { 'content-type': 'application/merge-patch+json' },
+      )
+    ).status,
+  ).toBe(200);
   const { pem, serial } = await certificate({ notAfter: inDays(365) });
   expect((await call('PUT', '/v2/devices/ev-1/idslot', { certificate: pem })).status).toBe(200);
   expect((await call('POST', '/v2/devices/ev-1/idslot/revoke', { reason: 'KeyCompromise' })).status).toBe(200);
@@ -56,7 +78,9 @@ it('publishes create, bind, revoke and decommission as CloudEvents, in order, on
   await service.events.drain();
 
   const events = ofDevice('ev-1');
-  expect(events.map((e) => [e['detail-type'], e.detail.data?.previous?.status, e.detail.data?.updated?.status])).toEqual([
+  expect(
+    events.map((e) => [e['detail-type'], e.detail.data?.previous?.status, e.detail.data?.updated?.status]),
+  ).toEqual([
     ['device.create', undefined, undefined],
     ['device.update', undefined, undefined],
     ['device.identity.update', undefined, 'ACTIVE'],
@@ -68,12 +92,21 @@ it('publishes create, bind, revoke and decommission as CloudEvents, in order, on
   ]);
   for (const e of events) {
     expect(e.source).toBe('acme.device-manager');
-    expect(e.detail).toMatchObject({ specversion: '1.0', source: 'acme.device-manager', type: e['detail-type'], subject: 'device/ev-1', datacontenttype: 'application/json' });
+    expect(e.detail).toMatchObject({
+      specversion: '1.0',
+      source: 'acme.device-manager',
+      type: e['detail-type'],
+      subject: 'device/ev-1',
+      datacontenttype: 'application/json',
+    });
     expect(e.detail.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   }
   expect(new Set(events.map((e) => e.detail.id)).size).toBe(events.length);
   expect(events[0]!.detail.data).toMatchObject({ id: 'ev-1', dms_owner: 'dms-e2e', status: 'NO_IDENTITY' });
-  expect(events[1]!.detail.data).toEqual({ previous: expect.objectContaining({ metadata: { firmware_version: '1.0' } }), updated: expect.objectContaining({ metadata: { firmware_version: '1.1' } }) });
+  expect(events[1]!.detail.data).toEqual({
+    previous: expect.objectContaining({ metadata: { firmware_version: '1.0' } }),
+    updated: expect.objectContaining({ metadata: { firmware_version: '1.1' } }),
+  });
   expect(events[2]!.detail.data.updated.secrets).toEqual({ '0': serial });
   // The order of the file is the commit order.
   const times = events.map((e) => e.detail.time);
@@ -93,40 +126,92 @@ it('an injected certificate.status.update revokes the slot version holding the s
   const put = await call('POST', '/_local/events', {
     source: 'ca.test',
     'detail-type': 'certificate.status.update',
-    detail: { specversion: '1.0', id: randomUUID(), source: 'ca.test', type: 'certificate.status.update', time: new Date().toISOString(), data: { updated: { serial_number: mine.serial.toUpperCase(), status: 'REVOKED', revocation_reason: 'CertificateHold' } } },
+    detail: {
+      specversion: '1.0',
+      id: randomUUID(),
+      source: 'ca.test',
+      type: 'certificate.status.update',
+      time: new Date().toISOString(),
+      data: {
+        updated: { serial_number: mine.serial.toUpperCase(), status: 'REVOKED', revocation_reason: 'CertificateHold' },
+      },
+    },
   });
   expect(put.status).toBe(200);
   expect(put.body.deliveries).toEqual([
-    expect.objectContaining({ target: 'certificate-status', ok: true, result: expect.objectContaining({ outcome: 'applied' }) }),
+    expect.objectContaining({
+      target: 'certificate-status',
+      ok: true,
+      result: expect.objectContaining({ outcome: 'applied' }),
+    }),
   ]);
   await service.events.drain();
-  expect((await call('GET', '/v2/devices/ev-2')).body).toMatchObject({ status: 'REVOKED', identity: { status: 'REVOKED' } });
+  expect((await call('GET', '/v2/devices/ev-2')).body).toMatchObject({
+    status: 'REVOKED',
+    identity: { status: 'REVOKED' },
+  });
   // The same serial in an extra slot of another device: that slot is revoked, the device status stays.
-  expect((await call('GET', '/v2/devices/ev-3')).body).toMatchObject({ status: 'ACTIVE', slots: { tls: { status: 'REVOKED' } } });
-  expect((await call('GET', '/v2/devices/ev-2/slots/identity/versions/0')).body).toMatchObject({ status: 'REVOKED', revocation_reason: 'CertificateHold' });
-  expect(ofDevice('ev-2').map((e) => e['detail-type']).slice(-2)).toEqual(['device.identity.update', 'device.status.update']);
+  expect((await call('GET', '/v2/devices/ev-3')).body).toMatchObject({
+    status: 'ACTIVE',
+    slots: { tls: { status: 'REVOKED' } },
+  });
+  expect((await call('GET', '/v2/devices/ev-2/slots/identity/versions/0')).body).toMatchObject({
+    status: 'REVOKED',
+    revocation_reason: 'CertificateHold',
+  });
+  expect(
+    ofDevice('ev-2')
+      .map((e) => e['detail-type'])
+      .slice(-2),
+  ).toEqual(['device.identity.update', 'device.status.update']);
   expect(lines().filter((l) => l['detail-type'] === 'certificate.status.update')).toHaveLength(1);
 
   // The hold is released by `npm run event -- certificate-active <serial>`: the status rules decide again.
   const port = new URL(service.url).port;
-  const { stdout } = await run(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(REPO_ROOT, 'local', 'event.ts'), 'certificate-active', mine.serial], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, PORT: port, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-  });
+  const { stdout } = await run(
+    process.execPath,
+    [
+      path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+      path.join(REPO_ROOT, 'local', 'event.ts'),
+      'certificate-active',
+      mine.serial,
+    ],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PORT: port, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    },
+  );
   expect(stdout).toContain('certificate-status: applied');
   await service.events.drain();
-  expect((await call('GET', '/v2/devices/ev-2')).body).toMatchObject({ status: 'ACTIVE', identity: { status: 'ACTIVE' } });
+  expect((await call('GET', '/v2/devices/ev-2')).body).toMatchObject({
+    status: 'ACTIVE',
+    identity: { status: 'ACTIVE' },
+  });
   expect((await call('GET', '/v2/devices/ev-2/slots/identity/versions/0')).body.status).toBe('ACTIVE');
 }, 60_000);
 
 it('acknowledges a serial that belongs to no device', async () => {
-  const put = await call('POST', '/_local/events', { source: 'ca.test', 'detail-type': 'certificate.status.update', detail: { data: { updated: { serial_number: 'deadbeef01', status: 'REVOKED' } } } });
-  expect(put.body.deliveries).toEqual([expect.objectContaining({ ok: true, result: { outcome: 'unknown-serial', serial: 'deadbeef01', status: 'REVOKED', results: [] } })]);
+  const put = await call('POST', '/_local/events', {
+    source: 'ca.test',
+    'detail-type': 'certificate.status.update',
+    detail: { data: { updated: { serial_number: 'deadbeef01', status: 'REVOKED' } } },
+  });
+  expect(put.body.deliveries).toEqual([
+    expect.objectContaining({
+      ok: true,
+      result: { outcome: 'unknown-serial', serial: 'deadbeef01', status: 'REVOKED', results: [] },
+    }),
+  ]);
   expect((await call('POST', '/_local/events', { nope: true })).status).toBe(400);
 });
 
 it('documents the events and the choices the contract leaves open in the OpenAPI document (x-events)', async () => {
   const doc = (await call('GET', '/v2/openapi.json')).body;
-  expect(doc['x-events']).toMatchObject({ consumed: { detail_type: 'certificate.status.update' }, envelope: { example: { specversion: '1.0' } } });
-  expect(doc['x-events'].published.map((p: { type: string }) => p.type)).toEqual(expect.arrayContaining(['device.create', 'device.status.update', 'device.decommission']));
+  expect(doc['x-events']).toMatchObject({
+    consumed: { detail_type: 'certificate.status.update' },
+    envelope: { example: { specversion: '1.0' } },
+  });
+  expect(doc['x-events'].published.map((p: { type: string }) => p.type)).toEqual(
+    expect.arrayContaining(['device.create', 'device.status.update', 'device.decommission']),
+  );
 });

@@ -24,11 +24,29 @@ beforeAll(async () => {
   client = new DynamoDBClient({ endpoint: service.engine!.endpoint, region: 'us-east-1' });
   pem = (await certificate({ notAfter: '2099-01-01T00:00:00Z' })).pem;
   const ok = (r: { status: number }) => expect(r.status).toBeLessThan(300);
-  ok(await call(service.url, 'POST', '/v2/devices', { id: 'dev-a', dms_id: 'dms-1', tags: ['eu', 'sensor'], metadata: { fw: '1.0', n: 3, loc: { b: 'A' }, toString: 'own' } }));
+  ok(
+    await call(service.url, 'POST', '/v2/devices', {
+      id: 'dev-a',
+      dms_id: 'dms-1',
+      tags: ['eu', 'sensor'],
+      metadata: { fw: '1.0', n: 3, loc: { b: 'A' }, toString: 'own' },
+    }),
+  );
   ok(await call(service.url, 'POST', '/v2/devices', { id: 'dev-b', dms_id: 'dms-2' }));
   ok(await call(service.url, 'PUT', '/v2/devices/dev-b/idslot', { certificate: pem }));
-  ok(await call(service.url, 'PUT', '/v2/devices/dev-b/slots/token', { type: 'TOKEN', secret: 'arn:aws:secretsmanager:eu-west-1:1:secret:x' }));
-  ok(await call(service.url, 'POST', '/v2/device-groups', { id: 'grp-a', name: 'A', criteria: [{ field: 'tags', operand: 'ct', value: 'eu' }] }));
+  ok(
+    await call(service.url, 'PUT', '/v2/devices/dev-b/slots/token', {
+      type: 'TOKEN',
+      secret: 'arn:aws:secretsmanager:eu-west-1:1:secret:x',
+    }),
+  );
+  ok(
+    await call(service.url, 'POST', '/v2/device-groups', {
+      id: 'grp-a',
+      name: 'A',
+      criteria: [{ field: 'tags', operand: 'ct', value: 'eu' }],
+    }),
+  );
   ok(await call(service.url, 'PUT', '/v2/dms/dms-1', { settings: { preventive_delta: '60d', critical_delta: '14d' } }));
   // Background work (the start-up sweep and the policy job it leaves) settles before the first snapshot.
   await service.sweepNow();
@@ -56,7 +74,25 @@ async function snapshot(): Promise<string> {
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const weird = fc.oneof(
   fc.string({ maxLength: 40 }),
-  fc.constantFrom('', ' ', '%', '%00', '..', '../x', 'toString', '__proto__', 'constructor', 'identity', '-1', '1e3', 'x'.repeat(300), '\u20ac\ud800', 'a/b', 'a?b', 'a#b'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '%',
+    '%00',
+    '..',
+    '../x',
+    'toString',
+    '__proto__',
+    'constructor',
+    'identity',
+    '-1',
+    '1e3',
+    'x'.repeat(300),
+    '\u20ac\ud800',
+    'a/b',
+    'a?b',
+    'a#b',
+  ),
 );
 const pathParam = (name: string) =>
   name === 'n'
@@ -65,9 +101,59 @@ const pathParam = (name: string) =>
       ? fc.oneof(fc.constantFrom('identity', 'token', 'other'), weird)
       : fc.oneof(fc.constantFrom('dev-a', 'dev-b', 'grp-a', 'dms-1', 'missing'), weird);
 
-const filterField = fc.constantFrom('id', 'dms_owner', 'icon', 'status', 'tags', 'creation_timestamp', 'identity.expiration_date', 'metadata.fw', 'metadata.toString', 'metadata.__proto__', 'metadata.loc.b', 'metadata.', 'metadata..x', 'colour', '');
-const filterOp = fc.constantFrom('eq', 'ne', 'ct', 'nc', 'in', 'nin', 'eq_ic', 'ct_ic', 'bf', 'af', 'gt', 'ge', 'lt', 'le', 'exists', 'zz', '');
-const filterValue = fc.oneof(fc.constantFrom('ACTIVE', 'eu', 'true', 'false', '1.0', '3', '2026-01-01T00:00:00Z', 'x,y', '{"a":1}', '[1,2]', 'null', ''), weird);
+const filterField = fc.constantFrom(
+  'id',
+  'dms_owner',
+  'icon',
+  'status',
+  'tags',
+  'creation_timestamp',
+  'identity.expiration_date',
+  'metadata.fw',
+  'metadata.toString',
+  'metadata.__proto__',
+  'metadata.loc.b',
+  'metadata.',
+  'metadata..x',
+  'colour',
+  '',
+);
+const filterOp = fc.constantFrom(
+  'eq',
+  'ne',
+  'ct',
+  'nc',
+  'in',
+  'nin',
+  'eq_ic',
+  'ct_ic',
+  'bf',
+  'af',
+  'gt',
+  'ge',
+  'lt',
+  'le',
+  'exists',
+  'zz',
+  '',
+);
+const filterValue = fc.oneof(
+  fc.constantFrom(
+    'ACTIVE',
+    'eu',
+    'true',
+    'false',
+    '1.0',
+    '3',
+    '2026-01-01T00:00:00Z',
+    'x,y',
+    '{"a":1}',
+    '[1,2]',
+    'null',
+    '',
+  ),
+  weird,
+);
 /** JSONPath expressions from valid and broken pieces (Lamassu's `metadata[jsonpath]` filters). */
 const jsonPath = fc.array(fc.constantFrom(...JSONPATH_PIECES), { maxLength: 8 }).map((pieces) => `$${pieces.join('')}`);
 const filter = fc.oneof(
@@ -105,7 +191,12 @@ const deviceLike = fc.record(
     id: pathParam('id'),
     dms_id: pathParam('id'),
     tags: fc.oneof(fc.array(fc.string({ maxLength: 130 }), { maxLength: 52 }), jsonValue),
-    metadata: fc.oneof(fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('toString', '__proto__', 'constructor')), jsonValue, { maxKeys: 5 }), jsonValue),
+    metadata: fc.oneof(
+      fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('toString', '__proto__', 'constructor')), jsonValue, {
+        maxKeys: 5,
+      }),
+      jsonValue,
+    ),
     icon: fc.oneof(fc.string({ maxLength: 70 }), jsonValue),
     icon_color: fc.oneof(fc.constantFrom('#25ee32', '#fff', 'red'), jsonValue),
   },
@@ -115,7 +206,21 @@ const jsonPatch = fc.array(
   fc.record(
     {
       op: fc.constantFrom('add', 'remove', 'replace', 'move', 'copy', 'test', 'bogus'),
-      path: fc.constantFrom('/tags/-', '/tags/0', '/tags/99', '/metadata/x', '/metadata/toString', '/metadata/__proto__', '/metadata/loc/b', '/icon', '/id', '/status', '', '/', 'metadata'),
+      path: fc.constantFrom(
+        '/tags/-',
+        '/tags/0',
+        '/tags/99',
+        '/metadata/x',
+        '/metadata/toString',
+        '/metadata/__proto__',
+        '/metadata/loc/b',
+        '/icon',
+        '/id',
+        '/status',
+        '',
+        '/',
+        'metadata',
+      ),
       from: fc.constantFrom('/metadata/fw', '/metadata/toString', '/metadata/constructor', '/tags/0', '/id'),
       value: jsonValue,
     },
@@ -127,21 +232,55 @@ const jsonPatch = fc.array(
 const certificateText = fc.oneof(
   fc.constant('PEM'),
   fc.string(),
-  fc.tuple(fc.integer({ min: 1, max: 16 * 1024 }), fc.constantFrom('-----BEGIN CERTIFICATE-----\n', '-----BEGIN CERTIFICATE-----', '-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\n')).map(([n, unit]) => pemArmor(n, unit)),
+  fc
+    .tuple(
+      fc.integer({ min: 1, max: 16 * 1024 }),
+      fc.constantFrom(
+        '-----BEGIN CERTIFICATE-----\n',
+        '-----BEGIN CERTIFICATE-----',
+        '-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\n',
+      ),
+    )
+    .map(([n, unit]) => pemArmor(n, unit)),
   fc.tuple(fc.nat(), fc.nat({ max: 255 })).map(([at, value]) => mutateDer(pem, at, value)),
 );
 const otherBodies = fc.oneof(
   fc.record({ certificate: certificateText }, { requiredKeys: [] }),
   fc.record({ versions: fc.record({ '0': certificateText }) }, { requiredKeys: [] }),
-  fc.record({ type: fc.constantFrom('TOKEN', 'SSH_KEY', 'OTHER', 'x509', 'bad'), secret: fc.oneof(fc.string({ maxLength: 50 }), jsonValue), expiration_date: fc.oneof(fc.constantFrom('2030-01-01T00:00:00Z', '2000-01-01T00:00:00Z', 'never'), jsonValue) }, { requiredKeys: [] }),
-  fc.record({ reason: fc.oneof(fc.constantFrom('KeyCompromise', 'superseded', 'nope'), jsonValue) }, { requiredKeys: [] }),
-  fc.record({ name: fc.oneof(fc.string({ maxLength: 20 }), jsonValue), settings: fc.oneof(fc.record({ preventive_delta: fc.constantFrom('60d', '1h', 'x', '0d'), critical_delta: fc.constantFrom('14d', '90d', '') }), jsonValue) }, { requiredKeys: [] }),
+  fc.record(
+    {
+      type: fc.constantFrom('TOKEN', 'SSH_KEY', 'OTHER', 'x509', 'bad'),
+      secret: fc.oneof(fc.string({ maxLength: 50 }), jsonValue),
+      expiration_date: fc.oneof(fc.constantFrom('2030-01-01T00:00:00Z', '2000-01-01T00:00:00Z', 'never'), jsonValue),
+    },
+    { requiredKeys: [] },
+  ),
+  fc.record(
+    { reason: fc.oneof(fc.constantFrom('KeyCompromise', 'superseded', 'nope'), jsonValue) },
+    { requiredKeys: [] },
+  ),
+  fc.record(
+    {
+      name: fc.oneof(fc.string({ maxLength: 20 }), jsonValue),
+      settings: fc.oneof(
+        fc.record({
+          preventive_delta: fc.constantFrom('60d', '1h', 'x', '0d'),
+          critical_delta: fc.constantFrom('14d', '90d', ''),
+        }),
+        jsonValue,
+      ),
+    },
+    { requiredKeys: [] },
+  ),
   fc.record(
     {
       id: pathParam('id'),
       name: fc.oneof(fc.string({ maxLength: 20 }), jsonValue),
       parent_id: fc.oneof(fc.constantFrom('grp-a', 'missing', null), jsonValue),
-      criteria: fc.oneof(fc.array(fc.record({ field: filterField, operand: filterOp, value: filterValue }), { maxLength: 3 }), jsonValue),
+      criteria: fc.oneof(
+        fc.array(fc.record({ field: filterField, operand: filterOp, value: filterValue }), { maxLength: 3 }),
+        jsonValue,
+      ),
     },
     { requiredKeys: [] },
   ),
@@ -151,19 +290,48 @@ const body = fc.oneof(
   { weight: 2, arbitrary: jsonPatch.map((b) => JSON.stringify(b)) },
   { weight: 3, arbitrary: otherBodies.map((b) => JSON.stringify(b)) },
   { weight: 1, arbitrary: jsonValue.map((b) => JSON.stringify(b)) },
-  { weight: 1, arbitrary: fc.constantFrom('', '{', 'null', '[]', '{"a":1}{', `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`, '\u0000') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '',
+      '{',
+      'null',
+      '[]',
+      '{"a":1}{',
+      `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+      '\u0000',
+    ),
+  },
   // Deep JSON where metadata goes: merge patches, creations, JSON patch values, Lamassu patches.
   {
     weight: 1,
     arbitrary: fc
-      .tuple(fc.integer({ min: 1, max: 6000 }), fc.constantFrom('{"metadata":%}', '{"id":"deep","dms_id":"d","metadata":%}', '[{"op":"add","path":"/metadata/x","value":%}]', '{"patches":[{"op":"add","path":"/x","value":%}]}'))
+      .tuple(
+        fc.integer({ min: 1, max: 6000 }),
+        fc.constantFrom(
+          '{"metadata":%}',
+          '{"id":"deep","dms_id":"d","metadata":%}',
+          '[{"op":"add","path":"/metadata/x","value":%}]',
+          '{"patches":[{"op":"add","path":"/x","value":%}]}',
+        ),
+      )
       .map(([depth, shape]) => shape.replace('%', deepJsonText(depth))),
   },
 );
 const headers = fc.record(
   {
-    'content-type': fc.constantFrom('application/json', 'application/merge-patch+json', 'application/json-patch+json', 'text/plain', 'application/json; charset=utf-8', ''),
-    'if-match': fc.oneof(fc.constantFrom('"1"', '"2"', '*', 'W/"3"', '"x"', '1', '"99999999999999999999"'), fc.stringMatching(/^[\x21-\x7e]{0,30}$/)),
+    'content-type': fc.constantFrom(
+      'application/json',
+      'application/merge-patch+json',
+      'application/json-patch+json',
+      'text/plain',
+      'application/json; charset=utf-8',
+      '',
+    ),
+    'if-match': fc.oneof(
+      fc.constantFrom('"1"', '"2"', '*', 'W/"3"', '"x"', '1', '"99999999999999999999"'),
+      fc.stringMatching(/^[\x21-\x7e]{0,30}$/),
+    ),
   },
   { requiredKeys: [] },
 );
@@ -171,34 +339,51 @@ const headers = fc.record(
 const request = fc.constantFrom(...HTTP_ROUTES).chain((route: HttpRoute) =>
   fc.record({
     route: fc.constant(route),
-    params: fc.record(Object.fromEntries([...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => [name!, pathParam(name!)]))),
+    params: fc.record(
+      Object.fromEntries([...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => [name!, pathParam(name!)])),
+    ),
     query,
     headers,
     body: fc.option(body, { nil: undefined, freq: 4 }),
   }),
 );
 
-it(`${RUNS} generated requests over every route: no 5xx, and a rejected write changes nothing`, async () => {
-  const seen = new Set<string>();
-  let state = await snapshot();
-  await fc.assert(
-    fc.asyncProperty(request, async ({ route, params, query, headers, body }) => {
-      seen.add(`${route.method} ${route.path}`);
-      const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent((params[name] as string).replace(LONE_SURROGATE, '\ufffd')));
-      const res = await fetch(`${service.url}${path}${query ? `?${query}` : ''}`, {
-        method: route.method,
-        headers: Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== '')),
-        body: route.method === 'GET' || route.method === 'DELETE' ? undefined : body,
-      });
-      const text = await res.text();
-      expect([route.method, path, res.status, text.slice(0, 300)]).toEqual([route.method, path, expect.any(Number), expect.any(String)]);
-      if (res.status >= 500) throw new Error(`${route.method} ${path}?${query} ${JSON.stringify(headers)} ${body?.slice(0, 300)} → ${res.status} ${text.slice(0, 300)}`);
-      if (route.table !== 'write') return;
-      const after = await snapshot();
-      if (res.status >= 400 && after !== state) throw new Error(`rejected ${route.method} ${path} (${res.status} ${text.slice(0, 200)}) changed the table`);
-      state = after;
-    }),
-    { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? 20261202), endOnFailure: true },
-  );
-  expect([...seen].sort()).toEqual(HTTP_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
-}, bySize(180_000, 900_000));
+it(
+  `${RUNS} generated requests over every route: no 5xx, and a rejected write changes nothing`,
+  async () => {
+    const seen = new Set<string>();
+    let state = await snapshot();
+    await fc.assert(
+      fc.asyncProperty(request, async ({ route, params, query, headers, body }) => {
+        seen.add(`${route.method} ${route.path}`);
+        const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) =>
+          encodeURIComponent((params[name] as string).replace(LONE_SURROGATE, '\ufffd')),
+        );
+        const res = await fetch(`${service.url}${path}${query ? `?${query}` : ''}`, {
+          method: route.method,
+          headers: Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== '')),
+          body: route.method === 'GET' || route.method === 'DELETE' ? undefined : body,
+        });
+        const text = await res.text();
+        expect([route.method, path, res.status, text.slice(0, 300)]).toEqual([
+          route.method,
+          path,
+          expect.any(Number),
+          expect.any(String),
+        ]);
+        if (res.status >= 500)
+          throw new Error(
+            `${route.method} ${path}?${query} ${JSON.stringify(headers)} ${body?.slice(0, 300)} → ${res.status} ${text.slice(0, 300)}`,
+          );
+        if (route.table !== 'write') return;
+        const after = await snapshot();
+        if (res.status >= 400 && after !== state)
+          throw new Error(`rejected ${route.method} ${path} (${res.status} ${text.slice(0, 200)}) changed the table`);
+        state = after;
+      }),
+      { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? 20261202), endOnFailure: true },
+    );
+    expect([...seen].sort()).toEqual(HTTP_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+  },
+  bySize(180_000, 900_000),
+);

@@ -6,24 +6,47 @@
  */
 import type { LocalService } from '../../local/main';
 import { certificate } from '../support/certificates';
-import { bulkyMetadata, branchyMetadata, brokenCertificates, deepJsonText, HOSTILE_JSONPATHS, pemArmor } from '../support/hostile';
+import {
+  bulkyMetadata,
+  branchyMetadata,
+  brokenCertificates,
+  deepJsonText,
+  HOSTILE_JSONPATHS,
+  pemArmor,
+} from '../support/hostile';
 import { call as request, startTestService } from '../support/http';
 
 const V1 = '/api/devmanager/v1';
 const BYTE_BUDGET = 100_000;
 let service: LocalService;
-const call = (method: string, route: string, body?: unknown, headers: Record<string, string> = {}) => request(service.url, method, route, body, headers);
+const call = (method: string, route: string, body?: unknown, headers: Record<string, string> = {}) =>
+  request(service.url, method, route, body, headers);
 const q = (expression: string) => encodeURIComponent(`metadata[jsonpath]${expression}`);
 
 beforeAll(async () => {
-  service = await startTestService({ LIST_BYTE_BUDGET: String(BYTE_BUDGET), STATS_READ_BYTE_BUDGET: String(BYTE_BUDGET) });
+  service = await startTestService({
+    LIST_BYTE_BUDGET: String(BYTE_BUDGET),
+    STATS_READ_BYTE_BUDGET: String(BYTE_BUDGET),
+  });
   // 20 devices of about 11 KB (dms-big), 5 with branchy metadata (dms-branchy).
   for (let i = 0; i < 20; i++) {
-    const r = await call('POST', '/v2/devices', { id: `big-${String(i).padStart(2, '0')}`, dms_id: 'dms-big', tags: ['big'], metadata: bulkyMetadata(11_000, { n: i }) });
+    const r = await call('POST', '/v2/devices', {
+      id: `big-${String(i).padStart(2, '0')}`,
+      dms_id: 'dms-big',
+      tags: ['big'],
+      metadata: bulkyMetadata(11_000, { n: i }),
+    });
     expect(r.status).toBe(201);
   }
-  for (let i = 0; i < 5; i++) expect((await call('POST', '/v2/devices', { id: `branchy-${i}`, dms_id: 'dms-branchy', metadata: branchyMetadata() })).status).toBe(201);
-  const group = await call('POST', `${V1}/device-groups`, { name: 'big ones', criteria: [{ field: 'tags', operand: 'contains', value: 'big' }] });
+  for (let i = 0; i < 5; i++)
+    expect(
+      (await call('POST', '/v2/devices', { id: `branchy-${i}`, dms_id: 'dms-branchy', metadata: branchyMetadata() }))
+        .status,
+    ).toBe(201);
+  const group = await call('POST', `${V1}/device-groups`, {
+    name: 'big ones',
+    criteria: [{ field: 'tags', operand: 'contains', value: 'big' }],
+  });
   expect(group.status).toBe(201);
   groupId = group.body.id;
 }, 120_000);
@@ -34,7 +57,12 @@ let groupId: string;
 
 describe('JSONPath filters are parsed, refused or budgeted', () => {
   // Group statistics take no filter (as in Lamassu): the four routes that evaluate JSONPath.
-  const routes = () => [`${V1}/devices`, `${V1}/devices/dms/dms-branchy`, `${V1}/device-groups/${groupId}/devices`, `${V1}/stats`];
+  const routes = () => [
+    `${V1}/devices`,
+    `${V1}/devices/dms/dms-branchy`,
+    `${V1}/device-groups/${groupId}/devices`,
+    `${V1}/stats`,
+  ];
   it.each(HOSTILE_JSONPATHS.map((h) => [h.name, h] as const))('%s', async (_, h) => {
     for (const route of routes()) {
       const r = await call('GET', `${route}?filter=${q(h.expression)}&page_size=100`);
@@ -42,7 +70,11 @@ describe('JSONPath filters are parsed, refused or budgeted', () => {
       if (h.status === 422 && r.status === 200) continue;
       expect({ route, status: r.status }).toEqual({ route, status: h.status });
       if (h.status === 400) expect(JSON.stringify(r.body.details)).toMatch(/filter\[0\]/);
-      if (h.status === 422) expect(r.body).toMatchObject({ code: 'QUERY_TOO_BROAD', err: expect.stringMatching(/metadata\[jsonpath\].*more than \d+/) });
+      if (h.status === 422)
+        expect(r.body).toMatchObject({
+          code: 'QUERY_TOO_BROAD',
+          err: expect.stringMatching(/metadata\[jsonpath\].*more than \d+/),
+        });
     }
   });
 
@@ -53,7 +85,10 @@ describe('JSONPath filters are parsed, refused or budgeted', () => {
   });
 
   it('identity_slot[jsonpath] goes through the same engine', async () => {
-    const r = await call('GET', `${V1}/devices?filter=${encodeURIComponent('identity_slot[jsonpath]$[?match(@.status, "a")]')}`);
+    const r = await call(
+      'GET',
+      `${V1}/devices?filter=${encodeURIComponent('identity_slot[jsonpath]$[?match(@.status, "a")]')}`,
+    );
     expect(r.status).toBe(400);
   });
 
@@ -86,7 +121,11 @@ describe('prototype member names are plain unknown names', () => {
     ]) {
       const r = await call('POST', `${V1}/device-groups`, { name: `g-${name}`, criteria: [criterion] });
       expect({ criterion, status: r.status }).toEqual({ criterion, status: 400 });
-      const v2 = await call('POST', '/v2/device-groups', { id: `g-${name.replace(/_/g, '')}`, name: `g-${name}`, criteria: [criterion] });
+      const v2 = await call('POST', '/v2/device-groups', {
+        id: `g-${name.replace(/_/g, '')}`,
+        name: `g-${name}`,
+        criteria: [criterion],
+      });
       expect({ criterion, status: v2.status }).toEqual({ criterion, status: 400 });
     }
   });
@@ -94,15 +133,26 @@ describe('prototype member names are plain unknown names', () => {
 
 describe('deep JSON is refused before any recursion', () => {
   it('merge patch with metadata nested 5,000 deep', async () => {
-    const r = await call('PATCH', '/v2/devices/big-00', `{"metadata":${deepJsonText(5000)}}`, { 'content-type': 'application/merge-patch+json' });
+    const r = await call('PATCH', '/v2/devices/big-00', `{"metadata":${deepJsonText(5000)}}`, {
+      'content-type': 'application/merge-patch+json',
+    });
     expect(r.status).toBe(400);
     expect(r.body.details).toEqual([{ field: 'metadata', problem: expect.stringMatching(/nests deeper/) }]);
   });
 
   it('JSON patch and Lamassu metadata updates with the same value', async () => {
-    const json = await call('PATCH', '/v2/devices/big-00', `[{"op":"add","path":"/metadata/x","value":${deepJsonText(5000)}}]`, { 'content-type': 'application/json-patch+json' });
+    const json = await call(
+      'PATCH',
+      '/v2/devices/big-00',
+      `[{"op":"add","path":"/metadata/x","value":${deepJsonText(5000)}}]`,
+      { 'content-type': 'application/json-patch+json' },
+    );
     expect(json.status).toBe(400);
-    const lamassu = await call('PUT', `${V1}/devices/big-00/metadata`, `{"patches":[{"op":"add","path":"/x","value":${deepJsonText(5000)}}]}`);
+    const lamassu = await call(
+      'PUT',
+      `${V1}/devices/big-00/metadata`,
+      `{"patches":[{"op":"add","path":"/x","value":${deepJsonText(5000)}}]}`,
+    );
     expect(lamassu.status).toBe(400);
     const create = await call('POST', '/v2/devices', `{"id":"deep","dms_id":"d","metadata":${deepJsonText(5000)}}`);
     expect(create.status).toBe(400);
@@ -152,7 +202,10 @@ describe('pages stay under the response byte budget', () => {
   const expected = Array.from({ length: 20 }, (_, i) => `big-${String(i).padStart(2, '0')}`);
 
   it('GET /v2/devices?page_size=1000', async () => {
-    const { ids, pages } = await walk('/v2/devices?page_size=1000&filter=tags[ct]big&sort_by=id', (n) => `/v2/devices?page_size=1000&filter=tags[ct]big&sort_by=id&bookmark=${encodeURIComponent(n)}`);
+    const { ids, pages } = await walk(
+      '/v2/devices?page_size=1000&filter=tags[ct]big&sort_by=id',
+      (n) => `/v2/devices?page_size=1000&filter=tags[ct]big&sort_by=id&bookmark=${encodeURIComponent(n)}`,
+    );
     expect(ids).toEqual(expected);
     expect(pages).toBeGreaterThan(2);
   });
@@ -161,7 +214,11 @@ describe('pages stay under the response byte budget', () => {
     ['/devices/dms/{id}', () => `${V1}/devices/dms/dms-big?page_size=1000&sort_by=id`],
     ['/device-groups/{id}/devices', () => `${V1}/device-groups/${groupId}/devices?page_size=1000&sort_by=id`],
     ['/devices with a JSONPath filter', () => `${V1}/devices?page_size=1000&sort_by=id&filter=${q('$.n >= 0')}`],
-    ['/devices sorted in memory', () => `${V1}/devices?page_size=1000&sort_by=${encodeURIComponent('metadata[jsonpath]$.n')}&filter=dms_owner[eq]dms-big`],
+    [
+      '/devices sorted in memory',
+      () =>
+        `${V1}/devices?page_size=1000&sort_by=${encodeURIComponent('metadata[jsonpath]$.n')}&filter=dms_owner[eq]dms-big`,
+    ],
   ])('Lamassu %s', async (_, first) => {
     const url = first();
     const { ids, pages } = await walk(url, (n) => `${url.split('?')[0]}?bookmark=${encodeURIComponent(n)}`);

@@ -11,7 +11,11 @@ beforeAll(async () => {
   service = await startTestService({ INDEXED_METADATA_KEYS: 'firmware_version,location', STATS_READ_BUDGET: '100' });
   await service.sweepNow(); // the start-up sweep back-fills the (empty) indexes: the keys are ready
   for (let i = 0; i < 12; i++) {
-    const r = await call('POST', '/v2/devices', { id: `dev-${i}`, dms_id: i < 6 ? 'dms-a' : 'dms-b', metadata: { firmware_version: i < 7 ? '1.4.2' : '1.3.0', location: `B-${i % 2}`, free: i } });
+    const r = await call('POST', '/v2/devices', {
+      id: `dev-${i}`,
+      dms_id: i < 6 ? 'dms-a' : 'dms-b',
+      metadata: { firmware_version: i < 7 ? '1.4.2' : '1.3.0', location: `B-${i % 2}`, free: i },
+    });
     expect(r.status).toBe(201);
   }
 });
@@ -19,15 +23,28 @@ afterAll(async () => {
   await service.stop();
 });
 
-const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => request(service.url, method, path, body, headers);
-const zeros = { NO_IDENTITY: 0, ACTIVE: 0, RENEWAL_PENDING: 0, EXPIRING_SOON: 0, EXPIRED: 0, REVOKED: 0, DECOMMISSIONED: 0 };
+const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  request(service.url, method, path, body, headers);
+const zeros = {
+  NO_IDENTITY: 0,
+  ACTIVE: 0,
+  RENEWAL_PENDING: 0,
+  EXPIRING_SOON: 0,
+  EXPIRED: 0,
+  REVOKED: 0,
+  DECOMMISSIONED: 0,
+};
 
 describe('GET /v2/stats/metadata/{key}', () => {
   it('gives the values most common first with their status distribution, and other', async () => {
     expect((await call('DELETE', '/v2/devices/dev-0')).status).toBe(200);
     const r = await call('GET', '/v2/stats/metadata/firmware_version?limit=1');
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ key: 'firmware_version', values: [{ value: '"1.4.2"', total: 7, status_distribution: { ...zeros, NO_IDENTITY: 6, DECOMMISSIONED: 1 } }], other: 5 });
+    expect(r.body).toEqual({
+      key: 'firmware_version',
+      values: [{ value: '"1.4.2"', total: 7, status_distribution: { ...zeros, NO_IDENTITY: 6, DECOMMISSIONED: 1 } }],
+      other: 5,
+    });
     const all = await call('GET', '/v2/stats/metadata/location');
     expect(all.body.values.map((v: { value: string; total: number }) => [v.value, v.total])).toEqual([
       ['"B-0"', 6],
@@ -37,8 +54,14 @@ describe('GET /v2/stats/metadata/{key}', () => {
   });
 
   it('is 400 for a key not indexed and for a bad limit', async () => {
-    expect((await call('GET', '/v2/stats/metadata/free')).body).toMatchObject({ code: 'VALIDATION_ERROR', details: [{ field: 'key' }] });
-    expect((await call('GET', '/v2/stats/metadata/location?limit=0')).body).toMatchObject({ code: 'VALIDATION_ERROR', details: [{ field: 'limit' }] });
+    expect((await call('GET', '/v2/stats/metadata/free')).body).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: [{ field: 'key' }],
+    });
+    expect((await call('GET', '/v2/stats/metadata/location?limit=0')).body).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: [{ field: 'limit' }],
+    });
     expect((await call('GET', '/v2/stats/metadata/location?limit=1001')).status).toBe(400);
   });
 });
@@ -47,7 +70,8 @@ describe('GET /v2/stats/devices', () => {
   it('counts an indexed metadata value, and refuses a walk beyond the budget with 422 naming the filter', async () => {
     const indexed = await call('GET', '/v2/stats/devices?filter=metadata.firmware_version[eq]1.3.0');
     expect(indexed.body).toEqual({ total: 5, status_distribution: { ...zeros, NO_IDENTITY: 5 } });
-    for (let i = 12; i < 120; i++) await call('POST', '/v2/devices', { id: `dev-${i}`, dms_id: 'dms-c', metadata: { free: i } });
+    for (let i = 12; i < 120; i++)
+      await call('POST', '/v2/devices', { id: `dev-${i}`, dms_id: 'dms-c', metadata: { free: i } });
     const broad = await call('GET', '/v2/stats/devices?filter=metadata.free[gt]3');
     expect(broad.status).toBe(422);
     expect(broad.body).toMatchObject({ code: 'QUERY_TOO_BROAD', err: expect.stringContaining('metadata.free') });
@@ -57,22 +81,35 @@ describe('GET /v2/stats/devices', () => {
 describe('GET /v2/stats/expirations', () => {
   it('buckets the active certificates by expiration, weeks from today', async () => {
     const today = new Date();
-    const inDays = (n: number) => new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) + n * 86_400_000 + 3_600_000);
-    for (const [id, days] of [['dev-1', 10], ['dev-2', 10], ['dev-7', 40]] as const) {
-      const r = await call('PUT', `/v2/devices/${id}/idslot`, { certificate: (await certificate({ notAfter: inDays(days) })).pem });
+    const inDays = (n: number) =>
+      new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) + n * 86_400_000 + 3_600_000);
+    for (const [id, days] of [
+      ['dev-1', 10],
+      ['dev-2', 10],
+      ['dev-7', 40],
+    ] as const) {
+      const r = await call('PUT', `/v2/devices/${id}/idslot`, {
+        certificate: (await certificate({ notAfter: inDays(days) })).pem,
+      });
       expect(r.status).toBe(200);
     }
     const r = await call('GET', '/v2/stats/expirations?bucket=day&horizon_days=30');
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ bucket: 'day', already_expired: 0, generated_at: expect.stringMatching(/Z$/) });
     expect(r.body.buckets).toHaveLength(30);
-    expect(r.body.buckets[10]).toEqual({ start: inDays(10).toISOString().slice(0, 10) + 'T00:00:00Z', end: inDays(11).toISOString().slice(0, 10) + 'T00:00:00Z', identity: 2, slots: 0 });
+    expect(r.body.buckets[10]).toEqual({
+      start: inDays(10).toISOString().slice(0, 10) + 'T00:00:00Z',
+      end: inDays(11).toISOString().slice(0, 10) + 'T00:00:00Z',
+      identity: 2,
+      slots: 0,
+    });
     const dms = await call('GET', '/v2/stats/expirations?horizon_days=60&filter=dms_owner[eq]dms-b');
     expect(dms.body.bucket).toBe('week');
     expect(dms.body.buckets.reduce((n: number, b: { identity: number }) => n + b.identity, 0)).toBe(1);
   });
 
   it('is 400 for a bad bucket, horizon or filter', async () => {
-    for (const q of ['bucket=year', 'horizon_days=0', 'horizon_days=731', 'filter=tags[ct]x']) expect((await call('GET', `/v2/stats/expirations?${q}`)).status).toBe(400);
+    for (const q of ['bucket=year', 'horizon_days=0', 'horizon_days=731', 'filter=tags[ct]x'])
+      expect((await call('GET', `/v2/stats/expirations?${q}`)).status).toBe(400);
   });
 });

@@ -26,19 +26,33 @@ const TOKEN = { Authorization: 'Bearer dashboard-token' };
 /** A request to an absolute URL, as the dashboard's fetch calls make them. */
 async function dashboard(method: string, url: string, body?: unknown): Promise<Reply> {
   const { origin, pathname, search } = new URL(url);
-  return call(origin, method, `${pathname}${search}`, body, body === undefined ? TOKEN : { ...TOKEN, 'content-type': 'application/json' });
+  return call(
+    origin,
+    method,
+    `${pathname}${search}`,
+    body,
+    body === undefined ? TOKEN : { ...TOKEN, 'content-type': 'application/json' },
+  );
 }
 
 /** lib/api-domains.ts:38-53 handleApiError: a failed call shows `err` (or `message`) of the JSON body. */
 function dashboardError(reply: Reply, defaultMessage: string): string {
-  return reply.body?.err || reply.body?.message ? `${defaultMessage}: ${reply.body.err || reply.body.message}` : `${defaultMessage}. HTTP error ${reply.status}`;
+  return reply.body?.err || reply.body?.message
+    ? `${defaultMessage}: ${reply.body.err || reply.body.message}`
+    : `${defaultMessage}. HTTP error ${reply.status}`;
 }
 
 /** lib/devices-api.ts:54-60 fetchDevices, with the URLSearchParams the screens build. */
 const fetchDevices = (params: URLSearchParams) => dashboard('GET', `${DEV_MANAGER()}/devices?${params.toString()}`);
 
 /** app/devices/page.tsx:170-194: the list's query (sort, page size, bookmark, filters). */
-function listParams(o: { sortBy: string; sortMode: 'asc' | 'desc'; pageSize: string; bookmark?: string; filters?: string[] }): URLSearchParams {
+function listParams(o: {
+  sortBy: string;
+  sortMode: 'asc' | 'desc';
+  pageSize: string;
+  bookmark?: string;
+  filters?: string[];
+}): URLSearchParams {
   const params = new URLSearchParams();
   params.append('sort_by', o.sortBy);
   params.append('sort_mode', o.sortMode);
@@ -70,12 +84,32 @@ describe("Lamassu dashboard: device screens' requests", () => {
     for (const [i, id] of ids.entries()) {
       // :161 icon_color `${iconColor}-${iconBgColor}`; :128-130 the default pair when the RA profile has none.
       const icon_color = i % 2 === 0 ? '#0f67ff-#F0F8FF' : '#888888-#e0e0e0';
-      const r = await dashboard('POST', `${DEV_MANAGER()}/devices`, { id, dms_id: i < 10 ? RA : 'ra-lab', tags: i % 3 === 0 ? ['line-3'] : [], icon: 'Cpu', icon_color, metadata: {} });
+      const r = await dashboard('POST', `${DEV_MANAGER()}/devices`, {
+        id,
+        dms_id: i < 10 ? RA : 'ra-lab',
+        tags: i % 3 === 0 ? ['line-3'] : [],
+        icon: 'Cpu',
+        icon_color,
+        metadata: {},
+      });
       expect(r.status).toBe(201);
-      expect(r.body).toMatchObject({ id, icon: 'Cpu', icon_color, status: 'NO_IDENTITY', dms_owner: i < 10 ? RA : 'ra-lab' });
+      expect(r.body).toMatchObject({
+        id,
+        icon: 'Cpu',
+        icon_color,
+        status: 'NO_IDENTITY',
+        dms_owner: i < 10 ? RA : 'ra-lab',
+      });
     }
     // A refused body shows `err` (lib/devices-api.ts:91-93 → lib/api-domains.ts:44-45).
-    const refused = await dashboard('POST', `${DEV_MANAGER()}/devices`, { id: 'dash-bad', dms_id: RA, tags: [], icon: 'Cpu', icon_color: 'blue-white', metadata: {} });
+    const refused = await dashboard('POST', `${DEV_MANAGER()}/devices`, {
+      id: 'dash-bad',
+      dms_id: RA,
+      tags: [],
+      icon: 'Cpu',
+      icon_color: 'blue-white',
+      metadata: {},
+    });
     expect(refused.status).toBe(400);
     expect(dashboardError(refused, 'Failed to register device')).toMatch(/^Failed to register device: invalid device/);
   });
@@ -85,7 +119,15 @@ describe("Lamassu dashboard: device screens' requests", () => {
     expect(r.status).toBe(200);
     expect(r.body.total).toBe(12);
     // lib/devices-api.ts:36-44: the seven statuses, each a number (the chart maps every entry).
-    expect(Object.keys(r.body.status_distribution).sort()).toEqual(['ACTIVE', 'DECOMMISSIONED', 'EXPIRED', 'EXPIRING_SOON', 'NO_IDENTITY', 'RENEWAL_PENDING', 'REVOKED']);
+    expect(Object.keys(r.body.status_distribution).sort()).toEqual([
+      'ACTIVE',
+      'DECOMMISSIONED',
+      'EXPIRED',
+      'EXPIRING_SOON',
+      'NO_IDENTITY',
+      'RENEWAL_PENDING',
+      'REVOKED',
+    ]);
     expect(r.body.status_distribution.NO_IDENTITY).toBe(12);
   });
 
@@ -95,38 +137,56 @@ describe("Lamassu dashboard: device screens' requests", () => {
     ['status', 'asc'],
     ['dms_owner', 'desc'],
     ['creation_timestamp', 'desc'],
-  ] as const)('device list sorted by %s %s (app/devices/page.tsx:171-183, :237-243), page size and bookmark paging (:185-188, :209, :310-320)', async (sortBy, sortMode) => {
-    const first = await fetchDevices(listParams({ sortBy, sortMode, pageSize: '10' }));
-    expect(first.status).toBe(200);
-    expect(first.body.list).toHaveLength(10);
-    first.body.list.forEach(expectListRow);
-    // :209 `data.next` becomes the next page's bookmark; :543 Next is enabled only when it is truthy.
-    expect(first.body.next).toBeTruthy();
-    // :186-194: page 2 sends the same sort, page size and filters, plus the bookmark.
-    const second = await fetchDevices(listParams({ sortBy, sortMode, pageSize: '10', bookmark: first.body.next }));
-    expect(second.status).toBe(200);
-    second.body.list.forEach(expectListRow);
-    expect(second.body.next).toBeFalsy();
-    const seen = [...first.body.list, ...second.body.list].map((d: { id: string }) => d.id);
-    expect([...seen].sort()).toEqual(ids);
-    if (sortBy === 'id') expect(seen).toEqual(sortMode === 'asc' ? ids : [...ids].reverse());
-    if (sortBy === 'dms_owner') expect(seen.slice(0, 2).sort()).toEqual(['dash-10', 'dash-11']);
-  });
+  ] as const)(
+    'device list sorted by %s %s (app/devices/page.tsx:171-183, :237-243), page size and bookmark paging (:185-188, :209, :310-320)',
+    async (sortBy, sortMode) => {
+      const first = await fetchDevices(listParams({ sortBy, sortMode, pageSize: '10' }));
+      expect(first.status).toBe(200);
+      expect(first.body.list).toHaveLength(10);
+      first.body.list.forEach(expectListRow);
+      // :209 `data.next` becomes the next page's bookmark; :543 Next is enabled only when it is truthy.
+      expect(first.body.next).toBeTruthy();
+      // :186-194: page 2 sends the same sort, page size and filters, plus the bookmark.
+      const second = await fetchDevices(listParams({ sortBy, sortMode, pageSize: '10', bookmark: first.body.next }));
+      expect(second.status).toBe(200);
+      second.body.list.forEach(expectListRow);
+      expect(second.body.next).toBeFalsy();
+      const seen = [...first.body.list, ...second.body.list].map((d: { id: string }) => d.id);
+      expect([...seen].sort()).toEqual(ids);
+      if (sortBy === 'id') expect(seen).toEqual(sortMode === 'asc' ? ids : [...ids].reverse());
+      if (sortBy === 'dms_owner') expect(seen.slice(0, 2).sort()).toEqual(['dash-10', 'dash-11']);
+    },
+  );
 
   it('device list filters (app/devices/page.tsx:190-194): DMS link, id or tags search, status; page sizes (:525-528)', async () => {
     const ids_ = (r: Reply) => r.body.list.map((d: { id: string }) => d.id).sort();
     const base = { sortBy: 'creation_timestamp', sortMode: 'desc' as const, pageSize: '25' };
     // :118, :191 `dms_owner[equal]` (the RA page's device link)
-    expect(ids_(await fetchDevices(listParams({ ...base, filters: ['dms_owner[equal]ra-lab'] })))).toEqual(['dash-10', 'dash-11']);
+    expect(ids_(await fetchDevices(listParams({ ...base, filters: ['dms_owner[equal]ra-lab'] })))).toEqual([
+      'dash-10',
+      'dash-11',
+    ]);
     // :192 `${searchField}[contains]${term}` with searchField id or tags
     expect(ids_(await fetchDevices(listParams({ ...base, filters: ['id[contains]h-0'] })))).toEqual(ids.slice(0, 10));
     // tags contain the whole tag, as Lamassu's JSON containment (`tags @> ["line-3"]`) does.
-    expect(ids_(await fetchDevices(listParams({ ...base, filters: ['tags[contains]line-3'] })))).toEqual(['dash-00', 'dash-03', 'dash-06', 'dash-09']);
+    expect(ids_(await fetchDevices(listParams({ ...base, filters: ['tags[contains]line-3'] })))).toEqual([
+      'dash-00',
+      'dash-03',
+      'dash-06',
+      'dash-09',
+    ]);
     expect(ids_(await fetchDevices(listParams({ ...base, filters: ['tags[contains]line'] })))).toEqual([]);
     // :193 `status[equal]`
     expect(ids_(await fetchDevices(listParams({ ...base, filters: ['status[equal]ACTIVE'] })))).toEqual([]);
-    expect(ids_(await fetchDevices(listParams({ ...base, filters: ['status[equal]NO_IDENTITY', 'dms_owner[equal]ra-lab'] })))).toEqual(['dash-10', 'dash-11']);
-    for (const pageSize of ['10', '25', '50', '100']) expect((await fetchDevices(listParams({ ...base, pageSize }))).body.list).toHaveLength(Math.min(12, Number(pageSize)));
+    expect(
+      ids_(
+        await fetchDevices(listParams({ ...base, filters: ['status[equal]NO_IDENTITY', 'dms_owner[equal]ra-lab'] })),
+      ),
+    ).toEqual(['dash-10', 'dash-11']);
+    for (const pageSize of ['10', '25', '50', '100'])
+      expect((await fetchDevices(listParams({ ...base, pageSize }))).body.list).toHaveLength(
+        Math.min(12, Number(pageSize)),
+      );
   });
 
   it('EST re-enroll lookup (components/shared/EstReEnrollModal.tsx:126-133, :208-211): one device by id within its RA', async () => {
@@ -149,8 +209,16 @@ describe("Lamassu dashboard: a device's page through its lifecycle", () => {
   /** DeviceDetailsClient.tsx:217-226: device `events` and `identity.events` merged into one timeline, newest first. */
   function timeline(device: any) {
     const merged = [
-      ...Object.entries(device.events || {}).map(([ts, e]: [string, any]) => ({ timestampStr: ts, ...e, source: 'device' })),
-      ...Object.entries(device.identity?.events ?? {}).map(([ts, e]: [string, any]) => ({ timestampStr: ts, ...e, source: 'identity' })),
+      ...Object.entries(device.events || {}).map(([ts, e]: [string, any]) => ({
+        timestampStr: ts,
+        ...e,
+        source: 'device',
+      })),
+      ...Object.entries(device.identity?.events ?? {}).map(([ts, e]: [string, any]) => ({
+        timestampStr: ts,
+        ...e,
+        source: 'identity',
+      })),
     ];
     return merged.sort((a, b) => Date.parse(b.timestampStr) - Date.parse(a.timestampStr));
   }
@@ -159,7 +227,10 @@ describe("Lamassu dashboard: a device's page through its lifecycle", () => {
   function linkedSerial(device: any, event: { type: string; description: string }): string | undefined {
     let versionToFind: string | null = null;
     if (event.type === 'PROVISIONED') versionToFind = '0';
-    else if (event.type === 'RENEWED' || (event.type === 'EVENT' && event.description.startsWith('New Active Version'))) {
+    else if (
+      event.type === 'RENEWED' ||
+      (event.type === 'EVENT' && event.description.startsWith('New Active Version'))
+    ) {
       const m = event.description.match(/New Active Version set to (\d+)/);
       if (m) versionToFind = m[1]!;
     }
@@ -197,14 +268,28 @@ describe("Lamassu dashboard: a device's page through its lifecycle", () => {
       expiration_date: '2031-01-01T00:00:00Z',
       events: { '2026-01-01T00:00:00Z': { type: latest, description: '' } },
     });
-    expect((await dashboard('PUT', `${DEV_MANAGER()}/devices/${id}/idslot`, slot(0, { '0': '0a1b' }, 'PROVISIONED'))).status).toBe(200);
-    expect((await dashboard('PUT', `${DEV_MANAGER()}/devices/${id}/idslot`, slot(1, { '0': '0a1b', '1': '0c2d' }, 'RENEWED'))).status).toBe(200);
+    expect(
+      (await dashboard('PUT', `${DEV_MANAGER()}/devices/${id}/idslot`, slot(0, { '0': '0a1b' }, 'PROVISIONED'))).status,
+    ).toBe(200);
+    expect(
+      (
+        await dashboard(
+          'PUT',
+          `${DEV_MANAGER()}/devices/${id}/idslot`,
+          slot(1, { '0': '0a1b', '1': '0c2d' }, 'RENEWED'),
+        )
+      ).status,
+    ).toBe(200);
 
     const device = (await fetchDeviceById()).body;
     expectHeader(device);
     expect(device.status).toBe('ACTIVE');
     // :110-112 the history lists identity.versions newest first; :263 superseded below active_version.
-    expect(device.identity).toMatchObject({ status: 'ACTIVE', active_version: 1, versions: { '0': '0a1b', '1': '0c2d' } });
+    expect(device.identity).toMatchObject({
+      status: 'ACTIVE',
+      active_version: 1,
+      versions: { '0': '0a1b', '1': '0c2d' },
+    });
     const events = timeline(device);
     expect(events.map((e) => [e.source, e.type, e.description])).toEqual([
       ['identity', 'RENEWED', 'New Active Version set to 1'],
@@ -218,7 +303,11 @@ describe("Lamassu dashboard: a device's page through its lifecycle", () => {
 
   it('Force Update (DeviceDetailsClient.tsx:585-590 → lib/devices-api.ts:103-116): the ~1-escaped key lands in metadata, no timeline event', async () => {
     const configKey = 'lamassu.io/iot/aws.1010101010.eu-west-1'; // lib/integrations-api.ts:26-41
-    const patch = { op: 'add', path: `/${configKey.replace(/\//g, '~1')}`, value: { actions: ['UPDATE_TRUST_ANCHOR_LIST', 'UPDATE_CERTIFICATE'] } }; // ForceUpdateModal.tsx:57-61
+    const patch = {
+      op: 'add',
+      path: `/${configKey.replace(/\//g, '~1')}`,
+      value: { actions: ['UPDATE_TRUST_ANCHOR_LIST', 'UPDATE_CERTIFICATE'] },
+    }; // ForceUpdateModal.tsx:57-61
     const before = timeline((await fetchDeviceById()).body).length;
     const r = await dashboard('PUT', `${DEV_MANAGER()}/devices/${id}/metadata`, { patches: [patch] });
     expect(r.status).toBe(200);
@@ -236,7 +325,11 @@ describe("Lamassu dashboard: a device's page through its lifecycle", () => {
     expect(device.status).toBe('DECOMMISSIONED');
     expect(device.identity.status).toBe('REVOKED'); // :680 Assign Identity enabled again
     // As Lamassu records a decommission: DECOMMISSIONED (TimelineEventItem.tsx:55-57 'Event'), no status change.
-    expect(timeline(device).slice(0, 3).map((e) => [e.source, e.type, e.description])).toEqual([
+    expect(
+      timeline(device)
+        .slice(0, 3)
+        .map((e) => [e.source, e.type, e.description]),
+    ).toEqual([
       ['identity', 'STATUS-UPDATED', "Identity Slot Status updated from 'DECOMMISSIONED' to 'REVOKED'"],
       ['device', 'DECOMMISSIONED', ''],
       ['identity', 'RENEWED', 'New Active Version set to 1'],

@@ -51,7 +51,7 @@ export function words(line: string, expand: (text: string) => string): string[] 
         i = j + 1;
       } else {
         let j = i;
-        while (j < line.length && !" '\"".includes(line[j]!)) j++;
+        while (j < line.length && !' \'"'.includes(line[j]!)) j++;
         word += expand(line.slice(i, j));
         i = j;
       }
@@ -102,14 +102,17 @@ afterAll(async () => {
 it('the README walkthrough uses -g wherever a URL has brackets (curl would glob them)', () => {
   const commands = walkthrough(README);
   expect(commands.length).toBeGreaterThan(20);
-  for (const line of commands.filter((c) => c.startsWith('curl') && /\[/.test(c.replace(/'[^']*'/g, '')))) expect([line, /^curl -\w*g/.test(line)]).toEqual([line, true]);
+  for (const line of commands.filter((c) => c.startsWith('curl') && /\[/.test(c.replace(/'[^']*'/g, ''))))
+    expect([line, /^curl -\w*g/.test(line)]).toEqual([line, true]);
 });
 
 it('every step of the README walkthrough succeeds against the local service', async () => {
   const vars: Record<string, string> = { NEXT: '' };
   const expand = (text: string) =>
     text
-      .replace(/\$\(jq -n --rawfile (\w+) (\S+) '\{certificate: \$\1\}'\)/g, (_, _v, file: string) => JSON.stringify({ certificate: readFileSync(path.join(dir, file), 'utf8') }))
+      .replace(/\$\(jq -n --rawfile (\w+) (\S+) '\{certificate: \$\1\}'\)/g, (_, _v, file: string) =>
+        JSON.stringify({ certificate: readFileSync(path.join(dir, file), 'utf8') }),
+      )
       .replace(/\$(\w+)/g, (whole, name: string) => vars[name] ?? whole);
   const replies: { line: string; status: number }[] = [];
   for (const line of walkthrough(README)) {

@@ -23,7 +23,9 @@ export interface CertificateOptions {
 }
 
 /** A self-signed PEM certificate with the given validity. */
-export async function certificate(options: CertificateOptions): Promise<{ pem: string; keys: KeyPair; serial: string }> {
+export async function certificate(
+  options: CertificateOptions,
+): Promise<{ pem: string; keys: KeyPair; serial: string }> {
   const keys = options.keys ?? (await newKeyPair());
   const serial = options.serial ?? (serials++).toString(16);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({

@@ -22,7 +22,10 @@ export interface ChildService {
  * DYNAMODB_ENDPOINT and AUTH_JWKS removed: a data folder, the embedded engine, no auth), and waits
  * for the line that gives its URL. `nodeFlags`: node's options, by default those of `npm start`.
  */
-export async function spawnLocalService(env: Record<string, string>, nodeFlags: readonly string[] = LOCAL_NODE_FLAGS): Promise<ChildService> {
+export async function spawnLocalService(
+  env: Record<string, string>,
+  nodeFlags: readonly string[] = LOCAL_NODE_FLAGS,
+): Promise<ChildService> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', SWEEP_INTERVAL_SECONDS: '0' };
   delete childEnv.IN_MEMORY;
   delete childEnv.DYNAMODB_ENDPOINT;
@@ -30,7 +33,11 @@ export async function spawnLocalService(env: Record<string, string>, nodeFlags: 
   Object.assign(childEnv, env);
   // `node --import tsx`, not the tsx CLI: the CLI runs the service in a child process of its own,
   // which a SIGKILL of the CLI would leave running. The heap settings are those of `npm start`.
-  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'local/main.ts'], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'local/main.ts'], {
+    cwd: ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
@@ -45,7 +52,9 @@ export async function spawnLocalService(env: Record<string, string>, nodeFlags: 
         const match = /listening on (http:\/\/127\.0\.0\.1:\d+)\/v2/.exec(line);
         if (match) found(match[1]!);
       });
-      void exited.then((code) => failed(new Error(`the service exited (${code}) before listening:\n${output.join('\n')}`)));
+      void exited.then((code) =>
+        failed(new Error(`the service exited (${code}) before listening:\n${output.join('\n')}`)),
+      );
     });
     return { url, pid: child.pid!, exited, kill, output };
   } catch (error) {

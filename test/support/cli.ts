@@ -30,10 +30,18 @@ export const BIN = path.resolve(__dirname, '../../cli/device-manager.cjs');
 
 /** Starts the real bin (`node cli/device-manager.cjs <args>`) in a child process. */
 export function spawnBin(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** The outcome counts of an import summary printed on stdout. */
 export function summaryCounts(stdout: string): Record<string, number> {
-  return Object.fromEntries([...stdout.matchAll(/^ {2}(created|unchanged|updated|conflict|invalid|failed)\s+(\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+  return Object.fromEntries(
+    [...stdout.matchAll(/^ {2}(created|unchanged|updated|conflict|invalid|failed)\s+(\d+)$/gm)].map((m) => [
+      m[1]!,
+      Number(m[2]),
+    ]),
+  );
 }

@@ -15,7 +15,10 @@ export function deepJson(depth: number, leaf: unknown = 1): unknown {
 export const deepJsonText = (depth: number) => `${'{"a":['.repeat(depth)}1${']}'.repeat(depth)}`;
 
 /** Metadata of about `bytes` bytes, under the 16 KiB limit. */
-export const bulkyMetadata = (bytes: number, extra: Record<string, unknown> = {}) => ({ ...extra, blob: 'x'.repeat(bytes) });
+export const bulkyMetadata = (bytes: number, extra: Record<string, unknown> = {}) => ({
+  ...extra,
+  blob: 'x'.repeat(bytes),
+});
 
 /** Metadata eight levels deep with many leaves: what chained `..*` multiplies over. */
 export function branchyMetadata(): Record<string, unknown> {
@@ -26,7 +29,11 @@ export function branchyMetadata(): Record<string, unknown> {
 
 /** JSONPath filters that pinned a process before the bounded engine, with what each must answer. */
 export const HOSTILE_JSONPATHS: { name: string; expression: string; status: 400 | 422 | 200 }[] = [
-  { name: 'catastrophic regex (jsonpath-plus script)', expression: '$[?("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!".match(/(a{1,}){1,}b/))]', status: 400 },
+  {
+    name: 'catastrophic regex (jsonpath-plus script)',
+    expression: '$[?("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!".match(/(a{1,}){1,}b/))]',
+    status: 400,
+  },
   { name: 'RFC 9535 match()', expression: '$[?match(@.env, "(a{1,}){1,}b")]', status: 400 },
   { name: 'RFC 9535 search()', expression: '$[?search(@.env, "(a|aa)+$")]', status: 400 },
   { name: 'string methods', expression: '$[?("x".repeat(60000000).split(""))]', status: 400 },
@@ -36,9 +43,14 @@ export const HOSTILE_JSONPATHS: { name: string; expression: string; status: 400 
 ];
 
 /** Bodies of PEM armor only: repeated BEGIN lines (quadratic for a lazy regex), and near-misses. */
-export const pemArmor = (bytes: number, unit = '-----BEGIN CERTIFICATE-----\n') => unit.repeat(Math.ceil(bytes / unit.length)).slice(0, bytes);
+export const pemArmor = (bytes: number, unit = '-----BEGIN CERTIFICATE-----\n') =>
+  unit.repeat(Math.ceil(bytes / unit.length)).slice(0, bytes);
 
-export const toPem = (der: Buffer) => `-----BEGIN CERTIFICATE-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+export const toPem = (der: Buffer) =>
+  `-----BEGIN CERTIFICATE-----\n${der
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END CERTIFICATE-----\n`;
 
 /** A certificate with its bytes at `find` replaced (same length), or undefined when absent. */
 function patched(pem: string, find: Buffer, replace: (der: Buffer, at: number) => void): string {
@@ -61,9 +73,17 @@ export function brokenCertificates(pem: string): { name: string; pem: string; pr
     { name: 'February 31', pem: time('260231000000Z'), problem: /notBefore is not a valid time/ },
     { name: 'hour 25', pem: time('260115250000Z'), problem: /notBefore is not a valid time/ },
     // prime256v1 (1.2.840.10045.3.1.7) with its last arc changed: an unknown curve.
-    { name: 'unknown curve', pem: patched(pem, Buffer.from('06082a8648ce3d030107', 'hex'), (der, at) => (der[at + 9] = 0x63)), problem: /public key algorithm or curve/ },
+    {
+      name: 'unknown curve',
+      pem: patched(pem, Buffer.from('06082a8648ce3d030107', 'hex'), (der, at) => (der[at + 9] = 0x63)),
+      problem: /public key algorithm or curve/,
+    },
     // id-ecPublicKey (1.2.840.10045.2.1) with its last arc changed: an unknown key algorithm.
-    { name: 'unknown SPKI algorithm', pem: patched(pem, Buffer.from('06072a8648ce3d0201', 'hex'), (der, at) => (der[at + 8] = 0x09)), problem: /public key algorithm or curve/ },
+    {
+      name: 'unknown SPKI algorithm',
+      pem: patched(pem, Buffer.from('06072a8648ce3d0201', 'hex'), (der, at) => (der[at + 8] = 0x09)),
+      problem: /public key algorithm or curve/,
+    },
   ];
 }
 
@@ -76,7 +96,43 @@ export function mutateDer(pem: string, at: number, value: number): string {
 
 /** Pieces of JSONPath, valid and not, that the fuzz generators concatenate after `$`. */
 export const JSONPATH_PIECES = [
-  '.env', '.n', '.t', '.*', '..*', '..n', '[0]', '[-1]', '[0:2]', '[::-1]', '[*]', "['env']", '["a","b"]', '[?@.n > 1]', '[?@ == 4]',
-  '[?length(@) > 2]', '[?count(@.*) > 1]', '[?value(@..n) == 3]', '[?!@.x]', '[?(@.a || @.b) && !(@.c)]', '[?match(@.env, "a+")]', '[?search(@, "(a|aa)+")]',
-  '[?@.a ==]', '[?(', ')]', '[', ']', '..', '.', ' == 1', " == 'prod'", ' < 20', '[?length(length(', '"', "'", '\\', '[?@.__proto__]', '.constructor', '.toString',
+  '.env',
+  '.n',
+  '.t',
+  '.*',
+  '..*',
+  '..n',
+  '[0]',
+  '[-1]',
+  '[0:2]',
+  '[::-1]',
+  '[*]',
+  "['env']",
+  '["a","b"]',
+  '[?@.n > 1]',
+  '[?@ == 4]',
+  '[?length(@) > 2]',
+  '[?count(@.*) > 1]',
+  '[?value(@..n) == 3]',
+  '[?!@.x]',
+  '[?(@.a || @.b) && !(@.c)]',
+  '[?match(@.env, "a+")]',
+  '[?search(@, "(a|aa)+")]',
+  '[?@.a ==]',
+  '[?(',
+  ')]',
+  '[',
+  ']',
+  '..',
+  '.',
+  ' == 1',
+  " == 'prod'",
+  ' < 20',
+  '[?length(length(',
+  '"',
+  "'",
+  '\\',
+  '[?@.__proto__]',
+  '.constructor',
+  '.toString',
 ];

@@ -11,11 +11,20 @@ export interface Reply {
 
 /** The local service with a fresh in-memory table; `env` adds or overrides settings. */
 export function startTestService(env: Record<string, string> = {}): Promise<LocalService> {
-  return startLocalService({ env: { IN_MEMORY: 'true', PORT: '0', TABLE_NAME: `devices-${randomUUID()}`, SWEEP_INTERVAL_SECONDS: '0', ...env }, quiet: true });
+  return startLocalService({
+    env: { IN_MEMORY: 'true', PORT: '0', TABLE_NAME: `devices-${randomUUID()}`, SWEEP_INTERVAL_SECONDS: '0', ...env },
+    quiet: true,
+  });
 }
 
 /** Sends JSON (a string body is sent as is) and parses the JSON reply. */
-export async function call(baseUrl: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+export async function call(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
   const init: RequestInit = { method, headers: { ...headers } };
   if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);

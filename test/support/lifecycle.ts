@@ -16,19 +16,36 @@ import { testClock, type TestTable } from './dynamo';
 
 export function lifecycleSetup(table: TestTable) {
   const clock = testClock();
-  const repository = deviceRepository({ client: table.documentClient, tableName: table.tableName, listShards: 2, statsShards: 3, bookmarks: bookmarkCodec('k') });
-  const policies = policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks: bookmarkCodec('k') });
+  const repository = deviceRepository({
+    client: table.documentClient,
+    tableName: table.tableName,
+    listShards: 2,
+    statsShards: 3,
+    bookmarks: bookmarkCodec('k'),
+  });
+  const policies = policyRepository({
+    client: table.documentClient,
+    tableName: table.tableName,
+    bookmarks: bookmarkCodec('k'),
+  });
   return { clock, repository, devices: deviceService({ devices: repository, policies, clock, newId: randomUUID }) };
 }
 
 export const DAY = 86_400_000;
 /** A certificate bound by reference, as Lamassu's RA binds: serial and expiration; RENEWED when the key is kept. */
-export const byReference = (n: number, now: Date, sameKey = true) => ({ type: 'x509' as const, serial_number: (0x1000 + n).toString(16), expiration_date: new Date(now.getTime() + 90 * DAY).toISOString(), same_key: sameKey });
+export const byReference = (n: number, now: Date, sameKey = true) => ({
+  type: 'x509' as const,
+  serial_number: (0x1000 + n).toString(16),
+  expiration_date: new Date(now.getTime() + 90 * DAY).toISOString(),
+  same_key: sameKey,
+});
 
 /** DynamoDB's item size: attribute names plus values (strings in UTF-8, numbers about their digits). */
 export function itemBytes(item: Record<string, unknown>): number {
   let bytes = 0;
-  for (const [name, value] of Object.entries(item)) bytes += Buffer.byteLength(name) + (typeof value === 'string' ? Buffer.byteLength(value) : String(value).length + 1);
+  for (const [name, value] of Object.entries(item))
+    bytes +=
+      Buffer.byteLength(name) + (typeof value === 'string' ? Buffer.byteLength(value) : String(value).length + 1);
   return bytes;
 }
 
@@ -42,13 +59,15 @@ export async function busyDeviceKeepsItsLifecycle(table: TestTable, renewals: nu
   await devices.register({ id: 'busy', dms_id: 'ra-1', icon_color: '#0f67ff-#F0F8FF' });
   await devices.bind('busy', IDENTITY_SLOT, byReference(0, clock.now(), false));
   for (let renewal = 1; renewal <= renewals; renewal++) {
-    for (let update = 0; update < updatesPerRenewal; update++) await devices.patch('busy', MERGE_PATCH, { metadata: { counter: renewal * updatesPerRenewal + update } });
+    for (let update = 0; update < updatesPerRenewal; update++)
+      await devices.patch('busy', MERGE_PATCH, { metadata: { counter: renewal * updatesPerRenewal + update } });
     clock.advance(DAY);
     await devices.bind('busy', IDENTITY_SLOT, byReference(renewal, clock.now()));
   }
   await devices.decommission('busy');
 
-  const item = (await table.documentClient.send(new GetCommand({ TableName: table.tableName, Key: deviceKey('busy') }))).Item!;
+  const item = (await table.documentClient.send(new GetCommand({ TableName: table.tableName, Key: deviceKey('busy') })))
+    .Item!;
   expect(itemBytes(item)).toBeLessThan(400 * 1024);
   expect(Buffer.byteLength(item[LIFECYCLE_ATTRIBUTE] as string)).toBeLessThanOrEqual(LIFECYCLE_MAX_BYTES);
   // The document (what /v2 serves and events carry) is unchanged: 20 inline events, no list.
@@ -60,12 +79,18 @@ export async function busyDeviceKeepsItsLifecycle(table: TestTable, renewals: nu
   const deviceEvents = Object.entries(view.events).sort(([a], [b]) => a.localeCompare(b));
   expect(deviceEvents[0]![1]).toEqual({ type: 'CREATED', description: '' });
   expect(deviceEvents.map(([, e]) => e.type)).toEqual(['CREATED', 'STATUS-UPDATED', 'DECOMMISSIONED']);
-  expect(deviceEvents[1]![1]).toEqual({ type: 'STATUS-UPDATED', description: "Status updated from 'NO_IDENTITY' to 'ACTIVE'" });
+  expect(deviceEvents[1]![1]).toEqual({
+    type: 'STATUS-UPDATED',
+    description: "Status updated from 'NO_IDENTITY' to 'ACTIVE'",
+  });
   const identityEvents = Object.entries(view.identity!.events).sort(([a], [b]) => a.localeCompare(b));
   expect(identityEvents[0]![1]).toEqual({ type: 'PROVISIONED', description: '' });
   const renewed = identityEvents.filter(([, e]) => e.type === 'RENEWED').map(([, e]) => e.description);
   expect(renewed).toEqual(Array.from({ length: renewals }, (_, i) => `New Active Version set to ${i + 1}`));
-  expect(identityEvents.at(-1)![1]).toEqual({ type: 'STATUS-UPDATED', description: "Identity Slot Status updated from 'DECOMMISSIONED' to 'REVOKED'" });
+  expect(identityEvents.at(-1)![1]).toEqual({
+    type: 'STATUS-UPDATED',
+    description: "Identity Slot Status updated from 'DECOMMISSIONED' to 'REVOKED'",
+  });
   // No event in both maps (Lamassu's dashboard merges them into one timeline), no metadata update.
   expect(Object.keys(view.events).filter((t) => Object.hasOwn(view.identity!.events, t))).toEqual([]);
   expect([...deviceEvents, ...identityEvents].filter(([, e]) => e.type === 'SHADOW-UPDATED')).toEqual([]);

@@ -15,21 +15,33 @@ function sources(dir: string): string[] {
 
 function importsOf(file: string): string[] {
   const text = readFileSync(path.join(ROOT, file), 'utf8');
-  return [...text.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(['"]([^'"]+)['"]\)|require\(['"]([^'"]+)['"]\)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? '');
+  return [
+    ...text.matchAll(
+      /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(['"]([^'"]+)['"]\)|require\(['"]([^'"]+)['"]\)/g,
+    ),
+  ].map((m) => m[1] ?? m[2] ?? m[3] ?? '');
 }
 
 const FORBIDDEN_OUTSIDE_ADAPTERS = [/^@aws-sdk\//, /^@middy\//, /^aws-lambda$/, /^@aws-lambda-powertools\//];
 
 describe('layers', () => {
-  it.each([...sources('functions/domain'), ...sources('functions/app')])('%s imports no AWS SDK, middy, Lambda types or Powertools', (file) => {
-    const bad = importsOf(file).filter((spec) => FORBIDDEN_OUTSIDE_ADAPTERS.some((re) => re.test(spec)));
-    expect(bad).toEqual([]);
-  });
+  it.each([...sources('functions/domain'), ...sources('functions/app')])(
+    '%s imports no AWS SDK, middy, Lambda types or Powertools',
+    (file) => {
+      const bad = importsOf(file).filter((spec) => FORBIDDEN_OUTSIDE_ADAPTERS.some((re) => re.test(spec)));
+      expect(bad).toEqual([]);
+    },
+  );
 
-  it.each(sources('functions/domain'))('%s (domain) does not import use cases, adapters, handlers or shared', (file) => {
-    const bad = importsOf(file).filter((spec) => /\/(app|adapters|handlers|shared)\//.test(`${spec}/`) && spec.startsWith('.'));
-    expect(bad).toEqual([]);
-  });
+  it.each(sources('functions/domain'))(
+    '%s (domain) does not import use cases, adapters, handlers or shared',
+    (file) => {
+      const bad = importsOf(file).filter(
+        (spec) => /\/(app|adapters|handlers|shared)\//.test(`${spec}/`) && spec.startsWith('.'),
+      );
+      expect(bad).toEqual([]);
+    },
+  );
 
   it.each(sources('functions/app'))('%s (use cases) does not import adapters or handlers', (file) => {
     const bad = importsOf(file).filter((spec) => spec.startsWith('.') && /(adapters|handlers)\//.test(spec));

@@ -71,10 +71,23 @@ describe('function bundles', () => {
 
 describe('what a cold start evaluates', () => {
   const zodLoaded = (file: string) =>
-    execFileSync(process.execPath, ['-e', `require(${JSON.stringify(file)});process.stdout.write(String(Object.keys(globalThis).some((k)=>k.startsWith('__zod'))))`], {
-      env: { PATH: process.env.PATH, TABLE_NAME: 't', AWS_REGION: 'us-east-1', POWERTOOLS_METRICS_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-      encoding: 'utf8',
-    });
+    execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `require(${JSON.stringify(file)});process.stdout.write(String(Object.keys(globalThis).some((k)=>k.startsWith('__zod'))))`,
+      ],
+      {
+        env: {
+          PATH: process.env.PATH,
+          TABLE_NAME: 't',
+          AWS_REGION: 'us-east-1',
+          POWERTOOLS_METRICS_DISABLED: 'true',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+        encoding: 'utf8',
+      },
+    );
 
   it('a route without a body loads no schemas (zod); a route with one does', () => {
     expect(zodLoaded(bundle('http/get-device').file)).toBe('false');
@@ -86,22 +99,40 @@ describe('tracing as a side file', () => {
   const loadsTracer = (file: string, env: Record<string, string>) =>
     execFileSync(
       process.execPath,
-      ['-e', `require(${JSON.stringify(file)});process.stdout.write(String(Object.keys(require.cache).some((k)=>k.endsWith('tracing-xray.js'))))`],
-      { env: { PATH: process.env.PATH, TABLE_NAME: 't', AWS_REGION: 'us-east-1', POWERTOOLS_METRICS_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env }, encoding: 'utf8' },
+      [
+        '-e',
+        `require(${JSON.stringify(file)});process.stdout.write(String(Object.keys(require.cache).some((k)=>k.endsWith('tracing-xray.js'))))`,
+      ],
+      {
+        env: {
+          PATH: process.env.PATH,
+          TABLE_NAME: 't',
+          AWS_REGION: 'us-east-1',
+          POWERTOOLS_METRICS_DISABLED: 'true',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          ...env,
+        },
+        encoding: 'utf8',
+      },
     );
 
   it('the stack hook builds it beside the bundle; the bundle loads it only where tracing records', () => {
     const { file } = bundle('http/get-device');
-    for (const command of tracingBundleCommands(ROOT, path.dirname(file))) execSync(command, { cwd: ROOT, stdio: 'pipe' });
+    for (const command of tracingBundleCommands(ROOT, path.dirname(file)))
+      execSync(command, { cwd: ROOT, stdio: 'pipe' });
     expect(statSync(path.join(path.dirname(file), 'tracing-xray.js')).size).toBeGreaterThan(50 * 1024);
     expect(loadsTracer(file, { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' })).toBe('true');
-    expect(loadsTracer(file, { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', POWERTOOLS_TRACE_ENABLED: 'false' })).toBe('false');
+    expect(loadsTracer(file, { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', POWERTOOLS_TRACE_ENABLED: 'false' })).toBe(
+      'false',
+    );
     expect(loadsTracer(file, {})).toBe('false');
   });
 
   it("follows the Tracer's own rule for when it records", () => {
     expect(tracingEnabled({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' })).toBe(true);
-    expect(tracingEnabled({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', POWERTOOLS_TRACE_ENABLED: 'FALSE' })).toBe(false);
+    expect(tracingEnabled({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', POWERTOOLS_TRACE_ENABLED: 'FALSE' })).toBe(
+      false,
+    );
     expect(tracingEnabled({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', AWS_SAM_LOCAL: 'true' })).toBe(false);
     expect(tracingEnabled({ AWS_EXECUTION_ENV: 'AWS_Lambda_amplify-mock' })).toBe(false);
     expect(tracingEnabled({})).toBe(false);

@@ -29,7 +29,8 @@ const FORBIDDEN: ReadonlyArray<readonly [string, RegExp]> = [
   ['an issue number', /(^|[\s(])#\d{1,3}\b/m],
 ];
 /** Colours such as `#333` are not issue numbers. */
-const forbiddenIn = (file: string) => (file.endsWith('.css') ? FORBIDDEN.filter(([, re]) => !re.source.includes('#')) : FORBIDDEN);
+const forbiddenIn = (file: string) =>
+  file.endsWith('.css') ? FORBIDDEN.filter(([, re]) => !re.source.includes('#')) : FORBIDDEN;
 
 /** GitHub's heading anchors: lowercase, punctuation dropped, spaces to hyphens, repeats numbered. */
 export function anchorsOf(markdown: string): Set<string> {
@@ -61,7 +62,9 @@ function withoutCode(markdown: string): string {
 
 /** The relative link targets of a markdown text (no scheme, no mailto). */
 export function relativeLinks(markdown: string): string[] {
-  return [...withoutCode(markdown).matchAll(/!?\[[^\]]*\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((t) => !/^[a-z][a-z0-9+.-]*:/i.test(t));
+  return [...withoutCode(markdown).matchAll(/!?\[[^\]]*\]\(([^)\s]+)\)/g)]
+    .map((m) => m[1]!)
+    .filter((t) => !/^[a-z][a-z0-9+.-]*:/i.test(t));
 }
 
 const markdownFiles = ['README.md', ...files('docs').filter((f) => f.endsWith('.md'))];
@@ -78,15 +81,25 @@ describe('README', () => {
 describe('links', () => {
   it('finds the documents and the links it checks (the check itself can fail)', () => {
     expect(markdownFiles).toEqual(expect.arrayContaining(['README.md', 'docs/api.md', 'docs/architecture.md']));
-    expect(relativeLinks('[a](docs/x.md#y) ![b](img.png) [c](https://x.test) `[d](e.md)`')).toEqual(['docs/x.md#y', 'img.png']);
-    expect([...anchorsOf('# A `b` c\n## Limits and edges\n## Limits and edges\n```\n# not\n```')]).toEqual(['a-b-c', 'limits-and-edges', 'limits-and-edges-1']);
+    expect(relativeLinks('[a](docs/x.md#y) ![b](img.png) [c](https://x.test) `[d](e.md)`')).toEqual([
+      'docs/x.md#y',
+      'img.png',
+    ]);
+    expect([...anchorsOf('# A `b` c\n## Limits and edges\n## Limits and edges\n```\n# not\n```')]).toEqual([
+      'a-b-c',
+      'limits-and-edges',
+      'limits-and-edges-1',
+    ]);
   });
 
   it.each(markdownFiles)('every relative link of %s resolves to a file (and a heading)', (file) => {
     const text = readFileSync(path.join(ROOT, file), 'utf8');
     const broken = relativeLinks(text).filter((target) => {
       const [target_path = '', anchor] = target.split('#');
-      const resolved = target_path === '' ? path.join(ROOT, file) : path.resolve(path.dirname(path.join(ROOT, file)), decodeURIComponent(target_path));
+      const resolved =
+        target_path === ''
+          ? path.join(ROOT, file)
+          : path.resolve(path.dirname(path.join(ROOT, file)), decodeURIComponent(target_path));
       if (!existsSync(resolved)) return true;
       if (anchor === undefined || !resolved.endsWith('.md') || statSync(resolved).isDirectory()) return false;
       return !anchorsOf(readFileSync(resolved, 'utf8')).has(anchor);
@@ -99,7 +112,14 @@ describe('citations', () => {
   const all = files();
 
   it('reads the whole repository (the check itself can fail)', () => {
-    expect(all).toEqual(expect.arrayContaining(['README.md', 'functions/domain/status.ts', 'test/unit/architecture.test.ts', 'package.json']));
+    expect(all).toEqual(
+      expect.arrayContaining([
+        'README.md',
+        'functions/domain/status.ts',
+        'test/unit/architecture.test.ts',
+        'package.json',
+      ]),
+    );
     expect(FORBIDDEN.some(([, re]) => re.test('see issue 12'))).toBe(true);
     expect(FORBIDDEN.some(([, re]) => re.test("sk: 'ENTRY#TAG#00'"))).toBe(false);
     expect(forbiddenIn('web/src/app.css').some(([, re]) => re.test('color: #333;'))).toBe(false);
@@ -109,7 +129,11 @@ describe('citations', () => {
     const hits = all.flatMap((file) =>
       readFileSync(path.join(ROOT, file), 'utf8')
         .split('\n')
-        .flatMap((line, i) => forbiddenIn(file).filter(([, re]) => re.test(line)).map(([what]) => `${file}:${i + 1}: ${what}: ${line.trim().slice(0, 120)}`)),
+        .flatMap((line, i) =>
+          forbiddenIn(file)
+            .filter(([, re]) => re.test(line))
+            .map(([what]) => `${file}:${i + 1}: ${what}: ${line.trim().slice(0, 120)}`),
+        ),
     );
     expect(hits).toEqual([]);
   });

@@ -43,7 +43,10 @@ let tokenSource: () => string | undefined = () => undefined;
 let unauthorized: (error: ApiError) => void = () => undefined;
 
 /** Set by the sign-in module: where tokens come from and what a 401 does. */
-export function configureApi(options: { token: () => string | undefined; onUnauthorized: (error: ApiError) => void }): void {
+export function configureApi(options: {
+  token: () => string | undefined;
+  onUnauthorized: (error: ApiError) => void;
+}): void {
   tokenSource = options.token;
   unauthorized = options.onUnauthorized;
 }
@@ -74,7 +77,12 @@ export async function api<T>(method: string, path: string, options: RequestOptio
   }
   if (!res.ok) {
     const shape = (parsed ?? {}) as { err?: string; message?: string; code?: string; details?: FieldProblem[] };
-    const error = new ApiError(res.status, shape.code ?? '', shape.err ?? shape.message ?? (res.statusText || 'request failed'), shape.details);
+    const error = new ApiError(
+      res.status,
+      shape.code ?? '',
+      shape.err ?? shape.message ?? (res.statusText || 'request failed'),
+      shape.details,
+    );
     if (res.status === 401) unauthorized(error);
     throw error;
   }

@@ -10,7 +10,6 @@ import { type User, UserManager, WebStorageStateStore } from 'oidc-client-ts';
 import type { DashboardRuntimeConfig } from '../runtime-config';
 import { type ApiError, configureApi } from './api';
 
-
 export interface AuthState {
   mode: DashboardRuntimeConfig['auth'];
   /** Whether API calls can be made now. */
@@ -72,7 +71,11 @@ export async function startAuth(): Promise<void> {
       const exp = token ? tokenExpiry(token) : undefined;
       const expired = /expired/i.test(error.message) || (exp !== undefined && exp * 1000 <= Date.now());
       const when = exp !== undefined ? ` at ${new Date(exp * 1000).toISOString()}` : '';
-      signedOut(expired ? `Your token has expired${when} (the API said: ${error.message}). Sign in again.` : `The API refused the token (${error.message}). Sign in again.`);
+      signedOut(
+        expired
+          ? `Your token has expired${when} (the API said: ${error.message}). Sign in again.`
+          : `The API refused the token (${error.message}). Sign in again.`,
+      );
     },
   });
   const res = await fetch('/dashboard-config.json');
@@ -115,7 +118,8 @@ export async function startAuth(): Promise<void> {
 /** Token mode: the API judges the token; its first 401 brings the user back here with the reason. */
 export function signInWithToken(jwt: string): void {
   const trimmed = jwt.trim().replace(/^Bearer\s+/i, '');
-  if (trimmed.split('.').length !== 3) return set({ mode: 'token', signedIn: false, reason: 'That is not a JWT (three dot-separated parts).' });
+  if (trimmed.split('.').length !== 3)
+    return set({ mode: 'token', signedIn: false, reason: 'That is not a JWT (three dot-separated parts).' });
   token = trimmed;
   sessionStorage.setItem(TOKEN_KEY, trimmed);
   set({ mode: 'token', signedIn: true });

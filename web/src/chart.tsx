@@ -28,7 +28,10 @@ export function ForecastChart({ forecast }: { forecast: ExpirationForecast }) {
         animation: false,
         maintainAspectRatio: false,
         responsive: true,
-        scales: { x: { stacked: true, title: { display: true, text: `${forecast.bucket} starting (UTC)` } }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'expiring' } } },
+        scales: {
+          x: { stacked: true, title: { display: true, text: `${forecast.bucket} starting (UTC)` } },
+          y: { stacked: true, beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'expiring' } },
+        },
         plugins: { legend: { position: 'bottom' } },
       },
     });
@@ -38,7 +41,11 @@ export function ForecastChart({ forecast }: { forecast: ExpirationForecast }) {
   return (
     <figure class="chart">
       <div class="chart-box">
-        <canvas ref={canvas} role="img" aria-label={`Expiry forecast by ${forecast.bucket}: ${total} identity certificates and slot secrets expire over the next ${forecast.buckets.length} ${forecast.bucket}s`} />
+        <canvas
+          ref={canvas}
+          role="img"
+          aria-label={`Expiry forecast by ${forecast.bucket}: ${total} identity certificates and slot secrets expire over the next ${forecast.buckets.length} ${forecast.bucket}s`}
+        />
       </div>
       <details>
         <summary>The numbers</summary>

@@ -33,7 +33,14 @@ function SignIn({ auth }: { auth: AuthState }) {
           }}
         >
           <label for="token">Access token (JWT) from the issuer the API trusts</label>
-          <textarea id="token" rows={4} value={value} onInput={(e) => setValue(e.currentTarget.value)} required spellcheck={false} />
+          <textarea
+            id="token"
+            rows={4}
+            value={value}
+            onInput={(e) => setValue(e.currentTarget.value)}
+            required
+            spellcheck={false}
+          />
           <button type="submit">Use this token</button>
         </form>
       ) : (
@@ -51,7 +58,8 @@ function Page() {
   if (route.malformed !== undefined)
     return (
       <div class="error" role="alert">
-        This link is not valid: '{route.malformed}' is not percent-encoded text, so it names no device or group. <a href={href(['fleet'])}>Go to the fleet</a>.
+        This link is not valid: '{route.malformed}' is not percent-encoded text, so it names no device or group.{' '}
+        <a href={href(['fleet'])}>Go to the fleet</a>.
       </div>
     );
   if (first === 'devices' && id !== undefined) return <DevicePage id={id} />;

@@ -20,7 +20,8 @@ function sameRoute(route: Route, hash: string): boolean {
 export function useRoute(): Route {
   const [route, setRoute] = useState(() => parseHash(location.hash));
   useEffect(() => {
-    const update = () => setRoute((current) => (sameRoute(current, location.hash) ? current : parseHash(location.hash)));
+    const update = () =>
+      setRoute((current) => (sameRoute(current, location.hash) ? current : parseHash(location.hash)));
     window.addEventListener('hashchange', update);
     // The URL may have changed between the first render and now (the sign-in redirect replaces it).
     update();

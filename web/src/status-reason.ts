@@ -11,7 +11,12 @@ export interface StatusReason {
   next?: string;
 }
 
-export function statusReason(device: Device, policy: DmsPolicy | undefined, active: SlotVersion | undefined, now: number): StatusReason {
+export function statusReason(
+  device: Device,
+  policy: DmsPolicy | undefined,
+  active: SlotVersion | undefined,
+  now: number,
+): StatusReason {
   if (device.status === 'DECOMMISSIONED') {
     const at = Object.entries(device.events).find(([, e]) => e.type === 'DECOMMISSIONED')?.[0];
     return { text: `Decommissioned${at ? ` on ${when(at)}` : ''}: terminal; the device is kept for audit.` };
@@ -20,7 +25,9 @@ export function statusReason(device: Device, policy: DmsPolicy | undefined, acti
   if (!identity) return { text: 'No identity certificate is bound yet.' };
   const cert = `Identity certificate version ${identity.active_version}${active?.serial_number ? ` (serial ${active.serial_number})` : ''}`;
   if (identity.status === 'REVOKED') {
-    return { text: `${cert} was revoked${active?.revocation_reason ? ` (reason ${active.revocation_reason})` : ''}${active?.revoked_at ? ` on ${when(active.revoked_at)}` : ''}. Bind a new certificate to return to service.` };
+    return {
+      text: `${cert} was revoked${active?.revocation_reason ? ` (reason ${active.revocation_reason})` : ''}${active?.revoked_at ? ` on ${when(active.revoked_at)}` : ''}. Bind a new certificate to return to service.`,
+    };
   }
   if (!identity.expiration_date) return { text: `${cert} has no expiry.` };
   const settings = policy?.settings ?? { preventive_delta: '60d', critical_delta: '14d' };
@@ -38,7 +45,14 @@ export function statusReason(device: Device, policy: DmsPolicy | undefined, acti
   };
   const computed = slotStatusAt(clock, windows, now);
   let text = texts[computed] ?? `${cert}: ${statusLabel(computed)}.`;
-  if (computed !== device.status) text += ` The stored status (${statusLabel(device.status)}) catches up at the next sweep.`;
+  if (computed !== device.status)
+    text += ` The stored status (${statusLabel(device.status)}) catches up at the next sweep.`;
   const next = nextSlotChange(clock, windows, now);
-  return { text, next: next === undefined ? undefined : `Next: ${statusLabel(slotStatusAt(clock, windows, next))} on ${when(next)} (${relative(next, now)}).` };
+  return {
+    text,
+    next:
+      next === undefined
+        ? undefined
+        : `Next: ${statusLabel(slotStatusAt(clock, windows, next))} on ${when(next)} (${relative(next, now)}).`,
+  };
 }

@@ -50,9 +50,22 @@ export function ErrorBox({ what, error }: { what: string; error: unknown }) {
 }
 
 /** Loading, error or content for one loaded value. */
-export function Section<T>({ what, loaded, children }: { what: string; loaded: Loaded<T>; children: (data: T) => ComponentChildren }) {
+export function Section<T>({
+  what,
+  loaded,
+  children,
+}: {
+  what: string;
+  loaded: Loaded<T>;
+  children: (data: T) => ComponentChildren;
+}) {
   if (loaded.error !== undefined) return <ErrorBox what={what} error={loaded.error} />;
-  if (loaded.data === undefined) return <p class="muted" aria-live="polite">Loading {what}…</p>;
+  if (loaded.data === undefined)
+    return (
+      <p class="muted" aria-live="polite">
+        Loading {what}…
+      </p>
+    );
   return <>{children(loaded.data)}</>;
 }
 
@@ -65,10 +78,16 @@ export function StatusBadge({ status }: { status: string }) {
 /** A stacked bar of a status distribution, with a text alternative. */
 export function StatusBar({ distribution }: { distribution: Partial<Record<DeviceStatus, number>> }) {
   const total = DEVICE_STATUSES.reduce((n, s) => n + (distribution[s] ?? 0), 0);
-  const text = DEVICE_STATUSES.filter((s) => distribution[s]).map((s) => `${statusLabel(s)} ${distribution[s]}`).join(', ') || 'no devices';
+  const text =
+    DEVICE_STATUSES.filter((s) => distribution[s])
+      .map((s) => `${statusLabel(s)} ${distribution[s]}`)
+      .join(', ') || 'no devices';
   return (
     <span class="statusbar" role="img" aria-label={text} title={text}>
-      {total > 0 && DEVICE_STATUSES.filter((s) => distribution[s]).map((s) => <span key={s} class={`s-${s}`} style={{ flexGrow: distribution[s] }} />)}
+      {total > 0 &&
+        DEVICE_STATUSES.filter((s) => distribution[s]).map((s) => (
+          <span key={s} class={`s-${s}`} style={{ flexGrow: distribution[s] }} />
+        ))}
     </span>
   );
 }
@@ -102,7 +121,13 @@ export function Head({ columns }: { columns: string[] }) {
 }
 
 /** The options of a select, value = label unless `label` says otherwise. */
-export function Options({ values, label = (v) => v }: { values: readonly string[]; label?: (value: string) => string }) {
+export function Options({
+  values,
+  label = (v) => v,
+}: {
+  values: readonly string[];
+  label?: (value: string) => string;
+}) {
   return (
     <>
       {values.map((v) => (
@@ -136,13 +161,21 @@ export function when(iso: string | number | undefined): string {
 export function relative(ms: number, now = Date.now()): string {
   const diff = ms - now;
   const abs = Math.abs(diff);
-  const [n, unit] = abs >= 86_400_000 ? [Math.round(abs / 86_400_000), 'day'] : abs >= 3_600_000 ? [Math.round(abs / 3_600_000), 'hour'] : [Math.max(1, Math.round(abs / 60_000)), 'minute'];
+  const [n, unit] =
+    abs >= 86_400_000
+      ? [Math.round(abs / 86_400_000), 'day']
+      : abs >= 3_600_000
+        ? [Math.round(abs / 3_600_000), 'hour']
+        : [Math.max(1, Math.round(abs / 60_000)), 'minute'];
   const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
   return diff >= 0 ? `in ${text}` : `${text} ago`;
 }
 
 /** Follows `next` bookmarks to the end (for small collections: groups, DMS policies). */
-export async function allPages<T>(fetchPage: (bookmark: string) => Promise<{ next: string; list: T[] }>, maxPages = 20): Promise<T[]> {
+export async function allPages<T>(
+  fetchPage: (bookmark: string) => Promise<{ next: string; list: T[] }>,
+  maxPages = 20,
+): Promise<T[]> {
   const out: T[] = [];
   let bookmark = '';
   for (let i = 0; i < maxPages; i++) {

@@ -27,7 +27,8 @@ export const MAX_BOOKMARK_LENGTH = 4096;
  */
 export function bookmarkCodec(secret: string | (() => string)): BookmarkCodec {
   const key = typeof secret === 'string' ? () => secret : secret;
-  const fingerprint = (query: unknown) => createHash('sha256').update(JSON.stringify(query)).digest('base64url').slice(0, 16);
+  const fingerprint = (query: unknown) =>
+    createHash('sha256').update(JSON.stringify(query)).digest('base64url').slice(0, 16);
   const mac = (payload: string) => createHmac('sha256', key()).update(payload).digest().subarray(0, 16);
   return {
     encode(query, position) {
@@ -51,7 +52,8 @@ export function bookmarkCodec(secret: string | (() => string)): BookmarkCodec {
         throw new InvalidBookmarkError({ cause });
       }
       const { q, p } = (parsed ?? {}) as { q?: unknown; p?: unknown };
-      if (q !== fingerprint(query) || typeof p !== 'string' || (validate && !validate(p))) throw new InvalidBookmarkError();
+      if (q !== fingerprint(query) || typeof p !== 'string' || (validate && !validate(p)))
+        throw new InvalidBookmarkError();
       return p;
     },
   };

@@ -52,7 +52,9 @@ export function deviceCells(device: Device, keys: ReadonlySet<string>, statsShar
   const cells: Cell[] = scopes.map((scope) => ({ key: statsKey(scope, shard), attr: status }));
   for (const key of keys) {
     if (key === FORECAST_KEY) {
-      for (const entry of forecastEntries(device)) for (const scope of scopes) cells.push({ key: forecastKey(scope, shard, entry.day), attr: forecastAttribute(entry.kind, entry.day) });
+      for (const entry of forecastEntries(device))
+        for (const scope of scopes)
+          cells.push({ key: forecastKey(scope, shard, entry.day), attr: forecastAttribute(entry.kind, entry.day) });
       continue;
     }
     const text = metadataText(device, key);
@@ -90,7 +92,13 @@ export function counterUpdates(TableName: string, before: readonly Cell[], after
       return `#s${i} = :s${i}`;
     });
     updates.push({
-      Update: { TableName, Key: key, UpdateExpression: `ADD ${terms.join(', ')}${sets.length ? ` SET ${sets.join(', ')}` : ''}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values },
+      Update: {
+        TableName,
+        Key: key,
+        UpdateExpression: `ADD ${terms.join(', ')}${sets.length ? ` SET ${sets.join(', ')}` : ''}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
     });
   }
   return updates;
@@ -108,13 +116,20 @@ export interface CounterReader {
   forecastDays(dms: string | undefined, lastDay: string): Promise<Map<string, { identity: number; slots: number }>>;
 }
 
-export function counterReader(client: DynamoDBDocumentClient, TableName: string, statsShards: number, onRead: (items: number) => void): CounterReader {
+export function counterReader(
+  client: DynamoDBDocumentClient,
+  TableName: string,
+  statsShards: number,
+  onRead: (items: number) => void,
+): CounterReader {
   const shards = Array.from({ length: statsShards }, (_, s) => s);
 
   async function batchGet(keys: TableKey[]): Promise<Item[]> {
     const found: Item[] = [];
     for (let i = 0; i < keys.length; i += 100) {
-      let request: Record<string, { Keys: Item[] }> | undefined = { [TableName]: { Keys: keys.slice(i, i + 100).map((k) => ({ ...k })) } };
+      let request: Record<string, { Keys: Item[] }> | undefined = {
+        [TableName]: { Keys: keys.slice(i, i + 100).map((k) => ({ ...k })) },
+      };
       while (request && Object.keys(request).length > 0) {
         const out = await client.send(new BatchGetCommand({ RequestItems: request }));
         const items = out.Responses?.[TableName] ?? [];
@@ -167,7 +182,12 @@ export function counterReader(client: DynamoDBDocumentClient, TableName: string,
         if (!distribution) values.set(value, (distribution = emptyDistribution()));
         addStatuses(distribution, item);
       }
-      return [...values].map(([value, distribution]) => ({ value, stats: { total: totalOf(distribution), status_distribution: distribution } })).filter((v) => v.stats.total > 0);
+      return [...values]
+        .map(([value, distribution]) => ({
+          value,
+          stats: { total: totalOf(distribution), status_distribution: distribution },
+        }))
+        .filter((v) => v.stats.total > 0);
     },
     async forecastDays(dms, lastDay) {
       const scope = dms === undefined ? statsScopeAll : statsScopeDms(dms);

@@ -43,7 +43,14 @@ export interface DevicePurgeOptions {
   concurrency?: number;
 }
 
-export function devicePurge({ client, tableName: TableName, statsShards, retentionDays = PURGE_RETENTION_DAYS, outboxTtlSeconds = OUTBOX_TTL_SECONDS, concurrency = 8 }: DevicePurgeOptions): DevicePurge {
+export function devicePurge({
+  client,
+  tableName: TableName,
+  statsShards,
+  retentionDays = PURGE_RETENTION_DAYS,
+  outboxTtlSeconds = OUTBOX_TTL_SECONDS,
+  concurrency = 8,
+}: DevicePurgeOptions): DevicePurge {
   /** The keys of the device's partition, and the indexed keys its counters reflect (the device item's marker). */
   async function partition(id: string): Promise<{ keys: TableKey[]; marker: Set<string> }> {
     const keys: TableKey[] = [];
@@ -81,7 +88,8 @@ export function devicePurge({ client, tableName: TableName, statsShards, retenti
     try {
       await transactWrite(client, { TransactItems: items });
     } catch (error) {
-      if (cancellationCodes(error)?.includes('ConditionalCheckFailed')) throw new VersionConflictError(device.id, { cause: error });
+      if (cancellationCodes(error)?.includes('ConditionalCheckFailed'))
+        throw new VersionConflictError(device.id, { cause: error });
       throw error;
     }
   }
@@ -92,7 +100,16 @@ export function devicePurge({ client, tableName: TableName, statsShards, retenti
       await Promise.all(
         keys.slice(i, i + concurrency).map((Key) =>
           client
-            .send(new UpdateCommand({ TableName, Key, UpdateExpression: 'SET #ttl = :t', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE }, ExpressionAttributeValues: { ':t': at } }))
+            .send(
+              new UpdateCommand({
+                TableName,
+                Key,
+                UpdateExpression: 'SET #ttl = :t',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+                ExpressionAttributeValues: { ':t': at },
+              }),
+            )
             .catch(() => undefined),
         ),
       );
@@ -114,7 +131,10 @@ export function devicePurge({ client, tableName: TableName, statsShards, retenti
       const early = companions.slice(0, Math.max(0, companions.length - room));
       for (let i = 0; i < early.length; i += MAX_TRANSACTION_ACTIONS - 1) {
         const chunk = early.slice(i, i + MAX_TRANSACTION_ACTIONS - 1);
-        await send(device, [{ ConditionCheck: { TableName, ...versionCondition(device) } }, ...chunk.map((Key) => ({ Delete: { TableName, Key } }))]);
+        await send(device, [
+          { ConditionCheck: { TableName, ...versionCondition(device) } },
+          ...chunk.map((Key) => ({ Delete: { TableName, Key } })),
+        ]);
       }
       await send(device, [...final, ...companions.slice(early.length).map((Key) => ({ Delete: { TableName, Key } }))]);
       const now = outbox[0] ? Date.parse(outbox[0].time) : Date.now();

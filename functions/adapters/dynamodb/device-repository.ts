@@ -8,9 +8,24 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } fr
 import type { DeviceRepository, DeviceStats } from '../../app/ports';
 import type { Device, DeviceEvent } from '../../domain/device';
 import type { SlotVersion } from '../../domain/slots';
-import { DeviceAlreadyExistsError, IndexNotReadyError, InvalidBookmarkError, PolicyMovedError, QueryTooBroadError, VersionConflictError } from '../../domain/errors';
+import {
+  DeviceAlreadyExistsError,
+  IndexNotReadyError,
+  InvalidBookmarkError,
+  PolicyMovedError,
+  QueryTooBroadError,
+  VersionConflictError,
+} from '../../domain/errors';
 import { type Filter, matchesAll } from '../../domain/filters';
-import { chooseEntryPoint, DEFAULT_LIST_BYTE_BUDGET, DEFAULT_REQUEST_TIME_BUDGET_MS, DEFAULT_STATS_READ_BYTE_BUDGET, type EntryPoint, indexedMetadataFilter, type SortField } from '../../domain/query';
+import {
+  chooseEntryPoint,
+  DEFAULT_LIST_BYTE_BUDGET,
+  DEFAULT_REQUEST_TIME_BUDGET_MS,
+  DEFAULT_STATS_READ_BYTE_BUDGET,
+  type EntryPoint,
+  indexedMetadataFilter,
+  type SortField,
+} from '../../domain/query';
 import { type BookmarkCodec } from './bookmark';
 import { counterReader, emptyDistribution, FORECAST_KEY, totalOf } from './counters';
 import { parseDeviceItem, policyCheck, versionItem, type WriteContext, deviceTransaction } from './device-writes';
@@ -81,12 +96,21 @@ function filterToIndex(filters: readonly Filter[]): string {
 }
 
 /** Whether the entry point (plus status, which the index carries) decides every filter by itself. */
-function entryDecides(entry: Exclude<EntryPoint, { kind: 'ID' }>, filters: readonly Filter[], indexedKeys: readonly string[]): boolean {
+function entryDecides(
+  entry: Exclude<EntryPoint, { kind: 'ID' }>,
+  filters: readonly Filter[],
+  indexedKeys: readonly string[],
+): boolean {
   return filters.every((f) => {
     if (f.kind === 'status') return true;
     if (entry.kind === 'TAG') return f.kind === 'tags' && f.op === 'ct' && f.value === entry.value;
-    if (entry.kind === 'DMS') return f.kind === 'string' && f.field === 'dms_owner' && f.op === 'eq' && f.values[0] === entry.value;
-    if (entry.kind === 'META') return indexedMetadataFilter([f], indexedKeys)?.key === entry.key && filters.filter((x) => x.kind === 'metadata').length === 1;
+    if (entry.kind === 'DMS')
+      return f.kind === 'string' && f.field === 'dms_owner' && f.op === 'eq' && f.values[0] === entry.value;
+    if (entry.kind === 'META')
+      return (
+        indexedMetadataFilter([f], indexedKeys)?.key === entry.key &&
+        filters.filter((x) => x.kind === 'metadata').length === 1
+      );
     return false;
   });
 }
@@ -108,7 +132,14 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
     outboxTtlSeconds = OUTBOX_TTL_SECONDS,
     indexedMetadataKeys = [],
   } = options;
-  const ctx: WriteContext = { TableName, listShards, statsShards, dueShards, outboxTtlSeconds, indexedKeys: new Set([...indexedMetadataKeys, FORECAST_KEY]) };
+  const ctx: WriteContext = {
+    TableName,
+    listShards,
+    statsShards,
+    dueShards,
+    outboxTtlSeconds,
+    indexedKeys: new Set([...indexedMetadataKeys, FORECAST_KEY]),
+  };
   const reader = tableReader(client, TableName);
   let counterItems = 0;
   const counters = counterReader(client, TableName, statsShards, (n) => (counterItems += n));
@@ -132,7 +163,10 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
 
   const stats = (count: (add: (status: string) => void) => Promise<void>): Promise<DeviceStats> => {
     const distribution = emptyDistribution();
-    return count((status) => (distribution[status as keyof typeof distribution] += 1)).then(() => ({ total: totalOf(distribution), status_distribution: distribution }));
+    return count((status) => (distribution[status as keyof typeof distribution] += 1)).then(() => ({
+      total: totalOf(distribution),
+      status_distribution: distribution,
+    }));
   };
 
   return {
@@ -144,7 +178,9 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
     indexedMetadataKeys,
 
     async getSlotVersion(id, slot, version) {
-      const out = await client.send(new GetCommand({ TableName, Key: slotVersionKey(id, slot, version), ConsistentRead: true }));
+      const out = await client.send(
+        new GetCommand({ TableName, Key: slotVersionKey(id, slot, version), ConsistentRead: true }),
+      );
       if (out.Item) directReads++;
       return out.Item ? (JSON.parse(out.Item.doc as string) as SlotVersion) : undefined;
     },
@@ -182,7 +218,8 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
           }),
         );
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) throw new VersionConflictError(`${version.device_id}/${version.slot}/${version.version}`, { cause: error });
+        if (error instanceof ConditionalCheckFailedException)
+          throw new VersionConflictError(`${version.device_id}/${version.slot}/${version.version}`, { cause: error });
         throw error;
       }
     },
@@ -190,10 +227,15 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
     async dueDevices(shard, now, limit, after) {
       const out = await query({
         IndexName: DUE_INDEX.name,
-        KeyConditionExpression: after === undefined ? '#p = :p AND #s <= :upTo' : '#p = :p AND #s BETWEEN :after AND :upTo',
+        KeyConditionExpression:
+          after === undefined ? '#p = :p AND #s <= :upTo' : '#p = :p AND #s BETWEEN :after AND :upTo',
         ExpressionAttributeNames: { '#p': DUE_INDEX.partitionKey, '#s': DUE_INDEX.sortKey },
         // BETWEEN is inclusive: appending a character past every id makes `after` itself excluded.
-        ExpressionAttributeValues: { ':p': duePartition(shard), ':upTo': dueUpTo(now), ...(after === undefined ? {} : { ':after': `${after}\u0000` }) },
+        ExpressionAttributeValues: {
+          ':p': duePartition(shard),
+          ':upTo': dueUpTo(now),
+          ...(after === undefined ? {} : { ':after': `${after}\u0000` }),
+        },
         Limit: limit,
       });
       const items = out.Items ?? [];
@@ -213,14 +255,22 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
         UpdateExpression: attrs ? 'SET due_pk = :dp, due_sk = :ds' : 'REMOVE due_pk, due_sk',
         ConditionExpression: '#version = :v',
         ExpressionAttributeNames: { '#version': 'version' },
-        ExpressionAttributeValues: attrs ? { ':v': version, ':dp': attrs.due_pk, ':ds': attrs.due_sk } : { ':v': version },
+        ExpressionAttributeValues: attrs
+          ? { ':v': version, ':dp': attrs.due_pk, ':ds': attrs.due_sk }
+          : { ':v': version },
       };
       try {
-        if (policy) await transactWrite(client, { TransactItems: [{ Update: update }, policyCheck(TableName, policy)] });
+        if (policy)
+          await transactWrite(client, { TransactItems: [{ Update: update }, policyCheck(TableName, policy)] });
         else await client.send(new UpdateCommand(update));
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException || cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') throw new VersionConflictError(id, { cause: error });
-        if (cancellationCodes(error)?.[1] === 'ConditionalCheckFailed') throw new PolicyMovedError(id, { cause: error });
+        if (
+          error instanceof ConditionalCheckFailedException ||
+          cancellationCodes(error)?.[0] === 'ConditionalCheckFailed'
+        )
+          throw new VersionConflictError(id, { cause: error });
+        if (cancellationCodes(error)?.[1] === 'ConditionalCheckFailed')
+          throw new PolicyMovedError(id, { cause: error });
         throw error;
       }
     },
@@ -229,13 +279,22 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
       const out = await query({
         IndexName: INDEXES.byId.name,
         KeyConditionExpression: after === undefined ? '#p = :p' : '#p = :p AND #s > :a',
-        ExpressionAttributeNames: after === undefined ? { '#p': INDEXES.byId.partitionKey } : { '#p': INDEXES.byId.partitionKey, '#s': INDEXES.byId.sortKey },
-        ExpressionAttributeValues: { ':p': entryPartition(entryPrefix({ kind: 'DMS', value: dms }), shard), ...(after === undefined ? {} : { ':a': after }) },
+        ExpressionAttributeNames:
+          after === undefined
+            ? { '#p': INDEXES.byId.partitionKey }
+            : { '#p': INDEXES.byId.partitionKey, '#s': INDEXES.byId.sortKey },
+        ExpressionAttributeValues: {
+          ':p': entryPartition(entryPrefix({ kind: 'DMS', value: dms }), shard),
+          ...(after === undefined ? {} : { ':a': after }),
+        },
         Limit: limit,
       });
       const items = out.Items ?? [];
       const last = items.at(-1);
-      return { devices: await hydrate(items), next: out.LastEvaluatedKey && last ? String(last[INDEXES.byId.sortKey]) : undefined };
+      return {
+        devices: await hydrate(items),
+        next: out.LastEvaluatedKey && last ? String(last[INDEXES.byId.sortKey]) : undefined,
+      };
     },
 
     async get(id) {
@@ -254,7 +313,8 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
           if (change.before) throw new VersionConflictError(change.after.id, { cause: error });
           throw new DeviceAlreadyExistsError(change.after.id, { cause: error });
         }
-        if (change.policy && codes?.[1] === 'ConditionalCheckFailed') throw new PolicyMovedError(change.after.id, { cause: error });
+        if (change.policy && codes?.[1] === 'ConditionalCheckFailed')
+          throw new PolicyMovedError(change.after.id, { cause: error });
         throw error;
       }
     },
@@ -284,7 +344,10 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
         byteBudget: Math.min(listByteBudget, q.maxBytes ?? listByteBudget),
         atLeastOne: q.maxBytes === undefined,
       });
-      return { list: page.list, next: page.resumeAfter === undefined ? '' : bookmarks.encode(fingerprint, page.resumeAfter) };
+      return {
+        list: page.list,
+        next: page.resumeAfter === undefined ? '' : bookmarks.encode(fingerprint, page.resumeAfter),
+      };
     },
 
     async listEvents(id, pageSize, bookmark) {
@@ -315,7 +378,8 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
     async stats(filters: readonly Filter[]) {
       if (filters.length === 0) return counters.statusCounters(statsScopeAll);
       const only = filters.length === 1 ? filters[0] : undefined;
-      if (only?.kind === 'string' && only.field === 'dms_owner' && only.op === 'eq') return counters.statusCounters(statsScopeDms(only.values[0]!));
+      if (only?.kind === 'string' && only.field === 'dms_owner' && only.op === 'eq')
+        return counters.statusCounters(statsScopeDms(only.values[0]!));
       const ready = await readyMetadataKeys(filters);
       const meta = only ? indexedMetadataFilter([only], ready) : undefined;
       if (meta) return counters.metadataCounters(meta.key, meta.texts);
@@ -340,7 +404,11 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
           now,
           count,
           onBudgetSpent: () => {
-            throw QueryTooBroadError.statistics(filterToIndex(filters), statsReadBudget, now() > deadline ? 'time' : 'items');
+            throw QueryTooBroadError.statistics(
+              filterToIndex(filters),
+              statsReadBudget,
+              now() > deadline ? 'time' : 'items',
+            );
           },
         }),
       );

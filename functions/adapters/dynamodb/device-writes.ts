@@ -16,7 +16,19 @@ import type { Device } from '../../domain/device';
 import { type LifecycleEvent, storedLifecycleOf, withLifecycle } from '../../domain/lifecycle';
 import type { SlotVersion } from '../../domain/slots';
 import { counterUpdates, deviceCells, FORECAST_KEY } from './counters';
-import { companionEntries, deviceEventKey, deviceKey, dueAttributes, entryPartition, entryPrefix, policyKey, shardOf, slotVersionKey, sortAttributes, type TableKey } from './keys';
+import {
+  companionEntries,
+  deviceEventKey,
+  deviceKey,
+  dueAttributes,
+  entryPartition,
+  entryPrefix,
+  policyKey,
+  shardOf,
+  slotVersionKey,
+  sortAttributes,
+  type TableKey,
+} from './keys';
 import { outboxPuts } from './outbox';
 import { STATUS_ATTRIBUTE } from './schema';
 
@@ -33,9 +45,13 @@ export const markerKeys = (text: string): Set<string> => new Set(text.split(',')
 /** The device of a stored item, remembering (invisibly to JSON) which indexed keys the item reflects. */
 export function parseDeviceItem(item: Item): Device {
   const device = JSON.parse(item.doc as string) as Device;
-  Object.defineProperty(device, MARKER, { value: typeof item[MARKER_ATTRIBUTE] === 'string' ? item[MARKER_ATTRIBUTE] : null, enumerable: false });
+  Object.defineProperty(device, MARKER, {
+    value: typeof item[MARKER_ATTRIBUTE] === 'string' ? item[MARKER_ATTRIBUTE] : null,
+    enumerable: false,
+  });
   // An item written before the lifecycle list has none: lifecycleOf then reads the inline events.
-  if (typeof item[LIFECYCLE_ATTRIBUTE] === 'string') withLifecycle(device, JSON.parse(item[LIFECYCLE_ATTRIBUTE]) as LifecycleEvent[]);
+  if (typeof item[LIFECYCLE_ATTRIBUTE] === 'string')
+    withLifecycle(device, JSON.parse(item[LIFECYCLE_ATTRIBUTE]) as LifecycleEvent[]);
   return device;
 }
 
@@ -52,7 +68,8 @@ const lifecycleAttribute = (device: Device): Item => {
  * The marker a device was read with: a string, null for an item written before markers existed
  * (no indexed key, no forecast), undefined for a device not read from the table.
  */
-const markerOf = (device: Device): string | null | undefined => (device as unknown as Record<symbol, string | null | undefined>)[MARKER];
+const markerOf = (device: Device): string | null | undefined =>
+  (device as unknown as Record<symbol, string | null | undefined>)[MARKER];
 
 export interface WriteContext {
   TableName: string;
@@ -70,14 +87,23 @@ const metadataKeysOf = (keys: ReadonlySet<string>) => [...keys].filter((k) => k 
 function entryItems(ctx: WriteContext, device: Device, keys: ReadonlySet<string>): Map<string, Item> {
   const shard = shardOf(device.id, ctx.listShards);
   const sorts = sortAttributes(device);
-  return new Map(companionEntries(device, metadataKeysOf(keys)).map((e) => [e.key.sk, { ...e.key, kind: 'entry', epk: entryPartition(e.prefix, shard), ...sorts, [STATUS_ATTRIBUTE]: device.status }]));
+  return new Map(
+    companionEntries(device, metadataKeysOf(keys)).map((e) => [
+      e.key.sk,
+      { ...e.key, kind: 'entry', epk: entryPartition(e.prefix, shard), ...sorts, [STATUS_ATTRIBUTE]: device.status },
+    ]),
+  );
 }
 
 /** Puts of the entries that are new or differ, Deletes of the entries that are gone. */
 function entryWrites(ctx: WriteContext, before: Map<string, Item>, after: Map<string, Item>) {
   const { TableName } = ctx;
-  const puts = [...after].filter(([sk, item]) => JSON.stringify(before.get(sk)) !== JSON.stringify(item)).map(([, Item]) => ({ Put: { TableName, Item } }));
-  const deletes = [...before].filter(([sk]) => !after.has(sk)).map(([, item]) => ({ Delete: { TableName, Key: { pk: item.pk, sk: item.sk } as TableKey } }));
+  const puts = [...after]
+    .filter(([sk, item]) => JSON.stringify(before.get(sk)) !== JSON.stringify(item))
+    .map(([, Item]) => ({ Put: { TableName, Item } }));
+  const deletes = [...before]
+    .filter(([sk]) => !after.has(sk))
+    .map(([, item]) => ({ Delete: { TableName, Key: { pk: item.pk, sk: item.sk } as TableKey } }));
   return [...puts, ...deletes];
 }
 
@@ -110,10 +136,29 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
   const { TableName, listShards, dueShards } = ctx;
   const { before, after, due } = change;
   const doc = JSON.stringify(after);
-  const index = { epk: entryPartition(entryPrefix({ kind: 'ALL' }), shardOf(after.id, listShards)), ...sortAttributes(after), [STATUS_ATTRIBUTE]: after.status, [MARKER_ATTRIBUTE]: markerText(ctx.indexedKeys) };
+  const index = {
+    epk: entryPartition(entryPrefix({ kind: 'ALL' }), shardOf(after.id, listShards)),
+    ...sortAttributes(after),
+    [STATUS_ATTRIBUTE]: after.status,
+    [MARKER_ATTRIBUTE]: markerText(ctx.indexedKeys),
+  };
   if (!before) {
     const dueAttrs = typeof due === 'number' ? dueAttributes(after.id, due, dueShards) : {};
-    return { Put: { TableName, Item: { ...deviceKey(after.id), kind: 'device', ...index, ...dueAttrs, version: after.version, doc, ...lifecycleAttribute(after) }, ConditionExpression: 'attribute_not_exists(pk)' } };
+    return {
+      Put: {
+        TableName,
+        Item: {
+          ...deviceKey(after.id),
+          kind: 'device',
+          ...index,
+          ...dueAttrs,
+          version: after.version,
+          doc,
+          ...lifecycleAttribute(after),
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
   }
   const values: Item = { ':doc': doc, ':next': after.version, ':v': before.version };
   const sets = ['#doc = :doc', '#version = :next'];
@@ -154,7 +199,13 @@ export function policyCheck(TableName: string, policy: NonNullable<DeviceChange[
     ConditionCheck: {
       TableName,
       Key: policyKey(policy.dms),
-      ...(policy.version === 0 ? { ConditionExpression: 'attribute_not_exists(pk)' } : { ConditionExpression: '#version = :pv', ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':pv': policy.version } }),
+      ...(policy.version === 0
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : {
+            ConditionExpression: '#version = :pv',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':pv': policy.version },
+          }),
     },
   };
 }
@@ -167,7 +218,8 @@ export function deviceTransaction(ctx: WriteContext, change: DeviceChange) {
   const beforeKeys = marker === undefined ? ctx.indexedKeys : marker === null ? new Set<string>() : markerKeys(marker);
   const afterEntries = entryItems(ctx, after, ctx.indexedKeys);
   // An item written before slim entries (no marker) has its tag entries keyed by tag: drop them once.
-  const legacyTags = before && marker === null ? before.tags.map((tag) => `ENTRY#TAG#${tag}`).filter((sk) => !afterEntries.has(sk)) : [];
+  const legacyTags =
+    before && marker === null ? before.tags.map((tag) => `ENTRY#TAG#${tag}`).filter((sk) => !afterEntries.has(sk)) : [];
   return {
     TransactItems: [
       deviceWrite(ctx, change, marker),
@@ -176,8 +228,14 @@ export function deviceTransaction(ctx: WriteContext, change: DeviceChange) {
       ...entryWrites(ctx, before && marker !== null ? entryItems(ctx, before, beforeKeys) : new Map(), afterEntries),
       ...legacyTags.map((sk) => ({ Delete: { TableName, Key: { pk: deviceKey(after.id).pk, sk } } })),
       ...(change.versions ?? []).map((v) => ({ Put: { TableName, Item: versionItem(v) } })),
-      ...change.events.map((event) => ({ Put: { TableName, Item: { ...deviceEventKey(after.id, event.timestamp), kind: 'event', ...event } } })),
-      ...counterUpdates(TableName, before ? deviceCells(before, beforeKeys, ctx.statsShards) : [], deviceCells(after, ctx.indexedKeys, ctx.statsShards)),
+      ...change.events.map((event) => ({
+        Put: { TableName, Item: { ...deviceEventKey(after.id, event.timestamp), kind: 'event', ...event } },
+      })),
+      ...counterUpdates(
+        TableName,
+        before ? deviceCells(before, beforeKeys, ctx.statsShards) : [],
+        deviceCells(after, ctx.indexedKeys, ctx.statsShards),
+      ),
       ...outboxPuts(TableName, change.outbox, ctx.outboxTtlSeconds),
     ],
   };
@@ -208,7 +266,11 @@ export function reindexTransaction(ctx: WriteContext, device: Device, key: strin
         },
       },
       ...entryWrites(ctx, entryItems(ctx, device, beforeKeys), entryItems(ctx, device, afterKeys)),
-      ...counterUpdates(TableName, deviceCells(device, beforeKeys, ctx.statsShards), deviceCells(device, afterKeys, ctx.statsShards)),
+      ...counterUpdates(
+        TableName,
+        deviceCells(device, beforeKeys, ctx.statsShards),
+        deviceCells(device, afterKeys, ctx.statsShards),
+      ),
     ],
   };
 }

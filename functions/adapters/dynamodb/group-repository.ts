@@ -4,7 +4,13 @@
  * one TransactWriteItems: the group items (conditioned on their version), the name reservations that
  * keep names unique, the hierarchy version when the structure changes, and the outbox records.
  */
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { GroupChange, GroupRepository, GroupSnapshot, Page } from '../../app/ports';
 import { GroupAlreadyExistsError, GroupNameTakenError, VersionConflictError } from '../../domain/errors';
@@ -25,7 +31,11 @@ export interface GroupRepositoryOptions {
 type Item = Record<string, unknown>;
 
 /** What a failed condition of each transaction action means. */
-type Guard = { kind: 'exists'; id: string } | { kind: 'name'; name: string } | { kind: 'conflict'; id: string } | { kind: 'none' };
+type Guard =
+  | { kind: 'exists'; id: string }
+  | { kind: 'name'; name: string }
+  | { kind: 'conflict'; id: string }
+  | { kind: 'none' };
 
 export const GROUP_KIND = 'group';
 export const GROUP_NAME_KIND = 'group-name';
@@ -36,7 +46,12 @@ export function groupRepository(options: GroupRepositoryOptions): GroupRepositor
   let itemsRead = 0;
 
   const parseDoc = (item: Item): DeviceGroup => JSON.parse(item.doc as string) as DeviceGroup;
-  const groupItem = (g: DeviceGroup): Item => ({ ...groupKey(g.id), kind: GROUP_KIND, version: g.version, doc: JSON.stringify(g) });
+  const groupItem = (g: DeviceGroup): Item => ({
+    ...groupKey(g.id),
+    kind: GROUP_KIND,
+    version: g.version,
+    doc: JSON.stringify(g),
+  });
 
   async function query(input: Omit<QueryCommandInput, 'TableName'>) {
     const out = await client.send(new QueryCommand({ TableName, ...input }));
@@ -82,7 +97,17 @@ export function groupRepository(options: GroupRepositoryOptions): GroupRepositor
     }
 
     for (const g of change.deletes) {
-      add({ Delete: { TableName, Key: groupKey(g.id), ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': g.version } } }, { kind: 'conflict', id: g.id });
+      add(
+        {
+          Delete: {
+            TableName,
+            Key: groupKey(g.id),
+            ConditionExpression: 'version = :v',
+            ExpressionAttributeValues: { ':v': g.version },
+          },
+        },
+        { kind: 'conflict', id: g.id },
+      );
       add(releaseName(groupNameKey(g.name), g.id), { kind: 'conflict', id: g.id });
     }
 

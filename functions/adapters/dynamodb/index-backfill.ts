@@ -31,13 +31,34 @@ export interface IndexState {
   backfill(deadline: number, pageSize: number): Promise<BackfillReport>;
 }
 
-export function indexState(client: DynamoDBDocumentClient, reader: TableReader, ctx: WriteContext, now: () => number = Date.now): IndexState {
+export function indexState(
+  client: DynamoDBDocumentClient,
+  reader: TableReader,
+  ctx: WriteContext,
+  now: () => number = Date.now,
+): IndexState {
   const { TableName } = ctx;
   let cache: { at: number; ready: Set<string> } | undefined;
 
   async function states(): Promise<Map<string, KeyState>> {
-    const out = await client.send(new QueryCommand({ TableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': INDEX_STATE_PK }, ConsistentRead: true }));
-    return new Map((out.Items ?? []).map((item) => [String(item.key), { key: String(item.key), state: item.state as KeyState['state'], progress: (item.progress as Record<string, string>) ?? {} }]));
+    const out = await client.send(
+      new QueryCommand({
+        TableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': INDEX_STATE_PK },
+        ConsistentRead: true,
+      }),
+    );
+    return new Map(
+      (out.Items ?? []).map((item) => [
+        String(item.key),
+        {
+          key: String(item.key),
+          state: item.state as KeyState['state'],
+          progress: (item.progress as Record<string, string>) ?? {},
+        },
+      ]),
+    );
   }
 
   async function saveState(state: KeyState, expected?: KeyState): Promise<boolean> {
@@ -46,7 +67,13 @@ export function indexState(client: DynamoDBDocumentClient, reader: TableReader, 
         new PutCommand({
           TableName,
           Item: { ...indexStateKey(state.key), kind: 'index-state', ...state },
-          ...(expected ? { ConditionExpression: '#state = :s', ExpressionAttributeNames: { '#state': 'state' }, ExpressionAttributeValues: { ':s': expected.state } } : { ConditionExpression: 'attribute_not_exists(pk)' }),
+          ...(expected
+            ? {
+                ConditionExpression: '#state = :s',
+                ExpressionAttributeNames: { '#state': 'state' },
+                ExpressionAttributeValues: { ':s': expected.state },
+              }
+            : { ConditionExpression: 'attribute_not_exists(pk)' }),
         }),
       );
       return true;
@@ -83,7 +110,9 @@ export function indexState(client: DynamoDBDocumentClient, reader: TableReader, 
     async backfill(deadline, pageSize) {
       const report: BackfillReport = { indexed: 0, complete: true };
       const all = await states();
-      for (const key of [...ctx.indexedKeys].sort((a, b) => (a === FORECAST_KEY ? -1 : b === FORECAST_KEY ? 1 : a.localeCompare(b)))) {
+      for (const key of [...ctx.indexedKeys].sort((a, b) =>
+        a === FORECAST_KEY ? -1 : b === FORECAST_KEY ? 1 : a.localeCompare(b),
+      )) {
         let state = all.get(key);
         if (state?.state === 'ready') continue;
         if (!state) {
@@ -102,8 +131,14 @@ export function indexState(client: DynamoDBDocumentClient, reader: TableReader, 
             const out = await reader.query({
               IndexName: INDEXES.byId.name,
               KeyConditionExpression: after === undefined ? '#p = :p' : '#p = :p AND #s > :a',
-              ExpressionAttributeNames: after === undefined ? { '#p': INDEXES.byId.partitionKey } : { '#p': INDEXES.byId.partitionKey, '#s': INDEXES.byId.sortKey },
-              ExpressionAttributeValues: { ':p': entryPartition(entryPrefix({ kind: 'ALL' }), shard), ...(after === undefined ? {} : { ':a': after }) },
+              ExpressionAttributeNames:
+                after === undefined
+                  ? { '#p': INDEXES.byId.partitionKey }
+                  : { '#p': INDEXES.byId.partitionKey, '#s': INDEXES.byId.sortKey },
+              ExpressionAttributeValues: {
+                ':p': entryPartition(entryPrefix({ kind: 'ALL' }), shard),
+                ...(after === undefined ? {} : { ':a': after }),
+              },
               Limit: pageSize,
             });
             for (const item of out.Items ?? []) if (await reindex(idOfEntry(item), key)) report.indexed++;

@@ -21,7 +21,10 @@ export function shardOf(id: string, shards: number): number {
 }
 
 export const deviceKey = (id: string): TableKey => ({ pk: `DEVICE#${id}`, sk: 'DEVICE' });
-export const deviceEventKey = (id: string, timestamp: string): TableKey => ({ pk: `DEVICE#${id}`, sk: `EVENT#${timestamp}` });
+export const deviceEventKey = (id: string, timestamp: string): TableKey => ({
+  pk: `DEVICE#${id}`,
+  sk: `EVENT#${timestamp}`,
+});
 export const DEVICE_EVENT_PREFIX = 'EVENT#';
 export const outboxKey = (eventId: string): TableKey => ({ pk: `OUTBOX#${eventId}`, sk: 'OUTBOX' });
 
@@ -40,7 +43,8 @@ export interface DeviceEntry {
 /** Values longer than this are keyed by their SHA-256 (key attributes are at most 1 KB as sort keys). */
 const MAX_VALUE_KEY = 256;
 /** The key form of a metadata value's JSON text. */
-export const valueKey = (text: string) => (Buffer.byteLength(text) <= MAX_VALUE_KEY ? text : `#${createHash('sha256').update(text).digest('hex')}`);
+export const valueKey = (text: string) =>
+  Buffer.byteLength(text) <= MAX_VALUE_KEY ? text : `#${createHash('sha256').update(text).digest('hex')}`;
 
 /** The entry partition prefixes of an entry point (one per value of an `in`). */
 export function entryPrefixes(entry: Exclude<EntryPoint, { kind: 'ID' }>): string[] {
@@ -72,24 +76,38 @@ export function companionEntries(device: Device, metadataKeys: readonly string[]
   const entries: DeviceEntry[] = [
     { key: { pk, sk: 'ENTRY#STATUS' }, prefix: entryPrefix({ kind: 'STATUS', value: device.status }) },
     { key: { pk, sk: 'ENTRY#DMS' }, prefix: entryPrefix({ kind: 'DMS', value: device.dms_owner }) },
-    ...device.tags.map((tag, i) => ({ key: { pk, sk: tagEntrySk(i) }, prefix: entryPrefix({ kind: 'TAG', value: tag }) })),
+    ...device.tags.map((tag, i) => ({
+      key: { pk, sk: tagEntrySk(i) },
+      prefix: entryPrefix({ kind: 'TAG', value: tag }),
+    })),
   ];
   for (const key of metadataKeys) {
     const text = metadataText(device, key);
-    if (text !== undefined) entries.push({ key: { pk, sk: `ENTRY#META#${key}` }, prefix: entryPrefixes({ kind: 'META', key, texts: [text] })[0]! });
+    if (text !== undefined)
+      entries.push({
+        key: { pk, sk: `ENTRY#META#${key}` },
+        prefix: entryPrefixes({ kind: 'META', key, texts: [text] })[0]!,
+      });
   }
   return entries;
 }
 
 /** Counters of one indexed metadata key: one partition per shard, one item per value (its key form). */
 export const metadataStatsPartition = (key: string, shard: number) => `MSTATS#${key}#${shard}`;
-export const metadataStatsKey = (key: string, shard: number, text: string): TableKey => ({ pk: metadataStatsPartition(key, shard), sk: valueKey(text) });
+export const metadataStatsKey = (key: string, shard: number, text: string): TableKey => ({
+  pk: metadataStatsPartition(key, shard),
+  sk: valueKey(text),
+});
 
 /** Expiry forecast counters: per scope and shard, one item per expiration month (`YYYY-MM`) holding per-day attributes. */
 export const forecastPartition = (scope: string, shard: number) => `FORECAST#${scope}#${shard}`;
-export const forecastKey = (scope: string, shard: number, day: string): TableKey => ({ pk: forecastPartition(scope, shard), sk: day.slice(0, 7) });
+export const forecastKey = (scope: string, shard: number, day: string): TableKey => ({
+  pk: forecastPartition(scope, shard),
+  sk: day.slice(0, 7),
+});
 /** Attribute of a forecast month item: `i<DD>` (identities) or `s<DD>` (extra slots) expiring that day. */
-export const forecastAttribute = (kind: 'identity' | 'slots', day: string) => `${kind === 'identity' ? 'i' : 's'}${day.slice(8, 10)}`;
+export const forecastAttribute = (kind: 'identity' | 'slots', day: string) =>
+  `${kind === 'identity' ? 'i' : 's'}${day.slice(8, 10)}`;
 
 /**
  * Index back-fill state: one item per indexed metadata key (and `@forecast`), `filling` with the
@@ -122,10 +140,16 @@ export function indexFor(sortBy: SortField): IndexDefinition {
 }
 
 /** A stored slot version: `SLOT#<slot>#<version, zero-padded so versions sort>`. */
-export const slotVersionKey = (id: string, slot: string, version: number): TableKey => ({ pk: `DEVICE#${id}`, sk: `SLOT#${slot}#${String(version).padStart(6, '0')}` });
+export const slotVersionKey = (id: string, slot: string, version: number): TableKey => ({
+  pk: `DEVICE#${id}`,
+  sk: `SLOT#${slot}#${String(version).padStart(6, '0')}`,
+});
 
 /** The device, slot and version a slot-version key names (slot names never contain `#`); undefined for any other key. */
-export function parseSlotVersionKey(key: { pk?: unknown; sk?: unknown }): { deviceId: string; slot: string; version: number } | undefined {
+export function parseSlotVersionKey(key: {
+  pk?: unknown;
+  sk?: unknown;
+}): { deviceId: string; slot: string; version: number } | undefined {
   const device = typeof key.pk === 'string' ? /^DEVICE#(.+)$/.exec(key.pk) : null;
   const slot = typeof key.sk === 'string' ? /^SLOT#([^#]+)#(\d+)$/.exec(key.sk) : null;
   if (!device || !slot) return undefined;
@@ -158,4 +182,7 @@ export const GROUPS_PK = 'GROUPS';
 export const GROUP_SK_PREFIX = 'GROUP#';
 export const groupKey = (id: string): TableKey => ({ pk: GROUPS_PK, sk: `${GROUP_SK_PREFIX}${id}` });
 export const groupHierarchyKey = (): TableKey => ({ pk: GROUPS_PK, sk: 'HIERARCHY' });
-export const groupNameReservationKey = (nameKey: string): TableKey => ({ pk: `GROUPNAME#${createHash('sha256').update(nameKey).digest('hex')}`, sk: 'GROUPNAME' });
+export const groupNameReservationKey = (nameKey: string): TableKey => ({
+  pk: `GROUPNAME#${createHash('sha256').update(nameKey).digest('hex')}`,
+  sk: 'GROUPNAME',
+});

@@ -3,7 +3,12 @@
  * growing chunks from a slim index (keys, sort keys, status), with the page's devices read from the
  * table by BatchGetItem. Status filters apply to the index items; other filters to the devices.
  */
-import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import type { Device } from '../../domain/device';
 import { type Filter, matchesAll } from '../../domain/filters';
 import { parseDeviceItem } from './device-writes';
@@ -35,7 +40,12 @@ export function tableReader(client: DynamoDBDocumentClient, TableName: string): 
       const found = new Map<string, Device>();
       const unique = [...new Set(ids)];
       for (let i = 0; i < unique.length; i += 100) {
-        let request: Record<string, { Keys: Item[]; ConsistentRead: boolean }> | undefined = { [TableName]: { Keys: unique.slice(i, i + 100).map((id) => ({ ...deviceKey(id) })), ConsistentRead: consistent } };
+        let request: Record<string, { Keys: Item[]; ConsistentRead: boolean }> | undefined = {
+          [TableName]: {
+            Keys: unique.slice(i, i + 100).map((id) => ({ ...deviceKey(id) })),
+            ConsistentRead: consistent,
+          },
+        };
         while (request && Object.keys(request).length > 0) {
           const out = await client.send(new BatchGetCommand({ RequestItems: request }));
           for (const item of out.Responses?.[TableName] ?? []) {
@@ -78,7 +88,9 @@ export const idOfEntry = (item: Item) => String(item.pk).slice('DEVICE#'.length)
 export function statusPasses(item: Item, filters: readonly Filter[]): boolean {
   const status = item[STATUS_ATTRIBUTE] as string | undefined;
   if (status === undefined) return true;
-  return filters.every((f) => f.kind !== 'status' || (f.op === 'ne' ? status !== f.values[0] : f.values.includes(status)));
+  return filters.every(
+    (f) => f.kind !== 'status' || (f.op === 'ne' ? status !== f.values[0] : f.values.includes(status)),
+  );
 }
 
 /** One partition of an entry point, read lazily in growing chunks. */
@@ -100,7 +112,8 @@ class PartitionCursor {
     const out = await this.reader.query({
       IndexName: index.name,
       KeyConditionExpression: after === undefined ? '#p = :p' : `#p = :p AND #s ${this.descending ? '<' : '>'} :a`,
-      ExpressionAttributeNames: after === undefined ? { '#p': index.partitionKey } : { '#p': index.partitionKey, '#s': index.sortKey },
+      ExpressionAttributeNames:
+        after === undefined ? { '#p': index.partitionKey } : { '#p': index.partitionKey, '#s': index.sortKey },
       ExpressionAttributeValues: after === undefined ? { ':p': this.partition } : { ':p': this.partition, ':a': after },
       ScanIndexForward: !this.descending,
       Limit: this.chunk,
@@ -150,12 +163,29 @@ export const deviceBytes = (device: Device) => Buffer.byteLength(JSON.stringify(
 
 /** Lists one entry point in sort order, strictly after `after`. */
 export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
-  const { index, prefixes, shards, descending, after, pageSize, filters, needsDocument, readBudget, byteBudget = Number.POSITIVE_INFINITY, atLeastOne = true } = input;
+  const {
+    index,
+    prefixes,
+    shards,
+    descending,
+    after,
+    pageSize,
+    filters,
+    needsDocument,
+    readBudget,
+    byteBudget = Number.POSITIVE_INFINITY,
+    atLeastOne = true,
+  } = input;
   const reader = scopedReader(input.reader);
   // Half again the even share: hashed ids are not spread perfectly, and a refill costs a Query (a
   // read unit's half at least) where a few more slim items in the first one cost nothing.
   const chunk = Math.ceil((1.5 * pageSize) / (shards * prefixes.length)) + 1;
-  const cursors = prefixes.flatMap((prefix) => Array.from({ length: shards }, (_, s) => new PartitionCursor(reader, entryPartition(prefix, s), index, descending, after, chunk)));
+  const cursors = prefixes.flatMap((prefix) =>
+    Array.from(
+      { length: shards },
+      (_, s) => new PartitionCursor(reader, entryPartition(prefix, s), index, descending, after, chunk),
+    ),
+  );
   const readAtStart = reader.itemsRead;
   const page: Device[] = [];
   let pageBytes = 0;
@@ -175,7 +205,8 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
   };
 
   for (;;) {
-    if (reader.itemsRead - readAtStart >= readBudget) return { list: page, resumeAfter: lastExamined ?? '', budgetSpent: true };
+    if (reader.itemsRead - readAtStart >= readBudget)
+      return { list: page, resumeAfter: lastExamined ?? '', budgetSpent: true };
     // One round: the next few items in order; only those passing the status filters are candidates.
     const want = pageSize - page.length + 1;
     const round: { item: Item; candidate: boolean }[] = [];
@@ -192,7 +223,10 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
       if (candidate) candidates++;
     }
     // Without document filters the lookahead candidate (the one past a full page) needs no read.
-    const toRead = round.filter((r) => r.candidate).slice(0, needsDocument ? undefined : pageSize - page.length).map((r) => idOfEntry(r.item));
+    const toRead = round
+      .filter((r) => r.candidate)
+      .slice(0, needsDocument ? undefined : pageSize - page.length)
+      .map((r) => idOfEntry(r.item));
     const docs = toRead.length > 0 ? await reader.devices(toRead, false) : new Map<string, Device>();
     for (const { item, candidate } of round) {
       const id = idOfEntry(item);
@@ -202,7 +236,8 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
       if (matches && device) {
         // A device that would pass the byte budget starts the next page.
         const bytes = deviceBytes(device);
-        if ((page.length > 0 || !atLeastOne) && pageBytes + bytes > byteBudget && lastExamined !== undefined) return { list: page, resumeAfter: lastExamined, budgetSpent: false };
+        if ((page.length > 0 || !atLeastOne) && pageBytes + bytes > byteBudget && lastExamined !== undefined)
+          return { list: page, resumeAfter: lastExamined, budgetSpent: false };
         pageBytes += bytes;
         page.push(device);
       }
@@ -214,9 +249,24 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
 
 /** Reads every item of an entry point (all partitions, no order), handing the matching devices' statuses to `count`. */
 export async function visitEntry(
-  input: Omit<ListEntryInput, 'index' | 'descending' | 'after' | 'pageSize' | 'byteBudget' | 'atLeastOne'> & { readByteBudget?: number; count: (status: string) => void; onBudgetSpent: () => never },
+  input: Omit<ListEntryInput, 'index' | 'descending' | 'after' | 'pageSize' | 'byteBudget' | 'atLeastOne'> & {
+    readByteBudget?: number;
+    count: (status: string) => void;
+    onBudgetSpent: () => never;
+  },
 ): Promise<void> {
-  const { prefixes, shards, filters, needsDocument, readBudget, readByteBudget = Number.POSITIVE_INFINITY, deadline = Number.POSITIVE_INFINITY, now = Date.now, count, onBudgetSpent } = input;
+  const {
+    prefixes,
+    shards,
+    filters,
+    needsDocument,
+    readBudget,
+    readByteBudget = Number.POSITIVE_INFINITY,
+    deadline = Number.POSITIVE_INFINITY,
+    now = Date.now,
+    count,
+    onBudgetSpent,
+  } = input;
   const reader = scopedReader(input.reader);
   const index = INDEXES.byCreated;
   let spent = false;

@@ -14,7 +14,12 @@ export const OUTBOX_KIND = 'outbox';
  * twice (previous and updated), which compresses well.
  */
 export function outboxItem(event: OutboxEvent, ttlSeconds = OUTBOX_TTL_SECONDS): Record<string, unknown> {
-  return { ...outboxKey(event.id), kind: OUTBOX_KIND, event: gzipSync(JSON.stringify(event)), ttl: Math.floor(Date.parse(event.time) / 1000) + ttlSeconds };
+  return {
+    ...outboxKey(event.id),
+    kind: OUTBOX_KIND,
+    event: gzipSync(JSON.stringify(event)),
+    ttl: Math.floor(Date.parse(event.time) / 1000) + ttlSeconds,
+  };
 }
 
 /**

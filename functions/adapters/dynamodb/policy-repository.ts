@@ -1,6 +1,12 @@
 /** DMS renewal policies and their re-evaluation jobs on the single table. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { PolicyJob, PolicyRepository } from '../../app/ports';
 import { VersionConflictError } from '../../domain/errors';
 import { ID_PATTERN } from '../../domain/device';
@@ -16,7 +22,11 @@ export interface PolicyRepositoryOptions {
   bookmarks: BookmarkCodec;
 }
 
-export function policyRepository({ client, tableName: TableName, bookmarks }: PolicyRepositoryOptions): PolicyRepository {
+export function policyRepository({
+  client,
+  tableName: TableName,
+  bookmarks,
+}: PolicyRepositoryOptions): PolicyRepository {
   const parse = (item: Record<string, unknown>) => JSON.parse(item.doc as string) as DmsPolicy;
   return {
     async get(dms) {
@@ -43,7 +53,13 @@ export function policyRepository({ client, tableName: TableName, bookmarks }: Po
     },
 
     async save(before, after, outbox) {
-      const job: PolicyJob & Record<string, unknown> = { ...policyJobKey(after.id), kind: 'job', dms: after.id, progress: {}, policyVersion: after.version };
+      const job: PolicyJob & Record<string, unknown> = {
+        ...policyJobKey(after.id),
+        kind: 'job',
+        dms: after.id,
+        progress: {},
+        policyVersion: after.version,
+      };
       try {
         await transactWrite(client, {
           TransactItems: [
@@ -51,7 +67,13 @@ export function policyRepository({ client, tableName: TableName, bookmarks }: Po
               Put: {
                 TableName,
                 Item: { ...policyKey(after.id), kind: 'policy', version: after.version, doc: JSON.stringify(after) },
-                ...(before ? { ConditionExpression: '#version = :v', ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':v': before.version } } : { ConditionExpression: 'attribute_not_exists(pk)' }),
+                ...(before
+                  ? {
+                      ConditionExpression: '#version = :v',
+                      ExpressionAttributeNames: { '#version': 'version' },
+                      ExpressionAttributeValues: { ':v': before.version },
+                    }
+                  : { ConditionExpression: 'attribute_not_exists(pk)' }),
               },
             },
             // A newer job replaces an unfinished older one: the newest policy is what devices must follow.
@@ -60,21 +82,39 @@ export function policyRepository({ client, tableName: TableName, bookmarks }: Po
           ],
         });
       } catch (error) {
-        if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') throw new VersionConflictError(after.id, { cause: error });
+        if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed')
+          throw new VersionConflictError(after.id, { cause: error });
         throw error;
       }
     },
 
     async jobs() {
-      const out = await client.send(new QueryCommand({ TableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': JOBS_PK }, ConsistentRead: true }));
-      return (out.Items ?? []).map((item) => ({ dms: item.dms as string, progress: item.progress as Record<string, string>, policyVersion: item.policyVersion as number }));
+      const out = await client.send(
+        new QueryCommand({
+          TableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': JOBS_PK },
+          ConsistentRead: true,
+        }),
+      );
+      return (out.Items ?? []).map((item) => ({
+        dms: item.dms as string,
+        progress: item.progress as Record<string, string>,
+        policyVersion: item.policyVersion as number,
+      }));
     },
 
     async updateJob(job, done) {
-      const condition = { ConditionExpression: 'policyVersion = :pv', ExpressionAttributeValues: { ':pv': job.policyVersion } };
+      const condition = {
+        ConditionExpression: 'policyVersion = :pv',
+        ExpressionAttributeValues: { ':pv': job.policyVersion },
+      };
       try {
         if (done) await client.send(new DeleteCommand({ TableName, Key: policyJobKey(job.dms), ...condition }));
-        else await client.send(new PutCommand({ TableName, Item: { ...policyJobKey(job.dms), kind: 'job', ...job }, ...condition }));
+        else
+          await client.send(
+            new PutCommand({ TableName, Item: { ...policyJobKey(job.dms), kind: 'job', ...job }, ...condition }),
+          );
       } catch (error) {
         // The policy changed again: its newer job restarts the walk; this one's progress is moot.
         if (!(error instanceof ConditionalCheckFailedException)) throw error;

@@ -27,9 +27,27 @@ export const STATUS_ATTRIBUTE = 'st';
  * keys and the status only; a page's devices are read from the table (BatchGetItem).
  */
 export const INDEXES = {
-  byCreated: { name: 'entry-by-created', partitionKey: 'epk', sortKey: 'esk_created', projection: 'INCLUDE', include: [STATUS_ATTRIBUTE] },
-  byId: { name: 'entry-by-id', partitionKey: 'epk', sortKey: 'esk_id', projection: 'INCLUDE', include: [STATUS_ATTRIBUTE] },
-  byExpiration: { name: 'entry-by-expiration', partitionKey: 'epk', sortKey: 'esk_exp', projection: 'INCLUDE', include: [STATUS_ATTRIBUTE] },
+  byCreated: {
+    name: 'entry-by-created',
+    partitionKey: 'epk',
+    sortKey: 'esk_created',
+    projection: 'INCLUDE',
+    include: [STATUS_ATTRIBUTE],
+  },
+  byId: {
+    name: 'entry-by-id',
+    partitionKey: 'epk',
+    sortKey: 'esk_id',
+    projection: 'INCLUDE',
+    include: [STATUS_ATTRIBUTE],
+  },
+  byExpiration: {
+    name: 'entry-by-expiration',
+    partitionKey: 'epk',
+    sortKey: 'esk_exp',
+    projection: 'INCLUDE',
+    include: [STATUS_ATTRIBUTE],
+  },
 } as const satisfies Record<string, IndexDefinition>;
 
 /**
@@ -37,10 +55,20 @@ export const INDEXES = {
  * `due_sk = <boundary ISO>#<id>`. Only device items that have a boundary carry these attributes;
  * keys only: the sweeper reads the due devices from the table.
  */
-export const DUE_INDEX = { name: 'due-by-time', partitionKey: 'due_pk', sortKey: 'due_sk', projection: 'KEYS_ONLY' } as const satisfies IndexDefinition;
+export const DUE_INDEX = {
+  name: 'due-by-time',
+  partitionKey: 'due_pk',
+  sortKey: 'due_sk',
+  projection: 'KEYS_ONLY',
+} as const satisfies IndexDefinition;
 
 /** Certificate serial → slot version (sparse: x509 version items only). */
-export const SERIAL_INDEX = { name: 'version-by-serial', partitionKey: 'serial', sortKey: 'pk', projection: 'KEYS_ONLY' } as const satisfies IndexDefinition;
+export const SERIAL_INDEX = {
+  name: 'version-by-serial',
+  partitionKey: 'serial',
+  sortKey: 'pk',
+  projection: 'KEYS_ONLY',
+} as const satisfies IndexDefinition;
 
 export const ALL_INDEXES: IndexDefinition[] = [...Object.values(INDEXES), DUE_INDEX, SERIAL_INDEX];
 

@@ -1,6 +1,10 @@
 /** TransactWriteItems with the retry policy every writer shares. */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { ContentionError } from '../../domain/errors';
 
 export interface RetryPolicy {
@@ -25,16 +29,24 @@ export function cancellationCodes(error: unknown): string[] | undefined {
  * of one send reuse its ClientRequestToken, so an ambiguous network failure cannot apply twice.
  * Other cancellations (failed conditions) are rethrown for the caller.
  */
-export async function transactWrite(client: DynamoDBDocumentClient, input: TransactWriteCommandInput, policy: RetryPolicy = DEFAULT_RETRY): Promise<void> {
+export async function transactWrite(
+  client: DynamoDBDocumentClient,
+  input: TransactWriteCommandInput,
+  policy: RetryPolicy = DEFAULT_RETRY,
+): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await client.send(new TransactWriteCommand(input));
       return;
     } catch (error) {
       const codes = cancellationCodes(error);
-      const transient = codes !== undefined && codes.every((c) => c === 'None' || c === 'TransactionConflict' || c === 'ThrottlingError') && codes.some((c) => c !== 'None');
+      const transient =
+        codes !== undefined &&
+        codes.every((c) => c === 'None' || c === 'TransactionConflict' || c === 'ThrottlingError') &&
+        codes.some((c) => c !== 'None');
       if (!transient) throw error;
-      if (attempt >= policy.attempts) throw new ContentionError('transaction kept conflicting; try again', { cause: error });
+      if (attempt >= policy.attempts)
+        throw new ContentionError('transaction kept conflicting; try again', { cause: error });
       const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
       await sleep(Math.random() * cap);
     }

@@ -42,7 +42,13 @@ export function isRetryableError(error: unknown): boolean {
  */
 export function entrySize(entry: PutEventsRequestEntry): number {
   const bytes = (text: string | undefined) => (text === undefined ? 0 : Buffer.byteLength(text, 'utf8'));
-  return (entry.Time ? 14 : 0) + bytes(entry.Source) + bytes(entry.DetailType) + bytes(entry.Detail) + (entry.Resources ?? []).reduce((n, r) => n + bytes(r), 0);
+  return (
+    (entry.Time ? 14 : 0) +
+    bytes(entry.Source) +
+    bytes(entry.DetailType) +
+    bytes(entry.Detail) +
+    (entry.Resources ?? []).reduce((n, r) => n + bytes(r), 0)
+  );
 }
 
 export interface EventBridgePublisherOptions {
@@ -52,7 +58,13 @@ export interface EventBridgePublisherOptions {
 
 /** The bus entry of a CloudEvent: Source = source, DetailType = type, Detail = the whole envelope, Time = the change's time. */
 export function toEntry(event: CloudEvent, eventBusName: string): PutEventsRequestEntry {
-  return { EventBusName: eventBusName, Source: event.source, DetailType: event.type, Detail: JSON.stringify(event), Time: new Date(event.time) };
+  return {
+    EventBusName: eventBusName,
+    Source: event.source,
+    DetailType: event.type,
+    Detail: JSON.stringify(event),
+    Time: new Date(event.time),
+  };
 }
 
 export function eventBridgePublisher({ client, eventBusName }: EventBridgePublisherOptions): EventPublisher {
@@ -61,7 +73,13 @@ export function eventBridgePublisher({ client, eventBusName }: EventBridgePublis
       const out = await client.send(new PutEventsCommand({ Entries: entries }));
       return entries.map((_, i): PublishOutcome => {
         const result = out.Entries?.[i];
-        if (result?.ErrorCode) return { ok: false, code: result.ErrorCode, message: result.ErrorMessage ?? result.ErrorCode, retryable: RETRYABLE_CODES.has(result.ErrorCode) };
+        if (result?.ErrorCode)
+          return {
+            ok: false,
+            code: result.ErrorCode,
+            message: result.ErrorMessage ?? result.ErrorCode,
+            retryable: RETRYABLE_CODES.has(result.ErrorCode),
+          };
         if (result?.EventId) return { ok: true };
         // No result for this entry: nothing says it was accepted, so send it again.
         return { ok: false, code: 'NoResult', message: 'PutEvents returned no result for this entry', retryable: true };
@@ -90,7 +108,12 @@ export function eventBridgePublisher({ client, eventBusName }: EventBridgePublis
       for (const [i, entry] of entries.entries()) {
         const bytes = entrySize(entry);
         if (bytes > MAX_REQUEST_BYTES) {
-          outcomes[i] = { ok: false, code: 'EntryTooLarge', message: `the entry is ${bytes} bytes; PutEvents takes at most ${MAX_REQUEST_BYTES}`, retryable: false };
+          outcomes[i] = {
+            ok: false,
+            code: 'EntryTooLarge',
+            message: `the entry is ${bytes} bytes; PutEvents takes at most ${MAX_REQUEST_BYTES}`,
+            retryable: false,
+          };
           continue;
         }
         if (request.length === MAX_ENTRIES_PER_REQUEST || size + bytes > MAX_REQUEST_BYTES) await flush();

@@ -25,7 +25,12 @@ export interface IotRetryPolicy {
 export const DEFAULT_IOT_RETRY: IotRetryPolicy = { attempts: 6, baseDelayMs: 100, maxDelayMs: 5000 };
 
 /** Errors that mean "try again later" (the SDK's own retries have already run out). */
-const TRANSIENT = new Set(['ThrottlingException', 'ServiceUnavailableException', 'InternalFailureException', 'InternalException']);
+const TRANSIENT = new Set([
+  'ThrottlingException',
+  'ServiceUnavailableException',
+  'InternalFailureException',
+  'InternalException',
+]);
 
 export interface IotRegistryOptions {
   client: IoTClient;
@@ -37,7 +42,13 @@ export interface IotRegistryOptions {
 
 const nameOf = (error: unknown) => (error instanceof Error ? error.name : '');
 
-export function iotRegistry({ client, retry = DEFAULT_IOT_RETRY, sleep = (ms) => new Promise((r) => setTimeout(r, ms)), random = Math.random, log = () => undefined }: IotRegistryOptions): IotRegistry {
+export function iotRegistry({
+  client,
+  retry = DEFAULT_IOT_RETRY,
+  sleep = (ms) => new Promise((r) => setTimeout(r, ms)),
+  random = Math.random,
+  log = () => undefined,
+}: IotRegistryOptions): IotRegistry {
   /** One call with bounded full-jitter backoff on throttling; other errors go to the caller at once. */
   async function call<T>(operation: string, send: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -56,7 +67,12 @@ export function iotRegistry({ client, retry = DEFAULT_IOT_RETRY, sleep = (ms) =>
     async describeThing(thingName) {
       try {
         const out = await call('DescribeThing', () => client.send(new DescribeThingCommand({ thingName })));
-        return { name: out.thingName ?? thingName, version: out.version ?? 0, attributes: out.attributes ?? {}, ...(out.thingTypeName ? { thingTypeName: out.thingTypeName } : {}) };
+        return {
+          name: out.thingName ?? thingName,
+          version: out.version ?? 0,
+          attributes: out.attributes ?? {},
+          ...(out.thingTypeName ? { thingTypeName: out.thingTypeName } : {}),
+        };
       } catch (error) {
         if (nameOf(error) === 'ResourceNotFoundException') return undefined;
         throw error;
@@ -65,7 +81,15 @@ export function iotRegistry({ client, retry = DEFAULT_IOT_RETRY, sleep = (ms) =>
 
     async createThing(thingName, attributes, thingTypeName) {
       try {
-        await call('CreateThing', () => client.send(new CreateThingCommand({ thingName, ...(thingTypeName ? { thingTypeName } : {}), attributePayload: { attributes } })));
+        await call('CreateThing', () =>
+          client.send(
+            new CreateThingCommand({
+              thingName,
+              ...(thingTypeName ? { thingTypeName } : {}),
+              attributePayload: { attributes },
+            }),
+          ),
+        );
         return 'created';
       } catch (error) {
         // Same name, other configuration (the same configuration succeeds): the caller reads and updates it.
@@ -77,17 +101,27 @@ export function iotRegistry({ client, retry = DEFAULT_IOT_RETRY, sleep = (ms) =>
     async updateThing(thingName, attributes, expectedVersion, thingTypeName) {
       try {
         await call('UpdateThing', () =>
-          client.send(new UpdateThingCommand({ thingName, ...(thingTypeName ? { thingTypeName } : {}), attributePayload: { attributes, merge: true }, expectedVersion })),
+          client.send(
+            new UpdateThingCommand({
+              thingName,
+              ...(thingTypeName ? { thingTypeName } : {}),
+              attributePayload: { attributes, merge: true },
+              expectedVersion,
+            }),
+          ),
         );
       } catch (error) {
-        if (nameOf(error) === 'VersionConflictException') throw new IotVersionConflictError(thingName, { cause: error });
+        if (nameOf(error) === 'VersionConflictException')
+          throw new IotVersionConflictError(thingName, { cause: error });
         throw error;
       }
     },
 
     async describeCertificate(certificateId) {
       try {
-        const out = await call('DescribeCertificate', () => client.send(new DescribeCertificateCommand({ certificateId })));
+        const out = await call('DescribeCertificate', () =>
+          client.send(new DescribeCertificateCommand({ certificateId })),
+        );
         return { id: certificateId, status: (out.certificateDescription?.status ?? 'ACTIVE') as IotCertificateStatus };
       } catch (error) {
         if (nameOf(error) === 'ResourceNotFoundException') return undefined;
@@ -101,7 +135,11 @@ export function iotRegistry({ client, retry = DEFAULT_IOT_RETRY, sleep = (ms) =>
       } catch (error) {
         // The certificate reached a status it cannot leave (e.g. REVOKED) meanwhile: nothing left to do.
         if (nameOf(error) !== 'CertificateStateException') throw error;
-        log('iot: certificate status cannot change; left as it is', { certificateId, newStatus, error: (error as Error).message });
+        log('iot: certificate status cannot change; left as it is', {
+          certificateId,
+          newStatus,
+          error: (error as Error).message,
+        });
       }
     },
 
@@ -112,7 +150,9 @@ export function iotRegistry({ client, retry = DEFAULT_IOT_RETRY, sleep = (ms) =>
 
     async detachPrincipal(thingName, principal) {
       try {
-        await call('DetachThingPrincipal', () => client.send(new DetachThingPrincipalCommand({ thingName, principal })));
+        await call('DetachThingPrincipal', () =>
+          client.send(new DetachThingPrincipalCommand({ thingName, principal })),
+        );
       } catch (error) {
         if (nameOf(error) !== 'ResourceNotFoundException') throw error;
       }

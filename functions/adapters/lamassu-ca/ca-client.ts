@@ -31,7 +31,12 @@ export interface LamassuCaOptions {
   fetch?: typeof fetch;
 }
 
-export function lamassuCa({ baseUrl, timeoutMs = DEFAULT_CA_TIMEOUT_MS, headers = {}, fetch: doFetch = fetch }: LamassuCaOptions): CaRevocation {
+export function lamassuCa({
+  baseUrl,
+  timeoutMs = DEFAULT_CA_TIMEOUT_MS,
+  headers = {},
+  fetch: doFetch = fetch,
+}: LamassuCaOptions): CaRevocation {
   const base = baseUrl.replace(/\/+$/, '');
   return {
     async revoke(request: CaRevocationRequest): Promise<CaRevocationOutcome> {
@@ -53,17 +58,23 @@ export function lamassuCa({ baseUrl, timeoutMs = DEFAULT_CA_TIMEOUT_MS, headers 
       } catch (error) {
         // Duck-typed: the timeout's DOMException is not an Error of every realm. No cause: it may quote the request.
         const { name, message } = (error ?? {}) as { name?: string; message?: string };
-        const what = name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${timeoutMs} ms` : 'request failed';
+        const what =
+          name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${timeoutMs} ms` : 'request failed';
         throw new CaRequestError(`CA ${what}: ${redact(message ?? String(error))}`, true);
       }
       const { status } = response;
       // 'manual' gives the 3xx itself (an opaque redirect, status 0, where fetch filters it).
       if ((status >= 300 && status < 400) || response.type === 'opaqueredirect') {
-        throw new CaRequestError(`CA answered ${status || 'a redirect'}${redirectTarget(response, url)}: redirects are refused (set caApiUrl to the final URL)`, false, status || undefined);
+        throw new CaRequestError(
+          `CA answered ${status || 'a redirect'}${redirectTarget(response, url)}: redirects are refused (set caApiUrl to the final URL)`,
+          false,
+          status || undefined,
+        );
       }
       if (status >= 200 && status < 300) return 'revoked';
       if (status === 404) return 'unknown-serial';
-      if (status === 409 || status === 422 || (status === 400 && TRANSITION_NOT_ALLOWED.test(text))) return 'already-revoked';
+      if (status === 409 || status === 422 || (status === 400 && TRANSITION_NOT_ALLOWED.test(text)))
+        return 'already-revoked';
       const retryable = status === 429 || status >= 500;
       // Redacted before it is cut: a cut could leave part of a credential that no longer matches.
       throw new CaRequestError(`CA answered ${status}: ${redact(text).slice(0, 300)}`, retryable, status);

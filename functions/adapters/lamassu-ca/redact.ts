@@ -13,7 +13,8 @@ const MIN_SECRET_LENGTH = 6;
 
 const SCHEME_TOKEN = /\b(Bearer|Basic|Digest|Negotiate|Token|ApiKey|AWS4-HMAC-SHA256)(\s+)[^\s"',;}]+/gi;
 /** `"authorization": "..."`, `authorization=...`, `x-api-key: ...` and the like (JSON, headers, query strings). */
-const NAMED_FIELD = /(["']?\b(?:proxy-)?(?:authorization|x-api-key|api[-_]?key|access[-_]?token|auth[-_]?token|token|cookie|password|secret)\b["']?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&}]+)/gi;
+const NAMED_FIELD =
+  /(["']?\b(?:proxy-)?(?:authorization|x-api-key|api[-_]?key|access[-_]?token|auth[-_]?token|token|cookie|password|secret)\b["']?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&}]+)/gi;
 const JWT = /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
 
 /**
@@ -31,9 +32,16 @@ export function redactCredentials(text: string, sentValues: readonly string[] = 
     if (token) literals.add(token);
   }
   // Longest first, so a whole header is replaced before its token part.
-  for (const literal of [...literals].filter((l) => l.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length)) out = out.split(literal).join(REDACTED);
+  for (const literal of [...literals].filter((l) => l.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length))
+    out = out.split(literal).join(REDACTED);
   return out
     .replace(JWT, REDACTED)
-    .replace(SCHEME_TOKEN, (match, scheme: string, space: string) => (match.endsWith(REDACTED) ? match : `${scheme}${space}${REDACTED}`))
-    .replace(NAMED_FIELD, (_match, name: string, value: string) => `${name}${value.startsWith('"') ? `"${REDACTED}"` : value.startsWith("'") ? `'${REDACTED}'` : REDACTED}`);
+    .replace(SCHEME_TOKEN, (match, scheme: string, space: string) =>
+      match.endsWith(REDACTED) ? match : `${scheme}${space}${REDACTED}`,
+    )
+    .replace(
+      NAMED_FIELD,
+      (_match, name: string, value: string) =>
+        `${name}${value.startsWith('"') ? `"${REDACTED}"` : value.startsWith("'") ? `'${REDACTED}'` : REDACTED}`,
+    );
 }

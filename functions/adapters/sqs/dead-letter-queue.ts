@@ -21,7 +21,11 @@ export function letterBody(letter: DeadLetter): string {
   const body = JSON.stringify(letter);
   if (Buffer.byteLength(body, 'utf8') <= MAX_MESSAGE_BYTES || !letter.event) return body;
   const { data: _data, ...event } = letter.event;
-  return JSON.stringify({ ...letter, event: { ...event, data_omitted: true }, record: letter.record ? { position: letter.record.position } : undefined });
+  return JSON.stringify({
+    ...letter,
+    event: { ...event, data_omitted: true },
+    record: letter.record ? { position: letter.record.position } : undefined,
+  });
 }
 
 export function sqsDeadLetterQueue({ client, queueUrl }: SqsDeadLetterQueueOptions): DeadLetterQueue {
@@ -34,7 +38,10 @@ export function sqsDeadLetterQueue({ client, queueUrl }: SqsDeadLetterQueueOptio
           MessageAttributes: {
             reason: { DataType: 'String', StringValue: letter.reason.code },
             ...(letter.event
-              ? { event_id: { DataType: 'String', StringValue: letter.event.id }, event_type: { DataType: 'String', StringValue: letter.event.type } }
+              ? {
+                  event_id: { DataType: 'String', StringValue: letter.event.id },
+                  event_type: { DataType: 'String', StringValue: letter.event.type },
+                }
               : {}),
           },
         }),

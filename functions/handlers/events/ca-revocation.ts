@@ -12,7 +12,8 @@ export async function handler(event: SQSEvent, context?: Partial<Context>): Prom
   if (context?.functionName) logger.addContext(context as Context);
   const report = await caRevocation().handleBatch(event.Records.map(({ messageId, body }) => ({ messageId, body })));
   if (report.counts.failed > 0) metrics.addMetric(METRIC.caRevocationFailures, MetricUnit.Count, report.counts.failed);
-  if (report.counts['unknown-serial'] > 0) metrics.addMetric(METRIC.caUnknownSerials, MetricUnit.Count, report.counts['unknown-serial']);
+  if (report.counts['unknown-serial'] > 0)
+    metrics.addMetric(METRIC.caUnknownSerials, MetricUnit.Count, report.counts['unknown-serial']);
   flushMetrics();
   logger.info('ca-revocation: batch done', { messages: event.Records.length, ...report.counts });
   return { batchItemFailures: report.failed.map((itemIdentifier) => ({ itemIdentifier })) };

@@ -16,7 +16,12 @@ import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord }
 // Named imports: `z` would pull all of zod (locales included) into the bundle.
 import { enum as enumOf, looseObject, object, string } from 'zod';
 import type { CertificateStatusResult } from '../../app/devices';
-import { CERTIFICATE_STATUS_DETAIL_TYPE, CERTIFICATE_STATUSES, type CertificateStatus, revocationReasonOf } from '../../domain/slots';
+import {
+  CERTIFICATE_STATUS_DETAIL_TYPE,
+  CERTIFICATE_STATUSES,
+  type CertificateStatus,
+  revocationReasonOf,
+} from '../../domain/slots';
 import { devices } from '../../shared/compose/devices';
 import { unknownSerialRetrySecondsOf } from '../../shared/config';
 import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../shared/observability';
@@ -53,27 +58,40 @@ export interface IntakeOptions {
 }
 
 /** Applies one `certificate.status.update` event: the report says what happened, `retry` asks for a later delivery. */
-export async function intake(event: EventBridgeEvent<string, unknown>, { retryUntil, now = Date.now() }: IntakeOptions = {}): Promise<CertificateIntakeReport> {
+export async function intake(
+  event: EventBridgeEvent<string, unknown>,
+  { retryUntil, now = Date.now() }: IntakeOptions = {},
+): Promise<CertificateIntakeReport> {
   const parsed = detailSchema.safeParse(event.detail);
   if (!parsed.success) {
-    logger.error('certificate.status.update: unreadable event, acknowledged', { eventId: event.id, problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) });
+    logger.error('certificate.status.update: unreadable event, acknowledged', {
+      eventId: event.id,
+      problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+    });
     return { outcome: 'invalid', results: [] };
   }
   const { updated, reason: dataReason } = parsed.data.data;
   const reasonText = updated.revocation_reason ?? dataReason;
   const reason = reasonText === undefined ? undefined : revocationReasonOf(reasonText);
-  if (reasonText !== undefined && reason === undefined) logger.warn('certificate.status.update: unknown revocation reason, using Unspecified', { reason: reasonText });
+  if (reasonText !== undefined && reason === undefined)
+    logger.warn('certificate.status.update: unknown revocation reason, using Unspecified', { reason: reasonText });
 
   const results = await devices().applyCertificateStatus(updated.serial_number, updated.status, reason);
   const detail = { eventId: event.id, serial: updated.serial_number, status: updated.status };
   if (results.length === 0 && retryUntil !== undefined && now < retryUntil) {
-    logger.info('certificate.status.update: serial not found yet (the serial index may lag the bind); retried later', { ...detail, retryUntil: new Date(retryUntil).toISOString() });
+    logger.info('certificate.status.update: serial not found yet (the serial index may lag the bind); retried later', {
+      ...detail,
+      retryUntil: new Date(retryUntil).toISOString(),
+    });
     return { outcome: 'retry', serial: updated.serial_number, status: updated.status, results };
   }
   if (results.length === 0) {
     metrics.addMetric(METRIC.unknownSerials, MetricUnit.Count, 1);
     flushMetrics();
-    logger.warn(`certificate.status.update: the serial belongs to no device${retryUntil === undefined ? '' : ' (retried until the window closed)'}; acknowledged`, { metric: 'UnknownSerial', ...detail });
+    logger.warn(
+      `certificate.status.update: the serial belongs to no device${retryUntil === undefined ? '' : ' (retried until the window closed)'}; acknowledged`,
+      { metric: 'UnknownSerial', ...detail },
+    );
     return { outcome: 'unknown-serial', serial: updated.serial_number, status: updated.status, results };
   }
   logger.info('certificate.status.update applied', { ...detail, results });
@@ -85,7 +103,11 @@ export async function intake(event: EventBridgeEvent<string, unknown>, { retryUn
  * from there. The queue's clock, not the CA's: a replay from the archive, whose event time is old,
  * still gets the whole window, and a producer's clock skew does not matter.
  */
-export function firstSeenOf(record: Pick<SQSRecord, 'attributes'>, event: Pick<EventBridgeEvent<string, unknown>, 'time'>, now = Date.now()): number {
+export function firstSeenOf(
+  record: Pick<SQSRecord, 'attributes'>,
+  event: Pick<EventBridgeEvent<string, unknown>, 'time'>,
+  now = Date.now(),
+): number {
   const sent = Number(record.attributes?.SentTimestamp);
   if (Number.isFinite(sent) && sent > 0) return sent;
   const time = Date.parse(event.time);
@@ -109,7 +131,11 @@ export async function handler(event: SQSEvent, context?: Partial<Context>): Prom
       const report = await intake(busEvent, { retryUntil: firstSeenOf(record, busEvent) + retryWindowMs });
       if (report.outcome === 'retry') failed.push(record.messageId);
     } catch (error) {
-      logger.error('certificate.status.update failed; the message will be delivered again', { messageId: record.messageId, eventId: busEvent.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+      logger.error('certificate.status.update failed; the message will be delivered again', {
+        messageId: record.messageId,
+        eventId: busEvent.id,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
       failed.push(record.messageId);
     }
   }

@@ -25,17 +25,27 @@ export function ownerOf(functionArn: string | undefined): ArnOwner {
 
 /** The device a bus event is about, and what it hints; undefined for events that are not a device's. */
 export function deviceWorkOf(body: string): { deviceId: string; supersededIdentityVersion?: number } | undefined {
-  const event = JSON.parse(body) as { detail?: { type?: string; subject?: string; data?: { previous?: { active_version?: number } | null; updated?: { active_version?: number } | null } } };
+  const event = JSON.parse(body) as {
+    detail?: {
+      type?: string;
+      subject?: string;
+      data?: { previous?: { active_version?: number } | null; updated?: { active_version?: number } | null };
+    };
+  };
   const match = /^device\/(.+)$/.exec(event.detail?.subject ?? '');
   if (!match) return undefined;
   const { type, data } = event.detail ?? {};
   const before = data?.previous?.active_version;
   const after = data?.updated?.active_version;
-  const superseded = type === 'device.identity.update' && typeof before === 'number' && before !== after ? before : undefined;
+  const superseded =
+    type === 'device.identity.update' && typeof before === 'number' && before !== after ? before : undefined;
   return { deviceId: match[1]!, ...(superseded === undefined ? {} : { supersededIdentityVersion: superseded }) };
 }
 
-export async function handler(event: SQSEvent, context: Pick<Context, 'invokedFunctionArn'> & Partial<Context>): Promise<SQSBatchResponse> {
+export async function handler(
+  event: SQSEvent,
+  context: Pick<Context, 'invokedFunctionArn'> & Partial<Context>,
+): Promise<SQSBatchResponse> {
   if (context.functionName) logger.addContext(context as Context);
   const { config, sync } = iotSyncService(ownerOf(context.invokedFunctionArn));
   if (!config.enabled) {
@@ -50,7 +60,10 @@ export async function handler(event: SQSEvent, context: Pick<Context, 'invokedFu
       target = deviceWorkOf(record.body);
     } catch (error) {
       // Unreadable: fail it, so it ends in the dead-letter queue for a look rather than vanishing.
-      logger.error('iot-sync: unreadable message', { messageId: record.messageId, error: error instanceof Error ? error.message : String(error) });
+      logger.error('iot-sync: unreadable message', {
+        messageId: record.messageId,
+        error: error instanceof Error ? error.message : String(error),
+      });
       failed.push(record.messageId);
       continue;
     }
@@ -72,7 +85,10 @@ export async function handler(event: SQSEvent, context: Pick<Context, 'invokedFu
           logger.info('iot-sync: device synced', { ...report });
         } catch (error) {
           metrics.addMetric(METRIC.iotSyncFailures, MetricUnit.Count, 1);
-          logger.error('iot-sync: device failed; its messages will be delivered again', { deviceId, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+          logger.error('iot-sync: device failed; its messages will be delivered again', {
+            deviceId,
+            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          });
           failed.push(...messageIds);
         }
       }

@@ -9,6 +9,11 @@ import { deviceIdOf } from '../../shared/params';
 export const handler = httpHandler({ accepts: ['application/json'] }, async (request) => {
   const id = deviceIdOf(request);
   const { certificate } = bodyOf(request, bindCertificateSchema);
-  const device = await devices().bind(id, IDENTITY_SLOT, { type: 'x509', certificate: parseCertificate(certificate) }, ifMatchOf(request));
+  const device = await devices().bind(
+    id,
+    IDENTITY_SLOT,
+    { type: 'x509', certificate: parseCertificate(certificate) },
+    ifMatchOf(request),
+  );
   return ok(device, device.version);
 });

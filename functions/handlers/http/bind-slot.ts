@@ -15,8 +15,15 @@ export const handler = httpHandler({ accepts: ['application/json'] }, async (req
   if ('certificate' in body) material = { type: 'x509', certificate: parseCertificate(body.certificate) };
   else {
     // The secret is a reference (an ARN, a vault path, a fingerprint): a private key must never be stored.
-    if (PRIVATE_KEY_PEM.test(body.secret)) throw new ValidationError('a slot secret must not be a private key', [{ field: 'secret', problem: 'looks like a PEM private key' }]);
-    material = { type: body.type, secret: body.secret, ...(body.expiration_date ? { expiration_date: new Date(body.expiration_date).toISOString() } : {}) };
+    if (PRIVATE_KEY_PEM.test(body.secret))
+      throw new ValidationError('a slot secret must not be a private key', [
+        { field: 'secret', problem: 'looks like a PEM private key' },
+      ]);
+    material = {
+      type: body.type,
+      secret: body.secret,
+      ...(body.expiration_date ? { expiration_date: new Date(body.expiration_date).toISOString() } : {}),
+    };
   }
   const device = await devices().bind(id, slot, material, ifMatchOf(request));
   return ok(device, device.version);

@@ -10,5 +10,10 @@ export const handler = httpHandler({ accepts: ['application/json'] }, async (req
   // The validated metadata itself: zod's copy would drop an own `__proto__` key.
   const { metadata } = request.body as { metadata?: Record<string, JsonValue> };
   const device = await devices().register({ ...parsed.data, metadata });
-  return { statusCode: 201, body: device, version: device.version, headers: { location: `/v2/devices/${encodeURIComponent(device.id)}` } };
+  return {
+    statusCode: 201,
+    body: device,
+    version: device.version,
+    headers: { location: `/v2/devices/${encodeURIComponent(device.id)}` },
+  };
 });

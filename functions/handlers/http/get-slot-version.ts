@@ -16,6 +16,7 @@ export const handler = httpHandler({}, async (request) => {
   const id = deviceIdOf(request);
   const slot = slotNameOf(request, true);
   const raw = request.pathParameters.n ?? '';
-  if (!/^\d{1,6}$/.test(raw)) throw new ValidationError('invalid version', [{ field: 'n', problem: 'must be a non-negative integer' }]);
+  if (!/^\d{1,6}$/.test(raw))
+    throw new ValidationError('invalid version', [{ field: 'n', problem: 'must be a non-negative integer' }]);
   return ok(presentVersion(await devices().slotVersion(id, slot, Number(raw))));
 });

@@ -13,7 +13,8 @@ export type Scope = (typeof SCOPES)[number];
 export const requiredScope = (scope: Scope, prefix = ''): string => `${prefix}${scope}`;
 
 /** The scopes the web dashboard asks for at sign-in by default: OpenID and every route scope. */
-export const defaultDashboardScope = (prefix = ''): string => ['openid', ...SCOPES.map((s) => requiredScope(s, prefix))].join(' ');
+export const defaultDashboardScope = (prefix = ''): string =>
+  ['openid', ...SCOPES.map((s) => requiredScope(s, prefix))].join(' ');
 
 /** What a route's function does to the table: least-privilege grants follow from it. */
 export type TableAccess = 'none' | 'read' | 'write';
@@ -39,7 +40,12 @@ export type TableAction =
 /** Registration: one transaction of Puts (device, entries, event, outbox) and counter Updates; nothing read. */
 const REGISTER: readonly TableAction[] = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
 /** Read-modify-write of a device without its policy (shadow patch, metadata). */
-const DEVICE_UPDATE: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+const DEVICE_UPDATE: readonly TableAction[] = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+];
 /** Read-modify-write of a device under its DMS policy (reads the active slot version and the policy by key). */
 const DEVICE_POLICY_UPDATE: readonly TableAction[] = [...DEVICE_UPDATE, 'dynamodb:ConditionCheckItem'];
 /** Hard delete: the device's partition is queried, deleted in version-checked transactions, the history given a TTL. */
@@ -49,9 +55,20 @@ const DMS_PUT: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:PutItem']
 /** A new group: the hierarchy snapshot (GetItem + Query of the groups partition) for a child, then Puts. */
 const GROUP_CREATE: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem'];
 /** A replaced group: ancestors by BatchGetItem (or the snapshot when it moves); a rename releases the old name (DeleteItem). */
-const GROUP_REPLACE: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'];
+const GROUP_REPLACE: readonly TableAction[] = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:BatchGetItem',
+  'dynamodb:PutItem',
+  'dynamodb:DeleteItem',
+];
 /** A deleted group (or subtree): the snapshot, then Deletes of groups and names, the hierarchy and outbox Puts. */
-const GROUP_DELETE: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem'];
+const GROUP_DELETE: readonly TableAction[] = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:DeleteItem',
+];
 
 export interface HttpRoute {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -89,27 +106,97 @@ const LAMASSU_ROUTES: readonly HttpRoute[] = (
     ['GET', '/device-groups/{id}/devices', 'list-group-devices', 'devices:read', 'read'],
     ['GET', '/device-groups/{id}/stats', 'group-stats', 'devices:read', 'read'],
   ] as const
-).map(([method, path, handler, scope, table, actions]: readonly [HttpRoute['method'], string, string, Scope, TableAccess, (readonly TableAction[])?]) => ({
-  method,
-  path: `${LAMASSU_PREFIX}${path}`,
-  handler: `lamassu/${handler}`,
-  scope,
-  table,
-  ...(actions ? { actions } : {}),
-}));
+).map(
+  ([method, path, handler, scope, table, actions]: readonly [
+    HttpRoute['method'],
+    string,
+    string,
+    Scope,
+    TableAccess,
+    (readonly TableAction[])?,
+  ]) => ({
+    method,
+    path: `${LAMASSU_PREFIX}${path}`,
+    handler: `lamassu/${handler}`,
+    scope,
+    table,
+    ...(actions ? { actions } : {}),
+  }),
+);
 
 export const HTTP_ROUTES: readonly HttpRoute[] = [
-  { method: 'POST', path: '/v2/devices', handler: 'create-device', scope: 'devices:write', table: 'write', actions: REGISTER },
+  {
+    method: 'POST',
+    path: '/v2/devices',
+    handler: 'create-device',
+    scope: 'devices:write',
+    table: 'write',
+    actions: REGISTER,
+  },
   { method: 'GET', path: '/v2/devices', handler: 'list-devices', scope: 'devices:read', table: 'read' },
   { method: 'GET', path: '/v2/devices/{id}', handler: 'get-device', scope: 'devices:read', table: 'read' },
-  { method: 'PATCH', path: '/v2/devices/{id}', handler: 'patch-device', scope: 'devices:write', table: 'write', actions: DEVICE_UPDATE },
-  { method: 'DELETE', path: '/v2/devices/{id}', handler: 'decommission-device', scope: 'devices:write', table: 'write', actions: DEVICE_POLICY_UPDATE },
-  { method: 'GET', path: '/v2/devices/{id}/events', handler: 'list-device-events', scope: 'devices:read', table: 'read' },
-  { method: 'PUT', path: '/v2/devices/{id}/idslot', handler: 'bind-identity', scope: 'devices:write', table: 'write', actions: DEVICE_POLICY_UPDATE },
-  { method: 'POST', path: '/v2/devices/{id}/idslot/revoke', handler: 'revoke-identity', scope: 'devices:write', table: 'write', actions: DEVICE_POLICY_UPDATE },
-  { method: 'PUT', path: '/v2/devices/{id}/slots/{slot}', handler: 'bind-slot', scope: 'devices:write', table: 'write', actions: DEVICE_POLICY_UPDATE },
-  { method: 'POST', path: '/v2/devices/{id}/slots/{slot}/revoke', handler: 'revoke-slot', scope: 'devices:write', table: 'write', actions: DEVICE_POLICY_UPDATE },
-  { method: 'GET', path: '/v2/devices/{id}/slots/{slot}/versions/{n}', handler: 'get-slot-version', scope: 'devices:read', table: 'read' },
+  {
+    method: 'PATCH',
+    path: '/v2/devices/{id}',
+    handler: 'patch-device',
+    scope: 'devices:write',
+    table: 'write',
+    actions: DEVICE_UPDATE,
+  },
+  {
+    method: 'DELETE',
+    path: '/v2/devices/{id}',
+    handler: 'decommission-device',
+    scope: 'devices:write',
+    table: 'write',
+    actions: DEVICE_POLICY_UPDATE,
+  },
+  {
+    method: 'GET',
+    path: '/v2/devices/{id}/events',
+    handler: 'list-device-events',
+    scope: 'devices:read',
+    table: 'read',
+  },
+  {
+    method: 'PUT',
+    path: '/v2/devices/{id}/idslot',
+    handler: 'bind-identity',
+    scope: 'devices:write',
+    table: 'write',
+    actions: DEVICE_POLICY_UPDATE,
+  },
+  {
+    method: 'POST',
+    path: '/v2/devices/{id}/idslot/revoke',
+    handler: 'revoke-identity',
+    scope: 'devices:write',
+    table: 'write',
+    actions: DEVICE_POLICY_UPDATE,
+  },
+  {
+    method: 'PUT',
+    path: '/v2/devices/{id}/slots/{slot}',
+    handler: 'bind-slot',
+    scope: 'devices:write',
+    table: 'write',
+    actions: DEVICE_POLICY_UPDATE,
+  },
+  {
+    method: 'POST',
+    path: '/v2/devices/{id}/slots/{slot}/revoke',
+    handler: 'revoke-slot',
+    scope: 'devices:write',
+    table: 'write',
+    actions: DEVICE_POLICY_UPDATE,
+  },
+  {
+    method: 'GET',
+    path: '/v2/devices/{id}/slots/{slot}/versions/{n}',
+    handler: 'get-slot-version',
+    scope: 'devices:read',
+    table: 'read',
+  },
   { method: 'GET', path: '/v2/stats/devices', handler: 'device-stats', scope: 'devices:read', table: 'read' },
   { method: 'GET', path: '/v2/stats/metadata/{key}', handler: 'metadata-stats', scope: 'devices:read', table: 'read' },
   { method: 'GET', path: '/v2/stats/expirations', handler: 'expiration-stats', scope: 'devices:read', table: 'read' },
@@ -117,12 +204,39 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
   { method: 'GET', path: '/v2/dms/{id}', handler: 'get-dms', scope: 'devices:read', table: 'read' },
   { method: 'PUT', path: '/v2/dms/{id}', handler: 'put-dms', scope: 'dms:write', table: 'write', actions: DMS_PUT },
   { method: 'GET', path: '/v2/openapi.json', handler: 'openapi', scope: 'devices:read', table: 'none' },
-  { method: 'POST', path: '/v2/device-groups', handler: 'create-group', scope: 'groups:write', table: 'write', actions: GROUP_CREATE },
+  {
+    method: 'POST',
+    path: '/v2/device-groups',
+    handler: 'create-group',
+    scope: 'groups:write',
+    table: 'write',
+    actions: GROUP_CREATE,
+  },
   { method: 'GET', path: '/v2/device-groups', handler: 'list-groups', scope: 'devices:read', table: 'read' },
   { method: 'GET', path: '/v2/device-groups/{id}', handler: 'get-group', scope: 'devices:read', table: 'read' },
-  { method: 'PUT', path: '/v2/device-groups/{id}', handler: 'update-group', scope: 'groups:write', table: 'write', actions: GROUP_REPLACE },
-  { method: 'DELETE', path: '/v2/device-groups/{id}', handler: 'delete-group', scope: 'groups:write', table: 'write', actions: GROUP_DELETE },
-  { method: 'GET', path: '/v2/device-groups/{id}/devices', handler: 'list-group-devices', scope: 'devices:read', table: 'read' },
+  {
+    method: 'PUT',
+    path: '/v2/device-groups/{id}',
+    handler: 'update-group',
+    scope: 'groups:write',
+    table: 'write',
+    actions: GROUP_REPLACE,
+  },
+  {
+    method: 'DELETE',
+    path: '/v2/device-groups/{id}',
+    handler: 'delete-group',
+    scope: 'groups:write',
+    table: 'write',
+    actions: GROUP_DELETE,
+  },
+  {
+    method: 'GET',
+    path: '/v2/device-groups/{id}/devices',
+    handler: 'list-group-devices',
+    scope: 'devices:read',
+    table: 'read',
+  },
   { method: 'GET', path: '/v2/device-groups/{id}/stats', handler: 'group-stats', scope: 'devices:read', table: 'read' },
   // The Lamassu-compatible edge (docs/lamassu-compatibility.md): same use cases, Lamassu's wire format.
   ...LAMASSU_ROUTES,

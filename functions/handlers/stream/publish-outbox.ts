@@ -30,9 +30,16 @@ export function outboxRecordsOf(records: readonly DynamoDBRecord[]): OutboxRecor
     try {
       const stored = image.event?.B !== undefined ? Buffer.from(image.event.B, 'base64') : (image.event?.S ?? '');
       const event: unknown = JSON.parse(outboxEventJson(stored));
-      out.push(isOutboxEvent(event) ? { position, event } : { position, malformed: { message: 'the event attribute is not an outbox event', raw } });
+      out.push(
+        isOutboxEvent(event)
+          ? { position, event }
+          : { position, malformed: { message: 'the event attribute is not an outbox event', raw } },
+      );
     } catch {
-      out.push({ position, malformed: { message: 'the event attribute is not (gzip-compressed) JSON', raw: raw ?? record.dynamodb?.Keys } });
+      out.push({
+        position,
+        malformed: { message: 'the event attribute is not (gzip-compressed) JSON', raw: raw ?? record.dynamodb?.Keys },
+      });
     }
   }
   return out;

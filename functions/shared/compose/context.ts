@@ -61,7 +61,13 @@ export function createTableContext(config: ServiceConfig, clock: Clock = systemC
   tracing()?.captureAWSv3Client(client);
   // The key is read once per cold start before the first request (loadBookmarkSecret in the HTTP chain).
   const bookmarks = bookmarkCodec(config.bookmarkSecret ?? bookmarkSecret);
-  return { config, client, clock, bookmarks, retry: { policy: { ...DEFAULT_BACKOFF, budgetMs: config.versionRetrySeconds * 1000 } } };
+  return {
+    config,
+    client,
+    clock,
+    bookmarks,
+    retry: { policy: { ...DEFAULT_BACKOFF, budgetMs: config.versionRetrySeconds * 1000 } },
+  };
 }
 
 let installed: Services | undefined;

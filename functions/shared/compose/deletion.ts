@@ -11,4 +11,7 @@ export function createDeletion({ client, config, clock }: TableContext, reposito
   return deviceDeletion({ devices: repository, purge, clock, newId: randomUUID });
 }
 
-export const deletion = processWide((s) => s.deletion, (context) => createDeletion(context, deviceRepository()));
+export const deletion = processWide(
+  (s) => s.deletion,
+  (context) => createDeletion(context, deviceRepository()),
+);

@@ -3,4 +3,7 @@ import { deviceReads as deviceReadsOver, type DeviceReads } from '../../app/devi
 import { processWide } from './context';
 import { deviceRepository } from './repositories';
 
-export const deviceReads = processWide<DeviceReads>((s) => s.devices, () => deviceReadsOver({ devices: deviceRepository() }));
+export const deviceReads = processWide<DeviceReads>(
+  (s) => s.devices,
+  () => deviceReadsOver({ devices: deviceRepository() }),
+);

@@ -5,8 +5,24 @@ import type { DeviceRepository, PolicyRepository } from '../../app/ports';
 import { metricsTelemetry, processWide, type TableContext } from './context';
 import { deviceRepository, policyRepository } from './repositories';
 
-export function createDevices({ config, clock, retry }: TableContext, repository: DeviceRepository, policies: PolicyRepository): DeviceService {
-  return deviceService({ devices: repository, policies, clock, newId: randomUUID, defaults: config.renewalDefaults, telemetry: metricsTelemetry, retry, deviceSnapshots: config.lamassuEvents });
+export function createDevices(
+  { config, clock, retry }: TableContext,
+  repository: DeviceRepository,
+  policies: PolicyRepository,
+): DeviceService {
+  return deviceService({
+    devices: repository,
+    policies,
+    clock,
+    newId: randomUUID,
+    defaults: config.renewalDefaults,
+    telemetry: metricsTelemetry,
+    retry,
+    deviceSnapshots: config.lamassuEvents,
+  });
 }
 
-export const devices = processWide((s) => s.devices, (context) => createDevices(context, deviceRepository(), policyRepository()));
+export const devices = processWide(
+  (s) => s.devices,
+  (context) => createDevices(context, deviceRepository(), policyRepository()),
+);

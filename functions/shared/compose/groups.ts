@@ -5,7 +5,10 @@ import { groupRepository } from '../../adapters/dynamodb/group-repository';
 import { processWide, type TableContext } from './context';
 import { deviceReads } from './device-reads';
 
-export function createGroups({ client, config, clock, bookmarks, retry }: TableContext, members: GroupMemberSource): GroupService {
+export function createGroups(
+  { client, config, clock, bookmarks, retry }: TableContext,
+  members: GroupMemberSource,
+): GroupService {
   return groupService({
     groups: groupRepository({ client, tableName: config.tableName, bookmarks }),
     devices: members,
@@ -16,4 +19,7 @@ export function createGroups({ client, config, clock, bookmarks, retry }: TableC
   });
 }
 
-export const groups = processWide((s) => s.groups, (context) => createGroups(context, deviceReads()));
+export const groups = processWide(
+  (s) => s.groups,
+  (context) => createGroups(context, deviceReads()),
+);

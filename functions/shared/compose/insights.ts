@@ -8,4 +8,7 @@ export function createInsights({ clock }: TableContext, repository: DeviceReposi
   return insightsService({ devices: repository, clock });
 }
 
-export const insights = processWide((s) => s.insights, (context) => createInsights(context, deviceRepository()));
+export const insights = processWide(
+  (s) => s.insights,
+  (context) => createInsights(context, deviceRepository()),
+);

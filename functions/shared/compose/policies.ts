@@ -9,4 +9,7 @@ export function createDms({ config, clock }: TableContext, policies: PolicyRepos
   return policyService({ policies, clock, newId: randomUUID, defaults: config.renewalDefaults });
 }
 
-export const dms = processWide((s) => s.dms, (context) => createDms(context, policyRepository()));
+export const dms = processWide(
+  (s) => s.dms,
+  (context) => createDms(context, policyRepository()),
+);

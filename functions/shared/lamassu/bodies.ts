@@ -3,7 +3,20 @@
  * case inputs. Go clients send `null` for empty slices and maps and `""` for unset strings; unknown
  * fields are ignored as Go's encoding/json does.
  */
-import { array, enum as enumOf, literal, number, object, record, strictObject, string, union, unknown, type infer as Infer, type ZodType } from 'zod';
+import {
+  array,
+  enum as enumOf,
+  literal,
+  number,
+  object,
+  record,
+  strictObject,
+  string,
+  union,
+  unknown,
+  type infer as Infer,
+  type ZodType,
+} from 'zod';
 
 // Only the builders used: a `z` namespace import would bundle all of zod (see domain/schemas.ts).
 const z = { array, enum: enumOf, literal, number, object, record, strictObject, string, union, unknown };
@@ -55,14 +68,24 @@ export function newDeviceOf(body: unknown): NewDeviceInput {
 
 const patchBody = z.object({
   patches: z
-    .array(z.object({ op: z.enum(['add', 'remove', 'replace']), path: z.string().regex(/^(\/.*)?$/, 'must be a JSON pointer ("" or starting with /)'), value: z.unknown().optional() }))
+    .array(
+      z.object({
+        op: z.enum(['add', 'remove', 'replace']),
+        path: z.string().regex(/^(\/.*)?$/, 'must be a JSON pointer ("" or starting with /)'),
+        value: z.unknown().optional(),
+      }),
+    )
     .nullish(),
 });
 
 /** UpdateDeviceMetadataBody → a JSON patch (RFC 6902) of our shadow, rooted at `/metadata`. */
 export function metadataPatchOf(body: unknown): { op: string; path: string; value?: unknown }[] {
   const b = parse(patchBody, body, 'metadata patch');
-  return orEmpty(b.patches, []).map((p) => ({ op: p.op, path: `/metadata${p.path}`, ...(p.op === 'remove' ? {} : { value: p.value ?? null }) }));
+  return orEmpty(b.patches, []).map((p) => ({
+    op: p.op,
+    path: `/metadata${p.path}`,
+    ...(p.op === 'remove' ? {} : { value: p.value ?? null }),
+  }));
 }
 
 const slotBody = z.object({
@@ -85,13 +108,17 @@ export type IdentityChange = { kind: 'none' } | { kind: 'revoke' } | { kind: 'bi
 export function identityChangeOf(body: unknown, current: Device): IdentityChange {
   const b = parse(slotBody, body, 'identity slot');
   const problems: FieldProblem[] = [];
-  if (b.type && b.type !== 'x509') problems.push({ field: 'type', problem: `the identity slot holds x509 certificates, not ${b.type}` });
+  if (b.type && b.type !== 'x509')
+    problems.push({ field: 'type', problem: `the identity slot holds x509 certificates, not ${b.type}` });
   const raw = orEmpty(b.versions, {})[String(b.active_version)];
   const serial = raw === undefined ? '' : normaliseSerial(raw);
-  if (raw === undefined) problems.push({ field: `versions.${b.active_version}`, problem: 'the active version names no certificate serial' });
-  else if (serial === '' || !/^[0-9a-fA-F:\- ]+$/.test(raw)) problems.push({ field: `versions.${b.active_version}`, problem: `'${raw}' is not a hex certificate serial` });
+  if (raw === undefined)
+    problems.push({ field: `versions.${b.active_version}`, problem: 'the active version names no certificate serial' });
+  else if (serial === '' || !/^[0-9a-fA-F:\- ]+$/.test(raw))
+    problems.push({ field: `versions.${b.active_version}`, problem: `'${raw}' is not a hex certificate serial` });
   const expiration = b.expiration_date ? Date.parse(b.expiration_date) : undefined;
-  if (expiration !== undefined && Number.isNaN(expiration)) problems.push({ field: 'expiration_date', problem: 'must be an RFC 3339 timestamp' });
+  if (expiration !== undefined && Number.isNaN(expiration))
+    problems.push({ field: 'expiration_date', problem: 'must be an RFC 3339 timestamp' });
   if (problems.length > 0) throw new ValidationError('invalid identity slot', problems);
 
   const identity = current.identity;
@@ -101,13 +128,31 @@ export function identityChangeOf(body: unknown, current: Device): IdentityChange
   if (b.certificate) {
     const certificate = parseCertificate(b.certificate);
     if (certificate.serial_number !== serial)
-      throw new ValidationError('invalid identity slot', [{ field: 'certificate', problem: `its serial ${certificate.serial_number} is not versions.${b.active_version} (${raw})` }]);
+      throw new ValidationError('invalid identity slot', [
+        {
+          field: 'certificate',
+          problem: `its serial ${certificate.serial_number} is not versions.${b.active_version} (${raw})`,
+        },
+      ]);
     return { kind: 'bind', material: { type: 'x509', certificate } };
   }
-  if (expiration === undefined) throw new ValidationError('invalid identity slot', [{ field: 'expiration_date', problem: 'required when no certificate PEM is given' }]);
+  if (expiration === undefined)
+    throw new ValidationError('invalid identity slot', [
+      { field: 'expiration_date', problem: 'required when no certificate PEM is given' },
+    ]);
   // The RA records RENEWED on re-enroll with the same key; no public key to compare here.
-  const latest = Object.entries(orEmpty(b.events, {})).sort(([a], [z2]) => Date.parse(a) - Date.parse(z2)).at(-1)?.[1];
-  return { kind: 'bind', material: { type: 'x509', serial_number: serial, expiration_date: new Date(expiration).toISOString(), same_key: latest?.type === 'RENEWED' } };
+  const latest = Object.entries(orEmpty(b.events, {}))
+    .sort(([a], [z2]) => Date.parse(a) - Date.parse(z2))
+    .at(-1)?.[1];
+  return {
+    kind: 'bind',
+    material: {
+      type: 'x509',
+      serial_number: serial,
+      expiration_date: new Date(expiration).toISOString(),
+      same_key: latest?.type === 'RENEWED',
+    },
+  };
 }
 
 const criterionBody = z.object({ field: z.string(), operand: z.string(), value: z.string() });
@@ -125,7 +170,8 @@ function groupCriteriaOf(criteria: Infer<typeof criterionBody>[]): Criterion[] {
     const t = translateCriterion(c.field, c.operand, c.value);
     const fail = (problem: string) => new ValidationError(problem, [{ field: `criteria[${i}]`, problem }]);
     if (t.kind === 'ignored') throw fail(`invalid filter field '${c.field}' at criteria index ${i}`);
-    if (t.kind === 'invalid') throw fail(`invalid operand '${c.operand}' for field '${c.field}' at criteria index ${i}`);
+    if (t.kind === 'invalid')
+      throw fail(`invalid operand '${c.operand}' for field '${c.field}' at criteria index ${i}`);
     if (t.kind === 'jsonpath') throw fail(`JSONPath criteria are not supported in device groups (criteria index ${i})`);
     return t.criterion;
   });

@@ -49,7 +49,10 @@ export function lamassuErrorResult(error: unknown, deviceNotFoundStatus = 404): 
   if (!row || !(error instanceof DomainError)) return undefined;
   const [, status, err] = row;
   const statusCode = error instanceof DeviceNotFoundError ? deviceNotFoundStatus : status;
-  return { statusCode, body: { err, code: error.code, ...(error instanceof ValidationError ? { details: error.details } : {}) } };
+  return {
+    statusCode,
+    body: { err, code: error.code, ...(error instanceof ValidationError ? { details: error.details } : {}) },
+  };
 }
 
 /** A v1 route: Lamassu's messages for the errors its SDK knows, the contract's mapping for the rest. */
@@ -67,10 +70,21 @@ export function lamassuHandler(options: LamassuHandlerOptions, fn: (request: Htt
 }
 
 /** A device answer: Lamassu's model, our version as the ETag. */
-export const deviceResult = (device: Device, statusCode = 200): HttpResult => ({ statusCode, body: toLamassuDevice(device), version: device.version });
+export const deviceResult = (device: Device, statusCode = 200): HttpResult => ({
+  statusCode,
+  body: toLamassuDevice(device),
+  version: device.version,
+});
 
 /** The list dependencies every v1 device list shares. */
 export function listDeps(list: ListDeps['list'], scope?: ListDeps['scope']): ListDeps {
   const { config, bookmarks } = listSettings();
-  return { list, codec: bookmarks, readBudget: config.listReadBudget, scope, byteBudget: config.listByteBudget, timeBudgetMs: config.requestTimeBudgetMs };
+  return {
+    list,
+    codec: bookmarks,
+    readBudget: config.listReadBudget,
+    scope,
+    byteBudget: config.listByteBudget,
+    timeBudgetMs: config.requestTimeBudgetMs,
+  };
 }

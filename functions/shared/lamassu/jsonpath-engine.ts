@@ -62,13 +62,16 @@ export class JsonPathBudget {
 
   charge(n = 1): void {
     this.steps += n;
-    if (this.steps > this.maxSteps) throw new JsonPathBudgetError(`the JSONPath filters visited more than ${this.maxSteps} nodes`);
+    if (this.steps > this.maxSteps)
+      throw new JsonPathBudgetError(`the JSONPath filters visited more than ${this.maxSteps} nodes`);
     // The clock is read every 1,024 steps, not every step.
-    if ((this.steps & 1023) < n && this.now() > this.deadline) throw new JsonPathBudgetError('the JSONPath filters ran past the request deadline');
+    if ((this.steps & 1023) < n && this.now() > this.deadline)
+      throw new JsonPathBudgetError('the JSONPath filters ran past the request deadline');
   }
 
   holds(size: number): void {
-    if (size > this.maxNodes) throw new JsonPathBudgetError(`a JSONPath selection held more than ${this.maxNodes} nodes`);
+    if (size > this.maxNodes)
+      throw new JsonPathBudgetError(`a JSONPath selection held more than ${this.maxNodes} nodes`);
   }
 }
 
@@ -154,7 +157,12 @@ class Parser {
       }
       this.steps++;
     }
-    const singular = segments.every((s) => !s.descendant && s.selectors.length === 1 && (s.selectors[0]!.kind === 'name' || s.selectors[0]!.kind === 'index'));
+    const singular = segments.every(
+      (s) =>
+        !s.descendant &&
+        s.selectors.length === 1 &&
+        (s.selectors[0]!.kind === 'name' || s.selectors[0]!.kind === 'index'),
+    );
     return { kind: 'query', root, segments, singular };
   }
 
@@ -168,7 +176,8 @@ class Parser {
     const start = this.pos;
     while (isNameFirst(this.peek()) || isDigit(this.peek())) this.next();
     const name = this.s.slice(start, this.pos);
-    if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(name)) this.fail('a lone surrogate in a member name');
+    if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(name))
+      this.fail('a lone surrogate in a member name');
     return { kind: 'name', name };
   }
 
@@ -328,11 +337,15 @@ class Parser {
     if (!op) {
       this.pos = save;
       if (left.kind === 'query') return { kind: 'test', query: left };
-      this.fail(left.kind === 'literal' ? 'a literal alone is not a test' : `${left.name}() is a value, not a test: compare it`);
+      this.fail(
+        left.kind === 'literal' ? 'a literal alone is not a test' : `${left.name}() is a value, not a test: compare it`,
+      );
     }
     this.ws();
     const right = this.primary();
-    for (const side of [left, right]) if (side.kind === 'query' && !side.singular) this.fail('only singular queries (names and indexes) can be compared');
+    for (const side of [left, right])
+      if (side.kind === 'query' && !side.singular)
+        this.fail('only singular queries (names and indexes) can be compared');
     this.steps++;
     return { kind: 'compare', op, left, right };
   }
@@ -369,7 +382,8 @@ class Parser {
     if (word === 'null') return { kind: 'literal', value: null };
     if (word === '') this.fail('expected a query, a literal or a function');
     if (this.peek() !== '(') this.fail(`unknown word '${word}'`);
-    if (word === 'match' || word === 'search') this.fail(`${word}() is not supported (regular expressions are not evaluated)`);
+    if (word === 'match' || word === 'search')
+      this.fail(`${word}() is not supported (regular expressions are not evaluated)`);
     if (word !== 'length' && word !== 'count' && word !== 'value') this.fail(`unknown function ${word}()`);
     this.next();
     this.enter();
@@ -379,7 +393,8 @@ class Parser {
     this.expect(')');
     this.leave();
     // length() takes a value; count() and value() take a node list (RFC 9535 2.4.4-2.4.8).
-    if (word === 'length' && arg.kind === 'query' && !arg.singular) this.fail('length() takes a value: a singular query, a literal or value()');
+    if (word === 'length' && arg.kind === 'query' && !arg.singular)
+      this.fail('length() takes a value: a singular query, a literal or value()');
     if (word !== 'length' && arg.kind !== 'query') this.fail(`${word}() takes a query`);
     this.steps++;
     return { kind: 'function', name: word, arg };
@@ -475,7 +490,10 @@ function select(selectors: Selector[], node: Json, root: Json, budget: JsonPathB
 }
 
 /** RFC 9535 2.3.4.2.2: the indexes a slice selects, in order. */
-function* sliceIndexes(sel: { start: number | null; end: number | null; step: number | null }, len: number): Generator<number> {
+function* sliceIndexes(
+  sel: { start: number | null; end: number | null; step: number | null },
+  len: number,
+): Generator<number> {
   const step = sel.step ?? 1;
   if (step === 0) return;
   const norm = (i: number) => (i >= 0 ? i : len + i);
@@ -501,7 +519,12 @@ function test(expr: Logical, root: Json, current: Json, budget: JsonPathBudget):
     case 'test':
       return evaluate(expr.query, root, budget, current).length > 0;
     case 'compare':
-      return compareValues(valueOf(expr.left, root, current, budget), expr.op, valueOf(expr.right, root, current, budget), budget);
+      return compareValues(
+        valueOf(expr.left, root, current, budget),
+        expr.op,
+        valueOf(expr.right, root, current, budget),
+        budget,
+      );
   }
 }
 

@@ -25,7 +25,8 @@ export interface JsonPathPredicate {
 }
 
 /** A budget for one request: JSONPATH_MAX_STEPS steps and JSONPATH_MAX_NODES nodes until `deadline`. */
-export const jsonPathBudget = (deadline?: number, now?: () => number) => new JsonPathBudget(JSONPATH_MAX_STEPS, JSONPATH_MAX_NODES, deadline, now);
+export const jsonPathBudget = (deadline?: number, now?: () => number) =>
+  new JsonPathBudget(JSONPATH_MAX_STEPS, JSONPATH_MAX_NODES, deadline, now);
 
 /** Splits `path op literal` at the first operator outside brackets, parentheses and quotes. */
 function splitComparison(expr: string): { path: string; op: Operator; literal: string } | undefined {
@@ -52,7 +53,8 @@ function splitComparison(expr: string): { path: string; op: Operator; literal: s
 /** Compiles an expression; a string result is the problem (the caller answers 400 naming it). */
 export function compileJsonPath(raw: string): JsonPathPredicate | string {
   let expr = raw.trim();
-  if (expr.length === 0 || expr.length > MAX_JSONPATH_LENGTH) return `a JSONPath expression of 1 to ${MAX_JSONPATH_LENGTH} characters is required`;
+  if (expr.length === 0 || expr.length > MAX_JSONPATH_LENGTH)
+    return `a JSONPath expression of 1 to ${MAX_JSONPATH_LENGTH} characters is required`;
   const exists = /^exists\s*\((.*)\)$/s.exec(expr);
   if (exists) expr = exists[1]!.trim();
   const split = splitComparison(expr);
@@ -84,7 +86,8 @@ function compare(a: unknown, op: Operator, b: unknown): boolean {
   if (op === '==') return JSON.stringify(a) === JSON.stringify(b);
   if (op === '!=') return JSON.stringify(a) !== JSON.stringify(b);
   // Ordering compares numbers with numbers and strings with strings, like PostgreSQL's jsonpath.
-  if (!((typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string'))) return false;
+  if (!((typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string')))
+    return false;
   switch (op) {
     case '<':
       return a < b;
@@ -113,7 +116,7 @@ export function compareSortValues(a: unknown, b: unknown): number {
   const rb = rank(b);
   if (ra !== rb) return ra - rb;
   if (ra === 0) return (a as number) - (b as number);
-  const sa = ra === 1 ? (a as string) : JSON.stringify(a) ?? '';
-  const sb = rb === 1 ? (b as string) : JSON.stringify(b) ?? '';
+  const sa = ra === 1 ? (a as string) : (JSON.stringify(a) ?? '');
+  const sb = rb === 1 ? (b as string) : (JSON.stringify(b) ?? '');
   return sa < sb ? -1 : sa > sb ? 1 : 0;
 }

@@ -27,7 +27,10 @@ export function lamassuSerial(serial: string): string {
 }
 
 export function toLamassuSlot(slot: Slot): LamassuSlot {
-  const versions = slot.type === 'x509' ? Object.fromEntries(Object.entries(slot.secrets).map(([v, s]) => [v, lamassuSerial(s)])) : { ...slot.secrets };
+  const versions =
+    slot.type === 'x509'
+      ? Object.fromEntries(Object.entries(slot.secrets).map(([v, s]) => [v, lamassuSerial(s)]))
+      : { ...slot.secrets };
   return {
     status: slot.status,
     active_version: slot.active_version,
@@ -58,17 +61,27 @@ export function lamassuEventsOf(device: Device): { device: LamassuEvents; identi
       const change = /^Status updated from '([A-Z_]+)' to '([A-Z_]+)'/.exec(e.description);
       if (e.type === 'STATUS-UPDATED' && change) {
         // Lamassu records a decommission as DECOMMISSIONED alone, never as a status change.
-        if (change[2] !== 'DECOMMISSIONED') out.device[e.timestamp] = { type: e.type, description: `Status updated from '${change[1]}' to '${change[2]}'` };
+        if (change[2] !== 'DECOMMISSIONED')
+          out.device[e.timestamp] = {
+            type: e.type,
+            description: `Status updated from '${change[1]}' to '${change[2]}'`,
+          };
         status = change[2]!;
-      } else if (e.type === 'CREATED' || e.type === 'DECOMMISSIONED') out.device[e.timestamp] = { type: e.type, description: '' };
+      } else if (e.type === 'CREATED' || e.type === 'DECOMMISSIONED')
+        out.device[e.timestamp] = { type: e.type, description: '' };
       else out.device[e.timestamp] = { type: e.type, description: e.description };
       if (e.type === 'DECOMMISSIONED') status = 'DECOMMISSIONED';
       continue;
     }
     const version = /\(version (\d+)\)/.exec(e.description)?.[1];
     if (e.type === 'PROVISIONED') out.identity[e.timestamp] = { type: e.type, description: '' };
-    else if ((e.type === 'RENEWED' || e.type === 'RE-PROVISIONED') && version !== undefined) out.identity[e.timestamp] = { type: e.type, description: `New Active Version set to ${version}` };
-    else if (e.type === 'REVOKED') out.identity[e.timestamp] = { type: 'STATUS-UPDATED', description: `Identity Slot Status updated from '${status}' to 'REVOKED'` };
+    else if ((e.type === 'RENEWED' || e.type === 'RE-PROVISIONED') && version !== undefined)
+      out.identity[e.timestamp] = { type: e.type, description: `New Active Version set to ${version}` };
+    else if (e.type === 'REVOKED')
+      out.identity[e.timestamp] = {
+        type: 'STATUS-UPDATED',
+        description: `Identity Slot Status updated from '${status}' to 'REVOKED'`,
+      };
     else out.identity[e.timestamp] = { type: e.type, description: e.description };
   }
   return out;
@@ -122,9 +135,26 @@ export const LAMASSU_DEVICE_FIELDS: Readonly<Record<string, FieldType>> = {
 /** Long operand names (and the short ones) per field type, mapped to our operators (docs/api.md, Filters and sort). */
 const OPERANDS: Readonly<Record<FieldType, Readonly<Record<string, string>>>> = {
   string: {
-    eq: 'eq', equal: 'eq', eq_ic: 'eq_ic', equal_ignorecase: 'eq_ic', ne: 'ne', notequal: 'ne', ne_ic: 'ne_ic', notequal_ignorecase: 'ne_ic',
-    ct: 'ct', contains: 'ct', ct_ic: 'ct_ic', contains_ignorecase: 'ct_ic', nc: 'nc', notcontains: 'nc', nc_ic: 'nc_ic', notcontains_ignorecase: 'nc_ic',
-    in: 'in', in_ic: 'in_ic', nin: 'nin', nin_ic: 'nin_ic',
+    eq: 'eq',
+    equal: 'eq',
+    eq_ic: 'eq_ic',
+    equal_ignorecase: 'eq_ic',
+    ne: 'ne',
+    notequal: 'ne',
+    ne_ic: 'ne_ic',
+    notequal_ignorecase: 'ne_ic',
+    ct: 'ct',
+    contains: 'ct',
+    ct_ic: 'ct_ic',
+    contains_ignorecase: 'ct_ic',
+    nc: 'nc',
+    notcontains: 'nc',
+    nc_ic: 'nc_ic',
+    notcontains_ignorecase: 'nc_ic',
+    in: 'in',
+    in_ic: 'in_ic',
+    nin: 'nin',
+    nin_ic: 'nin_ic',
   },
   array: { ct: 'ct', contains: 'ct', ct_ic: 'ct_ic', contains_ignorecase: 'ct_ic' },
   date: { bf: 'bf', before: 'bf', eq: 'eq', equal: 'eq', af: 'af', after: 'af' },
@@ -161,8 +191,13 @@ export function translateCriterion(field: string, operand: string, value: string
   const operands = OPERANDS[type];
   const lower = operand.toLowerCase();
   const op = Object.hasOwn(operands, lower) ? operands[lower] : undefined;
-  if (!op) return { kind: 'invalid', message: `invalid filter operand '${operand}' for field '${field}' of type ${FIELD_TYPE_NUMBER[type]}` };
-  if (type === 'json') return { kind: 'jsonpath', field: field as 'metadata' | 'identity_slot', expression: queryUnescape(value) };
+  if (!op)
+    return {
+      kind: 'invalid',
+      message: `invalid filter operand '${operand}' for field '${field}' of type ${FIELD_TYPE_NUMBER[type]}`,
+    };
+  if (type === 'json')
+    return { kind: 'jsonpath', field: field as 'metadata' | 'identity_slot', expression: queryUnescape(value) };
   return { kind: 'native', criterion: { field, operand: op, value } };
 }
 
@@ -187,6 +222,7 @@ export function toLamassuGroup(group: GroupView) {
 }
 
 /** `null` maps and slices of Go clients are empty ones. */
-export const orEmpty = <T>(value: T | null | undefined, empty: T): T => (value === null || value === undefined ? empty : value);
+export const orEmpty = <T>(value: T | null | undefined, empty: T): T =>
+  value === null || value === undefined ? empty : value;
 
 export type { JsonValue };

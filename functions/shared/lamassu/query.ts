@@ -11,8 +11,26 @@ import type { DeviceStats, Page } from '../../app/ports';
 import { DEVICE_STATUSES, type Device } from '../../domain/device';
 import { InvalidBookmarkError, QueryTooBroadError, ValidationError, type FieldProblem } from '../../domain/errors';
 import { compileCriteria, type Criterion, type Filter } from '../../domain/filters';
-import { DEFAULT_LIST_BYTE_BUDGET, DEFAULT_PAGE_SIZE, DEFAULT_REQUEST_TIME_BUDGET_MS, type DeviceListQuery, MAX_PAGE_SIZE, SORT_FIELDS, type SortField, type SortMode } from '../../domain/query';
-import { compareSortValues, compileJsonPath, type JsonPathBudget, JsonPathBudgetError, jsonPathBudget, type JsonPathPredicate, matchesJsonPath, select } from './jsonpath';
+import {
+  DEFAULT_LIST_BYTE_BUDGET,
+  DEFAULT_PAGE_SIZE,
+  DEFAULT_REQUEST_TIME_BUDGET_MS,
+  type DeviceListQuery,
+  MAX_PAGE_SIZE,
+  SORT_FIELDS,
+  type SortField,
+  type SortMode,
+} from '../../domain/query';
+import {
+  compareSortValues,
+  compileJsonPath,
+  type JsonPathBudget,
+  JsonPathBudgetError,
+  jsonPathBudget,
+  type JsonPathPredicate,
+  matchesJsonPath,
+  select,
+} from './jsonpath';
 import { toLamassuDevice, toLamassuSlot, translateCriterion } from './model';
 
 /** A v1 list query, as carried in its bookmarks. */
@@ -37,8 +55,14 @@ interface Position {
 const positionSchema = z.strictObject({
   q: z.strictObject({
     criteria: z.array(z.strictObject({ field: z.string(), operand: z.string(), value: z.string() })).max(50),
-    jsonpath: z.array(z.strictObject({ field: z.enum(['metadata', 'identity_slot']), expression: z.string().max(500) })).max(20),
-    sort: z.union([z.strictObject({ field: z.enum(SORT_FIELDS) }), z.strictObject({ field: z.literal('metadata'), expression: z.string().max(500) }), z.strictObject({ field: z.enum(['dms_owner', 'status']) })]),
+    jsonpath: z
+      .array(z.strictObject({ field: z.enum(['metadata', 'identity_slot']), expression: z.string().max(500) }))
+      .max(20),
+    sort: z.union([
+      z.strictObject({ field: z.enum(SORT_FIELDS) }),
+      z.strictObject({ field: z.literal('metadata'), expression: z.string().max(500) }),
+      z.strictObject({ field: z.enum(['dms_owner', 'status']) }),
+    ]),
     sortMode: z.enum(['asc', 'desc']),
     pageSize: z.number().int().min(1).max(MAX_PAGE_SIZE),
   }),
@@ -58,7 +82,10 @@ const V1_BOOKMARK_QUERY = 'lamassu-devmanager-v1';
  * parameter is ignored (the SDK's `sort_mode=asc` on later pages included). Unknown fields and
  * sort fields are ignored as Lamassu does; an unknown operand of a known field is a 400.
  */
-export function parseLamassuQuery(params: URLSearchParams, codec: PositionCodec): { query: LamassuQuery; position?: Position } {
+export function parseLamassuQuery(
+  params: URLSearchParams,
+  codec: PositionCodec,
+): { query: LamassuQuery; position?: Position } {
   const bookmark = params.getAll('bookmark').at(-1);
   if (bookmark) {
     let parsed: unknown;
@@ -99,7 +126,8 @@ export function parseLamassuQuery(params: URLSearchParams, codec: PositionCodec)
     if (at !== -1) {
       const expression = sortBy.slice(at + '[jsonpath]'.length);
       // Lamassu sorts only by simple paths and silently ignores any other expression.
-      if (sortBy.slice(0, at) === 'metadata' && /^\$(\.[A-Za-z0-9_-]+|\[\d+\])+$/.test(expression)) sort = { field: 'metadata', expression };
+      if (sortBy.slice(0, at) === 'metadata' && /^\$(\.[A-Za-z0-9_-]+|\[\d+\])+$/.test(expression))
+        sort = { field: 'metadata', expression };
     } else if ((SORT_FIELDS as readonly string[]).includes(sortBy)) sort = { field: sortBy as SortField };
     else if (sortBy === 'dms_owner' || sortBy === 'status') sort = { field: sortBy };
   }
@@ -118,15 +146,24 @@ export function parseLamassuQuery(params: URLSearchParams, codec: PositionCodec)
 
 type Predicates = { field: 'metadata' | 'identity_slot'; expression: string; predicate: JsonPathPredicate }[];
 
-function compileQueryFilters(query: LamassuQuery): { filters: Filter[]; predicates: Predicates; sortPath?: JsonPathPredicate['path'] } {
+function compileQueryFilters(query: LamassuQuery): {
+  filters: Filter[];
+  predicates: Predicates;
+  sortPath?: JsonPathPredicate['path'];
+} {
   const { filters, problems } = compileCriteria(query.criteria, (i) => `filter[${i}]`);
   if (problems.length > 0) throw new ValidationError('invalid filter', problems);
   const compile = (expression: string) => {
     const predicate = compileJsonPath(expression);
-    if (typeof predicate === 'string') throw new ValidationError('invalid filter', [{ field: 'filter', problem: predicate }]);
+    if (typeof predicate === 'string')
+      throw new ValidationError('invalid filter', [{ field: 'filter', problem: predicate }]);
     return predicate;
   };
-  const predicates = query.jsonpath.map(({ field, expression }) => ({ field, expression, predicate: compile(expression) }));
+  const predicates = query.jsonpath.map(({ field, expression }) => ({
+    field,
+    expression,
+    predicate: compile(expression),
+  }));
   const sortPath = 'expression' in query.sort ? compile(query.sort.expression).path : undefined;
   return { filters, predicates, ...(sortPath ? { sortPath } : {}) };
 }
@@ -141,7 +178,11 @@ function keeper(predicates: Predicates, budget: JsonPathBudget): (d: Device) => 
       try {
         return matchesJsonPath(predicate, jsonOf(d, field), budget);
       } catch (error) {
-        if (error instanceof JsonPathBudgetError) throw new QueryTooBroadError(`${field}[jsonpath]${expression}: ${error.message}; narrow it or add indexed filters (dms_owner, tags, status)`, `${field}[jsonpath]`);
+        if (error instanceof JsonPathBudgetError)
+          throw new QueryTooBroadError(
+            `${field}[jsonpath]${expression}: ${error.message}; narrow it or add indexed filters (dms_owner, tags, status)`,
+            `${field}[jsonpath]`,
+          );
         throw error;
       }
     });
@@ -156,13 +197,22 @@ function jsonOf(device: Device, field: 'metadata' | 'identity_slot'): unknown {
   return device.identity ? toLamassuSlot(device.identity) : null;
 }
 
-function sortValue(device: Device, sort: LamassuQuery['sort'], path: JsonPathPredicate['path'] | undefined, budget: JsonPathBudget): unknown {
+function sortValue(
+  device: Device,
+  sort: LamassuQuery['sort'],
+  path: JsonPathPredicate['path'] | undefined,
+  budget: JsonPathBudget,
+): unknown {
   if (sort.field === 'metadata') {
     if (!path) return undefined;
     try {
       return select(path, device.metadata, budget)[0];
     } catch (error) {
-      if (error instanceof JsonPathBudgetError) throw new QueryTooBroadError(`sorting by metadata[jsonpath]${'expression' in sort ? sort.expression : ''}: ${error.message}`, 'sort_by');
+      if (error instanceof JsonPathBudgetError)
+        throw new QueryTooBroadError(
+          `sorting by metadata[jsonpath]${'expression' in sort ? sort.expression : ''}: ${error.message}`,
+          'sort_by',
+        );
       throw error;
     }
   }
@@ -192,7 +242,10 @@ function requestBudget(deps: ListDeps): { budget: JsonPathBudget; deadline: numb
 }
 
 /** One page of a v1 list, in Lamassu's `{next, list}` shape. */
-export async function lamassuList(params: URLSearchParams, deps: ListDeps): Promise<{ next: string; list: ReturnType<typeof toLamassuDevice>[] }> {
+export async function lamassuList(
+  params: URLSearchParams,
+  deps: ListDeps,
+): Promise<{ next: string; list: ReturnType<typeof toLamassuDevice>[] }> {
   const { query, position } = parseLamassuQuery(params, deps.codec);
   const scoped: LamassuQuery = { ...query, criteria: [...(deps.scope ?? []), ...query.criteria] };
   const { filters, predicates, sortPath } = compileQueryFilters(scoped);
@@ -216,7 +269,12 @@ export async function lamassuList(params: URLSearchParams, deps: ListDeps): Prom
     let examined = 0;
     let bytes = 0;
     do {
-      const out = await deps.list({ ...base, pageSize: query.pageSize - found.length, bookmark, maxBytes: byteBudget - bytes });
+      const out = await deps.list({
+        ...base,
+        pageSize: query.pageSize - found.length,
+        bookmark,
+        maxBytes: byteBudget - bytes,
+      });
       examined += out.list.length;
       for (const d of out.list.filter(keep)) {
         found.push(d);
@@ -225,7 +283,13 @@ export async function lamassuList(params: URLSearchParams, deps: ListDeps): Prom
       bookmark = out.next || undefined;
       // An empty read after a partial page: the next device does not fit the bytes left.
       if (out.list.length === 0 && found.length > 0) break;
-    } while (bookmark && found.length < query.pageSize && examined < deps.readBudget && bytes < byteBudget && now() < deadline);
+    } while (
+      bookmark &&
+      found.length < query.pageSize &&
+      examined < deps.readBudget &&
+      bytes < byteBudget &&
+      now() < deadline
+    );
     return page(found, bookmark ? wrap({ b: bookmark }) : '');
   }
 
@@ -258,7 +322,14 @@ export async function lamassuList(params: URLSearchParams, deps: ListDeps): Prom
  * Every device matching, read within the budget; beyond it a 422 QUERY_TOO_BROAD saying `what`
  * needs narrower filters.
  */
-async function readAllMatching(filters: Filter[], keep: (d: Device) => boolean, deps: ListDeps, what: string, deadline: number, now: () => number): Promise<Device[]> {
+async function readAllMatching(
+  filters: Filter[],
+  keep: (d: Device) => boolean,
+  deps: ListDeps,
+  what: string,
+  deadline: number,
+  now: () => number,
+): Promise<Device[]> {
   const all: Device[] = [];
   let bookmark: string | undefined;
   let examined = 0;
@@ -266,8 +337,13 @@ async function readAllMatching(filters: Filter[], keep: (d: Device) => boolean, 
     const out = await deps.list({ filters, sortBy: 'id', sortMode: 'asc', pageSize: MAX_PAGE_SIZE, bookmark });
     examined += out.list.length;
     if (examined > deps.readBudget)
-      throw new QueryTooBroadError(`${what} reads every matching device and more than ${deps.readBudget} match: add indexed filters (dms_owner, tags, status)`);
-    if (now() > deadline) throw new QueryTooBroadError(`${what} reads every matching device and ran past the request's time budget: add indexed filters (dms_owner, tags, status)`);
+      throw new QueryTooBroadError(
+        `${what} reads every matching device and more than ${deps.readBudget} match: add indexed filters (dms_owner, tags, status)`,
+      );
+    if (now() > deadline)
+      throw new QueryTooBroadError(
+        `${what} reads every matching device and ran past the request's time budget: add indexed filters (dms_owner, tags, status)`,
+      );
     all.push(...out.list.filter(keep));
     bookmark = out.next || undefined;
   } while (bookmark);
@@ -278,15 +354,29 @@ async function readAllMatching(filters: Filter[], keep: (d: Device) => boolean, 
  * Lamassu's `GET /stats` and group statistics with its filter syntax: counters when only our
  * filters are given, a bounded read when JSONPath filters must be applied to devices.
  */
-export async function lamassuStats(params: URLSearchParams, deps: ListDeps & { stats(filters: readonly Filter[]): Promise<DeviceStats> }): Promise<DeviceStats> {
+export async function lamassuStats(
+  params: URLSearchParams,
+  deps: ListDeps & { stats(filters: readonly Filter[]): Promise<DeviceStats> },
+): Promise<DeviceStats> {
   const withoutBookmark = new URLSearchParams(params);
   withoutBookmark.delete('bookmark');
   const { query } = parseLamassuQuery(withoutBookmark, deps.codec);
-  const { filters, predicates } = compileQueryFilters({ ...query, criteria: [...(deps.scope ?? []), ...query.criteria] });
+  const { filters, predicates } = compileQueryFilters({
+    ...query,
+    criteria: [...(deps.scope ?? []), ...query.criteria],
+  });
   if (predicates.length === 0) return deps.stats(filters);
   const { budget, deadline, now } = requestBudget(deps);
-  const devices = await readAllMatching(filters, keeper(predicates, budget), deps, 'statistics with a JSONPath filter', deadline, now);
-  const status_distribution = Object.fromEntries(DEVICE_STATUSES.map((st) => [st, devices.filter((d) => d.status === st).length])) as DeviceStats['status_distribution'];
+  const devices = await readAllMatching(
+    filters,
+    keeper(predicates, budget),
+    deps,
+    'statistics with a JSONPath filter',
+    deadline,
+    now,
+  );
+  const status_distribution = Object.fromEntries(
+    DEVICE_STATUSES.map((st) => [st, devices.filter((d) => d.status === st).length]),
+  ) as DeviceStats['status_distribution'];
   return { total: devices.length, status_distribution };
 }
-

@@ -63,7 +63,16 @@ export class SimEndpoint {
   /** The invocation each function is running now (invocations of one function are serial). */
   readonly current = new Map<string, Invocation>();
   /** IoT fake: things and certificates (id → status). */
-  readonly things = new Map<string, { thingName: string; thingTypeName?: string; attributes: Record<string, string>; version: number; principals: Set<string> }>();
+  readonly things = new Map<
+    string,
+    {
+      thingName: string;
+      thingTypeName?: string;
+      attributes: Record<string, string>;
+      version: number;
+      principals: Set<string>;
+    }
+  >();
   readonly certificates = new Map<string, string>();
   readonly iotCalls: { action: string; target: string; detail?: unknown }[] = [];
   /** Secrets Manager fake: ARN → value. */
@@ -130,7 +139,13 @@ export class SimEndpoint {
       }
     }
     const actions = [...new Set(needs.map(([a]) => a))];
-    this.calls.push({ function: fn.logicalId, service, action: actions.join('+'), resources: [...new Set(needs.map(([, r]) => r))], allowed });
+    this.calls.push({
+      function: fn.logicalId,
+      service,
+      action: actions.join('+'),
+      resources: [...new Set(needs.map(([, r]) => r))],
+      allowed,
+    });
     return allowed;
   }
 
@@ -141,7 +156,11 @@ export class SimEndpoint {
     const auth = String(req.headers.authorization ?? '');
     const m = /Credential=([A-Z0-9]+)\/\d{8}\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request/.exec(auth);
     const fn = m ? this.byKey.get(m[1]!) : undefined;
-    if (!m || !fn) return json(403, { __type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
+    if (!m || !fn)
+      return json(403, {
+        __type: 'UnrecognizedClientException',
+        message: 'The security token included in the request is invalid.',
+      });
     const service = m[3]!;
     const invocation = this.current.get(fn.logicalId);
     if (invocation) {
@@ -193,7 +212,12 @@ export class SimEndpoint {
       case 'TransactWriteItems':
         for (const item of input.TransactItems ?? []) {
           const [kind, spec] = Object.entries(item)[0] as [string, { TableName: string }];
-          const action = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem' }[kind];
+          const action = {
+            Put: 'PutItem',
+            Update: 'UpdateItem',
+            Delete: 'DeleteItem',
+            ConditionCheck: 'ConditionCheckItem',
+          }[kind];
           if (!action) throw new Error(`TransactWriteItems entry ${kind}`);
           needs.push([a(action), this.tableArn(spec.TableName)]);
         }
@@ -203,15 +227,26 @@ export class SimEndpoint {
         break;
       case 'Query':
       case 'Scan':
-        needs.push([a(op), input.IndexName ? `${this.tableArn(input.TableName)}/index/${input.IndexName}` : this.tableArn(input.TableName)]);
+        needs.push([
+          a(op),
+          input.IndexName
+            ? `${this.tableArn(input.TableName)}/index/${input.IndexName}`
+            : this.tableArn(input.TableName),
+        ]);
         break;
       default:
         needs.push([a(op), this.tableArn(input.TableName)]);
     }
-    if (!this.authorize(fn, 'dynamodb', needs)) return json(400, { __type: 'com.amazon.coral.service#AccessDeniedException', Message: this.denied(fn, needs) });
+    if (!this.authorize(fn, 'dynamodb', needs))
+      return json(400, { __type: 'com.amazon.coral.service#AccessDeniedException', Message: this.denied(fn, needs) });
     const forwarded = await fetch(this.engineEndpoint, {
       method: 'POST',
-      headers: { 'content-type': String(req.headers['content-type'] ?? 'application/x-amz-json-1.0'), 'x-amz-target': target, authorization: String(req.headers.authorization), 'x-amz-date': String(req.headers['x-amz-date'] ?? '') },
+      headers: {
+        'content-type': String(req.headers['content-type'] ?? 'application/x-amz-json-1.0'),
+        'x-amz-target': target,
+        authorization: String(req.headers.authorization),
+        'x-amz-date': String(req.headers['x-amz-date'] ?? ''),
+      },
       body,
     });
     const headers: Record<string, string> = {};
@@ -224,15 +259,26 @@ export class SimEndpoint {
 
   private events(fn: SimFunction, req: IncomingMessage, body: Buffer): Reply {
     const op = String(req.headers['x-amz-target'] ?? '').replace(/^AWSEvents\./, '');
-    const input = JSON.parse(body.toString('utf8')) as { Entries?: { EventBusName?: string; Source: string; DetailType: string; Detail: string; Resources?: string[]; Time?: string }[] };
+    const input = JSON.parse(body.toString('utf8')) as {
+      Entries?: {
+        EventBusName?: string;
+        Source: string;
+        DetailType: string;
+        Detail: string;
+        Resources?: string[];
+        Time?: string;
+      }[];
+    };
     if (op !== 'PutEvents') {
       this.unsupported.push(`${fn.logicalId}: events ${op}`);
       return json(400, { __type: 'UnknownOperationException', message: op });
     }
     const busName = (name = 'default') => (name.startsWith('arn:') ? name.split('/').pop()! : name);
-    const busArn = (name?: string) => `arn:aws:events:${this.stack.region}:${this.stack.account}:event-bus/${busName(name)}`;
+    const busArn = (name?: string) =>
+      `arn:aws:events:${this.stack.region}:${this.stack.account}:event-bus/${busName(name)}`;
     const needs: Need[] = (input.Entries ?? []).map((e) => ['events:PutEvents', busArn(e.EventBusName)]);
-    if (!this.authorize(fn, 'events', needs)) return json(400, { __type: 'AccessDeniedException', message: this.denied(fn, needs) });
+    if (!this.authorize(fn, 'events', needs))
+      return json(400, { __type: 'AccessDeniedException', message: this.denied(fn, needs) });
     const entries = (input.Entries ?? []).map((e) => {
       const id = randomUUID();
       this.sinks.putEvent(busName(e.EventBusName), {
@@ -258,19 +304,30 @@ export class SimEndpoint {
 
   private sqs(fn: SimFunction, req: IncomingMessage, body: Buffer): Reply {
     const op = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSQS\./, '');
-    const input = JSON.parse(body.toString('utf8')) as { QueueUrl: string; MessageBody?: string; MessageAttributes?: unknown; Entries?: { Id: string; MessageBody: string }[] };
+    const input = JSON.parse(body.toString('utf8')) as {
+      QueueUrl: string;
+      MessageBody?: string;
+      MessageAttributes?: unknown;
+      Entries?: { Id: string; MessageBody: string }[];
+    };
     const arn = this.queueArnOf(input.QueueUrl);
     const md5 = (text: string) => createHash('md5').update(text).digest('hex');
     if (op === 'SendMessage') {
       const needs: Need[] = [['sqs:SendMessage', arn]];
-      if (!this.authorize(fn, 'sqs', needs)) return json(400, { __type: 'com.amazonaws.sqs#AccessDenied', message: this.denied(fn, needs) });
+      if (!this.authorize(fn, 'sqs', needs))
+        return json(400, { __type: 'com.amazonaws.sqs#AccessDenied', message: this.denied(fn, needs) });
       const id = this.sinks.sendMessage(arn, input.MessageBody ?? '', input.MessageAttributes);
       return json(200, { MessageId: id, MD5OfMessageBody: md5(input.MessageBody ?? '') });
     }
     if (op === 'SendMessageBatch') {
       const needs: Need[] = [['sqs:SendMessage', arn]];
-      if (!this.authorize(fn, 'sqs', needs)) return json(400, { __type: 'com.amazonaws.sqs#AccessDenied', message: this.denied(fn, needs) });
-      const Successful = (input.Entries ?? []).map((e) => ({ Id: e.Id, MessageId: this.sinks.sendMessage(arn, e.MessageBody), MD5OfMessageBody: md5(e.MessageBody) }));
+      if (!this.authorize(fn, 'sqs', needs))
+        return json(400, { __type: 'com.amazonaws.sqs#AccessDenied', message: this.denied(fn, needs) });
+      const Successful = (input.Entries ?? []).map((e) => ({
+        Id: e.Id,
+        MessageId: this.sinks.sendMessage(arn, e.MessageBody),
+        MD5OfMessageBody: md5(e.MessageBody),
+      }));
       return json(200, { Successful, Failed: [] });
     }
     this.unsupported.push(`${fn.logicalId}: sqs ${op}`);
@@ -280,16 +337,34 @@ export class SimEndpoint {
   private secretsManager(fn: SimFunction, req: IncomingMessage, body: Buffer): Reply {
     const op = String(req.headers['x-amz-target'] ?? '').replace(/^secretsmanager\./, '');
     const input = JSON.parse(body.toString('utf8')) as { SecretId: string };
-    const arn = input.SecretId.startsWith('arn:') ? input.SecretId : ([...this.stack.secrets].find(([, name]) => name === input.SecretId)?.[0] ?? input.SecretId);
+    const arn = input.SecretId.startsWith('arn:')
+      ? input.SecretId
+      : ([...this.stack.secrets].find(([, name]) => name === input.SecretId)?.[0] ?? input.SecretId);
     const needs: Need[] = [[`secretsmanager:${op}`, arn]];
-    if (!this.authorize(fn, 'secretsmanager', needs)) return json(400, { __type: 'AccessDeniedException', message: this.denied(fn, needs) });
+    if (!this.authorize(fn, 'secretsmanager', needs))
+      return json(400, { __type: 'AccessDeniedException', message: this.denied(fn, needs) });
     const value = this.secretValues.get(arn);
-    if (value === undefined) return json(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
+    if (value === undefined)
+      return json(400, {
+        __type: 'ResourceNotFoundException',
+        message: "Secrets Manager can't find the specified secret.",
+      });
     if (op !== 'GetSecretValue') {
       this.unsupported.push(`${fn.logicalId}: secretsmanager ${op}`);
       return json(400, { __type: 'UnknownOperationException', message: op });
     }
-    return json(200, { ARN: arn, Name: arn.split(':').pop(), SecretString: value, VersionId: 'v1', VersionStages: ['AWSCURRENT'], CreatedDate: 1767225600 }, { 'content-type': 'application/x-amz-json-1.1' });
+    return json(
+      200,
+      {
+        ARN: arn,
+        Name: arn.split(':').pop(),
+        SecretString: value,
+        VersionId: 'v1',
+        VersionStages: ['AWSCURRENT'],
+        CreatedDate: 1767225600,
+      },
+      { 'content-type': 'application/x-amz-json-1.1' },
+    );
   }
 
   private iot(fn: SimFunction, req: IncomingMessage, body: Buffer): Reply {
@@ -298,7 +373,11 @@ export class SimEndpoint {
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const arn = (resource: string) => `arn:aws:iot:${this.stack.region}:${this.stack.account}:${resource}`;
     const input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, any>) : {};
-    const err = (status: number, type: string, message: string): Reply => ({ status, headers: { 'content-type': 'application/json', 'x-amzn-errortype': type }, body: JSON.stringify({ message }) });
+    const err = (status: number, type: string, message: string): Reply => ({
+      status,
+      headers: { 'content-type': 'application/json', 'x-amzn-errortype': type },
+      body: JSON.stringify({ message }),
+    });
     let action: string;
     let needs: Need[];
     if (parts[0] === 'things' && parts.length === 2) {
@@ -306,7 +385,8 @@ export class SimEndpoint {
       needs = [[`iot:${action}`, arn(`thing/${parts[1]}`)]];
       if (input.thingTypeName) needs.push([`iot:${action}`, arn(`thingtype/${input.thingTypeName}`)]);
     } else if (parts[0] === 'things' && parts[2] === 'principals') {
-      action = { PUT: 'AttachThingPrincipal', DELETE: 'DetachThingPrincipal', GET: 'ListThingPrincipals' }[method] ?? '';
+      action =
+        { PUT: 'AttachThingPrincipal', DELETE: 'DetachThingPrincipal', GET: 'ListThingPrincipals' }[method] ?? '';
       needs = [[`iot:${action}`, arn(`thing/${parts[1]}`)]];
     } else if (parts[0] === 'certificates' && parts.length === 2) {
       action = { GET: 'DescribeCertificate', PUT: 'UpdateCertificate' }[method] ?? '';
@@ -323,19 +403,37 @@ export class SimEndpoint {
     const name = parts[1]!;
     this.iotCalls.push({ action, target: name, detail: input });
     const thing = this.things.get(name);
-    const ok = (value: unknown = {}): Reply => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
+    const ok = (value: unknown = {}): Reply => ({
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(value),
+    });
     switch (action) {
       case 'CreateThing':
         if (thing) return err(409, 'ResourceAlreadyExistsException', 'exists');
-        this.things.set(name, { thingName: name, thingTypeName: input.thingTypeName, attributes: input.attributePayload?.attributes ?? {}, version: 1, principals: new Set() });
+        this.things.set(name, {
+          thingName: name,
+          thingTypeName: input.thingTypeName,
+          attributes: input.attributePayload?.attributes ?? {},
+          version: 1,
+          principals: new Set(),
+        });
         return ok({ thingName: name, thingArn: arn(`thing/${name}`), thingId: randomUUID() });
       case 'DescribeThing':
         if (!thing) return err(404, 'ResourceNotFoundException', 'no thing');
-        return ok({ thingName: name, thingTypeName: thing.thingTypeName, attributes: thing.attributes, version: thing.version });
+        return ok({
+          thingName: name,
+          thingTypeName: thing.thingTypeName,
+          attributes: thing.attributes,
+          version: thing.version,
+        });
       case 'UpdateThing':
         if (!thing) return err(404, 'ResourceNotFoundException', 'no thing');
-        if (input.expectedVersion !== undefined && input.expectedVersion !== thing.version) return err(409, 'VersionConflictException', 'version');
-        thing.attributes = input.attributePayload?.merge ? { ...thing.attributes, ...input.attributePayload.attributes } : (input.attributePayload?.attributes ?? thing.attributes);
+        if (input.expectedVersion !== undefined && input.expectedVersion !== thing.version)
+          return err(409, 'VersionConflictException', 'version');
+        thing.attributes = input.attributePayload?.merge
+          ? { ...thing.attributes, ...input.attributePayload.attributes }
+          : (input.attributePayload?.attributes ?? thing.attributes);
         for (const [k, v] of Object.entries(thing.attributes)) if (v === '') delete thing.attributes[k];
         thing.version++;
         return ok();

@@ -7,7 +7,10 @@
 import type { PolicyStatement } from './template';
 
 function wildcard(pattern: string, flags = ''): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, flags);
 }
 
@@ -22,7 +25,8 @@ function matches(pattern: string, value: string, caseInsensitive: boolean): bool
 export type Decision = 'allowed' | 'implicitDeny' | 'explicitDeny';
 
 export function evaluate(statements: readonly PolicyStatement[], action: string, resource: string): Decision {
-  const applies = (s: PolicyStatement) => s.Action.some((a) => matches(a, action, true)) && s.Resource.some((r) => matches(r, resource, false));
+  const applies = (s: PolicyStatement) =>
+    s.Action.some((a) => matches(a, action, true)) && s.Resource.some((r) => matches(r, resource, false));
   if (statements.some((s) => s.Effect === 'Deny' && applies(s))) return 'explicitDeny';
   if (statements.some((s) => s.Effect === 'Allow' && !s.Condition && applies(s))) return 'allowed';
   return 'implicitDeny';

@@ -46,7 +46,10 @@ function sdkClosure(): string[] {
     const manifest = path.join(NODE_MODULES, name, 'package.json');
     if (!existsSync(manifest)) continue; // an optional dependency that is not installed
     seen.add(name);
-    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as {
+      dependencies?: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+    };
     queue.push(...Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies }));
   }
   return [...seen].sort();
@@ -132,7 +135,12 @@ export class LambdaContainer {
       // Node 20 here (the runtime is Node 22): keep the SDK's Node version notice out of the logs.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
-    this.child = fork(settings.bootstrap, [], { cwd: fn.assetDir, env, execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    this.child = fork(settings.bootstrap, [], {
+      cwd: fn.assetDir,
+      env,
+      execArgv: [],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
     const keep = (chunk: Buffer) => {
       this.output.push(chunk.toString('utf8'));
       if (this.output.length > 400) this.output.splice(0, this.output.length - 400);
@@ -144,7 +152,9 @@ export class LambdaContainer {
         if (msg.type === 'ready' && !msg.error) resolve(msg.initMs);
         else reject(new Error(`${fn.logicalId}: the bundle failed to load in the runtime: ${msg.error}`));
       });
-      this.child.once('exit', (code) => reject(new Error(`${fn.logicalId}: the runtime exited with ${code} before init\n${this.logs()}`)));
+      this.child.once('exit', (code) =>
+        reject(new Error(`${fn.logicalId}: the runtime exited with ${code} before init\n${this.logs()}`)),
+      );
     });
     this.child.on('message', (msg: any) => {
       if (msg.type !== 'result' && msg.type !== 'error') return;
@@ -154,7 +164,8 @@ export class LambdaContainer {
     });
     this.child.on('exit', (code) => {
       this.exited = true;
-      for (const done of this.pending.values()) done({ ok: false, error: { name: 'Runtime.ExitError', message: `exited with ${code}` } });
+      for (const done of this.pending.values())
+        done({ ok: false, error: { name: 'Runtime.ExitError', message: `exited with ${code}` } });
       this.pending.clear();
     });
   }
@@ -175,7 +186,14 @@ export class LambdaContainer {
     };
     return new Promise((resolve) => {
       this.pending.set(requestId, resolve);
-      this.child.send({ type: 'invoke', id: requestId, event, context, traceId, timeoutMs: this.fn.timeoutSeconds * 1000 });
+      this.child.send({
+        type: 'invoke',
+        id: requestId,
+        event,
+        context,
+        traceId,
+        timeoutMs: this.fn.timeoutSeconds * 1000,
+      });
     });
   }
 

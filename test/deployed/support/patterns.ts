@@ -5,7 +5,8 @@
 type Pattern = Record<string, unknown>;
 
 function matchValue(rule: unknown, value: unknown, present: boolean): boolean {
-  if (rule === null || typeof rule !== 'object') return present && (Array.isArray(value) ? value.some((v) => v === rule) : value === rule);
+  if (rule === null || typeof rule !== 'object')
+    return present && (Array.isArray(value) ? value.some((v) => v === rule) : value === rule);
   const op = rule as Record<string, unknown>;
   const [name] = Object.keys(op);
   const arg = op[name!];
@@ -34,7 +35,13 @@ export function matchesPattern(pattern: Pattern, event: Record<string, unknown>)
     const present = event !== null && typeof event === 'object' && key in event;
     const value = present ? event[key] : undefined;
     if (Array.isArray(rule)) return rule.some((r) => matchValue(r, value, present));
-    if (rule !== null && typeof rule === 'object') return present && value !== null && typeof value === 'object' && matchesPattern(rule as Pattern, value as Record<string, unknown>);
+    if (rule !== null && typeof rule === 'object')
+      return (
+        present &&
+        value !== null &&
+        typeof value === 'object' &&
+        matchesPattern(rule as Pattern, value as Record<string, unknown>)
+      );
     throw new Error(`event pattern value for ${key} must be a list or an object`);
   });
 }

@@ -37,7 +37,12 @@ function scopePrefixSupported(): boolean {
  * plain http to a loopback host), so its port is chosen before synthesis.
  */
 export function profiles(caPort: number): Profile[] {
-  const jwt = { type: 'jwt', issuer: ISSUER, audience: [CLIENT_ID], ...(scopePrefixSupported() ? { scopePrefix: SCOPE_PREFIX } : {}) };
+  const jwt = {
+    type: 'jwt',
+    issuer: ISSUER,
+    audience: [CLIENT_ID],
+    ...(scopePrefixSupported() ? { scopePrefix: SCOPE_PREFIX } : {}),
+  };
   return [
     { name: 'defaults', settings: {} },
     {

@@ -22,7 +22,10 @@ const inDays = (days: number) => new Date(Date.now() + days * DAY);
 
 export function readManifest(): Manifest {
   const file = process.env[MANIFEST_ENV];
-  if (!file) throw new Error(`${MANIFEST_ENV} is not set: run through \`npm run test:deployed\` (jest -c jest.deployed.config.js)`);
+  if (!file)
+    throw new Error(
+      `${MANIFEST_ENV} is not set: run through \`npm run test:deployed\` (jest -c jest.deployed.config.js)`,
+    );
   return JSON.parse(readFileSync(file, 'utf8')) as Manifest;
 }
 
@@ -44,7 +47,12 @@ export async function startCaFake(port: number): Promise<CaFake> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, body: Buffer.concat(chunks).toString('utf8') });
+      requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        authorization: req.headers.authorization,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ serial_number: (req.url ?? '').split('/').at(-2), status: 'REVOKED' }));
     });
@@ -76,11 +84,21 @@ async function routeSteps(indexed: boolean): Promise<Step[]> {
   const id2 = await certificate({ notAfter: inDays(200), subject: 'CN=sim-2' });
   return [
     { method: 'GET', path: '/v2/openapi.json' },
-    { method: 'POST', path: '/v2/devices', body: { id: 'sim-1', dms_id: 'dms-sim', metadata: { model: 'x1', site: { region: 'eu' } } }, status: 201 },
+    {
+      method: 'POST',
+      path: '/v2/devices',
+      body: { id: 'sim-1', dms_id: 'dms-sim', metadata: { model: 'x1', site: { region: 'eu' } } },
+      status: 201,
+    },
     { method: 'POST', path: '/v2/devices', body: { id: 'sim-2', dms_id: 'dms-sim', tags: ['eu'] }, status: 201 },
     { method: 'GET', path: '/v2/devices', query: { page_size: '10' } },
     { method: 'GET', path: '/v2/devices/sim-1' },
-    { method: 'PATCH', path: '/v2/devices/sim-1', body: [{ op: 'add', path: '/tags/-', value: 'sim' }], headers: { 'content-type': 'application/json-patch+json' } },
+    {
+      method: 'PATCH',
+      path: '/v2/devices/sim-1',
+      body: [{ op: 'add', path: '/tags/-', value: 'sim' }],
+      headers: { 'content-type': 'application/json-patch+json' },
+    },
     { method: 'PUT', path: '/v2/devices/sim-1/idslot', body: { certificate: id1.pem } },
     { method: 'PUT', path: '/v2/devices/sim-1/slots/tls-server', body: { certificate: tls.pem } },
     { method: 'GET', path: '/v2/devices/sim-1/slots/identity/versions/0' },
@@ -92,11 +110,24 @@ async function routeSteps(indexed: boolean): Promise<Step[]> {
     { method: 'GET', path: '/v2/stats/metadata/model', status: indexed ? '200|409' : '400' },
     { method: 'GET', path: '/v2/dms' },
     { method: 'GET', path: '/v2/dms/dms-sim' },
-    { method: 'PUT', path: '/v2/dms/dms-sim', body: { name: 'Simulated', settings: { preventive_delta: '60d', critical_delta: '14d' } } },
-    { method: 'POST', path: '/v2/device-groups', body: { id: 'grp-sim', name: 'Sim fleet', criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-sim' }] }, status: 201 },
+    {
+      method: 'PUT',
+      path: '/v2/dms/dms-sim',
+      body: { name: 'Simulated', settings: { preventive_delta: '60d', critical_delta: '14d' } },
+    },
+    {
+      method: 'POST',
+      path: '/v2/device-groups',
+      body: { id: 'grp-sim', name: 'Sim fleet', criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-sim' }] },
+      status: 201,
+    },
     { method: 'GET', path: '/v2/device-groups' },
     { method: 'GET', path: '/v2/device-groups/grp-sim' },
-    { method: 'PUT', path: '/v2/device-groups/grp-sim', body: { name: 'Sim fleet 2', criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-sim' }] } },
+    {
+      method: 'PUT',
+      path: '/v2/device-groups/grp-sim',
+      body: { name: 'Sim fleet 2', criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-sim' }] },
+    },
     { method: 'GET', path: '/v2/device-groups/grp-sim/devices' },
     { method: 'GET', path: '/v2/device-groups/grp-sim/stats' },
     { method: 'PUT', path: '/v2/devices/sim-2/idslot', body: { certificate: id2.pem } },
@@ -104,18 +135,52 @@ async function routeSteps(indexed: boolean): Promise<Step[]> {
     { method: 'DELETE', path: '/v2/device-groups/grp-sim' },
     // The Lamassu-compatible edge.
     { method: 'GET', path: '/api/devmanager/health', ifRouted: true },
-    { method: 'POST', path: `${V1}/devices`, body: { id: 'lam-1', dms_id: 'dms-lam', alias: 'camera', tags: [], metadata: { model: 'l1' }, icon: '', icon_color: '' } },
+    {
+      method: 'POST',
+      path: `${V1}/devices`,
+      body: {
+        id: 'lam-1',
+        dms_id: 'dms-lam',
+        alias: 'camera',
+        tags: [],
+        metadata: { model: 'l1' },
+        icon: '',
+        icon_color: '',
+      },
+    },
     { method: 'GET', path: `${V1}/devices` },
     { method: 'GET', path: `${V1}/devices/lam-1` },
     { method: 'GET', path: `${V1}/devices/dms/dms-lam` },
     { method: 'PUT', path: `${V1}/devices/lam-1/metadata`, body: { metadata: { model: 'l2' } } },
-    { method: 'PATCH', path: `${V1}/devices/lam-1/metadata`, body: { patches: [{ op: 'add', path: '/site', value: 'b1' }] } },
-    { method: 'PUT', path: `${V1}/devices/lam-1/idslot`, body: { status: 'ACTIVE', active_version: 0, type: 'x509', versions: { '0': v1Cert.serial }, expiration_date: inDays(300).toISOString() } },
+    {
+      method: 'PATCH',
+      path: `${V1}/devices/lam-1/metadata`,
+      body: { patches: [{ op: 'add', path: '/site', value: 'b1' }] },
+    },
+    {
+      method: 'PUT',
+      path: `${V1}/devices/lam-1/idslot`,
+      body: {
+        status: 'ACTIVE',
+        active_version: 0,
+        type: 'x509',
+        versions: { '0': v1Cert.serial },
+        expiration_date: inDays(300).toISOString(),
+      },
+    },
     { method: 'GET', path: `${V1}/stats` },
-    { method: 'POST', path: `${V1}/device-groups`, body: { id: 'lgrp', name: 'Lamassu group', criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-lam' }] } },
+    {
+      method: 'POST',
+      path: `${V1}/device-groups`,
+      body: { id: 'lgrp', name: 'Lamassu group', criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-lam' }] },
+    },
     { method: 'GET', path: `${V1}/device-groups` },
     { method: 'GET', path: `${V1}/device-groups/lgrp` },
-    { method: 'PUT', path: `${V1}/device-groups/lgrp`, body: { name: 'Lamassu group 2', criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-lam' }] } },
+    {
+      method: 'PUT',
+      path: `${V1}/device-groups/lgrp`,
+      body: { name: 'Lamassu group 2', criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-lam' }] },
+    },
     { method: 'GET', path: `${V1}/device-groups/lgrp/devices` },
     { method: 'GET', path: `${V1}/device-groups/lgrp/stats` },
     { method: 'DELETE', path: `${V1}/device-groups/lgrp` },
@@ -141,8 +206,20 @@ export async function driveRoutes(world: World): Promise<RouteOutcome[]> {
   for (const step of await routeSteps(isIndexed(world, 'model'))) {
     // Coverage stays strict: a route of the template that no step reaches fails the flow test.
     if (step.ifRouted && !world.hasRoute(step.method, step.path)) continue;
-    const r: ApiResponse = await world.request(step.method, step.path, { body: step.body, query: step.query, headers: step.headers });
-    outcomes.push({ routeKey: r.route.routeKey, function: r.route.function.logicalId, status: r.status, expected: step.status ? String(step.status) : '2xx', calls: r.invocation.calls, rounds: r.invocation.rounds, body: r.body });
+    const r: ApiResponse = await world.request(step.method, step.path, {
+      body: step.body,
+      query: step.query,
+      headers: step.headers,
+    });
+    outcomes.push({
+      routeKey: r.route.routeKey,
+      function: r.route.function.logicalId,
+      status: r.status,
+      expected: step.status ? String(step.status) : '2xx',
+      calls: r.invocation.calls,
+      rounds: r.invocation.rounds,
+      body: r.body,
+    });
   }
   return outcomes;
 }
@@ -152,11 +229,14 @@ function must(r: ApiResponse, ok: (r: ApiResponse) => boolean): void {
   if (!ok(r)) throw new Error(`${r.route.routeKey} answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
 }
 
-export const meetsExpectation = (o: RouteOutcome) => (o.expected === '2xx' ? o.status >= 200 && o.status < 300 : o.expected.split('|').includes(String(o.status)));
+export const meetsExpectation = (o: RouteOutcome) =>
+  o.expected === '2xx' ? o.status >= 200 && o.status < 300 : o.expected.split('|').includes(String(o.status));
 
 /** True when the profile's functions index a metadata key (INDEXED_METADATA_KEYS from the template). */
 export function isIndexed(world: World, key: string): boolean {
-  return [...world.stack.functions.values()].some((f) => (f.environment.INDEXED_METADATA_KEYS ?? '').split(',').includes(key));
+  return [...world.stack.functions.values()].some((f) =>
+    (f.environment.INDEXED_METADATA_KEYS ?? '').split(',').includes(key),
+  );
 }
 
 /** The denials as one readable line each: function, action, resource. */
@@ -165,7 +245,9 @@ export function describeDenials(world: World): string[] {
 }
 
 export function describeFailures(world: World): string[] {
-  return world.failures.map((f) => `${f.function} (${f.trigger}): ${f.error}\n${f.logs.split('\n').slice(-12).join('\n')}`);
+  return world.failures.map(
+    (f) => `${f.function} (${f.trigger}): ${f.error}\n${f.logs.split('\n').slice(-12).join('\n')}`,
+  );
 }
 
 /** The IoT certificate id of a PEM: its SHA-256 fingerprint, lower-case hex. */
@@ -173,30 +255,63 @@ export function iotCertificateId(pem: string): string {
   return new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
 }
 
-
 /** A device bound to a certificate the CA then revokes: the CA's `certificate.status.update` on the bus. */
 export async function certificateStatusFlow(w: World): Promise<void> {
   const { pem, serial } = await certificate({ notAfter: inDays(200), subject: 'CN=sim-ca-1' });
-  must(await w.request('POST', '/v2/devices', { body: { id: 'sim-ca-1', dms_id: 'dms-sim' } }), (r) => r.status === 201);
+  must(
+    await w.request('POST', '/v2/devices', { body: { id: 'sim-ca-1', dms_id: 'dms-sim' } }),
+    (r) => r.status === 201,
+  );
   // Registered in AWS IoT, as a device's certificate would be: the sync attaches it to the thing.
   w.endpoint.certificates.set(iotCertificateId(pem), 'ACTIVE');
   must(await w.request('PUT', '/v2/devices/sim-ca-1/idslot', { body: { certificate: pem } }), (r) => r.status === 200);
   await w.settle();
   const bus = w.stack.busNames[0]!;
-  const rule = w.stack.rules.find((r) => (r.pattern?.['detail-type'] as string[] | undefined)?.includes('certificate.status.update'));
+  const rule = w.stack.rules.find((r) =>
+    (r.pattern?.['detail-type'] as string[] | undefined)?.includes('certificate.status.update'),
+  );
   const source = (rule?.pattern?.source as string[])[0]!;
   const time = new Date().toISOString();
   w.putEvent(bus, {
-    version: '0', id: 'ca-event-1', 'detail-type': 'certificate.status.update', source, account: w.stack.account, time, region: w.stack.region, resources: [],
-    detail: { specversion: '1.0', id: 'ca-1', source, type: 'certificate.status.update', subject: `certificate/${serial}`, time, datacontenttype: 'application/json', data: { updated: { serial_number: serial, status: 'REVOKED', revocation_reason: 'KeyCompromise' } } },
+    version: '0',
+    id: 'ca-event-1',
+    'detail-type': 'certificate.status.update',
+    source,
+    account: w.stack.account,
+    time,
+    region: w.stack.region,
+    resources: [],
+    detail: {
+      specversion: '1.0',
+      id: 'ca-1',
+      source,
+      type: 'certificate.status.update',
+      subject: `certificate/${serial}`,
+      time,
+      datacontenttype: 'application/json',
+      data: { updated: { serial_number: serial, status: 'REVOKED', revocation_reason: 'KeyCompromise' } },
+    },
   });
 }
 
 /** A device of a DMS whose renewal policy then moves its renewal boundary into the past. */
 export async function policyChange(w: World): Promise<void> {
-  must(await w.request('POST', '/v2/devices', { body: { id: 'sim-sweep', dms_id: 'dms-sweep' } }), (r) => r.status === 201);
-  must(await w.request('PUT', '/v2/devices/sim-sweep/idslot', { body: { certificate: (await certificate({ notAfter: inDays(80) })).pem } }), (r) => r.body?.status === 'ACTIVE');
-  must(await w.request('PUT', '/v2/dms/dms-sweep', { body: { settings: { preventive_delta: '90d', critical_delta: '30d' } } }), (r) => r.status === 200);
+  must(
+    await w.request('POST', '/v2/devices', { body: { id: 'sim-sweep', dms_id: 'dms-sweep' } }),
+    (r) => r.status === 201,
+  );
+  must(
+    await w.request('PUT', '/v2/devices/sim-sweep/idslot', {
+      body: { certificate: (await certificate({ notAfter: inDays(80) })).pem },
+    }),
+    (r) => r.body?.status === 'ACTIVE',
+  );
+  must(
+    await w.request('PUT', '/v2/dms/dms-sweep', {
+      body: { settings: { preventive_delta: '90d', critical_delta: '30d' } },
+    }),
+    (r) => r.status === 200,
+  );
 }
 
 /** Registers the test file's tests for one profile. */
@@ -210,8 +325,11 @@ export function simulateProfile(name: ProfileName): void {
   beforeAll(async () => {
     if (!result.ok) return;
     world = await startWorld(result);
-    if ([...world.stack.functions.values()].some((f) => f.environment.CA_API_URL)) ca = await startCaFake(manifest.caPort);
-    const caSecret = [...world.stack.functions.values()].map((f) => f.environment.CA_AUTH_HEADER_SECRET_ARN).find(Boolean);
+    if ([...world.stack.functions.values()].some((f) => f.environment.CA_API_URL))
+      ca = await startCaFake(manifest.caPort);
+    const caSecret = [...world.stack.functions.values()]
+      .map((f) => f.environment.CA_AUTH_HEADER_SECRET_ARN)
+      .find(Boolean);
     if (caSecret) world.endpoint.secretValues.set(caSecret, 'Bearer sim-ca-token');
   });
   afterAll(async () => {
@@ -228,14 +346,18 @@ export function simulateProfile(name: ProfileName): void {
     expect(result.error).toBeUndefined();
     expect(result.ok).toBe(true);
     // Both plugins of bin/app.ts ran over the template and found nothing unacknowledged.
-    const report = JSON.parse(readFileSync(path.join(result.outdir, 'validation-report.json'), 'utf8')) as { pluginReports: { pluginName: string; conclusion: string }[] };
+    const report = JSON.parse(readFileSync(path.join(result.outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: { pluginName: string; conclusion: string }[];
+    };
     expect(report.pluginReports.find((p) => p.pluginName === 'cdk-validator-cfnguard')?.conclusion).toBe('success');
   });
 
   it('serves every route of the template from its bundle, under its role, with its environment', async () => {
     const w = needWorld();
     const outcomes = await driveRoutes(w);
-    const missed = outcomes.filter((o) => !meetsExpectation(o)).map((o) => `${o.routeKey} → ${o.status} (expected ${o.expected}): ${JSON.stringify(o.body).slice(0, 300)}`);
+    const missed = outcomes
+      .filter((o) => !meetsExpectation(o))
+      .map((o) => `${o.routeKey} → ${o.status} (expected ${o.expected}): ${JSON.stringify(o.body).slice(0, 300)}`);
     expect(missed).toEqual([]);
     const called = new Set(outcomes.map((o) => o.routeKey));
     expect(w.stack.routes.map((r) => r.routeKey).filter((k) => !called.has(k))).toEqual([]);
@@ -256,11 +378,19 @@ export function simulateProfile(name: ProfileName): void {
     await certificateStatusFlow(w);
     await w.settle();
     expect(describeFailures(w)).toEqual([]);
-    expect((await w.request('GET', '/v2/devices/sim-ca-1')).body).toMatchObject({ status: 'REVOKED', identity: { status: 'REVOKED' } });
-    if (w.stack.functions.size > 0 && [...w.stack.functions.values()].some((f) => f.environment.IOT_SYNC_ENABLED === 'true')) {
+    expect((await w.request('GET', '/v2/devices/sim-ca-1')).body).toMatchObject({
+      status: 'REVOKED',
+      identity: { status: 'REVOKED' },
+    });
+    if (
+      w.stack.functions.size > 0 &&
+      [...w.stack.functions.values()].some((f) => f.environment.IOT_SYNC_ENABLED === 'true')
+    ) {
       // The IoT sync followed the device: a thing with the certificate attached, then marked revoked.
       expect(w.endpoint.things.get('sim-ca-1')?.attributes.status).toBe('REVOKED');
-      expect(w.endpoint.iotCalls.map((c) => c.action)).toEqual(expect.arrayContaining(['CreateThing', 'AttachThingPrincipal']));
+      expect(w.endpoint.iotCalls.map((c) => c.action)).toEqual(
+        expect.arrayContaining(['CreateThing', 'AttachThingPrincipal']),
+      );
     }
     if (ca) {
       // The CA caller put the revocation of the decommissioned Lamassu device's identity, with the secret's header.

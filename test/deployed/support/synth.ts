@@ -23,7 +23,9 @@ export interface SynthResult {
 export async function synthProfile(profile: Profile, outdir: string): Promise<SynthResult> {
   const started = Date.now();
   rmSync(outdir, { recursive: true, force: true });
-  const cdkJson = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+  const cdkJson = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
   const context = {
     ...cdkJson.context,
     // What the CLI adds by default.
@@ -43,14 +45,23 @@ export async function synthProfile(profile: Profile, outdir: string): Promise<Sy
   };
   const output: string[] = [];
   const code = await new Promise<number | null>((resolve) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(REPO_ROOT, 'bin', 'app.ts')], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(REPO_ROOT, 'bin', 'app.ts')],
+      { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     child.stdout.on('data', (c: Buffer) => output.push(c.toString()));
     child.stderr.on('data', (c: Buffer) => output.push(c.toString()));
     child.on('close', resolve);
   });
   const ms = Date.now() - started;
-  const log = output.join('').split('\n').filter((l) => !/^\s*(\.\.\.|⚡|Bundling asset)/.test(l) && l.trim() !== '' && l.length < 1000).join('\n');
-  if (code !== 0) return { profile: profile.name, outdir, ok: false, error: `synth exited with ${code}:\n${log.slice(-6000)}`, ms };
+  const log = output
+    .join('')
+    .split('\n')
+    .filter((l) => !/^\s*(\.\.\.|⚡|Bundling asset)/.test(l) && l.trim() !== '' && l.length < 1000)
+    .join('\n');
+  if (code !== 0)
+    return { profile: profile.name, outdir, ok: false, error: `synth exited with ${code}:\n${log.slice(-6000)}`, ms };
   const template = readdirSync(outdir).find((f) => f.endsWith('.template.json'));
   if (!template) return { profile: profile.name, outdir, ok: false, error: 'no template in cdk.out', ms };
   return { profile: profile.name, outdir, ok: true, stackName: template.replace(/\.template\.json$/, ''), ms };

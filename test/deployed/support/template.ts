@@ -103,14 +103,20 @@ export interface SimStack {
 const STREAM_LABEL = '2026-01-01T00:00:00.000';
 
 export function loadStack(cdkOut: string, stackName: string, account: string, region: string): SimStack {
-  const template = JSON.parse(readFileSync(path.join(cdkOut, `${stackName}.template.json`), 'utf8')) as { Resources: Record<string, CfnResource> };
+  const template = JSON.parse(readFileSync(path.join(cdkOut, `${stackName}.template.json`), 'utf8')) as {
+    Resources: Record<string, CfnResource>;
+  };
   const assetsFile = path.join(cdkOut, `${stackName}.assets.json`);
   const assets = (existsSync(assetsFile) ? JSON.parse(readFileSync(assetsFile, 'utf8')) : { files: {} }) as {
-    files: Record<string, { source: { path: string; packaging?: string }; destinations: Record<string, { objectKey: string }> }>;
+    files: Record<
+      string,
+      { source: { path: string; packaging?: string }; destinations: Record<string, { objectKey: string }> }
+    >;
   };
   const assetDirByKey = new Map<string, string>();
   for (const file of Object.values(assets.files)) {
-    for (const d of Object.values(file.destinations)) assetDirByKey.set(d.objectKey, path.join(cdkOut, file.source.path));
+    for (const d of Object.values(file.destinations))
+      assetDirByKey.set(d.objectKey, path.join(cdkOut, file.source.path));
   }
   const resources = template.Resources;
   const shortStack = stackName.slice(0, 20);
@@ -118,7 +124,8 @@ export function loadStack(cdkOut: string, stackName: string, account: string, re
     const r = resources[id];
     if (!r) throw new Error(`no resource ${id} in ${stackName}`);
     const p = r.Properties ?? {};
-    const explicit = p.TableName ?? p.QueueName ?? p.FunctionName ?? p.Name ?? p.ThingTypeName ?? p.LogGroupName ?? p.RoleName;
+    const explicit =
+      p.TableName ?? p.QueueName ?? p.FunctionName ?? p.Name ?? p.ThingTypeName ?? p.LogGroupName ?? p.RoleName;
     if (typeof explicit === 'string') return explicit;
     // CloudFormation's generated names: <stack>-<logical id>-<suffix>.
     return `${shortStack}-${id.slice(0, 40)}-SIM${(hash(id) >>> 0).toString(36).toUpperCase()}`;
@@ -212,7 +219,9 @@ export function loadStack(cdkOut: string, stackName: string, account: string, re
       const arg = v[k];
       if (k === 'Ref') return ref(arg as string);
       if (k === 'Fn::GetAtt') {
-        const [id, attr] = Array.isArray(arg) ? (arg as [string, string]) : (String(arg).split('.') as [string, string]);
+        const [id, attr] = Array.isArray(arg)
+          ? (arg as [string, string])
+          : (String(arg).split('.') as [string, string]);
         return getAtt(id, attr);
       }
       if (k === 'Fn::Join') {
@@ -248,7 +257,8 @@ export function loadStack(cdkOut: string, stackName: string, account: string, re
     const attached = ids('AWS::IAM::Policy')
       .filter(([, pol]) => (pol.Properties?.Roles ?? []).some((r: any) => r?.Ref === roleId))
       .flatMap(([, pol]) => pol.Properties!.PolicyDocument.Statement);
-    if ((resources[roleId]?.Properties?.ManagedPolicyArns ?? []).length > 0) throw new Error(`role ${roleId} has managed policies: the simulation only reads inline and attached ones`);
+    if ((resources[roleId]?.Properties?.ManagedPolicyArns ?? []).length > 0)
+      throw new Error(`role ${roleId} has managed policies: the simulation only reads inline and attached ones`);
     return [...inline, ...attached].map((s: any) => ({
       Effect: s.Effect,
       Action: ([] as unknown[]).concat(s.Action).map(String),
@@ -263,7 +273,9 @@ export function loadStack(cdkOut: string, stackName: string, account: string, re
     const key = resolve(props.Code?.S3Key);
     // The assets manifest, else the asset metadata the CLI asks for (aws:cdk:enable-asset-metadata).
     const metadataPath = r.Metadata?.['aws:asset:path'] as string | undefined;
-    const assetDir = (typeof key === 'string' ? assetDirByKey.get(key) : undefined) ?? (metadataPath ? path.join(cdkOut, metadataPath) : undefined);
+    const assetDir =
+      (typeof key === 'string' ? assetDirByKey.get(key) : undefined) ??
+      (metadataPath ? path.join(cdkOut, metadataPath) : undefined);
     // Only Node.js bundles run here: CDK's own Python handler of the dashboard deployment does not.
     if (!assetDir || !props.Role || !String(props.Runtime ?? '').startsWith('nodejs')) continue;
     const roleId = props.Role['Fn::GetAtt']?.[0] as string;
@@ -275,14 +287,17 @@ export function loadStack(cdkOut: string, stackName: string, account: string, re
       handler: props.Handler,
       timeoutSeconds: props.Timeout ?? 3,
       memoryMb: props.MemorySize ?? 128,
-      environment: Object.fromEntries(Object.entries(props.Environment?.Variables ?? {}).map(([k, v]) => [k, String(resolve(v))])),
+      environment: Object.fromEntries(
+        Object.entries(props.Environment?.Variables ?? {}).map(([k, v]) => [k, String(resolve(v))]),
+      ),
       roleLogicalId: roleId,
       roleArn: getAtt(roleId, 'Arn'),
       statements: statementsOf(roleId),
       tracing: props.TracingConfig?.Mode === 'Active',
     });
   }
-  const functionByArn = (arn: unknown): SimFunction | undefined => [...functions.values()].find((f) => f.arn === arn || f.name === arn);
+  const functionByArn = (arn: unknown): SimFunction | undefined =>
+    [...functions.values()].find((f) => f.arn === arn || f.name === arn);
 
   // Routes: route → integration → function.
   const routes: SimRoute[] = [];
@@ -293,9 +308,17 @@ export function loadStack(cdkOut: string, stackName: string, account: string, re
     const integration = resources[integrationId]!.Properties!;
     const fn = functionByArn(resolve(integration.IntegrationUri));
     if (!fn) throw new Error(`route ${p.RouteKey}: integration ${target} is not a simulated function`);
-    if (integration.PayloadFormatVersion !== '2.0') throw new Error(`route ${p.RouteKey}: payload format ${integration.PayloadFormatVersion}`);
+    if (integration.PayloadFormatVersion !== '2.0')
+      throw new Error(`route ${p.RouteKey}: payload format ${integration.PayloadFormatVersion}`);
     const [method, routePath] = String(p.RouteKey).split(' ') as [string, string];
-    routes.push({ routeKey: p.RouteKey, method, path: routePath, function: fn, authorizationType: p.AuthorizationType ?? 'NONE', scopes: p.AuthorizationScopes ?? [] });
+    routes.push({
+      routeKey: p.RouteKey,
+      method,
+      path: routePath,
+      function: fn,
+      authorizationType: p.AuthorizationType ?? 'NONE',
+      scopes: p.AuthorizationScopes ?? [],
+    });
   }
 
   const rules: SimRule[] = ids('AWS::Events::Rule').map(([id, r]) => {
@@ -329,8 +352,16 @@ export function loadStack(cdkOut: string, stackName: string, account: string, re
 
   const queues = new Map<string, SimQueue>();
   for (const [id, r] of ids('AWS::SQS::Queue')) {
-    const redrive = r.Properties?.RedrivePolicy ? (resolve(r.Properties.RedrivePolicy) as SimQueue['redrive']) : undefined;
-    queues.set(getAtt(id, 'Arn'), { logicalId: id, name: physicalName(id), arn: getAtt(id, 'Arn'), url: ref(id), redrive });
+    const redrive = r.Properties?.RedrivePolicy
+      ? (resolve(r.Properties.RedrivePolicy) as SimQueue['redrive'])
+      : undefined;
+    queues.set(getAtt(id, 'Arn'), {
+      logicalId: id,
+      name: physicalName(id),
+      arn: getAtt(id, 'Arn'),
+      url: ref(id),
+      redrive,
+    });
   }
   const secrets = new Map(ids('AWS::SecretsManager::Secret').map(([id]) => [ref(id), physicalName(id)]));
 

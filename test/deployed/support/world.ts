@@ -65,7 +65,11 @@ export class World {
 
   static async start(stack: SimStack, runtime: { nodePath: string; bootstrap: string }): Promise<World> {
     const engine = await startEngine({});
-    const client = new DynamoDBClient({ endpoint: engine.endpoint, region: stack.region, credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' } });
+    const client = new DynamoDBClient({
+      endpoint: engine.endpoint,
+      region: stack.region,
+      credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
+    });
     await ensureTable(client, stack.tableName);
     client.destroy();
     const world = new World(stack, engine, runtime);
@@ -102,11 +106,21 @@ export class World {
       this.containers.delete(oldest);
       void container.stop();
     }
-    c = new LambdaContainer(fn, { ...this.runtime, region: this.stack.region, account: this.stack.account, endpointUrl: this.endpoint.url, xrayDaemon: this.endpoint.xrayAddress, accessKeyId: (f) => this.endpoint.accessKeyOf(f) });
+    c = new LambdaContainer(fn, {
+      ...this.runtime,
+      region: this.stack.region,
+      account: this.stack.account,
+      endpointUrl: this.endpoint.url,
+      xrayDaemon: this.endpoint.xrayAddress,
+      accessKeyId: (f) => this.endpoint.accessKeyOf(f),
+    });
     this.containers.set(fn.logicalId, c);
-    void c.initMs.then((ms) => {
-      if (!this.initMs.has(fn.logicalId)) this.initMs.set(fn.logicalId, ms);
-    }, () => undefined);
+    void c.initMs.then(
+      (ms) => {
+        if (!this.initMs.has(fn.logicalId)) this.initMs.set(fn.logicalId, ms);
+      },
+      () => undefined,
+    );
     return c;
   }
 
@@ -121,13 +135,22 @@ export class World {
       try {
         const result = await container.invoke(event);
         this.invocations.push({ ...invocation, trigger, ok: result.ok });
-        if (!result.ok) this.failures.push({ function: fn.logicalId, trigger, error: `${result.error?.name}: ${result.error?.message}`, logs: container.logs().slice(-4000) });
+        if (!result.ok)
+          this.failures.push({
+            function: fn.logicalId,
+            trigger,
+            error: `${result.error?.name}: ${result.error?.message}`,
+            logs: container.logs().slice(-4000),
+          });
         return { ...result, invocation };
       } finally {
         this.endpoint.current.delete(fn.logicalId);
       }
     });
-    this.chains.set(fn.logicalId, run.catch(() => undefined));
+    this.chains.set(
+      fn.logicalId,
+      run.catch(() => undefined),
+    );
     return run;
   }
 
@@ -136,7 +159,11 @@ export class World {
   }
 
   /** An HTTP API request, as API Gateway (payload 2.0) hands it to the route's function. */
-  async request(method: string, rawPath: string, options: { body?: unknown; headers?: Record<string, string>; query?: Record<string, string> } = {}): Promise<ApiResponse> {
+  async request(
+    method: string,
+    rawPath: string,
+    options: { body?: unknown; headers?: Record<string, string>; query?: Record<string, string> } = {},
+  ): Promise<ApiResponse> {
     const route = this.stack.routes.find((r) => r.method === method && routePattern(r.path).test(rawPath));
     if (!route) throw new Error(`no route of the template for ${method} ${rawPath}`);
     const names = [...route.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
@@ -150,9 +177,16 @@ export class World {
       routeKey: route.routeKey,
       rawPath,
       rawQueryString: new URLSearchParams(query).toString(),
-      headers: { host: 'api.sim', 'user-agent': 'deploy-sim', ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}), ...options.headers },
+      headers: {
+        host: 'api.sim',
+        'user-agent': 'deploy-sim',
+        ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
+        ...options.headers,
+      },
       ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
-      ...(names.length ? { pathParameters: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(values[i]!)])) } : {}),
+      ...(names.length
+        ? { pathParameters: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(values[i]!)])) }
+        : {}),
       requestContext: {
         accountId: this.stack.account,
         apiId: 'simapi',
@@ -169,8 +203,20 @@ export class World {
       ...(body ? { body: body.toString('base64'), isBase64Encoded: true } : { isBase64Encoded: false }),
     };
     const result = await this.invoke(route.function, event, route.routeKey);
-    if (!result.ok) return { status: 502, headers: {}, body: { message: 'Internal Server Error', error: result.error }, route, invocation: result.invocation };
-    const r = result.result as { statusCode?: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean } | null;
+    if (!result.ok)
+      return {
+        status: 502,
+        headers: {},
+        body: { message: 'Internal Server Error', error: result.error },
+        route,
+        invocation: result.invocation,
+      };
+    const r = result.result as {
+      statusCode?: number;
+      headers?: Record<string, string>;
+      body?: string;
+      isBase64Encoded?: boolean;
+    } | null;
     const text = r?.isBase64Encoded ? Buffer.from(r.body ?? '', 'base64').toString('utf8') : (r?.body ?? '');
     let parsed: unknown = text;
     try {
@@ -178,7 +224,13 @@ export class World {
     } catch {
       // not JSON
     }
-    return { status: r?.statusCode ?? 200, headers: r?.headers ?? {}, body: parsed, route, invocation: result.invocation };
+    return {
+      status: r?.statusCode ?? 200,
+      headers: r?.headers ?? {},
+      body: parsed,
+      route,
+      invocation: result.invocation,
+    };
   }
 
   /** EventBridge: the event goes to every target of every rule on that bus whose pattern matches. */
@@ -201,7 +253,17 @@ export class World {
   async schedule(fn: SimFunction): Promise<InvokeResult & { invocation: Invocation }> {
     const rule = this.stack.rules.find((r) => r.schedule && r.targets.some((t) => t.arn === fn.arn));
     if (!rule) throw new Error(`no schedule targets ${fn.logicalId}`);
-    const event = { version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: this.stack.account, time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), region: this.stack.region, resources: [rule.arn], detail: {} };
+    const event = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: this.stack.account,
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: this.stack.region,
+      resources: [rule.arn],
+      detail: {},
+    };
     return this.invoke(fn, event, `schedule ${rule.logicalId}`);
   }
 
@@ -234,7 +296,12 @@ export class World {
           messageId: m.id,
           receiptHandle: m.id,
           body: m.body,
-          attributes: { ApproximateReceiveCount: String(m.receives), SentTimestamp: String(Date.now()), SenderId: 'AROASIM', ApproximateFirstReceiveTimestamp: String(Date.now()) },
+          attributes: {
+            ApproximateReceiveCount: String(m.receives),
+            SentTimestamp: String(Date.now()),
+            SenderId: 'AROASIM',
+            ApproximateFirstReceiveTimestamp: String(Date.now()),
+          },
           messageAttributes: {},
           md5OfBody: '',
           eventSource: 'aws:sqs',
@@ -244,13 +311,22 @@ export class World {
       };
       moved = true;
       const result = await this.invoke(source.function, event, `queue ${source.logicalId}`);
-      const failedIds = !result.ok ? batch.map((m) => m.id) : ((result.result?.batchItemFailures ?? []) as { itemIdentifier: string }[]).map((f) => f.itemIdentifier);
+      const failedIds = !result.ok
+        ? batch.map((m) => m.id)
+        : ((result.result?.batchItemFailures ?? []) as { itemIdentifier: string }[]).map((f) => f.itemIdentifier);
       const q = this.stack.queues.get(arn);
       for (const m of batch.filter((b) => failedIds.includes(b.id))) {
-        if (q?.redrive && m.receives >= q.redrive.maxReceiveCount) this.queues.get(q.redrive.deadLetterTargetArn)!.push(m);
+        if (q?.redrive && m.receives >= q.redrive.maxReceiveCount)
+          this.queues.get(q.redrive.deadLetterTargetArn)!.push(m);
         else queue.push(m);
       }
-      if (failedIds.length > 0 && result.ok) this.failures.push({ function: source.function.logicalId, trigger: `queue ${source.logicalId}`, error: `batch item failures: ${failedIds.length}`, logs: this.containers.get(source.function.logicalId)?.logs().slice(-4000) ?? '' });
+      if (failedIds.length > 0 && result.ok)
+        this.failures.push({
+          function: source.function.logicalId,
+          trigger: `queue ${source.logicalId}`,
+          error: `batch item failures: ${failedIds.length}`,
+          logs: this.containers.get(source.function.logicalId)?.logs().slice(-4000) ?? '',
+        });
     }
     return moved;
   }
@@ -262,10 +338,22 @@ export class World {
       engine: this.engine,
       tableName: this.stack.tableName,
       maxRetries: 0,
-      logger: { error: (...args: unknown[]) => this.failures.push({ function: source.function.logicalId, trigger: 'stream', error: args.map(String).join(' '), logs: '' }) },
+      logger: {
+        error: (...args: unknown[]) =>
+          this.failures.push({
+            function: source.function.logicalId,
+            trigger: 'stream',
+            error: args.map(String).join(' '),
+            logs: '',
+          }),
+      },
       handler: async (event: DynamoDBStreamEvent) => {
         // Lambda's filter criteria drop records before the function sees them.
-        const records = event.Records.map((r) => ({ ...r, eventSourceARN: this.stack.streamArn })).filter((r) => source.filters.length === 0 || source.filters.some((f) => matchesPattern(f, r as unknown as Record<string, unknown>)));
+        const records = event.Records.map((r) => ({ ...r, eventSourceARN: this.stack.streamArn })).filter(
+          (r) =>
+            source.filters.length === 0 ||
+            source.filters.some((f) => matchesPattern(f, r as unknown as Record<string, unknown>)),
+        );
         if (records.length === 0) return;
         this.endpoint.authorizeService(source.function, 'dynamodb', [
           ['dynamodb:DescribeStream', this.stack.streamArn],
@@ -273,10 +361,20 @@ export class World {
           ['dynamodb:GetRecords', this.stack.streamArn],
         ]);
         for (let i = 0; i < records.length; i += source.batchSize) {
-          const result = await this.invoke(source.function, { Records: records.slice(i, i + source.batchSize) }, 'stream');
+          const result = await this.invoke(
+            source.function,
+            { Records: records.slice(i, i + source.batchSize) },
+            'stream',
+          );
           if (!result.ok) throw new Error(result.error?.message);
           const failed = (result.result?.batchItemFailures ?? []) as unknown[];
-          if (failed.length > 0) this.failures.push({ function: source.function.logicalId, trigger: 'stream', error: `batch item failures: ${JSON.stringify(failed)}`, logs: this.containers.get(source.function.logicalId)?.logs().slice(-4000) ?? '' });
+          if (failed.length > 0)
+            this.failures.push({
+              function: source.function.logicalId,
+              trigger: 'stream',
+              error: `batch item failures: ${JSON.stringify(failed)}`,
+              logs: this.containers.get(source.function.logicalId)?.logs().slice(-4000) ?? '',
+            });
         }
       },
     });
@@ -299,7 +397,12 @@ export class World {
 }
 
 function routePattern(routePath: string): RegExp {
-  return new RegExp(`^${routePath.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '([^/]+)').replace(/\{[^}]+\}/g, '([^/]+)')}$`);
+  return new RegExp(
+    `^${routePath
+      .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+      .replace(/\\?\{[^}]+\\?\}/g, '([^/]+)')
+      .replace(/\{[^}]+\}/g, '([^/]+)')}$`,
+  );
 }
 
 /** What the route's authorizer puts in requestContext.authorizer. */
@@ -310,14 +413,32 @@ function authorizerOf(route: SimRoute, account: string): Record<string, unknown>
       authorizer: {
         principalId: '',
         integrationLatency: 0,
-        jwt: { claims: { sub: 'sim-user-1', scope, client_id: 'sim-dashboard-client', token_use: 'access', iss: 'https://issuer.sim', username: 'sim-user-1' }, scopes: route.scopes },
+        jwt: {
+          claims: {
+            sub: 'sim-user-1',
+            scope,
+            client_id: 'sim-dashboard-client',
+            token_use: 'access',
+            iss: 'https://issuer.sim',
+            username: 'sim-user-1',
+          },
+          scopes: route.scopes,
+        },
       },
     };
   }
   if (route.authorizationType === 'AWS_IAM') {
     return {
       authorizer: {
-        iam: { accessKey: 'ASIASIMCALLER0000001', accountId: account, callerId: 'AROASIMCALLER:operator', cognitoIdentity: null, principalOrgId: null, userArn: `arn:aws:sts::${account}:assumed-role/operator/operator`, userId: 'AROASIMCALLER:operator' },
+        iam: {
+          accessKey: 'ASIASIMCALLER0000001',
+          accountId: account,
+          callerId: 'AROASIMCALLER:operator',
+          cognitoIdentity: null,
+          principalOrgId: null,
+          userArn: `arn:aws:sts::${account}:assumed-role/operator/operator`,
+          userId: 'AROASIMCALLER:operator',
+        },
       },
     };
   }

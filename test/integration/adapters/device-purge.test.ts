@@ -14,7 +14,11 @@ import { deviceRepository } from '../../../functions/adapters/dynamodb/device-re
 import { deviceKey } from '../../../functions/adapters/dynamodb/keys';
 import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
 import { compileCriterion } from '../../../functions/domain/filters';
-import { DeviceNotDecommissionedError, DeviceNotFoundError, VersionConflictError } from '../../../functions/domain/errors';
+import {
+  DeviceNotDecommissionedError,
+  DeviceNotFoundError,
+  VersionConflictError,
+} from '../../../functions/domain/errors';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import { IDENTITY_SLOT } from '../../../functions/domain/slots';
 import type { Engine } from '../../../local/engine';
@@ -31,8 +35,18 @@ afterAll(async () => {
 
 function setup(table: TestTable) {
   const clock = testClock();
-  const repository = deviceRepository({ client: table.documentClient, tableName: table.tableName, listShards: 2, statsShards: 3, bookmarks: bookmarkCodec('k') });
-  const policies = policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks: bookmarkCodec('k') });
+  const repository = deviceRepository({
+    client: table.documentClient,
+    tableName: table.tableName,
+    listShards: 2,
+    statsShards: 3,
+    bookmarks: bookmarkCodec('k'),
+  });
+  const policies = policyRepository({
+    client: table.documentClient,
+    tableName: table.tableName,
+    bookmarks: bookmarkCodec('k'),
+  });
   const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID });
   const purge = devicePurge({ client: table.documentClient, tableName: table.tableName, statsShards: 3 });
   const deletion = deviceDeletion({ devices: repository, purge, clock, newId: randomUUID });
@@ -46,7 +60,12 @@ async function itemsOf(table: TestTable, pk: string) {
 
 async function outboxTypes(table: TestTable) {
   const out = await table.documentClient.send(new ScanCommand({ TableName: table.tableName }));
-  return (out.Items ?? []).filter((i) => i.kind === 'outbox').map((i) => JSON.parse(outboxEventJson(i.event as Uint8Array)) as { type: string; subject: string; data: { id: string } });
+  return (out.Items ?? [])
+    .filter((i) => i.kind === 'outbox')
+    .map(
+      (i) =>
+        JSON.parse(outboxEventJson(i.event as Uint8Array)) as { type: string; subject: string; data: { id: string } },
+    );
 }
 
 it('deletes the device, its entries and its count; keeps events and slot versions with a ttl; writes device.delete', async () => {
@@ -77,10 +96,20 @@ it('deletes the device, its entries and its count; keeps events and slot version
   const stats = await repository.stats([]);
   expect(stats).toMatchObject({ total: 1, status_distribution: { DECOMMISSIONED: 0, NO_IDENTITY: 1 } });
   expect((await repository.stats([{ kind: 'string', field: 'dms_owner', op: 'eq', values: ['dms-p'] }])).total).toBe(1);
-  const listed = await repository.list({ filters: [{ kind: 'tags', field: 'tags', op: 'ct', value: 'tag-0' }], sortBy: 'id', sortMode: 'asc', pageSize: 10 });
+  const listed = await repository.list({
+    filters: [{ kind: 'tags', field: 'tags', op: 'ct', value: 'tag-0' }],
+    sortBy: 'id',
+    sortMode: 'asc',
+    pageSize: 10,
+  });
   expect(listed.list.map((d) => d.id)).toEqual(['stays']);
   const deleted = (await outboxTypes(table)).filter((e) => e.type === 'device.delete');
-  expect(deleted).toEqual([expect.objectContaining({ subject: 'device/gone', data: expect.objectContaining({ id: 'gone', status: 'DECOMMISSIONED' }) })]);
+  expect(deleted).toEqual([
+    expect.objectContaining({
+      subject: 'device/gone',
+      data: expect.objectContaining({ id: 'gone', status: 'DECOMMISSIONED' }),
+    }),
+  ]);
 });
 
 it('refuses a device that is not decommissioned (422 class) and an unknown one, changing nothing', async () => {
@@ -99,9 +128,19 @@ it('a device changed since it was read is not purged (VersionConflictError); the
   await devices.register({ id: 'moving', dms_id: 'dms-p' });
   const decommissioned = await devices.decommission('moving');
   // Someone moves the stored version on (e.g. a CA report rewriting it).
-  await table.documentClient.send(new UpdateCommand({ TableName: table.tableName, Key: deviceKey('moving'), UpdateExpression: 'SET #v = :v', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': decommissioned.version + 1 } }));
+  await table.documentClient.send(
+    new UpdateCommand({
+      TableName: table.tableName,
+      Key: deviceKey('moving'),
+      UpdateExpression: 'SET #v = :v',
+      ExpressionAttributeNames: { '#v': 'version' },
+      ExpressionAttributeValues: { ':v': decommissioned.version + 1 },
+    }),
+  );
   await expect(purge.purge(decommissioned, [])).rejects.toThrow(VersionConflictError);
-  expect(await itemsOf(table, deviceKey('moving').pk)).toEqual(expect.arrayContaining([expect.objectContaining({ sk: 'ENTRY#STATUS' })]));
+  expect(await itemsOf(table, deviceKey('moving').pk)).toEqual(
+    expect.arrayContaining([expect.objectContaining({ sk: 'ENTRY#STATUS' })]),
+  );
 
   let calls = 0;
   const flaky: DevicePurge = {
@@ -121,7 +160,10 @@ it('deletes more companions than one transaction holds (another entry layout), t
   const { devices, deletion, repository } = setup(table);
   await devices.register({ id: 'wide', dms_id: 'dms-p' });
   await devices.decommission('wide');
-  for (let i = 0; i < 230; i++) await table.documentClient.send(new PutCommand({ TableName: table.tableName, Item: { pk: deviceKey('wide').pk, sk: `ENTRY#EXTRA#${i}` } }));
+  for (let i = 0; i < 230; i++)
+    await table.documentClient.send(
+      new PutCommand({ TableName: table.tableName, Item: { pk: deviceKey('wide').pk, sk: `ENTRY#EXTRA#${i}` } }),
+    );
   await deletion.remove('wide');
   const left = await itemsOf(table, deviceKey('wide').pk);
   expect(left.length).toBeGreaterThan(0);
@@ -132,20 +174,41 @@ it('deletes more companions than one transaction holds (another entry layout), t
 it('takes the purged device out of the counters of its indexed metadata value too', async () => {
   const table = await freshTable(engine);
   const clock = testClock();
-  const repository = deviceRepository({ client: table.documentClient, tableName: table.tableName, listShards: 2, statsShards: 3, bookmarks: bookmarkCodec('k'), indexedMetadataKeys: ['fw'] });
-  const policies = policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks: bookmarkCodec('k') });
+  const repository = deviceRepository({
+    client: table.documentClient,
+    tableName: table.tableName,
+    listShards: 2,
+    statsShards: 3,
+    bookmarks: bookmarkCodec('k'),
+    indexedMetadataKeys: ['fw'],
+  });
+  const policies = policyRepository({
+    client: table.documentClient,
+    tableName: table.tableName,
+    bookmarks: bookmarkCodec('k'),
+  });
   const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID });
-  const deletion = deviceDeletion({ devices: repository, purge: devicePurge({ client: table.documentClient, tableName: table.tableName, statsShards: 3 }), clock, newId: randomUUID });
+  const deletion = deviceDeletion({
+    devices: repository,
+    purge: devicePurge({ client: table.documentClient, tableName: table.tableName, statsShards: 3 }),
+    clock,
+    newId: randomUUID,
+  });
   expect((await repository.backfillIndexes(Date.now() + 60_000, 50)).complete).toBe(true);
   await devices.register({ id: 'old-fw', dms_id: 'dms-p', metadata: { fw: '1.3.0' } });
   await devices.register({ id: 'old-fw-2', dms_id: 'dms-p', metadata: { fw: '1.3.0' } });
   await devices.decommission('old-fw');
-  expect(await repository.metadataValues('fw')).toEqual([{ value: '"1.3.0"', stats: expect.objectContaining({ total: 2 }) }]);
+  expect(await repository.metadataValues('fw')).toEqual([
+    { value: '"1.3.0"', stats: expect.objectContaining({ total: 2 }) },
+  ]);
 
   await deletion.remove('old-fw');
 
   expect(await repository.metadataValues('fw')).toEqual([
-    { value: '"1.3.0"', stats: { total: 1, status_distribution: expect.objectContaining({ NO_IDENTITY: 1, DECOMMISSIONED: 0 }) } },
+    {
+      value: '"1.3.0"',
+      stats: { total: 1, status_distribution: expect.objectContaining({ NO_IDENTITY: 1, DECOMMISSIONED: 0 }) },
+    },
   ]);
   const byFirmware = compileCriterion({ field: 'metadata.fw', operand: 'eq', value: '1.3.0' }, 'filter').filter!;
   expect(await repository.stats([byFirmware])).toMatchObject({ total: 1 });

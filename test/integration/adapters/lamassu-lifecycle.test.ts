@@ -36,7 +36,13 @@ it('a device stored without the list renders from its inline events and gains th
   await devices.bind('legacy', IDENTITY_SLOT, byReference(1, clock.now()));
   await devices.patch('legacy', MERGE_PATCH, { metadata: { fw: '1.0' } });
   // As an item written before the list existed.
-  await table.documentClient.send(new UpdateCommand({ TableName: table.tableName, Key: deviceKey('legacy'), UpdateExpression: `REMOVE ${LIFECYCLE_ATTRIBUTE}` }));
+  await table.documentClient.send(
+    new UpdateCommand({
+      TableName: table.tableName,
+      Key: deviceKey('legacy'),
+      UpdateExpression: `REMOVE ${LIFECYCLE_ATTRIBUTE}`,
+    }),
+  );
 
   const expected = {
     device: [
@@ -48,13 +54,23 @@ it('a device stored without the list renders from its inline events and gains th
       { type: 'RENEWED', description: 'New Active Version set to 1' },
     ],
   };
-  const sorted = (events: Record<string, unknown>) => Object.entries(events).sort(([a], [b]) => a.localeCompare(b)).map(([, e]) => e);
+  const sorted = (events: Record<string, unknown>) =>
+    Object.entries(events)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([, e]) => e);
   const legacy = toLamassuDevice((await repository.get('legacy'))!);
   expect({ device: sorted(legacy.events), identity: sorted(legacy.identity!.events) }).toEqual(expected);
 
   await devices.patch('legacy', MERGE_PATCH, { metadata: { fw: '1.1' } });
-  const item = (await table.documentClient.send(new GetCommand({ TableName: table.tableName, Key: deviceKey('legacy') }))).Item!;
-  expect(JSON.parse(item[LIFECYCLE_ATTRIBUTE] as string).map((e: { type: string }) => e.type)).toEqual(['CREATED', 'PROVISIONED', 'STATUS-UPDATED', 'RENEWED']);
+  const item = (
+    await table.documentClient.send(new GetCommand({ TableName: table.tableName, Key: deviceKey('legacy') }))
+  ).Item!;
+  expect(JSON.parse(item[LIFECYCLE_ATTRIBUTE] as string).map((e: { type: string }) => e.type)).toEqual([
+    'CREATED',
+    'PROVISIONED',
+    'STATUS-UPDATED',
+    'RENEWED',
+  ]);
   const after = toLamassuDevice((await repository.get('legacy'))!);
   expect({ device: sorted(after.events), identity: sorted(after.identity!.events) }).toEqual(expected);
 });

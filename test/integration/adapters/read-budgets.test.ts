@@ -17,14 +17,37 @@ import { bulkyMetadata } from '../../support/hostile';
 let engine: Engine;
 let table: TestTable;
 const f = (param: string): Filter => compileCriterion(splitFilterParam(param)!, 'filter[0]').filter!;
-const repo = (options: Partial<DeviceRepositoryOptions> = {}) => deviceRepository({ client: table.documentClient, tableName: table.tableName, listShards: 2, statsShards: 2, bookmarks: bookmarkCodec('k'), ...options });
+const repo = (options: Partial<DeviceRepositoryOptions> = {}) =>
+  deviceRepository({
+    client: table.documentClient,
+    tableName: table.tableName,
+    listShards: 2,
+    statsShards: 2,
+    bookmarks: bookmarkCodec('k'),
+    ...options,
+  });
 
 beforeAll(async () => {
   engine = await startTestEngine();
   table = await freshTable(engine);
   const repository = repo();
-  const service = deviceService({ devices: repository, policies: policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks: bookmarkCodec('k') }), clock: testClock(), newId: randomUUID });
-  for (let i = 0; i < 24; i++) await service.register({ id: `d-${String(i).padStart(2, '0')}`, dms_id: 'dms', tags: [], metadata: bulkyMetadata(10_000, { n: i }) });
+  const service = deviceService({
+    devices: repository,
+    policies: policyRepository({
+      client: table.documentClient,
+      tableName: table.tableName,
+      bookmarks: bookmarkCodec('k'),
+    }),
+    clock: testClock(),
+    newId: randomUUID,
+  });
+  for (let i = 0; i < 24; i++)
+    await service.register({
+      id: `d-${String(i).padStart(2, '0')}`,
+      dms_id: 'dms',
+      tags: [],
+      metadata: bulkyMetadata(10_000, { n: i }),
+    });
 }, 60_000);
 afterAll(async () => {
   await engine.stop();
@@ -47,14 +70,23 @@ it('a page ends before its devices pass the byte budget and the next one resumes
 });
 
 it('a caller filling the rest of its page may get an empty page with a position', async () => {
-  const page = await repo().list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 10, maxBytes: 5000, bookmark: (await repo().list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 1 })).next });
+  const page = await repo().list({
+    filters: [],
+    sortBy: 'id',
+    sortMode: 'asc',
+    pageSize: 10,
+    maxBytes: 5000,
+    bookmark: (await repo().list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 1 })).next,
+  });
   expect(page.list).toEqual([]);
   const resumed = await repo().list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 1, bookmark: page.next });
   expect(resumed.list.map((d) => d.id)).toEqual(['d-01']);
 });
 
 it('statistics stop at the bytes of devices read', async () => {
-  await expect(repo({ statsReadByteBudget: 100_000 }).stats([f('metadata.n[ge]0')])).rejects.toBeInstanceOf(QueryTooBroadError);
+  await expect(repo({ statsReadByteBudget: 100_000 }).stats([f('metadata.n[ge]0')])).rejects.toBeInstanceOf(
+    QueryTooBroadError,
+  );
   expect((await repo({ statsReadByteBudget: 1_000_000 }).stats([f('metadata.n[ge]0')])).total).toBe(24);
 });
 

@@ -30,13 +30,24 @@ afterAll(async () => {
 function setup(table: TestTable) {
   const clock = testClock('2026-03-15T10:00:00.000Z');
   const transitions: string[] = [];
-  const telemetry = { deviceCreated: () => transitions.push('created'), statusChanged: (from: string, to: string) => transitions.push(`${from}>${to}`) };
+  const telemetry = {
+    deviceCreated: () => transitions.push('created'),
+    statusChanged: (from: string, to: string) => transitions.push(`${from}>${to}`),
+  };
   const bookmarks = bookmarkCodec('k');
-  const repository = deviceRepository({ client: table.documentClient, tableName: table.tableName, listShards: 4, statsShards: 2, dueShards: 3, bookmarks });
+  const repository = deviceRepository({
+    client: table.documentClient,
+    tableName: table.tableName,
+    listShards: 4,
+    statsShards: 2,
+    dueShards: 3,
+    bookmarks,
+  });
   const policies = policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks });
   const service = deviceService({ devices: repository, policies, clock, newId: randomUUID, telemetry });
   const dms = policyService({ policies, clock, newId: randomUUID });
-  const run = (svc: Pick<DeviceService, 'refresh'> = service) => sweep({ devices: repository, policies, service: svc, clock }, { deadline: Date.now() + 60_000, pageSize: 7 });
+  const run = (svc: Pick<DeviceService, 'refresh'> = service) =>
+    sweep({ devices: repository, policies, service: svc, clock }, { deadline: Date.now() + 60_000, pageSize: 7 });
   return { clock, repository, policies, service, dms, run, transitions };
 }
 
@@ -45,7 +56,9 @@ async function statusEvents(table: TestTable) {
   const items = out.Items ?? [];
   return {
     history: items.filter((i) => i.kind === 'event' && i.type === 'STATUS-UPDATED'),
-    outbox: items.filter((i) => i.kind === 'outbox').map((i) => JSON.parse(outboxEventJson(i.event as Uint8Array)) as { type: string; subject: string }),
+    outbox: items
+      .filter((i) => i.kind === 'outbox')
+      .map((i) => JSON.parse(outboxEventJson(i.event as Uint8Array)) as { type: string; subject: string }),
   };
 }
 
@@ -69,7 +82,10 @@ describe('sweeping a fleet with mixed boundaries', () => {
       if (i >= 30) continue;
       const notAfter = Date.parse('2026-03-15T10:00:00.000Z') + (5 + i * 4) * DAY;
       expiries[id] = notAfter;
-      await ctx.service.bind(id, 'identity', { type: 'x509', certificate: parseCertificate((await certificate({ notAfter: new Date(notAfter) })).pem) });
+      await ctx.service.bind(id, 'identity', {
+        type: 'x509',
+        certificate: parseCertificate((await certificate({ notAfter: new Date(notAfter) })).pem),
+      });
     }
   });
 
@@ -80,8 +96,14 @@ describe('sweeping a fleet with mixed boundaries', () => {
     const second = await ctx.run();
     const after = await statusEvents(table);
     const now = ctx.clock.now().getTime();
-    const status = (e: number) => (now >= e ? 'EXPIRED' : now >= e - 14 * DAY ? 'EXPIRING_SOON' : now >= e - 60 * DAY ? 'RENEWAL_PENDING' : 'ACTIVE');
-    const initial = (e: number) => (Date.parse('2026-03-15T10:00:00.000Z') >= e - 14 * DAY ? 'EXPIRING_SOON' : Date.parse('2026-03-15T10:00:00.000Z') >= e - 60 * DAY ? 'RENEWAL_PENDING' : 'ACTIVE');
+    const status = (e: number) =>
+      now >= e ? 'EXPIRED' : now >= e - 14 * DAY ? 'EXPIRING_SOON' : now >= e - 60 * DAY ? 'RENEWAL_PENDING' : 'ACTIVE';
+    const initial = (e: number) =>
+      Date.parse('2026-03-15T10:00:00.000Z') >= e - 14 * DAY
+        ? 'EXPIRING_SOON'
+        : Date.parse('2026-03-15T10:00:00.000Z') >= e - 60 * DAY
+          ? 'RENEWAL_PENDING'
+          : 'ACTIVE';
     const changed = Object.entries(expiries).filter(([, e]) => status(e) !== initial(e));
     expect(changed.length).toBeGreaterThan(5);
     expect(first.transitioned).toBe(changed.length);
@@ -89,7 +111,9 @@ describe('sweeping a fleet with mixed boundaries', () => {
     expect(second.due).toBe(0);
     expect(after.history.length - before.history.length).toBe(changed.length);
     for (const [id, e] of Object.entries(expiries)) expect((await ctx.service.get(id)).status).toBe(status(e));
-    const outboxStatus = after.outbox.filter((o) => o.type === 'device.status.update').length - before.outbox.filter((o) => o.type === 'device.status.update').length;
+    const outboxStatus =
+      after.outbox.filter((o) => o.type === 'device.status.update').length -
+      before.outbox.filter((o) => o.type === 'device.status.update').length;
     expect(outboxStatus).toBe(changed.length);
     const stats = await ctx.service.stats([]);
     expect(stats.status_distribution).toEqual(await recount(ctx.service));
@@ -122,7 +146,14 @@ describe('sweeping a fleet with mixed boundaries', () => {
     expect(after.history.length - before.history.length).toBe(broken.transitioned + fixed.transitioned);
     const now = ctx.clock.now().getTime();
     for (const [id, e] of Object.entries(expiries)) {
-      const expected = now >= e ? 'EXPIRED' : now >= e - 14 * DAY ? 'EXPIRING_SOON' : now >= e - 60 * DAY ? 'RENEWAL_PENDING' : 'ACTIVE';
+      const expected =
+        now >= e
+          ? 'EXPIRED'
+          : now >= e - 14 * DAY
+            ? 'EXPIRING_SOON'
+            : now >= e - 60 * DAY
+              ? 'RENEWAL_PENDING'
+              : 'ACTIVE';
       expect((await ctx.service.get(id)).status).toBe(expected);
     }
     expect((await ctx.service.stats([])).status_distribution).toEqual(await recount(ctx.service));
@@ -135,7 +166,12 @@ describe('racing sweepers and policy changes', () => {
     const ctx = setup(table);
     for (let i = 0; i < 24; i++) {
       await ctx.service.register({ id: `r-${i}`, dms_id: 'dms-r' });
-      await ctx.service.bind(`r-${i}`, 'identity', { type: 'x509', certificate: parseCertificate((await certificate({ notAfter: new Date(Date.parse('2026-03-15T10:00:00Z') + (61 + i) * DAY) })).pem) });
+      await ctx.service.bind(`r-${i}`, 'identity', {
+        type: 'x509',
+        certificate: parseCertificate(
+          (await certificate({ notAfter: new Date(Date.parse('2026-03-15T10:00:00Z') + (61 + i) * DAY) })).pem,
+        ),
+      });
     }
     ctx.clock.advance(40 * DAY); // all cross ACTIVE → RENEWAL_PENDING
     const [a, b] = await Promise.all([ctx.run(), ctx.run()]);
@@ -155,7 +191,12 @@ describe('racing sweepers and policy changes', () => {
     const ctx = setup(table);
     for (let i = 0; i < 10; i++) {
       await ctx.service.register({ id: `p-${i}`, dms_id: i < 8 ? 'dms-p' : 'dms-other' });
-      await ctx.service.bind(`p-${i}`, 'identity', { type: 'x509', certificate: parseCertificate((await certificate({ notAfter: new Date(Date.parse('2026-03-15T10:00:00Z') + 80 * DAY) })).pem) });
+      await ctx.service.bind(`p-${i}`, 'identity', {
+        type: 'x509',
+        certificate: parseCertificate(
+          (await certificate({ notAfter: new Date(Date.parse('2026-03-15T10:00:00Z') + 80 * DAY) })).pem,
+        ),
+      });
     }
     expect((await ctx.service.get('p-0')).status).toBe('ACTIVE');
     await ctx.dms.put('dms-p', { settings: { preventive_delta: '90d', critical_delta: '30d' } });
@@ -165,7 +206,8 @@ describe('racing sweepers and policy changes', () => {
     expect(report.reevaluated).toBe(8);
     expect(report.transitioned).toBe(8);
     expect(await ctx.policies.jobs()).toHaveLength(0);
-    for (let i = 0; i < 10; i++) expect((await ctx.service.get(`p-${i}`)).status).toBe(i < 8 ? 'RENEWAL_PENDING' : 'ACTIVE');
+    for (let i = 0; i < 10; i++)
+      expect((await ctx.service.get(`p-${i}`)).status).toBe(i < 8 ? 'RENEWAL_PENDING' : 'ACTIVE');
   });
 });
 
@@ -176,15 +218,26 @@ describe('slot operations on the engine', () => {
     await ctx.service.register({ id: 's-1', dms_id: 'dms' });
     const { pem, keys } = await certificate({ notAfter: '2027-03-15T10:00:00Z' });
     await ctx.service.bind('s-1', 'identity', { type: 'x509', certificate: parseCertificate(pem) });
-    const renewed = await ctx.service.bind('s-1', 'identity', { type: 'x509', certificate: parseCertificate((await certificate({ keys, notAfter: '2028-03-15T10:00:00Z' })).pem) });
+    const renewed = await ctx.service.bind('s-1', 'identity', {
+      type: 'x509',
+      certificate: parseCertificate((await certificate({ keys, notAfter: '2028-03-15T10:00:00Z' })).pem),
+    });
     expect(renewed.identity?.active_version).toBe(1);
-    expect(await ctx.service.slotVersion('s-1', 'identity', 0)).toMatchObject({ status: 'SUPERSEDED', certificate: { pem: expect.stringContaining('BEGIN CERTIFICATE') } });
+    expect(await ctx.service.slotVersion('s-1', 'identity', 0)).toMatchObject({
+      status: 'SUPERSEDED',
+      certificate: { pem: expect.stringContaining('BEGIN CERTIFICATE') },
+    });
     await expect(ctx.service.slotVersion('s-1', 'identity', 7)).rejects.toThrow(SlotNotFoundError);
     await expect(ctx.service.revoke('s-1', 'nope', 'KeyCompromise')).rejects.toThrow(SlotNotFoundError);
     const gone = await ctx.service.decommission('s-1');
     expect(gone).toMatchObject({ status: 'DECOMMISSIONED', identity: { status: 'REVOKED' } });
-    expect(await ctx.service.slotVersion('s-1', 'identity', 1)).toMatchObject({ status: 'REVOKED', revocation_reason: 'CessationOfOperation' });
-    await expect(ctx.service.bind('s-1', 'identity', { type: 'x509', certificate: parseCertificate(pem) })).rejects.toThrow(InvalidStateError);
+    expect(await ctx.service.slotVersion('s-1', 'identity', 1)).toMatchObject({
+      status: 'REVOKED',
+      revocation_reason: 'CessationOfOperation',
+    });
+    await expect(
+      ctx.service.bind('s-1', 'identity', { type: 'x509', certificate: parseCertificate(pem) }),
+    ).rejects.toThrow(InvalidStateError);
     expect((await ctx.service.stats([])).status_distribution).toMatchObject({ DECOMMISSIONED: 1, ACTIVE: 0 });
   });
 });

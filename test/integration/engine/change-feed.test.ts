@@ -40,7 +40,11 @@ async function changesDuring(action: () => Promise<unknown>): Promise<ChangeReco
 
 test('PutItem of a new item is an INSERT with the keys and the new image only', async () => {
   const before = Math.floor(Date.now() / 1000);
-  const records = await changesDuring(() => h.client.send(new PutItemCommand({ TableName: 'things', Item: { pk: S('p1'), sk: S('a'), color: S('red'), n: N(1) } })));
+  const records = await changesDuring(() =>
+    h.client.send(
+      new PutItemCommand({ TableName: 'things', Item: { pk: S('p1'), sk: S('a'), color: S('red'), n: N(1) } }),
+    ),
+  );
   expect(records).toEqual([
     {
       eventID: expect.stringMatching(/^[0-9a-f]{32}$/),
@@ -63,40 +67,91 @@ test('PutItem of a new item is an INSERT with the keys and the new image only', 
 test('PutItem over an item, UpdateItem and DeleteItem are MODIFY, MODIFY and REMOVE with the right images', async () => {
   await h.client.send(new PutItemCommand({ TableName: 'things', Item: { pk: S('p2'), sk: S('a'), n: N(1) } }));
   const records = await changesDuring(async () => {
-    await h.client.send(new PutItemCommand({ TableName: 'things', Item: { pk: S('p2'), sk: S('a'), n: N(2), extra: S('x') } }));
     await h.client.send(
-      new UpdateItemCommand({ TableName: 'things', Key: { pk: S('p2'), sk: S('a') }, UpdateExpression: 'SET n = n + :one REMOVE extra', ExpressionAttributeValues: { ':one': N(1) } }),
+      new PutItemCommand({ TableName: 'things', Item: { pk: S('p2'), sk: S('a'), n: N(2), extra: S('x') } }),
+    );
+    await h.client.send(
+      new UpdateItemCommand({
+        TableName: 'things',
+        Key: { pk: S('p2'), sk: S('a') },
+        UpdateExpression: 'SET n = n + :one REMOVE extra',
+        ExpressionAttributeValues: { ':one': N(1) },
+      }),
     );
     await h.client.send(new DeleteItemCommand({ TableName: 'things', Key: { pk: S('p2'), sk: S('a') } }));
   });
   expect(records.map(({ eventName, keys, oldImage, newImage }) => ({ eventName, keys, oldImage, newImage }))).toEqual([
-    { eventName: 'MODIFY', keys: { pk: S('p2'), sk: S('a') }, oldImage: { pk: S('p2'), sk: S('a'), n: N(1) }, newImage: { pk: S('p2'), sk: S('a'), n: N(2), extra: S('x') } },
-    { eventName: 'MODIFY', keys: { pk: S('p2'), sk: S('a') }, oldImage: { pk: S('p2'), sk: S('a'), n: N(2), extra: S('x') }, newImage: { pk: S('p2'), sk: S('a'), n: N(3) } },
-    { eventName: 'REMOVE', keys: { pk: S('p2'), sk: S('a') }, oldImage: { pk: S('p2'), sk: S('a'), n: N(3) }, newImage: undefined },
+    {
+      eventName: 'MODIFY',
+      keys: { pk: S('p2'), sk: S('a') },
+      oldImage: { pk: S('p2'), sk: S('a'), n: N(1) },
+      newImage: { pk: S('p2'), sk: S('a'), n: N(2), extra: S('x') },
+    },
+    {
+      eventName: 'MODIFY',
+      keys: { pk: S('p2'), sk: S('a') },
+      oldImage: { pk: S('p2'), sk: S('a'), n: N(2), extra: S('x') },
+      newImage: { pk: S('p2'), sk: S('a'), n: N(3) },
+    },
+    {
+      eventName: 'REMOVE',
+      keys: { pk: S('p2'), sk: S('a') },
+      oldImage: { pk: S('p2'), sk: S('a'), n: N(3) },
+      newImage: undefined,
+    },
   ]);
   expect(records[2]).not.toHaveProperty('newImage');
 });
 
 test('UpdateItem of a missing item is an INSERT', async () => {
   const records = await changesDuring(() =>
-    h.client.send(new UpdateItemCommand({ TableName: 'things', Key: { pk: S('p3'), sk: S('a') }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': N(1) } })),
+    h.client.send(
+      new UpdateItemCommand({
+        TableName: 'things',
+        Key: { pk: S('p3'), sk: S('a') },
+        UpdateExpression: 'ADD n :one',
+        ExpressionAttributeValues: { ':one': N(1) },
+      }),
+    ),
   );
   expect(records).toMatchObject([{ eventName: 'INSERT', newImage: { pk: S('p3'), sk: S('a'), n: N(1) } }]);
 });
 
 test('writes that change nothing yield no record: failed conditions, deleting a missing item, an identical Put', async () => {
-  await h.client.send(new PutItemCommand({ TableName: 'things', Item: { pk: S('p4'), sk: S('a'), tags: { SS: ['x', 'y'] } } }));
+  await h.client.send(
+    new PutItemCommand({ TableName: 'things', Item: { pk: S('p4'), sk: S('a'), tags: { SS: ['x', 'y'] } } }),
+  );
   const records = await changesDuring(async () => {
     await expect(
-      h.client.send(new PutItemCommand({ TableName: 'things', Item: { pk: S('p4'), sk: S('a') }, ConditionExpression: 'attribute_not_exists(pk)' })),
+      h.client.send(
+        new PutItemCommand({
+          TableName: 'things',
+          Item: { pk: S('p4'), sk: S('a') },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
     await expect(
-      h.client.send(new DeleteItemCommand({ TableName: 'things', Key: { pk: S('p4'), sk: S('a') }, ConditionExpression: 'attribute_not_exists(pk)' })),
+      h.client.send(
+        new DeleteItemCommand({
+          TableName: 'things',
+          Key: { pk: S('p4'), sk: S('a') },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
     await h.client.send(new DeleteItemCommand({ TableName: 'things', Key: { pk: S('missing'), sk: S('a') } }));
     // Same data (a set in another order is the same set): DynamoDB Streams writes no record.
-    await h.client.send(new PutItemCommand({ TableName: 'things', Item: { pk: S('p4'), sk: S('a'), tags: { SS: ['y', 'x'] } } }));
-    await h.client.send(new UpdateItemCommand({ TableName: 'things', Key: { pk: S('p4'), sk: S('a') }, UpdateExpression: 'SET tags = tags' }));
+    await h.client.send(
+      new PutItemCommand({ TableName: 'things', Item: { pk: S('p4'), sk: S('a'), tags: { SS: ['y', 'x'] } } }),
+    );
+    await h.client.send(
+      new UpdateItemCommand({
+        TableName: 'things',
+        Key: { pk: S('p4'), sk: S('a') },
+        UpdateExpression: 'SET tags = tags',
+      }),
+    );
   });
   expect(records).toEqual([]);
 });
@@ -144,17 +199,37 @@ test('TransactWriteItems yields one record per item written (not per ConditionCh
   await h.client.send(
     new TransactWriteItemsCommand({
       TransactItems: [
-        { Update: { TableName: 'things', Key: { pk: S('tx'), sk: S('old') }, UpdateExpression: 'SET n = :two', ExpressionAttributeValues: { ':two': N(2) } } },
-        { ConditionCheck: { TableName: 'others', Key: { id: S('tx-check') }, ConditionExpression: 'attribute_exists(id)' } },
+        {
+          Update: {
+            TableName: 'things',
+            Key: { pk: S('tx'), sk: S('old') },
+            UpdateExpression: 'SET n = :two',
+            ExpressionAttributeValues: { ':two': N(2) },
+          },
+        },
+        {
+          ConditionCheck: {
+            TableName: 'others',
+            Key: { id: S('tx-check') },
+            ConditionExpression: 'attribute_exists(id)',
+          },
+        },
         { Put: { TableName: 'things', Item: { pk: S('tx'), sk: S('new'), color: S('blue') } } },
         { Delete: { TableName: 'others', Key: { id: S('tx-check-2') } } }, // missing: nothing written
       ],
     }),
   );
-  await h.client.send(new TransactWriteItemsCommand({ TransactItems: [{ Delete: { TableName: 'things', Key: { pk: S('tx'), sk: S('old') } } }] }));
+  await h.client.send(
+    new TransactWriteItemsCommand({
+      TransactItems: [{ Delete: { TableName: 'things', Key: { pk: S('tx'), sk: S('old') } } }],
+    }),
+  );
   changes.stop();
 
-  expect(changes.batches.map((batch) => batch.map((r) => `${r.eventName} ${r.keys.sk?.S}`))).toEqual([['MODIFY old', 'INSERT new'], ['REMOVE old']]);
+  expect(changes.batches.map((batch) => batch.map((r) => `${r.eventName} ${r.keys.sk?.S}`))).toEqual([
+    ['MODIFY old', 'INSERT new'],
+    ['REMOVE old'],
+  ]);
   expect(changes.records[0]).toMatchObject({ oldImage: { n: N(1) }, newImage: { n: N(2) } });
   expect(changes.records[2]).toMatchObject({ oldImage: { pk: S('tx'), sk: S('old'), n: N(2) } });
 });
@@ -166,7 +241,13 @@ test('a cancelled transaction yields nothing', async () => {
         new TransactWriteItemsCommand({
           TransactItems: [
             { Put: { TableName: 'things', Item: { pk: S('cancel'), sk: S('a') } } },
-            { ConditionCheck: { TableName: 'others', Key: { id: S('nope') }, ConditionExpression: 'attribute_exists(id)' } },
+            {
+              ConditionCheck: {
+                TableName: 'others',
+                Key: { id: S('nope') },
+                ConditionExpression: 'attribute_exists(id)',
+              },
+            },
           ],
         }),
       ),
@@ -178,8 +259,17 @@ test('a cancelled transaction yields nothing', async () => {
 test('sequence numbers strictly increase, as numbers and as strings, across APIs and tables', async () => {
   const records = await changesDuring(async () => {
     for (let i = 0; i < 5; i++) {
-      await h.client.send(new PutItemCommand({ TableName: i % 2 ? 'others' : 'things', Item: i % 2 ? { id: S(`seq-${i}`) } : { pk: S('seq'), sk: S(String(i)) } }));
-      await h.client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: 'others', Item: { id: S(`seq-tx-${i}`) } } }] }));
+      await h.client.send(
+        new PutItemCommand({
+          TableName: i % 2 ? 'others' : 'things',
+          Item: i % 2 ? { id: S(`seq-${i}`) } : { pk: S('seq'), sk: S(String(i)) },
+        }),
+      );
+      await h.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [{ Put: { TableName: 'others', Item: { id: S(`seq-tx-${i}`) } } }],
+        }),
+      );
     }
   });
   expect(records).toHaveLength(10);
@@ -198,10 +288,26 @@ test('concurrent writes to one item are recorded in commit order, each old image
     Promise.all(
       Array.from({ length: 40 }, (_, i) =>
         i % 2
-          ? h.client.send(new UpdateItemCommand({ TableName: 'things', Key: { pk: S('race'), sk: S('a') }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': N(1) } }))
+          ? h.client.send(
+              new UpdateItemCommand({
+                TableName: 'things',
+                Key: { pk: S('race'), sk: S('a') },
+                UpdateExpression: 'ADD n :one',
+                ExpressionAttributeValues: { ':one': N(1) },
+              }),
+            )
           : h.client.send(
               new TransactWriteItemsCommand({
-                TransactItems: [{ Update: { TableName: 'things', Key: { pk: S('race'), sk: S('a') }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': N(1) } } }],
+                TransactItems: [
+                  {
+                    Update: {
+                      TableName: 'things',
+                      Key: { pk: S('race'), sk: S('a') },
+                      UpdateExpression: 'ADD n :one',
+                      ExpressionAttributeValues: { ':one': N(1) },
+                    },
+                  },
+                ],
               }),
             ),
       ),
@@ -232,7 +338,14 @@ test('listeners get copies, can unsubscribe, and a throwing listener does not fa
   }
   expect(seen.map((r) => r.keys)).toEqual([{ id: S('copy') }]);
   const recorder = recordChanges(h.engine);
-  await h.client.send(new UpdateItemCommand({ TableName: 'others', Key: { id: S('copy') }, UpdateExpression: 'SET v = :v', ExpressionAttributeValues: { ':v': N(1) } }));
+  await h.client.send(
+    new UpdateItemCommand({
+      TableName: 'others',
+      Key: { id: S('copy') },
+      UpdateExpression: 'SET v = :v',
+      ExpressionAttributeValues: { ':v': N(1) },
+    }),
+  );
   recorder.stop();
   expect(recorder.records[0]?.oldImage).toEqual({ id: S('copy') }); // the stored item was not mutated
 });

@@ -20,8 +20,10 @@ afterAll(async () => {
 });
 
 const S = (value: string) => ({ S: value });
-const put = (h: Harness, pk: string, table = 'things') => h.client.send(new PutItemCommand({ TableName: table, Item: { pk: S(pk) } }));
-const keysOf = (records: { keys: Record<string, unknown> }[]) => records.map((record) => (record.keys.pk as { S: string }).S);
+const put = (h: Harness, pk: string, table = 'things') =>
+  h.client.send(new PutItemCommand({ TableName: table, Item: { pk: S(pk) } }));
+const keysOf = (records: { keys: Record<string, unknown> }[]) =>
+  records.map((record) => (record.keys.pk as { S: string }).S);
 
 /** A handler that records what it is given. */
 function collector() {
@@ -43,7 +45,11 @@ test('records of single-item writes and transactions are stored, per table, in s
   await put(h, 'x', 'others');
   await h.client.send(
     new TransactWriteItemsCommand({
-      TransactItems: [{ Put: { TableName: 'things', Item: { pk: S('b') } } }, { Put: { TableName: 'others', Item: { pk: S('y') } } }, { Put: { TableName: 'things', Item: { pk: S('c') } } }],
+      TransactItems: [
+        { Put: { TableName: 'things', Item: { pk: S('b') } } },
+        { Put: { TableName: 'others', Item: { pk: S('y') } } },
+        { Put: { TableName: 'things', Item: { pk: S('c') } } },
+      ],
     }),
   );
   const before = await h.engine.stream.read('things', undefined, 100);
@@ -118,17 +124,32 @@ test('the checkpoint moves only past handled records: a batch that failed is del
     const handler = async (event: DynamoDBStreamEvent) => {
       attempts.push(event.Records);
       if (failing && event.Records.some((r) => r.dynamodb?.Keys?.pk?.S === 'poison')) {
-        return { batchItemFailures: [{ itemIdentifier: event.Records.find((r) => r.dynamodb?.Keys?.pk?.S === 'poison')!.dynamodb!.SequenceNumber! }] };
+        return {
+          batchItemFailures: [
+            {
+              itemIdentifier: event.Records.find((r) => r.dynamodb?.Keys?.pk?.S === 'poison')!.dynamodb!
+                .SequenceNumber!,
+            },
+          ],
+        };
       }
       return undefined;
     };
     // Retries without end while failing: stop the feed in between, as a crash would.
-    const feed = startStreamFeed({ engine: h.engine, tableName: 'things', handler, consumer: 'c2', batchSize: 10, maxRetries: 1_000_000 });
+    const feed = startStreamFeed({
+      engine: h.engine,
+      tableName: 'things',
+      handler,
+      consumer: 'c2',
+      batchSize: 10,
+      maxRetries: 1_000_000,
+    });
     await put(h, 'fine');
     await feed.drain();
     await put(h, 'poison');
     await put(h, 'later');
-    while (attempts.filter((batch) => batch[0]?.dynamodb?.Keys?.pk?.S === 'poison').length < 3) await new Promise((resolve) => setImmediate(resolve));
+    while (attempts.filter((batch) => batch[0]?.dynamodb?.Keys?.pk?.S === 'poison').length < 3)
+      await new Promise((resolve) => setImmediate(resolve));
     await feed.stop();
     const handled = await h.engine.stream.checkpoint('c2');
     const fine = attempts[0]![0]!;
@@ -136,12 +157,22 @@ test('the checkpoint moves only past handled records: a batch that failed is del
 
     failing = false;
     const redelivered = collector();
-    const again = startStreamFeed({ engine: h.engine, tableName: 'things', handler: redelivered.handler, consumer: 'c2' });
+    const again = startStreamFeed({
+      engine: h.engine,
+      tableName: 'things',
+      handler: redelivered.handler,
+      consumer: 'c2',
+    });
     await again.drain();
     await again.stop();
     const firstPoison = attempts.find((batch) => batch[0]?.dynamodb?.Keys?.pk?.S === 'poison')![0]!;
     expect(redelivered.delivered.map((r) => r.dynamodb?.Keys?.pk?.S)).toEqual(['poison', 'later']);
-    expect(redelivered.delivered[0]).toEqual(expect.objectContaining({ eventID: firstPoison.eventID, dynamodb: expect.objectContaining({ SequenceNumber: firstPoison.dynamodb?.SequenceNumber }) }));
+    expect(redelivered.delivered[0]).toEqual(
+      expect.objectContaining({
+        eventID: firstPoison.eventID,
+        dynamodb: expect.objectContaining({ SequenceNumber: firstPoison.dynamodb?.SequenceNumber }),
+      }),
+    );
   } finally {
     await h.close();
   }
@@ -152,7 +183,13 @@ test('under concurrent writes every record is delivered once, in sequence order,
   try {
     await createTable(h.client, 'things', { hash: 'pk' });
     const seen = collector();
-    const feed = startStreamFeed({ engine: h.engine, tableName: 'things', handler: seen.handler, consumer: 'c3', batchSize: 7 });
+    const feed = startStreamFeed({
+      engine: h.engine,
+      tableName: 'things',
+      handler: seen.handler,
+      consumer: 'c3',
+      batchSize: 7,
+    });
     const ids = Array.from({ length: 300 }, (_, i) => `item-${i}`);
     let next = 0;
     await Promise.all(
@@ -160,7 +197,11 @@ test('under concurrent writes every record is delivered once, in sequence order,
         while (next < ids.length) {
           const id = ids[next++]!;
           await (next % 3 === 0
-            ? h.client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: 'things', Item: { pk: S(id) } } }] }))
+            ? h.client.send(
+                new TransactWriteItemsCommand({
+                  TransactItems: [{ Put: { TableName: 'things', Item: { pk: S(id) } } }],
+                }),
+              )
             : put(h, id));
         }
       }),

@@ -109,19 +109,36 @@ test('a data folder keeps tables, items and indexes across a restart', async () 
     // LevelDB locks its folder: a second engine on it fails to start (instead of failing later).
     await expect(startEngine({ dataDir: dir })).rejects.toThrow(`cannot open the data folder ${dir}`);
 
-    for (let i = 0; i < 20; i++) await client.send(new PutItemCommand({ TableName: 'durable', Item: { pk: S(`put-${i}`), kind: S('put'), i: N(i) } }));
+    for (let i = 0; i < 20; i++)
+      await client.send(
+        new PutItemCommand({ TableName: 'durable', Item: { pk: S(`put-${i}`), kind: S('put'), i: N(i) } }),
+      );
     await client.send(
-      new TransactWriteItemsCommand({ TransactItems: Array.from({ length: 25 }, (_, i) => ({ Put: { TableName: 'durable', Item: { pk: S(`tx-${i}`), kind: S('tx') } } })) }),
+      new TransactWriteItemsCommand({
+        TransactItems: Array.from({ length: 25 }, (_, i) => ({
+          Put: { TableName: 'durable', Item: { pk: S(`tx-${i}`), kind: S('tx') } },
+        })),
+      }),
     );
     await client.send(
-      new BatchWriteItemCommand({ RequestItems: { durable: Array.from({ length: 25 }, (_, i) => ({ PutRequest: { Item: { pk: S(`batch-${i}`), kind: S('batch') } } })) } }),
+      new BatchWriteItemCommand({
+        RequestItems: {
+          durable: Array.from({ length: 25 }, (_, i) => ({
+            PutRequest: { Item: { pk: S(`batch-${i}`), kind: S('batch') } },
+          })),
+        },
+      }),
     );
   });
 
   await withEngine(await startEngine({ dataDir: dir }), async (client) => {
     expect((await client.send(new ListTablesCommand({}))).TableNames).toEqual(['durable']);
     expect(await scanAll(client, 'durable')).toHaveLength(70);
-    expect((await client.send(new GetItemCommand({ TableName: 'durable', Key: { pk: S('put-7') } }))).Item).toEqual({ pk: S('put-7'), kind: S('put'), i: N(7) });
+    expect((await client.send(new GetItemCommand({ TableName: 'durable', Key: { pk: S('put-7') } }))).Item).toEqual({
+      pk: S('put-7'),
+      kind: S('put'),
+      i: N(7),
+    });
     expect(await queryIndex(client, 'durable', 'byKind', 'kind', 'tx')).toHaveLength(25);
     expect(await queryIndex(client, 'durable', 'byKind', 'kind', 'batch')).toHaveLength(25);
   });
@@ -162,7 +179,9 @@ test('stop under load resolves while clients keep sending, and every write ackno
       inFlight++;
       try {
         if (i % 3 === 0) {
-          await client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: 'load', Item: { pk: S(pk) } } }] }));
+          await client.send(
+            new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: 'load', Item: { pk: S(pk) } } }] }),
+          );
         } else {
           await client.send(new PutItemCommand({ TableName: 'load', Item: { pk: S(pk) } }));
         }
@@ -271,7 +290,9 @@ describe('conflictRate', () => {
         );
       await expect(send()).rejects.toMatchObject({
         name: 'TransactionCanceledException',
-        message: expect.stringMatching(/^Transaction cancelled, please refer cancellation reasons for specific reasons \[.*TransactionConflict.*\]$/),
+        message: expect.stringMatching(
+          /^Transaction cancelled, please refer cancellation reasons for specific reasons \[.*TransactionConflict.*\]$/,
+        ),
       });
       const err = await send().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TransactionCanceledException);
@@ -283,7 +304,9 @@ describe('conflictRate', () => {
 
       // Reads and single-item writes are not affected.
       await client.send(new PutItemCommand({ TableName: 'conflicts', Item: { pk: S('single') } }));
-      const { Responses } = await client.send(new TransactGetItemsCommand({ TransactItems: [{ Get: { TableName: 'conflicts', Key: { pk: S('single') } } }] }));
+      const { Responses } = await client.send(
+        new TransactGetItemsCommand({ TransactItems: [{ Get: { TableName: 'conflicts', Key: { pk: S('single') } } }] }),
+      );
       expect(Responses).toEqual([{ Item: { pk: S('single') } }]);
     });
   });
@@ -298,13 +321,29 @@ describe('conflictRate', () => {
             return await client.send(
               new TransactWriteItemsCommand({
                 TransactItems: [
-                  { Update: { TableName: 'retries', Key: { pk: S('counter') }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': N(1) } } },
-                  { Update: { TableName: 'retries', Key: { pk: S('shadow') }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': N(1) } } },
+                  {
+                    Update: {
+                      TableName: 'retries',
+                      Key: { pk: S('counter') },
+                      UpdateExpression: 'ADD n :one',
+                      ExpressionAttributeValues: { ':one': N(1) },
+                    },
+                  },
+                  {
+                    Update: {
+                      TableName: 'retries',
+                      Key: { pk: S('shadow') },
+                      UpdateExpression: 'ADD n :one',
+                      ExpressionAttributeValues: { ':one': N(1) },
+                    },
+                  },
                 ],
               }),
             );
           } catch (err) {
-            const retryable = err instanceof TransactionCanceledException && err.CancellationReasons?.some((reason) => reason.Code === 'TransactionConflict');
+            const retryable =
+              err instanceof TransactionCanceledException &&
+              err.CancellationReasons?.some((reason) => reason.Code === 'TransactionConflict');
             if (!retryable) throw err;
             conflicts++;
           }

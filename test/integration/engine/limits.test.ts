@@ -44,7 +44,8 @@ function itemOfBytes(pk: string, bytes: number, char = 'x'): Record<string, Attr
   return item;
 }
 
-const get = async (pk: string) => (await h.client.send(new GetItemCommand({ TableName: 'items', Key: { pk: S(pk) } }))).Item;
+const get = async (pk: string) =>
+  (await h.client.send(new GetItemCommand({ TableName: 'items', Key: { pk: S(pk) } }))).Item;
 
 describe('item size', () => {
   test('measures as the developer guide says: names and strings in UTF-8, numbers, lists, maps, sets', () => {
@@ -61,18 +62,27 @@ describe('item size', () => {
   test('PutItem accepts an item of exactly 400 KB and refuses one byte more, counting UTF-8 bytes', async () => {
     await h.client.send(new PutItemCommand({ TableName: 'items', Item: itemOfBytes('at', MAX_ITEM) }));
     expect(itemSize((await get('at'))!)).toBe(MAX_ITEM);
-    await expect(h.client.send(new PutItemCommand({ TableName: 'items', Item: itemOfBytes('over', MAX_ITEM + 1) }))).rejects.toMatchObject({
+    await expect(
+      h.client.send(new PutItemCommand({ TableName: 'items', Item: itemOfBytes('over', MAX_ITEM + 1) })),
+    ).rejects.toMatchObject({
       name: 'ValidationException',
       message: PUT_TOO_LARGE,
     });
     // 300,000 characters of 'é' are 600,000 bytes: over, although under 409,600 UTF-16 units.
-    await expect(h.client.send(new PutItemCommand({ TableName: 'items', Item: { pk: S('wide'), p: S('é'.repeat(300_000)) } }))).rejects.toMatchObject({
+    await expect(
+      h.client.send(new PutItemCommand({ TableName: 'items', Item: { pk: S('wide'), p: S('é'.repeat(300_000)) } })),
+    ).rejects.toMatchObject({
       name: 'ValidationException',
       message: PUT_TOO_LARGE,
     });
     // Long attribute names count too.
     await expect(
-      h.client.send(new PutItemCommand({ TableName: 'items', Item: { pk: S('names'), ['n'.repeat(200_000)]: S('a'), ['m'.repeat(210_000)]: S('b') } })),
+      h.client.send(
+        new PutItemCommand({
+          TableName: 'items',
+          Item: { pk: S('names'), ['n'.repeat(200_000)]: S('a'), ['m'.repeat(210_000)]: S('b') },
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'ValidationException', message: PUT_TOO_LARGE });
     expect(await get('over')).toBeUndefined();
     expect(await get('wide')).toBeUndefined();
@@ -82,7 +92,12 @@ describe('item size', () => {
     await h.client.send(new PutItemCommand({ TableName: 'items', Item: { pk: S('grow'), a: S('é'.repeat(150_000)) } }));
     await expect(
       h.client.send(
-        new UpdateItemCommand({ TableName: 'items', Key: { pk: S('grow') }, UpdateExpression: 'SET b = :b', ExpressionAttributeValues: { ':b': S('é'.repeat(60_000)) } }),
+        new UpdateItemCommand({
+          TableName: 'items',
+          Key: { pk: S('grow') },
+          UpdateExpression: 'SET b = :b',
+          ExpressionAttributeValues: { ':b': S('é'.repeat(60_000)) },
+        }),
       ),
     ).rejects.toMatchObject({ name: 'ValidationException', message: UPDATE_TOO_LARGE });
     expect(Object.keys((await get('grow'))!).sort()).toEqual(['a', 'pk']);
@@ -92,7 +107,12 @@ describe('item size', () => {
     await expect(
       h.client.send(
         new BatchWriteItemCommand({
-          RequestItems: { items: [{ PutRequest: { Item: { pk: S('batch-ok') } } }, { PutRequest: { Item: { pk: S('batch-big'), p: S('€'.repeat(140_000)) } } }] },
+          RequestItems: {
+            items: [
+              { PutRequest: { Item: { pk: S('batch-ok') } } },
+              { PutRequest: { Item: { pk: S('batch-big'), p: S('€'.repeat(140_000)) } } },
+            ],
+          },
         }),
       ),
     ).rejects.toMatchObject({ name: 'ValidationException', message: PUT_TOO_LARGE });
@@ -101,9 +121,17 @@ describe('item size', () => {
 
   test('a transaction Put over 400 KB is a ValidationException; an Update is cancelled with a ValidationError reason', async () => {
     await expect(
-      h.client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: 'items', Item: itemOfBytes('tx-put', MAX_ITEM + 1, 'é') } }] })),
+      h.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [{ Put: { TableName: 'items', Item: itemOfBytes('tx-put', MAX_ITEM + 1, 'é') } }],
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'ValidationException', message: PUT_TOO_LARGE });
-    await h.client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: 'items', Item: itemOfBytes('tx-at', MAX_ITEM, 'é') } }] }));
+    await h.client.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [{ Put: { TableName: 'items', Item: itemOfBytes('tx-at', MAX_ITEM, 'é') } }],
+      }),
+    );
     expect(itemSize((await get('tx-at'))!)).toBe(MAX_ITEM);
 
     const error = await h.client
@@ -111,7 +139,14 @@ describe('item size', () => {
         new TransactWriteItemsCommand({
           TransactItems: [
             { Put: { TableName: 'items', Item: { pk: S('tx-bystander') } } },
-            { Update: { TableName: 'items', Key: { pk: S('tx-at') }, UpdateExpression: 'SET q = :q', ExpressionAttributeValues: { ':q': S('x') } } },
+            {
+              Update: {
+                TableName: 'items',
+                Key: { pk: S('tx-at') },
+                UpdateExpression: 'SET q = :q',
+                ExpressionAttributeValues: { ':q': S('x') },
+              },
+            },
           ],
         }),
       )
@@ -125,27 +160,63 @@ describe('item size', () => {
 });
 
 describe('key size', () => {
-  const HASH_TOO_LARGE = 'One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes';
-  const RANGE_TOO_LARGE = 'One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes';
+  const HASH_TOO_LARGE =
+    'One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes';
+  const RANGE_TOO_LARGE =
+    'One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes';
 
   test('a partition key may have 2,048 UTF-8 bytes, not more, on every write and read', async () => {
     await h.client.send(new PutItemCommand({ TableName: 'items', Item: { pk: S('é'.repeat(1024)) } }));
     const tooLong = { pk: S('é'.repeat(1024) + 'x') }; // 1,025 characters, 2,049 bytes
     const refused = { name: 'ValidationException', message: HASH_TOO_LARGE };
-    await expect(h.client.send(new PutItemCommand({ TableName: 'items', Item: tooLong }))).rejects.toMatchObject(refused);
-    await expect(h.client.send(new GetItemCommand({ TableName: 'items', Key: tooLong }))).rejects.toMatchObject(refused);
-    await expect(h.client.send(new UpdateItemCommand({ TableName: 'items', Key: tooLong, UpdateExpression: 'SET a = :a', ExpressionAttributeValues: { ':a': S('a') } }))).rejects.toMatchObject(refused);
-    await expect(h.client.send(new BatchWriteItemCommand({ RequestItems: { items: [{ PutRequest: { Item: tooLong } }] } }))).rejects.toMatchObject(refused);
-    await expect(h.client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: 'items', Item: tooLong } }] }))).rejects.toMatchObject(refused);
+    await expect(h.client.send(new PutItemCommand({ TableName: 'items', Item: tooLong }))).rejects.toMatchObject(
+      refused,
+    );
+    await expect(h.client.send(new GetItemCommand({ TableName: 'items', Key: tooLong }))).rejects.toMatchObject(
+      refused,
+    );
+    await expect(
+      h.client.send(
+        new UpdateItemCommand({
+          TableName: 'items',
+          Key: tooLong,
+          UpdateExpression: 'SET a = :a',
+          ExpressionAttributeValues: { ':a': S('a') },
+        }),
+      ),
+    ).rejects.toMatchObject(refused);
+    await expect(
+      h.client.send(new BatchWriteItemCommand({ RequestItems: { items: [{ PutRequest: { Item: tooLong } }] } })),
+    ).rejects.toMatchObject(refused);
+    await expect(
+      h.client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: 'items', Item: tooLong } }] })),
+    ).rejects.toMatchObject(refused);
   });
 
   test('a sort key may have 1,024 UTF-8 bytes, not more', async () => {
-    await h.client.send(new PutItemCommand({ TableName: 'ranged', Item: { pk: S('p'), sk: S('€'.repeat(341) + 'x') } })); // 1,024 bytes
+    await h.client.send(
+      new PutItemCommand({ TableName: 'ranged', Item: { pk: S('p'), sk: S('€'.repeat(341) + 'x') } }),
+    ); // 1,024 bytes
     const refused = { name: 'ValidationException', message: RANGE_TOO_LARGE };
     const tooLong = { pk: S('p'), sk: S('€'.repeat(341) + 'xy') }; // 1,025 bytes, 343 characters
-    await expect(h.client.send(new PutItemCommand({ TableName: 'ranged', Item: tooLong }))).rejects.toMatchObject(refused);
+    await expect(h.client.send(new PutItemCommand({ TableName: 'ranged', Item: tooLong }))).rejects.toMatchObject(
+      refused,
+    );
     await expect(
-      h.client.send(new TransactWriteItemsCommand({ TransactItems: [{ Update: { TableName: 'ranged', Key: tooLong, UpdateExpression: 'SET a = :a', ExpressionAttributeValues: { ':a': S('a') } } }] })),
+      h.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: 'ranged',
+                Key: tooLong,
+                UpdateExpression: 'SET a = :a',
+                ExpressionAttributeValues: { ':a': S('a') },
+              },
+            },
+          ],
+        }),
+      ),
     ).rejects.toMatchObject(refused);
     expect(await scanAll(h.client, 'ranged')).toHaveLength(1);
   });
@@ -156,8 +227,11 @@ describe('transaction size', () => {
   const big = (pk: string) => itemOfBytes(pk, 390 * 1024);
 
   test('TransactWriteItems refuses puts over 4 MB in all and applies nothing; 10 items of 390 KB pass', async () => {
-    const puts = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => ({ Put: { TableName: 'items', Item: big(`${prefix}${i}`) } }));
-    await expect(h.client.send(new TransactWriteItemsCommand({ TransactItems: puts('four-', 11) }))).rejects.toMatchObject(TOO_LARGE);
+    const puts = (prefix: string, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ Put: { TableName: 'items', Item: big(`${prefix}${i}`) } }));
+    await expect(
+      h.client.send(new TransactWriteItemsCommand({ TransactItems: puts('four-', 11) })),
+    ).rejects.toMatchObject(TOO_LARGE);
     expect(await get('four-0')).toBeUndefined();
     await h.client.send(new TransactWriteItemsCommand({ TransactItems: puts('four-', 10) }));
     expect(await get('four-9')).toBeDefined();
@@ -167,18 +241,36 @@ describe('transaction size', () => {
     await h.client.send(new PutItemCommand({ TableName: 'items', Item: big('four-10') }));
     const touchAll = Array.from({ length: 11 }, (_, i) =>
       i % 2 === 0
-        ? { Update: { TableName: 'items', Key: { pk: S(`four-${i}`) }, UpdateExpression: 'SET touched = :t', ExpressionAttributeValues: { ':t': S('yes') } } }
-        : { ConditionCheck: { TableName: 'items', Key: { pk: S(`four-${i}`) }, ConditionExpression: 'attribute_exists(pk)' } },
+        ? {
+            Update: {
+              TableName: 'items',
+              Key: { pk: S(`four-${i}`) },
+              UpdateExpression: 'SET touched = :t',
+              ExpressionAttributeValues: { ':t': S('yes') },
+            },
+          }
+        : {
+            ConditionCheck: {
+              TableName: 'items',
+              Key: { pk: S(`four-${i}`) },
+              ConditionExpression: 'attribute_exists(pk)',
+            },
+          },
     );
-    await expect(h.client.send(new TransactWriteItemsCommand({ TransactItems: touchAll }))).rejects.toMatchObject(TOO_LARGE);
+    await expect(h.client.send(new TransactWriteItemsCommand({ TransactItems: touchAll }))).rejects.toMatchObject(
+      TOO_LARGE,
+    );
     expect((await get('four-0'))?.touched).toBeUndefined();
     await h.client.send(new TransactWriteItemsCommand({ TransactItems: touchAll.slice(0, 10) }));
     expect((await get('four-0'))?.touched).toEqual(S('yes'));
   });
 
   test('TransactGetItems refuses to return more than 4 MB', async () => {
-    const gets = (n: number) => Array.from({ length: n }, (_, i) => ({ Get: { TableName: 'items', Key: { pk: S(`four-${i}`) } } }));
-    await expect(h.client.send(new TransactGetItemsCommand({ TransactItems: gets(11) }))).rejects.toMatchObject(TOO_LARGE);
+    const gets = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ Get: { TableName: 'items', Key: { pk: S(`four-${i}`) } } }));
+    await expect(h.client.send(new TransactGetItemsCommand({ TransactItems: gets(11) }))).rejects.toMatchObject(
+      TOO_LARGE,
+    );
     const { Responses } = await h.client.send(new TransactGetItemsCommand({ TransactItems: gets(10) }));
     expect(Responses?.every((response) => response.Item)).toBe(true);
   });

@@ -37,14 +37,26 @@ const N = (value: number) => ({ N: String(value) });
 
 describe('conditional writes', () => {
   test('PutItem with attribute_not_exists creates once, then fails with ConditionalCheckFailedException', async () => {
-    const create = () => h.client.send(new PutItemCommand({ TableName: 'fleet', Item: { pk: S('c-1'), v: N(1) }, ConditionExpression: 'attribute_not_exists(pk)' }));
+    const create = () =>
+      h.client.send(
+        new PutItemCommand({
+          TableName: 'fleet',
+          Item: { pk: S('c-1'), v: N(1) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
     await create();
     await expect(create()).rejects.toBeInstanceOf(ConditionalCheckFailedException);
-    await expect(create()).rejects.toMatchObject({ name: 'ConditionalCheckFailedException', message: 'The conditional request failed' });
+    await expect(create()).rejects.toMatchObject({
+      name: 'ConditionalCheckFailedException',
+      message: 'The conditional request failed',
+    });
   });
 
   test('ReturnValuesOnConditionCheckFailure ALL_OLD returns the item with the exception', async () => {
-    await h.client.send(new PutItemCommand({ TableName: 'fleet', Item: { pk: S('c-2'), v: N(1), state: S('active') } }));
+    await h.client.send(
+      new PutItemCommand({ TableName: 'fleet', Item: { pk: S('c-2'), v: N(1), state: S('active') } }),
+    );
     await expect(
       h.client.send(
         new UpdateItemCommand({
@@ -57,26 +69,46 @@ describe('conditional writes', () => {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       ),
-    ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException', Item: { pk: S('c-2'), v: N(1), state: S('active') } });
+    ).rejects.toMatchObject({
+      name: 'ConditionalCheckFailedException',
+      Item: { pk: S('c-2'), v: N(1), state: S('active') },
+    });
     // Without it, no item.
     const err = await h.client
-      .send(new DeleteItemCommand({ TableName: 'fleet', Key: { pk: S('c-2') }, ConditionExpression: 'v > :five', ExpressionAttributeValues: { ':five': N(5) } }))
+      .send(
+        new DeleteItemCommand({
+          TableName: 'fleet',
+          Key: { pk: S('c-2') },
+          ConditionExpression: 'v > :five',
+          ExpressionAttributeValues: { ':five': N(5) },
+        }),
+      )
       .catch((e: unknown) => e as ConditionalCheckFailedException);
     expect(err).toBeInstanceOf(ConditionalCheckFailedException);
     expect((err as ConditionalCheckFailedException).Item).toBeUndefined();
   });
 
   test('optimistic locking with a version attribute, comparison and functions in conditions', async () => {
-    await h.doc.send(new PutCommand({ TableName: 'fleet', Item: { pk: 'c-3', version: 1, name: 'sensor-α', tags: new Set(['a']) } }));
+    await h.doc.send(
+      new PutCommand({ TableName: 'fleet', Item: { pk: 'c-3', version: 1, name: 'sensor-α', tags: new Set(['a']) } }),
+    );
     const update = (expected: number) =>
       h.doc.send(
         new UpdateCommand({
           TableName: 'fleet',
           Key: { pk: 'c-3' },
           UpdateExpression: 'SET version = version + :one',
-          ConditionExpression: 'version = :expected AND begins_with(#n, :prefix) AND size(#n) < :max AND attribute_type(tags, :ss) AND contains(tags, :a)',
+          ConditionExpression:
+            'version = :expected AND begins_with(#n, :prefix) AND size(#n) < :max AND attribute_type(tags, :ss) AND contains(tags, :a)',
           ExpressionAttributeNames: { '#n': 'name' },
-          ExpressionAttributeValues: { ':one': 1, ':expected': expected, ':prefix': 'sensor', ':max': 20, ':ss': 'SS', ':a': 'a' },
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':expected': expected,
+            ':prefix': 'sensor',
+            ':max': 20,
+            ':ss': 'SS',
+            ':a': 'a',
+          },
           ReturnValues: 'UPDATED_NEW',
         }),
       );
@@ -87,9 +119,13 @@ describe('conditional writes', () => {
 
   test('ReturnValues ALL_OLD on PutItem and DeleteItem', async () => {
     await h.client.send(new PutItemCommand({ TableName: 'fleet', Item: { pk: S('c-4'), v: N(1) } }));
-    const replaced = await h.client.send(new PutItemCommand({ TableName: 'fleet', Item: { pk: S('c-4'), v: N(2) }, ReturnValues: 'ALL_OLD' }));
+    const replaced = await h.client.send(
+      new PutItemCommand({ TableName: 'fleet', Item: { pk: S('c-4'), v: N(2) }, ReturnValues: 'ALL_OLD' }),
+    );
     expect(replaced.Attributes).toEqual({ pk: S('c-4'), v: N(1) });
-    const deleted = await h.client.send(new DeleteItemCommand({ TableName: 'fleet', Key: { pk: S('c-4') }, ReturnValues: 'ALL_OLD' }));
+    const deleted = await h.client.send(
+      new DeleteItemCommand({ TableName: 'fleet', Key: { pk: S('c-4') }, ReturnValues: 'ALL_OLD' }),
+    );
     expect(deleted.Attributes).toEqual({ pk: S('c-4'), v: N(2) });
   });
 });
@@ -97,7 +133,16 @@ describe('conditional writes', () => {
 describe('GSIs', () => {
   beforeAll(async () => {
     for (let i = 0; i < 25; i++) {
-      await h.client.send(new PutItemCommand({ TableName: 'fleet', Item: { pk: S(`dev-${i}`), site: S(i % 2 ? 'north' : 'south'), serial: S(`sn-${String(i).padStart(3, '0')}`) } }));
+      await h.client.send(
+        new PutItemCommand({
+          TableName: 'fleet',
+          Item: {
+            pk: S(`dev-${i}`),
+            site: S(i % 2 ? 'north' : 'south'),
+            serial: S(`sn-${String(i).padStart(3, '0')}`),
+          },
+        }),
+      );
     }
   });
 
@@ -136,15 +181,37 @@ describe('GSIs', () => {
   });
 
   test('a GSI follows updates that change its key', async () => {
-    await h.client.send(new UpdateItemCommand({ TableName: 'fleet', Key: { pk: S('dev-1') }, UpdateExpression: 'SET site = :east', ExpressionAttributeValues: { ':east': S('east') } }));
-    expect((await queryIndex(h.client, 'fleet', 'bySite', 'site', 'east')).map((item) => item.pk?.S)).toEqual(['dev-1']);
-    expect((await queryIndex(h.client, 'fleet', 'bySite', 'site', 'north')).map((item) => item.pk?.S)).not.toContain('dev-1');
+    await h.client.send(
+      new UpdateItemCommand({
+        TableName: 'fleet',
+        Key: { pk: S('dev-1') },
+        UpdateExpression: 'SET site = :east',
+        ExpressionAttributeValues: { ':east': S('east') },
+      }),
+    );
+    expect((await queryIndex(h.client, 'fleet', 'bySite', 'site', 'east')).map((item) => item.pk?.S)).toEqual([
+      'dev-1',
+    ]);
+    expect((await queryIndex(h.client, 'fleet', 'bySite', 'site', 'north')).map((item) => item.pk?.S)).not.toContain(
+      'dev-1',
+    );
   });
 
   test('a sparse GSI holds only items with its key attribute, with KEYS_ONLY projection', async () => {
-    await h.client.send(new PutItemCommand({ TableName: 'fleet', Item: { pk: S('alarm-1'), alarm: S('on'), payload: S('big') } }));
-    await h.client.send(new PutItemCommand({ TableName: 'fleet', Item: { pk: S('alarm-2'), payload: S('no alarm attribute') } }));
-    await h.client.send(new UpdateItemCommand({ TableName: 'fleet', Key: { pk: S('alarm-3') }, UpdateExpression: 'SET alarm = :on', ExpressionAttributeValues: { ':on': S('on') } }));
+    await h.client.send(
+      new PutItemCommand({ TableName: 'fleet', Item: { pk: S('alarm-1'), alarm: S('on'), payload: S('big') } }),
+    );
+    await h.client.send(
+      new PutItemCommand({ TableName: 'fleet', Item: { pk: S('alarm-2'), payload: S('no alarm attribute') } }),
+    );
+    await h.client.send(
+      new UpdateItemCommand({
+        TableName: 'fleet',
+        Key: { pk: S('alarm-3') },
+        UpdateExpression: 'SET alarm = :on',
+        ExpressionAttributeValues: { ':on': S('on') },
+      }),
+    );
     expect(await queryIndex(h.client, 'fleet', 'byAlarm', 'alarm', 'on')).toEqual(
       expect.arrayContaining([
         { pk: S('alarm-1'), alarm: S('on') },
@@ -154,13 +221,17 @@ describe('GSIs', () => {
     expect(await queryIndex(h.client, 'fleet', 'byAlarm', 'alarm', 'on')).toHaveLength(2);
 
     // Removing the attribute (or the item) takes it out of the index.
-    await h.client.send(new UpdateItemCommand({ TableName: 'fleet', Key: { pk: S('alarm-1') }, UpdateExpression: 'REMOVE alarm' }));
+    await h.client.send(
+      new UpdateItemCommand({ TableName: 'fleet', Key: { pk: S('alarm-1') }, UpdateExpression: 'REMOVE alarm' }),
+    );
     await h.client.send(new DeleteItemCommand({ TableName: 'fleet', Key: { pk: S('alarm-3') } }));
     expect(await queryIndex(h.client, 'fleet', 'byAlarm', 'alarm', 'on')).toEqual([]);
   });
 
   test('a GSI key attribute of the wrong type is rejected', async () => {
-    await expect(h.client.send(new PutItemCommand({ TableName: 'fleet', Item: { pk: S('bad'), site: N(1) } }))).rejects.toMatchObject({
+    await expect(
+      h.client.send(new PutItemCommand({ TableName: 'fleet', Item: { pk: S('bad'), site: N(1) } })),
+    ).rejects.toMatchObject({
       name: 'ValidationException',
       message: expect.stringContaining('Type mismatch for Index Key site'),
     });
@@ -172,7 +243,12 @@ describe('nested-attribute updates', () => {
     await h.doc.send(
       new PutCommand({
         TableName: 'fleet',
-        Item: { pk: 'nested', config: { network: { ssid: 'home', channels: [1, 6] }, labels: ['a', 'b', 'c'] }, tags: new Set(['x', 'y']), zones: new Set(['x', 'w']) },
+        Item: {
+          pk: 'nested',
+          config: { network: { ssid: 'home', channels: [1, 6] }, labels: ['a', 'b', 'c'] },
+          tags: new Set(['x', 'y']),
+          zones: new Set(['x', 'w']),
+        },
       }),
     );
     // A path through a map that does not exist (`counters`) fails the whole update.
@@ -185,7 +261,10 @@ describe('nested-attribute updates', () => {
           ExpressionAttributeValues: { ':ssid': 'never', ':zero': 0 },
         }),
       ),
-    ).rejects.toMatchObject({ name: 'ValidationException', message: 'The document path provided in the update expression is invalid for update' });
+    ).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: 'The document path provided in the update expression is invalid for update',
+    });
 
     const updated = await h.doc.send(
       new UpdateCommand({
@@ -196,31 +275,64 @@ describe('nested-attribute updates', () => {
           'config.#fw = if_not_exists(config.#fw, :fw) ' +
           'REMOVE config.labels[0] ADD tags :z DELETE zones :x',
         ExpressionAttributeNames: { '#fw': 'firmware' },
-        ExpressionAttributeValues: { ':ssid': 'office', ':eleven': 11, ':more': ['d'], ':fw': '1.0.0', ':z': new Set(['z']), ':x': new Set(['x']) },
+        ExpressionAttributeValues: {
+          ':ssid': 'office',
+          ':eleven': 11,
+          ':more': ['d'],
+          ':fw': '1.0.0',
+          ':z': new Set(['z']),
+          ':x': new Set(['x']),
+        },
         ReturnValues: 'ALL_NEW',
       }),
     );
     // Operands read the item as it was before the update.
     expect(updated.Attributes).toEqual({
       pk: 'nested',
-      config: { network: { ssid: 'office', channels: [1, 11] }, labels: ['b', 'c'], history: ['a', 'b', 'c', 'd'], firmware: '1.0.0' },
+      config: {
+        network: { ssid: 'office', channels: [1, 11] },
+        labels: ['b', 'c'],
+        history: ['a', 'b', 'c', 'd'],
+        firmware: '1.0.0',
+      },
       tags: new Set(['x', 'y', 'z']),
       zones: new Set(['w']),
     });
 
     // if_not_exists keeps an existing value.
     await h.doc.send(
-      new UpdateCommand({ TableName: 'fleet', Key: { pk: 'nested' }, UpdateExpression: 'SET config.firmware = if_not_exists(config.firmware, :fw)', ExpressionAttributeValues: { ':fw': '2.0.0' } }),
+      new UpdateCommand({
+        TableName: 'fleet',
+        Key: { pk: 'nested' },
+        UpdateExpression: 'SET config.firmware = if_not_exists(config.firmware, :fw)',
+        ExpressionAttributeValues: { ':fw': '2.0.0' },
+      }),
     );
-    const item = (await h.client.send(new GetItemCommand({ TableName: 'fleet', Key: { pk: S('nested') }, ProjectionExpression: 'config.firmware, config.network.channels[1]' }))).Item;
+    const item = (
+      await h.client.send(
+        new GetItemCommand({
+          TableName: 'fleet',
+          Key: { pk: S('nested') },
+          ProjectionExpression: 'config.firmware, config.network.channels[1]',
+        }),
+      )
+    ).Item;
     expect(item).toEqual({ config: { M: { firmware: S('1.0.0'), network: { M: { channels: { L: [N(11)] } } } } } });
   });
 
   test('two updates of overlapping paths in one expression are rejected', async () => {
     await expect(
       h.client.send(
-        new UpdateItemCommand({ TableName: 'fleet', Key: { pk: S('nested') }, UpdateExpression: 'SET config.a = :v REMOVE config', ExpressionAttributeValues: { ':v': N(1) } }),
+        new UpdateItemCommand({
+          TableName: 'fleet',
+          Key: { pk: S('nested') },
+          UpdateExpression: 'SET config.a = :v REMOVE config',
+          ExpressionAttributeValues: { ':v': N(1) },
+        }),
       ),
-    ).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('Two document paths overlap') });
+    ).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringContaining('Two document paths overlap'),
+    });
   });
 });

@@ -2,7 +2,12 @@
  * Stream feed conformance: DynamoDBStreamEvents as a Lambda event source mapping delivers them
  * (NEW_AND_OLD_IMAGES, ReportBatchItemFailures), in commit order, one batch at a time.
  */
-import { DeleteItemCommand, PutItemCommand, TransactWriteItemsCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  PutItemCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { startStreamFeed, type StreamFeed, type StreamFeedOptions } from '../../../local/engine/stream-feed';
 import { createTable, startHarness, type Harness } from './support';
@@ -44,7 +49,14 @@ test('delivers Lambda DynamoDBStreamEvent records, NEW_AND_OLD_IMAGES, for the o
   const stream = feed({ handler: async (event) => void events.push(event) });
   await put('fmt', { n: N(1) });
   await h.client.send(new PutItemCommand({ TableName: 'elsewhere', Item: { pk: S('not-this-table') } }));
-  await h.client.send(new UpdateItemCommand({ TableName: 'feed', Key: { pk: S('fmt') }, UpdateExpression: 'SET n = :two', ExpressionAttributeValues: { ':two': N(2) } }));
+  await h.client.send(
+    new UpdateItemCommand({
+      TableName: 'feed',
+      Key: { pk: S('fmt') },
+      UpdateExpression: 'SET n = :two',
+      ExpressionAttributeValues: { ':two': N(2) },
+    }),
+  );
   await h.client.send(new DeleteItemCommand({ TableName: 'feed', Key: { pk: S('fmt') } }));
   await stream.drain();
 
@@ -54,13 +66,37 @@ test('delivers Lambda DynamoDBStreamEvent records, NEW_AND_OLD_IMAGES, for the o
     eventVersion: '1.1',
     eventSource: 'aws:dynamodb',
     awsRegion: 'us-east-1',
-    eventSourceARN: expect.stringMatching(/^arn:aws:dynamodb:us-east-1:\d{12}:table\/feed\/stream\/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}$/),
+    eventSourceARN: expect.stringMatching(
+      /^arn:aws:dynamodb:us-east-1:\d{12}:table\/feed\/stream\/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}$/,
+    ),
   };
-  const streamRecord = { ApproximateCreationDateTime: expect.any(Number), SequenceNumber: expect.stringMatching(/^\d{21,40}$/), SizeBytes: expect.any(Number), StreamViewType: 'NEW_AND_OLD_IMAGES' };
+  const streamRecord = {
+    ApproximateCreationDateTime: expect.any(Number),
+    SequenceNumber: expect.stringMatching(/^\d{21,40}$/),
+    SizeBytes: expect.any(Number),
+    StreamViewType: 'NEW_AND_OLD_IMAGES',
+  };
   expect(records).toEqual([
-    { ...common, eventName: 'INSERT', dynamodb: { ...streamRecord, Keys: { pk: S('fmt') }, NewImage: { pk: S('fmt'), n: N(1) } } },
-    { ...common, eventName: 'MODIFY', dynamodb: { ...streamRecord, Keys: { pk: S('fmt') }, OldImage: { pk: S('fmt'), n: N(1) }, NewImage: { pk: S('fmt'), n: N(2) } } },
-    { ...common, eventName: 'REMOVE', dynamodb: { ...streamRecord, Keys: { pk: S('fmt') }, OldImage: { pk: S('fmt'), n: N(2) } } },
+    {
+      ...common,
+      eventName: 'INSERT',
+      dynamodb: { ...streamRecord, Keys: { pk: S('fmt') }, NewImage: { pk: S('fmt'), n: N(1) } },
+    },
+    {
+      ...common,
+      eventName: 'MODIFY',
+      dynamodb: {
+        ...streamRecord,
+        Keys: { pk: S('fmt') },
+        OldImage: { pk: S('fmt'), n: N(1) },
+        NewImage: { pk: S('fmt'), n: N(2) },
+      },
+    },
+    {
+      ...common,
+      eventName: 'REMOVE',
+      dynamodb: { ...streamRecord, Keys: { pk: S('fmt') }, OldImage: { pk: S('fmt'), n: N(2) } },
+    },
   ]);
   expect(records[0]?.dynamodb?.SizeBytes).toBeGreaterThan(0);
   expect(new Set(records.map((record) => record.eventSourceARN)).size).toBe(1);
@@ -83,11 +119,18 @@ test('delivers in commit order, in batches of at most batchSize, one batch at a 
   for (let i = 0; i < 10; i++) await put(`order-${i}`);
   // Ten items written in one transaction are committed together.
   await h.client.send(
-    new TransactWriteItemsCommand({ TransactItems: Array.from({ length: 10 }, (_, i) => ({ Put: { TableName: 'feed', Item: { pk: S(`order-tx-${i}`) } } })) }),
+    new TransactWriteItemsCommand({
+      TransactItems: Array.from({ length: 10 }, (_, i) => ({
+        Put: { TableName: 'feed', Item: { pk: S(`order-tx-${i}`) } },
+      })),
+    }),
   );
   await stream.drain();
 
-  expect(batches.flat()).toEqual([...Array.from({ length: 10 }, (_, i) => `order-${i}`), ...Array.from({ length: 10 }, (_, i) => `order-tx-${i}`)]);
+  expect(batches.flat()).toEqual([
+    ...Array.from({ length: 10 }, (_, i) => `order-${i}`),
+    ...Array.from({ length: 10 }, (_, i) => `order-tx-${i}`),
+  ]);
   expect(Math.max(...batches.map((batch) => batch.length))).toBeLessThanOrEqual(4);
   expect(maxActive).toBe(1);
 });
@@ -102,11 +145,20 @@ test('batchItemFailures: redelivers from the first failed record (lowest sequenc
       failedOnce = true;
       // Report two failures out of order: the checkpoint is the earlier one.
       const [, , third, , fifth] = event.Records;
-      return { batchItemFailures: [{ itemIdentifier: fifth!.dynamodb!.SequenceNumber! }, { itemIdentifier: third!.dynamodb!.SequenceNumber! }] };
+      return {
+        batchItemFailures: [
+          { itemIdentifier: fifth!.dynamodb!.SequenceNumber! },
+          { itemIdentifier: third!.dynamodb!.SequenceNumber! },
+        ],
+      };
     },
   });
   await h.client.send(
-    new TransactWriteItemsCommand({ TransactItems: ['a', 'b', 'c', 'd', 'e'].map((id) => ({ Put: { TableName: 'feed', Item: { pk: S(`partial-${id}`) } } })) }),
+    new TransactWriteItemsCommand({
+      TransactItems: ['a', 'b', 'c', 'd', 'e'].map((id) => ({
+        Put: { TableName: 'feed', Item: { pk: S(`partial-${id}`) } },
+      })),
+    }),
   );
   await stream.drain();
   expect(deliveries).toEqual([
@@ -127,7 +179,11 @@ test('a thrown error or an unknown itemIdentifier fails the whole batch, which i
       if (calls === 3) return { batchItemFailures: [{ itemIdentifier: '' }] };
     },
   });
-  await h.client.send(new TransactWriteItemsCommand({ TransactItems: ['a', 'b'].map((id) => ({ Put: { TableName: 'feed', Item: { pk: S(`whole-${id}`) } } })) }));
+  await h.client.send(
+    new TransactWriteItemsCommand({
+      TransactItems: ['a', 'b'].map((id) => ({ Put: { TableName: 'feed', Item: { pk: S(`whole-${id}`) } } })),
+    }),
+  );
   await stream.drain();
   expect(deliveries).toEqual(Array.from({ length: 4 }, () => ['whole-a', 'whole-b']));
 });
@@ -145,7 +201,11 @@ test('after maxRetries the failed records are logged and dropped, and delivery g
     },
   });
   await h.client.send(
-    new TransactWriteItemsCommand({ TransactItems: ['drop-ok', 'drop-poison', 'drop-tail'].map((id) => ({ Put: { TableName: 'feed', Item: { pk: S(id) } } })) }),
+    new TransactWriteItemsCommand({
+      TransactItems: ['drop-ok', 'drop-poison', 'drop-tail'].map((id) => ({
+        Put: { TableName: 'feed', Item: { pk: S(id) } },
+      })),
+    }),
   );
   await stream.drain();
   await put('drop-next');

@@ -62,7 +62,10 @@ export async function createTable(client: DynamoDBClient, name: string, spec: Ta
     if (gsi.range) attributes.add(gsi.range);
     return {
       IndexName: indexName,
-      KeySchema: [{ AttributeName: gsi.hash, KeyType: 'HASH' }, ...(gsi.range ? [{ AttributeName: gsi.range, KeyType: 'RANGE' as const }] : [])],
+      KeySchema: [
+        { AttributeName: gsi.hash, KeyType: 'HASH' },
+        ...(gsi.range ? [{ AttributeName: gsi.range, KeyType: 'RANGE' as const }] : []),
+      ],
       Projection: { ProjectionType: gsi.projection ?? 'ALL' },
     };
   });
@@ -70,8 +73,14 @@ export async function createTable(client: DynamoDBClient, name: string, spec: Ta
     new CreateTableCommand({
       TableName: name,
       BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [{ AttributeName: spec.hash, KeyType: 'HASH' }, ...(spec.range ? [{ AttributeName: spec.range, KeyType: 'RANGE' as const }] : [])],
-      AttributeDefinitions: [...attributes].map((attr) => ({ AttributeName: attr, AttributeType: spec.types?.[attr] ?? 'S' })),
+      KeySchema: [
+        { AttributeName: spec.hash, KeyType: 'HASH' },
+        ...(spec.range ? [{ AttributeName: spec.range, KeyType: 'RANGE' as const }] : []),
+      ],
+      AttributeDefinitions: [...attributes].map((attr) => ({
+        AttributeName: attr,
+        AttributeType: spec.types?.[attr] ?? 'S',
+      })),
       ...(gsis.length > 0 ? { GlobalSecondaryIndexes: gsis } : {}),
     }),
   );
@@ -95,7 +104,9 @@ export async function scanAll(client: DynamoDBClient, tableName: string): Promis
 /** JSON with object keys sorted at every level. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, val: unknown) =>
-    val && typeof val === 'object' && !Array.isArray(val) ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => (a < b ? -1 : 1))) : val,
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : val,
   );
 }
 
@@ -120,7 +131,11 @@ export async function queryIndex(
 }
 
 /** Collects every change record the engine emits from now on. */
-export function recordChanges(engine: Engine): { records: ChangeRecord[]; batches: ChangeRecord[][]; stop: () => void } {
+export function recordChanges(engine: Engine): {
+  records: ChangeRecord[];
+  batches: ChangeRecord[][];
+  stop: () => void;
+} {
   const records: ChangeRecord[] = [];
   const batches: ChangeRecord[][] = [];
   const stop = engine.onChange((batch) => {

@@ -44,14 +44,22 @@ async function rejectionOf(promise: Promise<unknown>): Promise<TransactionCancel
 
 describe('TransactWriteItems', () => {
   test('applies Put, Update, Delete and ConditionCheck together, and maintains the GSI', async () => {
-    await h.client.send(new PutItemCommand({ TableName: 'devices', Item: { pk: S('tw-1'), owner: S('alice'), n: N(1) } }));
+    await h.client.send(
+      new PutItemCommand({ TableName: 'devices', Item: { pk: S('tw-1'), owner: S('alice'), n: N(1) } }),
+    );
     await h.client.send(new PutItemCommand({ TableName: 'devices', Item: { pk: S('tw-2'), owner: S('alice') } }));
     await h.client.send(new PutItemCommand({ TableName: 'devices', Item: { pk: S('tw-3'), owner: S('bob') } }));
 
     const response = await h.client.send(
       new TransactWriteItemsCommand({
         TransactItems: [
-          { Put: { TableName: 'devices', Item: { pk: S('tw-4'), owner: S('alice') }, ConditionExpression: 'attribute_not_exists(pk)' } },
+          {
+            Put: {
+              TableName: 'devices',
+              Item: { pk: S('tw-4'), owner: S('alice') },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
           {
             Update: {
               TableName: 'devices',
@@ -63,7 +71,15 @@ describe('TransactWriteItems', () => {
             },
           },
           { Delete: { TableName: 'devices', Key: { pk: S('tw-2') }, ConditionExpression: 'attribute_exists(pk)' } },
-          { ConditionCheck: { TableName: 'devices', Key: { pk: S('tw-3') }, ConditionExpression: '#o = :bob', ExpressionAttributeNames: { '#o': 'owner' }, ExpressionAttributeValues: { ':bob': S('bob') } } },
+          {
+            ConditionCheck: {
+              TableName: 'devices',
+              Key: { pk: S('tw-3') },
+              ConditionExpression: '#o = :bob',
+              ExpressionAttributeNames: { '#o': 'owner' },
+              ExpressionAttributeValues: { ':bob': S('bob') },
+            },
+          },
         ],
       }),
     );
@@ -72,28 +88,50 @@ describe('TransactWriteItems', () => {
     expect(await getItem('devices', { pk: S('tw-4') })).toEqual({ pk: S('tw-4'), owner: S('alice') });
     expect(await getItem('devices', { pk: S('tw-1') })).toEqual({ pk: S('tw-1'), owner: S('bob'), n: N(2) });
     expect(await getItem('devices', { pk: S('tw-2') })).toBeUndefined();
-    expect((await queryIndex(h.client, 'devices', 'byOwner', 'owner', 'alice')).map((item) => item.pk?.S)).toEqual(['tw-4']);
-    expect((await queryIndex(h.client, 'devices', 'byOwner', 'owner', 'bob')).map((item) => item.pk?.S)).toEqual(['tw-1', 'tw-3']);
+    expect((await queryIndex(h.client, 'devices', 'byOwner', 'owner', 'alice')).map((item) => item.pk?.S)).toEqual([
+      'tw-4',
+    ]);
+    expect((await queryIndex(h.client, 'devices', 'byOwner', 'owner', 'bob')).map((item) => item.pk?.S)).toEqual([
+      'tw-1',
+      'tw-3',
+    ]);
   });
 
   test('works through the document client (lib-dynamodb)', async () => {
     await h.doc.send(
       new TransactWriteCommand({
         TransactItems: [
-          { Put: { TableName: 'ledger', Item: { pk: 'doc', sk: 1, tags: new Set(['a', 'b']), nested: { list: [1, 'two'] } } } },
+          {
+            Put: {
+              TableName: 'ledger',
+              Item: { pk: 'doc', sk: 1, tags: new Set(['a', 'b']), nested: { list: [1, 'two'] } },
+            },
+          },
           { Put: { TableName: 'ledger', Item: { pk: 'doc', sk: 2 } } },
         ],
       }),
     );
     const { Responses } = await h.doc.send(
-      new TransactGetCommand({ TransactItems: [{ Get: { TableName: 'ledger', Key: { pk: 'doc', sk: 1 } } }, { Get: { TableName: 'ledger', Key: { pk: 'doc', sk: 3 } } }] }),
+      new TransactGetCommand({
+        TransactItems: [
+          { Get: { TableName: 'ledger', Key: { pk: 'doc', sk: 1 } } },
+          { Get: { TableName: 'ledger', Key: { pk: 'doc', sk: 3 } } },
+        ],
+      }),
     );
-    expect(Responses).toEqual([{ Item: { pk: 'doc', sk: 1, tags: new Set(['a', 'b']), nested: { list: [1, 'two'] } } }, {}]);
+    expect(Responses).toEqual([
+      { Item: { pk: 'doc', sk: 1, tags: new Set(['a', 'b']), nested: { list: [1, 'two'] } } },
+      {},
+    ]);
   });
 
   test('a failed condition cancels everything and lists a reason for every action, in request order', async () => {
-    await h.client.send(new PutItemCommand({ TableName: 'devices', Item: { pk: S('cx-1'), owner: S('carol'), v: N(1) } }));
-    await h.client.send(new PutItemCommand({ TableName: 'devices', Item: { pk: S('cx-2'), owner: S('carol'), v: N(1) } }));
+    await h.client.send(
+      new PutItemCommand({ TableName: 'devices', Item: { pk: S('cx-1'), owner: S('carol'), v: N(1) } }),
+    );
+    await h.client.send(
+      new PutItemCommand({ TableName: 'devices', Item: { pk: S('cx-2'), owner: S('carol'), v: N(1) } }),
+    );
     const tableBefore = await scanAll(h.client, 'devices');
     const indexBefore = await queryIndex(h.client, 'devices', 'byOwner', 'owner', 'carol');
     const changes = recordChanges(h.engine);
@@ -103,9 +141,26 @@ describe('TransactWriteItems', () => {
         new TransactWriteItemsCommand({
           TransactItems: [
             { Put: { TableName: 'devices', Item: { pk: S('cx-new'), owner: S('carol') } } },
-            { Update: { TableName: 'devices', Key: { pk: S('cx-1') }, UpdateExpression: 'SET #o = :dave', ConditionExpression: 'v = :two', ExpressionAttributeNames: { '#o': 'owner' }, ExpressionAttributeValues: { ':dave': S('dave'), ':two': N(2) }, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
+            {
+              Update: {
+                TableName: 'devices',
+                Key: { pk: S('cx-1') },
+                UpdateExpression: 'SET #o = :dave',
+                ConditionExpression: 'v = :two',
+                ExpressionAttributeNames: { '#o': 'owner' },
+                ExpressionAttributeValues: { ':dave': S('dave'), ':two': N(2) },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
             { Delete: { TableName: 'devices', Key: { pk: S('cx-2') } } },
-            { ConditionCheck: { TableName: 'devices', Key: { pk: S('cx-missing') }, ConditionExpression: 'attribute_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
+            {
+              ConditionCheck: {
+                TableName: 'devices',
+                Key: { pk: S('cx-missing') },
+                ConditionExpression: 'attribute_exists(pk)',
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
           ],
         }),
       ),
@@ -113,10 +168,16 @@ describe('TransactWriteItems', () => {
 
     expect(cancelled).toBeInstanceOf(TransactionCanceledException);
     expect(cancelled.name).toBe('TransactionCanceledException');
-    expect(cancelled.message).toBe('Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed, None, ConditionalCheckFailed]');
+    expect(cancelled.message).toBe(
+      'Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed, None, ConditionalCheckFailed]',
+    );
     expect(cancelled.CancellationReasons).toEqual([
       { Code: 'None' },
-      { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed', Item: { pk: S('cx-1'), owner: S('carol'), v: N(1) } },
+      {
+        Code: 'ConditionalCheckFailed',
+        Message: 'The conditional request failed',
+        Item: { pk: S('cx-1'), owner: S('carol'), v: N(1) },
+      },
       { Code: 'None' },
       // ALL_OLD, but there is no item to return.
       { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' },
@@ -135,31 +196,52 @@ describe('TransactWriteItems', () => {
         new TransactWriteCommand({
           TransactItems: [
             { Put: { TableName: 'ledger', Item: { pk: 'x', sk: 1 } } },
-            { ConditionCheck: { TableName: 'ledger', Key: { pk: 'nope', sk: 1 }, ConditionExpression: 'attribute_exists(pk)' } },
+            {
+              ConditionCheck: {
+                TableName: 'ledger',
+                Key: { pk: 'nope', sk: 1 },
+                ConditionExpression: 'attribute_exists(pk)',
+              },
+            },
           ],
         }),
       ),
     ).rejects.toMatchObject({
       name: 'TransactionCanceledException',
-      CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' }],
+      CancellationReasons: [
+        { Code: 'None' },
+        { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' },
+      ],
     });
     expect(await getItem('ledger', { pk: S('x'), sk: N(1) })).toBeUndefined();
   });
 
   test('an action that fails while being applied cancels with a ValidationError reason', async () => {
-    await h.client.send(new PutItemCommand({ TableName: 'devices', Item: { pk: S('ve-1'), owner: S('erin'), label: S('text') } }));
+    await h.client.send(
+      new PutItemCommand({ TableName: 'devices', Item: { pk: S('ve-1'), owner: S('erin'), label: S('text') } }),
+    );
     await expect(
       h.client.send(
         new TransactWriteItemsCommand({
           TransactItems: [
             { Put: { TableName: 'devices', Item: { pk: S('ve-2'), owner: S('erin') } } },
-            { Update: { TableName: 'devices', Key: { pk: S('ve-1') }, UpdateExpression: 'SET label = label + :one', ExpressionAttributeValues: { ':one': N(1) } } },
+            {
+              Update: {
+                TableName: 'devices',
+                Key: { pk: S('ve-1') },
+                UpdateExpression: 'SET label = label + :one',
+                ExpressionAttributeValues: { ':one': N(1) },
+              },
+            },
           ],
         }),
       ),
     ).rejects.toMatchObject({
       name: 'TransactionCanceledException',
-      CancellationReasons: [{ Code: 'None' }, { Code: 'ValidationError', Message: 'An operand in the update expression has an incorrect data type' }],
+      CancellationReasons: [
+        { Code: 'None' },
+        { Code: 'ValidationError', Message: 'An operand in the update expression has an incorrect data type' },
+      ],
     });
     expect(await getItem('devices', { pk: S('ve-2') })).toBeUndefined();
   });
@@ -170,11 +252,20 @@ describe('TransactWriteItems', () => {
         new TransactWriteItemsCommand({
           TransactItems: [
             { Put: { TableName: 'devices', Item: { pk: S('dup-1'), owner: S('x') } } },
-            { ConditionCheck: { TableName: 'devices', Key: { pk: S('dup-1') }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              ConditionCheck: {
+                TableName: 'devices',
+                Key: { pk: S('dup-1') },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
           ],
         }),
       );
-    await expect(send()).rejects.toMatchObject({ name: 'ValidationException', message: 'Transaction request cannot include multiple operations on one item' });
+    await expect(send()).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: 'Transaction request cannot include multiple operations on one item',
+    });
     // The item lock was never taken: a single-item write on it goes through at once.
     await h.client.send(new PutItemCommand({ TableName: 'devices', Item: { pk: S('dup-1'), owner: S('y') } }));
     expect(await getItem('devices', { pk: S('dup-1') })).toEqual({ pk: S('dup-1'), owner: S('y') });
@@ -203,24 +294,44 @@ describe('TransactWriteItems', () => {
       // An item without its key.
       [{ Put: { TableName: 'devices', Item: { owner: S('x') } } }],
       // Updating a key attribute.
-      [{ Update: { TableName: 'devices', Key: { pk: S('k') }, UpdateExpression: 'SET pk = :v', ExpressionAttributeValues: { ':v': S('v') } } }],
+      [
+        {
+          Update: {
+            TableName: 'devices',
+            Key: { pk: S('k') },
+            UpdateExpression: 'SET pk = :v',
+            ExpressionAttributeValues: { ':v': S('v') },
+          },
+        },
+      ],
       // ConditionCheck needs a condition; Update needs an update expression.
       [{ ConditionCheck: { TableName: 'devices', Key: { pk: S('k') } } as never }],
       [{ Update: { TableName: 'devices', Key: { pk: S('k') } } as never }],
       // An unused expression attribute value.
       [{ Put: { TableName: 'devices', Item: { pk: S('k') }, ExpressionAttributeValues: { ':unused': S('x') } } }],
       // Two operations in one action.
-      [{ Put: { TableName: 'devices', Item: { pk: S('k') } }, Delete: { TableName: 'devices', Key: { pk: S('k') } } } as never],
+      [
+        {
+          Put: { TableName: 'devices', Item: { pk: S('k') } },
+          Delete: { TableName: 'devices', Key: { pk: S('k') } },
+        } as never,
+      ],
     ];
     for (const TransactItems of cases) {
-      await expect(h.client.send(new TransactWriteItemsCommand({ TransactItems }))).rejects.toMatchObject({ name: 'ValidationException' });
+      await expect(h.client.send(new TransactWriteItemsCommand({ TransactItems }))).rejects.toMatchObject({
+        name: 'ValidationException',
+      });
     }
     expect(await getItem('devices', { pk: S('k') })).toBeUndefined();
   });
 
   test('a missing table is a ResourceNotFoundException', async () => {
     await expect(
-      h.client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: 'no-such-table', Item: { pk: S('x') } } }] })),
+      h.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [{ Put: { TableName: 'no-such-table', Item: { pk: S('x') } } }],
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
   });
 
@@ -228,7 +339,16 @@ describe('TransactWriteItems', () => {
     const increment = (token: string, by = 1) =>
       new TransactWriteItemsCommand({
         ClientRequestToken: token,
-        TransactItems: [{ Update: { TableName: 'counters', Key: { id: S('idem') }, UpdateExpression: 'ADD n :by', ExpressionAttributeValues: { ':by': N(by) } } }],
+        TransactItems: [
+          {
+            Update: {
+              TableName: 'counters',
+              Key: { id: S('idem') },
+              UpdateExpression: 'ADD n :by',
+              ExpressionAttributeValues: { ':by': N(by) },
+            },
+          },
+        ],
       });
 
     test('the same token and parameters succeed again without applying twice', async () => {
@@ -242,7 +362,9 @@ describe('TransactWriteItems', () => {
 
     test('the same token with different parameters is an IdempotentParameterMismatchException', async () => {
       await h.client.send(increment('token-2'));
-      await expect(h.client.send(increment('token-2', 5))).rejects.toMatchObject({ name: 'IdempotentParameterMismatchException' });
+      await expect(h.client.send(increment('token-2', 5))).rejects.toMatchObject({
+        name: 'IdempotentParameterMismatchException',
+      });
       expect(await getItem('counters', { id: S('idem') })).toEqual({ id: S('idem'), n: N(2) });
     });
 
@@ -251,7 +373,15 @@ describe('TransactWriteItems', () => {
         new TransactWriteItemsCommand({
           ClientRequestToken: 'token-3',
           TransactItems: [
-            { Update: { TableName: 'counters', Key: { id: S('idem') }, UpdateExpression: 'ADD n :one', ConditionExpression: 'n = :expected', ExpressionAttributeValues: { ':one': N(1), ':expected': N(expected) } } },
+            {
+              Update: {
+                TableName: 'counters',
+                Key: { id: S('idem') },
+                UpdateExpression: 'ADD n :one',
+                ConditionExpression: 'n = :expected',
+                ExpressionAttributeValues: { ':one': N(1), ':expected': N(expected) },
+              },
+            },
           ],
         });
       await expect(h.client.send(guarded(99))).rejects.toMatchObject({ name: 'TransactionCanceledException' });
@@ -261,7 +391,18 @@ describe('TransactWriteItems', () => {
 
     test('the SDK sends a fresh token per call, so identical calls both apply', async () => {
       const command = () =>
-        new TransactWriteItemsCommand({ TransactItems: [{ Update: { TableName: 'counters', Key: { id: S('fresh') }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': N(1) } } }] });
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: 'counters',
+                Key: { id: S('fresh') },
+                UpdateExpression: 'ADD n :one',
+                ExpressionAttributeValues: { ':one': N(1) },
+              },
+            },
+          ],
+        });
       await h.client.send(command());
       await h.client.send(command());
       expect(await getItem('counters', { id: S('fresh') })).toEqual({ id: S('fresh'), n: N(2) });
@@ -271,10 +412,18 @@ describe('TransactWriteItems', () => {
       let now = 0;
       const cache = new IdempotencyCache(10 * 60_000, 3, () => now);
       expect(cache.begin('a', 'params')).toBe('run');
-      expect(() => cache.begin('a', 'params')).toThrow(expect.objectContaining({ body: expect.objectContaining({ __type: expect.stringContaining('TransactionInProgressException') }) }));
+      expect(() => cache.begin('a', 'params')).toThrow(
+        expect.objectContaining({
+          body: expect.objectContaining({ __type: expect.stringContaining('TransactionInProgressException') }),
+        }),
+      );
       cache.complete('a');
       expect(cache.begin('a', 'params')).toBe('replay');
-      expect(() => cache.begin('a', 'other')).toThrow(expect.objectContaining({ body: expect.objectContaining({ __type: expect.stringContaining('IdempotentParameterMismatchException') }) }));
+      expect(() => cache.begin('a', 'other')).toThrow(
+        expect.objectContaining({
+          body: expect.objectContaining({ __type: expect.stringContaining('IdempotentParameterMismatchException') }),
+        }),
+      );
       now = 10 * 60_000 - 1;
       expect(cache.begin('a', 'params')).toBe('replay');
       now = 10 * 60_000;
@@ -318,9 +467,28 @@ describe('TransactWriteItems', () => {
                       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
                     },
                   },
-                  { Put: { TableName: 'ledger', Item: { pk: S('hot-log'), sk: N(current + 1), by: N(workerId) }, ConditionExpression: 'attribute_not_exists(pk)' } },
-                  { Update: { TableName: 'counters', Key: { id: S(`worker-${workerId}`) }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': N(1) } } },
-                  { ConditionCheck: { TableName: 'devices', Key: { pk: S('never-there') }, ConditionExpression: 'attribute_not_exists(pk)' } },
+                  {
+                    Put: {
+                      TableName: 'ledger',
+                      Item: { pk: S('hot-log'), sk: N(current + 1), by: N(workerId) },
+                      ConditionExpression: 'attribute_not_exists(pk)',
+                    },
+                  },
+                  {
+                    Update: {
+                      TableName: 'counters',
+                      Key: { id: S(`worker-${workerId}`) },
+                      UpdateExpression: 'ADD n :one',
+                      ExpressionAttributeValues: { ':one': N(1) },
+                    },
+                  },
+                  {
+                    ConditionCheck: {
+                      TableName: 'devices',
+                      Key: { pk: S('never-there') },
+                      ConditionExpression: 'attribute_not_exists(pk)',
+                    },
+                  },
                 ],
               }),
             );
@@ -342,9 +510,12 @@ describe('TransactWriteItems', () => {
 
     expect(await getItem('counters', { id: S('hot') })).toEqual({ id: S('hot'), n: N(INCREMENTS) });
     const log = (await scanAll(h.client, 'ledger')).filter((item) => item.pk?.S === 'hot-log');
-    expect(log.map((item) => Number(item.sk?.N)).sort((a, b) => a - b)).toEqual(Array.from({ length: INCREMENTS }, (_, i) => i + 1));
+    expect(log.map((item) => Number(item.sk?.N)).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: INCREMENTS }, (_, i) => i + 1),
+    );
     let perWorker = 0;
-    for (let i = 0; i < CONTENDERS; i++) perWorker += Number((await getItem('counters', { id: S(`worker-${i}`) }))?.n?.N ?? 0);
+    for (let i = 0; i < CONTENDERS; i++)
+      perWorker += Number((await getItem('counters', { id: S(`worker-${i}`) }))?.n?.N ?? 0);
     expect(perWorker).toBe(INCREMENTS);
     expect(cancellations).toBeGreaterThan(0); // the contention was real
   });
@@ -363,13 +534,25 @@ describe('TransactWriteItems', () => {
           new TransactWriteItemsCommand({
             TransactItems: picked.map(
               (key, i): TransactWriteItem => ({
-                Update: { TableName: i % 2 ? 'counters' : 'devices', Key: { [i % 2 ? 'id' : 'pk']: S(`dl-${key}`) }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': N(1) } },
+                Update: {
+                  TableName: i % 2 ? 'counters' : 'devices',
+                  Key: { [i % 2 ? 'id' : 'pk']: S(`dl-${key}`) },
+                  UpdateExpression: 'ADD n :one',
+                  ExpressionAttributeValues: { ':one': N(1) },
+                },
               }),
             ),
           }),
         );
         committed++;
-        await h.client.send(new UpdateItemCommand({ TableName: 'counters', Key: { id: S(`dl-${picked[0]}`) }, UpdateExpression: 'ADD s :one', ExpressionAttributeValues: { ':one': N(1) } }));
+        await h.client.send(
+          new UpdateItemCommand({
+            TableName: 'counters',
+            Key: { id: S(`dl-${picked[0]}`) },
+            UpdateExpression: 'ADD s :one',
+            ExpressionAttributeValues: { ':one': N(1) },
+          }),
+        );
         singles++;
       }
     };
@@ -391,7 +574,12 @@ describe('TransactWriteItems', () => {
 
 describe('TransactGetItems', () => {
   beforeAll(async () => {
-    await h.client.send(new PutItemCommand({ TableName: 'devices', Item: { pk: S('tg-1'), owner: S('gina'), meta: { M: { a: N(1), b: S('x') } } } }));
+    await h.client.send(
+      new PutItemCommand({
+        TableName: 'devices',
+        Item: { pk: S('tg-1'), owner: S('gina'), meta: { M: { a: N(1), b: S('x') } } },
+      }),
+    );
     await h.client.send(new PutItemCommand({ TableName: 'ledger', Item: { pk: S('tg'), sk: N(1), v: S('one') } }));
   });
 
@@ -399,23 +587,51 @@ describe('TransactGetItems', () => {
     const { Responses } = await h.client.send(
       new TransactGetItemsCommand({
         TransactItems: [
-          { Get: { TableName: 'devices', Key: { pk: S('tg-1') }, ProjectionExpression: '#m.#a, pk', ExpressionAttributeNames: { '#m': 'meta', '#a': 'a' } } },
+          {
+            Get: {
+              TableName: 'devices',
+              Key: { pk: S('tg-1') },
+              ProjectionExpression: '#m.#a, pk',
+              ExpressionAttributeNames: { '#m': 'meta', '#a': 'a' },
+            },
+          },
           { Get: { TableName: 'devices', Key: { pk: S('tg-missing') } } },
           { Get: { TableName: 'ledger', Key: { pk: S('tg'), sk: N(1) } } },
         ],
       }),
     );
-    expect(Responses).toEqual([{ Item: { pk: S('tg-1'), meta: { M: { a: N(1) } } } }, {}, { Item: { pk: S('tg'), sk: N(1), v: S('one') } }]);
+    expect(Responses).toEqual([
+      { Item: { pk: S('tg-1'), meta: { M: { a: N(1) } } } },
+      {},
+      { Item: { pk: S('tg'), sk: N(1), v: S('one') } },
+    ]);
   });
 
   test('rejects duplicates, more than 100 Gets, and a missing table', async () => {
     await expect(
-      h.client.send(new TransactGetItemsCommand({ TransactItems: [{ Get: { TableName: 'devices', Key: { pk: S('tg-1') } } }, { Get: { TableName: 'devices', Key: { pk: S('tg-1') } } }] })),
+      h.client.send(
+        new TransactGetItemsCommand({
+          TransactItems: [
+            { Get: { TableName: 'devices', Key: { pk: S('tg-1') } } },
+            { Get: { TableName: 'devices', Key: { pk: S('tg-1') } } },
+          ],
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'ValidationException' });
     await expect(
-      h.client.send(new TransactGetItemsCommand({ TransactItems: Array.from({ length: 101 }, (_, i) => ({ Get: { TableName: 'devices', Key: { pk: S(`g${i}`) } } })) })),
+      h.client.send(
+        new TransactGetItemsCommand({
+          TransactItems: Array.from({ length: 101 }, (_, i) => ({
+            Get: { TableName: 'devices', Key: { pk: S(`g${i}`) } },
+          })),
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'ValidationException' });
-    await expect(h.client.send(new TransactGetItemsCommand({ TransactItems: [{ Get: { TableName: 'nope-table', Key: { pk: S('x') } } }] }))).rejects.toMatchObject({
+    await expect(
+      h.client.send(
+        new TransactGetItemsCommand({ TransactItems: [{ Get: { TableName: 'nope-table', Key: { pk: S('x') } } }] }),
+      ),
+    ).rejects.toMatchObject({
       name: 'ResourceNotFoundException',
     });
   });
@@ -436,8 +652,22 @@ describe('TransactGetItems', () => {
         await h.doc.send(
           new TransactWriteCommand({
             TransactItems: [
-              { Update: { TableName: 'counters', Key: { id: from }, UpdateExpression: 'SET balance = balance - :x', ExpressionAttributeValues: { ':x': 7 } } },
-              { Update: { TableName: 'counters', Key: { id: to }, UpdateExpression: 'SET balance = balance + :x', ExpressionAttributeValues: { ':x': 7 } } },
+              {
+                Update: {
+                  TableName: 'counters',
+                  Key: { id: from },
+                  UpdateExpression: 'SET balance = balance - :x',
+                  ExpressionAttributeValues: { ':x': 7 },
+                },
+              },
+              {
+                Update: {
+                  TableName: 'counters',
+                  Key: { id: to },
+                  UpdateExpression: 'SET balance = balance + :x',
+                  ExpressionAttributeValues: { ':x': 7 },
+                },
+              },
             ],
           }),
         );
@@ -447,7 +677,12 @@ describe('TransactGetItems', () => {
     const sums: number[] = [];
     for (let i = 0; i < 60; i++) {
       const { Responses } = await h.doc.send(
-        new TransactGetCommand({ TransactItems: [{ Get: { TableName: 'counters', Key: { id: 'acct-a' } } }, { Get: { TableName: 'counters', Key: { id: 'acct-b' } } }] }),
+        new TransactGetCommand({
+          TransactItems: [
+            { Get: { TableName: 'counters', Key: { id: 'acct-a' } } },
+            { Get: { TableName: 'counters', Key: { id: 'acct-b' } } },
+          ],
+        }),
       );
       sums.push(Number(Responses?.[0]?.Item?.balance) + Number(Responses?.[1]?.Item?.balance));
     }

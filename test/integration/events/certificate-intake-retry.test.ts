@@ -23,7 +23,9 @@ let services: Services;
 beforeAll(async () => {
   engine = await startTestEngine({ indexLagMs: LAG, indexLagClock: () => t });
   const table = await freshTable(engine);
-  services = createServices(loadConfig({ TABLE_NAME: table.tableName, DYNAMODB_ENDPOINT: engine.endpoint, AWS_REGION: 'us-east-1' }));
+  services = createServices(
+    loadConfig({ TABLE_NAME: table.tableName, DYNAMODB_ENDPOINT: engine.endpoint, AWS_REGION: 'us-east-1' }),
+  );
   setServices(services);
 });
 afterAll(async () => {
@@ -46,13 +48,24 @@ function message(updated: Record<string, unknown>, sentAt = Date.now()): SQSReco
     time: new Date(sentAt).toISOString(),
     region: 'us-east-1',
     resources: [],
-    detail: { specversion: '1.0', id: randomUUID(), source: 'lamassu.ca', type: 'certificate.status.update', data: { previous: {}, updated } },
+    detail: {
+      specversion: '1.0',
+      id: randomUUID(),
+      source: 'lamassu.ca',
+      type: 'certificate.status.update',
+      data: { previous: {}, updated },
+    },
   };
   return {
     messageId: randomUUID(),
     receiptHandle: 'r',
     body: JSON.stringify(event),
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(sentAt), SenderId: 'events', ApproximateFirstReceiveTimestamp: String(sentAt) },
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: String(sentAt),
+      SenderId: 'events',
+      ApproximateFirstReceiveTimestamp: String(sentAt),
+    },
     messageAttributes: {},
     md5OfBody: '',
     eventSource: 'aws:sqs',
@@ -75,20 +88,32 @@ it('a revocation right after a bind is retried, not dropped, and lands once the 
 
   // The queue delivers it again; by then the index has caught up.
   t += LAG;
-  expect(await handler({ Records: [{ ...revoke, attributes: { ...revoke.attributes, ApproximateReceiveCount: '2' } }] })).toEqual({ batchItemFailures: [] });
+  expect(
+    await handler({ Records: [{ ...revoke, attributes: { ...revoke.attributes, ApproximateReceiveCount: '2' } }] }),
+  ).toEqual({ batchItemFailures: [] });
   expect(await services.devices.get('lag-1')).toMatchObject({ status: 'REVOKED', identity: { status: 'REVOKED' } });
   expect((await services.devices.slotVersion('lag-1', 'identity', 0)).revocation_reason).toBe('KeyCompromise');
 });
 
 it('a serial still unknown when the window has closed is acknowledged and counted; UNKNOWN_SERIAL_RETRY_SECONDS sets the window', async () => {
   const added = jest.spyOn(metrics, 'addMetric');
-  const young = message({ serial_number: 'feedface01', status: 'REVOKED' }, Date.now() - (DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS - 60) * 1000);
-  const old = message({ serial_number: 'feedface02', status: 'REVOKED' }, Date.now() - (DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS + 1) * 1000);
-  expect(await handler({ Records: [young, old] })).toEqual({ batchItemFailures: [{ itemIdentifier: young.messageId }] });
+  const young = message(
+    { serial_number: 'feedface01', status: 'REVOKED' },
+    Date.now() - (DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS - 60) * 1000,
+  );
+  const old = message(
+    { serial_number: 'feedface02', status: 'REVOKED' },
+    Date.now() - (DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS + 1) * 1000,
+  );
+  expect(await handler({ Records: [young, old] })).toEqual({
+    batchItemFailures: [{ itemIdentifier: young.messageId }],
+  });
   expect(added.mock.calls.filter(([name]) => name === METRIC.unknownSerials)).toHaveLength(1);
 
   process.env.UNKNOWN_SERIAL_RETRY_SECONDS = '0';
-  expect(await handler({ Records: [message({ serial_number: 'feedface03', status: 'REVOKED' })] })).toEqual({ batchItemFailures: [] });
+  expect(await handler({ Records: [message({ serial_number: 'feedface03', status: 'REVOKED' })] })).toEqual({
+    batchItemFailures: [],
+  });
   expect(added.mock.calls.filter(([name]) => name === METRIC.unknownSerials)).toHaveLength(2);
 });
 
@@ -97,14 +122,25 @@ it('an unreadable message or event is acknowledged; a failing use case is a batc
   const invalid = message({ serial_number: 'zz', status: 'SUSPENDED' });
   expect(await handler({ Records: [unreadable, invalid] })).toEqual({ batchItemFailures: [] });
 
-  jest.spyOn(services.devices, 'applyCertificateStatus').mockRejectedValueOnce(new Error('ProvisionedThroughputExceededException'));
+  jest
+    .spyOn(services.devices, 'applyCertificateStatus')
+    .mockRejectedValueOnce(new Error('ProvisionedThroughputExceededException'));
   const failing = message({ serial_number: 'ab12', status: 'REVOKED' });
   const next = message({ serial_number: 'ab13', status: 'REVOKED' }, Date.now() - 3_600_000);
-  expect(await handler({ Records: [failing, next] })).toEqual({ batchItemFailures: [{ itemIdentifier: failing.messageId }] });
+  expect(await handler({ Records: [failing, next] })).toEqual({
+    batchItemFailures: [{ itemIdentifier: failing.messageId }],
+  });
 });
 
 it('the window runs from when the message entered the queue, else from the event time', () => {
-  expect(firstSeenOf({ attributes: { SentTimestamp: '1700000000000' } as SQSRecord['attributes'] }, { time: '2020-01-01T00:00:00Z' })).toBe(1_700_000_000_000);
-  expect(firstSeenOf({ attributes: {} as SQSRecord['attributes'] }, { time: '2020-01-01T00:00:00Z' })).toBe(Date.parse('2020-01-01T00:00:00Z'));
+  expect(
+    firstSeenOf(
+      { attributes: { SentTimestamp: '1700000000000' } as SQSRecord['attributes'] },
+      { time: '2020-01-01T00:00:00Z' },
+    ),
+  ).toBe(1_700_000_000_000);
+  expect(firstSeenOf({ attributes: {} as SQSRecord['attributes'] }, { time: '2020-01-01T00:00:00Z' })).toBe(
+    Date.parse('2020-01-01T00:00:00Z'),
+  );
   expect(firstSeenOf({ attributes: {} as SQSRecord['attributes'] }, { time: 'nonsense' }, 42)).toBe(42);
 });

@@ -23,7 +23,9 @@ let services: Services;
 beforeAll(async () => {
   engine = await startTestEngine();
   table = await freshTable(engine);
-  services = createServices(loadConfig({ TABLE_NAME: table.tableName, DYNAMODB_ENDPOINT: engine.endpoint, AWS_REGION: 'us-east-1' }));
+  services = createServices(
+    loadConfig({ TABLE_NAME: table.tableName, DYNAMODB_ENDPOINT: engine.endpoint, AWS_REGION: 'us-east-1' }),
+  );
   setServices(services);
 });
 afterAll(async () => {
@@ -40,14 +42,27 @@ const statusEvent = (updated: Record<string, unknown>): EventBridgeEvent<string,
   time: new Date().toISOString(),
   region: 'us-east-1',
   resources: [],
-  detail: { specversion: '1.0', id: randomUUID(), source: 'lamassu.ca', type: 'certificate.status.update', data: { previous: {}, updated } },
+  detail: {
+    specversion: '1.0',
+    id: randomUUID(),
+    source: 'lamassu.ca',
+    type: 'certificate.status.update',
+    data: { previous: {}, updated },
+  },
 });
 
 async function outboxOf(id: string) {
-  const out = await table.documentClient.send(new ScanCommand({ TableName: table.tableName, FilterExpression: 'kind = :k', ExpressionAttributeValues: { ':k': 'outbox' } }));
+  const out = await table.documentClient.send(
+    new ScanCommand({
+      TableName: table.tableName,
+      FilterExpression: 'kind = :k',
+      ExpressionAttributeValues: { ':k': 'outbox' },
+    }),
+  );
   // A scan returns them in key order; their times give the commit order.
   return (out.Items ?? [])
-    .map((i) => JSON.parse(outboxEventJson(i.event as Uint8Array)) as { type: string; subject: string; time: string }).filter((e) => e.subject === `device/${id}`)
+    .map((i) => JSON.parse(outboxEventJson(i.event as Uint8Array)) as { type: string; subject: string; time: string })
+    .filter((e) => e.subject === `device/${id}`)
     .sort((a, b) => a.time.localeCompare(b.time));
 }
 
@@ -62,14 +77,25 @@ it('REVOKED: the active identity version is revoked with the reported reason, th
   const serial = await bindNew('cs-1');
   const before = await services.devices.stats([]);
   const colons = serial.padStart(6, '0').match(/../g)!.join(':').toUpperCase(); // Lamassu-style 00:1A:2B
-  const report = await handler(statusEvent({ serial_number: colons, status: 'REVOKED', revocation_reason: 'keyCompromise' }));
-  expect(report).toMatchObject({ outcome: 'applied', results: [{ device_id: 'cs-1', slot: 'identity', version: 0, outcome: 'changed' }] });
+  const report = await handler(
+    statusEvent({ serial_number: colons, status: 'REVOKED', revocation_reason: 'keyCompromise' }),
+  );
+  expect(report).toMatchObject({
+    outcome: 'applied',
+    results: [{ device_id: 'cs-1', slot: 'identity', version: 0, outcome: 'changed' }],
+  });
   const device = await services.devices.get('cs-1');
   expect(device).toMatchObject({ status: 'REVOKED', identity: { status: 'REVOKED' } });
-  expect(await services.devices.slotVersion('cs-1', 'identity', 0)).toMatchObject({ status: 'REVOKED', revocation_reason: 'KeyCompromise' });
+  expect(await services.devices.slotVersion('cs-1', 'identity', 0)).toMatchObject({
+    status: 'REVOKED',
+    revocation_reason: 'KeyCompromise',
+  });
   const history = (await services.devices.events('cs-1', 10)).list.map((e) => e.type);
   expect(history.slice(0, 2)).toEqual(['STATUS-UPDATED', 'REVOKED']);
-  expect((await outboxOf('cs-1')).map((e) => e.type).slice(-2)).toEqual(['device.identity.update', 'device.status.update']);
+  expect((await outboxOf('cs-1')).map((e) => e.type).slice(-2)).toEqual([
+    'device.identity.update',
+    'device.status.update',
+  ]);
   const after = await services.devices.stats([]);
   expect(after.status_distribution.REVOKED - before.status_distribution.REVOKED).toBe(1);
   expect(before.status_distribution.ACTIVE - after.status_distribution.ACTIVE).toBe(1);
@@ -89,7 +115,10 @@ it('a superseded version only gets its version item updated', async () => {
   const outboxBefore = (await outboxOf('cs-2')).length;
   const report = await handler(statusEvent({ serial_number: old, status: 'REVOKED', revocation_reason: 'Superseded' }));
   expect(report.results).toEqual([expect.objectContaining({ version: 0, outcome: 'version-updated' })]);
-  expect(await services.devices.slotVersion('cs-2', 'identity', 0)).toMatchObject({ status: 'REVOKED', revocation_reason: 'Superseded' });
+  expect(await services.devices.slotVersion('cs-2', 'identity', 0)).toMatchObject({
+    status: 'REVOKED',
+    revocation_reason: 'Superseded',
+  });
   expect(await services.devices.slotVersion('cs-2', 'identity', 1)).toMatchObject({ status: 'ACTIVE' });
   expect(await services.devices.get('cs-2')).toEqual(device);
   expect(await outboxOf('cs-2')).toHaveLength(outboxBefore);
@@ -105,8 +134,13 @@ it('CertificateHold then ACTIVE: revoked, then re-evaluated by the status rules'
   await handler(statusEvent({ serial_number: serial, status: 'REVOKED', revocation_reason: 'CertificateHold' }));
   expect((await services.devices.get('cs-3')).status).toBe('REVOKED');
   const report = await handler(statusEvent({ serial_number: serial, status: 'active' }));
-  expect(report.results).toEqual([expect.objectContaining({ outcome: 'changed', note: 'device status REVOKED -> RENEWAL_PENDING' })]);
-  expect(await services.devices.get('cs-3')).toMatchObject({ status: 'RENEWAL_PENDING', identity: { status: 'RENEWAL_PENDING' } });
+  expect(report.results).toEqual([
+    expect.objectContaining({ outcome: 'changed', note: 'device status REVOKED -> RENEWAL_PENDING' }),
+  ]);
+  expect(await services.devices.get('cs-3')).toMatchObject({
+    status: 'RENEWAL_PENDING',
+    identity: { status: 'RENEWAL_PENDING' },
+  });
   const version = await services.devices.slotVersion('cs-3', 'identity', 0);
   expect(version.status).toBe('ACTIVE');
   expect(version.revocation_reason).toBeUndefined();
@@ -115,9 +149,17 @@ it('CertificateHold then ACTIVE: revoked, then re-evaluated by the status rules'
 it('an unknown serial is acknowledged and counted; an unreadable event is acknowledged', async () => {
   const added = jest.spyOn(metrics, 'addMetric');
   try {
-    expect(await handler(statusEvent({ serial_number: 'fedcba9876', status: 'REVOKED' }))).toEqual({ outcome: 'unknown-serial', serial: 'fedcba9876', status: 'REVOKED', results: [] });
+    expect(await handler(statusEvent({ serial_number: 'fedcba9876', status: 'REVOKED' }))).toEqual({
+      outcome: 'unknown-serial',
+      serial: 'fedcba9876',
+      status: 'REVOKED',
+      results: [],
+    });
     expect(added).toHaveBeenCalledWith(METRIC.unknownSerials, 'Count', 1);
-    expect(await handler(statusEvent({ serial_number: 'fedcba9876', status: 'SUSPENDED' }))).toEqual({ outcome: 'invalid', results: [] });
+    expect(await handler(statusEvent({ serial_number: 'fedcba9876', status: 'SUSPENDED' }))).toEqual({
+      outcome: 'invalid',
+      results: [],
+    });
     expect(await handler({ ...statusEvent({}), detail: 'nonsense' })).toEqual({ outcome: 'invalid', results: [] });
   } finally {
     added.mockRestore();
@@ -128,13 +170,19 @@ it('EXPIRED is believed only at the certificate’s not_after', async () => {
   await services.devices.register({ id: 'cs-4', dms_id: 'dms-cs' });
   const serial = await bindNew('cs-4', 200);
   const report = await handler(statusEvent({ serial_number: serial, status: 'EXPIRED' }));
-  expect(report.results).toEqual([expect.objectContaining({ outcome: 'unchanged', note: expect.stringContaining('not yet') })]);
+  expect(report.results).toEqual([
+    expect.objectContaining({ outcome: 'unchanged', note: expect.stringContaining('not yet') }),
+  ]);
   expect((await services.devices.get('cs-4')).status).toBe('ACTIVE');
 });
 
 it('a version bound by reference (serial and expiration, no PEM: the Lamassu edge) is found by its serial too', async () => {
   await services.devices.register({ id: 'cs-ref', dms_id: 'dms-cs' });
-  await services.devices.bind('cs-ref', 'identity', { type: 'x509', serial_number: '00Ab12', expiration_date: new Date(Date.now() + 200 * DAY).toISOString() });
+  await services.devices.bind('cs-ref', 'identity', {
+    type: 'x509',
+    serial_number: '00Ab12',
+    expiration_date: new Date(Date.now() + 200 * DAY).toISOString(),
+  });
   await handler(statusEvent({ serial_number: 'ab12', status: 'REVOKED' }));
   expect(await services.devices.get('cs-ref')).toMatchObject({ status: 'REVOKED', identity: { status: 'REVOKED' } });
 });

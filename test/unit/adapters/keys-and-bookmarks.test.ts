@@ -1,12 +1,24 @@
 import fc from 'fast-check';
 import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
-import { companionEntries, deviceKey, entryPartition, entryPrefix, indexFor, shardOf, sortAttributes, statsKey } from '../../../functions/adapters/dynamodb/keys';
+import {
+  companionEntries,
+  deviceKey,
+  entryPartition,
+  entryPrefix,
+  indexFor,
+  shardOf,
+  sortAttributes,
+  statsKey,
+} from '../../../functions/adapters/dynamodb/keys';
 import { createTableInput, INDEXES } from '../../../functions/adapters/dynamodb/schema';
 import { InvalidBookmarkError } from '../../../functions/domain/errors';
 import { newDevice } from '../../../functions/domain/device';
 
 describe('keys', () => {
-  const { device } = newDevice({ id: 'dev-1', dms_id: 'dms-a', tags: ['eu', 'x'] }, new Date('2026-03-15T10:00:00.000Z'));
+  const { device } = newDevice(
+    { id: 'dev-1', dms_id: 'dms-a', tags: ['eu', 'x'] },
+    new Date('2026-03-15T10:00:00.000Z'),
+  );
 
   it('builds the device key and its companion entries', () => {
     expect(deviceKey('dev-1')).toEqual({ pk: 'DEVICE#dev-1', sk: 'DEVICE' });
@@ -24,16 +36,28 @@ describe('keys', () => {
   it('sorts devices without identity after every expiration date, ids break ties', () => {
     const attrs = sortAttributes(device);
     expect(attrs).toEqual({ esk_created: '2026-03-15T10:00:00.000Z#dev-1', esk_id: 'dev-1', esk_exp: '~#dev-1' });
-    const withIdentity = sortAttributes({ ...device, identity: { status: 'ACTIVE', active_version: 0, type: 'x509', secrets: {}, expiration_date: '9999-12-31T23:59:59.999Z', events: {} } });
+    const withIdentity = sortAttributes({
+      ...device,
+      identity: {
+        status: 'ACTIVE',
+        active_version: 0,
+        type: 'x509',
+        secrets: {},
+        expiration_date: '9999-12-31T23:59:59.999Z',
+        events: {},
+      },
+    });
     expect(withIdentity.esk_exp! < attrs.esk_exp!).toBe(true);
     expect(indexFor('identity.expiration_date')).toBe(INDEXES.byExpiration);
   });
 
   it('spreads ids over every shard, deterministically and within range', () => {
-    fc.assert(fc.property(fc.string({ minLength: 1, maxLength: 128 }), fc.integer({ min: 1, max: 64 }), (id, n) => {
-      const s = shardOf(id, n);
-      return s >= 0 && s < n && Number.isInteger(s) && s === shardOf(id, n);
-    }));
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 128 }), fc.integer({ min: 1, max: 64 }), (id, n) => {
+        const s = shardOf(id, n);
+        return s >= 0 && s < n && Number.isInteger(s) && s === shardOf(id, n);
+      }),
+    );
     const counts = [0, 0, 0, 0];
     for (let i = 0; i < 4000; i++) counts[shardOf(`device-${i}`, 4)]!++;
     for (const c of counts) expect(c).toBeGreaterThan(800);
@@ -41,9 +65,27 @@ describe('keys', () => {
 
   it('declares every index key attribute once, as a string, with the stream on', () => {
     const input = createTableInput('t');
-    expect(input.AttributeDefinitions?.map((a) => a.AttributeName).sort()).toEqual(['due_pk', 'due_sk', 'epk', 'esk_created', 'esk_exp', 'esk_id', 'pk', 'serial', 'sk']);
-    expect(input.GlobalSecondaryIndexes?.map((g) => g.IndexName)).toEqual(['entry-by-created', 'entry-by-id', 'entry-by-expiration', 'due-by-time', 'version-by-serial']);
-    expect(input.GlobalSecondaryIndexes?.find((g) => g.IndexName === 'version-by-serial')?.Projection).toEqual({ ProjectionType: 'KEYS_ONLY' });
+    expect(input.AttributeDefinitions?.map((a) => a.AttributeName).sort()).toEqual([
+      'due_pk',
+      'due_sk',
+      'epk',
+      'esk_created',
+      'esk_exp',
+      'esk_id',
+      'pk',
+      'serial',
+      'sk',
+    ]);
+    expect(input.GlobalSecondaryIndexes?.map((g) => g.IndexName)).toEqual([
+      'entry-by-created',
+      'entry-by-id',
+      'entry-by-expiration',
+      'due-by-time',
+      'version-by-serial',
+    ]);
+    expect(input.GlobalSecondaryIndexes?.find((g) => g.IndexName === 'version-by-serial')?.Projection).toEqual({
+      ProjectionType: 'KEYS_ONLY',
+    });
     expect(input.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' });
   });
 });

@@ -7,7 +7,12 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CA_BACKOFF, type CaRevocationMessage, caRevocationService, revocationRequestOf } from '../../../functions/app/ca-revocation';
+import {
+  CA_BACKOFF,
+  type CaRevocationMessage,
+  caRevocationService,
+  revocationRequestOf,
+} from '../../../functions/app/ca-revocation';
 import { LAMASSU_EVENT_SOURCE, REVOCATION_REQUEST_TYPE } from '../../../functions/app/lamassu-events';
 import { CaRequestError } from '../../../functions/app/ports';
 import type { RetryTimer } from '../../../functions/app/retry';
@@ -39,7 +44,12 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      received.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      received.push({
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
       const answer = byPath[req.url ?? ''] ?? (script.length > 1 ? script.shift()! : script[0]!);
       if (answer === 'hang') return; // never answers: the client's timeout must fire
       res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
@@ -61,7 +71,10 @@ beforeAll(async () => {
 afterAll(async () => {
   server.closeAllConnections();
   elsewhere.closeAllConnections();
-  await Promise.all([new Promise((resolve) => server.close(resolve)), new Promise((resolve) => elsewhere.close(resolve))]);
+  await Promise.all([
+    new Promise((resolve) => server.close(resolve)),
+    new Promise((resolve) => elsewhere.close(resolve)),
+  ]);
 });
 
 beforeEach(() => {
@@ -88,15 +101,44 @@ function fakeTimer(): RetryTimer & { sleeps: number[] } {
 const SERIAL = '1a-2b-3c-4d';
 
 /** The SQS body of the rule's target: the EventBridge event whose detail is the publisher's CloudEvent. */
-function message(messageId: string, data: Record<string, unknown> = { serial_number: SERIAL, status: 'REVOKED', revocation_reason: 'CessationOfOperation', device_id: 'dev-1' }, type = REVOCATION_REQUEST_TYPE): CaRevocationMessage {
-  const detail = { specversion: '1.0', id: `${messageId}/revocation`, source: LAMASSU_EVENT_SOURCE, type, subject: `certificate/${String(data.serial_number)}`, time: '2026-01-01T00:00:00.000Z', datacontenttype: 'application/json', data };
-  return { messageId, body: JSON.stringify({ version: '0', id: `eb-${messageId}`, 'detail-type': type, source: LAMASSU_EVENT_SOURCE, detail }) };
+function message(
+  messageId: string,
+  data: Record<string, unknown> = {
+    serial_number: SERIAL,
+    status: 'REVOKED',
+    revocation_reason: 'CessationOfOperation',
+    device_id: 'dev-1',
+  },
+  type = REVOCATION_REQUEST_TYPE,
+): CaRevocationMessage {
+  const detail = {
+    specversion: '1.0',
+    id: `${messageId}/revocation`,
+    source: LAMASSU_EVENT_SOURCE,
+    type,
+    subject: `certificate/${String(data.serial_number)}`,
+    time: '2026-01-01T00:00:00.000Z',
+    datacontenttype: 'application/json',
+    data,
+  };
+  return {
+    messageId,
+    body: JSON.stringify({
+      version: '0',
+      id: `eb-${messageId}`,
+      'detail-type': type,
+      source: LAMASSU_EVENT_SOURCE,
+      detail,
+    }),
+  };
 }
 
 describe('Lamassu CA adapter', () => {
   it('PUTs Lamassu UpdateCertificateStatusBody to /api/ca/v1/certificates/{serial}/status', async () => {
     const ca = lamassuCa({ baseUrl: `${baseUrl}/`, headers: { authorization: 'Bearer t0k3n' } });
-    await expect(ca.revoke({ serialNumber: SERIAL, revocationReason: 'CessationOfOperation', deviceId: 'dev-1' })).resolves.toBe('revoked');
+    await expect(
+      ca.revoke({ serialNumber: SERIAL, revocationReason: 'CessationOfOperation', deviceId: 'dev-1' }),
+    ).resolves.toBe('revoked');
     expect(received).toHaveLength(1);
     const [request] = received;
     expect(request!.method).toBe('PUT');
@@ -120,7 +162,9 @@ describe('Lamassu CA adapter', () => {
     [201, {}, 'revoked'],
   ])('translates %i to %s', async (status, body, outcome) => {
     script = [{ status, body }];
-    await expect(lamassuCa({ baseUrl }).revoke({ serialNumber: SERIAL, revocationReason: 'Unspecified' })).resolves.toBe(outcome);
+    await expect(
+      lamassuCa({ baseUrl }).revoke({ serialNumber: SERIAL, revocationReason: 'Unspecified' }),
+    ).resolves.toBe(outcome);
   });
 
   it.each([
@@ -165,23 +209,31 @@ describe('Lamassu CA adapter', () => {
 describe('Lamassu CA adapter: redirects and credentials in errors', () => {
   const TOKEN = 'Bearer s3cr3t-t0k3n-value';
 
-  it.each([301, 302, 303, 307, 308])('a %i to another origin is refused: not followed, not counted as revoked, not retried in the invocation', async (status) => {
-    script = [{ status, headers: { location: `${elsewhereUrl}/api/ca/v1/certificates/${SERIAL}/status` } }];
-    const error = await lamassuCa({ baseUrl, headers: { authorization: TOKEN } })
-      .revoke({ serialNumber: SERIAL, revocationReason: 'Unspecified' })
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(CaRequestError);
-    expect(error).toMatchObject({ status, retryable: false });
-    expect((error as Error).message).toBe(`CA answered ${status} to ${elsewhereUrl}: redirects are refused (set caApiUrl to the final URL)`);
-    expect(received).toHaveLength(1);
-    expect(elsewhereHits).toHaveLength(0);
-  });
+  it.each([301, 302, 303, 307, 308])(
+    'a %i to another origin is refused: not followed, not counted as revoked, not retried in the invocation',
+    async (status) => {
+      script = [{ status, headers: { location: `${elsewhereUrl}/api/ca/v1/certificates/${SERIAL}/status` } }];
+      const error = await lamassuCa({ baseUrl, headers: { authorization: TOKEN } })
+        .revoke({ serialNumber: SERIAL, revocationReason: 'Unspecified' })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CaRequestError);
+      expect(error).toMatchObject({ status, retryable: false });
+      expect((error as Error).message).toBe(
+        `CA answered ${status} to ${elsewhereUrl}: redirects are refused (set caApiUrl to the final URL)`,
+      );
+      expect(received).toHaveLength(1);
+      expect(elsewhereHits).toHaveLength(0);
+    },
+  );
 
   it('a redirect fails the message (delivered again by the queue, then dead-lettered), with one CA call', async () => {
     script = [{ status: 307, headers: { location: `${elsewhereUrl}/x` } }];
     const timer = fakeTimer();
     const report = await caRevocationService({ ca: lamassuCa({ baseUrl }), timer }).handleBatch([message('m1')]);
-    expect(report).toEqual({ failed: ['m1'], counts: { revoked: 0, 'already-revoked': 0, 'unknown-serial': 0, ignored: 0, failed: 1 } });
+    expect(report).toEqual({
+      failed: ['m1'],
+      counts: { revoked: 0, 'already-revoked': 0, 'unknown-serial': 0, ignored: 0, failed: 1 },
+    });
     expect(received).toHaveLength(1);
     expect(timer.sleeps).toEqual([]);
     expect(elsewhereHits).toHaveLength(0);
@@ -189,9 +241,23 @@ describe('Lamassu CA adapter: redirects and credentials in errors', () => {
 
   it('a CA error body echoing the Authorization header is logged without it (nor its token, nor anything shaped like a credential)', async () => {
     const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjYSJ9.c2lnbmF0dXJl';
-    script = [{ status: 401, body: { err: 'unauthorized', request: { headers: { Authorization: TOKEN } }, hint: 's3cr3t-t0k3n-value is not valid', other: `Basic dXNlcjpwYXNz, token=${jwt}` } }];
+    script = [
+      {
+        status: 401,
+        body: {
+          err: 'unauthorized',
+          request: { headers: { Authorization: TOKEN } },
+          hint: 's3cr3t-t0k3n-value is not valid',
+          other: `Basic dXNlcjpwYXNz, token=${jwt}`,
+        },
+      },
+    ];
     const logged: string[] = [];
-    const service = caRevocationService({ ca: lamassuCa({ baseUrl, headers: { authorization: TOKEN } }), timer: fakeTimer(), log: (_level, message, detail) => logged.push(`${message} ${JSON.stringify(detail)}`) });
+    const service = caRevocationService({
+      ca: lamassuCa({ baseUrl, headers: { authorization: TOKEN } }),
+      timer: fakeTimer(),
+      log: (_level, message, detail) => logged.push(`${message} ${JSON.stringify(detail)}`),
+    });
     const report = await service.handleBatch([message('m1')]);
     expect(report.failed).toEqual(['m1']);
     expect(received[0]!.headers.authorization).toBe(TOKEN);
@@ -217,8 +283,14 @@ describe('CA revocation use case (batch of SQS messages)', () => {
     script = [{ status: 503, body: { err: 'busy' } }, { status: 200 }];
     const timer = fakeTimer();
     const report = await service(timer).handleBatch([message('m1')]);
-    expect(report).toEqual({ failed: [], counts: { revoked: 1, 'already-revoked': 0, 'unknown-serial': 0, ignored: 0, failed: 0 } });
-    expect(received.map((r) => r.url)).toEqual([`/api/ca/v1/certificates/${SERIAL}/status`, `/api/ca/v1/certificates/${SERIAL}/status`]);
+    expect(report).toEqual({
+      failed: [],
+      counts: { revoked: 1, 'already-revoked': 0, 'unknown-serial': 0, ignored: 0, failed: 0 },
+    });
+    expect(received.map((r) => r.url)).toEqual([
+      `/api/ca/v1/certificates/${SERIAL}/status`,
+      `/api/ca/v1/certificates/${SERIAL}/status`,
+    ]);
     expect(JSON.parse(received[1]!.body)).toEqual({ status: 'REVOKED', revocation_reason: 'CessationOfOperation' });
     expect(timer.sleeps).toEqual([CA_BACKOFF.baseMs * 0.5]);
   });
@@ -237,11 +309,17 @@ describe('CA revocation use case (batch of SQS messages)', () => {
     const timer = fakeTimer();
     const ca = lamassuCa({ baseUrl });
     const failing = caRevocationService({
-      ca: { revoke: (request) => (request.serialNumber === SERIAL ? ca.revoke(request) : Promise.resolve('revoked' as const)) },
+      ca: {
+        revoke: (request) =>
+          request.serialNumber === SERIAL ? ca.revoke(request) : Promise.resolve('revoked' as const),
+      },
       timer,
     });
     script = [{ status: 500, body: { err: 'database down' } }];
-    const report = await failing.handleBatch([message('m1'), message('m2', { serial_number: 'ff-ee', status: 'REVOKED', revocation_reason: 'Unspecified' })]);
+    const report = await failing.handleBatch([
+      message('m1'),
+      message('m2', { serial_number: 'ff-ee', status: 'REVOKED', revocation_reason: 'Unspecified' }),
+    ]);
     expect(report.failed).toEqual(['m1']);
     expect(report.counts).toMatchObject({ revoked: 1, failed: 1 });
     expect(received.length).toBe(timer.sleeps.length + 1);
@@ -271,8 +349,14 @@ describe('CA revocation use case (batch of SQS messages)', () => {
   });
 
   it('reads the request from the event the publisher puts on the bus', () => {
-    expect(revocationRequestOf(message('m1').body)).toEqual({ serialNumber: SERIAL, revocationReason: 'CessationOfOperation', deviceId: 'dev-1' });
-    expect(() => revocationRequestOf(message('m1', { serial_number: SERIAL, status: 'ACTIVE' }).body)).toThrow('status must be REVOKED');
+    expect(revocationRequestOf(message('m1').body)).toEqual({
+      serialNumber: SERIAL,
+      revocationReason: 'CessationOfOperation',
+      deviceId: 'dev-1',
+    });
+    expect(() => revocationRequestOf(message('m1', { serial_number: SERIAL, status: 'ACTIVE' }).body)).toThrow(
+      'status must be REVOKED',
+    );
   });
 });
 
@@ -282,13 +366,22 @@ describe('CA revocation handler (SQS event source)', () => {
   it('calls the CA configured by its composition root and reports the failed messages as batch item failures', async () => {
     setCaRevocation(createCaRevocation(loadCaRevocationConfig({ CA_API_URL: baseUrl })));
     byPath = { '/api/ca/v1/certificates/ab-cd/status': { status: 400, body: { err: 'bad request' } } };
-    const records = [message('ok'), message('rejected', { serial_number: 'ab-cd', status: 'REVOKED', revocation_reason: 'KeyCompromise' })].map((m) => ({ messageId: m.messageId, body: m.body }));
+    const records = [
+      message('ok'),
+      message('rejected', { serial_number: 'ab-cd', status: 'REVOKED', revocation_reason: 'KeyCompromise' }),
+    ].map((m) => ({ messageId: m.messageId, body: m.body }));
     const response = await handler({ Records: records } as never);
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'rejected' }] });
-    expect(received.map((r) => [r.method, r.url, JSON.parse(r.body)]).sort()).toEqual([
-      ['PUT', `/api/ca/v1/certificates/${SERIAL}/status`, { status: 'REVOKED', revocation_reason: 'CessationOfOperation' }],
-      ['PUT', '/api/ca/v1/certificates/ab-cd/status', { status: 'REVOKED', revocation_reason: 'KeyCompromise' }],
-    ].sort());
+    expect(received.map((r) => [r.method, r.url, JSON.parse(r.body)]).sort()).toEqual(
+      [
+        [
+          'PUT',
+          `/api/ca/v1/certificates/${SERIAL}/status`,
+          { status: 'REVOKED', revocation_reason: 'CessationOfOperation' },
+        ],
+        ['PUT', '/api/ca/v1/certificates/ab-cd/status', { status: 'REVOKED', revocation_reason: 'KeyCompromise' }],
+      ].sort(),
+    );
   });
 });
 
@@ -301,7 +394,10 @@ describe('CA authorization from a Secrets Manager secret (CA_AUTH_HEADER_SECRET_
   it('sends the secret as the Authorization header, reading it once for many requests (cached)', async () => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: 'Bearer s3cr3t\n' });
     const service = createCaRevocation(loadCaRevocationConfig({ CA_API_URL: baseUrl, CA_AUTH_HEADER_SECRET_ARN: ARN }));
-    const report = await service.handleBatch([message('m1'), message('m2', { serial_number: 'ab-cd', status: 'REVOKED' })]);
+    const report = await service.handleBatch([
+      message('m1'),
+      message('m2', { serial_number: 'ab-cd', status: 'REVOKED' }),
+    ]);
     expect(report.failed).toEqual([]);
     expect(received.map((r) => r.headers.authorization)).toEqual(['Bearer s3cr3t', 'Bearer s3cr3t']);
     await service.handleBatch([message('m3')]);
@@ -312,14 +408,21 @@ describe('CA authorization from a Secrets Manager secret (CA_AUTH_HEADER_SECRET_
   it('an empty secret fails the message without calling the CA', async () => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: '  ' });
     const other = ARN.replace('AbCdEf', 'XyZxYz');
-    const service = createCaRevocation(loadCaRevocationConfig({ CA_API_URL: baseUrl, CA_AUTH_HEADER_SECRET_ARN: other }));
+    const service = createCaRevocation(
+      loadCaRevocationConfig({ CA_API_URL: baseUrl, CA_AUTH_HEADER_SECRET_ARN: other }),
+    );
     const report = await service.handleBatch([message('m1')]);
     expect(report.failed).toEqual(['m1']);
     expect(received).toHaveLength(0);
   });
 
   it('refuses an ARN that is not a complete secret ARN', () => {
-    expect(() => loadCaRevocationConfig({ CA_API_URL: baseUrl, CA_AUTH_HEADER_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:lamassu-ca-token' })).toThrow('CA_AUTH_HEADER_SECRET_ARN');
+    expect(() =>
+      loadCaRevocationConfig({
+        CA_API_URL: baseUrl,
+        CA_AUTH_HEADER_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:lamassu-ca-token',
+      }),
+    ).toThrow('CA_AUTH_HEADER_SECRET_ARN');
   });
 });
 
@@ -338,10 +441,15 @@ describe('CA revocation settings', () => {
   });
 
   it('loads CA_API_URL and CA_TIMEOUT_MS, refusing bad values', () => {
-    expect(loadCaRevocationConfig({ CA_API_URL: 'https://ca.example.com', CA_TIMEOUT_MS: '2500' })).toEqual({ caApiUrl: 'https://ca.example.com', timeoutMs: 2500 });
+    expect(loadCaRevocationConfig({ CA_API_URL: 'https://ca.example.com', CA_TIMEOUT_MS: '2500' })).toEqual({
+      caApiUrl: 'https://ca.example.com',
+      timeoutMs: 2500,
+    });
     expect(loadCaRevocationConfig({ CA_API_URL: 'https://ca.example.com' }).timeoutMs).toBe(5000);
     expect(() => loadCaRevocationConfig({})).toThrow('CA_API_URL');
     expect(() => loadCaRevocationConfig({ CA_API_URL: 'http://ca.example.com' })).toThrow('CA_API_URL');
-    expect(() => loadCaRevocationConfig({ CA_API_URL: 'https://ca.example.com', CA_TIMEOUT_MS: '0' })).toThrow('CA_TIMEOUT_MS');
+    expect(() => loadCaRevocationConfig({ CA_API_URL: 'https://ca.example.com', CA_TIMEOUT_MS: '0' })).toThrow(
+      'CA_TIMEOUT_MS',
+    );
   });
 });

@@ -42,7 +42,10 @@ describe('retryOnConflict', () => {
       throw new VersionConflictError('d');
     });
     await expect(run).rejects.toThrow(ContentionError);
-    await expect(run).rejects.toMatchObject({ retryAfterSeconds: 1, message: 'device d is being changed concurrently; try again' });
+    await expect(run).rejects.toMatchObject({
+      retryAfterSeconds: 1,
+      message: 'device d is being changed concurrently; try again',
+    });
     expect(timer.t).toBeGreaterThanOrEqual(policy.budgetMs);
     expect(timer.t).toBeLessThan(policy.budgetMs + 20 + 20);
     // 4 growing sleeps (9, 19, 39, 79), then 99 ms each until the budget is spent.
@@ -52,7 +55,9 @@ describe('retryOnConflict', () => {
 
   it('rethrows any other error at once', async () => {
     const timer = fakeTimer([0.5]);
-    await expect(retryOnConflict({ policy, timer }, 'x', async () => Promise.reject(new DeviceNotFoundError('d')))).rejects.toThrow(DeviceNotFoundError);
+    await expect(
+      retryOnConflict({ policy, timer }, 'x', async () => Promise.reject(new DeviceNotFoundError('d'))),
+    ).rejects.toThrow(DeviceNotFoundError);
     expect(timer.sleeps).toEqual([]);
   });
 });

@@ -6,7 +6,16 @@ const policy = { maxAttempts: 4, baseMs: 100, capMs: 350 };
 describe('retry policy', () => {
   it('retries throttling and server errors, not client errors', () => {
     expect([429, 500, 502, 503, 504].map(isRetryableStatus)).toEqual([true, true, true, true, true]);
-    expect([200, 201, 400, 401, 404, 409, 412, 422].map(isRetryableStatus)).toEqual([false, false, false, false, false, false, false, false]);
+    expect([200, 201, 400, 401, 404, 409, 412, 422].map(isRetryableStatus)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
     expect(isRetryableNetworkError(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe(true);
     expect(isRetryableNetworkError(new Error('x'))).toBe(false);
   });

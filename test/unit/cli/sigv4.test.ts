@@ -7,17 +7,29 @@ const AT = new Date('2015-08-30T12:36:00Z');
 
 describe('SigV4 signing', () => {
   it("matches AWS's published get-vanilla test vector", async () => {
-    const sign = sigV4Authenticator({ credentials: KEY, region: 'us-east-1', service: 'service', signingDate: () => AT });
+    const sign = sigV4Authenticator({
+      credentials: KEY,
+      region: 'us-east-1',
+      service: 'service',
+      signingDate: () => AT,
+    });
     expect(await sign({ method: 'GET', url: new URL('https://example.amazonaws.com/'), headers: {} })).toEqual({
       'x-amz-date': '20150830T123600Z',
-      authorization: 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31',
+      authorization:
+        'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31',
     });
   });
 
   it('signs an execute-api POST with body, repeated query parameters and a session token like an independent computation', async () => {
-    const url = new URL('https://abc123.execute-api.eu-west-1.amazonaws.com/v2/devices?filter=tags%5Bct%5Dline-3&filter=dms_owner%5Beq%5Ddms%201&page_size=10');
+    const url = new URL(
+      'https://abc123.execute-api.eu-west-1.amazonaws.com/v2/devices?filter=tags%5Bct%5Dline-3&filter=dms_owner%5Beq%5Ddms%201&page_size=10',
+    );
     const region = regionFromUrl(url)!;
-    const sign = sigV4Authenticator({ credentials: { ...KEY, sessionToken: 'session-token-1' }, region, signingDate: () => AT });
+    const sign = sigV4Authenticator({
+      credentials: { ...KEY, sessionToken: 'session-token-1' },
+      region,
+      signingDate: () => AT,
+    });
     const body = JSON.stringify({ id: 'device-001', dms_id: 'dms-1' });
     const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
     const added = await sign({ method: 'POST', url, headers, body });
@@ -35,7 +47,9 @@ describe('SigV4 signing', () => {
       amzDate: '20150830T123600Z',
       secret: KEY.secretAccessKey,
     });
-    expect(added.authorization).toBe(`AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/${expected.scope}, SignedHeaders=${expected.signedHeaders}, Signature=${expected.signature}`);
+    expect(added.authorization).toBe(
+      `AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/${expected.scope}, SignedHeaders=${expected.signedHeaders}, Signature=${expected.signature}`,
+    );
   });
 
   it('reads the region of API Gateway hosts and none of a custom domain', () => {

@@ -4,7 +4,18 @@ import { renderForecast, renderStats } from '../../../cli/tables';
 
 describe('tables', () => {
   it('stats: every status, zeros included, with shares and the total', () => {
-    const text = renderStats({ total: 8, status_distribution: { NO_IDENTITY: 2, ACTIVE: 4, RENEWAL_PENDING: 1, EXPIRING_SOON: 0, EXPIRED: 0, REVOKED: 1, DECOMMISSIONED: 0 } });
+    const text = renderStats({
+      total: 8,
+      status_distribution: {
+        NO_IDENTITY: 2,
+        ACTIVE: 4,
+        RENEWAL_PENDING: 1,
+        EXPIRING_SOON: 0,
+        EXPIRED: 0,
+        REVOKED: 1,
+        DECOMMISSIONED: 0,
+      },
+    });
     expect(text.split('\n')).toEqual([
       'status           devices      %',
       'NO_IDENTITY            2   25.0',
@@ -43,7 +54,9 @@ describe('progress', () => {
   it('rate and ETA from the fraction of the file read', () => {
     expect(rateAndEta(500, 0.25, 10)).toEqual({ rate: 50, eta: 30 });
     expect(rateAndEta(500, undefined, 10)).toEqual({ rate: 50 });
-    expect(progressLine('import', { done: 500, fraction: 0.25, detail: 'created 500' }, 10)).toBe('import: 500 (25%) 50/s ETA 30s | created 500');
+    expect(progressLine('import', { done: 500, fraction: 0.25, detail: 'created 500' }, 10)).toBe(
+      'import: 500 (25%) 50/s ETA 30s | created 500',
+    );
     expect([formatDuration(65), formatDuration(7385), formatDuration(Infinity)]).toEqual(['1m 05s', '2h 03m', '?']);
   });
 });

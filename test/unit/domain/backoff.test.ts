@@ -1,10 +1,17 @@
-import { backoffDelay, DEFAULT_BACKOFF, retryAfterSeconds, type BackoffPolicy } from '../../../functions/domain/backoff';
+import {
+  backoffDelay,
+  DEFAULT_BACKOFF,
+  retryAfterSeconds,
+  type BackoffPolicy,
+} from '../../../functions/domain/backoff';
 
 const policy: BackoffPolicy = { baseMs: 10, capMs: 200, budgetMs: 3000 };
 
 describe('full-jitter backoff with a time bound', () => {
   it('sleeps a uniform fraction of a cap that doubles per retry up to capMs', () => {
-    expect([0, 1, 2, 3, 4, 5, 10].map((retry) => backoffDelay(policy, retry, 0, 0.999999))).toEqual([9, 19, 39, 79, 159, 199, 199]);
+    expect([0, 1, 2, 3, 4, 5, 10].map((retry) => backoffDelay(policy, retry, 0, 0.999999))).toEqual([
+      9, 19, 39, 79, 159, 199, 199,
+    ]);
     expect(backoffDelay(policy, 3, 0, 0.5)).toBe(40);
     expect(backoffDelay(policy, 3, 0, 0)).toBe(0);
   });

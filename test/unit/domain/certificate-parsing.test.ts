@@ -44,7 +44,15 @@ describe('certificateTime', () => {
     ['Feb 29 12:00:00 2028 GMT', '2028-02-29T12:00:00.000Z'],
   ])('%s is %s', (text, iso) => expect(certificateTime(text)).toBe(iso));
 
-  it.each(['Bad time value', 'Feb 31 00:00:00 2026 GMT', 'Feb 29 00:00:00 2026 GMT', 'Foo  1 00:00:00 2026 GMT', 'Jan  1 24:00:00 2026 GMT', 'Jan  1 00:60:00 2026 GMT', ''])('%s is not a time', (text) => {
+  it.each([
+    'Bad time value',
+    'Feb 31 00:00:00 2026 GMT',
+    'Feb 29 00:00:00 2026 GMT',
+    'Foo  1 00:00:00 2026 GMT',
+    'Jan  1 24:00:00 2026 GMT',
+    'Jan  1 00:60:00 2026 GMT',
+    '',
+  ])('%s is not a time', (text) => {
     expect(certificateTime(text)).toBeUndefined();
   });
 });
@@ -61,7 +69,9 @@ describe('parseCertificate', () => {
         error = e;
       }
       expect(error).toBeInstanceOf(ValidationError);
-      expect((error as ValidationError).details).toEqual([{ field: 'identity', problem: expect.stringMatching(broken.problem) }]);
+      expect((error as ValidationError).details).toEqual([
+        { field: 'identity', problem: expect.stringMatching(broken.problem) },
+      ]);
     }
   });
 });

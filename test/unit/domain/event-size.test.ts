@@ -10,7 +10,15 @@ import { deviceCreated, deviceUpdated, type OutboxEvent } from '../../../functio
 import { applyShadowPatch, MERGE_PATCH } from '../../../functions/domain/patch';
 import { policyWindows, defaultPolicy } from '../../../functions/domain/policy';
 import { bindSlotSchema, createDeviceSchema, MAX_METADATA_BYTES, MAX_TAGS } from '../../../functions/domain/schemas';
-import { bindSlot, decommissionDevice, INLINE_SECRET_LIMIT, MAX_EXTRA_SLOTS, refreshSlots, revokeSlot, type SlotMutation } from '../../../functions/domain/slots';
+import {
+  bindSlot,
+  decommissionDevice,
+  INLINE_SECRET_LIMIT,
+  MAX_EXTRA_SLOTS,
+  refreshSlots,
+  revokeSlot,
+  type SlotMutation,
+} from '../../../functions/domain/slots';
 import { toCloudEvent } from '../../../functions/app/publish';
 import { entrySize, MAX_REQUEST_BYTES, toEntry } from '../../../functions/adapters/eventbridge/event-publisher';
 import { certificate } from '../../support/certificates';
@@ -63,25 +71,61 @@ it('every event of the largest valid device fits one PutEvents entry', async () 
   const keys = (await certificate({ notAfter: '2027-03-15T00:00:00Z' })).keys;
   for (let v = 0; v < 25; v++) {
     const serial = `7${String(v).padStart(39, 'f')}`;
-    const parsed = parseCertificate((await certificate({ keys, serial, notAfter: '2027-03-15T00:00:00Z', subject: `CN=${'s'.repeat(200)}` })).pem);
+    const parsed = parseCertificate(
+      (await certificate({ keys, serial, notAfter: '2027-03-15T00:00:00Z', subject: `CN=${'s'.repeat(200)}` })).pem,
+    );
     expect(parsed.serial_number).toHaveLength(40);
-    apply(bindSlot({ device, slot: 'identity', material: { type: 'x509', certificate: parsed }, policy, now: tick(), ids: newId }));
+    apply(
+      bindSlot({
+        device,
+        slot: 'identity',
+        material: { type: 'x509', certificate: parsed },
+        policy,
+        now: tick(),
+        ids: newId,
+      }),
+    );
   }
   // Every extra slot, with the longest name and secret, bound and revoked until its inline maps are full.
   for (let s = 0; s < MAX_EXTRA_SLOTS; s++) {
     const slot = `${s}`.padEnd(128, 'n');
     for (let v = 0; v < 12; v++) {
-      const body = bindSlotSchema.parse({ type: 'TOKEN', secret: `${v}`.padEnd(4096, '~'), expiration_date: '2026-06-01T00:00:00Z' });
+      const body = bindSlotSchema.parse({
+        type: 'TOKEN',
+        secret: `${v}`.padEnd(4096, '~'),
+        expiration_date: '2026-06-01T00:00:00Z',
+      });
       if (!('secret' in body)) throw new Error('expected a secret');
-      apply(bindSlot({ device, slot, material: { type: body.type, secret: body.secret, expiration_date: body.expiration_date }, policy, now: tick(), ids: newId }));
+      apply(
+        bindSlot({
+          device,
+          slot,
+          material: { type: body.type, secret: body.secret, expiration_date: body.expiration_date },
+          policy,
+          now: tick(),
+          ids: newId,
+        }),
+      );
       apply(revokeSlot({ device, slot, reason: 'AffiliationChanged', policy, now: tick(), ids: newId }));
     }
     expect(Object.keys(device.slots[slot]!.secrets)).toHaveLength(INLINE_SECRET_LIMIT);
   }
-  expect(() => bindSlot({ device, slot: 'one-too-many', material: { type: 'OTHER', secret: 'x' }, policy, now: tick(), ids: newId })).toThrow('extra slots');
+  expect(() =>
+    bindSlot({
+      device,
+      slot: 'one-too-many',
+      material: { type: 'OTHER', secret: 'x' },
+      policy,
+      now: tick(),
+      ids: newId,
+    }),
+  ).toThrow('extra slots');
 
   // device.update: the whole shadow replaced by another at the limits.
-  const shadow = applyShadowPatch(shadowOf(device), MERGE_PATCH, { tags: input.tags!.map((t) => t.replace(/^\d+/, 'z')), metadata: { k: null, j: largestMetadata().k!.slice(1) } });
+  const shadow = applyShadowPatch(shadowOf(device), MERGE_PATCH, {
+    tags: input.tags!.map((t) => t.replace(/^\d+/, 'z')),
+    metadata: { k: null, j: largestMetadata().k!.slice(1) },
+  });
   const updated: Device = { ...device, ...shadow, version: device.version + 1 };
   measure([deviceUpdated(newId(), device, updated, now.toISOString())]);
   device = updated;
@@ -93,7 +137,14 @@ it('every event of the largest valid device fits one PutEvents entry', async () 
   // device.decommission: the whole device before and after.
   apply(decommissionDevice(device, undefined, policy, tick(), newId));
 
-  expect(Object.keys(sizes).sort()).toEqual(['device.create', 'device.decommission', 'device.identity.update', 'device.slot.update', 'device.status.update', 'device.update']);
+  expect(Object.keys(sizes).sort()).toEqual([
+    'device.create',
+    'device.decommission',
+    'device.identity.update',
+    'device.slot.update',
+    'device.status.update',
+    'device.update',
+  ]);
   for (const [type, bytes] of Object.entries(sizes)) expect([type, bytes <= MAX_REQUEST_BYTES]).toEqual([type, true]);
   console.log(`largest entries (bytes, limit ${MAX_REQUEST_BYTES}): ${JSON.stringify(sizes)}`);
 });

@@ -3,7 +3,15 @@ import { newDevice, type Device } from '../../../functions/domain/device';
 
 const at = new Date('2026-03-15T10:00:00.000Z');
 function device(overrides: Partial<Device> = {}): Device {
-  const { device } = newDevice({ id: 'device-001', dms_id: 'dms-factory-1', tags: ['line-3', 'Sensor'], metadata: { firmware_version: '1.4.2', rev: 7, location: { building: 'A', floor: 3 }, list: ['x', 2] } }, at);
+  const { device } = newDevice(
+    {
+      id: 'device-001',
+      dms_id: 'dms-factory-1',
+      tags: ['line-3', 'Sensor'],
+      metadata: { firmware_version: '1.4.2', rev: 7, location: { building: 'A', floor: 3 }, list: ['x', 2] },
+    },
+    at,
+  );
   return { ...device, ...overrides };
 }
 
@@ -19,8 +27,16 @@ const matches = (param: string, d = device()) => matchesAll(d, [filter(param)]);
 
 describe('filter grammar', () => {
   it('splits field[op]value, keeping brackets and commas in the value', () => {
-    expect(splitFilterParam('status[in]ACTIVE,REVOKED')).toEqual({ field: 'status', operand: 'in', value: 'ACTIVE,REVOKED' });
-    expect(splitFilterParam('metadata.a.b[eq]{"x":[1]}')).toEqual({ field: 'metadata.a.b', operand: 'eq', value: '{"x":[1]}' });
+    expect(splitFilterParam('status[in]ACTIVE,REVOKED')).toEqual({
+      field: 'status',
+      operand: 'in',
+      value: 'ACTIVE,REVOKED',
+    });
+    expect(splitFilterParam('metadata.a.b[eq]{"x":[1]}')).toEqual({
+      field: 'metadata.a.b',
+      operand: 'eq',
+      value: '{"x":[1]}',
+    });
     expect(splitFilterParam('status=ACTIVE')).toBeUndefined();
   });
 
@@ -79,7 +95,16 @@ describe('status, tags and dates', () => {
   ])('%s → %s', (param, expected) => expect(matches(param)).toBe(expected));
 
   it('compares identity.expiration_date when the device has an identity', () => {
-    const d = device({ identity: { status: 'ACTIVE', active_version: 0, type: 'x509', secrets: { '0': 'ab' }, expiration_date: '2027-03-15T10:00:00Z', events: {} } });
+    const d = device({
+      identity: {
+        status: 'ACTIVE',
+        active_version: 0,
+        type: 'x509',
+        secrets: { '0': 'ab' },
+        expiration_date: '2027-03-15T10:00:00Z',
+        events: {},
+      },
+    });
     expect(matches('identity.expiration_date[bf]2027-03-15T10:00:01Z', d)).toBe(true);
     expect(matches('identity.expiration_date[af]2027-03-15T10:00:01Z', d)).toBe(false);
     expect(matches('identity.expiration_date[eq]2027-03-15T10:00:00.000Z', d)).toBe(true);

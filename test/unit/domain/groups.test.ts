@@ -1,5 +1,10 @@
 import { DEVICE_STATUSES, newDevice } from '../../../functions/domain/device';
-import { GroupCycleError, GroupDepthExceededError, ParentGroupNotFoundError, ValidationError } from '../../../functions/domain/errors';
+import {
+  GroupCycleError,
+  GroupDepthExceededError,
+  ParentGroupNotFoundError,
+  ValidationError,
+} from '../../../functions/domain/errors';
 import { compileCriterion, matchesFilter, splitFilterParam, statusesAllowed } from '../../../functions/domain/filters';
 import {
   ancestorsOf,
@@ -63,7 +68,13 @@ describe('criteria validation', () => {
   });
 
   it('rejects unknown fields, operators and wrong values, naming criteria[i] for each', () => {
-    const criteria = [c('tags', 'ct', 'eu'), c('colour', 'eq', 'red'), c('status', 'gt', 'ACTIVE'), c('status', 'eq', 'ON'), c('creation_timestamp', 'bf', 'soon')];
+    const criteria = [
+      c('tags', 'ct', 'eu'),
+      c('colour', 'eq', 'red'),
+      c('status', 'gt', 'ACTIVE'),
+      c('status', 'eq', 'ON'),
+      c('creation_timestamp', 'bf', 'soon'),
+    ];
     expect(() => compileGroupCriteria(criteria)).toThrow(ValidationError);
     expect((thrown(() => compileGroupCriteria(criteria)) as ValidationError).details).toEqual([
       { field: 'criteria[1]', problem: "unknown field 'colour'" },
@@ -74,16 +85,37 @@ describe('criteria validation', () => {
   });
 
   it('names criteria[i] in shape problems of the request schema too', () => {
-    const parsed = createGroupSchema.safeParse({ name: 'x', criteria: [c('id', 'eq', 'a'), { field: 'id', operand: 'eq', value: 5 }, { field: 'id', operand: 'eq', value: 'x', extra: 1 }] });
+    const parsed = createGroupSchema.safeParse({
+      name: 'x',
+      criteria: [
+        c('id', 'eq', 'a'),
+        { field: 'id', operand: 'eq', value: 5 },
+        { field: 'id', operand: 'eq', value: 'x', extra: 1 },
+      ],
+    });
     expect(parsed.success).toBe(false);
     if (parsed.success) return;
-    expect(groupProblemsOf(parsed.error).map((p) => p.field).sort()).toEqual(['criteria[1].value', 'criteria[2].extra']);
+    expect(
+      groupProblemsOf(parsed.error)
+        .map((p) => p.field)
+        .sort(),
+    ).toEqual(['criteria[1].value', 'criteria[2].extra']);
   });
 
   it('validates names: no blank, no surrounding whitespace, no control characters', () => {
-    for (const name of ['', ' prod', 'prod ', 'a\u0007b', 'x'.repeat(129)]) expect(createGroupSchema.safeParse({ name, criteria: [] }).success).toBe(false);
+    for (const name of ['', ' prod', 'prod ', 'a\u0007b', 'x'.repeat(129)])
+      expect(createGroupSchema.safeParse({ name, criteria: [] }).success).toBe(false);
     expect(createGroupSchema.safeParse({ name: 'Production EU', criteria: [], parent_id: null }).success).toBe(true);
-    expect(replaceGroupSchema.safeParse({ id: 'g', name: 'n', criteria: [], version: 3, inherited_criteria: [], created_at: 'x' }).success).toBe(true);
+    expect(
+      replaceGroupSchema.safeParse({
+        id: 'g',
+        name: 'n',
+        criteria: [],
+        version: 3,
+        inherited_criteria: [],
+        created_at: 'x',
+      }).success,
+    ).toBe(true);
     expect(replaceGroupSchema.safeParse({ name: 'n', criteria: [], colour: 'red' }).success).toBe(false);
   });
 
@@ -106,7 +138,11 @@ describe('inheritance', () => {
       criteria: [c('metadata.line', 'eq', '3')],
       inherited_criteria: [c('dms_owner', 'eq', 'dms-factory-1'), c('tags', 'ct', 'eu')],
     });
-    expect(effectiveCriteria(leaf, ancestors)).toEqual([c('dms_owner', 'eq', 'dms-factory-1'), c('tags', 'ct', 'eu'), c('metadata.line', 'eq', '3')]);
+    expect(effectiveCriteria(leaf, ancestors)).toEqual([
+      c('dms_owner', 'eq', 'dms-factory-1'),
+      c('tags', 'ct', 'eu'),
+      c('metadata.line', 'eq', '3'),
+    ]);
     expect(ancestorsOf(groups.get('prod')!, groups)).toEqual([]);
   });
 
@@ -114,7 +150,8 @@ describe('inheritance', () => {
     const groups = forest();
     const leaf = groups.get('eu-line3')!;
     const filters = compileGroupCriteria(effectiveCriteria(leaf, ancestorsOf(leaf, groups)!));
-    const device = (dms: string, tags: string[], line: number) => newDevice({ id: 'd', dms_id: dms, tags, metadata: { line } }, at).device;
+    const device = (dms: string, tags: string[], line: number) =>
+      newDevice({ id: 'd', dms_id: dms, tags, metadata: { line } }, at).device;
     expect(filters.every((f) => matchesFilter(device('dms-factory-1', ['eu'], 3), f))).toBe(true);
     expect(filters.every((f) => matchesFilter(device('dms-factory-2', ['eu'], 3), f))).toBe(false);
     expect(filters.every((f) => matchesFilter(device('dms-factory-1', ['us'], 3), f))).toBe(false);
@@ -136,7 +173,9 @@ describe('cycle detection and depth', () => {
     expect(() => checkPlacement('eu', 'eu-line3', groups, 10)).toThrow(GroupCycleError);
     const error = thrown(() => checkPlacement('prod', 'eu', groups, 10));
     expect(error).toBeInstanceOf(ValidationError);
-    expect((error as ValidationError).details).toEqual([{ field: 'parent_id', problem: expect.stringContaining('descendants') }]);
+    expect((error as ValidationError).details).toEqual([
+      { field: 'parent_id', problem: expect.stringContaining('descendants') },
+    ]);
   });
 
   it('accepts moves that keep a tree: under a sibling, another root, or to the root', () => {
@@ -176,17 +215,38 @@ describe('subtrees, replacement', () => {
   it('replaces name, description, parent and criteria with a new version; nothing changed → undefined', () => {
     const g = group('eu', 'prod', [c('tags', 'ct', 'eu')]);
     const later = new Date('2026-03-16T10:00:00.000Z');
-    expect(replacedGroup(g, { name: g.name, parent_id: 'prod', criteria: [c('tags', 'ct', 'eu')] }, later)).toBeUndefined();
+    expect(
+      replacedGroup(g, { name: g.name, parent_id: 'prod', criteria: [c('tags', 'ct', 'eu')] }, later),
+    ).toBeUndefined();
     const next = replacedGroup(g, { name: 'EU', criteria: [] }, later)!;
-    expect(next).toMatchObject({ id: 'eu', name: 'EU', description: '', parent_id: null, criteria: [], created_at: g.created_at, updated_at: later.toISOString(), version: 2 });
+    expect(next).toMatchObject({
+      id: 'eu',
+      name: 'EU',
+      description: '',
+      parent_id: null,
+      criteria: [],
+      created_at: g.created_at,
+      updated_at: later.toISOString(),
+      version: 2,
+    });
   });
 });
 
 describe('status criteria in statistics', () => {
   it('statusesAllowed agrees with matchesFilter for every status operator', () => {
     const f = (p: string) => compileCriterion(splitFilterParam(p)!, 'f').filter!;
-    for (const filters of [[f('status[eq]ACTIVE')], [f('status[ne]ACTIVE')], [f('status[in]ACTIVE,EXPIRED'), f('status[ne]EXPIRED')], [f('dms_owner[eq]x')]]) {
-      const expected = DEVICE_STATUSES.filter((status) => filters.every((flt) => flt.kind !== 'status' || matchesFilter({ ...newDevice({ id: 'd', dms_id: 'x' }, at).device, status }, flt)));
+    for (const filters of [
+      [f('status[eq]ACTIVE')],
+      [f('status[ne]ACTIVE')],
+      [f('status[in]ACTIVE,EXPIRED'), f('status[ne]EXPIRED')],
+      [f('dms_owner[eq]x')],
+    ]) {
+      const expected = DEVICE_STATUSES.filter((status) =>
+        filters.every(
+          (flt) =>
+            flt.kind !== 'status' || matchesFilter({ ...newDevice({ id: 'd', dms_id: 'x' }, at).device, status }, flt),
+        ),
+      );
       expect(statusesAllowed(filters)).toEqual(expected);
     }
     expect(statusesAllowed([f('status[in]ACTIVE,EXPIRED'), f('status[ne]EXPIRED')])).toEqual(['ACTIVE']);

@@ -6,8 +6,28 @@ import { ValidationError } from '../../../functions/domain/errors';
 import { createDeviceSchema, shadowSchema } from '../../../functions/domain/schemas';
 import { newDeviceOf } from '../../../functions/shared/lamassu/bodies';
 
-const ACCEPTED = ['#25ee32', '#fff', '#25ee32ff', '#0f67ff-#F0F8FF', '#888888-#e0e0e0', '#abc-#DEF', '#00000000-#ffffffff'];
-const REFUSED = ['', 'red', '#25ee3', '#0f67ff-', '-#F0F8FF', '#0f67ff-#F0F8FF-#000000', '#0f67ff #F0F8FF', '#0f67ff-F0F8FF', '#0f67ff--#F0F8FF', ' #0f67ff', '#0f67ff-#F0F8FF\n'];
+const ACCEPTED = [
+  '#25ee32',
+  '#fff',
+  '#25ee32ff',
+  '#0f67ff-#F0F8FF',
+  '#888888-#e0e0e0',
+  '#abc-#DEF',
+  '#00000000-#ffffffff',
+];
+const REFUSED = [
+  '',
+  'red',
+  '#25ee3',
+  '#0f67ff-',
+  '-#F0F8FF',
+  '#0f67ff-#F0F8FF-#000000',
+  '#0f67ff #F0F8FF',
+  '#0f67ff-F0F8FF',
+  '#0f67ff--#F0F8FF',
+  ' #0f67ff',
+  '#0f67ff-#F0F8FF\n',
+];
 
 describe('icon_color on /v2 (createDeviceSchema, shadowSchema)', () => {
   it.each(ACCEPTED)('accepts %j and keeps it as given', (color) => {
@@ -23,7 +43,15 @@ describe('icon_color on /v2 (createDeviceSchema, shadowSchema)', () => {
 });
 
 describe('icon_color on the Lamassu edge (CreateDeviceBody)', () => {
-  const body = (icon_color: unknown) => ({ id: 'd1', alias: '', tags: null, metadata: null, dms_id: 'ra-1', icon: 'Cpu', icon_color });
+  const body = (icon_color: unknown) => ({
+    id: 'd1',
+    alias: '',
+    tags: null,
+    metadata: null,
+    dms_id: 'ra-1',
+    icon: 'Cpu',
+    icon_color,
+  });
 
   it('accepts the pair the dashboard sends (RegisterDeviceModal.tsx:161) and its default (:128)', () => {
     expect(newDeviceOf(body('#0f67ff-#F0F8FF')).icon_color).toBe('#0f67ff-#F0F8FF');

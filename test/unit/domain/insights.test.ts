@@ -1,6 +1,14 @@
 import type { Device } from '../../../functions/domain/device';
 import { ValidationError } from '../../../functions/domain/errors';
-import { canonicalJson, foldForecast, forecastEntries, indexedKeysProblem, metadataValue, parseForecastQuery, textsMatching } from '../../../functions/domain/insights';
+import {
+  canonicalJson,
+  foldForecast,
+  forecastEntries,
+  indexedKeysProblem,
+  metadataValue,
+  parseForecastQuery,
+  textsMatching,
+} from '../../../functions/domain/insights';
 
 const device = (over: Partial<Device>): Device => ({
   id: 'd',
@@ -16,11 +24,20 @@ const device = (over: Partial<Device>): Device => ({
   version: 1,
   ...over,
 });
-const slot = (status: 'ACTIVE' | 'REVOKED' | 'EXPIRED', expiration_date?: string) => ({ status, active_version: 1, type: 'x509' as const, secrets: {}, expiration_date, events: {} });
+const slot = (status: 'ACTIVE' | 'REVOKED' | 'EXPIRED', expiration_date?: string) => ({
+  status,
+  active_version: 1,
+  type: 'x509' as const,
+  secrets: {},
+  expiration_date,
+  events: {},
+});
 
 describe('metadata values', () => {
   it('compares values as JSON texts with sorted object keys', () => {
-    expect(canonicalJson({ b: [1, { d: true, c: null }], a: '1.4.2' })).toBe('{"a":"1.4.2","b":[1,{"c":null,"d":true}]}');
+    expect(canonicalJson({ b: [1, { d: true, c: null }], a: '1.4.2' })).toBe(
+      '{"a":"1.4.2","b":[1,{"c":null,"d":true}]}',
+    );
     expect(textsMatching('1.4.2')).toEqual(['"1.4.2"']);
     expect(textsMatching('3')).toEqual(['"3"', '3']);
     expect(textsMatching('{"b":1,"a":2}')).toEqual(['"{\\"b\\":1,\\"a\\":2}"', '{"a":2,"b":1}']);
@@ -43,7 +60,14 @@ describe('metadata values', () => {
 
 describe('expiry forecast', () => {
   it('counts the active identity and extra slots, nothing of a decommissioned device or a revoked slot', () => {
-    const d = device({ identity: slot('EXPIRED', '2026-03-01T10:00:00Z'), slots: { a: slot('ACTIVE', '2026-04-02T00:00:00Z'), b: slot('REVOKED', '2026-05-01T00:00:00Z'), c: slot('ACTIVE') } });
+    const d = device({
+      identity: slot('EXPIRED', '2026-03-01T10:00:00Z'),
+      slots: {
+        a: slot('ACTIVE', '2026-04-02T00:00:00Z'),
+        b: slot('REVOKED', '2026-05-01T00:00:00Z'),
+        c: slot('ACTIVE'),
+      },
+    });
     expect(forecastEntries(d)).toEqual([
       { day: '2026-03-01', kind: 'identity' },
       { day: '2026-04-02', kind: 'slots' },
@@ -74,13 +98,26 @@ describe('expiry forecast', () => {
       ['2026-03-18T00:00:00Z', '2026-04-01T00:00:00Z', 6],
       ['2026-04-01T00:00:00Z', '2026-04-07T00:00:00Z', 7],
     ]);
-    expect(foldForecast(days, { bucket: 'day', horizonDays: 3 }, new Date('2026-03-18T00:00:00Z')).buckets).toHaveLength(3);
+    expect(
+      foldForecast(days, { bucket: 'day', horizonDays: 3 }, new Date('2026-03-18T00:00:00Z')).buckets,
+    ).toHaveLength(3);
   });
 
   it('parses the query with defaults and rejects what it does not accept', () => {
     expect(parseForecastQuery(new URLSearchParams(''))).toEqual({ bucket: 'week', horizonDays: 90, dms: undefined });
-    expect(parseForecastQuery(new URLSearchParams('bucket=day&horizon_days=730&filter=dms_owner[eq]dms-1'))).toEqual({ bucket: 'day', horizonDays: 730, dms: 'dms-1' });
-    for (const q of ['bucket=year', 'horizon_days=0', 'horizon_days=731', 'horizon_days=1.5', 'filter=tags[ct]x', 'filter=dms_owner[eq]a&filter=dms_owner[eq]b']) {
+    expect(parseForecastQuery(new URLSearchParams('bucket=day&horizon_days=730&filter=dms_owner[eq]dms-1'))).toEqual({
+      bucket: 'day',
+      horizonDays: 730,
+      dms: 'dms-1',
+    });
+    for (const q of [
+      'bucket=year',
+      'horizon_days=0',
+      'horizon_days=731',
+      'horizon_days=1.5',
+      'filter=tags[ct]x',
+      'filter=dms_owner[eq]a&filter=dms_owner[eq]b',
+    ]) {
       expect(() => parseForecastQuery(new URLSearchParams(q))).toThrow(ValidationError);
     }
   });

@@ -1,6 +1,13 @@
 /** The lifecycle list (domain/lifecycle.ts): what it keeps, its byte bound, and the inline fallback. */
 import type { Device, DeviceEvent } from '../../../functions/domain/device';
-import { appendLifecycle, inlineLifecycleOf, LIFECYCLE_MAX_BYTES, lifecycleOf, storedLifecycleOf, withLifecycle } from '../../../functions/domain/lifecycle';
+import {
+  appendLifecycle,
+  inlineLifecycleOf,
+  LIFECYCLE_MAX_BYTES,
+  lifecycleOf,
+  storedLifecycleOf,
+  withLifecycle,
+} from '../../../functions/domain/lifecycle';
 
 const at = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
 const bytes = (events: unknown) => new TextEncoder().encode(JSON.stringify(events)).length;
@@ -10,9 +17,19 @@ describe('appendLifecycle', () => {
     const added: DeviceEvent[] = [
       { timestamp: at(0), type: 'CREATED', description: 'Device created' },
       { timestamp: at(1), type: 'SHADOW-UPDATED', description: 'Updated metadata' },
-      { timestamp: at(2), type: 'PROVISIONED', description: "Provisioned slot 'identity' with certificate 1a (version 0)", slot: 'identity' },
+      {
+        timestamp: at(2),
+        type: 'PROVISIONED',
+        description: "Provisioned slot 'identity' with certificate 1a (version 0)",
+        slot: 'identity',
+      },
       { timestamp: at(3), type: 'STATUS-UPDATED', description: "Status updated from 'NO_IDENTITY' to 'ACTIVE'" },
-      { timestamp: at(4), type: 'PROVISIONED', description: "Provisioned slot 'ssh' with SSH_KEY secret (version 0)", slot: 'ssh' },
+      {
+        timestamp: at(4),
+        type: 'PROVISIONED',
+        description: "Provisioned slot 'ssh' with SSH_KEY secret (version 0)",
+        slot: 'ssh',
+      },
       { timestamp: at(5), type: 'DECOMMISSIONED', description: 'Device decommissioned' },
     ];
     expect(appendLifecycle([], added).map((e) => [e.type, e.slot])).toEqual([
@@ -27,7 +44,14 @@ describe('appendLifecycle', () => {
     let list = appendLifecycle([], [{ timestamp: at(0), type: 'CREATED', description: 'Device created' }]);
     const renewals = 3000;
     for (let i = 1; i <= renewals; i++)
-      list = appendLifecycle(list, [{ timestamp: at(i), type: 'RENEWED', description: `Renewed slot 'identity' with certificate ${'ab'.repeat(20)} (version ${i})`, slot: 'identity' }]);
+      list = appendLifecycle(list, [
+        {
+          timestamp: at(i),
+          type: 'RENEWED',
+          description: `Renewed slot 'identity' with certificate ${'ab'.repeat(20)} (version ${i})`,
+          slot: 'identity',
+        },
+      ]);
     expect(bytes(list)).toBeLessThanOrEqual(LIFECYCLE_MAX_BYTES);
     expect(bytes(list)).toBeGreaterThan(LIFECYCLE_MAX_BYTES - 200);
     expect(list[0]!.type).toBe('CREATED');
@@ -53,9 +77,20 @@ describe('lifecycleOf', () => {
       active_version: 0,
       type: 'x509',
       secrets: { '0': '1a' },
-      events: { [at(2)]: { type: 'PROVISIONED', description: 'p' }, [at(3)]: { type: 'STATUS-UPDATED', description: "Status updated from 'NO_IDENTITY' to 'ACTIVE'" } },
+      events: {
+        [at(2)]: { type: 'PROVISIONED', description: 'p' },
+        [at(3)]: { type: 'STATUS-UPDATED', description: "Status updated from 'NO_IDENTITY' to 'ACTIVE'" },
+      },
     },
-    slots: { ssh: { status: 'ACTIVE', active_version: 0, type: 'SSH_KEY', secrets: {}, events: { [at(4)]: { type: 'PROVISIONED', description: 's' } } } },
+    slots: {
+      ssh: {
+        status: 'ACTIVE',
+        active_version: 0,
+        type: 'SSH_KEY',
+        secrets: {},
+        events: { [at(4)]: { type: 'PROVISIONED', description: 's' } },
+      },
+    },
     events: {
       [at(0)]: { type: 'CREATED', description: 'Device created' },
       [at(1)]: { type: 'SHADOW-UPDATED', description: 'u' },

@@ -36,7 +36,8 @@ const register = (metadata: unknown) => () => {
   if (!parsed.success) throw new ValidationError('invalid device', problemsOf(parsed.error));
 };
 const merge = (metadata: unknown) => () => applyShadowPatch(shadow, MERGE_PATCH, { metadata });
-const jsonPatch = (metadata: unknown) => () => applyShadowPatch(shadow, JSON_PATCH, [{ op: 'replace', path: '/metadata', value: metadata }]);
+const jsonPatch = (metadata: unknown) => () =>
+  applyShadowPatch(shadow, JSON_PATCH, [{ op: 'replace', path: '/metadata', value: metadata }]);
 
 describe.each([
   ['register', register],
@@ -57,7 +58,13 @@ describe.each([
   });
 
   it('rejects absurd nesting without exhausting the stack', () => {
-    expect(fieldsOf(attempt(JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`.replace(/^\[/, '{"a":[').replace(/\]$/, ']}'))))).toEqual(['metadata']);
+    expect(
+      fieldsOf(
+        attempt(
+          JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`.replace(/^\[/, '{"a":[').replace(/\]$/, ']}')),
+        ),
+      ),
+    ).toEqual(['metadata']);
   });
 });
 

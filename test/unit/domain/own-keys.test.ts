@@ -7,7 +7,10 @@ import { thingAttributesOf } from '../../../functions/app/iot-sync';
 
 const at = new Date('2026-03-15T10:00:00.000Z');
 const plain = newDevice({ id: 'plain', dms_id: 'dms-1', metadata: { fw: '1.0', loc: { building: 'A' } } }, at).device;
-const owning = newDevice({ id: 'owning', dms_id: 'dms-1', metadata: { toString: 'x', loc: { constructor: 3 } } }, at).device;
+const owning = newDevice(
+  { id: 'owning', dms_id: 'dms-1', metadata: { toString: 'x', loc: { constructor: 3 } } },
+  at,
+).device;
 
 function filter(param: string): Filter {
   const { filter, problem } = compileCriterion(splitFilterParam(param)!, 'filter[0]');
@@ -38,7 +41,9 @@ describe('patches treat prototype names as plain keys', () => {
     const patch = JSON.parse('{"metadata":{"__proto__":{"polluted":true},"toString":"s"}}');
     const out = applyShadowPatch(shadow, MERGE_PATCH, patch);
     expect(Object.keys(out.metadata).sort()).toEqual(['__proto__', 'fw', 'toString']);
-    expect(JSON.parse(JSON.stringify(out.metadata))).toEqual(JSON.parse('{"fw":"1.0","__proto__":{"polluted":true},"toString":"s"}'));
+    expect(JSON.parse(JSON.stringify(out.metadata))).toEqual(
+      JSON.parse('{"fw":"1.0","__proto__":{"polluted":true},"toString":"s"}'),
+    );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
@@ -46,7 +51,13 @@ describe('patches treat prototype names as plain keys', () => {
     [[{ op: 'move', from: '/metadata/toString', path: '/metadata/x' }], '[0].from'],
     [[{ op: 'copy', from: '/metadata/constructor', path: '/metadata/x' }], '[0].from'],
     [[{ op: 'remove', path: '/metadata/toString' }], '[0].path'],
-    [[{ op: 'add', path: '/metadata/y', value: 1 }, { op: 'replace', path: '/metadata/hasOwnProperty', value: 1 }], '[1].path'],
+    [
+      [
+        { op: 'add', path: '/metadata/y', value: 1 },
+        { op: 'replace', path: '/metadata/hasOwnProperty', value: 1 },
+      ],
+      '[1].path',
+    ],
   ])('a JSON patch reading an inherited member is a 400 naming it: %j', (patch, field) => {
     let caught: unknown;
     try {
@@ -59,14 +70,24 @@ describe('patches treat prototype names as plain keys', () => {
   });
 
   it('a JSON patch on own members still works', () => {
-    const out = applyShadowPatch({ ...shadow, metadata: { toString: 'a' } }, JSON_PATCH, [{ op: 'move', from: '/metadata/toString', path: '/metadata/x' }]);
+    const out = applyShadowPatch({ ...shadow, metadata: { toString: 'a' } }, JSON_PATCH, [
+      { op: 'move', from: '/metadata/toString', path: '/metadata/x' },
+    ]);
     expect(out.metadata).toEqual({ x: 'a' });
   });
 });
 
 describe('IoT thing attributes read own keys only', () => {
   it('an inherited member is no attribute; an own key of that name is', () => {
-    expect(thingAttributesOf(plain, ['toString', 'loc.constructor'], 50)).toEqual({ status: 'NO_IDENTITY', dms_owner: 'dms-1' });
-    expect(thingAttributesOf(owning, ['toString', 'loc.constructor'], 50)).toEqual({ status: 'NO_IDENTITY', dms_owner: 'dms-1', toString: 'x', 'loc.constructor': '3' });
+    expect(thingAttributesOf(plain, ['toString', 'loc.constructor'], 50)).toEqual({
+      status: 'NO_IDENTITY',
+      dms_owner: 'dms-1',
+    });
+    expect(thingAttributesOf(owning, ['toString', 'loc.constructor'], 50)).toEqual({
+      status: 'NO_IDENTITY',
+      dms_owner: 'dms-1',
+      toString: 'x',
+      'loc.constructor': '3',
+    });
   });
 });

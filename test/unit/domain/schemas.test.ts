@@ -2,7 +2,14 @@ import { bindCertificateSchema, createDeviceSchema, problemsOf } from '../../../
 
 describe('problemsOf (docs/api.md, Wire conventions: one details entry per offending field)', () => {
   it('names every unknown body key in its own entry', () => {
-    const parsed = bindCertificateSchema.safeParse({ certificate: 'x', status: 'ACTIVE', active_version: 0, type: 'x509', versions: {}, events: {} });
+    const parsed = bindCertificateSchema.safeParse({
+      certificate: 'x',
+      status: 'ACTIVE',
+      active_version: 0,
+      type: 'x509',
+      versions: {},
+      events: {},
+    });
     expect(parsed.success).toBe(false);
     const fields = problemsOf(parsed.error!).map((p) => p.field);
     expect(fields).toEqual(['status', 'active_version', 'type', 'versions', 'events']);

@@ -12,8 +12,11 @@ describe('durations', () => {
     ['1d12h', 36 * 3_600_000],
     ['45s', 45_000],
   ])('%s = %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
-  it.each(['', '0d', '10', 'd', '1w', '-1d', '1.5d', '12h1d'])('rejects %j', (text) => expect(parseDuration(text)).toBeUndefined());
-  it('rejects critical ≥ preventive', () => expect(() => windowsOf({ preventive_delta: '14d', critical_delta: '14d' })).toThrow(RangeError));
+  it.each(['', '0d', '10', 'd', '1w', '-1d', '1.5d', '12h1d'])('rejects %j', (text) =>
+    expect(parseDuration(text)).toBeUndefined(),
+  );
+  it('rejects critical ≥ preventive', () =>
+    expect(() => windowsOf({ preventive_delta: '14d', critical_delta: '14d' })).toThrow(RangeError));
 });
 
 /** Generated policies (C < P) and instants around the boundaries of a certificate. */
@@ -28,7 +31,14 @@ describe('status rules (docs/api.md, Status rules), property-based', () => {
     fc.assert(
       fc.property(policyArb, fc.integer({ min: -800 * DAY, max: 10 * DAY }), (policy, offset) => {
         const now = expiresAt + offset;
-        const expected = now >= expiresAt ? 'EXPIRED' : now >= expiresAt - policy.criticalMs ? 'EXPIRING_SOON' : now >= expiresAt - policy.preventiveMs ? 'RENEWAL_PENDING' : 'ACTIVE';
+        const expected =
+          now >= expiresAt
+            ? 'EXPIRED'
+            : now >= expiresAt - policy.criticalMs
+              ? 'EXPIRING_SOON'
+              : now >= expiresAt - policy.preventiveMs
+                ? 'RENEWAL_PENDING'
+                : 'ACTIVE';
         expect(slotStatusAt({ revoked: false, expiresAt }, policy, now)).toBe(expected);
       }),
     );
@@ -53,20 +63,25 @@ describe('status rules (docs/api.md, Status rules), property-based', () => {
 
   it('nextSlotChange is the first instant after now where the status differs, and nothing changes before it', () => {
     fc.assert(
-      fc.property(policyArb, fc.integer({ min: -800 * DAY, max: 10 * DAY }), fc.double({ min: 0, max: 1, noNaN: true }), (policy, offset, fraction) => {
-        const slot = { revoked: false, expiresAt };
-        const now = expiresAt + offset;
-        const next = nextSlotChange(slot, policy, now);
-        const status = slotStatusAt(slot, policy, now);
-        if (next === undefined) {
-          expect(status).toBe('EXPIRED');
-          return;
-        }
-        expect(next).toBeGreaterThan(now);
-        expect(slotStatusAt(slot, policy, next)).not.toBe(status);
-        const between = now + Math.floor((next - 1 - now) * fraction);
-        expect(slotStatusAt(slot, policy, between)).toBe(status);
-      }),
+      fc.property(
+        policyArb,
+        fc.integer({ min: -800 * DAY, max: 10 * DAY }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (policy, offset, fraction) => {
+          const slot = { revoked: false, expiresAt };
+          const now = expiresAt + offset;
+          const next = nextSlotChange(slot, policy, now);
+          const status = slotStatusAt(slot, policy, now);
+          if (next === undefined) {
+            expect(status).toBe('EXPIRED');
+            return;
+          }
+          expect(next).toBeGreaterThan(now);
+          expect(slotStatusAt(slot, policy, next)).not.toBe(status);
+          const between = now + Math.floor((next - 1 - now) * fraction);
+          expect(slotStatusAt(slot, policy, between)).toBe(status);
+        },
+      ),
     );
   });
 

@@ -16,20 +16,45 @@ afterEach(() => {
   setIotSync(undefined);
 });
 
-const outboxRecord = (seq: string, event: unknown, eventName: DynamoDBRecord['eventName'] = 'INSERT'): DynamoDBRecord => ({
+const outboxRecord = (
+  seq: string,
+  event: unknown,
+  eventName: DynamoDBRecord['eventName'] = 'INSERT',
+): DynamoDBRecord => ({
   eventName,
   dynamodb: {
     SequenceNumber: seq,
     Keys: { pk: { S: `OUTBOX#${seq}` }, sk: { S: 'OUTBOX' } },
-    NewImage: { pk: { S: `OUTBOX#${seq}` }, sk: { S: 'OUTBOX' }, kind: { S: 'outbox' }, event: { S: typeof event === 'string' ? event : JSON.stringify(event) }, ttl: { N: '1' } },
+    NewImage: {
+      pk: { S: `OUTBOX#${seq}` },
+      sk: { S: 'OUTBOX' },
+      kind: { S: 'outbox' },
+      event: { S: typeof event === 'string' ? event : JSON.stringify(event) },
+      ttl: { N: '1' },
+    },
   },
 });
-const deviceRecord = (seq: string): DynamoDBRecord => ({ eventName: 'MODIFY', dynamodb: { SequenceNumber: seq, NewImage: { kind: { S: 'device' } } } });
-const evt = (id: string, subject = 'device/d1') => ({ id, type: 'device.update', subject, time: '2026-03-15T10:00:00.000Z', data: {} });
+const deviceRecord = (seq: string): DynamoDBRecord => ({
+  eventName: 'MODIFY',
+  dynamodb: { SequenceNumber: seq, NewImage: { kind: { S: 'device' } } },
+});
+const evt = (id: string, subject = 'device/d1') => ({
+  id,
+  type: 'device.update',
+  subject,
+  time: '2026-03-15T10:00:00.000Z',
+  data: {},
+});
 
 describe('publish-outbox handler', () => {
   it('reads only INSERTed outbox records, in stream order, and marks unreadable ones', () => {
-    const records = outboxRecordsOf([outboxRecord('1', evt('a')), deviceRecord('2'), outboxRecord('3', evt('b'), 'MODIFY'), outboxRecord('4', '{nope'), outboxRecord('5', { id: 'x' })]);
+    const records = outboxRecordsOf([
+      outboxRecord('1', evt('a')),
+      deviceRecord('2'),
+      outboxRecord('3', evt('b'), 'MODIFY'),
+      outboxRecord('4', '{nope'),
+      outboxRecord('5', { id: 'x' }),
+    ]);
     expect(records).toEqual([
       { position: '1', event: evt('a') },
       { position: '4', malformed: { message: 'the event attribute is not (gzip-compressed) JSON', raw: '{nope' } },
@@ -41,12 +66,18 @@ describe('publish-outbox handler', () => {
     const item = outboxItem(evt('z') as OutboxEvent);
     const binary = (seq: string, bytes: Uint8Array): DynamoDBRecord => ({
       eventName: 'INSERT',
-      dynamodb: { SequenceNumber: seq, NewImage: { kind: { S: 'outbox' }, event: { B: Buffer.from(bytes).toString('base64') } } },
+      dynamodb: {
+        SequenceNumber: seq,
+        NewImage: { kind: { S: 'outbox' }, event: { B: Buffer.from(bytes).toString('base64') } },
+      },
     });
     const corrupt = Buffer.from('not gzip at all');
     expect(outboxRecordsOf([binary('1', item.event as Uint8Array), binary('2', corrupt)])).toEqual([
       { position: '1', event: evt('z') },
-      { position: '2', malformed: { message: 'the event attribute is not (gzip-compressed) JSON', raw: corrupt.toString('base64') } },
+      {
+        position: '2',
+        malformed: { message: 'the event attribute is not (gzip-compressed) JSON', raw: corrupt.toString('base64') },
+      },
     ]);
   });
 
@@ -59,28 +90,68 @@ describe('publish-outbox handler', () => {
           return e.id === 'b' ? { ok: false, code: 'InvalidArgument', message: 'no', retryable: false } : { ok: true };
         }),
     };
-    setPublisher(outboxPublisher({ bus, deadLetters: { send: async () => Promise.reject(new Error('queue down')) }, source: 'device-manager' }));
-    const result = await publishHandler({ Records: [outboxRecord('10', evt('a', 'device/1')), outboxRecord('11', evt('b', 'device/2')), deviceRecord('12'), outboxRecord('13', evt('c', 'device/3'))] });
+    setPublisher(
+      outboxPublisher({
+        bus,
+        deadLetters: { send: async () => Promise.reject(new Error('queue down')) },
+        source: 'device-manager',
+      }),
+    );
+    const result = await publishHandler({
+      Records: [
+        outboxRecord('10', evt('a', 'device/1')),
+        outboxRecord('11', evt('b', 'device/2')),
+        deviceRecord('12'),
+        outboxRecord('13', evt('c', 'device/3')),
+      ],
+    });
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '11' }, { itemIdentifier: '13' }] });
   });
 
   it('reports nothing when everything is published or dead-lettered', async () => {
     const letters: unknown[] = [];
-    setPublisher(outboxPublisher({ bus: { publish: async (events) => events.map(() => ({ ok: true }) as const) }, deadLetters: { send: async (l) => void letters.push(l) }, source: 'device-manager' }));
-    expect(await publishHandler({ Records: [outboxRecord('1', evt('a')), outboxRecord('2', 'garbage')] })).toEqual({ batchItemFailures: [] });
+    setPublisher(
+      outboxPublisher({
+        bus: { publish: async (events) => events.map(() => ({ ok: true }) as const) },
+        deadLetters: { send: async (l) => void letters.push(l) },
+        source: 'device-manager',
+      }),
+    );
+    expect(await publishHandler({ Records: [outboxRecord('1', evt('a')), outboxRecord('2', 'garbage')] })).toEqual({
+      batchItemFailures: [],
+    });
     expect(letters).toHaveLength(1);
   });
 });
 
 describe('iot-sync handler', () => {
-  const message = (id: string, detail: unknown): SQSRecord => ({ messageId: id, body: JSON.stringify({ 'detail-type': 'x', source: 'device-manager', detail }) }) as SQSRecord;
+  const message = (id: string, detail: unknown): SQSRecord =>
+    ({ messageId: id, body: JSON.stringify({ 'detail-type': 'x', source: 'device-manager', detail }) }) as SQSRecord;
   const config = { ...loadIotSyncConfig({ AWS_REGION: 'eu-west-1' }), enabled: true };
 
   it('takes the partition and account from the function ARN and the device from the subject', () => {
-    expect(ownerOf('arn:aws:lambda:eu-west-1:123456789012:function:iot-sync')).toEqual({ partition: 'aws', account: '123456789012' });
-    expect(ownerOf('arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:iot-sync')).toEqual({ partition: 'aws-us-gov', account: '123456789012' });
-    expect(deviceWorkOf(JSON.stringify({ detail: { subject: 'device/a.b', type: 'device.update' } }))).toEqual({ deviceId: 'a.b' });
-    expect(deviceWorkOf(JSON.stringify({ detail: { subject: 'device/a', type: 'device.identity.update', data: { previous: { active_version: 0 }, updated: { active_version: 1 } } } }))).toEqual({
+    expect(ownerOf('arn:aws:lambda:eu-west-1:123456789012:function:iot-sync')).toEqual({
+      partition: 'aws',
+      account: '123456789012',
+    });
+    expect(ownerOf('arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:iot-sync')).toEqual({
+      partition: 'aws-us-gov',
+      account: '123456789012',
+    });
+    expect(deviceWorkOf(JSON.stringify({ detail: { subject: 'device/a.b', type: 'device.update' } }))).toEqual({
+      deviceId: 'a.b',
+    });
+    expect(
+      deviceWorkOf(
+        JSON.stringify({
+          detail: {
+            subject: 'device/a',
+            type: 'device.identity.update',
+            data: { previous: { active_version: 0 }, updated: { active_version: 1 } },
+          },
+        }),
+      ),
+    ).toEqual({
       deviceId: 'a',
       supersededIdentityVersion: 0,
     });
@@ -98,7 +169,11 @@ describe('iot-sync handler', () => {
         Records: [
           message('m1', { subject: 'device/ok', type: 'device.create' }),
           message('m2', { subject: 'device/bad', type: 'device.update' }),
-          message('m3', { subject: 'device/ok', type: 'device.identity.update', data: { previous: { active_version: 2 }, updated: { active_version: 3 } } }),
+          message('m3', {
+            subject: 'device/ok',
+            type: 'device.identity.update',
+            data: { previous: { active_version: 2 }, updated: { active_version: 3 } },
+          }),
           message('m4', { subject: 'device/bad', type: 'device.status.update' }),
           { messageId: 'm5', body: 'not json' } as SQSRecord,
           message('m6', { subject: 'dms/x', type: 'dms.update' }),
@@ -116,7 +191,9 @@ describe('iot-sync handler', () => {
   it('acknowledges everything and calls nothing when the sync is disabled', async () => {
     const syncDevice = jest.fn();
     setIotSync({ config: { ...config, enabled: false }, sync: { syncDevice } as unknown as IotSync });
-    expect(await iotHandler({ Records: [message('m1', { subject: 'device/a' })] }, { invokedFunctionArn: '' })).toEqual({ batchItemFailures: [] });
+    expect(await iotHandler({ Records: [message('m1', { subject: 'device/a' })] }, { invokedFunctionArn: '' })).toEqual(
+      { batchItemFailures: [] },
+    );
     expect(syncDevice).not.toHaveBeenCalled();
   });
 });

@@ -31,7 +31,9 @@ describe('the bookmark key in AWS', () => {
   it('refuses a short secret, and is never derived from the table name', async () => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: 'short' });
     await expect(loadBookmarkSecret({ BOOKMARK_SECRET_ARN: `${ARN}-short` })).rejects.toThrow('at least 32 characters');
-    expect(loadConfig({ TABLE_NAME: 'devices' })).toEqual(expect.objectContaining({ bookmarkSecret: undefined, bookmarkSecretArn: undefined }));
+    expect(loadConfig({ TABLE_NAME: 'devices' })).toEqual(
+      expect.objectContaining({ bookmarkSecret: undefined, bookmarkSecretArn: undefined }),
+    );
     expect(() => loadConfig({ TABLE_NAME: 'devices', BOOKMARK_SECRET: 'bookmark:devices' })).toThrow('BOOKMARK_SECRET');
   });
 });

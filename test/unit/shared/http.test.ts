@@ -1,5 +1,11 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { ContentionError, DeviceNotFoundError, InvalidBookmarkError, PreconditionFailedError, ValidationError } from '../../../functions/domain/errors';
+import {
+  ContentionError,
+  DeviceNotFoundError,
+  InvalidBookmarkError,
+  PreconditionFailedError,
+  ValidationError,
+} from '../../../functions/domain/errors';
 import { errorResponse } from '../../../functions/shared/http-errors';
 import { httpHandler, ifMatchOf, MAX_BODY_BYTES, toRequest } from '../../../functions/shared/http';
 import { parseListQuery } from '../../../functions/shared/list-query';
@@ -11,7 +17,10 @@ function event(overrides: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxy
     rawPath: '/v2/devices',
     rawQueryString: '',
     headers: { 'Content-Type': 'application/json; charset=utf-8' },
-    requestContext: { http: { method: 'POST', path: '/v2/devices' }, requestId: 'r-1' } as APIGatewayProxyEventV2['requestContext'],
+    requestContext: {
+      http: { method: 'POST', path: '/v2/devices' },
+      requestId: 'r-1',
+    } as APIGatewayProxyEventV2['requestContext'],
     isBase64Encoded: false,
     ...overrides,
   };
@@ -19,7 +28,14 @@ function event(overrides: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxy
 
 describe('toRequest', () => {
   it('parses JSON bodies (plain or base64), keeps repeated query parameters and lower-cases headers', () => {
-    const req = toRequest(event({ body: Buffer.from('{"a":1}').toString('base64'), isBase64Encoded: true, rawQueryString: 'filter=a[eq]1&filter=b[in]x,y' }), ['application/json']);
+    const req = toRequest(
+      event({
+        body: Buffer.from('{"a":1}').toString('base64'),
+        isBase64Encoded: true,
+        rawQueryString: 'filter=a[eq]1&filter=b[in]x,y',
+      }),
+      ['application/json'],
+    );
     expect(req.body).toEqual({ a: 1 });
     expect(req.mediaType).toBe('application/json');
     expect(req.query.getAll('filter')).toEqual(['a[eq]1', 'b[in]x,y']);
@@ -29,10 +45,23 @@ describe('toRequest', () => {
   it('answers 413 over 256 KiB, 415 on a wrong or missing type, 400 on malformed or missing JSON', () => {
     const big = `{"a":"${'x'.repeat(MAX_BODY_BYTES)}"}`;
     expect(errorResponse(capture(() => toRequest(event({ body: big }), ['application/json']))).statusCode).toBe(413);
-    expect(errorResponse(capture(() => toRequest(event({ body: '{}', headers: { 'content-type': 'text/plain' } }), ['application/json']))).statusCode).toBe(415);
-    expect(errorResponse(capture(() => toRequest(event({ body: '{}', headers: {} }), ['application/json']))).statusCode).toBe(415);
-    expect(errorResponse(capture(() => toRequest(event({ body: '{"a":' }), ['application/json']))).body).toEqual({ err: 'request body is not valid JSON', code: 'MALFORMED_REQUEST' });
-    expect(errorResponse(capture(() => toRequest(event({ body: undefined }), ['application/json']))).statusCode).toBe(400);
+    expect(
+      errorResponse(
+        capture(() =>
+          toRequest(event({ body: '{}', headers: { 'content-type': 'text/plain' } }), ['application/json']),
+        ),
+      ).statusCode,
+    ).toBe(415);
+    expect(
+      errorResponse(capture(() => toRequest(event({ body: '{}', headers: {} }), ['application/json']))).statusCode,
+    ).toBe(415);
+    expect(errorResponse(capture(() => toRequest(event({ body: '{"a":' }), ['application/json']))).body).toEqual({
+      err: 'request body is not valid JSON',
+      code: 'MALFORMED_REQUEST',
+    });
+    expect(errorResponse(capture(() => toRequest(event({ body: undefined }), ['application/json']))).statusCode).toBe(
+      400,
+    );
   });
 });
 
@@ -46,7 +75,8 @@ function capture(fn: () => unknown): unknown {
 }
 
 describe('If-Match', () => {
-  const req = (value?: string) => ({ headers: value === undefined ? {} : { 'if-match': value } }) as Parameters<typeof ifMatchOf>[0];
+  const req = (value?: string) =>
+    ({ headers: value === undefined ? {} : { 'if-match': value } }) as Parameters<typeof ifMatchOf>[0];
   it.each([
     ['"3"', 3],
     ['3', 3],
@@ -59,10 +89,17 @@ describe('If-Match', () => {
 
 describe('error table', () => {
   it('maps domain errors to their status with the contract shape', () => {
-    expect(errorResponse(new DeviceNotFoundError('d'))).toEqual({ statusCode: 404, body: { err: 'device d not found', code: 'DEVICE_NOT_FOUND' } });
+    expect(errorResponse(new DeviceNotFoundError('d'))).toEqual({
+      statusCode: 404,
+      body: { err: 'device d not found', code: 'DEVICE_NOT_FOUND' },
+    });
     expect(errorResponse(new PreconditionFailedError(1, 2)).statusCode).toBe(412);
     expect(errorResponse(new InvalidBookmarkError()).statusCode).toBe(400);
-    expect(errorResponse(new ValidationError('bad', [{ field: 'id', problem: 'x' }])).body).toEqual({ err: 'bad', code: 'VALIDATION_ERROR', details: [{ field: 'id', problem: 'x' }] });
+    expect(errorResponse(new ValidationError('bad', [{ field: 'id', problem: 'x' }])).body).toEqual({
+      err: 'bad',
+      code: 'VALIDATION_ERROR',
+      details: [{ field: 'id', problem: 'x' }],
+    });
   });
 
   it('never leaks internals of unexpected errors', async () => {
@@ -90,18 +127,43 @@ describe('error table', () => {
   it('sends ETag and JSON on success', async () => {
     const handler = httpHandler({}, async () => ({ statusCode: 200, body: { ok: true }, version: 4 }));
     const res = await handler(event({ body: undefined }), {} as Context);
-    expect(res).toEqual({ statusCode: 200, headers: { 'content-type': 'application/json', etag: '"4"' }, body: '{"ok":true}' });
+    expect(res).toEqual({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json', etag: '"4"' },
+      body: '{"ok":true}',
+    });
   });
 });
 
 describe('list query parameters', () => {
   const parse = (qs: string) => parseListQuery(new URLSearchParams(qs));
-  it('applies defaults', () => expect(parse('')).toEqual({ filters: [], sortBy: 'creation_timestamp', sortMode: 'asc', pageSize: 25, bookmark: undefined }));
+  it('applies defaults', () =>
+    expect(parse('')).toEqual({
+      filters: [],
+      sortBy: 'creation_timestamp',
+      sortMode: 'asc',
+      pageSize: 25,
+      bookmark: undefined,
+    }));
   it('reads sort, page size and filters', () => {
     const q = parse('sort_by=id&sort_mode=desc&page_size=1000&filter=status[eq]ACTIVE');
-    expect(q).toMatchObject({ sortBy: 'id', sortMode: 'desc', pageSize: 1000, filters: [{ kind: 'status', op: 'eq', values: ['ACTIVE'] }] });
+    expect(q).toMatchObject({
+      sortBy: 'id',
+      sortMode: 'desc',
+      pageSize: 1000,
+      filters: [{ kind: 'status', op: 'eq', values: ['ACTIVE'] }],
+    });
   });
-  it.each(['page_size=0', 'page_size=1001', 'page_size=ten', 'page_size=2.5', 'sort_by=name', 'sort_mode=up', 'filter=bogus', 'filter=status[eq]NOPE'])('rejects %s', (qs) => {
+  it.each([
+    'page_size=0',
+    'page_size=1001',
+    'page_size=ten',
+    'page_size=2.5',
+    'sort_by=name',
+    'sort_mode=up',
+    'filter=bogus',
+    'filter=status[eq]NOPE',
+  ])('rejects %s', (qs) => {
     expect(() => parse(qs)).toThrow(ValidationError);
   });
   it('names every offending parameter', () => {

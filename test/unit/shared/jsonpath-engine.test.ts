@@ -6,8 +6,20 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { dirname, join } from 'node:path';
-import { evaluate, JsonPathBudget, JsonPathBudgetError, JsonPathSyntaxError, MAX_NESTING, parseJsonPath } from '../../../functions/shared/lamassu/jsonpath-engine';
-import { compileJsonPath, JSONPATH_MAX_STEPS, jsonPathBudget, matchesJsonPath } from '../../../functions/shared/lamassu/jsonpath';
+import {
+  evaluate,
+  JsonPathBudget,
+  JsonPathBudgetError,
+  JsonPathSyntaxError,
+  MAX_NESTING,
+  parseJsonPath,
+} from '../../../functions/shared/lamassu/jsonpath-engine';
+import {
+  compileJsonPath,
+  JSONPATH_MAX_STEPS,
+  jsonPathBudget,
+  matchesJsonPath,
+} from '../../../functions/shared/lamassu/jsonpath';
 import { branchyMetadata, JSONPATH_PIECES } from '../../support/hostile';
 
 interface Case {
@@ -19,7 +31,10 @@ interface Case {
   invalid_selector?: boolean;
 }
 // The package's exports map hides the file: resolve it from the package root.
-const ctsPath = join(dirname(require.resolve('jsonpath-rfc9535/package.json')), 'src/__tests__/jsonpath-compliance-test-suite/cts.json');
+const ctsPath = join(
+  dirname(require.resolve('jsonpath-rfc9535/package.json')),
+  'src/__tests__/jsonpath-compliance-test-suite/cts.json',
+);
 const cts = JSON.parse(readFileSync(ctsPath, 'utf8')) as { tests: Case[] };
 const budget = () => new JsonPathBudget(1_000_000, 100_000);
 // Regular expressions are refused on purpose; those cases expect a result, we answer a syntax error.
@@ -41,7 +56,15 @@ describe('RFC 9535 compliance test suite', () => {
 });
 
 describe('refusals', () => {
-  it.each(['$[?match(@.a, "a+")]', '$[?search(@.a, "(a{1,}){1,}b")]', '$[?foo(@.a)]', '$[?length(@.*) == 1]', '$[?count(1) == 1]', '$[?(@.a ==)]', '$[?@.a == "x".match(/a/)]'])('%s is a syntax error', (expr) => {
+  it.each([
+    '$[?match(@.a, "a+")]',
+    '$[?search(@.a, "(a{1,}){1,}b")]',
+    '$[?foo(@.a)]',
+    '$[?length(@.*) == 1]',
+    '$[?count(1) == 1]',
+    '$[?(@.a ==)]',
+    '$[?@.a == "x".match(/a/)]',
+  ])('%s is a syntax error', (expr) => {
     expect(() => parseJsonPath(expr)).toThrow(JsonPathSyntaxError);
   });
 
@@ -50,7 +73,9 @@ describe('refusals', () => {
   });
 
   it(`caps nesting at ${MAX_NESTING}`, () => {
-    expect(() => parseJsonPath(`$[?${'('.repeat(MAX_NESTING + 1)}@.a${')'.repeat(MAX_NESTING + 1)}]`)).toThrow(/nesting deeper/);
+    expect(() => parseJsonPath(`$[?${'('.repeat(MAX_NESTING + 1)}@.a${')'.repeat(MAX_NESTING + 1)}]`)).toThrow(
+      /nesting deeper/,
+    );
     expect(() => parseJsonPath(`$[?${'('.repeat(MAX_NESTING - 2)}@.a${')'.repeat(MAX_NESTING - 2)}]`)).not.toThrow();
   });
 });
@@ -75,7 +100,9 @@ describe('cost bounds', () => {
     expect(steps).toBeLessThanOrEqual(2 * expr.length);
   });
 
-  const wide = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, Array.from({ length: 50 }, (_, j) => ({ v: j }))]));
+  const wide = Object.fromEntries(
+    Array.from({ length: 50 }, (_, i) => [`k${i}`, Array.from({ length: 50 }, (_, j) => ({ v: j }))]),
+  );
   let deepWide: unknown = wide;
   for (let i = 0; i < 8; i++) deepWide = { a: deepWide, b: [deepWide] };
   it('stops chained descendants at the step budget', () => {
@@ -135,14 +162,18 @@ describe('Lamassu forms', () => {
   });
 
   it('answers a parse error naming the expression and the position', () => {
-    expect(compileJsonPath('$[?(@.a ==)]')).toMatch(/'\$\[\?\(@\.a ==\)\]' is not a valid JSONPath expression: .* at position 10/);
+    expect(compileJsonPath('$[?(@.a ==)]')).toMatch(
+      /'\$\[\?\(@\.a ==\)\]' is not a valid JSONPath expression: .* at position 10/,
+    );
   });
 });
 
 describe('generated expressions', () => {
   const doc = { env: 'prod', n: 3, t: branchyMetadata(), a: [1, 'x', { b: null }] };
   it('parse in linear steps, fail only with a syntax error, and evaluate within the budget', () => {
-    const expression = fc.array(fc.constantFrom(...JSONPATH_PIECES), { maxLength: 10 }).map((pieces) => `$${pieces.join('')}`);
+    const expression = fc
+      .array(fc.constantFrom(...JSONPATH_PIECES), { maxLength: 10 })
+      .map((pieces) => `$${pieces.join('')}`);
     fc.assert(
       fc.property(expression, (text) => {
         let parsed: ReturnType<typeof parseJsonPath>;

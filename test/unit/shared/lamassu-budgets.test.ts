@@ -10,7 +10,19 @@ import { lamassuList, lamassuStats, type ListDeps } from '../../../functions/sha
 import { bulkyMetadata } from '../../support/hostile';
 
 const device = (i: number, metadata: Record<string, unknown>): Device =>
-  ({ id: `d-${String(i).padStart(4, '0')}`, dms_owner: 'dms', status: 'ACTIVE', tags: [], metadata, icon: 'x', icon_color: '#000', creation_timestamp: '2026-01-01T00:00:00Z', slots: {}, events: {}, version: 1 }) as unknown as Device;
+  ({
+    id: `d-${String(i).padStart(4, '0')}`,
+    dms_owner: 'dms',
+    status: 'ACTIVE',
+    tags: [],
+    metadata,
+    icon: 'x',
+    icon_color: '#000',
+    creation_timestamp: '2026-01-01T00:00:00Z',
+    slots: {},
+    events: {},
+    version: 1,
+  }) as unknown as Device;
 
 /** A v2 list over `devices` in id order, honouring page size and maxBytes like the repository. */
 function fakeList(devices: Device[], calls: DeviceListQuery[]): ListDeps['list'] {
@@ -29,7 +41,10 @@ function fakeList(devices: Device[], calls: DeviceListQuery[]): ListDeps['list']
     return { list, next: i < devices.length ? String(i) : '' };
   };
 }
-const codec = { encode: (_: unknown, p: string) => Buffer.from(p).toString('base64url'), decode: (_: unknown, b: string) => Buffer.from(b, 'base64url').toString() };
+const codec = {
+  encode: (_: unknown, p: string) => Buffer.from(p).toString('base64url'),
+  decode: (_: unknown, b: string) => Buffer.from(b, 'base64url').toString(),
+};
 
 it('a page ends early at the byte budget and the next page resumes where it stopped', async () => {
   const devices = Array.from({ length: 30 }, (_, i) => device(i, bulkyMetadata(11_000, { n: i })));
@@ -55,7 +70,14 @@ it('statistics with a JSONPath filter stop at the time budget with 422 QUERY_TOO
   const calls: DeviceListQuery[] = [];
   // Each read of the fake list costs 1,000 ms on the injected clock.
   const list = fakeList(devices, calls);
-  const deps = { list: async (q: DeviceListQuery) => ((t += 1000), list(q)), codec, readBudget: 100_000, timeBudgetMs: 2500, now: () => t, stats: async () => ({ total: 0, status_distribution: {} }) as never };
+  const deps = {
+    list: async (q: DeviceListQuery) => ((t += 1000), list(q)),
+    codec,
+    readBudget: 100_000,
+    timeBudgetMs: 2500,
+    now: () => t,
+    stats: async () => ({ total: 0, status_distribution: {} }) as never,
+  };
   const params = new URLSearchParams({ filter: 'metadata[jsonpath]$.n >= 0' });
   await expect(lamassuStats(params, deps)).rejects.toThrow(/time budget/);
   await expect(lamassuStats(params, deps)).rejects.toBeInstanceOf(QueryTooBroadError);
@@ -67,5 +89,7 @@ it('the JSONPath step budget is shared by every device of a request', async () =
   const devices = Array.from({ length: 3000 }, (_, i) => device(i, { a: Array.from({ length: 200 }, (_, j) => j) }));
   const deps: ListDeps = { list: fakeList(devices, []), codec, readBudget: 100_000 };
   const params = new URLSearchParams({ filter: 'metadata[jsonpath]$..*..*' });
-  await expect(lamassuStats(params, { ...deps, stats: async () => ({}) as never })).rejects.toThrow(/metadata\[jsonpath\]\$\.\.\*\.\.\*: the JSONPath filters visited more than 1000000 nodes/);
+  await expect(lamassuStats(params, { ...deps, stats: async () => ({}) as never })).rejects.toThrow(
+    /metadata\[jsonpath\]\$\.\.\*\.\.\*: the JSONPath filters visited more than 1000000 nodes/,
+  );
 });

@@ -1,5 +1,10 @@
 /** The Lamassu translation, pure: operands, serials, JSONPath predicates and sort order. */
-import { compareSortValues, compileJsonPath, jsonPathBudget, matchesJsonPath } from '../../../functions/shared/lamassu/jsonpath';
+import {
+  compareSortValues,
+  compileJsonPath,
+  jsonPathBudget,
+  matchesJsonPath,
+} from '../../../functions/shared/lamassu/jsonpath';
 import { lamassuOperandOf, lamassuSerial, translateCriterion } from '../../../functions/shared/lamassu/model';
 
 describe('translateCriterion', () => {
@@ -12,17 +17,27 @@ describe('translateCriterion', () => {
     ['status', 'notequal', 'ne'],
     ['status', 'in', 'in'],
   ])('%s[%s] is our %s', (field, operand, ours) => {
-    expect(translateCriterion(field, operand, 'v')).toEqual({ kind: 'native', criterion: { field, operand: ours, value: 'v' } });
+    expect(translateCriterion(field, operand, 'v')).toEqual({
+      kind: 'native',
+      criterion: { field, operand: ours, value: 'v' },
+    });
   });
 
   it('ignores unknown fields, names an unknown operand with Lamassu’s message', () => {
     expect(translateCriterion('icon', 'eq', 'x')).toEqual({ kind: 'ignored' });
-    expect(translateCriterion('status', 'contains', 'x')).toEqual({ kind: 'invalid', message: "invalid filter operand 'contains' for field 'status' of type 4" });
+    expect(translateCriterion('status', 'contains', 'x')).toEqual({
+      kind: 'invalid',
+      message: "invalid filter operand 'contains' for field 'status' of type 4",
+    });
   });
 
   it('decodes a JSONPath value once more, as Lamassu does, keeping one that does not decode', () => {
-    expect(translateCriterion('metadata', 'jsonpath', '%24.tags%5B%3F%28%40.key%20%3D%3D%20%22production%22%29%5D')).toEqual({ kind: 'jsonpath', field: 'metadata', expression: '$.tags[?(@.key == "production")]' });
-    expect(translateCriterion('metadata', 'jsonpath', '$.rate == 100%')).toMatchObject({ expression: '$.rate == 100%' });
+    expect(
+      translateCriterion('metadata', 'jsonpath', '%24.tags%5B%3F%28%40.key%20%3D%3D%20%22production%22%29%5D'),
+    ).toEqual({ kind: 'jsonpath', field: 'metadata', expression: '$.tags[?(@.key == "production")]' });
+    expect(translateCriterion('metadata', 'jsonpath', '$.rate == 100%')).toMatchObject({
+      expression: '$.rate == 100%',
+    });
   });
 
   it('answers tags criteria with Lamassu’s long names', () => {

@@ -19,7 +19,10 @@ interface Loaded {
 }
 
 function slotsOf(device: Device): [string, Slot][] {
-  return [...(device.identity ? [['identity', device.identity] as [string, Slot]] : []), ...Object.entries(device.slots)];
+  return [
+    ...(device.identity ? [['identity', device.identity] as [string, Slot]] : []),
+    ...Object.entries(device.slots),
+  ];
 }
 
 async function load(id: string): Promise<Loaded> {
@@ -31,8 +34,14 @@ async function load(id: string): Promise<Loaded> {
   const versions: Record<string, SlotVersion[]> = {};
   await Promise.all(
     slotsOf(device).map(async ([name, slot]) => {
-      const numbers = Object.keys(slot.secrets).map(Number).sort((a, b) => b - a);
-      versions[name] = await Promise.all(numbers.map((n) => get<SlotVersion>(`/devices/${seg(id)}/slots/${seg(name)}/versions/${n}`).then((r) => r.data)));
+      const numbers = Object.keys(slot.secrets)
+        .map(Number)
+        .sort((a, b) => b - a);
+      versions[name] = await Promise.all(
+        numbers.map((n) =>
+          get<SlotVersion>(`/devices/${seg(id)}/slots/${seg(name)}/versions/${n}`).then((r) => r.data),
+        ),
+      );
     }),
   );
   return { device, etag, policy, versions };
@@ -49,7 +58,17 @@ function download(name: string, text: string) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-function Versions({ device, name, slot, versions }: { device: Device; name: string; slot: Slot; versions: SlotVersion[] }) {
+function Versions({
+  device,
+  name,
+  slot,
+  versions,
+}: {
+  device: Device;
+  name: string;
+  slot: Slot;
+  versions: SlotVersion[];
+}) {
   return (
     <div class="card slot">
       <h3>
@@ -64,9 +83,19 @@ function Versions({ device, name, slot, versions }: { device: Device; name: stri
           <li key={v.version} aria-label={`version ${v.version}`}>
             <div class="version-head">
               <strong>Version {v.version}</strong> <span class={`badge v-${v.status}`}>{v.status.toLowerCase()}</span>
-              {v.revocation_reason && <span class="muted"> reason {v.revocation_reason}{v.revoked_at ? `, ${when(v.revoked_at)}` : ''}</span>}
+              {v.revocation_reason && (
+                <span class="muted">
+                  {' '}
+                  reason {v.revocation_reason}
+                  {v.revoked_at ? `, ${when(v.revoked_at)}` : ''}
+                </span>
+              )}
               {v.certificate && (
-                <button type="button" class="secondary small" onClick={() => download(`${device.id}-${name}-v${v.version}.pem`, v.certificate!)}>
+                <button
+                  type="button"
+                  class="secondary small"
+                  onClick={() => download(`${device.id}-${name}-v${v.version}.pem`, v.certificate!)}
+                >
                   Download PEM
                 </button>
               )}
@@ -95,7 +124,10 @@ function Timeline({ id, refresh }: { id: string; refresh: number }) {
   const more = async (bookmark: string, reset: boolean) => {
     setLoading(true);
     try {
-      const { data } = await get<ListPage<DeviceEvent>>(`/devices/${seg(id)}/events`, { page_size: '50', ...(bookmark ? { bookmark } : {}) });
+      const { data } = await get<ListPage<DeviceEvent>>(`/devices/${seg(id)}/events`, {
+        page_size: '50',
+        ...(bookmark ? { bookmark } : {}),
+      });
       setPages((p) => ({ list: reset ? data.list : [...p.list, ...data.list], next: data.next }));
       setError(undefined);
     } catch (e) {
@@ -133,7 +165,11 @@ function Timeline({ id, refresh }: { id: string; refresh: number }) {
  */
 function useAction(onDone: (notice: string) => void) {
   const [state, setState] = useState<{ busy: boolean; error?: string }>({ busy: false });
-  const run = async (label: string, action: () => Promise<unknown>, explain?: (e: ApiError) => Promise<string | undefined>) => {
+  const run = async (
+    label: string,
+    action: () => Promise<unknown>,
+    explain?: (e: ApiError) => Promise<string | undefined>,
+  ) => {
     setState({ busy: true });
     try {
       await action();
@@ -175,7 +211,9 @@ function EditShadow({ data, onDone }: { data: Loaded; onDone: (notice?: string) 
         try {
           parsed = JSON.parse(metadata || '{}');
         } catch (error) {
-          return void run('Saving', () => Promise.reject(new Error(`metadata is not valid JSON (${(error as Error).message})`)));
+          return void run('Saving', () =>
+            Promise.reject(new Error(`metadata is not valid JSON (${(error as Error).message})`)),
+          );
         }
         const list = tags
           .split(',')
@@ -200,7 +238,13 @@ function EditShadow({ data, onDone }: { data: Loaded; onDone: (notice?: string) 
       <label for="edit-tags">Tags (comma-separated)</label>
       <input id="edit-tags" value={tags} onInput={(e) => setTags(e.currentTarget.value)} />
       <label for="edit-metadata">Metadata (JSON object)</label>
-      <textarea id="edit-metadata" rows={6} value={metadata} onInput={(e) => setMetadata(e.currentTarget.value)} spellcheck={false} />
+      <textarea
+        id="edit-metadata"
+        rows={6}
+        value={metadata}
+        onInput={(e) => setMetadata(e.currentTarget.value)}
+        spellcheck={false}
+      />
       <div class="actions">
         <button type="submit" disabled={busy}>
           Save (version {device.version})
@@ -224,7 +268,8 @@ function BindCertificate({ device, onDone }: { device: Device; onDone: (notice?:
       aria-labelledby="bind-title"
       onSubmit={(e) => {
         e.preventDefault();
-        const path = slot === 'identity' ? `/devices/${seg(device.id)}/idslot` : `/devices/${seg(device.id)}/slots/${seg(slot)}`;
+        const path =
+          slot === 'identity' ? `/devices/${seg(device.id)}/idslot` : `/devices/${seg(device.id)}/slots/${seg(slot)}`;
         void run(`Binding the certificate to ${slot}`, () => api('PUT', path, { body: { certificate: pem } }));
       }}
     >
@@ -237,7 +282,15 @@ function BindCertificate({ device, onDone }: { device: Device; onDone: (notice?:
         ))}
       </datalist>
       <label for="bind-pem">Certificate (PEM)</label>
-      <textarea id="bind-pem" rows={6} value={pem} onInput={(e) => setPem(e.currentTarget.value)} placeholder="-----BEGIN CERTIFICATE-----" required spellcheck={false} />
+      <textarea
+        id="bind-pem"
+        rows={6}
+        value={pem}
+        onInput={(e) => setPem(e.currentTarget.value)}
+        placeholder="-----BEGIN CERTIFICATE-----"
+        required
+        spellcheck={false}
+      />
       <button type="submit" disabled={busy}>
         Bind
       </button>
@@ -258,7 +311,10 @@ function Revoke({ device, onDone }: { device: Device; onDone: (notice?: string) 
       aria-labelledby="revoke-title"
       onSubmit={(e) => {
         e.preventDefault();
-        const path = slot === 'identity' ? `/devices/${seg(device.id)}/idslot/revoke` : `/devices/${seg(device.id)}/slots/${seg(slot)}/revoke`;
+        const path =
+          slot === 'identity'
+            ? `/devices/${seg(device.id)}/idslot/revoke`
+            : `/devices/${seg(device.id)}/slots/${seg(slot)}/revoke`;
         void run(`Revoking ${slot}`, () => api('POST', path, { body: { reason } }));
       }}
     >
@@ -289,7 +345,10 @@ function Decommission({ device, onDone }: { device: Device; onDone: (notice?: st
   return (
     <div class="card">
       <h3>Decommission</h3>
-      <p>Retires the device for good: its identity certificate is revoked (CessationOfOperation) and its data kept for audit.</p>
+      <p>
+        Retires the device for good: its identity certificate is revoked (CessationOfOperation) and its data kept for
+        audit.
+      </p>
       <button type="button" class="danger" onClick={() => (setTyped(''), dialog.current?.showModal())}>
         Decommission…
       </button>
@@ -339,7 +398,9 @@ export function DevicePage({ id }: { id: string }) {
       <Section what={`device ${id}`} loaded={loaded}>
         {(data) => {
           const { device, policy, versions } = data;
-          const active = device.identity ? versions.identity?.find((v) => v.version === device.identity!.active_version) : undefined;
+          const active = device.identity
+            ? versions.identity?.find((v) => v.version === device.identity!.active_version)
+            : undefined;
           const reason = statusReason(device, policy, active, Date.now());
           return (
             <>

@@ -49,14 +49,28 @@ function metaRows(view: URLSearchParams): MetaRow[] {
 }
 
 function Filters({ view, dms }: { view: URLSearchParams; dms: string[] }) {
-  const [form, setForm] = useState(() => Object.fromEntries(['status', 'dms', 'tag', 'id', 'expires_before', 'sort_by', 'sort_mode', 'page_size'].map((k) => [k, view.get(k) ?? ''])));
+  const [form, setForm] = useState(() =>
+    Object.fromEntries(
+      ['status', 'dms', 'tag', 'id', 'expires_before', 'sort_by', 'sort_mode', 'page_size'].map((k) => [
+        k,
+        view.get(k) ?? '',
+      ]),
+    ),
+  );
   const [meta, setMeta] = useState<MetaRow[]>(() => metaRows(view));
-  const field = (name: string) => ({ id: `f-${name}`, name, value: form[name] ?? '', onInput: (e: Event) => setForm({ ...form, [name]: (e.currentTarget as HTMLInputElement).value }) });
+  const field = (name: string) => ({
+    id: `f-${name}`,
+    name,
+    value: form[name] ?? '',
+    onInput: (e: Event) => setForm({ ...form, [name]: (e.currentTarget as HTMLInputElement).value }),
+  });
   const apply = (e: Event) => {
     e.preventDefault();
     const next = new URLSearchParams();
     for (const [k, value] of Object.entries(form)) if (value) next.set(k, value);
-    for (const m of meta) if (m.key.trim()) next.append('meta', `${m.key.trim()}[${m.op}]${m.op === 'exists' ? m.value || 'true' : m.value}`);
+    for (const m of meta)
+      if (m.key.trim())
+        next.append('meta', `${m.key.trim()}[${m.op}]${m.op === 'exists' ? m.value || 'true' : m.value}`);
     if (view.get('group')) next.set('group', view.get('group')!);
     navigate(href(['devices'], next));
   };
@@ -96,19 +110,35 @@ function Filters({ view, dms }: { view: URLSearchParams; dms: string[] }) {
           <div class="row" key={i}>
             <label>
               <span class="sr-only">Metadata key {i + 1}</span>
-              <input value={m.key} placeholder="key.path" onInput={(e) => setMeta(meta.map((x, j) => (j === i ? { ...x, key: e.currentTarget.value } : x)))} />
+              <input
+                value={m.key}
+                placeholder="key.path"
+                onInput={(e) => setMeta(meta.map((x, j) => (j === i ? { ...x, key: e.currentTarget.value } : x)))}
+              />
             </label>
             <label>
               <span class="sr-only">Operator {i + 1}</span>
-              <select value={m.op} onChange={(e) => setMeta(meta.map((x, j) => (j === i ? { ...x, op: e.currentTarget.value } : x)))}>
+              <select
+                value={m.op}
+                onChange={(e) => setMeta(meta.map((x, j) => (j === i ? { ...x, op: e.currentTarget.value } : x)))}
+              >
                 <Options values={METADATA_OPS} />
               </select>
             </label>
             <label>
               <span class="sr-only">Value {i + 1}</span>
-              <input value={m.value} placeholder="value" onInput={(e) => setMeta(meta.map((x, j) => (j === i ? { ...x, value: e.currentTarget.value } : x)))} />
+              <input
+                value={m.value}
+                placeholder="value"
+                onInput={(e) => setMeta(meta.map((x, j) => (j === i ? { ...x, value: e.currentTarget.value } : x)))}
+              />
             </label>
-            <button type="button" class="link" onClick={() => setMeta(meta.filter((_, j) => j !== i))} aria-label={`Remove metadata filter ${i + 1}`}>
+            <button
+              type="button"
+              class="link"
+              onClick={() => setMeta(meta.filter((_, j) => j !== i))}
+              aria-label={`Remove metadata filter ${i + 1}`}
+            >
               remove
             </button>
           </div>
@@ -176,7 +206,13 @@ function SortHeader({ view, field, label }: { view: URLSearchParams; field: stri
 export function DevicesPage({ query }: { query: URLSearchParams }) {
   const key = query.toString();
   const group = query.get('group');
-  const page = useLoad(() => get<ListPage<Device>>(group ? `/device-groups/${seg(group)}/devices` : '/devices', apiQuery(query)).then((r) => r.data), [key]);
+  const page = useLoad(
+    () =>
+      get<ListPage<Device>>(group ? `/device-groups/${seg(group)}/devices` : '/devices', apiQuery(query)).then(
+        (r) => r.data,
+      ),
+    [key],
+  );
   const dms = useLoad(() => get<ListPage<DmsPolicy>>('/dms').then((r) => r.data.list.map((p) => p.id)), []);
   const prev = query.getAll('prev');
   const turn = (bookmark: string, prevs: string[]) => {
@@ -197,7 +233,8 @@ export function DevicesPage({ query }: { query: URLSearchParams }) {
         {(p) => (
           <>
             <p class="muted" aria-live="polite">
-              {p.list.length} device{p.list.length === 1 ? '' : 's'} on this page{active.length ? ` matching ${active.map((a) => query.getAll(a).join(', ')).join(' · ')}` : ''}
+              {p.list.length} device{p.list.length === 1 ? '' : 's'} on this page
+              {active.length ? ` matching ${active.map((a) => query.getAll(a).join(', ')).join(' · ')}` : ''}
               {page.loading ? ' (loading…)' : ''}
             </p>
             <div class="scroll">
@@ -236,11 +273,20 @@ export function DevicesPage({ query }: { query: URLSearchParams }) {
               </table>
             </div>
             <nav class="pager" aria-label="Pages">
-              <button type="button" class="secondary" disabled={!query.get('bookmark')} onClick={() => turn(prev[prev.length - 1] ?? '', prev.slice(0, -1))}>
+              <button
+                type="button"
+                class="secondary"
+                disabled={!query.get('bookmark')}
+                onClick={() => turn(prev[prev.length - 1] ?? '', prev.slice(0, -1))}
+              >
                 Previous page
               </button>
               <span class="muted">page {prev.length + (query.get('bookmark') ? 2 : 1)}</span>
-              <button type="button" disabled={!p.next} onClick={() => turn(p.next, query.get('bookmark') !== null ? [...prev, query.get('bookmark')!] : prev)}>
+              <button
+                type="button"
+                disabled={!p.next}
+                onClick={() => turn(p.next, query.get('bookmark') !== null ? [...prev, query.get('bookmark')!] : prev)}
+              >
                 Next page
               </button>
             </nav>

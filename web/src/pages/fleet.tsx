@@ -38,7 +38,11 @@ function Totals() {
             </li>
             {DEVICE_STATUSES.map((status) => (
               <li key={status}>
-                <a class={`tile s-${status}`} href={href(['devices'], { status })} aria-label={`${s.status_distribution[status] ?? 0} ${statusLabel(status)}: list them`}>
+                <a
+                  class={`tile s-${status}`}
+                  href={href(['devices'], { status })}
+                  aria-label={`${s.status_distribution[status] ?? 0} ${statusLabel(status)}: list them`}
+                >
                   <span class="n">{s.status_distribution[status] ?? 0}</span> {statusLabel(status)}
                 </a>
               </li>
@@ -51,12 +55,22 @@ function Totals() {
 }
 
 function Forecast({ horizon }: { horizon: number }) {
-  const forecast = useLoad(() => get<ExpirationForecast>('/stats/expirations', { bucket: 'week', horizon_days: String(horizon) }).then((r) => r.data), [horizon]);
+  const forecast = useLoad(
+    () =>
+      get<ExpirationForecast>('/stats/expirations', { bucket: 'week', horizon_days: String(horizon) }).then(
+        (r) => r.data,
+      ),
+    [horizon],
+  );
   return (
     <section aria-labelledby="forecast">
       <h2 id="forecast">Expiry forecast</h2>
       <label for="horizon">Horizon </label>
-      <select id="horizon" value={horizon} onChange={(e) => navigate(href(['fleet'], { horizon: e.currentTarget.value }))}>
+      <select
+        id="horizon"
+        value={horizon}
+        onChange={(e) => navigate(href(['fleet'], { horizon: e.currentTarget.value }))}
+      >
         {HORIZONS.map((h) => (
           <option key={h.days} value={h.days}>
             {h.label}
@@ -81,7 +95,10 @@ function Forecast({ horizon }: { horizon: number }) {
 }
 
 function Distribution({ metaKey }: { metaKey: string }) {
-  const dist = useLoad(() => get<MetadataDistribution>(`/stats/metadata/${seg(metaKey)}`).then((r) => r.data), [metaKey]);
+  const dist = useLoad(
+    () => get<MetadataDistribution>(`/stats/metadata/${seg(metaKey)}`).then((r) => r.data),
+    [metaKey],
+  );
   return (
     <div class="card">
       <h3>
@@ -137,18 +154,26 @@ function Metadata({ extra }: { extra: string[] }) {
         class="inline"
         onSubmit={(e) => {
           e.preventDefault();
-          if (key.trim()) navigate(href(['fleet'], new URLSearchParams([...extra.map((k) => ['key', k]), ['key', key.trim()]])));
+          if (key.trim())
+            navigate(href(['fleet'], new URLSearchParams([...extra.map((k) => ['key', k]), ['key', key.trim()]])));
         }}
       >
         <label for="meta-key">Indexed key</label>
-        <input id="meta-key" value={key} placeholder="firmware_version" onInput={(e) => setKey(e.currentTarget.value)} />
+        <input
+          id="meta-key"
+          value={key}
+          placeholder="firmware_version"
+          onInput={(e) => setKey(e.currentTarget.value)}
+        />
         <button type="submit">Show distribution</button>
       </form>
       <Section what="the indexed metadata keys" loaded={keys}>
         {(list) => {
           const all = [...new Set([...list, ...extra])];
           return all.length === 0 ? (
-            <p class="muted">No indexed metadata keys are configured (INDEXED_METADATA_KEYS locally, indexedMetadataKeys in the stack).</p>
+            <p class="muted">
+              No indexed metadata keys are configured (INDEXED_METADATA_KEYS locally, indexedMetadataKeys in the stack).
+            </p>
           ) : (
             <>
               <div class="grid">
@@ -166,7 +191,11 @@ function Metadata({ extra }: { extra: string[] }) {
 }
 
 function Policies() {
-  const policies = useLoad(() => allPages((bookmark) => get<ListPage<DmsPolicy>>('/dms', bookmark ? { bookmark } : undefined).then((r) => r.data)), []);
+  const policies = useLoad(
+    () =>
+      allPages((bookmark) => get<ListPage<DmsPolicy>>('/dms', bookmark ? { bookmark } : undefined).then((r) => r.data)),
+    [],
+  );
   return (
     <section aria-labelledby="dms">
       <h2 id="dms">DMS renewal policies</h2>

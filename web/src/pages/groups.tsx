@@ -4,11 +4,29 @@
  * since members must match them too.
  */
 import { useState } from 'preact/hooks';
-import { DATE_FIELDS, DATE_OPS, METADATA_OPS, STATUS_OPS, STRING_FIELDS, STRING_OPS, TAG_OPS } from '../../../functions/domain/filters';
+import {
+  DATE_FIELDS,
+  DATE_OPS,
+  METADATA_OPS,
+  STATUS_OPS,
+  STRING_FIELDS,
+  STRING_OPS,
+  TAG_OPS,
+} from '../../../functions/domain/filters';
 import { api, ApiError, get, seg } from '../api';
 import { href, navigate } from '../router';
 import type { Criterion, DeviceStats, Group, ListPage } from '../types';
-import { allPages, DEVICE_STATUSES, messageOf, Options, Section, StatusBar, StatusLegend, statusLabel, useLoad } from '../ui';
+import {
+  allPages,
+  DEVICE_STATUSES,
+  messageOf,
+  Options,
+  Section,
+  StatusBar,
+  StatusLegend,
+  statusLabel,
+  useLoad,
+} from '../ui';
 
 const FIELDS = [...STRING_FIELDS, 'status', 'tags', ...DATE_FIELDS, 'metadata'] as const;
 
@@ -35,7 +53,8 @@ function tree(groups: Group[]): Node[] {
     const parent = node.group.parent_id ? nodes.get(node.group.parent_id) : undefined;
     (parent ? parent.children : roots).push(node);
   }
-  const sort = (list: Node[]) => list.sort((a, b) => a.group.name.localeCompare(b.group.name)).forEach((n) => sort(n.children));
+  const sort = (list: Node[]) =>
+    list.sort((a, b) => a.group.name.localeCompare(b.group.name)).forEach((n) => sort(n.children));
   sort(roots);
   return roots;
 }
@@ -46,7 +65,11 @@ function GroupStats({ id }: { id: string }) {
   if (!stats.data) return <span class="muted">…</span>;
   return (
     <>
-      <a class="count" href={href(['devices'], { group: id })} aria-label={`${stats.data.total} members of ${id}: list them`}>
+      <a
+        class="count"
+        href={href(['devices'], { group: id })}
+        aria-label={`${stats.data.total} members of ${id}: list them`}
+      >
         {stats.data.total} member{stats.data.total === 1 ? '' : 's'}
       </a>
       <StatusBar distribution={stats.data.status_distribution} />
@@ -65,7 +88,9 @@ function TreeNodes({ nodes }: { nodes: Node[] }) {
             </a>
             <code class="muted">{n.group.id}</code>
             <GroupStats id={n.group.id} />
-            <span class="muted criteria">{n.group.criteria.map(describeCriterion).join(' AND ') || 'all devices of the parent'}</span>
+            <span class="muted criteria">
+              {n.group.criteria.map(describeCriterion).join(' AND ') || 'all devices of the parent'}
+            </span>
           </div>
           {n.children.length > 0 && <TreeNodes nodes={n.children} />}
         </li>
@@ -75,7 +100,8 @@ function TreeNodes({ nodes }: { nodes: Node[] }) {
 }
 
 function CriteriaBuilder({ criteria, onChange }: { criteria: Criterion[]; onChange: (c: Criterion[]) => void }) {
-  const update = (i: number, patch: Partial<Criterion>) => onChange(criteria.map((c, j) => (j === i ? { ...c, ...patch } : c)));
+  const update = (i: number, patch: Partial<Criterion>) =>
+    onChange(criteria.map((c, j) => (j === i ? { ...c, ...patch } : c)));
   return (
     <fieldset>
       <legend>Criteria (all must match)</legend>
@@ -87,14 +113,26 @@ function CriteriaBuilder({ criteria, onChange }: { criteria: Criterion[]; onChan
           <div class="row criterion" key={i}>
             <label>
               <span class="sr-only">Field of criterion {i + 1}</span>
-              <select value={base} onChange={(e) => update(i, { field: e.currentTarget.value === 'metadata' ? 'metadata.' : e.currentTarget.value, operand: operandsOf(e.currentTarget.value)[0]! })}>
+              <select
+                value={base}
+                onChange={(e) =>
+                  update(i, {
+                    field: e.currentTarget.value === 'metadata' ? 'metadata.' : e.currentTarget.value,
+                    operand: operandsOf(e.currentTarget.value)[0]!,
+                  })
+                }
+              >
                 <Options values={FIELDS} />
               </select>
             </label>
             {isMeta && (
               <label>
                 <span class="sr-only">Metadata key of criterion {i + 1}</span>
-                <input value={c.field.slice('metadata.'.length)} placeholder="key.path" onInput={(e) => update(i, { field: `metadata.${e.currentTarget.value}` })} />
+                <input
+                  value={c.field.slice('metadata.'.length)}
+                  placeholder="key.path"
+                  onInput={(e) => update(i, { field: `metadata.${e.currentTarget.value}` })}
+                />
               </label>
             )}
             <label>
@@ -110,23 +148,46 @@ function CriteriaBuilder({ criteria, onChange }: { criteria: Criterion[]; onChan
                   <Options values={DEVICE_STATUSES} label={statusLabel} />
                 </select>
               ) : (
-                <input value={c.value} placeholder={(DATE_FIELDS as readonly string[]).includes(base) ? '2027-01-01T00:00:00Z' : 'value'} onInput={(e) => update(i, { value: e.currentTarget.value })} />
+                <input
+                  value={c.value}
+                  placeholder={(DATE_FIELDS as readonly string[]).includes(base) ? '2027-01-01T00:00:00Z' : 'value'}
+                  onInput={(e) => update(i, { value: e.currentTarget.value })}
+                />
               )}
             </label>
-            <button type="button" class="link" onClick={() => onChange(criteria.filter((_, j) => j !== i))} aria-label={`Remove criterion ${i + 1}`}>
+            <button
+              type="button"
+              class="link"
+              onClick={() => onChange(criteria.filter((_, j) => j !== i))}
+              aria-label={`Remove criterion ${i + 1}`}
+            >
               remove
             </button>
           </div>
         );
       })}
-      <button type="button" class="secondary" onClick={() => onChange([...criteria, { field: 'tags', operand: 'ct', value: '' }])}>
+      <button
+        type="button"
+        class="secondary"
+        onClick={() => onChange([...criteria, { field: 'tags', operand: 'ct', value: '' }])}
+      >
         Add criterion
       </button>
     </fieldset>
   );
 }
 
-function GroupForm({ groups, editing, parentHint, onSaved }: { groups: Group[]; editing?: Group; parentHint?: string; onSaved: (notice: string) => void }) {
+function GroupForm({
+  groups,
+  editing,
+  parentHint,
+  onSaved,
+}: {
+  groups: Group[];
+  editing?: Group;
+  parentHint?: string;
+  onSaved: (notice: string) => void;
+}) {
   const [id, setId] = useState('');
   const [name, setName] = useState(editing?.name ?? '');
   const [description, setDescription] = useState(editing?.description ?? '');
@@ -143,13 +204,19 @@ function GroupForm({ groups, editing, parentHint, onSaved }: { groups: Group[]; 
         await api('PUT', `/device-groups/${seg(editing.id)}`, { body, ifMatch: `"${editing.version}"` });
         onSaved(`Saved ${editing.id}.`);
       } else {
-        const { data } = await api<Group>('POST', '/device-groups', { body: { ...body, ...(id ? { id } : {}), ...(parent ? {} : { parent_id: undefined }) } });
+        const { data } = await api<Group>('POST', '/device-groups', {
+          body: { ...body, ...(id ? { id } : {}), ...(parent ? {} : { parent_id: undefined }) },
+        });
         onSaved(`Created ${data.id}.`);
         navigate(href(['groups', data.id]));
       }
     } catch (error) {
       const conflict = error instanceof ApiError && error.status === 412;
-      setError(conflict ? `Not saved: someone else changed this group since you opened it (you edited version ${editing?.version}). Reload the page, review, and save again.` : `Not saved: ${messageOf(error)}`);
+      setError(
+        conflict
+          ? `Not saved: someone else changed this group since you opened it (you edited version ${editing?.version}). Reload the page, review, and save again.`
+          : `Not saved: ${messageOf(error)}`,
+      );
     }
   };
   return (
@@ -211,7 +278,15 @@ function GroupForm({ groups, editing, parentHint, onSaved }: { groups: Group[]; 
 export function GroupsPage({ selected, query }: { selected?: string; query: URLSearchParams }) {
   const [refresh, setRefresh] = useState(0);
   const [notice, setNotice] = useState<string>();
-  const groups = useLoad(() => allPages((bookmark) => get<ListPage<Group>>('/device-groups', { page_size: '1000', ...(bookmark ? { bookmark } : {}) }).then((r) => r.data)), [refresh]);
+  const groups = useLoad(
+    () =>
+      allPages((bookmark) =>
+        get<ListPage<Group>>('/device-groups', { page_size: '1000', ...(bookmark ? { bookmark } : {}) }).then(
+          (r) => r.data,
+        ),
+      ),
+    [refresh],
+  );
   return (
     <>
       <h1>Groups</h1>
@@ -240,10 +315,16 @@ export function GroupsPage({ selected, query }: { selected?: string; query: URLS
                   No group {selected}.
                 </p>
               ) : (
-                <GroupForm key={editing ? `${editing.id}@${editing.version}` : `new-${query.get('parent') ?? ''}`} groups={list} editing={editing} parentHint={query.get('parent') ?? undefined} onSaved={(message) => {
+                <GroupForm
+                  key={editing ? `${editing.id}@${editing.version}` : `new-${query.get('parent') ?? ''}`}
+                  groups={list}
+                  editing={editing}
+                  parentHint={query.get('parent') ?? undefined}
+                  onSaved={(message) => {
                     setNotice(message);
                     setRefresh((n) => n + 1);
-                  }} />
+                  }}
+                />
               )}
             </div>
           );

@@ -5,5 +5,8 @@ import { newDeviceOf } from '../../../shared/lamassu/bodies';
 
 export const handler = lamassuHandler({ accepts: ['application/json'] }, async (request) => {
   const device = await devices().register(newDeviceOf(request.body));
-  return { ...deviceResult(device, 201), headers: { location: `/api/devmanager/v1/devices/${encodeURIComponent(device.id)}` } };
+  return {
+    ...deviceResult(device, 201),
+    headers: { location: `/api/devmanager/v1/devices/${encodeURIComponent(device.id)}` },
+  };
 });

@@ -4,4 +4,6 @@ import { ifMatchOf } from '../../../shared/http';
 import { deviceResult, lamassuHandler } from '../../../shared/lamassu/http';
 import { deviceIdOf } from '../../../shared/params';
 
-export const handler = lamassuHandler({}, async (request) => deviceResult(await devices().decommission(deviceIdOf(request), ifMatchOf(request))));
+export const handler = lamassuHandler({}, async (request) =>
+  deviceResult(await devices().decommission(deviceIdOf(request), ifMatchOf(request))),
+);

@@ -6,4 +6,6 @@ import { devices } from '../../../shared/compose/devices';
 import { deviceResult, lamassuHandler } from '../../../shared/lamassu/http';
 import { deviceIdOf } from '../../../shared/params';
 
-export const handler = lamassuHandler({ deviceNotFoundStatus: 400 }, async (request) => deviceResult(await devices().get(deviceIdOf(request))));
+export const handler = lamassuHandler({ deviceNotFoundStatus: 400 }, async (request) =>
+  deviceResult(await devices().get(deviceIdOf(request))),
+);

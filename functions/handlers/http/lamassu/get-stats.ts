@@ -6,5 +6,10 @@ import { lamassuStats } from '../../../shared/lamassu/query';
 
 export const handler = lamassuHandler({}, async (request) => {
   const devices = deviceReads();
-  return ok(await lamassuStats(request.query, { ...listDeps((q) => devices.list(q)), stats: (filters) => devices.statsOfMatching(filters) }));
+  return ok(
+    await lamassuStats(request.query, {
+      ...listDeps((q) => devices.list(q)),
+      stats: (filters) => devices.statsOfMatching(filters),
+    }),
+  );
 });

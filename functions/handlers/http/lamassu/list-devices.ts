@@ -4,4 +4,11 @@ import { ok } from '../../../shared/http';
 import { lamassuHandler, listDeps } from '../../../shared/lamassu/http';
 import { lamassuList } from '../../../shared/lamassu/query';
 
-export const handler = lamassuHandler({}, async (request) => ok(await lamassuList(request.query, listDeps((q) => deviceReads().list(q)))));
+export const handler = lamassuHandler({}, async (request) =>
+  ok(
+    await lamassuList(
+      request.query,
+      listDeps((q) => deviceReads().list(q)),
+    ),
+  ),
+);

@@ -7,5 +7,10 @@ import { dmsIdOf } from '../../../shared/params';
 
 export const handler = lamassuHandler({}, async (request) => {
   const dms = dmsIdOf(request);
-  return ok(await lamassuList(request.query, listDeps((q) => deviceReads().list(q), [{ field: 'dms_owner', operand: 'eq', value: dms }])));
+  return ok(
+    await lamassuList(
+      request.query,
+      listDeps((q) => deviceReads().list(q), [{ field: 'dms_owner', operand: 'eq', value: dms }]),
+    ),
+  );
 });

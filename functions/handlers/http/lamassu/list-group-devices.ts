@@ -9,5 +9,10 @@ export const handler = lamassuHandler({}, async (request) => {
   const id = groupIdOf(request);
   const groups = groupUseCases();
   await groups.get(id); // an unknown group is a 404 even when the query is a bookmark
-  return ok(await lamassuList(request.query, listDeps((q) => groups.members(id, q))));
+  return ok(
+    await lamassuList(
+      request.query,
+      listDeps((q) => groups.members(id, q)),
+    ),
+  );
 });

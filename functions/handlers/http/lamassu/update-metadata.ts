@@ -9,6 +9,9 @@ export const handler = lamassuHandler({ accepts: ['application/json'] }, async (
   const id = deviceIdOf(request);
   const patch = metadataPatchOf(request.body);
   const devices = deviceUseCases();
-  const device = patch.length === 0 ? await devices.get(id) : await devices.patch(id, 'application/json-patch+json', patch, ifMatchOf(request));
+  const device =
+    patch.length === 0
+      ? await devices.get(id)
+      : await devices.patch(id, 'application/json-patch+json', patch, ifMatchOf(request));
   return deviceResult(device);
 });
