@@ -20,8 +20,8 @@ import type { Services } from '../functions/shared/composition';
 import { createIotSync, setIotSync } from '../functions/shared/iot-composition';
 import { setPublisher } from '../functions/shared/publisher-composition';
 import { eventSourceOf, intVar, loadIotSyncConfig, MAX_UNKNOWN_SERIAL_RETRY_SECONDS } from '../functions/shared/config';
-import type { Engine } from './engine';
-import { startStreamFeed, type StreamFeed } from './engine/stream-feed';
+import type { Engine } from '@device-manager/local-engine';
+import { startStreamFeed, type StreamFeed } from '@device-manager/local-engine/stream-feed';
 import {
   type BusEvent,
   LOCAL_ACCOUNT,

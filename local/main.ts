@@ -14,7 +14,7 @@ import { authConfigFrom, type LocalAuthConfig } from './auth';
 import { corsPolicyFrom } from './cors';
 import { localBookmarkSecret } from './bookmark-secret';
 import { ensureTable } from './create-table';
-import { startEngine, type Engine } from './engine';
+import { startEngine, type Engine } from '@device-manager/local-engine';
 import { type LocalEvents, startLocalEvents } from './events';
 import { LOCAL_NODE_FLAGS } from './node-flags';
 import { allowedHostsFrom } from './guards';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '../../functions/adapters/dynamodb/client';
 import { ensureTable } from '../../local/create-table';
-import { startEngine, type Engine, type EngineOptions } from '../../local/engine';
+import { startEngine, type Engine, type EngineOptions } from '@device-manager/local-engine';
 
 export interface TestTable {
   engine: Engine;
