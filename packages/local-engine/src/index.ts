@@ -13,6 +13,7 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
 import { ChangeFeed, type ChangeRecord } from './change-feed';
+import { ConflictTracker, installWriteConflicts, type ConflictCounts, type ConflictMode } from './conflicts';
 import { actionValidations, createDynalite, db, type DynaliteError, type Store } from './dynalite';
 import { installIndexLag } from './index-lag';
 import { installSizeLimits } from './limits';
@@ -26,6 +27,7 @@ import { isTableOperation, TableStatus } from './table-status';
 import { IdempotencyCache, transactGetItems, transactWriteItems, type TransactionContext } from './transactions';
 
 export type { ChangeRecord } from './change-feed';
+export { conflictModeFrom, conflictOptionsFrom, type ConflictCounts, type ConflictMode } from './conflicts';
 export type { DurableStream } from './stream-store';
 
 export interface EngineOptions {
@@ -37,6 +39,17 @@ export interface EngineOptions {
   dataDir?: string;
   /** 0..1: probability of cancelling a transaction with TransactionConflict (default 0), to exercise client retry code. */
   conflictRate?: number;
+  /**
+   * 'serialise' (default): requests on an item of a transaction in flight wait for it. 'emulate'
+   * (ENGINE_CONFLICTS=emulate of the local service): they are rejected as DynamoDB rejects them
+   * (TransactionConflict cancellation reasons, TransactionConflictException). See ./conflicts.ts.
+   */
+  conflicts?: ConflictMode;
+  /**
+   * With conflicts emulated, how long (ms) a transaction stays in flight at least, as DynamoDB's
+   * two-phase transactions take milliseconds (default 0: one event-loop turn). Tests widen it.
+   */
+  conflictWindowMs?: number;
   /**
    * Also emit MODIFY records for writes that leave an item unchanged (default false: DynamoDB
    * Streams writes no record for a PutItem/UpdateItem that changes no data).
@@ -61,6 +74,8 @@ export interface Engine {
   onChange(listener: (records: ChangeRecord[]) => void): () => void;
   /** The stored stream: records kept (in the store, with the writes) for the retention period, and consumer checkpoints. */
   stream: DurableStream;
+  /** Requests turned away with TransactionConflict since the start (a copy; emulated or injected conflicts). */
+  readonly conflicts: ConflictCounts;
   /** Stop the HTTP server and close the store cleanly (no data written before stop is lost). */
   stop(): Promise<void>;
 }
@@ -102,6 +117,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const indexLagMs = options.indexLagMs ?? 0;
   if (!(Number.isInteger(indexLagMs) && indexLagMs >= 0))
     throw new RangeError(`indexLagMs must be a non-negative integer, got ${indexLagMs}`);
+  const conflicts = new ConflictTracker(options.conflicts ?? 'serialise', options.conflictWindowMs ?? 0);
   const host = options.host ?? '127.0.0.1';
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
 
@@ -137,7 +153,15 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       if (!stopping) console.error('[local-engine] trimming the stream failed', err);
     });
   const tables = new TableStatus(store);
-  const ctx: TransactionContext = { store, feed, tokens: new IdempotencyCache(), conflictRate, random: Math.random };
+  installWriteConflicts(store, conflicts);
+  const ctx: TransactionContext = {
+    store,
+    feed,
+    tokens: new IdempotencyCache(),
+    conflictRate,
+    random: Math.random,
+    conflicts,
+  };
 
   let stopping: Promise<void> | undefined;
   const [dynaliteListener] = server.listeners('request') as RequestListener[];
@@ -181,6 +205,9 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     port,
     onChange: (listener) => feed.subscribe(listener),
     stream,
+    get conflicts() {
+      return { ...conflicts.counts };
+    },
     stop() {
       // dynalite's close stops accepting connections, lets in-flight requests finish, then waits
       // for pending LevelDB operations and closes the store.
