@@ -16,6 +16,7 @@ import { ChangeFeed, type ChangeRecord } from './change-feed';
 import { ConflictTracker, installWriteConflicts, type ConflictCounts, type ConflictMode } from './conflicts';
 import { actionValidations, createDynalite, db, type DynaliteError, type Store } from './dynalite';
 import { installIndexLag } from './index-lag';
+import { checkInternals, checkStore } from './internals';
 import { installSizeLimits } from './limits';
 import {
   DEFAULT_STREAM_RETENTION_MS,
@@ -29,6 +30,7 @@ import { IdempotencyCache, transactGetItems, transactWriteItems, type Transactio
 export type { ChangeRecord } from './change-feed';
 export { conflictModeFrom, conflictOptionsFrom, type ConflictCounts, type ConflictMode } from './conflicts';
 export type { DurableStream } from './stream-store';
+export { checkInternals, DynaliteInternalsMovedError, INTERNALS } from './internals';
 
 export interface EngineOptions {
   /** 0 or undefined = a free port. */
@@ -117,6 +119,8 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const indexLagMs = options.indexLagMs ?? 0;
   if (!(Number.isInteger(indexLagMs) && indexLagMs >= 0))
     throw new RangeError(`indexLagMs must be a non-negative integer, got ${indexLagMs}`);
+  // Before touching anything: a dynalite that moved one of the internals fails the start loudly.
+  checkInternals();
   const conflicts = new ConflictTracker(options.conflicts ?? 'serialise', options.conflictWindowMs ?? 0);
   const host = options.host ?? '127.0.0.1';
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
@@ -132,6 +136,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     db.create = create;
   }
   if (!created) throw new Error('dynalite did not create its store through db.create (unexpected dynalite version?)');
+  checkStore(created);
   const store: Store = created;
   // LevelDB opens lazily; open now so that a locked or unreadable data folder fails the start.
   try {
