@@ -1,6 +1,6 @@
 /**
  * Domain errors. Each carries a stable machine `code`; the HTTP layer maps classes to status codes
- * in one table (functions/shared/http-errors.ts), never by string-matching names.
+ * in one table (functions/http/http-errors.ts), never by string-matching names.
  */
 export interface FieldProblem {
   field: string;

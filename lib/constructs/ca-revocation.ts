@@ -15,7 +15,7 @@ import { Grant, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { LAMASSU_EVENT_SOURCE, REVOCATION_REQUEST_TYPE } from '../../functions/app/lamassu-events';
+import { LAMASSU_EVENT_SOURCE, REVOCATION_REQUEST_TYPE } from '../../functions/lamassu/events';
 import type { DeploymentConfig } from '../config';
 import { deadLetterQueue, workQueue } from './events';
 import { ServiceFunction } from './service-function';

@@ -34,10 +34,12 @@ describe('layers', () => {
   );
 
   it.each(sources('functions/domain'))(
-    '%s (domain) does not import use cases, adapters, handlers or shared',
+    '%s (domain) does not import use cases, adapters, handlers or the edge',
     (file) => {
       const bad = importsOf(file).filter(
-        (spec) => /\/(app|adapters|handlers|shared)\//.test(`${spec}/`) && spec.startsWith('.'),
+        (spec) =>
+          /\/(app|adapters|handlers|http|runtime|composition|openapi|lamassu)\//.test(`${spec}/`) &&
+          spec.startsWith('.'),
       );
       expect(bad).toEqual([]);
     },

@@ -70,11 +70,22 @@ const GROUP_DELETE: readonly TableAction[] = [
   'dynamodb:DeleteItem',
 ];
 
+const LAMASSU_HANDLER = 'lamassu/';
+
+/**
+ * A route handler's file under functions/, without `.ts`, exporting `handler`: the Lamassu edge keeps its
+ * handlers beside the rest of that edge (functions/lamassu/handlers/), the others are functions/handlers/http/.
+ */
+export const handlerFile = (handler: string): string =>
+  handler.startsWith(LAMASSU_HANDLER)
+    ? `lamassu/handlers/${handler.slice(LAMASSU_HANDLER.length)}`
+    : `handlers/http/${handler}`;
+
 export interface HttpRoute {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** API Gateway route syntax, e.g. `/v2/devices/{id}`. */
   path: string;
-  /** File name (without .ts) under functions/handlers/http/, exporting `handler`. */
+  /** The route's handler, which names its function: a file (without .ts) located by {@link handlerFile}. */
   handler: string;
   /** The JWT scope the route's authorizer requires; null only for Lamassu's health check, which has no authorizer. */
   scope: Scope | null;
@@ -117,7 +128,7 @@ const LAMASSU_ROUTES: readonly HttpRoute[] = (
   ]) => ({
     method,
     path: `${LAMASSU_PREFIX}${path}`,
-    handler: `lamassu/${handler}`,
+    handler: `${LAMASSU_HANDLER}${handler}`,
     scope,
     table,
     ...(actions ? { actions } : {}),
