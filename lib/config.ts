@@ -12,7 +12,7 @@ import type { Node } from 'constructs';
 import { parseDuration } from '../functions/domain/duration';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../functions/domain/groups';
 import { isCorsOrigin } from '../functions/http/cors';
-import { defaultDashboardScope } from '../functions/handlers/http/routes';
+import { defaultDashboardScope } from '../functions/http/routes';
 import {
   DEFAULT_DUE_SHARDS,
   DEFAULT_LIST_SHARDS,

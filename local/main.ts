@@ -20,7 +20,7 @@ import { LOCAL_NODE_FLAGS } from './node-flags';
 import { allowedHostsFrom } from './guards';
 import { startLocalServer } from './server';
 import { DASHBOARD_DIST } from '../web/paths';
-import { defaultDashboardScope } from '../functions/handlers/http/routes';
+import { defaultDashboardScope } from '../functions/http/routes';
 
 export interface LocalServiceOptions {
   env?: Record<string, string | undefined>;

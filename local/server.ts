@@ -15,7 +15,7 @@ import type {
 import { jwtAuthorizer, type LocalAuthConfig } from './auth';
 import { applyCors, type CorsPolicy } from './cors';
 import { authRefusal, hostGuard, isClientAbort, mediaTypeRefusal, type Refusal } from './guards';
-import { HTTP_ROUTES, type HttpRoute, handlerFile, type Scope } from '../functions/handlers/http/routes';
+import { HTTP_ROUTES, type HttpRoute, handlerFile, type Scope } from '../functions/http/routes';
 import type { DashboardRuntimeConfig } from '../web/runtime-config';
 import { dashboardCsp } from '../web/security-headers';
 

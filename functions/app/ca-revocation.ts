@@ -7,7 +7,7 @@
  * serial (404) is acknowledged and counted: it would never succeed.
  */
 import { backoffDelay, type BackoffPolicy } from '../domain/backoff';
-import { REVOCATION_REQUEST_TYPE } from '../lamassu/events';
+import { REVOCATION_REQUEST_TYPE } from '../domain/slots';
 import { type CaRevocation, type CaRevocationOutcome, type CaRevocationRequest, CaRequestError } from './ports';
 import { REAL_TIMER, type RetryTimer } from './retry';
 

@@ -6,15 +6,11 @@ import {
   DomainError,
   InvalidBookmarkError,
   InvalidStateError,
-  MalformedRequestError,
-  PayloadTooLargeError,
   PreconditionFailedError,
-  RouteNotFoundError,
   SlotNotFoundError,
   UnprocessableError,
   QueryTooBroadError,
   IndexNotReadyError,
-  UnsupportedMediaTypeError,
   ValidationError,
   type FieldProblem,
   GroupAlreadyExistsError,
@@ -25,6 +21,31 @@ import {
   GroupNotFoundError,
   ParentGroupNotFoundError,
 } from '../domain/errors';
+
+/*
+ * Transport errors: the request itself (its body, media type, route) is unusable, before any use case runs.
+ * They belong to the HTTP edge, not the domain, but share the domain errors' shape (a stable `code`).
+ */
+
+/** A body that is not JSON, or a request that cannot be understood at all. */
+export class MalformedRequestError extends DomainError {
+  readonly code = 'MALFORMED_REQUEST';
+}
+
+export class RouteNotFoundError extends DomainError {
+  readonly code = 'NOT_FOUND';
+  constructor(what: string) {
+    super(`${what} not found`);
+  }
+}
+
+export class PayloadTooLargeError extends DomainError {
+  readonly code = 'PAYLOAD_TOO_LARGE';
+}
+
+export class UnsupportedMediaTypeError extends DomainError {
+  readonly code = 'UNSUPPORTED_MEDIA_TYPE';
+}
 
 type ErrorClass = abstract new (...args: never[]) => DomainError;
 

@@ -5,14 +5,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import {
-  ContentionError,
-  MalformedRequestError,
-  PayloadTooLargeError,
-  UnsupportedMediaTypeError,
-  ValidationError,
-} from '../domain/errors';
-import { errorResponse } from './http-errors';
+import { ContentionError, ValidationError } from '../domain/errors';
+import { errorResponse, MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './http-errors';
 import { loadBookmarkSecret } from '../runtime/bookmark-secret';
 import { flushMetrics, logger } from '../runtime/observability';
 import { tracing } from '../runtime/tracing';

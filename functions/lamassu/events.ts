@@ -11,11 +11,11 @@
  */
 import type { Device, Slot } from '../domain/device';
 import type { OutboxEvent } from '../domain/outbox';
+import { REVOCATION_REQUEST_TYPE } from '../domain/slots';
 import { lamassuSerial, toLamassuDevice } from './model';
 import type { CloudEvent } from '../app/ports';
 
 export const LAMASSU_EVENT_SOURCE = 'service/devmanager';
-export const REVOCATION_REQUEST_TYPE = 'ca.certificate.revoke.request';
 
 const envelope = (
   event: OutboxEvent,

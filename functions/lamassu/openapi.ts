@@ -6,7 +6,7 @@
 import { DEVICE_STATUSES, SLOT_STATUSES } from '../domain/device';
 import { MAX_PAGE_SIZE } from '../domain/query';
 import { ICON_COLOR_PATTERN } from '../domain/schemas';
-import { LAMASSU_PREFIX } from '../handlers/http/routes';
+import { LAMASSU_PREFIX } from '../http/routes';
 import { JSONPATH_MAX_NODES, JSONPATH_MAX_STEPS, MAX_JSONPATH_LENGTH } from './jsonpath';
 import { filterQueryParam } from '../openapi/openapi-parts';
 import { LAMASSU_ERRORS } from './model';

@@ -23,7 +23,7 @@ import {
   revokeSchema,
   slotVersionSchema,
 } from '../domain/schemas';
-import { HTTP_ROUTES } from '../handlers/http/routes';
+import { HTTP_ROUTES } from '../http/routes';
 import { MAX_BODY_BYTES } from '../http/http';
 import { EVENTS_DOCUMENT } from './openapi-events';
 import { LAMASSU_OPERATIONS, LAMASSU_SCHEMAS } from '../lamassu/openapi';

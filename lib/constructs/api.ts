@@ -1,5 +1,5 @@
 /**
- * The HTTP API: one route and one function per entry of HTTP_ROUTES (functions/handlers/http/routes.ts),
+ * The HTTP API: one route and one function per entry of HTTP_ROUTES (functions/http/routes.ts),
  * every route behind an authorizer (except Lamassu's data-free health check), a throttled default stage with JSON access logs.
  */
 import path from 'node:path';
@@ -23,7 +23,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { HTTP_ROUTES, type HttpRoute, handlerFile, requiredScope } from '../../functions/handlers/http/routes';
+import { HTTP_ROUTES, type HttpRoute, handlerFile, requiredScope } from '../../functions/http/routes';
 import {
   CORS_ALLOWED_HEADERS,
   CORS_ALLOWED_METHODS,

@@ -10,7 +10,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { TableAccess } from '../../functions/handlers/http/routes';
+import type { TableAccess } from '../../functions/http/routes';
 import { TRACING_MODULE } from '../../functions/runtime/tracing';
 import { type DeploymentConfig, toRemovalPolicy } from '../config';
 import { acknowledgeGuard, GUARD_REASONS } from '../validation';

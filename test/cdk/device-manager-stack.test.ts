@@ -4,7 +4,7 @@ import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { createTableInput } from '../../functions/adapters/dynamodb/schema';
-import { HTTP_ROUTES, type HttpRoute } from '../../functions/handlers/http/routes';
+import { HTTP_ROUTES, type HttpRoute } from '../../functions/http/routes';
 import { loadConfig } from '../../functions/runtime/config';
 import { grantTableAccess, tableActionsOf } from '../../lib/constructs/service-function';
 import {

@@ -13,7 +13,8 @@ import {
   caRevocationService,
   revocationRequestOf,
 } from '../../../functions/app/ca-revocation';
-import { LAMASSU_EVENT_SOURCE, REVOCATION_REQUEST_TYPE } from '../../../functions/lamassu/events';
+import { REVOCATION_REQUEST_TYPE } from '../../../functions/domain/slots';
+import { LAMASSU_EVENT_SOURCE } from '../../../functions/lamassu/events';
 import { CaRequestError } from '../../../functions/app/ports';
 import type { RetryTimer } from '../../../functions/app/retry';
 import { lamassuCa } from '../../../functions/adapters/lamassu-ca/ca-client';

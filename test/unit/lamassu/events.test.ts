@@ -3,7 +3,8 @@
  * derived events after their record, counting a record done only when all its events are.
  */
 import { randomUUID } from 'node:crypto';
-import { lamassuEventsOf, LAMASSU_EVENT_SOURCE, REVOCATION_REQUEST_TYPE } from '../../../functions/lamassu/events';
+import { REVOCATION_REQUEST_TYPE } from '../../../functions/domain/slots';
+import { lamassuEventsOf, LAMASSU_EVENT_SOURCE } from '../../../functions/lamassu/events';
 import type { CloudEvent, DeadLetter, EventPublisher, PublishOutcome } from '../../../functions/app/ports';
 import { outboxPublisher } from '../../../functions/app/publish';
 import { newDevice, type Device, type Slot } from '../../../functions/domain/device';
