@@ -18,8 +18,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const MAX_KB = 250;
 const MAX_INIT_RATIO = 1.3;
 
+/** Every Lambda entry point: functions/handlers/** and the Lamassu edge's functions/lamassu/handlers/. */
 function handlerEntries(): string[] {
-  const dir = path.join(ROOT, 'functions', 'handlers');
   const walk = (d: string): string[] =>
     readdirSync(d, { withFileTypes: true }).flatMap((e) =>
       e.isDirectory()
@@ -28,7 +28,9 @@ function handlerEntries(): string[] {
           ? [path.join(d, e.name)]
           : [],
     );
-  return walk(dir).sort();
+  return [path.join(ROOT, 'functions', 'handlers'), path.join(ROOT, 'functions', 'lamassu', 'handlers')]
+    .flatMap(walk)
+    .sort();
 }
 
 function bundle(entry: string, outdir: string): string {
@@ -106,7 +108,7 @@ function main() {
     let worstKb = 0;
     let worstRatio = 0;
     for (const entry of handlerEntries()) {
-      const name = path.relative(path.join(ROOT, 'functions', 'handlers'), entry).replace(/\.ts$/, '');
+      const name = path.relative(path.join(ROOT, 'functions'), entry).replace(/\.ts$/, '');
       const file = bundle(entry, path.join(work, name));
       const kb = statSync(file).size / 1024;
       const { ms, ratio } = pairedInit(file, baselineFile, baselines);
@@ -115,7 +117,7 @@ function main() {
       rows.push([name, kb, ms, `${fmt(ratio)}×`, kb <= MAX_KB && ratio <= MAX_INIT_RATIO ? 'ok' : 'OVER']);
     }
     // With tracing on (as in Lambda with the `tracing` setting): the side file is loaded too.
-    const traced = path.join(work, 'http', 'get-device', 'index.js');
+    const traced = path.join(work, 'handlers', 'http', 'get-device', 'index.js');
     for (const command of tracingBundleCommands(ROOT, path.dirname(traced)))
       execSync(command, { cwd: ROOT, stdio: 'pipe' });
     const tracerKb = statSync(path.join(path.dirname(traced), 'tracing-xray.js')).size / 1024;
@@ -135,7 +137,7 @@ function main() {
     );
     console.log(
       `\ntracing side file tracing-xray.js ${fmt(tracerKb)} KB, ` +
-        `loaded only where tracing records; http/get-device with tracing ` +
+        `loaded only where tracing records; handlers/http/get-device with tracing ` +
         `on: init ${fmt(tracedInit.ms)} ms, ${fmt(tracedInit.ratio)}×`,
     );
     console.log(

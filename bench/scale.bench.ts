@@ -16,7 +16,7 @@ import { getHeapStatistics } from 'node:v8';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { services } from '../functions/shared/composition';
+import { services } from '../functions/composition/composition';
 import { startLocalService } from '../local/main';
 import { certificate } from '../test/support/certificates';
 import { FIRMWARE, scaleDeviceId, TAGS } from './fixtures/scale-fleet';

@@ -11,8 +11,8 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { parseDuration } from '../functions/domain/duration';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../functions/domain/groups';
-import { isCorsOrigin } from '../functions/shared/cors';
-import { defaultDashboardScope } from '../functions/handlers/http/routes';
+import { isCorsOrigin } from '../functions/http/cors';
+import { defaultDashboardScope } from '../functions/http/routes';
 import {
   DEFAULT_DUE_SHARDS,
   DEFAULT_LIST_SHARDS,
@@ -21,7 +21,7 @@ import {
   isCaApiUrl,
   MAX_UNKNOWN_SERIAL_RETRY_SECONDS,
   SECRET_ARN,
-} from '../functions/shared/config';
+} from '../functions/runtime/config';
 
 /** The context key holding the settings object; also the prefix of the per-setting keys. */
 export const CONTEXT_KEY = 'deviceManager';
@@ -574,7 +574,7 @@ export function parseConfig(raw: unknown): DeploymentConfig {
       'a letter followed by up to 31 letters, digits or hyphens',
     ),
     removalPolicy,
-    // Within the ranges of the functions' loader (functions/shared/config.ts), so a deployed value never fails a cold
+    // Within the ranges of the functions' loader (functions/runtime/config.ts), so a deployed value never fails a cold
     // start.
     listShards: integer(input.listShards, d.listShards, at('listShards'), 1, 64),
     statsShards: integer(input.statsShards, d.statsShards, at('statsShards'), 1, 100),

@@ -11,7 +11,7 @@ import {
   CORS_EXPOSED_HEADERS,
   CORS_MAX_AGE_SECONDS,
   isCorsOrigin,
-} from '../functions/shared/cors';
+} from '../functions/http/cors';
 
 export interface CorsPolicy {
   allowedOrigins: readonly string[];

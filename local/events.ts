@@ -6,7 +6,7 @@
  * local-only `POST /_local/events` endpoint through which `npm run event` puts events on that bus.
  */
 import type { SQSRecord } from 'aws-lambda';
-import { lamassuEventsOf } from '../functions/app/lamassu-events';
+import { lamassuEventsOf } from '../functions/lamassu/events';
 import { outboxPublisher } from '../functions/app/publish';
 import type { DeadLetterQueue } from '../functions/app/ports';
 import {
@@ -16,10 +16,15 @@ import {
 } from '../functions/handlers/events/certificate-status';
 import { handler as iotSyncHandler } from '../functions/handlers/events/iot-sync';
 import { handler as publishHandler } from '../functions/handlers/stream/publish-outbox';
-import type { Services } from '../functions/shared/composition';
-import { createIotSync, setIotSync } from '../functions/shared/iot-composition';
-import { setPublisher } from '../functions/shared/publisher-composition';
-import { eventSourceOf, intVar, loadIotSyncConfig, MAX_UNKNOWN_SERIAL_RETRY_SECONDS } from '../functions/shared/config';
+import type { Services } from '../functions/composition/composition';
+import { createIotSync, setIotSync } from '../functions/composition/iot-composition';
+import { setPublisher } from '../functions/composition/publisher-composition';
+import {
+  eventSourceOf,
+  intVar,
+  loadIotSyncConfig,
+  MAX_UNKNOWN_SERIAL_RETRY_SECONDS,
+} from '../functions/runtime/config';
 import type { Engine } from './engine';
 import { startStreamFeed, type StreamFeed } from './engine/stream-feed';
 import {

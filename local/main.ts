@@ -7,8 +7,8 @@ import './env-defaults';
 import { getHeapStatistics } from 'node:v8';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { sweep, type SweepReport } from '../functions/app/sweep';
-import { createServices, type Services, setServices, systemClock } from '../functions/shared/composition';
-import { intVar, loadConfig } from '../functions/shared/config';
+import { createServices, type Services, setServices, systemClock } from '../functions/composition/composition';
+import { intVar, loadConfig } from '../functions/runtime/config';
 import type { DashboardRuntimeConfig } from '../web/runtime-config';
 import { authConfigFrom, type LocalAuthConfig } from './auth';
 import { corsPolicyFrom } from './cors';
@@ -20,7 +20,7 @@ import { LOCAL_NODE_FLAGS } from './node-flags';
 import { allowedHostsFrom } from './guards';
 import { startLocalServer } from './server';
 import { DASHBOARD_DIST } from '../web/paths';
-import { defaultDashboardScope } from '../functions/handlers/http/routes';
+import { defaultDashboardScope } from '../functions/http/routes';
 
 export interface LocalServiceOptions {
   env?: Record<string, string | undefined>;

@@ -1,6 +1,6 @@
 /**
  * Request and resource schemas. The same zod schemas validate requests at the edge and generate the
- * OpenAPI document (functions/shared/openapi.ts), so the two cannot drift.
+ * OpenAPI document (functions/openapi/openapi.ts), so the two cannot drift.
  */
 import {
   array,

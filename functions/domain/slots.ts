@@ -436,6 +436,12 @@ export function decommissionDevice(
 /** The DetailType of the certificate status events the registry consumes (docs/api.md, Events on EventBridge). */
 export const CERTIFICATE_STATUS_DETAIL_TYPE = 'certificate.status.update';
 
+/**
+ * The type of the revocation requests put on the bus for a CA connector when an identity certificate is revoked
+ * here (docs/lamassu-compatibility.md, Revocation pushed to the CA); the CA revocation call consumes them.
+ */
+export const REVOCATION_REQUEST_TYPE = 'ca.certificate.revoke.request';
+
 /** Certificate statuses a CA reports (docs/api.md, Events on EventBridge, consumed `certificate.status.update`). */
 export const CERTIFICATE_STATUSES = ['REVOKED', 'ACTIVE', 'EXPIRED'] as const;
 export type CertificateStatus = (typeof CERTIFICATE_STATUSES)[number];

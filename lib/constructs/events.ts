@@ -26,7 +26,7 @@ import { Construct } from 'constructs';
 import { OUTBOX_KIND } from '../../functions/adapters/dynamodb/outbox';
 import { SERIAL_INDEX } from '../../functions/adapters/dynamodb/schema';
 import { CERTIFICATE_STATUS_DETAIL_TYPE } from '../../functions/domain/slots';
-import { LAMASSU_EVENT_SOURCE } from '../../functions/app/lamassu-events';
+import { LAMASSU_EVENT_SOURCE } from '../../functions/lamassu/events';
 import { type DeploymentConfig, toRemovalPolicy } from '../config';
 import { ServiceFunction } from './service-function';
 import { acknowledgeGuard } from '../validation';

@@ -20,7 +20,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/shared/observability-names';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/runtime/observability-names';
 import type { DeploymentConfig } from '../config';
 
 export interface MonitoringProps {

@@ -10,8 +10,8 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { TableAccess } from '../../functions/handlers/http/routes';
-import { TRACING_MODULE } from '../../functions/shared/tracing';
+import type { TableAccess } from '../../functions/http/routes';
+import { TRACING_MODULE } from '../../functions/runtime/tracing';
 import { type DeploymentConfig, toRemovalPolicy } from '../config';
 import { acknowledgeGuard, GUARD_REASONS } from '../validation';
 
@@ -66,7 +66,7 @@ export function grantTableAccess(grantee: IGrantable, table: ITable, grant: Tabl
 }
 
 /**
- * The runtime settings of a function that uses the table, under the names functions/shared/config.ts
+ * The runtime settings of a function that uses the table, under the names functions/runtime/config.ts
  * reads, so that the deployed functions follow the deployment settings rather than their own defaults.
  */
 export function tableEnvironment(table: ITable, config: DeploymentConfig): Record<string, string> {
@@ -83,12 +83,12 @@ export function tableEnvironment(table: ITable, config: DeploymentConfig): Recor
 }
 
 /**
- * Bundles functions/shared/tracing-xray.ts as `tracing-xray.js` beside the function's `index.js`,
+ * Bundles functions/runtime/tracing-xray.ts as `tracing-xray.js` beside the function's `index.js`,
  * with the function's own esbuild options (a NodejsFunction command hook: the same esbuild, locally
  * or in the bundling image).
  */
 export function tracingBundleCommands(inputDir: string, outputDir: string): string[] {
-  const entry = path.posix.join(inputDir, 'functions', 'shared', `${TRACING_MODULE}.ts`);
+  const entry = path.posix.join(inputDir, 'functions', 'runtime', `${TRACING_MODULE}.ts`);
   const outfile = path.posix.join(outputDir, `${TRACING_MODULE}.js`);
   return [
     `npx --no-install esbuild --bundle "${entry}" --platform=node ` +
@@ -98,7 +98,10 @@ export function tracingBundleCommands(inputDir: string, outputDir: string): stri
 }
 
 export interface ServiceFunctionProps {
-  /** Handler file under functions/handlers, without `.ts` (e.g. `http/get-device`); it exports `handler`. */
+  /**
+   * Handler file under functions/handlers, without `.ts` (e.g. `http/get-device`; an edge with its own folder:
+   * `../lamassu/handlers/health`); it exports `handler`.
+   */
   readonly entry: string;
   readonly description: string;
   readonly config: DeploymentConfig;
@@ -180,7 +183,7 @@ export class ServiceFunction extends Construct implements IGrantable {
         // (middy, zod, Powertools) is bundled and tree-shaken; `npm run bench:bundles` measures it.
         externalModules: ['@aws-sdk/*'],
         // With tracing, the Powertools Tracer (and the X-Ray SDK, half a bundle) as a second file
-        // that functions/shared/tracing.ts loads only where tracing records.
+        // that functions/runtime/tracing.ts loads only where tracing records.
         ...(config.tracing
           ? {
               commandHooks: { beforeBundling: () => [], beforeInstall: () => [], afterBundling: tracingBundleCommands },

@@ -12,7 +12,7 @@ import {
   STREAM_READ_ACTIONS,
 } from '../../lib/constructs/events';
 import { IOT_CERTIFICATE_ACTIONS, IOT_THING_ACTIONS } from '../../lib/constructs/iot-sync';
-import { loadIotSyncConfig, loadPublisherConfig } from '../../functions/shared/config';
+import { loadIotSyncConfig, loadPublisherConfig } from '../../functions/runtime/config';
 import {
   asArray,
   nagFindings,

@@ -4,8 +4,8 @@
  */
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { DeploymentConfigError, parseConfig } from '../../lib/config';
-import { loadConfig, loadPublisherConfig } from '../../functions/shared/config';
-import { HTTP_ROUTES, LAMASSU_PREFIX } from '../../functions/handlers/http/routes';
+import { loadConfig, loadPublisherConfig } from '../../functions/runtime/config';
+import { HTTP_ROUTES, LAMASSU_PREFIX } from '../../functions/http/routes';
 import { resourcesOf, type Synthesized, synthesize } from './helpers';
 
 const idOf = (s: Synthesized, construct: { node: { defaultChild?: unknown } }) =>

@@ -2,7 +2,7 @@
  * End to end over HTTP: the local service (embedded engine + real handlers behind the API Gateway
  * event adapter) started by the test run, every route and every documented error status.
  */
-import { HTTP_ROUTES } from '../../functions/handlers/http/routes';
+import { HTTP_ROUTES } from '../../functions/http/routes';
 import type { LocalService } from '../../local/main';
 import { call as request, type Reply, startTestService } from '../support/http';
 

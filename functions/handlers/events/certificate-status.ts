@@ -22,9 +22,9 @@ import {
   type CertificateStatus,
   revocationReasonOf,
 } from '../../domain/slots';
-import { devices } from '../../shared/compose/devices';
-import { unknownSerialRetrySecondsOf } from '../../shared/config';
-import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../shared/observability';
+import { devices } from '../../composition/devices';
+import { unknownSerialRetrySecondsOf } from '../../runtime/config';
+import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../runtime/observability';
 
 export { CERTIFICATE_STATUS_DETAIL_TYPE };
 

@@ -7,8 +7,8 @@
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { SyncHints } from '../../app/iot-sync';
-import { type ArnOwner, iotSyncService } from '../../shared/iot-composition';
-import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../shared/observability';
+import { type ArnOwner, iotSyncService } from '../../composition/iot-composition';
+import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../runtime/observability';
 
 /** Devices synced at once within a batch. */
 const CONCURRENCY = 4;

@@ -13,13 +13,14 @@ import {
   caRevocationService,
   revocationRequestOf,
 } from '../../../functions/app/ca-revocation';
-import { LAMASSU_EVENT_SOURCE, REVOCATION_REQUEST_TYPE } from '../../../functions/app/lamassu-events';
+import { REVOCATION_REQUEST_TYPE } from '../../../functions/domain/slots';
+import { LAMASSU_EVENT_SOURCE } from '../../../functions/lamassu/events';
 import { CaRequestError } from '../../../functions/app/ports';
 import type { RetryTimer } from '../../../functions/app/retry';
 import { lamassuCa } from '../../../functions/adapters/lamassu-ca/ca-client';
 import { handler } from '../../../functions/handlers/events/ca-revocation';
-import { createCaRevocation, setCaRevocation } from '../../../functions/shared/ca-composition';
-import { isCaApiUrl, loadCaRevocationConfig } from '../../../functions/shared/config';
+import { createCaRevocation, setCaRevocation } from '../../../functions/composition/ca-composition';
+import { isCaApiUrl, loadCaRevocationConfig } from '../../../functions/runtime/config';
 
 interface Received {
   method?: string;

@@ -7,9 +7,9 @@ import type { OutboxEvent } from '../../../functions/domain/outbox';
 import type { CloudEvent, PublishOutcome } from '../../../functions/app/ports';
 import { handler as iotHandler, ownerOf, deviceWorkOf } from '../../../functions/handlers/events/iot-sync';
 import { handler as publishHandler, outboxRecordsOf } from '../../../functions/handlers/stream/publish-outbox';
-import { setIotSync } from '../../../functions/shared/iot-composition';
-import { setPublisher } from '../../../functions/shared/publisher-composition';
-import { loadIotSyncConfig } from '../../../functions/shared/config';
+import { setIotSync } from '../../../functions/composition/iot-composition';
+import { setPublisher } from '../../../functions/composition/publisher-composition';
+import { loadIotSyncConfig } from '../../../functions/runtime/config';
 
 afterEach(() => {
   setPublisher(undefined);
