@@ -39,7 +39,9 @@ export interface EngineOptions {
   host?: string;
   /** undefined = in memory; else a LevelDB folder that survives restarts. */
   dataDir?: string;
-  /** 0..1: probability of cancelling a transaction with TransactionConflict (default 0), to exercise client retry code. */
+  /**
+   * 0..1: probability of cancelling a transaction with TransactionConflict (default 0), to exercise client retry code.
+   */
   conflictRate?: number;
   /**
    * 'serialise' (default): requests on an item of a transaction in flight wait for it. 'emulate'
@@ -72,9 +74,14 @@ export interface Engine {
   /** e.g. 'http://127.0.0.1:54321' */
   endpoint: string;
   port: number;
-  /** Subscribe to committed writes; records arrive in commit order, one per item written. Returns an unsubscribe function. */
+  /**
+   * Subscribe to committed writes; records arrive in commit order, one per item written. Returns an unsubscribe
+   * function.
+   */
   onChange(listener: (records: ChangeRecord[]) => void): () => void;
-  /** The stored stream: records kept (in the store, with the writes) for the retention period, and consumer checkpoints. */
+  /**
+   * The stored stream: records kept (in the store, with the writes) for the retention period, and consumer checkpoints.
+   */
   stream: DurableStream;
   /** Requests turned away with TransactionConflict since the start (a copy; emulated or injected conflicts). */
   readonly conflicts: ConflictCounts;

@@ -39,7 +39,10 @@ export interface StreamFeedOptions {
 export interface StreamFeed {
   /** Resolves when every record committed so far has been delivered (or dropped). */
   drain(): Promise<void>;
-  /** Stops delivering; resolves once the batch being delivered (if any) is done. Undelivered records stay in the stream. */
+  /**
+   * Stops delivering; resolves once the batch being delivered (if any) is done. Undelivered records
+   * stay in the stream.
+   */
   stop(): Promise<void>;
 }
 
