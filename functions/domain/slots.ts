@@ -438,7 +438,7 @@ export type CertificateStatus = (typeof CERTIFICATE_STATUSES)[number];
  * How far ahead of a certificate's `not_after` an `EXPIRED` report is still believed (clock skew
  * between the CA and the registry). An earlier report is ignored: the status rules would undo it.
  */
-export const EXPIRY_SKEW_MS = 5 * 60_000;
+const EXPIRY_SKEW_MS = 5 * 60_000;
 
 export interface CertificateStatusInput {
   device: Device;
