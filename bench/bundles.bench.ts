@@ -55,7 +55,9 @@ function bundle(entry: string, outdir: string): string {
 
 /** Milliseconds to require the bundle in a fresh process, as a Lambda cold start does. */
 function initSample(file: string, extraEnv: Record<string, string> = {}): number {
-  const script = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
+  const script =
+    `const t=process.hrtime.bigint();require(` +
+    `${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
   const env = {
     ...process.env,
     ...extraEnv,
@@ -128,15 +130,19 @@ function main() {
       '',
     ]);
     printTable(
-      `Lambda bundles: size and module init (median of ${RUNS} cold processes each, alternating with the baseline, --enable-source-maps)`,
+      `Lambda bundles: size and module init (median of ${RUNS} cold ` +
+        `processes each, alternating with the baseline, --enable-source-maps)`,
       ['function', 'KB', 'init ms', 'init ratio', `≤${MAX_KB} KB, ≤${MAX_INIT_RATIO}×`],
       rows,
     );
     console.log(
-      `\ntracing side file tracing-xray.js ${fmt(tracerKb)} KB, loaded only where tracing records; handlers/http/get-device with tracing on: init ${fmt(tracedInit.ms)} ms, ${fmt(tracedInit.ratio)}×`,
+      `\ntracing side file tracing-xray.js ${fmt(tracerKb)} KB, ` +
+        `loaded only where tracing records; handlers/http/get-device with tracing ` +
+        `on: init ${fmt(tracedInit.ms)} ms, ${fmt(tracedInit.ratio)}×`,
     );
     console.log(
-      `largest bundle ${fmt(worstKb)} KB (target ≤ ${MAX_KB}); worst init ratio ${fmt(worstRatio)}× (target ≤ ${MAX_INIT_RATIO}×)`,
+      `largest bundle ${fmt(worstKb)} KB (target ≤ ${MAX_KB}); worst ` +
+        `init ratio ${fmt(worstRatio)}× (target ≤ ${MAX_INIT_RATIO}×)`,
     );
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -131,7 +131,9 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
           await new Promise((resolve) => setTimeout(resolve, retry.delayMs));
         }
         say(
-          `certificate.status.update: ${report.outcome}${report.results.map((r) => ` [${r.device_id} ${r.slot} v${r.version}: ${r.outcome}, ${r.note}]`).join('')}`,
+          `certificate.status.update: ` +
+            report.outcome +
+            report.results.map((r) => ` [${r.device_id} ${r.slot} v${r.version}: ${r.outcome}, ${r.note}]`).join(''),
         );
         return report;
       },
@@ -160,7 +162,8 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
   const deadLetters: DeadLetterQueue = {
     async send(letter) {
       say(
-        `dead letter (${letter.reason.code}): ${letter.reason.message} ${JSON.stringify(letter.event ?? letter.record)}`,
+        `dead letter (${letter.reason.code}): ${letter.reason.message} ` +
+          `${JSON.stringify(letter.event ?? letter.record)}`,
       );
     },
   };

@@ -1,5 +1,6 @@
 /**
- * The CA revocation call (setting caApiUrl; docs/lamassu-compatibility.md, Revocation pushed to the CA): the `ca.certificate.revoke.request` events
+ * The CA revocation call (setting caApiUrl; docs/lamassu-compatibility.md, Revocation pushed to the CA): the
+ * `ca.certificate.revoke.request` events
  * the publisher puts on the bus (functions/lamassu/events.ts) arrive from SQS in batches; each is
  * sent to the CA, retried with full-jitter backoff within the invocation while the CA answers
  * retryably (429, 5xx, timeouts), and reported as a batch item failure when it still fails, so SQS

@@ -109,7 +109,10 @@ type Ids = () => string;
 
 /** Extra slots a device may hold besides its identity: bounds the device, so every event of it fits EventBridge. */
 export const MAX_EXTRA_SLOTS = 4;
-/** Versions whose secret a slot lists inline (`secrets`), newest first kept; every version is served by the versions route. */
+/**
+ * Versions whose secret a slot lists inline (`secrets`), newest first kept; every version is served by the versions
+ * route.
+ */
 export const INLINE_SECRET_LIMIT = 3;
 
 /** The slot by name; own slots only (`toString` is a slot name like any other). */
@@ -272,7 +275,9 @@ export function bindSlot({ device, slot: name, material, previous, policy, now, 
     ...(previous && previous.status === 'ACTIVE' ? [{ ...previous, status: 'SUPERSEDED' as const }] : []),
   ];
   const label = material.type === 'x509' ? `certificate ${secret}` : `${material.type} secret`;
-  const description = `${kind === 'PROVISIONED' ? 'Provisioned' : kind === 'RENEWED' ? 'Renewed' : 'Re-provisioned'} slot '${name}' with ${label} (version ${version})`;
+  const description =
+    `${kind === 'PROVISIONED' ? 'Provisioned' : kind === 'RENEWED' ? 'Renewed' : 'Re-provisioned'} ` +
+    `slot '${name}' with ${label} (version ${version})`;
   return finish(
     device,
     withSlot(device, name, updated),
@@ -506,7 +511,9 @@ export function applyCertificateStatus({
     if (version.revocation_reason !== 'CertificateHold')
       return {
         kind: 'none',
-        note: `${label} was revoked with reason ${version.revocation_reason ?? 'Unspecified'}, which is permanent (only CertificateHold is released)`,
+        note:
+          `${label} was revoked with reason ${version.revocation_reason ?? 'Unspecified'}, ` +
+          `which is permanent (only CertificateHold is released)`,
       };
     if (!active) return { kind: 'version', version: withoutRevocation(reported, 'SUPERSEDED') };
     if (device.status === 'DECOMMISSIONED') return { kind: 'none', note: `device ${device.id} is decommissioned` };

@@ -1,4 +1,7 @@
-/** Request bodies, validated against the request schemas (kept apart from params.ts: routes without a body load no schemas). */
+/**
+ * Request bodies, validated against the request schemas (kept apart from params.ts: routes without a body load no
+ * schemas).
+ */
 import type { z } from 'zod';
 import { ValidationError } from '../domain';
 import { problemsOf, revokeSchema } from '../domain/schemas';

@@ -54,7 +54,10 @@ const DEVICE_PURGE: readonly TableAction[] = [...DEVICE_POLICY_UPDATE, 'dynamodb
 const DMS_PUT: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:PutItem'];
 /** A new group: the hierarchy snapshot (GetItem + Query of the groups partition) for a child, then Puts. */
 const GROUP_CREATE: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem'];
-/** A replaced group: ancestors by BatchGetItem (or the snapshot when it moves); a rename releases the old name (DeleteItem). */
+/**
+ * A replaced group: ancestors by BatchGetItem (or the snapshot when it moves); a rename releases the old name
+ * (DeleteItem).
+ */
 const GROUP_REPLACE: readonly TableAction[] = [
   'dynamodb:GetItem',
   'dynamodb:Query',

@@ -76,7 +76,12 @@ export const LAMASSU_SCHEMAS: Record<string, unknown> = {
     type: 'object',
     required: ['id', 'dms_id'],
     description:
-      'resources.CreateDeviceBody. `alias` is accepted and not stored; `null` tags/metadata are empty; `""` icon/icon_color take the defaults (Lamassu itself refuses an empty icon_color); unknown fields are ignored. `icon_color` is a hex colour or Lamassu\'s `<colour>-<background>` pair (`#0f67ff-#F0F8FF`), stored and returned as given; anything else is 400.',
+      'resources.CreateDeviceBody. `alias` is accepted and not stored; ' +
+      '`null` tags/metadata are empty; `""` icon/icon_color take ' +
+      'the defaults (Lamassu itself refuses an empty icon_color); ' +
+      'unknown fields are ignored. `icon_color` is a hex colour ' +
+      "or Lamassu's `<colour>-<background>` pair (`#0f67ff-#F0F8FF`), " +
+      'stored and returned as given; anything else is 400.',
     properties: {
       id: { type: 'string' },
       alias: { type: ['string', 'null'] },
@@ -91,7 +96,16 @@ export const LAMASSU_SCHEMAS: Record<string, unknown> = {
     type: 'object',
     required: ['active_version', 'versions'],
     description:
-      "Lamassu's Slot[string] as its RA sends it. The serial of `versions[active_version]` is bound as a new version of the identity slot (our version numbers are ours). `expiration_date` is required unless `certificate` (our extension: the PEM of that serial) is given. The latest event of type RENEWED marks a same-key renewal. The active serial already bound changes nothing, or revokes it when `status` is REVOKED. A serial bound without its `certificate` is never sent to the CA for revocation (ca.certificate.revoke.request) unless the CA itself reported it for this device: see docs/lamassu-compatibility.md.",
+      "Lamassu's Slot[string] as its RA sends it. The serial of " +
+      '`versions[active_version]` is bound as a new version of the ' +
+      'identity slot (our version numbers are ours). `expiration_date` ' +
+      'is required unless `certificate` (our extension: the PEM ' +
+      'of that serial) is given. The latest event of type RENEWED ' +
+      'marks a same-key renewal. The active serial already bound ' +
+      'changes nothing, or revokes it when `status` is REVOKED. ' +
+      'A serial bound without its `certificate` is never sent to ' +
+      'the CA for revocation (ca.certificate.revoke.request) unless ' +
+      'the CA itself reported it for this device: see docs/lamassu-compatibility.md.',
     properties: {
       ...slot.properties,
       versions: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
@@ -148,9 +162,23 @@ export const LAMASSU_SCHEMAS: Record<string, unknown> = {
 const query = [
   filterQueryParam(
     [
-      "Lamassu's `field[operand]value`. Fields id, dms_owner (string: eq/equal, eq_ic/equal_ignorecase, ne/notequal, ne_ic, ct/contains, ct_ic/contains_ignorecase, nc/notcontains, nc_ic, in, in_ic, nin, nin_ic),",
-      'creation_timestamp (bf/before, eq/equal, af/after), status (eq/equal, ne/notequal, in), tags (ct/contains, ct_ic/contains_ignorecase),',
-      `metadata and identity_slot (jsonpath: an RFC 9535 JSONPath of at most ${MAX_JSONPATH_LENGTH} characters without match() and search() (400: regular expressions are not run); a device matches when it selects a value, or for \`<path> <op> <JSON literal>\` when a selected value satisfies it; applied to what the other filters read, within the read budget; one request's JSONPath evaluation visits at most ${JSONPATH_MAX_STEPS} nodes and holds at most ${JSONPATH_MAX_NODES} in one selection within REQUEST_TIME_BUDGET_MS, else 422 QUERY_TOO_BROAD; a page holds at most LIST_BYTE_BUDGET bytes of devices and may end early with a \`next\`).`,
+      "Lamassu's `field[operand]value`. Fields id, dms_owner (string: " +
+        'eq/equal, eq_ic/equal_ignorecase, ne/notequal, ne_ic, ct/contains, ' +
+        'ct_ic/contains_ignorecase, nc/notcontains, nc_ic, in, in_ic, ' +
+        'nin, nin_ic),',
+      'creation_timestamp (bf/before, eq/equal, af/after), status ' +
+        '(eq/equal, ne/notequal, in), tags (ct/contains, ct_ic/contains_ignorecase),',
+      `metadata and identity_slot (jsonpath: an RFC 9535 JSONPath ` +
+        `of at most ${MAX_JSONPATH_LENGTH} characters without match() ` +
+        `and search() (400: regular expressions are not run); a device ` +
+        `matches when it selects a value, or for \`<path> <op> <JSON ` +
+        `literal>\` when a selected value satisfies it; applied to ` +
+        `what the other filters read, within the read budget; one ` +
+        `request's JSONPath evaluation visits at most ${JSONPATH_MAX_STEPS} ` +
+        `nodes and holds at most ${JSONPATH_MAX_NODES} in one selection ` +
+        `within REQUEST_TIME_BUDGET_MS, else 422 QUERY_TOO_BROAD; ` +
+        `a page holds at most LIST_BYTE_BUDGET bytes of devices and ` +
+        `may end early with a \`next\`).`,
       'Unknown fields and malformed filters are ignored as Lamassu does; an unknown operand of a known field is 400.',
     ].join(' '),
   ),
@@ -159,7 +187,10 @@ const query = [
     in: 'query',
     schema: { type: 'string' },
     description:
-      'creation_timestamp (default), id, identity.expiration_date (indexed); dms_owner, status and metadata[jsonpath]$.simple.path sort in memory, at most LIST_READ_BUDGET matching devices, else 422 QUERY_TOO_BROAD. Other values are ignored.',
+      'creation_timestamp (default), id, identity.expiration_date ' +
+      '(indexed); dms_owner, status and metadata[jsonpath]$.simple.path ' +
+      'sort in memory, at most LIST_READ_BUDGET matching devices, ' +
+      'else 422 QUERY_TOO_BROAD. Other values are ignored.',
   },
   {
     name: 'sort_mode',
@@ -178,7 +209,9 @@ const query = [
     in: 'query',
     schema: { type: 'string' },
     description:
-      "The previous page's `next`. It carries the whole query (signed): every other parameter is then ignored, as Lamassu's SDK sends only bookmark and sort_mode after page 1. Tampered: 400.",
+      "The previous page's `next`. It carries the whole query (signed): " +
+      "every other parameter is then ignored, as Lamassu's SDK sends " +
+      'only bookmark and sort_mode after page 1. Tampered: 400.',
   },
 ];
 const list = { '200': { description: 'A page', ...json(ref('LamassuDeviceList')) } };
@@ -200,14 +233,18 @@ const OPS: Record<string, Operation> = {
   'GET /devices/{id}': {
     summary: 'Read a device (Lamassu GetDeviceByID)',
     description:
-      "An unknown device is **400** `device not found`, the answer Lamassu's SDK maps to ErrDeviceNotFound (its RA then creates the device just in time).",
+      'An unknown device is **400** `device not found`, the answer ' +
+      "Lamassu's SDK maps to ErrDeviceNotFound (its RA then creates " +
+      'the device just in time).',
     parameters: [idParam],
     responses: { '200': device('The device'), '400': lamassuError('Unknown device', LAMASSU_ERRORS.deviceNotFound) },
   },
   'DELETE /devices/{id}': {
     summary: 'Hard delete of a DECOMMISSIONED device (Lamassu DeleteDevice; event device.delete)',
     description:
-      'The device leaves lists and statistics; its history (events, slot versions) is kept for audit for 400 days (DynamoDB TTL) and is not served by the API once the device is gone.',
+      'The device leaves lists and statistics; its history (events, ' +
+      'slot versions) is kept for audit for 400 days (DynamoDB TTL) ' +
+      'and is not served by the API once the device is gone.',
     parameters: [idParam],
     responses: {
       '204': { description: 'Deleted' },
@@ -229,7 +266,8 @@ const OPS: Record<string, Operation> = {
   'PUT /devices/{id}/metadata': {
     summary: 'Patch the metadata (Lamassu UpdateDeviceMetadata; event device.update)',
     description:
-      'JSON patch operations add, remove, replace with paths inside metadata; an empty or null `patches` changes nothing.',
+      'JSON patch operations add, remove, replace with paths inside ' +
+      'metadata; an empty or null `patches` changes nothing.',
     parameters: [idParam],
     requestBody: { required: true, ...json(ref('LamassuMetadataPatch')) },
     responses: { '200': device('The device'), '404': lamassuError('Unknown device', LAMASSU_ERRORS.deviceNotFound) },
@@ -250,7 +288,10 @@ const OPS: Record<string, Operation> = {
   'POST /device-groups': {
     summary: 'Create a device group (Lamassu CreateDeviceGroup)',
     description:
-      'Criteria take Lamassu operand names, long or short; tags criteria are answered with `contains`/`contains_ignorecase` as Lamassu formats them. JSONPath criteria are not supported (400).',
+      'Criteria take Lamassu operand names, long or short; tags ' +
+      'criteria are answered with `contains`/`contains_ignorecase` ' +
+      'as Lamassu formats them. JSONPath criteria are not supported ' +
+      '(400).',
     requestBody: { required: true, ...json(ref('LamassuDeviceGroupBody')) },
     responses: {
       '201': group('Created'),
@@ -314,7 +355,10 @@ LAMASSU_OPERATIONS['GET /api/devmanager/health'] = {
   tags: tag,
   summary: "Lamassu's health check (no auth)",
   description:
-    "As Lamassu serves `GET /health` behind its gateway: no authorizer (the route's only exception; an Authorization header is ignored), no data access. `build` and `build_time` are empty (Lamassu's dashboard then shows no build line).",
+    'As Lamassu serves `GET /health` behind its gateway: no authorizer ' +
+    "(the route's only exception; an Authorization header is ignored), " +
+    "no data access. `build` and `build_time` are empty (Lamassu's " +
+    'dashboard then shows no build line).',
   responses: {
     '200': {
       description: 'The service answers',

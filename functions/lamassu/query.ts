@@ -180,7 +180,8 @@ function keeper(predicates: Predicates, budget: JsonPathBudget): (d: Device) => 
       } catch (error) {
         if (error instanceof JsonPathBudgetError)
           throw new QueryTooBroadError(
-            `${field}[jsonpath]${expression}: ${error.message}; narrow it or add indexed filters (dms_owner, tags, status)`,
+            `${field}[jsonpath]${expression}: ${error.message}; narrow ` +
+              `it or add indexed filters (dms_owner, tags, status)`,
             `${field}[jsonpath]`,
           );
         throw error;
@@ -338,11 +339,13 @@ async function readAllMatching(
     examined += out.list.length;
     if (examined > deps.readBudget)
       throw new QueryTooBroadError(
-        `${what} reads every matching device and more than ${deps.readBudget} match: add indexed filters (dms_owner, tags, status)`,
+        `${what} reads every matching device and more than ${deps.readBudget} ` +
+          `match: add indexed filters (dms_owner, tags, status)`,
       );
     if (now() > deadline)
       throw new QueryTooBroadError(
-        `${what} reads every matching device and ran past the request's time budget: add indexed filters (dms_owner, tags, status)`,
+        `${what} reads every matching device and ran past the request's ` +
+          `time budget: add indexed filters (dms_owner, tags, status)`,
       );
     all.push(...out.list.filter(keep));
     bookmark = out.next || undefined;

@@ -63,11 +63,23 @@ const paging = [
 const filterParam = filterQueryParam(
   [
     '`field[op]value`, repeatable, ANDed; `in`/`nin` take comma-separated values.',
-    `String fields id, dms_owner, icon: ${STRING_OPS.join(' ')}. status: ${STATUS_OPS.join(' ')} (values ${DEVICE_STATUSES.join(', ')}).`,
+    `String fields id, dms_owner, icon: ${STRING_OPS.join(' ')}. status: ` +
+      `${STATUS_OPS.join(' ')} (values ${DEVICE_STATUSES.join(', ')}).`,
     `tags: ${TAG_OPS.join(' ')}. creation_timestamp, identity.expiration_date: ${DATE_OPS.join(' ')} (RFC 3339).`,
-    `metadata.<dotted.path>: ${METADATA_OPS.join(' ')}; the value is read as JSON when it parses (numbers compare as numbers), else as a string; exists takes true|false.`,
-    `Indexed entry points (no full read of the fleet): ${INDEXED_FILTERS.join(', ')}, and metadata.<key>[eq|in] for each indexed metadata key (INDEXED_METADATA_KEYS; listed in x-indexed-metadata-keys; after id and tags, before dms_owner and status) once its back-fill is done; chosen in that order; other filters are applied to what that entry point reads.`,
-    "A list request reads at most LIST_READ_BUDGET items (default 2000); when selective non-indexed filters exhaust it, the page may be shorter than page_size with a non-empty `next`. A page also ends early, with a `next`, when its devices would pass LIST_BYTE_BUDGET bytes serialized (default 5,000,000: under Lambda's 6 MB response limit).",
+    `metadata.<dotted.path>: ${METADATA_OPS.join(' ')}; the value ` +
+      `is read as JSON when it parses (numbers compare as numbers), ` +
+      `else as a string; exists takes true|false.`,
+    `Indexed entry points (no full read of the fleet): ${INDEXED_FILTERS.join(', ')}, ` +
+      `and metadata.<key>[eq|in] for each indexed metadata key (INDEXED_METADATA_KEYS; ` +
+      `listed in x-indexed-metadata-keys; after id and tags, before ` +
+      `dms_owner and status) once its back-fill is done; chosen in that ` +
+      `order; other filters are applied to what that entry point reads.`,
+    'A list request reads at most LIST_READ_BUDGET items (default ' +
+      '2000); when selective non-indexed filters exhaust it, the ' +
+      'page may be shorter than page_size with a non-empty `next`. ' +
+      'A page also ends early, with a `next`, when its devices would ' +
+      'pass LIST_BYTE_BUDGET bytes serialized (default 5,000,000: ' +
+      "under Lambda's 6 MB response limit).",
   ].join(' '),
 );
 const sorting = [
@@ -76,7 +88,8 @@ const sorting = [
     in: 'query',
     schema: { type: 'string', enum: [...SORT_FIELDS], default: 'creation_timestamp' },
     description:
-      'Devices without an identity sort after all others by identity.expiration_date (like NULLS LAST in ascending order).',
+      'Devices without an identity sort after all others by identity.expiration_date ' +
+      '(like NULLS LAST in ascending order).',
   },
   { name: 'sort_mode', in: 'query', schema: { type: 'string', enum: ['asc', 'desc'], default: 'asc' } },
 ];
@@ -101,10 +114,22 @@ const groupResponse = (description: string) => ({
 });
 const groupList = listOf(deviceGroupSchema, 'DeviceGroupList');
 const groupChoices = [
-  "Membership is dynamic: a device is a member when it matches the group's `criteria` AND every ancestor's (served as `inherited_criteria`, root first).",
-  'Criteria use the device filter fields and operators of `GET /v2/devices` (`{field, operand, value}`, value always a string); an unknown field or operator, or a value of the wrong type, is 400 with `details` naming `criteria[i]`.',
-  "`parent_id` is null for a root group (never omitted). A missing parent is 404 PARENT_GROUP_NOT_FOUND; self-parenting or a parent among the group's descendants is 400 naming `parent_id`; the hierarchy is at most GROUP_MAX_DEPTH levels deep (default 10, a root being level 1), beyond that 400.",
-  "Names are unique compared case-insensitively (Unicode NFKC, then lower case): 409 GROUP_NAME_TAKEN. Changing a group's criteria changes its descendants' membership; only the changed group gets an event.",
+  'Membership is dynamic: a device is a member when it matches ' +
+    "the group's `criteria` AND every ancestor's (served as `inherited_criteria`, " +
+    'root first).',
+  'Criteria use the device filter fields and operators of `GET ' +
+    '/v2/devices` (`{field, operand, value}`, value always a string); ' +
+    'an unknown field or operator, or a value of the wrong type, ' +
+    'is 400 with `details` naming `criteria[i]`.',
+  '`parent_id` is null for a root group (never omitted). A missing ' +
+    'parent is 404 PARENT_GROUP_NOT_FOUND; self-parenting or a ' +
+    "parent among the group's descendants is 400 naming `parent_id`; " +
+    'the hierarchy is at most GROUP_MAX_DEPTH levels deep (default ' +
+    '10, a root being level 1), beyond that 400.',
+  'Names are unique compared case-insensitively (Unicode NFKC, ' +
+    "then lower case): 409 GROUP_NAME_TAKEN. Changing a group's " +
+    "criteria changes its descendants' membership; only the changed " +
+    'group gets an event.',
 ].join(' ');
 
 const GROUP_OPERATIONS: Record<string, Operation> = {
@@ -133,7 +158,14 @@ const GROUP_OPERATIONS: Record<string, Operation> = {
   },
   'PUT /v2/device-groups/{id}': {
     summary: 'Replace name, description, parent_id and criteria (event device-group.update, data {previous, updated})',
-    description: `An omitted description becomes "", an omitted parent_id makes the group a root. The read-only fields of a served group (id equal to the path's, inherited_criteria, created_at, updated_at, version) are accepted and ignored, so GET → edit → PUT works; make it conditional with If-Match. A replacement that changes nothing returns the group unchanged: no event, no new version. ${groupChoices}`,
+    description:
+      `An omitted description becomes "", an omitted parent_id makes ` +
+      `the group a root. The read-only fields of a served group ` +
+      `(id equal to the path's, inherited_criteria, created_at, ` +
+      `updated_at, version) are accepted and ignored, so GET → edit ` +
+      `→ PUT works; make it conditional with If-Match. A replacement ` +
+      `that changes nothing returns the group unchanged: no event, ` +
+      `no new version. ${groupChoices}`,
     parameters: [groupIdParam, ifMatch],
     requestBody: { required: true, ...json(ref('ReplaceDeviceGroup')) },
     responses: {
@@ -148,7 +180,11 @@ const GROUP_OPERATIONS: Record<string, Operation> = {
   'DELETE /v2/device-groups/{id}': {
     summary: 'Delete a device group (event device-group.delete per deleted group)',
     description:
-      'A group with children is 409 GROUP_HAS_CHILDREN unless `cascade=true`, which deletes the whole subtree, leaves first: in one transaction up to 25 groups, otherwise in several, each leaving a valid tree (repeat the request if it was interrupted). Devices are never touched: membership is computed.',
+      'A group with children is 409 GROUP_HAS_CHILDREN unless `cascade=true`, ' +
+      'which deletes the whole subtree, leaves first: in one transaction ' +
+      'up to 25 groups, otherwise in several, each leaving a valid ' +
+      'tree (repeat the request if it was interrupted). Devices ' +
+      'are never touched: membership is computed.',
     parameters: [groupIdParam, ifMatch, { name: 'cascade', in: 'query', schema: { type: 'boolean', default: false } }],
     responses: {
       '204': { description: 'Deleted' },
@@ -160,7 +196,14 @@ const GROUP_OPERATIONS: Record<string, Operation> = {
   'GET /v2/device-groups/{id}/devices': {
     summary: "The group's member devices",
     description:
-      "The same query parameters and result as `GET /v2/devices`, restricted to the effective criteria (ancestors' and own) ANDed with the request's filters. The most selective indexed filter among all of them (id[eq], tags[ct], dms_owner[eq], status[eq], in that order) is the entry point, so a group with an indexed criterion never reads the whole fleet. A bookmark belongs to the group's criteria at the time: after the group (or an ancestor) changes, it is 400 INVALID_BOOKMARK.",
+      'The same query parameters and result as `GET /v2/devices`, ' +
+      "restricted to the effective criteria (ancestors' and own) " +
+      "ANDed with the request's filters. The most selective indexed " +
+      'filter among all of them (id[eq], tags[ct], dms_owner[eq], ' +
+      'status[eq], in that order) is the entry point, so a group ' +
+      'with an indexed criterion never reads the whole fleet. A ' +
+      "bookmark belongs to the group's criteria at the time: after " +
+      'the group (or an ancestor) changes, it is 400 INVALID_BOOKMARK.',
     parameters: [groupIdParam, filterParam, ...sorting, ...paging],
     responses: {
       '200': { description: 'A page of devices', ...json(ref('DeviceList')) },
@@ -170,7 +213,12 @@ const GROUP_OPERATIONS: Record<string, Operation> = {
   'GET /v2/device-groups/{id}/stats': {
     summary: "Statistics of the group's members",
     description:
-      'The shape of `GET /v2/stats/devices` over the members; `status` criteria (and `status` filters here) are allowed and mask the distribution. Counters serve it at constant cost when the effective criteria are only dms_owner[eq] and status criteria; otherwise the devices of the best indexed entry point are read once.',
+      'The shape of `GET /v2/stats/devices` over the members; `status` ' +
+      'criteria (and `status` filters here) are allowed and mask ' +
+      'the distribution. Counters serve it at constant cost when ' +
+      'the effective criteria are only dms_owner[eq] and status ' +
+      'criteria; otherwise the devices of the best indexed entry ' +
+      'point are read once.',
     parameters: [groupIdParam, filterParam],
     responses: { '200': { description: 'Counts', ...json(ref('DeviceStats')) }, '404': error('Unknown group') },
   },
@@ -195,9 +243,15 @@ const policyResponse = (description: string) => ({
   ...json(ref('DmsPolicy')),
 });
 const BIND_DESCRIPTION = [
-  'A new version becomes active: version 0 with event PROVISIONED, then RENEWED when the public key (x509) or the secret is unchanged, RE-PROVISIONED when it differs.',
-  'Earlier versions are kept (the previous active one becomes SUPERSEDED). The slot status follows the status rules (docs/api.md, Status rules) at bind time with the DMS policy (or the defaults).',
-  'x509: the first PEM CERTIFICATE block is parsed; the secret recorded is the serial in lowercase hex. Not a certificate: 400; already expired: 422; decommissioned device: 409.',
+  'A new version becomes active: version 0 with event PROVISIONED, ' +
+    'then RENEWED when the public key (x509) or the secret is ' +
+    'unchanged, RE-PROVISIONED when it differs.',
+  'Earlier versions are kept (the previous active one becomes ' +
+    'SUPERSEDED). The slot status follows the status rules (docs/api.md, ' +
+    'Status rules) at bind time with the DMS policy (or the defaults).',
+  'x509: the first PEM CERTIFICATE block is parsed; the secret ' +
+    'recorded is the serial in lowercase hex. Not a certificate: ' +
+    '400; already expired: 422; decommissioned device: 409.',
 ].join(' ');
 
 const SLOT_OPERATIONS: Record<string, Operation> = {
@@ -218,7 +272,8 @@ const SLOT_OPERATIONS: Record<string, Operation> = {
   'POST /v2/devices/{id}/idslot/revoke': {
     summary: 'Revoke the active identity version (device REVOKED)',
     description:
-      'Reasons are RFC 5280 CRLReason names (PascalCase or camelCase). Revoking a revoked slot returns the device unchanged.',
+      'Reasons are RFC 5280 CRLReason names (PascalCase or camelCase). ' +
+      'Revoking a revoked slot returns the device unchanged.',
     parameters: [idParam, ifMatch],
     requestBody: { required: true, ...json(ref('Revoke')) },
     responses: {
@@ -229,7 +284,18 @@ const SLOT_OPERATIONS: Record<string, Operation> = {
   },
   'PUT /v2/devices/{id}/slots/{slot}': {
     summary: 'Bind a certificate or a secret to an extra slot',
-    description: `${BIND_DESCRIPTION} Non-x509 types take {type, secret, expiration_date?}; the secret is an opaque reference, and anything that looks like a PEM private key is 400. A secret without expiration_date stays ACTIVE. Extra slots have their own status and events; the device status follows the identity slot only. A device holds at most ${MAX_EXTRA_SLOTS} extra slots besides its identity (a new one beyond that is 409 INVALID_STATE), and a slot lists the secrets of its newest ${INLINE_SECRET_LIMIT} versions inline (\`secrets\`; every version is served by the versions route): so every event of a valid device fits EventBridge's 256 KB entry.`,
+    description:
+      `${BIND_DESCRIPTION} Non-x509 types take {type, secret, expiration_date?}; ` +
+      `the secret is an opaque reference, and anything that looks ` +
+      `like a PEM private key is 400. A secret without expiration_date ` +
+      `stays ACTIVE. Extra slots have their own status and events; ` +
+      `the device status follows the identity slot only. A device ` +
+      `holds at most ${MAX_EXTRA_SLOTS} extra slots besides its ` +
+      `identity (a new one beyond that is 409 INVALID_STATE), and ` +
+      `a slot lists the secrets of its newest ${INLINE_SECRET_LIMIT} ` +
+      `versions inline (\`secrets\`; every version is served by ` +
+      `the versions route): so every event of a valid device fits ` +
+      `EventBridge's 256 KB entry.`,
     parameters: [idParam, slotParam, ifMatch],
     requestBody: { required: true, ...json(ref('BindSlot')) },
     responses: {
@@ -278,14 +344,17 @@ const SLOT_OPERATIONS: Record<string, Operation> = {
   'GET /v2/dms/{id}': {
     summary: 'The renewal policy a DMS follows',
     description:
-      'A DMS without a stored policy follows the deployment defaults (60d / 14d unless configured): answered with version 0.',
+      'A DMS without a stored policy follows the deployment defaults ' +
+      '(60d / 14d unless configured): answered with version 0.',
     parameters: [dmsParam],
     responses: { '200': policyResponse('The policy') },
   },
   'PUT /v2/dms/{id}': {
     summary: 'Create or replace a DMS renewal policy (event dms.update)',
     description:
-      'critical_delta must be shorter than preventive_delta. Every device of the DMS is re-evaluated by the sweeper (within one sweep interval), not inside the request.',
+      'critical_delta must be shorter than preventive_delta. Every ' +
+      'device of the DMS is re-evaluated by the sweeper (within ' +
+      'one sweep interval), not inside the request.',
     parameters: [dmsParam, ifMatch],
     requestBody: { required: true, ...json(ref('PutDmsPolicy')) },
     responses: {
@@ -320,7 +389,13 @@ const OPERATIONS: Record<string, Operation> = {
   'PATCH /v2/devices/{id}': {
     summary: 'Change tags, metadata, icon, icon_color (event SHADOW-UPDATED)',
     description:
-      'RFC 7396 merge patch (`application/merge-patch+json`, `null` removes a metadata key; tags, icon and icon_color cannot be removed) or RFC 6902 JSON patch (`application/json-patch+json`, paths under /tags, /metadata, /icon, /icon_color only). A patch that changes nothing returns the device unchanged: no event, no new version. Without If-Match, a concurrent change is merged by re-applying the patch to the fresh device.',
+      'RFC 7396 merge patch (`application/merge-patch+json`, `null` ' +
+      'removes a metadata key; tags, icon and icon_color cannot ' +
+      'be removed) or RFC 6902 JSON patch (`application/json-patch+json`, ' +
+      'paths under /tags, /metadata, /icon, /icon_color only). A ' +
+      'patch that changes nothing returns the device unchanged: ' +
+      'no event, no new version. Without If-Match, a concurrent ' +
+      'change is merged by re-applying the patch to the fresh device.',
     parameters: [idParam, ifMatch],
     requestBody: {
       required: true,
@@ -340,7 +415,9 @@ const OPERATIONS: Record<string, Operation> = {
   'DELETE /v2/devices/{id}': {
     summary: 'Decommission a device (terminal; idempotent; data kept for audit)',
     description:
-      'Sets status DECOMMISSIONED with events DECOMMISSIONED and STATUS-UPDATED. Decommissioning a decommissioned device returns it unchanged.',
+      'Sets status DECOMMISSIONED with events DECOMMISSIONED and ' +
+      'STATUS-UPDATED. Decommissioning a decommissioned device returns ' +
+      'it unchanged.',
     parameters: [idParam, ifMatch],
     responses: {
       '200': deviceResponse('The decommissioned device'),
@@ -359,7 +436,13 @@ const OPERATIONS: Record<string, Operation> = {
   'GET /v2/stats/devices': {
     summary: 'Device statistics',
     description:
-      'Without filters, with only dms_owner[eq], or with only one metadata.<indexed key>[eq|in], read from counters kept by every write (constant cost). Other filters count the devices read through the best indexed entry point, reading at most STATS_READ_BUDGET items (default 10000): beyond it the answer is 422 QUERY_TOO_BROAD naming the filter to index. `status` filters are 400.',
+      'Without filters, with only dms_owner[eq], or with only one ' +
+      'metadata.<indexed key>[eq|in], read from counters kept by ' +
+      'every write (constant cost). Other filters count the devices ' +
+      'read through the best indexed entry point, reading at most ' +
+      'STATS_READ_BUDGET items (default 10000): beyond it the answer ' +
+      'is 422 QUERY_TOO_BROAD naming the filter to index. `status` ' +
+      'filters are 400.',
     parameters: [filterParam],
     responses: {
       '200': { description: 'Counts', ...json(ref('DeviceStats')) },
@@ -369,7 +452,13 @@ const OPERATIONS: Record<string, Operation> = {
   'GET /v2/stats/metadata/{key}': {
     summary: 'Value distribution of an indexed metadata key',
     description:
-      'From counters kept by every write (its cost grows with the number of distinct values, not the fleet). Values are JSON texts (`"1.4.2"`, `3`, `true`; objects with sorted keys), most common first (ties by text); `other` counts the devices holding any value beyond `limit`. Devices without the key are not counted. A key not indexed is 400; a key still being back-filled is 409 INDEX_NOT_READY.',
+      'From counters kept by every write (its cost grows with the ' +
+      'number of distinct values, not the fleet). Values are JSON ' +
+      'texts (`"1.4.2"`, `3`, `true`; objects with sorted keys), ' +
+      'most common first (ties by text); `other` counts the devices ' +
+      'holding any value beyond `limit`. Devices without the key ' +
+      'are not counted. A key not indexed is 400; a key still being ' +
+      'back-filled is 409 INDEX_NOT_READY.',
     parameters: [
       {
         name: 'key',
@@ -410,7 +499,14 @@ const OPERATIONS: Record<string, Operation> = {
   'GET /v2/stats/expirations': {
     summary: 'Expiry forecast',
     description:
-      'Counts the active (not revoked, not superseded, not decommissioned) identity certificates and extra-slot secrets by expiration, from per-day counters kept in the same transaction as every change: the cost grows with the horizon, not the fleet. Buckets are UTC, start inclusive, end exclusive; the first bucket starts today (00:00 UTC) and the last ends at today + horizon_days; weeks start on Monday, months on the 1st. `already_expired` counts those whose expiration day is before today.',
+      'Counts the active (not revoked, not superseded, not decommissioned) ' +
+      'identity certificates and extra-slot secrets by expiration, ' +
+      'from per-day counters kept in the same transaction as every ' +
+      'change: the cost grows with the horizon, not the fleet. Buckets ' +
+      'are UTC, start inclusive, end exclusive; the first bucket ' +
+      'starts today (00:00 UTC) and the last ends at today + horizon_days; ' +
+      'weeks start on Monday, months on the 1st. `already_expired` ' +
+      'counts those whose expiration day is before today.',
     parameters: [
       { name: 'bucket', in: 'query', schema: { type: 'string', enum: ['day', 'week', 'month'], default: 'week' } },
       { name: 'horizon_days', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 730, default: 90 } },
@@ -491,12 +587,17 @@ export function openApiDocument(indexedMetadataKeys: readonly string[] = []): Re
       title: 'device-manager',
       version: '2.0.0',
       description:
-        'Device lifecycle manager. Errors are {err, code, details?}. Every device and device group has an integer `version`, sent as ETag; writes accept If-Match. Lists return {next, list}; next is "" on the last page. Timestamps are RFC 3339 UTC with milliseconds.',
+        'Device lifecycle manager. Errors are {err, code, details?}. ' +
+        'Every device and device group has an integer `version`, sent ' +
+        'as ETag; writes accept If-Match. Lists return {next, list}; ' +
+        'next is "" on the last page. Timestamps are RFC 3339 UTC ' +
+        'with milliseconds.',
     },
     servers: [{ url: '/' }],
     'x-indexed-metadata-keys': [...indexedMetadataKeys],
     paths,
-    // Lifecycle events on EventBridge and the AWS IoT sync (docs/api.md, Events on EventBridge and AWS IoT Core registry sync): not HTTP, documented here.
+    // Lifecycle events on EventBridge and the AWS IoT sync (docs/api.md, Events on EventBridge and AWS IoT Core
+    // registry sync): not HTTP, documented here.
     'x-events': EVENTS_DOCUMENT,
     components: {
       schemas: { ...componentSchemas(), ...LAMASSU_SCHEMAS },

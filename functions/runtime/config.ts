@@ -257,7 +257,9 @@ export interface CaRevocationConfig {
   caApiUrl: string;
   /** Per-request timeout in ms. */
   timeoutMs: number;
-  /** Secrets Manager secret whose string is the Authorization header value sent to the CA (CA_AUTH_HEADER_SECRET_ARN). */
+  /**
+   * Secrets Manager secret whose string is the Authorization header value sent to the CA (CA_AUTH_HEADER_SECRET_ARN).
+   */
   authHeaderSecretArn?: string;
 }
 
@@ -293,5 +295,8 @@ export function loadCaRevocationConfig(env: Env = process.env): CaRevocationConf
   return { caApiUrl, timeoutMs, ...(authHeaderSecretArn ? { authHeaderSecretArn } : {}) };
 }
 
-/** A complete Secrets Manager secret ARN, with its 6-character suffix (lib/config.ts applies it to caApiAuthHeaderSecretArn). */
+/**
+ * A complete Secrets Manager secret ARN, with its 6-character suffix (lib/config.ts applies it to
+ * caApiAuthHeaderSecretArn).
+ */
 export const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;

@@ -1,6 +1,7 @@
 /**
  * The HTTP API: one route and one function per entry of HTTP_ROUTES (functions/http/routes.ts),
- * every route behind an authorizer (except Lamassu's data-free health check), a throttled default stage with JSON access logs.
+ * every route behind an authorizer (except Lamassu's data-free health check), a throttled default stage with JSON
+ * access logs.
  */
 import path from 'node:path';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -123,12 +124,17 @@ export class DeviceApi extends Construct {
     acknowledgeGuard(this.accessLogGroup, {
       cloudwatch_log_group_retention_period_check: GUARD_REASONS.cloudwatch_log_group_retention_period_check,
       cloudwatch_log_group_encrypted_check:
-        'The access logs hold request metadata (route, status, latency, caller id), no bodies or tokens; CloudWatch Logs encrypts them at rest with service keys.',
+        'The access logs hold request metadata (route, status, latency, ' +
+        'caller id), no bodies or tokens; CloudWatch Logs encrypts ' +
+        'them at rest with service keys.',
     });
-    // The routes' integrations add one Lambda permission per function: principal apigateway.amazonaws.com, conditioned on this API's ARN.
+    // The routes' integrations add one Lambda permission per function: principal apigateway.amazonaws.com, conditioned
+    // on this API's ARN.
     acknowledgeGuard(this.httpApi, {
       lambda_function_public_access_prohibited_check:
-        'Each permission lets only API Gateway (apigateway.amazonaws.com) invoke a route function, with SourceArn set to this API and route; no account or public principal can invoke it.',
+        'Each permission lets only API Gateway (apigateway.amazonaws.com) ' +
+        'invoke a route function, with SourceArn set to this API and ' +
+        'route; no account or public principal can invoke it.',
     });
     this.stage = this.httpApi.addStage('DefaultStage', {
       autoDeploy: true,
@@ -150,7 +156,10 @@ export class DeviceApi extends Construct {
     Validations.of(this.bookmarkSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'An HMAC key for opaque list bookmarks, not a credential to another system: rotating it only invalidates the bookmarks in flight (clients get 400 and restart the listing). Rotate it by replacing the secret value when needed.',
+        'An HMAC key for opaque list bookmarks, not a credential to ' +
+        'another system: rotating it only invalidates the bookmarks ' +
+        'in flight (clients get 400 and restart the listing). Rotate ' +
+        'it by replacing the secret value when needed.',
     });
 
     const authorizer = this.authorizer(config.auth);
@@ -189,7 +198,12 @@ export class DeviceApi extends Construct {
             : undefined,
       });
       if (route.scope === null) {
-        const reason = `${route.method} ${route.path} is Lamassu's health check, which Lamassu serves without auth and its dashboard reads: it returns only {health, version, build, build_time}, and its function has no table access, no secret and no environment. Every other route has the authorizer.`;
+        const reason =
+          `${route.method} ${route.path} is Lamassu's health check, ` +
+          `which Lamassu serves without auth and its dashboard reads: ` +
+          `it returns only {health, version, build, build_time}, and ` +
+          `its function has no table access, no secret and no environment. ` +
+          `Every other route has the authorizer.`;
         for (const r of added) {
           Validations.of(r).acknowledge({ id: 'AwsSolutions-APIG4', reason });
           acknowledgeGuard(r, { api_gw_v2_authorization_type_configured_check: reason });
@@ -201,16 +215,21 @@ export class DeviceApi extends Construct {
     if (config.auth.type === 'none') {
       Annotations.of(this).addWarningV2(
         'device-manager:unauthenticatedApi',
-        `auth.type is 'none': every route of this API can be called by anyone on the internet. Development stacks only.`,
+        `auth.type is 'none': every route of this API can be called ` +
+          `by anyone on the internet. Development stacks only.`,
       );
       Validations.of(this.httpApi).acknowledge({
         id: 'AwsSolutions-APIG4',
         reason:
-          "The deployment explicitly set deviceManager.auth = {type: 'none', iUnderstandThisIsInsecure: true} for a development stack; a synth warning says so.",
+          'The deployment explicitly set deviceManager.auth = {type: ' +
+          "'none', iUnderstandThisIsInsecure: true} for a development " +
+          'stack; a synth warning says so.',
       });
       acknowledgeGuard(this.httpApi, {
         api_gw_v2_authorization_type_configured_check:
-          "The deployment explicitly set deviceManager.auth = {type: 'none', iUnderstandThisIsInsecure: true} for a development stack; a synth warning says so.",
+          'The deployment explicitly set deviceManager.auth = {type: ' +
+          "'none', iUnderstandThisIsInsecure: true} for a development " +
+          'stack; a synth warning says so.',
       });
     }
   }

@@ -21,7 +21,9 @@ import type { DeploymentConfig } from '../config';
 import { deadLetterQueue, workQueue } from './events';
 import { ServiceFunction } from './service-function';
 
-/** Within it: up to 10 requests, each with 20 s of retries (functions/app/ca-revocation.ts CA_BACKOFF) and 5 s timeouts. */
+/**
+ * Within it: up to 10 requests, each with 20 s of retries (functions/app/ca-revocation.ts CA_BACKOFF) and 5 s timeouts.
+ */
 export const CA_REVOCATION_TIMEOUT = Duration.seconds(60);
 export const CA_REVOCATION_MAX_RECEIVES = 5;
 /** Concurrent invocations the queue may drive: bounds the call rate on the CA. */

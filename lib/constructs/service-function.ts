@@ -45,7 +45,8 @@ export function tableActionsOf(grant: TableGrant): readonly string[] {
   const unknown = grant.actions.filter((action) => !TABLE_WRITE_ACTIONS.includes(action));
   if (grant.actions.length === 0 || unknown.length > 0) {
     throw new Error(
-      `table actions must be a non-empty subset of ${TABLE_WRITE_ACTIONS.join(', ')} (got ${JSON.stringify(grant.actions)})`,
+      `table actions must be a non-empty subset of ${TABLE_WRITE_ACTIONS.join(', ')} ` +
+        `(got ${JSON.stringify(grant.actions)})`,
     );
   }
   return grant.actions;
@@ -90,7 +91,9 @@ export function tracingBundleCommands(inputDir: string, outputDir: string): stri
   const entry = path.posix.join(inputDir, 'functions', 'runtime', `${TRACING_MODULE}.ts`);
   const outfile = path.posix.join(outputDir, `${TRACING_MODULE}.js`);
   return [
-    `npx --no-install esbuild --bundle "${entry}" --platform=node --format=cjs --target=node22 --minify --sourcemap --sources-content=false '--external:@aws-sdk/*' --log-level=warning "--outfile=${outfile}"`,
+    `npx --no-install esbuild --bundle "${entry}" --platform=node ` +
+      `--format=cjs --target=node22 --minify --sourcemap --sources-content=false ` +
+      `'--external:@aws-sdk/*' --log-level=warning "--outfile=${outfile}"`,
   ];
 }
 
@@ -193,13 +196,19 @@ export class ServiceFunction extends Construct implements IGrantable {
       Validations.of(this.role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          "Active tracing: CDK grants xray:PutTraceSegments and xray:PutTelemetryRecords, which AWS X-Ray only allows on '*' (no resource-level permissions); no other statement of this role uses a wildcard resource (tested).",
+          'Active tracing: CDK grants xray:PutTraceSegments and xray:PutTelemetryRecords, ' +
+          "which AWS X-Ray only allows on '*' (no resource-level permissions); " +
+          'no other statement of this role uses a wildcard resource ' +
+          '(tested).',
       });
     }
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'The runtime is pinned to nodejs22.x on purpose (a supported LTS runtime): the bundle targets node22 and the code is tested on Node 22. Moving to a newer runtime is a deliberate, tested change, not an automatic one.',
+        'The runtime is pinned to nodejs22.x on purpose (a supported ' +
+        'LTS runtime): the bundle targets node22 and the code is tested ' +
+        'on Node 22. Moving to a newer runtime is a deliberate, tested ' +
+        'change, not an automatic one.',
     });
     acknowledgeGuard(this, GUARD_REASONS);
     if (tableActionsOf(props.tableAccess).includes('dynamodb:Query')) {
@@ -208,7 +217,10 @@ export class ServiceFunction extends Construct implements IGrantable {
       Validations.of(this.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
         reason:
-          'dynamodb:Query on `<table ARN>/index/*` covers exactly the global secondary indexes of the device table (functions/adapters/dynamodb/schema.ts), which the list queries and the sweeper use; no action is wildcarded.',
+          'dynamodb:Query on `<table ARN>/index/*` covers exactly the ' +
+          'global secondary indexes of the device table (functions/adapters/dynamodb/schema.ts), ' +
+          'which the list queries and the sweeper use; no action is ' +
+          'wildcarded.',
       });
     }
   }

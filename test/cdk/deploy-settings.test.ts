@@ -217,7 +217,8 @@ describe('auth.scopePrefix', () => {
       );
     }
     expect(everythingOn.config.dashboard.scope).toBe(
-      'openid device-manager/devices:read device-manager/devices:write device-manager/groups:write device-manager/dms:write',
+      'openid device-manager/devices:read device-manager/devices:write ' +
+        'device-manager/groups:write device-manager/dms:write',
     );
     expect(() =>
       parseConfig({

@@ -329,7 +329,8 @@ describe('least privilege', () => {
         }
       }
 
-      // Logs: only its own log group; the bookmark key: GetSecretValue (all Powertools calls), that secret only; nothing else.
+      // Logs: only its own log group; the bookmark key: GetSecretValue (all Powertools calls), that secret only;
+      // nothing else.
       const others = statements.filter((s) => !dynamo.includes(s));
       const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
       expect(others).toEqual([

@@ -169,7 +169,8 @@ describe('GET /v2/devices (filters, sort, pagination)', () => {
     do {
       const r = await call(
         'GET',
-        `/v2/devices?filter=dms_owner[in]dms-odd,dms-even&sort_by=id&sort_mode=desc&page_size=2${next ? `&bookmark=${encodeURIComponent(next)}` : ''}`,
+        `/v2/devices?filter=dms_owner[in]dms-odd,dms-even&sort_by=id&sort_mode=desc&page_size=2` +
+          `${next ? `&bookmark=${encodeURIComponent(next)}` : ''}`,
       );
       expect(r.status).toBe(200);
       seen.push(...r.body.list.map((d: { id: string }) => d.id));

@@ -373,7 +373,8 @@ it(
         ]);
         if (res.status >= 500)
           throw new Error(
-            `${route.method} ${path}?${query} ${JSON.stringify(headers)} ${body?.slice(0, 300)} → ${res.status} ${text.slice(0, 300)}`,
+            `${route.method} ${path}?${query} ${JSON.stringify(headers)} ` +
+              `${body?.slice(0, 300)} → ${res.status} ${text.slice(0, 300)}`,
           );
         if (route.table !== 'write') return;
         const after = await snapshot();

@@ -75,7 +75,8 @@ describe('what a cold start evaluates', () => {
       process.execPath,
       [
         '-e',
-        `require(${JSON.stringify(file)});process.stdout.write(String(Object.keys(globalThis).some((k)=>k.startsWith('__zod'))))`,
+        `require(${JSON.stringify(file)});` +
+          `process.stdout.write(String(Object.keys(globalThis).some((k)=>k.startsWith('__zod'))))`,
       ],
       {
         env: {
@@ -101,7 +102,8 @@ describe('tracing as a side file', () => {
       process.execPath,
       [
         '-e',
-        `require(${JSON.stringify(file)});process.stdout.write(String(Object.keys(require.cache).some((k)=>k.endsWith('tracing-xray.js'))))`,
+        `require(${JSON.stringify(file)});` +
+          `process.stdout.write(String(Object.keys(require.cache).some((k)=>k.endsWith('tracing-xray.js'))))`,
       ],
       {
         env: {

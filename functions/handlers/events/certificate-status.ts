@@ -89,7 +89,10 @@ export async function intake(
     metrics.addMetric(METRIC.unknownSerials, MetricUnit.Count, 1);
     flushMetrics();
     logger.warn(
-      `certificate.status.update: the serial belongs to no device${retryUntil === undefined ? '' : ' (retried until the window closed)'}; acknowledged`,
+      `certificate.status.update: ` +
+        `the serial belongs ` +
+        `to no device${retryUntil === undefined ? '' : ' (retried until the window closed)'}; ` +
+        `acknowledged`,
       { metric: 'UnknownSerial', ...detail },
     );
     return { outcome: 'unknown-serial', serial: updated.serial_number, status: updated.status, results };

@@ -1,5 +1,6 @@
 /**
- * AWS IoT Core registry sync (docs/api.md, AWS IoT Core registry sync): EventBridge rule on the device events → SQS → here (SQS
+ * AWS IoT Core registry sync (docs/api.md, AWS IoT Core registry sync): EventBridge rule on the device events → SQS →
+ * here (SQS
  * event source with ReportBatchItemFailures). The messages of one device in a batch are synced once,
  * from the stored device; a device that fails reports all its messages, which SQS delivers again
  * and, after five receives, moves to the dead-letter queue.

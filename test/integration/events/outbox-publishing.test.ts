@@ -65,7 +65,9 @@ afterAll(async () => {
 });
 
 it(
-  `publishes every outbox record of ${CHANGES} mixed changes at least once, losing none, with 10% of PutEvents entries failing`,
+  `publishes every outbox record of ${CHANGES} mixed changes ` +
+    `at least once, losing none, with 10% of PutEvents entries ` +
+    `failing`,
   async () => {
     const started = Date.now();
     const rng = seeded(SEED);

@@ -62,24 +62,27 @@ describe('publish-outbox handler', () => {
     ]);
   });
 
-  it('reads the gzip-compressed event the repository writes (base64 in the stream image) and marks corrupt bytes', () => {
-    const item = outboxItem(evt('z') as OutboxEvent);
-    const binary = (seq: string, bytes: Uint8Array): DynamoDBRecord => ({
-      eventName: 'INSERT',
-      dynamodb: {
-        SequenceNumber: seq,
-        NewImage: { kind: { S: 'outbox' }, event: { B: Buffer.from(bytes).toString('base64') } },
-      },
-    });
-    const corrupt = Buffer.from('not gzip at all');
-    expect(outboxRecordsOf([binary('1', item.event as Uint8Array), binary('2', corrupt)])).toEqual([
-      { position: '1', event: evt('z') },
-      {
-        position: '2',
-        malformed: { message: 'the event attribute is not (gzip-compressed) JSON', raw: corrupt.toString('base64') },
-      },
-    ]);
-  });
+  it(
+    'reads the gzip-compressed event the repository writes (base64 ' + 'in the stream image) and marks corrupt bytes',
+    () => {
+      const item = outboxItem(evt('z') as OutboxEvent);
+      const binary = (seq: string, bytes: Uint8Array): DynamoDBRecord => ({
+        eventName: 'INSERT',
+        dynamodb: {
+          SequenceNumber: seq,
+          NewImage: { kind: { S: 'outbox' }, event: { B: Buffer.from(bytes).toString('base64') } },
+        },
+      });
+      const corrupt = Buffer.from('not gzip at all');
+      expect(outboxRecordsOf([binary('1', item.event as Uint8Array), binary('2', corrupt)])).toEqual([
+        { position: '1', event: evt('z') },
+        {
+          position: '2',
+          malformed: { message: 'the event attribute is not (gzip-compressed) JSON', raw: corrupt.toString('base64') },
+        },
+      ]);
+    },
+  );
 
   it('reports as batch item failures exactly the records neither published nor dead-lettered', async () => {
     const sent: CloudEvent[] = [];

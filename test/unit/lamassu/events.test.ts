@@ -43,18 +43,22 @@ const record = (
 const tied = { serial_number: 'a1b2c' };
 
 describe('lamassuEventsOf', () => {
-  it('device.create and device.delete: Lamassu devices (versions map, whole-byte serials), source service/devmanager', () => {
-    const [created] = lamassuEventsOf(record('device.create', withIdentity('ACTIVE', 'ACTIVE')));
-    expect(created).toMatchObject({
-      id: 'evt-1/lamassu',
-      source: LAMASSU_EVENT_SOURCE,
-      type: 'device.create',
-      subject: 'device/cam-1',
-      data: { id: 'cam-1', identity: { versions: { '0': '0a1b2c' } } },
-    });
-    expect(created!.data).not.toHaveProperty('version');
-    expect(lamassuEventsOf(record('device.delete', base)).map((e) => e.type)).toEqual(['device.delete']);
-  });
+  it(
+    'device.create and device.delete: Lamassu devices (versions ' +
+      'map, whole-byte serials), source service/devmanager',
+    () => {
+      const [created] = lamassuEventsOf(record('device.create', withIdentity('ACTIVE', 'ACTIVE')));
+      expect(created).toMatchObject({
+        id: 'evt-1/lamassu',
+        source: LAMASSU_EVENT_SOURCE,
+        type: 'device.create',
+        subject: 'device/cam-1',
+        data: { id: 'cam-1', identity: { versions: { '0': '0a1b2c' } } },
+      });
+      expect(created!.data).not.toHaveProperty('version');
+      expect(lamassuEventsOf(record('device.delete', base)).map((e) => e.type)).toEqual(['device.delete']);
+    },
+  );
 
   it('metadata, status and identity updates carry full devices, and only when the record has them', () => {
     const after = { ...base, metadata: { fw: '2.0' }, version: 2 };
@@ -79,62 +83,71 @@ describe('lamassuEventsOf', () => {
     expect(lamassuEventsOf(record('device-group.create', {}))).toEqual([]);
   });
 
-  it('an identity revocation asks the CA to revoke: CessationOfOperation on decommission, Unspecified otherwise', () => {
-    const decommissioned = withIdentity('REVOKED', 'DECOMMISSIONED');
-    const events = lamassuEventsOf(
-      record(
-        'device.identity.update',
-        { previous: slot('ACTIVE'), updated: slot('REVOKED') },
-        { previous: withIdentity('ACTIVE', 'ACTIVE'), updated: decommissioned },
-        tied,
-      ),
-    );
-    expect(events.map((e) => e.type)).toEqual(['device.identity.update', REVOCATION_REQUEST_TYPE]);
-    expect(events[1]).toMatchObject({
-      id: 'evt-1/revocation',
-      subject: 'certificate/0a1b2c',
-      data: {
-        serial_number: '0a1b2c',
-        status: 'REVOKED',
-        revocation_reason: 'CessationOfOperation',
-        device_id: 'cam-1',
-      },
-    });
-    const plain = lamassuEventsOf(
-      record('device.identity.update', { previous: slot('ACTIVE'), updated: slot('REVOKED') }, undefined, tied),
-    );
-    expect(plain).toEqual([
-      expect.objectContaining({
-        type: REVOCATION_REQUEST_TYPE,
-        data: expect.objectContaining({ revocation_reason: 'Unspecified' }),
-      }),
-    ]);
-    // A bind, or an already revoked slot, asks nothing.
-    expect(
-      lamassuEventsOf(record('device.identity.update', { previous: null, updated: slot('ACTIVE') })).map((e) => e.type),
-    ).toEqual([]);
-    expect(
-      lamassuEventsOf(
-        record('device.identity.update', { previous: slot('REVOKED'), updated: slot('REVOKED') }, undefined, tied),
-      ),
-    ).toEqual([]);
-  });
+  it(
+    'an identity revocation asks the CA to revoke: CessationOfOperation ' + 'on decommission, Unspecified otherwise',
+    () => {
+      const decommissioned = withIdentity('REVOKED', 'DECOMMISSIONED');
+      const events = lamassuEventsOf(
+        record(
+          'device.identity.update',
+          { previous: slot('ACTIVE'), updated: slot('REVOKED') },
+          { previous: withIdentity('ACTIVE', 'ACTIVE'), updated: decommissioned },
+          tied,
+        ),
+      );
+      expect(events.map((e) => e.type)).toEqual(['device.identity.update', REVOCATION_REQUEST_TYPE]);
+      expect(events[1]).toMatchObject({
+        id: 'evt-1/revocation',
+        subject: 'certificate/0a1b2c',
+        data: {
+          serial_number: '0a1b2c',
+          status: 'REVOKED',
+          revocation_reason: 'CessationOfOperation',
+          device_id: 'cam-1',
+        },
+      });
+      const plain = lamassuEventsOf(
+        record('device.identity.update', { previous: slot('ACTIVE'), updated: slot('REVOKED') }, undefined, tied),
+      );
+      expect(plain).toEqual([
+        expect.objectContaining({
+          type: REVOCATION_REQUEST_TYPE,
+          data: expect.objectContaining({ revocation_reason: 'Unspecified' }),
+        }),
+      ]);
+      // A bind, or an already revoked slot, asks nothing.
+      expect(
+        lamassuEventsOf(record('device.identity.update', { previous: null, updated: slot('ACTIVE') })).map(
+          (e) => e.type,
+        ),
+      ).toEqual([]);
+      expect(
+        lamassuEventsOf(
+          record('device.identity.update', { previous: slot('REVOKED'), updated: slot('REVOKED') }, undefined, tied),
+        ),
+      ).toEqual([]);
+    },
+  );
 
-  it('asks nothing for a certificate the record does not tie to the device (bound by reference), or ties to another serial', () => {
-    const revoked = { previous: slot('ACTIVE'), updated: slot('REVOKED') };
-    expect(lamassuEventsOf(record('device.identity.update', revoked)).map((e) => e.type)).toEqual([]);
-    expect(
-      lamassuEventsOf(record('device.identity.update', revoked, undefined, { serial_number: 'ffff' })).map(
-        (e) => e.type,
-      ),
-    ).toEqual([]);
-    // The same serial in Lamassu's whole-byte form is the same certificate.
-    expect(
-      lamassuEventsOf(record('device.identity.update', revoked, undefined, { serial_number: '0A1B2C' })).map(
-        (e) => e.type,
-      ),
-    ).toEqual([REVOCATION_REQUEST_TYPE]);
-  });
+  it(
+    'asks nothing for a certificate the record does not tie to ' +
+      'the device (bound by reference), or ties to another serial',
+    () => {
+      const revoked = { previous: slot('ACTIVE'), updated: slot('REVOKED') };
+      expect(lamassuEventsOf(record('device.identity.update', revoked)).map((e) => e.type)).toEqual([]);
+      expect(
+        lamassuEventsOf(record('device.identity.update', revoked, undefined, { serial_number: 'ffff' })).map(
+          (e) => e.type,
+        ),
+      ).toEqual([]);
+      // The same serial in Lamassu's whole-byte form is the same certificate.
+      expect(
+        lamassuEventsOf(record('device.identity.update', revoked, undefined, { serial_number: '0A1B2C' })).map(
+          (e) => e.type,
+        ),
+      ).toEqual([REVOCATION_REQUEST_TYPE]);
+    },
+  );
 });
 
 describe('the publisher with derived events', () => {
