@@ -117,7 +117,7 @@ it(
         queueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/dlq',
       }),
       source: 'device-manager',
-      retry: { attempts: 8, baseDelayMs: 1, maxDelayMs: 8 },
+      retry: { attempts: 8, baseMs: 1, capMs: 8 },
       random: seeded(SEED + 2),
     });
     setPublisher(publisher);
