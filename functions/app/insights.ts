@@ -1,7 +1,7 @@
 /** Fleet insights use cases (docs/api.md, Fleet insights): the value distribution of an indexed metadata key, the expiry forecast. */
 import { ValidationError } from '../domain/errors';
 import { type Forecast, type ForecastQuery, foldForecast } from '../domain/insights';
-import type { Clock, DeviceRepository, DeviceStats } from './ports';
+import type { Clock, DeviceStats, InsightQueries } from './ports';
 
 export const DEFAULT_VALUE_LIMIT = 100;
 export const MAX_VALUE_LIMIT = 1000;
@@ -12,7 +12,7 @@ export interface MetadataDistribution {
   other: number;
 }
 
-export function insightsService({ devices, clock }: { devices: DeviceRepository; clock: Clock }) {
+export function insightsService({ devices, clock }: { devices: InsightQueries; clock: Clock }) {
   return {
     /** The `limit` most common values of an indexed key (ties by value text), and how many devices hold any other value. */
     async metadataDistribution(key: string, limit: number = DEFAULT_VALUE_LIMIT): Promise<MetadataDistribution> {
