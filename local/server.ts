@@ -15,7 +15,7 @@ import type {
 import { jwtAuthorizer, type LocalAuthConfig } from './auth';
 import { applyCors, type CorsPolicy } from './cors';
 import { authRefusal, hostGuard, isClientAbort, mediaTypeRefusal, type Refusal } from './guards';
-import { HTTP_ROUTES, type HttpRoute, type Scope } from '../functions/handlers/http/routes';
+import { HTTP_ROUTES, type HttpRoute, handlerFile, type Scope } from '../functions/http/routes';
 import type { DashboardRuntimeConfig } from '../web/runtime-config';
 import { dashboardCsp } from '../web/security-headers';
 
@@ -44,7 +44,7 @@ export interface LocalServerOptions {
   port?: number;
   host?: string;
   routes?: readonly HttpRoute[];
-  /** Resolves a route's handler module; defaults to importing functions/handlers/http/<handler>. */
+  /** Resolves a route's handler module; defaults to importing its file (routes.ts `handlerFile`). */
   loadHandler?: (route: HttpRoute) => Promise<LambdaHandler>;
   /** Verify JWTs like the deployed JWT authorizer; off when absent. */
   auth?: LocalAuthConfig;
@@ -82,7 +82,7 @@ export interface LocalServer {
 }
 
 const defaultLoader = async (route: HttpRoute): Promise<LambdaHandler> => {
-  const module = (await import(`../functions/handlers/http/${route.handler}`)) as { handler: LambdaHandler };
+  const module = (await import(`../functions/${handlerFile(route.handler)}`)) as { handler: LambdaHandler };
   return module.handler;
 };
 

@@ -236,7 +236,8 @@ export interface GroupRepository {
   save(change: GroupChange): Promise<void>;
 }
 
-// Events (docs/api.md, Events on EventBridge): the bus, the dead-letter queue of the publisher, and the AWS IoT registry (docs/api.md, AWS IoT Core registry sync).
+// Events (docs/api.md, Events on EventBridge): the bus, the dead-letter queue of the publisher, and the AWS IoT
+// registry (docs/api.md, AWS IoT Core registry sync).
 
 /** A CloudEvents 1.0 envelope as published on the bus (the `Detail` of one bus entry). */
 export interface CloudEvent {
@@ -255,7 +256,9 @@ export interface CloudEvent {
 export type PublishOutcome = { ok: true } | { ok: false; code: string; message: string; retryable: boolean };
 
 export interface EventPublisher {
-  /** Sends events in the given order; returns one outcome per event, in the same order. Never throws for a failed entry. */
+  /**
+   * Sends events in the given order; returns one outcome per event, in the same order. Never throws for a failed entry.
+   */
   publish(events: readonly CloudEvent[]): Promise<PublishOutcome[]>;
 }
 
@@ -301,7 +304,9 @@ export interface IotRegistry {
   describeThing(name: string): Promise<IotThing | undefined>;
   /** 'exists' when a thing of that name exists with another configuration. */
   createThing(name: string, attributes: Record<string, string>, thingTypeName?: string): Promise<'created' | 'exists'>;
-  /** Merges `attributes` ('' removes one); throws IotVersionConflictError when the thing moved past `expectedVersion`. */
+  /**
+   * Merges `attributes` ('' removes one); throws IotVersionConflictError when the thing moved past `expectedVersion`.
+   */
   updateThing(
     name: string,
     attributes: Record<string, string>,

@@ -1,5 +1,6 @@
 /**
- * The outbox publisher (docs/api.md, Events on EventBridge): turns outbox records, read from the table's stream in commit
+ * The outbox publisher (docs/api.md, Events on EventBridge): turns outbox records, read from the table's stream in
+ * commit
  * order, into CloudEvents on the bus. At-least-once and never lost: an event is either on the bus,
  * or in the dead-letter queue with the reason, or reported back so the stream delivers it again.
  */

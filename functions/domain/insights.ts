@@ -19,7 +19,10 @@ export function indexedKeysProblem(keys: readonly string[]): string | undefined 
   return undefined;
 }
 
-/** JSON text with object keys sorted, so equal values (docs/api.md, Fleet insights: compared as their JSON text) have one text. */
+/**
+ * JSON text with object keys sorted, so equal values (docs/api.md, Fleet insights: compared as their JSON text) have
+ * one text.
+ */
 export function canonicalJson(value: JsonValue): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

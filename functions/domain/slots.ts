@@ -109,7 +109,10 @@ type Ids = () => string;
 
 /** Extra slots a device may hold besides its identity: bounds the device, so every event of it fits EventBridge. */
 export const MAX_EXTRA_SLOTS = 4;
-/** Versions whose secret a slot lists inline (`secrets`), newest first kept; every version is served by the versions route. */
+/**
+ * Versions whose secret a slot lists inline (`secrets`), newest first kept; every version is served by the versions
+ * route.
+ */
 export const INLINE_SECRET_LIMIT = 3;
 
 /** The slot by name; own slots only (`toString` is a slot name like any other). */
@@ -271,7 +274,9 @@ export function bindSlot({ device, slot: name, material, previous, policy, now, 
     ...(previous && previous.status === 'ACTIVE' ? [{ ...previous, status: 'SUPERSEDED' as const }] : []),
   ];
   const label = material.type === 'x509' ? `certificate ${secret}` : `${material.type} secret`;
-  const description = `${kind === 'PROVISIONED' ? 'Provisioned' : kind === 'RENEWED' ? 'Renewed' : 'Re-provisioned'} slot '${name}' with ${label} (version ${version})`;
+  const description =
+    `${kind === 'PROVISIONED' ? 'Provisioned' : kind === 'RENEWED' ? 'Renewed' : 'Re-provisioned'} ` +
+    `slot '${name}' with ${label} (version ${version})`;
   return finish(
     device,
     withSlot(device, name, updated),
@@ -431,6 +436,12 @@ export function decommissionDevice(
 /** The DetailType of the certificate status events the registry consumes (docs/api.md, Events on EventBridge). */
 export const CERTIFICATE_STATUS_DETAIL_TYPE = 'certificate.status.update';
 
+/**
+ * The type of the revocation requests put on the bus for a CA connector when an identity certificate is revoked
+ * here (docs/lamassu-compatibility.md, Revocation pushed to the CA); the CA revocation call consumes them.
+ */
+export const REVOCATION_REQUEST_TYPE = 'ca.certificate.revoke.request';
+
 /** Certificate statuses a CA reports (docs/api.md, Events on EventBridge, consumed `certificate.status.update`). */
 export const CERTIFICATE_STATUSES = ['REVOKED', 'ACTIVE', 'EXPIRED'] as const;
 export type CertificateStatus = (typeof CERTIFICATE_STATUSES)[number];
@@ -507,7 +518,9 @@ export function applyCertificateStatus({
     if (version.revocation_reason !== 'CertificateHold')
       return {
         kind: 'none',
-        note: `${label} was revoked with reason ${version.revocation_reason ?? 'Unspecified'}, which is permanent (only CertificateHold is released)`,
+        note:
+          `${label} was revoked with reason ${version.revocation_reason ?? 'Unspecified'}, ` +
+          `which is permanent (only CertificateHold is released)`,
       };
     if (!active) return { kind: 'version', version: withoutRevocation(reported, 'SUPERSEDED') };
     if (device.status === 'DECOMMISSIONED') return { kind: 'none', note: `device ${device.id} is decommissioned` };

@@ -99,7 +99,9 @@ export const metadataStatsKey = (key: string, shard: number, text: string): Tabl
   sk: valueKey(text),
 });
 
-/** Expiry forecast counters: per scope and shard, one item per expiration month (`YYYY-MM`) holding per-day attributes. */
+/**
+ * Expiry forecast counters: per scope and shard, one item per expiration month (`YYYY-MM`) holding per-day attributes.
+ */
 export const forecastPartition = (scope: string, shard: number) => `FORECAST#${scope}#${shard}`;
 export const forecastKey = (scope: string, shard: number, day: string): TableKey => ({
   pk: forecastPartition(scope, shard),
@@ -145,7 +147,9 @@ export const slotVersionKey = (id: string, slot: string, version: number): Table
   sk: `SLOT#${slot}#${String(version).padStart(6, '0')}`,
 });
 
-/** The device, slot and version a slot-version key names (slot names never contain `#`); undefined for any other key. */
+/**
+ * The device, slot and version a slot-version key names (slot names never contain `#`); undefined for any other key.
+ */
 export function parseSlotVersionKey(key: {
   pk?: unknown;
   sk?: unknown;

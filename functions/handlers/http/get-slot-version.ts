@@ -1,8 +1,8 @@
 import { ValidationError } from '../../domain/errors';
 import type { SlotVersion } from '../../domain/slots';
-import { devices } from '../../shared/compose/devices';
-import { httpHandler, ok } from '../../shared/http';
-import { deviceIdOf, slotNameOf } from '../../shared/params';
+import { devices } from '../../composition/devices';
+import { httpHandler, ok } from '../../http/http';
+import { deviceIdOf, slotNameOf } from '../../http/params';
 
 /** The wire shape: certificate fields flattened beside the version's own. */
 export function presentVersion(v: SlotVersion) {
