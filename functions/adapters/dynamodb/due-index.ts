@@ -6,7 +6,8 @@ import { PolicyMovedError, VersionConflictError } from '../../domain/errors';
 import { policyCheck } from './device-writes';
 import type { DeviceTable } from './device-table';
 import { deviceKey, dueAttributes, duePartition, dueUpTo, entryPartition, entryPrefix } from './keys';
-import { DUE_INDEX, INDEXES } from './schema';
+import { entryPageById } from './list-cursor';
+import { DUE_INDEX } from './schema';
 import { cancellationCodes, transactWrite } from './transact';
 
 export function dueIndex({ client, TableName, ctx, reader, hydrate }: DeviceTable): DueIndex {
@@ -72,25 +73,9 @@ export function dmsDevices({ ctx, reader, hydrate }: DeviceTable): DmsDevices {
     listShards: ctx.listShards,
 
     async devicesOfDms(dms, shard, limit, after) {
-      const out = await reader.query({
-        IndexName: INDEXES.byId.name,
-        KeyConditionExpression: after === undefined ? '#p = :p' : '#p = :p AND #s > :a',
-        ExpressionAttributeNames:
-          after === undefined
-            ? { '#p': INDEXES.byId.partitionKey }
-            : { '#p': INDEXES.byId.partitionKey, '#s': INDEXES.byId.sortKey },
-        ExpressionAttributeValues: {
-          ':p': entryPartition(entryPrefix({ kind: 'DMS', value: dms }), shard),
-          ...(after === undefined ? {} : { ':a': after }),
-        },
-        Limit: limit,
-      });
-      const items = out.Items ?? [];
-      const last = items.at(-1);
-      return {
-        devices: await hydrate(items),
-        next: out.LastEvaluatedKey && last ? String(last[INDEXES.byId.sortKey]) : undefined,
-      };
+      const partition = entryPartition(entryPrefix({ kind: 'DMS', value: dms }), shard);
+      const { items, next } = await entryPageById(reader, partition, limit, after);
+      return { devices: await hydrate(items), next };
     },
   };
 }
