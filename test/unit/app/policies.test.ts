@@ -17,7 +17,7 @@ function setup() {
 }
 
 describe('policy use cases on the in-memory ports', () => {
-  test('a DMS without a policy has the defaults at version 0; a put stores version 1, its event and a job', async () => {
+  test('a DMS without a policy has the defaults (version 0); a put stores version 1, its event, a job', async () => {
     const { ports, dms } = setup();
     expect(await dms.get('dms-a')).toEqual({ id: 'dms-a', name: 'dms-a', settings: DEFAULT_RENEWAL, version: 0 });
     const settings = { preventive_delta: '30d', critical_delta: '7d' };
