@@ -86,7 +86,7 @@ async function connect(
     api,
     authenticate: await authenticator(options, api, env),
     concurrency,
-    retry: { ...DEFAULT_RETRY, maxAttempts: options.retries + 1 },
+    retry: { ...DEFAULT_RETRY, attempts: options.retries + 1 },
     onRetry,
   });
 }
@@ -120,7 +120,7 @@ function program(io: CliIo, setExit: (code: number) => void): Command {
       .option('--insecure', 'send the bearer token over plain http to a host that is not loopback')
       .addOption(
         new Option('--retries <n>', 'retries of a throttled (429), unavailable (503/5xx) or lost request')
-          .default(DEFAULT_RETRY.maxAttempts - 1)
+          .default(DEFAULT_RETRY.attempts - 1)
           .argParser(integer(0, 20)),
       )
       .exitOverride()

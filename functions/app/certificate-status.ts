@@ -34,7 +34,7 @@ export interface CertificateStatusDeps {
 }
 
 export function certificateStatus(changes: DeviceChanges, { devices, newId, retry = {} }: CertificateStatusDeps) {
-  const { mutate, policyOf } = changes;
+  const { mutateOnce, policyOf } = changes;
   return {
     /** The outcome for every stored version holding the serial; empty when it belongs to no device. */
     async applyCertificateStatus(
@@ -52,10 +52,11 @@ export function certificateStatus(changes: DeviceChanges, { devices, newId, retr
           outcome: 'unchanged',
           note: 'device not found',
         };
+        // One retry layer: a lost race on the device or on the version item re-reads both and decides again.
         await retryOnConflict(retry, `slot version ${ref.slot}/${ref.version} of device ${ref.deviceId}`, async () => {
           // Set by the change when only a superseded version item is to be rewritten.
           const versionOnly: { next?: SlotVersion; stored?: SlotVersion } = {};
-          const { changed } = await mutate(ref.deviceId, undefined, async (device, now) => {
+          const { changed } = await mutateOnce(ref.deviceId, undefined, async (device, now) => {
             const stored = await devices.getSlotVersion(ref.deviceId, ref.slot, ref.version);
             if (!stored) {
               result = { ...result, note: 'version not found' };
@@ -94,8 +95,7 @@ export function certificateStatus(changes: DeviceChanges, { devices, newId, retr
             throw error;
           });
           if (changed || !versionOnly.next || !versionOnly.stored) return;
-          // A VersionConflictError here: the version item moved (another report, a revocation),
-          // so it is read again and decided again.
+          // A VersionConflictError here: the version item moved (another report, a revocation).
           await devices.saveSlotVersion(versionOnly.next, versionOnly.stored);
         });
         results.push(result);

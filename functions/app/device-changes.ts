@@ -82,34 +82,48 @@ export function deviceChanges({
     return mutation && { ...mutation, policy: { dms: policy.id, version: policy.version } };
   }
 
+  type Change = (device: Device, now: Date) => Promise<Mutation | undefined> | Mutation | undefined;
+
   /**
-   * Read-modify-write with optimistic concurrency. With `ifMatch` a lost race is the client's 412;
-   * without it the change is re-applied to the fresh device, so blind writers never lose updates.
-   * `first` lets a caller start from a device it has read already (the sweeper's index read).
+   * One read-modify-write with optimistic concurrency: a lost race throws VersionConflictError for the
+   * caller's one retry layer, except with `ifMatch`, where it is the client's 412.
    */
-  async function mutate(
+  async function mutateOnce(
     id: string,
     ifMatch: number | undefined,
-    change: (device: Device, now: Date) => Promise<Mutation | undefined> | Mutation | undefined,
+    change: Change,
+    current?: Device,
+  ): Promise<{ device: Device; changed: boolean }> {
+    current ??= await load(id);
+    if (ifMatch !== undefined && current.version !== ifMatch)
+      throw new PreconditionFailedError(ifMatch, current.version);
+    const mutation = await change(current, clock.now());
+    if (!mutation) return { device: current, changed: false };
+    try {
+      await save({ before: current, ...mutation });
+    } catch (error) {
+      // With If-Match a lost race is the client's 412 (a moved policy is not: the change is recomputed);
+      // without it, the change is retried on the fresh device.
+      if (error instanceof VersionConflictError && !(error instanceof PolicyMovedError) && ifMatch !== undefined)
+        throw new PreconditionFailedError(ifMatch, current.version + 1);
+      throw error;
+    }
+    return { device: mutation.after, changed: true };
+  }
+
+  /**
+   * Read-modify-write, re-applied to the fresh device after a lost race, so blind writers never lose
+   * updates. `first` lets a caller start from a device it has read already (the sweeper's index read).
+   */
+  function mutate(
+    id: string,
+    ifMatch: number | undefined,
+    change: Change,
     first?: Device,
   ): Promise<{ device: Device; changed: boolean }> {
-    return retryOnConflict(retry, `device ${id}`, async (attempt) => {
-      const current = (attempt === 0 ? first : undefined) ?? (await load(id));
-      if (ifMatch !== undefined && current.version !== ifMatch)
-        throw new PreconditionFailedError(ifMatch, current.version);
-      const mutation = await change(current, clock.now());
-      if (!mutation) return { device: current, changed: false };
-      try {
-        await save({ before: current, ...mutation });
-      } catch (error) {
-        // With If-Match a lost race is the client's 412 (a moved policy is not: the change is recomputed);
-        // without it, the change is retried on the fresh device.
-        if (error instanceof VersionConflictError && !(error instanceof PolicyMovedError) && ifMatch !== undefined)
-          throw new PreconditionFailedError(ifMatch, current.version + 1);
-        throw error;
-      }
-      return { device: mutation.after, changed: true };
-    });
+    return retryOnConflict(retry, `device ${id}`, (attempt) =>
+      mutateOnce(id, ifMatch, change, attempt === 0 ? first : undefined),
+    );
   }
 
   /** Builds the events of a change and the device document that records them inline. */
@@ -130,7 +144,7 @@ export function deviceChanges({
     return current ? devices.getSlotVersion(device.id, slot, current.active_version) : undefined;
   }
 
-  return { save, load, policyOf, withPolicy, mutate, record, activeVersion };
+  return { save, load, policyOf, withPolicy, mutateOnce, mutate, record, activeVersion };
 }
 
 /** The events whose Lamassu form carries whole devices their own data lacks. */

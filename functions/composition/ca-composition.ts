@@ -10,7 +10,7 @@ import { type CaRevocationConfig, ConfigError, loadCaRevocationConfig } from '..
 import { logger } from '../runtime/observability';
 
 /** How long a read Authorization secret is kept (Powertools Parameters cache): a rotation applies within it. */
-export const CA_AUTH_SECRET_MAX_AGE_SECONDS = 300;
+const CA_AUTH_SECRET_MAX_AGE_SECONDS = 300;
 
 /** The Authorization header from the secret, read through the Powertools cache; concurrent requests share one read. */
 function authorizationFrom(secretArn: string): () => Promise<Record<string, string>> {

@@ -13,7 +13,7 @@ import { ConfigError, loadPublisherConfig, type PublisherConfig } from '../runti
 import { logger } from '../runtime/observability';
 
 /** The outbox publisher on EventBridge and SQS, or on the adapters given (the local service's sink). */
-export function createPublisher(
+function createPublisher(
   config: Pick<PublisherConfig, 'eventSource' | 'maxAttempts'> & Partial<PublisherConfig>,
   adapters: { bus?: EventPublisher; deadLetters?: DeadLetterQueue } = {},
 ): OutboxPublisher {

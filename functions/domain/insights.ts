@@ -6,9 +6,9 @@ import type { Device, JsonValue } from './device';
 import { ValidationError } from './errors';
 
 /** At most this many metadata keys are indexed (INDEXED_METADATA_KEYS). */
-export const MAX_INDEXED_METADATA_KEYS = 10;
+const MAX_INDEXED_METADATA_KEYS = 10;
 /** A dotted path of own keys: segments of letters, digits and `_ - : @ /`. */
-export const INDEXED_KEY_PATTERN = /^[A-Za-z0-9_:@/-]{1,64}(\.[A-Za-z0-9_:@/-]{1,64}){0,7}$/;
+const INDEXED_KEY_PATTERN = /^[A-Za-z0-9_:@/-]{1,64}(\.[A-Za-z0-9_:@/-]{1,64}){0,7}$/;
 
 /** The problem with a list of indexed metadata keys, or undefined when it is valid. */
 export function indexedKeysProblem(keys: readonly string[]): string | undefined {
@@ -86,9 +86,9 @@ export function forecastEntries(device: Device): ForecastEntry[] {
   return out;
 }
 
-export const FORECAST_BUCKETS = ['day', 'week', 'month'] as const;
+const FORECAST_BUCKETS = ['day', 'week', 'month'] as const;
 export type ForecastBucket = (typeof FORECAST_BUCKETS)[number];
-export const MAX_HORIZON_DAYS = 730;
+const MAX_HORIZON_DAYS = 730;
 
 export interface ForecastQuery {
   bucket: ForecastBucket;

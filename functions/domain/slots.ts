@@ -14,7 +14,7 @@ import {
   withInlineEvents,
 } from './device';
 import { InvalidStateError, UnprocessableError } from './errors';
-import { type OutboxEvent, deviceSubject, statusUpdated } from './outbox';
+import { type OutboxEvent, deviceDecommissioned, deviceSubject, statusUpdated } from './outbox';
 import { clockOf, deviceStatusOf, nextDeviceChange, type RenewalWindows, slotStatusAt } from './status';
 
 /** The slot name that addresses the identity slot in version routes. */
@@ -148,7 +148,8 @@ function finish(
   before: Device,
   draft: Device,
   planned: PlannedEvent[],
-  outboxFor: (time: string) => OutboxEvent[],
+  /** The outbox records of the change, given its time and the final device. */
+  outboxFor: (time: string, after: Device) => OutboxEvent[],
   versions: SlotVersion[],
   policy: RenewalWindows,
   now: Date,
@@ -182,7 +183,7 @@ function finish(
     after = withSlot(after, e.slot, { ...slot, events: withInlineEvents(slot.events, [events[i]!]) });
   }
   const time = stamps[0]!;
-  const outbox = outboxFor(time);
+  const outbox = outboxFor(time, after);
   if (status !== before.status) outbox.push(statusUpdated(ids(), before.id, before.status, status, stamps.at(-1)!));
   return { after, events, outbox, versions, due: nextDeviceChange(after, policy, now.getTime()) ?? null };
 }
@@ -411,14 +412,8 @@ export function decommissionDevice(
     device,
     draft,
     planned,
-    (time) => [
-      {
-        id: ids(),
-        type: 'device.decommission',
-        subject: deviceSubject(device.id),
-        time,
-        data: { previous: device, updated: null },
-      },
+    (time, after) => [
+      deviceDecommissioned(ids(), device, after, time),
       ...(revokedIdentity
         ? [slotOutbox(ids, device, IDENTITY_SLOT, identity, revokedIdentity, time, activeIdentity)]
         : []),
@@ -428,8 +423,6 @@ export function decommissionDevice(
     now,
     ids,
   );
-  // The decommission event carries the final device.
-  mutation.outbox[0] = { ...mutation.outbox[0]!, data: { previous: device, updated: mutation.after } };
   return { ...mutation, due: null };
 }
 
@@ -450,7 +443,7 @@ export type CertificateStatus = (typeof CERTIFICATE_STATUSES)[number];
  * How far ahead of a certificate's `not_after` an `EXPIRED` report is still believed (clock skew
  * between the CA and the registry). An earlier report is ignored: the status rules would undo it.
  */
-export const EXPIRY_SKEW_MS = 5 * 60_000;
+const EXPIRY_SKEW_MS = 5 * 60_000;
 
 export interface CertificateStatusInput {
   device: Device;

@@ -23,20 +23,13 @@ import {
 } from '../domain/errors';
 
 /*
- * Transport errors: the request itself (its body, media type, route) is unusable, before any use case runs.
+ * Transport errors: the request itself (its body, its media type) is unusable, before any use case runs.
  * They belong to the HTTP edge, not the domain, but share the domain errors' shape (a stable `code`).
  */
 
 /** A body that is not JSON, or a request that cannot be understood at all. */
 export class MalformedRequestError extends DomainError {
   readonly code = 'MALFORMED_REQUEST';
-}
-
-export class RouteNotFoundError extends DomainError {
-  readonly code = 'NOT_FOUND';
-  constructor(what: string) {
-    super(`${what} not found`);
-  }
 }
 
 export class PayloadTooLargeError extends DomainError {
@@ -49,12 +42,11 @@ export class UnsupportedMediaTypeError extends DomainError {
 
 type ErrorClass = abstract new (...args: never[]) => DomainError;
 
-export const ERROR_STATUS: ReadonlyArray<readonly [ErrorClass, number]> = [
+const ERROR_STATUS: ReadonlyArray<readonly [ErrorClass, number]> = [
   [ValidationError, 400],
   [MalformedRequestError, 400],
   [InvalidBookmarkError, 400],
   [DeviceNotFoundError, 404],
-  [RouteNotFoundError, 404],
   [SlotNotFoundError, 404],
   [DeviceAlreadyExistsError, 409],
   [InvalidStateError, 409],

@@ -44,7 +44,7 @@ export interface LamassuHandlerOptions extends HttpHandlerOptions {
 }
 
 /** Errors in Lamassu's terms: `{err, code, details?}` with the message its SDK matches. */
-export function lamassuErrorResult(error: unknown, deviceNotFoundStatus = 404): HttpResult | undefined {
+function lamassuErrorResult(error: unknown, deviceNotFoundStatus = 404): HttpResult | undefined {
   const row = LAMASSU_ERROR_TABLE.find(([cls]) => error instanceof cls);
   if (!row || !(error instanceof DomainError)) return undefined;
   const [, status, err] = row;

@@ -122,7 +122,7 @@ export const LAMASSU_ERRORS = {
 type FieldType = 'string' | 'array' | 'date' | 'enum' | 'json';
 
 /** Lamassu's filterable device fields; any other field is ignored, as Lamassu does. */
-export const LAMASSU_DEVICE_FIELDS: Readonly<Record<string, FieldType>> = {
+const LAMASSU_DEVICE_FIELDS: Readonly<Record<string, FieldType>> = {
   id: 'string',
   dms_owner: 'string',
   creation_timestamp: 'date',

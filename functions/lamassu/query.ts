@@ -82,7 +82,7 @@ const V1_BOOKMARK_QUERY = 'lamassu-devmanager-v1';
  * parameter is ignored (the SDK's `sort_mode=asc` on later pages included). Unknown fields and
  * sort fields are ignored as Lamassu does; an unknown operand of a known field is a 400.
  */
-export function parseLamassuQuery(
+function parseLamassuQuery(
   params: URLSearchParams,
   codec: PositionCodec,
 ): { query: LamassuQuery; position?: Position } {

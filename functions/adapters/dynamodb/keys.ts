@@ -65,7 +65,6 @@ export const entryPartition = (prefix: string, shard: number) => `${prefix}#${sh
 
 /** Tag entries are positional (`ENTRY#TAG#<index>`): replacing the tag at a position overwrites one item. */
 export const tagEntrySk = (index: number) => `ENTRY#TAG#${String(index).padStart(2, '0')}`;
-export const ENTRY_SK_PREFIX = 'ENTRY#';
 
 /**
  * The companion entries of a device (besides the device item, which is its ALL entry): status, DMS,

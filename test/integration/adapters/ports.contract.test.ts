@@ -35,7 +35,7 @@ import { MERGE_PATCH } from '../../../functions/domain/patch';
 import type { DmsPolicy } from '../../../functions/domain/policy';
 import type { SortField, SortMode } from '../../../functions/domain/query';
 import { DEFAULT_RENEWAL } from '../../../functions/domain/status';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { freshTable, startTestEngine, testClock } from '../../support/dynamo';
 import { memoryPorts } from '../../support/memory';
 

@@ -26,8 +26,8 @@ import { MERGE_PATCH } from '../../../functions/domain/patch';
 import { handler as publishHandler, outboxRecordsOf } from '../../../functions/handlers/stream/publish-outbox';
 import { systemClock } from '../../../functions/composition/composition';
 import { setPublisher } from '../../../functions/composition/publisher-composition';
-import type { Engine } from '../../../local/engine';
-import { startStreamFeed } from '../../../local/engine/stream-feed';
+import type { Engine } from '@device-manager/local-engine';
+import { startStreamFeed } from '@device-manager/local-engine/stream-feed';
 import { certificate, newKeyPair } from '../../support/certificates';
 import { freshTable, startTestEngine, type TestTable } from '../../support/dynamo';
 import { bySize } from '../../support/tier';
@@ -117,7 +117,7 @@ it(
         queueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/dlq',
       }),
       source: 'device-manager',
-      retry: { attempts: 8, baseDelayMs: 1, maxDelayMs: 8 },
+      retry: { attempts: 8, baseMs: 1, capMs: 8 },
       random: seeded(SEED + 2),
     });
     setPublisher(publisher);
