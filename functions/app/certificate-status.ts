@@ -27,7 +27,7 @@ export interface CertificateStatusResult {
   note: string;
 }
 
-export interface CertificateStatusDeps {
+interface CertificateStatusDeps {
   devices: SlotVersionStore;
   newId: IdGenerator;
   retry?: RetryOptions;

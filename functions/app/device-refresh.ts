@@ -11,7 +11,7 @@ import type { DeviceChanges } from './device-changes';
 import type { Clock, DeviceStore, DueIndex, IdGenerator } from './ports';
 import { retryOnConflict, type RetryOptions } from './retry';
 
-export interface DeviceRefreshDeps {
+interface DeviceRefreshDeps {
   devices: Pick<DeviceStore, 'get'> & Pick<DueIndex, 'setDue'>;
   clock: Clock;
   newId: IdGenerator;

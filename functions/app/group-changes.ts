@@ -38,7 +38,7 @@ export interface DeleteOptions {
   ifMatch?: number;
 }
 
-export interface GroupChangeDeps {
+interface GroupChangeDeps {
   groups: GroupRepository;
   clock: Clock;
   newId: IdGenerator;

@@ -14,7 +14,7 @@ import { cancellationCodes } from './transact';
 type Item = Record<string, unknown>;
 
 /** What a failed condition of each transaction action means. */
-export type Guard =
+type Guard =
   | { kind: 'exists'; id: string }
   | { kind: 'name'; name: string }
   | { kind: 'conflict'; id: string }
@@ -24,7 +24,7 @@ const GROUP_KIND = 'group';
 const GROUP_NAME_KIND = 'group-name';
 const GROUP_HIERARCHY_KIND = 'group-hierarchy';
 
-export const groupItem = (g: DeviceGroup): Item => ({
+const groupItem = (g: DeviceGroup): Item => ({
   ...groupKey(g.id),
   kind: GROUP_KIND,
   version: g.version,

@@ -199,6 +199,7 @@ describe.each(IMPLEMENTATIONS)('storage ports: %s', (_name, make) => {
     const all = await fleet();
     const filterSets = [[], [f('dms_owner[eq]dms-b')], [f('tags[ct]even')], [f('status[eq]NO_IDENTITY')]];
     filterSets.push([f('metadata.region[eq]eu')], [f('metadata.n[lt]6'), f('status[ne]DECOMMISSIONED')]);
+    filterSets.push([f('id[eq]dev-05')], [f('id[eq]dev-05'), f('tags[ct]even')]);
     for (const filters of filterSets)
       for (const sortBy of ['creation_timestamp', 'id', 'identity.expiration_date'] as SortField[])
         for (const sortMode of ['asc', 'desc'] as SortMode[]) {
