@@ -2,26 +2,28 @@
  * The OpenAPI 3.1 document, generated from the zod schemas that validate requests and from the route
  * table, so neither can drift from the code. Choices the contract leaves open are written here.
  */
-import { globalRegistry, toJSONSchema } from 'zod';
+import { globalRegistry, toJSONSchema } from '../domain/zod-mini';
 import { DEVICE_STATUSES } from '../domain/device';
 import { DATE_OPS, METADATA_OPS, STATUS_OPS, STRING_OPS, TAG_OPS } from '../domain/filters';
 import { INDEXED_FILTERS, MAX_PAGE_SIZE, SORT_FIELDS } from '../domain/query';
 import {
-  createDeviceSchema,
-  createGroupSchema,
   deviceEventSchema,
   deviceGroupSchema,
   deviceSchema,
   errorSchema,
   listOf,
-  replaceGroupSchema,
+  policySchema,
+  slotVersionSchema,
   statsSchema,
+} from '../domain/resource-schemas';
+import {
   bindCertificateSchema,
   bindSlotSchema,
-  policySchema,
+  createDeviceSchema,
+  createGroupSchema,
   putPolicySchema,
+  replaceGroupSchema,
   revokeSchema,
-  slotVersionSchema,
 } from '../domain/schemas';
 import { HTTP_ROUTES } from '../handlers/http/routes';
 import { MAX_BODY_BYTES } from './http';

@@ -23,3 +23,15 @@ describe('problemsOf (docs/api.md, Wire conventions: one details entry per offen
     expect(problems.find((p) => p.field === 'device.extra')!.problem).toBe("unknown field 'extra'");
   });
 });
+
+describe("zod/mini with zod's English messages (functions/domain/zod-mini.ts)", () => {
+  it("words a field's problem as the full build of zod does, not mini's bare 'Invalid input'", () => {
+    const parsed = createDeviceSchema.safeParse({ id: 7, dms_id: 'd', tags: Array(51).fill('t'), icon: '' });
+    expect(parsed.success).toBe(false);
+    expect(problemsOf(parsed.error!)).toEqual([
+      { field: 'id', problem: 'Invalid input: expected string, received number' },
+      { field: 'tags', problem: 'Too big: expected array to have <=50 items' },
+      { field: 'icon', problem: 'Too small: expected string to have >=1 characters' },
+    ]);
+  });
+});
