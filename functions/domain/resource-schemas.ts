@@ -1,5 +1,5 @@
 /**
- * Resource schemas: what the API answers, for the OpenAPI document only (functions/shared/openapi.ts).
+ * Resource schemas: what the API answers, for the OpenAPI document only (functions/openapi/openapi.ts).
  * Apart from the request schemas (schemas.ts), so that a route validating a body does not build
  * them at its cold start.
  */
@@ -84,7 +84,8 @@ export const deviceGroupSchema = object({
   inherited_criteria: array(groupCriterionSchema).check(
     meta({
       description:
-        "Every ancestor's criteria, root first (the root's, then its child's, … then the parent's). Members match these AND criteria.",
+        "Every ancestor's criteria, root first (the root's, then its " +
+        "child's, … then the parent's). Members match these AND criteria.",
     }),
   ),
   created_at: iso.datetime(),

@@ -1,6 +1,6 @@
 /**
  * Request schemas. The same zod schemas validate requests at the edge and generate the OpenAPI
- * document (functions/shared/openapi.ts, with the resource schemas of resource-schemas.ts), so the
+ * document (functions/openapi/openapi.ts, with the resource schemas of resource-schemas.ts), so the
  * two cannot drift. Built with zod/mini (see zod-mini.ts): a cold start evaluates only these.
  */
 import {
@@ -108,7 +108,10 @@ export const metadataSchema = record(string(), unknown()).check(
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }),
   meta({
-    description: `Free JSON object: at most ${MAX_METADATA_BYTES} bytes (16 KiB) as compact UTF-8 JSON, nesting at most ${MAX_METADATA_DEPTH} levels (the object itself is level 1).`,
+    description:
+      `Free JSON object: at most ${MAX_METADATA_BYTES} bytes (16 ` +
+      `KiB) as compact UTF-8 JSON, nesting at most ${MAX_METADATA_DEPTH} ` +
+      `levels (the object itself is level 1).`,
   }),
 );
 export const iconSchema = storedText().check(minLength(1), maxLength(64));
@@ -126,7 +129,9 @@ export const iconColorSchema = string().check(
   ),
   meta({
     description:
-      'A hex colour (`#25ee32`; 3, 6 or 8 digits) or a `<colour>-<background>` pair of them (`#0f67ff-#F0F8FF`, the form Lamassu writes). Stored and returned as given.',
+      'A hex colour (`#25ee32`; 3, 6 or 8 digits) or a `<colour>-<background>` ' +
+      'pair of them (`#0f67ff-#F0F8FF`, the form Lamassu writes). ' +
+      'Stored and returned as given.',
   }),
 );
 
@@ -169,7 +174,9 @@ export const groupCriterionSchema = strictObject({
     minLength(1),
     meta({
       description:
-        'A device filter field (docs/api.md, Filters and sort): id, dms_owner, icon, status, tags, creation_timestamp, identity.expiration_date, metadata.<dotted.path>.',
+        'A device filter field (docs/api.md, Filters and sort): id, ' +
+        'dms_owner, icon, status, tags, creation_timestamp, identity.expiration_date, ' +
+        'metadata.<dotted.path>.',
     }),
   ),
   operand: storedText().check(
@@ -179,7 +186,9 @@ export const groupCriterionSchema = strictObject({
   value: storedText().check(
     meta({
       description:
-        'Always a string, as in a filter parameter: `in`/`nin` take comma-separated values; metadata values are read as JSON when they parse (e.g. "5" is a number).',
+        'Always a string, as in a filter parameter: `in`/`nin` take ' +
+        'comma-separated values; metadata values are read as JSON ' +
+        'when they parse (e.g. "5" is a number).',
     }),
   ),
 }).check(meta({ id: 'GroupCriterion', example: { field: 'tags', operand: 'ct', value: 'eu' } }));
@@ -191,7 +200,9 @@ export const groupNameSchema = storedText().check(
   regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters'),
   refine((s) => s.trim() === s, 'must not start or end with whitespace'),
   meta({
-    description: `1-${MAX_GROUP_NAME_LENGTH} characters, unique among groups compared case-insensitively (Unicode NFKC, then lower case).`,
+    description:
+      `1-${MAX_GROUP_NAME_LENGTH} characters, unique among groups ` +
+      `compared case-insensitively (Unicode NFKC, then lower case).`,
     example: 'Production EU',
   }),
 );
@@ -207,7 +218,10 @@ const groupFields = {
   criteria: array(groupCriterionSchema).check(
     maxLength(MAX_GROUP_CRITERIA),
     meta({
-      description: `Up to ${MAX_GROUP_CRITERIA} criteria, ANDed with each other and with every ancestor's; [] matches every device the ancestors match.`,
+      description:
+        `Up to ${MAX_GROUP_CRITERIA} criteria, ANDed with each other ` +
+        `and with every ancestor's; [] matches every device the ancestors ` +
+        `match.`,
     }),
   ),
 };
@@ -260,7 +274,9 @@ export const bindSlotSchema = union([
       regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/, 'must be printable ASCII without " or \\'),
       meta({
         description:
-          'Opaque reference to the secret (never a private key), e.g. an ARN or URI: 1-4096 printable ASCII characters without `"` or `\\`.',
+          'Opaque reference to the secret (never a private key), e.g. ' +
+          'an ARN or URI: 1-4096 printable ASCII characters without ' +
+          '`"` or `\\`.',
       }),
     ),
     expiration_date: optional(iso.datetime({ offset: true })),
