@@ -4,7 +4,8 @@
  * them at its cold start.
  */
 import { DEVICE_EVENT_TYPES, DEVICE_STATUSES, SLOT_STATUSES, SLOT_TYPES } from './index';
-import { groupCriterionSchema, idSchema, metadataSchema, renewalSettingsSchema } from './schemas';
+import { groupCriterionSchema } from './group-schemas';
+import { idSchema, metadataSchema, renewalSettingsSchema } from './schemas';
 import {
   array,
   enum as enumOf,

@@ -3,7 +3,8 @@
  * schemas).
  */
 import { ValidationError } from '../domain';
-import { problemsOf, revokeSchema } from '../domain/schemas';
+import { problemsOf } from '../domain/schemas';
+import { revokeSchema } from '../domain/slot-schemas';
 import { REVOCATION_REASONS, revocationReasonOf, type RevocationReason } from '../domain/slots';
 import type { infer as Infer, ZodMiniType } from '../domain/zod-mini';
 import type { HttpRequest } from './http';

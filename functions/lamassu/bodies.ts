@@ -8,7 +8,8 @@ import type { Device, JsonValue, NewDeviceInput } from '../domain/device';
 import { ValidationError, type FieldProblem } from '../domain/errors';
 import type { Criterion } from '../domain/filters';
 import type { GroupInput } from '../domain/groups';
-import { createDeviceSchema, createGroupSchema, groupProblemsOf, problemsOf } from '../domain/schemas';
+import { createGroupSchema, groupProblemsOf } from '../domain/group-schemas';
+import { createDeviceSchema, problemsOf } from '../domain/schemas';
 import type { SlotMaterial } from '../domain/slots';
 import {
   array,

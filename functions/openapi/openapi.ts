@@ -16,15 +16,9 @@ import {
   slotVersionSchema,
   statsSchema,
 } from '../domain/resource-schemas';
-import {
-  bindCertificateSchema,
-  bindSlotSchema,
-  createDeviceSchema,
-  createGroupSchema,
-  putPolicySchema,
-  replaceGroupSchema,
-  revokeSchema,
-} from '../domain/schemas';
+import { createGroupSchema, replaceGroupSchema } from '../domain/group-schemas';
+import { createDeviceSchema, putPolicySchema } from '../domain/schemas';
+import { bindCertificateSchema, bindSlotSchema, revokeSchema } from '../domain/slot-schemas';
 import { HTTP_ROUTES } from '../http/routes';
 import { MAX_BODY_BYTES } from '../http/http';
 import { EVENTS_DOCUMENT } from './openapi-events';

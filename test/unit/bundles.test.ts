@@ -52,6 +52,8 @@ const PURGE = /device-purge\.ts/;
 /** zod's full build (the `zod` entry: about 95 KB, slow to evaluate) and its locales other than English. */
 const FULL_ZOD = /node_modules\/zod\/(v4\/classic|v3)\/|node_modules\/zod\/v4\/locales\/(?!en\.js|index\.js)/;
 const ZOD_MINI = /node_modules\/zod\/v4\/mini\//;
+/** Schemas a device route does not build: the group and slot routes' and the OpenAPI-only resource schemas. */
+const OTHER_SCHEMAS = /functions\/domain\/(group|slot|resource)-schemas\.ts/;
 
 /** Every TypeScript file under functions/. */
 function sources(dir = path.join(ROOT, 'functions')): string[] {
@@ -68,7 +70,7 @@ describe('function bundles', () => {
   it.each([
     ['handlers/http/get-device', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE, FULL_ZOD]],
     ['handlers/http/list-devices', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE, FULL_ZOD]],
-    ['handlers/http/create-device', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE, FULL_ZOD]],
+    ['handlers/http/create-device', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE, FULL_ZOD, OTHER_SCHEMAS]],
     ['handlers/http/create-group', [TRACER, LAMASSU, OPENAPI, PURGE, FULL_ZOD]],
     ['lamassu/handlers/create-device', [TRACER, OPENAPI, GROUPS, PURGE, FULL_ZOD]],
     ['handlers/http/openapi', [TRACER, GROUPS, PURGE, FULL_ZOD]],

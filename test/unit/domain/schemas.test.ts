@@ -1,4 +1,5 @@
-import { bindCertificateSchema, createDeviceSchema, problemsOf } from '../../../functions/domain/schemas';
+import { createDeviceSchema, problemsOf } from '../../../functions/domain/schemas';
+import { bindCertificateSchema } from '../../../functions/domain/slot-schemas';
 
 describe('problemsOf (docs/api.md, Wire conventions: one details entry per offending field)', () => {
   it('names every unknown body key in its own entry', () => {
