@@ -47,7 +47,7 @@ function bundle(handler: string): { file: string; bytes: number; inputs: string[
 const TRACER = /node_modules\/(aws-xray-sdk-core|@aws-lambda-powertools\/tracer)\//;
 const LAMASSU = /functions\/lamassu\/(?!handlers\/)/;
 const OPENAPI = /functions\/openapi\/|functions\/lamassu\/openapi/;
-const GROUPS = /functions\/app\/groups\.ts|group-repository\.ts/;
+const GROUPS = /functions\/app\/group[s-]|dynamodb\/group-/;
 const PURGE = /device-purge\.ts/;
 /** zod's full build (the `zod` entry: about 95 KB, slow to evaluate) and its locales other than English. */
 const FULL_ZOD = /node_modules\/zod\/(v4\/classic|v3)\/|node_modules\/zod\/v4\/locales\/(?!en\.js|index\.js)/;
