@@ -16,13 +16,20 @@ import { jwtAuthorizer, type LocalAuthConfig } from './auth';
 import { applyCors, type CorsPolicy } from './cors';
 import { authRefusal, hostGuard, isClientAbort, mediaTypeRefusal, type Refusal } from './guards';
 import { HTTP_ROUTES, type HttpRoute, type Scope } from '../functions/handlers/http/routes';
+import { PayloadTooLargeError } from '../functions/domain/errors';
+import { MAX_BODY_BYTES } from '../functions/shared/http';
+import { errorResponse } from '../functions/shared/http-errors';
 import type { DashboardRuntimeConfig } from '../web/runtime-config';
 import { dashboardCsp } from '../web/security-headers';
 
 type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
-/** API Gateway's own payload limit; the handlers enforce the contract's smaller one. */
-const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
+/**
+ * The largest body read: the contract's limit, which every handler enforces too. Deployed, API
+ * Gateway buffers up to 10 MB before the handler refuses; here a longer body is refused as soon as
+ * its Content-Length or its bytes read pass the limit, and the rest is discarded unread.
+ */
+const LOCAL_MAX_BODY = MAX_BODY_BYTES;
 
 interface CompiledRoute {
   route: HttpRoute;
@@ -86,25 +93,47 @@ const defaultLoader = async (route: HttpRoute): Promise<LambdaHandler> => {
   return module.handler;
 };
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+/** Thrown by readBody for a body over `limit`: answered 413 as a handler would. */
+class BodyTooLarge extends Error {
+  constructor(readonly size: number) {
+    super(`body too large: ${size}`);
+  }
+}
+
+/**
+ * The request body, or a BodyTooLarge as soon as its declared or streamed size passes `limit`:
+ * at most `limit` bytes plus one chunk are ever held. Node discards the unread rest once the
+ * answer is sent.
+ */
+export function readBody(req: IncomingMessage, limit = LOCAL_MAX_BODY): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) return reject(new BodyTooLarge(declared));
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= GATEWAY_MAX_BODY) chunks.push(chunk);
-    });
-    req.on('end', () =>
-      resolve(
-        size > GATEWAY_MAX_BODY
-          ? Buffer.alloc(GATEWAY_MAX_BODY + 1)
-          : chunks.length
-            ? Buffer.concat(chunks)
-            : undefined,
-      ),
-    );
+      if (size > limit) {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.pause();
+        return reject(new BodyTooLarge(size));
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => resolve(chunks.length ? Buffer.concat(chunks) : undefined);
+    req.on('data', onData);
+    req.on('end', onEnd);
     req.on('error', reject);
   });
+}
+
+/** The 413 a handler answers for a body over the contract's limit (functions/shared/http.ts). */
+function tooLarge(res: ServerResponse, size: number) {
+  const { statusCode, body } = errorResponse(
+    new PayloadTooLargeError(`body is ${size} bytes or more; the limit is ${MAX_BODY_BYTES}`),
+  );
+  send(res, statusCode, JSON.stringify(body), { 'content-type': 'application/json', connection: 'close' });
 }
 
 function lambdaContext(requestId: string, name: string): Context {
@@ -251,6 +280,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       );
       send(res, result.statusCode ?? 200, result.body, result.headers ?? {});
     })().catch((error: unknown) => {
+      if (error instanceof BodyTooLarge) return tooLarge(res, error.size);
       // A client that went away mid-upload: no one to answer, nothing broken.
       if (isClientAbort(error)) return void res.destroy();
       console.error('local server: handler crashed', error);

@@ -16,6 +16,8 @@ import { errorResponse } from './http-errors';
 import { loadBookmarkSecret } from './bookmark-secret';
 import { flushMetrics, logger } from './observability';
 import { tracing } from './tracing';
+import { requestStarted } from './turns';
+import { pageJsonText } from '../domain/json-text';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -39,6 +41,8 @@ export interface HttpResult {
   headers?: Record<string, string>;
   /** Sent as `ETag: "<version>"`. */
   version?: number;
+  /** The body's JSON text when already built (a list page joined from its items' texts), sent as is. */
+  bodyText?: string;
 }
 
 export interface HttpHandlerOptions {
@@ -102,7 +106,7 @@ function toResponse(result: HttpResult): APIGatewayProxyStructuredResultV2 {
   return {
     statusCode: result.statusCode,
     headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(result.body),
+    body: result.bodyText ?? JSON.stringify(result.body),
   };
 }
 
@@ -145,7 +149,15 @@ export function httpHandler(options: HttpHandlerOptions, fn: (request: HttpReque
         flushMetrics();
       },
     })
-    .handler(async (event) => toResponse(await fn(toRequest(event, options.accepts))));
+    .handler(async (event) => {
+      // Counted in flight for cooperative turns (turns.ts): long work rests while others wait.
+      const ended = requestStarted();
+      try {
+        return toResponse(await fn(toRequest(event, options.accepts)));
+      } finally {
+        ended();
+      }
+    });
 }
 
 /** Parses `If-Match: "<version>"` (quotes and W/ optional). Undefined when absent or `*`. */
@@ -161,3 +173,10 @@ export function ifMatchOf(request: HttpRequest): number | undefined {
 }
 
 export const ok = (body: unknown, version?: number): HttpResult => ({ statusCode: 200, body, version });
+
+/** 200 with a list page, its text joined from the items' JSON texts (domain/json-text.ts), not serialized again. */
+export const okPage = (page: { list: readonly unknown[] }): HttpResult => ({
+  statusCode: 200,
+  body: page,
+  bodyText: pageJsonText(page),
+});

@@ -78,6 +78,8 @@ export interface DeviceRepositoryOptions {
   outboxTtlSeconds?: number;
   /** Metadata keys with entries and counters (INDEXED_METADATA_KEYS, ≤ 10 dotted paths). */
   indexedMetadataKeys?: readonly string[];
+  /** A pause function per list or statistics read: long reads pause in slices (functions/shared/turns.ts). */
+  turns?: () => () => Promise<void>;
 }
 
 type Item = Record<string, unknown>;
@@ -131,6 +133,7 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
     now = Date.now,
     outboxTtlSeconds = OUTBOX_TTL_SECONDS,
     indexedMetadataKeys = [],
+    turns,
   } = options;
   const ctx: WriteContext = {
     TableName,
@@ -343,6 +346,7 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
         readBudget,
         byteBudget: Math.min(listByteBudget, q.maxBytes ?? listByteBudget),
         atLeastOne: q.maxBytes === undefined,
+        pause: turns?.(),
       });
       return {
         list: page.list,
@@ -402,6 +406,7 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
           readByteBudget: statsReadByteBudget,
           deadline,
           now,
+          pause: turns?.(),
           count,
           onBudgetSpent: () => {
             throw QueryTooBroadError.statistics(

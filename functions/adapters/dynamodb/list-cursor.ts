@@ -12,6 +12,7 @@ import {
 import type { Device } from '../../domain/device';
 import { type Filter, matchesAll } from '../../domain/filters';
 import { parseDeviceItem } from './device-writes';
+import { jsonBytes } from '../../domain/json-text';
 import { deviceKey, entryPartition } from './keys';
 import { INDEXES, type IndexDefinition, STATUS_ATTRIBUTE } from './schema';
 
@@ -156,10 +157,37 @@ export interface ListEntryInput {
   /** Epoch milliseconds after which a statistics walk stops (the request's time budget). */
   deadline?: number;
   now?: () => number;
+  /**
+   * Yields the event loop (functions/shared/turns.ts), called after every READ_SLICE_DEVICES devices
+   * read: a long read runs in slices between which other requests' work runs. None when absent.
+   */
+  pause?: () => Promise<void>;
 }
 
-/** Serialized bytes of a device, as a page or a response counts them. */
-export const deviceBytes = (device: Device) => Buffer.byteLength(JSON.stringify(device));
+/** Devices read between two pauses of a long read: one BatchGetItem's worth. */
+export const READ_SLICE_DEVICES = 100;
+
+/** Reads devices by id in slices of READ_SLICE_DEVICES, pausing after each full slice. */
+function slicedReader(reader: TableReader, pause: (() => Promise<void>) | undefined) {
+  let sinceAPause = 0;
+  return async (ids: readonly string[]): Promise<Map<string, Device>> => {
+    if (!pause) return ids.length > 0 ? reader.devices(ids, false) : new Map<string, Device>();
+    const found = new Map<string, Device>();
+    for (let i = 0; i < ids.length; i += READ_SLICE_DEVICES) {
+      const slice = ids.slice(i, i + READ_SLICE_DEVICES);
+      for (const [id, device] of await reader.devices(slice, false)) found.set(id, device);
+      sinceAPause += slice.length;
+      if (sinceAPause >= READ_SLICE_DEVICES) {
+        sinceAPause = 0;
+        await pause();
+      }
+    }
+    return found;
+  };
+}
+
+/** Serialized bytes of a device, as a page or a response counts them (from its stored text when read). */
+export const deviceBytes = (device: Device) => jsonBytes(device);
 
 /** Lists one entry point in sort order, strictly after `after`. */
 export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
@@ -177,6 +205,7 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
     atLeastOne = true,
   } = input;
   const reader = scopedReader(input.reader);
+  const readDevices = slicedReader(reader, input.pause);
   // Half again the even share: hashed ids are not spread perfectly, and a refill costs a Query (a
   // read unit's half at least) where a few more slim items in the first one cost nothing.
   const chunk = Math.ceil((1.5 * pageSize) / (shards * prefixes.length)) + 1;
@@ -227,7 +256,7 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
       .filter((r) => r.candidate)
       .slice(0, needsDocument ? undefined : pageSize - page.length)
       .map((r) => idOfEntry(r.item));
-    const docs = toRead.length > 0 ? await reader.devices(toRead, false) : new Map<string, Device>();
+    const docs = await readDevices(toRead);
     for (const { item, candidate } of round) {
       const id = idOfEntry(item);
       const device = docs.get(id);
@@ -268,6 +297,7 @@ export async function visitEntry(
     onBudgetSpent,
   } = input;
   const reader = scopedReader(input.reader);
+  const readDevices = slicedReader(reader, input.pause);
   const index = INDEXES.byCreated;
   let spent = false;
   let bytesRead = 0;
@@ -297,7 +327,7 @@ export async function visitEntry(
           if (!needsDocument) candidates.forEach((item) => count(item[STATUS_ATTRIBUTE] as string));
           else {
             checkBudget();
-            const docs = await reader.devices(candidates.map(idOfEntry), false);
+            const docs = await readDevices(candidates.map(idOfEntry));
             for (const device of docs.values()) {
               bytesRead += deviceBytes(device);
               if (matchesAll(device, filters)) count(device.status);

@@ -1,5 +1,7 @@
 import { deviceReads } from '../../shared/compose/device-reads';
-import { httpHandler, ok } from '../../shared/http';
+import { httpHandler, okPage } from '../../shared/http';
 import { parseListQuery } from '../../shared/list-query';
 
-export const handler = httpHandler({}, async (request) => ok(await deviceReads().list(parseListQuery(request.query))));
+export const handler = httpHandler({}, async (request) =>
+  okPage(await deviceReads().list(parseListQuery(request.query))),
+);

@@ -1,9 +1,9 @@
 import { groups } from '../../shared/compose/groups';
-import { httpHandler, ok } from '../../shared/http';
+import { httpHandler, okPage } from '../../shared/http';
 import { parseListQuery } from '../../shared/list-query';
 import { groupIdOf } from '../../shared/params';
 
 export const handler = httpHandler({}, async (request) => {
   const id = groupIdOf(request);
-  return ok(await groups().members(id, parseListQuery(request.query)));
+  return okPage(await groups().members(id, parseListQuery(request.query)));
 });

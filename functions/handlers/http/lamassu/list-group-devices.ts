@@ -1,6 +1,6 @@
 /** Lamassu `GET /v1/device-groups/{id}/devices`: members, with Lamassu's query syntax and paging. */
 import { groups as groupUseCases } from '../../../shared/compose/groups';
-import { ok } from '../../../shared/http';
+import { okPage } from '../../../shared/http';
 import { lamassuHandler, listDeps } from '../../../shared/lamassu/http';
 import { lamassuList } from '../../../shared/lamassu/query';
 import { groupIdOf } from '../../../shared/params';
@@ -9,7 +9,7 @@ export const handler = lamassuHandler({}, async (request) => {
   const id = groupIdOf(request);
   const groups = groupUseCases();
   await groups.get(id); // an unknown group is a 404 even when the query is a bookmark
-  return ok(
+  return okPage(
     await lamassuList(
       request.query,
       listDeps((q) => groups.members(id, q)),
