@@ -1,15 +1,25 @@
 /**
- * `npm run bench:hostile`: what a hostile request costs against the local service (its own
- * process): each one's time as a ratio to a normal request on the same route (target ≤ 3×), and
- * how long a normal request on that route takes while hostile ones run back to back (one in
- * flight), as a ratio to its time alone (target ≤ 1.5×), beside the same ratio under a load of
- * normal requests (what any concurrent request costs on the machine). One run, ratios of medians;
- * sizes are small by default (BENCH_RUNS, BENCH_DEVICES).
+ * `npm run bench:hostile`: what a hostile request costs.
+ *
+ * 1. Against the local service (its own process, one event loop for every request, the embedded
+ *    engine in it): each hostile request's time as a ratio to a normal request on the same route
+ *    (target ≤ 3×), and how long a normal request on that route takes while hostile ones run back to
+ *    back (one in flight), as a ratio to its time alone (target ≤ 1.5×), beside the same ratio under
+ *    a load of normal requests (what any concurrent request costs on the machine).
+ * 2. As deployed, where each Lambda execution environment serves one request at a time, so a hostile
+ *    request slows no other and what counts is its own cost against the function's bounds: the API
+ *    in a process of its own with the engine in another (as DynamoDB is another service), one
+ *    request in flight: each hostile request's time, its ratio to a normal one, and the process's
+ *    peak memory over its resident size before (VmHWM reset through /proc, Linux), against the API
+ *    functions' 10 s timeout and 512 MB.
+ *
+ * One run, ratios of medians; sizes are small by default (BENCH_RUNS, BENCH_DEVICES).
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { certificate } from '../test/support/certificates';
-import { spawnLocalService } from '../test/support/child-service';
+import { type ChildService, spawnLocalService } from '../test/support/child-service';
 import { branchyMetadata, bulkyMetadata, deepJsonText, pemArmor } from '../test/support/hostile';
 import { fmt, inParallel, percentile, printTable } from './support';
 
@@ -28,15 +38,18 @@ const jp = (expression: string) => encodeURIComponent(`metadata[jsonpath]${expre
 const CHAINED = `$${'..*'.repeat(12)}`;
 
 async function main(): Promise<void> {
-  const service = await spawnLocalService({ IN_MEMORY: 'true', TABLE_NAME: `bench-hostile-${randomUUID()}` });
+  const table = `bench-hostile-${randomUUID()}`;
+  const service = await spawnLocalService({ IN_MEMORY: 'true', TABLE_NAME: table });
+  let api: ChildService | undefined;
   try {
-    const send = async (init: RequestInit & { path: string }) => {
+    const sendTo = async (url: string, init: RequestInit & { path: string }) => {
       const { path, ...rest } = init;
       const t = performance.now();
-      const res = await fetch(`${service.url}${path}`, rest);
+      const res = await fetch(`${url}${path}`, rest);
       await res.arrayBuffer();
       return { ms: performance.now() - t, status: res.status };
     };
+    const send = (init: RequestInit & { path: string }) => sendTo(service.url, init);
     const json =
       (method: string, path: string, body: string, type = 'application/json') =>
       () => ({ path, method, body, headers: { 'content-type': type } });
@@ -63,6 +76,8 @@ async function main(): Promise<void> {
       },
     );
     const pem = (await certificate({ notAfter: '2030-01-01T00:00:00Z' })).pem;
+    // Built once: the client's own work per request stays small beside the service's.
+    const armorBody = JSON.stringify({ certificate: pemArmor(240 * 1024) });
     let patchN = 0;
 
     const cases: Case[] = [
@@ -101,7 +116,7 @@ async function main(): Promise<void> {
       {
         name: 'idslot, 256 KiB of BEGIN lines (400)',
         normal: json('PUT', '/v2/devices/dev-2/idslot', JSON.stringify({ certificate: pem })),
-        hostile: json('PUT', '/v2/devices/dev-3/idslot', JSON.stringify({ certificate: pemArmor(240 * 1024) })),
+        hostile: json('PUT', '/v2/devices/dev-3/idslot', armorBody),
       },
       {
         name: 'merge patch, metadata 5,000 deep (400)',
@@ -129,30 +144,53 @@ async function main(): Promise<void> {
     const rows: (string | number)[][] = [];
     for (const c of cases) {
       for (let i = 0; i < 3; i++) await send(c.normal()), await send(c.hostile()); // warm-up
+      // One background client sends `load` requests back to back (one in flight) while it is set.
+      // The columns are measured interleaved, run by run, so that a change of the machine's load
+      // (other work on a shared machine) weighs on all of them alike.
+      let load: (() => RequestInit & { path: string }) | undefined;
+      let started = 0;
+      let busy = false;
+      let stop = false;
+      const background = (async () => {
+        while (!stop) {
+          const next = load;
+          if (!next) {
+            await new Promise((resolve) => setTimeout(resolve, 1));
+            continue;
+          }
+          started++;
+          busy = true;
+          await send(next());
+          busy = false;
+        }
+      })();
+      const under = async (next: typeof load) => {
+        load = next;
+        const from = started;
+        // Wait until the load is running (its first request sent) before measuring.
+        while (next && started === from) await new Promise((resolve) => setImmediate(resolve));
+        const ms = (await send(c.normal())).ms;
+        load = undefined;
+        while (busy) await new Promise((resolve) => setTimeout(resolve, 1));
+        return ms;
+      };
       const alone: number[] = [];
       const hostile: number[] = [];
+      const duringHostileTimes: number[] = [];
+      const duringNormalTimes: number[] = [];
       let status = 0;
       for (let i = 0; i < RUNS; i++) {
         alone.push((await send(c.normal())).ms);
         const h = await send(c.hostile());
         hostile.push(h.ms);
         status = h.status;
+        duringHostileTimes.push(await under(c.hostile));
+        duringNormalTimes.push(await under(c.normal));
       }
-      // A normal request's time while `load` requests run back to back, one in flight: hostile
-      // ones, and for contrast normal ones (what any concurrent request costs on this machine).
-      const during = async (load: () => RequestInit & { path: string }) => {
-        const times: number[] = [];
-        let stop = false;
-        const attacker = (async () => {
-          while (!stop) await send(load());
-        })();
-        for (let i = 0; i < RUNS; i++) times.push((await send(c.normal())).ms);
-        stop = true;
-        await attacker;
-        return median(times);
-      };
-      const duringHostile = await during(c.hostile);
-      const duringNormal = await during(c.normal);
+      stop = true;
+      await background;
+      const duringHostile = median(duringHostileTimes);
+      const duringNormal = median(duringNormalTimes);
       const ratio = median(hostile) / median(alone);
       const wait = duringHostile / median(alone);
       rows.push([
@@ -182,7 +220,47 @@ async function main(): Promise<void> {
       ],
       rows.map((r) => r.map((v) => (typeof v === 'number' && !Number.isInteger(v) ? fmt(v) : v))),
     );
+
+    // 2. As deployed: the API alone in its process (the engine stays in the first one), one request at a time.
+    const endpoint = /embedded DynamoDB engine on (\S+)/.exec(service.output.join('\n'))?.[1];
+    if (!endpoint) throw new Error('the service did not say where its engine listens');
+    api = await spawnLocalService({
+      TABLE_NAME: table,
+      DYNAMODB_ENDPOINT: endpoint,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+    });
+    const alone = api;
+    const kb = (field: string) =>
+      Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${alone.pid}/status`, 'utf8'))?.[1]);
+    const deployedRows: (string | number)[][] = [];
+    for (const c of cases) {
+      for (let i = 0; i < 3; i++) await sendTo(alone.url, c.normal()), await sendTo(alone.url, c.hostile());
+      const normal: number[] = [];
+      const hostile: number[] = [];
+      let status = 0;
+      for (let i = 0; i < RUNS; i++) normal.push((await sendTo(alone.url, c.normal())).ms);
+      // The peak resident size while hostile requests run, over the size before them.
+      writeFileSync(`/proc/${alone.pid}/clear_refs`, '5');
+      const before = kb('VmRSS');
+      for (let i = 0; i < RUNS; i++) {
+        const h = await sendTo(alone.url, c.hostile());
+        hostile.push(h.ms);
+        status = h.status;
+      }
+      const peakMb = (kb('VmHWM') - before) / 1024;
+      const ratio = median(hostile) / median(normal);
+      deployedRows.push([c.name, status, median(normal), median(hostile), ratio, peakMb, ratio <= 3 ? 'yes' : 'no']);
+    }
+    printTable(
+      `bench:hostile as deployed (one request at a time, the engine in another process): ${RUNS} runs, ` +
+        'medians in ms (target: hostile/normal ≤ 3; bounds: 10 s, 512 MB)',
+      ['case', 'hostile status', 'normal', 'hostile', 'hostile/normal', 'peak memory over before (MB)', 'within'],
+      deployedRows.map((r) => r.map((v) => (typeof v === 'number' && !Number.isInteger(v) ? fmt(v) : v))),
+    );
   } finally {
+    api?.kill('SIGTERM');
+    await api?.exited;
     service.kill('SIGTERM');
     await service.exited;
   }

@@ -136,6 +136,23 @@ function tooLarge(res: ServerResponse, size: number) {
   send(res, statusCode, JSON.stringify(body), { 'content-type': 'application/json', connection: 'close' });
 }
 
+/**
+ * The body as API Gateway hands it to the function: text media types (`text/*`, JSON, XML,
+ * JavaScript) as the string they are, anything else (a merge patch included) base64-encoded.
+ */
+export function eventBody(
+  body: Buffer | undefined,
+  contentType: string | undefined,
+): { body?: string; isBase64Encoded: boolean } {
+  if (body === undefined) return { isBase64Encoded: false };
+  const type = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  const text =
+    type.startsWith('text/') || ['application/json', 'application/xml', 'application/javascript'].includes(type);
+  return text
+    ? { body: body.toString('utf8'), isBase64Encoded: false }
+    : { body: body.toString('base64'), isBase64Encoded: true };
+}
+
 function lambdaContext(requestId: string, name: string): Context {
   return {
     callbackWaitsForEmptyEventLoop: false,
@@ -269,8 +286,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
           time: now.toISOString(),
           timeEpoch: now.getTime(),
         },
-        body: body?.toString('base64'),
-        isBase64Encoded: body !== undefined,
+        ...eventBody(body, headers['content-type']),
       };
       let handler = handlers.get(match.route);
       if (!handler) handlers.set(match.route, (handler = load(match.route)));

@@ -31,7 +31,7 @@ export const jsonBytes = (value: unknown) => Buffer.byteLength(jsonTextOf(value)
  * from the items' texts: equal to `JSON.stringify(page)` when every attached text is its item's
  * serialization.
  */
-export function pageJsonText(page: { list: readonly unknown[] }): string {
+export function pageJsonText<P extends { list: readonly unknown[] }>(page: P): string {
   const members = Object.entries(page)
     .filter(([, v]) => v !== undefined)
     .map(

@@ -60,17 +60,19 @@ function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<st
   return out;
 }
 
+/** Bytes a base64 text decodes to (padding and whitespace aside), without decoding it. */
+const base64Bytes = (b64: string) => Buffer.byteLength(b64, 'base64');
+
 /** Turns the API Gateway event into an HttpRequest, enforcing the body rules (docs/api.md, Wire conventions). */
 export function toRequest(event: APIGatewayProxyEventV2, accepts: string[] | undefined): HttpRequest {
   const headers = lowerCaseHeaders(event.headers);
-  const raw =
-    event.body === undefined || event.body === null
-      ? undefined
-      : event.isBase64Encoded
-        ? Buffer.from(event.body, 'base64')
-        : Buffer.from(event.body, 'utf8');
-  if (raw && raw.byteLength > MAX_BODY_BYTES)
-    throw new PayloadTooLargeError(`body is ${raw.byteLength} bytes; the limit is ${MAX_BODY_BYTES}`);
+  // A text body (API Gateway passes JSON as is) is measured and parsed as the string it is; a
+  // base64 one is measured before it is decoded.
+  const encoded = event.body ?? undefined;
+  const bytes = encoded === undefined ? 0 : event.isBase64Encoded ? base64Bytes(encoded) : Buffer.byteLength(encoded);
+  if (bytes > MAX_BODY_BYTES) throw new PayloadTooLargeError(`body is ${bytes} bytes; the limit is ${MAX_BODY_BYTES}`);
+  const text =
+    encoded === undefined || !event.isBase64Encoded ? encoded : Buffer.from(encoded, 'base64').toString('utf8');
   const mediaType = headers['content-type']?.split(';')[0]?.trim().toLowerCase();
   let body: unknown;
   if (accepts) {
@@ -78,10 +80,10 @@ export function toRequest(event: APIGatewayProxyEventV2, accepts: string[] | und
       throw new UnsupportedMediaTypeError(
         `content type must be ${accepts.join(' or ')}${mediaType ? `, not ${mediaType}` : ''}`,
       );
-    if (!raw || raw.byteLength === 0)
+    if (text === undefined || bytes === 0)
       throw new ValidationError('a request body is required', [{ field: '(body)', problem: 'missing' }]);
     try {
-      body = JSON.parse(raw.toString('utf8'));
+      body = JSON.parse(text);
     } catch {
       throw new MalformedRequestError('request body is not valid JSON');
     }

@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import { MAX_BODY_BYTES } from '../../../functions/shared/http';
-import { readBody, startLocalServer } from '../../../local/server';
+import { eventBody, readBody, startLocalServer } from '../../../local/server';
 
 /** A request body that never ends: chunks of `size` bytes, counting how many were pulled. */
 function endless(size: number, headers: Record<string, string> = {}) {
@@ -71,4 +71,16 @@ it('answers 413 before the client has sent the body, and never calls the handler
   } finally {
     await server.close();
   }
+});
+
+it('hands a JSON or text body to the function as text and anything else base64-encoded, as API Gateway does', () => {
+  const raw = Buffer.from('{"é":1}');
+  expect(eventBody(raw, 'application/json; charset=utf-8')).toEqual({ body: '{"é":1}', isBase64Encoded: false });
+  expect(eventBody(raw, 'text/plain')).toEqual({ body: '{"é":1}', isBase64Encoded: false });
+  expect(eventBody(raw, 'application/merge-patch+json')).toEqual({
+    body: raw.toString('base64'),
+    isBase64Encoded: true,
+  });
+  expect(eventBody(raw, undefined).isBase64Encoded).toBe(true);
+  expect(eventBody(undefined, 'application/json')).toEqual({ isBase64Encoded: false });
 });
