@@ -78,7 +78,7 @@ export interface DeviceRepositoryOptions {
   outboxTtlSeconds?: number;
   /** Metadata keys with entries and counters (INDEXED_METADATA_KEYS, ≤ 10 dotted paths). */
   indexedMetadataKeys?: readonly string[];
-  /** A pause function per list or statistics read: long reads pause in slices (functions/shared/turns.ts). */
+  /** A pause function per list or statistics read: long reads pause in slices (functions/runtime/turns.ts). */
   turns?: () => () => Promise<void>;
 }
 
@@ -156,7 +156,9 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
     return items.map((item) => docs.get(idOfEntry(item))).filter((d): d is Device => d !== undefined);
   }
 
-  /** The back-filled keys; read only when a filter names an indexed key (a Query of the small state partition, cached). */
+  /**
+   * The back-filled keys; read only when a filter names an indexed key (a Query of the small state partition, cached).
+   */
   async function readyMetadataKeys(filters?: readonly Filter[]): Promise<string[]> {
     if (indexedMetadataKeys.length === 0) return [];
     if (filters && !indexedMetadataFilter(filters, indexedMetadataKeys)) return [];

@@ -158,7 +158,7 @@ export interface ListEntryInput {
   deadline?: number;
   now?: () => number;
   /**
-   * Yields the event loop (functions/shared/turns.ts), called after every READ_SLICE_DEVICES devices
+   * Yields the event loop (functions/runtime/turns.ts), called after every READ_SLICE_DEVICES devices
    * read: a long read runs in slices between which other requests' work runs. None when absent.
    */
   pause?: () => Promise<void>;

@@ -1,6 +1,6 @@
-import { deviceReads } from '../../shared/compose/device-reads';
-import { httpHandler, okPage } from '../../shared/http';
-import { parseListQuery } from '../../shared/list-query';
+import { deviceReads } from '../../composition/device-reads';
+import { httpHandler, okPage } from '../../http/http';
+import { parseListQuery } from '../../http/list-query';
 
 export const handler = httpHandler({}, async (request) =>
   okPage(await deviceReads().list(parseListQuery(request.query))),

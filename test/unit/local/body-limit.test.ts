@@ -5,8 +5,9 @@
 import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { Readable } from 'node:stream';
-import { MAX_BODY_BYTES } from '../../../functions/shared/http';
-import { eventBody, readBody, startLocalServer } from '../../../local/server';
+import { MAX_BODY_BYTES } from '../../../functions/http/http';
+import { eventBody, readBody } from '../../../local/gateway';
+import { startLocalServer } from '../../../local/server';
 
 /** A request body that never ends: chunks of `size` bytes, counting how many were pulled. */
 function endless(size: number, headers: Record<string, string> = {}) {
