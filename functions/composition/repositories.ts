@@ -3,7 +3,7 @@ import type { DeviceRepository, PolicyRepository } from '../app/ports';
 import { deviceRepository as dynamoDeviceRepository } from '../adapters/dynamodb/device-repository';
 import { policyRepository as dynamoPolicyRepository } from '../adapters/dynamodb/policy-repository';
 import { processWide, type TableContext } from './context';
-import { turnPauser } from '../runtime/turns';
+import { requestsInFlight, turnPauser } from '../runtime/turns';
 
 export function createDeviceRepository({ client, config, bookmarks }: TableContext): DeviceRepository {
   return dynamoDeviceRepository({
@@ -20,6 +20,7 @@ export function createDeviceRepository({ client, config, bookmarks }: TableConte
     dueShards: config.dueShards,
     indexedMetadataKeys: config.indexedMetadataKeys,
     turns: () => turnPauser(),
+    crowded: () => requestsInFlight() > 1,
   });
 }
 

@@ -80,6 +80,8 @@ export interface DeviceRepositoryOptions {
   indexedMetadataKeys?: readonly string[];
   /** A pause function per list or statistics read: long reads pause in slices (functions/runtime/turns.ts). */
   turns?: () => () => Promise<void>;
+  /** Whether other requests are in flight (functions/runtime/turns.ts): long reads then slice finer. */
+  crowded?: () => boolean;
 }
 
 type Item = Record<string, unknown>;
@@ -134,6 +136,7 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
     outboxTtlSeconds = OUTBOX_TTL_SECONDS,
     indexedMetadataKeys = [],
     turns,
+    crowded,
   } = options;
   const ctx: WriteContext = {
     TableName,
@@ -349,6 +352,7 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
         byteBudget: Math.min(listByteBudget, q.maxBytes ?? listByteBudget),
         atLeastOne: q.maxBytes === undefined,
         pause: turns?.(),
+        crowded,
       });
       return {
         list: page.list,
@@ -409,6 +413,7 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
           deadline,
           now,
           pause: turns?.(),
+          crowded,
           count,
           onBudgetSpent: () => {
             throw QueryTooBroadError.statistics(

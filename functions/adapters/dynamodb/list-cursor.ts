@@ -162,22 +162,40 @@ export interface ListEntryInput {
    * read: a long read runs in slices between which other requests' work runs. None when absent.
    */
   pause?: () => Promise<void>;
+  /**
+   * Whether other requests are in flight: a read past its first READ_SLICE_DEVICES devices then
+   * reads and pauses every CROWDED_SLICE_DEVICES, so the light requests beside it wait less.
+   */
+  crowded?: () => boolean;
 }
 
 /** Devices read between two pauses of a long read: one BatchGetItem's worth. */
 export const READ_SLICE_DEVICES = 100;
+/** The slice of a read past its first READ_SLICE_DEVICES devices while other requests are in flight. */
+export const CROWDED_SLICE_DEVICES = 25;
 
-/** Reads devices by id in slices of READ_SLICE_DEVICES, pausing after each full slice. */
-function slicedReader(reader: TableReader, pause: (() => Promise<void>) | undefined) {
+/**
+ * Reads devices by id in slices, pausing after each full slice: READ_SLICE_DEVICES, or
+ * CROWDED_SLICE_DEVICES once the read is past its first slice and other requests are in flight.
+ */
+function slicedReader(
+  reader: TableReader,
+  pause: (() => Promise<void>) | undefined,
+  crowded: () => boolean = () => false,
+) {
   let sinceAPause = 0;
+  let total = 0;
   return async (ids: readonly string[]): Promise<Map<string, Device>> => {
     if (!pause) return ids.length > 0 ? reader.devices(ids, false) : new Map<string, Device>();
     const found = new Map<string, Device>();
-    for (let i = 0; i < ids.length; i += READ_SLICE_DEVICES) {
-      const slice = ids.slice(i, i + READ_SLICE_DEVICES);
+    for (let i = 0; i < ids.length; ) {
+      const size = total >= READ_SLICE_DEVICES && crowded() ? CROWDED_SLICE_DEVICES : READ_SLICE_DEVICES;
+      const slice = ids.slice(i, i + Math.max(1, size - sinceAPause));
+      i += slice.length;
       for (const [id, device] of await reader.devices(slice, false)) found.set(id, device);
       sinceAPause += slice.length;
-      if (sinceAPause >= READ_SLICE_DEVICES) {
+      total += slice.length;
+      if (sinceAPause >= size) {
         sinceAPause = 0;
         await pause();
       }
@@ -205,7 +223,7 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
     atLeastOne = true,
   } = input;
   const reader = scopedReader(input.reader);
-  const readDevices = slicedReader(reader, input.pause);
+  const readDevices = slicedReader(reader, input.pause, input.crowded);
   // Half again the even share: hashed ids are not spread perfectly, and a refill costs a Query (a
   // read unit's half at least) where a few more slim items in the first one cost nothing.
   const chunk = Math.ceil((1.5 * pageSize) / (shards * prefixes.length)) + 1;
@@ -297,7 +315,7 @@ export async function visitEntry(
     onBudgetSpent,
   } = input;
   const reader = scopedReader(input.reader);
-  const readDevices = slicedReader(reader, input.pause);
+  const readDevices = slicedReader(reader, input.pause, input.crowded);
   const index = INDEXES.byCreated;
   let spent = false;
   let bytesRead = 0;

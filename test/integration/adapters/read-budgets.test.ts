@@ -13,7 +13,11 @@ import { compileCriterion, splitFilterParam, type Filter } from '../../../functi
 import type { Engine } from '@device-manager/local-engine';
 import { freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
 import { bulkyMetadata } from '../../support/hostile';
-import { deviceBytes, READ_SLICE_DEVICES } from '../../../functions/adapters/dynamodb/list-cursor';
+import {
+  CROWDED_SLICE_DEVICES,
+  deviceBytes,
+  READ_SLICE_DEVICES,
+} from '../../../functions/adapters/dynamodb/list-cursor';
 import { hasJsonText, pageJsonText } from '../../../functions/domain/json-text';
 
 let engine: Engine;
@@ -112,7 +116,7 @@ it("a page's devices carry their stored JSON text: the page joined from them is 
 describe('long reads pause every READ_SLICE_DEVICES devices (cooperative turns)', () => {
   const fleet = Math.floor(2.3 * READ_SLICE_DEVICES);
   let big: TestTable;
-  const bigRepo = (pauses: { n: number }) =>
+  const bigRepo = (pauses: { n: number }, crowded?: () => boolean) =>
     deviceRepository({
       client: big.documentClient,
       tableName: big.tableName,
@@ -120,6 +124,7 @@ describe('long reads pause every READ_SLICE_DEVICES devices (cooperative turns)'
       statsShards: 2,
       bookmarks: bookmarkCodec('k'),
       turns: () => async () => void pauses.n++,
+      crowded,
     });
   beforeAll(async () => {
     big = await freshTable(engine);
@@ -153,6 +158,17 @@ describe('long reads pause every READ_SLICE_DEVICES devices (cooperative turns)'
     expect(pauses.n).toBe(Math.floor(fleet / READ_SLICE_DEVICES));
     const small = { n: 0 };
     await bigRepo(small).list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 25 });
+    expect(small.n).toBe(0);
+  });
+
+  it('while other requests are in flight, a read past its first slice pauses every CROWDED_SLICE_DEVICES', async () => {
+    const pauses = { n: 0 };
+    const page = await bigRepo(pauses, () => true).list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 1000 });
+    expect(page.list.length).toBe(fleet);
+    expect(pauses.n).toBe(1 + Math.floor((fleet - READ_SLICE_DEVICES) / CROWDED_SLICE_DEVICES));
+    // A small page never pauses, crowded or not.
+    const small = { n: 0 };
+    await bigRepo(small, () => true).list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 25 });
     expect(small.n).toBe(0);
   });
 
