@@ -9,7 +9,7 @@
  */
 import type { Device, JsonValue } from '../domain/device';
 import { IotVersionConflictError } from '../domain/errors';
-import { IDENTITY_SLOT } from '../domain/slots';
+import { IDENTITY_SLOT, type SlotVersion } from '../domain/slots';
 import { metadataAt } from '../domain/filters';
 import type { DeviceRepository, IotRegistry, IotThing } from './ports';
 
@@ -93,7 +93,7 @@ export interface IotSyncReport {
   deviceId: string;
   thingName: string;
   thing: 'created' | 'updated' | 'unchanged' | 'device-not-found';
-  certificate: 'attached' | 'revoked' | 'decommissioned' | 'not-registered' | 'none';
+  certificate: 'attached' | 'on-hold' | 'revoked' | 'decommissioned' | 'not-registered' | 'none';
   /** Certificate ARNs detached from the thing. */
   detached: string[];
 }
@@ -140,10 +140,19 @@ export function iotSync({ devices, iot, settings, maxVersionRetries = 5, log = (
     throw new IotVersionConflictError(name);
   }
 
-  async function identityFingerprint(device: Device, version: number): Promise<string | undefined> {
+  async function identityVersion(device: Device, version: number): Promise<SlotVersion | undefined> {
     const stored = await devices.getSlotVersion(device.id, IDENTITY_SLOT, version);
-    return stored?.certificate?.sha256_fingerprint;
+    return stored?.certificate?.sha256_fingerprint ? stored : undefined;
   }
+
+  /**
+   * What a superseded certificate becomes in AWS IoT: the decommission setting (INACTIVE by default),
+   * or REVOKED when the registry revoked that version for good (its key is not to be trusted again).
+   */
+  const supersededTarget = (version: SlotVersion): 'INACTIVE' | 'REVOKED' =>
+    version.status === 'REVOKED' && version.revocation_reason !== 'CertificateHold'
+      ? 'REVOKED'
+      : settings.decommissionCertificateStatus;
 
   return {
     /** Makes the device's thing and identity certificate in AWS IoT match the stored device. */
@@ -165,14 +174,21 @@ export function iotSync({ devices, iot, settings, maxVersionRetries = 5, log = (
 
       const identity = device.identity;
       if (!identity || identity.type !== 'x509') return report;
-      const fingerprint = await identityFingerprint(device, identity.active_version);
-      if (!fingerprint) return report;
+      const active = await identityVersion(device, identity.active_version);
+      const fingerprint = active?.certificate?.sha256_fingerprint;
+      if (!active || !fingerprint) return report;
 
-      // The principal is the active identity certificate: one just superseded is detached.
+      // The principal is the active identity certificate: one just superseded is deactivated (its key may
+      // have leaked: that is often why a device is re-provisioned) and detached.
       for (const version of new Set(hints.supersededIdentityVersions ?? [])) {
         if (version === identity.active_version) continue;
-        const old = await identityFingerprint(device, version);
-        if (!old || old === fingerprint || !(await iot.describeCertificate(old))) continue;
+        const superseded = await identityVersion(device, version);
+        const old = superseded?.certificate?.sha256_fingerprint;
+        if (!superseded || !old || old === fingerprint) continue;
+        const registered = await iot.describeCertificate(old);
+        if (!registered) continue;
+        const target = supersededTarget(superseded);
+        if (registered.status !== target && registered.status !== 'REVOKED') await iot.updateCertificate(old, target);
         await iot.detachPrincipal(name, certificateArn(old));
         report.detached.push(certificateArn(old));
       }
@@ -196,15 +212,21 @@ export function iotSync({ devices, iot, settings, maxVersionRetries = 5, log = (
         return { ...report, certificate: 'decommissioned' };
       }
       if (identity.status === 'REVOKED') {
-        if (certificate.status !== 'REVOKED') await iot.updateCertificate(fingerprint, 'REVOKED');
-        return { ...report, certificate: 'revoked' };
+        // A hold is temporary: INACTIVE, which its release undoes; any other reason is final (REVOKED).
+        const onHold = active.revocation_reason === 'CertificateHold';
+        const target = onHold ? 'INACTIVE' : 'REVOKED';
+        if (certificate.status !== target && certificate.status !== 'REVOKED')
+          await iot.updateCertificate(fingerprint, target);
+        return { ...report, certificate: onHold ? 'on-hold' : 'revoked' };
       }
       if (certificate.status === 'REVOKED') {
-        // A released hold: the registry's certificate is valid again, but the sync never re-activates one in AWS IoT.
-        log(
-          'iot-sync: the identity certificate is REVOKED in AWS IoT; it stays so (re-activate it deliberately if intended)',
-          { deviceId, certificateId: fingerprint },
-        );
+        log('iot-sync: the identity certificate is REVOKED in AWS IoT, which is final; the device cannot connect', {
+          deviceId,
+          certificateId: fingerprint,
+        });
+      } else if (certificate.status === 'INACTIVE') {
+        // A released hold (or a deactivation this sync did not decide): the registry says the certificate is valid.
+        await iot.updateCertificate(fingerprint, 'ACTIVE');
       }
       await iot.attachPrincipal(name, arn);
       return { ...report, certificate: 'attached' };

@@ -261,7 +261,7 @@ export interface IotRegistry {
     thingTypeName?: string,
   ): Promise<void>;
   describeCertificate(id: string): Promise<IotCertificate | undefined>;
-  updateCertificate(id: string, status: 'INACTIVE' | 'REVOKED'): Promise<void>;
+  updateCertificate(id: string, status: 'ACTIVE' | 'INACTIVE' | 'REVOKED'): Promise<void>;
   attachPrincipal(thingName: string, principal: string): Promise<void>;
   /** A principal that is not attached (or no longer exists) counts as detached. */
   detachPrincipal(thingName: string, principal: string): Promise<void>;

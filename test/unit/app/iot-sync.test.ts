@@ -62,7 +62,7 @@ const identity = (status: Slot['status'], version = 0): Slot => ({
   expiration_date: '2027-01-01T00:00:00.000Z',
   events: {},
 });
-const stored = (version: number, fingerprint: string): SlotVersion => ({
+const stored = (version: number, fingerprint: string, extra: Partial<SlotVersion> = {}): SlotVersion => ({
   device_id: 'cam.01',
   slot: 'identity',
   version,
@@ -79,6 +79,7 @@ const stored = (version: number, fingerprint: string): SlotVersion => ({
     sha256_fingerprint: fingerprint,
     public_key_sha256: '',
   },
+  ...extra,
 });
 
 let sleeps: number[];
@@ -430,7 +431,91 @@ describe('syncing a device', () => {
     );
     expect(inputs(DetachThingPrincipalCommand)).toEqual([{ thingName: 'cam_01', principal: arn(FP0) }]);
     expect(inputs(AttachThingPrincipalCommand)).toEqual([{ thingName: 'cam_01', principal: arn(FP1) }]);
+    // The superseded certificate can no longer authenticate: the decommission setting (INACTIVE), only that one.
+    expect(inputs(UpdateCertificateCommand)).toEqual([{ certificateId: FP0, newStatus: 'INACTIVE' }]);
     expect(report.detached).toEqual([arn(FP0)]);
+  });
+
+  it.each([
+    ['the decommission setting is REVOKED', { decommissionCertificateStatus: 'REVOKED' as const }, {}],
+    [
+      'the superseded version was revoked (KeyCompromise)',
+      {},
+      { status: 'REVOKED' as const, revocation_reason: 'KeyCompromise' as const },
+    ],
+  ])('a superseded certificate becomes REVOKED when %s', async (_case, settings, superseded) => {
+    iot.on(DescribeThingCommand).resolves({
+      thingName: 'cam_01',
+      version: 2,
+      thingTypeName: 'device-manager',
+      attributes: { status: 'ACTIVE', dms_owner: 'dms-factory-1' },
+    });
+    iot.on(DescribeCertificateCommand).resolves({ certificateDescription: { status: 'ACTIVE' } });
+    await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE', 1), metadata: {} }), settings, [
+      stored(0, FP0, superseded),
+      stored(1, FP1),
+    ]).syncDevice('cam.01', { supersededIdentityVersions: [0] });
+    expect(inputs(UpdateCertificateCommand)).toEqual([{ certificateId: FP0, newStatus: 'REVOKED' }]);
+    expect(inputs(DetachThingPrincipalCommand)).toEqual([{ thingName: 'cam_01', principal: arn(FP0) }]);
+  });
+
+  it('leaves a superseded certificate that is already REVOKED or at its target alone (still detached)', async () => {
+    iot.on(DescribeThingCommand).resolves({
+      thingName: 'cam_01',
+      version: 2,
+      thingTypeName: 'device-manager',
+      attributes: { status: 'ACTIVE', dms_owner: 'dms-factory-1' },
+    });
+    iot
+      .on(DescribeCertificateCommand, { certificateId: FP0 })
+      .resolves({ certificateDescription: { status: 'REVOKED' } })
+      .on(DescribeCertificateCommand, { certificateId: FP1 })
+      .resolves({ certificateDescription: { status: 'ACTIVE' } });
+    await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE', 1), metadata: {} })).syncDevice('cam.01', {
+      supersededIdentityVersions: [0],
+    });
+    expect(inputs(UpdateCertificateCommand)).toEqual([]);
+    expect(inputs(DetachThingPrincipalCommand)).toEqual([{ thingName: 'cam_01', principal: arn(FP0) }]);
+  });
+
+  it('a CertificateHold makes the certificate INACTIVE, not REVOKED; its release makes it ACTIVE again', async () => {
+    iot.on(DescribeThingCommand).resolves({
+      thingName: 'cam_01',
+      version: 7,
+      thingTypeName: 'device-manager',
+      attributes: { status: 'REVOKED', dms_owner: 'dms-factory-1' },
+    });
+    iot
+      .on(DescribeCertificateCommand)
+      .resolvesOnce({ certificateDescription: { status: 'ACTIVE' } })
+      .resolves({ certificateDescription: { status: 'INACTIVE' } });
+    const held = [stored(0, FP0, { status: 'REVOKED', revocation_reason: 'CertificateHold' })];
+    const onHold = await setup(
+      device({ status: 'REVOKED', identity: identity('REVOKED'), metadata: {} }),
+      {},
+      held,
+    ).syncDevice('cam.01');
+    expect(onHold.certificate).toBe('on-hold');
+    expect(inputs(UpdateCertificateCommand)).toEqual([{ certificateId: FP0, newStatus: 'INACTIVE' }]);
+    expect(inputs(AttachThingPrincipalCommand)).toEqual([]);
+
+    // The CA released the hold: the identity is ACTIVE again in the registry.
+    const released = await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE'), metadata: {} }), {}, [
+      stored(0, FP0),
+    ]).syncDevice('cam.01');
+    expect(released.certificate).toBe('attached');
+    expect(inputs(UpdateCertificateCommand)).toEqual([
+      { certificateId: FP0, newStatus: 'INACTIVE' },
+      { certificateId: FP0, newStatus: 'ACTIVE' },
+    ]);
+    expect(inputs(AttachThingPrincipalCommand)).toEqual([{ thingName: 'cam_01', principal: arn(FP0) }]);
+  });
+
+  it('never re-activates a certificate that is REVOKED in AWS IoT (final there)', async () => {
+    iot.on(DescribeThingCommand).rejects(notFound());
+    iot.on(DescribeCertificateCommand).resolves({ certificateDescription: { status: 'REVOKED' } });
+    await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE') })).syncDevice('cam.01');
+    expect(inputs(UpdateCertificateCommand)).toEqual([]);
   });
 
   it('untyped things (no thing type configured) carry 3 attributes and no thingTypeName', async () => {
