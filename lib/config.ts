@@ -117,6 +117,11 @@ export interface DeploymentConfig {
     readonly metadataKeys: readonly string[];
     /** What a decommission does to the identity certificate in AWS IoT (default INACTIVE). */
     readonly decommissionCertificateStatus?: 'INACTIVE' | 'REVOKED';
+    /**
+     * Calls per second the whole sync makes per AWS IoT API (`default` for the others): set them to the
+     * account's AWS IoT quotas. Default {@link DEFAULT_IOT_API_RATES}.
+     */
+    readonly apiRates?: Readonly<Record<string, number>>;
   };
   readonly auth: AuthConfig;
   /** Default route throttling of the API stage. */
@@ -308,11 +313,30 @@ function parseIndexedKeys(value: unknown, setting: string): string[] {
   return value as string[];
 }
 
+/** A conservative rate per AWS IoT API for the whole deployment, below the default account quotas. */
+export const DEFAULT_IOT_API_RATES: Readonly<Record<string, number>> = { default: 10 };
+
+function parseApiRates(value: unknown, setting: string): Record<string, number> | undefined {
+  if (value === undefined) return undefined;
+  const raw = objectAt(value, setting);
+  for (const [api, rate] of Object.entries(raw)) {
+    if (!/^[A-Za-z]{1,64}$/.test(api))
+      throw new DeploymentConfigError(`${setting}.${api}`, 'must name an AWS IoT API (letters only) or be default');
+    if (typeof rate !== 'number' || !(rate > 0) || rate > 10_000)
+      throw new DeploymentConfigError(
+        `${setting}.${api}`,
+        `must be calls per second, > 0 and ≤ 10000 (got ${describe(rate)})`,
+      );
+  }
+  return raw as Record<string, number>;
+}
+
 function parseIotSync(value: unknown): DeploymentConfig['iotSync'] {
   const setting = `${CONTEXT_KEY}.iotSync`;
   if (value === undefined) return DEFAULT_CONFIG.iotSync;
   const raw = objectAt(value, setting);
-  rejectUnknownKeys(raw, setting, ['enabled', 'metadataKeys', 'decommissionCertificateStatus']);
+  rejectUnknownKeys(raw, setting, ['enabled', 'metadataKeys', 'decommissionCertificateStatus', 'apiRates']);
+  const apiRates = parseApiRates(raw.apiRates, `${setting}.apiRates`);
   const enabled = raw.enabled ?? DEFAULT_CONFIG.iotSync.enabled;
   if (typeof enabled !== 'boolean')
     throw new DeploymentConfigError(`${setting}.enabled`, `must be true or false (got ${describe(enabled)})`);
@@ -340,6 +364,7 @@ function parseIotSync(value: unknown): DeploymentConfig['iotSync'] {
     enabled,
     metadataKeys: keys as string[],
     ...(status === undefined ? {} : { decommissionCertificateStatus: status }),
+    ...(apiRates === undefined ? {} : { apiRates }),
   };
 }
 

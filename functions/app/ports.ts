@@ -267,6 +267,34 @@ export interface IotRegistry {
   detachPrincipal(thingName: string, principal: string): Promise<void>;
 }
 
+/**
+ * What the IoT sync last did for a device (docs/api.md, AWS IoT Core registry sync): what lets it skip
+ * the calls whose effect is in place, and what `GET /v2/devices/{id}` shows as `iot`.
+ */
+export interface IotSyncState {
+  /** The device version the sync last brought AWS IoT to (a failed sync keeps the previous one). */
+  device_version: number;
+  thing_name: string;
+  thing_arn: string;
+  /** Digest of the thing attributes and type last applied. */
+  attributes_digest: string;
+  /** The identity certificate AWS IoT holds for the device, its status there, and whether it is the thing's principal. */
+  certificate_id?: string;
+  certificate_arn?: string;
+  certificate_status?: IotCertificateStatus;
+  attached?: boolean;
+  /** ISO time of the last sync attempt that reached AWS IoT. */
+  last_sync: string;
+  /** The last failure, cleared by the next success. */
+  last_error?: string;
+}
+
+export interface IotSyncStateStore {
+  get(deviceId: string): Promise<IotSyncState | undefined>;
+  /** Stores the state unless a newer device version is stored already (a late sync never rolls it back). */
+  put(deviceId: string, state: IotSyncState): Promise<void>;
+}
+
 /** A revocation asked of the CA (Lamassu's UpdateCertificateStatusBody plus the serial it is for). */
 export interface CaRevocationRequest {
   /** The serial as the CA names it (Lamassu: lower-case hex pairs joined by `-`). */

@@ -221,6 +221,22 @@ export interface IotSyncConfig {
   accountId?: string;
   /** Points the IoT client elsewhere; locally, unset means a dry run. */
   iotEndpoint?: string;
+  /** Calls per second this function instance makes, per AWS IoT API (`default` for the rest); IOT_API_RATES. */
+  apiRates: Record<string, number>;
+}
+
+/** `Api=rate,Api=rate,default=rate` (IOT_API_RATES: calls per second per AWS IoT API) as rates. */
+export function parseApiRates(text: string): Record<string, number> {
+  const rates: Record<string, number> = {};
+  for (const entry of text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const match = /^([A-Za-z]+)=(\d+(?:\.\d+)?)$/.exec(entry);
+    if (!match) throw new Error(`'${entry}' is not <Api>=<calls per second>`);
+    rates[match[1]!] = Number(match[2]);
+  }
+  return rates;
 }
 
 export function loadIotSyncConfig(env: Env = process.env): IotSyncConfig {
@@ -240,8 +256,15 @@ export function loadIotSyncConfig(env: Env = process.env): IotSyncConfig {
   const accountId = env.AWS_ACCOUNT_ID || undefined;
   if (accountId !== undefined && !/^\d{12}$/.test(accountId))
     throw new ConfigError('AWS_ACCOUNT_ID', `must be 12 digits, got '${accountId}'`);
+  let apiRates: Record<string, number>;
+  try {
+    apiRates = parseApiRates(env.IOT_API_RATES ?? '');
+  } catch (error) {
+    throw new ConfigError('IOT_API_RATES', (error as Error).message);
+  }
   return {
     enabled: env.IOT_SYNC_ENABLED === 'true',
+    apiRates,
     metadataKeys,
     thingTypeName,
     decommissionCertificateStatus: status,

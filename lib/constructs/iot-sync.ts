@@ -15,7 +15,7 @@ import { CfnThingType } from 'aws-cdk-lib/aws-iot';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { DeploymentConfig } from '../config';
+import { DEFAULT_IOT_API_RATES, type DeploymentConfig } from '../config';
 import { deadLetterQueue, workQueue } from './events';
 import { ServiceFunction } from './service-function';
 
@@ -39,8 +39,17 @@ export const IOT_CERTIFICATE_BLAST_RADIUS =
 export const IOT_SYNC_TIMEOUT = Duration.seconds(60);
 /** Receives of a message before it moves to the dead-letter queue. */
 export const IOT_SYNC_MAX_RECEIVES = 5;
-/** Concurrent invocations the queue may drive: bounds the IoT control-plane call rate. */
+/** Concurrent invocations the queue may drive; each paces its calls at its share of the API rates. */
 export const IOT_SYNC_MAX_CONCURRENCY = 5;
+/** How long a message waits in the queue: an import's sync backlog at the API rates can take days. */
+export const IOT_SYNC_RETENTION = Duration.days(14);
+
+/** IOT_API_RATES of one function instance: its share of the deployment's rates (every instance may run at once). */
+export function instanceApiRates(rates: Readonly<Record<string, number>>): string {
+  return Object.entries({ ...DEFAULT_IOT_API_RATES, ...rates })
+    .map(([api, rate]) => `${api}=${Number((rate / IOT_SYNC_MAX_CONCURRENCY).toFixed(3))}`)
+    .join(',');
+}
 
 export interface IotSyncProps {
   readonly config: DeploymentConfig;
@@ -84,6 +93,7 @@ export class IotSync extends Construct {
       functionTimeout: IOT_SYNC_TIMEOUT,
       deadLetterQueue: this.deadLetterQueue,
       maxReceives: IOT_SYNC_MAX_RECEIVES,
+      retentionPeriod: IOT_SYNC_RETENTION,
     });
     this.rule = new Rule(this, 'DeviceEventsRule', {
       eventBus: bus,
@@ -104,14 +114,15 @@ export class IotSync extends Construct {
       description: 'AWS IoT registry sync: device events to things and certificates',
       config,
       table,
-      // The device and its identity version, read by key.
-      tableAccess: { actions: ['dynamodb:GetItem'] },
+      // The device and its identity version read by key; its sync state (one item per device) read and written.
+      tableAccess: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
       timeout: IOT_SYNC_TIMEOUT,
       environment: {
         IOT_SYNC_ENABLED: 'true',
         IOT_METADATA_KEYS: config.iotSync.metadataKeys.join(','),
         IOT_THING_TYPE: this.thingType.ref,
         IOT_DECOMMISSION_CERTIFICATE_STATUS: config.iotSync.decommissionCertificateStatus ?? 'INACTIVE',
+        IOT_API_RATES: instanceApiRates(config.iotSync.apiRates ?? {}),
       },
     });
     this.function.function.addEventSource(

@@ -33,6 +33,7 @@ beforeAll(() => {
       enabled: true,
       metadataKeys: ['firmware_version', 'location'],
       decommissionCertificateStatus: 'REVOKED',
+      apiRates: { UpdateCertificate: 20 },
     },
   });
 });
@@ -314,6 +315,8 @@ describe('the AWS IoT sync', () => {
     });
     expect(resource(iot, queueId).Properties).toMatchObject({
       VisibilityTimeout: 360,
+      // An import's backlog paced at the AWS IoT API rates may take days: 14 (the SQS maximum), not 4.
+      MessageRetentionPeriod: 14 * 86_400,
       RedrivePolicy: { deadLetterTargetArn: arnOf(idOf(iot, sync.deadLetterQueue)), maxReceiveCount: 5 },
     });
     const mapping = resourcesOf(iot.template, 'AWS::Lambda::EventSourceMapping').find(
@@ -340,6 +343,8 @@ describe('the AWS IoT sync', () => {
       IOT_METADATA_KEYS: 'firmware_version,location',
       IOT_THING_TYPE: { Ref: thingTypeId },
       IOT_DECOMMISSION_CERTIFICATE_STATUS: 'REVOKED',
+      // Each of the 5 concurrent instances takes a fifth of the deployment's rate per API.
+      IOT_API_RATES: 'default=2,UpdateCertificate=4',
       TABLE_NAME: { Ref: tableId(iot) },
     });
     expect(loadIotSyncConfig({ ...variables, IOT_THING_TYPE: 'DeviceManager-dev' })).toMatchObject({
@@ -347,6 +352,7 @@ describe('the AWS IoT sync', () => {
       metadataKeys: ['firmware_version', 'location'],
       thingTypeName: 'DeviceManager-dev',
       decommissionCertificateStatus: 'REVOKED',
+      apiRates: { default: 2, UpdateCertificate: 4 },
     });
   });
 
@@ -362,7 +368,8 @@ describe('the AWS IoT sync', () => {
     expect(sorted(roleStatements(iot, sync.function))).toEqual(
       sorted([
         logsStatement(iot, sync.function),
-        { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: tableArn(iot) },
+        // The device and its versions read by key; its sync state read and written (one item per device).
+        { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: tableArn(iot) },
         {
           Effect: 'Allow',
           Action: [
@@ -414,5 +421,19 @@ describe('the AWS IoT sync', () => {
     expect(() => parseConfig({ iotSync: { decommissionCertificateStatus: 'DELETED' } })).toThrow(
       /^deviceManager\.iotSync\.decommissionCertificateStatus must be 'INACTIVE' or 'REVOKED'/,
     );
+  });
+
+  it('takes apiRates as calls per second per AWS IoT API, and refuses anything else', () => {
+    expect(parseConfig({ iotSync: { apiRates: { default: 5, CreateThing: 0.5 } } }).iotSync.apiRates).toEqual({
+      default: 5,
+      CreateThing: 0.5,
+    });
+    expect(() => parseConfig({ iotSync: { apiRates: { CreateThing: 0 } } })).toThrow(
+      /^deviceManager\.iotSync\.apiRates\.CreateThing must be calls per second/,
+    );
+    expect(() => parseConfig({ iotSync: { apiRates: { 'iot:CreateThing': 5 } } })).toThrow(
+      /^deviceManager\.iotSync\.apiRates\.iot:CreateThing must name an AWS IoT API/,
+    );
+    expect(() => parseConfig({ iotSync: { apiRates: [5] } })).toThrow(DeploymentConfigError);
   });
 });

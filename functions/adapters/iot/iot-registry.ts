@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-iot';
 import type { IotCertificateStatus, IotRegistry } from '../../app/ports';
 import { IotVersionConflictError } from '../../domain/errors';
+import type { Pacer } from './pacer';
 
 export interface IotRetryPolicy {
   attempts: number;
@@ -38,6 +39,8 @@ export interface IotRegistryOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   log?: (message: string, detail: Record<string, unknown>) => void;
+  /** Spaces the calls of each API at its rate (every attempt, retries included). */
+  pacer?: Pacer;
 }
 
 const nameOf = (error: unknown) => (error instanceof Error ? error.name : '');
@@ -48,11 +51,13 @@ export function iotRegistry({
   sleep = (ms) => new Promise((r) => setTimeout(r, ms)),
   random = Math.random,
   log = () => undefined,
+  pacer,
 }: IotRegistryOptions): IotRegistry {
   /** One call with bounded full-jitter backoff on throttling; other errors go to the caller at once. */
   async function call<T>(operation: string, send: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
+        await pacer?.wait(operation);
         return await send();
       } catch (error) {
         if (!TRANSIENT.has(nameOf(error)) || attempt >= retry.attempts) throw error;
