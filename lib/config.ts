@@ -122,6 +122,11 @@ export interface DeploymentConfig {
      * account's AWS IoT quotas. Default {@link DEFAULT_IOT_API_RATES}.
      */
     readonly apiRates?: Readonly<Record<string, number>>;
+    /**
+     * An identity certificate AWS IoT does not know: registered without a CA (`without-ca`, the
+     * default: multi-account / SNI mode), with its CA registered in AWS IoT (`with-ca`), or not (`none`).
+     */
+    readonly certificateRegistration?: 'without-ca' | 'with-ca' | 'none';
   };
   readonly auth: AuthConfig;
   /** Default route throttling of the API stage. */
@@ -335,7 +340,19 @@ function parseIotSync(value: unknown): DeploymentConfig['iotSync'] {
   const setting = `${CONTEXT_KEY}.iotSync`;
   if (value === undefined) return DEFAULT_CONFIG.iotSync;
   const raw = objectAt(value, setting);
-  rejectUnknownKeys(raw, setting, ['enabled', 'metadataKeys', 'decommissionCertificateStatus', 'apiRates']);
+  rejectUnknownKeys(raw, setting, [
+    'enabled',
+    'metadataKeys',
+    'decommissionCertificateStatus',
+    'apiRates',
+    'certificateRegistration',
+  ]);
+  const registration = raw.certificateRegistration;
+  if (registration !== undefined && !['without-ca', 'with-ca', 'none'].includes(registration as string))
+    throw new DeploymentConfigError(
+      `${setting}.certificateRegistration`,
+      `must be 'without-ca', 'with-ca' or 'none' (got ${describe(registration)})`,
+    );
   const apiRates = parseApiRates(raw.apiRates, `${setting}.apiRates`);
   const enabled = raw.enabled ?? DEFAULT_CONFIG.iotSync.enabled;
   if (typeof enabled !== 'boolean')
@@ -365,6 +382,9 @@ function parseIotSync(value: unknown): DeploymentConfig['iotSync'] {
     metadataKeys: keys as string[],
     ...(status === undefined ? {} : { decommissionCertificateStatus: status }),
     ...(apiRates === undefined ? {} : { apiRates }),
+    ...(registration === undefined
+      ? {}
+      : { certificateRegistration: registration as 'without-ca' | 'with-ca' | 'none' }),
   };
 }
 

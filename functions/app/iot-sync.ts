@@ -12,7 +12,7 @@ import type { Device, JsonValue } from '../domain/device';
 import { IotVersionConflictError } from '../domain/errors';
 import { IDENTITY_SLOT, type SlotVersion } from '../domain/slots';
 import { metadataAt } from '../domain/filters';
-import type { DeviceRepository, IotRegistry, IotSyncState, IotSyncStateStore, IotThing } from './ports';
+import type { DeviceRepository, IotCertificate, IotRegistry, IotSyncState, IotSyncStateStore, IotThing } from './ports';
 
 /** AWS IoT thing attribute values: at most 800 of these characters. */
 const ATTRIBUTE_VALUE_FORBIDDEN = /[^a-zA-Z0-9_.,@/:#=[\]-]/g;
@@ -74,13 +74,21 @@ export interface IotSyncSettings {
   thingTypeName?: string;
   maxAttributes: number;
   decommissionCertificateStatus: 'INACTIVE' | 'REVOKED';
+  /**
+   * What the sync does with an identity certificate AWS IoT does not know: register it without a CA
+   * (multi-account / SNI mode), with its CA (registered in AWS IoT), or nothing (it is logged).
+   */
+  certificateRegistration: CertificateRegistration;
 }
+
+export const CERTIFICATE_REGISTRATIONS = ['without-ca', 'with-ca', 'none'] as const;
+export type CertificateRegistration = (typeof CERTIFICATE_REGISTRATIONS)[number];
 
 export interface IotSyncDeps {
   devices: Pick<DeviceRepository, 'get' | 'getSlotVersion'>;
   iot: IotRegistry;
   settings: IotSyncSettings;
-  /** What the sync last did per device: lets it skip calls whose effect is in place. Without one, every call is made. */
+  /** What the sync last did per device: lets it skip calls whose effect is in place (without it, all are made). */
   states?: IotSyncStateStore;
   now?: () => Date;
   /** Re-reads after a thing version conflict. */
@@ -100,6 +108,8 @@ export interface IotSyncReport {
   certificate: 'attached' | 'on-hold' | 'revoked' | 'decommissioned' | 'not-registered' | 'unchanged' | 'none';
   /** Certificate ARNs detached from the thing. */
   detached: string[];
+  /** The identity certificate was registered in AWS IoT by this sync. */
+  registered?: boolean;
 }
 
 export type IotSync = ReturnType<typeof iotSync>;
@@ -210,11 +220,13 @@ export function iotSync({
   ): Promise<Pick<IotSyncState, 'certificate_id' | 'certificate_arn' | 'certificate_status' | 'attached'>> {
     const goal = certificateGoal(device, active);
     const arn = certificateArn(fingerprint);
-    const certificate = await iot.describeCertificate(fingerprint);
+    const certificate =
+      (await iot.describeCertificate(fingerprint)) ?? (await registerCertificate(deviceId, active, goal, report));
     if (!certificate) {
       log('iot-sync: the identity certificate is not registered in AWS IoT; not attached', {
         deviceId,
         certificateId: fingerprint,
+        registration: settings.certificateRegistration,
       });
       report.certificate = 'not-registered';
       return {};
@@ -242,6 +254,29 @@ export function iotSync({
       certificate_status: status,
       ...(goal.attached === undefined ? {} : { attached: goal.attached }),
     };
+  }
+
+  /**
+   * Registers a certificate AWS IoT does not know, when the setting says so and the device is to use it
+   * (a revoked or decommissioned device's certificate is not registered just to be disabled).
+   */
+  async function registerCertificate(
+    deviceId: string,
+    active: SlotVersion,
+    goal: CertificateGoal,
+    report: IotSyncReport,
+  ): Promise<IotCertificate | undefined> {
+    const pem = active.certificate?.pem;
+    if (settings.certificateRegistration === 'none' || goal.status !== 'ACTIVE' || !pem) return undefined;
+    const registered = await iot.registerCertificate(pem, settings.certificateRegistration === 'with-ca');
+    report.registered = true;
+    if (registered === 'exists') return iot.describeCertificate(active.certificate!.sha256_fingerprint);
+    if (registered.id !== active.certificate!.sha256_fingerprint)
+      log('iot-sync: AWS IoT named the registered certificate differently than its fingerprint', {
+        deviceId,
+        certificateId: registered.id,
+      });
+    return { id: registered.id, status: 'ACTIVE' };
   }
 
   /** Whether the state says AWS IoT already holds the certificate's goal (so no call is needed). */

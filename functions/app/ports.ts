@@ -261,6 +261,11 @@ export interface IotRegistry {
     thingTypeName?: string,
   ): Promise<void>;
   describeCertificate(id: string): Promise<IotCertificate | undefined>;
+  /**
+   * Registers a device certificate, ACTIVE: with its CA (registered in AWS IoT, found by the issuer) or
+   * without one (multi-account / SNI mode). 'exists' when it is registered already.
+   */
+  registerCertificate(pem: string, withCa: boolean): Promise<{ id: string } | 'exists'>;
   updateCertificate(id: string, status: 'ACTIVE' | 'INACTIVE' | 'REVOKED'): Promise<void>;
   attachPrincipal(thingName: string, principal: string): Promise<void>;
   /** A principal that is not attached (or no longer exists) counts as detached. */
@@ -278,7 +283,7 @@ export interface IotSyncState {
   thing_arn: string;
   /** Digest of the thing attributes and type last applied. */
   attributes_digest: string;
-  /** The identity certificate AWS IoT holds for the device, its status there, and whether it is the thing's principal. */
+  /** The identity certificate AWS IoT holds for the device, its status there, and whether it is attached. */
   certificate_id?: string;
   certificate_arn?: string;
   certificate_status?: IotCertificateStatus;

@@ -221,6 +221,8 @@ export interface IotSyncConfig {
   accountId?: string;
   /** Points the IoT client elsewhere; locally, unset means a dry run. */
   iotEndpoint?: string;
+  /** An identity certificate AWS IoT does not know: registered without a CA (default), with its CA, or not. */
+  certificateRegistration: 'without-ca' | 'with-ca' | 'none';
   /** Calls per second this function instance makes, per AWS IoT API (`default` for the rest); IOT_API_RATES. */
   apiRates: Record<string, number>;
 }
@@ -256,6 +258,9 @@ export function loadIotSyncConfig(env: Env = process.env): IotSyncConfig {
   const accountId = env.AWS_ACCOUNT_ID || undefined;
   if (accountId !== undefined && !/^\d{12}$/.test(accountId))
     throw new ConfigError('AWS_ACCOUNT_ID', `must be 12 digits, got '${accountId}'`);
+  const registration = env.IOT_CERTIFICATE_REGISTRATION || 'without-ca';
+  if (registration !== 'without-ca' && registration !== 'with-ca' && registration !== 'none')
+    throw new ConfigError('IOT_CERTIFICATE_REGISTRATION', `must be without-ca, with-ca or none, got '${registration}'`);
   let apiRates: Record<string, number>;
   try {
     apiRates = parseApiRates(env.IOT_API_RATES ?? '');
@@ -265,6 +270,7 @@ export function loadIotSyncConfig(env: Env = process.env): IotSyncConfig {
   return {
     enabled: env.IOT_SYNC_ENABLED === 'true',
     apiRates,
+    certificateRegistration: registration,
     metadataKeys,
     thingTypeName,
     decommissionCertificateStatus: status,

@@ -48,6 +48,7 @@ export function createIotSync(
       thingTypeName: config.thingTypeName,
       maxAttributes: config.thingTypeName ? IOT_MAX_ATTRIBUTES_TYPED : IOT_MAX_ATTRIBUTES_UNTYPED,
       decommissionCertificateStatus: config.decommissionCertificateStatus,
+      certificateRegistration: config.certificateRegistration,
     },
     log,
   });

@@ -29,6 +29,12 @@ export const IOT_THING_ACTIONS: readonly string[] = [
 ];
 /** The IoT calls of the sync, on certificates. */
 export const IOT_CERTIFICATE_ACTIONS: readonly string[] = ['iot:DescribeCertificate', 'iot:UpdateCertificate'];
+/** The registration call of each certificateRegistration setting (none for `none`). */
+export const IOT_REGISTRATION_ACTIONS = {
+  'without-ca': ['iot:RegisterCertificateWithoutCA'],
+  'with-ca': ['iot:RegisterCertificate'],
+  none: [],
+} as const satisfies Record<string, readonly string[]>;
 /**
  * Why `cert/*`, what it exposes, and how to narrow it (also in docs/operations.md). AWS IoT names a
  * certificate by its fingerprint, unknown until a device's certificate is bound, and certificates take
@@ -69,6 +75,7 @@ export class IotSync extends Construct {
     super(scope, id);
     const { config, table, bus } = props;
     const { region, account, partition } = Stack.of(this);
+    const registration = config.iotSync.certificateRegistration ?? 'without-ca';
 
     this.thingType = new CfnThingType(this, 'ThingType', {
       thingTypeName: `DeviceManager-${config.stageName}`,
@@ -123,6 +130,7 @@ export class IotSync extends Construct {
         IOT_THING_TYPE: this.thingType.ref,
         IOT_DECOMMISSION_CERTIFICATE_STATUS: config.iotSync.decommissionCertificateStatus ?? 'INACTIVE',
         IOT_API_RATES: instanceApiRates(config.iotSync.apiRates ?? {}),
+        IOT_CERTIFICATE_REGISTRATION: registration,
       },
     });
     this.function.function.addEventSource(
@@ -144,6 +152,17 @@ export class IotSync extends Construct {
       actions: [...IOT_CERTIFICATE_ACTIONS],
       resourceArns: [iotArn('cert/*')],
     });
+    const registers = IOT_REGISTRATION_ACTIONS[registration];
+    if (registers.length > 0) {
+      Grant.addToPrincipal({ grantee: this.function.role, actions: [...registers], resourceArns: ['*'] });
+      Validations.of(this.function.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          `${registers.join(' and ')} takes no resource in IAM (the certificate does not exist before the call), ` +
+          'so the resource is *; it is the one registration call of the certificateRegistration setting ' +
+          `(${registration}).`,
+      });
+    }
     const pseudo = nagPseudo(Stack.of(this));
     const nagArn = (resource: string) =>
       `AwsSolutions-IAM5[Resource::arn:${pseudo.partition}:iot:${pseudo.region}:${pseudo.account}:${resource}]`;

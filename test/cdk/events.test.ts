@@ -345,6 +345,7 @@ describe('the AWS IoT sync', () => {
       IOT_DECOMMISSION_CERTIFICATE_STATUS: 'REVOKED',
       // Each of the 5 concurrent instances takes a fifth of the deployment's rate per API.
       IOT_API_RATES: 'default=2,UpdateCertificate=4',
+      IOT_CERTIFICATE_REGISTRATION: 'without-ca',
       TABLE_NAME: { Ref: tableId(iot) },
     });
     expect(loadIotSyncConfig({ ...variables, IOT_THING_TYPE: 'DeviceManager-dev' })).toMatchObject({
@@ -356,7 +357,7 @@ describe('the AWS IoT sync', () => {
     });
   });
 
-  it('may call exactly the seven IoT actions, on things (and its thing type) and certificates of this account and region, and read devices by key', () => {
+  it('may call exactly the IoT actions it uses, on things, its thing type and certificates of the account', () => {
     const sync = iot.stack.iotSync!;
     const iotArn = (rest: unknown[]) => ({
       'Fn::Join': [
@@ -387,6 +388,13 @@ describe('the AWS IoT sync', () => {
           Resource: [iotArn([':thing/*']), iotArn([':thingtype/', { Ref: idOf(iot, sync.thingType) }])],
         },
         { Effect: 'Allow', Action: [...IOT_CERTIFICATE_ACTIONS], Resource: iotArn([':cert/*']) },
+        // The registration of the default certificateRegistration (without-ca): no resource in IAM. CDK
+        // merges it with tracing's X-Ray statement, the other one on `*`.
+        {
+          Effect: 'Allow',
+          Action: ['iot:RegisterCertificateWithoutCA', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+          Resource: '*',
+        },
       ]),
     );
     expect([...IOT_THING_ACTIONS, ...IOT_CERTIFICATE_ACTIONS].sort()).toEqual(
@@ -420,6 +428,20 @@ describe('the AWS IoT sync', () => {
     expect(() => parseConfig({ iotSync: { decommissionCertificateStatus: 'DELETED' } })).toThrow(DeploymentConfigError);
     expect(() => parseConfig({ iotSync: { decommissionCertificateStatus: 'DELETED' } })).toThrow(
       /^deviceManager\.iotSync\.decommissionCertificateStatus must be 'INACTIVE' or 'REVOKED'/,
+    );
+  });
+
+  it('grants the registration call of certificateRegistration only (with-ca: RegisterCertificate; none: none)', () => {
+    const actionsOf = (registration: 'with-ca' | 'none') => {
+      const s = synthesize({ iotSync: { enabled: true, certificateRegistration: registration } });
+      return roleStatements(s, s.stack.iotSync!.function)
+        .flatMap((st) => asArray(st.Action))
+        .filter((a) => a.startsWith('iot:Register'));
+    };
+    expect(actionsOf('with-ca')).toEqual(['iot:RegisterCertificate']);
+    expect(actionsOf('none')).toEqual([]);
+    expect(() => parseConfig({ iotSync: { certificateRegistration: 'jitp' } })).toThrow(
+      /^deviceManager\.iotSync\.certificateRegistration must be 'without-ca', 'with-ca' or 'none'/,
     );
   });
 

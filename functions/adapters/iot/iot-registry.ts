@@ -10,6 +10,8 @@ import {
   DescribeThingCommand,
   DetachThingPrincipalCommand,
   type IoTClient,
+  RegisterCertificateCommand,
+  RegisterCertificateWithoutCACommand,
   UpdateCertificateCommand,
   UpdateThingCommand,
 } from '@aws-sdk/client-iot';
@@ -130,6 +132,23 @@ export function iotRegistry({
         return { id: certificateId, status: (out.certificateDescription?.status ?? 'ACTIVE') as IotCertificateStatus };
       } catch (error) {
         if (nameOf(error) === 'ResourceNotFoundException') return undefined;
+        throw error;
+      }
+    },
+
+    async registerCertificate(certificatePem, withCa) {
+      try {
+        const out = withCa
+          ? await call('RegisterCertificate', () =>
+              client.send(new RegisterCertificateCommand({ certificatePem, status: 'ACTIVE' })),
+            )
+          : await call('RegisterCertificateWithoutCA', () =>
+              client.send(new RegisterCertificateWithoutCACommand({ certificatePem, status: 'ACTIVE' })),
+            );
+        return { id: out.certificateId ?? '' };
+      } catch (error) {
+        // Registered meanwhile (another sync of the device, or by hand): the caller reads it.
+        if (nameOf(error) === 'ResourceAlreadyExistsException') return 'exists';
         throw error;
       }
     },

@@ -119,6 +119,7 @@ function setup(table: TestTable) {
       thingTypeName: 'dm-test',
       maxAttributes: 50,
       decommissionCertificateStatus: 'INACTIVE',
+      certificateRegistration: 'without-ca',
     },
   });
   return { devices, states, sync };
@@ -126,7 +127,7 @@ function setup(table: TestTable) {
 
 const fingerprintOf = (pem: string) => parseCertificate(pem).sha256_fingerprint;
 
-it('calls AWS IoT only for what changed for it; a re-provision deactivates the old certificate from the state alone', async () => {
+it('calls AWS IoT only for what changed; a re-provision deactivates the old certificate by the state', async () => {
   const table = await freshTable(engine);
   const { devices, states, sync } = setup(table);
   const certificates = new Map<string, string>();

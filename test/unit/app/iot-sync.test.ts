@@ -10,6 +10,8 @@ import {
   DescribeThingCommand,
   DetachThingPrincipalCommand,
   IoTClient,
+  RegisterCertificateCommand,
+  RegisterCertificateWithoutCACommand,
   ResourceAlreadyExistsException,
   ResourceNotFoundException,
   ThrottlingException,
@@ -109,6 +111,7 @@ function setup(
       thingTypeName: 'device-manager',
       maxAttributes: 50,
       decommissionCertificateStatus: 'INACTIVE',
+      certificateRegistration: 'without-ca',
       ...settings,
     },
   });
@@ -257,11 +260,62 @@ describe('syncing a device', () => {
     ]);
   });
 
-  it('skips the attachment when the certificate is not registered in AWS IoT', async () => {
+  it('skips the attachment when the certificate is not registered in AWS IoT and registration is off', async () => {
     iot.on(DescribeThingCommand).rejects(notFound());
     iot.on(DescribeCertificateCommand).rejects(notFound());
-    const report = await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE') })).syncDevice('cam.01');
+    const report = await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE') }), {
+      certificateRegistration: 'none',
+    }).syncDevice('cam.01');
     expect(inputs(AttachThingPrincipalCommand)).toEqual([]);
+    expect(inputs(RegisterCertificateWithoutCACommand)).toEqual([]);
+    expect(report.certificate).toBe('not-registered');
+  });
+
+  it('registers an unknown certificate without a CA (default), ACTIVE, from its PEM, and attaches it', async () => {
+    iot.on(DescribeThingCommand).rejects(notFound());
+    iot.on(DescribeCertificateCommand).rejects(notFound());
+    iot.on(RegisterCertificateWithoutCACommand).resolves({ certificateId: FP0, certificateArn: arn(FP0) });
+    const report = await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE') }), {}, [
+      stored(0, FP0, { certificate: { ...stored(0, FP0).certificate!, pem: 'PEM-0' } }),
+    ]).syncDevice('cam.01');
+    expect(inputs(RegisterCertificateWithoutCACommand)).toEqual([{ certificatePem: 'PEM-0', status: 'ACTIVE' }]);
+    expect(inputs(RegisterCertificateCommand)).toEqual([]);
+    expect(inputs(UpdateCertificateCommand)).toEqual([]);
+    expect(inputs(AttachThingPrincipalCommand)).toEqual([{ thingName: 'cam_01', principal: arn(FP0) }]);
+    expect(report).toMatchObject({ certificate: 'attached', registered: true });
+  });
+
+  it('registers with its CA when so configured; one registered meanwhile is read and used', async () => {
+    iot.on(DescribeThingCommand).rejects(notFound());
+    iot
+      .on(DescribeCertificateCommand)
+      .rejectsOnce(notFound())
+      .resolves({ certificateDescription: { status: 'ACTIVE' } });
+    iot
+      .on(RegisterCertificateCommand)
+      .rejects(new ResourceAlreadyExistsException({ message: 'exists', resourceId: FP0, resourceArn: 'y', ...meta }));
+    const report = await setup(
+      device({ status: 'ACTIVE', identity: identity('ACTIVE') }),
+      { certificateRegistration: 'with-ca' },
+      [stored(0, FP0, { certificate: { ...stored(0, FP0).certificate!, pem: 'PEM-0' } })],
+    ).syncDevice('cam.01');
+    expect(inputs(RegisterCertificateCommand)).toEqual([{ certificatePem: 'PEM-0', status: 'ACTIVE' }]);
+    expect(inputs(RegisterCertificateWithoutCACommand)).toEqual([]);
+    expect(inputs(DescribeCertificateCommand)).toEqual([{ certificateId: FP0 }, { certificateId: FP0 }]);
+    expect(inputs(AttachThingPrincipalCommand)).toEqual([{ thingName: 'cam_01', principal: arn(FP0) }]);
+    expect(report.certificate).toBe('attached');
+  });
+
+  it.each([
+    ['a revoked device', device({ status: 'REVOKED', identity: identity('REVOKED') }), 'PEM-0'],
+    ['a certificate bound by reference (no PEM)', device({ status: 'ACTIVE', identity: identity('ACTIVE') }), ''],
+  ])('registers nothing for %s', async (_case, current, pem) => {
+    iot.on(DescribeThingCommand).rejects(notFound());
+    iot.on(DescribeCertificateCommand).rejects(notFound());
+    const report = await setup(current, {}, [
+      stored(0, FP0, { certificate: { ...stored(0, FP0).certificate!, pem } }),
+    ]).syncDevice('cam.01');
+    expect(inputs(RegisterCertificateWithoutCACommand)).toEqual([]);
     expect(report.certificate).toBe('not-registered');
   });
 
