@@ -119,7 +119,8 @@ async function main(): Promise<void> {
     const rate = (name: string, inFlight: number) =>
       results.find((r) => r.name.startsWith(name) && r.inFlight === inFlight)?.perSecond ?? NaN;
     console.log(
-      `local engine benchmark (${MEASURE_MS} ms per row after ${WARMUP_MS} ms warm-up, in-memory store, ${engine.endpoint})\n`,
+      `local engine benchmark (${MEASURE_MS} ms per row after ${WARMUP_MS} ` +
+        `ms warm-up, in-memory store, ${engine.endpoint})\n`,
     );
     console.log(
       table(

@@ -156,7 +156,10 @@ async function main() {
     ]);
   }
   printTable(
-    `Device group members and statistics, ${SMALL_FLEET} vs ${LARGE_FLEET} devices, same ${MATCHING} matching (items read incl. group items; p50 of ${RUNS} alternating runs, ms; target ratio ≤ 1.3 except the contrast)`,
+    `Device group members and statistics, ${SMALL_FLEET} vs ${LARGE_FLEET} ` +
+      `devices, same ${MATCHING} matching (items read incl. group ` +
+      `items; p50 of ${RUNS} alternating runs, ms; target ratio ` +
+      `≤ 1.3 except the contrast)`,
     [
       'operation (group criteria)',
       'result',

@@ -1,5 +1,6 @@
 /**
- * AWS IoT Core registry sync (docs/api.md, AWS IoT Core registry sync): one thing per device, kept equal to the registry.
+ * AWS IoT Core registry sync (docs/api.md, AWS IoT Core registry sync): one thing per device, kept equal to the
+ * registry.
  *
  * The sync reconciles from the device as stored, not from the event that triggered it: the queue in
  * front of it does not keep order and delivers at least once, so reading the current device makes a

@@ -35,7 +35,9 @@ export interface EngineOptions {
   host?: string;
   /** undefined = in memory; else a LevelDB folder that survives restarts. */
   dataDir?: string;
-  /** 0..1: probability of cancelling a transaction with TransactionConflict (default 0), to exercise client retry code. */
+  /**
+   * 0..1: probability of cancelling a transaction with TransactionConflict (default 0), to exercise client retry code.
+   */
   conflictRate?: number;
   /**
    * Also emit MODIFY records for writes that leave an item unchanged (default false: DynamoDB
@@ -57,9 +59,14 @@ export interface Engine {
   /** e.g. 'http://127.0.0.1:54321' */
   endpoint: string;
   port: number;
-  /** Subscribe to committed writes; records arrive in commit order, one per item written. Returns an unsubscribe function. */
+  /**
+   * Subscribe to committed writes; records arrive in commit order, one per item written. Returns an unsubscribe
+   * function.
+   */
   onChange(listener: (records: ChangeRecord[]) => void): () => void;
-  /** The stored stream: records kept (in the store, with the writes) for the retention period, and consumer checkpoints. */
+  /**
+   * The stored stream: records kept (in the store, with the writes) for the retention period, and consumer checkpoints.
+   */
   stream: DurableStream;
   /** Stop the HTTP server and close the store cleanly (no data written before stop is lost). */
   stop(): Promise<void>;

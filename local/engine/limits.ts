@@ -26,7 +26,8 @@ export const TRANSACTION_TOO_LARGE = 'Transaction request cannot be larger than 
 const PARTITION_KEY_TOO_LARGE =
   'One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes';
 const SORT_KEY_TOO_LARGE =
-  'One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes';
+  'One or more parameter values were invalid: Aggregated size ' +
+  'of all range keys has exceeded the size limit of 1024 bytes';
 
 /** The size of an item (attribute names plus values) by DynamoDB's rules. */
 export function itemSize(item: WireItem): number {

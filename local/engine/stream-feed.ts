@@ -32,7 +32,9 @@ export interface StreamFeedOptions {
 export interface StreamFeed {
   /** Resolves when every record committed so far has been delivered (or dropped). */
   drain(): Promise<void>;
-  /** Stops delivering; resolves once the batch being delivered (if any) is done. Undelivered records stay in the stream. */
+  /**
+   * Stops delivering; resolves once the batch being delivered (if any) is done. Undelivered records stay in the stream.
+   */
   stop(): Promise<void>;
 }
 
@@ -127,7 +129,9 @@ export function startStreamFeed(options: StreamFeedOptions): StreamFeed {
       if (stopped) return; // not settled: delivered again by the next feed of this consumer
       if (attempt >= maxRetries) {
         logger.error(
-          `[stream-feed] ${tableName}: dropping ${batch.length} record(s) after ${attempt + 1} failed attempt(s), sequence numbers ${batch[0]?.dynamodb?.SequenceNumber}..${batch.at(-1)?.dynamodb?.SequenceNumber}`,
+          `[stream-feed] ${tableName}: dropping ${batch.length} record(s) ` +
+            `after ${attempt + 1} failed attempt(s), sequence numbers ` +
+            `${batch[0]?.dynamodb?.SequenceNumber}..${batch.at(-1)?.dynamodb?.SequenceNumber}`,
         );
         await advance(batch.at(-1)!.dynamodb!.SequenceNumber!);
         return;

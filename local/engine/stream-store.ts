@@ -21,13 +21,19 @@ export interface DurableStream {
    * record when undefined), in sequence order, up to the last fully committed one.
    */
   read(tableName: string, after: string | undefined, limit: number): Promise<ChangeRecord[]>;
-  /** The sequence number below which every record committed so far has a lower number (records still being committed lie above it). */
+  /**
+   * The sequence number below which every record committed so far has a lower number (records still being committed
+   * lie above it).
+   */
   watermark(): string;
   /** The last sequence number a consumer saved, if any. */
   checkpoint(consumer: string): Promise<string | undefined>;
   /** Saves a consumer's position (the last sequence number it has handled). */
   saveCheckpoint(consumer: string, sequenceNumber: string): Promise<void>;
-  /** Deletes the records older than the retention period (as of `now`, default the clock); resolves to how many were deleted. */
+  /**
+   * Deletes the records older than the retention period (as of `now`, default the clock); resolves to how many were
+   * deleted.
+   */
   trim(now?: number): Promise<number>;
 }
 

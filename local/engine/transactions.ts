@@ -167,7 +167,9 @@ export async function transactWriteItems(ctx: TransactionContext, input: unknown
   checkCommonMembers(request);
   if (token !== undefined && (typeof token !== 'string' || token.length < 1 || token.length > 36)) {
     throw validationError(
-      "1 validation error detected: Value at 'clientRequestToken' failed to satisfy constraint: Member must have length between 1 and 36",
+      "1 validation error detected: Value at 'clientRequestToken' " +
+        'failed to satisfy constraint: Member must have length between ' +
+        '1 and 36',
     );
   }
 
@@ -286,14 +288,16 @@ function asObject(input: unknown): Record<string, unknown> {
 function checkTransactItems(items: unknown): Record<string, unknown>[] {
   if (items == null) {
     throw validationError(
-      "1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null",
+      "1 validation error detected: Value null at 'transactItems' " +
+        'failed to satisfy constraint: Member must not be null',
     );
   }
   if (!Array.isArray(items)) throw validationError("Value at 'transactItems' must be a list");
   if (items.length < 1 || items.length > MAX_ACTIONS) {
     const bound = items.length < 1 ? 'greater than or equal to 1' : `less than or equal to ${MAX_ACTIONS}`;
     throw validationError(
-      `1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length ${bound}`,
+      `1 validation error detected: Value at 'transactItems' failed ` +
+        `to satisfy constraint: Member must have length ${bound}`,
     );
   }
   return items.map((entry, i) => {
@@ -313,7 +317,9 @@ function checkCommonMembers(request: Record<string, unknown>): void {
     const value = request[name];
     if (value != null && !allowed.includes(value as string)) {
       throw validationError(
-        `1 validation error detected: Value '${String(value)}' at '${name[0]!.toLowerCase()}${name.slice(1)}' failed to satisfy constraint: Member must satisfy enum value set: [${allowed.join(', ')}]`,
+        `1 validation error detected: Value '${String(value)}' at '${name[0]!.toLowerCase()}${name.slice(1)}' ` +
+          `failed to satisfy constraint: Member must satisfy enum value ` +
+          `set: [${allowed.join(', ')}]`,
       );
     }
   }
@@ -345,7 +351,10 @@ async function prepare(
     const returnValues = member.ReturnValuesOnConditionCheckFailure;
     if (returnValues != null && returnValues !== 'ALL_OLD' && returnValues !== 'NONE') {
       throw validationError(
-        `1 validation error detected: Value '${String(returnValues)}' at '${path}.returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]`,
+        `1 validation error detected: Value '${String(returnValues)}' ` +
+          `at '${path}.returnValuesOnConditionCheckFailure' failed to ` +
+          `satisfy constraint: Member must satisfy enum value set: [ALL_OLD, ` +
+          `NONE]`,
       );
     }
     delete member.ReturnValuesOnConditionCheckFailure;
@@ -354,7 +363,8 @@ async function prepare(
       kind === 'Update' ? 'UpdateExpression' : kind === 'ConditionCheck' ? 'ConditionExpression' : undefined;
     if (required && member[required] == null) {
       throw validationError(
-        `1 validation error detected: Value null at '${path}.${required[0]!.toLowerCase()}${required.slice(1)}' failed to satisfy constraint: Member must not be null`,
+        `1 validation error detected: Value null at '${path}.${required[0]!.toLowerCase()}${required.slice(1)}' ` +
+          `failed to satisfy constraint: Member must not be null`,
       );
     }
     const module = VALIDATION_BY_KIND[kind];
@@ -521,7 +531,8 @@ async function evaluate(store: Store, action: PreparedAction, existing: WireItem
 function cancellation(reasons: CancellationReason[]): DynaliteError {
   const err = serviceError(
     'TransactionCanceledException',
-    `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
+    `Transaction cancelled, please refer cancellation reasons for ` +
+      `specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
   );
   err.body = { ...err.body!, CancellationReasons: reasons } as DynaliteError['body'];
   return err;

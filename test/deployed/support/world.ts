@@ -380,7 +380,9 @@ export class World {
     });
   }
 
-  /** Runs everything that follows from what happened so far: stream → publisher → bus → targets → queues, until quiet. */
+  /**
+   * Runs everything that follows from what happened so far: stream → publisher → bus → targets → queues, until quiet.
+   */
   async settle(): Promise<void> {
     for (let round = 0; round < 50; round++) {
       await this.feed?.drain();

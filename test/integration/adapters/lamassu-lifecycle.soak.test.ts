@@ -14,6 +14,8 @@ afterAll(async () => {
   await engine.stop();
 });
 
-it('a device with 1,000 metadata updates and 100 renewals keeps CREATED and all 100 renewals in the Lamassu view, within 400 KB', async () => {
+it('a device with 1,000 metadata updates and 100 renewals keeps ' +
+  'CREATED and all 100 renewals in the Lamassu view, within ' +
+  '400 KB', async () => {
   await busyDeviceKeepsItsLifecycle(await freshTable(engine), 100, 10);
 }, 300_000);

@@ -6,7 +6,7 @@ import { DescribeThingCommand, IoTClient, ThrottlingException } from '@aws-sdk/c
 import { mockClient } from 'aws-sdk-client-mock';
 import { iotRegistry } from '../../../functions/adapters/iot/iot-registry';
 import { pacer } from '../../../functions/adapters/iot/pacer';
-import { parseApiRates } from '../../../functions/shared/config';
+import { parseApiRates } from '../../../functions/runtime/config';
 
 /** A clock that stands still while the waits are recorded: every call is made at the same instant. */
 function fakeTime() {
