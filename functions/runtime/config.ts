@@ -53,6 +53,8 @@ export interface ServiceConfig {
   renewalDefaults: RenewalSettings;
   /** LAMASSU_EVENTS=true: device events record whole devices, for the Lamassu-typed events. */
   lamassuEvents: boolean;
+  /** IOT_SYNC_ENABLED=true: the IoT sync keeps a state per device, shown as `iot` by GET /v2/devices/{id}. */
+  iotSyncEnabled: boolean;
   /** Seconds a blind write keeps retrying lost version races before answering 503 (VERSION_RETRY_SECONDS). */
   versionRetrySeconds: number;
 }
@@ -152,6 +154,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     dueShards: intVar(env, 'DUE_SHARDS', DEFAULT_DUE_SHARDS, 1, 64),
     renewalDefaults: renewalDefaults(env),
     lamassuEvents: env.LAMASSU_EVENTS === 'true',
+    iotSyncEnabled: env.IOT_SYNC_ENABLED === 'true',
     versionRetrySeconds: intVar(env, 'VERSION_RETRY_SECONDS', DEFAULT_BACKOFF.budgetMs / 1000, 1, 60),
   };
 }
