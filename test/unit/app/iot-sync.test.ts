@@ -117,6 +117,15 @@ function setup(
   });
 }
 
+/** AWS IoT holds the thing at `version`, typed, with the status and DMS the device had. */
+const thingExists = (version: number, status: string) =>
+  iot.on(DescribeThingCommand).resolves({
+    thingName: 'cam_01',
+    version,
+    thingTypeName: 'device-manager',
+    attributes: { status, dms_owner: 'dms-factory-1' },
+  });
+
 const inputs = <T extends object>(command: new (input: T) => unknown) =>
   iot.commandCalls(command as never).map((c) => (c.args[0] as { input: T }).input);
 
@@ -320,12 +329,7 @@ describe('syncing a device', () => {
   });
 
   it('revokes the certificate in AWS IoT when the identity is revoked, once', async () => {
-    iot.on(DescribeThingCommand).resolves({
-      thingName: 'cam_01',
-      version: 7,
-      thingTypeName: 'device-manager',
-      attributes: { status: 'ACTIVE', dms_owner: 'dms-factory-1' },
-    });
+    thingExists(7, 'ACTIVE');
     iot
       .on(DescribeCertificateCommand)
       .resolvesOnce({ certificateDescription: { status: 'ACTIVE' } })
@@ -348,12 +352,7 @@ describe('syncing a device', () => {
   });
 
   it('decommission: certificate INACTIVE, principal detached, thing kept with status DECOMMISSIONED', async () => {
-    iot.on(DescribeThingCommand).resolves({
-      thingName: 'cam_01',
-      version: 9,
-      thingTypeName: 'device-manager',
-      attributes: { status: 'ACTIVE', dms_owner: 'dms-factory-1' },
-    });
+    thingExists(9, 'ACTIVE');
     iot.on(DescribeCertificateCommand).resolves({ certificateDescription: { status: 'ACTIVE' } });
     const report = await setup(
       device({ status: 'DECOMMISSIONED', identity: identity('REVOKED'), metadata: {} }),
@@ -369,12 +368,7 @@ describe('syncing a device', () => {
   });
 
   it('decommission with REVOKED configured; a certificate revoked already is left as it is', async () => {
-    iot.on(DescribeThingCommand).resolves({
-      thingName: 'cam_01',
-      version: 9,
-      thingTypeName: 'device-manager',
-      attributes: { status: 'DECOMMISSIONED', dms_owner: 'dms-factory-1' },
-    });
+    thingExists(9, 'DECOMMISSIONED');
     iot
       .on(DescribeCertificateCommand)
       .resolvesOnce({ certificateDescription: { status: 'ACTIVE' } })
@@ -472,12 +466,7 @@ describe('syncing a device', () => {
   });
 
   it('detaches the superseded identity certificate and attaches the new one after a re-provision', async () => {
-    iot.on(DescribeThingCommand).resolves({
-      thingName: 'cam_01',
-      version: 2,
-      thingTypeName: 'device-manager',
-      attributes: { status: 'ACTIVE', dms_owner: 'dms-factory-1' },
-    });
+    thingExists(2, 'ACTIVE');
     iot.on(DescribeCertificateCommand).resolves({ certificateDescription: { status: 'ACTIVE' } });
     const report = await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE', 1), metadata: {} })).syncDevice(
       'cam.01',
@@ -498,12 +487,7 @@ describe('syncing a device', () => {
       { status: 'REVOKED' as const, revocation_reason: 'KeyCompromise' as const },
     ],
   ])('a superseded certificate becomes REVOKED when %s', async (_case, settings, superseded) => {
-    iot.on(DescribeThingCommand).resolves({
-      thingName: 'cam_01',
-      version: 2,
-      thingTypeName: 'device-manager',
-      attributes: { status: 'ACTIVE', dms_owner: 'dms-factory-1' },
-    });
+    thingExists(2, 'ACTIVE');
     iot.on(DescribeCertificateCommand).resolves({ certificateDescription: { status: 'ACTIVE' } });
     await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE', 1), metadata: {} }), settings, [
       stored(0, FP0, superseded),
@@ -514,12 +498,7 @@ describe('syncing a device', () => {
   });
 
   it('leaves a superseded certificate that is already REVOKED or at its target alone (still detached)', async () => {
-    iot.on(DescribeThingCommand).resolves({
-      thingName: 'cam_01',
-      version: 2,
-      thingTypeName: 'device-manager',
-      attributes: { status: 'ACTIVE', dms_owner: 'dms-factory-1' },
-    });
+    thingExists(2, 'ACTIVE');
     iot
       .on(DescribeCertificateCommand, { certificateId: FP0 })
       .resolves({ certificateDescription: { status: 'REVOKED' } })
@@ -533,12 +512,7 @@ describe('syncing a device', () => {
   });
 
   it('a CertificateHold makes the certificate INACTIVE, not REVOKED; its release makes it ACTIVE again', async () => {
-    iot.on(DescribeThingCommand).resolves({
-      thingName: 'cam_01',
-      version: 7,
-      thingTypeName: 'device-manager',
-      attributes: { status: 'REVOKED', dms_owner: 'dms-factory-1' },
-    });
+    thingExists(7, 'REVOKED');
     iot
       .on(DescribeCertificateCommand)
       .resolvesOnce({ certificateDescription: { status: 'ACTIVE' } })
