@@ -5,8 +5,9 @@
  * The sync reconciles from the device as stored, not from the event that triggered it: the queue in
  * front of it does not keep order and delivers at least once, so reading the current device makes a
  * late, repeated or out-of-order message harmless (it re-applies the current state). Every call is
- * idempotent: an existing thing is updated, an attached principal attached again, a certificate
- * already in its target status left alone.
+ * idempotent: an existing thing is updated, a registered certificate counts as registered, one already
+ * in its target status is left alone. What the sync did is stored per device (IotSyncState), so a call
+ * whose effect is in place is not made again, and a superseded certificate is known without the event.
  */
 import { createHash } from 'node:crypto';
 import type { Device, JsonValue } from '../domain/device';
