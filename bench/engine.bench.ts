@@ -13,7 +13,7 @@ import {
   PutItemCommand,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
-import { startEngine } from '../local/engine';
+import { startEngine } from '@device-manager/local-engine';
 
 const MEASURE_MS = 1000;
 const WARMUP_MS = 200;

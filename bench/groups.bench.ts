@@ -15,7 +15,7 @@ import { policyRepository } from '../functions/adapters/dynamodb/policy-reposito
 import { deviceService } from '../functions/app/devices';
 import { groupService } from '../functions/app/groups';
 import { ensureTable } from '../local/create-table';
-import { startEngine } from '../local/engine';
+import { startEngine } from '@device-manager/local-engine';
 import { fmt, inParallel, measure, percentile, printTable } from './support';
 
 const SMALL_FLEET = 2000;

@@ -25,8 +25,8 @@ import {
   loadIotSyncConfig,
   MAX_UNKNOWN_SERIAL_RETRY_SECONDS,
 } from '../functions/runtime/config';
-import type { Engine } from './engine';
-import { startStreamFeed, type StreamFeed } from './engine/stream-feed';
+import type { Engine } from '@device-manager/local-engine';
+import { startStreamFeed, type StreamFeed } from '@device-manager/local-engine/stream-feed';
 import {
   type BusEvent,
   LOCAL_ACCOUNT,

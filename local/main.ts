@@ -14,7 +14,7 @@ import { authConfigFrom, type LocalAuthConfig } from './auth';
 import { corsPolicyFrom } from './cors';
 import { localBookmarkSecret } from './bookmark-secret';
 import { ensureTable } from './create-table';
-import { startEngine, type Engine } from './engine';
+import { conflictOptionsFrom, startEngine, type Engine } from '@device-manager/local-engine';
 import { type LocalEvents, startLocalEvents } from './events';
 import { LOCAL_NODE_FLAGS } from './node-flags';
 import { allowedHostsFrom } from './guards';
@@ -131,16 +131,16 @@ export async function startLocalService({
       dataDir,
       port: intVar(env, 'DYNAMODB_PORT', 0, 0, 65535),
       indexLagMs: intVar(env, 'ENGINE_INDEX_LAG_MS', 0, 0, 600_000),
+      ...conflictOptionsFrom(env),
     });
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
     env.DYNAMODB_ENDPOINT = engine.endpoint;
     const lag = intVar(env, 'ENGINE_INDEX_LAG_MS', 0, 0, 600_000);
     say(
-      `embedded DynamoDB ` +
-        `engine on ${engine.endpoint} ` +
-        `(${dataDir ? `data in ${dataDir}` : 'in memory'}` +
-        `${lag ? `; global secondary indexes lag ${lag} ms behind writes` : ''})`,
+      `embedded DynamoDB engine on ${engine.endpoint} (${dataDir ? `data in ${dataDir}` : 'in memory'}` +
+        `${lag ? `; global secondary indexes lag ${lag} ms behind writes` : ''}` +
+        `${env.ENGINE_CONFLICTS === 'emulate' ? '; transaction conflicts rejected as DynamoDB does' : ''})`,
     );
   }
   env.BOOKMARK_SECRET = localBookmarkSecret(env);

@@ -14,7 +14,15 @@ import type { Device, JsonValue } from '../domain/device';
 import { IotVersionConflictError } from '../domain/errors';
 import { IDENTITY_SLOT, type SlotVersion } from '../domain/slots';
 import { metadataAt } from '../domain/filters';
-import type { DeviceRepository, IotCertificate, IotRegistry, IotSyncState, IotSyncStateStore, IotThing } from './ports';
+import type {
+  DeviceStore,
+  IotCertificate,
+  IotRegistry,
+  IotSyncState,
+  IotSyncStateStore,
+  IotThing,
+  SlotVersionStore,
+} from './ports';
 
 /** AWS IoT thing attribute values: at most 800 of these characters. */
 const ATTRIBUTE_VALUE_FORBIDDEN = /[^a-zA-Z0-9_.,@/:#=[\]-]/g;
@@ -87,7 +95,7 @@ export const CERTIFICATE_REGISTRATIONS = ['without-ca', 'with-ca', 'none'] as co
 export type CertificateRegistration = (typeof CERTIFICATE_REGISTRATIONS)[number];
 
 export interface IotSyncDeps {
-  devices: Pick<DeviceRepository, 'get' | 'getSlotVersion'>;
+  devices: Pick<DeviceStore, 'get'> & Pick<SlotVersionStore, 'getSlotVersion'>;
   iot: IotRegistry;
   settings: IotSyncSettings;
   /** What the sync last did per device: lets it skip calls whose effect is in place (without it, all are made). */

@@ -478,10 +478,10 @@ describe('the AWS IoT sync', () => {
       CreateThing: 0.5,
     });
     expect(() => parseConfig({ iotSync: { apiRates: { CreateThing: 0 } } })).toThrow(
-      /^deviceManager\.iotSync\.apiRates\.CreateThing must be calls per second/,
+      /^deviceManager\.iotSync\.apiRates must be calls per second by AWS IoT API name/,
     );
     expect(() => parseConfig({ iotSync: { apiRates: { 'iot:CreateThing': 5 } } })).toThrow(
-      /^deviceManager\.iotSync\.apiRates\.iot:CreateThing must name an AWS IoT API/,
+      /^deviceManager\.iotSync\.apiRates must be calls per second by AWS IoT API name/,
     );
     expect(() => parseConfig({ iotSync: { apiRates: [5] } })).toThrow(DeploymentConfigError);
   });

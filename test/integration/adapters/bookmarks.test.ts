@@ -9,7 +9,7 @@ import { groupRepository } from '../../../functions/adapters/dynamodb/group-repo
 import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
 import { deviceService } from '../../../functions/app/devices';
 import { InvalidBookmarkError } from '../../../functions/domain/errors';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { freshTable, startTestEngine, testClock } from '../../support/dynamo';
 
 let engine: Engine;

@@ -21,7 +21,7 @@ import {
 } from '../../../functions/domain/errors';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import { IDENTITY_SLOT } from '../../../functions/domain/slots';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { certificate } from '../../support/certificates';
 import { freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
 

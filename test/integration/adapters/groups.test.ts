@@ -28,7 +28,7 @@ import {
 import { compileCriterion, matchesAll, splitFilterParam, type Filter } from '../../../functions/domain/filters';
 import type { Criterion, DeviceGroup } from '../../../functions/domain/groups';
 import type { DeviceListQuery } from '../../../functions/domain/query';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
 
 let engine: Engine;

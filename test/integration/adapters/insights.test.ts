@@ -24,7 +24,7 @@ import {
 import { compileCriterion, matchesAll, splitFilterParam, type Filter } from '../../../functions/domain/filters';
 import { forecastEntries } from '../../../functions/domain/insights';
 import { MERGE_PATCH } from '../../../functions/domain/patch';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { certificate } from '../../support/certificates';
 import { freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
 

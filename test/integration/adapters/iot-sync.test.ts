@@ -27,7 +27,7 @@ import { deviceService } from '../../../functions/app/devices';
 import { iotSync } from '../../../functions/app/iot-sync';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import { IDENTITY_SLOT } from '../../../functions/domain/slots';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { certificate } from '../../support/certificates';
 import { freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
 

@@ -11,7 +11,7 @@ import { deviceKey } from '../../../functions/adapters/dynamodb/keys';
 import { MERGE_PATCH } from '../../../functions/domain/patch';
 import { IDENTITY_SLOT } from '../../../functions/domain/slots';
 import { toLamassuDevice } from '../../../functions/lamassu/model';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { freshTable, startTestEngine } from '../../support/dynamo';
 import { busyDeviceKeepsItsLifecycle, byReference, DAY, lifecycleSetup } from '../../support/lifecycle';
 

@@ -9,7 +9,7 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { startEngine, type ChangeRecord } from '../../../local/engine';
+import { startEngine, type ChangeRecord } from '@device-manager/local-engine';
 import { clientFor, createTable, recordChanges, startHarness, type Harness } from './support';
 
 let h: Harness;

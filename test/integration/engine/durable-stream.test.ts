@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { startStreamFeed } from '../../../local/engine/stream-feed';
+import { startStreamFeed } from '@device-manager/local-engine/stream-feed';
 import { createTable, startHarness, type Harness } from './support';
 
 let dataDir: string;

@@ -10,7 +10,7 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { startEngine } from '../../../local/engine';
+import { startEngine } from '@device-manager/local-engine';
 import { createTable, queryIndex, startHarness, type Harness } from './support';
 
 const LAG = 60_000;

@@ -16,7 +16,7 @@ import {
   TransactionCanceledException,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
-import { startEngine, type Engine } from '../../../local/engine';
+import { startEngine, type Engine } from '@device-manager/local-engine';
 import { clientFor, createTable, queryIndex, scanAll } from './support';
 
 const S = (value: string) => ({ S: value });

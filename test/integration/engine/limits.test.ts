@@ -12,8 +12,8 @@ import {
   UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import type { WireItem } from '../../../local/engine/dynalite';
-import { itemSize as wireItemSize } from '../../../local/engine/limits';
+import type { WireItem } from '@device-manager/local-engine/dynalite';
+import { itemSize as wireItemSize } from '@device-manager/local-engine/limits';
 import { createTable, scanAll, startHarness, type Harness } from './support';
 
 let h: Harness;

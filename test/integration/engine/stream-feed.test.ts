@@ -9,7 +9,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { startStreamFeed, type StreamFeed, type StreamFeedOptions } from '../../../local/engine/stream-feed';
+import { startStreamFeed, type StreamFeed, type StreamFeedOptions } from '@device-manager/local-engine/stream-feed';
 import { createTable, startHarness, type Harness } from './support';
 
 let h: Harness;

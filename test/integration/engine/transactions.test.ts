@@ -12,7 +12,7 @@ import {
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { GetCommand, TransactGetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { IdempotencyCache } from '../../../local/engine/transactions';
+import { IdempotencyCache } from '@device-manager/local-engine/transactions';
 import { bySize } from '../../support/tier';
 import { createTable, queryIndex, recordChanges, scanAll, startHarness, type Harness } from './support';
 

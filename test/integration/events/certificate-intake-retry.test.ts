@@ -12,7 +12,7 @@ import { firstSeenOf, handler } from '../../../functions/handlers/events/certifi
 import { createServices, type Services, setServices } from '../../../functions/composition/composition';
 import { DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS, loadConfig } from '../../../functions/runtime/config';
 import { METRIC, metrics } from '../../../functions/runtime/observability';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { certificate } from '../../support/certificates';
 import { freshTable, startTestEngine } from '../../support/dynamo';
 

@@ -12,7 +12,7 @@ import { intake as handler } from '../../../functions/handlers/events/certificat
 import { createServices, type Services, setServices } from '../../../functions/composition/composition';
 import { loadConfig } from '../../../functions/runtime/config';
 import { METRIC, metrics } from '../../../functions/runtime/observability';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { certificate, newKeyPair } from '../../support/certificates';
 import { freshTable, startTestEngine, type TestTable } from '../../support/dynamo';
 

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ChangeFeed, CommittedWrite } from './change-feed';
+import { CONFLICT_MESSAGE, itemId, type ConflictTracker } from './conflicts';
 import {
   actions,
   actionValidations,
@@ -41,6 +42,8 @@ export interface TransactionContext {
   /** Probability (0..1) of cancelling a TransactWriteItems with TransactionConflict. */
   conflictRate: number;
   random: () => number;
+  /** The items of the transactions in flight, when conflicts are emulated (./conflicts.ts). */
+  conflicts: ConflictTracker;
 }
 
 type WriteKind = 'ConditionCheck' | 'Put' | 'Delete' | 'Update';
@@ -190,60 +193,66 @@ export async function transactWriteItems(ctx: TransactionContext, input: unknown
 
   if (typeof token === 'string' && ctx.tokens.begin(token, fingerprint) === 'replay') return {};
   try {
-    if (ctx.conflictRate > 0 && ctx.random() < ctx.conflictRate) {
+    const ids = prepared.map(({ table, key }) => itemId(table.TableName, key));
+    let conflicting = ctx.conflicts.conflicting(ids);
+    if (!conflicting.some(Boolean) && ctx.conflictRate > 0 && ctx.random() < ctx.conflictRate) {
       // Injected conflict: as if another transaction held one of the items.
       const victim = Math.floor(ctx.random() * prepared.length);
-      throw cancellation(
-        prepared.map((_, i) =>
-          i === victim
-            ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' }
-            : { Code: 'None' },
-        ),
-      );
+      conflicting = prepared.map((_, i) => i === victim);
     }
-    await withLocks(ctx.store, prepared, async () => {
-      const existing = await readItems(ctx.store, prepared);
-      const outcomes = await Promise.all(prepared.map((action, i) => evaluate(ctx.store, action, existing[i])));
-      if (outcomes.some((outcome) => outcome.reason)) {
-        throw cancellation(outcomes.map((outcome) => outcome.reason ?? { Code: 'None' }));
-      }
-      // The items as the transaction leaves them (or finds them, for deletes and condition checks).
-      checkTransactionSize(
-        outcomes.map((outcome, i) => outcome.write?.newItem ?? existing[i] ?? (prepared[i]!.data.Key as WireItem)),
-      );
-      const ops: BatchOperation[] = [];
-      const writes: CommittedWrite[] = [];
-      outcomes.forEach((outcome, i) => {
-        if (!outcome.write) return;
-        const action = prepared[i]!;
-        ops.push(...outcome.write.indexOps);
-        const itemKey = itemDbPrefix(action.table.TableName) + action.key;
-        ops.push(
-          outcome.write.newItem
-            ? { type: 'put', key: itemKey, value: outcome.write.newItem }
-            : { type: 'del', key: itemKey },
-        );
-        writes.push({ table: action.table, oldItem: existing[i], newItem: outcome.write.newItem });
-      });
-      // One atomic batch with the stream records; the promise form is tracked by dynalite's
-      // shutdown (stop waits for it).
-      const records = ctx.feed.prepare(writes);
-      ops.push(...records.ops);
-      try {
-        if (ops.length > 0) await ctx.store.db.batch(ops);
-      } catch (err) {
-        ctx.feed.abandoned(records);
-        throw err;
-      }
-      // Still under the locks: records of one item are emitted in commit order.
-      ctx.feed.committed(records);
-    });
+    if (conflicting.some(Boolean)) {
+      ctx.conflicts.counts.transactionsCancelled++;
+      throw conflictCancellation(conflicting);
+    }
+    // No await between the check above and the claim: nothing can slip in between.
+    await ctx.conflicts.during(ids, () => commit(ctx, prepared));
   } catch (err) {
     if (typeof token === 'string') ctx.tokens.abort(token);
     throw err;
   }
   if (typeof token === 'string') ctx.tokens.complete(token);
   return {};
+}
+
+/** Evaluates every action under the items' locks and writes all or nothing. */
+async function commit(ctx: TransactionContext, prepared: PreparedAction[]): Promise<void> {
+  await withLocks(ctx.store, prepared, async () => {
+    const existing = await readItems(ctx.store, prepared);
+    const outcomes = await Promise.all(prepared.map((action, i) => evaluate(ctx.store, action, existing[i])));
+    if (outcomes.some((outcome) => outcome.reason)) {
+      throw cancellation(outcomes.map((outcome) => outcome.reason ?? { Code: 'None' }));
+    }
+    // The items as the transaction leaves them (or finds them, for deletes and condition checks).
+    checkTransactionSize(
+      outcomes.map((outcome, i) => outcome.write?.newItem ?? existing[i] ?? (prepared[i]!.data.Key as WireItem)),
+    );
+    const ops: BatchOperation[] = [];
+    const writes: CommittedWrite[] = [];
+    outcomes.forEach((outcome, i) => {
+      if (!outcome.write) return;
+      const action = prepared[i]!;
+      ops.push(...outcome.write.indexOps);
+      const itemKey = itemDbPrefix(action.table.TableName) + action.key;
+      ops.push(
+        outcome.write.newItem
+          ? { type: 'put', key: itemKey, value: outcome.write.newItem }
+          : { type: 'del', key: itemKey },
+      );
+      writes.push({ table: action.table, oldItem: existing[i], newItem: outcome.write.newItem });
+    });
+    // One atomic batch with the stream records; the promise form is tracked by dynalite's
+    // shutdown (stop waits for it).
+    const records = ctx.feed.prepare(writes);
+    ops.push(...records.ops);
+    try {
+      if (ops.length > 0) await ctx.store.db.batch(ops);
+    } catch (err) {
+      ctx.feed.abandoned(records);
+      throw err;
+    }
+    // Still under the locks: records of one item are emitted in commit order.
+    ctx.feed.committed(records);
+  });
 }
 
 /** Handles a TransactGetItems request body. Reads under the items' locks, so the result is one consistent snapshot. */
@@ -257,6 +266,11 @@ export async function transactGetItems(ctx: TransactionContext, input: unknown):
     }
     return 'Get';
   });
+  const conflicting = ctx.conflicts.conflicting(prepared.map(({ table, key }) => itemId(table.TableName, key)));
+  if (conflicting.some(Boolean)) {
+    ctx.conflicts.counts.readsCancelled++;
+    throw conflictCancellation(conflicting);
+  }
   const found = await withLocks(ctx.store, prepared, () => readItems(ctx.store, prepared));
   checkTransactionSize(found.filter((item): item is WireItem => item !== undefined));
   const responses = prepared.map((action, i) => {
@@ -390,9 +404,9 @@ async function prepare(
           (kind === 'Get' ? db.validateKeyPaths(data._projection?.nestedPaths, table) : undefined));
     if (invalid) throw invalid;
     const key = db.createKey(kind === 'Put' ? data.Item : data.Key, table);
-    const itemId = `${table.TableName}\u0000${key}`;
-    if (seen.has(itemId)) throw validationError('Transaction request cannot include multiple operations on one item');
-    seen.add(itemId);
+    const id = itemId(table.TableName, key);
+    if (seen.has(id)) throw validationError('Transaction request cannot include multiple operations on one item');
+    seen.add(id);
     return { kind, data, table, key, returnOldOnFailure };
   });
 }
@@ -526,6 +540,15 @@ async function evaluate(store: Store, action: PreparedAction, existing: WireItem
   // Same order as dynalite's updateIndexes: stale index entries out, then the new ones in.
   recorded.indexOps = [...indexDeletes, ...indexPuts];
   return { write: recorded };
+}
+
+/** Cancellation with a TransactionConflict reason for each conflicting action, None for the others. */
+function conflictCancellation(conflicting: boolean[]): DynaliteError {
+  return cancellation(
+    conflicting.map((conflict) =>
+      conflict ? { Code: 'TransactionConflict', Message: CONFLICT_MESSAGE } : { Code: 'None' },
+    ),
+  );
 }
 
 function cancellation(reasons: CancellationReason[]): DynaliteError {

@@ -13,8 +13,10 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
 import { ChangeFeed, type ChangeRecord } from './change-feed';
+import { ConflictTracker, installWriteConflicts, type ConflictCounts, type ConflictMode } from './conflicts';
 import { actionValidations, createDynalite, db, type DynaliteError, type Store } from './dynalite';
 import { installIndexLag } from './index-lag';
+import { checkInternals, checkStore } from './internals';
 import { installSizeLimits } from './limits';
 import {
   DEFAULT_STREAM_RETENTION_MS,
@@ -26,7 +28,9 @@ import { isTableOperation, TableStatus } from './table-status';
 import { IdempotencyCache, transactGetItems, transactWriteItems, type TransactionContext } from './transactions';
 
 export type { ChangeRecord } from './change-feed';
+export { conflictModeFrom, conflictOptionsFrom, type ConflictCounts, type ConflictMode } from './conflicts';
 export type { DurableStream } from './stream-store';
+export { checkInternals, DynaliteInternalsMovedError, INTERNALS } from './internals';
 
 export interface EngineOptions {
   /** 0 or undefined = a free port. */
@@ -39,6 +43,17 @@ export interface EngineOptions {
    * 0..1: probability of cancelling a transaction with TransactionConflict (default 0), to exercise client retry code.
    */
   conflictRate?: number;
+  /**
+   * 'serialise' (default): requests on an item of a transaction in flight wait for it. 'emulate'
+   * (ENGINE_CONFLICTS=emulate of the local service): they are rejected as DynamoDB rejects them
+   * (TransactionConflict cancellation reasons, TransactionConflictException). See ./conflicts.ts.
+   */
+  conflicts?: ConflictMode;
+  /**
+   * With conflicts emulated, how long (ms) a transaction stays in flight at least, as DynamoDB's
+   * two-phase transactions take milliseconds (default 0: one event-loop turn). Tests widen it.
+   */
+  conflictWindowMs?: number;
   /**
    * Also emit MODIFY records for writes that leave an item unchanged (default false: DynamoDB
    * Streams writes no record for a PutItem/UpdateItem that changes no data).
@@ -68,6 +83,8 @@ export interface Engine {
    * The stored stream: records kept (in the store, with the writes) for the retention period, and consumer checkpoints.
    */
   stream: DurableStream;
+  /** Requests turned away with TransactionConflict since the start (a copy; emulated or injected conflicts). */
+  readonly conflicts: ConflictCounts;
   /** Stop the HTTP server and close the store cleanly (no data written before stop is lost). */
   stop(): Promise<void>;
 }
@@ -109,6 +126,9 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const indexLagMs = options.indexLagMs ?? 0;
   if (!(Number.isInteger(indexLagMs) && indexLagMs >= 0))
     throw new RangeError(`indexLagMs must be a non-negative integer, got ${indexLagMs}`);
+  // Before touching anything: a dynalite that moved one of the internals fails the start loudly.
+  checkInternals();
+  const conflicts = new ConflictTracker(options.conflicts ?? 'serialise', options.conflictWindowMs ?? 0);
   const host = options.host ?? '127.0.0.1';
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
 
@@ -123,6 +143,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     db.create = create;
   }
   if (!created) throw new Error('dynalite did not create its store through db.create (unexpected dynalite version?)');
+  checkStore(created);
   const store: Store = created;
   // LevelDB opens lazily; open now so that a locked or unreadable data folder fails the start.
   try {
@@ -144,7 +165,15 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       if (!stopping) console.error('[local-engine] trimming the stream failed', err);
     });
   const tables = new TableStatus(store);
-  const ctx: TransactionContext = { store, feed, tokens: new IdempotencyCache(), conflictRate, random: Math.random };
+  installWriteConflicts(store, conflicts);
+  const ctx: TransactionContext = {
+    store,
+    feed,
+    tokens: new IdempotencyCache(),
+    conflictRate,
+    random: Math.random,
+    conflicts,
+  };
 
   let stopping: Promise<void> | undefined;
   const [dynaliteListener] = server.listeners('request') as RequestListener[];
@@ -188,6 +217,9 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     port,
     onChange: (listener) => feed.subscribe(listener),
     stream,
+    get conflicts() {
+      return { ...conflicts.counts };
+    },
     stop() {
       // dynalite's close stops accepting connections, lets in-flight requests finish, then waits
       // for pending LevelDB operations and closes the store.
