@@ -120,6 +120,16 @@ export interface DeploymentConfig {
     readonly metadataKeys: readonly string[];
     /** What a decommission does to the identity certificate in AWS IoT (default INACTIVE). */
     readonly decommissionCertificateStatus?: 'INACTIVE' | 'REVOKED';
+    /**
+     * Calls per second the whole sync makes per AWS IoT API (`default` for the others): set them to the
+     * account's AWS IoT quotas. Default {@link DEFAULT_IOT_API_RATES}.
+     */
+    readonly apiRates?: Readonly<Record<string, number>>;
+    /**
+     * An identity certificate AWS IoT does not know: registered without a CA (`without-ca`, the
+     * default: multi-account / SNI mode), with its CA registered in AWS IoT (`with-ca`), or not (`none`).
+     */
+    readonly certificateRegistration?: 'without-ca' | 'with-ca' | 'none';
   };
   readonly auth: AuthConfig;
   /** Default route throttling of the API stage. */
@@ -204,6 +214,15 @@ export const LOG_RETENTION_DAYS = [
 
 /** AWS IoT allows 50 attributes on a typed thing; `status` and `dms_owner` take two. */
 const MAX_IOT_METADATA_KEYS = 48;
+/** A conservative rate per AWS IoT API for the whole deployment, below the default account quotas. */
+export const DEFAULT_IOT_API_RATES: Readonly<Record<string, number>> = { default: 10 };
+const isApiRates = (v: unknown) =>
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  Object.entries(v).every(
+    ([api, rate]) => /^[A-Za-z]{1,64}$/.test(api) && typeof rate === 'number' && rate > 0 && rate <= 10_000,
+  );
 
 type Kind = 'string' | 'integer' | 'json';
 
@@ -389,6 +408,14 @@ const SETTINGS_SCHEMA = settingsObject({
     decommissionCertificateStatus: valid<'INACTIVE' | 'REVOKED'>(
       (v) => v === 'INACTIVE' || v === 'REVOKED',
       "'INACTIVE' or 'REVOKED'",
+    ).optional(),
+    apiRates: valid<Record<string, number>>(
+      isApiRates,
+      'calls per second by AWS IoT API name (letters) or default, each > 0 and ≤ 10000',
+    ).optional(),
+    certificateRegistration: valid<'without-ca' | 'with-ca' | 'none'>(
+      (v) => v === 'without-ca' || v === 'with-ca' || v === 'none',
+      "'without-ca', 'with-ca' or 'none'",
     ).optional(),
   }),
   auth: authSchema,
@@ -581,6 +608,10 @@ export function parseConfig(raw: unknown): DeploymentConfig {
           enabled: input.iotSync.enabled ?? d.iotSync.enabled,
           metadataKeys: [...((input.iotSync.metadataKeys as string[] | undefined) ?? [])],
           ...(iotStatus === undefined ? {} : { decommissionCertificateStatus: iotStatus }),
+          ...(input.iotSync.apiRates === undefined ? {} : { apiRates: { ...input.iotSync.apiRates } }),
+          ...(input.iotSync.certificateRegistration === undefined
+            ? {}
+            : { certificateRegistration: input.iotSync.certificateRegistration }),
         }
       : d.iotSync,
     auth,

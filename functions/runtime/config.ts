@@ -53,6 +53,8 @@ export interface ServiceConfig {
   renewalDefaults: RenewalSettings;
   /** LAMASSU_EVENTS=true: device events record whole devices, for the Lamassu-typed events. */
   lamassuEvents: boolean;
+  /** IOT_SYNC_ENABLED=true: the IoT sync keeps a state per device, shown as `iot` by GET /v2/devices/{id}. */
+  iotSyncEnabled: boolean;
   /** Seconds a blind write keeps retrying lost version races before answering 503 (VERSION_RETRY_SECONDS). */
   versionRetrySeconds: number;
 }
@@ -173,6 +175,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     dueShards: intSetting(env, INT_SETTINGS.dueShards),
     renewalDefaults: renewalDefaults(env),
     lamassuEvents: env.LAMASSU_EVENTS === 'true',
+    iotSyncEnabled: env.IOT_SYNC_ENABLED === 'true',
     versionRetrySeconds: intVar(env, 'VERSION_RETRY_SECONDS', DEFAULT_BACKOFF.budgetMs / 1000, 1, 60),
   };
 }
@@ -242,6 +245,24 @@ export interface IotSyncConfig {
   accountId?: string;
   /** Points the IoT client elsewhere; locally, unset means a dry run. */
   iotEndpoint?: string;
+  /** An identity certificate AWS IoT does not know: registered without a CA (default), with its CA, or not. */
+  certificateRegistration: 'without-ca' | 'with-ca' | 'none';
+  /** Calls per second this function instance makes, per AWS IoT API (`default` for the rest); IOT_API_RATES. */
+  apiRates: Record<string, number>;
+}
+
+/** `Api=rate,Api=rate,default=rate` (IOT_API_RATES: calls per second per AWS IoT API) as rates. */
+export function parseApiRates(text: string): Record<string, number> {
+  const rates: Record<string, number> = {};
+  for (const entry of text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const match = /^([A-Za-z]+)=(\d+(?:\.\d+)?)$/.exec(entry);
+    if (!match) throw new Error(`'${entry}' is not <Api>=<calls per second>`);
+    rates[match[1]!] = Number(match[2]);
+  }
+  return rates;
 }
 
 export function loadIotSyncConfig(env: Env = process.env): IotSyncConfig {
@@ -261,8 +282,19 @@ export function loadIotSyncConfig(env: Env = process.env): IotSyncConfig {
   const accountId = env.AWS_ACCOUNT_ID || undefined;
   if (accountId !== undefined && !/^\d{12}$/.test(accountId))
     throw new ConfigError('AWS_ACCOUNT_ID', `must be 12 digits, got '${accountId}'`);
+  const registration = env.IOT_CERTIFICATE_REGISTRATION || 'without-ca';
+  if (registration !== 'without-ca' && registration !== 'with-ca' && registration !== 'none')
+    throw new ConfigError('IOT_CERTIFICATE_REGISTRATION', `must be without-ca, with-ca or none, got '${registration}'`);
+  let apiRates: Record<string, number>;
+  try {
+    apiRates = parseApiRates(env.IOT_API_RATES ?? '');
+  } catch (error) {
+    throw new ConfigError('IOT_API_RATES', (error as Error).message);
+  }
   return {
     enabled: env.IOT_SYNC_ENABLED === 'true',
+    apiRates,
+    certificateRegistration: registration,
     metadataKeys,
     thingTypeName,
     decommissionCertificateStatus: status,
