@@ -3,10 +3,6 @@
  * after page 1 Lamassu's SDK sends only `bookmark` (and `sort_mode=asc`, whatever page 1 used), so a
  * v1 bookmark carries the whole query with the position, signed with the bookmark secret.
  */
-import { array, enum as enumOf, literal, number, object, record, strictObject, string, union, unknown } from 'zod';
-
-// Only the builders used: a `z` namespace import would bundle all of zod (see domain/schemas.ts).
-const z = { array, enum: enumOf, literal, number, object, record, strictObject, string, union, unknown };
 import type { DeviceStats, Page } from '../app/ports';
 import { DEVICE_STATUSES, type Device } from '../domain/device';
 import { InvalidBookmarkError, QueryTooBroadError, ValidationError, type FieldProblem } from '../domain/errors';
@@ -31,6 +27,20 @@ import {
   matchesJsonPath,
   select,
 } from './jsonpath';
+import {
+  array,
+  enum as enumOf,
+  int,
+  literal,
+  maximum,
+  maxLength,
+  minimum,
+  number,
+  optional,
+  strictObject,
+  string,
+  union,
+} from '../domain/zod-mini';
 import { toLamassuDevice, toLamassuSlot, translateCriterion } from './model';
 import { withJsonText } from '../domain/json-text';
 import { turnPauser } from '../runtime/turns';
@@ -54,22 +64,22 @@ interface Position {
   o?: number;
 }
 
-const positionSchema = z.strictObject({
-  q: z.strictObject({
-    criteria: z.array(z.strictObject({ field: z.string(), operand: z.string(), value: z.string() })).max(50),
-    jsonpath: z
-      .array(z.strictObject({ field: z.enum(['metadata', 'identity_slot']), expression: z.string().max(500) }))
-      .max(20),
-    sort: z.union([
-      z.strictObject({ field: z.enum(SORT_FIELDS) }),
-      z.strictObject({ field: z.literal('metadata'), expression: z.string().max(500) }),
-      z.strictObject({ field: z.enum(['dms_owner', 'status']) }),
+const positionSchema = strictObject({
+  q: strictObject({
+    criteria: array(strictObject({ field: string(), operand: string(), value: string() })).check(maxLength(50)),
+    jsonpath: array(
+      strictObject({ field: enumOf(['metadata', 'identity_slot']), expression: string().check(maxLength(500)) }),
+    ).check(maxLength(20)),
+    sort: union([
+      strictObject({ field: enumOf(SORT_FIELDS) }),
+      strictObject({ field: literal('metadata'), expression: string().check(maxLength(500)) }),
+      strictObject({ field: enumOf(['dms_owner', 'status']) }),
     ]),
-    sortMode: z.enum(['asc', 'desc']),
-    pageSize: z.number().int().min(1).max(MAX_PAGE_SIZE),
+    sortMode: enumOf(['asc', 'desc']),
+    pageSize: number().check(int(), minimum(1), maximum(MAX_PAGE_SIZE)),
   }),
-  b: z.string().max(4096).optional(),
-  o: z.number().int().min(0).optional(),
+  b: optional(string().check(maxLength(4096))),
+  o: optional(number().check(int(), minimum(0))),
 });
 
 /** Signs and verifies v1 bookmarks (the bookmark codec of the v2 lists, under its own query name). */
