@@ -36,6 +36,8 @@ import {
   startLocalEventSink,
 } from './event-sink';
 import { dryRunIotRegistry } from './iot-dry-run';
+import { createDocumentClient } from '../functions/adapters/dynamodb/client';
+import { iotSyncStateStore } from '../functions/adapters/dynamodb/iot-sync-state';
 import type { LocalRoute } from './server';
 
 export const LOCAL_EVENTS_PATH = '/_local/events';
@@ -147,6 +149,10 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
         { ...iotConfig, region },
         { partition: 'aws', account: LOCAL_ACCOUNT },
         services.repository,
+        iotSyncStateStore({
+          client: createDocumentClient({ region, endpoint: engine?.endpoint ?? env.DYNAMODB_ENDPOINT }),
+          tableName,
+        }),
         iotConfig.iotEndpoint ? undefined : dryRunIotRegistry(say),
       ),
     });

@@ -1,9 +1,10 @@
 /**
  * A dry-run AWS IoT registry for the local service: things and certificate statuses live in memory,
- * and every call that would change AWS IoT is logged instead. Certificates are treated as registered
- * (so the attach, revoke and detach the sync would do are shown). Set IOT_ENDPOINT to call a real
- * endpoint instead.
+ * and every call that would change AWS IoT is logged instead. A certificate is unknown until the sync
+ * registers it (so the registration, attach, revoke and detach it would do are shown). Set
+ * IOT_ENDPOINT to call a real endpoint instead.
  */
+import { X509Certificate } from 'node:crypto';
 import type { IotCertificateStatus, IotRegistry, IotThing } from '../functions/app/ports';
 
 export function dryRunIotRegistry(say: (line: string) => void): IotRegistry & { things: Map<string, IotThing> } {
@@ -40,7 +41,16 @@ export function dryRunIotRegistry(say: (line: string) => void): IotRegistry & { 
       });
     },
     async describeCertificate(id) {
-      return { id, status: certificates.get(id) ?? 'ACTIVE' };
+      const status = certificates.get(id);
+      return status ? { id, status } : undefined;
+    },
+    async registerCertificate(pem, withCa) {
+      // AWS IoT names a certificate by the SHA-256 of its DER, as the registry does.
+      const id = new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
+      log(withCa ? 'RegisterCertificate' : 'RegisterCertificateWithoutCA', { certificateId: id, status: 'ACTIVE' });
+      if (certificates.has(id)) return 'exists';
+      certificates.set(id, 'ACTIVE');
+      return { id };
     },
     async updateCertificate(id, status) {
       log('UpdateCertificate', { certificateId: id, newStatus: status });

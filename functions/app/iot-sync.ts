@@ -5,14 +5,24 @@
  * The sync reconciles from the device as stored, not from the event that triggered it: the queue in
  * front of it does not keep order and delivers at least once, so reading the current device makes a
  * late, repeated or out-of-order message harmless (it re-applies the current state). Every call is
- * idempotent: an existing thing is updated, an attached principal attached again, a certificate
- * already in its target status left alone.
+ * idempotent: an existing thing is updated, a registered certificate counts as registered, one already
+ * in its target status is left alone. What the sync did is stored per device (IotSyncState), so a call
+ * whose effect is in place is not made again, and a superseded certificate is known without the event.
  */
+import { createHash } from 'node:crypto';
 import type { Device, JsonValue } from '../domain/device';
 import { IotVersionConflictError } from '../domain/errors';
-import { IDENTITY_SLOT } from '../domain/slots';
+import { IDENTITY_SLOT, type SlotVersion } from '../domain/slots';
 import { metadataAt } from '../domain/filters';
-import type { DeviceStore, IotRegistry, IotThing, SlotVersionStore } from './ports';
+import type {
+  DeviceStore,
+  IotCertificate,
+  IotRegistry,
+  IotSyncState,
+  IotSyncStateStore,
+  IotThing,
+  SlotVersionStore,
+} from './ports';
 
 /** AWS IoT thing attribute values: at most 800 of these characters. */
 const ATTRIBUTE_VALUE_FORBIDDEN = /[^a-zA-Z0-9_.,@/:#=[\]-]/g;
@@ -74,12 +84,23 @@ export interface IotSyncSettings {
   thingTypeName?: string;
   maxAttributes: number;
   decommissionCertificateStatus: 'INACTIVE' | 'REVOKED';
+  /**
+   * What the sync does with an identity certificate AWS IoT does not know: register it without a CA
+   * (multi-account / SNI mode), with its CA (registered in AWS IoT), or nothing (it is logged).
+   */
+  certificateRegistration: CertificateRegistration;
 }
+
+export const CERTIFICATE_REGISTRATIONS = ['without-ca', 'with-ca', 'none'] as const;
+export type CertificateRegistration = (typeof CERTIFICATE_REGISTRATIONS)[number];
 
 export interface IotSyncDeps {
   devices: Pick<DeviceStore, 'get'> & Pick<SlotVersionStore, 'getSlotVersion'>;
   iot: IotRegistry;
   settings: IotSyncSettings;
+  /** What the sync last did per device: lets it skip calls whose effect is in place (without it, all are made). */
+  states?: IotSyncStateStore;
+  now?: () => Date;
   /** Re-reads after a thing version conflict. */
   maxVersionRetries?: number;
   log?: (message: string, detail: Record<string, unknown>) => void;
@@ -94,16 +115,28 @@ export interface IotSyncReport {
   deviceId: string;
   thingName: string;
   thing: 'created' | 'updated' | 'unchanged' | 'device-not-found';
-  certificate: 'attached' | 'revoked' | 'decommissioned' | 'not-registered' | 'none';
+  certificate: 'attached' | 'on-hold' | 'revoked' | 'decommissioned' | 'not-registered' | 'unchanged' | 'none';
   /** Certificate ARNs detached from the thing. */
   detached: string[];
+  /** The identity certificate was registered in AWS IoT by this sync. */
+  registered?: boolean;
 }
 
 export type IotSync = ReturnType<typeof iotSync>;
 
-export function iotSync({ devices, iot, settings, maxVersionRetries = 5, log = () => undefined }: IotSyncDeps) {
-  const certificateArn = (id: string) =>
-    `arn:${settings.partition}:iot:${settings.region}:${settings.accountId}:cert/${id}`;
+export function iotSync({
+  devices,
+  iot,
+  settings,
+  states,
+  now = () => new Date(),
+  maxVersionRetries = 5,
+  log = () => undefined,
+}: IotSyncDeps) {
+  const iotArn = (resource: string) =>
+    `arn:${settings.partition}:iot:${settings.region}:${settings.accountId}:${resource}`;
+  const certificateArn = (id: string) => iotArn(`cert/${id}`);
+  const thingArn = (name: string) => iotArn(`thing/${name}`);
   const managed = managedKeys(settings.metadataKeys, settings.maxAttributes);
 
   /** The attribute changes that make `thing` match `desired` (merge semantics: '' removes). */
@@ -141,13 +174,135 @@ export function iotSync({ devices, iot, settings, maxVersionRetries = 5, log = (
     throw new IotVersionConflictError(name);
   }
 
-  async function identityFingerprint(device: Device, version: number): Promise<string | undefined> {
+  async function identityVersion(device: Device, version: number): Promise<SlotVersion | undefined> {
     const stored = await devices.getSlotVersion(device.id, IDENTITY_SLOT, version);
-    return stored?.certificate?.sha256_fingerprint;
+    return stored?.certificate?.sha256_fingerprint ? stored : undefined;
+  }
+
+  /**
+   * What a superseded certificate becomes in AWS IoT: the decommission setting (INACTIVE by default),
+   * or REVOKED when the registry revoked that version for good (its key is not to be trusted again).
+   */
+  const supersededTarget = (version: SlotVersion): 'INACTIVE' | 'REVOKED' =>
+    version.status === 'REVOKED' && version.revocation_reason !== 'CertificateHold'
+      ? 'REVOKED'
+      : settings.decommissionCertificateStatus;
+
+  /** What the certificate of the device should be in AWS IoT, from the stored device and its active version. */
+  function certificateGoal(device: Device, active: SlotVersion): CertificateGoal {
+    if (device.status === 'DECOMMISSIONED')
+      return { status: settings.decommissionCertificateStatus, attached: false, outcome: 'decommissioned' };
+    if (device.identity?.status === 'REVOKED') {
+      // A hold is temporary: INACTIVE, which its release undoes; any other reason is final (REVOKED).
+      const onHold = active.revocation_reason === 'CertificateHold';
+      return { status: onHold ? 'INACTIVE' : 'REVOKED', outcome: onHold ? 'on-hold' : 'revoked' };
+    }
+    return { status: 'ACTIVE', attached: true, outcome: 'attached' };
+  }
+
+  /** The certificates to take out of service: superseded versions named by the events, and the one last synced. */
+  async function supersededCertificates(
+    device: Device,
+    fingerprint: string,
+    hinted: ReadonlySet<number>,
+    previous: IotSyncState | undefined,
+  ): Promise<Map<string, 'INACTIVE' | 'REVOKED'>> {
+    const targets = new Map<string, 'INACTIVE' | 'REVOKED'>();
+    for (const version of hinted) {
+      if (version === device.identity?.active_version) continue;
+      const superseded = await identityVersion(device, version);
+      const old = superseded?.certificate?.sha256_fingerprint;
+      if (superseded && old && old !== fingerprint) targets.set(old, supersededTarget(superseded));
+    }
+    const last = previous?.certificate_id;
+    if (last && last !== fingerprint && !targets.has(last)) targets.set(last, settings.decommissionCertificateStatus);
+    return targets;
+  }
+
+  /** Brings the identity certificate to its goal; returns what AWS IoT then holds. */
+  async function syncCertificate(
+    name: string,
+    device: Device,
+    deviceId: string,
+    active: SlotVersion,
+    fingerprint: string,
+    report: IotSyncReport,
+  ): Promise<Pick<IotSyncState, 'certificate_id' | 'certificate_arn' | 'certificate_status' | 'attached'>> {
+    const goal = certificateGoal(device, active);
+    const arn = certificateArn(fingerprint);
+    const certificate =
+      (await iot.describeCertificate(fingerprint)) ?? (await registerCertificate(deviceId, active, goal, report));
+    if (!certificate) {
+      log('iot-sync: the identity certificate is not registered in AWS IoT; not attached', {
+        deviceId,
+        certificateId: fingerprint,
+        registration: settings.certificateRegistration,
+      });
+      report.certificate = 'not-registered';
+      return {};
+    }
+    let status = certificate.status;
+    // REVOKED is final in AWS IoT: a revoked certificate stays revoked whatever the goal.
+    if (status === 'REVOKED' && goal.status !== 'REVOKED')
+      log('iot-sync: the identity certificate is REVOKED in AWS IoT, which is final', {
+        deviceId,
+        certificateId: fingerprint,
+      });
+    else if (status !== goal.status) {
+      await iot.updateCertificate(fingerprint, goal.status);
+      status = goal.status;
+    }
+    if (goal.attached === true) await iot.attachPrincipal(name, arn);
+    if (goal.attached === false) {
+      await iot.detachPrincipal(name, arn);
+      report.detached.push(arn);
+    }
+    report.certificate = goal.outcome;
+    return {
+      certificate_id: fingerprint,
+      certificate_arn: arn,
+      certificate_status: status,
+      ...(goal.attached === undefined ? {} : { attached: goal.attached }),
+    };
+  }
+
+  /**
+   * Registers a certificate AWS IoT does not know, when the setting says so and the device is to use it
+   * (a revoked or decommissioned device's certificate is not registered just to be disabled).
+   */
+  async function registerCertificate(
+    deviceId: string,
+    active: SlotVersion,
+    goal: CertificateGoal,
+    report: IotSyncReport,
+  ): Promise<IotCertificate | undefined> {
+    const pem = active.certificate?.pem;
+    if (settings.certificateRegistration === 'none' || goal.status !== 'ACTIVE' || !pem) return undefined;
+    const registered = await iot.registerCertificate(pem, settings.certificateRegistration === 'with-ca');
+    report.registered = true;
+    if (registered === 'exists') return iot.describeCertificate(active.certificate!.sha256_fingerprint);
+    if (registered.id !== active.certificate!.sha256_fingerprint)
+      log('iot-sync: AWS IoT named the registered certificate differently than its fingerprint', {
+        deviceId,
+        certificateId: registered.id,
+      });
+    return { id: registered.id, status: 'ACTIVE' };
+  }
+
+  /** Whether the state says AWS IoT already holds the certificate's goal (so no call is needed). */
+  function inPlace(previous: IotSyncState | undefined, fingerprint: string, goal: CertificateGoal): boolean {
+    return (
+      previous?.certificate_id === fingerprint &&
+      previous.certificate_status === goal.status &&
+      (goal.attached === undefined || previous.attached === goal.attached)
+    );
   }
 
   return {
-    /** Makes the device's thing and identity certificate in AWS IoT match the stored device. */
+    /**
+     * Makes the device's thing and identity certificate in AWS IoT match the stored device, calling
+     * only what the stored sync state does not show in place, and records what it did.
+     */
     async syncDevice(deviceId: string, hints: SyncHints = {}): Promise<IotSyncReport> {
       const name = thingNameOf(deviceId);
       const report: IotSyncReport = {
@@ -162,54 +317,71 @@ export function iotSync({ devices, iot, settings, maxVersionRetries = 5, log = (
         log('iot-sync: device not found; nothing to sync', { deviceId });
         return { ...report, thing: 'device-not-found' };
       }
-      report.thing = await ensureThing(name, thingAttributesOf(device, settings.metadataKeys, settings.maxAttributes));
+      const hinted = new Set(hints.supersededIdentityVersions ?? []);
+      const previous = await states?.get(deviceId);
+      // Nothing changed since the last successful sync (a repeated or late message): no AWS IoT call.
+      if (previous && previous.device_version >= device.version && !previous.last_error && hinted.size === 0)
+        return { ...report, certificate: 'unchanged' };
 
-      const identity = device.identity;
-      if (!identity || identity.type !== 'x509') return report;
-      const fingerprint = await identityFingerprint(device, identity.active_version);
-      if (!fingerprint) return report;
+      const base: IotSyncState = {
+        device_version: previous?.device_version ?? 0,
+        thing_name: name,
+        thing_arn: thingArn(name),
+        attributes_digest: previous?.attributes_digest ?? '',
+        last_sync: now().toISOString(),
+      };
+      try {
+        const desired = thingAttributesOf(device, settings.metadataKeys, settings.maxAttributes);
+        const digest = digestOf(desired, settings.thingTypeName);
+        if (previous?.attributes_digest !== digest) report.thing = await ensureThing(name, desired);
+        const next: IotSyncState = { ...base, device_version: device.version, attributes_digest: digest };
 
-      // The principal is the active identity certificate: one just superseded is detached.
-      for (const version of new Set(hints.supersededIdentityVersions ?? [])) {
-        if (version === identity.active_version) continue;
-        const old = await identityFingerprint(device, version);
-        if (!old || old === fingerprint || !(await iot.describeCertificate(old))) continue;
-        await iot.detachPrincipal(name, certificateArn(old));
-        report.detached.push(certificateArn(old));
+        const identity = device.identity;
+        const active = identity?.type === 'x509' ? await identityVersion(device, identity.active_version) : undefined;
+        const fingerprint = active?.certificate?.sha256_fingerprint;
+        if (active && fingerprint) {
+          // The principal is the active identity certificate: one superseded is deactivated (its key may
+          // have leaked: that is often why a device is re-provisioned) and detached.
+          for (const [old, target] of await supersededCertificates(device, fingerprint, hinted, previous)) {
+            const registered = await iot.describeCertificate(old);
+            if (!registered) continue;
+            if (registered.status !== target && registered.status !== 'REVOKED')
+              await iot.updateCertificate(old, target);
+            await iot.detachPrincipal(name, certificateArn(old));
+            report.detached.push(certificateArn(old));
+          }
+          if (inPlace(previous, fingerprint, certificateGoal(device, active))) {
+            report.certificate = 'unchanged';
+            const { certificate_id, certificate_arn, certificate_status, attached } = previous!;
+            Object.assign(next, { certificate_id, certificate_arn, certificate_status, attached });
+          } else Object.assign(next, await syncCertificate(name, device, deviceId, active, fingerprint, report));
+        }
+        await states?.put(deviceId, next);
+        return report;
+      } catch (error) {
+        // Recorded for the operator (GET /v2/devices/{id}: iot.last_error); the state version stays, so it is retried.
+        const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        const failed: IotSyncState = previous ? { ...previous, last_sync: base.last_sync } : base;
+        await states?.put(deviceId, { ...failed, last_error: message.slice(0, 1000) }).catch(() => undefined);
+        throw error;
       }
-
-      const certificate = await iot.describeCertificate(fingerprint);
-      if (!certificate) {
-        log('iot-sync: the identity certificate is not registered in AWS IoT; not attached', {
-          deviceId,
-          certificateId: fingerprint,
-        });
-        return { ...report, certificate: 'not-registered' };
-      }
-      const arn = certificateArn(fingerprint);
-      if (device.status === 'DECOMMISSIONED') {
-        const target = settings.decommissionCertificateStatus;
-        // REVOKED is final in AWS IoT: a revoked certificate stays revoked whatever the target.
-        if (certificate.status !== target && certificate.status !== 'REVOKED')
-          await iot.updateCertificate(fingerprint, target);
-        await iot.detachPrincipal(name, arn);
-        report.detached.push(arn);
-        return { ...report, certificate: 'decommissioned' };
-      }
-      if (identity.status === 'REVOKED') {
-        if (certificate.status !== 'REVOKED') await iot.updateCertificate(fingerprint, 'REVOKED');
-        return { ...report, certificate: 'revoked' };
-      }
-      if (certificate.status === 'REVOKED') {
-        // A released hold: the registry's certificate is valid again, but the sync never re-activates one in AWS IoT.
-        log(
-          'iot-sync: the identity certificate is REVOKED in AWS IoT; ' +
-            'it stays so (re-activate it deliberately if intended)',
-          { deviceId, certificateId: fingerprint },
-        );
-      }
-      await iot.attachPrincipal(name, arn);
-      return { ...report, certificate: 'attached' };
     },
   };
+}
+
+interface CertificateGoal {
+  status: 'ACTIVE' | 'INACTIVE' | 'REVOKED';
+  /** true: the thing's principal; false: detached; undefined: left as it is. */
+  attached?: boolean;
+  outcome: IotSyncReport['certificate'];
+}
+
+/** A digest of the thing attributes and type: equal digests, nothing to update. */
+export function digestOf(attributes: Record<string, string>, thingTypeName: string | undefined): string {
+  const sorted = Object.keys(attributes)
+    .sort()
+    .map((k) => [k, attributes[k]]);
+  return createHash('sha256')
+    .update(JSON.stringify([thingTypeName ?? null, sorted]))
+    .digest('base64url');
 }

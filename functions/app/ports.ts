@@ -314,10 +314,43 @@ export interface IotRegistry {
     thingTypeName?: string,
   ): Promise<void>;
   describeCertificate(id: string): Promise<IotCertificate | undefined>;
-  updateCertificate(id: string, status: 'INACTIVE' | 'REVOKED'): Promise<void>;
+  /**
+   * Registers a device certificate, ACTIVE: with its CA (registered in AWS IoT, found by the issuer) or
+   * without one (multi-account / SNI mode). 'exists' when it is registered already.
+   */
+  registerCertificate(pem: string, withCa: boolean): Promise<{ id: string } | 'exists'>;
+  updateCertificate(id: string, status: 'ACTIVE' | 'INACTIVE' | 'REVOKED'): Promise<void>;
   attachPrincipal(thingName: string, principal: string): Promise<void>;
   /** A principal that is not attached (or no longer exists) counts as detached. */
   detachPrincipal(thingName: string, principal: string): Promise<void>;
+}
+
+/**
+ * What the IoT sync last did for a device (docs/api.md, AWS IoT Core registry sync): what lets it skip
+ * the calls whose effect is in place, and what `GET /v2/devices/{id}` shows as `iot`.
+ */
+export interface IotSyncState {
+  /** The device version the sync last brought AWS IoT to (a failed sync keeps the previous one). */
+  device_version: number;
+  thing_name: string;
+  thing_arn: string;
+  /** Digest of the thing attributes and type last applied. */
+  attributes_digest: string;
+  /** The identity certificate AWS IoT holds for the device, its status there, and whether it is attached. */
+  certificate_id?: string;
+  certificate_arn?: string;
+  certificate_status?: IotCertificateStatus;
+  attached?: boolean;
+  /** ISO time of the last sync attempt that reached AWS IoT. */
+  last_sync: string;
+  /** The last failure, cleared by the next success. */
+  last_error?: string;
+}
+
+export interface IotSyncStateStore {
+  get(deviceId: string): Promise<IotSyncState | undefined>;
+  /** Stores the state unless a newer device version is stored already (a late sync never rolls it back). */
+  put(deviceId: string, state: IotSyncState): Promise<void>;
 }
 
 /** A revocation asked of the CA (Lamassu's UpdateCertificateStatusBody plus the serial it is for). */

@@ -18,6 +18,7 @@ import { createDeletion, deletion } from './deletion';
 import { createDevices, devices } from './devices';
 import { createGroups, groups } from './groups';
 import { createInsights, insights } from './insights';
+import { createIotStates, iotStates } from './iot-states';
 import { createDms, dms } from './policies';
 import { createDeviceRepository, createPolicyRepository, deviceRepository, policyRepository } from './repositories';
 
@@ -41,6 +42,7 @@ function servicesOver(context: TableContext): Services {
     insights: createInsights(context, repository),
     deletion: createDeletion(context, repository),
     bookmarks: context.bookmarks,
+    iotStates: createIotStates(context),
   };
 }
 
@@ -59,5 +61,6 @@ export function services(): Services {
     groups: groups(),
     insights: insights(),
     deletion: deletion(),
+    iotStates: iotStates(),
   };
 }

@@ -3,9 +3,12 @@
  * client, kept apart so that no other function loads the IoT client.
  */
 import { iotSync, type IotSync } from '../app/iot-sync';
-import type { DeviceRepository, IotRegistry } from '../app/ports';
+import type { DeviceRepository, IotRegistry, IotSyncStateStore } from '../app/ports';
+import { iotSyncStateStore } from '../adapters/dynamodb/iot-sync-state';
 import { createIotClient } from '../adapters/iot/client';
 import { iotRegistry } from '../adapters/iot/iot-registry';
+import { pacer } from '../adapters/iot/pacer';
+import { tableContext } from './context';
 import { deviceRepository } from './repositories';
 import {
   ConfigError,
@@ -27,13 +30,16 @@ export function createIotSync(
   config: IotSyncConfig,
   owner: ArnOwner,
   devices: DeviceRepository,
+  states: IotSyncStateStore,
   iot?: IotRegistry,
 ): IotSync {
   if (!config.region) throw new ConfigError('AWS_REGION', 'is required for certificate ARNs');
   const log = (message: string, detail: Record<string, unknown>) => logger.info(message, detail);
+  const client = () => createIotClient({ region: config.region, endpoint: config.iotEndpoint });
   return iotSync({
     devices,
-    iot: iot ?? iotRegistry({ client: createIotClient({ region: config.region, endpoint: config.iotEndpoint }), log }),
+    states,
+    iot: iot ?? iotRegistry({ client: client(), log, pacer: pacer({ rates: config.apiRates }) }),
     settings: {
       partition: owner.partition,
       region: config.region,
@@ -42,6 +48,7 @@ export function createIotSync(
       thingTypeName: config.thingTypeName,
       maxAttributes: config.thingTypeName ? IOT_MAX_ATTRIBUTES_TYPED : IOT_MAX_ATTRIBUTES_UNTYPED,
       decommissionCertificateStatus: config.decommissionCertificateStatus,
+      certificateRegistration: config.certificateRegistration,
     },
     log,
   });
@@ -53,7 +60,9 @@ let currentIotSync: { config: IotSyncConfig; sync: IotSync } | undefined;
 export function iotSyncService(owner: ArnOwner): { config: IotSyncConfig; sync: IotSync } {
   if (!currentIotSync) {
     const config = loadIotSyncConfig();
-    currentIotSync = { config, sync: createIotSync(config, owner, deviceRepository()) };
+    const { client, config: table } = tableContext();
+    const states = iotSyncStateStore({ client, tableName: table.tableName });
+    currentIotSync = { config, sync: createIotSync(config, owner, deviceRepository(), states) };
   }
   return currentIotSync;
 }

@@ -8,6 +8,7 @@ import { groupCriterionSchema } from './group-schemas';
 import { idSchema, metadataSchema, renewalSettingsSchema } from './schemas';
 import {
   array,
+  boolean,
   enum as enumOf,
   int,
   iso,
@@ -50,6 +51,27 @@ export const deviceSchema = object({
     meta({ description: 'The 20 most recent events, keyed by timestamp.' }),
   ),
   version: integer().check(meta({ description: 'Optimistic-concurrency version; also sent as ETag.' })),
+  iot: optional(
+    object({
+      thing_name: string(),
+      thing_arn: string(),
+      certificate_id: optional(string()),
+      certificate_arn: optional(string()),
+      certificate_status: optional(string()).check(
+        meta({ description: 'In AWS IoT, as the sync last set or read it.' }),
+      ),
+      attached: optional(boolean()).check(meta({ description: "Whether the certificate is the thing's principal." })),
+      synced_version: integer().check(meta({ description: 'The device version AWS IoT was last brought to.' })),
+      last_sync: iso.datetime(),
+      last_error: optional(string()).check(meta({ description: 'The last failure; cleared by the next success.' })),
+    }),
+  ).check(
+    meta({
+      description:
+        'Read-only, GET /v2/devices/{id} only, with the AWS IoT sync (setting iotSync): what the sync last did ' +
+        'for the device.',
+    }),
+  ),
 }).check(meta({ id: 'Device' }));
 
 export const deviceEventSchema = object({

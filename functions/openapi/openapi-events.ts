@@ -123,12 +123,16 @@ export const EVENTS_DOCUMENT = {
       "characters outside [a-zA-Z0-9_.,@/:#=[]-] become '_', at " +
       'most 800 characters; a metadata key that is absent removes ' +
       'its attribute.',
-    'The identity certificate (id = SHA-256 of its DER) is attached ' +
-      "as the thing's principal when it is registered in AWS IoT; " +
-      'a superseded one is detached. A revoked identity makes it ' +
-      'REVOKED in AWS IoT; decommission makes it INACTIVE (or REVOKED, ' +
+    'The identity certificate (id = SHA-256 of its DER) is registered ' +
+      'when AWS IoT does not know it (iotSync.certificateRegistration: ' +
+      'without-ca by default, with-ca, none) and attached as the ' +
+      "thing's principal; a superseded one is set INACTIVE (or REVOKED) " +
+      'and detached. A revoked identity makes it REVOKED in AWS IoT ' +
+      '(CertificateHold: INACTIVE, ACTIVE again on release); ' +
+      'decommission makes it INACTIVE (or REVOKED, ' +
       'iotSync.decommissionCertificateStatus) and detaches it; the ' +
-      'thing is kept with status DECOMMISSIONED. The sync never ' +
-      're-activates a certificate in AWS IoT.',
+      'thing is kept with status DECOMMISSIONED. A REVOKED certificate ' +
+      'is never re-activated. GET /v2/devices/{id} shows what the sync ' +
+      'did as read-only `iot`.',
   ],
 } as const;

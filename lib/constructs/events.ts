@@ -129,13 +129,20 @@ export function deadLetterQueue(
 export function workQueue(
   scope: Construct,
   id: string,
-  props: { functionTimeout: Duration; deadLetterQueue: Queue; maxReceives: number; visibilityTimeout?: Duration },
+  props: {
+    functionTimeout: Duration;
+    deadLetterQueue: Queue;
+    maxReceives: number;
+    visibilityTimeout?: Duration;
+    /** @default 4 days */
+    retentionPeriod?: Duration;
+  },
 ): Queue {
   return new Queue(scope, id, {
     encryption: QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
     visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(props.functionTimeout.toSeconds() * 6),
-    retentionPeriod: Duration.days(4),
+    retentionPeriod: props.retentionPeriod ?? Duration.days(4),
     deadLetterQueue: { queue: props.deadLetterQueue, maxReceiveCount: props.maxReceives },
   });
 }

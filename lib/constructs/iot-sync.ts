@@ -16,7 +16,7 @@ import { CfnThingType } from 'aws-cdk-lib/aws-iot';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { DeploymentConfig } from '../config';
+import { DEFAULT_IOT_API_RATES, type DeploymentConfig } from '../config';
 import { deadLetterQueue, workQueue } from './events';
 import { ServiceFunction } from './service-function';
 
@@ -30,6 +30,12 @@ export const IOT_THING_ACTIONS: readonly string[] = [
 ];
 /** The IoT calls of the sync, on certificates. */
 export const IOT_CERTIFICATE_ACTIONS: readonly string[] = ['iot:DescribeCertificate', 'iot:UpdateCertificate'];
+/** The registration call of each certificateRegistration setting (none for `none`). */
+export const IOT_REGISTRATION_ACTIONS = {
+  'without-ca': ['iot:RegisterCertificateWithoutCA'],
+  'with-ca': ['iot:RegisterCertificate'],
+  none: [],
+} as const satisfies Record<string, readonly string[]>;
 /**
  * Why `cert/*`, what it exposes, and how to narrow it (also in docs/operations.md). AWS IoT names a
  * certificate by its fingerprint, unknown until a device's certificate is bound, and certificates take
@@ -49,8 +55,17 @@ export const IOT_CERTIFICATE_BLAST_RADIUS =
 export const IOT_SYNC_TIMEOUT = Duration.seconds(60);
 /** Receives of a message before it moves to the dead-letter queue. */
 export const IOT_SYNC_MAX_RECEIVES = 5;
-/** Concurrent invocations the queue may drive: bounds the IoT control-plane call rate. */
+/** Concurrent invocations the queue may drive; each paces its calls at its share of the API rates. */
 export const IOT_SYNC_MAX_CONCURRENCY = 5;
+/** How long a message waits in the queue: an import's sync backlog at the API rates can take days. */
+export const IOT_SYNC_RETENTION = Duration.days(14);
+
+/** IOT_API_RATES of one function instance: its share of the deployment's rates (every instance may run at once). */
+export function instanceApiRates(rates: Readonly<Record<string, number>>): string {
+  return Object.entries({ ...DEFAULT_IOT_API_RATES, ...rates })
+    .map(([api, rate]) => `${api}=${Number((rate / IOT_SYNC_MAX_CONCURRENCY).toFixed(3))}`)
+    .join(',');
+}
 
 export interface IotSyncProps {
   readonly config: DeploymentConfig;
@@ -70,6 +85,7 @@ export class IotSync extends Construct {
     super(scope, id);
     const { config, table, bus } = props;
     const { region, account, partition } = Stack.of(this);
+    const registration = config.iotSync.certificateRegistration ?? 'without-ca';
 
     this.thingType = new CfnThingType(this, 'ThingType', {
       thingTypeName: `DeviceManager-${config.stageName}`,
@@ -94,6 +110,7 @@ export class IotSync extends Construct {
       functionTimeout: IOT_SYNC_TIMEOUT,
       deadLetterQueue: this.deadLetterQueue,
       maxReceives: IOT_SYNC_MAX_RECEIVES,
+      retentionPeriod: IOT_SYNC_RETENTION,
     });
     this.rule = new Rule(this, 'DeviceEventsRule', {
       eventBus: bus,
@@ -114,14 +131,16 @@ export class IotSync extends Construct {
       description: 'AWS IoT registry sync: device events to things and certificates',
       config,
       table,
-      // The device and its identity version, read by key.
-      tableAccess: { actions: ['dynamodb:GetItem'] },
+      // The device and its identity version read by key; its sync state (one item per device) read and written.
+      tableAccess: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
       timeout: IOT_SYNC_TIMEOUT,
       environment: {
         IOT_SYNC_ENABLED: 'true',
         IOT_METADATA_KEYS: config.iotSync.metadataKeys.join(','),
         IOT_THING_TYPE: this.thingType.ref,
         IOT_DECOMMISSION_CERTIFICATE_STATUS: config.iotSync.decommissionCertificateStatus ?? 'INACTIVE',
+        IOT_API_RATES: instanceApiRates(config.iotSync.apiRates ?? {}),
+        IOT_CERTIFICATE_REGISTRATION: registration,
       },
     });
     this.function.function.addEventSource(
@@ -143,6 +162,17 @@ export class IotSync extends Construct {
       actions: [...IOT_CERTIFICATE_ACTIONS],
       resourceArns: [iotArn('cert/*')],
     });
+    const registers = IOT_REGISTRATION_ACTIONS[registration];
+    if (registers.length > 0) {
+      Grant.addToPrincipal({ grantee: this.function.role, actions: [...registers], resourceArns: ['*'] });
+      Validations.of(this.function.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          `${registers.join(' and ')} takes no resource in IAM (the certificate does not exist before the call), ` +
+          'so the resource is *; it is the one registration call of the certificateRegistration setting ' +
+          `(${registration}).`,
+      });
+    }
     const pseudo = nagPseudo(Stack.of(this));
     const nagArn = (resource: string) =>
       `AwsSolutions-IAM5[Resource::arn:${pseudo.partition}:iot:${pseudo.region}:${pseudo.account}:${resource}]`;

@@ -79,6 +79,8 @@ export function tableEnvironment(table: ITable, config: DeploymentConfig): Recor
     DEFAULT_PREVENTIVE_DELTA: config.renewalDefaults.preventiveDelta,
     DEFAULT_CRITICAL_DELTA: config.renewalDefaults.criticalDelta,
     ...(config.lamassuEvents ? { LAMASSU_EVENTS: 'true' } : {}),
+    // GET /v2/devices/{id} then reads the device's IoT sync state (`iot`).
+    ...(config.iotSync.enabled ? { IOT_SYNC_ENABLED: 'true' } : {}),
   };
 }
 

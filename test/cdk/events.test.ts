@@ -33,6 +33,7 @@ beforeAll(() => {
       enabled: true,
       metadataKeys: ['firmware_version', 'location'],
       decommissionCertificateStatus: 'REVOKED',
+      apiRates: { UpdateCertificate: 20 },
     },
   });
 });
@@ -328,6 +329,8 @@ describe('the AWS IoT sync', () => {
       });
       expect(resource(iot, queueId).Properties).toMatchObject({
         VisibilityTimeout: 360,
+        // An import's backlog paced at the AWS IoT API rates may take days: 14 (the SQS maximum), not 4.
+        MessageRetentionPeriod: 14 * 86_400,
         RedrivePolicy: { deadLetterTargetArn: arnOf(idOf(iot, sync.deadLetterQueue)), maxReceiveCount: 5 },
       });
       const mapping = resourcesOf(iot.template, 'AWS::Lambda::EventSourceMapping').find(
@@ -361,6 +364,9 @@ describe('the AWS IoT sync', () => {
         IOT_METADATA_KEYS: 'firmware_version,location',
         IOT_THING_TYPE: { Ref: thingTypeId },
         IOT_DECOMMISSION_CERTIFICATE_STATUS: 'REVOKED',
+        // Each of the 5 concurrent instances takes a fifth of the deployment's rate per API.
+        IOT_API_RATES: 'default=2,UpdateCertificate=4',
+        IOT_CERTIFICATE_REGISTRATION: 'without-ca',
         TABLE_NAME: { Ref: tableId(iot) },
       });
       expect(loadIotSyncConfig({ ...variables, IOT_THING_TYPE: 'DeviceManager-dev' })).toMatchObject({
@@ -368,14 +374,15 @@ describe('the AWS IoT sync', () => {
         metadataKeys: ['firmware_version', 'location'],
         thingTypeName: 'DeviceManager-dev',
         decommissionCertificateStatus: 'REVOKED',
+        apiRates: { default: 2, UpdateCertificate: 4 },
       });
     },
   );
 
   it(
-    'may call exactly the seven IoT actions, on things (and its ' +
+    'may call exactly the IoT actions it uses, on things (and its ' +
       'thing type) and certificates of this account and region, ' +
-      'and read devices by key',
+      'read devices by key and write their sync state',
     () => {
       const sync = iot.stack.iotSync!;
       const iotArn = (rest: unknown[]) => ({
@@ -388,7 +395,8 @@ describe('the AWS IoT sync', () => {
       expect(sorted(roleStatements(iot, sync.function))).toEqual(
         sorted([
           logsStatement(iot, sync.function),
-          { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: tableArn(iot) },
+          // The device and its versions read by key; its sync state read and written (one item per device).
+          { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: tableArn(iot) },
           {
             Effect: 'Allow',
             Action: [
@@ -406,6 +414,13 @@ describe('the AWS IoT sync', () => {
             Resource: [iotArn([':thing/*']), iotArn([':thingtype/', { Ref: idOf(iot, sync.thingType) }])],
           },
           { Effect: 'Allow', Action: [...IOT_CERTIFICATE_ACTIONS], Resource: iotArn([':cert/*']) },
+          // The registration of the default certificateRegistration (without-ca): no resource in IAM. CDK
+          // merges it with tracing's X-Ray statement, the other one on `*`.
+          {
+            Effect: 'Allow',
+            Action: ['iot:RegisterCertificateWithoutCA', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+            Resource: '*',
+          },
         ]),
       );
       expect([...IOT_THING_ACTIONS, ...IOT_CERTIFICATE_ACTIONS].sort()).toEqual(
@@ -441,5 +456,33 @@ describe('the AWS IoT sync', () => {
     expect(() => parseConfig({ iotSync: { decommissionCertificateStatus: 'DELETED' } })).toThrow(
       /^deviceManager\.iotSync\.decommissionCertificateStatus must be 'INACTIVE' or 'REVOKED'/,
     );
+  });
+
+  it('grants the registration call of certificateRegistration only (with-ca: RegisterCertificate; none: none)', () => {
+    const actionsOf = (registration: 'with-ca' | 'none') => {
+      const s = synthesize({ iotSync: { enabled: true, certificateRegistration: registration } });
+      return roleStatements(s, s.stack.iotSync!.function)
+        .flatMap((st) => asArray(st.Action))
+        .filter((a) => a.startsWith('iot:Register'));
+    };
+    expect(actionsOf('with-ca')).toEqual(['iot:RegisterCertificate']);
+    expect(actionsOf('none')).toEqual([]);
+    expect(() => parseConfig({ iotSync: { certificateRegistration: 'jitp' } })).toThrow(
+      /^deviceManager\.iotSync\.certificateRegistration must be 'without-ca', 'with-ca' or 'none'/,
+    );
+  });
+
+  it('takes apiRates as calls per second per AWS IoT API, and refuses anything else', () => {
+    expect(parseConfig({ iotSync: { apiRates: { default: 5, CreateThing: 0.5 } } }).iotSync.apiRates).toEqual({
+      default: 5,
+      CreateThing: 0.5,
+    });
+    expect(() => parseConfig({ iotSync: { apiRates: { CreateThing: 0 } } })).toThrow(
+      /^deviceManager\.iotSync\.apiRates must be calls per second by AWS IoT API name/,
+    );
+    expect(() => parseConfig({ iotSync: { apiRates: { 'iot:CreateThing': 5 } } })).toThrow(
+      /^deviceManager\.iotSync\.apiRates must be calls per second by AWS IoT API name/,
+    );
+    expect(() => parseConfig({ iotSync: { apiRates: [5] } })).toThrow(DeploymentConfigError);
   });
 });

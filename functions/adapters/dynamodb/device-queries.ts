@@ -65,7 +65,7 @@ const countInto = (count: (add: (status: string) => void) => Promise<void>): Pro
 };
 
 export function deviceQueries(table: DeviceTable, { get }: Pick<DeviceStore, 'get'>): DeviceQueries {
-  const { reader, counters, bookmarks, ctx, budgets, now, readyMetadataKeys } = table;
+  const { reader, counters, bookmarks, ctx, budgets, now, readyMetadataKeys, turns, crowded } = table;
   return {
     indexedMetadataKeys: table.indexedMetadataKeys,
 
@@ -93,6 +93,8 @@ export function deviceQueries(table: DeviceTable, { get }: Pick<DeviceStore, 'ge
         readBudget: budgets.readBudget,
         byteBudget: Math.min(budgets.listByteBudget, q.maxBytes ?? budgets.listByteBudget),
         atLeastOne: q.maxBytes === undefined,
+        pause: turns?.(),
+        crowded,
       });
       return {
         list: page.list,
@@ -152,6 +154,8 @@ export function deviceQueries(table: DeviceTable, { get }: Pick<DeviceStore, 'ge
           readByteBudget: budgets.statsReadByteBudget,
           deadline,
           now,
+          pause: turns?.(),
+          crowded,
           count,
           onBudgetSpent: () => {
             throw QueryTooBroadError.statistics(

@@ -44,6 +44,10 @@ export interface DeviceRepositoryOptions {
   outboxTtlSeconds?: number;
   /** Metadata keys with entries and counters (INDEXED_METADATA_KEYS, ≤ 10 dotted paths). */
   indexedMetadataKeys?: readonly string[];
+  /** A pause function per list or statistics read: long reads pause in slices (functions/runtime/turns.ts). */
+  turns?: () => () => Promise<void>;
+  /** Whether other requests are in flight (functions/runtime/turns.ts): long reads then slice finer. */
+  crowded?: () => boolean;
 }
 
 export interface DeviceTable {
@@ -63,6 +67,9 @@ export interface DeviceTable {
     timeBudgetMs: number;
   };
   now: () => number;
+  /** A pause function for one long read, and whether other requests are in flight (cooperative turns). */
+  turns?: () => () => Promise<void>;
+  crowded?: () => boolean;
   /** Counts items read by a direct GetItem (the reader and the counters count their own). */
   countRead(): void;
   /** Items read so far, every capability together. */
@@ -89,6 +96,8 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
     now = Date.now,
     outboxTtlSeconds = OUTBOX_TTL_SECONDS,
     indexedMetadataKeys = [],
+    turns,
+    crowded,
   } = options;
   const ctx: WriteContext = {
     TableName,
@@ -115,6 +124,8 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
     indexedMetadataKeys,
     budgets: { readBudget, statsReadBudget, listByteBudget, statsReadByteBudget, timeBudgetMs },
     now,
+    turns,
+    crowded,
     countRead: () => void directReads++,
     get itemsRead() {
       return reader.itemsRead + counterItems + directReads;

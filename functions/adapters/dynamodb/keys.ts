@@ -26,6 +26,8 @@ export const deviceEventKey = (id: string, timestamp: string): TableKey => ({
   sk: `EVENT#${timestamp}`,
 });
 export const DEVICE_EVENT_PREFIX = 'EVENT#';
+/** What the IoT sync last did for a device: in the device's partition, so a purge deletes it with the device. */
+export const iotSyncStateKey = (id: string): TableKey => ({ pk: `DEVICE#${id}`, sk: 'IOT' });
 export const outboxKey = (eventId: string): TableKey => ({ pk: `OUTBOX#${eventId}`, sk: 'OUTBOX' });
 
 /** Statistics counters: one item per scope and shard, so no single item takes a fleet's writes. */

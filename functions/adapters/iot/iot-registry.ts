@@ -10,12 +10,15 @@ import {
   DescribeThingCommand,
   DetachThingPrincipalCommand,
   type IoTClient,
+  RegisterCertificateCommand,
+  RegisterCertificateWithoutCACommand,
   UpdateCertificateCommand,
   UpdateThingCommand,
 } from '@aws-sdk/client-iot';
 import type { IotCertificateStatus, IotRegistry } from '../../app/ports';
 import { attemptDelay, type RetryPolicy } from '../../domain/backoff';
 import { IotVersionConflictError } from '../../domain/errors';
+import type { Pacer } from './pacer';
 
 export const DEFAULT_IOT_RETRY: RetryPolicy = { attempts: 6, baseMs: 100, capMs: 5000 };
 
@@ -33,6 +36,8 @@ export interface IotRegistryOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   log?: (message: string, detail: Record<string, unknown>) => void;
+  /** Spaces the calls of each API at its rate (every attempt, retries included). */
+  pacer?: Pacer;
 }
 
 const nameOf = (error: unknown) => (error instanceof Error ? error.name : '');
@@ -43,11 +48,13 @@ export function iotRegistry({
   sleep = (ms) => new Promise((r) => setTimeout(r, ms)),
   random = Math.random,
   log = () => undefined,
+  pacer,
 }: IotRegistryOptions): IotRegistry {
   /** One call with bounded full-jitter backoff on throttling; other errors go to the caller at once. */
   async function call<T>(operation: string, send: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
+        await pacer?.wait(operation);
         return await send();
       } catch (error) {
         const delay = TRANSIENT.has(nameOf(error)) ? attemptDelay(retry, attempt, random()) : undefined;
@@ -120,6 +127,23 @@ export function iotRegistry({
         return { id: certificateId, status: (out.certificateDescription?.status ?? 'ACTIVE') as IotCertificateStatus };
       } catch (error) {
         if (nameOf(error) === 'ResourceNotFoundException') return undefined;
+        throw error;
+      }
+    },
+
+    async registerCertificate(certificatePem, withCa) {
+      try {
+        const out = withCa
+          ? await call('RegisterCertificate', () =>
+              client.send(new RegisterCertificateCommand({ certificatePem, status: 'ACTIVE' })),
+            )
+          : await call('RegisterCertificateWithoutCA', () =>
+              client.send(new RegisterCertificateWithoutCACommand({ certificatePem, status: 'ACTIVE' })),
+            );
+        return { id: out.certificateId ?? '' };
+      } catch (error) {
+        // Registered meanwhile (another sync of the device, or by hand): the caller reads it.
+        if (nameOf(error) === 'ResourceAlreadyExistsException') return 'exists';
         throw error;
       }
     },

@@ -10,8 +10,11 @@ import type { SyncHints } from '../../app/iot-sync';
 import { type ArnOwner, iotSyncService } from '../../composition/iot-composition';
 import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../runtime/observability';
 
-/** Devices synced at once within a batch. */
-const CONCURRENCY = 4;
+/**
+ * Devices synced at once within a batch: all of a full batch. The call rate is bounded per AWS IoT API by
+ * the pacer (IOT_API_RATES), not by holding syncs back.
+ */
+const CONCURRENCY = 10;
 
 interface DeviceWork {
   messageIds: string[];

@@ -4,7 +4,7 @@
  * against that function's role policies from the template, then answers it: DynamoDB from the
  * embedded engine, EventBridge from the local bus, SQS, IoT and Secrets Manager from small fakes.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, X509Certificate } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -396,6 +396,14 @@ export class SimEndpoint {
       action =
         { PUT: 'AttachThingPrincipal', DELETE: 'DetachThingPrincipal', GET: 'ListThingPrincipals' }[method] ?? '';
       needs = [[`iot:${action}`, arn(`thing/${parts[1]}`)]];
+    } else if (
+      parts[0] === 'certificate' &&
+      (parts[1] === 'register-no-ca' || parts[1] === 'register') &&
+      method === 'POST'
+    ) {
+      // No resource in IAM for a registration: the certificate does not exist before the call.
+      action = parts[1] === 'register' ? 'RegisterCertificate' : 'RegisterCertificateWithoutCA';
+      needs = [[`iot:${action}`, '*']];
     } else if (parts[0] === 'certificates' && parts.length === 2) {
       action = { GET: 'DescribeCertificate', PUT: 'UpdateCertificate' }[method] ?? '';
       needs = [[`iot:${action}`, arn(`cert/${parts[1]}`)]];
@@ -459,6 +467,15 @@ export class SimEndpoint {
         const status = this.certificates.get(name);
         if (!status) return err(404, 'ResourceNotFoundException', 'no certificate');
         return ok({ certificateDescription: { certificateId: name, certificateArn: arn(`cert/${name}`), status } });
+      }
+      case 'RegisterCertificate':
+      case 'RegisterCertificateWithoutCA': {
+        // AWS IoT names a certificate by the SHA-256 of its DER; the same certificate twice is ResourceAlreadyExists.
+        const id = new X509Certificate(String(input.certificatePem)).fingerprint256.replace(/:/g, '').toLowerCase();
+        this.iotCalls[this.iotCalls.length - 1]!.target = id;
+        if (this.certificates.has(id)) return err(409, 'ResourceAlreadyExistsException', 'certificate exists');
+        this.certificates.set(id, String(input.status ?? 'INACTIVE'));
+        return ok({ certificateId: id, certificateArn: arn(`cert/${id}`) });
       }
       case 'UpdateCertificate': {
         if (!this.certificates.has(name)) return err(404, 'ResourceNotFoundException', 'no certificate');

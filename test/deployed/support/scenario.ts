@@ -256,14 +256,14 @@ export function iotCertificateId(pem: string): string {
 }
 
 /** A device bound to a certificate the CA then revokes: the CA's `certificate.status.update` on the bus. */
-export async function certificateStatusFlow(w: World): Promise<void> {
+export async function certificateStatusFlow(w: World): Promise<{ pem: string }> {
   const { pem, serial } = await certificate({ notAfter: inDays(200), subject: 'CN=sim-ca-1' });
   must(
     await w.request('POST', '/v2/devices', { body: { id: 'sim-ca-1', dms_id: 'dms-sim' } }),
     (r) => r.status === 201,
   );
-  // Registered in AWS IoT, as a device's certificate would be: the sync attaches it to the thing.
-  w.endpoint.certificates.set(iotCertificateId(pem), 'ACTIVE');
+  // Not registered in AWS IoT (the fake knows no certificate): the sync registers it (without a CA, the
+  // default) and attaches it to the thing.
   must(await w.request('PUT', '/v2/devices/sim-ca-1/idslot', { body: { certificate: pem } }), (r) => r.status === 200);
   await w.settle();
   const bus = w.stack.busNames[0]!;
@@ -292,6 +292,7 @@ export async function certificateStatusFlow(w: World): Promise<void> {
       data: { updated: { serial_number: serial, status: 'REVOKED', revocation_reason: 'KeyCompromise' } },
     },
   });
+  return { pem };
 }
 
 /** A device of a DMS whose renewal policy then moves its renewal boundary into the past. */
@@ -375,7 +376,7 @@ export function simulateProfile(name: ProfileName): void {
 
   it('the certificate intake applies a CA status update from its rule', async () => {
     const w = needWorld();
-    await certificateStatusFlow(w);
+    const { pem } = await certificateStatusFlow(w);
     await w.settle();
     expect(describeFailures(w)).toEqual([]);
     expect((await w.request('GET', '/v2/devices/sim-ca-1')).body).toMatchObject({
@@ -389,8 +390,10 @@ export function simulateProfile(name: ProfileName): void {
       // The IoT sync followed the device: a thing with the certificate attached, then marked revoked.
       expect(w.endpoint.things.get('sim-ca-1')?.attributes.status).toBe('REVOKED');
       expect(w.endpoint.iotCalls.map((c) => c.action)).toEqual(
-        expect.arrayContaining(['CreateThing', 'AttachThingPrincipal']),
+        expect.arrayContaining(['CreateThing', 'RegisterCertificateWithoutCA', 'AttachThingPrincipal']),
       );
+      // Registered by the sync, then revoked (KeyCompromise is final: REVOKED, not a hold's INACTIVE).
+      expect(w.endpoint.certificates.get(iotCertificateId(pem))).toBe('REVOKED');
     }
     if (ca) {
       // The CA caller put the revocation of the decommissioned Lamassu device's identity, with the secret's header.

@@ -176,6 +176,30 @@ describe('device use cases on the in-memory ports', () => {
     expect(again?.outcome).toBe('unchanged');
   });
 
+  test('a CA report that keeps losing its race retries in one layer, under its own budget', async () => {
+    const { ports, service, clock } = setup();
+    await service.register({ id: 'd1', dms_id: 'dms-a' });
+    await service.bind('d1', 'identity', {
+      type: 'x509',
+      serial_number: '0a1b',
+      expiration_date: new Date(clock.now().getTime() + 100 * DAY).toISOString(),
+    });
+    const save = ports.devices.save.bind(ports.devices);
+    let attempts = 0;
+    ports.devices.save = async (change: DeviceChange) => {
+      attempts++;
+      const other = { ...change.before!, version: change.before!.version + 1 };
+      await save({ before: change.before, after: other, events: [], outbox: [] });
+      return save(change);
+    };
+    // The report's own retry layer gives up (it names the slot version), not a device retry nested in it.
+    const failure = service.applyCertificateStatus('0a1b', 'REVOKED');
+    await expect(failure).rejects.toBeInstanceOf(ContentionError);
+    await expect(failure).rejects.toThrow('slot version identity/0 of device d1 is being changed concurrently');
+    // 6 s of backoff, sleeping half the cap (10 ms doubling to 2 s; the last sleep cut to the budget): 14 attempts.
+    expect(attempts).toBe(14);
+  });
+
   test('decommission is terminal and idempotent; only then may the device be deleted', async () => {
     const { ports, service, clock } = setup();
     await service.register({ id: 'd1', dms_id: 'dms-a' });

@@ -10,6 +10,8 @@ import {
   DescribeThingCommand,
   DetachThingPrincipalCommand,
   IoTClient,
+  RegisterCertificateCommand,
+  RegisterCertificateWithoutCACommand,
   ResourceAlreadyExistsException,
   ResourceNotFoundException,
   ThrottlingException,
@@ -62,7 +64,7 @@ const identity = (status: Slot['status'], version = 0): Slot => ({
   expiration_date: '2027-01-01T00:00:00.000Z',
   events: {},
 });
-const stored = (version: number, fingerprint: string): SlotVersion => ({
+const stored = (version: number, fingerprint: string, extra: Partial<SlotVersion> = {}): SlotVersion => ({
   device_id: 'cam.01',
   slot: 'identity',
   version,
@@ -79,6 +81,7 @@ const stored = (version: number, fingerprint: string): SlotVersion => ({
     sha256_fingerprint: fingerprint,
     public_key_sha256: '',
   },
+  ...extra,
 });
 
 let sleeps: number[];
@@ -108,10 +111,20 @@ function setup(
       thingTypeName: 'device-manager',
       maxAttributes: 50,
       decommissionCertificateStatus: 'INACTIVE',
+      certificateRegistration: 'without-ca',
       ...settings,
     },
   });
 }
+
+/** AWS IoT holds the thing at `version`, typed, with the status and DMS the device had. */
+const thingExists = (version: number, status: string) =>
+  iot.on(DescribeThingCommand).resolves({
+    thingName: 'cam_01',
+    version,
+    thingTypeName: 'device-manager',
+    attributes: { status, dms_owner: 'dms-factory-1' },
+  });
 
 const inputs = <T extends object>(command: new (input: T) => unknown) =>
   iot.commandCalls(command as never).map((c) => (c.args[0] as { input: T }).input);
@@ -256,21 +269,67 @@ describe('syncing a device', () => {
     ]);
   });
 
-  it('skips the attachment when the certificate is not registered in AWS IoT', async () => {
+  it('skips the attachment when the certificate is not registered in AWS IoT and registration is off', async () => {
     iot.on(DescribeThingCommand).rejects(notFound());
     iot.on(DescribeCertificateCommand).rejects(notFound());
-    const report = await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE') })).syncDevice('cam.01');
+    const report = await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE') }), {
+      certificateRegistration: 'none',
+    }).syncDevice('cam.01');
     expect(inputs(AttachThingPrincipalCommand)).toEqual([]);
+    expect(inputs(RegisterCertificateWithoutCACommand)).toEqual([]);
+    expect(report.certificate).toBe('not-registered');
+  });
+
+  it('registers an unknown certificate without a CA (default), ACTIVE, from its PEM, and attaches it', async () => {
+    iot.on(DescribeThingCommand).rejects(notFound());
+    iot.on(DescribeCertificateCommand).rejects(notFound());
+    iot.on(RegisterCertificateWithoutCACommand).resolves({ certificateId: FP0, certificateArn: arn(FP0) });
+    const report = await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE') }), {}, [
+      stored(0, FP0, { certificate: { ...stored(0, FP0).certificate!, pem: 'PEM-0' } }),
+    ]).syncDevice('cam.01');
+    expect(inputs(RegisterCertificateWithoutCACommand)).toEqual([{ certificatePem: 'PEM-0', status: 'ACTIVE' }]);
+    expect(inputs(RegisterCertificateCommand)).toEqual([]);
+    expect(inputs(UpdateCertificateCommand)).toEqual([]);
+    expect(inputs(AttachThingPrincipalCommand)).toEqual([{ thingName: 'cam_01', principal: arn(FP0) }]);
+    expect(report).toMatchObject({ certificate: 'attached', registered: true });
+  });
+
+  it('registers with its CA when so configured; one registered meanwhile is read and used', async () => {
+    iot.on(DescribeThingCommand).rejects(notFound());
+    iot
+      .on(DescribeCertificateCommand)
+      .rejectsOnce(notFound())
+      .resolves({ certificateDescription: { status: 'ACTIVE' } });
+    iot
+      .on(RegisterCertificateCommand)
+      .rejects(new ResourceAlreadyExistsException({ message: 'exists', resourceId: FP0, resourceArn: 'y', ...meta }));
+    const report = await setup(
+      device({ status: 'ACTIVE', identity: identity('ACTIVE') }),
+      { certificateRegistration: 'with-ca' },
+      [stored(0, FP0, { certificate: { ...stored(0, FP0).certificate!, pem: 'PEM-0' } })],
+    ).syncDevice('cam.01');
+    expect(inputs(RegisterCertificateCommand)).toEqual([{ certificatePem: 'PEM-0', status: 'ACTIVE' }]);
+    expect(inputs(RegisterCertificateWithoutCACommand)).toEqual([]);
+    expect(inputs(DescribeCertificateCommand)).toEqual([{ certificateId: FP0 }, { certificateId: FP0 }]);
+    expect(inputs(AttachThingPrincipalCommand)).toEqual([{ thingName: 'cam_01', principal: arn(FP0) }]);
+    expect(report.certificate).toBe('attached');
+  });
+
+  it.each([
+    ['a revoked device', device({ status: 'REVOKED', identity: identity('REVOKED') }), 'PEM-0'],
+    ['a certificate bound by reference (no PEM)', device({ status: 'ACTIVE', identity: identity('ACTIVE') }), ''],
+  ])('registers nothing for %s', async (_case, current, pem) => {
+    iot.on(DescribeThingCommand).rejects(notFound());
+    iot.on(DescribeCertificateCommand).rejects(notFound());
+    const report = await setup(current, {}, [
+      stored(0, FP0, { certificate: { ...stored(0, FP0).certificate!, pem } }),
+    ]).syncDevice('cam.01');
+    expect(inputs(RegisterCertificateWithoutCACommand)).toEqual([]);
     expect(report.certificate).toBe('not-registered');
   });
 
   it('revokes the certificate in AWS IoT when the identity is revoked, once', async () => {
-    iot.on(DescribeThingCommand).resolves({
-      thingName: 'cam_01',
-      version: 7,
-      thingTypeName: 'device-manager',
-      attributes: { status: 'ACTIVE', dms_owner: 'dms-factory-1' },
-    });
+    thingExists(7, 'ACTIVE');
     iot
       .on(DescribeCertificateCommand)
       .resolvesOnce({ certificateDescription: { status: 'ACTIVE' } })
@@ -293,12 +352,7 @@ describe('syncing a device', () => {
   });
 
   it('decommission: certificate INACTIVE, principal detached, thing kept with status DECOMMISSIONED', async () => {
-    iot.on(DescribeThingCommand).resolves({
-      thingName: 'cam_01',
-      version: 9,
-      thingTypeName: 'device-manager',
-      attributes: { status: 'ACTIVE', dms_owner: 'dms-factory-1' },
-    });
+    thingExists(9, 'ACTIVE');
     iot.on(DescribeCertificateCommand).resolves({ certificateDescription: { status: 'ACTIVE' } });
     const report = await setup(
       device({ status: 'DECOMMISSIONED', identity: identity('REVOKED'), metadata: {} }),
@@ -314,12 +368,7 @@ describe('syncing a device', () => {
   });
 
   it('decommission with REVOKED configured; a certificate revoked already is left as it is', async () => {
-    iot.on(DescribeThingCommand).resolves({
-      thingName: 'cam_01',
-      version: 9,
-      thingTypeName: 'device-manager',
-      attributes: { status: 'DECOMMISSIONED', dms_owner: 'dms-factory-1' },
-    });
+    thingExists(9, 'DECOMMISSIONED');
     iot
       .on(DescribeCertificateCommand)
       .resolvesOnce({ certificateDescription: { status: 'ACTIVE' } })
@@ -417,12 +466,7 @@ describe('syncing a device', () => {
   });
 
   it('detaches the superseded identity certificate and attaches the new one after a re-provision', async () => {
-    iot.on(DescribeThingCommand).resolves({
-      thingName: 'cam_01',
-      version: 2,
-      thingTypeName: 'device-manager',
-      attributes: { status: 'ACTIVE', dms_owner: 'dms-factory-1' },
-    });
+    thingExists(2, 'ACTIVE');
     iot.on(DescribeCertificateCommand).resolves({ certificateDescription: { status: 'ACTIVE' } });
     const report = await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE', 1), metadata: {} })).syncDevice(
       'cam.01',
@@ -430,7 +474,76 @@ describe('syncing a device', () => {
     );
     expect(inputs(DetachThingPrincipalCommand)).toEqual([{ thingName: 'cam_01', principal: arn(FP0) }]);
     expect(inputs(AttachThingPrincipalCommand)).toEqual([{ thingName: 'cam_01', principal: arn(FP1) }]);
+    // The superseded certificate can no longer authenticate: the decommission setting (INACTIVE), only that one.
+    expect(inputs(UpdateCertificateCommand)).toEqual([{ certificateId: FP0, newStatus: 'INACTIVE' }]);
     expect(report.detached).toEqual([arn(FP0)]);
+  });
+
+  it.each([
+    ['the decommission setting is REVOKED', { decommissionCertificateStatus: 'REVOKED' as const }, {}],
+    [
+      'the superseded version was revoked (KeyCompromise)',
+      {},
+      { status: 'REVOKED' as const, revocation_reason: 'KeyCompromise' as const },
+    ],
+  ])('a superseded certificate becomes REVOKED when %s', async (_case, settings, superseded) => {
+    thingExists(2, 'ACTIVE');
+    iot.on(DescribeCertificateCommand).resolves({ certificateDescription: { status: 'ACTIVE' } });
+    await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE', 1), metadata: {} }), settings, [
+      stored(0, FP0, superseded),
+      stored(1, FP1),
+    ]).syncDevice('cam.01', { supersededIdentityVersions: [0] });
+    expect(inputs(UpdateCertificateCommand)).toEqual([{ certificateId: FP0, newStatus: 'REVOKED' }]);
+    expect(inputs(DetachThingPrincipalCommand)).toEqual([{ thingName: 'cam_01', principal: arn(FP0) }]);
+  });
+
+  it('leaves a superseded certificate that is already REVOKED or at its target alone (still detached)', async () => {
+    thingExists(2, 'ACTIVE');
+    iot
+      .on(DescribeCertificateCommand, { certificateId: FP0 })
+      .resolves({ certificateDescription: { status: 'REVOKED' } })
+      .on(DescribeCertificateCommand, { certificateId: FP1 })
+      .resolves({ certificateDescription: { status: 'ACTIVE' } });
+    await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE', 1), metadata: {} })).syncDevice('cam.01', {
+      supersededIdentityVersions: [0],
+    });
+    expect(inputs(UpdateCertificateCommand)).toEqual([]);
+    expect(inputs(DetachThingPrincipalCommand)).toEqual([{ thingName: 'cam_01', principal: arn(FP0) }]);
+  });
+
+  it('a CertificateHold makes the certificate INACTIVE, not REVOKED; its release makes it ACTIVE again', async () => {
+    thingExists(7, 'REVOKED');
+    iot
+      .on(DescribeCertificateCommand)
+      .resolvesOnce({ certificateDescription: { status: 'ACTIVE' } })
+      .resolves({ certificateDescription: { status: 'INACTIVE' } });
+    const held = [stored(0, FP0, { status: 'REVOKED', revocation_reason: 'CertificateHold' })];
+    const onHold = await setup(
+      device({ status: 'REVOKED', identity: identity('REVOKED'), metadata: {} }),
+      {},
+      held,
+    ).syncDevice('cam.01');
+    expect(onHold.certificate).toBe('on-hold');
+    expect(inputs(UpdateCertificateCommand)).toEqual([{ certificateId: FP0, newStatus: 'INACTIVE' }]);
+    expect(inputs(AttachThingPrincipalCommand)).toEqual([]);
+
+    // The CA released the hold: the identity is ACTIVE again in the registry.
+    const released = await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE'), metadata: {} }), {}, [
+      stored(0, FP0),
+    ]).syncDevice('cam.01');
+    expect(released.certificate).toBe('attached');
+    expect(inputs(UpdateCertificateCommand)).toEqual([
+      { certificateId: FP0, newStatus: 'INACTIVE' },
+      { certificateId: FP0, newStatus: 'ACTIVE' },
+    ]);
+    expect(inputs(AttachThingPrincipalCommand)).toEqual([{ thingName: 'cam_01', principal: arn(FP0) }]);
+  });
+
+  it('never re-activates a certificate that is REVOKED in AWS IoT (final there)', async () => {
+    iot.on(DescribeThingCommand).rejects(notFound());
+    iot.on(DescribeCertificateCommand).resolves({ certificateDescription: { status: 'REVOKED' } });
+    await setup(device({ status: 'ACTIVE', identity: identity('ACTIVE') })).syncDevice('cam.01');
+    expect(inputs(UpdateCertificateCommand)).toEqual([]);
   });
 
   it('untyped things (no thing type configured) carry 3 attributes and no thingTypeName', async () => {
