@@ -25,6 +25,7 @@ import {
   deviceRepository,
   policyRepository,
 } from './compose/repositories';
+import { createSweepIndex, sweepIndex } from './compose/sweep';
 
 export { metricsTelemetry, type Services, setServices, systemClock } from './compose/context';
 
@@ -46,6 +47,7 @@ function servicesOver(context: TableContext): Services {
     insights: createInsights(context, repository),
     deletion: createDeletion(context, repository),
     bookmarks: context.bookmarks,
+    sweepIndex: createSweepIndex(context, repository),
   };
 }
 
@@ -64,5 +66,6 @@ export function services(): Services {
     groups: groups(),
     insights: insights(),
     deletion: deletion(),
+    sweepIndex: sweepIndex(),
   };
 }

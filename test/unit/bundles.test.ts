@@ -55,6 +55,7 @@ describe('function bundles', () => {
     ['http/lamassu/create-device', [TRACER, OPENAPI, GROUPS, PURGE]],
     ['http/openapi', [TRACER, GROUPS, PURGE]],
     ['scheduled/sweep', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE]],
+    ['events/task-worker', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE]],
   ])('%s stays within 250 KB and holds none of the modules its route does not use', (handler, absent) => {
     const { bytes, inputs } = bundle(handler);
     expect(bytes).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
