@@ -20,7 +20,7 @@ import { policyRepository } from '../functions/adapters/dynamodb/policy-reposito
 import { sweepIndex } from '../functions/adapters/dynamodb/sweep-index';
 import { parseCertificate, type ParsedCertificate } from '../functions/domain/certificate';
 import { ensureTable } from '../local/create-table';
-import { startEngine } from '../local/engine';
+import { startEngine } from '@device-manager/local-engine';
 import { startLocalService } from '../local/main';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { fmt, inParallel, printTable } from './support';

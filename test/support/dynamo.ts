@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '../../functions/adapters/dynamodb/client';
 import { ensureTable } from '../../local/create-table';
-import { startEngine, type Engine, type EngineOptions } from '../../local/engine';
+import { conflictOptionsFrom, startEngine, type Engine, type EngineOptions } from '@device-manager/local-engine';
 
 export interface TestTable {
   engine: Engine;
@@ -11,8 +11,12 @@ export interface TestTable {
   documentClient: ReturnType<typeof createDocumentClient>;
 }
 
+/**
+ * ENGINE_CONFLICTS=emulate (and ENGINE_CONFLICT_WINDOW_MS) run the integration tests with DynamoDB's
+ * transaction conflicts (docs/local-engine.md).
+ */
 export async function startTestEngine(options: EngineOptions = {}): Promise<Engine> {
-  return startEngine({ ...options });
+  return startEngine({ ...conflictOptionsFrom(process.env), ...options });
 }
 
 /** Creates `devices-<uuid>` on the engine: integration tests never share a table. */

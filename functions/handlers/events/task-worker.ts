@@ -1,14 +1,14 @@
 /**
  * The job worker (SQS → Lambda, ReportBatchItemFailures): one task per message, run until the
- * function's time budget (less a safety margin) by the handler of its kind (shared/task-composition.ts).
+ * function's time budget (less a safety margin) by the handler of its kind (composition/task-composition.ts).
  * A task that throws is reported and delivered again, then dead-lettered; a body that is not a task
  * is logged and acknowledged (retrying cannot mend it).
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Task } from '../../app/ports';
 import { addCounts, type TaskCounts } from '../../app/tasks';
-import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../shared/observability';
-import { jobWorker, taskQueues } from '../../shared/task-composition';
+import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../runtime/observability';
+import { jobWorker, taskQueues } from '../../composition/task-composition';
 
 /** Time kept free at the end of an invocation for the last writes and the report. */
 const SAFETY_MS = 10_000;

@@ -3,9 +3,9 @@
  * queues (app/sweep.ts); the task worker (handlers/events/task-worker.ts) does the work.
  */
 import { dispatchSweep, type DispatchReport } from '../../app/sweep';
-import { sweepDeps } from '../../shared/compose/sweep';
-import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../shared/observability';
-import { taskQueues } from '../../shared/task-composition';
+import { sweepDeps } from '../../composition/sweep';
+import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../runtime/observability';
+import { taskQueues } from '../../composition/task-composition';
 
 export async function handler(): Promise<DispatchReport> {
   const started = Date.now();

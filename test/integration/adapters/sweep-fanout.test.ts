@@ -13,7 +13,7 @@ import type { Task } from '../../../functions/app/ports';
 import { dispatchSweep, SWEEP_TASKS, sweep, sweepHandlers } from '../../../functions/app/sweep';
 import { taskRunner } from '../../../functions/app/tasks';
 import { parseCertificate } from '../../../functions/domain/certificate';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { certificate } from '../../support/certificates';
 import { freshTable, startTestEngine, testClock } from '../../support/dynamo';
 
