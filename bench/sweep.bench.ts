@@ -49,21 +49,26 @@ async function pem(notAfter: Date): Promise<string> {
   return cert.toString('pem');
 }
 
-async function fleetSweeps() {
-  const engine = await startEngine();
-  const tableName = `sweep-${randomUUID()}`;
-  const admin = new DynamoDBClient({ endpoint: engine.endpoint, region: 'us-east-1' });
+/** A fresh table on the engine with the sweeper's adapters over it, at a fixed clock the caller moves. */
+async function benchFleet(endpoint: string, prefix: string) {
+  const tableName = `${prefix}-${randomUUID()}`;
+  const admin = new DynamoDBClient({ endpoint, region: 'us-east-1' });
   await ensureTable(admin, tableName);
   admin.destroy();
-  const client = createDocumentClient({ endpoint: engine.endpoint, region: 'us-east-1' });
+  const client = createDocumentClient({ endpoint, region: 'us-east-1' });
   const t0 = Date.parse('2026-03-15T10:00:00.000Z');
-  let now = t0;
-  const clock = { now: () => new Date(now) };
+  const clock = { at: t0, now: () => new Date(clock.at) };
   const bookmarks = bookmarkCodec('bench');
   const repository = deviceRepository({ client, tableName, listShards: 4, statsShards: 4, dueShards: 4, bookmarks });
   const policies = policyRepository({ client, tableName, bookmarks });
   const service = deviceService({ devices: repository, policies, clock, newId: randomUUID });
   const index = sweepIndex({ repository, client, tableName });
+  return { t0, client, clock, repository, policies, service, index };
+}
+
+async function fleetSweeps() {
+  const engine = await startEngine();
+  const { t0, client, clock, repository, policies, service, index } = await benchFleet(engine.endpoint, 'sweep');
   const workers = 4;
   const far = parseCertificate(await pem(new Date(t0 + 730 * DAY)));
 
@@ -89,13 +94,13 @@ async function fleetSweeps() {
   console.log(`seeding ${SMALL} devices (${DUE} due)…`);
   await seed('bg-a', SMALL - DUE, far);
   await seed('due-a', DUE, parseCertificate(await pem(new Date(t0 + 61 * DAY))));
-  now = t0 + 2 * DAY;
+  clock.at = t0 + 2 * DAY;
   const small = await measureSweep();
 
   console.log(`seeding up to ${LARGE} devices (${DUE} newly due)…`);
   await seed('bg-b', LARGE - SMALL - DUE, far);
   await seed('due-b', DUE, parseCertificate(await pem(new Date(t0 + 63 * DAY))));
-  now = t0 + 4 * DAY;
+  clock.at = t0 + 4 * DAY;
   const large = await measureSweep();
 
   printTable(
@@ -147,18 +152,7 @@ function withLatency(client: ReturnType<typeof createDocumentClient>, ms: number
 
 /** Transitions/s of one sweep of SCALING_DUE due devices with `workers` transition workers. */
 async function scalingRun(endpoint: string, workers: number, latencyMs: number) {
-  const tableName = `scale-${randomUUID()}`;
-  const admin = new DynamoDBClient({ endpoint, region: 'us-east-1' });
-  await ensureTable(admin, tableName);
-  admin.destroy();
-  const client = withLatency(createDocumentClient({ endpoint, region: 'us-east-1' }), 0);
-  const t0 = Date.parse('2026-03-15T10:00:00.000Z');
-  let now = t0;
-  const clock = { now: () => new Date(now) };
-  const bookmarks = bookmarkCodec('bench');
-  const repository = deviceRepository({ client, tableName, listShards: 4, statsShards: 4, dueShards: 4, bookmarks });
-  const policies = policyRepository({ client, tableName, bookmarks });
-  const service = deviceService({ devices: repository, policies, clock, newId: randomUUID });
+  const { t0, client, clock, policies, service, index } = await benchFleet(endpoint, 'scale');
   const cert = parseCertificate(await pem(new Date(t0 + 61 * DAY)));
   await inParallel(
     Array.from({ length: SCALING_DUE }, (_, i) => `due-${i}`),
@@ -168,9 +162,8 @@ async function scalingRun(endpoint: string, workers: number, latencyMs: number) 
       await service.bind(id, 'identity', { type: 'x509', certificate: cert });
     },
   );
-  now = t0 + 2 * DAY;
+  clock.at = t0 + 2 * DAY;
   withLatency(client, latencyMs);
-  const index = sweepIndex({ repository, client, tableName });
   const started = performance.now();
   const report = await sweep(
     { index, policies, service, clock },
