@@ -31,3 +31,9 @@ export function jobWorker(): TaskHandler {
   worker ??= taskRunner({ ...sweepHandlers(sweepDeps()) });
   return worker;
 }
+
+/** Test hook: the worker and queues to use (undefined: built from the environment again). */
+export function setJobWorker(next?: { worker: TaskHandler; queues: TaskQueue }): void {
+  worker = next?.worker;
+  queues = next?.queues;
+}
