@@ -13,13 +13,16 @@ import { parseDuration } from '../functions/domain/duration';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../functions/domain/groups';
 import { isCorsOrigin } from '../functions/http/cors';
 import { defaultDashboardScope } from '../functions/http/routes';
+import { z } from 'zod';
 import {
   DEFAULT_DUE_SHARDS,
   DEFAULT_LIST_SHARDS,
   DEFAULT_STATS_SHARDS,
   DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS,
+  EVENT_SOURCE_PATTERN,
+  INT_SETTINGS,
+  IOT_ATTRIBUTE_NAME,
   isCaApiUrl,
-  MAX_UNKNOWN_SERIAL_RETRY_SECONDS,
   SECRET_ARN,
 } from '../functions/runtime/config';
 
@@ -256,298 +259,297 @@ function describe(value: unknown): string {
   return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-function objectAt(value: unknown, setting: string): Raw {
-  if (!isObject(value)) throw new DeploymentConfigError(setting, `must be an object (got ${describe(value)})`);
-  return value;
-}
+/*
+ * The schema: one zod schema for the whole settings object. The rules the functions apply to the same
+ * values at cold start (ranges, patterns, the CA URL and secret ARN, indexed keys) come from their loader
+ * (functions/runtime/config.ts), so a deployed value never fails a cold start. Each issue's message is
+ * the error's text after the setting's path.
+ */
 
-function rejectUnknownKeys(value: Raw, setting: string, known: readonly string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key))
-      throw new DeploymentConfigError(`${setting}.${key}`, `is not a known setting (known: ${known.join(', ')})`);
-  }
-}
+const got = (iss: { input?: unknown }) => ` (got ${describe(iss.input)})`;
 
-function integer(value: unknown, fallback: number, setting: string, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new DeploymentConfigError(setting, `must be an integer from ${min} to ${max} (got ${describe(value)})`);
-  }
-  return value;
-}
+/** A value `accepts` takes, or the issue `<rule> (got ...)`. */
+const rule = <T>(accepts: (value: unknown) => boolean, text: string) =>
+  z.custom<T>(accepts, { error: (iss) => `${text}${got(iss)}` });
 
-function matching(value: unknown, fallback: string, setting: string, pattern: RegExp, rule: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !pattern.test(value))
-    throw new DeploymentConfigError(setting, `must be ${rule} (got ${describe(value)})`);
-  return value;
-}
+/** A value `accepts` takes, or the issue `must be <what> (got ...)`. */
+const valid = <T>(accepts: (value: unknown) => boolean, what: string) => rule<T>(accepts, `must be ${what}`);
 
-function parseRenewalDefaults(value: unknown): DeploymentConfig['renewalDefaults'] {
-  const setting = `${CONTEXT_KEY}.renewalDefaults`;
-  if (value === undefined) return DEFAULT_CONFIG.renewalDefaults;
-  const raw = objectAt(value, setting);
-  rejectUnknownKeys(raw, setting, ['preventiveDelta', 'criticalDelta']);
-  const defaults = DEFAULT_CONFIG.renewalDefaults;
-  // The same parser as the DMS renewal policies, so defaults accept exactly what the API accepts.
-  const duration = (name: 'preventiveDelta' | 'criticalDelta'): [string, number] => {
-    const value = raw[name] ?? defaults[name];
-    const ms = typeof value === 'string' ? parseDuration(value) : undefined;
-    if (ms === undefined)
-      throw new DeploymentConfigError(
-        `${setting}.${name}`,
-        `must be a duration such as '90d', '36h', '30m' or '1d12h' (got ${describe(value)})`,
-      );
-    return [value as string, ms];
-  };
-  const [preventiveDelta, preventiveMs] = duration('preventiveDelta');
-  const [criticalDelta, criticalMs] = duration('criticalDelta');
-  if (criticalMs >= preventiveMs) {
-    throw new DeploymentConfigError(
-      `${setting}.criticalDelta`,
-      `must be shorter than preventiveDelta (${criticalDelta} >= ${preventiveDelta})`,
-    );
-  }
-  return { preventiveDelta, criticalDelta };
-}
+const integer = ({ min, max }: { min: number; max: number }) =>
+  valid<number>(
+    (v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max,
+    `an integer from ${min} to ${max}`,
+  );
 
-/** Thing attribute names AWS IoT accepts. */
-const IOT_ATTRIBUTE_NAME = /^[a-zA-Z0-9_.,@/:#-]{1,128}$/;
+const bool = valid<boolean>((v) => typeof v === 'boolean', 'true or false');
 
-/** The same rule as the functions' INDEXED_METADATA_KEYS loader, so a deployed value never fails a cold start. */
-function parseIndexedKeys(value: unknown, setting: string): string[] {
-  if (value === undefined) return [...DEFAULT_CONFIG.indexedMetadataKeys];
-  if (!Array.isArray(value) || value.some((k) => typeof k !== 'string'))
-    throw new DeploymentConfigError(setting, `must be an array of strings (got ${describe(value)})`);
-  const problem = indexedKeysProblem(value as string[]);
-  if (problem) throw new DeploymentConfigError(setting, problem);
-  return value as string[];
-}
+const matching = (pattern: RegExp, rule: string) =>
+  valid<string>((v) => typeof v === 'string' && pattern.test(v), rule);
 
-function parseIotSync(value: unknown): DeploymentConfig['iotSync'] {
-  const setting = `${CONTEXT_KEY}.iotSync`;
-  if (value === undefined) return DEFAULT_CONFIG.iotSync;
-  const raw = objectAt(value, setting);
-  rejectUnknownKeys(raw, setting, ['enabled', 'metadataKeys', 'decommissionCertificateStatus']);
-  const enabled = raw.enabled ?? DEFAULT_CONFIG.iotSync.enabled;
-  if (typeof enabled !== 'boolean')
-    throw new DeploymentConfigError(`${setting}.enabled`, `must be true or false (got ${describe(enabled)})`);
-  const keys = raw.metadataKeys ?? [];
-  const rule = `must be an array of at most ${MAX_IOT_METADATA_KEYS} distinct AWS IoT attribute names`;
-  if (!Array.isArray(keys) || keys.length > MAX_IOT_METADATA_KEYS || new Set(keys).size !== keys.length) {
-    throw new DeploymentConfigError(`${setting}.metadataKeys`, `${rule} (got ${describe(keys)})`);
-  }
-  keys.forEach((key: unknown, i) => {
-    if (typeof key !== 'string' || !IOT_ATTRIBUTE_NAME.test(key)) {
-      throw new DeploymentConfigError(
-        `${setting}.metadataKeys[${i}]`,
-        `must match ${IOT_ATTRIBUTE_NAME} (got ${describe(key)})`,
-      );
-    }
+/** An object with exactly these keys (each optional unless its schema says otherwise). */
+const settingsObject = <S extends z.ZodRawShape>(shape: S) =>
+  z.strictObject(shape, {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys'
+        ? `is not a known setting (known: ${Object.keys(shape).join(', ')})`
+        : `must be an object${got(iss)}`,
   });
-  const status = raw.decommissionCertificateStatus;
-  if (status !== undefined && status !== 'INACTIVE' && status !== 'REVOKED') {
-    throw new DeploymentConfigError(
-      `${setting}.decommissionCertificateStatus`,
-      `must be 'INACTIVE' or 'REVOKED' (got ${describe(status)})`,
-    );
-  }
-  return {
-    enabled,
-    metadataKeys: keys as string[],
-    ...(status === undefined ? {} : { decommissionCertificateStatus: status }),
-  };
-}
+
+/** An array checked whole (`accepts`, `rule`) before each element is. */
+const arrayOf = <T extends z.ZodType>(accepts: (value: unknown[]) => boolean, rule: string, element: T) =>
+  valid<unknown[]>((v) => Array.isArray(v) && accepts(v), rule).pipe(z.array(element));
+
+const distinct = (values: unknown[]) => new Set(values).size === values.length;
+
+const DURATION = valid<string>(
+  (v) => typeof v === 'string' && parseDuration(v) !== undefined,
+  "a duration such as '90d', '36h', '30m' or '1d12h'",
+);
 
 /** EventBridge sources (PutEvents `Source`): 1-256 characters; `aws.` ones are AWS services'. */
 const EVENT_SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/;
-
-function parseCertificateSources(value: unknown): readonly string[] {
-  const setting = `${CONTEXT_KEY}.certificateSources`;
-  if (value === undefined) return DEFAULT_CONFIG.certificateSources;
-  if (!Array.isArray(value) || value.length === 0 || value.length > 10 || new Set(value).size !== value.length) {
-    throw new DeploymentConfigError(
-      setting,
-      `must be an array of 1 to 10 distinct event sources (got ${describe(value)})`,
-    );
-  }
-  value.forEach((source: unknown, i) => {
-    if (typeof source !== 'string' || !EVENT_SOURCE_NAME.test(source))
-      throw new DeploymentConfigError(`${setting}[${i}]`, `must match ${EVENT_SOURCE_NAME} (got ${describe(source)})`);
-  });
-  return [...(value as string[])];
-}
-
-function boolean(value: unknown, fallback: boolean, setting: string): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean')
-    throw new DeploymentConfigError(setting, `must be true or false (got ${describe(value)})`);
-  return value;
-}
-
-function parseAuth(value: unknown): AuthConfig {
-  const setting = `${CONTEXT_KEY}.auth`;
-  if (value === undefined) return DEFAULT_CONFIG.auth;
-  const raw = objectAt(value, setting);
-  switch (raw.type) {
-    case 'iam':
-      rejectUnknownKeys(raw, setting, ['type']);
-      return { type: 'iam' };
-    case 'jwt': {
-      rejectUnknownKeys(raw, setting, ['type', 'issuer', 'audience', 'scopePrefix']);
-      const { issuer, audience, scopePrefix } = raw;
-      if (typeof issuer !== 'string' || !/^https:\/\/[^\s/]+(\/\S*)?$/.test(issuer)) {
-        throw new DeploymentConfigError(
-          `${setting}.issuer`,
-          `is required for JWT auth and must be an https:// URL (got ${describe(issuer)})`,
-        );
-      }
-      if (
-        !Array.isArray(audience) ||
-        audience.length === 0 ||
-        !audience.every((a) => typeof a === 'string' && a.trim() !== '')
-      ) {
-        throw new DeploymentConfigError(
-          `${setting}.audience`,
-          `is required for JWT auth and must be a non-empty array of non-empty strings (got ${describe(audience)})`,
-        );
-      }
-      // What a scope may contain (RFC 6749 scope-token: printable ASCII but space, '"' and '\\').
-      if (
-        scopePrefix !== undefined &&
-        (typeof scopePrefix !== 'string' || !/^[\x21\x23-\x5b\x5d-\x7e]{1,200}$/.test(scopePrefix))
-      ) {
-        throw new DeploymentConfigError(
-          `${setting}.scopePrefix`,
-          `must be 1-200 printable characters without spaces, quotes ` +
-            `or backslashes, e.g. 'device-manager/' (got ${describe(scopePrefix)})`,
-        );
-      }
-      return {
-        type: 'jwt',
-        issuer,
-        audience: [...(audience as string[])],
-        ...(scopePrefix === undefined ? {} : { scopePrefix: scopePrefix as string }),
-      };
-    }
-    case 'none':
-      rejectUnknownKeys(raw, setting, ['type', 'iUnderstandThisIsInsecure']);
-      if (raw.iUnderstandThisIsInsecure !== true) {
-        throw new DeploymentConfigError(
-          `${setting}.iUnderstandThisIsInsecure`,
-          'must be true to deploy an API without any authorizer (anyone ' +
-            'on the internet can call it; development stacks only). Use ' +
-            "auth.type 'iam' or 'jwt' otherwise",
-        );
-      }
-      return { type: 'none', iUnderstandThisIsInsecure: true };
-    default:
-      throw new DeploymentConfigError(`${setting}.type`, `must be 'iam', 'jwt' or 'none' (got ${describe(raw.type)})`);
-  }
-}
-
-function parseThrottle(value: unknown): DeploymentConfig['throttle'] {
-  const setting = `${CONTEXT_KEY}.throttle`;
-  if (value === undefined) return DEFAULT_CONFIG.throttle;
-  const raw = objectAt(value, setting);
-  rejectUnknownKeys(raw, setting, ['rateLimit', 'burstLimit']);
-  // The API Gateway account-level quotas (per region) are 10,000 requests/s and a burst of 5,000.
-  return {
-    rateLimit: integer(raw.rateLimit, DEFAULT_CONFIG.throttle.rateLimit, `${setting}.rateLimit`, 1, 10000),
-    burstLimit: integer(raw.burstLimit, DEFAULT_CONFIG.throttle.burstLimit, `${setting}.burstLimit`, 1, 5000),
-  };
-}
-
 const HTTPS_ORIGIN = /^https:\/\/[A-Za-z0-9.-]+(:\d+)?$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+/** A plain address (SNS confirms it by mail): no display name, no spaces. */
+const EMAIL = /^[^\s@<>"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+/** What a scope may contain (RFC 6749 scope-token: printable ASCII but space, '"' and '\\'). */
+const SCOPE_PREFIX = /^[\x21\x23-\x5b\x5d-\x7e]{1,200}$/;
 
-function parseDashboard(value: unknown, auth: AuthConfig): DashboardConfig {
-  const setting = `${CONTEXT_KEY}.dashboard`;
-  const d = DEFAULT_CONFIG.dashboard;
-  if (value === undefined)
-    return auth.type === 'jwt' && auth.scopePrefix ? { ...d, scope: defaultDashboardScope(auth.scopePrefix) } : d;
-  const raw = objectAt(value, setting);
-  rejectUnknownKeys(raw, setting, ['enabled', 'clientId', 'scope', 'connectSources', 'apiDomain']);
-  const enabled = raw.enabled ?? d.enabled;
-  if (typeof enabled !== 'boolean')
-    throw new DeploymentConfigError(`${setting}.enabled`, `must be true or false (got ${describe(enabled)})`);
-  const clientId = raw.clientId;
-  if (clientId !== undefined && (typeof clientId !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(clientId))) {
-    throw new DeploymentConfigError(
-      `${setting}.clientId`,
-      `must be 1-256 printable characters without spaces (got ${describe(clientId)})`,
-    );
-  }
-  // The default asks for every route scope, under the deployment's scope prefix.
-  const scope = matching(
-    raw.scope,
-    defaultDashboardScope(auth.type === 'jwt' ? auth.scopePrefix : undefined),
-    `${setting}.scope`,
-    /^[\x21-\x7e]+( [\x21-\x7e]+)*$/,
-    'space-separated OAuth scopes',
+const jwtAuth = settingsObject({
+  type: z.literal('jwt'),
+  issuer: rule<string>(
+    (v) => typeof v === 'string' && /^https:\/\/[^\s/]+(\/\S*)?$/.test(v),
+    'is required for JWT auth and must be an https:// URL',
+  ),
+  audience: rule<string[]>(
+    (v) => Array.isArray(v) && v.length > 0 && v.every((a) => typeof a === 'string' && a.trim() !== ''),
+    'is required for JWT auth and must be a non-empty array of non-empty strings',
+  ),
+  scopePrefix: matching(
+    SCOPE_PREFIX,
+    "1-200 printable characters without spaces, quotes or backslashes, e.g. 'device-manager/'",
+  ).optional(),
+});
+
+const AUTH_SCHEMAS = {
+  iam: settingsObject({ type: z.literal('iam') }),
+  jwt: jwtAuth,
+  none: settingsObject({
+    type: z.literal('none'),
+    iUnderstandThisIsInsecure: z.custom<true>((v) => v === true, {
+      error:
+        'must be true to deploy an API without any authorizer (anyone on the internet can call it; development ' +
+        "stacks only). Use auth.type 'iam' or 'jwt' otherwise",
+    }),
+  }),
+};
+
+const authSchema = valid<Raw>(isObject, 'an object').pipe(
+  z.discriminatedUnion('type', [AUTH_SCHEMAS.iam, AUTH_SCHEMAS.jwt, AUTH_SCHEMAS.none], {
+    error: (iss) => `must be 'iam', 'jwt' or 'none'${got({ input: (iss.input as Raw | undefined)?.type })}`,
+  }),
+);
+
+const SETTINGS_SCHEMA = settingsObject({
+  // The stage becomes part of the stack name: CloudFormation allows letters, digits and hyphens.
+  stageName: matching(/^[A-Za-z][A-Za-z0-9-]{0,31}$/, 'a letter followed by up to 31 letters, digits or hyphens'),
+  removalPolicy: valid<RemovalPolicyName>((v) => v === 'retain' || v === 'destroy', "'retain' or 'destroy'"),
+  listShards: integer(INT_SETTINGS.listShards),
+  statsShards: integer(INT_SETTINGS.statsShards),
+  dueShards: integer(INT_SETTINGS.dueShards),
+  groupMaxDepth: integer({ min: 1, max: 50 }),
+  indexedMetadataKeys: valid<string[]>(
+    (v) => Array.isArray(v) && v.every((k) => typeof k === 'string'),
+    'an array of strings',
+  ).superRefine((keys, ctx) => {
+    // The rule of the functions' INDEXED_METADATA_KEYS loader.
+    const problem = indexedKeysProblem(keys);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  logRetentionDays: valid<number>(
+    (v) => (LOG_RETENTION_DAYS as readonly unknown[]).includes(v),
+    `one of ${LOG_RETENTION_DAYS.join(', ')}`,
+  ),
+  sweepRateMinutes: integer({ min: 1, max: 1440 }),
+  // SQS event sources take a maximum concurrency from 2 to 1000.
+  sweepWorkers: integer({ min: 2, max: 1000 }),
+  jobWorkers: integer({ min: 2, max: 1000 }),
+  renewalDefaults: settingsObject({ preventiveDelta: DURATION.optional(), criticalDelta: DURATION.optional() }),
+  // EventBridge reserves sources starting with `aws.`.
+  eventSource: matching(EVENT_SOURCE_PATTERN, "1-256 letters, digits, '.', '_', '/' or '-', not starting with 'aws.'"),
+  lamassuEvents: bool,
+  caApiUrl: valid<string>(
+    (v) => typeof v === 'string' && isCaApiUrl(v),
+    'an https URL (or http to localhost, 127.0.0.1 or [::1]) without credentials, query or fragment',
+  ),
+  caApiAuthHeaderSecretArn: matching(SECRET_ARN, 'a complete Secrets Manager secret ARN, with its 6-character suffix'),
+  caApiAuthHeaderSecretKmsKeyArn: matching(
+    KMS_KEY_ARN,
+    "a KMS key ARN such as 'arn:aws:kms:eu-west-1:123456789012:key/<key id>'",
+  ),
+  certificateSources: arrayOf(
+    (v) => v.length > 0 && v.length <= 10 && distinct(v),
+    'an array of 1 to 10 distinct event sources',
+    rule<string>((v) => typeof v === 'string' && EVENT_SOURCE_NAME.test(v), `must match ${EVENT_SOURCE_NAME}`),
+  ),
+  unknownSerialRetrySeconds: integer(INT_SETTINGS.unknownSerialRetrySeconds),
+  tracing: bool,
+  iotSync: settingsObject({
+    enabled: bool.optional(),
+    metadataKeys: arrayOf(
+      (v) => v.length <= MAX_IOT_METADATA_KEYS && distinct(v),
+      `an array of at most ${MAX_IOT_METADATA_KEYS} distinct AWS IoT attribute names`,
+      rule<string>((v) => typeof v === 'string' && IOT_ATTRIBUTE_NAME.test(v), `must match ${IOT_ATTRIBUTE_NAME}`),
+    ).optional(),
+    decommissionCertificateStatus: valid<'INACTIVE' | 'REVOKED'>(
+      (v) => v === 'INACTIVE' || v === 'REVOKED',
+      "'INACTIVE' or 'REVOKED'",
+    ).optional(),
+  }),
+  auth: authSchema,
+  // The API Gateway account-level quotas (per region) are 10,000 requests/s and a burst of 5,000.
+  throttle: settingsObject({
+    rateLimit: integer({ min: 1, max: 10000 }).optional(),
+    burstLimit: integer({ min: 1, max: 5000 }).optional(),
+  }),
+  dashboard: settingsObject({
+    enabled: bool.optional(),
+    clientId: matching(/^[\x21-\x7e]{1,256}$/, '1-256 printable characters without spaces').optional(),
+    scope: matching(/^[\x21-\x7e]+( [\x21-\x7e]+)*$/, 'space-separated OAuth scopes').optional(),
+    connectSources: arrayOf(
+      (v) => v.length <= 10 && v.every((s) => typeof s === 'string' && HTTPS_ORIGIN.test(s)),
+      "up to 10 https origins such as 'https://auth.example.com'",
+      z.string(),
+    ).optional(),
+    apiDomain: settingsObject({
+      name: matching(
+        /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+        "a lower-case DNS name such as 'api.devices.example.com'",
+      ),
+      certificateArn: matching(
+        /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/,
+        'the ARN of an ACM certificate',
+      ),
+    }).optional(),
+  }),
+  alarms: settingsObject({
+    topicArn: matching(SNS_TOPIC_ARN, "an SNS topic ARN such as 'arn:aws:sns:eu-west-1:123456789012:ops'").optional(),
+    email: matching(EMAIL, "an e-mail address such as 'ops@example.com'").optional(),
+  }),
+  cors: settingsObject({
+    allowedOrigins: arrayOf(
+      (v) => v.length > 0 && v.length <= 20 && distinct(v),
+      'an array of 1 to 20 distinct origins',
+      valid<string>(
+        (v) => typeof v === 'string' && isCorsOrigin(v),
+        "an origin such as 'https://dashboard.example.com' (scheme and host, no path; http only to localhost)",
+      ),
+    ),
+  }),
+}).partial();
+
+type Settings = z.infer<typeof SETTINGS_SCHEMA>;
+
+/** `deviceManager.iotSync.metadataKeys[1]` for the issue path `iotSync, metadataKeys, 1`. */
+function settingPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (at, key) => (typeof key === 'number' ? `${at}[${key}]` : `${at}.${String(key)}`),
+    CONTEXT_KEY,
   );
-  const sources = raw.connectSources ?? [];
-  if (
-    !Array.isArray(sources) ||
-    sources.length > 10 ||
-    !sources.every((s) => typeof s === 'string' && HTTPS_ORIGIN.test(s))
-  ) {
-    throw new DeploymentConfigError(
-      `${setting}.connectSources`,
-      `must be up to 10 https origins such as 'https://auth.example.com' (got ${describe(sources)})`,
-    );
+}
+
+/** The first issue of the schema, as the error naming its setting. */
+function validated(raw: unknown): Settings {
+  const result = SETTINGS_SCHEMA.safeParse(raw === undefined || raw === null ? {} : raw);
+  if (result.success) return result.data;
+  // Unknown keys first, then the settings in their order, as each object's own check would find them.
+  const order = Object.keys(SETTINGS);
+  const rank = (i: z.core.$ZodIssue) =>
+    (i.path.length === 0 ? -1 : order.indexOf(String(i.path[0]))) * 2 + (i.code === 'unrecognized_keys' ? 0 : 1);
+  const issue = [...result.error.issues].sort((a, b) => rank(a) - rank(b))[0]!;
+  const key = issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [];
+  throw new DeploymentConfigError(settingPath([...issue.path, ...key]), issue.message);
+}
+
+/** The rules between settings, after each one is valid on its own. */
+function crossChecked(input: Settings): void {
+  const at = (...path: string[]) => settingPath(path);
+  const { renewalDefaults, auth, dashboard, alarms } = input;
+  if (renewalDefaults) {
+    // The same parser as the DMS renewal policies, so defaults accept exactly what the API accepts.
+    const preventive = renewalDefaults.preventiveDelta ?? DEFAULT_CONFIG.renewalDefaults.preventiveDelta;
+    const critical = renewalDefaults.criticalDelta ?? DEFAULT_CONFIG.renewalDefaults.criticalDelta;
+    if (parseDuration(critical)! >= parseDuration(preventive)!)
+      throw new DeploymentConfigError(
+        at('renewalDefaults', 'criticalDelta'),
+        `must be shorter than preventiveDelta (${critical} >= ${preventive})`,
+      );
   }
-  if (enabled && auth.type === 'iam') {
+  if (input.caApiUrl !== undefined && input.lamassuEvents !== true)
     throw new DeploymentConfigError(
-      `${setting}.enabled`,
-      "needs auth.type 'jwt' (browsers sign in with OIDC at the " +
-        "JWT issuer; they cannot sign IAM requests), or 'none' for " +
-        'development',
+      at('caApiUrl'),
+      'needs lamassuEvents: true (the revocation requests it sends are Lamassu events)',
     );
-  }
-  if (enabled && auth.type === 'jwt' && clientId === undefined) {
+  if (input.caApiAuthHeaderSecretArn !== undefined && input.caApiUrl === undefined)
+    throw new DeploymentConfigError(at('caApiAuthHeaderSecretArn'), 'needs caApiUrl');
+  if (input.caApiAuthHeaderSecretKmsKeyArn !== undefined && input.caApiAuthHeaderSecretArn === undefined)
     throw new DeploymentConfigError(
-      `${setting}.clientId`,
+      at('caApiAuthHeaderSecretKmsKeyArn'),
+      'needs caApiAuthHeaderSecretArn (the secret the key encrypts)',
+    );
+  if (dashboard?.enabled && (auth?.type ?? 'iam') === 'iam')
+    throw new DeploymentConfigError(
+      at('dashboard', 'enabled'),
+      "needs auth.type 'jwt' (browsers sign in with OIDC at the JWT issuer; they cannot sign IAM requests), " +
+        "or 'none' for development",
+    );
+  if (dashboard?.enabled && auth?.type === 'jwt' && dashboard.clientId === undefined)
+    throw new DeploymentConfigError(
+      at('dashboard', 'clientId'),
       'is required with JWT auth: the OIDC client id the dashboard signs in with',
     );
-  }
-  const apiDomain = parseApiDomain(raw.apiDomain, `${setting}.apiDomain`);
-  if (apiDomain && !enabled)
+  if (dashboard?.apiDomain && !dashboard.enabled)
     throw new DeploymentConfigError(
-      `${setting}.apiDomain`,
+      at('dashboard', 'apiDomain'),
       'needs dashboard.enabled: it closes the execute-api endpoint behind CloudFront',
     );
-  return {
-    enabled,
-    scope,
-    connectSources: sources as string[],
-    ...(clientId === undefined ? {} : { clientId: clientId as string }),
-    ...(apiDomain ? { apiDomain } : {}),
-  };
+  if (alarms && Object.keys(alarms).length !== 1)
+    throw new DeploymentConfigError(
+      at('alarms'),
+      `must have exactly one of topicArn and email (got ${describe(alarms)})`,
+    );
 }
 
-function parseApiDomain(value: unknown, setting: string): DashboardConfig['apiDomain'] {
-  if (value === undefined) return undefined;
-  const raw = objectAt(value, setting);
-  rejectUnknownKeys(raw, setting, ['name', 'certificateArn']);
-  if (
-    typeof raw.name !== 'string' ||
-    !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(raw.name)
-  ) {
-    throw new DeploymentConfigError(
-      `${setting}.name`,
-      `must be a lower-case DNS name such as 'api.devices.example.com' (got ${describe(raw.name)})`,
-    );
+function authOf(auth: Settings['auth']): AuthConfig {
+  switch (auth?.type) {
+    case undefined:
+      return DEFAULT_CONFIG.auth;
+    case 'iam':
+      return { type: 'iam' };
+    case 'jwt':
+      return {
+        type: 'jwt',
+        issuer: auth.issuer,
+        audience: [...auth.audience],
+        ...(auth.scopePrefix === undefined ? {} : { scopePrefix: auth.scopePrefix }),
+      };
+    case 'none':
+      return { type: 'none', iUnderstandThisIsInsecure: true };
   }
-  if (
-    typeof raw.certificateArn !== 'string' ||
-    !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(raw.certificateArn)
-  ) {
-    throw new DeploymentConfigError(
-      `${setting}.certificateArn`,
-      `must be the ARN of an ACM certificate (got ${describe(raw.certificateArn)})`,
-    );
-  }
-  return { name: raw.name, certificateArn: raw.certificateArn };
+}
+
+function dashboardOf(dashboard: Settings['dashboard'], auth: AuthConfig): DashboardConfig {
+  // The default asks for every route scope, under the deployment's scope prefix.
+  const scope = defaultDashboardScope(auth.type === 'jwt' ? auth.scopePrefix : undefined);
+  if (dashboard === undefined) return { ...DEFAULT_CONFIG.dashboard, scope };
+  return {
+    enabled: dashboard.enabled ?? DEFAULT_CONFIG.dashboard.enabled,
+    scope: dashboard.scope ?? scope,
+    connectSources: [...((dashboard.connectSources as string[] | undefined) ?? [])],
+    ...(dashboard.clientId === undefined ? {} : { clientId: dashboard.clientId }),
+    ...(dashboard.apiDomain ? { apiDomain: { ...dashboard.apiDomain } } : {}),
+  };
 }
 
 /**
@@ -556,193 +558,65 @@ function parseApiDomain(value: unknown, setting: string): DashboardConfig['apiDo
  * @throws DeploymentConfigError naming the first invalid setting.
  */
 export function parseConfig(raw: unknown): DeploymentConfig {
-  const input = raw === undefined || raw === null ? {} : objectAt(raw, CONTEXT_KEY);
-  rejectUnknownKeys(input, CONTEXT_KEY, Object.keys(SETTINGS));
-  const at = (name: keyof DeploymentConfig) => `${CONTEXT_KEY}.${name}`;
+  const input = validated(raw);
+  crossChecked(input);
   const d = DEFAULT_CONFIG;
-
-  const removalPolicy = input.removalPolicy ?? d.removalPolicy;
-  if (removalPolicy !== 'retain' && removalPolicy !== 'destroy') {
-    throw new DeploymentConfigError(
-      at('removalPolicy'),
-      `must be 'retain' or 'destroy' (got ${describe(removalPolicy)})`,
-    );
-  }
-  const logRetentionDays = input.logRetentionDays ?? d.logRetentionDays;
-  if (!(LOG_RETENTION_DAYS as readonly unknown[]).includes(logRetentionDays)) {
-    throw new DeploymentConfigError(
-      at('logRetentionDays'),
-      `must be one of ${LOG_RETENTION_DAYS.join(', ')} (got ${describe(logRetentionDays)})`,
-    );
-  }
-
-  const auth = parseAuth(input.auth);
+  const auth = authOf(input.auth);
+  const iotStatus = input.iotSync?.decommissionCertificateStatus;
+  const alarms = input.alarms;
   return {
-    // The stage becomes part of the stack name: CloudFormation allows letters, digits and hyphens.
-    stageName: matching(
-      input.stageName,
-      d.stageName,
-      at('stageName'),
-      /^[A-Za-z][A-Za-z0-9-]{0,31}$/,
-      'a letter followed by up to 31 letters, digits or hyphens',
-    ),
-    removalPolicy,
-    // Within the ranges of the functions' loader (functions/runtime/config.ts), so a deployed value never fails a cold
-    // start.
-    listShards: integer(input.listShards, d.listShards, at('listShards'), 1, 64),
-    statsShards: integer(input.statsShards, d.statsShards, at('statsShards'), 1, 100),
-    dueShards: integer(input.dueShards, d.dueShards, at('dueShards'), 1, 64),
-    groupMaxDepth: integer(input.groupMaxDepth, d.groupMaxDepth, at('groupMaxDepth'), 1, 50),
-    indexedMetadataKeys: parseIndexedKeys(input.indexedMetadataKeys, at('indexedMetadataKeys')),
-    logRetentionDays: logRetentionDays as number,
-    sweepRateMinutes: integer(input.sweepRateMinutes, d.sweepRateMinutes, at('sweepRateMinutes'), 1, 1440),
-    // SQS event sources take a maximum concurrency from 2 to 1000.
-    sweepWorkers: integer(input.sweepWorkers, d.sweepWorkers, at('sweepWorkers'), 2, 1000),
-    jobWorkers: integer(input.jobWorkers, d.jobWorkers, at('jobWorkers'), 2, 1000),
-    renewalDefaults: parseRenewalDefaults(input.renewalDefaults),
-    // EventBridge reserves sources starting with `aws.`.
-    eventSource: matching(
-      input.eventSource,
-      d.eventSource,
-      at('eventSource'),
-      /^(?!aws\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/,
-      "1-256 letters, digits, '.', '_', '/' or '-', not starting with 'aws.'",
-    ),
-    ...lamassuEventsSetting(input.lamassuEvents, at('lamassuEvents')),
-    ...caApiUrlSetting(input.caApiUrl, input.lamassuEvents === true, at('caApiUrl')),
-    ...caApiAuthSetting(input.caApiAuthHeaderSecretArn, input.caApiUrl !== undefined, at('caApiAuthHeaderSecretArn')),
-    ...kmsKeySetting(
-      input.caApiAuthHeaderSecretKmsKeyArn,
-      input.caApiAuthHeaderSecretArn !== undefined,
-      at('caApiAuthHeaderSecretKmsKeyArn'),
-    ),
-    certificateSources: parseCertificateSources(input.certificateSources),
-    unknownSerialRetrySeconds: integer(
-      input.unknownSerialRetrySeconds,
-      d.unknownSerialRetrySeconds,
-      at('unknownSerialRetrySeconds'),
-      0,
-      MAX_UNKNOWN_SERIAL_RETRY_SECONDS,
-    ),
-    tracing: boolean(input.tracing, d.tracing, at('tracing')),
-    iotSync: parseIotSync(input.iotSync),
+    stageName: input.stageName ?? d.stageName,
+    removalPolicy: input.removalPolicy ?? d.removalPolicy,
+    listShards: input.listShards ?? d.listShards,
+    statsShards: input.statsShards ?? d.statsShards,
+    dueShards: input.dueShards ?? d.dueShards,
+    groupMaxDepth: input.groupMaxDepth ?? d.groupMaxDepth,
+    indexedMetadataKeys: [...(input.indexedMetadataKeys ?? d.indexedMetadataKeys)],
+    logRetentionDays: input.logRetentionDays ?? d.logRetentionDays,
+    sweepRateMinutes: input.sweepRateMinutes ?? d.sweepRateMinutes,
+    sweepWorkers: input.sweepWorkers ?? d.sweepWorkers,
+    jobWorkers: input.jobWorkers ?? d.jobWorkers,
+    renewalDefaults: input.renewalDefaults
+      ? {
+          preventiveDelta: input.renewalDefaults.preventiveDelta ?? d.renewalDefaults.preventiveDelta,
+          criticalDelta: input.renewalDefaults.criticalDelta ?? d.renewalDefaults.criticalDelta,
+        }
+      : d.renewalDefaults,
+    eventSource: input.eventSource ?? d.eventSource,
+    ...(input.lamassuEvents === undefined ? {} : { lamassuEvents: input.lamassuEvents }),
+    ...(input.caApiUrl === undefined ? {} : { caApiUrl: input.caApiUrl }),
+    ...(input.caApiAuthHeaderSecretArn === undefined
+      ? {}
+      : { caApiAuthHeaderSecretArn: input.caApiAuthHeaderSecretArn }),
+    ...(input.caApiAuthHeaderSecretKmsKeyArn === undefined
+      ? {}
+      : { caApiAuthHeaderSecretKmsKeyArn: input.caApiAuthHeaderSecretKmsKeyArn }),
+    certificateSources: input.certificateSources ? [...(input.certificateSources as string[])] : d.certificateSources,
+    unknownSerialRetrySeconds: input.unknownSerialRetrySeconds ?? d.unknownSerialRetrySeconds,
+    tracing: input.tracing ?? d.tracing,
+    iotSync: input.iotSync
+      ? {
+          enabled: input.iotSync.enabled ?? d.iotSync.enabled,
+          metadataKeys: [...((input.iotSync.metadataKeys as string[] | undefined) ?? [])],
+          ...(iotStatus === undefined ? {} : { decommissionCertificateStatus: iotStatus }),
+        }
+      : d.iotSync,
     auth,
-    throttle: parseThrottle(input.throttle),
-    dashboard: parseDashboard(input.dashboard, auth),
-    ...alarmsSetting(input.alarms, at('alarms')),
-    ...corsSetting(input.cors, at('cors')),
+    throttle: {
+      rateLimit: input.throttle?.rateLimit ?? d.throttle.rateLimit,
+      burstLimit: input.throttle?.burstLimit ?? d.throttle.burstLimit,
+    },
+    dashboard: dashboardOf(input.dashboard, auth),
+    ...(alarms === undefined
+      ? {}
+      : { alarms: alarms.topicArn !== undefined ? { topicArn: alarms.topicArn } : { email: alarms.email! } }),
+    ...(input.cors ? { cors: { allowedOrigins: [...(input.cors.allowedOrigins as string[])] } } : {}),
   };
 }
 
-const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
-const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
-/** A plain address (SNS confirms it by mail): no display name, no spaces. */
-const EMAIL = /^[^\s@<>"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
-
-/** `caApiAuthHeaderSecretKmsKeyArn`: a KMS key ARN (not an alias), only with caApiAuthHeaderSecretArn. */
-function kmsKeySetting(value: unknown, secret: boolean, setting: string): { caApiAuthHeaderSecretKmsKeyArn?: string } {
-  if (value === undefined) return {};
-  if (typeof value !== 'string' || !KMS_KEY_ARN.test(value))
-    throw new DeploymentConfigError(
-      setting,
-      `must be a KMS key ARN such as 'arn:aws:kms:eu-west-1:123456789012:key/<key id>' (got ${describe(value)})`,
-    );
-  if (!secret) throw new DeploymentConfigError(setting, 'needs caApiAuthHeaderSecretArn (the secret the key encrypts)');
-  return { caApiAuthHeaderSecretKmsKeyArn: value };
-}
-
-/** `alarms`: exactly one of `topicArn` (an existing SNS topic) and `email` (a new topic). */
-function alarmsSetting(value: unknown, setting: string): { alarms?: AlarmsConfig } {
-  if (value === undefined) return {};
-  const raw = objectAt(value, setting);
-  rejectUnknownKeys(raw, setting, ['topicArn', 'email']);
-  const keys = Object.keys(raw);
-  if (keys.length !== 1)
-    throw new DeploymentConfigError(setting, `must have exactly one of topicArn and email (got ${describe(value)})`);
-  if (raw.topicArn !== undefined) {
-    if (typeof raw.topicArn !== 'string' || !SNS_TOPIC_ARN.test(raw.topicArn))
-      throw new DeploymentConfigError(
-        `${setting}.topicArn`,
-        `must be an SNS topic ARN such as 'arn:aws:sns:eu-west-1:123456789012:ops' (got ${describe(raw.topicArn)})`,
-      );
-    return { alarms: { topicArn: raw.topicArn } };
-  }
-  if (typeof raw.email !== 'string' || !EMAIL.test(raw.email))
-    throw new DeploymentConfigError(
-      `${setting}.email`,
-      `must be an e-mail address such as 'ops@example.com' (got ${describe(raw.email)})`,
-    );
-  return { alarms: { email: raw.email } };
-}
-
-/** `cors`: `{allowedOrigins: [...]}`, 1 to 20 distinct origins without path or trailing slash. */
-function corsSetting(value: unknown, setting: string): { cors?: CorsConfig } {
-  if (value === undefined) return {};
-  const raw = objectAt(value, setting);
-  rejectUnknownKeys(raw, setting, ['allowedOrigins']);
-  const origins = raw.allowedOrigins;
-  if (
-    !Array.isArray(origins) ||
-    origins.length === 0 ||
-    origins.length > 20 ||
-    new Set(origins).size !== origins.length
-  ) {
-    throw new DeploymentConfigError(
-      `${setting}.allowedOrigins`,
-      `must be an array of 1 to 20 distinct origins (got ${describe(origins)})`,
-    );
-  }
-  origins.forEach((origin: unknown, i) => {
-    if (typeof origin !== 'string' || !isCorsOrigin(origin)) {
-      throw new DeploymentConfigError(
-        `${setting}.allowedOrigins[${i}]`,
-        `must be an origin such as 'https://dashboard.example.com' ` +
-          `(scheme and host, no path; http only to localhost) (got ${describe(origin)})`,
-      );
-    }
-  });
-  return { cors: { allowedOrigins: [...(origins as string[])] } };
-}
-
-/** `lamassuEvents`: a boolean; absent means off (and stays absent, like the defaults). */
-function lamassuEventsSetting(value: unknown, setting: string): { lamassuEvents?: boolean } {
-  if (value === undefined) return {};
-  if (typeof value !== 'boolean')
-    throw new DeploymentConfigError(setting, `must be true or false (got ${describe(value)})`);
-  return { lamassuEvents: value };
-}
-
-/**
- * `caApiUrl`: an https URL (http only to a loopback host), and only with lamassuEvents (which publishes the requests
- * it serves).
- */
-function caApiUrlSetting(value: unknown, lamassuEvents: boolean, setting: string): { caApiUrl?: string } {
-  if (value === undefined) return {};
-  if (typeof value !== 'string' || !isCaApiUrl(value)) {
-    throw new DeploymentConfigError(
-      setting,
-      `must be an https URL (or http to localhost, 127.0.0.1 or ` +
-        `[::1]) without credentials, query or fragment (got ${describe(value)})`,
-    );
-  }
-  if (!lamassuEvents)
-    throw new DeploymentConfigError(
-      setting,
-      'needs lamassuEvents: true (the revocation requests it sends are Lamassu events)',
-    );
-  return { caApiUrl: value };
-}
-
-/** `caApiAuthHeaderSecretArn`: a Secrets Manager secret ARN, only with caApiUrl. */
-function caApiAuthSetting(value: unknown, caApiUrl: boolean, setting: string): { caApiAuthHeaderSecretArn?: string } {
-  if (value === undefined) return {};
-  if (typeof value !== 'string' || !SECRET_ARN.test(value))
-    throw new DeploymentConfigError(
-      setting,
-      `must be a complete Secrets Manager secret ARN, with its 6-character suffix (got ${describe(value)})`,
-    );
-  if (!caApiUrl) throw new DeploymentConfigError(setting, 'needs caApiUrl');
-  return { caApiAuthHeaderSecretArn: value };
+function objectAt(value: unknown, setting: string): Raw {
+  if (!isObject(value)) throw new DeploymentConfigError(setting, `must be an object (got ${describe(value)})`);
+  return value;
 }
 
 /** Context values given on the command line are strings: read them as the setting's type. */

@@ -10,6 +10,8 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
+import { MAX_BODY_BYTES } from '../functions/http/http';
+import { errorResponse, PayloadTooLargeError } from '../functions/http/http-errors';
 import type { HttpRoute } from '../functions/http/routes';
 
 export type LambdaHandler = (
@@ -20,8 +22,12 @@ export type LambdaHandler = (
 /** What a JWT authorizer hands the function: the token's claims and scopes. */
 export type JwtAuthorizer = APIGatewayProxyEventV2WithJWTAuthorizer['requestContext']['authorizer'];
 
-/** API Gateway's own payload limit; the handlers enforce the contract's smaller one. */
-const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
+/**
+ * The largest body read: the contract's limit, which every handler enforces too. Deployed, API
+ * Gateway buffers up to 10 MB before the handler refuses; here a longer body is refused as soon as
+ * its Content-Length or its bytes read pass the limit, and the rest is discarded unread.
+ */
+const LOCAL_MAX_BODY = MAX_BODY_BYTES;
 
 export interface CompiledRoute {
   route: HttpRoute;
@@ -39,26 +45,64 @@ export function compile(route: HttpRoute): CompiledRoute {
   return { route, pattern: new RegExp(`^${source}$`), params };
 }
 
-/** The request body as API Gateway passes it on (undefined when empty). */
-export function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+/** Thrown by readBody for a body over its limit: answered 413 as a handler would (`tooLargeAnswer`). */
+export class BodyTooLarge extends Error {
+  constructor(readonly size: number) {
+    super(`body too large: ${size}`);
+  }
+}
+
+/**
+ * The request body as API Gateway passes it on (undefined when empty), or a BodyTooLarge as soon as
+ * its declared or streamed size passes `limit`: at most `limit` bytes plus one chunk are ever held.
+ * Node discards the unread rest once the answer is sent.
+ */
+export function readBody(req: IncomingMessage, limit = LOCAL_MAX_BODY): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) return reject(new BodyTooLarge(declared));
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= GATEWAY_MAX_BODY) chunks.push(chunk);
-    });
-    req.on('end', () =>
-      resolve(
-        size > GATEWAY_MAX_BODY
-          ? Buffer.alloc(GATEWAY_MAX_BODY + 1)
-          : chunks.length
-            ? Buffer.concat(chunks)
-            : undefined,
-      ),
-    );
+      if (size > limit) {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.pause();
+        return reject(new BodyTooLarge(size));
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => resolve(chunks.length ? Buffer.concat(chunks) : undefined);
+    req.on('data', onData);
+    req.on('end', onEnd);
     req.on('error', reject);
   });
+}
+
+/** The 413 a handler answers for a body over the contract's limit (functions/http/http.ts). */
+export function tooLargeAnswer(size: number): { status: number; body: string } {
+  const { statusCode, body } = errorResponse(
+    new PayloadTooLargeError(`body is ${size} bytes or more; the limit is ${MAX_BODY_BYTES}`),
+  );
+  return { status: statusCode, body: JSON.stringify(body) };
+}
+
+/**
+ * The body as API Gateway hands it to the function: text media types (`text/*`, JSON, XML,
+ * JavaScript) as the string they are, anything else (a merge patch included) base64-encoded.
+ */
+export function eventBody(
+  body: Buffer | undefined,
+  contentType: string | undefined,
+): { body?: string; isBase64Encoded: boolean } {
+  if (body === undefined) return { isBase64Encoded: false };
+  const type = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  const text =
+    type.startsWith('text/') || ['application/json', 'application/xml', 'application/javascript'].includes(type);
+  return text
+    ? { body: body.toString('utf8'), isBase64Encoded: false }
+    : { body: body.toString('base64'), isBase64Encoded: true };
 }
 
 /** The payload 2.0 event and the Lambda context of one request to a matched route. */
@@ -108,8 +152,7 @@ export function invocationOf(
       time: now.toISOString(),
       timeEpoch: now.getTime(),
     },
-    body: body?.toString('base64'),
-    isBase64Encoded: body !== undefined,
+    ...eventBody(body, headers['content-type']),
   };
   return { event: event as APIGatewayProxyEventV2, context: lambdaContext(requestId, match.route.handler) };
 }

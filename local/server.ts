@@ -7,7 +7,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { jwtAuthorizer, type LocalAuthConfig } from './auth';
 import { applyCors, type CorsPolicy } from './cors';
-import { compile, invocationOf, type JwtAuthorizer, type LambdaHandler, readBody } from './gateway';
+import {
+  BodyTooLarge,
+  compile,
+  invocationOf,
+  type JwtAuthorizer,
+  type LambdaHandler,
+  readBody,
+  tooLargeAnswer,
+} from './gateway';
 import { authRefusal, hostGuard, isClientAbort, mediaTypeRefusal, type Refusal } from './guards';
 import { HTTP_ROUTES, type HttpRoute, handlerFile, type Scope } from '../functions/http/routes';
 import type { DashboardRuntimeConfig } from '../web/runtime-config';
@@ -108,6 +116,10 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
 
   const server: Server = createServer((req, res) => {
     dispatch(req, res).catch((error: unknown) => {
+      if (error instanceof BodyTooLarge) {
+        const answer = tooLargeAnswer(error.size);
+        return send(res, answer.status, answer.body, { 'content-type': 'application/json', connection: 'close' });
+      }
       // A client that went away mid-upload: no one to answer, nothing broken.
       if (isClientAbort(error)) return void res.destroy();
       console.error('local server: handler crashed', error);

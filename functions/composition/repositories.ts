@@ -3,6 +3,7 @@ import type { DeviceRepository, PolicyRepository } from '../app/ports';
 import { deviceRepository as dynamoDeviceRepository } from '../adapters/dynamodb/device-repository';
 import { policyRepository as dynamoPolicyRepository } from '../adapters/dynamodb/policy-repository';
 import { processWide, type TableContext } from './context';
+import { requestsInFlight, turnPauser } from '../runtime/turns';
 
 export function createDeviceRepository({ client, config, bookmarks }: TableContext): DeviceRepository {
   return dynamoDeviceRepository({
@@ -18,6 +19,8 @@ export function createDeviceRepository({ client, config, bookmarks }: TableConte
     timeBudgetMs: config.requestTimeBudgetMs,
     dueShards: config.dueShards,
     indexedMetadataKeys: config.indexedMetadataKeys,
+    turns: () => turnPauser(),
+    crowded: () => requestsInFlight() > 1,
   });
 }
 

@@ -2,14 +2,15 @@
  * Request bodies, validated against the request schemas (kept apart from params.ts: routes without a body load no
  * schemas).
  */
-import type { z } from 'zod';
 import { ValidationError } from '../domain';
-import { problemsOf, revokeSchema } from '../domain/schemas';
+import { problemsOf } from '../domain/schemas';
+import { revokeSchema } from '../domain/slot-schemas';
 import { REVOCATION_REASONS, revocationReasonOf, type RevocationReason } from '../domain/slots';
+import type { infer as Infer, ZodMiniType } from '../domain/zod-mini';
 import type { HttpRequest } from './http';
 
 /** Validates a parsed JSON body against a schema: 400 with details naming each offending field. */
-export function bodyOf<T extends z.ZodType>(request: HttpRequest, schema: T, what = 'request body'): z.infer<T> {
+export function bodyOf<T extends ZodMiniType>(request: HttpRequest, schema: T, what = 'request body'): Infer<T> {
   const parsed = schema.safeParse(request.body);
   if (!parsed.success) throw new ValidationError(`invalid ${what}`, problemsOf(parsed.error));
   return parsed.data;

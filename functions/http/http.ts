@@ -10,6 +10,8 @@ import { errorResponse, MalformedRequestError, PayloadTooLargeError, Unsupported
 import { loadBookmarkSecret } from '../runtime/bookmark-secret';
 import { flushMetrics, logger } from '../runtime/observability';
 import { tracing } from '../runtime/tracing';
+import { requestStarted } from '../runtime/turns';
+import { pageJsonText } from '../domain/json-text';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -33,6 +35,8 @@ export interface HttpResult {
   headers?: Record<string, string>;
   /** Sent as `ETag: "<version>"`. */
   version?: number;
+  /** The body's JSON text when already built (a list page joined from its items' texts), sent as is. */
+  bodyText?: string;
 }
 
 export interface HttpHandlerOptions {
@@ -50,17 +54,19 @@ function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<st
   return out;
 }
 
+/** Bytes a base64 text decodes to (padding and whitespace aside), without decoding it. */
+const base64Bytes = (b64: string) => Buffer.byteLength(b64, 'base64');
+
 /** Turns the API Gateway event into an HttpRequest, enforcing the body rules (docs/api.md, Wire conventions). */
 export function toRequest(event: APIGatewayProxyEventV2, accepts: string[] | undefined): HttpRequest {
   const headers = lowerCaseHeaders(event.headers);
-  const raw =
-    event.body === undefined || event.body === null
-      ? undefined
-      : event.isBase64Encoded
-        ? Buffer.from(event.body, 'base64')
-        : Buffer.from(event.body, 'utf8');
-  if (raw && raw.byteLength > MAX_BODY_BYTES)
-    throw new PayloadTooLargeError(`body is ${raw.byteLength} bytes; the limit is ${MAX_BODY_BYTES}`);
+  // A text body (API Gateway passes JSON as is) is measured and parsed as the string it is; a
+  // base64 one is measured before it is decoded.
+  const encoded = event.body ?? undefined;
+  const bytes = encoded === undefined ? 0 : event.isBase64Encoded ? base64Bytes(encoded) : Buffer.byteLength(encoded);
+  if (bytes > MAX_BODY_BYTES) throw new PayloadTooLargeError(`body is ${bytes} bytes; the limit is ${MAX_BODY_BYTES}`);
+  const text =
+    encoded === undefined || !event.isBase64Encoded ? encoded : Buffer.from(encoded, 'base64').toString('utf8');
   const mediaType = headers['content-type']?.split(';')[0]?.trim().toLowerCase();
   let body: unknown;
   if (accepts) {
@@ -68,10 +74,10 @@ export function toRequest(event: APIGatewayProxyEventV2, accepts: string[] | und
       throw new UnsupportedMediaTypeError(
         `content type must be ${accepts.join(' or ')}${mediaType ? `, not ${mediaType}` : ''}`,
       );
-    if (!raw || raw.byteLength === 0)
+    if (text === undefined || bytes === 0)
       throw new ValidationError('a request body is required', [{ field: '(body)', problem: 'missing' }]);
     try {
-      body = JSON.parse(raw.toString('utf8'));
+      body = JSON.parse(text);
     } catch {
       throw new MalformedRequestError('request body is not valid JSON');
     }
@@ -96,7 +102,7 @@ function toResponse(result: HttpResult): APIGatewayProxyStructuredResultV2 {
   return {
     statusCode: result.statusCode,
     headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(result.body),
+    body: result.bodyText ?? JSON.stringify(result.body),
   };
 }
 
@@ -139,7 +145,15 @@ export function httpHandler(options: HttpHandlerOptions, fn: (request: HttpReque
         flushMetrics();
       },
     })
-    .handler(async (event) => toResponse(await fn(toRequest(event, options.accepts))));
+    .handler(async (event) => {
+      // Counted in flight for cooperative turns (turns.ts): long work rests while others wait.
+      const ended = requestStarted();
+      try {
+        return toResponse(await fn(toRequest(event, options.accepts)));
+      } finally {
+        ended();
+      }
+    });
 }
 
 /** Parses `If-Match: "<version>"` (quotes and W/ optional). Undefined when absent or `*`. */
@@ -155,3 +169,10 @@ export function ifMatchOf(request: HttpRequest): number | undefined {
 }
 
 export const ok = (body: unknown, version?: number): HttpResult => ({ statusCode: 200, body, version });
+
+/** 200 with a list page, its text joined from the items' JSON texts (domain/json-text.ts), not serialized again. */
+export const okPage = (page: { list: readonly unknown[] }): HttpResult => ({
+  statusCode: 200,
+  body: page,
+  bodyText: pageJsonText(page),
+});

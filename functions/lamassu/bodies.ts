@@ -3,46 +3,47 @@
  * case inputs. Go clients send `null` for empty slices and maps and `""` for unset strings; unknown
  * fields are ignored as Go's encoding/json does.
  */
-import {
-  array,
-  enum as enumOf,
-  literal,
-  number,
-  object,
-  record,
-  strictObject,
-  string,
-  union,
-  unknown,
-  type infer as Infer,
-  type ZodType,
-} from 'zod';
-
-// Only the builders used: a `z` namespace import would bundle all of zod (see domain/schemas.ts).
-const z = { array, enum: enumOf, literal, number, object, record, strictObject, string, union, unknown };
 import { normaliseSerial, parseCertificate } from '../domain/certificate';
 import type { Device, JsonValue, NewDeviceInput } from '../domain/device';
 import { ValidationError, type FieldProblem } from '../domain/errors';
 import type { Criterion } from '../domain/filters';
 import type { GroupInput } from '../domain/groups';
-import { createDeviceSchema, createGroupSchema, groupProblemsOf, problemsOf } from '../domain/schemas';
+import { createGroupSchema, groupProblemsOf } from '../domain/group-schemas';
+import { createDeviceSchema, problemsOf } from '../domain/schemas';
 import type { SlotMaterial } from '../domain/slots';
+import {
+  array,
+  enum as enumOf,
+  type infer as Infer,
+  int,
+  looseObject,
+  minimum,
+  nullish,
+  number,
+  object,
+  optional,
+  record,
+  regex,
+  string,
+  unknown,
+  type ZodMiniType,
+} from '../domain/zod-mini';
 import { orEmpty, translateCriterion } from './model';
 
-const nullableString = z.string().nullish();
+const nullableString = nullish(string());
 
-function parse<T extends ZodType>(schema: T, body: unknown, what: string): Infer<T> {
+function parse<T extends ZodMiniType>(schema: T, body: unknown, what: string): Infer<T> {
   const parsed = schema.safeParse(body);
   if (!parsed.success) throw new ValidationError(`invalid ${what}`, problemsOf(parsed.error));
   return parsed.data;
 }
 
-const createBody = z.object({
-  id: z.string(),
+const createBody = object({
+  id: string(),
   alias: nullableString,
-  tags: z.array(z.string()).nullish(),
-  metadata: z.record(z.string(), z.unknown()).nullish(),
-  dms_id: z.string(),
+  tags: nullish(array(string())),
+  metadata: nullish(record(string(), unknown())),
+  dms_id: string(),
   icon: nullableString,
   icon_color: nullableString,
 });
@@ -66,16 +67,16 @@ export function newDeviceOf(body: unknown): NewDeviceInput {
   return { ...checked.data, metadata: checked.data.metadata as Record<string, JsonValue> | undefined };
 }
 
-const patchBody = z.object({
-  patches: z
-    .array(
-      z.object({
-        op: z.enum(['add', 'remove', 'replace']),
-        path: z.string().regex(/^(\/.*)?$/, 'must be a JSON pointer ("" or starting with /)'),
-        value: z.unknown().optional(),
+const patchBody = object({
+  patches: nullish(
+    array(
+      object({
+        op: enumOf(['add', 'remove', 'replace']),
+        path: string().check(regex(/^(\/.*)?$/, 'must be a JSON pointer ("" or starting with /)')),
+        value: optional(unknown()),
       }),
-    )
-    .nullish(),
+    ),
+  ),
 });
 
 /** UpdateDeviceMetadataBody → a JSON patch (RFC 6902) of our shadow, rooted at `/metadata`. */
@@ -88,13 +89,13 @@ export function metadataPatchOf(body: unknown): { op: string; path: string; valu
   }));
 }
 
-const slotBody = z.object({
+const slotBody = object({
   status: nullableString,
-  active_version: z.number().int().min(0),
+  active_version: number().check(int(), minimum(0)),
   type: nullableString,
-  versions: z.record(z.string(), z.string()).nullish(),
+  versions: nullish(record(string(), string())),
   expiration_date: nullableString,
-  events: z.record(z.string(), z.object({ type: z.string().nullish() }).passthrough()).nullish(),
+  events: nullish(record(string(), looseObject({ type: nullish(string()) }))),
   /** Our extension: the PEM of the active version, when the caller has it. */
   certificate: nullableString,
 });
@@ -155,13 +156,13 @@ export function identityChangeOf(body: unknown, current: Device): IdentityChange
   };
 }
 
-const criterionBody = z.object({ field: z.string(), operand: z.string(), value: z.string() });
-const groupBody = z.object({
+const criterionBody = object({ field: string(), operand: string(), value: string() });
+const groupBody = object({
   id: nullableString,
-  name: z.string(),
+  name: string(),
   description: nullableString,
   parent_id: nullableString,
-  criteria: z.array(criterionBody).nullish(),
+  criteria: nullish(array(criterionBody)),
 });
 
 /** Lamassu's criteria (long or short operand names) → ours; Lamassu refuses unknown fields here. */

@@ -12,7 +12,8 @@
  *   are supported (all linear).
  * - The evaluator has no recursion over the document (descendants are walked with an explicit
  *   stack) and charges every node visited, produced or compared to a `JsonPathBudget`: steps, node
- *   list size and a deadline. Overrunning any of them throws JsonPathBudgetError.
+ *   list size and a deadline. Overrunning any of them throws JsonPathBudgetError. Between two
+ *   documents, `JsonPathBudget.turn` pauses after each slice of steps (cooperative turns).
  */
 
 export type Query = { kind: 'query'; root: '$' | '@'; segments: Segment[]; singular: boolean };
@@ -51,6 +52,9 @@ export class JsonPathBudgetError extends Error {}
 export class JsonPathBudget {
   /** Steps spent so far (nodes visited, produced or compared). */
   steps = 0;
+  /** Pauses taken so far (see `turn`). */
+  pauses = 0;
+  private pausedAt = 0;
   constructor(
     readonly maxSteps: number,
     /** Largest node list one selection may hold. */
@@ -58,7 +62,22 @@ export class JsonPathBudget {
     /** Epoch milliseconds after which evaluation stops. */
     readonly deadline = Number.POSITIVE_INFINITY,
     private readonly now: () => number = Date.now,
+    /** Yields the event loop between documents (functions/runtime/turns.ts); none when absent. */
+    private readonly pause?: () => Promise<void>,
+    /** Steps between two pauses. */
+    readonly sliceSteps = Number.POSITIVE_INFINITY,
   ) {}
+
+  /**
+   * Called between two documents: pauses once `sliceSteps` steps have been spent since the last
+   * pause, so a long evaluation runs in slices and other requests' callbacks run in between.
+   */
+  async turn(): Promise<void> {
+    if (!this.pause || this.steps - this.pausedAt < this.sliceSteps) return;
+    this.pausedAt = this.steps;
+    this.pauses++;
+    await this.pause();
+  }
 
   charge(n = 1): void {
     this.steps += n;

@@ -12,10 +12,15 @@ import { evaluate, JsonPathBudget, JsonPathSyntaxError, parseJsonPath, type Quer
 export { JsonPathBudget, JsonPathBudgetError } from './jsonpath-engine';
 
 export const MAX_JSONPATH_LENGTH = 500;
-/** Nodes one request's JSONPath filters and sorts may visit, produce or compare, all devices together. */
-export const JSONPATH_MAX_STEPS = 1_000_000;
+/**
+ * Nodes one request's JSONPath filters and sorts may visit, produce or compare, all devices together:
+ * a `$..x` over a read budget of devices with 250 nodes of metadata each fits.
+ */
+export const JSONPATH_MAX_STEPS = 500_000;
 /** The largest node list one selection may hold. */
 export const JSONPATH_MAX_NODES = 10_000;
+/** Steps between two pauses of an evaluation (functions/runtime/turns.ts): about a millisecond. */
+export const JSONPATH_SLICE_STEPS = 10_000;
 const OPERATORS = ['==', '!=', '<=', '>=', '<', '>'] as const;
 type Operator = (typeof OPERATORS)[number];
 
@@ -24,9 +29,12 @@ export interface JsonPathPredicate {
   comparison?: { op: Operator; value: unknown };
 }
 
-/** A budget for one request: JSONPATH_MAX_STEPS steps and JSONPATH_MAX_NODES nodes until `deadline`. */
-export const jsonPathBudget = (deadline?: number, now?: () => number) =>
-  new JsonPathBudget(JSONPATH_MAX_STEPS, JSONPATH_MAX_NODES, deadline, now);
+/**
+ * A budget for one request: JSONPATH_MAX_STEPS steps and JSONPATH_MAX_NODES nodes until `deadline`,
+ * pausing with `pause` every JSONPATH_SLICE_STEPS steps.
+ */
+export const jsonPathBudget = (deadline?: number, now?: () => number, pause?: () => Promise<void>) =>
+  new JsonPathBudget(JSONPATH_MAX_STEPS, JSONPATH_MAX_NODES, deadline, now, pause, JSONPATH_SLICE_STEPS);
 
 /** Splits `path op literal` at the first operator outside brackets, parentheses and quotes. */
 function splitComparison(expr: string): { path: string; op: Operator; literal: string } | undefined {

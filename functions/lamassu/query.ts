@@ -3,10 +3,6 @@
  * after page 1 Lamassu's SDK sends only `bookmark` (and `sort_mode=asc`, whatever page 1 used), so a
  * v1 bookmark carries the whole query with the position, signed with the bookmark secret.
  */
-import { array, enum as enumOf, literal, number, object, record, strictObject, string, union, unknown } from 'zod';
-
-// Only the builders used: a `z` namespace import would bundle all of zod (see domain/schemas.ts).
-const z = { array, enum: enumOf, literal, number, object, record, strictObject, string, union, unknown };
 import type { DeviceStats, Page } from '../app/ports';
 import { DEVICE_STATUSES, type Device } from '../domain/device';
 import { InvalidBookmarkError, QueryTooBroadError, ValidationError, type FieldProblem } from '../domain/errors';
@@ -31,7 +27,23 @@ import {
   matchesJsonPath,
   select,
 } from './jsonpath';
+import {
+  array,
+  enum as enumOf,
+  int,
+  literal,
+  maximum,
+  maxLength,
+  minimum,
+  number,
+  optional,
+  strictObject,
+  string,
+  union,
+} from '../domain/zod-mini';
 import { toLamassuDevice, toLamassuSlot, translateCriterion } from './model';
+import { withJsonText } from '../domain/json-text';
+import { turnPauser } from '../runtime/turns';
 
 /** A v1 list query, as carried in its bookmarks. */
 export interface LamassuQuery {
@@ -52,22 +64,22 @@ interface Position {
   o?: number;
 }
 
-const positionSchema = z.strictObject({
-  q: z.strictObject({
-    criteria: z.array(z.strictObject({ field: z.string(), operand: z.string(), value: z.string() })).max(50),
-    jsonpath: z
-      .array(z.strictObject({ field: z.enum(['metadata', 'identity_slot']), expression: z.string().max(500) }))
-      .max(20),
-    sort: z.union([
-      z.strictObject({ field: z.enum(SORT_FIELDS) }),
-      z.strictObject({ field: z.literal('metadata'), expression: z.string().max(500) }),
-      z.strictObject({ field: z.enum(['dms_owner', 'status']) }),
+const positionSchema = strictObject({
+  q: strictObject({
+    criteria: array(strictObject({ field: string(), operand: string(), value: string() })).check(maxLength(50)),
+    jsonpath: array(
+      strictObject({ field: enumOf(['metadata', 'identity_slot']), expression: string().check(maxLength(500)) }),
+    ).check(maxLength(20)),
+    sort: union([
+      strictObject({ field: enumOf(SORT_FIELDS) }),
+      strictObject({ field: literal('metadata'), expression: string().check(maxLength(500)) }),
+      strictObject({ field: enumOf(['dms_owner', 'status']) }),
     ]),
-    sortMode: z.enum(['asc', 'desc']),
-    pageSize: z.number().int().min(1).max(MAX_PAGE_SIZE),
+    sortMode: enumOf(['asc', 'desc']),
+    pageSize: number().check(int(), minimum(1), maximum(MAX_PAGE_SIZE)),
   }),
-  b: z.string().max(4096).optional(),
-  o: z.number().int().min(0).optional(),
+  b: optional(string().check(maxLength(4096))),
+  o: optional(number().check(int(), minimum(0))),
 });
 
 /** Signs and verifies v1 bookmarks (the bookmark codec of the v2 lists, under its own query name). */
@@ -169,11 +181,12 @@ function compileQueryFilters(query: LamassuQuery): {
 }
 
 /**
- * The request's filter over devices: every JSONPath predicate, all charged to one budget. A budget
- * overrun is a 422 QUERY_TOO_BROAD naming the filter that was being evaluated.
+ * The request's filter over devices: every JSONPath predicate, all charged to one budget, pausing
+ * between devices after each slice of steps (JsonPathBudget.turn). A budget overrun is a 422
+ * QUERY_TOO_BROAD naming the filter that was being evaluated.
  */
-function keeper(predicates: Predicates, budget: JsonPathBudget): (d: Device) => boolean {
-  return (d) =>
+function keeper(predicates: Predicates, budget: JsonPathBudget): (devices: readonly Device[]) => Promise<Device[]> {
+  const matches = (d: Device) =>
     predicates.every(({ field, expression, predicate }) => {
       try {
         return matchesJsonPath(predicate, jsonOf(d, field), budget);
@@ -187,10 +200,22 @@ function keeper(predicates: Predicates, budget: JsonPathBudget): (d: Device) => 
         throw error;
       }
     });
+  return async (devices) => {
+    const kept: Device[] = [];
+    for (const d of devices) {
+      if (matches(d)) kept.push(d);
+      await budget.turn();
+    }
+    return kept;
+  };
 }
 
-/** Serialized bytes of a device in a response (what the page byte budget counts). */
-const bytesOf = (d: Device) => Buffer.byteLength(JSON.stringify(toLamassuDevice(d)));
+/** A device in Lamassu's model with its JSON text: serialized once, for the byte budget and the response. */
+function lamassuItem(d: Device) {
+  const item = toLamassuDevice(d);
+  const text = JSON.stringify(item);
+  return { item: withJsonText(item, text), bytes: Buffer.byteLength(text) };
+}
 
 /** The document a Lamassu JSONPath filter of `field` is applied to. */
 function jsonOf(device: Device, field: 'metadata' | 'identity_slot'): unknown {
@@ -233,13 +258,15 @@ export interface ListDeps {
   /** Milliseconds one request may spend reading and evaluating JSONPath (under the function's timeout). */
   timeBudgetMs?: number;
   now?: () => number;
+  /** Yields the event loop between slices of evaluation; defaults to a cooperative turn (turns.ts). */
+  pause?: () => Promise<void>;
 }
 
-/** The budget of one request's JSONPath evaluation, ending at its time budget. */
+/** The budget of one request's JSONPath evaluation, ending at its time budget, pausing between slices. */
 function requestBudget(deps: ListDeps): { budget: JsonPathBudget; deadline: number; now: () => number } {
   const now = deps.now ?? Date.now;
   const deadline = now() + (deps.timeBudgetMs ?? DEFAULT_REQUEST_TIME_BUDGET_MS);
-  return { budget: jsonPathBudget(deadline, now), deadline, now };
+  return { budget: jsonPathBudget(deadline, now, deps.pause ?? turnPauser()), deadline, now };
 }
 
 /** One page of a v1 list, in Lamassu's `{next, list}` shape. */
@@ -247,6 +274,7 @@ export async function lamassuList(
   params: URLSearchParams,
   deps: ListDeps,
 ): Promise<{ next: string; list: ReturnType<typeof toLamassuDevice>[] }> {
+  // Each item carries its JSON text (domain/json-text.ts): a handler answers with okPage.
   const { query, position } = parseLamassuQuery(params, deps.codec);
   const scoped: LamassuQuery = { ...query, criteria: [...(deps.scope ?? []), ...query.criteria] };
   const { filters, predicates, sortPath } = compileQueryFilters(scoped);
@@ -254,18 +282,21 @@ export async function lamassuList(
   const keep = keeper(predicates, budget);
   const byteBudget = deps.byteBudget ?? DEFAULT_LIST_BYTE_BUDGET;
   const wrap = (p: Omit<Position, 'q'>) => deps.codec.encode(V1_BOOKMARK_QUERY, JSON.stringify({ q: query, ...p }));
-  const page = (list: Device[], next: string) => ({ next, list: list.map(toLamassuDevice) });
+  const page = (list: ReturnType<typeof toLamassuDevice>[], next: string) => ({ next, list });
 
   if (!('expression' in query.sort) && (SORT_FIELDS as readonly string[]).includes(query.sort.field)) {
     const base = { filters, sortBy: query.sort.field as SortField, sortMode: query.sortMode };
     if (predicates.length === 0) {
       const out = await deps.list({ ...base, pageSize: query.pageSize, bookmark: position?.b });
-      return page(out.list, out.next ? wrap({ b: out.next }) : '');
+      return page(
+        out.list.map((d) => lamassuItem(d).item),
+        out.next ? wrap({ b: out.next }) : '',
+      );
     }
     // JSONPath filters: read pages no larger than what is still missing, so the v2 bookmark is
     // always a position between two pages and nothing read is skipped or served twice.
     // Each read is given the bytes still free, so the page stays within the byte budget too.
-    const found: Device[] = [];
+    const found: ReturnType<typeof toLamassuDevice>[] = [];
     let bookmark = position?.b;
     let examined = 0;
     let bytes = 0;
@@ -277,9 +308,10 @@ export async function lamassuList(
         maxBytes: byteBudget - bytes,
       });
       examined += out.list.length;
-      for (const d of out.list.filter(keep)) {
-        found.push(d);
-        bytes += bytesOf(d);
+      for (const d of await keep(out.list)) {
+        const { item, bytes: size } = lamassuItem(d);
+        found.push(item);
+        bytes += size;
       }
       bookmark = out.next || undefined;
       // An empty read after a partial page: the next device does not fit the bytes left.
@@ -298,7 +330,11 @@ export async function lamassuList(
   const all = await readAllMatching(filters, keep, deps, `sorting by ${query.sort.field}`, deadline, now);
   const direction = query.sortMode === 'desc' ? -1 : 1;
   // Each device's sort value is computed once (a JSONPath sort charges the request's budget).
-  const values = new Map(all.map((d) => [d, sortValue(d, query.sort, sortPath, budget)]));
+  const values = new Map<Device, unknown>();
+  for (const d of all) {
+    values.set(d, sortValue(d, query.sort, sortPath, budget));
+    await budget.turn();
+  }
   all.sort((a, b) => {
     const va = values.get(a);
     const vb = values.get(b);
@@ -307,25 +343,30 @@ export async function lamassuList(
     return direction * compareSortValues(va, vb) || (a.id < b.id ? -1 : 1);
   });
   const offset = position?.o ?? 0;
-  const slice: Device[] = [];
+  const slice: ReturnType<typeof toLamassuDevice>[] = [];
   let bytes = 0;
   for (const d of all.slice(offset, offset + query.pageSize)) {
-    bytes += bytesOf(d);
+    const { item, bytes: size } = lamassuItem(d);
+    bytes += size;
     // The page ends early when the next device would pass the byte budget (never empty).
     if (bytes > byteBudget && slice.length > 0) break;
-    slice.push(d);
+    slice.push(item);
   }
   const end = offset + slice.length;
   return page(slice, end < all.length ? wrap({ o: end }) : '');
 }
 
+/** The first page size of a read of every matching device; each next page doubles, up to MAX_PAGE_SIZE. */
+export const FIRST_READ_PAGE = 100;
+
 /**
  * Every device matching, read within the budget; beyond it a 422 QUERY_TOO_BROAD saying `what`
- * needs narrower filters.
+ * needs narrower filters. Pages start small and grow, each filtered as it comes: a filter that
+ * overruns its budget on the first devices stops the request before it reads more.
  */
 async function readAllMatching(
   filters: Filter[],
-  keep: (d: Device) => boolean,
+  keep: (devices: readonly Device[]) => Promise<Device[]>,
   deps: ListDeps,
   what: string,
   deadline: number,
@@ -334,8 +375,10 @@ async function readAllMatching(
   const all: Device[] = [];
   let bookmark: string | undefined;
   let examined = 0;
+  let pageSize = FIRST_READ_PAGE;
   do {
-    const out = await deps.list({ filters, sortBy: 'id', sortMode: 'asc', pageSize: MAX_PAGE_SIZE, bookmark });
+    const out = await deps.list({ filters, sortBy: 'id', sortMode: 'asc', pageSize, bookmark });
+    pageSize = Math.min(MAX_PAGE_SIZE, pageSize * 2);
     examined += out.list.length;
     if (examined > deps.readBudget)
       throw new QueryTooBroadError(
@@ -347,7 +390,7 @@ async function readAllMatching(
         `${what} reads every matching device and ran past the request's ` +
           `time budget: add indexed filters (dms_owner, tags, status)`,
       );
-    all.push(...out.list.filter(keep));
+    all.push(...(await keep(out.list)));
     bookmark = out.next || undefined;
   } while (bookmark);
   return all;

@@ -2,27 +2,23 @@
  * The OpenAPI 3.1 document, generated from the zod schemas that validate requests and from the route
  * table, so neither can drift from the code. Choices the contract leaves open are written here.
  */
-import { globalRegistry, toJSONSchema } from 'zod';
+import { globalRegistry, toJSONSchema } from '../domain/zod-mini';
 import { DEVICE_STATUSES } from '../domain/device';
 import { DATE_OPS, METADATA_OPS, STATUS_OPS, STRING_OPS, TAG_OPS } from '../domain/filters';
 import { INDEXED_FILTERS, MAX_PAGE_SIZE, SORT_FIELDS } from '../domain/query';
 import {
-  createDeviceSchema,
-  createGroupSchema,
   deviceEventSchema,
   deviceGroupSchema,
   deviceSchema,
   errorSchema,
   listOf,
-  replaceGroupSchema,
-  statsSchema,
-  bindCertificateSchema,
-  bindSlotSchema,
   policySchema,
-  putPolicySchema,
-  revokeSchema,
   slotVersionSchema,
-} from '../domain/schemas';
+  statsSchema,
+} from '../domain/resource-schemas';
+import { createGroupSchema, replaceGroupSchema } from '../domain/group-schemas';
+import { createDeviceSchema, putPolicySchema } from '../domain/schemas';
+import { bindCertificateSchema, bindSlotSchema, revokeSchema } from '../domain/slot-schemas';
 import { HTTP_ROUTES } from '../http/routes';
 import { MAX_BODY_BYTES } from '../http/http';
 import { EVENTS_DOCUMENT } from './openapi-events';

@@ -86,19 +86,40 @@ export function intVar(env: Env, name: string, fallback: number, min: number, ma
 export const DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS = 600;
 export const MAX_UNKNOWN_SERIAL_RETRY_SECONDS = 3600;
 
-export function unknownSerialRetrySecondsOf(env: Env): number {
-  return intVar(
-    env,
-    'UNKNOWN_SERIAL_RETRY_SECONDS',
-    DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS,
-    0,
-    MAX_UNKNOWN_SERIAL_RETRY_SECONDS,
-  );
-}
-
 export const DEFAULT_LIST_SHARDS = 4;
 export const DEFAULT_STATS_SHARDS = 4;
 export const DEFAULT_DUE_SHARDS = 4;
+
+/**
+ * The integer settings the stack hands to the functions: the variable, its default and its range. The
+ * deployment settings (lib/config.ts) are validated against the same ranges, so a deployed value never
+ * fails a cold start.
+ */
+export const INT_SETTINGS = {
+  listShards: { variable: 'LIST_SHARDS', fallback: DEFAULT_LIST_SHARDS, min: 1, max: 64 },
+  statsShards: { variable: 'STATS_SHARDS', fallback: DEFAULT_STATS_SHARDS, min: 1, max: 100 },
+  dueShards: { variable: 'DUE_SHARDS', fallback: DEFAULT_DUE_SHARDS, min: 1, max: 64 },
+  unknownSerialRetrySeconds: {
+    variable: 'UNKNOWN_SERIAL_RETRY_SECONDS',
+    fallback: DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS,
+    min: 0,
+    max: MAX_UNKNOWN_SERIAL_RETRY_SECONDS,
+  },
+} as const;
+
+interface IntSetting {
+  variable: string;
+  fallback: number;
+  min: number;
+  max: number;
+}
+
+const intSetting = (env: Env, { variable, fallback, min, max }: IntSetting): number =>
+  intVar(env, variable, fallback, min, max);
+
+export function unknownSerialRetrySecondsOf(env: Env): number {
+  return intSetting(env, INT_SETTINGS.unknownSerialRetrySeconds);
+}
 
 /** INDEXED_METADATA_KEYS: comma-separated dotted paths, at most 10. */
 export function indexedMetadataKeysOf(env: Env): string[] {
@@ -139,8 +160,8 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     tableName,
     region: env.AWS_REGION,
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT || undefined,
-    listShards: intVar(env, 'LIST_SHARDS', DEFAULT_LIST_SHARDS, 1, 64),
-    statsShards: intVar(env, 'STATS_SHARDS', DEFAULT_STATS_SHARDS, 1, 100),
+    listShards: intSetting(env, INT_SETTINGS.listShards),
+    statsShards: intSetting(env, INT_SETTINGS.statsShards),
     ...bookmarkSecretConfig(env),
     listReadBudget: intVar(env, 'LIST_READ_BUDGET', 2000, 100, 100000),
     statsReadBudget: intVar(env, 'STATS_READ_BUDGET', 10000, 100, 1000000),
@@ -149,7 +170,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     requestTimeBudgetMs: intVar(env, 'REQUEST_TIME_BUDGET_MS', DEFAULT_REQUEST_TIME_BUDGET_MS, 100, 9000),
     indexedMetadataKeys: indexedMetadataKeysOf(env),
     groupMaxDepth: intVar(env, 'GROUP_MAX_DEPTH', DEFAULT_GROUP_MAX_DEPTH, 1, 64),
-    dueShards: intVar(env, 'DUE_SHARDS', DEFAULT_DUE_SHARDS, 1, 64),
+    dueShards: intSetting(env, INT_SETTINGS.dueShards),
     renewalDefaults: renewalDefaults(env),
     lamassuEvents: env.LAMASSU_EVENTS === 'true',
     versionRetrySeconds: intVar(env, 'VERSION_RETRY_SECONDS', DEFAULT_BACKOFF.budgetMs / 1000, 1, 60),
@@ -158,8 +179,8 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
 
 /** The default `Source` of published events (docs/api.md, Events on EventBridge); EVENT_SOURCE overrides it. */
 export const DEFAULT_EVENT_SOURCE = 'device-manager';
-/** EventBridge sources: no `aws.` prefix (reserved). Same rule as lib/config.ts. */
-const EVENT_SOURCE_PATTERN = /^(?!aws\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/;
+/** EventBridge sources: no `aws.` prefix (reserved). lib/config.ts validates the setting with it. */
+export const EVENT_SOURCE_PATTERN = /^(?!aws\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/;
 
 /** EVENT_SOURCE, validated, or the default. */
 export function eventSourceOf(env: Env): string {
@@ -222,7 +243,7 @@ export function loadTaskQueueConfig(env: Env = process.env): TaskQueueConfig {
 /** AWS IoT thing attributes: at most 50 on a thing with a thing type, 3 without one. */
 export const IOT_MAX_ATTRIBUTES_TYPED = 50;
 export const IOT_MAX_ATTRIBUTES_UNTYPED = 3;
-/** Thing attribute names AWS IoT accepts (same rule as lib/config.ts). */
+/** Thing attribute names AWS IoT accepts (lib/config.ts validates iotSync.metadataKeys with it). */
 export const IOT_ATTRIBUTE_NAME = /^[a-zA-Z0-9_.,@/:#-]{1,128}$/;
 
 /** The AWS IoT registry sync (functions/handlers/events/iot-sync.ts, docs/api.md, AWS IoT Core registry sync). */

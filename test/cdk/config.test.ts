@@ -1,5 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { configFromContext, DEFAULT_CONFIG, DeploymentConfigError, parseConfig } from '../../lib/config';
+import { INT_SETTINGS, loadConfig, unknownSerialRetrySecondsOf } from '../../functions/runtime/config';
 
 describe('parseConfig', () => {
   it('fills every default when nothing is configured', () => {
@@ -228,6 +229,30 @@ describe('parseConfig', () => {
     expect(() => parseConfig(raw)).toThrow(DeploymentConfigError);
     expect(() => parseConfig(raw)).toThrow(message);
   });
+});
+
+describe('one rule for the stack and the functions', () => {
+  const runtimeValue = (name: keyof typeof INT_SETTINGS, env: Record<string, string>) =>
+    name === 'unknownSerialRetrySeconds'
+      ? unknownSerialRetrySecondsOf(env)
+      : loadConfig({ TABLE_NAME: 't', ...env })[name];
+
+  it.each(Object.entries(INT_SETTINGS))(
+    '%s: the deployment accepts exactly the range the functions load',
+    (name, { variable, min, max }) => {
+      const setting = name as keyof typeof INT_SETTINGS;
+      for (const value of [min, max]) {
+        expect(parseConfig({ [setting]: value })[setting]).toBe(value);
+        expect(runtimeValue(setting, { [variable]: String(value) })).toBe(value);
+      }
+      for (const value of [min - 1, max + 1]) {
+        expect(() => parseConfig({ [setting]: value })).toThrow(
+          `deviceManager.${setting} must be an integer from ${min} to ${max} (got ${value})`,
+        );
+        expect(() => runtimeValue(setting, { [variable]: String(value) })).toThrow(variable);
+      }
+    },
+  );
 });
 
 describe('configFromContext', () => {

@@ -14,6 +14,7 @@ import { normaliseSerial } from '../../domain/certificate';
 import type { DeviceChange } from '../../app/ports';
 import type { Device } from '../../domain/device';
 import { type LifecycleEvent, storedLifecycleOf, withLifecycle } from '../../domain/lifecycle';
+import { withJsonText } from '../../domain/json-text';
 import type { SlotVersion } from '../../domain/slots';
 import { counterUpdates, deviceCells, FORECAST_KEY } from './counters';
 import {
@@ -44,7 +45,8 @@ export const markerKeys = (text: string): Set<string> => new Set(text.split(',')
 
 /** The device of a stored item, remembering (invisibly to JSON) which indexed keys the item reflects. */
 export function parseDeviceItem(item: Item): Device {
-  const device = JSON.parse(item.doc as string) as Device;
+  // The stored text is the device's serialization: a list page joins it rather than serializing again.
+  const device = withJsonText(JSON.parse(item.doc as string) as Device, item.doc as string);
   Object.defineProperty(device, MARKER, {
     value: typeof item[MARKER_ATTRIBUTE] === 'string' ? item[MARKER_ATTRIBUTE] : null,
     enumerable: false,

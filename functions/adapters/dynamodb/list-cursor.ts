@@ -12,6 +12,7 @@ import {
 import type { Device } from '../../domain/device';
 import { type Filter, matchesAll } from '../../domain/filters';
 import { parseDeviceItem } from './device-writes';
+import { jsonBytes } from '../../domain/json-text';
 import { deviceKey, entryPartition } from './keys';
 import { INDEXES, type IndexDefinition, STATUS_ATTRIBUTE } from './schema';
 
@@ -83,6 +84,29 @@ export function scopedReader(reader: TableReader): TableReader {
 
 /** The device id of an entry or device item (`pk = DEVICE#<id>`). */
 export const idOfEntry = (item: Item) => String(item.pk).slice('DEVICE#'.length);
+
+/**
+ * One page of an entry partition in id order after `after`, and the id to go on from (undefined on
+ * the last page): how every device of an entry point (a DMS's, all of them) is walked.
+ */
+export async function entryPageById(
+  reader: TableReader,
+  partition: string,
+  limit: number,
+  after?: string,
+): Promise<{ items: Item[]; next?: string }> {
+  const { name, partitionKey, sortKey } = INDEXES.byId;
+  const out = await reader.query({
+    IndexName: name,
+    KeyConditionExpression: after === undefined ? '#p = :p' : '#p = :p AND #s > :a',
+    ExpressionAttributeNames: after === undefined ? { '#p': partitionKey } : { '#p': partitionKey, '#s': sortKey },
+    ExpressionAttributeValues: after === undefined ? { ':p': partition } : { ':p': partition, ':a': after },
+    Limit: limit,
+  });
+  const items = out.Items ?? [];
+  const last = items.at(-1);
+  return { items, next: out.LastEvaluatedKey && last ? String(last[sortKey]) : undefined };
+}
 
 /** Whether an index item passes the status filters (the index holds each device's status). */
 export function statusPasses(item: Item, filters: readonly Filter[]): boolean {
@@ -156,10 +180,55 @@ export interface ListEntryInput {
   /** Epoch milliseconds after which a statistics walk stops (the request's time budget). */
   deadline?: number;
   now?: () => number;
+  /**
+   * Yields the event loop (functions/runtime/turns.ts), called after every READ_SLICE_DEVICES devices
+   * read: a long read runs in slices between which other requests' work runs. None when absent.
+   */
+  pause?: () => Promise<void>;
+  /**
+   * Whether other requests are in flight: a read past its first READ_SLICE_DEVICES devices then
+   * reads and pauses every CROWDED_SLICE_DEVICES, so the light requests beside it wait less.
+   */
+  crowded?: () => boolean;
 }
 
-/** Serialized bytes of a device, as a page or a response counts them. */
-export const deviceBytes = (device: Device) => Buffer.byteLength(JSON.stringify(device));
+/** Devices read between two pauses of a long read: one BatchGetItem's worth. */
+export const READ_SLICE_DEVICES = 100;
+/** The slice of a read past its first READ_SLICE_DEVICES devices while other requests are in flight. */
+export const CROWDED_SLICE_DEVICES = 25;
+
+/**
+ * Reads devices by id in slices, pausing after each full slice: READ_SLICE_DEVICES, or
+ * CROWDED_SLICE_DEVICES once the read is past its first slice and other requests are in flight.
+ */
+function slicedReader(
+  reader: TableReader,
+  pause: (() => Promise<void>) | undefined,
+  crowded: () => boolean = () => false,
+) {
+  let sinceAPause = 0;
+  let total = 0;
+  return async (ids: readonly string[]): Promise<Map<string, Device>> => {
+    if (!pause) return ids.length > 0 ? reader.devices(ids, false) : new Map<string, Device>();
+    const found = new Map<string, Device>();
+    for (let i = 0; i < ids.length; ) {
+      const size = total >= READ_SLICE_DEVICES && crowded() ? CROWDED_SLICE_DEVICES : READ_SLICE_DEVICES;
+      const slice = ids.slice(i, i + Math.max(1, size - sinceAPause));
+      i += slice.length;
+      for (const [id, device] of await reader.devices(slice, false)) found.set(id, device);
+      sinceAPause += slice.length;
+      total += slice.length;
+      if (sinceAPause >= size) {
+        sinceAPause = 0;
+        await pause();
+      }
+    }
+    return found;
+  };
+}
+
+/** Serialized bytes of a device, as a page or a response counts them (from its stored text when read). */
+export const deviceBytes = (device: Device) => jsonBytes(device);
 
 /** Lists one entry point in sort order, strictly after `after`. */
 export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
@@ -177,6 +246,7 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
     atLeastOne = true,
   } = input;
   const reader = scopedReader(input.reader);
+  const readDevices = slicedReader(reader, input.pause, input.crowded);
   // Half again the even share: hashed ids are not spread perfectly, and a refill costs a Query (a
   // read unit's half at least) where a few more slim items in the first one cost nothing.
   const chunk = Math.ceil((1.5 * pageSize) / (shards * prefixes.length)) + 1;
@@ -227,7 +297,7 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
       .filter((r) => r.candidate)
       .slice(0, needsDocument ? undefined : pageSize - page.length)
       .map((r) => idOfEntry(r.item));
-    const docs = toRead.length > 0 ? await reader.devices(toRead, false) : new Map<string, Device>();
+    const docs = await readDevices(toRead);
     for (const { item, candidate } of round) {
       const id = idOfEntry(item);
       const device = docs.get(id);
@@ -268,6 +338,7 @@ export async function visitEntry(
     onBudgetSpent,
   } = input;
   const reader = scopedReader(input.reader);
+  const readDevices = slicedReader(reader, input.pause, input.crowded);
   const index = INDEXES.byCreated;
   let spent = false;
   let bytesRead = 0;
@@ -297,7 +368,7 @@ export async function visitEntry(
           if (!needsDocument) candidates.forEach((item) => count(item[STATUS_ATTRIBUTE] as string));
           else {
             checkBudget();
-            const docs = await reader.devices(candidates.map(idOfEntry), false);
+            const docs = await readDevices(candidates.map(idOfEntry));
             for (const device of docs.values()) {
               bytesRead += deviceBytes(device);
               if (matchesAll(device, filters)) count(device.status);

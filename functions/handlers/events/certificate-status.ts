@@ -13,8 +13,6 @@
  * failure too: delivered again, then dead-lettered by the queue.
  */
 import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-// Named imports: `z` would pull all of zod (locales included) into the bundle.
-import { enum as enumOf, looseObject, object, string } from 'zod';
 import type { CertificateStatusResult } from '../../app/devices';
 import {
   CERTIFICATE_STATUS_DETAIL_TYPE,
@@ -22,6 +20,7 @@ import {
   type CertificateStatus,
   revocationReasonOf,
 } from '../../domain/slots';
+import { enum as enumOf, looseObject, object, optional, pipe, regex, string, transform } from '../../domain/zod-mini';
 import { devices } from '../../composition/devices';
 import { unknownSerialRetrySecondsOf } from '../../runtime/config';
 import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../runtime/observability';
@@ -32,13 +31,17 @@ export { CERTIFICATE_STATUS_DETAIL_TYPE };
 const detailSchema = object({
   data: object({
     updated: looseObject({
-      serial_number: string().regex(/[0-9a-fA-F]/, 'must hold hex digits'),
-      status: string()
-        .transform((s) => s.toUpperCase())
-        .pipe(enumOf(CERTIFICATE_STATUSES)),
-      revocation_reason: string().optional(),
+      serial_number: string().check(regex(/[0-9a-fA-F]/, 'must hold hex digits')),
+      status: pipe(
+        pipe(
+          string(),
+          transform((s: string) => s.toUpperCase()),
+        ),
+        enumOf(CERTIFICATE_STATUSES),
+      ),
+      revocation_reason: optional(string()),
     }),
-    reason: string().optional(),
+    reason: optional(string()),
   }),
 });
 

@@ -1,5 +1,5 @@
 import { parseCertificate } from '../../domain/certificate';
-import { bindCertificateSchema } from '../../domain/schemas';
+import { bindCertificateSchema } from '../../domain/slot-schemas';
 import { IDENTITY_SLOT } from '../../domain/slots';
 import { devices } from '../../composition/devices';
 import { httpHandler, ifMatchOf, ok } from '../../http/http';

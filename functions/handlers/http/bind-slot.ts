@@ -1,6 +1,6 @@
 import { parseCertificate, PRIVATE_KEY_PEM } from '../../domain/certificate';
 import { ValidationError } from '../../domain/errors';
-import { bindSlotSchema } from '../../domain/schemas';
+import { bindSlotSchema } from '../../domain/slot-schemas';
 import type { SlotMaterial } from '../../domain/slots';
 import { devices } from '../../composition/devices';
 import { httpHandler, ifMatchOf, ok } from '../../http/http';

@@ -1,5 +1,5 @@
 import { ValidationError } from '../../domain/errors';
-import { createGroupSchema, groupProblemsOf } from '../../domain/schemas';
+import { createGroupSchema, groupProblemsOf } from '../../domain/group-schemas';
 import { groups } from '../../composition/groups';
 import { httpHandler } from '../../http/http';
 

@@ -1,5 +1,5 @@
 import { ValidationError } from '../../domain/errors';
-import { groupProblemsOf, replaceGroupSchema } from '../../domain/schemas';
+import { groupProblemsOf, replaceGroupSchema } from '../../domain/group-schemas';
 import { groups } from '../../composition/groups';
 import { httpHandler, ifMatchOf, ok } from '../../http/http';
 import { groupIdOf } from '../../http/params';

@@ -1,11 +1,11 @@
 /** Lamassu `GET /v1/devices`: its query syntax and paging over the device list. */
 import { deviceReads } from '../../composition/device-reads';
-import { ok } from '../../http/http';
+import { okPage } from '../../http/http';
 import { lamassuHandler, listDeps } from '../http';
 import { lamassuList } from '../query';
 
 export const handler = lamassuHandler({}, async (request) =>
-  ok(
+  okPage(
     await lamassuList(
       request.query,
       listDeps((q) => deviceReads().list(q)),

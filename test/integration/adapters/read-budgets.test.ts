@@ -13,6 +13,12 @@ import { compileCriterion, splitFilterParam, type Filter } from '../../../functi
 import type { Engine } from '@device-manager/local-engine';
 import { freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
 import { bulkyMetadata } from '../../support/hostile';
+import {
+  CROWDED_SLICE_DEVICES,
+  deviceBytes,
+  READ_SLICE_DEVICES,
+} from '../../../functions/adapters/dynamodb/list-cursor';
+import { hasJsonText, pageJsonText } from '../../../functions/domain/json-text';
 
 let engine: Engine;
 let table: TestTable;
@@ -96,4 +102,80 @@ it('statistics stop at the time budget', async () => {
   const repository = repo({ timeBudgetMs: 1000, now: () => (t += 1000) });
   await expect(repository.stats([f('metadata.n[ge]0')])).rejects.toThrow(/time budget/);
   expect((await repo({ timeBudgetMs: 100_000, now: () => (t += 1000) }).stats([f('metadata.n[ge]0')])).total).toBe(24);
+});
+
+it("a page's devices carry their stored JSON text: the page joined from them is its serialization", async () => {
+  const page = await repo().list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 5 });
+  expect(page.list.length).toBe(5);
+  expect(page.list.every(hasJsonText)).toBe(true);
+  expect(pageJsonText(page)).toBe(JSON.stringify(page));
+  // The budget counts those texts' bytes, without serializing again.
+  expect(page.list.map(deviceBytes)).toEqual(page.list.map((d) => Buffer.byteLength(JSON.stringify(d))));
+});
+
+describe('long reads pause every READ_SLICE_DEVICES devices (cooperative turns)', () => {
+  const fleet = Math.floor(2.3 * READ_SLICE_DEVICES);
+  let big: TestTable;
+  const bigRepo = (pauses: { n: number }, crowded?: () => boolean) =>
+    deviceRepository({
+      client: big.documentClient,
+      tableName: big.tableName,
+      listShards: 2,
+      statsShards: 2,
+      bookmarks: bookmarkCodec('k'),
+      turns: () => async () => void pauses.n++,
+      crowded,
+    });
+  beforeAll(async () => {
+    big = await freshTable(engine);
+    const service = deviceService({
+      devices: bigRepo({ n: 0 }),
+      policies: policyRepository({
+        client: big.documentClient,
+        tableName: big.tableName,
+        bookmarks: bookmarkCodec('k'),
+      }),
+      clock: testClock(),
+      newId: randomUUID,
+    });
+    for (let i = 0; i < fleet; i += 10)
+      await Promise.all(
+        Array.from({ length: Math.min(10, fleet - i) }, (_, j) =>
+          service.register({
+            id: `b-${String(i + j).padStart(4, '0')}`,
+            dms_id: 'dms',
+            tags: [],
+            metadata: { n: i + j },
+          }),
+        ),
+      );
+  }, 120_000);
+
+  it('a list page of all of them pauses twice, a small page never', async () => {
+    const pauses = { n: 0 };
+    const page = await bigRepo(pauses).list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 1000 });
+    expect(page.list.length).toBe(fleet);
+    expect(pauses.n).toBe(Math.floor(fleet / READ_SLICE_DEVICES));
+    const small = { n: 0 };
+    await bigRepo(small).list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 25 });
+    expect(small.n).toBe(0);
+  });
+
+  it('while other requests are in flight, a read past its first slice pauses every CROWDED_SLICE_DEVICES', async () => {
+    const pauses = { n: 0 };
+    const page = await bigRepo(pauses, () => true).list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 1000 });
+    expect(page.list.length).toBe(fleet);
+    expect(pauses.n).toBe(1 + Math.floor((fleet - READ_SLICE_DEVICES) / CROWDED_SLICE_DEVICES));
+    // A small page never pauses, crowded or not.
+    const small = { n: 0 };
+    await bigRepo(small, () => true).list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 25 });
+    expect(small.n).toBe(0);
+  });
+
+  it('statistics that read every device pause between slices', async () => {
+    const pauses = { n: 0 };
+    expect((await bigRepo(pauses).stats([f('metadata.n[ge]0')])).total).toBe(fleet);
+    expect(pauses.n).toBeGreaterThanOrEqual(Math.floor(fleet / READ_SLICE_DEVICES));
+    expect(pauses.n).toBeLessThanOrEqual(Math.ceil(fleet / READ_SLICE_DEVICES));
+  });
 });

@@ -9,7 +9,8 @@ import { parseCertificate } from '../../../functions/domain/certificate';
 import { deviceCreated, deviceUpdated, type OutboxEvent } from '../../../functions/domain/outbox';
 import { applyShadowPatch, MERGE_PATCH } from '../../../functions/domain/patch';
 import { policyWindows, defaultPolicy } from '../../../functions/domain/policy';
-import { bindSlotSchema, createDeviceSchema, MAX_METADATA_BYTES, MAX_TAGS } from '../../../functions/domain/schemas';
+import { createDeviceSchema, MAX_METADATA_BYTES, MAX_TAGS } from '../../../functions/domain/schemas';
+import { bindSlotSchema } from '../../../functions/domain/slot-schemas';
 import {
   bindSlot,
   decommissionDevice,

@@ -20,7 +20,7 @@ import {
   subtreeLeavesFirst,
   viewOf,
 } from '../../../functions/domain/groups';
-import { groupProblemsOf, replaceGroupSchema, createGroupSchema } from '../../../functions/domain/schemas';
+import { groupProblemsOf, replaceGroupSchema, createGroupSchema } from '../../../functions/domain/group-schemas';
 
 const at = new Date('2026-03-15T10:00:00.000Z');
 const c = (field: string, operand: string, value: string): Criterion => ({ field, operand, value });

@@ -1,4 +1,5 @@
-import { bindCertificateSchema, createDeviceSchema, problemsOf } from '../../../functions/domain/schemas';
+import { createDeviceSchema, problemsOf } from '../../../functions/domain/schemas';
+import { bindCertificateSchema } from '../../../functions/domain/slot-schemas';
 
 describe('problemsOf (docs/api.md, Wire conventions: one details entry per offending field)', () => {
   it('names every unknown body key in its own entry', () => {
@@ -21,5 +22,17 @@ describe('problemsOf (docs/api.md, Wire conventions: one details entry per offen
     const problems = problemsOf(parsed.error!, 'device');
     expect(problems.map((p) => p.field).sort()).toEqual(['device.extra', 'device.id', 'device.other']);
     expect(problems.find((p) => p.field === 'device.extra')!.problem).toBe("unknown field 'extra'");
+  });
+});
+
+describe("zod/mini with zod's English messages (functions/domain/zod-mini.ts)", () => {
+  it("words a field's problem as the full build of zod does, not mini's bare 'Invalid input'", () => {
+    const parsed = createDeviceSchema.safeParse({ id: 7, dms_id: 'd', tags: Array(51).fill('t'), icon: '' });
+    expect(parsed.success).toBe(false);
+    expect(problemsOf(parsed.error!)).toEqual([
+      { field: 'id', problem: 'Invalid input: expected string, received number' },
+      { field: 'tags', problem: 'Too big: expected array to have <=50 items' },
+      { field: 'icon', problem: 'Too small: expected string to have >=1 characters' },
+    ]);
   });
 });

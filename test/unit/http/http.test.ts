@@ -42,6 +42,21 @@ describe('toRequest', () => {
     expect(req.headers['content-type']).toBe('application/json; charset=utf-8');
   });
 
+  it('measures a text body in UTF-8 bytes and a base64 one decoded, both against the limit', () => {
+    // 100,000 characters of two bytes each: under the limit in characters, over it in bytes.
+    const wide = `{"a":"${'é'.repeat(MAX_BODY_BYTES / 2)}"}`;
+    expect(errorResponse(capture(() => toRequest(event({ body: wide }), ['application/json']))).statusCode).toBe(413);
+    const fits = `{"a":"${'x'.repeat(MAX_BODY_BYTES - 100)}"}`;
+    const b64 = Buffer.from(fits).toString('base64'); // longer than the limit as text, within it decoded
+    expect(b64.length).toBeGreaterThan(MAX_BODY_BYTES);
+    expect(toRequest(event({ body: b64, isBase64Encoded: true }), ['application/json']).body).toEqual(JSON.parse(fits));
+    const over = Buffer.from(`{"a":"${'x'.repeat(MAX_BODY_BYTES)}"}`).toString('base64');
+    expect(
+      errorResponse(capture(() => toRequest(event({ body: over, isBase64Encoded: true }), ['application/json'])))
+        .statusCode,
+    ).toBe(413);
+  });
+
   it('answers 413 over 256 KiB, 415 on a wrong or missing type, 400 on malformed or missing JSON', () => {
     const big = `{"a":"${'x'.repeat(MAX_BODY_BYTES)}"}`;
     expect(errorResponse(capture(() => toRequest(event({ body: big }), ['application/json']))).statusCode).toBe(413);

@@ -6,8 +6,9 @@ import type { Page } from '../../../functions/app/ports';
 import type { Device } from '../../../functions/domain/device';
 import { QueryTooBroadError } from '../../../functions/domain/errors';
 import type { DeviceListQuery } from '../../../functions/domain/query';
-import { lamassuList, lamassuStats, type ListDeps } from '../../../functions/lamassu/query';
-import { bulkyMetadata } from '../../support/hostile';
+import { JSONPATH_MAX_STEPS, JSONPATH_SLICE_STEPS } from '../../../functions/lamassu/jsonpath';
+import { FIRST_READ_PAGE, lamassuList, lamassuStats, type ListDeps } from '../../../functions/lamassu/query';
+import { branchyMetadata, bulkyMetadata } from '../../support/hostile';
 
 const device = (i: number, metadata: Record<string, unknown>): Device =>
   ({
@@ -81,8 +82,9 @@ it('statistics with a JSONPath filter stop at the time budget with 422 QUERY_TOO
   const params = new URLSearchParams({ filter: 'metadata[jsonpath]$.n >= 0' });
   await expect(lamassuStats(params, deps)).rejects.toThrow(/time budget/);
   await expect(lamassuStats(params, deps)).rejects.toBeInstanceOf(QueryTooBroadError);
-  // Three reads of 1,000 items each, not the five the fleet needs.
+  // Three reads per request (100, 200 and 400 devices), not the eleven the fleet needs.
   expect(calls.length).toBe(6);
+  expect(calls.slice(0, 3).map((c) => c.pageSize)).toEqual([FIRST_READ_PAGE, 2 * FIRST_READ_PAGE, 4 * FIRST_READ_PAGE]);
 });
 
 it('the JSONPath step budget is shared by every device of a request', async () => {
@@ -90,6 +92,31 @@ it('the JSONPath step budget is shared by every device of a request', async () =
   const deps: ListDeps = { list: fakeList(devices, []), codec, readBudget: 100_000 };
   const params = new URLSearchParams({ filter: 'metadata[jsonpath]$..*..*' });
   await expect(lamassuStats(params, { ...deps, stats: async () => ({}) as never })).rejects.toThrow(
-    /metadata\[jsonpath\]\$\.\.\*\.\.\*: the JSONPath filters visited more than 1000000 nodes/,
+    new RegExp(
+      `metadata\\[jsonpath\\]\\$\\.\\.\\*\\.\\.\\*: the JSONPath filters visited more than ${JSONPATH_MAX_STEPS} nodes`,
+    ),
   );
+});
+
+it('a long evaluation pauses between devices after each slice of steps (cooperative turns)', async () => {
+  // 600 devices of 121 nodes each: about 73,000 steps, so at least 7 slices of JSONPATH_SLICE_STEPS.
+  const devices = Array.from({ length: 600 }, (_, i) => device(i, { a: Array.from({ length: 120 }, (_, j) => j) }));
+  let pauses = 0;
+  const deps: ListDeps = { list: fakeList(devices, []), codec, readBudget: 100_000, pause: async () => void pauses++ };
+  const params = new URLSearchParams({ filter: 'metadata[jsonpath]$..*' });
+  const stats = await lamassuStats(params, { ...deps, stats: async () => ({}) as never });
+  expect(stats.total).toBe(600);
+  expect(pauses).toBeGreaterThanOrEqual(Math.floor((600 * 121) / JSONPATH_SLICE_STEPS));
+  expect(pauses).toBeLessThanOrEqual(Math.ceil((600 * 250) / JSONPATH_SLICE_STEPS));
+});
+
+it('a filter that overruns its budget on the first devices stops after the first, small read', async () => {
+  const devices = Array.from({ length: 3000 }, (_, i) => device(i, branchyMetadata()));
+  const calls: DeviceListQuery[] = [];
+  const deps: ListDeps = { list: fakeList(devices, calls), codec, readBudget: 100_000, pause: async () => {} };
+  const params = new URLSearchParams({ filter: `metadata[jsonpath]$${'..*'.repeat(12)}` });
+  await expect(lamassuStats(params, { ...deps, stats: async () => ({}) as never })).rejects.toBeInstanceOf(
+    QueryTooBroadError,
+  );
+  expect(calls.map((c) => c.pageSize)).toEqual([FIRST_READ_PAGE]);
 });

@@ -129,6 +129,24 @@ describe('cost bounds', () => {
     expect(reads).toBeLessThanOrEqual(Math.ceil(b.steps / 1024) + 1);
   });
 
+  it('pauses between documents once a slice of steps is spent, and never without a pause function', async () => {
+    let pauses = 0;
+    const b = new JsonPathBudget(1_000_000, 1_000_000, undefined, undefined, async () => void pauses++, 1000);
+    const { query } = parseJsonPath('$..*');
+    for (let i = 0; i < 20; i++) {
+      evaluate(query, wide, b);
+      await b.turn();
+    }
+    // Each document costs more than a slice: one pause per document, however many slices it spent.
+    expect(b.steps).toBeGreaterThan(20 * 1000);
+    expect(pauses).toBe(20);
+    expect(b.pauses).toBe(20);
+    const quiet = new JsonPathBudget(1_000_000, 1_000_000);
+    evaluate(query, wide, quiet);
+    await quiet.turn();
+    expect(quiet.pauses).toBe(0);
+  });
+
   it('walks a document nested 100,000 deep without recursion', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 100_000; i++) deep = [deep];

@@ -1,0 +1,100 @@
+/**
+ * The fleet posture policy and the findings one certificate's crypto profile raises under it. Pure:
+ * no clock (certificate age is judged by the caller, which holds the clock), no storage.
+ */
+import { array, enum as enumOf, number, strictObject, string, type infer as Infer } from 'zod';
+import type { CryptoProfile } from './crypto-profile';
+
+/** Curves in increasing strength; a policy names the weakest it accepts. */
+export const EC_CURVES = ['P-256', 'P-384', 'P-521'] as const;
+export type EcCurve = (typeof EC_CURVES)[number];
+
+/** Security strength in bits (NIST SP 800-57 Part 1, table 2; RFC 8032 for EdDSA). */
+const STRENGTH: Record<string, number> = {
+  'EC-P256': 128,
+  'EC-P384': 192,
+  'EC-P521': 256,
+  Ed25519: 128,
+  Ed448: 224,
+};
+const CURVE_STRENGTH: Record<EcCurve, number> = { 'P-256': 128, 'P-384': 192, 'P-521': 256 };
+
+export const DEFAULT_WEAK_SIGNATURE_HASHES = ['SHA1', 'MD5'];
+
+export const postureCheckNames = [
+  'weak-key',
+  'weak-signature',
+  'issuer-not-allowed',
+  'validity-too-long',
+  'expires-after-issuer',
+] as const;
+export type PostureCheck = (typeof postureCheckNames)[number];
+
+const hashName = string()
+  .regex(/^[A-Z0-9]{2,16}$/, 'must be a hash name in capitals without a dash, like SHA1 or MD5')
+  .max(16);
+
+/** The policy body; omitted fields take the defaults (minimum RSA 2048 bits, P-256, SHA-1 and MD5 weak). */
+export const posturePolicySchema = strictObject({
+  min_rsa_bits: number().int().min(512).max(16384).default(2048),
+  min_ec_curve: enumOf(EC_CURVES).default('P-256'),
+  weak_signature_hashes: array(hashName).max(16).default(DEFAULT_WEAK_SIGNATURE_HASHES),
+  /** No limit when absent. */
+  max_validity_days: number().int().min(1).max(36525).optional(),
+  /** No limit when absent; judged against a clock, so not by findingsOf. */
+  max_certificate_age_days: number().int().min(1).max(36525).optional(),
+  /** Issuer names as the inventory prints them (DN, then `keyid:<hex>` when known); empty = any issuer. */
+  allowed_issuers: array(string().min(1).max(2048)).max(100).default([]),
+});
+export type PosturePolicy = Infer<typeof posturePolicySchema>;
+
+export const DEFAULT_POSTURE_POLICY: PosturePolicy = posturePolicySchema.parse({});
+
+export interface Finding {
+  check: PostureCheck;
+  /** One line for people: what was found against what the policy asks. */
+  detail: string;
+}
+
+function weakKey(key: string, policy: PosturePolicy): string | undefined {
+  const rsa = /^RSA-(\d+)$/.exec(key);
+  if (rsa) {
+    const bits = Number(rsa[1]);
+    return bits < policy.min_rsa_bits ? `${key} is below the minimum of ${policy.min_rsa_bits} RSA bits` : undefined;
+  }
+  const strength = STRENGTH[key];
+  // DSA, unnamed curves (secp256k1, brainpool) and unknown key types are outside what the policy can vouch for.
+  if (strength === undefined) return `${key} is not a key type the posture policy accepts`;
+  return strength < CURVE_STRENGTH[policy.min_ec_curve]
+    ? `${key} is weaker than the minimum curve ${policy.min_ec_curve}`
+    : undefined;
+}
+
+/**
+ * The findings a certificate raises, in postureCheckNames order. `issuerNotAfter` (ISO 8601) is the
+ * issuer certificate's notAfter when the registry knows that certificate; without it
+ * `expires-after-issuer` is not judged.
+ */
+export function findingsOf(profile: CryptoProfile, policy: PosturePolicy, issuerNotAfter?: string): Finding[] {
+  const findings: Finding[] = [];
+  const key = weakKey(profile.key, policy);
+  if (key) findings.push({ check: 'weak-key', detail: key });
+  if (profile.signature_hash && policy.weak_signature_hashes.includes(profile.signature_hash))
+    findings.push({
+      check: 'weak-signature',
+      detail: `${profile.signature} uses ${profile.signature_hash}, which the policy lists as weak`,
+    });
+  if (policy.allowed_issuers.length > 0 && !policy.allowed_issuers.includes(profile.issuer))
+    findings.push({ check: 'issuer-not-allowed', detail: `issuer ${profile.issuer} is not in allowed_issuers` });
+  if (policy.max_validity_days !== undefined && profile.validity_days > policy.max_validity_days)
+    findings.push({
+      check: 'validity-too-long',
+      detail: `valid for ${profile.validity_days} days, above the maximum of ${policy.max_validity_days}`,
+    });
+  if (issuerNotAfter !== undefined && Date.parse(profile.not_after) > Date.parse(issuerNotAfter))
+    findings.push({
+      check: 'expires-after-issuer',
+      detail: `expires ${profile.not_after}, after its issuer (${issuerNotAfter})`,
+    });
+  return findings;
+}
