@@ -2,7 +2,21 @@
  * The fleet posture policy and the findings one certificate's crypto profile raises under it. Pure:
  * no clock (certificate age is judged by the caller, which holds the clock), no storage.
  */
-import { array, enum as enumOf, number, strictObject, string, type infer as Infer } from 'zod';
+import {
+  _default,
+  array,
+  enum as enumOf,
+  type infer as Infer,
+  int,
+  maximum,
+  maxLength,
+  minimum,
+  minLength,
+  optional,
+  regex,
+  strictObject,
+  string,
+} from './zod-mini';
 import type { CryptoProfile } from './crypto-profile';
 
 /** Curves in increasing strength; a policy names the weakest it accepts. */
@@ -30,21 +44,23 @@ export const postureCheckNames = [
 ] as const;
 export type PostureCheck = (typeof postureCheckNames)[number];
 
-const hashName = string()
-  .regex(/^[A-Z0-9]{2,16}$/, 'must be a hash name in capitals without a dash, like SHA1 or MD5')
-  .max(16);
+const hashName = string().check(
+  regex(/^[A-Z0-9]{2,16}$/, 'must be a hash name in capitals without a dash, like SHA1 or MD5'),
+  maxLength(16),
+);
+const days = () => optional(int().check(minimum(1), maximum(36525)));
 
 /** The policy body; omitted fields take the defaults (minimum RSA 2048 bits, P-256, SHA-1 and MD5 weak). */
 export const posturePolicySchema = strictObject({
-  min_rsa_bits: number().int().min(512).max(16384).default(2048),
-  min_ec_curve: enumOf(EC_CURVES).default('P-256'),
-  weak_signature_hashes: array(hashName).max(16).default(DEFAULT_WEAK_SIGNATURE_HASHES),
+  min_rsa_bits: _default(int().check(minimum(512), maximum(16384)), 2048),
+  min_ec_curve: _default(enumOf(EC_CURVES), 'P-256'),
+  weak_signature_hashes: _default(array(hashName).check(maxLength(16)), [...DEFAULT_WEAK_SIGNATURE_HASHES]),
   /** No limit when absent. */
-  max_validity_days: number().int().min(1).max(36525).optional(),
+  max_validity_days: days(),
   /** No limit when absent; judged against a clock, so not by findingsOf. */
-  max_certificate_age_days: number().int().min(1).max(36525).optional(),
+  max_certificate_age_days: days(),
   /** Issuer names as the inventory prints them (DN, then `keyid:<hex>` when known); empty = any issuer. */
-  allowed_issuers: array(string().min(1).max(2048)).max(100).default([]),
+  allowed_issuers: _default(array(string().check(minLength(1), maxLength(2048))).check(maxLength(100)), []),
 });
 export type PosturePolicy = Infer<typeof posturePolicySchema>;
 
