@@ -1,7 +1,11 @@
 /**
  * `npm run bench:sweep`: the sweeper reads only what is due. Fleets of 2,000 and 20,000 devices with
  * the same 200 due: items read per sweep (target ≤ 1.2 × due) and sweep time (20k / 2k ≤ 1.3); then
- * the lag from a boundary to the persisted status in the local service (≤ interval + 10 s).
+ * transitions/s with 1, 4 and 16 workers (target: 4 workers ≥ 3× one), on the embedded engine as is
+ * and with a round-trip latency added to every DynamoDB call (BENCH_DYNAMO_LATENCY_MS, default 8: the
+ * deployed case, where a worker waits on DynamoDB rather than on the CPU of the process that also
+ * runs the engine); then the lag from a boundary to the persisted status in the local service
+ * (≤ interval + 10 s).
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
@@ -13,6 +17,7 @@ import { bookmarkCodec } from '../functions/adapters/dynamodb/bookmark';
 import { createDocumentClient } from '../functions/adapters/dynamodb/client';
 import { deviceRepository } from '../functions/adapters/dynamodb/device-repository';
 import { policyRepository } from '../functions/adapters/dynamodb/policy-repository';
+import { sweepIndex } from '../functions/adapters/dynamodb/sweep-index';
 import { parseCertificate, type ParsedCertificate } from '../functions/domain/certificate';
 import { ensureTable } from '../local/create-table';
 import { startEngine } from '@device-manager/local-engine';
@@ -25,6 +30,10 @@ const DUE = 200;
 const SMALL = 2000;
 const LARGE = Number(process.env.BENCH_LARGE_FLEET ?? 20000);
 const INTERVAL_SECONDS = 5;
+/** Devices crossing a boundary per worker-scaling run, and the page a due task reads. */
+const SCALING_DUE = Number(process.env.BENCH_SWEEP_DUE ?? 480);
+const SCALING_PAGE = 20;
+const LATENCY_MS = Number(process.env.BENCH_DYNAMO_LATENCY_MS ?? 8);
 
 async function pem(notAfter: Date): Promise<string> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -40,20 +49,27 @@ async function pem(notAfter: Date): Promise<string> {
   return cert.toString('pem');
 }
 
-async function fleetSweeps() {
-  const engine = await startEngine();
-  const tableName = `sweep-${randomUUID()}`;
-  const admin = new DynamoDBClient({ endpoint: engine.endpoint, region: 'us-east-1' });
+/** A fresh table on the engine with the sweeper's adapters over it, at a fixed clock the caller moves. */
+async function benchFleet(endpoint: string, prefix: string) {
+  const tableName = `${prefix}-${randomUUID()}`;
+  const admin = new DynamoDBClient({ endpoint, region: 'us-east-1' });
   await ensureTable(admin, tableName);
   admin.destroy();
-  const client = createDocumentClient({ endpoint: engine.endpoint, region: 'us-east-1' });
+  const client = createDocumentClient({ endpoint, region: 'us-east-1' });
   const t0 = Date.parse('2026-03-15T10:00:00.000Z');
-  let now = t0;
-  const clock = { now: () => new Date(now) };
+  const clock = { at: t0, now: () => new Date(clock.at) };
   const bookmarks = bookmarkCodec('bench');
   const repository = deviceRepository({ client, tableName, listShards: 4, statsShards: 4, dueShards: 4, bookmarks });
   const policies = policyRepository({ client, tableName, bookmarks });
   const service = deviceService({ devices: repository, policies, clock, newId: randomUUID });
+  const index = sweepIndex({ repository, client, tableName });
+  return { t0, client, clock, repository, policies, service, index };
+}
+
+async function fleetSweeps() {
+  const engine = await startEngine();
+  const { t0, client, clock, repository, policies, service, index } = await benchFleet(engine.endpoint, 'sweep');
+  const workers = 4;
   const far = parseCertificate(await pem(new Date(t0 + 730 * DAY)));
 
   const seed = (prefix: string, count: number, cert: ParsedCertificate | undefined) =>
@@ -71,20 +87,20 @@ async function fleetSweeps() {
   const measureSweep = async () => {
     const read = repository.itemsRead;
     const started = performance.now();
-    const report = await sweep({ devices: repository, policies, service, clock }, { deadline: Date.now() + 600_000 });
+    const report = await sweep({ index, policies, service, clock }, { deadline: Date.now() + 600_000, workers });
     return { report, ms: performance.now() - started, read: repository.itemsRead - read };
   };
 
   console.log(`seeding ${SMALL} devices (${DUE} due)…`);
   await seed('bg-a', SMALL - DUE, far);
   await seed('due-a', DUE, parseCertificate(await pem(new Date(t0 + 61 * DAY))));
-  now = t0 + 2 * DAY;
+  clock.at = t0 + 2 * DAY;
   const small = await measureSweep();
 
   console.log(`seeding up to ${LARGE} devices (${DUE} newly due)…`);
   await seed('bg-b', LARGE - SMALL - DUE, far);
   await seed('due-b', DUE, parseCertificate(await pem(new Date(t0 + 63 * DAY))));
-  now = t0 + 4 * DAY;
+  clock.at = t0 + 4 * DAY;
   const large = await measureSweep();
 
   printTable(
@@ -119,6 +135,68 @@ async function fleetSweeps() {
   );
   client.destroy();
   await engine.stop();
+}
+
+/** A round trip added to every call of the client (the AWS latency a worker waits on). */
+function withLatency(client: ReturnType<typeof createDocumentClient>, ms: number) {
+  if (ms > 0)
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        await new Promise((r) => setTimeout(r, ms));
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'benchLatency' },
+    );
+  return client;
+}
+
+/** Transitions/s of one sweep of SCALING_DUE due devices with `workers` transition workers. */
+async function scalingRun(endpoint: string, workers: number, latencyMs: number) {
+  const { t0, client, clock, policies, service, index } = await benchFleet(endpoint, 'scale');
+  const cert = parseCertificate(await pem(new Date(t0 + 61 * DAY)));
+  await inParallel(
+    Array.from({ length: SCALING_DUE }, (_, i) => `due-${i}`),
+    16,
+    async (id, i) => {
+      await service.register({ id, dms_id: `dms-${i % 10}` });
+      await service.bind(id, 'identity', { type: 'x509', certificate: cert });
+    },
+  );
+  clock.at = t0 + 2 * DAY;
+  withLatency(client, latencyMs);
+  const started = performance.now();
+  const report = await sweep(
+    { index, policies, service, clock },
+    { deadline: Date.now() + 600_000, workers, pageSize: SCALING_PAGE },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  client.destroy();
+  if (report.transitioned !== SCALING_DUE)
+    throw new Error(`expected ${SCALING_DUE} transitions: ${JSON.stringify(report)}`);
+  return report.transitioned / seconds;
+}
+
+async function workerScaling() {
+  const engine = await startEngine();
+  const rows: (string | number)[][] = [];
+  for (const latency of [0, LATENCY_MS]) {
+    const rates = new Map<number, number>();
+    for (const workers of [1, 4, 16]) rates.set(workers, await scalingRun(engine.endpoint, workers, latency));
+    const one = rates.get(1)!;
+    rows.push([
+      latency === 0 ? 'embedded engine' : `+${latency} ms per DynamoDB call`,
+      ...[1, 4, 16].map((w) => rates.get(w)!),
+      `${fmt(rates.get(4)! / one)}×`,
+      `${fmt(rates.get(16)! / one)}×`,
+    ]);
+  }
+  await engine.stop();
+  printTable(
+    `Sweep transitions/s by workers (${SCALING_DUE} due devices, pages of ${SCALING_PAGE}; ` +
+      'target 4 workers ≥ 3× one)',
+    ['DynamoDB', '1 worker', '4 workers', '16 workers', '4 / 1', '16 / 1'],
+    rows,
+  );
 }
 
 async function localLag() {
@@ -174,8 +252,9 @@ async function localLag() {
 async function main() {
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
-  await fleetSweeps();
-  await localLag();
+  if (process.env.BENCH_SWEEP_ONLY !== 'workers') await fleetSweeps();
+  await workerScaling();
+  if (process.env.BENCH_SWEEP_ONLY !== 'workers') await localLag();
 }
 
 main().catch((error: unknown) => {

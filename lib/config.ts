@@ -73,6 +73,13 @@ export interface DeploymentConfig {
   /** Interval of the status sweeper. */
   readonly sweepRateMinutes: number;
   /**
+   * Transition workers of the sweeper: the maximum concurrency of its transitions queue (2-1000;
+   * SWEEP_WORKERS locally). Each worker takes one page of due devices at a time.
+   */
+  readonly sweepWorkers: number;
+  /** Workers of the back-fill and policy-job tasks: the maximum concurrency of the jobs queue (2-1000). */
+  readonly jobWorkers: number;
+  /**
    * Renewal deltas used for devices whose DMS has no policy (`90d`, `36h`, `30m`); the functions read
    * them as DEFAULT_PREVENTIVE_DELTA and DEFAULT_CRITICAL_DELTA.
    */
@@ -132,7 +139,7 @@ export interface DeploymentConfig {
     readonly certificateRegistration?: 'without-ca' | 'with-ca' | 'none';
   };
   readonly auth: AuthConfig;
-  /** Default route throttling of the API stage. */
+  /** Default route throttling of the API stage (docs/configuration.md, API throttling). */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   /**
    * The web dashboard (S3 + CloudFront, the API on the same origin). Browsers sign in with OIDC
@@ -184,6 +191,8 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   indexedMetadataKeys: [],
   logRetentionDays: 30,
   sweepRateMinutes: 5,
+  sweepWorkers: 32,
+  jobWorkers: 4,
   renewalDefaults: { preventiveDelta: '60d', criticalDelta: '14d' },
   eventSource: 'device-manager',
   certificateSources: ['lamassu.ca'],
@@ -191,7 +200,9 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   tracing: true,
   iotSync: { enabled: false, metadataKeys: [] },
   auth: { type: 'iam' },
-  throttle: { rateLimit: 100, burstLimit: 200 },
+  // Per route: above the steady write rate of a 10M fleet (about 116 PATCH/s) with room for bulk
+  // work; the account's regional API Gateway quota (10,000 rps) bounds all routes together.
+  throttle: { rateLimit: 1000, burstLimit: 2000 },
   dashboard: { enabled: false, scope: defaultDashboardScope(), connectSources: [] },
 };
 
@@ -237,6 +248,8 @@ const SETTINGS: Record<keyof DeploymentConfig, Kind> = {
   indexedMetadataKeys: 'json',
   logRetentionDays: 'integer',
   sweepRateMinutes: 'integer',
+  sweepWorkers: 'integer',
+  jobWorkers: 'integer',
   renewalDefaults: 'json',
   eventSource: 'string',
   lamassuEvents: 'json',
@@ -378,6 +391,9 @@ const SETTINGS_SCHEMA = settingsObject({
     `one of ${LOG_RETENTION_DAYS.join(', ')}`,
   ),
   sweepRateMinutes: integer({ min: 1, max: 1440 }),
+  // SQS event sources take a maximum concurrency from 2 to 1000.
+  sweepWorkers: integer({ min: 2, max: 1000 }),
+  jobWorkers: integer({ min: 2, max: 1000 }),
   renewalDefaults: settingsObject({ preventiveDelta: DURATION.optional(), criticalDelta: DURATION.optional() }),
   // EventBridge reserves sources starting with `aws.`.
   eventSource: matching(EVENT_SOURCE_PATTERN, "1-256 letters, digits, '.', '_', '/' or '-', not starting with 'aws.'"),
@@ -585,6 +601,8 @@ export function parseConfig(raw: unknown): DeploymentConfig {
     indexedMetadataKeys: [...(input.indexedMetadataKeys ?? d.indexedMetadataKeys)],
     logRetentionDays: input.logRetentionDays ?? d.logRetentionDays,
     sweepRateMinutes: input.sweepRateMinutes ?? d.sweepRateMinutes,
+    sweepWorkers: input.sweepWorkers ?? d.sweepWorkers,
+    jobWorkers: input.jobWorkers ?? d.jobWorkers,
     renewalDefaults: input.renewalDefaults
       ? {
           preventiveDelta: input.renewalDefaults.preventiveDelta ?? d.renewalDefaults.preventiveDelta,

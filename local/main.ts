@@ -43,14 +43,20 @@ export interface LocalService {
  * The sweeper of the deployed stack runs on a schedule; locally it runs in this process every
  * `intervalSeconds` (0 disables the timer), never two at once.
  */
-function startSweepTimer(services: Services, intervalSeconds: number, say: (line: string) => void) {
+function startSweepTimer(
+  services: Services,
+  { intervalSeconds, workers, jobWorkers }: { intervalSeconds: number; workers: number; jobWorkers: number },
+  say: (line: string) => void,
+) {
   let running: Promise<SweepReport> | undefined;
   const runNow = async (): Promise<SweepReport> => {
     while (running) await running.catch(() => undefined);
     running = sweep(
-      { devices: services.repository, policies: services.policies, service: services.devices, clock: systemClock },
+      { index: services.sweepIndex, policies: services.policies, service: services.devices, clock: systemClock },
       {
         deadline: Date.now() + Math.max(5, intervalSeconds) * 800,
+        workers,
+        jobWorkers,
         log: (message, detail) => say(`${message} ${JSON.stringify(detail)}`),
       },
     );
@@ -177,7 +183,16 @@ export async function startLocalService({
   );
   say(`dashboard on ${server.url}/`);
   say(heapLine());
-  const sweeper = startSweepTimer(services, intVar(env, 'SWEEP_INTERVAL_SECONDS', 60, 0, 86400), say);
+  const sweeper = startSweepTimer(
+    services,
+    {
+      intervalSeconds: intVar(env, 'SWEEP_INTERVAL_SECONDS', 60, 0, 86400),
+      // The deployed queues' maximum concurrency (settings sweepWorkers, jobWorkers).
+      workers: intVar(env, 'SWEEP_WORKERS', 4, 1, 1000),
+      jobWorkers: intVar(env, 'JOB_WORKERS', 2, 1, 1000),
+    },
+    say,
+  );
   // A first sweep at once: newly indexed keys (INDEXED_METADATA_KEYS) are back-filled without waiting a period.
   void sweeper.runNow().catch((error: unknown) => console.error('sweep failed', error));
 

@@ -68,6 +68,46 @@ export interface DuePage {
   firstDue?: number;
 }
 
+/**
+ * What the sweeper reads and records, cut into segments that workers can take in parallel. How a
+ * segment maps onto the table (today: one shard of the due index, one shard of a DMS's entries) is
+ * the adapter's business: the use case only names segments it was given.
+ */
+export interface SweepIndex {
+  /** Parts of the due index; each is read oldest boundary first. */
+  readonly dueSegments: readonly string[];
+  /** Devices of one due segment whose boundary is at or before `now`, oldest first, after `after`. */
+  dueDevices(segment: string, now: number, limit: number, after?: string): Promise<DuePage>;
+  /** Parts of a DMS's device list; a policy job keeps its progress per part. */
+  readonly dmsSegments: readonly string[];
+  devicesOfDms(
+    dms: string,
+    segment: string,
+    limit: number,
+    after?: string,
+  ): Promise<{ devices: Device[]; next?: string }>;
+  /** Back-fills newly indexed keys (metadata keys, the forecast) until `deadline`; resumable. */
+  backfillIndexes(deadline: number, pageSize: number): Promise<BackfillReport>;
+  /** Records `run` (an id) as the current sweep run: tasks of every other run stop at their next step. */
+  beginRun(run: string): Promise<void>;
+  currentRun(): Promise<string | undefined>;
+}
+
+/**
+ * A unit of background work: a small JSON message (at most 256 KiB) naming its `kind`. Handlers
+ * are registered per kind (app/tasks.ts); the rest of the message is the kind's own.
+ */
+export interface Task {
+  kind: string;
+  [field: string]: unknown;
+}
+
+/** Where tasks wait for a worker: an SQS queue as deployed, an in-process queue locally. */
+export interface TaskQueue {
+  /** Accepts every task or throws (nothing half-sent is acknowledged). */
+  send(tasks: readonly Task[]): Promise<void>;
+}
+
 /** Where use cases report what operators count (metrics); a no-op by default. */
 export interface Telemetry {
   deviceCreated(): void;
@@ -199,6 +239,16 @@ export interface PolicyRepository {
   jobs(): Promise<PolicyJob[]>;
   /** Records progress, or deletes the job when `done`. Ignored if the job was replaced meanwhile. */
   updateJob(job: PolicyJob, done: boolean): Promise<void>;
+  /**
+   * Records the position reached in one segment (parallel walkers each own one), and deletes the job
+   * once every one of `segments` is 'done'. 'replaced' when a newer policy's job took its place.
+   */
+  recordJobProgress(
+    job: PolicyJob,
+    segment: string,
+    position: string,
+    segments: readonly string[],
+  ): Promise<'running' | 'done' | 'replaced'>;
 }
 
 /** Every stored group, read at one hierarchy version (strongly consistent). */

@@ -21,6 +21,7 @@ import { createInsights, insights } from './insights';
 import { createIotStates, iotStates } from './iot-states';
 import { createDms, dms } from './policies';
 import { createDeviceRepository, createPolicyRepository, deviceRepository, policyRepository } from './repositories';
+import { createSweepIndex, sweepIndex } from './sweep';
 
 export { metricsTelemetry, type Services, setServices, systemClock } from './context';
 
@@ -43,6 +44,7 @@ function servicesOver(context: TableContext): Services {
     deletion: createDeletion(context, repository),
     bookmarks: context.bookmarks,
     iotStates: createIotStates(context),
+    sweepIndex: createSweepIndex(context, repository),
   };
 }
 
@@ -62,5 +64,6 @@ export function services(): Services {
     insights: insights(),
     deletion: deletion(),
     iotStates: iotStates(),
+    sweepIndex: sweepIndex(),
   };
 }

@@ -9,7 +9,7 @@ import type { DeviceService } from '../app/devices';
 import type { GroupService } from '../app/groups';
 import type { InsightsService } from '../app/insights';
 import type { PolicyService } from '../app/policies';
-import type { Clock, DeviceRepository, IotSyncStateStore, PolicyRepository, Telemetry } from '../app/ports';
+import type { Clock, DeviceRepository, IotSyncStateStore, PolicyRepository, SweepIndex, Telemetry } from '../app/ports';
 import { bookmarkCodec, type BookmarkCodec } from '../adapters/dynamodb/bookmark';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DEFAULT_BACKOFF } from '../domain/backoff';
@@ -34,6 +34,8 @@ export interface Services {
   bookmarks: BookmarkCodec;
   /** What the IoT sync last did per device (none without the sync). */
   iotStates: IotSyncStateStore;
+  /** What the sweeper reads and records (app/sweep.ts). */
+  sweepIndex: SweepIndex;
 }
 
 export const systemClock: Clock = { now: () => new Date() };

@@ -224,6 +224,25 @@ export function loadPublisherConfig(env: Env = process.env): PublisherConfig {
   };
 }
 
+/** The background job queues (functions/handlers/scheduled/sweep.ts, functions/handlers/events/task-worker.ts). */
+export interface TaskQueueConfig {
+  /** SWEEP_QUEUE_URL: due-device tasks (status transitions). */
+  sweepQueueUrl: string;
+  /** JOB_QUEUE_URL: every other kind (back-fills, policy jobs). */
+  jobQueueUrl: string;
+  region?: string;
+  sqsEndpoint?: string;
+}
+
+export function loadTaskQueueConfig(env: Env = process.env): TaskQueueConfig {
+  return {
+    sweepQueueUrl: required(env, 'SWEEP_QUEUE_URL'),
+    jobQueueUrl: required(env, 'JOB_QUEUE_URL'),
+    region: env.AWS_REGION,
+    sqsEndpoint: env.SQS_ENDPOINT || undefined,
+  };
+}
+
 /** AWS IoT thing attributes: at most 50 on a thing with a thing type, 3 without one. */
 export const IOT_MAX_ATTRIBUTES_TYPED = 50;
 export const IOT_MAX_ATTRIBUTES_UNTYPED = 3;

@@ -15,6 +15,8 @@ describe('parseConfig', () => {
       indexedMetadataKeys: [],
       logRetentionDays: 30,
       sweepRateMinutes: 5,
+      sweepWorkers: 32,
+      jobWorkers: 4,
       renewalDefaults: { preventiveDelta: '60d', criticalDelta: '14d' },
       eventSource: 'device-manager',
       certificateSources: ['lamassu.ca'],
@@ -22,7 +24,7 @@ describe('parseConfig', () => {
       tracing: true,
       iotSync: { enabled: false, metadataKeys: [] },
       auth: { type: 'iam' },
-      throttle: { rateLimit: 100, burstLimit: 200 },
+      throttle: { rateLimit: 1000, burstLimit: 2000 },
       dashboard: {
         enabled: false,
         scope: 'openid devices:read devices:write groups:write dms:write',
@@ -42,6 +44,8 @@ describe('parseConfig', () => {
       indexedMetadataKeys: ['firmware_version', 'site.building'],
       logRetentionDays: 365,
       sweepRateMinutes: 1,
+      sweepWorkers: 100,
+      jobWorkers: 2,
       renewalDefaults: { preventiveDelta: '90d', criticalDelta: '36h' },
       eventSource: 'acme.device-manager',
       certificateSources: ['acme.pki'],
@@ -71,7 +75,7 @@ describe('parseConfig', () => {
       iotSync: { enabled: true },
     });
     expect(config.renewalDefaults).toEqual({ preventiveDelta: '60d', criticalDelta: '7d' });
-    expect(config.throttle).toEqual({ rateLimit: 100, burstLimit: 50 });
+    expect(config.throttle).toEqual({ rateLimit: 1000, burstLimit: 50 });
     expect(config.iotSync).toEqual({ enabled: true, metadataKeys: [] });
   });
 
@@ -118,6 +122,12 @@ describe('parseConfig', () => {
       { sweepRateMinutes: 0 },
       /^deviceManager\.sweepRateMinutes must be an integer from 1 to 1440/,
     ],
+    [
+      'sweepWorkers 1 (SQS maximum concurrency starts at 2)',
+      { sweepWorkers: 1 },
+      /^deviceManager\.sweepWorkers must be an integer from 2 to 1000/,
+    ],
+    ['jobWorkers 1001', { jobWorkers: 1001 }, /^deviceManager\.jobWorkers must be an integer from 2 to 1000/],
     [
       'a stage name CloudFormation rejects',
       { stageName: 'dev_1' },

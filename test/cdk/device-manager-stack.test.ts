@@ -63,12 +63,17 @@ function eventFunctions(s: Synthesized): Map<string, number> {
   return new Map([
     [id(s.stack.events.publisher), 60],
     [id(s.stack.events.certificateIntake), 30],
+    [id(s.stack.sweeper.worker), 300],
   ]);
 }
 
 /** Every function that uses the table: the routes with table access, and the sweeper. */
 function tableFunctionIds(s: Synthesized): string[] {
-  return [...HTTP_ROUTES.filter((r) => r.table !== 'none').map((r) => functionOfRoute(s, r).id), sweeperId(s)];
+  return [
+    ...HTTP_ROUTES.filter((r) => r.table !== 'none').map((r) => functionOfRoute(s, r).id),
+    sweeperId(s),
+    s.stack.getLogicalId(s.stack.sweeper.worker.function.node.defaultChild as CfnFunction),
+  ];
 }
 
 describe('the device table', () => {
@@ -146,7 +151,7 @@ describe('the HTTP API', () => {
     expect(stage.Properties).toMatchObject({
       StageName: '$default',
       AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
     });
     const logGroup = dev.template.toJSON().Resources[refOf(stage.Properties!.AccessLogSettings.DestinationArn)!];
     expect(logGroup).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
@@ -173,7 +178,7 @@ describe('the functions', () => {
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         MemorySize: 512,
-        Timeout: id === sweeperId(dev) ? 300 : (eventFunctions(dev).get(id) ?? 10),
+        Timeout: id === sweeperId(dev) ? 60 : (eventFunctions(dev).get(id) ?? 10),
         Handler: 'index.handler',
         Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: '--enable-source-maps' }) },
       });
@@ -239,7 +244,7 @@ describe('the functions', () => {
     });
     const resources = s.template.toJSON().Resources;
     const ids = tableFunctionIds(s);
-    expect(ids).toHaveLength(HTTP_ROUTES.filter((r) => r.table !== 'none').length + 1);
+    expect(ids).toHaveLength(HTTP_ROUTES.filter((r) => r.table !== 'none').length + 2);
     for (const id of ids) {
       expect(resources[id].Properties.Environment.Variables).toMatchObject({
         LIST_SHARDS: '8',

@@ -1,4 +1,6 @@
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import type { CfnQueue } from 'aws-cdk-lib/aws-sqs';
+import { DISPATCHER_TABLE_ACTIONS } from '../../lib/constructs/sweeper';
 import {
   asArray,
   refOf,
@@ -74,19 +76,29 @@ describe('the sweep schedule', () => {
   });
 });
 
-describe('the sweeper function', () => {
-  it('runs nodejs22.x on arm64 with 512 MB and a 5 minute timeout, without reserved concurrency', () => {
+function workerOf(s: Synthesized): { id: string; props: Record<string, any> } {
+  const id = s.stack.getLogicalId(s.stack.sweeper.worker.function.node.defaultChild as CfnFunction);
+  return { id, props: s.template.toJSON().Resources[id].Properties };
+}
+
+const queueIds = (s: Synthesized) =>
+  [s.stack.sweeper.transitionsQueue, s.stack.sweeper.jobsQueue].map((q) =>
+    s.stack.getLogicalId(q.node.defaultChild as CfnQueue),
+  );
+
+describe('the sweep dispatcher', () => {
+  it('runs nodejs22.x on arm64 with 512 MB and a 1 minute timeout, without reserved concurrency', () => {
     const { props } = sweeperOf(dev);
     expect(props).toMatchObject({
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       MemorySize: 512,
-      Timeout: 300,
+      Timeout: 60,
       Handler: 'index.handler',
     });
     // Overlapping sweeps are safe (one conditional write per device): nothing to serialise.
     expect(props.ReservedConcurrentExecutions).toBeUndefined();
-    expect(props.Description).toBe('Status sweeper (every 5 min)');
+    expect(props.Description).toBe('Status sweep dispatcher (every 5 min)');
   });
 
   it('is not retried after a failed run: the next scheduled run is the retry', () => {
@@ -106,38 +118,112 @@ describe('the sweeper function', () => {
     });
   });
 
-  it('gets the table settings', () => {
+  it('gets the table settings and both queue URLs', () => {
     const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
-    expect(sweeperOf(dev).props.Environment.Variables).toEqual(defaultTableEnvironment(tableId));
+    const [transitions, jobs] = queueIds(dev);
+    for (const fn of [sweeperOf(dev), workerOf(dev)])
+      expect(fn.props.Environment.Variables).toEqual({
+        ...defaultTableEnvironment(tableId),
+        SWEEP_QUEUE_URL: { Ref: transitions },
+        JOB_QUEUE_URL: { Ref: jobs },
+      });
   });
 
-  it(
-    'may do exactly the item reads and writes of a sweep on the ' +
-      'table, Query on its indexes, write its logs, and nothing ' +
-      'else',
-    () => {
-      const fn = sweeperOf(dev);
-      const statements = statementsOfRole(dev.template, refOf(fn.props.Role)!);
-      const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
-      const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
-      const indexArn = { 'Fn::Join': ['', [tableArn, '/index/*']] };
-      const logGroupArn = { 'Fn::GetAtt': [refOf(fn.props.LoggingConfig.LogGroup), 'Arn'] };
+  it('may read the due heads and jobs, write the run marker, send to both queues, log, and nothing else', () => {
+    const fn = sweeperOf(dev);
+    const statements = statementsOfRole(dev.template, refOf(fn.props.Role)!);
+    const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
+    const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
+    const normalised = statements.map((s) => ({ ...s, Action: [...asArray(s.Action)].sort() }));
+    expect(normalised).toEqual(
+      expect.arrayContaining([
+        { Effect: 'Allow', Action: [...DISPATCHER_TABLE_ACTIONS].sort(), Resource: tableArn },
+        {
+          Effect: 'Allow',
+          Action: ['sqs:SendMessage'],
+          Resource: expect.arrayContaining(queueIds(dev).map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }))),
+        },
+      ]),
+    );
+    const actions = normalised.flatMap((s) => s.Action);
+    expect(actions.filter((a) => !/^(dynamodb|logs):/.test(a))).toEqual(['sqs:SendMessage']);
+    expect(actions).not.toContain('dynamodb:TransactWriteItems');
+  });
+});
 
-      const normalised = statements.map((s) => ({ ...s, Action: [...asArray(s.Action)].sort() }));
-      expect(normalised).toHaveLength(3);
-      expect(normalised).toEqual(
-        expect.arrayContaining([
-          { Effect: 'Allow', Action: SWEEPER_TABLE_ACTIONS, Resource: tableArn },
-          { Effect: 'Allow', Action: ['dynamodb:Query'], Resource: indexArn },
-          { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroupArn },
-        ]),
-      );
-      // The outbox publisher talks to EventBridge and IoT; the sweeper only writes outbox items.
-      const actions = normalised.flatMap((s) => s.Action);
-      expect(actions.filter((a) => !a.startsWith('dynamodb:') && !a.startsWith('logs:'))).toEqual([]);
-      // A sweep hydrates its list pages by key: without BatchGetItem it is denied on the first due device.
-      expect(actions).toContain('dynamodb:BatchGetItem');
-      expect(actions).not.toContain('dynamodb:Scan');
-    },
-  );
+describe('the job worker and its queues', () => {
+  it('runs nodejs22.x on arm64 with 512 MB and a 5 minute timeout', () => {
+    expect(workerOf(dev).props).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 512,
+      Timeout: 300,
+    });
+  });
+
+  it('takes one task per invocation from each queue, bounded by sweepWorkers and jobWorkers', () => {
+    const s = synthesize({ sweepWorkers: 48, jobWorkers: 3 });
+    const [transitions, jobs] = queueIds(s);
+    const mappings = resourcesOf(s.template, 'AWS::Lambda::EventSourceMapping').filter(
+      ([, m]) => refOf(m.Properties!.FunctionName) === workerOf(s).id,
+    );
+    expect(
+      mappings
+        .map(([, m]) => m.Properties)
+        .sort((a, b) => a!.ScalingConfig.MaximumConcurrency - b!.ScalingConfig.MaximumConcurrency),
+    ).toEqual([
+      expect.objectContaining({
+        EventSourceArn: { 'Fn::GetAtt': [jobs, 'Arn'] },
+        BatchSize: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: 3 },
+      }),
+      expect.objectContaining({
+        EventSourceArn: { 'Fn::GetAtt': [transitions, 'Arn'] },
+        BatchSize: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: 48 },
+      }),
+    ]);
+  });
+
+  it('queues are encrypted, TLS-only, and dead-letter a task after 3 receives', () => {
+    const resources = dev.template.toJSON().Resources;
+    for (const id of queueIds(dev))
+      expect(resources[id].Properties).toMatchObject({
+        SqsManagedSseEnabled: true,
+        VisibilityTimeout: 1800,
+        RedrivePolicy: { maxReceiveCount: 3 },
+      });
+  });
+
+  it('may do the reads and writes of a sweep, Query the indexes, send tasks, consume its queues, log', () => {
+    const fn = workerOf(dev);
+    const statements = statementsOfRole(dev.template, refOf(fn.props.Role)!);
+    const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
+    const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
+    const indexArn = { 'Fn::Join': ['', [tableArn, '/index/*']] };
+    const normalised = statements.map((s) => ({ ...s, Action: [...asArray(s.Action)].sort() }));
+    expect(normalised).toEqual(
+      expect.arrayContaining([
+        { Effect: 'Allow', Action: SWEEPER_TABLE_ACTIONS, Resource: tableArn },
+        { Effect: 'Allow', Action: ['dynamodb:Query'], Resource: indexArn },
+      ]),
+    );
+    const sqs = normalised.find((st) => st.Action.some((a: string) => a.startsWith('sqs:')))!;
+    expect(sqs.Resource).toHaveLength(2);
+    expect(sqs.Resource).toEqual(expect.arrayContaining(queueIds(dev).map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }))));
+    const actions = new Set(normalised.flatMap((s) => s.Action));
+    expect([...actions].filter((a) => !/^(dynamodb|logs):/.test(a)).sort()).toEqual([
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:ReceiveMessage',
+      'sqs:SendMessage',
+    ]);
+    // A sweep hydrates its list pages by key: without BatchGetItem it is denied on the first due device.
+    expect(actions.has('dynamodb:BatchGetItem')).toBe(true);
+    expect(actions.has('dynamodb:Scan')).toBe(false);
+  });
 });

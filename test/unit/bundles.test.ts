@@ -76,6 +76,7 @@ describe('function bundles', () => {
     ['handlers/http/openapi', [TRACER, GROUPS, PURGE, FULL_ZOD]],
     ['handlers/events/certificate-status', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE, FULL_ZOD]],
     ['handlers/scheduled/sweep', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE, FULL_ZOD]],
+    ['handlers/events/task-worker', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE, FULL_ZOD]],
   ])('%s stays within 250 KB and holds none of the modules its route does not use', (handler, absent) => {
     const { bytes, inputs } = bundle(handler);
     expect(bytes).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);

@@ -176,6 +176,8 @@ export const policyKey = (dms: string): TableKey => ({ pk: POLICIES_PK, sk: `DMS
 /** Pending re-evaluation jobs (a DMS policy changed): one small partition the sweeper reads. */
 export const JOBS_PK = 'SWEEP_JOBS';
 export const policyJobKey = (dms: string): TableKey => ({ pk: JOBS_PK, sk: `DMS#${dms}` });
+/** The current sweep run (epoch ms of its dispatch): tasks of an older run stop (docs/architecture.md). */
+export const SWEEP_RUN_KEY: TableKey = { pk: 'SWEEP_RUN', sk: 'SWEEP_RUN' };
 
 /**
  * Device groups: one small partition (`GROUPS`) holds every group, so the group list and the

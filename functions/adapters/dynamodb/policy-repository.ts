@@ -6,6 +6,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { PolicyJob, PolicyRepository } from '../../app/ports';
 import { VersionConflictError } from '../../domain/errors';
@@ -118,6 +119,34 @@ export function policyRepository({
       } catch (error) {
         // The policy changed again: its newer job restarts the walk; this one's progress is moot.
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    },
+
+    async recordJobProgress(job, segment, position, segments) {
+      const condition = {
+        ConditionExpression: 'policyVersion = :pv',
+        ExpressionAttributeValues: { ':pv': job.policyVersion },
+      };
+      try {
+        // One attribute of the progress map: walkers of other segments write theirs concurrently.
+        const out = await client.send(
+          new UpdateCommand({
+            TableName,
+            Key: policyJobKey(job.dms),
+            UpdateExpression: 'SET progress.#s = :p',
+            ...condition,
+            ExpressionAttributeNames: { '#s': segment },
+            ExpressionAttributeValues: { ...condition.ExpressionAttributeValues, ':p': position },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        const progress = (out.Attributes?.progress ?? {}) as Record<string, string>;
+        if (!segments.every((s) => progress[s] === 'done')) return 'running';
+        await client.send(new DeleteCommand({ TableName, Key: policyJobKey(job.dms), ...condition }));
+        return 'done';
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        return 'replaced';
       }
     },
   };

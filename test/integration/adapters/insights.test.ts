@@ -12,6 +12,7 @@ import type { PolicyRepository } from '../../../functions/app/ports';
 import { sweep } from '../../../functions/app/sweep';
 import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
 import { deviceRepository } from '../../../functions/adapters/dynamodb/device-repository';
+import { sweepIndex } from '../../../functions/adapters/dynamodb/sweep-index';
 import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import { DEVICE_STATUSES, type Device } from '../../../functions/domain/device';
@@ -408,7 +409,12 @@ describe('policy race', () => {
       await policyRead; // the bind holds the 30d policy
       await dms.put('dms-r', { settings: { preventive_delta: '50d', critical_delta: '7d' } });
       const report = await sweep(
-        { devices: ctx.repository, policies: stored, service: ctx.service, clock: ctx.clock },
+        {
+          index: sweepIndex({ repository: ctx.repository, client: table.documentClient, tableName: table.tableName }),
+          policies: stored,
+          service: ctx.service,
+          clock: ctx.clock,
+        },
         { deadline: Date.now() + 60_000 },
       );
       expect(report.reevaluated).toBe(1); // the walk passed the device before the bind committed

@@ -437,5 +437,15 @@ describe.each(IMPLEMENTATIONS)('storage ports: %s', (_name, make) => {
     });
     await ports.policies.updateJob({ ...job, policyVersion: 2 }, true);
     expect((await ports.policies.jobs()).map((j) => j.dms)).toEqual(['p2']);
+    // Parallel walkers record one segment each; the job goes once every segment is done.
+    const p2 = (await ports.policies.jobs()).find((j) => j.dms === 'p2')!;
+    expect(await ports.policies.recordJobProgress(p2, '0', 'done', ['0', '1'])).toBe('running');
+    expect(await ports.policies.recordJobProgress(p2, '1', 'x', ['0', '1'])).toBe('running');
+    expect((await ports.policies.jobs()).find((j) => j.dms === 'p2')?.progress).toEqual({ 0: 'done', 1: 'x' });
+    expect(await ports.policies.recordJobProgress({ ...p2, policyVersion: 9 }, '1', 'done', ['0', '1'])).toBe(
+      'replaced',
+    );
+    expect(await ports.policies.recordJobProgress(p2, '1', 'done', ['0', '1'])).toBe('done');
+    expect(await ports.policies.jobs()).toEqual([]);
   });
 });

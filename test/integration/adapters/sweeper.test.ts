@@ -10,6 +10,7 @@ import { policyService } from '../../../functions/app/policies';
 import { sweep } from '../../../functions/app/sweep';
 import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
 import { deviceRepository } from '../../../functions/adapters/dynamodb/device-repository';
+import { sweepIndex } from '../../../functions/adapters/dynamodb/sweep-index';
 import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import { DEVICE_STATUSES, type Device } from '../../../functions/domain/device';
@@ -44,11 +45,12 @@ function setup(table: TestTable) {
     bookmarks,
   });
   const policies = policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks });
+  const index = sweepIndex({ repository, client: table.documentClient, tableName: table.tableName });
   const service = deviceService({ devices: repository, policies, clock, newId: randomUUID, telemetry });
   const dms = policyService({ policies, clock, newId: randomUUID });
   const run = (svc: Pick<DeviceService, 'refresh'> = service) =>
-    sweep({ devices: repository, policies, service: svc, clock }, { deadline: Date.now() + 60_000, pageSize: 7 });
-  return { clock, repository, policies, service, dms, run, transitions };
+    sweep({ index, policies, service: svc, clock }, { deadline: Date.now() + 60_000, pageSize: 7 });
+  return { clock, repository, policies, service, dms, run, transitions, index };
 }
 
 async function statusEvents(table: TestTable) {

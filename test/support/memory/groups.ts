@@ -116,5 +116,14 @@ export function memoryPolicyRepository(state: MemoryState, bookmarks: BookmarkCo
       if (done) state.jobs.delete(job.dms);
       else state.jobs.set(job.dms, structuredClone(job));
     },
+
+    async recordJobProgress(job, segment, position, segments) {
+      const stored = state.jobs.get(job.dms);
+      if (stored?.policyVersion !== job.policyVersion) return 'replaced';
+      stored.progress[segment] = position;
+      if (!segments.every((s) => stored.progress[s] === 'done')) return 'running';
+      state.jobs.delete(job.dms);
+      return 'done';
+    },
   };
 }
