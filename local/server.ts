@@ -60,6 +60,8 @@ export interface LocalServerOptions {
   dashboard?: { dir: string; config: DashboardRuntimeConfig };
   /** Browser origins allowed to call the API (local/cors.ts); no CORS when absent. */
   cors?: CorsPolicy;
+  /** Awaited before a route's handler runs (the local service: statistics wait for the counter feed). */
+  beforeRoute?: (route: HttpRoute) => Promise<void> | undefined;
 }
 
 const STATIC_TYPES: Record<string, string> = {
@@ -245,6 +247,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       };
       let handler = handlers.get(match.route);
       if (!handler) handlers.set(match.route, (handler = load(match.route)));
+      await options.beforeRoute?.(match.route);
       const result = await (await handler)(
         event as APIGatewayProxyEventV2,
         lambdaContext(requestId, match.route.handler),

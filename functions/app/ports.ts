@@ -49,7 +49,7 @@ export interface BackfillReport {
 export interface MetadataValueStats {
   /** The value's JSON text. */
   value: string;
-  stats: DeviceStats;
+  stats: StatusCounts;
 }
 
 /** Where a stored slot version lives. */
@@ -78,9 +78,18 @@ export const NO_TELEMETRY: Telemetry = { deviceCreated: () => undefined, statusC
 
 export type StatusDistribution = Record<DeviceStatus, number>;
 
-export interface DeviceStats {
+export interface StatusCounts {
   total: number;
   status_distribution: StatusDistribution;
+}
+
+export interface DeviceStats extends StatusCounts {
+  /**
+   * Every change committed before this instant (ISO) is counted. Counters follow the table's stream
+   * (docs/adr/0005-counters-from-the-stream.md); an answer read from the devices themselves is as of
+   * its read.
+   */
+  consistent_as_of: string;
 }
 
 export interface DeviceRepository {
@@ -110,6 +119,8 @@ export interface DeviceRepository {
   readonly indexedMetadataKeys: readonly string[];
   /** Every value of an indexed metadata key with the statistics of its devices (from counters; any order). */
   metadataValues(key: string): Promise<MetadataValueStats[]>;
+  /** The instant up to which the counters include every committed change (DeviceStats `consistent_as_of`). */
+  countersConsistentAsOf(): Promise<string>;
   /** Active certificates (identity) and secrets (slots) by UTC expiration day (`YYYY-MM-DD`), up to `lastDay`, in all or one DMS. */
   expirationsByDay(dms: string | undefined, lastDay: string): Promise<Map<string, { identity: number; slots: number }>>;
   /** Back-fills newly indexed keys (metadata keys, the forecast) until `deadline`; resumable. */

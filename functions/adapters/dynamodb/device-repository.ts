@@ -28,7 +28,7 @@ import {
 } from '../../domain/query';
 import { type BookmarkCodec } from './bookmark';
 import { counterReader, emptyDistribution, FORECAST_KEY, totalOf } from './counters';
-import { parseDeviceItem, policyCheck, versionItem, type WriteContext, deviceTransaction } from './device-writes';
+import { parseDeviceItem, policyFence, versionItem, type WriteContext, deviceTransaction } from './device-writes';
 import { indexState } from './index-backfill';
 import {
   DEVICE_EVENT_PREFIX,
@@ -161,13 +161,37 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
     return indexedMetadataKeys.filter((k) => ready.has(k));
   }
 
+  /** Statistics read from the devices (or their entries) themselves: as of the read. */
   const stats = (count: (add: (status: string) => void) => Promise<void>): Promise<DeviceStats> => {
     const distribution = emptyDistribution();
+    const consistent_as_of = new Date(now()).toISOString();
     return count((status) => (distribution[status as keyof typeof distribution] += 1)).then(() => ({
       total: totalOf(distribution),
       status_distribution: distribution,
+      consistent_as_of,
     }));
   };
+
+  /**
+   * Why a conditional device write failed: a device still at the version read failed the policy
+   * fence (a newer policy evaluated it meanwhile: recompute, never the client's 412); else the
+   * version (or the marker) moved.
+   */
+  async function lostRace(id: string, version: number, policy: unknown, cause: unknown): Promise<Error> {
+    if (policy) {
+      const out = await client.send(
+        new GetCommand({
+          TableName,
+          Key: deviceKey(id),
+          ConsistentRead: true,
+          ProjectionExpression: '#v',
+          ExpressionAttributeNames: { '#v': 'version' },
+        }),
+      );
+      if (out.Item?.version === version) return new PolicyMovedError(id, { cause });
+    }
+    return new VersionConflictError(id, { cause });
+  }
 
   return {
     get itemsRead() {
@@ -249,28 +273,27 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
 
     async setDue(id, version, due, policy) {
       const attrs = due === null ? undefined : dueAttributes(id, due, dueShards);
-      const update = {
-        TableName,
-        Key: deviceKey(id),
-        UpdateExpression: attrs ? 'SET due_pk = :dp, due_sk = :ds' : 'REMOVE due_pk, due_sk',
-        ConditionExpression: '#version = :v',
-        ExpressionAttributeNames: { '#version': 'version' },
-        ExpressionAttributeValues: attrs
-          ? { ':v': version, ':dp': attrs.due_pk, ':ds': attrs.due_sk }
-          : { ':v': version },
-      };
+      const fence = policy ? policyFence(policy) : undefined;
+      const sets = [...(attrs ? ['due_pk = :dp', 'due_sk = :ds'] : []), ...(fence ? [fence.set] : [])];
       try {
-        if (policy)
-          await transactWrite(client, { TransactItems: [{ Update: update }, policyCheck(TableName, policy)] });
-        else await client.send(new UpdateCommand(update));
+        await client.send(
+          new UpdateCommand({
+            TableName,
+            Key: deviceKey(id),
+            UpdateExpression:
+              (sets.length ? `SET ${sets.join(', ')}` : '') +
+              (attrs ? '' : `${sets.length ? ' ' : ''}REMOVE due_pk, due_sk`),
+            ConditionExpression: `#version = :v${fence ? ` AND ${fence.condition}` : ''}`,
+            ExpressionAttributeNames: { '#version': 'version', ...fence?.names },
+            ExpressionAttributeValues: {
+              ':v': version,
+              ...(attrs ? { ':dp': attrs.due_pk, ':ds': attrs.due_sk } : {}),
+              ...fence?.values,
+            },
+          }),
+        );
       } catch (error) {
-        if (
-          error instanceof ConditionalCheckFailedException ||
-          cancellationCodes(error)?.[0] === 'ConditionalCheckFailed'
-        )
-          throw new VersionConflictError(id, { cause: error });
-        if (cancellationCodes(error)?.[1] === 'ConditionalCheckFailed')
-          throw new PolicyMovedError(id, { cause: error });
+        if (error instanceof ConditionalCheckFailedException) throw await lostRace(id, version, policy, error);
         throw error;
       }
     },
@@ -307,14 +330,11 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
       try {
         await transactWrite(client, deviceTransaction(ctx, change));
       } catch (error) {
-        const codes = cancellationCodes(error);
-        // The device write is first, the policy check (when there is one) second.
-        if (codes?.[0] === 'ConditionalCheckFailed') {
-          if (change.before) throw new VersionConflictError(change.after.id, { cause: error });
-          throw new DeviceAlreadyExistsError(change.after.id, { cause: error });
+        // The device write is first: its condition holds the version, the marker and the policy fence.
+        if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') {
+          if (!change.before) throw new DeviceAlreadyExistsError(change.after.id, { cause: error });
+          throw await lostRace(change.after.id, change.before.version, change.policy, error);
         }
-        if (change.policy && codes?.[1] === 'ConditionalCheckFailed')
-          throw new PolicyMovedError(change.after.id, { cause: error });
         throw error;
       }
     },
@@ -412,6 +432,10 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
           },
         }),
       );
+    },
+
+    countersConsistentAsOf() {
+      return counters.asOf();
     },
 
     async metadataValues(key) {
