@@ -197,7 +197,9 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
         engine,
         tableName,
         handler: applyCountersHandler,
-        batchSize: 100,
+        // The local feed passes every item (the deployed mapping filters to device items): a device
+        // change is about 10 records, so 1,000 records carry about 100 device changes.
+        batchSize: 1000,
         // Counters must not skip a change: a failing batch is delivered again until it applies.
         maxRetries: 1000,
         consumer: COUNTER_CONSUMER,

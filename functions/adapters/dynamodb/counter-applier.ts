@@ -164,8 +164,12 @@ export function counterApplier({
     }
   }
 
+  /** The newest `through` this applier wrote: a batch within the same second writes nothing more. */
+  let advanced = 0;
+
   /** Records that the counters include every change committed up to `committedAt` (epoch seconds); never moves back. */
   async function advance(committedAt: number): Promise<void> {
+    if (committedAt <= advanced) return;
     const through = new Date(committedAt * 1000).toISOString();
     try {
       await client.send(
@@ -181,6 +185,7 @@ export function counterApplier({
     } catch (error) {
       if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
     }
+    advanced = committedAt;
   }
 
   return {
