@@ -11,6 +11,9 @@ module.exports = {
   // @middy/* 6.x and jose 6 ship ESM only: let swc turn them into CommonJS for jest.
   transformIgnorePatterns: ['/node_modules/(?!(@middy|jose)/)'],
   setupFiles: ['<rootDir>/test/setup-env.ts'],
+  // One synthesis per CDK settings profile for the whole run, shared by the workers (test/cdk/helpers.ts).
+  globalSetup: '<rootDir>/test/cdk/global-setup.ts',
+  globalTeardown: '<rootDir>/test/cdk/global-teardown.ts',
   testTimeout: 30000,
   // Every core (jest's default leaves one free): the CLI, HTTP and browser suites wait mostly on a
   // local service or a child process.

@@ -181,7 +181,9 @@ export function meterClient(
       meter.wcu += table + gsi;
       if (process.env.BENCH_DEBUG)
         console.log(
-          `  ${t.kind} ${String(t.key[PARTITION_KEY])} ${String(t.key[SORT_KEY])}: table ${table}, indexes ${gsi} (${Math.max(itemSize(before[i]), itemSize(after[i]))} B)`,
+          `  ${t.kind} ${String(t.key[PARTITION_KEY])} ${String(t.key[SORT_KEY])}: ` +
+            `table ${table}, indexes ${gsi} (${Math.max(itemSize(before[i]), itemSize(after[i]))} ` +
+            `B)`,
         );
     });
     return output;

@@ -146,18 +146,21 @@ async function main() {
       ]);
     }
     printTable(
-      `Deployed simulation (everything-on profile): AWS calls per request and cold init of the bundle (median of ${RUNS} fresh runtime processes)`,
+      `Deployed simulation (everything-on profile): AWS calls per ` +
+        `request and cold init of the bundle (median of ${RUNS} fresh ` +
+        `runtime processes)`,
       ['route / function', 'status', 'AWS calls', 'sequential', 'init ms', 'init ratio'],
       rows,
     );
     const ratios = [...initOf.values()].map((ms) => ms / baseline);
     console.log(
-      `\n${world.endpoint.calls.length} AWS calls authorized, ${world.endpoint.denials.length} denied; worst init ratio ${fmt(Math.max(...ratios))}×, median ${fmt(
-        percentile(
-          ratios.sort((a, b) => a - b),
-          50,
-        ),
-      )}×`,
+      `\n${world.endpoint.calls.length} AWS calls authorized, ${world.endpoint.denials.length} denied; ` +
+        `worst init ratio ${fmt(Math.max(...ratios))}×, median ${fmt(
+          percentile(
+            ratios.sort((a, b) => a - b),
+            50,
+          ),
+        )}×`,
     );
   } finally {
     await world.stop();

@@ -13,7 +13,7 @@ import {
   PutItemCommand,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
-import { startEngine } from '../local/engine';
+import { startEngine } from '@device-manager/local-engine';
 
 const MEASURE_MS = 1000;
 const WARMUP_MS = 200;
@@ -119,7 +119,8 @@ async function main(): Promise<void> {
     const rate = (name: string, inFlight: number) =>
       results.find((r) => r.name.startsWith(name) && r.inFlight === inFlight)?.perSecond ?? NaN;
     console.log(
-      `local engine benchmark (${MEASURE_MS} ms per row after ${WARMUP_MS} ms warm-up, in-memory store, ${engine.endpoint})\n`,
+      `local engine benchmark (${MEASURE_MS} ms per row after ${WARMUP_MS} ` +
+        `ms warm-up, in-memory store, ${engine.endpoint})\n`,
     );
     console.log(
       table(

@@ -15,7 +15,7 @@ import { policyRepository } from '../functions/adapters/dynamodb/policy-reposito
 import { deviceService } from '../functions/app/devices';
 import { groupService } from '../functions/app/groups';
 import { ensureTable } from '../local/create-table';
-import { startEngine } from '../local/engine';
+import { startEngine } from '@device-manager/local-engine';
 import { fmt, inParallel, measure, percentile, printTable } from './support';
 
 const SMALL_FLEET = 2000;
@@ -156,7 +156,10 @@ async function main() {
     ]);
   }
   printTable(
-    `Device group members and statistics, ${SMALL_FLEET} vs ${LARGE_FLEET} devices, same ${MATCHING} matching (items read incl. group items; p50 of ${RUNS} alternating runs, ms; target ratio ≤ 1.3 except the contrast)`,
+    `Device group members and statistics, ${SMALL_FLEET} vs ${LARGE_FLEET} ` +
+      `devices, same ${MATCHING} matching (items read incl. group ` +
+      `items; p50 of ${RUNS} alternating runs, ms; target ratio ` +
+      `≤ 1.3 except the contrast)`,
     [
       'operation (group criteria)',
       'result',

@@ -168,7 +168,9 @@ async function main(): Promise<void> {
       ]);
     }
     printTable(
-      `bench:hostile: ${DEVICES} devices, ${RUNS} runs per column, medians in ms (targets: hostile/normal ≤ 3, normal during/alone ≤ 1.5)`,
+      `bench:hostile: ${DEVICES} devices, ${RUNS} runs per column, ` +
+        `medians in ms (targets: hostile/normal ≤ 3, normal during/alone ` +
+        `≤ 1.5)`,
       [
         'case',
         'hostile status',

@@ -41,7 +41,8 @@ async function main() {
   });
   try {
     console.log(
-      `warming up, then ${ROWS / 2} bare POSTs, a ${ROWS}-row CLI import, ${ROWS / 2} bare POSTs (concurrency ${CONCURRENCY})…`,
+      `warming up, then ${ROWS / 2} bare POSTs, a ${ROWS}-row CLI ` +
+        `import, ${ROWS / 2} bare POSTs (concurrency ${CONCURRENCY})…`,
     );
     await bare(service.url, 1_000_000, 500);
     const first = await bare(service.url, 0, ROWS / 2);

@@ -79,7 +79,9 @@ async function main() {
     }
     sample('events published');
     printTable(
-      `Local service memory, ${DEVICES} devices registered at ${fmt(DEVICES / seconds)}/s (${IN_FLIGHT} in flight, ${inMemory ? 'in memory' : 'data folder'}, ${nodeDefaults ? "node's default heap settings" : 'the heap settings of npm start'})`,
+      `Local service memory, ${DEVICES} devices registered at ${fmt(DEVICES / seconds)}/s ` +
+        `(${IN_FLIGHT} in flight, ${inMemory ? 'in memory' : 'data folder'}, ` +
+        `${nodeDefaults ? "node's default heap settings" : 'the heap settings of npm start'})`,
       ['moment', 'RSS MB', 'anonymous MB', 'file-backed MB', 'peak MB'],
       rows,
     );

@@ -5,7 +5,8 @@
  * indexed metadata), the metadata distribution, the forecast, a sweep with 1% due, and the service's
  * RSS. The service runs in this process (its repository counts the items read), started with the
  * heap flags of `npm start` (package.json); the fleet is registered by a separate process
- * (fixtures/scale-fleet.ts), so the RSS is the service's and not a load generator's. Targets (FLEET / 1,000): indexed metadata list and stats ≤ 1.3×, forecast ≤ 1.3×, sweep
+ * (fixtures/scale-fleet.ts), so the RSS is the service's and not a load generator's. Targets (FLEET / 1,000): indexed
+ * metadata list and stats ≤ 1.3×, forecast ≤ 1.3×, sweep
  * reads per due device ≤ 1.2×; RSS after registering ≤ 400 MB.
  */
 import '../local/env-defaults';
@@ -15,7 +16,7 @@ import { getHeapStatistics } from 'node:v8';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { services } from '../functions/shared/composition';
+import { services } from '../functions/composition/composition';
 import { startLocalService } from '../local/main';
 import { certificate } from '../test/support/certificates';
 import { FIRMWARE, scaleDeviceId, TAGS } from './fixtures/scale-fleet';
@@ -80,7 +81,9 @@ async function main() {
       for (const match of chunk.matchAll(/registered (\d+)/g)) {
         registered = from + Number(match[1]);
         process.stdout.write(
-          `\rregistered ${registered}/${FLEET} (${(registered / ((performance.now() - started) / 1000)).toFixed(0)}/s)   `,
+          `\rregistered ${registered}/${FLEET} ` +
+            `(${(registered / ((performance.now() - started) / 1000)).toFixed(0)}/s) ` +
+            `  `,
         );
       }
     });
@@ -158,7 +161,14 @@ async function main() {
   const memory = memoryOf('self');
   const heap = process.memoryUsage();
   console.log(
-    `\nregistered ${FLEET} devices through the API in ${registerSeconds.toFixed(0)} s (${(FLEET / registerSeconds).toFixed(0)}/s, ${CONCURRENCY} in flight); service RSS ${memory.rss.toFixed(0)} MB (anonymous ${memory.anon.toFixed(0)}, file-backed ${memory.file.toFixed(0)}; peak ${memory.peak.toFixed(0)}), V8 heap ${(heap.heapUsed / 2 ** 20).toFixed(0)} MB used of ${(heap.heapTotal / 2 ** 20).toFixed(0)} MB committed (limit ${(getHeapStatistics().heap_size_limit / 2 ** 20).toFixed(0)} MB)`,
+    `\nregistered ${FLEET} devices through the API in ${registerSeconds.toFixed(0)} ` +
+      `s (${(FLEET / registerSeconds).toFixed(0)}/s, ${CONCURRENCY} ` +
+      `in flight); service RSS ${memory.rss.toFixed(0)} MB (anonymous ` +
+      `${memory.anon.toFixed(0)}, file-backed ${memory.file.toFixed(0)}; ` +
+      `peak ${memory.peak.toFixed(0)}), V8 heap ${(heap.heapUsed / 2 ** 20).toFixed(0)} ` +
+      `MB used of ${(heap.heapTotal / 2 ** 20).toFixed(0)} MB committed ` +
+      `(limit ${(getHeapStatistics().heap_size_limit / 2 ** 20).toFixed(0)} ` +
+      `MB)`,
   );
   const large = await measure(FLEET);
 
@@ -183,7 +193,11 @@ async function main() {
   );
   const ratio = (name: string) => large.get(name)!.items / small.get(name)!.items;
   console.log(
-    `targets: indexed metadata list ${fmt(ratio('list indexed metadata'))}× and stats ${fmt(ratio('stats indexed metadata'))}× (≤ 1.3), forecast ${fmt(ratio('forecast (week, 90 d)'))}× (≤ 1.3), sweep reads/due ${fmt(ratio('sweep 1% due (per due device)'))}× (≤ 1.2), RSS ${memory.rss.toFixed(0)} MB (≤ 400)`,
+    `targets: indexed metadata list ${fmt(ratio('list indexed metadata'))}× ` +
+      `and stats ${fmt(ratio('stats indexed metadata'))}× (≤ 1.3), forecast ` +
+      `${fmt(ratio('forecast (week, 90 d)'))}× (≤ 1.3), sweep reads/due ` +
+      `${fmt(ratio('sweep 1% due (per due device)'))}× (≤ 1.2), RSS ` +
+      `${memory.rss.toFixed(0)} MB (≤ 400)`,
   );
   await service.stop();
   rmSync(dataDir, { recursive: true, force: true });

@@ -15,7 +15,7 @@ import { deviceRepository } from '../functions/adapters/dynamodb/device-reposito
 import { policyRepository } from '../functions/adapters/dynamodb/policy-repository';
 import { parseCertificate, type ParsedCertificate } from '../functions/domain/certificate';
 import { ensureTable } from '../local/create-table';
-import { startEngine } from '../local/engine';
+import { startEngine } from '@device-manager/local-engine';
 import { startLocalService } from '../local/main';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { fmt, inParallel, printTable } from './support';

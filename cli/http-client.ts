@@ -6,7 +6,8 @@ import { Agent as HttpAgent, type IncomingHttpHeaders, request as httpRequest } 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { ApiUnreachableError } from './errors';
-import { DEFAULT_RETRY, isRetryableNetworkError, isRetryableStatus, retryDelayMs, type RetryPolicy } from './retry';
+import type { RetryPolicy } from '../functions/domain/backoff';
+import { DEFAULT_RETRY, isRetryableNetworkError, isRetryableStatus, retryDelayMs } from './retry';
 import type { Authenticator } from './sigv4';
 
 export interface ApiReply {

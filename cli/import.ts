@@ -233,7 +233,9 @@ export async function runImport({
           outcome: 'conflict',
           status: 409,
           code: 'CONFLICT',
-          err: `device exists with other ${comparison.differences.join(', ')}${comparison.fixed.length > 0 ? '' : ' (--update patches it)'}`,
+          err:
+            `device exists with ` +
+            `other ${comparison.differences.join(', ')}${comparison.fixed.length > 0 ? '' : ' (--update patches it)'}`,
           differences: comparison.differences,
         };
       let version = device.version;
@@ -347,7 +349,8 @@ export function formatSummary(file: string, summary: ImportSummary): string {
   const width = Math.max(...OUTCOMES.map((o) => o.length));
   const rate = summary.seconds > 0 ? Math.round(summary.lines / summary.seconds) : summary.lines;
   return [
-    `import ${file}: ${summary.lines} lines in ${summary.seconds.toFixed(1)}s (${rate} lines/s)${summary.retries > 0 ? `, ${summary.retries} retried requests` : ''}`,
+    `import ${file}: ${summary.lines} lines in ${summary.seconds.toFixed(1)}s ` +
+      `(${rate} lines/s)${summary.retries > 0 ? `, ${summary.retries} retried requests` : ''}`,
     ...OUTCOMES.map((o) => `  ${o.padEnd(width)}  ${summary.counts[o]}`),
   ].join('\n');
 }

@@ -86,14 +86,19 @@ async function connect(
     api,
     authenticate: await authenticator(options, api, env),
     concurrency,
-    retry: { ...DEFAULT_RETRY, maxAttempts: options.retries + 1 },
+    retry: { ...DEFAULT_RETRY, attempts: options.retries + 1 },
     onRetry,
   });
 }
 
 function describe(result: LineResult): string {
   const details = result.details?.map((d) => `${d.field}: ${d.problem}`).join('; ');
-  return `line ${result.line}${result.id ? ` (${result.id})` : ''}: ${result.outcome}${result.status ? ` ${result.status}` : ''}${result.code ? ` ${result.code}` : ''}: ${result.err ?? ''}${details ? ` [${details}]` : ''}`;
+  return (
+    `line ${result.line}${result.id ? ` (${result.id})` : ''}: ` +
+    `${result.outcome}${result.status ? ` ${result.status}` : ''}` +
+    `${result.code ? ` ${result.code}` : ''}: ` +
+    `${result.err ?? ''}${details ? ` [${details}]` : ''}`
+  );
 }
 
 /** Builds the command tree; each action resolves with its exit code. */
@@ -115,7 +120,7 @@ function program(io: CliIo, setExit: (code: number) => void): Command {
       .option('--insecure', 'send the bearer token over plain http to a host that is not loopback')
       .addOption(
         new Option('--retries <n>', 'retries of a throttled (429), unavailable (503/5xx) or lost request')
-          .default(DEFAULT_RETRY.maxAttempts - 1)
+          .default(DEFAULT_RETRY.attempts - 1)
           .argParser(integer(0, 20)),
       )
       .exitOverride()
@@ -248,7 +253,10 @@ function program(io: CliIo, setExit: (code: number) => void): Command {
       try {
         const reply = await client.send(
           'GET',
-          `/v2/stats/expirations${filterQuery(options.filter, { bucket: options.bucket, horizon_days: String(options.horizon) })}`,
+          `/v2/stats/expirations${filterQuery(options.filter, {
+            bucket: options.bucket,
+            horizon_days: String(options.horizon),
+          })}`,
         );
         if (reply.status !== 200) throw refused('forecast', reply);
         io.stdout.write(`${renderForecast(reply.body as ExpirationForecast)}\n`);
@@ -279,7 +287,9 @@ export async function run(
       io.stderr.write(`device-manager: ${error.message}\n`);
     else
       io.stderr.write(
-        `device-manager: ${(error as Error).message ?? String(error)}${(error as { code?: string }).code ? ` (${(error as { code?: string }).code})` : ''}\n`,
+        `device-manager: ` +
+          `${(error as Error).message ?? String(error)}` +
+          `${(error as { code?: string }).code ? ` (${(error as { code?: string }).code})` : ''}\n`,
       );
     return 2;
   }

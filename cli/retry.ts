@@ -3,14 +3,9 @@
  * Throttling (429), unavailability (503) and other 5xx answers, and lost connections, are retried
  * with exponential backoff and full jitter; a `Retry-After` header (seconds or an HTTP date) wins.
  */
-export interface RetryPolicy {
-  /** Attempts in all, the first included. */
-  maxAttempts: number;
-  baseMs: number;
-  capMs: number;
-}
+import { attemptDelay, type RetryPolicy } from '../functions/domain/backoff';
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseMs: 100, capMs: 10_000 };
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, baseMs: 100, capMs: 10_000 };
 
 /** The longest wait a server's `Retry-After` may impose on one attempt. */
 const MAX_RETRY_AFTER_MS = 120_000;
@@ -60,9 +55,7 @@ export function retryDelayMs(
   now: number,
   random: number,
 ): number | undefined {
-  if (attempt >= policy.maxAttempts) return undefined;
-  const told = parseRetryAfter(retryAfter, now);
-  if (told !== undefined) return told;
-  const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** (attempt - 1));
-  return Math.floor(random * ceiling);
+  const delay = attemptDelay(policy, attempt, random);
+  if (delay === undefined) return undefined;
+  return parseRetryAfter(retryAfter, now) ?? delay;
 }

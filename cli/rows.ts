@@ -57,7 +57,8 @@ export function csvColumns(header: string[]): CsvColumn[] {
     const path = /^metadata\.(.+)$/.exec(name)?.[1]?.split('.');
     if (path && path.every((p) => p !== '')) return { kind: 'metadata', path };
     throw new UsageError(
-      `CSV header: unknown column '${name}' (expected id, dms_id, tags, icon, icon_color, certificate, metadata.<path>)`,
+      `CSV header: unknown column '${name}' (expected id, dms_id, ` +
+        `tags, icon, icon_color, certificate, metadata.<path>)`,
     );
   });
   if (!seen.has('id')) throw new UsageError("CSV header: no 'id' column");

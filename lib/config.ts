@@ -11,8 +11,8 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { parseDuration } from '../functions/domain/duration';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../functions/domain/groups';
-import { isCorsOrigin } from '../functions/shared/cors';
-import { defaultDashboardScope } from '../functions/handlers/http/routes';
+import { isCorsOrigin } from '../functions/http/cors';
+import { defaultDashboardScope } from '../functions/http/routes';
 import {
   DEFAULT_DUE_SHARDS,
   DEFAULT_LIST_SHARDS,
@@ -21,7 +21,7 @@ import {
   isCaApiUrl,
   MAX_UNKNOWN_SERIAL_RETRY_SECONDS,
   SECRET_ARN,
-} from '../functions/shared/config';
+} from '../functions/runtime/config';
 
 /** The context key holding the settings object; also the prefix of the per-setting keys. */
 export const CONTEXT_KEY = 'deviceManager';
@@ -126,7 +126,10 @@ export interface DeploymentConfig {
    * (authorization code + PKCE) at `auth.issuer`, so it needs JWT auth (or none, for development).
    */
   readonly dashboard: DashboardConfig;
-  /** Where every alarm of the stack notifies: an existing SNS topic, or a new topic with one e-mail subscription. Default: no action. */
+  /**
+   * Where every alarm of the stack notifies: an existing SNS topic, or a new topic with one e-mail subscription.
+   * Default: no action.
+   */
   readonly alarms?: AlarmsConfig;
   /** Browser origins allowed to call the HTTP API from another origin (CORS). Default: none (no CORS). */
   readonly cors?: CorsConfig;
@@ -403,7 +406,8 @@ function parseAuth(value: unknown): AuthConfig {
       ) {
         throw new DeploymentConfigError(
           `${setting}.scopePrefix`,
-          `must be 1-200 printable characters without spaces, quotes or backslashes, e.g. 'device-manager/' (got ${describe(scopePrefix)})`,
+          `must be 1-200 printable characters without spaces, quotes ` +
+            `or backslashes, e.g. 'device-manager/' (got ${describe(scopePrefix)})`,
         );
       }
       return {
@@ -418,7 +422,9 @@ function parseAuth(value: unknown): AuthConfig {
       if (raw.iUnderstandThisIsInsecure !== true) {
         throw new DeploymentConfigError(
           `${setting}.iUnderstandThisIsInsecure`,
-          "must be true to deploy an API without any authorizer (anyone on the internet can call it; development stacks only). Use auth.type 'iam' or 'jwt' otherwise",
+          'must be true to deploy an API without any authorizer (anyone ' +
+            'on the internet can call it; development stacks only). Use ' +
+            "auth.type 'iam' or 'jwt' otherwise",
         );
       }
       return { type: 'none', iUnderstandThisIsInsecure: true };
@@ -480,7 +486,9 @@ function parseDashboard(value: unknown, auth: AuthConfig): DashboardConfig {
   if (enabled && auth.type === 'iam') {
     throw new DeploymentConfigError(
       `${setting}.enabled`,
-      "needs auth.type 'jwt' (browsers sign in with OIDC at the JWT issuer; they cannot sign IAM requests), or 'none' for development",
+      "needs auth.type 'jwt' (browsers sign in with OIDC at the " +
+        "JWT issuer; they cannot sign IAM requests), or 'none' for " +
+        'development',
     );
   }
   if (enabled && auth.type === 'jwt' && clientId === undefined) {
@@ -566,7 +574,8 @@ export function parseConfig(raw: unknown): DeploymentConfig {
       'a letter followed by up to 31 letters, digits or hyphens',
     ),
     removalPolicy,
-    // Within the ranges of the functions' loader (functions/shared/config.ts), so a deployed value never fails a cold start.
+    // Within the ranges of the functions' loader (functions/runtime/config.ts), so a deployed value never fails a cold
+    // start.
     listShards: integer(input.listShards, d.listShards, at('listShards'), 1, 64),
     statsShards: integer(input.statsShards, d.statsShards, at('statsShards'), 1, 100),
     dueShards: integer(input.dueShards, d.dueShards, at('dueShards'), 1, 64),
@@ -671,7 +680,8 @@ function corsSetting(value: unknown, setting: string): { cors?: CorsConfig } {
     if (typeof origin !== 'string' || !isCorsOrigin(origin)) {
       throw new DeploymentConfigError(
         `${setting}.allowedOrigins[${i}]`,
-        `must be an origin such as 'https://dashboard.example.com' (scheme and host, no path; http only to localhost) (got ${describe(origin)})`,
+        `must be an origin such as 'https://dashboard.example.com' ` +
+          `(scheme and host, no path; http only to localhost) (got ${describe(origin)})`,
       );
     }
   });
@@ -686,13 +696,17 @@ function lamassuEventsSetting(value: unknown, setting: string): { lamassuEvents?
   return { lamassuEvents: value };
 }
 
-/** `caApiUrl`: an https URL (http only to a loopback host), and only with lamassuEvents (which publishes the requests it serves). */
+/**
+ * `caApiUrl`: an https URL (http only to a loopback host), and only with lamassuEvents (which publishes the requests
+ * it serves).
+ */
 function caApiUrlSetting(value: unknown, lamassuEvents: boolean, setting: string): { caApiUrl?: string } {
   if (value === undefined) return {};
   if (typeof value !== 'string' || !isCaApiUrl(value)) {
     throw new DeploymentConfigError(
       setting,
-      `must be an https URL (or http to localhost, 127.0.0.1 or [::1]) without credentials, query or fragment (got ${describe(value)})`,
+      `must be an https URL (or http to localhost, 127.0.0.1 or ` +
+        `[::1]) without credentials, query or fragment (got ${describe(value)})`,
     );
   }
   if (!lamassuEvents)

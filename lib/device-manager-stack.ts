@@ -82,7 +82,10 @@ export class DeviceManagerStack extends Stack {
     else {
       acknowledgeGuard(this, {
         cloudwatch_alarm_action_check:
-          'This deployment gives no `alarms` setting, so its alarms have no action (they still change state and show on the dashboard); set alarms.topicArn or alarms.email and every alarm notifies that topic (docs/deployment.md).',
+          'This deployment gives no `alarms` setting, so its alarms ' +
+          'have no action (they still change state and show on the dashboard); ' +
+          'set alarms.topicArn or alarms.email and every alarm notifies ' +
+          'that topic (docs/deployment.md).',
       });
     }
 
@@ -93,7 +96,9 @@ export class DeviceManagerStack extends Stack {
     if (this.api.domainName) {
       new CfnOutput(this, 'ApiDomainTarget', {
         value: this.api.domainName.regionalDomainName,
-        description: `Point a DNS record (CNAME or alias) for ${config.dashboard.apiDomain?.name} here: the API answers only there`,
+        description:
+          `Point a DNS record (CNAME or alias) for ${config.dashboard.apiDomain?.name} ` +
+          `here: the API answers only there`,
       });
     }
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'The device table' });

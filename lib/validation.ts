@@ -25,9 +25,18 @@ export function acknowledgeGuard(scope: IConstruct, rules: Record<string, string
 /** Reasons shared by several constructs. */
 export const GUARD_REASONS = {
   lambda_inside_vpc_check:
-    'The function reaches only AWS service endpoints (DynamoDB, EventBridge, SQS, IoT, Secrets Manager) over TLS with IAM, and the configured https CA; there is nothing in a VPC to reach, and a VPC would add NAT or endpoint cost and ENI setup for no isolation gain.',
+    'The function reaches only AWS service endpoints (DynamoDB, ' +
+    'EventBridge, SQS, IoT, Secrets Manager) over TLS with IAM, ' +
+    'and the configured https CA; there is nothing in a VPC to ' +
+    'reach, and a VPC would add NAT or endpoint cost and ENI setup ' +
+    'for no isolation gain.',
   cloudwatch_log_group_retention_period_check:
-    'Retention is the deployment setting logRetentionDays (default 30 days, any CloudWatch value up to 10 years): operators who must keep logs a year or more set it so.',
+    'Retention is the deployment setting logRetentionDays (default ' +
+    '30 days, any CloudWatch value up to 10 years): operators ' +
+    'who must keep logs a year or more set it so.',
   cloudwatch_log_group_encrypted_check:
-    'CloudWatch Logs encrypts log data at rest with service keys; these logs carry no secrets (tokens, secrets and private keys are never logged), so a customer-managed key would add KMS cost and key policy wiring without protecting more.',
+    'CloudWatch Logs encrypts log data at rest with service keys; ' +
+    'these logs carry no secrets (tokens, secrets and private ' +
+    'keys are never logged), so a customer-managed key would add ' +
+    'KMS cost and key policy wiring without protecting more.',
 } as const;

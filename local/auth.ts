@@ -7,7 +7,7 @@
  * unless AUTH_JWKS is set.
  */
 import { readFileSync } from 'node:fs';
-import { requiredScope, type Scope } from '../functions/handlers/http/routes';
+import { requiredScope, type Scope } from '../functions/http/routes';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,

@@ -11,7 +11,7 @@ import {
   CORS_EXPOSED_HEADERS,
   CORS_MAX_AGE_SECONDS,
   isCorsOrigin,
-} from '../functions/shared/cors';
+} from '../functions/http/cors';
 
 export interface CorsPolicy {
   allowedOrigins: readonly string[];
@@ -27,7 +27,9 @@ export function corsPolicyFrom(env: Record<string, string | undefined>): CorsPol
   const bad = origins.find((o) => !isCorsOrigin(o));
   if (bad)
     throw new Error(
-      `configuration CORS_ALLOWED_ORIGINS: '${bad}' is not an origin such as https://dashboard.example.com (scheme and host, no path; http only to localhost)`,
+      `configuration CORS_ALLOWED_ORIGINS: '${bad}' is not an origin ` +
+        `such as https://dashboard.example.com (scheme and host, no ` +
+        `path; http only to localhost)`,
     );
   return { allowedOrigins: origins };
 }

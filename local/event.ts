@@ -65,7 +65,10 @@ async function main(argv: string[]): Promise<number> {
     });
   } catch (error) {
     console.error(
-      `no local service at ${base} (start it with npm start): ${error instanceof Error ? error.message : String(error)}`,
+      `no local service ` +
+        `at ${base} (start ` +
+        `it with npm start): ` +
+        `${error instanceof Error ? error.message : String(error)}`,
     );
     return 1;
   }
@@ -78,7 +81,8 @@ async function main(argv: string[]): Promise<number> {
   }
   for (const d of body.deliveries ?? [])
     console.log(
-      `${d.target}: ${d.ok ? `${d.result?.outcome ?? 'ok'} ${JSON.stringify(d.result?.results ?? [])}` : `failed: ${d.error}`}`,
+      `${d.target}: ` +
+        (d.ok ? `${d.result?.outcome ?? 'ok'} ${JSON.stringify(d.result?.results ?? [])}` : `failed: ${d.error}`),
     );
   return (body.deliveries ?? []).every((d) => d.ok) ? 0 : 1;
 }

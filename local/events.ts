@@ -6,7 +6,7 @@
  * local-only `POST /_local/events` endpoint through which `npm run event` puts events on that bus.
  */
 import type { SQSRecord } from 'aws-lambda';
-import { lamassuEventsOf } from '../functions/app/lamassu-events';
+import { lamassuEventsOf } from '../functions/lamassu/events';
 import { outboxPublisher } from '../functions/app/publish';
 import type { DeadLetterQueue } from '../functions/app/ports';
 import {
@@ -17,13 +17,18 @@ import {
 import { handler as iotSyncHandler } from '../functions/handlers/events/iot-sync';
 import { handler as applyCountersHandler } from '../functions/handlers/stream/apply-counters';
 import { handler as publishHandler } from '../functions/handlers/stream/publish-outbox';
-import type { Services } from '../functions/shared/composition';
-import { createIotSync, setIotSync } from '../functions/shared/iot-composition';
-import { createCounterApplier, setApplier } from '../functions/shared/counters-composition';
-import { setPublisher } from '../functions/shared/publisher-composition';
-import { eventSourceOf, intVar, loadIotSyncConfig, MAX_UNKNOWN_SERIAL_RETRY_SECONDS } from '../functions/shared/config';
-import type { Engine } from './engine';
-import { startStreamFeed, type StreamFeed } from './engine/stream-feed';
+import type { Services } from '../functions/composition/composition';
+import { createIotSync, setIotSync } from '../functions/composition/iot-composition';
+import { createCounterApplier, setApplier } from '../functions/composition/counters-composition';
+import { setPublisher } from '../functions/composition/publisher-composition';
+import {
+  eventSourceOf,
+  intVar,
+  loadIotSyncConfig,
+  MAX_UNKNOWN_SERIAL_RETRY_SECONDS,
+} from '../functions/runtime/config';
+import type { Engine } from '@device-manager/local-engine';
+import { startStreamFeed, type StreamFeed } from '@device-manager/local-engine/stream-feed';
 import {
   type BusEvent,
   LOCAL_ACCOUNT,
@@ -139,7 +144,9 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
           await new Promise((resolve) => setTimeout(resolve, retry.delayMs));
         }
         say(
-          `certificate.status.update: ${report.outcome}${report.results.map((r) => ` [${r.device_id} ${r.slot} v${r.version}: ${r.outcome}, ${r.note}]`).join('')}`,
+          `certificate.status.update: ` +
+            report.outcome +
+            report.results.map((r) => ` [${r.device_id} ${r.slot} v${r.version}: ${r.outcome}, ${r.note}]`).join(''),
         );
         return report;
       },
@@ -168,7 +175,8 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
   const deadLetters: DeadLetterQueue = {
     async send(letter) {
       say(
-        `dead letter (${letter.reason.code}): ${letter.reason.message} ${JSON.stringify(letter.event ?? letter.record)}`,
+        `dead letter (${letter.reason.code}): ${letter.reason.message} ` +
+          `${JSON.stringify(letter.event ?? letter.record)}`,
       );
     },
   };

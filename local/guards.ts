@@ -40,7 +40,9 @@ export function hostGuard(
     return {
       status: 421,
       body: {
-        err: `Host '${given.slice(0, 100)}' is not served here: only ${[...names].join(', ')} (ALLOWED_HOSTS adds names)`,
+        err:
+          `Host '${given.slice(0, 100)}' is not served here: only ${[...names].join(', ')} ` +
+          `(ALLOWED_HOSTS adds names)`,
         code: 'MISDIRECTED_REQUEST',
       },
     };

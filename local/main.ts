@@ -7,14 +7,14 @@ import './env-defaults';
 import { getHeapStatistics } from 'node:v8';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { sweep, type SweepReport } from '../functions/app/sweep';
-import { createServices, type Services, setServices, systemClock } from '../functions/shared/composition';
-import { intVar, loadConfig } from '../functions/shared/config';
+import { createServices, type Services, setServices, systemClock } from '../functions/composition/composition';
+import { intVar, loadConfig } from '../functions/runtime/config';
 import type { DashboardRuntimeConfig } from '../web/runtime-config';
 import { authConfigFrom, type LocalAuthConfig } from './auth';
 import { corsPolicyFrom } from './cors';
 import { localBookmarkSecret } from './bookmark-secret';
 import { ensureTable } from './create-table';
-import { startEngine, type Engine } from './engine';
+import { conflictOptionsFrom, startEngine, type Engine } from '@device-manager/local-engine';
 import { type LocalEvents, startLocalEvents } from './events';
 
 /** Route handlers that answer from the counters (and report `consistent_as_of`). */
@@ -30,7 +30,7 @@ import { LOCAL_NODE_FLAGS } from './node-flags';
 import { allowedHostsFrom } from './guards';
 import { startLocalServer } from './server';
 import { DASHBOARD_DIST } from '../web/paths';
-import { defaultDashboardScope } from '../functions/handlers/http/routes';
+import { defaultDashboardScope } from '../functions/http/routes';
 
 export interface LocalServiceOptions {
   env?: Record<string, string | undefined>;
@@ -112,7 +112,12 @@ function heapLine(): string {
   // Flags count from the command line and from NODE_OPTIONS alike.
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
   const flagged = LOCAL_NODE_FLAGS.every((flag) => given.includes(flag));
-  return `V8 heap limit ${limit} MB${flagged ? '' : ` (npm start runs node with ${LOCAL_NODE_FLAGS.join(' ')}: less memory held; see docs/local-engine.md)`}`;
+  return (
+    `V8 heap limit ${limit} MB` +
+    (flagged
+      ? ''
+      : ` (npm start runs node with ${LOCAL_NODE_FLAGS.join(' ')}: less memory held; see docs/local-engine.md)`)
+  );
 }
 
 /** Starts engine (unless DYNAMODB_ENDPOINT is set), table and API; returns a handle to stop them. */
@@ -136,13 +141,16 @@ export async function startLocalService({
       dataDir,
       port: intVar(env, 'DYNAMODB_PORT', 0, 0, 65535),
       indexLagMs: intVar(env, 'ENGINE_INDEX_LAG_MS', 0, 0, 600_000),
+      ...conflictOptionsFrom(env),
     });
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
     env.DYNAMODB_ENDPOINT = engine.endpoint;
     const lag = intVar(env, 'ENGINE_INDEX_LAG_MS', 0, 0, 600_000);
     say(
-      `embedded DynamoDB engine on ${engine.endpoint} (${dataDir ? `data in ${dataDir}` : 'in memory'}${lag ? `; global secondary indexes lag ${lag} ms behind writes` : ''})`,
+      `embedded DynamoDB engine on ${engine.endpoint} (${dataDir ? `data in ${dataDir}` : 'in memory'}` +
+        `${lag ? `; global secondary indexes lag ${lag} ms behind writes` : ''}` +
+        `${env.ENGINE_CONFLICTS === 'emulate' ? '; transaction conflicts rejected as DynamoDB does' : ''})`,
     );
   }
   env.BOOKMARK_SECRET = localBookmarkSecret(env);
@@ -156,7 +164,8 @@ export async function startLocalService({
   setServices(services);
   const events = startLocalEvents({ env, services, engine, tableName, say });
   say(
-    `events: ${engine ? 'published from the change feed' : 'not published (no embedded engine)'}, ${events.file ? `appended to ${events.file}` : 'no events file'}`,
+    `events: ${engine ? 'published from the change feed' : 'not published (no embedded engine)'}, ` +
+      `${events.file ? `appended to ${events.file}` : 'no events file'}`,
   );
   const auth = authConfigFrom(env);
   // The dashboard signs in at the issuer (OIDC code + PKCE) when AUTH_OIDC_CLIENT_ID names a client,
@@ -175,7 +184,8 @@ export async function startLocalService({
     beforeRoute: (route) => (STATS_HANDLERS.has(route.handler) ? events.settleCounters() : undefined),
   });
   say(
-    `device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json), ${auth ? `JWT auth: issuer ${auth.issuer}` : 'auth off (loopback only)'}`,
+    `device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json), ` +
+      `${auth ? `JWT auth: issuer ${auth.issuer}` : 'auth off (loopback only)'}`,
   );
   say(`dashboard on ${server.url}/`);
   say(heapLine());

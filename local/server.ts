@@ -2,49 +2,22 @@
  * The local API: turns each HTTP request into an API Gateway HTTP API (payload 2.0) event and invokes
  * the real Lambda handler of its route, exactly as API Gateway would.
  */
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type {
-  APIGatewayProxyEventV2,
-  APIGatewayProxyEventV2WithJWTAuthorizer,
-  APIGatewayProxyStructuredResultV2,
-  Context,
-} from 'aws-lambda';
 import { jwtAuthorizer, type LocalAuthConfig } from './auth';
 import { applyCors, type CorsPolicy } from './cors';
+import { compile, invocationOf, type JwtAuthorizer, type LambdaHandler, readBody } from './gateway';
 import { authRefusal, hostGuard, isClientAbort, mediaTypeRefusal, type Refusal } from './guards';
-import { HTTP_ROUTES, type HttpRoute, type Scope } from '../functions/handlers/http/routes';
+import { HTTP_ROUTES, type HttpRoute, handlerFile, type Scope } from '../functions/http/routes';
 import type { DashboardRuntimeConfig } from '../web/runtime-config';
 import { dashboardCsp } from '../web/security-headers';
-
-type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
-
-/** API Gateway's own payload limit; the handlers enforce the contract's smaller one. */
-const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
-
-interface CompiledRoute {
-  route: HttpRoute;
-  pattern: RegExp;
-  params: string[];
-}
-
-function compile(route: HttpRoute): CompiledRoute {
-  const params: string[] = [];
-  // Escape the literal parts, then turn each `{name}` into a capture of one path segment.
-  const source = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_, name: string) => {
-    params.push(name);
-    return '([^/]+)';
-  });
-  return { route, pattern: new RegExp(`^${source}$`), params };
-}
 
 export interface LocalServerOptions {
   port?: number;
   host?: string;
   routes?: readonly HttpRoute[];
-  /** Resolves a route's handler module; defaults to importing functions/handlers/http/<handler>. */
+  /** Resolves a route's handler module; defaults to importing its file (routes.ts `handlerFile`). */
   loadHandler?: (route: HttpRoute) => Promise<LambdaHandler>;
   /** Verify JWTs like the deployed JWT authorizer; off when absent. */
   auth?: LocalAuthConfig;
@@ -84,47 +57,9 @@ export interface LocalServer {
 }
 
 const defaultLoader = async (route: HttpRoute): Promise<LambdaHandler> => {
-  const module = (await import(`../functions/handlers/http/${route.handler}`)) as { handler: LambdaHandler };
+  const module = (await import(`../functions/${handlerFile(route.handler)}`)) as { handler: LambdaHandler };
   return module.handler;
 };
-
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= GATEWAY_MAX_BODY) chunks.push(chunk);
-    });
-    req.on('end', () =>
-      resolve(
-        size > GATEWAY_MAX_BODY
-          ? Buffer.alloc(GATEWAY_MAX_BODY + 1)
-          : chunks.length
-            ? Buffer.concat(chunks)
-            : undefined,
-      ),
-    );
-    req.on('error', reject);
-  });
-}
-
-function lambdaContext(requestId: string, name: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
-    memoryLimitInMB: '512',
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 30000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
 
 function send(
   res: ServerResponse,
@@ -144,123 +79,42 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const host = options.host ?? '127.0.0.1';
   const authorize = options.auth ? jwtAuthorizer(options.auth) : undefined;
   const checkHost = hostGuard(options.allowedHosts);
-  const refuse = (res: ServerResponse, refusal: Refusal) =>
-    send(res, refusal.status, JSON.stringify(refusal.body), { 'content-type': 'application/json' });
+  const handlerOf = (route: HttpRoute): Promise<LambdaHandler> => {
+    let handler = handlers.get(route);
+    if (!handler) handlers.set(route, (handler = load(route)));
+    return handler;
+  };
+
+  /** One request: the guards, then a local-only route, the dashboard, or an API route's handler. */
+  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const misdirected = checkHost(req.headers.host, (server.address() as AddressInfo).port);
+    if (misdirected) return refuse(res, misdirected);
+    if (options.cors && applyCors(options.cors, req, res)) return;
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const local = options.localRoutes?.find((r) => r.method === method && r.path === url.pathname);
+    if (local) return serveLocalRoute(req, res, local, authorize);
+    const candidates = compiled.filter((c) => c.pattern.test(url.pathname));
+    // The dashboard has every GET that is not an API path (/v2 or another mounted API, e.g. the Lamassu edge).
+    const api = url.pathname.startsWith('/v2/') || candidates.length > 0;
+    if (options.dashboard && (method === 'GET' || method === 'HEAD') && !api)
+      return serveDashboard(res, url.pathname, options.dashboard);
+    const match = candidates.find((c) => c.route.method === method);
+    if (!match) return sendJson(res, 404, { err: `no route for ${method} ${url.pathname}`, code: 'NOT_FOUND' });
+    const authorized = await authorizeRoute(authorize, req, match.route);
+    if ('refusal' in authorized) return refuse(res, authorized.refusal);
+    const { event, context } = invocationOf(req, url, match, await readBody(req), authorized.authorizer, host);
+    await options.beforeRoute?.(match.route);
+    const result = await (await handlerOf(match.route))(event, context);
+    send(res, result.statusCode ?? 200, result.body, result.headers ?? {});
+  }
 
   const server: Server = createServer((req, res) => {
-    void (async () => {
-      const misdirected = checkHost(req.headers.host, (server.address() as AddressInfo).port);
-      if (misdirected) return refuse(res, misdirected);
-      if (options.cors && applyCors(options.cors, req, res)) return;
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const method = (req.method ?? 'GET').toUpperCase();
-      const local = options.localRoutes?.find((r) => r.method === method && r.path === url.pathname);
-      if (local) {
-        const verdict = await authorize?.(req.headers.authorization, local.scope);
-        if (verdict && !verdict.ok) return refuse(res, authRefusal(verdict));
-        const unsupported = mediaTypeRefusal(req);
-        if (unsupported) return refuse(res, unsupported);
-        const raw = await readBody(req);
-        let body: unknown;
-        try {
-          body = raw ? JSON.parse(raw.toString('utf8')) : undefined;
-        } catch {
-          send(res, 400, JSON.stringify({ err: 'body is not JSON', code: 'MALFORMED_REQUEST' }), {
-            'content-type': 'application/json',
-          });
-          return;
-        }
-        const result = await local.handle(body);
-        send(res, result.status, JSON.stringify(result.body), { 'content-type': 'application/json' });
-        return;
-      }
-      const candidates = compiled.filter((c) => c.pattern.test(url.pathname));
-      // The dashboard has every GET that is not an API path (/v2 or another mounted API, e.g. the Lamassu edge).
-      if (
-        options.dashboard &&
-        (method === 'GET' || method === 'HEAD') &&
-        !url.pathname.startsWith('/v2/') &&
-        candidates.length === 0
-      ) {
-        await serveDashboard(res, url.pathname, options.dashboard);
-        return;
-      }
-      const match = candidates.find((c) => c.route.method === method);
-      if (!match) {
-        send(res, 404, JSON.stringify({ err: `no route for ${method} ${url.pathname}`, code: 'NOT_FOUND' }), {
-          'content-type': 'application/json',
-        });
-        return;
-      }
-      let authorizer: APIGatewayProxyEventV2WithJWTAuthorizer['requestContext']['authorizer'] | undefined;
-      // A route without scope (Lamassu's health check) has no authorizer, as deployed.
-      if (authorize && match.route.scope !== null) {
-        const verdict = await authorize(req.headers.authorization, match.route.scope);
-        if (!verdict.ok) return refuse(res, authRefusal(verdict));
-        authorizer = {
-          principalId: String(verdict.claims.sub ?? ''),
-          integrationLatency: 0,
-          jwt: { claims: verdict.claims as Record<string, string>, scopes: verdict.scopes },
-        };
-      }
-      const groups = match.pattern.exec(url.pathname)!.slice(1);
-      const pathParameters = Object.fromEntries(match.params.map((name, i) => [name, safeDecode(groups[i]!)]));
-      const body = await readBody(req);
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers))
-        if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
-      const queryStringParameters: Record<string, string> = {};
-      for (const key of new Set(url.searchParams.keys()))
-        queryStringParameters[key] = url.searchParams.getAll(key).join(',');
-      const requestId = randomUUID();
-      const routeKey = `${match.route.method} ${match.route.path}`;
-      const now = new Date();
-      const event: APIGatewayProxyEventV2 | APIGatewayProxyEventV2WithJWTAuthorizer = {
-        version: '2.0',
-        routeKey,
-        rawPath: url.pathname,
-        rawQueryString: url.search.replace(/^\?/, ''),
-        headers,
-        queryStringParameters: Object.keys(queryStringParameters).length ? queryStringParameters : undefined,
-        pathParameters: match.params.length ? pathParameters : undefined,
-        requestContext: {
-          accountId: '000000000000',
-          apiId: 'local',
-          domainName: headers.host ?? host,
-          domainPrefix: 'local',
-          http: {
-            method,
-            path: url.pathname,
-            protocol: `HTTP/${req.httpVersion}`,
-            sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-            userAgent: headers['user-agent'] ?? '',
-          },
-          requestId,
-          routeKey,
-          stage: '$default',
-          ...(authorizer ? { authorizer } : {}),
-          time: now.toISOString(),
-          timeEpoch: now.getTime(),
-        },
-        body: body?.toString('base64'),
-        isBase64Encoded: body !== undefined,
-      };
-      let handler = handlers.get(match.route);
-      if (!handler) handlers.set(match.route, (handler = load(match.route)));
-      await options.beforeRoute?.(match.route);
-      const result = await (await handler)(
-        event as APIGatewayProxyEventV2,
-        lambdaContext(requestId, match.route.handler),
-      );
-      send(res, result.statusCode ?? 200, result.body, result.headers ?? {});
-    })().catch((error: unknown) => {
+    dispatch(req, res).catch((error: unknown) => {
       // A client that went away mid-upload: no one to answer, nothing broken.
       if (isClientAbort(error)) return void res.destroy();
       console.error('local server: handler crashed', error);
-      if (!res.headersSent)
-        send(res, 500, JSON.stringify({ err: 'internal server error', code: 'INTERNAL_ERROR' }), {
-          'content-type': 'application/json',
-        });
+      if (!res.headersSent) sendJson(res, 500, { err: 'internal server error', code: 'INTERNAL_ERROR' });
     });
   });
 
@@ -278,6 +132,56 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         server.closeAllConnections();
       }),
   };
+}
+
+const sendJson = (res: ServerResponse, status: number, body: unknown) =>
+  send(res, status, JSON.stringify(body), { 'content-type': 'application/json' });
+
+const refuse = (res: ServerResponse, refusal: Refusal) => sendJson(res, refusal.status, refusal.body);
+
+type Authorize = ReturnType<typeof jwtAuthorizer>;
+
+/**
+ * The route's JWT authorizer, as deployed: the token's claims for the function, or the refusal. A route without
+ * scope (Lamassu's health check) has no authorizer, and no route has one when auth is off.
+ */
+async function authorizeRoute(
+  authorize: Authorize | undefined,
+  req: IncomingMessage,
+  route: HttpRoute,
+): Promise<{ authorizer: JwtAuthorizer | undefined } | { refusal: Refusal }> {
+  if (!authorize || route.scope === null) return { authorizer: undefined };
+  const verdict = await authorize(req.headers.authorization, route.scope);
+  if (!verdict.ok) return { refusal: authRefusal(verdict) };
+  return {
+    authorizer: {
+      principalId: String(verdict.claims.sub ?? ''),
+      integrationLatency: 0,
+      jwt: { claims: verdict.claims as Record<string, string>, scopes: verdict.scopes },
+    },
+  };
+}
+
+/** A local-only endpoint: JSON in, JSON out, behind its scope when auth is on. */
+async function serveLocalRoute(
+  req: IncomingMessage,
+  res: ServerResponse,
+  local: LocalRoute,
+  authorize: Authorize | undefined,
+): Promise<void> {
+  const verdict = await authorize?.(req.headers.authorization, local.scope);
+  if (verdict && !verdict.ok) return refuse(res, authRefusal(verdict));
+  const unsupported = mediaTypeRefusal(req);
+  if (unsupported) return refuse(res, unsupported);
+  const raw = await readBody(req);
+  let body: unknown;
+  try {
+    body = raw ? JSON.parse(raw.toString('utf8')) : undefined;
+  } catch {
+    return sendJson(res, 400, { err: 'body is not JSON', code: 'MALFORMED_REQUEST' });
+  }
+  const result = await local.handle(body);
+  sendJson(res, result.status, result.body);
 }
 
 /** The dashboard's files (a fixed set: no path from the request reaches the file system) and its config. */
@@ -313,13 +217,5 @@ async function serveDashboard(
     send(res, 404, JSON.stringify({ err: `dashboard file ${file} not built${hint}`, code: 'NOT_FOUND' }), {
       'content-type': 'application/json',
     });
-  }
-}
-
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
   }
 }

@@ -1,13 +1,14 @@
 /**
- * The CA revocation call (setting caApiUrl; docs/lamassu-compatibility.md, Revocation pushed to the CA): the `ca.certificate.revoke.request` events
- * the publisher puts on the bus (functions/app/lamassu-events.ts) arrive from SQS in batches; each is
+ * The CA revocation call (setting caApiUrl; docs/lamassu-compatibility.md, Revocation pushed to the CA): the
+ * `ca.certificate.revoke.request` events
+ * the publisher puts on the bus (functions/lamassu/events.ts) arrive from SQS in batches; each is
  * sent to the CA, retried with full-jitter backoff within the invocation while the CA answers
  * retryably (429, 5xx, timeouts), and reported as a batch item failure when it still fails, so SQS
  * delivers it again and, after the queue's receives, moves it to the dead-letter queue. An unknown
  * serial (404) is acknowledged and counted: it would never succeed.
  */
 import { backoffDelay, type BackoffPolicy } from '../domain/backoff';
-import { REVOCATION_REQUEST_TYPE } from './lamassu-events';
+import { REVOCATION_REQUEST_TYPE } from '../domain/slots';
 import { type CaRevocation, type CaRevocationOutcome, type CaRevocationRequest, CaRequestError } from './ports';
 import { REAL_TIMER, type RetryTimer } from './retry';
 

@@ -19,7 +19,8 @@ export function deviceReads({ devices }: { devices: DeviceRepository }) {
     /**
      * Statistics of the devices matching `filters`, `status` filters allowed (group statistics; the
      * stats route keeps refusing them). A status filter only masks the distribution of the other
-     * filters, so the counters still serve `dms_owner[eq]` or an indexed metadata value alone; the status index is used instead
+     * filters, so the counters still serve `dms_owner[eq]` or an indexed metadata value alone; the status index is
+     * used instead
      * when it is the only indexed entry point.
      */
     async statsOfMatching(filters: readonly Filter[]): Promise<DeviceStats> {

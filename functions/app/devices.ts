@@ -117,34 +117,48 @@ export function deviceService({
     return mutation && { ...mutation, policy: { dms: policy.id, version: policy.version } };
   }
 
+  type Change = (device: Device, now: Date) => Promise<Mutation | undefined> | Mutation | undefined;
+
   /**
-   * Read-modify-write with optimistic concurrency. With `ifMatch` a lost race is the client's 412;
-   * without it the change is re-applied to the fresh device, so blind writers never lose updates.
-   * `first` lets a caller start from a device it has read already (the sweeper's index read).
+   * One read-modify-write with optimistic concurrency: a lost race throws VersionConflictError for the
+   * caller's one retry layer, except with `ifMatch`, where it is the client's 412.
    */
-  async function mutate(
+  async function mutateOnce(
     id: string,
     ifMatch: number | undefined,
-    change: (device: Device, now: Date) => Promise<Mutation | undefined> | Mutation | undefined,
+    change: Change,
+    current?: Device,
+  ): Promise<{ device: Device; changed: boolean }> {
+    current ??= await load(id);
+    if (ifMatch !== undefined && current.version !== ifMatch)
+      throw new PreconditionFailedError(ifMatch, current.version);
+    const mutation = await change(current, clock.now());
+    if (!mutation) return { device: current, changed: false };
+    try {
+      await save({ before: current, ...mutation });
+    } catch (error) {
+      // With If-Match a lost race is the client's 412 (a moved policy is not: the change is recomputed);
+      // without it, the change is retried on the fresh device.
+      if (error instanceof VersionConflictError && !(error instanceof PolicyMovedError) && ifMatch !== undefined)
+        throw new PreconditionFailedError(ifMatch, current.version + 1);
+      throw error;
+    }
+    return { device: mutation.after, changed: true };
+  }
+
+  /**
+   * Read-modify-write, re-applied to the fresh device after a lost race, so blind writers never lose
+   * updates. `first` lets a caller start from a device it has read already (the sweeper's index read).
+   */
+  function mutate(
+    id: string,
+    ifMatch: number | undefined,
+    change: Change,
     first?: Device,
   ): Promise<{ device: Device; changed: boolean }> {
-    return retryOnConflict(retry, `device ${id}`, async (attempt) => {
-      const current = (attempt === 0 ? first : undefined) ?? (await load(id));
-      if (ifMatch !== undefined && current.version !== ifMatch)
-        throw new PreconditionFailedError(ifMatch, current.version);
-      const mutation = await change(current, clock.now());
-      if (!mutation) return { device: current, changed: false };
-      try {
-        await save({ before: current, ...mutation });
-      } catch (error) {
-        // With If-Match a lost race is the client's 412 (a moved policy is not: the change is recomputed);
-        // without it, the change is retried on the fresh device.
-        if (error instanceof VersionConflictError && !(error instanceof PolicyMovedError) && ifMatch !== undefined)
-          throw new PreconditionFailedError(ifMatch, current.version + 1);
-        throw error;
-      }
-      return { device: mutation.after, changed: true };
-    });
+    return retryOnConflict(retry, `device ${id}`, (attempt) =>
+      mutateOnce(id, ifMatch, change, attempt === 0 ? first : undefined),
+    );
   }
 
   /** Builds the events of a change and the device document that records them inline. */
@@ -247,10 +261,11 @@ export function deviceService({
           outcome: 'unchanged',
           note: 'device not found',
         };
+        // One retry layer: a lost race on the device or on the version item re-reads both and decides again.
         await retryOnConflict(retry, `slot version ${ref.slot}/${ref.version} of device ${ref.deviceId}`, async () => {
           // Set by the change when only a superseded version item is to be rewritten.
           const versionOnly: { next?: SlotVersion; stored?: SlotVersion } = {};
-          const { changed } = await mutate(ref.deviceId, undefined, async (device, now) => {
+          const { changed } = await mutateOnce(ref.deviceId, undefined, async (device, now) => {
             const stored = await devices.getSlotVersion(ref.deviceId, ref.slot, ref.version);
             if (!stored) {
               result = { ...result, note: 'version not found' };
@@ -289,8 +304,7 @@ export function deviceService({
             throw error;
           });
           if (changed || !versionOnly.next || !versionOnly.stored) return;
-          // A VersionConflictError here: the version item moved (another report, a revocation),
-          // so it is read again and decided again.
+          // A VersionConflictError here: the version item moved (another report, a revocation).
           await devices.saveSlotVersion(versionOnly.next, versionOnly.stored);
         });
         results.push(result);

@@ -1,4 +1,7 @@
-/** Fleet insights use cases (docs/api.md, Fleet insights): the value distribution of an indexed metadata key, the expiry forecast. */
+/**
+ * Fleet insights use cases (docs/api.md, Fleet insights): the value distribution of an indexed metadata key, the
+ * expiry forecast.
+ */
 import { ValidationError } from '../domain/errors';
 import { type Forecast, type ForecastQuery, foldForecast } from '../domain/insights';
 import type { Clock, DeviceRepository, StatusCounts } from './ports';
@@ -16,13 +19,17 @@ export interface MetadataDistribution {
 
 export function insightsService({ devices, clock }: { devices: DeviceRepository; clock: Clock }) {
   return {
-    /** The `limit` most common values of an indexed key (ties by value text), and how many devices hold any other value. */
+    /**
+     * The `limit` most common values of an indexed key (ties by value text), and how many devices hold any other value.
+     */
     async metadataDistribution(key: string, limit: number = DEFAULT_VALUE_LIMIT): Promise<MetadataDistribution> {
       if (!devices.indexedMetadataKeys.includes(key))
         throw new ValidationError(`metadata key '${key}' is not indexed`, [
           {
             field: 'key',
-            problem: `not among the indexed metadata keys (${devices.indexedMetadataKeys.join(', ') || 'none configured'})`,
+            problem:
+              `not among the indexed ` +
+              `metadata keys (${devices.indexedMetadataKeys.join(', ') || 'none configured'})`,
           },
         ]);
       const [all, consistent_as_of] = await Promise.all([

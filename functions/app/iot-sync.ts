@@ -1,5 +1,6 @@
 /**
- * AWS IoT Core registry sync (docs/api.md, AWS IoT Core registry sync): one thing per device, kept equal to the registry.
+ * AWS IoT Core registry sync (docs/api.md, AWS IoT Core registry sync): one thing per device, kept equal to the
+ * registry.
  *
  * The sync reconciles from the device as stored, not from the event that triggered it: the queue in
  * front of it does not keep order and delivers at least once, so reading the current device makes a
@@ -202,7 +203,8 @@ export function iotSync({ devices, iot, settings, maxVersionRetries = 5, log = (
       if (certificate.status === 'REVOKED') {
         // A released hold: the registry's certificate is valid again, but the sync never re-activates one in AWS IoT.
         log(
-          'iot-sync: the identity certificate is REVOKED in AWS IoT; it stays so (re-activate it deliberately if intended)',
+          'iot-sync: the identity certificate is REVOKED in AWS IoT; ' +
+            'it stays so (re-activate it deliberately if intended)',
           { deviceId, certificateId: fingerprint },
         );
       }

@@ -113,7 +113,10 @@ export interface DeviceRepository {
   saveSlotVersion(version: SlotVersion, previous: SlotVersion): Promise<void>;
   /** Devices of one due shard whose boundary is at or before `now`, oldest first, after `after`. */
   dueDevices(shard: number, now: number, limit: number, after?: string): Promise<DuePage>;
-  /** Moves a device in the due index without changing it, if it is still at `version` (and the policy at the version used). */
+  /**
+   * Moves a device in the due index without changing it, if it is still at `version` (and the policy at the version
+   * used).
+   */
   setDue(id: string, version: number, due: number | null, policy?: DeviceChange['policy']): Promise<void>;
   /** The indexed metadata keys (INDEXED_METADATA_KEYS). */
   readonly indexedMetadataKeys: readonly string[];
@@ -121,7 +124,10 @@ export interface DeviceRepository {
   metadataValues(key: string): Promise<MetadataValueStats[]>;
   /** The instant up to which the counters include every committed change (DeviceStats `consistent_as_of`). */
   countersConsistentAsOf(): Promise<string>;
-  /** Active certificates (identity) and secrets (slots) by UTC expiration day (`YYYY-MM-DD`), up to `lastDay`, in all or one DMS. */
+  /**
+   * Active certificates (identity) and secrets (slots) by UTC expiration day (`YYYY-MM-DD`), up to `lastDay`, in all
+   * or one DMS.
+   */
   expirationsByDay(dms: string | undefined, lastDay: string): Promise<Map<string, { identity: number; slots: number }>>;
   /** Back-fills newly indexed keys (metadata keys, the forecast) until `deadline`; resumable. */
   backfillIndexes(deadline: number, pageSize: number): Promise<BackfillReport>;
@@ -199,7 +205,8 @@ export interface GroupRepository {
   save(change: GroupChange): Promise<void>;
 }
 
-// Events (docs/api.md, Events on EventBridge): the bus, the dead-letter queue of the publisher, and the AWS IoT registry (docs/api.md, AWS IoT Core registry sync).
+// Events (docs/api.md, Events on EventBridge): the bus, the dead-letter queue of the publisher, and the AWS IoT
+// registry (docs/api.md, AWS IoT Core registry sync).
 
 /** A CloudEvents 1.0 envelope as published on the bus (the `Detail` of one bus entry). */
 export interface CloudEvent {
@@ -218,7 +225,9 @@ export interface CloudEvent {
 export type PublishOutcome = { ok: true } | { ok: false; code: string; message: string; retryable: boolean };
 
 export interface EventPublisher {
-  /** Sends events in the given order; returns one outcome per event, in the same order. Never throws for a failed entry. */
+  /**
+   * Sends events in the given order; returns one outcome per event, in the same order. Never throws for a failed entry.
+   */
   publish(events: readonly CloudEvent[]): Promise<PublishOutcome[]>;
 }
 
@@ -264,7 +273,9 @@ export interface IotRegistry {
   describeThing(name: string): Promise<IotThing | undefined>;
   /** 'exists' when a thing of that name exists with another configuration. */
   createThing(name: string, attributes: Record<string, string>, thingTypeName?: string): Promise<'created' | 'exists'>;
-  /** Merges `attributes` ('' removes one); throws IotVersionConflictError when the thing moved past `expectedVersion`. */
+  /**
+   * Merges `attributes` ('' removes one); throws IotVersionConflictError when the thing moved past `expectedVersion`.
+   */
   updateThing(
     name: string,
     attributes: Record<string, string>,

@@ -1,8 +1,10 @@
 /**
- * The outbox publisher (docs/api.md, Events on EventBridge): turns outbox records, read from the table's stream in commit
+ * The outbox publisher (docs/api.md, Events on EventBridge): turns outbox records, read from the table's stream in
+ * commit
  * order, into CloudEvents on the bus. At-least-once and never lost: an event is either on the bus,
  * or in the dead-letter queue with the reason, or reported back so the stream delivers it again.
  */
+import { fullJitter, type RetryPolicy } from '../domain/backoff';
 import type { OutboxEvent } from '../domain/outbox';
 import type { CloudEvent, DeadLetter, DeadLetterQueue, EventPublisher } from './ports';
 
@@ -32,14 +34,8 @@ export interface PublishReport {
   failed: string[];
 }
 
-export interface RetryPolicy {
-  /** Sends of one entry, the first included. */
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_PUBLISH_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 50, maxDelayMs: 2000 };
+/** `attempts`: sends of one entry, the first included. */
+export const DEFAULT_PUBLISH_RETRY: RetryPolicy = { attempts: 6, baseMs: 50, capMs: 2000 };
 
 /** EventBridge takes at most 10 entries per PutEvents. */
 export const MAX_ENTRIES_PER_REQUEST = 10;
@@ -90,9 +86,6 @@ export function outboxPublisher({
   log = () => undefined,
   derive,
 }: OutboxPublisherDeps) {
-  /** Full-jitter exponential backoff before the `attempt`-th resend. */
-  const backoff = (attempt: number) => random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-
   return {
     /**
      * Publishes the records' events in stream order. A request holds at most one event per subject
@@ -206,7 +199,7 @@ export function outboxPublisher({
           }
           if (again.length > 0) {
             report.retries += again.length;
-            await sleep(backoff(attempt));
+            await sleep(fullJitter(retry, attempt - 1, random()));
           }
           pending = again;
         }

@@ -18,7 +18,7 @@ export interface ParsedCertificate {
 }
 
 /** 20 octets in hex. */
-export const MAX_SERIAL_HEX = 40;
+const MAX_SERIAL_HEX = 40;
 
 const BEGIN = '-----BEGIN CERTIFICATE-----';
 const END = '-----END CERTIFICATE-----';

@@ -88,8 +88,8 @@ export interface NewDeviceInput {
   icon_color?: string;
 }
 
-export const DEFAULT_ICON = 'CgSmartphoneChip';
-export const DEFAULT_ICON_COLOR = '#25ee32';
+const DEFAULT_ICON = 'CgSmartphoneChip';
+const DEFAULT_ICON_COLOR = '#25ee32';
 
 /** Timestamps are stored with millisecond precision: fixed width, so they sort as strings. */
 export function isoTimestamp(at: Date): string {
@@ -141,6 +141,6 @@ export function shadowOf(device: Device): DeviceShadow {
   return { tags: device.tags, metadata: device.metadata, icon: device.icon, icon_color: device.icon_color };
 }
 
-export function dedupe<T>(values: T[]): T[] {
+function dedupe<T>(values: T[]): T[] {
   return [...new Set(values)];
 }

@@ -1,6 +1,6 @@
 /**
  * Domain errors. Each carries a stable machine `code`; the HTTP layer maps classes to status codes
- * in one table (functions/shared/http-errors.ts), never by string-matching names.
+ * in one table (functions/http/http-errors.ts), never by string-matching names.
  */
 export interface FieldProblem {
   field: string;
@@ -26,11 +26,6 @@ export class ValidationError extends DomainError {
   }
 }
 
-/** A body that is not JSON, or a request that cannot be understood at all. */
-export class MalformedRequestError extends DomainError {
-  readonly code = 'MALFORMED_REQUEST';
-}
-
 export class InvalidBookmarkError extends DomainError {
   readonly code = 'INVALID_BOOKMARK';
   constructor(options?: { cause?: unknown }) {
@@ -42,13 +37,6 @@ export class DeviceNotFoundError extends DomainError {
   readonly code = 'DEVICE_NOT_FOUND';
   constructor(readonly deviceId: string) {
     super(`device ${deviceId} not found`);
-  }
-}
-
-export class RouteNotFoundError extends DomainError {
-  readonly code = 'NOT_FOUND';
-  constructor(what: string) {
-    super(`${what} not found`);
   }
 }
 
@@ -92,14 +80,6 @@ export class VersionConflictError extends DomainError {
 /** The DMS policy a device change was computed with changed before it committed: recompute (not the client's 412). */
 export class PolicyMovedError extends VersionConflictError {
   override readonly code = 'POLICY_MOVED';
-}
-
-export class PayloadTooLargeError extends DomainError {
-  readonly code = 'PAYLOAD_TOO_LARGE';
-}
-
-export class UnsupportedMediaTypeError extends DomainError {
-  readonly code = 'UNSUPPORTED_MEDIA_TYPE';
 }
 
 /** Well-formed but unacceptable input (e.g. an already-expired certificate). */

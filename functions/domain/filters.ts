@@ -1,5 +1,6 @@
 /**
- * The device filter language (docs/api.md, Filters and sort), shared by `GET /devices` query filters and group criteria.
+ * The device filter language (docs/api.md, Filters and sort), shared by `GET /devices` query filters and group
+ * criteria.
  * Pure: parsing returns problems instead of throwing so callers can name the offending parameter.
  */
 import { DEVICE_STATUSES, type Device, type DeviceStatus, type JsonValue } from './device';

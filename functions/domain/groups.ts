@@ -80,7 +80,7 @@ export function ancestorsOf(
 }
 
 /** Ancestors' criteria, root first: what `inherited_criteria` shows. */
-export function inheritedCriteria(ancestors: readonly DeviceGroup[]): Criterion[] {
+function inheritedCriteria(ancestors: readonly DeviceGroup[]): Criterion[] {
   return ancestors.flatMap((a) => a.criteria);
 }
 
@@ -105,7 +105,7 @@ export function viewOf(group: DeviceGroup, ancestors: readonly DeviceGroup[]): G
 }
 
 /** Direct children of every group, by parent id. */
-export function childrenIndex(groups: Iterable<DeviceGroup>): Map<string, DeviceGroup[]> {
+function childrenIndex(groups: Iterable<DeviceGroup>): Map<string, DeviceGroup[]> {
   const index = new Map<string, DeviceGroup[]>();
   for (const g of groups) {
     if (g.parent_id === null) continue;

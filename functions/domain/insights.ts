@@ -6,9 +6,9 @@ import type { Device, JsonValue } from './device';
 import { ValidationError } from './errors';
 
 /** At most this many metadata keys are indexed (INDEXED_METADATA_KEYS). */
-export const MAX_INDEXED_METADATA_KEYS = 10;
+const MAX_INDEXED_METADATA_KEYS = 10;
 /** A dotted path of own keys: segments of letters, digits and `_ - : @ /`. */
-export const INDEXED_KEY_PATTERN = /^[A-Za-z0-9_:@/-]{1,64}(\.[A-Za-z0-9_:@/-]{1,64}){0,7}$/;
+const INDEXED_KEY_PATTERN = /^[A-Za-z0-9_:@/-]{1,64}(\.[A-Za-z0-9_:@/-]{1,64}){0,7}$/;
 
 /** The problem with a list of indexed metadata keys, or undefined when it is valid. */
 export function indexedKeysProblem(keys: readonly string[]): string | undefined {
@@ -19,7 +19,10 @@ export function indexedKeysProblem(keys: readonly string[]): string | undefined 
   return undefined;
 }
 
-/** JSON text with object keys sorted, so equal values (docs/api.md, Fleet insights: compared as their JSON text) have one text. */
+/**
+ * JSON text with object keys sorted, so equal values (docs/api.md, Fleet insights: compared as their JSON text) have
+ * one text.
+ */
 export function canonicalJson(value: JsonValue): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
@@ -83,9 +86,9 @@ export function forecastEntries(device: Device): ForecastEntry[] {
   return out;
 }
 
-export const FORECAST_BUCKETS = ['day', 'week', 'month'] as const;
+const FORECAST_BUCKETS = ['day', 'week', 'month'] as const;
 export type ForecastBucket = (typeof FORECAST_BUCKETS)[number];
-export const MAX_HORIZON_DAYS = 730;
+const MAX_HORIZON_DAYS = 730;
 
 export interface ForecastQuery {
   bucket: ForecastBucket;

@@ -25,7 +25,7 @@ export type LifecycleEvent = DeviceEvent;
 
 const LIFECYCLE = Symbol('lifecycle events');
 
-export const isLifecycleEvent = (e: DeviceEvent): boolean =>
+const isLifecycleEvent = (e: DeviceEvent): boolean =>
   e.type !== 'SHADOW-UPDATED' && (e.slot === undefined || e.slot === IDENTITY);
 
 /** The list a device was read or written with, if any (a device stored before it existed has none). */

@@ -87,7 +87,7 @@ export function deviceDeleted(id: string, device: Device, time: string): OutboxE
   return { id, type: 'device.delete', subject: deviceSubject(device.id), time, data: device };
 }
 
-export const groupSubject = (id: string) => `device-group/${id}`;
+const groupSubject = (id: string) => `device-group/${id}`;
 
 /** `device-group.create`; data is the group as served (inherited_criteria included). */
 export function groupCreated(id: string, group: GroupView, time: string): OutboxEvent {

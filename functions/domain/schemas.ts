@@ -1,6 +1,6 @@
 /**
  * Request and resource schemas. The same zod schemas validate requests at the edge and generate the
- * OpenAPI document (functions/shared/openapi.ts), so the two cannot drift.
+ * OpenAPI document (functions/openapi/openapi.ts), so the two cannot drift.
  */
 import {
   array,
@@ -107,7 +107,10 @@ export const metadataSchema = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
   .meta({
-    description: `Free JSON object: at most ${MAX_METADATA_BYTES} bytes (16 KiB) as compact UTF-8 JSON, nesting at most ${MAX_METADATA_DEPTH} levels (the object itself is level 1).`,
+    description:
+      `Free JSON object: at most ${MAX_METADATA_BYTES} bytes (16 ` +
+      `KiB) as compact UTF-8 JSON, nesting at most ${MAX_METADATA_DEPTH} ` +
+      `levels (the object itself is level 1).`,
   });
 export const iconSchema = storedText().min(1).max(64);
 /** One CSS hex colour: #rgb, #rrggbb or #rrggbbaa. */
@@ -125,7 +128,9 @@ export const iconColorSchema = z
   )
   .meta({
     description:
-      'A hex colour (`#25ee32`; 3, 6 or 8 digits) or a `<colour>-<background>` pair of them (`#0f67ff-#F0F8FF`, the form Lamassu writes). Stored and returned as given.',
+      'A hex colour (`#25ee32`; 3, 6 or 8 digits) or a `<colour>-<background>` ' +
+      'pair of them (`#0f67ff-#F0F8FF`, the form Lamassu writes). ' +
+      'Stored and returned as given.',
   });
 
 export const createDeviceSchema = z
@@ -230,16 +235,22 @@ export function problemsOf(error: ZodError, prefix = ''): FieldProblem[] {
 
 export const groupCriterionSchema = z
   .strictObject({
-    field: storedText().min(1).meta({
-      description:
-        'A device filter field (docs/api.md, Filters and sort): id, dms_owner, icon, status, tags, creation_timestamp, identity.expiration_date, metadata.<dotted.path>.',
-    }),
+    field: storedText()
+      .min(1)
+      .meta({
+        description:
+          'A device filter field (docs/api.md, Filters and sort): id, ' +
+          'dms_owner, icon, status, tags, creation_timestamp, identity.expiration_date, ' +
+          'metadata.<dotted.path>.',
+      }),
     operand: storedText()
       .min(1)
       .meta({ description: 'An operator valid for the field (the same as in `filter=field[op]value`).' }),
     value: storedText().meta({
       description:
-        'Always a string, as in a filter parameter: `in`/`nin` take comma-separated values; metadata values are read as JSON when they parse (e.g. "5" is a number).',
+        'Always a string, as in a filter parameter: `in`/`nin` take ' +
+        'comma-separated values; metadata values are read as JSON ' +
+        'when they parse (e.g. "5" is a number).',
     }),
   })
   .meta({ id: 'GroupCriterion', example: { field: 'tags', operand: 'ct', value: 'eu' } });
@@ -251,7 +262,9 @@ export const groupNameSchema = storedText()
   .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters')
   .refine((s) => s.trim() === s, 'must not start or end with whitespace')
   .meta({
-    description: `1-${MAX_GROUP_NAME_LENGTH} characters, unique among groups compared case-insensitively (Unicode NFKC, then lower case).`,
+    description:
+      `1-${MAX_GROUP_NAME_LENGTH} characters, unique among groups ` +
+      `compared case-insensitively (Unicode NFKC, then lower case).`,
     example: 'Production EU',
   });
 
@@ -269,7 +282,10 @@ const groupFields = {
     .array(groupCriterionSchema)
     .max(MAX_GROUP_CRITERIA)
     .meta({
-      description: `Up to ${MAX_GROUP_CRITERIA} criteria, ANDed with each other and with every ancestor's; [] matches every device the ancestors match.`,
+      description:
+        `Up to ${MAX_GROUP_CRITERIA} criteria, ANDed with each other ` +
+        `and with every ancestor's; [] matches every device the ancestors ` +
+        `match.`,
     }),
 };
 
@@ -309,7 +325,8 @@ export const deviceGroupSchema = z
     criteria: z.array(groupCriterionSchema).meta({ description: "The group's own criteria." }),
     inherited_criteria: z.array(groupCriterionSchema).meta({
       description:
-        "Every ancestor's criteria, root first (the root's, then its child's, … then the parent's). Members match these AND criteria.",
+        "Every ancestor's criteria, root first (the root's, then its " +
+        "child's, … then the parent's). Members match these AND criteria.",
     }),
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
@@ -340,7 +357,9 @@ export const bindSlotSchema = z
         .regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/, 'must be printable ASCII without " or \\')
         .meta({
           description:
-            'Opaque reference to the secret (never a private key), e.g. an ARN or URI: 1-4096 printable ASCII characters without `"` or `\\`.',
+            'Opaque reference to the secret (never a private key), e.g. ' +
+            'an ARN or URI: 1-4096 printable ASCII characters without ' +
+            '`"` or `\\`.',
         }),
       expiration_date: z.iso.datetime({ offset: true }).optional(),
     }),

@@ -14,7 +14,7 @@ import {
   withInlineEvents,
 } from './device';
 import { InvalidStateError, UnprocessableError } from './errors';
-import { type OutboxEvent, deviceSubject, statusUpdated } from './outbox';
+import { type OutboxEvent, deviceDecommissioned, deviceSubject, statusUpdated } from './outbox';
 import { clockOf, deviceStatusOf, nextDeviceChange, type RenewalWindows, slotStatusAt } from './status';
 
 /** The slot name that addresses the identity slot in version routes. */
@@ -109,7 +109,10 @@ type Ids = () => string;
 
 /** Extra slots a device may hold besides its identity: bounds the device, so every event of it fits EventBridge. */
 export const MAX_EXTRA_SLOTS = 4;
-/** Versions whose secret a slot lists inline (`secrets`), newest first kept; every version is served by the versions route. */
+/**
+ * Versions whose secret a slot lists inline (`secrets`), newest first kept; every version is served by the versions
+ * route.
+ */
 export const INLINE_SECRET_LIMIT = 3;
 
 /** The slot by name; own slots only (`toString` is a slot name like any other). */
@@ -145,7 +148,8 @@ function finish(
   before: Device,
   draft: Device,
   planned: PlannedEvent[],
-  outboxFor: (time: string) => OutboxEvent[],
+  /** The outbox records of the change, given its time and the final device. */
+  outboxFor: (time: string, after: Device) => OutboxEvent[],
   versions: SlotVersion[],
   policy: RenewalWindows,
   now: Date,
@@ -179,7 +183,7 @@ function finish(
     after = withSlot(after, e.slot, { ...slot, events: withInlineEvents(slot.events, [events[i]!]) });
   }
   const time = stamps[0]!;
-  const outbox = outboxFor(time);
+  const outbox = outboxFor(time, after);
   if (status !== before.status) outbox.push(statusUpdated(ids(), before.id, before.status, status, stamps.at(-1)!));
   return { after, events, outbox, versions, due: nextDeviceChange(after, policy, now.getTime()) ?? null };
 }
@@ -271,7 +275,9 @@ export function bindSlot({ device, slot: name, material, previous, policy, now, 
     ...(previous && previous.status === 'ACTIVE' ? [{ ...previous, status: 'SUPERSEDED' as const }] : []),
   ];
   const label = material.type === 'x509' ? `certificate ${secret}` : `${material.type} secret`;
-  const description = `${kind === 'PROVISIONED' ? 'Provisioned' : kind === 'RENEWED' ? 'Renewed' : 'Re-provisioned'} slot '${name}' with ${label} (version ${version})`;
+  const description =
+    `${kind === 'PROVISIONED' ? 'Provisioned' : kind === 'RENEWED' ? 'Renewed' : 'Re-provisioned'} ` +
+    `slot '${name}' with ${label} (version ${version})`;
   return finish(
     device,
     withSlot(device, name, updated),
@@ -406,14 +412,8 @@ export function decommissionDevice(
     device,
     draft,
     planned,
-    (time) => [
-      {
-        id: ids(),
-        type: 'device.decommission',
-        subject: deviceSubject(device.id),
-        time,
-        data: { previous: device, updated: null },
-      },
+    (time, after) => [
+      deviceDecommissioned(ids(), device, after, time),
       ...(revokedIdentity
         ? [slotOutbox(ids, device, IDENTITY_SLOT, identity, revokedIdentity, time, activeIdentity)]
         : []),
@@ -423,13 +423,17 @@ export function decommissionDevice(
     now,
     ids,
   );
-  // The decommission event carries the final device.
-  mutation.outbox[0] = { ...mutation.outbox[0]!, data: { previous: device, updated: mutation.after } };
   return { ...mutation, due: null };
 }
 
 /** The DetailType of the certificate status events the registry consumes (docs/api.md, Events on EventBridge). */
 export const CERTIFICATE_STATUS_DETAIL_TYPE = 'certificate.status.update';
+
+/**
+ * The type of the revocation requests put on the bus for a CA connector when an identity certificate is revoked
+ * here (docs/lamassu-compatibility.md, Revocation pushed to the CA); the CA revocation call consumes them.
+ */
+export const REVOCATION_REQUEST_TYPE = 'ca.certificate.revoke.request';
 
 /** Certificate statuses a CA reports (docs/api.md, Events on EventBridge, consumed `certificate.status.update`). */
 export const CERTIFICATE_STATUSES = ['REVOKED', 'ACTIVE', 'EXPIRED'] as const;
@@ -439,7 +443,7 @@ export type CertificateStatus = (typeof CERTIFICATE_STATUSES)[number];
  * How far ahead of a certificate's `not_after` an `EXPIRED` report is still believed (clock skew
  * between the CA and the registry). An earlier report is ignored: the status rules would undo it.
  */
-export const EXPIRY_SKEW_MS = 5 * 60_000;
+const EXPIRY_SKEW_MS = 5 * 60_000;
 
 export interface CertificateStatusInput {
   device: Device;
@@ -507,7 +511,9 @@ export function applyCertificateStatus({
     if (version.revocation_reason !== 'CertificateHold')
       return {
         kind: 'none',
-        note: `${label} was revoked with reason ${version.revocation_reason ?? 'Unspecified'}, which is permanent (only CertificateHold is released)`,
+        note:
+          `${label} was revoked with reason ${version.revocation_reason ?? 'Unspecified'}, ` +
+          `which is permanent (only CertificateHold is released)`,
       };
     if (!active) return { kind: 'version', version: withoutRevocation(reported, 'SUPERSEDED') };
     if (device.status === 'DECOMMISSIONED') return { kind: 'none', note: `device ${device.id} is decommissioned` };

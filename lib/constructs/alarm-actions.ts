@@ -36,7 +36,12 @@ export class AlarmActions extends Construct {
       Validations.of(topic).acknowledge({
         id: 'AwsSolutions-SNS2',
         reason:
-          'CloudWatch alarms cannot publish to a topic encrypted with the AWS managed SNS key, and a customer-managed key only for this would cost more than what it protects: the messages are alarm state changes (names, thresholds), no device data. Give alarms.topicArn an encrypted topic of your own to have one.',
+          'CloudWatch alarms cannot publish to a topic encrypted with ' +
+          'the AWS managed SNS key, and a customer-managed key only ' +
+          'for this would cost more than what it protects: the messages ' +
+          'are alarm state changes (names, thresholds), no device data. ' +
+          'Give alarms.topicArn an encrypted topic of your own to have ' +
+          'one.',
       });
       this.topic = topic;
     }

@@ -15,12 +15,15 @@ import { Grant, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { LAMASSU_EVENT_SOURCE, REVOCATION_REQUEST_TYPE } from '../../functions/app/lamassu-events';
+import { REVOCATION_REQUEST_TYPE } from '../../functions/domain/slots';
+import { LAMASSU_EVENT_SOURCE } from '../../functions/lamassu/events';
 import type { DeploymentConfig } from '../config';
 import { deadLetterQueue, workQueue } from './events';
 import { ServiceFunction } from './service-function';
 
-/** Within it: up to 10 requests, each with 20 s of retries (functions/app/ca-revocation.ts CA_BACKOFF) and 5 s timeouts. */
+/**
+ * Within it: up to 10 requests, each with 20 s of retries (functions/app/ca-revocation.ts CA_BACKOFF) and 5 s timeouts.
+ */
 export const CA_REVOCATION_TIMEOUT = Duration.seconds(60);
 export const CA_REVOCATION_MAX_RECEIVES = 5;
 /** Concurrent invocations the queue may drive: bounds the call rate on the CA. */

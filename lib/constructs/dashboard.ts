@@ -92,18 +92,25 @@ export class Dashboard extends Construct {
     Validations.of(this.bucket).acknowledge({
       id: 'AwsSolutions-S1',
       reason:
-        'The bucket holds only the public build of the dashboard, replaced whole at each deployment; CloudFront is its only reader, so request logs would repeat what CloudFront sees.',
+        'The bucket holds only the public build of the dashboard, ' +
+        'replaced whole at each deployment; CloudFront is its only ' +
+        'reader, so request logs would repeat what CloudFront sees.',
     });
 
     const assetsOnly =
-      'The bucket holds only the public build of the dashboard, replaced whole (and pruned) at each deployment from the CDK asset; CloudFront is its only reader';
+      'The bucket holds only the public build of the dashboard, ' +
+      'replaced whole (and pruned) at each deployment from the CDK ' +
+      'asset; CloudFront is its only reader';
     acknowledgeGuard(this.bucket, {
-      s3_bucket_default_encryption_kms_check: `${assetsOnly}: public files need no customer-managed key; SSE-S3 encrypts them at rest.`,
-      s3_bucket_versioning_enabled_check: `${assetsOnly}: the previous version is the previous deployment's asset, redeployed from source.`,
+      s3_bucket_default_encryption_kms_check:
+        `${assetsOnly}: public files need no customer-managed key; ` + `SSE-S3 encrypts them at rest.`,
+      s3_bucket_versioning_enabled_check:
+        `${assetsOnly}: the previous version is the previous deployment's ` + `asset, redeployed from source.`,
       s3_bucket_logging_enabled_check: `${assetsOnly}: request logs would repeat what CloudFront sees.`,
       s3_event_notifications_enabled_check: `${assetsOnly}: nothing reacts to its changes.`,
       s3_lifecycle_policy_check: `${assetsOnly}: no object outlives a deployment, so nothing ages out.`,
-      s3_bucket_object_lock_enabled_check: `${assetsOnly}: every deployment replaces and deletes objects, which Object Lock would forbid.`,
+      s3_bucket_object_lock_enabled_check:
+        `${assetsOnly}: every deployment replaces and deletes objects, ` + `which Object Lock would forbid.`,
     });
 
     // The issuer serves OIDC discovery and (usually) the token endpoint the page calls at sign-in.
@@ -162,36 +169,51 @@ export class Dashboard extends Construct {
       {
         id: 'AwsSolutions-CFR1',
         reason:
-          'Operators sign in from wherever they work; access is controlled by the OIDC sign-in and the API authorizer, not by geography.',
+          'Operators sign in from wherever they work; access is controlled ' +
+          'by the OIDC sign-in and the API authorizer, not by geography.',
       },
       {
         id: 'AwsSolutions-CFR2',
         reason:
-          'The distribution serves static files and forwards /v2 to the API, which authenticates every route and is throttled per stage; a WAF web ACL can be attached per deployment.',
+          'The distribution serves static files and forwards /v2 to ' +
+          'the API, which authenticates every route and is throttled ' +
+          'per stage; a WAF web ACL can be attached per deployment.',
       },
       {
         id: 'AwsSolutions-CFR3',
         reason:
-          'API requests are logged by the API stage access logs; the static files carry no data worth a second request log.',
+          'API requests are logged by the API stage access logs; the ' +
+          'static files carry no data worth a second request log.',
       },
       {
         id: 'AwsSolutions-CFR4',
         reason:
-          'The distribution uses the default *.cloudfront.net certificate, whose minimum TLS version CloudFront fixes; a custom domain would set TLSv1.2_2021.',
+          'The distribution uses the default *.cloudfront.net certificate, ' +
+          'whose minimum TLS version CloudFront fixes; a custom domain ' +
+          'would set TLSv1.2_2021.',
       },
     );
 
     acknowledgeGuard(this.distribution, {
       cloudfront_origin_failover_enabled_check:
-        'One bucket and one API, both regional services of this stack: a failover origin would need a second region to fail over to, which a single-region stack does not have.',
+        'One bucket and one API, both regional services of this stack: ' +
+        'a failover origin would need a second region to fail over ' +
+        'to, which a single-region stack does not have.',
       cloudfront_access_logs_enabled_check:
-        'API requests are logged by the API stage access logs; the static files carry no data worth a second request log.',
+        'API requests are logged by the API stage access logs; the ' +
+        'static files carry no data worth a second request log.',
       cloudfront_custom_ssl_certificate_check:
-        'The distribution uses the default *.cloudfront.net certificate (no custom domain configured); a custom domain would bring its own ACM certificate.',
+        'The distribution uses the default *.cloudfront.net certificate ' +
+        '(no custom domain configured); a custom domain would bring ' +
+        'its own ACM certificate.',
       cloudfront_sni_enabled_check:
-        'The default *.cloudfront.net certificate is served by CloudFront for every client; SNI applies to a custom certificate, which this distribution does not have.',
+        'The default *.cloudfront.net certificate is served by CloudFront ' +
+        'for every client; SNI applies to a custom certificate, which ' +
+        'this distribution does not have.',
       cloudfront_security_policy_check:
-        'With the default *.cloudfront.net certificate CloudFront fixes the TLS policy (TLSv1 minimum cannot be raised); a custom domain would set TLSv1.2_2021.',
+        'With the default *.cloudfront.net certificate CloudFront ' +
+        'fixes the TLS policy (TLSv1 minimum cannot be raised); a ' +
+        'custom domain would set TLSv1.2_2021.',
     });
 
     const deployment = new BucketDeployment(this, 'Deploy', {
@@ -210,7 +232,9 @@ export class Dashboard extends Construct {
     const pseudo = nagPseudo(Stack.of(this));
     const bucketId = Stack.of(this).resolve((this.bucket.node.defaultChild as CfnBucket).logicalId) as string;
     const copy =
-      'CDK BucketDeployment copies the built dashboard from the CDK asset bucket into the dashboard bucket (replacing and pruning objects)';
+      'CDK BucketDeployment copies the built dashboard from the ' +
+      'CDK asset bucket into the dashboard bucket (replacing and ' +
+      'pruning objects)';
     Validations.of(deployment.handlerRole).acknowledge(
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
@@ -222,7 +246,10 @@ export class Dashboard extends Construct {
         reason: `${copy}: CDK grants read/write as action groups (s3:${action}).`,
       })),
       {
-        id: `AwsSolutions-IAM5[Resource::arn:${pseudo.partition}:s3:::cdk-hnb659fds-assets-${pseudo.account}-${pseudo.region}/*]`,
+        id:
+          `AwsSolutions-IAM5[Resource::arn:` +
+          `${pseudo.partition}:s3:::cdk-hnb659fds-assets-` +
+          `${pseudo.account}-${pseudo.region}/*]`,
         reason: `${copy}: it reads the asset objects of the CDK bootstrap bucket.`,
       },
       {
@@ -232,19 +259,27 @@ export class Dashboard extends Construct {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'CDK BucketDeployment invalidates the distribution after copying: cloudfront:CreateInvalidation and GetInvalidation take no resource narrower than *.',
+          'CDK BucketDeployment invalidates the distribution after copying: ' +
+          'cloudfront:CreateInvalidation and GetInvalidation take no ' +
+          'resource narrower than *.',
       },
     );
     acknowledgeGuard(deployment.handlerRole.node.scope!, {
       lambda_inside_vpc_check:
-        "CDK BucketDeployment's handler copies between two S3 buckets and invalidates CloudFront, all AWS endpoints with IAM; there is nothing in a VPC to reach.",
+        "CDK BucketDeployment's handler copies between two S3 buckets " +
+        'and invalidates CloudFront, all AWS endpoints with IAM; there ' +
+        'is nothing in a VPC to reach.',
       cloudwatch_log_group_encrypted_check:
-        "CDK BucketDeployment's handler logs only object keys it copies (public dashboard files); CloudWatch Logs encrypts them at rest with service keys.",
+        "CDK BucketDeployment's handler logs only object keys it copies " +
+        '(public dashboard files); CloudWatch Logs encrypts them at ' +
+        'rest with service keys.',
     });
     Validations.of(deployment.handlerRole.node.scope!).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        "CDK BucketDeployment's handler runtime is chosen by the CDK version (a Python runtime it tests with); it is upgraded with aws-cdk-lib, not per stack.",
+        "CDK BucketDeployment's handler runtime is chosen by the CDK " +
+        'version (a Python runtime it tests with); it is upgraded ' +
+        'with aws-cdk-lib, not per stack.',
     });
   }
 

@@ -46,7 +46,11 @@ export class DeviceTable extends Construct {
     });
     acknowledgeGuard(this.table, {
       dynamodb_table_encrypted_kms_check:
-        'Encrypted at rest with the DynamoDB-owned key (the default); the items hold device records and certificate public data, no secrets, and a customer-managed key would add a KMS request to reads and writes (cost, throttling) without protecting more.',
+        'Encrypted at rest with the DynamoDB-owned key (the default); ' +
+        'the items hold device records and certificate public data, ' +
+        'no secrets, and a customer-managed key would add a KMS request ' +
+        'to reads and writes (cost, throttling) without protecting ' +
+        'more.',
     });
     for (const index of ALL_INDEXES) {
       this.table.addGlobalSecondaryIndex({

@@ -1,5 +1,6 @@
 /**
- * Lifecycle events (docs/api.md, Events on EventBridge): the stack's bus with an archive for replay, the outbox publisher
+ * Lifecycle events (docs/api.md, Events on EventBridge): the stack's bus with an archive for replay, the outbox
+ * publisher
  * (table stream → bus) with its dead-letter queue, and the certificate status intake (rule on
  * `certificate.status.update` → SQS queue → function) with its own. Every dead-letter queue has a
  * depth alarm.
@@ -25,7 +26,7 @@ import { Construct } from 'constructs';
 import { OUTBOX_KIND } from '../../functions/adapters/dynamodb/outbox';
 import { SERIAL_INDEX } from '../../functions/adapters/dynamodb/schema';
 import { CERTIFICATE_STATUS_DETAIL_TYPE } from '../../functions/domain/slots';
-import { LAMASSU_EVENT_SOURCE } from '../../functions/app/lamassu-events';
+import { LAMASSU_EVENT_SOURCE } from '../../functions/lamassu/events';
 import { type DeploymentConfig, toRemovalPolicy } from '../config';
 import { ServiceFunction } from './service-function';
 import { acknowledgeGuard } from '../validation';
@@ -36,7 +37,9 @@ export const EVENT_ARCHIVE_RETENTION = Duration.days(90);
 export const PUBLISHER_TIMEOUT = Duration.seconds(60);
 /** Stream retries of a failing batch (bisected each time) before the on-failure destination. */
 export const STREAM_RETRY_ATTEMPTS = 10;
-/** What the certificate intake does to the table: reads and writes of the device save path, no scans, no batch reads. */
+/**
+ * What the certificate intake does to the table: reads and writes of the device save path, no scans, no batch reads.
+ */
 export const CERTIFICATE_INTAKE_TABLE_ACTIONS: readonly string[] = [
   'dynamodb:GetItem',
   'dynamodb:PutItem',
@@ -51,10 +54,16 @@ export const CERTIFICATE_INTAKE_TIMEOUT = Duration.seconds(30);
  * queue's visibility timeout (Lambda requires it to be at least the function's timeout).
  */
 export const CERTIFICATE_RETRY_INTERVAL = Duration.seconds(60);
-/** Receives beyond the unknown-serial retries that other failures (throttling, timeouts) get before the dead-letter queue. */
+/**
+ * Receives beyond the unknown-serial retries that other failures (throttling, timeouts) get before the dead-letter
+ * queue.
+ */
 export const CERTIFICATE_EXTRA_RECEIVES = 5;
 
-/** Receives of a certificate status before the dead-letter queue: the whole unknown-serial window, plus room for other failures. */
+/**
+ * Receives of a certificate status before the dead-letter queue: the whole unknown-serial window, plus room for other
+ * failures.
+ */
 export function certificateMaxReceives(unknownSerialRetrySeconds: number): number {
   return Math.ceil(unknownSerialRetrySeconds / CERTIFICATE_RETRY_INTERVAL.toSeconds()) + 1 + CERTIFICATE_EXTRA_RECEIVES;
 }
@@ -90,10 +99,16 @@ export function deadLetterQueue(
   });
   Validations.of(queue).acknowledge({
     id: 'AwsSolutions-SQS3',
-    reason: `This queue is itself a dead-letter queue (${holds}); a dead-letter queue of a dead-letter queue would only move the problem. Its depth alarm tells operators to look.`,
+    reason:
+      `This queue is itself a dead-letter queue (${holds}); a dead-letter ` +
+      `queue of a dead-letter queue would only move the problem. ` +
+      `Its depth alarm tells operators to look.`,
   });
   acknowledgeGuard(queue, {
-    sqs_dlq_check: `This queue is itself a dead-letter queue (${holds}); its depth alarm tells operators to look, and nothing reads from it automatically.`,
+    sqs_dlq_check:
+      `This queue is itself a dead-letter queue (${holds}); its ` +
+      `depth alarm tells operators to look, and nothing reads from ` +
+      `it automatically.`,
   });
   const alarm = new Alarm(scope, `${id}Depth`, {
     alarmDescription: `Messages in the dead-letter queue: ${holds}. Inspect, fix the cause, then redrive.`,
@@ -212,7 +227,11 @@ export class DeviceEvents extends Construct {
     Validations.of(this.publisher.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/stream/*]`,
       reason:
-        'The stream actions are scoped to `<table ARN>/stream/*`: the streams of the device table only (the stream label changes when a stream is re-enabled), as in the DynamoDB developer guide policy for Lambda triggers; ListStreams has no narrower resource.',
+        'The stream actions are scoped to `<table ARN>/stream/*`: ' +
+        'the streams of the device table only (the stream label changes ' +
+        'when a stream is re-enabled), as in the DynamoDB developer ' +
+        'guide policy for Lambda triggers; ListStreams has no narrower ' +
+        'resource.',
     });
 
     this.streamMapping = new EventSourceMapping(this, 'StreamMapping', {
@@ -244,7 +263,8 @@ export class DeviceEvents extends Construct {
       this,
       'CertificateDeadLetterQueue',
       config,
-      `certificate.status.update events the intake could not apply after ${maxReceives} receives, or EventBridge could not queue`,
+      `certificate.status.update events the intake could not apply ` +
+        `after ${maxReceives} receives, or EventBridge could not queue`,
     );
     this.certificateDeadLetterQueue = certificateDlq.queue;
     this.alarms.push(certificateDlq.alarm);

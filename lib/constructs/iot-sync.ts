@@ -1,5 +1,6 @@
 /**
- * AWS IoT Core registry sync (docs/api.md, AWS IoT Core registry sync): a rule on the device events → an SQS queue (dead-letter
+ * AWS IoT Core registry sync (docs/api.md, AWS IoT Core registry sync): a rule on the device events → an SQS queue
+ * (dead-letter
  * queue after 5 receives) → functions/handlers/events/iot-sync.ts with ReportBatchItemFailures and
  * bounded concurrency. Things get a thing type (searchable `status` and `dms_owner`), which allows
  * 50 attributes where an untyped thing has 3. Only created when iotSync.enabled.
@@ -35,7 +36,16 @@ export const IOT_CERTIFICATE_ACTIONS: readonly string[] = ['iot:DescribeCertific
  * no tags, so no ARN pattern or condition key can single out this fleet's certificates.
  */
 export const IOT_CERTIFICATE_BLAST_RADIUS =
-  'Certificate ids are the fingerprints of the certificates bound to devices, known only at run time, and AWS IoT certificates take no tags, so iot:DescribeCertificate and iot:UpdateCertificate apply to every certificate of this account and region. Blast radius: a compromised sync function could set ANY certificate of the account and region to INACTIVE or REVOKED (disconnecting devices this service does not manage). Narrow it by deploying the fleet in an account (or region) whose IoT registry holds only this fleet, or by a permissions boundary or SCP that denies iot:UpdateCertificate outside the fleet.';
+  'Certificate ids are the fingerprints of the certificates ' +
+  'bound to devices, known only at run time, and AWS IoT certificates ' +
+  'take no tags, so iot:DescribeCertificate and iot:UpdateCertificate ' +
+  'apply to every certificate of this account and region. Blast ' +
+  'radius: a compromised sync function could set ANY certificate ' +
+  'of the account and region to INACTIVE or REVOKED (disconnecting ' +
+  'devices this service does not manage). Narrow it by deploying ' +
+  'the fleet in an account (or region) whose IoT registry holds ' +
+  'only this fleet, or by a permissions boundary or SCP that ' +
+  'denies iot:UpdateCertificate outside the fleet.';
 export const IOT_SYNC_TIMEOUT = Duration.seconds(60);
 /** Receives of a message before it moves to the dead-letter queue. */
 export const IOT_SYNC_MAX_RECEIVES = 5;
@@ -139,7 +149,11 @@ export class IotSync extends Construct {
     Validations.of(this.function.role).acknowledge({
       id: nagArn('thing/*'),
       reason:
-        'The sync names its things at run time (one per device id, created by the sync itself), so the resource is every thing of this account and region; AWS IoT allows no narrower pattern for device-derived names, and the actions are the five thing calls the sync makes.',
+        'The sync names its things at run time (one per device id, ' +
+        'created by the sync itself), so the resource is every thing ' +
+        'of this account and region; AWS IoT allows no narrower pattern ' +
+        'for device-derived names, and the actions are the five thing ' +
+        'calls the sync makes.',
     });
     Validations.of(this.function.role).acknowledge({
       id: nagArn('cert/*'),

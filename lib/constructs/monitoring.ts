@@ -20,7 +20,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/shared/observability-names';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/runtime/observability-names';
 import type { DeploymentConfig } from '../config';
 
 export interface MonitoringProps {
@@ -104,7 +104,10 @@ export class Monitoring extends Construct {
     const lag = sweepLagAlarmShape(config.sweepRateMinutes);
     this.alarms.push(
       new Alarm(this, 'SweepLag', {
-        alarmDescription: `A status boundary waited more than twice the sweep interval (${lagLimitSeconds} s) to be persisted, or the sweeper reported nothing for ${lag.periodMinutes} minutes`,
+        alarmDescription:
+          `A status boundary waited more than twice the sweep interval ` +
+          `(${lagLimitSeconds} s) to be persisted, or the sweeper reported ` +
+          `nothing for ${lag.periodMinutes} minutes`,
         metric: serviceMetric(METRIC.sweepLag, 'Maximum').with({ period: Duration.minutes(lag.periodMinutes) }),
         threshold: lagLimitSeconds,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -115,7 +118,10 @@ export class Monitoring extends Construct {
 
     this.alarms.push(
       new Alarm(this, 'OutboxIteratorAge', {
-        alarmDescription: `The outbox publisher is more than ${ITERATOR_AGE_LIMIT_MS / 60000} minutes behind the table stream (records expire after 24 h)`,
+        alarmDescription:
+          `The outbox publisher is more than ${ITERATOR_AGE_LIMIT_MS / 60000} ` +
+          `minutes behind the table stream (records expire after 24 ` +
+          `h)`,
         metric: props.publisher.metric('IteratorAge', { period: Duration.minutes(5), statistic: 'Maximum' }),
         threshold: ITERATOR_AGE_LIMIT_MS,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,

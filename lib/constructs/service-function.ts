@@ -10,8 +10,8 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { TableAccess } from '../../functions/handlers/http/routes';
-import { TRACING_MODULE } from '../../functions/shared/tracing';
+import type { TableAccess } from '../../functions/http/routes';
+import { TRACING_MODULE } from '../../functions/runtime/tracing';
 import { type DeploymentConfig, toRemovalPolicy } from '../config';
 import { acknowledgeGuard, GUARD_REASONS } from '../validation';
 
@@ -45,7 +45,8 @@ export function tableActionsOf(grant: TableGrant): readonly string[] {
   const unknown = grant.actions.filter((action) => !TABLE_WRITE_ACTIONS.includes(action));
   if (grant.actions.length === 0 || unknown.length > 0) {
     throw new Error(
-      `table actions must be a non-empty subset of ${TABLE_WRITE_ACTIONS.join(', ')} (got ${JSON.stringify(grant.actions)})`,
+      `table actions must be a non-empty subset of ${TABLE_WRITE_ACTIONS.join(', ')} ` +
+        `(got ${JSON.stringify(grant.actions)})`,
     );
   }
   return grant.actions;
@@ -65,7 +66,7 @@ export function grantTableAccess(grantee: IGrantable, table: ITable, grant: Tabl
 }
 
 /**
- * The runtime settings of a function that uses the table, under the names functions/shared/config.ts
+ * The runtime settings of a function that uses the table, under the names functions/runtime/config.ts
  * reads, so that the deployed functions follow the deployment settings rather than their own defaults.
  */
 export function tableEnvironment(table: ITable, config: DeploymentConfig): Record<string, string> {
@@ -82,20 +83,25 @@ export function tableEnvironment(table: ITable, config: DeploymentConfig): Recor
 }
 
 /**
- * Bundles functions/shared/tracing-xray.ts as `tracing-xray.js` beside the function's `index.js`,
+ * Bundles functions/runtime/tracing-xray.ts as `tracing-xray.js` beside the function's `index.js`,
  * with the function's own esbuild options (a NodejsFunction command hook: the same esbuild, locally
  * or in the bundling image).
  */
 export function tracingBundleCommands(inputDir: string, outputDir: string): string[] {
-  const entry = path.posix.join(inputDir, 'functions', 'shared', `${TRACING_MODULE}.ts`);
+  const entry = path.posix.join(inputDir, 'functions', 'runtime', `${TRACING_MODULE}.ts`);
   const outfile = path.posix.join(outputDir, `${TRACING_MODULE}.js`);
   return [
-    `npx --no-install esbuild --bundle "${entry}" --platform=node --format=cjs --target=node22 --minify --sourcemap --sources-content=false '--external:@aws-sdk/*' --log-level=warning "--outfile=${outfile}"`,
+    `npx --no-install esbuild --bundle "${entry}" --platform=node ` +
+      `--format=cjs --target=node22 --minify --sourcemap --sources-content=false ` +
+      `'--external:@aws-sdk/*' --log-level=warning "--outfile=${outfile}"`,
   ];
 }
 
 export interface ServiceFunctionProps {
-  /** Handler file under functions/handlers, without `.ts` (e.g. `http/get-device`); it exports `handler`. */
+  /**
+   * Handler file under functions/handlers, without `.ts` (e.g. `http/get-device`; an edge with its own folder:
+   * `../lamassu/handlers/health`); it exports `handler`.
+   */
   readonly entry: string;
   readonly description: string;
   readonly config: DeploymentConfig;
@@ -177,7 +183,7 @@ export class ServiceFunction extends Construct implements IGrantable {
         // (middy, zod, Powertools) is bundled and tree-shaken; `npm run bench:bundles` measures it.
         externalModules: ['@aws-sdk/*'],
         // With tracing, the Powertools Tracer (and the X-Ray SDK, half a bundle) as a second file
-        // that functions/shared/tracing.ts loads only where tracing records.
+        // that functions/runtime/tracing.ts loads only where tracing records.
         ...(config.tracing
           ? {
               commandHooks: { beforeBundling: () => [], beforeInstall: () => [], afterBundling: tracingBundleCommands },
@@ -190,13 +196,19 @@ export class ServiceFunction extends Construct implements IGrantable {
       Validations.of(this.role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          "Active tracing: CDK grants xray:PutTraceSegments and xray:PutTelemetryRecords, which AWS X-Ray only allows on '*' (no resource-level permissions); no other statement of this role uses a wildcard resource (tested).",
+          'Active tracing: CDK grants xray:PutTraceSegments and xray:PutTelemetryRecords, ' +
+          "which AWS X-Ray only allows on '*' (no resource-level permissions); " +
+          'no other statement of this role uses a wildcard resource ' +
+          '(tested).',
       });
     }
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'The runtime is pinned to nodejs22.x on purpose (a supported LTS runtime): the bundle targets node22 and the code is tested on Node 22. Moving to a newer runtime is a deliberate, tested change, not an automatic one.',
+        'The runtime is pinned to nodejs22.x on purpose (a supported ' +
+        'LTS runtime): the bundle targets node22 and the code is tested ' +
+        'on Node 22. Moving to a newer runtime is a deliberate, tested ' +
+        'change, not an automatic one.',
     });
     acknowledgeGuard(this, GUARD_REASONS);
     if (tableActionsOf(props.tableAccess).includes('dynamodb:Query')) {
@@ -205,7 +217,10 @@ export class ServiceFunction extends Construct implements IGrantable {
       Validations.of(this.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
         reason:
-          'dynamodb:Query on `<table ARN>/index/*` covers exactly the global secondary indexes of the device table (functions/adapters/dynamodb/schema.ts), which the list queries and the sweeper use; no action is wildcarded.',
+          'dynamodb:Query on `<table ARN>/index/*` covers exactly the ' +
+          'global secondary indexes of the device table (functions/adapters/dynamodb/schema.ts), ' +
+          'which the list queries and the sweeper use; no action is ' +
+          'wildcarded.',
       });
     }
   }

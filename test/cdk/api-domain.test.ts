@@ -25,31 +25,34 @@ const apiOrigin = (template: ReturnType<typeof synthesize>['template']) => {
 };
 
 describe('dashboard.apiDomain', () => {
-  it('disables the execute-api endpoint, maps the stage to the custom domain and makes it the CloudFront origin', () => {
-    const { stack, template } = synthesize({
-      auth: JWT,
-      dashboard: { ...DASHBOARD, apiDomain: { name: 'api.devices.example.com', certificateArn: CERT } },
-    });
-    expect(apiOf(template).DisableExecuteApiEndpoint).toBe(true);
-    const domains = resourcesOf(template, 'AWS::ApiGatewayV2::DomainName');
-    expect(domains).toHaveLength(1);
-    const [domainId, domain] = domains[0]!;
-    expect(domain.Properties).toMatchObject({
-      DomainName: 'api.devices.example.com',
-      DomainNameConfigurations: [{ CertificateArn: CERT, EndpointType: 'REGIONAL' }],
-    });
-    const mappings = resourcesOf(template, 'AWS::ApiGatewayV2::ApiMapping');
-    expect(mappings).toHaveLength(1);
-    const mapping = mappings[0]![1].Properties!;
-    const apiId = stack.resolve((stack.api.httpApi.node.defaultChild as CfnResource).logicalId) as string;
-    expect(refOf(mapping.ApiId)).toBe(apiId);
-    expect(refOf(mapping.DomainName)).toBe(domainId);
-    expect(stack.resolve(apiOrigin(template).DomainName)).toEqual(stack.resolve(stack.api.domainName!.name));
-    const outputs = template.toJSON().Outputs;
-    expect(outputs.ApiDomainTarget.Value).toEqual({ 'Fn::GetAtt': [domainId, 'RegionalDomainName'] });
-    expect(outputs.ApiDomainTarget.Description).toContain('api.devices.example.com');
-    expect(nagFindings(stack)).toEqual([]);
-  });
+  it(
+    'disables the execute-api endpoint, maps the stage to the ' + 'custom domain and makes it the CloudFront origin',
+    () => {
+      const { stack, template } = synthesize({
+        auth: JWT,
+        dashboard: { ...DASHBOARD, apiDomain: { name: 'api.devices.example.com', certificateArn: CERT } },
+      });
+      expect(apiOf(template).DisableExecuteApiEndpoint).toBe(true);
+      const domains = resourcesOf(template, 'AWS::ApiGatewayV2::DomainName');
+      expect(domains).toHaveLength(1);
+      const [domainId, domain] = domains[0]!;
+      expect(domain.Properties).toMatchObject({
+        DomainName: 'api.devices.example.com',
+        DomainNameConfigurations: [{ CertificateArn: CERT, EndpointType: 'REGIONAL' }],
+      });
+      const mappings = resourcesOf(template, 'AWS::ApiGatewayV2::ApiMapping');
+      expect(mappings).toHaveLength(1);
+      const mapping = mappings[0]![1].Properties!;
+      const apiId = stack.resolve((stack.api.httpApi.node.defaultChild as CfnResource).logicalId) as string;
+      expect(refOf(mapping.ApiId)).toBe(apiId);
+      expect(refOf(mapping.DomainName)).toBe(domainId);
+      expect(stack.resolve(apiOrigin(template).DomainName)).toEqual(stack.resolve(stack.api.domainName!.name));
+      const outputs = template.toJSON().Outputs;
+      expect(outputs.ApiDomainTarget.Value).toEqual({ 'Fn::GetAtt': [domainId, 'RegionalDomainName'] });
+      expect(outputs.ApiDomainTarget.Description).toContain('api.devices.example.com');
+      expect(nagFindings(stack)).toEqual([]);
+    },
+  );
 
   it('leaves the execute-api endpoint on (the CloudFront origin) without it', () => {
     const { template } = synthesize({ auth: JWT, dashboard: DASHBOARD });

@@ -1,6 +1,6 @@
 import { Validations } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { HTTP_ROUTES } from '../../functions/handlers/http/routes';
+import { HTTP_ROUTES } from '../../functions/http/routes';
 import { nagFindings, resourcesOf, synthesize } from './helpers';
 
 const routeKeys = HTTP_ROUTES.map((r) => `${r.method} ${r.path}`).sort();

@@ -53,53 +53,61 @@ describe('CA revocation construct', () => {
     expect(rules.some((p) => p.includes('ca.certificate.revoke.request'))).toBe(false);
   });
 
-  it('routes the revocation requests of the stack bus to the queue, with the dead-letter queue for undeliverable events', () => {
-    const rule = propertiesOf(idOf(construct.rule));
-    expect(rule.EventPattern).toEqual({
-      source: ['service/devmanager'],
-      'detail-type': ['ca.certificate.revoke.request'],
-    });
-    expect(refOf(rule.EventBusName)).toBe(idOf(on.stack.events.bus));
-    expect(rule.Targets).toHaveLength(1);
-    expect(refOf(rule.Targets[0].Arn)).toBe(idOf(construct.queue));
-    expect(refOf(rule.Targets[0].DeadLetterConfig.Arn)).toBe(idOf(construct.deadLetterQueue));
-    expect(rule.Targets[0].RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 });
-  });
+  it(
+    'routes the revocation requests of the stack bus to the queue, ' +
+      'with the dead-letter queue for undeliverable events',
+    () => {
+      const rule = propertiesOf(idOf(construct.rule));
+      expect(rule.EventPattern).toEqual({
+        source: ['service/devmanager'],
+        'detail-type': ['ca.certificate.revoke.request'],
+      });
+      expect(refOf(rule.EventBusName)).toBe(idOf(on.stack.events.bus));
+      expect(rule.Targets).toHaveLength(1);
+      expect(refOf(rule.Targets[0].Arn)).toBe(idOf(construct.queue));
+      expect(refOf(rule.Targets[0].DeadLetterConfig.Arn)).toBe(idOf(construct.deadLetterQueue));
+      expect(rule.Targets[0].RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 });
+    },
+  );
 
-  it('has an encrypted queue that moves a message to the dead-letter queue after 5 receives; both TLS-only; the DLQ alarmed', () => {
-    const queue = propertiesOf(idOf(construct.queue));
-    expect(queue).toMatchObject({
-      SqsManagedSseEnabled: true,
-      VisibilityTimeout: 360,
-      MessageRetentionPeriod: 4 * 86400,
-    });
-    expect(queue.RedrivePolicy.maxReceiveCount).toBe(CA_REVOCATION_MAX_RECEIVES);
-    expect(refOf(queue.RedrivePolicy.deadLetterTargetArn)).toBe(idOf(construct.deadLetterQueue));
-    expect(propertiesOf(idOf(construct.deadLetterQueue))).toMatchObject({
-      SqsManagedSseEnabled: true,
-      MessageRetentionPeriod: 14 * 86400,
-    });
-    for (const q of [construct.queue, construct.deadLetterQueue]) {
-      const policies = resourcesOf(on.template, 'AWS::SQS::QueuePolicy').filter(([, p]) =>
-        (p.Properties!.Queues as unknown[]).some((r) => refOf(r) === idOf(q)),
-      );
-      const statements = policies.flatMap(
-        ([, p]) => p.Properties!.PolicyDocument.Statement as { Effect: string; Condition?: unknown }[],
-      );
-      expect(statements).toContainEqual(
-        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-      );
-    }
-    const alarm = propertiesOf(idOf(construct.alarms[0]!));
-    expect(alarm).toMatchObject({
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
-    });
-    expect(alarm.Dimensions).toEqual([
-      { Name: 'QueueName', Value: { 'Fn::GetAtt': [idOf(construct.deadLetterQueue), 'QueueName'] } },
-    ]);
-  });
+  it(
+    'has an encrypted queue that moves a message to the dead-letter ' +
+      'queue after 5 receives; both TLS-only; the DLQ alarmed',
+    () => {
+      const queue = propertiesOf(idOf(construct.queue));
+      expect(queue).toMatchObject({
+        SqsManagedSseEnabled: true,
+        VisibilityTimeout: 360,
+        MessageRetentionPeriod: 4 * 86400,
+      });
+      expect(queue.RedrivePolicy.maxReceiveCount).toBe(CA_REVOCATION_MAX_RECEIVES);
+      expect(refOf(queue.RedrivePolicy.deadLetterTargetArn)).toBe(idOf(construct.deadLetterQueue));
+      expect(propertiesOf(idOf(construct.deadLetterQueue))).toMatchObject({
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 14 * 86400,
+      });
+      for (const q of [construct.queue, construct.deadLetterQueue]) {
+        const policies = resourcesOf(on.template, 'AWS::SQS::QueuePolicy').filter(([, p]) =>
+          (p.Properties!.Queues as unknown[]).some((r) => refOf(r) === idOf(q)),
+        );
+        const statements = policies.flatMap(
+          ([, p]) => p.Properties!.PolicyDocument.Statement as { Effect: string; Condition?: unknown }[],
+        );
+        expect(statements).toContainEqual(
+          expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        );
+      }
+      const alarm = propertiesOf(idOf(construct.alarms[0]!));
+      expect(alarm).toMatchObject({
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+      expect(alarm.Dimensions).toEqual([
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [idOf(construct.deadLetterQueue), 'QueueName'] } },
+      ]);
+    },
+  );
 
   it('feeds the function from the queue with partial batch failures and bounded concurrency', () => {
     const mappings = resourcesOf(on.template, 'AWS::Lambda::EventSourceMapping').filter(

@@ -6,7 +6,7 @@
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { COUNTER_APPLIER_TABLE_ACTIONS, COUNTER_LAG_ALARM } from '../../lib/constructs/counters';
 import { STREAM_READ_ACTIONS } from '../../lib/constructs/events';
-import { loadConfig } from '../../functions/shared/config';
+import { loadConfig } from '../../functions/runtime/config';
 import { asArray, refOf, resourcesOf, statementsOfRole, type Synthesized, synthesize } from './helpers';
 
 let dev: Synthesized;

@@ -6,8 +6,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { parseConfig } from '../../lib/config';
 import { IOT_CERTIFICATE_BLAST_RADIUS } from '../../lib/constructs/iot-sync';
-import { LAMASSU_EVENT_SOURCE } from '../../functions/app/lamassu-events';
-import { HTTP_ROUTES } from '../../functions/handlers/http/routes';
+import { LAMASSU_EVENT_SOURCE } from '../../functions/lamassu/events';
+import { HTTP_ROUTES } from '../../functions/http/routes';
 import { EVERYTHING_ON, KEY, SECRET } from './profiles';
 import { acknowledgements, asArray, nagFindings, resourcesOf, statementsOfRole, synthesize } from './helpers';
 
@@ -217,7 +217,8 @@ describe('auth.scopePrefix', () => {
       );
     }
     expect(everythingOn.config.dashboard.scope).toBe(
-      'openid device-manager/devices:read device-manager/devices:write device-manager/groups:write device-manager/dms:write',
+      'openid device-manager/devices:read device-manager/devices:write ' +
+        'device-manager/groups:write device-manager/dms:write',
     );
     expect(() =>
       parseConfig({

@@ -4,8 +4,8 @@ import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { createTableInput } from '../../functions/adapters/dynamodb/schema';
-import { HTTP_ROUTES, type HttpRoute } from '../../functions/handlers/http/routes';
-import { loadConfig } from '../../functions/shared/config';
+import { HTTP_ROUTES, type HttpRoute } from '../../functions/http/routes';
+import { loadConfig } from '../../functions/runtime/config';
 import { grantTableAccess, tableActionsOf } from '../../lib/constructs/service-function';
 import {
   asArray,
@@ -290,7 +290,7 @@ describe('the functions', () => {
     ],
   ];
   it.each(extremes)(
-    'hand %s settings to the runtime loader (functions/shared/config.ts), which reads them back',
+    'hand %s settings to the runtime loader (functions/runtime/config.ts), which reads them back',
     (_name, raw, expected) => {
       const s = synthesize(raw);
       const resources = s.template.toJSON().Resources;
@@ -329,7 +329,8 @@ describe('least privilege', () => {
         }
       }
 
-      // Logs: only its own log group; the bookmark key: GetSecretValue (all Powertools calls), that secret only; nothing else.
+      // Logs: only its own log group; the bookmark key: GetSecretValue (all Powertools calls), that secret only;
+      // nothing else.
       const others = statements.filter((s) => !dynamo.includes(s));
       const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
       expect(others).toEqual([

@@ -12,7 +12,7 @@ import {
   STREAM_READ_ACTIONS,
 } from '../../lib/constructs/events';
 import { IOT_CERTIFICATE_ACTIONS, IOT_THING_ACTIONS } from '../../lib/constructs/iot-sync';
-import { loadIotSyncConfig, loadPublisherConfig } from '../../functions/shared/config';
+import { loadIotSyncConfig, loadPublisherConfig } from '../../functions/runtime/config';
 import {
   asArray,
   nagFindings,
@@ -83,28 +83,33 @@ describe('the bus', () => {
 });
 
 describe('the outbox publisher', () => {
-  it('is fed by the table stream: INSERTs of outbox records only, bisected, partial failures reported, bounded retries, then the DLQ', () => {
-    const mappings = resourcesOf(dev.template, 'AWS::Lambda::EventSourceMapping').filter(
-      ([, m]) => refOf(m.Properties!.FunctionName) === idOf(dev, dev.stack.events.publisher.function),
-    );
-    expect(mappings).toHaveLength(1);
-    expect(mappings[0]![1].Properties).toEqual({
-      FunctionName: { Ref: idOf(dev, dev.stack.events.publisher.function) },
-      EventSourceArn: { 'Fn::GetAtt': [tableId(dev), 'StreamArn'] },
-      StartingPosition: 'TRIM_HORIZON',
-      BatchSize: 100,
-      ParallelizationFactor: 1,
-      BisectBatchOnFunctionError: true,
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      MaximumRetryAttempts: 10,
-      DestinationConfig: { OnFailure: { Destination: arnOf(idOf(dev, dev.stack.events.publishDeadLetterQueue)) } },
-      FilterCriteria: {
-        Filters: [
-          { Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { NewImage: { kind: { S: ['outbox'] } } } }) },
-        ],
-      },
-    });
-  });
+  it(
+    'is fed by the table stream: INSERTs of outbox records only, ' +
+      'bisected, partial failures reported, bounded retries, then ' +
+      'the DLQ',
+    () => {
+      const mappings = resourcesOf(dev.template, 'AWS::Lambda::EventSourceMapping').filter(
+        ([, m]) => refOf(m.Properties!.FunctionName) === idOf(dev, dev.stack.events.publisher.function),
+      );
+      expect(mappings).toHaveLength(1);
+      expect(mappings[0]![1].Properties).toEqual({
+        FunctionName: { Ref: idOf(dev, dev.stack.events.publisher.function) },
+        EventSourceArn: { 'Fn::GetAtt': [tableId(dev), 'StreamArn'] },
+        StartingPosition: 'TRIM_HORIZON',
+        BatchSize: 100,
+        ParallelizationFactor: 1,
+        BisectBatchOnFunctionError: true,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        MaximumRetryAttempts: 10,
+        DestinationConfig: { OnFailure: { Destination: arnOf(idOf(dev, dev.stack.events.publishDeadLetterQueue)) } },
+        FilterCriteria: {
+          Filters: [
+            { Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { NewImage: { kind: { S: ['outbox'] } } } }) },
+          ],
+        },
+      });
+    },
+  );
 
   it('gets the bus, the source and the DLQ, which the runtime loader reads back', () => {
     const variables = resource(dev, idOf(dev, dev.stack.events.publisher.function)).Properties.Environment.Variables;
@@ -149,53 +154,58 @@ describe('the outbox publisher', () => {
 });
 
 describe('the certificate intake', () => {
-  it("is fed by a queue that a rule on certificate.status.update from the CA's source fills; retried every minute for the unknown-serial window, then the DLQ", () => {
-    const events = dev.stack.events;
-    const intake = idOf(dev, events.certificateIntake.function);
-    const dlq = arnOf(idOf(dev, events.certificateDeadLetterQueue));
-    const queueId = idOf(dev, events.certificateQueue);
-    const rule = resource(dev, idOf(dev, events.certificateRule)).Properties;
-    expect(rule).toMatchObject({
-      EventBusName: { Ref: resourcesOf(dev.template, 'AWS::Events::EventBus')[0]![0] },
-      EventPattern: { source: ['lamassu.ca'], 'detail-type': ['certificate.status.update'] },
-      Targets: [
-        {
-          Arn: arnOf(queueId),
-          DeadLetterConfig: { Arn: dlq },
-          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 },
-        },
-      ],
-    });
-    // 600 s of unknown-serial retries at one per minute (11 receives) and 5 more for other failures.
-    expect(certificateMaxReceives(600)).toBe(16);
-    expect(resource(dev, queueId).Properties).toMatchObject({
-      VisibilityTimeout: 60,
-      SqsManagedSseEnabled: true,
-      RedrivePolicy: { deadLetterTargetArn: dlq, maxReceiveCount: 16 },
-    });
-    const mapping = resourcesOf(dev.template, 'AWS::Lambda::EventSourceMapping').find(
-      ([, m]) => refOf(m.Properties!.FunctionName) === intake,
-    )!;
-    expect(mapping[1].Properties).toEqual({
-      FunctionName: { Ref: intake },
-      EventSourceArn: arnOf(queueId),
-      BatchSize: 10,
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-    });
-    const fn = resource(dev, intake).Properties;
-    expect(fn).toMatchObject({ Timeout: 30, Environment: { Variables: { UNKNOWN_SERIAL_RETRY_SECONDS: '600' } } });
-    // Not invoked by EventBridge any more: no invoke permission, no async-invoke configuration.
-    expect(
-      resourcesOf(dev.template, 'AWS::Lambda::Permission').filter(
-        ([, p]) => refOf(p.Properties!.FunctionName) === intake,
-      ),
-    ).toEqual([]);
-    expect(
-      resourcesOf(dev.template, 'AWS::Lambda::EventInvokeConfig').filter(
-        ([, c]) => refOf(c.Properties!.FunctionName) === intake,
-      ),
-    ).toEqual([]);
-  });
+  it(
+    'is fed by a queue that a rule on certificate.status.update ' +
+      "from the CA's source fills; retried every minute for the " +
+      'unknown-serial window, then the DLQ',
+    () => {
+      const events = dev.stack.events;
+      const intake = idOf(dev, events.certificateIntake.function);
+      const dlq = arnOf(idOf(dev, events.certificateDeadLetterQueue));
+      const queueId = idOf(dev, events.certificateQueue);
+      const rule = resource(dev, idOf(dev, events.certificateRule)).Properties;
+      expect(rule).toMatchObject({
+        EventBusName: { Ref: resourcesOf(dev.template, 'AWS::Events::EventBus')[0]![0] },
+        EventPattern: { source: ['lamassu.ca'], 'detail-type': ['certificate.status.update'] },
+        Targets: [
+          {
+            Arn: arnOf(queueId),
+            DeadLetterConfig: { Arn: dlq },
+            RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 },
+          },
+        ],
+      });
+      // 600 s of unknown-serial retries at one per minute (11 receives) and 5 more for other failures.
+      expect(certificateMaxReceives(600)).toBe(16);
+      expect(resource(dev, queueId).Properties).toMatchObject({
+        VisibilityTimeout: 60,
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: { deadLetterTargetArn: dlq, maxReceiveCount: 16 },
+      });
+      const mapping = resourcesOf(dev.template, 'AWS::Lambda::EventSourceMapping').find(
+        ([, m]) => refOf(m.Properties!.FunctionName) === intake,
+      )!;
+      expect(mapping[1].Properties).toEqual({
+        FunctionName: { Ref: intake },
+        EventSourceArn: arnOf(queueId),
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+      const fn = resource(dev, intake).Properties;
+      expect(fn).toMatchObject({ Timeout: 30, Environment: { Variables: { UNKNOWN_SERIAL_RETRY_SECONDS: '600' } } });
+      // Not invoked by EventBridge any more: no invoke permission, no async-invoke configuration.
+      expect(
+        resourcesOf(dev.template, 'AWS::Lambda::Permission').filter(
+          ([, p]) => refOf(p.Properties!.FunctionName) === intake,
+        ),
+      ).toEqual([]);
+      expect(
+        resourcesOf(dev.template, 'AWS::Lambda::EventInvokeConfig').filter(
+          ([, c]) => refOf(c.Properties!.FunctionName) === intake,
+        ),
+      ).toEqual([]);
+    },
+  );
 
   it('takes unknownSerialRetrySeconds (0 to 3600) and sizes the receives by it', () => {
     const short = synthesize({ unknownSerialRetrySeconds: 120 });
@@ -304,96 +314,113 @@ describe('the AWS IoT sync', () => {
     expect(statements.flatMap((st) => asArray(st.Action)).filter((a) => a.startsWith('iot:'))).toEqual([]);
   });
 
-  it('routes the device events of the bus to a queue with a DLQ after 5 receives, polled with partial batch failures and bounded concurrency', () => {
-    const sync = iot.stack.iotSync!;
-    const queueId = idOf(iot, sync.queue);
-    expect(resource(iot, idOf(iot, sync.rule)).Properties).toMatchObject({
-      EventBusName: { Ref: resourcesOf(iot.template, 'AWS::Events::EventBus')[0]![0] },
-      EventPattern: { source: ['device-manager'], 'detail-type': [{ prefix: 'device.' }] },
-      Targets: [{ Arn: arnOf(queueId) }],
-    });
-    expect(resource(iot, queueId).Properties).toMatchObject({
-      VisibilityTimeout: 360,
-      RedrivePolicy: { deadLetterTargetArn: arnOf(idOf(iot, sync.deadLetterQueue)), maxReceiveCount: 5 },
-    });
-    const mapping = resourcesOf(iot.template, 'AWS::Lambda::EventSourceMapping').find(
-      ([, m]) => JSON.stringify(m.Properties!.EventSourceArn) === JSON.stringify(arnOf(queueId)),
-    )!;
-    expect(mapping[1].Properties).toMatchObject({
-      FunctionName: { Ref: idOf(iot, sync.function.function) },
-      BatchSize: 10,
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      ScalingConfig: { MaximumConcurrency: 5 },
-    });
-  });
+  it(
+    'routes the device events of the bus to a queue with a DLQ ' +
+      'after 5 receives, polled with partial batch failures and ' +
+      'bounded concurrency',
+    () => {
+      const sync = iot.stack.iotSync!;
+      const queueId = idOf(iot, sync.queue);
+      expect(resource(iot, idOf(iot, sync.rule)).Properties).toMatchObject({
+        EventBusName: { Ref: resourcesOf(iot.template, 'AWS::Events::EventBus')[0]![0] },
+        EventPattern: { source: ['device-manager'], 'detail-type': [{ prefix: 'device.' }] },
+        Targets: [{ Arn: arnOf(queueId) }],
+      });
+      expect(resource(iot, queueId).Properties).toMatchObject({
+        VisibilityTimeout: 360,
+        RedrivePolicy: { deadLetterTargetArn: arnOf(idOf(iot, sync.deadLetterQueue)), maxReceiveCount: 5 },
+      });
+      const mapping = resourcesOf(iot.template, 'AWS::Lambda::EventSourceMapping').find(
+        ([, m]) => JSON.stringify(m.Properties!.EventSourceArn) === JSON.stringify(arnOf(queueId)),
+      )!;
+      expect(mapping[1].Properties).toMatchObject({
+        FunctionName: { Ref: idOf(iot, sync.function.function) },
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: 5 },
+      });
+    },
+  );
 
-  it('gives things a thing type (50 attributes) and hands the settings to the function, whose loader reads them back', () => {
-    const sync = iot.stack.iotSync!;
-    const thingTypeId = idOf(iot, sync.thingType);
-    expect(resource(iot, thingTypeId).Properties).toEqual({
-      ThingTypeName: 'DeviceManager-dev',
-      ThingTypeProperties: { SearchableAttributes: ['status', 'dms_owner'], ThingTypeDescription: expect.any(String) },
-    });
-    const variables = resource(iot, idOf(iot, sync.function.function)).Properties.Environment.Variables;
-    expect(variables).toMatchObject({
-      IOT_SYNC_ENABLED: 'true',
-      IOT_METADATA_KEYS: 'firmware_version,location',
-      IOT_THING_TYPE: { Ref: thingTypeId },
-      IOT_DECOMMISSION_CERTIFICATE_STATUS: 'REVOKED',
-      TABLE_NAME: { Ref: tableId(iot) },
-    });
-    expect(loadIotSyncConfig({ ...variables, IOT_THING_TYPE: 'DeviceManager-dev' })).toMatchObject({
-      enabled: true,
-      metadataKeys: ['firmware_version', 'location'],
-      thingTypeName: 'DeviceManager-dev',
-      decommissionCertificateStatus: 'REVOKED',
-    });
-  });
+  it(
+    'gives things a thing type (50 attributes) and hands the settings ' +
+      'to the function, whose loader reads them back',
+    () => {
+      const sync = iot.stack.iotSync!;
+      const thingTypeId = idOf(iot, sync.thingType);
+      expect(resource(iot, thingTypeId).Properties).toEqual({
+        ThingTypeName: 'DeviceManager-dev',
+        ThingTypeProperties: {
+          SearchableAttributes: ['status', 'dms_owner'],
+          ThingTypeDescription: expect.any(String),
+        },
+      });
+      const variables = resource(iot, idOf(iot, sync.function.function)).Properties.Environment.Variables;
+      expect(variables).toMatchObject({
+        IOT_SYNC_ENABLED: 'true',
+        IOT_METADATA_KEYS: 'firmware_version,location',
+        IOT_THING_TYPE: { Ref: thingTypeId },
+        IOT_DECOMMISSION_CERTIFICATE_STATUS: 'REVOKED',
+        TABLE_NAME: { Ref: tableId(iot) },
+      });
+      expect(loadIotSyncConfig({ ...variables, IOT_THING_TYPE: 'DeviceManager-dev' })).toMatchObject({
+        enabled: true,
+        metadataKeys: ['firmware_version', 'location'],
+        thingTypeName: 'DeviceManager-dev',
+        decommissionCertificateStatus: 'REVOKED',
+      });
+    },
+  );
 
-  it('may call exactly the seven IoT actions, on things (and its thing type) and certificates of this account and region, and read devices by key', () => {
-    const sync = iot.stack.iotSync!;
-    const iotArn = (rest: unknown[]) => ({
-      'Fn::Join': [
-        '',
-        ['arn:', { Ref: 'AWS::Partition' }, ':iot:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ...rest],
-      ],
-    });
-    const queueArn = arnOf(idOf(iot, sync.queue));
-    expect(sorted(roleStatements(iot, sync.function))).toEqual(
-      sorted([
-        logsStatement(iot, sync.function),
-        { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: tableArn(iot) },
-        {
-          Effect: 'Allow',
-          Action: [
-            'sqs:ChangeMessageVisibility',
-            'sqs:DeleteMessage',
-            'sqs:GetQueueAttributes',
-            'sqs:GetQueueUrl',
-            'sqs:ReceiveMessage',
-          ],
-          Resource: queueArn,
-        },
-        {
-          Effect: 'Allow',
-          Action: [...IOT_THING_ACTIONS],
-          Resource: [iotArn([':thing/*']), iotArn([':thingtype/', { Ref: idOf(iot, sync.thingType) }])],
-        },
-        { Effect: 'Allow', Action: [...IOT_CERTIFICATE_ACTIONS], Resource: iotArn([':cert/*']) },
-      ]),
-    );
-    expect([...IOT_THING_ACTIONS, ...IOT_CERTIFICATE_ACTIONS].sort()).toEqual(
-      [
-        'iot:AttachThingPrincipal',
-        'iot:CreateThing',
-        'iot:DescribeCertificate',
-        'iot:DescribeThing',
-        'iot:DetachThingPrincipal',
-        'iot:UpdateCertificate',
-        'iot:UpdateThing',
-      ].sort(),
-    );
-  });
+  it(
+    'may call exactly the seven IoT actions, on things (and its ' +
+      'thing type) and certificates of this account and region, ' +
+      'and read devices by key',
+    () => {
+      const sync = iot.stack.iotSync!;
+      const iotArn = (rest: unknown[]) => ({
+        'Fn::Join': [
+          '',
+          ['arn:', { Ref: 'AWS::Partition' }, ':iot:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ...rest],
+        ],
+      });
+      const queueArn = arnOf(idOf(iot, sync.queue));
+      expect(sorted(roleStatements(iot, sync.function))).toEqual(
+        sorted([
+          logsStatement(iot, sync.function),
+          { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: tableArn(iot) },
+          {
+            Effect: 'Allow',
+            Action: [
+              'sqs:ChangeMessageVisibility',
+              'sqs:DeleteMessage',
+              'sqs:GetQueueAttributes',
+              'sqs:GetQueueUrl',
+              'sqs:ReceiveMessage',
+            ],
+            Resource: queueArn,
+          },
+          {
+            Effect: 'Allow',
+            Action: [...IOT_THING_ACTIONS],
+            Resource: [iotArn([':thing/*']), iotArn([':thingtype/', { Ref: idOf(iot, sync.thingType) }])],
+          },
+          { Effect: 'Allow', Action: [...IOT_CERTIFICATE_ACTIONS], Resource: iotArn([':cert/*']) },
+        ]),
+      );
+      expect([...IOT_THING_ACTIONS, ...IOT_CERTIFICATE_ACTIONS].sort()).toEqual(
+        [
+          'iot:AttachThingPrincipal',
+          'iot:CreateThing',
+          'iot:DescribeCertificate',
+          'iot:DescribeThing',
+          'iot:DetachThingPrincipal',
+          'iot:UpdateCertificate',
+          'iot:UpdateThing',
+        ].sort(),
+      );
+    },
+  );
 
   it('keeps cdk-nag clean, every acknowledgement with a reason', () => {
     const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);

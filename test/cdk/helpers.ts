@@ -1,5 +1,6 @@
 /** Builds the stack the way bin/app.ts does, minus asset bundling and CloudFormation validation (fast). */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -36,9 +37,13 @@ export function testApp(): App {
 
 /**
  * One synthesis per settings profile and environment (the parsed settings, so `{}` and
- * `{stageName: 'dev'}` share one) for the whole test file: a synthesis of the stack takes seconds. Treat
- * the result as read-only; a test that adds constructs takes a `freshSynthesize`. `env` gives the stack
- * a concrete account and region, as `cdk deploy` does (bin/app.ts passes CDK_DEFAULT_ACCOUNT/REGION on).
+ * `{stageName: 'dev'}` share one) for the whole run: a synthesis of the stack takes seconds. Within a test
+ * file the result is kept in memory; across the run's files (jest workers are separate processes) the
+ * template is kept on disk, in the folder test/cdk/global-setup.ts makes for the run, so a file that
+ * reads only `template` never synthesizes a profile another file already did. `stack` and `app` build the
+ * construct tree on first use. Treat the result as read-only; a test that adds constructs takes a
+ * `freshSynthesize`. `env` gives the stack a concrete account and region, as `cdk deploy` does
+ * (bin/app.ts passes CDK_DEFAULT_ACCOUNT/REGION on).
  */
 const synthesized = new Map<string, Synthesized>();
 
@@ -50,7 +55,7 @@ export function synthesize(rawConfig?: unknown, { env }: { env?: Env } = {}): Sy
   const key = JSON.stringify([config, env ?? null]);
   let result = synthesized.get(key);
   if (!result) {
-    result = build(config, env);
+    result = shared(key, config, env);
     synthesized.set(key, result);
   }
   return result;
@@ -65,6 +70,49 @@ function build(config: DeploymentConfig, env?: Env): Synthesized {
   const app = testApp();
   const stack = new DeviceManagerStack(app, stackName(config), { config, ...(env ? { env } : {}) });
   return { app, stack, config, template: Template.fromStack(stack) };
+}
+
+/** The run's template folder (test/cdk/global-setup.ts), or none when a file runs outside the CDK project. */
+const TEMPLATE_CACHE = process.env.CDK_TEMPLATE_CACHE;
+
+/** A synthesis whose parts are made on first use: the template from the run's folder when there. */
+function shared(key: string, config: DeploymentConfig, env?: Env): Synthesized {
+  const file = TEMPLATE_CACHE
+    ? path.join(TEMPLATE_CACHE, `${createHash('sha256').update(key).digest('hex').slice(0, 32)}.json`)
+    : undefined;
+  let tree: { app: App; stack: DeviceManagerStack } | undefined;
+  let template: Template | undefined;
+  const constructs = () => {
+    if (!tree) {
+      const app = testApp();
+      tree = { app, stack: new DeviceManagerStack(app, stackName(config), { config, ...(env ? { env } : {}) }) };
+    }
+    return tree;
+  };
+  return {
+    config,
+    get app() {
+      return constructs().app;
+    },
+    get stack() {
+      return constructs().stack;
+    },
+    get template() {
+      if (template) return template;
+      if (file && !tree && existsSync(file)) {
+        template = Template.fromJSON(JSON.parse(readFileSync(file, 'utf8')));
+        return template;
+      }
+      template = Template.fromStack(constructs().stack);
+      if (file) {
+        // Written whole, then renamed: a worker reading the folder never sees half a template.
+        const partial = `${file}.${process.pid}.tmp`;
+        writeFileSync(partial, JSON.stringify(template.toJSON()));
+        renameSync(partial, file);
+      }
+      return template;
+    },
+  };
 }
 
 /** Runs the AWS Solutions pack over a construct tree; returns the unacknowledged findings. */

@@ -4,8 +4,8 @@
  */
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { DeploymentConfigError, parseConfig } from '../../lib/config';
-import { loadConfig, loadPublisherConfig } from '../../functions/shared/config';
-import { HTTP_ROUTES, LAMASSU_PREFIX } from '../../functions/handlers/http/routes';
+import { loadConfig, loadPublisherConfig } from '../../functions/runtime/config';
+import { HTTP_ROUTES, LAMASSU_PREFIX } from '../../functions/http/routes';
 import { resourcesOf, type Synthesized, synthesize } from './helpers';
 
 const idOf = (s: Synthesized, construct: { node: { defaultChild?: unknown } }) =>
@@ -33,21 +33,26 @@ it('has the 17 Lamassu routes, each behind the IAM authorizer with its own funct
   }
 });
 
-it('lamassuEvents: true reaches the API functions (snapshots) and the publisher (derived events); off by default', () => {
-  const getDevice = on.stack.api.functions.get('lamassu/get-device')!.function;
-  expect(variablesOf(on, getDevice).LAMASSU_EVENTS).toBe('true');
-  expect(variablesOf(on, on.stack.events.publisher.function).LAMASSU_EVENTS).toBe('true');
-  expect(variablesOf(dev, dev.stack.events.publisher.function).LAMASSU_EVENTS).toBeUndefined();
-  expect(variablesOf(dev, dev.stack.api.functions.get('lamassu/get-device')!.function).LAMASSU_EVENTS).toBeUndefined();
-  const publisherEnv = {
-    ...variablesOf(on, on.stack.events.publisher.function),
-    EVENT_BUS_NAME: 'bus',
-    PUBLISH_DLQ_URL: 'https://sqs/dlq',
-  } as Record<string, string>;
-  expect(loadPublisherConfig(publisherEnv).lamassuEvents).toBe(true);
-  expect(loadConfig({ TABLE_NAME: 't', LAMASSU_EVENTS: 'true' }).lamassuEvents).toBe(true);
-  expect(loadConfig({ TABLE_NAME: 't' }).lamassuEvents).toBe(false);
-});
+it(
+  'lamassuEvents: true reaches the API functions (snapshots) ' + 'and the publisher (derived events); off by default',
+  () => {
+    const getDevice = on.stack.api.functions.get('lamassu/get-device')!.function;
+    expect(variablesOf(on, getDevice).LAMASSU_EVENTS).toBe('true');
+    expect(variablesOf(on, on.stack.events.publisher.function).LAMASSU_EVENTS).toBe('true');
+    expect(variablesOf(dev, dev.stack.events.publisher.function).LAMASSU_EVENTS).toBeUndefined();
+    expect(
+      variablesOf(dev, dev.stack.api.functions.get('lamassu/get-device')!.function).LAMASSU_EVENTS,
+    ).toBeUndefined();
+    const publisherEnv = {
+      ...variablesOf(on, on.stack.events.publisher.function),
+      EVENT_BUS_NAME: 'bus',
+      PUBLISH_DLQ_URL: 'https://sqs/dlq',
+    } as Record<string, string>;
+    expect(loadPublisherConfig(publisherEnv).lamassuEvents).toBe(true);
+    expect(loadConfig({ TABLE_NAME: 't', LAMASSU_EVENTS: 'true' }).lamassuEvents).toBe(true);
+    expect(loadConfig({ TABLE_NAME: 't' }).lamassuEvents).toBe(false);
+  },
+);
 
 it('lamassuEvents must be a boolean', () => {
   expect(() => parseConfig({ lamassuEvents: 'yes' })).toThrow(DeploymentConfigError);

@@ -1,6 +1,6 @@
 /** Alarms and dashboard: the operator's view of the service. */
 import { Match } from 'aws-cdk-lib/assertions';
-import { METRIC, METRICS_NAMESPACE } from '../../functions/shared/observability-names';
+import { METRIC, METRICS_NAMESPACE } from '../../functions/runtime/observability-names';
 import { synthesize } from './helpers';
 
 describe('monitoring', () => {

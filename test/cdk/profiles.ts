@@ -2,7 +2,9 @@
 export const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ca-auth-AbCdEf';
 export const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
-/** Every feature on: Cognito-style scopes, dashboard, IoT sync, Lamassu events and CA calls, indexed keys, alarms, CORS. */
+/**
+ * Every feature on: Cognito-style scopes, dashboard, IoT sync, Lamassu events and CA calls, indexed keys, alarms, CORS.
+ */
 export const EVERYTHING_ON = {
   stageName: 'prod',
   auth: {

@@ -111,28 +111,33 @@ describe('the sweeper function', () => {
     expect(sweeperOf(dev).props.Environment.Variables).toEqual(defaultTableEnvironment(tableId));
   });
 
-  it('may do exactly the item reads and writes of a sweep on the table, Query on its indexes, write its logs, and nothing else', () => {
-    const fn = sweeperOf(dev);
-    const statements = statementsOfRole(dev.template, refOf(fn.props.Role)!);
-    const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
-    const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
-    const indexArn = { 'Fn::Join': ['', [tableArn, '/index/*']] };
-    const logGroupArn = { 'Fn::GetAtt': [refOf(fn.props.LoggingConfig.LogGroup), 'Arn'] };
+  it(
+    'may do exactly the item reads and writes of a sweep on the ' +
+      'table, Query on its indexes, write its logs, and nothing ' +
+      'else',
+    () => {
+      const fn = sweeperOf(dev);
+      const statements = statementsOfRole(dev.template, refOf(fn.props.Role)!);
+      const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
+      const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
+      const indexArn = { 'Fn::Join': ['', [tableArn, '/index/*']] };
+      const logGroupArn = { 'Fn::GetAtt': [refOf(fn.props.LoggingConfig.LogGroup), 'Arn'] };
 
-    const normalised = statements.map((s) => ({ ...s, Action: [...asArray(s.Action)].sort() }));
-    expect(normalised).toHaveLength(3);
-    expect(normalised).toEqual(
-      expect.arrayContaining([
-        { Effect: 'Allow', Action: SWEEPER_TABLE_ACTIONS, Resource: tableArn },
-        { Effect: 'Allow', Action: ['dynamodb:Query'], Resource: indexArn },
-        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroupArn },
-      ]),
-    );
-    // The outbox publisher talks to EventBridge and IoT; the sweeper only writes outbox items.
-    const actions = normalised.flatMap((s) => s.Action);
-    expect(actions.filter((a) => !a.startsWith('dynamodb:') && !a.startsWith('logs:'))).toEqual([]);
-    // A sweep hydrates its list pages by key: without BatchGetItem it is denied on the first due device.
-    expect(actions).toContain('dynamodb:BatchGetItem');
-    expect(actions).not.toContain('dynamodb:Scan');
-  });
+      const normalised = statements.map((s) => ({ ...s, Action: [...asArray(s.Action)].sort() }));
+      expect(normalised).toHaveLength(3);
+      expect(normalised).toEqual(
+        expect.arrayContaining([
+          { Effect: 'Allow', Action: SWEEPER_TABLE_ACTIONS, Resource: tableArn },
+          { Effect: 'Allow', Action: ['dynamodb:Query'], Resource: indexArn },
+          { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroupArn },
+        ]),
+      );
+      // The outbox publisher talks to EventBridge and IoT; the sweeper only writes outbox items.
+      const actions = normalised.flatMap((s) => s.Action);
+      expect(actions.filter((a) => !a.startsWith('dynamodb:') && !a.startsWith('logs:'))).toEqual([]);
+      // A sweep hydrates its list pages by key: without BatchGetItem it is denied on the first due device.
+      expect(actions).toContain('dynamodb:BatchGetItem');
+      expect(actions).not.toContain('dynamodb:Scan');
+    },
+  );
 });

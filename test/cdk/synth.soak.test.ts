@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } 
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { HTTP_ROUTES } from '../../functions/handlers/http/routes';
+import { HTTP_ROUTES } from '../../functions/http/routes';
 import { REPO_ROOT } from './helpers';
 
 const run = promisify(execFile);

@@ -46,7 +46,8 @@ export default async function globalSetup(): Promise<void> {
   for (const profile of profiles(caPort)) {
     const result = await synthProfile(profile, path.join(root, profile.name));
     console.log(
-      `\ndeploy simulation: synthesized ${profile.name} in ${(result.ms / 1000).toFixed(1)} s${result.ok ? '' : ' (FAILED)'}`,
+      `\ndeploy simulation: synthesized ${profile.name} in ${(result.ms / 1000).toFixed(1)} ` +
+        `s${result.ok ? '' : ' (FAILED)'}`,
     );
     results.push(result);
   }

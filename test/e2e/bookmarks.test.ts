@@ -1,4 +1,6 @@
-/** docs/api.md, Limits and edges: bookmarks are signed with a key no one can derive (not the table name), and validated. */
+/**
+ * docs/api.md, Limits and edges: bookmarks are signed with a key no one can derive (not the table name), and validated.
+ */
 import { bookmarkCodec } from '../../functions/adapters/dynamodb/bookmark';
 import type { LocalService } from '../../local/main';
 import { call, startTestService } from '../support/http';

@@ -147,10 +147,10 @@ describe('--aws SigV4 as the API receives it', () => {
       'GET /prod/v2/stats/devices',
     ]);
     for (const r of received) {
-      const auth =
-        /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/(\d{8})\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(
-          String(r.headers.authorization),
-        );
+      const auth = new RegExp(
+        '^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/(\\d{8})/eu-west-1/execute-api/aws4_request, ' +
+          'SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$',
+      ).exec(String(r.headers.authorization));
       expect(auth).not.toBeNull();
       const signed = auth![2]!.split(';');
       expect(signed).toEqual(expect.arrayContaining(['host', 'x-amz-date', 'x-amz-security-token']));
@@ -177,7 +177,9 @@ describe('--aws SigV4 as the API receives it', () => {
     expect(r).toEqual({
       code: 2,
       stdout: '',
-      stderr: `device-manager: --aws: cannot tell the region from ${new URL(api).host}; pass --region or set AWS_REGION\n`,
+      stderr:
+        `device-manager: --aws: cannot tell the region from ${new URL(api).host}; ` +
+        `pass --region or set AWS_REGION\n`,
     });
   });
 });

@@ -1,5 +1,6 @@
 /**
- * End to end: `device-manager import` against the local service (in-memory engine): a 1,000-row CSV (10,000 in the soak tier)
+ * End to end: `device-manager import` against the local service (in-memory engine): a 1,000-row CSV (10,000 in the
+ * soak tier)
  * with bad rows mixed in, a re-run, --update, and a run killed midway then resumed.
  */
 import { once } from 'node:events';
@@ -82,51 +83,55 @@ const badRows = Array.from({ length: ROWS }, (_, i) => i).filter(isBad);
 const good = ROWS - badRows.length;
 
 describe('device-manager import', () => {
-  it(`imports ${ROWS.toLocaleString('en')} rows: bad rows reported with line number and the API details, the run goes on`, async () => {
-    const report = path.join(dir, 'report.ndjson');
-    const r = await cli([
-      'import',
-      path.join(dir, 'fleet.csv'),
-      '--api',
-      service.url,
-      '--report',
-      report,
-      '--progress-interval',
-      '1',
-    ]);
-    expect(r.code).toBe(1);
-    expect(summaryCounts(r.stdout)).toEqual({
-      created: good,
-      unchanged: 0,
-      updated: 0,
-      conflict: 0,
-      invalid: badRows.length,
-      failed: 0,
-    });
-    const lines = readFileSync(report, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { line: number; outcome: string; status?: number; details: unknown[] });
-    lines.sort((a, b) => a.line - b.line);
-    expect(lines.map((l) => l.line)).toEqual(badRows.map((i) => i + 2));
-    lines.forEach((l, n) => {
-      const kind = badKind(badRows[n]!);
-      expect(l).toMatchObject({ outcome: 'invalid', details: kind.details });
-      expect(l.status).toBe(kind.status);
-    });
-    expect(r.stderr).toMatch(/^import: \d+ .*\/s/m);
-    expect(r.stderr).toContain(`line ${badRows[0]! + 2} (dev-${badRows[0]}): invalid 400 VALIDATION_ERROR`);
-    const stats = await call(service.url, 'GET', '/v2/stats/devices');
-    expect(stats.body.total).toBe(good);
-    expect(stats.body.status_distribution.ACTIVE).toBe(ROWS / CERT_EVERY);
-    const device = await call(service.url, 'GET', '/v2/devices/dev-1');
-    expect(device.body).toMatchObject({
-      dms_owner: 'dms-1',
-      tags: ['line-1', 'batch'],
-      icon_color: '#112233',
-      metadata: { n: 1 },
-    });
-  });
+  it(
+    `imports ${ROWS.toLocaleString('en')} rows: bad rows reported ` +
+      `with line number and the API details, the run goes on`,
+    async () => {
+      const report = path.join(dir, 'report.ndjson');
+      const r = await cli([
+        'import',
+        path.join(dir, 'fleet.csv'),
+        '--api',
+        service.url,
+        '--report',
+        report,
+        '--progress-interval',
+        '1',
+      ]);
+      expect(r.code).toBe(1);
+      expect(summaryCounts(r.stdout)).toEqual({
+        created: good,
+        unchanged: 0,
+        updated: 0,
+        conflict: 0,
+        invalid: badRows.length,
+        failed: 0,
+      });
+      const lines = readFileSync(report, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { line: number; outcome: string; status?: number; details: unknown[] });
+      lines.sort((a, b) => a.line - b.line);
+      expect(lines.map((l) => l.line)).toEqual(badRows.map((i) => i + 2));
+      lines.forEach((l, n) => {
+        const kind = badKind(badRows[n]!);
+        expect(l).toMatchObject({ outcome: 'invalid', details: kind.details });
+        expect(l.status).toBe(kind.status);
+      });
+      expect(r.stderr).toMatch(/^import: \d+ .*\/s/m);
+      expect(r.stderr).toContain(`line ${badRows[0]! + 2} (dev-${badRows[0]}): invalid 400 VALIDATION_ERROR`);
+      const stats = await call(service.url, 'GET', '/v2/stats/devices');
+      expect(stats.body.total).toBe(good);
+      expect(stats.body.status_distribution.ACTIVE).toBe(ROWS / CERT_EVERY);
+      const device = await call(service.url, 'GET', '/v2/devices/dev-1');
+      expect(device.body).toMatchObject({
+        dms_owner: 'dms-1',
+        tags: ['line-1', 'batch'],
+        icon_color: '#112233',
+        metadata: { n: 1 },
+      });
+    },
+  );
 
   it('a re-run of the same file changes nothing: every good row is unchanged', async () => {
     const r = await cli(['import', path.join(dir, 'fleet.csv'), '--api', service.url, '--progress-interval', '0']);
@@ -142,36 +147,47 @@ describe('device-manager import', () => {
     expect((await call(service.url, 'GET', '/v2/devices/dev-1')).body.version).toBe(1);
   });
 
-  it('a device with other content is a conflict, patched under If-Match with --update; another DMS never is', async () => {
-    const file = path.join(dir, 'changed.csv');
-    writeFileSync(
-      file,
-      'id,dms_id,tags,metadata.n\ndev-1,dms-1,relabelled,1\ndev-2,dms-2,line-2;batch;new,2\ndev-4,dms-0,line-4;batch,4\n',
-    );
-    const conflict = await cli(['import', file, '--api', service.url, '--report', path.join(dir, 'conflicts.ndjson')]);
-    expect(conflict.code).toBe(1);
-    expect(summaryCounts(conflict.stdout)).toMatchObject({ conflict: 3, updated: 0 });
-    const reported = readFileSync(path.join(dir, 'conflicts.ndjson'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { id: string; differences: string[] });
-    expect(Object.fromEntries(reported.map((l) => [l.id, l.differences]))).toEqual({
-      'dev-1': ['tags'],
-      'dev-2': ['tags'],
-      'dev-4': ['dms_owner'],
-    });
+  it(
+    'a device with other content is a conflict, patched under ' + 'If-Match with --update; another DMS never is',
+    async () => {
+      const file = path.join(dir, 'changed.csv');
+      writeFileSync(
+        file,
+        'id,dms_id,tags,metadata.n\ndev-1,dms-1,relabelled,1\n' +
+          'dev-2,dms-2,line-2;batch;new,2\ndev-4,dms-0,line-4;batch,4\n',
+      );
+      const conflict = await cli([
+        'import',
+        file,
+        '--api',
+        service.url,
+        '--report',
+        path.join(dir, 'conflicts.ndjson'),
+      ]);
+      expect(conflict.code).toBe(1);
+      expect(summaryCounts(conflict.stdout)).toMatchObject({ conflict: 3, updated: 0 });
+      const reported = readFileSync(path.join(dir, 'conflicts.ndjson'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { id: string; differences: string[] });
+      expect(Object.fromEntries(reported.map((l) => [l.id, l.differences]))).toEqual({
+        'dev-1': ['tags'],
+        'dev-2': ['tags'],
+        'dev-4': ['dms_owner'],
+      });
 
-    const updated = await cli(['import', file, '--api', service.url, '--update']);
-    expect(summaryCounts(updated.stdout)).toMatchObject({ updated: 2, conflict: 1 });
-    const dev1 = await call(service.url, 'GET', '/v2/devices/dev-1');
-    expect(dev1.body).toMatchObject({ tags: ['relabelled'], version: 2, metadata: { n: 1 } });
-    expect((await call(service.url, 'GET', '/v2/devices/dev-4')).body).toMatchObject({
-      dms_owner: 'dms-1',
-      version: 1,
-    });
-    const again = await cli(['import', file, '--api', service.url, '--update']);
-    expect(summaryCounts(again.stdout)).toMatchObject({ unchanged: 2, conflict: 1 });
-  });
+      const updated = await cli(['import', file, '--api', service.url, '--update']);
+      expect(summaryCounts(updated.stdout)).toMatchObject({ updated: 2, conflict: 1 });
+      const dev1 = await call(service.url, 'GET', '/v2/devices/dev-1');
+      expect(dev1.body).toMatchObject({ tags: ['relabelled'], version: 2, metadata: { n: 1 } });
+      expect((await call(service.url, 'GET', '/v2/devices/dev-4')).body).toMatchObject({
+        dms_owner: 'dms-1',
+        version: 1,
+      });
+      const again = await cli(['import', file, '--api', service.url, '--update']);
+      expect(summaryCounts(again.stdout)).toMatchObject({ unchanged: 2, conflict: 1 });
+    },
+  );
 
   it('a run killed midway and run again: every row ends created or unchanged', async () => {
     const count = bySize(800, 1500);

@@ -83,23 +83,26 @@ describe('AUTH_SCOPE_PREFIX', () => {
 });
 
 describe('CORS_ALLOWED_ORIGINS', () => {
-  it('answers a preflight from an allowed origin with 204 and the allowed methods and headers, without a token', async () => {
-    const res = await preflight(ALLOWED);
-    expect(res.status).toBe(204);
-    expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
-    expect(res.headers.get('access-control-allow-methods')?.split(',')).toEqual(
-      expect.arrayContaining(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
-    );
-    expect(res.headers.get('access-control-allow-headers')?.split(',')).toEqual([
-      'authorization',
-      'content-type',
-      'if-match',
-    ]);
-    expect(res.headers.get('vary')).toBe('origin');
-    expect((await preflight('http://localhost:8080')).headers.get('access-control-allow-origin')).toBe(
-      'http://localhost:8080',
-    );
-  });
+  it(
+    'answers a preflight from an allowed origin with 204 and the ' + 'allowed methods and headers, without a token',
+    async () => {
+      const res = await preflight(ALLOWED);
+      expect(res.status).toBe(204);
+      expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
+      expect(res.headers.get('access-control-allow-methods')?.split(',')).toEqual(
+        expect.arrayContaining(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
+      );
+      expect(res.headers.get('access-control-allow-headers')?.split(',')).toEqual([
+        'authorization',
+        'content-type',
+        'if-match',
+      ]);
+      expect(res.headers.get('vary')).toBe('origin');
+      expect((await preflight('http://localhost:8080')).headers.get('access-control-allow-origin')).toBe(
+        'http://localhost:8080',
+      );
+    },
+  );
 
   it('gives a preflight from another origin no Access-Control-* header', async () => {
     const res = await preflight('https://evil.example.com');

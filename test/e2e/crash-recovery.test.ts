@@ -95,7 +95,9 @@ async function listAll(url: string): Promise<{ id: string; status: string }[]> {
 }
 
 test(
-  'after kill -9 under 16-way registrations and a restart, every acknowledged device is stored, statistics equal a recount and every device has its device.create event',
+  'after kill -9 under 16-way registrations and a restart, every ' +
+    'acknowledged device is stored, statistics equal a recount ' +
+    'and every device has its device.create event',
   async () => {
     const acknowledged: string[] = [];
     for (let run = 0; run < KILLS; run++) {

@@ -256,7 +256,10 @@ describe('Device page', () => {
     await open('#/devices/dev-pending');
     await expectText(
       page.locator('#status-reason'),
-      /Identity certificate version 0 \(serial [0-9a-f]+\) entered its renewal window on .* \(60d before its expiry on .*policy of DMS dms-a\)/,
+      new RegExp(
+        'Identity certificate version 0 \\(serial [0-9a-f]+\\) entered its renewal window on .* ' +
+          '\\(60d before its expiry on .*policy of DMS dms-a\\)',
+      ),
     );
     await expectText(page.locator('#status-next'), /Next: expiring soon on .* \(in 16 days\)/);
     const tls = page.locator('.slot', { hasText: 'Slot tls-server' });
@@ -297,7 +300,9 @@ describe('Device page', () => {
     await page.getByRole('button', { name: /^Save \(version/ }).click();
     await expectText(
       page.getByRole('alert'),
-      `Not saved: someone else changed this device since you opened it (you edited version ${saved.body.version}; it is now at version ${saved.body.version + 1})`,
+      `Not saved: someone else changed this device since you opened ` +
+        `it (you edited version ${saved.body.version}; it is now at ` +
+        `version ${saved.body.version + 1})`,
     );
     expect((await call(service.url, 'GET', '/v2/devices/dev-active')).body.tags).toEqual(['changed-elsewhere']);
   });
@@ -359,43 +364,46 @@ describe('Device page', () => {
 });
 
 describe('Groups page', () => {
-  it('creates groups with the criteria builder, shows inherited criteria, counts and status bars, and edits', async () => {
-    await open('#/groups/new');
-    await page.getByLabel('Id (optional: a UUID is generated)').fill('factory-a');
-    await page.getByLabel('Name').fill('Factory A');
-    await page.getByRole('button', { name: 'Add criterion' }).click();
-    await page.getByLabel('Field of criterion 1').selectOption('dms_owner');
-    await page.getByLabel('Operator of criterion 1').selectOption('eq');
-    await page.getByLabel('Value of criterion 1').fill('dms-a');
-    await page.getByRole('button', { name: 'Create group' }).click();
-    await page.waitForURL(/#\/groups\/factory-a$/);
+  it(
+    'creates groups with the criteria builder, shows inherited ' + 'criteria, counts and status bars, and edits',
+    async () => {
+      await open('#/groups/new');
+      await page.getByLabel('Id (optional: a UUID is generated)').fill('factory-a');
+      await page.getByLabel('Name').fill('Factory A');
+      await page.getByRole('button', { name: 'Add criterion' }).click();
+      await page.getByLabel('Field of criterion 1').selectOption('dms_owner');
+      await page.getByLabel('Operator of criterion 1').selectOption('eq');
+      await page.getByLabel('Value of criterion 1').fill('dms-a');
+      await page.getByRole('button', { name: 'Create group' }).click();
+      await page.waitForURL(/#\/groups\/factory-a$/);
 
-    await page.getByRole('link', { name: 'New child group' }).click();
-    await page.getByLabel('Id (optional: a UUID is generated)').fill('factory-a-line-2');
-    await page.getByLabel('Name').fill('Line 2 of factory A');
-    await expectText(page.locator('.inherited'), 'dms_owner eq dms-a');
-    await page.getByRole('button', { name: 'Add criterion' }).click();
-    await page.getByLabel('Value of criterion 1').fill('line-2');
-    await page.getByRole('button', { name: 'Create group' }).click();
-    await page.waitForURL(/#\/groups\/factory-a-line-2$/);
-    const created = await call(service.url, 'GET', '/v2/device-groups/factory-a-line-2');
-    expect(created.body).toMatchObject({
-      parent_id: 'factory-a',
-      criteria: [{ field: 'tags', operand: 'ct', value: 'line-2' }],
-      inherited_criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-a' }],
-    });
+      await page.getByRole('link', { name: 'New child group' }).click();
+      await page.getByLabel('Id (optional: a UUID is generated)').fill('factory-a-line-2');
+      await page.getByLabel('Name').fill('Line 2 of factory A');
+      await expectText(page.locator('.inherited'), 'dms_owner eq dms-a');
+      await page.getByRole('button', { name: 'Add criterion' }).click();
+      await page.getByLabel('Value of criterion 1').fill('line-2');
+      await page.getByRole('button', { name: 'Create group' }).click();
+      await page.waitForURL(/#\/groups\/factory-a-line-2$/);
+      const created = await call(service.url, 'GET', '/v2/device-groups/factory-a-line-2');
+      expect(created.body).toMatchObject({
+        parent_id: 'factory-a',
+        criteria: [{ field: 'tags', operand: 'ct', value: 'line-2' }],
+        inherited_criteria: [{ field: 'dms_owner', operand: 'eq', value: 'dms-a' }],
+      });
 
-    // dms-a has 11 devices; 5 of them carry line-2 (dev-none is dms-b).
-    await page.getByRole('link', { name: '11 members of factory-a: list them' }).waitFor();
-    await page.getByRole('link', { name: '5 members of factory-a-line-2: list them' }).waitFor();
-    expect(await page.locator('.tree .statusbar').first().getAttribute('aria-label')).toMatch(/active \d+/);
+      // dms-a has 11 devices; 5 of them carry line-2 (dev-none is dms-b).
+      await page.getByRole('link', { name: '11 members of factory-a: list them' }).waitFor();
+      await page.getByRole('link', { name: '5 members of factory-a-line-2: list them' }).waitFor();
+      expect(await page.locator('.tree .statusbar').first().getAttribute('aria-label')).toMatch(/active \d+/);
 
-    await page.getByLabel('Name').fill('Line two');
-    await page.getByRole('button', { name: /^Save \(version/ }).click();
-    await expectText(page.getByRole('status'), 'Saved factory-a-line-2.');
-    await expectText(page.locator('.tree'), 'Line two');
-    await shoot(page, 'groups');
-  });
+      await page.getByLabel('Name').fill('Line two');
+      await page.getByRole('button', { name: /^Save \(version/ }).click();
+      await expectText(page.getByRole('status'), 'Saved factory-a-line-2.');
+      await expectText(page.locator('.tree'), 'Line two');
+      await shoot(page, 'groups');
+    },
+  );
 });
 
 describe('signing in with a token (AUTH_JWKS)', () => {
@@ -460,7 +468,10 @@ describe('signing in with OIDC (authorization code + PKCE)', () => {
   let authed: LocalService;
   const seen: { challenge?: string; verifier?: string; clientId?: string; method?: string } = {};
 
-  /** A minimal OpenID provider: discovery, an authorize endpoint that signs the user in at once, a token endpoint that checks PKCE. */
+  /**
+   * A minimal OpenID provider: discovery, an authorize endpoint that signs the user in at once, a token endpoint that
+   * checks PKCE.
+   */
   beforeAll(async () => {
     const { publicKey, privateKey } = await generateKeyPair('RS256');
     const jwks = path.join(mkdtempSync(path.join(tmpdir(), 'jwks-')), 'jwks.json');
@@ -551,7 +562,12 @@ describe('signing in with OIDC (authorization code + PKCE)', () => {
       '/v2/devices',
       { id: 'oidc-device', dms_id: 'dms-a' },
       {
-        authorization: `Bearer ${await new SignJWT({ scope: 'devices:write' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuerUrl).setAudience(AUDIENCE).setExpirationTime('5m').sign(privateKey)}`,
+        authorization: `Bearer ${await new SignJWT({ scope: 'devices:write' })
+          .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+          .setIssuer(issuerUrl)
+          .setAudience(AUDIENCE)
+          .setExpirationTime('5m')
+          .sign(privateKey)}`,
       },
     );
   });

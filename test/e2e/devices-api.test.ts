@@ -2,7 +2,7 @@
  * End to end over HTTP: the local service (embedded engine + real handlers behind the API Gateway
  * event adapter) started by the test run, every route and every documented error status.
  */
-import { HTTP_ROUTES } from '../../functions/handlers/http/routes';
+import { HTTP_ROUTES } from '../../functions/http/routes';
 import type { LocalService } from '../../local/main';
 import { call as request, type Reply, startTestService } from '../support/http';
 
@@ -169,7 +169,8 @@ describe('GET /v2/devices (filters, sort, pagination)', () => {
     do {
       const r = await call(
         'GET',
-        `/v2/devices?filter=dms_owner[in]dms-odd,dms-even&sort_by=id&sort_mode=desc&page_size=2${next ? `&bookmark=${encodeURIComponent(next)}` : ''}`,
+        `/v2/devices?filter=dms_owner[in]dms-odd,dms-even&sort_by=id&sort_mode=desc&page_size=2` +
+          `${next ? `&bookmark=${encodeURIComponent(next)}` : ''}`,
       );
       expect(r.status).toBe(200);
       seen.push(...r.body.list.map((d: { id: string }) => d.id));

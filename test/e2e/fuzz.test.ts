@@ -1,5 +1,5 @@
 /**
- * Fuzzing every route of functions/handlers/http/routes.ts (iterated, so routes added later are
+ * Fuzzing every route of functions/http/routes.ts (iterated, so routes added later are
  * covered) against the local service: generated path parameters, filters, bookmarks, headers and
  * bodies, valid-looking and hostile (JSONPath expressions, deep JSON, PEM armor, mutated certificate
  * DER among them). Asserts no 5xx, and that a rejected write changes nothing: the
@@ -7,7 +7,7 @@
  */
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
-import { HTTP_ROUTES, type HttpRoute } from '../../functions/handlers/http/routes';
+import { HTTP_ROUTES, type HttpRoute } from '../../functions/http/routes';
 import type { LocalService } from '../../local/main';
 import { certificate } from '../support/certificates';
 import { deepJsonText, JSONPATH_PIECES, mutateDer, pemArmor } from '../support/hostile';
@@ -373,7 +373,8 @@ it(
         ]);
         if (res.status >= 500)
           throw new Error(
-            `${route.method} ${path}?${query} ${JSON.stringify(headers)} ${body?.slice(0, 300)} → ${res.status} ${text.slice(0, 300)}`,
+            `${route.method} ${path}?${query} ${JSON.stringify(headers)} ` +
+              `${body?.slice(0, 300)} → ${res.status} ${text.slice(0, 300)}`,
           );
         if (route.table !== 'write') return;
         const after = await snapshot();

@@ -306,31 +306,36 @@ describe('replace', () => {
     );
   });
 
-  it('re-parenting into a cycle is 400 naming parent_id; a missing parent 404; beyond GROUP_MAX_DEPTH 400', async () => {
-    const root = (await send('GET', '/v2/device-groups/fleet-a')).body;
-    await expect(send('PUT', '/v2/device-groups/fleet-a', { ...root, parent_id: 'a-eu-live' })).rejects.toMatchObject({
-      status: 400,
-      body: { details: [{ field: 'parent_id' }] },
-    });
-    await expect(send('PUT', '/v2/device-groups/fleet-a', { ...root, parent_id: 'fleet-a' })).rejects.toThrow(/^400/);
-    await expect(send('PUT', '/v2/device-groups/fleet-a', { ...root, parent_id: 'nope' })).rejects.toThrow(
-      /^404 PARENT_GROUP_NOT_FOUND/,
-    );
-    expect(
-      (
-        await send('POST', '/v2/device-groups', {
-          id: 'level-4',
-          name: 'Level 4',
-          parent_id: 'a-eu-live',
-          criteria: [],
-        })
-      ).status,
-    ).toBe(201);
-    await expect(
-      send('POST', '/v2/device-groups', { id: 'level-5', name: 'Level 5', parent_id: 'level-4', criteria: [] }),
-    ).rejects.toMatchObject({ status: 400, body: { details: [{ field: 'parent_id' }] } });
-    expect((await send('GET', '/v2/device-groups/fleet-a')).body).toEqual(root);
-  });
+  it(
+    're-parenting into a cycle is 400 naming parent_id; a missing ' + 'parent 404; beyond GROUP_MAX_DEPTH 400',
+    async () => {
+      const root = (await send('GET', '/v2/device-groups/fleet-a')).body;
+      await expect(send('PUT', '/v2/device-groups/fleet-a', { ...root, parent_id: 'a-eu-live' })).rejects.toMatchObject(
+        {
+          status: 400,
+          body: { details: [{ field: 'parent_id' }] },
+        },
+      );
+      await expect(send('PUT', '/v2/device-groups/fleet-a', { ...root, parent_id: 'fleet-a' })).rejects.toThrow(/^400/);
+      await expect(send('PUT', '/v2/device-groups/fleet-a', { ...root, parent_id: 'nope' })).rejects.toThrow(
+        /^404 PARENT_GROUP_NOT_FOUND/,
+      );
+      expect(
+        (
+          await send('POST', '/v2/device-groups', {
+            id: 'level-4',
+            name: 'Level 4',
+            parent_id: 'a-eu-live',
+            criteria: [],
+          })
+        ).status,
+      ).toBe(201);
+      await expect(
+        send('POST', '/v2/device-groups', { id: 'level-5', name: 'Level 5', parent_id: 'level-4', criteria: [] }),
+      ).rejects.toMatchObject({ status: 400, body: { details: [{ field: 'parent_id' }] } });
+      expect((await send('GET', '/v2/device-groups/fleet-a')).body).toEqual(root);
+    },
+  );
 
   it('moving a child to another parent changes its inherited criteria and members', async () => {
     const eu = (await send('POST', '/v2/device-groups', { id: 'eu', name: 'EU', criteria: [crit('tags', 'ct', 'eu')] }))

@@ -251,11 +251,14 @@ function jwtCases() {
     expect(huge.status).toBe(431);
   });
 
-  it('accepts an RS256 token with kid, exp and iat; client_id stands in for a missing aud, as API Gateway reads it', async () => {
-    expect((await get(await token(reader))).status).toBe(200);
-    expect((await get(await token({ ...reader, client_id: AUDIENCE }, { aud: null }))).status).toBe(200);
-    expect((await get(await token({ ...reader, client_id: 'someone-else' }, { aud: null }))).status).toBe(401);
-  });
+  it(
+    'accepts an RS256 token with kid, exp and iat; client_id stands ' + 'in for a missing aud, as API Gateway reads it',
+    async () => {
+      expect((await get(await token(reader))).status).toBe(200);
+      expect((await get(await token({ ...reader, client_id: AUDIENCE }, { aud: null }))).status).toBe(200);
+      expect((await get(await token({ ...reader, client_id: 'someone-else' }, { aud: null }))).status).toBe(401);
+    },
+  );
 }
 
 describe('what the API stores', () => {
@@ -263,57 +266,64 @@ describe('what the API stores', () => {
   const api = (method: string, p: string, body?: unknown, headers?: Record<string, string>) =>
     call(open.url, method, p, body, headers);
 
-  it('refuses lone surrogates in group names, descriptions, criteria, metadata (keys and values), DMS names and reasons', async () => {
-    const refused: [string, string, unknown][] = [
-      ['POST', '/v2/device-groups', { name: 'x\ud800', criteria: [] }],
-      ['POST', '/v2/device-groups', { name: 'x\udc00', criteria: [] }],
-      ['POST', '/v2/device-groups', { name: 'ok', description: 'd\ud800', criteria: [] }],
-      ['POST', '/v2/device-groups', { name: 'ok', criteria: [{ field: 'tags', operand: 'ct', value: 'v\udfff' }] }],
-      ['POST', '/v2/devices', { id: 'sur-1', dms_id: 'dms', metadata: { nested: { deep: ['\ud83d'] } } }],
-      ['POST', '/v2/devices', { id: 'sur-2', dms_id: 'dms', metadata: { 'k\udc00': 1 } }],
-      [
-        'PUT',
-        '/v2/dms/dms-sur',
-        { name: 'Factory \ud800', settings: { preventive_delta: '60d', critical_delta: '14d' } },
-      ],
-    ];
-    for (const [method, p, body] of refused) {
-      const reply = await api(method, p, body);
-      expect([p, reply.status, reply.body.code, JSON.stringify(reply.body.details)]).toEqual([
-        p,
-        400,
-        'VALIDATION_ERROR',
-        expect.stringContaining('no lone surrogate'),
-      ]);
-    }
-    expect((await api('GET', '/v2/devices/sur-1')).status).toBe(404);
-    // U+FFFD and surrogate pairs are ordinary text; they no longer collide with a refused name.
-    expect((await api('POST', '/v2/device-groups', { name: 'x\ufffd', criteria: [] })).status).toBe(201);
-    expect((await api('POST', '/v2/device-groups', { name: 'x\ud83d\ude00', criteria: [] })).status).toBe(201);
-    expect(
-      (await api('POST', '/v2/devices', { id: 'sur-3', dms_id: 'dms', metadata: { emoji: '\ud83d\ude00' } })).status,
-    ).toBe(201);
-    expect(
-      (
-        await api(
-          'PATCH',
-          '/v2/devices/sur-3',
-          { metadata: { emoji: '\ude00' } },
-          { 'content-type': 'application/merge-patch+json' },
-        )
-      ).status,
-    ).toBe(400);
-    expect((await api('GET', '/v2/devices/sur-3')).body.metadata).toEqual({ emoji: '\ud83d\ude00' });
-  });
+  it(
+    'refuses lone surrogates in group names, descriptions, criteria, ' +
+      'metadata (keys and values), DMS names and reasons',
+    async () => {
+      const refused: [string, string, unknown][] = [
+        ['POST', '/v2/device-groups', { name: 'x\ud800', criteria: [] }],
+        ['POST', '/v2/device-groups', { name: 'x\udc00', criteria: [] }],
+        ['POST', '/v2/device-groups', { name: 'ok', description: 'd\ud800', criteria: [] }],
+        ['POST', '/v2/device-groups', { name: 'ok', criteria: [{ field: 'tags', operand: 'ct', value: 'v\udfff' }] }],
+        ['POST', '/v2/devices', { id: 'sur-1', dms_id: 'dms', metadata: { nested: { deep: ['\ud83d'] } } }],
+        ['POST', '/v2/devices', { id: 'sur-2', dms_id: 'dms', metadata: { 'k\udc00': 1 } }],
+        [
+          'PUT',
+          '/v2/dms/dms-sur',
+          { name: 'Factory \ud800', settings: { preventive_delta: '60d', critical_delta: '14d' } },
+        ],
+      ];
+      for (const [method, p, body] of refused) {
+        const reply = await api(method, p, body);
+        expect([p, reply.status, reply.body.code, JSON.stringify(reply.body.details)]).toEqual([
+          p,
+          400,
+          'VALIDATION_ERROR',
+          expect.stringContaining('no lone surrogate'),
+        ]);
+      }
+      expect((await api('GET', '/v2/devices/sur-1')).status).toBe(404);
+      // U+FFFD and surrogate pairs are ordinary text; they no longer collide with a refused name.
+      expect((await api('POST', '/v2/device-groups', { name: 'x\ufffd', criteria: [] })).status).toBe(201);
+      expect((await api('POST', '/v2/device-groups', { name: 'x\ud83d\ude00', criteria: [] })).status).toBe(201);
+      expect(
+        (await api('POST', '/v2/devices', { id: 'sur-3', dms_id: 'dms', metadata: { emoji: '\ud83d\ude00' } })).status,
+      ).toBe(201);
+      expect(
+        (
+          await api(
+            'PATCH',
+            '/v2/devices/sur-3',
+            { metadata: { emoji: '\ude00' } },
+            { 'content-type': 'application/merge-patch+json' },
+          )
+        ).status,
+      ).toBe(400);
+      expect((await api('GET', '/v2/devices/sur-3')).body.metadata).toEqual({ emoji: '\ud83d\ude00' });
+    },
+  );
 
-  it('refuses a certificate with a negative serial (400 naming the certificate) instead of dropping the sign', async () => {
-    const pem = readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'negative-serial.pem'), 'utf8');
-    expect((await api('POST', '/v2/devices', { id: 'neg-1', dms_id: 'dms' })).status).toBe(201);
-    const reply = await api('PUT', '/v2/devices/neg-1/idslot', { certificate: pem });
-    expect(reply.status).toBe(400);
-    expect(reply.body.details).toEqual([{ field: 'certificate', problem: expect.stringContaining('negative') }]);
-    expect((await api('GET', '/v2/devices/neg-1')).body.status).toBe('NO_IDENTITY');
-  });
+  it(
+    'refuses a certificate with a negative serial (400 naming ' + 'the certificate) instead of dropping the sign',
+    async () => {
+      const pem = readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'negative-serial.pem'), 'utf8');
+      expect((await api('POST', '/v2/devices', { id: 'neg-1', dms_id: 'dms' })).status).toBe(201);
+      const reply = await api('PUT', '/v2/devices/neg-1/idslot', { certificate: pem });
+      expect(reply.status).toBe(400);
+      expect(reply.body.details).toEqual([{ field: 'certificate', problem: expect.stringContaining('negative') }]);
+      expect((await api('GET', '/v2/devices/neg-1')).body.status).toBe('NO_IDENTITY');
+    },
+  );
 
   it('refuses a bookmark whose signature has anything appended (=, !!) or a non-canonical last character', async () => {
     for (const id of ['bm-1', 'bm-2'])
@@ -378,7 +388,8 @@ describe('the local service process', () => {
       await new Promise<void>((resolve, reject) => {
         const socket = connect(server.port, '127.0.0.1', () => {
           socket.write(
-            `POST /v2/upload HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"id":"`,
+            `POST /v2/upload HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: ` +
+              `application/json\r\nContent-Length: 100000\r\n\r\n{"id":"`,
           );
           // Once the server has the headers, vanish mid-body.
           setImmediate(() => socket.resetAndDestroy());

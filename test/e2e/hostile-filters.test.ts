@@ -217,7 +217,8 @@ describe('pages stay under the response byte budget', () => {
     [
       '/devices sorted in memory',
       () =>
-        `${V1}/devices?page_size=1000&sort_by=${encodeURIComponent('metadata[jsonpath]$.n')}&filter=dms_owner[eq]dms-big`,
+        `${V1}/devices?page_size=1000&sort_by=` +
+        `${encodeURIComponent('metadata[jsonpath]$.n')}&filter=dms_owner[eq]dms-big`,
     ],
   ])('Lamassu %s', async (_, first) => {
     const url = first();

@@ -179,17 +179,20 @@ describe('identity slot document', () => {
     expect(late).toMatchObject({ status: 422, body: { err: 'device status does not allow this operation' } });
   });
 
-  it('asks the CA to revoke the certificate whose PEM was bound (and nothing for serials bound by reference)', async () => {
-    await service.events.drain();
-    const requests = readFileSync(file, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { 'detail-type': string; detail: { data: unknown } })
-      .filter((e) => e['detail-type'] === 'ca.certificate.revoke.request');
-    expect(requests.map((e) => e.detail.data)).toEqual([
-      { serial_number: '0c0ffee1', status: 'REVOKED', revocation_reason: 'Unspecified', device_id: 'pem-1' },
-    ]);
-  });
+  it(
+    'asks the CA to revoke the certificate whose PEM was bound ' + '(and nothing for serials bound by reference)',
+    async () => {
+      await service.events.drain();
+      const requests = readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { 'detail-type': string; detail: { data: unknown } })
+        .filter((e) => e['detail-type'] === 'ca.certificate.revoke.request');
+      expect(requests.map((e) => e.detail.data)).toEqual([
+        { serial_number: '0c0ffee1', status: 'REVOKED', revocation_reason: 'Unspecified', device_id: 'pem-1' },
+      ]);
+    },
+  );
 });
 
 describe('query syntax and paging', () => {
@@ -253,7 +256,8 @@ describe('query syntax and paging', () => {
     ]);
     const page1 = await call(
       'GET',
-      `${V1}/devices?filter=dms_owner[eq]dms-q&filter=${encodeURIComponent('metadata[jsonpath]$.nested.tag == "even"')}&page_size=2`,
+      `${V1}/devices?filter=dms_owner[eq]dms-q&filter=` +
+        `${encodeURIComponent('metadata[jsonpath]$.nested.tag == "even"')}&page_size=2`,
     );
     expect(page1.body.list.map((d: { id: string }) => d.id)).toEqual(['q-0', 'q-2']);
     const page2 = await call('GET', `${V1}/devices?bookmark=${encodeURIComponent(page1.body.next)}&sort_mode=desc`);
@@ -268,7 +272,8 @@ describe('query syntax and paging', () => {
     expect(r).toMatchObject({ status: 422, body: { code: 'QUERY_TOO_BROAD' } });
     const narrow = await call(
       'GET',
-      `${V1}/devices?filter=dms_owner[eq]dms-q&sort_by=${encodeURIComponent('metadata[jsonpath]$.n')}&sort_mode=desc&page_size=2`,
+      `${V1}/devices?filter=dms_owner[eq]dms-q&sort_by=` +
+        `${encodeURIComponent('metadata[jsonpath]$.n')}&sort_mode=desc&page_size=2`,
     );
     expect(narrow.body.list.map((d: { id: string }) => d.id)).toEqual(['q-4', 'q-3']);
   });

@@ -5,8 +5,8 @@ import { createDocumentClient } from '../../functions/adapters/dynamodb/client';
 import { counterApplier } from '../../functions/adapters/dynamodb/counter-applier';
 import { tableChangesOf } from '../../functions/handlers/stream/apply-counters';
 import { ensureTable } from '../../local/create-table';
-import { startEngine, type Engine, type EngineOptions } from '../../local/engine';
-import { startStreamFeed } from '../../local/engine/stream-feed';
+import { conflictOptionsFrom, startEngine, type Engine, type EngineOptions } from '@device-manager/local-engine';
+import { startStreamFeed } from '@device-manager/local-engine/stream-feed';
 
 export interface TestTable {
   engine: Engine;
@@ -14,8 +14,12 @@ export interface TestTable {
   documentClient: ReturnType<typeof createDocumentClient>;
 }
 
+/**
+ * ENGINE_CONFLICTS=emulate (and ENGINE_CONFLICT_WINDOW_MS) run the integration tests with DynamoDB's
+ * transaction conflicts (docs/local-engine.md).
+ */
 export async function startTestEngine(options: EngineOptions = {}): Promise<Engine> {
-  return startEngine({ ...options });
+  return startEngine({ ...conflictOptionsFrom(process.env), ...options });
 }
 
 /** Creates `devices-<uuid>` on the engine: integration tests never share a table. */

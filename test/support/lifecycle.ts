@@ -11,7 +11,7 @@ import { INLINE_EVENT_LIMIT } from '../../functions/domain/device';
 import { LIFECYCLE_MAX_BYTES } from '../../functions/domain/lifecycle';
 import { MERGE_PATCH } from '../../functions/domain/patch';
 import { IDENTITY_SLOT } from '../../functions/domain/slots';
-import { toLamassuDevice } from '../../functions/shared/lamassu/model';
+import { toLamassuDevice } from '../../functions/lamassu/model';
 import { settledCounters, testClock, type TestTable } from './dynamo';
 
 export function lifecycleSetup(table: TestTable) {

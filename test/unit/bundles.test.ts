@@ -1,5 +1,5 @@
 /**
- * Each function bundles only what its route uses (functions/shared/compose/*), and the X-Ray SDK
+ * Each function bundles only what its route uses (functions/composition/*), and the X-Ray SDK
  * only as the side file that tracing loads: budgets in bytes and module lists, from esbuild metafiles
  * built with the stack's options (lib/constructs/service-function.ts).
  */
@@ -9,7 +9,7 @@ import path from 'node:path';
 import { buildSync, type Metafile } from 'esbuild';
 import { createDocumentClient } from '../../functions/adapters/dynamodb/client';
 import { tracingBundleCommands } from '../../lib/constructs/service-function';
-import { resetTracing, tracing, tracingEnabled } from '../../functions/shared/tracing';
+import { resetTracing, tracing, tracingEnabled } from '../../functions/runtime/tracing';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MAX_BUNDLE_BYTES = 250 * 1024;
@@ -25,7 +25,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 function bundle(handler: string): { file: string; bytes: number; inputs: string[] } {
   const outfile = path.join(work, handler, 'index.js');
   const result = buildSync({
-    entryPoints: [path.join(ROOT, 'functions', 'handlers', `${handler}.ts`)],
+    entryPoints: [path.join(ROOT, 'functions', `${handler}.ts`)],
     outfile,
     bundle: true,
     platform: 'node',
@@ -42,19 +42,19 @@ function bundle(handler: string): { file: string; bytes: number; inputs: string[
 }
 
 const TRACER = /node_modules\/(aws-xray-sdk-core|@aws-lambda-powertools\/tracer)\//;
-const LAMASSU = /functions\/shared\/lamassu\/|openapi-lamassu/;
-const OPENAPI = /functions\/shared\/openapi/;
+const LAMASSU = /functions\/lamassu\/(?!handlers\/)/;
+const OPENAPI = /functions\/openapi\/|functions\/lamassu\/openapi/;
 const GROUPS = /functions\/app\/groups\.ts|group-repository\.ts/;
 const PURGE = /device-purge\.ts/;
 
 describe('function bundles', () => {
   it.each([
-    ['http/get-device', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE]],
-    ['http/list-devices', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE]],
-    ['http/create-group', [TRACER, LAMASSU, OPENAPI, PURGE]],
-    ['http/lamassu/create-device', [TRACER, OPENAPI, GROUPS, PURGE]],
-    ['http/openapi', [TRACER, GROUPS, PURGE]],
-    ['scheduled/sweep', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE]],
+    ['handlers/http/get-device', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE]],
+    ['handlers/http/list-devices', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE]],
+    ['handlers/http/create-group', [TRACER, LAMASSU, OPENAPI, PURGE]],
+    ['lamassu/handlers/create-device', [TRACER, OPENAPI, GROUPS, PURGE]],
+    ['handlers/http/openapi', [TRACER, GROUPS, PURGE]],
+    ['handlers/scheduled/sweep', [TRACER, LAMASSU, OPENAPI, GROUPS, PURGE]],
   ])('%s stays within 250 KB and holds none of the modules its route does not use', (handler, absent) => {
     const { bytes, inputs } = bundle(handler);
     expect(bytes).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
@@ -62,7 +62,7 @@ describe('function bundles', () => {
   });
 
   it('the checks can fail: the Lamassu delete route bundles the Lamassu edge and the purge', () => {
-    const { inputs } = bundle('http/lamassu/delete-device');
+    const { inputs } = bundle('lamassu/handlers/delete-device');
     expect(inputs.some((input) => LAMASSU.test(input))).toBe(true);
     expect(inputs.some((input) => PURGE.test(input))).toBe(true);
     expect(inputs.some((input) => GROUPS.test(input))).toBe(false);
@@ -75,7 +75,8 @@ describe('what a cold start evaluates', () => {
       process.execPath,
       [
         '-e',
-        `require(${JSON.stringify(file)});process.stdout.write(String(Object.keys(globalThis).some((k)=>k.startsWith('__zod'))))`,
+        `require(${JSON.stringify(file)});` +
+          `process.stdout.write(String(Object.keys(globalThis).some((k)=>k.startsWith('__zod'))))`,
       ],
       {
         env: {
@@ -90,8 +91,8 @@ describe('what a cold start evaluates', () => {
     );
 
   it('a route without a body loads no schemas (zod); a route with one does', () => {
-    expect(zodLoaded(bundle('http/get-device').file)).toBe('false');
-    expect(zodLoaded(bundle('http/create-device').file)).toBe('true');
+    expect(zodLoaded(bundle('handlers/http/get-device').file)).toBe('false');
+    expect(zodLoaded(bundle('handlers/http/create-device').file)).toBe('true');
   });
 });
 
@@ -101,7 +102,8 @@ describe('tracing as a side file', () => {
       process.execPath,
       [
         '-e',
-        `require(${JSON.stringify(file)});process.stdout.write(String(Object.keys(require.cache).some((k)=>k.endsWith('tracing-xray.js'))))`,
+        `require(${JSON.stringify(file)});` +
+          `process.stdout.write(String(Object.keys(require.cache).some((k)=>k.endsWith('tracing-xray.js'))))`,
       ],
       {
         env: {
@@ -117,7 +119,7 @@ describe('tracing as a side file', () => {
     );
 
   it('the stack hook builds it beside the bundle; the bundle loads it only where tracing records', () => {
-    const { file } = bundle('http/get-device');
+    const { file } = bundle('handlers/http/get-device');
     for (const command of tracingBundleCommands(ROOT, path.dirname(file)))
       execSync(command, { cwd: ROOT, stdio: 'pipe' });
     expect(statSync(path.join(path.dirname(file), 'tracing-xray.js')).size).toBeGreaterThan(50 * 1024);

@@ -44,7 +44,11 @@ export function ForecastChart({ forecast }: { forecast: ExpirationForecast }) {
         <canvas
           ref={canvas}
           role="img"
-          aria-label={`Expiry forecast by ${forecast.bucket}: ${total} identity certificates and slot secrets expire over the next ${forecast.buckets.length} ${forecast.bucket}s`}
+          aria-label={
+            `Expiry forecast by ${forecast.bucket}: ${total} identity ` +
+            `certificates and slot secrets expire over the next ${forecast.buckets.length} ` +
+            `${forecast.bucket}s`
+          }
         />
       </div>
       <details>

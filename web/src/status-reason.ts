@@ -23,10 +23,15 @@ export function statusReason(
   }
   const identity = device.identity;
   if (!identity) return { text: 'No identity certificate is bound yet.' };
-  const cert = `Identity certificate version ${identity.active_version}${active?.serial_number ? ` (serial ${active.serial_number})` : ''}`;
+  const cert =
+    `Identity certificate ` +
+    `version ${identity.active_version}${active?.serial_number ? ` (serial ${active.serial_number})` : ''}`;
   if (identity.status === 'REVOKED') {
     return {
-      text: `${cert} was revoked${active?.revocation_reason ? ` (reason ${active.revocation_reason})` : ''}${active?.revoked_at ? ` on ${when(active.revoked_at)}` : ''}. Bind a new certificate to return to service.`,
+      text:
+        `${cert} was revoked${active?.revocation_reason ? ` (reason ${active.revocation_reason})` : ''}` +
+        `${active?.revoked_at ? ` on ${when(active.revoked_at)}` : ''}. ` +
+        `Bind a new certificate to return to service.`,
     };
   }
   if (!identity.expiration_date) return { text: `${cert} has no expiry.` };
@@ -38,9 +43,16 @@ export function statusReason(
   const critical = e - windows.criticalMs;
   const clock = clockOf(identity);
   const texts: Record<string, string> = {
-    ACTIVE: `${cert} is valid until ${when(e)}; renewal is due from ${when(renewal)} (${settings.preventive_delta} before expiry, ${source}).`,
-    RENEWAL_PENDING: `${cert} entered its renewal window on ${when(renewal)} (${settings.preventive_delta} before its expiry on ${when(e)}, ${source}).`,
-    EXPIRING_SOON: `${cert} passed the critical boundary on ${when(critical)} (${settings.critical_delta} before its expiry on ${when(e)}, ${source}).`,
+    ACTIVE:
+      `${cert} is valid until ${when(e)}; renewal is due from ${when(renewal)} ` +
+      `(${settings.preventive_delta} before expiry, ${source}).`,
+    RENEWAL_PENDING:
+      `${cert} entered its renewal window on ${when(renewal)} (${settings.preventive_delta} ` +
+      `before its expiry on ${when(e)}, ${source}).`,
+    EXPIRING_SOON:
+      `${cert} passed the critical boundary on ${when(critical)} ` +
+      `(${settings.critical_delta} before its expiry on ${when(e)}, ` +
+      `${source}).`,
     EXPIRED: `${cert} expired on ${when(e)}.`,
   };
   const computed = slotStatusAt(clock, windows, now);

@@ -23,7 +23,7 @@ export const MAX_BOOKMARK_LENGTH = 4096;
 
 /**
  * `secret` is the HMAC key, or a function returning it (read once per cold start from the stack's
- * secret, see functions/shared/bookmark-secret.ts).
+ * secret, see functions/runtime/bookmark-secret.ts).
  */
 export function bookmarkCodec(secret: string | (() => string)): BookmarkCodec {
   const key = typeof secret === 'string' ? () => secret : secret;

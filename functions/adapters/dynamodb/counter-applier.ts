@@ -15,7 +15,8 @@ import { addCellDeltas, type CounterDeltas, counterUpdates, deviceCells } from '
 import { MARKER_ATTRIBUTE, markerKeys } from './device-writes';
 import { counterStateKey, countedMarkerKey } from './keys';
 import { TTL_ATTRIBUTE } from './schema';
-import { cancellationCodes, type RetryPolicy, transactWrite } from './transact';
+import type { RetryPolicy } from '../../domain/backoff';
+import { cancellationCodes, transactWrite } from './transact';
 
 /** One stream record of the table, as a stream delivers it (images in the wire format). */
 export interface TableChange {

@@ -153,7 +153,9 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
     return items.map((item) => docs.get(idOfEntry(item))).filter((d): d is Device => d !== undefined);
   }
 
-  /** The back-filled keys; read only when a filter names an indexed key (a Query of the small state partition, cached). */
+  /**
+   * The back-filled keys; read only when a filter names an indexed key (a Query of the small state partition, cached).
+   */
   async function readyMetadataKeys(filters?: readonly Filter[]): Promise<string[]> {
     if (indexedMetadataKeys.length === 0) return [];
     if (filters && !indexedMetadataFilter(filters, indexedMetadataKeys)) return [];

@@ -65,7 +65,6 @@ export const entryPartition = (prefix: string, shard: number) => `${prefix}#${sh
 
 /** Tag entries are positional (`ENTRY#TAG#<index>`): replacing the tag at a position overwrites one item. */
 export const tagEntrySk = (index: number) => `ENTRY#TAG#${String(index).padStart(2, '0')}`;
-export const ENTRY_SK_PREFIX = 'ENTRY#';
 
 /**
  * The companion entries of a device (besides the device item, which is its ALL entry): status, DMS,
@@ -99,7 +98,9 @@ export const metadataStatsKey = (key: string, shard: number, text: string): Tabl
   sk: valueKey(text),
 });
 
-/** Expiry forecast counters: per scope and shard, one item per expiration month (`YYYY-MM`) holding per-day attributes. */
+/**
+ * Expiry forecast counters: per scope and shard, one item per expiration month (`YYYY-MM`) holding per-day attributes.
+ */
 export const forecastPartition = (scope: string, shard: number) => `FORECAST#${scope}#${shard}`;
 export const forecastKey = (scope: string, shard: number, day: string): TableKey => ({
   pk: forecastPartition(scope, shard),
@@ -145,7 +146,9 @@ export const slotVersionKey = (id: string, slot: string, version: number): Table
   sk: `SLOT#${slot}#${String(version).padStart(6, '0')}`,
 });
 
-/** The device, slot and version a slot-version key names (slot names never contain `#`); undefined for any other key. */
+/**
+ * The device, slot and version a slot-version key names (slot names never contain `#`); undefined for any other key.
+ */
 export function parseSlotVersionKey(key: {
   pk?: unknown;
   sk?: unknown;

@@ -5,15 +5,11 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { attemptDelay, type RetryPolicy } from '../../domain/backoff';
 import { ContentionError } from '../../domain/errors';
 
-export interface RetryPolicy {
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, baseDelayMs: 10, maxDelayMs: 500 };
+/** 8 attempts; the first retry sleeps up to 20 ms, doubling up to 500 ms. */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, baseMs: 20, capMs: 500 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -45,10 +41,9 @@ export async function transactWrite(
         codes.every((c) => c === 'None' || c === 'TransactionConflict' || c === 'ThrottlingError') &&
         codes.some((c) => c !== 'None');
       if (!transient) throw error;
-      if (attempt >= policy.attempts)
-        throw new ContentionError('transaction kept conflicting; try again', { cause: error });
-      const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
-      await sleep(Math.random() * cap);
+      const delay = attemptDelay(policy, attempt, Math.random());
+      if (delay === undefined) throw new ContentionError('transaction kept conflicting; try again', { cause: error });
+      await sleep(delay);
     }
   }
 }

@@ -26,7 +26,10 @@ export const RETRYABLE_CODES: ReadonlySet<string> = new Set([
   'RequestTimeoutException',
 ]);
 
-/** Whether a whole-request failure is transient: a retryable code, the SDK's own verdict, a 5xx, or no answer at all (network). */
+/**
+ * Whether a whole-request failure is transient: a retryable code, the SDK's own verdict, a 5xx, or no answer at all
+ * (network).
+ */
 export function isRetryableError(error: unknown): boolean {
   if (!(error instanceof Error)) return true;
   const e = error as Error & { $retryable?: unknown; $fault?: string; $metadata?: { httpStatusCode?: number } };
@@ -56,7 +59,10 @@ export interface EventBridgePublisherOptions {
   eventBusName: string;
 }
 
-/** The bus entry of a CloudEvent: Source = source, DetailType = type, Detail = the whole envelope, Time = the change's time. */
+/**
+ * The bus entry of a CloudEvent: Source = source, DetailType = type, Detail = the whole envelope, Time = the change's
+ * time.
+ */
 export function toEntry(event: CloudEvent, eventBusName: string): PutEventsRequestEntry {
   return {
     EventBusName: eventBusName,

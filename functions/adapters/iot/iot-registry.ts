@@ -14,15 +14,10 @@ import {
   UpdateThingCommand,
 } from '@aws-sdk/client-iot';
 import type { IotCertificateStatus, IotRegistry } from '../../app/ports';
+import { attemptDelay, type RetryPolicy } from '../../domain/backoff';
 import { IotVersionConflictError } from '../../domain/errors';
 
-export interface IotRetryPolicy {
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_IOT_RETRY: IotRetryPolicy = { attempts: 6, baseDelayMs: 100, maxDelayMs: 5000 };
+export const DEFAULT_IOT_RETRY: RetryPolicy = { attempts: 6, baseMs: 100, capMs: 5000 };
 
 /** Errors that mean "try again later" (the SDK's own retries have already run out). */
 const TRANSIENT = new Set([
@@ -34,7 +29,7 @@ const TRANSIENT = new Set([
 
 export interface IotRegistryOptions {
   client: IoTClient;
-  retry?: IotRetryPolicy;
+  retry?: RetryPolicy;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   log?: (message: string, detail: Record<string, unknown>) => void;
@@ -55,8 +50,8 @@ export function iotRegistry({
       try {
         return await send();
       } catch (error) {
-        if (!TRANSIENT.has(nameOf(error)) || attempt >= retry.attempts) throw error;
-        const delay = random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+        const delay = TRANSIENT.has(nameOf(error)) ? attemptDelay(retry, attempt, random()) : undefined;
+        if (delay === undefined) throw error;
         log('iot: throttled; retrying', { operation, attempt, error: nameOf(error), delayMs: Math.round(delay) });
         await sleep(delay);
       }

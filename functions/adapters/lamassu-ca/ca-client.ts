@@ -26,7 +26,10 @@ export interface LamassuCaOptions {
   baseUrl: string;
   /** Per-request timeout. */
   timeoutMs?: number;
-  /** Extra request headers (an Authorization header, for one), or a function giving them per request (a secret read with a cache). */
+  /**
+   * Extra request headers (an Authorization header, for one), or a function giving them per request (a secret read
+   * with a cache).
+   */
   headers?: Record<string, string> | (() => Promise<Record<string, string>>);
   fetch?: typeof fetch;
 }
@@ -66,7 +69,8 @@ export function lamassuCa({
       // 'manual' gives the 3xx itself (an opaque redirect, status 0, where fetch filters it).
       if ((status >= 300 && status < 400) || response.type === 'opaqueredirect') {
         throw new CaRequestError(
-          `CA answered ${status || 'a redirect'}${redirectTarget(response, url)}: redirects are refused (set caApiUrl to the final URL)`,
+          `CA answered ${status || 'a redirect'}${redirectTarget(response, url)}: ` +
+            `redirects are refused (set caApiUrl to the final URL)`,
           false,
           status || undefined,
         );

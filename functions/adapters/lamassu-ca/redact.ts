@@ -13,8 +13,12 @@ const MIN_SECRET_LENGTH = 6;
 
 const SCHEME_TOKEN = /\b(Bearer|Basic|Digest|Negotiate|Token|ApiKey|AWS4-HMAC-SHA256)(\s+)[^\s"',;}]+/gi;
 /** `"authorization": "..."`, `authorization=...`, `x-api-key: ...` and the like (JSON, headers, query strings). */
-const NAMED_FIELD =
-  /(["']?\b(?:proxy-)?(?:authorization|x-api-key|api[-_]?key|access[-_]?token|auth[-_]?token|token|cookie|password|secret)\b["']?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&}]+)/gi;
+const SECRET_NAMES =
+  '(?:proxy-)?(?:authorization|x-api-key|api[-_]?key|access[-_]?token|auth[-_]?token|token|cookie|password|secret)';
+const NAMED_FIELD = new RegExp(
+  `(["']?\\b${SECRET_NAMES}\\b["']?\\s*[:=]\\s*)` + `("(?:[^"\\\\]|\\\\.)*"|'[^']*'|[^\\s,;&}]+)`,
+  'gi',
+);
 const JWT = /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
 
 /**

@@ -5,8 +5,8 @@
  * delivered again by SQS and, after five receives, moved to the dead-letter queue.
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { caRevocation } from '../../shared/ca-composition';
-import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../shared/observability';
+import { caRevocation } from '../../composition/ca-composition';
+import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../runtime/observability';
 
 export async function handler(event: SQSEvent, context?: Partial<Context>): Promise<SQSBatchResponse> {
   if (context?.functionName) logger.addContext(context as Context);

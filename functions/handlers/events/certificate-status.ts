@@ -22,9 +22,9 @@ import {
   type CertificateStatus,
   revocationReasonOf,
 } from '../../domain/slots';
-import { devices } from '../../shared/compose/devices';
-import { unknownSerialRetrySecondsOf } from '../../shared/config';
-import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../shared/observability';
+import { devices } from '../../composition/devices';
+import { unknownSerialRetrySecondsOf } from '../../runtime/config';
+import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../runtime/observability';
 
 export { CERTIFICATE_STATUS_DETAIL_TYPE };
 
@@ -89,7 +89,10 @@ export async function intake(
     metrics.addMetric(METRIC.unknownSerials, MetricUnit.Count, 1);
     flushMetrics();
     logger.warn(
-      `certificate.status.update: the serial belongs to no device${retryUntil === undefined ? '' : ' (retried until the window closed)'}; acknowledged`,
+      `certificate.status.update: ` +
+        `the serial belongs ` +
+        `to no device${retryUntil === undefined ? '' : ' (retried until the window closed)'}; ` +
+        `acknowledged`,
       { metric: 'UnknownSerial', ...detail },
     );
     return { outcome: 'unknown-serial', serial: updated.serial_number, status: updated.status, results };

@@ -1,13 +1,14 @@
 /**
- * AWS IoT Core registry sync (docs/api.md, AWS IoT Core registry sync): EventBridge rule on the device events → SQS → here (SQS
+ * AWS IoT Core registry sync (docs/api.md, AWS IoT Core registry sync): EventBridge rule on the device events → SQS →
+ * here (SQS
  * event source with ReportBatchItemFailures). The messages of one device in a batch are synced once,
  * from the stored device; a device that fails reports all its messages, which SQS delivers again
  * and, after five receives, moves to the dead-letter queue.
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { SyncHints } from '../../app/iot-sync';
-import { type ArnOwner, iotSyncService } from '../../shared/iot-composition';
-import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../shared/observability';
+import { type ArnOwner, iotSyncService } from '../../composition/iot-composition';
+import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../runtime/observability';
 
 /** Devices synced at once within a batch. */
 const CONCURRENCY = 4;

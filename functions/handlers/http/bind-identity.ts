@@ -1,10 +1,10 @@
 import { parseCertificate } from '../../domain/certificate';
 import { bindCertificateSchema } from '../../domain/schemas';
 import { IDENTITY_SLOT } from '../../domain/slots';
-import { devices } from '../../shared/compose/devices';
-import { httpHandler, ifMatchOf, ok } from '../../shared/http';
-import { bodyOf } from '../../shared/body';
-import { deviceIdOf } from '../../shared/params';
+import { devices } from '../../composition/devices';
+import { httpHandler, ifMatchOf, ok } from '../../http/http';
+import { bodyOf } from '../../http/body';
+import { deviceIdOf } from '../../http/params';
 
 export const handler = httpHandler({ accepts: ['application/json'] }, async (request) => {
   const id = deviceIdOf(request);

@@ -2,10 +2,10 @@ import { parseCertificate, PRIVATE_KEY_PEM } from '../../domain/certificate';
 import { ValidationError } from '../../domain/errors';
 import { bindSlotSchema } from '../../domain/schemas';
 import type { SlotMaterial } from '../../domain/slots';
-import { devices } from '../../shared/compose/devices';
-import { httpHandler, ifMatchOf, ok } from '../../shared/http';
-import { bodyOf } from '../../shared/body';
-import { deviceIdOf, slotNameOf } from '../../shared/params';
+import { devices } from '../../composition/devices';
+import { httpHandler, ifMatchOf, ok } from '../../http/http';
+import { bodyOf } from '../../http/body';
+import { deviceIdOf, slotNameOf } from '../../http/params';
 
 export const handler = httpHandler({ accepts: ['application/json'] }, async (request) => {
   const id = deviceIdOf(request);

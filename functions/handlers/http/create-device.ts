@@ -1,8 +1,8 @@
 import { ValidationError } from '../../domain/errors';
 import { createDeviceSchema, problemsOf } from '../../domain/schemas';
 import type { JsonValue } from '../../domain/device';
-import { devices } from '../../shared/compose/devices';
-import { httpHandler } from '../../shared/http';
+import { devices } from '../../composition/devices';
+import { httpHandler } from '../../http/http';
 
 export const handler = httpHandler({ accepts: ['application/json'] }, async (request) => {
   const parsed = createDeviceSchema.safeParse(request.body);

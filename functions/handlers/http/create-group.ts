@@ -1,7 +1,7 @@
 import { ValidationError } from '../../domain/errors';
 import { createGroupSchema, groupProblemsOf } from '../../domain/schemas';
-import { groups } from '../../shared/compose/groups';
-import { httpHandler } from '../../shared/http';
+import { groups } from '../../composition/groups';
+import { httpHandler } from '../../http/http';
 
 export const handler = httpHandler({ accepts: ['application/json'] }, async (request) => {
   const parsed = createGroupSchema.safeParse(request.body);

@@ -1,6 +1,6 @@
-import { devices } from '../../shared/compose/devices';
-import { httpHandler, ifMatchOf, ok } from '../../shared/http';
-import { deviceIdOf } from '../../shared/params';
+import { devices } from '../../composition/devices';
+import { httpHandler, ifMatchOf, ok } from '../../http/http';
+import { deviceIdOf } from '../../http/params';
 
 export const handler = httpHandler({}, async (request) => {
   const device = await devices().decommission(deviceIdOf(request), ifMatchOf(request));

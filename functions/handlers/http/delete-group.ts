@@ -1,7 +1,7 @@
 import { ValidationError } from '../../domain/errors';
-import { groups } from '../../shared/compose/groups';
-import { httpHandler, ifMatchOf } from '../../shared/http';
-import { groupIdOf } from '../../shared/params';
+import { groups } from '../../composition/groups';
+import { httpHandler, ifMatchOf } from '../../http/http';
+import { groupIdOf } from '../../http/params';
 
 export const handler = httpHandler({}, async (request) => {
   const id = groupIdOf(request);

@@ -1,5 +1,5 @@
-import { devices } from '../../shared/compose/devices';
-import { httpHandler, ok } from '../../shared/http';
-import { parseFilters } from '../../shared/list-query';
+import { devices } from '../../composition/devices';
+import { httpHandler, ok } from '../../http/http';
+import { parseFilters } from '../../http/list-query';
 
 export const handler = httpHandler({}, async (request) => ok(await devices().stats(parseFilters(request.query))));

@@ -1,6 +1,6 @@
 import { parseForecastQuery } from '../../domain/insights';
-import { insights } from '../../shared/compose/insights';
-import { httpHandler, ok } from '../../shared/http';
+import { insights } from '../../composition/insights';
+import { httpHandler, ok } from '../../http/http';
 
 export const handler = httpHandler({}, async (request) =>
   ok(await insights().expirations(parseForecastQuery(request.query))),

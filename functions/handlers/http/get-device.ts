@@ -1,6 +1,6 @@
-import { devices } from '../../shared/compose/devices';
-import { httpHandler, ok } from '../../shared/http';
-import { deviceIdOf } from '../../shared/params';
+import { devices } from '../../composition/devices';
+import { httpHandler, ok } from '../../http/http';
+import { deviceIdOf } from '../../http/params';
 
 export const handler = httpHandler({}, async (request) => {
   const device = await devices().get(deviceIdOf(request));

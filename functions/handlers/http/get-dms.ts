@@ -1,6 +1,6 @@
-import { dms } from '../../shared/compose/policies';
-import { httpHandler, ok } from '../../shared/http';
-import { dmsIdOf } from '../../shared/params';
+import { dms } from '../../composition/policies';
+import { httpHandler, ok } from '../../http/http';
+import { dmsIdOf } from '../../http/params';
 
 export const handler = httpHandler({}, async (request) => {
   const policy = await dms().get(dmsIdOf(request));

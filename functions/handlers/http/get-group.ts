@@ -1,6 +1,6 @@
-import { groups } from '../../shared/compose/groups';
-import { httpHandler, ok } from '../../shared/http';
-import { groupIdOf } from '../../shared/params';
+import { groups } from '../../composition/groups';
+import { httpHandler, ok } from '../../http/http';
+import { groupIdOf } from '../../http/params';
 
 export const handler = httpHandler({}, async (request) => {
   const group = await groups().get(groupIdOf(request));

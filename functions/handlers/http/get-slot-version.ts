@@ -1,11 +1,11 @@
 import { ValidationError } from '../../domain/errors';
 import type { SlotVersion } from '../../domain/slots';
-import { devices } from '../../shared/compose/devices';
-import { httpHandler, ok } from '../../shared/http';
-import { deviceIdOf, slotNameOf } from '../../shared/params';
+import { devices } from '../../composition/devices';
+import { httpHandler, ok } from '../../http/http';
+import { deviceIdOf, slotNameOf } from '../../http/params';
 
 /** The wire shape: certificate fields flattened beside the version's own. */
-export function presentVersion(v: SlotVersion) {
+function presentVersion(v: SlotVersion) {
   const { certificate, device_id: _device, ca_reported_at: _reported, ...rest } = v;
   if (!certificate) return rest;
   const { pem, ...fields } = certificate;

@@ -1,7 +1,7 @@
-import { groups } from '../../shared/compose/groups';
-import { httpHandler, ok } from '../../shared/http';
-import { parseFilters } from '../../shared/list-query';
-import { groupIdOf } from '../../shared/params';
+import { groups } from '../../composition/groups';
+import { httpHandler, ok } from '../../http/http';
+import { parseFilters } from '../../http/list-query';
+import { groupIdOf } from '../../http/params';
 
 export const handler = httpHandler({}, async (request) => {
   const id = groupIdOf(request);

@@ -1,8 +1,8 @@
 import { ValidationError } from '../../domain/errors';
-import { devices } from '../../shared/compose/devices';
-import { httpHandler, ok } from '../../shared/http';
-import { parsePaging } from '../../shared/list-query';
-import { deviceIdOf } from '../../shared/params';
+import { devices } from '../../composition/devices';
+import { httpHandler, ok } from '../../http/http';
+import { parsePaging } from '../../http/list-query';
+import { deviceIdOf } from '../../http/params';
 
 export const handler = httpHandler({}, async (request) => {
   const id = deviceIdOf(request);

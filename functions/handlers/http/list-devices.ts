@@ -1,5 +1,5 @@
-import { deviceReads } from '../../shared/compose/device-reads';
-import { httpHandler, ok } from '../../shared/http';
-import { parseListQuery } from '../../shared/list-query';
+import { deviceReads } from '../../composition/device-reads';
+import { httpHandler, ok } from '../../http/http';
+import { parseListQuery } from '../../http/list-query';
 
 export const handler = httpHandler({}, async (request) => ok(await deviceReads().list(parseListQuery(request.query))));

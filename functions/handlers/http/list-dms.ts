@@ -1,7 +1,7 @@
 import { ValidationError } from '../../domain/errors';
-import { dms } from '../../shared/compose/policies';
-import { httpHandler, ok } from '../../shared/http';
-import { parsePaging } from '../../shared/list-query';
+import { dms } from '../../composition/policies';
+import { httpHandler, ok } from '../../http/http';
+import { parsePaging } from '../../http/list-query';
 
 export const handler = httpHandler({}, async (request) => {
   const { pageSize, bookmark, problems } = parsePaging(request.query);

@@ -1,7 +1,7 @@
 import { DEFAULT_VALUE_LIMIT, MAX_VALUE_LIMIT } from '../../app/insights';
 import { ValidationError } from '../../domain/errors';
-import { insights } from '../../shared/compose/insights';
-import { httpHandler, ok } from '../../shared/http';
+import { insights } from '../../composition/insights';
+import { httpHandler, ok } from '../../http/http';
 
 export const handler = httpHandler({}, async (request) => {
   const raw = request.query.get('limit') ?? String(DEFAULT_VALUE_LIMIT);

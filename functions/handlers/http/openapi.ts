@@ -1,6 +1,6 @@
-import { httpHandler, ok } from '../../shared/http';
-import { indexedMetadataKeysOf } from '../../shared/config';
-import { openApiDocument } from '../../shared/openapi';
+import { httpHandler, ok } from '../../http/http';
+import { indexedMetadataKeysOf } from '../../runtime/config';
+import { openApiDocument } from '../../openapi/openapi';
 
 /** The document is built once per cold start from the same schemas that validate requests. */
 let document: unknown;

@@ -1,8 +1,8 @@
 import { putPolicySchema } from '../../domain/schemas';
-import { dms } from '../../shared/compose/policies';
-import { httpHandler, ifMatchOf, ok } from '../../shared/http';
-import { bodyOf } from '../../shared/body';
-import { dmsIdOf } from '../../shared/params';
+import { dms } from '../../composition/policies';
+import { httpHandler, ifMatchOf, ok } from '../../http/http';
+import { bodyOf } from '../../http/body';
+import { dmsIdOf } from '../../http/params';
 
 export const handler = httpHandler({ accepts: ['application/json'] }, async (request) => {
   const id = dmsIdOf(request);

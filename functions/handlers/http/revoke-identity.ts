@@ -1,8 +1,8 @@
 import { IDENTITY_SLOT } from '../../domain/slots';
-import { devices } from '../../shared/compose/devices';
-import { httpHandler, ifMatchOf, ok } from '../../shared/http';
-import { reasonOf } from '../../shared/body';
-import { deviceIdOf } from '../../shared/params';
+import { devices } from '../../composition/devices';
+import { httpHandler, ifMatchOf, ok } from '../../http/http';
+import { reasonOf } from '../../http/body';
+import { deviceIdOf } from '../../http/params';
 
 export const handler = httpHandler({ accepts: ['application/json'] }, async (request) => {
   const id = deviceIdOf(request);

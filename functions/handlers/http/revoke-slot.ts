@@ -1,7 +1,7 @@
-import { devices } from '../../shared/compose/devices';
-import { httpHandler, ifMatchOf, ok } from '../../shared/http';
-import { reasonOf } from '../../shared/body';
-import { deviceIdOf, slotNameOf } from '../../shared/params';
+import { devices } from '../../composition/devices';
+import { httpHandler, ifMatchOf, ok } from '../../http/http';
+import { reasonOf } from '../../http/body';
+import { deviceIdOf, slotNameOf } from '../../http/params';
 
 export const handler = httpHandler({ accepts: ['application/json'] }, async (request) => {
   const id = deviceIdOf(request);

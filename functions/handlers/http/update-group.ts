@@ -1,8 +1,8 @@
 import { ValidationError } from '../../domain/errors';
 import { groupProblemsOf, replaceGroupSchema } from '../../domain/schemas';
-import { groups } from '../../shared/compose/groups';
-import { httpHandler, ifMatchOf, ok } from '../../shared/http';
-import { groupIdOf } from '../../shared/params';
+import { groups } from '../../composition/groups';
+import { httpHandler, ifMatchOf, ok } from '../../http/http';
+import { groupIdOf } from '../../http/params';
 
 export const handler = httpHandler({ accepts: ['application/json'] }, async (request) => {
   const id = groupIdOf(request);

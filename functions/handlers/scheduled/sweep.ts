@@ -1,10 +1,10 @@
 /** Scheduled sweeper (EventBridge schedule → Lambda). Stops before its time budget runs out. */
 import type { Context } from 'aws-lambda';
 import { sweep, type SweepReport } from '../../app/sweep';
-import { systemClock } from '../../shared/compose/context';
-import { devices as deviceUseCases } from '../../shared/compose/devices';
-import { deviceRepository, policyRepository } from '../../shared/compose/repositories';
-import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../shared/observability';
+import { systemClock } from '../../composition/context';
+import { devices as deviceUseCases } from '../../composition/devices';
+import { deviceRepository, policyRepository } from '../../composition/repositories';
+import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../runtime/observability';
 
 /** Time kept free at the end of an invocation for the last writes and the report. */
 const SAFETY_MS = 10_000;

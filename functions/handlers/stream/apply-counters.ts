@@ -8,8 +8,8 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { TableChange } from '../../adapters/dynamodb/counter-applier';
-import { applier } from '../../shared/counters-composition';
-import { logger } from '../../shared/observability';
+import { applier } from '../../composition/counters-composition';
+import { logger } from '../../runtime/observability';
 
 type Image = Record<string, AttributeValue>;
 

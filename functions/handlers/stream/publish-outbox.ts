@@ -8,8 +8,8 @@ import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEven
 import type { OutboxRecord } from '../../app/publish';
 import { OUTBOX_KIND, outboxEventJson } from '../../adapters/dynamodb/outbox';
 import type { OutboxEvent } from '../../domain/outbox';
-import { publisher } from '../../shared/publisher-composition';
-import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../shared/observability';
+import { publisher } from '../../composition/publisher-composition';
+import { flushMetrics, logger, METRIC, metrics, MetricUnit } from '../../runtime/observability';
 
 function isOutboxEvent(value: unknown): value is OutboxEvent {
   if (typeof value !== 'object' || value === null) return false;

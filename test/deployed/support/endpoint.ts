@@ -191,7 +191,15 @@ export class SimEndpoint {
 
   private denied(fn: SimFunction, needs: Need[]): string {
     const [action, resource] = needs.find(([a, r]) => evaluate(fn.statements, a, r) !== 'allowed')!;
-    return `User: arn:aws:sts::${this.stack.account}:assumed-role/${fn.roleArn.split('/').pop()}/${fn.name} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`;
+    return (
+      `User: arn:aws:sts::${this.stack.account}:assumed-role/` +
+      `${fn.roleArn.split('/').pop()}/` +
+      `${fn.name} is not authorized ` +
+      `to perform: ${action} on resource: ` +
+      `${resource} because no identity-based ` +
+      `policy allows the ${action} ` +
+      `action`
+    );
   }
 
   private tableArn(name: string): string {

@@ -26,12 +26,20 @@ process.on('message', async (msg) => {
   if (msg.type !== 'invoke') return;
   process.env._X_AMZN_TRACE_ID = msg.traceId;
   const deadline = Date.now() + msg.timeoutMs;
-  const context = { ...msg.context, callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()), done() {}, succeed() {}, fail() {} };
+  const context = {
+    ...msg.context,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done() {},
+    succeed() {},
+    fail() {},
+  };
   try {
     const result = await mod[name](msg.event, context);
     process.send({ type: 'result', id: msg.id, result: result === undefined ? null : result });
   } catch (e) {
-    process.send({ type: 'error', id: msg.id, error: { name: e && e.name, message: e && e.message, stack: e && e.stack } });
+    const error = { name: e && e.name, message: e && e.message, stack: e && e.stack };
+    process.send({ type: 'error', id: msg.id, error });
   }
 });
 `;
@@ -174,7 +182,10 @@ export class LambdaContainer {
   async invoke(event: unknown, requestId = randomUUID()): Promise<InvokeResult> {
     await this.initMs;
     if (this.exited) return { ok: false, error: { name: 'Runtime.ExitError', message: 'the container has exited' } };
-    const traceId = `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=1`;
+    const traceId =
+      `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-` +
+      `${randomBytes(12).toString('hex')};Parent=` +
+      `${randomBytes(8).toString('hex')};Sampled=1`;
     const context = {
       functionName: this.fn.name,
       functionVersion: '$LATEST',

@@ -20,7 +20,8 @@ export const ISSUER = `https://cognito-idp.${SIM_REGION}.amazonaws.com/${SIM_REG
 export const CLIENT_ID = 'sim-dashboard-client';
 /** Cognito issues resource-server scopes as `<identifier>/<name>`. */
 export const SCOPE_PREFIX = 'device-manager/';
-export const CA_AUTH_SECRET_ARN = `arn:aws:secretsmanager:${SIM_REGION}:${SIM_ACCOUNT}:secret:device-manager/ca-auth-AbCdEf`;
+export const CA_AUTH_SECRET_ARN =
+  `arn:aws:secretsmanager:${SIM_REGION}:` + `${SIM_ACCOUNT}:secret:device-manager/ca-auth-AbCdEf`;
 
 /** True when this tree's settings know `auth.scopePrefix` (Cognito-style scopes). */
 function scopePrefixSupported(): boolean {

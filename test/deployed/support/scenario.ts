@@ -400,18 +400,22 @@ export function simulateProfile(name: ProfileName): void {
     expect(describeDenials(w)).toEqual([]);
   });
 
-  it('the sweeper, from its schedule, moves a device whose DMS policy changed past its renewal boundary to RENEWAL_PENDING', async () => {
-    const w = needWorld();
-    await policyChange(w);
-    const sweep = await w.schedule(w.fn('Sweep'));
-    expect(describeDenials(w)).toEqual([]);
-    expect(sweep.ok).toBe(true);
-    expect((await w.request('GET', '/v2/devices/sim-sweep')).body.status).toBe('RENEWAL_PENDING');
-    // The sweep back-fills the indexed keys: the metadata statistics answer.
-    if (isIndexed(w, 'model')) expect((await w.request('GET', '/v2/stats/metadata/model')).status).toBe(200);
-    await w.settle();
-    expect(describeFailures(w)).toEqual([]);
-  });
+  it(
+    'the sweeper, from its schedule, moves a device whose DMS ' +
+      'policy changed past its renewal boundary to RENEWAL_PENDING',
+    async () => {
+      const w = needWorld();
+      await policyChange(w);
+      const sweep = await w.schedule(w.fn('Sweep'));
+      expect(describeDenials(w)).toEqual([]);
+      expect(sweep.ok).toBe(true);
+      expect((await w.request('GET', '/v2/devices/sim-sweep')).body.status).toBe('RENEWAL_PENDING');
+      // The sweep back-fills the indexed keys: the metadata statistics answer.
+      if (isIndexed(w, 'model')) expect((await w.request('GET', '/v2/stats/metadata/model')).status).toBe(200);
+      await w.settle();
+      expect(describeFailures(w)).toEqual([]);
+    },
+  );
 
   it('made no AWS call its role does not allow, and no call the simulation does not know', () => {
     const w = needWorld();

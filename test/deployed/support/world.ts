@@ -7,8 +7,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { ensureTable } from '../../../local/create-table';
-import { type Engine, startEngine } from '../../../local/engine';
-import { type StreamFeed, startStreamFeed } from '../../../local/engine/stream-feed';
+import { type Engine, startEngine } from '@device-manager/local-engine';
+import { type StreamFeed, startStreamFeed } from '@device-manager/local-engine/stream-feed';
 import { type Invocation, SimEndpoint } from './endpoint';
 import { type InvokeResult, LambdaContainer } from './lambda-runtime';
 import { matchesPattern } from './patterns';
@@ -380,7 +380,9 @@ export class World {
     });
   }
 
-  /** Runs everything that follows from what happened so far: stream → publisher → bus → targets → queues, until quiet. */
+  /**
+   * Runs everything that follows from what happened so far: stream → publisher → bus → targets → queues, until quiet.
+   */
   async settle(): Promise<void> {
     for (let round = 0; round < 50; round++) {
       await this.feed?.drain();

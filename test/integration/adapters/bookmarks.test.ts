@@ -9,7 +9,7 @@ import { groupRepository } from '../../../functions/adapters/dynamodb/group-repo
 import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
 import { deviceService } from '../../../functions/app/devices';
 import { InvalidBookmarkError } from '../../../functions/domain/errors';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { freshTable, startTestEngine, testClock } from '../../support/dynamo';
 
 let engine: Engine;
@@ -23,31 +23,34 @@ afterAll(async () => {
 const KEY = 'a-key-the-attacker-knows';
 const forged = (query: unknown, position: string) => bookmarkCodec(KEY).encode(query, position);
 
-it('a forged events bookmark (any position but an event timestamp) is InvalidBookmarkError, never a failed query', async () => {
-  const table = await freshTable(engine);
-  const repository = deviceRepository({
-    client: table.documentClient,
-    tableName: table.tableName,
-    listShards: 2,
-    statsShards: 2,
-    bookmarks: bookmarkCodec(KEY),
-  });
-  const policies = policyRepository({
-    client: table.documentClient,
-    tableName: table.tableName,
-    bookmarks: bookmarkCodec(KEY),
-  });
-  const devices = deviceService({ devices: repository, policies, clock: testClock(), newId: randomUUID });
-  await devices.register({ id: 'd1', dms_id: 'm' });
-  for (const position of ['x'.repeat(2000), '', 'EVENT#', '2026-03-15T10:00:00.000Z\u0000', 'not a time']) {
-    await expect(devices.events('d1', 5, forged({ events: 'd1' }, position))).rejects.toThrow(InvalidBookmarkError);
-  }
-  // A genuine position still works.
-  await expect(devices.events('d1', 5, forged({ events: 'd1' }, '2026-03-15T10:00:00.000Z'))).resolves.toEqual({
-    next: '',
-    list: [],
-  });
-});
+it(
+  'a forged events bookmark (any position but an event timestamp) ' + 'is InvalidBookmarkError, never a failed query',
+  async () => {
+    const table = await freshTable(engine);
+    const repository = deviceRepository({
+      client: table.documentClient,
+      tableName: table.tableName,
+      listShards: 2,
+      statsShards: 2,
+      bookmarks: bookmarkCodec(KEY),
+    });
+    const policies = policyRepository({
+      client: table.documentClient,
+      tableName: table.tableName,
+      bookmarks: bookmarkCodec(KEY),
+    });
+    const devices = deviceService({ devices: repository, policies, clock: testClock(), newId: randomUUID });
+    await devices.register({ id: 'd1', dms_id: 'm' });
+    for (const position of ['x'.repeat(2000), '', 'EVENT#', '2026-03-15T10:00:00.000Z\u0000', 'not a time']) {
+      await expect(devices.events('d1', 5, forged({ events: 'd1' }, position))).rejects.toThrow(InvalidBookmarkError);
+    }
+    // A genuine position still works.
+    await expect(devices.events('d1', 5, forged({ events: 'd1' }, '2026-03-15T10:00:00.000Z'))).resolves.toEqual({
+      next: '',
+      list: [],
+    });
+  },
+);
 
 it('forged group and DMS list bookmarks are InvalidBookmarkError', async () => {
   const table = await freshTable(engine);

@@ -15,7 +15,7 @@ import { deviceTransaction } from '../../../functions/adapters/dynamodb/device-w
 import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import { DEVICE_STATUSES, type Device } from '../../../functions/domain/device';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { certificate } from '../../support/certificates';
 import { freshTable, startCounters, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
 

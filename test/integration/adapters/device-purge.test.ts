@@ -21,7 +21,7 @@ import {
 } from '../../../functions/domain/errors';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import { IDENTITY_SLOT } from '../../../functions/domain/slots';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { certificate } from '../../support/certificates';
 import { settledCounters, freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
 
@@ -72,49 +72,54 @@ async function outboxTypes(table: TestTable) {
     );
 }
 
-it('deletes the device, its entries and its count; keeps events and slot versions with a ttl; writes device.delete', async () => {
-  const table = await freshTable(engine);
-  const { devices, deletion, repository, clock } = setup(table);
-  const tags = Array.from({ length: 50 }, (_, i) => `tag-${i}`);
-  await devices.register({ id: 'gone', dms_id: 'dms-p', tags });
-  await devices.register({ id: 'stays', dms_id: 'dms-p', tags: ['tag-0'] });
-  const { pem } = await certificate({ notAfter: '2027-03-15T10:00:00Z' });
-  await devices.bind('gone', IDENTITY_SLOT, { type: 'x509', certificate: parseCertificate(pem) });
-  await devices.decommission('gone');
-  expect((await repository.stats([])).status_distribution.DECOMMISSIONED).toBe(1);
+it(
+  'deletes the device, its entries and its count; keeps events ' + 'and slot versions with a ttl; writes device.delete',
+  async () => {
+    const table = await freshTable(engine);
+    const { devices, deletion, repository, clock } = setup(table);
+    const tags = Array.from({ length: 50 }, (_, i) => `tag-${i}`);
+    await devices.register({ id: 'gone', dms_id: 'dms-p', tags });
+    await devices.register({ id: 'stays', dms_id: 'dms-p', tags: ['tag-0'] });
+    const { pem } = await certificate({ notAfter: '2027-03-15T10:00:00Z' });
+    await devices.bind('gone', IDENTITY_SLOT, { type: 'x509', certificate: parseCertificate(pem) });
+    await devices.decommission('gone');
+    expect((await repository.stats([])).status_distribution.DECOMMISSIONED).toBe(1);
 
-  const before = await itemsOf(table, deviceKey('gone').pk);
-  expect(before.filter((i) => String(i.sk).startsWith('ENTRY#')).length).toBe(52);
-  await deletion.remove('gone');
+    const before = await itemsOf(table, deviceKey('gone').pk);
+    expect(before.filter((i) => String(i.sk).startsWith('ENTRY#')).length).toBe(52);
+    await deletion.remove('gone');
 
-  const after = await itemsOf(table, deviceKey('gone').pk);
-  expect(after.map((i) => String(i.sk).split('#')[0]).sort()).toEqual(
-    before
-      .map((i) => String(i.sk).split('#')[0])
-      .filter((p) => p === 'EVENT' || p === 'SLOT')
-      .sort(),
-  );
-  const ttl = Math.floor(clock.now().getTime() / 1000) + PURGE_RETENTION_DAYS * 86_400;
-  expect(after.every((i) => i.ttl === ttl)).toBe(true);
-  expect(await repository.get('gone')).toBeUndefined();
-  const stats = await repository.stats([]);
-  expect(stats).toMatchObject({ total: 1, status_distribution: { DECOMMISSIONED: 0, NO_IDENTITY: 1 } });
-  expect((await repository.stats([{ kind: 'string', field: 'dms_owner', op: 'eq', values: ['dms-p'] }])).total).toBe(1);
-  const listed = await repository.list({
-    filters: [{ kind: 'tags', field: 'tags', op: 'ct', value: 'tag-0' }],
-    sortBy: 'id',
-    sortMode: 'asc',
-    pageSize: 10,
-  });
-  expect(listed.list.map((d) => d.id)).toEqual(['stays']);
-  const deleted = (await outboxTypes(table)).filter((e) => e.type === 'device.delete');
-  expect(deleted).toEqual([
-    expect.objectContaining({
-      subject: 'device/gone',
-      data: expect.objectContaining({ id: 'gone', status: 'DECOMMISSIONED' }),
-    }),
-  ]);
-});
+    const after = await itemsOf(table, deviceKey('gone').pk);
+    expect(after.map((i) => String(i.sk).split('#')[0]).sort()).toEqual(
+      before
+        .map((i) => String(i.sk).split('#')[0])
+        .filter((p) => p === 'EVENT' || p === 'SLOT')
+        .sort(),
+    );
+    const ttl = Math.floor(clock.now().getTime() / 1000) + PURGE_RETENTION_DAYS * 86_400;
+    expect(after.every((i) => i.ttl === ttl)).toBe(true);
+    expect(await repository.get('gone')).toBeUndefined();
+    const stats = await repository.stats([]);
+    expect(stats).toMatchObject({ total: 1, status_distribution: { DECOMMISSIONED: 0, NO_IDENTITY: 1 } });
+    expect((await repository.stats([{ kind: 'string', field: 'dms_owner', op: 'eq', values: ['dms-p'] }])).total).toBe(
+      1,
+    );
+    const listed = await repository.list({
+      filters: [{ kind: 'tags', field: 'tags', op: 'ct', value: 'tag-0' }],
+      sortBy: 'id',
+      sortMode: 'asc',
+      pageSize: 10,
+    });
+    expect(listed.list.map((d) => d.id)).toEqual(['stays']);
+    const deleted = (await outboxTypes(table)).filter((e) => e.type === 'device.delete');
+    expect(deleted).toEqual([
+      expect.objectContaining({
+        subject: 'device/gone',
+        data: expect.objectContaining({ id: 'gone', status: 'DECOMMISSIONED' }),
+      }),
+    ]);
+  },
+);
 
 it('refuses a device that is not decommissioned (422 class) and an unknown one, changing nothing', async () => {
   const table = await freshTable(engine);

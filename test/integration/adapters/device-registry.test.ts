@@ -18,7 +18,7 @@ import {
 import { compileCriterion, matchesAll, splitFilterParam, type Filter } from '../../../functions/domain/filters';
 import { MERGE_PATCH } from '../../../functions/domain/patch';
 import type { DeviceListQuery, SortField, SortMode } from '../../../functions/domain/query';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { settledCounters, freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
 
 let engine: Engine;

@@ -28,7 +28,7 @@ import {
 import { compileCriterion, matchesAll, splitFilterParam, type Filter } from '../../../functions/domain/filters';
 import type { Criterion, DeviceGroup } from '../../../functions/domain/groups';
 import type { DeviceListQuery } from '../../../functions/domain/query';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { settledCounters, freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
 
 let engine: Engine;
@@ -154,27 +154,32 @@ describe('create, read, list', () => {
     expect(hierarchy).toMatchObject({ version: 1 });
   });
 
-  it('refuses a duplicate id, a duplicate name in any case, a missing parent and invalid criteria; changes nothing', async () => {
-    const { groups } = setup(table);
-    const before = await scanAll(table);
-    await expect(groups.create({ id: 'prod', name: 'Other', criteria: [] })).rejects.toThrow(GroupAlreadyExistsError);
-    await expect(groups.create({ id: 'prod2', name: 'PRODUCTION', criteria: [] })).rejects.toThrow(GroupNameTakenError);
-    await expect(groups.create({ id: 'prod3', name: 'Orphan', parent_id: 'nope', criteria: [] })).rejects.toThrow(
-      ParentGroupNotFoundError,
-    );
-    await expect(
-      groups.create({ id: 'prod4', name: 'Bad', criteria: [c('tags', 'ct', 'x'), c('tags', 'eq', 'x')] }),
-    ).rejects.toThrow(
-      expect.objectContaining({
-        details: [{ field: 'criteria[1]', problem: "unknown operator 'eq' for field 'tags'" }],
-      }),
-    );
-    await expect(groups.create({ id: 'prod', name: 'Other', parent_id: 'prod', criteria: [] })).rejects.toThrow(
-      GroupAlreadyExistsError,
-    );
-    expect(await scanAll(table)).toEqual(before);
-    await expect(groups.get('prod2')).rejects.toThrow(GroupNotFoundError);
-  });
+  it(
+    'refuses a duplicate id, a duplicate name in any case, a missing ' + 'parent and invalid criteria; changes nothing',
+    async () => {
+      const { groups } = setup(table);
+      const before = await scanAll(table);
+      await expect(groups.create({ id: 'prod', name: 'Other', criteria: [] })).rejects.toThrow(GroupAlreadyExistsError);
+      await expect(groups.create({ id: 'prod2', name: 'PRODUCTION', criteria: [] })).rejects.toThrow(
+        GroupNameTakenError,
+      );
+      await expect(groups.create({ id: 'prod3', name: 'Orphan', parent_id: 'nope', criteria: [] })).rejects.toThrow(
+        ParentGroupNotFoundError,
+      );
+      await expect(
+        groups.create({ id: 'prod4', name: 'Bad', criteria: [c('tags', 'ct', 'x'), c('tags', 'eq', 'x')] }),
+      ).rejects.toThrow(
+        expect.objectContaining({
+          details: [{ field: 'criteria[1]', problem: "unknown operator 'eq' for field 'tags'" }],
+        }),
+      );
+      await expect(groups.create({ id: 'prod', name: 'Other', parent_id: 'prod', criteria: [] })).rejects.toThrow(
+        GroupAlreadyExistsError,
+      );
+      expect(await scanAll(table)).toEqual(before);
+      await expect(groups.get('prod2')).rejects.toThrow(GroupNotFoundError);
+    },
+  );
 
   it('lists every group by id with inherited criteria, page by page', async () => {
     const { groups } = setup(table);
@@ -206,53 +211,58 @@ describe('replace and the hierarchy', () => {
     table = await freshTable(engine);
   });
 
-  it('replaces with a new version and an update event; a rename frees the old name; a no-op writes nothing', async () => {
-    const { groups, clock } = setup(table);
-    await groups.create({ id: 'root', name: 'Root', criteria: [] });
-    const g = await groups.create({ id: 'g', name: 'Old name', parent_id: 'root', criteria: [c('tags', 'ct', 'x')] });
-    clock.advance(1000);
-    const next = await groups.replace(
-      'g',
-      { name: 'New name', description: 'd', parent_id: 'root', criteria: [c('tags', 'ct', 'y')] },
-      1,
-    );
-    expect(next).toMatchObject({
-      name: 'New name',
-      description: 'd',
-      criteria: [c('tags', 'ct', 'y')],
-      version: 2,
-      created_at: g.created_at,
-      updated_at: '2026-03-15T10:00:01.000Z',
-    });
-    const update = (await outboxOf(table)).find((e) => e.type === 'device-group.update');
-    expect(update?.data).toEqual({ previous: g, updated: next });
-    // The old name is free again; the new one is taken, in any case.
-    await groups.create({ id: 'other', name: 'old NAME', criteria: [] });
-    await expect(groups.create({ id: 'other2', name: 'NEW NAME', criteria: [] })).rejects.toThrow(GroupNameTakenError);
-    await expect(groups.replace('other', { name: 'new name', criteria: [] })).rejects.toThrow(GroupNameTakenError);
-    // Same content: unchanged, no event, no version.
-    const before = await scanAll(table);
-    expect(
-      await groups.replace('g', {
+  it(
+    'replaces with a new version and an update event; a rename ' + 'frees the old name; a no-op writes nothing',
+    async () => {
+      const { groups, clock } = setup(table);
+      await groups.create({ id: 'root', name: 'Root', criteria: [] });
+      const g = await groups.create({ id: 'g', name: 'Old name', parent_id: 'root', criteria: [c('tags', 'ct', 'x')] });
+      clock.advance(1000);
+      const next = await groups.replace(
+        'g',
+        { name: 'New name', description: 'd', parent_id: 'root', criteria: [c('tags', 'ct', 'y')] },
+        1,
+      );
+      expect(next).toMatchObject({
         name: 'New name',
         description: 'd',
-        parent_id: 'root',
         criteria: [c('tags', 'ct', 'y')],
-      }),
-    ).toEqual(next);
-    expect(await scanAll(table)).toEqual(before);
-    // A case-only rename keeps the reservation.
-    expect(
-      (
+        version: 2,
+        created_at: g.created_at,
+        updated_at: '2026-03-15T10:00:01.000Z',
+      });
+      const update = (await outboxOf(table)).find((e) => e.type === 'device-group.update');
+      expect(update?.data).toEqual({ previous: g, updated: next });
+      // The old name is free again; the new one is taken, in any case.
+      await groups.create({ id: 'other', name: 'old NAME', criteria: [] });
+      await expect(groups.create({ id: 'other2', name: 'NEW NAME', criteria: [] })).rejects.toThrow(
+        GroupNameTakenError,
+      );
+      await expect(groups.replace('other', { name: 'new name', criteria: [] })).rejects.toThrow(GroupNameTakenError);
+      // Same content: unchanged, no event, no version.
+      const before = await scanAll(table);
+      expect(
         await groups.replace('g', {
-          name: 'NEW NAME',
+          name: 'New name',
           description: 'd',
           parent_id: 'root',
           criteria: [c('tags', 'ct', 'y')],
-        })
-      ).version,
-    ).toBe(3);
-  });
+        }),
+      ).toEqual(next);
+      expect(await scanAll(table)).toEqual(before);
+      // A case-only rename keeps the reservation.
+      expect(
+        (
+          await groups.replace('g', {
+            name: 'NEW NAME',
+            description: 'd',
+            parent_id: 'root',
+            criteria: [c('tags', 'ct', 'y')],
+          })
+        ).version,
+      ).toBe(3);
+    },
+  );
 
   it('412 on a stale If-Match, and nothing changes', async () => {
     const { groups } = setup(table);
@@ -333,44 +343,47 @@ describe('delete', () => {
     table = await freshTable(engine);
   });
 
-  it('409 with children; cascade deletes the subtree in several transactions, one event per group, names freed', async () => {
-    const { groups, groupRepo } = setup(table, { maxDepth: 10, deleteChunk: 2 });
-    await groups.create({ id: 'keep', name: 'Keep', criteria: [] });
-    await groups.create({ id: 'top', name: 'Top', criteria: [] });
-    await groups.create({ id: 'm1', name: 'M1', parent_id: 'top', criteria: [] });
-    await groups.create({ id: 'm2', name: 'M2', parent_id: 'top', criteria: [] });
-    await groups.create({ id: 'leaf', name: 'Leaf', parent_id: 'm1', criteria: [c('tags', 'ct', 'x')] });
-    await groups.create({ id: 'keep-child', name: 'Keep child', parent_id: 'keep', criteria: [] });
+  it(
+    '409 with children; cascade deletes the subtree in several ' + 'transactions, one event per group, names freed',
+    async () => {
+      const { groups, groupRepo } = setup(table, { maxDepth: 10, deleteChunk: 2 });
+      await groups.create({ id: 'keep', name: 'Keep', criteria: [] });
+      await groups.create({ id: 'top', name: 'Top', criteria: [] });
+      await groups.create({ id: 'm1', name: 'M1', parent_id: 'top', criteria: [] });
+      await groups.create({ id: 'm2', name: 'M2', parent_id: 'top', criteria: [] });
+      await groups.create({ id: 'leaf', name: 'Leaf', parent_id: 'm1', criteria: [c('tags', 'ct', 'x')] });
+      await groups.create({ id: 'keep-child', name: 'Keep child', parent_id: 'keep', criteria: [] });
 
-    const before = await scanAll(table);
-    await expect(groups.remove('top')).rejects.toThrow(
-      expect.objectContaining({ code: 'GROUP_HAS_CHILDREN', children: 2 }),
-    );
-    await expect(groups.remove('top', { cascade: false })).rejects.toThrow(GroupHasChildrenError);
-    expect(await scanAll(table)).toEqual(before);
+      const before = await scanAll(table);
+      await expect(groups.remove('top')).rejects.toThrow(
+        expect.objectContaining({ code: 'GROUP_HAS_CHILDREN', children: 2 }),
+      );
+      await expect(groups.remove('top', { cascade: false })).rejects.toThrow(GroupHasChildrenError);
+      expect(await scanAll(table)).toEqual(before);
 
-    await groups.remove('top', { cascade: true });
-    const left = (await groupRepo.snapshot()).groups.map((g) => g.id).sort();
-    expect(left).toEqual(['keep', 'keep-child']);
-    const deletes = (await outboxOf(table)).filter((e) => e.type === 'device-group.delete');
-    expect(deletes.map((e) => e.subject).sort()).toEqual([
-      'device-group/leaf',
-      'device-group/m1',
-      'device-group/m2',
-      'device-group/top',
-    ]);
-    expect(deletes.find((e) => e.subject === 'device-group/leaf')?.data).toMatchObject({
-      id: 'leaf',
-      parent_id: 'm1',
-      criteria: [c('tags', 'ct', 'x')],
-    });
-    expect((await scanAll(table)).filter((i) => i.kind === 'group-name')).toHaveLength(2);
-    await groups.create({ id: 'top', name: 'TOP', criteria: [] }); // id and name free again
-    await expect(groups.remove('nope')).rejects.toThrow(GroupNotFoundError);
-    await groups.remove('keep-child');
-    await groups.remove('keep', { ifMatch: 1 });
-    expect((await groupRepo.snapshot()).groups.map((g) => g.id)).toEqual(['top']);
-  });
+      await groups.remove('top', { cascade: true });
+      const left = (await groupRepo.snapshot()).groups.map((g) => g.id).sort();
+      expect(left).toEqual(['keep', 'keep-child']);
+      const deletes = (await outboxOf(table)).filter((e) => e.type === 'device-group.delete');
+      expect(deletes.map((e) => e.subject).sort()).toEqual([
+        'device-group/leaf',
+        'device-group/m1',
+        'device-group/m2',
+        'device-group/top',
+      ]);
+      expect(deletes.find((e) => e.subject === 'device-group/leaf')?.data).toMatchObject({
+        id: 'leaf',
+        parent_id: 'm1',
+        criteria: [c('tags', 'ct', 'x')],
+      });
+      expect((await scanAll(table)).filter((i) => i.kind === 'group-name')).toHaveLength(2);
+      await groups.create({ id: 'top', name: 'TOP', criteria: [] }); // id and name free again
+      await expect(groups.remove('nope')).rejects.toThrow(GroupNotFoundError);
+      await groups.remove('keep-child');
+      await groups.remove('keep', { ifMatch: 1 });
+      expect((await groupRepo.snapshot()).groups.map((g) => g.id)).toEqual(['top']);
+    },
+  );
 });
 
 describe('members and statistics', () => {
@@ -462,43 +475,50 @@ describe('members and statistics', () => {
     await expect(async () => ctx.devices.stats([f('status[eq]ACTIVE')])).rejects.toThrow(ValidationError);
   });
 
-  it('statsOfMatching equals a brute-force count for status filters with and without an indexed entry point', async () => {
-    const cases: Filter[][] = [
-      [f('status[eq]NO_IDENTITY')],
-      [f('status[ne]NO_IDENTITY'), f('dms_owner[eq]dms-x')],
-      [f('status[in]NO_IDENTITY,DECOMMISSIONED'), f('tags[ct]five')],
-      [f('status[eq]DECOMMISSIONED'), f('metadata.n[lt]7')],
-      [f('status[in]ACTIVE'), f('metadata.n[ge]0')],
-    ];
-    for (const filters of cases) {
-      const members = expected(...filters);
-      const distribution = Object.fromEntries(
-        DEVICE_STATUSES.map((s) => [s, members.filter((d) => d.status === s).length]),
-      );
-      expect(await ctx.devices.statsOfMatching(filters)).toMatchObject({
-        total: members.length,
-        status_distribution: distribution,
-      });
-    }
-  });
+  it(
+    'statsOfMatching equals a brute-force count for status filters ' + 'with and without an indexed entry point',
+    async () => {
+      const cases: Filter[][] = [
+        [f('status[eq]NO_IDENTITY')],
+        [f('status[ne]NO_IDENTITY'), f('dms_owner[eq]dms-x')],
+        [f('status[in]NO_IDENTITY,DECOMMISSIONED'), f('tags[ct]five')],
+        [f('status[eq]DECOMMISSIONED'), f('metadata.n[lt]7')],
+        [f('status[in]ACTIVE'), f('metadata.n[ge]0')],
+      ];
+      for (const filters of cases) {
+        const members = expected(...filters);
+        const distribution = Object.fromEntries(
+          DEVICE_STATUSES.map((s) => [s, members.filter((d) => d.status === s).length]),
+        );
+        expect(await ctx.devices.statsOfMatching(filters)).toMatchObject({
+          total: members.length,
+          status_distribution: distribution,
+        });
+      }
+    },
+  );
 
-  it('reads the indexed entry point of the criteria, not the fleet; dms_owner + status stats read only counters', async () => {
-    const before = ctx.repository.itemsRead;
-    await ctx.groups.members('x-even-big', query([], 25));
-    const listed = ctx.repository.itemsRead - before;
-    // Entry point: tags[ct]even (the adapter prefers a tag to a DMS), 30 of the 60 devices: each read at most once
-    // from the tag's index partition and once from the table.
-    expect(listed).toBeLessThanOrEqual(2 * fleet.filter((d) => d.tags.includes('even')).length + 4);
-    expect(listed).toBeLessThan(2 * fleet.length); // the whole fleet would be every index item and every device
-    await ctx.groups.create({
-      id: 'x-live',
-      name: 'X live',
-      parent_id: 'x',
-      criteria: [c('status', 'in', 'NO_IDENTITY,ACTIVE')],
-    });
-    const start = ctx.repository.itemsRead;
-    const stats = await ctx.groups.stats('x-live');
-    expect(ctx.repository.itemsRead - start).toBeLessThanOrEqual(3 + 1); // the 3 counter shards of DMS#dms-x, the applier's state
-    expect(stats.total).toBe(expected(f('dms_owner[eq]dms-x'), f('status[in]NO_IDENTITY,ACTIVE')).length);
-  });
+  it(
+    'reads the indexed entry point of the criteria, not the fleet; ' + 'dms_owner + status stats read only counters',
+    async () => {
+      const before = ctx.repository.itemsRead;
+      await ctx.groups.members('x-even-big', query([], 25));
+      const listed = ctx.repository.itemsRead - before;
+      // Entry point: tags[ct]even (the adapter prefers a tag to a DMS), 30 of the 60 devices: each read at most once
+      // from the tag's index partition and once from the table.
+      expect(listed).toBeLessThanOrEqual(2 * fleet.filter((d) => d.tags.includes('even')).length + 4);
+      expect(listed).toBeLessThan(2 * fleet.length); // the whole fleet would be every index item and every device
+      await ctx.groups.create({
+        id: 'x-live',
+        name: 'X live',
+        parent_id: 'x',
+        criteria: [c('status', 'in', 'NO_IDENTITY,ACTIVE')],
+      });
+      const start = ctx.repository.itemsRead;
+      const stats = await ctx.groups.stats('x-live');
+      // The 3 counter shards of DMS#dms-x and the applier's state.
+      expect(ctx.repository.itemsRead - start).toBeLessThanOrEqual(3 + 1);
+      expect(stats.total).toBe(expected(f('dms_owner[eq]dms-x'), f('status[in]NO_IDENTITY,ACTIVE')).length);
+    },
+  );
 });

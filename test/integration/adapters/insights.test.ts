@@ -24,7 +24,7 @@ import {
 import { compileCriterion, matchesAll, splitFilterParam, type Filter } from '../../../functions/domain/filters';
 import { forecastEntries } from '../../../functions/domain/insights';
 import { MERGE_PATCH } from '../../../functions/domain/patch';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { certificate } from '../../support/certificates';
 import { freshTable, settledCounters, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
 
@@ -372,53 +372,56 @@ describe('items written before slim entries', () => {
 });
 
 describe('policy race', () => {
-  it('a bind computed with the old policy cannot commit after the policy change: it is recomputed with the new one', async () => {
-    const table = await freshTable(engine);
-    const stored = policyRepository({
-      client: table.documentClient,
-      tableName: table.tableName,
-      bookmarks: bookmarkCodec('k'),
-    });
-    // The bind pauses right after reading the policy, until the policy change and its re-evaluation are done.
-    let pause: Promise<void> | undefined;
-    let reachedPolicyRead!: () => void;
-    const policyRead = new Promise<void>((resolve) => (reachedPolicyRead = resolve));
-    const gated: PolicyRepository = {
-      ...stored,
-      async get(dms) {
-        const policy = await stored.get(dms);
-        if (pause) {
-          const wait = pause;
-          pause = undefined;
-          reachedPolicyRead();
-          await wait;
-        }
-        return policy;
-      },
-    };
-    const ctx = setup(table, { policies: gated });
-    const dms = policyService({ policies: stored, clock: ctx.clock, newId: randomUUID });
-    await ctx.service.register({ id: 'racer', dms_id: 'dms-r' });
-    // Expires in 40 days: ACTIVE under a 30d/7d policy, RENEWAL_PENDING under 50d/7d.
-    await dms.put('dms-r', { settings: { preventive_delta: '30d', critical_delta: '7d' } });
-    const pem = (await certificate({ notAfter: new Date(Date.parse('2026-03-15T10:00:00Z') + 40 * DAY) })).pem;
+  it(
+    'a bind computed with the old policy cannot commit after the ' + 'policy change: it is recomputed with the new one',
+    async () => {
+      const table = await freshTable(engine);
+      const stored = policyRepository({
+        client: table.documentClient,
+        tableName: table.tableName,
+        bookmarks: bookmarkCodec('k'),
+      });
+      // The bind pauses right after reading the policy, until the policy change and its re-evaluation are done.
+      let pause: Promise<void> | undefined;
+      let reachedPolicyRead!: () => void;
+      const policyRead = new Promise<void>((resolve) => (reachedPolicyRead = resolve));
+      const gated: PolicyRepository = {
+        ...stored,
+        async get(dms) {
+          const policy = await stored.get(dms);
+          if (pause) {
+            const wait = pause;
+            pause = undefined;
+            reachedPolicyRead();
+            await wait;
+          }
+          return policy;
+        },
+      };
+      const ctx = setup(table, { policies: gated });
+      const dms = policyService({ policies: stored, clock: ctx.clock, newId: randomUUID });
+      await ctx.service.register({ id: 'racer', dms_id: 'dms-r' });
+      // Expires in 40 days: ACTIVE under a 30d/7d policy, RENEWAL_PENDING under 50d/7d.
+      await dms.put('dms-r', { settings: { preventive_delta: '30d', critical_delta: '7d' } });
+      const pem = (await certificate({ notAfter: new Date(Date.parse('2026-03-15T10:00:00Z') + 40 * DAY) })).pem;
 
-    let release!: () => void;
-    pause = new Promise<void>((resolve) => (release = resolve));
-    // With If-Match: a moved policy is not the client's 412, the bind is recomputed on the same version.
-    const binding = ctx.service.bind('racer', 'identity', { type: 'x509', certificate: parseCertificate(pem) }, 1);
-    await policyRead; // the bind holds the 30d policy
-    await dms.put('dms-r', { settings: { preventive_delta: '50d', critical_delta: '7d' } });
-    const report = await sweep(
-      { devices: ctx.repository, policies: stored, service: ctx.service, clock: ctx.clock },
-      { deadline: Date.now() + 60_000 },
-    );
-    expect(report.reevaluated).toBe(1); // the walk passed the device before the bind committed
-    release();
-    const bound = await binding;
-    // Computed with the 30d policy the device would be ACTIVE for weeks; with 50d it is RENEWAL_PENDING now.
-    expect(bound.status).toBe('RENEWAL_PENDING');
-    expect((await ctx.service.get('racer')).status).toBe('RENEWAL_PENDING');
-    expect(await stored.jobs()).toEqual([]);
-  });
+      let release!: () => void;
+      pause = new Promise<void>((resolve) => (release = resolve));
+      // With If-Match: a moved policy is not the client's 412, the bind is recomputed on the same version.
+      const binding = ctx.service.bind('racer', 'identity', { type: 'x509', certificate: parseCertificate(pem) }, 1);
+      await policyRead; // the bind holds the 30d policy
+      await dms.put('dms-r', { settings: { preventive_delta: '50d', critical_delta: '7d' } });
+      const report = await sweep(
+        { devices: ctx.repository, policies: stored, service: ctx.service, clock: ctx.clock },
+        { deadline: Date.now() + 60_000 },
+      );
+      expect(report.reevaluated).toBe(1); // the walk passed the device before the bind committed
+      release();
+      const bound = await binding;
+      // Computed with the 30d policy the device would be ACTIVE for weeks; with 50d it is RENEWAL_PENDING now.
+      expect(bound.status).toBe('RENEWAL_PENDING');
+      expect((await ctx.service.get('racer')).status).toBe('RENEWAL_PENDING');
+      expect(await stored.jobs()).toEqual([]);
+    },
+  );
 });

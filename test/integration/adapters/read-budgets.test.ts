@@ -10,7 +10,7 @@ import { policyRepository } from '../../../functions/adapters/dynamodb/policy-re
 import { deviceService } from '../../../functions/app/devices';
 import { QueryTooBroadError } from '../../../functions/domain/errors';
 import { compileCriterion, splitFilterParam, type Filter } from '../../../functions/domain/filters';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
 import { bulkyMetadata } from '../../support/hostile';
 

@@ -14,7 +14,7 @@ import { policyRepository } from '../../../functions/adapters/dynamodb/policy-re
 import { parseCertificate } from '../../../functions/domain/certificate';
 import { DEVICE_STATUSES, type Device } from '../../../functions/domain/device';
 import { InvalidStateError, SlotNotFoundError } from '../../../functions/domain/errors';
-import type { Engine } from '../../../local/engine';
+import type { Engine } from '@device-manager/local-engine';
 import { certificate } from '../../support/certificates';
 import { settledCounters, freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
 

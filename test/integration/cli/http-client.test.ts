@@ -63,7 +63,7 @@ describe('CLI HTTP client', () => {
     const client = apiClient({
       api: base,
       concurrency: 1,
-      retry: { maxAttempts: 3, baseMs: 1, capMs: 1 },
+      retry: { attempts: 3, baseMs: 1, capMs: 1 },
       sleep: async () => undefined,
     });
     expect(await client.send('GET', '/v2/stats/devices')).toMatchObject({
@@ -81,7 +81,7 @@ describe('CLI HTTP client', () => {
     const client = apiClient({
       api: base,
       concurrency: 1,
-      retry: { maxAttempts: 3, baseMs: 1, capMs: 1 },
+      retry: { attempts: 3, baseMs: 1, capMs: 1 },
       sleep: async () => undefined,
     });
     const failure = client.send('GET', '/v2/stats/devices');

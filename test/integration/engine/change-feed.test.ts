@@ -9,7 +9,7 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { startEngine, type ChangeRecord } from '../../../local/engine';
+import { startEngine, type ChangeRecord } from '@device-manager/local-engine';
 import { clientFor, createTable, recordChanges, startHarness, type Harness } from './support';
 
 let h: Harness;
@@ -64,44 +64,49 @@ test('PutItem of a new item is an INSERT with the keys and the new image only', 
   expect(Number.isInteger(record!.approximateCreationDateTime)).toBe(true);
 });
 
-test('PutItem over an item, UpdateItem and DeleteItem are MODIFY, MODIFY and REMOVE with the right images', async () => {
-  await h.client.send(new PutItemCommand({ TableName: 'things', Item: { pk: S('p2'), sk: S('a'), n: N(1) } }));
-  const records = await changesDuring(async () => {
-    await h.client.send(
-      new PutItemCommand({ TableName: 'things', Item: { pk: S('p2'), sk: S('a'), n: N(2), extra: S('x') } }),
+test(
+  'PutItem over an item, UpdateItem and DeleteItem are MODIFY, ' + 'MODIFY and REMOVE with the right images',
+  async () => {
+    await h.client.send(new PutItemCommand({ TableName: 'things', Item: { pk: S('p2'), sk: S('a'), n: N(1) } }));
+    const records = await changesDuring(async () => {
+      await h.client.send(
+        new PutItemCommand({ TableName: 'things', Item: { pk: S('p2'), sk: S('a'), n: N(2), extra: S('x') } }),
+      );
+      await h.client.send(
+        new UpdateItemCommand({
+          TableName: 'things',
+          Key: { pk: S('p2'), sk: S('a') },
+          UpdateExpression: 'SET n = n + :one REMOVE extra',
+          ExpressionAttributeValues: { ':one': N(1) },
+        }),
+      );
+      await h.client.send(new DeleteItemCommand({ TableName: 'things', Key: { pk: S('p2'), sk: S('a') } }));
+    });
+    expect(records.map(({ eventName, keys, oldImage, newImage }) => ({ eventName, keys, oldImage, newImage }))).toEqual(
+      [
+        {
+          eventName: 'MODIFY',
+          keys: { pk: S('p2'), sk: S('a') },
+          oldImage: { pk: S('p2'), sk: S('a'), n: N(1) },
+          newImage: { pk: S('p2'), sk: S('a'), n: N(2), extra: S('x') },
+        },
+        {
+          eventName: 'MODIFY',
+          keys: { pk: S('p2'), sk: S('a') },
+          oldImage: { pk: S('p2'), sk: S('a'), n: N(2), extra: S('x') },
+          newImage: { pk: S('p2'), sk: S('a'), n: N(3) },
+        },
+        {
+          eventName: 'REMOVE',
+          keys: { pk: S('p2'), sk: S('a') },
+          oldImage: { pk: S('p2'), sk: S('a'), n: N(3) },
+          newImage: undefined,
+        },
+      ],
     );
-    await h.client.send(
-      new UpdateItemCommand({
-        TableName: 'things',
-        Key: { pk: S('p2'), sk: S('a') },
-        UpdateExpression: 'SET n = n + :one REMOVE extra',
-        ExpressionAttributeValues: { ':one': N(1) },
-      }),
-    );
-    await h.client.send(new DeleteItemCommand({ TableName: 'things', Key: { pk: S('p2'), sk: S('a') } }));
-  });
-  expect(records.map(({ eventName, keys, oldImage, newImage }) => ({ eventName, keys, oldImage, newImage }))).toEqual([
-    {
-      eventName: 'MODIFY',
-      keys: { pk: S('p2'), sk: S('a') },
-      oldImage: { pk: S('p2'), sk: S('a'), n: N(1) },
-      newImage: { pk: S('p2'), sk: S('a'), n: N(2), extra: S('x') },
-    },
-    {
-      eventName: 'MODIFY',
-      keys: { pk: S('p2'), sk: S('a') },
-      oldImage: { pk: S('p2'), sk: S('a'), n: N(2), extra: S('x') },
-      newImage: { pk: S('p2'), sk: S('a'), n: N(3) },
-    },
-    {
-      eventName: 'REMOVE',
-      keys: { pk: S('p2'), sk: S('a') },
-      oldImage: { pk: S('p2'), sk: S('a'), n: N(3) },
-      newImage: undefined,
-    },
-  ]);
-  expect(records[2]).not.toHaveProperty('newImage');
-});
+    expect(records[2]).not.toHaveProperty('newImage');
+  },
+);
 
 test('UpdateItem of a missing item is an INSERT', async () => {
   const records = await changesDuring(() =>
@@ -117,44 +122,47 @@ test('UpdateItem of a missing item is an INSERT', async () => {
   expect(records).toMatchObject([{ eventName: 'INSERT', newImage: { pk: S('p3'), sk: S('a'), n: N(1) } }]);
 });
 
-test('writes that change nothing yield no record: failed conditions, deleting a missing item, an identical Put', async () => {
-  await h.client.send(
-    new PutItemCommand({ TableName: 'things', Item: { pk: S('p4'), sk: S('a'), tags: { SS: ['x', 'y'] } } }),
-  );
-  const records = await changesDuring(async () => {
-    await expect(
-      h.client.send(
-        new PutItemCommand({
-          TableName: 'things',
-          Item: { pk: S('p4'), sk: S('a') },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ),
-    ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
-    await expect(
-      h.client.send(
-        new DeleteItemCommand({
+test(
+  'writes that change nothing yield no record: failed conditions, ' + 'deleting a missing item, an identical Put',
+  async () => {
+    await h.client.send(
+      new PutItemCommand({ TableName: 'things', Item: { pk: S('p4'), sk: S('a'), tags: { SS: ['x', 'y'] } } }),
+    );
+    const records = await changesDuring(async () => {
+      await expect(
+        h.client.send(
+          new PutItemCommand({
+            TableName: 'things',
+            Item: { pk: S('p4'), sk: S('a') },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        ),
+      ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+      await expect(
+        h.client.send(
+          new DeleteItemCommand({
+            TableName: 'things',
+            Key: { pk: S('p4'), sk: S('a') },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        ),
+      ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+      await h.client.send(new DeleteItemCommand({ TableName: 'things', Key: { pk: S('missing'), sk: S('a') } }));
+      // Same data (a set in another order is the same set): DynamoDB Streams writes no record.
+      await h.client.send(
+        new PutItemCommand({ TableName: 'things', Item: { pk: S('p4'), sk: S('a'), tags: { SS: ['y', 'x'] } } }),
+      );
+      await h.client.send(
+        new UpdateItemCommand({
           TableName: 'things',
           Key: { pk: S('p4'), sk: S('a') },
-          ConditionExpression: 'attribute_not_exists(pk)',
+          UpdateExpression: 'SET tags = tags',
         }),
-      ),
-    ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
-    await h.client.send(new DeleteItemCommand({ TableName: 'things', Key: { pk: S('missing'), sk: S('a') } }));
-    // Same data (a set in another order is the same set): DynamoDB Streams writes no record.
-    await h.client.send(
-      new PutItemCommand({ TableName: 'things', Item: { pk: S('p4'), sk: S('a'), tags: { SS: ['y', 'x'] } } }),
-    );
-    await h.client.send(
-      new UpdateItemCommand({
-        TableName: 'things',
-        Key: { pk: S('p4'), sk: S('a') },
-        UpdateExpression: 'SET tags = tags',
-      }),
-    );
-  });
-  expect(records).toEqual([]);
-});
+      );
+    });
+    expect(records).toEqual([]);
+  },
+);
 
 test('the engine option emitUnchangedWrites emits MODIFY for an identical Put', async () => {
   const engine = await startEngine({ emitUnchangedWrites: true });
@@ -192,47 +200,51 @@ test('BatchWriteItem yields one record per item written, across tables', async (
   ]);
 });
 
-test('TransactWriteItems yields one record per item written (not per ConditionCheck), in request order, in one delivery', async () => {
-  await h.client.send(new PutItemCommand({ TableName: 'things', Item: { pk: S('tx'), sk: S('old'), n: N(1) } }));
-  await h.client.send(new PutItemCommand({ TableName: 'others', Item: { id: S('tx-check') } }));
-  const changes = recordChanges(h.engine);
-  await h.client.send(
-    new TransactWriteItemsCommand({
-      TransactItems: [
-        {
-          Update: {
-            TableName: 'things',
-            Key: { pk: S('tx'), sk: S('old') },
-            UpdateExpression: 'SET n = :two',
-            ExpressionAttributeValues: { ':two': N(2) },
+test(
+  'TransactWriteItems yields one record per item written (not ' +
+    'per ConditionCheck), in request order, in one delivery',
+  async () => {
+    await h.client.send(new PutItemCommand({ TableName: 'things', Item: { pk: S('tx'), sk: S('old'), n: N(1) } }));
+    await h.client.send(new PutItemCommand({ TableName: 'others', Item: { id: S('tx-check') } }));
+    const changes = recordChanges(h.engine);
+    await h.client.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: 'things',
+              Key: { pk: S('tx'), sk: S('old') },
+              UpdateExpression: 'SET n = :two',
+              ExpressionAttributeValues: { ':two': N(2) },
+            },
           },
-        },
-        {
-          ConditionCheck: {
-            TableName: 'others',
-            Key: { id: S('tx-check') },
-            ConditionExpression: 'attribute_exists(id)',
+          {
+            ConditionCheck: {
+              TableName: 'others',
+              Key: { id: S('tx-check') },
+              ConditionExpression: 'attribute_exists(id)',
+            },
           },
-        },
-        { Put: { TableName: 'things', Item: { pk: S('tx'), sk: S('new'), color: S('blue') } } },
-        { Delete: { TableName: 'others', Key: { id: S('tx-check-2') } } }, // missing: nothing written
-      ],
-    }),
-  );
-  await h.client.send(
-    new TransactWriteItemsCommand({
-      TransactItems: [{ Delete: { TableName: 'things', Key: { pk: S('tx'), sk: S('old') } } }],
-    }),
-  );
-  changes.stop();
+          { Put: { TableName: 'things', Item: { pk: S('tx'), sk: S('new'), color: S('blue') } } },
+          { Delete: { TableName: 'others', Key: { id: S('tx-check-2') } } }, // missing: nothing written
+        ],
+      }),
+    );
+    await h.client.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [{ Delete: { TableName: 'things', Key: { pk: S('tx'), sk: S('old') } } }],
+      }),
+    );
+    changes.stop();
 
-  expect(changes.batches.map((batch) => batch.map((r) => `${r.eventName} ${r.keys.sk?.S}`))).toEqual([
-    ['MODIFY old', 'INSERT new'],
-    ['REMOVE old'],
-  ]);
-  expect(changes.records[0]).toMatchObject({ oldImage: { n: N(1) }, newImage: { n: N(2) } });
-  expect(changes.records[2]).toMatchObject({ oldImage: { pk: S('tx'), sk: S('old'), n: N(2) } });
-});
+    expect(changes.batches.map((batch) => batch.map((r) => `${r.eventName} ${r.keys.sk?.S}`))).toEqual([
+      ['MODIFY old', 'INSERT new'],
+      ['REMOVE old'],
+    ]);
+    expect(changes.records[0]).toMatchObject({ oldImage: { n: N(1) }, newImage: { n: N(2) } });
+    expect(changes.records[2]).toMatchObject({ oldImage: { pk: S('tx'), sk: S('old'), n: N(2) } });
+  },
+);
 
 test('a cancelled transaction yields nothing', async () => {
   const records = await changesDuring(() =>
@@ -282,40 +294,43 @@ test('sequence numbers strictly increase, as numbers and as strings, across APIs
   expect(new Set(records.map((r) => r.eventID)).size).toBe(10);
 });
 
-test('concurrent writes to one item are recorded in commit order, each old image being the previous new image', async () => {
-  await h.client.send(new PutItemCommand({ TableName: 'things', Item: { pk: S('race'), sk: S('a'), n: N(0) } }));
-  const records = await changesDuring(() =>
-    Promise.all(
-      Array.from({ length: 40 }, (_, i) =>
-        i % 2
-          ? h.client.send(
-              new UpdateItemCommand({
-                TableName: 'things',
-                Key: { pk: S('race'), sk: S('a') },
-                UpdateExpression: 'ADD n :one',
-                ExpressionAttributeValues: { ':one': N(1) },
-              }),
-            )
-          : h.client.send(
-              new TransactWriteItemsCommand({
-                TransactItems: [
-                  {
-                    Update: {
-                      TableName: 'things',
-                      Key: { pk: S('race'), sk: S('a') },
-                      UpdateExpression: 'ADD n :one',
-                      ExpressionAttributeValues: { ':one': N(1) },
+test(
+  'concurrent writes to one item are recorded in commit order, ' + 'each old image being the previous new image',
+  async () => {
+    await h.client.send(new PutItemCommand({ TableName: 'things', Item: { pk: S('race'), sk: S('a'), n: N(0) } }));
+    const records = await changesDuring(() =>
+      Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          i % 2
+            ? h.client.send(
+                new UpdateItemCommand({
+                  TableName: 'things',
+                  Key: { pk: S('race'), sk: S('a') },
+                  UpdateExpression: 'ADD n :one',
+                  ExpressionAttributeValues: { ':one': N(1) },
+                }),
+              )
+            : h.client.send(
+                new TransactWriteItemsCommand({
+                  TransactItems: [
+                    {
+                      Update: {
+                        TableName: 'things',
+                        Key: { pk: S('race'), sk: S('a') },
+                        UpdateExpression: 'ADD n :one',
+                        ExpressionAttributeValues: { ':one': N(1) },
+                      },
                     },
-                  },
-                ],
-              }),
-            ),
+                  ],
+                }),
+              ),
+        ),
       ),
-    ),
-  );
-  expect(records.map((r) => Number(r.newImage?.n?.N))).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-  records.forEach((record, i) => expect(record.oldImage?.n).toEqual(N(i)));
-});
+    );
+    expect(records.map((r) => Number(r.newImage?.n?.N))).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    records.forEach((record, i) => expect(record.oldImage?.n).toEqual(N(i)));
+  },
+);
 
 test('listeners get copies, can unsubscribe, and a throwing listener does not fail the write', async () => {
   const errors = jest.spyOn(console, 'error').mockImplementation(() => undefined);

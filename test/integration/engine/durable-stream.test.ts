@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { startStreamFeed } from '../../../local/engine/stream-feed';
+import { startStreamFeed } from '@device-manager/local-engine/stream-feed';
 import { createTable, startHarness, type Harness } from './support';
 
 let dataDir: string;
@@ -36,39 +36,42 @@ function collector() {
   };
 }
 
-test('records of single-item writes and transactions are stored, per table, in sequence order, and survive a restart', async () => {
-  const dir = join(dataDir, 'stored');
-  let h = await startHarness({ dataDir: dir });
-  await createTable(h.client, 'things', { hash: 'pk' });
-  await createTable(h.client, 'others', { hash: 'pk' });
-  await put(h, 'a');
-  await put(h, 'x', 'others');
-  await h.client.send(
-    new TransactWriteItemsCommand({
-      TransactItems: [
-        { Put: { TableName: 'things', Item: { pk: S('b') } } },
-        { Put: { TableName: 'others', Item: { pk: S('y') } } },
-        { Put: { TableName: 'things', Item: { pk: S('c') } } },
-      ],
-    }),
-  );
-  const before = await h.engine.stream.read('things', undefined, 100);
-  expect(keysOf(before)).toEqual(['a', 'b', 'c']);
-  expect(keysOf(await h.engine.stream.read('others', undefined, 100))).toEqual(['x', 'y']);
-  expect(keysOf(await h.engine.stream.read('things', before[0]!.sequenceNumber, 1))).toEqual(['b']);
-  await h.close();
-
-  h = await startHarness({ dataDir: dir });
-  try {
-    expect(await h.engine.stream.read('things', undefined, 100)).toEqual(before);
-    await put(h, 'd');
-    const after = await h.engine.stream.read('things', undefined, 100);
-    expect(keysOf(after)).toEqual(['a', 'b', 'c', 'd']);
-    expect(after[3]!.sequenceNumber > before[2]!.sequenceNumber).toBe(true);
-  } finally {
+test(
+  'records of single-item writes and transactions are stored, ' + 'per table, in sequence order, and survive a restart',
+  async () => {
+    const dir = join(dataDir, 'stored');
+    let h = await startHarness({ dataDir: dir });
+    await createTable(h.client, 'things', { hash: 'pk' });
+    await createTable(h.client, 'others', { hash: 'pk' });
+    await put(h, 'a');
+    await put(h, 'x', 'others');
+    await h.client.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          { Put: { TableName: 'things', Item: { pk: S('b') } } },
+          { Put: { TableName: 'others', Item: { pk: S('y') } } },
+          { Put: { TableName: 'things', Item: { pk: S('c') } } },
+        ],
+      }),
+    );
+    const before = await h.engine.stream.read('things', undefined, 100);
+    expect(keysOf(before)).toEqual(['a', 'b', 'c']);
+    expect(keysOf(await h.engine.stream.read('others', undefined, 100))).toEqual(['x', 'y']);
+    expect(keysOf(await h.engine.stream.read('things', before[0]!.sequenceNumber, 1))).toEqual(['b']);
     await h.close();
-  }
-});
+
+    h = await startHarness({ dataDir: dir });
+    try {
+      expect(await h.engine.stream.read('things', undefined, 100)).toEqual(before);
+      await put(h, 'd');
+      const after = await h.engine.stream.read('things', undefined, 100);
+      expect(keysOf(after)).toEqual(['a', 'b', 'c', 'd']);
+      expect(after[3]!.sequenceNumber > before[2]!.sequenceNumber).toBe(true);
+    } finally {
+      await h.close();
+    }
+  },
+);
 
 test('records older than the retention period are trimmed', async () => {
   const h = await startHarness();
@@ -86,97 +89,103 @@ test('records older than the retention period are trimmed', async () => {
   }
 });
 
-test('a consumer resumes after its checkpoint after a restart, and gets what was written while it was away', async () => {
-  const dir = join(dataDir, 'consumer');
-  let h = await startHarness({ dataDir: dir });
-  await createTable(h.client, 'things', { hash: 'pk' });
-  await put(h, 'before-the-feed');
-  const first = collector();
-  let feed = startStreamFeed({ engine: h.engine, tableName: 'things', handler: first.handler, consumer: 'c1' });
-  await put(h, 'one');
-  await feed.drain();
-  await feed.stop();
-  await put(h, 'while-away');
-  await h.close();
-
-  h = await startHarness({ dataDir: dir });
-  try {
-    await put(h, 'after-restart');
-    const second = collector();
-    feed = startStreamFeed({ engine: h.engine, tableName: 'things', handler: second.handler, consumer: 'c1' });
-    await feed.drain();
-    await feed.stop();
-    // The first run of a consumer starts from the oldest kept record.
-    expect(first.delivered.map((r) => r.dynamodb?.Keys?.pk?.S)).toEqual(['before-the-feed', 'one']);
-    expect(second.delivered.map((r) => r.dynamodb?.Keys?.pk?.S)).toEqual(['while-away', 'after-restart']);
-    expect(await h.engine.stream.checkpoint('c1')).toBe(second.delivered.at(-1)?.dynamodb?.SequenceNumber);
-  } finally {
-    await h.close();
-  }
-});
-
-test('the checkpoint moves only past handled records: a batch that failed is delivered again, with the same ids', async () => {
-  const h = await startHarness();
-  try {
+test(
+  'a consumer resumes after its checkpoint after a restart, ' + 'and gets what was written while it was away',
+  async () => {
+    const dir = join(dataDir, 'consumer');
+    let h = await startHarness({ dataDir: dir });
     await createTable(h.client, 'things', { hash: 'pk' });
-    let failing = true;
-    const attempts: DynamoDBRecord[][] = [];
-    const handler = async (event: DynamoDBStreamEvent) => {
-      attempts.push(event.Records);
-      if (failing && event.Records.some((r) => r.dynamodb?.Keys?.pk?.S === 'poison')) {
-        return {
-          batchItemFailures: [
-            {
-              itemIdentifier: event.Records.find((r) => r.dynamodb?.Keys?.pk?.S === 'poison')!.dynamodb!
-                .SequenceNumber!,
-            },
-          ],
-        };
-      }
-      return undefined;
-    };
-    // Retries without end while failing: stop the feed in between, as a crash would.
-    const feed = startStreamFeed({
-      engine: h.engine,
-      tableName: 'things',
-      handler,
-      consumer: 'c2',
-      batchSize: 10,
-      maxRetries: 1_000_000,
-    });
-    await put(h, 'fine');
+    await put(h, 'before-the-feed');
+    const first = collector();
+    let feed = startStreamFeed({ engine: h.engine, tableName: 'things', handler: first.handler, consumer: 'c1' });
+    await put(h, 'one');
     await feed.drain();
-    await put(h, 'poison');
-    await put(h, 'later');
-    while (attempts.filter((batch) => batch[0]?.dynamodb?.Keys?.pk?.S === 'poison').length < 3)
-      await new Promise((resolve) => setImmediate(resolve));
     await feed.stop();
-    const handled = await h.engine.stream.checkpoint('c2');
-    const fine = attempts[0]![0]!;
-    expect(handled).toBe(fine.dynamodb?.SequenceNumber);
-
-    failing = false;
-    const redelivered = collector();
-    const again = startStreamFeed({
-      engine: h.engine,
-      tableName: 'things',
-      handler: redelivered.handler,
-      consumer: 'c2',
-    });
-    await again.drain();
-    await again.stop();
-    const firstPoison = attempts.find((batch) => batch[0]?.dynamodb?.Keys?.pk?.S === 'poison')![0]!;
-    expect(redelivered.delivered.map((r) => r.dynamodb?.Keys?.pk?.S)).toEqual(['poison', 'later']);
-    expect(redelivered.delivered[0]).toEqual(
-      expect.objectContaining({
-        eventID: firstPoison.eventID,
-        dynamodb: expect.objectContaining({ SequenceNumber: firstPoison.dynamodb?.SequenceNumber }),
-      }),
-    );
-  } finally {
+    await put(h, 'while-away');
     await h.close();
-  }
-});
+
+    h = await startHarness({ dataDir: dir });
+    try {
+      await put(h, 'after-restart');
+      const second = collector();
+      feed = startStreamFeed({ engine: h.engine, tableName: 'things', handler: second.handler, consumer: 'c1' });
+      await feed.drain();
+      await feed.stop();
+      // The first run of a consumer starts from the oldest kept record.
+      expect(first.delivered.map((r) => r.dynamodb?.Keys?.pk?.S)).toEqual(['before-the-feed', 'one']);
+      expect(second.delivered.map((r) => r.dynamodb?.Keys?.pk?.S)).toEqual(['while-away', 'after-restart']);
+      expect(await h.engine.stream.checkpoint('c1')).toBe(second.delivered.at(-1)?.dynamodb?.SequenceNumber);
+    } finally {
+      await h.close();
+    }
+  },
+);
+
+test(
+  'the checkpoint moves only past handled records: a batch that ' + 'failed is delivered again, with the same ids',
+  async () => {
+    const h = await startHarness();
+    try {
+      await createTable(h.client, 'things', { hash: 'pk' });
+      let failing = true;
+      const attempts: DynamoDBRecord[][] = [];
+      const handler = async (event: DynamoDBStreamEvent) => {
+        attempts.push(event.Records);
+        if (failing && event.Records.some((r) => r.dynamodb?.Keys?.pk?.S === 'poison')) {
+          return {
+            batchItemFailures: [
+              {
+                itemIdentifier: event.Records.find((r) => r.dynamodb?.Keys?.pk?.S === 'poison')!.dynamodb!
+                  .SequenceNumber!,
+              },
+            ],
+          };
+        }
+        return undefined;
+      };
+      // Retries without end while failing: stop the feed in between, as a crash would.
+      const feed = startStreamFeed({
+        engine: h.engine,
+        tableName: 'things',
+        handler,
+        consumer: 'c2',
+        batchSize: 10,
+        maxRetries: 1_000_000,
+      });
+      await put(h, 'fine');
+      await feed.drain();
+      await put(h, 'poison');
+      await put(h, 'later');
+      while (attempts.filter((batch) => batch[0]?.dynamodb?.Keys?.pk?.S === 'poison').length < 3)
+        await new Promise((resolve) => setImmediate(resolve));
+      await feed.stop();
+      const handled = await h.engine.stream.checkpoint('c2');
+      const fine = attempts[0]![0]!;
+      expect(handled).toBe(fine.dynamodb?.SequenceNumber);
+
+      failing = false;
+      const redelivered = collector();
+      const again = startStreamFeed({
+        engine: h.engine,
+        tableName: 'things',
+        handler: redelivered.handler,
+        consumer: 'c2',
+      });
+      await again.drain();
+      await again.stop();
+      const firstPoison = attempts.find((batch) => batch[0]?.dynamodb?.Keys?.pk?.S === 'poison')![0]!;
+      expect(redelivered.delivered.map((r) => r.dynamodb?.Keys?.pk?.S)).toEqual(['poison', 'later']);
+      expect(redelivered.delivered[0]).toEqual(
+        expect.objectContaining({
+          eventID: firstPoison.eventID,
+          dynamodb: expect.objectContaining({ SequenceNumber: firstPoison.dynamodb?.SequenceNumber }),
+        }),
+      );
+    } finally {
+      await h.close();
+    }
+  },
+);
 
 test('under concurrent writes every record is delivered once, in sequence order, none passed over', async () => {
   const h = await startHarness();

@@ -10,7 +10,7 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { startEngine } from '../../../local/engine';
+import { startEngine } from '@device-manager/local-engine';
 import { createTable, queryIndex, startHarness, type Harness } from './support';
 
 const LAG = 60_000;
@@ -28,51 +28,59 @@ afterAll(async () => {
 const S = (value: string) => ({ S: value });
 const sites = async (site: string) => (await queryIndex(h.client, 'fleet', 'bySite', 'site', site)).map((i) => i.pk!.S);
 
-it('a new item is missing from the index right after the write and found once the lag has passed; a GetItem finds it at once', async () => {
-  await h.client.send(
-    new PutItemCommand({ TableName: 'fleet', Item: { pk: S('a'), site: S('lyon'), serial: S('01') } }),
-  );
-  expect(await sites('lyon')).toEqual([]);
-  expect((await h.client.send(new GetItemCommand({ TableName: 'fleet', Key: { pk: S('a') } }))).Item?.site).toEqual(
-    S('lyon'),
-  );
-  t += LAG - 1;
-  expect(await sites('lyon')).toEqual([]);
-  t += 1;
-  expect(await sites('lyon')).toEqual(['a']);
-});
+it(
+  'a new item is missing from the index right after the write ' +
+    'and found once the lag has passed; a GetItem finds it at ' +
+    'once',
+  async () => {
+    await h.client.send(
+      new PutItemCommand({ TableName: 'fleet', Item: { pk: S('a'), site: S('lyon'), serial: S('01') } }),
+    );
+    expect(await sites('lyon')).toEqual([]);
+    expect((await h.client.send(new GetItemCommand({ TableName: 'fleet', Key: { pk: S('a') } }))).Item?.site).toEqual(
+      S('lyon'),
+    );
+    t += LAG - 1;
+    expect(await sites('lyon')).toEqual([]);
+    t += 1;
+    expect(await sites('lyon')).toEqual(['a']);
+  },
+);
 
-it('transactions lag the same way; an update that keeps the index key does not hide an entry already visible', async () => {
-  await h.client.send(
-    new TransactWriteItemsCommand({
-      TransactItems: [{ Put: { TableName: 'fleet', Item: { pk: S('b'), site: S('nantes'), serial: S('02') } } }],
-    }),
-  );
-  expect(await sites('nantes')).toEqual([]);
-  t += LAG;
-  expect(await sites('nantes')).toEqual(['b']);
-  await h.client.send(
-    new UpdateItemCommand({
-      TableName: 'fleet',
-      Key: { pk: S('b') },
-      UpdateExpression: 'SET note = :n',
-      ExpressionAttributeValues: { ':n': S('x') },
-    }),
-  );
-  expect(await sites('nantes')).toEqual(['b']);
-  // Moving the item to another index key: the new entry lags.
-  await h.client.send(
-    new UpdateItemCommand({
-      TableName: 'fleet',
-      Key: { pk: S('b') },
-      UpdateExpression: 'SET site = :s',
-      ExpressionAttributeValues: { ':s': S('brest') },
-    }),
-  );
-  expect(await sites('brest')).toEqual([]);
-  t += LAG;
-  expect(await sites('brest')).toEqual(['b']);
-});
+it(
+  'transactions lag the same way; an update that keeps the index ' + 'key does not hide an entry already visible',
+  async () => {
+    await h.client.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [{ Put: { TableName: 'fleet', Item: { pk: S('b'), site: S('nantes'), serial: S('02') } } }],
+      }),
+    );
+    expect(await sites('nantes')).toEqual([]);
+    t += LAG;
+    expect(await sites('nantes')).toEqual(['b']);
+    await h.client.send(
+      new UpdateItemCommand({
+        TableName: 'fleet',
+        Key: { pk: S('b') },
+        UpdateExpression: 'SET note = :n',
+        ExpressionAttributeValues: { ':n': S('x') },
+      }),
+    );
+    expect(await sites('nantes')).toEqual(['b']);
+    // Moving the item to another index key: the new entry lags.
+    await h.client.send(
+      new UpdateItemCommand({
+        TableName: 'fleet',
+        Key: { pk: S('b') },
+        UpdateExpression: 'SET site = :s',
+        ExpressionAttributeValues: { ':s': S('brest') },
+      }),
+    );
+    expect(await sites('brest')).toEqual([]);
+    t += LAG;
+    expect(await sites('brest')).toEqual(['b']);
+  },
+);
 
 it('Limit and paging count only visible entries', async () => {
   for (const [pk, serial] of [

@@ -16,7 +16,7 @@ import {
   TransactionCanceledException,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
-import { startEngine, type Engine } from '../../../local/engine';
+import { startEngine, type Engine } from '@device-manager/local-engine';
 import { clientFor, createTable, queryIndex, scanAll } from './support';
 
 const S = (value: string) => ({ S: value });
@@ -161,64 +161,67 @@ test('a table is ACTIVE as soon as CreateTable answers, and gone as soon as Dele
   });
 });
 
-test('stop under load resolves while clients keep sending, and every write acknowledged before it survives a restart', async () => {
-  const dir = join(dataDir, 'under-load');
-  const engine = await startEngine({ dataDir: dir });
-  const client = clientFor(engine);
-  await createTable(client, 'load', { hash: 'pk' });
-  const acknowledged: string[] = [];
-  let running = true;
-  let stopped = false;
-  let inFlight = 0;
-  let warmedUp!: () => void;
-  const enoughAcknowledged = new Promise<void>((resolve) => (warmedUp = resolve));
-  // Busy keep-alive connections: the server must still close them once stopping.
-  const worker = async (w: number, refusedAfterStop: () => void) => {
-    for (let i = 0; running; i++) {
-      const pk = `w${w}-${i}`;
-      inFlight++;
-      try {
-        if (i % 3 === 0) {
-          await client.send(
-            new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: 'load', Item: { pk: S(pk) } } }] }),
-          );
-        } else {
-          await client.send(new PutItemCommand({ TableName: 'load', Item: { pk: S(pk) } }));
+test(
+  'stop under load resolves while clients keep sending, and ' + 'every write acknowledged before it survives a restart',
+  async () => {
+    const dir = join(dataDir, 'under-load');
+    const engine = await startEngine({ dataDir: dir });
+    const client = clientFor(engine);
+    await createTable(client, 'load', { hash: 'pk' });
+    const acknowledged: string[] = [];
+    let running = true;
+    let stopped = false;
+    let inFlight = 0;
+    let warmedUp!: () => void;
+    const enoughAcknowledged = new Promise<void>((resolve) => (warmedUp = resolve));
+    // Busy keep-alive connections: the server must still close them once stopping.
+    const worker = async (w: number, refusedAfterStop: () => void) => {
+      for (let i = 0; running; i++) {
+        const pk = `w${w}-${i}`;
+        inFlight++;
+        try {
+          if (i % 3 === 0) {
+            await client.send(
+              new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: 'load', Item: { pk: S(pk) } } }] }),
+            );
+          } else {
+            await client.send(new PutItemCommand({ TableName: 'load', Item: { pk: S(pk) } }));
+          }
+          acknowledged.push(pk);
+          if (acknowledged.length > 20) warmedUp();
+        } catch {
+          if (stopped) refusedAfterStop();
+          await new Promise((resolve) => setTimeout(resolve, 5)); // refused once stopping: fine
+        } finally {
+          inFlight--;
         }
-        acknowledged.push(pk);
-        if (acknowledged.length > 20) warmedUp();
-      } catch {
-        if (stopped) refusedAfterStop();
-        await new Promise((resolve) => setTimeout(resolve, 5)); // refused once stopping: fine
-      } finally {
-        inFlight--;
       }
-    }
-  };
-  const refusals: Promise<void>[] = [];
-  const workers = Array.from({ length: 4 }, (_, w) => {
-    let refused!: () => void;
-    refusals.push(new Promise<void>((resolve) => (refused = resolve)));
-    return worker(w, refused);
-  });
-  await enoughAcknowledged;
-  const inFlightAtStop = inFlight;
-  await engine.stop();
-  stopped = true;
-  // stop() was called with requests in flight and resolved without the clients letting go: they
-  // are still sending, and each one is now refused.
-  expect(inFlightAtStop).toBeGreaterThan(0);
-  await Promise.all(refusals);
-  running = false;
-  await Promise.all(workers);
-  client.destroy();
-  expect(acknowledged.length).toBeGreaterThan(10);
+    };
+    const refusals: Promise<void>[] = [];
+    const workers = Array.from({ length: 4 }, (_, w) => {
+      let refused!: () => void;
+      refusals.push(new Promise<void>((resolve) => (refused = resolve)));
+      return worker(w, refused);
+    });
+    await enoughAcknowledged;
+    const inFlightAtStop = inFlight;
+    await engine.stop();
+    stopped = true;
+    // stop() was called with requests in flight and resolved without the clients letting go: they
+    // are still sending, and each one is now refused.
+    expect(inFlightAtStop).toBeGreaterThan(0);
+    await Promise.all(refusals);
+    running = false;
+    await Promise.all(workers);
+    client.destroy();
+    expect(acknowledged.length).toBeGreaterThan(10);
 
-  await withEngine(await startEngine({ dataDir: dir }), async (again) => {
-    const stored = new Set((await scanAll(again, 'load')).map((item) => item.pk?.S));
-    expect(acknowledged.filter((pk) => !stored.has(pk))).toEqual([]);
-  });
-});
+    await withEngine(await startEngine({ dataDir: dir }), async (again) => {
+      const stored = new Set((await scanAll(again, 'load')).map((item) => item.pk?.S));
+      expect(acknowledged.filter((pk) => !stored.has(pk))).toEqual([]);
+    });
+  },
+);
 
 test('a port in use fails the start and releases the data folder', async () => {
   const dir = join(dataDir, 'port-in-use');

@@ -12,8 +12,8 @@ import {
   UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import type { WireItem } from '../../../local/engine/dynalite';
-import { itemSize as wireItemSize } from '../../../local/engine/limits';
+import type { WireItem } from '@device-manager/local-engine/dynalite';
+import { itemSize as wireItemSize } from '@device-manager/local-engine/limits';
 import { createTable, scanAll, startHarness, type Harness } from './support';
 
 let h: Harness;
@@ -119,51 +119,55 @@ describe('item size', () => {
     expect(await get('batch-ok')).toBeUndefined();
   });
 
-  test('a transaction Put over 400 KB is a ValidationException; an Update is cancelled with a ValidationError reason', async () => {
-    await expect(
-      h.client.send(
+  test(
+    'a transaction Put over 400 KB is a ValidationException; an ' + 'Update is cancelled with a ValidationError reason',
+    async () => {
+      await expect(
+        h.client.send(
+          new TransactWriteItemsCommand({
+            TransactItems: [{ Put: { TableName: 'items', Item: itemOfBytes('tx-put', MAX_ITEM + 1, 'é') } }],
+          }),
+        ),
+      ).rejects.toMatchObject({ name: 'ValidationException', message: PUT_TOO_LARGE });
+      await h.client.send(
         new TransactWriteItemsCommand({
-          TransactItems: [{ Put: { TableName: 'items', Item: itemOfBytes('tx-put', MAX_ITEM + 1, 'é') } }],
+          TransactItems: [{ Put: { TableName: 'items', Item: itemOfBytes('tx-at', MAX_ITEM, 'é') } }],
         }),
-      ),
-    ).rejects.toMatchObject({ name: 'ValidationException', message: PUT_TOO_LARGE });
-    await h.client.send(
-      new TransactWriteItemsCommand({
-        TransactItems: [{ Put: { TableName: 'items', Item: itemOfBytes('tx-at', MAX_ITEM, 'é') } }],
-      }),
-    );
-    expect(itemSize((await get('tx-at'))!)).toBe(MAX_ITEM);
+      );
+      expect(itemSize((await get('tx-at'))!)).toBe(MAX_ITEM);
 
-    const error = await h.client
-      .send(
-        new TransactWriteItemsCommand({
-          TransactItems: [
-            { Put: { TableName: 'items', Item: { pk: S('tx-bystander') } } },
-            {
-              Update: {
-                TableName: 'items',
-                Key: { pk: S('tx-at') },
-                UpdateExpression: 'SET q = :q',
-                ExpressionAttributeValues: { ':q': S('x') },
+      const error = await h.client
+        .send(
+          new TransactWriteItemsCommand({
+            TransactItems: [
+              { Put: { TableName: 'items', Item: { pk: S('tx-bystander') } } },
+              {
+                Update: {
+                  TableName: 'items',
+                  Key: { pk: S('tx-at') },
+                  UpdateExpression: 'SET q = :q',
+                  ExpressionAttributeValues: { ':q': S('x') },
+                },
               },
-            },
-          ],
-        }),
-      )
-      .catch((err: unknown) => err);
-    expect(error).toMatchObject({
-      name: 'TransactionCanceledException',
-      CancellationReasons: [{ Code: 'None' }, { Code: 'ValidationError', Message: UPDATE_TOO_LARGE }],
-    });
-    expect(await get('tx-bystander')).toBeUndefined();
-  });
+            ],
+          }),
+        )
+        .catch((err: unknown) => err);
+      expect(error).toMatchObject({
+        name: 'TransactionCanceledException',
+        CancellationReasons: [{ Code: 'None' }, { Code: 'ValidationError', Message: UPDATE_TOO_LARGE }],
+      });
+      expect(await get('tx-bystander')).toBeUndefined();
+    },
+  );
 });
 
 describe('key size', () => {
   const HASH_TOO_LARGE =
     'One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes';
   const RANGE_TOO_LARGE =
-    'One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes';
+    'One or more parameter values were invalid: Aggregated size ' +
+    'of all range keys has exceeded the size limit of 1024 bytes';
 
   test('a partition key may have 2,048 UTF-8 bytes, not more, on every write and read', async () => {
     await h.client.send(new PutItemCommand({ TableName: 'items', Item: { pk: S('é'.repeat(1024)) } }));

@@ -99,7 +99,8 @@ describe('conditional writes', () => {
           Key: { pk: 'c-3' },
           UpdateExpression: 'SET version = version + :one',
           ConditionExpression:
-            'version = :expected AND begins_with(#n, :prefix) AND size(#n) < :max AND attribute_type(tags, :ss) AND contains(tags, :a)',
+            'version = :expected AND begins_with(#n, :prefix) AND size(#n) ' +
+            '< :max AND attribute_type(tags, :ss) AND contains(tags, :a)',
           ExpressionAttributeNames: { '#n': 'name' },
           ExpressionAttributeValues: {
             ':one': 1,
@@ -271,7 +272,8 @@ describe('nested-attribute updates', () => {
         TableName: 'fleet',
         Key: { pk: 'nested' },
         UpdateExpression:
-          'SET config.network.ssid = :ssid, config.network.channels[1] = :eleven, config.history = list_append(config.labels, :more), ' +
+          'SET config.network.ssid = :ssid, config.network.channels[1] ' +
+          '= :eleven, config.history = list_append(config.labels, :more), ' +
           'config.#fw = if_not_exists(config.#fw, :fw) ' +
           'REMOVE config.labels[0] ADD tags :z DELETE zones :x',
         ExpressionAttributeNames: { '#fw': 'firmware' },

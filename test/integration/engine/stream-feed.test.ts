@@ -9,7 +9,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { startStreamFeed, type StreamFeed, type StreamFeedOptions } from '../../../local/engine/stream-feed';
+import { startStreamFeed, type StreamFeed, type StreamFeedOptions } from '@device-manager/local-engine/stream-feed';
 import { createTable, startHarness, type Harness } from './support';
 
 let h: Harness;
@@ -221,29 +221,32 @@ test('after maxRetries the failed records are logged and dropped, and delivery g
   expect(logger.error.mock.calls[0]?.[0]).toMatch(/dropping 2 record\(s\) after 3 failed attempt\(s\)/);
 });
 
-test('drain resolves at once when nothing is pending, and only after delivery otherwise; stop ends delivery', async () => {
-  const delivered: string[] = [];
-  let release: () => void = () => undefined;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const stream = feed({
-    handler: async (event) => {
-      await gate;
-      delivered.push(...(keysOf(event.Records) as string[]));
-    },
-  });
-  await stream.drain();
-  await put('drain-1');
-  let drained = false;
-  const draining = stream.drain().then(() => (drained = true));
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  expect(drained).toBe(false);
-  release();
-  await draining;
-  expect(delivered).toEqual(['drain-1']);
+test(
+  'drain resolves at once when nothing is pending, and only ' + 'after delivery otherwise; stop ends delivery',
+  async () => {
+    const delivered: string[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const stream = feed({
+      handler: async (event) => {
+        await gate;
+        delivered.push(...(keysOf(event.Records) as string[]));
+      },
+    });
+    await stream.drain();
+    await put('drain-1');
+    let drained = false;
+    const draining = stream.drain().then(() => (drained = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(drained).toBe(false);
+    release();
+    await draining;
+    expect(delivered).toEqual(['drain-1']);
 
-  await stream.stop();
-  await put('after-stop');
-  await stream.drain();
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  expect(delivered).toEqual(['drain-1']);
-});
+    await stream.stop();
+    await put('after-stop');
+    await stream.drain();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(delivered).toEqual(['drain-1']);
+  },
+);

@@ -8,7 +8,7 @@ import {
   type GlobalSecondaryIndex,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { startEngine, type ChangeRecord, type Engine, type EngineOptions } from '../../../local/engine';
+import { startEngine, type ChangeRecord, type Engine, type EngineOptions } from '@device-manager/local-engine';
 
 export interface Harness {
   engine: Engine;

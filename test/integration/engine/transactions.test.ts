@@ -12,7 +12,7 @@ import {
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { GetCommand, TransactGetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { IdempotencyCache } from '../../../local/engine/transactions';
+import { IdempotencyCache } from '@device-manager/local-engine/transactions';
 import { bySize } from '../../support/tier';
 import { createTable, queryIndex, recordChanges, scanAll, startHarness, type Harness } from './support';
 
@@ -169,7 +169,9 @@ describe('TransactWriteItems', () => {
     expect(cancelled).toBeInstanceOf(TransactionCanceledException);
     expect(cancelled.name).toBe('TransactionCanceledException');
     expect(cancelled.message).toBe(
-      'Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed, None, ConditionalCheckFailed]',
+      'Transaction cancelled, please refer cancellation reasons ' +
+        'for specific reasons [None, ConditionalCheckFailed, None, ' +
+        'ConditionalCheckFailed]',
     );
     expect(cancelled.CancellationReasons).toEqual([
       { Code: 'None' },
@@ -442,83 +444,87 @@ describe('TransactWriteItems', () => {
   // Sizes: each increment is an HTTP round trip and a lock hand-over on one hot item; the soak tier runs 200 by 16.
   const INCREMENTS = bySize(64, 200);
   const CONTENDERS = bySize(8, 16);
-  test(`${INCREMENTS} increments by ${CONTENDERS} concurrent optimistic transactions (retrying cancellations) end at exactly ${INCREMENTS}`, async () => {
-    await h.client.send(new PutItemCommand({ TableName: 'counters', Item: { id: S('hot'), n: N(0) } }));
-    let remaining = INCREMENTS;
-    let cancellations = 0;
-    const worker = async (workerId: number) => {
-      // Optimistic concurrency: write `current + 1` on condition that the counter is still `current`;
-      // a cancellation returns the counter as it is now (ALL_OLD), to retry with.
-      let current = Number((await getItem('counters', { id: S('hot') }))?.n?.N);
-      while (remaining > 0) {
-        remaining--;
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await h.client.send(
-              new TransactWriteItemsCommand({
-                TransactItems: [
-                  {
-                    Update: {
-                      TableName: 'counters',
-                      Key: { id: S('hot') },
-                      UpdateExpression: 'SET n = :next',
-                      ConditionExpression: 'n = :current',
-                      ExpressionAttributeValues: { ':next': N(current + 1), ':current': N(current) },
-                      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  test(
+    `${INCREMENTS} increments by ${CONTENDERS} concurrent optimistic ` +
+      `transactions (retrying cancellations) end at exactly ${INCREMENTS}`,
+    async () => {
+      await h.client.send(new PutItemCommand({ TableName: 'counters', Item: { id: S('hot'), n: N(0) } }));
+      let remaining = INCREMENTS;
+      let cancellations = 0;
+      const worker = async (workerId: number) => {
+        // Optimistic concurrency: write `current + 1` on condition that the counter is still `current`;
+        // a cancellation returns the counter as it is now (ALL_OLD), to retry with.
+        let current = Number((await getItem('counters', { id: S('hot') }))?.n?.N);
+        while (remaining > 0) {
+          remaining--;
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await h.client.send(
+                new TransactWriteItemsCommand({
+                  TransactItems: [
+                    {
+                      Update: {
+                        TableName: 'counters',
+                        Key: { id: S('hot') },
+                        UpdateExpression: 'SET n = :next',
+                        ConditionExpression: 'n = :current',
+                        ExpressionAttributeValues: { ':next': N(current + 1), ':current': N(current) },
+                        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+                      },
                     },
-                  },
-                  {
-                    Put: {
-                      TableName: 'ledger',
-                      Item: { pk: S('hot-log'), sk: N(current + 1), by: N(workerId) },
-                      ConditionExpression: 'attribute_not_exists(pk)',
+                    {
+                      Put: {
+                        TableName: 'ledger',
+                        Item: { pk: S('hot-log'), sk: N(current + 1), by: N(workerId) },
+                        ConditionExpression: 'attribute_not_exists(pk)',
+                      },
                     },
-                  },
-                  {
-                    Update: {
-                      TableName: 'counters',
-                      Key: { id: S(`worker-${workerId}`) },
-                      UpdateExpression: 'ADD n :one',
-                      ExpressionAttributeValues: { ':one': N(1) },
+                    {
+                      Update: {
+                        TableName: 'counters',
+                        Key: { id: S(`worker-${workerId}`) },
+                        UpdateExpression: 'ADD n :one',
+                        ExpressionAttributeValues: { ':one': N(1) },
+                      },
                     },
-                  },
-                  {
-                    ConditionCheck: {
-                      TableName: 'devices',
-                      Key: { pk: S('never-there') },
-                      ConditionExpression: 'attribute_not_exists(pk)',
+                    {
+                      ConditionCheck: {
+                        TableName: 'devices',
+                        Key: { pk: S('never-there') },
+                        ConditionExpression: 'attribute_not_exists(pk)',
+                      },
                     },
-                  },
-                ],
-              }),
-            );
-            current++;
-            break;
-          } catch (err) {
-            if (!(err instanceof TransactionCanceledException)) throw err;
-            cancellations++;
-            current = Number(err.CancellationReasons?.[0]?.Item?.n?.N);
-            // Jittered exponential backoff, as the SDK retry strategies do. The cap is high enough for
-            // the contenders to spread out: with a low one (16 ms) all 16 workers keep colliding, and
-            // on a loaded machine the thousands of wasted attempts could outlast the test timeout.
-            await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(256, 2 ** attempt)));
+                  ],
+                }),
+              );
+              current++;
+              break;
+            } catch (err) {
+              if (!(err instanceof TransactionCanceledException)) throw err;
+              cancellations++;
+              current = Number(err.CancellationReasons?.[0]?.Item?.n?.N);
+              // Jittered exponential backoff, as the SDK retry strategies do. The cap is high enough for
+              // the contenders to spread out: with a low one (16 ms) all 16 workers keep colliding, and
+              // on a loaded machine the thousands of wasted attempts could outlast the test timeout.
+              await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(256, 2 ** attempt)));
+            }
           }
         }
-      }
-    };
-    await Promise.all(Array.from({ length: CONTENDERS }, (_, i) => worker(i)));
+      };
+      await Promise.all(Array.from({ length: CONTENDERS }, (_, i) => worker(i)));
 
-    expect(await getItem('counters', { id: S('hot') })).toEqual({ id: S('hot'), n: N(INCREMENTS) });
-    const log = (await scanAll(h.client, 'ledger')).filter((item) => item.pk?.S === 'hot-log');
-    expect(log.map((item) => Number(item.sk?.N)).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: INCREMENTS }, (_, i) => i + 1),
-    );
-    let perWorker = 0;
-    for (let i = 0; i < CONTENDERS; i++)
-      perWorker += Number((await getItem('counters', { id: S(`worker-${i}`) }))?.n?.N ?? 0);
-    expect(perWorker).toBe(INCREMENTS);
-    expect(cancellations).toBeGreaterThan(0); // the contention was real
-  });
+      expect(await getItem('counters', { id: S('hot') })).toEqual({ id: S('hot'), n: N(INCREMENTS) });
+      const log = (await scanAll(h.client, 'ledger')).filter((item) => item.pk?.S === 'hot-log');
+      expect(log.map((item) => Number(item.sk?.N)).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: INCREMENTS }, (_, i) => i + 1),
+      );
+      let perWorker = 0;
+      for (let i = 0; i < CONTENDERS; i++)
+        perWorker += Number((await getItem('counters', { id: S(`worker-${i}`) }))?.n?.N ?? 0);
+      expect(perWorker).toBe(INCREMENTS);
+      expect(cancellations).toBeGreaterThan(0); // the contention was real
+    },
+  );
 
   const LOCKERS = bySize(8, 16);
   const ROUNDS = bySize(6, 12);

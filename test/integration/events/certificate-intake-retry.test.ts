@@ -9,10 +9,10 @@ import { randomUUID } from 'node:crypto';
 import type { EventBridgeEvent, SQSRecord } from 'aws-lambda';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import { firstSeenOf, handler } from '../../../functions/handlers/events/certificate-status';
-import { createServices, type Services, setServices } from '../../../functions/shared/composition';
-import { DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS, loadConfig } from '../../../functions/shared/config';
-import { METRIC, metrics } from '../../../functions/shared/observability';
-import type { Engine } from '../../../local/engine';
+import { createServices, type Services, setServices } from '../../../functions/composition/composition';
+import { DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS, loadConfig } from '../../../functions/runtime/config';
+import { METRIC, metrics } from '../../../functions/runtime/observability';
+import type { Engine } from '@device-manager/local-engine';
 import { certificate } from '../../support/certificates';
 import { freshTable, startTestEngine } from '../../support/dynamo';
 
@@ -95,42 +95,50 @@ it('a revocation right after a bind is retried, not dropped, and lands once the 
   expect((await services.devices.slotVersion('lag-1', 'identity', 0)).revocation_reason).toBe('KeyCompromise');
 });
 
-it('a serial still unknown when the window has closed is acknowledged and counted; UNKNOWN_SERIAL_RETRY_SECONDS sets the window', async () => {
-  const added = jest.spyOn(metrics, 'addMetric');
-  const young = message(
-    { serial_number: 'feedface01', status: 'REVOKED' },
-    Date.now() - (DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS - 60) * 1000,
-  );
-  const old = message(
-    { serial_number: 'feedface02', status: 'REVOKED' },
-    Date.now() - (DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS + 1) * 1000,
-  );
-  expect(await handler({ Records: [young, old] })).toEqual({
-    batchItemFailures: [{ itemIdentifier: young.messageId }],
-  });
-  expect(added.mock.calls.filter(([name]) => name === METRIC.unknownSerials)).toHaveLength(1);
+it(
+  'a serial still unknown when the window has closed is acknowledged ' +
+    'and counted; UNKNOWN_SERIAL_RETRY_SECONDS sets the window',
+  async () => {
+    const added = jest.spyOn(metrics, 'addMetric');
+    const young = message(
+      { serial_number: 'feedface01', status: 'REVOKED' },
+      Date.now() - (DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS - 60) * 1000,
+    );
+    const old = message(
+      { serial_number: 'feedface02', status: 'REVOKED' },
+      Date.now() - (DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS + 1) * 1000,
+    );
+    expect(await handler({ Records: [young, old] })).toEqual({
+      batchItemFailures: [{ itemIdentifier: young.messageId }],
+    });
+    expect(added.mock.calls.filter(([name]) => name === METRIC.unknownSerials)).toHaveLength(1);
 
-  process.env.UNKNOWN_SERIAL_RETRY_SECONDS = '0';
-  expect(await handler({ Records: [message({ serial_number: 'feedface03', status: 'REVOKED' })] })).toEqual({
-    batchItemFailures: [],
-  });
-  expect(added.mock.calls.filter(([name]) => name === METRIC.unknownSerials)).toHaveLength(2);
-});
+    process.env.UNKNOWN_SERIAL_RETRY_SECONDS = '0';
+    expect(await handler({ Records: [message({ serial_number: 'feedface03', status: 'REVOKED' })] })).toEqual({
+      batchItemFailures: [],
+    });
+    expect(added.mock.calls.filter(([name]) => name === METRIC.unknownSerials)).toHaveLength(2);
+  },
+);
 
-it('an unreadable message or event is acknowledged; a failing use case is a batch item failure (retried, then dead-lettered)', async () => {
-  const unreadable = { ...message({}), body: '{' };
-  const invalid = message({ serial_number: 'zz', status: 'SUSPENDED' });
-  expect(await handler({ Records: [unreadable, invalid] })).toEqual({ batchItemFailures: [] });
+it(
+  'an unreadable message or event is acknowledged; a failing ' +
+    'use case is a batch item failure (retried, then dead-lettered)',
+  async () => {
+    const unreadable = { ...message({}), body: '{' };
+    const invalid = message({ serial_number: 'zz', status: 'SUSPENDED' });
+    expect(await handler({ Records: [unreadable, invalid] })).toEqual({ batchItemFailures: [] });
 
-  jest
-    .spyOn(services.devices, 'applyCertificateStatus')
-    .mockRejectedValueOnce(new Error('ProvisionedThroughputExceededException'));
-  const failing = message({ serial_number: 'ab12', status: 'REVOKED' });
-  const next = message({ serial_number: 'ab13', status: 'REVOKED' }, Date.now() - 3_600_000);
-  expect(await handler({ Records: [failing, next] })).toEqual({
-    batchItemFailures: [{ itemIdentifier: failing.messageId }],
-  });
-});
+    jest
+      .spyOn(services.devices, 'applyCertificateStatus')
+      .mockRejectedValueOnce(new Error('ProvisionedThroughputExceededException'));
+    const failing = message({ serial_number: 'ab12', status: 'REVOKED' });
+    const next = message({ serial_number: 'ab13', status: 'REVOKED' }, Date.now() - 3_600_000);
+    expect(await handler({ Records: [failing, next] })).toEqual({
+      batchItemFailures: [{ itemIdentifier: failing.messageId }],
+    });
+  },
+);
 
 it('the window runs from when the message entered the queue, else from the event time', () => {
   expect(

@@ -9,10 +9,10 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import { intake as handler } from '../../../functions/handlers/events/certificate-status';
-import { createServices, type Services, setServices } from '../../../functions/shared/composition';
-import { loadConfig } from '../../../functions/shared/config';
-import { METRIC, metrics } from '../../../functions/shared/observability';
-import type { Engine } from '../../../local/engine';
+import { createServices, type Services, setServices } from '../../../functions/composition/composition';
+import { loadConfig } from '../../../functions/runtime/config';
+import { METRIC, metrics } from '../../../functions/runtime/observability';
+import type { Engine } from '@device-manager/local-engine';
 import { certificate, newKeyPair } from '../../support/certificates';
 import { startCounters, freshTable, startTestEngine, type TestTable } from '../../support/dynamo';
 
@@ -180,13 +180,16 @@ it('EXPIRED is believed only at the certificate’s not_after', async () => {
   expect((await services.devices.get('cs-4')).status).toBe('ACTIVE');
 });
 
-it('a version bound by reference (serial and expiration, no PEM: the Lamassu edge) is found by its serial too', async () => {
-  await services.devices.register({ id: 'cs-ref', dms_id: 'dms-cs' });
-  await services.devices.bind('cs-ref', 'identity', {
-    type: 'x509',
-    serial_number: '00Ab12',
-    expiration_date: new Date(Date.now() + 200 * DAY).toISOString(),
-  });
-  await handler(statusEvent({ serial_number: 'ab12', status: 'REVOKED' }));
-  expect(await services.devices.get('cs-ref')).toMatchObject({ status: 'REVOKED', identity: { status: 'REVOKED' } });
-});
+it(
+  'a version bound by reference (serial and expiration, no PEM: ' + 'the Lamassu edge) is found by its serial too',
+  async () => {
+    await services.devices.register({ id: 'cs-ref', dms_id: 'dms-cs' });
+    await services.devices.bind('cs-ref', 'identity', {
+      type: 'x509',
+      serial_number: '00Ab12',
+      expiration_date: new Date(Date.now() + 200 * DAY).toISOString(),
+    });
+    await handler(statusEvent({ serial_number: 'ab12', status: 'REVOKED' }));
+    expect(await services.devices.get('cs-ref')).toMatchObject({ status: 'REVOKED', identity: { status: 'REVOKED' } });
+  },
+);

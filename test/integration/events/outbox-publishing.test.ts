@@ -24,10 +24,10 @@ import { parseCertificate, type ParsedCertificate } from '../../../functions/dom
 import type { Device, DeviceEvent, DeviceEventType } from '../../../functions/domain/device';
 import { MERGE_PATCH } from '../../../functions/domain/patch';
 import { handler as publishHandler, outboxRecordsOf } from '../../../functions/handlers/stream/publish-outbox';
-import { systemClock } from '../../../functions/shared/composition';
-import { setPublisher } from '../../../functions/shared/publisher-composition';
-import type { Engine } from '../../../local/engine';
-import { startStreamFeed } from '../../../local/engine/stream-feed';
+import { systemClock } from '../../../functions/composition/composition';
+import { setPublisher } from '../../../functions/composition/publisher-composition';
+import type { Engine } from '@device-manager/local-engine';
+import { startStreamFeed } from '@device-manager/local-engine/stream-feed';
 import { certificate, newKeyPair } from '../../support/certificates';
 import { freshTable, startTestEngine, type TestTable } from '../../support/dynamo';
 import { bySize } from '../../support/tier';
@@ -65,7 +65,9 @@ afterAll(async () => {
 });
 
 it(
-  `publishes every outbox record of ${CHANGES} mixed changes at least once, losing none, with 10% of PutEvents entries failing`,
+  `publishes every outbox record of ${CHANGES} mixed changes ` +
+    `at least once, losing none, with 10% of PutEvents entries ` +
+    `failing`,
   async () => {
     const started = Date.now();
     const rng = seeded(SEED);
@@ -115,7 +117,7 @@ it(
         queueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/dlq',
       }),
       source: 'device-manager',
-      retry: { attempts: 8, baseDelayMs: 1, maxDelayMs: 8 },
+      retry: { attempts: 8, baseMs: 1, capMs: 8 },
       random: seeded(SEED + 2),
     });
     setPublisher(publisher);

@@ -13,13 +13,14 @@ import {
   caRevocationService,
   revocationRequestOf,
 } from '../../../functions/app/ca-revocation';
-import { LAMASSU_EVENT_SOURCE, REVOCATION_REQUEST_TYPE } from '../../../functions/app/lamassu-events';
+import { REVOCATION_REQUEST_TYPE } from '../../../functions/domain/slots';
+import { LAMASSU_EVENT_SOURCE } from '../../../functions/lamassu/events';
 import { CaRequestError } from '../../../functions/app/ports';
 import type { RetryTimer } from '../../../functions/app/retry';
 import { lamassuCa } from '../../../functions/adapters/lamassu-ca/ca-client';
 import { handler } from '../../../functions/handlers/events/ca-revocation';
-import { createCaRevocation, setCaRevocation } from '../../../functions/shared/ca-composition';
-import { isCaApiUrl, loadCaRevocationConfig } from '../../../functions/shared/config';
+import { createCaRevocation, setCaRevocation } from '../../../functions/composition/ca-composition';
+import { isCaApiUrl, loadCaRevocationConfig } from '../../../functions/runtime/config';
 
 interface Received {
   method?: string;
@@ -239,33 +240,37 @@ describe('Lamassu CA adapter: redirects and credentials in errors', () => {
     expect(elsewhereHits).toHaveLength(0);
   });
 
-  it('a CA error body echoing the Authorization header is logged without it (nor its token, nor anything shaped like a credential)', async () => {
-    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjYSJ9.c2lnbmF0dXJl';
-    script = [
-      {
-        status: 401,
-        body: {
-          err: 'unauthorized',
-          request: { headers: { Authorization: TOKEN } },
-          hint: 's3cr3t-t0k3n-value is not valid',
-          other: `Basic dXNlcjpwYXNz, token=${jwt}`,
+  it(
+    'a CA error body echoing the Authorization header is logged ' +
+      'without it (nor its token, nor anything shaped like a credential)',
+    async () => {
+      const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjYSJ9.c2lnbmF0dXJl';
+      script = [
+        {
+          status: 401,
+          body: {
+            err: 'unauthorized',
+            request: { headers: { Authorization: TOKEN } },
+            hint: 's3cr3t-t0k3n-value is not valid',
+            other: `Basic dXNlcjpwYXNz, token=${jwt}`,
+          },
         },
-      },
-    ];
-    const logged: string[] = [];
-    const service = caRevocationService({
-      ca: lamassuCa({ baseUrl, headers: { authorization: TOKEN } }),
-      timer: fakeTimer(),
-      log: (_level, message, detail) => logged.push(`${message} ${JSON.stringify(detail)}`),
-    });
-    const report = await service.handleBatch([message('m1')]);
-    expect(report.failed).toEqual(['m1']);
-    expect(received[0]!.headers.authorization).toBe(TOKEN);
-    const line = logged.join('\n');
-    expect(line).toContain('CA answered 401');
-    expect(line).toContain('[REDACTED]');
-    for (const secret of ['s3cr3t', 'dXNlcjpwYXNz', jwt, 'eyJ']) expect(line).not.toContain(secret);
-  });
+      ];
+      const logged: string[] = [];
+      const service = caRevocationService({
+        ca: lamassuCa({ baseUrl, headers: { authorization: TOKEN } }),
+        timer: fakeTimer(),
+        log: (_level, message, detail) => logged.push(`${message} ${JSON.stringify(detail)}`),
+      });
+      const report = await service.handleBatch([message('m1')]);
+      expect(report.failed).toEqual(['m1']);
+      expect(received[0]!.headers.authorization).toBe(TOKEN);
+      const line = logged.join('\n');
+      expect(line).toContain('CA answered 401');
+      expect(line).toContain('[REDACTED]');
+      for (const secret of ['s3cr3t', 'dXNlcjpwYXNz', jwt, 'eyJ']) expect(line).not.toContain(secret);
+    },
+  );
 
   it('a credential cut by the 300-character limit is redacted before the cut', async () => {
     script = [{ status: 500, body: { err: `${'x'.repeat(280)} ${TOKEN}` } }];
@@ -305,28 +310,32 @@ describe('CA revocation use case (batch of SQS messages)', () => {
     expect(timer.sleeps).toEqual([]);
   });
 
-  it('a persistent 500 is retried until the budget is spent, then becomes a batch item failure; the other messages are not', async () => {
-    const timer = fakeTimer();
-    const ca = lamassuCa({ baseUrl });
-    const failing = caRevocationService({
-      ca: {
-        revoke: (request) =>
-          request.serialNumber === SERIAL ? ca.revoke(request) : Promise.resolve('revoked' as const),
-      },
-      timer,
-    });
-    script = [{ status: 500, body: { err: 'database down' } }];
-    const report = await failing.handleBatch([
-      message('m1'),
-      message('m2', { serial_number: 'ff-ee', status: 'REVOKED', revocation_reason: 'Unspecified' }),
-    ]);
-    expect(report.failed).toEqual(['m1']);
-    expect(report.counts).toMatchObject({ revoked: 1, failed: 1 });
-    expect(received.length).toBe(timer.sleeps.length + 1);
-    expect(received.length).toBeGreaterThan(2);
-    expect(timer.sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(CA_BACKOFF.budgetMs);
-    expect(timer.sleeps.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(CA_BACKOFF.budgetMs);
-  });
+  it(
+    'a persistent 500 is retried until the budget is spent, then ' +
+      'becomes a batch item failure; the other messages are not',
+    async () => {
+      const timer = fakeTimer();
+      const ca = lamassuCa({ baseUrl });
+      const failing = caRevocationService({
+        ca: {
+          revoke: (request) =>
+            request.serialNumber === SERIAL ? ca.revoke(request) : Promise.resolve('revoked' as const),
+        },
+        timer,
+      });
+      script = [{ status: 500, body: { err: 'database down' } }];
+      const report = await failing.handleBatch([
+        message('m1'),
+        message('m2', { serial_number: 'ff-ee', status: 'REVOKED', revocation_reason: 'Unspecified' }),
+      ]);
+      expect(report.failed).toEqual(['m1']);
+      expect(report.counts).toMatchObject({ revoked: 1, failed: 1 });
+      expect(received.length).toBe(timer.sleeps.length + 1);
+      expect(received.length).toBeGreaterThan(2);
+      expect(timer.sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(CA_BACKOFF.budgetMs);
+      expect(timer.sleeps.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(CA_BACKOFF.budgetMs);
+    },
+  );
 
   it('a non-retryable answer (401) fails the message at once', async () => {
     script = [{ status: 401, body: { err: 'unauthorized' } }];
@@ -337,16 +346,20 @@ describe('CA revocation use case (batch of SQS messages)', () => {
     expect(timer.sleeps).toEqual([]);
   });
 
-  it('an unreadable message fails (to the dead-letter queue); an event of another type is ignored; neither calls the CA', async () => {
-    const report = await service().handleBatch([
-      { messageId: 'bad-json', body: '{' },
-      message('bad-serial', { serial_number: 'not hex!', status: 'REVOKED' }),
-      message('other', { serial_number: SERIAL, status: 'REVOKED' }, 'device.create'),
-    ]);
-    expect(report.failed).toEqual(['bad-json', 'bad-serial']);
-    expect(report.counts).toMatchObject({ ignored: 1, failed: 2 });
-    expect(received).toHaveLength(0);
-  });
+  it(
+    'an unreadable message fails (to the dead-letter queue); an ' +
+      'event of another type is ignored; neither calls the CA',
+    async () => {
+      const report = await service().handleBatch([
+        { messageId: 'bad-json', body: '{' },
+        message('bad-serial', { serial_number: 'not hex!', status: 'REVOKED' }),
+        message('other', { serial_number: SERIAL, status: 'REVOKED' }, 'device.create'),
+      ]);
+      expect(report.failed).toEqual(['bad-json', 'bad-serial']);
+      expect(report.counts).toMatchObject({ ignored: 1, failed: 2 });
+      expect(received).toHaveLength(0);
+    },
+  );
 
   it('reads the request from the event the publisher puts on the bus', () => {
     expect(revocationRequestOf(message('m1').body)).toEqual({
@@ -363,26 +376,29 @@ describe('CA revocation use case (batch of SQS messages)', () => {
 describe('CA revocation handler (SQS event source)', () => {
   afterEach(() => setCaRevocation(undefined));
 
-  it('calls the CA configured by its composition root and reports the failed messages as batch item failures', async () => {
-    setCaRevocation(createCaRevocation(loadCaRevocationConfig({ CA_API_URL: baseUrl })));
-    byPath = { '/api/ca/v1/certificates/ab-cd/status': { status: 400, body: { err: 'bad request' } } };
-    const records = [
-      message('ok'),
-      message('rejected', { serial_number: 'ab-cd', status: 'REVOKED', revocation_reason: 'KeyCompromise' }),
-    ].map((m) => ({ messageId: m.messageId, body: m.body }));
-    const response = await handler({ Records: records } as never);
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'rejected' }] });
-    expect(received.map((r) => [r.method, r.url, JSON.parse(r.body)]).sort()).toEqual(
-      [
+  it(
+    'calls the CA configured by its composition root and reports ' + 'the failed messages as batch item failures',
+    async () => {
+      setCaRevocation(createCaRevocation(loadCaRevocationConfig({ CA_API_URL: baseUrl })));
+      byPath = { '/api/ca/v1/certificates/ab-cd/status': { status: 400, body: { err: 'bad request' } } };
+      const records = [
+        message('ok'),
+        message('rejected', { serial_number: 'ab-cd', status: 'REVOKED', revocation_reason: 'KeyCompromise' }),
+      ].map((m) => ({ messageId: m.messageId, body: m.body }));
+      const response = await handler({ Records: records } as never);
+      expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'rejected' }] });
+      expect(received.map((r) => [r.method, r.url, JSON.parse(r.body)]).sort()).toEqual(
         [
-          'PUT',
-          `/api/ca/v1/certificates/${SERIAL}/status`,
-          { status: 'REVOKED', revocation_reason: 'CessationOfOperation' },
-        ],
-        ['PUT', '/api/ca/v1/certificates/ab-cd/status', { status: 'REVOKED', revocation_reason: 'KeyCompromise' }],
-      ].sort(),
-    );
-  });
+          [
+            'PUT',
+            `/api/ca/v1/certificates/${SERIAL}/status`,
+            { status: 'REVOKED', revocation_reason: 'CessationOfOperation' },
+          ],
+          ['PUT', '/api/ca/v1/certificates/ab-cd/status', { status: 'REVOKED', revocation_reason: 'KeyCompromise' }],
+        ].sort(),
+      );
+    },
+  );
 });
 
 describe('CA authorization from a Secrets Manager secret (CA_AUTH_HEADER_SECRET_ARN)', () => {

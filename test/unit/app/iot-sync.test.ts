@@ -92,7 +92,7 @@ function setup(
     client: new IoTClient({ region: REGION }),
     sleep: async (ms) => void sleeps.push(ms),
     random: () => 1,
-    retry: { attempts: 4, baseDelayMs: 50, maxDelayMs: 1000 },
+    retry: { attempts: 4, baseMs: 50, capMs: 1000 },
   });
   return iotSync({
     devices: {

@@ -28,7 +28,7 @@ function setup(attempts = 4) {
     bus,
     deadLetters,
     source: 'device-manager',
-    retry: { attempts, baseDelayMs: 100, maxDelayMs: 1000 },
+    retry: { attempts, baseMs: 100, capMs: 1000 },
     sleep: async (ms) => void sleeps.push(ms),
     random: () => 1,
   });

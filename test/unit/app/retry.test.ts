@@ -33,25 +33,28 @@ describe('retryOnConflict', () => {
     expect(timer.sleeps).toEqual([5, 5, 30, 40]);
   });
 
-  it('gives up with ContentionError (Retry-After) once the time budget is spent, however many attempts that took', async () => {
-    const timer = fakeTimer([0.999]);
-    let calls = 0;
-    const run = retryOnConflict({ policy, timer }, 'device d', async () => {
-      calls++;
-      timer.t += 20; // each attempt takes 20 ms
-      throw new VersionConflictError('d');
-    });
-    await expect(run).rejects.toThrow(ContentionError);
-    await expect(run).rejects.toMatchObject({
-      retryAfterSeconds: 1,
-      message: 'device d is being changed concurrently; try again',
-    });
-    expect(timer.t).toBeGreaterThanOrEqual(policy.budgetMs);
-    expect(timer.t).toBeLessThan(policy.budgetMs + 20 + 20);
-    // 4 growing sleeps (9, 19, 39, 79), then 99 ms each until the budget is spent.
-    expect(timer.sleeps.slice(0, 5)).toEqual([9, 19, 39, 79, 99]);
-    expect(calls).toBe(timer.sleeps.length + 1);
-  });
+  it(
+    'gives up with ContentionError (Retry-After) once the time ' + 'budget is spent, however many attempts that took',
+    async () => {
+      const timer = fakeTimer([0.999]);
+      let calls = 0;
+      const run = retryOnConflict({ policy, timer }, 'device d', async () => {
+        calls++;
+        timer.t += 20; // each attempt takes 20 ms
+        throw new VersionConflictError('d');
+      });
+      await expect(run).rejects.toThrow(ContentionError);
+      await expect(run).rejects.toMatchObject({
+        retryAfterSeconds: 1,
+        message: 'device d is being changed concurrently; try again',
+      });
+      expect(timer.t).toBeGreaterThanOrEqual(policy.budgetMs);
+      expect(timer.t).toBeLessThan(policy.budgetMs + 20 + 20);
+      // 4 growing sleeps (9, 19, 39, 79), then 99 ms each until the budget is spent.
+      expect(timer.sleeps.slice(0, 5)).toEqual([9, 19, 39, 79, 99]);
+      expect(calls).toBe(timer.sleeps.length + 1);
+    },
+  );
 
   it('rethrows any other error at once', async () => {
     const timer = fakeTimer([0.5]);

@@ -1,7 +1,7 @@
 /** Retry policy of the CLI's requests (pure). */
 import { isRetryableNetworkError, isRetryableStatus, parseRetryAfter, retryDelayMs } from '../../../cli/retry';
 
-const policy = { maxAttempts: 4, baseMs: 100, capMs: 350 };
+const policy = { attempts: 4, baseMs: 100, capMs: 350 };
 
 describe('retry policy', () => {
   it('retries throttling and server errors, not client errors', () => {

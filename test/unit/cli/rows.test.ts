@@ -63,7 +63,8 @@ describe('CSV rows', () => {
   it('refuses a header with an unknown, repeated or missing column before any request', () => {
     expect(() => csvColumns(['id', 'colour'])).toThrow(
       new UsageError(
-        "CSV header: unknown column 'colour' (expected id, dms_id, tags, icon, icon_color, certificate, metadata.<path>)",
+        "CSV header: unknown column 'colour' (expected id, dms_id, " +
+          'tags, icon, icon_color, certificate, metadata.<path>)',
       ),
     );
     expect(() => csvColumns(['id', 'tags', 'tags'])).toThrow("column 'tags' appears twice");

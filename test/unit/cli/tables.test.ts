@@ -1,4 +1,7 @@
-/** `stats` and `forecast` rendering from contract-shaped answers (docs/api.md, Endpoints and Fleet insights), and progress lines. */
+/**
+ * `stats` and `forecast` rendering from contract-shaped answers (docs/api.md, Endpoints and Fleet insights), and
+ * progress lines.
+ */
 import { formatDuration, progressLine, rateAndEta } from '../../../cli/progress';
 import { renderForecast, renderStats } from '../../../cli/tables';
 

@@ -198,7 +198,9 @@ describe('ACTIVE (hold released)', () => {
       }),
     ).toEqual({
       kind: 'none',
-      note: "slot 'identity' version 0 was revoked with reason KeyCompromise, which is permanent (only CertificateHold is released)",
+      note:
+        "slot 'identity' version 0 was revoked with reason KeyCompromise, " +
+        'which is permanent (only CertificateHold is released)',
     });
   });
 

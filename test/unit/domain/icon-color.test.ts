@@ -4,7 +4,7 @@
  */
 import { ValidationError } from '../../../functions/domain/errors';
 import { createDeviceSchema, shadowSchema } from '../../../functions/domain/schemas';
-import { newDeviceOf } from '../../../functions/shared/lamassu/bodies';
+import { newDeviceOf } from '../../../functions/lamassu/bodies';
 
 const ACCEPTED = [
   '#25ee32',

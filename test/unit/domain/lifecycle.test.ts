@@ -101,16 +101,20 @@ describe('lifecycleOf', () => {
     version: 5,
   });
 
-  it('tells a device without the list from its inline events: slot events in the slot, the mirrored status event on the device', () => {
-    const d = device();
-    expect(storedLifecycleOf(d)).toBeUndefined();
-    expect(inlineLifecycleOf(d).map((e) => [e.timestamp, e.type, e.slot])).toEqual([
-      [at(0), 'CREATED', undefined],
-      [at(2), 'PROVISIONED', 'identity'],
-      [at(3), 'STATUS-UPDATED', undefined],
-    ]);
-    expect(lifecycleOf(d)).toEqual(inlineLifecycleOf(d));
-  });
+  it(
+    'tells a device without the list from its inline events: slot ' +
+      'events in the slot, the mirrored status event on the device',
+    () => {
+      const d = device();
+      expect(storedLifecycleOf(d)).toBeUndefined();
+      expect(inlineLifecycleOf(d).map((e) => [e.timestamp, e.type, e.slot])).toEqual([
+        [at(0), 'CREATED', undefined],
+        [at(2), 'PROVISIONED', 'identity'],
+        [at(3), 'STATUS-UPDATED', undefined],
+      ]);
+      expect(lifecycleOf(d)).toEqual(inlineLifecycleOf(d));
+    },
+  );
 
   it('prefers the stored list, which JSON and spreads never carry', () => {
     const stored = [{ timestamp: at(0), type: 'CREATED' as const, description: 'Device created' }];

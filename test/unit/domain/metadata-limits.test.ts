@@ -1,4 +1,7 @@
-/** docs/api.md, Limits and edges: metadata at most 16 KiB as compact UTF-8 JSON and 8 levels deep; beyond, 400 naming `metadata`. */
+/**
+ * docs/api.md, Limits and edges: metadata at most 16 KiB as compact UTF-8 JSON and 8 levels deep; beyond, 400 naming
+ * `metadata`.
+ */
 import type { DeviceShadow } from '../../../functions/domain/device';
 import { ValidationError } from '../../../functions/domain/errors';
 import { applyShadowPatch, JSON_PATCH, MERGE_PATCH } from '../../../functions/domain/patch';

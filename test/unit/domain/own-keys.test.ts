@@ -1,4 +1,7 @@
-/** Metadata paths address the device's own keys only (docs/api.md, Limits and edges): inherited members are never values. */
+/**
+ * Metadata paths address the device's own keys only (docs/api.md, Limits and edges): inherited members are never
+ * values.
+ */
 import { compileCriterion, matchesAll, splitFilterParam, type Filter } from '../../../functions/domain/filters';
 import { newDevice, type DeviceShadow } from '../../../functions/domain/device';
 import { applyShadowPatch, JSON_PATCH, MERGE_PATCH } from '../../../functions/domain/patch';

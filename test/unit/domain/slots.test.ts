@@ -237,6 +237,8 @@ describe('revocation, refresh and decommission', () => {
       'device.identity.update',
       'device.status.update',
     ]);
+    // The event carries the device before and the final device after (its status, revoked identity and events).
+    expect(r.outbox[0]!.data).toEqual({ previous: bound.after, updated: r.after });
     expect(r.due).toBeNull();
     expect(decommissionDevice(r.after, undefined, policy, now, ids)).toBeUndefined();
   });

@@ -7,9 +7,9 @@ import type { OutboxEvent } from '../../../functions/domain/outbox';
 import type { CloudEvent, PublishOutcome } from '../../../functions/app/ports';
 import { handler as iotHandler, ownerOf, deviceWorkOf } from '../../../functions/handlers/events/iot-sync';
 import { handler as publishHandler, outboxRecordsOf } from '../../../functions/handlers/stream/publish-outbox';
-import { setIotSync } from '../../../functions/shared/iot-composition';
-import { setPublisher } from '../../../functions/shared/publisher-composition';
-import { loadIotSyncConfig } from '../../../functions/shared/config';
+import { setIotSync } from '../../../functions/composition/iot-composition';
+import { setPublisher } from '../../../functions/composition/publisher-composition';
+import { loadIotSyncConfig } from '../../../functions/runtime/config';
 
 afterEach(() => {
   setPublisher(undefined);
@@ -62,24 +62,27 @@ describe('publish-outbox handler', () => {
     ]);
   });
 
-  it('reads the gzip-compressed event the repository writes (base64 in the stream image) and marks corrupt bytes', () => {
-    const item = outboxItem(evt('z') as OutboxEvent);
-    const binary = (seq: string, bytes: Uint8Array): DynamoDBRecord => ({
-      eventName: 'INSERT',
-      dynamodb: {
-        SequenceNumber: seq,
-        NewImage: { kind: { S: 'outbox' }, event: { B: Buffer.from(bytes).toString('base64') } },
-      },
-    });
-    const corrupt = Buffer.from('not gzip at all');
-    expect(outboxRecordsOf([binary('1', item.event as Uint8Array), binary('2', corrupt)])).toEqual([
-      { position: '1', event: evt('z') },
-      {
-        position: '2',
-        malformed: { message: 'the event attribute is not (gzip-compressed) JSON', raw: corrupt.toString('base64') },
-      },
-    ]);
-  });
+  it(
+    'reads the gzip-compressed event the repository writes (base64 ' + 'in the stream image) and marks corrupt bytes',
+    () => {
+      const item = outboxItem(evt('z') as OutboxEvent);
+      const binary = (seq: string, bytes: Uint8Array): DynamoDBRecord => ({
+        eventName: 'INSERT',
+        dynamodb: {
+          SequenceNumber: seq,
+          NewImage: { kind: { S: 'outbox' }, event: { B: Buffer.from(bytes).toString('base64') } },
+        },
+      });
+      const corrupt = Buffer.from('not gzip at all');
+      expect(outboxRecordsOf([binary('1', item.event as Uint8Array), binary('2', corrupt)])).toEqual([
+        { position: '1', event: evt('z') },
+        {
+          position: '2',
+          malformed: { message: 'the event attribute is not (gzip-compressed) JSON', raw: corrupt.toString('base64') },
+        },
+      ]);
+    },
+  );
 
   it('reports as batch item failures exactly the records neither published nor dead-lettered', async () => {
     const sent: CloudEvent[] = [];

@@ -199,7 +199,15 @@ function EditShadow({ data, onDone }: { data: Loaded; onDone: (notice?: string) 
       (r) => ` it is now at version ${r.data.version}`,
       () => '',
     );
-    return `Not saved: someone else changed this device since you opened it (you edited version ${device.version};${now}). Your edit is still in the form: reload the device, review the change, and save again.`;
+    return (
+      `Not saved: someone else changed ` +
+      `this device since you opened ` +
+      `it (you edited version ${device.version};` +
+      `${now}). Your edit is still ` +
+      `in the form: reload the device, ` +
+      `review the change, and save ` +
+      `again.`
+    );
   };
   return (
     <form

@@ -214,7 +214,9 @@ function GroupForm({
       const conflict = error instanceof ApiError && error.status === 412;
       setError(
         conflict
-          ? `Not saved: someone else changed this group since you opened it (you edited version ${editing?.version}). Reload the page, review, and save again.`
+          ? `Not saved: someone else changed this group since you opened ` +
+              `it (you edited version ${editing?.version}). Reload the page, ` +
+              `review, and save again.`
           : `Not saved: ${messageOf(error)}`,
       );
     }

@@ -1,0 +1,157 @@
+/**
+ * The middy chain every HTTP handler shares: size and media-type checks, JSON parsing, the error table,
+ * and JSON responses with ETags. Handlers only parse → call a use case → return a result.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { ContentionError, ValidationError } from '../domain/errors';
+import { errorResponse, MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './http-errors';
+import { loadBookmarkSecret } from '../runtime/bookmark-secret';
+import { flushMetrics, logger } from '../runtime/observability';
+import { tracing } from '../runtime/tracing';
+
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export interface HttpRequest {
+  method: string;
+  path: string;
+  pathParameters: Record<string, string>;
+  /** Repeated parameters are kept (API Gateway joins them with commas in queryStringParameters). */
+  query: URLSearchParams;
+  headers: Record<string, string>;
+  /** Parsed JSON body, or undefined when there is none. */
+  body: unknown;
+  /** Media type of the body without parameters, lower case. */
+  mediaType?: string;
+  requestId: string;
+}
+
+export interface HttpResult {
+  statusCode: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Sent as `ETag: "<version>"`. */
+  version?: number;
+}
+
+export interface HttpHandlerOptions {
+  /** Media types accepted for the body; a body is then required. */
+  accepts?: string[];
+  /** Logs unexpected errors; defaults to the structured logger. */
+  log?: (message: string, error: unknown) => void;
+}
+
+type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
+  return out;
+}
+
+/** Turns the API Gateway event into an HttpRequest, enforcing the body rules (docs/api.md, Wire conventions). */
+export function toRequest(event: APIGatewayProxyEventV2, accepts: string[] | undefined): HttpRequest {
+  const headers = lowerCaseHeaders(event.headers);
+  const raw =
+    event.body === undefined || event.body === null
+      ? undefined
+      : event.isBase64Encoded
+        ? Buffer.from(event.body, 'base64')
+        : Buffer.from(event.body, 'utf8');
+  if (raw && raw.byteLength > MAX_BODY_BYTES)
+    throw new PayloadTooLargeError(`body is ${raw.byteLength} bytes; the limit is ${MAX_BODY_BYTES}`);
+  const mediaType = headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  let body: unknown;
+  if (accepts) {
+    if (!mediaType || !accepts.includes(mediaType))
+      throw new UnsupportedMediaTypeError(
+        `content type must be ${accepts.join(' or ')}${mediaType ? `, not ${mediaType}` : ''}`,
+      );
+    if (!raw || raw.byteLength === 0)
+      throw new ValidationError('a request body is required', [{ field: '(body)', problem: 'missing' }]);
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new MalformedRequestError('request body is not valid JSON');
+    }
+  }
+  return {
+    method: event.requestContext.http.method,
+    path: event.rawPath,
+    // API Gateway hands path parameters over percent-decoded.
+    pathParameters: Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, v ?? ''])),
+    query: new URLSearchParams(event.rawQueryString ?? ''),
+    headers,
+    body,
+    mediaType,
+    requestId: event.requestContext.requestId,
+  };
+}
+
+function toResponse(result: HttpResult): APIGatewayProxyStructuredResultV2 {
+  const headers: Record<string, string> = { ...result.headers };
+  if (result.version !== undefined) headers.etag = `"${result.version}"`;
+  if (result.body === undefined) return { statusCode: result.statusCode, headers };
+  return {
+    statusCode: result.statusCode,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(result.body),
+  };
+}
+
+/** Builds a Lambda handler for one route. */
+export function httpHandler(options: HttpHandlerOptions, fn: (request: HttpRequest) => Promise<HttpResult>): Handler {
+  const log = options.log ?? ((message, error) => logger.error(message, error as Error));
+  const chain = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().use(
+    injectLambdaContext(logger, { resetKeys: true }),
+  );
+  // X-Ray only where tracing records (tracing.ts); errors become responses below, so a trace records them as answered.
+  const traced = tracing();
+  if (traced) chain.use(traced.handlerMiddleware());
+  return chain
+    .use({
+      before: async (request) => {
+        await loadBookmarkSecret();
+        // Correlation ids on every log line of this invocation.
+        const { requestId, routeKey } = request.event.requestContext;
+        logger.appendKeys({
+          request_id: requestId,
+          route: routeKey,
+          ...(request.event.pathParameters?.id ? { resource_id: request.event.pathParameters.id } : {}),
+        });
+      },
+      after: async () => flushMetrics(),
+      onError: async (request) => {
+        const { statusCode, body } = errorResponse(request.error);
+        if (statusCode >= 500) log('request failed', request.error);
+        else logger.info('request rejected', { status: statusCode, code: body.code });
+        request.response = toResponse({
+          statusCode,
+          body,
+          headers:
+            statusCode === 503
+              ? {
+                  'retry-after': String(request.error instanceof ContentionError ? request.error.retryAfterSeconds : 1),
+                }
+              : undefined,
+        });
+        flushMetrics();
+      },
+    })
+    .handler(async (event) => toResponse(await fn(toRequest(event, options.accepts))));
+}
+
+/** Parses `If-Match: "<version>"` (quotes and W/ optional). Undefined when absent or `*`. */
+export function ifMatchOf(request: HttpRequest): number | undefined {
+  const raw = request.headers['if-match']?.trim();
+  if (raw === undefined || raw === '*') return undefined;
+  const match = /^(?:W\/)?"?(\d{1,15})"?$/.exec(raw);
+  if (!match)
+    throw new ValidationError('If-Match must be an ETag like "3"', [
+      { field: 'If-Match', problem: `'${raw}' is not a version` },
+    ]);
+  return Number(match[1]);
+}
+
+export const ok = (body: unknown, version?: number): HttpResult => ({ statusCode: 200, body, version });

@@ -1,0 +1,614 @@
+/**
+ * The OpenAPI 3.1 document, generated from the zod schemas that validate requests and from the route
+ * table, so neither can drift from the code. Choices the contract leaves open are written here.
+ */
+import { globalRegistry, toJSONSchema } from 'zod';
+import { DEVICE_STATUSES } from '../domain/device';
+import { DATE_OPS, METADATA_OPS, STATUS_OPS, STRING_OPS, TAG_OPS } from '../domain/filters';
+import { INDEXED_FILTERS, MAX_PAGE_SIZE, SORT_FIELDS } from '../domain/query';
+import {
+  createDeviceSchema,
+  createGroupSchema,
+  deviceEventSchema,
+  deviceGroupSchema,
+  deviceSchema,
+  errorSchema,
+  listOf,
+  replaceGroupSchema,
+  statsSchema,
+  bindCertificateSchema,
+  bindSlotSchema,
+  policySchema,
+  putPolicySchema,
+  revokeSchema,
+  slotVersionSchema,
+} from '../domain/schemas';
+import { HTTP_ROUTES } from '../http/routes';
+import { MAX_BODY_BYTES } from '../http/http';
+import { EVENTS_DOCUMENT } from './openapi-events';
+import { LAMASSU_OPERATIONS, LAMASSU_SCHEMAS } from '../lamassu/openapi';
+import { filterQueryParam } from './openapi-parts';
+import { INLINE_SECRET_LIMIT, MAX_EXTRA_SLOTS } from '../domain/slots';
+
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
+const error = (description: string) => ({ description, ...json(ref('Error')) });
+
+const deviceList = listOf(deviceSchema, 'DeviceList');
+const eventList = listOf(deviceEventSchema, 'DeviceEventList');
+
+const idParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[A-Za-z0-9:_.-]{1,128}$' },
+};
+const ifMatch = {
+  name: 'If-Match',
+  in: 'header',
+  required: false,
+  schema: { type: 'string' },
+  description: 'ETag of the version the change is based on; a mismatch is 412 and changes nothing.',
+};
+const paging = [
+  { name: 'page_size', in: 'query', schema: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: 25 } },
+  {
+    name: 'bookmark',
+    in: 'query',
+    schema: { type: 'string' },
+    description:
+      'Opaque `next` of the previous page; only valid with the same filters and sort. Tampered bookmarks are 400.',
+  },
+];
+const filterParam = filterQueryParam(
+  [
+    '`field[op]value`, repeatable, ANDed; `in`/`nin` take comma-separated values.',
+    `String fields id, dms_owner, icon: ${STRING_OPS.join(' ')}. status: ` +
+      `${STATUS_OPS.join(' ')} (values ${DEVICE_STATUSES.join(', ')}).`,
+    `tags: ${TAG_OPS.join(' ')}. creation_timestamp, identity.expiration_date: ${DATE_OPS.join(' ')} (RFC 3339).`,
+    `metadata.<dotted.path>: ${METADATA_OPS.join(' ')}; the value ` +
+      `is read as JSON when it parses (numbers compare as numbers), ` +
+      `else as a string; exists takes true|false.`,
+    `Indexed entry points (no full read of the fleet): ${INDEXED_FILTERS.join(', ')}, ` +
+      `and metadata.<key>[eq|in] for each indexed metadata key (INDEXED_METADATA_KEYS; ` +
+      `listed in x-indexed-metadata-keys; after id and tags, before ` +
+      `dms_owner and status) once its back-fill is done; chosen in that ` +
+      `order; other filters are applied to what that entry point reads.`,
+    'A list request reads at most LIST_READ_BUDGET items (default ' +
+      '2000); when selective non-indexed filters exhaust it, the ' +
+      'page may be shorter than page_size with a non-empty `next`. ' +
+      'A page also ends early, with a `next`, when its devices would ' +
+      'pass LIST_BYTE_BUDGET bytes serialized (default 5,000,000: ' +
+      "under Lambda's 6 MB response limit).",
+  ].join(' '),
+);
+const sorting = [
+  {
+    name: 'sort_by',
+    in: 'query',
+    schema: { type: 'string', enum: [...SORT_FIELDS], default: 'creation_timestamp' },
+    description:
+      'Devices without an identity sort after all others by identity.expiration_date ' +
+      '(like NULLS LAST in ascending order).',
+  },
+  { name: 'sort_mode', in: 'query', schema: { type: 'string', enum: ['asc', 'desc'], default: 'asc' } },
+];
+const common = {
+  '400': error('Invalid input: `details` names each offending field'),
+  '401': error('Missing or invalid credentials'),
+  '403': error('Credentials lack the scope of this route'),
+};
+const deviceResponse = (description: string) => ({
+  description,
+  headers: { ETag: { schema: { type: 'string' } } },
+  ...json(ref('Device')),
+});
+
+type Operation = Record<string, unknown>;
+
+const groupIdParam = { ...idParam, description: 'Group id (device id rules).' };
+const groupResponse = (description: string) => ({
+  description,
+  headers: { ETag: { schema: { type: 'string' } } },
+  ...json(ref('DeviceGroup')),
+});
+const groupList = listOf(deviceGroupSchema, 'DeviceGroupList');
+const groupChoices = [
+  'Membership is dynamic: a device is a member when it matches ' +
+    "the group's `criteria` AND every ancestor's (served as `inherited_criteria`, " +
+    'root first).',
+  'Criteria use the device filter fields and operators of `GET ' +
+    '/v2/devices` (`{field, operand, value}`, value always a string); ' +
+    'an unknown field or operator, or a value of the wrong type, ' +
+    'is 400 with `details` naming `criteria[i]`.',
+  '`parent_id` is null for a root group (never omitted). A missing ' +
+    'parent is 404 PARENT_GROUP_NOT_FOUND; self-parenting or a ' +
+    "parent among the group's descendants is 400 naming `parent_id`; " +
+    'the hierarchy is at most GROUP_MAX_DEPTH levels deep (default ' +
+    '10, a root being level 1), beyond that 400.',
+  'Names are unique compared case-insensitively (Unicode NFKC, ' +
+    "then lower case): 409 GROUP_NAME_TAKEN. Changing a group's " +
+    "criteria changes its descendants' membership; only the changed " +
+    'group gets an event.',
+].join(' ');
+
+const GROUP_OPERATIONS: Record<string, Operation> = {
+  'POST /v2/device-groups': {
+    summary: 'Create a device group (event device-group.create)',
+    description: `Without \`id\` a UUID is generated. ${groupChoices}`,
+    requestBody: { required: true, ...json(ref('CreateDeviceGroup')) },
+    responses: {
+      '201': groupResponse('Created'),
+      '404': error('parent_id names no group (PARENT_GROUP_NOT_FOUND)'),
+      '409': error('The id exists (GROUP_ALREADY_EXISTS) or the name is taken (GROUP_NAME_TAKEN)'),
+      '413': error(`Body over ${MAX_BODY_BYTES} bytes`),
+      '415': error('Content type is not application/json'),
+    },
+  },
+  'GET /v2/device-groups': {
+    summary: 'List device groups, by id ascending',
+    description: 'Every group with its `inherited_criteria`. Reads only the groups partition (no Scan).',
+    parameters: [...paging],
+    responses: { '200': { description: 'A page', ...json(ref('DeviceGroupList')) } },
+  },
+  'GET /v2/device-groups/{id}': {
+    summary: 'Read a device group',
+    parameters: [groupIdParam],
+    responses: { '200': groupResponse('The group'), '404': error('Unknown group') },
+  },
+  'PUT /v2/device-groups/{id}': {
+    summary: 'Replace name, description, parent_id and criteria (event device-group.update, data {previous, updated})',
+    description:
+      `An omitted description becomes "", an omitted parent_id makes ` +
+      `the group a root. The read-only fields of a served group ` +
+      `(id equal to the path's, inherited_criteria, created_at, ` +
+      `updated_at, version) are accepted and ignored, so GET → edit ` +
+      `→ PUT works; make it conditional with If-Match. A replacement ` +
+      `that changes nothing returns the group unchanged: no event, ` +
+      `no new version. ${groupChoices}`,
+    parameters: [groupIdParam, ifMatch],
+    requestBody: { required: true, ...json(ref('ReplaceDeviceGroup')) },
+    responses: {
+      '200': groupResponse('The replaced group'),
+      '404': error('Unknown group (GROUP_NOT_FOUND) or parent (PARENT_GROUP_NOT_FOUND)'),
+      '409': error('The name is taken (GROUP_NAME_TAKEN)'),
+      '412': error('If-Match does not match'),
+      '413': error('Body too large'),
+      '415': error('Content type is not application/json'),
+    },
+  },
+  'DELETE /v2/device-groups/{id}': {
+    summary: 'Delete a device group (event device-group.delete per deleted group)',
+    description:
+      'A group with children is 409 GROUP_HAS_CHILDREN unless `cascade=true`, ' +
+      'which deletes the whole subtree, leaves first: in one transaction ' +
+      'up to 25 groups, otherwise in several, each leaving a valid ' +
+      'tree (repeat the request if it was interrupted). Devices ' +
+      'are never touched: membership is computed.',
+    parameters: [groupIdParam, ifMatch, { name: 'cascade', in: 'query', schema: { type: 'boolean', default: false } }],
+    responses: {
+      '204': { description: 'Deleted' },
+      '404': error('Unknown group'),
+      '409': error('The group has children and cascade is not true'),
+      '412': error('If-Match does not match'),
+    },
+  },
+  'GET /v2/device-groups/{id}/devices': {
+    summary: "The group's member devices",
+    description:
+      'The same query parameters and result as `GET /v2/devices`, ' +
+      "restricted to the effective criteria (ancestors' and own) " +
+      "ANDed with the request's filters. The most selective indexed " +
+      'filter among all of them (id[eq], tags[ct], dms_owner[eq], ' +
+      'status[eq], in that order) is the entry point, so a group ' +
+      'with an indexed criterion never reads the whole fleet. A ' +
+      "bookmark belongs to the group's criteria at the time: after " +
+      'the group (or an ancestor) changes, it is 400 INVALID_BOOKMARK.',
+    parameters: [groupIdParam, filterParam, ...sorting, ...paging],
+    responses: {
+      '200': { description: 'A page of devices', ...json(ref('DeviceList')) },
+      '404': error('Unknown group'),
+    },
+  },
+  'GET /v2/device-groups/{id}/stats': {
+    summary: "Statistics of the group's members",
+    description:
+      'The shape of `GET /v2/stats/devices` over the members; `status` ' +
+      'criteria (and `status` filters here) are allowed and mask ' +
+      'the distribution. Counters serve it at constant cost when ' +
+      'the effective criteria are only dms_owner[eq] and status ' +
+      'criteria; otherwise the devices of the best indexed entry ' +
+      'point are read once.',
+    parameters: [groupIdParam, filterParam],
+    responses: { '200': { description: 'Counts', ...json(ref('DeviceStats')) }, '404': error('Unknown group') },
+  },
+};
+
+const slotParam = {
+  name: 'slot',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[A-Za-z0-9:_.-]{1,128}$' },
+  description: 'Extra slot name; `identity` is reserved for the identity slot.',
+};
+const dmsParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[A-Za-z0-9:_.-]{1,128}$' },
+};
+const policyResponse = (description: string) => ({
+  description,
+  headers: { ETag: { schema: { type: 'string' } } },
+  ...json(ref('DmsPolicy')),
+});
+const BIND_DESCRIPTION = [
+  'A new version becomes active: version 0 with event PROVISIONED, ' +
+    'then RENEWED when the public key (x509) or the secret is ' +
+    'unchanged, RE-PROVISIONED when it differs.',
+  'Earlier versions are kept (the previous active one becomes ' +
+    'SUPERSEDED). The slot status follows the status rules (docs/api.md, ' +
+    'Status rules) at bind time with the DMS policy (or the defaults).',
+  'x509: the first PEM CERTIFICATE block is parsed; the secret ' +
+    'recorded is the serial in lowercase hex. Not a certificate: ' +
+    '400; already expired: 422; decommissioned device: 409.',
+].join(' ');
+
+const SLOT_OPERATIONS: Record<string, Operation> = {
+  'PUT /v2/devices/{id}/idslot': {
+    summary: 'Bind an identity certificate (PROVISIONED, RENEWED or RE-PROVISIONED)',
+    description: `${BIND_DESCRIPTION} The device status follows its identity slot.`,
+    parameters: [idParam, ifMatch],
+    requestBody: { required: true, ...json(ref('BindCertificate')) },
+    responses: {
+      '200': deviceResponse('The device'),
+      '404': error('Unknown device'),
+      '409': error('Decommissioned device'),
+      '412': error('If-Match does not match'),
+      '415': error('Not application/json'),
+      '422': error('Certificate already expired'),
+    },
+  },
+  'POST /v2/devices/{id}/idslot/revoke': {
+    summary: 'Revoke the active identity version (device REVOKED)',
+    description:
+      'Reasons are RFC 5280 CRLReason names (PascalCase or camelCase). ' +
+      'Revoking a revoked slot returns the device unchanged.',
+    parameters: [idParam, ifMatch],
+    requestBody: { required: true, ...json(ref('Revoke')) },
+    responses: {
+      '200': deviceResponse('The device'),
+      '404': error('Unknown device or no identity slot'),
+      '412': error('If-Match does not match'),
+    },
+  },
+  'PUT /v2/devices/{id}/slots/{slot}': {
+    summary: 'Bind a certificate or a secret to an extra slot',
+    description:
+      `${BIND_DESCRIPTION} Non-x509 types take {type, secret, expiration_date?}; ` +
+      `the secret is an opaque reference, and anything that looks ` +
+      `like a PEM private key is 400. A secret without expiration_date ` +
+      `stays ACTIVE. Extra slots have their own status and events; ` +
+      `the device status follows the identity slot only. A device ` +
+      `holds at most ${MAX_EXTRA_SLOTS} extra slots besides its ` +
+      `identity (a new one beyond that is 409 INVALID_STATE), and ` +
+      `a slot lists the secrets of its newest ${INLINE_SECRET_LIMIT} ` +
+      `versions inline (\`secrets\`; every version is served by ` +
+      `the versions route): so every event of a valid device fits ` +
+      `EventBridge's 256 KB entry.`,
+    parameters: [idParam, slotParam, ifMatch],
+    requestBody: { required: true, ...json(ref('BindSlot')) },
+    responses: {
+      '200': deviceResponse('The device'),
+      '404': error('Unknown device'),
+      '409': error(`Decommissioned device, or a new slot beyond the ${MAX_EXTRA_SLOTS} extra slots`),
+      '412': error('If-Match does not match'),
+      '422': error('Already expired'),
+    },
+  },
+  'POST /v2/devices/{id}/slots/{slot}/revoke': {
+    summary: 'Revoke the active version of an extra slot',
+    parameters: [idParam, slotParam, ifMatch],
+    requestBody: { required: true, ...json(ref('Revoke')) },
+    responses: {
+      '200': deviceResponse('The device'),
+      '404': error('Unknown device or slot'),
+      '412': error('If-Match does not match'),
+    },
+  },
+  'GET /v2/devices/{id}/slots/{slot}/versions/{n}': {
+    summary: 'One stored version of a slot (`identity` names the identity slot)',
+    parameters: [
+      idParam,
+      { ...slotParam, description: 'Slot name, or `identity`.' },
+      { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } },
+    ],
+    responses: {
+      '200': { description: 'The version: PEM and parsed fields for x509', ...json(ref('SlotVersion')) },
+      '404': error('Unknown device, slot or version'),
+    },
+  },
+  'GET /v2/dms': {
+    summary: 'Stored DMS renewal policies',
+    parameters: [...paging],
+    responses: {
+      '200': {
+        description: 'A page of policies',
+        ...json({
+          type: 'object',
+          properties: { next: { type: 'string' }, list: { type: 'array', items: ref('DmsPolicy') } },
+        }),
+      },
+    },
+  },
+  'GET /v2/dms/{id}': {
+    summary: 'The renewal policy a DMS follows',
+    description:
+      'A DMS without a stored policy follows the deployment defaults ' +
+      '(60d / 14d unless configured): answered with version 0.',
+    parameters: [dmsParam],
+    responses: { '200': policyResponse('The policy') },
+  },
+  'PUT /v2/dms/{id}': {
+    summary: 'Create or replace a DMS renewal policy (event dms.update)',
+    description:
+      'critical_delta must be shorter than preventive_delta. Every ' +
+      'device of the DMS is re-evaluated by the sweeper (within ' +
+      'one sweep interval), not inside the request.',
+    parameters: [dmsParam, ifMatch],
+    requestBody: { required: true, ...json(ref('PutDmsPolicy')) },
+    responses: {
+      '200': policyResponse('The stored policy'),
+      '412': error('If-Match does not match'),
+      '415': error('Not application/json'),
+    },
+  },
+};
+
+const OPERATIONS: Record<string, Operation> = {
+  'POST /v2/devices': {
+    summary: 'Register a device (event CREATED, status NO_IDENTITY)',
+    requestBody: { required: true, ...json(ref('CreateDevice')) },
+    responses: {
+      '201': deviceResponse('Registered'),
+      '409': error('A device with this id exists'),
+      '413': error(`Body over ${MAX_BODY_BYTES} bytes`),
+      '415': error('Content type is not application/json'),
+    },
+  },
+  'GET /v2/devices': {
+    summary: 'List devices',
+    parameters: [filterParam, ...sorting, ...paging],
+    responses: { '200': { description: 'A page', ...json(ref('DeviceList')) } },
+  },
+  'GET /v2/devices/{id}': {
+    summary: 'Read a device',
+    parameters: [idParam],
+    responses: { '200': deviceResponse('The device'), '404': error('Unknown device') },
+  },
+  'PATCH /v2/devices/{id}': {
+    summary: 'Change tags, metadata, icon, icon_color (event SHADOW-UPDATED)',
+    description:
+      'RFC 7396 merge patch (`application/merge-patch+json`, `null` ' +
+      'removes a metadata key; tags, icon and icon_color cannot ' +
+      'be removed) or RFC 6902 JSON patch (`application/json-patch+json`, ' +
+      'paths under /tags, /metadata, /icon, /icon_color only). A ' +
+      'patch that changes nothing returns the device unchanged: ' +
+      'no event, no new version. Without If-Match, a concurrent ' +
+      'change is merged by re-applying the patch to the fresh device.',
+    parameters: [idParam, ifMatch],
+    requestBody: {
+      required: true,
+      content: {
+        'application/merge-patch+json': { schema: { type: 'object' } },
+        'application/json-patch+json': { schema: { type: 'array', items: { type: 'object' } } },
+      },
+    },
+    responses: {
+      '200': deviceResponse('The patched device'),
+      '404': error('Unknown device'),
+      '412': error('If-Match does not match'),
+      '413': error('Body too large'),
+      '415': error('Unsupported content type'),
+    },
+  },
+  'DELETE /v2/devices/{id}': {
+    summary: 'Decommission a device (terminal; idempotent; data kept for audit)',
+    description:
+      'Sets status DECOMMISSIONED with events DECOMMISSIONED and ' +
+      'STATUS-UPDATED. Decommissioning a decommissioned device returns ' +
+      'it unchanged.',
+    parameters: [idParam, ifMatch],
+    responses: {
+      '200': deviceResponse('The decommissioned device'),
+      '404': error('Unknown device'),
+      '412': error('If-Match does not match'),
+    },
+  },
+  'GET /v2/devices/{id}/events': {
+    summary: "A device's full event history, newest first",
+    parameters: [idParam, ...paging],
+    responses: {
+      '200': { description: 'A page of events', ...json(ref('DeviceEventList')) },
+      '404': error('Unknown device'),
+    },
+  },
+  'GET /v2/stats/devices': {
+    summary: 'Device statistics',
+    description:
+      'Without filters, with only dms_owner[eq], or with only one ' +
+      'metadata.<indexed key>[eq|in], read from counters kept by ' +
+      'every write (constant cost). Other filters count the devices ' +
+      'read through the best indexed entry point, reading at most ' +
+      'STATS_READ_BUDGET items (default 10000): beyond it the answer ' +
+      'is 422 QUERY_TOO_BROAD naming the filter to index. `status` ' +
+      'filters are 400.',
+    parameters: [filterParam],
+    responses: {
+      '200': { description: 'Counts', ...json(ref('DeviceStats')) },
+      '422': error('QUERY_TOO_BROAD: no index serves these filters within the read budget'),
+    },
+  },
+  'GET /v2/stats/metadata/{key}': {
+    summary: 'Value distribution of an indexed metadata key',
+    description:
+      'From counters kept by every write (its cost grows with the ' +
+      'number of distinct values, not the fleet). Values are JSON ' +
+      'texts (`"1.4.2"`, `3`, `true`; objects with sorted keys), ' +
+      'most common first (ties by text); `other` counts the devices ' +
+      'holding any value beyond `limit`. Devices without the key ' +
+      'are not counted. A key not indexed is 400; a key still being ' +
+      'back-filled is 409 INDEX_NOT_READY.',
+    parameters: [
+      {
+        name: 'key',
+        in: 'path',
+        required: true,
+        schema: { type: 'string' },
+        description: 'An indexed metadata key (dotted path).',
+      },
+      { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+    ],
+    responses: {
+      '200': {
+        description: 'The distribution',
+        ...json({
+          type: 'object',
+          required: ['key', 'values', 'other'],
+          properties: {
+            key: { type: 'string' },
+            values: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['value', 'total', 'status_distribution'],
+                properties: {
+                  value: { type: 'string' },
+                  total: { type: 'integer' },
+                  status_distribution: { type: 'object', additionalProperties: { type: 'integer' } },
+                },
+              },
+            },
+            other: { type: 'integer' },
+          },
+        }),
+      },
+      '409': error('INDEX_NOT_READY: the key is being back-filled'),
+    },
+  },
+  'GET /v2/stats/expirations': {
+    summary: 'Expiry forecast',
+    description:
+      'Counts the active (not revoked, not superseded, not decommissioned) ' +
+      'identity certificates and extra-slot secrets by expiration, ' +
+      'from per-day counters kept in the same transaction as every ' +
+      'change: the cost grows with the horizon, not the fleet. Buckets ' +
+      'are UTC, start inclusive, end exclusive; the first bucket ' +
+      'starts today (00:00 UTC) and the last ends at today + horizon_days; ' +
+      'weeks start on Monday, months on the 1st. `already_expired` ' +
+      'counts those whose expiration day is before today.',
+    parameters: [
+      { name: 'bucket', in: 'query', schema: { type: 'string', enum: ['day', 'week', 'month'], default: 'week' } },
+      { name: 'horizon_days', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 730, default: 90 } },
+      { name: 'filter', in: 'query', schema: { type: 'string' }, description: 'Only `dms_owner[eq]<dms>`.' },
+    ],
+    responses: {
+      '200': {
+        description: 'The forecast',
+        ...json({
+          type: 'object',
+          required: ['generated_at', 'bucket', 'already_expired', 'buckets'],
+          properties: {
+            generated_at: { type: 'string', format: 'date-time' },
+            bucket: { type: 'string', enum: ['day', 'week', 'month'] },
+            already_expired: { type: 'integer' },
+            buckets: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['start', 'end', 'identity', 'slots'],
+                properties: {
+                  start: { type: 'string', format: 'date-time' },
+                  end: { type: 'string', format: 'date-time' },
+                  identity: { type: 'integer' },
+                  slots: { type: 'integer' },
+                },
+              },
+            },
+          },
+        }),
+      },
+    },
+  },
+  'GET /v2/openapi.json': {
+    summary: 'This document',
+    responses: { '200': { description: 'OpenAPI 3.1', ...json({ type: 'object' }) } },
+  },
+  ...GROUP_OPERATIONS,
+  ...SLOT_OPERATIONS,
+  ...LAMASSU_OPERATIONS,
+};
+
+function componentSchemas(): Record<string, unknown> {
+  // Referencing the schemas registers them; the registry export turns them into components.
+  void [createDeviceSchema, deviceSchema, deviceEventSchema, errorSchema, statsSchema, deviceList, eventList];
+  void [createGroupSchema, replaceGroupSchema, deviceGroupSchema, groupList];
+  void [bindCertificateSchema, bindSlotSchema, revokeSchema, putPolicySchema, policySchema, slotVersionSchema];
+  const { schemas } = toJSONSchema(globalRegistry, { uri: (id) => `#/components/schemas/${id}` });
+  return Object.fromEntries(
+    Object.entries(schemas).map(([id, schema]) => {
+      const { $schema: _s, $id: _i, ...rest } = schema as Record<string, unknown>;
+      return [id, rest];
+    }),
+  );
+}
+
+/** The document; `indexedMetadataKeys` (INDEXED_METADATA_KEYS) are listed as `x-indexed-metadata-keys`. */
+export function openApiDocument(indexedMetadataKeys: readonly string[] = []): Record<string, unknown> {
+  const paths: Record<string, Record<string, Operation>> = {};
+  for (const route of HTTP_ROUTES) {
+    const op = OPERATIONS[`${route.method} ${route.path}`];
+    if (!op) throw new Error(`route ${route.method} ${route.path} has no OpenAPI operation`);
+    paths[route.path] ??= {};
+    paths[route.path]![route.method.toLowerCase()] = {
+      operationId: route.handler.replace(/[-/](\w)/g, (_, c: string) => c.toUpperCase()),
+      security: route.scope === null ? [] : [{ jwt: [route.scope] }],
+      ...op,
+      responses: {
+        ...(route.scope === null ? {} : common),
+        ...(op.responses as object),
+        '500': error('Internal error (no details)'),
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'device-manager',
+      version: '2.0.0',
+      description:
+        'Device lifecycle manager. Errors are {err, code, details?}. ' +
+        'Every device and device group has an integer `version`, sent ' +
+        'as ETag; writes accept If-Match. Lists return {next, list}; ' +
+        'next is "" on the last page. Timestamps are RFC 3339 UTC ' +
+        'with milliseconds.',
+    },
+    servers: [{ url: '/' }],
+    'x-indexed-metadata-keys': [...indexedMetadataKeys],
+    paths,
+    // Lifecycle events on EventBridge and the AWS IoT sync (docs/api.md, Events on EventBridge and AWS IoT Core
+    // registry sync): not HTTP, documented here.
+    'x-events': EVENTS_DOCUMENT,
+    components: {
+      schemas: { ...componentSchemas(), ...LAMASSU_SCHEMAS },
+      securitySchemes: {
+        jwt: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'Scopes devices:read, devices:write, groups:write, dms:write.',
+        },
+      },
+    },
+  };
+}
