@@ -11,6 +11,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { parseDuration } from '../functions/domain/duration';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../functions/domain/groups';
+import { DEFAULT_EVENT_RETENTION_DAYS, MAX_EVENT_RETENTION_DAYS } from '../functions/runtime/config';
 import { isCorsOrigin } from '../functions/http/cors';
 import { defaultDashboardScope } from '../functions/http/routes';
 import {
@@ -59,6 +60,13 @@ export interface DeploymentConfig {
   readonly dueShards: number;
   /** Levels of the device group hierarchy, a root being level 1 (GROUP_MAX_DEPTH of the functions). */
   readonly groupMaxDepth: number;
+  /** Days a device event item is kept before TTL deletes it (EVENT_RETENTION_DAYS of the functions). */
+  readonly eventRetentionDays: number;
+  /**
+   * Concurrent certificate intake functions at most (the queue mapping's maximum concurrency): a CA's
+   * burst of status updates waits in the queue instead of taking the account's Lambda slots.
+   */
+  readonly certificateIntakeConcurrency: number;
   /**
    * Metadata keys (dotted paths, at most 10) with index entries and counters: indexed
    * `metadata.<key>[eq|in]` filters, counter statistics, `GET /v2/stats/metadata/{key}`
@@ -168,6 +176,8 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   statsShards: DEFAULT_STATS_SHARDS,
   dueShards: DEFAULT_DUE_SHARDS,
   groupMaxDepth: DEFAULT_GROUP_MAX_DEPTH,
+  eventRetentionDays: DEFAULT_EVENT_RETENTION_DAYS,
+  certificateIntakeConcurrency: 5,
   indexedMetadataKeys: [],
   logRetentionDays: 30,
   sweepRateMinutes: 5,
@@ -212,6 +222,8 @@ const SETTINGS: Record<keyof DeploymentConfig, Kind> = {
   statsShards: 'integer',
   dueShards: 'integer',
   groupMaxDepth: 'integer',
+  eventRetentionDays: 'integer',
+  certificateIntakeConcurrency: 'integer',
   indexedMetadataKeys: 'json',
   logRetentionDays: 'integer',
   sweepRateMinutes: 'integer',
@@ -580,6 +592,21 @@ export function parseConfig(raw: unknown): DeploymentConfig {
     statsShards: integer(input.statsShards, d.statsShards, at('statsShards'), 1, 100),
     dueShards: integer(input.dueShards, d.dueShards, at('dueShards'), 1, 64),
     groupMaxDepth: integer(input.groupMaxDepth, d.groupMaxDepth, at('groupMaxDepth'), 1, 50),
+    eventRetentionDays: integer(
+      input.eventRetentionDays,
+      d.eventRetentionDays,
+      at('eventRetentionDays'),
+      1,
+      MAX_EVENT_RETENTION_DAYS,
+    ),
+    // SQS event sources take a maximum concurrency from 2 to 1000.
+    certificateIntakeConcurrency: integer(
+      input.certificateIntakeConcurrency,
+      d.certificateIntakeConcurrency,
+      at('certificateIntakeConcurrency'),
+      2,
+      1000,
+    ),
     indexedMetadataKeys: parseIndexedKeys(input.indexedMetadataKeys, at('indexedMetadataKeys')),
     logRetentionDays: logRetentionDays as number,
     sweepRateMinutes: integer(input.sweepRateMinutes, d.sweepRateMinutes, at('sweepRateMinutes'), 1, 1440),

@@ -18,6 +18,7 @@ export function createDeviceRepository({ client, config, bookmarks }: TableConte
     timeBudgetMs: config.requestTimeBudgetMs,
     dueShards: config.dueShards,
     indexedMetadataKeys: config.indexedMetadataKeys,
+    eventRetentionDays: config.eventRetentionDays,
   });
 }
 

@@ -205,6 +205,8 @@ export const statsSchema = z
   .object({
     total: z.number().int(),
     status_distribution: z.object(Object.fromEntries(DEVICE_STATUSES.map((s) => [s, z.number().int()]))),
+    // Counters follow the table's stream: every change committed before this instant is counted.
+    consistent_as_of: z.iso.datetime(),
   })
   .meta({ id: 'DeviceStats' });
 

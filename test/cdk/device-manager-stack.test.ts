@@ -63,6 +63,7 @@ function eventFunctions(s: Synthesized): Map<string, number> {
   return new Map([
     [id(s.stack.events.publisher), 60],
     [id(s.stack.events.certificateIntake), 30],
+    [id(s.stack.counters.function), 60],
   ]);
 }
 

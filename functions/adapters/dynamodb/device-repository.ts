@@ -27,6 +27,7 @@ import {
   type SortField,
 } from '../../domain/query';
 import { type BookmarkCodec } from './bookmark';
+import { DEFAULT_EVENT_RETENTION_DAYS } from './device-writes';
 import { counterReader, emptyDistribution, FORECAST_KEY, totalOf } from './counters';
 import { parseDeviceItem, policyFence, versionItem, type WriteContext, deviceTransaction } from './device-writes';
 import { indexState } from './index-backfill';
@@ -78,6 +79,8 @@ export interface DeviceRepositoryOptions {
   outboxTtlSeconds?: number;
   /** Metadata keys with entries and counters (INDEXED_METADATA_KEYS, ≤ 10 dotted paths). */
   indexedMetadataKeys?: readonly string[];
+  /** Days a device event item is kept before TTL deletes it (EVENT_RETENTION_DAYS, default 400). */
+  eventRetentionDays?: number;
 }
 
 type Item = Record<string, unknown>;
@@ -131,6 +134,7 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
     now = Date.now,
     outboxTtlSeconds = OUTBOX_TTL_SECONDS,
     indexedMetadataKeys = [],
+    eventRetentionDays = DEFAULT_EVENT_RETENTION_DAYS,
   } = options;
   const ctx: WriteContext = {
     TableName,
@@ -138,6 +142,7 @@ export function deviceRepository(options: DeviceRepositoryOptions): DeviceReposi
     statsShards,
     dueShards,
     outboxTtlSeconds,
+    eventTtlSeconds: eventRetentionDays * 86_400,
     indexedKeys: new Set([...indexedMetadataKeys, FORECAST_KEY]),
   };
   const reader = tableReader(client, TableName);

@@ -29,7 +29,7 @@ import {
   type TableKey,
 } from './keys';
 import { outboxPuts } from './outbox';
-import { STATUS_ATTRIBUTE } from './schema';
+import { STATUS_ATTRIBUTE, TTL_ATTRIBUTE } from './schema';
 
 type Item = Record<string, unknown>;
 
@@ -76,6 +76,8 @@ export interface WriteContext {
   statsShards: number;
   dueShards: number;
   outboxTtlSeconds: number;
+  /** Seconds a device event item is kept (its `ttl` is its timestamp plus these); none when absent. */
+  eventTtlSeconds?: number;
   /** Indexed metadata keys and FORECAST_KEY: what every change keeps up to date. */
   indexedKeys: ReadonlySet<string>;
 }
@@ -224,6 +226,13 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
   };
 }
 
+/** Event history expires (TTL) `eventTtlSeconds` after the event (EVENT_RETENTION_DAYS). */
+export const DEFAULT_EVENT_RETENTION_DAYS = 400;
+const eventTtl = (ctx: WriteContext, timestamp: string) =>
+  ctx.eventTtlSeconds === undefined
+    ? {}
+    : { [TTL_ATTRIBUTE]: Math.floor(Date.parse(timestamp) / 1000) + ctx.eventTtlSeconds };
+
 /** The transaction of one change. The device write comes first (its cancellation code is the version check). */
 export function deviceTransaction(ctx: WriteContext, change: DeviceChange) {
   const { TableName } = ctx;
@@ -242,7 +251,15 @@ export function deviceTransaction(ctx: WriteContext, change: DeviceChange) {
       ...legacyTags.map((sk) => ({ Delete: { TableName, Key: { pk: deviceKey(after.id).pk, sk } } })),
       ...(change.versions ?? []).map((v) => ({ Put: { TableName, Item: versionItem(v) } })),
       ...change.events.map((event) => ({
-        Put: { TableName, Item: { ...deviceEventKey(after.id, event.timestamp), kind: 'event', ...event } },
+        Put: {
+          TableName,
+          Item: {
+            ...deviceEventKey(after.id, event.timestamp),
+            kind: 'event',
+            ...event,
+            ...eventTtl(ctx, event.timestamp),
+          },
+        },
       })),
       ...outboxPuts(TableName, change.outbox, ctx.outboxTtlSeconds),
     ],

@@ -167,3 +167,31 @@ describe('the counter applier', () => {
     expect(await repository.stats([])).toMatchObject({ total: 5 });
   });
 });
+
+describe('event history', () => {
+  it('expires with TTL EVENT_RETENTION_DAYS after each event (default 400 days)', async () => {
+    const table = await freshTable(engine);
+    const clock = testClock();
+    const options = { client: table.documentClient, tableName: table.tableName, listShards: 2, statsShards: 1 };
+    const bookmarks = bookmarkCodec('k');
+    const policies = policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks });
+    for (const [id, days] of [
+      ['short', 10],
+      ['default', undefined],
+    ] as const) {
+      const repository = deviceRepository({ ...options, bookmarks, eventRetentionDays: days });
+      const service = deviceService({ devices: repository, policies, clock, newId: randomUUID });
+      const device = await service.register({ id, dms_id: 'dms-e' });
+      const out = await table.documentClient.send(
+        new ScanCommand({
+          TableName: table.tableName,
+          FilterExpression: 'kind = :k AND pk = :pk',
+          ExpressionAttributeValues: { ':k': 'event', ':pk': `DEVICE#${id}` },
+        }),
+      );
+      expect(out.Items?.map((i) => i.ttl)).toEqual([
+        Math.floor(Date.parse(device.creation_timestamp) / 1000) + (days ?? 400) * 86_400,
+      ]);
+    }
+  });
+});
