@@ -55,7 +55,7 @@ function client(service: LocalService): { api: Api; close(): void } {
   const { port } = new URL(service.url);
   const firstErrors = new Set<string>();
   const api: Api = (method, path, body, contentType = 'application/json') =>
-    new Promise((resolve, reject) => {
+    new Promise((resolve) => {
       const req = request(
         {
           host: '127.0.0.1',
@@ -81,7 +81,8 @@ function client(service: LocalService): { api: Api; close(): void } {
           });
         },
       );
-      req.on('error', reject);
+      // A keep-alive socket the server closed as it was reused: status 0, counted and retried by callers.
+      req.on('error', () => resolve(0));
       req.end(body === undefined ? undefined : JSON.stringify(body));
     });
   return { api, close: () => agent.destroy() };
@@ -89,13 +90,14 @@ function client(service: LocalService): { api: Api; close(): void } {
 
 const totalConflicts = (c: ConflictCounts) => c.transactionsCancelled + c.readsCancelled + c.writesRejected;
 
-/** Registers devices, retrying a 503 (seeding runs before the measurement, in both modes). */
+/** Registers devices, retrying a 503 or a lost connection (seeding runs before the measurement, in both modes). */
 async function seed(api: Api, devices: { id: string; dms_id: string; metadata?: object }[]): Promise<void> {
   await inParallel(devices, SEED_CONCURRENCY, async (device) => {
     for (let attempt = 0; ; attempt++) {
       const status = await api('POST', '/v2/devices', device);
-      if (status === 201) return;
-      if (status !== 503 || attempt > 20) throw new Error(`seeding ${device.id}: ${status}`);
+      // 409 after a retry: the lost answer's registration went through.
+      if (status === 201 || (status === 409 && attempt > 0)) return;
+      if ((status !== 503 && status !== 0) || attempt > 20) throw new Error(`seeding ${device.id}: ${status}`);
     }
   });
 }

@@ -11,10 +11,10 @@ import {
   VersionConflictError,
 } from '../domain/errors';
 import { deviceDeleted } from '../domain/outbox';
-import type { Clock, DevicePurge, DeviceRepository, IdGenerator } from './ports';
+import type { Clock, DevicePurge, DeviceStore, IdGenerator } from './ports';
 
 export interface DeviceDeletionDeps {
-  devices: Pick<DeviceRepository, 'get'>;
+  devices: Pick<DeviceStore, 'get'>;
   purge: DevicePurge;
   clock: Clock;
   newId: IdGenerator;

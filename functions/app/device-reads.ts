@@ -6,11 +6,11 @@
 import { statusesAllowed, type Filter } from '../domain/filters';
 import type { Device } from '../domain/device';
 import { chooseEntryPoint, type DeviceListQuery } from '../domain/query';
-import type { DeviceRepository, DeviceStats, Page } from './ports';
+import type { DeviceQueries, DeviceStats, Page } from './ports';
 
 export type DeviceReads = ReturnType<typeof deviceReads>;
 
-export function deviceReads({ devices }: { devices: DeviceRepository }) {
+export function deviceReads({ devices }: { devices: DeviceQueries }) {
   return {
     list(query: DeviceListQuery): Promise<Page<Device>> {
       return devices.list(query);

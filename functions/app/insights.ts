@@ -4,7 +4,7 @@
  */
 import { ValidationError } from '../domain/errors';
 import { type Forecast, type ForecastQuery, foldForecast } from '../domain/insights';
-import type { Clock, DeviceRepository, StatusCounts } from './ports';
+import type { Clock, InsightQueries, StatusCounts } from './ports';
 
 export const DEFAULT_VALUE_LIMIT = 100;
 export const MAX_VALUE_LIMIT = 1000;
@@ -17,7 +17,7 @@ export interface MetadataDistribution {
   consistent_as_of: string;
 }
 
-export function insightsService({ devices, clock }: { devices: DeviceRepository; clock: Clock }) {
+export function insightsService({ devices, clock }: { devices: InsightQueries; clock: Clock }) {
   return {
     /**
      * The `limit` most common values of an indexed key (ties by value text), and how many devices hold any other value.

@@ -12,7 +12,7 @@ import type { Device, JsonValue } from '../domain/device';
 import { IotVersionConflictError } from '../domain/errors';
 import { IDENTITY_SLOT } from '../domain/slots';
 import { metadataAt } from '../domain/filters';
-import type { DeviceRepository, IotRegistry, IotThing } from './ports';
+import type { DeviceStore, IotRegistry, IotThing, SlotVersionStore } from './ports';
 
 /** AWS IoT thing attribute values: at most 800 of these characters. */
 const ATTRIBUTE_VALUE_FORBIDDEN = /[^a-zA-Z0-9_.,@/:#=[\]-]/g;
@@ -77,7 +77,7 @@ export interface IotSyncSettings {
 }
 
 export interface IotSyncDeps {
-  devices: Pick<DeviceRepository, 'get' | 'getSlotVersion'>;
+  devices: Pick<DeviceStore, 'get'> & Pick<SlotVersionStore, 'getSlotVersion'>;
   iot: IotRegistry;
   settings: IotSyncSettings;
   /** Re-reads after a thing version conflict. */

@@ -92,55 +92,97 @@ export interface DeviceStats extends StatusCounts {
   consistent_as_of: string;
 }
 
-export interface DeviceRepository {
+/** One device as a whole: read it, write one change of it atomically. */
+export interface DeviceStore {
   get(id: string): Promise<Device | undefined>;
   /**
    * Writes the change atomically. Throws DeviceAlreadyExistsError when registering an existing id,
-   * VersionConflictError when `before.version` is no longer the stored version.
+   * VersionConflictError when `before.version` is no longer the stored version, PolicyMovedError when
+   * the device was evaluated since with a newer `policy` of its DMS (the fence on the device item).
    */
   save(change: DeviceChange): Promise<void>;
-  list(query: DeviceListQuery): Promise<Page<Device>>;
-  listEvents(id: string, pageSize: number, bookmark?: string): Promise<Page<DeviceEvent>>;
-  /** Exact statistics of the devices matching the filters (which never include `status`). */
-  stats(filters: readonly Filter[]): Promise<DeviceStats>;
+}
+
+/** The stored versions of the devices' slots (a change writes them; these read and amend them). */
+export interface SlotVersionStore {
   getSlotVersion(id: string, slot: string, version: number): Promise<SlotVersion | undefined>;
-  /** The stored slot versions whose certificate has this serial (lowercase hex), through the serial index. */
+  /** The stored slot versions whose certificate has this serial (lowercase hex), any order. */
   findSlotVersionsBySerial(serial: string): Promise<SlotVersionRef[]>;
   /**
    * Rewrites one stored version alone (a superseded version's status), if it still is `previous`;
    * throws VersionConflictError otherwise.
    */
   saveSlotVersion(version: SlotVersion, previous: SlotVersion): Promise<void>;
-  /** Devices of one due shard whose boundary is at or before `now`, oldest first, after `after`. */
-  dueDevices(shard: number, now: number, limit: number, after?: string): Promise<DuePage>;
-  /**
-   * Moves a device in the due index without changing it, if it is still at `version` (and the policy at the version
-   * used).
-   */
-  setDue(id: string, version: number, due: number | null, policy?: DeviceChange['policy']): Promise<void>;
+}
+
+/** Reads of the fleet: the device list, a device's history, statistics. */
+export interface DeviceQueries {
+  list(query: DeviceListQuery): Promise<Page<Device>>;
+  /** A device's events, newest first. */
+  listEvents(id: string, pageSize: number, bookmark?: string): Promise<Page<DeviceEvent>>;
+  /** Exact statistics of the devices matching the filters. */
+  stats(filters: readonly Filter[]): Promise<DeviceStats>;
+  /** The indexed metadata keys (INDEXED_METADATA_KEYS): filters on them may be served by an index. */
+  readonly indexedMetadataKeys: readonly string[];
+}
+
+/** What the fleet's counters tell (docs/api.md, Fleet insights). */
+export interface InsightQueries {
   /** The indexed metadata keys (INDEXED_METADATA_KEYS). */
   readonly indexedMetadataKeys: readonly string[];
-  /** Every value of an indexed metadata key with the statistics of its devices (from counters; any order). */
+  /**
+   * Every value of an indexed metadata key with the statistics of its devices (any order); throws
+   * IndexNotReadyError until the key's back-fill is done.
+   */
   metadataValues(key: string): Promise<MetadataValueStats[]>;
   /** The instant up to which the counters include every committed change (DeviceStats `consistent_as_of`). */
   countersConsistentAsOf(): Promise<string>;
   /**
-   * Active certificates (identity) and secrets (slots) by UTC expiration day (`YYYY-MM-DD`), up to `lastDay`, in all
-   * or one DMS.
+   * Active certificates (identity) and secrets (slots) by UTC expiration day (`YYYY-MM-DD`), in all
+   * or one DMS: every day up to `lastDay`, and possibly later days of `lastDay`'s month.
    */
   expirationsByDay(dms: string | undefined, lastDay: string): Promise<Map<string, { identity: number; slots: number }>>;
+}
+
+/** Keeps the indexes whole when the indexed keys change. */
+export interface IndexMaintenance {
   /** Back-fills newly indexed keys (metadata keys, the forecast) until `deadline`; resumable. */
   backfillIndexes(deadline: number, pageSize: number): Promise<BackfillReport>;
-  /** Every device of a DMS, page by page (for policy re-evaluation). */
+}
+
+/** The due index: each device's next status boundary (a change moves it; the sweeper reads it). */
+export interface DueIndex {
+  /** Devices of one due shard whose boundary is at or before `now`, oldest first, after `after`. */
+  dueDevices(shard: number, now: number, limit: number, after?: string): Promise<DuePage>;
+  /**
+   * Moves a device in the due index without changing it, if it is still at `version` (and the
+   * policy at the version used).
+   */
+  setDue(id: string, version: number, due: number | null, policy?: DeviceChange['policy']): Promise<void>;
+  readonly dueShards: number;
+}
+
+/** The devices of one DMS (a policy change re-evaluates them). */
+export interface DmsDevices {
+  /** Every device of a DMS, page by page. */
   devicesOfDms(
     dms: string,
     shard: number,
     limit: number,
     after?: string,
   ): Promise<{ devices: Device[]; next?: string }>;
-  readonly dueShards: number;
   readonly listShards: number;
 }
+
+/** Every device capability at once: what one adapter implements and the composition roots hand out. */
+export interface DeviceRepository
+  extends DeviceStore,
+    SlotVersionStore,
+    DeviceQueries,
+    InsightQueries,
+    IndexMaintenance,
+    DueIndex,
+    DmsDevices {}
 
 /**
  * Hard deletion of a decommissioned device (Lamassu's `DELETE /devices/{id}`). The device and its

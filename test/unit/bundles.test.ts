@@ -44,7 +44,7 @@ function bundle(handler: string): { file: string; bytes: number; inputs: string[
 const TRACER = /node_modules\/(aws-xray-sdk-core|@aws-lambda-powertools\/tracer)\//;
 const LAMASSU = /functions\/lamassu\/(?!handlers\/)/;
 const OPENAPI = /functions\/openapi\/|functions\/lamassu\/openapi/;
-const GROUPS = /functions\/app\/groups\.ts|group-repository\.ts/;
+const GROUPS = /functions\/app\/group[s-]|dynamodb\/group-/;
 const PURGE = /device-purge\.ts/;
 
 describe('function bundles', () => {

@@ -1,8 +1,7 @@
 /**
  * GroupRepository on the single table. Every group lives in the `GROUPS` partition (group counts are
  * small: the list and the structural checks are Queries of that partition, never Scans). One change =
- * one TransactWriteItems: the group items (conditioned on their version), the name reservations that
- * keep names unique, the hierarchy version when the structure changes, and the outbox records.
+ * one TransactWriteItems (group-transaction.ts).
  */
 import {
   BatchGetCommand,
@@ -11,15 +10,14 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { GroupChange, GroupRepository, GroupSnapshot, Page } from '../../app/ports';
-import { GroupAlreadyExistsError, GroupNameTakenError, VersionConflictError } from '../../domain/errors';
-import { type DeviceGroup, groupNameKey } from '../../domain/groups';
+import type { GroupRepository, GroupSnapshot, Page } from '../../app/ports';
 import { ID_PATTERN } from '../../domain/device';
+import type { DeviceGroup } from '../../domain/groups';
 import type { BookmarkCodec } from './bookmark';
-import { GROUP_SK_PREFIX, GROUPS_PK, groupHierarchyKey, groupKey, groupNameReservationKey } from './keys';
-import { OUTBOX_TTL_SECONDS, outboxPuts } from './outbox';
-import { cancellationCodes, transactWrite } from './transact';
+import { groupTransaction, translateCancellation } from './group-transaction';
+import { GROUP_SK_PREFIX, GROUPS_PK, groupHierarchyKey, groupKey } from './keys';
+import { OUTBOX_TTL_SECONDS } from './outbox';
+import { transactWrite } from './transact';
 
 export interface GroupRepositoryOptions {
   client: DynamoDBDocumentClient;
@@ -30,131 +28,16 @@ export interface GroupRepositoryOptions {
 
 type Item = Record<string, unknown>;
 
-/** What a failed condition of each transaction action means. */
-type Guard =
-  | { kind: 'exists'; id: string }
-  | { kind: 'name'; name: string }
-  | { kind: 'conflict'; id: string }
-  | { kind: 'none' };
-
-export const GROUP_KIND = 'group';
-export const GROUP_NAME_KIND = 'group-name';
-export const GROUP_HIERARCHY_KIND = 'group-hierarchy';
-
 export function groupRepository(options: GroupRepositoryOptions): GroupRepository & { readonly itemsRead: number } {
   const { client, tableName: TableName, bookmarks, outboxTtlSeconds = OUTBOX_TTL_SECONDS } = options;
   let itemsRead = 0;
 
   const parseDoc = (item: Item): DeviceGroup => JSON.parse(item.doc as string) as DeviceGroup;
-  const groupItem = (g: DeviceGroup): Item => ({
-    ...groupKey(g.id),
-    kind: GROUP_KIND,
-    version: g.version,
-    doc: JSON.stringify(g),
-  });
 
   async function query(input: Omit<QueryCommandInput, 'TableName'>) {
     const out = await client.send(new QueryCommand({ TableName, ...input }));
     itemsRead += out.ScannedCount ?? out.Items?.length ?? 0;
     return out;
-  }
-
-  function transaction(change: GroupChange): { input: TransactWriteCommandInput; guards: Guard[] } {
-    const actions: NonNullable<TransactWriteCommandInput['TransactItems']> = [];
-    const guards: Guard[] = [];
-    const add = (action: (typeof actions)[number], guard: Guard) => {
-      actions.push(action);
-      guards.push(guard);
-    };
-
-    for (const { before, after } of change.puts) {
-      add(
-        {
-          Put: {
-            TableName,
-            Item: groupItem(after),
-            ...(before
-              ? { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': before.version } }
-              : { ConditionExpression: 'attribute_not_exists(pk)' }),
-          },
-        },
-        before ? { kind: 'conflict', id: after.id } : { kind: 'exists', id: after.id },
-      );
-      const oldKey = before ? groupNameKey(before.name) : undefined;
-      const newKey = groupNameKey(after.name);
-      if (oldKey === newKey) continue;
-      add(
-        {
-          Put: {
-            TableName,
-            Item: { ...groupNameReservationKey(newKey), kind: GROUP_NAME_KIND, group_id: after.id, name: after.name },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        },
-        { kind: 'name', name: after.name },
-      );
-      if (oldKey !== undefined) add(releaseName(oldKey, after.id), { kind: 'conflict', id: after.id });
-    }
-
-    for (const g of change.deletes) {
-      add(
-        {
-          Delete: {
-            TableName,
-            Key: groupKey(g.id),
-            ConditionExpression: 'version = :v',
-            ExpressionAttributeValues: { ':v': g.version },
-          },
-        },
-        { kind: 'conflict', id: g.id },
-      );
-      add(releaseName(groupNameKey(g.name), g.id), { kind: 'conflict', id: g.id });
-    }
-
-    if (change.hierarchyVersion !== undefined) {
-      const current = change.hierarchyVersion;
-      add(
-        {
-          Put: {
-            TableName,
-            Item: { ...groupHierarchyKey(), kind: GROUP_HIERARCHY_KIND, version: current + 1 },
-            ...(current === 0
-              ? { ConditionExpression: 'attribute_not_exists(pk)' }
-              : { ConditionExpression: 'version = :h', ExpressionAttributeValues: { ':h': current } }),
-          },
-        },
-        { kind: 'conflict', id: 'device-group hierarchy' },
-      );
-    }
-
-    for (const put of outboxPuts(TableName, change.outbox, outboxTtlSeconds)) add(put, { kind: 'none' });
-    return { input: { TransactItems: actions }, guards };
-  }
-
-  function releaseName(nameKey: string, groupId: string) {
-    return {
-      Delete: {
-        TableName,
-        Key: groupNameReservationKey(nameKey),
-        // Only the holder's own reservation: a mismatch means the state moved under us (retry).
-        ConditionExpression: 'group_id = :g',
-        ExpressionAttributeValues: { ':g': groupId },
-      },
-    };
-  }
-
-  /** Maps the failed conditions to one domain error: a version race first (the caller re-reads). */
-  function translate(error: unknown, guards: Guard[]): unknown {
-    const codes = cancellationCodes(error);
-    if (!codes) return error;
-    const failed = guards.filter((_, i) => codes[i] === 'ConditionalCheckFailed');
-    const conflict = failed.find((g) => g.kind === 'conflict');
-    if (conflict?.kind === 'conflict') return new VersionConflictError(conflict.id, { cause: error });
-    const exists = failed.find((g) => g.kind === 'exists');
-    if (exists?.kind === 'exists') return new GroupAlreadyExistsError(exists.id, { cause: error });
-    const name = failed.find((g) => g.kind === 'name');
-    if (name?.kind === 'name') return new GroupNameTakenError(name.name, { cause: error });
-    return error;
   }
 
   return {
@@ -226,11 +109,11 @@ export function groupRepository(options: GroupRepositoryOptions): GroupRepositor
     },
 
     async save(change) {
-      const { input, guards } = transaction(change);
+      const { input, guards } = groupTransaction(TableName, change, outboxTtlSeconds);
       try {
         await transactWrite(client, input);
       } catch (error) {
-        throw translate(error, guards);
+        throw translateCancellation(error, guards);
       }
     },
   };

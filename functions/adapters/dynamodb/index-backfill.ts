@@ -10,9 +10,8 @@ import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/
 import type { BackfillReport } from '../../app/ports';
 import { FORECAST_KEY } from './counters';
 import { isIndexedFor, reindexTransaction, type WriteContext } from './device-writes';
-import { idOfEntry, type TableReader } from './list-cursor';
+import { entryPageById, idOfEntry, type TableReader } from './list-cursor';
 import { entryPartition, entryPrefix, INDEX_STATE_PK, indexStateKey } from './keys';
-import { INDEXES } from './schema';
 import { cancellationCodes, transactWrite } from './transact';
 
 interface KeyState {
@@ -127,23 +126,10 @@ export function indexState(
               await saveState({ ...state, progress }, state);
               return report;
             }
-            const after = progress[shard];
-            const out = await reader.query({
-              IndexName: INDEXES.byId.name,
-              KeyConditionExpression: after === undefined ? '#p = :p' : '#p = :p AND #s > :a',
-              ExpressionAttributeNames:
-                after === undefined
-                  ? { '#p': INDEXES.byId.partitionKey }
-                  : { '#p': INDEXES.byId.partitionKey, '#s': INDEXES.byId.sortKey },
-              ExpressionAttributeValues: {
-                ':p': entryPartition(entryPrefix({ kind: 'ALL' }), shard),
-                ...(after === undefined ? {} : { ':a': after }),
-              },
-              Limit: pageSize,
-            });
-            for (const item of out.Items ?? []) if (await reindex(idOfEntry(item), key)) report.indexed++;
-            const last = out.Items?.at(-1);
-            progress[shard] = out.LastEvaluatedKey && last ? String(last[INDEXES.byId.sortKey]) : 'done';
+            const partition = entryPartition(entryPrefix({ kind: 'ALL' }), shard);
+            const page = await entryPageById(reader, partition, pageSize, progress[shard]);
+            for (const item of page.items) if (await reindex(idOfEntry(item), key)) report.indexed++;
+            progress[shard] = page.next ?? 'done';
             await saveState({ ...state, progress }, state);
           }
         }

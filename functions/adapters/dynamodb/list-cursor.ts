@@ -84,6 +84,29 @@ export function scopedReader(reader: TableReader): TableReader {
 /** The device id of an entry or device item (`pk = DEVICE#<id>`). */
 export const idOfEntry = (item: Item) => String(item.pk).slice('DEVICE#'.length);
 
+/**
+ * One page of an entry partition in id order after `after`, and the id to go on from (undefined on
+ * the last page): how every device of an entry point (a DMS's, all of them) is walked.
+ */
+export async function entryPageById(
+  reader: TableReader,
+  partition: string,
+  limit: number,
+  after?: string,
+): Promise<{ items: Item[]; next?: string }> {
+  const { name, partitionKey, sortKey } = INDEXES.byId;
+  const out = await reader.query({
+    IndexName: name,
+    KeyConditionExpression: after === undefined ? '#p = :p' : '#p = :p AND #s > :a',
+    ExpressionAttributeNames: after === undefined ? { '#p': partitionKey } : { '#p': partitionKey, '#s': sortKey },
+    ExpressionAttributeValues: after === undefined ? { ':p': partition } : { ':p': partition, ':a': after },
+    Limit: limit,
+  });
+  const items = out.Items ?? [];
+  const last = items.at(-1);
+  return { items, next: out.LastEvaluatedKey && last ? String(last[sortKey]) : undefined };
+}
+
 /** Whether an index item passes the status filters (the index holds each device's status). */
 export function statusPasses(item: Item, filters: readonly Filter[]): boolean {
   const status = item[STATUS_ATTRIBUTE] as string | undefined;

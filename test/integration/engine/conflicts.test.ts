@@ -59,6 +59,21 @@ async function probeWhileHeld(harness: Harness, probe: () => Promise<boolean>): 
   return [turnedAway, held];
 }
 
+/**
+ * Sends a transaction whose second item is the counter: false when it succeeds, true when it is
+ * cancelled for a conflict on the counter alone, in the shape the SDK parses.
+ */
+async function cancelledByConflict(send: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await send();
+    return false;
+  } catch (err) {
+    expect(err).toBeInstanceOf(TransactionCanceledException);
+    expect((err as TransactionCanceledException).CancellationReasons).toEqual([{ Code: 'None' }, CONFLICT]);
+    return true;
+  }
+}
+
 async function counter(harness: Harness): Promise<number> {
   const items = await scanAll(harness.client, TABLE);
   return Number(items.find((item) => item.pk?.S === 'counter')?.n?.N ?? 0);
@@ -75,19 +90,15 @@ describe('conflicts: emulate', () => {
   it('cancels a transaction on an item of another one in flight with a TransactionConflict reason', async () => {
     let committed = 0;
     const [cancelled, held] = await probeWhileHeld(harness, async () => {
-      try {
-        await harness.client.send(
+      const conflict = await cancelledByConflict(() =>
+        harness.client.send(
           new TransactWriteItemsCommand({
             TransactItems: [{ Put: { TableName: TABLE, Item: { pk: { S: 'elsewhere' } } } }, increment],
           }),
-        );
-        committed++;
-        return false;
-      } catch (err) {
-        expect(err).toBeInstanceOf(TransactionCanceledException);
-        expect((err as TransactionCanceledException).CancellationReasons).toEqual([{ Code: 'None' }, CONFLICT]);
-        return true;
-      }
+        ),
+      );
+      if (!conflict) committed++;
+      return conflict;
     });
     expect(cancelled).toBeGreaterThan(0);
     // A cancelled transaction wrote nothing: the counter counts the committed increments only.
@@ -116,23 +127,18 @@ describe('conflicts: emulate', () => {
   });
 
   it('cancels a TransactGetItems on an item of a transaction in flight', async () => {
-    const [cancelled] = await probeWhileHeld(harness, async () => {
-      try {
-        await harness.client.send(
+    const [cancelled] = await probeWhileHeld(harness, () =>
+      cancelledByConflict(() =>
+        harness.client.send(
           new TransactGetItemsCommand({
             TransactItems: [
               { Get: { TableName: TABLE, Key: { pk: { S: 'elsewhere' } } } },
               { Get: { TableName: TABLE, Key: { pk: { S: 'counter' } } } },
             ],
           }),
-        );
-        return false;
-      } catch (err) {
-        expect(err).toBeInstanceOf(TransactionCanceledException);
-        expect((err as TransactionCanceledException).CancellationReasons).toEqual([{ Code: 'None' }, CONFLICT]);
-        return true;
-      }
-    });
+        ),
+      ),
+    );
     expect(cancelled).toBeGreaterThan(0);
     expect(harness.engine.conflicts.readsCancelled).toBe(cancelled);
   });

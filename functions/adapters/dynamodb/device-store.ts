@@ -1,0 +1,112 @@
+/** DeviceStore and SlotVersionStore on the single table: a device read whole, a change written as one transaction. */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { DeviceStore, SlotVersionRef, SlotVersionStore } from '../../app/ports';
+import { DeviceAlreadyExistsError, PolicyMovedError, VersionConflictError } from '../../domain/errors';
+import type { SlotVersion } from '../../domain/slots';
+import { deviceTransaction, parseDeviceItem, versionItem } from './device-writes';
+import type { DeviceTable } from './device-table';
+import { deviceKey, parseSlotVersionKey, slotVersionKey } from './keys';
+import { SERIAL_INDEX } from './schema';
+import { cancellationCodes, transactWrite } from './transact';
+
+/**
+ * Why a conditional device write failed: a device still at the version read failed the policy fence
+ * (a newer policy evaluated it meanwhile: recompute, never the client's 412); else the version (or
+ * the marker) moved.
+ */
+export async function lostRace(
+  { client, TableName }: Pick<DeviceTable, 'client' | 'TableName'>,
+  id: string,
+  version: number,
+  policy: unknown,
+  cause: unknown,
+): Promise<Error> {
+  if (policy) {
+    const out = await client.send(
+      new GetCommand({
+        TableName,
+        Key: deviceKey(id),
+        ConsistentRead: true,
+        ProjectionExpression: '#v',
+        ExpressionAttributeNames: { '#v': 'version' },
+      }),
+    );
+    if (out.Item?.version === version) return new PolicyMovedError(id, { cause });
+  }
+  return new VersionConflictError(id, { cause });
+}
+
+export function deviceStore({ client, TableName, ctx, countRead }: DeviceTable): DeviceStore {
+  return {
+    async get(id) {
+      const out = await client.send(new GetCommand({ TableName, Key: deviceKey(id), ConsistentRead: true }));
+      if (out.Item) countRead();
+      return out.Item ? parseDeviceItem(out.Item) : undefined;
+    },
+
+    async save(change) {
+      try {
+        await transactWrite(client, deviceTransaction(ctx, change));
+      } catch (error) {
+        // The device write is first: its condition holds the version, the marker and the policy fence.
+        if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') {
+          if (!change.before) throw new DeviceAlreadyExistsError(change.after.id, { cause: error });
+          throw await lostRace({ client, TableName }, change.after.id, change.before.version, change.policy, error);
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+export function slotVersionStore({ client, TableName, reader, countRead }: DeviceTable): SlotVersionStore {
+  return {
+    async getSlotVersion(id, slot, version) {
+      const out = await client.send(
+        new GetCommand({ TableName, Key: slotVersionKey(id, slot, version), ConsistentRead: true }),
+      );
+      if (out.Item) countRead();
+      return out.Item ? (JSON.parse(out.Item.doc as string) as SlotVersion) : undefined;
+    },
+
+    async findSlotVersionsBySerial(serial) {
+      const found: SlotVersionRef[] = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const out = await reader.query({
+          IndexName: SERIAL_INDEX.name,
+          KeyConditionExpression: '#s = :s',
+          ExpressionAttributeNames: { '#s': SERIAL_INDEX.partitionKey },
+          ExpressionAttributeValues: { ':s': serial },
+          ExclusiveStartKey: startKey,
+        });
+        for (const item of out.Items ?? []) {
+          const ref = parseSlotVersionKey(item);
+          if (ref) found.push(ref);
+        }
+        startKey = out.LastEvaluatedKey;
+      } while (startKey);
+      return found;
+    },
+
+    async saveSlotVersion(version, previous) {
+      try {
+        await client.send(
+          new PutCommand({
+            TableName,
+            Item: versionItem(version),
+            // The whole stored document as the version: any change since it was read is a conflict.
+            ConditionExpression: '#doc = :previous',
+            ExpressionAttributeNames: { '#doc': 'doc' },
+            ExpressionAttributeValues: { ':previous': JSON.stringify(previous) },
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException)
+          throw new VersionConflictError(`${version.device_id}/${version.slot}/${version.version}`, { cause: error });
+        throw error;
+      }
+    },
+  };
+}

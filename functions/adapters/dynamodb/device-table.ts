@@ -1,0 +1,138 @@
+/**
+ * What the device capabilities on the single table share: the client and settings, the index and
+ * table reader, the counters, the state of the indexed keys, and the count of items read.
+ * Shard counts live here and in the key helpers: no port exposes them to the use cases.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Device } from '../../domain/device';
+import type { Filter } from '../../domain/filters';
+import {
+  DEFAULT_LIST_BYTE_BUDGET,
+  DEFAULT_REQUEST_TIME_BUDGET_MS,
+  DEFAULT_STATS_READ_BYTE_BUDGET,
+  indexedMetadataFilter,
+} from '../../domain/query';
+import type { BookmarkCodec } from './bookmark';
+import { type CounterReader, counterReader, FORECAST_KEY } from './counters';
+import type { WriteContext } from './device-writes';
+import { type IndexState, indexState } from './index-backfill';
+import { idOfEntry, type TableReader, tableReader } from './list-cursor';
+import { DEFAULT_EVENT_RETENTION_DAYS } from './device-writes';
+import { OUTBOX_TTL_SECONDS } from './outbox';
+
+export interface DeviceRepositoryOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+  /** Write shards of every entry partition (all devices, a status, a DMS, a tag, a metadata value). */
+  listShards: number;
+  /** Write shards of each statistics counter scope. */
+  statsShards: number;
+  /** Write shards of the due index. */
+  dueShards?: number;
+  bookmarks: BookmarkCodec;
+  /** Items a list request may read before it returns a partial page with a bookmark. */
+  readBudget?: number;
+  /** Items a statistics request may read before it answers 422 QUERY_TOO_BROAD. */
+  statsReadBudget?: number;
+  /** Serialized bytes of devices one list page may hold (LIST_BYTE_BUDGET). */
+  listByteBudget?: number;
+  /** Bytes of devices a statistics request may read before it answers 422 QUERY_TOO_BROAD (STATS_READ_BYTE_BUDGET). */
+  statsReadByteBudget?: number;
+  /** Milliseconds a statistics request may read before it answers 422 QUERY_TOO_BROAD (REQUEST_TIME_BUDGET_MS). */
+  timeBudgetMs?: number;
+  now?: () => number;
+  /** Seconds an outbox record is kept before TTL deletes it (the stream has it within seconds). */
+  outboxTtlSeconds?: number;
+  /** Metadata keys with entries and counters (INDEXED_METADATA_KEYS, ≤ 10 dotted paths). */
+  indexedMetadataKeys?: readonly string[];
+  /** Days a device event item is kept before TTL deletes it (EVENT_RETENTION_DAYS, default 400). */
+  eventRetentionDays?: number;
+}
+
+export interface DeviceTable {
+  client: DynamoDBDocumentClient;
+  TableName: string;
+  ctx: WriteContext;
+  bookmarks: BookmarkCodec;
+  reader: TableReader;
+  counters: CounterReader;
+  indexes: IndexState;
+  indexedMetadataKeys: readonly string[];
+  budgets: {
+    readBudget: number;
+    statsReadBudget: number;
+    listByteBudget: number;
+    statsReadByteBudget: number;
+    timeBudgetMs: number;
+  };
+  now: () => number;
+  /** Counts items read by a direct GetItem (the reader and the counters count their own). */
+  countRead(): void;
+  /** Items read so far, every capability together. */
+  readonly itemsRead: number;
+  /** Hydrates index items into devices (strongly consistent: the sweeper acts on them). */
+  hydrate(items: Record<string, unknown>[]): Promise<Device[]>;
+  /** The back-filled keys; read only when a filter names an indexed key (a cached Query of the state partition). */
+  readyMetadataKeys(filters?: readonly Filter[]): Promise<string[]>;
+}
+
+export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
+  const {
+    client,
+    tableName: TableName,
+    listShards,
+    statsShards,
+    dueShards = 4,
+    bookmarks,
+    readBudget = 2000,
+    statsReadBudget = 10000,
+    listByteBudget = DEFAULT_LIST_BYTE_BUDGET,
+    statsReadByteBudget = DEFAULT_STATS_READ_BYTE_BUDGET,
+    timeBudgetMs = DEFAULT_REQUEST_TIME_BUDGET_MS,
+    now = Date.now,
+    outboxTtlSeconds = OUTBOX_TTL_SECONDS,
+    indexedMetadataKeys = [],
+    eventRetentionDays = DEFAULT_EVENT_RETENTION_DAYS,
+  } = options;
+  const ctx: WriteContext = {
+    TableName,
+    listShards,
+    statsShards,
+    dueShards,
+    outboxTtlSeconds,
+    eventTtlSeconds: eventRetentionDays * 86_400,
+    indexedKeys: new Set([...indexedMetadataKeys, FORECAST_KEY]),
+  };
+  const reader = tableReader(client, TableName);
+  let counterItems = 0;
+  let directReads = 0;
+  const counters = counterReader(client, TableName, statsShards, (n) => (counterItems += n));
+  const indexes = indexState(client, reader, ctx);
+
+  return {
+    client,
+    TableName,
+    ctx,
+    bookmarks,
+    reader,
+    counters,
+    indexes,
+    indexedMetadataKeys,
+    budgets: { readBudget, statsReadBudget, listByteBudget, statsReadByteBudget, timeBudgetMs },
+    now,
+    countRead: () => void directReads++,
+    get itemsRead() {
+      return reader.itemsRead + counterItems + directReads;
+    },
+    async hydrate(items) {
+      const docs = await reader.devices(items.map(idOfEntry), true);
+      return items.map((item) => docs.get(idOfEntry(item))).filter((d): d is Device => d !== undefined);
+    },
+    async readyMetadataKeys(filters) {
+      if (indexedMetadataKeys.length === 0) return [];
+      if (filters && !indexedMetadataFilter(filters, indexedMetadataKeys)) return [];
+      const ready = await indexes.ready();
+      return indexedMetadataKeys.filter((k) => ready.has(k));
+    },
+  };
+}

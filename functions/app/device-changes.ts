@@ -1,0 +1,161 @@
+/**
+ * The one write path of a device, shared by every device use case: read, compute a change with the
+ * device's DMS policy, save it with optimistic concurrency (re-applied after a lost race, or the
+ * client's 412 with If-Match), and count what operators count.
+ */
+import { type Device, type DeviceEvent, nextEventTimestamps, withInlineEvents } from '../domain/device';
+import { DeviceNotFoundError, PolicyMovedError, PreconditionFailedError, VersionConflictError } from '../domain/errors';
+import { appendLifecycle, lifecycleOf, withLifecycle } from '../domain/lifecycle';
+import { defaultPolicy, type DmsPolicy, policyWindows } from '../domain/policy';
+import { slotOf, type SlotVersion } from '../domain/slots';
+import { DEFAULT_RENEWAL, type RenewalSettings, type RenewalWindows } from '../domain/status';
+import {
+  type Clock,
+  type DeviceChange,
+  type DeviceStore,
+  type IdGenerator,
+  NO_TELEMETRY,
+  type PolicyRepository,
+  type SlotVersionStore,
+  type Telemetry,
+} from './ports';
+import { retryOnConflict, type RetryOptions } from './retry';
+
+export interface DeviceChangeDeps {
+  devices: DeviceStore & SlotVersionStore;
+  policies: Pick<PolicyRepository, 'get'>;
+  clock: Clock;
+  newId: IdGenerator;
+  /** Renewal policy of a DMS that has none stored. */
+  defaults?: RenewalSettings;
+  /** Backoff and time bound of a blind write (no If-Match) that re-reads and re-applies after losing a version race. */
+  retry?: RetryOptions;
+  telemetry?: Telemetry;
+  /** Record the whole device before and after in each device event (for Lamassu-typed events). */
+  deviceSnapshots?: boolean;
+}
+
+/** What a mutation computes from the current device; undefined means "nothing to change". */
+export type Mutation = Omit<DeviceChange, 'before'>;
+
+export type DeviceChanges = ReturnType<typeof deviceChanges>;
+
+export function deviceChanges({
+  devices,
+  policies,
+  clock,
+  defaults = DEFAULT_RENEWAL,
+  retry = {},
+  telemetry = NO_TELEMETRY,
+  deviceSnapshots = false,
+}: DeviceChangeDeps) {
+  /** Every stored change goes through here, so every status change is counted once. */
+  async function save(change: DeviceChange): Promise<void> {
+    // The lifecycle list (domain/lifecycle.ts) the device item keeps beside its document.
+    withLifecycle(change.after, appendLifecycle(change.before ? lifecycleOf(change.before) : [], change.events));
+    await devices.save(deviceSnapshots ? withSnapshots(change) : change);
+    if (!change.before) telemetry.deviceCreated();
+    else if (change.before.status !== change.after.status)
+      telemetry.statusChanged(change.before.status, change.after.status);
+  }
+
+  async function load(id: string): Promise<Device> {
+    const device = await devices.get(id);
+    if (!device) throw new DeviceNotFoundError(id);
+    return device;
+  }
+
+  async function policyOf(dms: string): Promise<DmsPolicy> {
+    return (await policies.get(dms)) ?? defaultPolicy(dms, defaults);
+  }
+
+  /**
+   * Runs a policy-dependent computation with the device's DMS policy and stamps the resulting
+   * mutation with the policy version: the write then commits only if the policy is unchanged.
+   */
+  async function withPolicy(
+    device: Device,
+    compute: (windows: RenewalWindows) => Promise<Mutation | undefined> | Mutation | undefined,
+  ): Promise<Mutation | undefined> {
+    const policy = await policyOf(device.dms_owner);
+    const mutation = await compute(policyWindows(policy));
+    return mutation && { ...mutation, policy: { dms: policy.id, version: policy.version } };
+  }
+
+  type Change = (device: Device, now: Date) => Promise<Mutation | undefined> | Mutation | undefined;
+
+  /**
+   * One read-modify-write with optimistic concurrency: a lost race throws VersionConflictError for the
+   * caller's one retry layer, except with `ifMatch`, where it is the client's 412.
+   */
+  async function mutateOnce(
+    id: string,
+    ifMatch: number | undefined,
+    change: Change,
+    current?: Device,
+  ): Promise<{ device: Device; changed: boolean }> {
+    current ??= await load(id);
+    if (ifMatch !== undefined && current.version !== ifMatch)
+      throw new PreconditionFailedError(ifMatch, current.version);
+    const mutation = await change(current, clock.now());
+    if (!mutation) return { device: current, changed: false };
+    try {
+      await save({ before: current, ...mutation });
+    } catch (error) {
+      // With If-Match a lost race is the client's 412 (a moved policy is not: the change is recomputed);
+      // without it, the change is retried on the fresh device.
+      if (error instanceof VersionConflictError && !(error instanceof PolicyMovedError) && ifMatch !== undefined)
+        throw new PreconditionFailedError(ifMatch, current.version + 1);
+      throw error;
+    }
+    return { device: mutation.after, changed: true };
+  }
+
+  /**
+   * Read-modify-write, re-applied to the fresh device after a lost race, so blind writers never lose
+   * updates. `first` lets a caller start from a device it has read already (the sweeper's index read).
+   */
+  function mutate(
+    id: string,
+    ifMatch: number | undefined,
+    change: Change,
+    first?: Device,
+  ): Promise<{ device: Device; changed: boolean }> {
+    return retryOnConflict(retry, `device ${id}`, (attempt) =>
+      mutateOnce(id, ifMatch, change, attempt === 0 ? first : undefined),
+    );
+  }
+
+  /** Builds the events of a change and the device document that records them inline. */
+  function record(
+    before: Device,
+    next: Omit<Device, 'events' | 'version'>,
+    now: Date,
+    kinds: Omit<DeviceEvent, 'timestamp'>[],
+  ) {
+    const stamps = nextEventTimestamps(before, now, kinds.length);
+    const events = kinds.map((k, i) => ({ ...k, timestamp: stamps[i]! }));
+    const after: Device = { ...next, events: withInlineEvents(before.events, events), version: before.version + 1 };
+    return { after, events, time: stamps[0]! };
+  }
+
+  async function activeVersion(device: Device, slot: string): Promise<SlotVersion | undefined> {
+    const current = slotOf(device, slot);
+    return current ? devices.getSlotVersion(device.id, slot, current.active_version) : undefined;
+  }
+
+  return { save, load, policyOf, withPolicy, mutateOnce, mutate, record, activeVersion };
+}
+
+/** The events whose Lamassu form carries whole devices their own data lacks. */
+const SNAPSHOT_TYPES: ReadonlySet<string> = new Set([
+  'device.update',
+  'device.status.update',
+  'device.identity.update',
+]);
+
+/** Those events of the change also record the whole device before and after. */
+function withSnapshots(change: DeviceChange): DeviceChange {
+  const devices = { previous: change.before ?? null, updated: change.after };
+  return { ...change, outbox: change.outbox.map((e) => (SNAPSHOT_TYPES.has(e.type) ? { ...e, devices } : e)) };
+}
