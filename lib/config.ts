@@ -11,6 +11,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { parseDuration } from '../functions/domain/duration';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../functions/domain/groups';
+import { DEFAULT_EVENT_RETENTION_DAYS, MAX_EVENT_RETENTION_DAYS } from '../functions/runtime/config';
 import { isCorsOrigin } from '../functions/http/cors';
 import { defaultDashboardScope } from '../functions/http/routes';
 import { z } from 'zod';
@@ -62,6 +63,13 @@ export interface DeploymentConfig {
   readonly dueShards: number;
   /** Levels of the device group hierarchy, a root being level 1 (GROUP_MAX_DEPTH of the functions). */
   readonly groupMaxDepth: number;
+  /** Days a device event item is kept before TTL deletes it (EVENT_RETENTION_DAYS of the functions). */
+  readonly eventRetentionDays: number;
+  /**
+   * Concurrent certificate intake functions at most (the queue mapping's maximum concurrency): a CA's
+   * burst of status updates waits in the queue instead of taking the account's Lambda slots.
+   */
+  readonly certificateIntakeConcurrency: number;
   /**
    * Metadata keys (dotted paths, at most 10) with index entries and counters: indexed
    * `metadata.<key>[eq|in]` filters, counter statistics, `GET /v2/stats/metadata/{key}`
@@ -188,6 +196,8 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   statsShards: DEFAULT_STATS_SHARDS,
   dueShards: DEFAULT_DUE_SHARDS,
   groupMaxDepth: DEFAULT_GROUP_MAX_DEPTH,
+  eventRetentionDays: DEFAULT_EVENT_RETENTION_DAYS,
+  certificateIntakeConcurrency: 5,
   indexedMetadataKeys: [],
   logRetentionDays: 30,
   sweepRateMinutes: 5,
@@ -245,6 +255,8 @@ const SETTINGS: Record<keyof DeploymentConfig, Kind> = {
   statsShards: 'integer',
   dueShards: 'integer',
   groupMaxDepth: 'integer',
+  eventRetentionDays: 'integer',
+  certificateIntakeConcurrency: 'integer',
   indexedMetadataKeys: 'json',
   logRetentionDays: 'integer',
   sweepRateMinutes: 'integer',
@@ -378,6 +390,9 @@ const SETTINGS_SCHEMA = settingsObject({
   statsShards: integer(INT_SETTINGS.statsShards),
   dueShards: integer(INT_SETTINGS.dueShards),
   groupMaxDepth: integer({ min: 1, max: 50 }),
+  eventRetentionDays: integer({ min: 1, max: MAX_EVENT_RETENTION_DAYS }),
+  // SQS event sources take a maximum concurrency from 2 to 1000.
+  certificateIntakeConcurrency: integer({ min: 2, max: 1000 }),
   indexedMetadataKeys: valid<string[]>(
     (v) => Array.isArray(v) && v.every((k) => typeof k === 'string'),
     'an array of strings',
@@ -598,6 +613,8 @@ export function parseConfig(raw: unknown): DeploymentConfig {
     statsShards: input.statsShards ?? d.statsShards,
     dueShards: input.dueShards ?? d.dueShards,
     groupMaxDepth: input.groupMaxDepth ?? d.groupMaxDepth,
+    eventRetentionDays: input.eventRetentionDays ?? d.eventRetentionDays,
+    certificateIntakeConcurrency: input.certificateIntakeConcurrency ?? d.certificateIntakeConcurrency,
     indexedMetadataKeys: [...(input.indexedMetadataKeys ?? d.indexedMetadataKeys)],
     logRetentionDays: input.logRetentionDays ?? d.logRetentionDays,
     sweepRateMinutes: input.sweepRateMinutes ?? d.sweepRateMinutes,

@@ -8,6 +8,7 @@ import { DeviceApi } from './constructs/api';
 import { CaRevocation } from './constructs/ca-revocation';
 import { Dashboard } from './constructs/dashboard';
 import { DeviceTable } from './constructs/device-table';
+import { CounterApplier } from './constructs/counters';
 import { DeviceEvents } from './constructs/events';
 import { IotSync } from './constructs/iot-sync';
 import { Monitoring } from './constructs/monitoring';
@@ -24,6 +25,7 @@ export class DeviceManagerStack extends Stack {
   readonly sweeper: Sweeper;
   readonly monitoring: Monitoring;
   readonly events: DeviceEvents;
+  readonly counters: CounterApplier;
   /** Only when iotSync.enabled. */
   readonly iotSync?: IotSync;
   /** Only when caApiUrl is set (with lamassuEvents). */
@@ -41,6 +43,7 @@ export class DeviceManagerStack extends Stack {
     this.api = new DeviceApi(this, 'Api', { config, table: this.table.table });
     this.sweeper = new Sweeper(this, 'Sweeper', { config, table: this.table.table });
     this.events = new DeviceEvents(this, 'Events', { config, table: this.table.table });
+    this.counters = new CounterApplier(this, 'Counters', { config, table: this.table.table });
     if (config.iotSync.enabled)
       this.iotSync = new IotSync(this, 'IotSync', { config, table: this.table.table, bus: this.events.bus });
     if (config.caApiUrl && config.lamassuEvents)

@@ -15,9 +15,11 @@ import {
   intake as certificateIntake,
 } from '../functions/handlers/events/certificate-status';
 import { handler as iotSyncHandler } from '../functions/handlers/events/iot-sync';
+import { handler as applyCountersHandler } from '../functions/handlers/stream/apply-counters';
 import { handler as publishHandler } from '../functions/handlers/stream/publish-outbox';
 import type { Services } from '../functions/composition/composition';
 import { createIotSync, setIotSync } from '../functions/composition/iot-composition';
+import { createCounterApplier, setApplier } from '../functions/composition/counters-composition';
 import { setPublisher } from '../functions/composition/publisher-composition';
 import {
   eventSourceOf,
@@ -48,6 +50,15 @@ export const DEFAULT_EVENTS_FILE = '.data/events.ndjson';
  * was not yet published (at least once; redelivered events keep their id).
  */
 export const OUTBOX_CONSUMER = 'outbox-publisher';
+/**
+ * The counter applier's checkpoint: the counters follow the change feed like the deployed stream
+ * consumer (docs/adr/0005-counters-from-the-stream.md). The feed delivers on every commit, so a
+ * change is counted in the delivery that follows it; a statistics request waits for that delivery,
+ * at most {@link COUNTER_WAIT_MS}.
+ */
+export const COUNTER_CONSUMER = 'counter-applier';
+/** The local bound of the counters' lag behind the changes (docs/configuration.md). */
+export const COUNTER_WAIT_MS = 5000;
 
 export interface LocalEvents {
   sink: LocalEventSink;
@@ -56,6 +67,8 @@ export interface LocalEvents {
   routes: LocalRoute[];
   /** Resolves once every change so far is published and every delivery it caused is done. */
   drain(): Promise<void>;
+  /** Resolves once the counters include every change committed so far, or after COUNTER_WAIT_MS. */
+  settleCounters(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -192,6 +205,28 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
       })
     : undefined;
 
+  setApplier(createCounterApplier(services.config));
+  const counterFeed: StreamFeed | undefined = engine
+    ? startStreamFeed({
+        engine,
+        tableName,
+        handler: applyCountersHandler,
+        // The local feed passes every item (the deployed mapping filters to device items): a device
+        // change is about 10 records, so 1,000 records carry about 100 device changes.
+        batchSize: 1000,
+        // Counters must not skip a change: a failing batch is delivered again until it applies.
+        maxRetries: 1000,
+        consumer: COUNTER_CONSUMER,
+      })
+    : undefined;
+
+  async function settleCounters() {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, COUNTER_WAIT_MS)));
+    await Promise.race([counterFeed?.drain(), bound]);
+    clearTimeout(timer);
+  }
+
   const put: LocalRoute = {
     method: 'POST',
     path: LOCAL_EVENTS_PATH,
@@ -221,6 +256,7 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
       await feed?.drain();
       await sink.drain();
       await feed?.drain();
+      await counterFeed?.drain();
       if (sink.count === before) return;
     }
   }
@@ -230,10 +266,13 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
     file,
     routes: [put],
     drain,
+    settleCounters,
     async stop() {
       await drain();
       await feed?.stop();
+      await counterFeed?.stop();
       setPublisher(undefined);
+      setApplier(undefined);
       setIotSync(undefined);
     },
   };

@@ -16,6 +16,16 @@ import { localBookmarkSecret } from './bookmark-secret';
 import { ensureTable } from './create-table';
 import { conflictOptionsFrom, startEngine, type Engine } from '@device-manager/local-engine';
 import { type LocalEvents, startLocalEvents } from './events';
+
+/** Route handlers that answer from the counters (and report `consistent_as_of`). */
+const STATS_HANDLERS: ReadonlySet<string> = new Set([
+  'device-stats',
+  'group-stats',
+  'metadata-stats',
+  'expiration-stats',
+  'lamassu/get-stats',
+  'lamassu/group-stats',
+]);
 import { LOCAL_NODE_FLAGS } from './node-flags';
 import { allowedHostsFrom } from './guards';
 import { startLocalServer } from './server';
@@ -176,6 +186,8 @@ export async function startLocalService({
     localRoutes: events.routes,
     dashboard,
     cors,
+    // Statistics are read from counters that follow the change feed: wait for it (at most 5 s).
+    beforeRoute: (route) => (STATS_HANDLERS.has(route.handler) ? events.settleCounters() : undefined),
   });
   say(
     `device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json), ` +

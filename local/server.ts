@@ -41,6 +41,8 @@ export interface LocalServerOptions {
   dashboard?: { dir: string; config: DashboardRuntimeConfig };
   /** Browser origins allowed to call the API (local/cors.ts); no CORS when absent. */
   cors?: CorsPolicy;
+  /** Awaited before a route's handler runs (the local service: statistics wait for the counter feed). */
+  beforeRoute?: (route: HttpRoute) => Promise<void> | undefined;
 }
 
 const STATIC_TYPES: Record<string, string> = {
@@ -110,6 +112,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const authorized = await authorizeRoute(authorize, req, match.route);
     if ('refusal' in authorized) return refuse(res, authorized.refusal);
     const { event, context } = invocationOf(req, url, match, await readBody(req), authorized.authorizer, host);
+    await options.beforeRoute?.(match.route);
     const result = await (await handlerOf(match.route))(event, context);
     send(res, result.statusCode ?? 200, result.body, result.headers ?? {});
   }

@@ -31,11 +31,12 @@ export function deviceReads({ devices }: { devices: DeviceQueries }) {
       )
         return devices.stats(filters);
       const allowed = new Set<string>(statusesAllowed(filters));
-      const { status_distribution } = await devices.stats(rest);
+      const { status_distribution, consistent_as_of } = await devices.stats(rest);
       const distribution = Object.fromEntries(
         Object.entries(status_distribution).map(([s, n]) => [s, allowed.has(s) ? n : 0]),
       ) as DeviceStats['status_distribution'];
-      return { total: Object.values(distribution).reduce((a, b) => a + b, 0), status_distribution: distribution };
+      const total = Object.values(distribution).reduce((a, b) => a + b, 0);
+      return { total, status_distribution: distribution, consistent_as_of };
     },
   };
 }

@@ -4,15 +4,17 @@
  */
 import { ValidationError } from '../domain/errors';
 import { type Forecast, type ForecastQuery, foldForecast } from '../domain/insights';
-import type { Clock, DeviceStats, InsightQueries } from './ports';
+import type { Clock, InsightQueries, StatusCounts } from './ports';
 
 export const DEFAULT_VALUE_LIMIT = 100;
 export const MAX_VALUE_LIMIT = 1000;
 
 export interface MetadataDistribution {
   key: string;
-  values: ({ value: string } & DeviceStats)[];
+  values: ({ value: string } & StatusCounts)[];
   other: number;
+  /** The counters include every change committed before this instant (ISO). */
+  consistent_as_of: string;
 }
 
 export function insightsService({ devices, clock }: { devices: InsightQueries; clock: Clock }) {
@@ -30,24 +32,33 @@ export function insightsService({ devices, clock }: { devices: InsightQueries; c
               `metadata keys (${devices.indexedMetadataKeys.join(', ') || 'none configured'})`,
           },
         ]);
-      const values = (await devices.metadataValues(key)).sort(
+      const [all, consistent_as_of] = await Promise.all([
+        devices.metadataValues(key),
+        devices.countersConsistentAsOf(),
+      ]);
+      const values = all.sort(
         (a, b) => b.stats.total - a.stats.total || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0),
       );
       return {
         key,
         values: values.slice(0, limit).map((v) => ({ value: v.value, ...v.stats })),
         other: values.slice(limit).reduce((n, v) => n + v.stats.total, 0),
+        consistent_as_of,
       };
     },
 
-    async expirations(query: ForecastQuery): Promise<Forecast> {
+    async expirations(query: ForecastQuery): Promise<Forecast & { consistent_as_of: string }> {
       const now = clock.now();
       const lastDay = new Date(
         Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) + query.horizonDays * 86_400_000,
       )
         .toISOString()
         .slice(0, 10);
-      return foldForecast(await devices.expirationsByDay(query.dms, lastDay), query, now);
+      const [days, consistent_as_of] = await Promise.all([
+        devices.expirationsByDay(query.dms, lastDay),
+        devices.countersConsistentAsOf(),
+      ]);
+      return { ...foldForecast(days, query, now), consistent_as_of };
     },
   };
 }

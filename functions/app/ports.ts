@@ -49,7 +49,7 @@ export interface BackfillReport {
 export interface MetadataValueStats {
   /** The value's JSON text. */
   value: string;
-  stats: DeviceStats;
+  stats: StatusCounts;
 }
 
 /** Where a stored slot version lives. */
@@ -118,9 +118,18 @@ export const NO_TELEMETRY: Telemetry = { deviceCreated: () => undefined, statusC
 
 export type StatusDistribution = Record<DeviceStatus, number>;
 
-export interface DeviceStats {
+export interface StatusCounts {
   total: number;
   status_distribution: StatusDistribution;
+}
+
+export interface DeviceStats extends StatusCounts {
+  /**
+   * Every change committed before this instant (ISO) is counted. Counters follow the table's stream
+   * (docs/adr/0005-counters-from-the-stream.md); an answer read from the devices themselves is as of
+   * its read.
+   */
+  consistent_as_of: string;
 }
 
 /** One device as a whole: read it, write one change of it atomically. */
@@ -129,7 +138,7 @@ export interface DeviceStore {
   /**
    * Writes the change atomically. Throws DeviceAlreadyExistsError when registering an existing id,
    * VersionConflictError when `before.version` is no longer the stored version, PolicyMovedError when
-   * the change's `policy` is no longer the stored one.
+   * the device was evaluated since with a newer `policy` of its DMS (the fence on the device item).
    */
   save(change: DeviceChange): Promise<void>;
 }
@@ -166,6 +175,8 @@ export interface InsightQueries {
    * IndexNotReadyError until the key's back-fill is done.
    */
   metadataValues(key: string): Promise<MetadataValueStats[]>;
+  /** The instant up to which the counters include every committed change (DeviceStats `consistent_as_of`). */
+  countersConsistentAsOf(): Promise<string>;
   /**
    * Active certificates (identity) and secrets (slots) by UTC expiration day (`YYYY-MM-DD`), in all
    * or one DMS: every day up to `lastDay`, and possibly later days of `lastDay`'s month.

@@ -21,6 +21,7 @@ export function createDeviceRepository({ client, config, bookmarks }: TableConte
     indexedMetadataKeys: config.indexedMetadataKeys,
     turns: () => turnPauser(),
     crowded: () => requestsInFlight() > 1,
+    eventRetentionDays: config.eventRetentionDays,
   });
 }
 

@@ -90,6 +90,8 @@ export const errorSchema = object({
 export const statsSchema = object({
   total: integer(),
   status_distribution: object(Object.fromEntries(DEVICE_STATUSES.map((s) => [s, integer()]))),
+  // Counters follow the table's stream: every change committed before this instant is counted.
+  consistent_as_of: iso.datetime(),
 }).check(meta({ id: 'DeviceStats' }));
 
 export const listOf = <T extends ZodMiniType>(item: T, id: string) =>

@@ -413,6 +413,8 @@ export async function lamassuStats(
   });
   if (predicates.length === 0) return deps.stats(filters);
   const { budget, deadline, now } = requestBudget(deps);
+  // Read from the devices themselves: as of the read.
+  const consistent_as_of = new Date(now()).toISOString();
   const devices = await readAllMatching(
     filters,
     keeper(predicates, budget),
@@ -424,5 +426,5 @@ export async function lamassuStats(
   const status_distribution = Object.fromEntries(
     DEVICE_STATUSES.map((st) => [st, devices.filter((d) => d.status === st).length]),
   ) as DeviceStats['status_distribution'];
-  return { total: devices.length, status_distribution };
+  return { total: devices.length, status_distribution, consistent_as_of };
 }

@@ -26,6 +26,13 @@ import { LAMASSU_OPERATIONS, LAMASSU_SCHEMAS } from '../lamassu/openapi';
 import { filterQueryParam } from './openapi-parts';
 import { INLINE_SECRET_LIMIT, MAX_EXTRA_SLOTS } from '../domain/slots';
 
+/** Statistics follow the table's stream (docs/adr/0005-counters-from-the-stream.md). */
+const CONSISTENT_AS_OF = {
+  type: 'string',
+  format: 'date-time',
+  description: 'Every change committed before this instant is counted (whole seconds).',
+} as const;
+
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
 const error = (description: string) => ({ description, ...json(ref('Error')) });
@@ -470,9 +477,10 @@ const OPERATIONS: Record<string, Operation> = {
         description: 'The distribution',
         ...json({
           type: 'object',
-          required: ['key', 'values', 'other'],
+          required: ['key', 'values', 'other', 'consistent_as_of'],
           properties: {
             key: { type: 'string' },
+            consistent_as_of: CONSISTENT_AS_OF,
             values: {
               type: 'array',
               items: {
@@ -497,8 +505,8 @@ const OPERATIONS: Record<string, Operation> = {
     description:
       'Counts the active (not revoked, not superseded, not decommissioned) ' +
       'identity certificates and extra-slot secrets by expiration, ' +
-      'from per-day counters kept in the same transaction as every ' +
-      'change: the cost grows with the horizon, not the fleet. Buckets ' +
+      'from per-day counters applied from the table stream (`consistent_as_of`): ' +
+      'the cost grows with the horizon, not the fleet. Buckets ' +
       'are UTC, start inclusive, end exclusive; the first bucket ' +
       'starts today (00:00 UTC) and the last ends at today + horizon_days; ' +
       'weeks start on Monday, months on the 1st. `already_expired` ' +
@@ -513,9 +521,10 @@ const OPERATIONS: Record<string, Operation> = {
         description: 'The forecast',
         ...json({
           type: 'object',
-          required: ['generated_at', 'bucket', 'already_expired', 'buckets'],
+          required: ['generated_at', 'bucket', 'already_expired', 'buckets', 'consistent_as_of'],
           properties: {
             generated_at: { type: 'string', format: 'date-time' },
+            consistent_as_of: CONSISTENT_AS_OF,
             bucket: { type: 'string', enum: ['day', 'week', 'month'] },
             already_expired: { type: 'integer' },
             buckets: {

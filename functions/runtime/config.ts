@@ -48,6 +48,8 @@ export interface ServiceConfig {
   indexedMetadataKeys: string[];
   /** Levels of the device group hierarchy, a root being level 1 (GROUP_MAX_DEPTH). */
   groupMaxDepth: number;
+  /** Days a device event item is kept before TTL deletes it (EVENT_RETENTION_DAYS). */
+  eventRetentionDays: number;
   dueShards: number;
   /** Renewal policy of DMSs without a stored one. */
   renewalDefaults: RenewalSettings;
@@ -156,6 +158,11 @@ export function bookmarkSecretConfig(env: Env): Pick<ServiceConfig, 'bookmarkSec
   return { bookmarkSecret: secret, bookmarkSecretArn: env.BOOKMARK_SECRET_ARN || undefined };
 }
 
+/** Device event history is kept 400 days by default, like a purged device's (docs/configuration.md). */
+export const DEFAULT_EVENT_RETENTION_DAYS = 400;
+/** About 100 years: longer history belongs in the event archive or an export (docs/operations.md). */
+export const MAX_EVENT_RETENTION_DAYS = 36_500;
+
 export function loadConfig(env: Env = process.env): ServiceConfig {
   const tableName = required(env, 'TABLE_NAME');
   return {
@@ -172,6 +179,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     requestTimeBudgetMs: intVar(env, 'REQUEST_TIME_BUDGET_MS', DEFAULT_REQUEST_TIME_BUDGET_MS, 100, 9000),
     indexedMetadataKeys: indexedMetadataKeysOf(env),
     groupMaxDepth: intVar(env, 'GROUP_MAX_DEPTH', DEFAULT_GROUP_MAX_DEPTH, 1, 64),
+    eventRetentionDays: intVar(env, 'EVENT_RETENTION_DAYS', DEFAULT_EVENT_RETENTION_DAYS, 1, MAX_EVENT_RETENTION_DAYS),
     dueShards: intSetting(env, INT_SETTINGS.dueShards),
     renewalDefaults: renewalDefaults(env),
     lamassuEvents: env.LAMASSU_EVENTS === 'true',

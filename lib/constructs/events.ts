@@ -297,7 +297,12 @@ export class DeviceEvents extends Construct {
       resourceArns: [`${table.tableArn}/index/${SERIAL_INDEX.name}`],
     });
     this.certificateIntake.function.addEventSource(
-      new SqsEventSource(this.certificateQueue, { batchSize: 10, reportBatchItemFailures: true }),
+      new SqsEventSource(this.certificateQueue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        // A CA's burst waits in the queue rather than taking every Lambda slot of the account.
+        maxConcurrency: config.certificateIntakeConcurrency,
+      }),
     );
     this.certificateRule = new Rule(this, 'CertificateStatusRule', {
       eventBus: this.bus,

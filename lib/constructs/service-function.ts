@@ -76,6 +76,7 @@ export function tableEnvironment(table: ITable, config: DeploymentConfig): Recor
     STATS_SHARDS: String(config.statsShards),
     DUE_SHARDS: String(config.dueShards),
     GROUP_MAX_DEPTH: String(config.groupMaxDepth),
+    EVENT_RETENTION_DAYS: String(config.eventRetentionDays),
     DEFAULT_PREVENTIVE_DELTA: config.renewalDefaults.preventiveDelta,
     DEFAULT_CRITICAL_DELTA: config.renewalDefaults.criticalDelta,
     ...(config.lamassuEvents ? { LAMASSU_EVENTS: 'true' } : {}),

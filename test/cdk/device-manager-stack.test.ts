@@ -64,6 +64,7 @@ function eventFunctions(s: Synthesized): Map<string, number> {
     [id(s.stack.events.publisher), 60],
     [id(s.stack.events.certificateIntake), 30],
     [id(s.stack.sweeper.worker), 300],
+    [id(s.stack.counters.function), 60],
   ]);
 }
 

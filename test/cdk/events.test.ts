@@ -191,7 +191,16 @@ describe('the certificate intake', () => {
         EventSourceArn: arnOf(queueId),
         BatchSize: 10,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: 5 },
       });
+      // The cap is a setting: a CA's burst waits in the queue (2 to 1000, as SQS event sources take).
+      const capped = synthesize({ certificateIntakeConcurrency: 40 }).template;
+      expect(
+        resourcesOf(capped, 'AWS::Lambda::EventSourceMapping').some(
+          ([, m]) => m.Properties!.ScalingConfig?.MaximumConcurrency === 40,
+        ),
+      ).toBe(true);
+      expect(() => parseConfig({ certificateIntakeConcurrency: 1 })).toThrow(DeploymentConfigError);
       const fn = resource(dev, intake).Properties;
       expect(fn).toMatchObject({ Timeout: 30, Environment: { Variables: { UNKNOWN_SERIAL_RETRY_SECONDS: '600' } } });
       // Not invoked by EventBridge any more: no invoke permission, no async-invoke configuration.
@@ -266,13 +275,14 @@ describe('the certificate intake', () => {
 
 describe('dead-letter queues', () => {
   it.each([
-    ['without', () => dev, 2],
-    ['with', () => iot, 3],
+    ['without', () => dev, 3],
+    ['with', () => iot, 4],
   ] as const)('are encrypted, TLS only and alarmed on their depth, %s the IoT sync', (_name, get, count) => {
     const s = get();
     const queues = [
       s.stack.events.publishDeadLetterQueue,
       s.stack.events.certificateDeadLetterQueue,
+      s.stack.counters.deadLetterQueue,
       ...(s.stack.iotSync ? [s.stack.iotSync.deadLetterQueue] : []),
     ];
     expect(queues).toHaveLength(count);
@@ -308,7 +318,8 @@ describe('the AWS IoT sync', () => {
   it('creates nothing of it when iotSync is off (the default)', () => {
     expect(dev.stack.iotSync).toBeUndefined();
     expect(resourcesOf(dev.template, 'AWS::IoT::ThingType')).toEqual([]);
-    expect(resourcesOf(dev.template, 'AWS::SQS::Queue')).toHaveLength(3);
+    // Publisher and counter applier DLQs, the certificate queue and its DLQ.
+    expect(resourcesOf(dev.template, 'AWS::SQS::Queue')).toHaveLength(4);
     const statements = resourcesOf(dev.template, 'AWS::IAM::Policy').flatMap(
       ([, p]) => p.Properties!.PolicyDocument.Statement as Statement[],
     );

@@ -204,6 +204,7 @@ export function defaultTableEnvironment(tableId: string): Record<string, unknown
     STATS_SHARDS: '4',
     DUE_SHARDS: '4',
     GROUP_MAX_DEPTH: '10',
+    EVENT_RETENTION_DAYS: '400',
     DEFAULT_PREVENTIVE_DELTA: '60d',
     DEFAULT_CRITICAL_DELTA: '14d',
   };

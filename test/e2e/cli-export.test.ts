@@ -185,7 +185,8 @@ describe('export and import round trip', () => {
         failed: 0,
       });
       expect(imported.code).toBe(0);
-      expect((await call(target.url, 'GET', '/v2/stats/devices')).body).toEqual(statsBefore);
+      const { consistent_as_of: _, ...counts } = statsBefore as Record<string, unknown>;
+      expect((await call(target.url, 'GET', '/v2/stats/devices')).body).toMatchObject(counts);
       const after = path.join(dir, 'after.ndjson');
       await exportTo(after, ['--api', target.url]);
       const byId = (lines: Record<string, unknown>[]) => lines.map(essence).sort((a, b) => (a.id < b.id ? -1 : 1));

@@ -247,6 +247,7 @@ describe('GET /v2/stats/devices', () => {
     const all = await call('GET', '/v2/stats/devices');
     expect(all.status).toBe(200);
     expect(all.body).toEqual({
+      consistent_as_of: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000Z$/),
       total: 10,
       status_distribution: {
         NO_IDENTITY: 9,

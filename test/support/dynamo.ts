@@ -2,8 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '../../functions/adapters/dynamodb/client';
+import { counterApplier } from '../../functions/adapters/dynamodb/counter-applier';
+import { tableChangesOf } from '../../functions/handlers/stream/apply-counters';
 import { ensureTable } from '../../local/create-table';
 import { conflictOptionsFrom, startEngine, type Engine, type EngineOptions } from '@device-manager/local-engine';
+import { startStreamFeed } from '@device-manager/local-engine/stream-feed';
 
 export interface TestTable {
   engine: Engine;
@@ -40,4 +43,53 @@ export function testClock(start = '2026-03-15T10:00:00.000Z') {
       now = Date.parse(iso);
     },
   };
+}
+
+/**
+ * The counter applier on a test table, fed by the engine's stream like the local service's: start it
+ * before the writes, and `settle()` before reading statistics (counters follow the stream).
+ */
+export function startCounters(table: TestTable, statsShards: number) {
+  const applier = counterApplier({ client: table.documentClient, tableName: table.tableName, statsShards });
+  const deliveries: number[] = [];
+  const feed = startStreamFeed({
+    engine: table.engine,
+    tableName: table.tableName,
+    handler: async (event) => {
+      // Device records per delivery (the applier's own writes come back through the feed too).
+      deliveries.push(
+        event.Records.filter((r) => (r.dynamodb?.NewImage ?? r.dynamodb?.OldImage)?.kind?.S === 'device').length,
+      );
+      const report = await applier.apply(tableChangesOf(event.Records));
+      if (report.failedFrom !== undefined) throw report.error;
+    },
+  });
+  return { settle: () => feed.drain(), stop: () => feed.stop(), deliveries, applier };
+}
+
+const COUNTER_READS: ReadonlySet<string> = new Set([
+  'stats',
+  'metadataValues',
+  'expirationsByDay',
+  'countersConsistentAsOf',
+]);
+
+/**
+ * A device repository whose counter reads first wait for the counter applier to include every change
+ * committed so far (as the local service's statistics routes do), over a table given its applier here.
+ */
+export function settledCounters<T extends object>(repository: T, table: TestTable, statsShards: number): T {
+  const counters = startCounters(table, statsShards);
+  return new Proxy(repository, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      if (typeof prop === 'string' && COUNTER_READS.has(prop))
+        return async (...args: unknown[]) => {
+          await counters.settle();
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      return (value as (...a: unknown[]) => unknown).bind(target);
+    },
+  });
 }

@@ -12,17 +12,21 @@ import { LIFECYCLE_MAX_BYTES } from '../../functions/domain/lifecycle';
 import { MERGE_PATCH } from '../../functions/domain/patch';
 import { IDENTITY_SLOT } from '../../functions/domain/slots';
 import { toLamassuDevice } from '../../functions/lamassu/model';
-import { testClock, type TestTable } from './dynamo';
+import { settledCounters, testClock, type TestTable } from './dynamo';
 
 export function lifecycleSetup(table: TestTable) {
   const clock = testClock();
-  const repository = deviceRepository({
-    client: table.documentClient,
-    tableName: table.tableName,
-    listShards: 2,
-    statsShards: 3,
-    bookmarks: bookmarkCodec('k'),
-  });
+  const repository = settledCounters(
+    deviceRepository({
+      client: table.documentClient,
+      tableName: table.tableName,
+      listShards: 2,
+      statsShards: 3,
+      bookmarks: bookmarkCodec('k'),
+    }),
+    table,
+    3,
+  );
   const policies = policyRepository({
     client: table.documentClient,
     tableName: table.tableName,

@@ -1,11 +1,12 @@
 /**
- * Counters kept in the same transaction as every device change: statistics per scope (status
- * distribution), per indexed metadata value (status distribution) and the expiry forecast (per day).
- * A device contributes a set of counter cells; a change writes the difference of its before and after
- * cells, one `ADD` per counter item. Reads are BatchGetItem or Query of a few small partitions.
+ * Counters: statistics per scope (status distribution), per indexed metadata value (status
+ * distribution) and the expiry forecast (per day). A device contributes a set of counter cells; the
+ * counter applier (counter-applier.ts) adds the difference of each change's before and after cells
+ * from the table's stream, one `ADD` per counter item. Reads are BatchGetItem or Query of a few small
+ * partitions, and report how fresh they are (`consistent_as_of`).
  */
-import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { DeviceStats, StatusDistribution } from '../../app/ports';
+import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DeviceStats, MetadataValueStats, StatusDistribution } from '../../app/ports';
 import { DEVICE_STATUSES, type Device } from '../../domain/device';
 import { forecastEntries, metadataText } from '../../domain/insights';
 import {
@@ -19,6 +20,7 @@ import {
   statsScopeAll,
   statsScopeDms,
   type TableKey,
+  counterStateKey,
 } from './keys';
 
 type Item = Record<string, unknown>;
@@ -63,25 +65,34 @@ export function deviceCells(device: Device, keys: ReadonlySet<string>, statsShar
   return cells;
 }
 
-/** Updates turning the `before` cells into the `after` cells: one `ADD` per counter item that changes. */
-export function counterUpdates(TableName: string, before: readonly Cell[], after: readonly Cell[]) {
-  const items = new Map<string, { key: TableKey; adds: Map<string, number>; set?: Item }>();
+/** Net additions per counter item: attribute → amount, plus attributes the item carries (the value text). */
+export type CounterDeltas = Map<string, { key: TableKey; adds: Map<string, number>; set?: Item }>;
+
+/** Adds to `into` the difference between the `before` cells and the `after` cells. */
+export function addCellDeltas(into: CounterDeltas, before: readonly Cell[], after: readonly Cell[]): CounterDeltas {
   const add = (cell: Cell, n: number) => {
     const id = `${cell.key.pk}\u0000${cell.key.sk}`;
-    let item = items.get(id);
-    if (!item) items.set(id, (item = { key: cell.key, adds: new Map() }));
+    let item = into.get(id);
+    if (!item) into.set(id, (item = { key: cell.key, adds: new Map() }));
     item.adds.set(cell.attr, (item.adds.get(cell.attr) ?? 0) + n);
     if (cell.set) item.set = cell.set;
   };
   before.forEach((c) => add(c, -1));
   after.forEach((c) => add(c, 1));
+  for (const [id, item] of into) {
+    for (const [attr, n] of item.adds) if (n === 0) item.adds.delete(attr);
+    if (item.adds.size === 0) into.delete(id);
+  }
+  return into;
+}
+
+/** One `ADD` update per counter item with a non-zero delta. */
+export function counterUpdates(TableName: string, deltas: CounterDeltas) {
   const updates = [];
-  for (const { key, adds, set } of items.values()) {
-    const changes = [...adds].filter(([, n]) => n !== 0);
-    if (changes.length === 0) continue;
+  for (const { key, adds, set } of deltas.values()) {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
-    const terms = changes.map(([attr, n], i) => {
+    const terms = [...adds].map(([attr, n], i) => {
       names[`#a${i}`] = attr;
       values[`:n${i}`] = n;
       return `#a${i} :n${i}`;
@@ -111,8 +122,10 @@ function addStatuses(distribution: StatusDistribution, item: Item): void {
 /** Reads counter items and how many were read. */
 export interface CounterReader {
   statusCounters(scope: string): Promise<DeviceStats>;
+  /** The commit time up to which the counters include every change (ISO; the epoch before the first). */
+  asOf(): Promise<string>;
   metadataCounters(key: string, texts: readonly string[]): Promise<DeviceStats>;
-  metadataDistribution(key: string): Promise<{ value: string; stats: DeviceStats }[]>;
+  metadataDistribution(key: string): Promise<MetadataValueStats[]>;
   forecastDays(dms: string | undefined, lastDay: string): Promise<Map<string, { identity: number; slots: number }>>;
 }
 
@@ -160,18 +173,26 @@ export function counterReader(
     return found;
   }
 
-  const stats = (items: Item[]): DeviceStats => {
+  async function asOf(): Promise<string> {
+    const out = await client.send(new GetCommand({ TableName, Key: counterStateKey() }));
+    if (out.Item) onRead(1);
+    return typeof out.Item?.through === 'string' ? out.Item.through : new Date(0).toISOString();
+  }
+
+  const stats = async (keys: TableKey[]): Promise<DeviceStats> => {
+    const [items, consistent_as_of] = await Promise.all([batchGet(keys), asOf()]);
     const distribution = emptyDistribution();
     items.forEach((item) => addStatuses(distribution, item));
-    return { total: totalOf(distribution), status_distribution: distribution };
+    return { total: totalOf(distribution), status_distribution: distribution, consistent_as_of };
   };
 
   return {
+    asOf,
     async statusCounters(scope) {
-      return stats(await batchGet(shards.map((s) => statsKey(scope, s))));
+      return stats(shards.map((s) => statsKey(scope, s)));
     },
     async metadataCounters(key, texts) {
-      return stats(await batchGet(texts.flatMap((text) => shards.map((s) => metadataStatsKey(key, s, text)))));
+      return stats(texts.flatMap((text) => shards.map((s) => metadataStatsKey(key, s, text))));
     },
     async metadataDistribution(key) {
       const values = new Map<string, StatusDistribution>();

@@ -8,9 +8,9 @@
  * the device's own partition, without knowing their sort keys.
  *
  * Atomicity within DynamoDB's transaction limits (100 actions): the last transaction deletes the
- * device item (conditioned on its version), takes the device out of every counter it is in (its
- * status in all devices and its DMS, and its indexed metadata values, as the device item's index
- * marker names them) and writes the outbox record, with as many companion deletes as fit. A device
+ * device item (conditioned on its version) and writes the outbox record, with as many companion
+ * deletes as fit. The counters follow from the stream: the device item's REMOVE record takes the
+ * device out of every counter its old image is in (counter-applier.ts). A device
  * with more companions (more than ~95: it cannot happen with 50 tags at most) first has the rest
  * deleted in transactions that each re-check the device's version, so a concurrent change stops the
  * purge before the device item goes.
@@ -19,8 +19,6 @@ import { QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-s
 import type { DevicePurge } from '../../app/ports';
 import type { Device } from '../../domain/device';
 import { VersionConflictError } from '../../domain/errors';
-import { counterUpdates, deviceCells } from './counters';
-import { MARKER_ATTRIBUTE, markerKeys } from './device-writes';
 import { DEVICE_EVENT_PREFIX, deviceKey, type TableKey } from './keys';
 import { OUTBOX_TTL_SECONDS, outboxPuts } from './outbox';
 import { TTL_ATTRIBUTE } from './schema';
@@ -36,7 +34,8 @@ const MAX_TRANSACTION_ACTIONS = 100;
 export interface DevicePurgeOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
-  statsShards: number;
+  /** Unused since the counters follow the stream; kept so callers need not change. */
+  statsShards?: number;
   retentionDays?: number;
   outboxTtlSeconds?: number;
   /** Concurrent ttl updates of the retained history. */
@@ -46,15 +45,13 @@ export interface DevicePurgeOptions {
 export function devicePurge({
   client,
   tableName: TableName,
-  statsShards,
   retentionDays = PURGE_RETENTION_DAYS,
   outboxTtlSeconds = OUTBOX_TTL_SECONDS,
   concurrency = 8,
 }: DevicePurgeOptions): DevicePurge {
-  /** The keys of the device's partition, and the indexed keys its counters reflect (the device item's marker). */
-  async function partition(id: string): Promise<{ keys: TableKey[]; marker: Set<string> }> {
+  /** The keys of the device's partition. */
+  async function partition(id: string): Promise<{ keys: TableKey[] }> {
     const keys: TableKey[] = [];
-    let marker = new Set<string>();
     let start: Record<string, unknown> | undefined;
     do {
       const out = await client.send(
@@ -62,19 +59,15 @@ export function devicePurge({
           TableName,
           KeyConditionExpression: 'pk = :pk',
           ExpressionAttributeValues: { ':pk': deviceKey(id).pk },
-          ProjectionExpression: 'pk, sk, #mk',
-          ExpressionAttributeNames: { '#mk': MARKER_ATTRIBUTE },
+          ProjectionExpression: 'pk, sk',
           ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
       );
-      for (const item of out.Items ?? []) {
-        keys.push({ pk: String(item.pk), sk: String(item.sk) });
-        if (typeof item[MARKER_ATTRIBUTE] === 'string') marker = markerKeys(item[MARKER_ATTRIBUTE]);
-      }
+      for (const item of out.Items ?? []) keys.push({ pk: String(item.pk), sk: String(item.sk) });
       start = out.LastEvaluatedKey;
     } while (start);
-    return { keys, marker };
+    return { keys };
   }
 
   const versionCondition = (device: Device) => ({
@@ -118,13 +111,12 @@ export function devicePurge({
 
   return {
     async purge(device, outbox) {
-      const { keys, marker } = await partition(device.id);
+      const { keys } = await partition(device.id);
       const deviceSk = deviceKey(device.id).sk;
       const retained = keys.filter((k) => RETAINED_PREFIXES.some((p) => k.sk.startsWith(p)));
       const companions = keys.filter((k) => k.sk !== deviceSk && !retained.includes(k));
       const final = [
         { Delete: { TableName, ...versionCondition(device) } },
-        ...counterUpdates(TableName, deviceCells(device, marker, statsShards), []),
         ...outboxPuts(TableName, outbox, outboxTtlSeconds),
       ];
       const room = MAX_TRANSACTION_ACTIONS - final.length;

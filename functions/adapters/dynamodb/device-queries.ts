@@ -56,11 +56,17 @@ function entryDecides(
   });
 }
 
-const countInto = (count: (add: (status: string) => void) => Promise<void>): Promise<DeviceStats> => {
+/** Statistics read from the devices (or their entries) themselves: as of the read. */
+const countInto = (
+  now: () => number,
+  count: (add: (status: string) => void) => Promise<void>,
+): Promise<DeviceStats> => {
   const distribution = emptyDistribution();
+  const consistent_as_of = new Date(now()).toISOString();
   return count((status) => (distribution[status as keyof typeof distribution] += 1)).then(() => ({
     total: totalOf(distribution),
     status_distribution: distribution,
+    consistent_as_of,
   }));
 };
 
@@ -137,13 +143,13 @@ export function deviceQueries(table: DeviceTable, { get }: Pick<DeviceStore, 'ge
       if (meta) return counters.metadataCounters(meta.key, meta.texts);
       const entry = chooseEntryPoint(filters, ready);
       if (entry.kind === 'ID') {
-        return countInto(async (count) => {
+        return countInto(now, async (count) => {
           const device = await get(entry.value);
           if (device && matchesAll(device, filters)) count(device.status);
         });
       }
       const deadline = now() + budgets.timeBudgetMs;
-      return countInto((count) =>
+      return countInto(now, (count) =>
         visitEntry({
           reader,
           prefixes: entryPrefixes(entry),
@@ -181,6 +187,10 @@ export function insightQueries({ counters, indexedMetadataKeys, readyMetadataKey
 
     async expirationsByDay(dms, lastDay) {
       return counters.forecastDays(dms, lastDay);
+    },
+
+    countersConsistentAsOf() {
+      return counters.asOf();
     },
   };
 }

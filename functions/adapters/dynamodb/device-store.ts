@@ -10,6 +10,33 @@ import { deviceKey, parseSlotVersionKey, slotVersionKey } from './keys';
 import { SERIAL_INDEX } from './schema';
 import { cancellationCodes, transactWrite } from './transact';
 
+/**
+ * Why a conditional device write failed: a device still at the version read failed the policy fence
+ * (a newer policy evaluated it meanwhile: recompute, never the client's 412); else the version (or
+ * the marker) moved.
+ */
+export async function lostRace(
+  { client, TableName }: Pick<DeviceTable, 'client' | 'TableName'>,
+  id: string,
+  version: number,
+  policy: unknown,
+  cause: unknown,
+): Promise<Error> {
+  if (policy) {
+    const out = await client.send(
+      new GetCommand({
+        TableName,
+        Key: deviceKey(id),
+        ConsistentRead: true,
+        ProjectionExpression: '#v',
+        ExpressionAttributeNames: { '#v': 'version' },
+      }),
+    );
+    if (out.Item?.version === version) return new PolicyMovedError(id, { cause });
+  }
+  return new VersionConflictError(id, { cause });
+}
+
 export function deviceStore({ client, TableName, ctx, countRead }: DeviceTable): DeviceStore {
   return {
     async get(id) {
@@ -22,14 +49,11 @@ export function deviceStore({ client, TableName, ctx, countRead }: DeviceTable):
       try {
         await transactWrite(client, deviceTransaction(ctx, change));
       } catch (error) {
-        const codes = cancellationCodes(error);
-        // The device write is first, the policy check (when there is one) second.
-        if (codes?.[0] === 'ConditionalCheckFailed') {
-          if (change.before) throw new VersionConflictError(change.after.id, { cause: error });
-          throw new DeviceAlreadyExistsError(change.after.id, { cause: error });
+        // The device write is first: its condition holds the version, the marker and the policy fence.
+        if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') {
+          if (!change.before) throw new DeviceAlreadyExistsError(change.after.id, { cause: error });
+          throw await lostRace({ client, TableName }, change.after.id, change.before.version, change.policy, error);
         }
-        if (change.policy && codes?.[1] === 'ConditionalCheckFailed')
-          throw new PolicyMovedError(change.after.id, { cause: error });
         throw error;
       }
     },

@@ -17,6 +17,7 @@ import { type CounterReader, counterReader, FORECAST_KEY } from './counters';
 import type { WriteContext } from './device-writes';
 import { type IndexState, indexState } from './index-backfill';
 import { idOfEntry, type TableReader, tableReader } from './list-cursor';
+import { DEFAULT_EVENT_RETENTION_DAYS } from './device-writes';
 import { OUTBOX_TTL_SECONDS } from './outbox';
 
 export interface DeviceRepositoryOptions {
@@ -48,6 +49,8 @@ export interface DeviceRepositoryOptions {
   turns?: () => () => Promise<void>;
   /** Whether other requests are in flight (functions/runtime/turns.ts): long reads then slice finer. */
   crowded?: () => boolean;
+  /** Days a device event item is kept before TTL deletes it (EVENT_RETENTION_DAYS, default 400). */
+  eventRetentionDays?: number;
 }
 
 export interface DeviceTable {
@@ -98,6 +101,7 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
     indexedMetadataKeys = [],
     turns,
     crowded,
+    eventRetentionDays = DEFAULT_EVENT_RETENTION_DAYS,
   } = options;
   const ctx: WriteContext = {
     TableName,
@@ -105,6 +109,7 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
     statsShards,
     dueShards,
     outboxTtlSeconds,
+    eventTtlSeconds: eventRetentionDays * 86_400,
     indexedKeys: new Set([...indexedMetadataKeys, FORECAST_KEY]),
   };
   const reader = tableReader(client, TableName);

@@ -1,14 +1,14 @@
 /**
- * The writes of one device change, as one TransactWriteItems: the device item (conditioned on its
- * version and index marker), the index entries that differ, slot versions, events, counters, the
- * outbox, and a check that the DMS policy the change used is still the stored one.
+ * The writes of one device change, as one TransactWriteItems over the device's own items only: the
+ * device item (conditioned on its version, its index marker and, for a policy-dependent change, the
+ * policy fence below), the index entries that differ, slot versions, events and the outbox. No item
+ * shared with other devices: the counters follow from the stream (counter-applier.ts).
  *
  * Worst case (docs/api.md, Limits and edges: any valid change fits in 100 actions), with 50 tags and 10 indexed keys:
  * a PATCH replacing every tag and every indexed value writes 1 device + 50 tag entries + 10 metadata
- * entries + 1 event + 20 metadata counters (old value −1, new value +1) + 1 outbox = 83; a bind that
- * moves the expiration (every entry's sort key) and the status writes 1 + 62 entries + 2 versions +
- * ≤ 3 events + 2 status counters + 10 metadata counters + 4 forecast counters + ≤ 3 outbox + 1 policy
- * check = 88. docs/data-model.md keeps the full count.
+ * entries + 1 event + 1 outbox = 63; a bind that moves the expiration (every entry's sort key) and the
+ * status writes 1 + 62 entries + 2 versions + ≤ 3 events + ≤ 3 outbox = 71. docs/data-model.md keeps
+ * the full count.
  */
 import { normaliseSerial } from '../../domain/certificate';
 import type { DeviceChange } from '../../app/ports';
@@ -16,7 +16,7 @@ import type { Device } from '../../domain/device';
 import { type LifecycleEvent, storedLifecycleOf, withLifecycle } from '../../domain/lifecycle';
 import { withJsonText } from '../../domain/json-text';
 import type { SlotVersion } from '../../domain/slots';
-import { counterUpdates, deviceCells, FORECAST_KEY } from './counters';
+import { FORECAST_KEY } from './counters';
 import {
   companionEntries,
   deviceEventKey,
@@ -24,14 +24,13 @@ import {
   dueAttributes,
   entryPartition,
   entryPrefix,
-  policyKey,
   shardOf,
   slotVersionKey,
   sortAttributes,
   type TableKey,
 } from './keys';
 import { outboxPuts } from './outbox';
-import { STATUS_ATTRIBUTE } from './schema';
+import { STATUS_ATTRIBUTE, TTL_ATTRIBUTE } from './schema';
 
 type Item = Record<string, unknown>;
 
@@ -79,6 +78,8 @@ export interface WriteContext {
   statsShards: number;
   dueShards: number;
   outboxTtlSeconds: number;
+  /** Seconds a device event item is kept (its `ttl` is its timestamp plus these); none when absent. */
+  eventTtlSeconds?: number;
   /** Indexed metadata keys and FORECAST_KEY: what every change keeps up to date. */
   indexedKeys: ReadonlySet<string>;
 }
@@ -133,10 +134,29 @@ function markerCondition(marker: string | null, values: Item): string {
   return '#mk = :mk';
 }
 
-/** The device item write: a Put when registering, else an Update conditioned on version and marker. */
+/**
+ * The policy fence on the device item: the DMS (`pdms`) and policy version (`pv`) the device was
+ * last evaluated with. A policy-dependent change sets them and commits only if the device was not
+ * evaluated since with a newer policy of the same DMS; the policy job's walk stamps every device of
+ * the DMS with the new version (docs/data-model.md, Policy race).
+ */
+export const POLICY_VERSION_ATTRIBUTE = 'pv';
+export const POLICY_DMS_ATTRIBUTE = 'pdms';
+
+/** The fence's condition and its values, for a change computed with `policy`. */
+export function policyFence(policy: NonNullable<DeviceChange['policy']>) {
+  return {
+    condition: '(attribute_not_exists(#pv) OR #pdms <> :pdms OR #pv <= :pv)',
+    set: '#pv = :pv, #pdms = :pdms',
+    names: { '#pv': POLICY_VERSION_ATTRIBUTE, '#pdms': POLICY_DMS_ATTRIBUTE },
+    values: { ':pv': policy.version, ':pdms': policy.dms },
+  };
+}
+
+/** The device item write: a Put when registering, else an Update conditioned on version, marker and policy fence. */
 function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: string | null | undefined) {
   const { TableName, listShards, dueShards } = ctx;
-  const { before, after, due } = change;
+  const { before, after, due, policy } = change;
   const doc = JSON.stringify(after);
   const index = {
     epk: entryPartition(entryPrefix({ kind: 'ALL' }), shardOf(after.id, listShards)),
@@ -144,6 +164,7 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
     [STATUS_ATTRIBUTE]: after.status,
     [MARKER_ATTRIBUTE]: markerText(ctx.indexedKeys),
   };
+  const fence = policy ? policyFence(policy) : undefined;
   if (!before) {
     const dueAttrs = typeof due === 'number' ? dueAttributes(after.id, due, dueShards) : {};
     return {
@@ -154,6 +175,7 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
           kind: 'device',
           ...index,
           ...dueAttrs,
+          ...(policy ? { [POLICY_VERSION_ATTRIBUTE]: policy.version, [POLICY_DMS_ATTRIBUTE]: policy.dms } : {}),
           version: after.version,
           doc,
           ...lifecycleAttribute(after),
@@ -181,36 +203,37 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
     values[':ds'] = attrs.due_sk;
     sets.push('due_pk = :dp', 'due_sk = :ds');
   } else if (due === null) remove = ' REMOVE due_pk, due_sk';
+  if (fence) {
+    sets.push(fence.set);
+    Object.assign(values, fence.values);
+  }
   // A device not read from the table is taken as reflecting the current keys (no marker check).
-  const condition = beforeMarker === undefined ? '' : ` AND ${markerCondition(beforeMarker, values)}`;
+  const condition =
+    (beforeMarker === undefined ? '' : ` AND ${markerCondition(beforeMarker, values)}`) +
+    (fence ? ` AND ${fence.condition}` : '');
   return {
     Update: {
       TableName,
       Key: deviceKey(after.id),
       UpdateExpression: `SET ${sets.join(', ')}${remove}`,
       ConditionExpression: `#version = :v${condition}`,
-      ExpressionAttributeNames: { '#doc': 'doc', '#version': 'version', '#mk': MARKER_ATTRIBUTE },
+      ExpressionAttributeNames: {
+        '#doc': 'doc',
+        '#version': 'version',
+        '#mk': MARKER_ATTRIBUTE,
+        ...fence?.names,
+      },
       ExpressionAttributeValues: values,
     },
   };
 }
 
-/** A check that the DMS policy is still at the version used (0: no stored policy, the defaults). */
-export function policyCheck(TableName: string, policy: NonNullable<DeviceChange['policy']>) {
-  return {
-    ConditionCheck: {
-      TableName,
-      Key: policyKey(policy.dms),
-      ...(policy.version === 0
-        ? { ConditionExpression: 'attribute_not_exists(pk)' }
-        : {
-            ConditionExpression: '#version = :pv',
-            ExpressionAttributeNames: { '#version': 'version' },
-            ExpressionAttributeValues: { ':pv': policy.version },
-          }),
-    },
-  };
-}
+/** Event history expires (TTL) `eventTtlSeconds` after the event (EVENT_RETENTION_DAYS). */
+export const DEFAULT_EVENT_RETENTION_DAYS = 400;
+const eventTtl = (ctx: WriteContext, timestamp: string) =>
+  ctx.eventTtlSeconds === undefined
+    ? {}
+    : { [TTL_ATTRIBUTE]: Math.floor(Date.parse(timestamp) / 1000) + ctx.eventTtlSeconds };
 
 /** The transaction of one change. The device write comes first (its cancellation code is the version check). */
 export function deviceTransaction(ctx: WriteContext, change: DeviceChange) {
@@ -225,28 +248,30 @@ export function deviceTransaction(ctx: WriteContext, change: DeviceChange) {
   return {
     TransactItems: [
       deviceWrite(ctx, change, marker),
-      ...(change.policy ? [policyCheck(TableName, change.policy)] : []),
       // Entries of a legacy item are all rewritten in the slim form (same keys for status and DMS).
       ...entryWrites(ctx, before && marker !== null ? entryItems(ctx, before, beforeKeys) : new Map(), afterEntries),
       ...legacyTags.map((sk) => ({ Delete: { TableName, Key: { pk: deviceKey(after.id).pk, sk } } })),
       ...(change.versions ?? []).map((v) => ({ Put: { TableName, Item: versionItem(v) } })),
       ...change.events.map((event) => ({
-        Put: { TableName, Item: { ...deviceEventKey(after.id, event.timestamp), kind: 'event', ...event } },
+        Put: {
+          TableName,
+          Item: {
+            ...deviceEventKey(after.id, event.timestamp),
+            kind: 'event',
+            ...event,
+            ...eventTtl(ctx, event.timestamp),
+          },
+        },
       })),
-      ...counterUpdates(
-        TableName,
-        before ? deviceCells(before, beforeKeys, ctx.statsShards) : [],
-        deviceCells(after, ctx.indexedKeys, ctx.statsShards),
-      ),
       ...outboxPuts(TableName, change.outbox, ctx.outboxTtlSeconds),
     ],
   };
 }
 
 /**
- * Back-fill of one key for one stored device: its entry and counters for `key`, and the marker,
- * conditioned on the device still being at the version and marker it was read with. The version is
- * not bumped: clients see no change.
+ * Back-fill of one key for one stored device: its entry for `key` and the marker, conditioned on the
+ * device still being at the version and marker it was read with. The version is not bumped: clients
+ * see no change. The counters follow from the stream: the new marker adds the key's cells.
  */
 export function reindexTransaction(ctx: WriteContext, device: Device, key: string) {
   const { TableName } = ctx;
@@ -268,11 +293,6 @@ export function reindexTransaction(ctx: WriteContext, device: Device, key: strin
         },
       },
       ...entryWrites(ctx, entryItems(ctx, device, beforeKeys), entryItems(ctx, device, afterKeys)),
-      ...counterUpdates(
-        TableName,
-        deviceCells(device, beforeKeys, ctx.statsShards),
-        deviceCells(device, afterKeys, ctx.statsShards),
-      ),
     ],
   };
 }

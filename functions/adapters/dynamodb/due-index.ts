@@ -2,13 +2,12 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DmsDevices, DueIndex } from '../../app/ports';
-import { PolicyMovedError, VersionConflictError } from '../../domain/errors';
-import { policyCheck } from './device-writes';
+import { policyFence } from './device-writes';
+import { lostRace } from './device-store';
 import type { DeviceTable } from './device-table';
 import { deviceKey, dueAttributes, duePartition, dueUpTo, entryPartition, entryPrefix } from './keys';
 import { entryPageById } from './list-cursor';
 import { DUE_INDEX } from './schema';
-import { cancellationCodes, transactWrite } from './transact';
 
 export function dueIndex({ client, TableName, ctx, reader, hydrate }: DeviceTable): DueIndex {
   const { dueShards } = ctx;
@@ -40,28 +39,27 @@ export function dueIndex({ client, TableName, ctx, reader, hydrate }: DeviceTabl
 
     async setDue(id, version, due, policy) {
       const attrs = due === null ? undefined : dueAttributes(id, due, dueShards);
-      const update = {
-        TableName,
-        Key: deviceKey(id),
-        UpdateExpression: attrs ? 'SET due_pk = :dp, due_sk = :ds' : 'REMOVE due_pk, due_sk',
-        ConditionExpression: '#version = :v',
-        ExpressionAttributeNames: { '#version': 'version' },
-        ExpressionAttributeValues: attrs
-          ? { ':v': version, ':dp': attrs.due_pk, ':ds': attrs.due_sk }
-          : { ':v': version },
-      };
+      const fence = policy ? policyFence(policy) : undefined;
+      const sets = [...(attrs ? ['due_pk = :dp', 'due_sk = :ds'] : []), ...(fence ? [fence.set] : [])];
+      const remove = attrs ? '' : 'REMOVE due_pk, due_sk';
       try {
-        if (policy)
-          await transactWrite(client, { TransactItems: [{ Update: update }, policyCheck(TableName, policy)] });
-        else await client.send(new UpdateCommand(update));
+        await client.send(
+          new UpdateCommand({
+            TableName,
+            Key: deviceKey(id),
+            UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', remove].filter(Boolean).join(' '),
+            ConditionExpression: `#version = :v${fence ? ` AND ${fence.condition}` : ''}`,
+            ExpressionAttributeNames: { '#version': 'version', ...fence?.names },
+            ExpressionAttributeValues: {
+              ':v': version,
+              ...(attrs ? { ':dp': attrs.due_pk, ':ds': attrs.due_sk } : {}),
+              ...fence?.values,
+            },
+          }),
+        );
       } catch (error) {
-        if (
-          error instanceof ConditionalCheckFailedException ||
-          cancellationCodes(error)?.[0] === 'ConditionalCheckFailed'
-        )
-          throw new VersionConflictError(id, { cause: error });
-        if (cancellationCodes(error)?.[1] === 'ConditionalCheckFailed')
-          throw new PolicyMovedError(id, { cause: error });
+        if (error instanceof ConditionalCheckFailedException)
+          throw await lostRace({ client, TableName }, id, version, policy, error);
         throw error;
       }
     },

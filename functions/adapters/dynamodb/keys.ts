@@ -173,6 +173,14 @@ export const dueUpTo = (at: number) => `${new Date(at).toISOString()}#~`;
 export const POLICIES_PK = 'DMS_POLICIES';
 export const policyKey = (dms: string): TableKey => ({ pk: POLICIES_PK, sk: `DMS#${dms}` });
 
+/** Processed marker of one stream record applied to the counters (kept past the stream's retention, then TTL). */
+export const countedMarkerKey = (deviceId: string, sequenceNumber: string): TableKey => ({
+  pk: `COUNTED#${deviceId}`,
+  sk: sequenceNumber,
+});
+/** The counter applier's state: `through`, the commit time up to which the counters include every change. */
+export const counterStateKey = (): TableKey => ({ pk: 'COUNTERS', sk: 'APPLIED' });
+
 /** Pending re-evaluation jobs (a DMS policy changed): one small partition the sweeper reads. */
 export const JOBS_PK = 'SWEEP_JOBS';
 export const policyJobKey = (dms: string): TableKey => ({ pk: JOBS_PK, sk: `DMS#${dms}` });

@@ -12,7 +12,7 @@ import { type StreamFeed, startStreamFeed } from '@device-manager/local-engine/s
 import { type Invocation, SimEndpoint } from './endpoint';
 import { type InvokeResult, LambdaContainer } from './lambda-runtime';
 import { matchesPattern } from './patterns';
-import type { SimFunction, SimRoute, SimStack } from './template';
+import type { SimEventSource, SimFunction, SimRoute, SimStack } from './template';
 
 export interface ApiResponse {
   status: number;
@@ -50,7 +50,8 @@ export class World {
   private readonly containers = new Map<string, LambdaContainer>();
   private readonly chains = new Map<string, Promise<unknown>>();
   private pending: Promise<unknown>[] = [];
-  private feed?: StreamFeed;
+  /** One feed per stream event source (the publisher, the counter applier), like one mapping each. */
+  private feeds: StreamFeed[] = [];
 
   private constructor(
     readonly stack: SimStack,
@@ -81,7 +82,7 @@ export class World {
   }
 
   async stop(): Promise<void> {
-    await this.feed?.stop();
+    await Promise.all(this.feeds.map((feed) => feed.stop()));
     await Promise.all([...this.containers.values()].map((c) => c.stop()));
     await this.endpoint.stop();
     await this.engine.stop();
@@ -332,9 +333,12 @@ export class World {
   }
 
   private startStream(): void {
-    const source = this.stack.eventSources.find((s) => s.sourceArn === this.stack.streamArn);
-    if (!source) return;
-    this.feed = startStreamFeed({
+    for (const source of this.stack.eventSources.filter((s) => s.sourceArn === this.stack.streamArn))
+      this.feeds.push(this.streamFeed(source));
+  }
+
+  private streamFeed(source: SimEventSource): StreamFeed {
+    return startStreamFeed({
       engine: this.engine,
       tableName: this.stack.tableName,
       maxRetries: 0,
@@ -380,17 +384,21 @@ export class World {
     });
   }
 
+  private async drainFeeds(): Promise<void> {
+    for (const feed of this.feeds) await feed.drain();
+  }
+
   /**
    * Runs everything that follows from what happened so far: stream → publisher → bus → targets → queues, until quiet.
    */
   async settle(): Promise<void> {
     for (let round = 0; round < 50; round++) {
-      await this.feed?.drain();
+      await this.drainFeeds();
       const pending = this.pending.splice(0);
       await Promise.all(pending);
       const polled = await this.pollQueues();
       if (pending.length === 0 && !polled && this.pending.length === 0) {
-        await this.feed?.drain();
+        await this.drainFeeds();
         if (this.pending.length === 0) return;
       }
     }

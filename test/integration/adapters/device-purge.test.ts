@@ -23,7 +23,7 @@ import { parseCertificate } from '../../../functions/domain/certificate';
 import { IDENTITY_SLOT } from '../../../functions/domain/slots';
 import type { Engine } from '@device-manager/local-engine';
 import { certificate } from '../../support/certificates';
-import { freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
+import { settledCounters, freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -35,13 +35,17 @@ afterAll(async () => {
 
 function setup(table: TestTable) {
   const clock = testClock();
-  const repository = deviceRepository({
-    client: table.documentClient,
-    tableName: table.tableName,
-    listShards: 2,
-    statsShards: 3,
-    bookmarks: bookmarkCodec('k'),
-  });
+  const repository = settledCounters(
+    deviceRepository({
+      client: table.documentClient,
+      tableName: table.tableName,
+      listShards: 2,
+      statsShards: 3,
+      bookmarks: bookmarkCodec('k'),
+    }),
+    table,
+    3,
+  );
   const policies = policyRepository({
     client: table.documentClient,
     tableName: table.tableName,
@@ -179,14 +183,18 @@ it('deletes more companions than one transaction holds (another entry layout), t
 it('takes the purged device out of the counters of its indexed metadata value too', async () => {
   const table = await freshTable(engine);
   const clock = testClock();
-  const repository = deviceRepository({
-    client: table.documentClient,
-    tableName: table.tableName,
-    listShards: 2,
-    statsShards: 3,
-    bookmarks: bookmarkCodec('k'),
-    indexedMetadataKeys: ['fw'],
-  });
+  const repository = settledCounters(
+    deviceRepository({
+      client: table.documentClient,
+      tableName: table.tableName,
+      listShards: 2,
+      statsShards: 3,
+      bookmarks: bookmarkCodec('k'),
+      indexedMetadataKeys: ['fw'],
+    }),
+    table,
+    3,
+  );
   const policies = policyRepository({
     client: table.documentClient,
     tableName: table.tableName,

@@ -17,7 +17,7 @@ import { DEVICE_STATUSES, type Device } from '../../../functions/domain/device';
 import { InvalidStateError, SlotNotFoundError } from '../../../functions/domain/errors';
 import type { Engine } from '@device-manager/local-engine';
 import { certificate } from '../../support/certificates';
-import { freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
+import { settledCounters, freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
 
 const DAY = 86_400_000;
 let engine: Engine;
@@ -36,14 +36,18 @@ function setup(table: TestTable) {
     statusChanged: (from: string, to: string) => transitions.push(`${from}>${to}`),
   };
   const bookmarks = bookmarkCodec('k');
-  const repository = deviceRepository({
-    client: table.documentClient,
-    tableName: table.tableName,
-    listShards: 4,
-    statsShards: 2,
-    dueShards: 3,
-    bookmarks,
-  });
+  const repository = settledCounters(
+    deviceRepository({
+      client: table.documentClient,
+      tableName: table.tableName,
+      listShards: 4,
+      statsShards: 2,
+      dueShards: 3,
+      bookmarks,
+    }),
+    table,
+    2,
+  );
   const policies = policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks });
   const index = sweepIndex({ repository, client: table.documentClient, tableName: table.tableName });
   const service = deviceService({ devices: repository, policies, clock, newId: randomUUID, telemetry });

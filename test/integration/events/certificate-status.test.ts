@@ -14,15 +14,17 @@ import { loadConfig } from '../../../functions/runtime/config';
 import { METRIC, metrics } from '../../../functions/runtime/observability';
 import type { Engine } from '@device-manager/local-engine';
 import { certificate, newKeyPair } from '../../support/certificates';
-import { freshTable, startTestEngine, type TestTable } from '../../support/dynamo';
+import { startCounters, freshTable, startTestEngine, type TestTable } from '../../support/dynamo';
 
 const DAY = 86_400_000;
 let engine: Engine;
 let table: TestTable;
 let services: Services;
+let counters: ReturnType<typeof startCounters>;
 beforeAll(async () => {
   engine = await startTestEngine();
   table = await freshTable(engine);
+  counters = startCounters(table, 4); // the default STATS_SHARDS
   services = createServices(
     loadConfig({ TABLE_NAME: table.tableName, DYNAMODB_ENDPOINT: engine.endpoint, AWS_REGION: 'us-east-1' }),
   );
@@ -75,6 +77,7 @@ async function bindNew(id: string, notAfterDays = 200, keys?: Awaited<ReturnType
 it('REVOKED: the active identity version is revoked with the reported reason, through one transaction', async () => {
   await services.devices.register({ id: 'cs-1', dms_id: 'dms-cs' });
   const serial = await bindNew('cs-1');
+  await counters.settle();
   const before = await services.devices.stats([]);
   const colons = serial.padStart(6, '0').match(/../g)!.join(':').toUpperCase(); // Lamassu-style 00:1A:2B
   const report = await handler(
@@ -96,6 +99,7 @@ it('REVOKED: the active identity version is revoked with the reported reason, th
     'device.identity.update',
     'device.status.update',
   ]);
+  await counters.settle();
   const after = await services.devices.stats([]);
   expect(after.status_distribution.REVOKED - before.status_distribution.REVOKED).toBe(1);
   expect(before.status_distribution.ACTIVE - after.status_distribution.ACTIVE).toBe(1);

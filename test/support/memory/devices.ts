@@ -56,7 +56,8 @@ function statsOf(devices: Iterable<Device>): DeviceStats {
     distribution[device.status] += 1;
     total += 1;
   }
-  return { total, status_distribution: distribution };
+  // Counted from the devices at once: as of now.
+  return { total, status_distribution: distribution, consistent_as_of: new Date().toISOString() };
 }
 
 const isEventTimestamp = (position: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(position);
@@ -93,6 +94,10 @@ export function memoryDeviceRepository(
     dueShards: 1,
     listShards: 1,
 
+    async countersConsistentAsOf() {
+      return new Date().toISOString();
+    },
+
     async get(id) {
       const stored = state.devices.get(id);
       return stored && parse(stored);
@@ -102,13 +107,15 @@ export function memoryDeviceRepository(
       const { before, after } = change;
       if (!before && state.devices.has(after.id)) throw new DeviceAlreadyExistsError(after.id);
       const previous = before ? checkVersion(after.id, before.version) : undefined;
-      checkPolicy(state, after.id, change.policy);
+      checkPolicy(previous, after.id, change.policy);
+      const policy = change.policy ?? previous?.policy;
       const lifecycle = storedLifecycleOf(after) ?? previous?.lifecycle;
       const due = change.due === undefined ? previous?.due : (change.due ?? undefined);
       state.devices.set(after.id, {
         doc: JSON.stringify(after),
         ...(lifecycle ? { lifecycle: structuredClone(lifecycle) } : {}),
         ...(due === undefined ? {} : { due }),
+        ...(policy ? { policy: { ...policy } } : {}),
       });
       for (const version of change.versions ?? [])
         state.versions.set(versionKey(version.device_id, version.slot, version.version), JSON.stringify(version));
@@ -197,7 +204,8 @@ export function memoryDeviceRepository(
 
     async setDue(id, version, due, policy) {
       const stored = checkVersion(id, version);
-      checkPolicy(state, id, policy);
+      checkPolicy(stored, id, policy);
+      if (policy) stored.policy = { ...policy };
       if (due === null) delete stored.due;
       else stored.due = due;
     },

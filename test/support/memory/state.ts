@@ -15,6 +15,8 @@ export interface StoredDevice {
   lifecycle?: LifecycleEvent[];
   /** Next status boundary (epoch ms): the device's place in the due index. */
   due?: number;
+  /** The DMS policy the device was last evaluated with (the policy fence). */
+  policy?: { dms: string; version: number };
 }
 
 export interface MemoryState {
@@ -52,11 +54,10 @@ export function memoryState(): MemoryState {
 export const versionKey = (id: string, slot: string, version: number) => `${id}\u0000${slot}\u0000${version}`;
 
 /** Throws PolicyMovedError when `policy` (version 0: no stored policy) is no longer the stored one. */
-export function checkPolicy(state: MemoryState, id: string, policy?: { dms: string; version: number }): void {
-  if (!policy) return;
-  const stored = state.policies.get(policy.dms);
-  const version = stored === undefined ? 0 : (JSON.parse(stored) as { version: number }).version;
-  if (version !== policy.version) throw new PolicyMovedError(id);
+/** The policy fence: a change computed with an older policy of the device's DMS than it was evaluated with fails. */
+export function checkPolicy(stored: StoredDevice | undefined, id: string, policy?: { dms: string; version: number }) {
+  if (!policy || !stored?.policy) return;
+  if (stored.policy.dms === policy.dms && stored.policy.version > policy.version) throw new PolicyMovedError(id);
 }
 
 /** JSON copies of outbox records, as the stream would deliver them. */

@@ -35,7 +35,7 @@ describe('policy use cases on the in-memory ports', () => {
     expect((await dms.list(10)).list.map((p) => p.version)).toEqual([1]);
   });
 
-  test('a device change computed with the policy before a put does not land after it', async () => {
+  test('a device change computed with the policy before a put does not land after its re-evaluation', async () => {
     const { ports, clock, dms, newId } = setup();
     const devices = deviceService({ devices: ports.devices, policies: ports.policies, clock, newId });
     await devices.register({ id: 'd1', dms_id: 'dms-a' });
@@ -43,12 +43,14 @@ describe('policy use cases on the in-memory ports', () => {
     await devices.bind('d1', 'identity', { type: 'x509', serial_number: '0a', expiration_date: expiration });
     const device = (await ports.devices.get('d1'))!;
     await dms.put('dms-a', { settings: { preventive_delta: '120d', critical_delta: '14d' } });
-    // The stale change (version 0 of the policy) is refused; the use case recomputes with the new one.
-    const stale = { before: device, after: { ...device, version: device.version + 1 }, events: [], outbox: [] };
+    // The job's walk re-evaluates the device with the new policy and stamps its version on the device.
+    expect(await devices.refresh(device)).toBe(true);
+    const current = (await ports.devices.get('d1'))!;
+    // A stale change (version 0 of the policy) is refused by the fence; the use case recomputes with the new one.
+    const stale = { before: current, after: { ...current, version: current.version + 1 }, events: [], outbox: [] };
     await expect(ports.devices.save({ ...stale, policy: { dms: 'dms-a', version: 0 } })).rejects.toBeInstanceOf(
       PolicyMovedError,
     );
-    expect(await devices.refresh(device)).toBe(true);
     expect(await devices.get('d1')).toMatchObject({ status: 'RENEWAL_PENDING' });
   });
 });
