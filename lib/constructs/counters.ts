@@ -49,7 +49,9 @@ export class CounterApplier extends Construct {
       this,
       'DeadLetterQueue',
       config,
-      'stream batches of device changes the counter applier could not apply: recount the counters after fixing the cause',
+      'stream batches of device changes the counter ' +
+        'applier could not apply: recount the counters ' +
+        'after fixing the cause',
     );
     this.deadLetterQueue = dlq.queue;
     this.alarms.push(dlq.alarm);
@@ -71,7 +73,12 @@ export class CounterApplier extends Construct {
     Validations.of(this.function.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/stream/*]`,
       reason:
-        'The stream actions are scoped to `<table ARN>/stream/*`: the streams of the device table only (the stream label changes when a stream is re-enabled), as in the DynamoDB developer guide policy for Lambda triggers; ListStreams has no narrower resource.',
+        'The stream actions are scoped to `<table ' +
+        'ARN>/stream/*`: the streams of the device ' +
+        'table only (the stream label changes when ' +
+        'a stream is re-enabled), as in the DynamoDB ' +
+        'developer guide policy for Lambda triggers; ' +
+        'ListStreams has no narrower resource.',
     });
 
     this.mapping = new EventSourceMapping(this, 'StreamMapping', {
@@ -96,7 +103,11 @@ export class CounterApplier extends Construct {
 
     this.alarms.push(
       new Alarm(this, 'Lag', {
-        alarmDescription: `The counters lag the device changes by more than ${COUNTER_LAG_ALARM.toSeconds()} s (statistics' consistent_as_of falls behind): look at the counter applier's errors and throttles.`,
+        alarmDescription:
+          `The counters lag the device changes by more ` +
+          `than ${COUNTER_LAG_ALARM.toSeconds()} s (statistics' ` +
+          `consistent_as_of falls behind): look at the ` +
+          `counter applier's errors and throttles.`,
         metric: new Metric({
           namespace: 'AWS/Lambda',
           metricName: 'IteratorAge',

@@ -20,50 +20,60 @@ const resource = (s: Synthesized, id: string) =>
   s.template.toJSON().Resources[id] as { Type: string; Properties: Record<string, any> };
 const tableId = (s: Synthesized) => resourcesOf(s.template, 'AWS::DynamoDB::Table')[0]![0];
 
-it('is fed by the table stream: device items only (created, changed, deleted), in order, bisected, retried, then the DLQ', () => {
-  const fn = idOf(dev, dev.stack.counters.function.function);
-  const mappings = resourcesOf(dev.template, 'AWS::Lambda::EventSourceMapping').filter(
-    ([, m]) => refOf(m.Properties!.FunctionName) === fn,
-  );
-  expect(mappings).toHaveLength(1);
-  expect(mappings[0]![1].Properties).toEqual({
-    FunctionName: { Ref: fn },
-    EventSourceArn: { 'Fn::GetAtt': [tableId(dev), 'StreamArn'] },
-    StartingPosition: 'TRIM_HORIZON',
-    BatchSize: 100,
-    MaximumBatchingWindowInSeconds: 1,
-    ParallelizationFactor: 1,
-    BisectBatchOnFunctionError: true,
-    FunctionResponseTypes: ['ReportBatchItemFailures'],
-    MaximumRetryAttempts: 100,
-    DestinationConfig: {
-      OnFailure: { Destination: { 'Fn::GetAtt': [idOf(dev, dev.stack.counters.deadLetterQueue), 'Arn'] } },
-    },
-    FilterCriteria: {
-      Filters: [
-        { Pattern: JSON.stringify({ dynamodb: { NewImage: { kind: { S: ['device'] } } } }) },
-        { Pattern: JSON.stringify({ dynamodb: { OldImage: { kind: { S: ['device'] } } } }) },
-      ],
-    },
-  });
-});
+it(
+  'is fed by the table stream: device items ' +
+    'only (created, changed, deleted), in order, ' +
+    'bisected, retried, then the DLQ',
+  () => {
+    const fn = idOf(dev, dev.stack.counters.function.function);
+    const mappings = resourcesOf(dev.template, 'AWS::Lambda::EventSourceMapping').filter(
+      ([, m]) => refOf(m.Properties!.FunctionName) === fn,
+    );
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]![1].Properties).toEqual({
+      FunctionName: { Ref: fn },
+      EventSourceArn: { 'Fn::GetAtt': [tableId(dev), 'StreamArn'] },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 1,
+      ParallelizationFactor: 1,
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumRetryAttempts: 100,
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [idOf(dev, dev.stack.counters.deadLetterQueue), 'Arn'] } },
+      },
+      FilterCriteria: {
+        Filters: [
+          { Pattern: JSON.stringify({ dynamodb: { NewImage: { kind: { S: ['device'] } } } }) },
+          { Pattern: JSON.stringify({ dynamodb: { OldImage: { kind: { S: ['device'] } } } }) },
+        ],
+      },
+    });
+  },
+);
 
-it('may only put markers and update counters in the table, read its streams, send to its DLQ and write its logs', () => {
-  const fn = resource(dev, idOf(dev, dev.stack.counters.function.function));
-  const statements = statementsOfRole(dev.template, refOf(fn.Properties.Role)!);
-  const actions = statements.flatMap((s) => asArray(s.Action)).sort();
-  expect(actions).toEqual(
-    [
-      ...COUNTER_APPLIER_TABLE_ACTIONS,
-      ...STREAM_READ_ACTIONS,
-      'sqs:SendMessage',
-      'logs:CreateLogStream',
-      'logs:PutLogEvents',
-    ].sort(),
-  );
-  const table = statements.find((s) => asArray(s.Action).includes('dynamodb:PutItem'))!;
-  expect(table.Resource).toEqual({ 'Fn::GetAtt': [tableId(dev), 'Arn'] });
-});
+it(
+  'may only put markers and update counters ' +
+    'in the table, read its streams, send to its ' +
+    'DLQ and write its logs',
+  () => {
+    const fn = resource(dev, idOf(dev, dev.stack.counters.function.function));
+    const statements = statementsOfRole(dev.template, refOf(fn.Properties.Role)!);
+    const actions = statements.flatMap((s) => asArray(s.Action)).sort();
+    expect(actions).toEqual(
+      [
+        ...COUNTER_APPLIER_TABLE_ACTIONS,
+        ...STREAM_READ_ACTIONS,
+        'sqs:SendMessage',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+      ].sort(),
+    );
+    const table = statements.find((s) => asArray(s.Action).includes('dynamodb:PutItem'))!;
+    expect(table.Resource).toEqual({ 'Fn::GetAtt': [tableId(dev), 'Arn'] });
+  },
+);
 
 it("gets the table and the deployment's stats shards, which the runtime loader reads back", () => {
   const variables = resource(dev, idOf(dev, dev.stack.counters.function.function)).Properties.Environment.Variables;

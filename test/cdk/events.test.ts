@@ -275,14 +275,15 @@ describe('the certificate intake', () => {
 
 describe('dead-letter queues', () => {
   it.each([
-    ['without', () => dev, 3],
-    ['with', () => iot, 4],
+    ['without', () => dev, 4],
+    ['with', () => iot, 5],
   ] as const)('are encrypted, TLS only and alarmed on their depth, %s the IoT sync', (_name, get, count) => {
     const s = get();
     const queues = [
       s.stack.events.publishDeadLetterQueue,
       s.stack.events.certificateDeadLetterQueue,
       s.stack.counters.deadLetterQueue,
+      s.stack.sweeper.deadLetterQueue,
       ...(s.stack.iotSync ? [s.stack.iotSync.deadLetterQueue] : []),
     ];
     expect(queues).toHaveLength(count);
@@ -318,8 +319,9 @@ describe('the AWS IoT sync', () => {
   it('creates nothing of it when iotSync is off (the default)', () => {
     expect(dev.stack.iotSync).toBeUndefined();
     expect(resourcesOf(dev.template, 'AWS::IoT::ThingType')).toEqual([]);
-    // Publisher and counter applier DLQs, the certificate queue and its DLQ.
-    expect(resourcesOf(dev.template, 'AWS::SQS::Queue')).toHaveLength(4);
+    // Publisher and counter applier DLQs, the certificate queue and its DLQ, the sweeper's two task
+    // queues and their DLQ.
+    expect(resourcesOf(dev.template, 'AWS::SQS::Queue')).toHaveLength(7);
     const statements = resourcesOf(dev.template, 'AWS::IAM::Policy').flatMap(
       ([, p]) => p.Properties!.PolicyDocument.Statement as Statement[],
     );
@@ -425,13 +427,9 @@ describe('the AWS IoT sync', () => {
             Resource: [iotArn([':thing/*']), iotArn([':thingtype/', { Ref: idOf(iot, sync.thingType) }])],
           },
           { Effect: 'Allow', Action: [...IOT_CERTIFICATE_ACTIONS], Resource: iotArn([':cert/*']) },
-          // The registration of the default certificateRegistration (without-ca): no resource in IAM. CDK
-          // merges it with tracing's X-Ray statement, the other one on `*`.
-          {
-            Effect: 'Allow',
-            Action: ['iot:RegisterCertificateWithoutCA', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
-            Resource: '*',
-          },
+          // The registration of the default certificateRegistration (without-ca): no resource in IAM. A
+          // statement of its own (Sid), never merged into tracing's X-Ray statement, the other one on `*`.
+          { Action: ['iot:RegisterCertificateWithoutCA'], Effect: 'Allow', Resource: '*', Sid: 'RegisterCertificate' },
         ]),
       );
       expect([...IOT_THING_ACTIONS, ...IOT_CERTIFICATE_ACTIONS].sort()).toEqual(

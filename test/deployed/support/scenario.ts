@@ -424,25 +424,30 @@ export function simulateProfile(name: ProfileName): void {
     },
   );
 
-  it('the counter applier, fed by the table stream under its own role, keeps the statistics equal to the devices', async () => {
-    const w = needWorld();
-    await w.settle();
-    let listed = 0;
-    let next = '';
-    do {
-      const query = { page_size: '100', ...(next ? { bookmark: next } : {}) };
-      const page = await w.request('GET', '/v2/devices', { query });
-      listed += page.body.list.length;
-      next = page.body.next;
-    } while (next);
-    const stats = (await w.request('GET', '/v2/stats/devices')).body;
-    expect(listed).toBeGreaterThan(0);
-    expect(stats.total).toBe(listed);
-    // Every change committed before consistent_as_of is counted: the last ones were committed moments ago.
-    expect(Date.parse(stats.consistent_as_of)).toBeGreaterThan(Date.now() - 10 * 60_000);
-    expect(describeFailures(w)).toEqual([]);
-    expect(describeDenials(w)).toEqual([]);
-  });
+  it(
+    'the counter applier, fed by the table stream ' +
+      'under its own role, keeps the statistics ' +
+      'equal to the devices',
+    async () => {
+      const w = needWorld();
+      await w.settle();
+      let listed = 0;
+      let next = '';
+      do {
+        const query = { page_size: '100', ...(next ? { bookmark: next } : {}) };
+        const page = await w.request('GET', '/v2/devices', { query });
+        listed += page.body.list.length;
+        next = page.body.next;
+      } while (next);
+      const stats = (await w.request('GET', '/v2/stats/devices')).body;
+      expect(listed).toBeGreaterThan(0);
+      expect(stats.total).toBe(listed);
+      // Every change committed before consistent_as_of is counted: the last ones were committed moments ago.
+      expect(Date.parse(stats.consistent_as_of)).toBeGreaterThan(Date.now() - 10 * 60_000);
+      expect(describeFailures(w)).toEqual([]);
+      expect(describeDenials(w)).toEqual([]);
+    },
+  );
 
   it('made no AWS call its role does not allow, and no call the simulation does not know', () => {
     const w = needWorld();

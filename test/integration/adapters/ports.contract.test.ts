@@ -153,34 +153,39 @@ describe.each(IMPLEMENTATIONS)('storage ports: %s', (_name, make) => {
     expect(await ports.devices.get('d1')).toEqual(first);
   });
 
-  test('a change commits only on the version it was computed from, and never with a policy older than the device saw', async () => {
-    const before = await register('d1');
-    const after = { ...before, tags: ['x'], version: 2 };
-    // The policy job's walk stamped the device with version 2 of its DMS's policy (the fence on the device).
-    await ports.devices.setDue('d1', 1, null, { dms: 'dms-a', version: 2 });
-    await ports.devices.save({ before, after, events: [], outbox: [] });
-    await expect(
-      ports.devices.save({ before, after: { ...before, tags: ['y'], version: 2 }, events: [], outbox: [] }),
-    ).rejects.toBeInstanceOf(VersionConflictError);
-    const moved = ports.devices.save({
-      before: after,
-      after: { ...after, tags: ['z'], version: 3 },
-      events: [],
-      outbox: [],
-      policy: { dms: 'dms-a', version: 1 },
-    });
-    await expect(moved).rejects.toBeInstanceOf(PolicyMovedError);
-    expect(await ports.devices.get('d1')).toMatchObject({ tags: ['x'], version: 2 });
-    const unchanged = { ...after, tags: ['z'], version: 3 };
-    await ports.devices.save({
-      before: after,
-      after: unchanged,
-      events: [],
-      outbox: [],
-      policy: { dms: 'dms-a', version: 2 },
-    });
-    expect(await ports.devices.get('d1')).toMatchObject({ tags: ['z'], version: 3 });
-  });
+  test(
+    'a change commits only on the version it was ' +
+      'computed from, and never with a policy older ' +
+      'than the device saw',
+    async () => {
+      const before = await register('d1');
+      const after = { ...before, tags: ['x'], version: 2 };
+      // The policy job's walk stamped the device with version 2 of its DMS's policy (the fence on the device).
+      await ports.devices.setDue('d1', 1, null, { dms: 'dms-a', version: 2 });
+      await ports.devices.save({ before, after, events: [], outbox: [] });
+      await expect(
+        ports.devices.save({ before, after: { ...before, tags: ['y'], version: 2 }, events: [], outbox: [] }),
+      ).rejects.toBeInstanceOf(VersionConflictError);
+      const moved = ports.devices.save({
+        before: after,
+        after: { ...after, tags: ['z'], version: 3 },
+        events: [],
+        outbox: [],
+        policy: { dms: 'dms-a', version: 1 },
+      });
+      await expect(moved).rejects.toBeInstanceOf(PolicyMovedError);
+      expect(await ports.devices.get('d1')).toMatchObject({ tags: ['x'], version: 2 });
+      const unchanged = { ...after, tags: ['z'], version: 3 };
+      await ports.devices.save({
+        before: after,
+        after: unchanged,
+        events: [],
+        outbox: [],
+        policy: { dms: 'dms-a', version: 2 },
+      });
+      expect(await ports.devices.get('d1')).toMatchObject({ tags: ['z'], version: 3 });
+    },
+  );
 
   test('events come newest first, page by page; a bookmark of another device is refused', async () => {
     await service().register({ id: 'd1', dms_id: 'dms-a' });

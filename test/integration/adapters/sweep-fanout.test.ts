@@ -15,7 +15,7 @@ import { taskRunner } from '../../../functions/app/tasks';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import type { Engine } from '@device-manager/local-engine';
 import { certificate } from '../../support/certificates';
-import { freshTable, startTestEngine, testClock } from '../../support/dynamo';
+import { freshTable, settledCounters, startTestEngine, testClock } from '../../support/dynamo';
 
 const DAY = 86_400_000;
 const DEVICES = 16;
@@ -33,14 +33,19 @@ async function fleet() {
   const clock = testClock();
   const bookmarks = bookmarkCodec('k');
   const client = table.documentClient;
-  const repository = deviceRepository({
-    client,
-    tableName: table.tableName,
-    listShards: 2,
-    statsShards: 2,
-    dueShards: 1,
-    bookmarks,
-  });
+  // Statistics follow the stream: the wrapper applies the counters before each statistics read.
+  const repository = settledCounters(
+    deviceRepository({
+      client,
+      tableName: table.tableName,
+      listShards: 2,
+      statsShards: 2,
+      dueShards: 1,
+      bookmarks,
+    }),
+    table,
+    2,
+  );
   const policies = policyRepository({ client, tableName: table.tableName, bookmarks });
   const service = deviceService({ devices: repository, policies, clock, newId: randomUUID });
   const index = sweepIndex({ repository, client, tableName: table.tableName });
