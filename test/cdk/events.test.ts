@@ -429,7 +429,7 @@ describe('the AWS IoT sync', () => {
           { Effect: 'Allow', Action: [...IOT_CERTIFICATE_ACTIONS], Resource: iotArn([':cert/*']) },
           // The registration of the default certificateRegistration (without-ca): no resource in IAM. A
           // statement of its own (Sid), never merged into tracing's X-Ray statement, the other one on `*`.
-          { Action: ['iot:RegisterCertificateWithoutCA'], Effect: 'Allow', Resource: '*', Sid: 'RegisterCertificate' },
+          { Effect: 'Allow', Action: ['iot:RegisterCertificateWithoutCA'], Resource: '*', Sid: 'RegisterCertificate' },
         ]),
       );
       expect([...IOT_THING_ACTIONS, ...IOT_CERTIFICATE_ACTIONS].sort()).toEqual(

@@ -162,6 +162,7 @@ export function refOf(value: unknown): string | undefined {
 }
 
 export interface Statement {
+  Sid?: string;
   Effect: string;
   Action: string | string[];
   Resource: unknown;
