@@ -83,7 +83,7 @@ describe('cdk synth', () => {
     expect(sweeper.Type).toBe('AWS::Lambda::Function');
     // A string only that handler logs: the bundle is built from the right entry.
     expect(readFileSync(path.join(outdir, sweeper.Metadata!['aws:asset:path'], 'index.js'), 'utf8')).toContain(
-      'sweep finished',
+      'sweep dispatched',
     );
   });
 
