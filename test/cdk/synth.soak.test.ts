@@ -48,8 +48,9 @@ describe('cdk synth', () => {
     'bundles every function into an index.js (AWS SDK external) that exports handler',
     async () => {
       const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-      // One per route, plus the sweeper, the outbox publisher and the certificate intake.
-      expect(functions).toHaveLength(HTTP_ROUTES.length + 3);
+      // One per route, plus the sweep dispatcher and its task worker, the outbox publisher, the counter
+      // applier and the certificate intake.
+      expect(functions).toHaveLength(HTTP_ROUTES.length + 5);
       for (const fn of functions) {
         const asset = path.join(outdir, fn.Metadata!['aws:asset:path']);
         const bundle = path.join(asset, 'index.js');
