@@ -81,7 +81,7 @@ async function main() {
     await certificateStatusFlow(world);
     await world.settle();
     await policyChange(world);
-    await world.schedule(world.fn('Sweep'));
+    await world.schedule(world.fn('SweeperSweep'));
     await world.settle();
     if (world.endpoint.denials.length > 0) throw new Error(`denied: ${JSON.stringify(world.endpoint.denials)}`);
 

@@ -409,13 +409,13 @@ export function simulateProfile(name: ProfileName): void {
     async () => {
       const w = needWorld();
       await policyChange(w);
-      const sweep = await w.schedule(w.fn('Sweep'));
+      const sweep = await w.schedule(w.fn('SweeperSweep'));
       expect(describeDenials(w)).toEqual([]);
       expect(sweep.ok).toBe(true);
       // The dispatcher only sent tasks; the job worker takes them from both queues (and their follow-ups).
       expect(sweep.result).toMatchObject({ jobTasks: expect.any(Number) });
       await w.settle();
-      expect(w.invocations.some((i) => i.function === w.fn('Worker').logicalId)).toBe(true);
+      expect(w.invocations.some((i) => i.function === w.fn('SweeperWorker').logicalId)).toBe(true);
       expect((await w.request('GET', '/v2/devices/sim-sweep')).body.status).toBe('RENEWAL_PENDING');
       // The sweep back-fills the indexed keys: the metadata statistics answer.
       if (isIndexed(w, 'model')) expect((await w.request('GET', '/v2/stats/metadata/model')).status).toBe(200);
