@@ -2,5 +2,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 
 export function createSqsClient({ region, endpoint }: { region?: string; endpoint?: string } = {}): SQSClient {
-  return new SQSClient({ region, endpoint, maxAttempts: 5 });
+  // The resolved endpoint, not each queue URL's host: deployed they are the same host
+  // (sqs.<region>.amazonaws.com); with SQS_ENDPOINT or AWS_ENDPOINT_URL set, the configured one is used.
+  return new SQSClient({ region, endpoint, maxAttempts: 5, useQueueUrlAsEndpoint: false });
 }
