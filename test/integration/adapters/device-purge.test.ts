@@ -24,6 +24,7 @@ import { IDENTITY_SLOT } from '../../../functions/domain/slots';
 import type { Engine } from '@device-manager/local-engine';
 import { certificate } from '../../support/certificates';
 import { settledCounters, freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
+import { lifecycleSetup } from '../../support/lifecycle';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -34,24 +35,7 @@ afterAll(async () => {
 });
 
 function setup(table: TestTable) {
-  const clock = testClock();
-  const repository = settledCounters(
-    deviceRepository({
-      client: table.documentClient,
-      tableName: table.tableName,
-      listShards: 2,
-      statsShards: 3,
-      bookmarks: bookmarkCodec('k'),
-    }),
-    table,
-    3,
-  );
-  const policies = policyRepository({
-    client: table.documentClient,
-    tableName: table.tableName,
-    bookmarks: bookmarkCodec('k'),
-  });
-  const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID });
+  const { clock, repository, devices } = lifecycleSetup(table);
   const purge = devicePurge({ client: table.documentClient, tableName: table.tableName, statsShards: 3 });
   const deletion = deviceDeletion({ devices: repository, purge, clock, newId: randomUUID });
   return { clock, repository, devices, purge, deletion };
