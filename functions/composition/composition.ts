@@ -20,7 +20,15 @@ import { createGroups, groups } from './groups';
 import { createInsights, insights } from './insights';
 import { createIotStates, iotStates } from './iot-states';
 import { createDms, dms } from './policies';
-import { createDeviceRepository, createPolicyRepository, deviceRepository, policyRepository } from './repositories';
+import { createPosture, posture } from './posture';
+import {
+  createDeviceRepository,
+  createPolicyRepository,
+  createPostureRepository,
+  deviceRepository,
+  policyRepository,
+  postureRepository,
+} from './repositories';
 import { createSweepIndex, sweepIndex } from './sweep';
 
 export { metricsTelemetry, type Services, setServices, systemClock } from './context';
@@ -32,7 +40,8 @@ export function createServices(config: ServiceConfig, clock: Clock = systemClock
 function servicesOver(context: TableContext): Services {
   const repository = createDeviceRepository(context);
   const policies = createPolicyRepository(context);
-  const devices = createDevices(context, repository, policies);
+  const postureRepository = createPostureRepository(context);
+  const devices = createDevices(context, repository, policies, postureRepository);
   return {
     config: context.config,
     repository,
@@ -45,6 +54,8 @@ function servicesOver(context: TableContext): Services {
     bookmarks: context.bookmarks,
     iotStates: createIotStates(context),
     sweepIndex: createSweepIndex(context, repository),
+    postureRepository,
+    posture: createPosture(postureRepository),
   };
 }
 
@@ -65,5 +76,7 @@ export function services(): Services {
     deletion: deletion(),
     iotStates: iotStates(),
     sweepIndex: sweepIndex(),
+    postureRepository: postureRepository(),
+    posture: posture(),
   };
 }

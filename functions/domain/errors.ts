@@ -116,8 +116,11 @@ export class QueryTooBroadError extends DomainError {
 /** An indexed key whose back-fill has not finished: its counters are not complete yet. */
 export class IndexNotReadyError extends DomainError {
   readonly code = 'INDEX_NOT_READY';
-  constructor(readonly key: string) {
-    super(`metadata key '${key}' is being indexed (back-fill in progress); try again later`);
+  constructor(
+    readonly key: string,
+    message = `metadata key '${key}' is being indexed (back-fill in progress); try again later`,
+  ) {
+    super(message);
   }
 }
 

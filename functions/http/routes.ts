@@ -73,6 +73,9 @@ const GROUP_DELETE: readonly TableAction[] = [
   'dynamodb:DeleteItem',
 ];
 
+/** The posture policy: read by key, then the policy and its re-evaluation job put in one transaction. */
+const POSTURE_PUT: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:PutItem'];
+
 const LAMASSU_HANDLER = 'lamassu/';
 
 /**
@@ -252,6 +255,24 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     table: 'read',
   },
   { method: 'GET', path: '/v2/device-groups/{id}/stats', handler: 'group-stats', scope: 'devices:read', table: 'read' },
+  // Fleet posture (docs/api.md, Fleet posture): the policy (changed with the DMS policies' scope) and the findings.
+  {
+    method: 'GET',
+    path: '/v2/posture/policy',
+    handler: 'get-posture-policy',
+    scope: 'devices:read',
+    table: 'read',
+  },
+  {
+    method: 'PUT',
+    path: '/v2/posture/policy',
+    handler: 'put-posture-policy',
+    scope: 'dms:write',
+    table: 'write',
+    actions: POSTURE_PUT,
+  },
+  { method: 'GET', path: '/v2/findings', handler: 'finding-counts', scope: 'devices:read', table: 'read' },
+  { method: 'GET', path: '/v2/findings/{check}', handler: 'list-findings', scope: 'devices:read', table: 'read' },
   // The Lamassu-compatible edge (docs/lamassu-compatibility.md): same use cases, Lamassu's wire format.
   ...LAMASSU_ROUTES,
   // Lamassu serves its health check without auth; its dashboard reads it (docs/lamassu-compatibility.md).

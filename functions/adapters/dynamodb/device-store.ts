@@ -52,7 +52,13 @@ export function deviceStore({ client, TableName, ctx, countRead }: DeviceTable):
         // The device write is first: its condition holds the version, the marker and the policy fence.
         if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') {
           if (!change.before) throw new DeviceAlreadyExistsError(change.after.id, { cause: error });
-          throw await lostRace({ client, TableName }, change.after.id, change.before.version, change.policy, error);
+          throw await lostRace(
+            { client, TableName },
+            change.after.id,
+            change.before.version,
+            change.policy ?? change.posture,
+            error,
+          );
         }
         throw error;
       }
