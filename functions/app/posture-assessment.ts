@@ -5,7 +5,7 @@
  * finding opens or resolves in the same transaction as the change that causes it, with its events.
  */
 import { cryptoProfileOf, type CryptoProfile } from '../domain/crypto-profile';
-import type { Device } from '../domain/device';
+import type { Device, Slot } from '../domain/device';
 import {
   type DeviceFinding,
   type FindingsState,
@@ -38,17 +38,22 @@ export interface AssessmentDeps {
 export const currentPosture = async (deps: Pick<AssessmentDeps, 'policy'>): Promise<StoredPosturePolicy> =>
   (await deps.policy()) ?? { policy: DEFAULT_POSTURE_POLICY, version: 0 };
 
-/** The profile of a slot's active version: from the change's new versions, else read; none without a PEM. */
+/**
+ * The profile of a slot's active certificate: the one the slot keeps (`crypto`, set at every PEM
+ * bind); for a slot bound before slots kept it, from the stored version (the change's new ones, else
+ * read). None for a serial bound alone (no PEM).
+ */
 async function profileOf(
   deps: AssessmentDeps,
   device: Device,
-  slot: string,
-  version: number,
+  name: string,
+  slot: Slot,
   fresh: readonly SlotVersion[],
 ): Promise<CryptoProfile | undefined> {
+  if (slot.crypto) return slot.crypto;
   const stored =
-    fresh.find((v) => v.slot === slot && v.version === version) ??
-    (await deps.versions.getSlotVersion(device.id, slot, version));
+    fresh.find((v) => v.slot === name && v.version === slot.active_version) ??
+    (await deps.versions.getSlotVersion(device.id, name, slot.active_version));
   if (!stored?.certificate) return undefined;
   try {
     return cryptoProfileOf(stored.certificate);
@@ -93,7 +98,7 @@ export async function assess(
       findings.push(...kept.filter((f) => f.slot === name));
       continue;
     }
-    const profile = await profileOf(deps, after, name, slot.active_version, fresh);
+    const profile = await profileOf(deps, after, name, slot, fresh);
     if (profile) findings.push(...slotFindings(kept, name, raisedBy(profile, posture.policy), time));
   }
   sortFindings(findings);
