@@ -42,7 +42,8 @@ async function setup() {
     bookmarks,
   };
   const repository = deviceRepository(options);
-  const posture = postureRepository(deviceTable(options));
+  const postureTable = deviceTable(options);
+  const posture = postureRepository(postureTable);
   const policies = policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks });
   const index = sweepIndex({ repository, client: table.documentClient, tableName: table.tableName });
   const serviceWith = (p: PostureRepository) =>
@@ -54,7 +55,16 @@ async function setup() {
     const cert = await certificate({ notBefore: '2026-01-01T00:00:00Z', notAfter: '2029-01-01T00:00:00Z' });
     return svc.bind(id, 'identity', { type: 'x509', certificate: parseCertificate(cert.pem) });
   };
-  return { repository, posture, service, serviceWith, walk, bindLong, policy: postureService({ posture }) };
+  return {
+    repository,
+    posture,
+    postureTable,
+    service,
+    serviceWith,
+    walk,
+    bindLong,
+    policy: postureService({ posture }),
+  };
 }
 
 describe('the posture fence', () => {
@@ -98,5 +108,30 @@ describe('the posture fence', () => {
     // The job is done: the next run sends no posture task and judges nothing.
     expect(await posture.job()).toBeUndefined();
     expect(await posture.ready()).toBe(true);
+  });
+});
+
+describe('what the findings read', () => {
+  it('the open counts read the counter items; a page of a check reads its entries and its devices', async () => {
+    const { posture, postureTable, service, walk, bindLong, policy } = await setup();
+    await walk();
+    await policy.putPolicy({ ...DEFAULT_POSTURE_POLICY, max_validity_days: 30 }, 0);
+    for (let i = 0; i < 8; i++) {
+      await service.register({ id: `d${String(i).padStart(2, '0')}`, dms_id: 'dms' });
+      if (i % 2 === 0) await bindLong(service, `d${String(i).padStart(2, '0')}`);
+    }
+    await walk();
+    let before = postureTable.itemsRead;
+    const first = await posture.findings('validity-too-long', 3);
+    expect(first.list.map((r) => r.device_id)).toEqual(['d00', 'd02', 'd04']);
+    // 3 devices, and at most a chunk of entries per shard (2 shards): never the 4 devices without the finding.
+    expect(postureTable.itemsRead - before).toBeLessThanOrEqual(3 + 2 * 4);
+    const rest = await posture.findings('validity-too-long', 3, first.next);
+    expect(rest.list.map((r) => r.device_id)).toEqual(['d06']);
+    expect(rest.next).toBe('');
+    before = postureTable.itemsRead;
+    await posture.openCounts();
+    // The counters: at most one item per stats shard (2) and the applier state.
+    expect(postureTable.itemsRead - before).toBeLessThanOrEqual(3);
   });
 });
