@@ -1,6 +1,7 @@
 /** The interfaces use cases need; adapters implement them, the composition root wires them. */
 import type { Device, DeviceEvent, DeviceStatus } from '../domain/device';
 import type { Filter } from '../domain/filters';
+import type { InventoryDimension } from '../domain/inventory';
 import type { DeviceGroup } from '../domain/groups';
 import type { OutboxEvent } from '../domain/outbox';
 import type { DmsPolicy } from '../domain/policy';
@@ -177,6 +178,11 @@ export interface InsightQueries {
   metadataValues(key: string): Promise<MetadataValueStats[]>;
   /** The instant up to which the counters include every committed change (DeviceStats `consistent_as_of`). */
   countersConsistentAsOf(): Promise<string>;
+  /**
+   * Certificates in service of one slot by value of one inventory dimension (values with none left
+   * out); throws IndexNotReadyError until the inventory's back-fill is done.
+   */
+  certificateInventory(slot: string, dimension: InventoryDimension): Promise<Map<string, number>>;
   /**
    * Active certificates (identity) and secrets (slots) by UTC expiration day (`YYYY-MM-DD`), in all
    * or one DMS: every day up to `lastDay`, and possibly later days of `lastDay`'s month.
