@@ -147,6 +147,7 @@ export async function startLocalService({
       dataDir,
       port: intVar(env, 'DYNAMODB_PORT', 0, 0, 65535),
       indexLagMs: intVar(env, 'ENGINE_INDEX_LAG_MS', 0, 0, 600_000),
+      latencyMs: intVar(env, 'ENGINE_LATENCY_MS', 0, 0, 10_000),
       ...conflictOptionsFrom(env),
     });
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
@@ -156,6 +157,7 @@ export async function startLocalService({
     say(
       `embedded DynamoDB engine on ${engine.endpoint} (${dataDir ? `data in ${dataDir}` : 'in memory'}` +
         `${lag ? `; global secondary indexes lag ${lag} ms behind writes` : ''}` +
+        `${env.ENGINE_LATENCY_MS ? `; ${env.ENGINE_LATENCY_MS} ms added to every call` : ''}` +
         `${env.ENGINE_CONFLICTS === 'emulate' ? '; transaction conflicts rejected as DynamoDB does' : ''})`,
     );
   }

@@ -86,6 +86,8 @@ export interface SweepIndex {
   readonly dueSegments: readonly string[];
   /** Devices of one due segment whose boundary is at or before `now`, oldest first, after `after`. */
   dueDevices(segment: string, now: number, limit: number, after?: string): Promise<DuePage>;
+  /** The oldest boundary at or before `now` in one due segment (epoch ms), from the index alone. */
+  firstDue(segment: string, now: number): Promise<number | undefined>;
   /** Parts of a DMS's device list; a policy job keeps its progress per part. */
   readonly dmsSegments: readonly string[];
   devicesOfDms(
@@ -203,6 +205,8 @@ export interface IndexMaintenance {
 export interface DueIndex {
   /** Devices of one due shard whose boundary is at or before `now`, oldest first, after `after`. */
   dueDevices(shard: number, now: number, limit: number, after?: string): Promise<DuePage>;
+  /** The oldest boundary at or before `now` in one due shard (epoch ms), without reading a device. */
+  firstDue(shard: number, now: number): Promise<number | undefined>;
   /**
    * Moves a device in the due index without changing it, if it is still at `version` (and the
    * policy at the version used).

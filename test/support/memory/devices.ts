@@ -193,6 +193,11 @@ export function memoryDeviceRepository(
       state.versions.set(key, JSON.stringify(version));
     },
 
+    async firstDue(_shard, now) {
+      const due = [...state.devices.values()].flatMap((s) => (s.due !== undefined && s.due <= now ? [s.due] : []));
+      return due.length > 0 ? Math.min(...due) : undefined;
+    },
+
     async dueDevices(_shard, now, limit, after) {
       const due = [...state.devices.values()]
         .filter((s): s is StoredDevice & { due: number } => s.due !== undefined && s.due <= now)
