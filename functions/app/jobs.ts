@@ -64,6 +64,13 @@ export interface JobDeps {
   concurrency?: number;
 }
 
+/**
+ * An unfinished job that has not stored progress for this long has lost its walker: longer than a
+ * worker's timeout (5 min) plus a wait in the jobs queue. A walker that was only slow loses its next
+ * save to the resumed one (or wins it), so a resume never applies a device twice.
+ */
+export const JOB_STALL_MS = 10 * 60_000;
+
 /** Attempts of a cancel that keeps losing the race to the walker's page saves. */
 const CANCEL_ATTEMPTS = 10;
 

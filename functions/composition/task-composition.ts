@@ -30,9 +30,14 @@ export function taskQueues(): TaskQueue {
 
 let worker: TaskHandler | undefined;
 
-/** Every task kind the worker runs. A new kind of background job adds its handlers here. */
+/** Every task kind the worker runs, over the current capabilities. A new kind of job adds its handlers here. */
+export function createJobWorker(): TaskHandler {
+  return taskRunner({ ...sweepHandlers(sweepDeps()), ...jobs().handlers() });
+}
+
+/** The process-wide worker (built once per cold start). */
 export function jobWorker(): TaskHandler {
-  worker ??= taskRunner({ ...sweepHandlers(sweepDeps()), ...jobs().handlers() });
+  worker ??= createJobWorker();
   return worker;
 }
 

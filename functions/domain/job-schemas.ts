@@ -2,7 +2,7 @@
  * Request schema of `POST /v2/jobs` (docs/api.md, Remediation jobs), apart from schemas.ts so that only
  * the job routes build it at their cold start.
  */
-import { DEFAULT_JOB_RATE, MAX_JOB_FILTERS, MAX_JOB_RATE, type NewJobInput } from './jobs';
+import { DEFAULT_JOB_RATE, JOB_STATUSES, MAX_JOB_FILTERS, MAX_JOB_RATE, type NewJobInput } from './jobs';
 import { MAX_TAGS, metadataSchema, storedText, tagSchema } from './schemas';
 import { REVOCATION_REASONS } from './slots';
 import {
@@ -10,14 +10,17 @@ import {
   boolean,
   enum as enumOf,
   int,
+  iso,
   literal,
   maxLength,
   maximum,
   meta,
   minimum,
   minLength,
+  object,
   optional,
   strictObject,
+  string,
   union,
 } from './zod-mini';
 
@@ -61,3 +64,40 @@ export const createJobSchema = strictObject({
 
 /** The schema's output is the use case's input. */
 export type CreateJobBody = NewJobInput;
+
+const countsSchema = object({
+  matched: int(),
+  done: int(),
+  skipped: int(),
+  failed: int(),
+}).check(
+  meta({
+    id: 'JobCounts',
+    description:
+      'Devices the selection matched so far; of them changed (done), already as the action wants ' +
+      '(skipped), refused with a reason (failed). A dry run counts only matched.',
+  }),
+);
+
+/** A job as the API returns it (responses only: documented in the OpenAPI document). */
+export const jobSchema = object({
+  id: string(),
+  status: enumOf(JOB_STATUSES),
+  dry_run: boolean(),
+  filter: array(string()),
+  action: jobActionSchema,
+  rate_per_second: int(),
+  counts: countsSchema,
+  created_at: iso.datetime(),
+  updated_at: iso.datetime(),
+  error: optional(string()).check(meta({ description: 'Why a FAILED job stopped.' })),
+}).check(meta({ id: 'Job' }));
+
+export const jobDeviceOutcomeSchema = object({
+  job_id: string(),
+  device_id: string(),
+  outcome: enumOf(['done', 'skipped', 'failed', 'matched']),
+  detail: optional(string()),
+  at: iso.datetime(),
+  step: int().check(meta({ description: 'The page of the walk that recorded it (internal, for audit).' })),
+}).check(meta({ id: 'JobDeviceOutcome' }));
