@@ -58,6 +58,14 @@ export interface MetadataValueStats {
   stats: StatusCounts;
 }
 
+/** The most common values of a metadata key. */
+export interface TopMetadataValues {
+  /** Most devices first, ties by value text. */
+  values: MetadataValueStats[];
+  /** Devices holding any other value of the key. */
+  other: number;
+}
+
 /** Where a stored slot version lives. */
 export interface SlotVersionRef {
   deviceId: string;
@@ -177,10 +185,11 @@ export interface InsightQueries {
   /** The indexed metadata keys (INDEXED_METADATA_KEYS). */
   readonly indexedMetadataKeys: readonly string[];
   /**
-   * Every value of an indexed metadata key with the statistics of its devices (any order); throws
-   * IndexNotReadyError until the key's back-fill is done.
+   * The `limit` values of an indexed metadata key held by most devices (ties by value text), with the
+   * statistics of their devices, reading about what `limit` needs; throws IndexNotReadyError until
+   * the key's back-fill is done.
    */
-  metadataValues(key: string): Promise<MetadataValueStats[]>;
+  metadataValues(key: string, limit: number): Promise<TopMetadataValues>;
   /** The instant up to which the counters include every committed change (DeviceStats `consistent_as_of`). */
   countersConsistentAsOf(): Promise<string>;
   /**

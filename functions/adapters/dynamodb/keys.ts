@@ -101,6 +101,26 @@ export const metadataStatsKey = (key: string, shard: number, text: string): Tabl
 });
 
 /**
+ * Ranked values of one indexed metadata key (the distribution's read): one unsharded item per value
+ * (`V#<value key>`: its devices' status counts, summed from the value's shards) and the key's total
+ * (`TOTAL`). A value with devices carries its rank in the `entry-by-id` index, partition
+ * `MRANK#<key>`, so the most common values are the first entries of one Query.
+ */
+export const metadataRankPartition = (key: string) => `MRANK#${key}`;
+export const metadataRankKey = (key: string, text: string): TableKey => ({
+  pk: metadataRankPartition(key),
+  sk: `V#${valueKey(text)}`,
+});
+export const metadataTotalKey = (key: string): TableKey => ({ pk: metadataRankPartition(key), sk: 'TOTAL' });
+/** Digits of a rank's count part: a count up to 10¹² − 1 sorts right. */
+const RANK_DIGITS = 12;
+/** Sorts most devices first, then by value key: (10¹² − 1 − total) zero-padded, `#`, the value key. */
+export const metadataRankSort = (total: number, text: string) =>
+  `${String(10 ** RANK_DIGITS - 1 - total).padStart(RANK_DIGITS, '0')}#${valueKey(text)}`;
+/** The indexed metadata key a value counter's partition (`MSTATS#<key>#<shard>`) belongs to. */
+export const metadataKeyOfStatsPartition = (pk: string): string | undefined => /^MSTATS#(.+)#\d+$/.exec(pk)?.[1];
+
+/**
  * Expiry forecast counters: per scope and shard, one item per expiration month (`YYYY-MM`) holding per-day attributes.
  */
 export const forecastPartition = (scope: string, shard: number) => `FORECAST#${scope}#${shard}`;
