@@ -4,6 +4,7 @@ import type { Filter } from '../domain/filters';
 import type { DeviceGroup } from '../domain/groups';
 import type { OutboxEvent } from '../domain/outbox';
 import type { DmsPolicy } from '../domain/policy';
+import type { Job, JobDeviceOutcome } from '../domain/jobs';
 import type { DeviceListQuery } from '../domain/query';
 import type { SlotVersion } from '../domain/slots';
 
@@ -35,6 +36,11 @@ export interface DeviceChange {
    * an old policy cannot land after the policy change's re-evaluation has passed the device.
    */
   policy?: { dms: string; version: number };
+  /**
+   * A remediation job's record that it handled this device, written in the same transaction only if
+   * the job has none for the device yet (JobOutcomeExistsError otherwise): at most once per device and job.
+   */
+  jobOutcome?: JobDeviceOutcome;
 }
 
 /** What one back-fill step of the indexed keys did. */
@@ -273,6 +279,27 @@ export interface PolicyRepository {
     position: string,
     segments: readonly string[],
   ): Promise<'running' | 'done' | 'replaced'>;
+}
+
+/** Remediation jobs (app/jobs.ts): the job items, the unfinished ones, and each job's per-device outcomes. */
+export interface JobStore {
+  /** Stores a new job (and marks it unfinished) with its outbox records. */
+  create(job: Job, outbox: OutboxEvent[]): Promise<void>;
+  get(id: string): Promise<Job | undefined>;
+  /** Jobs newest first. */
+  list(pageSize: number, bookmark?: string): Promise<Page<Job>>;
+  /**
+   * Replaces the job if it is still at `before.version` (false otherwise: another walker or a cancel
+   * moved it), with its outbox records; a finished `after` leaves the unfinished ones.
+   */
+  save(before: Job, after: Job, outbox: OutboxEvent[]): Promise<boolean>;
+  /** Ids of the jobs not finished yet (PENDING, RUNNING). */
+  unfinished(): Promise<string[]>;
+  /** Records an outcome without a device change, if the job has none for the device (false otherwise). */
+  putOutcome(outcome: JobDeviceOutcome): Promise<boolean>;
+  getOutcome(jobId: string, deviceId: string): Promise<JobDeviceOutcome | undefined>;
+  /** Outcomes by device id. */
+  outcomes(jobId: string, pageSize: number, bookmark?: string): Promise<Page<JobDeviceOutcome>>;
 }
 
 /** Every stored group, read at one hierarchy version (strongly consistent). */

@@ -51,6 +51,19 @@ function functionOfRoute(s: Synthesized, route: HttpRoute): { id: string; props:
   return { id, props: resources[id].Properties };
 }
 
+/** Logical id of the sweeper's queue whose construct id starts with `prefix` (SweeperJobsQueue, ...). */
+function queueId(template: Synthesized['template'], prefix: string): string {
+  return resourcesOf(template, 'AWS::SQS::Queue').find(([id]) => id.startsWith(prefix))![0];
+}
+
+/** What a route that starts background work gets: both queue URLs (the task router's configuration). */
+function taskQueueEnvironment(template: Synthesized['template']) {
+  return {
+    SWEEP_QUEUE_URL: { Ref: queueId(template, 'SweeperTransitionsQueue') },
+    JOB_QUEUE_URL: { Ref: queueId(template, 'SweeperJobsQueue') },
+  };
+}
+
 /** Logical id of the sweeper function. */
 function sweeperId(s: Synthesized): string {
   return s.stack.getLogicalId(s.stack.sweeper.function.function.node.defaultChild as CfnFunction);
@@ -222,7 +235,11 @@ describe('the functions', () => {
         expect(variables).toBeUndefined();
       } else {
         const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
-        expect(variables).toEqual({ ...defaultTableEnvironment(tableId), BOOKMARK_SECRET_ARN: { Ref: secretId } });
+        expect(variables).toEqual({
+          ...defaultTableEnvironment(tableId),
+          BOOKMARK_SECRET_ARN: { Ref: secretId },
+          ...(route.sendsTasks ? taskQueueEnvironment(dev.template) : {}),
+        });
       }
     },
   );
@@ -357,6 +374,16 @@ describe('least privilege', () => {
         ...(access === 'none'
           ? []
           : [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: secretId } }]),
+        // A route that starts background work sends to the jobs queue, and only there.
+        ...(route.sendsTasks
+          ? [
+              {
+                Effect: 'Allow',
+                Action: 'sqs:SendMessage',
+                Resource: { 'Fn::GetAtt': [queueId(dev.template, 'SweeperJobsQueue'), 'Arn'] },
+              },
+            ]
+          : []),
       ]);
     },
   );

@@ -204,6 +204,19 @@ export const counterStateKey = (): TableKey => ({ pk: 'COUNTERS', sk: 'APPLIED' 
 /** Pending re-evaluation jobs (a DMS policy changed): one small partition the sweeper reads. */
 export const JOBS_PK = 'SWEEP_JOBS';
 export const policyJobKey = (dms: string): TableKey => ({ pk: JOBS_PK, sk: `DMS#${dms}` });
+
+/**
+ * Remediation jobs: every job in one partition (few, listed newest first by their time-sortable id),
+ * the unfinished ones marked in another, and each job's per-device outcomes in the job's own partition.
+ */
+export const REMEDIATION_JOBS_PK = 'REMEDIATION_JOBS';
+export const remediationJobKey = (id: string): TableKey => ({ pk: REMEDIATION_JOBS_PK, sk: `JOB#${id}` });
+export const UNFINISHED_JOBS_PK = 'REMEDIATION_JOBS_UNFINISHED';
+export const unfinishedJobKey = (id: string): TableKey => ({ pk: UNFINISHED_JOBS_PK, sk: `JOB#${id}` });
+export const jobOutcomeKey = (jobId: string, deviceId: string): TableKey => ({
+  pk: `JOB#${jobId}`,
+  sk: `DEVICE#${deviceId}`,
+});
 /** The current sweep run (epoch ms of its dispatch): tasks of an older run stop (docs/architecture.md). */
 export const SWEEP_RUN_KEY: TableKey = { pk: 'SWEEP_RUN', sk: 'SWEEP_RUN' };
 
