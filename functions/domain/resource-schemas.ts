@@ -6,6 +6,7 @@
 import { DEVICE_EVENT_TYPES, DEVICE_STATUSES, SLOT_STATUSES, SLOT_TYPES } from './index';
 import { groupCriterionSchema } from './group-schemas';
 import { idSchema, metadataSchema, renewalSettingsSchema } from './schemas';
+import { dmsIotSchema } from './dms-iot';
 import {
   array,
   boolean,
@@ -145,6 +146,7 @@ export const policySchema = object({
   id: string(),
   name: string(),
   settings: renewalSettingsSchema,
+  iot: optional(dmsIotSchema),
   version: integer().check(meta({ description: '0: the deployment defaults (no stored policy).' })),
 }).check(meta({ id: 'DmsPolicy' }));
 

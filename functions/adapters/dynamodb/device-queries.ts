@@ -7,6 +7,7 @@ import type { DeviceQueries, DeviceStats, DeviceStore, InsightQueries } from '..
 import type { DeviceEvent } from '../../domain/device';
 import { IndexNotReadyError, InvalidBookmarkError, QueryTooBroadError } from '../../domain/errors';
 import { type Filter, matchesAll } from '../../domain/filters';
+import { topValues } from '../../domain/insights';
 import {
   chooseEntryPoint,
   type EntryPoint,
@@ -200,6 +201,8 @@ export function deviceQueries(table: DeviceTable, { get }: Pick<DeviceStore, 'ge
 
 export function insightQueries({
   counters,
+  ranks,
+  indexes,
   indexedMetadataKeys,
   readyMetadataKeys,
   inventoryReady,
@@ -212,9 +215,11 @@ export function insightQueries({
       return counters.inventory(slot, dimension);
     },
 
-    async metadataValues(key) {
+    async metadataValues(key, limit) {
       if (!(await readyMetadataKeys()).includes(key)) throw new IndexNotReadyError(key);
-      return counters.metadataDistribution(key);
+      // Until the ranked items of a key indexed before they existed are built, every value is read.
+      if ((await indexes.ranked()).has(key)) return ranks.top(key, limit);
+      return topValues(await counters.metadataDistribution(key), limit);
     },
 
     async expirationsByDay(dms, lastDay) {

@@ -3,22 +3,12 @@
  * (ResourceNotFound → undefined, ResourceAlreadyExists → 'exists', VersionConflict →
  * IotVersionConflictError), and throttling or a transient service error is retried with backoff.
  */
-import {
-  AttachThingPrincipalCommand,
-  CreateThingCommand,
-  DescribeCertificateCommand,
-  DescribeThingCommand,
-  DetachThingPrincipalCommand,
-  type IoTClient,
-  RegisterCertificateCommand,
-  RegisterCertificateWithoutCACommand,
-  UpdateCertificateCommand,
-  UpdateThingCommand,
-} from '@aws-sdk/client-iot';
+import type { IoTClient } from '@aws-sdk/client-iot';
 import type { IotCertificateStatus, IotRegistry } from '../../app/ports';
 import { attemptDelay, type RetryPolicy } from '../../domain/backoff';
 import { IotVersionConflictError } from '../../domain/errors';
 import type { Pacer } from './pacer';
+import { iotSdk } from './sdk';
 
 export const DEFAULT_IOT_RETRY: RetryPolicy = { attempts: 6, baseMs: 100, capMs: 5000 };
 
@@ -50,6 +40,18 @@ export function iotRegistry({
   log = () => undefined,
   pacer,
 }: IotRegistryOptions): IotRegistry {
+  // The SDK's commands, loaded with the client (sdk.ts), not at module load.
+  const {
+    AttachThingPrincipalCommand,
+    CreateThingCommand,
+    DescribeCertificateCommand,
+    DescribeThingCommand,
+    DetachThingPrincipalCommand,
+    RegisterCertificateCommand,
+    RegisterCertificateWithoutCACommand,
+    UpdateCertificateCommand,
+    UpdateThingCommand,
+  } = iotSdk();
   /** One call with bounded full-jitter backoff on throttling; other errors go to the caller at once. */
   async function call<T>(operation: string, send: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
