@@ -32,17 +32,14 @@ export function insightsService({ devices, clock }: { devices: InsightQueries; c
               `metadata keys (${devices.indexedMetadataKeys.join(', ') || 'none configured'})`,
           },
         ]);
-      const [all, consistent_as_of] = await Promise.all([
-        devices.metadataValues(key),
+      const [top, consistent_as_of] = await Promise.all([
+        devices.metadataValues(key, limit),
         devices.countersConsistentAsOf(),
       ]);
-      const values = all.sort(
-        (a, b) => b.stats.total - a.stats.total || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0),
-      );
       return {
         key,
-        values: values.slice(0, limit).map((v) => ({ value: v.value, ...v.stats })),
-        other: values.slice(limit).reduce((n, v) => n + v.stats.total, 0),
+        values: top.values.map((v) => ({ value: v.value, ...v.stats })),
+        other: top.other,
         consistent_as_of,
       };
     },

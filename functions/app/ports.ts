@@ -4,6 +4,7 @@ import type { Filter } from '../domain/filters';
 import type { DeviceGroup } from '../domain/groups';
 import type { OutboxEvent } from '../domain/outbox';
 import type { DmsPolicy } from '../domain/policy';
+import type { Job, JobDeviceOutcome } from '../domain/jobs';
 import type { DeviceListQuery } from '../domain/query';
 import type { SlotVersion } from '../domain/slots';
 
@@ -35,6 +36,11 @@ export interface DeviceChange {
    * an old policy cannot land after the policy change's re-evaluation has passed the device.
    */
   policy?: { dms: string; version: number };
+  /**
+   * A remediation job's record that it handled this device, written in the same transaction only if
+   * the job has none for the device yet (JobOutcomeExistsError otherwise): at most once per device and job.
+   */
+  jobOutcome?: JobDeviceOutcome;
 }
 
 /** What one back-fill step of the indexed keys did. */
@@ -50,6 +56,14 @@ export interface MetadataValueStats {
   /** The value's JSON text. */
   value: string;
   stats: StatusCounts;
+}
+
+/** The most common values of a metadata key. */
+export interface TopMetadataValues {
+  /** Most devices first, ties by value text. */
+  values: MetadataValueStats[];
+  /** Devices holding any other value of the key. */
+  other: number;
 }
 
 /** Where a stored slot version lives. */
@@ -78,6 +92,8 @@ export interface SweepIndex {
   readonly dueSegments: readonly string[];
   /** Devices of one due segment whose boundary is at or before `now`, oldest first, after `after`. */
   dueDevices(segment: string, now: number, limit: number, after?: string): Promise<DuePage>;
+  /** The oldest boundary at or before `now` in one due segment (epoch ms), from the index alone. */
+  firstDue(segment: string, now: number): Promise<number | undefined>;
   /** Parts of a DMS's device list; a policy job keeps its progress per part. */
   readonly dmsSegments: readonly string[];
   devicesOfDms(
@@ -171,10 +187,11 @@ export interface InsightQueries {
   /** The indexed metadata keys (INDEXED_METADATA_KEYS). */
   readonly indexedMetadataKeys: readonly string[];
   /**
-   * Every value of an indexed metadata key with the statistics of its devices (any order); throws
-   * IndexNotReadyError until the key's back-fill is done.
+   * The `limit` values of an indexed metadata key held by most devices (ties by value text), with the
+   * statistics of their devices, reading about what `limit` needs; throws IndexNotReadyError until
+   * the key's back-fill is done.
    */
-  metadataValues(key: string): Promise<MetadataValueStats[]>;
+  metadataValues(key: string, limit: number): Promise<TopMetadataValues>;
   /** The instant up to which the counters include every committed change (DeviceStats `consistent_as_of`). */
   countersConsistentAsOf(): Promise<string>;
   /**
@@ -194,6 +211,8 @@ export interface IndexMaintenance {
 export interface DueIndex {
   /** Devices of one due shard whose boundary is at or before `now`, oldest first, after `after`. */
   dueDevices(shard: number, now: number, limit: number, after?: string): Promise<DuePage>;
+  /** The oldest boundary at or before `now` in one due shard (epoch ms), without reading a device. */
+  firstDue(shard: number, now: number): Promise<number | undefined>;
   /**
    * Moves a device in the due index without changing it, if it is still at `version` (and the
    * policy at the version used).
@@ -260,6 +279,27 @@ export interface PolicyRepository {
     position: string,
     segments: readonly string[],
   ): Promise<'running' | 'done' | 'replaced'>;
+}
+
+/** Remediation jobs (app/jobs.ts): the job items, the unfinished ones, and each job's per-device outcomes. */
+export interface JobStore {
+  /** Stores a new job (and marks it unfinished) with its outbox records. */
+  create(job: Job, outbox: OutboxEvent[]): Promise<void>;
+  get(id: string): Promise<Job | undefined>;
+  /** Jobs newest first. */
+  list(pageSize: number, bookmark?: string): Promise<Page<Job>>;
+  /**
+   * Replaces the job if it is still at `before.version` (false otherwise: another walker or a cancel
+   * moved it), with its outbox records; a finished `after` leaves the unfinished ones.
+   */
+  save(before: Job, after: Job, outbox: OutboxEvent[]): Promise<boolean>;
+  /** Ids of the jobs not finished yet (PENDING, RUNNING). */
+  unfinished(): Promise<string[]>;
+  /** Records an outcome without a device change, if the job has none for the device (false otherwise). */
+  putOutcome(outcome: JobDeviceOutcome): Promise<boolean>;
+  getOutcome(jobId: string, deviceId: string): Promise<JobDeviceOutcome | undefined>;
+  /** Outcomes by device id. */
+  outcomes(jobId: string, pageSize: number, bookmark?: string): Promise<Page<JobDeviceOutcome>>;
 }
 
 /** Every stored group, read at one hierarchy version (strongly consistent). */

@@ -8,6 +8,7 @@ import type { DeviceDeletion } from '../app/device-deletion';
 import type { DeviceService } from '../app/devices';
 import type { GroupService } from '../app/groups';
 import type { InsightsService } from '../app/insights';
+import type { JobService } from '../app/jobs';
 import type { PolicyService } from '../app/policies';
 import type { Clock, DeviceRepository, IotSyncStateStore, PolicyRepository, SweepIndex, Telemetry } from '../app/ports';
 import { bookmarkCodec, type BookmarkCodec } from '../adapters/dynamodb/bookmark';
@@ -36,6 +37,8 @@ export interface Services {
   iotStates: IotSyncStateStore;
   /** What the sweeper reads and records (app/sweep.ts). */
   sweepIndex: SweepIndex;
+  /** Remediation jobs (app/jobs.ts). */
+  jobs: JobService;
 }
 
 export const systemClock: Clock = { now: () => new Date() };

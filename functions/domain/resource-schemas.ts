@@ -35,6 +35,29 @@ export const slotSchema = object({
   secrets: record(string(), string()),
   expiration_date: optional(iso.datetime()),
   events: record(string(), inlineEventSchema),
+  crypto: optional(
+    object({
+      key: string().check(meta({ description: '`RSA-<bits>`, `EC-P256`, `EC-P384`, `EC-P521`, `Ed25519`, `Ed448`.' })),
+      signature: string().check(meta({ description: 'As OpenSSL prints it, e.g. `ecdsa-with-SHA256`.' })),
+      signature_hash: optional(string()),
+      issuer_dn: string(),
+      authority_key_id: optional(string()),
+      issuer: string().check(meta({ description: 'The issuer DN, then `keyid:<hex>` when the certificate names it.' })),
+      validity_days: integer(),
+      validity: string().check(
+        meta({ description: 'Lifetime bucket: up-to-90d, up-to-397d, up-to-2y, ... over-10y.' }),
+      ),
+      not_after: iso.datetime(),
+      sha256_fingerprint: string(),
+      public_key_sha256: string(),
+    }),
+  ).check(
+    meta({
+      description:
+        "The active certificate's crypto profile, computed at the bind (x509 bound with its PEM only); " +
+        'the inventory counts it (GET /v2/stats/certificates).',
+    }),
+  ),
 }).check(meta({ id: 'Slot' }));
 
 export const deviceSchema = object({

@@ -24,6 +24,7 @@ import { MAX_BODY_BYTES } from '../http/http';
 import { EVENTS_DOCUMENT } from './openapi-events';
 import { LAMASSU_OPERATIONS, LAMASSU_SCHEMAS } from '../lamassu/openapi';
 import { filterQueryParam } from './openapi-parts';
+import { JOB_OPERATIONS, JOB_SCHEMAS } from './openapi-jobs';
 import { INLINE_SECRET_LIMIT, MAX_EXTRA_SLOTS } from '../domain/slots';
 
 /** Statistics follow the table's stream (docs/adr/0005-counters-from-the-stream.md). */
@@ -551,6 +552,7 @@ const OPERATIONS: Record<string, Operation> = {
   },
   ...GROUP_OPERATIONS,
   ...SLOT_OPERATIONS,
+  ...JOB_OPERATIONS,
   ...LAMASSU_OPERATIONS,
 };
 
@@ -559,6 +561,7 @@ function componentSchemas(): Record<string, unknown> {
   void [createDeviceSchema, deviceSchema, deviceEventSchema, errorSchema, statsSchema, deviceList, eventList];
   void [createGroupSchema, replaceGroupSchema, deviceGroupSchema, groupList];
   void [bindCertificateSchema, bindSlotSchema, revokeSchema, putPolicySchema, policySchema, slotVersionSchema];
+  void JOB_SCHEMAS;
   const { schemas } = toJSONSchema(globalRegistry, { uri: (id) => `#/components/schemas/${id}` });
   return Object.fromEntries(
     Object.entries(schemas).map(([id, schema]) => {

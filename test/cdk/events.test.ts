@@ -120,7 +120,6 @@ describe('the outbox publisher', () => {
   it('gets the bus, the source and the DLQ, which the runtime loader reads back', () => {
     const variables = resource(dev, idOf(dev, dev.stack.events.publisher.function)).Properties.Environment.Variables;
     expect(variables).toEqual({
-      NODE_OPTIONS: '--enable-source-maps',
       EVENT_BUS_NAME: { Ref: resourcesOf(dev.template, 'AWS::Events::EventBus')[0]![0] },
       EVENT_SOURCE: 'device-manager',
       PUBLISH_DLQ_URL: { Ref: idOf(dev, dev.stack.events.publishDeadLetterQueue) },

@@ -7,6 +7,7 @@ import type { DeviceQueries, DeviceStats, DeviceStore, InsightQueries } from '..
 import type { DeviceEvent } from '../../domain/device';
 import { IndexNotReadyError, InvalidBookmarkError, QueryTooBroadError } from '../../domain/errors';
 import { type Filter, matchesAll } from '../../domain/filters';
+import { topValues } from '../../domain/insights';
 import { chooseEntryPoint, type EntryPoint, indexedMetadataFilter, type SortField } from '../../domain/query';
 import { emptyDistribution, totalOf } from './counters';
 import type { DeviceTable } from './device-table';
@@ -176,13 +177,21 @@ export function deviceQueries(table: DeviceTable, { get }: Pick<DeviceStore, 'ge
   };
 }
 
-export function insightQueries({ counters, indexedMetadataKeys, readyMetadataKeys }: DeviceTable): InsightQueries {
+export function insightQueries({
+  counters,
+  ranks,
+  indexes,
+  indexedMetadataKeys,
+  readyMetadataKeys,
+}: DeviceTable): InsightQueries {
   return {
     indexedMetadataKeys,
 
-    async metadataValues(key) {
+    async metadataValues(key, limit) {
       if (!(await readyMetadataKeys()).includes(key)) throw new IndexNotReadyError(key);
-      return counters.metadataDistribution(key);
+      // Until the ranked items of a key indexed before they existed are built, every value is read.
+      if ((await indexes.ranked()).has(key)) return ranks.top(key, limit);
+      return topValues(await counters.metadataDistribution(key), limit);
     },
 
     async expirationsByDay(dms, lastDay) {

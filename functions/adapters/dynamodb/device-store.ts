@@ -2,7 +2,12 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeviceStore, SlotVersionRef, SlotVersionStore } from '../../app/ports';
-import { DeviceAlreadyExistsError, PolicyMovedError, VersionConflictError } from '../../domain/errors';
+import {
+  DeviceAlreadyExistsError,
+  JobOutcomeExistsError,
+  PolicyMovedError,
+  VersionConflictError,
+} from '../../domain/errors';
 import type { SlotVersion } from '../../domain/slots';
 import { deviceTransaction, parseDeviceItem, versionItem } from './device-writes';
 import type { DeviceTable } from './device-table';
@@ -50,10 +55,14 @@ export function deviceStore({ client, TableName, ctx, countRead }: DeviceTable):
         await transactWrite(client, deviceTransaction(ctx, change));
       } catch (error) {
         // The device write is first: its condition holds the version, the marker and the policy fence.
-        if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') {
+        const codes = cancellationCodes(error);
+        if (codes?.[0] === 'ConditionalCheckFailed') {
           if (!change.before) throw new DeviceAlreadyExistsError(change.after.id, { cause: error });
           throw await lostRace({ client, TableName }, change.after.id, change.before.version, change.policy, error);
         }
+        // A job's outcome is second (device-writes.ts): the job handled this device already.
+        if (change.jobOutcome && codes?.[1] === 'ConditionalCheckFailed')
+          throw new JobOutcomeExistsError(change.jobOutcome.job_id, change.after.id, { cause: error });
         throw error;
       }
     },

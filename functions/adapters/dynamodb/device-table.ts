@@ -17,6 +17,7 @@ import { type CounterReader, counterReader, FORECAST_KEY } from './counters';
 import type { WriteContext } from './device-writes';
 import { type IndexState, indexState } from './index-backfill';
 import { idOfEntry, type TableReader, tableReader } from './list-cursor';
+import { type MetadataRanks, metadataRanks } from './metadata-ranks';
 import { DEFAULT_EVENT_RETENTION_DAYS } from './device-writes';
 import { OUTBOX_TTL_SECONDS } from './outbox';
 
@@ -60,6 +61,8 @@ export interface DeviceTable {
   bookmarks: BookmarkCodec;
   reader: TableReader;
   counters: CounterReader;
+  /** The ranked values of the indexed metadata keys (the distribution's read). */
+  ranks: MetadataRanks;
   indexes: IndexState;
   indexedMetadataKeys: readonly string[];
   budgets: {
@@ -116,7 +119,8 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
   let counterItems = 0;
   let directReads = 0;
   const counters = counterReader(client, TableName, statsShards, (n) => (counterItems += n));
-  const indexes = indexState(client, reader, ctx);
+  const ranks = metadataRanks(client, TableName, statsShards, (n) => (counterItems += n));
+  const indexes = indexState(client, reader, ctx, ranks);
 
   return {
     client,
@@ -125,6 +129,7 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
     bookmarks,
     reader,
     counters,
+    ranks,
     indexes,
     indexedMetadataKeys,
     budgets: { readBudget, statsReadBudget, listByteBudget, statsReadByteBudget, timeBudgetMs },

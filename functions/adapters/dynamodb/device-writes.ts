@@ -13,6 +13,7 @@
 import { normaliseSerial } from '../../domain/certificate';
 import type { DeviceChange } from '../../app/ports';
 import type { Device } from '../../domain/device';
+import type { JobDeviceOutcome } from '../../domain/jobs';
 import { type LifecycleEvent, storedLifecycleOf, withLifecycle } from '../../domain/lifecycle';
 import { withJsonText } from '../../domain/json-text';
 import type { SlotVersion } from '../../domain/slots';
@@ -24,6 +25,7 @@ import {
   dueAttributes,
   entryPartition,
   entryPrefix,
+  jobOutcomeKey,
   shardOf,
   slotVersionKey,
   sortAttributes,
@@ -228,6 +230,17 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
   };
 }
 
+/** A job's outcome for a device, written only if the job has none for it yet (at most once per device and job). */
+export function jobOutcomePut(TableName: string, outcome: JobDeviceOutcome) {
+  return {
+    Put: {
+      TableName,
+      Item: { ...jobOutcomeKey(outcome.job_id, outcome.device_id), kind: 'job-outcome', doc: JSON.stringify(outcome) },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  };
+}
+
 /** Event history expires (TTL) `eventTtlSeconds` after the event (EVENT_RETENTION_DAYS). */
 export const DEFAULT_EVENT_RETENTION_DAYS = 400;
 const eventTtl = (ctx: WriteContext, timestamp: string) =>
@@ -248,6 +261,8 @@ export function deviceTransaction(ctx: WriteContext, change: DeviceChange) {
   return {
     TransactItems: [
       deviceWrite(ctx, change, marker),
+      // Second, so its cancellation code says the job had handled the device already.
+      ...(change.jobOutcome ? [jobOutcomePut(TableName, change.jobOutcome)] : []),
       // Entries of a legacy item are all rewritten in the slim form (same keys for status and DMS).
       ...entryWrites(ctx, before && marker !== null ? entryItems(ctx, before, beforeKeys) : new Map(), afterEntries),
       ...legacyTags.map((sk) => ({ Delete: { TableName, Key: { pk: deviceKey(after.id).pk, sk } } })),

@@ -101,6 +101,26 @@ export const metadataStatsKey = (key: string, shard: number, text: string): Tabl
 });
 
 /**
+ * Ranked values of one indexed metadata key (the distribution's read): one unsharded item per value
+ * (`V#<value key>`: its devices' status counts, summed from the value's shards) and the key's total
+ * (`TOTAL`). A value with devices carries its rank in the `entry-by-id` index, partition
+ * `MRANK#<key>`, so the most common values are the first entries of one Query.
+ */
+export const metadataRankPartition = (key: string) => `MRANK#${key}`;
+export const metadataRankKey = (key: string, text: string): TableKey => ({
+  pk: metadataRankPartition(key),
+  sk: `V#${valueKey(text)}`,
+});
+export const metadataTotalKey = (key: string): TableKey => ({ pk: metadataRankPartition(key), sk: 'TOTAL' });
+/** Digits of a rank's count part: a count up to 10¹² − 1 sorts right. */
+const RANK_DIGITS = 12;
+/** Sorts most devices first, then by value key: (10¹² − 1 − total) zero-padded, `#`, the value key. */
+export const metadataRankSort = (total: number, text: string) =>
+  `${String(10 ** RANK_DIGITS - 1 - total).padStart(RANK_DIGITS, '0')}#${valueKey(text)}`;
+/** The indexed metadata key a value counter's partition (`MSTATS#<key>#<shard>`) belongs to. */
+export const metadataKeyOfStatsPartition = (pk: string): string | undefined => /^MSTATS#(.+)#\d+$/.exec(pk)?.[1];
+
+/**
  * Expiry forecast counters: per scope and shard, one item per expiration month (`YYYY-MM`) holding per-day attributes.
  */
 export const forecastPartition = (scope: string, shard: number) => `FORECAST#${scope}#${shard}`;
@@ -184,6 +204,19 @@ export const counterStateKey = (): TableKey => ({ pk: 'COUNTERS', sk: 'APPLIED' 
 /** Pending re-evaluation jobs (a DMS policy changed): one small partition the sweeper reads. */
 export const JOBS_PK = 'SWEEP_JOBS';
 export const policyJobKey = (dms: string): TableKey => ({ pk: JOBS_PK, sk: `DMS#${dms}` });
+
+/**
+ * Remediation jobs: every job in one partition (few, listed newest first by their time-sortable id),
+ * the unfinished ones marked in another, and each job's per-device outcomes in the job's own partition.
+ */
+export const REMEDIATION_JOBS_PK = 'REMEDIATION_JOBS';
+export const remediationJobKey = (id: string): TableKey => ({ pk: REMEDIATION_JOBS_PK, sk: `JOB#${id}` });
+export const UNFINISHED_JOBS_PK = 'REMEDIATION_JOBS_UNFINISHED';
+export const unfinishedJobKey = (id: string): TableKey => ({ pk: UNFINISHED_JOBS_PK, sk: `JOB#${id}` });
+export const jobOutcomeKey = (jobId: string, deviceId: string): TableKey => ({
+  pk: `JOB#${jobId}`,
+  sk: `DEVICE#${deviceId}`,
+});
 /** The current sweep run (epoch ms of its dispatch): tasks of an older run stop (docs/architecture.md). */
 export const SWEEP_RUN_KEY: TableKey = { pk: 'SWEEP_RUN', sk: 'SWEEP_RUN' };
 

@@ -4,27 +4,10 @@
  * ResourceAlreadyExists success; a policy or template at AWS IoT's five versions loses its oldest
  * non-default version before the new default is created.
  */
-import {
-  AddThingToThingGroupCommand,
-  AttachPolicyCommand,
-  CreatePolicyCommand,
-  CreatePolicyVersionCommand,
-  CreateProvisioningTemplateCommand,
-  CreateProvisioningTemplateVersionCommand,
-  CreateThingGroupCommand,
-  DeletePolicyVersionCommand,
-  DeleteProvisioningTemplateVersionCommand,
-  DescribeProvisioningTemplateCommand,
-  DescribeThingGroupCommand,
-  DetachPolicyCommand,
-  GetPolicyCommand,
-  type IoTClient,
-  ListPolicyVersionsCommand,
-  ListProvisioningTemplateVersionsCommand,
-  RemoveThingFromThingGroupCommand,
-} from '@aws-sdk/client-iot';
+import type { IoTClient } from '@aws-sdk/client-iot';
 import type { IotProvisioningRegistry } from '../../app/ports';
 import { type IotCall, type IotCallOptions, iotCaller, nameOf } from './call';
+import { iotSdk } from './sdk';
 
 export interface IotProvisioningOptions extends IotCallOptions {
   client: IoTClient;
@@ -66,6 +49,25 @@ async function withVersionRoom(
 
 export function iotProvisioning({ client, ...options }: IotProvisioningOptions): IotProvisioningRegistry {
   const call: IotCall = iotCaller(options);
+  // The SDK's commands, loaded with the client (sdk.ts), not at module load.
+  const {
+    AddThingToThingGroupCommand,
+    AttachPolicyCommand,
+    CreatePolicyCommand,
+    CreatePolicyVersionCommand,
+    CreateProvisioningTemplateCommand,
+    CreateProvisioningTemplateVersionCommand,
+    CreateThingGroupCommand,
+    DeletePolicyVersionCommand,
+    DeleteProvisioningTemplateVersionCommand,
+    DescribeProvisioningTemplateCommand,
+    DescribeThingGroupCommand,
+    DetachPolicyCommand,
+    GetPolicyCommand,
+    ListPolicyVersionsCommand,
+    ListProvisioningTemplateVersionsCommand,
+    RemoveThingFromThingGroupCommand,
+  } = iotSdk();
   return {
     async getPolicy(policyName) {
       const out = await unlessMissing(call('GetPolicy', () => client.send(new GetPolicyCommand({ policyName }))));

@@ -16,7 +16,7 @@ import { normaliseSerial } from '../../../functions/domain/certificate';
 import { DEVICE_STATUSES, type Device, type DeviceEvent } from '../../../functions/domain/device';
 import { DeviceAlreadyExistsError, IndexNotReadyError, VersionConflictError } from '../../../functions/domain/errors';
 import { type Filter, matchesAll } from '../../../functions/domain/filters';
-import { forecastEntries, metadataText } from '../../../functions/domain/insights';
+import { forecastEntries, metadataText, topValues } from '../../../functions/domain/insights';
 import { storedLifecycleOf, withLifecycle } from '../../../functions/domain/lifecycle';
 import { DEFAULT_LIST_BYTE_BUDGET, type SortField } from '../../../functions/domain/query';
 import type { SlotVersion } from '../../../functions/domain/slots';
@@ -193,6 +193,11 @@ export function memoryDeviceRepository(
       state.versions.set(key, JSON.stringify(version));
     },
 
+    async firstDue(_shard, now) {
+      const due = [...state.devices.values()].flatMap((s) => (s.due !== undefined && s.due <= now ? [s.due] : []));
+      return due.length > 0 ? Math.min(...due) : undefined;
+    },
+
     async dueDevices(_shard, now, limit, after) {
       const due = [...state.devices.values()]
         .filter((s): s is StoredDevice & { due: number } => s.due !== undefined && s.due <= now)
@@ -218,14 +223,17 @@ export function memoryDeviceRepository(
       return { devices: page, next };
     },
 
-    async metadataValues(key) {
+    async metadataValues(key, limit) {
       if (!ready.has(key)) throw new IndexNotReadyError(key);
       const byValue = new Map<string, Device[]>();
       for (const device of all()) {
         const text = metadataText(device, key);
         if (text !== undefined) byValue.set(text, [...(byValue.get(text) ?? []), device]);
       }
-      return [...byValue].map(([value, devices]): MetadataValueStats => ({ value, stats: statsOf(devices) }));
+      return topValues(
+        [...byValue].map(([value, devices]): MetadataValueStats => ({ value, stats: statsOf(devices) })),
+        limit,
+      );
     },
 
     async expirationsByDay(dms, lastDay) {
