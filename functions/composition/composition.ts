@@ -18,6 +18,7 @@ import { createDeletion, deletion } from './deletion';
 import { createDevices, devices } from './devices';
 import { createGroups, groups } from './groups';
 import { createInsights, insights } from './insights';
+import { createJobs, jobs } from './jobs';
 import { createIotStates, iotStates } from './iot-states';
 import { createDms, dms } from './policies';
 import { createPosture, posture } from './posture';
@@ -56,6 +57,7 @@ function servicesOver(context: TableContext): Services {
     sweepIndex: createSweepIndex(context, repository),
     postureRepository,
     posture: createPosture(postureRepository),
+    jobs: createJobs(context, repository, policies),
   };
 }
 
@@ -78,5 +80,6 @@ export function services(): Services {
     sweepIndex: sweepIndex(),
     postureRepository: postureRepository(),
     posture: posture(),
+    jobs: jobs(),
   };
 }

@@ -63,6 +63,12 @@ export const EVENTS_DOCUMENT = {
         '{device_id, check, slot, since, detail} (resolve adds resolved_at): in the same transaction as the ' +
         'change that opens or resolves the finding, or as the posture re-evaluation passes the device',
     },
+    { type: 'job.create', subject: 'job/<id>', data: 'the job (docs/api.md, Remediation jobs)' },
+    {
+      type: 'job.status.update',
+      subject: 'job/<id>',
+      data: '{id, previous: {status}, updated: {status}, counts}: RUNNING, then SUCCEEDED, FAILED or CANCELLED',
+    },
   ],
   lamassu: [
     'Setting lamassuEvents (LAMASSU_EVENTS=true): each device ' +

@@ -68,7 +68,7 @@ async function setup() {
 }
 
 describe('the posture fence', () => {
-  it('a bind judged with the old policy after the walk passed the device is judged again with the new one', async () => {
+  it('a bind judged with the old policy after the walk passed the device is judged again', async () => {
     const { repository, posture, service, serviceWith, walk, bindLong, policy } = await setup();
     await service.register({ id: 'd1', dms_id: 'dms' });
     await bindLong(service, 'd1');
