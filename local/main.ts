@@ -23,6 +23,7 @@ const STATS_HANDLERS: ReadonlySet<string> = new Set([
   'group-stats',
   'metadata-stats',
   'expiration-stats',
+  'certificate-stats',
   'lamassu/get-stats',
   'lamassu/group-stats',
 ]);

@@ -1,6 +1,7 @@
 /** The interfaces use cases need; adapters implement them, the composition root wires them. */
 import type { Device, DeviceEvent, DeviceStatus } from '../domain/device';
 import type { Filter } from '../domain/filters';
+import type { InventoryDimension } from '../domain/inventory';
 import type { DeviceGroup } from '../domain/groups';
 import type { OutboxEvent } from '../domain/outbox';
 import type { DmsPolicy } from '../domain/policy';
@@ -194,6 +195,11 @@ export interface InsightQueries {
   metadataValues(key: string, limit: number): Promise<TopMetadataValues>;
   /** The instant up to which the counters include every committed change (DeviceStats `consistent_as_of`). */
   countersConsistentAsOf(): Promise<string>;
+  /**
+   * Certificates in service of one slot by value of one inventory dimension (values with none left
+   * out); throws IndexNotReadyError until the inventory's back-fill is done.
+   */
+  certificateInventory(slot: string, dimension: InventoryDimension): Promise<Map<string, number>>;
   /**
    * Active certificates (identity) and secrets (slots) by UTC expiration day (`YYYY-MM-DD`), in all
    * or one DMS: every day up to `lastDay`, and possibly later days of `lastDay`'s month.
@@ -427,6 +433,33 @@ export interface IotRegistry {
 }
 
 /**
+ * The AWS IoT calls of per-DMS provisioning (docs/iot-provisioning.md): IoT policies, thing groups and
+ * provisioning templates. Implementations retry throttling themselves; "already there" is success.
+ */
+export interface IotProvisioningRegistry {
+  /** The document of the policy's default version; undefined when there is no such policy. */
+  getPolicy(name: string): Promise<{ document: string } | undefined>;
+  /** 'exists' when a policy of that name exists already. */
+  createPolicy(name: string, document: string): Promise<'created' | 'exists'>;
+  /** A new default version with `document` (the oldest other version deleted when AWS IoT's five are reached). */
+  setPolicyDocument(name: string, document: string): Promise<void>;
+  /** Attaching an attached policy succeeds; detaching one not attached (or gone) counts as detached. */
+  attachPolicy(name: string, target: string): Promise<void>;
+  detachPolicy(name: string, target: string): Promise<void>;
+  thingGroupExists(name: string): Promise<boolean>;
+  /** A group that exists already counts as created. */
+  createThingGroup(name: string): Promise<void>;
+  addThingToGroup(group: string, thingName: string): Promise<void>;
+  /** A thing not in the group (or a group gone) counts as removed. */
+  removeThingFromGroup(group: string, thingName: string): Promise<void>;
+  /** The template's default body and role; undefined when there is no such template. */
+  describeTemplate(name: string): Promise<{ body: string; roleArn?: string } | undefined>;
+  createTemplate(template: { name: string; body: string; roleArn: string; description?: string }): Promise<void>;
+  /** A new default version with `body` (the oldest other version deleted when AWS IoT's five are reached). */
+  setTemplateBody(name: string, body: string): Promise<void>;
+}
+
+/**
  * What the IoT sync last did for a device (docs/api.md, AWS IoT Core registry sync): what lets it skip
  * the calls whose effect is in place, and what `GET /v2/devices/{id}` shows as `iot`.
  */
@@ -442,6 +475,13 @@ export interface IotSyncState {
   certificate_arn?: string;
   certificate_status?: IotCertificateStatus;
   attached?: boolean;
+  /**
+   * What the DMS's AWS IoT settings made of the device (docs/iot-provisioning.md): the digest of the
+   * settings applied, the thing groups its thing was added to, the IoT policies attached to `certificate_id`.
+   */
+  dms_iot_digest?: string;
+  thing_groups?: string[];
+  policies?: string[];
   /** ISO time of the last sync attempt that reached AWS IoT. */
   last_sync: string;
   /** The last failure, cleared by the next success. */

@@ -19,6 +19,7 @@ import { bookmarkSecret } from '../runtime/bookmark-secret';
 import { loadConfig, type ServiceConfig } from '../runtime/config';
 import { METRIC, metrics, MetricUnit } from '../runtime/observability';
 import { tracing } from '../runtime/tracing';
+import { heavyTurn } from '../runtime/turns';
 
 /** Every capability at once: the local service and tests build and install these (composition.ts). */
 export interface Services {
@@ -66,6 +67,11 @@ export function createTableContext(config: ServiceConfig, clock: Clock = systemC
   const client = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
   // DynamoDB calls as X-Ray subsegments, where tracing records.
   tracing()?.captureAWSv3Client(client);
+  // Where priorities are on (the local service), a heavy request's calls wait for light requests.
+  client.middlewareStack.add((next) => async (args) => (await heavyTurn(), next(args)), {
+    step: 'initialize',
+    name: 'cooperativeTurns',
+  });
   // The key is read once per cold start before the first request (loadBookmarkSecret in the HTTP chain).
   const bookmarks = bookmarkCodec(config.bookmarkSecret ?? bookmarkSecret);
   return {

@@ -17,7 +17,7 @@ import type { JobDeviceOutcome } from '../../domain/jobs';
 import { type LifecycleEvent, storedLifecycleOf, withLifecycle } from '../../domain/lifecycle';
 import { withJsonText } from '../../domain/json-text';
 import type { SlotVersion } from '../../domain/slots';
-import { FORECAST_KEY } from './counters';
+import { FORECAST_KEY, INVENTORY_KEY } from './counters';
 import {
   companionEntries,
   deviceEventKey,
@@ -86,14 +86,15 @@ export interface WriteContext {
   indexedKeys: ReadonlySet<string>;
 }
 
-const metadataKeysOf = (keys: ReadonlySet<string>) => [...keys].filter((k) => k !== FORECAST_KEY);
+const metadataKeysOf = (keys: ReadonlySet<string>) =>
+  [...keys].filter((k) => k !== FORECAST_KEY && k !== INVENTORY_KEY);
 
 /** The entry items of a device, by sort key. */
 function entryItems(ctx: WriteContext, device: Device, keys: ReadonlySet<string>): Map<string, Item> {
   const shard = shardOf(device.id, ctx.listShards);
   const sorts = sortAttributes(device);
   return new Map(
-    companionEntries(device, metadataKeysOf(keys)).map((e) => [
+    companionEntries(device, metadataKeysOf(keys), keys.has(INVENTORY_KEY)).map((e) => [
       e.key.sk,
       { ...e.key, kind: 'entry', epk: entryPartition(e.prefix, shard), ...sorts, [STATUS_ATTRIBUTE]: device.status },
     ]),
@@ -287,30 +288,40 @@ export function deviceTransaction(ctx: WriteContext, change: DeviceChange) {
  * Back-fill of one key for one stored device: its entry for `key` and the marker, conditioned on the
  * device still being at the version and marker it was read with. The version is not bumped: clients
  * see no change. The counters follow from the stream: the new marker adds the key's cells.
+ * `completed` is the same device with derived fields it lacked (the inventory's slot profiles): its
+ * document is written too, still at the same version, since nothing a client changed moved.
  */
-export function reindexTransaction(ctx: WriteContext, device: Device, key: string) {
+export function reindexTransaction(ctx: WriteContext, device: Device, key: string, completed?: Device) {
   const { TableName } = ctx;
   const marker = markerOf(device) ?? null;
   const beforeKeys = marker === null ? new Set<string>() : markerKeys(marker);
   const afterKeys = new Set([...beforeKeys, key]);
   const values: Item = { ':v': device.version, ':next': markerText(afterKeys) };
   const condition = markerCondition(marker, values);
+  if (completed) values[':doc'] = JSON.stringify(completed);
   return {
     TransactItems: [
       {
         Update: {
           TableName,
           Key: deviceKey(device.id),
-          UpdateExpression: 'SET #mk = :next',
+          UpdateExpression: completed ? 'SET #mk = :next, #doc = :doc' : 'SET #mk = :next',
           ConditionExpression: `#version = :v AND ${condition}`,
-          ExpressionAttributeNames: { '#version': 'version', '#mk': MARKER_ATTRIBUTE },
+          ExpressionAttributeNames: {
+            '#version': 'version',
+            '#mk': MARKER_ATTRIBUTE,
+            ...(completed ? { '#doc': 'doc' } : {}),
+          },
           ExpressionAttributeValues: values,
         },
       },
-      ...entryWrites(ctx, entryItems(ctx, device, beforeKeys), entryItems(ctx, device, afterKeys)),
+      ...entryWrites(ctx, entryItems(ctx, device, beforeKeys), entryItems(ctx, completed ?? device, afterKeys)),
     ],
   };
 }
+
+/** Whether the device was read from the table (it then carries the marker it was read with). */
+export const isReadFromTable = (device: Device) => markerOf(device) !== undefined;
 
 /** Whether a stored device already reflects `key`. */
 export const isIndexedFor = (device: Device, key: string) => {
