@@ -7,7 +7,7 @@
  * Worst case (docs/api.md, Limits and edges: any valid change fits in 100 actions), with 50 tags and 10 indexed keys:
  * a PATCH replacing every tag and every indexed value writes 1 device + 50 tag entries + 10 metadata
  * entries + 1 event + 1 outbox = 63; a bind that moves the expiration (every entry's sort key) and the
- * status writes 1 + 62 entries + 2 versions + ≤ 3 events + ≤ 3 outbox = 71. docs/data-model.md keeps
+ * status writes 1 + 64 entries + 2 versions + ≤ 3 events + ≤ 3 outbox = 73. docs/data-model.md keeps
  * the full count.
  */
 import { normaliseSerial } from '../../domain/certificate';
