@@ -14,6 +14,7 @@ import { IotSync } from './constructs/iot-sync';
 import { Monitoring } from './constructs/monitoring';
 import { ServiceFunction } from './constructs/service-function';
 import { Sweeper } from './constructs/sweeper';
+import { ImportFiles } from './constructs/imports';
 
 export interface DeviceManagerStackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -26,6 +27,7 @@ export class DeviceManagerStack extends Stack {
   readonly monitoring: Monitoring;
   readonly events: DeviceEvents;
   readonly counters: CounterApplier;
+  readonly imports: ImportFiles;
   /** Only when iotSync.enabled. */
   readonly iotSync?: IotSync;
   /** Only when caApiUrl is set (with lamassuEvents). */
@@ -43,6 +45,13 @@ export class DeviceManagerStack extends Stack {
     this.api = new DeviceApi(this, 'Api', { config, table: this.table.table });
     this.sweeper = new Sweeper(this, 'Sweeper', { config, table: this.table.table });
     this.events = new DeviceEvents(this, 'Events', { config, table: this.table.table });
+    this.imports = new ImportFiles(this, 'Imports', {
+      config,
+      routes: ['create-import', 'start-import'].map((handler) => this.api.functions.get(handler)!),
+      worker: this.sweeper.worker,
+      jobsQueue: this.sweeper.jobsQueue,
+      transitionsQueue: this.sweeper.transitionsQueue,
+    });
     this.counters = new CounterApplier(this, 'Counters', { config, table: this.table.table });
     if (config.iotSync.enabled)
       this.iotSync = new IotSync(this, 'IotSync', { config, table: this.table.table, bus: this.events.bus });

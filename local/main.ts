@@ -4,6 +4,7 @@
  * Lambda handlers over HTTP on 127.0.0.1:$PORT. DYNAMODB_ENDPOINT points it at an existing DynamoDB.
  */
 import './env-defaults';
+import path from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { sweep, type SweepReport } from '../functions/app/sweep';
@@ -16,6 +17,10 @@ import { localBookmarkSecret } from './bookmark-secret';
 import { ensureTable } from './create-table';
 import { conflictOptionsFrom, startEngine, type Engine } from '@device-manager/local-engine';
 import { type LocalEvents, startLocalEvents } from './events';
+import { inProcessQueue, routedQueue, taskRunner } from '../functions/app/tasks';
+import { importTaskHandlers, setImportFiles } from '../functions/composition/imports';
+import { setJobWorker } from '../functions/composition/task-composition';
+import { localImportFiles } from './import-files';
 
 /** Route handlers that answer from the counters (and report `consistent_as_of`). */
 const STATS_HANDLERS: ReadonlySet<string> = new Set([
@@ -91,6 +96,34 @@ function startSweepTimer(
     async stop() {
       if (timer) clearInterval(timer);
       await running?.catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Background jobs sent by routes (a server-side import's tasks) run in this process on an in-process
+ * queue bounded like the deployed jobs queue (JOB_WORKERS). Tasks still waiting when the service stops
+ * are dropped, as a crash would: an import is resumed by starting it again (docs/api.md).
+ */
+function startJobQueue(workers: number, say: (line: string) => void) {
+  let stopped = false;
+  const worker = taskRunner({ ...importTaskHandlers() });
+  const log = (message: string, detail: Record<string, unknown>) => say(`${message} ${JSON.stringify(detail)}`);
+  const queue = inProcessQueue({
+    concurrency: workers,
+    run: async (task) => {
+      if (!stopped) await worker(task, { deadline: Date.now() + 15 * 60_000, queue: routed, log });
+    },
+    onError: (task, error) =>
+      say(`task ${task.kind} failed: ${error instanceof Error ? error.message : String(error)}`),
+  });
+  const routed = routedQueue(() => queue);
+  setJobWorker({ worker, queues: routed });
+  return {
+    async stop() {
+      stopped = true;
+      await queue.idle();
+      setJobWorker(undefined);
     },
   };
 }
@@ -173,6 +206,14 @@ export async function startLocalService({
     `events: ${engine ? 'published from the change feed' : 'not published (no embedded engine)'}, ` +
       `${events.file ? `appended to ${events.file}` : 'no events file'}`,
   );
+  const jobs = startJobQueue(intVar(env, 'JOB_WORKERS', 2, 1, 1000), say);
+  const importFiles = localImportFiles({
+    dir:
+      engine && env.IN_MEMORY !== 'true'
+        ? path.join(path.dirname(env.DATA_DIR ?? '.data/dynamodb'), 'imports')
+        : undefined,
+  });
+  setImportFiles(importFiles);
   const auth = authConfigFrom(env);
   // The dashboard signs in at the issuer (OIDC code + PKCE) when AUTH_OIDC_CLIENT_ID names a client,
   // asks for a pasted token when the API only checks JWTs, and does not sign in otherwise.
@@ -184,6 +225,7 @@ export async function startLocalService({
     auth,
     allowedHosts: allowedHostsFrom(env),
     localRoutes: events.routes,
+    rawHandler: importFiles.serveUpload,
     dashboard,
     cors,
     // Statistics are read from counters that follow the change feed: wait for it (at most 5 s).
@@ -194,6 +236,7 @@ export async function startLocalService({
       `${auth ? `JWT auth: issuer ${auth.issuer}` : 'auth off (loopback only)'}`,
   );
   say(`dashboard on ${server.url}/`);
+  importFiles.setBaseUrl(server.url);
   say(heapLine());
   const sweeper = startSweepTimer(
     services,
@@ -217,6 +260,8 @@ export async function startLocalService({
     async stop() {
       await sweeper.stop();
       await server.close();
+      await jobs.stop();
+      setImportFiles(undefined);
       await events.stop();
       await engine?.stop();
       setServices(undefined);

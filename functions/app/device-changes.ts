@@ -59,6 +59,14 @@ export function deviceChanges({
       telemetry.statusChanged(change.before.status, change.after.status);
   }
 
+  /** New devices several to a transaction (a bulk import); see DeviceStore.saveNew. */
+  async function saveNew(changes: readonly DeviceChange[]): Promise<{ created: string[]; refused: string[] }> {
+    for (const change of changes) withLifecycle(change.after, appendLifecycle([], change.events));
+    const outcome = await devices.saveNew(deviceSnapshots ? changes.map(withSnapshots) : changes);
+    outcome.created.forEach(() => telemetry.deviceCreated());
+    return outcome;
+  }
+
   async function load(id: string): Promise<Device> {
     const device = await devices.get(id);
     if (!device) throw new DeviceNotFoundError(id);
@@ -144,7 +152,7 @@ export function deviceChanges({
     return current ? devices.getSlotVersion(device.id, slot, current.active_version) : undefined;
   }
 
-  return { save, load, policyOf, withPolicy, mutateOnce, mutate, record, activeVersion };
+  return { save, saveNew, load, policyOf, withPolicy, mutateOnce, mutate, record, activeVersion };
 }
 
 /** The events whose Lamassu form carries whole devices their own data lacks. */

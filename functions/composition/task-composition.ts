@@ -9,6 +9,7 @@ import { routedQueue, type TaskHandler, taskRunner } from '../app/tasks';
 import { createSqsClient } from '../adapters/sqs/client';
 import { sqsTaskQueue } from '../adapters/sqs/task-queue';
 import { sweepDeps } from './sweep';
+import { importTaskHandlers } from './imports';
 import { loadTaskQueueConfig } from '../runtime/config';
 
 let queues: TaskQueue | undefined;
@@ -28,7 +29,7 @@ let worker: TaskHandler | undefined;
 
 /** Every task kind the worker runs. A new kind of background job adds its handlers here. */
 export function jobWorker(): TaskHandler {
-  worker ??= taskRunner({ ...sweepHandlers(sweepDeps()) });
+  worker ??= taskRunner({ ...sweepHandlers(sweepDeps()), ...importTaskHandlers() });
   return worker;
 }
 

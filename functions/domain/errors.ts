@@ -249,3 +249,11 @@ export class IotVersionConflictError extends DomainError {
     super(`AWS IoT thing ${thingName} changed concurrently`, options);
   }
 }
+
+/** No server-side import has this id. */
+export class ImportNotFoundError extends DomainError {
+  readonly code = 'IMPORT_NOT_FOUND';
+  constructor(readonly importId: string) {
+    super(`import ${importId} not found`);
+  }
+}

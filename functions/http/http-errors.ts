@@ -20,6 +20,7 @@ import {
   GroupNameTakenError,
   GroupNotFoundError,
   ParentGroupNotFoundError,
+  ImportNotFoundError,
 } from '../domain/errors';
 
 /*
@@ -58,6 +59,7 @@ const ERROR_STATUS: ReadonlyArray<readonly [ErrorClass, number]> = [
   [IndexNotReadyError, 409],
   [ContentionError, 503],
   [GroupNotFoundError, 404],
+  [ImportNotFoundError, 404],
   [ParentGroupNotFoundError, 404],
   [GroupAlreadyExistsError, 409],
   [GroupNameTakenError, 409],

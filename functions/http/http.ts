@@ -42,6 +42,8 @@ export interface HttpResult {
 export interface HttpHandlerOptions {
   /** Media types accepted for the body; a body is then required. */
   accepts?: string[];
+  /** Of those, the media types whose body is handed over as text, not parsed as JSON (an import's CSV). */
+  textTypes?: string[];
   /** Logs unexpected errors; defaults to the structured logger. */
   log?: (message: string, error: unknown) => void;
 }
@@ -58,7 +60,11 @@ function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<st
 const base64Bytes = (b64: string) => Buffer.byteLength(b64, 'base64');
 
 /** Turns the API Gateway event into an HttpRequest, enforcing the body rules (docs/api.md, Wire conventions). */
-export function toRequest(event: APIGatewayProxyEventV2, accepts: string[] | undefined): HttpRequest {
+export function toRequest(
+  event: APIGatewayProxyEventV2,
+  accepts: string[] | undefined,
+  textTypes: string[] = [],
+): HttpRequest {
   const headers = lowerCaseHeaders(event.headers);
   // A text body (API Gateway passes JSON as is) is measured and parsed as the string it is; a
   // base64 one is measured before it is decoded.
@@ -76,11 +82,13 @@ export function toRequest(event: APIGatewayProxyEventV2, accepts: string[] | und
       );
     if (text === undefined || bytes === 0)
       throw new ValidationError('a request body is required', [{ field: '(body)', problem: 'missing' }]);
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new MalformedRequestError('request body is not valid JSON');
-    }
+    if (textTypes.includes(mediaType)) body = text;
+    else
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new MalformedRequestError('request body is not valid JSON');
+      }
   }
   return {
     method: event.requestContext.http.method,
@@ -149,7 +157,7 @@ export function httpHandler(options: HttpHandlerOptions, fn: (request: HttpReque
       // Counted in flight for cooperative turns (turns.ts): long work rests while others wait.
       const ended = requestStarted();
       try {
-        return toResponse(await fn(toRequest(event, options.accepts)));
+        return toResponse(await fn(toRequest(event, options.accepts, options.textTypes)));
       } finally {
         ended();
       }

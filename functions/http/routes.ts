@@ -73,6 +73,16 @@ const GROUP_DELETE: readonly TableAction[] = [
   'dynamodb:DeleteItem',
 ];
 
+/** A new import: its record put, and with the file as the body, started (record updated) and viewed (Query). */
+const IMPORT_CREATE: readonly TableAction[] = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+];
+/** An import started or resumed: its record read and updated, then viewed (Query of its report). */
+const IMPORT_START: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
+
 const LAMASSU_HANDLER = 'lamassu/';
 
 /**
@@ -252,6 +262,24 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     table: 'read',
   },
   { method: 'GET', path: '/v2/device-groups/{id}/stats', handler: 'group-stats', scope: 'devices:read', table: 'read' },
+  // Server-side import (docs/api.md, Server-side import): the file in the stack's bucket, rows on the job worker.
+  {
+    method: 'POST',
+    path: '/v2/imports',
+    handler: 'create-import',
+    scope: 'devices:write',
+    table: 'write',
+    actions: IMPORT_CREATE,
+  },
+  { method: 'GET', path: '/v2/imports/{id}', handler: 'get-import', scope: 'devices:read', table: 'read' },
+  {
+    method: 'POST',
+    path: '/v2/imports/{id}/start',
+    handler: 'start-import',
+    scope: 'devices:write',
+    table: 'write',
+    actions: IMPORT_START,
+  },
   // The Lamassu-compatible edge (docs/lamassu-compatibility.md): same use cases, Lamassu's wire format.
   ...LAMASSU_ROUTES,
   // Lamassu serves its health check without auth; its dashboard reads it (docs/lamassu-compatibility.md).

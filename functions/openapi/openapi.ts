@@ -24,6 +24,7 @@ import { MAX_BODY_BYTES } from '../http/http';
 import { EVENTS_DOCUMENT } from './openapi-events';
 import { LAMASSU_OPERATIONS, LAMASSU_SCHEMAS } from '../lamassu/openapi';
 import { filterQueryParam } from './openapi-parts';
+import { IMPORT_OPERATIONS } from './openapi-imports';
 import { INLINE_SECRET_LIMIT, MAX_EXTRA_SLOTS } from '../domain/slots';
 
 /** Statistics follow the table's stream (docs/adr/0005-counters-from-the-stream.md). */
@@ -551,6 +552,7 @@ const OPERATIONS: Record<string, Operation> = {
   },
   ...GROUP_OPERATIONS,
   ...SLOT_OPERATIONS,
+  ...IMPORT_OPERATIONS,
   ...LAMASSU_OPERATIONS,
 };
 

@@ -213,7 +213,11 @@ describe('the functions', () => {
         expect(variables).toEqual({ NODE_OPTIONS: '--enable-source-maps' });
       } else {
         const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
-        expect(variables).toEqual({ ...defaultTableEnvironment(tableId), BOOKMARK_SECRET_ARN: { Ref: secretId } });
+        expect(variables).toEqual({
+          ...defaultTableEnvironment(tableId),
+          BOOKMARK_SECRET_ARN: { Ref: secretId },
+          ...importEnvironment(route),
+        });
       }
     },
   );
@@ -311,6 +315,24 @@ describe('the functions', () => {
   );
 });
 
+/** The routes that create and start server-side imports (lib/constructs/imports.ts). */
+const IMPORT_STARTERS: ReadonlySet<string> = new Set(['create-import', 'start-import']);
+
+/** The import routes' extra environment: the bucket and the task queues. */
+function importEnvironment(route: HttpRoute): Record<string, unknown> {
+  if (!IMPORT_STARTERS.has(route.handler)) return {};
+  const ref = (type: string, pattern: RegExp) => ({
+    Ref: resourcesOf(dev.template, type)
+      .map(([id]) => id)
+      .find((id) => pattern.test(id)),
+  });
+  return {
+    IMPORT_BUCKET: ref('AWS::S3::Bucket', /^ImportsFiles/),
+    SWEEP_QUEUE_URL: ref('AWS::SQS::Queue', /^SweeperTransitionsQueue/),
+    JOB_QUEUE_URL: ref('AWS::SQS::Queue', /^SweeperJobsQueue/),
+  };
+}
+
 describe('least privilege', () => {
   it.each(HTTP_ROUTES.map((r) => [r.handler, r.table, r] as const))(
     '%s (table access %s) has exactly the actions its route entry implies',
@@ -336,8 +358,14 @@ describe('least privilege', () => {
       }
 
       // Logs: only its own log group; the bookmark key: GetSecretValue (all Powertools calls), that secret only;
-      // nothing else.
-      const others = statements.filter((s) => !dynamo.includes(s));
+      // the import routes: their bucket's files and the jobs queue (lib/constructs/imports.ts); nothing else.
+      const isImportGrant = (s: { Action: string | string[] }) =>
+        asArray(s.Action).some((a) => a.startsWith('s3:') || a === 'sqs:SendMessage');
+      const imports = statements.filter(isImportGrant);
+      expect(imports.flatMap((s) => asArray(s.Action)).sort()).toEqual(
+        IMPORT_STARTERS.has(route.handler) ? ['s3:GetObject', 's3:ListBucket', 's3:PutObject', 'sqs:SendMessage'] : [],
+      );
+      const others = statements.filter((s) => !dynamo.includes(s) && !imports.includes(s));
       const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
       expect(others).toEqual([
         {

@@ -89,7 +89,7 @@ export function memoryDeviceRepository(
     return stored;
   }
 
-  return {
+  const repository: DeviceRepository = {
     indexedMetadataKeys,
     dueShards: 1,
     listShards: 1,
@@ -123,6 +123,20 @@ export function memoryDeviceRepository(
       if (!events) state.events.set(after.id, (events = new Map()));
       for (const event of change.events) events.set(event.timestamp, structuredClone(event));
       appendOutbox(state, change.outbox);
+    },
+
+    // Each device is its own transaction here: only an id that exists is refused.
+    async saveNew(changes) {
+      const created: string[] = [];
+      const refused: string[] = [];
+      for (const change of changes) {
+        if (state.devices.has(change.after.id)) refused.push(change.after.id);
+        else {
+          await repository.save(change);
+          created.push(change.after.id);
+        }
+      }
+      return { created, refused };
     },
 
     async list(q) {
@@ -250,6 +264,7 @@ export function memoryDeviceRepository(
       return { indexed: 0, complete: true };
     },
   };
+  return repository;
 }
 
 /** The hard delete in memory: the device goes, its history (events, slot versions) stays. */
