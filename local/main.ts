@@ -17,9 +17,7 @@ import { localBookmarkSecret } from './bookmark-secret';
 import { ensureTable } from './create-table';
 import { conflictOptionsFrom, startEngine, type Engine } from '@device-manager/local-engine';
 import { type LocalEvents, startLocalEvents } from './events';
-import { inProcessQueue, routedQueue, taskRunner } from '../functions/app/tasks';
-import { importTaskHandlers, setImportFiles } from '../functions/composition/imports';
-import { setJobWorker } from '../functions/composition/task-composition';
+import { setImportFiles } from '../functions/composition/imports';
 import { localImportFiles } from './import-files';
 
 /** Route handlers that answer from the counters (and report `consistent_as_of`). */
@@ -28,12 +26,14 @@ const STATS_HANDLERS: ReadonlySet<string> = new Set([
   'group-stats',
   'metadata-stats',
   'expiration-stats',
+  'certificate-stats',
   'lamassu/get-stats',
   'lamassu/group-stats',
 ]);
 import { LOCAL_NODE_FLAGS } from './node-flags';
 import { allowedHostsFrom } from './guards';
 import { startLocalServer } from './server';
+import { startLocalTasks } from './tasks';
 import { DASHBOARD_DIST } from '../web/paths';
 import { defaultDashboardScope } from '../functions/http/routes';
 
@@ -51,6 +51,8 @@ export interface LocalService {
   sweepNow(): Promise<SweepReport>;
   /** The local bus: its events file, and a wait for every change so far to be published and delivered. */
   events: Pick<LocalEvents, 'file' | 'drain'>;
+  /** Resolves once no background task (a remediation job's walk) waits or runs. */
+  tasksIdle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -96,34 +98,6 @@ function startSweepTimer(
     async stop() {
       if (timer) clearInterval(timer);
       await running?.catch(() => undefined);
-    },
-  };
-}
-
-/**
- * Background jobs sent by routes (a server-side import's tasks) run in this process on an in-process
- * queue bounded like the deployed jobs queue (JOB_WORKERS). Tasks still waiting when the service stops
- * are dropped, as a crash would: an import is resumed by starting it again (docs/api.md).
- */
-function startJobQueue(workers: number, say: (line: string) => void) {
-  let stopped = false;
-  const worker = taskRunner({ ...importTaskHandlers() });
-  const log = (message: string, detail: Record<string, unknown>) => say(`${message} ${JSON.stringify(detail)}`);
-  const queue = inProcessQueue({
-    concurrency: workers,
-    run: async (task) => {
-      if (!stopped) await worker(task, { deadline: Date.now() + 15 * 60_000, queue: routed, log });
-    },
-    onError: (task, error) =>
-      say(`task ${task.kind} failed: ${error instanceof Error ? error.message : String(error)}`),
-  });
-  const routed = routedQueue(() => queue);
-  setJobWorker({ worker, queues: routed });
-  return {
-    async stop() {
-      stopped = true;
-      await queue.idle();
-      setJobWorker(undefined);
     },
   };
 }
@@ -180,6 +154,7 @@ export async function startLocalService({
       dataDir,
       port: intVar(env, 'DYNAMODB_PORT', 0, 0, 65535),
       indexLagMs: intVar(env, 'ENGINE_INDEX_LAG_MS', 0, 0, 600_000),
+      latencyMs: intVar(env, 'ENGINE_LATENCY_MS', 0, 0, 10_000),
       ...conflictOptionsFrom(env),
     });
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
@@ -189,6 +164,7 @@ export async function startLocalService({
     say(
       `embedded DynamoDB engine on ${engine.endpoint} (${dataDir ? `data in ${dataDir}` : 'in memory'}` +
         `${lag ? `; global secondary indexes lag ${lag} ms behind writes` : ''}` +
+        `${env.ENGINE_LATENCY_MS ? `; ${env.ENGINE_LATENCY_MS} ms added to every call` : ''}` +
         `${env.ENGINE_CONFLICTS === 'emulate' ? '; transaction conflicts rejected as DynamoDB does' : ''})`,
     );
   }
@@ -206,7 +182,6 @@ export async function startLocalService({
     `events: ${engine ? 'published from the change feed' : 'not published (no embedded engine)'}, ` +
       `${events.file ? `appended to ${events.file}` : 'no events file'}`,
   );
-  const jobs = startJobQueue(intVar(env, 'JOB_WORKERS', 2, 1, 1000), say);
   const importFiles = localImportFiles({
     dir:
       engine && env.IN_MEMORY !== 'true'
@@ -248,6 +223,12 @@ export async function startLocalService({
     },
     say,
   );
+  // Remediation jobs run on this process's job worker; those a previous process left unfinished resume now.
+  const tasks = startLocalTasks({ concurrency: intVar(env, 'JOB_WORKERS', 2, 1, 1000), say });
+  void services.jobs
+    .resumeStalled(tasks.queue, 0)
+    .then((n) => n > 0 && say(`${n} unfinished job(s) resumed`))
+    .catch((error: unknown) => console.error('job resume failed', error));
   // A first sweep at once: newly indexed keys (INDEXED_METADATA_KEYS) are back-filled without waiting a period.
   void sweeper.runNow().catch((error: unknown) => console.error('sweep failed', error));
 
@@ -257,10 +238,11 @@ export async function startLocalService({
     tableName,
     sweepNow: sweeper.runNow,
     events: { file: events.file, drain: events.drain },
+    tasksIdle: tasks.idle,
     async stop() {
       await sweeper.stop();
+      await tasks.stop();
       await server.close();
-      await jobs.stop();
       setImportFiles(undefined);
       await events.stop();
       await engine?.stop();

@@ -18,6 +18,7 @@ import { createDeletion, deletion } from './deletion';
 import { createDevices, devices } from './devices';
 import { createGroups, groups } from './groups';
 import { createInsights, insights } from './insights';
+import { createJobs, jobs } from './jobs';
 import { createIotStates, iotStates } from './iot-states';
 import { createDms, dms } from './policies';
 import { createDeviceRepository, createPolicyRepository, deviceRepository, policyRepository } from './repositories';
@@ -45,6 +46,7 @@ function servicesOver(context: TableContext): Services {
     bookmarks: context.bookmarks,
     iotStates: createIotStates(context),
     sweepIndex: createSweepIndex(context, repository),
+    jobs: createJobs(context, repository, policies),
   };
 }
 
@@ -65,5 +67,6 @@ export function services(): Services {
     deletion: deletion(),
     iotStates: iotStates(),
     sweepIndex: sweepIndex(),
+    jobs: jobs(),
   };
 }

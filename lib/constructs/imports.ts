@@ -1,12 +1,11 @@
 /**
  * The server-side import's bucket (docs/api.md, Server-side import): clients PUT a file through a
  * presigned URL that `POST /v2/imports` signs, and the job worker reads it piece by piece. The import
- * routes may write and read `imports/*` and send to the jobs queue; the worker may only read.
+ * routes may write and read `imports/*`; the worker may only read.
  */
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Grant } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
-import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type DeploymentConfig, toRemovalPolicy } from '../config';
 import { acknowledgeGuard } from '../validation';
@@ -17,12 +16,13 @@ export const IMPORT_FILE_DAYS = 7;
 
 export interface ImportFilesProps {
   readonly config: DeploymentConfig;
-  /** The routes that create and start imports (presign uploads, read the file's head, send the plan task). */
+  /**
+   * The routes that create and start imports (presign uploads, read the file's head); they send the
+   * plan task as every route that starts background work does (`sendsTasks` in the route table).
+   */
   readonly routes: readonly ServiceFunction[];
   /** The job worker (reads pieces of the file). */
   readonly worker: ServiceFunction;
-  readonly jobsQueue: Queue;
-  readonly transitionsQueue: Queue;
 }
 
 export class ImportFiles extends Construct {
@@ -30,7 +30,7 @@ export class ImportFiles extends Construct {
 
   constructor(scope: Construct, id: string, props: ImportFilesProps) {
     super(scope, id);
-    const { config, routes, worker, jobsQueue, transitionsQueue } = props;
+    const { config, routes, worker } = props;
     this.bucket = new Bucket(this, 'Files', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,
@@ -63,13 +63,7 @@ export class ImportFiles extends Construct {
       // PutObject: the presigned upload URL is signed with the route's role, and a small file given as
       // the request body is stored by the route itself; GetObject: `start` checks the file is there.
       Grant.addToPrincipal({ grantee: fn.role, actions: ['s3:PutObject', 's3:GetObject'], resourceArns: [objects] });
-      Grant.addToPrincipal({ grantee: fn.role, actions: ['sqs:SendMessage'], resourceArns: [jobsQueue.queueArn] });
-      for (const [key, value] of Object.entries({
-        ...environment,
-        SWEEP_QUEUE_URL: transitionsQueue.queueUrl,
-        JOB_QUEUE_URL: jobsQueue.queueUrl,
-      }))
-        fn.function.addEnvironment(key, value);
+      for (const [key, value] of Object.entries(environment)) fn.function.addEnvironment(key, value);
     }
     Grant.addToPrincipal({ grantee: worker.role, actions: ['s3:GetObject'], resourceArns: [objects] });
     // ListBucket lets S3 answer NoSuchKey for a file not uploaded yet (409), instead of AccessDenied.

@@ -51,6 +51,19 @@ function functionOfRoute(s: Synthesized, route: HttpRoute): { id: string; props:
   return { id, props: resources[id].Properties };
 }
 
+/** Logical id of the sweeper's queue whose construct id starts with `prefix` (SweeperJobsQueue, ...). */
+function queueId(template: Synthesized['template'], prefix: string): string {
+  return resourcesOf(template, 'AWS::SQS::Queue').find(([id]) => id.startsWith(prefix))![0];
+}
+
+/** What a route that starts background work gets: both queue URLs (the task router's configuration). */
+function taskQueueEnvironment(template: Synthesized['template']) {
+  return {
+    SWEEP_QUEUE_URL: { Ref: queueId(template, 'SweeperTransitionsQueue') },
+    JOB_QUEUE_URL: { Ref: queueId(template, 'SweeperJobsQueue') },
+  };
+}
+
 /** Logical id of the sweeper function. */
 function sweeperId(s: Synthesized): string {
   return s.stack.getLogicalId(s.stack.sweeper.function.function.node.defaultChild as CfnFunction);
@@ -173,7 +186,7 @@ describe('the HTTP API', () => {
 });
 
 describe('the functions', () => {
-  it('all run nodejs22.x on arm64 with 512 MB and source maps; the API functions time out after 10 s', () => {
+  it('all run nodejs22.x on arm64 with 512 MB; the API functions time out after 10 s', () => {
     for (const [id, fn] of resourcesOf(dev.template, 'AWS::Lambda::Function')) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -181,9 +194,18 @@ describe('the functions', () => {
         MemorySize: 512,
         Timeout: id === sweeperId(dev) ? 60 : (eventFunctions(dev).get(id) ?? 10),
         Handler: 'index.handler',
-        Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: '--enable-source-maps' }) },
       });
+      // Source maps are applied at run time only with the `sourceMaps` setting (docs/cold-starts.md).
+      expect(fn.Properties?.Environment?.Variables?.NODE_OPTIONS).toBeUndefined();
     }
+  });
+
+  it('apply source maps at run time on every function with `sourceMaps: true`', () => {
+    const { template } = synthesize({ sourceMaps: true });
+    const fns = resourcesOf(template, 'AWS::Lambda::Function');
+    expect(fns.length).toBeGreaterThan(HTTP_ROUTES.length);
+    for (const [, fn] of fns) expect(fn.Properties!.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    expect(() => synthesize({ sourceMaps: 'yes' })).toThrow('deviceManager.sourceMaps must be true or false');
   });
 
   it('each log to their own log group, with the configured retention', () => {
@@ -207,15 +229,16 @@ describe('the functions', () => {
   it.each(HTTP_ROUTES.map((r) => [r.handler, r] as const))(
     '%s gets the table settings only if it uses the table',
     (_handler, route) => {
-      const variables = functionOfRoute(dev, route).props.Environment.Variables;
+      const variables = functionOfRoute(dev, route).props.Environment?.Variables;
       const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
       if (route.table === 'none') {
-        expect(variables).toEqual({ NODE_OPTIONS: '--enable-source-maps' });
+        expect(variables).toBeUndefined();
       } else {
         const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
         expect(variables).toEqual({
           ...defaultTableEnvironment(tableId),
           BOOKMARK_SECRET_ARN: { Ref: secretId },
+          ...(route.sendsTasks ? taskQueueEnvironment(dev.template) : {}),
           ...importEnvironment(route),
         });
       }
@@ -318,19 +341,11 @@ describe('the functions', () => {
 /** The routes that create and start server-side imports (lib/constructs/imports.ts). */
 const IMPORT_STARTERS: ReadonlySet<string> = new Set(['create-import', 'start-import']);
 
-/** The import routes' extra environment: the bucket and the task queues. */
+/** The import routes' extra environment: the bucket (the task queues come with `sendsTasks`). */
 function importEnvironment(route: HttpRoute): Record<string, unknown> {
   if (!IMPORT_STARTERS.has(route.handler)) return {};
-  const ref = (type: string, pattern: RegExp) => ({
-    Ref: resourcesOf(dev.template, type)
-      .map(([id]) => id)
-      .find((id) => pattern.test(id)),
-  });
-  return {
-    IMPORT_BUCKET: ref('AWS::S3::Bucket', /^ImportsFiles/),
-    SWEEP_QUEUE_URL: ref('AWS::SQS::Queue', /^SweeperTransitionsQueue/),
-    JOB_QUEUE_URL: ref('AWS::SQS::Queue', /^SweeperJobsQueue/),
-  };
+  const bucket = resourcesOf(dev.template, 'AWS::S3::Bucket').find(([id]) => id.startsWith('ImportsFiles'))![0];
+  return { IMPORT_BUCKET: { Ref: bucket } };
 }
 
 describe('least privilege', () => {
@@ -358,12 +373,10 @@ describe('least privilege', () => {
       }
 
       // Logs: only its own log group; the bookmark key: GetSecretValue (all Powertools calls), that secret only;
-      // the import routes: their bucket's files and the jobs queue (lib/constructs/imports.ts); nothing else.
-      const isImportGrant = (s: { Action: string | string[] }) =>
-        asArray(s.Action).some((a) => a.startsWith('s3:') || a === 'sqs:SendMessage');
-      const imports = statements.filter(isImportGrant);
+      // the import routes: their bucket's files (lib/constructs/imports.ts); nothing else.
+      const imports = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith('s3:')));
       expect(imports.flatMap((s) => asArray(s.Action)).sort()).toEqual(
-        IMPORT_STARTERS.has(route.handler) ? ['s3:GetObject', 's3:ListBucket', 's3:PutObject', 'sqs:SendMessage'] : [],
+        IMPORT_STARTERS.has(route.handler) ? ['s3:GetObject', 's3:ListBucket', 's3:PutObject'] : [],
       );
       const others = statements.filter((s) => !dynamo.includes(s) && !imports.includes(s));
       const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
@@ -376,6 +389,16 @@ describe('least privilege', () => {
         ...(access === 'none'
           ? []
           : [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: secretId } }]),
+        // A route that starts background work sends to the jobs queue, and only there.
+        ...(route.sendsTasks
+          ? [
+              {
+                Effect: 'Allow',
+                Action: 'sqs:SendMessage',
+                Resource: { 'Fn::GetAtt': [queueId(dev.template, 'SweeperJobsQueue'), 'Arn'] },
+              },
+            ]
+          : []),
       ]);
     },
   );
@@ -414,8 +437,10 @@ describe('least privilege', () => {
       const { template } = stack();
       for (const [, role] of resourcesOf(template, 'AWS::IAM::Role')) {
         expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
+        // Functions' roles, and with the IoT sync the one AWS IoT assumes for JITP templates (inline policy).
+        const service = role.Properties!.Policies ? 'iot.amazonaws.com' : 'lambda.amazonaws.com';
         expect(role.Properties!.AssumeRolePolicyDocument.Statement).toEqual([
-          { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+          { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: service } },
         ]);
       }
       const statements = resourcesOf(template, 'AWS::IAM::Policy').flatMap(
