@@ -2,7 +2,9 @@
  * `npm run bench:import`: the CLI importing a 20,000-row CSV into the local service, against a bare
  * loop of `POST /v2/devices` at the same concurrency, both as separate processes against the same
  * service in one run (bare half, CLI, bare half: both sides see the table grow alike). Target: the
- * CLI's rate ≥ 0.9× the bare loop's (the CLI is never the bottleneck).
+ * CLI's rate ≥ 0.9× the bare loop's (the CLI is never the bottleneck). Then the same number of rows
+ * imported server-side (`import --server-side`: uploaded once, imported by the service's job workers,
+ * JOB_WORKERS of them). Target: ≥ 3× the CLI's rate.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -16,6 +18,7 @@ import { fmt, printTable } from './support';
 
 const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 20000);
 const CONCURRENCY = Number(process.env.BENCH_IMPORT_CONCURRENCY ?? 16);
+const JOB_WORKERS = process.env.BENCH_IMPORT_JOB_WORKERS ?? '4';
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '..');
 
@@ -31,12 +34,23 @@ async function bare(api: string, first: number, count: number): Promise<{ count:
 async function main() {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-import-'));
   const file = path.join(dir, 'fleet.csv');
-  writeFileSync(
-    file,
-    [IMPORT_CSV_HEADER, ...Array.from({ length: ROWS }, (_, n) => importCsvLine('cli', n)), ''].join('\n'),
-  );
+  const serverFile = path.join(dir, 'fleet-server.csv');
+  for (const [name, prefix] of [
+    [file, 'cli'],
+    [serverFile, 'srv'],
+  ] as const)
+    writeFileSync(
+      name,
+      [IMPORT_CSV_HEADER, ...Array.from({ length: ROWS }, (_, n) => importCsvLine(prefix, n)), ''].join('\n'),
+    );
   const service = await startLocalService({
-    env: { IN_MEMORY: 'true', PORT: '0', TABLE_NAME: `bench-${randomUUID()}`, SWEEP_INTERVAL_SECONDS: '0' },
+    env: {
+      IN_MEMORY: 'true',
+      PORT: '0',
+      TABLE_NAME: `bench-${randomUUID()}`,
+      SWEEP_INTERVAL_SECONDS: '0',
+      JOB_WORKERS,
+    },
     quiet: true,
   });
   try {
@@ -62,6 +76,24 @@ async function main() {
       { cwd: root },
     );
     const second = await bare(service.url, ROWS / 2, ROWS / 2);
+    const server = await run(
+      process.execPath,
+      [
+        'cli/device-manager.cjs',
+        'import',
+        serverFile,
+        '--server-side',
+        '--api',
+        service.url,
+        '--progress-interval',
+        '0',
+      ],
+      { cwd: root },
+    );
+    const serverSummary = /(\d+) lines in ([\d.]+)s/.exec(server.stdout);
+    if (!serverSummary || Number(/created\s+(\d+)/.exec(server.stdout)?.[1]) !== ROWS)
+      throw new Error(`unexpected server-side summary:\n${server.stdout}`);
+    const serverRate = ROWS / Number(serverSummary[2]);
     const summary = /(\d+) lines in ([\d.]+)s/.exec(stdout);
     const created = /created\s+(\d+)/.exec(stdout)?.[1];
     if (!summary || Number(created) !== ROWS) throw new Error(`unexpected CLI summary:\n${stdout}`);
@@ -73,9 +105,11 @@ async function main() {
       [
         ['bare POST loop', first.count + second.count, first.seconds + second.seconds, bareRate],
         ['device-manager import (CSV)', ROWS, Number(summary[2]), cliRate],
+        [`import --server-side (${JOB_WORKERS} job workers)`, ROWS, Number(serverSummary[2]), serverRate],
       ],
     );
     console.log(`\nCLI rate / bare loop rate: ${fmt(cliRate / bareRate)}× (target ≥ 0.9×)`);
+    console.log(`server-side rate / CLI rate: ${fmt(serverRate / cliRate)}× (target ≥ 3×)`);
   } finally {
     await service.stop();
     rmSync(dir, { recursive: true, force: true });

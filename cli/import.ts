@@ -16,25 +16,10 @@ import { ApiError, ApiUnreachableError } from './errors';
 import type { ApiClient, ApiReply } from './http-client';
 import type { Progress } from './progress';
 import type { DeviceRow, FieldProblem, SourceItem } from './rows';
+import { GOOD_OUTCOMES, type LineResult, OUTCOMES, type Outcome } from '../functions/domain/import-rows';
 import type { ImportSource } from './sources';
 
-export const OUTCOMES = ['created', 'unchanged', 'updated', 'conflict', 'invalid', 'failed'] as const;
-export type Outcome = (typeof OUTCOMES)[number];
-/** Outcomes that leave the device as its row describes. */
-export const GOOD_OUTCOMES: readonly Outcome[] = ['created', 'unchanged', 'updated'];
-
-export interface LineResult {
-  line: number;
-  id?: string;
-  outcome: Outcome;
-  /** HTTP status of the refusing answer. */
-  status?: number;
-  code?: string;
-  err?: string;
-  details?: FieldProblem[];
-  /** Fields that differ from the existing device (conflict). */
-  differences?: string[];
-}
+export { GOOD_OUTCOMES, type LineResult, OUTCOMES, type Outcome };
 
 export interface ImportSummary {
   counts: Record<Outcome, number>;

@@ -12,6 +12,7 @@ import { startProgress } from './progress';
 import { DEFAULT_RETRY } from './retry';
 import { defaultSigV4Authenticator, type Authenticator } from './sigv4';
 import { formatOf, openSource } from './sources';
+import { runServerImport } from './server-import';
 import { renderForecast, renderStats, type DeviceStats, type ExpirationForecast } from './tables';
 
 export const DEFAULT_API = 'http://127.0.0.1:3000';
@@ -152,6 +153,7 @@ function program(io: CliIo, setExit: (code: number) => void): Command {
     )
     .option('--update', 'patch devices that exist with other content (If-Match) instead of reporting a conflict')
     .option('--report <file>', 'write every line that did not go in, and why, as NDJSON')
+    .option('--server-side', "upload the file and let the service's workers import it (POST /v2/imports)")
     .addOption(progressOption())
     .action(
       async (
@@ -162,28 +164,45 @@ function program(io: CliIo, setExit: (code: number) => void): Command {
           update?: boolean;
           report?: string;
           progressInterval: number;
+          serverSide?: boolean;
         },
       ) => {
         let retries = 0;
-        const source = openSource(file, formatOf(file, options.format));
+        const format = formatOf(file, options.format);
         const client = await connect(options, options.concurrency, io.env, () => retries++);
         const report = options.report ? reportWriter(options.report) : undefined;
         let echoed = 0;
+        const progress = startProgress({
+          label: 'import',
+          stream: io.stderr,
+          intervalSeconds: options.progressInterval,
+        });
+        const onProblem = async (result: LineResult) => {
+          if (echoed++ < ECHOED_PROBLEMS) io.stderr.write(`${describe(result)}\n`);
+          else if (echoed === ECHOED_PROBLEMS + 1 && !report)
+            io.stderr.write('… more problem lines: pass --report <file> to list them all\n');
+          await report?.write(result);
+        };
         try {
-          const summary = await runImport({
-            client,
-            source,
-            concurrency: options.concurrency,
-            update: options.update === true,
-            retries: () => retries,
-            progress: startProgress({ label: 'import', stream: io.stderr, intervalSeconds: options.progressInterval }),
-            onProblem: async (result) => {
-              if (echoed++ < ECHOED_PROBLEMS) io.stderr.write(`${describe(result)}\n`);
-              else if (echoed === ECHOED_PROBLEMS + 1 && !report)
-                io.stderr.write('… more problem lines: pass --report <file> to list them all\n');
-              await report?.write(result);
-            },
-          });
+          const summary = options.serverSide
+            ? await runServerImport({
+                client,
+                file,
+                format,
+                update: options.update === true,
+                progress,
+                onProblem,
+                onStarted: (id) => io.stderr.write(`import ${id} (POST /v2/imports/${id}/start resumes it)\n`),
+              })
+            : await runImport({
+                client,
+                source: openSource(file, format),
+                concurrency: options.concurrency,
+                update: options.update === true,
+                retries: () => retries,
+                progress,
+                onProblem,
+              });
           io.stdout.write(`${formatSummary(file, summary)}\n`);
           if (options.report) io.stdout.write(`report: ${options.report}\n`);
           setExit(allGood(summary) ? 0 : 1);

@@ -16,6 +16,7 @@ import { IotSync } from './constructs/iot-sync';
 import { Monitoring } from './constructs/monitoring';
 import { ServiceFunction } from './constructs/service-function';
 import { Sweeper } from './constructs/sweeper';
+import { ImportFiles } from './constructs/imports';
 
 export interface DeviceManagerStackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -28,6 +29,7 @@ export class DeviceManagerStack extends Stack {
   readonly monitoring: Monitoring;
   readonly events: DeviceEvents;
   readonly counters: CounterApplier;
+  readonly imports: ImportFiles;
   /** Only when iotSync.enabled. */
   readonly iotSync?: IotSync;
   /** Only when caApiUrl is set (with lamassuEvents). */
@@ -57,6 +59,11 @@ export class DeviceManagerStack extends Stack {
       });
     }
     this.events = new DeviceEvents(this, 'Events', { config, table: this.table.table });
+    this.imports = new ImportFiles(this, 'Imports', {
+      config,
+      routes: ['create-import', 'start-import'].map((handler) => this.api.functions.get(handler)!),
+      worker: this.sweeper.worker,
+    });
     this.counters = new CounterApplier(this, 'Counters', { config, table: this.table.table });
     if (config.iotSync.enabled)
       this.iotSync = new IotSync(this, 'IotSync', { config, table: this.table.table, bus: this.events.bus });

@@ -4,6 +4,7 @@
  * Lambda handlers over HTTP on 127.0.0.1:$PORT. DYNAMODB_ENDPOINT points it at an existing DynamoDB.
  */
 import './env-defaults';
+import path from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { sweep, type SweepReport } from '../functions/app/sweep';
@@ -16,6 +17,8 @@ import { localBookmarkSecret } from './bookmark-secret';
 import { ensureTable } from './create-table';
 import { conflictOptionsFrom, startEngine, type Engine } from '@device-manager/local-engine';
 import { type LocalEvents, startLocalEvents } from './events';
+import { setImportFiles } from '../functions/composition/imports';
+import { localImportFiles } from './import-files';
 
 /** Route handlers that answer from the counters (and report `consistent_as_of`). */
 const STATS_HANDLERS: ReadonlySet<string> = new Set([
@@ -186,6 +189,13 @@ export async function startLocalService({
     `events: ${engine ? 'published from the change feed' : 'not published (no embedded engine)'}, ` +
       `${events.file ? `appended to ${events.file}` : 'no events file'}`,
   );
+  const importFiles = localImportFiles({
+    dir:
+      engine && env.IN_MEMORY !== 'true'
+        ? path.join(path.dirname(env.DATA_DIR ?? '.data/dynamodb'), 'imports')
+        : undefined,
+  });
+  setImportFiles(importFiles);
   const auth = authConfigFrom(env);
   // The dashboard signs in at the issuer (OIDC code + PKCE) when AUTH_OIDC_CLIENT_ID names a client,
   // asks for a pasted token when the API only checks JWTs, and does not sign in otherwise.
@@ -197,6 +207,7 @@ export async function startLocalService({
     auth,
     allowedHosts: allowedHostsFrom(env),
     localRoutes: events.routes,
+    rawHandler: importFiles.serveUpload,
     dashboard,
     cors,
     // Statistics are read from counters that follow the change feed: wait for it (at most 5 s).
@@ -207,6 +218,7 @@ export async function startLocalService({
       `${auth ? `JWT auth: issuer ${auth.issuer}` : 'auth off (loopback only)'}`,
   );
   say(`dashboard on ${server.url}/`);
+  importFiles.setBaseUrl(server.url);
   say(heapLine());
   const sweeper = startSweepTimer(
     services,
@@ -238,6 +250,7 @@ export async function startLocalService({
       await sweeper.stop();
       await tasks.stop();
       await server.close();
+      setImportFiles(undefined);
       await events.stop();
       await engine?.stop();
       setServices(undefined);

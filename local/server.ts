@@ -38,6 +38,8 @@ export interface LocalServerOptions {
    * token with their scope when `auth` is on, like the API routes.
    */
   localRoutes?: readonly LocalRoute[];
+  /** Serves a request outside the API (the import upload URL) and says so; checked first. */
+  rawHandler?: (req: IncomingMessage, url: URL, res: ServerResponse) => Promise<boolean>;
   /** The built web dashboard, served at `/` (GET outside /v2): its folder and its runtime settings. */
   dashboard?: { dir: string; config: DashboardRuntimeConfig };
   /** Browser origins allowed to call the API (local/cors.ts); no CORS when absent. */
@@ -107,6 +109,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     if (options.cors && applyCors(options.cors, req, res)) return;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
+    if (await options.rawHandler?.(req, url, res)) return;
     const local = options.localRoutes?.find((r) => r.method === method && r.path === url.pathname);
     if (local) return serveLocalRoute(req, res, local, authorize);
     const candidates = compiled.filter((c) => c.pattern.test(url.pathname));

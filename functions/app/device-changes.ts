@@ -63,16 +63,20 @@ export function deviceChanges({
 
   /** Every stored change goes through here, so every status change is counted once. */
   async function save(change: DeviceChange): Promise<void> {
-    const judged =
+    await store(await judged(change));
+  }
+
+  /** The change with the device's posture findings judged again (or kept), as every stored change has them. */
+  async function judged(change: DeviceChange): Promise<DeviceChange> {
+    const judgement =
       assessment && (await assess(assessment, change.before, change.after, change.versions ?? [], clock.now()));
-    if (judged) {
-      withFindings(change.after, judged.state);
-      change = { ...change, posture: judged.posture, outbox: [...change.outbox, ...judged.outbox] };
-    } else {
-      const kept = change.before && storedFindingsOf(change.before);
-      if (kept) withFindings(change.after, kept);
+    if (judgement) {
+      withFindings(change.after, judgement.state);
+      return { ...change, posture: judgement.posture, outbox: [...change.outbox, ...judgement.outbox] };
     }
-    await store(change);
+    const kept = change.before && storedFindingsOf(change.before);
+    if (kept) withFindings(change.after, kept);
+    return change;
   }
 
   async function store(change: DeviceChange): Promise<void> {
@@ -82,6 +86,15 @@ export function deviceChanges({
     if (!change.before) telemetry.deviceCreated();
     else if (change.before.status !== change.after.status)
       telemetry.statusChanged(change.before.status, change.after.status);
+  }
+
+  /** New devices several to a transaction (a bulk import); see DeviceStore.saveNew. */
+  async function saveNew(given: readonly DeviceChange[]): Promise<{ created: string[]; refused: string[] }> {
+    const changes = await Promise.all(given.map(judged));
+    for (const change of changes) withLifecycle(change.after, appendLifecycle([], change.events));
+    const outcome = await devices.saveNew(deviceSnapshots ? changes.map(withSnapshots) : changes);
+    outcome.created.forEach(() => telemetry.deviceCreated());
+    return outcome;
   }
 
   async function load(id: string): Promise<Device> {
@@ -189,7 +202,7 @@ export function deviceChanges({
     });
   }
 
-  return { save, load, policyOf, withPolicy, mutateOnce, mutate, record, activeVersion, reassess };
+  return { save, saveNew, load, policyOf, withPolicy, mutateOnce, mutate, record, activeVersion, reassess };
 }
 
 /** The events whose Lamassu form carries whole devices their own data lacks. */

@@ -6,7 +6,7 @@ import type { DeviceChanges } from './device-changes';
 import type { Clock, IdGenerator } from './ports';
 
 export function deviceRegistration(changes: DeviceChanges, { clock, newId }: { clock: Clock; newId: IdGenerator }) {
-  const { save, mutate } = changes;
+  const { save, saveNew, mutate } = changes;
   const actions = deviceActions(changes, newId);
   return {
     async register(input: NewDeviceInput): Promise<Device> {
@@ -14,6 +14,22 @@ export function deviceRegistration(changes: DeviceChanges, { clock, newId }: { c
       const { device, event } = newDevice(input, now);
       await save({ after: device, events: [event], outbox: [deviceCreated(newId(), device, event.timestamp)] });
       return device;
+    },
+
+    /**
+     * Registers several devices with few round trips (a server-side import): the devices created, and
+     * the ids refused (not written: an id that exists, or one sharing its transaction), each to be
+     * registered alone to learn its fate.
+     */
+    async registerNew(inputs: readonly NewDeviceInput[]): Promise<{ created: Device[]; refused: string[] }> {
+      const now = clock.now();
+      const changes = inputs.map((input) => {
+        const { device, event } = newDevice(input, now);
+        return { after: device, events: [event], outbox: [deviceCreated(newId(), device, event.timestamp)] };
+      });
+      const { created, refused } = await saveNew(changes);
+      const made = new Set(created);
+      return { created: changes.filter((c) => made.has(c.after.id)).map((c) => c.after), refused };
     },
 
     async patch(id: string, mediaType: string, patch: unknown, ifMatch?: number): Promise<Device> {

@@ -164,6 +164,13 @@ export interface DeviceStore {
    * the device was evaluated since with a newer `policy` of its DMS (the fence on the device item).
    */
   save(change: DeviceChange): Promise<void>;
+  /**
+   * Registers new devices several to a transaction (a bulk import: one round trip for many devices).
+   * Each id ends in exactly one list: `created`, or `refused` when its transaction was cancelled (an
+   * id that exists, or another device of the same transaction that does): a refused device was not
+   * written, and the caller registers it alone to learn why.
+   */
+  saveNew(changes: readonly DeviceChange[]): Promise<{ created: string[]; refused: string[] }>;
 }
 
 /** The stored versions of the devices' slots (a change writes them; these read and amend them). */
@@ -532,6 +539,78 @@ export class CaRequestError extends Error {
     super(message, options);
     this.name = 'CaRequestError';
   }
+}
+
+// Server-side imports (docs/api.md, Server-side import): the uploaded file and the import's own items.
+
+/** Where an import's file is kept: an S3 bucket of the stack as deployed, a folder (or memory) locally. */
+export interface ImportFiles {
+  /** A URL the client PUTs the file to (an S3 presigned URL as deployed), valid `expiresSeconds`. */
+  uploadUrl(key: string, expiresSeconds: number): Promise<string>;
+  put(key: string, body: Uint8Array): Promise<void>;
+  /** The file's bytes from `start` (inclusive) to `end` (exclusive; undefined: the end); undefined when absent. */
+  read(key: string, start?: number, end?: number): Promise<AsyncIterable<Uint8Array> | undefined>;
+}
+
+export type ImportStatus = 'AWAITING_UPLOAD' | 'RUNNING' | 'DONE' | 'FAILED';
+
+/** An import as stored: its settings, where it stands, and the counts of the pieces done so far. */
+export interface ImportRecord {
+  id: string;
+  format: 'csv' | 'ndjson';
+  /** Patch devices that exist with other content (the command line's `--update`). */
+  update: boolean;
+  /** Where the file is (ImportFiles key). */
+  file: string;
+  status: ImportStatus;
+  created_at: string;
+  started_at?: string;
+  finished_at?: string;
+  /** Pieces the plan cut the file into; undefined until the plan is done. */
+  pieces?: number;
+  /** The CSV header (the pieces hold rows only). */
+  header?: string[];
+  pieces_done: number;
+  /** Rows per outcome over the pieces done (created, unchanged, updated, conflict, invalid, failed). */
+  counts: Record<string, number>;
+  /** Why the import failed as a whole (FAILED): the file is missing or its header unusable. */
+  error?: { code: string; err: string };
+}
+
+/** One row that did not go in, as the command line's `--report` writes it. */
+export interface ImportProblem {
+  line: number;
+  id?: string;
+  outcome: string;
+  status?: number;
+  code?: string;
+  err?: string;
+  details?: { field: string; problem: string }[];
+  differences?: string[];
+}
+
+export interface ImportStore {
+  /** Stores a new import (ids are random; a second create of one id is refused by its condition). */
+  create(record: ImportRecord): Promise<void>;
+  get(id: string): Promise<ImportRecord | undefined>;
+  /** AWAITING_UPLOAD → RUNNING at `at`; false when the import was not awaiting its upload. */
+  start(id: string, at: string): Promise<boolean>;
+  /** The plan is done: the piece count and the CSV header. */
+  planned(id: string, pieces: number, header?: string[]): Promise<void>;
+  /** The import failed as a whole (RUNNING → FAILED). */
+  fail(id: string, error: { code: string; err: string }, at: string): Promise<void>;
+  /** Whether piece `piece` is recorded as done (a redelivered piece task then does nothing). */
+  pieceDone(id: string, piece: number): Promise<boolean>;
+  /**
+   * Records piece `piece` done with its counts and problem rows, once: the problems are written first
+   * (keyed by line, so writing them twice is harmless), then the piece's marker and the import's
+   * counts in one transaction conditioned on the marker being absent. False when it was recorded before.
+   */
+  completePiece(id: string, piece: number, counts: Record<string, number>, problems: ImportProblem[]): Promise<boolean>;
+  /** Marks the import DONE at `at` if every planned piece is done and it is not yet finished. */
+  finish(id: string, at: string): Promise<void>;
+  /** Problem rows in line order, a page at a time (`after`: the last line of the previous page). */
+  problems(id: string, limit: number, after?: number): Promise<{ list: ImportProblem[]; last?: number }>;
 }
 
 /** The fleet posture policy as stored; version 0 is the defaults (nothing stored yet). */

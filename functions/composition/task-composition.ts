@@ -10,6 +10,7 @@ import { createSqsClient } from '../adapters/sqs/client';
 import { sqsTaskQueue } from '../adapters/sqs/task-queue';
 import { jobs } from './jobs';
 import { sweepDeps } from './sweep';
+import { importTaskHandlers } from './imports';
 import { loadTaskQueueConfig } from '../runtime/config';
 
 let queues: TaskQueue | undefined;
@@ -32,7 +33,7 @@ let worker: TaskHandler | undefined;
 
 /** Every task kind the worker runs, over the current capabilities. A new kind of job adds its handlers here. */
 export function createJobWorker(): TaskHandler {
-  return taskRunner({ ...sweepHandlers(sweepDeps()), ...jobs().handlers() });
+  return taskRunner({ ...sweepHandlers(sweepDeps()), ...jobs().handlers(), ...importTaskHandlers() });
 }
 
 /** The process-wide worker (built once per cold start). */

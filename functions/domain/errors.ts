@@ -293,3 +293,11 @@ export class JobOutcomeExistsError extends DomainError {
     super(`job ${jobId} already handled device ${deviceId}`, options);
   }
 }
+
+/** No server-side import has this id. */
+export class ImportNotFoundError extends DomainError {
+  readonly code = 'IMPORT_NOT_FOUND';
+  constructor(readonly importId: string) {
+    super(`import ${importId} not found`);
+  }
+}

@@ -22,6 +22,7 @@ import {
   GroupNameTakenError,
   GroupNotFoundError,
   ParentGroupNotFoundError,
+  ImportNotFoundError,
 } from '../domain/errors';
 
 /*
@@ -62,6 +63,7 @@ const ERROR_STATUS: ReadonlyArray<readonly [ErrorClass, number]> = [
   [JobFinishedError, 409],
   [ContentionError, 503],
   [GroupNotFoundError, 404],
+  [ImportNotFoundError, 404],
   [ParentGroupNotFoundError, 404],
   [GroupAlreadyExistsError, 409],
   [GroupNameTakenError, 409],

@@ -43,6 +43,8 @@ export interface HttpResult {
 export interface HttpHandlerOptions {
   /** Media types accepted for the body; a body is then required. */
   accepts?: string[];
+  /** Of those, the media types whose body is handed over as text, not parsed as JSON (an import's CSV). */
+  textTypes?: string[];
   /** Logs unexpected errors; defaults to the structured logger. */
   log?: (message: string, error: unknown) => void;
 }
@@ -63,6 +65,7 @@ export function toRequest(
   event: APIGatewayProxyEventV2,
   accepts: string[] | undefined,
   query = new URLSearchParams(event.rawQueryString ?? ''),
+  textTypes: string[] = [],
 ): HttpRequest {
   const headers = lowerCaseHeaders(event.headers);
   // A text body (API Gateway passes JSON as is) is measured and parsed as the string it is; a
@@ -81,11 +84,13 @@ export function toRequest(
       );
     if (text === undefined || bytes === 0)
       throw new ValidationError('a request body is required', [{ field: '(body)', problem: 'missing' }]);
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new MalformedRequestError('request body is not valid JSON');
-    }
+    if (textTypes.includes(mediaType)) body = text;
+    else
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new MalformedRequestError('request body is not valid JSON');
+      }
   }
   return {
     method: event.requestContext.http.method,
@@ -157,7 +162,9 @@ export function httpHandler(options: HttpHandlerOptions, fn: (request: HttpReque
       const turn = requestStarted(requestWeight({ bodyLength: event.body?.length ?? 0, query }));
       try {
         await turn.admitted();
-        return await turn.run(async () => toResponse(await fn(toRequest(event, options.accepts, query))));
+        return await turn.run(async () =>
+          toResponse(await fn(toRequest(event, options.accepts, query, options.textTypes))),
+        );
       } finally {
         turn.end();
       }

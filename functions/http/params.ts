@@ -1,5 +1,6 @@
 /** Path parameters, validated once (request bodies: body.ts, which brings the schemas). */
 import { DeviceNotFoundError, GroupNotFoundError, ID_PATTERN, JobNotFoundError, ValidationError } from '../domain';
+import { ImportNotFoundError } from '../domain/errors';
 import { IDENTITY_SLOT } from '../domain/slots';
 import type { HttpRequest } from './http';
 
@@ -45,5 +46,12 @@ export function dmsIdOf(request: HttpRequest): string {
 export function jobIdOf(request: HttpRequest): string {
   const id = request.pathParameters.id ?? '';
   if (!ID_PATTERN.test(id)) throw new JobNotFoundError(id);
+  return id;
+}
+
+/** An import id (a UUID the service gave); anything else names no import: 404. */
+export function importIdOf(request: HttpRequest): string {
+  const id = request.pathParameters.id ?? '';
+  if (!/^[0-9a-f-]{36}$/.test(id)) throw new ImportNotFoundError(id);
   return id;
 }

@@ -79,6 +79,15 @@ const POSTURE_PUT: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:PutIt
 const JOB_CREATE: readonly TableAction[] = ['dynamodb:PutItem'];
 /** A cancel: the job read by key, then replaced (version-checked), its unfinished marker deleted, its outbox put. */
 const JOB_CANCEL: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'];
+/** A new import: its record put, and with the file as the body, started (record updated) and viewed (Query). */
+const IMPORT_CREATE: readonly TableAction[] = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+];
+/** An import started or resumed: its record read and updated, then viewed (Query of its report). */
+const IMPORT_START: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
 
 const LAMASSU_HANDLER = 'lamassu/';
 
@@ -310,6 +319,26 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     scope: 'devices:write',
     table: 'write',
     actions: JOB_CANCEL,
+  },
+  // Server-side import (docs/api.md, Server-side import): the file in the stack's bucket, rows on the job worker.
+  {
+    method: 'POST',
+    path: '/v2/imports',
+    handler: 'create-import',
+    scope: 'devices:write',
+    table: 'write',
+    actions: IMPORT_CREATE,
+    sendsTasks: true,
+  },
+  { method: 'GET', path: '/v2/imports/{id}', handler: 'get-import', scope: 'devices:read', table: 'read' },
+  {
+    method: 'POST',
+    path: '/v2/imports/{id}/start',
+    handler: 'start-import',
+    scope: 'devices:write',
+    table: 'write',
+    actions: IMPORT_START,
+    sendsTasks: true,
   },
   // The Lamassu-compatible edge (docs/lamassu-compatibility.md): same use cases, Lamassu's wire format.
   ...LAMASSU_ROUTES,

@@ -25,6 +25,7 @@ import { EVENTS_DOCUMENT } from './openapi-events';
 import { LAMASSU_OPERATIONS, LAMASSU_SCHEMAS } from '../lamassu/openapi';
 import { filterQueryParam } from './openapi-parts';
 import { JOB_OPERATIONS, JOB_SCHEMAS } from './openapi-jobs';
+import { IMPORT_OPERATIONS } from './openapi-imports';
 import { INLINE_SECRET_LIMIT, MAX_EXTRA_SLOTS } from '../domain/slots';
 
 /** Statistics follow the table's stream (docs/adr/0005-counters-from-the-stream.md). */
@@ -722,6 +723,7 @@ const OPERATIONS: Record<string, Operation> = {
   ...SLOT_OPERATIONS,
   ...POSTURE_OPERATIONS,
   ...JOB_OPERATIONS,
+  ...IMPORT_OPERATIONS,
   ...LAMASSU_OPERATIONS,
 };
 

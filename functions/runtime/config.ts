@@ -251,6 +251,11 @@ export function loadTaskQueueConfig(env: Env = process.env): TaskQueueConfig {
   };
 }
 
+/** The server-side import's file bucket (IMPORT_BUCKET: the stack's, set on the import routes and the worker). */
+export function loadImportBucket(env: Env = process.env): { bucket: string; region?: string } {
+  return { bucket: required(env, 'IMPORT_BUCKET'), region: env.AWS_REGION };
+}
+
 /** AWS IoT thing attributes: at most 50 on a thing with a thing type, 3 without one. */
 export const IOT_MAX_ATTRIBUTES_TYPED = 50;
 export const IOT_MAX_ATTRIBUTES_UNTYPED = 3;

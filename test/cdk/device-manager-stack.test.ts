@@ -239,6 +239,7 @@ describe('the functions', () => {
           ...defaultTableEnvironment(tableId),
           BOOKMARK_SECRET_ARN: { Ref: secretId },
           ...(route.sendsTasks ? taskQueueEnvironment(dev.template) : {}),
+          ...importEnvironment(route),
         });
       }
     },
@@ -337,6 +338,16 @@ describe('the functions', () => {
   );
 });
 
+/** The routes that create and start server-side imports (lib/constructs/imports.ts). */
+const IMPORT_STARTERS: ReadonlySet<string> = new Set(['create-import', 'start-import']);
+
+/** The import routes' extra environment: the bucket (the task queues come with `sendsTasks`). */
+function importEnvironment(route: HttpRoute): Record<string, unknown> {
+  if (!IMPORT_STARTERS.has(route.handler)) return {};
+  const bucket = resourcesOf(dev.template, 'AWS::S3::Bucket').find(([id]) => id.startsWith('ImportsFiles'))![0];
+  return { IMPORT_BUCKET: { Ref: bucket } };
+}
+
 describe('least privilege', () => {
   it.each(HTTP_ROUTES.map((r) => [r.handler, r.table, r] as const))(
     '%s (table access %s) has exactly the actions its route entry implies',
@@ -362,8 +373,12 @@ describe('least privilege', () => {
       }
 
       // Logs: only its own log group; the bookmark key: GetSecretValue (all Powertools calls), that secret only;
-      // nothing else.
-      const others = statements.filter((s) => !dynamo.includes(s));
+      // the import routes: their bucket's files (lib/constructs/imports.ts); nothing else.
+      const imports = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith('s3:')));
+      expect(imports.flatMap((s) => asArray(s.Action)).sort()).toEqual(
+        IMPORT_STARTERS.has(route.handler) ? ['s3:GetObject', 's3:ListBucket', 's3:PutObject'] : [],
+      );
+      const others = statements.filter((s) => !dynamo.includes(s) && !imports.includes(s));
       const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
       expect(others).toEqual([
         {

@@ -121,11 +121,17 @@ describe('the sweep dispatcher', () => {
   it('gets the table settings and both queue URLs', () => {
     const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
     const [transitions, jobs] = queueIds(dev);
-    for (const fn of [sweeperOf(dev), workerOf(dev)])
+    const bucket = resourcesOf(dev.template, 'AWS::S3::Bucket').find(([id]) => id.startsWith('ImportsFiles'))![0];
+    for (const [fn, worker] of [
+      [sweeperOf(dev), false],
+      [workerOf(dev), true],
+    ] as const)
       expect(fn.props.Environment.Variables).toEqual({
         ...defaultTableEnvironment(tableId),
         SWEEP_QUEUE_URL: { Ref: transitions },
         JOB_QUEUE_URL: { Ref: jobs },
+        // The worker reads server-side import files (lib/constructs/imports.ts).
+        ...(worker ? { IMPORT_BUCKET: { Ref: bucket } } : {}),
       });
   });
 
@@ -215,6 +221,9 @@ describe('the job worker and its queues', () => {
     expect(sqs.Resource).toEqual(expect.arrayContaining(queueIds(dev).map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }))));
     const actions = new Set(normalised.flatMap((s) => s.Action));
     expect([...actions].filter((a) => !/^(dynamodb|logs):/.test(a)).sort()).toEqual([
+      // Pieces of server-side import files (lib/constructs/imports.ts).
+      's3:GetObject',
+      's3:ListBucket',
       'sqs:ChangeMessageVisibility',
       'sqs:DeleteMessage',
       'sqs:GetQueueAttributes',

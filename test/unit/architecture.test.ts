@@ -34,7 +34,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   runtime: ['domain'],
   http: ['domain', 'runtime'],
   // The publisher's composition root translates outbox records into Lamassu's events (lamassu/events.ts).
-  composition: ['domain', 'app', 'adapters', 'runtime', 'lamassu'],
+  // The import's composition root gives each refused row the API's answer (http/http-errors.ts).
+  composition: ['domain', 'app', 'adapters', 'runtime', 'lamassu', 'http'],
   openapi: ['domain', 'runtime', 'http', 'lamassu'],
   // The Lamassu edge: its handlers are composed like the others; its OpenAPI part reuses openapi/'s pieces.
   lamassu: ['domain', 'app', 'runtime', 'http', 'composition', 'openapi'],

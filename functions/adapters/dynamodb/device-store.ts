@@ -82,8 +82,41 @@ export function deviceStore({ client, TableName, ctx, countRead }: DeviceTable):
         throw error;
       }
     },
+
+    async saveNew(changes) {
+      // Devices go together while their items fit one transaction (DynamoDB: at most 100 items).
+      const groups: { ids: string[]; items: TransactItem[] }[] = [];
+      for (const change of changes) {
+        const items = deviceTransaction(ctx, change).TransactItems;
+        const last = groups.at(-1);
+        if (last && last.items.length + items.length <= MAX_TRANSACTION_ITEMS) {
+          last.ids.push(change.after.id);
+          last.items.push(...items);
+        } else groups.push({ ids: [change.after.id], items: [...items] });
+      }
+      const created: string[] = [];
+      const refused: string[] = [];
+      await Promise.all(
+        groups.map(async ({ ids, items }) => {
+          try {
+            await transactWrite(client, { TransactItems: items });
+            created.push(...ids);
+          } catch (error) {
+            // A device that exists cancels its whole transaction: none of its devices was written.
+            if (!cancellationCodes(error)?.includes('ConditionalCheckFailed')) throw error;
+            refused.push(...ids);
+          }
+        }),
+      );
+      return { created, refused };
+    },
   };
 }
+
+type TransactItem = ReturnType<typeof deviceTransaction>['TransactItems'][number];
+
+/** DynamoDB's limit of actions in one TransactWriteItems. */
+const MAX_TRANSACTION_ITEMS = 100;
 
 export function slotVersionStore({ client, TableName, reader, countRead }: DeviceTable): SlotVersionStore {
   return {

@@ -282,3 +282,16 @@ export const groupNameReservationKey = (nameKey: string): TableKey => ({
   pk: `GROUPNAME#${createHash('sha256').update(nameKey).digest('hex')}`,
   sk: 'GROUPNAME',
 });
+
+/** A server-side import: its record, one marker per piece done, one item per problem row, all in its partition. */
+export const importKey = (id: string): TableKey => ({ pk: `IMPORT#${id}`, sk: 'IMPORT' });
+export const importPieceKey = (id: string, piece: number): TableKey => ({
+  pk: `IMPORT#${id}`,
+  sk: `PIECE#${String(piece).padStart(9, '0')}`,
+});
+export const IMPORT_ROW_PREFIX = 'ROW#';
+/** Problem rows sort by line (zero-padded). */
+export const importRowKey = (id: string, line: number): TableKey => ({
+  pk: `IMPORT#${id}`,
+  sk: `${IMPORT_ROW_PREFIX}${String(line).padStart(12, '0')}`,
+});

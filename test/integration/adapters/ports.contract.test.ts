@@ -153,6 +153,20 @@ describe.each(IMPLEMENTATIONS)('storage ports: %s', (_name, make) => {
     expect(await ports.devices.get('d1')).toEqual(first);
   });
 
+  test('new devices saved several at once: each created or refused, a refused one not written', async () => {
+    const existing = await register('n-1', 'dms-old');
+    const changes = ['n-0', 'n-1', 'n-2'].map((id) => {
+      const { device, event } = newDevice({ id, dms_id: 'dms-new' }, clock.now());
+      return { after: device, events: [event], outbox: [deviceCreated(randomUUID(), device, event.timestamp)] };
+    });
+    const { created, refused } = await ports.devices.saveNew(changes);
+    expect([...created, ...refused].sort()).toEqual(['n-0', 'n-1', 'n-2']);
+    expect(refused).toContain('n-1');
+    expect(await ports.devices.get('n-1')).toEqual(existing);
+    for (const id of created) expect(await ports.devices.get(id)).toMatchObject({ id, dms_owner: 'dms-new' });
+    for (const id of refused.filter((r) => r !== 'n-1')) expect(await ports.devices.get(id)).toBeUndefined();
+  });
+
   test(
     'a change commits only on the version it was ' +
       'computed from, and never with a policy older ' +

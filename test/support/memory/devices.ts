@@ -93,7 +93,7 @@ export function memoryDeviceRepository(
     return stored;
   }
 
-  return {
+  const repository: DeviceRepository = {
     indexedMetadataKeys,
     dueShards: 1,
     listShards: 1,
@@ -127,6 +127,20 @@ export function memoryDeviceRepository(
       if (!events) state.events.set(after.id, (events = new Map()));
       for (const event of change.events) events.set(event.timestamp, structuredClone(event));
       appendOutbox(state, change.outbox);
+    },
+
+    // Each device is its own transaction here: only an id that exists is refused.
+    async saveNew(changes) {
+      const created: string[] = [];
+      const refused: string[] = [];
+      for (const change of changes) {
+        if (state.devices.has(change.after.id)) refused.push(change.after.id);
+        else {
+          await repository.save(change);
+          created.push(change.after.id);
+        }
+      }
+      return { created, refused };
     },
 
     async list(q) {
@@ -274,6 +288,7 @@ export function memoryDeviceRepository(
       return { indexed: 0, complete: true };
     },
   };
+  return repository;
 }
 
 /** The hard delete in memory: the device goes, its history (events, slot versions) stays. */
