@@ -10,7 +10,16 @@ import type { GroupService } from '../app/groups';
 import type { InsightsService } from '../app/insights';
 import type { JobService } from '../app/jobs';
 import type { PolicyService } from '../app/policies';
-import type { Clock, DeviceRepository, IotSyncStateStore, PolicyRepository, SweepIndex, Telemetry } from '../app/ports';
+import type { PostureService } from '../app/posture';
+import type {
+  Clock,
+  DeviceRepository,
+  IotSyncStateStore,
+  PolicyRepository,
+  PostureRepository,
+  SweepIndex,
+  Telemetry,
+} from '../app/ports';
 import { bookmarkCodec, type BookmarkCodec } from '../adapters/dynamodb/bookmark';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DEFAULT_BACKOFF } from '../domain/backoff';
@@ -38,6 +47,9 @@ export interface Services {
   iotStates: IotSyncStateStore;
   /** What the sweeper reads and records (app/sweep.ts). */
   sweepIndex: SweepIndex;
+  /** The posture policy, its re-evaluation job and the findings (app/posture.ts). */
+  postureRepository: PostureRepository;
+  posture: PostureService;
   /** Remediation jobs (app/jobs.ts). */
   jobs: JobService;
 }

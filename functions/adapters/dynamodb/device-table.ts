@@ -52,6 +52,8 @@ export interface DeviceRepositoryOptions {
   crowded?: () => boolean;
   /** Days a device event item is kept before TTL deletes it (EVENT_RETENTION_DAYS, default 400). */
   eventRetentionDays?: number;
+  /** Keep the certificate inventory (default): off only to measure what it adds (bench:posture). */
+  inventory?: boolean;
 }
 
 export interface DeviceTable {
@@ -107,6 +109,7 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
     turns,
     crowded,
     eventRetentionDays = DEFAULT_EVENT_RETENTION_DAYS,
+    inventory = true,
   } = options;
   const ctx: WriteContext = {
     TableName,
@@ -115,7 +118,7 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
     dueShards,
     outboxTtlSeconds,
     eventTtlSeconds: eventRetentionDays * 86_400,
-    indexedKeys: new Set([...indexedMetadataKeys, FORECAST_KEY, INVENTORY_KEY]),
+    indexedKeys: new Set([...indexedMetadataKeys, FORECAST_KEY, ...(inventory ? [INVENTORY_KEY] : [])]),
   };
   const reader = tableReader(client, TableName);
   let counterItems = 0;

@@ -44,7 +44,8 @@ export function deviceWorkOf(body: string): { deviceId: string; supersededIdenti
     };
   };
   const match = /^device\/(.+)$/.exec(event.detail?.subject ?? '');
-  if (!match) return undefined;
+  // Posture findings change nothing AWS IoT holds (the rule takes every `device.*` type).
+  if (!match || event.detail?.type?.startsWith('device.finding.')) return undefined;
   const { type, data } = event.detail ?? {};
   const before = data?.previous?.active_version;
   const after = data?.updated?.active_version;

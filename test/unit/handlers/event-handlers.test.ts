@@ -159,6 +159,9 @@ describe('iot-sync handler', () => {
       supersededIdentityVersion: 0,
     });
     expect(deviceWorkOf(JSON.stringify({ detail: { subject: 'device-group/g' } }))).toBeUndefined();
+    // A posture finding changes nothing AWS IoT holds: no sync.
+    const finding = { detail: { subject: 'device/a', type: 'device.finding.open', data: { check: 'weak-key' } } };
+    expect(deviceWorkOf(JSON.stringify(finding))).toBeUndefined();
   });
 
   it('syncs each device of a batch once and reports every message of a device that failed', async () => {
