@@ -583,8 +583,10 @@ const OPERATIONS: Record<string, Operation> = {
   'GET /v2/stats/metadata/{key}': {
     summary: 'Value distribution of an indexed metadata key',
     description:
-      'From counters kept by every write (its cost grows with the ' +
-      'number of distinct values, not the fleet). Values are JSON ' +
+      'From counters that follow every write; it reads about 2 × ' +
+      '`limit` items, whatever the number of values or devices ' +
+      '(a key indexed before ranked values existed reads every value ' +
+      'until its back-fill is done). Values are JSON ' +
       'texts (`"1.4.2"`, `3`, `true`; objects with sorted keys), ' +
       'most common first (ties by text); `other` counts the devices ' +
       'holding any value beyond `limit`. Devices without the key ' +
