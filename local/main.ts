@@ -26,6 +26,7 @@ const STATS_HANDLERS: ReadonlySet<string> = new Set([
   'certificate-stats',
   'lamassu/get-stats',
   'lamassu/group-stats',
+  'finding-counts',
 ]);
 import { LOCAL_NODE_FLAGS } from './node-flags';
 import { allowedHostsFrom } from './guards';
@@ -66,7 +67,13 @@ function startSweepTimer(
   const runNow = async (): Promise<SweepReport> => {
     while (running) await running.catch(() => undefined);
     running = sweep(
-      { index: services.sweepIndex, policies: services.policies, service: services.devices, clock: systemClock },
+      {
+        index: services.sweepIndex,
+        policies: services.policies,
+        service: services.devices,
+        clock: systemClock,
+        posture: services.postureRepository,
+      },
       {
         deadline: Date.now() + Math.max(5, intervalSeconds) * 800,
         workers,

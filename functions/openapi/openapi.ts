@@ -372,6 +372,126 @@ const SLOT_OPERATIONS: Record<string, Operation> = {
   },
 };
 
+/** Fleet posture (docs/api.md, Fleet posture): the policy and the findings. */
+const POSTURE_CHECK_NAMES = [
+  'weak-key',
+  'weak-signature',
+  'issuer-not-allowed',
+  'validity-too-long',
+  'expires-after-issuer',
+];
+const posturePolicyBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    min_rsa_bits: { type: 'integer', minimum: 512, maximum: 16384, default: 2048 },
+    min_ec_curve: { enum: ['P-256', 'P-384', 'P-521'], default: 'P-256' },
+    weak_signature_hashes: {
+      type: 'array',
+      maxItems: 16,
+      items: { type: 'string', pattern: '^[A-Z0-9]{2,16}$' },
+      default: ['SHA1', 'MD5'],
+    },
+    max_validity_days: { type: 'integer', minimum: 1, maximum: 36525, description: 'No limit when absent.' },
+    max_certificate_age_days: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 36525,
+      description: 'Stored; not judged yet (it needs a clock, not a change).',
+    },
+    allowed_issuers: {
+      type: 'array',
+      maxItems: 100,
+      items: { type: 'string', minLength: 1, maxLength: 2048 },
+      description: 'Issuer DN, then ` keyid:<hex>` when the certificate names its CA key; empty: any issuer.',
+    },
+  },
+};
+const posturePolicyResponse = (description: string) => ({
+  description,
+  headers: { ETag: { schema: { type: 'string' } } },
+  ...json({ ...posturePolicyBody, properties: { ...posturePolicyBody.properties, version: { type: 'integer' } } }),
+});
+const NOT_READY = 'INDEX_NOT_READY: devices bound before posture existed are still being assessed (the sweeper)';
+
+const POSTURE_OPERATIONS: Record<string, Operation> = {
+  'GET /v2/posture/policy': {
+    summary: 'The fleet posture policy (version 0: the defaults)',
+    responses: { '200': posturePolicyResponse('The policy') },
+  },
+  'PUT /v2/posture/policy': {
+    summary: 'Replace the fleet posture policy (scope dms:write)',
+    description:
+      'Omitted fields take their defaults. Every device is judged again ' +
+      'by the sweeper in the background, not inside the request; ' +
+      'findings change with their events as it passes each device.',
+    parameters: [ifMatch],
+    requestBody: { required: true, ...json(posturePolicyBody) },
+    responses: {
+      '200': posturePolicyResponse('The stored policy'),
+      '412': error('If-Match does not match'),
+      '415': error('Not application/json'),
+    },
+  },
+  'GET /v2/findings': {
+    summary: 'Open findings per check, from the counters',
+    description:
+      'One entry per check; `open` counts findings (a device ' +
+      'with the check on two slots counts twice). `consistent_as_of` ' +
+      'as for the statistics.',
+    responses: {
+      '200': {
+        description: 'The counts',
+        ...json({
+          type: 'object',
+          properties: {
+            checks: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: { check: { enum: POSTURE_CHECK_NAMES }, open: { type: 'integer' } },
+              },
+            },
+            consistent_as_of: { type: 'string', format: 'date-time' },
+          },
+        }),
+      },
+      '409': error(NOT_READY),
+    },
+  },
+  'GET /v2/findings/{check}': {
+    summary: 'The devices with an open finding of one check, by device id',
+    description:
+      "Read from the check's sharded sparse index, never a scan. One " +
+      'row per device slot; a page holds up to page_size devices.',
+    parameters: [{ name: 'check', in: 'path', required: true, schema: { enum: POSTURE_CHECK_NAMES } }, ...paging],
+    responses: {
+      '200': {
+        description: 'A page of findings',
+        ...json({
+          type: 'object',
+          properties: {
+            next: { type: 'string' },
+            list: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  device_id: { type: 'string' },
+                  slot: { type: 'string' },
+                  since: { type: 'string', format: 'date-time' },
+                  detail: { type: 'string' },
+                },
+              },
+            },
+          },
+        }),
+      },
+      '409': error(NOT_READY),
+    },
+  },
+};
+
 const OPERATIONS: Record<string, Operation> = {
   'POST /v2/devices': {
     summary: 'Register a device (event CREATED, status NO_IDENTITY)',
@@ -390,6 +510,9 @@ const OPERATIONS: Record<string, Operation> = {
   },
   'GET /v2/devices/{id}': {
     summary: 'Read a device',
+    description:
+      'Also `findings`: the open posture findings ' +
+      '[{check, slot, since, detail}] (empty when none), served by this read only.',
     parameters: [idParam],
     responses: { '200': deviceResponse('The device'), '404': error('Unknown device') },
   },
@@ -597,6 +720,7 @@ const OPERATIONS: Record<string, Operation> = {
   },
   ...GROUP_OPERATIONS,
   ...SLOT_OPERATIONS,
+  ...POSTURE_OPERATIONS,
   ...JOB_OPERATIONS,
   ...LAMASSU_OPERATIONS,
 };

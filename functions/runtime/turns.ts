@@ -7,8 +7,8 @@
  * Long reads slice finer while other requests are in flight (`requestsInFlight`).
  *
  * Priorities (the local service turns them on, `prioritizeLightRequests`): a request is light or
- * heavy by its shape (functions/http/request-weight.ts). A heavy request starts, and goes on after
- * each pause, only once no light request is in flight, waiting at most {@link MAX_DEFER_MS} in all:
+ * heavy by its shape (functions/http/request-weight.ts). A heavy request starts, goes on after each
+ * pause and makes each call to the table only once no light request is in flight, waiting at most {@link MAX_DEFER_MS} in all:
  * a stream of heavy requests then holds the loop only between light ones, and a stream of light ones
  * cannot starve a heavy one. In Lambda a heavy request is the only one in flight: it never waits.
  */
@@ -33,6 +33,8 @@ export interface RequestTurn {
   /** Ends the request (once; later calls do nothing). */
   end(): void;
 }
+
+const yieldTurn = () => new Promise<void>((done) => setImmediate(done));
 
 let inFlight = 0;
 let lights = 0;
@@ -71,7 +73,8 @@ export function requestStarted(weight: RequestWeight = 'light'): RequestTurn {
   let ended = false;
   return {
     weight,
-    admitted: () => lightsEnded(state),
+    // A heavy request first lets the requests already received be counted, then waits for the light ones.
+    admitted: () => (current && state.heavy ? yieldTurn().then(() => lightsEnded(state)) : Promise.resolve()),
     run: (work) => (current ? current.run(state, work) : work()),
     end() {
       if (ended) return;
@@ -86,6 +89,16 @@ export function requestStarted(weight: RequestWeight = 'light'): RequestTurn {
   };
 }
 
+/**
+ * A turn before a heavy request's next call to the table (priorities on): the light requests in
+ * flight go first, so a heavy request that started before them does not go on reading beside them.
+ * At once elsewhere.
+ */
+export function heavyTurn(): Promise<void> {
+  const state = current?.getStore();
+  return state ? lightsEnded(state) : Promise.resolve();
+}
+
 /** Requests of this process in flight now. */
 export const requestsInFlight = () => inFlight;
 
@@ -93,10 +106,9 @@ export const requestsInFlight = () => inFlight;
  * A pause function for one caller: each call yields the event loop once (setImmediate), then, in a
  * heavy request with priorities on, waits for the light requests in flight.
  */
-export function turnPauser(yieldOnce: () => Promise<void> = () => new Promise((done) => setImmediate(done))) {
+export function turnPauser(yieldOnce: () => Promise<void> = yieldTurn) {
   return async (): Promise<void> => {
     await yieldOnce();
-    const state = current?.getStore();
-    if (state) await lightsEnded(state);
+    await heavyTurn();
   };
 }

@@ -11,6 +11,8 @@ import { DEVICE_STATUSES, type Device } from '../../domain/device';
 import { forecastEntries, metadataText } from '../../domain/insights';
 import { inventoryValues } from '../../domain/inventory';
 import {
+  findingStatsAttribute,
+  findingStatsKey,
   forecastAttribute,
   forecastKey,
   forecastPartition,
@@ -79,6 +81,10 @@ export function deviceCells(device: Device, keys: ReadonlySet<string>, statsShar
   }
   return cells;
 }
+
+/** The cells of a device's open findings: one per finding (device slot) under its check's attribute. */
+export const findingCells = (id: string, findings: readonly { check: string }[], statsShards: number): Cell[] =>
+  findings.map((f) => ({ key: findingStatsKey(shardOf(id, statsShards)), attr: findingStatsAttribute(f.check) }));
 
 /** Net additions per counter item: attribute → amount, plus attributes the item carries (the value text). */
 export type CounterDeltas = Map<string, { key: TableKey; adds: Map<string, number>; set?: Item }>;

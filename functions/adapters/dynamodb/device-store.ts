@@ -68,7 +68,13 @@ export function deviceStore({ client, TableName, ctx, countRead }: DeviceTable):
         const codes = cancellationCodes(error);
         if (codes?.[0] === 'ConditionalCheckFailed') {
           if (!change.before) throw new DeviceAlreadyExistsError(change.after.id, { cause: error });
-          throw await lostRace({ client, TableName }, change.after.id, change.before.version, change.policy, error);
+          throw await lostRace(
+            { client, TableName },
+            change.after.id,
+            change.before.version,
+            change.policy ?? change.posture,
+            error,
+          );
         }
         // A job's outcome is second (device-writes.ts): the job handled this device already.
         if (change.jobOutcome && codes?.[1] === 'ConditionalCheckFailed')

@@ -13,6 +13,7 @@
 import { normaliseSerial } from '../../domain/certificate';
 import type { DeviceChange } from '../../app/ports';
 import type { Device } from '../../domain/device';
+import { type DeviceFinding, openChecks, storedFindingsOf, withFindings } from '../../domain/findings';
 import type { JobDeviceOutcome } from '../../domain/jobs';
 import { type LifecycleEvent, storedLifecycleOf, withLifecycle } from '../../domain/lifecycle';
 import { withJsonText } from '../../domain/json-text';
@@ -21,6 +22,7 @@ import { FORECAST_KEY, INVENTORY_KEY } from './counters';
 import {
   companionEntries,
   deviceEventKey,
+  findingEntries,
   deviceKey,
   dueAttributes,
   entryPartition,
@@ -55,7 +57,36 @@ export function parseDeviceItem(item: Item): Device {
   // An item written before the lifecycle list has none: lifecycleOf then reads the inline events.
   if (typeof item[LIFECYCLE_ATTRIBUTE] === 'string')
     withLifecycle(device, JSON.parse(item[LIFECYCLE_ATTRIBUTE]) as LifecycleEvent[]);
+  // A device never assessed has neither: its first assessment (a change, or the walk) writes both.
+  if (typeof item[FINDINGS_ATTRIBUTE] === 'string')
+    withFindings(device, {
+      policy_version: typeof item[POSTURE_VERSION_ATTRIBUTE] === 'number' ? item[POSTURE_VERSION_ATTRIBUTE] : -1,
+      findings: JSON.parse(item[FINDINGS_ATTRIBUTE]) as DeviceFinding[],
+    });
   return device;
+}
+
+/**
+ * Attributes of the device item holding its open findings (JSON, domain/findings.ts) and the posture
+ * policy version they were judged with, which is also the posture fence (like the policy fence below).
+ */
+export const FINDINGS_ATTRIBUTE = 'fd';
+export const POSTURE_VERSION_ATTRIBUTE = 'ppv';
+
+/** The findings attribute to write: the state the change attached, if any. */
+const findingsAttribute = (device: Device): Item => {
+  const state = storedFindingsOf(device);
+  return state ? { [FINDINGS_ATTRIBUTE]: JSON.stringify(state.findings) } : {};
+};
+
+/** The posture fence's condition, for a change that judged findings with posture policy `version`. */
+export function postureFence(version: number) {
+  return {
+    condition: '(attribute_not_exists(#ppv) OR #ppv <= :ppv)',
+    set: '#ppv = :ppv',
+    names: { '#ppv': POSTURE_VERSION_ATTRIBUTE },
+    values: { ':ppv': version },
+  };
 }
 
 /** Attribute of the device item holding its lifecycle list (domain/lifecycle.ts) as JSON. */
@@ -93,8 +124,12 @@ const metadataKeysOf = (keys: ReadonlySet<string>) =>
 function entryItems(ctx: WriteContext, device: Device, keys: ReadonlySet<string>): Map<string, Item> {
   const shard = shardOf(device.id, ctx.listShards);
   const sorts = sortAttributes(device);
+  const checks = openChecks(storedFindingsOf(device)?.findings ?? []);
   return new Map(
-    companionEntries(device, metadataKeysOf(keys), keys.has(INVENTORY_KEY)).map((e) => [
+    [
+      ...companionEntries(device, metadataKeysOf(keys), keys.has(INVENTORY_KEY)),
+      ...findingEntries(device.id, checks),
+    ].map((e) => [
       e.key.sk,
       { ...e.key, kind: 'entry', epk: entryPartition(e.prefix, shard), ...sorts, [STATUS_ATTRIBUTE]: device.status },
     ]),
@@ -168,6 +203,7 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
     [MARKER_ATTRIBUTE]: markerText(ctx.indexedKeys),
   };
   const fence = policy ? policyFence(policy) : undefined;
+  const posture = change.posture ? postureFence(change.posture.version) : undefined;
   if (!before) {
     const dueAttrs = typeof due === 'number' ? dueAttributes(after.id, due, dueShards) : {};
     return {
@@ -179,9 +215,11 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
           ...index,
           ...dueAttrs,
           ...(policy ? { [POLICY_VERSION_ATTRIBUTE]: policy.version, [POLICY_DMS_ATTRIBUTE]: policy.dms } : {}),
+          ...(change.posture ? { [POSTURE_VERSION_ATTRIBUTE]: change.posture.version } : {}),
           version: after.version,
           doc,
           ...lifecycleAttribute(after),
+          ...findingsAttribute(after),
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
@@ -193,6 +231,11 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
   if (lifecycle !== undefined) {
     values[':lc'] = lifecycle;
     sets.push(`${LIFECYCLE_ATTRIBUTE} = :lc`);
+  }
+  const findings = findingsAttribute(after)[FINDINGS_ATTRIBUTE];
+  if (findings !== undefined) {
+    values[':fd'] = findings;
+    sets.push(`${FINDINGS_ATTRIBUTE} = :fd`);
   }
   for (const [name, value] of Object.entries(index)) {
     const placeholder = name === MARKER_ATTRIBUTE ? ':mkAfter' : `:${name}`;
@@ -206,14 +249,16 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
     values[':ds'] = attrs.due_sk;
     sets.push('due_pk = :dp', 'due_sk = :ds');
   } else if (due === null) remove = ' REMOVE due_pk, due_sk';
-  if (fence) {
-    sets.push(fence.set);
-    Object.assign(values, fence.values);
+  for (const f of [fence, posture]) {
+    if (!f) continue;
+    sets.push(f.set);
+    Object.assign(values, f.values);
   }
   // A device not read from the table is taken as reflecting the current keys (no marker check).
   const condition =
     (beforeMarker === undefined ? '' : ` AND ${markerCondition(beforeMarker, values)}`) +
-    (fence ? ` AND ${fence.condition}` : '');
+    (fence ? ` AND ${fence.condition}` : '') +
+    (posture ? ` AND ${posture.condition}` : '');
   return {
     Update: {
       TableName,
@@ -225,6 +270,7 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
         '#version': 'version',
         '#mk': MARKER_ATTRIBUTE,
         ...fence?.names,
+        ...posture?.names,
       },
       ExpressionAttributeValues: values,
     },

@@ -113,6 +113,23 @@ export function companionEntries(
   return entries;
 }
 
+/**
+ * Finding entries: one per open check of a device (`ENTRY#FINDING#<check>`), in the sharded sparse
+ * partitions `FINDING#<check>#<shard>`, so the devices of a check are read without a scan.
+ */
+export const findingPrefix = (check: string) => `FINDING#${check}`;
+export const findingEntries = (id: string, checks: readonly string[]): DeviceEntry[] =>
+  checks.map((check) => ({ key: { pk: `DEVICE#${id}`, sk: `ENTRY#FINDING#${check}` }, prefix: findingPrefix(check) }));
+/** Open findings per check: one item per stats shard, one attribute `f_<check>` per check. */
+export const findingStatsKey = (shard: number): TableKey => ({ pk: `FINDINGS#${shard}`, sk: 'FINDINGS' });
+export const findingStatsAttribute = (check: string) => `f_${check}`;
+
+/** The posture policy, its re-evaluation job and whether the first assessment of the fleet is done. */
+export const POSTURE_PK = 'POSTURE';
+export const posturePolicyKey = (): TableKey => ({ pk: POSTURE_PK, sk: 'POLICY' });
+export const postureJobKey = (): TableKey => ({ pk: POSTURE_PK, sk: 'JOB' });
+export const postureStateKey = (): TableKey => ({ pk: POSTURE_PK, sk: 'STATE' });
+
 /** Counters of one indexed metadata key: one partition per shard, one item per value (its key form). */
 export const metadataStatsPartition = (key: string, shard: number) => `MSTATS#${key}#${shard}`;
 export const metadataStatsKey = (key: string, shard: number, text: string): TableKey => ({

@@ -118,6 +118,11 @@ async function routeSteps(indexed: boolean): Promise<Step[]> {
       path: '/v2/dms/dms-sim',
       body: { name: 'Simulated', settings: { preventive_delta: '60d', critical_delta: '14d' } },
     },
+    // Fleet posture: findings answer 409 INDEX_NOT_READY until the sweeper's first posture walk is done.
+    { method: 'GET', path: '/v2/posture/policy' },
+    { method: 'PUT', path: '/v2/posture/policy', body: { max_validity_days: 3650 } },
+    { method: 'GET', path: '/v2/findings', status: '200|409' },
+    { method: 'GET', path: '/v2/findings/weak-key', status: '200|409' },
     {
       method: 'POST',
       path: '/v2/device-groups',

@@ -1,5 +1,6 @@
 /** Cooperative turns: a pause yields the event loop, requests in flight are counted, heavy ones wait for light ones. */
 import {
+  heavyTurn,
   MAX_DEFER_MS,
   prioritizeLightRequests,
   requestStarted,
@@ -81,6 +82,28 @@ it("with priorities on, a heavy request's pauses wait for light requests; a ligh
   light.end();
   await heavyWork;
   expect(order).toEqual(['light slice', 'heavy slice']);
+  heavy.end();
+});
+
+it("a heavy request's turn before a table call waits for light requests; outside a request it does not", async () => {
+  prioritizeLightRequests();
+  const order: string[] = [];
+  const light = requestStarted('light');
+  await heavyTurn();
+  const heavy = requestStarted('heavy');
+  const call = heavy.run(async () => {
+    await heavyTurn();
+    order.push('heavy call');
+  });
+  await light.run(async () => {
+    await heavyTurn();
+    order.push('light call');
+  });
+  await drain();
+  expect(order).toEqual(['light call']);
+  light.end();
+  await call;
+  expect(order).toEqual(['light call', 'heavy call']);
   heavy.end();
 });
 
