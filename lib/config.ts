@@ -23,6 +23,8 @@ import {
   EVENT_SOURCE_PATTERN,
   INT_SETTINGS,
   IOT_ATTRIBUTE_NAME,
+  IOT_DATA_ENDPOINT,
+  IOT_SHADOW_NAME,
   isCaApiUrl,
   SECRET_ARN,
 } from '../functions/runtime/config';
@@ -145,6 +147,15 @@ export interface DeploymentConfig {
      * default: multi-account / SNI mode), with its CA registered in AWS IoT (`with-ca`), or not (`none`).
      */
     readonly certificateRegistration?: 'without-ca' | 'with-ca' | 'none';
+    /**
+     * The device shadow's `desired.identity_actions` (UPDATE_CERTIFICATE while the identity is
+     * RENEWAL_PENDING or EXPIRING_SOON, cleared when a renewal lands); default true.
+     */
+    readonly identityActions?: boolean;
+    /** The named shadow that carries the identity actions; absent: the classic (unnamed) shadow. */
+    readonly shadowName?: string;
+    /** The account's AWS IoT data endpoint (`<prefix>-ats.iot.<region>.amazonaws.com`); absent: DescribeEndpoint. */
+    readonly dataEndpoint?: string;
   };
   readonly auth: AuthConfig;
   /** Default route throttling of the API stage (docs/configuration.md, API throttling). */
@@ -448,6 +459,12 @@ const SETTINGS_SCHEMA = settingsObject({
       (v) => v === 'without-ca' || v === 'with-ca' || v === 'none',
       "'without-ca', 'with-ca' or 'none'",
     ).optional(),
+    identityActions: bool.optional(),
+    shadowName: matching(IOT_SHADOW_NAME, `an AWS IoT shadow name (${IOT_SHADOW_NAME})`).optional(),
+    dataEndpoint: matching(
+      IOT_DATA_ENDPOINT,
+      "a host name such as 'abc123-ats.iot.eu-west-1.amazonaws.com'",
+    ).optional(),
   }),
   auth: authSchema,
   // The API Gateway account-level quotas (per region) are 10,000 requests/s and a burst of 5,000.
@@ -647,6 +664,9 @@ export function parseConfig(raw: unknown): DeploymentConfig {
           ...(input.iotSync.certificateRegistration === undefined
             ? {}
             : { certificateRegistration: input.iotSync.certificateRegistration }),
+          ...(input.iotSync.identityActions === undefined ? {} : { identityActions: input.iotSync.identityActions }),
+          ...(input.iotSync.shadowName === undefined ? {} : { shadowName: input.iotSync.shadowName }),
+          ...(input.iotSync.dataEndpoint === undefined ? {} : { dataEndpoint: input.iotSync.dataEndpoint }),
         }
       : d.iotSync,
     auth,

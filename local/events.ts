@@ -37,7 +37,7 @@ import {
   type PutEntry,
   startLocalEventSink,
 } from './event-sink';
-import { dryRunIotRegistry } from './iot-dry-run';
+import { dryRunIotRegistry, dryRunIotShadows } from './iot-dry-run';
 import { createDocumentClient } from '../functions/adapters/dynamodb/client';
 import { iotSyncStateStore } from '../functions/adapters/dynamodb/iot-sync-state';
 import type { LocalRoute } from './server';
@@ -167,6 +167,11 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
           tableName,
         }),
         iotConfig.iotEndpoint ? undefined : dryRunIotRegistry(say),
+        {
+          policies: services.policies,
+          renewalDefaults: services.config.renewalDefaults,
+          ...(iotConfig.iotEndpoint ? {} : { shadows: dryRunIotShadows(say) }),
+        },
       ),
     });
     targets.push({

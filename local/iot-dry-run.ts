@@ -5,7 +5,7 @@
  * IOT_ENDPOINT to call a real endpoint instead.
  */
 import { X509Certificate } from 'node:crypto';
-import type { IotCertificateStatus, IotRegistry, IotThing } from '../functions/app/ports';
+import type { IotCertificateStatus, IotRegistry, IotShadows, IotThing } from '../functions/app/ports';
 
 export function dryRunIotRegistry(say: (line: string) => void): IotRegistry & { things: Map<string, IotThing> } {
   const things = new Map<string, IotThing>();
@@ -61,6 +61,16 @@ export function dryRunIotRegistry(say: (line: string) => void): IotRegistry & { 
     },
     async detachPrincipal(thingName, principal) {
       log('DetachThingPrincipal', { thingName, principal });
+    },
+  };
+}
+
+/** A dry-run device shadow writer: each UpdateThingShadow the sync would make is logged. */
+export function dryRunIotShadows(say: (line: string) => void): IotShadows {
+  return {
+    async updateDesired(thingName, shadowName, desired) {
+      const detail = { thingName, ...(shadowName ? { shadowName } : {}), payload: { state: { desired } } };
+      say(`[iot dry-run] UpdateThingShadow ${JSON.stringify(detail)}`);
     },
   };
 }

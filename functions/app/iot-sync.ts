@@ -23,6 +23,7 @@ import type {
   IotThing,
   SlotVersionStore,
 } from './ports';
+import type { ShadowSync } from './iot-shadow';
 
 /** AWS IoT thing attribute values: at most 800 of these characters. */
 const ATTRIBUTE_VALUE_FORBIDDEN = /[^a-zA-Z0-9_.,@/:#=[\]-]/g;
@@ -104,6 +105,8 @@ export interface IotSyncDeps {
   /** Re-reads after a thing version conflict. */
   maxVersionRetries?: number;
   log?: (message: string, detail: Record<string, unknown>) => void;
+  /** The device shadow's identity actions (docs/events.md, Device shadow: identity actions); without it, none. */
+  shadow?: ShadowSync;
 }
 
 /** What the triggering events tell beyond the current state: identity versions that were just superseded. */
@@ -120,6 +123,8 @@ export interface IotSyncReport {
   detached: string[];
   /** The identity certificate was registered in AWS IoT by this sync. */
   registered?: boolean;
+  /** What the device shadow's identity actions became (absent without shadow writes). */
+  shadow?: 'requested' | 'cleared' | 'unchanged';
 }
 
 export type IotSync = ReturnType<typeof iotSync>;
@@ -132,6 +137,7 @@ export function iotSync({
   now = () => new Date(),
   maxVersionRetries = 5,
   log = () => undefined,
+  shadow,
 }: IotSyncDeps) {
   const iotArn = (resource: string) =>
     `arn:${settings.partition}:iot:${settings.region}:${settings.accountId}:${resource}`;
@@ -355,6 +361,12 @@ export function iotSync({
             const { certificate_id, certificate_arn, certificate_status, attached } = previous!;
             Object.assign(next, { certificate_id, certificate_arn, certificate_status, attached });
           } else Object.assign(next, await syncCertificate(name, device, deviceId, active, fingerprint, report));
+        }
+        if (shadow) {
+          // After the certificate: a device told to renew finds its current certificate in place.
+          const { actions, outcome } = await shadow.sync(name, device, previous?.shadow_actions);
+          report.shadow = outcome;
+          if (actions) next.shadow_actions = actions;
         }
         await states?.put(deviceId, next);
         return report;

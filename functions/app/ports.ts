@@ -1,5 +1,5 @@
 /** The interfaces use cases need; adapters implement them, the composition root wires them. */
-import type { Device, DeviceEvent, DeviceStatus } from '../domain/device';
+import type { Device, DeviceEvent, DeviceStatus, JsonValue } from '../domain/device';
 import type { Filter } from '../domain/filters';
 import type { DeviceGroup } from '../domain/groups';
 import type { OutboxEvent } from '../domain/outbox';
@@ -386,6 +386,15 @@ export interface IotRegistry {
   detachPrincipal(thingName: string, principal: string): Promise<void>;
 }
 
+/** The device shadows of AWS IoT (its data plane): the sync writes part of the desired state. */
+export interface IotShadows {
+  /**
+   * Merges `desired` into the thing's shadow (`shadowName` undefined: the classic shadow); a null value
+   * removes that key. Implementations pace and retry throttling themselves.
+   */
+  updateDesired(thingName: string, shadowName: string | undefined, desired: Record<string, JsonValue>): Promise<void>;
+}
+
 /**
  * What the IoT sync last did for a device (docs/api.md, AWS IoT Core registry sync): what lets it skip
  * the calls whose effect is in place, and what `GET /v2/devices/{id}` shows as `iot`.
@@ -402,6 +411,8 @@ export interface IotSyncState {
   certificate_arn?: string;
   certificate_status?: IotCertificateStatus;
   attached?: boolean;
+  /** What the device shadow's `desired.identity_actions` last received ('' or absent: nothing, or cleared). */
+  shadow_actions?: string;
   /** ISO time of the last sync attempt that reached AWS IoT. */
   last_sync: string;
   /** The last failure, cleared by the next success. */

@@ -3,13 +3,17 @@
  * client, kept apart so that no other function loads the IoT client.
  */
 import { iotSync, type IotSync } from '../app/iot-sync';
-import type { DeviceRepository, IotRegistry, IotSyncStateStore } from '../app/ports';
+import { shadowSync } from '../app/iot-shadow';
+import type { DeviceRepository, IotRegistry, IotShadows, IotSyncStateStore, PolicyRepository } from '../app/ports';
+import { defaultPolicy, policyWindows } from '../domain/policy';
+import { DEFAULT_RENEWAL, type RenewalSettings } from '../domain/status';
 import { iotSyncStateStore } from '../adapters/dynamodb/iot-sync-state';
 import { createIotClient } from '../adapters/iot/client';
 import { iotRegistry } from '../adapters/iot/iot-registry';
+import { iotShadows } from '../adapters/iot/iot-shadows';
 import { pacer } from '../adapters/iot/pacer';
 import { tableContext } from './context';
-import { deviceRepository } from './repositories';
+import { deviceRepository, policyRepository } from './repositories';
 import {
   ConfigError,
   IOT_MAX_ATTRIBUTES_TYPED,
@@ -26,20 +30,52 @@ export interface ArnOwner {
   account: string;
 }
 
+/** What the device shadow's identity actions need (docs/events.md, Device shadow: identity actions). */
+export interface ShadowWiring {
+  /** The DMS policies (the boundary's timestamp) and the deployment's renewal defaults. */
+  policies: Pick<PolicyRepository, 'get'>;
+  renewalDefaults?: RenewalSettings;
+  /** The shadows to write, or the data plane of AWS IoT. */
+  shadows?: IotShadows;
+}
+
 export function createIotSync(
   config: IotSyncConfig,
   owner: ArnOwner,
   devices: DeviceRepository,
   states: IotSyncStateStore,
   iot?: IotRegistry,
+  shadowWiring?: ShadowWiring,
 ): IotSync {
   if (!config.region) throw new ConfigError('AWS_REGION', 'is required for certificate ARNs');
   const log = (message: string, detail: Record<string, unknown>) => logger.info(message, detail);
-  const client = () => createIotClient({ region: config.region, endpoint: config.iotEndpoint });
+  let control: ReturnType<typeof createIotClient> | undefined;
+  const client = () => (control ??= createIotClient({ region: config.region, endpoint: config.iotEndpoint }));
+  const rates = pacer({ rates: config.apiRates });
+  const shadow =
+    config.identityActions && shadowWiring
+      ? shadowSync({
+          settings: { shadowName: config.shadowName },
+          shadows:
+            shadowWiring.shadows ??
+            iotShadows({
+              control: client(),
+              region: config.region,
+              endpoint: config.iotDataEndpoint,
+              log,
+              pacer: rates,
+            }),
+          windowsOf: async (dms) => {
+            const stored = await shadowWiring.policies.get(dms);
+            return policyWindows(stored ?? defaultPolicy(dms, shadowWiring.renewalDefaults ?? DEFAULT_RENEWAL));
+          },
+        })
+      : undefined;
   return iotSync({
+    shadow,
     devices,
     states,
-    iot: iot ?? iotRegistry({ client: client(), log, pacer: pacer({ rates: config.apiRates }) }),
+    iot: iot ?? iotRegistry({ client: client(), log, pacer: rates }),
     settings: {
       partition: owner.partition,
       region: config.region,
@@ -62,7 +98,8 @@ export function iotSyncService(owner: ArnOwner): { config: IotSyncConfig; sync: 
     const config = loadIotSyncConfig();
     const { client, config: table } = tableContext();
     const states = iotSyncStateStore({ client, tableName: table.tableName });
-    currentIotSync = { config, sync: createIotSync(config, owner, deviceRepository(), states) };
+    const shadows = { policies: policyRepository(), renewalDefaults: table.renewalDefaults };
+    currentIotSync = { config, sync: createIotSync(config, owner, deviceRepository(), states, undefined, shadows) };
   }
   return currentIotSync;
 }

@@ -11,7 +11,12 @@ import {
   certificateMaxReceives,
   STREAM_READ_ACTIONS,
 } from '../../lib/constructs/events';
-import { IOT_CERTIFICATE_ACTIONS, IOT_THING_ACTIONS } from '../../lib/constructs/iot-sync';
+import {
+  IOT_CERTIFICATE_ACTIONS,
+  IOT_ENDPOINT_ACTIONS,
+  IOT_SHADOW_ACTIONS,
+  IOT_THING_ACTIONS,
+} from '../../lib/constructs/iot-sync';
 import { loadIotSyncConfig, loadPublisherConfig } from '../../functions/runtime/config';
 import {
   asArray,
@@ -430,6 +435,10 @@ describe('the AWS IoT sync', () => {
           // The registration of the default certificateRegistration (without-ca): no resource in IAM. A
           // statement of its own (Sid), never merged into tracing's X-Ray statement, the other one on `*`.
           { Effect: 'Allow', Action: ['iot:RegisterCertificateWithoutCA'], Resource: '*', Sid: 'RegisterCertificate' },
+          // The device shadow's identity actions (identityActions, on by default): classic and named shadows
+          // are thing/<name> and thing/<name>/<shadow>; the data endpoint looked up (no dataEndpoint set).
+          { Effect: 'Allow', Action: [...IOT_SHADOW_ACTIONS], Resource: iotArn([':thing/*']) },
+          { Effect: 'Allow', Action: [...IOT_ENDPOINT_ACTIONS], Resource: '*', Sid: 'DescribeEndpoint' },
         ]),
       );
       expect([...IOT_THING_ACTIONS, ...IOT_CERTIFICATE_ACTIONS].sort()).toEqual(
@@ -465,6 +474,34 @@ describe('the AWS IoT sync', () => {
     expect(() => parseConfig({ iotSync: { decommissionCertificateStatus: 'DELETED' } })).toThrow(
       /^deviceManager\.iotSync\.decommissionCertificateStatus must be 'INACTIVE' or 'REVOKED'/,
     );
+  });
+
+  it('grants the shadow write only with identityActions, and the endpoint lookup only without dataEndpoint', () => {
+    const of = (iotSync: Record<string, unknown>) => {
+      const s = synthesize({ iotSync: { enabled: true, ...iotSync } });
+      const fn = s.stack.iotSync!.function;
+      const actions = roleStatements(s, fn).flatMap((st) => asArray(st.Action));
+      const variables = s.template.toJSON().Resources[idOf(s, fn.function)].Properties.Environment.Variables;
+      return {
+        shadow: actions.includes('iot:UpdateThingShadow'),
+        lookup: actions.includes('iot:DescribeEndpoint'),
+        env: [variables.IOT_IDENTITY_ACTIONS, variables.IOT_SHADOW_NAME, variables.IOT_DATA_ENDPOINT],
+      };
+    };
+    expect(of({ identityActions: false })).toEqual({
+      shadow: false,
+      lookup: false,
+      env: ['false', undefined, undefined],
+    });
+    expect(of({ shadowName: 'identity', dataEndpoint: 'abc-ats.iot.eu-west-1.amazonaws.com' })).toEqual({
+      shadow: true,
+      lookup: false,
+      env: ['true', 'identity', 'abc-ats.iot.eu-west-1.amazonaws.com'],
+    });
+    expect(() => parseConfig({ iotSync: { shadowName: 'a/b' } })).toThrow(
+      /^deviceManager\.iotSync\.shadowName must be/,
+    );
+    expect(() => parseConfig({ iotSync: { dataEndpoint: 'https://x' } })).toThrow(/dataEndpoint must be a host name/);
   });
 
   it('grants the registration call of certificateRegistration only (with-ca: RegisterCertificate; none: none)', () => {
