@@ -156,6 +156,15 @@ export interface DeploymentConfig {
     readonly shadowName?: string;
     /** The account's AWS IoT data endpoint (`<prefix>-ats.iot.<region>.amazonaws.com`); absent: DescribeEndpoint. */
     readonly dataEndpoint?: string;
+    /**
+     * AWS IoT presence events (`$aws/events/presence/...`) → each device's `connectivity`, the `connected`
+     * list filter and statistics; default true.
+     */
+    readonly presence?: boolean;
+    /** Days after which a disconnected device in service counts in the DevicesNotSeen metric (default 7). */
+    readonly notSeenDays?: number;
+    /** The DevicesNotSeen alarm fires above this many devices (default 0). */
+    readonly notSeenAlarmAbove?: number;
   };
   readonly auth: AuthConfig;
   /** Default route throttling of the API stage (docs/configuration.md, API throttling). */
@@ -465,6 +474,9 @@ const SETTINGS_SCHEMA = settingsObject({
       IOT_DATA_ENDPOINT,
       "a host name such as 'abc123-ats.iot.eu-west-1.amazonaws.com'",
     ).optional(),
+    presence: bool.optional(),
+    notSeenDays: integer({ min: 1, max: 3650 }).optional(),
+    notSeenAlarmAbove: integer({ min: 0, max: 100_000_000 }).optional(),
   }),
   auth: authSchema,
   // The API Gateway account-level quotas (per region) are 10,000 requests/s and a burst of 5,000.
@@ -667,6 +679,11 @@ export function parseConfig(raw: unknown): DeploymentConfig {
           ...(input.iotSync.identityActions === undefined ? {} : { identityActions: input.iotSync.identityActions }),
           ...(input.iotSync.shadowName === undefined ? {} : { shadowName: input.iotSync.shadowName }),
           ...(input.iotSync.dataEndpoint === undefined ? {} : { dataEndpoint: input.iotSync.dataEndpoint }),
+          ...(input.iotSync.presence === undefined ? {} : { presence: input.iotSync.presence }),
+          ...(input.iotSync.notSeenDays === undefined ? {} : { notSeenDays: input.iotSync.notSeenDays }),
+          ...(input.iotSync.notSeenAlarmAbove === undefined
+            ? {}
+            : { notSeenAlarmAbove: input.iotSync.notSeenAlarmAbove }),
         }
       : d.iotSync,
     auth,

@@ -1,5 +1,6 @@
 /** The interfaces use cases need; adapters implement them, the composition root wires them. */
 import type { Device, DeviceEvent, DeviceStatus, JsonValue } from '../domain/device';
+import type { StoredConnectivity } from '../domain/connectivity';
 import type { Filter } from '../domain/filters';
 import type { DeviceGroup } from '../domain/groups';
 import type { OutboxEvent } from '../domain/outbox';
@@ -457,4 +458,23 @@ export class CaRequestError extends Error {
     super(message, options);
     this.name = 'CaRequestError';
   }
+}
+
+/** What the presence function needs of a device to store its connectivity as a list entry. */
+export interface PresenceTarget {
+  id: string;
+  /** The device's creation sort key (`<creation_timestamp>#<id>`). */
+  created: string;
+  status: string;
+}
+
+/** A device's connectivity from AWS IoT's presence events (docs/events.md, Presence: connectivity). */
+export interface ConnectivityStore {
+  get(deviceId: string): Promise<StoredConnectivity | undefined>;
+  /** The device as the connectivity entry needs it; undefined when there is no such device. */
+  target(deviceId: string): Promise<PresenceTarget | undefined>;
+  /** Writes `next` unless another write came since `previous` was read (then false). */
+  put(target: PresenceTarget, next: StoredConnectivity, previous: StoredConnectivity | undefined): Promise<boolean>;
+  /** Devices disconnected and last seen before `cutoff` (ISO) whose status was one of `statuses` at that write. */
+  countNotSeenSince(cutoff: string, statuses: readonly string[]): Promise<number>;
 }

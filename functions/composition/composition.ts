@@ -19,6 +19,7 @@ import { createDevices, devices } from './devices';
 import { createGroups, groups } from './groups';
 import { createInsights, insights } from './insights';
 import { createIotStates, iotStates } from './iot-states';
+import { connectivityReads, createConnectivityReads } from './presence';
 import { createDms, dms } from './policies';
 import { createDeviceRepository, createPolicyRepository, deviceRepository, policyRepository } from './repositories';
 import { createSweepIndex, sweepIndex } from './sweep';
@@ -44,6 +45,7 @@ function servicesOver(context: TableContext): Services {
     deletion: createDeletion(context, repository),
     bookmarks: context.bookmarks,
     iotStates: createIotStates(context),
+    connectivity: createConnectivityReads(context),
     sweepIndex: createSweepIndex(context, repository),
   };
 }
@@ -64,6 +66,7 @@ export function services(): Services {
     insights: insights(),
     deletion: deletion(),
     iotStates: iotStates(),
+    connectivity: connectivityReads(),
     sweepIndex: sweepIndex(),
   };
 }

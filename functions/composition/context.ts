@@ -9,7 +9,15 @@ import type { DeviceService } from '../app/devices';
 import type { GroupService } from '../app/groups';
 import type { InsightsService } from '../app/insights';
 import type { PolicyService } from '../app/policies';
-import type { Clock, DeviceRepository, IotSyncStateStore, PolicyRepository, SweepIndex, Telemetry } from '../app/ports';
+import type {
+  Clock,
+  ConnectivityStore,
+  DeviceRepository,
+  IotSyncStateStore,
+  PolicyRepository,
+  SweepIndex,
+  Telemetry,
+} from '../app/ports';
 import { bookmarkCodec, type BookmarkCodec } from '../adapters/dynamodb/bookmark';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DEFAULT_BACKOFF } from '../domain/backoff';
@@ -36,6 +44,8 @@ export interface Services {
   iotStates: IotSyncStateStore;
   /** What the sweeper reads and records (app/sweep.ts). */
   sweepIndex: SweepIndex;
+  /** Each device's connectivity from AWS IoT presence events (none without them). */
+  connectivity?: Pick<ConnectivityStore, 'get'>;
 }
 
 export const systemClock: Clock = { now: () => new Date() };

@@ -57,6 +57,8 @@ export interface ServiceConfig {
   lamassuEvents: boolean;
   /** IOT_SYNC_ENABLED=true: the IoT sync keeps a state per device, shown as `iot` by GET /v2/devices/{id}. */
   iotSyncEnabled: boolean;
+  /** IOT_PRESENCE=true: presence events keep each device's connectivity (`connectivity` of GET /v2/devices/{id}). */
+  presenceEnabled: boolean;
   /** Seconds a blind write keeps retrying lost version races before answering 503 (VERSION_RETRY_SECONDS). */
   versionRetrySeconds: number;
 }
@@ -184,6 +186,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     renewalDefaults: renewalDefaults(env),
     lamassuEvents: env.LAMASSU_EVENTS === 'true',
     iotSyncEnabled: env.IOT_SYNC_ENABLED === 'true',
+    presenceEnabled: env.IOT_PRESENCE === 'true',
     versionRetrySeconds: intVar(env, 'VERSION_RETRY_SECONDS', DEFAULT_BACKOFF.budgetMs / 1000, 1, 60),
   };
 }

@@ -281,7 +281,8 @@ describe('the certificate intake', () => {
 describe('dead-letter queues', () => {
   it.each([
     ['without', () => dev, 4],
-    ['with', () => iot, 5],
+    // With the IoT sync: its queue's and presence's (on by default).
+    ['with', () => iot, 6],
   ] as const)('are encrypted, TLS only and alarmed on their depth, %s the IoT sync', (_name, get, count) => {
     const s = get();
     const queues = [
@@ -290,6 +291,7 @@ describe('dead-letter queues', () => {
       s.stack.counters.deadLetterQueue,
       s.stack.sweeper.deadLetterQueue,
       ...(s.stack.iotSync ? [s.stack.iotSync.deadLetterQueue] : []),
+      ...(s.stack.presence ? [s.stack.presence.deadLetterQueue] : []),
     ];
     expect(queues).toHaveLength(count);
     const alarms = resourcesOf(s.template, 'AWS::CloudWatch::Alarm')
