@@ -7,6 +7,7 @@ import { ApiError, ApiUnreachableError, UsageError } from './errors';
 import { filterQuery, refused, runExport, statsPath } from './export';
 import { apiClient, type ApiClient } from './http-client';
 import { allGood, formatSummary, reportWriter, runImport, type LineResult } from './import';
+import { cancelJob, jobExitCode, jobLine, type StartOptions, startJob, watchJob } from './jobs';
 import { startProgress } from './progress';
 import { DEFAULT_RETRY } from './retry';
 import { defaultSigV4Authenticator, type Authenticator } from './sigv4';
@@ -260,6 +261,79 @@ function program(io: CliIo, setExit: (code: number) => void): Command {
         );
         if (reply.status !== 200) throw refused('forecast', reply);
         io.stdout.write(`${renderForecast(reply.body as ExpirationForecast)}\n`);
+      } finally {
+        client.close();
+      }
+    });
+
+  const jobs = root.command('jobs').description('remediation jobs: start, watch, cancel').exitOverride();
+  const watchInterval = () =>
+    new Option('--interval <seconds>', 'seconds between polls of the job').default(2).argParser(integer(1, 3600));
+  const watchUntilDone = async (
+    client: ApiClient,
+    id: string,
+    options: { interval: number; progressInterval: number },
+  ) => {
+    const job = await watchJob({
+      client,
+      id,
+      intervalMs: options.interval * 1000,
+      progress: startProgress({ label: `job ${id}`, stream: io.stderr, intervalSeconds: options.progressInterval }),
+    });
+    io.stdout.write(`${jobLine(job)}\n`);
+    setExit(jobExitCode(job));
+  };
+
+  withConnection(jobs.command('start'))
+    .description('apply an action to every device the filters select (docs/api.md, Remediation jobs)')
+    .option('--filter <filter>', 'device filter field[op]value, repeatable (ANDed; at least one)', collect, [])
+    .addOption(
+      new Option('--action <type>', 'what to do to each device')
+        .choices(['revoke-identity', 'decommission', 'add-tags', 'remove-tags', 'merge-metadata'])
+        .makeOptionMandatory(),
+    )
+    .option('--reason <reason>', 'revoke-identity: RFC 5280 reason (default Unspecified)')
+    .option('--tag <tag>', 'add-tags / remove-tags: a tag, repeatable', collect, [])
+    .option('--metadata <json>', 'merge-metadata: an RFC 7396 merge patch of the metadata')
+    .option('--dry-run', 'count and list the selection; change nothing')
+    .addOption(new Option('--rate <n>', 'devices per second at most').argParser(integer(1, 1000)))
+    .option('--watch', 'then watch it until it finishes (exit 1 unless SUCCEEDED with no device failed)')
+    .addOption(watchInterval())
+    .addOption(progressOption())
+    .action(
+      async (
+        options: ConnectionOptions & StartOptions & { watch?: boolean; interval: number; progressInterval: number },
+      ) => {
+        const client = await connect(options, 1, io.env);
+        try {
+          const job = await startJob(client, options);
+          io.stdout.write(`${job.id}\n`);
+          if (options.watch) await watchUntilDone(client, job.id, options);
+        } finally {
+          client.close();
+        }
+      },
+    );
+
+  withConnection(jobs.command('watch').argument('<id>', 'the job id'))
+    .description("show a job's progress until it finishes (exit 1 unless SUCCEEDED with no device failed)")
+    .addOption(watchInterval())
+    .addOption(progressOption())
+    .action(async (id: string, options: ConnectionOptions & { interval: number; progressInterval: number }) => {
+      const client = await connect(options, 1, io.env);
+      try {
+        await watchUntilDone(client, id, options);
+      } finally {
+        client.close();
+      }
+    });
+
+  withConnection(jobs.command('cancel').argument('<id>', 'the job id'))
+    .description('cancel a PENDING or RUNNING job (devices already changed stay changed)')
+    .action(async (id: string, options: ConnectionOptions) => {
+      const client = await connect(options, 1, io.env);
+      try {
+        io.stdout.write(`${jobLine(await cancelJob(client, id))}\n`);
       } finally {
         client.close();
       }

@@ -1,6 +1,8 @@
 /** The Device Manager service: one table, one HTTP API with a function per route, the status sweeper. */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { Grant } from 'aws-cdk-lib/aws-iam';
+import { HTTP_ROUTES } from '../functions/http/routes';
 import type { DeploymentConfig } from './config';
 import { AlarmActions } from './constructs/alarm-actions';
 import { acknowledgeGuard } from './validation';
@@ -45,6 +47,18 @@ export class DeviceManagerStack extends Stack {
     this.table = new DeviceTable(this, 'DeviceTable', { removalPolicy: config.removalPolicy });
     this.api = new DeviceApi(this, 'Api', { config, table: this.table.table });
     this.sweeper = new Sweeper(this, 'Sweeper', { config, table: this.table.table });
+    // Routes that start background work (a remediation job) send its first task to the jobs queue only.
+    for (const route of HTTP_ROUTES.filter((r) => r.sendsTasks)) {
+      const fn = this.api.functions.get(route.handler);
+      if (!fn) continue;
+      fn.function.addEnvironment('SWEEP_QUEUE_URL', this.sweeper.transitionsQueue.queueUrl);
+      fn.function.addEnvironment('JOB_QUEUE_URL', this.sweeper.jobsQueue.queueUrl);
+      Grant.addToPrincipal({
+        grantee: fn.role,
+        actions: ['sqs:SendMessage'],
+        resourceArns: [this.sweeper.jobsQueue.queueArn],
+      });
+    }
     this.events = new DeviceEvents(this, 'Events', { config, table: this.table.table });
     this.counters = new CounterApplier(this, 'Counters', { config, table: this.table.table });
     if (config.iotSync.enabled)

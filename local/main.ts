@@ -23,12 +23,14 @@ const STATS_HANDLERS: ReadonlySet<string> = new Set([
   'group-stats',
   'metadata-stats',
   'expiration-stats',
+  'certificate-stats',
   'lamassu/get-stats',
   'lamassu/group-stats',
 ]);
 import { LOCAL_NODE_FLAGS } from './node-flags';
 import { allowedHostsFrom } from './guards';
 import { startLocalServer } from './server';
+import { startLocalTasks } from './tasks';
 import { DASHBOARD_DIST } from '../web/paths';
 import { defaultDashboardScope } from '../functions/http/routes';
 
@@ -46,6 +48,8 @@ export interface LocalService {
   sweepNow(): Promise<SweepReport>;
   /** The local bus: its events file, and a wait for every change so far to be published and delivered. */
   events: Pick<LocalEvents, 'file' | 'drain'>;
+  /** Resolves once no background task (a remediation job's walk) waits or runs. */
+  tasksIdle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -147,6 +151,7 @@ export async function startLocalService({
       dataDir,
       port: intVar(env, 'DYNAMODB_PORT', 0, 0, 65535),
       indexLagMs: intVar(env, 'ENGINE_INDEX_LAG_MS', 0, 0, 600_000),
+      latencyMs: intVar(env, 'ENGINE_LATENCY_MS', 0, 0, 10_000),
       ...conflictOptionsFrom(env),
     });
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
@@ -156,6 +161,7 @@ export async function startLocalService({
     say(
       `embedded DynamoDB engine on ${engine.endpoint} (${dataDir ? `data in ${dataDir}` : 'in memory'}` +
         `${lag ? `; global secondary indexes lag ${lag} ms behind writes` : ''}` +
+        `${env.ENGINE_LATENCY_MS ? `; ${env.ENGINE_LATENCY_MS} ms added to every call` : ''}` +
         `${env.ENGINE_CONFLICTS === 'emulate' ? '; transaction conflicts rejected as DynamoDB does' : ''})`,
     );
   }
@@ -205,6 +211,12 @@ export async function startLocalService({
     },
     say,
   );
+  // Remediation jobs run on this process's job worker; those a previous process left unfinished resume now.
+  const tasks = startLocalTasks({ concurrency: intVar(env, 'JOB_WORKERS', 2, 1, 1000), say });
+  void services.jobs
+    .resumeStalled(tasks.queue, 0)
+    .then((n) => n > 0 && say(`${n} unfinished job(s) resumed`))
+    .catch((error: unknown) => console.error('job resume failed', error));
   // A first sweep at once: newly indexed keys (INDEXED_METADATA_KEYS) are back-filled without waiting a period.
   void sweeper.runNow().catch((error: unknown) => console.error('sweep failed', error));
 
@@ -214,8 +226,10 @@ export async function startLocalService({
     tableName,
     sweepNow: sweeper.runNow,
     events: { file: events.file, drain: events.drain },
+    tasksIdle: tasks.idle,
     async stop() {
       await sweeper.stop();
+      await tasks.stop();
       await server.close();
       await events.stop();
       await engine?.stop();

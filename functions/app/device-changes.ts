@@ -40,6 +40,9 @@ export type Mutation = Omit<DeviceChange, 'before'>;
 
 export type DeviceChanges = ReturnType<typeof deviceChanges>;
 
+/** A change computed from the current device at `now`; undefined means "nothing to change". */
+export type Change = (device: Device, now: Date) => Promise<Mutation | undefined> | Mutation | undefined;
+
 export function deviceChanges({
   devices,
   policies,
@@ -81,8 +84,6 @@ export function deviceChanges({
     const mutation = await compute(policyWindows(policy));
     return mutation && { ...mutation, policy: { dms: policy.id, version: policy.version } };
   }
-
-  type Change = (device: Device, now: Date) => Promise<Mutation | undefined> | Mutation | undefined;
 
   /**
    * One read-modify-write with optimistic concurrency: a lost race throws VersionConflictError for the

@@ -1,12 +1,13 @@
 /** A device's record (docs/api.md, Endpoints): register, patch its shadow, decommission it. */
-import { type Device, type DeviceShadow, type NewDeviceInput, newDevice, shadowOf } from '../domain/device';
-import { deviceCreated, deviceUpdated } from '../domain/outbox';
-import { decommissionDevice, IDENTITY_SLOT } from '../domain/slots';
+import { type Device, type NewDeviceInput, newDevice } from '../domain/device';
+import { deviceCreated } from '../domain/outbox';
+import { deviceActions } from './device-actions';
 import type { DeviceChanges } from './device-changes';
 import type { Clock, IdGenerator } from './ports';
 
 export function deviceRegistration(changes: DeviceChanges, { clock, newId }: { clock: Clock; newId: IdGenerator }) {
-  const { save, mutate, record, withPolicy, activeVersion } = changes;
+  const { save, mutate } = changes;
+  const actions = deviceActions(changes, newId);
   return {
     async register(input: NewDeviceInput): Promise<Device> {
       const now = clock.now();
@@ -16,34 +17,14 @@ export function deviceRegistration(changes: DeviceChanges, { clock, newId }: { c
     },
 
     async patch(id: string, mediaType: string, patch: unknown, ifMatch?: number): Promise<Device> {
-      // Loaded on first use: the patch rules bring the request schemas (zod) and fast-json-patch,
-      // which a function that never patches should not load at its cold start.
-      const { applyShadowPatch } = await import('../domain/patch');
-      const { device } = await mutate(id, ifMatch, (current, now) => {
-        const shadow: DeviceShadow = applyShadowPatch(shadowOf(current), mediaType, patch);
-        if (JSON.stringify(shadow) === JSON.stringify(shadowOf(current))) return undefined;
-        const { after, events, time } = record(current, { ...current, ...shadow }, now, [
-          { type: 'SHADOW-UPDATED', description: `Updated ${changedFields(shadowOf(current), shadow).join(', ')}` },
-        ]);
-        return { after, events, outbox: [deviceUpdated(newId(), current, after, time)] };
-      });
+      const { device } = await mutate(id, ifMatch, actions.patch(mediaType, patch));
       return device;
     },
 
     /** Decommission: terminal; revokes the active identity; idempotent. */
     async decommission(id: string, ifMatch?: number): Promise<Device> {
-      const { device } = await mutate(id, ifMatch, async (current, now) => {
-        if (current.status === 'DECOMMISSIONED') return undefined;
-        const active = await activeVersion(current, IDENTITY_SLOT);
-        return withPolicy(current, (windows) => decommissionDevice(current, active, windows, now, newId));
-      });
+      const { device } = await mutate(id, ifMatch, actions.decommission());
       return device;
     },
   };
-}
-
-function changedFields(before: DeviceShadow, after: DeviceShadow): string[] {
-  return (Object.keys(after) as (keyof DeviceShadow)[]).filter(
-    (k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]),
-  );
 }

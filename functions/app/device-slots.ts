@@ -1,14 +1,8 @@
 /** A device's slots (docs/api.md, Endpoints): bind a certificate or secret, revoke it, read a stored version. */
 import type { Device } from '../domain/device';
 import { SlotNotFoundError } from '../domain/errors';
-import {
-  bindSlot,
-  type RevocationReason,
-  revokeSlot,
-  slotOf,
-  type SlotMaterial,
-  type SlotVersion,
-} from '../domain/slots';
+import { bindSlot, type RevocationReason, type SlotMaterial, type SlotVersion } from '../domain/slots';
+import { deviceActions } from './device-actions';
 import type { DeviceChanges } from './device-changes';
 import type { IdGenerator, SlotVersionStore } from './ports';
 
@@ -17,6 +11,7 @@ export function deviceSlots(
   { devices, newId }: { devices: Pick<SlotVersionStore, 'getSlotVersion'>; newId: IdGenerator },
 ) {
   const { load, mutate, withPolicy, activeVersion } = changes;
+  const actions = deviceActions(changes, newId);
   return {
     /** Binds a certificate or secret to the identity slot or an extra slot. */
     async bind(id: string, slot: string, material: SlotMaterial, ifMatch?: number): Promise<Device> {
@@ -31,14 +26,7 @@ export function deviceSlots(
 
     /** Revokes the active version of a slot; revoking a revoked slot returns the device unchanged. */
     async revoke(id: string, slot: string, reason: RevocationReason, ifMatch?: number): Promise<Device> {
-      const { device } = await mutate(id, ifMatch, async (current, now) => {
-        const existing = slotOf(current, slot);
-        if (!existing) throw new SlotNotFoundError(id, slot);
-        const active = await activeVersion(current, slot);
-        return withPolicy(current, (windows) =>
-          revokeSlot({ device: current, slot, reason, active, policy: windows, now, ids: newId }),
-        );
-      });
+      const { device } = await mutate(id, ifMatch, actions.revoke(slot, reason));
       return device;
     },
 

@@ -4,6 +4,7 @@
  */
 import { ValidationError } from '../domain/errors';
 import { type Forecast, type ForecastQuery, foldForecast } from '../domain/insights';
+import { inventoryAnswer, type InventoryQuery } from '../domain/inventory';
 import type { Clock, InsightQueries, StatusCounts } from './ports';
 
 export const DEFAULT_VALUE_LIMIT = 100;
@@ -32,19 +33,25 @@ export function insightsService({ devices, clock }: { devices: InsightQueries; c
               `metadata keys (${devices.indexedMetadataKeys.join(', ') || 'none configured'})`,
           },
         ]);
-      const [all, consistent_as_of] = await Promise.all([
-        devices.metadataValues(key),
+      const [top, consistent_as_of] = await Promise.all([
+        devices.metadataValues(key, limit),
         devices.countersConsistentAsOf(),
       ]);
-      const values = all.sort(
-        (a, b) => b.stats.total - a.stats.total || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0),
-      );
       return {
         key,
-        values: values.slice(0, limit).map((v) => ({ value: v.value, ...v.stats })),
-        other: values.slice(limit).reduce((n, v) => n + v.stats.total, 0),
+        values: top.values.map((v) => ({ value: v.value, ...v.stats })),
+        other: top.other,
         consistent_as_of,
       };
+    },
+
+    /** The certificates in service of a slot counted by key, signature, issuer or validity (constant cost). */
+    async certificateInventory(query: InventoryQuery) {
+      const [counts, consistent_as_of] = await Promise.all([
+        devices.certificateInventory(query.slot, query.by),
+        devices.countersConsistentAsOf(),
+      ]);
+      return { ...inventoryAnswer(query, counts), consistent_as_of };
     },
 
     async expirations(query: ForecastQuery): Promise<Forecast & { consistent_as_of: string }> {

@@ -1,6 +1,7 @@
 /** DMS renewal policy use cases. A change re-evaluates the DMS's devices through the sweeper. */
 import { ContentionError, PreconditionFailedError, VersionConflictError } from '../domain/errors';
 import { assertSettings, defaultPolicy, type DmsPolicy } from '../domain/policy';
+import { type DmsIotSettings, dmsIotSettingsOf } from '../domain/dms-iot';
 import { DEFAULT_RENEWAL, type RenewalSettings } from '../domain/status';
 import type { Clock, IdGenerator, Page, PolicyRepository } from './ports';
 
@@ -24,17 +25,25 @@ export function policyService({ policies, clock, newId, defaults = DEFAULT_RENEW
       return policies.list(pageSize, bookmark);
     },
 
-    async put(dms: string, input: { name?: string; settings: RenewalSettings }, ifMatch?: number): Promise<DmsPolicy> {
+    /** `iot` absent keeps the stored AWS IoT settings, null removes them. */
+    async put(
+      dms: string,
+      input: { name?: string; settings: RenewalSettings; iot?: Partial<DmsIotSettings> | null },
+      ifMatch?: number,
+    ): Promise<DmsPolicy> {
       assertSettings(input.settings);
       for (let attempt = 0; attempt < 5; attempt++) {
         const stored = await policies.get(dms);
         const current = stored ?? defaultPolicy(dms, defaults);
         if (ifMatch !== undefined && ifMatch !== current.version)
           throw new PreconditionFailedError(ifMatch, current.version);
+        const iot =
+          input.iot === undefined ? current.iot : input.iot === null ? undefined : dmsIotSettingsOf(input.iot);
         const after: DmsPolicy = {
           id: dms,
           name: input.name ?? current.name,
           settings: { ...input.settings },
+          ...(iot ? { iot } : {}),
           version: current.version + 1,
         };
         const time = clock.now().toISOString();

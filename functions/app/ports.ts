@@ -2,9 +2,11 @@
 import type { Device, DeviceEvent, DeviceStatus, JsonValue } from '../domain/device';
 import type { StoredConnectivity } from '../domain/connectivity';
 import type { Filter } from '../domain/filters';
+import type { InventoryDimension } from '../domain/inventory';
 import type { DeviceGroup } from '../domain/groups';
 import type { OutboxEvent } from '../domain/outbox';
 import type { DmsPolicy } from '../domain/policy';
+import type { Job, JobDeviceOutcome } from '../domain/jobs';
 import type { DeviceListQuery } from '../domain/query';
 import type { SlotVersion } from '../domain/slots';
 
@@ -36,6 +38,11 @@ export interface DeviceChange {
    * an old policy cannot land after the policy change's re-evaluation has passed the device.
    */
   policy?: { dms: string; version: number };
+  /**
+   * A remediation job's record that it handled this device, written in the same transaction only if
+   * the job has none for the device yet (JobOutcomeExistsError otherwise): at most once per device and job.
+   */
+  jobOutcome?: JobDeviceOutcome;
 }
 
 /** What one back-fill step of the indexed keys did. */
@@ -51,6 +58,14 @@ export interface MetadataValueStats {
   /** The value's JSON text. */
   value: string;
   stats: StatusCounts;
+}
+
+/** The most common values of a metadata key. */
+export interface TopMetadataValues {
+  /** Most devices first, ties by value text. */
+  values: MetadataValueStats[];
+  /** Devices holding any other value of the key. */
+  other: number;
 }
 
 /** Where a stored slot version lives. */
@@ -79,6 +94,8 @@ export interface SweepIndex {
   readonly dueSegments: readonly string[];
   /** Devices of one due segment whose boundary is at or before `now`, oldest first, after `after`. */
   dueDevices(segment: string, now: number, limit: number, after?: string): Promise<DuePage>;
+  /** The oldest boundary at or before `now` in one due segment (epoch ms), from the index alone. */
+  firstDue(segment: string, now: number): Promise<number | undefined>;
   /** Parts of a DMS's device list; a policy job keeps its progress per part. */
   readonly dmsSegments: readonly string[];
   devicesOfDms(
@@ -172,12 +189,18 @@ export interface InsightQueries {
   /** The indexed metadata keys (INDEXED_METADATA_KEYS). */
   readonly indexedMetadataKeys: readonly string[];
   /**
-   * Every value of an indexed metadata key with the statistics of its devices (any order); throws
-   * IndexNotReadyError until the key's back-fill is done.
+   * The `limit` values of an indexed metadata key held by most devices (ties by value text), with the
+   * statistics of their devices, reading about what `limit` needs; throws IndexNotReadyError until
+   * the key's back-fill is done.
    */
-  metadataValues(key: string): Promise<MetadataValueStats[]>;
+  metadataValues(key: string, limit: number): Promise<TopMetadataValues>;
   /** The instant up to which the counters include every committed change (DeviceStats `consistent_as_of`). */
   countersConsistentAsOf(): Promise<string>;
+  /**
+   * Certificates in service of one slot by value of one inventory dimension (values with none left
+   * out); throws IndexNotReadyError until the inventory's back-fill is done.
+   */
+  certificateInventory(slot: string, dimension: InventoryDimension): Promise<Map<string, number>>;
   /**
    * Active certificates (identity) and secrets (slots) by UTC expiration day (`YYYY-MM-DD`), in all
    * or one DMS: every day up to `lastDay`, and possibly later days of `lastDay`'s month.
@@ -195,6 +218,8 @@ export interface IndexMaintenance {
 export interface DueIndex {
   /** Devices of one due shard whose boundary is at or before `now`, oldest first, after `after`. */
   dueDevices(shard: number, now: number, limit: number, after?: string): Promise<DuePage>;
+  /** The oldest boundary at or before `now` in one due shard (epoch ms), without reading a device. */
+  firstDue(shard: number, now: number): Promise<number | undefined>;
   /**
    * Moves a device in the due index without changing it, if it is still at `version` (and the
    * policy at the version used).
@@ -261,6 +286,27 @@ export interface PolicyRepository {
     position: string,
     segments: readonly string[],
   ): Promise<'running' | 'done' | 'replaced'>;
+}
+
+/** Remediation jobs (app/jobs.ts): the job items, the unfinished ones, and each job's per-device outcomes. */
+export interface JobStore {
+  /** Stores a new job (and marks it unfinished) with its outbox records. */
+  create(job: Job, outbox: OutboxEvent[]): Promise<void>;
+  get(id: string): Promise<Job | undefined>;
+  /** Jobs newest first. */
+  list(pageSize: number, bookmark?: string): Promise<Page<Job>>;
+  /**
+   * Replaces the job if it is still at `before.version` (false otherwise: another walker or a cancel
+   * moved it), with its outbox records; a finished `after` leaves the unfinished ones.
+   */
+  save(before: Job, after: Job, outbox: OutboxEvent[]): Promise<boolean>;
+  /** Ids of the jobs not finished yet (PENDING, RUNNING). */
+  unfinished(): Promise<string[]>;
+  /** Records an outcome without a device change, if the job has none for the device (false otherwise). */
+  putOutcome(outcome: JobDeviceOutcome): Promise<boolean>;
+  getOutcome(jobId: string, deviceId: string): Promise<JobDeviceOutcome | undefined>;
+  /** Outcomes by device id. */
+  outcomes(jobId: string, pageSize: number, bookmark?: string): Promise<Page<JobDeviceOutcome>>;
 }
 
 /** Every stored group, read at one hierarchy version (strongly consistent). */
@@ -397,6 +443,33 @@ export interface IotShadows {
 }
 
 /**
+ * The AWS IoT calls of per-DMS provisioning (docs/iot-provisioning.md): IoT policies, thing groups and
+ * provisioning templates. Implementations retry throttling themselves; "already there" is success.
+ */
+export interface IotProvisioningRegistry {
+  /** The document of the policy's default version; undefined when there is no such policy. */
+  getPolicy(name: string): Promise<{ document: string } | undefined>;
+  /** 'exists' when a policy of that name exists already. */
+  createPolicy(name: string, document: string): Promise<'created' | 'exists'>;
+  /** A new default version with `document` (the oldest other version deleted when AWS IoT's five are reached). */
+  setPolicyDocument(name: string, document: string): Promise<void>;
+  /** Attaching an attached policy succeeds; detaching one not attached (or gone) counts as detached. */
+  attachPolicy(name: string, target: string): Promise<void>;
+  detachPolicy(name: string, target: string): Promise<void>;
+  thingGroupExists(name: string): Promise<boolean>;
+  /** A group that exists already counts as created. */
+  createThingGroup(name: string): Promise<void>;
+  addThingToGroup(group: string, thingName: string): Promise<void>;
+  /** A thing not in the group (or a group gone) counts as removed. */
+  removeThingFromGroup(group: string, thingName: string): Promise<void>;
+  /** The template's default body and role; undefined when there is no such template. */
+  describeTemplate(name: string): Promise<{ body: string; roleArn?: string } | undefined>;
+  createTemplate(template: { name: string; body: string; roleArn: string; description?: string }): Promise<void>;
+  /** A new default version with `body` (the oldest other version deleted when AWS IoT's five are reached). */
+  setTemplateBody(name: string, body: string): Promise<void>;
+}
+
+/**
  * What the IoT sync last did for a device (docs/api.md, AWS IoT Core registry sync): what lets it skip
  * the calls whose effect is in place, and what `GET /v2/devices/{id}` shows as `iot`.
  */
@@ -414,6 +487,13 @@ export interface IotSyncState {
   attached?: boolean;
   /** What the device shadow's `desired.identity_actions` last received ('' or absent: nothing, or cleared). */
   shadow_actions?: string;
+  /**
+   * What the DMS's AWS IoT settings made of the device (docs/iot-provisioning.md): the digest of the
+   * settings applied, the thing groups its thing was added to, the IoT policies attached to `certificate_id`.
+   */
+  dms_iot_digest?: string;
+  thing_groups?: string[];
+  policies?: string[];
   /** ISO time of the last sync attempt that reached AWS IoT. */
   last_sync: string;
   /** The last failure, cleared by the next success. */

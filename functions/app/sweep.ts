@@ -70,7 +70,7 @@ export interface DispatchReport {
   oldestDue?: number;
 }
 
-/** Begins a run and sends its tasks. Cheap: one page of one device per due segment and one Query of the jobs. */
+/** Begins a run and sends its tasks. Cheap: one index entry per due segment and one Query of the jobs. */
 export async function dispatchSweep(
   { index, policies, clock, newId = () => crypto.randomUUID() }: SweepDeps,
   queue: TaskQueue,
@@ -82,9 +82,9 @@ export async function dispatchSweep(
   const due: DueTask[] = [];
   await Promise.all(
     index.dueSegments.map(async (segment) => {
-      const head = await index.dueDevices(segment, now, 1);
-      if (head.firstDue === undefined) return;
-      report.oldestDue = Math.min(report.oldestDue ?? head.firstDue, head.firstDue);
+      const firstDue = await index.firstDue(segment, now);
+      if (firstDue === undefined) return;
+      report.oldestDue = Math.min(report.oldestDue ?? firstDue, firstDue);
       due.push({ kind: SWEEP_TASKS.due, run, now, segment });
     }),
   );

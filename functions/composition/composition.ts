@@ -18,6 +18,7 @@ import { createDeletion, deletion } from './deletion';
 import { createDevices, devices } from './devices';
 import { createGroups, groups } from './groups';
 import { createInsights, insights } from './insights';
+import { createJobs, jobs } from './jobs';
 import { createIotStates, iotStates } from './iot-states';
 import { connectivityReads, createConnectivityReads } from './presence';
 import { createDms, dms } from './policies';
@@ -47,6 +48,7 @@ function servicesOver(context: TableContext): Services {
     iotStates: createIotStates(context),
     connectivity: createConnectivityReads(context),
     sweepIndex: createSweepIndex(context, repository),
+    jobs: createJobs(context, repository, policies),
   };
 }
 
@@ -68,5 +70,6 @@ export function services(): Services {
     iotStates: iotStates(),
     connectivity: connectivityReads(),
     sweepIndex: sweepIndex(),
+    jobs: jobs(),
   };
 }

@@ -8,6 +8,7 @@ import type { DeviceDeletion } from '../app/device-deletion';
 import type { DeviceService } from '../app/devices';
 import type { GroupService } from '../app/groups';
 import type { InsightsService } from '../app/insights';
+import type { JobService } from '../app/jobs';
 import type { PolicyService } from '../app/policies';
 import type {
   Clock,
@@ -26,6 +27,7 @@ import { bookmarkSecret } from '../runtime/bookmark-secret';
 import { loadConfig, type ServiceConfig } from '../runtime/config';
 import { METRIC, metrics, MetricUnit } from '../runtime/observability';
 import { tracing } from '../runtime/tracing';
+import { heavyTurn } from '../runtime/turns';
 
 /** Every capability at once: the local service and tests build and install these (composition.ts). */
 export interface Services {
@@ -46,6 +48,8 @@ export interface Services {
   sweepIndex: SweepIndex;
   /** Each device's connectivity from AWS IoT presence events (none without them). */
   connectivity?: Pick<ConnectivityStore, 'get'>;
+  /** Remediation jobs (app/jobs.ts). */
+  jobs: JobService;
 }
 
 export const systemClock: Clock = { now: () => new Date() };
@@ -73,6 +77,11 @@ export function createTableContext(config: ServiceConfig, clock: Clock = systemC
   const client = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
   // DynamoDB calls as X-Ray subsegments, where tracing records.
   tracing()?.captureAWSv3Client(client);
+  // Where priorities are on (the local service), a heavy request's calls wait for light requests.
+  client.middlewareStack.add((next) => async (args) => (await heavyTurn(), next(args)), {
+    step: 'initialize',
+    name: 'cooperativeTurns',
+  });
   // The key is read once per cold start before the first request (loadBookmarkSecret in the HTTP chain).
   const bookmarks = bookmarkCodec(config.bookmarkSecret ?? bookmarkSecret);
   return {

@@ -3,13 +3,22 @@
  * client, kept apart so that no other function loads the IoT client.
  */
 import { iotSync, type IotSync } from '../app/iot-sync';
+import { iotProvisioning as provisioningOf } from '../app/iot-provisioning';
 import { shadowSync } from '../app/iot-shadow';
-import type { DeviceRepository, IotRegistry, IotShadows, IotSyncStateStore, PolicyRepository } from '../app/ports';
+import type {
+  DeviceRepository,
+  IotProvisioningRegistry,
+  IotRegistry,
+  IotShadows,
+  IotSyncStateStore,
+  PolicyRepository,
+} from '../app/ports';
 import { defaultPolicy, policyWindows } from '../domain/policy';
 import { DEFAULT_RENEWAL, type RenewalSettings } from '../domain/status';
 import { iotSyncStateStore } from '../adapters/dynamodb/iot-sync-state';
 import { createIotClient } from '../adapters/iot/client';
 import { iotRegistry } from '../adapters/iot/iot-registry';
+import { iotProvisioning } from '../adapters/iot/iot-provisioning';
 import { iotShadows } from '../adapters/iot/iot-shadows';
 import { pacer } from '../adapters/iot/pacer';
 import { tableContext } from './context';
@@ -30,12 +39,16 @@ export interface ArnOwner {
   account: string;
 }
 
-/** What the device shadow's identity actions need (docs/events.md, Device shadow: identity actions). */
-export interface ShadowWiring {
-  /** The DMS policies (the boundary's timestamp) and the deployment's renewal defaults. */
+/** Per-DMS provisioning (docs/iot-provisioning.md): the DMS policies, and the registry given (a dry run, a fake). */
+export interface ProvisioningDeps {
   policies: Pick<PolicyRepository, 'get'>;
+  iot?: IotProvisioningRegistry;
+  /**
+   * The device shadow's identity actions (docs/events.md, Device shadow: identity actions): the renewal
+   * defaults of a DMS without a stored policy (the boundary's timestamp), and the shadows given (a dry run,
+   * a fake) instead of AWS IoT's data plane.
+   */
   renewalDefaults?: RenewalSettings;
-  /** The shadows to write, or the data plane of AWS IoT. */
   shadows?: IotShadows;
 }
 
@@ -45,29 +58,33 @@ export function createIotSync(
   devices: DeviceRepository,
   states: IotSyncStateStore,
   iot?: IotRegistry,
-  shadowWiring?: ShadowWiring,
+  provisioning?: ProvisioningDeps,
 ): IotSync {
   if (!config.region) throw new ConfigError('AWS_REGION', 'is required for certificate ARNs');
   const log = (message: string, detail: Record<string, unknown>) => logger.info(message, detail);
-  let control: ReturnType<typeof createIotClient> | undefined;
-  const client = () => (control ??= createIotClient({ region: config.region, endpoint: config.iotEndpoint }));
-  const rates = pacer({ rates: config.apiRates });
+  // One client and one pacer for both registries: each AWS IoT API keeps one pace.
+  let shared: { client: ReturnType<typeof createIotClient>; pacer: ReturnType<typeof pacer> } | undefined;
+  const real = () =>
+    (shared ??= {
+      client: createIotClient({ region: config.region, endpoint: config.iotEndpoint }),
+      pacer: pacer({ rates: config.apiRates }),
+    });
   const shadow =
-    config.identityActions && shadowWiring
+    config.identityActions && provisioning
       ? shadowSync({
           settings: { shadowName: config.shadowName },
           shadows:
-            shadowWiring.shadows ??
+            provisioning.shadows ??
             iotShadows({
-              control: client(),
+              control: real().client,
               region: config.region,
               endpoint: config.iotDataEndpoint,
               log,
-              pacer: rates,
+              pacer: real().pacer,
             }),
           windowsOf: async (dms) => {
-            const stored = await shadowWiring.policies.get(dms);
-            return policyWindows(stored ?? defaultPolicy(dms, shadowWiring.renewalDefaults ?? DEFAULT_RENEWAL));
+            const stored = await provisioning.policies.get(dms);
+            return policyWindows(stored ?? defaultPolicy(dms, provisioning.renewalDefaults ?? DEFAULT_RENEWAL));
           },
         })
       : undefined;
@@ -75,7 +92,17 @@ export function createIotSync(
     shadow,
     devices,
     states,
-    iot: iot ?? iotRegistry({ client: client(), log, pacer: rates }),
+    iot: iot ?? iotRegistry({ ...real(), log }),
+    ...(provisioning
+      ? {
+          provisioning: provisioningOf({
+            iot: provisioning.iot ?? iotProvisioning({ ...real(), log }),
+            dmsSettings: async (dms) => (await provisioning.policies.get(dms))?.iot,
+            ...(config.provisioningRoleArn ? { provisioningRoleArn: config.provisioningRoleArn } : {}),
+            log,
+          }),
+        }
+      : {}),
     settings: {
       partition: owner.partition,
       region: config.region,
@@ -98,8 +125,13 @@ export function iotSyncService(owner: ArnOwner): { config: IotSyncConfig; sync: 
     const config = loadIotSyncConfig();
     const { client, config: table } = tableContext();
     const states = iotSyncStateStore({ client, tableName: table.tableName });
-    const shadows = { policies: policyRepository(), renewalDefaults: table.renewalDefaults };
-    currentIotSync = { config, sync: createIotSync(config, owner, deviceRepository(), states, undefined, shadows) };
+    currentIotSync = {
+      config,
+      sync: createIotSync(config, owner, deviceRepository(), states, undefined, {
+        policies: policyRepository(),
+        renewalDefaults: table.renewalDefaults,
+      }),
+    };
   }
   return currentIotSync;
 }

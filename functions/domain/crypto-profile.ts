@@ -245,3 +245,23 @@ export function cryptoProfileOf(certificate: ParsedCertificate): CryptoProfile {
     not_after: certificate.not_after,
   };
 }
+
+/**
+ * The profile a slot keeps for its active certificate (the device document's `crypto`): the crypto
+ * profile plus the two fingerprints, so inventory, findings and their back-fills work from the device
+ * item alone, without reading the stored certificate again.
+ */
+export interface SlotCrypto extends CryptoProfile {
+  /** SHA-256 of the certificate's DER (the same certificate on two devices). */
+  sha256_fingerprint: string;
+  /** SHA-256 of its SubjectPublicKeyInfo (the same key pair, whatever the certificate). */
+  public_key_sha256: string;
+}
+
+export function slotCryptoOf(certificate: ParsedCertificate): SlotCrypto {
+  return {
+    ...cryptoProfileOf(certificate),
+    sha256_fingerprint: certificate.sha256_fingerprint,
+    public_key_sha256: certificate.public_key_sha256,
+  };
+}

@@ -1,4 +1,5 @@
 /** The device resource (docs/api.md, Resources) and the pure rules that build and change it. */
+import type { SlotCrypto } from './crypto-profile';
 
 export const DEVICE_STATUSES = [
   'NO_IDENTITY',
@@ -52,6 +53,8 @@ export interface Slot {
   secrets: Record<string, string>;
   expiration_date?: string;
   events: Record<string, InlineEvent>;
+  /** The active certificate's crypto profile (x509 bound with its PEM only; absent for a serial bound alone). */
+  crypto?: SlotCrypto;
 }
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

@@ -116,8 +116,19 @@ export class QueryTooBroadError extends DomainError {
 /** An indexed key whose back-fill has not finished: its counters are not complete yet. */
 export class IndexNotReadyError extends DomainError {
   readonly code = 'INDEX_NOT_READY';
-  constructor(readonly key: string) {
-    super(`metadata key '${key}' is being indexed (back-fill in progress); try again later`);
+  constructor(
+    readonly key: string,
+    message = `metadata key '${key}' is being indexed (back-fill in progress); try again later`,
+  ) {
+    super(message);
+  }
+
+  /** The certificate inventory of devices bound before it existed is being back-filled. */
+  static inventory(): IndexNotReadyError {
+    return new IndexNotReadyError(
+      '@inventory',
+      'the certificate inventory is being back-filled (devices bound before it existed); try again later',
+    );
   }
 }
 
@@ -247,5 +258,38 @@ export class IotVersionConflictError extends DomainError {
     options?: { cause?: unknown },
   ) {
     super(`AWS IoT thing ${thingName} changed concurrently`, options);
+  }
+}
+
+export class JobNotFoundError extends DomainError {
+  readonly code = 'JOB_NOT_FOUND';
+  constructor(readonly jobId: string) {
+    super(`job ${jobId} not found`);
+  }
+}
+
+/** A cancel of a job that already SUCCEEDED or FAILED. */
+export class JobFinishedError extends DomainError {
+  readonly code = 'JOB_FINISHED';
+  constructor(
+    readonly jobId: string,
+    readonly status: string,
+  ) {
+    super(`job ${jobId} is ${status}: only a PENDING or RUNNING job can be cancelled`);
+  }
+}
+
+/**
+ * The job already recorded an outcome for this device (an earlier or concurrent attempt of the same
+ * page): the change was not written. Never reaches a client.
+ */
+export class JobOutcomeExistsError extends DomainError {
+  readonly code = 'JOB_OUTCOME_EXISTS';
+  constructor(
+    readonly jobId: string,
+    readonly deviceId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`job ${jobId} already handled device ${deviceId}`, options);
   }
 }

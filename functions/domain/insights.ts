@@ -182,3 +182,18 @@ export function foldForecast(
     buckets,
   };
 }
+
+/** Most devices first, ties by value text. */
+export const byTotalThenValue = (
+  a: { value: string; stats: { total: number } },
+  b: { value: string; stats: { total: number } },
+) => b.stats.total - a.stats.total || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
+
+/** The `limit` values held by most devices (ties by value text), and how many devices hold any other. */
+export function topValues<T extends { value: string; stats: { total: number } }>(
+  all: readonly T[],
+  limit: number,
+): { values: T[]; other: number } {
+  const sorted = all.filter((v) => v.stats.total > 0).sort(byTotalThenValue);
+  return { values: sorted.slice(0, limit), other: sorted.slice(limit).reduce((n, v) => n + v.stats.total, 0) };
+}

@@ -5,6 +5,7 @@
 import type { Device, DeviceStatus } from './device';
 import { shadowOf } from './device';
 import type { GroupView } from './groups';
+import type { JobStatus, JobView } from './jobs';
 
 export type OutboxEventType =
   | 'device.create'
@@ -17,7 +18,9 @@ export type OutboxEventType =
   | 'device-group.create'
   | 'device-group.update'
   | 'device-group.delete'
-  | 'dms.update';
+  | 'dms.update'
+  | 'job.create'
+  | 'job.status.update';
 
 export interface OutboxEvent {
   /** Stable id: the CloudEvents `id`, kept across redeliveries. */
@@ -102,4 +105,22 @@ export function groupUpdated(id: string, previous: GroupView, updated: GroupView
 /** `device-group.delete`; data is the group as it was (one event per group a cascade deletes). */
 export function groupDeleted(id: string, group: GroupView, time: string): OutboxEvent {
   return { id, type: 'device-group.delete', subject: groupSubject(group.id), time, data: group };
+}
+
+export const jobSubject = (id: string) => `job/${id}`;
+
+/** `job.create`: the job as the API shows it (without its walk's position). */
+export function jobCreated(id: string, job: JobView, time: string): OutboxEvent {
+  return { id, type: 'job.create', subject: jobSubject(job.id), time, data: job };
+}
+
+/** `job.status.update`: both statuses and the counts when the status changed. */
+export function jobStatusUpdated(id: string, previous: JobStatus, job: JobView, time: string): OutboxEvent {
+  return {
+    id,
+    type: 'job.status.update',
+    subject: jobSubject(job.id),
+    time,
+    data: { id: job.id, previous: { status: previous }, updated: { status: job.status }, counts: job.counts },
+  };
 }

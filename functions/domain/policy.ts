@@ -2,11 +2,14 @@
 import { ValidationError, type FieldProblem } from './errors';
 import { parseDuration } from './duration';
 import { DEFAULT_RENEWAL, type RenewalSettings, type RenewalWindows, windowsOf } from './status';
+import type { DmsIotSettings } from './dms-iot';
 
 export interface DmsPolicy {
   id: string;
   name: string;
   settings: RenewalSettings;
+  /** AWS IoT settings of the DMS (docs/iot-provisioning.md); absent: none (the deployment's sync settings). */
+  iot?: DmsIotSettings;
   /** 0 for the deployment defaults of a DMS that has no stored policy. */
   version: number;
 }

@@ -6,6 +6,7 @@
 import { DEVICE_EVENT_TYPES, DEVICE_STATUSES, SLOT_STATUSES, SLOT_TYPES } from './index';
 import { groupCriterionSchema } from './group-schemas';
 import { idSchema, metadataSchema, renewalSettingsSchema } from './schemas';
+import { dmsIotSchema } from './dms-iot';
 import {
   array,
   boolean,
@@ -34,6 +35,29 @@ export const slotSchema = object({
   secrets: record(string(), string()),
   expiration_date: optional(iso.datetime()),
   events: record(string(), inlineEventSchema),
+  crypto: optional(
+    object({
+      key: string().check(meta({ description: '`RSA-<bits>`, `EC-P256`, `EC-P384`, `EC-P521`, `Ed25519`, `Ed448`.' })),
+      signature: string().check(meta({ description: 'As OpenSSL prints it, e.g. `ecdsa-with-SHA256`.' })),
+      signature_hash: optional(string()),
+      issuer_dn: string(),
+      authority_key_id: optional(string()),
+      issuer: string().check(meta({ description: 'The issuer DN, then `keyid:<hex>` when the certificate names it.' })),
+      validity_days: integer(),
+      validity: string().check(
+        meta({ description: 'Lifetime bucket: up-to-90d, up-to-397d, up-to-2y, ... over-10y.' }),
+      ),
+      not_after: iso.datetime(),
+      sha256_fingerprint: string(),
+      public_key_sha256: string(),
+    }),
+  ).check(
+    meta({
+      description:
+        "The active certificate's crypto profile, computed at the bind (x509 bound with its PEM only); " +
+        'the inventory counts it (GET /v2/stats/certificates).',
+    }),
+  ),
 }).check(meta({ id: 'Slot' }));
 
 export const deviceSchema = object({
@@ -63,6 +87,12 @@ export const deviceSchema = object({
       attached: optional(boolean()).check(meta({ description: "Whether the certificate is the thing's principal." })),
       shadow_actions: optional(string()).check(
         meta({ description: "What the shadow's desired.identity_actions last received (UPDATE_CERTIFICATE@<t>)." }),
+      ),
+      thing_groups: optional(array(string())).check(
+        meta({ description: "The thing groups the thing is in, from its DMS's AWS IoT settings." }),
+      ),
+      policies: optional(array(string())).check(
+        meta({ description: "The IoT policies attached to the certificate, from its DMS's AWS IoT settings." }),
       ),
       synced_version: integer().check(meta({ description: 'The device version AWS IoT was last brought to.' })),
       last_sync: iso.datetime(),
@@ -138,6 +168,7 @@ export const policySchema = object({
   id: string(),
   name: string(),
   settings: renewalSettingsSchema,
+  iot: optional(dmsIotSchema),
   version: integer().check(meta({ description: '0: the deployment defaults (no stored policy).' })),
 }).check(meta({ id: 'DmsPolicy' }));
 

@@ -10,6 +10,7 @@ import {
   maxLength,
   meta,
   minLength,
+  nullable,
   optional,
   record,
   refine,
@@ -20,6 +21,7 @@ import {
   unknown,
 } from './zod-mini';
 import { ID_PATTERN, type FieldProblem } from './index';
+import { dmsIotSchema } from './dms-iot';
 
 export const MAX_TAGS = 50;
 
@@ -172,4 +174,9 @@ export const renewalSettingsSchema = strictObject({
 export const putPolicySchema = strictObject({
   name: optional(storedText().check(minLength(1), maxLength(256))),
   settings: renewalSettingsSchema,
+  iot: optional(
+    nullable(dmsIotSchema).check(
+      meta({ description: 'AWS IoT settings of the DMS: absent keeps the stored ones, null removes them.' }),
+    ),
+  ),
 }).check(meta({ id: 'PutDmsPolicy' }));

@@ -3,6 +3,7 @@
  * Each function returns the device after the change and everything the change must record.
  */
 import type { ParsedCertificate } from './certificate';
+import { slotCryptoOf } from './crypto-profile';
 import {
   type Device,
   type DeviceEvent,
@@ -255,6 +256,8 @@ export function bindSlot({ device, slot: name, material, previous, policy, now, 
     secrets: recentSecrets({ ...existing?.secrets, [String(version)]: secret }),
     ...(expiration !== undefined ? { expiration_date: new Date(expiresAt!).toISOString() } : {}),
     events: existing?.events ?? {},
+    // Only a certificate bound with its PEM has a profile: a serial alone says nothing of key or issuer.
+    ...('certificate' in material ? { crypto: slotCryptoOf(material.certificate) } : {}),
   };
   const stored: SlotVersion = {
     device_id: device.id,

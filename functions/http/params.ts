@@ -1,5 +1,5 @@
 /** Path parameters, validated once (request bodies: body.ts, which brings the schemas). */
-import { DeviceNotFoundError, GroupNotFoundError, ID_PATTERN, ValidationError } from '../domain';
+import { DeviceNotFoundError, GroupNotFoundError, ID_PATTERN, JobNotFoundError, ValidationError } from '../domain';
 import { IDENTITY_SLOT } from '../domain/slots';
 import type { HttpRequest } from './http';
 
@@ -38,5 +38,12 @@ export function dmsIdOf(request: HttpRequest): string {
     throw new ValidationError('invalid DMS id', [
       { field: 'id', problem: 'must be 1-128 characters of A-Z a-z 0-9 : _ . -' },
     ]);
+  return id;
+}
+
+/** A job id in the path: an impossible one is a 404 like an unknown one. */
+export function jobIdOf(request: HttpRequest): string {
+  const id = request.pathParameters.id ?? '';
+  if (!ID_PATTERN.test(id)) throw new JobNotFoundError(id);
   return id;
 }

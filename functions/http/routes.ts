@@ -73,6 +73,11 @@ const GROUP_DELETE: readonly TableAction[] = [
   'dynamodb:DeleteItem',
 ];
 
+/** A new job: the job, its unfinished marker and its outbox record put in one transaction (and its first task sent). */
+const JOB_CREATE: readonly TableAction[] = ['dynamodb:PutItem'];
+/** A cancel: the job read by key, then replaced (version-checked), its unfinished marker deleted, its outbox put. */
+const JOB_CANCEL: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'];
+
 const LAMASSU_HANDLER = 'lamassu/';
 
 /**
@@ -95,6 +100,11 @@ export interface HttpRoute {
   table: TableAccess;
   /** The exact table actions, when narrower than `table` (every write route has them). */
   actions?: readonly TableAction[];
+  /**
+   * The route sends background tasks (docs/architecture.md, Background jobs): its function gets the
+   * queue URLs and SendMessage on the jobs queue only.
+   */
+  sendsTasks?: true;
 }
 
 /** Lamassu's device manager routes (backend/pkg/routes/devmanager.go), under its gateway prefix. */
@@ -214,6 +224,14 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
   { method: 'GET', path: '/v2/stats/devices', handler: 'device-stats', scope: 'devices:read', table: 'read' },
   { method: 'GET', path: '/v2/stats/metadata/{key}', handler: 'metadata-stats', scope: 'devices:read', table: 'read' },
   { method: 'GET', path: '/v2/stats/expirations', handler: 'expiration-stats', scope: 'devices:read', table: 'read' },
+  // The certificate inventory (docs/api.md, Certificate inventory).
+  {
+    method: 'GET',
+    path: '/v2/stats/certificates',
+    handler: 'certificate-stats',
+    scope: 'devices:read',
+    table: 'read',
+  },
   { method: 'GET', path: '/v2/dms', handler: 'list-dms', scope: 'devices:read', table: 'read' },
   { method: 'GET', path: '/v2/dms/{id}', handler: 'get-dms', scope: 'devices:read', table: 'read' },
   { method: 'PUT', path: '/v2/dms/{id}', handler: 'put-dms', scope: 'dms:write', table: 'write', actions: DMS_PUT },
@@ -252,6 +270,27 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     table: 'read',
   },
   { method: 'GET', path: '/v2/device-groups/{id}/stats', handler: 'group-stats', scope: 'devices:read', table: 'read' },
+  // Remediation jobs (docs/api.md, Remediation jobs): run by the job worker; the routes create, read and cancel.
+  {
+    method: 'POST',
+    path: '/v2/jobs',
+    handler: 'create-job',
+    scope: 'devices:write',
+    table: 'write',
+    actions: JOB_CREATE,
+    sendsTasks: true,
+  },
+  { method: 'GET', path: '/v2/jobs', handler: 'list-jobs', scope: 'devices:read', table: 'read' },
+  { method: 'GET', path: '/v2/jobs/{id}', handler: 'get-job', scope: 'devices:read', table: 'read' },
+  { method: 'GET', path: '/v2/jobs/{id}/devices', handler: 'list-job-devices', scope: 'devices:read', table: 'read' },
+  {
+    method: 'POST',
+    path: '/v2/jobs/{id}/cancel',
+    handler: 'cancel-job',
+    scope: 'devices:write',
+    table: 'write',
+    actions: JOB_CANCEL,
+  },
   // The Lamassu-compatible edge (docs/lamassu-compatibility.md): same use cases, Lamassu's wire format.
   ...LAMASSU_ROUTES,
   // Lamassu serves its health check without auth; its dashboard reads it (docs/lamassu-compatibility.md).

@@ -56,6 +56,12 @@ export const EVENTS_DOCUMENT = {
       data: 'the group, or {previous, updated}',
     },
     { type: 'dms.update', subject: 'dms/<id>', data: '{previous, updated}' },
+    { type: 'job.create', subject: 'job/<id>', data: 'the job (docs/api.md, Remediation jobs)' },
+    {
+      type: 'job.status.update',
+      subject: 'job/<id>',
+      data: '{id, previous: {status}, updated: {status}, counts}: RUNNING, then SUCCEEDED, FAILED or CANCELLED',
+    },
   ],
   lamassu: [
     'Setting lamassuEvents (LAMASSU_EVENTS=true): each device ' +

@@ -4,7 +4,7 @@
  */
 import { globalRegistry, toJSONSchema } from '../domain/zod-mini';
 import { DEVICE_STATUSES } from '../domain/device';
-import { DATE_OPS, METADATA_OPS, STATUS_OPS, STRING_OPS, TAG_OPS } from '../domain/filters';
+import { CRYPTO_OPS, DATE_OPS, METADATA_OPS, STATUS_OPS, STRING_OPS, TAG_OPS } from '../domain/filters';
 import { INDEXED_FILTERS, MAX_PAGE_SIZE, SORT_FIELDS } from '../domain/query';
 import {
   deviceEventSchema,
@@ -24,6 +24,7 @@ import { MAX_BODY_BYTES } from '../http/http';
 import { EVENTS_DOCUMENT } from './openapi-events';
 import { LAMASSU_OPERATIONS, LAMASSU_SCHEMAS } from '../lamassu/openapi';
 import { filterQueryParam } from './openapi-parts';
+import { JOB_OPERATIONS, JOB_SCHEMAS } from './openapi-jobs';
 import { INLINE_SECRET_LIMIT, MAX_EXTRA_SLOTS } from '../domain/slots';
 
 /** Statistics follow the table's stream (docs/adr/0005-counters-from-the-stream.md). */
@@ -78,8 +79,11 @@ const filterParam = filterQueryParam(
     `Indexed entry points (no full read of the fleet): ${INDEXED_FILTERS.join(', ')}, ` +
       `and metadata.<key>[eq|in] for each indexed metadata key (INDEXED_METADATA_KEYS; ` +
       `listed in x-indexed-metadata-keys; after id and tags, before ` +
-      `dms_owner and status) once its back-fill is done; chosen in that ` +
+      `dms_owner and status) once its back-fill is done, then identity.key[eq] and identity.issuer[eq] ` +
+      `once the certificate inventory is back-filled; chosen in that ` +
       `order; other filters are applied to what that entry point reads.`,
+    `identity.key, identity.signature, identity.issuer, identity.validity (the identity certificate ` +
+      `in service, as GET /v2/stats/certificates counts it): ${CRYPTO_OPS.join(' ')}.`,
     'A list request reads at most LIST_READ_BUDGET items (default ' +
       '2000); when selective non-indexed filters exhaust it, the ' +
       'page may be shorter than page_size with a non-empty `next`. ' +
@@ -548,12 +552,55 @@ const OPERATIONS: Record<string, Operation> = {
       },
     },
   },
+  'GET /v2/stats/certificates': {
+    summary: 'Certificate inventory',
+    description:
+      'The certificates in service (not revoked, not expired, device not decommissioned) of one slot ' +
+      '(default the identity), counted by `key` (`RSA-<bits>`, `EC-P256`, `Ed25519`...), `signature` ' +
+      '(as OpenSSL prints it), `issuer` (the DN, then `keyid:<hex>` when known) or `validity` (lifetime ' +
+      'bucket), from counters applied from the table stream (`consistent_as_of`): the cost grows with the ' +
+      'number of distinct values, not the fleet. Most common first (ties by name). Devices bound before ' +
+      'the inventory existed are back-filled by the sweeper: until then 409 INDEX_NOT_READY. Drill down ' +
+      'with the list filters `identity.key[eq]` and `identity.issuer[eq]` (indexed entry points).',
+    parameters: [
+      {
+        name: 'by',
+        in: 'query',
+        required: true,
+        schema: { type: 'string', enum: ['key', 'signature', 'issuer', 'validity'] },
+      },
+      {
+        name: 'slot',
+        in: 'query',
+        schema: { type: 'string', default: 'identity' },
+        description: '`identity` or an extra slot name.',
+      },
+    ],
+    responses: {
+      '200': {
+        description: 'The counts',
+        ...json({
+          type: 'object',
+          required: ['by', 'slot', 'counts', 'total', 'consistent_as_of'],
+          properties: {
+            by: { type: 'string', enum: ['key', 'signature', 'issuer', 'validity'] },
+            slot: { type: 'string' },
+            counts: { type: 'object', additionalProperties: { type: 'integer' } },
+            total: { type: 'integer' },
+            consistent_as_of: CONSISTENT_AS_OF,
+          },
+        }),
+      },
+      '409': error('INDEX_NOT_READY: the inventory is being back-filled'),
+    },
+  },
   'GET /v2/openapi.json': {
     summary: 'This document',
     responses: { '200': { description: 'OpenAPI 3.1', ...json({ type: 'object' }) } },
   },
   ...GROUP_OPERATIONS,
   ...SLOT_OPERATIONS,
+  ...JOB_OPERATIONS,
   ...LAMASSU_OPERATIONS,
 };
 
@@ -562,6 +609,7 @@ function componentSchemas(): Record<string, unknown> {
   void [createDeviceSchema, deviceSchema, deviceEventSchema, errorSchema, statsSchema, deviceList, eventList];
   void [createGroupSchema, replaceGroupSchema, deviceGroupSchema, groupList];
   void [bindCertificateSchema, bindSlotSchema, revokeSchema, putPolicySchema, policySchema, slotVersionSchema];
+  void JOB_SCHEMAS;
   const { schemas } = toJSONSchema(globalRegistry, { uri: (id) => `#/components/schemas/${id}` });
   return Object.fromEntries(
     Object.entries(schemas).map(([id, schema]) => {

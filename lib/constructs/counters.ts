@@ -16,8 +16,15 @@ import type { DeploymentConfig } from '../config';
 import { deadLetterQueue, sendOnlyDestination, STREAM_READ_ACTIONS } from './events';
 import { ServiceFunction } from './service-function';
 
-/** What the applier does to the table: processed markers (Put) and counter ADDs (Update), in transactions. */
-export const COUNTER_APPLIER_TABLE_ACTIONS: readonly string[] = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
+/**
+ * What the applier does to the table: processed markers (Put) and counter ADDs (Update), in
+ * transactions; it reads the value counters and ranked items it refreshes (BatchGet, metadata-ranks.ts).
+ */
+export const COUNTER_APPLIER_TABLE_ACTIONS: readonly string[] = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:BatchGetItem',
+];
 /** A batch of 100 records: a few transactions, each retried on conflicts with backoff. */
 export const COUNTER_APPLIER_TIMEOUT = Duration.seconds(60);
 /**

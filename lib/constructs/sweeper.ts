@@ -28,11 +28,13 @@ import { ServiceFunction, TABLE_WRITE_ACTIONS } from './service-function';
 export const SWEEPER_TABLE_ACTIONS: readonly string[] = TABLE_WRITE_ACTIONS;
 
 /**
- * What the dispatcher calls: Query (the first due entry of each segment, the job partition),
- * BatchGetItem (that entry's device) and PutItem (the run marker).
+ * What the dispatcher calls: Query (the first due entry of each segment, the job partition, the
+ * unfinished remediation jobs), BatchGetItem (that entry's device), GetItem (an unfinished job, to see
+ * whether it stalled) and PutItem (the run marker).
  */
 export const DISPATCHER_TABLE_ACTIONS: readonly string[] = [
   'dynamodb:Query',
+  'dynamodb:GetItem',
   'dynamodb:BatchGetItem',
   'dynamodb:PutItem',
 ];

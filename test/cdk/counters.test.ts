@@ -54,7 +54,7 @@ it(
 );
 
 it(
-  'may only put markers and update counters ' +
+  'may only put markers, update and read counters ' +
     'in the table, read its streams, send to its ' +
     'DLQ and write its logs',
   () => {

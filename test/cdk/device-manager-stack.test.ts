@@ -51,6 +51,19 @@ function functionOfRoute(s: Synthesized, route: HttpRoute): { id: string; props:
   return { id, props: resources[id].Properties };
 }
 
+/** Logical id of the sweeper's queue whose construct id starts with `prefix` (SweeperJobsQueue, ...). */
+function queueId(template: Synthesized['template'], prefix: string): string {
+  return resourcesOf(template, 'AWS::SQS::Queue').find(([id]) => id.startsWith(prefix))![0];
+}
+
+/** What a route that starts background work gets: both queue URLs (the task router's configuration). */
+function taskQueueEnvironment(template: Synthesized['template']) {
+  return {
+    SWEEP_QUEUE_URL: { Ref: queueId(template, 'SweeperTransitionsQueue') },
+    JOB_QUEUE_URL: { Ref: queueId(template, 'SweeperJobsQueue') },
+  };
+}
+
 /** Logical id of the sweeper function. */
 function sweeperId(s: Synthesized): string {
   return s.stack.getLogicalId(s.stack.sweeper.function.function.node.defaultChild as CfnFunction);
@@ -173,7 +186,7 @@ describe('the HTTP API', () => {
 });
 
 describe('the functions', () => {
-  it('all run nodejs22.x on arm64 with 512 MB and source maps; the API functions time out after 10 s', () => {
+  it('all run nodejs22.x on arm64 with 512 MB; the API functions time out after 10 s', () => {
     for (const [id, fn] of resourcesOf(dev.template, 'AWS::Lambda::Function')) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -181,9 +194,18 @@ describe('the functions', () => {
         MemorySize: 512,
         Timeout: id === sweeperId(dev) ? 60 : (eventFunctions(dev).get(id) ?? 10),
         Handler: 'index.handler',
-        Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: '--enable-source-maps' }) },
       });
+      // Source maps are applied at run time only with the `sourceMaps` setting (docs/cold-starts.md).
+      expect(fn.Properties?.Environment?.Variables?.NODE_OPTIONS).toBeUndefined();
     }
+  });
+
+  it('apply source maps at run time on every function with `sourceMaps: true`', () => {
+    const { template } = synthesize({ sourceMaps: true });
+    const fns = resourcesOf(template, 'AWS::Lambda::Function');
+    expect(fns.length).toBeGreaterThan(HTTP_ROUTES.length);
+    for (const [, fn] of fns) expect(fn.Properties!.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    expect(() => synthesize({ sourceMaps: 'yes' })).toThrow('deviceManager.sourceMaps must be true or false');
   });
 
   it('each log to their own log group, with the configured retention', () => {
@@ -207,13 +229,17 @@ describe('the functions', () => {
   it.each(HTTP_ROUTES.map((r) => [r.handler, r] as const))(
     '%s gets the table settings only if it uses the table',
     (_handler, route) => {
-      const variables = functionOfRoute(dev, route).props.Environment.Variables;
+      const variables = functionOfRoute(dev, route).props.Environment?.Variables;
       const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
       if (route.table === 'none') {
-        expect(variables).toEqual({ NODE_OPTIONS: '--enable-source-maps' });
+        expect(variables).toBeUndefined();
       } else {
         const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
-        expect(variables).toEqual({ ...defaultTableEnvironment(tableId), BOOKMARK_SECRET_ARN: { Ref: secretId } });
+        expect(variables).toEqual({
+          ...defaultTableEnvironment(tableId),
+          BOOKMARK_SECRET_ARN: { Ref: secretId },
+          ...(route.sendsTasks ? taskQueueEnvironment(dev.template) : {}),
+        });
       }
     },
   );
@@ -348,6 +374,16 @@ describe('least privilege', () => {
         ...(access === 'none'
           ? []
           : [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: secretId } }]),
+        // A route that starts background work sends to the jobs queue, and only there.
+        ...(route.sendsTasks
+          ? [
+              {
+                Effect: 'Allow',
+                Action: 'sqs:SendMessage',
+                Resource: { 'Fn::GetAtt': [queueId(dev.template, 'SweeperJobsQueue'), 'Arn'] },
+              },
+            ]
+          : []),
       ]);
     },
   );
@@ -386,8 +422,10 @@ describe('least privilege', () => {
       const { template } = stack();
       for (const [id, role] of resourcesOf(template, 'AWS::IAM::Role')) {
         expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
-        // Functions' roles, and the presence rule's (AWS IoT delivers its messages to SQS with it).
-        const service = id.startsWith('PresenceRuleRole') ? 'iot.amazonaws.com' : 'lambda.amazonaws.com';
+        // Functions' roles, the one AWS IoT assumes for JITP templates (inline policy), and the presence
+        // rule's (AWS IoT delivers its messages to SQS with it).
+        const iot = role.Properties!.Policies || id.startsWith('PresenceRuleRole');
+        const service = iot ? 'iot.amazonaws.com' : 'lambda.amazonaws.com';
         expect(role.Properties!.AssumeRolePolicyDocument.Statement).toEqual([
           { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: service } },
         ]);

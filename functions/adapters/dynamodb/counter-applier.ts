@@ -6,6 +6,7 @@
  * carries); a batch of records becomes a few transactions of one `ADD` per counter item, each with a
  * processed marker per record (`COUNTED#<device id>` / `<sequence number>`, conditioned on not
  * existing), so a redelivered record is never counted twice whatever the batch it arrives in.
+ * The ranked metadata values (metadata-ranks.ts) of each applied batch are refreshed after it.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -13,7 +14,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Device } from '../../domain/device';
 import { addCellDeltas, type CounterDeltas, counterUpdates, deviceCells } from './counters';
 import { MARKER_ATTRIBUTE, markerKeys } from './device-writes';
-import { counterStateKey, countedMarkerKey } from './keys';
+import { counterStateKey, countedMarkerKey, metadataKeyOfStatsPartition } from './keys';
+import { metadataRanks, type RankedValue } from './metadata-ranks';
 import { TTL_ATTRIBUTE } from './schema';
 import type { RetryPolicy } from '../../domain/backoff';
 import { cancellationCodes, transactWrite } from './transact';
@@ -103,6 +105,17 @@ function chunksOf(deltas: readonly DeviceDelta[]): DeviceDelta[][] {
   return chunks;
 }
 
+/** The metadata values whose counters a chunk changes (their ranked items follow: metadata-ranks.ts). */
+function rankedValuesOf(chunk: readonly DeviceDelta[]): RankedValue[] {
+  const values: RankedValue[] = [];
+  for (const delta of chunk)
+    for (const item of delta.deltas.values()) {
+      const key = metadataKeyOfStatsPartition(item.key.pk);
+      if (key !== undefined && typeof item.set?.v === 'string') values.push({ key, text: item.set.v });
+    }
+  return values;
+}
+
 export interface CounterApplierOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
@@ -118,6 +131,7 @@ export function counterApplier({
   retry,
   now = Date.now,
 }: CounterApplierOptions) {
+  const ranks = metadataRanks(client, TableName, statsShards, () => undefined);
   const markerPut = (delta: DeviceDelta) => ({
     Put: {
       TableName,
@@ -208,6 +222,8 @@ export function counterApplier({
       for (const chunk of chunksOf(deltas)) {
         try {
           await applyChunk(chunk, report);
+          // Also after a redelivery: the refresh that followed the first delivery may not have run.
+          await ranks.refresh(rankedValuesOf(chunk));
         } catch (error) {
           report.failedFrom = chunk[0]!.sequenceNumber;
           report.error = error;

@@ -13,10 +13,11 @@ import {
   indexedMetadataFilter,
 } from '../../domain/query';
 import type { BookmarkCodec } from './bookmark';
-import { type CounterReader, counterReader, FORECAST_KEY } from './counters';
+import { type CounterReader, counterReader, FORECAST_KEY, INVENTORY_KEY } from './counters';
 import type { WriteContext } from './device-writes';
 import { type IndexState, indexState } from './index-backfill';
 import { idOfEntry, type TableReader, tableReader } from './list-cursor';
+import { type MetadataRanks, metadataRanks } from './metadata-ranks';
 import { DEFAULT_EVENT_RETENTION_DAYS } from './device-writes';
 import { OUTBOX_TTL_SECONDS } from './outbox';
 
@@ -60,6 +61,8 @@ export interface DeviceTable {
   bookmarks: BookmarkCodec;
   reader: TableReader;
   counters: CounterReader;
+  /** The ranked values of the indexed metadata keys (the distribution's read). */
+  ranks: MetadataRanks;
   indexes: IndexState;
   indexedMetadataKeys: readonly string[];
   budgets: {
@@ -81,6 +84,8 @@ export interface DeviceTable {
   hydrate(items: Record<string, unknown>[]): Promise<Device[]>;
   /** The back-filled keys; read only when a filter names an indexed key (a cached Query of the state partition). */
   readyMetadataKeys(filters?: readonly Filter[]): Promise<string[]>;
+  /** Whether the certificate inventory is back-filled; read only when asked (the same cached state). */
+  inventoryReady(): Promise<boolean>;
 }
 
 export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
@@ -110,13 +115,14 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
     dueShards,
     outboxTtlSeconds,
     eventTtlSeconds: eventRetentionDays * 86_400,
-    indexedKeys: new Set([...indexedMetadataKeys, FORECAST_KEY]),
+    indexedKeys: new Set([...indexedMetadataKeys, FORECAST_KEY, INVENTORY_KEY]),
   };
   const reader = tableReader(client, TableName);
   let counterItems = 0;
   let directReads = 0;
   const counters = counterReader(client, TableName, statsShards, (n) => (counterItems += n));
-  const indexes = indexState(client, reader, ctx);
+  const ranks = metadataRanks(client, TableName, statsShards, (n) => (counterItems += n));
+  const indexes = indexState(client, reader, ctx, ranks);
 
   return {
     client,
@@ -125,6 +131,7 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
     bookmarks,
     reader,
     counters,
+    ranks,
     indexes,
     indexedMetadataKeys,
     budgets: { readBudget, statsReadBudget, listByteBudget, statsReadByteBudget, timeBudgetMs },
@@ -144,6 +151,9 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
       if (filters && !indexedMetadataFilter(filters, indexedMetadataKeys)) return [];
       const ready = await indexes.ready();
       return indexedMetadataKeys.filter((k) => ready.has(k));
+    },
+    async inventoryReady() {
+      return (await indexes.ready()).has(INVENTORY_KEY);
     },
   };
 }

@@ -13,10 +13,11 @@
 import { normaliseSerial } from '../../domain/certificate';
 import type { DeviceChange } from '../../app/ports';
 import type { Device } from '../../domain/device';
+import type { JobDeviceOutcome } from '../../domain/jobs';
 import { type LifecycleEvent, storedLifecycleOf, withLifecycle } from '../../domain/lifecycle';
 import { withJsonText } from '../../domain/json-text';
 import type { SlotVersion } from '../../domain/slots';
-import { FORECAST_KEY } from './counters';
+import { FORECAST_KEY, INVENTORY_KEY } from './counters';
 import {
   companionEntries,
   deviceEventKey,
@@ -24,6 +25,7 @@ import {
   dueAttributes,
   entryPartition,
   entryPrefix,
+  jobOutcomeKey,
   shardOf,
   slotVersionKey,
   sortAttributes,
@@ -84,14 +86,15 @@ export interface WriteContext {
   indexedKeys: ReadonlySet<string>;
 }
 
-const metadataKeysOf = (keys: ReadonlySet<string>) => [...keys].filter((k) => k !== FORECAST_KEY);
+const metadataKeysOf = (keys: ReadonlySet<string>) =>
+  [...keys].filter((k) => k !== FORECAST_KEY && k !== INVENTORY_KEY);
 
 /** The entry items of a device, by sort key. */
 function entryItems(ctx: WriteContext, device: Device, keys: ReadonlySet<string>): Map<string, Item> {
   const shard = shardOf(device.id, ctx.listShards);
   const sorts = sortAttributes(device);
   return new Map(
-    companionEntries(device, metadataKeysOf(keys)).map((e) => [
+    companionEntries(device, metadataKeysOf(keys), keys.has(INVENTORY_KEY)).map((e) => [
       e.key.sk,
       { ...e.key, kind: 'entry', epk: entryPartition(e.prefix, shard), ...sorts, [STATUS_ATTRIBUTE]: device.status },
     ]),
@@ -228,6 +231,17 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
   };
 }
 
+/** A job's outcome for a device, written only if the job has none for it yet (at most once per device and job). */
+export function jobOutcomePut(TableName: string, outcome: JobDeviceOutcome) {
+  return {
+    Put: {
+      TableName,
+      Item: { ...jobOutcomeKey(outcome.job_id, outcome.device_id), kind: 'job-outcome', doc: JSON.stringify(outcome) },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  };
+}
+
 /** Event history expires (TTL) `eventTtlSeconds` after the event (EVENT_RETENTION_DAYS). */
 export const DEFAULT_EVENT_RETENTION_DAYS = 400;
 const eventTtl = (ctx: WriteContext, timestamp: string) =>
@@ -248,6 +262,8 @@ export function deviceTransaction(ctx: WriteContext, change: DeviceChange) {
   return {
     TransactItems: [
       deviceWrite(ctx, change, marker),
+      // Second, so its cancellation code says the job had handled the device already.
+      ...(change.jobOutcome ? [jobOutcomePut(TableName, change.jobOutcome)] : []),
       // Entries of a legacy item are all rewritten in the slim form (same keys for status and DMS).
       ...entryWrites(ctx, before && marker !== null ? entryItems(ctx, before, beforeKeys) : new Map(), afterEntries),
       ...legacyTags.map((sk) => ({ Delete: { TableName, Key: { pk: deviceKey(after.id).pk, sk } } })),
@@ -272,30 +288,40 @@ export function deviceTransaction(ctx: WriteContext, change: DeviceChange) {
  * Back-fill of one key for one stored device: its entry for `key` and the marker, conditioned on the
  * device still being at the version and marker it was read with. The version is not bumped: clients
  * see no change. The counters follow from the stream: the new marker adds the key's cells.
+ * `completed` is the same device with derived fields it lacked (the inventory's slot profiles): its
+ * document is written too, still at the same version, since nothing a client changed moved.
  */
-export function reindexTransaction(ctx: WriteContext, device: Device, key: string) {
+export function reindexTransaction(ctx: WriteContext, device: Device, key: string, completed?: Device) {
   const { TableName } = ctx;
   const marker = markerOf(device) ?? null;
   const beforeKeys = marker === null ? new Set<string>() : markerKeys(marker);
   const afterKeys = new Set([...beforeKeys, key]);
   const values: Item = { ':v': device.version, ':next': markerText(afterKeys) };
   const condition = markerCondition(marker, values);
+  if (completed) values[':doc'] = JSON.stringify(completed);
   return {
     TransactItems: [
       {
         Update: {
           TableName,
           Key: deviceKey(device.id),
-          UpdateExpression: 'SET #mk = :next',
+          UpdateExpression: completed ? 'SET #mk = :next, #doc = :doc' : 'SET #mk = :next',
           ConditionExpression: `#version = :v AND ${condition}`,
-          ExpressionAttributeNames: { '#version': 'version', '#mk': MARKER_ATTRIBUTE },
+          ExpressionAttributeNames: {
+            '#version': 'version',
+            '#mk': MARKER_ATTRIBUTE,
+            ...(completed ? { '#doc': 'doc' } : {}),
+          },
           ExpressionAttributeValues: values,
         },
       },
-      ...entryWrites(ctx, entryItems(ctx, device, beforeKeys), entryItems(ctx, device, afterKeys)),
+      ...entryWrites(ctx, entryItems(ctx, device, beforeKeys), entryItems(ctx, completed ?? device, afterKeys)),
     ],
   };
 }
+
+/** Whether the device was read from the table (it then carries the marker it was read with). */
+export const isReadFromTable = (device: Device) => markerOf(device) !== undefined;
 
 /** Whether a stored device already reflects `key`. */
 export const isIndexedFor = (device: Device, key: string) => {

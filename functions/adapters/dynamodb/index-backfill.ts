@@ -8,10 +8,12 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { BackfillReport } from '../../app/ports';
-import { FORECAST_KEY } from './counters';
+import { FORECAST_KEY, INVENTORY_KEY } from './counters';
 import { isIndexedFor, reindexTransaction, type WriteContext } from './device-writes';
 import { entryPageById, idOfEntry, type TableReader } from './list-cursor';
-import { entryPartition, entryPrefix, INDEX_STATE_PK, indexStateKey } from './keys';
+import { entryPartition, entryPrefix, INDEX_STATE_PK, indexStateKey, metadataStatsPartition } from './keys';
+import type { MetadataRanks } from './metadata-ranks';
+import { withSlotProfiles } from './slot-profiles';
 import { cancellationCodes, transactWrite } from './transact';
 
 interface KeyState {
@@ -27,17 +29,26 @@ const READY_CACHE_MS = 15_000;
 export interface IndexState {
   /** Configured keys whose back-fill is done. */
   ready(): Promise<Set<string>>;
+  /** Ready metadata keys whose ranked values are built (metadata-ranks.ts): their distribution reads `limit` values. */
+  ranked(): Promise<Set<string>>;
   backfill(deadline: number, pageSize: number): Promise<BackfillReport>;
 }
+
+/**
+ * The state item of a key's ranked values. Keys indexed before ranked values existed have counters
+ * but no ranked items: the back-fill walks their value counters once, refreshing each value.
+ */
+const rankStateName = (key: string) => `@ranks:${key}`;
 
 export function indexState(
   client: DynamoDBDocumentClient,
   reader: TableReader,
   ctx: WriteContext,
+  ranks: Pick<MetadataRanks, 'refresh'>,
   now: () => number = Date.now,
 ): IndexState {
   const { TableName } = ctx;
-  let cache: { at: number; ready: Set<string> } | undefined;
+  let cache: { at: number; ready: Set<string>; ranked: Set<string> } | undefined;
 
   async function states(): Promise<Map<string, KeyState>> {
     const out = await client.send(
@@ -87,8 +98,9 @@ export function indexState(
     for (let attempt = 0; attempt < 10; attempt++) {
       const device = (await reader.devices([id], true)).get(id);
       if (!device || isIndexedFor(device, key)) return false;
+      const completed = key === INVENTORY_KEY ? await withSlotProfiles(client, TableName, device) : undefined;
       try {
-        await transactWrite(client, reindexTransaction(ctx, device, key));
+        await transactWrite(client, reindexTransaction(ctx, device, key, completed));
         return true;
       } catch (error) {
         if (cancellationCodes(error)?.[0] !== 'ConditionalCheckFailed') throw error;
@@ -97,13 +109,53 @@ export function indexState(
     return false;
   }
 
+  async function cached() {
+    if (cache && now() - cache.at < READY_CACHE_MS) return cache;
+    const all = await states();
+    const ready = new Set([...ctx.indexedKeys].filter((k) => all.get(k)?.state === 'ready'));
+    const ranked = new Set([...ready].filter((k) => all.get(rankStateName(k))?.state === 'ready'));
+    cache = { at: now(), ready, ranked };
+    return cache;
+  }
+
+  /** Walks the value counters of one key, refreshing each value's ranked item; false when the deadline stopped it. */
+  async function buildRanks(key: string, state: KeyState, deadline: number, pageSize: number): Promise<boolean> {
+    const progress = { ...state.progress };
+    for (let shard = 0; shard < ctx.statsShards; shard++) {
+      while (progress[shard] !== 'done') {
+        if (Date.now() >= deadline) {
+          await saveState({ ...state, progress }, state);
+          return false;
+        }
+        const pk = metadataStatsPartition(key, shard);
+        const after = progress[shard];
+        const out = await client.send(
+          new QueryCommand({
+            TableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': pk },
+            ExclusiveStartKey: after === undefined ? undefined : { pk, sk: after },
+            Limit: pageSize,
+            ConsistentRead: true,
+          }),
+        );
+        const items = out.Items ?? [];
+        await ranks.refresh(items.map((item) => ({ key, text: String(item.v) })));
+        progress[shard] = out.LastEvaluatedKey ? String(items.at(-1)?.sk) : 'done';
+        await saveState({ ...state, progress }, state);
+      }
+    }
+    await saveState({ key: state.key, state: 'ready', progress }, state);
+    return true;
+  }
+
   return {
     async ready() {
-      if (cache && now() - cache.at < READY_CACHE_MS) return cache.ready;
-      const all = await states();
-      const ready = new Set([...ctx.indexedKeys].filter((k) => all.get(k)?.state === 'ready'));
-      cache = { at: now(), ready };
-      return ready;
+      return (await cached()).ready;
+    },
+
+    async ranked() {
+      return (await cached()).ranked;
     },
 
     async backfill(deadline, pageSize) {
@@ -134,6 +186,21 @@ export function indexState(
           }
         }
         await saveState({ key, state: 'ready', progress }, state);
+        all.set(key, { key, state: 'ready', progress });
+        cache = undefined;
+      }
+      for (const key of [...ctx.indexedKeys].filter((k) => k !== FORECAST_KEY && k !== INVENTORY_KEY).sort()) {
+        const name = rankStateName(key);
+        let state = all.get(name);
+        if (state?.state === 'ready' || all.get(key)?.state !== 'ready') continue;
+        if (!state) {
+          state = { key: name, state: 'filling', progress: {} };
+          if (!(await saveState(state))) continue;
+        }
+        if (!(await buildRanks(key, state, deadline, pageSize))) {
+          report.complete = false;
+          return report;
+        }
         cache = undefined;
       }
       return report;

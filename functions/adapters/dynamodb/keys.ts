@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { Device } from '../../domain/device';
 import { metadataText } from '../../domain/insights';
+import { INDEXED_INVENTORY_DIMENSIONS, type InventoryDimension, inventoryValue } from '../../domain/inventory';
 import type { EntryPoint, SortField } from '../../domain/query';
 import { INDEXES, type IndexDefinition } from './schema';
 
@@ -60,6 +61,8 @@ export function entryPrefixes(entry: Exclude<EntryPoint, { kind: 'ID' }>): strin
       return ['ALL'];
     case 'META':
       return entry.texts.map((text) => `META#${entry.key}=${valueKey(text)}`);
+    case 'CERT':
+      return [`CERT#identity.${entry.dimension}=${valueKey(entry.value)}`];
     default:
       return [`${entry.kind}#${entry.value}`];
   }
@@ -68,6 +71,9 @@ export function entryPrefixes(entry: Exclude<EntryPoint, { kind: 'ID' }>): strin
 /** The single prefix of an entry point with one partition. */
 export const entryPrefix = (entry: Exclude<EntryPoint, { kind: 'ID' | 'META' }>) => entryPrefixes(entry)[0]!;
 
+/** Sort key of the drill-down entry of the identity certificate's key or issuer. */
+export const certificateEntrySk = (dimension: InventoryDimension) => `ENTRY#CERT#identity.${dimension}`;
+
 export const entryPartition = (prefix: string, shard: number) => `${prefix}#${shard}`;
 
 /** Tag entries are positional (`ENTRY#TAG#<index>`): replacing the tag at a position overwrites one item. */
@@ -75,9 +81,14 @@ export const tagEntrySk = (index: number) => `ENTRY#TAG#${String(index).padStart
 
 /**
  * The companion entries of a device (besides the device item, which is its ALL entry): status, DMS,
- * one per tag position and one per indexed metadata key among `metadataKeys` the device has.
+ * one per tag position, one per indexed metadata key among `metadataKeys` the device has and, with
+ * `inventory`, the key and the issuer of its identity certificate in service.
  */
-export function companionEntries(device: Device, metadataKeys: readonly string[] = []): DeviceEntry[] {
+export function companionEntries(
+  device: Device,
+  metadataKeys: readonly string[] = [],
+  inventory = false,
+): DeviceEntry[] {
   const pk = `DEVICE#${device.id}`;
   const entries: DeviceEntry[] = [
     { key: { pk, sk: 'ENTRY#STATUS' }, prefix: entryPrefix({ kind: 'STATUS', value: device.status }) },
@@ -95,6 +106,15 @@ export function companionEntries(device: Device, metadataKeys: readonly string[]
         prefix: entryPrefixes({ kind: 'META', key, texts: [text] })[0]!,
       });
   }
+  if (inventory)
+    for (const dimension of INDEXED_INVENTORY_DIMENSIONS) {
+      const value = inventoryValue(device, 'identity', dimension);
+      if (value !== undefined)
+        entries.push({
+          key: { pk, sk: certificateEntrySk(dimension) },
+          prefix: entryPrefix({ kind: 'CERT', dimension, value }),
+        });
+    }
   return entries;
 }
 
@@ -104,6 +124,37 @@ export const metadataStatsKey = (key: string, shard: number, text: string): Tabl
   pk: metadataStatsPartition(key, shard),
   sk: valueKey(text),
 });
+
+/**
+ * Certificate inventory counters: per slot, dimension and shard one partition, one item per value
+ * (its key form; the item keeps the value in `v` and the count in `n`).
+ */
+export const inventoryStatsPartition = (slot: string, dimension: string, shard: number) =>
+  `ISTATS#${slot}#${dimension}#${shard}`;
+export const inventoryStatsKey = (slot: string, dimension: string, shard: number, value: string): TableKey => ({
+  pk: inventoryStatsPartition(slot, dimension, shard),
+  sk: valueKey(value),
+});
+
+/**
+ * Ranked values of one indexed metadata key (the distribution's read): one unsharded item per value
+ * (`V#<value key>`: its devices' status counts, summed from the value's shards) and the key's total
+ * (`TOTAL`). A value with devices carries its rank in the `entry-by-id` index, partition
+ * `MRANK#<key>`, so the most common values are the first entries of one Query.
+ */
+export const metadataRankPartition = (key: string) => `MRANK#${key}`;
+export const metadataRankKey = (key: string, text: string): TableKey => ({
+  pk: metadataRankPartition(key),
+  sk: `V#${valueKey(text)}`,
+});
+export const metadataTotalKey = (key: string): TableKey => ({ pk: metadataRankPartition(key), sk: 'TOTAL' });
+/** Digits of a rank's count part: a count up to 10¹² − 1 sorts right. */
+const RANK_DIGITS = 12;
+/** Sorts most devices first, then by value key: (10¹² − 1 − total) zero-padded, `#`, the value key. */
+export const metadataRankSort = (total: number, text: string) =>
+  `${String(10 ** RANK_DIGITS - 1 - total).padStart(RANK_DIGITS, '0')}#${valueKey(text)}`;
+/** The indexed metadata key a value counter's partition (`MSTATS#<key>#<shard>`) belongs to. */
+export const metadataKeyOfStatsPartition = (pk: string): string | undefined => /^MSTATS#(.+)#\d+$/.exec(pk)?.[1];
 
 /**
  * Expiry forecast counters: per scope and shard, one item per expiration month (`YYYY-MM`) holding per-day attributes.
@@ -189,6 +240,19 @@ export const counterStateKey = (): TableKey => ({ pk: 'COUNTERS', sk: 'APPLIED' 
 /** Pending re-evaluation jobs (a DMS policy changed): one small partition the sweeper reads. */
 export const JOBS_PK = 'SWEEP_JOBS';
 export const policyJobKey = (dms: string): TableKey => ({ pk: JOBS_PK, sk: `DMS#${dms}` });
+
+/**
+ * Remediation jobs: every job in one partition (few, listed newest first by their time-sortable id),
+ * the unfinished ones marked in another, and each job's per-device outcomes in the job's own partition.
+ */
+export const REMEDIATION_JOBS_PK = 'REMEDIATION_JOBS';
+export const remediationJobKey = (id: string): TableKey => ({ pk: REMEDIATION_JOBS_PK, sk: `JOB#${id}` });
+export const UNFINISHED_JOBS_PK = 'REMEDIATION_JOBS_UNFINISHED';
+export const unfinishedJobKey = (id: string): TableKey => ({ pk: UNFINISHED_JOBS_PK, sk: `JOB#${id}` });
+export const jobOutcomeKey = (jobId: string, deviceId: string): TableKey => ({
+  pk: `JOB#${jobId}`,
+  sk: `DEVICE#${deviceId}`,
+});
 /** The current sweep run (epoch ms of its dispatch): tasks of an older run stop (docs/architecture.md). */
 export const SWEEP_RUN_KEY: TableKey = { pk: 'SWEEP_RUN', sk: 'SWEEP_RUN' };
 

@@ -3,28 +3,32 @@
  * (ResourceNotFound → undefined, ResourceAlreadyExists → 'exists', VersionConflict →
  * IotVersionConflictError), and throttling or a transient service error is retried with backoff.
  */
-import {
-  AttachThingPrincipalCommand,
-  CreateThingCommand,
-  DescribeCertificateCommand,
-  DescribeThingCommand,
-  DetachThingPrincipalCommand,
-  type IoTClient,
-  RegisterCertificateCommand,
-  RegisterCertificateWithoutCACommand,
-  UpdateCertificateCommand,
-  UpdateThingCommand,
-} from '@aws-sdk/client-iot';
+import type { IoTClient } from '@aws-sdk/client-iot';
 import type { IotCertificateStatus, IotRegistry } from '../../app/ports';
 import { IotVersionConflictError } from '../../domain/errors';
-import { errorName as nameOf, type PacedCallOptions, pacedCaller } from './paced-call';
+import { type IotCallOptions, iotCaller, nameOf } from './call';
+import { iotSdk } from './sdk';
 
-export interface IotRegistryOptions extends PacedCallOptions {
+export { DEFAULT_IOT_RETRY } from './call';
+
+export interface IotRegistryOptions extends IotCallOptions {
   client: IoTClient;
 }
 
 export function iotRegistry({ client, log = () => undefined, ...options }: IotRegistryOptions): IotRegistry {
-  const call = pacedCaller({ ...options, log });
+  const call = iotCaller({ ...options, log });
+  // The SDK's commands, loaded with the client (sdk.ts), not at module load.
+  const {
+    AttachThingPrincipalCommand,
+    CreateThingCommand,
+    DescribeCertificateCommand,
+    DescribeThingCommand,
+    DetachThingPrincipalCommand,
+    RegisterCertificateCommand,
+    RegisterCertificateWithoutCACommand,
+    UpdateCertificateCommand,
+    UpdateThingCommand,
+  } = iotSdk();
 
   return {
     async describeThing(thingName) {

@@ -7,12 +7,21 @@
  * process. When the SDK's endpoint variables point every client elsewhere (AWS_ENDPOINT_URL, a local or
  * simulated AWS), the client follows them like every other client.
  */
-import { DescribeEndpointCommand, type IoTClient } from '@aws-sdk/client-iot';
-import { IoTDataPlaneClient, UpdateThingShadowCommand } from '@aws-sdk/client-iot-data-plane';
+import type { IoTClient } from '@aws-sdk/client-iot';
+import type * as DataPlaneSdk from '@aws-sdk/client-iot-data-plane';
+import type { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import type { IotShadows } from '../../app/ports';
-import { type PacedCallOptions, pacedCaller } from './paced-call';
+import { type IotCallOptions, iotCaller } from './call';
+import { iotSdk } from './sdk';
 
-export interface IotShadowsOptions extends PacedCallOptions {
+let dataPlane: typeof DataPlaneSdk | undefined;
+/** `@aws-sdk/client-iot-data-plane`, required on the first shadow write (not at init: cold starts, like sdk.ts). */
+function dataPlaneSdk(): typeof DataPlaneSdk {
+  dataPlane ??= require('@aws-sdk/client-iot-data-plane') as typeof DataPlaneSdk;
+  return dataPlane;
+}
+
+export interface IotShadowsOptions extends IotCallOptions {
   /** The control-plane client: DescribeEndpoint when no endpoint is configured. */
   control: IoTClient;
   region?: string;
@@ -31,16 +40,16 @@ export function iotShadows({
   region,
   endpoint,
   env = process.env,
-  dataClient = (url) => new IoTDataPlaneClient({ region, endpoint: url, maxAttempts: 3 }),
+  dataClient = (url) => new (dataPlaneSdk().IoTDataPlaneClient)({ region, endpoint: url, maxAttempts: 3 }),
   ...options
 }: IotShadowsOptions): IotShadows {
-  const call = pacedCaller(options);
+  const call = iotCaller(options);
   let client: Promise<IoTDataPlaneClient> | undefined;
 
   async function connect(): Promise<IoTDataPlaneClient> {
     if (endpoint) return dataClient(asUrl(endpoint));
     const out = await call('DescribeEndpoint', () =>
-      control.send(new DescribeEndpointCommand({ endpointType: 'iot:Data-ATS' })),
+      control.send(new (iotSdk().DescribeEndpointCommand)({ endpointType: 'iot:Data-ATS' })),
     );
     if (!out.endpointAddress) throw new Error('AWS IoT named no iot:Data-ATS endpoint');
     const overridden = env.AWS_ENDPOINT_URL_IOT_DATA_PLANE || env.AWS_ENDPOINT_URL;
@@ -56,6 +65,7 @@ export function iotShadows({
       });
       const data = await client;
       const payload = new TextEncoder().encode(JSON.stringify({ state: { desired } }));
+      const { UpdateThingShadowCommand } = dataPlaneSdk();
       await call('UpdateThingShadow', () =>
         data.send(new UpdateThingShadowCommand({ thingName, ...(shadowName ? { shadowName } : {}), payload })),
       );

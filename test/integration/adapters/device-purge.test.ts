@@ -195,13 +195,13 @@ it('takes the purged device out of the counters of its indexed metadata value to
   await devices.register({ id: 'old-fw', dms_id: 'dms-p', metadata: { fw: '1.3.0' } });
   await devices.register({ id: 'old-fw-2', dms_id: 'dms-p', metadata: { fw: '1.3.0' } });
   await devices.decommission('old-fw');
-  expect(await repository.metadataValues('fw')).toEqual([
+  expect((await repository.metadataValues('fw', 10)).values).toEqual([
     { value: '"1.3.0"', stats: expect.objectContaining({ total: 2 }) },
   ]);
 
   await deletion.remove('old-fw');
 
-  expect(await repository.metadataValues('fw')).toEqual([
+  expect((await repository.metadataValues('fw', 10)).values).toEqual([
     {
       value: '"1.3.0"',
       stats: { total: 1, status_distribution: expect.objectContaining({ NO_IDENTITY: 1, DECOMMISSIONED: 0 }) },

@@ -274,9 +274,10 @@ describe.each(IMPLEMENTATIONS)('storage ports: %s', (_name, make) => {
 
   test('metadata values wait for their back-fill, then count devices by value and status', async () => {
     const all = await fleet();
-    await expect(ports.devices.metadataValues('region')).rejects.toBeInstanceOf(IndexNotReadyError);
+    await expect(ports.devices.metadataValues('region', 10)).rejects.toBeInstanceOf(IndexNotReadyError);
     expect(await ports.devices.backfillIndexes(Date.now() + 60_000, 50)).toMatchObject({ complete: true });
-    const values = await ports.devices.metadataValues('region');
+    const { values, other } = await ports.devices.metadataValues('region', 10);
+    expect(other).toBe(0);
     expect(values.sort((a, b) => a.value.localeCompare(b.value))).toMatchObject(
       ['"eu"', '"us"'].map((value) => {
         const { consistent_as_of: _, ...counts } = byStatus(
@@ -285,7 +286,7 @@ describe.each(IMPLEMENTATIONS)('storage ports: %s', (_name, make) => {
         return { value, stats: counts };
       }),
     );
-    await expect(ports.devices.metadataValues('n')).rejects.toBeInstanceOf(IndexNotReadyError);
+    await expect(ports.devices.metadataValues('n', 10)).rejects.toBeInstanceOf(IndexNotReadyError);
   });
 
   test('expirations count the active identities by day, in all or one DMS', async () => {
@@ -326,6 +327,14 @@ describe.each(IMPLEMENTATIONS)('storage ports: %s', (_name, make) => {
     };
     expect((await dueUpTo(at - 10_000)).length).toBe(0);
     expect((await dueUpTo(at)).map((d) => d.id).sort()).toEqual(['due-0', 'due-3', 'due-6']);
+    // The oldest passed boundary of the index, from any shard's first entry (what the dispatcher reads).
+    const firsts = async (now: number) =>
+      (
+        await Promise.all(Array.from({ length: ports.devices.dueShards }, (_, s) => ports.devices.firstDue(s, now)))
+      ).filter((t) => t !== undefined);
+    expect(await firsts(at - 10_000)).toEqual([]);
+    expect(Math.min(...(await firsts(at + 5000)))).toBe(at - 6);
+    expect(Math.min(...(await firsts(at)))).toBe(at - 6);
     expect((await dueUpTo(at + 5000)).map((d) => d.id).sort()).toEqual(devices.map((d) => d.id).sort());
     await ports.devices.setDue('due-0', 2, null);
     await ports.devices.setDue('due-3', 2, at + 100_000);

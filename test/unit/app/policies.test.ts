@@ -54,3 +54,16 @@ describe('policy use cases on the in-memory ports', () => {
     expect(await devices.get('d1')).toMatchObject({ status: 'RENEWAL_PENDING' });
   });
 });
+
+describe('per-DMS AWS IoT settings, stored with the policy', () => {
+  test('a put stores them with the defaults filled; absent keeps them, null removes them', async () => {
+    const { dms } = setup();
+    const settings = { preventive_delta: '30d', critical_delta: '7d' };
+    const stored = await dms.put('dms-a', { settings, iot: { thing_groups: ['factory-1'] } });
+    expect(stored.iot).toEqual({ policies: [], thing_groups: ['factory-1'], registration: 'on-bind' });
+    expect((await dms.put('dms-a', { settings })).iot).toEqual(stored.iot);
+    const removed = await dms.put('dms-a', { settings, iot: null });
+    expect(removed).not.toHaveProperty('iot');
+    expect(await dms.get('dms-a')).toEqual(removed);
+  });
+});

@@ -168,6 +168,58 @@ describe('binding', () => {
   });
 });
 
+describe('the crypto profile kept on the slot', () => {
+  it('a PEM bind keeps its profile; a serial bound alone or a secret has none; a revocation keeps it', async () => {
+    const cert = parseCertificate((await certificate({ notAfter: '2027-03-15T10:00:00Z' })).pem);
+    const bound = bindSlot({
+      device: fresh(),
+      slot: 'identity',
+      material: { type: 'x509', certificate: cert },
+      policy,
+      now,
+      ids,
+    });
+    expect(bound.after.identity?.crypto).toMatchObject({
+      key: 'EC-P256',
+      signature: 'ecdsa-with-SHA256',
+      signature_hash: 'SHA256',
+      issuer: cert.issuer,
+      validity: 'up-to-10y',
+      sha256_fingerprint: cert.sha256_fingerprint,
+      public_key_sha256: cert.public_key_sha256,
+    });
+    const byReference = bindSlot({
+      device: bound.after,
+      slot: 'identity',
+      material: { type: 'x509', serial_number: 'ab', expiration_date: '2027-06-01T00:00:00Z' },
+      previous: bound.versions[0],
+      policy,
+      now,
+      ids,
+    });
+    expect(byReference.after.identity?.crypto).toBeUndefined();
+    const token = bindSlot({
+      device: fresh(),
+      slot: 'api',
+      material: { type: 'TOKEN', secret: 's' },
+      policy,
+      now,
+      ids,
+    });
+    expect(token.after.slots.api?.crypto).toBeUndefined();
+    const revoked = revokeSlot({
+      device: bound.after,
+      slot: 'identity',
+      reason: 'KeyCompromise',
+      active: bound.versions[0],
+      policy,
+      now,
+      ids,
+    })!;
+    expect(revoked.after.identity?.crypto).toEqual(bound.after.identity?.crypto);
+  });
+});
+
 describe('revocation, refresh and decommission', () => {
   async function provisioned(notAfter: string) {
     const cert = parseCertificate((await certificate({ notAfter })).pem);

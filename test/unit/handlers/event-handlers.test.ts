@@ -166,7 +166,8 @@ describe('iot-sync handler', () => {
       if (id === 'bad') throw new Error('boom');
       return { deviceId: id, thingName: id, thing: 'updated' as const, certificate: 'none' as const, detached: [] };
     });
-    setIotSync({ config, sync: { syncDevice } as unknown as IotSync });
+    const syncDms = jest.fn(async (_dms: string) => undefined);
+    setIotSync({ config, sync: { syncDevice, syncDms } as unknown as IotSync });
     const result = await iotHandler(
       {
         Records: [
@@ -189,6 +190,8 @@ describe('iot-sync handler', () => {
       ['ok', { supersededIdentityVersions: [2] }],
     ]);
     expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['m2', 'm4', 'm5']);
+    // A DMS change brings the DMS's AWS IoT resources in line (docs/iot-provisioning.md).
+    expect(syncDms.mock.calls).toEqual([['x']]);
   });
 
   it('acknowledges everything and calls nothing when the sync is disabled', async () => {

@@ -1,7 +1,7 @@
 /**
- * One AWS IoT call, paced per API and retried with bounded full-jitter backoff on throttling or a transient
- * service error (the SDK's own retries have already run out); other errors go to the caller at once.
- * Shared by the registry (control plane) and the shadows (data plane).
+ * One AWS IoT call, paced per API and retried with bounded full-jitter backoff on throttling or a
+ * transient service error (the SDK's own retries have already run out); other errors go to the caller
+ * at once. Shared by every AWS IoT adapter, so each API keeps one pace whoever calls it.
  */
 import { attemptDelay, type RetryPolicy } from '../../domain/backoff';
 import type { Pacer } from './pacer';
@@ -16,7 +16,9 @@ const TRANSIENT = new Set([
   'InternalException',
 ]);
 
-export interface PacedCallOptions {
+export const nameOf = (error: unknown) => (error instanceof Error ? error.name : '');
+
+export interface IotCallOptions {
   retry?: RetryPolicy;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -25,24 +27,24 @@ export interface PacedCallOptions {
   pacer?: Pacer;
 }
 
-export const errorName = (error: unknown) => (error instanceof Error ? error.name : '');
+export type IotCall = <T>(operation: string, send: () => Promise<T>) => Promise<T>;
 
-export function pacedCaller({
+export function iotCaller({
   retry = DEFAULT_IOT_RETRY,
   sleep = (ms) => new Promise((r) => setTimeout(r, ms)),
   random = Math.random,
   log = () => undefined,
   pacer,
-}: PacedCallOptions) {
+}: IotCallOptions): IotCall {
   return async function call<T>(operation: string, send: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         await pacer?.wait(operation);
         return await send();
       } catch (error) {
-        const delay = TRANSIENT.has(errorName(error)) ? attemptDelay(retry, attempt, random()) : undefined;
+        const delay = TRANSIENT.has(nameOf(error)) ? attemptDelay(retry, attempt, random()) : undefined;
         if (delay === undefined) throw error;
-        log('iot: throttled; retrying', { operation, attempt, error: errorName(error), delayMs: Math.round(delay) });
+        log('iot: throttled; retrying', { operation, attempt, error: nameOf(error), delayMs: Math.round(delay) });
         await sleep(delay);
       }
     }

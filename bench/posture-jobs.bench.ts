@@ -1,0 +1,156 @@
+/**
+ * `npm run bench:posture-jobs`: the remediation-job part of the posture bench (docs/benchmarks.md). A
+ * job over BENCH_JOB_FLEET devices (default 10,000) selected by an indexed filter: devices per second
+ * and items read per device (target ≤ 3: the list page's entry and device, the action's own read),
+ * for a tag job over the whole selection and a revoke job over BENCH_JOB_REVOKE bound devices (default
+ * 1,000). Every DynamoDB read of the walk is counted at the client (GetItem, BatchGetItem, Query
+ * items), job and policy reads included. The rate is the maximum (1,000/s): the walk is the bound.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { startEngine } from '@device-manager/local-engine';
+import { bookmarkCodec } from '../functions/adapters/dynamodb/bookmark';
+import { createDocumentClient } from '../functions/adapters/dynamodb/client';
+import { deviceRepository } from '../functions/adapters/dynamodb/device-repository';
+import { jobStore } from '../functions/adapters/dynamodb/job-store';
+import { policyRepository } from '../functions/adapters/dynamodb/policy-repository';
+import { deviceActions } from '../functions/app/device-actions';
+import { deviceChanges } from '../functions/app/device-changes';
+import { deviceService } from '../functions/app/devices';
+import { JOB_TASK, jobService } from '../functions/app/jobs';
+import type { Task } from '../functions/app/ports';
+import { MAX_JOB_RATE, type JobAction } from '../functions/domain/jobs';
+import type { DmsPolicy } from '../functions/domain/policy';
+import { ensureTable } from '../local/create-table';
+import { fmt, inParallel, printTable } from './support';
+
+// The embedded engine ignores credentials, but the SDK wants some.
+process.env.AWS_ACCESS_KEY_ID ??= 'local';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+
+const FLEET = Number(process.env.BENCH_JOB_FLEET ?? 10_000);
+const REVOKE = Math.min(FLEET, Number(process.env.BENCH_JOB_REVOKE ?? 1000));
+
+/** Items each read call returned or scanned, counted at the document client. */
+function countReads(client: ReturnType<typeof createDocumentClient>) {
+  const counter = { items: 0, calls: {} as Record<string, number> };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      const out = result.output as Record<string, any>;
+      switch (context.commandName) {
+        case 'GetCommand':
+        case 'GetItemCommand':
+          counter.items += out.Item ? 1 : 0;
+          break;
+        case 'BatchGetCommand':
+        case 'BatchGetItemCommand':
+          for (const items of Object.values(out.Responses ?? {})) counter.items += (items as unknown[]).length;
+          break;
+        case 'QueryCommand':
+          counter.items += out.ScannedCount ?? out.Items?.length ?? 0;
+          break;
+      }
+      const name = String(context.commandName);
+      counter.calls[name] = (counter.calls[name] ?? 0) + 1;
+      return result;
+    },
+    { step: 'initialize', name: 'benchReadCounter' },
+  );
+  return counter;
+}
+
+async function main() {
+  const engine = await startEngine();
+  const tableName = `jobs-${randomUUID()}`;
+  const admin = new DynamoDBClient({ endpoint: engine.endpoint, region: 'us-east-1' });
+  await ensureTable(admin, tableName);
+  admin.destroy();
+  const client = createDocumentClient({ endpoint: engine.endpoint, region: 'us-east-1' });
+  const reads = countReads(client);
+  const bookmarks = bookmarkCodec('bench');
+  const clock = { now: () => new Date() };
+  const repository = deviceRepository({ client, tableName, listShards: 4, statsShards: 4, dueShards: 4, bookmarks });
+  const policies = policyRepository({ client, tableName, bookmarks });
+  const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID });
+
+  console.log(`seeding ${FLEET} devices (${REVOKE} with an identity)…`);
+  await inParallel(
+    Array.from({ length: FLEET }, (_, i) => i),
+    16,
+    async (i) => {
+      const id = `bench-${String(i).padStart(6, '0')}`;
+      await devices.register({ id, dms_id: `dms-${i % 10}`, tags: i < REVOKE ? ['fleet', 'bound'] : ['fleet'] });
+      if (i < REVOKE)
+        await devices.bind(id, 'identity', {
+          type: 'x509',
+          serial_number: (0x10000 + i).toString(16),
+          expiration_date: new Date(Date.now() + 365 * 86_400_000).toISOString(),
+        });
+    },
+  );
+
+  // The composition's policy cache (composition/jobs.ts): one read per DMS per page.
+  const cache = new Map<string, Promise<DmsPolicy | undefined>>();
+  const cached = { get: (dms: string) => cache.get(dms) ?? cache.set(dms, policies.get(dms)).get(dms)! };
+  const changes = deviceChanges({ devices: repository, policies: cached, clock, newId: randomUUID });
+  const sent: Task[] = [];
+  const queue = { send: async (tasks: readonly Task[]) => void sent.push(...tasks) };
+  const jobs = jobService({
+    jobs: jobStore({ client, tableName, bookmarks }),
+    devices: repository,
+    changes,
+    actions: deviceActions(changes, randomUUID),
+    queue: () => queue,
+    clock,
+    newId: randomUUID,
+    forgetPolicies: () => cache.clear(),
+  });
+
+  const run = async (filter: string[], action: JobAction) => {
+    const before = reads.items;
+    const started = performance.now();
+    const { id } = await jobs.create({ filter, action, rate_per_second: MAX_JOB_RATE });
+    while (sent.length > 0)
+      await jobs.handlers()[JOB_TASK]!(sent.shift()!, {
+        deadline: Date.now() + 600_000,
+        queue,
+        log: () => undefined,
+      });
+    const seconds = (performance.now() - started) / 1000;
+    const job = await jobs.get(id);
+    if (process.env.BENCH_DEBUG) console.log(reads.calls);
+    return { job, seconds, read: reads.items - before };
+  };
+
+  const rows: (string | number)[][] = [];
+  for (const [label, filter, action] of [
+    ['add-tags', ['tags[ct]fleet'], { type: 'add-tags', tags: ['quarantine'] }],
+    ['revoke-identity', ['tags[ct]bound'], { type: 'revoke-identity', reason: 'KeyCompromise' }],
+  ] as const) {
+    console.log(`job ${label}…`);
+    const { job, seconds, read } = await run([...filter], action as JobAction);
+    rows.push([
+      label,
+      job.counts.matched,
+      job.counts.done,
+      job.counts.skipped + job.counts.failed,
+      fmt(seconds),
+      fmt(job.counts.matched / seconds),
+      fmt(read / job.counts.matched),
+    ]);
+  }
+  printTable(
+    `Remediation jobs on the embedded engine (rate ${MAX_JOB_RATE}/s, 4 devices of a page at once)`,
+    ['action', 'matched', 'done', 'other', 'seconds', 'devices/s', 'items read / device (≤ 3)'],
+    rows,
+  );
+  client.destroy();
+  await engine.stop();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

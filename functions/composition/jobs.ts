@@ -1,0 +1,59 @@
+/** The remediation jobs (app/jobs.ts): process-wide, for the job routes and the job worker. */
+import { randomUUID } from 'node:crypto';
+import { deviceActions } from '../app/device-actions';
+import { deviceChanges } from '../app/device-changes';
+import { jobService, type JobService } from '../app/jobs';
+import type { DeviceRepository, PolicyRepository, TaskQueue } from '../app/ports';
+import { jobStore } from '../adapters/dynamodb/job-store';
+import type { DmsPolicy } from '../domain/policy';
+import { metricsTelemetry, processWide, type TableContext } from './context';
+import { deviceRepository, policyRepository } from './repositories';
+import { taskQueues } from './task-composition';
+
+export function createJobs(
+  { client, config, clock, bookmarks, retry }: TableContext,
+  repository: DeviceRepository,
+  policies: PolicyRepository,
+  queue: () => TaskQueue = taskQueues,
+): JobService {
+  // A walk reads each DMS policy once per page, not once per device (the policy fence still refuses
+  // a change computed with a policy that moved, and the retry reads it again).
+  const cache = new Map<string, Promise<DmsPolicy | undefined>>();
+  const cached: Pick<PolicyRepository, 'get'> = {
+    get(dms) {
+      let policy = cache.get(dms);
+      if (!policy) {
+        policy = policies.get(dms);
+        policy.catch(() => cache.delete(dms));
+        cache.set(dms, policy);
+      }
+      return policy;
+    },
+  };
+  const newId = randomUUID;
+  const changes = deviceChanges({
+    devices: repository,
+    policies: cached,
+    clock,
+    newId,
+    defaults: config.renewalDefaults,
+    telemetry: metricsTelemetry,
+    retry,
+    deviceSnapshots: config.lamassuEvents,
+  });
+  return jobService({
+    jobs: jobStore({ client, tableName: config.tableName, bookmarks }),
+    devices: repository,
+    changes,
+    actions: deviceActions(changes, newId),
+    queue,
+    clock,
+    newId,
+    forgetPolicies: () => cache.clear(),
+  });
+}
+
+export const jobs = processWide(
+  (s) => s.jobs,
+  (context) => createJobs(context, deviceRepository(), policyRepository()),
+);
