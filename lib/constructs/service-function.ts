@@ -82,6 +82,8 @@ export function tableEnvironment(table: ITable, config: DeploymentConfig): Recor
     ...(config.lamassuEvents ? { LAMASSU_EVENTS: 'true' } : {}),
     // GET /v2/devices/{id} then reads the device's IoT sync state (`iot`).
     ...(config.iotSync.enabled ? { IOT_SYNC_ENABLED: 'true' } : {}),
+    // GET /v2/devices/{id} then reads the device's connectivity (presence events).
+    ...(config.iotSync.enabled && config.iotSync.presence !== false ? { IOT_PRESENCE: 'true' } : {}),
   };
 }
 

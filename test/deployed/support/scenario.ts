@@ -323,6 +323,10 @@ export async function policyChange(w: World): Promise<void> {
   );
 }
 
+/** Whether the profile runs the AWS IoT sync. */
+const syncsIot = (w: World): boolean =>
+  [...w.stack.functions.values()].some((f) => f.environment.IOT_SYNC_ENABLED === 'true');
+
 /** Registers the test file's tests for one profile. */
 export function simulateProfile(name: ProfileName): void {
   let result: SynthResult;
@@ -425,12 +429,51 @@ export function simulateProfile(name: ProfileName): void {
       await w.settle();
       expect(w.invocations.some((i) => i.function === w.fn('SweeperWorker').logicalId)).toBe(true);
       expect((await w.request('GET', '/v2/devices/sim-sweep')).body.status).toBe('RENEWAL_PENDING');
+      if (syncsIot(w)) {
+        await w.settle();
+        // The IoT sync asked the device to renew through its classic shadow, at the boundary crossed
+        // (expiration − the new 90-day preventive delta), after looking the data endpoint up.
+        const { identity } = (await w.request('GET', '/v2/devices/sim-sweep')).body;
+        const boundary = Math.floor((Date.parse(identity.expiration_date) - 90 * 86_400_000) / 1000);
+        expect(w.endpoint.shadows.get('sim-sweep')).toEqual({ identity_actions: { UPDATE_CERTIFICATE: boundary } });
+        expect(w.endpoint.iotCalls.map((c) => c.action)).toContain('DescribeEndpoint');
+      }
       // The sweep back-fills the indexed keys: the metadata statistics answer.
       if (isIndexed(w, 'model')) expect((await w.request('GET', '/v2/stats/metadata/model')).status).toBe(200);
       await w.settle();
       expect(describeFailures(w)).toEqual([]);
     },
   );
+
+  it('presence: an AWS IoT lifecycle event through the rule and queue becomes the device connectivity', async () => {
+    const w = needWorld();
+    if (w.stack.topicRules.length === 0) return;
+    const timestamp = Date.now();
+    w.publishIot('$aws/events/presence/connected/sim-ca-1', {
+      clientId: 'sim-ca-1',
+      timestamp,
+      eventType: 'connected',
+      sessionIdentifier: '00000000-0000-0000-0000-000000000000',
+      principalIdentifier: '12345678901234567890123456789012',
+      ipAddress: '192.0.2.0',
+      versionNumber: 0,
+    });
+    await w.settle();
+    expect(describeFailures(w)).toEqual([]);
+    const since = new Date(timestamp).toISOString();
+    expect((await w.request('GET', '/v2/devices/sim-ca-1')).body.connectivity).toEqual({
+      connected: true,
+      since,
+      last_seen: since,
+    });
+    const listed = await w.request('GET', '/v2/devices', { query: { filter: 'connected[eq]true' } });
+    expect(listed.body.list.map((d: { id: string }) => d.id)).toEqual(['sim-ca-1']);
+    // The hourly count of devices in service not seen for notSeenDays: sim-ca-1 is connected.
+    const count = await w.schedule(w.fn('PresenceNotSeen'));
+    expect(count.ok).toBe(true);
+    expect(count.result).toEqual({ days: 7, notSeen: 0 });
+    expect(describeDenials(w)).toEqual([]);
+  });
 
   it(
     'the counter applier, fed by the table stream ' +
