@@ -460,7 +460,7 @@ export function simulateProfile(name: ProfileName): void {
     },
   );
 
-  it('a remediation job sent by its route to the jobs queue runs on the worker to SUCCEEDED, each device once', async () => {
+  it('a remediation job sent by its route to the jobs queue runs on the worker, each device once', async () => {
     const w = needWorld();
     for (const id of ['sim-job-1', 'sim-job-2'])
       must(
