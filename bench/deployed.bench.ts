@@ -110,7 +110,11 @@ async function main() {
       name: 'bare-client',
       assetDir: baselineDir,
       handler: 'index.handler',
-      environment: { TABLE_NAME: 'bench', NODE_OPTIONS: '--enable-source-maps' },
+      // Source maps applied as the functions' template says (setting `sourceMaps`).
+      environment: {
+        TABLE_NAME: 'bench',
+        ...(anyFn.environment.NODE_OPTIONS ? { NODE_OPTIONS: anyFn.environment.NODE_OPTIONS } : {}),
+      },
     };
     const baseline = await coldInit(baselineFn, runtime);
 

@@ -13,7 +13,8 @@
  *    peak memory over its resident size before (VmHWM reset through /proc, Linux), against the API
  *    functions' 10 s timeout and 512 MB.
  *
- * One run, ratios of medians; sizes are small by default (BENCH_RUNS, BENCH_DEVICES).
+ * One run, ratios of medians; sizes are small by default (BENCH_RUNS, BENCH_DEVICES); BENCH_CASES=<text>
+ * runs only the cases whose name contains it.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,8 @@ import { branchyMetadata, bulkyMetadata, deepJsonText, pemArmor } from '../test/
 import { fmt, inParallel, percentile, printTable } from './support';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+/** Only the cases whose name contains this text (all when unset). */
+const ONLY = process.env.BENCH_CASES;
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 300);
 const V1 = '/api/devmanager/v1';
 
@@ -87,7 +90,7 @@ async function main(): Promise<void> {
     const armorBody = JSON.stringify({ certificate: pemArmor(240 * 1024) });
     let patchN = 0;
 
-    const cases: Case[] = [
+    const allCases: Case[] = [
       {
         name: 'v1 list, regex JSONPath (400)',
         normal: get(`${V1}/devices?page_size=25&filter=${jp('$.env == "prod"')}`),
@@ -143,6 +146,7 @@ async function main(): Promise<void> {
       },
     ];
 
+    const cases = allCases.filter((c) => !ONLY || c.name.includes(ONLY));
     const median = (xs: number[]) =>
       percentile(
         [...xs].sort((a, b) => a - b),

@@ -1,14 +1,16 @@
 /**
  * `npm run bench:sweep`: the sweeper reads only what is due. Fleets of 2,000 and 20,000 devices with
  * the same 200 due: items read per sweep (target ≤ 1.2 × due) and sweep time (20k / 2k ≤ 1.3); then
- * transitions/s with 1, 4 and 16 workers (target: 4 workers ≥ 3× one), on the embedded engine as is
- * and with a round-trip latency added to every DynamoDB call (BENCH_DYNAMO_LATENCY_MS, default 8: the
- * deployed case, where a worker waits on DynamoDB rather than on the CPU of the process that also
- * runs the engine); then the lag from a boundary to the persisted status in the local service
- * (≤ interval + 10 s).
+ * transitions/s with 1, 4 and 16 workers (target: 4 workers ≥ 3× one), on the embedded engine in this
+ * process, then on an engine in a process of its own that answers every call after a latency
+ * (BENCH_DYNAMO_LATENCY_MS, default 10; docs/local-engine.md, Latency model): the deployed case, where
+ * a worker waits on DynamoDB rather than spending its CPU on it; then the lag from a boundary to the
+ * persisted status in the local service (≤ interval + 10 s).
  */
 import 'reflect-metadata';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import * as x509 from '@peculiar/x509';
 import { performance } from 'node:perf_hooks';
 import { deviceService } from '../functions/app/devices';
@@ -33,7 +35,7 @@ const INTERVAL_SECONDS = 5;
 /** Devices crossing a boundary per worker-scaling run, and the page a due task reads. */
 const SCALING_DUE = Number(process.env.BENCH_SWEEP_DUE ?? 480);
 const SCALING_PAGE = 20;
-const LATENCY_MS = Number(process.env.BENCH_DYNAMO_LATENCY_MS ?? 8);
+const LATENCY_MS = Number(process.env.BENCH_DYNAMO_LATENCY_MS ?? 10);
 
 async function pem(notAfter: Date): Promise<string> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -137,21 +139,20 @@ async function fleetSweeps() {
   await engine.stop();
 }
 
-/** A round trip added to every call of the client (the AWS latency a worker waits on). */
-function withLatency(client: ReturnType<typeof createDocumentClient>, ms: number) {
-  if (ms > 0)
-    client.middlewareStack.add(
-      (next) => async (args) => {
-        await new Promise((r) => setTimeout(r, ms));
-        return next(args);
-      },
-      { step: 'finalizeRequest', name: 'benchLatency' },
-    );
-  return client;
+/** An engine in a child process answering after `latencyMs`: DynamoDB's time, none of it on this process's CPU. */
+async function engineProcess(latencyMs: number): Promise<{ endpoint: string; stop(): void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/fixtures/engine-process.ts', String(latencyMs)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`engine process exited with ${code}`)));
+    child.stdout.once('data', (chunk: Buffer) => resolve(String(chunk).trim().split('\n')[0]!));
+  });
+  return { endpoint, stop: () => void child.kill() };
 }
 
-/** Transitions/s of one sweep of SCALING_DUE due devices with `workers` transition workers. */
-async function scalingRun(endpoint: string, workers: number, latencyMs: number) {
+/** Transitions/s of one sweep of SCALING_DUE due devices with `workers` transition workers, and this process's CPU. */
+async function scalingRun(endpoint: string, workers: number) {
   const { t0, client, clock, policies, service, index } = await benchFleet(endpoint, 'scale');
   const cert = parseCertificate(await pem(new Date(t0 + 61 * DAY)));
   await inParallel(
@@ -162,39 +163,53 @@ async function scalingRun(endpoint: string, workers: number, latencyMs: number) 
       await service.bind(id, 'identity', { type: 'x509', certificate: cert });
     },
   );
+  // A first sweep with nothing due back-fills the indexed keys of the new table, so the measured one only transitions.
+  await sweep({ index, policies, service, clock }, { deadline: Date.now() + 600_000 });
   clock.at = t0 + 2 * DAY;
-  withLatency(client, latencyMs);
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const report = await sweep(
     { index, policies, service, clock },
     { deadline: Date.now() + 600_000, workers, pageSize: SCALING_PAGE },
   );
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   client.destroy();
   if (report.transitioned !== SCALING_DUE)
     throw new Error(`expected ${SCALING_DUE} transitions: ${JSON.stringify(report)}`);
-  return report.transitioned / seconds;
+  return { rate: report.transitioned / seconds, cpuMs: (used.user + used.system) / 1000 / report.transitioned };
 }
 
 async function workerScaling() {
-  const engine = await startEngine();
   const rows: (string | number)[][] = [];
-  for (const latency of [0, LATENCY_MS]) {
-    const rates = new Map<number, number>();
-    for (const workers of [1, 4, 16]) rates.set(workers, await scalingRun(engine.endpoint, workers, latency));
-    const one = rates.get(1)!;
+  const modes = [
+    { name: 'embedded engine, in this process', start: async () => startEngine() },
+    {
+      name: `engine in its own process, +${LATENCY_MS} ms per call`,
+      start: () => engineProcess(LATENCY_MS),
+    },
+  ];
+  for (const mode of modes) {
+    const engine = await mode.start();
+    const runs = new Map<number, { rate: number; cpuMs: number }>();
+    try {
+      for (const workers of [1, 4, 16]) runs.set(workers, await scalingRun(engine.endpoint, workers));
+    } finally {
+      await engine.stop();
+    }
+    const one = runs.get(1)!.rate;
     rows.push([
-      latency === 0 ? 'embedded engine' : `+${latency} ms per DynamoDB call`,
-      ...[1, 4, 16].map((w) => rates.get(w)!),
-      `${fmt(rates.get(4)! / one)}×`,
-      `${fmt(rates.get(16)! / one)}×`,
+      mode.name,
+      ...[1, 4, 16].map((w) => runs.get(w)!.rate),
+      `${fmt(runs.get(4)!.rate / one)}×`,
+      `${fmt(runs.get(16)!.rate / one)}×`,
+      runs.get(1)!.cpuMs,
     ]);
   }
-  await engine.stop();
   printTable(
     `Sweep transitions/s by workers (${SCALING_DUE} due devices, pages of ${SCALING_PAGE}; ` +
-      'target 4 workers ≥ 3× one)',
-    ['DynamoDB', '1 worker', '4 workers', '16 workers', '4 / 1', '16 / 1'],
+      `target 4 workers ≥ 3× one; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores)`,
+    ['DynamoDB', '1 worker', '4 workers', '16 workers', '4 / 1', '16 / 1', 'CPU ms here per transition'],
     rows,
   );
 }

@@ -129,6 +129,12 @@ export interface DeploymentConfig {
   readonly unknownSerialRetrySeconds: number;
   /** Powertools Tracer and active X-Ray tracing on every function. */
   readonly tracing: boolean;
+  /**
+   * Stack traces mapped to the sources at run time (NODE_OPTIONS=--enable-source-maps). Off by default:
+   * it reads and parses each bundle's source map at every cold start (docs/cold-starts.md); the map
+   * ships beside the bundle either way, so a minified trace can be mapped afterwards.
+   */
+  readonly sourceMaps: boolean;
   /** AWS IoT Core registry sync. */
   readonly iotSync: {
     readonly enabled: boolean;
@@ -208,6 +214,7 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   certificateSources: ['lamassu.ca'],
   unknownSerialRetrySeconds: DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS,
   tracing: true,
+  sourceMaps: false,
   iotSync: { enabled: false, metadataKeys: [] },
   auth: { type: 'iam' },
   // Per route: above the steady write rate of a 10M fleet (about 116 PATCH/s) with room for bulk
@@ -271,6 +278,7 @@ const SETTINGS: Record<keyof DeploymentConfig, Kind> = {
   certificateSources: 'json',
   unknownSerialRetrySeconds: 'integer',
   tracing: 'json',
+  sourceMaps: 'json',
   iotSync: 'json',
   auth: 'json',
   throttle: 'json',
@@ -429,6 +437,7 @@ const SETTINGS_SCHEMA = settingsObject({
   ),
   unknownSerialRetrySeconds: integer(INT_SETTINGS.unknownSerialRetrySeconds),
   tracing: bool,
+  sourceMaps: bool,
   iotSync: settingsObject({
     enabled: bool.optional(),
     metadataKeys: arrayOf(
@@ -638,6 +647,7 @@ export function parseConfig(raw: unknown): DeploymentConfig {
     certificateSources: input.certificateSources ? [...(input.certificateSources as string[])] : d.certificateSources,
     unknownSerialRetrySeconds: input.unknownSerialRetrySeconds ?? d.unknownSerialRetrySeconds,
     tracing: input.tracing ?? d.tracing,
+    sourceMaps: input.sourceMaps ?? d.sourceMaps,
     iotSync: input.iotSync
       ? {
           enabled: input.iotSync.enabled ?? d.iotSync.enabled,

@@ -37,7 +37,7 @@ import {
   type PutEntry,
   startLocalEventSink,
 } from './event-sink';
-import { dryRunIotRegistry } from './iot-dry-run';
+import { dryRunIotProvisioning, dryRunIotRegistry } from './iot-dry-run';
 import { createDocumentClient } from '../functions/adapters/dynamodb/client';
 import { iotSyncStateStore } from '../functions/adapters/dynamodb/iot-sync-state';
 import type { LocalRoute } from './server';
@@ -167,11 +167,17 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
           tableName,
         }),
         iotConfig.iotEndpoint ? undefined : dryRunIotRegistry(say),
+        {
+          policies: services.policies,
+          ...(iotConfig.iotEndpoint ? {} : { iot: dryRunIotProvisioning(say) }),
+        },
       ),
     });
     targets.push({
       name: 'iot-sync',
-      matches: (e) => e.source === source && e['detail-type'].startsWith('device.'),
+      // A DMS change too: its AWS IoT settings may name new policies, groups or a template.
+      matches: (e) =>
+        e.source === source && (e['detail-type'].startsWith('device.') || e['detail-type'] === 'dms.update'),
       deliver: (e) => iotSyncHandler({ Records: [sqsRecordOf(e)] }, { invokedFunctionArn: functionArn('iot-sync') }),
     });
     say(`IoT sync on (${iotConfig.iotEndpoint ? `AWS IoT at ${iotConfig.iotEndpoint}` : 'dry run: calls are logged'})`);

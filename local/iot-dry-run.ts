@@ -5,7 +5,7 @@
  * IOT_ENDPOINT to call a real endpoint instead.
  */
 import { X509Certificate } from 'node:crypto';
-import type { IotCertificateStatus, IotRegistry, IotThing } from '../functions/app/ports';
+import type { IotCertificateStatus, IotProvisioningRegistry, IotRegistry, IotThing } from '../functions/app/ports';
 
 export function dryRunIotRegistry(say: (line: string) => void): IotRegistry & { things: Map<string, IotThing> } {
   const things = new Map<string, IotThing>();
@@ -61,6 +61,81 @@ export function dryRunIotRegistry(say: (line: string) => void): IotRegistry & { 
     },
     async detachPrincipal(thingName, principal) {
       log('DetachThingPrincipal', { thingName, principal });
+    },
+  };
+}
+
+/**
+ * The dry run of per-DMS provisioning (docs/iot-provisioning.md): policies, thing groups and templates
+ * live in memory, and every call that would change AWS IoT is logged.
+ */
+export function dryRunIotProvisioning(say: (line: string) => void): IotProvisioningRegistry & {
+  policies: Map<string, string>;
+  groups: Map<string, Set<string>>;
+  attached: Map<string, Set<string>>;
+} {
+  const policies = new Map<string, string>();
+  const groups = new Map<string, Set<string>>();
+  const templates = new Map<string, { body: string; roleArn?: string }>();
+  /** Policy name → the targets it is attached to. */
+  const attached = new Map<string, Set<string>>();
+  const log = (call: string, detail: unknown) => say(`[iot dry-run] ${call} ${JSON.stringify(detail)}`);
+  return {
+    policies,
+    groups,
+    attached,
+    async getPolicy(name) {
+      const document = policies.get(name);
+      return document === undefined ? undefined : { document };
+    },
+    async createPolicy(name, document) {
+      if (policies.has(name)) return 'exists';
+      log('CreatePolicy', { policyName: name, policyDocument: document });
+      policies.set(name, document);
+      return 'created';
+    },
+    async setPolicyDocument(name, document) {
+      log('CreatePolicyVersion', { policyName: name, policyDocument: document, setAsDefault: true });
+      policies.set(name, document);
+    },
+    async attachPolicy(name, target) {
+      log('AttachPolicy', { policyName: name, target });
+      attached.set(name, (attached.get(name) ?? new Set()).add(target));
+    },
+    async detachPolicy(name, target) {
+      log('DetachPolicy', { policyName: name, target });
+      attached.get(name)?.delete(target);
+    },
+    async thingGroupExists(name) {
+      return groups.has(name);
+    },
+    async createThingGroup(name) {
+      log('CreateThingGroup', { thingGroupName: name });
+      if (!groups.has(name)) groups.set(name, new Set());
+    },
+    async addThingToGroup(group, thingName) {
+      log('AddThingToThingGroup', { thingGroupName: group, thingName });
+      groups.get(group)?.add(thingName);
+    },
+    async removeThingFromGroup(group, thingName) {
+      log('RemoveThingFromThingGroup', { thingGroupName: group, thingName });
+      groups.get(group)?.delete(thingName);
+    },
+    async describeTemplate(name) {
+      return templates.get(name);
+    },
+    async createTemplate({ name, body, roleArn, description }) {
+      log('CreateProvisioningTemplate', {
+        templateName: name,
+        type: 'JITP',
+        provisioningRoleArn: roleArn,
+        description,
+      });
+      templates.set(name, { body, roleArn });
+    },
+    async setTemplateBody(name, body) {
+      log('CreateProvisioningTemplateVersion', { templateName: name, setAsDefault: true });
+      templates.set(name, { ...templates.get(name)!, body });
     },
   };
 }

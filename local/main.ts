@@ -23,8 +23,10 @@ const STATS_HANDLERS: ReadonlySet<string> = new Set([
   'group-stats',
   'metadata-stats',
   'expiration-stats',
+  'certificate-stats',
   'lamassu/get-stats',
   'lamassu/group-stats',
+  'finding-counts',
 ]);
 import { LOCAL_NODE_FLAGS } from './node-flags';
 import { allowedHostsFrom } from './guards';
@@ -65,7 +67,13 @@ function startSweepTimer(
   const runNow = async (): Promise<SweepReport> => {
     while (running) await running.catch(() => undefined);
     running = sweep(
-      { index: services.sweepIndex, policies: services.policies, service: services.devices, clock: systemClock },
+      {
+        index: services.sweepIndex,
+        policies: services.policies,
+        service: services.devices,
+        clock: systemClock,
+        posture: services.postureRepository,
+      },
       {
         deadline: Date.now() + Math.max(5, intervalSeconds) * 800,
         workers,
@@ -150,6 +158,7 @@ export async function startLocalService({
       dataDir,
       port: intVar(env, 'DYNAMODB_PORT', 0, 0, 65535),
       indexLagMs: intVar(env, 'ENGINE_INDEX_LAG_MS', 0, 0, 600_000),
+      latencyMs: intVar(env, 'ENGINE_LATENCY_MS', 0, 0, 10_000),
       ...conflictOptionsFrom(env),
     });
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
@@ -159,6 +168,7 @@ export async function startLocalService({
     say(
       `embedded DynamoDB engine on ${engine.endpoint} (${dataDir ? `data in ${dataDir}` : 'in memory'}` +
         `${lag ? `; global secondary indexes lag ${lag} ms behind writes` : ''}` +
+        `${env.ENGINE_LATENCY_MS ? `; ${env.ENGINE_LATENCY_MS} ms added to every call` : ''}` +
         `${env.ENGINE_CONFLICTS === 'emulate' ? '; transaction conflicts rejected as DynamoDB does' : ''})`,
     );
   }

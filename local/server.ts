@@ -18,6 +18,7 @@ import {
 } from './gateway';
 import { authRefusal, hostGuard, isClientAbort, mediaTypeRefusal, type Refusal } from './guards';
 import { HTTP_ROUTES, type HttpRoute, handlerFile, type Scope } from '../functions/http/routes';
+import { prioritizeLightRequests } from '../functions/runtime/turns';
 import type { DashboardRuntimeConfig } from '../web/runtime-config';
 import { dashboardCsp } from '../web/security-headers';
 
@@ -43,6 +44,11 @@ export interface LocalServerOptions {
   cors?: CorsPolicy;
   /** Awaited before a route's handler runs (the local service: statistics wait for the counter feed). */
   beforeRoute?: (route: HttpRoute) => Promise<void> | undefined;
+  /**
+   * Heavy requests wait for light ones (functions/runtime/turns.ts), since every request shares
+   * this process's event loop; default true.
+   */
+  prioritize?: boolean;
 }
 
 const STATIC_TYPES: Record<string, string> = {
@@ -82,6 +88,7 @@ function send(
 /** Starts the local API on loopback (default 127.0.0.1) and a free port unless one is given. */
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const compiled = (options.routes ?? HTTP_ROUTES).map(compile);
+  prioritizeLightRequests(options.prioritize ?? true);
   const load = options.loadHandler ?? defaultLoader;
   const handlers = new Map<HttpRoute, Promise<LambdaHandler>>();
   const host = options.host ?? '127.0.0.1';

@@ -7,6 +7,7 @@ import { type Device, type DeviceEvent, nextEventTimestamps, withInlineEvents } 
 import { DeviceNotFoundError, PolicyMovedError, PreconditionFailedError, VersionConflictError } from '../domain/errors';
 import { appendLifecycle, lifecycleOf, withLifecycle } from '../domain/lifecycle';
 import { defaultPolicy, type DmsPolicy, policyWindows } from '../domain/policy';
+import { storedFindingsOf, withFindings } from '../domain/findings';
 import { slotOf, type SlotVersion } from '../domain/slots';
 import { DEFAULT_RENEWAL, type RenewalSettings, type RenewalWindows } from '../domain/status';
 import {
@@ -16,9 +17,11 @@ import {
   type IdGenerator,
   NO_TELEMETRY,
   type PolicyRepository,
+  type PostureRepository,
   type SlotVersionStore,
   type Telemetry,
 } from './ports';
+import { assess, currentPosture, sameFindings } from './posture-assessment';
 import { retryOnConflict, type RetryOptions } from './retry';
 
 export interface DeviceChangeDeps {
@@ -33,6 +36,8 @@ export interface DeviceChangeDeps {
   telemetry?: Telemetry;
   /** Record the whole device before and after in each device event (for Lamassu-typed events). */
   deviceSnapshots?: boolean;
+  /** The posture policy and its stamp: with it every change keeps the device's findings (posture-assessment.ts). */
+  posture?: Pick<PostureRepository, 'get' | 'stamp'>;
 }
 
 /** What a mutation computes from the current device; undefined means "nothing to change". */
@@ -47,13 +52,30 @@ export function deviceChanges({
   devices,
   policies,
   clock,
+  newId,
+  posture,
   defaults = DEFAULT_RENEWAL,
   retry = {},
   telemetry = NO_TELEMETRY,
   deviceSnapshots = false,
 }: DeviceChangeDeps) {
+  const assessment = posture && { policy: () => posture.get(), versions: devices, newId };
+
   /** Every stored change goes through here, so every status change is counted once. */
   async function save(change: DeviceChange): Promise<void> {
+    const judged =
+      assessment && (await assess(assessment, change.before, change.after, change.versions ?? [], clock.now()));
+    if (judged) {
+      withFindings(change.after, judged.state);
+      change = { ...change, posture: judged.posture, outbox: [...change.outbox, ...judged.outbox] };
+    } else {
+      const kept = change.before && storedFindingsOf(change.before);
+      if (kept) withFindings(change.after, kept);
+    }
+    await store(change);
+  }
+
+  async function store(change: DeviceChange): Promise<void> {
     // The lifecycle list (domain/lifecycle.ts) the device item keeps beside its document.
     withLifecycle(change.after, appendLifecycle(change.before ? lifecycleOf(change.before) : [], change.events));
     await devices.save(deviceSnapshots ? withSnapshots(change) : change);
@@ -145,7 +167,29 @@ export function deviceChanges({
     return current ? devices.getSlotVersion(device.id, slot, current.active_version) : undefined;
   }
 
-  return { save, load, policyOf, withPolicy, mutateOnce, mutate, record, activeVersion };
+  /**
+   * Judges a device's findings again with the current posture policy (the re-evaluation walk): a
+   * change of findings is a device change (version bump, `device.finding.*` events); the same
+   * findings only stamp the policy version. Re-read and judged again after a lost race.
+   */
+  async function reassess(found: Device): Promise<'changed' | 'stamped'> {
+    if (!assessment || !posture) throw new Error('posture is not configured');
+    return retryOnConflict(retry, `device ${found.id}`, async (attempt) => {
+      const device = attempt === 0 ? found : await load(found.id);
+      const current = await currentPosture(assessment);
+      const after: Device = { ...device, version: device.version + 1 };
+      const judged = (await assess(assessment, device, after, [], clock.now(), { force: true, preloaded: current }))!;
+      if (sameFindings(storedFindingsOf(device)?.findings ?? [], judged.state.findings)) {
+        await posture.stamp(device, current.version);
+        return 'stamped';
+      }
+      withFindings(after, judged.state);
+      await store({ before: device, after, events: [], outbox: judged.outbox, posture: judged.posture });
+      return 'changed';
+    });
+  }
+
+  return { save, load, policyOf, withPolicy, mutateOnce, mutate, record, activeVersion, reassess };
 }
 
 /** The events whose Lamassu form carries whole devices their own data lacks. */

@@ -27,7 +27,7 @@ export function deviceReads({ devices }: { devices: DeviceQueries }) {
       const rest = filters.filter((f) => f.kind !== 'status');
       if (
         rest.length === filters.length ||
-        (rest.length > 0 && chooseEntryPoint(rest, devices.indexedMetadataKeys).kind === 'ALL')
+        (rest.length > 0 && chooseEntryPoint(rest, devices.indexedMetadataKeys, true).kind === 'ALL')
       )
         return devices.stats(filters);
       const allowed = new Set<string>(statusesAllowed(filters));

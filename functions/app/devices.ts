@@ -33,6 +33,9 @@ export function deviceService(deps: DeviceServiceDeps) {
 
     get: changes.load,
 
+    /** Judges the device's findings again with the current posture policy (the posture re-evaluation walk). */
+    reassess: changes.reassess,
+
     list: reads.list,
 
     async events(id: string, pageSize: number, bookmark?: string): Promise<Page<DeviceEvent>> {

@@ -4,6 +4,7 @@
  */
 import { ValidationError } from '../domain/errors';
 import { type Forecast, type ForecastQuery, foldForecast } from '../domain/insights';
+import { inventoryAnswer, type InventoryQuery } from '../domain/inventory';
 import type { Clock, InsightQueries, StatusCounts } from './ports';
 
 export const DEFAULT_VALUE_LIMIT = 100;
@@ -42,6 +43,15 @@ export function insightsService({ devices, clock }: { devices: InsightQueries; c
         other: top.other,
         consistent_as_of,
       };
+    },
+
+    /** The certificates in service of a slot counted by key, signature, issuer or validity (constant cost). */
+    async certificateInventory(query: InventoryQuery) {
+      const [counts, consistent_as_of] = await Promise.all([
+        devices.certificateInventory(query.slot, query.by),
+        devices.countersConsistentAsOf(),
+      ]);
+      return { ...inventoryAnswer(query, counts), consistent_as_of };
     },
 
     async expirations(query: ForecastQuery): Promise<Forecast & { consistent_as_of: string }> {

@@ -14,6 +14,7 @@ import type { Device, JsonValue } from '../domain/device';
 import { IotVersionConflictError } from '../domain/errors';
 import { IDENTITY_SLOT, type SlotVersion } from '../domain/slots';
 import { metadataAt } from '../domain/filters';
+import { dmsIotDigest, type IotProvisioning, registersCertificates } from './iot-provisioning';
 import type {
   DeviceStore,
   IotCertificate,
@@ -100,6 +101,8 @@ export interface IotSyncDeps {
   settings: IotSyncSettings;
   /** What the sync last did per device: lets it skip calls whose effect is in place (without it, all are made). */
   states?: IotSyncStateStore;
+  /** Per-DMS policies, thing groups and registration mode (iot-provisioning.ts); without it, none. */
+  provisioning?: IotProvisioning;
   now?: () => Date;
   /** Re-reads after a thing version conflict. */
   maxVersionRetries?: number;
@@ -129,6 +132,7 @@ export function iotSync({
   iot,
   settings,
   states,
+  provisioning,
   now = () => new Date(),
   maxVersionRetries = 5,
   log = () => undefined,
@@ -227,11 +231,13 @@ export function iotSync({
     active: SlotVersion,
     fingerprint: string,
     report: IotSyncReport,
+    registers: boolean,
   ): Promise<Pick<IotSyncState, 'certificate_id' | 'certificate_arn' | 'certificate_status' | 'attached'>> {
     const goal = certificateGoal(device, active);
     const arn = certificateArn(fingerprint);
     const certificate =
-      (await iot.describeCertificate(fingerprint)) ?? (await registerCertificate(deviceId, active, goal, report));
+      (await iot.describeCertificate(fingerprint)) ??
+      (registers ? await registerCertificate(deviceId, active, goal, report) : undefined);
     if (!certificate) {
       log('iot-sync: the identity certificate is not registered in AWS IoT; not attached', {
         deviceId,
@@ -319,8 +325,15 @@ export function iotSync({
       }
       const hinted = new Set(hints.supersededIdentityVersions ?? []);
       const previous = await states?.get(deviceId);
+      const dmsIot = await provisioning?.settingsOf(device.dms_owner);
       // Nothing changed since the last successful sync (a repeated or late message): no AWS IoT call.
-      if (previous && previous.device_version >= device.version && !previous.last_error && hinted.size === 0)
+      if (
+        previous &&
+        previous.device_version >= device.version &&
+        !previous.last_error &&
+        hinted.size === 0 &&
+        (!provisioning || previous.dms_iot_digest === dmsIotDigest(device.dms_owner, dmsIot))
+      )
         return { ...report, certificate: 'unchanged' };
 
       const base: IotSyncState = {
@@ -354,7 +367,16 @@ export function iotSync({
             report.certificate = 'unchanged';
             const { certificate_id, certificate_arn, certificate_status, attached } = previous!;
             Object.assign(next, { certificate_id, certificate_arn, certificate_status, attached });
-          } else Object.assign(next, await syncCertificate(name, device, deviceId, active, fingerprint, report));
+          } else {
+            const registers = registersCertificates(dmsIot);
+            Object.assign(next, await syncCertificate(name, device, deviceId, active, fingerprint, report, registers));
+          }
+        }
+        if (provisioning) {
+          const certificate = next.certificate_arn
+            ? { arn: next.certificate_arn, inService: next.attached !== false }
+            : undefined;
+          Object.assign(next, await provisioning.applyToDevice(device, name, dmsIot, certificate, previous));
         }
         await states?.put(deviceId, next);
         return report;
@@ -366,6 +388,9 @@ export function iotSync({
         throw error;
       }
     },
+
+    /** A DMS changed: its policies, thing groups and template brought to its settings at once. */
+    syncDms: (dms: string) => provisioning?.syncDms(dms) ?? Promise.resolve(undefined),
   };
 }
 

@@ -14,6 +14,9 @@ export interface DeviceIotView {
   certificate_status?: string;
   /** Whether the certificate is the thing's principal. */
   attached?: boolean;
+  /** The thing groups the thing was put in and the IoT policies on the certificate, from the DMS's settings. */
+  thing_groups?: string[];
+  policies?: string[];
   /** The device version AWS IoT was last brought to. */
   synced_version: number;
   last_sync: string;
@@ -21,7 +24,7 @@ export interface DeviceIotView {
 }
 
 export function iotViewOf(state: IotSyncState): DeviceIotView {
-  const { device_version, attributes_digest: _digest, ...rest } = state;
+  const { device_version, attributes_digest: _digest, dms_iot_digest: _dmsDigest, ...rest } = state;
   return { ...rest, synced_version: device_version };
 }
 

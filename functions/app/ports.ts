@@ -1,9 +1,11 @@
 /** The interfaces use cases need; adapters implement them, the composition root wires them. */
 import type { Device, DeviceEvent, DeviceStatus } from '../domain/device';
 import type { Filter } from '../domain/filters';
+import type { InventoryDimension } from '../domain/inventory';
 import type { DeviceGroup } from '../domain/groups';
 import type { OutboxEvent } from '../domain/outbox';
 import type { DmsPolicy } from '../domain/policy';
+import type { PostureCheck, PosturePolicy } from '../domain/posture';
 import type { Job, JobDeviceOutcome } from '../domain/jobs';
 import type { DeviceListQuery } from '../domain/query';
 import type { SlotVersion } from '../domain/slots';
@@ -36,6 +38,11 @@ export interface DeviceChange {
    * an old policy cannot land after the policy change's re-evaluation has passed the device.
    */
   policy?: { dms: string; version: number };
+  /**
+   * The posture policy version the change judged its findings with: like `policy`, the change commits
+   * only if the device was not judged since with a newer one (the re-evaluation walk passed it).
+   */
+  posture?: { version: number };
   /**
    * A remediation job's record that it handled this device, written in the same transaction only if
    * the job has none for the device yet (JobOutcomeExistsError otherwise): at most once per device and job.
@@ -92,6 +99,8 @@ export interface SweepIndex {
   readonly dueSegments: readonly string[];
   /** Devices of one due segment whose boundary is at or before `now`, oldest first, after `after`. */
   dueDevices(segment: string, now: number, limit: number, after?: string): Promise<DuePage>;
+  /** The oldest boundary at or before `now` in one due segment (epoch ms), from the index alone. */
+  firstDue(segment: string, now: number): Promise<number | undefined>;
   /** Parts of a DMS's device list; a policy job keeps its progress per part. */
   readonly dmsSegments: readonly string[];
   devicesOfDms(
@@ -193,6 +202,11 @@ export interface InsightQueries {
   /** The instant up to which the counters include every committed change (DeviceStats `consistent_as_of`). */
   countersConsistentAsOf(): Promise<string>;
   /**
+   * Certificates in service of one slot by value of one inventory dimension (values with none left
+   * out); throws IndexNotReadyError until the inventory's back-fill is done.
+   */
+  certificateInventory(slot: string, dimension: InventoryDimension): Promise<Map<string, number>>;
+  /**
    * Active certificates (identity) and secrets (slots) by UTC expiration day (`YYYY-MM-DD`), in all
    * or one DMS: every day up to `lastDay`, and possibly later days of `lastDay`'s month.
    */
@@ -209,6 +223,8 @@ export interface IndexMaintenance {
 export interface DueIndex {
   /** Devices of one due shard whose boundary is at or before `now`, oldest first, after `after`. */
   dueDevices(shard: number, now: number, limit: number, after?: string): Promise<DuePage>;
+  /** The oldest boundary at or before `now` in one due shard (epoch ms), without reading a device. */
+  firstDue(shard: number, now: number): Promise<number | undefined>;
   /**
    * Moves a device in the due index without changing it, if it is still at `version` (and the
    * policy at the version used).
@@ -423,6 +439,33 @@ export interface IotRegistry {
 }
 
 /**
+ * The AWS IoT calls of per-DMS provisioning (docs/iot-provisioning.md): IoT policies, thing groups and
+ * provisioning templates. Implementations retry throttling themselves; "already there" is success.
+ */
+export interface IotProvisioningRegistry {
+  /** The document of the policy's default version; undefined when there is no such policy. */
+  getPolicy(name: string): Promise<{ document: string } | undefined>;
+  /** 'exists' when a policy of that name exists already. */
+  createPolicy(name: string, document: string): Promise<'created' | 'exists'>;
+  /** A new default version with `document` (the oldest other version deleted when AWS IoT's five are reached). */
+  setPolicyDocument(name: string, document: string): Promise<void>;
+  /** Attaching an attached policy succeeds; detaching one not attached (or gone) counts as detached. */
+  attachPolicy(name: string, target: string): Promise<void>;
+  detachPolicy(name: string, target: string): Promise<void>;
+  thingGroupExists(name: string): Promise<boolean>;
+  /** A group that exists already counts as created. */
+  createThingGroup(name: string): Promise<void>;
+  addThingToGroup(group: string, thingName: string): Promise<void>;
+  /** A thing not in the group (or a group gone) counts as removed. */
+  removeThingFromGroup(group: string, thingName: string): Promise<void>;
+  /** The template's default body and role; undefined when there is no such template. */
+  describeTemplate(name: string): Promise<{ body: string; roleArn?: string } | undefined>;
+  createTemplate(template: { name: string; body: string; roleArn: string; description?: string }): Promise<void>;
+  /** A new default version with `body` (the oldest other version deleted when AWS IoT's five are reached). */
+  setTemplateBody(name: string, body: string): Promise<void>;
+}
+
+/**
  * What the IoT sync last did for a device (docs/api.md, AWS IoT Core registry sync): what lets it skip
  * the calls whose effect is in place, and what `GET /v2/devices/{id}` shows as `iot`.
  */
@@ -438,6 +481,13 @@ export interface IotSyncState {
   certificate_arn?: string;
   certificate_status?: IotCertificateStatus;
   attached?: boolean;
+  /**
+   * What the DMS's AWS IoT settings made of the device (docs/iot-provisioning.md): the digest of the
+   * settings applied, the thing groups its thing was added to, the IoT policies attached to `certificate_id`.
+   */
+  dms_iot_digest?: string;
+  thing_groups?: string[];
+  policies?: string[];
   /** ISO time of the last sync attempt that reached AWS IoT. */
   last_sync: string;
   /** The last failure, cleared by the next success. */
@@ -482,4 +532,60 @@ export class CaRequestError extends Error {
     super(message, options);
     this.name = 'CaRequestError';
   }
+}
+
+/** The fleet posture policy as stored; version 0 is the defaults (nothing stored yet). */
+export interface StoredPosturePolicy {
+  policy: PosturePolicy;
+  version: number;
+}
+
+/** The re-evaluation of every device under one posture policy version, walked per segment (list shard). */
+export interface PostureJob {
+  policyVersion: number;
+  /** Per segment: the position reached, 'done', or absent (not started). */
+  progress: Record<string, string>;
+}
+
+/** One open finding of one device slot, as `GET /v2/findings/{check}` lists it. */
+export interface FindingRow {
+  device_id: string;
+  slot: string;
+  since: string;
+  detail: string;
+}
+
+/**
+ * The posture policy, its re-evaluation job and the findings' indexes and counters (docs/data-model.md,
+ * Posture findings).
+ */
+export interface PostureRepository {
+  get(): Promise<StoredPosturePolicy | undefined>;
+  /**
+   * Writes the policy, conditioned on the stored version (`beforeVersion` 0: none stored), and its
+   * re-evaluation job (replacing an unfinished older one); VersionConflictError when it moved.
+   */
+  save(beforeVersion: number, after: StoredPosturePolicy): Promise<void>;
+  /**
+   * The pending re-evaluation job, if any. With none and the findings never ready, the first one is
+   * started (the assessment of devices bound before posture existed).
+   */
+  job(): Promise<PostureJob | undefined>;
+  /** Records one segment's position; the last segment done deletes the job and marks the findings ready. */
+  recordJobProgress(job: PostureJob, segment: string, position: string): Promise<'running' | 'done' | 'replaced'>;
+  /** Whether every device has been assessed at least once (the first job finished). */
+  ready(): Promise<boolean>;
+  /** The segments a job walks in parallel. */
+  readonly segments: readonly string[];
+  /** One page of a segment's devices, by id, read strongly consistent. */
+  devicesPage(segment: string, pageSize: number, after?: string): Promise<{ devices: Device[]; next?: string }>;
+  /**
+   * Records that a device's findings are current under `policyVersion` without changing them (no
+   * version bump); VersionConflictError when the device moved since it was read.
+   */
+  stamp(device: Device, policyVersion: number): Promise<void>;
+  /** Open findings per check, from the counters. */
+  openCounts(): Promise<{ counts: Record<PostureCheck, number>; consistent_as_of: string }>;
+  /** The open findings of one check, bookmark-paged (one row per device slot). */
+  findings(check: PostureCheck, pageSize: number, bookmark?: string): Promise<Page<FindingRow>>;
 }

@@ -15,7 +15,8 @@
 import type { Device } from '../domain/device';
 import type { DmsPolicy } from '../domain/policy';
 import type { DeviceService } from './devices';
-import type { Clock, IdGenerator, PolicyRepository, SweepIndex, Task, TaskQueue } from './ports';
+import type { Clock, IdGenerator, PolicyRepository, PostureRepository, SweepIndex, Task, TaskQueue } from './ports';
+import { postureHandlers, postureTasks } from './posture';
 import {
   addCounts,
   allIdle,
@@ -30,8 +31,10 @@ import {
 export interface SweepDeps {
   index: SweepIndex;
   policies: PolicyRepository;
-  service: Pick<DeviceService, 'refresh'>;
+  service: Pick<DeviceService, 'refresh'> & Partial<Pick<DeviceService, 'reassess'>>;
   clock: Clock;
+  /** The posture policy's re-evaluation job (app/posture.ts): walked with the policy jobs when given. */
+  posture?: PostureRepository;
   /** Run ids; random by default. */
   newId?: IdGenerator;
 }
@@ -70,9 +73,9 @@ export interface DispatchReport {
   oldestDue?: number;
 }
 
-/** Begins a run and sends its tasks. Cheap: one page of one device per due segment and one Query of the jobs. */
+/** Begins a run and sends its tasks. Cheap: one index entry per due segment and one Query of the jobs. */
 export async function dispatchSweep(
-  { index, policies, clock, newId = () => crypto.randomUUID() }: SweepDeps,
+  { index, policies, clock, posture, newId = () => crypto.randomUUID() }: SweepDeps,
   queue: TaskQueue,
 ): Promise<DispatchReport> {
   const now = clock.now().getTime();
@@ -82,9 +85,9 @@ export async function dispatchSweep(
   const due: DueTask[] = [];
   await Promise.all(
     index.dueSegments.map(async (segment) => {
-      const head = await index.dueDevices(segment, now, 1);
-      if (head.firstDue === undefined) return;
-      report.oldestDue = Math.min(report.oldestDue ?? head.firstDue, head.firstDue);
+      const firstDue = await index.firstDue(segment, now);
+      if (firstDue === undefined) return;
+      report.oldestDue = Math.min(report.oldestDue ?? firstDue, firstDue);
       due.push({ kind: SWEEP_TASKS.due, run, now, segment });
     }),
   );
@@ -92,6 +95,7 @@ export async function dispatchSweep(
   for (const job of await policies.jobs())
     for (const segment of index.dmsSegments)
       if (job.progress[segment] !== 'done') jobs.push({ kind: SWEEP_TASKS.policy, run, dms: job.dms, segment });
+  if (posture) jobs.push(...(await postureTasks(posture, run)));
   await queue.send([...due, ...jobs]);
   report.dueSegments = due.length;
   report.jobTasks = jobs.length;
@@ -100,9 +104,14 @@ export async function dispatchSweep(
 
 /** The sweeper's task handlers, for a job worker (app/tasks.ts). */
 export function sweepHandlers(
-  { index, policies, service }: SweepDeps,
+  { index, policies, service, posture }: SweepDeps,
   { pageSize = 100 }: { pageSize?: number } = {},
 ): Record<string, TaskHandler> {
+  const { reassess } = service;
+  const postureWalk =
+    posture && reassess
+      ? postureHandlers({ posture, service: { reassess }, currentRun: () => index.currentRun() }, { pageSize })
+      : {};
   const superseded = async (run: string) => (await index.currentRun()) !== run;
 
   /** Re-evaluates one device and counts the outcome; a failure is logged and left for the next run. */
@@ -124,6 +133,7 @@ export function sweepHandlers(
   };
 
   return {
+    ...postureWalk,
     async [SWEEP_TASKS.due](task, context): Promise<TaskCounts> {
       const { run, now, segment, after } = task as DueTask;
       if (await superseded(run)) return { superseded: 1 };

@@ -21,7 +21,15 @@ import { createInsights, insights } from './insights';
 import { createJobs, jobs } from './jobs';
 import { createIotStates, iotStates } from './iot-states';
 import { createDms, dms } from './policies';
-import { createDeviceRepository, createPolicyRepository, deviceRepository, policyRepository } from './repositories';
+import { createPosture, posture } from './posture';
+import {
+  createDeviceRepository,
+  createPolicyRepository,
+  createPostureRepository,
+  deviceRepository,
+  policyRepository,
+  postureRepository,
+} from './repositories';
 import { createSweepIndex, sweepIndex } from './sweep';
 
 export { metricsTelemetry, type Services, setServices, systemClock } from './context';
@@ -33,7 +41,8 @@ export function createServices(config: ServiceConfig, clock: Clock = systemClock
 function servicesOver(context: TableContext): Services {
   const repository = createDeviceRepository(context);
   const policies = createPolicyRepository(context);
-  const devices = createDevices(context, repository, policies);
+  const postureRepository = createPostureRepository(context);
+  const devices = createDevices(context, repository, policies, postureRepository);
   return {
     config: context.config,
     repository,
@@ -46,6 +55,8 @@ function servicesOver(context: TableContext): Services {
     bookmarks: context.bookmarks,
     iotStates: createIotStates(context),
     sweepIndex: createSweepIndex(context, repository),
+    postureRepository,
+    posture: createPosture(postureRepository),
     jobs: createJobs(context, repository, policies),
   };
 }
@@ -67,6 +78,8 @@ export function services(): Services {
     deletion: deletion(),
     iotStates: iotStates(),
     sweepIndex: sweepIndex(),
+    postureRepository: postureRepository(),
+    posture: posture(),
     jobs: jobs(),
   };
 }

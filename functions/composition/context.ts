@@ -10,7 +10,16 @@ import type { GroupService } from '../app/groups';
 import type { InsightsService } from '../app/insights';
 import type { JobService } from '../app/jobs';
 import type { PolicyService } from '../app/policies';
-import type { Clock, DeviceRepository, IotSyncStateStore, PolicyRepository, SweepIndex, Telemetry } from '../app/ports';
+import type { PostureService } from '../app/posture';
+import type {
+  Clock,
+  DeviceRepository,
+  IotSyncStateStore,
+  PolicyRepository,
+  PostureRepository,
+  SweepIndex,
+  Telemetry,
+} from '../app/ports';
 import { bookmarkCodec, type BookmarkCodec } from '../adapters/dynamodb/bookmark';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DEFAULT_BACKOFF } from '../domain/backoff';
@@ -19,6 +28,7 @@ import { bookmarkSecret } from '../runtime/bookmark-secret';
 import { loadConfig, type ServiceConfig } from '../runtime/config';
 import { METRIC, metrics, MetricUnit } from '../runtime/observability';
 import { tracing } from '../runtime/tracing';
+import { heavyTurn } from '../runtime/turns';
 
 /** Every capability at once: the local service and tests build and install these (composition.ts). */
 export interface Services {
@@ -37,6 +47,9 @@ export interface Services {
   iotStates: IotSyncStateStore;
   /** What the sweeper reads and records (app/sweep.ts). */
   sweepIndex: SweepIndex;
+  /** The posture policy, its re-evaluation job and the findings (app/posture.ts). */
+  postureRepository: PostureRepository;
+  posture: PostureService;
   /** Remediation jobs (app/jobs.ts). */
   jobs: JobService;
 }
@@ -66,6 +79,11 @@ export function createTableContext(config: ServiceConfig, clock: Clock = systemC
   const client = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
   // DynamoDB calls as X-Ray subsegments, where tracing records.
   tracing()?.captureAWSv3Client(client);
+  // Where priorities are on (the local service), a heavy request's calls wait for light requests.
+  client.middlewareStack.add((next) => async (args) => (await heavyTurn(), next(args)), {
+    step: 'initialize',
+    name: 'cooperativeTurns',
+  });
   // The key is read once per cold start before the first request (loadBookmarkSecret in the HTTP chain).
   const bookmarks = bookmarkCodec(config.bookmarkSecret ?? bookmarkSecret);
   return {

@@ -1,14 +1,15 @@
 /** The device use cases (register, read, list, patch, slots, statistics): process-wide, for the device routes. */
 import { randomUUID } from 'node:crypto';
 import { deviceService, type DeviceService } from '../app/devices';
-import type { DeviceRepository, PolicyRepository } from '../app/ports';
+import type { DeviceRepository, PolicyRepository, PostureRepository } from '../app/ports';
 import { metricsTelemetry, processWide, type TableContext } from './context';
-import { deviceRepository, policyRepository } from './repositories';
+import { deviceRepository, policyRepository, postureRepository } from './repositories';
 
 export function createDevices(
   { config, clock, retry }: TableContext,
   repository: DeviceRepository,
   policies: PolicyRepository,
+  posture: PostureRepository,
 ): DeviceService {
   return deviceService({
     devices: repository,
@@ -19,10 +20,11 @@ export function createDevices(
     telemetry: metricsTelemetry,
     retry,
     deviceSnapshots: config.lamassuEvents,
+    posture,
   });
 }
 
 export const devices = processWide(
   (s) => s.devices,
-  (context) => createDevices(context, deviceRepository(), policyRepository()),
+  (context) => createDevices(context, deviceRepository(), policyRepository(), postureRepository()),
 );

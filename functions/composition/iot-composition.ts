@@ -3,13 +3,21 @@
  * client, kept apart so that no other function loads the IoT client.
  */
 import { iotSync, type IotSync } from '../app/iot-sync';
-import type { DeviceRepository, IotRegistry, IotSyncStateStore } from '../app/ports';
+import { iotProvisioning as provisioningOf } from '../app/iot-provisioning';
+import type {
+  DeviceRepository,
+  IotProvisioningRegistry,
+  IotRegistry,
+  IotSyncStateStore,
+  PolicyRepository,
+} from '../app/ports';
 import { iotSyncStateStore } from '../adapters/dynamodb/iot-sync-state';
 import { createIotClient } from '../adapters/iot/client';
 import { iotRegistry } from '../adapters/iot/iot-registry';
+import { iotProvisioning } from '../adapters/iot/iot-provisioning';
 import { pacer } from '../adapters/iot/pacer';
 import { tableContext } from './context';
-import { deviceRepository } from './repositories';
+import { deviceRepository, policyRepository } from './repositories';
 import {
   ConfigError,
   IOT_MAX_ATTRIBUTES_TYPED,
@@ -26,20 +34,43 @@ export interface ArnOwner {
   account: string;
 }
 
+/** Per-DMS provisioning (docs/iot-provisioning.md): the DMS policies, and the registry given (a dry run, a fake). */
+export interface ProvisioningDeps {
+  policies: Pick<PolicyRepository, 'get'>;
+  iot?: IotProvisioningRegistry;
+}
+
 export function createIotSync(
   config: IotSyncConfig,
   owner: ArnOwner,
   devices: DeviceRepository,
   states: IotSyncStateStore,
   iot?: IotRegistry,
+  provisioning?: ProvisioningDeps,
 ): IotSync {
   if (!config.region) throw new ConfigError('AWS_REGION', 'is required for certificate ARNs');
   const log = (message: string, detail: Record<string, unknown>) => logger.info(message, detail);
-  const client = () => createIotClient({ region: config.region, endpoint: config.iotEndpoint });
+  // One client and one pacer for both registries: each AWS IoT API keeps one pace.
+  let shared: { client: ReturnType<typeof createIotClient>; pacer: ReturnType<typeof pacer> } | undefined;
+  const real = () =>
+    (shared ??= {
+      client: createIotClient({ region: config.region, endpoint: config.iotEndpoint }),
+      pacer: pacer({ rates: config.apiRates }),
+    });
   return iotSync({
     devices,
     states,
-    iot: iot ?? iotRegistry({ client: client(), log, pacer: pacer({ rates: config.apiRates }) }),
+    iot: iot ?? iotRegistry({ ...real(), log }),
+    ...(provisioning
+      ? {
+          provisioning: provisioningOf({
+            iot: provisioning.iot ?? iotProvisioning({ ...real(), log }),
+            dmsSettings: async (dms) => (await provisioning.policies.get(dms))?.iot,
+            ...(config.provisioningRoleArn ? { provisioningRoleArn: config.provisioningRoleArn } : {}),
+            log,
+          }),
+        }
+      : {}),
     settings: {
       partition: owner.partition,
       region: config.region,
@@ -62,7 +93,10 @@ export function iotSyncService(owner: ArnOwner): { config: IotSyncConfig; sync: 
     const config = loadIotSyncConfig();
     const { client, config: table } = tableContext();
     const states = iotSyncStateStore({ client, tableName: table.tableName });
-    currentIotSync = { config, sync: createIotSync(config, owner, deviceRepository(), states) };
+    currentIotSync = {
+      config,
+      sync: createIotSync(config, owner, deviceRepository(), states, undefined, { policies: policyRepository() }),
+    };
   }
   return currentIotSync;
 }

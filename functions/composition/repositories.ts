@@ -1,12 +1,23 @@
 /** The device and DMS-policy repositories over the shared table context. */
-import type { DeviceRepository, PolicyRepository } from '../app/ports';
+import type { DeviceRepository, PolicyRepository, PostureRepository } from '../app/ports';
 import { deviceRepository as dynamoDeviceRepository } from '../adapters/dynamodb/device-repository';
+import { type DeviceRepositoryOptions, deviceTable } from '../adapters/dynamodb/device-table';
+import { postureRepository as dynamoPostureRepository } from '../adapters/dynamodb/posture-repository';
 import { policyRepository as dynamoPolicyRepository } from '../adapters/dynamodb/policy-repository';
 import { processWide, type TableContext } from './context';
 import { requestsInFlight, turnPauser } from '../runtime/turns';
 
-export function createDeviceRepository({ client, config, bookmarks }: TableContext): DeviceRepository {
-  return dynamoDeviceRepository({
+export function createDeviceRepository(context: TableContext): DeviceRepository {
+  return dynamoDeviceRepository(deviceTableOptions(context));
+}
+
+/** The posture policy, its job and the findings' reads, over the same table settings as the devices. */
+export function createPostureRepository(context: TableContext): PostureRepository {
+  return dynamoPostureRepository(deviceTable(deviceTableOptions(context)));
+}
+
+function deviceTableOptions({ client, config, bookmarks }: TableContext): DeviceRepositoryOptions {
+  return {
     client,
     tableName: config.tableName,
     listShards: config.listShards,
@@ -22,7 +33,7 @@ export function createDeviceRepository({ client, config, bookmarks }: TableConte
     turns: () => turnPauser(),
     crowded: () => requestsInFlight() > 1,
     eventRetentionDays: config.eventRetentionDays,
-  });
+  };
 }
 
 export function createPolicyRepository({ client, config, bookmarks }: TableContext): PolicyRepository {
@@ -31,3 +42,4 @@ export function createPolicyRepository({ client, config, bookmarks }: TableConte
 
 export const deviceRepository = processWide((s) => s.repository, createDeviceRepository);
 export const policyRepository = processWide((s) => s.policies, createPolicyRepository);
+export const postureRepository = processWide((s) => s.postureRepository, createPostureRepository);

@@ -4,7 +4,7 @@ import type { DeviceRepository, SweepIndex } from '../app/ports';
 import { sweepIndex as dynamoSweepIndex } from '../adapters/dynamodb/sweep-index';
 import { processWide, systemClock, type TableContext } from './context';
 import { devices } from './devices';
-import { deviceRepository, policyRepository } from './repositories';
+import { deviceRepository, policyRepository, postureRepository } from './repositories';
 
 export function createSweepIndex({ client, config }: TableContext, repository: DeviceRepository): SweepIndex {
   return dynamoSweepIndex({ repository, client, tableName: config.tableName });
@@ -16,5 +16,11 @@ export const sweepIndex = processWide(
 );
 
 export function sweepDeps(): SweepDeps {
-  return { index: sweepIndex(), policies: policyRepository(), service: devices(), clock: systemClock };
+  return {
+    index: sweepIndex(),
+    policies: policyRepository(),
+    service: devices(),
+    clock: systemClock,
+    posture: postureRepository(),
+  };
 }

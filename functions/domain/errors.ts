@@ -116,8 +116,19 @@ export class QueryTooBroadError extends DomainError {
 /** An indexed key whose back-fill has not finished: its counters are not complete yet. */
 export class IndexNotReadyError extends DomainError {
   readonly code = 'INDEX_NOT_READY';
-  constructor(readonly key: string) {
-    super(`metadata key '${key}' is being indexed (back-fill in progress); try again later`);
+  constructor(
+    readonly key: string,
+    message = `metadata key '${key}' is being indexed (back-fill in progress); try again later`,
+  ) {
+    super(message);
+  }
+
+  /** The certificate inventory of devices bound before it existed is being back-filled. */
+  static inventory(): IndexNotReadyError {
+    return new IndexNotReadyError(
+      '@inventory',
+      'the certificate inventory is being back-filled (devices bound before it existed); try again later',
+    );
   }
 }
 

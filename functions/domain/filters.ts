@@ -5,6 +5,7 @@
  */
 import { DEVICE_STATUSES, type Device, type DeviceStatus, type JsonValue } from './device';
 import type { FieldProblem } from './errors';
+import { INVENTORY_DIMENSIONS, type InventoryDimension, inventoryValue } from './inventory';
 
 export const STRING_FIELDS = ['id', 'dms_owner', 'icon'] as const;
 export const DATE_FIELDS = ['creation_timestamp', 'identity.expiration_date'] as const;
@@ -25,6 +26,9 @@ export const STRING_OPS = [
 export const STATUS_OPS = ['eq', 'ne', 'in'] as const;
 export const TAG_OPS = ['ct', 'ct_ic'] as const;
 export const DATE_OPS = ['bf', 'af', 'eq'] as const;
+/** Certificate inventory fields of the identity's certificate in service (docs/api.md, Certificate inventory). */
+export const CRYPTO_FIELDS = INVENTORY_DIMENSIONS.map((d) => `identity.${d}` as const);
+export const CRYPTO_OPS = ['eq', 'ne', 'in', 'nin'] as const;
 export const METADATA_OPS = ['eq', 'ne', 'ct', 'gt', 'ge', 'lt', 'le', 'exists', 'in'] as const;
 
 /** A criterion as written by a client: `filter=<field>[<operand>]<value>` or a group criterion object. */
@@ -39,6 +43,13 @@ export type Filter =
   | { kind: 'status'; field: 'status'; op: (typeof STATUS_OPS)[number]; values: string[] }
   | { kind: 'tags'; field: 'tags'; op: (typeof TAG_OPS)[number]; value: string }
   | { kind: 'date'; field: (typeof DATE_FIELDS)[number]; op: (typeof DATE_OPS)[number]; at: number }
+  | {
+      kind: 'crypto';
+      field: (typeof CRYPTO_FIELDS)[number];
+      dimension: InventoryDimension;
+      op: (typeof CRYPTO_OPS)[number];
+      values: string[];
+    }
   | {
       kind: 'metadata';
       field: string;
@@ -90,6 +101,12 @@ export function compileCriterion(c: Criterion, where: string): { filter?: Filter
     const at = Date.parse(value);
     if (!RFC3339.test(value) || Number.isNaN(at)) return fail(`'${value}' is not an RFC 3339 timestamp`);
     return { filter: { kind: 'date', field, op, at } };
+  }
+  if (includes(CRYPTO_FIELDS, field)) {
+    if (!includes(CRYPTO_OPS, op)) return fail(`unknown operator '${op}' for field '${field}'`);
+    const values = op === 'in' || op === 'nin' ? value.split(',') : [value];
+    const dimension = field.slice('identity.'.length) as InventoryDimension;
+    return { filter: { kind: 'crypto', field, dimension, op, values } };
   }
   if (field.startsWith('metadata.')) {
     const path = field.slice('metadata.'.length).split('.');
@@ -229,6 +246,12 @@ export function matchesFilter(device: Device, f: Filter): boolean {
     }
     case 'metadata':
       return metadataMatches(device, f);
+    case 'crypto': {
+      // Only a certificate in service has these fields (the inventory counts no other): like a missing value.
+      const actual = inventoryValue(device, 'identity', f.dimension);
+      if (actual === undefined) return f.op === 'ne' || f.op === 'nin';
+      return stringMatches(f.op, actual, f.values);
+    }
   }
 }
 

@@ -15,6 +15,8 @@ export type OutboxEventType =
   | 'device.slot.update'
   | 'device.decommission'
   | 'device.delete'
+  | 'device.finding.open'
+  | 'device.finding.resolve'
   | 'device-group.create'
   | 'device-group.update'
   | 'device-group.delete'

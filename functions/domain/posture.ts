@@ -1,6 +1,6 @@
 /**
- * The fleet posture policy and the findings one certificate's crypto profile raises under it. Pure:
- * no clock (certificate age is judged by the caller, which holds the clock), no storage.
+ * The fleet posture policy's schema (the body of `PUT /v2/posture/policy`). The rules it drives live
+ * in posture-rules.ts, which loads no schema library: every device write judges findings.
  */
 import {
   _default,
@@ -17,32 +17,18 @@ import {
   strictObject,
   string,
 } from './zod-mini';
-import type { CryptoProfile } from './crypto-profile';
+import { DEFAULT_WEAK_SIGNATURE_HASHES, EC_CURVES } from './posture-rules';
 
-/** Curves in increasing strength; a policy names the weakest it accepts. */
-export const EC_CURVES = ['P-256', 'P-384', 'P-521'] as const;
-export type EcCurve = (typeof EC_CURVES)[number];
+export {
+  DEFAULT_POSTURE_POLICY,
+  DEFAULT_WEAK_SIGNATURE_HASHES,
+  EC_CURVES,
+  type EcCurve,
+  type Finding,
+  findingsOf,
+} from './posture-rules';
 
-/** Security strength in bits (NIST SP 800-57 Part 1, table 2; RFC 8032 for EdDSA). */
-const STRENGTH: Record<string, number> = {
-  'EC-P256': 128,
-  'EC-P384': 192,
-  'EC-P521': 256,
-  Ed25519: 128,
-  Ed448: 224,
-};
-const CURVE_STRENGTH: Record<EcCurve, number> = { 'P-256': 128, 'P-384': 192, 'P-521': 256 };
-
-export const DEFAULT_WEAK_SIGNATURE_HASHES = ['SHA1', 'MD5'];
-
-export const postureCheckNames = [
-  'weak-key',
-  'weak-signature',
-  'issuer-not-allowed',
-  'validity-too-long',
-  'expires-after-issuer',
-] as const;
-export type PostureCheck = (typeof postureCheckNames)[number];
+export { type PostureCheck, postureCheckNames } from './posture-checks';
 
 const hashName = string().check(
   regex(/^[A-Z0-9]{2,16}$/, 'must be a hash name in capitals without a dash, like SHA1 or MD5'),
@@ -63,54 +49,3 @@ export const posturePolicySchema = strictObject({
   allowed_issuers: _default(array(string().check(minLength(1), maxLength(2048))).check(maxLength(100)), []),
 });
 export type PosturePolicy = Infer<typeof posturePolicySchema>;
-
-export const DEFAULT_POSTURE_POLICY: PosturePolicy = posturePolicySchema.parse({});
-
-export interface Finding {
-  check: PostureCheck;
-  /** One line for people: what was found against what the policy asks. */
-  detail: string;
-}
-
-function weakKey(key: string, policy: PosturePolicy): string | undefined {
-  const rsa = /^RSA-(\d+)$/.exec(key);
-  if (rsa) {
-    const bits = Number(rsa[1]);
-    return bits < policy.min_rsa_bits ? `${key} is below the minimum of ${policy.min_rsa_bits} RSA bits` : undefined;
-  }
-  const strength = STRENGTH[key];
-  // DSA, unnamed curves (secp256k1, brainpool) and unknown key types are outside what the policy can vouch for.
-  if (strength === undefined) return `${key} is not a key type the posture policy accepts`;
-  return strength < CURVE_STRENGTH[policy.min_ec_curve]
-    ? `${key} is weaker than the minimum curve ${policy.min_ec_curve}`
-    : undefined;
-}
-
-/**
- * The findings a certificate raises, in postureCheckNames order. `issuerNotAfter` (ISO 8601) is the
- * issuer certificate's notAfter when the registry knows that certificate; without it
- * `expires-after-issuer` is not judged.
- */
-export function findingsOf(profile: CryptoProfile, policy: PosturePolicy, issuerNotAfter?: string): Finding[] {
-  const findings: Finding[] = [];
-  const key = weakKey(profile.key, policy);
-  if (key) findings.push({ check: 'weak-key', detail: key });
-  if (profile.signature_hash && policy.weak_signature_hashes.includes(profile.signature_hash))
-    findings.push({
-      check: 'weak-signature',
-      detail: `${profile.signature} uses ${profile.signature_hash}, which the policy lists as weak`,
-    });
-  if (policy.allowed_issuers.length > 0 && !policy.allowed_issuers.includes(profile.issuer))
-    findings.push({ check: 'issuer-not-allowed', detail: `issuer ${profile.issuer} is not in allowed_issuers` });
-  if (policy.max_validity_days !== undefined && profile.validity_days > policy.max_validity_days)
-    findings.push({
-      check: 'validity-too-long',
-      detail: `valid for ${profile.validity_days} days, above the maximum of ${policy.max_validity_days}`,
-    });
-  if (issuerNotAfter !== undefined && Date.parse(profile.not_after) > Date.parse(issuerNotAfter))
-    findings.push({
-      check: 'expires-after-issuer',
-      detail: `expires ${profile.not_after}, after its issuer (${issuerNotAfter})`,
-    });
-  return findings;
-}

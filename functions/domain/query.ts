@@ -1,6 +1,7 @@
 /** Device list queries: sort orders and the choice of an indexed entry point (docs/api.md, Filters and sort). */
 import type { Filter } from './filters';
 import { textsMatching } from './insights';
+import { INDEXED_INVENTORY_DIMENSIONS } from './inventory';
 
 export const SORT_FIELDS = ['creation_timestamp', 'id', 'identity.expiration_date'] as const;
 export type SortField = (typeof SORT_FIELDS)[number];
@@ -40,6 +41,8 @@ export type EntryPoint =
   | { kind: 'TAG'; value: string }
   /** Devices whose indexed metadata `key` has one of these JSON texts (an `eq` or `in` filter). */
   | { kind: 'META'; key: string; texts: string[] }
+  /** Devices whose identity certificate in service has this key or issuer (the certificate inventory). */
+  | { kind: 'CERT'; dimension: (typeof INDEXED_INVENTORY_DIMENSIONS)[number]; value: string }
   | { kind: 'DMS'; value: string }
   | { kind: 'STATUS'; value: string };
 
@@ -61,12 +64,28 @@ export function indexedMetadataFilter(
   return undefined;
 }
 
+/** The indexed certificate filter among `filters` (`identity.key[eq]`, `identity.issuer[eq]`), if any. */
+export function indexedCertificateFilter(
+  filters: readonly Filter[],
+): Extract<EntryPoint, { kind: 'CERT' }> | undefined {
+  for (const f of filters)
+    if (f.kind === 'crypto' && f.op === 'eq')
+      for (const dimension of INDEXED_INVENTORY_DIMENSIONS)
+        if (f.dimension === dimension) return { kind: 'CERT', dimension, value: f.values[0]! };
+  return undefined;
+}
+
 /**
  * Picks the most selective indexed filter: an exact id, then a tag, then an indexed metadata value
- * (among the back-filled `indexedKeys`), then a DMS, then a status (a status partition is typically
- * the largest). The remaining filters are applied to what is read.
+ * (among the back-filled `indexedKeys`), then an identity key or issuer (once the inventory is
+ * back-filled, `inventoryReady`), then a DMS, then a status (a status partition is typically the
+ * largest). The remaining filters are applied to what is read.
  */
-export function chooseEntryPoint(filters: readonly Filter[], indexedKeys: readonly string[] = []): EntryPoint {
+export function chooseEntryPoint(
+  filters: readonly Filter[],
+  indexedKeys: readonly string[] = [],
+  inventoryReady = false,
+): EntryPoint {
   const find = <K extends Filter['kind']>(kind: K, field: string, op: string) =>
     filters.find((f) => f.kind === kind && f.field === field && f.op === op);
   const id = find('string', 'id', 'eq');
@@ -75,6 +94,8 @@ export function chooseEntryPoint(filters: readonly Filter[], indexedKeys: readon
   if (tag?.kind === 'tags') return { kind: 'TAG', value: tag.value };
   const meta = indexedMetadataFilter(filters, indexedKeys);
   if (meta) return { kind: 'META', ...meta };
+  const cert = inventoryReady ? indexedCertificateFilter(filters) : undefined;
+  if (cert) return cert;
   const dms = find('string', 'dms_owner', 'eq');
   if (dms?.kind === 'string') return { kind: 'DMS', value: dms.values[0]! };
   const status = find('status', 'status', 'eq');

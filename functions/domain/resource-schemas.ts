@@ -85,6 +85,12 @@ export const deviceSchema = object({
         meta({ description: 'In AWS IoT, as the sync last set or read it.' }),
       ),
       attached: optional(boolean()).check(meta({ description: "Whether the certificate is the thing's principal." })),
+      thing_groups: optional(array(string())).check(
+        meta({ description: "The thing groups the thing is in, from its DMS's AWS IoT settings." }),
+      ),
+      policies: optional(array(string())).check(
+        meta({ description: "The IoT policies attached to the certificate, from its DMS's AWS IoT settings." }),
+      ),
       synced_version: integer().check(meta({ description: 'The device version AWS IoT was last brought to.' })),
       last_sync: iso.datetime(),
       last_error: optional(string()).check(meta({ description: 'The last failure; cleared by the next success.' })),

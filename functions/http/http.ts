@@ -11,6 +11,7 @@ import { loadBookmarkSecret } from '../runtime/bookmark-secret';
 import { flushMetrics, logger } from '../runtime/observability';
 import { tracing } from '../runtime/tracing';
 import { requestStarted } from '../runtime/turns';
+import { requestWeight } from './request-weight';
 import { pageJsonText } from '../domain/json-text';
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -58,7 +59,11 @@ function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<st
 const base64Bytes = (b64: string) => Buffer.byteLength(b64, 'base64');
 
 /** Turns the API Gateway event into an HttpRequest, enforcing the body rules (docs/api.md, Wire conventions). */
-export function toRequest(event: APIGatewayProxyEventV2, accepts: string[] | undefined): HttpRequest {
+export function toRequest(
+  event: APIGatewayProxyEventV2,
+  accepts: string[] | undefined,
+  query = new URLSearchParams(event.rawQueryString ?? ''),
+): HttpRequest {
   const headers = lowerCaseHeaders(event.headers);
   // A text body (API Gateway passes JSON as is) is measured and parsed as the string it is; a
   // base64 one is measured before it is decoded.
@@ -87,7 +92,7 @@ export function toRequest(event: APIGatewayProxyEventV2, accepts: string[] | und
     path: event.rawPath,
     // API Gateway hands path parameters over percent-decoded.
     pathParameters: Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, v ?? ''])),
-    query: new URLSearchParams(event.rawQueryString ?? ''),
+    query,
     headers,
     body,
     mediaType,
@@ -146,12 +151,15 @@ export function httpHandler(options: HttpHandlerOptions, fn: (request: HttpReque
       },
     })
     .handler(async (event) => {
-      // Counted in flight for cooperative turns (turns.ts): long work rests while others wait.
-      const ended = requestStarted();
+      // Counted in flight for cooperative turns (turns.ts): long work rests while others wait, and
+      // heavy work (request-weight.ts) waits for light requests where priorities are on.
+      const query = new URLSearchParams(event.rawQueryString ?? '');
+      const turn = requestStarted(requestWeight({ bodyLength: event.body?.length ?? 0, query }));
       try {
-        return toResponse(await fn(toRequest(event, options.accepts)));
+        await turn.admitted();
+        return await turn.run(async () => toResponse(await fn(toRequest(event, options.accepts, query))));
       } finally {
-        ended();
+        turn.end();
       }
     });
 }

@@ -73,6 +73,8 @@ const GROUP_DELETE: readonly TableAction[] = [
   'dynamodb:DeleteItem',
 ];
 
+/** The posture policy: read by key, then the policy and its re-evaluation job put in one transaction. */
+const POSTURE_PUT: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:PutItem'];
 /** A new job: the job, its unfinished marker and its outbox record put in one transaction (and its first task sent). */
 const JOB_CREATE: readonly TableAction[] = ['dynamodb:PutItem'];
 /** A cancel: the job read by key, then replaced (version-checked), its unfinished marker deleted, its outbox put. */
@@ -224,6 +226,14 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
   { method: 'GET', path: '/v2/stats/devices', handler: 'device-stats', scope: 'devices:read', table: 'read' },
   { method: 'GET', path: '/v2/stats/metadata/{key}', handler: 'metadata-stats', scope: 'devices:read', table: 'read' },
   { method: 'GET', path: '/v2/stats/expirations', handler: 'expiration-stats', scope: 'devices:read', table: 'read' },
+  // The certificate inventory (docs/api.md, Certificate inventory).
+  {
+    method: 'GET',
+    path: '/v2/stats/certificates',
+    handler: 'certificate-stats',
+    scope: 'devices:read',
+    table: 'read',
+  },
   { method: 'GET', path: '/v2/dms', handler: 'list-dms', scope: 'devices:read', table: 'read' },
   { method: 'GET', path: '/v2/dms/{id}', handler: 'get-dms', scope: 'devices:read', table: 'read' },
   { method: 'PUT', path: '/v2/dms/{id}', handler: 'put-dms', scope: 'dms:write', table: 'write', actions: DMS_PUT },
@@ -262,6 +272,24 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     table: 'read',
   },
   { method: 'GET', path: '/v2/device-groups/{id}/stats', handler: 'group-stats', scope: 'devices:read', table: 'read' },
+  // Fleet posture (docs/api.md, Fleet posture): the policy (changed with the DMS policies' scope) and the findings.
+  {
+    method: 'GET',
+    path: '/v2/posture/policy',
+    handler: 'get-posture-policy',
+    scope: 'devices:read',
+    table: 'read',
+  },
+  {
+    method: 'PUT',
+    path: '/v2/posture/policy',
+    handler: 'put-posture-policy',
+    scope: 'dms:write',
+    table: 'write',
+    actions: POSTURE_PUT,
+  },
+  { method: 'GET', path: '/v2/findings', handler: 'finding-counts', scope: 'devices:read', table: 'read' },
+  { method: 'GET', path: '/v2/findings/{check}', handler: 'list-findings', scope: 'devices:read', table: 'read' },
   // Remediation jobs (docs/api.md, Remediation jobs): run by the job worker; the routes create, read and cancel.
   {
     method: 'POST',

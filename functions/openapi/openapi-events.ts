@@ -56,6 +56,13 @@ export const EVENTS_DOCUMENT = {
       data: 'the group, or {previous, updated}',
     },
     { type: 'dms.update', subject: 'dms/<id>', data: '{previous, updated}' },
+    {
+      type: 'device.finding.open | device.finding.resolve',
+      subject: device,
+      data:
+        '{device_id, check, slot, since, detail} (resolve adds resolved_at): in the same transaction as the ' +
+        'change that opens or resolves the finding, or as the posture re-evaluation passes the device',
+    },
     { type: 'job.create', subject: 'job/<id>', data: 'the job (docs/api.md, Remediation jobs)' },
     {
       type: 'job.status.update',

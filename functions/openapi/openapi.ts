@@ -4,7 +4,7 @@
  */
 import { globalRegistry, toJSONSchema } from '../domain/zod-mini';
 import { DEVICE_STATUSES } from '../domain/device';
-import { DATE_OPS, METADATA_OPS, STATUS_OPS, STRING_OPS, TAG_OPS } from '../domain/filters';
+import { CRYPTO_OPS, DATE_OPS, METADATA_OPS, STATUS_OPS, STRING_OPS, TAG_OPS } from '../domain/filters';
 import { INDEXED_FILTERS, MAX_PAGE_SIZE, SORT_FIELDS } from '../domain/query';
 import {
   deviceEventSchema,
@@ -76,8 +76,11 @@ const filterParam = filterQueryParam(
     `Indexed entry points (no full read of the fleet): ${INDEXED_FILTERS.join(', ')}, ` +
       `and metadata.<key>[eq|in] for each indexed metadata key (INDEXED_METADATA_KEYS; ` +
       `listed in x-indexed-metadata-keys; after id and tags, before ` +
-      `dms_owner and status) once its back-fill is done; chosen in that ` +
+      `dms_owner and status) once its back-fill is done, then identity.key[eq] and identity.issuer[eq] ` +
+      `once the certificate inventory is back-filled; chosen in that ` +
       `order; other filters are applied to what that entry point reads.`,
+    `identity.key, identity.signature, identity.issuer, identity.validity (the identity certificate ` +
+      `in service, as GET /v2/stats/certificates counts it): ${CRYPTO_OPS.join(' ')}.`,
     'A list request reads at most LIST_READ_BUDGET items (default ' +
       '2000); when selective non-indexed filters exhaust it, the ' +
       'page may be shorter than page_size with a non-empty `next`. ' +
@@ -369,6 +372,126 @@ const SLOT_OPERATIONS: Record<string, Operation> = {
   },
 };
 
+/** Fleet posture (docs/api.md, Fleet posture): the policy and the findings. */
+const POSTURE_CHECK_NAMES = [
+  'weak-key',
+  'weak-signature',
+  'issuer-not-allowed',
+  'validity-too-long',
+  'expires-after-issuer',
+];
+const posturePolicyBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    min_rsa_bits: { type: 'integer', minimum: 512, maximum: 16384, default: 2048 },
+    min_ec_curve: { enum: ['P-256', 'P-384', 'P-521'], default: 'P-256' },
+    weak_signature_hashes: {
+      type: 'array',
+      maxItems: 16,
+      items: { type: 'string', pattern: '^[A-Z0-9]{2,16}$' },
+      default: ['SHA1', 'MD5'],
+    },
+    max_validity_days: { type: 'integer', minimum: 1, maximum: 36525, description: 'No limit when absent.' },
+    max_certificate_age_days: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 36525,
+      description: 'Stored; not judged yet (it needs a clock, not a change).',
+    },
+    allowed_issuers: {
+      type: 'array',
+      maxItems: 100,
+      items: { type: 'string', minLength: 1, maxLength: 2048 },
+      description: 'Issuer DN, then ` keyid:<hex>` when the certificate names its CA key; empty: any issuer.',
+    },
+  },
+};
+const posturePolicyResponse = (description: string) => ({
+  description,
+  headers: { ETag: { schema: { type: 'string' } } },
+  ...json({ ...posturePolicyBody, properties: { ...posturePolicyBody.properties, version: { type: 'integer' } } }),
+});
+const NOT_READY = 'INDEX_NOT_READY: devices bound before posture existed are still being assessed (the sweeper)';
+
+const POSTURE_OPERATIONS: Record<string, Operation> = {
+  'GET /v2/posture/policy': {
+    summary: 'The fleet posture policy (version 0: the defaults)',
+    responses: { '200': posturePolicyResponse('The policy') },
+  },
+  'PUT /v2/posture/policy': {
+    summary: 'Replace the fleet posture policy (scope dms:write)',
+    description:
+      'Omitted fields take their defaults. Every device is judged again ' +
+      'by the sweeper in the background, not inside the request; ' +
+      'findings change with their events as it passes each device.',
+    parameters: [ifMatch],
+    requestBody: { required: true, ...json(posturePolicyBody) },
+    responses: {
+      '200': posturePolicyResponse('The stored policy'),
+      '412': error('If-Match does not match'),
+      '415': error('Not application/json'),
+    },
+  },
+  'GET /v2/findings': {
+    summary: 'Open findings per check, from the counters',
+    description:
+      'One entry per check; `open` counts findings (a device ' +
+      'with the check on two slots counts twice). `consistent_as_of` ' +
+      'as for the statistics.',
+    responses: {
+      '200': {
+        description: 'The counts',
+        ...json({
+          type: 'object',
+          properties: {
+            checks: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: { check: { enum: POSTURE_CHECK_NAMES }, open: { type: 'integer' } },
+              },
+            },
+            consistent_as_of: { type: 'string', format: 'date-time' },
+          },
+        }),
+      },
+      '409': error(NOT_READY),
+    },
+  },
+  'GET /v2/findings/{check}': {
+    summary: 'The devices with an open finding of one check, by device id',
+    description:
+      "Read from the check's sharded sparse index, never a scan. One " +
+      'row per device slot; a page holds up to page_size devices.',
+    parameters: [{ name: 'check', in: 'path', required: true, schema: { enum: POSTURE_CHECK_NAMES } }, ...paging],
+    responses: {
+      '200': {
+        description: 'A page of findings',
+        ...json({
+          type: 'object',
+          properties: {
+            next: { type: 'string' },
+            list: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  device_id: { type: 'string' },
+                  slot: { type: 'string' },
+                  since: { type: 'string', format: 'date-time' },
+                  detail: { type: 'string' },
+                },
+              },
+            },
+          },
+        }),
+      },
+      '409': error(NOT_READY),
+    },
+  },
+};
+
 const OPERATIONS: Record<string, Operation> = {
   'POST /v2/devices': {
     summary: 'Register a device (event CREATED, status NO_IDENTITY)',
@@ -387,6 +510,9 @@ const OPERATIONS: Record<string, Operation> = {
   },
   'GET /v2/devices/{id}': {
     summary: 'Read a device',
+    description:
+      'Also `findings`: the open posture findings ' +
+      '[{check, slot, since, detail}] (empty when none), served by this read only.',
     parameters: [idParam],
     responses: { '200': deviceResponse('The device'), '404': error('Unknown device') },
   },
@@ -546,12 +672,55 @@ const OPERATIONS: Record<string, Operation> = {
       },
     },
   },
+  'GET /v2/stats/certificates': {
+    summary: 'Certificate inventory',
+    description:
+      'The certificates in service (not revoked, not expired, device not decommissioned) of one slot ' +
+      '(default the identity), counted by `key` (`RSA-<bits>`, `EC-P256`, `Ed25519`...), `signature` ' +
+      '(as OpenSSL prints it), `issuer` (the DN, then `keyid:<hex>` when known) or `validity` (lifetime ' +
+      'bucket), from counters applied from the table stream (`consistent_as_of`): the cost grows with the ' +
+      'number of distinct values, not the fleet. Most common first (ties by name). Devices bound before ' +
+      'the inventory existed are back-filled by the sweeper: until then 409 INDEX_NOT_READY. Drill down ' +
+      'with the list filters `identity.key[eq]` and `identity.issuer[eq]` (indexed entry points).',
+    parameters: [
+      {
+        name: 'by',
+        in: 'query',
+        required: true,
+        schema: { type: 'string', enum: ['key', 'signature', 'issuer', 'validity'] },
+      },
+      {
+        name: 'slot',
+        in: 'query',
+        schema: { type: 'string', default: 'identity' },
+        description: '`identity` or an extra slot name.',
+      },
+    ],
+    responses: {
+      '200': {
+        description: 'The counts',
+        ...json({
+          type: 'object',
+          required: ['by', 'slot', 'counts', 'total', 'consistent_as_of'],
+          properties: {
+            by: { type: 'string', enum: ['key', 'signature', 'issuer', 'validity'] },
+            slot: { type: 'string' },
+            counts: { type: 'object', additionalProperties: { type: 'integer' } },
+            total: { type: 'integer' },
+            consistent_as_of: CONSISTENT_AS_OF,
+          },
+        }),
+      },
+      '409': error('INDEX_NOT_READY: the inventory is being back-filled'),
+    },
+  },
   'GET /v2/openapi.json': {
     summary: 'This document',
     responses: { '200': { description: 'OpenAPI 3.1', ...json({ type: 'object' }) } },
   },
   ...GROUP_OPERATIONS,
   ...SLOT_OPERATIONS,
+  ...POSTURE_OPERATIONS,
   ...JOB_OPERATIONS,
   ...LAMASSU_OPERATIONS,
 };

@@ -276,7 +276,12 @@ export interface IotSyncConfig {
   certificateRegistration: 'without-ca' | 'with-ca' | 'none';
   /** Calls per second this function instance makes, per AWS IoT API (`default` for the rest); IOT_API_RATES. */
   apiRates: Record<string, number>;
+  /** The role AWS IoT assumes to run the DMSs' JITP templates (IOT_PROVISIONING_ROLE_ARN); unset: none created. */
+  provisioningRoleArn?: string;
 }
+
+/** An IAM role ARN (any partition). */
+export const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 
 /** `Api=rate,Api=rate,default=rate` (IOT_API_RATES: calls per second per AWS IoT API) as rates. */
 export function parseApiRates(text: string): Record<string, number> {
@@ -312,6 +317,9 @@ export function loadIotSyncConfig(env: Env = process.env): IotSyncConfig {
   const registration = env.IOT_CERTIFICATE_REGISTRATION || 'without-ca';
   if (registration !== 'without-ca' && registration !== 'with-ca' && registration !== 'none')
     throw new ConfigError('IOT_CERTIFICATE_REGISTRATION', `must be without-ca, with-ca or none, got '${registration}'`);
+  const provisioningRoleArn = env.IOT_PROVISIONING_ROLE_ARN || undefined;
+  if (provisioningRoleArn !== undefined && !ROLE_ARN.test(provisioningRoleArn))
+    throw new ConfigError('IOT_PROVISIONING_ROLE_ARN', `must be an IAM role ARN, got '${provisioningRoleArn}'`);
   let apiRates: Record<string, number>;
   try {
     apiRates = parseApiRates(env.IOT_API_RATES ?? '');
@@ -328,6 +336,7 @@ export function loadIotSyncConfig(env: Env = process.env): IotSyncConfig {
     region: env.AWS_REGION,
     accountId,
     iotEndpoint: env.IOT_ENDPOINT || undefined,
+    ...(provisioningRoleArn ? { provisioningRoleArn } : {}),
   };
 }
 

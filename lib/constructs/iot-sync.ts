@@ -11,7 +11,7 @@ import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Match, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { Grant, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Grant, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnThingType } from 'aws-cdk-lib/aws-iot';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -28,8 +28,55 @@ export const IOT_THING_ACTIONS: readonly string[] = [
   'iot:AttachThingPrincipal',
   'iot:DetachThingPrincipal',
 ];
-/** The IoT calls of the sync, on certificates. */
-export const IOT_CERTIFICATE_ACTIONS: readonly string[] = ['iot:DescribeCertificate', 'iot:UpdateCertificate'];
+/**
+ * The IoT calls of the sync, on certificates: AttachPolicy and DetachPolicy are authorised on their
+ * target, the certificate (docs/iot-provisioning.md).
+ */
+export const IOT_CERTIFICATE_ACTIONS: readonly string[] = [
+  'iot:DescribeCertificate',
+  'iot:UpdateCertificate',
+  'iot:AttachPolicy',
+  'iot:DetachPolicy',
+];
+/** Per-DMS provisioning (docs/iot-provisioning.md): the IoT calls on the DMSs' policies, by resource type. */
+export const IOT_PROVISIONING_ACTIONS = {
+  'policy/*': [
+    'iot:GetPolicy',
+    'iot:CreatePolicy',
+    'iot:CreatePolicyVersion',
+    'iot:ListPolicyVersions',
+    'iot:DeletePolicyVersion',
+  ],
+  'thinggroup/*': [
+    'iot:DescribeThingGroup',
+    'iot:CreateThingGroup',
+    'iot:AddThingToThingGroup',
+    'iot:RemoveThingFromThingGroup',
+  ],
+  'provisioningtemplate/*': [
+    'iot:DescribeProvisioningTemplate',
+    'iot:CreateProvisioningTemplate',
+    'iot:CreateProvisioningTemplateVersion',
+    'iot:ListProvisioningTemplateVersions',
+    'iot:DeleteProvisioningTemplateVersion',
+  ],
+} as const satisfies Record<string, readonly string[]>;
+/**
+ * What AWS IoT does with the provisioning role when a device connects through a DMS's JITP template:
+ * create its thing, activate and attach its certificate, attach policies and put it in thing groups.
+ */
+export const IOT_JITP_ACTIONS: readonly string[] = [
+  'iot:CreateThing',
+  'iot:DescribeThing',
+  'iot:UpdateThing',
+  'iot:AttachThingPrincipal',
+  'iot:DescribeCertificate',
+  'iot:UpdateCertificate',
+  'iot:AttachPolicy',
+  'iot:GetPolicy',
+  'iot:DescribeThingGroup',
+  'iot:AddThingToThingGroup',
+];
 /** The registration call of each certificateRegistration setting (none for `none`). */
 export const IOT_REGISTRATION_ACTIONS = {
   'without-ca': ['iot:RegisterCertificateWithoutCA'],
@@ -79,6 +126,8 @@ export class IotSync extends Construct {
   readonly deadLetterQueue: Queue;
   readonly rule: Rule;
   readonly function: ServiceFunction;
+  /** The role AWS IoT assumes to run the DMSs' JITP templates (docs/iot-provisioning.md). */
+  readonly provisioningRole: Role;
   readonly alarms: Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: IotSyncProps) {
@@ -115,7 +164,8 @@ export class IotSync extends Construct {
     this.rule = new Rule(this, 'DeviceEventsRule', {
       eventBus: bus,
       description: 'Device Manager device events to the AWS IoT registry sync',
-      eventPattern: { source: [config.eventSource], detailType: Match.prefix('device.') },
+      // dms.update too: a DMS's AWS IoT settings (policies, groups, template) reach AWS IoT at once.
+      eventPattern: { source: [config.eventSource], detailType: [...Match.prefix('device.'), 'dms.update'] },
       // What EventBridge cannot deliver to the queue (after its retries) lands in the sync's DLQ too.
       targets: [
         new SqsQueue(this.queue, {
@@ -124,6 +174,22 @@ export class IotSync extends Construct {
           deadLetterQueue: this.deadLetterQueue,
         }),
       ],
+    });
+
+    const iotArn = (resource: string) => `arn:${partition}:iot:${region}:${account}:${resource}`;
+    this.provisioningRole = new Role(this, 'ProvisioningRole', {
+      assumedBy: new ServicePrincipal('iot.amazonaws.com'),
+      description: "AWS IoT runs the DMSs' JITP provisioning templates with this role",
+      inlinePolicies: {
+        jitp: new PolicyDocument({
+          statements: [
+            new PolicyStatement({
+              actions: [...IOT_JITP_ACTIONS],
+              resources: ['thing/*', 'cert/*', 'policy/*', 'thinggroup/*'].map(iotArn),
+            }),
+          ],
+        }),
+      },
     });
 
     this.function = new ServiceFunction(this, 'Sync', {
@@ -141,6 +207,7 @@ export class IotSync extends Construct {
         IOT_DECOMMISSION_CERTIFICATE_STATUS: config.iotSync.decommissionCertificateStatus ?? 'INACTIVE',
         IOT_API_RATES: instanceApiRates(config.iotSync.apiRates ?? {}),
         IOT_CERTIFICATE_REGISTRATION: registration,
+        IOT_PROVISIONING_ROLE_ARN: this.provisioningRole.roleArn,
       },
     });
     this.function.function.addEventSource(
@@ -151,7 +218,6 @@ export class IotSync extends Construct {
       }),
     );
 
-    const iotArn = (resource: string) => `arn:${partition}:iot:${region}:${account}:${resource}`;
     Grant.addToPrincipal({
       grantee: this.function.role,
       actions: [...IOT_THING_ACTIONS],
@@ -162,6 +228,20 @@ export class IotSync extends Construct {
       actions: [...IOT_CERTIFICATE_ACTIONS],
       resourceArns: [iotArn('cert/*')],
     });
+    for (const [resource, actions] of Object.entries(IOT_PROVISIONING_ACTIONS))
+      Grant.addToPrincipal({
+        grantee: this.function.role,
+        actions: [...actions],
+        resourceArns: [iotArn(resource), ...(resource === 'thinggroup/*' ? [iotArn('thing/*')] : [])],
+      });
+    // The templates name the provisioning role: the sync may hand AWS IoT that role and no other.
+    this.function.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [this.provisioningRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'iot.amazonaws.com' } },
+      }),
+    );
     const registers = IOT_REGISTRATION_ACTIONS[registration];
     if (registers.length > 0) {
       // A statement of its own (a Sid is never merged), so the one `*` resource stays beside its reason
@@ -193,5 +273,22 @@ export class IotSync extends Construct {
       id: nagArn('cert/*'),
       reason: IOT_CERTIFICATE_BLAST_RADIUS,
     });
+    const dmsNamed =
+      "are named by the DMSs' AWS IoT settings (PUT /v2/dms/{id}), known only at run time, so the resource " +
+      'is every one of its type in this account and region; the actions are the ones provisioning makes.';
+    Validations.of(this.function.role).acknowledge({ id: nagArn('policy/*'), reason: `IoT policies ${dmsNamed}` });
+    Validations.of(this.function.role).acknowledge({ id: nagArn('thinggroup/*'), reason: `Thing groups ${dmsNamed}` });
+    Validations.of(this.function.role).acknowledge({
+      id: nagArn('provisioningtemplate/*'),
+      reason: `Provisioning templates ${dmsNamed}`,
+    });
+    for (const resource of ['thing/*', 'cert/*', 'policy/*', 'thinggroup/*'])
+      Validations.of(this.provisioningRole).acknowledge({
+        id: nagArn(resource),
+        reason:
+          'AWS IoT assumes this role when an unknown device connects through a JITP template: the thing, ' +
+          'certificate, policies and groups it provisions are named by the template at connection time, so ' +
+          'no narrower resource exists; the actions are those a JITP template performs.',
+      });
   }
 }

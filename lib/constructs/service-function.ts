@@ -115,7 +115,7 @@ export interface ServiceFunctionProps {
   readonly timeout?: Duration;
   /** @default 512 */
   readonly memorySize?: number;
-  /** Added to the defaults (NODE_OPTIONS and, with table access, {@link tableEnvironment}). */
+  /** Added to the defaults (NODE_OPTIONS with `sourceMaps`, and {@link tableEnvironment} with table access). */
   readonly environment?: Record<string, string>;
 }
 
@@ -162,7 +162,8 @@ export class ServiceFunction extends Construct implements IGrantable {
       role: this.role,
       logGroup: this.logGroup,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        // Mapped stack traces cost every cold start a parse of the source map (docs/cold-starts.md).
+        ...(config.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         // Every function, table or not: the OpenAPI document names the indexed metadata keys too.
         ...(config.indexedMetadataKeys.length > 0
           ? { INDEXED_METADATA_KEYS: config.indexedMetadataKeys.join(',') }
@@ -178,6 +179,8 @@ export class ServiceFunction extends Construct implements IGrantable {
         format: OutputFormat.CJS,
         target: 'node22',
         minify: true,
+        // Shipped whether or not the runtime applies it (setting `sourceMaps`): a minified trace from
+        // the logs can be mapped with it afterwards.
         sourceMap: true,
         // Stack traces need file and line, not the sources: keeps the asset small.
         sourcesContent: false,

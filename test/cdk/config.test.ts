@@ -24,6 +24,7 @@ describe('parseConfig', () => {
       certificateSources: ['lamassu.ca'],
       unknownSerialRetrySeconds: 600,
       tracing: true,
+      sourceMaps: false,
       iotSync: { enabled: false, metadataKeys: [] },
       auth: { type: 'iam' },
       throttle: { rateLimit: 1000, burstLimit: 2000 },
@@ -55,6 +56,7 @@ describe('parseConfig', () => {
       certificateSources: ['acme.pki'],
       unknownSerialRetrySeconds: 900,
       tracing: false,
+      sourceMaps: true,
       iotSync: { enabled: true, metadataKeys: ['firmware_version', 'location'] },
       auth: {
         type: 'jwt',

@@ -186,7 +186,7 @@ describe('the HTTP API', () => {
 });
 
 describe('the functions', () => {
-  it('all run nodejs22.x on arm64 with 512 MB and source maps; the API functions time out after 10 s', () => {
+  it('all run nodejs22.x on arm64 with 512 MB; the API functions time out after 10 s', () => {
     for (const [id, fn] of resourcesOf(dev.template, 'AWS::Lambda::Function')) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -194,9 +194,18 @@ describe('the functions', () => {
         MemorySize: 512,
         Timeout: id === sweeperId(dev) ? 60 : (eventFunctions(dev).get(id) ?? 10),
         Handler: 'index.handler',
-        Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: '--enable-source-maps' }) },
       });
+      // Source maps are applied at run time only with the `sourceMaps` setting (docs/cold-starts.md).
+      expect(fn.Properties?.Environment?.Variables?.NODE_OPTIONS).toBeUndefined();
     }
+  });
+
+  it('apply source maps at run time on every function with `sourceMaps: true`', () => {
+    const { template } = synthesize({ sourceMaps: true });
+    const fns = resourcesOf(template, 'AWS::Lambda::Function');
+    expect(fns.length).toBeGreaterThan(HTTP_ROUTES.length);
+    for (const [, fn] of fns) expect(fn.Properties!.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    expect(() => synthesize({ sourceMaps: 'yes' })).toThrow('deviceManager.sourceMaps must be true or false');
   });
 
   it('each log to their own log group, with the configured retention', () => {
@@ -220,10 +229,10 @@ describe('the functions', () => {
   it.each(HTTP_ROUTES.map((r) => [r.handler, r] as const))(
     '%s gets the table settings only if it uses the table',
     (_handler, route) => {
-      const variables = functionOfRoute(dev, route).props.Environment.Variables;
+      const variables = functionOfRoute(dev, route).props.Environment?.Variables;
       const tableId = resourcesOf(dev.template, 'AWS::DynamoDB::Table')[0]![0];
       if (route.table === 'none') {
-        expect(variables).toEqual({ NODE_OPTIONS: '--enable-source-maps' });
+        expect(variables).toBeUndefined();
       } else {
         const secretId = resourcesOf(dev.template, 'AWS::SecretsManager::Secret')[0]![0];
         expect(variables).toEqual({
@@ -413,8 +422,10 @@ describe('least privilege', () => {
       const { template } = stack();
       for (const [, role] of resourcesOf(template, 'AWS::IAM::Role')) {
         expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
+        // Functions' roles, and with the IoT sync the one AWS IoT assumes for JITP templates (inline policy).
+        const service = role.Properties!.Policies ? 'iot.amazonaws.com' : 'lambda.amazonaws.com';
         expect(role.Properties!.AssumeRolePolicyDocument.Statement).toEqual([
-          { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+          { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: service } },
         ]);
       }
       const statements = resourcesOf(template, 'AWS::IAM::Policy').flatMap(

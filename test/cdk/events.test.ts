@@ -11,7 +11,12 @@ import {
   certificateMaxReceives,
   STREAM_READ_ACTIONS,
 } from '../../lib/constructs/events';
-import { IOT_CERTIFICATE_ACTIONS, IOT_THING_ACTIONS } from '../../lib/constructs/iot-sync';
+import {
+  IOT_CERTIFICATE_ACTIONS,
+  IOT_JITP_ACTIONS,
+  IOT_PROVISIONING_ACTIONS,
+  IOT_THING_ACTIONS,
+} from '../../lib/constructs/iot-sync';
 import { loadIotSyncConfig, loadPublisherConfig } from '../../functions/runtime/config';
 import {
   asArray,
@@ -115,7 +120,6 @@ describe('the outbox publisher', () => {
   it('gets the bus, the source and the DLQ, which the runtime loader reads back', () => {
     const variables = resource(dev, idOf(dev, dev.stack.events.publisher.function)).Properties.Environment.Variables;
     expect(variables).toEqual({
-      NODE_OPTIONS: '--enable-source-maps',
       EVENT_BUS_NAME: { Ref: resourcesOf(dev.template, 'AWS::Events::EventBus')[0]![0] },
       EVENT_SOURCE: 'device-manager',
       PUBLISH_DLQ_URL: { Ref: idOf(dev, dev.stack.events.publishDeadLetterQueue) },
@@ -337,7 +341,7 @@ describe('the AWS IoT sync', () => {
       const queueId = idOf(iot, sync.queue);
       expect(resource(iot, idOf(iot, sync.rule)).Properties).toMatchObject({
         EventBusName: { Ref: resourcesOf(iot.template, 'AWS::Events::EventBus')[0]![0] },
-        EventPattern: { source: ['device-manager'], 'detail-type': [{ prefix: 'device.' }] },
+        EventPattern: { source: ['device-manager'], 'detail-type': [{ prefix: 'device.' }, 'dms.update'] },
         Targets: [{ Arn: arnOf(queueId) }],
       });
       expect(resource(iot, queueId).Properties).toMatchObject({
@@ -380,9 +384,14 @@ describe('the AWS IoT sync', () => {
         // Each of the 5 concurrent instances takes a fifth of the deployment's rate per API.
         IOT_API_RATES: 'default=2,UpdateCertificate=4',
         IOT_CERTIFICATE_REGISTRATION: 'without-ca',
+        IOT_PROVISIONING_ROLE_ARN: arnOf(idOf(iot, sync.provisioningRole)),
         TABLE_NAME: { Ref: tableId(iot) },
       });
-      expect(loadIotSyncConfig({ ...variables, IOT_THING_TYPE: 'DeviceManager-dev' })).toMatchObject({
+      const roleArn = 'arn:aws:iam::123456789012:role/provisioning';
+      expect(
+        loadIotSyncConfig({ ...variables, IOT_THING_TYPE: 'DeviceManager-dev', IOT_PROVISIONING_ROLE_ARN: roleArn }),
+      ).toMatchObject({
+        provisioningRoleArn: roleArn,
         enabled: true,
         metadataKeys: ['firmware_version', 'location'],
         thingTypeName: 'DeviceManager-dev',
@@ -427,6 +436,25 @@ describe('the AWS IoT sync', () => {
             Resource: [iotArn([':thing/*']), iotArn([':thingtype/', { Ref: idOf(iot, sync.thingType) }])],
           },
           { Effect: 'Allow', Action: [...IOT_CERTIFICATE_ACTIONS], Resource: iotArn([':cert/*']) },
+          // Per-DMS provisioning: policies, thing groups (and the things put in them), templates.
+          { Effect: 'Allow', Action: [...IOT_PROVISIONING_ACTIONS['policy/*']], Resource: iotArn([':policy/*']) },
+          {
+            Effect: 'Allow',
+            Action: [...IOT_PROVISIONING_ACTIONS['thinggroup/*']],
+            Resource: [iotArn([':thing/*']), iotArn([':thinggroup/*'])],
+          },
+          {
+            Effect: 'Allow',
+            Action: [...IOT_PROVISIONING_ACTIONS['provisioningtemplate/*']],
+            Resource: iotArn([':provisioningtemplate/*']),
+          },
+          // The templates' role, handed to AWS IoT only.
+          {
+            Effect: 'Allow',
+            Action: 'iam:PassRole',
+            Resource: arnOf(idOf(iot, sync.provisioningRole)),
+            Condition: { StringEquals: { 'iam:PassedToService': 'iot.amazonaws.com' } },
+          },
           // The registration of the default certificateRegistration (without-ca): no resource in IAM. A
           // statement of its own (Sid), never merged into tracing's X-Ray statement, the other one on `*`.
           { Effect: 'Allow', Action: ['iot:RegisterCertificateWithoutCA'], Resource: '*', Sid: 'RegisterCertificate' },
@@ -434,9 +462,11 @@ describe('the AWS IoT sync', () => {
       );
       expect([...IOT_THING_ACTIONS, ...IOT_CERTIFICATE_ACTIONS].sort()).toEqual(
         [
+          'iot:AttachPolicy',
           'iot:AttachThingPrincipal',
           'iot:CreateThing',
           'iot:DescribeCertificate',
+          'iot:DetachPolicy',
           'iot:DescribeThing',
           'iot:DetachThingPrincipal',
           'iot:UpdateCertificate',
@@ -445,6 +475,18 @@ describe('the AWS IoT sync', () => {
       );
     },
   );
+
+  it('gives AWS IoT a role of its own for the JITP templates, with the actions a template performs', () => {
+    const role = resource(iot, idOf(iot, iot.stack.iotSync!.provisioningRole)).Properties;
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'iot.amazonaws.com' } },
+    ]);
+    expect(role.Policies).toHaveLength(1);
+    expect(role.Policies[0].PolicyDocument.Statement).toMatchObject([
+      { Effect: 'Allow', Action: [...IOT_JITP_ACTIONS].sort() },
+    ]);
+    expect(role.ManagedPolicyArns).toBeUndefined();
+  });
 
   it('keeps cdk-nag clean, every acknowledgement with a reason', () => {
     const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);

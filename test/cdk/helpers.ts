@@ -166,6 +166,7 @@ export interface Statement {
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Condition?: unknown;
 }
 
 export const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
@@ -199,7 +200,6 @@ export function statementsOfRole(template: Template, roleId: string, { xray = fa
 /** The environment every table-using function gets with the default settings. */
 export function defaultTableEnvironment(tableId: string): Record<string, unknown> {
   return {
-    NODE_OPTIONS: '--enable-source-maps',
     TABLE_NAME: { Ref: tableId },
     LIST_SHARDS: '4',
     STATS_SHARDS: '4',

@@ -116,3 +116,36 @@ describe('GET /v2/stats/expirations', () => {
       expect((await call('GET', `/v2/stats/expirations?${q}`)).status).toBe(400);
   });
 });
+
+describe('GET /v2/stats/certificates', () => {
+  it('counts the identity certificates in service by key and drills down by key', async () => {
+    // dev-1, dev-2 and dev-7 hold EC-P256 identities (bound above); one more, then one revoked.
+    const notAfter = new Date(Date.now() + 200 * 86_400_000);
+    expect(
+      (await call('PUT', '/v2/devices/dev-3/idslot', { certificate: (await certificate({ notAfter })).pem })).status,
+    ).toBe(200);
+    expect((await call('POST', '/v2/devices/dev-7/idslot/revoke', { reason: 'KeyCompromise' })).status).toBe(200);
+    const r = await call('GET', '/v2/stats/certificates?by=key');
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({
+      by: 'key',
+      slot: 'identity',
+      counts: { 'EC-P256': 3 },
+      total: 3,
+      consistent_as_of: expect.any(String),
+    });
+    const signature = await call('GET', '/v2/stats/certificates?by=signature&slot=identity');
+    expect(signature.body.counts).toEqual({ 'ecdsa-with-SHA256': 3 });
+    const list = await call('GET', '/v2/devices?filter=identity.key[eq]EC-P256&sort_by=id');
+    expect(list.body.list.map((d: { id: string }) => d.id)).toEqual(['dev-1', 'dev-2', 'dev-3']);
+    expect(list.body.list[0].identity.crypto).toMatchObject({ key: 'EC-P256', validity: expect.any(String) });
+  });
+
+  it('is 400 without a known dimension or with a bad slot name', async () => {
+    for (const q of ['', 'by=curve', 'by=key&slot=a%20b']) {
+      const r = await call('GET', `/v2/stats/certificates?${q}`);
+      expect(r.status).toBe(400);
+      expect(r.body.code).toBe('VALIDATION_ERROR');
+    }
+  });
+});

@@ -35,6 +35,8 @@ it('shows what the sync did as read-only `iot` of the device', async () => {
     certificate_arn: expect.stringMatching(new RegExp(`:cert/${fingerprint}$`)),
     certificate_status: 'ACTIVE',
     attached: true,
+    thing_groups: [],
+    policies: [],
     synced_version: device.version,
     last_sync: expect.any(String),
   });
@@ -65,4 +67,26 @@ it('shows what the sync did as read-only `iot` of the device', async () => {
   await service.events.drain();
   const released = (await call('GET', '/v2/devices/cam.01')).body;
   expect(released.iot).toMatchObject({ certificate_status: 'ACTIVE', synced_version: released.version });
+});
+
+it("puts the thing in its DMS's thing groups and attaches its DMS's policies to the certificate", async () => {
+  const document = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iot:Connect', Resource: '*' }] };
+  const settings = { preventive_delta: '60d', critical_delta: '14d' };
+  const iot = { policies: [{ name: 'line-2-connect', document }], thing_groups: ['line-2'] };
+  expect((await call('PUT', '/v2/dms/dms-2', { settings, iot })).status).toBe(200);
+  expect((await call('GET', '/v2/dms/dms-2')).body.iot).toEqual({ ...iot, registration: 'on-bind' });
+  expect((await call('POST', '/v2/devices', { id: 'cam.02', dms_id: 'dms-2' })).status).toBe(201);
+  const { pem } = await certificate({ notAfter: new Date(Date.now() + 400 * 86_400_000) });
+  expect((await call('PUT', '/v2/devices/cam.02/idslot', { certificate: pem })).status).toBe(200);
+  await service.events.drain();
+  expect((await call('GET', '/v2/devices/cam.02')).body.iot).toMatchObject({
+    attached: true,
+    thing_groups: ['line-2'],
+    policies: ['line-2-connect'],
+  });
+  // AWS IoT would refuse the group name: a 400 naming the field, nothing stored.
+  const bad = await call('PUT', '/v2/dms/dms-2', { settings, iot: { thing_groups: ['line 2'] } });
+  expect(bad.status).toBe(400);
+  expect(bad.body.details.map((d: { field: string }) => d.field)).toEqual(['iot.thing_groups.0']);
+  expect((await call('GET', '/v2/dms/dms-2')).body.iot.thing_groups).toEqual(['line-2']);
 });

@@ -72,6 +72,7 @@ const COUNTER_READS: ReadonlySet<string> = new Set([
   'metadataValues',
   'expirationsByDay',
   'countersConsistentAsOf',
+  'certificateInventory',
 ]);
 
 /**

@@ -124,6 +124,28 @@ describe('what a cold start evaluates', () => {
     expect(zodLoaded(bundle('handlers/http/get-device').file)).toBe('false');
     expect(zodLoaded(bundle('handlers/http/create-device').file)).toBe('true');
   });
+
+  it('the IoT sync loads the AWS IoT SDK on its first invocation, not at init (adapters/iot/sdk.ts)', () => {
+    const file = bundle('handlers/events/iot-sync').file;
+    const iotLoaded = `Object.keys(require.cache).some((k)=>k.includes('@aws-sdk/client-iot/'))`;
+    const script =
+      `const m=require(${JSON.stringify(file)});const atInit=${iotLoaded};` +
+      `m.handler({Records:[]},{invokedFunctionArn:'arn:aws:lambda:us-east-1:123456789012:function:f'})` +
+      `.then(()=>process.stdout.write(JSON.stringify([atInit,${iotLoaded}])))`;
+    const out = execFileSync(process.execPath, ['-e', script], {
+      env: {
+        PATH: process.env.PATH,
+        TABLE_NAME: 't',
+        AWS_REGION: 'us-east-1',
+        IOT_SYNC_ENABLED: 'true',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(out)).toEqual([false, true]);
+  });
 });
 
 describe('tracing as a side file', () => {

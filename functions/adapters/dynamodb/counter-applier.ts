@@ -12,8 +12,8 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Device } from '../../domain/device';
-import { addCellDeltas, type CounterDeltas, counterUpdates, deviceCells } from './counters';
-import { MARKER_ATTRIBUTE, markerKeys } from './device-writes';
+import { addCellDeltas, type CounterDeltas, counterUpdates, deviceCells, findingCells } from './counters';
+import { FINDINGS_ATTRIBUTE, MARKER_ATTRIBUTE, markerKeys } from './device-writes';
 import { counterStateKey, countedMarkerKey, metadataKeyOfStatsPartition } from './keys';
 import { metadataRanks, type RankedValue } from './metadata-ranks';
 import { TTL_ATTRIBUTE } from './schema';
@@ -68,7 +68,10 @@ function cellsOf(image: Image | undefined, statsShards: number) {
   if (!isDevice(image) || typeof image?.doc !== 'string') return [];
   const device = JSON.parse(image.doc) as Device;
   const marker = image[MARKER_ATTRIBUTE];
-  return deviceCells(device, typeof marker === 'string' ? markerKeys(marker) : new Set<string>(), statsShards);
+  const cells = deviceCells(device, typeof marker === 'string' ? markerKeys(marker) : new Set<string>(), statsShards);
+  const findings = image[FINDINGS_ATTRIBUTE];
+  if (typeof findings === 'string') cells.push(...findingCells(device.id, JSON.parse(findings), statsShards));
+  return cells;
 }
 
 /** The counter deltas of one record (empty when it is not a device item or changes no cell). */

@@ -9,10 +9,15 @@ import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand 
 import type { DeviceStats, MetadataValueStats, StatusDistribution } from '../../app/ports';
 import { DEVICE_STATUSES, type Device } from '../../domain/device';
 import { forecastEntries, metadataText } from '../../domain/insights';
+import { inventoryValues } from '../../domain/inventory';
 import {
+  findingStatsAttribute,
+  findingStatsKey,
   forecastAttribute,
   forecastKey,
   forecastPartition,
+  inventoryStatsKey,
+  inventoryStatsPartition,
   metadataStatsKey,
   metadataStatsPartition,
   shardOf,
@@ -28,6 +33,13 @@ type Item = Record<string, unknown>;
 export const STATUS_ATTR = (status: string) => `c_${status}`;
 /** The pseudo-key of the expiry forecast in a device's index marker (it is back-filled like a metadata key). */
 export const FORECAST_KEY = '@forecast';
+/**
+ * The pseudo-key of the certificate inventory (counters and the identity key and issuer entries): back-filled
+ * like a metadata key, the back-fill also giving old slots their crypto profile.
+ */
+export const INVENTORY_KEY = '@inventory';
+/** Attribute of an inventory counter item holding its count. */
+const INVENTORY_COUNT = 'n';
 
 /** Emptily-initialised status distribution with all seven statuses. */
 export function emptyDistribution(): StatusDistribution {
@@ -59,11 +71,20 @@ export function deviceCells(device: Device, keys: ReadonlySet<string>, statsShar
           cells.push({ key: forecastKey(scope, shard, entry.day), attr: forecastAttribute(entry.kind, entry.day) });
       continue;
     }
+    if (key === INVENTORY_KEY) {
+      for (const { slot, dimension, value } of inventoryValues(device))
+        cells.push({ key: inventoryStatsKey(slot, dimension, shard, value), attr: INVENTORY_COUNT, set: { v: value } });
+      continue;
+    }
     const text = metadataText(device, key);
     if (text !== undefined) cells.push({ key: metadataStatsKey(key, shard, text), attr: status, set: { v: text } });
   }
   return cells;
 }
+
+/** The cells of a device's open findings: one per finding (device slot) under its check's attribute. */
+export const findingCells = (id: string, findings: readonly { check: string }[], statsShards: number): Cell[] =>
+  findings.map((f) => ({ key: findingStatsKey(shardOf(id, statsShards)), attr: findingStatsAttribute(f.check) }));
 
 /** Net additions per counter item: attribute → amount, plus attributes the item carries (the value text). */
 export type CounterDeltas = Map<string, { key: TableKey; adds: Map<string, number>; set?: Item }>;
@@ -127,6 +148,8 @@ export interface CounterReader {
   metadataCounters(key: string, texts: readonly string[]): Promise<DeviceStats>;
   metadataDistribution(key: string): Promise<MetadataValueStats[]>;
   forecastDays(dms: string | undefined, lastDay: string): Promise<Map<string, { identity: number; slots: number }>>;
+  /** Certificates in service of one slot by value of one inventory dimension (values counted 0 left out). */
+  inventory(slot: string, dimension: string): Promise<Map<string, number>>;
 }
 
 export function counterReader(
@@ -209,6 +232,16 @@ export function counterReader(
           stats: { total: totalOf(distribution), status_distribution: distribution },
         }))
         .filter((v) => v.stats.total > 0);
+    },
+    async inventory(slot, dimension) {
+      const counts = new Map<string, number>();
+      const parts = await Promise.all(shards.map((s) => queryAll(inventoryStatsPartition(slot, dimension, s))));
+      for (const item of parts.flat()) {
+        const value = String(item.v);
+        counts.set(value, (counts.get(value) ?? 0) + Number(item[INVENTORY_COUNT] ?? 0));
+      }
+      for (const [value, n] of counts) if (n === 0) counts.delete(value);
+      return counts;
     },
     async forecastDays(dms, lastDay) {
       const scope = dms === undefined ? statsScopeAll : statsScopeDms(dms);

@@ -8,7 +8,13 @@ import type { DeviceEvent } from '../../domain/device';
 import { IndexNotReadyError, InvalidBookmarkError, QueryTooBroadError } from '../../domain/errors';
 import { type Filter, matchesAll } from '../../domain/filters';
 import { topValues } from '../../domain/insights';
-import { chooseEntryPoint, type EntryPoint, indexedMetadataFilter, type SortField } from '../../domain/query';
+import {
+  chooseEntryPoint,
+  type EntryPoint,
+  indexedCertificateFilter,
+  indexedMetadataFilter,
+  type SortField,
+} from '../../domain/query';
 import { emptyDistribution, totalOf } from './counters';
 import type { DeviceTable } from './device-table';
 import {
@@ -48,6 +54,12 @@ function entryDecides(
     if (entry.kind === 'TAG') return f.kind === 'tags' && f.op === 'ct' && f.value === entry.value;
     if (entry.kind === 'DMS')
       return f.kind === 'string' && f.field === 'dms_owner' && f.op === 'eq' && f.values[0] === entry.value;
+    if (entry.kind === 'CERT')
+      return (
+        indexedCertificateFilter([f])?.dimension === entry.dimension &&
+        f.kind === 'crypto' &&
+        f.values[0] === entry.value
+      );
     if (entry.kind === 'META')
       return (
         indexedMetadataFilter([f], indexedKeys)?.key === entry.key &&
@@ -73,12 +85,22 @@ const countInto = (
 
 export function deviceQueries(table: DeviceTable, { get }: Pick<DeviceStore, 'get'>): DeviceQueries {
   const { reader, counters, bookmarks, ctx, budgets, now, readyMetadataKeys, turns, crowded } = table;
+  /**
+   * Whether the inventory's entries serve the filters. Read only when a filter names the identity
+   * certificate's profile: such a filter is 409 INDEX_NOT_READY until the back-fill gave every device
+   * its profile, since a device not reached yet would silently not match.
+   */
+  const inventoryServes = async (filters: readonly Filter[]) => {
+    if (!filters.some((x) => x.kind === 'crypto')) return false;
+    if (!(await table.inventoryReady())) throw IndexNotReadyError.inventory();
+    return indexedCertificateFilter(filters) !== undefined;
+  };
   return {
     indexedMetadataKeys: table.indexedMetadataKeys,
 
     async list(q) {
       const ready = await readyMetadataKeys(q.filters);
-      const entry = chooseEntryPoint(q.filters, ready);
+      const entry = chooseEntryPoint(q.filters, ready, await inventoryServes(q.filters));
       const fingerprint = { e: entry, f: q.filters, s: q.sortBy, m: q.sortMode };
       if (entry.kind === 'ID') {
         if (q.bookmark) bookmarks.decode(fingerprint, q.bookmark);
@@ -142,7 +164,7 @@ export function deviceQueries(table: DeviceTable, { get }: Pick<DeviceStore, 'ge
       const ready = await readyMetadataKeys(filters);
       const meta = only ? indexedMetadataFilter([only], ready) : undefined;
       if (meta) return counters.metadataCounters(meta.key, meta.texts);
-      const entry = chooseEntryPoint(filters, ready);
+      const entry = chooseEntryPoint(filters, ready, await inventoryServes(filters));
       if (entry.kind === 'ID') {
         return countInto(now, async (count) => {
           const device = await get(entry.value);
@@ -183,9 +205,15 @@ export function insightQueries({
   indexes,
   indexedMetadataKeys,
   readyMetadataKeys,
+  inventoryReady,
 }: DeviceTable): InsightQueries {
   return {
     indexedMetadataKeys,
+
+    async certificateInventory(slot, dimension) {
+      if (!(await inventoryReady())) throw IndexNotReadyError.inventory();
+      return counters.inventory(slot, dimension);
+    },
 
     async metadataValues(key, limit) {
       if (!(await readyMetadataKeys()).includes(key)) throw new IndexNotReadyError(key);

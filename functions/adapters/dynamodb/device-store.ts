@@ -9,7 +9,9 @@ import {
   VersionConflictError,
 } from '../../domain/errors';
 import type { SlotVersion } from '../../domain/slots';
-import { deviceTransaction, parseDeviceItem, versionItem } from './device-writes';
+import { INVENTORY_KEY } from './counters';
+import { deviceTransaction, isIndexedFor, isReadFromTable, parseDeviceItem, versionItem } from './device-writes';
+import { withSlotProfiles } from './slot-profiles';
 import type { DeviceTable } from './device-table';
 import { deviceKey, parseSlotVersionKey, slotVersionKey } from './keys';
 import { SERIAL_INDEX } from './schema';
@@ -50,7 +52,15 @@ export function deviceStore({ client, TableName, ctx, countRead }: DeviceTable):
       return out.Item ? parseDeviceItem(out.Item) : undefined;
     },
 
-    async save(change) {
+    async save(proposed) {
+      let change = proposed;
+      // A device stored before crypto profiles gets its slots' profiles at its first change: the change
+      // indexes it for the inventory (its marker gains the key), so the back-fill will not come back to it.
+      const { before } = change;
+      if (before && isReadFromTable(before) && !isIndexedFor(before, INVENTORY_KEY)) {
+        const completed = await withSlotProfiles(client, TableName, change.after);
+        if (completed) change = { ...change, after: completed };
+      }
       try {
         await transactWrite(client, deviceTransaction(ctx, change));
       } catch (error) {
@@ -58,7 +68,13 @@ export function deviceStore({ client, TableName, ctx, countRead }: DeviceTable):
         const codes = cancellationCodes(error);
         if (codes?.[0] === 'ConditionalCheckFailed') {
           if (!change.before) throw new DeviceAlreadyExistsError(change.after.id, { cause: error });
-          throw await lostRace({ client, TableName }, change.after.id, change.before.version, change.policy, error);
+          throw await lostRace(
+            { client, TableName },
+            change.after.id,
+            change.before.version,
+            change.policy ?? change.posture,
+            error,
+          );
         }
         // A job's outcome is second (device-writes.ts): the job handled this device already.
         if (change.jobOutcome && codes?.[1] === 'ConditionalCheckFailed')

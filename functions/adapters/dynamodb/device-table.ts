@@ -13,7 +13,7 @@ import {
   indexedMetadataFilter,
 } from '../../domain/query';
 import type { BookmarkCodec } from './bookmark';
-import { type CounterReader, counterReader, FORECAST_KEY } from './counters';
+import { type CounterReader, counterReader, FORECAST_KEY, INVENTORY_KEY } from './counters';
 import type { WriteContext } from './device-writes';
 import { type IndexState, indexState } from './index-backfill';
 import { idOfEntry, type TableReader, tableReader } from './list-cursor';
@@ -52,6 +52,8 @@ export interface DeviceRepositoryOptions {
   crowded?: () => boolean;
   /** Days a device event item is kept before TTL deletes it (EVENT_RETENTION_DAYS, default 400). */
   eventRetentionDays?: number;
+  /** Keep the certificate inventory (default): off only to measure what it adds (bench:posture). */
+  inventory?: boolean;
 }
 
 export interface DeviceTable {
@@ -84,6 +86,8 @@ export interface DeviceTable {
   hydrate(items: Record<string, unknown>[]): Promise<Device[]>;
   /** The back-filled keys; read only when a filter names an indexed key (a cached Query of the state partition). */
   readyMetadataKeys(filters?: readonly Filter[]): Promise<string[]>;
+  /** Whether the certificate inventory is back-filled; read only when asked (the same cached state). */
+  inventoryReady(): Promise<boolean>;
 }
 
 export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
@@ -105,6 +109,7 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
     turns,
     crowded,
     eventRetentionDays = DEFAULT_EVENT_RETENTION_DAYS,
+    inventory = true,
   } = options;
   const ctx: WriteContext = {
     TableName,
@@ -113,7 +118,7 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
     dueShards,
     outboxTtlSeconds,
     eventTtlSeconds: eventRetentionDays * 86_400,
-    indexedKeys: new Set([...indexedMetadataKeys, FORECAST_KEY]),
+    indexedKeys: new Set([...indexedMetadataKeys, FORECAST_KEY, ...(inventory ? [INVENTORY_KEY] : [])]),
   };
   const reader = tableReader(client, TableName);
   let counterItems = 0;
@@ -149,6 +154,9 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
       if (filters && !indexedMetadataFilter(filters, indexedMetadataKeys)) return [];
       const ready = await indexes.ready();
       return indexedMetadataKeys.filter((k) => ready.has(k));
+    },
+    async inventoryReady() {
+      return (await indexes.ready()).has(INVENTORY_KEY);
     },
   };
 }

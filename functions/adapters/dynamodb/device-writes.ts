@@ -7,20 +7,22 @@
  * Worst case (docs/api.md, Limits and edges: any valid change fits in 100 actions), with 50 tags and 10 indexed keys:
  * a PATCH replacing every tag and every indexed value writes 1 device + 50 tag entries + 10 metadata
  * entries + 1 event + 1 outbox = 63; a bind that moves the expiration (every entry's sort key) and the
- * status writes 1 + 62 entries + 2 versions + ≤ 3 events + ≤ 3 outbox = 71. docs/data-model.md keeps
+ * status writes 1 + 64 entries + 2 versions + ≤ 3 events + ≤ 3 outbox = 73. docs/data-model.md keeps
  * the full count.
  */
 import { normaliseSerial } from '../../domain/certificate';
 import type { DeviceChange } from '../../app/ports';
 import type { Device } from '../../domain/device';
+import { type DeviceFinding, openChecks, storedFindingsOf, withFindings } from '../../domain/findings';
 import type { JobDeviceOutcome } from '../../domain/jobs';
 import { type LifecycleEvent, storedLifecycleOf, withLifecycle } from '../../domain/lifecycle';
 import { withJsonText } from '../../domain/json-text';
 import type { SlotVersion } from '../../domain/slots';
-import { FORECAST_KEY } from './counters';
+import { FORECAST_KEY, INVENTORY_KEY } from './counters';
 import {
   companionEntries,
   deviceEventKey,
+  findingEntries,
   deviceKey,
   dueAttributes,
   entryPartition,
@@ -55,7 +57,36 @@ export function parseDeviceItem(item: Item): Device {
   // An item written before the lifecycle list has none: lifecycleOf then reads the inline events.
   if (typeof item[LIFECYCLE_ATTRIBUTE] === 'string')
     withLifecycle(device, JSON.parse(item[LIFECYCLE_ATTRIBUTE]) as LifecycleEvent[]);
+  // A device never assessed has neither: its first assessment (a change, or the walk) writes both.
+  if (typeof item[FINDINGS_ATTRIBUTE] === 'string')
+    withFindings(device, {
+      policy_version: typeof item[POSTURE_VERSION_ATTRIBUTE] === 'number' ? item[POSTURE_VERSION_ATTRIBUTE] : -1,
+      findings: JSON.parse(item[FINDINGS_ATTRIBUTE]) as DeviceFinding[],
+    });
   return device;
+}
+
+/**
+ * Attributes of the device item holding its open findings (JSON, domain/findings.ts) and the posture
+ * policy version they were judged with, which is also the posture fence (like the policy fence below).
+ */
+export const FINDINGS_ATTRIBUTE = 'fd';
+export const POSTURE_VERSION_ATTRIBUTE = 'ppv';
+
+/** The findings attribute to write: the state the change attached, if any. */
+const findingsAttribute = (device: Device): Item => {
+  const state = storedFindingsOf(device);
+  return state ? { [FINDINGS_ATTRIBUTE]: JSON.stringify(state.findings) } : {};
+};
+
+/** The posture fence's condition, for a change that judged findings with posture policy `version`. */
+export function postureFence(version: number) {
+  return {
+    condition: '(attribute_not_exists(#ppv) OR #ppv <= :ppv)',
+    set: '#ppv = :ppv',
+    names: { '#ppv': POSTURE_VERSION_ATTRIBUTE },
+    values: { ':ppv': version },
+  };
 }
 
 /** Attribute of the device item holding its lifecycle list (domain/lifecycle.ts) as JSON. */
@@ -86,14 +117,19 @@ export interface WriteContext {
   indexedKeys: ReadonlySet<string>;
 }
 
-const metadataKeysOf = (keys: ReadonlySet<string>) => [...keys].filter((k) => k !== FORECAST_KEY);
+const metadataKeysOf = (keys: ReadonlySet<string>) =>
+  [...keys].filter((k) => k !== FORECAST_KEY && k !== INVENTORY_KEY);
 
 /** The entry items of a device, by sort key. */
 function entryItems(ctx: WriteContext, device: Device, keys: ReadonlySet<string>): Map<string, Item> {
   const shard = shardOf(device.id, ctx.listShards);
   const sorts = sortAttributes(device);
+  const checks = openChecks(storedFindingsOf(device)?.findings ?? []);
   return new Map(
-    companionEntries(device, metadataKeysOf(keys)).map((e) => [
+    [
+      ...companionEntries(device, metadataKeysOf(keys), keys.has(INVENTORY_KEY)),
+      ...findingEntries(device.id, checks),
+    ].map((e) => [
       e.key.sk,
       { ...e.key, kind: 'entry', epk: entryPartition(e.prefix, shard), ...sorts, [STATUS_ATTRIBUTE]: device.status },
     ]),
@@ -167,6 +203,7 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
     [MARKER_ATTRIBUTE]: markerText(ctx.indexedKeys),
   };
   const fence = policy ? policyFence(policy) : undefined;
+  const posture = change.posture ? postureFence(change.posture.version) : undefined;
   if (!before) {
     const dueAttrs = typeof due === 'number' ? dueAttributes(after.id, due, dueShards) : {};
     return {
@@ -178,9 +215,11 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
           ...index,
           ...dueAttrs,
           ...(policy ? { [POLICY_VERSION_ATTRIBUTE]: policy.version, [POLICY_DMS_ATTRIBUTE]: policy.dms } : {}),
+          ...(change.posture ? { [POSTURE_VERSION_ATTRIBUTE]: change.posture.version } : {}),
           version: after.version,
           doc,
           ...lifecycleAttribute(after),
+          ...findingsAttribute(after),
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
@@ -192,6 +231,11 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
   if (lifecycle !== undefined) {
     values[':lc'] = lifecycle;
     sets.push(`${LIFECYCLE_ATTRIBUTE} = :lc`);
+  }
+  const findings = findingsAttribute(after)[FINDINGS_ATTRIBUTE];
+  if (findings !== undefined) {
+    values[':fd'] = findings;
+    sets.push(`${FINDINGS_ATTRIBUTE} = :fd`);
   }
   for (const [name, value] of Object.entries(index)) {
     const placeholder = name === MARKER_ATTRIBUTE ? ':mkAfter' : `:${name}`;
@@ -205,14 +249,16 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
     values[':ds'] = attrs.due_sk;
     sets.push('due_pk = :dp', 'due_sk = :ds');
   } else if (due === null) remove = ' REMOVE due_pk, due_sk';
-  if (fence) {
-    sets.push(fence.set);
-    Object.assign(values, fence.values);
+  for (const f of [fence, posture]) {
+    if (!f) continue;
+    sets.push(f.set);
+    Object.assign(values, f.values);
   }
   // A device not read from the table is taken as reflecting the current keys (no marker check).
   const condition =
     (beforeMarker === undefined ? '' : ` AND ${markerCondition(beforeMarker, values)}`) +
-    (fence ? ` AND ${fence.condition}` : '');
+    (fence ? ` AND ${fence.condition}` : '') +
+    (posture ? ` AND ${posture.condition}` : '');
   return {
     Update: {
       TableName,
@@ -224,6 +270,7 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
         '#version': 'version',
         '#mk': MARKER_ATTRIBUTE,
         ...fence?.names,
+        ...posture?.names,
       },
       ExpressionAttributeValues: values,
     },
@@ -287,30 +334,40 @@ export function deviceTransaction(ctx: WriteContext, change: DeviceChange) {
  * Back-fill of one key for one stored device: its entry for `key` and the marker, conditioned on the
  * device still being at the version and marker it was read with. The version is not bumped: clients
  * see no change. The counters follow from the stream: the new marker adds the key's cells.
+ * `completed` is the same device with derived fields it lacked (the inventory's slot profiles): its
+ * document is written too, still at the same version, since nothing a client changed moved.
  */
-export function reindexTransaction(ctx: WriteContext, device: Device, key: string) {
+export function reindexTransaction(ctx: WriteContext, device: Device, key: string, completed?: Device) {
   const { TableName } = ctx;
   const marker = markerOf(device) ?? null;
   const beforeKeys = marker === null ? new Set<string>() : markerKeys(marker);
   const afterKeys = new Set([...beforeKeys, key]);
   const values: Item = { ':v': device.version, ':next': markerText(afterKeys) };
   const condition = markerCondition(marker, values);
+  if (completed) values[':doc'] = JSON.stringify(completed);
   return {
     TransactItems: [
       {
         Update: {
           TableName,
           Key: deviceKey(device.id),
-          UpdateExpression: 'SET #mk = :next',
+          UpdateExpression: completed ? 'SET #mk = :next, #doc = :doc' : 'SET #mk = :next',
           ConditionExpression: `#version = :v AND ${condition}`,
-          ExpressionAttributeNames: { '#version': 'version', '#mk': MARKER_ATTRIBUTE },
+          ExpressionAttributeNames: {
+            '#version': 'version',
+            '#mk': MARKER_ATTRIBUTE,
+            ...(completed ? { '#doc': 'doc' } : {}),
+          },
           ExpressionAttributeValues: values,
         },
       },
-      ...entryWrites(ctx, entryItems(ctx, device, beforeKeys), entryItems(ctx, device, afterKeys)),
+      ...entryWrites(ctx, entryItems(ctx, device, beforeKeys), entryItems(ctx, completed ?? device, afterKeys)),
     ],
   };
 }
+
+/** Whether the device was read from the table (it then carries the marker it was read with). */
+export const isReadFromTable = (device: Device) => markerOf(device) !== undefined;
 
 /** Whether a stored device already reflects `key`. */
 export const isIndexedFor = (device: Device, key: string) => {

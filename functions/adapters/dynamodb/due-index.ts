@@ -9,10 +9,27 @@ import { deviceKey, dueAttributes, duePartition, dueUpTo, entryPartition, entryP
 import { entryPageById } from './list-cursor';
 import { DUE_INDEX } from './schema';
 
+/** The boundary of the first due-index entry (its sort key is `<boundary ISO>#<id>`). */
+function firstDueOf(items: Record<string, unknown>[]): number | undefined {
+  const first = items[0]?.[DUE_INDEX.sortKey];
+  return first === undefined ? undefined : Date.parse(String(first).split('#')[0]!);
+}
+
 export function dueIndex({ client, TableName, ctx, reader, hydrate }: DeviceTable): DueIndex {
   const { dueShards } = ctx;
   return {
     dueShards,
+
+    async firstDue(shard, now) {
+      const out = await reader.query({
+        IndexName: DUE_INDEX.name,
+        KeyConditionExpression: '#p = :p AND #s <= :upTo',
+        ExpressionAttributeNames: { '#p': DUE_INDEX.partitionKey, '#s': DUE_INDEX.sortKey },
+        ExpressionAttributeValues: { ':p': duePartition(shard), ':upTo': dueUpTo(now) },
+        Limit: 1,
+      });
+      return firstDueOf(out.Items ?? []);
+    },
 
     async dueDevices(shard, now, limit, after) {
       const out = await reader.query({
@@ -29,11 +46,10 @@ export function dueIndex({ client, TableName, ctx, reader, hydrate }: DeviceTabl
         Limit: limit,
       });
       const items = out.Items ?? [];
-      const first = items[0]?.[DUE_INDEX.sortKey];
       return {
         devices: await hydrate(items),
         next: out.LastEvaluatedKey ? String(items.at(-1)?.[DUE_INDEX.sortKey]) : undefined,
-        firstDue: first === undefined ? undefined : Date.parse(String(first).split('#')[0]!),
+        firstDue: firstDueOf(items),
       };
     },
 

@@ -8,11 +8,12 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { BackfillReport } from '../../app/ports';
-import { FORECAST_KEY } from './counters';
+import { FORECAST_KEY, INVENTORY_KEY } from './counters';
 import { isIndexedFor, reindexTransaction, type WriteContext } from './device-writes';
 import { entryPageById, idOfEntry, type TableReader } from './list-cursor';
 import { entryPartition, entryPrefix, INDEX_STATE_PK, indexStateKey, metadataStatsPartition } from './keys';
 import type { MetadataRanks } from './metadata-ranks';
+import { withSlotProfiles } from './slot-profiles';
 import { cancellationCodes, transactWrite } from './transact';
 
 interface KeyState {
@@ -97,8 +98,9 @@ export function indexState(
     for (let attempt = 0; attempt < 10; attempt++) {
       const device = (await reader.devices([id], true)).get(id);
       if (!device || isIndexedFor(device, key)) return false;
+      const completed = key === INVENTORY_KEY ? await withSlotProfiles(client, TableName, device) : undefined;
       try {
-        await transactWrite(client, reindexTransaction(ctx, device, key));
+        await transactWrite(client, reindexTransaction(ctx, device, key, completed));
         return true;
       } catch (error) {
         if (cancellationCodes(error)?.[0] !== 'ConditionalCheckFailed') throw error;
@@ -187,7 +189,7 @@ export function indexState(
         all.set(key, { key, state: 'ready', progress });
         cache = undefined;
       }
-      for (const key of [...ctx.indexedKeys].filter((k) => k !== FORECAST_KEY).sort()) {
+      for (const key of [...ctx.indexedKeys].filter((k) => k !== FORECAST_KEY && k !== INVENTORY_KEY).sort()) {
         const name = rankStateName(key);
         let state = all.get(name);
         if (state?.state === 'ready' || all.get(key)?.state !== 'ready') continue;

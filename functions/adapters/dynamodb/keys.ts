@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { Device } from '../../domain/device';
 import { metadataText } from '../../domain/insights';
+import { INDEXED_INVENTORY_DIMENSIONS, type InventoryDimension, inventoryValue } from '../../domain/inventory';
 import type { EntryPoint, SortField } from '../../domain/query';
 import { INDEXES, type IndexDefinition } from './schema';
 
@@ -55,6 +56,8 @@ export function entryPrefixes(entry: Exclude<EntryPoint, { kind: 'ID' }>): strin
       return ['ALL'];
     case 'META':
       return entry.texts.map((text) => `META#${entry.key}=${valueKey(text)}`);
+    case 'CERT':
+      return [`CERT#identity.${entry.dimension}=${valueKey(entry.value)}`];
     default:
       return [`${entry.kind}#${entry.value}`];
   }
@@ -63,6 +66,9 @@ export function entryPrefixes(entry: Exclude<EntryPoint, { kind: 'ID' }>): strin
 /** The single prefix of an entry point with one partition. */
 export const entryPrefix = (entry: Exclude<EntryPoint, { kind: 'ID' | 'META' }>) => entryPrefixes(entry)[0]!;
 
+/** Sort key of the drill-down entry of the identity certificate's key or issuer. */
+export const certificateEntrySk = (dimension: InventoryDimension) => `ENTRY#CERT#identity.${dimension}`;
+
 export const entryPartition = (prefix: string, shard: number) => `${prefix}#${shard}`;
 
 /** Tag entries are positional (`ENTRY#TAG#<index>`): replacing the tag at a position overwrites one item. */
@@ -70,9 +76,14 @@ export const tagEntrySk = (index: number) => `ENTRY#TAG#${String(index).padStart
 
 /**
  * The companion entries of a device (besides the device item, which is its ALL entry): status, DMS,
- * one per tag position and one per indexed metadata key among `metadataKeys` the device has.
+ * one per tag position, one per indexed metadata key among `metadataKeys` the device has and, with
+ * `inventory`, the key and the issuer of its identity certificate in service.
  */
-export function companionEntries(device: Device, metadataKeys: readonly string[] = []): DeviceEntry[] {
+export function companionEntries(
+  device: Device,
+  metadataKeys: readonly string[] = [],
+  inventory = false,
+): DeviceEntry[] {
   const pk = `DEVICE#${device.id}`;
   const entries: DeviceEntry[] = [
     { key: { pk, sk: 'ENTRY#STATUS' }, prefix: entryPrefix({ kind: 'STATUS', value: device.status }) },
@@ -90,14 +101,51 @@ export function companionEntries(device: Device, metadataKeys: readonly string[]
         prefix: entryPrefixes({ kind: 'META', key, texts: [text] })[0]!,
       });
   }
+  if (inventory)
+    for (const dimension of INDEXED_INVENTORY_DIMENSIONS) {
+      const value = inventoryValue(device, 'identity', dimension);
+      if (value !== undefined)
+        entries.push({
+          key: { pk, sk: certificateEntrySk(dimension) },
+          prefix: entryPrefix({ kind: 'CERT', dimension, value }),
+        });
+    }
   return entries;
 }
+
+/**
+ * Finding entries: one per open check of a device (`ENTRY#FINDING#<check>`), in the sharded sparse
+ * partitions `FINDING#<check>#<shard>`, so the devices of a check are read without a scan.
+ */
+export const findingPrefix = (check: string) => `FINDING#${check}`;
+export const findingEntries = (id: string, checks: readonly string[]): DeviceEntry[] =>
+  checks.map((check) => ({ key: { pk: `DEVICE#${id}`, sk: `ENTRY#FINDING#${check}` }, prefix: findingPrefix(check) }));
+/** Open findings per check: one item per stats shard, one attribute `f_<check>` per check. */
+export const findingStatsKey = (shard: number): TableKey => ({ pk: `FINDINGS#${shard}`, sk: 'FINDINGS' });
+export const findingStatsAttribute = (check: string) => `f_${check}`;
+
+/** The posture policy, its re-evaluation job and whether the first assessment of the fleet is done. */
+export const POSTURE_PK = 'POSTURE';
+export const posturePolicyKey = (): TableKey => ({ pk: POSTURE_PK, sk: 'POLICY' });
+export const postureJobKey = (): TableKey => ({ pk: POSTURE_PK, sk: 'JOB' });
+export const postureStateKey = (): TableKey => ({ pk: POSTURE_PK, sk: 'STATE' });
 
 /** Counters of one indexed metadata key: one partition per shard, one item per value (its key form). */
 export const metadataStatsPartition = (key: string, shard: number) => `MSTATS#${key}#${shard}`;
 export const metadataStatsKey = (key: string, shard: number, text: string): TableKey => ({
   pk: metadataStatsPartition(key, shard),
   sk: valueKey(text),
+});
+
+/**
+ * Certificate inventory counters: per slot, dimension and shard one partition, one item per value
+ * (its key form; the item keeps the value in `v` and the count in `n`).
+ */
+export const inventoryStatsPartition = (slot: string, dimension: string, shard: number) =>
+  `ISTATS#${slot}#${dimension}#${shard}`;
+export const inventoryStatsKey = (slot: string, dimension: string, shard: number, value: string): TableKey => ({
+  pk: inventoryStatsPartition(slot, dimension, shard),
+  sk: valueKey(value),
 });
 
 /**

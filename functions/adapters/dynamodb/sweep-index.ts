@@ -7,7 +7,10 @@ import type { DeviceRepository, SweepIndex } from '../../app/ports';
 import { SWEEP_RUN_KEY } from './keys';
 
 export interface SweepIndexOptions {
-  repository: Pick<DeviceRepository, 'dueDevices' | 'devicesOfDms' | 'backfillIndexes' | 'dueShards' | 'listShards'>;
+  repository: Pick<
+    DeviceRepository,
+    'dueDevices' | 'firstDue' | 'devicesOfDms' | 'backfillIndexes' | 'dueShards' | 'listShards'
+  >;
   client: DynamoDBDocumentClient;
   tableName: string;
 }
@@ -27,6 +30,7 @@ export function sweepIndex({ repository, client, tableName: TableName }: SweepIn
     dmsSegments: numbered(repository.listShards),
     dueDevices: (segment, now, limit, after) =>
       repository.dueDevices(shardOf(segment, repository.dueShards), now, limit, after),
+    firstDue: (segment, now) => repository.firstDue(shardOf(segment, repository.dueShards), now),
     devicesOfDms: (dms, segment, limit, after) =>
       repository.devicesOfDms(dms, shardOf(segment, repository.listShards), limit, after),
     backfillIndexes: (deadline, pageSize) => repository.backfillIndexes(deadline, pageSize),

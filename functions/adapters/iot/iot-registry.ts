@@ -3,67 +3,32 @@
  * (ResourceNotFound → undefined, ResourceAlreadyExists → 'exists', VersionConflict →
  * IotVersionConflictError), and throttling or a transient service error is retried with backoff.
  */
-import {
-  AttachThingPrincipalCommand,
-  CreateThingCommand,
-  DescribeCertificateCommand,
-  DescribeThingCommand,
-  DetachThingPrincipalCommand,
-  type IoTClient,
-  RegisterCertificateCommand,
-  RegisterCertificateWithoutCACommand,
-  UpdateCertificateCommand,
-  UpdateThingCommand,
-} from '@aws-sdk/client-iot';
+import type { IoTClient } from '@aws-sdk/client-iot';
 import type { IotCertificateStatus, IotRegistry } from '../../app/ports';
-import { attemptDelay, type RetryPolicy } from '../../domain/backoff';
 import { IotVersionConflictError } from '../../domain/errors';
-import type { Pacer } from './pacer';
+import { type IotCallOptions, iotCaller, nameOf } from './call';
+import { iotSdk } from './sdk';
 
-export const DEFAULT_IOT_RETRY: RetryPolicy = { attempts: 6, baseMs: 100, capMs: 5000 };
+export { DEFAULT_IOT_RETRY } from './call';
 
-/** Errors that mean "try again later" (the SDK's own retries have already run out). */
-const TRANSIENT = new Set([
-  'ThrottlingException',
-  'ServiceUnavailableException',
-  'InternalFailureException',
-  'InternalException',
-]);
-
-export interface IotRegistryOptions {
+export interface IotRegistryOptions extends IotCallOptions {
   client: IoTClient;
-  retry?: RetryPolicy;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-  log?: (message: string, detail: Record<string, unknown>) => void;
-  /** Spaces the calls of each API at its rate (every attempt, retries included). */
-  pacer?: Pacer;
 }
 
-const nameOf = (error: unknown) => (error instanceof Error ? error.name : '');
-
-export function iotRegistry({
-  client,
-  retry = DEFAULT_IOT_RETRY,
-  sleep = (ms) => new Promise((r) => setTimeout(r, ms)),
-  random = Math.random,
-  log = () => undefined,
-  pacer,
-}: IotRegistryOptions): IotRegistry {
-  /** One call with bounded full-jitter backoff on throttling; other errors go to the caller at once. */
-  async function call<T>(operation: string, send: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await pacer?.wait(operation);
-        return await send();
-      } catch (error) {
-        const delay = TRANSIENT.has(nameOf(error)) ? attemptDelay(retry, attempt, random()) : undefined;
-        if (delay === undefined) throw error;
-        log('iot: throttled; retrying', { operation, attempt, error: nameOf(error), delayMs: Math.round(delay) });
-        await sleep(delay);
-      }
-    }
-  }
+export function iotRegistry({ client, log = () => undefined, ...options }: IotRegistryOptions): IotRegistry {
+  const call = iotCaller({ ...options, log });
+  // The SDK's commands, loaded with the client (sdk.ts), not at module load.
+  const {
+    AttachThingPrincipalCommand,
+    CreateThingCommand,
+    DescribeCertificateCommand,
+    DescribeThingCommand,
+    DetachThingPrincipalCommand,
+    RegisterCertificateCommand,
+    RegisterCertificateWithoutCACommand,
+    UpdateCertificateCommand,
+    UpdateThingCommand,
+  } = iotSdk();
 
   return {
     async describeThing(thingName) {

@@ -27,6 +27,13 @@ export function ownerOf(functionArn: string | undefined): ArnOwner {
   return { partition: parts[1] || 'aws', account: parts[4] ?? '' };
 }
 
+/** The DMS a `dms.update` is about (its AWS IoT settings may have changed); undefined for other events. */
+export function dmsOf(body: string): string | undefined {
+  const event = JSON.parse(body) as { detail?: { type?: string; subject?: string } };
+  if (event.detail?.type !== 'dms.update') return undefined;
+  return /^dms\/(.+)$/.exec(event.detail.subject ?? '')?.[1];
+}
+
 /** The device a bus event is about, and what it hints; undefined for events that are not a device's. */
 export function deviceWorkOf(body: string): { deviceId: string; supersededIdentityVersion?: number } | undefined {
   const event = JSON.parse(body) as {
@@ -37,7 +44,8 @@ export function deviceWorkOf(body: string): { deviceId: string; supersededIdenti
     };
   };
   const match = /^device\/(.+)$/.exec(event.detail?.subject ?? '');
-  if (!match) return undefined;
+  // Posture findings change nothing AWS IoT holds (the rule takes every `device.*` type).
+  if (!match || event.detail?.type?.startsWith('device.finding.')) return undefined;
   const { type, data } = event.detail ?? {};
   const before = data?.previous?.active_version;
   const after = data?.updated?.active_version;
@@ -58,9 +66,16 @@ export async function handler(
   }
   const failed: string[] = [];
   const work = new Map<string, DeviceWork>();
+  /** DMSs whose settings changed: their AWS IoT resources are brought in line first (docs/iot-provisioning.md). */
+  const dmsWork = new Map<string, string[]>();
   for (const record of event.Records) {
     let target: ReturnType<typeof deviceWorkOf>;
     try {
+      const dms = dmsOf(record.body);
+      if (dms !== undefined) {
+        dmsWork.set(dms, [...(dmsWork.get(dms) ?? []), record.messageId]);
+        continue;
+      }
       target = deviceWorkOf(record.body);
     } catch (error) {
       // Unreadable: fail it, so it ends in the dead-letter queue for a look rather than vanishing.
@@ -76,6 +91,20 @@ export async function handler(
     entry.messageIds.push(record.messageId);
     if (target.supersededIdentityVersion !== undefined) entry.superseded.add(target.supersededIdentityVersion);
     work.set(target.deviceId, entry);
+  }
+
+  for (const [dms, messageIds] of dmsWork) {
+    try {
+      const report = await sync.syncDms(dms);
+      logger.info('iot-sync: DMS resources synced', { dms, ...report });
+    } catch (error) {
+      metrics.addMetric(METRIC.iotSyncFailures, MetricUnit.Count, 1);
+      logger.error('iot-sync: DMS failed; its messages will be delivered again', {
+        dms,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+      failed.push(...messageIds);
+    }
   }
 
   const queue = [...work.entries()];

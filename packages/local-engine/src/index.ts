@@ -68,6 +68,12 @@ export interface EngineOptions {
   indexLagMs?: number;
   /** The clock that ages writes in index-lag mode (default Date.now); tests move it instead of sleeping. */
   indexLagClock?: () => number;
+  /**
+   * Latency model (ENGINE_LATENCY_MS of the local service): every request waits this many ms on a
+   * timer before it is handled, as a call to DynamoDB waits on the network and the service (default
+   * 0). The wait takes no CPU, so concurrent callers overlap it as they would in AWS.
+   */
+  latencyMs?: number;
 }
 
 export interface Engine {
@@ -123,6 +129,9 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const conflictRate = options.conflictRate ?? 0;
   if (!(conflictRate >= 0 && conflictRate <= 1))
     throw new RangeError(`conflictRate must be between 0 and 1, got ${conflictRate}`);
+  const latencyMs = options.latencyMs ?? 0;
+  if (!(Number.isInteger(latencyMs) && latencyMs >= 0))
+    throw new RangeError(`latencyMs must be a non-negative integer, got ${latencyMs}`);
   const indexLagMs = options.indexLagMs ?? 0;
   if (!(Number.isInteger(indexLagMs) && indexLagMs >= 0))
     throw new RangeError(`indexLagMs must be a non-negative integer, got ${indexLagMs}`);
@@ -179,7 +188,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const [dynaliteListener] = server.listeners('request') as RequestListener[];
   if (!dynaliteListener) throw new Error('dynalite server has no request listener');
   server.removeAllListeners('request');
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     // While stopping, answer and close: a client that keeps its keep-alive connection busy would
     // otherwise keep the server (which only closes idle connections) open forever.
     if (stopping) res.setHeader('Connection', 'close');
@@ -192,7 +201,9 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     // dynalite answers table operations before the table is ACTIVE (or gone): wait for it.
     if (isTableOperation(target)) tables.holdAnswer(res);
     dynaliteListener(req, res);
-  });
+  };
+  // The body is not read before the handler listens to it, so it waits in the request's buffer meanwhile.
+  server.on('request', latencyMs > 0 ? (req, res) => void setTimeout(handle, latencyMs, req, res) : handle);
 
   try {
     await new Promise<void>((resolve, reject) => {

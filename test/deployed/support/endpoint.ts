@@ -47,7 +47,8 @@ export interface Invocation {
   inFlight: number;
 }
 
-type Need = [action: string, resource: string];
+/** An action on a resource, with the request context a Condition may test (iam:PassRole's iam:PassedToService). */
+type Need = [action: string, resource: string, context?: Readonly<Record<string, string>>];
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({
   status,
@@ -74,6 +75,11 @@ export class SimEndpoint {
     }
   >();
   readonly certificates = new Map<string, string>();
+  /** IoT fake, per-DMS provisioning: policies (name → versions, the last the default), targets, groups, templates. */
+  readonly iotPolicies = new Map<string, string[]>();
+  readonly policyTargets = new Map<string, Set<string>>();
+  readonly thingGroups = new Map<string, Set<string>>();
+  readonly templates = new Map<string, { body: string; roleArn: string; type?: string }>();
   readonly iotCalls: { action: string; target: string; detail?: unknown }[] = [];
   /** Secrets Manager fake: ARN → value. */
   readonly secretValues = new Map<string, string>();
@@ -131,8 +137,8 @@ export class SimEndpoint {
 
   private authorize(fn: SimFunction, service: string, needs: Need[]): boolean {
     let allowed = true;
-    for (const [action, resource] of needs) {
-      const ok = evaluate(fn.statements, action, resource) === 'allowed';
+    for (const [action, resource, context] of needs) {
+      const ok = evaluate(fn.statements, action, resource, context) === 'allowed';
       if (!ok) {
         allowed = false;
         this.denials.push({ function: fn.logicalId, action, resource });
@@ -407,6 +413,46 @@ export class SimEndpoint {
     } else if (parts[0] === 'certificates' && parts.length === 2) {
       action = { GET: 'DescribeCertificate', PUT: 'UpdateCertificate' }[method] ?? '';
       needs = [[`iot:${action}`, arn(`cert/${parts[1]}`)]];
+    } else if (parts[0] === 'policies' && parts.length >= 2) {
+      action =
+        parts.length === 2
+          ? ({ GET: 'GetPolicy', POST: 'CreatePolicy' }[method] ?? '')
+          : parts.length === 3
+            ? ({ GET: 'ListPolicyVersions', POST: 'CreatePolicyVersion' }[method] ?? '')
+            : method === 'DELETE'
+              ? 'DeletePolicyVersion'
+              : '';
+      needs = [[`iot:${action}`, arn(`policy/${parts[1]}`)]];
+    } else if (parts[0] === 'target-policies' && parts.length === 2) {
+      // Authorised on the target (a certificate here), not on the policy.
+      action = { PUT: 'AttachPolicy', POST: 'DetachPolicy' }[method] ?? '';
+      const target = String(input.target ?? '');
+      needs = [[`iot:${action}`, target]];
+    } else if (parts[0] === 'thing-groups' && parts.length === 2 && method === 'PUT') {
+      action =
+        { addThingToThingGroup: 'AddThingToThingGroup', removeThingFromThingGroup: 'RemoveThingFromThingGroup' }[
+          parts[1]!
+        ] ?? '';
+      needs = [
+        [`iot:${action}`, arn(`thinggroup/${input.thingGroupName}`)],
+        [`iot:${action}`, arn(`thing/${input.thingName}`)],
+      ];
+    } else if (parts[0] === 'thing-groups' && parts.length === 2) {
+      action = { GET: 'DescribeThingGroup', POST: 'CreateThingGroup' }[method] ?? '';
+      needs = [[`iot:${action}`, arn(`thinggroup/${parts[1]}`)]];
+    } else if (parts[0] === 'provisioning-templates' && parts.length === 1 && method === 'POST') {
+      action = 'CreateProvisioningTemplate';
+      // The template names the role AWS IoT will assume: the caller must be allowed to pass it, to AWS IoT.
+      needs = [
+        [`iot:${action}`, arn(`provisioningtemplate/${input.templateName}`)],
+        ['iam:PassRole', String(input.provisioningRoleArn ?? ''), { 'iam:PassedToService': 'iot.amazonaws.com' }],
+      ];
+    } else if (parts[0] === 'provisioning-templates' && parts.length >= 2) {
+      action =
+        parts.length === 2
+          ? ({ GET: 'DescribeProvisioningTemplate' }[method] ?? '')
+          : ({ GET: 'ListProvisioningTemplateVersions', POST: 'CreateProvisioningTemplateVersion' }[method] ?? '');
+      needs = [[`iot:${action}`, arn(`provisioningtemplate/${parts[1]}`)]];
     } else {
       action = '';
       needs = [];
@@ -481,6 +527,78 @@ export class SimEndpoint {
         if (!this.certificates.has(name)) return err(404, 'ResourceNotFoundException', 'no certificate');
         this.certificates.set(name, url.searchParams.get('newStatus') ?? '');
         return ok();
+      }
+      default:
+        return this.iotProvisioning(action, name, input, ok, err);
+    }
+  }
+
+  /** The per-DMS provisioning calls (docs/iot-provisioning.md): policies, thing groups, templates. */
+  private iotProvisioning(
+    action: string,
+    name: string,
+    input: Record<string, any>,
+    ok: (value?: unknown) => Reply,
+    err: (status: number, type: string, message: string) => Reply,
+  ): Reply {
+    const versions = this.iotPolicies.get(name);
+    switch (action) {
+      case 'GetPolicy':
+        if (!versions) return err(404, 'ResourceNotFoundException', 'no policy');
+        return ok({ policyName: name, policyDocument: versions.at(-1), defaultVersionId: String(versions.length) });
+      case 'CreatePolicy':
+        if (versions) return err(409, 'ResourceAlreadyExistsException', 'policy exists');
+        this.iotPolicies.set(name, [String(input.policyDocument)]);
+        return ok({ policyName: name, policyVersionId: '1' });
+      case 'CreatePolicyVersion':
+        if (!versions) return err(404, 'ResourceNotFoundException', 'no policy');
+        if (versions.length >= 5) return err(409, 'VersionsLimitExceededException', 'five versions');
+        versions.push(String(input.policyDocument));
+        return ok({ policyVersionId: String(versions.length), isDefaultVersion: true });
+      case 'AttachPolicy':
+      case 'DetachPolicy': {
+        if (!versions) return err(404, 'ResourceNotFoundException', 'no policy');
+        const targets = this.policyTargets.get(name) ?? new Set<string>();
+        if (action === 'AttachPolicy') targets.add(String(input.target));
+        else targets.delete(String(input.target));
+        this.policyTargets.set(name, targets);
+        return ok();
+      }
+      case 'DescribeThingGroup':
+        if (!this.thingGroups.has(name)) return err(404, 'ResourceNotFoundException', 'no thing group');
+        return ok({ thingGroupName: name, version: 1 });
+      case 'CreateThingGroup':
+        if (!this.thingGroups.has(name)) this.thingGroups.set(name, new Set());
+        return ok({ thingGroupName: name });
+      case 'AddThingToThingGroup':
+      case 'RemoveThingFromThingGroup': {
+        const group = this.thingGroups.get(String(input.thingGroupName));
+        if (!group || !this.things.has(String(input.thingName)))
+          return err(404, 'ResourceNotFoundException', 'no thing group or thing');
+        if (action === 'AddThingToThingGroup') group.add(String(input.thingName));
+        else group.delete(String(input.thingName));
+        return ok();
+      }
+      case 'DescribeProvisioningTemplate': {
+        const template = this.templates.get(name);
+        if (!template) return err(404, 'ResourceNotFoundException', 'no template');
+        return ok({ templateName: name, templateBody: template.body, provisioningRoleArn: template.roleArn });
+      }
+      case 'CreateProvisioningTemplate': {
+        const templateName = String(input.templateName);
+        if (this.templates.has(templateName)) return err(409, 'ResourceAlreadyExistsException', 'template exists');
+        this.templates.set(templateName, {
+          body: String(input.templateBody),
+          roleArn: String(input.provisioningRoleArn),
+          type: input.type,
+        });
+        return ok({ templateName });
+      }
+      case 'CreateProvisioningTemplateVersion': {
+        const template = this.templates.get(name);
+        if (!template) return err(404, 'ResourceNotFoundException', 'no template');
+        template.body = String(input.templateBody);
+        return ok({ templateName: name, isDefaultVersion: true });
       }
     }
     return err(400, 'InvalidRequestException', action);

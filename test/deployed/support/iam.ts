@@ -1,8 +1,10 @@
 /**
  * IAM policy evaluation for the deploy simulation: does a role's identity policy allow an action on
  * a resource? An explicit Deny wins, then any Allow whose action and resource patterns (with `*`
- * and `?` wildcards, actions case-insensitive) both match. A statement with a Condition never
- * allows here: the simulation knows no request context to evaluate it against, so it stays strict.
+ * and `?` wildcards, actions case-insensitive) both match. A statement with a Condition allows only
+ * when the call names its request context and the Condition is `StringEquals` on keys of that context
+ * with equal values (e.g. `iam:PassedToService` of an iam:PassRole); any other Condition never allows
+ * here, so the simulation stays strict.
  */
 import type { PolicyStatement } from './template';
 
@@ -24,10 +26,30 @@ function matches(pattern: string, value: string, caseInsensitive: boolean): bool
 
 export type Decision = 'allowed' | 'implicitDeny' | 'explicitDeny';
 
-export function evaluate(statements: readonly PolicyStatement[], action: string, resource: string): Decision {
+/** Whether a Condition holds in the request context: only `StringEquals` on keys the context names. */
+function conditionHolds(condition: unknown, context: Readonly<Record<string, string>> | undefined): boolean {
+  if (condition === undefined) return true;
+  if (!context || typeof condition !== 'object' || condition === null) return false;
+  const entries = Object.entries(condition as Record<string, unknown>);
+  return entries.every(
+    ([operator, keys]) =>
+      operator === 'StringEquals' &&
+      typeof keys === 'object' &&
+      keys !== null &&
+      Object.entries(keys).every(([key, value]) => context[key] !== undefined && context[key] === value),
+  );
+}
+
+export function evaluate(
+  statements: readonly PolicyStatement[],
+  action: string,
+  resource: string,
+  context?: Readonly<Record<string, string>>,
+): Decision {
   const applies = (s: PolicyStatement) =>
     s.Action.some((a) => matches(a, action, true)) && s.Resource.some((r) => matches(r, resource, false));
   if (statements.some((s) => s.Effect === 'Deny' && applies(s))) return 'explicitDeny';
-  if (statements.some((s) => s.Effect === 'Allow' && !s.Condition && applies(s))) return 'allowed';
+  if (statements.some((s) => s.Effect === 'Allow' && conditionHolds(s.Condition, context) && applies(s)))
+    return 'allowed';
   return 'implicitDeny';
 }

@@ -108,6 +108,9 @@ async function routeSteps(indexed: boolean): Promise<Step[]> {
     { method: 'GET', path: '/v2/stats/expirations', query: { horizon_days: '400' } },
     // An indexed key answers once the sweeper has back-filled it (409 INDEX_NOT_READY before); any other key is a 400.
     { method: 'GET', path: '/v2/stats/metadata/model', status: indexed ? '200|409' : '400' },
+    // The certificate inventory and its drill-down answer once the sweeper back-filled it (409 INDEX_NOT_READY before).
+    { method: 'GET', path: '/v2/stats/certificates', query: { by: 'key' }, status: '200|409' },
+    { method: 'GET', path: '/v2/devices', query: { filter: 'identity.key[eq]EC-P256' }, status: '200|409' },
     { method: 'GET', path: '/v2/dms' },
     { method: 'GET', path: '/v2/dms/dms-sim' },
     {
@@ -115,6 +118,11 @@ async function routeSteps(indexed: boolean): Promise<Step[]> {
       path: '/v2/dms/dms-sim',
       body: { name: 'Simulated', settings: { preventive_delta: '60d', critical_delta: '14d' } },
     },
+    // Fleet posture: findings answer 409 INDEX_NOT_READY until the sweeper's first posture walk is done.
+    { method: 'GET', path: '/v2/posture/policy' },
+    { method: 'PUT', path: '/v2/posture/policy', body: { max_validity_days: 3650 } },
+    { method: 'GET', path: '/v2/findings', status: '200|409' },
+    { method: 'GET', path: '/v2/findings/weak-key', status: '200|409' },
     {
       method: 'POST',
       path: '/v2/device-groups',

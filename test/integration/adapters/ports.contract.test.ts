@@ -327,6 +327,14 @@ describe.each(IMPLEMENTATIONS)('storage ports: %s', (_name, make) => {
     };
     expect((await dueUpTo(at - 10_000)).length).toBe(0);
     expect((await dueUpTo(at)).map((d) => d.id).sort()).toEqual(['due-0', 'due-3', 'due-6']);
+    // The oldest passed boundary of the index, from any shard's first entry (what the dispatcher reads).
+    const firsts = async (now: number) =>
+      (
+        await Promise.all(Array.from({ length: ports.devices.dueShards }, (_, s) => ports.devices.firstDue(s, now)))
+      ).filter((t) => t !== undefined);
+    expect(await firsts(at - 10_000)).toEqual([]);
+    expect(Math.min(...(await firsts(at + 5000)))).toBe(at - 6);
+    expect(Math.min(...(await firsts(at)))).toBe(at - 6);
     expect((await dueUpTo(at + 5000)).map((d) => d.id).sort()).toEqual(devices.map((d) => d.id).sort());
     await ports.devices.setDue('due-0', 2, null);
     await ports.devices.setDue('due-3', 2, at + 100_000);

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
+import { createDocumentClient } from '../../../functions/adapters/dynamodb/client';
 import { deviceRepository } from '../../../functions/adapters/dynamodb/device-repository';
 import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
 import { sweepIndex } from '../../../functions/adapters/dynamodb/sweep-index';
@@ -159,5 +160,55 @@ describe('the sweep fan-out', () => {
     const again = await sweep(deps, { deadline: Date.now() + 60_000, pageSize: 5 });
     expect(again).toMatchObject({ due: 0, transitioned: 0 });
     expect((await f.service.stats([])).status_distribution).toMatchObject({ RENEWAL_PENDING: DEVICES, ACTIVE: 0 });
+  });
+});
+
+describe('the calls of a sweep with one device due', () => {
+  it('dispatch in 6 DynamoDB calls without reading a device, then transition it in 5', async () => {
+    const table = await freshTable(engine);
+    const clock = testClock();
+    const bookmarks = bookmarkCodec('k');
+    // A client of its own: only the sweeper's calls are counted.
+    const client = createDocumentClient({ endpoint: engine.endpoint });
+    const calls: string[] = [];
+    const repository = deviceRepository({
+      client,
+      tableName: table.tableName,
+      listShards: 2,
+      statsShards: 2,
+      bookmarks,
+    });
+    const policies = policyRepository({ client, tableName: table.tableName, bookmarks });
+    const service = deviceService({ devices: repository, policies, clock, newId: randomUUID });
+    const deps = { index: sweepIndex({ repository, client, tableName: table.tableName }), policies, service, clock };
+    const pem = (await certificate({ notAfter: new Date(clock.now().getTime() + 61 * DAY) })).pem;
+    await service.register({ id: 'one', dms_id: 'dms-f' });
+    await service.bind('one', 'identity', { type: 'x509', certificate: parseCertificate(pem) });
+    await sweep(deps, { deadline: Date.now() + 60_000 });
+    clock.advance(40 * DAY);
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        calls.push(String(context.commandName).replace(/Command$/, ''));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCalls' },
+    );
+
+    const sent: Task[] = [];
+    await dispatchSweep(deps, { send: async (tasks) => void sent.push(...tasks) });
+    // The run marker, the first entry of each of the 4 due shards, the policy jobs.
+    expect(calls.sort()).toEqual(['PutItem', 'Query', 'Query', 'Query', 'Query', 'Query']);
+    const due = sent.find((t) => t.kind === SWEEP_TASKS.due)!;
+    calls.length = 0;
+    const run = taskRunner(sweepHandlers(deps));
+    const counts = await run(due, {
+      deadline: Date.now() + 60_000,
+      queue: { send: async () => undefined },
+      log: () => undefined,
+    });
+    expect(counts).toMatchObject({ due: 1, transitioned: 1 });
+    // The run marker, the page, its device, its DMS policy, the transition.
+    expect(calls).toEqual(['GetItem', 'Query', 'BatchGetItem', 'GetItem', 'TransactWriteItems']);
+    client.destroy();
   });
 });

@@ -17,6 +17,7 @@ import { DEVICE_STATUSES, type Device, type DeviceEvent } from '../../../functio
 import { DeviceAlreadyExistsError, IndexNotReadyError, VersionConflictError } from '../../../functions/domain/errors';
 import { type Filter, matchesAll } from '../../../functions/domain/filters';
 import { forecastEntries, metadataText, topValues } from '../../../functions/domain/insights';
+import { inventoryValues } from '../../../functions/domain/inventory';
 import { storedLifecycleOf, withLifecycle } from '../../../functions/domain/lifecycle';
 import { DEFAULT_LIST_BYTE_BUDGET, type SortField } from '../../../functions/domain/query';
 import type { SlotVersion } from '../../../functions/domain/slots';
@@ -28,6 +29,9 @@ export interface MemoryDeviceOptions {
   /** Serialized bytes of devices one list page may hold (LIST_BYTE_BUDGET). */
   listByteBudget?: number;
 }
+
+/** The inventory's state, like the DynamoDB adapter's pseudo-key: served once a back-fill ran. */
+const INVENTORY = '@inventory';
 
 /** Devices without an identity sort after every date, like NULLS LAST. */
 const sortKey = (device: Device, sortBy: SortField): string => {
@@ -126,6 +130,7 @@ export function memoryDeviceRepository(
     },
 
     async list(q) {
+      if (q.filters.some((x) => x.kind === 'crypto') && !ready.has(INVENTORY)) throw IndexNotReadyError.inventory();
       const fingerprint = { f: q.filters, s: q.sortBy, m: q.sortMode };
       const after = q.bookmark ? bookmarks.decode(fingerprint, q.bookmark) : undefined;
       const descending = q.sortMode === 'desc';
@@ -168,6 +173,7 @@ export function memoryDeviceRepository(
     },
 
     async stats(filters: readonly Filter[]) {
+      if (filters.some((x) => x.kind === 'crypto') && !ready.has(INVENTORY)) throw IndexNotReadyError.inventory();
       return statsOf(all().filter((d) => matchesAll(d, filters)));
     },
 
@@ -191,6 +197,11 @@ export function memoryDeviceRepository(
       if (state.versions.get(key) !== JSON.stringify(previous))
         throw new VersionConflictError(`${version.device_id}/${version.slot}/${version.version}`);
       state.versions.set(key, JSON.stringify(version));
+    },
+
+    async firstDue(_shard, now) {
+      const due = [...state.devices.values()].flatMap((s) => (s.due !== undefined && s.due <= now ? [s.due] : []));
+      return due.length > 0 ? Math.min(...due) : undefined;
     },
 
     async dueDevices(_shard, now, limit, after) {
@@ -245,11 +256,21 @@ export function memoryDeviceRepository(
       return days;
     },
 
+    async certificateInventory(slot, dimension) {
+      if (!ready.has(INVENTORY)) throw IndexNotReadyError.inventory();
+      const counts = new Map<string, number>();
+      for (const device of all())
+        for (const v of inventoryValues(device))
+          if (v.slot === slot && v.dimension === dimension) counts.set(v.value, (counts.get(v.value) ?? 0) + 1);
+      return counts;
+    },
+
     async backfillIndexes(deadline) {
       // Every stored device is indexed as it is written here: only the keys' state is left to settle.
-      if (indexedMetadataKeys.every((k) => ready.has(k))) return { indexed: 0, complete: true };
+      const keys = [...indexedMetadataKeys, INVENTORY];
+      if (keys.every((k) => ready.has(k))) return { indexed: 0, complete: true };
       if (Date.now() >= deadline) return { indexed: 0, complete: false };
-      for (const key of indexedMetadataKeys) ready.add(key);
+      for (const key of keys) ready.add(key);
       return { indexed: 0, complete: true };
     },
   };

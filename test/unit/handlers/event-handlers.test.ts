@@ -159,6 +159,9 @@ describe('iot-sync handler', () => {
       supersededIdentityVersion: 0,
     });
     expect(deviceWorkOf(JSON.stringify({ detail: { subject: 'device-group/g' } }))).toBeUndefined();
+    // A posture finding changes nothing AWS IoT holds: no sync.
+    const finding = { detail: { subject: 'device/a', type: 'device.finding.open', data: { check: 'weak-key' } } };
+    expect(deviceWorkOf(JSON.stringify(finding))).toBeUndefined();
   });
 
   it('syncs each device of a batch once and reports every message of a device that failed', async () => {
@@ -166,7 +169,8 @@ describe('iot-sync handler', () => {
       if (id === 'bad') throw new Error('boom');
       return { deviceId: id, thingName: id, thing: 'updated' as const, certificate: 'none' as const, detached: [] };
     });
-    setIotSync({ config, sync: { syncDevice } as unknown as IotSync });
+    const syncDms = jest.fn(async (_dms: string) => undefined);
+    setIotSync({ config, sync: { syncDevice, syncDms } as unknown as IotSync });
     const result = await iotHandler(
       {
         Records: [
@@ -189,6 +193,8 @@ describe('iot-sync handler', () => {
       ['ok', { supersededIdentityVersions: [2] }],
     ]);
     expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['m2', 'm4', 'm5']);
+    // A DMS change brings the DMS's AWS IoT resources in line (docs/iot-provisioning.md).
+    expect(syncDms.mock.calls).toEqual([['x']]);
   });
 
   it('acknowledges everything and calls nothing when the sync is disabled', async () => {

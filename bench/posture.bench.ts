@@ -1,0 +1,190 @@
+/**
+ * `npm run bench:posture` (the certificate inventory): the inventory and its drill-down page at
+ * FLEET devices against BASE (default 1,000 against 300; the target compares 100,000 with 1,000:
+ * `FLEET=100000 BASE=1000`), items read and latency ratio (target ≤ 1.3×); and the write units the
+ * inventory adds to a bind, billed by bench:cost's rules (bench/capacity.ts; target ≤ 4 WCU).
+ */
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { deviceService } from '../functions/app/devices';
+import { insightsService } from '../functions/app/insights';
+import { bookmarkCodec } from '../functions/adapters/dynamodb/bookmark';
+import { createDocumentClient } from '../functions/adapters/dynamodb/client';
+import { deviceRepository } from '../functions/adapters/dynamodb/device-repository';
+import { policyRepository } from '../functions/adapters/dynamodb/policy-repository';
+import { parseCertificate, type ParsedCertificate } from '../functions/domain/certificate';
+import { compileCriterion, splitFilterParam, type Filter } from '../functions/domain/filters';
+import { INVENTORY_DIMENSIONS } from '../functions/domain/inventory';
+import { certificate, newKeyPair, type TestAlgorithm } from '../test/support/certificates';
+import { freshTable, startCounters, startTestEngine, type TestTable } from '../test/support/dynamo';
+import { meterClient } from './capacity';
+import { fmt, inParallel, percentile, printTable } from './support';
+
+process.env.AWS_ACCESS_KEY_ID ??= 'local';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+process.env.AWS_REGION ??= 'us-east-1';
+
+const FLEET = Number(process.env.FLEET ?? 1000);
+// At least 250: one device in ten holds the RSA key, so the drill-down page of 25 is full at both sizes.
+const BASE = Number(process.env.BASE ?? 300);
+const REPS = Number(process.env.REPS ?? 15);
+const SHARDS = 4;
+
+/** A small pool of certificates: the inventory counts values, so a fleet reuses them (1 in 10 is RSA). */
+async function pool(): Promise<ParsedCertificate[]> {
+  const plan: [TestAlgorithm, string][] = [
+    ['RSA-2048', 'CN=Legacy CA'],
+    ...Array.from({ length: 6 }, (): [TestAlgorithm, string] => ['EC-P256', 'CN=Fleet CA']),
+    ...Array.from({ length: 3 }, (): [TestAlgorithm, string] => ['EC-P384', 'CN=Fleet CA']),
+  ];
+  const keys = new Map<TestAlgorithm, Awaited<ReturnType<typeof newKeyPair>>>();
+  const out: ParsedCertificate[] = [];
+  for (const [algorithm, subject] of plan) {
+    if (!keys.has(algorithm)) keys.set(algorithm, await newKeyPair(algorithm));
+    const notAfter = new Date(Date.now() + 300 * 86_400_000);
+    out.push(parseCertificate((await certificate({ algorithm, keys: keys.get(algorithm), subject, notAfter })).pem));
+  }
+  return out;
+}
+
+function setup(table: TestTable, client = table.documentClient, inventory = true) {
+  const repository = deviceRepository({
+    client,
+    tableName: table.tableName,
+    listShards: SHARDS,
+    statsShards: SHARDS,
+    bookmarks: bookmarkCodec('bench'),
+    inventory,
+  });
+  const policies = policyRepository({ client, tableName: table.tableName, bookmarks: bookmarkCodec('bench') });
+  const clock = { now: () => new Date() };
+  return {
+    repository,
+    service: deviceService({ devices: repository, policies, clock, newId: randomUUID }),
+    insights: insightsService({ devices: repository, clock }),
+  };
+}
+
+const filter = (param: string): Filter => compileCriterion(splitFilterParam(param)!, 'filter').filter!;
+
+/** Items read and median latency of each inventory question on a fleet of `size` devices. */
+async function questions(size: number, certificates: ParsedCertificate[]) {
+  const engine = await startTestEngine();
+  const table = await freshTable(engine);
+  const counters = startCounters(table, SHARDS);
+  const { repository, service, insights } = setup(table);
+  await repository.backfillIndexes(Date.now() + 60_000, 100);
+  await inParallel(
+    Array.from({ length: size }, (_, i) => i),
+    8,
+    async (i) => {
+      const id = `dev-${String(i).padStart(6, '0')}`;
+      await service.register({ id, dms_id: 'dms-1' });
+      await service.bind(id, 'identity', { type: 'x509', certificate: certificates[i % certificates.length]! });
+    },
+  );
+  await counters.settle();
+  const asks: [string, () => Promise<unknown>][] = [
+    ...INVENTORY_DIMENSIONS.map((by): [string, () => Promise<unknown>] => [
+      `inventory by ${by}`,
+      () => insights.certificateInventory({ by, slot: 'identity' }),
+    ]),
+    [
+      'drill-down page of 25 (identity.key[eq]RSA-2048)',
+      () =>
+        service.list({
+          filters: [filter('identity.key[eq]RSA-2048')],
+          sortBy: 'creation_timestamp',
+          sortMode: 'asc',
+          pageSize: 25,
+        }),
+    ],
+  ];
+  const results = new Map<string, { items: number; ms: number }>();
+  for (const [what, ask] of asks) {
+    await ask(); // warm
+    const times: number[] = [];
+    let items = 0;
+    for (let r = 0; r < REPS; r++) {
+      const before = repository.itemsRead;
+      const t = performance.now();
+      await ask();
+      times.push(performance.now() - t);
+      items = repository.itemsRead - before;
+    }
+    results.set(what, {
+      items,
+      ms: percentile(
+        times.sort((a, b) => a - b),
+        50,
+      ),
+    });
+  }
+  await counters.stop();
+  await engine.stop();
+  return results;
+}
+
+/** Write units of a first bind and of a renewal, with and without the inventory. */
+async function bindUnits(certificates: ParsedCertificate[]) {
+  const engine = await startTestEngine();
+  const out: Record<string, { bind: number; renew: number; doc: number }> = {};
+  for (const inventory of [true, false]) {
+    const table = await freshTable(engine);
+    const client = createDocumentClient({ endpoint: engine.endpoint });
+    const raw = createDocumentClient({ endpoint: engine.endpoint });
+    const meter = meterClient(client, raw, table.tableName);
+    const { repository, service } = setup(table, client, inventory);
+    await repository.backfillIndexes(Date.now() + 60_000, 100);
+    // A device of about 2 KB with two tags, as bench:cost measures.
+    const metadata = { firmware_version: '1.4.2', location: 'Building-1', notes: 'x'.repeat(1400) };
+    await service.register({ id: 'd', dms_id: 'dms-1', tags: ['line-3', 'sensor'], metadata });
+    meter.reset();
+    await service.bind('d', 'identity', { type: 'x509', certificate: certificates[1]! });
+    const bind = meter.wcu;
+    meter.reset();
+    // Another certificate of the same key pair and issuer: RENEWED, the expiration (every entry's sort key) moves.
+    await service.bind('d', 'identity', { type: 'x509', certificate: certificates[2]! });
+    const renew = meter.wcu;
+    const doc = JSON.stringify(await service.get('d')).length;
+    out[inventory ? 'with' : 'without'] = { bind, renew, doc };
+    client.destroy();
+    raw.destroy();
+  }
+  await engine.stop();
+  return out;
+}
+
+async function main() {
+  const certificates = await pool();
+  const small = await questions(BASE, certificates);
+  const large = await questions(FLEET, certificates);
+  const rows = [...small].map(([what, s]) => {
+    const l = large.get(what)!;
+    return [what, s.items, l.items, fmt(l.items / Math.max(1, s.items)), fmt(s.ms), fmt(l.ms), fmt(l.ms / s.ms)];
+  });
+  printTable(
+    `Certificate inventory: ${BASE} vs ${FLEET} devices (${SHARDS} shards, median of ${REPS})`,
+    ['question', `items @${BASE}`, `items @${FLEET}`, 'items ratio', `ms @${BASE}`, `ms @${FLEET}`, 'ms ratio'],
+    rows,
+  );
+  const units = await bindUnits(certificates);
+  const w = units.with!;
+  const wo = units.without!;
+  printTable(
+    'Write units of a bind (2 KB device, 2 tags; bench/capacity.ts rules)',
+    ['bind', 'with inventory', 'without', 'added'],
+    [
+      ['first bind (PROVISIONED)', w.bind, wo.bind, w.bind - wo.bind],
+      ['renewal (same key and issuer, new expiration)', w.renew, wo.renew, w.renew - wo.renew],
+    ],
+  );
+  const worst = Math.max(...rows.map((r) => Number(r[3])));
+  console.log(`target: items read ratio ≤ 1.3 → ${fmt(worst)}; WCU added to a bind ≤ 4 → ${w.bind - wo.bind}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

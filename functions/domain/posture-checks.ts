@@ -1,0 +1,9 @@
+/** The posture checks, in the order findings are listed (apart from posture.ts: no schema library here). */
+export const postureCheckNames = [
+  'weak-key',
+  'weak-signature',
+  'issuer-not-allowed',
+  'validity-too-long',
+  'expires-after-issuer',
+] as const;
+export type PostureCheck = (typeof postureCheckNames)[number];
