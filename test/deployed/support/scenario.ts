@@ -141,6 +141,17 @@ async function routeSteps(indexed: boolean): Promise<Step[]> {
     { method: 'PUT', path: '/v2/devices/sim-2/idslot', body: { certificate: id2.pem } },
     { method: 'POST', path: '/v2/devices/sim-2/idslot/revoke', body: { reason: 'KeyCompromise' } },
     { method: 'DELETE', path: '/v2/device-groups/grp-sim' },
+    // Remediation jobs (remediationJob below runs one to the end on the worker).
+    {
+      method: 'POST',
+      path: '/v2/jobs',
+      body: { filter: ['dms_owner[eq]dms-sim'], action: { type: 'add-tags', tags: ['sim-job'] }, dry_run: true },
+      status: 202,
+    },
+    { method: 'GET', path: '/v2/jobs' },
+    { method: 'GET', path: '/v2/jobs/job-unknown', status: 404 },
+    { method: 'GET', path: '/v2/jobs/job-unknown/devices', status: 404 },
+    { method: 'POST', path: '/v2/jobs/job-unknown/cancel', status: 404 },
     // The Lamassu-compatible edge.
     { method: 'GET', path: '/api/devmanager/health', ifRouted: true },
     {
@@ -499,6 +510,38 @@ export function simulateProfile(name: ProfileName): void {
       expect(describeDenials(w)).toEqual([]);
     },
   );
+
+  it('a remediation job sent by its route to the jobs queue runs on the worker, each device once', async () => {
+    const w = needWorld();
+    for (const id of ['sim-job-1', 'sim-job-2'])
+      must(
+        await w.request('POST', '/v2/devices', { body: { id, dms_id: 'dms-job', tags: ['remediate'] } }),
+        (r) => r.status === 201,
+      );
+    const created = await w.request('POST', '/v2/jobs', {
+      body: { filter: ['tags[ct]remediate'], action: { type: 'merge-metadata', metadata: { fixed: true } } },
+    });
+    expect(created.status).toBe(202);
+    await w.settle();
+    expect(w.invocations.some((i) => i.function === w.fn('SweeperWorker').logicalId)).toBe(true);
+    const job = (await w.request('GET', `/v2/jobs/${created.body.id}`)).body;
+    expect(job).toMatchObject({ status: 'SUCCEEDED', counts: { matched: 2, done: 2, skipped: 0, failed: 0 } });
+    const outcomes = (await w.request('GET', `/v2/jobs/${created.body.id}/devices`)).body.list;
+    expect(outcomes.map((o: { device_id: string; outcome: string }) => `${o.device_id} ${o.outcome}`)).toEqual([
+      'sim-job-1 done',
+      'sim-job-2 done',
+    ]);
+    expect((await w.request('GET', '/v2/devices/sim-job-2')).body).toMatchObject({
+      version: 2,
+      metadata: { fixed: true },
+    });
+    expect((await w.request('POST', `/v2/jobs/${created.body.id}/cancel`)).status).toBe(409);
+    // The dispatcher finds no stalled job (it reads the unfinished ones under its own role).
+    const sweep = await w.schedule(w.fn('SweeperSweep'));
+    expect(sweep.result).toMatchObject({ jobsResumed: 0 });
+    expect(describeDenials(w)).toEqual([]);
+    expect(describeFailures(w)).toEqual([]);
+  });
 
   it('made no AWS call its role does not allow, and no call the simulation does not know', () => {
     const w = needWorld();
