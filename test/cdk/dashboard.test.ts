@@ -24,7 +24,7 @@ describe('dashboard setting', () => {
   it('is off by default: no bucket, no distribution', () => {
     const { template } = synthesize({ auth: JWT });
     expect(resourcesOf(template, 'AWS::CloudFront::Distribution')).toHaveLength(0);
-    expect(resourcesOf(template, 'AWS::S3::Bucket')).toHaveLength(0);
+    expect(resourcesOf(template, 'AWS::S3::Bucket').filter(([id]) => !id.startsWith('ImportsFiles'))).toHaveLength(0);
   });
 
   it('needs JWT (or no) auth, and an OIDC client id with JWT', () => {
@@ -67,12 +67,13 @@ describe('dashboard setting', () => {
 
 describe('Dashboard construct', () => {
   const { stack, template } = synthesize(SETTINGS);
-  const only = (type: string) => {
-    const found = resourcesOf(template, type);
+  const only = (type: string, idPrefix = '') => {
+    const found = resourcesOf(template, type).filter(([id]) => id.startsWith(idPrefix));
     expect(found).toHaveLength(1);
     return found[0]!;
   };
-  const [bucketId, bucket] = only('AWS::S3::Bucket');
+  // The stack's other bucket holds server-side import files (lib/constructs/imports.ts).
+  const [bucketId, bucket] = only('AWS::S3::Bucket', 'DashboardAssets');
   const [distributionId, distribution] = only('AWS::CloudFront::Distribution');
   const config = distribution.Properties!.DistributionConfig;
 
@@ -93,7 +94,7 @@ describe('Dashboard construct', () => {
   });
 
   it('lets only this distribution read the bucket (OAC, SourceArn condition), and denies plain HTTP', () => {
-    const [, policy] = only('AWS::S3::BucketPolicy');
+    const [, policy] = only('AWS::S3::BucketPolicy', 'DashboardAssets');
     expect(refOf(policy.Properties!.Bucket)).toBe(bucketId);
     const statements = policy.Properties!.PolicyDocument.Statement as Record<string, any>[];
     const allows = statements.filter((s) => s.Effect === 'Allow');

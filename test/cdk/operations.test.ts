@@ -123,7 +123,7 @@ describe('tracing (Powertools Tracer, X-Ray)', () => {
     for (const [, fn] of functions) {
       const props = fn.Properties as Props;
       expect(props.TracingConfig).toEqual(on ? { Mode: 'Active' } : undefined);
-      expect(props.Environment.Variables.POWERTOOLS_TRACE_ENABLED).toBe(on ? undefined : 'false');
+      expect(props.Environment?.Variables?.POWERTOOLS_TRACE_ENABLED).toBe(on ? undefined : 'false');
       const xray = statementsOfRole(s.template, refOf(props.Role)!, { xray: true }).filter(isXray);
       expect(xray).toHaveLength(on ? 1 : 0);
     }
