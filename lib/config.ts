@@ -23,6 +23,8 @@ import {
   EVENT_SOURCE_PATTERN,
   INT_SETTINGS,
   IOT_ATTRIBUTE_NAME,
+  IOT_DATA_ENDPOINT,
+  IOT_SHADOW_NAME,
   isCaApiUrl,
   SECRET_ARN,
 } from '../functions/runtime/config';
@@ -151,6 +153,24 @@ export interface DeploymentConfig {
      * default: multi-account / SNI mode), with its CA registered in AWS IoT (`with-ca`), or not (`none`).
      */
     readonly certificateRegistration?: 'without-ca' | 'with-ca' | 'none';
+    /**
+     * The device shadow's `desired.identity_actions` (UPDATE_CERTIFICATE while the identity is
+     * RENEWAL_PENDING or EXPIRING_SOON, cleared when a renewal lands); default true.
+     */
+    readonly identityActions?: boolean;
+    /** The named shadow that carries the identity actions; absent: the classic (unnamed) shadow. */
+    readonly shadowName?: string;
+    /** The account's AWS IoT data endpoint (`<prefix>-ats.iot.<region>.amazonaws.com`); absent: DescribeEndpoint. */
+    readonly dataEndpoint?: string;
+    /**
+     * AWS IoT presence events (`$aws/events/presence/...`) → each device's `connectivity`, the `connected`
+     * list filter and statistics; default true.
+     */
+    readonly presence?: boolean;
+    /** Days after which a disconnected device in service counts in the DevicesNotSeen metric (default 7). */
+    readonly notSeenDays?: number;
+    /** The DevicesNotSeen alarm fires above this many devices (default 0). */
+    readonly notSeenAlarmAbove?: number;
   };
   readonly auth: AuthConfig;
   /** Default route throttling of the API stage (docs/configuration.md, API throttling). */
@@ -457,6 +477,15 @@ const SETTINGS_SCHEMA = settingsObject({
       (v) => v === 'without-ca' || v === 'with-ca' || v === 'none',
       "'without-ca', 'with-ca' or 'none'",
     ).optional(),
+    identityActions: bool.optional(),
+    shadowName: matching(IOT_SHADOW_NAME, `an AWS IoT shadow name (${IOT_SHADOW_NAME})`).optional(),
+    dataEndpoint: matching(
+      IOT_DATA_ENDPOINT,
+      "a host name such as 'abc123-ats.iot.eu-west-1.amazonaws.com'",
+    ).optional(),
+    presence: bool.optional(),
+    notSeenDays: integer({ min: 1, max: 3650 }).optional(),
+    notSeenAlarmAbove: integer({ min: 0, max: 100_000_000 }).optional(),
   }),
   auth: authSchema,
   // The API Gateway account-level quotas (per region) are 10,000 requests/s and a burst of 5,000.
@@ -657,6 +686,14 @@ export function parseConfig(raw: unknown): DeploymentConfig {
           ...(input.iotSync.certificateRegistration === undefined
             ? {}
             : { certificateRegistration: input.iotSync.certificateRegistration }),
+          ...(input.iotSync.identityActions === undefined ? {} : { identityActions: input.iotSync.identityActions }),
+          ...(input.iotSync.shadowName === undefined ? {} : { shadowName: input.iotSync.shadowName }),
+          ...(input.iotSync.dataEndpoint === undefined ? {} : { dataEndpoint: input.iotSync.dataEndpoint }),
+          ...(input.iotSync.presence === undefined ? {} : { presence: input.iotSync.presence }),
+          ...(input.iotSync.notSeenDays === undefined ? {} : { notSeenDays: input.iotSync.notSeenDays }),
+          ...(input.iotSync.notSeenAlarmAbove === undefined
+            ? {}
+            : { notSeenAlarmAbove: input.iotSync.notSeenAlarmAbove }),
         }
       : d.iotSync,
     auth,

@@ -13,6 +13,7 @@ import { DeviceTable } from './constructs/device-table';
 import { CounterApplier } from './constructs/counters';
 import { DeviceEvents } from './constructs/events';
 import { IotSync } from './constructs/iot-sync';
+import { Presence, presenceEnabled } from './constructs/presence';
 import { Monitoring } from './constructs/monitoring';
 import { ServiceFunction } from './constructs/service-function';
 import { Sweeper } from './constructs/sweeper';
@@ -32,6 +33,8 @@ export class DeviceManagerStack extends Stack {
   readonly imports: ImportFiles;
   /** Only when iotSync.enabled. */
   readonly iotSync?: IotSync;
+  /** Only when iotSync.enabled and iotSync.presence (default true). */
+  readonly presence?: Presence;
   /** Only when caApiUrl is set (with lamassuEvents). */
   readonly caRevocation?: CaRevocation;
   /** Only when dashboard.enabled. */
@@ -67,6 +70,7 @@ export class DeviceManagerStack extends Stack {
     this.counters = new CounterApplier(this, 'Counters', { config, table: this.table.table });
     if (config.iotSync.enabled)
       this.iotSync = new IotSync(this, 'IotSync', { config, table: this.table.table, bus: this.events.bus });
+    if (presenceEnabled(config)) this.presence = new Presence(this, 'Presence', { config, table: this.table.table });
     if (config.caApiUrl && config.lamassuEvents)
       this.caRevocation = new CaRevocation(this, 'CaRevocation', {
         config: { ...config, caApiUrl: config.caApiUrl },

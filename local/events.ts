@@ -37,7 +37,7 @@ import {
   type PutEntry,
   startLocalEventSink,
 } from './event-sink';
-import { dryRunIotProvisioning, dryRunIotRegistry } from './iot-dry-run';
+import { dryRunIotProvisioning, dryRunIotRegistry, dryRunIotShadows } from './iot-dry-run';
 import { createDocumentClient } from '../functions/adapters/dynamodb/client';
 import { iotSyncStateStore } from '../functions/adapters/dynamodb/iot-sync-state';
 import type { LocalRoute } from './server';
@@ -169,7 +169,8 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
         iotConfig.iotEndpoint ? undefined : dryRunIotRegistry(say),
         {
           policies: services.policies,
-          ...(iotConfig.iotEndpoint ? {} : { iot: dryRunIotProvisioning(say) }),
+          renewalDefaults: services.config.renewalDefaults,
+          ...(iotConfig.iotEndpoint ? {} : { iot: dryRunIotProvisioning(say), shadows: dryRunIotShadows(say) }),
         },
       ),
     });

@@ -5,7 +5,13 @@
  * IOT_ENDPOINT to call a real endpoint instead.
  */
 import { X509Certificate } from 'node:crypto';
-import type { IotCertificateStatus, IotProvisioningRegistry, IotRegistry, IotThing } from '../functions/app/ports';
+import type {
+  IotCertificateStatus,
+  IotProvisioningRegistry,
+  IotRegistry,
+  IotShadows,
+  IotThing,
+} from '../functions/app/ports';
 
 export function dryRunIotRegistry(say: (line: string) => void): IotRegistry & { things: Map<string, IotThing> } {
   const things = new Map<string, IotThing>();
@@ -136,6 +142,16 @@ export function dryRunIotProvisioning(say: (line: string) => void): IotProvision
     async setTemplateBody(name, body) {
       log('CreateProvisioningTemplateVersion', { templateName: name, setAsDefault: true });
       templates.set(name, { ...templates.get(name)!, body });
+    },
+  };
+}
+
+/** A dry-run device shadow writer: each UpdateThingShadow the sync would make is logged. */
+export function dryRunIotShadows(say: (line: string) => void): IotShadows {
+  return {
+    async updateDesired(thingName, shadowName, desired) {
+      const detail = { thingName, ...(shadowName ? { shadowName } : {}), payload: { state: { desired } } };
+      say(`[iot dry-run] UpdateThingShadow ${JSON.stringify(detail)}`);
     },
   };
 }

@@ -24,6 +24,7 @@ import type {
   IotThing,
   SlotVersionStore,
 } from './ports';
+import type { ShadowSync } from './iot-shadow';
 
 /** AWS IoT thing attribute values: at most 800 of these characters. */
 const ATTRIBUTE_VALUE_FORBIDDEN = /[^a-zA-Z0-9_.,@/:#=[\]-]/g;
@@ -107,6 +108,8 @@ export interface IotSyncDeps {
   /** Re-reads after a thing version conflict. */
   maxVersionRetries?: number;
   log?: (message: string, detail: Record<string, unknown>) => void;
+  /** The device shadow's identity actions (docs/events.md, Device shadow: identity actions); without it, none. */
+  shadow?: ShadowSync;
 }
 
 /** What the triggering events tell beyond the current state: identity versions that were just superseded. */
@@ -123,6 +126,8 @@ export interface IotSyncReport {
   detached: string[];
   /** The identity certificate was registered in AWS IoT by this sync. */
   registered?: boolean;
+  /** What the device shadow's identity actions became (absent without shadow writes). */
+  shadow?: 'requested' | 'cleared' | 'unchanged';
 }
 
 export type IotSync = ReturnType<typeof iotSync>;
@@ -136,6 +141,7 @@ export function iotSync({
   now = () => new Date(),
   maxVersionRetries = 5,
   log = () => undefined,
+  shadow,
 }: IotSyncDeps) {
   const iotArn = (resource: string) =>
     `arn:${settings.partition}:iot:${settings.region}:${settings.accountId}:${resource}`;
@@ -377,6 +383,12 @@ export function iotSync({
             ? { arn: next.certificate_arn, inService: next.attached !== false }
             : undefined;
           Object.assign(next, await provisioning.applyToDevice(device, name, dmsIot, certificate, previous));
+        }
+        if (shadow) {
+          // After the certificate: a device told to renew finds its current certificate in place.
+          const { actions, outcome } = await shadow.sync(name, device, previous?.shadow_actions);
+          report.shadow = outcome;
+          if (actions) next.shadow_actions = actions;
         }
         await states?.put(deviceId, next);
         return report;

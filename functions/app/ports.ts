@@ -1,5 +1,6 @@
 /** The interfaces use cases need; adapters implement them, the composition root wires them. */
-import type { Device, DeviceEvent, DeviceStatus } from '../domain/device';
+import type { Device, DeviceEvent, DeviceStatus, JsonValue } from '../domain/device';
+import type { StoredConnectivity } from '../domain/connectivity';
 import type { Filter } from '../domain/filters';
 import type { InventoryDimension } from '../domain/inventory';
 import type { DeviceGroup } from '../domain/groups';
@@ -445,6 +446,15 @@ export interface IotRegistry {
   detachPrincipal(thingName: string, principal: string): Promise<void>;
 }
 
+/** The device shadows of AWS IoT (its data plane): the sync writes part of the desired state. */
+export interface IotShadows {
+  /**
+   * Merges `desired` into the thing's shadow (`shadowName` undefined: the classic shadow); a null value
+   * removes that key. Implementations pace and retry throttling themselves.
+   */
+  updateDesired(thingName: string, shadowName: string | undefined, desired: Record<string, JsonValue>): Promise<void>;
+}
+
 /**
  * The AWS IoT calls of per-DMS provisioning (docs/iot-provisioning.md): IoT policies, thing groups and
  * provisioning templates. Implementations retry throttling themselves; "already there" is success.
@@ -488,6 +498,8 @@ export interface IotSyncState {
   certificate_arn?: string;
   certificate_status?: IotCertificateStatus;
   attached?: boolean;
+  /** What the device shadow's `desired.identity_actions` last received ('' or absent: nothing, or cleared). */
+  shadow_actions?: string;
   /**
    * What the DMS's AWS IoT settings made of the device (docs/iot-provisioning.md): the digest of the
    * settings applied, the thing groups its thing was added to, the IoT policies attached to `certificate_id`.
@@ -667,4 +679,23 @@ export interface PostureRepository {
   openCounts(): Promise<{ counts: Record<PostureCheck, number>; consistent_as_of: string }>;
   /** The open findings of one check, bookmark-paged (one row per device slot). */
   findings(check: PostureCheck, pageSize: number, bookmark?: string): Promise<Page<FindingRow>>;
+}
+
+/** What the presence function needs of a device to store its connectivity as a list entry. */
+export interface PresenceTarget {
+  id: string;
+  /** The device's creation sort key (`<creation_timestamp>#<id>`). */
+  created: string;
+  status: string;
+}
+
+/** A device's connectivity from AWS IoT's presence events (docs/events.md, Presence: connectivity). */
+export interface ConnectivityStore {
+  get(deviceId: string): Promise<StoredConnectivity | undefined>;
+  /** The device as the connectivity entry needs it; undefined when there is no such device. */
+  target(deviceId: string): Promise<PresenceTarget | undefined>;
+  /** Writes `next` unless another write came since `previous` was read (then false). */
+  put(target: PresenceTarget, next: StoredConnectivity, previous: StoredConnectivity | undefined): Promise<boolean>;
+  /** Devices disconnected and last seen before `cutoff` (ISO) whose status was one of `statuses` at that write. */
+  countNotSeenSince(cutoff: string, statuses: readonly string[]): Promise<number>;
 }

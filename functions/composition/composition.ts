@@ -20,6 +20,7 @@ import { createGroups, groups } from './groups';
 import { createInsights, insights } from './insights';
 import { createJobs, jobs } from './jobs';
 import { createIotStates, iotStates } from './iot-states';
+import { connectivityReads, createConnectivityReads } from './presence';
 import { createDms, dms } from './policies';
 import { createPosture, posture } from './posture';
 import {
@@ -54,6 +55,7 @@ function servicesOver(context: TableContext): Services {
     deletion: createDeletion(context, repository),
     bookmarks: context.bookmarks,
     iotStates: createIotStates(context),
+    connectivity: createConnectivityReads(context),
     sweepIndex: createSweepIndex(context, repository),
     postureRepository,
     posture: createPosture(postureRepository),
@@ -77,6 +79,7 @@ export function services(): Services {
     insights: insights(),
     deletion: deletion(),
     iotStates: iotStates(),
+    connectivity: connectivityReads(),
     sweepIndex: sweepIndex(),
     postureRepository: postureRepository(),
     posture: posture(),

@@ -13,6 +13,7 @@ import type { PolicyService } from '../app/policies';
 import type { PostureService } from '../app/posture';
 import type {
   Clock,
+  ConnectivityStore,
   DeviceRepository,
   IotSyncStateStore,
   PolicyRepository,
@@ -50,6 +51,8 @@ export interface Services {
   /** The posture policy, its re-evaluation job and the findings (app/posture.ts). */
   postureRepository: PostureRepository;
   posture: PostureService;
+  /** Each device's connectivity from AWS IoT presence events (none without them). */
+  connectivity?: Pick<ConnectivityStore, 'get'>;
   /** Remediation jobs (app/jobs.ts). */
   jobs: JobService;
 }

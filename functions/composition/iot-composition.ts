@@ -4,17 +4,22 @@
  */
 import { iotSync, type IotSync } from '../app/iot-sync';
 import { iotProvisioning as provisioningOf } from '../app/iot-provisioning';
+import { shadowSync } from '../app/iot-shadow';
 import type {
   DeviceRepository,
   IotProvisioningRegistry,
   IotRegistry,
+  IotShadows,
   IotSyncStateStore,
   PolicyRepository,
 } from '../app/ports';
+import { defaultPolicy, policyWindows } from '../domain/policy';
+import { DEFAULT_RENEWAL, type RenewalSettings } from '../domain/status';
 import { iotSyncStateStore } from '../adapters/dynamodb/iot-sync-state';
 import { createIotClient } from '../adapters/iot/client';
 import { iotRegistry } from '../adapters/iot/iot-registry';
 import { iotProvisioning } from '../adapters/iot/iot-provisioning';
+import { iotShadows } from '../adapters/iot/iot-shadows';
 import { pacer } from '../adapters/iot/pacer';
 import { tableContext } from './context';
 import { deviceRepository, policyRepository } from './repositories';
@@ -38,6 +43,13 @@ export interface ArnOwner {
 export interface ProvisioningDeps {
   policies: Pick<PolicyRepository, 'get'>;
   iot?: IotProvisioningRegistry;
+  /**
+   * The device shadow's identity actions (docs/events.md, Device shadow: identity actions): the renewal
+   * defaults of a DMS without a stored policy (the boundary's timestamp), and the shadows given (a dry run,
+   * a fake) instead of AWS IoT's data plane.
+   */
+  renewalDefaults?: RenewalSettings;
+  shadows?: IotShadows;
 }
 
 export function createIotSync(
@@ -57,7 +69,27 @@ export function createIotSync(
       client: createIotClient({ region: config.region, endpoint: config.iotEndpoint }),
       pacer: pacer({ rates: config.apiRates }),
     });
+  const shadow =
+    config.identityActions && provisioning
+      ? shadowSync({
+          settings: { shadowName: config.shadowName },
+          shadows:
+            provisioning.shadows ??
+            iotShadows({
+              control: real().client,
+              region: config.region,
+              endpoint: config.iotDataEndpoint,
+              log,
+              pacer: real().pacer,
+            }),
+          windowsOf: async (dms) => {
+            const stored = await provisioning.policies.get(dms);
+            return policyWindows(stored ?? defaultPolicy(dms, provisioning.renewalDefaults ?? DEFAULT_RENEWAL));
+          },
+        })
+      : undefined;
   return iotSync({
+    shadow,
     devices,
     states,
     iot: iot ?? iotRegistry({ ...real(), log }),
@@ -95,7 +127,10 @@ export function iotSyncService(owner: ArnOwner): { config: IotSyncConfig; sync: 
     const states = iotSyncStateStore({ client, tableName: table.tableName });
     currentIotSync = {
       config,
-      sync: createIotSync(config, owner, deviceRepository(), states, undefined, { policies: policyRepository() }),
+      sync: createIotSync(config, owner, deviceRepository(), states, undefined, {
+        policies: policyRepository(),
+        renewalDefaults: table.renewalDefaults,
+      }),
     };
   }
   return currentIotSync;

@@ -5,7 +5,7 @@
  */
 import type { Device, Slot } from './device';
 import { type FieldProblem, ValidationError } from './errors';
-import { IDENTITY_SLOT, slotOf } from './slots';
+import { IDENTITY_SLOT, slotOf } from './slot-names';
 
 /** What the inventory counts by: the crypto profile's key, signature, issuer and validity bucket. */
 export const INVENTORY_DIMENSIONS = ['key', 'signature', 'issuer', 'validity'] as const;

@@ -29,6 +29,12 @@ export interface DeviceListQuery {
   bookmark?: string;
   /** Serialized bytes the page's devices may hold, below the repository's own byte budget. */
   maxBytes?: number;
+  /**
+   * `filter=connected[eq]true|false`: devices whose last AWS IoT presence event was a connect (or a
+   * disconnect); always the entry point (only the connectivity entries know it), the other filters applied
+   * to the devices read. Not with `sort_by=identity.expiration_date`.
+   */
+  connected?: boolean;
 }
 
 /**
@@ -44,7 +50,9 @@ export type EntryPoint =
   /** Devices whose identity certificate in service has this key or issuer (the certificate inventory). */
   | { kind: 'CERT'; dimension: (typeof INDEXED_INVENTORY_DIMENSIONS)[number]; value: string }
   | { kind: 'DMS'; value: string }
-  | { kind: 'STATUS'; value: string };
+  | { kind: 'STATUS'; value: string }
+  /** Devices whose last presence event was a connect (`true`) or a disconnect (`false`). */
+  | { kind: 'CONN'; value: 'true' | 'false' };
 
 /** Filters that can be served by an index, most selective first (plus `metadata.<indexed key>[eq|in]` after tags). */
 export const INDEXED_FILTERS = ['id[eq]', 'tags[ct]', 'dms_owner[eq]', 'status[eq]'] as const;

@@ -85,6 +85,9 @@ export const deviceSchema = object({
         meta({ description: 'In AWS IoT, as the sync last set or read it.' }),
       ),
       attached: optional(boolean()).check(meta({ description: "Whether the certificate is the thing's principal." })),
+      shadow_actions: optional(string()).check(
+        meta({ description: "What the shadow's desired.identity_actions last received (UPDATE_CERTIFICATE@<t>)." }),
+      ),
       thing_groups: optional(array(string())).check(
         meta({ description: "The thing groups the thing is in, from its DMS's AWS IoT settings." }),
       ),
@@ -100,6 +103,19 @@ export const deviceSchema = object({
       description:
         'Read-only, GET /v2/devices/{id} only, with the AWS IoT sync (setting iotSync): what the sync last did ' +
         'for the device.',
+    }),
+  ),
+  connectivity: optional(
+    object({
+      connected: boolean().check(meta({ description: 'Whether the newest AWS IoT presence event was a connect.' })),
+      since: iso.datetime().check(meta({ description: 'When the current state began.' })),
+      last_seen: iso.datetime().check(meta({ description: 'The time of the newest presence event.' })),
+    }),
+  ).check(
+    meta({
+      description:
+        'Read-only, GET /v2/devices/{id} only, with AWS IoT presence events (setting iotSync.presence); ' +
+        'stored beside the device (no version bump), at most once a minute.',
     }),
   ),
 }).check(meta({ id: 'Device' }));

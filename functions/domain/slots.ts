@@ -18,28 +18,13 @@ import { InvalidStateError, UnprocessableError } from './errors';
 import { type OutboxEvent, deviceDecommissioned, deviceSubject, statusUpdated } from './outbox';
 import { clockOf, deviceStatusOf, nextDeviceChange, type RenewalWindows, slotStatusAt } from './status';
 
-/** The slot name that addresses the identity slot in version routes. */
-export const IDENTITY_SLOT = 'identity';
+import { IDENTITY_SLOT, slotOf } from './slot-names';
 
-/** RFC 5280 CRLReason names, in the PascalCase the contract uses. */
-export const REVOCATION_REASONS = [
-  'Unspecified',
-  'KeyCompromise',
-  'CACompromise',
-  'AffiliationChanged',
-  'Superseded',
-  'CessationOfOperation',
-  'CertificateHold',
-  'RemoveFromCRL',
-  'PrivilegeWithdrawn',
-  'AACompromise',
-] as const;
-export type RevocationReason = (typeof REVOCATION_REASONS)[number];
+export { IDENTITY_SLOT, slotOf } from './slot-names';
 
-/** Accepts the RFC's camelCase (`keyCompromise`) as well as PascalCase. */
-export function revocationReasonOf(text: string): RevocationReason | undefined {
-  return REVOCATION_REASONS.find((r) => r.toLowerCase() === text.toLowerCase());
-}
+import type { RevocationReason } from './revocation';
+
+export { REVOCATION_REASONS, type RevocationReason, revocationReasonOf } from './revocation';
 
 export type SlotVersionStatus = 'ACTIVE' | 'SUPERSEDED' | 'REVOKED';
 
@@ -115,10 +100,6 @@ export const MAX_EXTRA_SLOTS = 4;
  * route.
  */
 export const INLINE_SECRET_LIMIT = 3;
-
-/** The slot by name; own slots only (`toString` is a slot name like any other). */
-export const slotOf = (device: Device, name: string): Slot | undefined =>
-  name === IDENTITY_SLOT ? device.identity : Object.hasOwn(device.slots, name) ? device.slots[name] : undefined;
 
 function withSlot(device: Device, name: string, slot: Slot): Device {
   return name === IDENTITY_SLOT

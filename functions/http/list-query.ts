@@ -24,6 +24,10 @@ function collectFilters(query: URLSearchParams): { filters: Filter[]; problems: 
       problems.push({ field: `filter[${i}]`, problem: `'${param}' is not of the form field[operator]value` });
       return;
     }
+    if (criterion.field === CONNECTED_FIELD) {
+      problems.push({ field: `filter[${i}]`, problem: CONNECTED_LIST_ONLY });
+      return;
+    }
     const { filter, problem } = compileCriterion(criterion, `filter[${i}]`);
     if (filter) filters.push(filter);
     if (problem) problems.push(problem);
@@ -50,8 +54,39 @@ export function parsePaging(query: URLSearchParams): { pageSize: number; bookmar
   return { pageSize, bookmark, problems };
 }
 
+/** The `connected` filter of device lists (AWS IoT presence): not a device field, so not a criterion. */
+const CONNECTED_FIELD = 'connected';
+const CONNECTED_LIST_ONLY =
+  "'connected' filters device lists only (GET /v2/devices); connectivity counts are GET /v2/stats/connectivity";
+
+/** Takes `filter=connected[eq]true|false` out of the query (problems named by its position). */
+function takeConnected(query: URLSearchParams): {
+  rest: URLSearchParams;
+  connected?: boolean;
+  problems: FieldProblem[];
+} {
+  const rest = new URLSearchParams(query);
+  const problems: FieldProblem[] = [];
+  let connected: boolean | undefined;
+  const kept: string[] = [];
+  query.getAll('filter').forEach((param, i) => {
+    const criterion = splitFilterParam(param);
+    if (criterion?.field !== CONNECTED_FIELD) return void kept.push(param);
+    if (criterion.operand !== 'eq' || (criterion.value !== 'true' && criterion.value !== 'false'))
+      problems.push({ field: `filter[${i}]`, problem: 'connected takes [eq]true or [eq]false' });
+    else if (connected !== undefined && connected !== (criterion.value === 'true'))
+      problems.push({ field: `filter[${i}]`, problem: 'connected is given twice with different values' });
+    else connected = criterion.value === 'true';
+  });
+  rest.delete('filter');
+  for (const param of kept) rest.append('filter', param);
+  return { rest, connected, problems };
+}
+
 export function parseListQuery(query: URLSearchParams): DeviceListQuery {
-  const { filters, problems } = collectFilters(query);
+  const taken = takeConnected(query);
+  const { filters, problems } = collectFilters(taken.rest);
+  problems.push(...taken.problems);
   const paging = parsePaging(query);
   problems.push(...paging.problems);
   const { pageSize, bookmark } = paging;
@@ -60,6 +95,15 @@ export function parseListQuery(query: URLSearchParams): DeviceListQuery {
     problems.push({ field: 'sort_by', problem: `must be one of ${SORT_FIELDS.join(', ')}` });
   const sortMode = (query.get('sort_mode') ?? 'asc') as SortMode;
   if (!SORT_MODES.includes(sortMode)) problems.push({ field: 'sort_mode', problem: 'must be asc or desc' });
+  if (taken.connected !== undefined && sortBy === 'identity.expiration_date')
+    problems.push({ field: 'sort_by', problem: 'the connected filter sorts by creation_timestamp or id only' });
   throwIf(problems, 'invalid list parameters');
-  return { filters, sortBy, sortMode, pageSize, bookmark };
+  return {
+    filters,
+    sortBy,
+    sortMode,
+    pageSize,
+    bookmark,
+    ...(taken.connected === undefined ? {} : { connected: taken.connected }),
+  };
 }

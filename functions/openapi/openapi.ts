@@ -74,6 +74,9 @@ const filterParam = filterQueryParam(
     `metadata.<dotted.path>: ${METADATA_OPS.join(' ')}; the value ` +
       `is read as JSON when it parses (numbers compare as numbers), ` +
       `else as a string; exists takes true|false.`,
+    'Device lists only, with AWS IoT presence events (setting iotSync.presence): connected[eq]true|false, ' +
+      'always the entry point (other filters applied to the devices read); not with ' +
+      'sort_by=identity.expiration_date.',
     `Indexed entry points (no full read of the fleet): ${INDEXED_FILTERS.join(', ')}, ` +
       `and metadata.<key>[eq|in] for each indexed metadata key (INDEXED_METADATA_KEYS; ` +
       `listed in x-indexed-metadata-keys; after id and tags, before ` +

@@ -57,6 +57,8 @@ export interface ServiceConfig {
   lamassuEvents: boolean;
   /** IOT_SYNC_ENABLED=true: the IoT sync keeps a state per device, shown as `iot` by GET /v2/devices/{id}. */
   iotSyncEnabled: boolean;
+  /** IOT_PRESENCE=true: presence events keep each device's connectivity (`connectivity` of GET /v2/devices/{id}). */
+  presenceEnabled: boolean;
   /** Seconds a blind write keeps retrying lost version races before answering 503 (VERSION_RETRY_SECONDS). */
   versionRetrySeconds: number;
 }
@@ -184,6 +186,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     renewalDefaults: renewalDefaults(env),
     lamassuEvents: env.LAMASSU_EVENTS === 'true',
     iotSyncEnabled: env.IOT_SYNC_ENABLED === 'true',
+    presenceEnabled: env.IOT_PRESENCE === 'true',
     versionRetrySeconds: intVar(env, 'VERSION_RETRY_SECONDS', DEFAULT_BACKOFF.budgetMs / 1000, 1, 60),
   };
 }
@@ -262,6 +265,11 @@ export const IOT_MAX_ATTRIBUTES_UNTYPED = 3;
 /** Thing attribute names AWS IoT accepts (lib/config.ts validates iotSync.metadataKeys with it). */
 export const IOT_ATTRIBUTE_NAME = /^[a-zA-Z0-9_.,@/:#-]{1,128}$/;
 
+/** AWS IoT shadow names: 1-64 of [a-zA-Z0-9:_-] (IOT_SHADOW_NAME, iotSync.shadowName). */
+export const IOT_SHADOW_NAME = /^[a-zA-Z0-9:_-]{1,64}$/;
+/** An AWS IoT data endpoint host (IOT_DATA_ENDPOINT, iotSync.dataEndpoint). */
+export const IOT_DATA_ENDPOINT = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/;
+
 /** The AWS IoT registry sync (functions/handlers/events/iot-sync.ts, docs/api.md, AWS IoT Core registry sync). */
 export interface IotSyncConfig {
   /** IOT_SYNC_ENABLED=true; when false the handler acknowledges every message and does nothing. */
@@ -281,6 +289,12 @@ export interface IotSyncConfig {
   certificateRegistration: 'without-ca' | 'with-ca' | 'none';
   /** Calls per second this function instance makes, per AWS IoT API (`default` for the rest); IOT_API_RATES. */
   apiRates: Record<string, number>;
+  /** IOT_IDENTITY_ACTIONS=true: the device shadow's `desired.identity_actions` is written. */
+  identityActions: boolean;
+  /** IOT_SHADOW_NAME: the named shadow of the identity actions; unset: the classic shadow. */
+  shadowName?: string;
+  /** IOT_DATA_ENDPOINT: the account's data endpoint; unset: DescribeEndpoint (or the SDK's endpoint variables). */
+  iotDataEndpoint?: string;
   /** The role AWS IoT assumes to run the DMSs' JITP templates (IOT_PROVISIONING_ROLE_ARN); unset: none created. */
   provisioningRoleArn?: string;
 }
@@ -331,9 +345,18 @@ export function loadIotSyncConfig(env: Env = process.env): IotSyncConfig {
   } catch (error) {
     throw new ConfigError('IOT_API_RATES', (error as Error).message);
   }
+  const shadowName = env.IOT_SHADOW_NAME || undefined;
+  if (shadowName !== undefined && !IOT_SHADOW_NAME.test(shadowName))
+    throw new ConfigError('IOT_SHADOW_NAME', `must be 1-64 of [a-zA-Z0-9:_-], got '${shadowName}'`);
+  const iotDataEndpoint = env.IOT_DATA_ENDPOINT || undefined;
+  if (iotDataEndpoint !== undefined && !/^(https?:\/\/)?[A-Za-z0-9.:-]+\/?$/.test(iotDataEndpoint))
+    throw new ConfigError('IOT_DATA_ENDPOINT', `must be a host name or URL, got '${iotDataEndpoint}'`);
   return {
     enabled: env.IOT_SYNC_ENABLED === 'true',
     apiRates,
+    identityActions: env.IOT_IDENTITY_ACTIONS === 'true',
+    ...(shadowName ? { shadowName } : {}),
+    ...(iotDataEndpoint ? { iotDataEndpoint } : {}),
     certificateRegistration: registration,
     metadataKeys,
     thingTypeName,

@@ -16,4 +16,5 @@ export const METRIC = {
   iotSyncFailures: 'IotSyncFailures',
   caRevocationFailures: 'CaRevocationFailures',
   caUnknownSerials: 'CaUnknownSerials',
+  devicesNotSeen: 'DevicesNotSeen',
 } as const;

@@ -9,7 +9,8 @@
  * Priorities (the local service turns them on, `prioritizeLightRequests`): a request is light or
  * heavy by its shape (functions/http/request-weight.ts). A heavy request starts, goes on after each
  * pause and makes each call to the table only once no light request is in flight, waiting at most
- * {@link MAX_DEFER_MS} in all: a stream of heavy requests then holds the loop only between light ones, and a stream of light ones
+ * {@link MAX_DEFER_MS} in all:
+ * a stream of heavy requests then holds the loop only between light ones, and a stream of light ones
  * cannot starve a heavy one. In Lambda a heavy request is the only one in flight: it never waits.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';

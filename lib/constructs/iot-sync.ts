@@ -83,6 +83,10 @@ export const IOT_REGISTRATION_ACTIONS = {
   'with-ca': ['iot:RegisterCertificate'],
   none: [],
 } as const satisfies Record<string, readonly string[]>;
+/** The data-plane call of the identity actions (docs/events.md, Device shadow: identity actions), on things. */
+export const IOT_SHADOW_ACTIONS: readonly string[] = ['iot:UpdateThingShadow'];
+/** The lookup of the account's data endpoint, when iotSync.dataEndpoint is not set. */
+export const IOT_ENDPOINT_ACTIONS: readonly string[] = ['iot:DescribeEndpoint'];
 /**
  * Why `cert/*`, what it exposes, and how to narrow it (also in docs/operations.md). AWS IoT names a
  * certificate by its fingerprint, unknown until a device's certificate is bound, and certificates take
@@ -135,6 +139,7 @@ export class IotSync extends Construct {
     const { config, table, bus } = props;
     const { region, account, partition } = Stack.of(this);
     const registration = config.iotSync.certificateRegistration ?? 'without-ca';
+    const identityActions = config.iotSync.identityActions ?? true;
 
     this.thingType = new CfnThingType(this, 'ThingType', {
       thingTypeName: `DeviceManager-${config.stageName}`,
@@ -207,6 +212,9 @@ export class IotSync extends Construct {
         IOT_DECOMMISSION_CERTIFICATE_STATUS: config.iotSync.decommissionCertificateStatus ?? 'INACTIVE',
         IOT_API_RATES: instanceApiRates(config.iotSync.apiRates ?? {}),
         IOT_CERTIFICATE_REGISTRATION: registration,
+        IOT_IDENTITY_ACTIONS: String(identityActions),
+        ...(identityActions && config.iotSync.shadowName ? { IOT_SHADOW_NAME: config.iotSync.shadowName } : {}),
+        ...(identityActions && config.iotSync.dataEndpoint ? { IOT_DATA_ENDPOINT: config.iotSync.dataEndpoint } : {}),
         IOT_PROVISIONING_ROLE_ARN: this.provisioningRole.roleArn,
       },
     });
@@ -223,6 +231,24 @@ export class IotSync extends Construct {
       actions: [...IOT_THING_ACTIONS],
       resourceArns: [iotArn('thing/*'), iotArn(`thingtype/${this.thingType.ref}`)],
     });
+    if (identityActions)
+      Grant.addToPrincipal({
+        grantee: this.function.role,
+        actions: [...IOT_SHADOW_ACTIONS],
+        // A named shadow's ARN is its thing's followed by /<shadow name>: thing/* holds both.
+        resourceArns: [iotArn('thing/*')],
+      });
+    /** Why each statement on `*` is there: one acknowledgement for the role names them all. */
+    const onEverything: string[] = [];
+    if (identityActions && !config.iotSync.dataEndpoint) {
+      this.function.role.addToPrincipalPolicy(
+        new PolicyStatement({ sid: 'DescribeEndpoint', actions: [...IOT_ENDPOINT_ACTIONS], resources: ['*'] }),
+      );
+      onEverything.push(
+        'iot:DescribeEndpoint takes no resource in IAM; it only reads the ' +
+          "account's data endpoint for the shadow writes (set iotSync.dataEndpoint to drop it)",
+      );
+    }
     Grant.addToPrincipal({
       grantee: this.function.role,
       actions: [...IOT_CERTIFICATE_ACTIONS],
@@ -249,14 +275,17 @@ export class IotSync extends Construct {
       this.function.role.addToPrincipalPolicy(
         new PolicyStatement({ sid: 'RegisterCertificate', actions: [...registers], resources: ['*'] }),
       );
+      onEverything.push(
+        `${registers.join(' and ')} takes no resource in IAM (the certificate does not exist before the call), ` +
+          'so the resource is *; it is the one registration call of the certificateRegistration setting ' +
+          `(${registration})`,
+      );
+    }
+    if (onEverything.length > 0)
       Validations.of(this.function.role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          `${registers.join(' and ')} takes no resource in IAM (the certificate does not exist before the call), ` +
-          'so the resource is *; it is the one registration call of the certificateRegistration setting ' +
-          `(${registration}).`,
+        reason: `${onEverything.join('. ')}.`,
       });
-    }
     const pseudo = nagPseudo(Stack.of(this));
     const nagArn = (resource: string) =>
       `AwsSolutions-IAM5[Resource::arn:${pseudo.partition}:iot:${pseudo.region}:${pseudo.account}:${resource}]`;

@@ -43,6 +43,9 @@ export const ITERATOR_AGE_LIMIT_MS = 10 * 60 * 1000;
  * sweeper and no data means it stopped (breaching). When two intervals exceed a day, a period may
  * hold no run at all: missing data then keeps the alarm's state.
  */
+/** CloudWatch's limit of metrics in one metric math alarm. */
+export const FUNCTIONS_PER_ERROR_ALARM = 10;
+
 export function sweepLagAlarmShape(sweepRateMinutes: number): {
   periodMinutes: number;
   treatMissingData: TreatMissingData;
@@ -134,24 +137,33 @@ export class Monitoring extends Construct {
 
     // Every function but the sweeper (alarmed above on its own interval): an unhandled error, a timeout
     // or a crash. API functions answer errors as responses, so any Lambda error there is a real fault.
-    for (const fn of [...props.apiFunctions, ...props.otherFunctions]) {
+    // One alarm watches the summed errors of up to ten functions (the most a metric math alarm may
+    // read): an alarm per function would cost 60 of CloudFormation's 500 resources per stack. The
+    // description names the functions; the dashboard's errors graph shows which one failed.
+    const watched = [...props.apiFunctions, ...props.otherFunctions];
+    for (let first = 0; first < watched.length; first += FUNCTIONS_PER_ERROR_ALARM) {
+      const group = watched.slice(first, first + FUNCTIONS_PER_ERROR_ALARM);
+      const usingMetrics = Object.fromEntries(
+        group.map((fn, i) => [`e${i}`, fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' })]),
+      );
       this.alarms.push(
-        new Alarm(
-          this,
-          `${fn.node.path
-            .split('/')
-            .slice(1, -1)
-            .join('')
-            .replace(/[^A-Za-z0-9]/g, '')}Errors`,
-          {
-            alarmDescription: `Function ${fn.node.scope!.node.path} failed (unhandled error, timeout or crash)`,
-            metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-            threshold: 0,
-            comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluationPeriods: 1,
-            treatMissingData: TreatMissingData.NOT_BREACHING,
-          },
-        ),
+        new Alarm(this, `FunctionErrors${first / FUNCTIONS_PER_ERROR_ALARM + 1}`, {
+          alarmDescription:
+            'A function failed (unhandled error, timeout or crash): ' +
+            group.map((fn) => fn.node.scope!.node.path.split('/').slice(1).join('/')).join(', '),
+          metric: new MathExpression({
+            // FILL: a function without errors reports nothing, which must count as 0, not blank the sum.
+            expression: Object.keys(usingMetrics)
+              .map((id) => `FILL(${id}, 0)`)
+              .join(' + '),
+            usingMetrics,
+            period: Duration.minutes(5),
+          }),
+          threshold: 0,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
       );
     }
 

@@ -82,6 +82,8 @@ export function tableEnvironment(table: ITable, config: DeploymentConfig): Recor
     ...(config.lamassuEvents ? { LAMASSU_EVENTS: 'true' } : {}),
     // GET /v2/devices/{id} then reads the device's IoT sync state (`iot`).
     ...(config.iotSync.enabled ? { IOT_SYNC_ENABLED: 'true' } : {}),
+    // GET /v2/devices/{id} then reads the device's connectivity (presence events).
+    ...(config.iotSync.enabled && config.iotSync.presence !== false ? { IOT_PRESENCE: 'true' } : {}),
   };
 }
 
@@ -120,8 +122,25 @@ export interface ServiceFunctionProps {
 }
 
 /**
- * A Node.js 22 ARM64 function bundled by esbuild, with its own log group and its own role.
- * The role gets only: writing to that log group, and the table access asked for.
+ * The one log group of every function of the stack. Lambda names each function's log streams
+ * `<date>/<function name>[<version>]<instance>` in a shared group, so each function's logs stay apart;
+ * a group per function would cost 60 of CloudFormation's 500 resources per stack.
+ */
+function functionLogGroup(scope: Construct, config: DeploymentConfig): LogGroup {
+  const stack = Stack.of(scope);
+  const existing = stack.node.tryFindChild('FunctionLogs');
+  if (existing) return existing as LogGroup;
+  const group = new LogGroup(stack, 'FunctionLogs', {
+    retention: config.logRetentionDays as RetentionDays,
+    removalPolicy: toRemovalPolicy(config.removalPolicy),
+  });
+  acknowledgeGuard(group, GUARD_REASONS);
+  return group;
+}
+
+/**
+ * A Node.js 22 ARM64 function bundled by esbuild, with its own role, logging to the stack's function
+ * log group. The role gets only: writing to that log group, and the table access asked for.
  */
 export class ServiceFunction extends Construct implements IGrantable {
   readonly function: NodejsFunction;
@@ -133,10 +152,7 @@ export class ServiceFunction extends Construct implements IGrantable {
     super(scope, id);
     const { config } = props;
 
-    this.logGroup = new LogGroup(this, 'LogGroup', {
-      retention: config.logRetentionDays as RetentionDays,
-      removalPolicy: toRemovalPolicy(config.removalPolicy),
-    });
+    this.logGroup = functionLogGroup(this, config);
 
     // An explicit role instead of the default one, which would carry the AWSLambdaBasicExecutionRole
     // managed policy (logs:* on every log group of the account).

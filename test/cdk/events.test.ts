@@ -13,6 +13,8 @@ import {
 } from '../../lib/constructs/events';
 import {
   IOT_CERTIFICATE_ACTIONS,
+  IOT_ENDPOINT_ACTIONS,
+  IOT_SHADOW_ACTIONS,
   IOT_JITP_ACTIONS,
   IOT_PROVISIONING_ACTIONS,
   IOT_THING_ACTIONS,
@@ -280,7 +282,8 @@ describe('the certificate intake', () => {
 describe('dead-letter queues', () => {
   it.each([
     ['without', () => dev, 4],
-    ['with', () => iot, 5],
+    // With the IoT sync: its queue's and presence's (on by default).
+    ['with', () => iot, 6],
   ] as const)('are encrypted, TLS only and alarmed on their depth, %s the IoT sync', (_name, get, count) => {
     const s = get();
     const queues = [
@@ -289,6 +292,7 @@ describe('dead-letter queues', () => {
       s.stack.counters.deadLetterQueue,
       s.stack.sweeper.deadLetterQueue,
       ...(s.stack.iotSync ? [s.stack.iotSync.deadLetterQueue] : []),
+      ...(s.stack.presence ? [s.stack.presence.deadLetterQueue] : []),
     ];
     expect(queues).toHaveLength(count);
     const alarms = resourcesOf(s.template, 'AWS::CloudWatch::Alarm')
@@ -458,6 +462,10 @@ describe('the AWS IoT sync', () => {
           // The registration of the default certificateRegistration (without-ca): no resource in IAM. A
           // statement of its own (Sid), never merged into tracing's X-Ray statement, the other one on `*`.
           { Effect: 'Allow', Action: ['iot:RegisterCertificateWithoutCA'], Resource: '*', Sid: 'RegisterCertificate' },
+          // The device shadow's identity actions (identityActions, on by default): classic and named shadows
+          // are thing/<name> and thing/<name>/<shadow>; the data endpoint looked up (no dataEndpoint set).
+          { Effect: 'Allow', Action: [...IOT_SHADOW_ACTIONS], Resource: iotArn([':thing/*']) },
+          { Effect: 'Allow', Action: [...IOT_ENDPOINT_ACTIONS], Resource: '*', Sid: 'DescribeEndpoint' },
         ]),
       );
       expect([...IOT_THING_ACTIONS, ...IOT_CERTIFICATE_ACTIONS].sort()).toEqual(
@@ -507,6 +515,34 @@ describe('the AWS IoT sync', () => {
     expect(() => parseConfig({ iotSync: { decommissionCertificateStatus: 'DELETED' } })).toThrow(
       /^deviceManager\.iotSync\.decommissionCertificateStatus must be 'INACTIVE' or 'REVOKED'/,
     );
+  });
+
+  it('grants the shadow write only with identityActions, and the endpoint lookup only without dataEndpoint', () => {
+    const of = (iotSync: Record<string, unknown>) => {
+      const s = synthesize({ iotSync: { enabled: true, ...iotSync } });
+      const fn = s.stack.iotSync!.function;
+      const actions = roleStatements(s, fn).flatMap((st) => asArray(st.Action));
+      const variables = s.template.toJSON().Resources[idOf(s, fn.function)].Properties.Environment.Variables;
+      return {
+        shadow: actions.includes('iot:UpdateThingShadow'),
+        lookup: actions.includes('iot:DescribeEndpoint'),
+        env: [variables.IOT_IDENTITY_ACTIONS, variables.IOT_SHADOW_NAME, variables.IOT_DATA_ENDPOINT],
+      };
+    };
+    expect(of({ identityActions: false })).toEqual({
+      shadow: false,
+      lookup: false,
+      env: ['false', undefined, undefined],
+    });
+    expect(of({ shadowName: 'identity', dataEndpoint: 'abc-ats.iot.eu-west-1.amazonaws.com' })).toEqual({
+      shadow: true,
+      lookup: false,
+      env: ['true', 'identity', 'abc-ats.iot.eu-west-1.amazonaws.com'],
+    });
+    expect(() => parseConfig({ iotSync: { shadowName: 'a/b' } })).toThrow(
+      /^deviceManager\.iotSync\.shadowName must be/,
+    );
+    expect(() => parseConfig({ iotSync: { dataEndpoint: 'https://x' } })).toThrow(/dataEndpoint must be a host name/);
   });
 
   it('grants the registration call of certificateRegistration only (with-ca: RegisterCertificate; none: none)', () => {

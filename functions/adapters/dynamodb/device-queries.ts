@@ -100,7 +100,10 @@ export function deviceQueries(table: DeviceTable, { get }: Pick<DeviceStore, 'ge
 
     async list(q) {
       const ready = await readyMetadataKeys(q.filters);
-      const entry = chooseEntryPoint(q.filters, ready, await inventoryServes(q.filters));
+      const entry: EntryPoint =
+        q.connected === undefined
+          ? chooseEntryPoint(q.filters, ready, await inventoryServes(q.filters))
+          : { kind: 'CONN', value: q.connected ? 'true' : 'false' };
       const fingerprint = { e: entry, f: q.filters, s: q.sortBy, m: q.sortMode };
       if (entry.kind === 'ID') {
         if (q.bookmark) bookmarks.decode(fingerprint, q.bookmark);
@@ -118,7 +121,9 @@ export function deviceQueries(table: DeviceTable, { get }: Pick<DeviceStore, 'ge
         after,
         pageSize: q.pageSize,
         filters: q.filters,
-        needsDocument: !entryDecides(entry, q.filters, ready),
+        // A connectivity entry's status is as of its last presence write: the devices are read and checked.
+        needsDocument: entry.kind === 'CONN' || !entryDecides(entry, q.filters, ready),
+        indexStatus: entry.kind !== 'CONN',
         readBudget: budgets.readBudget,
         byteBudget: Math.min(budgets.listByteBudget, q.maxBytes ?? budgets.listByteBudget),
         atLeastOne: q.maxBytes === undefined,

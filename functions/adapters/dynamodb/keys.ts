@@ -30,6 +30,11 @@ export const DEVICE_EVENT_PREFIX = 'EVENT#';
 /** What the IoT sync last did for a device: in the device's partition, so a purge deletes it with the device. */
 export const iotSyncStateKey = (id: string): TableKey => ({ pk: `DEVICE#${id}`, sk: 'IOT' });
 export const outboxKey = (eventId: string): TableKey => ({ pk: `OUTBOX#${eventId}`, sk: 'OUTBOX' });
+/**
+ * A device's connectivity (presence events): in the device's partition, so a purge deletes it with the
+ * device; it is also the device's entry in the `CONN#<connected>` partitions (the `connected` list filter).
+ */
+export const connectivityKey = (id: string): TableKey => ({ pk: `DEVICE#${id}`, sk: 'CONNECTIVITY' });
 
 /** Statistics counters: one item per scope and shard, so no single item takes a fleet's writes. */
 export const statsScopeAll = 'ALL';

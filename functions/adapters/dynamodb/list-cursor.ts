@@ -169,6 +169,11 @@ export interface ListEntryInput {
   filters: readonly Filter[];
   /** False when the entry point and the status already decide every filter (no device read to decide). */
   needsDocument: boolean;
+  /**
+   * False when the entries' status may be stale (connectivity entries carry it as of their last write):
+   * status filters are then decided on the devices read (needsDocument). Default true.
+   */
+  indexStatus?: boolean;
   readBudget: number;
   /** Serialized bytes of devices the page may hold: it ends early, with a position, when full. */
   byteBudget?: number;
@@ -288,7 +293,7 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
         exhausted = true;
         break;
       }
-      const candidate = statusPasses(item, filters);
+      const candidate = input.indexStatus === false || statusPasses(item, filters);
       round.push({ item, candidate });
       if (candidate) candidates++;
     }

@@ -83,6 +83,8 @@ export class SimEndpoint {
   readonly thingGroups = new Map<string, Set<string>>();
   readonly templates = new Map<string, { body: string; roleArn: string; type?: string }>();
   readonly iotCalls: { action: string; target: string; detail?: unknown }[] = [];
+  /** IoT data plane fake: the desired state of each shadow (`<thing>` or `<thing>/<shadow name>`). */
+  readonly shadows = new Map<string, Record<string, unknown>>();
   /** Secrets Manager fake: ARN → value. */
   readonly secretValues = new Map<string, string>();
   /** S3 fake: `bucket/key` → content. */
@@ -197,6 +199,8 @@ export class SimEndpoint {
           return this.iot(fn, req, body);
         case 's3':
           return this.s3(fn, req, body, presigned);
+        case 'iotdata':
+          return this.iotData(fn, req, body);
         default:
           this.unsupported.push(`${fn.logicalId}: service ${service}`);
           return json(400, { __type: 'UnknownOperationException', message: `the simulation has no ${service}` });
@@ -421,6 +425,10 @@ export class SimEndpoint {
       // No resource in IAM for a registration: the certificate does not exist before the call.
       action = parts[1] === 'register' ? 'RegisterCertificate' : 'RegisterCertificateWithoutCA';
       needs = [[`iot:${action}`, '*']];
+    } else if (parts[0] === 'endpoint' && method === 'GET') {
+      // No resource in IAM: it names the account's endpoint.
+      action = 'DescribeEndpoint';
+      needs = [[`iot:${action}`, '*']];
     } else if (parts[0] === 'certificates' && parts.length === 2) {
       action = { GET: 'DescribeCertificate', PUT: 'UpdateCertificate' }[method] ?? '';
       needs = [[`iot:${action}`, arn(`cert/${parts[1]}`)]];
@@ -482,6 +490,8 @@ export class SimEndpoint {
       body: JSON.stringify(value),
     });
     switch (action) {
+      case 'DescribeEndpoint':
+        return ok({ endpointAddress: `sim-ats.iot.${this.stack.region}.amazonaws.com` });
       case 'CreateThing':
         if (thing) return err(409, 'ResourceAlreadyExistsException', 'exists');
         this.things.set(name, {
@@ -613,6 +623,35 @@ export class SimEndpoint {
       }
     }
     return err(400, 'InvalidRequestException', action);
+  }
+
+  /** The IoT data plane: UpdateThingShadow (classic, or named with `?name=`), a merge of the desired state. */
+  private iotData(fn: SimFunction, req: IncomingMessage, body: Buffer): Reply {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    if (!(req.method === 'POST' && parts[0] === 'things' && parts[2] === 'shadow' && parts.length === 3)) {
+      this.unsupported.push(`${fn.logicalId}: iotdata ${req.method} ${url.pathname}`);
+      return json(400, { message: `the simulation does not know ${req.method} ${url.pathname}` });
+    }
+    const shadowName = url.searchParams.get('name');
+    const key = shadowName ? `${parts[1]}/${shadowName}` : parts[1]!;
+    // A named shadow's resource is its thing's ARN followed by /<shadow name>.
+    const needs: Need[] = [
+      ['iot:UpdateThingShadow', `arn:aws:iot:${this.stack.region}:${this.stack.account}:thing/${key}`],
+    ];
+    if (!this.authorize(fn, 'iotdata', needs)) return json(403, { message: this.denied(fn, needs) });
+    const input = JSON.parse(body.toString('utf8')) as { state?: { desired?: Record<string, unknown> } };
+    this.iotCalls.push({ action: 'UpdateThingShadow', target: key, detail: input });
+    const desired = { ...(this.shadows.get(key) ?? {}) };
+    for (const [k, v] of Object.entries(input.state?.desired ?? {}))
+      if (v === null) delete desired[k];
+      else desired[k] = v;
+    this.shadows.set(key, desired);
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ state: { desired } }),
+    };
   }
 
   /**

@@ -141,6 +141,17 @@ async function routeSteps(indexed: boolean): Promise<Step[]> {
     { method: 'PUT', path: '/v2/devices/sim-2/idslot', body: { certificate: id2.pem } },
     { method: 'POST', path: '/v2/devices/sim-2/idslot/revoke', body: { reason: 'KeyCompromise' } },
     { method: 'DELETE', path: '/v2/device-groups/grp-sim' },
+    // Remediation jobs (remediationJob below runs one to the end on the worker).
+    {
+      method: 'POST',
+      path: '/v2/jobs',
+      body: { filter: ['dms_owner[eq]dms-sim'], action: { type: 'add-tags', tags: ['sim-job'] }, dry_run: true },
+      status: 202,
+    },
+    { method: 'GET', path: '/v2/jobs' },
+    { method: 'GET', path: '/v2/jobs/job-unknown', status: 404 },
+    { method: 'GET', path: '/v2/jobs/job-unknown/devices', status: 404 },
+    { method: 'POST', path: '/v2/jobs/job-unknown/cancel', status: 404 },
     // The Lamassu-compatible edge.
     { method: 'GET', path: '/api/devmanager/health', ifRouted: true },
     {
@@ -364,6 +375,10 @@ export async function policyChange(w: World): Promise<void> {
   );
 }
 
+/** Whether the profile runs the AWS IoT sync. */
+const syncsIot = (w: World): boolean =>
+  [...w.stack.functions.values()].some((f) => f.environment.IOT_SYNC_ENABLED === 'true');
+
 /** What the import flow must have done: the rows in, through the presigned upload and the job worker. */
 async function expectImported(w: World, outcomes: RouteOutcome[]): Promise<void> {
   const views = outcomes.filter((o) => o.routeKey === 'GET /v2/imports/{id}').map((o) => o.body as any);
@@ -489,12 +504,51 @@ export function simulateProfile(name: ProfileName): void {
       await w.settle();
       expect(w.invocations.some((i) => i.function === w.fn('SweeperWorker').logicalId)).toBe(true);
       expect((await w.request('GET', '/v2/devices/sim-sweep')).body.status).toBe('RENEWAL_PENDING');
+      if (syncsIot(w)) {
+        await w.settle();
+        // The IoT sync asked the device to renew through its classic shadow, at the boundary crossed
+        // (expiration − the new 90-day preventive delta), after looking the data endpoint up.
+        const { identity } = (await w.request('GET', '/v2/devices/sim-sweep')).body;
+        const boundary = Math.floor((Date.parse(identity.expiration_date) - 90 * 86_400_000) / 1000);
+        expect(w.endpoint.shadows.get('sim-sweep')).toEqual({ identity_actions: { UPDATE_CERTIFICATE: boundary } });
+        expect(w.endpoint.iotCalls.map((c) => c.action)).toContain('DescribeEndpoint');
+      }
       // The sweep back-fills the indexed keys: the metadata statistics answer.
       if (isIndexed(w, 'model')) expect((await w.request('GET', '/v2/stats/metadata/model')).status).toBe(200);
       await w.settle();
       expect(describeFailures(w)).toEqual([]);
     },
   );
+
+  it('presence: an AWS IoT lifecycle event through the rule and queue becomes the device connectivity', async () => {
+    const w = needWorld();
+    if (w.stack.topicRules.length === 0) return;
+    const timestamp = Date.now();
+    w.publishIot('$aws/events/presence/connected/sim-ca-1', {
+      clientId: 'sim-ca-1',
+      timestamp,
+      eventType: 'connected',
+      sessionIdentifier: '00000000-0000-0000-0000-000000000000',
+      principalIdentifier: '12345678901234567890123456789012',
+      ipAddress: '192.0.2.0',
+      versionNumber: 0,
+    });
+    await w.settle();
+    expect(describeFailures(w)).toEqual([]);
+    const since = new Date(timestamp).toISOString();
+    expect((await w.request('GET', '/v2/devices/sim-ca-1')).body.connectivity).toEqual({
+      connected: true,
+      since,
+      last_seen: since,
+    });
+    const listed = await w.request('GET', '/v2/devices', { query: { filter: 'connected[eq]true' } });
+    expect(listed.body.list.map((d: { id: string }) => d.id)).toEqual(['sim-ca-1']);
+    // The hourly count of devices in service not seen for notSeenDays: sim-ca-1 is connected.
+    const count = await w.schedule(w.fn('PresenceNotSeen'));
+    expect(count.ok).toBe(true);
+    expect(count.result).toEqual({ days: 7, notSeen: 0 });
+    expect(describeDenials(w)).toEqual([]);
+  });
 
   it(
     'the counter applier, fed by the table stream ' +
@@ -520,6 +574,38 @@ export function simulateProfile(name: ProfileName): void {
       expect(describeDenials(w)).toEqual([]);
     },
   );
+
+  it('a remediation job sent by its route to the jobs queue runs on the worker, each device once', async () => {
+    const w = needWorld();
+    for (const id of ['sim-job-1', 'sim-job-2'])
+      must(
+        await w.request('POST', '/v2/devices', { body: { id, dms_id: 'dms-job', tags: ['remediate'] } }),
+        (r) => r.status === 201,
+      );
+    const created = await w.request('POST', '/v2/jobs', {
+      body: { filter: ['tags[ct]remediate'], action: { type: 'merge-metadata', metadata: { fixed: true } } },
+    });
+    expect(created.status).toBe(202);
+    await w.settle();
+    expect(w.invocations.some((i) => i.function === w.fn('SweeperWorker').logicalId)).toBe(true);
+    const job = (await w.request('GET', `/v2/jobs/${created.body.id}`)).body;
+    expect(job).toMatchObject({ status: 'SUCCEEDED', counts: { matched: 2, done: 2, skipped: 0, failed: 0 } });
+    const outcomes = (await w.request('GET', `/v2/jobs/${created.body.id}/devices`)).body.list;
+    expect(outcomes.map((o: { device_id: string; outcome: string }) => `${o.device_id} ${o.outcome}`)).toEqual([
+      'sim-job-1 done',
+      'sim-job-2 done',
+    ]);
+    expect((await w.request('GET', '/v2/devices/sim-job-2')).body).toMatchObject({
+      version: 2,
+      metadata: { fixed: true },
+    });
+    expect((await w.request('POST', `/v2/jobs/${created.body.id}/cancel`)).status).toBe(409);
+    // The dispatcher finds no stalled job (it reads the unfinished ones under its own role).
+    const sweep = await w.schedule(w.fn('SweeperSweep'));
+    expect(sweep.result).toMatchObject({ jobsResumed: 0 });
+    expect(describeDenials(w)).toEqual([]);
+    expect(describeFailures(w)).toEqual([]);
+  });
 
   it('made no AWS call its role does not allow, and no call the simulation does not know', () => {
     const w = needWorld();

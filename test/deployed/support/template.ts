@@ -61,6 +61,14 @@ export interface SimRule {
   targets: SimTarget[];
 }
 
+/** An AWS IoT topic rule with SQS actions: AWS IoT sends what matches to the queues under the rule's role. */
+export interface SimTopicRule {
+  logicalId: string;
+  /** The MQTT topic filter of its SQL (`SELECT * FROM '<filter>'`). */
+  topicFilter: string;
+  actions: { queueArn: string; roleLogicalId: string; statements: PolicyStatement[] }[];
+}
+
 export interface SimEventSource {
   logicalId: string;
   sourceArn: string;
@@ -97,6 +105,7 @@ export interface SimStack {
   /** Buckets the stack creates (their names). */
   buckets: Set<string>;
   busNames: string[];
+  topicRules: SimTopicRule[];
   /** Resolves an intrinsic of this template. */
   resolve(value: unknown): unknown;
 }
@@ -386,6 +395,23 @@ export function loadStack(cdkOut: string, stackName: string, account: string, re
     secrets,
     buckets: new Set(ids('AWS::S3::Bucket').map(([id]) => ref(id))),
     busNames: ids('AWS::Events::EventBus').map(([id]) => ref(id)),
+    topicRules: ids('AWS::IoT::TopicRule').map(([id, r]) => {
+      const payload = p(r).TopicRulePayload;
+      const filter = /FROM\s+'([^']+)'/i.exec(String(payload.Sql))?.[1] ?? '';
+      return {
+        logicalId: id,
+        topicFilter: filter,
+        actions: (payload.Actions ?? [])
+          .filter((a: any) => a.Sqs)
+          .map((a: any) => {
+            const url = String(resolve(a.Sqs.QueueUrl));
+            const queue = [...queues.values()].find((q) => q.url === url);
+            if (!queue) throw new Error(`topic rule ${id}: no queue at ${url}`);
+            const roleId = a.Sqs.RoleArn['Fn::GetAtt']?.[0] as string;
+            return { queueArn: queue.arn, roleLogicalId: roleId, statements: statementsOf(roleId) };
+          }),
+      };
+    }),
     resolve,
   };
 }

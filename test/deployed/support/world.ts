@@ -12,6 +12,7 @@ import { type StreamFeed, startStreamFeed } from '@device-manager/local-engine/s
 import { type Invocation, SimEndpoint } from './endpoint';
 import { type InvokeResult, LambdaContainer } from './lambda-runtime';
 import { matchesPattern } from './patterns';
+import { evaluate } from './iam';
 import type { SimEventSource, SimFunction, SimRoute, SimStack } from './template';
 
 export interface ApiResponse {
@@ -252,6 +253,33 @@ export class World {
         }
       }
     }
+  }
+
+  /**
+   * AWS IoT publishes `payload` on `topic`: every topic rule whose filter matches sends it to its queues,
+   * under the rule's role (a send the role does not allow is a denial, and nothing is sent).
+   */
+  publishIot(topic: string, payload: Record<string, unknown>): void {
+    const matches = (filter: string) => {
+      const f = filter.split('/');
+      const t = topic.split('/');
+      return (
+        f.every((part, i) => part === '#' || (i < t.length && (part === '+' || part === t[i]))) &&
+        (f.at(-1) === '#' || f.length === t.length)
+      );
+    };
+    for (const rule of this.stack.topicRules.filter((r) => matches(r.topicFilter)))
+      for (const action of rule.actions) {
+        if (evaluate(action.statements, 'sqs:SendMessage', action.queueArn) !== 'allowed') {
+          this.endpoint.denials.push({
+            function: action.roleLogicalId,
+            action: 'sqs:SendMessage',
+            resource: action.queueArn,
+          });
+          continue;
+        }
+        this.enqueue(action.queueArn, JSON.stringify(payload));
+      }
   }
 
   /** The schedule rule's event, as EventBridge sends it to its target. */

@@ -4,7 +4,7 @@
  * revoke with a reason, decommission after confirmation.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { REVOCATION_REASONS } from '../../../functions/domain/slots';
+import { REVOCATION_REASONS } from '../../../functions/domain/revocation';
 import { api, ApiError, get, seg } from '../api';
 import { href } from '../router';
 import { statusReason } from '../status-reason';
