@@ -37,5 +37,7 @@ export function s3ImportFiles({ bucket, client }: { bucket: string; client: S3Cl
 }
 
 export function createS3Client({ region }: { region?: string } = {}): S3Client {
-  return new S3Client({ region, maxAttempts: 5 });
+  // WHEN_REQUIRED: by default (WHEN_SUPPORTED) the SDK signs the CRC32 of the empty body into a presigned
+  // PutObject URL (x-amz-checksum-crc32=AAAAAA==), and S3 then refuses any real file PUT to it (BadDigest).
+  return new S3Client({ region, maxAttempts: 5, requestChecksumCalculation: 'WHEN_REQUIRED' });
 }

@@ -2,10 +2,12 @@
  * The simulation's AWS endpoint (AWS_ENDPOINT_URL of every simulated function): identifies the
  * calling function by the access key id in the SigV4 Authorization header, authorizes the call
  * against that function's role policies from the template, then answers it: DynamoDB from the
- * embedded engine, EventBridge from the local bus, SQS, IoT and Secrets Manager from small fakes.
+ * embedded engine, EventBridge from the local bus, SQS, IoT, Secrets Manager and S3 from small fakes.
+ * S3 also takes a PUT to a presigned URL a function signed: authorized against the signer's role.
  */
 import { createHash, randomUUID, X509Certificate } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
+import { crc32 } from 'node:zlib';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { evaluate } from './iam';
@@ -28,7 +30,7 @@ export interface Denial {
 export interface Reply {
   status: number;
   headers?: Record<string, string>;
-  body: string;
+  body: string | Buffer;
 }
 
 /** What the endpoint hands to the rest of the simulation. */
@@ -85,6 +87,10 @@ export class SimEndpoint {
   readonly shadows = new Map<string, Record<string, unknown>>();
   /** Secrets Manager fake: ARN → value. */
   readonly secretValues = new Map<string, string>();
+  /** S3 fake: `bucket/key` → content. */
+  readonly objects = new Map<string, Buffer>();
+  /** S3 fake: uploads to presigned URLs, with the function whose role signed each. */
+  readonly presignedUploads: { signer: string; bucket: string; key: string; bytes: number }[] = [];
   private readonly byKey = new Map<string, SimFunction>();
   private server!: Server;
   private udp!: Socket;
@@ -161,7 +167,10 @@ export class SimEndpoint {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
-    const auth = String(req.headers.authorization ?? '');
+    // A presigned URL carries its signature in the query: the caller is whoever holds the URL.
+    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    const presigned = !req.headers.authorization && query.has('X-Amz-Credential');
+    const auth = presigned ? `Credential=${query.get('X-Amz-Credential')}` : String(req.headers.authorization ?? '');
     const m = /Credential=([A-Z0-9]+)\/\d{8}\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request/.exec(auth);
     const fn = m ? this.byKey.get(m[1]!) : undefined;
     if (!m || !fn)
@@ -188,6 +197,8 @@ export class SimEndpoint {
           return this.secretsManager(fn, req, body);
         case 'iot':
           return this.iot(fn, req, body);
+        case 's3':
+          return this.s3(fn, req, body, presigned);
         case 'iotdata':
           return this.iotData(fn, req, body);
         default:
@@ -641,5 +652,103 @@ export class SimEndpoint {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ state: { desired } }),
     };
+  }
+
+  /**
+   * S3: PutObject and GetObject (with a Range) on the stack's buckets, path-style (the endpoint is an
+   * address). A presigned PUT is checked for the shape of its signature (algorithm, scope of this
+   * region and S3, an expiry within seven days and not past, the host signed) and authorized against
+   * the signer's role, as S3 does; the secret keys are the containers' own, so the signature itself is not.
+   */
+  private s3(fn: SimFunction, req: IncomingMessage, body: Buffer, presigned: boolean): Reply {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const method = req.method ?? 'GET';
+    const xml = (status: number, code: string, message: string): Reply => ({
+      status,
+      headers: { 'content-type': 'application/xml', 'x-amz-request-id': randomUUID() },
+      body: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`,
+    });
+    const host = String(req.headers.host ?? '').split(':')[0]!;
+    const hostBucket = [...this.stack.buckets].find((b) => host.startsWith(`${b}.`));
+    const parts = url.pathname.split('/').slice(1);
+    const bucket = hostBucket ?? decodeURIComponent(parts.shift() ?? '');
+    const key = parts.map(decodeURIComponent).join('/');
+    if (!this.stack.buckets.has(bucket)) return xml(404, 'NoSuchBucket', `the template has no bucket ${bucket}`);
+    const objectArn = `arn:aws:s3:::${bucket}/${key}`;
+    if (presigned) {
+      const problem = this.presignProblem(url.searchParams, method);
+      if (problem) return xml(403, 'AccessDenied', problem);
+    }
+    if (method === 'PUT' && key) {
+      const needs: Need[] = [['s3:PutObject', objectArn]];
+      if (!this.authorize(fn, 's3', needs)) return xml(403, 'AccessDenied', this.denied(fn, needs));
+      const content = /aws-chunked/.test(String(req.headers['content-encoding'] ?? '')) ? unchunk(body) : body;
+      const expected = req.headers['x-amz-checksum-crc32'] ?? url.searchParams.get('x-amz-checksum-crc32');
+      if (expected) {
+        const actual = Buffer.alloc(4);
+        actual.writeUInt32BE(crc32(content));
+        if (actual.toString('base64') !== expected)
+          return xml(400, 'BadDigest', 'The CRC32 you specified did not match the calculated checksum.');
+      }
+      this.objects.set(`${bucket}/${key}`, content);
+      if (presigned) this.presignedUploads.push({ signer: fn.logicalId, bucket, key, bytes: content.length });
+      const etag = `"${createHash('md5').update(content).digest('hex')}"`;
+      return { status: 200, headers: { etag, 'x-amz-request-id': randomUUID() }, body: '' };
+    }
+    if (method === 'GET' && key && !presigned) {
+      const needs: Need[] = [['s3:GetObject', objectArn]];
+      if (!this.authorize(fn, 's3', needs)) return xml(403, 'AccessDenied', this.denied(fn, needs));
+      const content = this.objects.get(`${bucket}/${key}`);
+      if (!content) {
+        // Without s3:ListBucket, S3 does not say whether the key exists.
+        const list: Need[] = [['s3:ListBucket', `arn:aws:s3:::${bucket}`]];
+        if (!this.authorize(fn, 's3', list)) return xml(403, 'AccessDenied', this.denied(fn, list));
+        return xml(404, 'NoSuchKey', 'The specified key does not exist.');
+      }
+      const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''));
+      if (!range) return { status: 200, headers: { 'content-length': String(content.length) }, body: content };
+      const start = Number(range[1]);
+      const end = Math.min(range[2] ? Number(range[2]) : content.length - 1, content.length - 1);
+      if (start >= content.length) return xml(416, 'InvalidRange', 'The requested range is not satisfiable');
+      const slice = content.subarray(start, end + 1);
+      return {
+        status: 206,
+        headers: { 'content-range': `bytes ${start}-${end}/${content.length}`, 'content-length': String(slice.length) },
+        body: slice,
+      };
+    }
+    this.unsupported.push(`${fn.logicalId}: s3 ${method} ${url.pathname}${url.search}`);
+    return xml(400, 'NotImplemented', `the simulation does not know ${method} ${url.pathname}`);
+  }
+
+  /** What is wrong with a presigned URL's signature parameters (undefined: well formed and not expired). */
+  private presignProblem(q: URLSearchParams, method: string): string | undefined {
+    const [, day, region, service, terminator] = String(q.get('X-Amz-Credential')).split('/');
+    const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(q.get('X-Amz-Date') ?? '');
+    const expires = Number(q.get('X-Amz-Expires'));
+    if (method !== 'PUT') return `a presigned ${method} is not part of the import flow`;
+    if (q.get('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256') return 'X-Amz-Algorithm must be AWS4-HMAC-SHA256';
+    if (!date || date.slice(1, 4).join('') !== day) return 'X-Amz-Date does not match the credential scope';
+    if (region !== this.stack.region || service !== 's3' || terminator !== 'aws4_request')
+      return `credential scope ${day}/${region}/${service}/${terminator} is not this region's S3`;
+    if (!Number.isInteger(expires) || expires < 1 || expires > 604_800) return 'X-Amz-Expires must be 1..604800';
+    const signedAt = Date.UTC(+date[1]!, +date[2]! - 1, +date[3]!, +date[4]!, +date[5]!, +date[6]!);
+    if (Date.now() > signedAt + expires * 1000) return 'Request has expired';
+    if (!(q.get('X-Amz-SignedHeaders') ?? '').split(';').includes('host')) return 'the host header is not signed';
+    if (!/^[0-9a-f]{64}$/.test(q.get('X-Amz-Signature') ?? '')) return 'X-Amz-Signature is not a SHA-256 HMAC';
+    return undefined;
+  }
+}
+
+/** The payload of an `aws-chunked` body: `<hex size>[;chunk-signature=…]\r\n<bytes>\r\n` … `0\r\n<trailers>`. */
+function unchunk(body: Buffer): Buffer {
+  const out: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const eol = body.indexOf('\r\n', at);
+    const size = Number.parseInt(body.subarray(at, eol).toString('latin1').split(';')[0]!, 16);
+    if (!size) return Buffer.concat(out);
+    out.push(body.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
   }
 }

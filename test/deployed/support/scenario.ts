@@ -219,6 +219,16 @@ export interface RouteOutcome {
   body: unknown;
 }
 
+const outcomeOf = (r: ApiResponse, status?: number | string): RouteOutcome => ({
+  routeKey: r.route.routeKey,
+  function: r.route.function.logicalId,
+  status: r.status,
+  expected: status ? String(status) : '2xx',
+  calls: r.invocation.calls,
+  rounds: r.invocation.rounds,
+  body: r.body,
+});
+
 /** Runs every route step; returns what each request got. */
 export async function driveRoutes(world: World): Promise<RouteOutcome[]> {
   const outcomes: RouteOutcome[] = [];
@@ -230,16 +240,47 @@ export async function driveRoutes(world: World): Promise<RouteOutcome[]> {
       query: step.query,
       headers: step.headers,
     });
-    outcomes.push({
-      routeKey: r.route.routeKey,
-      function: r.route.function.logicalId,
-      status: r.status,
-      expected: step.status ? String(step.status) : '2xx',
-      calls: r.invocation.calls,
-      rounds: r.invocation.rounds,
-      body: r.body,
-    });
+    outcomes.push(outcomeOf(r, step.status));
   }
+  if (world.hasRoute('POST', '/v2/imports')) outcomes.push(...(await importFlow(world)));
+  return outcomes;
+}
+
+/** The devices the server-side import flow creates (NDJSON, one row invalid). */
+export const IMPORT_ROWS = ['imp-1', 'imp-2', 'imp-3'];
+const IMPORT_FILE = [
+  ...IMPORT_ROWS.map((id) => JSON.stringify({ id, dms_id: 'dms-imp', tags: ['imported'] })),
+  JSON.stringify({ dms_id: 'dms-imp' }),
+].join('\n');
+
+/**
+ * Server-side import (docs/api.md): a file PUT to the presigned URL the route signed, started, imported
+ * by the job worker from the jobs queue; and a small file as the body of the create (stored by the route).
+ */
+async function importFlow(w: World): Promise<RouteOutcome[]> {
+  const outcomes: RouteOutcome[] = [];
+  const created = await w.request('POST', '/v2/imports', { body: { format: 'ndjson' } });
+  outcomes.push(outcomeOf(created, 201));
+  const { import: record, upload } = created.body as {
+    import: { id: string };
+    upload: { url: string; method: string };
+  };
+  // Not uploaded yet: 409.
+  outcomes.push(outcomeOf(await w.request('POST', `/v2/imports/${record.id}/start`), 409));
+  const put = await fetch(upload.url, { method: upload.method, body: IMPORT_FILE });
+  if (put.status !== 200) throw new Error(`PUT to the presigned URL answered ${put.status}: ${await put.text()}`);
+  outcomes.push(outcomeOf(await w.request('POST', `/v2/imports/${record.id}/start`), 202));
+  await w.settle();
+  outcomes.push(outcomeOf(await w.request('GET', `/v2/imports/${record.id}`)));
+  // A small file as the request body: the route stores it and starts the import itself.
+  const inline = await w.request('POST', '/v2/imports', {
+    body: 'id,dms_id\nimp-4,dms-imp\n',
+    headers: { 'content-type': 'text/csv' },
+  });
+  outcomes.push(outcomeOf(inline, 202));
+  await w.settle();
+  const inlineId = (inline.body as { id?: string; import?: { id: string } }).import?.id ?? inline.body.id;
+  outcomes.push(outcomeOf(await w.request('GET', `/v2/imports/${inlineId}`)));
   return outcomes;
 }
 
@@ -338,6 +379,28 @@ export async function policyChange(w: World): Promise<void> {
 const syncsIot = (w: World): boolean =>
   [...w.stack.functions.values()].some((f) => f.environment.IOT_SYNC_ENABLED === 'true');
 
+/** What the import flow must have done: the rows in, through the presigned upload and the job worker. */
+async function expectImported(w: World, outcomes: RouteOutcome[]): Promise<void> {
+  const views = outcomes.filter((o) => o.routeKey === 'GET /v2/imports/{id}').map((o) => o.body as any);
+  expect(views[0]).toMatchObject({ status: 'DONE', pieces_done: 1, counts: { created: 3, invalid: 1 } });
+  expect(views[0].report).toEqual([expect.objectContaining({ line: 4, outcome: 'invalid' })]);
+  expect(views[1]).toMatchObject({ status: 'DONE', counts: { created: 1 } });
+  const creator = outcomes.find((o) => o.routeKey === 'POST /v2/imports')!.function;
+  expect(w.endpoint.presignedUploads).toEqual([
+    {
+      signer: creator,
+      bucket: [...w.stack.buckets][0],
+      key: expect.stringMatching(/^imports\//),
+      bytes: Buffer.byteLength(IMPORT_FILE),
+    },
+  ]);
+  // The job worker read the file (S3 GetObject under its own role) and created the devices.
+  const worker = w.fn('SweeperWorker').logicalId;
+  expect(w.endpoint.calls.filter((c) => c.action === 's3:GetObject').map((c) => c.function)).toContain(worker);
+  for (const id of [...IMPORT_ROWS, 'imp-4'])
+    expect((await w.request('GET', `/v2/devices/${id}`)).body).toMatchObject({ id, dms_owner: 'dms-imp' });
+}
+
 /** Registers the test file's tests for one profile. */
 export function simulateProfile(name: ProfileName): void {
   let result: SynthResult;
@@ -386,6 +449,7 @@ export function simulateProfile(name: ProfileName): void {
     const called = new Set(outcomes.map((o) => o.routeKey));
     expect(w.stack.routes.map((r) => r.routeKey).filter((k) => !called.has(k))).toEqual([]);
     expect(describeDenials(w)).toEqual([]);
+    if (w.hasRoute('POST', '/v2/imports')) await expectImported(w, outcomes);
   });
 
   it('publishes the outbox from the table stream to the bus, and the rules deliver it', async () => {

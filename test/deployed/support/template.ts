@@ -102,6 +102,8 @@ export interface SimStack {
   queues: Map<string, SimQueue>;
   /** Secrets the stack creates (ARN → name). */
   secrets: Map<string, string>;
+  /** Buckets the stack creates (their names). */
+  buckets: Set<string>;
   busNames: string[];
   topicRules: SimTopicRule[];
   /** Resolves an intrinsic of this template. */
@@ -168,6 +170,9 @@ export function loadStack(cdkOut: string, stackName: string, account: string, re
         return p(r).Name ?? name;
       case 'AWS::IAM::Role':
         return name;
+      case 'AWS::S3::Bucket':
+        // S3 bucket names are lower-case (CloudFormation lower-cases the generated ones): as the Arn below.
+        return name.toLowerCase();
       default:
         return name;
     }
@@ -388,6 +393,7 @@ export function loadStack(cdkOut: string, stackName: string, account: string, re
     eventSources,
     queues,
     secrets,
+    buckets: new Set(ids('AWS::S3::Bucket').map(([id]) => ref(id))),
     busNames: ids('AWS::Events::EventBus').map(([id]) => ref(id)),
     topicRules: ids('AWS::IoT::TopicRule').map(([id, r]) => {
       const payload = p(r).TopicRulePayload;

@@ -170,7 +170,11 @@ export class World {
     if (!route) throw new Error(`no route of the template for ${method} ${rawPath}`);
     const names = [...route.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
     const values = routePattern(route.path).exec(rawPath)!.slice(1);
-    const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
+    // A string is the body as is (a CSV file); anything else is sent as JSON.
+    const body =
+      options.body === undefined
+        ? undefined
+        : Buffer.from(typeof options.body === 'string' ? options.body : JSON.stringify(options.body));
     const query = options.query ?? {};
     const requestId = randomUUID();
     const now = new Date();
