@@ -401,6 +401,31 @@ async function expectImported(w: World, outcomes: RouteOutcome[]): Promise<void>
     expect((await w.request('GET', `/v2/devices/${id}`)).body).toMatchObject({ id, dms_owner: 'dms-imp' });
 }
 
+/**
+ * Per-DMS AWS IoT provisioning (docs/iot-provisioning.md): a DMS with a policy and a thing group, another
+ * with a JITP template, and a device of the first bound to a certificate.
+ */
+export async function iotProvisioningFlow(w: World): Promise<{ pem: string }> {
+  const settings = { preventive_delta: '60d', critical_delta: '14d' };
+  const document = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iot:Connect', Resource: '*' }] };
+  const iot = { policies: [{ name: 'sim-connect', document }], thing_groups: ['sim-line'] };
+  must(await w.request('PUT', '/v2/dms/dms-iot', { body: { settings, iot } }), (r) => r.status === 200);
+  const template = { name: 'sim-jitp', body: { Resources: { thing: { Type: 'AWS::IoT::Thing' } } } };
+  must(
+    await w.request('PUT', '/v2/dms/dms-jitp', {
+      body: { settings, iot: { registration: 'jitp', provisioning_template: template } },
+    }),
+    (r) => r.status === 200,
+  );
+  must(
+    await w.request('POST', '/v2/devices', { body: { id: 'sim-iot-1', dms_id: 'dms-iot' } }),
+    (r) => r.status === 201,
+  );
+  const { pem } = await certificate({ notAfter: inDays(200), subject: 'CN=sim-iot-1' });
+  must(await w.request('PUT', '/v2/devices/sim-iot-1/idslot', { body: { certificate: pem } }), (r) => r.status === 200);
+  return { pem };
+}
+
 /** Registers the test file's tests for one profile. */
 export function simulateProfile(name: ProfileName): void {
   let result: SynthResult;
@@ -605,6 +630,29 @@ export function simulateProfile(name: ProfileName): void {
     expect(sweep.result).toMatchObject({ jobsResumed: 0 });
     expect(describeDenials(w)).toEqual([]);
     expect(describeFailures(w)).toEqual([]);
+  });
+
+  it("the IoT sync provisions a DMS's policies, thing groups and JITP template under its role", async () => {
+    const w = needWorld();
+    const sync = [...w.stack.functions.values()].find((f) => f.environment.IOT_SYNC_ENABLED === 'true');
+    if (!sync) return;
+    const { pem } = await iotProvisioningFlow(w);
+    await w.settle();
+    expect(describeFailures(w)).toEqual([]);
+    expect(describeDenials(w)).toEqual([]);
+    const certificateArn = `arn:aws:iot:${w.stack.region}:${w.stack.account}:cert/${iotCertificateId(pem)}`;
+    expect(w.endpoint.iotPolicies.get('sim-connect')).toHaveLength(1);
+    expect([...(w.endpoint.policyTargets.get('sim-connect') ?? [])]).toEqual([certificateArn]);
+    expect([...(w.endpoint.thingGroups.get('sim-line') ?? [])]).toEqual(['sim-iot-1']);
+    // The template names the stack's provisioning role, which the sync may pass to AWS IoT only.
+    expect(w.endpoint.templates.get('sim-jitp')).toMatchObject({
+      roleArn: sync.environment.IOT_PROVISIONING_ROLE_ARN,
+      type: 'JITP',
+    });
+    expect((await w.request('GET', '/v2/devices/sim-iot-1')).body.iot).toMatchObject({
+      thing_groups: ['sim-line'],
+      policies: ['sim-connect'],
+    });
   });
 
   it('made no AWS call its role does not allow, and no call the simulation does not know', () => {
