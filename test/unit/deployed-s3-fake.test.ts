@@ -80,7 +80,7 @@ test('objects put by the route are read by the worker, by range; a missing key i
   expect(endpoint.denials).toEqual([]);
 });
 
-test('a PUT to a URL the route presigned is stored; a wrong scope or a signer without PutObject is refused', async () => {
+test('a PUT to a presigned URL is stored; a wrong scope or a signer without PutObject is refused', async () => {
   const url = await getSignedUrl(await clientOf(route), new PutObjectCommand({ Bucket: BUCKET, Key: 'imports/c' }), {
     expiresIn: 3600,
   });
