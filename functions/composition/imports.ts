@@ -59,7 +59,13 @@ function deps(): ImportDeps {
 }
 
 /** The import routes' use cases; tasks go to `queue` (the job worker's queues). */
-export const imports = (queue: () => TaskQueue) => importService({ ...deps(), queue });
+export const imports = (queue: () => TaskQueue) =>
+  // Not a spread: it would call the `files` getter, and the read route has no bucket (IMPORT_BUCKET).
+  importService(
+    Object.defineProperties({ queue }, Object.getOwnPropertyDescriptors(deps())) as ImportDeps & {
+      queue: () => TaskQueue;
+    },
+  );
 
 /** The import's task handlers, for the job worker. */
 export const importTaskHandlers = (): Record<string, TaskHandler> => importHandlers(deps());

@@ -25,7 +25,8 @@ import { ServiceFunction, TABLE_WRITE_ACTIONS } from './service-function';
  * device, entries, events, counters, versions and outbox, UpdateItem of the due marker and of job
  * progress, Delete of a finished job): the write level. `npm run test:deployed` proves it.
  */
-export const SWEEPER_TABLE_ACTIONS: readonly string[] = TABLE_WRITE_ACTIONS;
+/** The job worker: item reads and writes, and BatchWriteItem (a server-side import's report rows). */
+export const SWEEPER_TABLE_ACTIONS: readonly string[] = [...TABLE_WRITE_ACTIONS, 'dynamodb:BatchWriteItem'];
 
 /**
  * What the dispatcher calls: Query (the first due entry of each segment, the job partition, the

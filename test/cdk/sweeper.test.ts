@@ -11,9 +11,10 @@ import {
   defaultTableEnvironment,
 } from './helpers';
 
-/** The write level: list pages (due devices, a DMS's devices, the metadata back-fill) are hydrated by BatchGetItem. */
+/** The write level (list pages are hydrated by BatchGetItem), and BatchWriteItem for a server-side import's report rows. */
 const SWEEPER_TABLE_ACTIONS = [
   'dynamodb:BatchGetItem',
+  'dynamodb:BatchWriteItem',
   'dynamodb:ConditionCheckItem',
   'dynamodb:DeleteItem',
   'dynamodb:GetItem',
