@@ -11,7 +11,7 @@ import {
   defaultTableEnvironment,
 } from './helpers';
 
-/** The write level (list pages are hydrated by BatchGetItem), and BatchWriteItem for a server-side import's report rows. */
+/** The write level (pages hydrated by BatchGetItem), and BatchWriteItem (a server-side import's report rows). */
 const SWEEPER_TABLE_ACTIONS = [
   'dynamodb:BatchGetItem',
   'dynamodb:BatchWriteItem',
