@@ -13,6 +13,7 @@ import type { Device } from '../../domain/device';
 import { type Filter, matchesAll } from '../../domain/filters';
 import { parseDeviceItem } from './device-writes';
 import { jsonBytes } from '../../domain/json-text';
+import { DEVICE_PAGE_WEIGHT, pageWeight } from '../../domain/query';
 import { deviceKey, entryPartition } from './keys';
 import { INDEXES, type IndexDefinition, STATUS_ATTRIBUTE } from './schema';
 
@@ -175,7 +176,10 @@ export interface ListEntryInput {
    */
   indexStatus?: boolean;
   readBudget: number;
-  /** Serialized bytes of devices the page may hold: it ends early, with a position, when full. */
+  /**
+   * Bytes of devices the page may hold, each weighing its serialized bytes and DEVICE_PAGE_WEIGHT
+   * (domain/query.ts): it ends early, with a position, when full.
+   */
   byteBudget?: number;
   /**
    * Whether a page holds at least one device even past the byte budget (true for a whole page;
@@ -254,7 +258,10 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
   const readDevices = slicedReader(reader, input.pause, input.crowded);
   // Half again the even share: hashed ids are not spread perfectly, and a refill costs a Query (a
   // read unit's half at least) where a few more slim items in the first one cost nothing.
-  const chunk = Math.ceil((1.5 * pageSize) / (shards * prefixes.length)) + 1;
+  // Sized for the devices the byte budget lets a page hold, when fewer than the page size: each
+  // weighs DEVICE_PAGE_WEIGHT at least, so a large page_size reads no more than the page can take.
+  const pageCapacity = Math.min(pageSize, Math.max(1, Math.floor(byteBudget / DEVICE_PAGE_WEIGHT)));
+  const chunk = Math.ceil((1.5 * pageCapacity) / (shards * prefixes.length)) + 1;
   const cursors = prefixes.flatMap((prefix) =>
     Array.from(
       { length: shards },
@@ -283,7 +290,11 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
     if (reader.itemsRead - readAtStart >= readBudget)
       return { list: page, resumeAfter: lastExamined ?? '', budgetSpent: true };
     // One round: the next few items in order; only those passing the status filters are candidates.
-    const want = pageSize - page.length + 1;
+    // No more than the byte budget's room could still take (each device weighs DEVICE_PAGE_WEIGHT at
+    // least), and one slice at a time: the room left is judged again after each, so a page that the
+    // budget ends reads few devices past its end.
+    const room = Math.max(1, Math.floor((byteBudget - pageBytes) / DEVICE_PAGE_WEIGHT));
+    const want = Math.min(pageSize - page.length, room, READ_SLICE_DEVICES) + 1;
     const round: { item: Item; candidate: boolean }[] = [];
     let candidates = 0;
     let exhausted = false;
@@ -310,7 +321,7 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
       if (matches && page.length === pageSize) return { list: page, resumeAfter: lastExamined, budgetSpent: false };
       if (matches && device) {
         // A device that would pass the byte budget starts the next page.
-        const bytes = deviceBytes(device);
+        const bytes = pageWeight(deviceBytes(device));
         if ((page.length > 0 || !atLeastOne) && pageBytes + bytes > byteBudget && lastExamined !== undefined)
           return { list: page, resumeAfter: lastExamined, budgetSpent: false };
         pageBytes += bytes;

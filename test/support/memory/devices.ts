@@ -19,7 +19,7 @@ import { type Filter, matchesAll } from '../../../functions/domain/filters';
 import { forecastEntries, metadataText, topValues } from '../../../functions/domain/insights';
 import { inventoryValues } from '../../../functions/domain/inventory';
 import { storedLifecycleOf, withLifecycle } from '../../../functions/domain/lifecycle';
-import { DEFAULT_LIST_BYTE_BUDGET, type SortField } from '../../../functions/domain/query';
+import { DEFAULT_LIST_BYTE_BUDGET, pageWeight, type SortField } from '../../../functions/domain/query';
 import type { SlotVersion } from '../../../functions/domain/slots';
 import { appendOutbox, checkPolicy, type MemoryState, type StoredDevice, versionKey } from './state';
 
@@ -159,7 +159,7 @@ export function memoryDeviceRepository(
       let bytes = 0;
       let last = after;
       for (const { device, key } of sorted) {
-        const size = Buffer.byteLength(JSON.stringify(device));
+        const size = pageWeight(Buffer.byteLength(JSON.stringify(device)));
         const full =
           list.length === q.pageSize ||
           ((list.length > 0 || !atLeastOne) && bytes + size > byteBudget && last !== undefined);
