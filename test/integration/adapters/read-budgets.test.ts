@@ -175,7 +175,7 @@ describe('long reads pause every READ_SLICE_DEVICES devices (cooperative turns)'
     expect(small.n).toBe(0);
   });
 
-  it('the default byte budget ends a page_size=1000 page of small devices by their weight, reading few past it', async () => {
+  it('the default byte budget ends a 1,000-device page of small devices by weight, reading few past it', async () => {
     const repository = bigRepo({ n: 0 }, undefined, DEFAULT_LIST_BYTE_BUDGET);
     const page = await repository.list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 1000 });
     const weight = page.list.reduce((sum, d) => sum + pageWeight(deviceBytes(d)), 0);
