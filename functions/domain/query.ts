@@ -14,8 +14,9 @@ export const MAX_PAGE_SIZE = 1000;
 /**
  * Budgets that keep one request inside Lambda's limits: a page's devices serialized stay far under
  * the 6 MB response limit, and its cost within a few default pages (LIST_BYTE_BUDGET), and a
- * statistics or in-memory read stops, 422 QUERY_TOO_BROAD, after this many bytes of devices (STATS_READ_BYTE_BUDGET) or milliseconds
- * (REQUEST_TIME_BUDGET_MS, under the API functions' 10 s timeout).
+ * statistics or in-memory read stops, 422 QUERY_TOO_BROAD, after this many bytes of devices
+ * (STATS_READ_BYTE_BUDGET) or milliseconds (REQUEST_TIME_BUDGET_MS, under the API functions' 10 s
+ * timeout).
  */
 export const DEFAULT_LIST_BYTE_BUDGET = 512 * 1024;
 /**
