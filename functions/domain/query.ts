@@ -18,7 +18,7 @@ export const MAX_PAGE_SIZE = 1000;
  * (STATS_READ_BYTE_BUDGET) or milliseconds (REQUEST_TIME_BUDGET_MS, under the API functions' 10 s
  * timeout).
  */
-export const DEFAULT_LIST_BYTE_BUDGET = 512 * 1024;
+export const DEFAULT_LIST_BYTE_BUDGET = 384 * 1024;
 /**
  * What each device weighs in a page's byte budget beside its serialized bytes: reading a device
  * costs about as much as 4 KiB of its text (bench:hostile, docs/bounded-cost.md), so a page of many

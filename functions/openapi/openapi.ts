@@ -89,11 +89,11 @@ const filterParam = filterQueryParam(
       '2000); when selective non-indexed filters exhaust it, the ' +
       'page may be shorter than page_size with a non-empty `next`. ' +
       'A page also ends early, with a `next`, when its devices would ' +
-      'pass LIST_BYTE_BUDGET bytes (default 524,288), each device ' +
+      'pass LIST_BYTE_BUDGET bytes (default 393,216), each device ' +
       'weighing its serialized bytes and 4,096 (what reading one ' +
       "costs beside its text): far under Lambda's 6 MB response " +
       'limit, and a page_size=1000 page costs a few default pages, ' +
-      'not forty (a page of small devices holds about 120).',
+      'not forty (a page of small devices holds about 90).',
   ].join(' '),
 );
 const sorting = [

@@ -118,7 +118,7 @@ describe('long reads pause every READ_SLICE_DEVICES devices (cooperative turns)'
   const fleet = Math.floor(2.3 * READ_SLICE_DEVICES);
   let big: TestTable;
   // A byte budget the whole fleet fits in (the default ends a page of these devices earlier: below).
-  const bigRepo = (pauses: { n: number }, crowded?: () => boolean, listByteBudget = 5_000_000) =>
+  const bigRepo = (pauses: { n: number }, crowded?: () => boolean, listByteBudget = 5_000_000, heavy?: () => boolean) =>
     deviceRepository({
       client: big.documentClient,
       tableName: big.tableName,
@@ -128,6 +128,7 @@ describe('long reads pause every READ_SLICE_DEVICES devices (cooperative turns)'
       turns: () => async () => void pauses.n++,
       crowded,
       listByteBudget,
+      heavy,
     });
   beforeAll(async () => {
     big = await freshTable(engine);
@@ -199,6 +200,21 @@ describe('long reads pause every READ_SLICE_DEVICES devices (cooperative turns)'
       bookmark: page.next,
     });
     expect(second.list[0]!.id > page.list.at(-1)!.id).toBe(true);
+  });
+
+  it('a heavy request (priorities on) reads in CROWDED_SLICE_DEVICES slices from its start, a pause after each', async () => {
+    const pauses = { n: 0 };
+    const repository = bigRepo(
+      pauses,
+      () => false,
+      5_000_000,
+      () => true,
+    );
+    const page = await repository.list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 1000 });
+    expect(page.list.length).toBe(fleet);
+    expect(pauses.n).toBe(Math.floor(fleet / CROWDED_SLICE_DEVICES));
+    // Each device once from the index and once from the table: the smaller slices read nothing twice.
+    expect(repository.itemsRead).toBe(2 * fleet);
   });
 
   it('statistics that read every device pause between slices', async () => {
