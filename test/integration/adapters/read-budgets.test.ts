@@ -202,7 +202,7 @@ describe('long reads pause every READ_SLICE_DEVICES devices (cooperative turns)'
     expect(second.list[0]!.id > page.list.at(-1)!.id).toBe(true);
   });
 
-  it('a heavy request (priorities on) reads in CROWDED_SLICE_DEVICES slices from its start, a pause after each', async () => {
+  it('a heavy request (priorities on) reads in CROWDED_SLICE_DEVICES slices from its start, pausing', async () => {
     const pauses = { n: 0 };
     const repository = bigRepo(
       pauses,
