@@ -267,24 +267,49 @@ async function workerScaling() {
     const many = runs.get(workers)?.rate;
     return one && many ? `${fmt(many / one)}×` : '';
   };
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  const row = (name: string, runs: Map<number, ScalingRun>) => {
+    const one = runs.get(WORKER_COUNTS[0]!)!;
+    return [
+      name,
+      ...WORKER_COUNTS.map((w) => runs.get(w)!.rate),
+      ...WORKER_COUNTS.filter((w) => w !== 1).map((w) => ratio(runs, w)),
+      one.cpuMs,
+      one.engineCpuMs ?? 'in the column before',
+    ];
+  };
   for (const mode of modes) {
     const engine = await mode.start();
+    const all: Map<number, ScalingRun>[] = [];
     try {
-      // Series after series on one engine, each 1, 4 and 16 workers in turn, so load drifts reach all of them.
+      // Series after series on one engine, the order of worker counts reversed every other series,
+      // so a drift of the machine's load reaches each count alike; the medians are printed last.
       for (let series = 1; series <= SERIES; series++) {
         const runs = new Map<number, ScalingRun>();
-        for (const workers of WORKER_COUNTS) runs.set(workers, await scalingRun(engine, workers));
-        const one = runs.get(WORKER_COUNTS[0]!)!;
-        rows.push([
-          SERIES > 1 ? `${mode.name} (${series})` : mode.name,
-          ...WORKER_COUNTS.map((w) => runs.get(w)!.rate),
-          ...WORKER_COUNTS.filter((w) => w !== 1).map((w) => ratio(runs, w)),
-          one.cpuMs,
-          one.engineCpuMs ?? 'in the column before',
-        ]);
+        const order = series % 2 ? WORKER_COUNTS : [...WORKER_COUNTS].reverse();
+        for (const workers of order) runs.set(workers, await scalingRun(engine, workers));
+        all.push(runs);
+        rows.push(row(SERIES > 1 ? `${mode.name} (${series})` : mode.name, runs));
       }
     } finally {
       await engine.stop();
+    }
+    if (SERIES > 1) {
+      const medians = new Map<number, ScalingRun>();
+      for (const w of WORKER_COUNTS) {
+        const runs = all.map((r) => r.get(w)!);
+        const engineCpu = runs.map((r) => r.engineCpuMs).filter((c): c is number => c !== undefined);
+        medians.set(w, {
+          rate: median(runs.map((r) => r.rate)),
+          cpuMs: median(runs.map((r) => r.cpuMs)),
+          engineCpuMs: engineCpu.length ? median(engineCpu) : undefined,
+        });
+      }
+      rows.push(row(`${mode.name}, median of ${SERIES}`, medians));
     }
   }
   printTable(
