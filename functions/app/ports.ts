@@ -283,6 +283,11 @@ export interface PolicyJob {
 
 export interface PolicyRepository {
   get(dms: string): Promise<DmsPolicy | undefined>;
+  /**
+   * The stored policies of several DMSs in one read (absent ones left out): a sweep page's devices
+   * belong to many DMSs. Optional: without it each DMS is read with `get`.
+   */
+  getMany?(dms: readonly string[]): Promise<Map<string, DmsPolicy>>;
   list(pageSize: number, bookmark?: string): Promise<Page<DmsPolicy>>;
   /** Writes the policy (conditioned on `before`'s version, or absence), its outbox record and a re-evaluation job. */
   save(before: DmsPolicy | undefined, after: DmsPolicy, outbox: OutboxEvent[]): Promise<void>;
