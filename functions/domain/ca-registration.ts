@@ -1,38 +1,16 @@
 /**
  * Registering a CA in AWS IoT (docs/iot-provisioning.md, CA registration): the request, and the checks
  * made before AWS IoT is called, so that a certificate that is no CA or a verification certificate the
- * CA did not sign is a 400 naming the field rather than AWS IoT's refusal.
+ * CA did not sign is a 400 naming the field rather than AWS IoT's refusal. The request's schema is in
+ * ca-registration-schema.ts, so a route without a body (the registration code) loads no zod.
  */
 import { X509Certificate } from 'node:crypto';
 import { type FieldProblem, ValidationError } from './errors';
-import { boolean, enum as enumOf, maxLength, meta, optional, regex, strictObject, string } from './zod-mini';
-import { TEMPLATE_NAME } from './dms-iot';
 
 /** AWS IoT: `DEFAULT` needs a verification certificate (proof of the CA's key); `SNI_ONLY` does not. */
 export const CA_MODES = ['DEFAULT', 'SNI_ONLY'] as const;
 /** A PEM certificate is a few KB; AWS IoT takes at most 65536 characters. */
-const MAX_PEM = 65536;
-
-export const registerCaSchema = strictObject({
-  certificate_pem: string().check(maxLength(MAX_PEM), meta({ description: 'The CA certificate (PEM).' })),
-  mode: optional(enumOf(CA_MODES)).check(
-    meta({ description: 'DEFAULT (default): proven by a verification certificate; SNI_ONLY: not.' }),
-  ),
-  verification_certificate_pem: optional(string().check(maxLength(MAX_PEM))).check(
-    meta({
-      description:
-        'DEFAULT mode: a certificate signed by the CA whose subject common name is the ' +
-        'registration code (GET /v2/iot/registration-code).',
-    }),
-  ),
-  status: optional(enumOf(['ACTIVE', 'INACTIVE'])),
-  auto_registration: optional(boolean()).check(
-    meta({ description: 'AWS IoT registers device certificates of this CA at their first connection (JITP).' }),
-  ),
-  provisioning_template: optional(
-    string().check(regex(TEMPLATE_NAME, 'must be 1-36 characters of A-Z a-z 0-9 _ -')),
-  ).check(meta({ description: 'The JITP template (a DMS provisioning_template name) run for those devices.' })),
-}).check(meta({ id: 'RegisterIotCa' }));
+export const MAX_PEM = 65536;
 
 export interface RegisterCaInput {
   certificate_pem: string;

@@ -60,7 +60,7 @@ export const IOT_POLICY_NAME = /^[\w+=,.@-]{1,128}$/;
 export const THING_GROUP_NAME = /^[a-zA-Z0-9:_-]{1,128}$/;
 /** AWS IoT: provisioning template names `[0-9A-Za-z_-]+`, 1-36 characters. */
 export const TEMPLATE_NAME = /^[0-9A-Za-z_-]{1,36}$/;
-/** AWS IoT: named shadow names `[a-zA-Z0-9:_-]`, 1-64 characters. */
+/** AWS IoT: shadow names `[a-zA-Z0-9:_-]`, 1-64 characters (as the deployment's `iotSync.shadowName`). */
 export const SHADOW_NAME = /^[a-zA-Z0-9:_-]{1,64}$/;
 /** AWS IoT: a policy document is at most 2048 characters, whitespace excluded. */
 export const MAX_POLICY_DOCUMENT = 2048;

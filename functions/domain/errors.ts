@@ -250,7 +250,6 @@ export class SlotNotFoundError extends DomainError {
   }
 }
 
-/** The AWS IoT thing moved past the version an update expected (the IoT sync re-reads and re-applies). */
 /** AWS IoT holds this CA certificate already. */
 export class IotCaExistsError extends DomainError {
   readonly code = 'CA_ALREADY_REGISTERED';
@@ -267,6 +266,7 @@ export class IotRejectedError extends DomainError {
   }
 }
 
+/** The AWS IoT thing moved past the version an update expected (the IoT sync re-reads and re-applies). */
 export class IotVersionConflictError extends DomainError {
   readonly code = 'IOT_VERSION_CONFLICT';
   constructor(

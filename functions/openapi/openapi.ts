@@ -18,7 +18,7 @@ import {
 } from '../domain/resource-schemas';
 import { createGroupSchema, replaceGroupSchema } from '../domain/group-schemas';
 import { createDeviceSchema, putPolicySchema } from '../domain/schemas';
-import { registerCaSchema } from '../domain/ca-registration';
+import { registerCaSchema } from '../domain/ca-registration-schema';
 import { bindCertificateSchema, bindSlotSchema, revokeSchema } from '../domain/slot-schemas';
 import { HTTP_ROUTES } from '../http/routes';
 import { MAX_BODY_BYTES } from '../http/http';

@@ -5,7 +5,6 @@
 import { settingsProblems } from '../domain/policy';
 import { DEFAULT_RENEWAL, type RenewalSettings } from '../domain/status';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../domain/groups';
-import { SHADOW_NAME } from '../domain/dms-iot';
 import { indexedKeysProblem } from '../domain/insights';
 import { DEFAULT_BACKOFF } from '../domain/backoff';
 import {
@@ -266,8 +265,8 @@ export const IOT_MAX_ATTRIBUTES_UNTYPED = 3;
 /** Thing attribute names AWS IoT accepts (lib/config.ts validates iotSync.metadataKeys with it). */
 export const IOT_ATTRIBUTE_NAME = /^[a-zA-Z0-9_.,@/:#-]{1,128}$/;
 
-/** AWS IoT shadow names: 1-64 of [a-zA-Z0-9:_-] (IOT_SHADOW_NAME, iotSync.shadowName; a DMS's shadow_name). */
-export const IOT_SHADOW_NAME = SHADOW_NAME;
+/** AWS IoT shadow names: 1-64 of [a-zA-Z0-9:_-] (IOT_SHADOW_NAME, iotSync.shadowName). */
+export const IOT_SHADOW_NAME = /^[a-zA-Z0-9:_-]{1,64}$/;
 /** An AWS IoT data endpoint host (IOT_DATA_ENDPOINT, iotSync.dataEndpoint). */
 export const IOT_DATA_ENDPOINT = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/;
 

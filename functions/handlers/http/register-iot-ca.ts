@@ -1,4 +1,4 @@
-import { registerCaSchema } from '../../domain/ca-registration';
+import { registerCaSchema } from '../../domain/ca-registration-schema';
 import { iotCa } from '../../composition/iot-ca-composition';
 import { httpHandler } from '../../http/http';
 import { bodyOf } from '../../http/body';
