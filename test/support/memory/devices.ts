@@ -145,10 +145,11 @@ export function memoryDeviceRepository(
 
     async list(q) {
       if (q.filters.some((x) => x.kind === 'crypto') && !ready.has(INVENTORY)) throw IndexNotReadyError.inventory();
-      const fingerprint = { f: q.filters, s: q.sortBy, m: q.sortMode };
+      const fingerprint = { f: q.filters, s: q.sortBy, m: q.sortMode, c: q.connected };
       const after = q.bookmark ? bookmarks.decode(fingerprint, q.bookmark) : undefined;
       const descending = q.sortMode === 'desc';
       const sorted = all()
+        .filter((d) => q.connected === undefined || state.connectivity.get(d.id)?.connected === q.connected)
         .filter((d) => matchesAll(d, q.filters))
         .map((device) => ({ device, key: sortKey(device, q.sortBy) }))
         .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) * (descending ? -1 : 1))
@@ -270,6 +271,11 @@ export function memoryDeviceRepository(
       return days;
     },
 
+    async connectivityCounts() {
+      const all = [...state.connectivity.values()];
+      return { connected: all.filter((c) => c.connected).length, disconnected: all.filter((c) => !c.connected).length };
+    },
+
     async certificateInventory(slot, dimension) {
       if (!ready.has(INVENTORY)) throw IndexNotReadyError.inventory();
       const counts = new Map<string, number>();
@@ -299,6 +305,7 @@ export function memoryDevicePurge(state: MemoryState): DevicePurge {
       if (!stored || (JSON.parse(stored.doc) as Device).version !== device.version)
         throw new VersionConflictError(device.id);
       state.devices.delete(device.id);
+      state.connectivity.delete(device.id);
       appendOutbox(state, outbox);
     },
   };
