@@ -12,7 +12,7 @@
  */
 import { parseCertificate } from '../domain/certificate';
 import type { Device, NewDeviceInput } from '../domain/device';
-import { DeviceNotFoundError, ImportNotFoundError, InvalidStateError, ValidationError } from '../domain/errors';
+import { ImportNotFoundError, InvalidStateError, ValidationError } from '../domain/errors';
 import type { ExistingDevice } from '../domain/import-compare';
 import { type FilePiece, type ImportFormat, planFile, rowsOfPiece } from '../domain/import-file';
 import {
@@ -46,7 +46,10 @@ export type ErrorAnswer = (error: unknown) => { status: number; code: string; er
 export interface ImportDeps {
   imports: ImportStore;
   files: ImportFiles;
-  devices: Pick<DeviceService, 'register' | 'registerNew' | 'get' | 'patch' | 'bind' | 'revoke' | 'decommission'>;
+  devices: Pick<
+    DeviceService,
+    'register' | 'registerNew' | 'get' | 'getMany' | 'patch' | 'bind' | 'revoke' | 'decommission'
+  >;
   clock: Clock;
   newId: IdGenerator;
   answerOf: ErrorAnswer;
@@ -132,13 +135,8 @@ export function rowImporter(deps: ImportDeps, { update, since }: { update: boole
     }
   };
 
-  /** A row alone: read its device first (a batch refused it, so it likely exists), else register it. */
+  /** A row alone whose device was not found: register it (a device made meanwhile is reconciled). */
   const single = async (row: DeviceRow, input: NewDeviceInput, cert: RowCertificate | undefined) => {
-    const existing = await devices.get(input.id).catch((error: unknown) => {
-      if (error instanceof DeviceNotFoundError) return undefined;
-      throw error;
-    });
-    if (existing) return reconcileRow(port, row, cert, options, existing);
     try {
       return await completeCreated(port, row, cert, (await devices.register(input)).version);
     } catch (error) {
@@ -181,25 +179,46 @@ export function rowImporter(deps: ImportDeps, { update, since }: { update: boole
       const input = { ...parsed.data, metadata: row.create.metadata } as NewDeviceInput;
       ready.push({ item, row, input, cert: certificateOf(row.certificate?.pem) });
     }
-    const batches: (typeof ready)[] = [];
+    type Entry = (typeof ready)[number];
+    const met = async (entry: Entry, device: Device) =>
+      results.set(entry.item, await reconcileRow(port, entry.row, entry.cert, options, device));
+    const batches: Entry[][] = [];
     for (let i = 0; i < ready.length; i += batchSize) batches.push(ready.slice(i, i + batchSize));
-    const alone: typeof ready = [];
+    const alone: Entry[] = [];
+    // Once most devices of this piece existed (a re-run), a batch reads its devices first: one
+    // BatchGetItem for the batch, and only the missing ones are registered.
+    let existed = 0;
+    let fresh = 0;
     await pool(batches, Math.max(1, Math.floor(concurrency / 2)), async (batch) => {
-      const { created: made, refused } = await devices.registerNew(batch.map((r) => r.input));
+      let missing = batch;
+      if (existed > fresh) {
+        const found = await devices.getMany(batch.map((entry) => entry.input.id));
+        missing = batch.filter((entry) => !found.has(entry.input.id));
+        existed += batch.length - missing.length;
+        await Promise.all(batch.filter((e) => found.has(e.input.id)).map((e) => met(e, found.get(e.input.id)!)));
+        if (missing.length === 0) return;
+      }
+      const { created: made, refused } = await devices.registerNew(missing.map((r) => r.input));
       const refusedIds = new Set(refused);
       const byId = new Map(made.map((device) => [device.id, device]));
-      for (const entry of batch) {
+      fresh += made.length;
+      existed += refused.length;
+      for (const entry of missing) {
         const device = byId.get(entry.input.id);
         if (device && !refusedIds.has(entry.input.id))
           results.set(entry.item, await completeCreated(port, entry.row, entry.cert, device.version));
         else alone.push(entry);
       }
     });
-    await pool(alone, concurrency, async ({ item, row, input, cert }) => {
+    // The refused batches' devices, read together (a refused transaction wrote none of its devices).
+    const found = alone.length > 0 ? await devices.getMany(alone.map((entry) => entry.input.id)) : new Map();
+    await pool(alone, concurrency, async (entry) => {
+      const device = found.get(entry.input.id);
       try {
-        results.set(item, await single(row, input, cert));
+        if (device) await met(entry, device);
+        else results.set(entry.item, await single(entry.row, entry.input, entry.cert));
       } catch (error) {
-        results.set(item, refusal(row, error));
+        results.set(entry.item, refusal(entry.row, error));
       }
     });
     return items.map((item) => results.get(item)!);
