@@ -159,6 +159,8 @@ export interface DeviceStats extends StatusCounts {
 /** One device as a whole: read it, write one change of it atomically. */
 export interface DeviceStore {
   get(id: string): Promise<Device | undefined>;
+  /** The stored devices of these ids (missing ones absent), by id: strongly consistent, 100 ids a round trip. */
+  getMany(ids: readonly string[]): Promise<Map<string, Device>>;
   /**
    * Writes the change atomically. Throws DeviceAlreadyExistsError when registering an existing id,
    * VersionConflictError when `before.version` is no longer the stored version, PolicyMovedError when

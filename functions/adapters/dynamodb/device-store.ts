@@ -44,13 +44,16 @@ export async function lostRace(
   return new VersionConflictError(id, { cause });
 }
 
-export function deviceStore({ client, TableName, ctx, countRead }: DeviceTable): DeviceStore {
+export function deviceStore({ client, TableName, ctx, countRead, reader }: DeviceTable): DeviceStore {
   return {
     async get(id) {
       const out = await client.send(new GetCommand({ TableName, Key: deviceKey(id), ConsistentRead: true }));
       if (out.Item) countRead();
       return out.Item ? parseDeviceItem(out.Item) : undefined;
     },
+
+    // BatchGetItem: a server-side import reads the devices a batch met at once, not one GetItem a row.
+    getMany: (ids) => reader.devices(ids, true),
 
     async save(proposed) {
       let change = proposed;

@@ -152,6 +152,15 @@ describe.each(IMPLEMENTATIONS)('storage ports: %s', (_name, make) => {
     expect(await ports.devices.get('nobody')).toBeUndefined();
   });
 
+  test('devices read together: those that exist, by id, as read alone', async () => {
+    const first = await register('m-1', 'dms-a');
+    const second = await register('m-2', 'dms-b');
+    const found = await ports.devices.getMany(['m-2', 'nobody', 'm-1', 'm-2']);
+    expect([...found.keys()].sort()).toEqual(['m-1', 'm-2']);
+    expect(found.get('m-1')).toEqual(first);
+    expect(found.get('m-2')).toEqual(second);
+  });
+
   test('registering an existing id throws DeviceAlreadyExistsError and keeps the stored device', async () => {
     const first = await register('d1', 'dms-a');
     await expect(register('d1', 'dms-b')).rejects.toBeInstanceOf(DeviceAlreadyExistsError);

@@ -107,6 +107,15 @@ export function memoryDeviceRepository(
       return stored && parse(stored);
     },
 
+    async getMany(ids) {
+      const found = new Map<string, Device>();
+      for (const id of ids) {
+        const stored = state.devices.get(id);
+        if (stored) found.set(id, parse(stored));
+      }
+      return found;
+    },
+
     async save(change) {
       const { before, after } = change;
       if (!before && state.devices.has(after.id)) throw new DeviceAlreadyExistsError(after.id);
