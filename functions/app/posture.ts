@@ -6,6 +6,7 @@
  */
 import type { Device } from '../domain/device';
 import { storedFindingsOf } from '../domain/findings';
+import { recordedHoldingsOf } from '../domain/shared-holdings';
 import {
   ContentionError,
   IndexNotReadyError,
@@ -127,8 +128,10 @@ export function postureHandlers(
         }
         const page = await posture.devicesPage(segment, pageSize, position);
         for (const device of page.devices) {
-          // Judged with this version (or a newer one) already: by a change, or an earlier pass of the walk.
-          if ((storedFindingsOf(device)?.policy_version ?? -1) >= job.policyVersion) continue;
+          // Judged with this version (or a newer one) already, by a change or an earlier pass of the walk,
+          // and counted under its fingerprints (a device assessed before the shared checks is not).
+          const judged = (storedFindingsOf(device)?.policy_version ?? -1) >= job.policyVersion;
+          if (judged && recordedHoldingsOf(device) !== undefined) continue;
           try {
             if ((await service.reassess(device)) === 'changed') counts.findingsChanged++;
             counts.reassessed++;

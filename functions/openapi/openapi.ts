@@ -4,6 +4,7 @@
  */
 import { globalRegistry, toJSONSchema } from '../domain/zod-mini';
 import { DEVICE_STATUSES } from '../domain/device';
+import { postureCheckNames } from '../domain/posture-checks';
 import { CRYPTO_OPS, DATE_OPS, METADATA_OPS, STATUS_OPS, STRING_OPS, TAG_OPS } from '../domain/filters';
 import { INDEXED_FILTERS, MAX_PAGE_SIZE, SORT_FIELDS } from '../domain/query';
 import {
@@ -377,13 +378,7 @@ const SLOT_OPERATIONS: Record<string, Operation> = {
 };
 
 /** Fleet posture (docs/api.md, Fleet posture): the policy and the findings. */
-const POSTURE_CHECK_NAMES = [
-  'weak-key',
-  'weak-signature',
-  'issuer-not-allowed',
-  'validity-too-long',
-  'expires-after-issuer',
-];
+const POSTURE_CHECK_NAMES = [...postureCheckNames];
 const posturePolicyBody = {
   type: 'object',
   additionalProperties: false,
