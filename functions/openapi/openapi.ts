@@ -396,7 +396,18 @@ const posturePolicyBody = {
       type: 'integer',
       minimum: 1,
       maximum: 36525,
-      description: 'Stored; not judged yet (it needs a clock, not a change).',
+      description:
+        'Days since notBefore (to the day) above which `certificate-too-old` is raised; judged when the ' +
+        "slot's certificate is judged (the change that binds it, the re-evaluation walk of a policy change).",
+    },
+    issuer_certificates: {
+      type: 'array',
+      maxItems: 20,
+      items: { type: 'string', minLength: 1, maxLength: 16384 },
+      description:
+        'PEM certificates of issuing CAs: how an issuer certificate becomes known. A certificate one of ' +
+        'them issued (same DN; same key id when both name one) expiring after it raises ' +
+        '`expires-after-issuer`. Absent: that check is not judged. 400 for a PEM that is not a certificate.',
     },
     allowed_issuers: {
       type: 'array',

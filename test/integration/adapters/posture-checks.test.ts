@@ -1,14 +1,21 @@
 /**
- * The shared checks on the real adapter and the embedded engine (docs/data-model.md, Shared
- * fingerprints): one item per fingerprint, written only by its holders; the finding opens on both
- * holders when a second device binds the certificate (or key) and resolves on the one that stays
- * when the other leaves, each in the transaction of the change that causes it; concurrent binds of
- * one certificate both end with the finding.
+ * The checks judged beyond a certificate's own profile, on the real adapter and the embedded engine.
+ * Shared checks (docs/data-model.md, Shared fingerprints): one item per fingerprint, written only by
+ * its holders; the finding opens on both holders when a second device binds the certificate (or key)
+ * and resolves on the one that stays when the other leaves, each in the transaction of the change
+ * that causes it; concurrent binds of one certificate both end with the finding. Then
+ * `expires-after-issuer` with the issuer certificates of the policy, and `certificate-too-old`.
  */
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Engine } from '@device-manager/local-engine';
+import 'reflect-metadata';
+import { webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
 import { deviceService } from '../../../functions/app/devices';
+import { postureService } from '../../../functions/app/posture';
+import { DEFAULT_POSTURE_POLICY } from '../../../functions/domain/posture';
+import { ValidationError } from '../../../functions/domain/errors';
 import { sweep } from '../../../functions/app/sweep';
 import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
 import { outboxEventJson } from '../../../functions/adapters/dynamodb/outbox';
@@ -54,7 +61,8 @@ async function setup() {
   const checks = async (id: string) => findingsOf((await repository.get(id))!).map((f) => `${f.slot}:${f.check}`);
   const item = async (key: string) =>
     (await table.documentClient.send(new GetCommand({ TableName: table.tableName, Key: sharedHoldersKey(key) }))).Item;
-  return { table, repository, posture, service, walk, bind, checks, item };
+  const policy = postureService({ posture });
+  return { table, repository, posture, service, walk, bind, checks, item, policy };
 }
 
 const validity = { notBefore: '2026-01-01T00:00:00Z', notAfter: '2027-01-01T00:00:00Z' };
@@ -159,5 +167,72 @@ describe('shared-certificate and shared-key', () => {
     expect(await checks('x2')).toEqual(SHARED);
     const page = await posture.findings('shared-certificate', 10);
     expect(page.list.map((r) => r.device_id)).toEqual(['x1', 'x2']);
+  });
+});
+
+describe('expires-after-issuer and certificate-too-old', () => {
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = () => webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']) as Promise<webcrypto.CryptoKeyPair>;
+
+  /** A CA (with a subject key id) expiring mid-2026, and a certificate it issued expiring after it. */
+  async function chain() {
+    const caKeys = await keys();
+    const ca = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '0a',
+      name: 'CN=Retiring CA, O=posture tests',
+      notBefore: new Date('2024-01-01T00:00:00Z'),
+      notAfter: new Date('2026-06-01T00:00:00Z'),
+      keys: caKeys,
+      signingAlgorithm: alg,
+      extensions: [await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey)],
+    });
+    const leaf = await x509.X509CertificateGenerator.create({
+      serialNumber: '0b',
+      subject: 'CN=device',
+      issuer: ca.subject,
+      notBefore: new Date('2026-01-01T00:00:00Z'),
+      notAfter: new Date('2027-01-01T00:00:00Z'),
+      publicKey: (await keys()).publicKey,
+      signingKey: caKeys.privateKey,
+      signingAlgorithm: alg,
+      extensions: [await x509.AuthorityKeyIdentifierExtension.create(ca, false)],
+    });
+    return { ca: ca.toString('pem'), leaf: leaf.toString('pem') };
+  }
+
+  it('is raised by the walk once the policy names the issuer, and a PEM that is no certificate is a 400', async () => {
+    const { repository, service, bind, checks, walk, policy } = await setup();
+    await walk();
+    const { ca, leaf } = await chain();
+    await service.register({ id: 'e1', dms_id: 'dms' });
+    await bind('e1', leaf);
+    expect(await checks('e1')).toEqual([]); // the issuer is not known yet
+    await expect(
+      policy.putPolicy({ ...DEFAULT_POSTURE_POLICY, issuer_certificates: ['not a pem'] }, 0),
+    ).rejects.toBeInstanceOf(ValidationError);
+    const stored = await policy.putPolicy({ ...DEFAULT_POSTURE_POLICY, issuer_certificates: [ca] }, 0);
+    expect(stored.issuer_certificates).toHaveLength(1);
+    await walk();
+    const [finding] = findingsOf((await repository.get('e1'))!);
+    expect(finding).toMatchObject({ check: 'expires-after-issuer', slot: 'identity' });
+    expect(finding!.detail).toBe('expires 2027-01-01T00:00:00.000Z, after its issuer (2026-06-01T00:00:00.000Z)');
+    // A CA of the same DN with another key did not issue it: nothing raised.
+    const other = (await chain()).ca;
+    await policy.putPolicy({ ...DEFAULT_POSTURE_POLICY, issuer_certificates: [other] }, 1);
+    await walk();
+    expect(await checks('e1')).toEqual([]);
+  });
+
+  it('judges the certificate age at the bind, with the clock', async () => {
+    const { service, bind, checks, walk, policy } = await setup();
+    await walk();
+    await policy.putPolicy({ ...DEFAULT_POSTURE_POLICY, max_certificate_age_days: 30 }, 0);
+    await walk();
+    for (const id of ['old', 'new']) await service.register({ id, dms_id: 'dms' });
+    // The clock is 2026-03-15: 73 days after the first notBefore, 5 after the second.
+    await bind('old', (await certificate(validity)).pem);
+    await bind('new', (await certificate({ ...validity, notBefore: '2026-03-10T00:00:00Z' })).pem);
+    expect(await checks('old')).toEqual(['identity:certificate-too-old']);
+    expect(await checks('new')).toEqual([]);
   });
 });
