@@ -76,15 +76,12 @@ export function deviceChanges({
     await againWhileHoldersMove(async () => store(await judged(change)));
   }
 
-  /** Runs a write judged with shared-fingerprint items as read, judged again while they move (then a 503). */
-  async function againWhileHoldersMove<T>(write: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await write();
-      } catch (error) {
-        if (!(error instanceof SharedHoldersMovedError) || attempt >= 5) throw error;
-      }
-    }
+  /**
+   * Runs a write judged with shared-fingerprint items as read, judged again (with backoff, as for a
+   * lost version race) while they move: many devices binding one certificate at once all land.
+   */
+  function againWhileHoldersMove<T>(write: () => Promise<T>): Promise<T> {
+    return retryOnConflict(retry, 'the holders of a fingerprint', write, (e) => e instanceof SharedHoldersMovedError);
   }
 
   /** The change with the device's posture findings judged again (or kept), as every stored change has them. */

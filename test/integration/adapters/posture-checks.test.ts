@@ -138,12 +138,12 @@ describe('shared-certificate and shared-key', () => {
   it('concurrent binds of one certificate both end with the finding (the item is the conflict)', async () => {
     const { service, bind, checks, item, walk } = await setup();
     await walk();
-    const ids = ['a', 'b', 'c'];
+    const ids = ['a', 'b', 'c', 'd', 'e'];
     for (const id of ids) await service.register({ id, dms_id: 'dms' });
     const shared = await certificate(validity);
     await Promise.all(ids.map((id) => bind(id, shared.pem)));
     for (const id of ids) expect(await checks(id)).toEqual(SHARED);
-    expect((await item(holdingKey('certificate', parseCertificate(shared.pem).sha256_fingerprint)))?.n).toBe(3);
+    expect((await item(holdingKey('certificate', parseCertificate(shared.pem).sha256_fingerprint)))?.n).toBe(5);
   });
 
   it('lists the holders under the check, counts them, and the walk registers devices assessed before', async () => {
