@@ -6,30 +6,21 @@
  * that causes it; concurrent binds of one certificate both end with the finding. Then
  * `expires-after-issuer` with the issuer certificates of the policy, and `certificate-too-old`.
  */
-import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Engine } from '@device-manager/local-engine';
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { deviceService } from '../../../functions/app/devices';
-import { postureService } from '../../../functions/app/posture';
 import { DEFAULT_POSTURE_POLICY } from '../../../functions/domain/posture';
 import { ValidationError } from '../../../functions/domain/errors';
-import { sweep } from '../../../functions/app/sweep';
-import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
 import { outboxEventJson } from '../../../functions/adapters/dynamodb/outbox';
-import { deviceRepository } from '../../../functions/adapters/dynamodb/device-repository';
-import { deviceTable } from '../../../functions/adapters/dynamodb/device-table';
 import { deviceKey, postureStateKey, sharedHoldersKey } from '../../../functions/adapters/dynamodb/keys';
-import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
-import { postureRepository } from '../../../functions/adapters/dynamodb/posture-repository';
-import { sweepIndex } from '../../../functions/adapters/dynamodb/sweep-index';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import { findingsOf } from '../../../functions/domain/findings';
 import { holdingKey } from '../../../functions/domain/shared-holdings';
 import { certificate } from '../../support/certificates';
-import { freshTable, startTestEngine, testClock } from '../../support/dynamo';
+import { startTestEngine } from '../../support/dynamo';
+import { postureStack } from '../../support/posture';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -40,29 +31,14 @@ afterAll(async () => {
 });
 
 async function setup() {
-  const table = await freshTable(engine);
-  const clock = testClock('2026-03-15T10:00:00.000Z');
-  const bookmarks = bookmarkCodec('k');
-  const options = {
-    client: table.documentClient,
-    tableName: table.tableName,
-    listShards: 2,
-    statsShards: 2,
-    bookmarks,
-  };
-  const repository = deviceRepository(options);
-  const posture = postureRepository(deviceTable(options));
-  const policies = policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks });
-  const index = sweepIndex({ repository, client: table.documentClient, tableName: table.tableName });
-  const service = deviceService({ devices: repository, policies, clock, newId: randomUUID, posture });
-  const walk = () => sweep({ index, policies, service, clock, posture }, { deadline: Date.now() + 60_000 });
+  const stack = await postureStack(engine);
+  const { table, repository, service } = stack;
   const bind = (id: string, pem: string) =>
     service.bind(id, 'identity', { type: 'x509', certificate: parseCertificate(pem) });
   const checks = async (id: string) => findingsOf((await repository.get(id))!).map((f) => `${f.slot}:${f.check}`);
   const item = async (key: string) =>
     (await table.documentClient.send(new GetCommand({ TableName: table.tableName, Key: sharedHoldersKey(key) }))).Item;
-  const policy = postureService({ posture });
-  return { table, repository, posture, service, walk, bind, checks, item, policy };
+  return { ...stack, bind, checks, item };
 }
 
 const validity = { notBefore: '2026-01-01T00:00:00Z', notAfter: '2027-01-01T00:00:00Z' };
