@@ -34,7 +34,7 @@ import { retryOnConflict, type RetryOptions } from './retry';
 
 export interface DeviceChangeDeps {
   devices: DeviceStore & SlotVersionStore;
-  policies: Pick<PolicyRepository, 'get'>;
+  policies: Pick<PolicyRepository, 'get' | 'getMany'>;
   clock: Clock;
   newId: IdGenerator;
   /** Renewal policy of a DMS that has none stored. */
@@ -158,6 +158,14 @@ export function deviceChanges({
     return (await policies.get(dms)) ?? defaultPolicy(dms, defaults);
   }
 
+  /** The policies of several DMSs, in one read when the repository can (PolicyRepository.getMany). */
+  async function policiesOf(dms: readonly string[]): Promise<Map<string, DmsPolicy>> {
+    const ids = [...new Set(dms)];
+    if (!policies.getMany) return new Map(await Promise.all(ids.map(async (id) => [id, await policyOf(id)] as const)));
+    const stored = await policies.getMany(ids);
+    return new Map(ids.map((id) => [id, stored.get(id) ?? defaultPolicy(id, defaults)]));
+  }
+
   /**
    * Runs a policy-dependent computation with the device's DMS policy and stamps the resulting
    * mutation with the policy version: the write then commits only if the policy is unchanged.
@@ -270,7 +278,7 @@ export function deviceChanges({
     );
   }
 
-  return { save, saveNew, load, policyOf, withPolicy, mutateOnce, mutate, record, activeVersion, reassess };
+  return { save, saveNew, load, policyOf, policiesOf, withPolicy, mutateOnce, mutate, record, activeVersion, reassess };
 }
 
 /** The events whose Lamassu form carries whole devices their own data lacks. */
