@@ -317,3 +317,13 @@ export class ImportNotFoundError extends DomainError {
     super(`import ${importId} not found`);
   }
 }
+
+/**
+ * A shared-fingerprint item (or another holder the change updates) moved since it was read: the
+ * change is judged again and retried; after a few tries, a 503 like any contention.
+ */
+export class SharedHoldersMovedError extends ContentionError {
+  constructor(id: string, options?: { cause?: unknown }) {
+    super(`the holders of a fingerprint of ${id} changed concurrently; try again`, options);
+  }
+}

@@ -4,6 +4,7 @@
  */
 import { globalRegistry, toJSONSchema } from '../domain/zod-mini';
 import { DEVICE_STATUSES } from '../domain/device';
+import { postureCheckNames } from '../domain/posture-checks';
 import { CRYPTO_OPS, DATE_OPS, METADATA_OPS, STATUS_OPS, STRING_OPS, TAG_OPS } from '../domain/filters';
 import { INDEXED_FILTERS, MAX_PAGE_SIZE, SORT_FIELDS } from '../domain/query';
 import {
@@ -381,13 +382,7 @@ const SLOT_OPERATIONS: Record<string, Operation> = {
 };
 
 /** Fleet posture (docs/api.md, Fleet posture): the policy and the findings. */
-const POSTURE_CHECK_NAMES = [
-  'weak-key',
-  'weak-signature',
-  'issuer-not-allowed',
-  'validity-too-long',
-  'expires-after-issuer',
-];
+const POSTURE_CHECK_NAMES = [...postureCheckNames];
 const posturePolicyBody = {
   type: 'object',
   additionalProperties: false,
@@ -405,7 +400,18 @@ const posturePolicyBody = {
       type: 'integer',
       minimum: 1,
       maximum: 36525,
-      description: 'Stored; not judged yet (it needs a clock, not a change).',
+      description:
+        'Days since notBefore (to the day) above which `certificate-too-old` is raised; judged when the ' +
+        "slot's certificate is judged (the change that binds it, the re-evaluation walk of a policy change).",
+    },
+    issuer_certificates: {
+      type: 'array',
+      maxItems: 20,
+      items: { type: 'string', minLength: 1, maxLength: 16384 },
+      description:
+        'PEM certificates of issuing CAs: how an issuer certificate becomes known. A certificate one of ' +
+        'them issued (same DN; same key id when both name one) expiring after it raises ' +
+        '`expires-after-issuer`. Absent: that check is not judged. 400 for a PEM that is not a certificate.',
     },
     allowed_issuers: {
       type: 'array',

@@ -132,6 +132,12 @@ export const findingEntries = (id: string, checks: readonly string[]): DeviceEnt
 export const findingStatsKey = (shard: number): TableKey => ({ pk: `FINDINGS#${shard}`, sk: 'FINDINGS' });
 export const findingStatsAttribute = (check: string) => `f_${check}`;
 
+/**
+ * One item per shared fingerprint (`SHARED#c:<sha256>` certificate, `SHARED#k:<sha256>` public key):
+ * its holder count and list, written only by the devices holding it (domain/shared-holdings.ts).
+ */
+export const sharedHoldersKey = (key: string): TableKey => ({ pk: `SHARED#${key}`, sk: 'HOLDERS' });
+
 /** The posture policy, its re-evaluation job and whether the first assessment of the fleet is done. */
 export const POSTURE_PK = 'POSTURE';
 export const posturePolicyKey = (): TableKey => ({ pk: POSTURE_PK, sk: 'POLICY' });
