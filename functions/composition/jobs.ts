@@ -45,7 +45,7 @@ export function createJobs(
     posture,
   });
   return jobService({
-    jobs: jobStore({ client, tableName: config.tableName, bookmarks }),
+    jobs: jobStore({ client, tableName: config.tableName, bookmarks, jobRetentionDays: config.jobRetentionDays }),
     devices: repository,
     findings: posture,
     changes,

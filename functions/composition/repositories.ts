@@ -33,6 +33,7 @@ function deviceTableOptions({ client, config, bookmarks }: TableContext): Device
     turns: () => turnPauser(),
     crowded: () => requestsInFlight() > 1,
     eventRetentionDays: config.eventRetentionDays,
+    jobRetentionDays: config.jobRetentionDays,
   };
 }
 
