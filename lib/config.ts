@@ -71,7 +71,7 @@ export interface DeploymentConfig {
   readonly groupMaxDepth: number;
   /** Days a device event item is kept before TTL deletes it (EVENT_RETENTION_DAYS of the functions). */
   readonly eventRetentionDays: number;
-  /** Days a remediation job's per-device outcome is kept before TTL deletes it (JOB_RETENTION_DAYS of the job worker). */
+  /** Days a job's per-device outcome is kept before TTL deletes it (JOB_RETENTION_DAYS of the job worker). */
   readonly jobRetentionDays: number;
   /**
    * Concurrent certificate intake functions at most (the queue mapping's maximum concurrency): a CA's
