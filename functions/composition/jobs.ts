@@ -31,6 +31,19 @@ export function createJobs(
       return policy;
     },
   };
+  // The posture policy likewise, once per page (the posture fence refuses a change judged with an older
+  // one; its retry forgets the cache and reads it again).
+  let postureRead: ReturnType<PostureRepository['get']> | undefined;
+  const cachedPosture: Pick<PostureRepository, 'get' | 'stamp'> = {
+    get() {
+      if (!postureRead) {
+        postureRead = posture.get();
+        postureRead.catch(() => (postureRead = undefined));
+      }
+      return postureRead;
+    },
+    stamp: (device, version) => posture.stamp(device, version),
+  };
   const newId = randomUUID;
   const changes = deviceChanges({
     devices: repository,
@@ -42,7 +55,7 @@ export function createJobs(
     retry,
     deviceSnapshots: config.lamassuEvents,
     // A job's change keeps the device's findings current, as any change does (a revoke resolves weak-key).
-    posture,
+    posture: cachedPosture,
   });
   return jobService({
     jobs: jobStore({ client, tableName: config.tableName, bookmarks, jobRetentionDays: config.jobRetentionDays }),
@@ -53,7 +66,10 @@ export function createJobs(
     queue,
     clock,
     newId,
-    forgetPolicies: () => cache.clear(),
+    forgetPolicies: () => {
+      cache.clear();
+      postureRead = undefined;
+    },
   });
 }
 
