@@ -305,8 +305,9 @@ function program(io: CliIo, setExit: (code: number) => void): Command {
   };
 
   withConnection(jobs.command('start'))
-    .description('apply an action to every device the filters select (docs/api.md, Remediation jobs)')
+    .description('apply an action to every device the filters or a finding select (docs/api.md, Remediation jobs)')
     .option('--filter <filter>', 'device filter field[op]value, repeatable (ANDed; at least one)', collect, [])
+    .option('--finding <check>', 'instead of --filter: the devices with this posture check open (e.g. weak-key)')
     .addOption(
       new Option('--action <type>', 'what to do to each device')
         .choices(['revoke-identity', 'decommission', 'add-tags', 'remove-tags', 'merge-metadata'])

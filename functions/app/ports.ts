@@ -722,6 +722,11 @@ export interface PostureRepository {
   openCounts(): Promise<{ counts: Record<PostureCheck, number>; consistent_as_of: string }>;
   /** The open findings of one check, bookmark-paged (one row per device slot). */
   findings(check: PostureCheck, pageSize: number, bookmark?: string): Promise<Page<FindingRow>>;
+  /**
+   * The devices with one check open, by id, bookmark-paged (a job's finding selection): read from the
+   * check's own index, and only those whose stored findings still hold the check.
+   */
+  findingDevices(check: PostureCheck, pageSize: number, bookmark?: string): Promise<Page<Device>>;
 }
 
 /** What the presence function needs of a device to store its connectivity as a list entry. */

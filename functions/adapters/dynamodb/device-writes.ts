@@ -163,6 +163,8 @@ export interface WriteContext {
   outboxTtlSeconds: number;
   /** Seconds a device event item is kept (its `ttl` is its timestamp plus these); none when absent. */
   eventTtlSeconds?: number;
+  /** Seconds a job's per-device outcome is kept (its `ttl` is its `at` plus these); none when absent. */
+  jobOutcomeTtlSeconds?: number;
   /** Indexed metadata keys and FORECAST_KEY: what every change keeps up to date. */
   indexedKeys: ReadonlySet<string>;
 }
@@ -334,11 +336,20 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
 }
 
 /** A job's outcome for a device, written only if the job has none for it yet (at most once per device and job). */
-export function jobOutcomePut(TableName: string, outcome: JobDeviceOutcome) {
+export function jobOutcomePut(TableName: string, outcome: JobDeviceOutcome, ttlSeconds?: number) {
   return {
     Put: {
       TableName,
-      Item: { ...jobOutcomeKey(outcome.job_id, outcome.device_id), kind: 'job-outcome', doc: JSON.stringify(outcome) },
+      Item: {
+        ...jobOutcomeKey(outcome.job_id, outcome.device_id),
+        kind: 'job-outcome',
+        doc: JSON.stringify(outcome),
+        // Kept `ttlSeconds` after it was written (JOB_RETENTION_DAYS): a job's page is re-run within minutes
+        // of a crash, long before, so the at-most-once check never misses an outcome it needs.
+        ...(ttlSeconds === undefined
+          ? {}
+          : { [TTL_ATTRIBUTE]: Math.floor(Date.parse(outcome.at) / 1000) + ttlSeconds }),
+      },
       ConditionExpression: 'attribute_not_exists(pk)',
     },
   };
@@ -381,7 +392,7 @@ function ownTransaction(ctx: WriteContext, change: DeviceChange) {
     TransactItems: [
       deviceWrite(ctx, change, marker),
       // Second, so its cancellation code says the job had handled the device already.
-      ...(change.jobOutcome ? [jobOutcomePut(TableName, change.jobOutcome)] : []),
+      ...(change.jobOutcome ? [jobOutcomePut(TableName, change.jobOutcome, ctx.jobOutcomeTtlSeconds)] : []),
       // Entries of a legacy item are all rewritten in the slim form (same keys for status and DMS).
       ...entryWrites(ctx, before && marker !== null ? entryItems(ctx, before, beforeKeys) : new Map(), afterEntries),
       ...legacyTags.map((sk) => ({ Delete: { TableName, Key: { pk: deviceKey(after.id).pk, sk } } })),

@@ -242,30 +242,46 @@ export function postureRepository(table: DeviceTable): PostureRepository {
     },
 
     async findings(check, pageSize, bookmark) {
-      const fingerprint = { findings: check };
-      const after = bookmark ? bookmarks.decode(fingerprint, bookmark) : undefined;
-      if (after !== undefined && !/^[A-Za-z0-9:_.-]{1,128}$/.test(after)) throw new InvalidBookmarkError();
-      const page = await listEntry({
-        reader,
-        index: INDEXES.byId,
-        prefixes: [findingPrefix(check)],
-        shards: ctx.listShards,
-        descending: false,
-        after,
-        pageSize,
-        filters: [],
-        needsDocument: false,
-        readBudget: budgets.readBudget,
-        byteBudget: budgets.listByteBudget,
-        atLeastOne: true,
-      });
-      // The entry is read before the device (eventually consistent): a finding resolved since has no row.
+      const page = await checkPage(check, pageSize, bookmark);
       const list: FindingRow[] = page.list.flatMap((device) =>
         findingsOf(device)
           .filter((f) => f.check === check)
           .map(({ slot, since, detail }) => ({ device_id: device.id, slot, since, detail })),
       );
-      return { list, next: page.resumeAfter === undefined ? '' : bookmarks.encode(fingerprint, page.resumeAfter) };
+      return { list, next: page.next };
+    },
+
+    async findingDevices(check, pageSize, bookmark) {
+      const page = await checkPage(check, pageSize, bookmark);
+      return { list: page.list.filter((device) => findingsOf(device).some((f) => f.check === check)), next: page.next };
     },
   };
+
+  /**
+   * One page of a check's entries, by device id, with their devices. The entry is read before the device
+   * (eventually consistent): a device whose finding was resolved since no longer holds the check.
+   */
+  async function checkPage(check: PostureCheck, pageSize: number, bookmark: string | undefined) {
+    const fingerprint = { findings: check };
+    const after = bookmark ? bookmarks.decode(fingerprint, bookmark) : undefined;
+    if (after !== undefined && !/^[A-Za-z0-9:_.-]{1,128}$/.test(after)) throw new InvalidBookmarkError();
+    const page = await listEntry({
+      reader,
+      index: INDEXES.byId,
+      prefixes: [findingPrefix(check)],
+      shards: ctx.listShards,
+      descending: false,
+      after,
+      pageSize,
+      filters: [],
+      needsDocument: false,
+      readBudget: budgets.readBudget,
+      byteBudget: budgets.listByteBudget,
+      atLeastOne: true,
+    });
+    return {
+      list: page.list,
+      next: page.resumeAfter === undefined ? '' : bookmarks.encode(fingerprint, page.resumeAfter),
+    };
+  }
 }
