@@ -3,17 +3,18 @@ import { randomUUID } from 'node:crypto';
 import { deviceActions } from '../app/device-actions';
 import { deviceChanges } from '../app/device-changes';
 import { jobService, type JobService } from '../app/jobs';
-import type { DeviceRepository, PolicyRepository, TaskQueue } from '../app/ports';
+import type { DeviceRepository, PolicyRepository, PostureRepository, TaskQueue } from '../app/ports';
 import { jobStore } from '../adapters/dynamodb/job-store';
 import type { DmsPolicy } from '../domain/policy';
 import { metricsTelemetry, processWide, type TableContext } from './context';
-import { deviceRepository, policyRepository } from './repositories';
+import { deviceRepository, policyRepository, postureRepository } from './repositories';
 import { taskQueues } from './task-composition';
 
 export function createJobs(
   { client, config, clock, bookmarks, retry }: TableContext,
   repository: DeviceRepository,
   policies: PolicyRepository,
+  posture: PostureRepository,
   queue: () => TaskQueue = taskQueues,
 ): JobService {
   // A walk reads each DMS policy once per page, not once per device (the policy fence still refuses
@@ -40,6 +41,8 @@ export function createJobs(
     telemetry: metricsTelemetry,
     retry,
     deviceSnapshots: config.lamassuEvents,
+    // A job's revocation or decommission resolves the device's findings in its own transaction, as the routes' do.
+    posture,
   });
   return jobService({
     jobs: jobStore({ client, tableName: config.tableName, bookmarks }),
@@ -55,5 +58,5 @@ export function createJobs(
 
 export const jobs = processWide(
   (s) => s.jobs,
-  (context) => createJobs(context, deviceRepository(), policyRepository()),
+  (context) => createJobs(context, deviceRepository(), policyRepository(), postureRepository()),
 );
