@@ -2,7 +2,7 @@
 import type { DeviceStatus, Slot } from '../../functions/domain/device';
 import type { Criterion } from '../../functions/domain/filters';
 import type { InventoryDimension } from '../../functions/domain/inventory';
-import type { DeviceOutcome, JobAction, JobCounts, JobStatus } from '../../functions/domain/jobs';
+import type { JobAction, JobDeviceOutcome, JobStatus, JobView } from '../../functions/domain/jobs';
 
 export type { Criterion, DeviceStatus, InventoryDimension, JobAction, JobStatus, Slot };
 
@@ -120,24 +120,6 @@ export interface FindingRow extends Omit<Finding, 'check'> {
 }
 
 /** A remediation job as the API shows it; `finding` when it selects a check's devices instead of filters. */
-export interface Job {
-  id: string;
-  status: JobStatus;
-  dry_run: boolean;
-  filter?: string[];
-  finding?: string;
-  action: JobAction;
-  rate_per_second: number;
-  counts: JobCounts;
-  created_at: string;
-  updated_at: string;
-  error?: string;
-}
+export type Job = Omit<JobView, 'filter'> & { filter?: string[]; finding?: string };
 
-export interface JobOutcome {
-  job_id: string;
-  device_id: string;
-  outcome: DeviceOutcome;
-  detail?: string;
-  at: string;
-}
+export type JobOutcome = Omit<JobDeviceOutcome, 'step'>;
