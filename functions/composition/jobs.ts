@@ -41,7 +41,7 @@ export function createJobs(
     telemetry: metricsTelemetry,
     retry,
     deviceSnapshots: config.lamassuEvents,
-    // A job's revocation or decommission resolves the device's findings in its own transaction, as the routes' do.
+    // A job's change keeps the device's findings current, as any change does (a revoke resolves weak-key).
     posture,
   });
   return jobService({
