@@ -272,7 +272,7 @@ export function PosturePage({ query }: { query: URLSearchParams }) {
     <>
       <h1>Posture</h1>
       <Findings />
-      <Inventory slot={slot} />
+      <Inventory key={slot} slot={slot} />
       <Jobs query={query} />
     </>
   );
