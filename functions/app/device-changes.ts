@@ -26,7 +26,7 @@ import { retryOnConflict, type RetryOptions } from './retry';
 
 export interface DeviceChangeDeps {
   devices: DeviceStore & SlotVersionStore;
-  policies: Pick<PolicyRepository, 'get'>;
+  policies: Pick<PolicyRepository, 'get' | 'getMany'>;
   clock: Clock;
   newId: IdGenerator;
   /** Renewal policy of a DMS that has none stored. */
@@ -105,6 +105,14 @@ export function deviceChanges({
 
   async function policyOf(dms: string): Promise<DmsPolicy> {
     return (await policies.get(dms)) ?? defaultPolicy(dms, defaults);
+  }
+
+  /** The policies of several DMSs, in one read when the repository can (PolicyRepository.getMany). */
+  async function policiesOf(dms: readonly string[]): Promise<Map<string, DmsPolicy>> {
+    const ids = [...new Set(dms)];
+    if (!policies.getMany) return new Map(await Promise.all(ids.map(async (id) => [id, await policyOf(id)] as const)));
+    const stored = await policies.getMany(ids);
+    return new Map(ids.map((id) => [id, stored.get(id) ?? defaultPolicy(id, defaults)]));
   }
 
   /**
@@ -202,7 +210,7 @@ export function deviceChanges({
     });
   }
 
-  return { save, saveNew, load, policyOf, withPolicy, mutateOnce, mutate, record, activeVersion, reassess };
+  return { save, saveNew, load, policyOf, policiesOf, withPolicy, mutateOnce, mutate, record, activeVersion, reassess };
 }
 
 /** The events whose Lamassu form carries whole devices their own data lacks. */

@@ -219,6 +219,8 @@ export interface InsightQueries {
    * or one DMS: every day up to `lastDay`, and possibly later days of `lastDay`'s month.
    */
   expirationsByDay(dms: string | undefined, lastDay: string): Promise<Map<string, { identity: number; slots: number }>>;
+  /** Devices whose last AWS IoT presence event was a connect, and a disconnect (from the counters). */
+  connectivityCounts(): Promise<{ connected: number; disconnected: number }>;
 }
 
 /** Keeps the indexes whole when the indexed keys change. */
@@ -283,6 +285,11 @@ export interface PolicyJob {
 
 export interface PolicyRepository {
   get(dms: string): Promise<DmsPolicy | undefined>;
+  /**
+   * The stored policies of several DMSs in one read (absent ones left out): a sweep page's devices
+   * belong to many DMSs. Optional: without it each DMS is read with `get`.
+   */
+  getMany?(dms: readonly string[]): Promise<Map<string, DmsPolicy>>;
   list(pageSize: number, bookmark?: string): Promise<Page<DmsPolicy>>;
   /** Writes the policy (conditioned on `before`'s version, or absence), its outbox record and a re-evaluation job. */
   save(before: DmsPolicy | undefined, after: DmsPolicy, outbox: OutboxEvent[]): Promise<void>;
@@ -455,6 +462,21 @@ export interface IotShadows {
   updateDesired(thingName: string, shadowName: string | undefined, desired: Record<string, JsonValue>): Promise<void>;
 }
 
+/** CA registration in AWS IoT (docs/iot-provisioning.md, CA registration). */
+export interface IotCaRegistry {
+  /** The account's registration code: the common name a DEFAULT-mode verification certificate carries. */
+  registrationCode(): Promise<string>;
+  /** Throws IotCaExistsError when registered already, IotRejectedError when AWS IoT refuses the certificates. */
+  registerCa(input: {
+    caPem: string;
+    verificationPem?: string;
+    mode: 'DEFAULT' | 'SNI_ONLY';
+    active: boolean;
+    autoRegistration: boolean;
+    templateName?: string;
+  }): Promise<{ id: string; arn: string }>;
+}
+
 /**
  * The AWS IoT calls of per-DMS provisioning (docs/iot-provisioning.md): IoT policies, thing groups and
  * provisioning templates. Implementations retry throttling themselves; "already there" is success.
@@ -500,6 +522,8 @@ export interface IotSyncState {
   attached?: boolean;
   /** What the device shadow's `desired.identity_actions` last received ('' or absent: nothing, or cleared). */
   shadow_actions?: string;
+  /** The named shadow `shadow_actions` went to (its DMS's `shadow_name` or the deployment's); absent: classic. */
+  shadow_name?: string;
   /**
    * What the DMS's AWS IoT settings made of the device (docs/iot-provisioning.md): the digest of the
    * settings applied, the thing groups its thing was added to, the IoT policies attached to `certificate_id`.

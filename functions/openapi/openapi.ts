@@ -18,6 +18,7 @@ import {
 } from '../domain/resource-schemas';
 import { createGroupSchema, replaceGroupSchema } from '../domain/group-schemas';
 import { createDeviceSchema, putPolicySchema } from '../domain/schemas';
+import { registerCaSchema } from '../domain/ca-registration-schema';
 import { bindCertificateSchema, bindSlotSchema, revokeSchema } from '../domain/slot-schemas';
 import { HTTP_ROUTES } from '../http/routes';
 import { MAX_BODY_BYTES } from '../http/http';
@@ -89,8 +90,11 @@ const filterParam = filterQueryParam(
       '2000); when selective non-indexed filters exhaust it, the ' +
       'page may be shorter than page_size with a non-empty `next`. ' +
       'A page also ends early, with a `next`, when its devices would ' +
-      'pass LIST_BYTE_BUDGET bytes serialized (default 5,000,000: ' +
-      "under Lambda's 6 MB response limit).",
+      'pass LIST_BYTE_BUDGET bytes (default 393,216), each device ' +
+      'weighing its serialized bytes and 4,096 (what reading one ' +
+      "costs beside its text): far under Lambda's 6 MB response " +
+      'limit, and a page_size=1000 page costs a few default pages, ' +
+      'not forty (a page of small devices holds about 90).',
   ].join(' '),
 );
 const sorting = [
@@ -496,6 +500,53 @@ const POSTURE_OPERATIONS: Record<string, Operation> = {
   },
 };
 
+/** CA registration in AWS IoT (docs/iot-provisioning.md, CA registration). */
+const IOT_CA_OPERATIONS: Record<string, Operation> = {
+  'GET /v2/iot/registration-code': {
+    summary: "The AWS IoT account's registration code (for a CA's verification certificate)",
+    description:
+      'A DEFAULT-mode CA registration proves the CA key by a certificate it signed whose common name is this code.',
+    responses: {
+      '200': {
+        description: 'The code',
+        ...json({
+          type: 'object',
+          properties: { registration_code: { type: 'string' } },
+          required: ['registration_code'],
+        }),
+      },
+    },
+  },
+  'POST /v2/iot/ca-certificates': {
+    summary: 'Register a CA certificate in AWS IoT (DEFAULT with a verification certificate, or SNI_ONLY)',
+    description:
+      'Checked first: the certificate must be a CA; in DEFAULT mode the verification certificate must be ' +
+      'signed by it. auto_registration turns on just-in-time registration of its device certificates, ' +
+      'provisioning_template names the JITP template AWS IoT runs for them.',
+    requestBody: { required: true, ...json(ref('RegisterIotCa')) },
+    responses: {
+      '201': {
+        description: 'Registered',
+        ...json({
+          type: 'object',
+          properties: {
+            certificate_id: { type: 'string' },
+            certificate_arn: { type: 'string' },
+            mode: { enum: ['DEFAULT', 'SNI_ONLY'] },
+            status: { enum: ['ACTIVE', 'INACTIVE'] },
+            auto_registration: { type: 'boolean' },
+            provisioning_template: { type: 'string' },
+          },
+          required: ['certificate_id', 'certificate_arn', 'mode', 'status', 'auto_registration'],
+        }),
+      },
+      '400': error('Not a CA, a verification certificate the CA did not sign, or AWS IoT refused it (IOT_REJECTED)'),
+      '409': error('AWS IoT has this CA registered already (CA_ALREADY_REGISTERED)'),
+      '415': error('Not application/json'),
+    },
+  },
+};
+
 const OPERATIONS: Record<string, Operation> = {
   'POST /v2/devices': {
     summary: 'Register a device (event CREATED, status NO_IDENTITY)',
@@ -720,6 +771,27 @@ const OPERATIONS: Record<string, Operation> = {
       '409': error('INDEX_NOT_READY: the inventory is being back-filled'),
     },
   },
+  'GET /v2/stats/connectivity': {
+    summary: 'Connectivity counts (AWS IoT presence)',
+    description:
+      'Devices whose last AWS IoT presence event (with iotSync.presence) was a connect, and a disconnect, ' +
+      'from counters applied from the table stream (`consistent_as_of`): constant cost. A device that never ' +
+      'connected is in neither; a purged device leaves both. List them with `filter=connected[eq]true|false`.',
+    responses: {
+      '200': {
+        description: 'The counts',
+        ...json({
+          type: 'object',
+          required: ['connected', 'disconnected', 'consistent_as_of'],
+          properties: {
+            connected: { type: 'integer', minimum: 0 },
+            disconnected: { type: 'integer', minimum: 0 },
+            consistent_as_of: CONSISTENT_AS_OF,
+          },
+        }),
+      },
+    },
+  },
   'GET /v2/openapi.json': {
     summary: 'This document',
     responses: { '200': { description: 'OpenAPI 3.1', ...json({ type: 'object' }) } },
@@ -729,6 +801,7 @@ const OPERATIONS: Record<string, Operation> = {
   ...POSTURE_OPERATIONS,
   ...JOB_OPERATIONS,
   ...IMPORT_OPERATIONS,
+  ...IOT_CA_OPERATIONS,
   ...LAMASSU_OPERATIONS,
 };
 
@@ -738,6 +811,7 @@ function componentSchemas(): Record<string, unknown> {
   void [createGroupSchema, replaceGroupSchema, deviceGroupSchema, groupList];
   void [bindCertificateSchema, bindSlotSchema, revokeSchema, putPolicySchema, policySchema, slotVersionSchema];
   void JOB_SCHEMAS;
+  void registerCaSchema;
   const { schemas } = toJSONSchema(globalRegistry, { uri: (id) => `#/components/schemas/${id}` });
   return Object.fromEntries(
     Object.entries(schemas).map(([id, schema]) => {

@@ -35,6 +35,9 @@ export const outboxKey = (eventId: string): TableKey => ({ pk: `OUTBOX#${eventId
  * device; it is also the device's entry in the `CONN#<connected>` partitions (the `connected` list filter).
  */
 export const connectivityKey = (id: string): TableKey => ({ pk: `DEVICE#${id}`, sk: 'CONNECTIVITY' });
+/** Devices by connectivity (`c_true`, `c_false`): one counter item per stats shard, from the connectivity items. */
+export const connectivityStatsKey = (shard: number): TableKey => ({ pk: `CONNSTATS#${shard}`, sk: 'CONNSTATS' });
+export const connectivityStatsAttribute = (connected: boolean) => `c_${connected}`;
 
 /** Statistics counters: one item per scope and shard, so no single item takes a fleet's writes. */
 export const statsScopeAll = 'ALL';
