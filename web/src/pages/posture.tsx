@@ -39,6 +39,7 @@ const CHECK_TITLES: Record<string, string> = {
   'issuer-not-allowed': 'issued by a CA the policy does not allow',
   'validity-too-long': 'lifetime longer than the policy allows',
   'expires-after-issuer': 'outlives its issuer’s certificate',
+  'certificate-too-old': 'older than the policy’s maximum certificate age',
   'shared-certificate': 'the same certificate on more than one device',
   'shared-key': 'the same public key on more than one device',
   'revoked-still-active-in-iot': 'revoked here, still active in AWS IoT',
