@@ -297,7 +297,7 @@ export function FindingPage({ check, query }: { check: string; query: URLSearchP
       <h1>
         Finding <code>{check}</code>
       </h1>
-      {CHECK_TITLES[check] && <p class="muted">Devices whose certificate has a {CHECK_TITLES[check]}.</p>}
+      {CHECK_TITLES[check] && <p class="muted">What it means: {CHECK_TITLES[check]}.</p>}
       <p>
         <a class="button" href={href(['posture', 'jobs', 'new'], { finding: check })}>
           Act on these devices…
