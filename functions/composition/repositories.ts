@@ -34,6 +34,7 @@ function deviceTableOptions({ client, config, bookmarks }: TableContext): Device
     crowded: () => requestsInFlight() > 1,
     heavy: inHeavyRequest,
     eventRetentionDays: config.eventRetentionDays,
+    jobRetentionDays: config.jobRetentionDays,
   };
 }
 

@@ -232,6 +232,10 @@ export function insightQueries({
       return counters.forecastDays(dms, lastDay);
     },
 
+    connectivityCounts() {
+      return counters.connectivity();
+    },
+
     countersConsistentAsOf() {
       return counters.asOf();
     },

@@ -54,6 +54,8 @@ export interface DeviceRepositoryOptions {
   heavy?: () => boolean;
   /** Days a device event item is kept before TTL deletes it (EVENT_RETENTION_DAYS, default 400). */
   eventRetentionDays?: number;
+  /** Days a job's per-device outcome is kept before TTL deletes it (JOB_RETENTION_DAYS); kept for ever when absent. */
+  jobRetentionDays?: number;
   /** Keep the certificate inventory (default): off only to measure what it adds (bench:posture). */
   inventory?: boolean;
 }
@@ -113,6 +115,7 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
     crowded,
     heavy,
     eventRetentionDays = DEFAULT_EVENT_RETENTION_DAYS,
+    jobRetentionDays,
     inventory = true,
   } = options;
   const ctx: WriteContext = {
@@ -122,6 +125,7 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
     dueShards,
     outboxTtlSeconds,
     eventTtlSeconds: eventRetentionDays * 86_400,
+    ...(jobRetentionDays === undefined ? {} : { jobOutcomeTtlSeconds: jobRetentionDays * 86_400 }),
     indexedKeys: new Set([...indexedMetadataKeys, FORECAST_KEY, ...(inventory ? [INVENTORY_KEY] : [])]),
   };
   const reader = tableReader(client, TableName);

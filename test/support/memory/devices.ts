@@ -107,6 +107,15 @@ export function memoryDeviceRepository(
       return stored && parse(stored);
     },
 
+    async getMany(ids) {
+      const found = new Map<string, Device>();
+      for (const id of ids) {
+        const stored = state.devices.get(id);
+        if (stored) found.set(id, parse(stored));
+      }
+      return found;
+    },
+
     async save(change) {
       const { before, after } = change;
       if (!before && state.devices.has(after.id)) throw new DeviceAlreadyExistsError(after.id);
@@ -145,10 +154,11 @@ export function memoryDeviceRepository(
 
     async list(q) {
       if (q.filters.some((x) => x.kind === 'crypto') && !ready.has(INVENTORY)) throw IndexNotReadyError.inventory();
-      const fingerprint = { f: q.filters, s: q.sortBy, m: q.sortMode };
+      const fingerprint = { f: q.filters, s: q.sortBy, m: q.sortMode, c: q.connected };
       const after = q.bookmark ? bookmarks.decode(fingerprint, q.bookmark) : undefined;
       const descending = q.sortMode === 'desc';
       const sorted = all()
+        .filter((d) => q.connected === undefined || state.connectivity.get(d.id)?.connected === q.connected)
         .filter((d) => matchesAll(d, q.filters))
         .map((device) => ({ device, key: sortKey(device, q.sortBy) }))
         .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) * (descending ? -1 : 1))
@@ -270,6 +280,11 @@ export function memoryDeviceRepository(
       return days;
     },
 
+    async connectivityCounts() {
+      const all = [...state.connectivity.values()];
+      return { connected: all.filter((c) => c.connected).length, disconnected: all.filter((c) => !c.connected).length };
+    },
+
     async certificateInventory(slot, dimension) {
       if (!ready.has(INVENTORY)) throw IndexNotReadyError.inventory();
       const counts = new Map<string, number>();
@@ -299,6 +314,7 @@ export function memoryDevicePurge(state: MemoryState): DevicePurge {
       if (!stored || (JSON.parse(stored.doc) as Device).version !== device.version)
         throw new VersionConflictError(device.id);
       state.devices.delete(device.id);
+      state.connectivity.delete(device.id);
       appendOutbox(state, outbox);
     },
   };
