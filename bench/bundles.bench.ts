@@ -13,7 +13,8 @@
  * BENCH_INSTRUCTIONS=on adds instructions counted by valgrind's cachegrind (an empty process subtracted),
  * a figure the load does not move (slow: about 10 s of CPU per bundle); BENCH_ONLY=<regex> picks functions.
  * Below the table: the Powertools Tracer side file (tracing-xray.js, loaded only where tracing records)
- * and one function with it loaded; the IoT sync with the AWS IoT SDK it loads on its first invocation;
+ * and one function with it loaded; the IoT sync with the AWS IoT SDK it loads on its first invocation, the
+ * sweeper with the SQS SDK its first send loads;
  * and the largest bundle with source maps applied (the `sourceMaps` setting on).
  */
 import { execFileSync, execSync, spawnSync } from 'node:child_process';
@@ -271,6 +272,11 @@ function main() {
     console.log(
       'handlers/events/iot-sync with the AWS IoT SDK its first invocation loads: ' +
         line(pairedInit(iotSync, baselineFile, { then: ['@aws-sdk/client-iot'] })),
+    );
+    const sweep = bundled.get(path.join('handlers', 'scheduled', 'sweep'))!;
+    console.log(
+      'handlers/scheduled/sweep with the SQS SDK its first send loads: ' +
+        line(pairedInit(sweep, baselineFile, { then: ['@aws-sdk/client-sqs'] })),
     );
     console.log(
       `${path.relative(work, path.dirname(largest))} (the largest bundle) with --enable-source-maps ` +
