@@ -1,10 +1,12 @@
 /**
- * `npm run bench:posture-jobs`: the remediation-job part of the posture bench (docs/benchmarks.md). A
- * job over BENCH_JOB_FLEET devices (default 10,000) selected by an indexed filter: devices per second
- * and items read per device (target ≤ 3: the list page's entry and device, the action's own read),
- * for a tag job over the whole selection and a revoke job over BENCH_JOB_REVOKE bound devices (default
- * 1,000). Every DynamoDB read of the walk is counted at the client (GetItem, BatchGetItem, Query
- * items), job and policy reads included. The rate is the maximum (1,000/s): the walk is the bound.
+ * `npm run bench:posture-jobs` (also run by bench:posture): the remediation-job part of the posture
+ * bench (docs/benchmarks.md). A job over BENCH_JOB_FLEET devices (default 10,000) selected by an
+ * indexed filter: devices per second and items read per device (target ≤ 3: the list page's entry and
+ * device, the action's own read), for a tag job over the whole selection; then, on the BENCH_JOB_REVOKE
+ * devices (default 1,000) bound with a certificate valid longer than the posture policy allows, a dry
+ * run and a revoke job selecting the finding (`{"finding": "validity-too-long"}`: the check's own index,
+ * not the fleet). Every DynamoDB read of the walk is counted at the client (GetItem, BatchGetItem, Query
+ * items), job, policy and posture reads included. The rate is the maximum (1,000/s): the walk is the bound.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -13,6 +15,9 @@ import { startEngine } from '@device-manager/local-engine';
 import { bookmarkCodec } from '../functions/adapters/dynamodb/bookmark';
 import { createDocumentClient } from '../functions/adapters/dynamodb/client';
 import { deviceRepository } from '../functions/adapters/dynamodb/device-repository';
+import { deviceTable } from '../functions/adapters/dynamodb/device-table';
+import { postureRepository } from '../functions/adapters/dynamodb/posture-repository';
+import { sweepIndex } from '../functions/adapters/dynamodb/sweep-index';
 import { jobStore } from '../functions/adapters/dynamodb/job-store';
 import { policyRepository } from '../functions/adapters/dynamodb/policy-repository';
 import { deviceActions } from '../functions/app/device-actions';
@@ -20,8 +25,13 @@ import { deviceChanges } from '../functions/app/device-changes';
 import { deviceService } from '../functions/app/devices';
 import { JOB_TASK, jobService } from '../functions/app/jobs';
 import type { Task } from '../functions/app/ports';
-import { MAX_JOB_RATE, type JobAction } from '../functions/domain/jobs';
+import { postureService } from '../functions/app/posture';
+import { sweep } from '../functions/app/sweep';
+import { parseCertificate } from '../functions/domain/certificate';
+import { MAX_JOB_RATE, type JobAction, type NewJobInput } from '../functions/domain/jobs';
 import type { DmsPolicy } from '../functions/domain/policy';
+import { DEFAULT_POSTURE_POLICY } from '../functions/domain/posture';
+import { certificate } from '../test/support/certificates';
 import { ensureTable } from '../local/create-table';
 import { fmt, inParallel, printTable } from './support';
 
@@ -71,9 +81,19 @@ async function main() {
   const reads = countReads(client);
   const bookmarks = bookmarkCodec('bench');
   const clock = { now: () => new Date() };
-  const repository = deviceRepository({ client, tableName, listShards: 4, statsShards: 4, dueShards: 4, bookmarks });
+  const options = { client, tableName, listShards: 4, statsShards: 4, dueShards: 4, bookmarks };
+  const repository = deviceRepository(options);
   const policies = policyRepository({ client, tableName, bookmarks });
-  const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID });
+  const posture = postureRepository(deviceTable(options));
+  const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID, posture });
+  // Certificates valid longer than 30 days are a finding; the first assessment of the empty fleet makes
+  // the findings ready, and each bind then judges its device.
+  await postureService({ posture }).putPolicy({ ...DEFAULT_POSTURE_POLICY, max_validity_days: 30 });
+  const index = sweepIndex({ repository, client, tableName });
+  await sweep({ index, policies, service: devices, clock, posture }, { deadline: Date.now() + 60_000 });
+  const long = parseCertificate(
+    (await certificate({ notBefore: new Date().toISOString(), notAfter: new Date(Date.now() + 365 * 86_400_000) })).pem,
+  );
 
   console.log(`seeding ${FLEET} devices (${REVOKE} with an identity)…`);
   await inParallel(
@@ -82,36 +102,47 @@ async function main() {
     async (i) => {
       const id = `bench-${String(i).padStart(6, '0')}`;
       await devices.register({ id, dms_id: `dms-${i % 10}`, tags: i < REVOKE ? ['fleet', 'bound'] : ['fleet'] });
-      if (i < REVOKE)
-        await devices.bind(id, 'identity', {
-          type: 'x509',
-          serial_number: (0x10000 + i).toString(16),
-          expiration_date: new Date(Date.now() + 365 * 86_400_000).toISOString(),
-        });
+      if (i < REVOKE) await devices.bind(id, 'identity', { type: 'x509', certificate: long });
     },
   );
 
   // The composition's policy cache (composition/jobs.ts): one read per DMS per page.
   const cache = new Map<string, Promise<DmsPolicy | undefined>>();
   const cached = { get: (dms: string) => cache.get(dms) ?? cache.set(dms, policies.get(dms)).get(dms)! };
-  const changes = deviceChanges({ devices: repository, policies: cached, clock, newId: randomUUID });
+  // And the posture policy, as composition/jobs.ts caches it.
+  let postureRead: ReturnType<typeof posture.get> | undefined;
+  const cachedPosture = {
+    get: () => (postureRead ??= posture.get()),
+    stamp: (...args: Parameters<typeof posture.stamp>) => posture.stamp(...args),
+  };
+  const changes = deviceChanges({
+    devices: repository,
+    policies: cached,
+    clock,
+    newId: randomUUID,
+    posture: cachedPosture,
+  });
   const sent: Task[] = [];
   const queue = { send: async (tasks: readonly Task[]) => void sent.push(...tasks) };
   const jobs = jobService({
     jobs: jobStore({ client, tableName, bookmarks }),
     devices: repository,
+    findings: posture,
     changes,
     actions: deviceActions(changes, randomUUID),
     queue: () => queue,
     clock,
     newId: randomUUID,
-    forgetPolicies: () => cache.clear(),
+    forgetPolicies: () => {
+      cache.clear();
+      postureRead = undefined;
+    },
   });
 
-  const run = async (filter: string[], action: JobAction) => {
+  const run = async (selection: Pick<NewJobInput, 'filter' | 'finding' | 'dry_run'>, action: JobAction) => {
     const before = reads.items;
     const started = performance.now();
-    const { id } = await jobs.create({ filter, action, rate_per_second: MAX_JOB_RATE });
+    const { id } = await jobs.create({ ...selection, action, rate_per_second: MAX_JOB_RATE });
     while (sent.length > 0)
       await jobs.handlers()[JOB_TASK]!(sent.shift()!, {
         deadline: Date.now() + 600_000,
@@ -125,12 +156,15 @@ async function main() {
   };
 
   const rows: (string | number)[][] = [];
-  for (const [label, filter, action] of [
-    ['add-tags', ['tags[ct]fleet'], { type: 'add-tags', tags: ['quarantine'] }],
-    ['revoke-identity', ['tags[ct]bound'], { type: 'revoke-identity', reason: 'KeyCompromise' }],
-  ] as const) {
+  const revoke: JobAction = { type: 'revoke-identity', reason: 'KeyCompromise' };
+  const plan: [string, Pick<NewJobInput, 'filter' | 'finding' | 'dry_run'>, JobAction][] = [
+    ['add-tags (filter tags[ct]fleet)', { filter: ['tags[ct]fleet'] }, { type: 'add-tags', tags: ['quarantine'] }],
+    ['dry run (finding validity-too-long)', { finding: 'validity-too-long', dry_run: true }, revoke],
+    ['revoke-identity (finding validity-too-long)', { finding: 'validity-too-long' }, revoke],
+  ];
+  for (const [label, selection, action] of plan) {
     console.log(`job ${label}…`);
-    const { job, seconds, read } = await run([...filter], action as JobAction);
+    const { job, seconds, read } = await run(selection, action);
     rows.push([
       label,
       job.counts.matched,

@@ -13,12 +13,15 @@ export interface JobView {
   status: 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
   dry_run: boolean;
   filter: string[];
+  finding?: string;
   counts: { matched: number; done: number; skipped: number; failed: number };
   error?: string;
 }
 
 export interface StartOptions {
   filter: string[];
+  /** Instead of `filter`: the devices with this posture check open. */
+  finding?: string;
   action: string;
   reason?: string;
   tag: string[];
@@ -31,7 +34,8 @@ const FINISHED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
 /** The request body of `jobs start`, or a UsageError naming what is missing. */
 export function jobRequest(options: StartOptions): Record<string, unknown> {
-  if (options.filter.length === 0) throw new UsageError('jobs start: give at least one --filter field[op]value');
+  if ((options.filter.length === 0) === (options.finding === undefined))
+    throw new UsageError('jobs start: give either --finding <check> or at least one --filter field[op]value');
   const action = ((): Record<string, unknown> => {
     switch (options.action) {
       case 'revoke-identity':
@@ -55,7 +59,7 @@ export function jobRequest(options: StartOptions): Record<string, unknown> {
     }
   })();
   return {
-    filter: options.filter,
+    ...(options.finding === undefined ? { filter: options.filter } : { finding: options.finding }),
     action,
     ...(options.dryRun ? { dry_run: true } : {}),
     ...(options.rate !== undefined ? { rate_per_second: options.rate } : {}),
@@ -84,7 +88,17 @@ export async function cancelJob(client: ApiClient, id: string): Promise<JobView>
  * How many devices the selection holds now, from the statistics (undefined when they cannot tell:
  * a status filter, a query too broad): the bar's 100%.
  */
-export async function selectionSize(client: ApiClient, filter: readonly string[]): Promise<number | undefined> {
+export async function selectionSize(
+  client: ApiClient,
+  filter: readonly string[],
+  finding?: string,
+): Promise<number | undefined> {
+  if (finding !== undefined) {
+    // The check's open count (GET /v2/findings): the devices its index holds now.
+    const reply = await client.send('GET', '/v2/findings');
+    const checks = reply.status === 200 ? (reply.body as { checks: { check: string; open: number }[] }).checks : [];
+    return checks.find((c) => c.check === finding)?.open;
+  }
   if (filter.some((f) => f.startsWith('status['))) return undefined;
   const reply = await client.send('GET', `/v2/stats/devices${filterQuery([...filter])}`);
   return reply.status === 200 ? (reply.body as { total: number }).total : undefined;
@@ -110,7 +124,7 @@ export async function watchJob({
   sleep?: (ms: number) => Promise<unknown>;
 }): Promise<JobView> {
   let job = await getJob(client, id);
-  const total = await selectionSize(client, job.filter).catch(() => undefined);
+  const total = await selectionSize(client, job.filter, job.finding).catch(() => undefined);
   try {
     for (;;) {
       const { matched, done, skipped, failed } = job.counts;

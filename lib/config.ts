@@ -11,7 +11,11 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { parseDuration } from '../functions/domain/duration';
 import { DEFAULT_GROUP_MAX_DEPTH } from '../functions/domain/groups';
-import { DEFAULT_EVENT_RETENTION_DAYS, MAX_EVENT_RETENTION_DAYS } from '../functions/runtime/config';
+import {
+  DEFAULT_EVENT_RETENTION_DAYS,
+  DEFAULT_JOB_RETENTION_DAYS,
+  MAX_EVENT_RETENTION_DAYS,
+} from '../functions/runtime/config';
 import { isCorsOrigin } from '../functions/http/cors';
 import { defaultDashboardScope } from '../functions/http/routes';
 import { z } from 'zod';
@@ -67,6 +71,8 @@ export interface DeploymentConfig {
   readonly groupMaxDepth: number;
   /** Days a device event item is kept before TTL deletes it (EVENT_RETENTION_DAYS of the functions). */
   readonly eventRetentionDays: number;
+  /** Days a job's per-device outcome is kept before TTL deletes it (JOB_RETENTION_DAYS of the job worker). */
+  readonly jobRetentionDays: number;
   /**
    * Concurrent certificate intake functions at most (the queue mapping's maximum concurrency): a CA's
    * burst of status updates waits in the queue instead of taking the account's Lambda slots.
@@ -129,7 +135,11 @@ export interface DeploymentConfig {
    * serial for one of no device; the functions read it as UNKNOWN_SERIAL_RETRY_SECONDS. Default 600.
    */
   readonly unknownSerialRetrySeconds: number;
-  /** Powertools Tracer and active X-Ray tracing on every function. */
+  /**
+   * Powertools Tracer and active X-Ray tracing on every function. Off by default: loading the Tracer and
+   * the X-Ray SDK adds about a fifth of a bare DynamoDB client's init to every cold start
+   * (docs/cold-starts.md).
+   */
   readonly tracing: boolean;
   /**
    * Stack traces mapped to the sources at run time (NODE_OPTIONS=--enable-source-maps). Off by default:
@@ -223,6 +233,7 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   dueShards: DEFAULT_DUE_SHARDS,
   groupMaxDepth: DEFAULT_GROUP_MAX_DEPTH,
   eventRetentionDays: DEFAULT_EVENT_RETENTION_DAYS,
+  jobRetentionDays: DEFAULT_JOB_RETENTION_DAYS,
   certificateIntakeConcurrency: 5,
   indexedMetadataKeys: [],
   logRetentionDays: 30,
@@ -233,7 +244,7 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   eventSource: 'device-manager',
   certificateSources: ['lamassu.ca'],
   unknownSerialRetrySeconds: DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS,
-  tracing: true,
+  tracing: false,
   sourceMaps: false,
   iotSync: { enabled: false, metadataKeys: [] },
   auth: { type: 'iam' },
@@ -283,6 +294,7 @@ const SETTINGS: Record<keyof DeploymentConfig, Kind> = {
   dueShards: 'integer',
   groupMaxDepth: 'integer',
   eventRetentionDays: 'integer',
+  jobRetentionDays: 'integer',
   certificateIntakeConcurrency: 'integer',
   indexedMetadataKeys: 'json',
   logRetentionDays: 'integer',
@@ -419,6 +431,7 @@ const SETTINGS_SCHEMA = settingsObject({
   dueShards: integer(INT_SETTINGS.dueShards),
   groupMaxDepth: integer({ min: 1, max: 50 }),
   eventRetentionDays: integer({ min: 1, max: MAX_EVENT_RETENTION_DAYS }),
+  jobRetentionDays: integer({ min: 1, max: MAX_EVENT_RETENTION_DAYS }),
   // SQS event sources take a maximum concurrency from 2 to 1000.
   certificateIntakeConcurrency: integer({ min: 2, max: 1000 }),
   indexedMetadataKeys: valid<string[]>(
@@ -652,6 +665,7 @@ export function parseConfig(raw: unknown): DeploymentConfig {
     dueShards: input.dueShards ?? d.dueShards,
     groupMaxDepth: input.groupMaxDepth ?? d.groupMaxDepth,
     eventRetentionDays: input.eventRetentionDays ?? d.eventRetentionDays,
+    jobRetentionDays: input.jobRetentionDays ?? d.jobRetentionDays,
     certificateIntakeConcurrency: input.certificateIntakeConcurrency ?? d.certificateIntakeConcurrency,
     indexedMetadataKeys: [...(input.indexedMetadataKeys ?? d.indexedMetadataKeys)],
     logRetentionDays: input.logRetentionDays ?? d.logRetentionDays,

@@ -14,6 +14,7 @@ import type { Device } from '../domain/device';
 import {
   ContentionError,
   DomainError,
+  IndexNotReadyError,
   JobFinishedError,
   JobNotFoundError,
   JobOutcomeExistsError,
@@ -24,6 +25,7 @@ import {
   addJobCounts,
   compileJobFilters,
   type DeviceOutcome,
+  jobSelection,
   isFinished,
   type Job,
   type JobCounts,
@@ -41,7 +43,7 @@ import { jobCreated, jobStatusUpdated } from '../domain/outbox';
 import { IDENTITY_SLOT, slotOf } from '../domain/slots';
 import type { DeviceActions } from './device-actions';
 import type { Change, DeviceChanges } from './device-changes';
-import type { Clock, DeviceQueries, IdGenerator, JobStore, Page, Task, TaskQueue } from './ports';
+import type { Clock, DeviceQueries, IdGenerator, JobStore, Page, PostureRepository, Task, TaskQueue } from './ports';
 import type { TaskCounts, TaskHandler } from './tasks';
 
 /** The task kind of a job's walk: `{kind, job}`. */
@@ -50,6 +52,8 @@ export const JOB_TASK = 'job.run';
 export interface JobDeps {
   jobs: JobStore;
   devices: Pick<DeviceQueries, 'list'>;
+  /** The findings a `finding` selection walks (absent: such a job is refused, 409 INDEX_NOT_READY). */
+  findings?: Pick<PostureRepository, 'ready' | 'findingDevices'>;
   changes: Pick<DeviceChanges, 'mutate'>;
   actions: DeviceActions;
   /** Where a new job's first task goes (resolved on use: only creating a job needs it). */
@@ -90,7 +94,10 @@ export function jobService(deps: JobDeps) {
   return {
     /** Stores a PENDING job and sends its first task; 400 for a bad selection. */
     async create(input: NewJobInput): Promise<JobView> {
-      compileJobFilters(input.filter);
+      const { finding } = jobSelection(input);
+      // Until every device is assessed, a finding's index would miss devices: refused, as its list is.
+      if (finding !== undefined && !(await deps.findings?.ready()))
+        throw new IndexNotReadyError('findings', 'findings are being assessed for every device; try again later');
       const now = clock.now();
       const job = newJob(jobId(now, newId()), input, now);
       await jobs.create(job, [jobCreated(newId(), jobView(job), job.created_at)]);
@@ -164,7 +171,7 @@ export function jobService(deps: JobDeps) {
       if (!(await jobs.save(job, running, [statusEvent('PENDING', running)]))) return { jobOvertaken: 1 };
       job = running;
     }
-    const filters = compileJobFilters(job.filter);
+    const select = selection(deps, job);
     const pace = pacer(job.rate_per_second, deps.sleep);
     const totals: TaskCounts = { jobDevices: 0 };
     for (;;) {
@@ -175,13 +182,7 @@ export function jobService(deps: JobDeps) {
       }
       let page: Page<Device>;
       try {
-        page = await deps.devices.list({
-          filters,
-          sortBy: 'id',
-          sortMode: 'asc',
-          pageSize: jobPageSize(job.rate_per_second),
-          bookmark: job.position,
-        });
+        page = await select(jobPageSize(job.rate_per_second), job.position);
       } catch (error) {
         // The selection cannot be read (a bookmark the key no longer signs, say): the job fails.
         if (!(error instanceof DomainError) || error instanceof ContentionError) throw error;
@@ -210,6 +211,18 @@ export function jobService(deps: JobDeps) {
 }
 
 const jobTask = (id: string): Task => ({ kind: JOB_TASK, job: id });
+
+/** Reads one page of a job's selection, by device id: its list filters, or its finding's own index. */
+function selection(deps: JobDeps, job: Job): (pageSize: number, bookmark?: string) => Promise<Page<Device>> {
+  const { finding } = job;
+  if (finding !== undefined) {
+    const findings = deps.findings;
+    if (!findings) throw new Error('a finding selection needs the findings (JobDeps.findings)');
+    return (pageSize, bookmark) => findings.findingDevices(finding, pageSize, bookmark);
+  }
+  const filters = compileJobFilters(job.filter);
+  return (pageSize, bookmark) => deps.devices.list({ filters, sortBy: 'id', sortMode: 'asc', pageSize, bookmark });
+}
 
 function moved(job: Job, change: Partial<Job>, now: Date): Job {
   return { ...job, ...change, version: job.version + 1, updated_at: now.toISOString() };

@@ -59,7 +59,7 @@ function servicesOver(context: TableContext): Services {
     sweepIndex: createSweepIndex(context, repository),
     postureRepository,
     posture: createPosture(postureRepository),
-    jobs: createJobs(context, repository, policies),
+    jobs: createJobs(context, repository, policies, postureRepository),
   };
 }
 

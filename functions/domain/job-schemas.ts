@@ -3,6 +3,7 @@
  * the job routes build it at their cold start.
  */
 import { DEFAULT_JOB_RATE, JOB_STATUSES, MAX_JOB_FILTERS, MAX_JOB_RATE, type NewJobInput } from './jobs';
+import { postureCheckNames } from './posture-checks';
 import { MAX_TAGS, metadataSchema, storedText, tagSchema } from './schemas';
 import { REVOCATION_REASONS } from './slots';
 import {
@@ -42,17 +43,29 @@ export const jobActionSchema = union([
   }),
 );
 
+const findingSchema = enumOf(postureCheckNames).check(
+  meta({
+    description:
+      'The selection: the devices with this posture check open (GET /v2/findings/{check}), read from ' +
+      "the check's own index, not the fleet. Exactly one of filter and finding.",
+    example: 'weak-key',
+  }),
+);
+
 export const createJobSchema = strictObject({
-  filter: array(storedText()).check(
-    minLength(1),
-    maxLength(MAX_JOB_FILTERS),
-    meta({
-      description:
-        `1-${MAX_JOB_FILTERS} list filters (field[op]value, as in GET /v2/devices), ANDed; ` +
-        'a job never selects the whole fleet by omission.',
-      example: ['status[eq]ACTIVE', 'tags[ct]line-3'],
-    }),
+  filter: optional(
+    array(storedText()).check(
+      minLength(1),
+      maxLength(MAX_JOB_FILTERS),
+      meta({
+        description:
+          `1-${MAX_JOB_FILTERS} list filters (field[op]value, as in GET /v2/devices), ANDed; ` +
+          'a job never selects the whole fleet by omission. Exactly one of filter and finding.',
+        example: ['status[eq]ACTIVE', 'tags[ct]line-3'],
+      }),
+    ),
   ),
+  finding: optional(findingSchema),
   action: jobActionSchema,
   dry_run: optional(boolean()).check(
     meta({ description: 'Count and list the matching devices; change nothing. Default false.' }),
@@ -84,7 +97,10 @@ export const jobSchema = object({
   id: string(),
   status: enumOf(JOB_STATUSES),
   dry_run: boolean(),
-  filter: array(string()),
+  filter: array(string()).check(meta({ description: 'The list filters of the selection; empty for a finding.' })),
+  finding: optional(enumOf(postureCheckNames)).check(
+    meta({ description: 'The posture check whose open findings are the selection, if that is the selection.' }),
+  ),
   action: jobActionSchema,
   rate_per_second: int(),
   counts: countsSchema,

@@ -7,6 +7,7 @@ import type { Device } from './device';
 import { shadowOf } from './device';
 import { type FieldProblem, ValidationError } from './errors';
 import { compileCriterion, type Filter, splitFilterParam } from './filters';
+import { type PostureCheck, postureCheckNames } from './posture-checks';
 import type { RevocationReason } from './slots';
 
 export const JOB_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
@@ -46,7 +47,10 @@ export interface Job {
   id: string;
   status: JobStatus;
   dry_run: boolean;
+  /** The list filters of the selection; empty when the selection is a finding. */
   filter: string[];
+  /** The selection: the devices with this posture check's finding open (its sparse index, not the fleet). */
+  finding?: PostureCheck;
   action: JobAction;
   rate_per_second: number;
   counts: JobCounts;
@@ -79,8 +83,10 @@ export interface JobDeviceOutcome {
   step: number;
 }
 
+/** A selection is either list filters or one posture check's open findings, never both, never neither. */
 export interface NewJobInput {
-  filter: string[];
+  filter?: string[];
+  finding?: string;
   action: JobAction;
   dry_run?: boolean;
   rate_per_second?: number;
@@ -105,13 +111,33 @@ export function compileJobFilters(filter: readonly string[]): Filter[] {
   return filters;
 }
 
+/** The selection of a request, checked: 400 unless it is exactly one of `filter` and `finding`. */
+export function jobSelection(input: Pick<NewJobInput, 'filter' | 'finding'>): Pick<Job, 'filter' | 'finding'> {
+  const { filter, finding } = input;
+  if ((filter === undefined) === (finding === undefined))
+    throw new ValidationError('invalid job selection', [
+      { field: 'filter', problem: 'give either filter (list filters) or finding (a posture check), not both' },
+    ]);
+  if (finding !== undefined) {
+    if (!(postureCheckNames as readonly string[]).includes(finding))
+      throw new ValidationError('invalid job selection', [
+        { field: 'finding', problem: `must be one of ${postureCheckNames.join(', ')}` },
+      ]);
+    return { filter: [], finding: finding as PostureCheck };
+  }
+  if (filter!.length === 0)
+    throw new ValidationError('invalid job selection', [{ field: 'filter', problem: 'must hold at least one filter' }]);
+  compileJobFilters(filter!);
+  return { filter: [...filter!] };
+}
+
 export function newJob(id: string, input: NewJobInput, now: Date): Job {
   const time = now.toISOString();
   return {
     id,
     status: 'PENDING',
     dry_run: input.dry_run ?? false,
-    filter: [...input.filter],
+    ...jobSelection(input),
     action: input.action,
     rate_per_second: input.rate_per_second ?? DEFAULT_JOB_RATE,
     counts: { matched: 0, done: 0, skipped: 0, failed: 0 },

@@ -36,6 +36,8 @@ export const JOB_OPERATIONS: Record<string, Record<string, unknown>> = {
       'Applies `action` to every device the `filter` selection matches (the list filters of GET /v2/devices, ' +
         'ANDed; at least one), in the background. The selection is walked by id when the job runs, so a ' +
         'device that matches by then is included.',
+      'Or, instead of `filter`, `finding`: the devices with that posture check open, read from the ' +
+        "check's own index (not the fleet); 409 INDEX_NOT_READY until the findings are first assessed.",
       'Each device is changed at most once per job: its outcome is written in the same transaction as its ' +
         'change, and a re-run of a page after a crash skips what the job did already.',
       `At most \`rate_per_second\` devices a second (1-${MAX_JOB_RATE}). A dry run changes nothing: it ` +
@@ -51,6 +53,7 @@ export const JOB_OPERATIONS: Record<string, Record<string, unknown>> = {
         headers: { Location: { schema: { type: 'string' } } },
         ...json(ref('Job')),
       },
+      '409': error('INDEX_NOT_READY: a finding selection before the findings are first assessed'),
       '415': error('Not application/json'),
     },
   },

@@ -50,6 +50,8 @@ export interface ServiceConfig {
   groupMaxDepth: number;
   /** Days a device event item is kept before TTL deletes it (EVENT_RETENTION_DAYS). */
   eventRetentionDays: number;
+  /** Days a remediation job's per-device outcome is kept before TTL deletes it (JOB_RETENTION_DAYS). */
+  jobRetentionDays: number;
   dueShards: number;
   /** Renewal policy of DMSs without a stored one. */
   renewalDefaults: RenewalSettings;
@@ -164,6 +166,8 @@ export function bookmarkSecretConfig(env: Env): Pick<ServiceConfig, 'bookmarkSec
 export const DEFAULT_EVENT_RETENTION_DAYS = 400;
 /** About 100 years: longer history belongs in the event archive or an export (docs/operations.md). */
 export const MAX_EVENT_RETENTION_DAYS = 36_500;
+/** A job's per-device outcomes are kept 90 days by default (docs/configuration.md); the job item itself stays. */
+export const DEFAULT_JOB_RETENTION_DAYS = 90;
 
 export function loadConfig(env: Env = process.env): ServiceConfig {
   const tableName = required(env, 'TABLE_NAME');
@@ -182,6 +186,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     indexedMetadataKeys: indexedMetadataKeysOf(env),
     groupMaxDepth: intVar(env, 'GROUP_MAX_DEPTH', DEFAULT_GROUP_MAX_DEPTH, 1, 64),
     eventRetentionDays: intVar(env, 'EVENT_RETENTION_DAYS', DEFAULT_EVENT_RETENTION_DAYS, 1, MAX_EVENT_RETENTION_DAYS),
+    jobRetentionDays: intVar(env, 'JOB_RETENTION_DAYS', DEFAULT_JOB_RETENTION_DAYS, 1, MAX_EVENT_RETENTION_DAYS),
     dueShards: intSetting(env, INT_SETTINGS.dueShards),
     renewalDefaults: renewalDefaults(env),
     lamassuEvents: env.LAMASSU_EVENTS === 'true',

@@ -112,7 +112,8 @@ export class Sweeper extends Construct {
       tableAccess: { actions: SWEEPER_TABLE_ACTIONS },
       timeout: SWEEPER_TIMEOUT,
       memorySize: 512,
-      environment,
+      // Only the worker writes job outcomes (their TTL).
+      environment: { ...environment, JOB_RETENTION_DAYS: String(config.jobRetentionDays) },
     });
     // Tasks send their continuations (the next page, the rest of a walk) to the queue of their kind.
     for (const fn of [this.function, this.worker])

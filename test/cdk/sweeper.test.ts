@@ -131,8 +131,8 @@ describe('the sweep dispatcher', () => {
         ...defaultTableEnvironment(tableId),
         SWEEP_QUEUE_URL: { Ref: transitions },
         JOB_QUEUE_URL: { Ref: jobs },
-        // The worker reads server-side import files (lib/constructs/imports.ts).
-        ...(worker ? { IMPORT_BUCKET: { Ref: bucket } } : {}),
+        // The worker reads server-side import files (lib/constructs/imports.ts) and keeps job outcomes.
+        ...(worker ? { IMPORT_BUCKET: { Ref: bucket }, JOB_RETENTION_DAYS: '90' } : {}),
       });
   });
 

@@ -1,5 +1,6 @@
 /** `device-manager jobs start|watch|cancel` against the local service (its in-process job worker). */
 import type { LocalService } from '../../local/main';
+import { certificate } from '../support/certificates';
 import { cli } from '../support/cli';
 import { call, startTestService } from '../support/http';
 
@@ -77,6 +78,32 @@ describe('device-manager jobs', () => {
     const noFilter = await cli(['jobs', 'start', '--api', service.url, '--action', 'decommission']);
     expect(noFilter.code).toBe(2);
     expect(noFilter.stderr).toMatch(/at least one --filter/);
+    const both = await cli([
+      ...['jobs', 'start', '--api', service.url, '--filter', 'id[eq]x'],
+      ...['--finding', 'weak-key', '--action', 'decommission'],
+    ]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/either --finding/);
     expect((await call(service.url, 'GET', '/v2/jobs')).body.list).toHaveLength(2);
+  });
+
+  it('start --finding acts on the devices with that posture check open', async () => {
+    const policy = { max_validity_days: 30 };
+    expect((await call(service.url, 'PUT', '/v2/posture/policy', policy)).status).toBe(200);
+    await service.sweepNow(); // the findings' first assessment
+    // Valid for about 3 years: validity-too-long under the policy above.
+    const { pem } = await certificate({ notBefore: '2026-01-01T00:00:00Z', notAfter: '2029-01-01T00:00:00Z' });
+    expect((await call(service.url, 'PUT', '/v2/devices/cli-job-2/idslot', { certificate: pem })).status).toBe(200);
+    const args = ['jobs', 'start', '--api', service.url, '--finding', 'validity-too-long'];
+    const run = await cli([...args, '--action', 'add-tags', '--tag', 'flagged', '--watch', '--interval', '1']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const [id, summary] = run.stdout.trim().split('\n');
+    expect(summary).toBe(`job ${id} SUCCEEDED: matched 1 done 1 skipped 0 failed 0`);
+    expect((await call(service.url, 'GET', `/v2/jobs/${id}`)).body).toMatchObject({
+      filter: [],
+      finding: 'validity-too-long',
+    });
+    expect((await call(service.url, 'GET', '/v2/devices/cli-job-2')).body.tags).toContain('flagged');
+    expect((await call(service.url, 'GET', '/v2/devices/cli-job-1')).body.tags).not.toContain('flagged');
   });
 });

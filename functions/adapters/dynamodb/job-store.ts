@@ -21,11 +21,14 @@ export interface JobStoreOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
   bookmarks: BookmarkCodec;
+  /** Days a per-device outcome is kept before TTL deletes it (JOB_RETENTION_DAYS); for ever when absent. */
+  jobRetentionDays?: number;
 }
 
 const JOB_ID = /^job-[0-9TZ]+-[A-Za-z0-9]{1,12}$/;
 
-export function jobStore({ client, tableName: TableName, bookmarks }: JobStoreOptions): JobStore {
+export function jobStore({ client, tableName: TableName, bookmarks, jobRetentionDays }: JobStoreOptions): JobStore {
+  const outcomeTtl = jobRetentionDays === undefined ? undefined : jobRetentionDays * 86_400;
   const jobItem = (job: Job) => ({
     ...remediationJobKey(job.id),
     kind: 'job',
@@ -137,7 +140,7 @@ export function jobStore({ client, tableName: TableName, bookmarks }: JobStoreOp
 
     async putOutcome(outcome) {
       try {
-        await client.send(new PutCommand(jobOutcomePut(TableName, outcome).Put));
+        await client.send(new PutCommand(jobOutcomePut(TableName, outcome, outcomeTtl).Put));
         return true;
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) return false;

@@ -10,7 +10,8 @@ import type { FindingRow, PostureJob, PostureRepository, StoredPosturePolicy } f
 import { InvalidBookmarkError, VersionConflictError } from '../../domain/errors';
 import { findingsOf } from '../../domain/findings';
 import { type PostureCheck, postureCheckNames } from '../../domain/posture-checks';
-import { FINDINGS_ATTRIBUTE, POSTURE_VERSION_ATTRIBUTE } from './device-writes';
+import { NO_HOLDERS, recordedHoldingsOf } from '../../domain/shared-holdings';
+import { FINDINGS_ATTRIBUTE, HOLDINGS_ATTRIBUTE, POSTURE_VERSION_ATTRIBUTE } from './device-writes';
 import type { DeviceTable } from './device-table';
 import {
   deviceKey,
@@ -23,11 +24,18 @@ import {
   postureJobKey,
   posturePolicyKey,
   postureStateKey,
+  sharedHoldersKey,
   type TableKey,
 } from './keys';
 import { entryPageById, listEntry } from './list-cursor';
 import { INDEXES } from './schema';
 import { cancellationCodes, transactWrite } from './transact';
+
+/**
+ * The checks the fleet was last walked for: a deployment whose state names an older revision walks
+ * its devices once more (only those not yet registered for the checks added since: the shared ones).
+ */
+const CHECKS_REVISION = 2;
 
 /** How long `ready` is cached: the findings become ready once, so staleness only delays their use. */
 const READY_CACHE_MS = 15_000;
@@ -119,8 +127,10 @@ export function postureRepository(table: DeviceTable): PostureRepository {
       const items = new Map((out.Items ?? []).map((item) => [String(item.sk), item]));
       const stored = items.get(postureJobKey().sk);
       if (stored) return jobOf(stored);
-      if (items.get(postureStateKey().sk)?.ready === true) return undefined;
-      // Never assessed: the first job walks every device (those bound before posture existed).
+      const state = items.get(postureStateKey().sk);
+      if (state?.ready === true && state.revision === CHECKS_REVISION) return undefined;
+      // Never assessed: the first job walks every device (those bound before posture existed); a fleet
+      // assessed before the shared checks existed is walked for them (findings stay readable meanwhile).
       const first: PostureJob = { policyVersion: 0, progress: {} };
       try {
         await client.send(
@@ -157,7 +167,10 @@ export function postureRepository(table: DeviceTable): PostureRepository {
         if (!segments.every((s) => progress[s] === 'done')) return 'running';
         await client.send(new DeleteCommand({ TableName, Key: postureJobKey(), ...condition }));
         await client.send(
-          new PutCommand({ TableName, Item: { ...postureStateKey(), kind: 'posture-state', ready: true } }),
+          new PutCommand({
+            TableName,
+            Item: { ...postureStateKey(), kind: 'posture-state', ready: true, revision: CHECKS_REVISION },
+          }),
         );
         return 'done';
       } catch (error) {
@@ -174,21 +187,25 @@ export function postureRepository(table: DeviceTable): PostureRepository {
     },
 
     async stamp(device, policyVersion) {
+      // The fingerprints the walk registered the device under (none judged: left as stored).
+      const holdings = recordedHoldingsOf(device);
       try {
         await client.send(
           new UpdateCommand({
             TableName,
             Key: deviceKey(device.id),
-            UpdateExpression: 'SET #ppv = :ppv, #fd = :fd',
+            UpdateExpression: `SET #ppv = :ppv, #fd = :fd${holdings === undefined ? '' : ', #sh = :sh'}`,
             ConditionExpression: '#version = :v AND (attribute_not_exists(#ppv) OR #ppv <= :ppv)',
             ExpressionAttributeNames: {
               '#ppv': POSTURE_VERSION_ATTRIBUTE,
               '#fd': FINDINGS_ATTRIBUTE,
+              ...(holdings === undefined ? {} : { '#sh': HOLDINGS_ATTRIBUTE }),
               '#version': 'version',
             },
             ExpressionAttributeValues: {
               ':ppv': policyVersion,
               ':fd': JSON.stringify(findingsOf(device)),
+              ...(holdings === undefined ? {} : { ':sh': JSON.stringify(holdings) }),
               ':v': device.version,
             },
           }),
@@ -197,6 +214,16 @@ export function postureRepository(table: DeviceTable): PostureRepository {
         if (isConditionFailure(error)) throw new VersionConflictError(device.id, { cause: error });
         throw error;
       }
+    },
+
+    async holders(key) {
+      const item = await getItem(sharedHoldersKey(key));
+      if (!item) return NO_HOLDERS;
+      return {
+        count: Number(item.n ?? 0),
+        listed: [...((item.h as Set<string> | undefined) ?? [])],
+        version: Number(item.v ?? 0),
+      };
     },
 
     async openCounts() {
@@ -215,30 +242,46 @@ export function postureRepository(table: DeviceTable): PostureRepository {
     },
 
     async findings(check, pageSize, bookmark) {
-      const fingerprint = { findings: check };
-      const after = bookmark ? bookmarks.decode(fingerprint, bookmark) : undefined;
-      if (after !== undefined && !/^[A-Za-z0-9:_.-]{1,128}$/.test(after)) throw new InvalidBookmarkError();
-      const page = await listEntry({
-        reader,
-        index: INDEXES.byId,
-        prefixes: [findingPrefix(check)],
-        shards: ctx.listShards,
-        descending: false,
-        after,
-        pageSize,
-        filters: [],
-        needsDocument: false,
-        readBudget: budgets.readBudget,
-        byteBudget: budgets.listByteBudget,
-        atLeastOne: true,
-      });
-      // The entry is read before the device (eventually consistent): a finding resolved since has no row.
+      const page = await checkPage(check, pageSize, bookmark);
       const list: FindingRow[] = page.list.flatMap((device) =>
         findingsOf(device)
           .filter((f) => f.check === check)
           .map(({ slot, since, detail }) => ({ device_id: device.id, slot, since, detail })),
       );
-      return { list, next: page.resumeAfter === undefined ? '' : bookmarks.encode(fingerprint, page.resumeAfter) };
+      return { list, next: page.next };
+    },
+
+    async findingDevices(check, pageSize, bookmark) {
+      const page = await checkPage(check, pageSize, bookmark);
+      return { list: page.list.filter((device) => findingsOf(device).some((f) => f.check === check)), next: page.next };
     },
   };
+
+  /**
+   * One page of a check's entries, by device id, with their devices. The entry is read before the device
+   * (eventually consistent): a device whose finding was resolved since no longer holds the check.
+   */
+  async function checkPage(check: PostureCheck, pageSize: number, bookmark: string | undefined) {
+    const fingerprint = { findings: check };
+    const after = bookmark ? bookmarks.decode(fingerprint, bookmark) : undefined;
+    if (after !== undefined && !/^[A-Za-z0-9:_.-]{1,128}$/.test(after)) throw new InvalidBookmarkError();
+    const page = await listEntry({
+      reader,
+      index: INDEXES.byId,
+      prefixes: [findingPrefix(check)],
+      shards: ctx.listShards,
+      descending: false,
+      after,
+      pageSize,
+      filters: [],
+      needsDocument: false,
+      readBudget: budgets.readBudget,
+      byteBudget: budgets.listByteBudget,
+      atLeastOne: true,
+    });
+    return {
+      list: page.list,
+      next: page.resumeAfter === undefined ? '' : bookmarks.encode(fingerprint, page.resumeAfter),
+    };
+  }
 }
