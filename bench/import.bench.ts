@@ -36,7 +36,7 @@ async function bare(api: string, first: number, count: number): Promise<{ count:
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as { count: number; seconds: number };
 }
 
-/** Runs a phase from a drained change feed until its own events are out: wall seconds to its end, and the service's CPU. */
+/** A phase from a drained change feed until its own events are out: its seconds, the drain's, the service's CPU. */
 async function phase<T>(drain: () => Promise<void>, work: () => Promise<T>) {
   await drain();
   const cpu = process.cpuUsage();
@@ -165,7 +165,8 @@ async function main() {
     console.log(`\nCLI rate / bare loop rate: ${fmt(cliRate / bareRate)}× (target ≥ 0.9×)`);
     console.log(
       `server-side rate / CLI rate: ${fmt(serverRate / cliRate)}× (target ≥ 3×); ` +
-        `with events out ${fmt(serverOut / cliOut)}×; service CPU per row CLI / server-side ${fmt(cliCpu / serverCpu)}×`,
+        `with events out ${fmt(serverOut / cliOut)}×; ` +
+        `service CPU per row CLI / server-side ${fmt(cliCpu / serverCpu)}×`,
     );
   } finally {
     await service.stop();

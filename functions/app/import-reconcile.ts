@@ -162,7 +162,8 @@ export async function reconcileRow(
         code: 'CONFLICT',
         err:
           `device exists with ` +
-          `other ${comparison.differences.join(', ')}${comparison.fixed.length > 0 ? '' : ` (${updateHint} patches it)`}`,
+          `other ${comparison.differences.join(', ')}` +
+          (comparison.fixed.length > 0 ? '' : ` (${updateHint} patches it)`),
         differences: comparison.differences,
       };
     let version = device.version;
