@@ -7,6 +7,7 @@
 const base = require('./jest.config');
 
 const SCALED = [
+  'test/e2e/cli-export.test.ts',
   'test/e2e/cli-import.test.ts',
   'test/e2e/crash-recovery.test.ts',
   'test/e2e/fuzz.test.ts',

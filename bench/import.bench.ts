@@ -5,12 +5,17 @@
  * CLI's rate ≥ 0.9× the bare loop's (the CLI is never the bottleneck). Then the same number of rows
  * imported server-side (`import --server-side`: uploaded once, imported by the service's job workers,
  * JOB_WORKERS of them). Target: ≥ 3× the CLI's rate.
+ *
+ * Each phase starts with the change feed drained (no phase pays for the events of another) and ends
+ * once its own events are published too. Beside rows/s, the service's CPU time per row (this process:
+ * API, job workers, engine and change feed) is a second figure that a loaded machine moves less.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { startLocalService } from '../local/main';
 import { IMPORT_CSV_HEADER, importCsvLine } from './fixtures/import-rows';
@@ -29,6 +34,23 @@ async function bare(api: string, first: number, count: number): Promise<{ count:
     { cwd: root },
   );
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as { count: number; seconds: number };
+}
+
+/** Runs a phase from a drained change feed until its own events are out: wall seconds to its end, and the service's CPU. */
+async function phase<T>(drain: () => Promise<void>, work: () => Promise<T>) {
+  await drain();
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const result = await work();
+  const doneAt = performance.now();
+  await drain();
+  const used = process.cpuUsage(cpu);
+  return {
+    result,
+    drainSeconds: (performance.now() - doneAt) / 1000,
+    cpuMs: (used.user + used.system) / 1000,
+    seconds: (doneAt - started) / 1000,
+  };
 }
 
 async function main() {
@@ -58,38 +80,47 @@ async function main() {
       `warming up, then ${ROWS / 2} bare POSTs, a ${ROWS}-row CLI ` +
         `import, ${ROWS / 2} bare POSTs (concurrency ${CONCURRENCY})…`,
     );
+    const drain = service.events.drain;
     await bare(service.url, 1_000_000, 500);
-    const first = await bare(service.url, 0, ROWS / 2);
-    const { stdout } = await run(
-      process.execPath,
-      [
-        'cli/device-manager.cjs',
-        'import',
-        file,
-        '--api',
-        service.url,
-        '--concurrency',
-        String(CONCURRENCY),
-        '--progress-interval',
-        '0',
-      ],
-      { cwd: root },
+    const bare1 = await phase(drain, () => bare(service.url, 0, ROWS / 2));
+    const first = bare1.result;
+    const cli = await phase(drain, () =>
+      run(
+        process.execPath,
+        [
+          'cli/device-manager.cjs',
+          'import',
+          file,
+          '--api',
+          service.url,
+          '--concurrency',
+          String(CONCURRENCY),
+          '--progress-interval',
+          '0',
+        ],
+        { cwd: root },
+      ),
     );
-    const second = await bare(service.url, ROWS / 2, ROWS / 2);
-    const server = await run(
-      process.execPath,
-      [
-        'cli/device-manager.cjs',
-        'import',
-        serverFile,
-        '--server-side',
-        '--api',
-        service.url,
-        '--progress-interval',
-        '0',
-      ],
-      { cwd: root },
+    const { stdout } = cli.result;
+    const bare2 = await phase(drain, () => bare(service.url, ROWS / 2, ROWS / 2));
+    const second = bare2.result;
+    const srv = await phase(drain, () =>
+      run(
+        process.execPath,
+        [
+          'cli/device-manager.cjs',
+          'import',
+          serverFile,
+          '--server-side',
+          '--api',
+          service.url,
+          '--progress-interval',
+          '0',
+        ],
+        { cwd: root },
+      ),
     );
+    const server = srv.result;
     const serverSummary = /(\d+) lines in ([\d.]+)s/.exec(server.stdout);
     if (!serverSummary || Number(/created\s+(\d+)/.exec(server.stdout)?.[1]) !== ROWS)
       throw new Error(`unexpected server-side summary:\n${server.stdout}`);
@@ -99,17 +130,43 @@ async function main() {
     if (!summary || Number(created) !== ROWS) throw new Error(`unexpected CLI summary:\n${stdout}`);
     const cliRate = ROWS / Number(summary[2]);
     const bareRate = (first.count + second.count) / (first.seconds + second.seconds);
+    // The service's CPU per row, each phase with the publishing of its own events.
+    const bareCpu = (bare1.cpuMs + bare2.cpuMs) / (first.count + second.count);
+    const cliCpu = cli.cpuMs / ROWS;
+    const serverCpu = srv.cpuMs / ROWS;
+    // Rows/s until the events are out as well (the change feed's backlog after the last row).
+    const cliOut = ROWS / (Number(summary[2]) + cli.drainSeconds);
+    const serverOut = ROWS / (Number(serverSummary[2]) + srv.drainSeconds);
     printTable(
-      `Import of ${ROWS} devices at concurrency ${CONCURRENCY} (rows/s)`,
-      ['client', 'rows', 'seconds', 'rows/s'],
+      `Import of ${ROWS} devices at concurrency ${CONCURRENCY}`,
+      ['client', 'rows', 'seconds', 'rows/s', 'events out after (s)', 'rows/s with events', 'service CPU ms/row'],
       [
-        ['bare POST loop', first.count + second.count, first.seconds + second.seconds, bareRate],
-        ['device-manager import (CSV)', ROWS, Number(summary[2]), cliRate],
-        [`import --server-side (${JOB_WORKERS} job workers)`, ROWS, Number(serverSummary[2]), serverRate],
+        [
+          'bare POST loop',
+          first.count + second.count,
+          first.seconds + second.seconds,
+          bareRate,
+          bare1.drainSeconds + bare2.drainSeconds,
+          (first.count + second.count) / (first.seconds + second.seconds + bare1.drainSeconds + bare2.drainSeconds),
+          bareCpu,
+        ],
+        ['device-manager import (CSV)', ROWS, Number(summary[2]), cliRate, cli.drainSeconds, cliOut, cliCpu],
+        [
+          `import --server-side (${JOB_WORKERS} job workers)`,
+          ROWS,
+          Number(serverSummary[2]),
+          serverRate,
+          srv.drainSeconds,
+          serverOut,
+          serverCpu,
+        ],
       ],
     );
     console.log(`\nCLI rate / bare loop rate: ${fmt(cliRate / bareRate)}× (target ≥ 0.9×)`);
-    console.log(`server-side rate / CLI rate: ${fmt(serverRate / cliRate)}× (target ≥ 3×)`);
+    console.log(
+      `server-side rate / CLI rate: ${fmt(serverRate / cliRate)}× (target ≥ 3×); ` +
+        `with events out ${fmt(serverOut / cliOut)}×; service CPU per row CLI / server-side ${fmt(cliCpu / serverCpu)}×`,
+    );
   } finally {
     await service.stop();
     rmSync(dir, { recursive: true, force: true });

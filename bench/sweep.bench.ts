@@ -11,6 +11,7 @@ import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import path from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { performance } from 'node:perf_hooks';
 import { deviceService } from '../functions/app/devices';
@@ -25,6 +26,7 @@ import { ensureTable } from '../local/create-table';
 import { startEngine } from '@device-manager/local-engine';
 import { startLocalService } from '../local/main';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { cpuProfiler } from './profile';
 import { fmt, inParallel, printTable } from './support';
 
 const DAY = 86_400_000;
@@ -139,21 +141,74 @@ async function fleetSweeps() {
   await engine.stop();
 }
 
-/** An engine in a child process answering after `latencyMs`: DynamoDB's time, none of it on this process's CPU. */
-async function engineProcess(latencyMs: number): Promise<{ endpoint: string; stop(): void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/fixtures/engine-process.ts', String(latencyMs)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`engine process exited with ${code}`)));
-    child.stdout.once('data', (chunk: Buffer) => resolve(String(chunk).trim().split('\n')[0]!));
-  });
-  return { endpoint, stop: () => void child.kill() };
+interface BenchEngine {
+  endpoint: string;
+  stop(): Promise<void> | void;
+  /** CPU ms the engine's process has used so far, when it is not this process. */
+  cpuMs?: () => Promise<number>;
+  /** Starts a CPU profile of the engine's process, and writes it to `file`. */
+  profile?: () => Promise<void>;
+  profiled?: (file: string) => Promise<void>;
 }
 
-/** Transitions/s of one sweep of SCALING_DUE due devices with `workers` transition workers, and this process's CPU. */
-async function scalingRun(endpoint: string, workers: number) {
-  const { t0, client, clock, policies, service, index } = await benchFleet(endpoint, 'scale');
+/** An engine in a child process answering after `latencyMs`: DynamoDB's time, none of it on this process's CPU. */
+async function engineProcess(latencyMs: number): Promise<BenchEngine> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/fixtures/engine-process.ts', String(latencyMs)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  const waiting: ((line: string) => void)[] = [];
+  let buffered = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, end).trim();
+      buffered = buffered.slice(end + 1);
+      const waiter = waiting.shift();
+      if (waiter) waiter(line);
+      else lines.push(line);
+    }
+  });
+  const nextLine = () =>
+    new Promise<string>((resolve) => {
+      const line = lines.shift();
+      if (line === undefined) waiting.push(resolve);
+      else resolve(line);
+    });
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`engine process exited with ${code}`))),
+  );
+  exited.catch(() => undefined);
+  const endpoint = await Promise.race([nextLine(), exited]);
+  return {
+    endpoint,
+    stop: () => void child.kill(),
+    async cpuMs() {
+      child.stdin.write('cpu\n');
+      return Number(await nextLine());
+    },
+    async profile() {
+      child.stdin.write('profile start\n');
+      await nextLine();
+    },
+    async profiled(file: string) {
+      child.stdin.write(`profiled ${file}\n`);
+      await nextLine();
+    },
+  };
+}
+
+interface ScalingRun {
+  rate: number;
+  /** CPU ms per transition in this process, and in the engine's process when it has its own. */
+  cpuMs: number;
+  engineCpuMs?: number;
+}
+
+/** Transitions/s of one sweep of SCALING_DUE due devices with `workers` workers, and the CPU per transition. */
+async function scalingRun(engine: BenchEngine, workers: number): Promise<ScalingRun> {
+  const { t0, client, clock, policies, service, index } = await benchFleet(engine.endpoint, 'scale');
   const cert = parseCertificate(await pem(new Date(t0 + 61 * DAY)));
   await inParallel(
     Array.from({ length: SCALING_DUE }, (_, i) => `due-${i}`),
@@ -166,6 +221,11 @@ async function scalingRun(endpoint: string, workers: number) {
   // A first sweep with nothing due back-fills the indexed keys of the new table, so the measured one only transitions.
   await sweep({ index, policies, service, clock }, { deadline: Date.now() + 600_000 });
   clock.at = t0 + 2 * DAY;
+  // BENCH_PROFILE_DIR: CPU profiles of the measured sweep, here and in the engine's process.
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  const profiler = cpuProfiler();
+  if (profileDir) await Promise.all([profiler.start(), engine.profile?.()]);
+  const engineCpu = await engine.cpuMs?.();
   const cpu = process.cpuUsage();
   const started = performance.now();
   const report = await sweep(
@@ -174,42 +234,94 @@ async function scalingRun(endpoint: string, workers: number) {
   );
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
+  const engineUsed = engineCpu === undefined ? undefined : (await engine.cpuMs!()) - engineCpu;
+  if (profileDir) {
+    const name = path.join(profileDir, `sweep-${workers}w-${Date.now()}`);
+    await Promise.all([profiler.stop(`${name}.bench.cpuprofile`), engine.profiled?.(`${name}.engine.cpuprofile`)]);
+  }
   client.destroy();
   if (report.transitioned !== SCALING_DUE)
     throw new Error(`expected ${SCALING_DUE} transitions: ${JSON.stringify(report)}`);
-  return { rate: report.transitioned / seconds, cpuMs: (used.user + used.system) / 1000 / report.transitioned };
+  return {
+    rate: report.transitioned / seconds,
+    cpuMs: (used.user + used.system) / 1000 / report.transitioned,
+    engineCpuMs: engineUsed === undefined ? undefined : engineUsed / report.transitioned,
+  };
 }
+
+/** Worker counts (BENCH_SWEEP_WORKERS, default 1,4,16; the ratios need 1 and 4) and series (BENCH_SWEEP_RUNS). */
+const WORKER_COUNTS = (process.env.BENCH_SWEEP_WORKERS ?? '1,4,16').split(',').map(Number);
+const SERIES = Number(process.env.BENCH_SWEEP_RUNS ?? 1);
 
 async function workerScaling() {
   const rows: (string | number)[][] = [];
   const modes = [
-    { name: 'embedded engine, in this process', start: async () => startEngine() },
+    { name: 'embedded engine, in this process', start: async (): Promise<BenchEngine> => startEngine() },
     {
       name: `engine in its own process, +${LATENCY_MS} ms per call`,
       start: () => engineProcess(LATENCY_MS),
     },
-  ];
+  ].filter((_, i) => process.env.BENCH_SWEEP_MODE === undefined || process.env.BENCH_SWEEP_MODE === ['in', 'own'][i]);
+  const ratio = (runs: Map<number, ScalingRun>, workers: number) => {
+    const one = runs.get(1)?.rate;
+    const many = runs.get(workers)?.rate;
+    return one && many ? `${fmt(many / one)}×` : '';
+  };
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  const row = (name: string, runs: Map<number, ScalingRun>) => {
+    const one = runs.get(WORKER_COUNTS[0]!)!;
+    return [
+      name,
+      ...WORKER_COUNTS.map((w) => runs.get(w)!.rate),
+      ...WORKER_COUNTS.filter((w) => w !== 1).map((w) => ratio(runs, w)),
+      one.cpuMs,
+      one.engineCpuMs ?? 'in the column before',
+    ];
+  };
   for (const mode of modes) {
     const engine = await mode.start();
-    const runs = new Map<number, { rate: number; cpuMs: number }>();
+    const all: Map<number, ScalingRun>[] = [];
     try {
-      for (const workers of [1, 4, 16]) runs.set(workers, await scalingRun(engine.endpoint, workers));
+      // Series after series on one engine, the order of worker counts reversed every other series,
+      // so a drift of the machine's load reaches each count alike; the medians are printed last.
+      for (let series = 1; series <= SERIES; series++) {
+        const runs = new Map<number, ScalingRun>();
+        const order = series % 2 ? WORKER_COUNTS : [...WORKER_COUNTS].reverse();
+        for (const workers of order) runs.set(workers, await scalingRun(engine, workers));
+        all.push(runs);
+        rows.push(row(SERIES > 1 ? `${mode.name} (${series})` : mode.name, runs));
+      }
     } finally {
       await engine.stop();
     }
-    const one = runs.get(1)!.rate;
-    rows.push([
-      mode.name,
-      ...[1, 4, 16].map((w) => runs.get(w)!.rate),
-      `${fmt(runs.get(4)!.rate / one)}×`,
-      `${fmt(runs.get(16)!.rate / one)}×`,
-      runs.get(1)!.cpuMs,
-    ]);
+    if (SERIES > 1) {
+      const medians = new Map<number, ScalingRun>();
+      for (const w of WORKER_COUNTS) {
+        const runs = all.map((r) => r.get(w)!);
+        const engineCpu = runs.map((r) => r.engineCpuMs).filter((c): c is number => c !== undefined);
+        medians.set(w, {
+          rate: median(runs.map((r) => r.rate)),
+          cpuMs: median(runs.map((r) => r.cpuMs)),
+          engineCpuMs: engineCpu.length ? median(engineCpu) : undefined,
+        });
+      }
+      rows.push(row(`${mode.name}, median of ${SERIES}`, medians));
+    }
   }
   printTable(
     `Sweep transitions/s by workers (${SCALING_DUE} due devices, pages of ${SCALING_PAGE}; ` +
       `target 4 workers ≥ 3× one; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores)`,
-    ['DynamoDB', '1 worker', '4 workers', '16 workers', '4 / 1', '16 / 1', 'CPU ms here per transition'],
+    [
+      'DynamoDB',
+      ...WORKER_COUNTS.map((w) => `${w} worker${w === 1 ? '' : 's'}`),
+      ...WORKER_COUNTS.filter((w) => w !== 1).map((w) => `${w} / 1`),
+      `CPU ms here per transition (${WORKER_COUNTS[0]})`,
+      'CPU ms in the engine per transition',
+    ],
     rows,
   );
 }

@@ -11,7 +11,16 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { normaliseSerial } from '../functions/domain/certificate';
 import { ID_PATTERN } from '../functions/domain/device';
-import { compareDevice, isSame, type ExistingDevice, type Steps } from './compare';
+import type { ExistingDevice } from './compare';
+import {
+  type Answer,
+  completeCreated,
+  reconcileRow,
+  refusalOf,
+  type Refused,
+  type RowCertificate,
+  type RowDevices,
+} from '../functions/app/import-reconcile';
 import { ApiError, ApiUnreachableError } from './errors';
 import type { ApiClient, ApiReply } from './http-client';
 import type { Progress } from './progress';
@@ -41,10 +50,7 @@ export interface ImportOptions {
   retries?: () => number;
 }
 
-/** How often a row re-reads its device when a concurrent writer moved its version (412). */
-const RECONCILE_ROUNDS = 5;
-
-function errorFields(reply: ApiReply): Pick<LineResult, 'status' | 'code' | 'err' | 'details'> {
+function errorFields(reply: ApiReply): Omit<Refused, 'ok'> {
   const body = (typeof reply.body === 'object' && reply.body !== null ? reply.body : {}) as {
     code?: string;
     err?: string;
@@ -70,30 +76,51 @@ function stopOnAuth(reply: ApiReply): void {
   }
 }
 
-/** A refusal of the row's content (4xx) is `invalid`; anything else left after the retries is `failed`. */
-function refusal(row: DeviceRow, reply: ApiReply, prefix = ''): LineResult {
+/** The API's answer to a request that did not succeed (401/403 stop the run instead). */
+function refused(reply: ApiReply): Refused {
   stopOnAuth(reply);
-  const fields = errorFields(reply);
-  // 409 here is a state the row cannot be applied in (a decommissioned device); 404/412 mean the device moved.
-  const outcome: Outcome =
-    reply.status === 409
-      ? 'conflict'
-      : reply.status >= 400 && reply.status < 500 && reply.status !== 404 && reply.status !== 412
-        ? 'invalid'
-        : 'failed';
-  return { line: row.line, id: row.id, outcome, ...fields, err: `${prefix}${fields.err}` };
+  return { ok: false, ...errorFields(reply) };
 }
+
+/** The line of a row the API refused (import-reconcile.ts says which outcome). */
+const refusal = (row: DeviceRow, reply: ApiReply): LineResult => refusalOf(row, refused(reply));
 
 const etag = (version: number) => ({ 'if-match': `"${version}"` });
 const devicePath = (id: string) => `/v2/devices/${encodeURIComponent(id)}`;
 
-interface Certificate {
-  pem: string;
-  /** Lowercase hex as the API keys it; undefined when the PEM does not parse here (the API will say why). */
-  serial?: string;
+/** A row's device operations over HTTP, each reply as the API gave it (200 with the device's new version). */
+export function httpDevices(client: ApiClient): RowDevices {
+  const version = (reply: ApiReply): Answer<number> =>
+    reply.status === 200 ? { ok: true, value: (reply.body as { version: number }).version } : refused(reply);
+  const change = async (method: string, id: string, suffix: string, body: unknown, ifMatch?: number) =>
+    version(
+      await client.send(method, `${devicePath(id)}${suffix}`, {
+        body,
+        headers: ifMatch === undefined ? {} : etag(ifMatch),
+      }),
+    );
+  return {
+    async get(id) {
+      const read = await client.send('GET', devicePath(id));
+      return read.status === 200 ? { ok: true, value: read.body as ExistingDevice } : refused(read);
+    },
+    async patch(id, patch, ifMatch) {
+      return version(
+        await client.send('PATCH', devicePath(id), {
+          body: patch,
+          contentType: 'application/json-patch+json',
+          headers: etag(ifMatch),
+        }),
+      );
+    },
+    bind: (id, pem, ifMatch) => change('PUT', id, '/idslot', { certificate: pem }, ifMatch),
+    revoke: (id, reason, ifMatch) => change('POST', id, '/idslot/revoke', { reason }, ifMatch),
+    decommission: (id, ifMatch) => change('DELETE', id, '', undefined, ifMatch),
+  };
 }
 
-async function certificateOf(row: DeviceRow, baseDir: string): Promise<Certificate | LineResult | undefined> {
+/** Lowercase hex serial as the API keys it; undefined when the PEM does not parse here (the API will say why). */
+async function certificateOf(row: DeviceRow, baseDir: string): Promise<RowCertificate | LineResult | undefined> {
   if (!row.certificate) return undefined;
   let pem: string;
   if ('pem' in row.certificate) pem = row.certificate.pem;
@@ -152,106 +179,9 @@ export async function runImport({
   let lines = 0;
   let fatal: unknown;
 
-  /**
-   * The steps after a create or a patch, as the row asks: bind the certificate, revoke it, decommission.
-   * `guard` sends If-Match (a reconcile); 'moved' means a concurrent writer changed the device (412).
-   */
-  const finish = async (
-    row: DeviceRow,
-    cert: Certificate | undefined,
-    version: number,
-    steps: Steps,
-    guard: boolean,
-  ): Promise<LineResult | 'done' | 'moved'> => {
-    const step = async (method: string, suffix: string, body: unknown, what: string) => {
-      const reply = await client.send(method, `${devicePath(row.id!)}${suffix}`, {
-        body,
-        headers: guard ? etag(version) : {},
-      });
-      if (reply.status === 200) version = (reply.body as { version: number }).version;
-      return reply.status === 200
-        ? undefined
-        : reply.status === 412 && guard
-          ? 'moved'
-          : refusal(row, reply, `${what}: `);
-    };
-    const outcome =
-      (steps.bind && cert
-        ? await step('PUT', '/idslot', { certificate: cert.pem }, 'identity not bound')
-        : undefined) ??
-      (steps.revoke && row.revoked
-        ? await step('POST', '/idslot/revoke', { reason: row.revoked }, 'identity not revoked')
-        : undefined) ??
-      (steps.decommission ? await step('DELETE', '', undefined, 'not decommissioned') : undefined);
-    return outcome ?? 'done';
-  };
-
-  const reconcile = async (
-    row: DeviceRow,
-    cert: Certificate | undefined,
-    ourCreate: boolean,
-    known?: ExistingDevice,
-  ): Promise<LineResult> => {
-    const id = row.id!;
-    for (let round = 0; round < RECONCILE_ROUNDS; round++) {
-      let device = round === 0 ? known : undefined;
-      if (!device) {
-        const read = await client.send('GET', devicePath(id));
-        if (read.status !== 200) return refusal(row, read, 'existing device not readable: ');
-        device = read.body as ExistingDevice;
-      }
-      if (cert && cert.serial === undefined)
-        return {
-          line: row.line,
-          id,
-          outcome: 'invalid',
-          err: 'certificate not readable',
-          details: [{ field: 'certificate', problem: 'not a PEM X.509 certificate' }],
-        };
-      const comparison = compareDevice(row, cert?.serial, device);
-      if (isSame(comparison))
-        return { line: row.line, id, outcome: ourCreate && round === 0 ? 'created' : 'unchanged' };
-      if (comparison.fixed.length > 0 || (comparison.differences.length > 0 && !update))
-        return {
-          line: row.line,
-          id,
-          outcome: 'conflict',
-          status: 409,
-          code: 'CONFLICT',
-          err:
-            `device exists with ` +
-            `other ${comparison.differences.join(', ')}${comparison.fixed.length > 0 ? '' : ' (--update patches it)'}`,
-          differences: comparison.differences,
-        };
-      let version = device.version;
-      if (comparison.patch.length > 0) {
-        const patched = await client.send('PATCH', devicePath(id), {
-          body: comparison.patch,
-          contentType: 'application/json-patch+json',
-          headers: etag(version),
-        });
-        if (patched.status === 412) continue;
-        if (patched.status !== 200) return refusal(row, patched);
-        version = (patched.body as { version: number }).version;
-      }
-      const done = await finish(
-        row,
-        cert,
-        version,
-        { ...comparison.complete, bind: comparison.rebind || comparison.complete.bind },
-        true,
-      );
-      if (done === 'moved') continue;
-      return done === 'done' ? { line: row.line, id, outcome: 'updated' } : done;
-    }
-    return {
-      line: row.line,
-      id,
-      outcome: 'failed',
-      status: 412,
-      err: `the device kept changing under ${RECONCILE_ROUNDS} attempts`,
-    };
-  };
+  const devices = httpDevices(client);
+  const reconcile = (row: DeviceRow, cert: RowCertificate | undefined, ourCreate: boolean, known?: ExistingDevice) =>
+    reconcileRow(devices, row, cert, { update, updateHint: '--update', ours: () => ourCreate }, known);
 
   // A re-run (or a resumed run) meets mostly devices that exist: once most recent rows did, a row
   // reads its device first (one GET instead of a refused POST and a GET).
@@ -264,19 +194,12 @@ export async function runImport({
       const read = await client.send('GET', devicePath(row.id));
       existing.record(read.status === 200);
       if (read.status === 200) return reconcile(row, cert, false, read.body as ExistingDevice);
-      if (read.status !== 404) return refusal(row, read, 'existing device not readable: ');
+      if (read.status !== 404) return refusalOf(row, refused(read), 'existing device not readable: ');
     }
     const created = await client.send('POST', '/v2/devices', { body: row.create });
     existing.record(created.status === 409);
-    if (created.status === 201) {
-      const steps = {
-        bind: cert !== undefined,
-        revoke: row.revoked !== undefined,
-        decommission: row.decommissioned === true,
-      };
-      const done = await finish(row, cert, (created.body as { version: number }).version, steps, false);
-      return done === 'done' || done === 'moved' ? { line: row.line, id: row.id, outcome: 'created' } : done;
-    }
+    if (created.status === 201)
+      return completeCreated(devices, row, cert, (created.body as { version: number }).version);
     // 409 on a create is a duplicate id; when the POST was retried, the first attempt may have made it.
     if (created.status === 409 && row.id !== undefined) return reconcile(row, cert, created.attempts > 1);
     return refusal(row, created);

@@ -7,6 +7,7 @@ import { ApiError, ApiUnreachableError, UsageError } from './errors';
 import { filterQuery, refused, runExport, statsPath } from './export';
 import { apiClient, type ApiClient } from './http-client';
 import { allGood, formatSummary, reportWriter, runImport, type LineResult } from './import';
+import { type RegisterCaOptions, registerCa, registeredLine, registrationCode } from './iot';
 import { cancelJob, jobExitCode, jobLine, type StartOptions, startJob, watchJob } from './jobs';
 import { startProgress } from './progress';
 import { DEFAULT_RETRY } from './retry';
@@ -354,6 +355,39 @@ function program(io: CliIo, setExit: (code: number) => void): Command {
       const client = await connect(options, 1, io.env);
       try {
         io.stdout.write(`${jobLine(await cancelJob(client, id))}\n`);
+      } finally {
+        client.close();
+      }
+    });
+
+  const iot = root.command('iot').description('AWS IoT: register a CA (docs/iot-provisioning.md)').exitOverride();
+  withConnection(iot.command('registration-code'))
+    .description("the account's registration code (the common name of a CA's verification certificate)")
+    .action(async (options: ConnectionOptions) => {
+      const client = await connect(options, 1, io.env);
+      try {
+        io.stdout.write(`${await registrationCode(client)}\n`);
+      } finally {
+        client.close();
+      }
+    });
+
+  withConnection(iot.command('register-ca'))
+    .description('register a CA certificate in AWS IoT (proven by a verification certificate, or SNI_ONLY)')
+    .requiredOption('--ca-certificate <file>', 'the CA certificate (PEM)')
+    .option('--verification-certificate <file>', 'signed by the CA, common name the registration code')
+    .option('--sni-only', 'SNI_ONLY mode: no verification certificate (multi-account mode)')
+    .option('--inactive', 'register it INACTIVE')
+    .option('--auto-registration', "AWS IoT registers the CA's device certificates at first connection (JITP)")
+    .option('--provisioning-template <name>', 'the JITP template for those devices (a DMS provisioning_template)')
+    .action(async (options: ConnectionOptions & RegisterCaOptions) => {
+      const client = await connect(options, 1, io.env);
+      try {
+        const outcome = await registerCa(client, options);
+        if ('steps' in outcome) {
+          io.stderr.write(`${outcome.steps}\n`);
+          setExit(2);
+        } else io.stdout.write(`${registeredLine(outcome.registered)}\n`);
       } finally {
         client.close();
       }

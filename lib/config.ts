@@ -135,7 +135,11 @@ export interface DeploymentConfig {
    * serial for one of no device; the functions read it as UNKNOWN_SERIAL_RETRY_SECONDS. Default 600.
    */
   readonly unknownSerialRetrySeconds: number;
-  /** Powertools Tracer and active X-Ray tracing on every function. */
+  /**
+   * Powertools Tracer and active X-Ray tracing on every function. Off by default: loading the Tracer and
+   * the X-Ray SDK adds about a fifth of a bare DynamoDB client's init to every cold start
+   * (docs/cold-starts.md).
+   */
   readonly tracing: boolean;
   /**
    * Stack traces mapped to the sources at run time (NODE_OPTIONS=--enable-source-maps). Off by default:
@@ -240,7 +244,7 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   eventSource: 'device-manager',
   certificateSources: ['lamassu.ca'],
   unknownSerialRetrySeconds: DEFAULT_UNKNOWN_SERIAL_RETRY_SECONDS,
-  tracing: true,
+  tracing: false,
   sourceMaps: false,
   iotSync: { enabled: false, metadataKeys: [] },
   auth: { type: 'iam' },

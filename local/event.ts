@@ -5,6 +5,8 @@
  *   npm run event -- certificate-revoked <serial> [reason]   REVOKED (reason default Unspecified)
  *   npm run event -- certificate-active <serial>             ACTIVE (releases a CertificateHold)
  *   npm run event -- certificate-expired <serial>            EXPIRED
+ *   npm run event -- connected <client id>                   an AWS IoT presence event (IOT_PRESENCE=true)
+ *   npm run event -- disconnected <client id>
  *
  * The service is found at LOCAL_URL, else http://127.0.0.1:$PORT (PORT default 3000). With JWT auth
  * on (AUTH_JWKS), LOCAL_TOKEN (else DEVICE_MANAGER_TOKEN, as the CLI reads) is sent as the bearer
@@ -42,6 +44,13 @@ export function certificateStatusEntry(
   };
 }
 
+const PRESENCE = ['connected', 'disconnected'] as const;
+
+/** An AWS IoT lifecycle event as its rule delivers it (`$aws/events/presence/<eventType>/<clientId>`). */
+export function presenceEntry(clientId: string, eventType: (typeof PRESENCE)[number], now = new Date()) {
+  return { clientId, eventType, timestamp: now.getTime(), sessionIdentifier: randomUUID() };
+}
+
 /** JSON, and the bearer token when one is given. */
 export function eventHeaders(token: string | undefined): Record<string, string> {
   return { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
@@ -49,12 +58,18 @@ export function eventHeaders(token: string | undefined): Record<string, string> 
 
 async function main(argv: string[]): Promise<number> {
   const [command, serial, reason] = argv;
-  if (!command || !(command in COMMANDS) || !serial) {
-    console.error(`usage: npm run event -- <${Object.keys(COMMANDS).join('|')}> <serial> [reason]`);
+  const presence = PRESENCE.find((p) => p === command);
+  if (!command || !(command in COMMANDS || presence) || !serial) {
+    console.error(
+      `usage: npm run event -- <${Object.keys(COMMANDS).join('|')}> <serial> [reason]\n` +
+        `       npm run event -- <${PRESENCE.join('|')}> <client id>`,
+    );
     return 2;
   }
   const base = process.env.LOCAL_URL ?? `http://127.0.0.1:${process.env.PORT ?? '3000'}`;
-  const entry = certificateStatusEntry(serial, COMMANDS[command as Command], reason);
+  const entry = presence
+    ? presenceEntry(serial, presence)
+    : certificateStatusEntry(serial, COMMANDS[command as Command], reason);
   const token = process.env.LOCAL_TOKEN ?? process.env.DEVICE_MANAGER_TOKEN;
   let res: Response;
   try {
@@ -73,11 +88,16 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const body = (await res.json()) as {
+    written?: number;
     deliveries?: { target: string; ok: boolean; result?: { outcome?: string; results?: unknown[] }; error?: string }[];
   };
   if (!res.ok) {
     console.error(`${res.status}: ${JSON.stringify(body)}`);
     return 1;
+  }
+  if (presence) {
+    console.log(`presence: ${JSON.stringify(body)}`);
+    return 0;
   }
   for (const d of body.deliveries ?? [])
     console.log(

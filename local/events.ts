@@ -3,7 +3,8 @@
  * publisher (the real stream handler) → a local bus (local/event-sink.ts) → the certificate intake
  * (retrying a serial not found while the engine's indexes lag, ENGINE_INDEX_LAG_MS) and, when
  * IOT_SYNC_ENABLED=true, the IoT sync (a dry run unless IOT_ENDPOINT is set). Also the
- * local-only `POST /_local/events` endpoint through which `npm run event` puts events on that bus.
+ * local-only `POST /_local/events` endpoint through which `npm run event` puts events on that bus, or
+ * hands AWS IoT presence events to the presence use case (with IOT_PRESENCE=true).
  */
 import type { SQSRecord } from 'aws-lambda';
 import { lamassuEventsOf } from '../functions/lamassu/events';
@@ -41,6 +42,10 @@ import { dryRunIotProvisioning, dryRunIotRegistry, dryRunIotShadows } from './io
 import { createDocumentClient } from '../functions/adapters/dynamodb/client';
 import { iotSyncStateStore } from '../functions/adapters/dynamodb/iot-sync-state';
 import type { LocalRoute } from './server';
+import { connectivityStore } from '../functions/adapters/dynamodb/connectivity-store';
+import { presenceService } from '../functions/app/presence';
+import { CONNECTIVITY_WRITE_INTERVAL_MS, type PresenceEvent, presenceEventOf } from '../functions/domain/connectivity';
+import { systemClock } from '../functions/composition/context';
 
 export const LOCAL_EVENTS_PATH = '/_local/events';
 export const DEFAULT_EVENTS_FILE = '.data/events.ndjson';
@@ -234,17 +239,73 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
     clearTimeout(timer);
   }
 
+  // AWS IoT presence events (docs/events.md, Presence): deployed an IoT rule → SQS → the presence function;
+  // here the same use case on the engine. A change deferred to its device's next minute is applied again
+  // then, as SQS redelivers it after its visibility timeout.
+  const presence = services.config.presenceEnabled
+    ? presenceService({
+        store: connectivityStore({
+          client: createDocumentClient({ region, endpoint: engine?.endpoint ?? env.DYNAMODB_ENDPOINT }),
+          tableName,
+          listShards: services.config.listShards,
+        }),
+        clock: systemClock,
+      })
+    : undefined;
+  const redeliveries = new Set<NodeJS.Timeout>();
+  async function applyPresence(events: PresenceEvent[]) {
+    const report = await presence!.apply(events);
+    say(
+      `presence: ${report.written} written, ${report.dropped} dropped (stale)` +
+        `${report.deferred.length ? `, deferred a minute: ${report.deferred.join(' ')}` : ''}` +
+        `${report.unknown.length ? `, no such device: ${report.unknown.join(' ')}` : ''}`,
+    );
+    const deferred = events.filter((e) => report.deferred.includes(e.clientId));
+    if (deferred.length > 0) {
+      const timer = setTimeout(() => {
+        redeliveries.delete(timer);
+        applyPresence(deferred).catch((error: unknown) => say(`presence: ${String(error)}`));
+      }, CONNECTIVITY_WRITE_INTERVAL_MS);
+      redeliveries.add(timer);
+    }
+    return report;
+  }
+
+  /** The body's presence events (one, or an array), or undefined when it is not presence events. */
+  function presenceEventsOf(body: unknown): PresenceEvent[] | undefined {
+    const items = Array.isArray(body) ? body : [body];
+    const events = items.map(presenceEventOf);
+    return items.length > 0 && events.every((e) => e !== undefined) ? (events as PresenceEvent[]) : undefined;
+  }
+
   const put: LocalRoute = {
     method: 'POST',
     path: LOCAL_EVENTS_PATH,
     // What a CA's status update can do (revoke a device's certificate) is a device write.
     scope: 'devices:write',
     async handle(body) {
+      const presenceEvents = presenceEventsOf(body);
+      if (presenceEvents) {
+        if (!presence)
+          return {
+            status: 409,
+            body: {
+              err: 'presence events need the service started with IOT_PRESENCE=true',
+              code: 'PRESENCE_OFF',
+            },
+          };
+        return { status: 200, body: await applyPresence(presenceEvents) };
+      }
       const entry = body as Partial<PutEntry> | undefined;
       if (typeof entry?.['detail-type'] !== 'string' || typeof entry.detail !== 'object' || entry.detail === null) {
         return {
           status: 400,
-          body: { err: 'expected {"source", "detail-type", "detail": {...}}', code: 'VALIDATION_ERROR' },
+          body: {
+            err:
+              'expected {"source", "detail-type", "detail": {...}}, or AWS IoT presence events ' +
+              '{"clientId", "eventType": "connected"|"disconnected", "timestamp": <epoch ms>} (one or an array)',
+            code: 'VALIDATION_ERROR',
+          },
         };
       }
       const result = await sink.put({
@@ -275,6 +336,8 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
     drain,
     settleCounters,
     async stop() {
+      for (const timer of redeliveries) clearTimeout(timer);
+      redeliveries.clear();
       await drain();
       await feed?.stop();
       await counterFeed?.stop();

@@ -6,12 +6,14 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type {
+  IotCaRegistry,
   IotCertificateStatus,
   IotProvisioningRegistry,
   IotRegistry,
   IotShadows,
   IotThing,
 } from '../functions/app/ports';
+import { IotCaExistsError } from '../functions/domain/errors';
 
 export function dryRunIotRegistry(say: (line: string) => void): IotRegistry & { things: Map<string, IotThing> } {
   const things = new Map<string, IotThing>();
@@ -152,6 +154,25 @@ export function dryRunIotShadows(say: (line: string) => void): IotShadows {
     async updateDesired(thingName, shadowName, desired) {
       const detail = { thingName, ...(shadowName ? { shadowName } : {}), payload: { state: { desired } } };
       say(`[iot dry-run] UpdateThingShadow ${JSON.stringify(detail)}`);
+    },
+  };
+}
+
+/** The dry run of CA registration: a fixed registration code; a CA is named by its fingerprint, as AWS IoT does. */
+export function dryRunIotCa(say: (line: string) => void): IotCaRegistry & { cas: Map<string, string> } {
+  const cas = new Map<string, string>();
+  const log = (call: string, detail: unknown) => say(`[iot dry-run] ${call} ${JSON.stringify(detail)}`);
+  return {
+    cas,
+    async registrationCode() {
+      return 'dry-run-registration-code';
+    },
+    async registerCa({ caPem, mode, active, autoRegistration, templateName }) {
+      const id = new X509Certificate(caPem).fingerprint256.replace(/:/g, '').toLowerCase();
+      log('RegisterCACertificate', { certificateId: id, mode, setAsActive: active, autoRegistration, templateName });
+      if (cas.has(id)) throw new IotCaExistsError();
+      cas.set(id, mode);
+      return { id, arn: `arn:aws:iot:eu-west-1:000000000000:cacert/${id}` };
     },
   };
 }

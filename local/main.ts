@@ -19,6 +19,8 @@ import { conflictOptionsFrom, startEngine, type Engine } from '@device-manager/l
 import { type LocalEvents, startLocalEvents } from './events';
 import { setImportFiles } from '../functions/composition/imports';
 import { localImportFiles } from './import-files';
+import { setIotCaRegistry } from '../functions/composition/iot-ca-composition';
+import { dryRunIotCa } from './iot-dry-run';
 
 /** Route handlers that answer from the counters (and report `consistent_as_of`). */
 const STATS_HANDLERS: ReadonlySet<string> = new Set([
@@ -27,6 +29,7 @@ const STATS_HANDLERS: ReadonlySet<string> = new Set([
   'metadata-stats',
   'expiration-stats',
   'certificate-stats',
+  'connectivity-stats',
   'lamassu/get-stats',
   'lamassu/group-stats',
   'finding-counts',
@@ -185,6 +188,8 @@ export async function startLocalService({
   const services = createServices(config);
   setServices(services);
   const events = startLocalEvents({ env, services, engine, tableName, say });
+  // CA registration: AWS IoT at IOT_ENDPOINT, else a dry run that logs the calls it would make.
+  if (!env.IOT_ENDPOINT) setIotCaRegistry(dryRunIotCa(say));
   say(
     `events: ${engine ? 'published from the change feed' : 'not published (no embedded engine)'}, ` +
       `${events.file ? `appended to ${events.file}` : 'no events file'}`,
@@ -254,6 +259,7 @@ export async function startLocalService({
       await events.stop();
       await engine?.stop();
       setServices(undefined);
+      setIotCaRegistry(undefined);
     },
   };
 }

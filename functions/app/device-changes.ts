@@ -4,10 +4,17 @@
  * client's 412 with If-Match), and count what operators count.
  */
 import { type Device, type DeviceEvent, nextEventTimestamps, withInlineEvents } from '../domain/device';
-import { DeviceNotFoundError, PolicyMovedError, PreconditionFailedError, VersionConflictError } from '../domain/errors';
+import {
+  DeviceNotFoundError,
+  PolicyMovedError,
+  PreconditionFailedError,
+  SharedHoldersMovedError,
+  VersionConflictError,
+} from '../domain/errors';
 import { appendLifecycle, lifecycleOf, withLifecycle } from '../domain/lifecycle';
 import { defaultPolicy, type DmsPolicy, policyWindows } from '../domain/policy';
-import { storedFindingsOf, withFindings } from '../domain/findings';
+import { findingEvents, storedFindingsOf, withFindings } from '../domain/findings';
+import { recordedHoldingsOf, withHoldings } from '../domain/shared-holdings';
 import { slotOf, type SlotVersion } from '../domain/slots';
 import { DEFAULT_RENEWAL, type RenewalSettings, type RenewalWindows } from '../domain/status';
 import {
@@ -22,11 +29,12 @@ import {
   type Telemetry,
 } from './ports';
 import { assess, currentPosture, sameFindings } from './posture-assessment';
+import { planShared } from './shared-findings';
 import { retryOnConflict, type RetryOptions } from './retry';
 
 export interface DeviceChangeDeps {
   devices: DeviceStore & SlotVersionStore;
-  policies: Pick<PolicyRepository, 'get'>;
+  policies: Pick<PolicyRepository, 'get' | 'getMany'>;
   clock: Clock;
   newId: IdGenerator;
   /** Renewal policy of a DMS that has none stored. */
@@ -37,7 +45,7 @@ export interface DeviceChangeDeps {
   /** Record the whole device before and after in each device event (for Lamassu-typed events). */
   deviceSnapshots?: boolean;
   /** The posture policy and its stamp: with it every change keeps the device's findings (posture-assessment.ts). */
-  posture?: Pick<PostureRepository, 'get' | 'stamp'>;
+  posture?: Pick<PostureRepository, 'get' | 'stamp'> & Partial<Pick<PostureRepository, 'holders'>>;
 }
 
 /** What a mutation computes from the current device; undefined means "nothing to change". */
@@ -60,21 +68,52 @@ export function deviceChanges({
   deviceSnapshots = false,
 }: DeviceChangeDeps) {
   const assessment = posture && { policy: () => posture.get(), versions: devices, newId };
+  const holders = posture?.holders;
+  const sharing = holders && { holders, load: (id: string) => devices.get(id), newId };
 
   /** Every stored change goes through here, so every status change is counted once. */
   async function save(change: DeviceChange): Promise<void> {
-    await store(await judged(change));
+    await againWhileHoldersMove(async () => store(await judged(change)));
+  }
+
+  /**
+   * Runs a write judged with shared-fingerprint items as read, judged again (with backoff, as for a
+   * lost version race) while they move: many devices binding one certificate at once all land.
+   */
+  function againWhileHoldersMove<T>(write: () => Promise<T>): Promise<T> {
+    return retryOnConflict(retry, 'the holders of a fingerprint', write, (e) => e instanceof SharedHoldersMovedError);
   }
 
   /** The change with the device's posture findings judged again (or kept), as every stored change has them. */
   async function judged(change: DeviceChange): Promise<DeviceChange> {
-    const judgement =
-      assessment && (await assess(assessment, change.before, change.after, change.versions ?? [], clock.now()));
+    const now = clock.now();
+    const judgement = assessment && (await assess(assessment, change.before, change.after, change.versions ?? [], now));
+    const kept = change.before && storedFindingsOf(change.before);
+    // The shared checks: judged with the others, or alone when only a fingerprint moved (a device
+    // counted under none yet); never for a device not assessed at all (the walk assesses it).
+    const base = judgement?.state ?? kept;
+    const shared =
+      sharing &&
+      base &&
+      (await planShared(sharing, change.before, change.after, base.findings, now.toISOString(), !!judgement));
+    if (shared) {
+      withFindings(change.after, { policy_version: base!.policy_version, findings: shared.findings });
+      withHoldings(change.after, shared.holdings.recorded);
+      const outbox = findingEvents(change.after.id, kept?.findings ?? [], shared.findings, now.toISOString(), newId);
+      return {
+        ...change,
+        ...(judgement ? { posture: judgement.posture } : {}),
+        outbox: [...change.outbox, ...outbox],
+        holdings: shared.holdings,
+        companions: shared.companions,
+      };
+    }
+    const recorded = change.before && recordedHoldingsOf(change.before);
+    if (recorded) withHoldings(change.after, recorded);
     if (judgement) {
       withFindings(change.after, judgement.state);
       return { ...change, posture: judgement.posture, outbox: [...change.outbox, ...judgement.outbox] };
     }
-    const kept = change.before && storedFindingsOf(change.before);
     if (kept) withFindings(change.after, kept);
     return change;
   }
@@ -90,11 +129,23 @@ export function deviceChanges({
 
   /** New devices several to a transaction (a bulk import); see DeviceStore.saveNew. */
   async function saveNew(given: readonly DeviceChange[]): Promise<{ created: string[]; refused: string[] }> {
-    const changes = await Promise.all(given.map(judged));
+    const judgedAll = await Promise.all(given.map(judged));
+    // A transaction writes an item once: devices sharing a fingerprint among themselves or with a
+    // stored device are refused here, each then registered alone (its caller's rule for refusals).
+    const touching = new Map<string, number>();
+    for (const c of judgedAll)
+      for (const m of c.holdings?.moves ?? []) touching.set(m.key, (touching.get(m.key) ?? 0) + 1);
+    const alone = (c: DeviceChange) =>
+      (c.companions?.length ?? 0) > 0 ||
+      (c.holdings?.moves ?? []).some((m) => m.before.version !== 0 || touching.get(m.key)! > 1);
+    const changes = judgedAll.filter((c) => !alone(c));
     for (const change of changes) withLifecycle(change.after, appendLifecycle([], change.events));
     const outcome = await devices.saveNew(deviceSnapshots ? changes.map(withSnapshots) : changes);
     outcome.created.forEach(() => telemetry.deviceCreated());
-    return outcome;
+    return {
+      created: outcome.created,
+      refused: [...outcome.refused, ...judgedAll.filter(alone).map((c) => c.after.id)],
+    };
   }
 
   async function load(id: string): Promise<Device> {
@@ -105,6 +156,14 @@ export function deviceChanges({
 
   async function policyOf(dms: string): Promise<DmsPolicy> {
     return (await policies.get(dms)) ?? defaultPolicy(dms, defaults);
+  }
+
+  /** The policies of several DMSs, in one read when the repository can (PolicyRepository.getMany). */
+  async function policiesOf(dms: readonly string[]): Promise<Map<string, DmsPolicy>> {
+    const ids = [...new Set(dms)];
+    if (!policies.getMany) return new Map(await Promise.all(ids.map(async (id) => [id, await policyOf(id)] as const)));
+    const stored = await policies.getMany(ids);
+    return new Map(ids.map((id) => [id, stored.get(id) ?? defaultPolicy(id, defaults)]));
   }
 
   /**
@@ -187,22 +246,39 @@ export function deviceChanges({
    */
   async function reassess(found: Device): Promise<'changed' | 'stamped'> {
     if (!assessment || !posture) throw new Error('posture is not configured');
-    return retryOnConflict(retry, `device ${found.id}`, async (attempt) => {
-      const device = attempt === 0 ? found : await load(found.id);
-      const current = await currentPosture(assessment);
-      const after: Device = { ...device, version: device.version + 1 };
-      const judged = (await assess(assessment, device, after, [], clock.now(), { force: true, preloaded: current }))!;
-      if (sameFindings(storedFindingsOf(device)?.findings ?? [], judged.state.findings)) {
-        await posture.stamp(device, current.version);
-        return 'stamped';
-      }
-      withFindings(after, judged.state);
-      await store({ before: device, after, events: [], outbox: judged.outbox, posture: judged.posture });
-      return 'changed';
-    });
+    return retryOnConflict(retry, `device ${found.id}`, (attempt) =>
+      againWhileHoldersMove(async () => {
+        const device = attempt === 0 ? found : await load(found.id);
+        const current = await currentPosture(assessment);
+        const after: Device = { ...device, version: device.version + 1 };
+        const now = clock.now();
+        const judged = (await assess(assessment, device, after, [], now, { force: true, preloaded: current }))!;
+        const shared =
+          sharing && (await planShared(sharing, device, after, judged.state.findings, now.toISOString(), true));
+        const findings = shared?.findings ?? judged.state.findings;
+        const previous = storedFindingsOf(device)?.findings ?? [];
+        if (sameFindings(previous, findings) && !shared?.holdings.moves.length && !shared?.companions.length) {
+          if (shared) withHoldings(device, shared.holdings.recorded);
+          await posture.stamp(device, current.version);
+          return 'stamped';
+        }
+        withFindings(after, { ...judged.state, findings });
+        const outbox = findingEvents(device.id, previous, findings, now.toISOString(), newId);
+        if (shared) withHoldings(after, shared.holdings.recorded);
+        await store({
+          before: device,
+          after,
+          events: [],
+          outbox,
+          posture: judged.posture,
+          ...(shared ? { holdings: shared.holdings, companions: shared.companions } : {}),
+        });
+        return 'changed';
+      }),
+    );
   }
 
-  return { save, saveNew, load, policyOf, withPolicy, mutateOnce, mutate, record, activeVersion, reassess };
+  return { save, saveNew, load, policyOf, policiesOf, withPolicy, mutateOnce, mutate, record, activeVersion, reassess };
 }
 
 /** The events whose Lamassu form carries whole devices their own data lacks. */

@@ -19,8 +19,18 @@ interface DeviceRefreshDeps {
 }
 
 export function deviceRefresh(changes: DeviceChanges, { devices, clock, newId, retry = {} }: DeviceRefreshDeps) {
-  const { save, policyOf } = changes;
+  const { save, policyOf, policiesOf } = changes;
   return {
+    /**
+     * Reads, in one call, the policies of the devices' DMSs that `policyCache` lacks: a sweep page's
+     * devices belong to many DMSs, and a read per DMS would cost more calls than the transitions.
+     */
+    async cachePolicies(devices: readonly Device[], policyCache: Map<string, DmsPolicy>): Promise<void> {
+      const missing = [...new Set(devices.map((d) => d.dms_owner))].filter((dms) => !policyCache.has(dms));
+      if (missing.length < 2) return;
+      for (const [dms, policy] of await policiesOf(missing)) policyCache.set(dms, policy);
+    },
+
     /** Whether the device's status changed; `policyCache` spares a policy read per device of a run. */
     async refresh(found: Device, policyCache?: Map<string, DmsPolicy>): Promise<boolean> {
       const policyFor = async (device: Device) => {

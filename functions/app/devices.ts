@@ -33,6 +33,9 @@ export function deviceService(deps: DeviceServiceDeps) {
 
     get: changes.load,
 
+    /** The devices of these ids that exist, by id (a server-side import's batch). */
+    getMany: (ids: readonly string[]) => devices.getMany(ids),
+
     /** Judges the device's findings again with the current posture policy (the posture re-evaluation walk). */
     reassess: changes.reassess,
 

@@ -12,14 +12,8 @@
  */
 import { parseCertificate } from '../domain/certificate';
 import type { Device, NewDeviceInput } from '../domain/device';
-import {
-  DeviceNotFoundError,
-  ImportNotFoundError,
-  InvalidStateError,
-  PreconditionFailedError,
-  ValidationError,
-} from '../domain/errors';
-import { compareDevice, isSame, type Steps } from '../domain/import-compare';
+import { ImportNotFoundError, InvalidStateError, ValidationError } from '../domain/errors';
+import type { ExistingDevice } from '../domain/import-compare';
 import { type FilePiece, type ImportFormat, planFile, rowsOfPiece } from '../domain/import-file';
 import {
   type DeviceRow,
@@ -28,12 +22,19 @@ import {
   ImportFileError,
   type LineResult,
   OUTCOMES,
-  type Outcome,
   type SourceItem,
 } from '../domain/import-rows';
 import { createDeviceSchema, problemsOf } from '../domain/schemas';
 import { IDENTITY_SLOT, revocationReasonOf, REVOCATION_REASONS } from '../domain/slots';
 import type { DeviceService } from './devices';
+import {
+  type Answer,
+  completeCreated,
+  reconcileRow,
+  refusalOf,
+  type RowCertificate,
+  type RowDevices,
+} from './import-reconcile';
 import type { Clock, IdGenerator, ImportFiles, ImportRecord, ImportStore, Task, TaskQueue } from './ports';
 import type { TaskCounts, TaskHandler } from './tasks';
 
@@ -45,7 +46,10 @@ export type ErrorAnswer = (error: unknown) => { status: number; code: string; er
 export interface ImportDeps {
   imports: ImportStore;
   files: ImportFiles;
-  devices: Pick<DeviceService, 'register' | 'registerNew' | 'get' | 'patch' | 'bind' | 'revoke' | 'decommission'>;
+  devices: Pick<
+    DeviceService,
+    'register' | 'registerNew' | 'get' | 'getMany' | 'patch' | 'bind' | 'revoke' | 'decommission'
+  >;
   clock: Clock;
   newId: IdGenerator;
   answerOf: ErrorAnswer;
@@ -57,11 +61,10 @@ export interface ImportDeps {
 }
 
 export const DEFAULT_ROWS_PER_PIECE = 200;
+/** New devices per call of `registerNew` (DeviceStore.saveNew puts as many in one transaction as fit). */
+export const DEFAULT_BATCH_SIZE = 12;
 /** Seconds an upload URL stays valid. */
 export const UPLOAD_URL_SECONDS = 3600;
-
-/** How often a row re-reads its device when a concurrent writer moved its version (as the command line). */
-const RECONCILE_ROUNDS = 5;
 
 interface PieceTask extends Task, FilePiece {
   id: string;
@@ -84,161 +87,60 @@ async function textOf(bytes: AsyncIterable<Uint8Array>): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
-/** Imports rows with the use cases, each row to one outcome, as the command line's `import` does over HTTP. */
-export function rowImporter(
-  { devices, answerOf, batchSize = 12, concurrency = 8 }: ImportDeps,
-  { update, since }: { update: boolean; since: string },
-) {
-  const refusal = (row: DeviceRow, error: unknown, prefix = ''): LineResult => {
-    const answer = answerOf(error);
-    // 409 is a state the row cannot be applied in; 404/412 mean the device moved (as the command line).
-    const outcome: Outcome =
-      answer.status === 409
-        ? 'conflict'
-        : answer.status >= 400 && answer.status < 500 && answer.status !== 404 && answer.status !== 412
-          ? 'invalid'
-          : 'failed';
-    return {
-      line: row.line,
-      id: row.id,
-      outcome,
-      status: answer.status,
-      code: answer.code,
-      err: `${prefix}${answer.err}`,
-      ...(answer.details ? { details: answer.details } : {}),
-    };
-  };
-
-  const serialOf = (pem: string | undefined): string | undefined => {
+/** The use cases as a row's device operations, each error answered as the API answers it. */
+export function rowDevices({ devices, answerOf }: Pick<ImportDeps, 'devices' | 'answerOf'>): RowDevices {
+  const attempt = async <T>(run: () => Promise<T>): Promise<Answer<T>> => {
     try {
-      return pem === undefined ? undefined : parseCertificate(pem).serial_number;
-    } catch {
-      return undefined;
-    }
-  };
-
-  /** The steps after a create or a patch: bind, revoke, decommission; 'moved' when If-Match failed. */
-  const finish = async (
-    row: DeviceRow,
-    pem: string | undefined,
-    version: number,
-    steps: Steps,
-    guard: boolean,
-  ): Promise<LineResult | 'done' | 'moved'> => {
-    const id = row.id!;
-    const step = async (what: string, run: (ifMatch?: number) => Promise<Device>) => {
-      try {
-        version = (await run(guard ? version : undefined)).version;
-        return undefined;
-      } catch (error) {
-        if (error instanceof PreconditionFailedError && guard) return 'moved' as const;
-        return refusal(row, error, `${what}: `);
-      }
-    };
-    const revoke = (ifMatch?: number) => {
-      const reason = revocationReasonOf(row.revoked!);
-      if (!reason)
-        throw new ValidationError('unknown revocation reason', [
-          { field: 'reason', problem: `must be one of ${REVOCATION_REASONS.join(', ')}` },
-        ]);
-      return devices.revoke(id, IDENTITY_SLOT, reason, ifMatch);
-    };
-    const outcome =
-      (steps.bind && pem !== undefined
-        ? await step('identity not bound', (ifMatch) =>
-            devices.bind(id, IDENTITY_SLOT, { type: 'x509', certificate: parseCertificate(pem) }, ifMatch),
-          )
-        : undefined) ??
-      (steps.revoke && row.revoked ? await step('identity not revoked', revoke) : undefined) ??
-      (steps.decommission
-        ? await step('not decommissioned', (ifMatch) => devices.decommission(id, ifMatch))
-        : undefined);
-    return outcome ?? 'done';
-  };
-
-  const reconcile = async (row: DeviceRow, pem: string | undefined, known?: Device): Promise<LineResult> => {
-    const id = row.id!;
-    const serial = serialOf(pem);
-    for (let round = 0; round < RECONCILE_ROUNDS; round++) {
-      let device = round === 0 ? known : undefined;
-      if (!device) {
-        try {
-          device = await devices.get(id);
-        } catch (error) {
-          return refusal(row, error, 'existing device not readable: ');
-        }
-      }
-      if (pem !== undefined && serial === undefined)
-        return {
-          line: row.line,
-          id,
-          outcome: 'invalid',
-          err: 'certificate not readable',
-          details: [{ field: 'certificate', problem: 'not a PEM X.509 certificate' }],
-        };
-      const comparison = compareDevice(row, serial, device);
-      if (isSame(comparison)) {
-        // A piece cut short by a crash meets the devices it created: they count as created again.
-        const ours = round === 0 && device.creation_timestamp >= since;
-        return { line: row.line, id, outcome: ours ? 'created' : 'unchanged' };
-      }
-      if (comparison.fixed.length > 0 || (comparison.differences.length > 0 && !update))
-        return {
-          line: row.line,
-          id,
-          outcome: 'conflict',
-          status: 409,
-          code: 'CONFLICT',
-          err:
-            `device exists with ` +
-            `other ${comparison.differences.join(', ')}${comparison.fixed.length > 0 ? '' : ' (update patches it)'}`,
-          differences: comparison.differences,
-        };
-      let version = device.version;
-      if (comparison.patch.length > 0) {
-        try {
-          version = (await devices.patch(id, 'application/json-patch+json', comparison.patch, version)).version;
-        } catch (error) {
-          if (error instanceof PreconditionFailedError) continue;
-          return refusal(row, error);
-        }
-      }
-      const steps = { ...comparison.complete, bind: comparison.rebind || comparison.complete.bind };
-      const done = await finish(row, pem, version, steps, true);
-      if (done === 'moved') continue;
-      return done === 'done' ? { line: row.line, id, outcome: 'updated' } : done;
-    }
-    return {
-      line: row.line,
-      id,
-      outcome: 'failed',
-      status: 412,
-      err: `the device kept changing under ${RECONCILE_ROUNDS} attempts`,
-    };
-  };
-
-  const stepsOf = (row: DeviceRow, pem: string | undefined): Steps => ({
-    bind: pem !== undefined,
-    revoke: row.revoked !== undefined,
-    decommission: row.decommissioned === true,
-  });
-
-  const created = async (row: DeviceRow, pem: string | undefined, device: Device): Promise<LineResult> => {
-    const done = await finish(row, pem, device.version, stepsOf(row, pem), false);
-    return done === 'done' || done === 'moved' ? { line: row.line, id: row.id, outcome: 'created' } : done;
-  };
-
-  /** A row alone: read its device first (a batch refused it, so it likely exists), else register it. */
-  const single = async (row: DeviceRow, input: NewDeviceInput, pem: string | undefined): Promise<LineResult> => {
-    const existing = await devices.get(input.id).catch((error: unknown) => {
-      if (error instanceof DeviceNotFoundError) return undefined;
-      throw error;
-    });
-    if (existing) return reconcile(row, pem, existing);
-    try {
-      return await created(row, pem, await devices.register(input));
+      return { ok: true, value: await run() };
     } catch (error) {
-      if (answerOf(error).code === 'DEVICE_ALREADY_EXISTS') return reconcile(row, pem);
+      return { ok: false, ...answerOf(error) };
+    }
+  };
+  const version = async (change: Promise<Device>) => (await change).version;
+  return {
+    get: (id) => attempt(() => devices.get(id)),
+    patch: (id, patch, ifMatch) =>
+      attempt(() => version(devices.patch(id, 'application/json-patch+json', patch, ifMatch))),
+    bind: (id, pem, ifMatch) =>
+      attempt(() =>
+        version(devices.bind(id, IDENTITY_SLOT, { type: 'x509', certificate: parseCertificate(pem) }, ifMatch)),
+      ),
+    revoke: (id, reason, ifMatch) =>
+      attempt(() => {
+        const known = revocationReasonOf(reason);
+        if (!known)
+          throw new ValidationError('unknown revocation reason', [
+            { field: 'reason', problem: `must be one of ${REVOCATION_REASONS.join(', ')}` },
+          ]);
+        return version(devices.revoke(id, IDENTITY_SLOT, known, ifMatch));
+      }),
+    decommission: (id, ifMatch) => attempt(() => version(devices.decommission(id, ifMatch))),
+  };
+}
+
+/** Imports rows with the use cases, each row to one outcome, as the command line's `import` does over HTTP. */
+export function rowImporter(deps: ImportDeps, { update, since }: { update: boolean; since: string }) {
+  const { devices, answerOf, batchSize = DEFAULT_BATCH_SIZE, concurrency = 8 } = deps;
+  const port = rowDevices(deps);
+  // A piece cut short by a crash meets the devices it created: they count as created again.
+  const options = { update, updateHint: 'update', ours: (d: ExistingDevice) => (d.creation_timestamp ?? '') >= since };
+  const refusal = (row: DeviceRow, error: unknown) => refusalOf(row, { ok: false, ...answerOf(error) });
+
+  const certificateOf = (pem: string | undefined): RowCertificate | undefined => {
+    if (pem === undefined) return undefined;
+    try {
+      return { pem, serial: parseCertificate(pem).serial_number };
+    } catch {
+      return { pem };
+    }
+  };
+
+  /** A row alone whose device was not found: register it (a device made meanwhile is reconciled). */
+  const single = async (row: DeviceRow, input: NewDeviceInput, cert: RowCertificate | undefined) => {
+    try {
+      return await completeCreated(port, row, cert, (await devices.register(input)).version);
+    } catch (error) {
+      if (answerOf(error).code === 'DEVICE_ALREADY_EXISTS') return reconcileRow(port, row, cert, options);
       return refusal(row, error);
     }
   };
@@ -246,7 +148,7 @@ export function rowImporter(
   /** Every item to exactly one outcome, in the items' order. */
   return async function importItems(items: readonly SourceItem[]): Promise<LineResult[]> {
     const results = new Map<SourceItem, LineResult>();
-    const ready: { item: SourceItem; row: DeviceRow; input: NewDeviceInput; pem?: string }[] = [];
+    const ready: { item: SourceItem; row: DeviceRow; input: NewDeviceInput; cert?: RowCertificate }[] = [];
     for (const item of items) {
       if ('invalid' in item) {
         results.set(item, { ...item.invalid, outcome: 'invalid' });
@@ -275,27 +177,48 @@ export function rowImporter(
       }
       // The row's own metadata: zod's copy would drop an own `__proto__` key (as the create route does).
       const input = { ...parsed.data, metadata: row.create.metadata } as NewDeviceInput;
-      ready.push({ item, row, input, pem: row.certificate?.pem });
+      ready.push({ item, row, input, cert: certificateOf(row.certificate?.pem) });
     }
-    const batches: (typeof ready)[] = [];
+    type Entry = (typeof ready)[number];
+    const met = async (entry: Entry, device: Device) =>
+      results.set(entry.item, await reconcileRow(port, entry.row, entry.cert, options, device));
+    const batches: Entry[][] = [];
     for (let i = 0; i < ready.length; i += batchSize) batches.push(ready.slice(i, i + batchSize));
-    const alone: typeof ready = [];
+    const alone: Entry[] = [];
+    // Once most devices of this piece existed (a re-run), a batch reads its devices first: one
+    // BatchGetItem for the batch, and only the missing ones are registered.
+    let existed = 0;
+    let fresh = 0;
     await pool(batches, Math.max(1, Math.floor(concurrency / 2)), async (batch) => {
-      const { created: made, refused } = await devices.registerNew(batch.map((r) => r.input));
+      let missing = batch;
+      if (existed > fresh) {
+        const found = await devices.getMany(batch.map((entry) => entry.input.id));
+        missing = batch.filter((entry) => !found.has(entry.input.id));
+        existed += batch.length - missing.length;
+        await Promise.all(batch.filter((e) => found.has(e.input.id)).map((e) => met(e, found.get(e.input.id)!)));
+        if (missing.length === 0) return;
+      }
+      const { created: made, refused } = await devices.registerNew(missing.map((r) => r.input));
       const refusedIds = new Set(refused);
       const byId = new Map(made.map((device) => [device.id, device]));
-      for (const entry of batch) {
+      fresh += made.length;
+      existed += refused.length;
+      for (const entry of missing) {
         const device = byId.get(entry.input.id);
         if (device && !refusedIds.has(entry.input.id))
-          results.set(entry.item, await created(entry.row, entry.pem, device));
+          results.set(entry.item, await completeCreated(port, entry.row, entry.cert, device.version));
         else alone.push(entry);
       }
     });
-    await pool(alone, concurrency, async ({ item, row, input, pem }) => {
+    // The refused batches' devices, read together (a refused transaction wrote none of its devices).
+    const found = alone.length > 0 ? await devices.getMany(alone.map((entry) => entry.input.id)) : new Map();
+    await pool(alone, concurrency, async (entry) => {
+      const device = found.get(entry.input.id);
       try {
-        results.set(item, await single(row, input, pem));
+        if (device) await met(entry, device);
+        else results.set(entry.item, await single(entry.row, entry.input, entry.cert));
       } catch (error) {
-        results.set(item, refusal(row, error));
+        results.set(entry.item, refusal(entry.row, error));
       }
     });
     return items.map((item) => results.get(item)!);

@@ -1,6 +1,6 @@
 /**
  * Fleet insights use cases (docs/api.md, Fleet insights): the value distribution of an indexed metadata key, the
- * expiry forecast.
+ * expiry forecast, the certificate inventory, connectivity counts.
  */
 import { ValidationError } from '../domain/errors';
 import { type Forecast, type ForecastQuery, foldForecast } from '../domain/insights';
@@ -52,6 +52,15 @@ export function insightsService({ devices, clock }: { devices: InsightQueries; c
         devices.countersConsistentAsOf(),
       ]);
       return { ...inventoryAnswer(query, counts), consistent_as_of };
+    },
+
+    /** Devices connected and disconnected at their last AWS IoT presence event (constant cost). */
+    async connectivity(): Promise<{ connected: number; disconnected: number; consistent_as_of: string }> {
+      const [counts, consistent_as_of] = await Promise.all([
+        devices.connectivityCounts(),
+        devices.countersConsistentAsOf(),
+      ]);
+      return { ...counts, consistent_as_of };
     },
 
     async expirations(query: ForecastQuery): Promise<Forecast & { consistent_as_of: string }> {

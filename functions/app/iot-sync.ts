@@ -386,9 +386,15 @@ export function iotSync({
         }
         if (shadow) {
           // After the certificate: a device told to renew finds its current certificate in place.
-          const { actions, outcome } = await shadow.sync(name, device, previous?.shadow_actions);
+          const { actions, shadowName, outcome } = await shadow.sync(
+            name,
+            device,
+            { actions: previous?.shadow_actions, shadowName: previous?.shadow_name },
+            dmsIot?.shadow_name,
+          );
           report.shadow = outcome;
           if (actions) next.shadow_actions = actions;
+          if (actions && shadowName) next.shadow_name = shadowName;
         }
         await states?.put(deviceId, next);
         return report;

@@ -7,6 +7,7 @@ import type { DeviceGroup } from '../domain/groups';
 import type { OutboxEvent } from '../domain/outbox';
 import type { DmsPolicy } from '../domain/policy';
 import type { PostureCheck, PosturePolicy } from '../domain/posture';
+import type { FingerprintHolders, HoldingKey } from '../domain/shared-holdings';
 import type { Job, JobDeviceOutcome } from '../domain/jobs';
 import type { DeviceListQuery } from '../domain/query';
 import type { SlotVersion } from '../domain/slots';
@@ -49,6 +50,20 @@ export interface DeviceChange {
    * the job has none for the device yet (JobOutcomeExistsError otherwise): at most once per device and job.
    */
   jobOutcome?: JobDeviceOutcome;
+  /**
+   * The shared-fingerprint items the change moves (domain/shared-holdings.ts), each conditioned on the
+   * version read, and the fingerprints the device is counted under after it.
+   */
+  holdings?: { recorded: HoldingKey[]; moves: HoldingMove[] };
+  /** Other devices whose shared findings this change opens or resolves, written in its transaction. */
+  companions?: DeviceChange[];
+}
+
+/** A device starting (`join`) or ceasing (`leave`) to hold a fingerprint, from its item as read. */
+export interface HoldingMove {
+  key: HoldingKey;
+  move: 'join' | 'leave';
+  before: FingerprintHolders;
 }
 
 /** What one back-fill step of the indexed keys did. */
@@ -159,6 +174,8 @@ export interface DeviceStats extends StatusCounts {
 /** One device as a whole: read it, write one change of it atomically. */
 export interface DeviceStore {
   get(id: string): Promise<Device | undefined>;
+  /** The stored devices of these ids (missing ones absent), by id: strongly consistent, 100 ids a round trip. */
+  getMany(ids: readonly string[]): Promise<Map<string, Device>>;
   /**
    * Writes the change atomically. Throws DeviceAlreadyExistsError when registering an existing id,
    * VersionConflictError when `before.version` is no longer the stored version, PolicyMovedError when
@@ -219,6 +236,8 @@ export interface InsightQueries {
    * or one DMS: every day up to `lastDay`, and possibly later days of `lastDay`'s month.
    */
   expirationsByDay(dms: string | undefined, lastDay: string): Promise<Map<string, { identity: number; slots: number }>>;
+  /** Devices whose last AWS IoT presence event was a connect, and a disconnect (from the counters). */
+  connectivityCounts(): Promise<{ connected: number; disconnected: number }>;
 }
 
 /** Keeps the indexes whole when the indexed keys change. */
@@ -283,6 +302,11 @@ export interface PolicyJob {
 
 export interface PolicyRepository {
   get(dms: string): Promise<DmsPolicy | undefined>;
+  /**
+   * The stored policies of several DMSs in one read (absent ones left out): a sweep page's devices
+   * belong to many DMSs. Optional: without it each DMS is read with `get`.
+   */
+  getMany?(dms: readonly string[]): Promise<Map<string, DmsPolicy>>;
   list(pageSize: number, bookmark?: string): Promise<Page<DmsPolicy>>;
   /** Writes the policy (conditioned on `before`'s version, or absence), its outbox record and a re-evaluation job. */
   save(before: DmsPolicy | undefined, after: DmsPolicy, outbox: OutboxEvent[]): Promise<void>;
@@ -455,6 +479,21 @@ export interface IotShadows {
   updateDesired(thingName: string, shadowName: string | undefined, desired: Record<string, JsonValue>): Promise<void>;
 }
 
+/** CA registration in AWS IoT (docs/iot-provisioning.md, CA registration). */
+export interface IotCaRegistry {
+  /** The account's registration code: the common name a DEFAULT-mode verification certificate carries. */
+  registrationCode(): Promise<string>;
+  /** Throws IotCaExistsError when registered already, IotRejectedError when AWS IoT refuses the certificates. */
+  registerCa(input: {
+    caPem: string;
+    verificationPem?: string;
+    mode: 'DEFAULT' | 'SNI_ONLY';
+    active: boolean;
+    autoRegistration: boolean;
+    templateName?: string;
+  }): Promise<{ id: string; arn: string }>;
+}
+
 /**
  * The AWS IoT calls of per-DMS provisioning (docs/iot-provisioning.md): IoT policies, thing groups and
  * provisioning templates. Implementations retry throttling themselves; "already there" is success.
@@ -500,6 +539,8 @@ export interface IotSyncState {
   attached?: boolean;
   /** What the device shadow's `desired.identity_actions` last received ('' or absent: nothing, or cleared). */
   shadow_actions?: string;
+  /** The named shadow `shadow_actions` went to (its DMS's `shadow_name` or the deployment's); absent: classic. */
+  shadow_name?: string;
   /**
    * What the DMS's AWS IoT settings made of the device (docs/iot-provisioning.md): the digest of the
    * settings applied, the thing groups its thing was added to, the IoT policies attached to `certificate_id`.
@@ -675,6 +716,8 @@ export interface PostureRepository {
    * version bump); VersionConflictError when the device moved since it was read.
    */
   stamp(device: Device, policyVersion: number): Promise<void>;
+  /** A fingerprint's holders (domain/shared-holdings.ts), read strongly consistent. */
+  holders(key: HoldingKey): Promise<FingerprintHolders>;
   /** Open findings per check, from the counters. */
   openCounts(): Promise<{ counts: Record<PostureCheck, number>; consistent_as_of: string }>;
   /** The open findings of one check, bookmark-paged (one row per device slot). */

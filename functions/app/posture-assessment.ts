@@ -4,7 +4,15 @@
  * policy, the others keep theirs. Runs inside the device's one write path (device-changes.ts), so a
  * finding opens or resolves in the same transaction as the change that causes it, with its events.
  */
-import { cryptoProfileOf, type CryptoProfile } from '../domain/crypto-profile';
+import {
+  cryptoProfileOf,
+  type CryptoProfile,
+  type IssuerCertificate,
+  issuerCertificateOf,
+  issuerOf,
+} from '../domain/crypto-profile';
+import { parseCertificate } from '../domain/certificate';
+import type { PosturePolicy } from '../domain/posture';
 import type { Device, Slot } from '../domain/device';
 import {
   type DeviceFinding,
@@ -33,6 +41,18 @@ export interface AssessmentDeps {
   policy: () => Promise<StoredPosturePolicy | undefined>;
   versions: Pick<SlotVersionStore, 'getSlotVersion'>;
   newId: () => string;
+}
+
+const issuerCache = new WeakMap<PosturePolicy, IssuerCertificate[]>();
+
+/** The policy's issuer certificates as matched (parsed once per policy object; checked at PUT). */
+export function issuersOf(policy: PosturePolicy): IssuerCertificate[] {
+  let issuers = issuerCache.get(policy);
+  if (!issuers) {
+    issuers = (policy.issuer_certificates ?? []).map((pem) => issuerCertificateOf(parseCertificate(pem)));
+    issuerCache.set(policy, issuers);
+  }
+  return issuers;
 }
 
 export const currentPosture = async (deps: Pick<AssessmentDeps, 'policy'>): Promise<StoredPosturePolicy> =>
@@ -99,7 +119,11 @@ export async function assess(
       continue;
     }
     const profile = await profileOf(deps, after, name, slot, fresh);
-    if (profile) findings.push(...slotFindings(kept, name, raisedBy(profile, posture.policy), time));
+    if (profile) {
+      const issuer = issuerOf(profile, issuersOf(posture.policy));
+      const raised = raisedBy(profile, posture.policy, issuer?.not_after, now.getTime());
+      findings.push(...slotFindings(kept, name, raised, time));
+    }
   }
   sortFindings(findings);
   return {

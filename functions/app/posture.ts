@@ -4,8 +4,11 @@
  * re-evaluation of the fleet when the policy changes (also the first assessment of devices bound
  * before posture existed: until it is done, findings answer 409 INDEX_NOT_READY).
  */
+import { parseCertificate } from '../domain/certificate';
+import { issuerCertificateOf } from '../domain/crypto-profile';
 import type { Device } from '../domain/device';
 import { storedFindingsOf } from '../domain/findings';
+import { recordedHoldingsOf } from '../domain/shared-holdings';
 import {
   ContentionError,
   IndexNotReadyError,
@@ -34,6 +37,17 @@ const notReady = () =>
     'findings are being assessed for every device (back-fill in progress); try again later',
   );
 
+/** The policy with its issuer certificates read (400 for one that is not a certificate), as normalised PEM. */
+function withIssuerCertificates(policy: PosturePolicy): PosturePolicy {
+  if (!policy.issuer_certificates) return policy;
+  const pems = policy.issuer_certificates.map((pem, i) => {
+    const parsed = parseCertificate(pem, `issuer_certificates[${i}]`);
+    issuerCertificateOf(parsed);
+    return parsed.pem;
+  });
+  return { ...policy, issuer_certificates: pems };
+}
+
 export type PostureService = ReturnType<typeof postureService>;
 
 export function postureService({ posture }: PostureServiceDeps) {
@@ -49,7 +63,8 @@ export function postureService({ posture }: PostureServiceDeps) {
     },
 
     /** Replaces the policy; the fleet is judged again in the background (the sweeper's posture job). */
-    async putPolicy(policy: PosturePolicy, ifMatch?: number): Promise<PosturePolicyView> {
+    async putPolicy(given: PosturePolicy, ifMatch?: number): Promise<PosturePolicyView> {
+      const policy = withIssuerCertificates(given);
       for (let attempt = 0; attempt < 5; attempt++) {
         const stored = await current();
         if (ifMatch !== undefined && ifMatch !== stored.version)
@@ -127,8 +142,10 @@ export function postureHandlers(
         }
         const page = await posture.devicesPage(segment, pageSize, position);
         for (const device of page.devices) {
-          // Judged with this version (or a newer one) already: by a change, or an earlier pass of the walk.
-          if ((storedFindingsOf(device)?.policy_version ?? -1) >= job.policyVersion) continue;
+          // Judged with this version (or a newer one) already, by a change or an earlier pass of the walk,
+          // and counted under its fingerprints (a device assessed before the shared checks is not).
+          const judged = (storedFindingsOf(device)?.policy_version ?? -1) >= job.policyVersion;
+          if (judged && recordedHoldingsOf(device) !== undefined) continue;
           try {
             if ((await service.reassess(device)) === 'changed') counts.findingsChanged++;
             counts.reassessed++;

@@ -31,13 +31,15 @@ export async function retryOnConflict<T>(
   { policy = DEFAULT_BACKOFF, timer = REAL_TIMER }: RetryOptions,
   what: string,
   attempt: (retry: number) => Promise<T>,
+  /** Which errors are a lost race to run again (default: VersionConflictError). */
+  isConflict: (error: unknown) => boolean = (error) => error instanceof VersionConflictError,
 ): Promise<T> {
   const start = timer.now();
   for (let retry = 0; ; retry++) {
     try {
       return await attempt(retry);
     } catch (error) {
-      if (!(error instanceof VersionConflictError)) throw error;
+      if (!isConflict(error)) throw error;
       const delay = backoffDelay(policy, retry, timer.now() - start, timer.random());
       if (delay === undefined)
         throw new ContentionError(`${what} is being changed concurrently; try again`, {

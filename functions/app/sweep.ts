@@ -31,7 +31,7 @@ import {
 export interface SweepDeps {
   index: SweepIndex;
   policies: PolicyRepository;
-  service: Pick<DeviceService, 'refresh'> & Partial<Pick<DeviceService, 'reassess'>>;
+  service: Pick<DeviceService, 'refresh'> & Partial<Pick<DeviceService, 'reassess' | 'cachePolicies'>>;
   clock: Clock;
   /** The posture policy's re-evaluation job (app/posture.ts): walked with the policy jobs when given. */
   posture?: PostureRepository;
@@ -143,6 +143,12 @@ export function sweepHandlers(
       if (page.next !== undefined) await context.queue.send([{ ...task, after: page.next }]);
       const counts = { due: 0, transitioned: 0, failed: 0 };
       const policyCache = new Map<string, DmsPolicy>();
+      // The page's DMS policies in one read; should it fail, each device reads its own.
+      await service.cachePolicies?.(page.devices, policyCache).catch((error: unknown) =>
+        context.log('sweep: policies not read in one call', {
+          error: error instanceof Error ? error.message : String(error),
+        }),
+      );
       for (const device of page.devices) {
         // Devices not reached stay due: the next run finds them.
         if (Date.now() >= context.deadline) return { ...counts, incomplete: 1 };

@@ -5,7 +5,7 @@ import { type DeviceRepositoryOptions, deviceTable } from '../adapters/dynamodb/
 import { postureRepository as dynamoPostureRepository } from '../adapters/dynamodb/posture-repository';
 import { policyRepository as dynamoPolicyRepository } from '../adapters/dynamodb/policy-repository';
 import { processWide, type TableContext } from './context';
-import { requestsInFlight, turnPauser } from '../runtime/turns';
+import { inHeavyRequest, requestsInFlight, turnPauser } from '../runtime/turns';
 
 export function createDeviceRepository(context: TableContext): DeviceRepository {
   return dynamoDeviceRepository(deviceTableOptions(context));
@@ -32,6 +32,7 @@ function deviceTableOptions({ client, config, bookmarks }: TableContext): Device
     indexedMetadataKeys: config.indexedMetadataKeys,
     turns: () => turnPauser(),
     crowded: () => requestsInFlight() > 1,
+    heavy: inHeavyRequest,
     eventRetentionDays: config.eventRetentionDays,
     jobRetentionDays: config.jobRetentionDays,
   };

@@ -87,6 +87,7 @@ const HASHES: Record<string, string> = {
 };
 
 const AUTHORITY_KEY_ID = '2.5.29.35';
+const SUBJECT_KEY_ID = '2.5.29.14';
 
 /** One DER TLV: its tag, and where its contents start and end in the buffer. */
 export interface Tlv {
@@ -168,20 +169,38 @@ function signatureOf(der: Uint8Array, algorithm: Tlv): { name: string; hash?: st
   return { name, hash: HASHES[hashOid] ?? hashOid };
 }
 
-/** keyIdentifier of the authorityKeyIdentifier extension (RFC 5280 4.2.1.1), or undefined. */
-function authorityKeyIdOf(der: Uint8Array, tbs: Tlv): string | undefined {
+/** The extnValue of extension `oid` in the TBSCertificate, or undefined. */
+function extensionValue(der: Uint8Array, tbs: Tlv, oid: string): Tlv | undefined {
   const extensions = childrenOf(der, tbs).find((c) => c.tag === 0xa3);
   if (!extensions) return undefined;
   for (const extension of childrenOf(der, childrenOf(der, extensions)[0])) {
     const fields = childrenOf(der, extension);
-    if (oidOf(der, fields[0]) !== AUTHORITY_KEY_ID) continue;
+    if (oidOf(der, fields[0]) !== oid) continue;
     const value = fields[fields.length - 1]!;
     if (value.tag !== 0x04) throw new DerError('extnValue is not an OCTET STRING');
-    const aki = readTlv(der, value.start, value.end);
-    const keyId = childrenOf(der, aki).find((c) => c.tag === 0x80);
-    return keyId ? hex(der, keyId) : undefined;
+    return value;
   }
   return undefined;
+}
+
+/** keyIdentifier of the subjectKeyIdentifier extension (RFC 5280 4.2.1.2) in lowercase hex, or undefined. */
+export function subjectKeyIdOf(der: Uint8Array): string | undefined {
+  const [tbs] = childrenOf(der, readTlv(der, 0));
+  if (tbs?.tag !== 0x30) throw new DerError('not a certificate');
+  const value = extensionValue(der, tbs, SUBJECT_KEY_ID);
+  if (!value) return undefined;
+  const keyId = readTlv(der, value.start, value.end);
+  if (keyId.tag !== 0x04) throw new DerError('keyIdentifier is not an OCTET STRING');
+  return hex(der, keyId);
+}
+
+/** keyIdentifier of the authorityKeyIdentifier extension (RFC 5280 4.2.1.1), or undefined. */
+function authorityKeyIdOf(der: Uint8Array, tbs: Tlv): string | undefined {
+  const value = extensionValue(der, tbs, AUTHORITY_KEY_ID);
+  if (!value) return undefined;
+  const aki = readTlv(der, value.start, value.end);
+  const keyId = childrenOf(der, aki).find((c) => c.tag === 0x80);
+  return keyId ? hex(der, keyId) : undefined;
 }
 
 /** Signature algorithm and authority key id read from a certificate's DER. */
@@ -264,4 +283,39 @@ export function slotCryptoOf(certificate: ParsedCertificate): SlotCrypto {
     sha256_fingerprint: certificate.sha256_fingerprint,
     public_key_sha256: certificate.public_key_sha256,
   };
+}
+
+/** An issuer certificate the posture policy names: what a certificate it issued is matched by. */
+export interface IssuerCertificate {
+  subject: string;
+  subject_key_id?: string;
+  not_after: string;
+}
+
+export function issuerCertificateOf(certificate: ParsedCertificate): IssuerCertificate {
+  let ski: string | undefined;
+  try {
+    ski = subjectKeyIdOf(new X509Certificate(certificate.pem).raw);
+  } catch (error) {
+    throw new ValidationError('not a certificate', [
+      { field: 'issuer_certificates', problem: `the DER could not be read (${(error as Error).message})` },
+    ]);
+  }
+  return { subject: certificate.subject, ...(ski ? { subject_key_id: ski } : {}), not_after: certificate.not_after };
+}
+
+/**
+ * The issuer certificate that issued a certificate of this profile: same DN, and the same key id
+ * when both name one (two CAs sharing a DN stay apart). The latest-expiring of several matches.
+ */
+export function issuerOf(
+  profile: Pick<CryptoProfile, 'issuer_dn' | 'authority_key_id'>,
+  issuers: readonly IssuerCertificate[],
+): IssuerCertificate | undefined {
+  const matches = issuers.filter(
+    (i) =>
+      i.subject === profile.issuer_dn &&
+      (!i.subject_key_id || !profile.authority_key_id || i.subject_key_id === profile.authority_key_id),
+  );
+  return matches.sort((a, b) => Date.parse(b.not_after) - Date.parse(a.not_after))[0];
 }

@@ -10,6 +10,7 @@ import {
   maxLength,
   meta,
   minLength,
+  nullable,
   optional,
   record,
   regex,
@@ -46,6 +47,11 @@ export interface DmsIotSettings {
   thing_groups: string[];
   registration: IotRegistrationMode;
   provisioning_template?: DmsProvisioningTemplate;
+  /**
+   * The device shadow the sync writes identity actions to: a named shadow, null for the classic one,
+   * absent for the deployment's `iotSync.shadowName` (itself the classic shadow by default).
+   */
+  shadow_name?: string | null;
 }
 
 /** AWS IoT: policy names `[\w+=,.@-]+`, 1-128 characters. */
@@ -54,6 +60,8 @@ export const IOT_POLICY_NAME = /^[\w+=,.@-]{1,128}$/;
 export const THING_GROUP_NAME = /^[a-zA-Z0-9:_-]{1,128}$/;
 /** AWS IoT: provisioning template names `[0-9A-Za-z_-]+`, 1-36 characters. */
 export const TEMPLATE_NAME = /^[0-9A-Za-z_-]{1,36}$/;
+/** AWS IoT: shadow names `[a-zA-Z0-9:_-]`, 1-64 characters (as the deployment's `iotSync.shadowName`). */
+export const SHADOW_NAME = /^[a-zA-Z0-9:_-]{1,64}$/;
 /** AWS IoT: a policy document is at most 2048 characters, whitespace excluded. */
 export const MAX_POLICY_DOCUMENT = 2048;
 /** AWS IoT: a provisioning template body is at most 10240 characters. */
@@ -88,6 +96,15 @@ export const dmsIotSchema = strictObject({
     ),
   ),
   registration: optional(enumOf(IOT_REGISTRATION_MODES)),
+  shadow_name: optional(
+    nullable(string().check(regex(SHADOW_NAME, 'must be 1-64 characters of A-Z a-z 0-9 : _ -'))),
+  ).check(
+    meta({
+      description:
+        'The device shadow of identity actions: a named shadow, null for the classic shadow; ' +
+        "absent: the deployment's iotSync.shadowName.",
+    }),
+  ),
   provisioning_template: optional(
     strictObject({
       name: string().check(regex(TEMPLATE_NAME, 'must be 1-36 characters of A-Z a-z 0-9 _ -')),
@@ -112,7 +129,7 @@ export const dmsIotSchema = strictObject({
     id: 'DmsIotSettings',
     description:
       'AWS IoT settings of the DMS (with the IoT sync on): policies attached to device certificates, ' +
-      'thing groups of the things, and how certificates are registered.',
+      'thing groups of the things, how certificates are registered, and the shadow of identity actions.',
   }),
 );
 
@@ -122,11 +139,13 @@ export function dmsIotSettingsOf(input: {
   thing_groups?: string[];
   registration?: IotRegistrationMode;
   provisioning_template?: DmsProvisioningTemplate;
+  shadow_name?: string | null;
 }): DmsIotSettings {
   return {
     policies: input.policies ?? [],
     thing_groups: input.thing_groups ?? [],
     registration: input.registration ?? 'on-bind',
     ...(input.provisioning_template ? { provisioning_template: input.provisioning_template } : {}),
+    ...(input.shadow_name !== undefined ? { shadow_name: input.shadow_name } : {}),
   };
 }

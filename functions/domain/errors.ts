@@ -250,6 +250,22 @@ export class SlotNotFoundError extends DomainError {
   }
 }
 
+/** AWS IoT holds this CA certificate already. */
+export class IotCaExistsError extends DomainError {
+  readonly code = 'CA_ALREADY_REGISTERED';
+  constructor(options?: { cause?: unknown }) {
+    super('AWS IoT has this CA certificate registered already', options);
+  }
+}
+
+/** AWS IoT refused a request for its content (a certificate it does not accept, a registration code that differs). */
+export class IotRejectedError extends DomainError {
+  readonly code = 'IOT_REJECTED';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`AWS IoT refused it: ${message}`, options);
+  }
+}
+
 /** The AWS IoT thing moved past the version an update expected (the IoT sync re-reads and re-applies). */
 export class IotVersionConflictError extends DomainError {
   readonly code = 'IOT_VERSION_CONFLICT';
@@ -299,5 +315,15 @@ export class ImportNotFoundError extends DomainError {
   readonly code = 'IMPORT_NOT_FOUND';
   constructor(readonly importId: string) {
     super(`import ${importId} not found`);
+  }
+}
+
+/**
+ * A shared-fingerprint item (or another holder the change updates) moved since it was read: the
+ * change is judged again and retried; after a few tries, a 503 like any contention.
+ */
+export class SharedHoldersMovedError extends ContentionError {
+  constructor(id: string, options?: { cause?: unknown }) {
+    super(`the holders of a fingerprint of ${id} changed concurrently; try again`, options);
   }
 }

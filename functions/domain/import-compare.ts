@@ -23,6 +23,8 @@ export interface ExistingDevice {
   icon_color: string;
   identity?: { status: string; active_version: number; secrets: Record<string, string> };
   version: number;
+  /** When the device was created (a resumed server-side import counts the devices it created). */
+  creation_timestamp?: string;
 }
 
 export interface Comparison {

@@ -2,8 +2,11 @@
 export const postureCheckNames = [
   'weak-key',
   'weak-signature',
+  'shared-certificate',
+  'shared-key',
   'issuer-not-allowed',
   'validity-too-long',
   'expires-after-issuer',
+  'certificate-too-old',
 ] as const;
 export type PostureCheck = (typeof postureCheckNames)[number];

@@ -51,12 +51,20 @@ function weakKey(key: string, policy: PosturePolicy): string | undefined {
     : undefined;
 }
 
+const DAY_MS = 86_400_000;
+
 /**
- * The findings a certificate raises, in postureCheckNames order. `issuerNotAfter` (ISO 8601) is the
- * issuer certificate's notAfter when the registry knows that certificate; without it
- * `expires-after-issuer` is not judged.
+ * The findings a certificate raises, in postureCheckNames order (the shared checks are judged
+ * apart: shared-holdings.ts). `issuerNotAfter` (ISO 8601) is the issuer certificate's notAfter when
+ * the policy names that certificate; without it `expires-after-issuer` is not judged. `now` (epoch
+ * ms) judges `max_certificate_age_days`; without it the age is not judged.
  */
-export function findingsOf(profile: CryptoProfile, policy: PosturePolicy, issuerNotAfter?: string): Finding[] {
+export function findingsOf(
+  profile: CryptoProfile,
+  policy: PosturePolicy,
+  issuerNotAfter?: string,
+  now?: number,
+): Finding[] {
   const findings: Finding[] = [];
   const key = weakKey(profile.key, policy);
   if (key) findings.push({ check: 'weak-key', detail: key });
@@ -77,5 +85,12 @@ export function findingsOf(profile: CryptoProfile, policy: PosturePolicy, issuer
       check: 'expires-after-issuer',
       detail: `expires ${profile.not_after}, after its issuer (${issuerNotAfter})`,
     });
+  const maxAge = policy.max_certificate_age_days;
+  if (maxAge !== undefined && now !== undefined) {
+    // notBefore to the day: the profile keeps notAfter and the whole days of the lifetime.
+    const age = Math.floor((now - (Date.parse(profile.not_after) - profile.validity_days * DAY_MS)) / DAY_MS);
+    if (age > maxAge)
+      findings.push({ check: 'certificate-too-old', detail: `issued ${age} days ago, above the maximum of ${maxAge}` });
+  }
   return findings;
 }

@@ -47,5 +47,10 @@ export const posturePolicySchema = strictObject({
   max_certificate_age_days: days(),
   /** Issuer names as the inventory prints them (DN, then `keyid:<hex>` when known); empty = any issuer. */
   allowed_issuers: _default(array(string().check(minLength(1), maxLength(2048))).check(maxLength(100)), []),
+  /**
+   * PEM certificates of the issuing CAs: a certificate one of them issued (same DN, same key id when
+   * both name one) that expires after it raises `expires-after-issuer`. Absent: that check is not judged.
+   */
+  issuer_certificates: optional(array(string().check(minLength(1), maxLength(16384))).check(maxLength(20))),
 });
 export type PosturePolicy = Infer<typeof posturePolicySchema>;

@@ -12,12 +12,21 @@ export const DEFAULT_PAGE_SIZE = 25;
 export const MAX_PAGE_SIZE = 1000;
 
 /**
- * Budgets that keep one request inside Lambda's limits: a page's devices serialized stay under the
- * 6 MB response limit (LIST_BYTE_BUDGET), and a statistics or in-memory read stops, 422
- * QUERY_TOO_BROAD, after this many bytes of devices (STATS_READ_BYTE_BUDGET) or milliseconds
- * (REQUEST_TIME_BUDGET_MS, under the API functions' 10 s timeout).
+ * Budgets that keep one request inside Lambda's limits: a page's devices serialized stay far under
+ * the 6 MB response limit, and its cost within a few default pages (LIST_BYTE_BUDGET), and a
+ * statistics or in-memory read stops, 422 QUERY_TOO_BROAD, after this many bytes of devices
+ * (STATS_READ_BYTE_BUDGET) or milliseconds (REQUEST_TIME_BUDGET_MS, under the API functions' 10 s
+ * timeout).
  */
-export const DEFAULT_LIST_BYTE_BUDGET = 5_000_000;
+export const DEFAULT_LIST_BYTE_BUDGET = 384 * 1024;
+/**
+ * What each device weighs in a page's byte budget beside its serialized bytes: reading a device
+ * costs about as much as 4 KiB of its text (bench:hostile, docs/bounded-cost.md), so a page of many
+ * small devices ends early too, and no page costs more than a few default pages.
+ */
+export const DEVICE_PAGE_WEIGHT = 4096;
+/** A device's weight in a page's byte budget: its serialized bytes and {@link DEVICE_PAGE_WEIGHT}. */
+export const pageWeight = (bytes: number) => bytes + DEVICE_PAGE_WEIGHT;
 export const DEFAULT_STATS_READ_BYTE_BUDGET = 64 * 1024 * 1024;
 export const DEFAULT_REQUEST_TIME_BUDGET_MS = 6000;
 

@@ -88,6 +88,9 @@ export const deviceSchema = object({
       shadow_actions: optional(string()).check(
         meta({ description: "What the shadow's desired.identity_actions last received (UPDATE_CERTIFICATE@<t>)." }),
       ),
+      shadow_name: optional(string()).check(
+        meta({ description: 'The named shadow shadow_actions went to; absent: the classic shadow.' }),
+      ),
       thing_groups: optional(array(string())).check(
         meta({ description: "The thing groups the thing is in, from its DMS's AWS IoT settings." }),
       ),

@@ -14,6 +14,8 @@ import {
   JobFinishedError,
   JobNotFoundError,
   ValidationError,
+  IotCaExistsError,
+  IotRejectedError,
   type FieldProblem,
   GroupAlreadyExistsError,
   GroupCycleError,
@@ -47,6 +49,8 @@ type ErrorClass = abstract new (...args: never[]) => DomainError;
 
 const ERROR_STATUS: ReadonlyArray<readonly [ErrorClass, number]> = [
   [ValidationError, 400],
+  [IotRejectedError, 400],
+  [IotCaExistsError, 409],
   [MalformedRequestError, 400],
   [InvalidBookmarkError, 400],
   [DeviceNotFoundError, 404],

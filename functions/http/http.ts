@@ -13,6 +13,7 @@ import { tracing } from '../runtime/tracing';
 import { requestStarted } from '../runtime/turns';
 import { requestWeight } from './request-weight';
 import { pageJsonText } from '../domain/json-text';
+import { MAX_BODY_DEPTH, scanDepth } from './json-depth';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -85,12 +86,7 @@ export function toRequest(
     if (text === undefined || bytes === 0)
       throw new ValidationError('a request body is required', [{ field: '(body)', problem: 'missing' }]);
     if (textTypes.includes(mediaType)) body = text;
-    else
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new MalformedRequestError('request body is not valid JSON');
-      }
+    else body = parseJsonBody(text);
   }
   return {
     method: event.requestContext.http.method,
@@ -103,6 +99,20 @@ export function toRequest(
     mediaType,
     requestId: event.requestContext.requestId,
   };
+}
+
+/** A JSON body: refused by a linear scan before parsing when it nests too deep (json-depth.ts), else parsed. */
+function parseJsonBody(text: string): unknown {
+  const depth = scanDepth(text);
+  if (depth.tooDeep)
+    throw new ValidationError('request body nests too deep', [
+      { field: depth.field, problem: `nests deeper than ${MAX_BODY_DEPTH} levels (the limit of any body)` },
+    ]);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new MalformedRequestError('request body is not valid JSON');
+  }
 }
 
 function toResponse(result: HttpResult): APIGatewayProxyStructuredResultV2 {

@@ -116,7 +116,12 @@ export interface HttpRoute {
    * queue URLs and SendMessage on the jobs queue only.
    */
   sendsTasks?: true;
+  /** AWS IoT actions the route's function calls (granted on `*`: these take no resource in IAM). */
+  iot?: readonly IotAction[];
 }
+
+/** AWS IoT actions a route may call: CA registration (docs/iot-provisioning.md). */
+export type IotAction = 'iot:GetRegistrationCode' | 'iot:RegisterCACertificate';
 
 /** Lamassu's device manager routes (backend/pkg/routes/devmanager.go), under its gateway prefix. */
 export const LAMASSU_PREFIX = '/api/devmanager/v1';
@@ -243,10 +248,35 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     scope: 'devices:read',
     table: 'read',
   },
+  // Devices connected and disconnected at their last AWS IoT presence event (docs/events.md, Presence).
+  {
+    method: 'GET',
+    path: '/v2/stats/connectivity',
+    handler: 'connectivity-stats',
+    scope: 'devices:read',
+    table: 'read',
+  },
   { method: 'GET', path: '/v2/dms', handler: 'list-dms', scope: 'devices:read', table: 'read' },
   { method: 'GET', path: '/v2/dms/{id}', handler: 'get-dms', scope: 'devices:read', table: 'read' },
   { method: 'PUT', path: '/v2/dms/{id}', handler: 'put-dms', scope: 'dms:write', table: 'write', actions: DMS_PUT },
   { method: 'GET', path: '/v2/openapi.json', handler: 'openapi', scope: 'devices:read', table: 'none' },
+  // CA registration in AWS IoT (docs/iot-provisioning.md): the registration code, then the CA.
+  {
+    method: 'GET',
+    path: '/v2/iot/registration-code',
+    handler: 'get-iot-registration-code',
+    scope: 'dms:write',
+    table: 'none',
+    iot: ['iot:GetRegistrationCode'],
+  },
+  {
+    method: 'POST',
+    path: '/v2/iot/ca-certificates',
+    handler: 'register-iot-ca',
+    scope: 'dms:write',
+    table: 'none',
+    iot: ['iot:RegisterCACertificate'],
+  },
   {
     method: 'POST',
     path: '/v2/device-groups',

@@ -177,7 +177,8 @@ const query = [
         `request's JSONPath evaluation visits at most ${JSONPATH_MAX_STEPS} ` +
         `nodes and holds at most ${JSONPATH_MAX_NODES} in one selection ` +
         `within REQUEST_TIME_BUDGET_MS, else 422 QUERY_TOO_BROAD; ` +
-        `a page holds at most LIST_BYTE_BUDGET bytes of devices and ` +
+        `a page holds at most LIST_BYTE_BUDGET bytes of devices, each ` +
+        `weighing 4,096 more than its text, and ` +
         `may end early with a \`next\`).`,
       'Unknown fields and malformed filters are ignored as Lamassu does; an unknown operand of a known field is 400.',
     ].join(' '),

@@ -9,6 +9,7 @@ import { InvalidBookmarkError, QueryTooBroadError, ValidationError, type FieldPr
 import { compileCriteria, type Criterion, type Filter } from '../domain/filters';
 import {
   DEFAULT_LIST_BYTE_BUDGET,
+  pageWeight,
   DEFAULT_PAGE_SIZE,
   DEFAULT_REQUEST_TIME_BUDGET_MS,
   type DeviceListQuery,
@@ -311,7 +312,7 @@ export async function lamassuList(
       for (const d of await keep(out.list)) {
         const { item, bytes: size } = lamassuItem(d);
         found.push(item);
-        bytes += size;
+        bytes += pageWeight(size);
       }
       bookmark = out.next || undefined;
       // An empty read after a partial page: the next device does not fit the bytes left.
@@ -347,7 +348,7 @@ export async function lamassuList(
   let bytes = 0;
   for (const d of all.slice(offset, offset + query.pageSize)) {
     const { item, bytes: size } = lamassuItem(d);
-    bytes += size;
+    bytes += pageWeight(size);
     // The page ends early when the next device would pass the byte budget (never empty).
     if (bytes > byteBudget && slice.length > 0) break;
     slice.push(item);

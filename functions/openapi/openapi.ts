@@ -4,6 +4,7 @@
  */
 import { globalRegistry, toJSONSchema } from '../domain/zod-mini';
 import { DEVICE_STATUSES } from '../domain/device';
+import { postureCheckNames } from '../domain/posture-checks';
 import { CRYPTO_OPS, DATE_OPS, METADATA_OPS, STATUS_OPS, STRING_OPS, TAG_OPS } from '../domain/filters';
 import { INDEXED_FILTERS, MAX_PAGE_SIZE, SORT_FIELDS } from '../domain/query';
 import {
@@ -18,6 +19,7 @@ import {
 } from '../domain/resource-schemas';
 import { createGroupSchema, replaceGroupSchema } from '../domain/group-schemas';
 import { createDeviceSchema, putPolicySchema } from '../domain/schemas';
+import { registerCaSchema } from '../domain/ca-registration-schema';
 import { bindCertificateSchema, bindSlotSchema, revokeSchema } from '../domain/slot-schemas';
 import { HTTP_ROUTES } from '../http/routes';
 import { MAX_BODY_BYTES } from '../http/http';
@@ -89,8 +91,11 @@ const filterParam = filterQueryParam(
       '2000); when selective non-indexed filters exhaust it, the ' +
       'page may be shorter than page_size with a non-empty `next`. ' +
       'A page also ends early, with a `next`, when its devices would ' +
-      'pass LIST_BYTE_BUDGET bytes serialized (default 5,000,000: ' +
-      "under Lambda's 6 MB response limit).",
+      'pass LIST_BYTE_BUDGET bytes (default 393,216), each device ' +
+      'weighing its serialized bytes and 4,096 (what reading one ' +
+      "costs beside its text): far under Lambda's 6 MB response " +
+      'limit, and a page_size=1000 page costs a few default pages, ' +
+      'not forty (a page of small devices holds about 90).',
   ].join(' '),
 );
 const sorting = [
@@ -377,13 +382,7 @@ const SLOT_OPERATIONS: Record<string, Operation> = {
 };
 
 /** Fleet posture (docs/api.md, Fleet posture): the policy and the findings. */
-const POSTURE_CHECK_NAMES = [
-  'weak-key',
-  'weak-signature',
-  'issuer-not-allowed',
-  'validity-too-long',
-  'expires-after-issuer',
-];
+const POSTURE_CHECK_NAMES = [...postureCheckNames];
 const posturePolicyBody = {
   type: 'object',
   additionalProperties: false,
@@ -401,7 +400,18 @@ const posturePolicyBody = {
       type: 'integer',
       minimum: 1,
       maximum: 36525,
-      description: 'Stored; not judged yet (it needs a clock, not a change).',
+      description:
+        'Days since notBefore (to the day) above which `certificate-too-old` is raised; judged when the ' +
+        "slot's certificate is judged (the change that binds it, the re-evaluation walk of a policy change).",
+    },
+    issuer_certificates: {
+      type: 'array',
+      maxItems: 20,
+      items: { type: 'string', minLength: 1, maxLength: 16384 },
+      description:
+        'PEM certificates of issuing CAs: how an issuer certificate becomes known. A certificate one of ' +
+        'them issued (same DN; same key id when both name one) expiring after it raises ' +
+        '`expires-after-issuer`. Absent: that check is not judged. 400 for a PEM that is not a certificate.',
     },
     allowed_issuers: {
       type: 'array',
@@ -492,6 +502,53 @@ const POSTURE_OPERATIONS: Record<string, Operation> = {
         }),
       },
       '409': error(NOT_READY),
+    },
+  },
+};
+
+/** CA registration in AWS IoT (docs/iot-provisioning.md, CA registration). */
+const IOT_CA_OPERATIONS: Record<string, Operation> = {
+  'GET /v2/iot/registration-code': {
+    summary: "The AWS IoT account's registration code (for a CA's verification certificate)",
+    description:
+      'A DEFAULT-mode CA registration proves the CA key by a certificate it signed whose common name is this code.',
+    responses: {
+      '200': {
+        description: 'The code',
+        ...json({
+          type: 'object',
+          properties: { registration_code: { type: 'string' } },
+          required: ['registration_code'],
+        }),
+      },
+    },
+  },
+  'POST /v2/iot/ca-certificates': {
+    summary: 'Register a CA certificate in AWS IoT (DEFAULT with a verification certificate, or SNI_ONLY)',
+    description:
+      'Checked first: the certificate must be a CA; in DEFAULT mode the verification certificate must be ' +
+      'signed by it. auto_registration turns on just-in-time registration of its device certificates, ' +
+      'provisioning_template names the JITP template AWS IoT runs for them.',
+    requestBody: { required: true, ...json(ref('RegisterIotCa')) },
+    responses: {
+      '201': {
+        description: 'Registered',
+        ...json({
+          type: 'object',
+          properties: {
+            certificate_id: { type: 'string' },
+            certificate_arn: { type: 'string' },
+            mode: { enum: ['DEFAULT', 'SNI_ONLY'] },
+            status: { enum: ['ACTIVE', 'INACTIVE'] },
+            auto_registration: { type: 'boolean' },
+            provisioning_template: { type: 'string' },
+          },
+          required: ['certificate_id', 'certificate_arn', 'mode', 'status', 'auto_registration'],
+        }),
+      },
+      '400': error('Not a CA, a verification certificate the CA did not sign, or AWS IoT refused it (IOT_REJECTED)'),
+      '409': error('AWS IoT has this CA registered already (CA_ALREADY_REGISTERED)'),
+      '415': error('Not application/json'),
     },
   },
 };
@@ -720,6 +777,27 @@ const OPERATIONS: Record<string, Operation> = {
       '409': error('INDEX_NOT_READY: the inventory is being back-filled'),
     },
   },
+  'GET /v2/stats/connectivity': {
+    summary: 'Connectivity counts (AWS IoT presence)',
+    description:
+      'Devices whose last AWS IoT presence event (with iotSync.presence) was a connect, and a disconnect, ' +
+      'from counters applied from the table stream (`consistent_as_of`): constant cost. A device that never ' +
+      'connected is in neither; a purged device leaves both. List them with `filter=connected[eq]true|false`.',
+    responses: {
+      '200': {
+        description: 'The counts',
+        ...json({
+          type: 'object',
+          required: ['connected', 'disconnected', 'consistent_as_of'],
+          properties: {
+            connected: { type: 'integer', minimum: 0 },
+            disconnected: { type: 'integer', minimum: 0 },
+            consistent_as_of: CONSISTENT_AS_OF,
+          },
+        }),
+      },
+    },
+  },
   'GET /v2/openapi.json': {
     summary: 'This document',
     responses: { '200': { description: 'OpenAPI 3.1', ...json({ type: 'object' }) } },
@@ -729,6 +807,7 @@ const OPERATIONS: Record<string, Operation> = {
   ...POSTURE_OPERATIONS,
   ...JOB_OPERATIONS,
   ...IMPORT_OPERATIONS,
+  ...IOT_CA_OPERATIONS,
   ...LAMASSU_OPERATIONS,
 };
 
@@ -738,6 +817,7 @@ function componentSchemas(): Record<string, unknown> {
   void [createGroupSchema, replaceGroupSchema, deviceGroupSchema, groupList];
   void [bindCertificateSchema, bindSlotSchema, revokeSchema, putPolicySchema, policySchema, slotVersionSchema];
   void JOB_SCHEMAS;
+  void registerCaSchema;
   const { schemas } = toJSONSchema(globalRegistry, { uri: (id) => `#/components/schemas/${id}` });
   return Object.fromEntries(
     Object.entries(schemas).map(([id, schema]) => {

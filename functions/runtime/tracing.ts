@@ -1,6 +1,6 @@
 /**
- * X-Ray traces (Powertools Tracer), loaded only where they record: in Lambda, unless the stack's
- * `tracing` setting is off (POWERTOOLS_TRACE_ENABLED=false), the rule the Tracer itself applies.
+ * X-Ray traces (Powertools Tracer), loaded only where they record: in Lambda, where the stack's `tracing`
+ * setting (off by default: it costs every cold start, docs/cold-starts.md) set POWERTOOLS_TRACE_ENABLED=true.
  * The Tracer lives in tracing-xray.ts, which the stack bundles as a second file of each function
  * (`tracing-xray.js`), so a bundle without it stays small and a cold start without tracing never
  * loads the X-Ray SDK. Locally and in tests it resolves to the TypeScript source.
@@ -18,9 +18,12 @@ export interface TracingHooks {
   captureAWSv3Client<T>(client: T): T;
 }
 
-/** Whether the Tracer would record here: Powertools' own rule (Lambda, not SAM or Amplify mocks, not switched off). */
+/**
+ * Whether the Tracer records here: switched on by the stack (POWERTOOLS_TRACE_ENABLED=true; without it the
+ * side file is not even bundled), and where Powertools' own rule lets it (Lambda, not SAM or Amplify mocks).
+ */
 export function tracingEnabled(env: Record<string, string | undefined> = process.env): boolean {
-  if ((env.POWERTOOLS_TRACE_ENABLED ?? '').toLowerCase() === 'false') return false;
+  if ((env.POWERTOOLS_TRACE_ENABLED ?? '').toLowerCase() !== 'true') return false;
   const executionEnv = env.AWS_EXECUTION_ENV ?? '';
   return executionEnv !== '' && executionEnv !== 'AWS_Lambda_amplify-mock' && (env.AWS_SAM_LOCAL ?? '') === '';
 }

@@ -100,6 +100,13 @@ export function heavyTurn(): Promise<void> {
   return state ? lightsEnded(state) : Promise.resolve();
 }
 
+/**
+ * Whether the running code belongs to a heavy request, with priorities on (the local service): its
+ * long reads then go in small slices from their start, each followed by a turn, so a light request
+ * that arrives meanwhile waits for one small slice, not a large one. Never in Lambda.
+ */
+export const inHeavyRequest = (): boolean => current?.getStore()?.heavy === true;
+
 /** Requests of this process in flight now. */
 export const requestsInFlight = () => inFlight;
 

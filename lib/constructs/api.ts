@@ -31,7 +31,7 @@ import {
   CORS_EXPOSED_HEADERS,
   CORS_MAX_AGE_SECONDS,
 } from '../../functions/http/cors';
-import { Grant } from 'aws-cdk-lib/aws-iam';
+import { Grant, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type AuthConfig, type DeploymentConfig, toRemovalPolicy } from '../config';
 import { ServiceFunction } from './service-function';
 import { acknowledgeGuard, GUARD_REASONS } from '../validation';
@@ -184,6 +184,16 @@ export class DeviceApi extends Construct {
           actions: ['secretsmanager:GetSecretValue'],
           resourceArns: [this.bookmarkSecret.secretArn],
         });
+      if (route.iot) {
+        // A statement of its own (a Sid is never merged), so the `*` stays beside its reason.
+        fn.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'IotCa', actions: [...route.iot], resources: ['*'] }));
+        Validations.of(fn.role).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason:
+            `${route.iot.join(' and ')} takes no resource in IAM (a CA is registered before it has an ARN; ` +
+            'the registration code is one per account), so the resource is *; these are its only IoT calls.',
+        });
+      }
       functions.set(route.handler, fn);
       const added = this.httpApi.addRoutes({
         path: route.path,

@@ -101,10 +101,11 @@ export class CounterApplier extends Construct {
       reportBatchItemFailures: true,
       retryAttempts: COUNTER_STREAM_RETRY_ATTEMPTS,
       onFailure: sendOnlyDestination(this.deadLetterQueue),
-      // Device items only, created, changed or deleted (a purge): every other item changes no counter.
+      // Device items and their connectivity items (presence), created, changed or deleted (a purge): every
+      // other item changes no counter.
       filters: [
-        FilterCriteria.filter({ dynamodb: { NewImage: { kind: { S: FilterRule.isEqual('device') } } } }),
-        FilterCriteria.filter({ dynamodb: { OldImage: { kind: { S: FilterRule.isEqual('device') } } } }),
+        FilterCriteria.filter({ dynamodb: { NewImage: { kind: { S: FilterRule.or('device', 'connectivity') } } } }),
+        FilterCriteria.filter({ dynamodb: { OldImage: { kind: { S: FilterRule.or('device', 'connectivity') } } } }),
       ],
     });
 

@@ -186,7 +186,8 @@ export class ServiceFunction extends Construct implements IGrantable {
         ...(config.indexedMetadataKeys.length > 0
           ? { INDEXED_METADATA_KEYS: config.indexedMetadataKeys.join(',') }
           : {}),
-        ...(config.tracing ? {} : { POWERTOOLS_TRACE_ENABLED: 'false' }),
+        // The Tracer records only where this says so (functions/runtime/tracing.ts): off by default.
+        ...(config.tracing ? { POWERTOOLS_TRACE_ENABLED: 'true' } : {}),
         ...(usesTable ? tableEnvironment(props.table, config) : {}),
         ...props.environment,
       },

@@ -24,7 +24,7 @@ describe('parseConfig', () => {
       eventSource: 'device-manager',
       certificateSources: ['lamassu.ca'],
       unknownSerialRetrySeconds: 600,
-      tracing: true,
+      tracing: false,
       sourceMaps: false,
       iotSync: { enabled: false, metadataKeys: [] },
       auth: { type: 'iam' },
@@ -57,7 +57,7 @@ describe('parseConfig', () => {
       eventSource: 'acme.device-manager',
       certificateSources: ['acme.pki'],
       unknownSerialRetrySeconds: 900,
-      tracing: false,
+      tracing: true,
       sourceMaps: true,
       iotSync: { enabled: true, metadataKeys: ['firmware_version', 'location'] },
       auth: {

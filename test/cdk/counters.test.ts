@@ -45,8 +45,8 @@ it(
       },
       FilterCriteria: {
         Filters: [
-          { Pattern: JSON.stringify({ dynamodb: { NewImage: { kind: { S: ['device'] } } } }) },
-          { Pattern: JSON.stringify({ dynamodb: { OldImage: { kind: { S: ['device'] } } } }) },
+          { Pattern: JSON.stringify({ dynamodb: { NewImage: { kind: { S: ['device', 'connectivity'] } } } }) },
+          { Pattern: JSON.stringify({ dynamodb: { OldImage: { kind: { S: ['device', 'connectivity'] } } } }) },
         ],
       },
     });

@@ -7,7 +7,11 @@ const configs: [string, unknown][] = [
   ['the default (IAM) deployment', undefined],
   ['a JWT deployment', { auth: { type: 'jwt', issuer: 'https://idp.example.com', audience: ['api'] } }],
   ['a destroyable deployment', { removalPolicy: 'destroy' }],
-  ["a deployment calling Lamassu's CA", { lamassuEvents: true, caApiUrl: 'https://ca.example.com' }],
+  // With tracing (off by default), whose X-Ray statement allows only '*'.
+  [
+    "a traced deployment calling Lamassu's CA",
+    { lamassuEvents: true, caApiUrl: 'https://ca.example.com', tracing: true },
+  ],
   ['an unauthenticated development deployment', { auth: { type: 'none', iUnderstandThisIsInsecure: true } }],
 ];
 
@@ -46,8 +50,6 @@ describe('cdk-nag AwsSolutions', () => {
         'AwsSolutions-SMG4',
         // Lamassu's health check (lib/constructs/api.ts): the one route without authorizer, as Lamassu serves it.
         'AwsSolutions-APIG4',
-        // Active tracing (lib/constructs/service-function.ts): X-Ray allows only '*'.
-        'AwsSolutions-IAM5[Resource::*]',
         // The import bucket (lib/constructs/imports.ts): its transient files, each under imports/<id>.
         'AwsSolutions-S1',
         `AwsSolutions-IAM5[Resource::<${importBucketId}.Arn>/imports/*]`,

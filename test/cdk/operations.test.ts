@@ -115,15 +115,15 @@ it('names no partition: every ARN is built from AWS::Partition (GovCloud, China)
 
 describe('tracing (Powertools Tracer, X-Ray)', () => {
   it.each([
-    ['on by default', withIot, true],
-    ['off with tracing: false', synthesize({ tracing: false, iotSync: { enabled: true, metadataKeys: [] } }), false],
+    ['off by default', withIot, false],
+    ['on with tracing: true', synthesize({ tracing: true, iotSync: { enabled: true, metadataKeys: [] } }), true],
   ])('%s: active tracing, its X-Ray grant and the Tracer switch on every function', (_name, s, on) => {
     const functions = resourcesOf(s.template, 'AWS::Lambda::Function');
     expect(functions.length).toBeGreaterThan(20);
     for (const [, fn] of functions) {
       const props = fn.Properties as Props;
       expect(props.TracingConfig).toEqual(on ? { Mode: 'Active' } : undefined);
-      expect(props.Environment?.Variables?.POWERTOOLS_TRACE_ENABLED).toBe(on ? undefined : 'false');
+      expect(props.Environment?.Variables?.POWERTOOLS_TRACE_ENABLED).toBe(on ? 'true' : undefined);
       const xray = statementsOfRole(s.template, refOf(props.Role)!, { xray: true }).filter(isXray);
       expect(xray).toHaveLength(on ? 1 : 0);
     }

@@ -1,7 +1,8 @@
 /**
  * `npm run test:deployed`: synthesizes each profile once per run (with bundling, concrete account
  * and region) into a temporary cdk.out and shares it with the test files through a manifest.
- * DEPLOYED_SIM_OUT=<folder> keeps the synthesized output there and reuses it on the next run.
+ * DEPLOYED_SIM_OUT=<folder> keeps the synthesized output there and reuses it on the next run;
+ * DEPLOYED_SIM_PROFILES=<name,...> synthesizes only those profiles.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -42,8 +43,10 @@ export default async function globalSetup(): Promise<void> {
   }
   const caPort = await freePort();
   const results: SynthResult[] = [];
+  // DEPLOYED_SIM_PROFILES=<name,...>: only those (one test file's profile, on a busy machine).
+  const only = process.env.DEPLOYED_SIM_PROFILES?.split(',').filter(Boolean);
   // One at a time: each synth runs esbuild for every function and the machine may be small.
-  for (const profile of profiles(caPort)) {
+  for (const profile of profiles(caPort).filter((p) => !only?.length || only.includes(p.name))) {
     const result = await synthProfile(profile, path.join(root, profile.name));
     console.log(
       `\ndeploy simulation: synthesized ${profile.name} in ${(result.ms / 1000).toFixed(1)} ` +

@@ -13,11 +13,13 @@ import { cli, summaryCounts } from '../support/cli';
 import { call } from '../support/http';
 import { startLocalService, type LocalService } from '../../local/main';
 import { run } from '../../cli/main';
+import { bySize } from '../support/tier';
 
 jest.setTimeout(300_000);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cli-export-'));
-const FLEET = 200;
+/** A multiple of 4 (the filters split it in quarters and halves); the soak tier exports 200. */
+const FLEET = bySize(80, 200);
 const DAY = 86_400_000;
 /** Identity expiries per device kind, in days from now (default policy 60d / 14d). */
 const EXPIRIES = { active: 200, renewal: 30, expiring: 7 } as const;
@@ -90,7 +92,7 @@ describe('export and import round trip', () => {
       expect(
         (await call(source.url, 'POST', `/v2/devices/${id}/idslot/revoke`, { reason: 'KeyCompromise' })).status,
       ).toBe(200);
-    for (const id of ['rt-3', 'rt-4', 'rt-100', 'rt-101'])
+    for (const id of ['rt-3', 'rt-4', `rt-${FLEET / 2}`, `rt-${FLEET / 2 + 1}`])
       expect((await call(source.url, 'DELETE', `/v2/devices/${id}`)).status).toBe(200);
     statsBefore = (await call(source.url, 'GET', '/v2/stats/devices')).body;
   });

@@ -19,11 +19,11 @@ let service: LocalService;
 const dir = mkdtempSync(path.join(tmpdir(), 'cli-import-'));
 // certificate files live beside the CSV (their paths resolve against its folder)
 mkdirSync(path.join(dir, 'certs'));
-/** 1,000 rows hold every kind of bad row; the soak tier imports 10,000. */
-const ROWS = bySize(1_000, 10_000);
+/** 500 rows hold every kind of bad row once; the soak tier imports 10,000. */
+const ROWS = bySize(500, 10_000);
 /** Bad rows sit midway between two multiples of this. */
 const BAD_EVERY = bySize(100, 500);
-const CERT_EVERY = bySize(200, 1000);
+const CERT_EVERY = bySize(100, 1000);
 
 /** Every BAD_EVERY-th row is bad, in turn: a bad colour, a bad id, no DMS, a ragged record, a tag too long. */
 const BAD_KINDS = [
@@ -190,7 +190,8 @@ describe('device-manager import', () => {
   );
 
   it('a run killed midway and run again: every row ends created or unchanged', async () => {
-    const count = bySize(800, 1500);
+    const count = bySize(500, 1500);
+    const killAt = bySize(100, 200);
     const file = path.join(dir, 'resume.ndjson');
     writeFileSync(
       file,
@@ -202,7 +203,7 @@ describe('device-manager import', () => {
     const exited = once(child, 'exit');
     const resumeTotal = async () =>
       (await call(service.url, 'GET', '/v2/stats/devices?filter=dms_owner[eq]dms-resume')).body.total as number;
-    while ((await resumeTotal()) < 200) {
+    while ((await resumeTotal()) < killAt) {
       if (child.exitCode !== null) throw new Error('the import ended before it could be killed');
       await new Promise((r) => setTimeout(r, 50));
     }

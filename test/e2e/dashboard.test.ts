@@ -11,7 +11,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import { type Browser, chromium, type Locator, type Page, type Route } from 'playwright-core';
+import { IndexNotReadyError } from '../../functions/domain/errors';
+import { errorResponse } from '../../functions/http/http-errors';
 import type { LocalService } from '../../local/main';
 import { buildDashboard, DASHBOARD_GZIP_BUDGET, gzippedSizes } from '../../web/build';
 import { certificate } from '../support/certificates';
@@ -404,6 +406,183 @@ describe('Groups page', () => {
       await shoot(page, 'groups');
     },
   );
+});
+
+describe('Posture page', () => {
+  const jobStatus = () => page.locator('#job-status');
+  const jobIdOfUrl = () => decodeURIComponent(/#\/posture\/jobs\/([^/?]+)$/.exec(page.url())![1]!);
+  const outcomeRows = () =>
+    page
+      .locator('table.outcomes tbody tr')
+      .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].slice(0, 2).map((td) => td.textContent)));
+
+  beforeAll(async () => {
+    // Two devices with RSA-1024 keys signed with SHA-1: weak-key and weak-signature under the default policy.
+    for (const id of ['weak-1', 'weak-2']) {
+      expect((await call(service.url, 'POST', '/v2/devices', { id, dms_id: 'dms-a', tags: ['legacy'] })).status).toBe(
+        201,
+      );
+      const cert = await certificate({ algorithm: 'RSA-1024', notAfter: inDays(400), subject: `CN=${id}` });
+      expect((await call(service.url, 'PUT', `/v2/devices/${id}/idslot`, { certificate: cert.pem })).status).toBe(200);
+    }
+  });
+
+  it('shows a 409 INDEX_NOT_READY as being computed, and asks again on request', async () => {
+    // The service's own error bodies (http-errors.ts), answered while the back-fill would still run: a fresh
+    // service finishes its first assessment before a browser could ask, so the 409 is answered here.
+    const notReady = (error: IndexNotReadyError) => async (route: Route) => {
+      const { statusCode, body } = errorResponse(error);
+      await route.fulfill({ status: statusCode, contentType: 'application/json', body: JSON.stringify(body) });
+    };
+    await page.route('**/v2/findings', notReady(new IndexNotReadyError('findings', 'findings are being assessed')));
+    await page.route('**/v2/stats/certificates?by=key*', notReady(IndexNotReadyError.inventory()));
+    try {
+      await open('#/posture');
+      const findings = page.locator('section', { has: page.locator('#findings') });
+      await expectText(findings.getByRole('status'), /^Being computed: the findings\. Devices stored before/);
+      const keys = page.locator('.card', { hasText: 'Key algorithm and size' });
+      await expectText(keys.getByRole('status'), /^Being computed: the inventory by key\./);
+      await expectText(page.locator('.card', { hasText: 'Signature algorithm' }), /sha1WithRSAEncryption\s*2/);
+      expect(await page.getByRole('alert').count()).toBe(0);
+      await page.unrouteAll();
+      await findings.getByRole('button', { name: 'Ask again' }).click();
+      await page.getByRole('link', { name: '2 open weak-key: list them' }).waitFor();
+      await keys.getByRole('button', { name: 'Ask again' }).click();
+      await expectText(keys.getByRole('row', { name: /RSA-1024/ }), /RSA-1024\s*2 devices/);
+    } finally {
+      await page.unrouteAll();
+    }
+  });
+
+  it('charts the inventory with drill-downs, counts open findings, and lists a check’s devices', async () => {
+    await open('#/posture');
+    const weakKey = page.getByRole('link', { name: '2 open weak-key: list them' });
+    await weakKey.waitFor();
+    await page.getByRole('link', { name: '2 open weak-signature: list them' }).waitFor();
+    await expectText(page.getByRole('row', { name: /issuer-not-allowed/ }), /issuer-not-allowed.*0$/);
+    // In service: the ten EC-P256 identities left (dev-pending was revoked and decommissioned) and the two weak ones.
+    const keys = page.locator('.card', { hasText: 'Key algorithm and size' });
+    await keys.locator('canvas').waitFor();
+    await expectText(keys.getByRole('row', { name: /EC-P256/ }), /EC-P256\s*10 devices/);
+    await expectText(keys.getByRole('row', { name: /RSA-1024/ }), /RSA-1024\s*2 devices/);
+    const signatures = page.locator('.card', { hasText: 'Signature algorithm' });
+    await expectText(signatures.getByRole('row', { name: /sha1WithRSAEncryption/ }), /sha1WithRSAEncryption\s*2$/);
+    expect(await keys.locator('canvas').getAttribute('aria-label')).toMatch(/EC-P256 10, RSA-1024 2/);
+    await page.getByRole('link', { name: 'New job…' }).waitFor();
+    await shoot(page, 'posture');
+
+    // An inventory value opens the device list filtered by its indexed entry point.
+    await keys.getByRole('link', { name: '2 devices' }).click();
+    await page.waitForURL(/#\/devices\?filter=identity\.key%5Beq%5DRSA-1024$/);
+    await eventually(rowIds, (v) => expect([...v].sort()).toEqual(['weak-1', 'weak-2']));
+
+    // A check opens its devices, each a link to the device page, which lists its own findings.
+    await page.goBack();
+    await weakKey.click();
+    await page.waitForURL(/#\/posture\/findings\/weak-key$/);
+    const listed = () => page.locator('table.finding-devices tbody tr td:first-child').allTextContents();
+    await eventually(listed, (v) => expect(v).toEqual(['weak-1', 'weak-2']));
+    await expectText(page.locator('table.finding-devices tbody tr').first(), /identity.*RSA-1024/);
+    await page.getByRole('link', { name: 'weak-1' }).click();
+    await page.waitForURL(/#\/devices\/weak-1$/);
+    const findings = page.locator('section', { has: page.locator('#findings-title') });
+    await expectText(findings.getByRole('row', { name: /weak-key/ }), /weak-key\s*identity.*RSA-1024/);
+    await expectText(findings.getByRole('row', { name: /weak-signature/ }), /weak-signature\s*identity/);
+    await open('#/devices/dev-active');
+    await expectText(page.locator('section', { has: page.locator('#findings-title') }), 'No open finding.');
+  });
+
+  it('starts a job from list filters as a dry run first, then runs it for real', async () => {
+    await open(`#/devices?filter=${encodeURIComponent('identity.key[eq]RSA-1024')}`);
+    await eventually(rowIds, (v) => expect(v).toHaveLength(2));
+    await page.getByRole('link', { name: 'Start a job on the devices these filters match…' }).click();
+    await page.waitForURL(/#\/posture\/jobs\/new\?filter=/);
+    expect(await page.getByLabel('matching list filters').isChecked()).toBe(true);
+    expect(await page.getByLabel('Filters, one a line (as the device list spells them)').inputValue()).toBe(
+      'identity.key[eq]RSA-1024',
+    );
+    await page.getByLabel('Action', { exact: true }).selectOption('revoke-identity');
+    await page.getByLabel('Reason').selectOption('KeyCompromise');
+    await page.getByRole('button', { name: 'Start a dry run' }).click();
+    await page.waitForURL(/#\/posture\/jobs\/(?!new)[^/?]+$/);
+    const dryRun = jobIdOfUrl();
+    await expectText(jobStatus(), 'succeeded (dry run)');
+    await expectText(page.locator('#job-progress'), '2 matched');
+    await eventually(outcomeRows, (v) =>
+      expect(v).toEqual([
+        ['weak-1', 'matched'],
+        ['weak-2', 'matched'],
+      ]),
+    );
+    // The dry run changed nothing.
+    expect((await call(service.url, 'GET', '/v2/devices/weak-1')).body.status).toBe('ACTIVE');
+
+    await page.getByRole('button', { name: 'Run it for real…' }).click();
+    await expectText(
+      page.locator('.card', { hasText: 'The dry run matched' }),
+      /revoke the identity \(KeyCompromise\)/,
+    );
+    await page.getByRole('button', { name: 'Start the job' }).click();
+    await page.waitForURL((url) => /#\/posture\/jobs\/[^/?]+$/.test(url.hash) && !url.hash.endsWith(dryRun));
+    const real = jobIdOfUrl();
+    await expectText(jobStatus(), /^Status succeeded$/);
+    await expectText(page.locator('#job-progress'), '2 of 2 matched: 2 done, 0 skipped, 0 failed');
+    await eventually(outcomeRows, (v) =>
+      expect(v).toEqual([
+        ['weak-1', 'done'],
+        ['weak-2', 'done'],
+      ]),
+    );
+    const job = await call(service.url, 'GET', `/v2/jobs/${real}`);
+    expect(job.body).toMatchObject({
+      dry_run: false,
+      filter: ['identity.key[eq]RSA-1024'],
+      action: { type: 'revoke-identity', reason: 'KeyCompromise' },
+      counts: { matched: 2, done: 2, skipped: 0, failed: 0 },
+    });
+    expect((await call(service.url, 'GET', '/v2/devices/weak-1')).body.status).toBe('REVOKED');
+    await shoot(page, 'posture-job');
+    // Revoked certificates are out of service: the findings resolved with the revocation.
+    await eventually(
+      () => call(service.url, 'GET', '/v2/devices/weak-1'),
+      (r) => expect(r.body.findings).toEqual([]),
+    );
+    await eventually(
+      () => call(service.url, 'GET', '/v2/findings'),
+      (r) => expect(r.body.checks).toContainEqual({ check: 'weak-key', open: 0 }),
+    );
+    await open('#/posture');
+    await expectText(page.getByRole('row', { name: /weak-key/ }), /weak-key.*0$/);
+    await expectText(page.locator('.jobs tbody tr').first(), /succeeded.*revoke the identity/);
+  });
+
+  it('cancels a running job', async () => {
+    // A job slow enough to be caught running: one device a second over the thirteen devices of dms-a.
+    const created = await call(service.url, 'POST', '/v2/jobs', {
+      filter: ['dms_owner[eq]dms-a'],
+      action: { type: 'add-tags', tags: ['audited'] },
+      rate_per_second: 1,
+    });
+    expect(created.status).toBe(202);
+    const id: string = created.body.id;
+    await open(`#/posture/jobs/${encodeURIComponent(id)}`);
+    await expectText(jobStatus(), /^Status (pending|running)$/);
+    await page.getByRole('button', { name: 'Cancel the job' }).click();
+    await expectText(jobStatus(), /^Status cancelled$/);
+    expect(await page.getByRole('button', { name: 'Cancel the job' }).count()).toBe(0);
+    expect((await call(service.url, 'GET', `/v2/jobs/${id}`)).body.status).toBe('CANCELLED');
+    const tagged = await call(service.url, 'GET', '/v2/devices?filter=tags[ct]audited&page_size=100');
+    expect(tagged.body.list.length).toBeLessThan(13);
+  });
+
+  it('says what the API refuses when a job is started', async () => {
+    await open('#/posture/jobs/new');
+    await page.getByLabel('matching list filters').check();
+    await page.getByLabel('Filters, one a line (as the device list spells them)').fill('status[zz]ACTIVE');
+    await page.getByLabel('Tags (comma-separated)').fill('x');
+    await page.getByRole('button', { name: 'Start a dry run' }).click();
+    await expectText(page.getByRole('alert'), /The dry run was not started: .*HTTP 400.*filter\[0\]/);
+  });
 });
 
 describe('signing in with a token (AUTH_JWKS)', () => {

@@ -162,4 +162,33 @@ describe('fleet posture', () => {
     await service.sweepNow();
     expect((await call('GET', '/v2/devices/fine-1')).headers.get('etag')).toBe(again.headers.get('etag'));
   });
+
+  it('opens shared-certificate and shared-key on both holders of one certificate, counted and listed', async () => {
+    const shared = (await certificate({ notBefore: '2026-06-01T00:00:00Z', notAfter: '2027-05-01T00:00:00Z' })).pem;
+    for (const id of ['twin-1', 'twin-2']) {
+      expect((await call('POST', '/v2/devices', { id, dms_id: 'dms-b' })).status).toBe(201);
+      expect((await bind(id, shared)).status).toBe(200);
+    }
+    for (const id of ['twin-1', 'twin-2'])
+      expect((await call('GET', `/v2/devices/${id}`)).body.findings.map((f: { check: string }) => f.check)).toEqual([
+        'shared-certificate',
+        'shared-key',
+      ]);
+    const counts = (await call('GET', '/v2/findings')).body.checks;
+    expect(counts).toContainEqual({ check: 'shared-certificate', open: 2 });
+    expect(counts).toContainEqual({ check: 'shared-key', open: 2 });
+    const listed = (await call('GET', '/v2/findings/shared-key')).body.list;
+    expect(listed.map((r: { device_id: string }) => r.device_id)).toEqual(['twin-1', 'twin-2']);
+
+    expect((await call('DELETE', '/v2/devices/twin-2')).status).toBe(200);
+    expect((await call('GET', '/v2/devices/twin-1')).body.findings).toEqual([]);
+    expect((await call('GET', '/v2/findings')).body.checks).toContainEqual({ check: 'shared-certificate', open: 0 });
+    const events = (await findingEvents()).filter((e) => e.data.device_id === 'twin-1');
+    expect(events.map((e) => `${e.type} ${e.data.check}`)).toEqual([
+      'device.finding.open shared-certificate',
+      'device.finding.open shared-key',
+      'device.finding.resolve shared-certificate',
+      'device.finding.resolve shared-key',
+    ]);
+  });
 });

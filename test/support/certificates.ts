@@ -15,6 +15,13 @@ const ALGORITHMS = {
     modulusLength: 2048,
     publicExponent: new Uint8Array([1, 0, 1]),
   },
+  /** Signed with SHA-1: a weak key and a weak signature under the default posture policy. */
+  'RSA-1024': {
+    name: 'RSASSA-PKCS1-v1_5',
+    hash: 'SHA-1',
+    modulusLength: 1024,
+    publicExponent: new Uint8Array([1, 0, 1]),
+  },
 } as const;
 export type TestAlgorithm = keyof typeof ALGORITHMS;
 

@@ -73,6 +73,7 @@ const COUNTER_READS: ReadonlySet<string> = new Set([
   'expirationsByDay',
   'countersConsistentAsOf',
   'certificateInventory',
+  'connectivityCounts',
 ]);
 
 /**

@@ -175,26 +175,30 @@ describe('tracing as a side file', () => {
     for (const command of tracingBundleCommands(ROOT, path.dirname(file)))
       execSync(command, { cwd: ROOT, stdio: 'pipe' });
     expect(statSync(path.join(path.dirname(file), 'tracing-xray.js')).size).toBeGreaterThan(50 * 1024);
-    expect(loadsTracer(file, { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' })).toBe('true');
-    expect(loadsTracer(file, { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', POWERTOOLS_TRACE_ENABLED: 'false' })).toBe(
-      'false',
-    );
-    expect(loadsTracer(file, {})).toBe('false');
+    const lambda = { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' };
+    expect(loadsTracer(file, { ...lambda, POWERTOOLS_TRACE_ENABLED: 'true' })).toBe('true');
+    // Off unless the stack's `tracing` setting switched it on.
+    expect(loadsTracer(file, lambda)).toBe('false');
+    expect(loadsTracer(file, { ...lambda, POWERTOOLS_TRACE_ENABLED: 'false' })).toBe('false');
+    expect(loadsTracer(file, { POWERTOOLS_TRACE_ENABLED: 'true' })).toBe('false');
   });
 
-  it("follows the Tracer's own rule for when it records", () => {
-    expect(tracingEnabled({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' })).toBe(true);
-    expect(tracingEnabled({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', POWERTOOLS_TRACE_ENABLED: 'FALSE' })).toBe(
+  it("records only where switched on, and where the Tracer's own rule lets it", () => {
+    const on = { POWERTOOLS_TRACE_ENABLED: 'TRUE' };
+    expect(tracingEnabled({ ...on, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' })).toBe(true);
+    expect(tracingEnabled({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' })).toBe(false);
+    expect(tracingEnabled({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', POWERTOOLS_TRACE_ENABLED: 'false' })).toBe(
       false,
     );
-    expect(tracingEnabled({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', AWS_SAM_LOCAL: 'true' })).toBe(false);
-    expect(tracingEnabled({ AWS_EXECUTION_ENV: 'AWS_Lambda_amplify-mock' })).toBe(false);
-    expect(tracingEnabled({})).toBe(false);
+    expect(tracingEnabled({ ...on, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', AWS_SAM_LOCAL: 'true' })).toBe(false);
+    expect(tracingEnabled({ ...on, AWS_EXECUTION_ENV: 'AWS_Lambda_amplify-mock' })).toBe(false);
+    expect(tracingEnabled(on)).toBe(false);
   });
 
   it('resolves to the TypeScript source when run unbundled (tests, the local service)', () => {
     const saved = process.env.AWS_EXECUTION_ENV;
     process.env.AWS_EXECUTION_ENV = 'AWS_Lambda_nodejs22.x';
+    process.env.POWERTOOLS_TRACE_ENABLED = 'true';
     try {
       resetTracing();
       const hooks = tracing();
@@ -205,6 +209,7 @@ describe('tracing as a side file', () => {
     } finally {
       if (saved === undefined) delete process.env.AWS_EXECUTION_ENV;
       else process.env.AWS_EXECUTION_ENV = saved;
+      delete process.env.POWERTOOLS_TRACE_ENABLED;
       resetTracing();
     }
   });

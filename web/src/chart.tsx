@@ -72,3 +72,70 @@ export function ForecastChart({ forecast }: { forecast: ExpirationForecast }) {
     </figure>
   );
 }
+
+/** A chart label: long values (an issuer DN with its key id) are cut; the table below has them whole. */
+const short = (value: string) => (value.length > 32 ? `${value.slice(0, 31)}…` : value);
+
+/**
+ * Counts per value as horizontal bars (one dimension of the certificate inventory), most common first as
+ * the API orders them; `link` makes a value's row in the table a drill-down.
+ */
+export function CountsChart({
+  title,
+  counts,
+  link,
+}: {
+  title: string;
+  counts: Record<string, number>;
+  link?: (value: string) => string;
+}) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const entries = Object.entries(counts);
+  useEffect(() => {
+    if (!canvas.current) return;
+    const chart = new Chart(canvas.current, {
+      type: 'bar',
+      data: {
+        labels: entries.map(([value]) => short(value)),
+        datasets: [{ label: 'certificates', data: entries.map(([, n]) => n), backgroundColor: '#1f5fa8' }],
+      },
+      options: {
+        indexAxis: 'y',
+        animation: false,
+        maintainAspectRatio: false,
+        responsive: true,
+        scales: { x: { beginAtZero: true, ticks: { precision: 0 } } },
+        plugins: { legend: { display: false } },
+      },
+    });
+    return () => chart.destroy();
+  }, [counts]);
+  const text = entries.map(([value, n]) => `${value} ${n}`).join(', ') || 'no certificates';
+  return (
+    <figure class="chart">
+      <div class="chart-box small">
+        <canvas ref={canvas} role="img" aria-label={`${title}: ${text}`} />
+      </div>
+      <div class="scroll">
+        <table>
+          <Head columns={['Value', 'Certificates']} />
+          <tbody>
+            {entries.map(([value, n]) => (
+              <tr key={value}>
+                <td>
+                  <code>{value}</code>
+                </td>
+                <td>{link ? <a href={link(value)}>{`${n} device${n === 1 ? '' : 's'}`}</a> : n}</td>
+              </tr>
+            ))}
+            {entries.length === 0 && (
+              <tr>
+                <td colSpan={2}>No certificate in service.</td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+    </figure>
+  );
+}

@@ -6,6 +6,7 @@ import { DevicePage } from './pages/device';
 import { DevicesPage } from './pages/devices';
 import { FleetPage } from './pages/fleet';
 import { GroupsPage } from './pages/groups';
+import { FindingPage, JobPage, NewJobPage, PosturePage } from './pages/posture';
 import { href, useRoute } from './router';
 import { messageOf } from './ui';
 
@@ -13,6 +14,7 @@ const PAGES = [
   { key: 'fleet', label: 'Fleet' },
   { key: 'devices', label: 'Devices' },
   { key: 'groups', label: 'Groups' },
+  { key: 'posture', label: 'Posture' },
 ] as const;
 
 function SignIn({ auth }: { auth: AuthState }) {
@@ -52,6 +54,15 @@ function SignIn({ auth }: { auth: AuthState }) {
   );
 }
 
+/** `#/posture`, `#/posture/findings/<check>`, `#/posture/jobs/new`, `#/posture/jobs/<id>`. */
+function PostureRoute({ path, query }: { path: string[]; query: URLSearchParams }) {
+  const [kind, id] = path;
+  if (kind === 'findings' && id !== undefined) return <FindingPage check={id} query={query} />;
+  if (kind === 'jobs' && id === 'new') return <NewJobPage key={query.toString()} query={query} />;
+  if (kind === 'jobs' && id !== undefined) return <JobPage id={id} query={query} />;
+  return <PosturePage query={query} />;
+}
+
 function Page() {
   const route = useRoute();
   const [first, id] = route.path;
@@ -65,6 +76,7 @@ function Page() {
   if (first === 'devices' && id !== undefined) return <DevicePage id={id} />;
   if (first === 'devices') return <DevicesPage query={route.query} />;
   if (first === 'groups') return <GroupsPage selected={id} query={route.query} />;
+  if (first === 'posture') return <PostureRoute path={route.path.slice(1)} query={route.query} />;
   if (first === 'fleet' || first === undefined) return <FleetPage query={route.query} />;
   return (
     <div class="error" role="alert">

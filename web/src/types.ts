@@ -1,8 +1,10 @@
 /** Wire shapes of the API (docs/api.md, Resources and Fleet insights), from the domain types where they exist. */
 import type { DeviceStatus, Slot } from '../../functions/domain/device';
 import type { Criterion } from '../../functions/domain/filters';
+import type { InventoryDimension } from '../../functions/domain/inventory';
+import type { JobAction, JobDeviceOutcome, JobStatus, JobView } from '../../functions/domain/jobs';
 
-export type { Criterion, DeviceStatus, Slot };
+export type { Criterion, DeviceStatus, InventoryDimension, JobAction, JobStatus, Slot };
 
 export interface Device {
   id: string;
@@ -17,6 +19,8 @@ export interface Device {
   slots: Record<string, Slot>;
   events: Record<string, { type: string; description: string }>;
   version: number;
+  /** Open posture findings (docs/api.md, Fleet posture): only `GET /v2/devices/{id}` carries them. */
+  findings?: Finding[];
 }
 
 export interface ListPage<T> {
@@ -87,3 +91,35 @@ export interface MetadataDistribution {
   values: { value: string; total: number; status_distribution: Record<DeviceStatus, number> }[];
   other: number;
 }
+
+/** `GET /v2/stats/certificates?by=…`: certificates in service counted by one dimension. */
+export interface CertificateInventory {
+  by: InventoryDimension;
+  slot: string;
+  counts: Record<string, number>;
+  total: number;
+  consistent_as_of: string;
+}
+
+export interface Finding {
+  check: string;
+  slot: string;
+  since: string;
+  detail: string;
+}
+
+/** `GET /v2/findings`: open findings per check. */
+export interface FindingCounts {
+  checks: { check: string; open: number }[];
+  consistent_as_of: string;
+}
+
+/** A row of `GET /v2/findings/{check}`. */
+export interface FindingRow extends Omit<Finding, 'check'> {
+  device_id: string;
+}
+
+/** A remediation job as the API shows it; `finding` when it selects a check's devices instead of filters. */
+export type Job = Omit<JobView, 'filter'> & { filter?: string[]; finding?: string };
+
+export type JobOutcome = Omit<JobDeviceOutcome, 'step'>;

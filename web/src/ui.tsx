@@ -3,6 +3,7 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { DEVICE_STATUSES } from '../../functions/domain/device';
 import { ApiError } from './api';
+import { href, navigate } from './router';
 import type { DeviceStatus } from './types';
 
 export { DEVICE_STATUSES };
@@ -40,8 +41,23 @@ export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** An API failure, said plainly: never a blank page. */
-export function ErrorBox({ what, error }: { what: string; error: unknown }) {
+/**
+ * An API failure, said plainly: never a blank page. A 409 INDEX_NOT_READY is no failure: the answer is
+ * still being computed by the sweeper's back-fill (docs/api.md), so it says that and offers to ask again.
+ */
+export function ErrorBox({ what, error, retry }: { what: string; error: unknown; retry?: () => void }) {
+  if (error instanceof ApiError && error.code === 'INDEX_NOT_READY')
+    return (
+      <div class="callout" role="status">
+        <strong>Being computed: {what}.</strong> Devices stored before it existed are still being assessed in the
+        background; it appears when that is done.{' '}
+        {retry && (
+          <button type="button" class="small secondary" onClick={retry}>
+            Ask again
+          </button>
+        )}
+      </div>
+    );
   return (
     <div class="error" role="alert">
       <strong>Could not load {what}.</strong> {messageOf(error)}
@@ -59,7 +75,7 @@ export function Section<T>({
   loaded: Loaded<T>;
   children: (data: T) => ComponentChildren;
 }) {
-  if (loaded.error !== undefined) return <ErrorBox what={what} error={loaded.error} />;
+  if (loaded.error !== undefined) return <ErrorBox what={what} error={loaded.error} retry={loaded.reload} />;
   if (loaded.data === undefined)
     return (
       <p class="muted" aria-live="polite">
@@ -185,4 +201,37 @@ export async function allPages<T>(
     bookmark = page.next;
   }
   return out;
+}
+
+/**
+ * Bookmark paging kept in the URL: `bookmark` is this page's, each `prev` one of the pages before it, so
+ * turning a page pushes a history entry and the back button steps back.
+ */
+export function Pager({ path, query, next }: { path: string[]; query: URLSearchParams; next: string }) {
+  const prev = query.getAll('prev');
+  const bookmark = query.get('bookmark');
+  const turn = (to: string, prevs: string[]) => {
+    const view = new URLSearchParams(query);
+    view.delete('bookmark');
+    view.delete('prev');
+    if (to) view.set('bookmark', to);
+    for (const p of prevs) view.append('prev', p);
+    navigate(href(path, view));
+  };
+  return (
+    <nav class="pager" aria-label="Pages">
+      <button
+        type="button"
+        class="secondary"
+        disabled={!bookmark}
+        onClick={() => turn(prev[prev.length - 1] ?? '', prev.slice(0, -1))}
+      >
+        Previous page
+      </button>
+      <span class="muted">page {prev.length + (bookmark ? 2 : 1)}</span>
+      <button type="button" disabled={!next} onClick={() => turn(next, bookmark !== null ? [...prev, bookmark] : prev)}>
+        Next page
+      </button>
+    </nav>
+  );
 }

@@ -3,16 +3,25 @@
  * forecast counters follow the device items through the table's stream, outside every device
  * transaction. Each stream record of a device item yields the difference between the counter cells
  * of its new image and of its old image (counters.ts `deviceCells`, under the index marker each image
- * carries); a batch of records becomes a few transactions of one `ADD` per counter item, each with a
- * processed marker per record (`COUNTED#<device id>` / `<sequence number>`, conditioned on not
- * existing), so a redelivered record is never counted twice whatever the batch it arrives in.
+ * carries), and so does a device's connectivity item (connected or not, `connectivityCell`); a batch
+ * of records becomes a few transactions of one `ADD` per counter item, each with a processed marker
+ * per record (`COUNTED#<device id>` / `<sequence number>`, conditioned on not existing), so a
+ * redelivered record is never counted twice whatever the batch it arrives in.
  * The ranked metadata values (metadata-ranks.ts) of each applied batch are refreshed after it.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Device } from '../../domain/device';
-import { addCellDeltas, type CounterDeltas, counterUpdates, deviceCells, findingCells } from './counters';
+import {
+  addCellDeltas,
+  connectivityCell,
+  type CounterDeltas,
+  counterUpdates,
+  deviceCells,
+  findingCells,
+} from './counters';
+import { CONNECTIVITY_KIND } from './connectivity-store';
 import { FINDINGS_ATTRIBUTE, MARKER_ATTRIBUTE, markerKeys } from './device-writes';
 import { counterStateKey, countedMarkerKey, metadataKeyOfStatsPartition } from './keys';
 import { metadataRanks, type RankedValue } from './metadata-ranks';
@@ -58,13 +67,21 @@ interface DeviceDelta {
 type Image = Record<string, unknown>;
 
 const isDevice = (image: Image | undefined) => image?.kind === 'device' && image.sk === 'DEVICE';
+/** A device's connectivity item (presence events): counted connected or disconnected. */
+const isConnectivity = (image: Image | undefined) => image?.kind === CONNECTIVITY_KIND && image.sk === 'CONNECTIVITY';
 
-const isDeviceChange = (change: TableChange) =>
-  (change.newImage ?? change.oldImage)?.kind?.S === 'device' &&
-  (change.newImage ?? change.oldImage)?.sk?.S === 'DEVICE';
+const isDeviceChange = (change: TableChange) => {
+  const image = change.newImage ?? change.oldImage;
+  return (
+    (image?.kind?.S === 'device' && image?.sk?.S === 'DEVICE') ||
+    (image?.kind?.S === CONNECTIVITY_KIND && image?.sk?.S === 'CONNECTIVITY')
+  );
+};
 
 /** The counter cells of one image of a device item, under the indexed keys its marker names. */
 function cellsOf(image: Image | undefined, statsShards: number) {
+  if (isConnectivity(image))
+    return [connectivityCell(String(image!.pk).slice('DEVICE#'.length), image!.connected === true, statsShards)];
   if (!isDevice(image) || typeof image?.doc !== 'string') return [];
   const device = JSON.parse(image.doc) as Device;
   const marker = image[MARKER_ATTRIBUTE];
@@ -78,7 +95,7 @@ function cellsOf(image: Image | undefined, statsShards: number) {
 export function deltaOf(change: TableChange, statsShards: number): DeviceDelta | undefined {
   const before = change.oldImage ? (unmarshall(change.oldImage) as Image) : undefined;
   const after = change.newImage ? (unmarshall(change.newImage) as Image) : undefined;
-  if (!isDevice(before) && !isDevice(after)) return undefined;
+  if (!isDevice(before) && !isDevice(after) && !isConnectivity(before) && !isConnectivity(after)) return undefined;
   const deltas = addCellDeltas(new Map(), cellsOf(before, statsShards), cellsOf(after, statsShards));
   if (deltas.size === 0) return undefined;
   const pk = String((after ?? before)?.pk);

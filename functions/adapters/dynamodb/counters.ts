@@ -11,6 +11,8 @@ import { DEVICE_STATUSES, type Device } from '../../domain/device';
 import { forecastEntries, metadataText } from '../../domain/insights';
 import { inventoryValues } from '../../domain/inventory';
 import {
+  connectivityStatsAttribute,
+  connectivityStatsKey,
   findingStatsAttribute,
   findingStatsKey,
   forecastAttribute,
@@ -86,6 +88,12 @@ export function deviceCells(device: Device, keys: ReadonlySet<string>, statsShar
 export const findingCells = (id: string, findings: readonly { check: string }[], statsShards: number): Cell[] =>
   findings.map((f) => ({ key: findingStatsKey(shardOf(id, statsShards)), attr: findingStatsAttribute(f.check) }));
 
+/** The cell of a device's connectivity item: connected or not (docs/events.md, Presence: connectivity). */
+export const connectivityCell = (id: string, connected: boolean, statsShards: number): Cell => ({
+  key: connectivityStatsKey(shardOf(id, statsShards)),
+  attr: connectivityStatsAttribute(connected),
+});
+
 /** Net additions per counter item: attribute → amount, plus attributes the item carries (the value text). */
 export type CounterDeltas = Map<string, { key: TableKey; adds: Map<string, number>; set?: Item }>;
 
@@ -148,6 +156,8 @@ export interface CounterReader {
   metadataCounters(key: string, texts: readonly string[]): Promise<DeviceStats>;
   metadataDistribution(key: string): Promise<MetadataValueStats[]>;
   forecastDays(dms: string | undefined, lastDay: string): Promise<Map<string, { identity: number; slots: number }>>;
+  /** Devices whose last presence event was a connect, and a disconnect (never connected: in neither). */
+  connectivity(): Promise<{ connected: number; disconnected: number }>;
   /** Certificates in service of one slot by value of one inventory dimension (values counted 0 left out). */
   inventory(slot: string, dimension: string): Promise<Map<string, number>>;
 }
@@ -232,6 +242,12 @@ export function counterReader(
           stats: { total: totalOf(distribution), status_distribution: distribution },
         }))
         .filter((v) => v.stats.total > 0);
+    },
+    async connectivity() {
+      const items = await batchGet(shards.map(connectivityStatsKey));
+      const sum = (connected: boolean) =>
+        items.reduce((n, item) => n + Number(item[connectivityStatsAttribute(connected)] ?? 0), 0);
+      return { connected: sum(true), disconnected: sum(false) };
     },
     async inventory(slot, dimension) {
       const counts = new Map<string, number>();

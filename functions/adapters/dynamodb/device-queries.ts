@@ -84,7 +84,7 @@ const countInto = (
 };
 
 export function deviceQueries(table: DeviceTable, { get }: Pick<DeviceStore, 'get'>): DeviceQueries {
-  const { reader, counters, bookmarks, ctx, budgets, now, readyMetadataKeys, turns, crowded } = table;
+  const { reader, counters, bookmarks, ctx, budgets, now, readyMetadataKeys, turns, crowded, heavy } = table;
   /**
    * Whether the inventory's entries serve the filters. Read only when a filter names the identity
    * certificate's profile: such a filter is 409 INDEX_NOT_READY until the back-fill gave every device
@@ -129,6 +129,7 @@ export function deviceQueries(table: DeviceTable, { get }: Pick<DeviceStore, 'ge
         atLeastOne: q.maxBytes === undefined,
         pause: turns?.(),
         crowded,
+        heavy,
       });
       return {
         list: page.list,
@@ -229,6 +230,10 @@ export function insightQueries({
 
     async expirationsByDay(dms, lastDay) {
       return counters.forecastDays(dms, lastDay);
+    },
+
+    connectivityCounts() {
+      return counters.connectivity();
     },
 
     countersConsistentAsOf() {

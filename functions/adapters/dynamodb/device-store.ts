@@ -6,6 +6,7 @@ import {
   DeviceAlreadyExistsError,
   JobOutcomeExistsError,
   PolicyMovedError,
+  SharedHoldersMovedError,
   VersionConflictError,
 } from '../../domain/errors';
 import type { SlotVersion } from '../../domain/slots';
@@ -44,13 +45,16 @@ export async function lostRace(
   return new VersionConflictError(id, { cause });
 }
 
-export function deviceStore({ client, TableName, ctx, countRead }: DeviceTable): DeviceStore {
+export function deviceStore({ client, TableName, ctx, countRead, reader }: DeviceTable): DeviceStore {
   return {
     async get(id) {
       const out = await client.send(new GetCommand({ TableName, Key: deviceKey(id), ConsistentRead: true }));
       if (out.Item) countRead();
       return out.Item ? parseDeviceItem(out.Item) : undefined;
     },
+
+    // BatchGetItem: a server-side import reads the devices a batch met at once, not one GetItem a row.
+    getMany: (ids) => reader.devices(ids, true),
 
     async save(proposed) {
       let change = proposed;
@@ -79,6 +83,9 @@ export function deviceStore({ client, TableName, ctx, countRead }: DeviceTable):
         // A job's outcome is second (device-writes.ts): the job handled this device already.
         if (change.jobOutcome && codes?.[1] === 'ConditionalCheckFailed')
           throw new JobOutcomeExistsError(change.jobOutcome.job_id, change.after.id, { cause: error });
+        // The other conditioned actions: a shared-fingerprint item or another holder moved since read.
+        if (codes?.includes('ConditionalCheckFailed'))
+          throw new SharedHoldersMovedError(change.after.id, { cause: error });
         throw error;
       }
     },

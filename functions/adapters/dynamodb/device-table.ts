@@ -50,6 +50,8 @@ export interface DeviceRepositoryOptions {
   turns?: () => () => Promise<void>;
   /** Whether other requests are in flight (functions/runtime/turns.ts): long reads then slice finer. */
   crowded?: () => boolean;
+  /** Whether the running code is a heavy request's with priorities on (turns.ts): its reads slice finely. */
+  heavy?: () => boolean;
   /** Days a device event item is kept before TTL deletes it (EVENT_RETENTION_DAYS, default 400). */
   eventRetentionDays?: number;
   /** Days a job's per-device outcome is kept before TTL deletes it (JOB_RETENTION_DAYS); kept for ever when absent. */
@@ -80,6 +82,7 @@ export interface DeviceTable {
   /** A pause function for one long read, and whether other requests are in flight (cooperative turns). */
   turns?: () => () => Promise<void>;
   crowded?: () => boolean;
+  heavy?: () => boolean;
   /** Counts items read by a direct GetItem (the reader and the counters count their own). */
   countRead(): void;
   /** Items read so far, every capability together. */
@@ -110,6 +113,7 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
     indexedMetadataKeys = [],
     turns,
     crowded,
+    heavy,
     eventRetentionDays = DEFAULT_EVENT_RETENTION_DAYS,
     jobRetentionDays,
     inventory = true,
@@ -145,6 +149,7 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
     now,
     turns,
     crowded,
+    heavy,
     countRead: () => void directReads++,
     get itemsRead() {
       return reader.itemsRead + counterItems + directReads;

@@ -10,11 +10,13 @@
  * status writes 1 + 64 entries + 2 versions + ≤ 3 events + ≤ 3 outbox = 73. docs/data-model.md keeps
  * the full count.
  */
+import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { normaliseSerial } from '../../domain/certificate';
-import type { DeviceChange } from '../../app/ports';
+import type { DeviceChange, HoldingMove } from '../../app/ports';
 import type { Device } from '../../domain/device';
 import { type DeviceFinding, openChecks, storedFindingsOf, withFindings } from '../../domain/findings';
 import type { JobDeviceOutcome } from '../../domain/jobs';
+import { type HoldingKey, MAX_LISTED_HOLDERS, recordedHoldingsOf, withHoldings } from '../../domain/shared-holdings';
 import { type LifecycleEvent, storedLifecycleOf, withLifecycle } from '../../domain/lifecycle';
 import { withJsonText } from '../../domain/json-text';
 import type { SlotVersion } from '../../domain/slots';
@@ -29,6 +31,7 @@ import {
   entryPrefix,
   jobOutcomeKey,
   shardOf,
+  sharedHoldersKey,
   slotVersionKey,
   sortAttributes,
   type TableKey,
@@ -63,6 +66,8 @@ export function parseDeviceItem(item: Item): Device {
       policy_version: typeof item[POSTURE_VERSION_ATTRIBUTE] === 'number' ? item[POSTURE_VERSION_ATTRIBUTE] : -1,
       findings: JSON.parse(item[FINDINGS_ATTRIBUTE]) as DeviceFinding[],
     });
+  if (typeof item[HOLDINGS_ATTRIBUTE] === 'string')
+    withHoldings(device, JSON.parse(item[HOLDINGS_ATTRIBUTE]) as HoldingKey[]);
   return device;
 }
 
@@ -78,6 +83,51 @@ const findingsAttribute = (device: Device): Item => {
   const state = storedFindingsOf(device);
   return state ? { [FINDINGS_ATTRIBUTE]: JSON.stringify(state.findings) } : {};
 };
+
+/** Attribute of the device item naming the fingerprints it is counted under (JSON, shared-holdings.ts). */
+export const HOLDINGS_ATTRIBUTE = 'sh';
+
+const holdingsAttribute = (device: Device): Item => {
+  const keys = recordedHoldingsOf(device);
+  return keys ? { [HOLDINGS_ATTRIBUTE]: JSON.stringify(keys) } : {};
+};
+
+/**
+ * The write of one shared-fingerprint item, conditioned on the version read: the count set from it,
+ * the device added to (or removed from) the list; the last holder leaving deletes the item.
+ */
+export function holderWrite(TableName: string, id: string, { key, move, before }: HoldingMove) {
+  const Key = sharedHoldersKey(key);
+  const names = { '#v': 'v' };
+  if (move === 'leave' && before.count <= 1)
+    return {
+      Delete: {
+        TableName,
+        Key,
+        ConditionExpression: '#v = :v',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':v': before.version },
+      },
+    };
+  const count = before.count + (move === 'join' ? 1 : -1);
+  const list = move === 'leave' ? ' DELETE #h :me' : before.listed.length < MAX_LISTED_HOLDERS ? ' ADD #h :me' : '';
+  return {
+    Update: {
+      TableName,
+      Key,
+      UpdateExpression: `SET #v = :next, #n = :n, #kind = :kind${list}`,
+      ConditionExpression: before.version === 0 ? 'attribute_not_exists(pk)' : '#v = :v',
+      ExpressionAttributeNames: { ...names, '#n': 'n', '#kind': 'kind', ...(list ? { '#h': 'h' } : {}) },
+      ExpressionAttributeValues: {
+        ':next': before.version + 1,
+        ':n': count,
+        ':kind': 'shared-holders',
+        ...(before.version === 0 ? {} : { ':v': before.version }),
+        ...(list ? { ':me': new Set([id]) } : {}),
+      },
+    },
+  };
+}
 
 /** The posture fence's condition, for a change that judged findings with posture policy `version`. */
 export function postureFence(version: number) {
@@ -222,6 +272,7 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
           doc,
           ...lifecycleAttribute(after),
           ...findingsAttribute(after),
+          ...holdingsAttribute(after),
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
@@ -238,6 +289,11 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
   if (findings !== undefined) {
     values[':fd'] = findings;
     sets.push(`${FINDINGS_ATTRIBUTE} = :fd`);
+  }
+  const holdings = holdingsAttribute(after)[HOLDINGS_ATTRIBUTE];
+  if (holdings !== undefined) {
+    values[':sh'] = holdings;
+    sets.push(`${HOLDINGS_ATTRIBUTE} = :sh`);
   }
   for (const [name, value] of Object.entries(index)) {
     const placeholder = name === MARKER_ATTRIBUTE ? ':mkAfter' : `:${name}`;
@@ -306,8 +362,24 @@ const eventTtl = (ctx: WriteContext, timestamp: string) =>
     ? {}
     : { [TTL_ATTRIBUTE]: Math.floor(Date.parse(timestamp) / 1000) + ctx.eventTtlSeconds };
 
-/** The transaction of one change. The device write comes first (its cancellation code is the version check). */
-export function deviceTransaction(ctx: WriteContext, change: DeviceChange) {
+/**
+ * The transaction of one change. The device write comes first (its cancellation code is the version
+ * check); the shared-fingerprint items and the other holders the change updates come last.
+ */
+export function deviceTransaction(ctx: WriteContext, change: DeviceChange): { TransactItems: TransactItem[] } {
+  const own = ownTransaction(ctx, change).TransactItems as TransactItem[];
+  return {
+    TransactItems: [
+      ...own,
+      ...(change.holdings?.moves ?? []).map((m) => holderWrite(ctx.TableName, change.after.id, m)),
+      ...(change.companions ?? []).flatMap((c) => ownTransaction(ctx, c).TransactItems as TransactItem[]),
+    ],
+  };
+}
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+function ownTransaction(ctx: WriteContext, change: DeviceChange) {
   const { TableName } = ctx;
   const { before, after } = change;
   const marker = before ? markerOf(before) : undefined;

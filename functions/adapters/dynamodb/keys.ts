@@ -35,6 +35,9 @@ export const outboxKey = (eventId: string): TableKey => ({ pk: `OUTBOX#${eventId
  * device; it is also the device's entry in the `CONN#<connected>` partitions (the `connected` list filter).
  */
 export const connectivityKey = (id: string): TableKey => ({ pk: `DEVICE#${id}`, sk: 'CONNECTIVITY' });
+/** Devices by connectivity (`c_true`, `c_false`): one counter item per stats shard, from the connectivity items. */
+export const connectivityStatsKey = (shard: number): TableKey => ({ pk: `CONNSTATS#${shard}`, sk: 'CONNSTATS' });
+export const connectivityStatsAttribute = (connected: boolean) => `c_${connected}`;
 
 /** Statistics counters: one item per scope and shard, so no single item takes a fleet's writes. */
 export const statsScopeAll = 'ALL';
@@ -128,6 +131,12 @@ export const findingEntries = (id: string, checks: readonly string[]): DeviceEnt
 /** Open findings per check: one item per stats shard, one attribute `f_<check>` per check. */
 export const findingStatsKey = (shard: number): TableKey => ({ pk: `FINDINGS#${shard}`, sk: 'FINDINGS' });
 export const findingStatsAttribute = (check: string) => `f_${check}`;
+
+/**
+ * One item per shared fingerprint (`SHARED#c:<sha256>` certificate, `SHARED#k:<sha256>` public key):
+ * its holder count and list, written only by the devices holding it (domain/shared-holdings.ts).
+ */
+export const sharedHoldersKey = (key: string): TableKey => ({ pk: `SHARED#${key}`, sk: 'HOLDERS' });
 
 /** The posture policy, its re-evaluation job and whether the first assessment of the fleet is done. */
 export const POSTURE_PK = 'POSTURE';

@@ -13,6 +13,7 @@ import type { Device } from '../../domain/device';
 import { type Filter, matchesAll } from '../../domain/filters';
 import { parseDeviceItem } from './device-writes';
 import { jsonBytes } from '../../domain/json-text';
+import { DEVICE_PAGE_WEIGHT, pageWeight } from '../../domain/query';
 import { deviceKey, entryPartition } from './keys';
 import { INDEXES, type IndexDefinition, STATUS_ATTRIBUTE } from './schema';
 
@@ -175,7 +176,10 @@ export interface ListEntryInput {
    */
   indexStatus?: boolean;
   readBudget: number;
-  /** Serialized bytes of devices the page may hold: it ends early, with a position, when full. */
+  /**
+   * Bytes of devices the page may hold, each weighing its serialized bytes and DEVICE_PAGE_WEIGHT
+   * (domain/query.ts): it ends early, with a position, when full.
+   */
   byteBudget?: number;
   /**
    * Whether a page holds at least one device even past the byte budget (true for a whole page;
@@ -195,6 +199,11 @@ export interface ListEntryInput {
    * reads and pauses every CROWDED_SLICE_DEVICES, so the light requests beside it wait less.
    */
   crowded?: () => boolean;
+  /**
+   * Whether this is a heavy request with priorities on (functions/runtime/turns.ts): the page then
+   * reads devices in CROWDED_SLICE_DEVICES slices from its start, each followed by a pause.
+   */
+  heavy?: () => boolean;
 }
 
 /** Devices read between two pauses of a long read: one BatchGetItem's worth. */
@@ -204,12 +213,14 @@ export const CROWDED_SLICE_DEVICES = 25;
 
 /**
  * Reads devices by id in slices, pausing after each full slice: READ_SLICE_DEVICES, or
- * CROWDED_SLICE_DEVICES once the read is past its first slice and other requests are in flight.
+ * CROWDED_SLICE_DEVICES once the read is past its first slice and other requests are in flight, or
+ * from its start in a heavy request.
  */
 function slicedReader(
   reader: TableReader,
   pause: (() => Promise<void>) | undefined,
   crowded: () => boolean = () => false,
+  heavy: () => boolean = () => false,
 ) {
   let sinceAPause = 0;
   let total = 0;
@@ -217,7 +228,8 @@ function slicedReader(
     if (!pause) return ids.length > 0 ? reader.devices(ids, false) : new Map<string, Device>();
     const found = new Map<string, Device>();
     for (let i = 0; i < ids.length; ) {
-      const size = total >= READ_SLICE_DEVICES && crowded() ? CROWDED_SLICE_DEVICES : READ_SLICE_DEVICES;
+      const fine = heavy() || (total >= READ_SLICE_DEVICES && crowded());
+      const size = fine ? CROWDED_SLICE_DEVICES : READ_SLICE_DEVICES;
       const slice = ids.slice(i, i + Math.max(1, size - sinceAPause));
       i += slice.length;
       for (const [id, device] of await reader.devices(slice, false)) found.set(id, device);
@@ -251,10 +263,14 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
     atLeastOne = true,
   } = input;
   const reader = scopedReader(input.reader);
-  const readDevices = slicedReader(reader, input.pause, input.crowded);
+  const heavy = input.heavy ?? (() => false);
+  const readDevices = slicedReader(reader, input.pause, input.crowded, heavy);
   // Half again the even share: hashed ids are not spread perfectly, and a refill costs a Query (a
   // read unit's half at least) where a few more slim items in the first one cost nothing.
-  const chunk = Math.ceil((1.5 * pageSize) / (shards * prefixes.length)) + 1;
+  // Sized for the devices the byte budget lets a page hold, when fewer than the page size: each
+  // weighs DEVICE_PAGE_WEIGHT at least, so a large page_size reads no more than the page can take.
+  const pageCapacity = Math.min(pageSize, Math.max(1, Math.floor(byteBudget / DEVICE_PAGE_WEIGHT)));
+  const chunk = Math.ceil((1.5 * pageCapacity) / (shards * prefixes.length)) + 1;
   const cursors = prefixes.flatMap((prefix) =>
     Array.from(
       { length: shards },
@@ -283,7 +299,13 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
     if (reader.itemsRead - readAtStart >= readBudget)
       return { list: page, resumeAfter: lastExamined ?? '', budgetSpent: true };
     // One round: the next few items in order; only those passing the status filters are candidates.
-    const want = pageSize - page.length + 1;
+    // No more than the byte budget's room could still take, judged by the weight of the devices
+    // taken so far (each weighs DEVICE_PAGE_WEIGHT at least), and one slice at a time: the room is
+    // judged again after each, so a page that the budget ends reads few devices past its end.
+    const average = page.length > 0 ? pageBytes / page.length : DEVICE_PAGE_WEIGHT;
+    const room = Math.max(1, Math.floor((byteBudget - pageBytes) / average));
+    const slice = input.pause && heavy() ? CROWDED_SLICE_DEVICES : READ_SLICE_DEVICES;
+    const want = Math.min(pageSize - page.length, room, slice) + 1;
     const round: { item: Item; candidate: boolean }[] = [];
     let candidates = 0;
     let exhausted = false;
@@ -310,7 +332,7 @@ export async function listEntry(input: ListEntryInput): Promise<EntryPage> {
       if (matches && page.length === pageSize) return { list: page, resumeAfter: lastExamined, budgetSpent: false };
       if (matches && device) {
         // A device that would pass the byte budget starts the next page.
-        const bytes = deviceBytes(device);
+        const bytes = pageWeight(deviceBytes(device));
         if ((page.length > 0 || !atLeastOne) && pageBytes + bytes > byteBudget && lastExamined !== undefined)
           return { list: page, resumeAfter: lastExamined, budgetSpent: false };
         pageBytes += bytes;

@@ -1,6 +1,7 @@
 /** DMS renewal policies and their re-evaluation jobs on the single table. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -33,6 +34,26 @@ export function policyRepository({
     async get(dms) {
       const out = await client.send(new GetCommand({ TableName, Key: policyKey(dms), ConsistentRead: true }));
       return out.Item ? parse(out.Item) : undefined;
+    },
+
+    async getMany(dms) {
+      const found = new Map<string, DmsPolicy>();
+      const ids = [...new Set(dms)];
+      // BatchGetItem reads at most 100 keys a call; keys it leaves unprocessed are asked again.
+      for (let i = 0; i < ids.length; i += 100) {
+        let keys: Record<string, unknown>[] = ids.slice(i, i + 100).map((id) => ({ ...policyKey(id) }));
+        while (keys.length > 0) {
+          const out = await client.send(
+            new BatchGetCommand({ RequestItems: { [TableName]: { Keys: keys, ConsistentRead: true } } }),
+          );
+          for (const item of out.Responses?.[TableName] ?? []) {
+            const policy = parse(item);
+            found.set(policy.id, policy);
+          }
+          keys = out.UnprocessedKeys?.[TableName]?.Keys ?? [];
+        }
+      }
+      return found;
     },
 
     async list(pageSize, bookmark) {

@@ -11,7 +11,8 @@ import type { Device } from '../../domain/device';
 import { InvalidBookmarkError, VersionConflictError } from '../../domain/errors';
 import { findingsOf } from '../../domain/findings';
 import { type PostureCheck, postureCheckNames } from '../../domain/posture-checks';
-import { FINDINGS_ATTRIBUTE, POSTURE_VERSION_ATTRIBUTE } from './device-writes';
+import { NO_HOLDERS, recordedHoldingsOf } from '../../domain/shared-holdings';
+import { FINDINGS_ATTRIBUTE, HOLDINGS_ATTRIBUTE, POSTURE_VERSION_ATTRIBUTE } from './device-writes';
 import type { DeviceTable } from './device-table';
 import {
   deviceKey,
@@ -24,11 +25,18 @@ import {
   postureJobKey,
   posturePolicyKey,
   postureStateKey,
+  sharedHoldersKey,
   type TableKey,
 } from './keys';
 import { entryPageById, listEntry } from './list-cursor';
 import { INDEXES } from './schema';
 import { cancellationCodes, transactWrite } from './transact';
+
+/**
+ * The checks the fleet was last walked for: a deployment whose state names an older revision walks
+ * its devices once more (only those not yet registered for the checks added since: the shared ones).
+ */
+const CHECKS_REVISION = 2;
 
 /** How long `ready` is cached: the findings become ready once, so staleness only delays their use. */
 const READY_CACHE_MS = 15_000;
@@ -120,8 +128,10 @@ export function postureRepository(table: DeviceTable): PostureRepository {
       const items = new Map((out.Items ?? []).map((item) => [String(item.sk), item]));
       const stored = items.get(postureJobKey().sk);
       if (stored) return jobOf(stored);
-      if (items.get(postureStateKey().sk)?.ready === true) return undefined;
-      // Never assessed: the first job walks every device (those bound before posture existed).
+      const state = items.get(postureStateKey().sk);
+      if (state?.ready === true && state.revision === CHECKS_REVISION) return undefined;
+      // Never assessed: the first job walks every device (those bound before posture existed); a fleet
+      // assessed before the shared checks existed is walked for them (findings stay readable meanwhile).
       const first: PostureJob = { policyVersion: 0, progress: {} };
       try {
         await client.send(
@@ -158,7 +168,10 @@ export function postureRepository(table: DeviceTable): PostureRepository {
         if (!segments.every((s) => progress[s] === 'done')) return 'running';
         await client.send(new DeleteCommand({ TableName, Key: postureJobKey(), ...condition }));
         await client.send(
-          new PutCommand({ TableName, Item: { ...postureStateKey(), kind: 'posture-state', ready: true } }),
+          new PutCommand({
+            TableName,
+            Item: { ...postureStateKey(), kind: 'posture-state', ready: true, revision: CHECKS_REVISION },
+          }),
         );
         return 'done';
       } catch (error) {
@@ -175,21 +188,25 @@ export function postureRepository(table: DeviceTable): PostureRepository {
     },
 
     async stamp(device, policyVersion) {
+      // The fingerprints the walk registered the device under (none judged: left as stored).
+      const holdings = recordedHoldingsOf(device);
       try {
         await client.send(
           new UpdateCommand({
             TableName,
             Key: deviceKey(device.id),
-            UpdateExpression: 'SET #ppv = :ppv, #fd = :fd',
+            UpdateExpression: `SET #ppv = :ppv, #fd = :fd${holdings === undefined ? '' : ', #sh = :sh'}`,
             ConditionExpression: '#version = :v AND (attribute_not_exists(#ppv) OR #ppv <= :ppv)',
             ExpressionAttributeNames: {
               '#ppv': POSTURE_VERSION_ATTRIBUTE,
               '#fd': FINDINGS_ATTRIBUTE,
+              ...(holdings === undefined ? {} : { '#sh': HOLDINGS_ATTRIBUTE }),
               '#version': 'version',
             },
             ExpressionAttributeValues: {
               ':ppv': policyVersion,
               ':fd': JSON.stringify(findingsOf(device)),
+              ...(holdings === undefined ? {} : { ':sh': JSON.stringify(holdings) }),
               ':v': device.version,
             },
           }),
@@ -198,6 +215,16 @@ export function postureRepository(table: DeviceTable): PostureRepository {
         if (isConditionFailure(error)) throw new VersionConflictError(device.id, { cause: error });
         throw error;
       }
+    },
+
+    async holders(key) {
+      const item = await getItem(sharedHoldersKey(key));
+      if (!item) return NO_HOLDERS;
+      return {
+        count: Number(item.n ?? 0),
+        listed: [...((item.h as Set<string> | undefined) ?? [])],
+        version: Number(item.v ?? 0),
+      };
     },
 
     async openCounts() {

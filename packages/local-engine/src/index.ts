@@ -15,6 +15,7 @@ import { crc32 } from 'node:zlib';
 import { ChangeFeed, type ChangeRecord } from './change-feed';
 import { ConflictTracker, installWriteConflicts, type ConflictCounts, type ConflictMode } from './conflicts';
 import { actionValidations, createDynalite, db, type DynaliteError, type Store } from './dynalite';
+import { installExpressionCache } from './expression-cache';
 import { installIndexLag } from './index-lag';
 import { checkInternals, checkStore } from './internals';
 import { installSizeLimits } from './limits';
@@ -31,6 +32,7 @@ export type { ChangeRecord } from './change-feed';
 export { conflictModeFrom, conflictOptionsFrom, type ConflictCounts, type ConflictMode } from './conflicts';
 export type { DurableStream } from './stream-store';
 export { checkInternals, DynaliteInternalsMovedError, INTERNALS } from './internals';
+export { expressionCacheCounts } from './expression-cache';
 
 export interface EngineOptions {
   /** 0 or undefined = a free port. */
@@ -164,6 +166,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
 
   installReturnValuesOnConditionCheckFailure();
   installSizeLimits();
+  installExpressionCache();
   const [saved, stored] = await Promise.all([lastSequenceNumber(store), lastStoredSequenceNumber(store)]);
   const feed = new ChangeFeed(options.emitUnchangedWrites ?? false, saved > stored ? saved : stored);
   feed.attach(store);

@@ -44,6 +44,7 @@ const SOURCES = [
   'actions/updateItem.js',
   'actions/deleteItem.js',
   'actions/query.js',
+  'validations/index.js',
 ] as const;
 
 /** The installed dynalite, as the engine loads it. */
@@ -149,6 +150,14 @@ export const INTERNALS: readonly Internal[] = [
     check: (m) =>
       dbFunction('queryTable')(m) &&
       /db\.queryTable\(store, table, data, opts,/.test(m.sources['actions/query.js'] ?? ''),
+  },
+  {
+    name: 'expression parsers (parse called through the module)',
+    usedBy: 'expression-cache.ts',
+    check: (m) =>
+      ['conditionParser', 'updateParser', 'projectionParser'].every((p) =>
+        isFunction((load(`dynalite/db/${p}`) as { parse?: unknown }).parse),
+      ) && /return parser\.parse\(str, \{ context: context \}\)/.test(m.sources['validations/index.js'] ?? ''),
   },
   {
     name: 'validations.checkTypes / checkValidations',

@@ -82,6 +82,8 @@ export class SimEndpoint {
   readonly policyTargets = new Map<string, Set<string>>();
   readonly thingGroups = new Map<string, Set<string>>();
   readonly templates = new Map<string, { body: string; roleArn: string; type?: string }>();
+  /** IoT fake: the CA certificates registered (by id). */
+  readonly caCertificates = new Set<string>();
   readonly iotCalls: { action: string; target: string; detail?: unknown }[] = [];
   /** IoT data plane fake: the desired state of each shadow (`<thing>` or `<thing>/<shadow name>`). */
   readonly shadows = new Map<string, Record<string, unknown>>();
@@ -432,6 +434,13 @@ export class SimEndpoint {
     } else if (parts[0] === 'certificates' && parts.length === 2) {
       action = { GET: 'DescribeCertificate', PUT: 'UpdateCertificate' }[method] ?? '';
       needs = [[`iot:${action}`, arn(`cert/${parts[1]}`)]];
+    } else if (parts[0] === 'registrationcode' && method === 'GET') {
+      // Neither call takes a resource in IAM.
+      action = 'GetRegistrationCode';
+      needs = [[`iot:${action}`, '*']];
+    } else if (parts[0] === 'cacertificate' && parts.length === 1 && method === 'POST') {
+      action = 'RegisterCACertificate';
+      needs = [[`iot:${action}`, '*']];
     } else if (parts[0] === 'policies' && parts.length >= 2) {
       action =
         parts.length === 2
@@ -564,6 +573,27 @@ export class SimEndpoint {
   ): Reply {
     const versions = this.iotPolicies.get(name);
     switch (action) {
+      case 'GetRegistrationCode':
+        return ok({ registrationCode: 'sim-registration-code' });
+      case 'RegisterCACertificate': {
+        // AWS IoT checks the proof: the verification certificate carries the code and is signed by the CA.
+        const ca = new X509Certificate(String(input.caCertificate));
+        const proof = input.verificationCertificate
+          ? new X509Certificate(String(input.verificationCertificate))
+          : undefined;
+        if (
+          input.certificateMode !== 'SNI_ONLY' &&
+          !(proof?.subject.includes('sim-registration-code') && proof.verify(ca.publicKey))
+        )
+          return err(400, 'CertificateValidationException', 'verification certificate');
+        const id = ca.fingerprint256.replace(/:/g, '').toLowerCase();
+        if (this.caCertificates.has(id)) return err(409, 'ResourceAlreadyExistsException', 'CA exists');
+        this.caCertificates.add(id);
+        return ok({
+          certificateId: id,
+          certificateArn: `arn:aws:iot:${this.stack.region}:${this.stack.account}:cacert/${id}`,
+        });
+      }
       case 'GetPolicy':
         if (!versions) return err(404, 'ResourceNotFoundException', 'no policy');
         return ok({ policyName: name, policyDocument: versions.at(-1), defaultVersionId: String(versions.length) });

@@ -57,6 +57,8 @@ export function profiles(caPort: number): Profile[] {
         caApiUrl: `http://127.0.0.1:${caPort}`,
         caApiAuthHeaderSecretArn: CA_AUTH_SECRET_ARN,
         indexedMetadataKeys: ['model', 'site.region'],
+        // Off by default: here the functions load the Tracer and record through it.
+        tracing: true,
       },
     },
     { name: 'iam', settings: { stageName: 'simiam', auth: { type: 'iam' } } },

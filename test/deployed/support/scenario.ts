@@ -4,6 +4,7 @@
  * and (when the profile has them) the IoT sync and the CA caller from their queues. Any AWS call a
  * function's role does not allow fails, naming the function, the action and the resource.
  */
+import { caCertificate } from '../../support/ca-certificates';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -75,6 +76,8 @@ interface Step {
 }
 
 const V1 = '/api/devmanager/v1';
+/** The registration code the IoT fake hands out. */
+const SIM_REGISTRATION_CODE = 'sim-registration-code';
 
 /** Every route at least once, in an order where each finds what it needs. */
 async function routeSteps(indexed: boolean): Promise<Step[]> {
@@ -82,8 +85,17 @@ async function routeSteps(indexed: boolean): Promise<Step[]> {
   const tls = await certificate({ notAfter: inDays(400) });
   const v1Cert = await certificate({ notAfter: inDays(300), subject: 'CN=lam-1' });
   const id2 = await certificate({ notAfter: inDays(200), subject: 'CN=sim-2' });
+  const ca = await caCertificate('CN=Sim CA');
   return [
     { method: 'GET', path: '/v2/openapi.json' },
+    // CA registration: the code, then a CA proven by a certificate it signed with that code.
+    { method: 'GET', path: '/v2/iot/registration-code' },
+    {
+      method: 'POST',
+      path: '/v2/iot/ca-certificates',
+      body: { certificate_pem: ca.pem, verification_certificate_pem: await ca.sign(`CN=${SIM_REGISTRATION_CODE}`) },
+      status: 201,
+    },
     {
       method: 'POST',
       path: '/v2/devices',
@@ -110,6 +122,7 @@ async function routeSteps(indexed: boolean): Promise<Step[]> {
     { method: 'GET', path: '/v2/stats/metadata/model', status: indexed ? '200|409' : '400' },
     // The certificate inventory and its drill-down answer once the sweeper back-filled it (409 INDEX_NOT_READY before).
     { method: 'GET', path: '/v2/stats/certificates', query: { by: 'key' }, status: '200|409' },
+    { method: 'GET', path: '/v2/stats/connectivity' },
     { method: 'GET', path: '/v2/devices', query: { filter: 'identity.key[eq]EC-P256' }, status: '200|409' },
     { method: 'GET', path: '/v2/dms' },
     { method: 'GET', path: '/v2/dms/dms-sim' },
@@ -575,6 +588,8 @@ export function simulateProfile(name: ProfileName): void {
     });
     const listed = await w.request('GET', '/v2/devices', { query: { filter: 'connected[eq]true' } });
     expect(listed.body.list.map((d: { id: string }) => d.id)).toEqual(['sim-ca-1']);
+    // Counted by the counter applier from the stream (its filter lets the connectivity item through).
+    expect((await w.request('GET', '/v2/stats/connectivity')).body).toMatchObject({ connected: 1, disconnected: 0 });
     // The hourly count of devices in service not seen for notSeenDays: sim-ca-1 is connected.
     const count = await w.schedule(w.fn('PresenceNotSeen'));
     expect(count.ok).toBe(true);

@@ -50,10 +50,22 @@ async function setup({ rowsPerPiece = 3 } = {}) {
   const repository = deviceRepository({ client, tableName: table.tableName, listShards: 2, statsShards: 2, bookmarks });
   const policies = policyRepository({ client, tableName: table.tableName, bookmarks });
   const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID });
+  // The import's calls of the use cases, counted by name.
+  const calls: Record<string, number> = {};
+  const counted = new Proxy(devices, {
+    get(target, key) {
+      const value = Reflect.get(target, key) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls[String(key)] = (calls[String(key)] ?? 0) + 1;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
   const deps: ImportDeps = {
     imports: importStore({ client, tableName: table.tableName }),
     files: memoryFiles(),
-    devices,
+    devices: counted,
     clock,
     newId: randomUUID,
     answerOf: (error) => {
@@ -77,7 +89,7 @@ async function setup({ rowsPerPiece = 3 } = {}) {
     sent.length = 0;
   };
   const service = importService({ ...deps, queue: () => queue });
-  return { deps, devices, service, run, sent, context, work, clock };
+  return { deps, devices, service, run, sent, context, work, clock, calls };
 }
 
 const csv = (lines: string[]) => ['id,dms_id,tags,metadata.n', ...lines].join('\n');
@@ -125,6 +137,24 @@ describe('server-side import', () => {
     await s.work();
     expect((await s.service.view(again.id)).counts).toMatchObject({ updated: 1 });
     expect((await s.devices.get('patched')).tags).toEqual(['new']);
+  });
+
+  it('reads the devices a re-run meets a batch at a time (BatchGetItem), never one GetItem a row', async () => {
+    const s = await setup({ rowsPerPiece: 12 });
+    const file = Buffer.from(csv(Array.from({ length: 12 }, (_, n) => `re-${n},d,t,${n}`)));
+    await s.service.createWith('csv', false, file);
+    await s.work();
+    for (const key of Object.keys(s.calls)) delete s.calls[key];
+    s.clock.advance(1000);
+    const again = await s.service.createWith('csv', false, file);
+    await s.work();
+    expect((await s.service.view(again.id)).counts).toMatchObject({ unchanged: 12, created: 0 });
+    // 6 batches of 2: the first 4 (in flight together) are refused as registrations and read in one
+    // call; the 2 started after them read first, since most devices met so far existed.
+    expect(s.calls.get ?? 0).toBe(0);
+    expect(s.calls.register ?? 0).toBe(0);
+    expect(s.calls.registerNew).toBe(4);
+    expect(s.calls.getMany).toBe(3);
   });
 
   it('counts a piece delivered twice once', async () => {

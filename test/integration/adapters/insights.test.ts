@@ -10,6 +10,8 @@ import { insightsService } from '../../../functions/app/insights';
 import { policyService } from '../../../functions/app/policies';
 import type { PolicyRepository } from '../../../functions/app/ports';
 import { sweep } from '../../../functions/app/sweep';
+import type { RetryOptions } from '../../../functions/app/retry';
+import { DEFAULT_BACKOFF } from '../../../functions/domain/backoff';
 import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
 import { deviceRepository } from '../../../functions/adapters/dynamodb/device-repository';
 import { sweepIndex } from '../../../functions/adapters/dynamodb/sweep-index';
@@ -49,7 +51,7 @@ const page = (filters: Filter[], pageSize = 25, bookmark?: string) => ({
 
 function setup(
   table: TestTable,
-  options: { keys?: string[]; statsReadBudget?: number; policies?: PolicyRepository } = {},
+  options: { keys?: string[]; statsReadBudget?: number; policies?: PolicyRepository; retry?: RetryOptions } = {},
 ) {
   const clock = testClock();
   const repository = settledCounters(
@@ -68,7 +70,7 @@ function setup(
   const policies =
     options.policies ??
     policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks: bookmarkCodec('k') });
-  const service = deviceService({ devices: repository, policies, clock, newId: randomUUID });
+  const service = deviceService({ devices: repository, policies, clock, newId: randomUUID, retry: options.retry });
   const insights = insightsService({ devices: repository, clock });
   return { clock, repository, policies, service, insights };
 }
@@ -399,7 +401,8 @@ describe('policy race', () => {
           return policy;
         },
       };
-      const ctx = setup(table, { policies: gated });
+      // The bind waits for the whole sweep before it retries: a budget no loaded machine runs out of.
+      const ctx = setup(table, { policies: gated, retry: { policy: { ...DEFAULT_BACKOFF, budgetMs: 600_000 } } });
       const dms = policyService({ policies: stored, clock: ctx.clock, newId: randomUUID });
       await ctx.service.register({ id: 'racer', dms_id: 'dms-r' });
       // Expires in 40 days: ACTIVE under a 30d/7d policy, RENEWAL_PENDING under 50d/7d.

@@ -5,12 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
+import { connectivityStore } from '../../../functions/adapters/dynamodb/connectivity-store';
 import { devicePurge } from '../../../functions/adapters/dynamodb/device-purge';
 import { deviceRepository } from '../../../functions/adapters/dynamodb/device-repository';
 import { groupRepository } from '../../../functions/adapters/dynamodb/group-repository';
 import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
 import { deviceService } from '../../../functions/app/devices';
+import { presenceService } from '../../../functions/app/presence';
 import type {
+  ConnectivityStore,
   DevicePurge,
   DeviceRepository,
   DeviceStats,
@@ -44,6 +47,7 @@ interface Ports {
   purge: DevicePurge;
   policies: PolicyRepository;
   groups: GroupRepository;
+  connectivity: ConnectivityStore;
 }
 
 let engine: Engine;
@@ -70,6 +74,7 @@ async function dynamodbPorts(): Promise<Ports> {
     purge: devicePurge({ client: table.documentClient, tableName: table.tableName, statsShards: 3 }),
     policies: policyRepository(common),
     groups: groupRepository(common),
+    connectivity: connectivityStore({ client: table.documentClient, tableName: table.tableName, listShards: 4 }),
   };
 }
 
@@ -145,6 +150,15 @@ describe.each(IMPLEMENTATIONS)('storage ports: %s', (_name, make) => {
     expect(read).toMatchObject({ id: 'd1', version: 1, tags: ['t'], metadata: { a: { b: [1, null] } } });
     expect(lifecycleOf(read!).map((e) => e.type)).toEqual(['CREATED']);
     expect(await ports.devices.get('nobody')).toBeUndefined();
+  });
+
+  test('devices read together: those that exist, by id, as read alone', async () => {
+    const first = await register('m-1', 'dms-a');
+    const second = await register('m-2', 'dms-b');
+    const found = await ports.devices.getMany(['m-2', 'nobody', 'm-1', 'm-2']);
+    expect([...found.keys()].sort()).toEqual(['m-1', 'm-2']);
+    expect(found.get('m-1')).toEqual(first);
+    expect(found.get('m-2')).toEqual(second);
   });
 
   test('registering an existing id throws DeviceAlreadyExistsError and keeps the stored device', async () => {
@@ -388,6 +402,33 @@ describe.each(IMPLEMENTATIONS)('storage ports: %s', (_name, make) => {
     const listed = await ports.devices.list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 20 });
     expect(listed.list.map((d) => d.id)).not.toContain('dev-03');
     expect((await ports.devices.listEvents('dev-03', 10)).list.map((e) => e.type)).toContain('DECOMMISSIONED');
+  });
+
+  test('presence: the connected filter lists, the counts follow each change, a purge leaves them', async () => {
+    const all = await fleet();
+    const presence = presenceService({ store: ports.connectivity, clock });
+    const at = clock.now().getTime();
+    const events = (type: 'connected' | 'disconnected', ids: string[], t: number) =>
+      ids.map((clientId) => ({ clientId, eventType: type, timestamp: t }));
+    await presence.apply(events('connected', ['dev-01', 'dev-02', 'dev-03', 'dev-05'], at));
+    expect(await presence.apply(events('disconnected', ['dev-05'], at + 1000))).toMatchObject({ deferred: ['dev-05'] });
+    clock.set(new Date(at + 61_000).toISOString());
+    await presence.apply(events('disconnected', ['dev-02', 'dev-05'], at + 61_000));
+    const ids = async (connected: boolean, filters: Filter[] = []) =>
+      (await ports.devices.list({ filters, connected, sortBy: 'id', sortMode: 'asc', pageSize: 20 })).list.map(
+        (d) => d.id,
+      );
+    expect(await ids(true)).toEqual(['dev-01', 'dev-03']);
+    expect(await ids(false)).toEqual(['dev-02', 'dev-05']);
+    const dmsB = all.filter((d) => d.dms_owner === 'dms-b').map((d) => d.id);
+    expect(await ids(true, [f('dms_owner[eq]dms-b')])).toEqual(['dev-01', 'dev-03'].filter((id) => dmsB.includes(id)));
+    expect(await ports.devices.connectivityCounts()).toEqual({ connected: 2, disconnected: 2 });
+    // A connect again moves a device from one count to the other; a purge takes it out of both.
+    clock.set(new Date(at + 122_000).toISOString());
+    await presence.apply(events('connected', ['dev-02'], at + 122_000));
+    await ports.purge.purge(all.find((d) => d.id === 'dev-03')!, []);
+    expect(await ports.devices.connectivityCounts()).toEqual({ connected: 2, disconnected: 1 });
+    expect(await ids(true)).toEqual(['dev-01', 'dev-02']);
   });
 
   const group = (id: string, name: string, parent: string | null = null): DeviceGroup =>

@@ -4,23 +4,14 @@
  * re-evaluation walk that passed the device with the newer one, and be judged again; the walk stamps
  * the devices it leaves unchanged without a version bump, and skips them on its next pass.
  */
-import { randomUUID } from 'node:crypto';
-import { deviceService } from '../../../functions/app/devices';
-import { postureService } from '../../../functions/app/posture';
-import { sweep } from '../../../functions/app/sweep';
 import type { PostureRepository } from '../../../functions/app/ports';
-import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
-import { deviceRepository } from '../../../functions/adapters/dynamodb/device-repository';
-import { deviceTable } from '../../../functions/adapters/dynamodb/device-table';
-import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
-import { postureRepository } from '../../../functions/adapters/dynamodb/posture-repository';
-import { sweepIndex } from '../../../functions/adapters/dynamodb/sweep-index';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import { findingsOf, storedFindingsOf } from '../../../functions/domain/findings';
 import { DEFAULT_POSTURE_POLICY } from '../../../functions/domain/posture';
 import type { Engine } from '@device-manager/local-engine';
 import { certificate } from '../../support/certificates';
-import { freshTable, startTestEngine, testClock } from '../../support/dynamo';
+import { startTestEngine } from '../../support/dynamo';
+import { postureStack } from '../../support/posture';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -31,40 +22,13 @@ afterAll(async () => {
 });
 
 async function setup() {
-  const table = await freshTable(engine);
-  const clock = testClock('2026-03-15T10:00:00.000Z');
-  const bookmarks = bookmarkCodec('k');
-  const options = {
-    client: table.documentClient,
-    tableName: table.tableName,
-    listShards: 2,
-    statsShards: 2,
-    bookmarks,
-  };
-  const repository = deviceRepository(options);
-  const postureTable = deviceTable(options);
-  const posture = postureRepository(postureTable);
-  const policies = policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks });
-  const index = sweepIndex({ repository, client: table.documentClient, tableName: table.tableName });
-  const serviceWith = (p: PostureRepository) =>
-    deviceService({ devices: repository, policies, clock, newId: randomUUID, posture: p });
-  const service = serviceWith(posture);
-  const walk = () => sweep({ index, policies, service, clock, posture }, { deadline: Date.now() + 60_000 });
-  const bindLong = async (svc: typeof service, id: string) => {
+  const stack = await postureStack(engine);
+  const bindLong = async (svc: typeof stack.service, id: string) => {
     // Valid for about 3 years: a finding under max_validity_days 30, none under the defaults.
     const cert = await certificate({ notBefore: '2026-01-01T00:00:00Z', notAfter: '2029-01-01T00:00:00Z' });
     return svc.bind(id, 'identity', { type: 'x509', certificate: parseCertificate(cert.pem) });
   };
-  return {
-    repository,
-    posture,
-    postureTable,
-    service,
-    serviceWith,
-    walk,
-    bindLong,
-    policy: postureService({ posture }),
-  };
+  return { ...stack, bindLong };
 }
 
 describe('the posture fence', () => {

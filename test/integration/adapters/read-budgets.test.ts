@@ -19,6 +19,7 @@ import {
   READ_SLICE_DEVICES,
 } from '../../../functions/adapters/dynamodb/list-cursor';
 import { hasJsonText, pageJsonText } from '../../../functions/domain/json-text';
+import { DEFAULT_LIST_BYTE_BUDGET, DEVICE_PAGE_WEIGHT, pageWeight } from '../../../functions/domain/query';
 
 let engine: Engine;
 let table: TestTable;
@@ -116,7 +117,8 @@ it("a page's devices carry their stored JSON text: the page joined from them is 
 describe('long reads pause every READ_SLICE_DEVICES devices (cooperative turns)', () => {
   const fleet = Math.floor(2.3 * READ_SLICE_DEVICES);
   let big: TestTable;
-  const bigRepo = (pauses: { n: number }, crowded?: () => boolean) =>
+  // A byte budget the whole fleet fits in (the default ends a page of these devices earlier: below).
+  const bigRepo = (pauses: { n: number }, crowded?: () => boolean, listByteBudget = 5_000_000, heavy?: () => boolean) =>
     deviceRepository({
       client: big.documentClient,
       tableName: big.tableName,
@@ -125,6 +127,8 @@ describe('long reads pause every READ_SLICE_DEVICES devices (cooperative turns)'
       bookmarks: bookmarkCodec('k'),
       turns: () => async () => void pauses.n++,
       crowded,
+      listByteBudget,
+      heavy,
     });
   beforeAll(async () => {
     big = await freshTable(engine);
@@ -170,6 +174,47 @@ describe('long reads pause every READ_SLICE_DEVICES devices (cooperative turns)'
     const small = { n: 0 };
     await bigRepo(small, () => true).list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 25 });
     expect(small.n).toBe(0);
+  });
+
+  it('the default byte budget ends a 1,000-device page of small devices by weight, reading few past it', async () => {
+    const repository = bigRepo({ n: 0 }, undefined, DEFAULT_LIST_BYTE_BUDGET);
+    const page = await repository.list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 1000 });
+    const weight = page.list.reduce((sum, d) => sum + pageWeight(deviceBytes(d)), 0);
+    // Full: the next device would have passed the budget; each device weighs its bytes and 4 KiB.
+    expect(weight).toBeLessThanOrEqual(DEFAULT_LIST_BYTE_BUDGET);
+    expect(weight + pageWeight(deviceBytes(page.list[0]!))).toBeGreaterThan(DEFAULT_LIST_BYTE_BUDGET);
+    expect(page.list.length).toBeLessThanOrEqual(DEFAULT_LIST_BYTE_BUDGET / DEVICE_PAGE_WEIGHT);
+    expect(page.next).not.toBe('');
+    // Items read: one index chunk per shard (2) sized for what the budget lets a page hold, not for
+    // 1,000, and the devices in slices, at most one slice past the page's end (not the whole fleet).
+    const capacity = Math.floor(DEFAULT_LIST_BYTE_BUDGET / DEVICE_PAGE_WEIGHT);
+    const indexItems = 2 * (Math.ceil((1.5 * capacity) / 2) + 1);
+    expect(repository.itemsRead).toBeLessThanOrEqual(indexItems + page.list.length + READ_SLICE_DEVICES + 1);
+    expect(repository.itemsRead).toBeLessThan(2 * fleet);
+    // The next page goes on where it ended.
+    const second = await repository.list({
+      filters: [],
+      sortBy: 'id',
+      sortMode: 'asc',
+      pageSize: 1000,
+      bookmark: page.next,
+    });
+    expect(second.list[0]!.id > page.list.at(-1)!.id).toBe(true);
+  });
+
+  it('a heavy request (priorities on) reads in CROWDED_SLICE_DEVICES slices from its start, pausing', async () => {
+    const pauses = { n: 0 };
+    const repository = bigRepo(
+      pauses,
+      () => false,
+      5_000_000,
+      () => true,
+    );
+    const page = await repository.list({ filters: [], sortBy: 'id', sortMode: 'asc', pageSize: 1000 });
+    expect(page.list.length).toBe(fleet);
+    expect(pauses.n).toBe(Math.floor(fleet / CROWDED_SLICE_DEVICES));
+    // Each device once from the index and once from the table: the smaller slices read nothing twice.
+    expect(repository.itemsRead).toBe(2 * fleet);
   });
 
   it('statistics that read every device pause between slices', async () => {

@@ -212,3 +212,63 @@ describe('the calls of a sweep with one device due', () => {
     client.destroy();
   });
 });
+
+describe('the policies of a due page', () => {
+  it('are read in one call for the page, a stored policy honoured and the others defaults', async () => {
+    const table = await freshTable(engine);
+    const clock = testClock();
+    const bookmarks = bookmarkCodec('k');
+    const client = createDocumentClient({ endpoint: engine.endpoint });
+    const calls: string[] = [];
+    const repository = deviceRepository({
+      client,
+      tableName: table.tableName,
+      listShards: 2,
+      statsShards: 2,
+      dueShards: 1,
+      bookmarks,
+    });
+    const policies = policyRepository({ client, tableName: table.tableName, bookmarks });
+    const service = deviceService({ devices: repository, policies, clock, newId: randomUUID });
+    const deps = { index: sweepIndex({ repository, client, tableName: table.tableName }), policies, service, clock };
+    // dms-b renews 30 days before expiry and is critical at 10; the others have the defaults (60 and 14).
+    const settings = { preventive_delta: '30d', critical_delta: '10d' };
+    await policies.save(undefined, { id: 'dms-b', name: 'b', settings, version: 1 }, []);
+    const pem = (await certificate({ notAfter: new Date(clock.now().getTime() + 61 * DAY) })).pem;
+    for (const dms of ['dms-a', 'dms-b', 'dms-c']) {
+      await service.register({ id: `on-${dms}`, dms_id: dms });
+      await service.bind(`on-${dms}`, 'identity', { type: 'x509', certificate: parseCertificate(pem) });
+    }
+    await sweep(deps, { deadline: Date.now() + 60_000 });
+    // 11 days before expiry: critical by the defaults, only preventive by dms-b's policy.
+    clock.advance(50 * DAY);
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        calls.push(String(context.commandName).replace(/Command$/, ''));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCalls' },
+    );
+    const sent: Task[] = [];
+    await dispatchSweep(deps, { send: async (tasks) => void sent.push(...tasks) });
+    calls.length = 0;
+    const run = taskRunner(sweepHandlers(deps));
+    for (const due of sent.filter((t) => t.kind === SWEEP_TASKS.due))
+      await run(due, { deadline: Date.now() + 60_000, queue: { send: async () => undefined }, log: () => undefined });
+    // One due shard holds the three: the run marker, the page, its devices, their 3 policies in one call.
+    expect(calls).toEqual([
+      'GetItem',
+      'Query',
+      'BatchGetItem',
+      'BatchGetItem',
+      'TransactWriteItems',
+      'TransactWriteItems',
+      'TransactWriteItems',
+    ]);
+    const status = async (id: string) => (await service.get(id)).status;
+    expect(await status('on-dms-a')).toBe('EXPIRING_SOON');
+    expect(await status('on-dms-b')).toBe('RENEWAL_PENDING');
+    expect(await status('on-dms-c')).toBe('EXPIRING_SOON');
+    client.destroy();
+  });
+});

@@ -19,7 +19,7 @@ import { type Filter, matchesAll } from '../../../functions/domain/filters';
 import { forecastEntries, metadataText, topValues } from '../../../functions/domain/insights';
 import { inventoryValues } from '../../../functions/domain/inventory';
 import { storedLifecycleOf, withLifecycle } from '../../../functions/domain/lifecycle';
-import { DEFAULT_LIST_BYTE_BUDGET, type SortField } from '../../../functions/domain/query';
+import { DEFAULT_LIST_BYTE_BUDGET, pageWeight, type SortField } from '../../../functions/domain/query';
 import type { SlotVersion } from '../../../functions/domain/slots';
 import { appendOutbox, checkPolicy, type MemoryState, type StoredDevice, versionKey } from './state';
 
@@ -107,6 +107,15 @@ export function memoryDeviceRepository(
       return stored && parse(stored);
     },
 
+    async getMany(ids) {
+      const found = new Map<string, Device>();
+      for (const id of ids) {
+        const stored = state.devices.get(id);
+        if (stored) found.set(id, parse(stored));
+      }
+      return found;
+    },
+
     async save(change) {
       const { before, after } = change;
       if (!before && state.devices.has(after.id)) throw new DeviceAlreadyExistsError(after.id);
@@ -145,10 +154,11 @@ export function memoryDeviceRepository(
 
     async list(q) {
       if (q.filters.some((x) => x.kind === 'crypto') && !ready.has(INVENTORY)) throw IndexNotReadyError.inventory();
-      const fingerprint = { f: q.filters, s: q.sortBy, m: q.sortMode };
+      const fingerprint = { f: q.filters, s: q.sortBy, m: q.sortMode, c: q.connected };
       const after = q.bookmark ? bookmarks.decode(fingerprint, q.bookmark) : undefined;
       const descending = q.sortMode === 'desc';
       const sorted = all()
+        .filter((d) => q.connected === undefined || state.connectivity.get(d.id)?.connected === q.connected)
         .filter((d) => matchesAll(d, q.filters))
         .map((device) => ({ device, key: sortKey(device, q.sortBy) }))
         .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) * (descending ? -1 : 1))
@@ -159,7 +169,7 @@ export function memoryDeviceRepository(
       let bytes = 0;
       let last = after;
       for (const { device, key } of sorted) {
-        const size = Buffer.byteLength(JSON.stringify(device));
+        const size = pageWeight(Buffer.byteLength(JSON.stringify(device)));
         const full =
           list.length === q.pageSize ||
           ((list.length > 0 || !atLeastOne) && bytes + size > byteBudget && last !== undefined);
@@ -270,6 +280,11 @@ export function memoryDeviceRepository(
       return days;
     },
 
+    async connectivityCounts() {
+      const all = [...state.connectivity.values()];
+      return { connected: all.filter((c) => c.connected).length, disconnected: all.filter((c) => !c.connected).length };
+    },
+
     async certificateInventory(slot, dimension) {
       if (!ready.has(INVENTORY)) throw IndexNotReadyError.inventory();
       const counts = new Map<string, number>();
@@ -299,6 +314,7 @@ export function memoryDevicePurge(state: MemoryState): DevicePurge {
       if (!stored || (JSON.parse(stored.doc) as Device).version !== device.version)
         throw new VersionConflictError(device.id);
       state.devices.delete(device.id);
+      state.connectivity.delete(device.id);
       appendOutbox(state, outbox);
     },
   };

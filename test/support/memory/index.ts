@@ -3,6 +3,7 @@
  * cases run on these; the contract suite holds them to the DynamoDB adapters' behaviour.
  */
 import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
+import { memoryConnectivityStore } from './connectivity';
 import { memoryDevicePurge, memoryDeviceRepository } from './devices';
 import { memoryGroupRepository, memoryPolicyRepository } from './groups';
 import { memoryState } from './state';
@@ -22,6 +23,7 @@ export function memoryPorts(options: MemoryPortsOptions = {}) {
     purge: memoryDevicePurge(state),
     policies: memoryPolicyRepository(state, bookmarks),
     groups: memoryGroupRepository(state, bookmarks),
+    connectivity: memoryConnectivityStore(state),
   };
 }
 

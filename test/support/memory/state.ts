@@ -4,6 +4,7 @@
  * Documents are kept as JSON text, so a caller mutating what it read never changes what is stored.
  */
 import type { PolicyJob } from '../../../functions/app/ports';
+import type { StoredConnectivity } from '../../../functions/domain/connectivity';
 import type { DeviceEvent } from '../../../functions/domain/device';
 import { PolicyMovedError } from '../../../functions/domain/errors';
 import type { LifecycleEvent } from '../../../functions/domain/lifecycle';
@@ -35,6 +36,8 @@ export interface MemoryState {
   hierarchyVersion: number;
   /** Every outbox record written, in commit order (what the stream would carry to the publisher). */
   outbox: OutboxEvent[];
+  /** Each device's connectivity (presence events), with its status at that write; removed with the device. */
+  connectivity: Map<string, StoredConnectivity & { status: string }>;
 }
 
 export function memoryState(): MemoryState {
@@ -48,6 +51,7 @@ export function memoryState(): MemoryState {
     groupNames: new Map(),
     hierarchyVersion: 0,
     outbox: [],
+    connectivity: new Map(),
   };
 }
 

@@ -197,6 +197,43 @@ describe('device shadow identity actions', () => {
     expect(t.endpoints).toEqual(['https://xyz-ats.iot.eu-west-1.amazonaws.com']);
   });
 
+  it("writes the shadow its DMS names; a change of it clears the old shadow's request and writes the new", async () => {
+    const shadows = iotShadows({
+      control: new IoTClient({ region: 'eu-west-1' }),
+      region: 'eu-west-1',
+      endpoint: 'xyz-ats.iot.eu-west-1.amazonaws.com',
+      env: {},
+      dataClient: (url) => new IoTDataPlaneClient({ region: 'eu-west-1', endpoint: url }),
+      sleep: async () => undefined,
+      random: () => 1,
+    });
+    const s = shadowSync({ shadows, settings: { shadowName: 'identity' }, windowsOf: async () => WINDOWS });
+    const soon = device('EXPIRING_SOON', 1);
+    const key = `UPDATE_CERTIFICATE@${at(Date.parse(EXPIRES) - 14 * DAY)}`;
+    const named = await s.sync('cam_01', soon, {}, 'fleet-a');
+    expect(named).toEqual({ actions: key, shadowName: 'fleet-a', outcome: 'requested' });
+    expect(await s.sync('cam_01', soon, named, 'fleet-a')).toMatchObject({ outcome: 'unchanged' });
+    // The DMS now says the classic shadow (null), then nothing (the deployment's `identity`).
+    const classic = await s.sync('cam_01', soon, named, null);
+    expect(classic).toEqual({ actions: key, shadowName: undefined, outcome: 'requested' });
+    const stack = await s.sync('cam_01', soon, classic, undefined);
+    expect(stack).toMatchObject({ shadowName: 'identity', outcome: 'requested' });
+    // EXPIRED keeps the request where it is, whatever the DMS says now.
+    expect(await s.sync('cam_01', device('EXPIRED', 2), stack, 'fleet-b')).toEqual({
+      actions: key,
+      shadowName: 'identity',
+      outcome: 'unchanged',
+    });
+    const request = { identity_actions: { UPDATE_CERTIFICATE: at(Date.parse(EXPIRES) - 14 * DAY) } };
+    expect(shadowWrites().map((w) => [w.shadowName, w.payload.state.desired])).toEqual([
+      ['fleet-a', request],
+      ['fleet-a', { identity_actions: null }],
+      [undefined, request],
+      [undefined, { identity_actions: null }],
+      ['identity', request],
+    ]);
+  });
+
   it('retries a throttled shadow write, and a failed one is written by the redelivery', async () => {
     const t = setup();
     data

@@ -8,6 +8,8 @@ import {
   cryptoProfileOf,
   DerError,
   derFields,
+  issuerCertificateOf,
+  issuerOf,
   oidOf,
   readTlv,
   validityBucket,
@@ -123,10 +125,18 @@ describe('cryptoProfileOf', () => {
         extensions: [await x509.AuthorityKeyIdentifierExtension.create(ca, false)],
       });
       const ski = ca.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId;
-      return { profile: cryptoProfileOf(parseCertificate(leaf.toString('pem'))), ski };
+      const issuer = issuerCertificateOf(parseCertificate(ca.toString('pem')));
+      return { profile: cryptoProfileOf(parseCertificate(leaf.toString('pem'))), ski, issuer };
     };
     const [one, two] = [await leafOf(), await leafOf()];
     expect(one.profile.authority_key_id).toBe(one.ski.toLowerCase());
+    // The issuer certificate is matched by DN and key id: each leaf finds its own CA, not the other.
+    expect(one.issuer.subject_key_id).toBe(one.ski.toLowerCase());
+    expect(issuerOf(one.profile, [two.issuer, one.issuer])).toBe(one.issuer);
+    expect(issuerOf(two.profile, [one.issuer])).toBeUndefined();
+    // A CA certificate naming no key id matches by DN alone.
+    const { subject_key_id: _, ...bare } = one.issuer;
+    expect(issuerOf(two.profile, [bare])).toBe(bare);
     expect(one.profile.issuer_dn).toBe(two.profile.issuer_dn);
     expect(one.profile.issuer).toBe(`${one.profile.issuer_dn} keyid:${one.ski.toLowerCase()}`);
     expect(one.profile.issuer).not.toBe(two.profile.issuer);

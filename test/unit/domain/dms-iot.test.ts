@@ -23,6 +23,14 @@ describe('per-DMS AWS IoT settings', () => {
     expect(dmsIotSettingsOf({})).toEqual({ policies: [], thing_groups: [], registration: 'on-bind' });
   });
 
+  it("takes the shadow of identity actions: a named one, null for the classic one, absent for the stack's", () => {
+    expect(problems({ shadow_name: 'identity' })).toEqual([]);
+    expect(problems({ shadow_name: null })).toEqual([]);
+    expect(dmsIotSettingsOf({ shadow_name: 'identity' }).shadow_name).toBe('identity');
+    expect(dmsIotSettingsOf({ shadow_name: null })).toHaveProperty('shadow_name', null);
+    expect(dmsIotSettingsOf({})).not.toHaveProperty('shadow_name');
+  });
+
   it.each([
     ['a policy name AWS IoT refuses', { policies: [{ name: 'bad name', document }] }, 'iot.policies.0.name'],
     [
@@ -52,6 +60,8 @@ describe('per-DMS AWS IoT settings', () => {
     ],
     ['a template name over 36 characters', { provisioning_template: { ...template, name: 't'.repeat(37) } }, null],
     ['an unknown key', { policy: 'p' }, 'iot.policy'],
+    ['a shadow name with a dot', { shadow_name: 'id.v1' }, 'iot.shadow_name'],
+    ['a shadow name over 64 characters', { shadow_name: 's'.repeat(65) }, 'iot.shadow_name'],
   ])('refuses %s, naming the field', (_what, iot, field) => {
     const found = problems(iot).map((p) => p.field);
     expect(found).toEqual([field ?? 'iot.provisioning_template.name']);

@@ -107,6 +107,25 @@ describe('findingsOf', () => {
     expect(checks({}, {}, '2027-01-01T00:00:00.000Z')).toEqual([]);
   });
 
+  it('flags a certificate older than max_certificate_age_days, to the day, only with a clock', () => {
+    // Issued 2026-01-01 (notAfter 2027-01-01, 365 days).
+    const at = (iso: string) => Date.parse(iso);
+    const aged = (max: number, now: string) =>
+      findingsOf(good, { ...DEFAULT_POSTURE_POLICY, max_certificate_age_days: max }, undefined, at(now));
+    expect(aged(30, '2026-01-31T23:59:59.000Z')).toEqual([]);
+    expect(aged(30, '2026-02-01T00:00:00.000Z')).toEqual([
+      { check: 'certificate-too-old', detail: 'issued 31 days ago, above the maximum of 30' },
+    ]);
+    expect(findingsOf(good, { ...DEFAULT_POSTURE_POLICY, max_certificate_age_days: 1 })).toEqual([]);
+    expect(checks({}, {})).toEqual([]);
+  });
+
+  it('accepts issuer certificates as PEM text, at most 20', () => {
+    expect(posturePolicySchema.safeParse({ issuer_certificates: ['-----BEGIN CERTIFICATE-----'] }).success).toBe(true);
+    expect(posturePolicySchema.safeParse({ issuer_certificates: Array(21).fill('x') }).success).toBe(false);
+    expect(posturePolicySchema.safeParse({ issuer_certificates: [''] }).success).toBe(false);
+  });
+
   it('lists every check that applies, in a stable order, each with a detail', () => {
     const findings = findingsOf(
       { ...good, key: 'RSA-1024', signature: 'sha1WithRSAEncryption', signature_hash: 'SHA1', validity_days: 9000 },

@@ -89,6 +89,28 @@ function capture(fn: () => unknown): unknown {
   throw new Error('expected a throw');
 }
 
+describe('deep bodies', () => {
+  it('refuses a body nested past the limit with 400 naming the member, before JSON.parse sees it', () => {
+    const parse = jest.spyOn(JSON, 'parse');
+    try {
+      const deep = `{"metadata":${'{"a":['.repeat(5000)}1${']}'.repeat(5000)}}`;
+      const answer = errorResponse(capture(() => toRequest(event({ body: deep }), ['application/json'])));
+      expect(answer.statusCode).toBe(400);
+      expect(answer.body).toMatchObject({
+        code: 'VALIDATION_ERROR',
+        details: [{ field: 'metadata', problem: expect.stringMatching(/nests deeper than 64 levels/) }],
+      });
+      expect(parse).not.toHaveBeenCalledWith(deep);
+      // Within the limit the body is parsed as before.
+      expect(toRequest(event({ body: '{"metadata":{"a":[[1]]}}' }), ['application/json']).body).toEqual({
+        metadata: { a: [[1]] },
+      });
+    } finally {
+      parse.mockRestore();
+    }
+  });
+});
+
 describe('If-Match', () => {
   const req = (value?: string) =>
     ({ headers: value === undefined ? {} : { 'if-match': value } }) as Parameters<typeof ifMatchOf>[0];

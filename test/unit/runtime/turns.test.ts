@@ -1,6 +1,7 @@
 /** Cooperative turns: a pause yields the event loop, requests in flight are counted, heavy ones wait for light ones. */
 import {
   heavyTurn,
+  inHeavyRequest,
   MAX_DEFER_MS,
   prioritizeLightRequests,
   requestStarted,
@@ -105,6 +106,23 @@ it("a heavy request's turn before a table call waits for light requests; outside
   await call;
   expect(order).toEqual(['light call', 'heavy call']);
   heavy.end();
+});
+
+it("a heavy request's code knows it is heavy (its reads slice finely) only with priorities on", async () => {
+  const seen = async () => {
+    const heavy = requestStarted('heavy');
+    const light = requestStarted('light');
+    try {
+      return [await heavy.run(async () => inHeavyRequest()), await light.run(async () => inHeavyRequest())];
+    } finally {
+      heavy.end();
+      light.end();
+    }
+  };
+  expect(await seen()).toEqual([false, false]);
+  prioritizeLightRequests();
+  expect(await seen()).toEqual([true, false]);
+  expect(inHeavyRequest()).toBe(false);
 });
 
 it('with priorities off (Lambda, one request at a time), nothing waits', async () => {

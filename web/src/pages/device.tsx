@@ -9,7 +9,7 @@ import { api, ApiError, get, seg } from '../api';
 import { href } from '../router';
 import { statusReason } from '../status-reason';
 import type { Device, DeviceEvent, DmsPolicy, ListPage, Slot, SlotVersion } from '../types';
-import { ErrorBox, Fact, messageOf, Options, Section, StatusBadge, useLoad, when } from '../ui';
+import { ErrorBox, Fact, Head, messageOf, Options, Section, StatusBadge, useLoad, when } from '../ui';
 
 interface Loaded {
   device: Device;
@@ -387,6 +387,39 @@ function Decommission({ device, onDone }: { device: Device; onDone: (notice?: st
   );
 }
 
+/** The device's open posture findings, each check a link to the devices that share it. */
+function Findings({ device }: { device: Device }) {
+  const findings = device.findings ?? [];
+  return (
+    <section class="card" aria-labelledby="findings-title">
+      <h2 id="findings-title">Posture findings</h2>
+      {findings.length === 0 ? (
+        <p class="muted">No open finding.</p>
+      ) : (
+        <div class="scroll">
+          <table class="device-findings">
+            <Head columns={['Check', 'Slot', 'Since', 'Detail']} />
+            <tbody>
+              {findings.map((f) => (
+                <tr key={`${f.check} ${f.slot}`}>
+                  <td>
+                    <a href={href(['posture', 'findings', f.check])}>
+                      <code>{f.check}</code>
+                    </a>
+                  </td>
+                  <td>{f.slot}</td>
+                  <td>{when(f.since)}</td>
+                  <td>{f.detail}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
 export function DevicePage({ id }: { id: string }) {
   const [refresh, setRefresh] = useState(0);
   const [notice, setNotice] = useState<string>();
@@ -435,6 +468,7 @@ export function DevicePage({ id }: { id: string }) {
                   <dd>{device.version}</dd>
                 </dl>
               </section>
+              <Findings device={device} />
               <section aria-labelledby="slots-title">
                 <h2 id="slots-title">Slots and certificate versions</h2>
                 {slotsOf(device).length === 0 && <p class="muted">No slot yet.</p>}

@@ -8,7 +8,7 @@ import { METADATA_OPS } from '../../../functions/domain/filters';
 import { get, seg } from '../api';
 import { href, navigate } from '../router';
 import type { Device, DmsPolicy, ListPage } from '../types';
-import { DEVICE_STATUSES, Options, Section, StatusBadge, statusLabel, useLoad, when } from '../ui';
+import { DEVICE_STATUSES, Options, Pager, Section, StatusBadge, statusLabel, useLoad, when } from '../ui';
 
 const SORTS = [
   { value: 'creation_timestamp', label: 'Created' },
@@ -18,7 +18,7 @@ const SORTS = [
 const PAGE_SIZES = ['10', '25', '50', '100'];
 
 /** The dashboard's view parameters that narrow the list (paging and sorting aside). */
-const FILTER_PARAMS = ['status', 'dms', 'tag', 'id', 'meta', 'expires_before', 'group'] as const;
+const FILTER_PARAMS = ['status', 'dms', 'tag', 'id', 'meta', 'expires_before', 'group', 'filter'] as const;
 
 /** The API query of a view: each control becomes one `filter=field[op]value` (docs/api.md, Filters and sort). */
 export function apiQuery(view: URLSearchParams): URLSearchParams {
@@ -31,8 +31,19 @@ export function apiQuery(view: URLSearchParams): URLSearchParams {
   if (v('id')) filter(`id[ct_ic]${v('id')}`);
   for (const m of view.getAll('meta')) if (m) filter(`metadata.${m}`);
   if (v('expires_before')) filter(`identity.expiration_date[bf]${v('expires_before')}T00:00:00Z`);
+  // A list filter as the API spells it: the Posture page's drill-down (`identity.key[eq]RSA-1024`).
+  for (const f of view.getAll('filter')) if (f) filter(f);
   for (const name of ['sort_by', 'sort_mode', 'page_size', 'bookmark']) if (v(name)) q.set(name, v(name));
   return q;
+}
+
+/** The list filters of a view, as a new job's selection (`#/posture/jobs/new?filter=…`). */
+function jobQuery(view: URLSearchParams): URLSearchParams {
+  return new URLSearchParams(
+    apiQuery(view)
+      .getAll('filter')
+      .map((f) => ['filter', f]),
+  );
 }
 
 interface MetaRow {
@@ -72,6 +83,7 @@ function Filters({ view, dms }: { view: URLSearchParams; dms: string[] }) {
       if (m.key.trim())
         next.append('meta', `${m.key.trim()}[${m.op}]${m.op === 'exists' ? m.value || 'true' : m.value}`);
     if (view.get('group')) next.set('group', view.get('group')!);
+    for (const f of view.getAll('filter')) next.append('filter', f);
     navigate(href(['devices'], next));
   };
   return (
@@ -214,15 +226,6 @@ export function DevicesPage({ query }: { query: URLSearchParams }) {
     [key],
   );
   const dms = useLoad(() => get<ListPage<DmsPolicy>>('/dms').then((r) => r.data.list.map((p) => p.id)), []);
-  const prev = query.getAll('prev');
-  const turn = (bookmark: string, prevs: string[]) => {
-    const next = new URLSearchParams(query);
-    next.delete('bookmark');
-    next.delete('prev');
-    if (bookmark) next.set('bookmark', bookmark);
-    for (const p of prevs) next.append('prev', p);
-    navigate(href(['devices'], next));
-  };
   const active = FILTER_PARAMS.filter((p) => query.getAll(p).some(Boolean));
   return (
     <>
@@ -272,24 +275,14 @@ export function DevicesPage({ query }: { query: URLSearchParams }) {
                 </tbody>
               </table>
             </div>
-            <nav class="pager" aria-label="Pages">
-              <button
-                type="button"
-                class="secondary"
-                disabled={!query.get('bookmark')}
-                onClick={() => turn(prev[prev.length - 1] ?? '', prev.slice(0, -1))}
-              >
-                Previous page
-              </button>
-              <span class="muted">page {prev.length + (query.get('bookmark') ? 2 : 1)}</span>
-              <button
-                type="button"
-                disabled={!p.next}
-                onClick={() => turn(p.next, query.get('bookmark') !== null ? [...prev, query.get('bookmark')!] : prev)}
-              >
-                Next page
-              </button>
-            </nav>
+            <Pager path={['devices']} query={query} next={p.next} />
+            {!group && active.length > 0 && (
+              <p>
+                <a href={href(['posture', 'jobs', 'new'], jobQuery(query))}>
+                  Start a job on the devices these filters match…
+                </a>
+              </p>
+            )}
           </>
         )}
       </Section>

@@ -1,0 +1,214 @@
+/**
+ * The checks judged beyond a certificate's own profile, on the real adapter and the embedded engine.
+ * Shared checks (docs/data-model.md, Shared fingerprints): one item per fingerprint, written only by
+ * its holders; the finding opens on both holders when a second device binds the certificate (or key)
+ * and resolves on the one that stays when the other leaves, each in the transaction of the change
+ * that causes it; concurrent binds of one certificate both end with the finding. Then
+ * `expires-after-issuer` with the issuer certificates of the policy, and `certificate-too-old`.
+ */
+import { DeleteCommand, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Engine } from '@device-manager/local-engine';
+import 'reflect-metadata';
+import { webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import { DEFAULT_POSTURE_POLICY } from '../../../functions/domain/posture';
+import { ValidationError } from '../../../functions/domain/errors';
+import { outboxEventJson } from '../../../functions/adapters/dynamodb/outbox';
+import { deviceKey, postureStateKey, sharedHoldersKey } from '../../../functions/adapters/dynamodb/keys';
+import { parseCertificate } from '../../../functions/domain/certificate';
+import { findingsOf } from '../../../functions/domain/findings';
+import { holdingKey } from '../../../functions/domain/shared-holdings';
+import { certificate } from '../../support/certificates';
+import { startTestEngine } from '../../support/dynamo';
+import { postureStack } from '../../support/posture';
+
+let engine: Engine;
+beforeAll(async () => {
+  engine = await startTestEngine();
+});
+afterAll(async () => {
+  await engine.stop();
+});
+
+async function setup() {
+  const stack = await postureStack(engine);
+  const { table, repository, service } = stack;
+  const bind = (id: string, pem: string) =>
+    service.bind(id, 'identity', { type: 'x509', certificate: parseCertificate(pem) });
+  const checks = async (id: string) => findingsOf((await repository.get(id))!).map((f) => `${f.slot}:${f.check}`);
+  const item = async (key: string) =>
+    (await table.documentClient.send(new GetCommand({ TableName: table.tableName, Key: sharedHoldersKey(key) }))).Item;
+  return { ...stack, bind, checks, item };
+}
+
+const validity = { notBefore: '2026-01-01T00:00:00Z', notAfter: '2027-01-01T00:00:00Z' };
+const SHARED = ['identity:shared-certificate', 'identity:shared-key'];
+
+describe('shared-certificate and shared-key', () => {
+  it('open on both holders at the second bind, and resolve on the one that stays when the other leaves', async () => {
+    const { table, repository, service, bind, checks, item, walk } = await setup();
+    await walk();
+    for (const id of ['d1', 'd2', 'd3']) await service.register({ id, dms_id: 'dms' });
+    const shared = await certificate(validity);
+    const fingerprints = parseCertificate(shared.pem);
+    const certKey = holdingKey('certificate', fingerprints.sha256_fingerprint);
+    const publicKey = holdingKey('key', fingerprints.public_key_sha256);
+
+    await bind('d1', shared.pem);
+    expect(await checks('d1')).toEqual([]);
+    expect((await item(certKey))?.n).toBe(1);
+    const d1Version = (await repository.get('d1'))!.version;
+
+    await bind('d2', shared.pem); // binding stays allowed
+    expect(await checks('d2')).toEqual(SHARED);
+    // The first holder's finding opened in the same change: one version more, `since` the bind.
+    const d1 = (await repository.get('d1'))!;
+    expect(d1.version).toBe(d1Version + 1);
+    expect(findingsOf(d1).map((f) => `${f.slot}:${f.check}`)).toEqual(SHARED);
+    expect(findingsOf(d1)[0]!.detail).toContain(fingerprints.sha256_fingerprint);
+    expect((await item(certKey))?.n).toBe(2);
+    // Both devices' open events, from the one outbox.
+    const opened = async () =>
+      (await table.documentClient.send(new ScanCommand({ TableName: table.tableName })))
+        .Items!.filter((i) => i.kind === 'outbox')
+        .map((i) => JSON.parse(outboxEventJson(i.event as Uint8Array)))
+        .filter((e) => e.type.startsWith('device.finding.'))
+        .map((e) => `${e.type} ${e.data.device_id} ${e.data.check}`)
+        .sort();
+    expect(await opened()).toEqual([
+      'device.finding.open d1 shared-certificate',
+      'device.finding.open d1 shared-key',
+      'device.finding.open d2 shared-certificate',
+      'device.finding.open d2 shared-key',
+    ]);
+    expect([...((await item(certKey))?.h as Set<string>)].sort()).toEqual(['d1', 'd2']);
+
+    // Another certificate over the same key pair: only the key is shared.
+    await bind('d3', (await certificate({ ...validity, keys: shared.keys })).pem);
+    expect(await checks('d3')).toEqual(['identity:shared-key']);
+    expect((await item(publicKey))?.n).toBe(3);
+
+    // d2 moves to its own key: the certificate is d1's alone again; the key is still d3's too.
+    await bind('d2', (await certificate(validity)).pem);
+    expect(await checks('d2')).toEqual([]);
+    expect(await checks('d1')).toEqual(['identity:shared-key']);
+    expect((await item(certKey))?.n).toBe(1);
+    expect((await opened()).filter((e) => e.includes('resolve'))).toEqual([
+      'device.finding.resolve d1 shared-certificate',
+      'device.finding.resolve d2 shared-certificate',
+      'device.finding.resolve d2 shared-key',
+    ]);
+
+    // d3 revokes: d1 is the key's only holder, its last finding resolves.
+    await service.revoke('d3', 'identity', 'KeyCompromise');
+    expect(await checks('d3')).toEqual([]);
+    expect(await checks('d1')).toEqual([]);
+    expect((await item(publicKey))?.n).toBe(1);
+
+    // d1 decommissioned: the last holder leaves, the items are gone.
+    await service.decommission('d1');
+    expect(await item(certKey)).toBeUndefined();
+    expect(await item(publicKey)).toBeUndefined();
+  });
+
+  it('concurrent binds of one certificate both end with the finding (the item is the conflict)', async () => {
+    const { service, bind, checks, item, walk } = await setup();
+    await walk();
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    for (const id of ids) await service.register({ id, dms_id: 'dms' });
+    const shared = await certificate(validity);
+    await Promise.all(ids.map((id) => bind(id, shared.pem)));
+    for (const id of ids) expect(await checks(id)).toEqual(SHARED);
+    expect((await item(holdingKey('certificate', parseCertificate(shared.pem).sha256_fingerprint)))?.n).toBe(5);
+  });
+
+  it('lists the holders under the check, counts them, and the walk registers devices assessed before', async () => {
+    const { table, posture, service, bind, checks, walk } = await setup();
+    await walk();
+    for (const id of ['x1', 'x2']) await service.register({ id, dms_id: 'dms' });
+    const shared = await certificate(validity);
+    await bind('x1', shared.pem);
+    // x1 as a device assessed before the shared checks: counted under nothing, fleet state of revision 1.
+    const { sha256_fingerprint, public_key_sha256 } = parseCertificate(shared.pem);
+    const send = (command: UpdateCommand | DeleteCommand) => table.documentClient.send(command);
+    const TableName = table.tableName;
+    await send(new UpdateCommand({ TableName, Key: deviceKey('x1'), UpdateExpression: 'REMOVE sh' }));
+    for (const key of [holdingKey('certificate', sha256_fingerprint), holdingKey('key', public_key_sha256)])
+      await send(new DeleteCommand({ TableName, Key: sharedHoldersKey(key) }));
+    await send(new UpdateCommand({ TableName, Key: postureStateKey(), UpdateExpression: 'REMOVE revision' }));
+    await bind('x2', shared.pem);
+    expect(await checks('x2')).toEqual([]); // x1 is not counted yet
+    await walk(); // the walk for the new checks registers x1: both hold it now
+    expect(await checks('x1')).toEqual(SHARED);
+    expect(await checks('x2')).toEqual(SHARED);
+    const page = await posture.findings('shared-certificate', 10);
+    expect(page.list.map((r) => r.device_id)).toEqual(['x1', 'x2']);
+  });
+});
+
+describe('expires-after-issuer and certificate-too-old', () => {
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = () => webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']) as Promise<webcrypto.CryptoKeyPair>;
+
+  /** A CA (with a subject key id) expiring mid-2026, and a certificate it issued expiring after it. */
+  async function chain() {
+    const caKeys = await keys();
+    const ca = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '0a',
+      name: 'CN=Retiring CA, O=posture tests',
+      notBefore: new Date('2024-01-01T00:00:00Z'),
+      notAfter: new Date('2026-06-01T00:00:00Z'),
+      keys: caKeys,
+      signingAlgorithm: alg,
+      extensions: [await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey)],
+    });
+    const leaf = await x509.X509CertificateGenerator.create({
+      serialNumber: '0b',
+      subject: 'CN=device',
+      issuer: ca.subject,
+      notBefore: new Date('2026-01-01T00:00:00Z'),
+      notAfter: new Date('2027-01-01T00:00:00Z'),
+      publicKey: (await keys()).publicKey,
+      signingKey: caKeys.privateKey,
+      signingAlgorithm: alg,
+      extensions: [await x509.AuthorityKeyIdentifierExtension.create(ca, false)],
+    });
+    return { ca: ca.toString('pem'), leaf: leaf.toString('pem') };
+  }
+
+  it('is raised by the walk once the policy names the issuer, and a PEM that is no certificate is a 400', async () => {
+    const { repository, service, bind, checks, walk, policy } = await setup();
+    await walk();
+    const { ca, leaf } = await chain();
+    await service.register({ id: 'e1', dms_id: 'dms' });
+    await bind('e1', leaf);
+    expect(await checks('e1')).toEqual([]); // the issuer is not known yet
+    await expect(
+      policy.putPolicy({ ...DEFAULT_POSTURE_POLICY, issuer_certificates: ['not a pem'] }, 0),
+    ).rejects.toBeInstanceOf(ValidationError);
+    const stored = await policy.putPolicy({ ...DEFAULT_POSTURE_POLICY, issuer_certificates: [ca] }, 0);
+    expect(stored.issuer_certificates).toHaveLength(1);
+    await walk();
+    const [finding] = findingsOf((await repository.get('e1'))!);
+    expect(finding).toMatchObject({ check: 'expires-after-issuer', slot: 'identity' });
+    expect(finding!.detail).toBe('expires 2027-01-01T00:00:00.000Z, after its issuer (2026-06-01T00:00:00.000Z)');
+    // A CA of the same DN with another key did not issue it: nothing raised.
+    const other = (await chain()).ca;
+    await policy.putPolicy({ ...DEFAULT_POSTURE_POLICY, issuer_certificates: [other] }, 1);
+    await walk();
+    expect(await checks('e1')).toEqual([]);
+  });
+
+  it('judges the certificate age at the bind, with the clock', async () => {
+    const { service, bind, checks, walk, policy } = await setup();
+    await walk();
+    await policy.putPolicy({ ...DEFAULT_POSTURE_POLICY, max_certificate_age_days: 30 }, 0);
+    await walk();
+    for (const id of ['old', 'new']) await service.register({ id, dms_id: 'dms' });
+    // The clock is 2026-03-15: 73 days after the first notBefore, 5 after the second.
+    await bind('old', (await certificate(validity)).pem);
+    await bind('new', (await certificate({ ...validity, notBefore: '2026-03-10T00:00:00Z' })).pem);
+    expect(await checks('old')).toEqual(['identity:certificate-too-old']);
+    expect(await checks('new')).toEqual([]);
+  });
+});
