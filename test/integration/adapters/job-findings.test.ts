@@ -80,11 +80,12 @@ async function setup() {
   const drain = async () => {
     while (sent.length > 0) await jobs.handlers()[JOB_TASK]!(sent.shift()!, context);
   };
-  // Valid for about 3 years: `validity-too-long` under max_validity_days 30.
-  const long = parseCertificate(
-    (await certificate({ notBefore: '2026-01-01T00:00:00Z', notAfter: '2029-01-01T00:00:00Z' })).pem,
-  );
-  const bindLong = (id: string) => service.bind(id, 'identity', { type: 'x509', certificate: long });
+  // Valid for about 3 years: `validity-too-long` under max_validity_days 30. One key pair per device, so
+  // no other check (a shared certificate or key) is open beside it.
+  const bindLong = async (id: string) => {
+    const { pem } = await certificate({ notBefore: '2026-01-01T00:00:00Z', notAfter: '2029-01-01T00:00:00Z' });
+    return service.bind(id, 'identity', { type: 'x509', certificate: parseCertificate(pem) });
+  };
   return { repository, posture, service, walk, jobs, drain, selected, bindLong, policy: postureService({ posture }) };
 }
 
