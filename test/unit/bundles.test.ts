@@ -180,7 +180,8 @@ describe('SQS and S3 SDKs loaded on first use (adapters/sqs/sdk.ts, adapters/s3/
       process.execPath,
       [
         '-e',
-        `require('@aws-sdk/client-sqs');process.stdout.write(String(Object.keys(require.cache).some((k)=>k.includes('@aws-sdk/client-sqs/'))))`,
+        "require('@aws-sdk/client-sqs');" +
+          "process.stdout.write(String(Object.keys(require.cache).some((k)=>k.includes('@aws-sdk/client-sqs/'))))",
       ],
       { cwd: ROOT, encoding: 'utf8' },
     );
