@@ -91,9 +91,12 @@ async function main() {
   await postureService({ posture }).putPolicy({ ...DEFAULT_POSTURE_POLICY, max_validity_days: 30 });
   const index = sweepIndex({ repository, client, tableName });
   await sweep({ index, policies, service: devices, clock, posture }, { deadline: Date.now() + 60_000 });
-  const long = parseCertificate(
-    (await certificate({ notBefore: new Date().toISOString(), notAfter: new Date(Date.now() + 365 * 86_400_000) })).pem,
-  );
+  // One certificate (and key) per device: only `validity-too-long` is open, no shared certificate or key.
+  const long = async () =>
+    parseCertificate(
+      (await certificate({ notBefore: new Date().toISOString(), notAfter: new Date(Date.now() + 365 * 86_400_000) }))
+        .pem,
+    );
 
   console.log(`seeding ${FLEET} devices (${REVOKE} with an identity)…`);
   await inParallel(
@@ -102,7 +105,7 @@ async function main() {
     async (i) => {
       const id = `bench-${String(i).padStart(6, '0')}`;
       await devices.register({ id, dms_id: `dms-${i % 10}`, tags: i < REVOKE ? ['fleet', 'bound'] : ['fleet'] });
-      if (i < REVOKE) await devices.bind(id, 'identity', { type: 'x509', certificate: long });
+      if (i < REVOKE) await devices.bind(id, 'identity', { type: 'x509', certificate: await long() });
     },
   );
 

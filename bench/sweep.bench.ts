@@ -5,7 +5,10 @@
  * process, then on an engine in a process of its own that answers every call after a latency
  * (BENCH_DYNAMO_LATENCY_MS, default 10; docs/local-engine.md, Latency model): the deployed case, where
  * a worker waits on DynamoDB rather than spending its CPU on it; then the lag from a boundary to the
- * persisted status in the local service (≤ interval + 10 s).
+ * persisted status in the local service (≤ interval + 10 s). Each worker-scaling run prints the CPU per
+ * transition on both sides and the cores the run kept busy, so a run bound by the machine's CPU shows
+ * as such. BENCH_SWEEP_MODE (in | own), BENCH_SWEEP_WORKERS, BENCH_SWEEP_RUNS (series, medians last)
+ * and BENCH_PROFILE_DIR (CPU profiles of each measured sweep, both processes) narrow or explain a run.
  */
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
@@ -280,6 +283,12 @@ async function workerScaling() {
       ...WORKER_COUNTS.filter((w) => w !== 1).map((w) => ratio(runs, w)),
       one.cpuMs,
       one.engineCpuMs ?? 'in the column before',
+      // CPU the run kept busy (both processes): far below the machine's cores, the run waited on calls;
+      // near what the machine could give it, it queued for CPU.
+      ...WORKER_COUNTS.map((w) => {
+        const run = runs.get(w)!;
+        return (run.rate * (run.cpuMs + (run.engineCpuMs ?? 0))) / 1000;
+      }),
     ];
   };
   for (const mode of modes) {
@@ -321,6 +330,7 @@ async function workerScaling() {
       ...WORKER_COUNTS.filter((w) => w !== 1).map((w) => `${w} / 1`),
       `CPU ms here per transition (${WORKER_COUNTS[0]})`,
       'CPU ms in the engine per transition',
+      ...WORKER_COUNTS.map((w) => `cores busy, ${w}`),
     ],
     rows,
   );

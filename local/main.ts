@@ -217,6 +217,8 @@ export async function startLocalService({
     cors,
     // Statistics are read from counters that follow the change feed: wait for it (at most 5 s).
     beforeRoute: (route) => (STATS_HANDLERS.has(route.handler) ? events.settleCounters() : undefined),
+    // LOCAL_PRIORITIES=off serves requests as Lambda does, none before another (bench:hostile's deployed table).
+    prioritize: env.LOCAL_PRIORITIES !== 'off',
   });
   say(
     `device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json), ` +

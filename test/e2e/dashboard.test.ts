@@ -492,6 +492,27 @@ describe('Posture page', () => {
     await expectText(page.locator('section', { has: page.locator('#findings-title') }), 'No open finding.');
   });
 
+  it('starts a job from a finding as a dry run first, then runs it for real', async () => {
+    await open('#/posture/findings/weak-signature');
+    await page.getByRole('link', { name: 'Act on these devices…' }).click();
+    await page.waitForURL(/#\/posture\/jobs\/new\?finding=weak-signature$/);
+    expect(await page.getByLabel('with an open finding').isChecked()).toBe(true);
+    expect(await page.getByLabel('Finding', { exact: true }).inputValue()).toBe('weak-signature');
+    await page.getByLabel('Tags (comma-separated)').fill('sha1-review');
+    await page.getByRole('button', { name: 'Start a dry run' }).click();
+    await page.waitForURL(/#\/posture\/jobs\/(?!new)[^/?]+$/);
+    await expectText(jobStatus(), 'succeeded (dry run)');
+    await expectText(page.locator('.facts'), 'devices with an open weak-signature finding');
+    await expectText(page.locator('#job-progress'), '2 matched');
+    await page.getByRole('button', { name: 'Run it for real…' }).click();
+    await page.getByRole('button', { name: 'Start the job' }).click();
+    await expectText(jobStatus(), /^Status succeeded$/);
+    await expectText(page.locator('#job-progress'), '2 of 2 matched: 2 done, 0 skipped, 0 failed');
+    const job = await call(service.url, 'GET', `/v2/jobs/${jobIdOfUrl()}`);
+    expect(job.body).toMatchObject({ finding: 'weak-signature', dry_run: false, action: { tags: ['sha1-review'] } });
+    expect((await call(service.url, 'GET', '/v2/devices/weak-2')).body.tags).toEqual(['legacy', 'sha1-review']);
+  });
+
   it('starts a job from list filters as a dry run first, then runs it for real', async () => {
     await open(`#/devices?filter=${encodeURIComponent('identity.key[eq]RSA-1024')}`);
     await eventually(rowIds, (v) => expect(v).toHaveLength(2));

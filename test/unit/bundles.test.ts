@@ -148,6 +148,46 @@ describe('what a cold start evaluates', () => {
   });
 });
 
+describe('SQS and S3 SDKs loaded on first use (adapters/sqs/sdk.ts, adapters/s3/import-files.ts)', () => {
+  it.each([
+    'handlers/http/get-job',
+    'handlers/http/create-import',
+    'handlers/scheduled/sweep',
+    'handlers/events/task-worker',
+    'handlers/stream/publish-outbox',
+  ])('%s bundles them but loads neither at init', (handler) => {
+    const { file, inputs } = bundle(handler);
+    const loaded = (sdk: string) => `Object.keys(require.cache).some((k)=>k.includes('@aws-sdk/${sdk}/'))`;
+    const script =
+      `require(${JSON.stringify(file)});` +
+      `process.stdout.write(JSON.stringify([${loaded('client-sqs')},${loaded('client-s3')}]))`;
+    const out = execFileSync(process.execPath, ['-e', script], {
+      env: {
+        PATH: process.env.PATH,
+        TABLE_NAME: 't',
+        AWS_REGION: 'us-east-1',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      encoding: 'utf8',
+    });
+    expect(inputs.some((input) => input.includes('functions/adapters/sqs/'))).toBe(true);
+    expect(JSON.parse(out)).toEqual([false, false]);
+  });
+
+  it('the check can fail: the SDK itself, required, is in the cache', () => {
+    const out = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `require('@aws-sdk/client-sqs');process.stdout.write(String(Object.keys(require.cache).some((k)=>k.includes('@aws-sdk/client-sqs/'))))`,
+      ],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
+    expect(out).toBe('true');
+  });
+});
+
 describe('tracing as a side file', () => {
   const loadsTracer = (file: string, env: Record<string, string>) =>
     execFileSync(

@@ -7,6 +7,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { FindingRow, PostureJob, PostureRepository, StoredPosturePolicy } from '../../app/ports';
+import type { Device } from '../../domain/device';
 import { InvalidBookmarkError, VersionConflictError } from '../../domain/errors';
 import { findingsOf } from '../../domain/findings';
 import { type PostureCheck, postureCheckNames } from '../../domain/posture-checks';
@@ -252,8 +253,33 @@ export function postureRepository(table: DeviceTable): PostureRepository {
     },
 
     async findingDevices(check, pageSize, bookmark) {
-      const page = await checkPage(check, pageSize, bookmark);
-      return { list: page.list.filter((device) => findingsOf(device).some((f) => f.check === check)), next: page.next };
+      // A job needs every device once, in no global order: each shard is walked to its end in turn, so
+      // no entry is read that the page does not return (a merged page by id reads ahead in every shard).
+      const fingerprint = { findingWalk: check };
+      const position = bookmark ? bookmarks.decode(fingerprint, bookmark) : '0:';
+      const match = /^(\d{1,4}):([A-Za-z0-9:_.-]{0,128})$/.exec(position);
+      if (!match || Number(match[1]) >= ctx.listShards) throw new InvalidBookmarkError();
+      let shard = Number(match[1]);
+      let after = match[2] || undefined;
+      const list: Device[] = [];
+      while (list.length < pageSize && shard < ctx.listShards) {
+        const page = await entryPageById(
+          reader,
+          entryPartition(findingPrefix(check), shard),
+          pageSize - list.length,
+          after,
+        );
+        // Read after the entry: a device whose finding was resolved since no longer holds the check.
+        for (const device of await table.hydrate(page.items))
+          if (findingsOf(device).some((f) => f.check === check)) list.push(device);
+        if (page.next === undefined) {
+          shard += 1;
+          after = undefined;
+        } else after = page.next;
+        if (page.items.length === 0 && after !== undefined) break;
+      }
+      const next = shard < ctx.listShards ? bookmarks.encode(fingerprint, `${shard}:${after ?? ''}`) : '';
+      return { list, next };
     },
   };
 

@@ -2,8 +2,9 @@
  * DeadLetterQueue on SQS: one message per letter, the reason both in the body and as message
  * attributes (so a console or a redrive script can filter without parsing the body).
  */
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DeadLetter, DeadLetterQueue } from '../../app/ports';
+import { sqsSdk } from './sdk';
 
 /** SQS's message size limit (the smallest in use across regions). */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -32,7 +33,7 @@ export function sqsDeadLetterQueue({ client, queueUrl }: SqsDeadLetterQueueOptio
   return {
     async send(letter) {
       await client.send(
-        new SendMessageCommand({
+        new (sqsSdk().SendMessageCommand)({
           QueueUrl: queueUrl,
           MessageBody: letterBody(letter),
           MessageAttributes: {

@@ -3,8 +3,9 @@
  * are sent again (a few rounds); if some still fail the call throws, so the sender's own message is
  * retried rather than its follow-up lost.
  */
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Task, TaskQueue } from '../../app/ports';
+import { sqsSdk } from './sdk';
 
 /** SendMessageBatch takes at most ten entries. */
 const BATCH = 10;
@@ -13,6 +14,7 @@ const ROUNDS = 4;
 export function sqsTaskQueue({ client, queueUrl }: { client: SQSClient; queueUrl: string }): TaskQueue {
   return {
     async send(tasks: readonly Task[]) {
+      const { SendMessageBatchCommand } = sqsSdk();
       for (let start = 0; start < tasks.length; start += BATCH) {
         let entries = tasks
           .slice(start, start + BATCH)

@@ -161,6 +161,13 @@ async function routeSteps(indexed: boolean): Promise<Step[]> {
       body: { filter: ['dms_owner[eq]dms-sim'], action: { type: 'add-tags', tags: ['sim-job'] }, dry_run: true },
       status: 202,
     },
+    // A finding selection: the route reads whether the findings are assessed (409 until then).
+    {
+      method: 'POST',
+      path: '/v2/jobs',
+      body: { finding: 'weak-key', action: { type: 'decommission' }, dry_run: true },
+      status: '202|409',
+    },
     { method: 'GET', path: '/v2/jobs' },
     { method: 'GET', path: '/v2/jobs/job-unknown', status: 404 },
     { method: 'GET', path: '/v2/jobs/job-unknown/devices', status: 404 },

@@ -39,6 +39,7 @@ const CHECK_TITLES: Record<string, string> = {
   'issuer-not-allowed': 'issued by a CA the policy does not allow',
   'validity-too-long': 'lifetime longer than the policy allows',
   'expires-after-issuer': 'outlives its issuer’s certificate',
+  'certificate-too-old': 'older than the policy’s maximum certificate age',
   'shared-certificate': 'the same certificate on more than one device',
   'shared-key': 'the same public key on more than one device',
   'revoked-still-active-in-iot': 'revoked here, still active in AWS IoT',
@@ -296,7 +297,7 @@ export function FindingPage({ check, query }: { check: string; query: URLSearchP
       <h1>
         Finding <code>{check}</code>
       </h1>
-      {CHECK_TITLES[check] && <p class="muted">Devices whose certificate has a {CHECK_TITLES[check]}.</p>}
+      {CHECK_TITLES[check] && <p class="muted">What it means: {CHECK_TITLES[check]}.</p>}
       <p>
         <a class="button" href={href(['posture', 'jobs', 'new'], { finding: check })}>
           Act on these devices…
