@@ -281,6 +281,8 @@ describe('Device page', () => {
 
   it('edits tags and metadata with If-Match, and explains a 412 when someone else wrote first', async () => {
     await open('#/devices/dev-active');
+    // Every load of the page done first: a late one re-renders the form with the stored values.
+    await page.waitForLoadState('networkidle');
     await page.getByLabel('Tags (comma-separated)').fill('line-1, rooftop');
     await page.getByLabel('Metadata (JSON object)').fill('{"firmware_version": "1.6.0", "site": "roof"}');
     await page.getByRole('button', { name: /^Save \(version/ }).click();
