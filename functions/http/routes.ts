@@ -75,8 +75,11 @@ const GROUP_DELETE: readonly TableAction[] = [
 
 /** The posture policy: read by key, then the policy and its re-evaluation job put in one transaction. */
 const POSTURE_PUT: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:PutItem'];
-/** A new job: the job, its unfinished marker and its outbox record put in one transaction (and its first task sent). */
-const JOB_CREATE: readonly TableAction[] = ['dynamodb:PutItem'];
+/**
+ * A new job: the job, its unfinished marker and its outbox record put in one transaction (and its first task
+ * sent); a finding selection first reads, by key, whether the findings have been assessed.
+ */
+const JOB_CREATE: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:PutItem'];
 /** A cancel: the job read by key, then replaced (version-checked), its unfinished marker deleted, its outbox put. */
 const JOB_CANCEL: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'];
 /** A new import: its record put, and with the file as the body, started (record updated) and viewed (Query). */
