@@ -36,5 +36,6 @@ export async function postureStack(engine: Engine) {
     deviceService({ devices: repository, policies, clock, newId: randomUUID, posture: p });
   const service = serviceWith(posture);
   const walk = () => sweep({ index, policies, service, clock, posture }, { deadline: Date.now() + 60_000 });
-  return { table, repository, posture, postureTable, service, serviceWith, walk, policy: postureService({ posture }) };
+  const policy = postureService({ posture });
+  return { table, clock, bookmarks, policies, repository, posture, postureTable, service, serviceWith, walk, policy };
 }

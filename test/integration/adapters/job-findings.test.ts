@@ -6,26 +6,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Engine } from '@device-manager/local-engine';
-import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
-import { deviceRepository } from '../../../functions/adapters/dynamodb/device-repository';
-import { deviceTable } from '../../../functions/adapters/dynamodb/device-table';
 import { jobStore } from '../../../functions/adapters/dynamodb/job-store';
-import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
-import { postureRepository } from '../../../functions/adapters/dynamodb/posture-repository';
-import { sweepIndex } from '../../../functions/adapters/dynamodb/sweep-index';
 import { deviceActions } from '../../../functions/app/device-actions';
 import { deviceChanges } from '../../../functions/app/device-changes';
-import { deviceService } from '../../../functions/app/devices';
 import { JOB_TASK, jobService } from '../../../functions/app/jobs';
 import type { Task } from '../../../functions/app/ports';
-import { postureService } from '../../../functions/app/posture';
-import { sweep } from '../../../functions/app/sweep';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import { IndexNotReadyError, ValidationError } from '../../../functions/domain/errors';
 import { findingsOf } from '../../../functions/domain/findings';
 import { DEFAULT_POSTURE_POLICY } from '../../../functions/domain/posture';
 import { certificate } from '../../support/certificates';
-import { freshTable, startTestEngine, testClock } from '../../support/dynamo';
+import { postureStack } from '../../support/posture';
+import { startTestEngine } from '../../support/dynamo';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -36,22 +28,7 @@ afterAll(async () => {
 });
 
 async function setup() {
-  const table = await freshTable(engine);
-  const clock = testClock('2026-03-15T10:00:00.000Z');
-  const bookmarks = bookmarkCodec('k');
-  const options = {
-    client: table.documentClient,
-    tableName: table.tableName,
-    listShards: 2,
-    statsShards: 2,
-    bookmarks,
-  };
-  const repository = deviceRepository(options);
-  const posture = postureRepository(deviceTable(options));
-  const policies = policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks });
-  const service = deviceService({ devices: repository, policies, clock, newId: randomUUID, posture });
-  const index = sweepIndex({ repository, client: table.documentClient, tableName: table.tableName });
-  const walk = () => sweep({ index, policies, service, clock, posture }, { deadline: Date.now() + 60_000 });
+  const { table, clock, bookmarks, policies, repository, posture, service, walk, policy } = await postureStack(engine);
   const changes = deviceChanges({ devices: repository, policies, clock, newId: randomUUID, posture });
   // The selection's reads, counted: a finding job reads the check's devices, never the fleet.
   const selected: string[] = [];
@@ -86,7 +63,7 @@ async function setup() {
     const { pem } = await certificate({ notBefore: '2026-01-01T00:00:00Z', notAfter: '2029-01-01T00:00:00Z' });
     return service.bind(id, 'identity', { type: 'x509', certificate: parseCertificate(pem) });
   };
-  return { repository, posture, service, walk, jobs, drain, selected, bindLong, policy: postureService({ posture }) };
+  return { repository, posture, service, walk, jobs, drain, selected, bindLong, policy };
 }
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `dev-${String(i).padStart(2, '0')}`);
