@@ -156,9 +156,9 @@ function instructions(file: string | undefined, sampling: Sampling = {}) {
 }
 
 /** The same, in a child process run beside others (BENCH_JOBS counts in parallel). */
-function instructionsAsync(file: string): Promise<number> {
+function instructionsAsync(file: string | undefined, sampling: Sampling = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn('valgrind', valgrindArgs(file, {}), { env: processEnv({}), cwd: ROOT });
+    const child = spawn('valgrind', valgrindArgs(file, sampling), { env: processEnv({}), cwd: ROOT });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
@@ -239,7 +239,16 @@ function counted(file: string, sampling: Sampling): { instructionRatio?: number 
 async function countedAll(files: Map<string, string>): Promise<Map<string, number>> {
   const ratios = new Map<string, number>();
   if (!INSTRUCTIONS) return ratios;
-  const { empty, base } = instructionBaseline(SOURCE_MAPS);
+  // Every ratio shares these two counts: the median of three of each, so that one count's variation
+  // (about 1%) does not move the whole table.
+  const counts: number[][] = [[], []];
+  const programs = [undefined, baselineForInstructions];
+  await inParallel([0, 1, 0, 1, 0, 1], JOBS, async (which) => {
+    counts[which]!.push(await instructionsAsync(programs[which], { sourceMaps: which === 1 && SOURCE_MAPS }));
+  });
+  const [empty, withBase] = counts.map(median) as [number, number];
+  const base = withBase - empty;
+  instructionBase ??= { empty, byMaps: new Map([[SOURCE_MAPS, base]]) };
   await inParallel([...files], JOBS, async ([name, file]) => {
     ratios.set(name, ((await instructionsAsync(file)) - empty) / base);
     process.stderr.write(`${name}: instructions ${fmt(ratios.get(name)!)}×\n`);

@@ -24,7 +24,6 @@ import {
   OUTCOMES,
   type SourceItem,
 } from '../domain/import-rows';
-import { createDeviceSchema, problemsOf } from '../domain/schemas';
 import { IDENTITY_SLOT, revocationReasonOf, REVOCATION_REASONS } from '../domain/slots';
 import type { DeviceService } from './devices';
 import {
@@ -147,6 +146,9 @@ export function rowImporter(deps: ImportDeps, { update, since }: { update: boole
 
   /** Every item to exactly one outcome, in the items' order. */
   return async function importItems(items: readonly SourceItem[]): Promise<LineResult[]> {
+    // Loaded on first use: the request schemas evaluate zod, which the job and import routes, the sweeper
+    // and the task worker bundle this module for but do not use at their cold start.
+    const { createDeviceSchema, problemsOf } = await import('../domain/schemas');
     const results = new Map<SourceItem, LineResult>();
     const ready: { item: SourceItem; row: DeviceRow; input: NewDeviceInput; cert?: RowCertificate }[] = [];
     for (const item of items) {

@@ -1,7 +1,7 @@
 /** DMS renewal policy use cases. A change re-evaluates the DMS's devices through the sweeper. */
 import { ContentionError, PreconditionFailedError, VersionConflictError } from '../domain/errors';
 import { assertSettings, defaultPolicy, type DmsPolicy } from '../domain/policy';
-import { type DmsIotSettings, dmsIotSettingsOf } from '../domain/dms-iot';
+import { type DmsIotSettings, dmsIotSettingsOf } from '../domain/dms-iot-settings';
 import { DEFAULT_RENEWAL, type RenewalSettings } from '../domain/status';
 import type { Clock, IdGenerator, Page, PolicyRepository } from './ports';
 

@@ -20,39 +20,9 @@ import {
   unknown,
 } from './zod-mini';
 
-/**
- * `none`: the sync never registers certificates of the DMS; `on-bind`: it registers the identity
- * certificate when it is bound (as the deployment's `certificateRegistration` says: with or without its
- * CA); `jitp`: the device registers itself at its first connection (just-in-time provisioning, through
- * the DMS's provisioning template named on its CA), so the sync does not register it.
- */
-export const IOT_REGISTRATION_MODES = ['none', 'on-bind', 'jitp'] as const;
-export type IotRegistrationMode = (typeof IOT_REGISTRATION_MODES)[number];
-
-export interface DmsIotPolicy {
-  name: string;
-  /** The IoT policy document (JSON): the policy's default version is kept equal to it. */
-  document: Record<string, unknown>;
-}
-
-export interface DmsProvisioningTemplate {
-  name: string;
-  /** The JITP template body (JSON, with `Resources`); its default version is kept equal to it. */
-  body: Record<string, unknown>;
-  description?: string;
-}
-
-export interface DmsIotSettings {
-  policies: DmsIotPolicy[];
-  thing_groups: string[];
-  registration: IotRegistrationMode;
-  provisioning_template?: DmsProvisioningTemplate;
-  /**
-   * The device shadow the sync writes identity actions to: a named shadow, null for the classic one,
-   * absent for the deployment's `iotSync.shadowName` (itself the classic shadow by default).
-   */
-  shadow_name?: string | null;
-}
+// The stored settings' types and defaults live apart, without zod: reading a DMS does not evaluate its schema.
+export * from './dms-iot-settings';
+import { IOT_REGISTRATION_MODES } from './dms-iot-settings';
 
 /** AWS IoT: policy names `[\w+=,.@-]+`, 1-128 characters. */
 export const IOT_POLICY_NAME = /^[\w+=,.@-]{1,128}$/;
@@ -132,20 +102,3 @@ export const dmsIotSchema = strictObject({
       'thing groups of the things, how certificates are registered, and the shadow of identity actions.',
   }),
 );
-
-/** The settings as stored: the defaults filled in (no policy, no group, register on bind). */
-export function dmsIotSettingsOf(input: {
-  policies?: DmsIotPolicy[];
-  thing_groups?: string[];
-  registration?: IotRegistrationMode;
-  provisioning_template?: DmsProvisioningTemplate;
-  shadow_name?: string | null;
-}): DmsIotSettings {
-  return {
-    policies: input.policies ?? [],
-    thing_groups: input.thing_groups ?? [],
-    registration: input.registration ?? 'on-bind',
-    ...(input.provisioning_template ? { provisioning_template: input.provisioning_template } : {}),
-    ...(input.shadow_name !== undefined ? { shadow_name: input.shadow_name } : {}),
-  };
-}

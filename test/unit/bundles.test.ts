@@ -125,6 +125,16 @@ describe('what a cold start evaluates', () => {
     expect(zodLoaded(bundle('handlers/http/create-device').file)).toBe('true');
   });
 
+  it.each([
+    // The job and import routes, the sweeper and the task worker bundle the import task handlers, which
+    // load the device schemas on the first rows they import.
+    'handlers/http/get-job',
+    // A DMS read fills in the stored IoT settings' defaults (domain/dms-iot-settings.ts), not their schema.
+    'handlers/http/get-dms',
+  ])('%s loads no schemas (zod) at init', (handler) => {
+    expect(zodLoaded(bundle(handler).file)).toBe('false');
+  });
+
   it('the IoT sync loads the AWS IoT SDK on its first invocation, not at init (adapters/iot/sdk.ts)', () => {
     const file = bundle('handlers/events/iot-sync').file;
     const iotLoaded = `Object.keys(require.cache).some((k)=>k.includes('@aws-sdk/client-iot/'))`;
