@@ -10,6 +10,8 @@ import { insightsService } from '../../../functions/app/insights';
 import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
 import { deviceRepository } from '../../../functions/adapters/dynamodb/device-repository';
 import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
+import { sweepIndex } from '../../../functions/adapters/dynamodb/sweep-index';
+import { sweep } from '../../../functions/app/sweep';
 import { indexStateKey } from '../../../functions/adapters/dynamodb/keys';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import type { Device } from '../../../functions/domain/device';
@@ -299,5 +301,54 @@ describe('certificate inventory', () => {
     const byKey = await upgraded.service.list(page([f('identity.key[eq]EC-P384')]));
     expect(byKey.list.map((d) => d.id)).toEqual(['d-8']);
     expect((await inventory(upgraded, 'key')).counts['EC-P384']).toBe(1);
+  });
+});
+
+describe('the drill-down entry on the slot version follows the sweeper', () => {
+  it('takes the device status on, then leaves the drill-down when the certificate expires', async () => {
+    const table = await freshTable(engine);
+    const ctx = setup(table);
+    await ctx.repository.backfillIndexes(Date.now() + 60_000, 50);
+    const index = sweepIndex({ repository: ctx.repository, client: table.documentClient, tableName: table.tableName });
+    const policies = policyRepository({
+      client: table.documentClient,
+      tableName: table.tableName,
+      bookmarks: bookmarkCodec('k'),
+    });
+    const run = () =>
+      sweep({ index, policies, service: ctx.service, clock: ctx.clock }, { deadline: Date.now() + 60_000 });
+    for (const id of ['e-1', 'e-2']) {
+      await ctx.service.register({ id, dms_id: 'dms' });
+      await ctx.service.bind(id, 'identity', x509(await pemOf('EC-P256', 'CN=New CA')));
+    }
+    const versionOf = async (id: string) =>
+      (
+        await table.documentClient.send(
+          new GetCommand({ TableName: table.tableName, Key: { pk: `DEVICE#${id}`, sk: 'SLOT#identity#000000' } }),
+        )
+      ).Item!;
+    const drill = async (status?: string) =>
+      (
+        await ctx.service.list(page([f('identity.key[eq]EC-P256'), ...(status ? [f(`status[eq]${status}`)] : [])]))
+      ).list.map((d) => d.id);
+    expect(await drill('ACTIVE')).toEqual(['e-1', 'e-2']);
+
+    // A status change without a new version updates the version item's entry attributes.
+    ctx.clock.set('2026-12-31T00:00:00.000Z');
+    await run();
+    const moved = await ctx.service.get('e-1');
+    expect(moved.status).not.toBe('ACTIVE');
+    expect(await versionOf('e-1')).toMatchObject({ st: moved.status, doc: expect.any(String) });
+    expect(await drill('ACTIVE')).toEqual([]);
+    expect(await drill(moved.status)).toEqual(['e-1', 'e-2']);
+
+    // Expired: no longer in service, so the attributes are removed and the version item stays.
+    ctx.clock.set('2027-01-02T00:00:00.000Z');
+    await run();
+    expect((await ctx.service.get('e-1')).identity?.status).toBe('EXPIRED');
+    const expired = await versionOf('e-1');
+    expect(expired.doc).toEqual(expect.any(String));
+    for (const name of ENTRY_ATTRIBUTES) expect(expired[name]).toBeUndefined();
+    expect(await drill()).toEqual([]);
   });
 });
