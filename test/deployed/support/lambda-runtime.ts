@@ -18,10 +18,14 @@ const BOOTSTRAP = `'use strict';
 const path = require('node:path');
 const [file, name] = process.env._HANDLER.split('.');
 const started = process.hrtime.bigint();
+const cpu = process.cpuUsage();
 let mod, initError;
 try { mod = require(path.join(process.env.LAMBDA_TASK_ROOT, file + '.js')); } catch (e) { initError = e; }
 const initMs = Number(process.hrtime.bigint() - started) / 1e6;
-process.send({ type: 'ready', initMs, error: initError ? String(initError.stack || initError) : undefined });
+const used = process.cpuUsage(cpu);
+const initCpuMs = (used.user + used.system) / 1e3;
+const error = initError ? String(initError.stack || initError) : undefined;
+process.send({ type: 'ready', initMs, initCpuMs, error });
 process.on('message', async (msg) => {
   if (msg.type !== 'invoke') return;
   process.env._X_AMZN_TRACE_ID = msg.traceId;
@@ -104,6 +108,8 @@ export interface InvokeResult {
 /** One warm container of a function: started on first use, kept for later invocations. */
 export class LambdaContainer {
   readonly initMs: Promise<number>;
+  /** CPU time of the init (every thread, user and system), known once `initMs` resolves. */
+  initCpuMs?: number;
   private child: ChildProcess;
   private pending = new Map<string, (r: InvokeResult) => void>();
   private output: string[] = [];
@@ -157,8 +163,10 @@ export class LambdaContainer {
     this.child.stderr!.on('data', keep);
     this.initMs = new Promise((resolve, reject) => {
       this.child.once('message', (msg: any) => {
-        if (msg.type === 'ready' && !msg.error) resolve(msg.initMs);
-        else reject(new Error(`${fn.logicalId}: the bundle failed to load in the runtime: ${msg.error}`));
+        if (msg.type === 'ready' && !msg.error) {
+          this.initCpuMs = msg.initCpuMs;
+          resolve(msg.initMs);
+        } else reject(new Error(`${fn.logicalId}: the bundle failed to load in the runtime: ${msg.error}`));
       });
       this.child.once('exit', (code) =>
         reject(new Error(`${fn.logicalId}: the runtime exited with ${code} before init\n${this.logs()}`)),
