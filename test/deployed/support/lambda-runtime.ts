@@ -24,8 +24,8 @@ try { mod = require(path.join(process.env.LAMBDA_TASK_ROOT, file + '.js')); } ca
 const initMs = Number(process.hrtime.bigint() - started) / 1e6;
 const used = process.cpuUsage(cpu);
 const initCpuMs = (used.user + used.system) / 1e3;
-const error = initError ? String(initError.stack || initError) : undefined;
-process.send({ type: 'ready', initMs, initCpuMs, error });
+const initFailure = initError ? String(initError.stack || initError) : undefined;
+process.send({ type: 'ready', initMs, initCpuMs, error: initFailure });
 process.on('message', async (msg) => {
   if (msg.type !== 'invoke') return;
   process.env._X_AMZN_TRACE_ID = msg.traceId;
