@@ -332,6 +332,15 @@ describe('the drill-down entry on the slot version follows the sweeper', () => {
         await ctx.service.list(page([f('identity.key[eq]EC-P256'), ...(status ? [f(`status[eq]${status}`)] : [])]))
       ).list.map((d) => d.id);
     expect(await drill('ACTIVE')).toEqual(['e-1', 'e-2']);
+    // No entry item of its own: the bind's transaction put the entry on the version it puts anyway.
+    const own = await table.documentClient.send(
+      new QueryCommand({
+        TableName: table.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        ExpressionAttributeValues: { ':pk': 'DEVICE#e-1', ':p': 'ENTRY#' },
+      }),
+    );
+    expect(own.Items?.map((i) => i.sk).sort()).toEqual(['ENTRY#DMS', 'ENTRY#STATUS']);
 
     // A status change without a new version updates the version item's entry attributes.
     ctx.clock.set('2026-12-31T00:00:00.000Z');
