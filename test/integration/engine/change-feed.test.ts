@@ -332,7 +332,7 @@ test(
   },
 );
 
-test('listeners get copies, can unsubscribe, and a throwing listener does not fail the write', async () => {
+test('listeners get copies of the stored items, can unsubscribe, and a throwing listener does not fail the write', async () => {
   const errors = jest.spyOn(console, 'error').mockImplementation(() => undefined);
   const seen: ChangeRecord[] = [];
   const unsubscribeThrowing = h.engine.onChange(() => {
