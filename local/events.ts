@@ -177,6 +177,7 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
           renewalDefaults: services.config.renewalDefaults,
           ...(iotConfig.iotEndpoint ? {} : { iot: dryRunIotProvisioning(say), shadows: dryRunIotShadows(say) }),
         },
+        services.devices,
       ),
     });
     targets.push({

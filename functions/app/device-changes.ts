@@ -14,6 +14,7 @@ import {
 import { appendLifecycle, lifecycleOf, withLifecycle } from '../domain/lifecycle';
 import { defaultPolicy, type DmsPolicy, policyWindows } from '../domain/policy';
 import { findingEvents, storedFindingsOf, withFindings } from '../domain/findings';
+import { isIotFinding, withIotFinding } from '../domain/iot-findings';
 import { recordedHoldingsOf, withHoldings } from '../domain/shared-holdings';
 import { slotOf, type SlotVersion } from '../domain/slots';
 import { DEFAULT_RENEWAL, type RenewalSettings, type RenewalWindows } from '../domain/status';
@@ -46,6 +47,8 @@ export interface DeviceChangeDeps {
   deviceSnapshots?: boolean;
   /** The posture policy and its stamp: with it every change keeps the device's findings (posture-assessment.ts). */
   posture?: Pick<PostureRepository, 'get' | 'stamp'> & Partial<Pick<PostureRepository, 'holders'>>;
+  /** The IoT sync is on: a change that retires an identity certificate opens `revoked-still-active-in-iot`. */
+  iotSync?: boolean;
 }
 
 /** What a mutation computes from the current device; undefined means "nothing to change". */
@@ -66,6 +69,7 @@ export function deviceChanges({
   retry = {},
   telemetry = NO_TELEMETRY,
   deviceSnapshots = false,
+  iotSync = false,
 }: DeviceChangeDeps) {
   const assessment = posture && { policy: () => posture.get(), versions: devices, newId };
   const holders = posture?.holders;
@@ -73,7 +77,22 @@ export function deviceChanges({
 
   /** Every stored change goes through here, so every status change is counted once. */
   async function save(change: DeviceChange): Promise<void> {
-    await againWhileHoldersMove(async () => store(await judged(change)));
+    await againWhileHoldersMove(async () => store(withIot(await judged(change))));
+  }
+
+  /**
+   * The change with `revoked-still-active-in-iot` opened or resolved (domain/iot-findings.ts), for a
+   * device whose findings are kept (one not assessed yet is left to the walk, as for the other checks).
+   */
+  function withIot(change: DeviceChange): DeviceChange {
+    const state = iotSync ? storedFindingsOf(change.after) : undefined;
+    if (!state) return change;
+    const time = clock.now().toISOString();
+    const findings = withIotFinding(change.before, change.after, state.findings, time);
+    if (findings === state.findings) return change;
+    withFindings(change.after, { ...state, findings: [...findings] });
+    const outbox = findingEvents(change.after.id, state.findings, findings, time, newId);
+    return { ...change, outbox: [...change.outbox, ...outbox] };
   }
 
   /**
@@ -278,7 +297,45 @@ export function deviceChanges({
     );
   }
 
-  return { save, saveNew, load, policyOf, policiesOf, withPolicy, mutateOnce, mutate, record, activeVersion, reassess };
+  /**
+   * The IoT sync brought AWS IoT to the device at `version`: its `revoked-still-active-in-iot` finding
+   * resolves, as a change of that version only ('moved' when the device changed since: the sync then
+   * brings AWS IoT to the newer one first).
+   */
+  async function resolveIot(id: string, version: number): Promise<'resolved' | 'moved' | 'none'> {
+    const device = await load(id);
+    const state = storedFindingsOf(device);
+    if (!state?.findings.some(isIotFinding)) return 'none';
+    if (device.version !== version) return 'moved';
+    const after: Device = { ...device, version: device.version + 1 };
+    const findings = state.findings.filter((f) => !isIotFinding(f));
+    withFindings(after, { ...state, findings });
+    const recorded = recordedHoldingsOf(device);
+    if (recorded) withHoldings(after, recorded);
+    const outbox = findingEvents(id, state.findings, findings, clock.now().toISOString(), newId);
+    try {
+      await store({ before: device, after, events: [], outbox });
+    } catch (error) {
+      if (error instanceof VersionConflictError) return 'moved';
+      throw error;
+    }
+    return 'resolved';
+  }
+
+  return {
+    save,
+    saveNew,
+    load,
+    resolveIot,
+    policyOf,
+    policiesOf,
+    withPolicy,
+    mutateOnce,
+    mutate,
+    record,
+    activeVersion,
+    reassess,
+  };
 }
 
 /** The events whose Lamassu form carries whole devices their own data lacks. */

@@ -39,6 +39,9 @@ export function deviceService(deps: DeviceServiceDeps) {
     /** Judges the device's findings again with the current posture policy (the posture re-evaluation walk). */
     reassess: changes.reassess,
 
+    /** The IoT sync brought AWS IoT to the device at `version`: `revoked-still-active-in-iot` resolves. */
+    resolveIot: changes.resolveIot,
+
     list: reads.list,
 
     async events(id: string, pageSize: number, bookmark?: string): Promise<Page<DeviceEvent>> {

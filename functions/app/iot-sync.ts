@@ -11,7 +11,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Device, JsonValue } from '../domain/device';
-import { IotVersionConflictError } from '../domain/errors';
+import { IotVersionConflictError, VersionConflictError } from '../domain/errors';
+import { storedFindingsOf } from '../domain/findings';
+import { isIotFinding } from '../domain/iot-findings';
 import { IDENTITY_SLOT, type SlotVersion } from '../domain/slots';
 import { metadataAt } from '../domain/filters';
 import { dmsIotDigest, type IotProvisioning, registersCertificates } from './iot-provisioning';
@@ -110,6 +112,15 @@ export interface IotSyncDeps {
   log?: (message: string, detail: Record<string, unknown>) => void;
   /** The device shadow's identity actions (docs/events.md, Device shadow: identity actions); without it, none. */
   shadow?: ShadowSync;
+  /**
+   * Resolves a device's `revoked-still-active-in-iot` finding once AWS IoT holds the device at `version`
+   * (domain/iot-findings.ts): 'moved' when the device changed since. Without it, findings are left alone.
+   */
+  findings?: IotFindings;
+}
+
+export interface IotFindings {
+  resolveIot(deviceId: string, version: number): Promise<'resolved' | 'moved' | 'none'>;
 }
 
 /** What the triggering events tell beyond the current state: identity versions that were just superseded. */
@@ -128,6 +139,8 @@ export interface IotSyncReport {
   registered?: boolean;
   /** What the device shadow's identity actions became (absent without shadow writes). */
   shadow?: 'requested' | 'cleared' | 'unchanged';
+  /** The device's `revoked-still-active-in-iot` finding was resolved by this sync. */
+  finding?: 'resolved';
 }
 
 export type IotSync = ReturnType<typeof iotSync>;
@@ -142,6 +155,7 @@ export function iotSync({
   maxVersionRetries = 5,
   log = () => undefined,
   shadow,
+  findings,
 }: IotSyncDeps) {
   const iotArn = (resource: string) =>
     `arn:${settings.partition}:iot:${settings.region}:${settings.accountId}:${resource}`;
@@ -310,101 +324,137 @@ export function iotSync({
     );
   }
 
+  /**
+   * AWS IoT now holds `device` (this sync's calls landed, or the state showed them in place): an open
+   * `revoked-still-active-in-iot` finding resolves. The device version the resolution writes, if any;
+   * 'moved' when the device changed since it was read (synced again then).
+   */
+  async function confirmed(device: Device, report: IotSyncReport): Promise<number | 'moved' | undefined> {
+    if (!findings || !storedFindingsOf(device)?.findings.some(isIotFinding)) return undefined;
+    const outcome = await findings.resolveIot(device.id, device.version);
+    if (outcome === 'moved') return 'moved';
+    if (outcome === 'none') return undefined;
+    report.finding = 'resolved';
+    return device.version + 1;
+  }
+
+  /** One reconcile of the device as read now; 'moved' when an open finding could not be resolved for it. */
+  async function syncOnce(deviceId: string, hints: SyncHints): Promise<IotSyncReport | 'moved'> {
+    const name = thingNameOf(deviceId);
+    const report: IotSyncReport = {
+      deviceId,
+      thingName: name,
+      thing: 'unchanged',
+      certificate: 'none',
+      detached: [],
+    };
+    const device = await devices.get(deviceId);
+    if (!device) {
+      log('iot-sync: device not found; nothing to sync', { deviceId });
+      return { ...report, thing: 'device-not-found' };
+    }
+    const hinted = new Set(hints.supersededIdentityVersions ?? []);
+    const previous = await states?.get(deviceId);
+    const dmsIot = await provisioning?.settingsOf(device.dms_owner);
+    // Nothing changed since the last successful sync (a repeated or late message): no AWS IoT call.
+    if (
+      previous &&
+      previous.device_version >= device.version &&
+      !previous.last_error &&
+      hinted.size === 0 &&
+      (!provisioning || previous.dms_iot_digest === dmsIotDigest(device.dms_owner, dmsIot))
+    ) {
+      const unchanged: IotSyncReport = { ...report, certificate: 'unchanged' };
+      const resolved = await confirmed(device, unchanged);
+      if (resolved === 'moved') return 'moved';
+      if (resolved !== undefined) await states?.put(deviceId, { ...previous, device_version: resolved });
+      return unchanged;
+    }
+
+    const base: IotSyncState = {
+      device_version: previous?.device_version ?? 0,
+      thing_name: name,
+      thing_arn: thingArn(name),
+      attributes_digest: previous?.attributes_digest ?? '',
+      last_sync: now().toISOString(),
+    };
+    try {
+      const desired = thingAttributesOf(device, settings.metadataKeys, settings.maxAttributes);
+      const digest = digestOf(desired, settings.thingTypeName);
+      if (previous?.attributes_digest !== digest) report.thing = await ensureThing(name, desired);
+      const next: IotSyncState = { ...base, device_version: device.version, attributes_digest: digest };
+
+      const identity = device.identity;
+      const active = identity?.type === 'x509' ? await identityVersion(device, identity.active_version) : undefined;
+      const fingerprint = active?.certificate?.sha256_fingerprint;
+      if (active && fingerprint) {
+        // The principal is the active identity certificate: one superseded is deactivated (its key may
+        // have leaked: that is often why a device is re-provisioned) and detached.
+        for (const [old, target] of await supersededCertificates(device, fingerprint, hinted, previous)) {
+          const registered = await iot.describeCertificate(old);
+          if (!registered) continue;
+          if (registered.status !== target && registered.status !== 'REVOKED') await iot.updateCertificate(old, target);
+          await iot.detachPrincipal(name, certificateArn(old));
+          report.detached.push(certificateArn(old));
+        }
+        if (inPlace(previous, fingerprint, certificateGoal(device, active))) {
+          report.certificate = 'unchanged';
+          const { certificate_id, certificate_arn, certificate_status, attached } = previous!;
+          Object.assign(next, { certificate_id, certificate_arn, certificate_status, attached });
+        } else {
+          const registers = registersCertificates(dmsIot);
+          Object.assign(next, await syncCertificate(name, device, deviceId, active, fingerprint, report, registers));
+        }
+      }
+      if (provisioning) {
+        const certificate = next.certificate_arn
+          ? { arn: next.certificate_arn, inService: next.attached !== false }
+          : undefined;
+        Object.assign(next, await provisioning.applyToDevice(device, name, dmsIot, certificate, previous));
+      }
+      if (shadow) {
+        // After the certificate: a device told to renew finds its current certificate in place.
+        const { actions, shadowName, outcome } = await shadow.sync(
+          name,
+          device,
+          { actions: previous?.shadow_actions, shadowName: previous?.shadow_name },
+          dmsIot?.shadow_name,
+        );
+        report.shadow = outcome;
+        if (actions) next.shadow_actions = actions;
+        if (actions && shadowName) next.shadow_name = shadowName;
+      }
+      // After every call landed: a failed call (thrown above) keeps the finding open for the retry.
+      const resolved = await confirmed(device, report);
+      if (resolved === 'moved') {
+        await states?.put(deviceId, next);
+        return 'moved';
+      }
+      // The resolution changed the findings only: the state covers the version it wrote.
+      await states?.put(deviceId, resolved === undefined ? next : { ...next, device_version: resolved });
+      return report;
+    } catch (error) {
+      // Recorded for the operator (GET /v2/devices/{id}: iot.last_error); the state version stays, so it is retried.
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      const failed: IotSyncState = previous ? { ...previous, last_sync: base.last_sync } : base;
+      await states?.put(deviceId, { ...failed, last_error: message.slice(0, 1000) }).catch(() => undefined);
+      throw error;
+    }
+  }
+
   return {
     /**
      * Makes the device's thing and identity certificate in AWS IoT match the stored device, calling
-     * only what the stored sync state does not show in place, and records what it did.
+     * only what the stored sync state does not show in place, and records what it did. A device that
+     * changed before its finding could be resolved is read and synced again.
      */
     async syncDevice(deviceId: string, hints: SyncHints = {}): Promise<IotSyncReport> {
-      const name = thingNameOf(deviceId);
-      const report: IotSyncReport = {
-        deviceId,
-        thingName: name,
-        thing: 'unchanged',
-        certificate: 'none',
-        detached: [],
-      };
-      const device = await devices.get(deviceId);
-      if (!device) {
-        log('iot-sync: device not found; nothing to sync', { deviceId });
-        return { ...report, thing: 'device-not-found' };
+      for (let attempt = 0; attempt <= maxVersionRetries; attempt++) {
+        const report = await syncOnce(deviceId, hints);
+        if (report !== 'moved') return report;
+        log('iot-sync: device changed before its finding was resolved; syncing it again', { deviceId });
       }
-      const hinted = new Set(hints.supersededIdentityVersions ?? []);
-      const previous = await states?.get(deviceId);
-      const dmsIot = await provisioning?.settingsOf(device.dms_owner);
-      // Nothing changed since the last successful sync (a repeated or late message): no AWS IoT call.
-      if (
-        previous &&
-        previous.device_version >= device.version &&
-        !previous.last_error &&
-        hinted.size === 0 &&
-        (!provisioning || previous.dms_iot_digest === dmsIotDigest(device.dms_owner, dmsIot))
-      )
-        return { ...report, certificate: 'unchanged' };
-
-      const base: IotSyncState = {
-        device_version: previous?.device_version ?? 0,
-        thing_name: name,
-        thing_arn: thingArn(name),
-        attributes_digest: previous?.attributes_digest ?? '',
-        last_sync: now().toISOString(),
-      };
-      try {
-        const desired = thingAttributesOf(device, settings.metadataKeys, settings.maxAttributes);
-        const digest = digestOf(desired, settings.thingTypeName);
-        if (previous?.attributes_digest !== digest) report.thing = await ensureThing(name, desired);
-        const next: IotSyncState = { ...base, device_version: device.version, attributes_digest: digest };
-
-        const identity = device.identity;
-        const active = identity?.type === 'x509' ? await identityVersion(device, identity.active_version) : undefined;
-        const fingerprint = active?.certificate?.sha256_fingerprint;
-        if (active && fingerprint) {
-          // The principal is the active identity certificate: one superseded is deactivated (its key may
-          // have leaked: that is often why a device is re-provisioned) and detached.
-          for (const [old, target] of await supersededCertificates(device, fingerprint, hinted, previous)) {
-            const registered = await iot.describeCertificate(old);
-            if (!registered) continue;
-            if (registered.status !== target && registered.status !== 'REVOKED')
-              await iot.updateCertificate(old, target);
-            await iot.detachPrincipal(name, certificateArn(old));
-            report.detached.push(certificateArn(old));
-          }
-          if (inPlace(previous, fingerprint, certificateGoal(device, active))) {
-            report.certificate = 'unchanged';
-            const { certificate_id, certificate_arn, certificate_status, attached } = previous!;
-            Object.assign(next, { certificate_id, certificate_arn, certificate_status, attached });
-          } else {
-            const registers = registersCertificates(dmsIot);
-            Object.assign(next, await syncCertificate(name, device, deviceId, active, fingerprint, report, registers));
-          }
-        }
-        if (provisioning) {
-          const certificate = next.certificate_arn
-            ? { arn: next.certificate_arn, inService: next.attached !== false }
-            : undefined;
-          Object.assign(next, await provisioning.applyToDevice(device, name, dmsIot, certificate, previous));
-        }
-        if (shadow) {
-          // After the certificate: a device told to renew finds its current certificate in place.
-          const { actions, shadowName, outcome } = await shadow.sync(
-            name,
-            device,
-            { actions: previous?.shadow_actions, shadowName: previous?.shadow_name },
-            dmsIot?.shadow_name,
-          );
-          report.shadow = outcome;
-          if (actions) next.shadow_actions = actions;
-          if (actions && shadowName) next.shadow_name = shadowName;
-        }
-        await states?.put(deviceId, next);
-        return report;
-      } catch (error) {
-        // Recorded for the operator (GET /v2/devices/{id}: iot.last_error); the state version stays, so it is retried.
-        const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        const failed: IotSyncState = previous ? { ...previous, last_sync: base.last_sync } : base;
-        await states?.put(deviceId, { ...failed, last_error: message.slice(0, 1000) }).catch(() => undefined);
-        throw error;
-      }
+      throw new VersionConflictError(`device ${deviceId}`);
     },
 
     /** A DMS changed: its policies, thing groups and template brought to its settings at once. */

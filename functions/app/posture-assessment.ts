@@ -24,6 +24,7 @@ import {
   sortFindings,
   storedFindingsOf,
 } from '../domain/findings';
+import { isIotFinding } from '../domain/iot-findings';
 import type { OutboxEvent } from '../domain/outbox';
 import { DEFAULT_POSTURE_POLICY, findingsOf as raisedBy } from '../domain/posture-rules';
 import type { SlotVersion } from '../domain/slots';
@@ -98,7 +99,9 @@ export async function assess(
   { force = false, preloaded }: { force?: boolean; preloaded?: StoredPosturePolicy } = {},
 ): Promise<Assessment | undefined> {
   const previous = before ? storedFindingsOf(before) : undefined;
-  const kept = previous?.findings ?? [];
+  // The IoT check is not the policy's: it opens and resolves apart (iot-findings.ts) and is carried as it is.
+  const carried = previous?.findings.filter(isIotFinding) ?? [];
+  const kept = previous?.findings.filter((f) => !isIotFinding(f)) ?? [];
   const beforeSlots = new Map(before ? slotsOf(before) : []);
   const slots = slotsOf(after).filter(([, slot]) => isAssessed(after, slot));
   // A slot whose active certificate is new (or newly judged: it was revoked, expired or absent before).
@@ -125,11 +128,12 @@ export async function assess(
       findings.push(...slotFindings(kept, name, raised, time));
     }
   }
+  findings.push(...carried);
   sortFindings(findings);
   return {
     state: { policy_version: posture.version, findings },
     posture: { version: posture.version },
-    outbox: findingEvents(after.id, kept, findings, time, deps.newId),
+    outbox: findingEvents(after.id, previous?.findings ?? [], findings, time, deps.newId),
   };
 }
 

@@ -21,6 +21,7 @@ export function createDevices(
     retry,
     deviceSnapshots: config.lamassuEvents,
     posture,
+    iotSync: config.iotSyncEnabled,
   });
 }
 

@@ -2,7 +2,9 @@
  * The composition root of the AWS IoT sync (queue → IoT): the device repository (reads) and the IoT
  * client, kept apart so that no other function loads the IoT client.
  */
-import { iotSync, type IotSync } from '../app/iot-sync';
+import { randomUUID } from 'node:crypto';
+import { deviceChanges } from '../app/device-changes';
+import { type IotFindings, iotSync, type IotSync } from '../app/iot-sync';
 import { iotProvisioning as provisioningOf } from '../app/iot-provisioning';
 import { shadowSync } from '../app/iot-shadow';
 import type {
@@ -21,7 +23,7 @@ import { iotRegistry } from '../adapters/iot/iot-registry';
 import { iotProvisioning } from '../adapters/iot/iot-provisioning';
 import { iotShadows } from '../adapters/iot/iot-shadows';
 import { pacer } from '../adapters/iot/pacer';
-import { tableContext } from './context';
+import { metricsTelemetry, tableContext } from './context';
 import { deviceRepository, policyRepository } from './repositories';
 import {
   ConfigError,
@@ -59,6 +61,7 @@ export function createIotSync(
   states: IotSyncStateStore,
   iot?: IotRegistry,
   provisioning?: ProvisioningDeps,
+  findings?: IotFindings,
 ): IotSync {
   if (!config.region) throw new ConfigError('AWS_REGION', 'is required for certificate ARNs');
   const log = (message: string, detail: Record<string, unknown>) => logger.info(message, detail);
@@ -90,6 +93,7 @@ export function createIotSync(
       : undefined;
   return iotSync({
     shadow,
+    ...(findings ? { findings } : {}),
     devices,
     states,
     iot: iot ?? iotRegistry({ ...real(), log }),
@@ -123,14 +127,23 @@ let currentIotSync: { config: IotSyncConfig; sync: IotSync } | undefined;
 export function iotSyncService(owner: ArnOwner): { config: IotSyncConfig; sync: IotSync } {
   if (!currentIotSync) {
     const config = loadIotSyncConfig();
-    const { client, config: table } = tableContext();
+    const { client, config: table, clock } = tableContext();
     const states = iotSyncStateStore({ client, tableName: table.tableName });
+    const devices = deviceRepository();
+    const policies = policyRepository();
+    // The device write path, for the one change the sync makes: resolving `revoked-still-active-in-iot`.
+    const findings = deviceChanges({ devices, policies, clock, newId: randomUUID, telemetry: metricsTelemetry });
     currentIotSync = {
       config,
-      sync: createIotSync(config, owner, deviceRepository(), states, undefined, {
-        policies: policyRepository(),
-        renewalDefaults: table.renewalDefaults,
-      }),
+      sync: createIotSync(
+        config,
+        owner,
+        devices,
+        states,
+        undefined,
+        { policies, renewalDefaults: table.renewalDefaults },
+        findings,
+      ),
     };
   }
   return currentIotSync;

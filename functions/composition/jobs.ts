@@ -56,6 +56,7 @@ export function createJobs(
     deviceSnapshots: config.lamassuEvents,
     // A job's change keeps the device's findings current, as any change does (a revoke resolves weak-key).
     posture: cachedPosture,
+    iotSync: config.iotSyncEnabled,
   });
   return jobService({
     jobs: jobStore({ client, tableName: config.tableName, bookmarks, jobRetentionDays: config.jobRetentionDays }),

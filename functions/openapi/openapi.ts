@@ -452,7 +452,9 @@ const POSTURE_OPERATIONS: Record<string, Operation> = {
     description:
       'One entry per check; `open` counts findings (a device ' +
       'with the check on two slots counts twice). `consistent_as_of` ' +
-      'as for the statistics.',
+      'as for the statistics. `revoked-still-active-in-iot` is judged only with the IoT sync on; ' +
+      'without it the check is still listed, with 0, so the list has the same checks in every ' +
+      'deployment (a choice: the contract allows leaving it out).',
     responses: {
       '200': {
         description: 'The counts',

@@ -202,8 +202,10 @@ export class IotSync extends Construct {
       description: 'AWS IoT registry sync: device events to things and certificates',
       config,
       table,
-      // The device and its identity version read by key; its sync state (one item per device) read and written.
-      tableAccess: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
+      // The device and its identity version read by key; its sync state (one item per device) read and written;
+      // a `revoked-still-active-in-iot` finding resolved: the device updated, its finding entry deleted,
+      // its outbox records put (docs/api.md, Fleet posture).
+      tableAccess: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] },
       timeout: IOT_SYNC_TIMEOUT,
       environment: {
         IOT_SYNC_ENABLED: 'true',

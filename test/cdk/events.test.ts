@@ -429,8 +429,13 @@ describe('the AWS IoT sync', () => {
       expect(sorted(roleStatements(iot, sync.function))).toEqual(
         sorted([
           logsStatement(iot, sync.function),
-          // The device and its versions read by key; its sync state read and written (one item per device).
-          { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: tableArn(iot) },
+          // The device and its versions read by key; its sync state read and written (one item per device);
+          // a resolved `revoked-still-active-in-iot` finding: the device updated, its entry deleted, outbox put.
+          {
+            Effect: 'Allow',
+            Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+            Resource: tableArn(iot),
+          },
           {
             Effect: 'Allow',
             Action: [

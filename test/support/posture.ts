@@ -16,7 +16,8 @@ import { postureRepository } from '../../functions/adapters/dynamodb/posture-rep
 import { sweepIndex } from '../../functions/adapters/dynamodb/sweep-index';
 import { freshTable, testClock } from './dynamo';
 
-export async function postureStack(engine: Engine) {
+/** `iotSync`: the changes open `revoked-still-active-in-iot` as with the IoT sync on. */
+export async function postureStack(engine: Engine, { iotSync = false }: { iotSync?: boolean } = {}) {
   const table = await freshTable(engine);
   const clock = testClock('2026-03-15T10:00:00.000Z');
   const bookmarks = bookmarkCodec('k');
@@ -33,7 +34,7 @@ export async function postureStack(engine: Engine) {
   const policies = policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks });
   const index = sweepIndex({ repository, client: table.documentClient, tableName: table.tableName });
   const serviceWith = (p: PostureRepository) =>
-    deviceService({ devices: repository, policies, clock, newId: randomUUID, posture: p });
+    deviceService({ devices: repository, policies, clock, newId: randomUUID, posture: p, iotSync });
   const service = serviceWith(posture);
   const walk = () => sweep({ index, policies, service, clock, posture }, { deadline: Date.now() + 60_000 });
   const policy = postureService({ posture });
