@@ -56,8 +56,11 @@ export type EntryPoint =
   | { kind: 'TAG'; value: string }
   /** Devices whose indexed metadata `key` has one of these JSON texts (an `eq` or `in` filter). */
   | { kind: 'META'; key: string; texts: string[] }
-  /** Devices whose identity certificate in service has this key or issuer (the certificate inventory). */
-  | { kind: 'CERT'; dimension: (typeof INDEXED_INVENTORY_DIMENSIONS)[number]; value: string }
+  /**
+   * Devices whose identity certificate in service has this key or issuer (the certificate inventory);
+   * `others`: the values of the other dimension, one partition each, known to the adapter's counters.
+   */
+  | { kind: 'CERT'; dimension: (typeof INDEXED_INVENTORY_DIMENSIONS)[number]; value: string; others?: string[] }
   | { kind: 'DMS'; value: string }
   | { kind: 'STATUS'; value: string }
   /** Devices whose last presence event was a connect (`true`) or a disconnect (`false`). */

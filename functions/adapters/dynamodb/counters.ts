@@ -40,6 +40,14 @@ export const FORECAST_KEY = '@forecast';
  * like a metadata key, the back-fill also giving old slots their crypto profile.
  */
 export const INVENTORY_KEY = '@inventory';
+/**
+ * The pseudo-key of the inventory's drill-down entry on the identity's slot version item (keys.ts,
+ * certificateEntry). No counter: a marker with `@inventory` but without it still has the two entry
+ * items written before, which the back-fill of this key (or the device's next change) deletes.
+ */
+export const CERT_ENTRIES_KEY = '@cert-entries';
+/** Pseudo-keys of the marker that are not indexed metadata keys. */
+export const PSEUDO_KEYS: readonly string[] = [FORECAST_KEY, INVENTORY_KEY, CERT_ENTRIES_KEY];
 /** Attribute of an inventory counter item holding its count. */
 const INVENTORY_COUNT = 'n';
 
@@ -73,6 +81,7 @@ export function deviceCells(device: Device, keys: ReadonlySet<string>, statsShar
           cells.push({ key: forecastKey(scope, shard, entry.day), attr: forecastAttribute(entry.kind, entry.day) });
       continue;
     }
+    if (key === CERT_ENTRIES_KEY) continue;
     if (key === INVENTORY_KEY) {
       for (const { slot, dimension, value } of inventoryValues(device))
         cells.push({ key: inventoryStatsKey(slot, dimension, shard, value), attr: INVENTORY_COUNT, set: { v: value } });

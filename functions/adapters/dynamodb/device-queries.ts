@@ -92,8 +92,19 @@ export function deviceQueries(table: DeviceTable, { get }: Pick<DeviceStore, 'ge
    */
   const inventoryServes = async (filters: readonly Filter[]) => {
     if (!filters.some((x) => x.kind === 'crypto')) return false;
-    if (!(await table.inventoryReady())) throw IndexNotReadyError.inventory();
+    if (!(await table.inventoryReady(true))) throw IndexNotReadyError.inventory();
     return indexedCertificateFilter(filters) !== undefined;
+  };
+  /**
+   * The partition prefixes of an entry point. A certificate drill-down reads one partition set per value
+   * of the other dimension the inventory counters know (an issuer's drill-down: one per key in service):
+   * the entries are keyed by the key and issuer together (keys.ts, certificateEntry).
+   */
+  const prefixesOf = async (entry: Exclude<EntryPoint, { kind: 'ID' }>) => {
+    if (entry.kind !== 'CERT') return entryPrefixes(entry);
+    const other = entry.dimension === 'key' ? 'issuer' : 'key';
+    const known = await counters.inventory('identity', other);
+    return entryPrefixes({ ...entry, others: [...known.keys()].sort() });
   };
   return {
     indexedMetadataKeys: table.indexedMetadataKeys,
@@ -115,7 +126,7 @@ export function deviceQueries(table: DeviceTable, { get }: Pick<DeviceStore, 'ge
       const page = await listEntry({
         reader,
         index: indexFor(q.sortBy),
-        prefixes: entryPrefixes(entry),
+        prefixes: await prefixesOf(entry),
         shards: ctx.listShards,
         descending: q.sortMode === 'desc',
         after,
@@ -178,10 +189,11 @@ export function deviceQueries(table: DeviceTable, { get }: Pick<DeviceStore, 'ge
         });
       }
       const deadline = now() + budgets.timeBudgetMs;
+      const prefixes = await prefixesOf(entry);
       return countInto(now, (count) =>
         visitEntry({
           reader,
-          prefixes: entryPrefixes(entry),
+          prefixes,
           shards: ctx.listShards,
           filters,
           needsDocument: !entryDecides(entry, filters, ready),

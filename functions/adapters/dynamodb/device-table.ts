@@ -13,7 +13,7 @@ import {
   indexedMetadataFilter,
 } from '../../domain/query';
 import type { BookmarkCodec } from './bookmark';
-import { type CounterReader, counterReader, FORECAST_KEY, INVENTORY_KEY } from './counters';
+import { CERT_ENTRIES_KEY, type CounterReader, counterReader, FORECAST_KEY, INVENTORY_KEY } from './counters';
 import type { WriteContext } from './device-writes';
 import { type IndexState, indexState } from './index-backfill';
 import { idOfEntry, type TableReader, tableReader } from './list-cursor';
@@ -91,8 +91,11 @@ export interface DeviceTable {
   hydrate(items: Record<string, unknown>[]): Promise<Device[]>;
   /** The back-filled keys; read only when a filter names an indexed key (a cached Query of the state partition). */
   readyMetadataKeys(filters?: readonly Filter[]): Promise<string[]>;
-  /** Whether the certificate inventory is back-filled; read only when asked (the same cached state). */
-  inventoryReady(): Promise<boolean>;
+  /**
+   * Whether the certificate inventory is back-filled (with `entries`, its drill-down entries too); read
+   * only when asked (the same cached state).
+   */
+  inventoryReady(entries?: boolean): Promise<boolean>;
 }
 
 export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
@@ -126,7 +129,11 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
     outboxTtlSeconds,
     eventTtlSeconds: eventRetentionDays * 86_400,
     ...(jobRetentionDays === undefined ? {} : { jobOutcomeTtlSeconds: jobRetentionDays * 86_400 }),
-    indexedKeys: new Set([...indexedMetadataKeys, FORECAST_KEY, ...(inventory ? [INVENTORY_KEY] : [])]),
+    indexedKeys: new Set([
+      ...indexedMetadataKeys,
+      FORECAST_KEY,
+      ...(inventory ? [INVENTORY_KEY, CERT_ENTRIES_KEY] : []),
+    ]),
   };
   const reader = tableReader(client, TableName);
   let counterItems = 0;
@@ -164,8 +171,9 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
       const ready = await indexes.ready();
       return indexedMetadataKeys.filter((k) => ready.has(k));
     },
-    async inventoryReady() {
-      return (await indexes.ready()).has(INVENTORY_KEY);
+    async inventoryReady(entries = false) {
+      const ready = await indexes.ready();
+      return ready.has(INVENTORY_KEY) && (!entries || ready.has(CERT_ENTRIES_KEY));
     },
   };
 }

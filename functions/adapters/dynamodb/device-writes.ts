@@ -7,8 +7,8 @@
  * Worst case (docs/api.md, Limits and edges: any valid change fits in 100 actions), with 50 tags and 10 indexed keys:
  * a PATCH replacing every tag and every indexed value writes 1 device + 50 tag entries + 10 metadata
  * entries + 1 event + 1 outbox = 63; a bind that moves the expiration (every entry's sort key) and the
- * status writes 1 + 64 entries + 2 versions + ≤ 3 events + ≤ 3 outbox = 73. docs/data-model.md keeps
- * the full count.
+ * status writes 1 + 62 entries + 2 versions (the new one carrying the certificate drill-down entry) + ≤ 3
+ * events + ≤ 3 outbox = 71. docs/data-model.md keeps the full count.
  */
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { normaliseSerial } from '../../domain/certificate';
@@ -20,8 +20,9 @@ import { type HoldingKey, MAX_LISTED_HOLDERS, recordedHoldingsOf, withHoldings }
 import { type LifecycleEvent, storedLifecycleOf, withLifecycle } from '../../domain/lifecycle';
 import { withJsonText } from '../../domain/json-text';
 import type { SlotVersion } from '../../domain/slots';
-import { FORECAST_KEY, INVENTORY_KEY } from './counters';
+import { CERT_ENTRIES_KEY, INVENTORY_KEY, PSEUDO_KEYS } from './counters';
 import {
+  certificateEntry,
   companionEntries,
   deviceEventKey,
   findingEntries,
@@ -29,6 +30,7 @@ import {
   dueAttributes,
   entryPartition,
   entryPrefix,
+  isAttachedEntry,
   jobOutcomeKey,
   shardOf,
   sharedHoldersKey,
@@ -169,17 +171,30 @@ export interface WriteContext {
   indexedKeys: ReadonlySet<string>;
 }
 
-const metadataKeysOf = (keys: ReadonlySet<string>) =>
-  [...keys].filter((k) => k !== FORECAST_KEY && k !== INVENTORY_KEY);
+const metadataKeysOf = (keys: ReadonlySet<string>) => [...keys].filter((k) => !PSEUDO_KEYS.includes(k));
+
+/**
+ * The inventory's entries under a key set: the drill-down entry on the identity's slot version with
+ * CERT_ENTRIES_KEY; the two entry items written before it with INVENTORY_KEY alone (so a change deletes them).
+ */
+function inventoryEntries(device: Device, keys: ReadonlySet<string>) {
+  if (keys.has(CERT_ENTRIES_KEY)) {
+    const entry = certificateEntry(device);
+    return { legacy: false, extra: entry ? [entry] : [] };
+  }
+  return { legacy: keys.has(INVENTORY_KEY), extra: [] };
+}
 
 /** The entry items of a device, by sort key. */
 function entryItems(ctx: WriteContext, device: Device, keys: ReadonlySet<string>): Map<string, Item> {
   const shard = shardOf(device.id, ctx.listShards);
   const sorts = sortAttributes(device);
   const checks = openChecks(storedFindingsOf(device)?.findings ?? []);
+  const inventory = inventoryEntries(device, keys);
   return new Map(
     [
-      ...companionEntries(device, metadataKeysOf(keys), keys.has(INVENTORY_KEY)),
+      ...companionEntries(device, metadataKeysOf(keys), inventory.legacy),
+      ...inventory.extra,
       ...findingEntries(device.id, checks),
     ].map((e) => [
       e.key.sk,
@@ -188,16 +203,61 @@ function entryItems(ctx: WriteContext, device: Device, keys: ReadonlySet<string>
   );
 }
 
-/** Puts of the entries that are new or differ, Deletes of the entries that are gone. */
-function entryWrites(ctx: WriteContext, before: Map<string, Item>, after: Map<string, Item>) {
+/** The attributes an entry attached to a slot version item sets (its index keys and status). */
+const ATTACHED = [
+  'epk',
+  ...Object.keys(sortAttributes({ id: '', creation_timestamp: '' } as Device)),
+  STATUS_ATTRIBUTE,
+];
+
+/**
+ * Puts of the entries that are new or differ, Deletes of the entries that are gone. An entry attached to
+ * a slot version item is an Update of that item (SET or REMOVE of its index attributes), or, when the
+ * change puts that version anyway (`versionPuts`, by sort key), part of the Put (added to its item here).
+ */
+function entryWrites(
+  ctx: WriteContext,
+  before: Map<string, Item>,
+  after: Map<string, Item>,
+  versionPuts: ReadonlyMap<string, Item> = new Map(),
+) {
   const { TableName } = ctx;
-  const puts = [...after]
-    .filter(([sk, item]) => JSON.stringify(before.get(sk)) !== JSON.stringify(item))
-    .map(([, Item]) => ({ Put: { TableName, Item } }));
-  const deletes = [...before]
-    .filter(([sk]) => !after.has(sk))
-    .map(([, item]) => ({ Delete: { TableName, Key: { pk: item.pk, sk: item.sk } as TableKey } }));
-  return [...puts, ...deletes];
+  const writes: TransactItem[] = [];
+  for (const [sk, item] of after) {
+    const put = versionPuts.get(sk);
+    if (put) {
+      for (const name of ATTACHED) put[name] = item[name];
+      continue;
+    }
+    if (JSON.stringify(before.get(sk)) === JSON.stringify(item)) continue;
+    writes.push(isAttachedEntry(item) ? attachedUpdate(TableName, item) : { Put: { TableName, Item: item } });
+  }
+  for (const [sk, item] of before) {
+    if (after.has(sk) || versionPuts.has(sk)) continue;
+    const Key = { pk: item.pk, sk: item.sk } as TableKey;
+    writes.push(isAttachedEntry(item) ? attachedUpdate(TableName, item, true) : { Delete: { TableName, Key } });
+  }
+  return writes;
+}
+
+/** Sets (or removes) an attached entry's attributes on its slot version item, which must exist. */
+function attachedUpdate(TableName: string, item: Item, remove = false): TransactItem {
+  const names = Object.fromEntries(ATTACHED.map((name, i) => [`#a${i}`, name]));
+  const values = Object.fromEntries(ATTACHED.map((name, i) => [`:a${i}`, item[name]]));
+  return {
+    Update: {
+      TableName,
+      Key: { pk: item.pk, sk: item.sk } as TableKey,
+      UpdateExpression: remove
+        ? `REMOVE ${Object.keys(names).join(', ')}`
+        : `SET ${Object.keys(names)
+            .map((n, i) => `${n} = :a${i}`)
+            .join(', ')}`,
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: names,
+      ...(remove ? {} : { ExpressionAttributeValues: values }),
+    },
+  };
 }
 
 /** The serial an x509 version is found by (serial index): its certificate's, or the one it was bound by. */
@@ -385,6 +445,9 @@ function ownTransaction(ctx: WriteContext, change: DeviceChange) {
   const marker = before ? markerOf(before) : undefined;
   const beforeKeys = marker === undefined ? ctx.indexedKeys : marker === null ? new Set<string>() : markerKeys(marker);
   const afterEntries = entryItems(ctx, after, ctx.indexedKeys);
+  const versionPuts = new Map(
+    (change.versions ?? []).map((v) => [slotVersionKey(v.device_id, v.slot, v.version).sk, versionItem(v)]),
+  );
   // An item written before slim entries (no marker) has its tag entries keyed by tag: drop them once.
   const legacyTags =
     before && marker === null ? before.tags.map((tag) => `ENTRY#TAG#${tag}`).filter((sk) => !afterEntries.has(sk)) : [];
@@ -394,9 +457,14 @@ function ownTransaction(ctx: WriteContext, change: DeviceChange) {
       // Second, so its cancellation code says the job had handled the device already.
       ...(change.jobOutcome ? [jobOutcomePut(TableName, change.jobOutcome, ctx.jobOutcomeTtlSeconds)] : []),
       // Entries of a legacy item are all rewritten in the slim form (same keys for status and DMS).
-      ...entryWrites(ctx, before && marker !== null ? entryItems(ctx, before, beforeKeys) : new Map(), afterEntries),
+      ...entryWrites(
+        ctx,
+        before && marker !== null ? entryItems(ctx, before, beforeKeys) : new Map(),
+        afterEntries,
+        versionPuts,
+      ),
       ...legacyTags.map((sk) => ({ Delete: { TableName, Key: { pk: deviceKey(after.id).pk, sk } } })),
-      ...(change.versions ?? []).map((v) => ({ Put: { TableName, Item: versionItem(v) } })),
+      ...[...versionPuts.values()].map((Item) => ({ Put: { TableName, Item } })),
       ...change.events.map((event) => ({
         Put: {
           TableName,
@@ -424,7 +492,9 @@ export function reindexTransaction(ctx: WriteContext, device: Device, key: strin
   const { TableName } = ctx;
   const marker = markerOf(device) ?? null;
   const beforeKeys = marker === null ? new Set<string>() : markerKeys(marker);
-  const afterKeys = new Set([...beforeKeys, key]);
+  // The inventory brings its drill-down entry along: never the entry items written before it.
+  const withEntries = key === INVENTORY_KEY && ctx.indexedKeys.has(CERT_ENTRIES_KEY);
+  const afterKeys = new Set([...beforeKeys, key, ...(withEntries ? [CERT_ENTRIES_KEY] : [])]);
   const values: Item = { ':v': device.version, ':next': markerText(afterKeys) };
   const condition = markerCondition(marker, values);
   if (completed) values[':doc'] = JSON.stringify(completed);

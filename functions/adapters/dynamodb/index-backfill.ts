@@ -8,7 +8,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { BackfillReport } from '../../app/ports';
-import { FORECAST_KEY, INVENTORY_KEY } from './counters';
+import { CERT_ENTRIES_KEY, FORECAST_KEY, INVENTORY_KEY, PSEUDO_KEYS } from './counters';
 import { isIndexedFor, reindexTransaction, type WriteContext } from './device-writes';
 import { entryPageById, idOfEntry, type TableReader } from './list-cursor';
 import { entryPartition, entryPrefix, INDEX_STATE_PK, indexStateKey, metadataStatsPartition } from './keys';
@@ -98,9 +98,14 @@ export function indexState(
     for (let attempt = 0; attempt < 10; attempt++) {
       const device = (await reader.devices([id], true)).get(id);
       if (!device || isIndexedFor(device, key)) return false;
-      const completed = key === INVENTORY_KEY ? await withSlotProfiles(client, TableName, device) : undefined;
+      // A device the inventory has not reached yet gets both at once (the inventory brings its entry along).
+      const as =
+        key === CERT_ENTRIES_KEY && ctx.indexedKeys.has(INVENTORY_KEY) && !isIndexedFor(device, INVENTORY_KEY)
+          ? INVENTORY_KEY
+          : key;
+      const completed = as === INVENTORY_KEY ? await withSlotProfiles(client, TableName, device) : undefined;
       try {
-        await transactWrite(client, reindexTransaction(ctx, device, key, completed));
+        await transactWrite(client, reindexTransaction(ctx, device, as, completed));
         return true;
       } catch (error) {
         if (cancellationCodes(error)?.[0] !== 'ConditionalCheckFailed') throw error;
@@ -189,7 +194,7 @@ export function indexState(
         all.set(key, { key, state: 'ready', progress });
         cache = undefined;
       }
-      for (const key of [...ctx.indexedKeys].filter((k) => k !== FORECAST_KEY && k !== INVENTORY_KEY).sort()) {
+      for (const key of [...ctx.indexedKeys].filter((k) => !PSEUDO_KEYS.includes(k)).sort()) {
         const name = rankStateName(key);
         let state = all.get(name);
         if (state?.state === 'ready' || all.get(key)?.state !== 'ready') continue;

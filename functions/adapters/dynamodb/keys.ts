@@ -65,17 +65,50 @@ export function entryPrefixes(entry: Exclude<EntryPoint, { kind: 'ID' }>): strin
     case 'META':
       return entry.texts.map((text) => `META#${entry.key}=${valueKey(text)}`);
     case 'CERT':
-      return [`CERT#identity.${entry.dimension}=${valueKey(entry.value)}`];
+      // One partition per pair with a value of the other dimension (certificateEntry below).
+      return (entry.others ?? []).map((other) =>
+        entry.dimension === 'key'
+          ? certificatePairPrefix(entry.value, other)
+          : certificatePairPrefix(other, entry.value),
+      );
     default:
       return [`${entry.kind}#${entry.value}`];
   }
 }
 
 /** The single prefix of an entry point with one partition. */
-export const entryPrefix = (entry: Exclude<EntryPoint, { kind: 'ID' | 'META' }>) => entryPrefixes(entry)[0]!;
+export const entryPrefix = (entry: Exclude<EntryPoint, { kind: 'ID' | 'META' | 'CERT' }>) => entryPrefixes(entry)[0]!;
 
-/** Sort key of the drill-down entry of the identity certificate's key or issuer. */
+/**
+ * Sort key of the drill-down entry of the identity certificate's key or issuer, as written before
+ * the entry moved onto the slot version (certificateEntry): only deleted now, by a device's next change.
+ */
 export const certificateEntrySk = (dimension: InventoryDimension) => `ENTRY#CERT#identity.${dimension}`;
+
+/**
+ * The drill-down partition prefix of an identity certificate's key and issuer together. Key names
+ * (`RSA-2048`, `EC-P256`, `Ed25519`) never contain `|`, so the pair splits at its first `|`.
+ */
+export const certificatePairPrefix = (key: string, issuer: string) =>
+  `CERT#identity=${valueKey(key)}|${valueKey(issuer)}`;
+
+/**
+ * The drill-down entry of a device's identity certificate in service: not an item of its own but the
+ * entry attributes on the identity's active slot version item, which every bind writes anyway, so it
+ * costs a bind only its three entry index writes (docs/adr/0007-certificate-drill-down-on-the-slot-version.md).
+ */
+export function certificateEntry(device: Device): DeviceEntry | undefined {
+  const key = inventoryValue(device, 'identity', 'key');
+  const issuer = inventoryValue(device, 'identity', 'issuer');
+  if (key === undefined || issuer === undefined || !device.identity) return undefined;
+  return {
+    key: slotVersionKey(device.id, 'identity', device.identity.active_version),
+    prefix: certificatePairPrefix(key, issuer),
+  };
+}
+
+/** Whether an entry is attributes on a slot version item (certificateEntry) rather than an item of its own. */
+export const isAttachedEntry = (key: { sk?: unknown }) => String(key.sk).startsWith('SLOT#');
 
 export const entryPartition = (prefix: string, shard: number) => `${prefix}#${shard}`;
 
@@ -85,7 +118,8 @@ export const tagEntrySk = (index: number) => `ENTRY#TAG#${String(index).padStart
 /**
  * The companion entries of a device (besides the device item, which is its ALL entry): status, DMS,
  * one per tag position, one per indexed metadata key among `metadataKeys` the device has and, with
- * `inventory`, the key and the issuer of its identity certificate in service.
+ * `inventory`, the key and the issuer entries of its identity certificate in service as they were
+ * written before certificateEntry (so that a change deletes them).
  */
 export function companionEntries(
   device: Device,
@@ -115,7 +149,7 @@ export function companionEntries(
       if (value !== undefined)
         entries.push({
           key: { pk, sk: certificateEntrySk(dimension) },
-          prefix: entryPrefix({ kind: 'CERT', dimension, value }),
+          prefix: `CERT#identity.${dimension}=${valueKey(value)}`,
         });
     }
   return entries;

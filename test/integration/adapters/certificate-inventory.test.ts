@@ -4,12 +4,14 @@
  * before crypto profiles existed (409 INDEX_NOT_READY until it is done).
  */
 import { randomUUID } from 'node:crypto';
-import { DeleteCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { deviceService } from '../../../functions/app/devices';
 import { insightsService } from '../../../functions/app/insights';
 import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
 import { deviceRepository } from '../../../functions/adapters/dynamodb/device-repository';
 import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
+import { sweepIndex } from '../../../functions/adapters/dynamodb/sweep-index';
+import { sweep } from '../../../functions/app/sweep';
 import { indexStateKey } from '../../../functions/adapters/dynamodb/keys';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import type { Device } from '../../../functions/domain/device';
@@ -27,6 +29,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await engine.stop();
 });
+
+/** The entry attributes the drill-down entry sets on the identity's slot version item. */
+const ENTRY_ATTRIBUTES = ['epk', 'esk_created', 'esk_id', 'esk_exp', 'st'];
 
 const f = (param: string): Filter => compileCriterion(splitFilterParam(param)!, 'filter[0]').filter!;
 const page = (filters: Filter[], pageSize = 25) => ({
@@ -123,15 +128,30 @@ describe('certificate inventory', () => {
             ExpressionAttributeValues: { ':doc': JSON.stringify(doc), ':mk': ',@forecast,' },
           }),
         );
-      } else if (String(item.sk).startsWith('ENTRY#CERT#'))
+      } else if (String(item.sk).startsWith('SLOT#') && item.epk !== undefined)
         await table.documentClient.send(
-          new DeleteCommand({ TableName: table.tableName, Key: { pk: item.pk, sk: item.sk } }),
+          new UpdateCommand({
+            TableName: table.tableName,
+            Key: { pk: item.pk, sk: item.sk },
+            UpdateExpression: `REMOVE ${ENTRY_ATTRIBUTES.join(', ')}`,
+          }),
         );
     }
-    await table.documentClient.send(
-      new DeleteCommand({ TableName: table.tableName, Key: indexStateKey('@inventory') }),
-    );
+    for (const key of ['@inventory', '@cert-entries'])
+      await table.documentClient.send(new DeleteCommand({ TableName: table.tableName, Key: indexStateKey(key) }));
   }
+
+  /** Items of a device's partition whose sort key starts with `prefix`. */
+  const itemsOf = async (id: string, prefix: string) =>
+    (
+      await table.documentClient.send(
+        new QueryCommand({
+          TableName: table.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+          ExpressionAttributeValues: { ':pk': `DEVICE#${id}`, ':p': prefix },
+        }),
+      )
+    ).Items ?? [];
 
   beforeAll(async () => {
     table = await freshTable(engine);
@@ -173,8 +193,9 @@ describe('certificate inventory', () => {
     const before = ctx.repository.itemsRead;
     const rsa = await ctx.service.list(page([f('identity.key[eq]RSA-2048')]));
     expect(rsa.list.map((d) => d.id)).toEqual(['d-3']);
-    // One index Query per list shard and the one device: not the 20 devices of the fleet.
-    expect(ctx.repository.itemsRead - before).toBeLessThanOrEqual(3 + 1);
+    // The issuer counters (2 issuers × 2 stats shards), one index Query per issuer and list shard and the
+    // one device: not the 20 devices of the fleet.
+    expect(ctx.repository.itemsRead - before).toBeLessThanOrEqual(2 * 2 + 1 + 1);
     const byIssuer = await ctx.service.list(page([f('identity.issuer[eq]CN=New CA'), f('dms_owner[eq]dms')], 100));
     expect(byIssuer.list.map((d) => d.id).sort()).toEqual(['d-2', 'd-4', 'd-5', 'd-6', 'd-7', 'd-8']);
     const ne = await ctx.service.list(page([f('identity.key[ne]EC-P256'), f('id[eq]d-8')]));
@@ -209,16 +230,125 @@ describe('certificate inventory', () => {
     expect(d3.identity?.crypto).toMatchObject({ key: 'RSA-2048', signature: 'sha256WithRSAEncryption' });
     // The version did not move: nothing a client changed.
     expect(d3.version).toBe(versionBefore);
-    const entries = await table.documentClient.send(
-      new QueryCommand({
-        TableName: table.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-        ExpressionAttributeValues: { ':pk': 'DEVICE#d-3', ':p': 'ENTRY#CERT#' },
-      }),
-    );
-    expect(entries.Items?.map((i) => i.sk).sort()).toEqual(['ENTRY#CERT#identity.issuer', 'ENTRY#CERT#identity.key']);
+    // The drill-down entry is on the identity's active slot version item, keyed by key and issuer together.
+    expect(await itemsOf('d-3', 'ENTRY#CERT#')).toEqual([]);
+    const [version] = await itemsOf('d-3', 'SLOT#identity#');
+    expect(version).toMatchObject({
+      epk: expect.stringMatching(/^CERT#identity=RSA-2048\|CN=Old CA#\d$/),
+      st: d3.status,
+    });
     const before = after.repository.itemsRead;
     expect((await after.service.list(page([f('identity.key[eq]RSA-2048')]))).list.map((d) => d.id)).toEqual(['d-3']);
-    expect(after.repository.itemsRead - before).toBeLessThanOrEqual(3 + 1);
+    expect(after.repository.itemsRead - before).toBeLessThanOrEqual(2 * 2 + 1 + 1);
+  });
+
+  it('moves the drill-down entry items of a stored device onto its slot version (the upgrade back-fill)', async () => {
+    // d-8 as stored before the entry moved: marker without the entry key, the two entry items, no entry attributes.
+    const [version] = await itemsOf('d-8', 'SLOT#identity#');
+    const { Item: device } = await table.documentClient.send(
+      new GetCommand({ TableName: table.tableName, Key: { pk: 'DEVICE#d-8', sk: 'DEVICE' } }),
+    );
+    await table.documentClient.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { pk: version!.pk, sk: version!.sk },
+        UpdateExpression: `REMOVE ${ENTRY_ATTRIBUTES.join(', ')}`,
+      }),
+    );
+    await table.documentClient.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { pk: 'DEVICE#d-8', sk: 'DEVICE' },
+        UpdateExpression: 'SET mk = :mk',
+        ExpressionAttributeValues: { ':mk': ',@forecast,@inventory,' },
+      }),
+    );
+    const shard = String(version!.epk).split('#').at(-1);
+    for (const [dimension, value] of [
+      ['key', 'EC-P384'],
+      ['issuer', 'CN=New CA'],
+    ])
+      await table.documentClient.send(
+        new PutCommand({
+          TableName: table.tableName,
+          Item: {
+            pk: 'DEVICE#d-8',
+            sk: `ENTRY#CERT#identity.${dimension}`,
+            kind: 'entry',
+            epk: `CERT#identity.${dimension}=${value}#${shard}`,
+            esk_created: device!.esk_created,
+            esk_id: device!.esk_id,
+            esk_exp: device!.esk_exp,
+            st: device!.st,
+          },
+        }),
+      );
+    await table.documentClient.send(
+      new DeleteCommand({ TableName: table.tableName, Key: indexStateKey('@cert-entries') }),
+    );
+    const upgraded = setup(table);
+    await expect(upgraded.service.list(page([f('identity.key[eq]EC-P384')]))).rejects.toBeInstanceOf(
+      IndexNotReadyError,
+    );
+    // The statistics need only the counters, which did not move.
+    expect((await inventory(upgraded, 'key')).counts['EC-P384']).toBe(1);
+    expect(await upgraded.repository.backfillIndexes(Date.now() + 60_000, 5)).toMatchObject({ complete: true });
+    expect(await itemsOf('d-8', 'ENTRY#CERT#')).toEqual([]);
+    expect((await itemsOf('d-8', 'SLOT#identity#'))[0]).toMatchObject({
+      epk: `CERT#identity=EC-P384|CN=New CA#${shard}`,
+      st: device!.st,
+    });
+    const byKey = await upgraded.service.list(page([f('identity.key[eq]EC-P384')]));
+    expect(byKey.list.map((d) => d.id)).toEqual(['d-8']);
+    expect((await inventory(upgraded, 'key')).counts['EC-P384']).toBe(1);
+  });
+});
+
+describe('the drill-down entry on the slot version follows the sweeper', () => {
+  it('takes the device status on, then leaves the drill-down when the certificate expires', async () => {
+    const table = await freshTable(engine);
+    const ctx = setup(table);
+    await ctx.repository.backfillIndexes(Date.now() + 60_000, 50);
+    const index = sweepIndex({ repository: ctx.repository, client: table.documentClient, tableName: table.tableName });
+    const policies = policyRepository({
+      client: table.documentClient,
+      tableName: table.tableName,
+      bookmarks: bookmarkCodec('k'),
+    });
+    const run = () =>
+      sweep({ index, policies, service: ctx.service, clock: ctx.clock }, { deadline: Date.now() + 60_000 });
+    for (const id of ['e-1', 'e-2']) {
+      await ctx.service.register({ id, dms_id: 'dms' });
+      await ctx.service.bind(id, 'identity', x509(await pemOf('EC-P256', 'CN=New CA')));
+    }
+    const versionOf = async (id: string) =>
+      (
+        await table.documentClient.send(
+          new GetCommand({ TableName: table.tableName, Key: { pk: `DEVICE#${id}`, sk: 'SLOT#identity#000000' } }),
+        )
+      ).Item!;
+    const drill = async (status?: string) =>
+      (
+        await ctx.service.list(page([f('identity.key[eq]EC-P256'), ...(status ? [f(`status[eq]${status}`)] : [])]))
+      ).list.map((d) => d.id);
+    expect(await drill('ACTIVE')).toEqual(['e-1', 'e-2']);
+
+    // A status change without a new version updates the version item's entry attributes.
+    ctx.clock.set('2026-12-31T00:00:00.000Z');
+    await run();
+    const moved = await ctx.service.get('e-1');
+    expect(moved.status).not.toBe('ACTIVE');
+    expect(await versionOf('e-1')).toMatchObject({ st: moved.status, doc: expect.any(String) });
+    expect(await drill('ACTIVE')).toEqual([]);
+    expect(await drill(moved.status)).toEqual(['e-1', 'e-2']);
+
+    // Expired: no longer in service, so the attributes are removed and the version item stays.
+    ctx.clock.set('2027-01-02T00:00:00.000Z');
+    await run();
+    expect((await ctx.service.get('e-1')).identity?.status).toBe('EXPIRED');
+    const expired = await versionOf('e-1');
+    expect(expired.doc).toEqual(expect.any(String));
+    for (const name of ENTRY_ATTRIBUTES) expect(expired[name]).toBeUndefined();
+    expect(await drill()).toEqual([]);
   });
 });
