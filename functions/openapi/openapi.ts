@@ -86,7 +86,9 @@ const filterParam = filterQueryParam(
       `once the certificate inventory is back-filled; chosen in that ` +
       `order; other filters are applied to what that entry point reads.`,
     `identity.key, identity.signature, identity.issuer, identity.validity (the identity certificate ` +
-      `in service, as GET /v2/stats/certificates counts it): ${CRYPTO_OPS.join(' ')}.`,
+      `in service, as GET /v2/stats/certificates counts it): ${CRYPTO_OPS.join(' ')}. ` +
+      `The identity.key[eq] and identity.issuer[eq] entry points read the key and issuer pairs the ` +
+      `inventory counters know: a pair new to the fleet is listed once the counters include it, as it is counted.`,
     'A list request reads at most LIST_READ_BUDGET items (default ' +
       '2000); when selective non-indexed filters exhaust it, the ' +
       'page may be shorter than page_size with a non-empty `next`. ' +

@@ -10,7 +10,10 @@ import type { DeviceStats, MetadataValueStats, StatusDistribution } from '../../
 import { DEVICE_STATUSES, type Device } from '../../domain/device';
 import { forecastEntries, metadataText } from '../../domain/insights';
 import { inventoryValues } from '../../domain/inventory';
+import { IDENTITY_SLOT } from '../../domain/slot-names';
 import {
+  certificatePair,
+  PAIR_DIMENSION,
   connectivityStatsAttribute,
   connectivityStatsKey,
   findingStatsAttribute,
@@ -42,8 +45,9 @@ export const FORECAST_KEY = '@forecast';
 export const INVENTORY_KEY = '@inventory';
 /**
  * The pseudo-key of the inventory's drill-down entry on the identity's slot version item (keys.ts,
- * certificateEntry). No counter: a marker with `@inventory` but without it still has the two entry
- * items written before, which the back-fill of this key (or the device's next change) deletes.
+ * certificateEntry) and of its key and issuer pair counter (`PAIR_DIMENSION`). A marker with
+ * `@inventory` but without it still has the two entry items written before, which the back-fill of this
+ * key (or the device's next change) deletes.
  */
 export const CERT_ENTRIES_KEY = '@cert-entries';
 /** Pseudo-keys of the marker that are not indexed metadata keys. */
@@ -81,7 +85,17 @@ export function deviceCells(device: Device, keys: ReadonlySet<string>, statsShar
           cells.push({ key: forecastKey(scope, shard, entry.day), attr: forecastAttribute(entry.kind, entry.day) });
       continue;
     }
-    if (key === CERT_ENTRIES_KEY) continue;
+    if (key === CERT_ENTRIES_KEY) {
+      // The pair the drill-down entry is keyed by: counted so a drill-down reads only pairs that hold devices.
+      const pair = certificatePair(device);
+      if (pair !== undefined)
+        cells.push({
+          key: inventoryStatsKey(IDENTITY_SLOT, PAIR_DIMENSION, shard, pair),
+          attr: INVENTORY_COUNT,
+          set: { v: pair },
+        });
+      continue;
+    }
     if (key === INVENTORY_KEY) {
       for (const { slot, dimension, value } of inventoryValues(device))
         cells.push({ key: inventoryStatsKey(slot, dimension, shard, value), attr: INVENTORY_COUNT, set: { v: value } });

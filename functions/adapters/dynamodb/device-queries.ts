@@ -8,6 +8,7 @@ import type { DeviceEvent } from '../../domain/device';
 import { IndexNotReadyError, InvalidBookmarkError, QueryTooBroadError } from '../../domain/errors';
 import { type Filter, matchesAll } from '../../domain/filters';
 import { topValues } from '../../domain/insights';
+import { IDENTITY_SLOT } from '../../domain/slot-names';
 import {
   chooseEntryPoint,
   type EntryPoint,
@@ -23,6 +24,8 @@ import {
   deviceKey,
   entryPrefixes,
   indexFor,
+  PAIR_DIMENSION,
+  splitCertificatePair,
   statsScopeAll,
   statsScopeDms,
 } from './keys';
@@ -96,15 +99,18 @@ export function deviceQueries(table: DeviceTable, { get }: Pick<DeviceStore, 'ge
     return indexedCertificateFilter(filters) !== undefined;
   };
   /**
-   * The partition prefixes of an entry point. A certificate drill-down reads one partition set per value
-   * of the other dimension the inventory counters know (an issuer's drill-down: one per key in service):
-   * the entries are keyed by the key and issuer together (keys.ts, certificateEntry).
+   * The partition prefixes of an entry point. The certificate drill-down entries are keyed by the key and
+   * issuer together (keys.ts, certificateEntry): a drill-down reads the partitions of the pairs with that
+   * key (or issuer) the pair counters know, `STATS_SHARDS` × pairs counter items whatever the fleet.
    */
   const prefixesOf = async (entry: Exclude<EntryPoint, { kind: 'ID' }>) => {
     if (entry.kind !== 'CERT') return entryPrefixes(entry);
-    const other = entry.dimension === 'key' ? 'issuer' : 'key';
-    const known = await counters.inventory('identity', other);
-    return entryPrefixes({ ...entry, others: [...known.keys()].sort() });
+    const pairs = [...(await counters.inventory(IDENTITY_SLOT, PAIR_DIMENSION)).keys()].map(splitCertificatePair);
+    const others =
+      entry.dimension === 'key'
+        ? pairs.filter((p) => p.key === entry.value).map((p) => p.issuer)
+        : pairs.filter((p) => p.issuer === entry.value).map((p) => p.key);
+    return entryPrefixes({ ...entry, others: others.sort() });
   };
   return {
     indexedMetadataKeys: table.indexedMetadataKeys,

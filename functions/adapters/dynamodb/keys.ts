@@ -107,6 +107,22 @@ export function certificateEntry(device: Device): DeviceEntry | undefined {
   };
 }
 
+/**
+ * The inventory counter dimension of the identity's key and issuer together (`<key>|<issuer>`): not
+ * a `by` of the API, only what tells a drill-down which pair partitions hold devices.
+ */
+export const PAIR_DIMENSION = 'pair';
+export function certificatePair(device: Device): string | undefined {
+  const key = inventoryValue(device, 'identity', 'key');
+  const issuer = inventoryValue(device, 'identity', 'issuer');
+  return key === undefined || issuer === undefined ? undefined : `${key}|${issuer}`;
+}
+/** The key and the issuer of a pair (key names never contain `|`). */
+export function splitCertificatePair(pair: string): { key: string; issuer: string } {
+  const at = pair.indexOf('|');
+  return { key: pair.slice(0, at), issuer: pair.slice(at + 1) };
+}
+
 /** Whether an entry is attributes on a slot version item (certificateEntry) rather than an item of its own. */
 export const isAttachedEntry = (key: { sk?: unknown }) => String(key.sk).startsWith('SLOT#');
 
