@@ -4,7 +4,8 @@
  * service in one run (bare half, CLI, bare half: both sides see the table grow alike). Target: the
  * CLI's rate ≥ 0.9× the bare loop's (the CLI is never the bottleneck). Then the same number of rows
  * imported server-side (`import --server-side`: uploaded once, imported by the service's job workers,
- * JOB_WORKERS of them). Target: ≥ 3× the CLI's rate.
+ * JOB_WORKERS of them, the pieces on IMPORT_THREADS worker threads beside the engine's). Target: ≥ 3×
+ * the CLI's rate.
  *
  * Each phase starts with the change feed drained (no phase pays for the events of another) and ends
  * once its own events are published too. Beside rows/s, the service's CPU time per row (this process:
@@ -13,7 +14,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
@@ -24,6 +25,8 @@ import { fmt, printTable } from './support';
 const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 20000);
 const CONCURRENCY = Number(process.env.BENCH_IMPORT_CONCURRENCY ?? 16);
 const JOB_WORKERS = process.env.BENCH_IMPORT_JOB_WORKERS ?? '4';
+/** Worker threads for the import's pieces (local/import-threads.ts); 0: on the engine's thread. */
+const THREADS = process.env.BENCH_IMPORT_THREADS ?? '1';
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '..');
 
@@ -72,6 +75,7 @@ async function main() {
       TABLE_NAME: `bench-${randomUUID()}`,
       SWEEP_INTERVAL_SECONDS: '0',
       JOB_WORKERS,
+      IMPORT_THREADS: THREADS,
     },
     quiet: true,
   });
@@ -152,7 +156,7 @@ async function main() {
         ],
         ['device-manager import (CSV)', ROWS, Number(summary[2]), cliRate, cli.drainSeconds, cliOut, cliCpu],
         [
-          `import --server-side (${JOB_WORKERS} job workers)`,
+          `import --server-side (${JOB_WORKERS} job workers, ${THREADS} thread(s))`,
           ROWS,
           Number(serverSummary[2]),
           serverRate,
@@ -167,6 +171,11 @@ async function main() {
       `server-side rate / CLI rate: ${fmt(serverRate / cliRate)}× (target ≥ 3×); ` +
         `with events out ${fmt(serverOut / cliOut)}×; ` +
         `service CPU per row CLI / server-side ${fmt(cliCpu / serverCpu)}×`,
+    );
+    console.log(
+      `load average at the end: ${loadavg()
+        .map((n) => n.toFixed(1))
+        .join(', ')} (${cpus().length} cores)`,
     );
   } finally {
     await service.stop();

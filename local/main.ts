@@ -19,6 +19,7 @@ import { conflictOptionsFrom, startEngine, type Engine } from '@device-manager/l
 import { type LocalEvents, startLocalEvents } from './events';
 import { setImportFiles } from '../functions/composition/imports';
 import { localImportFiles } from './import-files';
+import { startImportThreads } from './import-threads';
 import { setIotCaRegistry } from '../functions/composition/iot-ca-composition';
 import { dryRunIotCa } from './iot-dry-run';
 
@@ -237,8 +238,13 @@ export async function startLocalService({
     },
     say,
   );
+  // Server-side import pieces may run on worker threads (a second core): see import-threads.ts.
+  const threadCount = intVar(env, 'IMPORT_THREADS', 0, 0, 16);
+  const importThreads =
+    threadCount > 0 ? await startImportThreads({ count: threadCount, env, files: importFiles }) : undefined;
+  if (importThreads) say(`server-side import pieces on ${threadCount} worker thread(s)`);
   // Remediation jobs run on this process's job worker; those a previous process left unfinished resume now.
-  const tasks = startLocalTasks({ concurrency: intVar(env, 'JOB_WORKERS', 2, 1, 1000), say });
+  const tasks = startLocalTasks({ concurrency: intVar(env, 'JOB_WORKERS', 2, 1, 1000), say, importThreads });
   void services.jobs
     .resumeStalled(tasks.queue, 0)
     .then((n) => n > 0 && say(`${n} unfinished job(s) resumed`))
@@ -256,6 +262,7 @@ export async function startLocalService({
     async stop() {
       await sweeper.stop();
       await tasks.stop();
+      await importThreads?.stop();
       await server.close();
       setImportFiles(undefined);
       await events.stop();

@@ -8,6 +8,8 @@
 import type { TaskQueue } from '../functions/app/ports';
 import { inProcessQueue } from '../functions/app/tasks';
 import { createJobWorker, setTaskQueues } from '../functions/composition/task-composition';
+import { IMPORT_TASKS } from '../functions/app/imports';
+import type { ImportThreads } from './import-threads';
 
 export interface LocalTasks {
   queue: TaskQueue;
@@ -20,10 +22,13 @@ export function startLocalTasks({
   concurrency,
   taskSeconds = 10,
   say,
+  importThreads,
 }: {
   concurrency: number;
   taskSeconds?: number;
   say: (line: string) => void;
+  /** Where import pieces run, if not on this thread (IMPORT_THREADS). */
+  importThreads?: ImportThreads;
 }): LocalTasks {
   let stopped = false;
   // Built over the services this start installed (a restart in the same process gets its own).
@@ -32,6 +37,8 @@ export function startLocalTasks({
     concurrency,
     run: async (task) => {
       if (stopped) return;
+      if (importThreads && task.kind === IMPORT_TASKS.piece)
+        return importThreads.run(task, Date.now() + taskSeconds * 1000);
       await worker(task, {
         deadline: Date.now() + taskSeconds * 1000,
         queue,

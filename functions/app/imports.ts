@@ -60,8 +60,11 @@ export interface ImportDeps {
 }
 
 export const DEFAULT_ROWS_PER_PIECE = 200;
-/** New devices per call of `registerNew` (DeviceStore.saveNew puts as many in one transaction as fit). */
-export const DEFAULT_BATCH_SIZE = 12;
+/**
+ * New devices per call of `registerNew`: 16 plain devices (6 items each, plus their shared outbox record)
+ * fit one transaction.
+ */
+export const DEFAULT_BATCH_SIZE = 16;
 /** Seconds an upload URL stays valid. */
 export const UPLOAD_URL_SECONDS = 3600;
 

@@ -13,6 +13,8 @@ export interface OutboxRecord {
   /** The record's stream position (sequence number): failures are reported by it. */
   position: string;
   event?: OutboxEvent;
+  /** The events of a record written for several changes at once, in commit order (published as if one a record). */
+  events?: readonly OutboxEvent[];
   /** Set when the record is not a readable outbox event (a poison record): it goes to the dead-letter queue. */
   malformed?: { message: string; raw: unknown };
 }
@@ -133,8 +135,9 @@ export function outboxPublisher({
 
       const queue: Pending[] = [];
       for (const record of records) {
-        if (record.event) {
-          const events = [toCloudEvent(record.event, source), ...(derive?.(record.event) ?? [])];
+        const outbox = record.events ?? (record.event ? [record.event] : []);
+        if (outbox.length > 0) {
+          const events = outbox.flatMap((e) => [toCloudEvent(e, source), ...(derive?.(e) ?? [])]);
           open.set(record.position, events.length);
           for (const event of events) queue.push({ position: record.position, event });
           continue;

@@ -110,3 +110,36 @@ describe('server-side import over HTTP', () => {
     expect(lines(serverReport)).toEqual(lines(clientReport));
   });
 });
+
+describe('server-side import on a worker thread (IMPORT_THREADS=1)', () => {
+  it('gives the rows, the report and the devices the main thread gives', async () => {
+    /** A file's import (ids without their prefix), and one of its devices without its times. */
+    const outcome = async (on: LocalService, prefix: string) => {
+      const started = await call(on.url, 'POST', '/v2/imports', csv(prefix), { 'content-type': 'text/csv' });
+      expect(started.status).toBe(202);
+      for (;;) {
+        const reply = await call(on.url, 'GET', `/v2/imports/${started.body.id}`);
+        if (reply.body.status !== 'RUNNING') {
+          const {
+            creation_timestamp: _t,
+            events: _e,
+            ...device
+          } = (await call(on.url, 'GET', `/v2/devices/${prefix}-7`)).body;
+          const { id: _id, created_at: _c, started_at: _s, finished_at: _f, ...view } = reply.body;
+          return JSON.parse(JSON.stringify({ view, device }).replaceAll(`${prefix}-`, 'x-'));
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const main = await outcome(service, 'main');
+    // Started last: the services one process installs are those of its last start (composition.ts).
+    const threaded = await startTestService({ IMPORT_THREADS: '1' });
+    try {
+      const thread = await outcome(threaded, 'thread');
+      expect(thread.view).toMatchObject({ status: 'DONE', counts: { created: 30, invalid: 2 } });
+      expect(thread).toEqual(main);
+    } finally {
+      await threaded.stop();
+    }
+  });
+});

@@ -15,6 +15,7 @@ import { deviceTransaction, isIndexedFor, isReadFromTable, parseDeviceItem, vers
 import { withSlotProfiles } from './slot-profiles';
 import type { DeviceTable } from './device-table';
 import { deviceKey, parseSlotVersionKey, slotVersionKey } from './keys';
+import { outboxBatch } from './outbox';
 import { SERIAL_INDEX } from './schema';
 import { cancellationCodes, transactWrite } from './transact';
 
@@ -91,22 +92,29 @@ export function deviceStore({ client, TableName, ctx, countRead, reader }: Devic
     },
 
     async saveNew(changes) {
-      // Devices go together while their items fit one transaction (DynamoDB: at most 100 items).
-      const groups: { ids: string[]; items: TransactItem[] }[] = [];
+      // Devices go together while their items fit one transaction (DynamoDB: at most 100 items); their
+      // events share outbox records (outboxBatch), the same events as one record a change would hold.
+      const groups: { ids: string[]; items: TransactItem[]; outbox: ReturnType<typeof outboxBatch> }[] = [];
       for (const change of changes) {
-        const items = deviceTransaction(ctx, change).TransactItems;
-        const last = groups.at(-1);
-        if (last && last.items.length + items.length <= MAX_TRANSACTION_ITEMS) {
-          last.ids.push(change.after.id);
-          last.items.push(...items);
-        } else groups.push({ ids: [change.after.id], items: [...items] });
+        const items = deviceTransaction(ctx, { ...change, outbox: [] }).TransactItems;
+        let last = groups.at(-1);
+        const encoded = (last?.outbox ?? outboxBatch()).encode(change.outbox);
+        if (!last || last.items.length + items.length + last.outbox.recordsWith(encoded) > MAX_TRANSACTION_ITEMS) {
+          last = { ids: [], items: [], outbox: outboxBatch() };
+          groups.push(last);
+        }
+        last.ids.push(change.after.id);
+        last.items.push(...items);
+        last.outbox.add(encoded);
       }
       const created: string[] = [];
       const refused: string[] = [];
       await Promise.all(
-        groups.map(async ({ ids, items }) => {
+        groups.map(async ({ ids, items, outbox }) => {
           try {
-            await transactWrite(client, { TransactItems: items });
+            await transactWrite(client, {
+              TransactItems: [...items, ...outbox.puts(TableName, ctx.outboxTtlSeconds)],
+            });
             created.push(...ids);
           } catch (error) {
             // A device that exists cancels its whole transaction: none of its devices was written.

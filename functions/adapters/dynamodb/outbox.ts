@@ -30,6 +30,67 @@ export function outboxEventJson(stored: Uint8Array | string): string {
   return typeof stored === 'string' ? stored : gunzipSync(stored).toString('utf8');
 }
 
+/**
+ * Event JSON (before gzip) one outbox record carries for several changes committed together: well
+ * under the item limit, and a stream batch of such records stays far below a Lambda payload.
+ */
+export const MAX_BATCH_EVENT_BYTES = 32 * 1024;
+
+/**
+ * The outbox of several changes written in one transaction (a server-side import's new devices): their
+ * events in order, several to a record (`events`, a gzip-compressed JSON array), each record at most
+ * {@link MAX_BATCH_EVENT_BYTES} of JSON unless one event alone is larger. One record rather than one a
+ * device: fewer items written and streamed. The publisher expands a record into the same events, in
+ * order, with the same ids (docs/data-model.md, The outbox).
+ */
+export function outboxBatch(maxBytes = MAX_BATCH_EVENT_BYTES) {
+  const records: { first: OutboxEvent; json: string[]; bytes: number }[] = [];
+  /** The records after `events` were added, and the open record's bytes (what `add` would leave). */
+  const simulate = (sizes: readonly number[]) => {
+    let count = records.length;
+    let bytes = records.at(-1)?.bytes ?? 0;
+    for (const size of sizes) {
+      if (count === 0 || bytes + size > maxBytes) {
+        count++;
+        bytes = size;
+      } else bytes += size;
+    }
+    return count;
+  };
+  return {
+    /** The JSON of each event, measured once (pass it to `add`). */
+    encode: (events: readonly OutboxEvent[]) => events.map((event) => ({ event, json: JSON.stringify(event) })),
+    /** How many records the batch holds once these events are added. */
+    recordsWith: (encoded: readonly { json: string }[]) => simulate(encoded.map((e) => e.json.length + 1)),
+    add(encoded: readonly { event: OutboxEvent; json: string }[]) {
+      for (const { event, json } of encoded) {
+        const last = records.at(-1);
+        if (last && last.bytes + json.length + 1 <= maxBytes) {
+          last.json.push(json);
+          last.bytes += json.length + 1;
+        } else records.push({ first: event, json: [json], bytes: json.length + 1 });
+      }
+    },
+    /** The Put actions: a record of one event is written as {@link outboxItem} writes it. */
+    puts(
+      tableName: string,
+      ttlSeconds = OUTBOX_TTL_SECONDS,
+    ): { Put: { TableName: string; Item: Record<string, unknown> } }[] {
+      return records.map(({ first, json }) => ({
+        Put: {
+          TableName: tableName,
+          Item: {
+            ...outboxKey(first.id),
+            kind: OUTBOX_KIND,
+            ...(json.length === 1 ? { event: gzipSync(json[0]!) } : { events: gzipSync(`[${json.join(',')}]`) }),
+            ttl: Math.floor(Date.parse(first.time) / 1000) + ttlSeconds,
+          },
+        },
+      }));
+    },
+  };
+}
+
 /** TransactWriteItems Put actions for the outbox records of one change. */
 export function outboxPuts(tableName: string, events: readonly OutboxEvent[], ttlSeconds?: number) {
   return events.map((event) => ({ Put: { TableName: tableName, Item: outboxItem(event, ttlSeconds) } }));

@@ -25,16 +25,25 @@ export function outboxRecordsOf(records: readonly DynamoDBRecord[]): OutboxRecor
     // The mapping's filter passes only these; the local stream feed passes everything.
     if (record.eventName !== 'INSERT' || image?.kind?.S !== OUTBOX_KIND) continue;
     const position = record.dynamodb?.SequenceNumber ?? '';
+    // A record of several changes committed together carries `events` (adapters/dynamodb/outbox.ts, outboxBatch).
+    const attribute = image.events ?? image.event;
     // As stored (gzip bytes, base64-encoded in stream images, or JSON text), for a dead letter.
-    const raw = image.event?.B ?? image.event?.S;
+    const raw = attribute?.B ?? attribute?.S;
     try {
-      const stored = image.event?.B !== undefined ? Buffer.from(image.event.B, 'base64') : (image.event?.S ?? '');
-      const event: unknown = JSON.parse(outboxEventJson(stored));
-      out.push(
-        isOutboxEvent(event)
-          ? { position, event }
-          : { position, malformed: { message: 'the event attribute is not an outbox event', raw } },
-      );
+      const stored = attribute?.B !== undefined ? Buffer.from(attribute.B, 'base64') : (attribute?.S ?? '');
+      const parsed: unknown = JSON.parse(outboxEventJson(stored));
+      if (image.events === undefined)
+        out.push(
+          isOutboxEvent(parsed)
+            ? { position, event: parsed }
+            : { position, malformed: { message: 'the event attribute is not an outbox event', raw } },
+        );
+      else
+        out.push(
+          Array.isArray(parsed) && parsed.length > 0 && parsed.every(isOutboxEvent)
+            ? { position, events: parsed }
+            : { position, malformed: { message: 'the events attribute is not a list of outbox events', raw } },
+        );
     } catch {
       out.push({
         position,

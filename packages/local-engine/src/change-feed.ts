@@ -36,7 +36,11 @@ export interface ChangeRecord {
   approximateCreationDateTime: number;
 }
 
-export type ChangeListener = (records: ChangeRecord[]) => void;
+/**
+ * Receives the records of commits in sequence order. The records are shared by every listener (and
+ * are already copies, not the store's items): read them, do not modify them.
+ */
+export type ChangeListener = (records: readonly ChangeRecord[]) => void;
 
 /** One committed item write: no old item = created, no new item = deleted. */
 export interface CommittedWrite {
@@ -190,7 +194,7 @@ export class ChangeFeed {
     if (this.listeners.size === 0) return;
     for (const listener of [...this.listeners]) {
       try {
-        listener(ready.map(copyRecord));
+        listener(ready);
       } catch (err) {
         // A failing consumer must not fail (or half-fail) the write that has already committed.
         console.error('[local-engine] change listener failed', err);
@@ -286,11 +290,6 @@ function patchItemDb(subDb: Hooked<SubDb>, tableName: string, hooks: StoreHooks)
   subDb.put = (key, value, cb) => write(key, value, cb, () => put.call(subDb, key, value, cb));
   subDb.del = (key, cb) => write(key, undefined, cb, () => del.call(subDb, key, cb));
   subDb[PATCHED] = true;
-}
-
-/** A listener's own copy of a record. */
-function copyRecord(record: ChangeRecord): ChangeRecord {
-  return JSON.parse(JSON.stringify(record)) as ChangeRecord;
 }
 
 /** Copies an item into plain objects (dynalite's are prototype-less and may be shared with a response). */

@@ -62,7 +62,7 @@ export function installIndexLag(
   installQueryPatch();
   const state: LagState = { lagMs, now, recent: new Map() };
   (store as WithLag<Store>)[STATE] = state;
-  return feed.subscribe((records: ChangeRecord[]) => {
+  return feed.subscribe((records: readonly ChangeRecord[]) => {
     const at = state.now();
     for (const record of records) {
       const key = itemKey(record.tableName, Object.keys(record.keys), record.keys);

@@ -86,7 +86,7 @@ export interface Engine {
    * Subscribe to committed writes; records arrive in commit order, one per item written. Returns an unsubscribe
    * function.
    */
-  onChange(listener: (records: ChangeRecord[]) => void): () => void;
+  onChange(listener: (records: readonly ChangeRecord[]) => void): () => void;
   /**
    * The stored stream: records kept (in the store, with the writes) for the retention period, and consumer checkpoints.
    */

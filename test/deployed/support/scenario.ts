@@ -526,6 +526,15 @@ export function simulateProfile(name: ProfileName): void {
       );
       // Registered by the sync, then revoked (KeyCompromise is final: REVOKED, not a hold's INACTIVE).
       expect(w.endpoint.certificates.get(iotCertificateId(pem))).toBe('REVOKED');
+      // The revocation opened `revoked-still-active-in-iot`; the sync resolved it under its own role.
+      const detailOf = (e: Record<string, any>) => (typeof e.detail === 'string' ? JSON.parse(e.detail) : e.detail);
+      const iotFinding = w.busEvents
+        .map((e) => detailOf(e.event))
+        .filter((d) => d?.data?.check === 'revoked-still-active-in-iot' && d.data.device_id === 'sim-ca-1')
+        .map((d) => d.type);
+      expect(iotFinding).toEqual(['device.finding.open', 'device.finding.resolve']);
+      const findings = (await w.request('GET', '/v2/devices/sim-ca-1')).body.findings;
+      expect(findings.filter((f: { check: string }) => f.check === 'revoked-still-active-in-iot')).toEqual([]);
     }
     if (ca) {
       // The CA caller put the revocation of the decommissioned Lamassu device's identity, with the secret's header.

@@ -6,6 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
 import { deviceRepository } from '../../../functions/adapters/dynamodb/device-repository';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { outboxEventJson } from '../../../functions/adapters/dynamodb/outbox';
+import type { Device } from '../../../functions/domain/device';
+import { deviceSubject, type OutboxEvent } from '../../../functions/domain/outbox';
 import { importStore } from '../../../functions/adapters/dynamodb/import-store';
 import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
 import { deviceService } from '../../../functions/app/devices';
@@ -42,7 +46,7 @@ function memoryFiles(): ImportFiles {
   };
 }
 
-async function setup({ rowsPerPiece = 3 } = {}) {
+async function setup({ rowsPerPiece = 3, batchSize = 2 } = {}) {
   const table = await freshTable(engine);
   const client = table.documentClient;
   const bookmarks = bookmarkCodec('k');
@@ -73,7 +77,7 @@ async function setup({ rowsPerPiece = 3 } = {}) {
       return { status: statusCode, ...body };
     },
     rowsPerPiece,
-    batchSize: 2,
+    batchSize,
   };
   const run = taskRunner(importHandlers(deps));
   const sent: Task[] = [];
@@ -89,7 +93,7 @@ async function setup({ rowsPerPiece = 3 } = {}) {
     sent.length = 0;
   };
   const service = importService({ ...deps, queue: () => queue });
-  return { deps, devices, service, run, sent, context, work, clock, calls };
+  return { deps, devices, service, run, sent, context, work, clock, calls, table };
 }
 
 const csv = (lines: string[]) => ['id,dms_id,tags,metadata.n', ...lines].join('\n');
@@ -155,6 +159,47 @@ describe('server-side import', () => {
     expect(s.calls.register ?? 0).toBe(0);
     expect(s.calls.registerNew).toBe(4);
     expect(s.calls.getMany).toBe(3);
+  });
+
+  it('writes the events of devices registered together in shared outbox records, the same events', async () => {
+    const s = await setup({ rowsPerPiece: 20, batchSize: 8 });
+    const lone = await s.devices.register({ id: 'lone', dms_id: 'd', tags: ['t'], metadata: { n: 0 } });
+    await s.service.createWith('csv', false, Buffer.from(csv(Array.from({ length: 20 }, (_, n) => `b-${n},d,t,${n}`))));
+    await s.work();
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await s.table.documentClient.send(
+        new ScanCommand({ TableName: s.table.tableName, ExclusiveStartKey: start }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    const outbox = items.filter((i) => i.kind === 'outbox');
+    // One record for the lone registration, one for each registerNew of 8, 8 and 4 devices.
+    expect(outbox).toHaveLength(4);
+    const lists = outbox.map((i) =>
+      i.events === undefined
+        ? [JSON.parse(outboxEventJson(i.event as Uint8Array)) as OutboxEvent]
+        : (JSON.parse(outboxEventJson(i.events as Uint8Array)) as OutboxEvent[]),
+    );
+    expect(lists.map((list) => list.length).sort()).toEqual([1, 4, 8, 8]);
+    // Each record is keyed by its first event, as a record of one event is.
+    expect(outbox.map((i) => i.pk)).toEqual(lists.map((list) => `OUTBOX#${list[0]!.id}`));
+    const events = lists.flat();
+    expect(new Set(events.map((e) => e.id)).size).toBe(21);
+    const byId = new Map(events.map((e) => [(e.data as Device).id, e]));
+    expect(byId.get('lone')).toMatchObject({ type: 'device.create', subject: deviceSubject('lone'), data: lone });
+    for (let n = 0; n < 20; n++) {
+      const device = await s.devices.get(`b-${n}`);
+      expect(byId.get(`b-${n}`)).toEqual({
+        id: expect.any(String),
+        type: 'device.create',
+        subject: deviceSubject(`b-${n}`),
+        time: device.creation_timestamp,
+        data: device,
+      });
+    }
   });
 
   it('counts a piece delivered twice once', async () => {

@@ -332,35 +332,38 @@ test(
   },
 );
 
-test('listeners get copies, can unsubscribe, and a throwing listener does not fail the write', async () => {
-  const errors = jest.spyOn(console, 'error').mockImplementation(() => undefined);
-  const seen: ChangeRecord[] = [];
-  const unsubscribeThrowing = h.engine.onChange(() => {
-    throw new Error('listener bug');
-  });
-  const unsubscribe = h.engine.onChange((batch) => {
-    seen.push(...batch);
-    batch[0]!.newImage!.mutated = S('by listener');
-  });
-  try {
-    await h.client.send(new PutItemCommand({ TableName: 'others', Item: { id: S('copy') } }));
-    unsubscribe();
-    unsubscribeThrowing();
-    await h.client.send(new PutItemCommand({ TableName: 'others', Item: { id: S('after') } }));
-    expect(errors).toHaveBeenCalledWith('[local-engine] change listener failed', expect.any(Error));
-  } finally {
-    errors.mockRestore();
-  }
-  expect(seen.map((r) => r.keys)).toEqual([{ id: S('copy') }]);
-  const recorder = recordChanges(h.engine);
-  await h.client.send(
-    new UpdateItemCommand({
-      TableName: 'others',
-      Key: { id: S('copy') },
-      UpdateExpression: 'SET v = :v',
-      ExpressionAttributeValues: { ':v': N(1) },
-    }),
-  );
-  recorder.stop();
-  expect(recorder.records[0]?.oldImage).toEqual({ id: S('copy') }); // the stored item was not mutated
-});
+test(
+  'listeners get copies of the stored items, can unsubscribe, ' + 'and a throwing listener does not fail the write',
+  async () => {
+    const errors = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const seen: ChangeRecord[] = [];
+    const unsubscribeThrowing = h.engine.onChange(() => {
+      throw new Error('listener bug');
+    });
+    const unsubscribe = h.engine.onChange((batch) => {
+      seen.push(...batch);
+      batch[0]!.newImage!.mutated = S('by listener');
+    });
+    try {
+      await h.client.send(new PutItemCommand({ TableName: 'others', Item: { id: S('copy') } }));
+      unsubscribe();
+      unsubscribeThrowing();
+      await h.client.send(new PutItemCommand({ TableName: 'others', Item: { id: S('after') } }));
+      expect(errors).toHaveBeenCalledWith('[local-engine] change listener failed', expect.any(Error));
+    } finally {
+      errors.mockRestore();
+    }
+    expect(seen.map((r) => r.keys)).toEqual([{ id: S('copy') }]);
+    const recorder = recordChanges(h.engine);
+    await h.client.send(
+      new UpdateItemCommand({
+        TableName: 'others',
+        Key: { id: S('copy') },
+        UpdateExpression: 'SET v = :v',
+        ExpressionAttributeValues: { ':v': N(1) },
+      }),
+    );
+    recorder.stop();
+    expect(recorder.records[0]?.oldImage).toEqual({ id: S('copy') }); // the stored item was not mutated
+  },
+);

@@ -139,7 +139,7 @@ export function recordChanges(engine: Engine): {
   const records: ChangeRecord[] = [];
   const batches: ChangeRecord[][] = [];
   const stop = engine.onChange((batch) => {
-    batches.push(batch);
+    batches.push([...batch]);
     records.push(...batch);
   });
   return { records, batches, stop };

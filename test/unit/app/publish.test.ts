@@ -252,6 +252,37 @@ describe('publishing', () => {
     expect(report.published).toBe(1);
   });
 
+  it('publishes a record of several changes as the same entries, in order, as one record an event', async () => {
+    eventBridge.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ok(input.Entries.length));
+    const events = Array.from({ length: 12 }, (_, n) => event(n + 1, `device/dev-${n % 11}`));
+    const one = await setup().publish(records(events));
+    const single = sentEntries();
+    eventBridge.resetHistory();
+    const batched = await setup().publish([
+      { position: '1', events: events.slice(0, 5) },
+      { position: '2', events: events.slice(5) },
+    ]);
+    expect(sentEntries()).toEqual(single);
+    expect(single.flat()).toEqual(events.map(entryOf));
+    expect(batched).toEqual({ ...one, failed: [] });
+  });
+
+  it('reports a record of several changes for redelivery unless every one of its events went out', async () => {
+    eventBridge.on(PutEventsCommand).callsFake((input: { Entries: PutEventsRequestEntry[] }) => ({
+      FailedEntryCount: 1,
+      Entries: input.Entries.map((e) =>
+        JSON.parse(e.Detail!).id === 'evt-3' ? { ErrorCode: 'InvalidArgument', ErrorMessage: 'bad' } : { EventId: 'x' },
+      ),
+    }));
+    sqs.on(SendMessageCommand).rejects(new Error('sqs down'));
+    const report = await setup().publish([
+      { position: '1', events: [event(1), event(2)] },
+      { position: '2', events: [event(3), event(4)] },
+    ]);
+    expect(report.failed).toEqual(['2']);
+    expect(report.published).toBe(2);
+  });
+
   it('never lets an event overtake an unfinished earlier event of the same subject', async () => {
     // a1 fails once; a2 (same device) must wait for it, while b1 goes along with a1.
     eventBridge

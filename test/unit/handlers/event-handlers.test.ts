@@ -2,7 +2,8 @@
 import type { DynamoDBRecord, SQSRecord } from 'aws-lambda';
 import type { IotSync } from '../../../functions/app/iot-sync';
 import { outboxPublisher } from '../../../functions/app/publish';
-import { outboxItem } from '../../../functions/adapters/dynamodb/outbox';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { outboxBatch, outboxItem } from '../../../functions/adapters/dynamodb/outbox';
 import type { OutboxEvent } from '../../../functions/domain/outbox';
 import type { CloudEvent, PublishOutcome } from '../../../functions/app/ports';
 import { handler as iotHandler, ownerOf, deviceWorkOf } from '../../../functions/handlers/events/iot-sync';
@@ -83,6 +84,60 @@ describe('publish-outbox handler', () => {
       ]);
     },
   );
+
+  it('expands a record written for several changes into their events, in order, and marks a bad list', () => {
+    const events = [evt('a', 'device/1'), evt('b', 'device/2'), evt('c', 'device/3')] as OutboxEvent[];
+    const batch = outboxBatch();
+    batch.add(batch.encode(events));
+    const [put, ...more] = batch.puts('t');
+    expect(more).toEqual([]);
+    expect(put!.Put.Item).toMatchObject({ pk: 'OUTBOX#a', sk: 'OUTBOX', kind: 'outbox' });
+    expect(put!.Put.Item).not.toHaveProperty('event');
+    const image = (seq: string, bytes: Uint8Array): DynamoDBRecord => ({
+      eventName: 'INSERT',
+      dynamodb: {
+        SequenceNumber: seq,
+        NewImage: { kind: { S: 'outbox' }, events: { B: Buffer.from(bytes).toString('base64') } },
+      },
+    });
+    const notList = gzipSync(JSON.stringify(evt('x')));
+    expect(
+      outboxRecordsOf([
+        image('1', put!.Put.Item.events as Uint8Array),
+        image('2', notList),
+        image('3', gzipSync('[]')),
+      ]),
+    ).toEqual([
+      { position: '1', events },
+      {
+        position: '2',
+        malformed: { message: 'the events attribute is not a list of outbox events', raw: notList.toString('base64') },
+      },
+      {
+        position: '3',
+        malformed: {
+          message: 'the events attribute is not a list of outbox events',
+          raw: gzipSync('[]').toString('base64'),
+        },
+      },
+    ]);
+  });
+
+  it('cuts a batch into records of bounded JSON, one event alone written as a single-event record', () => {
+    const events = Array.from({ length: 5 }, (_, n) => evt(`e${n}`, `device/${n}`)) as OutboxEvent[];
+    const size = JSON.stringify(events[0]).length + 1;
+    const batch = outboxBatch(size * 2);
+    const encoded = batch.encode(events);
+    expect(batch.recordsWith(encoded)).toBe(3);
+    batch.add(encoded);
+    const items = batch.puts('t', 60).map((p) => p.Put.Item);
+    expect(items.map((i) => i.pk)).toEqual(['OUTBOX#e0', 'OUTBOX#e2', 'OUTBOX#e4']);
+    expect(
+      items.map((i) => ('events' in i ? JSON.parse(gunzipSync(i.events as Uint8Array).toString()).length : 1)),
+    ).toEqual([2, 2, 1]);
+    expect(JSON.parse(gunzipSync(items[2]!.event as Uint8Array).toString())).toEqual(events[4]);
+    expect(items[0]!.ttl).toBe(Date.parse(events[0]!.time) / 1000 + 60);
+  });
 
   it('reports as batch item failures exactly the records neither published nor dead-lettered', async () => {
     const sent: CloudEvent[] = [];
