@@ -155,7 +155,8 @@ async function questions(size: number, certificates: (i: number) => ParsedCertif
   await counters.settle();
   const seconds = (performance.now() - seeding) / 1000;
   console.log(
-    `seeded ${size} devices in ${fmt(seconds)} s (${fmt(size / seconds)} devices/s; registered in ${fmt(registered)} s)`,
+    `seeded ${size} devices in ${fmt(seconds)} s ` +
+      `(${fmt(size / seconds)} devices/s; registered in ${fmt(registered)} s)`,
   );
   const devicesRead = () => repository.itemsRead;
   const postureRead = () => postureTable.itemsRead;
