@@ -151,7 +151,8 @@ export function rowImporter(deps: ImportDeps, { update, since }: { update: boole
   return async function importItems(items: readonly SourceItem[]): Promise<LineResult[]> {
     // Loaded on first use: the request schemas evaluate zod, which the job and import routes, the sweeper
     // and the task worker bundle this module for but do not use at their cold start.
-    const { createDeviceSchema, problemsOf } = await import('../domain/schemas');
+    // A require, not import(): the local service's import threads load this module through tsx's require hook.
+    const { createDeviceSchema, problemsOf } = require('../domain/schemas') as typeof import('../domain/schemas');
     const results = new Map<SourceItem, LineResult>();
     const ready: { item: SourceItem; row: DeviceRow; input: NewDeviceInput; cert?: RowCertificate }[] = [];
     for (const item of items) {
