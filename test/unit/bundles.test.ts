@@ -99,25 +99,26 @@ describe('function bundles', () => {
   });
 });
 
+/** Runs `script` in a fresh Node process with the environment a Lambda function of the stack gets (plus `env`). */
+function inFreshNode(script: string, env: Record<string, string> = {}): string {
+  return execFileSync(process.execPath, ['-e', script], {
+    env: {
+      PATH: process.env.PATH,
+      TABLE_NAME: 't',
+      AWS_REGION: 'us-east-1',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...env,
+    },
+    encoding: 'utf8',
+  });
+}
+
 describe('what a cold start evaluates', () => {
   const zodLoaded = (file: string) =>
-    execFileSync(
-      process.execPath,
-      [
-        '-e',
-        `require(${JSON.stringify(file)});` +
-          `process.stdout.write(String(Object.keys(globalThis).some((k)=>k.startsWith('__zod'))))`,
-      ],
-      {
-        env: {
-          PATH: process.env.PATH,
-          TABLE_NAME: 't',
-          AWS_REGION: 'us-east-1',
-          POWERTOOLS_METRICS_DISABLED: 'true',
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        },
-        encoding: 'utf8',
-      },
+    inFreshNode(
+      `require(${JSON.stringify(file)});` +
+        `process.stdout.write(String(Object.keys(globalThis).some((k)=>k.startsWith('__zod'))))`,
     );
 
   it('a route without a body loads no schemas (zod); a route with one does', () => {
@@ -142,18 +143,7 @@ describe('what a cold start evaluates', () => {
       `const m=require(${JSON.stringify(file)});const atInit=${iotLoaded};` +
       `m.handler({Records:[]},{invokedFunctionArn:'arn:aws:lambda:us-east-1:123456789012:function:f'})` +
       `.then(()=>process.stdout.write(JSON.stringify([atInit,${iotLoaded}])))`;
-    const out = execFileSync(process.execPath, ['-e', script], {
-      env: {
-        PATH: process.env.PATH,
-        TABLE_NAME: 't',
-        AWS_REGION: 'us-east-1',
-        IOT_SYNC_ENABLED: 'true',
-        POWERTOOLS_METRICS_DISABLED: 'true',
-        POWERTOOLS_LOG_LEVEL: 'SILENT',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
-      encoding: 'utf8',
-    });
+    const out = inFreshNode(script, { IOT_SYNC_ENABLED: 'true', POWERTOOLS_LOG_LEVEL: 'SILENT' });
     expect(JSON.parse(out)).toEqual([false, true]);
   });
 });
@@ -171,16 +161,7 @@ describe('SQS and S3 SDKs loaded on first use (adapters/sqs/sdk.ts, adapters/s3/
     const script =
       `require(${JSON.stringify(file)});` +
       `process.stdout.write(JSON.stringify([${loaded('client-sqs')},${loaded('client-s3')}]))`;
-    const out = execFileSync(process.execPath, ['-e', script], {
-      env: {
-        PATH: process.env.PATH,
-        TABLE_NAME: 't',
-        AWS_REGION: 'us-east-1',
-        POWERTOOLS_METRICS_DISABLED: 'true',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
-      encoding: 'utf8',
-    });
+    const out = inFreshNode(script);
     expect(inputs.some((input) => input.includes('functions/adapters/sqs/'))).toBe(true);
     expect(JSON.parse(out)).toEqual([false, false]);
   });
@@ -201,24 +182,10 @@ describe('SQS and S3 SDKs loaded on first use (adapters/sqs/sdk.ts, adapters/s3/
 
 describe('tracing as a side file', () => {
   const loadsTracer = (file: string, env: Record<string, string>) =>
-    execFileSync(
-      process.execPath,
-      [
-        '-e',
-        `require(${JSON.stringify(file)});` +
-          `process.stdout.write(String(Object.keys(require.cache).some((k)=>k.endsWith('tracing-xray.js'))))`,
-      ],
-      {
-        env: {
-          PATH: process.env.PATH,
-          TABLE_NAME: 't',
-          AWS_REGION: 'us-east-1',
-          POWERTOOLS_METRICS_DISABLED: 'true',
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-          ...env,
-        },
-        encoding: 'utf8',
-      },
+    inFreshNode(
+      `require(${JSON.stringify(file)});` +
+        `process.stdout.write(String(Object.keys(require.cache).some((k)=>k.endsWith('tracing-xray.js'))))`,
+      env,
     );
 
   it('the stack hook builds it beside the bundle; the bundle loads it only where tracing records', () => {
