@@ -6,18 +6,7 @@
  * lands, a released hold resolves it in the release's transaction, and the re-evaluation walk keeps it.
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  AttachThingPrincipalCommand,
-  CreateThingCommand,
-  DescribeCertificateCommand,
-  DescribeThingCommand,
-  DetachThingPrincipalCommand,
-  InvalidRequestException,
-  IoTClient,
-  ResourceNotFoundException,
-  UpdateCertificateCommand,
-  UpdateThingCommand,
-} from '@aws-sdk/client-iot';
+import { IoTClient, UpdateCertificateCommand } from '@aws-sdk/client-iot';
 import type { Engine } from '@device-manager/local-engine';
 import { mockClient } from 'aws-sdk-client-mock';
 import { iotSyncStateStore } from '../../../functions/adapters/dynamodb/iot-sync-state';
@@ -30,11 +19,11 @@ import { DEFAULT_POSTURE_POLICY } from '../../../functions/domain/posture';
 import { IOT_CHECK } from '../../../functions/domain/iot-findings';
 import { certificate } from '../../support/certificates';
 import { startCounters, startTestEngine } from '../../support/dynamo';
+import { fakeIotRegistry } from '../../support/iot-registry';
 import { postureStack } from '../../support/posture';
 
 const REGION = 'eu-west-1';
 const ACCOUNT = '123456789012';
-const meta = { $metadata: {} };
 const iot = mockClient(IoTClient);
 
 let engine: Engine;
@@ -44,35 +33,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await engine.stop();
 });
-
-/** AWS IoT's certificates by id (the fingerprint), and the UpdateCertificate calls made. */
-function fakeIot(certificates: Map<string, string>) {
-  iot.reset();
-  const things = new Set<string>();
-  iot.on(DescribeThingCommand).callsFake(({ thingName }) => {
-    if (!things.has(thingName)) throw new ResourceNotFoundException({ message: 'no thing', ...meta });
-    return { thingName, attributes: {}, version: 1, thingTypeName: 'dm-test' };
-  });
-  iot.on(CreateThingCommand).callsFake(({ thingName }) => {
-    things.add(thingName);
-    return { thingName };
-  });
-  iot.on(UpdateThingCommand).resolves({});
-  iot.on(DescribeCertificateCommand).callsFake(({ certificateId }) => {
-    const status = certificates.get(certificateId);
-    if (!status) throw new ResourceNotFoundException({ message: 'no certificate', ...meta });
-    return { certificateDescription: { certificateId, status } };
-  });
-  const control = { refuseUpdates: 0 };
-  iot.on(UpdateCertificateCommand).callsFake(({ certificateId, newStatus }) => {
-    if (control.refuseUpdates-- > 0) throw new InvalidRequestException({ message: 'refused', ...meta });
-    certificates.set(certificateId, newStatus);
-    return {};
-  });
-  iot.on(AttachThingPrincipalCommand).resolves({});
-  iot.on(DetachThingPrincipalCommand).resolves({});
-  return control;
-}
 
 const updates = () =>
   iot.commandCalls(UpdateCertificateCommand).map((c) => ({ ...c.args[0].input }) as Record<string, unknown>);
@@ -100,7 +60,7 @@ async function setup({ iotSync: on = true } = {}) {
   });
   await walk(); // the findings' first assessment (an empty fleet): ready
   const certificates = new Map<string, string>();
-  const control = fakeIot(certificates);
+  const { control } = fakeIotRegistry(iot, certificates);
   /** A device bound to a fresh certificate that AWS IoT holds ACTIVE, synced once. */
   const bound = async (id: string) => {
     const { pem } = await certificate({ notBefore: '2026-01-01T00:00:00Z', notAfter: '2027-01-01T00:00:00Z' });

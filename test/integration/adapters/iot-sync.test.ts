@@ -5,18 +5,7 @@
  * failure is recorded and retried.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  AttachThingPrincipalCommand,
-  CreateThingCommand,
-  DescribeCertificateCommand,
-  DescribeThingCommand,
-  DetachThingPrincipalCommand,
-  InvalidRequestException,
-  IoTClient,
-  ResourceNotFoundException,
-  UpdateCertificateCommand,
-  UpdateThingCommand,
-} from '@aws-sdk/client-iot';
+import { AttachThingPrincipalCommand, InvalidRequestException, IoTClient } from '@aws-sdk/client-iot';
 import { mockClient } from 'aws-sdk-client-mock';
 import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
 import { deviceRepository } from '../../../functions/adapters/dynamodb/device-repository';
@@ -29,6 +18,7 @@ import { parseCertificate } from '../../../functions/domain/certificate';
 import { IDENTITY_SLOT } from '../../../functions/domain/slots';
 import type { Engine } from '@device-manager/local-engine';
 import { certificate } from '../../support/certificates';
+import { fakeIotRegistry } from '../../support/iot-registry';
 import { freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
 
 const REGION = 'eu-west-1';
@@ -45,41 +35,13 @@ afterAll(async () => {
   await engine.stop();
 });
 
-/** A stateful AWS IoT registry: things (attributes, version) and certificate statuses. */
+let seen = 0;
+/** The stateful registry (test/support/iot-registry.ts), with the calls looked at so far forgotten. */
 function fakeRegistry(certificates: Map<string, string>) {
-  const things = new Map<string, { attributes: Record<string, string>; version: number; thingTypeName?: string }>();
-  iot.reset();
   seen = 0;
-  iot.on(DescribeThingCommand).callsFake(({ thingName }) => {
-    const thing = things.get(thingName);
-    if (!thing) throw new ResourceNotFoundException({ message: 'no thing', ...meta });
-    return { thingName, ...thing };
-  });
-  iot.on(CreateThingCommand).callsFake(({ thingName, thingTypeName, attributePayload }) => {
-    things.set(thingName, { attributes: { ...attributePayload.attributes }, version: 1, thingTypeName });
-    return { thingName };
-  });
-  iot.on(UpdateThingCommand).callsFake(({ thingName, attributePayload }) => {
-    const thing = things.get(thingName)!;
-    Object.assign(thing.attributes, attributePayload.attributes);
-    thing.version++;
-    return {};
-  });
-  iot.on(DescribeCertificateCommand).callsFake(({ certificateId }) => {
-    const status = certificates.get(certificateId);
-    if (!status) throw new ResourceNotFoundException({ message: 'no certificate', ...meta });
-    return { certificateDescription: { certificateId, status } };
-  });
-  iot.on(UpdateCertificateCommand).callsFake(({ certificateId, newStatus }) => {
-    certificates.set(certificateId, newStatus);
-    return {};
-  });
-  iot.on(AttachThingPrincipalCommand).resolves({});
-  iot.on(DetachThingPrincipalCommand).resolves({});
-  return things;
+  return fakeIotRegistry(iot, certificates).things;
 }
 
-let seen = 0;
 /** The commands sent since the last look, by name, with their input. */
 function sent(): { command: string; input: Record<string, unknown> }[] {
   const calls = iot
