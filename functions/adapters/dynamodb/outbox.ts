@@ -14,11 +14,20 @@ export const OUTBOX_KIND = 'outbox';
  * twice (previous and updated), which compresses well.
  */
 export function outboxItem(event: OutboxEvent, ttlSeconds = OUTBOX_TTL_SECONDS): Record<string, unknown> {
+  return recordItem(event, { event: gzipSync(JSON.stringify(event)) }, ttlSeconds);
+}
+
+/** An outbox record keyed and expiring by its first event, with its body (`event` or `events`). */
+function recordItem(
+  first: OutboxEvent,
+  body: { event: Buffer } | { events: Buffer },
+  ttlSeconds: number,
+): Record<string, unknown> {
   return {
-    ...outboxKey(event.id),
+    ...outboxKey(first.id),
     kind: OUTBOX_KIND,
-    event: gzipSync(JSON.stringify(event)),
-    ttl: Math.floor(Date.parse(event.time) / 1000) + ttlSeconds,
+    ...body,
+    ttl: Math.floor(Date.parse(first.time) / 1000) + ttlSeconds,
   };
 }
 
@@ -45,15 +54,18 @@ export const MAX_BATCH_EVENT_BYTES = 32 * 1024;
  */
 export function outboxBatch(maxBytes = MAX_BATCH_EVENT_BYTES) {
   const records: { first: OutboxEvent; json: string[]; bytes: number }[] = [];
-  /** The records after `events` were added, and the open record's bytes (what `add` would leave). */
+  /** Whether an event of `size` bytes starts a new record after the open one (of `openBytes`, if any). */
+  const opensRecord = (openBytes: number | undefined, size: number) =>
+    openBytes === undefined || openBytes + size > maxBytes;
+  /** The records after events of these sizes were added (what `add` would leave). */
   const simulate = (sizes: readonly number[]) => {
     let count = records.length;
-    let bytes = records.at(-1)?.bytes ?? 0;
+    let bytes = records.at(-1)?.bytes;
     for (const size of sizes) {
-      if (count === 0 || bytes + size > maxBytes) {
+      if (opensRecord(bytes, size)) {
         count++;
         bytes = size;
-      } else bytes += size;
+      } else bytes = bytes! + size;
     }
     return count;
   };
@@ -65,10 +77,12 @@ export function outboxBatch(maxBytes = MAX_BATCH_EVENT_BYTES) {
     add(encoded: readonly { event: OutboxEvent; json: string }[]) {
       for (const { event, json } of encoded) {
         const last = records.at(-1);
-        if (last && last.bytes + json.length + 1 <= maxBytes) {
+        const size = json.length + 1;
+        if (!last || opensRecord(last.bytes, size)) records.push({ first: event, json: [json], bytes: size });
+        else {
           last.json.push(json);
-          last.bytes += json.length + 1;
-        } else records.push({ first: event, json: [json], bytes: json.length + 1 });
+          last.bytes += size;
+        }
       }
     },
     /** The Put actions: a record of one event is written as {@link outboxItem} writes it. */
@@ -79,12 +93,11 @@ export function outboxBatch(maxBytes = MAX_BATCH_EVENT_BYTES) {
       return records.map(({ first, json }) => ({
         Put: {
           TableName: tableName,
-          Item: {
-            ...outboxKey(first.id),
-            kind: OUTBOX_KIND,
-            ...(json.length === 1 ? { event: gzipSync(json[0]!) } : { events: gzipSync(`[${json.join(',')}]`) }),
-            ttl: Math.floor(Date.parse(first.time) / 1000) + ttlSeconds,
-          },
+          Item: recordItem(
+            first,
+            json.length === 1 ? { event: gzipSync(json[0]!) } : { events: gzipSync(`[${json.join(',')}]`) },
+            ttlSeconds,
+          ),
         },
       }));
     },
