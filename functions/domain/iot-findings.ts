@@ -34,7 +34,7 @@ export function retiredInIot(device: Device | undefined): string | undefined {
  * - it resolves when the change puts the same certificate back in service (a hold released): AWS IoT
  *   is to accept it again;
  * - otherwise it stays as it is: a certificate re-provisioned after a revocation leaves the revoked
- *   one to the sync, which takes it out of service and then resolves the finding (resolvedInIot).
+ *   one to the sync, which takes it out of service and then resolves the finding (resolveIot in app/device-changes.ts).
  * Returns `findings` itself when nothing changes.
  */
 export function withIotFinding(
