@@ -13,7 +13,8 @@
  * ending), minus the same process loading an empty handler, as a ratio to the bare client's, tracing off and
  * on, and judges ≤ 1.3× on them (tracing off, the default): the verdict the machine's load does not move.
  * Without it the verdict is on CPU time (±0.2–0.3 between runs here). BENCH_JOBS=2 counts two at a time
- * (the timed samples run alone); BENCH_ONLY=<regex> picks functions by logical id.
+ * (the timed samples run alone); BENCH_ONLY=<regex> picks functions by logical id; BENCH_RUNS=0 counts only;
+ * BENCH_TRACED=off measures tracing off only.
  * DEPLOYED_SIM_OUT=<folder> reuses a synthesized output (the one `npm run test:deployed` keeps).
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,6 +44,10 @@ const VERDICT = process.env.BENCH_VERDICT === 'instructions' ? 'instructions' : 
 /** Instruction counts run this many at a time (at most 2 on this machine; the timed samples run alone). */
 const JOBS = Math.min(2, Number(process.env.BENCH_JOBS ?? 1));
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+/** BENCH_TRACED=off: tracing off only (the stack's default; the traced figures take as long again). */
+const TRACED = process.env.BENCH_TRACED !== 'off';
+/** A ratio's cell, empty where it was not measured (BENCH_RUNS=0: counts only; BENCH_TRACED=off). */
+const times = (r: number | undefined) => (r === undefined || Number.isNaN(r) ? '' : `${fmt(r)}×`);
 
 async function synthesized(): Promise<{ result: SynthResult; caPort: number; cleanup?: string }> {
   const keep = process.env.DEPLOYED_SIM_OUT;
@@ -198,7 +203,7 @@ async function main() {
       const variants = new Map(
         measured.flatMap((fn) => [
           [`${fn.logicalId} off`, withoutTracing(fn)],
-          [`${fn.logicalId} on`, fn],
+          ...(TRACED ? [[`${fn.logicalId} on`, fn] as const] : []),
         ]),
       );
       for (const [name, ratio] of await countedAll(variants, (fn) => instructionsOnce(fn, runtime), baseline, JOBS))
@@ -206,22 +211,23 @@ async function main() {
     }
     const baselineInit = await coldInit(baselineFn, baselineFn, runtime);
     const initOf = new Map<string, { off: ColdInit; on: ColdInit }>();
+    const notMeasured: ColdInit = { wall: NaN, cpu: NaN, wallRatio: NaN, cpuRatio: NaN };
     for (const fn of measured) {
       const off = await coldInit(withoutTracing(fn), baselineFn, runtime);
-      const on = await coldInit(fn, baselineFn, runtime);
+      const on = TRACED ? await coldInit(fn, baselineFn, runtime) : notMeasured;
       process.stderr.write(`${fn.logicalId}: CPU ${fmt(off.cpuRatio)}×, with tracing ${fmt(on.cpuRatio)}×\n`);
       initOf.set(fn.logicalId, { off, on });
     }
     const counted = VERDICT === 'instructions';
     const instructionCells = (logicalId: string) =>
-      counted ? [`${fmt(counts.get(`${logicalId} off`)!)}×`, `${fmt(counts.get(`${logicalId} on`)!)}×`] : [];
+      counted ? [times(counts.get(`${logicalId} off`)), times(counts.get(`${logicalId} on`))] : [];
     const initCells = (logicalId: string) => {
       const { off, on } = initOf.get(logicalId)!;
       return [
-        off.cpu,
-        `${fmt(off.cpuRatio)}×`,
-        `${fmt(off.wallRatio)}×`,
-        `${fmt(on.cpuRatio)}×`,
+        Number.isNaN(off.cpu) ? '' : off.cpu,
+        times(off.cpuRatio),
+        times(off.wallRatio),
+        times(on.cpuRatio),
         ...instructionCells(logicalId),
       ];
     };
@@ -232,7 +238,7 @@ async function main() {
         '',
         '',
         '',
-        baselineInit.cpu,
+        Number.isNaN(baselineInit.cpu) ? '' : baselineInit.cpu,
         '1.00×',
         '1.00×',
         '',
@@ -282,8 +288,12 @@ async function main() {
       rows,
     );
     const all = [...initOf.values()];
-    const summary = (label: string, values: number[]) =>
-      `${label} median ${fmt(median(values))}×, worst ${fmt(Math.max(...values))}×`;
+    const summary = (label: string, all: (number | undefined)[]) => {
+      const values = all.filter((v): v is number => v !== undefined && !Number.isNaN(v));
+      return values.length === 0
+        ? `${label} not measured`
+        : `${label} median ${fmt(median(values))}×, worst ${fmt(Math.max(...values))}×`;
+    };
     const cpu = all.map((i) => i.off.cpuRatio);
     const wall = all.map((i) => i.off.wallRatio);
     const traced = all.map((i) => i.on.cpuRatio);
@@ -293,7 +303,7 @@ async function main() {
       ? `; instructions ${summary('ratio', judged)}, with tracing on ` +
         summary(
           'ratio',
-          [...initOf.keys()].map((id) => counts.get(`${id} on`)!),
+          [...initOf.keys()].map((id) => counts.get(`${id} on`)),
         )
       : '';
     console.log(
