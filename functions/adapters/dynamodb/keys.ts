@@ -217,8 +217,8 @@ export const findingStatsKey = (shard: number): TableKey => ({ pk: `FINDINGS#${s
 export const findingStatsAttribute = (check: string) => `f_${check}`;
 
 /**
- * One item per shared fingerprint (`SHARED#c:<sha256>` certificate, `SHARED#k:<sha256>` public key):
- * its holder count and list, written only by the devices holding it (domain/shared-holdings.ts).
+ * The shared-fingerprint items of an earlier release (`SHARED#c:<sha256>` certificate, `SHARED#k:<sha256>`
+ * public key), no longer read since the holder index replaced them: only deleted (device-writes.ts).
  */
 export const sharedHoldersKey = (key: string): TableKey => ({ pk: `SHARED#${key}`, sk: 'HOLDERS' });
 

@@ -51,7 +51,7 @@ it('queries each moved key once and judges every holder it shows', async () => {
   expect(report).toEqual({ keys: 1, changed: 2 });
 });
 
-it('judges nothing while the index does not show a moved device as it stands (the batch is delivered again)', async () => {
+it('judges nothing while the index does not show a moved device as it stands (delivered again)', async () => {
   const a = device('a', slot('c2', 'k1')); // a re-bound: the index still shows its former certificate
   const { reconciler, judged } = setup([a], [{ device: 'a', slot: 'identity', certificate: 'c1' }]);
   await expect(reconciler.reconcile([{ device: 'a', keys: ['k1'] }])).rejects.toBeInstanceOf(HolderIndexBehindError);
