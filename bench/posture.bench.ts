@@ -20,32 +20,21 @@
  * and drained before each measurement. Only the HTTP edge is skipped (it adds no item).
  */
 import 'reflect-metadata';
-import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { deviceService } from '../functions/app/devices';
-import { insightsService } from '../functions/app/insights';
-import { bookmarkCodec } from '../functions/adapters/dynamodb/bookmark';
 import { createDocumentClient } from '../functions/adapters/dynamodb/client';
-import { deviceRepository } from '../functions/adapters/dynamodb/device-repository';
-import { deviceTable } from '../functions/adapters/dynamodb/device-table';
-import { policyRepository } from '../functions/adapters/dynamodb/policy-repository';
-import { postureRepository } from '../functions/adapters/dynamodb/posture-repository';
-import { sweepIndex } from '../functions/adapters/dynamodb/sweep-index';
-import { postureService } from '../functions/app/posture';
-import { sweep } from '../functions/app/sweep';
 import { parseCertificate, type ParsedCertificate } from '../functions/domain/certificate';
 import { compileCriterion, splitFilterParam, type Filter } from '../functions/domain/filters';
 import { INVENTORY_DIMENSIONS } from '../functions/domain/inventory';
 import { DEFAULT_POSTURE_POLICY } from '../functions/domain/posture';
 import { certificate, newKeyPair, type TestAlgorithm } from '../test/support/certificates';
-import { freshTable, startCounters, startTestEngine, type TestTable } from '../test/support/dynamo';
+import { freshTable, startCounters, startTestEngine } from '../test/support/dynamo';
 import { meterClient } from './capacity';
-import { certificateFactory } from './fleet-certificates';
-import { fmt, inParallel, percentile, printTable } from './support';
+import { fleetCertificates, seedDevices, setup, SHARDS } from './fixtures/posture-fleet';
+import { fmt, percentile, printTable } from './support';
 
 process.env.AWS_ACCESS_KEY_ID ??= 'local';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
@@ -55,29 +44,12 @@ const FLEET = Number(process.env.FLEET ?? 1000);
 // At least 250: one device in ten holds the weak (EC-P384) certificate, so a page of 25 is full at both sizes.
 const BASE = Number(process.env.BASE ?? 300);
 const REPS = Number(process.env.REPS ?? 15);
-const SHARDS = 4;
-/** Devices registered and bound at once while seeding. */
+/** Processes that seed the fleet at once (bench/fixtures/posture-fleet.ts); 1: this one. */
+const SEED_PROCESSES = Number(process.env.SEED_PROCESSES ?? 2);
+/** Devices registered and bound at once while seeding (all processes together). */
 const SEED_CONCURRENCY = Number(process.env.SEED_CONCURRENCY ?? 16);
 /** Sizes between BASE and FLEET also measured on the way (`CHECKPOINTS=10000,30000`). */
 const CHECKPOINTS = (process.env.CHECKPOINTS ?? '').split(',').filter(Boolean).map(Number);
-/** New devices per registration call (the server-side import's batch). */
-const SEED_BATCH = 25;
-
-/**
- * The fleet's certificates: one in ten is an EC-P384 certificate of the "Legacy CA" signed with SHA-384,
- * which this bench's policy lists as a weak hash (`weak-signature` open); the others EC-P256 of the
- * "Fleet CA", in two lifetimes. Every device has its own certificate and key (bench/fleet-certificates.ts),
- * so no fingerprint is shared and seeding writes what a fleet's binds write.
- */
-async function fleetCertificates(): Promise<(i: number) => ParsedCertificate> {
-  const days = (n: number) => new Date(Date.now() + n * 86_400_000);
-  const factories = await Promise.all([
-    certificateFactory({ curve: 'P-384', subject: 'CN=Legacy CA', notAfter: days(300), seed: 1 }),
-    certificateFactory({ curve: 'P-256', subject: 'CN=Fleet CA', notAfter: days(300), seed: 2 }),
-    certificateFactory({ curve: 'P-256', subject: 'CN=Fleet CA', notAfter: days(3000), seed: 3 }),
-  ]);
-  return (i) => parseCertificate(factories[i % 10 === 0 ? 0 : i % 10 <= 6 ? 1 : 2]!(i));
-}
 
 /** The weak hash of this bench's policy, and the drill-down filter of the devices holding it. */
 const WEAK_HASHES = [...DEFAULT_POSTURE_POLICY.weak_signature_hashes, 'SHA384'];
@@ -100,39 +72,6 @@ async function pool(): Promise<ParsedCertificate[]> {
   return out;
 }
 
-function setup(table: TestTable, client = table.documentClient, inventory = true, checks = true) {
-  const options = {
-    client,
-    tableName: table.tableName,
-    listShards: SHARDS,
-    statsShards: SHARDS,
-    bookmarks: bookmarkCodec('bench'),
-    inventory,
-  };
-  const repository = deviceRepository(options);
-  const postureTable = deviceTable(options);
-  const posture = postureRepository(postureTable);
-  const policies = policyRepository({ client, tableName: table.tableName, bookmarks: bookmarkCodec('bench') });
-  const clock = { now: () => new Date() };
-  const service = deviceService({
-    devices: repository,
-    policies,
-    clock,
-    newId: randomUUID,
-    ...(checks ? { posture } : {}),
-  });
-  const index = sweepIndex({ repository, client, tableName: table.tableName });
-  return {
-    repository,
-    service,
-    insights: insightsService({ devices: repository, clock }),
-    postureTable,
-    findings: postureService({ posture }),
-    /** The posture walk (here: the first assessment, which makes the findings ready). */
-    walk: () => sweep({ index, policies, service, clock, posture }, { deadline: Date.now() + 60_000 }),
-  };
-}
-
 const filter = (param: string): Filter => compileCriterion(splitFilterParam(param)!, 'filter').filter!;
 
 type Answers = Map<string, { items: number; ms: number }>;
@@ -152,40 +91,52 @@ async function growingFleet(certificates: (i: number) => ParsedCertificate) {
   // SHA-384 is weak under this policy: one device in ten has `weak-signature` open. Assessed before any device.
   await findings.putPolicy({ ...DEFAULT_POSTURE_POLICY, weak_signature_hashes: WEAK_HASHES });
   await walk();
-  const idOf = (i: number) => `dev-${String(i).padStart(6, '0')}`;
   let size = 0;
 
   /**
-   * Seeds devices size..to-1 through the service, as a fleet's own requests write them: registered as
-   * the server-side import does (several new devices to a transaction, the items a registration
-   * writes), then each bound as the API binds (the same items, events and findings), several at once;
-   * then the counter applier has applied the stream, as it has behind a deployed table.
+   * Seeds devices size..to-1 (bench/fixtures/posture-fleet.ts: the real registration and bind use
+   * cases), in SEED_PROCESSES processes of their own or in this one; then the counter applier has
+   * applied the stream, as it has behind a deployed table.
    */
   async function grow(to: number) {
     const from = size;
     const seeding = performance.now();
-    const batches = Array.from({ length: Math.ceil((to - from) / SEED_BATCH) }, (_, b) => from + b * SEED_BATCH);
-    await inParallel(batches, SEED_CONCURRENCY / 4, async (first) => {
-      const ids = Array.from({ length: Math.min(SEED_BATCH, to - first) }, (_, k) => idOf(first + k));
-      const { refused } = await service.registerNew(ids.map((id) => ({ id, dms_id: 'dms-1' })));
-      for (const id of refused) await service.register({ id, dms_id: 'dms-1' });
-    });
-    const registered = (performance.now() - seeding) / 1000;
     let bound = from;
-    await inParallel(
-      Array.from({ length: to - from }, (_, k) => from + k),
-      SEED_CONCURRENCY,
-      async (i) => {
-        await service.bind(idOf(i), 'identity', { type: 'x509', certificate: certificates(i) });
-        if (++bound % 5_000 === 0) console.log(`  bound ${bound} of ${to} (${new Date().toISOString().slice(11, 19)})`);
-      },
-    );
+    const progress = () => {
+      if (++bound % 5_000 === 0) console.log(`  bound ${bound} of ${to} (${new Date().toISOString().slice(11, 19)})`);
+    };
+    if (SEED_PROCESSES <= 1) await seedDevices(service, certificates, from, to, SEED_CONCURRENCY, progress);
+    else {
+      const part = Math.ceil((to - from) / SEED_PROCESSES);
+      const ranges = Array.from({ length: SEED_PROCESSES }, (_, p) => [
+        from + p * part,
+        Math.min(to, from + (p + 1) * part),
+      ]);
+      await Promise.all(
+        ranges.map(async ([start, end]) => {
+          const child = spawn(
+            process.execPath,
+            ['--import', 'tsx', join(__dirname, 'fixtures/posture-fleet.ts'), engine.endpoint, table.tableName].concat([
+              String(start),
+              String(end),
+              String(Math.ceil(SEED_CONCURRENCY / SEED_PROCESSES)),
+            ]),
+            { stdio: ['ignore', 'pipe', 'inherit'] },
+          );
+          child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+            for (const _ of chunk.matchAll(/bound \d+/g)) for (let k = 0; k < 1000; k++) progress();
+          });
+          const code = await new Promise<number | null>((done) => child.once('exit', done));
+          if (code !== 0) throw new Error(`seeding devices ${start}..${end! - 1} failed (exit ${code})`);
+        }),
+      );
+    }
     await counters.settle();
     size = to;
     const seconds = (performance.now() - seeding) / 1000;
     console.log(
       `seeded devices ${from}..${to - 1} in ${fmt(seconds)} s ` +
-        `(${fmt((to - from) / seconds)} devices/s; registered in ${fmt(registered)} s)`,
+        `(${fmt((to - from) / seconds)} devices/s, ${Math.max(1, SEED_PROCESSES)} seeding process(es))`,
     );
   }
 
