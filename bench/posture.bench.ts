@@ -2,9 +2,9 @@
  * `npm run bench:posture`, the whole posture bench in one script (docs/benchmarks.md):
  * 1. the inventory, its drill-down page, the findings' open counts and a check's page at FLEET devices
  *    against BASE (default 1,000 against 300; the target compares 100,000 with 1,000:
- *    `FLEET=100000 BASE=1000`), items read and latency ratio (target ≤ 1.3×). One fleet on one engine,
- *    data on disk, grown to BASE, then to each of CHECKPOINTS, then to FLEET, asked at every size (a
- *    run cut short still printed its largest size);
+ *    `FLEET=100000 BASE=1000`), items read and latency ratio (target ≤ 1.3×). Two fleets on one engine,
+ *    data on disk: one of BASE devices, one grown to each of CHECKPOINTS, then to FLEET, both asked in
+ *    turns at every size (a run cut short still printed its largest size);
  * 2. the write units the inventory adds to a bind, billed by bench:cost's rules (bench/capacity.ts;
  *    target ≤ 4 WCU);
  * 3. remediation jobs (bench/posture-jobs.bench.ts, BENCH_JOB_FLEET devices, default here 2,000):
@@ -31,6 +31,7 @@ import { compileCriterion, splitFilterParam, type Filter } from '../functions/do
 import { INVENTORY_DIMENSIONS } from '../functions/domain/inventory';
 import { DEFAULT_POSTURE_POLICY } from '../functions/domain/posture';
 import { certificate, newKeyPair, type TestAlgorithm } from '../test/support/certificates';
+import type { Engine } from '@device-manager/local-engine';
 import { freshTable, startCounters, startTestEngine } from '../test/support/dynamo';
 import { meterClient } from './capacity';
 import { fleetCertificates, seedDevices, setup, SHARDS } from './fixtures/posture-fleet';
@@ -74,16 +75,13 @@ async function pool(): Promise<ParsedCertificate[]> {
 
 const filter = (param: string): Filter => compileCriterion(splitFilterParam(param)!, 'filter').filter!;
 
-type Answers = Map<string, { items: number; ms: number }>;
+type Question = [string, () => Promise<unknown>, () => number];
 
 /**
- * One fleet grown in steps on one engine (data on disk), asked the inventory questions at each size
- * (as bench:scale grows its fleet): `grow(size)` seeds devices up to `size`, `ask()` measures.
+ * A fleet on its own table of `engine`, grown in steps (as bench:scale grows its fleet): `grow(size)`
+ * seeds devices up to `size`; `questions` are the posture questions with their items-read counters.
  */
-async function growingFleet(certificates: (i: number) => ParsedCertificate) {
-  // Data on disk (LevelDB, as `npm start` and bench:scale): a 100,000-device fleet does not sit in the heap.
-  const dataDir = mkdtempSync(join(tmpdir(), 'posture-'));
-  const engine = await startTestEngine({ dataDir });
+async function growingFleet(engine: Engine, certificates: (i: number) => ParsedCertificate) {
   const table = await freshTable(engine);
   const counters = startCounters(table, SHARDS);
   const { repository, service, insights, postureTable, findings, walk } = setup(table);
@@ -142,12 +140,14 @@ async function growingFleet(certificates: (i: number) => ParsedCertificate) {
 
   const devicesRead = () => repository.itemsRead;
   const postureRead = () => postureTable.itemsRead;
-  const asks: [string, () => Promise<unknown>, () => number][] = [
-    ...INVENTORY_DIMENSIONS.map((by): [string, () => Promise<unknown>, () => number] => [
-      `inventory by ${by}`,
-      () => insights.certificateInventory({ by, slot: 'identity' }),
-      devicesRead,
-    ]),
+  const questions: Question[] = [
+    ...INVENTORY_DIMENSIONS.map(
+      (by): Question => [
+        `inventory by ${by}`,
+        () => insights.certificateInventory({ by, slot: 'identity' }),
+        devicesRead,
+      ],
+    ),
     [
       `drill-down page of 25 (${DRILL_DOWN})`,
       () =>
@@ -163,37 +163,47 @@ async function growingFleet(certificates: (i: number) => ParsedCertificate) {
     ['findings: page of 25 (weak-signature)', () => findings.findings('weak-signature', 25), postureRead],
   ];
 
-  /** Items read and median latency of each question at the current size. */
-  async function ask(): Promise<Answers> {
-    const results: Answers = new Map();
-    for (const [what, question, read] of asks) {
-      await question(); // warm
-      const times: number[] = [];
-      let items = 0;
-      for (let r = 0; r < REPS; r++) {
-        const before = read();
-        const t = performance.now();
-        await question();
-        times.push(performance.now() - t);
-        items = read() - before;
-      }
-      results.set(what, {
-        items,
-        ms: percentile(
-          times.sort((a, b) => a - b),
-          50,
-        ),
-      });
-    }
-    return results;
-  }
+  return { grow, questions, stop: () => counters.stop(), size: () => size };
+}
 
-  async function stop() {
-    await counters.stop();
-    await engine.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+/**
+ * Items read and latency of each question on two fleets of one engine, asked in turns (ABBA), so
+ * both sizes see the same machine load: the medians and the median of the per-pair ratios.
+ */
+async function compare(small: Question[], large: Question[]) {
+  const rows: { what: string; items: [number, number]; ms: [number, number]; ratio: number }[] = [];
+  const timed = async ([, question, read]: Question) => {
+    const before = read();
+    const t = performance.now();
+    await question();
+    return { ms: performance.now() - t, items: read() - before };
+  };
+  for (let q = 0; q < small.length; q++) {
+    const pair = [small[q]!, large[q]!] as const;
+    await timed(pair[0]); // warm
+    await timed(pair[1]);
+    const times: [number[], number[]] = [[], []];
+    const items: [number, number] = [0, 0];
+    const ratios: number[] = [];
+    for (let r = 0; r < REPS; r++) {
+      const order = r % 2 === 0 ? [0, 1] : [1, 0];
+      const got: number[] = [];
+      for (const side of order) {
+        const { ms, items: read } = await timed(pair[side]!);
+        times[side]!.push(ms);
+        items[side] = read;
+        got[side] = ms;
+      }
+      ratios.push(got[1]! / got[0]!);
+    }
+    const median = (xs: number[]) =>
+      percentile(
+        [...xs].sort((a, b) => a - b),
+        50,
+      );
+    rows.push({ what: pair[0][0], items, ms: [median(times[0]), median(times[1])], ratio: median(ratios) });
   }
-  return { grow, ask, stop };
+  return rows;
 }
 
 /**
@@ -243,26 +253,36 @@ async function bindUnits(certificates: ParsedCertificate[]) {
 async function main() {
   const certificates = await pool();
   const fleet = await fleetCertificates();
-  const growing = await growingFleet(fleet);
-  await growing.grow(BASE);
-  const small = await growing.ask();
+  // Data on disk (LevelDB, as `npm start` and bench:scale): a 100,000-device fleet does not sit in the heap.
+  const dataDir = mkdtempSync(join(tmpdir(), 'posture-'));
+  const engine = await startTestEngine({ dataDir });
+  const small = await growingFleet(engine, fleet);
+  await small.grow(BASE);
+  const growing = await growingFleet(engine, fleet);
   // Each checkpoint prints its table: a run cut short still reports the largest size it reached.
   let rows: (string | number)[][] = [];
   for (const size of [...CHECKPOINTS.filter((c) => c > BASE && c < FLEET), FLEET]) {
     await growing.grow(size);
-    const large = await growing.ask();
-    rows = [...small].map(([what, s]) => {
-      const l = large.get(what)!;
-      return [what, s.items, l.items, fmt(l.items / Math.max(1, s.items)), fmt(s.ms), fmt(l.ms), fmt(l.ms / s.ms)];
-    });
+    rows = (await compare(small.questions, growing.questions)).map(({ what, items, ms, ratio }) => [
+      what,
+      items[0],
+      items[1],
+      fmt(items[1] / Math.max(1, items[0])),
+      fmt(ms[0]),
+      fmt(ms[1]),
+      fmt(ratio),
+    ]);
     printTable(
-      `Certificate inventory: ${BASE} vs ${size} devices (${SHARDS} shards, median of ${REPS}; ` +
+      `Certificate inventory: ${BASE} vs ${size} devices (${SHARDS} shards, median of ${REPS} turns; ` +
         `load average ${loadavg()[0]!.toFixed(1)})`,
       ['question', `items @${BASE}`, `items @${size}`, 'items ratio', `ms @${BASE}`, `ms @${size}`, 'ms ratio'],
       rows,
     );
   }
+  await small.stop();
   await growing.stop();
+  await engine.stop();
+  rmSync(dataDir, { recursive: true, force: true });
   const units = await bindUnits(certificates);
   const { all, checks, none } = units as Record<
     'all' | 'checks' | 'none',

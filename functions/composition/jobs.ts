@@ -12,10 +12,11 @@ import { taskQueues } from './task-composition';
 
 /**
  * The DMS and posture policies as a job's walk reads them: each once per task run (app/jobs.ts forgets
- * them when a run starts), not once per device or page. A copy older than a policy change is harmless: the
- * change computed with it is refused by its fence (the DMS policy's version, the posture policy's), and
- * the device's retry forgets the cache and reads the policy again. A run ends at the worker's deadline,
- * so no copy outlives one invocation.
+ * them when a run starts), not once per device or page. A copy older than a policy change is harmless, as
+ * it was per page: on a device the new policy's walk has already judged, the change is refused by that
+ * policy's fence (its version on the device item) and the retry forgets the cache and reads the policy
+ * again; on a device the walk has not reached, the walk judges it again. A run ends at the worker's
+ * deadline, so no copy outlives one invocation.
  */
 export function policyCaches(
   policies: Pick<PolicyRepository, 'get'>,
