@@ -66,7 +66,9 @@ export interface SubDb {
 export interface BatchOperation {
   type: 'put' | 'del';
   key: string;
-  value?: WireItem;
+  /** An item, JSON-encoded by the store; or, with `valueEncoding: 'utf8'`, its JSON already encoded. */
+  value?: WireItem | string;
+  valueEncoding?: 'utf8';
 }
 
 /** The main LevelDB (abstract-level), as wrapped by dynalite with callback-style methods. */
