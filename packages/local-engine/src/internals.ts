@@ -90,6 +90,13 @@ export const INTERNALS: readonly Internal[] = [
       isFunction(m.dynalite) && isFunction(m.db.create) && /\bdb\.create\(options\)/.test(m.sources['index.js']!),
   },
   {
+    name: 'memory-level MemoryLevel, taken by db/index.js as it loads',
+    usedBy: 'dynalite.ts',
+    check: (m) =>
+      /\{ MemoryLevel \} = require\('memory-level'\)/.test(m.sources['db/index.js'] ?? '') &&
+      /new MemoryLevel\(\{ valueEncoding: 'json' \}\)/.test(m.sources['db/index.js'] ?? ''),
+  },
+  {
     name: "the HTTP server's one request listener",
     usedBy: 'index.ts',
     check: (m) => /http\.createServer\(requestHandler\)/.test(m.sources['index.js'] ?? ''),
