@@ -158,16 +158,25 @@ export class IdempotencyCache {
   }
 }
 
-/** Handles a TransactWriteItems request body; resolves to the response body or rejects with a service error. */
-export async function transactWriteItems(ctx: TransactionContext, input: unknown): Promise<Record<string, unknown>> {
+/**
+ * Handles a TransactWriteItems request body (`raw`: its text as received, when there is one);
+ * resolves to the response body or rejects with a service error.
+ */
+export async function transactWriteItems(
+  ctx: TransactionContext,
+  input: unknown,
+  raw?: string,
+): Promise<Record<string, unknown>> {
   const request = asObject(input);
   // Fingerprint before validation: dynalite's validators normalise (and strip) parts of the request.
   const token = request.ClientRequestToken;
   // A digest, not the request: the cache holds up to 100,000 tokens for 10 minutes, and a request
-  // can weigh megabytes. Of the request as sent: a client's retry sends the same JSON, members in the
-  // same order (sorting every object's keys first cost about as much as the digest).
+  // can weigh megabytes. Of the request as sent: a client's retry sends the same bytes (sorting every
+  // object's keys first cost about as much as the digest). The text as received holds the token too,
+  // which changes nothing (fingerprints are only compared under one token) and spares encoding the
+  // request again.
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify({ ...request, ClientRequestToken: undefined }))
+    .update(raw ?? JSON.stringify({ ...request, ClientRequestToken: undefined }))
     .digest('base64');
   const items = checkTransactItems(request.TransactItems);
   checkCommonMembers(request);
