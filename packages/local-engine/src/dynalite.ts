@@ -128,6 +128,16 @@ export interface DbModule {
     cb: ErrorCallback,
   ): void;
   mapPaths(paths: unknown, item: WireItem): WireItem;
+  /** The index entries a write adds and removes (what `updateIndexes` writes), for one kind of index. */
+  getIndexActions(
+    indexes: IndexDescription[],
+    existingItem: WireItem | undefined | null,
+    item: WireItem | undefined | null,
+    table: TableDescription,
+  ): {
+    puts: { index: string; key: string; item: WireItem }[];
+    deletes: { index: string; key: string }[];
+  };
   validationError(message: string): DynaliteError;
 }
 

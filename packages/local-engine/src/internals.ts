@@ -152,6 +152,23 @@ export const INTERNALS: readonly Internal[] = [
       ),
   },
   {
+    name: 'db.getIndexActions, as updateIndexes and putItem use it',
+    usedBy: 'transactions.ts',
+    check: (m) => {
+      const source = m.sources['db/index.js'] ?? '';
+      return (
+        dbFunction('getIndexActions')(m) &&
+        /var actions = getIndexActions\(indexes, existingItem, item, table\)/.test(source) &&
+        /async\.parallel\(deletes, function \(err\) \{\s*if \(err\) return cb\(err\)\s*async\.parallel\(puts, cb\)/.test(
+          source,
+        ) &&
+        /db\.checkConditional\(data, existingItem\)[\s\S]*db\.updateIndexes\(store, table, existingItem, data\.Item,[\s\S]*itemDb\.put\(key, data\.Item,/.test(
+          m.sources['actions/putItem.js'] ?? '',
+        )
+      );
+    },
+  },
+  {
     name: 'db.queryTable (called through the module by Query)',
     usedBy: 'index-lag.ts',
     check: (m) =>

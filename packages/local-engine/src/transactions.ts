@@ -505,6 +505,15 @@ async function evaluate(store: Store, action: PreparedAction, existing: WireItem
     const invalid = db.checkConditional(action.data, existing);
     return invalid ? failure(invalid) : {};
   }
+  if (action.kind === 'Put') {
+    // dynalite's putItem, minus what `prepare` already did with the same calls (validateItem,
+    // createKey) and what a transaction does not use (the consumed capacity): its condition, then
+    // its index entries as its updateIndexes computes them, then the item.
+    const invalid = db.checkConditional(action.data, existing);
+    if (invalid) return failure(invalid);
+    const newItem = action.data.Item as WireItem;
+    return { write: { newItem, indexOps: indexOperations(action.table, existing, newItem) } };
+  }
 
   const standIn = new StandInStore(store, action.table, existing);
   try {
@@ -514,6 +523,27 @@ async function evaluate(store: Store, action: PreparedAction, existing: WireItem
   }
   // Same order as dynalite's updateIndexes: stale index entries out, then the new ones in.
   return { write: { newItem: standIn.newItem, indexOps: [...standIn.indexDeletes, ...standIn.indexPuts] } };
+}
+
+/**
+ * The index entries a write replaces, as dynalite's updateIndexes writes them (local then global
+ * indexes; its deletes before its puts), under the indexes' keys.
+ */
+function indexOperations(table: TableDescription, existing: WireItem | undefined, item: WireItem): BatchOperation[] {
+  const deletes: BatchOperation[] = [];
+  const puts: BatchOperation[] = [];
+  for (const indexType of ['Local', 'Global'] as const) {
+    const indexes = table[`${indexType}SecondaryIndexes`];
+    if (!indexes?.length) continue;
+    const changes = db.getIndexActions(indexes, existing, item, table);
+    for (const { index, key } of changes.deletes) {
+      deletes.push({ type: 'del', key: indexDbPrefix(indexType, table.TableName, index) + key });
+    }
+    for (const { index, key, item: entry } of changes.puts) {
+      puts.push({ type: 'put', key: indexDbPrefix(indexType, table.TableName, index) + key, value: entry });
+    }
+  }
+  return [...deletes, ...puts];
 }
 
 /** The transaction already holds the real locks: a stand-in lock runs its body at once. */
