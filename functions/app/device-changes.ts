@@ -4,18 +4,19 @@
  * client's 412 with If-Match), and count what operators count.
  */
 import { type Device, type DeviceEvent, nextEventTimestamps, withInlineEvents } from '../domain/device';
-import {
-  DeviceNotFoundError,
-  PolicyMovedError,
-  PreconditionFailedError,
-  SharedHoldersMovedError,
-  VersionConflictError,
-} from '../domain/errors';
+import { DeviceNotFoundError, PolicyMovedError, PreconditionFailedError, VersionConflictError } from '../domain/errors';
 import { appendLifecycle, lifecycleOf, withLifecycle } from '../domain/lifecycle';
 import { defaultPolicy, type DmsPolicy, policyWindows } from '../domain/policy';
-import { findingEvents, storedFindingsOf, withFindings } from '../domain/findings';
+import { type DeviceFinding, findingEvents, sortFindings, storedFindingsOf, withFindings } from '../domain/findings';
 import { isIotFinding, withIotFinding } from '../domain/iot-findings';
-import { recordedHoldingsOf, withHoldings } from '../domain/shared-holdings';
+import {
+  carriedSharedFindings,
+  holdingsOf,
+  isSharedFinding,
+  judgedUnder,
+  type KeyHolder,
+  withSharedFindings,
+} from '../domain/shared-holdings';
 import { slotOf, type SlotVersion } from '../domain/slots';
 import { DEFAULT_RENEWAL, type RenewalSettings, type RenewalWindows } from '../domain/status';
 import {
@@ -30,7 +31,6 @@ import {
   type Telemetry,
 } from './ports';
 import { assess, currentPosture, sameFindings } from './posture-assessment';
-import { planShared } from './shared-findings';
 import { retryOnConflict, type RetryOptions } from './retry';
 
 export interface DeviceChangeDeps {
@@ -46,7 +46,7 @@ export interface DeviceChangeDeps {
   /** Record the whole device before and after in each device event (for Lamassu-typed events). */
   deviceSnapshots?: boolean;
   /** The posture policy and its stamp: with it every change keeps the device's findings (posture-assessment.ts). */
-  posture?: Pick<PostureRepository, 'get' | 'stamp'> & Partial<Pick<PostureRepository, 'holders'>>;
+  posture?: Pick<PostureRepository, 'get' | 'stamp'>;
   /** The IoT sync is on: a change that retires an identity certificate opens `revoked-still-active-in-iot`. */
   iotSync?: boolean;
 }
@@ -72,12 +72,10 @@ export function deviceChanges({
   iotSync = false,
 }: DeviceChangeDeps) {
   const assessment = posture && { policy: () => posture.get(), versions: devices, newId };
-  const holders = posture?.holders;
-  const sharing = holders && { holders, load: (id: string) => devices.get(id), newId };
 
   /** Every stored change goes through here, so every status change is counted once. */
   async function save(change: DeviceChange): Promise<void> {
-    await againWhileHoldersMove(async () => store(withIot(await judged(change))));
+    await store(withIot(await judged(change)));
   }
 
   /**
@@ -96,45 +94,25 @@ export function deviceChanges({
   }
 
   /**
-   * Runs a write judged with shared-fingerprint items as read, judged again (with backoff, as for a
-   * lost version race) while they move: many devices binding one certificate at once all land.
+   * The change with the device's posture findings judged again (or kept), as every stored change has them.
+   * The shared checks are judged on the stream (shared-findings.ts): a change only carries those of the
+   * slots still holding the fingerprint they name (withShared).
    */
-  function againWhileHoldersMove<T>(write: () => Promise<T>): Promise<T> {
-    return retryOnConflict(retry, 'the holders of a fingerprint', write, (e) => e instanceof SharedHoldersMovedError);
-  }
-
-  /** The change with the device's posture findings judged again (or kept), as every stored change has them. */
   async function judged(change: DeviceChange): Promise<DeviceChange> {
     const now = clock.now();
     const judgement = assessment && (await assess(assessment, change.before, change.after, change.versions ?? [], now));
     const kept = change.before && storedFindingsOf(change.before);
-    // The shared checks: judged with the others, or alone when only a fingerprint moved (a device
-    // counted under none yet); never for a device not assessed at all (the walk assesses it).
     const base = judgement?.state ?? kept;
-    const shared =
-      sharing &&
-      base &&
-      (await planShared(sharing, change.before, change.after, base.findings, now.toISOString(), !!judgement));
-    if (shared) {
-      withFindings(change.after, { policy_version: base!.policy_version, findings: shared.findings });
-      withHoldings(change.after, shared.holdings.recorded);
-      const outbox = findingEvents(change.after.id, kept?.findings ?? [], shared.findings, now.toISOString(), newId);
-      return {
-        ...change,
-        ...(judgement ? { posture: judgement.posture } : {}),
-        outbox: [...change.outbox, ...outbox],
-        holdings: shared.holdings,
-        companions: shared.companions,
-      };
-    }
-    const recorded = change.before && recordedHoldingsOf(change.before);
-    if (recorded) withHoldings(change.after, recorded);
-    if (judgement) {
-      withFindings(change.after, judgement.state);
-      return { ...change, posture: judgement.posture, outbox: [...change.outbox, ...judgement.outbox] };
-    }
-    if (kept) withFindings(change.after, kept);
-    return change;
+    if (!base) return change;
+    const previous = kept?.findings ?? [];
+    const findings = withShared(base.findings, change.after, previous);
+    withFindings(change.after, { policy_version: base.policy_version, findings });
+    const outbox = findingEvents(change.after.id, previous, findings, now.toISOString(), newId);
+    return {
+      ...change,
+      ...(judgement ? { posture: judgement.posture } : {}),
+      outbox: [...change.outbox, ...outbox],
+    };
   }
 
   async function store(change: DeviceChange): Promise<void> {
@@ -148,23 +126,11 @@ export function deviceChanges({
 
   /** New devices several to a transaction (a bulk import); see DeviceStore.saveNew. */
   async function saveNew(given: readonly DeviceChange[]): Promise<{ created: string[]; refused: string[] }> {
-    const judgedAll = await Promise.all(given.map(judged));
-    // A transaction writes an item once: devices sharing a fingerprint among themselves or with a
-    // stored device are refused here, each then registered alone (its caller's rule for refusals).
-    const touching = new Map<string, number>();
-    for (const c of judgedAll)
-      for (const m of c.holdings?.moves ?? []) touching.set(m.key, (touching.get(m.key) ?? 0) + 1);
-    const alone = (c: DeviceChange) =>
-      (c.companions?.length ?? 0) > 0 ||
-      (c.holdings?.moves ?? []).some((m) => m.before.version !== 0 || touching.get(m.key)! > 1);
-    const changes = judgedAll.filter((c) => !alone(c));
+    const changes = await Promise.all(given.map(judged));
     for (const change of changes) withLifecycle(change.after, appendLifecycle([], change.events));
     const outcome = await devices.saveNew(deviceSnapshots ? changes.map(withSnapshots) : changes);
     outcome.created.forEach(() => telemetry.deviceCreated());
-    return {
-      created: outcome.created,
-      refused: [...outcome.refused, ...judgedAll.filter(alone).map((c) => c.after.id)],
-    };
+    return outcome;
   }
 
   async function load(id: string): Promise<Device> {
@@ -265,36 +231,23 @@ export function deviceChanges({
    */
   async function reassess(found: Device): Promise<'changed' | 'stamped'> {
     if (!assessment || !posture) throw new Error('posture is not configured');
-    return retryOnConflict(retry, `device ${found.id}`, (attempt) =>
-      againWhileHoldersMove(async () => {
-        const device = attempt === 0 ? found : await load(found.id);
-        const current = await currentPosture(assessment);
-        const after: Device = { ...device, version: device.version + 1 };
-        const now = clock.now();
-        const judged = (await assess(assessment, device, after, [], now, { force: true, preloaded: current }))!;
-        const shared =
-          sharing && (await planShared(sharing, device, after, judged.state.findings, now.toISOString(), true));
-        const findings = shared?.findings ?? judged.state.findings;
-        const previous = storedFindingsOf(device)?.findings ?? [];
-        if (sameFindings(previous, findings) && !shared?.holdings.moves.length && !shared?.companions.length) {
-          if (shared) withHoldings(device, shared.holdings.recorded);
-          await posture.stamp(device, current.version);
-          return 'stamped';
-        }
-        withFindings(after, { ...judged.state, findings });
-        const outbox = findingEvents(device.id, previous, findings, now.toISOString(), newId);
-        if (shared) withHoldings(after, shared.holdings.recorded);
-        await store({
-          before: device,
-          after,
-          events: [],
-          outbox,
-          posture: judged.posture,
-          ...(shared ? { holdings: shared.holdings, companions: shared.companions } : {}),
-        });
-        return 'changed';
-      }),
-    );
+    return retryOnConflict(retry, `device ${found.id}`, async (attempt) => {
+      const device = attempt === 0 ? found : await load(found.id);
+      const current = await currentPosture(assessment);
+      const after: Device = { ...device, version: device.version + 1 };
+      const now = clock.now();
+      const judged = (await assess(assessment, device, after, [], now, { force: true, preloaded: current }))!;
+      const previous = storedFindingsOf(device)?.findings ?? [];
+      const findings = withShared(judged.state.findings, after, previous);
+      if (sameFindings(previous, findings)) {
+        await posture.stamp(device, current.version);
+        return 'stamped';
+      }
+      withFindings(after, { ...judged.state, findings });
+      const outbox = findingEvents(device.id, previous, findings, now.toISOString(), newId);
+      await store({ before: device, after, events: [], outbox, posture: judged.posture });
+      return 'changed';
+    });
   }
 
   /**
@@ -310,8 +263,6 @@ export function deviceChanges({
     const after: Device = { ...device, version: device.version + 1 };
     const findings = state.findings.filter((f) => !isIotFinding(f));
     withFindings(after, { ...state, findings });
-    const recorded = recordedHoldingsOf(device);
-    if (recorded) withHoldings(after, recorded);
     const outbox = findingEvents(id, state.findings, findings, clock.now().toISOString(), newId);
     try {
       await store({ before: device, after, events: [], outbox });
@@ -322,11 +273,34 @@ export function deviceChanges({
     return 'resolved';
   }
 
+  /**
+   * Judges the shared checks of one public key's fingerprints for a device, given every holder of the
+   * key (shared-findings.ts): a change of its findings is a device change with its events, re-read and
+   * judged again after a lost race. 'none' when nothing moved (or the device is gone or not assessed).
+   */
+  async function judgeShared(id: string, publicKey: string, holders: readonly KeyHolder[]) {
+    return retryOnConflict(retry, `device ${id}`, async (): Promise<'changed' | 'none'> => {
+      const device = await devices.get(id);
+      const state = device && storedFindingsOf(device);
+      if (!device || !state) return 'none';
+      const judged = judgedUnder(device, publicKey, holders);
+      const time = clock.now().toISOString();
+      const findings = sortFindings(withSharedFindings(state.findings, holdingsOf(device), judged, time));
+      if (sameFindings(state.findings, findings)) return 'none';
+      const after: Device = { ...device, version: device.version + 1 };
+      withFindings(after, { ...state, findings });
+      const outbox = findingEvents(id, state.findings, findings, time, newId);
+      await store({ before: device, after, events: [], outbox });
+      return 'changed';
+    });
+  }
+
   return {
     save,
     saveNew,
     load,
     resolveIot,
+    judgeShared,
     policyOf,
     policiesOf,
     withPolicy,
@@ -336,6 +310,14 @@ export function deviceChanges({
     activeVersion,
     reassess,
   };
+}
+
+/**
+ * A change's findings: those judged (or kept) without the shared checks, and the shared findings of
+ * `previous` the device still holds the fingerprint of (carriedSharedFindings).
+ */
+function withShared(findings: readonly DeviceFinding[], after: Device, previous: readonly DeviceFinding[]) {
+  return sortFindings([...findings.filter((f) => !isSharedFinding(f)), ...carriedSharedFindings(after, previous)]);
 }
 
 /** The events whose Lamassu form carries whole devices their own data lacks. */

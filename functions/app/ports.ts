@@ -7,7 +7,7 @@ import type { DeviceGroup } from '../domain/groups';
 import type { OutboxEvent } from '../domain/outbox';
 import type { DmsPolicy } from '../domain/policy';
 import type { PostureCheck, PosturePolicy } from '../domain/posture';
-import type { FingerprintHolders, HoldingKey } from '../domain/shared-holdings';
+import type { KeyHolder } from '../domain/shared-holdings';
 import type { Job, JobDeviceOutcome } from '../domain/jobs';
 import type { DeviceListQuery } from '../domain/query';
 import type { SlotVersion } from '../domain/slots';
@@ -50,20 +50,6 @@ export interface DeviceChange {
    * the job has none for the device yet (JobOutcomeExistsError otherwise): at most once per device and job.
    */
   jobOutcome?: JobDeviceOutcome;
-  /**
-   * The shared-fingerprint items the change moves (domain/shared-holdings.ts), each conditioned on the
-   * version read, and the fingerprints the device is counted under after it.
-   */
-  holdings?: { recorded: HoldingKey[]; moves: HoldingMove[] };
-  /** Other devices whose shared findings this change opens or resolves, written in its transaction. */
-  companions?: DeviceChange[];
-}
-
-/** A device starting (`join`) or ceasing (`leave`) to hold a fingerprint, from its item as read. */
-export interface HoldingMove {
-  key: HoldingKey;
-  move: 'join' | 'leave';
-  before: FingerprintHolders;
 }
 
 /** What one back-fill step of the indexed keys did. */
@@ -716,8 +702,11 @@ export interface PostureRepository {
    * version bump); VersionConflictError when the device moved since it was read.
    */
   stamp(device: Device, policyVersion: number): Promise<void>;
-  /** A fingerprint's holders (domain/shared-holdings.ts), read strongly consistent. */
-  holders(key: HoldingKey): Promise<FingerprintHolders>;
+  /**
+   * Every in-service slot holding a public key (SHA-256, hex), from the holder index (eventually
+   * consistent: the shared-findings reconciler checks it shows the change it judges).
+   */
+  keyHolders(publicKey: string): Promise<KeyHolder[]>;
   /** Open findings per check, from the counters. */
   openCounts(): Promise<{ counts: Record<PostureCheck, number>; consistent_as_of: string }>;
   /** The open findings of one check, bookmark-paged (one row per device slot). */

@@ -1,99 +1,66 @@
 /**
- * The `shared-certificate` and `shared-key` findings of one device change (docs/api.md, Fleet
- * posture): the fingerprints the device holds after it are counted in their items (read strongly
- * consistent, written in the change's transaction conditioned on what was read), its slots holding
- * a fingerprint another device holds get the finding, and when a count crosses 1 ↔ 2 the one other
- * holder's finding opens or resolves in the same transaction (a companion change of that device).
+ * The `shared-certificate` and `shared-key` findings, judged on the table's stream beside the counter
+ * applier (docs/data-model.md, Shared fingerprints): no item is shared by the devices holding a
+ * fingerprint and a bind's transaction writes nothing for them. For each public key a batch of device
+ * changes moved (a slot joining or leaving it), one Query of the holder index names every holder of
+ * the key; once it shows each moved device as that device now stands, every holder's findings for the
+ * key and the certificates under it are judged, each as a device change with its events. Idempotent:
+ * a redelivered batch judges again and finds nothing to change.
  */
+import { HolderIndexBehindError } from '../domain/errors';
+import { holdersIn, type KeyHolder } from '../domain/shared-holdings';
 import type { Device } from '../domain/device';
-import { type DeviceFinding, findingEvents, sortFindings, storedFindingsOf, withFindings } from '../domain/findings';
-import { lifecycleOf, withLifecycle } from '../domain/lifecycle';
-import type { OutboxEvent } from '../domain/outbox';
-import {
-  type FingerprintHolders,
-  type HoldingKey,
-  holdingChanges,
-  holdingsOf,
-  otherHolder,
-  recordedHoldingsOf,
-  withHoldings,
-  withSharedFindings,
-} from '../domain/shared-holdings';
-import type { DeviceChange, HoldingMove } from './ports';
+import type { PostureRepository } from './ports';
 
-export interface SharedDeps {
-  holders(key: HoldingKey): Promise<FingerprintHolders>;
+/** A device change that moved some of its slots into or out of public keys (SHA-256, hex). */
+export interface KeyMove {
+  device: string;
+  keys: readonly string[];
+}
+
+export interface SharedReconcilerDeps {
+  index: Pick<PostureRepository, 'keyHolders'>;
+  /** The device as stored (read strongly consistent). */
   load(id: string): Promise<Device | undefined>;
-  newId: () => string;
+  /** Judges one device under one key (device-changes.ts judgeShared). */
+  judge(id: string, publicKey: string, holders: readonly KeyHolder[]): Promise<'changed' | 'none'>;
 }
 
-export interface SharedPlan {
-  /** The device's findings with its shared checks judged. */
-  findings: DeviceFinding[];
-  holdings: { recorded: HoldingKey[]; moves: HoldingMove[] };
-  companions: DeviceChange[];
+export interface ReconcileReport {
+  keys: number;
+  changed: number;
 }
 
-/**
- * Judges the shared checks of `after` on top of `findings` (its other checks, judged already).
- * Undefined when there is nothing to judge: `judge` false (no slot judged) and no fingerprint moved.
- */
-export async function planShared(
-  deps: SharedDeps,
-  before: Device | undefined,
-  after: Device,
-  findings: readonly DeviceFinding[],
-  time: string,
-  judge: boolean,
-): Promise<SharedPlan | undefined> {
-  const recorded = (before && recordedHoldingsOf(before)) ?? [];
-  const held = holdingsOf(after);
-  const { joins, leaves } = holdingChanges(recorded, held);
-  if (!judge && joins.length === 0 && leaves.length === 0) return undefined;
-  const keys = [...new Set([...held.keys(), ...leaves])];
-  const read = new Map(await Promise.all(keys.map(async (key) => [key, await deps.holders(key)] as const)));
-  // Another device holds it: the count less this device when it is counted already.
-  const shared = new Map(
-    [...held.keys()].map((key) => [key, read.get(key)!.count - (joins.includes(key) ? 0 : 1) >= 1]),
-  );
-  const moves: HoldingMove[] = [
-    ...joins.map((key): HoldingMove => ({ key, move: 'join', before: read.get(key)! })),
-    ...leaves.map((key): HoldingMove => ({ key, move: 'leave', before: read.get(key)! })),
-  ];
+const rowText = (h: KeyHolder) => `${h.device}#${h.slot}#${h.certificate}`;
+
+export function sharedReconciler({ index, load, judge }: SharedReconcilerDeps) {
+  /** Throws HolderIndexBehindError unless the index shows `id` under `key` as the device stands. */
+  async function assertShown(id: string, key: string, holders: readonly KeyHolder[]): Promise<void> {
+    const device = await load(id);
+    const expected = (device ? holdersIn(device, key) : []).map(rowText).sort();
+    const shown = holders
+      .filter((h) => h.device === id)
+      .map(rowText)
+      .sort();
+    if (expected.join('\n') !== shown.join('\n')) throw new HolderIndexBehindError(id, key);
+  }
+
   return {
-    findings: sortFindings(withSharedFindings(findings, held, shared, time)),
-    holdings: { recorded: [...held.keys()], moves },
-    companions: await companions(deps, after.id, moves, time),
+    async reconcile(moves: readonly KeyMove[]): Promise<ReconcileReport> {
+      const byKey = new Map<string, Set<string>>();
+      for (const { device, keys } of moves)
+        for (const key of keys) byKey.set(key, (byKey.get(key) ?? new Set()).add(device));
+      const report: ReconcileReport = { keys: byKey.size, changed: 0 };
+      for (const [key, moved] of byKey) {
+        const holders = await index.keyHolders(key);
+        for (const id of moved) await assertShown(id, key, holders);
+        // A device that left the key dropped its findings for it in its own change (device-changes.ts).
+        for (const id of new Set(holders.map((h) => h.device)))
+          if ((await judge(id, key, holders)) === 'changed') report.changed++;
+      }
+      return report;
+    },
   };
 }
 
-/** The other holders whose finding opens or resolves, one change per device (its certificate and key together). */
-async function companions(
-  deps: SharedDeps,
-  self: string,
-  moves: readonly HoldingMove[],
-  time: string,
-): Promise<DeviceChange[]> {
-  const byDevice = new Map<string, Map<HoldingKey, boolean>>();
-  for (const { key, move, before } of moves) {
-    const other = otherHolder(before, self, move);
-    if (other) byDevice.set(other.id, (byDevice.get(other.id) ?? new Map()).set(key, other.shared));
-  }
-  const changes: DeviceChange[] = [];
-  for (const [id, judged] of byDevice) {
-    const other = await deps.load(id);
-    const state = other && storedFindingsOf(other);
-    if (!other || !state) continue;
-    const recorded = recordedHoldingsOf(other) ?? [];
-    // Only what the other device is counted under (a change of it may be on its way).
-    const counted = new Map([...judged].filter(([key]) => recorded.includes(key)));
-    const findings = sortFindings(withSharedFindings(state.findings, holdingsOf(other), counted, time));
-    const outbox: OutboxEvent[] = findingEvents(id, state.findings, findings, time, deps.newId);
-    if (outbox.length === 0) continue;
-    const after = withHoldings({ ...other, version: other.version + 1 }, recorded);
-    withFindings(after, { policy_version: state.policy_version, findings });
-    withLifecycle(after, lifecycleOf(other));
-    changes.push({ before: other, after, events: [], outbox });
-  }
-  return changes;
-}
+export type SharedReconciler = ReturnType<typeof sharedReconciler>;

@@ -78,6 +78,11 @@ export interface TableContext {
   retry: RetryOptions;
 }
 
+/** Backoff and time bound of blind writes that lose a version race (VERSION_RETRY_SECONDS). */
+export const versionRetry = (config: Pick<ServiceConfig, 'versionRetrySeconds'>): RetryOptions => ({
+  policy: { ...DEFAULT_BACKOFF, budgetMs: config.versionRetrySeconds * 1000 },
+});
+
 export function createTableContext(config: ServiceConfig, clock: Clock = systemClock): TableContext {
   const client = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
   // DynamoDB calls as X-Ray subsegments, where tracing records.
@@ -94,7 +99,7 @@ export function createTableContext(config: ServiceConfig, clock: Clock = systemC
     client,
     clock,
     bookmarks,
-    retry: { policy: { ...DEFAULT_BACKOFF, budgetMs: config.versionRetrySeconds * 1000 } },
+    retry: versionRetry(config),
   };
 }
 

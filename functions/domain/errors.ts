@@ -319,11 +319,11 @@ export class ImportNotFoundError extends DomainError {
 }
 
 /**
- * A shared-fingerprint item (or another holder the change updates) moved since it was read: the
- * change is judged again and retried; after a few tries, a 503 like any contention.
+ * The holder index does not show a device's change yet (its reads are eventually consistent): the
+ * shared-findings reconciler leaves the batch to be delivered again rather than judge from it.
  */
-export class SharedHoldersMovedError extends ContentionError {
-  constructor(id: string, options?: { cause?: unknown }) {
-    super(`the holders of a fingerprint of ${id} changed concurrently; try again`, options);
+export class HolderIndexBehindError extends ContentionError {
+  constructor(id: string, publicKey: string) {
+    super(`the holder index does not show device ${id} under public key ${publicKey} yet`);
   }
 }

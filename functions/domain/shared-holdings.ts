@@ -1,9 +1,9 @@
 /**
  * The fingerprints a device holds, for the `shared-certificate` and `shared-key` checks (docs/api.md,
  * Fleet posture): each in-service x509 slot with a kept profile holds its certificate's SHA-256 and
- * its public key's SHA-256. One item per fingerprint counts its holders (docs/data-model.md, Shared
- * fingerprints); a device holding a fingerprint that others hold too has the finding on each slot
- * holding it. Pure.
+ * its public key's SHA-256. The holder index on the active slot versions names who else holds them
+ * (docs/data-model.md, Shared fingerprints); a device holding a fingerprint that others hold too has
+ * the finding on each slot holding it. Pure.
  */
 import type { Device } from './device';
 import { type DeviceFinding, isAssessed, slotsOf } from './findings';
@@ -24,20 +24,7 @@ export const SHARED_CHECKS: Record<HoldingKind, PostureCheck> = {
   key: 'shared-key',
 };
 
-/**
- * Holders an item lists by id. Beyond it only the count grows (an item stays far below DynamoDB's
- * 400 KB): the other holder of a fingerprint is found from the list when the count crosses 1 ↔ 2.
- */
-export const MAX_LISTED_HOLDERS = 1000;
-
-/** One fingerprint's item: its holder count, the holders listed, and its version (0: no item). */
-export interface FingerprintHolders {
-  count: number;
-  listed: string[];
-  version: number;
-}
-
-export const NO_HOLDERS: FingerprintHolders = { count: 0, listed: [], version: 0 };
+export const isSharedFinding = (f: DeviceFinding) => f.check === 'shared-certificate' || f.check === 'shared-key';
 
 /** The fingerprints a device holds, each with the slots holding it (identity first). */
 export function holdingsOf(device: Device): Map<HoldingKey, string[]> {
@@ -55,11 +42,14 @@ export function holdingsOf(device: Device): Map<HoldingKey, string[]> {
 
 const HOLDINGS = Symbol('holdings');
 
-/** The fingerprints a stored device is counted under (undefined: never registered). */
+/**
+ * The fingerprints a stored device was counted under by the holder items of an earlier release (its
+ * `sh`; undefined: none): its next write, or the holder index back-fill, deletes those items.
+ */
 export const recordedHoldingsOf = (device: Device): HoldingKey[] | undefined =>
   (device as unknown as Record<symbol, HoldingKey[] | undefined>)[HOLDINGS];
 
-/** Attaches the registered fingerprints invisibly (not part of the document's JSON). */
+/** Attaches the recorded fingerprints invisibly (not part of the document's JSON). */
 export function withHoldings<T extends Device>(device: T, keys: readonly HoldingKey[]): T {
   Object.defineProperty(device, HOLDINGS, { value: [...keys], enumerable: false, configurable: true, writable: true });
   return device;
@@ -96,29 +86,63 @@ export function withSharedFindings(
   return [...kept, ...added];
 }
 
-/** Which holder items a change moves: fingerprints newly held (joins) and no longer held (leaves). */
-export function holdingChanges(
-  recorded: readonly HoldingKey[],
-  held: ReadonlyMap<HoldingKey, string[]>,
-): { joins: HoldingKey[]; leaves: HoldingKey[] } {
-  return {
-    joins: [...held.keys()].filter((k) => !recorded.includes(k)),
-    leaves: recorded.filter((k) => !held.has(k)),
-  };
+/** One row of the holder index: an in-service slot holding a public key, with its certificate. */
+export interface KeyHolder {
+  device: string;
+  slot: string;
+  /** The certificate's SHA-256 (hex). */
+  certificate: string;
+}
+
+/** The slots of a device holding `publicKey` (SHA-256, hex): what the holder index shows of it. */
+export function holdersIn(device: Device, publicKey: string): KeyHolder[] {
+  return slotsOf(device).flatMap(([slot, s]) =>
+    isAssessed(device, s) && s.crypto?.public_key_sha256 === publicKey
+      ? [{ device: device.id, slot, certificate: s.crypto.sha256_fingerprint }]
+      : [],
+  );
+}
+
+/** The public keys (SHA-256, hex) a device's in-service slots hold. */
+export const heldKeysOf = (device: Device): Set<string> =>
+  new Set([...holdingsOf(device).keys()].filter((k) => holdingKindOf(k) === 'key').map((k) => k.slice(2)));
+
+/**
+ * The shared checks of one public key's fingerprints for `device`, given every holder of the key:
+ * the key is shared when another device holds it, each certificate under it when another device holds
+ * that certificate. Only what the device holds under the key is judged.
+ */
+export function judgedUnder(
+  device: Device,
+  publicKey: string,
+  holders: readonly KeyHolder[],
+): Map<HoldingKey, boolean> {
+  const others = holders.filter((h) => h.device !== device.id);
+  const judged = new Map<HoldingKey, boolean>();
+  for (const { certificate } of holdersIn(device, publicKey)) {
+    judged.set(holdingKey('key', publicKey), others.length > 0);
+    judged.set(
+      holdingKey('certificate', certificate),
+      others.some((h) => h.certificate === certificate),
+    );
+  }
+  return judged;
 }
 
 /**
- * The other holder whose shared finding a change opens or resolves: a join that makes the count 2
- * opens it on the one holder there was; a leave that makes it 1 resolves it on the one that stays.
- * Undefined when the count does not cross 1 ↔ 2 (or the list no longer names that holder).
+ * The shared findings a change carries without judging them (the reconciler on the stream judges):
+ * those of a slot still holding the very fingerprint the finding names. A slot that changed its
+ * certificate (or key) or left service drops them in the change itself; the reconciler opens them
+ * again when the new one is shared too.
  */
-export function otherHolder(
-  before: FingerprintHolders,
-  self: string,
-  move: 'join' | 'leave',
-): { id: string; shared: boolean } | undefined {
-  const others = before.listed.filter((id) => id !== self);
-  if (move === 'join' && before.count === 1 && others.length === 1) return { id: others[0]!, shared: true };
-  if (move === 'leave' && before.count === 2 && others.length === 1) return { id: others[0]!, shared: false };
-  return undefined;
+export function carriedSharedFindings(after: Device, findings: readonly DeviceFinding[]): DeviceFinding[] {
+  const held = holdingsOf(after);
+  return findings.filter(
+    (f) =>
+      isSharedFinding(f) &&
+      [...held].some(
+        ([key, slots]) =>
+          SHARED_CHECKS[holdingKindOf(key)] === f.check && slots.includes(f.slot) && f.detail === sharedDetail(key),
+      ),
+  );
 }

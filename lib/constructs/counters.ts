@@ -24,6 +24,11 @@ export const COUNTER_APPLIER_TABLE_ACTIONS: readonly string[] = [
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'dynamodb:BatchGetItem',
+  // The shared-findings reconciler: the holder index Query, the devices' reads and their changes
+  // (a change deletes entries, and the shared-fingerprint items of an earlier release).
+  'dynamodb:Query',
+  'dynamodb:GetItem',
+  'dynamodb:DeleteItem',
 ];
 /** A batch of 100 records: a few transactions, each retried on conflicts with backoff. */
 export const COUNTER_APPLIER_TIMEOUT = Duration.seconds(60);

@@ -64,6 +64,8 @@ it(
     expect(actions).toEqual(
       [
         ...COUNTER_APPLIER_TABLE_ACTIONS,
+        // The shared-findings reconciler's Query, on the indexes (`<table ARN>/index/*`).
+        'dynamodb:Query',
         ...STREAM_READ_ACTIONS,
         'sqs:SendMessage',
         'logs:CreateLogStream',

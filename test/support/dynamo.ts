@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '../../functions/adapters/dynamodb/client';
-import { counterApplier } from '../../functions/adapters/dynamodb/counter-applier';
+import { counterApplier, type CounterApplierOptions } from '../../functions/adapters/dynamodb/counter-applier';
 import { tableChangesOf } from '../../functions/handlers/stream/apply-counters';
 import { ensureTable } from '../../local/create-table';
 import { conflictOptionsFrom, startEngine, type Engine, type EngineOptions } from '@device-manager/local-engine';
@@ -47,10 +47,16 @@ export function testClock(start = '2026-03-15T10:00:00.000Z') {
 
 /**
  * The counter applier on a test table, fed by the engine's stream like the local service's: start it
- * before the writes, and `settle()` before reading statistics (counters follow the stream).
+ * before the writes, and `settle()` before reading statistics (counters follow the stream). With
+ * `reconcile`, the shared-findings reconciler runs on the same batches (composition/shared-findings.ts).
  */
-export function startCounters(table: TestTable, statsShards: number) {
-  const applier = counterApplier({ client: table.documentClient, tableName: table.tableName, statsShards });
+export function startCounters(table: TestTable, statsShards: number, reconcile?: CounterApplierOptions['reconcile']) {
+  const applier = counterApplier({
+    client: table.documentClient,
+    tableName: table.tableName,
+    statsShards,
+    ...(reconcile ? { reconcile } : {}),
+  });
   const deliveries: number[] = [];
   const feed = startStreamFeed({
     engine: table.engine,

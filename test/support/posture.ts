@@ -14,7 +14,8 @@ import { deviceTable } from '../../functions/adapters/dynamodb/device-table';
 import { policyRepository } from '../../functions/adapters/dynamodb/policy-repository';
 import { postureRepository } from '../../functions/adapters/dynamodb/posture-repository';
 import { sweepIndex } from '../../functions/adapters/dynamodb/sweep-index';
-import { freshTable, testClock } from './dynamo';
+import { createSharedFindings } from '../../functions/composition/shared-findings';
+import { freshTable, startCounters, testClock } from './dynamo';
 
 /** `iotSync`: the changes open `revoked-still-active-in-iot` as with the IoT sync on. */
 export async function postureStack(engine: Engine, { iotSync = false }: { iotSync?: boolean } = {}) {
@@ -38,5 +39,20 @@ export async function postureStack(engine: Engine, { iotSync = false }: { iotSyn
   const service = serviceWith(posture);
   const walk = () => sweep({ index, policies, service, clock, posture }, { deadline: Date.now() + 60_000 });
   const policy = postureService({ posture });
-  return { table, clock, bookmarks, policies, repository, posture, postureTable, service, serviceWith, walk, policy };
+  /** The counter applier and the shared-findings reconciler on the table's stream: `settle()` applies. */
+  const stream = () => startCounters(table, 2, createSharedFindings(repository, policies, posture, clock).reconcile);
+  return {
+    table,
+    clock,
+    bookmarks,
+    policies,
+    repository,
+    posture,
+    postureTable,
+    service,
+    serviceWith,
+    walk,
+    policy,
+    stream,
+  };
 }

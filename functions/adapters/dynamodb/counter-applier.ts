@@ -7,7 +7,8 @@
  * of records becomes a few transactions of one `ADD` per counter item, each with a processed marker
  * per record (`COUNTED#<device id>` / `<sequence number>`, conditioned on not existing), so a
  * redelivered record is never counted twice whatever the batch it arrives in.
- * The ranked metadata values (metadata-ranks.ts) of each applied batch are refreshed after it.
+ * The ranked metadata values (metadata-ranks.ts) of each applied batch are refreshed after it, and
+ * the public keys whose holders the batch moved go to the shared-findings reconciler (`reconcile`).
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -20,7 +21,9 @@ import {
   counterUpdates,
   deviceCells,
   findingCells,
+  HOLDERS_KEY,
 } from './counters';
+import { heldKeysOf, holdersIn } from '../../domain/shared-holdings';
 import { CONNECTIVITY_KIND } from './connectivity-store';
 import { FINDINGS_ATTRIBUTE, MARKER_ATTRIBUTE, markerKeys } from './device-writes';
 import { counterStateKey, countedMarkerKey, metadataKeyOfStatsPartition } from './keys';
@@ -107,6 +110,29 @@ export function deltaOf(change: TableChange, statsShards: number): DeviceDelta |
   };
 }
 
+/** A device's slots in the holder index, as `<key>#<certificate>#<slot>` (none when its marker has not the key). */
+function registeredHolders(image: Image | undefined): Set<string> {
+  const marker = image?.[MARKER_ATTRIBUTE];
+  if (!isDevice(image) || typeof image?.doc !== 'string' || typeof marker !== 'string') return new Set();
+  if (!markerKeys(marker).has(HOLDERS_KEY)) return new Set();
+  const device = JSON.parse(image.doc) as Device;
+  return new Set(
+    [...heldKeysOf(device)].flatMap((key) => holdersIn(device, key).map((h) => `${key}#${h.certificate}#${h.slot}`)),
+  );
+}
+
+/** The public keys (SHA-256, hex) a record moved a slot of its device into or out of, in the holder index. */
+export function keyMoveOf(change: TableChange): { device: string; keys: string[] } | undefined {
+  const before = change.oldImage ? (unmarshall(change.oldImage) as Image) : undefined;
+  const after = change.newImage ? (unmarshall(change.newImage) as Image) : undefined;
+  const was = registeredHolders(before);
+  const is = registeredHolders(after);
+  const moved = [...[...was].filter((h) => !is.has(h)), ...[...is].filter((h) => !was.has(h))];
+  if (moved.length === 0) return undefined;
+  const pk = String((after ?? before)?.pk);
+  return { device: pk.slice('DEVICE#'.length), keys: [...new Set(moved.map((h) => h.slice(0, h.indexOf('#'))))] };
+}
+
 /** Consecutive deltas whose markers and distinct counter items fit one transaction. */
 function chunksOf(deltas: readonly DeviceDelta[]): DeviceDelta[][] {
   const chunks: DeviceDelta[][] = [];
@@ -142,6 +168,8 @@ export interface CounterApplierOptions {
   statsShards: number;
   retry?: RetryPolicy;
   now?: () => number;
+  /** Judges the shared findings of the public keys a batch moved (app/shared-findings.ts); none: not judged. */
+  reconcile?: (moves: { device: string; keys: string[] }[]) => Promise<unknown>;
 }
 
 export function counterApplier({
@@ -150,6 +178,7 @@ export function counterApplier({
   statsShards,
   retry,
   now = Date.now,
+  reconcile,
 }: CounterApplierOptions) {
   const ranks = metadataRanks(client, TableName, statsShards, () => undefined);
   const markerPut = (delta: DeviceDelta) => ({
@@ -250,6 +279,16 @@ export function counterApplier({
           return report;
         }
       }
+      // After the counters: a failure here delivers the batch again, which the markers make count once.
+      const moves = reconcile ? changes.map(keyMoveOf).filter((m) => m !== undefined) : [];
+      if (moves.length > 0)
+        try {
+          await reconcile!(moves);
+        } catch (error) {
+          report.failedFrom = changes[0]!.sequenceNumber;
+          report.error = error;
+          return report;
+        }
       // A batch of no device record (locally: the applier's own writes, which the local feed passes on) moves nothing.
       if (devices > 0) await advance(changes.reduce((t, c) => Math.max(t, c.committedAt), 0));
       return report;

@@ -50,8 +50,14 @@ export const INVENTORY_KEY = '@inventory';
  * key (or the device's next change) deletes.
  */
 export const CERT_ENTRIES_KEY = '@cert-entries';
+/**
+ * The pseudo-key of the holder index attributes (schema.ts HOLDER_INDEX) on the active version of every
+ * slot the shared checks judge: a marker without it has versions the index does not show yet, which the
+ * back-fill of this key (or the device's next change) registers. No counter cell.
+ */
+export const HOLDERS_KEY = '@holders';
 /** Pseudo-keys of the marker that are not indexed metadata keys. */
-export const PSEUDO_KEYS: readonly string[] = [FORECAST_KEY, INVENTORY_KEY, CERT_ENTRIES_KEY];
+export const PSEUDO_KEYS: readonly string[] = [FORECAST_KEY, INVENTORY_KEY, CERT_ENTRIES_KEY, HOLDERS_KEY];
 /** Attribute of an inventory counter item holding its count. */
 const INVENTORY_COUNT = 'n';
 
@@ -85,6 +91,7 @@ export function deviceCells(device: Device, keys: ReadonlySet<string>, statsShar
           cells.push({ key: forecastKey(scope, shard, entry.day), attr: forecastAttribute(entry.kind, entry.day) });
       continue;
     }
+    if (key === HOLDERS_KEY) continue;
     if (key === CERT_ENTRIES_KEY) {
       // The pair the drill-down entry is keyed by: counted so a drill-down reads only pairs that hold devices.
       const pair = certificatePair(device);

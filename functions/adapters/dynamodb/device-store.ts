@@ -6,7 +6,6 @@ import {
   DeviceAlreadyExistsError,
   JobOutcomeExistsError,
   PolicyMovedError,
-  SharedHoldersMovedError,
   VersionConflictError,
 } from '../../domain/errors';
 import type { SlotVersion } from '../../domain/slots';
@@ -84,9 +83,6 @@ export function deviceStore({ client, TableName, ctx, countRead, reader }: Devic
         // A job's outcome is second (device-writes.ts): the job handled this device already.
         if (change.jobOutcome && codes?.[1] === 'ConditionalCheckFailed')
           throw new JobOutcomeExistsError(change.jobOutcome.job_id, change.after.id, { cause: error });
-        // The other conditioned actions: a shared-fingerprint item or another holder moved since read.
-        if (codes?.includes('ConditionalCheckFailed'))
-          throw new SharedHoldersMovedError(change.after.id, { cause: error });
         throw error;
       }
     },

@@ -13,7 +13,14 @@ import {
   indexedMetadataFilter,
 } from '../../domain/query';
 import type { BookmarkCodec } from './bookmark';
-import { CERT_ENTRIES_KEY, type CounterReader, counterReader, FORECAST_KEY, INVENTORY_KEY } from './counters';
+import {
+  CERT_ENTRIES_KEY,
+  type CounterReader,
+  counterReader,
+  FORECAST_KEY,
+  HOLDERS_KEY,
+  INVENTORY_KEY,
+} from './counters';
 import type { WriteContext } from './device-writes';
 import { type IndexState, indexState } from './index-backfill';
 import { idOfEntry, type TableReader, tableReader } from './list-cursor';
@@ -132,7 +139,7 @@ export function deviceTable(options: DeviceRepositoryOptions): DeviceTable {
     indexedKeys: new Set([
       ...indexedMetadataKeys,
       FORECAST_KEY,
-      ...(inventory ? [INVENTORY_KEY, CERT_ENTRIES_KEY] : []),
+      ...(inventory ? [INVENTORY_KEY, CERT_ENTRIES_KEY, HOLDERS_KEY] : []),
     ]),
   };
   const reader = tableReader(client, TableName);

@@ -12,15 +12,15 @@
  */
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { normaliseSerial } from '../../domain/certificate';
-import type { DeviceChange, HoldingMove } from '../../app/ports';
+import type { DeviceChange } from '../../app/ports';
 import type { Device } from '../../domain/device';
 import { type DeviceFinding, openChecks, storedFindingsOf, withFindings } from '../../domain/findings';
 import type { JobDeviceOutcome } from '../../domain/jobs';
-import { type HoldingKey, MAX_LISTED_HOLDERS, recordedHoldingsOf, withHoldings } from '../../domain/shared-holdings';
+import { type HoldingKey, recordedHoldingsOf, withHoldings } from '../../domain/shared-holdings';
 import { type LifecycleEvent, storedLifecycleOf, withLifecycle } from '../../domain/lifecycle';
 import { withJsonText } from '../../domain/json-text';
 import type { SlotVersion } from '../../domain/slots';
-import { CERT_ENTRIES_KEY, INVENTORY_KEY, PSEUDO_KEYS } from './counters';
+import { CERT_ENTRIES_KEY, HOLDERS_KEY, INVENTORY_KEY, PSEUDO_KEYS } from './counters';
 import {
   certificateEntry,
   companionEntries,
@@ -30,6 +30,7 @@ import {
   dueAttributes,
   entryPartition,
   entryPrefix,
+  holderEntries,
   isAttachedEntry,
   jobOutcomeKey,
   shardOf,
@@ -86,49 +87,18 @@ const findingsAttribute = (device: Device): Item => {
   return state ? { [FINDINGS_ATTRIBUTE]: JSON.stringify(state.findings) } : {};
 };
 
-/** Attribute of the device item naming the fingerprints it is counted under (JSON, shared-holdings.ts). */
+/**
+ * Attribute of a device item written by an earlier release, naming the shared-fingerprint items it was
+ * counted under (JSON, shared-holdings.ts): those items are no longer read (the holder index replaced
+ * them); the device's next write or the holder index back-fill deletes them and the attribute.
+ */
 export const HOLDINGS_ATTRIBUTE = 'sh';
 
-const holdingsAttribute = (device: Device): Item => {
-  const keys = recordedHoldingsOf(device);
-  return keys ? { [HOLDINGS_ATTRIBUTE]: JSON.stringify(keys) } : {};
-};
-
-/**
- * The write of one shared-fingerprint item, conditioned on the version read: the count set from it,
- * the device added to (or removed from) the list; the last holder leaving deletes the item.
- */
-export function holderWrite(TableName: string, id: string, { key, move, before }: HoldingMove) {
-  const Key = sharedHoldersKey(key);
-  const names = { '#v': 'v' };
-  if (move === 'leave' && before.count <= 1)
-    return {
-      Delete: {
-        TableName,
-        Key,
-        ConditionExpression: '#v = :v',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ':v': before.version },
-      },
-    };
-  const count = before.count + (move === 'join' ? 1 : -1);
-  const list = move === 'leave' ? ' DELETE #h :me' : before.listed.length < MAX_LISTED_HOLDERS ? ' ADD #h :me' : '';
-  return {
-    Update: {
-      TableName,
-      Key,
-      UpdateExpression: `SET #v = :next, #n = :n, #kind = :kind${list}`,
-      ConditionExpression: before.version === 0 ? 'attribute_not_exists(pk)' : '#v = :v',
-      ExpressionAttributeNames: { ...names, '#n': 'n', '#kind': 'kind', ...(list ? { '#h': 'h' } : {}) },
-      ExpressionAttributeValues: {
-        ':next': before.version + 1,
-        ':n': count,
-        ':kind': 'shared-holders',
-        ...(before.version === 0 ? {} : { ':v': before.version }),
-        ...(list ? { ':me': new Set([id]) } : {}),
-      },
-    },
-  };
+/** Deletes of the old shared-fingerprint items a stored device names (none for a device written since). */
+export function legacyHolderDeletes(TableName: string, device: Device | undefined) {
+  return ((device && recordedHoldingsOf(device)) ?? []).map((key) => ({
+    Delete: { TableName, Key: sharedHoldersKey(key) },
+  }));
 }
 
 /** The posture fence's condition, for a change that judged findings with posture policy `version`. */
@@ -185,13 +155,13 @@ function inventoryEntries(device: Device, keys: ReadonlySet<string>) {
   return { legacy: keys.has(INVENTORY_KEY), extra: [] };
 }
 
-/** The entry items of a device, by sort key. */
+/** The entry items of a device, by sort key (with HOLDERS_KEY, the holder index attributes on its slot versions). */
 function entryItems(ctx: WriteContext, device: Device, keys: ReadonlySet<string>): Map<string, Item> {
   const shard = shardOf(device.id, ctx.listShards);
   const sorts = sortAttributes(device);
   const checks = openChecks(storedFindingsOf(device)?.findings ?? []);
   const inventory = inventoryEntries(device, keys);
-  return new Map(
+  const items = new Map<string, Item>(
     [
       ...companionEntries(device, metadataKeysOf(keys), inventory.legacy),
       ...inventory.extra,
@@ -201,14 +171,15 @@ function entryItems(ctx: WriteContext, device: Device, keys: ReadonlySet<string>
       { ...e.key, kind: 'entry', epk: entryPartition(e.prefix, shard), ...sorts, [STATUS_ATTRIBUTE]: device.status },
     ]),
   );
+  // On the identity's version they join its drill-down entry: one item is written once in a transaction.
+  if (keys.has(HOLDERS_KEY))
+    for (const { key, hk, hs } of holderEntries(device)) items.set(key.sk, { ...(items.get(key.sk) ?? key), hk, hs });
+  return items;
 }
 
-/** The attributes an entry attached to a slot version item sets (its index keys and status). */
-const ATTACHED = [
-  'epk',
-  ...Object.keys(sortAttributes({ id: '', creation_timestamp: '' } as Device)),
-  STATUS_ATTRIBUTE,
-];
+/** The attributes an entry attached to a slot version item sets: all but the item's key and kind. */
+const attachedAttributes = (item: Item | undefined) =>
+  Object.keys(item ?? {}).filter((name) => name !== 'pk' && name !== 'sk' && name !== 'kind');
 
 /**
  * Puts of the entries that are new or differ, Deletes of the entries that are gone. An entry attached to
@@ -226,36 +197,43 @@ function entryWrites(
   for (const [sk, item] of after) {
     const put = versionPuts.get(sk);
     if (put) {
-      for (const name of ATTACHED) put[name] = item[name];
+      for (const name of attachedAttributes(item)) put[name] = item[name];
       continue;
     }
-    if (JSON.stringify(before.get(sk)) === JSON.stringify(item)) continue;
-    writes.push(isAttachedEntry(item) ? attachedUpdate(TableName, item) : { Put: { TableName, Item: item } });
+    const was = before.get(sk);
+    if (JSON.stringify(was) === JSON.stringify(item)) continue;
+    writes.push(isAttachedEntry(item) ? attachedUpdate(TableName, was, item) : { Put: { TableName, Item: item } });
   }
   for (const [sk, item] of before) {
     if (after.has(sk) || versionPuts.has(sk)) continue;
     const Key = { pk: item.pk, sk: item.sk } as TableKey;
-    writes.push(isAttachedEntry(item) ? attachedUpdate(TableName, item, true) : { Delete: { TableName, Key } });
+    writes.push(isAttachedEntry(item) ? attachedUpdate(TableName, item, undefined) : { Delete: { TableName, Key } });
   }
   return writes;
 }
 
-/** Sets (or removes) an attached entry's attributes on its slot version item, which must exist. */
-function attachedUpdate(TableName: string, item: Item, remove = false): TransactItem {
-  const names = Object.fromEntries(ATTACHED.map((name, i) => [`#a${i}`, name]));
-  const values = Object.fromEntries(ATTACHED.map((name, i) => [`:a${i}`, item[name]]));
+/**
+ * Sets an attached entry's attributes on its slot version item, which must exist, and removes those
+ * it had before and no longer has (all of them when the entry is gone).
+ */
+function attachedUpdate(TableName: string, before: Item | undefined, after: Item | undefined): TransactItem {
+  const item = (after ?? before)!;
+  const set = attachedAttributes(after);
+  const gone = attachedAttributes(before).filter((name) => !set.includes(name));
+  const names = Object.fromEntries([...set, ...gone].map((name, i) => [`#a${i}`, name]));
+  const values = Object.fromEntries(set.map((name, i) => [`:a${i}`, after![name]]));
+  const clauses = [
+    ...(set.length > 0 ? [`SET ${set.map((_, i) => `#a${i} = :a${i}`).join(', ')}`] : []),
+    ...(gone.length > 0 ? [`REMOVE ${gone.map((_, i) => `#a${set.length + i}`).join(', ')}`] : []),
+  ];
   return {
     Update: {
       TableName,
       Key: { pk: item.pk, sk: item.sk } as TableKey,
-      UpdateExpression: remove
-        ? `REMOVE ${Object.keys(names).join(', ')}`
-        : `SET ${Object.keys(names)
-            .map((n, i) => `${n} = :a${i}`)
-            .join(', ')}`,
+      UpdateExpression: clauses.join(' '),
       ConditionExpression: 'attribute_exists(pk)',
       ExpressionAttributeNames: names,
-      ...(remove ? {} : { ExpressionAttributeValues: values }),
+      ...(set.length > 0 ? { ExpressionAttributeValues: values } : {}),
     },
   };
 }
@@ -332,7 +310,6 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
           doc,
           ...lifecycleAttribute(after),
           ...findingsAttribute(after),
-          ...holdingsAttribute(after),
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
@@ -350,23 +327,19 @@ function deviceWrite(ctx: WriteContext, change: DeviceChange, beforeMarker: stri
     values[':fd'] = findings;
     sets.push(`${FINDINGS_ATTRIBUTE} = :fd`);
   }
-  const holdings = holdingsAttribute(after)[HOLDINGS_ATTRIBUTE];
-  if (holdings !== undefined) {
-    values[':sh'] = holdings;
-    sets.push(`${HOLDINGS_ATTRIBUTE} = :sh`);
-  }
   for (const [name, value] of Object.entries(index)) {
     const placeholder = name === MARKER_ATTRIBUTE ? ':mkAfter' : `:${name}`;
     values[placeholder] = value;
     sets.push(`${name === MARKER_ATTRIBUTE ? '#mk' : name} = ${placeholder}`);
   }
-  let remove = '';
+  const removes = recordedHoldingsOf(before) ? [HOLDINGS_ATTRIBUTE] : [];
   if (typeof due === 'number') {
     const attrs = dueAttributes(after.id, due, dueShards);
     values[':dp'] = attrs.due_pk;
     values[':ds'] = attrs.due_sk;
     sets.push('due_pk = :dp', 'due_sk = :ds');
-  } else if (due === null) remove = ' REMOVE due_pk, due_sk';
+  } else if (due === null) removes.push('due_pk', 'due_sk');
+  const remove = removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : '';
   for (const f of [fence, posture]) {
     if (!f) continue;
     sets.push(f.set);
@@ -422,24 +395,10 @@ const eventTtl = (ctx: WriteContext, timestamp: string) =>
     ? {}
     : { [TTL_ATTRIBUTE]: Math.floor(Date.parse(timestamp) / 1000) + ctx.eventTtlSeconds };
 
-/**
- * The transaction of one change. The device write comes first (its cancellation code is the version
- * check); the shared-fingerprint items and the other holders the change updates come last.
- */
-export function deviceTransaction(ctx: WriteContext, change: DeviceChange): { TransactItems: TransactItem[] } {
-  const own = ownTransaction(ctx, change).TransactItems as TransactItem[];
-  return {
-    TransactItems: [
-      ...own,
-      ...(change.holdings?.moves ?? []).map((m) => holderWrite(ctx.TableName, change.after.id, m)),
-      ...(change.companions ?? []).flatMap((c) => ownTransaction(ctx, c).TransactItems as TransactItem[]),
-    ],
-  };
-}
-
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
-function ownTransaction(ctx: WriteContext, change: DeviceChange) {
+/** The transaction of one change. The device write comes first (its cancellation code is the version check). */
+export function deviceTransaction(ctx: WriteContext, change: DeviceChange): { TransactItems: TransactItem[] } {
   const { TableName } = ctx;
   const { before, after } = change;
   const marker = before ? markerOf(before) : undefined;
@@ -477,6 +436,7 @@ function ownTransaction(ctx: WriteContext, change: DeviceChange) {
         },
       })),
       ...outboxPuts(TableName, change.outbox, ctx.outboxTtlSeconds),
+      ...legacyHolderDeletes(TableName, before),
     ],
   };
 }
@@ -492,9 +452,12 @@ export function reindexTransaction(ctx: WriteContext, device: Device, key: strin
   const { TableName } = ctx;
   const marker = markerOf(device) ?? null;
   const beforeKeys = marker === null ? new Set<string>() : markerKeys(marker);
-  // The inventory brings its drill-down entry along: never the entry items written before it.
-  const withEntries = key === INVENTORY_KEY && ctx.indexedKeys.has(CERT_ENTRIES_KEY);
-  const afterKeys = new Set([...beforeKeys, key, ...(withEntries ? [CERT_ENTRIES_KEY] : [])]);
+  // The inventory brings its drill-down entry and its holder index attributes along (they need its
+  // slot profiles): never the entry items written before it.
+  const along = key === INVENTORY_KEY ? [CERT_ENTRIES_KEY, HOLDERS_KEY].filter((k) => ctx.indexedKeys.has(k)) : [];
+  const afterKeys = new Set([...beforeKeys, key, ...along]);
+  // Registered in the holder index: the shared-fingerprint items of an earlier release go (deleted by this walk).
+  const legacy = afterKeys.has(HOLDERS_KEY) && recordedHoldingsOf(device) !== undefined;
   const values: Item = { ':v': device.version, ':next': markerText(afterKeys) };
   const condition = markerCondition(marker, values);
   if (completed) values[':doc'] = JSON.stringify(completed);
@@ -504,7 +467,8 @@ export function reindexTransaction(ctx: WriteContext, device: Device, key: strin
         Update: {
           TableName,
           Key: deviceKey(device.id),
-          UpdateExpression: completed ? 'SET #mk = :next, #doc = :doc' : 'SET #mk = :next',
+          UpdateExpression:
+            (completed ? 'SET #mk = :next, #doc = :doc' : 'SET #mk = :next') + (legacy ? ' REMOVE sh' : ''),
           ConditionExpression: `#version = :v AND ${condition}`,
           ExpressionAttributeNames: {
             '#version': 'version',
@@ -515,6 +479,7 @@ export function reindexTransaction(ctx: WriteContext, device: Device, key: strin
         },
       },
       ...entryWrites(ctx, entryItems(ctx, device, beforeKeys), entryItems(ctx, completed ?? device, afterKeys)),
+      ...(legacy ? legacyHolderDeletes(TableName, device) : []),
     ],
   };
 }

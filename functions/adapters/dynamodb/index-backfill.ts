@@ -8,7 +8,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { BackfillReport } from '../../app/ports';
-import { CERT_ENTRIES_KEY, FORECAST_KEY, INVENTORY_KEY, PSEUDO_KEYS } from './counters';
+import { CERT_ENTRIES_KEY, FORECAST_KEY, HOLDERS_KEY, INVENTORY_KEY, PSEUDO_KEYS } from './counters';
 import { isIndexedFor, reindexTransaction, type WriteContext } from './device-writes';
 import { entryPageById, idOfEntry, type TableReader } from './list-cursor';
 import { entryPartition, entryPrefix, INDEX_STATE_PK, indexStateKey, metadataStatsPartition } from './keys';
@@ -100,7 +100,9 @@ export function indexState(
       if (!device || isIndexedFor(device, key)) return false;
       // A device the inventory has not reached yet gets both at once (the inventory brings its entry along).
       const as =
-        key === CERT_ENTRIES_KEY && ctx.indexedKeys.has(INVENTORY_KEY) && !isIndexedFor(device, INVENTORY_KEY)
+        (key === CERT_ENTRIES_KEY || key === HOLDERS_KEY) &&
+        ctx.indexedKeys.has(INVENTORY_KEY) &&
+        !isIndexedFor(device, INVENTORY_KEY)
           ? INVENTORY_KEY
           : key;
       const completed = as === INVENTORY_KEY ? await withSlotProfiles(client, TableName, device) : undefined;

@@ -1,6 +1,7 @@
 /** Every key of the table is built here and nowhere else. */
 import { createHash } from 'node:crypto';
 import type { Device } from '../../domain/device';
+import { isAssessed, slotsOf } from '../../domain/findings';
 import { metadataText } from '../../domain/insights';
 import { INDEXED_INVENTORY_DIMENSIONS, type InventoryDimension, inventoryValue } from '../../domain/inventory';
 import type { EntryPoint, SortField } from '../../domain/query';
@@ -123,6 +124,39 @@ export function splitCertificatePair(pair: string): { key: string; issuer: strin
   return { key: pair.slice(0, at), issuer: pair.slice(at + 1) };
 }
 
+/** A SHA-256 in hex as the holder index keeps it: base64url (43 characters, not 64), so version items stay small. */
+export const compactFingerprint = (hex: string) =>
+  /^[0-9a-f]{64}$/i.test(hex) ? Buffer.from(hex, 'hex').toString('base64url') : hex;
+
+/**
+ * The holder index attributes (schema.ts HOLDER_INDEX) on the active version item of every slot the
+ * shared checks judge (domain/findings.ts isAssessed, with a crypto profile).
+ */
+export function holderEntries(device: Device): { key: TableKey; hk: string; hs: string }[] {
+  return slotsOf(device).flatMap(([name, slot]) =>
+    isAssessed(device, slot) && slot.crypto
+      ? [
+          {
+            key: slotVersionKey(device.id, name, slot.active_version),
+            hk: compactFingerprint(slot.crypto.public_key_sha256),
+            hs: `${compactFingerprint(slot.crypto.sha256_fingerprint)}#${device.id}#${name}`,
+          },
+        ]
+      : [],
+  );
+}
+
+/** A holder index sort key (`<certificate, base64url>#<device>#<slot>`) read back, fingerprint in hex. */
+export function keyHolderOf(sort: string): { device: string; slot: string; certificate: string } {
+  const first = sort.indexOf('#');
+  const last = sort.lastIndexOf('#');
+  return {
+    certificate: Buffer.from(sort.slice(0, first), 'base64url').toString('hex'),
+    device: sort.slice(first + 1, last),
+    slot: sort.slice(last + 1),
+  };
+}
+
 /** Whether an entry is attributes on a slot version item (certificateEntry) rather than an item of its own. */
 export const isAttachedEntry = (key: { sk?: unknown }) => String(key.sk).startsWith('SLOT#');
 
@@ -183,8 +217,8 @@ export const findingStatsKey = (shard: number): TableKey => ({ pk: `FINDINGS#${s
 export const findingStatsAttribute = (check: string) => `f_${check}`;
 
 /**
- * One item per shared fingerprint (`SHARED#c:<sha256>` certificate, `SHARED#k:<sha256>` public key):
- * its holder count and list, written only by the devices holding it (domain/shared-holdings.ts).
+ * The shared-fingerprint items of an earlier release (`SHARED#c:<sha256>` certificate, `SHARED#k:<sha256>`
+ * public key), no longer read since the holder index replaced them: only deleted (device-writes.ts).
  */
 export const sharedHoldersKey = (key: string): TableKey => ({ pk: `SHARED#${key}`, sk: 'HOLDERS' });
 

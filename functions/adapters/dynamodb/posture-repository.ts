@@ -11,8 +11,9 @@ import type { Device } from '../../domain/device';
 import { InvalidBookmarkError, VersionConflictError } from '../../domain/errors';
 import { findingsOf } from '../../domain/findings';
 import { type PostureCheck, postureCheckNames } from '../../domain/posture-checks';
-import { NO_HOLDERS, recordedHoldingsOf } from '../../domain/shared-holdings';
-import { FINDINGS_ATTRIBUTE, HOLDINGS_ATTRIBUTE, POSTURE_VERSION_ATTRIBUTE } from './device-writes';
+import type { KeyHolder } from '../../domain/shared-holdings';
+import { HOLDERS_KEY } from './counters';
+import { FINDINGS_ATTRIBUTE, POSTURE_VERSION_ATTRIBUTE } from './device-writes';
 import type { DeviceTable } from './device-table';
 import {
   deviceKey,
@@ -25,11 +26,12 @@ import {
   postureJobKey,
   posturePolicyKey,
   postureStateKey,
-  sharedHoldersKey,
+  compactFingerprint,
+  keyHolderOf,
   type TableKey,
 } from './keys';
 import { entryPageById, listEntry } from './list-cursor';
-import { INDEXES } from './schema';
+import { HOLDER_INDEX, INDEXES } from './schema';
 import { cancellationCodes, transactWrite } from './transact';
 
 /**
@@ -63,6 +65,8 @@ export function postureRepository(table: DeviceTable): PostureRepository {
     if (readyCache && now() - readyCache.at < READY_CACHE_MS) return true;
     const state = await getItem(postureStateKey());
     if (state?.ready !== true) return false;
+    // The shared checks need every device registered in the holder index (its back-fill).
+    if (ctx.indexedKeys.has(HOLDERS_KEY) && !(await table.indexes.ready()).has(HOLDERS_KEY)) return false;
     readyCache = { at: now() };
     return true;
   }
@@ -188,25 +192,21 @@ export function postureRepository(table: DeviceTable): PostureRepository {
     },
 
     async stamp(device, policyVersion) {
-      // The fingerprints the walk registered the device under (none judged: left as stored).
-      const holdings = recordedHoldingsOf(device);
       try {
         await client.send(
           new UpdateCommand({
             TableName,
             Key: deviceKey(device.id),
-            UpdateExpression: `SET #ppv = :ppv, #fd = :fd${holdings === undefined ? '' : ', #sh = :sh'}`,
+            UpdateExpression: 'SET #ppv = :ppv, #fd = :fd',
             ConditionExpression: '#version = :v AND (attribute_not_exists(#ppv) OR #ppv <= :ppv)',
             ExpressionAttributeNames: {
               '#ppv': POSTURE_VERSION_ATTRIBUTE,
               '#fd': FINDINGS_ATTRIBUTE,
-              ...(holdings === undefined ? {} : { '#sh': HOLDINGS_ATTRIBUTE }),
               '#version': 'version',
             },
             ExpressionAttributeValues: {
               ':ppv': policyVersion,
               ':fd': JSON.stringify(findingsOf(device)),
-              ...(holdings === undefined ? {} : { ':sh': JSON.stringify(holdings) }),
               ':v': device.version,
             },
           }),
@@ -217,14 +217,27 @@ export function postureRepository(table: DeviceTable): PostureRepository {
       }
     },
 
-    async holders(key) {
-      const item = await getItem(sharedHoldersKey(key));
-      if (!item) return NO_HOLDERS;
-      return {
-        count: Number(item.n ?? 0),
-        listed: [...((item.h as Set<string> | undefined) ?? [])],
-        version: Number(item.v ?? 0),
-      };
+    async keyHolders(publicKey) {
+      const holders: KeyHolder[] = [];
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const out = await client.send(
+          new QueryCommand({
+            TableName,
+            IndexName: HOLDER_INDEX.name,
+            KeyConditionExpression: '#hk = :hk',
+            ExpressionAttributeNames: { '#hk': HOLDER_INDEX.partitionKey },
+            ExpressionAttributeValues: { ':hk': compactFingerprint(publicKey) },
+            ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}),
+          }),
+        );
+        for (const item of out.Items ?? []) {
+          countRead();
+          holders.push(keyHolderOf(String(item[HOLDER_INDEX.sortKey])));
+        }
+        ExclusiveStartKey = out.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return holders;
     },
 
     async openCounts() {

@@ -70,7 +70,19 @@ export const SERIAL_INDEX = {
   projection: 'KEYS_ONLY',
 } as const satisfies IndexDefinition;
 
-export const ALL_INDEXES: IndexDefinition[] = [...Object.values(INDEXES), DUE_INDEX, SERIAL_INDEX];
+/**
+ * Public key → the active slot versions holding it (sparse: in-service x509 versions only; docs/data-model.md,
+ * Shared fingerprints): `hk = <key sha256, base64url>`, `hs = <certificate sha256, base64url>#<device>#<slot>`.
+ * One Query names every holder of a key, a sort prefix those of a certificate: no item shared by devices.
+ */
+export const HOLDER_INDEX = {
+  name: 'version-by-key',
+  partitionKey: 'hk',
+  sortKey: 'hs',
+  projection: 'KEYS_ONLY',
+} as const satisfies IndexDefinition;
+
+export const ALL_INDEXES: IndexDefinition[] = [...Object.values(INDEXES), DUE_INDEX, SERIAL_INDEX, HOLDER_INDEX];
 
 /** Attributes that are keys of the table or of an index: all strings. */
 export function keyAttributes(): string[] {

@@ -1,12 +1,12 @@
 /**
  * The checks judged beyond a certificate's own profile, on the real adapter and the embedded engine.
- * Shared checks (docs/data-model.md, Shared fingerprints): one item per fingerprint, written only by
- * its holders; the finding opens on both holders when a second device binds the certificate (or key)
- * and resolves on the one that stays when the other leaves, each in the transaction of the change
- * that causes it; concurrent binds of one certificate both end with the finding. Then
+ * Shared checks (docs/data-model.md, Shared fingerprints): the holder index on the active slot versions
+ * and the reconciler on the stream; the finding opens on both holders once a second device's bind is
+ * applied and resolves on the one that stays when the other leaves; concurrent binds of one
+ * certificate all end with the finding; devices of an earlier release are registered by the back-fill. Then
  * `expires-after-issuer` with the issuer certificates of the policy, and `certificate-too-old`.
  */
-import { DeleteCommand, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Engine } from '@device-manager/local-engine';
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
@@ -14,7 +14,7 @@ import * as x509 from '@peculiar/x509';
 import { DEFAULT_POSTURE_POLICY } from '../../../functions/domain/posture';
 import { ValidationError } from '../../../functions/domain/errors';
 import { outboxEventJson } from '../../../functions/adapters/dynamodb/outbox';
-import { deviceKey, postureStateKey, sharedHoldersKey } from '../../../functions/adapters/dynamodb/keys';
+import { deviceKey, indexStateKey, sharedHoldersKey, slotVersionKey } from '../../../functions/adapters/dynamodb/keys';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import { findingsOf } from '../../../functions/domain/findings';
 import { holdingKey } from '../../../functions/domain/shared-holdings';
@@ -36,113 +36,155 @@ async function setup() {
   const bind = (id: string, pem: string) =>
     service.bind(id, 'identity', { type: 'x509', certificate: parseCertificate(pem) });
   const checks = async (id: string) => findingsOf((await repository.get(id))!).map((f) => `${f.slot}:${f.check}`);
-  const item = async (key: string) =>
-    (await table.documentClient.send(new GetCommand({ TableName: table.tableName, Key: sharedHoldersKey(key) }))).Item;
-  return { ...stack, bind, checks, item };
+  const scan = async () => (await table.documentClient.send(new ScanCommand({ TableName: table.tableName }))).Items!;
+  // The finding events of the outbox, as `<type> <device> <check>`.
+  const events = async () =>
+    (await scan())
+      .filter((i) => i.kind === 'outbox')
+      .map((i) => JSON.parse(outboxEventJson(i.event as Uint8Array)))
+      .filter((e) => e.type.startsWith('device.finding.'))
+      .map((e) => `${e.type} ${e.data.device_id} ${e.data.check}`)
+      .sort();
+  return { ...stack, bind, checks, scan, events };
 }
 
 const validity = { notBefore: '2026-01-01T00:00:00Z', notAfter: '2027-01-01T00:00:00Z' };
 const SHARED = ['identity:shared-certificate', 'identity:shared-key'];
 
-describe('shared-certificate and shared-key', () => {
-  it('open on both holders at the second bind, and resolve on the one that stays when the other leaves', async () => {
-    const { table, repository, service, bind, checks, item, walk } = await setup();
+describe('shared-certificate and shared-key (the holder index and the reconciler on the stream)', () => {
+  it('open on both holders once the stream is applied, and resolve on the one that stays', async () => {
+    const { posture, repository, service, bind, checks, scan, events, walk, stream } = await setup();
     await walk();
-    for (const id of ['d1', 'd2', 'd3']) await service.register({ id, dms_id: 'dms' });
-    const shared = await certificate(validity);
-    const fingerprints = parseCertificate(shared.pem);
-    const certKey = holdingKey('certificate', fingerprints.sha256_fingerprint);
-    const publicKey = holdingKey('key', fingerprints.public_key_sha256);
+    const feed = stream();
+    try {
+      for (const id of ['d1', 'd2', 'd3']) await service.register({ id, dms_id: 'dms' });
+      const shared = await certificate(validity);
+      const fingerprints = parseCertificate(shared.pem);
 
-    await bind('d1', shared.pem);
-    expect(await checks('d1')).toEqual([]);
-    expect((await item(certKey))?.n).toBe(1);
-    const d1Version = (await repository.get('d1'))!.version;
+      await bind('d1', shared.pem);
+      await feed.settle();
+      expect(await checks('d1')).toEqual([]);
+      // d1's active version is in the holder index: no item shared by devices.
+      expect(await posture.keyHolders(fingerprints.public_key_sha256)).toEqual([
+        { device: 'd1', slot: 'identity', certificate: fingerprints.sha256_fingerprint },
+      ]);
+      const d1Version = (await repository.get('d1'))!.version;
 
-    await bind('d2', shared.pem); // binding stays allowed
-    expect(await checks('d2')).toEqual(SHARED);
-    // The first holder's finding opened in the same change: one version more, `since` the bind.
-    const d1 = (await repository.get('d1'))!;
-    expect(d1.version).toBe(d1Version + 1);
-    expect(findingsOf(d1).map((f) => `${f.slot}:${f.check}`)).toEqual(SHARED);
-    expect(findingsOf(d1)[0]!.detail).toContain(fingerprints.sha256_fingerprint);
-    expect((await item(certKey))?.n).toBe(2);
-    // Both devices' open events, from the one outbox.
-    const opened = async () =>
-      (await table.documentClient.send(new ScanCommand({ TableName: table.tableName })))
-        .Items!.filter((i) => i.kind === 'outbox')
-        .map((i) => JSON.parse(outboxEventJson(i.event as Uint8Array)))
-        .filter((e) => e.type.startsWith('device.finding.'))
-        .map((e) => `${e.type} ${e.data.device_id} ${e.data.check}`)
-        .sort();
-    expect(await opened()).toEqual([
-      'device.finding.open d1 shared-certificate',
-      'device.finding.open d1 shared-key',
-      'device.finding.open d2 shared-certificate',
-      'device.finding.open d2 shared-key',
-    ]);
-    expect([...((await item(certKey))?.h as Set<string>)].sort()).toEqual(['d1', 'd2']);
+      await bind('d2', shared.pem); // binding stays allowed
+      expect(await checks('d2')).toEqual([]); // the bind's transaction judges nothing shared
+      await feed.settle();
+      expect(await checks('d2')).toEqual(SHARED);
+      // The first holder's finding opened as a change of its own: one version more.
+      const d1 = (await repository.get('d1'))!;
+      expect(d1.version).toBe(d1Version + 1);
+      expect(findingsOf(d1).map((f) => `${f.slot}:${f.check}`)).toEqual(SHARED);
+      expect(findingsOf(d1)[0]!.detail).toContain(fingerprints.sha256_fingerprint);
+      expect(await events()).toEqual([
+        'device.finding.open d1 shared-certificate',
+        'device.finding.open d1 shared-key',
+        'device.finding.open d2 shared-certificate',
+        'device.finding.open d2 shared-key',
+      ]);
+      expect((await scan()).filter((i) => String(i.pk).startsWith('SHARED#'))).toEqual([]);
+      expect((await posture.openCounts()).counts).toMatchObject({ 'shared-certificate': 2, 'shared-key': 2 });
 
-    // Another certificate over the same key pair: only the key is shared.
-    await bind('d3', (await certificate({ ...validity, keys: shared.keys })).pem);
-    expect(await checks('d3')).toEqual(['identity:shared-key']);
-    expect((await item(publicKey))?.n).toBe(3);
+      // Another certificate over the same key pair: only the key is shared.
+      await bind('d3', (await certificate({ ...validity, keys: shared.keys })).pem);
+      await feed.settle();
+      expect(await checks('d3')).toEqual(['identity:shared-key']);
 
-    // d2 moves to its own key: the certificate is d1's alone again; the key is still d3's too.
-    await bind('d2', (await certificate(validity)).pem);
-    expect(await checks('d2')).toEqual([]);
-    expect(await checks('d1')).toEqual(['identity:shared-key']);
-    expect((await item(certKey))?.n).toBe(1);
-    expect((await opened()).filter((e) => e.includes('resolve'))).toEqual([
-      'device.finding.resolve d1 shared-certificate',
-      'device.finding.resolve d2 shared-certificate',
-      'device.finding.resolve d2 shared-key',
-    ]);
+      // d2 re-binds a key of its own: the certificate is d1's alone again; the key is still d3's too.
+      await bind('d2', (await certificate(validity)).pem);
+      await feed.settle();
+      expect(await checks('d2')).toEqual([]);
+      expect(await checks('d1')).toEqual(['identity:shared-key']);
+      expect((await events()).filter((e) => e.includes('resolve'))).toEqual([
+        'device.finding.resolve d1 shared-certificate',
+        'device.finding.resolve d2 shared-certificate',
+        'device.finding.resolve d2 shared-key',
+      ]);
 
-    // d3 revokes: d1 is the key's only holder, its last finding resolves.
-    await service.revoke('d3', 'identity', 'KeyCompromise');
-    expect(await checks('d3')).toEqual([]);
-    expect(await checks('d1')).toEqual([]);
-    expect((await item(publicKey))?.n).toBe(1);
-
-    // d1 decommissioned: the last holder leaves, the items are gone.
-    await service.decommission('d1');
-    expect(await item(certKey)).toBeUndefined();
-    expect(await item(publicKey)).toBeUndefined();
+      // d3 revokes: d1 is the key's only holder, its last finding resolves; the index drops d3.
+      await service.revoke('d3', 'identity', 'KeyCompromise');
+      await feed.settle();
+      expect(await checks('d3')).toEqual([]);
+      expect(await checks('d1')).toEqual([]);
+      expect((await posture.keyHolders(fingerprints.public_key_sha256)).map((h) => h.device)).toEqual(['d1']);
+      await service.decommission('d1');
+      expect(await posture.keyHolders(fingerprints.public_key_sha256)).toEqual([]);
+    } finally {
+      feed.stop();
+    }
   });
 
-  it('concurrent binds of one certificate both end with the finding (the item is the conflict)', async () => {
-    const { service, bind, checks, item, walk } = await setup();
+  it('concurrent binds of one certificate all end with the finding once the stream is applied', async () => {
+    const { service, bind, checks, walk, stream } = await setup();
     await walk();
-    const ids = ['a', 'b', 'c', 'd', 'e'];
-    for (const id of ids) await service.register({ id, dms_id: 'dms' });
-    const shared = await certificate(validity);
-    await Promise.all(ids.map((id) => bind(id, shared.pem)));
-    for (const id of ids) expect(await checks(id)).toEqual(SHARED);
-    expect((await item(holdingKey('certificate', parseCertificate(shared.pem).sha256_fingerprint)))?.n).toBe(5);
+    const feed = stream();
+    try {
+      const ids = ['a', 'b', 'c', 'd', 'e'];
+      for (const id of ids) await service.register({ id, dms_id: 'dms' });
+      const shared = await certificate(validity);
+      await Promise.all(ids.map((id) => bind(id, shared.pem)));
+      await feed.settle();
+      for (const id of ids) expect(await checks(id)).toEqual(SHARED);
+      // Two of them move away at once: the three that stay keep it, the two have none.
+      await Promise.all(['a', 'b'].map(async (id) => bind(id, (await certificate(validity)).pem)));
+      await feed.settle();
+      expect(await Promise.all(ids.map(checks))).toEqual([[], [], SHARED, SHARED, SHARED]);
+    } finally {
+      feed.stop();
+    }
   });
 
-  it('lists the holders under the check, counts them, and the walk registers devices assessed before', async () => {
-    const { table, posture, service, bind, checks, walk } = await setup();
+  it('registers devices of an earlier release by the back-fill, which deletes their holder items', async () => {
+    const { table, posture, repository, service, bind, checks, scan, walk, stream } = await setup();
     await walk();
-    for (const id of ['x1', 'x2']) await service.register({ id, dms_id: 'dms' });
-    const shared = await certificate(validity);
-    await bind('x1', shared.pem);
-    // x1 as a device assessed before the shared checks: counted under nothing, fleet state of revision 1.
-    const { sha256_fingerprint, public_key_sha256 } = parseCertificate(shared.pem);
-    const send = (command: UpdateCommand | DeleteCommand) => table.documentClient.send(command);
-    const TableName = table.tableName;
-    await send(new UpdateCommand({ TableName, Key: deviceKey('x1'), UpdateExpression: 'REMOVE sh' }));
-    for (const key of [holdingKey('certificate', sha256_fingerprint), holdingKey('key', public_key_sha256)])
-      await send(new DeleteCommand({ TableName, Key: sharedHoldersKey(key) }));
-    await send(new UpdateCommand({ TableName, Key: postureStateKey(), UpdateExpression: 'REMOVE revision' }));
-    await bind('x2', shared.pem);
-    expect(await checks('x2')).toEqual([]); // x1 is not counted yet
-    await walk(); // the walk for the new checks registers x1: both hold it now
-    expect(await checks('x1')).toEqual(SHARED);
-    expect(await checks('x2')).toEqual(SHARED);
-    const page = await posture.findings('shared-certificate', 10);
-    expect(page.list.map((r) => r.device_id)).toEqual(['x1', 'x2']);
+    // The feed starts after x1 is made a device of the earlier release (it delivers what follows).
+    let feed: ReturnType<typeof stream> | undefined;
+    try {
+      for (const id of ['x1', 'x2']) await service.register({ id, dms_id: 'dms' });
+      const shared = await certificate(validity);
+      const { sha256_fingerprint, public_key_sha256 } = parseCertificate(shared.pem);
+      await bind('x1', shared.pem);
+      // x1 as a device of the earlier release: not in the holder index, counted in a holder item (`sh`).
+      const TableName = table.tableName;
+      const db = table.documentClient;
+      const legacy = [holdingKey('certificate', sha256_fingerprint), holdingKey('key', public_key_sha256)];
+      await db.send(
+        new UpdateCommand({
+          TableName,
+          Key: deviceKey('x1'),
+          UpdateExpression: 'SET mk = :mk, sh = :sh',
+          ExpressionAttributeValues: { ':mk': ',@cert-entries,@forecast,@inventory,', ':sh': JSON.stringify(legacy) },
+        }),
+      );
+      await db.send(
+        new UpdateCommand({
+          TableName,
+          Key: slotVersionKey('x1', 'identity', (await repository.get('x1'))!.identity!.active_version),
+          UpdateExpression: 'REMOVE hk, hs',
+        }),
+      );
+      for (const key of legacy)
+        await db.send(new PutCommand({ TableName, Item: { ...sharedHoldersKey(key), kind: 'shared-holders', n: 1 } }));
+      await db.send(new DeleteCommand({ TableName, Key: indexStateKey('@holders') }));
+      expect(await posture.ready()).toBe(false);
+      feed = stream();
+
+      await bind('x2', shared.pem);
+      await feed.settle();
+      expect(await checks('x2')).toEqual([]); // x1 is not in the index yet
+      await walk(); // the back-fill registers x1: the reconciler sees both
+      await feed.settle();
+      expect(await checks('x1')).toEqual(SHARED);
+      expect(await checks('x2')).toEqual(SHARED);
+      expect((await scan()).filter((i) => String(i.pk).startsWith('SHARED#') || i.sh !== undefined)).toEqual([]);
+      const page = await posture.findings('shared-certificate', 10);
+      expect(page.list.map((r) => r.device_id)).toEqual(['x1', 'x2']);
+    } finally {
+      feed?.stop();
+    }
   });
 });
 

@@ -72,6 +72,8 @@ describe('keys', () => {
       'esk_created',
       'esk_exp',
       'esk_id',
+      'hk',
+      'hs',
       'pk',
       'serial',
       'sk',
@@ -82,6 +84,7 @@ describe('keys', () => {
       'entry-by-expiration',
       'due-by-time',
       'version-by-serial',
+      'version-by-key',
     ]);
     expect(input.GlobalSecondaryIndexes?.find((g) => g.IndexName === 'version-by-serial')?.Projection).toEqual({
       ProjectionType: 'KEYS_ONLY',

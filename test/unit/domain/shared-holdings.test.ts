@@ -1,11 +1,12 @@
 /** The fingerprints a device holds and its shared findings (domain/shared-holdings.ts). */
 import type { Device, Slot } from '../../../functions/domain/device';
 import {
-  holdingChanges,
+  carriedSharedFindings,
+  heldKeysOf,
+  holdersIn,
   holdingKey,
   holdingsOf,
-  NO_HOLDERS,
-  otherHolder,
+  judgedUnder,
   withSharedFindings,
 } from '../../../functions/domain/shared-holdings';
 
@@ -34,22 +35,50 @@ describe('holdingsOf', () => {
   });
 });
 
-describe('moves and the other holder', () => {
-  it('joins what is held and not counted, leaves what is counted and no longer held', () => {
-    const held = holdingsOf(device('ACTIVE', slot('ACTIVE', 'c2', 'k1')));
-    expect(holdingChanges([C1, K1], held)).toEqual({ joins: [holdingKey('certificate', 'c2')], leaves: [C1] });
+describe('the holders of a key and what a change carries', () => {
+  const other = (id: string, certificate: string) => ({ device: id, slot: 'identity', certificate });
+
+  it('names the slots holding a key, and judges the key and each certificate under it', () => {
+    const d = device('ACTIVE', slot('ACTIVE', 'c1', 'k1'), { tls: slot('ACTIVE', 'c2', 'k2') });
+    expect(holdersIn(d, 'k1')).toEqual([{ device: 'me', slot: 'identity', certificate: 'c1' }]);
+    expect([...heldKeysOf(d)]).toEqual(['k1', 'k2']);
+    const mine = holdersIn(d, 'k1');
+    expect([...judgedUnder(d, 'k1', mine)]).toEqual([
+      [K1, false],
+      [C1, false],
+    ]);
+    expect([...judgedUnder(d, 'k1', [...mine, other('x', 'c9')])]).toEqual([
+      [K1, true],
+      [C1, false],
+    ]);
+    expect([...judgedUnder(d, 'k1', [...mine, other('x', 'c1')])]).toEqual([
+      [K1, true],
+      [C1, true],
+    ]);
+    // A key the device does not hold judges nothing of it.
+    expect(judgedUnder(d, 'k9', [other('x', 'c9')]).size).toBe(0);
   });
 
-  it('names the other holder only when the count crosses 1 ↔ 2', () => {
-    const one = { count: 1, listed: ['x'], version: 3 };
-    const two = { count: 2, listed: ['x', 'me'], version: 4 };
-    expect(otherHolder(one, 'me', 'join')).toEqual({ id: 'x', shared: true });
-    expect(otherHolder(two, 'me', 'leave')).toEqual({ id: 'x', shared: false });
-    expect(otherHolder(NO_HOLDERS, 'me', 'join')).toBeUndefined();
-    expect(otherHolder(two, 'me', 'join')).toBeUndefined(); // a third holder: the others have it already
-    expect(otherHolder({ count: 3, listed: ['x', 'y', 'me'], version: 5 }, 'me', 'leave')).toBeUndefined();
-    // A count back to 2 from over the listed maximum may not list the other: nothing to name.
-    expect(otherHolder({ count: 2, listed: ['me'], version: 9 }, 'me', 'leave')).toBeUndefined();
+  it('carries the shared findings of a slot still holding the fingerprint they name, no other', () => {
+    const before = device('ACTIVE', slot('ACTIVE', 'c1', 'k1'));
+    const open = withSharedFindings(
+      [],
+      holdingsOf(before),
+      new Map([
+        [K1, true],
+        [C1, true],
+      ]),
+      't1',
+    );
+    expect(open.map((f) => f.check).sort()).toEqual(['shared-certificate', 'shared-key']);
+    expect(carriedSharedFindings(before, open)).toEqual(open);
+    // A new certificate over the same key: the key's finding stays, the certificate's goes.
+    expect(carriedSharedFindings(device('ACTIVE', slot('ACTIVE', 'c2', 'k1')), open).map((f) => f.check)).toEqual([
+      'shared-key',
+    ]);
+    expect(carriedSharedFindings(device('ACTIVE', slot('REVOKED', 'c1', 'k1')), open)).toEqual([]);
+    const weak = { check: 'weak-key' as const, slot: 'identity', since: 't0', detail: 'RSA-1024' };
+    expect(carriedSharedFindings(before, [weak])).toEqual([]);
   });
 });
 
