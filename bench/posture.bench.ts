@@ -83,8 +83,9 @@ type Question = [string, () => Promise<unknown>, () => number];
  */
 async function growingFleet(engine: Engine, certificates: (i: number) => ParsedCertificate) {
   const table = await freshTable(engine);
-  const counters = startCounters(table, SHARDS);
-  const { repository, service, insights, postureTable, findings, walk } = setup(table);
+  const { repository, service, insights, postureTable, findings, walk, reconcile } = setup(table);
+  // The counter applier with the shared-findings reconciler, as the stream consumer runs them.
+  const counters = startCounters(table, SHARDS, reconcile);
   await repository.backfillIndexes(Date.now() + 60_000, 100);
   // SHA-384 is weak under this policy: one device in ten has `weak-signature` open. Assessed before any device.
   await findings.putPolicy({ ...DEFAULT_POSTURE_POLICY, weak_signature_hashes: WEAK_HASHES });
