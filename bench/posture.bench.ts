@@ -16,8 +16,9 @@
  * `registerNew` (the server-side import's batches) and bound by `bind`, the use case behind
  * `PUT /v2/devices/{id}/idslot`, with the posture and inventory on: the device, its entries, the slot
  * version with the drill-down attributes, its findings and outbox records are what a fleet's binds
- * write; the counters and findings counts are the real counter applier's, fed by the engine's stream
- * and drained before each measurement. Only the HTTP edge is skipped (it adds no item).
+ * write; the counters and findings counts are the real counter applier's (with the shared-findings
+ * reconciler, as the stream consumer runs them), fed by the engine's stream and drained before each
+ * measurement. Only the HTTP edge is skipped (it adds no item).
  */
 import 'reflect-metadata';
 import { spawn, spawnSync } from 'node:child_process';
