@@ -159,12 +159,15 @@ export const INTERNALS: readonly Internal[] = [
       return (
         dbFunction('getIndexActions')(m) &&
         /var actions = getIndexActions\(indexes, existingItem, item, table\)/.test(source) &&
-        /async\.parallel\(deletes, function \(err\) \{\s*if \(err\) return cb\(err\)\s*async\.parallel\(puts, cb\)/.test(
-          source,
-        ) &&
-        /db\.checkConditional\(data, existingItem\)[\s\S]*db\.updateIndexes\(store, table, existingItem, data\.Item,[\s\S]*itemDb\.put\(key, data\.Item,/.test(
-          m.sources['actions/putItem.js'] ?? '',
-        )
+        new RegExp(
+          String.raw`async\.parallel\(deletes, function \(err\) \{\s*if \(err\) return cb\(err\)\s*` +
+            String.raw`async\.parallel\(puts, cb\)`,
+        ).test(source) &&
+        new RegExp(
+          String.raw`db\.checkConditional\(data, existingItem\)[\s\S]*` +
+            String.raw`db\.updateIndexes\(store, table, existingItem, data\.Item,[\s\S]*` +
+            String.raw`itemDb\.put\(key, data\.Item,`,
+        ).test(m.sources['actions/putItem.js'] ?? '')
       );
     },
   },
