@@ -16,8 +16,9 @@
  * `registerNew` (the server-side import's batches) and bound by `bind`, the use case behind
  * `PUT /v2/devices/{id}/idslot`, with the posture and inventory on: the device, its entries, the slot
  * version with the drill-down attributes, its findings and outbox records are what a fleet's binds
- * write; the counters and findings counts are the real counter applier's, fed by the engine's stream
- * and drained before each measurement. Only the HTTP edge is skipped (it adds no item).
+ * write; the counters and findings counts are the real counter applier's (with the shared-findings
+ * reconciler, as the stream consumer runs them), fed by the engine's stream and drained before each
+ * measurement. Only the HTTP edge is skipped (it adds no item).
  */
 import 'reflect-metadata';
 import { spawn, spawnSync } from 'node:child_process';
@@ -83,8 +84,9 @@ type Question = [string, () => Promise<unknown>, () => number];
  */
 async function growingFleet(engine: Engine, certificates: (i: number) => ParsedCertificate) {
   const table = await freshTable(engine);
-  const counters = startCounters(table, SHARDS);
-  const { repository, service, insights, postureTable, findings, walk } = setup(table);
+  const { repository, service, insights, postureTable, findings, walk, reconcile } = setup(table);
+  // The counter applier with the shared-findings reconciler, as the stream consumer runs them.
+  const counters = startCounters(table, SHARDS, reconcile);
   await repository.backfillIndexes(Date.now() + 60_000, 100);
   // SHA-384 is weak under this policy: one device in ten has `weak-signature` open. Assessed before any device.
   await findings.putPolicy({ ...DEFAULT_POSTURE_POLICY, weak_signature_hashes: WEAK_HASHES });

@@ -256,7 +256,10 @@ describe('remediation jobs', () => {
     };
     await run(sent.shift()!, context);
     expect(await healthy.get(second.id)).toMatchObject({ status: 'SUCCEEDED', counts: { matched: 9, done: 9 } });
-    expect(policyReads.count).toBe(2);
+    // The first read, then one more per device refused while the older copy was cached: at most one
+    // for each of the page's 4 lanes in flight, never one per device or page.
+    expect(policyReads.count).toBeGreaterThanOrEqual(2);
+    expect(policyReads.count).toBeLessThanOrEqual(1 + 4);
     for (let i = 0; i < 9; i++) expect((await devices.get(`dev-00${i}`)).status).toBe('DECOMMISSIONED');
   });
 
