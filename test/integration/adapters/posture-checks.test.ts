@@ -114,7 +114,7 @@ describe('shared-certificate and shared-key (the holder index and the reconciler
       await service.decommission('d1');
       expect(await posture.keyHolders(fingerprints.public_key_sha256)).toEqual([]);
     } finally {
-      feed.stop();
+      await feed.stop();
     }
   });
 
@@ -134,7 +134,7 @@ describe('shared-certificate and shared-key (the holder index and the reconciler
       await feed.settle();
       expect(await Promise.all(ids.map(checks))).toEqual([[], [], SHARED, SHARED, SHARED]);
     } finally {
-      feed.stop();
+      await feed.stop();
     }
   });
 
@@ -184,7 +184,7 @@ describe('shared-certificate and shared-key (the holder index and the reconciler
       const page = await posture.findings('shared-certificate', 10);
       expect(page.list.map((r) => r.device_id)).toEqual(['x1', 'x2']);
     } finally {
-      feed?.stop();
+      await feed?.stop();
     }
   });
 });
@@ -224,7 +224,7 @@ describe('shared findings with index lag (the holder index read before it shows 
           expect(findingsOf((await stack.repository.get(id))!).map((f) => `${f.slot}:${f.check}`)).toEqual(SHARED);
         expect(behind).toBeGreaterThan(0); // the first delivery met the lag
       } finally {
-        feed.stop();
+        await feed.stop();
       }
     } finally {
       await lagging.stop();
