@@ -22,12 +22,20 @@
  * sweeper with the SQS SDK its first send loads;
  * and the largest bundle with source maps applied (the `sourceMaps` setting on).
  */
-import { execFileSync, execSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
 import { tracingBundleCommands } from '../lib/constructs/service-function';
-import { fmt, inParallel, percentile, printTable } from './support';
+import {
+  countedAll,
+  type InstructionBaseline,
+  instructionBaseline,
+  instructions,
+  instructionsAsync,
+  median,
+} from './instructions';
+import { fmt, printTable } from './support';
 
 const ROOT = path.resolve(__dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 11);
@@ -126,59 +134,18 @@ function initSample(file: string, { env = {}, sourceMaps = SOURCE_MAPS, then = [
   return { wall: wall!, cpu: cpu! };
 }
 
-function valgrindArgs(file: string | undefined, { sourceMaps = SOURCE_MAPS, then = [] }: Sampling): string[] {
+/** The command line of a process that requires the bundle (or nothing: the empty process). */
+function commandOf(file: string | undefined, { sourceMaps = SOURCE_MAPS, then = [] }: Sampling): string[] {
   const flags = sourceMaps ? ['--enable-source-maps'] : [];
-  return [
-    '--tool=cachegrind',
-    '--cache-sim=no',
-    '--cachegrind-out-file=/dev/null',
-    process.execPath,
-    ...flags,
-    '-e',
-    requireScript(file, then) || '0',
-  ];
+  return [process.execPath, ...flags, '-e', requireScript(file, then) || '0'];
 }
 
-function instructionsOf(stderr: string, error?: string): number {
-  const refs = /I\s+refs:\s+([\d,]+)/.exec(stderr);
-  if (!refs) throw new Error(`BENCH_INSTRUCTIONS=on needs valgrind: ${error ?? stderr}`);
-  return Number(refs[1]!.replaceAll(',', ''));
-}
-
-/** Instructions (valgrind cachegrind, all threads) of a process that requires the bundle, or of an empty one. */
-function instructions(file: string | undefined, sampling: Sampling = {}) {
-  const run = spawnSync('valgrind', valgrindArgs(file, sampling), {
-    env: processEnv(sampling.env ?? {}),
-    encoding: 'utf8',
-    cwd: ROOT,
-  });
-  return instructionsOf(run.stderr ?? '', run.error?.message);
-}
-
-/** The same, in a child process run beside others (BENCH_JOBS counts in parallel). */
-function instructionsAsync(file: string | undefined, sampling: Sampling = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('valgrind', valgrindArgs(file, sampling), { env: processEnv({}), cwd: ROOT });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.on('error', reject);
-    child.on('close', () => {
-      try {
-        resolve(instructionsOf(stderr));
-      } catch (error) {
-        reject(error);
-      }
-    });
-  });
-}
-
-const median = (samples: number[]) =>
-  percentile(
-    [...samples].sort((a, b) => a - b),
-    50,
-  );
+/** The process that requires the bundle (or nothing), as valgrind runs it. */
+const counting = (file: string | undefined, sampling: Sampling = {}) => ({
+  command: commandOf(file, sampling),
+  env: processEnv(sampling.env ?? {}),
+  cwd: ROOT,
+});
 
 interface Paired {
   own: Sample;
@@ -222,38 +189,34 @@ let instructionBase: { empty: number; byMaps: Map<boolean, number> } | undefined
 let baselineForInstructions = '';
 
 /** The empty process's and the baseline's instructions (the latter without the empty process's). */
-function instructionBaseline(maps: boolean): { empty: number; base: number } {
-  instructionBase ??= { empty: instructions(undefined, { sourceMaps: false }), byMaps: new Map() };
+function baselineCounts(maps: boolean): InstructionBaseline {
+  instructionBase ??= { empty: instructions(counting(undefined, { sourceMaps: false })), byMaps: new Map() };
   const { empty, byMaps } = instructionBase;
-  if (!byMaps.has(maps)) byMaps.set(maps, instructions(baselineForInstructions, { sourceMaps: maps }) - empty);
+  if (!byMaps.has(maps))
+    byMaps.set(maps, instructions(counting(baselineForInstructions, { sourceMaps: maps })) - empty);
   return { empty, base: byMaps.get(maps)! };
 }
 
 function counted(file: string, sampling: Sampling): { instructionRatio?: number } {
   if (!INSTRUCTIONS || sampling.counted === false) return {};
-  const { empty, base } = instructionBaseline(sampling.sourceMaps ?? SOURCE_MAPS);
-  return { instructionRatio: (instructions(file, sampling) - empty) / base };
+  const { empty, base } = baselineCounts(sampling.sourceMaps ?? SOURCE_MAPS);
+  return { instructionRatio: (instructions(counting(file, sampling)) - empty) / base };
 }
 
 /** Instruction ratios of the table's bundles (with the stack's defaults), BENCH_JOBS counted at a time. */
-async function countedAll(files: Map<string, string>): Promise<Map<string, number>> {
-  const ratios = new Map<string, number>();
-  if (!INSTRUCTIONS) return ratios;
-  // Every ratio shares these two counts: the median of three of each, so that one count's variation
-  // (about 1%) does not move the whole table.
-  const counts: number[][] = [[], []];
-  const programs = [undefined, baselineForInstructions];
-  await inParallel([0, 1, 0, 1, 0, 1], JOBS, async (which) => {
-    counts[which]!.push(await instructionsAsync(programs[which], { sourceMaps: which === 1 && SOURCE_MAPS }));
-  });
-  const [empty, withBase] = counts.map(median) as [number, number];
-  const base = withBase - empty;
-  instructionBase ??= { empty, byMaps: new Map([[SOURCE_MAPS, base]]) };
-  await inParallel([...files], JOBS, async ([name, file]) => {
-    ratios.set(name, ((await instructionsAsync(file)) - empty) / base);
-    process.stderr.write(`${name}: instructions ${fmt(ratios.get(name)!)}×\n`);
-  });
-  return ratios;
+async function countedTable(files: Map<string, string>): Promise<Map<string, number>> {
+  if (!INSTRUCTIONS) return new Map();
+  const baseline = await instructionBaseline(
+    (which) =>
+      instructionsAsync(
+        which === 'empty'
+          ? counting(undefined, { sourceMaps: false })
+          : counting(baselineForInstructions, { sourceMaps: SOURCE_MAPS }),
+      ),
+    JOBS,
+  );
+  instructionBase ??= { empty: baseline.empty, byMaps: new Map([[SOURCE_MAPS, baseline.base]]) };
+  return countedAll(files, (file) => instructionsAsync(counting(file)), baseline, JOBS);
 }
 
 const ratio = (r: number | undefined) => (r === undefined ? '' : `${fmt(r)}×`);
@@ -293,7 +256,7 @@ async function main() {
       worstKb = Math.max(worstKb, kb);
     }
     const selected = new Map([...bundled].filter(([name]) => !ONLY || ONLY.test(name)));
-    const instructionRatioOf = await countedAll(selected);
+    const instructionRatioOf = await countedTable(selected);
     for (const [name, file] of selected) {
       const kb = statSync(file).size / 1024;
       const p = {

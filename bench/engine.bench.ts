@@ -3,6 +3,10 @@
  * requests in flight, through the real AWS SDK v3 client. One run of a few seconds against an
  * in-memory engine on 127.0.0.1; prints a table and stops by itself.
  *
+ * Then a bulk write as a server-side import makes it (16 devices of 6 items: 96 new items of about
+ * 300 bytes in one TransactWriteItems, on a table with two GSIs): items/s and this process's CPU
+ * per item written (engine and SDK client, one thread; BENCH_ENGINE_BULK_MS long).
+ *
  *   npm run bench:engine
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -14,10 +18,13 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { startEngine } from '@device-manager/local-engine';
+import { loadavg } from 'node:os';
 
 const MEASURE_MS = 1000;
 const WARMUP_MS = 200;
 const IN_FLIGHT = 16;
+const BULK_MS = Number(process.env.BENCH_ENGINE_BULK_MS ?? 3000);
+const BULK_ACTIONS = 96;
 
 interface Result {
   name: string;
@@ -151,10 +158,80 @@ async function main(): Promise<void> {
         ],
       ),
     );
+    await bulk(client);
   } finally {
     client.destroy();
     await engine.stop();
   }
+}
+
+/** Sequential 96-Put transactions of device-like items on a table with two GSIs: items/s and CPU µs per item. */
+async function bulk(client: DynamoDBClient): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: 'bulk',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: ['pk', 'sk', 'g1pk', 'g1sk', 'g2pk'].map((name) => ({
+        AttributeName: name,
+        AttributeType: 'S',
+      })),
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'gsi1',
+          KeySchema: [
+            { AttributeName: 'g1pk', KeyType: 'HASH' },
+            { AttributeName: 'g1sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: 'gsi2',
+          KeySchema: [{ AttributeName: 'g2pk', KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
+    }),
+  );
+  const item = (n: number, i: number) => ({
+    pk: { S: `DEVICE#bulk-${n}-${Math.floor(i / 6)}` },
+    sk: { S: `PART#${i % 6}` },
+    g1pk: { S: `DMS#dms-${n % 10}` },
+    g1sk: { S: `2026-12-06T21:00:00.000Z#bulk-${n}-${i}` },
+    ...(i % 6 === 0 ? { g2pk: { S: `TAG#line-${n % 7}` } } : {}),
+    status: { S: 'ACTIVE' },
+    tags: { SS: ['bench', `line-${n % 7}`] },
+    metadata: { M: { batch: { S: `b${n % 13}` }, n: { N: String(n) } } },
+    version: { N: '1' },
+    created: { S: '2026-12-06T21:00:00.000Z' },
+  });
+  let n = 0;
+  const write = () =>
+    client.send(
+      new TransactWriteItemsCommand({
+        TransactItems: Array.from({ length: BULK_ACTIONS }, (_, i) => ({
+          Put: { TableName: 'bulk', Item: item(n, i), ConditionExpression: 'attribute_not_exists(pk)' },
+        })),
+      }),
+    );
+  for (const end = performance.now() + WARMUP_MS; performance.now() < end; n++) await write();
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  let count = 0;
+  for (const end = start + BULK_MS; performance.now() < end; n++, count++) await write();
+  const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
+  const items = count * BULK_ACTIONS;
+  console.log(
+    `\nbulk: ${count} TransactWriteItems of ${BULK_ACTIONS} Puts (2 GSIs) in ${seconds.toFixed(1)} s: ` +
+      `${(items / seconds).toFixed(0)} items/s, CPU ${((used.user + used.system) / items).toFixed(0)} µs per item ` +
+      `(engine and SDK client); load average ${loadavg()
+        .map((v) => v.toFixed(1))
+        .join(', ')}`,
+  );
 }
 
 function table(header: string[], rows: string[][]): string {

@@ -2,38 +2,40 @@
  * `npm run bench:posture`, the whole posture bench in one script (docs/benchmarks.md):
  * 1. the inventory, its drill-down page, the findings' open counts and a check's page at FLEET devices
  *    against BASE (default 1,000 against 300; the target compares 100,000 with 1,000:
- *    `FLEET=100000 BASE=1000`), items read and latency ratio (target ≤ 1.3×);
+ *    `FLEET=100000 BASE=1000`), items read and latency ratio (target ≤ 1.3×). Two fleets on one engine,
+ *    data on disk: one of BASE devices, one grown to each of CHECKPOINTS, then to FLEET, both asked in
+ *    turns at every size (a run cut short still printed its largest size);
  * 2. the write units the inventory adds to a bind, billed by bench:cost's rules (bench/capacity.ts;
  *    target ≤ 4 WCU);
  * 3. remediation jobs (bench/posture-jobs.bench.ts, BENCH_JOB_FLEET devices, default here 2,000):
  *    devices per second and items read per device (target ≤ 3), by filter and by finding;
  * 4. kill -9 of the local service mid-job and a restart: no device done twice (the soak test
  *    test/e2e/job-crash.soak.test.ts, run as a child). `SKIP_JOBS=1` / `SKIP_CRASH=1` leave 3 / 4 out.
+ *
+ * Faithful seeding: nothing is written by hand. Every device is registered by the service's
+ * `registerNew` (the server-side import's batches) and bound by `bind`, the use case behind
+ * `PUT /v2/devices/{id}/idslot`, with the posture and inventory on: the device, its entries, the slot
+ * version with the drill-down attributes, its findings and outbox records are what a fleet's binds
+ * write; the counters and findings counts are the real counter applier's, fed by the engine's stream
+ * and drained before each measurement. Only the HTTP edge is skipped (it adds no item).
  */
 import 'reflect-metadata';
-import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { deviceService } from '../functions/app/devices';
-import { insightsService } from '../functions/app/insights';
-import { bookmarkCodec } from '../functions/adapters/dynamodb/bookmark';
 import { createDocumentClient } from '../functions/adapters/dynamodb/client';
-import { deviceRepository } from '../functions/adapters/dynamodb/device-repository';
-import { deviceTable } from '../functions/adapters/dynamodb/device-table';
-import { policyRepository } from '../functions/adapters/dynamodb/policy-repository';
-import { postureRepository } from '../functions/adapters/dynamodb/posture-repository';
-import { sweepIndex } from '../functions/adapters/dynamodb/sweep-index';
-import { postureService } from '../functions/app/posture';
-import { sweep } from '../functions/app/sweep';
 import { parseCertificate, type ParsedCertificate } from '../functions/domain/certificate';
 import { compileCriterion, splitFilterParam, type Filter } from '../functions/domain/filters';
 import { INVENTORY_DIMENSIONS } from '../functions/domain/inventory';
 import { DEFAULT_POSTURE_POLICY } from '../functions/domain/posture';
 import { certificate, newKeyPair, type TestAlgorithm } from '../test/support/certificates';
-import { freshTable, startCounters, startTestEngine, type TestTable } from '../test/support/dynamo';
+import type { Engine } from '@device-manager/local-engine';
+import { freshTable, startCounters, startTestEngine } from '../test/support/dynamo';
 import { meterClient } from './capacity';
-import { certificateFactory } from './fleet-certificates';
-import { fmt, inParallel, percentile, printTable } from './support';
+import { fleetCertificates, seedDevices, setup, SHARDS } from './fixtures/posture-fleet';
+import { fmt, percentile, printTable } from './support';
 
 process.env.AWS_ACCESS_KEY_ID ??= 'local';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
@@ -43,27 +45,12 @@ const FLEET = Number(process.env.FLEET ?? 1000);
 // At least 250: one device in ten holds the weak (EC-P384) certificate, so a page of 25 is full at both sizes.
 const BASE = Number(process.env.BASE ?? 300);
 const REPS = Number(process.env.REPS ?? 15);
-const SHARDS = 4;
-/** Devices registered and bound at once while seeding. */
+/** Processes that seed the fleet at once (bench/fixtures/posture-fleet.ts); 1: this one. */
+const SEED_PROCESSES = Number(process.env.SEED_PROCESSES ?? 2);
+/** Devices registered and bound at once while seeding (all processes together). */
 const SEED_CONCURRENCY = Number(process.env.SEED_CONCURRENCY ?? 16);
-/** New devices per registration call (the server-side import's batch). */
-const SEED_BATCH = 25;
-
-/**
- * The fleet's certificates: one in ten is an EC-P384 certificate of the "Legacy CA" signed with SHA-384,
- * which this bench's policy lists as a weak hash (`weak-signature` open); the others EC-P256 of the
- * "Fleet CA", in two lifetimes. Every device has its own certificate and key (bench/fleet-certificates.ts),
- * so no fingerprint is shared and seeding writes what a fleet's binds write.
- */
-async function fleetCertificates(): Promise<(i: number) => ParsedCertificate> {
-  const days = (n: number) => new Date(Date.now() + n * 86_400_000);
-  const factories = await Promise.all([
-    certificateFactory({ curve: 'P-384', subject: 'CN=Legacy CA', notAfter: days(300), seed: 1 }),
-    certificateFactory({ curve: 'P-256', subject: 'CN=Fleet CA', notAfter: days(300), seed: 2 }),
-    certificateFactory({ curve: 'P-256', subject: 'CN=Fleet CA', notAfter: days(3000), seed: 3 }),
-  ]);
-  return (i) => parseCertificate(factories[i % 10 === 0 ? 0 : i % 10 <= 6 ? 1 : 2]!(i));
-}
+/** Sizes between BASE and FLEET also measured on the way (`CHECKPOINTS=10000,30000`). */
+const CHECKPOINTS = (process.env.CHECKPOINTS ?? '').split(',').filter(Boolean).map(Number);
 
 /** The weak hash of this bench's policy, and the drill-down filter of the devices holding it. */
 const WEAK_HASHES = [...DEFAULT_POSTURE_POLICY.weak_signature_hashes, 'SHA384'];
@@ -86,44 +73,15 @@ async function pool(): Promise<ParsedCertificate[]> {
   return out;
 }
 
-function setup(table: TestTable, client = table.documentClient, inventory = true, checks = true) {
-  const options = {
-    client,
-    tableName: table.tableName,
-    listShards: SHARDS,
-    statsShards: SHARDS,
-    bookmarks: bookmarkCodec('bench'),
-    inventory,
-  };
-  const repository = deviceRepository(options);
-  const postureTable = deviceTable(options);
-  const posture = postureRepository(postureTable);
-  const policies = policyRepository({ client, tableName: table.tableName, bookmarks: bookmarkCodec('bench') });
-  const clock = { now: () => new Date() };
-  const service = deviceService({
-    devices: repository,
-    policies,
-    clock,
-    newId: randomUUID,
-    ...(checks ? { posture } : {}),
-  });
-  const index = sweepIndex({ repository, client, tableName: table.tableName });
-  return {
-    repository,
-    service,
-    insights: insightsService({ devices: repository, clock }),
-    postureTable,
-    findings: postureService({ posture }),
-    /** The posture walk (here: the first assessment, which makes the findings ready). */
-    walk: () => sweep({ index, policies, service, clock, posture }, { deadline: Date.now() + 60_000 }),
-  };
-}
-
 const filter = (param: string): Filter => compileCriterion(splitFilterParam(param)!, 'filter').filter!;
 
-/** Items read and median latency of each inventory question on a fleet of `size` devices. */
-async function questions(size: number, certificates: (i: number) => ParsedCertificate) {
-  const engine = await startTestEngine();
+type Question = [string, () => Promise<unknown>, () => number];
+
+/**
+ * A fleet on its own table of `engine`, grown in steps (as bench:scale grows its fleet): `grow(size)`
+ * seeds devices up to `size`; `questions` are the posture questions with their items-read counters.
+ */
+async function growingFleet(engine: Engine, certificates: (i: number) => ParsedCertificate) {
   const table = await freshTable(engine);
   const counters = startCounters(table, SHARDS);
   const { repository, service, insights, postureTable, findings, walk } = setup(table);
@@ -131,41 +89,65 @@ async function questions(size: number, certificates: (i: number) => ParsedCertif
   // SHA-384 is weak under this policy: one device in ten has `weak-signature` open. Assessed before any device.
   await findings.putPolicy({ ...DEFAULT_POSTURE_POLICY, weak_signature_hashes: WEAK_HASHES });
   await walk();
-  // Seeded through the service: registered as the server-side import does (several new devices to a
-  // transaction, the items a registration writes), then each bound as the API binds (the same items,
-  // events and findings), several at once.
-  const seeding = performance.now();
-  const idOf = (i: number) => `dev-${String(i).padStart(6, '0')}`;
-  const batches = Array.from({ length: Math.ceil(size / SEED_BATCH) }, (_, b) => b);
-  await inParallel(batches, SEED_CONCURRENCY / 4, async (b) => {
-    const ids = Array.from({ length: Math.min(SEED_BATCH, size - b * SEED_BATCH) }, (_, k) => idOf(b * SEED_BATCH + k));
-    const { refused } = await service.registerNew(ids.map((id) => ({ id, dms_id: 'dms-1' })));
-    for (const id of refused) await service.register({ id, dms_id: 'dms-1' });
-  });
-  const registered = (performance.now() - seeding) / 1000;
-  let bound = 0;
-  await inParallel(
-    Array.from({ length: size }, (_, i) => i),
-    SEED_CONCURRENCY,
-    async (i) => {
-      await service.bind(idOf(i), 'identity', { type: 'x509', certificate: certificates(i) });
-      if (++bound % 10_000 === 0) console.log(`  bound ${bound} of ${size}`);
-    },
-  );
-  await counters.settle();
-  const seconds = (performance.now() - seeding) / 1000;
-  console.log(
-    `seeded ${size} devices in ${fmt(seconds)} s ` +
-      `(${fmt(size / seconds)} devices/s; registered in ${fmt(registered)} s)`,
-  );
+  let size = 0;
+
+  /**
+   * Seeds devices size..to-1 (bench/fixtures/posture-fleet.ts: the real registration and bind use
+   * cases), in SEED_PROCESSES processes of their own or in this one; then the counter applier has
+   * applied the stream, as it has behind a deployed table.
+   */
+  async function grow(to: number) {
+    const from = size;
+    const seeding = performance.now();
+    let bound = from;
+    const progress = () => {
+      if (++bound % 5_000 === 0) console.log(`  bound ${bound} of ${to} (${new Date().toISOString().slice(11, 19)})`);
+    };
+    if (SEED_PROCESSES <= 1) await seedDevices(service, certificates, from, to, SEED_CONCURRENCY, progress);
+    else {
+      const part = Math.ceil((to - from) / SEED_PROCESSES);
+      const ranges = Array.from({ length: SEED_PROCESSES }, (_, p) => [
+        from + p * part,
+        Math.min(to, from + (p + 1) * part),
+      ]);
+      await Promise.all(
+        ranges.map(async ([start, end]) => {
+          const child = spawn(
+            process.execPath,
+            ['--import', 'tsx', join(__dirname, 'fixtures/posture-fleet.ts'), engine.endpoint, table.tableName].concat([
+              String(start),
+              String(end),
+              String(Math.ceil(SEED_CONCURRENCY / SEED_PROCESSES)),
+            ]),
+            { stdio: ['ignore', 'pipe', 'inherit'] },
+          );
+          child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+            for (const _ of chunk.matchAll(/bound \d+/g)) for (let k = 0; k < 1000; k++) progress();
+          });
+          const code = await new Promise<number | null>((done) => child.once('exit', done));
+          if (code !== 0) throw new Error(`seeding devices ${start}..${end! - 1} failed (exit ${code})`);
+        }),
+      );
+    }
+    await counters.settle();
+    size = to;
+    const seconds = (performance.now() - seeding) / 1000;
+    console.log(
+      `seeded devices ${from}..${to - 1} in ${fmt(seconds)} s ` +
+        `(${fmt((to - from) / seconds)} devices/s, ${Math.max(1, SEED_PROCESSES)} seeding process(es))`,
+    );
+  }
+
   const devicesRead = () => repository.itemsRead;
   const postureRead = () => postureTable.itemsRead;
-  const asks: [string, () => Promise<unknown>, () => number][] = [
-    ...INVENTORY_DIMENSIONS.map((by): [string, () => Promise<unknown>, () => number] => [
-      `inventory by ${by}`,
-      () => insights.certificateInventory({ by, slot: 'identity' }),
-      devicesRead,
-    ]),
+  const questions: Question[] = [
+    ...INVENTORY_DIMENSIONS.map(
+      (by): Question => [
+        `inventory by ${by}`,
+        () => insights.certificateInventory({ by, slot: 'identity' }),
+        devicesRead,
+      ],
+    ),
     [
       `drill-down page of 25 (${DRILL_DOWN})`,
       () =>
@@ -180,29 +162,48 @@ async function questions(size: number, certificates: (i: number) => ParsedCertif
     ['findings: open count per check', () => findings.openCounts(), postureRead],
     ['findings: page of 25 (weak-signature)', () => findings.findings('weak-signature', 25), postureRead],
   ];
-  const results = new Map<string, { items: number; ms: number }>();
-  for (const [what, ask, read] of asks) {
-    await ask(); // warm
-    const times: number[] = [];
-    let items = 0;
+
+  return { grow, questions, stop: () => counters.stop(), size: () => size };
+}
+
+/**
+ * Items read and latency of each question on two fleets of one engine, asked in turns (ABBA), so
+ * both sizes see the same machine load: the medians and the median of the per-pair ratios.
+ */
+async function compare(small: Question[], large: Question[]) {
+  const rows: { what: string; items: [number, number]; ms: [number, number]; ratio: number }[] = [];
+  const timed = async ([, question, read]: Question) => {
+    const before = read();
+    const t = performance.now();
+    await question();
+    return { ms: performance.now() - t, items: read() - before };
+  };
+  for (let q = 0; q < small.length; q++) {
+    const pair = [small[q]!, large[q]!] as const;
+    await timed(pair[0]); // warm
+    await timed(pair[1]);
+    const times: [number[], number[]] = [[], []];
+    const items: [number, number] = [0, 0];
+    const ratios: number[] = [];
     for (let r = 0; r < REPS; r++) {
-      const before = read();
-      const t = performance.now();
-      await ask();
-      times.push(performance.now() - t);
-      items = read() - before;
+      const order = r % 2 === 0 ? [0, 1] : [1, 0];
+      const got: number[] = [];
+      for (const side of order) {
+        const { ms, items: read } = await timed(pair[side]!);
+        times[side]!.push(ms);
+        items[side] = read;
+        got[side] = ms;
+      }
+      ratios.push(got[1]! / got[0]!);
     }
-    results.set(what, {
-      items,
-      ms: percentile(
-        times.sort((a, b) => a - b),
+    const median = (xs: number[]) =>
+      percentile(
+        [...xs].sort((a, b) => a - b),
         50,
-      ),
-    });
+      );
+    rows.push({ what: pair[0][0], items, ms: [median(times[0]), median(times[1])], ratio: median(ratios) });
   }
-  await counters.stop();
-  await engine.stop();
-  return results;
+  return rows;
 }
 
 /**
@@ -252,17 +253,36 @@ async function bindUnits(certificates: ParsedCertificate[]) {
 async function main() {
   const certificates = await pool();
   const fleet = await fleetCertificates();
-  const small = await questions(BASE, fleet);
-  const large = await questions(FLEET, fleet);
-  const rows = [...small].map(([what, s]) => {
-    const l = large.get(what)!;
-    return [what, s.items, l.items, fmt(l.items / Math.max(1, s.items)), fmt(s.ms), fmt(l.ms), fmt(l.ms / s.ms)];
-  });
-  printTable(
-    `Certificate inventory: ${BASE} vs ${FLEET} devices (${SHARDS} shards, median of ${REPS})`,
-    ['question', `items @${BASE}`, `items @${FLEET}`, 'items ratio', `ms @${BASE}`, `ms @${FLEET}`, 'ms ratio'],
-    rows,
-  );
+  // Data on disk (LevelDB, as `npm start` and bench:scale): a 100,000-device fleet does not sit in the heap.
+  const dataDir = mkdtempSync(join(tmpdir(), 'posture-'));
+  const engine = await startTestEngine({ dataDir });
+  const small = await growingFleet(engine, fleet);
+  await small.grow(BASE);
+  const growing = await growingFleet(engine, fleet);
+  // Each checkpoint prints its table: a run cut short still reports the largest size it reached.
+  let rows: (string | number)[][] = [];
+  for (const size of [...CHECKPOINTS.filter((c) => c > BASE && c < FLEET), FLEET]) {
+    await growing.grow(size);
+    rows = (await compare(small.questions, growing.questions)).map(({ what, items, ms, ratio }) => [
+      what,
+      items[0],
+      items[1],
+      fmt(items[1] / Math.max(1, items[0])),
+      fmt(ms[0]),
+      fmt(ms[1]),
+      fmt(ratio),
+    ]);
+    printTable(
+      `Certificate inventory: ${BASE} vs ${size} devices (${SHARDS} shards, median of ${REPS} turns; ` +
+        `load average ${loadavg()[0]!.toFixed(1)})`,
+      ['question', `items @${BASE}`, `items @${size}`, 'items ratio', `ms @${BASE}`, `ms @${size}`, 'ms ratio'],
+      rows,
+    );
+  }
+  await small.stop();
+  await growing.stop();
+  await engine.stop();
+  rmSync(dataDir, { recursive: true, force: true });
   const units = await bindUnits(certificates);
   const { all, checks, none } = units as Record<
     'all' | 'checks' | 'none',

@@ -113,6 +113,7 @@ export function invocationOf(
   body: Buffer | undefined,
   authorizer: JwtAuthorizer | undefined,
   host: string,
+  timeoutMs = 30_000,
 ): { event: APIGatewayProxyEventV2; context: Context } {
   const groups = match.pattern.exec(url.pathname)!.slice(1);
   const pathParameters = Object.fromEntries(match.params.map((name, i) => [name, safeDecode(groups[i]!)]));
@@ -154,10 +155,11 @@ export function invocationOf(
     },
     ...eventBody(body, headers['content-type']),
   };
-  return { event: event as APIGatewayProxyEventV2, context: lambdaContext(requestId, match.route.handler) };
+  return { event: event as APIGatewayProxyEventV2, context: lambdaContext(requestId, match.route.handler, timeoutMs) };
 }
 
-function lambdaContext(requestId: string, name: string): Context {
+function lambdaContext(requestId: string, name: string, timeoutMs: number): Context {
+  const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: name,
@@ -167,7 +169,7 @@ function lambdaContext(requestId: string, name: string): Context {
     awsRequestId: requestId,
     logGroupName: `/aws/lambda/${name}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => 30000,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

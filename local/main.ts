@@ -220,6 +220,9 @@ export async function startLocalService({
     beforeRoute: (route) => (STATS_HANDLERS.has(route.handler) ? events.settleCounters() : undefined),
     // LOCAL_PRIORITIES=off serves requests as Lambda does, none before another (bench:hostile's deployed table).
     prioritize: env.LOCAL_PRIORITIES !== 'off',
+    // 30 s, or longer when blind writes may retry longer (VERSION_RETRY_SECONDS): a handler is never
+    // cut off by the local timeout before its own bound answers.
+    functionTimeoutMs: Math.max(30, config.versionRetrySeconds + 15) * 1000,
   });
   say(
     `device-manager API listening on ${server.url}/v2 (OpenAPI: ${server.url}/v2/openapi.json), ` +

@@ -51,6 +51,8 @@ export interface LocalServerOptions {
    * this process's event loop; default true.
    */
   prioritize?: boolean;
+  /** Time each handler is given (its context's remaining time, which middy's timeout reads); default 30 s. */
+  functionTimeoutMs?: number;
 }
 
 const STATIC_TYPES: Record<string, string> = {
@@ -121,7 +123,15 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     if (!match) return sendJson(res, 404, { err: `no route for ${method} ${url.pathname}`, code: 'NOT_FOUND' });
     const authorized = await authorizeRoute(authorize, req, match.route);
     if ('refusal' in authorized) return refuse(res, authorized.refusal);
-    const { event, context } = invocationOf(req, url, match, await readBody(req), authorized.authorizer, host);
+    const { event, context } = invocationOf(
+      req,
+      url,
+      match,
+      await readBody(req),
+      authorized.authorizer,
+      host,
+      options.functionTimeoutMs,
+    );
     await options.beforeRoute?.(match.route);
     const result = await (await handlerOf(match.route))(event, context);
     send(res, result.statusCode ?? 200, result.body, result.headers ?? {});

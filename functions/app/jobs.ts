@@ -60,7 +60,10 @@ export interface JobDeps {
   queue: () => TaskQueue;
   clock: Clock;
   newId: IdGenerator;
-  /** Forgets cached DMS policies (the walk caches them per page; a retried device reads them again). */
+  /**
+   * Forgets cached DMS and posture policies: the walk reads them once per task run (a retried device
+   * reads them again; composition/jobs.ts says why a run may keep them).
+   */
   forgetPolicies?: () => void;
   /** Waits between devices to keep the job's rate (a test passes its own). */
   sleep?: (ms: number) => Promise<void>;
@@ -171,6 +174,8 @@ export function jobService(deps: JobDeps) {
       if (!(await jobs.save(job, running, [statusEvent('PENDING', running)]))) return { jobOvertaken: 1 };
       job = running;
     }
+    // The policies are read again once per run, not per page: a long job reads each once per invocation.
+    deps.forgetPolicies?.();
     const select = selection(deps, job);
     const pace = pacer(job.rate_per_second, deps.sleep);
     const totals: TaskCounts = { jobDevices: 0 };
@@ -190,7 +195,6 @@ export function jobService(deps: JobDeps) {
         await jobs.save(job, failed, [statusEvent(job.status, failed)]);
         return { ...totals, jobFailed: 1 };
       }
-      deps.forgetPolicies?.();
       const counts = await applyPage(deps, job, page.list, pace);
       totals.jobDevices = (totals.jobDevices ?? 0) + counts.matched;
       const done = page.next === '';

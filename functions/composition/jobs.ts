@@ -10,6 +10,49 @@ import { metricsTelemetry, processWide, type TableContext } from './context';
 import { deviceRepository, policyRepository, postureRepository } from './repositories';
 import { taskQueues } from './task-composition';
 
+/**
+ * The DMS and posture policies as a job's walk reads them: each once per task run (app/jobs.ts forgets
+ * them when a run starts), not once per device or page. A copy older than a policy change is harmless, as
+ * it was per page: on a device the new policy's walk has already judged, the change is refused by that
+ * policy's fence (its version on the device item) and the retry forgets the cache and reads the policy
+ * again; on a device the walk has not reached, the walk judges it again. A run ends at the worker's
+ * deadline, so no copy outlives one invocation.
+ */
+export function policyCaches(
+  policies: Pick<PolicyRepository, 'get'>,
+  posture?: Pick<PostureRepository, 'get' | 'stamp'>,
+) {
+  const cache = new Map<string, Promise<DmsPolicy | undefined>>();
+  let postureRead: ReturnType<PostureRepository['get']> | undefined;
+  return {
+    policies: {
+      get(dms: string) {
+        let policy = cache.get(dms);
+        if (!policy) {
+          policy = policies.get(dms);
+          policy.catch(() => cache.delete(dms));
+          cache.set(dms, policy);
+        }
+        return policy;
+      },
+    } satisfies Pick<PolicyRepository, 'get'>,
+    posture: posture && {
+      get() {
+        if (!postureRead) {
+          postureRead = posture.get();
+          postureRead.catch(() => (postureRead = undefined));
+        }
+        return postureRead;
+      },
+      stamp: (...args: Parameters<PostureRepository['stamp']>) => posture.stamp(...args),
+    },
+    forget() {
+      cache.clear();
+      postureRead = undefined;
+    },
+  };
+}
+
 export function createJobs(
   { client, config, clock, bookmarks, retry }: TableContext,
   repository: DeviceRepository,
@@ -17,37 +60,11 @@ export function createJobs(
   posture: PostureRepository,
   queue: () => TaskQueue = taskQueues,
 ): JobService {
-  // A walk reads each DMS policy once per page, not once per device (the policy fence still refuses
-  // a change computed with a policy that moved, and the retry reads it again).
-  const cache = new Map<string, Promise<DmsPolicy | undefined>>();
-  const cached: Pick<PolicyRepository, 'get'> = {
-    get(dms) {
-      let policy = cache.get(dms);
-      if (!policy) {
-        policy = policies.get(dms);
-        policy.catch(() => cache.delete(dms));
-        cache.set(dms, policy);
-      }
-      return policy;
-    },
-  };
-  // The posture policy likewise, once per page (the posture fence refuses a change judged with an older
-  // one; its retry forgets the cache and reads it again).
-  let postureRead: ReturnType<PostureRepository['get']> | undefined;
-  const cachedPosture: Pick<PostureRepository, 'get' | 'stamp'> = {
-    get() {
-      if (!postureRead) {
-        postureRead = posture.get();
-        postureRead.catch(() => (postureRead = undefined));
-      }
-      return postureRead;
-    },
-    stamp: (device, version) => posture.stamp(device, version),
-  };
+  const cached = policyCaches(policies, posture);
   const newId = randomUUID;
   const changes = deviceChanges({
     devices: repository,
-    policies: cached,
+    policies: cached.policies,
     clock,
     newId,
     defaults: config.renewalDefaults,
@@ -55,7 +72,7 @@ export function createJobs(
     retry,
     deviceSnapshots: config.lamassuEvents,
     // A job's change keeps the device's findings current, as any change does (a revoke resolves weak-key).
-    posture: cachedPosture,
+    posture: cached.posture,
     iotSync: config.iotSyncEnabled,
   });
   return jobService({
@@ -67,10 +84,7 @@ export function createJobs(
     queue,
     clock,
     newId,
-    forgetPolicies: () => {
-      cache.clear();
-      postureRead = undefined;
-    },
+    forgetPolicies: cached.forget,
   });
 }
 

@@ -37,7 +37,7 @@ it(`${WRITERS} concurrent blind PATCHes of one device are all applied`, async ()
   expect(device.metadata).toEqual(Object.fromEntries(Array.from({ length: WRITERS }, (_, i) => [`w${i}`, i])));
   const events = await call(service.url, 'GET', '/v2/devices/hot/events?page_size=1000');
   expect(events.body.list.filter((e: { type: string }) => e.type === 'SHADOW-UPDATED')).toHaveLength(WRITERS);
-}, 60_000);
+}, 120_000);
 
 it('20 concurrent blind PUTs of one group are all applied', async () => {
   const body = (i: number) => ({ name: `group ${i}`, criteria: [{ field: 'tags', operand: 'ct', value: `t${i}` }] });

@@ -47,6 +47,14 @@ export interface CommittedWrite {
   table: TableDescription;
   oldItem?: WireItem | null;
   newItem?: WireItem | null;
+  /** `JSON.stringify(newItem)` when the writer already has it (its own store operation uses it too). */
+  newItemJson?: string;
+}
+
+/** A record, and its JSON as stored (built from the images' JSON, each item encoded once). */
+interface EncodedRecord {
+  record: ChangeRecord;
+  json: string;
 }
 
 /** Length of a sequence number; AWS's are 21 to 40 digits. */
@@ -150,18 +158,19 @@ export class ChangeFeed {
    */
   prepare(writes: CommittedWrite[]): PreparedRecords {
     const records: ChangeRecord[] = [];
+    const ops: BatchOperation[] = [];
     for (const write of writes) {
-      const record = this.toRecord(write);
-      if (record) records.push(record);
-    }
-    return {
-      records,
-      ops: records.map((record) => ({
+      const encoded = this.toRecord(write);
+      if (!encoded) continue;
+      records.push(encoded.record);
+      ops.push({
         type: 'put',
-        key: streamKey(record.tableName, record.sequenceNumber),
-        value: record as unknown as WireItem,
-      })),
-    };
+        key: streamKey(encoded.record.tableName, encoded.record.sequenceNumber),
+        value: encoded.json,
+        valueEncoding: 'utf8',
+      });
+    }
+    return { records, ops };
   }
 
   /**
@@ -215,7 +224,7 @@ export class ChangeFeed {
     };
   }
 
-  private toRecord({ table, oldItem, newItem }: CommittedWrite): ChangeRecord | undefined {
+  private toRecord({ table, oldItem, newItem, newItemJson }: CommittedWrite): EncodedRecord | undefined {
     const source = newItem ?? oldItem;
     if (!source) return undefined; // deleting an item that does not exist writes nothing
     if (oldItem && newItem && !this.emitUnchanged && itemsEqual(oldItem, newItem)) return undefined;
@@ -226,16 +235,30 @@ export class ChangeFeed {
     }
     this.last += 1n;
     this.inFlight.add(this.last);
-    return {
+    // Each image is encoded once: its JSON is both the record's stored form and the source of the
+    // listeners' copy (dynalite's items are prototype-less and may be shared with a response).
+    const keysJson = JSON.stringify(keys);
+    const oldJson = oldItem ? JSON.stringify(oldItem) : undefined;
+    const newJson = newItem ? (newItemJson ?? JSON.stringify(newItem)) : undefined;
+    const record: ChangeRecord = {
       eventID: randomUUID().replace(/-/g, ''),
       eventName: !oldItem ? 'INSERT' : !newItem ? 'REMOVE' : 'MODIFY',
       tableName: table.TableName,
-      keys: copy(keys),
-      ...(oldItem ? { oldImage: copy(oldItem) } : {}),
-      ...(newItem ? { newImage: copy(newItem) } : {}),
+      keys: JSON.parse(keysJson) as ChangeRecord['keys'],
+      ...(oldJson ? { oldImage: JSON.parse(oldJson) as ChangeRecord['oldImage'] } : {}),
+      ...(newJson ? { newImage: JSON.parse(newJson) as ChangeRecord['newImage'] } : {}),
       sequenceNumber: formatSequenceNumber(this.last),
       approximateCreationDateTime: Math.floor(Date.now() / 1000),
     };
+    // The same members, in the same order, as JSON.stringify(record) writes them.
+    const json =
+      `{"eventID":"${record.eventID}","eventName":"${record.eventName}",` +
+      `"tableName":${JSON.stringify(record.tableName)},"keys":${keysJson}` +
+      (oldJson ? `,"oldImage":${oldJson}` : '') +
+      (newJson ? `,"newImage":${newJson}` : '') +
+      `,"sequenceNumber":"${record.sequenceNumber}",` +
+      `"approximateCreationDateTime":${record.approximateCreationDateTime}}`;
+    return { record, json };
   }
 }
 
@@ -290,11 +313,6 @@ function patchItemDb(subDb: Hooked<SubDb>, tableName: string, hooks: StoreHooks)
   subDb.put = (key, value, cb) => write(key, value, cb, () => put.call(subDb, key, value, cb));
   subDb.del = (key, cb) => write(key, undefined, cb, () => del.call(subDb, key, cb));
   subDb[PATCHED] = true;
-}
-
-/** Copies an item into plain objects (dynalite's are prototype-less and may be shared with a response). */
-function copy(item: WireItem): Record<string, AttributeValue> {
-  return JSON.parse(JSON.stringify(item)) as Record<string, AttributeValue>;
 }
 
 /** Deep equality of two items in wire format; sets compare regardless of order. */

@@ -113,7 +113,7 @@ const TRIM_INTERVAL_MS = 60_000;
 /** Same limit as dynalite's own handler. */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
-type ExtensionHandler = (ctx: TransactionContext, input: unknown) => Promise<Record<string, unknown>>;
+type ExtensionHandler = (ctx: TransactionContext, input: unknown, raw: string) => Promise<Record<string, unknown>>;
 
 const EXTENSION_TARGETS: Record<string, ExtensionHandler> = {
   'DynamoDB_20120810.TransactWriteItems': transactWriteItems,
@@ -319,13 +319,14 @@ function handleExtension(
     }
     if (req.headers.origin) res.setHeader('Access-Control-Allow-Origin', '*');
     let input: unknown;
+    const raw = Buffer.concat(chunks).toString('utf8');
     try {
-      input = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      input = JSON.parse(raw);
     } catch {
       send(res, 400, { __type: 'com.amazon.coral.service#SerializationException' });
       return;
     }
-    handler(ctx, input).then(
+    handler(ctx, input, raw).then(
       (body) => send(res, 200, body),
       (err: DynaliteError) => {
         if (err.statusCode && err.body) {

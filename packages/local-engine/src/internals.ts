@@ -90,6 +90,13 @@ export const INTERNALS: readonly Internal[] = [
       isFunction(m.dynalite) && isFunction(m.db.create) && /\bdb\.create\(options\)/.test(m.sources['index.js']!),
   },
   {
+    name: 'memory-level MemoryLevel, taken by db/index.js as it loads',
+    usedBy: 'dynalite.ts',
+    check: (m) =>
+      /\{ MemoryLevel \} = require\('memory-level'\)/.test(m.sources['db/index.js'] ?? '') &&
+      /new MemoryLevel\(\{ valueEncoding: 'json' \}\)/.test(m.sources['db/index.js'] ?? ''),
+  },
+  {
     name: "the HTTP server's one request listener",
     usedBy: 'index.ts',
     check: (m) => /http\.createServer\(requestHandler\)/.test(m.sources['index.js'] ?? ''),
@@ -143,6 +150,26 @@ export const INTERNALS: readonly Internal[] = [
       ['createKey', 'validateUpdates', 'validateKeyPaths', 'mapPaths', 'validationError'].every((n) =>
         dbFunction(n)(m),
       ),
+  },
+  {
+    name: 'db.getIndexActions, as updateIndexes and putItem use it',
+    usedBy: 'transactions.ts',
+    check: (m) => {
+      const source = m.sources['db/index.js'] ?? '';
+      return (
+        dbFunction('getIndexActions')(m) &&
+        /var actions = getIndexActions\(indexes, existingItem, item, table\)/.test(source) &&
+        new RegExp(
+          String.raw`async\.parallel\(deletes, function \(err\) \{\s*if \(err\) return cb\(err\)\s*` +
+            String.raw`async\.parallel\(puts, cb\)`,
+        ).test(source) &&
+        new RegExp(
+          String.raw`db\.checkConditional\(data, existingItem\)[\s\S]*` +
+            String.raw`db\.updateIndexes\(store, table, existingItem, data\.Item,[\s\S]*` +
+            String.raw`itemDb\.put\(key, data\.Item,`,
+        ).test(m.sources['actions/putItem.js'] ?? '')
+      );
+    },
   },
   {
     name: 'db.queryTable (called through the module by Query)',

@@ -97,6 +97,11 @@ export interface RuntimeSettings {
   xrayDaemon: string;
   /** The access key id the endpoint identifies this function by. */
   accessKeyId: (fn: SimFunction) => string;
+  /**
+   * Runs the runtime's Node under another program (bench:deployed counts its instructions under valgrind):
+   * `execPath execArgv... node bootstrap`. Default: Node itself.
+   */
+  launcher?: { execPath: string; execArgv: string[] };
 }
 
 export interface InvokeResult {
@@ -152,7 +157,9 @@ export class LambdaContainer {
     this.child = fork(settings.bootstrap, [], {
       cwd: fn.assetDir,
       env,
-      execArgv: [],
+      ...(settings.launcher
+        ? { execPath: settings.launcher.execPath, execArgv: [...settings.launcher.execArgv, process.execPath] }
+        : { execArgv: [] }),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const keep = (chunk: Buffer) => {
@@ -219,6 +226,18 @@ export class LambdaContainer {
   /** The container's recent stdout and stderr (its logs). */
   logs(): string {
     return this.output.join('');
+  }
+
+  /**
+   * Closes the runtime's channel and waits for its process to end by itself (nothing left to run once it
+   * has no invocation to wait for), so that a launcher such as valgrind writes its summary to the logs.
+   */
+  release(): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.disconnect();
+    });
   }
 
   stop(): Promise<void> {

@@ -4,19 +4,23 @@
  * crash or walked by two workers at once, with counts that stay exact.
  */
 import { randomUUID } from 'node:crypto';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Engine } from '@device-manager/local-engine';
 import { bookmarkCodec } from '../../../functions/adapters/dynamodb/bookmark';
 import { deviceRepository } from '../../../functions/adapters/dynamodb/device-repository';
+import { POLICY_DMS_ATTRIBUTE, POLICY_VERSION_ATTRIBUTE } from '../../../functions/adapters/dynamodb/device-writes';
 import { jobStore } from '../../../functions/adapters/dynamodb/job-store';
+import { deviceKey } from '../../../functions/adapters/dynamodb/keys';
 import { outboxEventJson } from '../../../functions/adapters/dynamodb/outbox';
 import { policyRepository } from '../../../functions/adapters/dynamodb/policy-repository';
 import { deviceActions } from '../../../functions/app/device-actions';
 import { deviceChanges } from '../../../functions/app/device-changes';
 import { deviceService } from '../../../functions/app/devices';
+import { policyCaches } from '../../../functions/composition/jobs';
 import { JOB_TASK, jobService } from '../../../functions/app/jobs';
 import type { Task } from '../../../functions/app/ports';
 import { JobFinishedError, ValidationError } from '../../../functions/domain/errors';
+import { defaultPolicy } from '../../../functions/domain/policy';
 import { IDENTITY_SLOT } from '../../../functions/domain/slots';
 import { byReference } from '../../support/lifecycle';
 import { freshTable, startTestEngine, testClock, type TestTable } from '../../support/dynamo';
@@ -41,7 +45,17 @@ function setup(table: TestTable, options: { failAfter?: number } = {}) {
   });
   const policies = policyRepository({ client: table.documentClient, tableName: table.tableName, bookmarks });
   const devices = deviceService({ devices: repository, policies, clock, newId: randomUUID });
-  const changes = deviceChanges({ devices: repository, policies, clock, newId: randomUUID });
+  // The DMS policy as the composition caches it for a walk, its reads counted.
+  const policyReads: { count: number; after?: () => Promise<void> } = { count: 0 };
+  const cached = policyCaches({
+    async get(dms) {
+      policyReads.count++;
+      const policy = await policies.get(dms);
+      await policyReads.after?.();
+      return policy;
+    },
+  });
+  const changes = deviceChanges({ devices: repository, policies: cached.policies, clock, newId: randomUUID });
   let mutations = 0;
   // A worker that dies after `failAfter` device changes (the rest of its page is never reached).
   const crashing = {
@@ -61,6 +75,7 @@ function setup(table: TestTable, options: { failAfter?: number } = {}) {
     clock,
     newId: randomUUID,
     sleep: async () => undefined,
+    forgetPolicies: cached.forget,
   };
   const jobs = jobService({ ...deps, changes: crashing });
   const healthy = jobService({ ...deps, changes });
@@ -69,7 +84,7 @@ function setup(table: TestTable, options: { failAfter?: number } = {}) {
   const drain = async (service = jobs) => {
     while (sent.length > 0) await service.handlers()[JOB_TASK]!(sent.shift()!, context);
   };
-  return { clock, devices, jobs, healthy, store, sent, drain, context };
+  return { clock, devices, policies, policyReads, jobs, healthy, store, sent, drain, context };
 }
 
 async function fleet(devices: ReturnType<typeof setup>['devices'], n: number, tagged: (i: number) => boolean) {
@@ -201,6 +216,48 @@ describe('remediation jobs', () => {
     expect((await devices.get('dev-000')).status).toBe('REVOKED');
     const outcomes = (await jobs.devices(id, 10)).list;
     expect(outcomes.map((o) => o.outcome)).toEqual(['done', 'skipped', 'skipped', 'skipped']);
+  });
+
+  it('reads the DMS policy once per task run, not per page, and a policy changed mid-run still fences', async () => {
+    const table = await freshTable(engine);
+    const { devices, policies, policyReads, healthy, sent, context, clock } = setup(table);
+    await fleet(devices, 9, () => true);
+    for (let i = 0; i < 9; i++) await devices.bind(`dev-00${i}`, IDENTITY_SLOT, byReference(i + 1, clock.now()));
+    // Rate 2/s: pages of 4 devices, so the walk reads three pages in one run.
+    const { id } = await healthy.create({
+      filter: ['tags[ct]line-3'],
+      action: { type: 'revoke-identity', reason: 'KeyCompromise' },
+      rate_per_second: 2,
+    });
+    const run = healthy.handlers()[JOB_TASK]!;
+    policyReads.count = 0;
+    await run(sent.shift()!, context);
+    expect(await healthy.get(id)).toMatchObject({ status: 'SUCCEEDED', counts: { matched: 9, done: 9 } });
+    expect(policyReads.count).toBe(1);
+
+    // The policy moves right after the run read it, and its walk stamps the devices with the new version:
+    // the first change, computed with the older copy, is refused by the policy fence; the retry reads the
+    // policy again, and every device is changed once.
+    const second = await healthy.create({ filter: ['tags[ct]line-3'], action: { type: 'decommission' } });
+    policyReads.count = 0;
+    policyReads.after = async () => {
+      policyReads.after = undefined;
+      await policies.save(undefined, { ...defaultPolicy('dms-1'), name: 'moved', version: 1 }, []);
+      for (let i = 0; i < 9; i++)
+        await table.documentClient.send(
+          new UpdateCommand({
+            TableName: table.tableName,
+            Key: deviceKey(`dev-00${i}`),
+            UpdateExpression: 'SET #pv = :pv, #pdms = :pdms',
+            ExpressionAttributeNames: { '#pv': POLICY_VERSION_ATTRIBUTE, '#pdms': POLICY_DMS_ATTRIBUTE },
+            ExpressionAttributeValues: { ':pv': 1, ':pdms': 'dms-1' },
+          }),
+        );
+    };
+    await run(sent.shift()!, context);
+    expect(await healthy.get(second.id)).toMatchObject({ status: 'SUCCEEDED', counts: { matched: 9, done: 9 } });
+    expect(policyReads.count).toBe(2);
+    for (let i = 0; i < 9; i++) expect((await devices.get(`dev-00${i}`)).status).toBe('DECOMMISSIONED');
   });
 
   it('records a device the action cannot apply to as failed, with the reason, and goes on', async () => {
