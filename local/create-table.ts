@@ -5,11 +5,20 @@ import {
   type DynamoDBClient,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
-import { createTableInput } from '../functions/adapters/dynamodb/schema';
+import { ALL_INDEXES, createTableInput } from '../functions/adapters/dynamodb/schema';
 
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<'created' | 'existing'> {
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((g) => g.IndexName));
+    const missing = ALL_INDEXES.map((i) => i.name).filter((name) => !present.has(name));
+    // The embedded engine cannot add an index to a table (DynamoDB can, one per update): refuse clearly
+    // rather than run with queries and stream consumers that fail on the missing index.
+    if (missing.length > 0)
+      throw new Error(
+        `table ${tableName} was created by an earlier release and lacks the index(es) ${missing.join(', ')}, ` +
+          'which the embedded engine cannot add: start with a new DATA_DIR (docs/local-engine.md)',
+      );
     return 'existing';
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;

@@ -48,9 +48,15 @@ export function testClock(start = '2026-03-15T10:00:00.000Z') {
 /**
  * The counter applier on a test table, fed by the engine's stream like the local service's: start it
  * before the writes, and `settle()` before reading statistics (counters follow the stream). With
- * `reconcile`, the shared-findings reconciler runs on the same batches (composition/shared-findings.ts).
+ * `reconcile`, the shared-findings reconciler runs on the same batches (composition/shared-findings.ts);
+ * `maxRetries` redeliveries of a failing batch (the feed's default 3), as a stream mapping retries.
  */
-export function startCounters(table: TestTable, statsShards: number, reconcile?: CounterApplierOptions['reconcile']) {
+export function startCounters(
+  table: TestTable,
+  statsShards: number,
+  reconcile?: CounterApplierOptions['reconcile'],
+  maxRetries?: number,
+) {
   const applier = counterApplier({
     client: table.documentClient,
     tableName: table.tableName,
@@ -61,6 +67,7 @@ export function startCounters(table: TestTable, statsShards: number, reconcile?:
   const feed = startStreamFeed({
     engine: table.engine,
     tableName: table.tableName,
+    ...(maxRetries === undefined ? {} : { maxRetries }),
     handler: async (event) => {
       // Device records per delivery (the applier's own writes come back through the feed too).
       deliveries.push(

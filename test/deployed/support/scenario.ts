@@ -631,6 +631,28 @@ export function simulateProfile(name: ProfileName): void {
     },
   );
 
+  it('the counter applier judges shared-certificate and shared-key from the holder index under its role', async () => {
+    const w = needWorld();
+    // The devices are judged once the sweeper's walks (posture, the holder index back-fill) are done.
+    for (let run = 0; run < 5 && (await w.request('GET', '/v2/findings')).status !== 200; run++) {
+      await w.schedule(w.fn('SweeperSweep'));
+      await w.settle();
+    }
+    expect((await w.request('GET', '/v2/findings')).status).toBe(200);
+    const { pem } = await certificate({ notAfter: inDays(300), subject: 'CN=sim-twin' });
+    for (const id of ['sim-twin-1', 'sim-twin-2']) {
+      must(await w.request('POST', '/v2/devices', { body: { id, dms_id: 'dms-twin' } }), (r) => r.status === 201);
+      must(await w.request('PUT', `/v2/devices/${id}/idslot`, { body: { certificate: pem } }), (r) => r.status === 200);
+    }
+    await w.settle();
+    expect(describeFailures(w)).toEqual([]);
+    expect(describeDenials(w)).toEqual([]);
+    for (const id of ['sim-twin-1', 'sim-twin-2']) {
+      const findings = (await w.request('GET', `/v2/devices/${id}`)).body.findings;
+      expect(findings.map((f: { check: string }) => f.check)).toEqual(['shared-certificate', 'shared-key']);
+    }
+  });
+
   it('a remediation job sent by its route to the jobs queue runs on the worker, each device once', async () => {
     const w = needWorld();
     for (const id of ['sim-job-1', 'sim-job-2'])

@@ -12,14 +12,15 @@ import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { DEFAULT_POSTURE_POLICY } from '../../../functions/domain/posture';
-import { ValidationError } from '../../../functions/domain/errors';
+import { HolderIndexBehindError, ValidationError } from '../../../functions/domain/errors';
 import { outboxEventJson } from '../../../functions/adapters/dynamodb/outbox';
 import { deviceKey, indexStateKey, sharedHoldersKey, slotVersionKey } from '../../../functions/adapters/dynamodb/keys';
 import { parseCertificate } from '../../../functions/domain/certificate';
 import { findingsOf } from '../../../functions/domain/findings';
 import { holdingKey } from '../../../functions/domain/shared-holdings';
 import { certificate } from '../../support/certificates';
-import { startTestEngine } from '../../support/dynamo';
+import { createSharedFindings } from '../../../functions/composition/shared-findings';
+import { startCounters, startTestEngine } from '../../support/dynamo';
 import { postureStack } from '../../support/posture';
 
 let engine: Engine;
@@ -113,7 +114,7 @@ describe('shared-certificate and shared-key (the holder index and the reconciler
       await service.decommission('d1');
       expect(await posture.keyHolders(fingerprints.public_key_sha256)).toEqual([]);
     } finally {
-      feed.stop();
+      await feed.stop();
     }
   });
 
@@ -133,7 +134,7 @@ describe('shared-certificate and shared-key (the holder index and the reconciler
       await feed.settle();
       expect(await Promise.all(ids.map(checks))).toEqual([[], [], SHARED, SHARED, SHARED]);
     } finally {
-      feed.stop();
+      await feed.stop();
     }
   });
 
@@ -183,7 +184,50 @@ describe('shared-certificate and shared-key (the holder index and the reconciler
       const page = await posture.findings('shared-certificate', 10);
       expect(page.list.map((r) => r.device_id)).toEqual(['x1', 'x2']);
     } finally {
-      feed?.stop();
+      await feed?.stop();
+    }
+  });
+});
+
+describe('shared findings with index lag (the holder index read before it shows a bind)', () => {
+  it('fails the batch until the index shows the moved device, then judges every holder', async () => {
+    const lagging = await startTestEngine({ indexLagMs: 1000 });
+    try {
+      const stack = await postureStack(lagging);
+      await stack.walk();
+      const shared = createSharedFindings(stack.repository, stack.policies, stack.posture, stack.clock);
+      let behind = 0;
+      const feed = startCounters(
+        stack.table,
+        2,
+        async (moves) => {
+          try {
+            return await shared.reconcile(moves);
+          } catch (error) {
+            if (error instanceof HolderIndexBehindError) behind++;
+            throw error;
+          }
+        },
+        100_000,
+      ); // delivered again until the index shows it, as the deployed mapping retries
+      try {
+        const ids = ['l1', 'l2', 'l3'];
+        for (const id of ids) await stack.service.register({ id, dms_id: 'dms' });
+        const shared = await certificate(validity);
+        await Promise.all(
+          ids.map((id) =>
+            stack.service.bind(id, 'identity', { type: 'x509', certificate: parseCertificate(shared.pem) }),
+          ),
+        );
+        await feed.settle();
+        for (const id of ids)
+          expect(findingsOf((await stack.repository.get(id))!).map((f) => `${f.slot}:${f.check}`)).toEqual(SHARED);
+        expect(behind).toBeGreaterThan(0); // the first delivery met the lag
+      } finally {
+        await feed.stop();
+      }
+    } finally {
+      await lagging.stop();
     }
   });
 });
