@@ -5,7 +5,14 @@
  * counter applier); the devices of a check from its sharded sparse entry partitions.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { FindingRow, PostureJob, PostureRepository, StoredPosturePolicy } from '../../app/ports';
 import type { Device } from '../../domain/device';
 import { InvalidBookmarkError, VersionConflictError } from '../../domain/errors';
@@ -219,24 +226,21 @@ export function postureRepository(table: DeviceTable): PostureRepository {
 
     async keyHolders(publicKey) {
       const holders: KeyHolder[] = [];
-      let ExclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const out = await client.send(
-          new QueryCommand({
-            TableName,
-            IndexName: HOLDER_INDEX.name,
-            KeyConditionExpression: '#hk = :hk',
-            ExpressionAttributeNames: { '#hk': HOLDER_INDEX.partitionKey },
-            ExpressionAttributeValues: { ':hk': compactFingerprint(publicKey) },
-            ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}),
-          }),
-        );
-        for (const item of out.Items ?? []) {
+      const pages = paginateQuery(
+        { client },
+        {
+          TableName,
+          IndexName: HOLDER_INDEX.name,
+          KeyConditionExpression: '#hk = :hk',
+          ExpressionAttributeNames: { '#hk': HOLDER_INDEX.partitionKey },
+          ExpressionAttributeValues: { ':hk': compactFingerprint(publicKey) },
+        },
+      );
+      for await (const page of pages)
+        for (const item of page.Items ?? []) {
           countRead();
           holders.push(keyHolderOf(String(item[HOLDER_INDEX.sortKey])));
         }
-        ExclusiveStartKey = out.LastEvaluatedKey;
-      } while (ExclusiveStartKey);
       return holders;
     },
 
