@@ -8,8 +8,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
 import { cli, summaryCounts } from '../support/cli';
+import { signingKey } from '../support/jwks';
 import { independentSignature } from '../support/sigv4';
 import { startLocalService, type LocalService } from '../../local/main';
 
@@ -22,12 +23,7 @@ describe('--token against the local service with JWT auth', () => {
   let sign: (scope: string) => Promise<string>;
 
   beforeAll(async () => {
-    const { publicKey, privateKey } = await generateKeyPair('RS256');
-    const jwks = path.join(dir, 'jwks.json');
-    writeFileSync(
-      jwks,
-      JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }),
-    );
+    const { jwks, privateKey } = await signingKey(dir);
     sign = (scope) =>
       new SignJWT({ scope })
         .setProtectedHeader({ alg: 'RS256', kid: 'k1' })

@@ -1,15 +1,8 @@
-/**
- * The local server's CORS (CORS_ALLOWED_ORIGINS, local/cors.ts) and scope prefix (AUTH_SCOPE_PREFIX,
- * local/auth.ts), answering as the deployed HTTP API does with the settings `cors` and
- * `auth.scopePrefix`. Driven over HTTP against the real handler of `GET /v2/openapi.json` (no table).
- */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
 import { authConfigFrom } from '../../local/auth';
 import { corsPolicyFrom } from '../../local/cors';
 import { type LocalServer, startLocalServer } from '../../local/server';
+import { signingKey } from '../support/jwks';
 
 const ISSUER = 'https://issuer.example.test/';
 const AUDIENCE = 'device-manager';
@@ -20,13 +13,7 @@ let server: LocalServer;
 let sign: (scope: string) => Promise<string>;
 
 beforeAll(async () => {
-  const { publicKey, privateKey } = await generateKeyPair('RS256');
-  const dir = mkdtempSync(path.join(tmpdir(), 'jwks-'));
-  const jwks = path.join(dir, 'jwks.json');
-  writeFileSync(
-    jwks,
-    JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }),
-  );
+  const { jwks, privateKey } = await signingKey();
   sign = (scope) =>
     new SignJWT({ scope })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })

@@ -7,10 +7,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
 import { type Browser, chromium, type Locator, type Page, type Route } from 'playwright-core';
 import { IndexNotReadyError } from '../../functions/domain/errors';
 import { errorResponse } from '../../functions/http/http-errors';
@@ -18,6 +17,7 @@ import type { LocalService } from '../../local/main';
 import { buildDashboard, DASHBOARD_GZIP_BUDGET, gzippedSizes } from '../../web/build';
 import { certificate } from '../support/certificates';
 import { call, startTestService } from '../support/http';
+import { signingKey } from '../support/jwks';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.join(__dirname, '..', '..', 'docs', 'screenshots');
@@ -614,12 +614,7 @@ describe('signing in with a token (AUTH_JWKS)', () => {
   let sign: (expires: string | number) => Promise<string>;
 
   beforeAll(async () => {
-    const { publicKey, privateKey } = await generateKeyPair('RS256');
-    const jwks = path.join(mkdtempSync(path.join(tmpdir(), 'jwks-')), 'jwks.json');
-    writeFileSync(
-      jwks,
-      JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }),
-    );
+    const { jwks, privateKey } = await signingKey();
     sign = (expires) =>
       new SignJWT({ scope: 'devices:read devices:write groups:write' })
         .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
@@ -675,12 +670,7 @@ describe('signing in with OIDC (authorization code + PKCE)', () => {
    * checks PKCE.
    */
   beforeAll(async () => {
-    const { publicKey, privateKey } = await generateKeyPair('RS256');
-    const jwks = path.join(mkdtempSync(path.join(tmpdir(), 'jwks-')), 'jwks.json');
-    writeFileSync(
-      jwks,
-      JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }),
-    );
+    const { jwks, privateKey } = await signingKey();
     issuer = createServer((req, res) => {
       const url = new URL(req.url ?? '/', issuerUrl);
       const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*' };
