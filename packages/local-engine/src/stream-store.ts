@@ -6,6 +6,7 @@
 import type { ChangeFeed, ChangeRecord } from './change-feed';
 import { streamKey, streamKeyPrefix } from './change-feed';
 import type { Store } from './dynalite';
+import { StreamTail, TAIL_SECONDS } from './stream-tail';
 
 /** DynamoDB Streams keeps records for 24 hours. */
 export const DEFAULT_STREAM_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -18,7 +19,9 @@ const TRIM_BATCH = 1000;
 export interface DurableStream {
   /**
    * Up to `limit` records of `tableName` with a sequence number above `after` (from the oldest kept
-   * record when undefined), in sequence order, up to the last fully committed one.
+   * record when undefined), in sequence order, up to the last fully committed one. Recent records
+   * are the ones the change listeners got (shared with them and other readers): read them, do not
+   * modify them.
    */
   read(tableName: string, after: string | undefined, limit: number): Promise<ChangeRecord[]>;
   /**
@@ -32,9 +35,19 @@ export interface DurableStream {
   saveCheckpoint(consumer: string, sequenceNumber: string): Promise<void>;
   /**
    * Deletes the records older than the retention period (as of `now`, default the clock); resolves to how many were
-   * deleted.
+   * deleted. The copies kept in memory of records older than a minute are dropped too.
    */
   trim(now?: number): Promise<number>;
+  /**
+   * How many reads the newest records kept in memory answered, and how many the store did (a copy;
+   * see ./stream-tail.ts).
+   */
+  readonly reads: StreamReads;
+}
+
+export interface StreamReads {
+  memory: number;
+  store: number;
 }
 
 type Entry = [string, unknown];
@@ -67,8 +80,18 @@ export async function lastStoredSequenceNumber(store: Store): Promise<bigint> {
 }
 
 export function durableStream(store: Store, feed: ChangeFeed, retentionMs: number): DurableStream {
+  // Listening before any stream feed does: a feed woken by a commit finds its records in the tail.
+  const tail = new StreamTail(feed.watermark);
+  feed.subscribe((records) => tail.add(records));
+  const reads: StreamReads = { memory: 0, store: 0 };
   return {
     async read(tableName, after, limit) {
+      const kept = tail.read(tableName, after, limit);
+      if (kept) {
+        reads.memory++;
+        return kept;
+      }
+      reads.store++;
       const prefix = streamKeyPrefix(tableName);
       const found = await entries(store, {
         ...(after ? { gt: streamKey(tableName, after) } : { gt: prefix }),
@@ -88,6 +111,8 @@ export function durableStream(store: Store, feed: ChangeFeed, retentionMs: numbe
     },
     async trim(now = Date.now()) {
       const cutoffSeconds = Math.floor((now - retentionMs) / 1000);
+      // The records in memory go before the stored ones, and much sooner (their memory is the cost).
+      tail.trim(Math.max(cutoffSeconds, Math.floor(now / 1000) - TAIL_SECONDS));
       let deleted = 0;
       for (const table of await tableNames(store)) {
         const prefix = streamKeyPrefix(table);
@@ -101,6 +126,9 @@ export function durableStream(store: Store, feed: ChangeFeed, retentionMs: numbe
         }
       }
       return deleted;
+    },
+    get reads() {
+      return { ...reads };
     },
   };
 }

@@ -225,3 +225,98 @@ test('under concurrent writes every record is delivered once, in sequence order,
     await h.close();
   }
 });
+
+test(
+  'a reader that keeps up gets the newest records from memory, equal to the stored ones; ' +
+    'a first read, and one from before the engine started, read the store',
+  async () => {
+    const dir = join(dataDir, 'tail');
+    let h = await startHarness({ dataDir: dir });
+    await createTable(h.client, 'things', { hash: 'pk' });
+    await put(h, 'stored-before-a-restart');
+    await h.close();
+
+    h = await startHarness({ dataDir: dir });
+    try {
+      const start = h.engine.stream.watermark();
+      await put(h, 'a');
+      await h.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: { TableName: 'things', Item: { pk: S('b'), n: { N: '1' } } } },
+            { Put: { TableName: 'things', Item: { pk: S('c'), tags: { SS: ['x', 'y'] } } } },
+          ],
+        }),
+      );
+      await put(h, 'a'); // unchanged: no record
+      await h.client.send(
+        new TransactWriteItemsCommand({ TransactItems: [{ Delete: { TableName: 'things', Key: { pk: S('b') } } }] }),
+      );
+      const before = h.engine.stream.reads;
+      const stored = await h.engine.stream.read('things', undefined, 100);
+      const recent = await h.engine.stream.read('things', start, 100);
+      const second = await h.engine.stream.read('things', recent[0]!.sequenceNumber, 2);
+      const caughtUp = await h.engine.stream.read('things', recent.at(-1)!.sequenceNumber, 100);
+      const fromBefore = await h.engine.stream.read('things', stored[0]!.sequenceNumber, 100);
+      const after = h.engine.stream.reads;
+      expect(after).toEqual({ memory: before.memory + 3, store: before.store + 2 });
+
+      expect(keysOf(stored)).toEqual(['stored-before-a-restart', 'a', 'b', 'c', 'b']);
+      expect(recent).toEqual(stored.slice(1));
+      expect(recent.map((r) => r.eventName)).toEqual(['INSERT', 'INSERT', 'INSERT', 'REMOVE']);
+      expect(second).toEqual(stored.slice(2, 4));
+      expect(caughtUp).toEqual([]);
+      expect(fromBefore).toEqual(stored.slice(1));
+    } finally {
+      await h.close();
+    }
+  },
+);
+
+test('the records kept in memory are dropped after a minute, and with the stored ones', async () => {
+  const h = await startHarness();
+  try {
+    await createTable(h.client, 'things', { hash: 'pk' });
+    const start = h.engine.stream.watermark();
+    await put(h, 'a');
+    const kept = await h.engine.stream.read('things', start, 100);
+    expect(keysOf(kept)).toEqual(['a']);
+    // A minute later the copy in memory is gone, the stored record is not: the store answers the same.
+    let before = h.engine.stream.reads;
+    expect(await h.engine.stream.trim(Date.now() + 61_000)).toBe(0);
+    expect(await h.engine.stream.read('things', start, 100)).toEqual(kept);
+    expect(h.engine.stream.reads).toEqual({ memory: before.memory, store: before.store + 1 });
+    expect(await h.engine.stream.trim(Date.now() + 24 * 3600_000 + 60_000)).toBe(1);
+    before = h.engine.stream.reads;
+    expect(await h.engine.stream.read('things', start, 100)).toEqual([]);
+    // The trimmed record is no longer in memory: the store answered, as before the trim.
+    expect(h.engine.stream.reads.store).toBe(before.store + 1);
+    await put(h, 'b');
+    const after = await h.engine.stream.read('things', start, 100);
+    expect(keysOf(after)).toEqual(['b']);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a stream feed that keeps up reads its batches from memory', async () => {
+  const h = await startHarness();
+  try {
+    await createTable(h.client, 'things', { hash: 'pk' });
+    const seen = collector();
+    const before = h.engine.stream.reads;
+    const feed = startStreamFeed({ engine: h.engine, tableName: 'things', handler: seen.handler, batchSize: 5 });
+    for (let i = 0; i < 12; i++) await put(h, `item-${i}`);
+    await feed.drain();
+    await feed.stop();
+    const after = h.engine.stream.reads;
+    expect(seen.delivered.map((r) => r.dynamodb?.Keys?.pk?.S)).toEqual(
+      Array.from({ length: 12 }, (_, i) => `item-${i}`),
+    );
+    // An anonymous feed starts at the watermark, which the newest records in memory cover.
+    expect(after.store).toBe(before.store);
+    expect(after.memory).toBeGreaterThanOrEqual(3);
+  } finally {
+    await h.close();
+  }
+});
