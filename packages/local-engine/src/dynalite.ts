@@ -156,15 +156,6 @@ const STRING_STORE = Symbol.for('device-manager.local-engine.string-memory-store
 
 type MemoryLevelModule = { MemoryLevel: new (...args: any[]) => object; [STRING_STORE]?: true };
 
-/** The members of abstract-level (and memory-level's private `_batch`) that the string store's batch uses. */
-interface LevelInternals {
-  status: string;
-  hooks: { prewrite: { noop: boolean } };
-  listenerCount(event: string): number;
-  batch(...args: unknown[]): unknown;
-  _batch(operations: { type: 'put' | 'del'; key: string; value?: string }[], options: object): Promise<void>;
-}
-
 /**
  * The in-memory store (no data folder) keeps keys and values as strings instead of Buffers. memory-level
  * supports both; with Buffers every write allocated and copied its key and JSON, and every key compare
@@ -177,55 +168,12 @@ interface LevelInternals {
 function storeStringsInMemory(): void {
   const memoryLevel = createRequire(load.resolve('dynalite/db'))('memory-level') as MemoryLevelModule;
   if (memoryLevel[STRING_STORE]) return;
-  const Base = memoryLevel.MemoryLevel as new (...args: any[]) => LevelInternals;
+  const Base = memoryLevel.MemoryLevel;
   memoryLevel.MemoryLevel = class StringMemoryLevel extends Base {
-    /** JSON is the store's value encoding (dynalite's): the one {@link batch} encodes itself. */
-    private readonly jsonValues: boolean;
-
     constructor(location?: unknown, options?: Record<string, unknown>) {
       // memory-level takes the options as its first argument too (its location is a dummy).
-      const given = typeof location === 'object' && location !== null ? location : options;
       if (typeof location === 'object' && location !== null) super({ storeEncoding: 'utf8', ...location });
       else super(location, { storeEncoding: 'utf8', ...options });
-      this.jsonValues = (given as { valueEncoding?: unknown } | undefined)?.valueEncoding === 'json';
-    }
-
-    /**
-     * The engine's batches (an item, its index entries and its change records, or a transaction's)
-     * go to memory-level's tree directly: abstract-level's `batch` copies every operation into a new
-     * object and looks its encodings up one by one (about 4% of the engine's thread in a bulk import)
-     * to produce the same strings this does. Anything else it would treat differently (options, a
-     * hook or `write` listener, a store not open, other encodings, keys that are not strings) takes
-     * abstract-level's path.
-     */
-    override batch(...args: unknown[]): unknown {
-      const [operations] = args;
-      if (
-        args.length !== 1 ||
-        !Array.isArray(operations) ||
-        !this.jsonValues ||
-        this.status !== 'open' ||
-        !this.hooks.prewrite.noop ||
-        this.listenerCount('write') > 0
-      )
-        return super.batch(...args);
-      const encoded: { type: 'put' | 'del'; key: string; value?: string }[] = new Array(operations.length);
-      for (let i = 0; i < operations.length; i++) {
-        const op = operations[i] as BatchOperation & { keyEncoding?: unknown; sublevel?: unknown };
-        if (typeof op.key !== 'string' || op.keyEncoding !== undefined || op.sublevel != null)
-          return super.batch(...args);
-        if (op.type === 'del') encoded[i] = { type: 'del', key: op.key };
-        else if (op.type !== 'put' || op.value == null) return super.batch(...args);
-        else if (op.valueEncoding === 'utf8' && typeof op.value === 'string')
-          encoded[i] = { type: 'put', key: op.key, value: op.value };
-        else if (op.valueEncoding !== undefined) return super.batch(...args);
-        else {
-          const json = JSON.stringify(op.value) as string | undefined;
-          if (json === undefined) return super.batch(...args);
-          encoded[i] = { type: 'put', key: op.key, value: json };
-        }
-      }
-      return encoded.length === 0 ? Promise.resolve() : this._batch(encoded, {});
     }
   };
   memoryLevel[STRING_STORE] = true;

@@ -1,15 +1,13 @@
 /**
  * The in-memory store keeps strings, not Buffers (packages/local-engine/src/dynalite.ts): the same
  * order as the data-folder store (LevelDB, bytes) for every key type, sort keys beyond the Basic
- * Multilingual Plane included, where string order and UTF-8 byte order differ. Its batch stores
- * exactly what abstract-level's generic batch stores.
+ * Multilingual Plane included, where string order and UTF-8 byte order differ.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutItemCommand, QueryCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import fc from 'fast-check';
 import { createTable, startHarness, type Harness } from './support';
 
 // U+E000 sorts after U+1F600 in UTF-16 code units but before it in UTF-8 bytes (DynamoDB's order).
@@ -75,48 +73,6 @@ describe('the in-memory store', () => {
       await memory.close();
       await disk.close();
       await rm(dataDir, { recursive: true, force: true });
-    }
-  });
-
-  it("batch stores what abstract-level's batch stores, without it for the engine's operations", async () => {
-    interface Level {
-      open(): Promise<void>;
-      batch(ops: unknown[], options?: object): Promise<void>;
-      iterator(options: object): { all(): Promise<[string, string][]> };
-      on(event: string, listener: () => void): void;
-    }
-    const { MemoryLevel } = createRequire(require.resolve('dynalite/db'))('memory-level') as {
-      MemoryLevel: { new (options: object): Level; prototype: object };
-    };
-    const generic = jest.spyOn(Object.getPrototypeOf(MemoryLevel.prototype) as Level, 'batch');
-    const key = fc.stringMatching(/^[a-z~-]{1,6}$/);
-    const item = fc.dictionary(fc.stringMatching(/^[a-z]{1,4}$/), fc.record({ S: fc.string() }), { maxKeys: 3 });
-    const op = fc.oneof(
-      fc.record({ type: fc.constant('put'), key, value: item }),
-      fc.record({ type: fc.constant('put'), key, value: fc.string(), valueEncoding: fc.constant('utf8') }),
-      fc.record({ type: fc.constant('del'), key }),
-    );
-    const raw = { keyEncoding: 'utf8', valueEncoding: 'utf8' };
-    try {
-      await fc.assert(
-        fc.asyncProperty(fc.array(fc.array(op, { maxLength: 8 }), { maxLength: 6 }), async (batches) => {
-          const fast = new MemoryLevel({ valueEncoding: 'json' });
-          const reference = new MemoryLevel({ valueEncoding: 'json' });
-          await Promise.all([fast.open(), reference.open()]);
-          reference.on('write', () => undefined); // a write listener: abstract-level's path
-          generic.mockClear();
-          for (const ops of batches) {
-            await fast.batch(ops);
-            await reference.batch(ops);
-          }
-          // Only the reference's batches (with operations) went through abstract-level.
-          expect(generic).toHaveBeenCalledTimes(batches.length);
-          expect(await fast.iterator(raw).all()).toEqual(await reference.iterator(raw).all());
-        }),
-        { numRuns: 50 },
-      );
-    } finally {
-      generic.mockRestore();
     }
   });
 });
