@@ -2,9 +2,10 @@
  * The slot version item's stored layout on the embedded engine (docs/data-model.md, Slot version
  * items): the certificate's DER as a binary attribute, read back to the very version that was bound;
  * items of the earlier layout (PEM in `doc`) still read, revoke and supersede; the item is smaller, so
- * an EC-P256 identity with its index attributes stays under a kilobyte (one write unit).
+ * an EC-P256 identity with its index attributes stays under a kilobyte (one write unit). The engine keeps the
+ * binary attribute through Put, TransactWrite, Update, Get, Query and stream images.
  */
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Engine } from '@device-manager/local-engine';
@@ -120,6 +121,16 @@ describe('the compact slot version item', () => {
       }),
     );
     expect(Items!.map((item) => parseVersionItem(item))).toEqual([bound]);
+    // An Update of the item's other attributes (as a status change does to the drill-down's) keeps the DER.
+    await db.send(
+      new UpdateCommand({
+        TableName,
+        Key: slotVersionKey('d1', 'identity', 0),
+        UpdateExpression: 'SET st = :st',
+        ExpressionAttributeValues: { ':st': 'EXPIRED' },
+      }),
+    );
+    expect(await read('d1', 0)).toEqual(bound);
     expect(images.length).toBeGreaterThan(0);
     // As in a Lambda stream event: the binary attribute as base64 text, which the one parse function reads too.
     const der = Buffer.from(Items![0]![DER_ATTRIBUTE] as Uint8Array).toString('base64');
