@@ -118,7 +118,7 @@ export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(byte
  * The PEM of a DER certificate exactly as parseCertificate normalises it (node's X509Certificate
  * toString, which OpenSSL writes): the base64 of the DER in lines of 64 characters between the
  * markers, each line ended by a newline. Plain base64, no certificate parse: a stored DER costs a
- * read only this (docs/data-model.md, slot versions).
+ * read only this (docs/data-model.md, Slot version items).
  */
 export function derToPem(der: Uint8Array): string {
   const body = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
