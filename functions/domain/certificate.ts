@@ -106,9 +106,35 @@ export function parseCertificate(pem: unknown, field = 'certificate'): ParsedCer
     subject: dn(cert.subject),
     not_before: notBefore,
     not_after: notAfter,
-    sha256_fingerprint: createHash('sha256').update(der).digest('hex'),
-    public_key_sha256: createHash('sha256').update(spki).digest('hex'),
+    sha256_fingerprint: sha256Hex(der),
+    public_key_sha256: sha256Hex(spki),
   };
+}
+
+/** SHA-256 in lowercase hex, as the certificate fingerprints are given. */
+export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * The PEM of a DER certificate exactly as parseCertificate normalises it (node's X509Certificate
+ * toString, which OpenSSL writes): the base64 of the DER in lines of 64 characters between the
+ * markers, each line ended by a newline. Plain base64, no certificate parse: a stored DER costs a
+ * read only this (docs/data-model.md, Slot version items).
+ */
+export function derToPem(der: Uint8Array): string {
+  const body = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+  const lines: string[] = [];
+  for (let at = 0; at < body.length; at += 64) lines.push(body.slice(at, at + 64));
+  return `${BEGIN}\n${lines.join('\n')}\n${END}\n`;
+}
+
+/**
+ * The DER of a normalised PEM (parseCertificate's `pem`), or undefined when `pem` is not exactly
+ * what derToPem gives for its DER: the caller then keeps the PEM itself, so nothing is lost.
+ */
+export function pemToDer(pem: string): Buffer | undefined {
+  if (!pem.startsWith(`${BEGIN}\n`) || !pem.endsWith(`\n${END}\n`)) return undefined;
+  const der = Buffer.from(pem.slice(BEGIN.length + 1, pem.length - END.length - 2).replace(/\n/g, ''), 'base64');
+  return der.length > 0 && derToPem(der) === pem ? der : undefined;
 }
 
 /**

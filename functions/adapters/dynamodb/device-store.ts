@@ -8,10 +8,10 @@ import {
   PolicyMovedError,
   VersionConflictError,
 } from '../../domain/errors';
-import type { SlotVersion } from '../../domain/slots';
 import { INVENTORY_KEY } from './counters';
-import { deviceTransaction, isIndexedFor, isReadFromTable, parseDeviceItem, versionItem } from './device-writes';
+import { deviceTransaction, isIndexedFor, isReadFromTable, parseDeviceItem } from './device-writes';
 import { withSlotProfiles } from './slot-profiles';
+import { parseVersionItem, storedVersionCondition, versionItem } from './slot-version-item';
 import type { DeviceTable } from './device-table';
 import { deviceKey, parseSlotVersionKey, slotVersionKey } from './keys';
 import { outboxBatch } from './outbox';
@@ -136,7 +136,7 @@ export function slotVersionStore({ client, TableName, reader, countRead }: Devic
         new GetCommand({ TableName, Key: slotVersionKey(id, slot, version), ConsistentRead: true }),
       );
       if (out.Item) countRead();
-      return out.Item ? (JSON.parse(out.Item.doc as string) as SlotVersion) : undefined;
+      return out.Item ? parseVersionItem(out.Item) : undefined;
     },
 
     async findSlotVersionsBySerial(serial) {
@@ -165,10 +165,8 @@ export function slotVersionStore({ client, TableName, reader, countRead }: Devic
           new PutCommand({
             TableName,
             Item: versionItem(version),
-            // The whole stored document as the version: any change since it was read is a conflict.
-            ConditionExpression: '#doc = :previous',
-            ExpressionAttributeNames: { '#doc': 'doc' },
-            ExpressionAttributeValues: { ':previous': JSON.stringify(previous) },
+            // The whole stored version as read: any change since it was read is a conflict.
+            ...storedVersionCondition(previous),
           }),
         );
       } catch (error) {

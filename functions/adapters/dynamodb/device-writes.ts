@@ -11,7 +11,6 @@
  * events + ≤ 3 outbox = 71. docs/data-model.md keeps the full count.
  */
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import { normaliseSerial } from '../../domain/certificate';
 import type { DeviceChange } from '../../app/ports';
 import type { Device } from '../../domain/device';
 import { type DeviceFinding, openChecks, storedFindingsOf, withFindings } from '../../domain/findings';
@@ -19,7 +18,6 @@ import type { JobDeviceOutcome } from '../../domain/jobs';
 import { type HoldingKey, recordedHoldingsOf, withHoldings } from '../../domain/shared-holdings';
 import { type LifecycleEvent, storedLifecycleOf, withLifecycle } from '../../domain/lifecycle';
 import { withJsonText } from '../../domain/json-text';
-import type { SlotVersion } from '../../domain/slots';
 import { CERT_ENTRIES_KEY, HOLDERS_KEY, INVENTORY_KEY, PSEUDO_KEYS } from './counters';
 import {
   certificateEntry,
@@ -40,6 +38,7 @@ import {
   type TableKey,
 } from './keys';
 import { outboxPuts } from './outbox';
+import { versionItem } from './slot-version-item';
 import { STATUS_ATTRIBUTE, TTL_ATTRIBUTE } from './schema';
 
 type Item = Record<string, unknown>;
@@ -237,23 +236,6 @@ function attachedUpdate(TableName: string, before: Item | undefined, after: Item
     },
   };
 }
-
-/** The serial an x509 version is found by (serial index): its certificate's, or the one it was bound by. */
-function indexedSerial(version: SlotVersion): string | undefined {
-  if (version.certificate) return version.certificate.serial_number;
-  return version.type === 'x509' && version.serial_number ? normaliseSerial(version.serial_number) : undefined;
-}
-
-function versionItem(version: SlotVersion): Item {
-  const serial = indexedSerial(version);
-  return {
-    ...slotVersionKey(version.device_id, version.slot, version.version),
-    kind: 'slot-version',
-    ...(serial ? { serial } : {}),
-    doc: JSON.stringify(version),
-  };
-}
-export { versionItem };
 
 /** The condition that the device item still has the marker it was read with. */
 function markerCondition(marker: string | null, values: Item): string {

@@ -6,8 +6,9 @@
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { slotCryptoOf } from '../../domain/crypto-profile';
 import type { Device, Slot } from '../../domain/device';
-import { IDENTITY_SLOT, type SlotVersion } from '../../domain/slots';
+import { IDENTITY_SLOT } from '../../domain/slots';
 import { slotVersionKey } from './keys';
+import { parseVersionItem } from './slot-version-item';
 
 /**
  * The device with a profile on each x509 slot that lacks one and whose active version holds a PEM;
@@ -25,8 +26,7 @@ export async function withSlotProfiles(
     const out = await client.send(
       new GetCommand({ TableName, Key: slotVersionKey(device.id, name, slot.active_version), ConsistentRead: true }),
     );
-    const certificate =
-      typeof out.Item?.doc === 'string' ? (JSON.parse(out.Item.doc) as SlotVersion).certificate : undefined;
+    const certificate = typeof out.Item?.doc === 'string' ? parseVersionItem(out.Item).certificate : undefined;
     if (!certificate) continue;
     const profiled = { ...slot, crypto: slotCryptoOf(certificate) };
     completed ??= { ...device, slots: { ...device.slots } };
