@@ -4,7 +4,8 @@
  *    against BASE (default 1,000 against 300; the target compares 100,000 with 1,000:
  *    `FLEET=100000 BASE=1000`), items read and latency ratio (target ≤ 1.3×). Two fleets on one engine,
  *    data on disk: one of BASE devices, one grown to each of CHECKPOINTS, then to FLEET, both asked in
- *    turns at every size (a run cut short still printed its largest size);
+ *    turns at every size (a run cut short still printed its largest size). `POSTURE_KEEP_DATA=1` keeps the
+ *    data folder; `POSTURE_DATA=<folder>` asks the two fleets it holds again, as they are, without seeding;
  * 2. the write units the inventory adds to a bind, billed by bench:cost's rules (bench/capacity.ts;
  *    target ≤ 4 WCU);
  * 3. remediation jobs (bench/posture-jobs.bench.ts, BENCH_JOB_FLEET devices, default here 2,000):
@@ -26,6 +27,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '../functions/adapters/dynamodb/client';
 import { parseCertificate, type ParsedCertificate } from '../functions/domain/certificate';
 import { compileCriterion, splitFilterParam, type Filter } from '../functions/domain/filters';
@@ -82,16 +84,24 @@ type Question = [string, () => Promise<unknown>, () => number];
  * A fleet on its own table of `engine`, grown in steps (as bench:scale grows its fleet): `grow(size)`
  * seeds devices up to `size`; `questions` are the posture questions with their items-read counters.
  */
-async function growingFleet(engine: Engine, certificates: (i: number) => ParsedCertificate) {
-  const table = await freshTable(engine);
+async function growingFleet(engine: Engine, certificates: (i: number) => ParsedCertificate, kept?: string) {
+  const table = kept
+    ? { engine, tableName: kept, documentClient: createDocumentClient({ endpoint: engine.endpoint }) }
+    : await freshTable(engine);
   const { repository, service, insights, postureTable, findings, walk, reconcile } = setup(table);
   // The counter applier with the shared-findings reconciler, as the stream consumer runs them.
   const counters = startCounters(table, SHARDS, reconcile);
-  await repository.backfillIndexes(Date.now() + 60_000, 100);
-  // SHA-384 is weak under this policy: one device in ten has `weak-signature` open. Assessed before any device.
-  await findings.putPolicy({ ...DEFAULT_POSTURE_POLICY, weak_signature_hashes: WEAK_HASHES });
-  await walk();
   let size = 0;
+  if (kept) {
+    // A fleet a previous run kept: its size is its inventory's total (every device holds an identity).
+    await counters.settle();
+    size = (await insights.certificateInventory({ by: 'key', slot: 'identity' })).total;
+  } else {
+    await repository.backfillIndexes(Date.now() + 60_000, 100);
+    // SHA-384 is weak under this policy: one device in ten has `weak-signature` open. Assessed before any device.
+    await findings.putPolicy({ ...DEFAULT_POSTURE_POLICY, weak_signature_hashes: WEAK_HASHES });
+    await walk();
+  }
 
   /**
    * Seeds devices size..to-1 (bench/fixtures/posture-fleet.ts: the real registration and bind use
@@ -256,15 +266,30 @@ async function main() {
   const certificates = await pool();
   const fleet = await fleetCertificates();
   // Data on disk (LevelDB, as `npm start` and bench:scale): a 100,000-device fleet does not sit in the heap.
-  const dataDir = mkdtempSync(join(tmpdir(), 'posture-'));
+  // POSTURE_DATA: the folder of a run kept with POSTURE_KEEP_DATA=1, whose two fleets are asked again as they are.
+  const kept = process.env.POSTURE_DATA;
+  const dataDir = kept ?? mkdtempSync(join(tmpdir(), 'posture-'));
   const engine = await startTestEngine({ dataDir });
-  const small = await growingFleet(engine, fleet);
-  await small.grow(BASE);
-  const growing = await growingFleet(engine, fleet);
+  let small: Awaited<ReturnType<typeof growingFleet>>;
+  let growing: typeof small;
+  if (kept) {
+    const client = new DynamoDBClient({ endpoint: engine.endpoint });
+    const names = (await client.send(new ListTablesCommand({}))).TableNames ?? [];
+    client.destroy();
+    const fleets = await Promise.all(names.map((name) => growingFleet(engine, fleet, name)));
+    if (fleets.length !== 2) throw new Error(`${dataDir} holds ${fleets.length} tables, not a run's two fleets`);
+    [small, growing] = fleets.sort((a, b) => a.size() - b.size()) as [typeof small, typeof small];
+  } else {
+    small = await growingFleet(engine, fleet);
+    await small.grow(BASE);
+    growing = await growingFleet(engine, fleet);
+  }
   // Each checkpoint prints its table: a run cut short still reports the largest size it reached.
   let rows: (string | number)[][] = [];
-  for (const size of [...CHECKPOINTS.filter((c) => c > BASE && c < FLEET), FLEET]) {
-    await growing.grow(size);
+  const sizes = kept ? [growing.size()] : [...CHECKPOINTS.filter((c) => c > BASE && c < FLEET), FLEET];
+  for (const size of sizes) {
+    if (!kept) await growing.grow(size);
+    const base = small.size();
     rows = (await compare(small.questions, growing.questions)).map(({ what, items, ms, ratio }) => [
       what,
       items[0],
@@ -275,16 +300,17 @@ async function main() {
       fmt(ratio),
     ]);
     printTable(
-      `Certificate inventory: ${BASE} vs ${size} devices (${SHARDS} shards, median of ${REPS} turns; ` +
+      `Certificate inventory: ${base} vs ${size} devices (${SHARDS} shards, median of ${REPS} turns; ` +
         `load average ${loadavg()[0]!.toFixed(1)})`,
-      ['question', `items @${BASE}`, `items @${size}`, 'items ratio', `ms @${BASE}`, `ms @${size}`, 'ms ratio'],
+      ['question', `items @${base}`, `items @${size}`, 'items ratio', `ms @${base}`, `ms @${size}`, 'ms ratio'],
       rows,
     );
   }
   await small.stop();
   await growing.stop();
   await engine.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  if (kept || process.env.POSTURE_KEEP_DATA) console.log(`data kept in ${dataDir} (POSTURE_DATA=${dataDir})`);
+  else rmSync(dataDir, { recursive: true, force: true });
   const units = await bindUnits(certificates);
   const { all, checks, none } = units as Record<
     'all' | 'checks' | 'none',

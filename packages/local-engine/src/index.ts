@@ -15,6 +15,7 @@ import { crc32 } from 'node:zlib';
 import { ChangeFeed, type ChangeRecord } from './change-feed';
 import { ConflictTracker, installWriteConflicts, type ConflictCounts, type ConflictMode } from './conflicts';
 import { actionValidations, createDynalite, db, type DynaliteError, type Store } from './dynalite';
+import { installIteratorClose } from './iterator-close';
 import { installExpressionCache } from './expression-cache';
 import { installIndexLag } from './index-lag';
 import { checkInternals, checkStore } from './internals';
@@ -33,6 +34,7 @@ export { conflictModeFrom, conflictOptionsFrom, type ConflictCounts, type Confli
 export type { DurableStream } from './stream-store';
 export { checkInternals, DynaliteInternalsMovedError, INTERNALS } from './internals';
 export { expressionCacheCounts } from './expression-cache';
+export { storeIteratorCounts } from './iterator-close';
 
 export interface EngineOptions {
   /** 0 or undefined = a free port. */
@@ -156,6 +158,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   if (!created) throw new Error('dynalite did not create its store through db.create (unexpected dynalite version?)');
   checkStore(created);
   const store: Store = created;
+  installIteratorClose(store);
   // LevelDB opens lazily; open now so that a locked or unreadable data folder fails the start.
   try {
     await store.db.open();
