@@ -135,6 +135,7 @@ async function main() {
 
   const run = async (selection: Pick<NewJobInput, 'filter' | 'finding' | 'dry_run'>, action: JobAction) => {
     const before = reads.items;
+    const callsBefore = { ...reads.calls };
     const started = performance.now();
     const { id } = await jobs.create({ ...selection, action, rate_per_second: MAX_JOB_RATE });
     while (sent.length > 0)
@@ -147,7 +148,8 @@ async function main() {
     // Counted before the bench reads the finished job to print it: that read is the bench's, not the job's.
     const read = reads.items - before;
     const job = await jobs.get(id);
-    if (process.env.BENCH_DEBUG) console.log(reads.calls);
+    if (process.env.BENCH_DEBUG)
+      console.log(Object.entries(reads.calls).map(([name, n]) => `${name} ${n - (callsBefore[name] ?? 0)}`));
     return { job, seconds, read };
   };
 

@@ -31,6 +31,7 @@ import {
   type JobCounts,
   type JobDeviceOutcome,
   jobId,
+  JOB_PAGE_BYTE_BUDGET,
   jobPageSize,
   type JobStatus,
   type JobView,
@@ -225,7 +226,8 @@ function selection(deps: JobDeps, job: Job): (pageSize: number, bookmark?: strin
     return (pageSize, bookmark) => findings.findingDevices(finding, pageSize, bookmark);
   }
   const filters = compileJobFilters(job.filter);
-  return (pageSize, bookmark) => deps.devices.list({ filters, sortBy: 'id', sortMode: 'asc', pageSize, bookmark });
+  return (pageSize, bookmark) =>
+    deps.devices.list({ filters, sortBy: 'id', sortMode: 'asc', pageSize, bookmark, byteBudget: JOB_PAGE_BYTE_BUDGET });
 }
 
 function moved(job: Job, change: Partial<Job>, now: Date): Job {

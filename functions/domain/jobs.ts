@@ -195,6 +195,13 @@ export function shadowPatchOf(
 }
 
 /** Devices a page of the walk reads: about `rate` seconds' worth (≥ 1, ≤ 100), so progress is stored often. */
+/**
+ * The byte budget of a job's page of devices: the walk keeps the page in memory (it is never an
+ * answer), so a page of devices larger than the list API's response budget allows is still whole
+ * (100 devices of up to 80 KB on average; a Lambda holds it easily).
+ */
+export const JOB_PAGE_BYTE_BUDGET = 8 * 1024 * 1024;
+
 export function jobPageSize(ratePerSecond: number): number {
   return Math.max(1, Math.min(100, Math.ceil(ratePerSecond * 2)));
 }

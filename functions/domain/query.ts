@@ -39,6 +39,13 @@ export interface DeviceListQuery {
   /** Serialized bytes the page's devices may hold, below the repository's own byte budget. */
   maxBytes?: number;
   /**
+   * The page's byte budget in place of the repository's response budget, for a caller that keeps the
+   * page in memory instead of answering with it (a remediation job's walk). The response budget cuts
+   * a page of larger devices short, and the entries read ahead for the rest of the page are read again
+   * by the next one.
+   */
+  byteBudget?: number;
+  /**
    * `filter=connected[eq]true|false`: devices whose last AWS IoT presence event was a connect (or a
    * disconnect); always the entry point (only the connectivity entries know it), the other filters applied
    * to the devices read. Not with `sort_by=identity.expiration_date`.

@@ -142,7 +142,7 @@ export function deviceQueries(table: DeviceTable, { get }: Pick<DeviceStore, 'ge
         needsDocument: entry.kind === 'CONN' || !entryDecides(entry, q.filters, ready),
         indexStatus: entry.kind !== 'CONN',
         readBudget: budgets.readBudget,
-        byteBudget: Math.min(budgets.listByteBudget, q.maxBytes ?? budgets.listByteBudget),
+        byteBudget: Math.min(q.byteBudget ?? budgets.listByteBudget, q.maxBytes ?? Number.POSITIVE_INFINITY),
         atLeastOne: q.maxBytes === undefined,
         pause: turns?.(),
         crowded,

@@ -32,6 +32,7 @@ import {
 } from '../../../functions/domain/errors';
 import { compileCriterion, type Filter, matchesAll, splitFilterParam } from '../../../functions/domain/filters';
 import { type DeviceGroup, newGroup } from '../../../functions/domain/groups';
+import { JOB_PAGE_BYTE_BUDGET } from '../../../functions/domain/jobs';
 import { lifecycleOf } from '../../../functions/domain/lifecycle';
 import { deviceCreated } from '../../../functions/domain/outbox';
 import { MERGE_PATCH } from '../../../functions/domain/patch';
@@ -275,6 +276,18 @@ describe.each(IMPLEMENTATIONS)('storage ports: %s', (_name, make) => {
     await expect(ports.devices.list({ ...query, bookmark: `${first.next}x` })).rejects.toBeInstanceOf(
       InvalidBookmarkError,
     );
+  });
+
+  test("a caller's byteBudget replaces the response budget: a page of larger devices stays whole", async () => {
+    // 30 devices of about 20 KB: the response budget (DEFAULT_LIST_BYTE_BUDGET) holds fewer than 30.
+    for (let i = 0; i < 30; i++) await register(`big-${pad(i)}`, 'dms-a', { metadata: { blob: 'x'.repeat(20_000) } });
+    const query = { filters: [], sortBy: 'id' as const, sortMode: 'asc' as const, pageSize: 30 };
+    const answer = await ports.devices.list(query);
+    expect(answer.list.length).toBeLessThan(30);
+    expect(answer.next).not.toBe('');
+    const whole = await ports.devices.list({ ...query, byteBudget: JOB_PAGE_BYTE_BUDGET });
+    expect(whole.list.map((d) => d.id)).toEqual(Array.from({ length: 30 }, (_, i) => `big-${pad(i)}`));
+    expect(whole.next).toBe('');
   });
 
   test('statistics count the matching devices by status', async () => {

@@ -163,7 +163,7 @@ export function memoryDeviceRepository(
         .map((device) => ({ device, key: sortKey(device, q.sortBy) }))
         .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) * (descending ? -1 : 1))
         .filter(({ key }) => after === undefined || (descending ? key < after : key > after));
-      const byteBudget = Math.min(listByteBudget, q.maxBytes ?? listByteBudget);
+      const byteBudget = Math.min(q.byteBudget ?? listByteBudget, q.maxBytes ?? Number.POSITIVE_INFINITY);
       const atLeastOne = q.maxBytes === undefined;
       const list: Device[] = [];
       let bytes = 0;
