@@ -40,6 +40,7 @@ import {
 } from './event-sink';
 import { dryRunIotProvisioning, dryRunIotRegistry, dryRunIotShadows } from './iot-dry-run';
 import { createDocumentClient } from '../functions/adapters/dynamodb/client';
+import { COUNTER_STREAM_FILTERS, OUTBOX_STREAM_FILTERS } from '../functions/adapters/dynamodb/stream-filters';
 import { iotSyncStateStore } from '../functions/adapters/dynamodb/iot-sync-state';
 import type { LocalRoute } from './server';
 import { connectivityStore } from '../functions/adapters/dynamodb/connectivity-store';
@@ -212,6 +213,7 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
         engine,
         tableName,
         handler: publishHandler,
+        filters: OUTBOX_STREAM_FILTERS,
         batchSize: 100,
         maxRetries: 3,
         consumer: OUTBOX_CONSUMER,
@@ -224,8 +226,9 @@ export function startLocalEvents({ env, services, engine, tableName, say }: Loca
         engine,
         tableName,
         handler: applyCountersHandler,
-        // The local feed passes every item (the deployed mapping filters to device items): a device
-        // change is about 10 records, so 1,000 records carry about 100 device changes.
+        // The deployed mapping's filter criteria: device and connectivity items only.
+        filters: COUNTER_STREAM_FILTERS,
+        // Up to 1,000 records read a batch (the deployed mapping: 100 within a 1 s window, docs/capacity.md).
         batchSize: 1000,
         // Counters must not skip a change: a failing batch is delivered again until it applies.
         maxRetries: 1000,

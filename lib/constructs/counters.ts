@@ -9,9 +9,10 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { CfnTable, ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant } from 'aws-cdk-lib/aws-iam';
-import { EventSourceMapping, FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { EventSourceMapping, FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { COUNTER_STREAM_FILTERS } from '../../functions/adapters/dynamodb/stream-filters';
 import type { DeploymentConfig } from '../config';
 import { deadLetterQueue, sendOnlyDestination, STREAM_READ_ACTIONS } from './events';
 import { ServiceFunction } from './service-function';
@@ -107,11 +108,8 @@ export class CounterApplier extends Construct {
       retryAttempts: COUNTER_STREAM_RETRY_ATTEMPTS,
       onFailure: sendOnlyDestination(this.deadLetterQueue),
       // Device items and their connectivity items (presence), created, changed or deleted (a purge): every
-      // other item changes no counter.
-      filters: [
-        FilterCriteria.filter({ dynamodb: { NewImage: { kind: { S: FilterRule.or('device', 'connectivity') } } } }),
-        FilterCriteria.filter({ dynamodb: { OldImage: { kind: { S: FilterRule.or('device', 'connectivity') } } } }),
-      ],
+      // other item changes no counter. The local service's feed applies the same patterns.
+      filters: COUNTER_STREAM_FILTERS.map((pattern) => FilterCriteria.filter(pattern)),
     });
 
     this.alarms.push(

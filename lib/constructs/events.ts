@@ -14,7 +14,6 @@ import { Grant } from 'aws-cdk-lib/aws-iam';
 import {
   EventSourceMapping,
   FilterCriteria,
-  FilterRule,
   type IDestination,
   type IEventSourceDlq,
   type IFunction,
@@ -23,7 +22,7 @@ import {
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { OUTBOX_KIND } from '../../functions/adapters/dynamodb/outbox';
+import { OUTBOX_STREAM_FILTERS } from '../../functions/adapters/dynamodb/stream-filters';
 import { SERIAL_INDEX } from '../../functions/adapters/dynamodb/schema';
 import { CERTIFICATE_STATUS_DETAIL_TYPE } from '../../functions/domain/slots';
 import { LAMASSU_EVENT_SOURCE } from '../../functions/lamassu/events';
@@ -254,12 +253,8 @@ export class DeviceEvents extends Construct {
       retryAttempts: STREAM_RETRY_ATTEMPTS,
       onFailure: sendOnlyDestination(this.publishDeadLetterQueue),
       // Only new outbox records reach the function (TTL deletions and every other item are filtered out).
-      filters: [
-        FilterCriteria.filter({
-          eventName: FilterRule.isEqual('INSERT'),
-          dynamodb: { NewImage: { kind: { S: FilterRule.isEqual(OUTBOX_KIND) } } },
-        }),
-      ],
+      // The local service's feed applies the same patterns.
+      filters: OUTBOX_STREAM_FILTERS.map((pattern) => FilterCriteria.filter(pattern)),
     });
 
     // Certificate status intake: rule → queue → function. A serial not found yet (the serial index is

@@ -81,12 +81,40 @@ const isDeviceChange = (change: TableChange) => {
   );
 };
 
+/**
+ * A record's images as plain objects, and a device image's document, each decoded once: the counter
+ * deltas and the holder moves of a record read the same images.
+ */
+const decodedImages = new WeakMap<TableChange, { before?: Image; after?: Image }>();
+const decodedDocs = new WeakMap<Image, Device>();
+
+function imagesOf(change: TableChange): { before?: Image; after?: Image } {
+  let images = decodedImages.get(change);
+  if (!images) {
+    images = {
+      ...(change.oldImage ? { before: unmarshall(change.oldImage) as Image } : {}),
+      ...(change.newImage ? { after: unmarshall(change.newImage) as Image } : {}),
+    };
+    decodedImages.set(change, images);
+  }
+  return images;
+}
+
+function documentOf(image: Image & { doc: string }): Device {
+  let device = decodedDocs.get(image);
+  if (!device) {
+    device = JSON.parse(image.doc) as Device;
+    decodedDocs.set(image, device);
+  }
+  return device;
+}
+
 /** The counter cells of one image of a device item, under the indexed keys its marker names. */
 function cellsOf(image: Image | undefined, statsShards: number) {
   if (isConnectivity(image))
     return [connectivityCell(String(image!.pk).slice('DEVICE#'.length), image!.connected === true, statsShards)];
   if (!isDevice(image) || typeof image?.doc !== 'string') return [];
-  const device = JSON.parse(image.doc) as Device;
+  const device = documentOf(image as Image & { doc: string });
   const marker = image[MARKER_ATTRIBUTE];
   const cells = deviceCells(device, typeof marker === 'string' ? markerKeys(marker) : new Set<string>(), statsShards);
   const findings = image[FINDINGS_ATTRIBUTE];
@@ -96,8 +124,7 @@ function cellsOf(image: Image | undefined, statsShards: number) {
 
 /** The counter deltas of one record (empty when it is not a device item or changes no cell). */
 export function deltaOf(change: TableChange, statsShards: number): DeviceDelta | undefined {
-  const before = change.oldImage ? (unmarshall(change.oldImage) as Image) : undefined;
-  const after = change.newImage ? (unmarshall(change.newImage) as Image) : undefined;
+  const { before, after } = imagesOf(change);
   if (!isDevice(before) && !isDevice(after) && !isConnectivity(before) && !isConnectivity(after)) return undefined;
   const deltas = addCellDeltas(new Map(), cellsOf(before, statsShards), cellsOf(after, statsShards));
   if (deltas.size === 0) return undefined;
@@ -115,7 +142,7 @@ function registeredHolders(image: Image | undefined): Set<string> {
   const marker = image?.[MARKER_ATTRIBUTE];
   if (!isDevice(image) || typeof image?.doc !== 'string' || typeof marker !== 'string') return new Set();
   if (!markerKeys(marker).has(HOLDERS_KEY)) return new Set();
-  const device = JSON.parse(image.doc) as Device;
+  const device = documentOf(image as Image & { doc: string });
   return new Set(
     [...heldKeysOf(device)].flatMap((key) => holdersIn(device, key).map((h) => `${key}#${h.certificate}#${h.slot}`)),
   );
@@ -123,8 +150,7 @@ function registeredHolders(image: Image | undefined): Set<string> {
 
 /** The public keys (SHA-256, hex) a record moved a slot of its device into or out of, in the holder index. */
 export function keyMoveOf(change: TableChange): { device: string; keys: string[] } | undefined {
-  const before = change.oldImage ? (unmarshall(change.oldImage) as Image) : undefined;
-  const after = change.newImage ? (unmarshall(change.newImage) as Image) : undefined;
+  const { before, after } = imagesOf(change);
   const was = registeredHolders(before);
   const is = registeredHolders(after);
   const moved = [...[...was].filter((h) => !is.has(h)), ...[...is].filter((h) => !was.has(h))];

@@ -11,7 +11,8 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Engine } from './index';
 import { type BatchDelivery, deliverBatch } from './stream-feed/batch-delivery';
 import { DrainWaiters } from './stream-feed/drain-waiters';
-import { recordSource, toLambdaRecord } from './stream-feed/lambda-record';
+import { checkPattern, type EventPattern, matchesPattern } from './stream-feed/event-pattern';
+import { filterView, recordSource, toLambdaRecord } from './stream-feed/lambda-record';
 import { FeedPosition } from './stream-feed/position';
 
 export interface StreamFeedOptions {
@@ -34,6 +35,12 @@ export interface StreamFeedOptions {
    * the feed starts and the position lives in memory.
    */
   consumer?: string;
+  /**
+   * The mapping's filter criteria (Lambda event filtering: EventBridge patterns over the record as
+   * the function would receive it): a record is delivered when it matches one of them; the others are
+   * passed over, never delivered, and the position moves past them. None: every record.
+   */
+  filters?: readonly EventPattern[];
 }
 
 export interface StreamFeed {
@@ -68,6 +75,8 @@ export function startStreamFeed(options: StreamFeedOptions): StreamFeed {
     throw new RangeError(`maxRetries must be a non-negative integer, got ${maxRetries}`);
 
   const logger = options.logger ?? console;
+  const filters = options.filters && options.filters.length > 0 ? options.filters : undefined;
+  for (const pattern of filters ?? []) checkPattern(pattern);
   const stream = engine.stream;
   const source = recordSource(tableName);
   const position = new FeedPosition(stream, consumer);
@@ -90,11 +99,20 @@ export function startStreamFeed(options: StreamFeedOptions): StreamFeed {
       const through = stream.watermark();
       const records = await stream.read(tableName, position.current, batchSize);
       if (stopped) return;
-      if (records.length > 0)
+      const passed = filters
+        ? records.filter((r) => {
+            const view = filterView(r, source);
+            return filters.some((pattern) => matchesPattern(pattern, view));
+          })
+        : records;
+      if (passed.length > 0)
         await deliverBatch(
           delivery,
-          records.map((r) => toLambdaRecord(r, source)),
+          passed.map((r) => toLambdaRecord(r, source)),
         );
+      // Records after the last one delivered were filtered out: the position moves past them too.
+      const last = records.at(-1)?.sequenceNumber;
+      if (last !== undefined && !stopped && position.current !== last) await position.advance(last);
       if (records.length < batchSize) {
         // Caught up with everything committed up to `through` (unless stopped mid-batch).
         if (!stopped) waiters.settle(through);

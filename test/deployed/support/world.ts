@@ -11,7 +11,7 @@ import { type Engine, startEngine } from '@device-manager/local-engine';
 import { type StreamFeed, startStreamFeed } from '@device-manager/local-engine/stream-feed';
 import { type Invocation, SimEndpoint } from './endpoint';
 import { type InvokeResult, LambdaContainer } from './lambda-runtime';
-import { matchesPattern } from './patterns';
+import { matchesPattern } from '@device-manager/local-engine/stream-feed/event-pattern';
 import { evaluate } from './iam';
 import type { SimEventSource, SimFunction, SimRoute, SimStack } from './template';
 
@@ -383,14 +383,10 @@ export class World {
             logs: '',
           }),
       },
+      // Lambda's filter criteria (the template's) drop records before the function sees them.
+      filters: source.filters,
       handler: async (event: DynamoDBStreamEvent) => {
-        // Lambda's filter criteria drop records before the function sees them.
-        const records = event.Records.map((r) => ({ ...r, eventSourceARN: this.stack.streamArn })).filter(
-          (r) =>
-            source.filters.length === 0 ||
-            source.filters.some((f) => matchesPattern(f, r as unknown as Record<string, unknown>)),
-        );
-        if (records.length === 0) return;
+        const records = event.Records.map((r) => ({ ...r, eventSourceARN: this.stack.streamArn }));
         this.endpoint.authorizeService(source.function, 'dynamodb', [
           ['dynamodb:DescribeStream', this.stack.streamArn],
           ['dynamodb:GetShardIterator', this.stack.streamArn],

@@ -250,3 +250,49 @@ test(
     expect(delivered).toEqual(['drain-1']);
   },
 );
+
+describe('filter criteria (filters)', () => {
+  const kinds = (records: DynamoDBRecord[]) => records.map((r) => r.dynamodb?.NewImage?.kind?.S ?? null);
+
+  test('delivers only the records that match one of the patterns, in order, and moves past the others', async () => {
+    const events: DynamoDBStreamEvent[] = [];
+    const stream = feed({
+      handler: async (event) => void events.push(event),
+      consumer: 'filtered',
+      filters: [
+        { eventName: ['INSERT'], dynamodb: { NewImage: { kind: { S: ['wanted'] } } } },
+        { dynamodb: { Keys: { pk: { S: [{ prefix: 'always-' }] } } } },
+      ],
+    });
+    await put('f-1', { kind: S('wanted') });
+    await put('f-2', { kind: S('other') });
+    await put('always-3', { kind: S('other') });
+    // A MODIFY of a wanted item: the first pattern asks for INSERTs only.
+    await put('f-1', { kind: S('wanted'), n: N(2) });
+    await put('f-4', { kind: S('other') });
+    await stream.drain();
+    const delivered = events.flatMap((event) => event.Records);
+    expect(keysOf(delivered)).toEqual(['f-1', 'always-3']);
+    expect(kinds(delivered)).toEqual(['wanted', 'other']);
+    // The checkpoint is past the last record, which no pattern matched: a restart delivers none of them.
+    const all = await h.engine.stream.read('feed', undefined, 10_000);
+    expect(await h.engine.stream.checkpoint('filtered')).toBe(all.at(-1)?.sequenceNumber);
+  });
+
+  test('a batch of records that all fail the filters reaches no handler', async () => {
+    const handler = jest.fn(async () => undefined);
+    const stream = feed({ handler, filters: [{ dynamodb: { NewImage: { kind: { S: ['nothing-has-this'] } } } }] });
+    for (let i = 0; i < 5; i++) await put(`none-${i}`, { kind: S('other') });
+    await stream.drain();
+    expect(handler).not.toHaveBeenCalled();
+  });
+
+  test('refuses a pattern with an operator it does not know, at start', () => {
+    expect(() =>
+      feed({ handler: async () => undefined, filters: [{ dynamodb: { Keys: [{ numeric: ['>', 1] }] } }] }),
+    ).toThrow(/unknown event pattern operator/);
+    expect(() => feed({ handler: async () => undefined, filters: [{ eventName: 'INSERT' }] })).toThrow(
+      /must be a list or an object/,
+    );
+  });
+});

@@ -40,6 +40,29 @@ export function toLambdaRecord(record: ChangeRecord, source: RecordSource): Dyna
   };
 }
 
+/**
+ * The record as filter criteria see it: the delivered record's members, without its size (computed
+ * only for the records delivered).
+ */
+export function filterView(record: ChangeRecord, source: RecordSource): Record<string, unknown> {
+  return {
+    eventID: record.eventID,
+    eventName: record.eventName,
+    eventVersion: '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: source.region,
+    dynamodb: {
+      ApproximateCreationDateTime: record.approximateCreationDateTime,
+      Keys: record.keys,
+      ...(record.newImage ? { NewImage: record.newImage } : {}),
+      ...(record.oldImage ? { OldImage: record.oldImage } : {}),
+      SequenceNumber: record.sequenceNumber,
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    },
+    eventSourceARN: source.eventSourceARN,
+  };
+}
+
 /** Approximate size in bytes of an attribute map (attribute names plus values), for SizeBytes. */
 function mapSize(map: Record<string, unknown> | undefined): number {
   if (!map) return 0;

@@ -1,8 +1,27 @@
 /**
- * EventBridge event patterns (also the syntax of Lambda event source filters): the subset the
- * simulation needs. An operator it does not know throws instead of silently matching.
+ * EventBridge event patterns, also the syntax of a Lambda event source mapping's filter criteria: the
+ * subset the engine's stream feeds (`filters`) and the deployed simulation's rules need. An operator
+ * this does not know throws instead of silently matching.
  */
-type Pattern = Record<string, unknown>;
+export type EventPattern = Record<string, unknown>;
+
+const OPERATORS = new Set(['prefix', 'suffix', 'exists', 'equals-ignore-case', 'anything-but']);
+
+/** Throws when `pattern` uses anything {@link matchesPattern} does not know, before any event is matched. */
+export function checkPattern(pattern: EventPattern, path = ''): void {
+  for (const [key, rule] of Object.entries(pattern)) {
+    const at = path ? `${path}.${key}` : key;
+    if (Array.isArray(rule)) {
+      for (const entry of rule)
+        if (entry !== null && typeof entry === 'object') {
+          const names = Object.keys(entry);
+          if (names.length !== 1 || !OPERATORS.has(names[0]!))
+            throw new Error(`unknown event pattern operator ${JSON.stringify(entry)} at ${at}`);
+        }
+    } else if (rule !== null && typeof rule === 'object') checkPattern(rule as EventPattern, at);
+    else throw new Error(`event pattern value for ${at} must be a list or an object`);
+  }
+}
 
 function matchValue(rule: unknown, value: unknown, present: boolean): boolean {
   if (rule === null || typeof rule !== 'object')
@@ -25,12 +44,12 @@ function matchValue(rule: unknown, value: unknown, present: boolean): boolean {
       return present && values.every((v) => !excluded.includes(v));
     }
     default:
-      throw new Error(`the simulation does not know the event pattern operator ${JSON.stringify(op)}`);
+      throw new Error(`unknown event pattern operator ${JSON.stringify(op)}`);
   }
 }
 
 /** True when `event` matches `pattern` (every key; a list matches if any of its entries does). */
-export function matchesPattern(pattern: Pattern, event: Record<string, unknown>): boolean {
+export function matchesPattern(pattern: EventPattern, event: Record<string, unknown>): boolean {
   return Object.entries(pattern).every(([key, rule]) => {
     const present = event !== null && typeof event === 'object' && key in event;
     const value = present ? event[key] : undefined;
@@ -40,7 +59,7 @@ export function matchesPattern(pattern: Pattern, event: Record<string, unknown>)
         present &&
         value !== null &&
         typeof value === 'object' &&
-        matchesPattern(rule as Pattern, value as Record<string, unknown>)
+        matchesPattern(rule as EventPattern, value as Record<string, unknown>)
       );
     throw new Error(`event pattern value for ${key} must be a list or an object`);
   });
