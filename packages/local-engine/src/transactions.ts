@@ -32,6 +32,7 @@ import {
   type WireItem,
 } from './dynalite';
 import { itemSize, MAX_TRANSACTION_BYTES, TRANSACTION_TOO_LARGE } from './limits';
+import { isWireMap } from './wire-values';
 
 const NS = 'com.amazonaws.dynamodb.v20120810#';
 const MAX_ACTIONS = 100;
@@ -354,6 +355,9 @@ function checkCommonMembers(request: Record<string, unknown>): void {
   }
 }
 
+/** The members of an action that are maps of attribute values. */
+const WIRE_MAPS = ['Item', 'Key', 'ExpressionAttributeValues'] as const;
+
 const VALIDATION_BY_KIND: Record<PreparedAction['kind'], ValidationModule> = {
   Put: actionValidations.putItem,
   Update: actionValidations.updateItem,
@@ -397,7 +401,14 @@ async function prepare(
       );
     }
     const module = VALIDATION_BY_KIND[kind];
-    const data = validations.checkTypes(member, module.types);
+    // Maps of attribute values already in their wire shape skip dynalite's type walk (./wire-values.ts).
+    const asSent: Record<string, unknown> = {};
+    for (const name of WIRE_MAPS)
+      if (module.types[name] && isWireMap(member[name])) {
+        asSent[name] = member[name];
+        delete member[name];
+      }
+    const data = Object.assign(validations.checkTypes(member, module.types), asSent);
     validations.checkValidations(data, module.types, module.custom, store);
     return { kind, data, returnOldOnFailure: returnValues === 'ALL_OLD' };
   });

@@ -50,17 +50,17 @@ function matchValue(rule: unknown, value: unknown, present: boolean): boolean {
 
 /** True when `event` matches `pattern` (every key; a list matches if any of its entries does). */
 export function matchesPattern(pattern: EventPattern, event: Record<string, unknown>): boolean {
-  return Object.entries(pattern).every(([key, rule]) => {
+  // Loops, not Object.entries: a stream feed matches every record it reads.
+  for (const key in pattern) {
+    const rule = pattern[key];
     const present = event !== null && typeof event === 'object' && key in event;
     const value = present ? event[key] : undefined;
-    if (Array.isArray(rule)) return rule.some((r) => matchValue(r, value, present));
-    if (rule !== null && typeof rule === 'object')
-      return (
-        present &&
-        value !== null &&
-        typeof value === 'object' &&
-        matchesPattern(rule as EventPattern, value as Record<string, unknown>)
-      );
-    throw new Error(`event pattern value for ${key} must be a list or an object`);
-  });
+    if (Array.isArray(rule)) {
+      if (!rule.some((r) => matchValue(r, value, present))) return false;
+    } else if (rule !== null && typeof rule === 'object') {
+      if (!present || value === null || typeof value !== 'object') return false;
+      if (!matchesPattern(rule as EventPattern, value as Record<string, unknown>)) return false;
+    } else throw new Error(`event pattern value for ${key} must be a list or an object`);
+  }
+  return true;
 }
