@@ -14,6 +14,8 @@ module.exports = {
   // One synthesis per CDK settings profile for the whole run, shared by the workers (test/cdk/helpers.ts).
   globalSetup: '<rootDir>/test/cdk/global-setup.ts',
   globalTeardown: '<rootDir>/test/cdk/global-teardown.ts',
+  // Slowest files first even on a fresh clone, which has no jest cache of the last run's durations.
+  testSequencer: '<rootDir>/test/sequencer.js',
   testTimeout: 30000,
   // Every core (jest's default leaves one free): the CLI, HTTP and browser suites wait mostly on a
   // local service or a child process.
