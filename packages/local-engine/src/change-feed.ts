@@ -49,6 +49,12 @@ export interface CommittedWrite {
   newItem?: WireItem | null;
   /** `JSON.stringify(newItem)` when the writer already has it (its own store operation uses it too). */
   newItemJson?: string;
+  /**
+   * The images are the writer's own objects, parsed or built for this write and handed to no one else
+   * (a transaction's): the record holds them instead of copies. Else (dynalite's stock writes, whose
+   * items may be shared with a response) the record holds copies.
+   */
+  owned?: boolean;
 }
 
 /** A record, and its JSON as stored (built from the images' JSON, each item encoded once). */
@@ -224,7 +230,7 @@ export class ChangeFeed {
     };
   }
 
-  private toRecord({ table, oldItem, newItem, newItemJson }: CommittedWrite): EncodedRecord | undefined {
+  private toRecord({ table, oldItem, newItem, newItemJson, owned }: CommittedWrite): EncodedRecord | undefined {
     const source = newItem ?? oldItem;
     if (!source) return undefined; // deleting an item that does not exist writes nothing
     if (oldItem && newItem && !this.emitUnchanged && itemsEqual(oldItem, newItem)) return undefined;
@@ -240,13 +246,15 @@ export class ChangeFeed {
     const keysJson = JSON.stringify(keys);
     const oldJson = oldItem ? JSON.stringify(oldItem) : undefined;
     const newJson = newItem ? (newItemJson ?? JSON.stringify(newItem)) : undefined;
+    const copy = (json: string, item: WireItem) => (owned ? item : JSON.parse(json)) as ChangeRecord['keys'];
+    const uuid = randomUUID();
     const record: ChangeRecord = {
-      eventID: randomUUID().replace(/-/g, ''),
+      eventID: uuid.slice(0, 8) + uuid.slice(9, 13) + uuid.slice(14, 18) + uuid.slice(19, 23) + uuid.slice(24),
       eventName: !oldItem ? 'INSERT' : !newItem ? 'REMOVE' : 'MODIFY',
       tableName: table.TableName,
-      keys: JSON.parse(keysJson) as ChangeRecord['keys'],
-      ...(oldJson ? { oldImage: JSON.parse(oldJson) as ChangeRecord['oldImage'] } : {}),
-      ...(newJson ? { newImage: JSON.parse(newJson) as ChangeRecord['newImage'] } : {}),
+      keys: copy(keysJson, keys),
+      ...(oldJson ? { oldImage: copy(oldJson, oldItem!) } : {}),
+      ...(newJson ? { newImage: copy(newJson, newItem!) } : {}),
       sequenceNumber: formatSequenceNumber(this.last),
       approximateCreationDateTime: Math.floor(Date.now() / 1000),
     };

@@ -254,7 +254,8 @@ async function commit(ctx: TransactionContext, prepared: PreparedAction[]): Prom
           ? { type: 'put', key: itemKey, value: newItemJson, valueEncoding: 'utf8' }
           : { type: 'del', key: itemKey },
       );
-      writes.push({ table: action.table, oldItem: existing[i], newItem, newItemJson });
+      // The item read under the locks (parsed for this transaction) and the one it writes are its own.
+      writes.push({ table: action.table, oldItem: existing[i], newItem, newItemJson, owned: true });
     });
     // One atomic batch with the stream records; the promise form is tracked by dynalite's
     // shutdown (stop waits for it).
