@@ -6,7 +6,15 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   // The soak tier (jest.soak.config.js, `npm run test:soak`) runs these, at full size.
-  testPathIgnorePatterns: ['/node_modules/', '\\.soak\\.test\\.ts$'],
+  // The CDK files run together in test/cdk/all-in-one.test.ts (one module registry: their syntheses are
+  // shared); CDK_TEST_FILES=each runs them one by one instead (to run one file alone).
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    '\\.soak\\.test\\.ts$',
+    process.env.CDK_TEST_FILES === 'each'
+      ? '/test/cdk/all-in-one\\.test\\.ts$'
+      : '/test/cdk/(?!all-in-one\\.).+\\.test\\.ts$',
+  ],
   transform: {
     '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
