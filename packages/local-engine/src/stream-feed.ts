@@ -12,7 +12,7 @@ import type { Engine } from './index';
 import { type BatchDelivery, deliverBatch } from './stream-feed/batch-delivery';
 import { DrainWaiters } from './stream-feed/drain-waiters';
 import { checkPattern, type EventPattern, matchesPattern } from './stream-feed/event-pattern';
-import { filterView, recordSource, toLambdaRecord } from './stream-feed/lambda-record';
+import { recordSource, toLambdaRecord } from './stream-feed/lambda-record';
 import { FeedPosition } from './stream-feed/position';
 
 export interface StreamFeedOptions {
@@ -101,7 +101,7 @@ export function startStreamFeed(options: StreamFeedOptions): StreamFeed {
       if (stopped) return;
       const passed = filters
         ? records.filter((r) => {
-            const view = filterView(r, source);
+            const view = toLambdaRecord(r, source, { sized: false }) as unknown as Record<string, unknown>;
             return filters.some((pattern) => matchesPattern(pattern, view));
           })
         : records;

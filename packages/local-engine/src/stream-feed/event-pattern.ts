@@ -5,7 +5,23 @@
  */
 export type EventPattern = Record<string, unknown>;
 
-const OPERATORS = new Set(['prefix', 'suffix', 'exists', 'equals-ignore-case', 'anything-but']);
+/** The operators this knows: each tells whether the event's values (a value is a list of one) match. */
+const OPERATORS: Record<string, (arg: unknown, values: unknown[], present: boolean) => boolean> = {
+  prefix: (arg, values, present) => present && values.some((v) => typeof v === 'string' && v.startsWith(String(arg))),
+  suffix: (arg, values, present) => present && values.some((v) => typeof v === 'string' && v.endsWith(String(arg))),
+  exists: (arg, _values, present) => arg === present,
+  'equals-ignore-case': (arg, values, present) =>
+    present && values.some((v) => typeof v === 'string' && v.toLowerCase() === String(arg).toLowerCase()),
+  'anything-but': (arg, values, present) => {
+    const excluded = Array.isArray(arg) ? arg : [arg];
+    return present && values.every((v) => !excluded.includes(v));
+  },
+};
+
+const operatorOf = (rule: Record<string, unknown>) => {
+  const names = Object.keys(rule);
+  return names.length === 1 && Object.hasOwn(OPERATORS, names[0]!) ? OPERATORS[names[0]!] : undefined;
+};
 
 /** Throws when `pattern` uses anything {@link matchesPattern} does not know, before any event is matched. */
 export function checkPattern(pattern: EventPattern, path = ''): void {
@@ -13,11 +29,8 @@ export function checkPattern(pattern: EventPattern, path = ''): void {
     const at = path ? `${path}.${key}` : key;
     if (Array.isArray(rule)) {
       for (const entry of rule)
-        if (entry !== null && typeof entry === 'object') {
-          const names = Object.keys(entry);
-          if (names.length !== 1 || !OPERATORS.has(names[0]!))
-            throw new Error(`unknown event pattern operator ${JSON.stringify(entry)} at ${at}`);
-        }
+        if (entry !== null && typeof entry === 'object' && !operatorOf(entry as Record<string, unknown>))
+          throw new Error(`unknown event pattern operator ${JSON.stringify(entry)} at ${at}`);
     } else if (rule !== null && typeof rule === 'object') checkPattern(rule as EventPattern, at);
     else throw new Error(`event pattern value for ${at} must be a list or an object`);
   }
@@ -27,25 +40,9 @@ function matchValue(rule: unknown, value: unknown, present: boolean): boolean {
   if (rule === null || typeof rule !== 'object')
     return present && (Array.isArray(value) ? value.some((v) => v === rule) : value === rule);
   const op = rule as Record<string, unknown>;
-  const [name] = Object.keys(op);
-  const arg = op[name!];
-  const values = Array.isArray(value) ? value : [value];
-  switch (name) {
-    case 'prefix':
-      return present && values.some((v) => typeof v === 'string' && v.startsWith(String(arg)));
-    case 'suffix':
-      return present && values.some((v) => typeof v === 'string' && v.endsWith(String(arg)));
-    case 'exists':
-      return arg === present;
-    case 'equals-ignore-case':
-      return present && values.some((v) => typeof v === 'string' && v.toLowerCase() === String(arg).toLowerCase());
-    case 'anything-but': {
-      const excluded = Array.isArray(arg) ? arg : [arg];
-      return present && values.every((v) => !excluded.includes(v));
-    }
-    default:
-      throw new Error(`unknown event pattern operator ${JSON.stringify(op)}`);
-  }
+  const operator = operatorOf(op);
+  if (!operator) throw new Error(`unknown event pattern operator ${JSON.stringify(op)}`);
+  return operator(op[Object.keys(op)[0]!], Array.isArray(value) ? value : [value], present);
 }
 
 /** True when `event` matches `pattern` (every key; a list matches if any of its entries does). */

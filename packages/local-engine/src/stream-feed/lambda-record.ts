@@ -20,7 +20,11 @@ export function recordSource(tableName: string, now = new Date()): RecordSource 
   return { region, eventSourceARN: `arn:aws:dynamodb:${region}:000000000000:table/${tableName}/stream/${label}` };
 }
 
-export function toLambdaRecord(record: ChangeRecord, source: RecordSource): DynamoDBRecord {
+/**
+ * The record as the mapping delivers it. Filter criteria see it before delivery: `sized: false` leaves
+ * out `SizeBytes`, computed only for the records delivered.
+ */
+export function toLambdaRecord(record: ChangeRecord, source: RecordSource, { sized = true } = {}): DynamoDBRecord {
   return {
     eventID: record.eventID,
     eventName: record.eventName,
@@ -33,30 +37,7 @@ export function toLambdaRecord(record: ChangeRecord, source: RecordSource): Dyna
       ...(record.newImage ? { NewImage: record.newImage as LambdaAttributeMap } : {}),
       ...(record.oldImage ? { OldImage: record.oldImage as LambdaAttributeMap } : {}),
       SequenceNumber: record.sequenceNumber,
-      SizeBytes: mapSize(record.keys) + mapSize(record.newImage) + mapSize(record.oldImage),
-      StreamViewType: 'NEW_AND_OLD_IMAGES',
-    },
-    eventSourceARN: source.eventSourceARN,
-  };
-}
-
-/**
- * The record as filter criteria see it: the delivered record's members, without its size (computed
- * only for the records delivered).
- */
-export function filterView(record: ChangeRecord, source: RecordSource): Record<string, unknown> {
-  return {
-    eventID: record.eventID,
-    eventName: record.eventName,
-    eventVersion: '1.1',
-    eventSource: 'aws:dynamodb',
-    awsRegion: source.region,
-    dynamodb: {
-      ApproximateCreationDateTime: record.approximateCreationDateTime,
-      Keys: record.keys,
-      ...(record.newImage ? { NewImage: record.newImage } : {}),
-      ...(record.oldImage ? { OldImage: record.oldImage } : {}),
-      SequenceNumber: record.sequenceNumber,
+      ...(sized ? { SizeBytes: mapSize(record.keys) + mapSize(record.newImage) + mapSize(record.oldImage) } : {}),
       StreamViewType: 'NEW_AND_OLD_IMAGES',
     },
     eventSourceARN: source.eventSourceARN,
