@@ -21,6 +21,8 @@ import {
   type WireItem,
   type WireValue,
 } from './dynalite';
+import { createKey } from './keys';
+import type { RecordLog } from './record-log';
 
 export interface ChangeRecord {
   eventID: string;
@@ -94,10 +96,14 @@ export const streamKey = (tableName: string, sequenceNumber: string): string =>
   streamKeyPrefix(tableName) + sequenceNumber;
 export const formatSequenceNumber = (value: bigint): string => value.toString().padStart(SEQUENCE_DIGITS, '0');
 
-/** Records given sequence numbers for a commit, and the store operations that persist them with it. */
+/**
+ * Records given sequence numbers for a commit, and the store operations that persist them with it
+ * (none when the feed keeps them in a {@link RecordLog}: `jsons` then holds their JSON for it).
+ */
 export interface PreparedRecords {
   records: ChangeRecord[];
   ops: BatchOperation[];
+  jsons: string[];
 }
 
 /**
@@ -123,10 +129,13 @@ export class ChangeFeed {
    * @param resumeAfter the last sequence number of a previous run on the same data (0 if unknown):
    *   numbers continue above it, or above the start time in milliseconds x 1,000,000 if that is
    *   higher.
+   * @param log where committed records are kept (an in-memory engine's); without one they are
+   *   written into the writes' own LevelDB batches.
    */
   constructor(
     private readonly emitUnchanged = false,
     resumeAfter = 0n,
+    private readonly log?: RecordLog,
   ) {
     const clock = BigInt(Date.now()) * 1_000_000n;
     this.last = resumeAfter > clock ? resumeAfter : clock;
@@ -159,31 +168,35 @@ export class ChangeFeed {
 
   /**
    * Builds the records of writes about to be committed and gives them sequence numbers; the
-   * returned `ops` persist them and go into the writes' own LevelDB batch. Follow with
-   * {@link committed} or {@link abandoned} once the batch completes.
+   * returned `ops` persist them and go into the writes' own LevelDB batch (none with a log). Follow
+   * with {@link committed} or {@link abandoned} once the batch completes.
    */
   prepare(writes: CommittedWrite[]): PreparedRecords {
     const records: ChangeRecord[] = [];
     const ops: BatchOperation[] = [];
+    const jsons: string[] = [];
     for (const write of writes) {
       const encoded = this.toRecord(write);
       if (!encoded) continue;
       records.push(encoded.record);
-      ops.push({
-        type: 'put',
-        key: streamKey(encoded.record.tableName, encoded.record.sequenceNumber),
-        value: encoded.json,
-        valueEncoding: 'utf8',
-      });
+      if (this.log) jsons.push(encoded.json);
+      else
+        ops.push({
+          type: 'put',
+          key: streamKey(encoded.record.tableName, encoded.record.sequenceNumber),
+          value: encoded.json,
+          valueEncoding: 'utf8',
+        });
     }
-    return { records, ops };
+    return { records, ops, jsons };
   }
 
   /**
    * The batch holding these records has committed. Must be called before the writes' item locks are
    * released, so that the records of one item keep the commit order.
    */
-  committed({ records }: PreparedRecords): void {
+  committed({ records, jsons }: PreparedRecords): void {
+    this.log?.append(records, jsons);
     for (const record of records) {
       this.inFlight.delete(BigInt(record.sequenceNumber));
       this.waiting.push(record);
@@ -280,7 +293,7 @@ function installUpdateIndexesHook(): void {
     const source = item ?? existingItem;
     // Stores without hooks are the engine's own stand-in stores (transactions report their writes).
     if (!hooks || !source) return original(store, table, existingItem, item, cb);
-    const key = pendingKey(table.TableName, db.createKey(source, table));
+    const key = pendingKey(table.TableName, createKey(source, table));
     hooks.pending.set(key, { table, oldItem: existingItem ?? undefined });
     original(store, table, existingItem, item, (err) => {
       if (err) hooks.pending.delete(key);

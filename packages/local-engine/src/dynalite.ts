@@ -128,6 +128,10 @@ export interface DbModule {
     cb: ErrorCallback,
   ): void;
   mapPaths(paths: unknown, item: WireItem): WireItem;
+  /** The first 6 hex digits of MD5('Outliers' + the key values' bytes): where a partition's keys sort. */
+  hashPrefix(hashKey: string, hashType: string, rangeKey?: string, rangeType?: string): string;
+  /** A key value as the store orders it (strings in hex, numbers as lexicographic strings). */
+  toRangeStr(value: string, type: string): string;
   /** The index entries a write adds and removes (what `updateIndexes` writes), for one kind of index. */
   getIndexActions(
     indexes: IndexDescription[],

@@ -20,6 +20,7 @@ import { installExpressionCache } from './expression-cache';
 import { installIndexLag } from './index-lag';
 import { checkInternals, checkStore } from './internals';
 import { installSizeLimits } from './limits';
+import { RecordLog } from './record-log';
 import {
   DEFAULT_STREAM_RETENTION_MS,
   durableStream,
@@ -171,9 +172,11 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   installSizeLimits();
   installExpressionCache();
   const [saved, stored] = await Promise.all([lastSequenceNumber(store), lastStoredSequenceNumber(store)]);
-  const feed = new ChangeFeed(options.emitUnchangedWrites ?? false, saved > stored ? saved : stored);
+  // In memory, the stream records stay out of the store's tree (nothing survives a restart anyway).
+  const log = options.dataDir ? undefined : new RecordLog();
+  const feed = new ChangeFeed(options.emitUnchangedWrites ?? false, saved > stored ? saved : stored, log);
   feed.attach(store);
-  const stream = durableStream(store, feed, options.streamRetentionMs ?? DEFAULT_STREAM_RETENTION_MS);
+  const stream = durableStream(store, feed, options.streamRetentionMs ?? DEFAULT_STREAM_RETENTION_MS, log);
   installIndexLag(store, feed, indexLagMs, options.indexLagClock);
   const trim = () =>
     void stream.trim().catch((err: unknown) => {

@@ -145,15 +145,25 @@ export const INTERNALS: readonly Internal[] = [
   },
   {
     name: 'db.createKey, validateUpdates, validateKeyPaths, mapPaths, validationError',
-    usedBy: 'transactions.ts',
+    usedBy: 'keys.ts, transactions.ts',
     check: (m) =>
       ['createKey', 'validateUpdates', 'validateKeyPaths', 'mapPaths', 'validationError'].every((n) =>
         dbFunction(n)(m),
       ),
   },
   {
+    name: 'db.hashPrefix and db.toRangeStr (MD5 of "Outliers" and the key)',
+    usedBy: 'keys.ts',
+    check: (m) =>
+      dbFunction('hashPrefix')(m) &&
+      dbFunction('toRangeStr')(m) &&
+      /crypto\.createHash\('md5'\)\.update\('Outliers'\)\.update\(hashKey\)\.update\(rangeKey\)\.digest\('hex'\)\.slice\(0, 6\)/.test(
+        m.sources['db/index.js'] ?? '',
+      ),
+  },
+  {
     name: 'db.getIndexActions, as updateIndexes and putItem use it',
-    usedBy: 'transactions.ts',
+    usedBy: 'keys.ts, transactions.ts',
     check: (m) => {
       const source = m.sources['db/index.js'] ?? '';
       return (

@@ -1,11 +1,13 @@
 /**
  * The durable stream: the change records the engine keeps in its store (written in the same LevelDB
- * batch as the write they describe), read in sequence order per table, trimmed after the retention
- * period (24 hours, as DynamoDB Streams), plus named consumer checkpoints.
+ * batch as the write they describe; an in-memory engine keeps them in a {@link RecordLog} instead),
+ * read in sequence order per table, trimmed after the retention period (24 hours, as DynamoDB
+ * Streams), plus named consumer checkpoints.
  */
 import type { ChangeFeed, ChangeRecord } from './change-feed';
 import { streamKey, streamKeyPrefix } from './change-feed';
 import type { Store } from './dynalite';
+import type { RecordLog } from './record-log';
 import { StreamTail, TAIL_SECONDS } from './stream-tail';
 
 /** DynamoDB Streams keeps records for 24 hours. */
@@ -39,8 +41,8 @@ export interface DurableStream {
    */
   trim(now?: number): Promise<number>;
   /**
-   * How many reads the newest records kept in memory answered, and how many the store did (a copy;
-   * see ./stream-tail.ts).
+   * How many reads the newest records kept in memory answered, and how many the store (or an
+   * in-memory engine's record log) did (a copy; see ./stream-tail.ts).
    */
   readonly reads: StreamReads;
 }
@@ -79,7 +81,11 @@ export async function lastStoredSequenceNumber(store: Store): Promise<bigint> {
   return last;
 }
 
-export function durableStream(store: Store, feed: ChangeFeed, retentionMs: number): DurableStream {
+/**
+ * @param log where the feed keeps the records (an in-memory engine's; the same log the feed was given),
+ *   or undefined when they are in the store.
+ */
+export function durableStream(store: Store, feed: ChangeFeed, retentionMs: number, log?: RecordLog): DurableStream {
   // Listening before any stream feed does: a feed woken by a commit finds its records in the tail.
   const tail = new StreamTail(feed.watermark);
   feed.subscribe((records) => tail.add(records));
@@ -92,6 +98,7 @@ export function durableStream(store: Store, feed: ChangeFeed, retentionMs: numbe
         return kept;
       }
       reads.store++;
+      if (log) return log.read(tableName, after, feed.watermark, limit);
       const prefix = streamKeyPrefix(tableName);
       const found = await entries(store, {
         ...(after ? { gt: streamKey(tableName, after) } : { gt: prefix }),
@@ -113,6 +120,7 @@ export function durableStream(store: Store, feed: ChangeFeed, retentionMs: numbe
       const cutoffSeconds = Math.floor((now - retentionMs) / 1000);
       // The records in memory go before the stored ones, and much sooner (their memory is the cost).
       tail.trim(Math.max(cutoffSeconds, Math.floor(now / 1000) - TAIL_SECONDS));
+      if (log) return log.trim(cutoffSeconds);
       let deleted = 0;
       for (const table of await tableNames(store)) {
         const prefix = streamKeyPrefix(table);

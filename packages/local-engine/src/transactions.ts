@@ -31,6 +31,7 @@ import {
   type ValueCallback,
   type WireItem,
 } from './dynalite';
+import { createKey, getIndexActions } from './keys';
 import { itemSize, MAX_TRANSACTION_BYTES, TRANSACTION_TOO_LARGE } from './limits';
 import { isWireMap } from './wire-values';
 
@@ -430,7 +431,7 @@ async function prepare(
           (kind === 'Update' ? db.validateUpdates(undefined, data._updates, table) : undefined) ??
           (kind === 'Get' ? db.validateKeyPaths(data._projection?.nestedPaths, table) : undefined));
     if (invalid) throw invalid;
-    const key = db.createKey(kind === 'Put' ? data.Item : data.Key, table);
+    const key = createKey(kind === 'Put' ? data.Item : data.Key, table);
     const id = itemId(table.TableName, key);
     if (seen.has(id)) throw validationError('Transaction request cannot include multiple operations on one item');
     seen.add(id);
@@ -547,7 +548,7 @@ function indexOperations(table: TableDescription, existing: WireItem | undefined
   for (const indexType of ['Local', 'Global'] as const) {
     const indexes = table[`${indexType}SecondaryIndexes`];
     if (!indexes?.length) continue;
-    const changes = db.getIndexActions(indexes, existing, item, table);
+    const changes = getIndexActions(indexes, existing, item, table);
     for (const { index, key } of changes.deletes) {
       deletes.push({ type: 'del', key: indexDbPrefix(indexType, table.TableName, index) + key });
     }

@@ -4,6 +4,7 @@
  * consumers with a saved checkpoint resume after it, at least once, with stable ids.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
@@ -72,6 +73,69 @@ test(
     }
   },
 );
+
+test('in memory, the records stay out of the store and read as a data folder reads them', async () => {
+  const writes = async (h: Harness) => {
+    await createTable(h.client, 'things', { hash: 'pk' });
+    await createTable(h.client, 'others', { hash: 'pk' });
+    await put(h, 'a');
+    await h.client.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          { Put: { TableName: 'things', Item: { pk: S('b'), n: { N: '1' } } } },
+          { Put: { TableName: 'others', Item: { pk: S('y') } } },
+          { Put: { TableName: 'things', Item: { pk: S('c') } } },
+        ],
+      }),
+    );
+    await put(h, 'b');
+    // What a reader can tell apart: everything but the numbers, ids and times each engine gives.
+    const read = async (table: string, after?: string) =>
+      (await h.engine.stream.read(table, after, 100)).map(({ eventName, keys, oldImage, newImage }) => ({
+        eventName,
+        keys,
+        oldImage,
+        newImage,
+      }));
+    const things = await h.engine.stream.read('things', undefined, 100);
+    return {
+      things: await read('things'),
+      afterFirst: await read('things', things[0]!.sequenceNumber),
+      others: await read('others'),
+      reads: h.engine.stream.reads.store,
+    };
+  };
+  // Every batch the in-memory store is given (the store behind dynalite's in-memory engine).
+  const { MemoryLevel } = createRequire(require.resolve('dynalite/db'))('memory-level') as {
+    MemoryLevel: { prototype: object };
+  };
+  const level = Object.getPrototypeOf(Object.getPrototypeOf(MemoryLevel.prototype)) as {
+    batch: (ops: { key: string }[]) => unknown;
+  };
+  const batch = jest.spyOn(level, 'batch');
+  const memory = await startHarness();
+  let inMemory: Awaited<ReturnType<typeof writes>>;
+  try {
+    inMemory = await writes(memory);
+  } finally {
+    await memory.close();
+  }
+  const keys = batch.mock.calls.flatMap(([ops]) => (Array.isArray(ops) ? ops.map((op) => op.key) : []));
+  batch.mockRestore();
+  expect(keys.some((key) => key.startsWith('item-things~'))).toBe(true);
+  expect(keys.filter((key) => key.startsWith('engine~stream~'))).toEqual([]);
+
+  const stored = await startHarness({ dataDir: join(dataDir, 'memory-twin') });
+  try {
+    const inStore = await writes(stored);
+    expect(inMemory).toEqual(inStore);
+    expect(inStore.things.map((record) => record.eventName)).toEqual(['INSERT', 'INSERT', 'INSERT', 'MODIFY']);
+    // Each engine answered its three first reads from its retention copy (the tail answers no first read).
+    expect(inMemory.reads).toBe(3);
+  } finally {
+    await stored.close();
+  }
+});
 
 test('records older than the retention period are trimmed', async () => {
   const h = await startHarness();
