@@ -15,8 +15,11 @@ interface Entry {
   json: string;
 }
 
-/** The index of the first entry with a sequence number above `after` (fixed width: string order is number order). */
-function firstAbove(entries: readonly Entry[], after: string): number {
+/**
+ * The index of the first of `entries` (in sequence order) with a sequence number above `after`
+ * (fixed width: string order is number order).
+ */
+export function firstAbove(entries: readonly { sequenceNumber: string }[], after: string): number {
   let low = 0;
   let high = entries.length;
   while (low < high) {

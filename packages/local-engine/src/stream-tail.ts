@@ -8,6 +8,7 @@
  * to the store, and gets the same records.
  */
 import type { ChangeRecord } from './change-feed';
+import { firstAbove } from './record-log';
 
 /**
  * Records kept per table (each table's newest); a reader further behind reads the store. A bulk
@@ -61,16 +62,8 @@ export class StreamTail {
     const tail = this.tables.get(tableName);
     if (after < (tail?.from ?? this.from)) return undefined;
     if (!tail) return [];
-    // The first record above `after` (sequence numbers are fixed-width: string order is number order).
-    const { records } = tail;
-    let low = 0;
-    let high = records.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (records[middle]!.sequenceNumber <= after) low = middle + 1;
-      else high = middle;
-    }
-    return records.slice(low, low + limit);
+    const start = firstAbove(tail.records, after);
+    return tail.records.slice(start, start + limit);
   }
 
   /** Forgets the records older than `cutoffSeconds` (epoch seconds). */
