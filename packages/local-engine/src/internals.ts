@@ -157,9 +157,10 @@ export const INTERNALS: readonly Internal[] = [
     check: (m) =>
       dbFunction('hashPrefix')(m) &&
       dbFunction('toRangeStr')(m) &&
-      /crypto\.createHash\('md5'\)\.update\('Outliers'\)\.update\(hashKey\)\.update\(rangeKey\)\.digest\('hex'\)\.slice\(0, 6\)/.test(
-        m.sources['db/index.js'] ?? '',
-      ),
+      new RegExp(
+        String.raw`crypto\.createHash\('md5'\)\.update\('Outliers'\)\.update\(hashKey\)` +
+          String.raw`\.update\(rangeKey\)\.digest\('hex'\)\.slice\(0, 6\)`,
+      ).test(m.sources['db/index.js'] ?? ''),
   },
   {
     name: 'db.getIndexActions, as updateIndexes and putItem use it',
