@@ -5,9 +5,9 @@
  * updates (its `hashPrefix`), for the item and again for each of its index entries: about a twentieth
  * of the engine's thread in a bulk import. Here a string hash key's prefix is remembered (the items of
  * a device share their partition key, and index partition keys repeat across items), and the other
- * hashes are one-shot (`crypto.hash`). Numbers go to dynalite's own encoding.
+ * hashes are one-shot (`crypto.hash`, where Node has it). Numbers go to dynalite's own encoding.
  */
-import { hash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import { db, type IndexDescription, type TableDescription, type WireItem, type WireValue } from './dynalite';
 
 type KeyType = 'S' | 'N' | 'B';
@@ -21,6 +21,12 @@ interface KeyPart {
 const REMEMBERED = 50_000;
 const prefixes = new Map<string, string>();
 
+/** One-shot MD5 in hex (`crypto.hash`, Node 20.12 and later), or a hash object before. */
+const md5Hex: (text: string) => string =
+  typeof nodeCrypto.hash === 'function'
+    ? (text) => nodeCrypto.hash('md5', text, 'hex')
+    : (text) => nodeCrypto.createHash('md5').update(text).digest('hex');
+
 const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
 const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
 
@@ -31,7 +37,7 @@ export function hashPrefix(hashKey: string, hashType: KeyType, rangeKey?: string
   if (rangeKey === undefined) {
     let prefix = prefixes.get(hashKey);
     if (prefix === undefined) {
-      prefix = hash('md5', `Outliers${hashKey}`, 'hex').slice(0, 6);
+      prefix = md5Hex(`Outliers${hashKey}`).slice(0, 6);
       if (prefixes.size >= REMEMBERED) prefixes.clear();
       prefixes.set(hashKey, prefix);
     }
@@ -45,7 +51,7 @@ export function hashPrefix(hashKey: string, hashType: KeyType, rangeKey?: string
     isLowSurrogate(rangeKey.charCodeAt(0))
   )
     return binaryPrefix(hashKey, hashType, rangeKey, rangeType);
-  return hash('md5', `Outliers${hashKey}${rangeKey}`, 'hex').slice(0, 6);
+  return md5Hex(`Outliers${hashKey}${rangeKey}`).slice(0, 6);
 }
 
 /** Keys with a number or binary part (and the rare pair of strings that cannot be joined): dynalite's own. */
