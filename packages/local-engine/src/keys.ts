@@ -18,7 +18,12 @@ interface KeyPart {
 }
 
 /** Prefixes remembered at most; past it the memory starts again (a bulk import's partition keys come and go). */
-const REMEMBERED = 50_000;
+const REMEMBERED = 10_000;
+/**
+ * Longer hash keys are hashed each time: the memory stays a few megabytes whatever the keys (a hash
+ * key may have 2,048 bytes), and the keys that repeat (device, index partitions) are short.
+ */
+const REMEMBERED_LENGTH = 256;
 const prefixes = new Map<string, string>();
 
 /** One-shot MD5 in hex (`crypto.hash`, Node 20.12 and later), or a hash object before. */
@@ -32,9 +37,11 @@ const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
 
 /** dynalite's `hashPrefix`: the first 6 hex digits of MD5('Outliers' + hash key bytes + range key bytes). */
 export function hashPrefix(hashKey: string, hashType: KeyType, rangeKey?: string, rangeType?: KeyType): string {
+  // Numbers and binaries, dynalite's own encoding.
   if (hashType !== 'S' || (rangeKey !== undefined && rangeType !== 'S'))
-    return binaryPrefix(hashKey, hashType, rangeKey, rangeType);
+    return db.hashPrefix(hashKey, hashType, rangeKey, rangeType);
   if (rangeKey === undefined) {
+    if (hashKey.length > REMEMBERED_LENGTH) return md5Hex(`Outliers${hashKey}`).slice(0, 6);
     let prefix = prefixes.get(hashKey);
     if (prefix === undefined) {
       prefix = md5Hex(`Outliers${hashKey}`).slice(0, 6);
@@ -43,20 +50,15 @@ export function hashPrefix(hashKey: string, hashType: KeyType, rangeKey?: string
     }
     return prefix;
   }
-  // Two strings encode as one when no surrogate pair forms across their boundary.
+  // Two strings encode as one when no surrogate pair forms across their boundary (else dynalite's way).
   if (
     hashKey.length > 0 &&
     rangeKey.length > 0 &&
     isHighSurrogate(hashKey.charCodeAt(hashKey.length - 1)) &&
     isLowSurrogate(rangeKey.charCodeAt(0))
   )
-    return binaryPrefix(hashKey, hashType, rangeKey, rangeType);
+    return db.hashPrefix(hashKey, hashType, rangeKey, rangeType);
   return md5Hex(`Outliers${hashKey}${rangeKey}`).slice(0, 6);
-}
-
-/** Keys with a number or binary part (and the rare pair of strings that cannot be joined): dynalite's own. */
-function binaryPrefix(hashKey: string, hashType: KeyType, rangeKey?: string, rangeType?: KeyType): string {
-  return db.hashPrefix(hashKey, hashType, rangeKey, rangeType);
 }
 
 /** dynalite's `toRangeStr` for a key value of a known type. */
